@@ -1,0 +1,57 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { packageVersion } from './version.js';
+import { registerHeartbeatCommand } from './commands/heartbeat.js';
+import { registerDemoCommand } from './commands/demo.js';
+import { registerBacklogCommand } from './commands/backlog.js';
+import { registerActionCommands } from './commands/actions.js';
+
+/** Options shared by the console, `--once` and every subcommand (read with `optsWithGlobals()`). */
+export interface GlobalOptions {
+  mosaicHome?: string;
+  roster?: string;
+  /** Poll interval of the console, seconds. */
+  interval: number;
+  once?: boolean;
+  json?: boolean;
+  readonly?: boolean;
+}
+
+/** Parses a positive number of seconds for `--interval`, `--ttl`, `--timeout`. */
+export function parseSeconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive number of seconds, got "${value}"`);
+  return n;
+}
+
+/** Builds the command tree. Heavy modules (ink, react, PGlite) are imported lazily per mode. */
+export function buildProgram(): Command {
+  const program = new Command('mosaic-top')
+    .description('Live console for a Mosaic agent fleet: readiness, backlog and operator actions.')
+    .version(packageVersion(), '-V, --version')
+    .option('--mosaic-home <dir>', 'Mosaic home (default: $MOSAIC_HOME, else ~/.config/mosaic)')
+    .option('--roster <file>', 'roster file (default: <home>/fleet/roster.yaml)')
+    .addOption(new Option('--interval <seconds>', 'console poll interval in seconds').default(2).argParser(parseSeconds))
+    .option('--once', 'print one snapshot and exit (no console)')
+    .option('--json', 'with --once: print the snapshot as JSON (schema mosaic-top/snapshot@1)')
+    .option('--readonly', 'console: disable every key that changes anything')
+    .showHelpAfterError()
+    .action(async (opts: GlobalOptions) => {
+      if (opts.once) {
+        const { runOnce } = await import('./modes/once.js');
+        process.exitCode = await runOnce(opts);
+      } else {
+        const { runConsole } = await import('./console/run.js');
+        process.exitCode = await runConsole(opts);
+      }
+    });
+  registerHeartbeatCommand(program);
+  registerDemoCommand(program);
+  registerBacklogCommand(program);
+  registerActionCommands(program);
+  return program;
+}
+
+/** Entry point used by bin/mosaic-top. */
+export async function main(argv: string[]): Promise<void> {
+  await buildProgram().parseAsync(argv);
+}

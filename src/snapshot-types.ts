@@ -1,0 +1,157 @@
+/**
+ * The snapshot: one truthful, joined view of a Mosaic fleet (spec §10). The console's store
+ * holds exactly this; `--once --json` prints it. Shape documented by
+ * `schema/snapshot.schema.json` (keep both in step; the tests validate real output).
+ */
+
+export const SNAPSHOT_SCHEMA = 'mosaic-top/snapshot@1' as const;
+
+/** Readiness, decided in this order (spec §5, upstream H1/H1b/H2). */
+export type Readiness = 'dead' | 'unknown' | 'stale' | 'working' | 'available';
+export const READINESS_ORDER: readonly Readiness[] = ['dead', 'unknown', 'stale', 'working', 'available'];
+
+/** Per-agent flags (spec §6). */
+export type AgentFlag = 'DRIFT' | 'BOOT-ENABLE' | 'EXPIRED-CLAIM';
+
+/** How one probe went during this snapshot. */
+export interface ProbeReport {
+  ok: boolean;
+  /** Wall time of the probe, milliseconds. */
+  durationMs: number;
+  /** Why it failed or degraded, e.g. "tmux: no server on socket mosaic-fleet", "systemd: no user bus". */
+  error: string | null;
+}
+
+export interface PaneInfo {
+  /** tmux target `=<name>:0.0`. */
+  target: string;
+  paneId: string;
+  pid: number | null;
+  currentCommand: string;
+  dead: boolean;
+  deadStatus: number | null;
+  /** Pane title (untrusted: sanitize before display). */
+  title: string;
+  width: number;
+  height: number;
+  /** Seconds since last activity (pane, else window, else session activity), clamped ≥ 0; null if unknown. */
+  idleSeconds: number | null;
+}
+
+export interface HeartbeatInfo {
+  path: string;
+  /** Protocol version seen (`v=`), null for legacy files. */
+  version: number | null;
+  /** Unix seconds of the beat (clamped to now if it was in the future). */
+  ts: number;
+  ageSeconds: number;
+  state: 'busy' | 'idle' | null;
+  intervalSeconds: number | null;
+  pid: number | null;
+  card: string | null;
+  /** Untrusted free text: sanitize before display. */
+  note: string | null;
+  /** True when some fields were missing or unreadable (legacy `ts=`-only, garbage lines, mtime used). */
+  partial: boolean;
+  /** Seconds the beat was in the future (clock skew), 0 when none. */
+  skewSeconds: number;
+  /** Human-readable problems met while parsing, e.g. "line 3: no '='", "ts missing: used file mtime". */
+  problems: string[];
+}
+
+export interface UnitInfo {
+  name: string;
+  loadState: string;
+  activeState: string;
+  subState: string;
+  /** `UnitFileState`: enabled, disabled, static, … (empty when not found). */
+  unitFileState: string;
+  mainPid: number | null;
+}
+
+export interface ProcessInfo {
+  /** What the agent is expected to run: first word of MOSAIC_AGENT_COMMAND, else the roster runtime. */
+  expected: string;
+  /** comm and argv[0..1] basenames seen for the pane pid and its descendants. */
+  seen: string[];
+  /** True when `expected` appears among `seen`. */
+  matches: boolean;
+}
+
+export interface ClaimInfo {
+  cardId: string;
+  title: string;
+  /** Seconds left on the claim's TTL (negative when expired). */
+  secondsLeft: number;
+}
+
+export interface AgentRow {
+  name: string;
+  class: string | null;
+  runtime: string;
+  modelHint: string | null;
+  host: string | null;
+  /** tmux socket name, null = the default socket (no -L). */
+  socket: string | null;
+  readiness: Readiness;
+  /** The signals that decided readiness, with their ages, e.g. "heartbeat 12s old, state=busy". */
+  evidence: string[];
+  flags: AgentFlag[];
+  pane: PaneInfo | null;
+  heartbeat: HeartbeatInfo | null;
+  unit: UnitInfo | null;
+  process: ProcessInfo | null;
+  claim: ClaimInfo | null;
+}
+
+export interface UnmanagedSession {
+  socket: string | null;
+  session: string;
+  panes: number;
+  currentCommand: string;
+  idleSeconds: number | null;
+}
+
+export interface PausedFlag {
+  /** ISO time or raw `at=` value of the pause. */
+  at: string | null;
+  by: string | null;
+  reason: string | null;
+}
+
+export interface FleetSummary {
+  paused: PausedFlag | null;
+  floor: { ok: boolean; orchestrators: number; enhancers: number; reason: string | null };
+  counts: Record<Readiness, number>;
+  /** Distinct sockets probed (null = default socket). */
+  sockets: (string | null)[];
+  holderSession: string | null;
+}
+
+export interface Snapshot {
+  schema: typeof SNAPSHOT_SCHEMA;
+  /** ISO-8601 time the snapshot was taken. */
+  generatedAt: string;
+  host: string;
+  /** The tenant is the Unix user (upstream: uid per tenant). */
+  tenant: string;
+  paths: {
+    mosaicHome: string;
+    roster: string;
+    agentsDir: string;
+    runDir: string;
+    backlogDataDir: string;
+    backlogSocket: string;
+    /** Masked (`postgres://u:***@h/db`) or null. */
+    databaseUrl: string | null;
+  };
+  fleet: FleetSummary;
+  agents: AgentRow[];
+  unmanaged: UnmanagedSession[];
+  /** Keyed by probe name: `roster`, `tmux:<socket|default>`, `systemd`, `heartbeats`, `proc`, `paused`, `backlog`. */
+  probes: Record<string, ProbeReport>;
+  /** Human-readable errors (roster parse errors with file:line:column, probe failures). */
+  errors: string[];
+  /** Added by the backlog issue (spec §7 into the snapshot); absent until then. */
+  backlog?: unknown;
+}
