@@ -1,0 +1,251 @@
+/**
+ * The backlog core's public contract (spec §7): card shapes, the client API that the console,
+ * the actions engine and the CLI code against, and the typed error codes. Types only plus the
+ * BacklogError class — importing this file loads no database code.
+ *
+ * Card columns follow upstream's "Fleet Backlog Conventions" (seed 001); the claim token
+ * (fencing), advisory spend fields (upstream goal A4) and the events table go beyond upstream.
+ */
+
+/** Lifecycle status of a card (upstream: ready → claimed → done, blocked parks a card). */
+export type CardStatus = 'ready' | 'claimed' | 'blocked' | 'done';
+
+export const CARD_STATUSES: readonly CardStatus[] = ['ready', 'claimed', 'blocked', 'done'];
+
+/** One backlog card. Times are ISO-8601 strings (UTC); durations are seconds. */
+export interface Card {
+  /** Stable, caller-supplied id (e.g. `A3a`). */
+  id: string;
+  title: string;
+  body: string | null;
+  phase: string | null;
+  /** Higher = sooner. */
+  priority: number;
+  status: CardStatus;
+  /** Ids of cards this one depends on; claimable only when all are `done`. */
+  dependsOn: string[];
+  claimOwner: string | null;
+  claimTtlSeconds: number | null;
+  claimedAt: string | null;
+  /** Fencing token of the current/last claim: strictly increases with every claim (any card). */
+  claimToken: number | null;
+  /** When the current claim expires (claimedAt + TTL), null when not claimed. */
+  expiresAt: string | null;
+  /** Seconds left on the claim at read time (negative once expired), null when not claimed. */
+  secondsLeft: number | null;
+  /** How many times the card has been claimed. */
+  attempts: number;
+  idempotencyKey: string | null;
+  acceptance: string | null;
+  /** Advisory spend projection in tokens (upstream A4: no real meter, never enforced). */
+  projectedTokens: number | null;
+  /** Advisory actual spend in tokens, as reported by whoever completed the card. */
+  actualTokens: number | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Input of `create`. */
+export interface CreateCardInput {
+  id: string;
+  title: string;
+  body?: string | null;
+  phase?: string | null;
+  priority?: number;
+  dependsOn?: string[];
+  acceptance?: string | null;
+  idempotencyKey?: string | null;
+  projectedTokens?: number | null;
+  /** Who creates it (event actor); default `cli`. */
+  actor?: string;
+}
+
+/** Result of `create`: `created` is false when the idempotency key matched an existing card. */
+export interface CreateCardResult {
+  card: Card;
+  created: boolean;
+}
+
+/** Filters of `list`. `readyOnly` = status ready AND every dependency done (upstream). */
+export interface ListCardsInput {
+  status?: CardStatus;
+  phase?: string;
+  readyOnly?: boolean;
+  /** Maximum rows (default: all). */
+  limit?: number;
+}
+
+/** Input of `claim`: the next ready card (or `id`) for `owner` for `ttlSeconds` (default 900). */
+export interface ClaimInput {
+  owner: string;
+  ttlSeconds?: number;
+  id?: string;
+}
+
+/** Result of `claim`: `card` is null when nothing was claimable (not an error). */
+export interface ClaimResult {
+  card: Card | null;
+}
+
+/** Input of `renew`: extends a live claim held by `owner` (optionally fenced by `token`). */
+export interface RenewInput {
+  id: string;
+  owner: string;
+  /** New TTL from now, seconds (default: the claim's current TTL). */
+  ttlSeconds?: number;
+  token?: number;
+}
+
+/** Input of `complete`: with `owner` the claim must be live and held by that owner (and token). */
+export interface CompleteInput {
+  id: string;
+  owner?: string;
+  token?: number;
+  actualTokens?: number;
+  actor?: string;
+}
+
+/** Result of `reclaim`: ids returned to ready. */
+export interface ReclaimResult {
+  reclaimed: string[];
+}
+
+/** Backlog statistics (upstream `stats`). */
+export interface BacklogStats {
+  counts: Record<CardStatus, number>;
+  total: number;
+  /** Age in seconds of the oldest ready card (by created_at), null when none is ready. */
+  oldestReadyAgeSeconds: number | null;
+  /** Claimed cards whose claimed_at + TTL is in the past. */
+  expiredClaims: number;
+}
+
+/** One row of the append-only events table. */
+export interface BacklogEvent {
+  id: number;
+  at: string;
+  actor: string;
+  /** create, claim, renew, reclaim, link, block, unblock, complete, import, dispatch, receipt, … */
+  verb: string;
+  cardId: string | null;
+  detail: Record<string, unknown>;
+}
+
+/** Input of `recordEvent` (e.g. the actions engine's dispatch receipts). */
+export interface RecordEventInput {
+  actor: string;
+  verb: string;
+  cardId?: string | null;
+  detail?: Record<string, unknown>;
+}
+
+/** One NORTH_STAR.yaml goal as imported (upstream seed 002 `goals:`). */
+export interface NorthStarGoal {
+  id: string;
+  title: string;
+  phase: string | null;
+  /** Numeric priority after mapping must-have/should-have/… */
+  priority: number;
+  dependsOn: string[];
+  body: string | null;
+}
+
+/** Result of `importGoals`: ids created now and ids that already existed (idempotent). */
+export interface ImportResult {
+  created: string[];
+  existing: string[];
+}
+
+/** What the console and the snapshot need in ONE round trip. */
+export interface BacklogOverview {
+  stats: BacklogStats;
+  /** Every claimed card, soonest expiry first. */
+  claimed: Card[];
+  /** Top ready cards with dependencies satisfied, by priority then age. */
+  ready: Card[];
+}
+
+/** Which storage tier a client talks to. */
+export type BacklogTier = 'embedded' | 'server';
+
+/**
+ * The backlog API, identical for both tiers (embedded: requests to the backlog server over
+ * its Unix socket; server: the service in-process on Postgres). Every method may throw
+ * {@link BacklogError}.
+ */
+export interface BacklogClient {
+  readonly tier: BacklogTier;
+  /** Data dir (embedded) or masked DATABASE_URL (server). */
+  readonly location: string;
+  create(input: CreateCardInput): Promise<CreateCardResult>;
+  /** Throws BacklogError('not_found'). */
+  get(id: string): Promise<Card>;
+  list(input?: ListCardsInput): Promise<Card[]>;
+  /** Refused with BacklogError('paused') while `<run>/PAUSED` exists. */
+  claim(input: ClaimInput): Promise<ClaimResult>;
+  /** Throws 'fenced' when the claim expired, was reclaimed or is held by another owner/token. */
+  renew(input: RenewInput): Promise<Card>;
+  reclaim(input?: { id?: string; actor?: string }): Promise<ReclaimResult>;
+  /** `from` depends on `to`. Throws 'cycle' naming it, e.g. "A → B → C → A". */
+  link(input: { from: string; to: string; actor?: string }): Promise<Card>;
+  block(input: { id: string; reason?: string; actor?: string }): Promise<Card>;
+  unblock(input: { id: string; actor?: string }): Promise<Card>;
+  complete(input: CompleteInput): Promise<Card>;
+  stats(): Promise<BacklogStats>;
+  /** Newest first; `limit` default 50. */
+  events(input?: { limit?: number; cardId?: string }): Promise<BacklogEvent[]>;
+  recordEvent(input: RecordEventInput): Promise<BacklogEvent>;
+  importGoals(input: { goals: NorthStarGoal[]; source?: string; actor?: string }): Promise<ImportResult>;
+  overview(input?: { readyLimit?: number }): Promise<BacklogOverview>;
+  close(): Promise<void>;
+}
+
+/** Options of `openBacklog(paths, opts)` (backlog/client.ts). */
+export interface OpenBacklogOptions {
+  /** Create the store when it does not exist yet (default true). A snapshot passes false. */
+  create?: boolean;
+  signal?: AbortSignal;
+  /** Per-request timeout in ms (default 30 000). */
+  requestTimeoutMs?: number;
+  /** How long to wait for the embedded server to come up, ms (default 60 000). */
+  startTimeoutMs?: number;
+  /** Progress lines for the operator (default: write to stderr). */
+  onProgress?: (line: string) => void;
+}
+
+/** Typed error codes; the CLI maps them to exit codes (docs/backlog.md). */
+export type BacklogErrorCode =
+  | 'not_found'
+  | 'conflict'
+  | 'fenced'
+  | 'cycle'
+  | 'paused'
+  | 'invalid'
+  | 'absent'
+  | 'unavailable'
+  | 'timeout'
+  | 'internal';
+
+/** Error thrown by every backlog operation; `code` says which kind. Messages are credential-free. */
+export class BacklogError extends Error {
+  readonly code: BacklogErrorCode;
+  constructor(code: BacklogErrorCode, message: string) {
+    super(message);
+    this.name = 'BacklogError';
+    this.code = code;
+  }
+}
+
+/** CLI exit code per error code (0 = ok, 2 = usage/invalid). */
+export const EXIT_CODES: Record<BacklogErrorCode, number> = {
+  invalid: 2,
+  not_found: 3,
+  conflict: 4,
+  fenced: 5,
+  cycle: 6,
+  paused: 7,
+  absent: 8,
+  unavailable: 1,
+  timeout: 1,
+  internal: 1,
+};
