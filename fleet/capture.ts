@@ -1,14 +1,87 @@
-/** Pane capture for the console's read-only preview and for send verification. Owner: actions. */
+/**
+ * Pane capture and pane state for the console's read-only preview and for send verification.
+ * Owner: actions. Everything returned here is raw text from the pane: sanitize before display.
+ */
+import { runTmux } from './exec.js';
+
+/** The tmux target of an agent's pane: `=<agent>:0.0` (exact session match, upstream convention). */
+export function agentPaneTarget(agent: string): string {
+  return `=${agent}:0.0`;
+}
 
 /**
- * Captures the visible text of a pane (`capture-pane -p`, no escape sequences). Returns the
- * raw (unsanitized) text, or throws with tmux's reason. Stub until the actions issue lands.
+ * Captures the visible text of a pane (`capture-pane -p -J`: no escape sequences, wrapped
+ * lines joined so a long input line is one line). Returns the raw, unsanitized text; trailing
+ * blank lines are kept as tmux prints them. Throws an Error carrying tmux's reason (e.g.
+ * "can't find session: coder1") when the pane cannot be captured. `timeoutMs` defaults to 2000.
  */
 export async function capturePane(
   socket: string | null,
   target: string,
   opts: { signal?: AbortSignal; timeoutMs?: number } = {},
 ): Promise<string> {
-  void socket; void target; void opts;
-  throw new Error('capture not built yet');
+  const result = await runTmux(socket, ['capture-pane', '-p', '-J', '-t', target], {
+    signal: opts.signal,
+    timeoutMs: opts.timeoutMs ?? 2000,
+  });
+  if (!result.ok) throw new Error(result.error ?? `capture-pane ${target} failed`);
+  return result.stdout;
+}
+
+/** Live state of one pane, as needed before acting on it. */
+export interface PaneState {
+  target: string;
+  /** True when the session/pane exists on the socket. */
+  exists: boolean;
+  /** True when the pane's program has exited (remain-on-exit keeps it as dead). */
+  dead: boolean;
+  paneId: string | null;
+  width: number | null;
+  height: number | null;
+  /** Why the pane is not usable: "no pane =coder1:0.0 on socket s (can't find session: coder1)", "pane … is dead (exit 1)". */
+  problem: string | null;
+}
+
+function socketLabel(socket: string | null): string {
+  return socket ? `socket ${socket}` : 'the default tmux socket';
+}
+
+/**
+ * Reads whether `target` exists and is alive (`display-message -p` with pane_dead,
+ * pane_dead_status, pane_id, pane_width, pane_height). Never throws: a missing server,
+ * session or pane comes back as `exists: false` with the reason in `problem`.
+ */
+export async function readPaneState(
+  socket: string | null,
+  target: string,
+  opts: { signal?: AbortSignal; timeoutMs?: number } = {},
+): Promise<PaneState> {
+  const result = await runTmux(
+    socket,
+    ['display-message', '-p', '-t', target, '#{pane_dead}\t#{pane_dead_status}\t#{pane_id}\t#{pane_width}\t#{pane_height}'],
+    { signal: opts.signal, timeoutMs: opts.timeoutMs ?? 2000 },
+  );
+  if (!result.ok) {
+    const why = (result.stderr.trim().split('\n')[0] || result.error || 'unknown error').replace(/^tmux: /, '');
+    return {
+      target,
+      exists: false,
+      dead: false,
+      paneId: null,
+      width: null,
+      height: null,
+      problem: `no pane ${target} on ${socketLabel(socket)} (${why})`,
+    };
+  }
+  const [dead, deadStatus, paneId, width, height] = result.stdout.replace(/\n$/, '').split('\t');
+  const isDead = dead === '1';
+  return {
+    target,
+    exists: true,
+    dead: isDead,
+    paneId: paneId || null,
+    width: Number.isFinite(Number(width)) ? Number(width) : null,
+    height: Number.isFinite(Number(height)) ? Number(height) : null,
+    problem: isDead ? `pane ${target} on ${socketLabel(socket)} is dead${deadStatus ? ` (exit ${deadStatus})` : ''}` : null,
+  };
 }

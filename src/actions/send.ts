@@ -1,4 +1,29 @@
+/**
+ * Verified send (spec §9): operator text into an agent's pane, with a receipt. Owner: actions.
+ *
+ * Upstream: `mosaic agent send --verify` (seed 002/003) sends operator-origin traffic with the
+ * source label `operator:mosaic-cli` and checks the pane afterwards; here the label is
+ * `operator:mosaic-top` and the check is agent-deck's baseline technique plus the heartbeat
+ * and the queued state (fleet/verify.ts).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { agentPaneTarget, capturePane, readPaneState } from '../../fleet/capture.js';
+import { insertText, pressEnter } from '../../fleet/send-keys.js';
+import { classifySendEvidence, messageFingerprints, splitInputRegion, type HeartbeatMark, type VerifyVerdict } from '../../fleet/verify.js';
+import { hasControlCharacters } from '../sanitize.js';
 import type { SendReceipt } from './receipt.js';
+
+/** Source label of operator traffic from this tool (upstream's CLI uses `operator:mosaic-cli`). */
+export const DEFAULT_SOURCE = 'operator:mosaic-top';
+/** Default verification window, milliseconds. */
+export const DEFAULT_SEND_TIMEOUT_MS = 5000;
+/** Interval between verification captures, milliseconds. */
+const POLL_MS = 100;
+/** How long to wait for typed text to show in the input line before pressing Enter, milliseconds. */
+const TYPED_WAIT_MS = 1500;
+/** Allowed characters of a source label. */
+const SOURCE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9:._@/-]{0,63}$/;
 
 /** Options of a verified send (spec §9). */
 export interface SendOptions {
@@ -8,7 +33,7 @@ export interface SendOptions {
   message: string;
   /** Verify and wait for a receipt (default true). */
   verify?: boolean;
-  /** How long verification may watch the pane, milliseconds. */
+  /** How long verification may watch the pane, milliseconds (default 5000). */
   timeoutMs?: number;
   /** Source label carried by the message (default `operator:mosaic-top`). */
   source?: string;
@@ -16,17 +41,177 @@ export interface SendOptions {
 }
 
 /**
- * Sends `message` to the agent's pane literally (bracketed paste for multi-line), then Enter,
- * and returns a receipt from a baseline capture, later captures and the heartbeat. Never
- * throws for refusals (they are receipts). Stub until the actions issue lands.
+ * How a message is framed in the pane: `[<source>] <message>` — the label in square brackets
+ * at the very start of the first line, so an agent can tell operator traffic
+ * (`[operator:…]`) from a peer hand-off. Later lines of a multi-line message follow unchanged.
+ */
+export function frameMessage(message: string, source: string): string {
+  return `[${source}] ${message}`;
+}
+
+function describeControl(text: string): string | null {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code === 0x0a) continue;
+    if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) {
+      const name = code === 0x09 ? ' (tab)' : code === 0x1b ? ' (escape)' : code === 0x0d ? ' (carriage return)' : '';
+      return `control character U+${code.toString(16).padStart(4, '0').toUpperCase()}${name} at position ${i + 1}`;
+    }
+  }
+  return null;
+}
+
+/**
+ * Checks a message and a source label before anything is sent. Returns the reason to refuse,
+ * or null when they may be sent. CRLF counts as a newline; every other control character
+ * (tab, escape, CR, C1, …) is refused, newlines only as a multi-line message.
+ */
+export function messageRefusal(message: string, source: string): string | null {
+  if (!SOURCE_PATTERN.test(source)) return `source label "${source.replace(/[^\x20-\x7e]/g, '?')}" must be 1–64 of A-Z a-z 0-9 : . _ @ / -`;
+  const text = message.replace(/\r\n/g, '\n');
+  if (!text.trim()) return 'empty message';
+  if (hasControlCharacters(text, true)) return `message refused: ${describeControl(text) ?? 'control character'}; only newlines are allowed (sent as one paste)`;
+  return null;
+}
+
+/**
+ * Reads `<runDir>/<agent>.hb` for verification: `ts=` (unix seconds, else the file's mtime)
+ * and `state=`. Returns null when there is no readable heartbeat. Never throws.
+ */
+export function readHeartbeatMark(runDir: string, agent: string): HeartbeatMark | null {
+  const file = path.join(runDir, `${agent}.hb`);
+  try {
+    const text = fs.readFileSync(file, 'utf8');
+    let ts: number | null = null;
+    let state: HeartbeatMark['state'] = null;
+    for (const line of text.split('\n')) {
+      const m = /^\s*(ts|state)\s*=\s*(\S+)/.exec(line);
+      if (!m) continue;
+      if (m[1] === 'ts' && Number.isFinite(Number(m[2]))) ts = Number(m[2]);
+      if (m[1] === 'state' && (m[2] === 'busy' || m[2] === 'idle')) state = m[2];
+    }
+    if (ts === null) ts = Math.floor(fs.statSync(file).mtimeMs / 1000);
+    return { ts, state };
+  } catch {
+    return null;
+  }
+}
+
+function delay(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/**
+ * Sends `message` to the agent's pane `=<agent>:0.0` on `socket`: framed with its source
+ * label, typed literally (`send-keys -l`) or, for several lines, as ONE bracketed paste, then
+ * Enter. With `verify` (default) it captures the pane before sending and polls captures plus
+ * the heartbeat every 100 ms until a final verdict (submitted, queued) or `timeoutMs`
+ * (default 5000 ms), and returns the receipt with its evidence and elapsed ms.
+ * Refused (nothing sent): bad source label, empty message, control characters, missing or
+ * dead pane. Works while the fleet is PAUSED (operator traffic is not a dispatch).
+ * Never throws: tmux failures come back as receipts (refused before sending, no_evidence after).
  */
 export async function sendToAgent(opts: SendOptions): Promise<SendReceipt> {
-  return {
-    status: 'refused',
+  const started = performance.now();
+  const source = opts.source ?? DEFAULT_SOURCE;
+  const verify = opts.verify ?? true;
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_SEND_TIMEOUT_MS;
+  const target = agentPaneTarget(opts.agent);
+  const receipt = (status: SendReceipt['status'], evidence: string[], reason: string | null = null): SendReceipt => ({
+    status,
     agent: opts.agent,
-    evidence: [],
-    elapsedMs: 0,
-    source: opts.source ?? 'operator:mosaic-top',
-    reason: 'send not built yet',
-  };
+    evidence,
+    elapsedMs: Math.round(performance.now() - started),
+    source,
+    reason,
+  });
+
+  const refusal = messageRefusal(opts.message, source);
+  if (refusal) return receipt('refused', [], refusal);
+  const pane = await readPaneState(opts.socket, target, { signal: opts.signal });
+  if (!pane.exists || pane.dead) return receipt('refused', [], pane.problem);
+
+  const text = frameMessage(opts.message.replace(/\r\n/g, '\n'), source);
+  let baseline: string;
+  try {
+    baseline = await capturePane(opts.socket, target, { signal: opts.signal });
+  } catch (error) {
+    return receipt('refused', [], `cannot capture ${target} before sending: ${(error as Error).message}`);
+  }
+  const heartbeatBefore = readHeartbeatMark(opts.runDir, opts.agent);
+  const prints = messageFingerprints(text);
+  const inInput = (capture: string) => splitInputRegion(capture).input.some((l) => prints.some((p) => l.includes(p)));
+  const baselineHadText = inInput(baseline);
+
+  let how: 'literal' | 'bracketed-paste';
+  try {
+    how = await insertText(opts.socket, target, text, { signal: opts.signal });
+  } catch (error) {
+    return receipt('refused', [], `tmux refused the text: ${(error as Error).message}`);
+  }
+  const evidenceHead = [`sent as ${how === 'literal' ? 'literal keys' : 'one bracketed paste'}${text.includes('\n') ? ` (${text.split('\n').length} lines)` : ''}, then Enter`];
+
+  // Let the runtime take the text before Enter (a paste and its Enter in one read can be
+  // taken as a newline inside the paste); stop waiting as soon as the text shows.
+  let seenInInput = false;
+  const typedDeadline = performance.now() + Math.min(TYPED_WAIT_MS, timeoutMs / 3);
+  while (!opts.signal?.aborted && performance.now() < typedDeadline) {
+    try {
+      const capture = await capturePane(opts.socket, target, { signal: opts.signal });
+      if (!baselineHadText && inInput(capture)) {
+        seenInInput = true;
+        break;
+      }
+    } catch {
+      break;
+    }
+    await delay(POLL_MS / 2, opts.signal);
+  }
+  try {
+    await pressEnter(opts.socket, target, { signal: opts.signal });
+  } catch (error) {
+    return receipt('typed_not_submitted', [...evidenceHead, `Enter could not be sent: ${(error as Error).message}`]);
+  }
+  if (!verify) return receipt('no_evidence', [...evidenceHead, 'not verified (verification not requested)']);
+
+  const deadline = started + timeoutMs;
+  let verdict: VerifyVerdict | null = null;
+  for (;;) {
+    let current: string;
+    try {
+      current = await capturePane(opts.socket, target, { signal: opts.signal });
+    } catch (error) {
+      const state = await readPaneState(opts.socket, target);
+      return receipt('no_evidence', [...evidenceHead, `pane could not be captured after the send: ${state.problem ?? (error as Error).message}`]);
+    }
+    verdict = classifySendEvidence({
+      baseline,
+      current,
+      sentText: text,
+      seenInInputEarlier: seenInInput,
+      heartbeatBefore,
+      heartbeatNow: readHeartbeatMark(opts.runDir, opts.agent),
+    });
+    if (verdict.textInInput) seenInInput = true;
+    if (verdict.final) break;
+    if (opts.signal?.aborted) {
+      verdict.evidence.push('verification aborted');
+      break;
+    }
+    if (performance.now() >= deadline) {
+      verdict.evidence.push(`no final evidence within ${timeoutMs} ms`);
+      break;
+    }
+    await delay(POLL_MS, opts.signal);
+  }
+  return receipt(verdict.status, [...evidenceHead, ...verdict.evidence]);
 }

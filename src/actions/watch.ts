@@ -1,22 +1,130 @@
-/** Read-only watch of an agent's pane (spec §9). Owner: actions. */
+/**
+ * Read-only watch of an agent's pane (spec §9). Owner: actions.
+ *
+ * Upstream `mosaic agent watch` (seed 003): a grouped viewer session
+ * `new-session -d -t =<agent> -s <agent>-watch-<pid>`, `attach -r` on it, `kill-session` after.
+ * `attach -r` is `-f read-only,ignore-size` on tmux ≥ 3.2: keys other than detach/switch are
+ * dropped and the viewer's terminal never resizes the agent's window.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { agentPaneTarget, readPaneState } from '../../fleet/capture.js';
+import { runTmux, tmuxSocketArgs } from '../../fleet/exec.js';
 
 export interface WatchResult {
   ok: boolean;
   /** Why the watch could not start or ended badly (missing session, no tty, …). */
   error: string | null;
+  /** Name of the viewer session that was created (and killed), null if none was. */
+  viewer?: string | null;
+  /** The signal (SIGINT/SIGTERM/SIGHUP) that ended the watch, if one did. */
+  signal?: NodeJS.Signals | null;
+}
+
+/** Viewer session name per upstream: `<agent>-watch-<pid>`. */
+export function viewerSessionName(agent: string, pid = process.pid): string {
+  return `${agent}-watch-${pid}`;
+}
+
+/** True for a session name that is one of this tool's watch viewers (`<agent>-watch-<pid>`), so the fleet view can exclude it from UNMANAGED. */
+export function isViewerSessionName(session: string): boolean {
+  return /^.+-watch-\d+$/.test(session);
 }
 
 /**
- * Hands the real terminal to a read-only tmux view of `agent` (grouped viewer session
- * `<agent>-watch-<pid>` + `attach -r`), returns after the operator detaches, and always kills
- * the viewer (also on SIGINT/SIGTERM/SIGHUP). `onBeforeAttach` receives the "how to come back"
- * message. Stub until the actions issue lands.
+ * The tmux prefix key of `socket`'s server (`show-options -gv prefix`, e.g. "C-b"); "C-b"
+ * (tmux's default) when it cannot be read.
+ */
+export async function readTmuxPrefix(socket: string | null): Promise<string> {
+  const result = await runTmux(socket, ['show-options', '-gv', 'prefix'], { timeoutMs: 2000 });
+  const prefix = result.ok ? result.stdout.trim() : '';
+  return prefix && prefix !== 'None' ? prefix : 'C-b';
+}
+
+/** The "how to come back" line printed before the terminal is handed to tmux. */
+export function watchBanner(agent: string, socket: string | null, prefix: string): string {
+  const where = socket ? `tmux socket ${socket}` : 'the default tmux socket';
+  return `Watching ${agent} read-only (${where}); your keys are not sent to the agent. To come back: press ${prefix} then d (tmux detach).`;
+}
+
+function envWithoutTmux(): NodeJS.ProcessEnv {
+  // Watching from inside tmux (e.g. the console runs in a tmux pane) is intended nesting.
+  const env = { ...process.env };
+  delete env.TMUX;
+  delete env.TMUX_PANE;
+  return env;
+}
+
+function killViewerSync(socket: string | null, viewer: string): void {
+  spawnSync('tmux', [...tmuxSocketArgs(socket), 'kill-session', '-t', `=${viewer}`], { stdio: 'ignore', timeout: 2000 });
+}
+
+async function markViewerDisposable(socket: string | null, viewer: string, child: { exitCode: number | null }): Promise<void> {
+  const deadline = Date.now() + 3000;
+  while (child.exitCode === null && Date.now() < deadline) {
+    const clients = await runTmux(socket, ['list-clients', '-t', `=${viewer}`, '-F', '#{client_name}'], { timeoutMs: 1000 });
+    if (clients.ok && clients.stdout.trim()) {
+      await runTmux(socket, ['set-option', '-t', `=${viewer}:`, 'destroy-unattached', 'on'], { timeoutMs: 1000 });
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * Hands the real terminal to a read-only tmux view of `agent` and returns after the operator
+ * detaches. Steps: refuse unless stdin is a TTY; check the agent's pane exists; create the
+ * grouped viewer `<agent>-watch-<pid>` (a leftover of the same name is ours and is replaced);
+ * call `onBeforeAttach` with the "how to come back" line (shows the server's real prefix);
+ * run `tmux attach -r -t =<viewer>` with inherited stdio; always kill the viewer afterwards,
+ * also on SIGINT/SIGTERM/SIGHUP (handlers installed only for the duration). Never throws:
+ * failures are `{ ok: false, error }`. Once the client is attached the viewer is set
+ * `destroy-unattached`, so it dies with its client even if this process is killed (setting it
+ * earlier would destroy the still-unattached viewer at once). `stdinIsTTY` overrides the TTY check (tests).
  */
 export async function watchAgent(opts: {
   agent: string;
   socket: string | null;
   onBeforeAttach?: (message: string) => void;
+  stdinIsTTY?: boolean;
 }): Promise<WatchResult> {
-  void opts;
-  return { ok: false, error: 'watch not built yet' };
+  const { agent, socket } = opts;
+  const isTTY = opts.stdinIsTTY ?? !!process.stdin.isTTY;
+  if (!isTTY) return { ok: false, error: 'watch needs a terminal: stdin is not a TTY (tmux attach -r needs one)', viewer: null };
+  const pane = await readPaneState(socket, agentPaneTarget(agent));
+  if (!pane.exists) return { ok: false, error: `cannot watch ${agent}: ${pane.problem}`, viewer: null };
+
+  const viewer = viewerSessionName(agent);
+  await runTmux(socket, ['kill-session', '-t', `=${viewer}`], { timeoutMs: 2000 });
+  const created = await runTmux(socket, ['new-session', '-d', '-t', `=${agent}`, '-s', viewer], { timeoutMs: 5000 });
+  if (!created.ok) return { ok: false, error: `cannot create viewer session ${viewer}: ${created.error}`, viewer: null };
+
+  const prefix = await readTmuxPrefix(socket);
+  opts.onBeforeAttach?.(watchBanner(agent, socket, prefix));
+
+  let endedBy: NodeJS.Signals | null = null;
+  const child = spawn('tmux', [...tmuxSocketArgs(socket), 'attach-session', '-r', '-t', `=${viewer}`], {
+    stdio: 'inherit',
+    env: envWithoutTmux(),
+  });
+  const onSignal = (signal: NodeJS.Signals) => {
+    endedBy = signal;
+    killViewerSync(socket, viewer);
+    if (child.exitCode === null) child.kill('SIGTERM');
+  };
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  const handlers = signals.map((s) => [s, () => onSignal(s)] as const);
+  for (const [s, h] of handlers) process.on(s, h);
+  void markViewerDisposable(socket, viewer, child);
+
+  const exit = await new Promise<{ code: number | null; error: Error | null }>((resolve) => {
+    child.once('error', (error) => resolve({ code: null, error }));
+    child.once('exit', (code) => resolve({ code, error: null }));
+  });
+  for (const [s, h] of handlers) process.off(s, h);
+  killViewerSync(socket, viewer);
+
+  if (endedBy) return { ok: false, error: `watch ended by ${endedBy}`, viewer, signal: endedBy };
+  if (exit.error) return { ok: false, error: `cannot run tmux attach: ${exit.error.message}`, viewer, signal: null };
+  if (exit.code !== 0) return { ok: false, error: `tmux attach exited with status ${exit.code}`, viewer, signal: null };
+  return { ok: true, error: null, viewer, signal: null };
 }

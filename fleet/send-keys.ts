@@ -1,0 +1,97 @@
+/**
+ * The tmux calls that put operator text into an agent's pane. Owner: actions.
+ *
+ * - One line: `send-keys -l` (literal: no key-name lookup, so "Enter" or "C-c" in the text
+ *   stay text).
+ * - Several lines: a `\n` inside `send-keys -l` acts as Enter (measured on tmux 3.3a), so the
+ *   text is loaded into a uniquely named paste buffer (`load-buffer -b <name> -`, text on
+ *   stdin) and pasted with `paste-buffer -p -d`: tmux wraps it in the bracketed-paste markers
+ *   `ESC[200~ … ESC[201~` when the pane's program enabled bracketed paste (`ESC[?2004h`, as
+ *   Claude Code, codex, pi and opencode do), so the runtime receives ONE paste block whose
+ *   lines are separated by CR, and the buffer is deleted afterwards.
+ * - Then Enter as its own `send-keys`.
+ */
+import { runTmux, type ExecResult } from './exec.js';
+
+let bufferCounter = 0;
+
+function failure(what: string, result: ExecResult): Error {
+  const why = result.stderr.trim().split('\n')[0] || result.error || `exit ${result.exitCode}`;
+  return new Error(`${what}: ${why.replace(/^tmux: /, '')}`);
+}
+
+/**
+ * Types `text` (one line, no newline) into `target` literally with `send-keys -l`.
+ * Throws an Error with tmux's reason when the call fails. `timeoutMs` defaults to 2000.
+ */
+export async function typeLiteral(
+  socket: string | null,
+  target: string,
+  text: string,
+  opts: { signal?: AbortSignal; timeoutMs?: number } = {},
+): Promise<void> {
+  if (text.includes('\n')) throw new Error('typeLiteral: text contains a newline (use pasteBracketed)');
+  const result = await runTmux(socket, ['send-keys', '-l', '-t', target, '--', text], {
+    signal: opts.signal,
+    timeoutMs: opts.timeoutMs ?? 2000,
+  });
+  if (!result.ok) throw failure(`send-keys ${target}`, result);
+}
+
+/**
+ * Pastes `text` (may span lines, `\n`-separated) into `target` as ONE bracketed paste:
+ * `load-buffer -b mosaic-top-<pid>-<n> -` then `paste-buffer -p -d -b … -t target`. The
+ * buffer is removed even when the paste fails. Throws an Error with tmux's reason.
+ * `timeoutMs` (per tmux call) defaults to 2000.
+ */
+export async function pasteBracketed(
+  socket: string | null,
+  target: string,
+  text: string,
+  opts: { signal?: AbortSignal; timeoutMs?: number } = {},
+): Promise<void> {
+  const buffer = `mosaic-top-${process.pid}-${++bufferCounter}`;
+  const timeoutMs = opts.timeoutMs ?? 2000;
+  const loaded = await runTmux(socket, ['load-buffer', '-b', buffer, '-'], { input: text, signal: opts.signal, timeoutMs });
+  if (!loaded.ok) throw failure(`load-buffer ${buffer}`, loaded);
+  const pasted = await runTmux(socket, ['paste-buffer', '-p', '-d', '-b', buffer, '-t', target], { signal: opts.signal, timeoutMs });
+  if (!pasted.ok) {
+    await runTmux(socket, ['delete-buffer', '-b', buffer], { timeoutMs });
+    throw failure(`paste-buffer ${target}`, pasted);
+  }
+}
+
+/** Presses Enter in `target` (`send-keys Enter`). Throws an Error with tmux's reason. */
+export async function pressEnter(
+  socket: string | null,
+  target: string,
+  opts: { signal?: AbortSignal; timeoutMs?: number } = {},
+): Promise<void> {
+  const result = await runTmux(socket, ['send-keys', '-t', target, 'Enter'], {
+    signal: opts.signal,
+    timeoutMs: opts.timeoutMs ?? 2000,
+  });
+  if (!result.ok) throw failure(`send-keys Enter ${target}`, result);
+}
+
+/** Lines longer than this go in as a paste too: one tmux command line stays small. */
+export const LITERAL_MAX_CHARS = 1000;
+
+/**
+ * Puts `text` into `target` the way a careful operator would: literal typing for one line,
+ * one bracketed paste for several lines (or a line longer than {@link LITERAL_MAX_CHARS}).
+ * Does not press Enter. Returns how it was sent. Throws an Error with tmux's reason.
+ */
+export async function insertText(
+  socket: string | null,
+  target: string,
+  text: string,
+  opts: { signal?: AbortSignal; timeoutMs?: number } = {},
+): Promise<'literal' | 'bracketed-paste'> {
+  if (text.includes('\n') || text.length > LITERAL_MAX_CHARS) {
+    await pasteBracketed(socket, target, text, opts);
+    return 'bracketed-paste';
+  }
+  await typeLiteral(socket, target, text, opts);
+  return 'literal';
+}

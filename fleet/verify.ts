@@ -1,0 +1,194 @@
+/**
+ * The pure receipt classifier of a verified send (spec §9). Owner: actions.
+ *
+ * Technique (agent-deck's, see field notes): capture the pane BEFORE sending (the baseline)
+ * and count only what changed relative to it, so old output, an old prompt or an earlier copy
+ * of the same message never count as evidence. Added here: the queued state (Claude Code shows
+ * "Press up to edit queued messages" when a message arrives mid-turn — agent-deck reported
+ * those as not delivered) and the heartbeat (a beat that turned busy after the send).
+ *
+ * No I/O: the caller captures, reads heartbeats and polls; this module only decides.
+ */
+import type { ReceiptStatus } from '../src/actions/receipt.js';
+import { sanitizeLine } from '../src/sanitize.js';
+
+/**
+ * Lines a runtime shows when it queued a message instead of taking it now. Matched
+ * case-insensitively as substrings of a pane line. Data, so new runtimes are one line away.
+ */
+export const QUEUED_MARKERS: readonly string[] = [
+  'Press up to edit queued messages', // Claude Code, message sent mid-turn
+  'queued message', // generic: "1 queued message", "queued messages"
+  'message queued',
+  '(queued)',
+];
+
+/**
+ * First characters of a line that mark a prompt / input line (after any box border `│`).
+ * Claude Code `>`/`❯`, codex `›`, shells `$ # %`, others `»`.
+ */
+export const PROMPT_GLYPHS: readonly string[] = ['>', '❯', '›', '»', '$', '#', '%'];
+
+/** How many non-empty lines from the bottom are searched for the input line. */
+const INPUT_SEARCH_DEPTH = 6;
+/** Characters of the message used as its fingerprint on screen (head of first line, tail of last). */
+const FINGERPRINT_CHARS = 24;
+
+/** The part of a heartbeat the classifier needs. */
+export interface HeartbeatMark {
+  /** Unix seconds of the beat. */
+  ts: number;
+  state: 'busy' | 'idle' | null;
+}
+
+export interface VerifyInput {
+  /** Capture taken before anything was sent. */
+  baseline: string;
+  /** The latest capture after the send. */
+  current: string;
+  /** Exactly the text put into the pane (source label included), before Enter. */
+  sentText: string;
+  /** True when an earlier poll of this send saw the text sitting in the input line. */
+  seenInInputEarlier: boolean;
+  heartbeatBefore: HeartbeatMark | null;
+  heartbeatNow: HeartbeatMark | null;
+  /** Defaults to {@link QUEUED_MARKERS}. */
+  queuedMarkers?: readonly string[];
+}
+
+export interface VerifyVerdict {
+  status: Exclude<ReceiptStatus, 'refused'>;
+  /** Signals that decided the status; pane text in them is sanitized and shortened. */
+  evidence: string[];
+  /** The message's fingerprint sits in the current input line (feeds `seenInInputEarlier`). */
+  textInInput: boolean;
+  /** True for submitted/queued: polling can stop. */
+  final: boolean;
+}
+
+function nonEmptyLines(text: string): string[] {
+  return text
+    .split('\n')
+    .map((l) => l.replace(/\r$/, '').trimEnd())
+    .filter((l) => l.trim().length > 0);
+}
+
+function quote(line: string): string {
+  const clean = sanitizeLine(line.trim());
+  return `'${clean.length > 60 ? `${clean.slice(0, 59)}…` : clean}'`;
+}
+
+/**
+ * Fingerprints of a sent message as it may appear on screen: the head of its first line and
+ * the tail of its last line (up to 24 characters each, trimmed). Empty strings are dropped.
+ */
+export function messageFingerprints(sentText: string): string[] {
+  const lines = sentText.split('\n').map((l) => l.trim()).filter(Boolean);
+  if (!lines.length) return [];
+  const head = lines[0].slice(0, FINGERPRINT_CHARS).trim();
+  const last = lines[lines.length - 1];
+  const tail = last.slice(Math.max(0, last.length - FINGERPRINT_CHARS)).trim();
+  return [...new Set([head, tail].filter(Boolean))];
+}
+
+function startsWithPrompt(line: string): boolean {
+  const stripped = line.replace(/^[\s│┃|]+/, '');
+  return PROMPT_GLYPHS.some((g) => stripped.startsWith(g));
+}
+
+/**
+ * Splits a capture into the input region (from the lowest prompt line found among the last 6
+ * non-empty lines down to the bottom; else just the last non-empty line) and the lines above
+ * it. Both as trimmed-right, non-empty lines.
+ */
+export function splitInputRegion(capture: string): { above: string[]; input: string[] } {
+  const lines = nonEmptyLines(capture);
+  if (!lines.length) return { above: [], input: [] };
+  const lowest = Math.max(0, lines.length - INPUT_SEARCH_DEPTH);
+  for (let i = lines.length - 1; i >= lowest; i--) {
+    if (startsWithPrompt(lines[i])) return { above: lines.slice(0, i), input: lines.slice(i) };
+  }
+  return { above: lines.slice(0, -1), input: lines.slice(-1) };
+}
+
+function countContaining(lines: readonly string[], needles: readonly string[]): number {
+  return lines.filter((l) => needles.some((n) => l.includes(n))).length;
+}
+
+/** Lines of `current` that are not in `baseline`, as a multiset difference (a repeated line counts once per extra copy). */
+export function newLinesSince(baseline: readonly string[], current: readonly string[]): string[] {
+  const seen = new Map<string, number>();
+  for (const l of baseline) seen.set(l.trim(), (seen.get(l.trim()) ?? 0) + 1);
+  const fresh: string[] = [];
+  for (const l of current) {
+    const key = l.trim();
+    const n = seen.get(key) ?? 0;
+    if (n > 0) seen.set(key, n - 1);
+    else fresh.push(l);
+  }
+  return fresh;
+}
+
+/**
+ * Classifies one poll of a verified send, relative to the baseline:
+ * 1. **queued** — a queued-message marker line appeared (more marker lines than in the
+ *    baseline, ignoring lines that contain the message itself);
+ * 2. **typed_not_submitted** — the message's fingerprint sits in the input line (more often
+ *    than in the baseline's input line);
+ * 3. **submitted** — the text left the input line after being seen there, or a new line
+ *    outside the input line carries the message (the runtime's transcript echo), or the
+ *    heartbeat turned busy with a newer `ts`;
+ * 4. **no_evidence** — none of that (new output without any trace of the message is named in
+ *    the evidence but does not count).
+ * Pure; never throws. Behaviour after agent-deck's baseline-capture verification.
+ */
+export function classifySendEvidence(input: VerifyInput): VerifyVerdict {
+  const markers = (input.queuedMarkers ?? QUEUED_MARKERS).map((m) => m.toLowerCase());
+  const prints = messageFingerprints(input.sentText);
+  const before = splitInputRegion(input.baseline);
+  const now = splitInputRegion(input.current);
+  const evidence: string[] = [];
+
+  const isMarker = (l: string) => {
+    const lower = l.toLowerCase();
+    return markers.some((m) => lower.includes(m)) && !prints.some((p) => l.includes(p));
+  };
+  const markersBefore = nonEmptyLines(input.baseline).filter(isMarker);
+  const markersNow = nonEmptyLines(input.current).filter(isMarker);
+  const freshMarkers = newLinesSince(markersBefore, markersNow);
+
+  const inInputBefore = countContaining(before.input, prints);
+  const inInputNow = countContaining(now.input, prints);
+  const textInInput = prints.length > 0 && inInputNow > inInputBefore;
+
+  const freshAbove = newLinesSince([...before.above, ...before.input], now.above);
+  const echoes = freshAbove.filter((l) => prints.some((p) => l.includes(p)));
+
+  const hbBefore = input.heartbeatBefore;
+  const hbNow = input.heartbeatNow;
+  const wentBusy = !!hbNow && hbNow.state === 'busy' && (!hbBefore || (hbBefore.state !== 'busy' && hbNow.ts > hbBefore.ts));
+
+  if (freshMarkers.length) {
+    evidence.push(`queued hint appeared: ${quote(freshMarkers[0])}`);
+    if (echoes.length) evidence.push(`message shown: ${quote(echoes[0])}`);
+    return { status: 'queued', evidence, textInInput, final: true };
+  }
+  if (textInInput) {
+    evidence.push(`text sits in the input line: ${quote(now.input.find((l) => prints.some((p) => l.includes(p))) ?? '')}`);
+    if (wentBusy) evidence.push(`heartbeat went busy (ts=${hbNow!.ts}) but the text was not taken`);
+    return { status: 'typed_not_submitted', evidence, textInInput, final: false };
+  }
+  if (input.seenInInputEarlier) evidence.push('text left the input line after Enter');
+  if (echoes.length) evidence.push(`pane shows the message as a new line: ${quote(echoes[0])}`);
+  if (wentBusy) evidence.push(`heartbeat went busy after the send (ts=${hbNow!.ts}${hbBefore ? `, was ${hbBefore.state ?? 'no state'} at ts=${hbBefore.ts}` : ''})`);
+  if (evidence.length) {
+    const others = freshAbove.filter((l) => !echoes.includes(l));
+    if (others.length) evidence.push(`${others.length} new line(s) of output, last: ${quote(others[others.length - 1])}`);
+    return { status: 'submitted', evidence, textInInput, final: true };
+  }
+  if (freshAbove.length) evidence.push(`pane changed (${freshAbove.length} new line(s)) but shows no trace of the message`);
+  else evidence.push('pane unchanged since the baseline capture');
+  if (hbNow) evidence.push(`heartbeat ${hbNow.state ?? 'without state'} at ts=${hbNow.ts}, not turned busy by the send`);
+  else evidence.push('no heartbeat');
+  return { status: 'no_evidence', evidence, textInInput, final: false };
+}
