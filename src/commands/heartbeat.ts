@@ -1,6 +1,47 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { parseSeconds, type GlobalOptions } from '../cli.js';
+import { writeHeartbeat } from '../../fleet/heartbeat.js';
+import { resolvePaths } from '../paths.js';
 
-/** `mosaic-top heartbeat <agent> --state busy|idle [--card] [--note]` (spec §4). Owner: fleet. */
+/**
+ * `mosaic-top heartbeat <agent> --state busy|idle [--card ID] [--note TEXT] [--interval S] [--pid N]`
+ * (spec §4): writes `<run>/<agent>.hb` atomically, protocol v1. Meant for runtime hooks
+ * (Claude Code: UserPromptSubmit ⇒ busy, Stop ⇒ idle; see docs/heartbeat.md). Exit 0 on
+ * success, 2 on bad input, 1 on an I/O error.
+ */
 export function registerHeartbeatCommand(program: Command): void {
-  void program;
+  program
+    .command('heartbeat')
+    .description('write the agent heartbeat <run>/<agent>.hb (protocol v1), atomically')
+    .argument('<agent>', 'agent name (as in the roster)')
+    .addOption(new Option('--state <state>', 'busy or idle').choices(['busy', 'idle']).makeOptionMandatory())
+    .option('--card <id>', 'backlog card in hand')
+    .option('--note <text>', 'short free text (flattened to one line)')
+    .addOption(new Option('--interval <seconds>', 'how often this writer promises to beat').argParser(parseSeconds))
+    .addOption(new Option('--pid <pid>', 'runtime pid (default: the parent process)').argParser((v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n <= 0) throw new Error(`--pid must be a positive integer, got "${v}"`);
+      return n;
+    }))
+    .action((agent: string, _opts: unknown, cmd: Command) => {
+      // The command's own --interval shadows the console's global --interval (default 2):
+      // read local options from opts(), globals (home, json) from optsWithGlobals().
+      const g = cmd.optsWithGlobals() as GlobalOptions;
+      const o = cmd.opts() as { state: 'busy' | 'idle'; card?: string; note?: string; interval?: number; pid?: number };
+      const paths = resolvePaths({ mosaicHome: g.mosaicHome, roster: g.roster });
+      try {
+        const file = writeHeartbeat(paths.runDir, agent, {
+          state: o.state,
+          card: o.card ?? null,
+          note: o.note ?? null,
+          interval: o.interval ?? null,
+          pid: o.pid ?? process.ppid,
+        });
+        if (g.json) process.stdout.write(`${JSON.stringify({ ok: true, agent, file, state: o.state })}\n`);
+      } catch (error) {
+        const message = (error as Error).message;
+        process.stderr.write(`mosaic-top heartbeat: ${message}\n`);
+        process.exitCode = /invalid agent|must|state/.test(message) ? 2 : 1;
+      }
+    });
 }

@@ -1,0 +1,232 @@
+/**
+ * The roster (spec §2): upstream's `roster.yaml`, read as upstream writes it. Errors name
+ * file:line:column; a failed reload keeps the last good roster ({@link RosterCache}).
+ */
+import fs from 'node:fs';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode, type YAMLMap } from 'yaml';
+
+/** One agent of the roster. */
+export interface RosterAgent {
+  /** = tmux session name and systemd instance name (`mosaic-agent@<name>.service`). */
+  name: string;
+  /** claude | codex | pi | opencode | any other string. */
+  runtime: string;
+  /** Role: orchestrator, enhancer, coder, … (upstream's role library); null when absent. */
+  class: string | null;
+  modelHint: string | null;
+  /** Remote host the agent lives on (not probed locally); null = this host. */
+  host: string | null;
+  ssh: string | null;
+  /** tmux socket for this agent: per-agent `socket`, else the roster's `socket_name`; null = default socket (no -L). */
+  socket: string | null;
+  workingDirectory: string | null;
+}
+
+/** A loaded roster. */
+export interface Roster {
+  file: string;
+  version: number | null;
+  transport: string | null;
+  /** `tmux.socket_name` (or `socketName`); null when absent = the default tmux socket (upstream FIX2). */
+  socket: string | null;
+  /** `tmux.holder_session` (or `holderSession`): keeps the server alive; never an agent, never unmanaged. */
+  holderSession: string | null;
+  agents: RosterAgent[];
+}
+
+/** Result of {@link loadRoster} / {@link parseRosterText}: a roster, or errors naming file:line:column. */
+export type RosterResult = { ok: true; roster: Roster } | { ok: false; errors: string[] };
+
+/** Agent names must be usable as tmux session names, systemd instance names and file names. */
+const AGENT_NAME = /^[A-Za-z0-9_][A-Za-z0-9_@+-]*$/;
+
+/** True when `name` is a valid agent name (no `/`, `.`, `:`, spaces or control characters). */
+export function isValidAgentName(name: string): boolean {
+  return name.length > 0 && name.length <= 100 && AGENT_NAME.test(name);
+}
+
+function pick(map: YAMLMap, ...keys: string[]): YamlNode | undefined {
+  for (const key of keys) {
+    const node = map.get(key, true) as YamlNode | undefined;
+    if (node !== undefined && node !== null) return node;
+  }
+  return undefined;
+}
+
+/**
+ * Parses roster YAML text. `file` is used in messages only. Accepts snake_case and camelCase
+ * keys (`socket_name`/`socketName`, `holder_session`/`holderSession`, `model_hint`/`modelHint`,
+ * `working_directory`/`workingDirectory`); unknown keys are ignored. Errors (YAML syntax, wrong
+ * types, missing `name`/`runtime`, invalid or duplicate names) come back as
+ * `"<file>:<line>:<column>: <message>"`. Never throws.
+ */
+export function parseRosterText(text: string, file: string): RosterResult {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
+  const errors: string[] = [];
+  const at = (node: YamlNode | undefined | null, message: string) => {
+    const offset = node?.range?.[0] ?? 0;
+    const { line, col } = lineCounter.linePos(offset);
+    errors.push(`${file}:${line}:${col}: ${message}`);
+  };
+  for (const e of doc.errors) {
+    const pos = e.linePos?.[0];
+    errors.push(`${file}:${pos?.line ?? 1}:${pos?.col ?? 1}: YAML syntax: ${e.message.split('\n')[0]}`);
+  }
+  if (errors.length) return { ok: false, errors };
+  const root = doc.contents as YamlNode | null;
+  if (!isMap(root)) {
+    at(root, 'roster must be a mapping with an `agents:` list');
+    return { ok: false, errors };
+  }
+
+  const optString = (node: YamlNode | undefined, what: string): string | null => {
+    if (node === undefined) return null;
+    if (isScalar(node)) {
+      if (node.value === null) return null;
+      if (typeof node.value === 'string') return node.value;
+      if (typeof node.value === 'number' || typeof node.value === 'boolean') {
+        // A bare number/boolean where a string is expected (e.g. `host: 10`) is a type error.
+        at(node, `${what} must be a string, got ${typeof node.value} ${String(node.value)}`);
+        return null;
+      }
+    }
+    at(node, `${what} must be a string`);
+    return null;
+  };
+
+  const versionNode = pick(root, 'version');
+  let version: number | null = null;
+  if (versionNode !== undefined) {
+    if (isScalar(versionNode) && typeof versionNode.value === 'number') version = versionNode.value;
+    else at(versionNode, 'version must be a number');
+  }
+  const transport = optString(pick(root, 'transport'), 'transport');
+
+  let socket: string | null = null;
+  let holderSession: string | null = null;
+  const tmuxNode = pick(root, 'tmux');
+  if (tmuxNode !== undefined && !(isScalar(tmuxNode) && tmuxNode.value === null)) {
+    if (!isMap(tmuxNode)) at(tmuxNode, 'tmux must be a mapping');
+    else {
+      socket = optString(pick(tmuxNode, 'socket_name', 'socketName'), 'tmux.socket_name') || null;
+      holderSession = optString(pick(tmuxNode, 'holder_session', 'holderSession'), 'tmux.holder_session') || null;
+    }
+  }
+  let defaultWorkdir: string | null = null;
+  const defaultsNode = pick(root, 'defaults');
+  if (defaultsNode !== undefined && !(isScalar(defaultsNode) && defaultsNode.value === null)) {
+    if (!isMap(defaultsNode)) at(defaultsNode, 'defaults must be a mapping');
+    else defaultWorkdir = optString(pick(defaultsNode, 'working_directory', 'workingDirectory'), 'defaults.working_directory');
+  }
+
+  const agents: RosterAgent[] = [];
+  const agentsNode = pick(root, 'agents');
+  if (agentsNode === undefined || (isScalar(agentsNode) && agentsNode.value === null)) {
+    // An empty fleet is a valid roster.
+  } else if (!isSeq(agentsNode)) {
+    at(agentsNode, 'agents must be a list');
+  } else {
+    const seen = new Map<string, string>();
+    agentsNode.items.forEach((item, index) => {
+      const node = item as YamlNode;
+      if (!isMap(node)) {
+        at(node, `agents[${index}] must be a mapping`);
+        return;
+      }
+      const nameNode = pick(node, 'name');
+      const name = optString(nameNode, `agents[${index}].name`);
+      if (nameNode === undefined || (name === null && isScalar(nameNode) && nameNode.value === null)) {
+        at(node, `agents[${index}]: missing required key \`name\``);
+        return;
+      }
+      if (name === null) return;
+      if (!isValidAgentName(name)) {
+        at(nameNode, `agents[${index}].name "${name}" is not a valid agent name (letters, digits, _ - + @; no / . : or spaces)`);
+        return;
+      }
+      const runtimeNode = pick(node, 'runtime');
+      const runtime = optString(runtimeNode, `agent ${name}: runtime`);
+      if (runtimeNode === undefined) at(node, `agent ${name}: missing required key \`runtime\``);
+      const agentSocketNode = pick(node, 'socket', 'socket_name', 'socketName');
+      const agentSocket = optString(agentSocketNode, `agent ${name}: socket`);
+      const agent: RosterAgent = {
+        name,
+        runtime: runtime ?? '',
+        class: optString(pick(node, 'class'), `agent ${name}: class`),
+        modelHint: optString(pick(node, 'model_hint', 'modelHint'), `agent ${name}: model_hint`),
+        host: optString(pick(node, 'host'), `agent ${name}: host`),
+        ssh: optString(pick(node, 'ssh'), `agent ${name}: ssh`),
+        socket: agentSocketNode !== undefined ? agentSocket || null : socket,
+        workingDirectory:
+          optString(pick(node, 'working_directory', 'workingDirectory'), `agent ${name}: working_directory`) ?? defaultWorkdir,
+      };
+      const key = `${agent.host ?? ''}\u0000${agent.socket ?? ''}\u0000${name}`;
+      const first = seen.get(key);
+      if (first) {
+        at(nameNode, `duplicate agent name "${name}" (first defined at ${first})`);
+        return;
+      }
+      const { line, col } = lineCounter.linePos(nameNode?.range?.[0] ?? 0);
+      seen.set(key, `${file}:${line}:${col}`);
+      agents.push(agent);
+    });
+  }
+  if (errors.length) return { ok: false, errors };
+  return { ok: true, roster: { file, version, transport, socket, holderSession, agents } };
+}
+
+/** Reads and parses the roster file. A missing/unreadable file is an error result, never a throw. */
+export function loadRoster(file: string): RosterResult {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return { ok: false, errors: [code === 'ENOENT' ? `${file}: roster not found` : `${file}: ${(error as Error).message}`] };
+  }
+  return parseRosterText(text, file);
+}
+
+/** What {@link RosterCache.get} returns: the roster in use (possibly the last good one) and current errors. */
+export interface RosterState {
+  /** The roster in use; the last good one when the current file fails to load; null if none ever loaded. */
+  roster: Roster | null;
+  /** Errors of the current file (empty when it loaded). */
+  errors: string[];
+  /** True when `roster` is the last good one, not the file's current content. */
+  stale: boolean;
+}
+
+/**
+ * Keeps the last good roster across reloads (spec §2). `get()` stats the file and re-parses
+ * only when mtime, size or inode changed, so calling it every poll tick is cheap.
+ */
+export class RosterCache {
+  private lastGood: Roster | null = null;
+  private key: string | null = null;
+  private state: RosterState = { roster: null, errors: [], stale: false };
+
+  constructor(readonly file: string) {}
+
+  /** Returns the roster state, reloading when the file changed (or is missing). Never throws. */
+  get(): RosterState {
+    let key: string;
+    try {
+      const st = fs.statSync(this.file);
+      key = `${st.mtimeMs}:${st.size}:${st.ino}`;
+    } catch {
+      key = 'missing';
+    }
+    if (key === this.key && key !== 'missing') return this.state;
+    this.key = key;
+    const result = loadRoster(this.file);
+    if (result.ok) {
+      this.lastGood = result.roster;
+      this.state = { roster: result.roster, errors: [], stale: false };
+    } else {
+      this.state = { roster: this.lastGood, errors: result.errors, stale: this.lastGood !== null };
+    }
+    return this.state;
+  }
+}

@@ -1,0 +1,314 @@
+/**
+ * The join (spec §3, §5, §6, §10): roster + tmux + systemd + heartbeats + /proc + PAUSED +
+ * backlog ⇒ one {@link Snapshot}. The console's poller calls {@link collectSnapshot} every tick
+ * and `--once` prints it. Subprocesses per snapshot: one `tmux list-panes -a` per distinct
+ * socket plus one `systemctl --user show` — never one per agent.
+ */
+import os from 'node:os';
+import { collectBacklogSection, type BacklogSection } from '../backlog/snapshot.js';
+import { expectedProgram, readAgentEnv } from '../fleet/agent-env.js';
+import { readHeartbeat } from '../fleet/heartbeat.js';
+import { readPausedFlag } from '../fleet/paused.js';
+import { programsUnder, readProcessTree, type ProcessTree } from '../fleet/proc.js';
+import { agentFlags, classifyReadiness, fleetFloor, matchProcess, readinessThresholds, type ReadinessThresholds } from '../fleet/readiness.js';
+import { RosterCache, type Roster, type RosterAgent } from '../fleet/roster.js';
+import { agentUnitName, HOLDER_UNIT, ORCHESTRATOR_UNIT, probeSystemdUnits, type SystemdProbe } from '../fleet/systemd.js';
+import { probeTmuxSocket, socketLabel, type TmuxPane, type TmuxSocketProbe } from '../fleet/tmux.js';
+import { maskCredentials, maskDatabaseUrl, type MosaicPaths } from './paths.js';
+import {
+  READINESS_ORDER,
+  SNAPSHOT_SCHEMA,
+  type AgentRow,
+  type ClaimInfo,
+  type HeartbeatInfo,
+  type PaneInfo,
+  type ProbeReport,
+  type Readiness,
+  type Snapshot,
+  type UnmanagedSession,
+} from './snapshot-types.js';
+
+/** Options of {@link collectSnapshot}. */
+export interface CollectSnapshotOptions {
+  paths: MosaicPaths;
+  /** Keep one per poller so an unchanged roster is not re-parsed and a broken reload keeps the last good one. */
+  rosterCache?: RosterCache;
+  /** Aborts the running probes (their subprocesses are killed). */
+  signal?: AbortSignal;
+  /** Time of the snapshot, unix milliseconds (default: now). */
+  now?: number;
+  /** Read the backlog section (default true). */
+  includeBacklog?: boolean;
+  /** Readiness thresholds (default: from the environment). */
+  thresholds?: ReadinessThresholds;
+  /** Per-probe timeout, ms (default 2000; the backlog gets 1.5×). */
+  probeTimeoutMs?: number;
+  /** Root of the process table (default `/proc`); for tests. */
+  procRoot?: string;
+}
+
+/** Names this host answers to: an agent whose `host` is one of them is probed locally. */
+function isLocalHost(host: string | null): boolean {
+  if (!host) return true;
+  const h = host.toLowerCase();
+  return h === 'localhost' || h === '127.0.0.1' || h === '::1' || h === os.hostname().toLowerCase() || h === os.hostname().split('.')[0].toLowerCase();
+}
+
+/** Name of the Unix user (the tenant, upstream: uid per tenant); falls back to `uid:<n>`. */
+export function currentTenant(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return `uid:${process.getuid?.() ?? '?'}`;
+  }
+}
+
+/** The agent's pane: `=<name>:0.0`, else (e.g. base-index 1) the session's first pane. */
+function findAgentPane(panes: readonly TmuxPane[], name: string): TmuxPane | null {
+  let first: TmuxPane | null = null;
+  for (const p of panes) {
+    if (p.session !== name) continue;
+    if (p.windowIndex === 0 && p.paneIndex === 0) return p;
+    if (!first || p.windowIndex < first.windowIndex || (p.windowIndex === first.windowIndex && p.paneIndex < first.paneIndex)) first = p;
+  }
+  return first;
+}
+
+function toPaneInfo(p: TmuxPane): PaneInfo {
+  return {
+    target: `=${p.session}:${p.windowIndex}.${p.paneIndex}`,
+    paneId: p.paneId,
+    pid: p.pid,
+    currentCommand: p.currentCommand,
+    dead: p.dead,
+    deadStatus: p.deadStatus,
+    title: p.title,
+    width: p.width,
+    height: p.height,
+    idleSeconds: p.idleSeconds,
+  };
+}
+
+/** Is this session one of mosaic-top's own read-only watch viewers (`<agent>-watch-<pid>`)? */
+export function isWatchViewerSession(session: string): boolean {
+  return /-watch-\d+$/.test(session) || session.includes('-watch-');
+}
+
+async function timed<T>(fn: () => T | Promise<T>): Promise<{ value: T | null; durationMs: number; error: string | null }> {
+  const started = performance.now();
+  try {
+    const value = await fn();
+    return { value, durationMs: performance.now() - started, error: null };
+  } catch (error) {
+    return { value: null, durationMs: performance.now() - started, error: (error as Error).message ?? String(error) };
+  }
+}
+
+function emptyCounts(): Record<Readiness, number> {
+  return Object.fromEntries(READINESS_ORDER.map((r) => [r, 0])) as Record<Readiness, number>;
+}
+
+/**
+ * Collects one snapshot. Probes run concurrently, each with a timeout; a failed probe degrades
+ * its fields and is reported in `probes` and `errors` — it never throws (a missing roster is an
+ * error in the snapshot). Cost: one `list-panes -a` per distinct local socket + one
+ * `systemctl --user show`, independent of the number of agents.
+ */
+export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Snapshot> {
+  const nowMs = opts.now ?? Date.now();
+  const nowSeconds = nowMs / 1000;
+  const { paths } = opts;
+  const thresholds = opts.thresholds ?? readinessThresholds();
+  const timeoutMs = opts.probeTimeoutMs ?? 2000;
+  const probes: Record<string, ProbeReport> = {};
+  const errors: string[] = [];
+
+  // Roster (cached; last good kept on a failed reload).
+  const rosterCache = opts.rosterCache ?? new RosterCache(paths.roster);
+  const rosterStarted = performance.now();
+  const rosterState = rosterCache.get();
+  const roster: Roster | null = rosterState.roster;
+  probes.roster = {
+    ok: rosterState.errors.length === 0,
+    durationMs: performance.now() - rosterStarted,
+    error: rosterState.errors.length ? `${rosterState.errors[0]}${rosterState.stale ? ' (showing the last good roster)' : ''}` : null,
+  };
+  errors.push(...rosterState.errors.map((e) => (rosterState.stale ? `roster: ${e} (showing the last good roster)` : `roster: ${e}`)));
+  const agents: RosterAgent[] = roster?.agents ?? [];
+  const localAgents = agents.filter((a) => isLocalHost(a.host));
+
+  // Distinct local sockets: the roster's own (holder, unmanaged sessions) and each local agent's.
+  const socketKeys = new Map<string, string | null>();
+  if (roster) socketKeys.set(roster.socket ?? '', roster.socket);
+  for (const a of localAgents) socketKeys.set(a.socket ?? '', a.socket);
+  const sockets = [...socketKeys.values()];
+
+  const unitNames = [...localAgents.map((a) => agentUnitName(a.name)), HOLDER_UNIT, ORCHESTRATOR_UNIT];
+
+  // Launch the subprocess probes first, then do the in-process reads while they run.
+  const tmuxPromise = Promise.all(sockets.map((s) => probeTmuxSocket(s, { timeoutMs, signal: opts.signal, nowSeconds })));
+  const systemdPromise: Promise<SystemdProbe | null> = roster
+    ? probeSystemdUnits(unitNames, { timeoutMs, signal: opts.signal })
+    : Promise.resolve(null);
+  const includeBacklog = opts.includeBacklog ?? true;
+  const backlogPromise = includeBacklog
+    ? timed(() => collectBacklogSection(paths, { timeoutMs: Math.round(timeoutMs * 1.5), signal: opts.signal }))
+    : Promise.resolve(null);
+
+  const paused = await timed(() => readPausedFlag(paths.runDir));
+  probes.paused = { ok: paused.error === null, durationMs: paused.durationMs, error: paused.error };
+
+  const heartbeats = new Map<string, { heartbeat: HeartbeatInfo | null; error: string | null }>();
+  const hbStarted = performance.now();
+  for (const a of localAgents) heartbeats.set(a.name, readHeartbeat(paths.runDir, a.name, nowSeconds));
+  const hbErrors = [...heartbeats.values()].map((h) => h.error).filter((e): e is string => !!e);
+  probes.heartbeats = { ok: hbErrors.length === 0, durationMs: performance.now() - hbStarted, error: hbErrors[0] ?? null };
+
+  const tmuxProbes: TmuxSocketProbe[] = await tmuxPromise;
+  const panesBySocket = new Map<string, TmuxPane[]>();
+  for (const t of tmuxProbes) {
+    probes[`tmux:${socketLabel(t.socket)}`] = { ok: t.ok, durationMs: t.durationMs, error: t.error };
+    if (!t.ok && t.error) errors.push(t.error);
+    panesBySocket.set(t.socket ?? '', t.panes);
+  }
+
+  // /proc only matters when some agent has a live pane.
+  let tree: ProcessTree | null = null;
+  const anyLivePane = tmuxProbes.some((t) => t.panes.some((p) => !p.dead));
+  if (anyLivePane) {
+    const proc = await timed(() => readProcessTree(opts.procRoot));
+    tree = proc.value;
+    probes.proc = { ok: proc.error === null, durationMs: proc.durationMs, error: proc.error ? `proc: ${proc.error}` : null };
+    if (proc.error) errors.push(`proc: ${proc.error} (DRIFT not checked)`);
+  } else {
+    probes.proc = { ok: true, durationMs: 0, error: null };
+  }
+
+  const systemd = await systemdPromise;
+  if (systemd) {
+    probes.systemd = { ok: systemd.ok, durationMs: systemd.durationMs, error: systemd.error };
+  } else {
+    probes.systemd = { ok: true, durationMs: 0, error: null };
+  }
+
+  let backlog: BacklogSection | null = null;
+  const backlogResult = await backlogPromise;
+  if (backlogResult) {
+    backlog = backlogResult.value;
+    const err = backlogResult.error ?? (backlog && !backlog.ok && backlog.exists ? backlog.error : null);
+    probes.backlog = { ok: err === null, durationMs: backlogResult.durationMs, error: err ? maskCredentials(`backlog: ${err}`) : null };
+    if (err) errors.push(maskCredentials(`backlog: ${err}`));
+  }
+  const claimsByOwner = new Map<string, ClaimInfo & { expired: boolean }>();
+  for (const c of backlog?.claimed ?? []) {
+    const prev = claimsByOwner.get(c.owner);
+    // An agent with several claims shows the most urgent one (least time left).
+    if (!prev || c.secondsLeft < prev.secondsLeft) {
+      claimsByOwner.set(c.owner, { cardId: c.id, title: c.title, secondsLeft: c.secondsLeft, expired: c.expired });
+    }
+  }
+
+  // The join, one row per roster agent (roster order).
+  const rows: AgentRow[] = agents.map((a) => {
+    const local = isLocalHost(a.host);
+    const paneRaw = local ? findAgentPane(panesBySocket.get(a.socket ?? '') ?? [], a.name) : null;
+    const pane = paneRaw ? toPaneInfo(paneRaw) : null;
+    const hb = heartbeats.get(a.name) ?? { heartbeat: null, error: null };
+    const { readiness, evidence } = classifyReadiness(
+      {
+        target: pane?.target ?? `=${a.name}:0.0`,
+        socketLabel: socketLabel(a.socket),
+        pane,
+        heartbeat: hb.heartbeat,
+        heartbeatError: hb.error,
+        remoteHost: local ? null : a.host,
+      },
+      thresholds,
+    );
+    let process = null;
+    if (pane && !pane.dead && pane.pid !== null && tree) {
+      const expected = expectedProgram(readAgentEnv(paths.agentsDir, a.name), a.runtime);
+      process = matchProcess(expected, pane.currentCommand, programsUnder(tree, pane.pid));
+    }
+    const unit = local ? systemd?.units.get(agentUnitName(a.name)) ?? null : null;
+    const claimed = claimsByOwner.get(a.name) ?? null;
+    const flagged = agentFlags({ pane, process, unit, claimExpired: !!claimed?.expired });
+    const claim: ClaimInfo | null = claimed ? { cardId: claimed.cardId, title: claimed.title, secondsLeft: claimed.secondsLeft } : null;
+    return {
+      name: a.name,
+      class: a.class,
+      runtime: a.runtime,
+      modelHint: a.modelHint,
+      host: a.host,
+      socket: a.socket,
+      readiness,
+      evidence: [...evidence, ...flagged.evidence],
+      flags: flagged.flags,
+      pane,
+      heartbeat: hb.heartbeat,
+      unit,
+      process,
+      claim,
+    };
+  });
+
+  // Unmanaged: sessions on a fleet socket that no roster agent claims (holder and watch viewers excluded).
+  const unmanaged: UnmanagedSession[] = [];
+  const holder = roster?.holderSession ?? null;
+  for (const t of tmuxProbes) {
+    const rostered = new Set(localAgents.filter((a) => (a.socket ?? '') === (t.socket ?? '')).map((a) => a.name));
+    const bySession = new Map<string, TmuxPane[]>();
+    for (const p of t.panes) {
+      const list = bySession.get(p.session);
+      if (list) list.push(p);
+      else bySession.set(p.session, [p]);
+    }
+    for (const [session, panes] of bySession) {
+      if (rostered.has(session) || session === holder || isWatchViewerSession(session)) continue;
+      const idles = panes.map((p) => p.idleSeconds).filter((s): s is number => s !== null);
+      unmanaged.push({
+        socket: t.socket,
+        session,
+        panes: panes.length,
+        currentCommand: panes[0].currentCommand,
+        idleSeconds: idles.length ? Math.min(...idles) : null,
+      });
+    }
+    if (holder && t.serverRunning && (roster?.socket ?? '') === (t.socket ?? '') && !bySession.has(holder)) {
+      errors.push(`holder session ${holder} missing on socket ${socketLabel(t.socket)}`);
+    }
+  }
+
+  const counts = emptyCounts();
+  for (const r of rows) counts[r.readiness]++;
+  const floor = roster ? fleetFloor(rows) : { ok: false, orchestrators: 0, enhancers: 0, reason: 'no roster loaded' };
+
+  const snapshot: Snapshot = {
+    schema: SNAPSHOT_SCHEMA,
+    generatedAt: new Date(nowMs).toISOString(),
+    host: os.hostname(),
+    tenant: currentTenant(),
+    paths: {
+      mosaicHome: paths.mosaicHome,
+      roster: paths.roster,
+      agentsDir: paths.agentsDir,
+      runDir: paths.runDir,
+      backlogDataDir: paths.backlogDataDir,
+      backlogSocket: paths.backlogSocket,
+      databaseUrl: paths.databaseUrl ? maskDatabaseUrl(paths.databaseUrl) : null,
+    },
+    fleet: {
+      paused: paused.value ?? null,
+      floor,
+      counts,
+      sockets,
+      holderSession: holder,
+    },
+    agents: rows,
+    unmanaged,
+    probes,
+    errors,
+  };
+  if (backlog) snapshot.backlog = backlog;
+  return snapshot;
+}
