@@ -1,0 +1,77 @@
+/**
+ * The migrator: applies backlog/migrations/NNNN_name.sql in order, automatically on first use.
+ * Everything runs in ONE transaction that first takes `pg_advisory_xact_lock`, so two processes
+ * on a fresh Postgres never both migrate; applied versions are recorded in `backlog_migrations`.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { sql } from 'drizzle-orm';
+import { packageRoot } from '../src/version.js';
+import { rowsOf, type BacklogDb } from './db.js';
+
+/** Advisory lock key of the migrator ("mosaicbk" as a number; any constant shared by all). */
+export const MIGRATION_LOCK_KEY = 0x6d6f7361696362;
+
+/** One migration file. */
+export interface MigrationFile {
+  /** `0001` */
+  version: string;
+  /** `cards_and_events` */
+  name: string;
+  /** SQL statements (split on `--> statement-breakpoint`). */
+  statements: string[];
+}
+
+/** Directory of the SQL migrations, found from the package root (works from src and dist). */
+export function migrationsDir(): string {
+  return path.join(packageRoot(), 'backlog', 'migrations');
+}
+
+/**
+ * Reads every `NNNN_name.sql` in `dir`, sorted by version. Throws when the directory is
+ * missing or a file name does not follow the pattern.
+ */
+export function readMigrations(dir = migrationsDir()): MigrationFile[] {
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.sql')).sort();
+  return files.map((file) => {
+    const m = /^(\d{4})_([a-z0-9_]+)\.sql$/.exec(file);
+    if (!m) throw new Error(`backlog migration file name must be NNNN_name.sql: ${path.join(dir, file)}`);
+    const text = fs.readFileSync(path.join(dir, file), 'utf8');
+    const statements = text
+      .split(/^--> statement-breakpoint\s*$/m)
+      .map((s) => s.trim())
+      .filter((s) => s.replace(/--[^\n]*\n?/g, '').trim().length > 0);
+    return { version: m[1], name: m[2], statements };
+  });
+}
+
+/**
+ * Applies pending migrations to `db` in one transaction under the advisory lock. Returns the
+ * versions applied now (empty when up to date). Throws the database error (transaction rolled
+ * back, nothing half-applied).
+ */
+export async function migrateBacklog(db: BacklogDb, files: MigrationFile[] = readMigrations()): Promise<string[]> {
+  return db.transaction(async (tx) => {
+    await tx.execute(sql`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
+    await tx.execute(sql`CREATE TABLE IF NOT EXISTS backlog_migrations (
+      version text PRIMARY KEY NOT NULL,
+      name text NOT NULL,
+      applied_at timestamptz DEFAULT now() NOT NULL
+    )`);
+    const done = new Set(rowsOf<{ version: string }>(await tx.execute(sql`SELECT version FROM backlog_migrations`)).map((r) => r.version));
+    const applied: string[] = [];
+    for (const file of files) {
+      if (done.has(file.version)) continue;
+      for (const statement of file.statements) await tx.execute(sql.raw(statement));
+      await tx.execute(sql`INSERT INTO backlog_migrations (version, name) VALUES (${file.version}, ${file.name})`);
+      applied.push(file.version);
+    }
+    return applied;
+  });
+}
+
+/** True when the backlog tables exist (used by the snapshot, which must never migrate). */
+export async function backlogTablesExist(db: BacklogDb): Promise<boolean> {
+  const rows = rowsOf<{ t: string | null }>(await db.execute(sql`SELECT to_regclass('backlog')::text AS t`));
+  return Boolean(rows[0]?.t);
+}
