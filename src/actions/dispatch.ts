@@ -1,20 +1,82 @@
+/**
+ * Claim and dispatch (spec §9, §7): claim a card for an agent through the backlog, then hand
+ * it over with a verified send. Owner: actions.
+ *
+ * Upstream NS-8: the PAUSE kill-switch is honoured before every dispatch — here it is checked
+ * before anything is claimed, and the backlog refuses the claim itself too (race-safe).
+ */
+import { agentPaneTarget, readPaneState } from '../../fleet/capture.js';
+import { describePause, readPausedFlag } from '../../fleet/paused.js';
+import { BacklogError, type BacklogClient, type Card } from '../../backlog/types.js';
 import type { MosaicPaths } from '../paths.js';
-import type { SendReceipt } from './receipt.js';
+import { sanitizeLine, sanitizeLines } from '../sanitize.js';
+import { isDelivered, type SendReceipt } from './receipt.js';
+import { operatorName } from './pause.js';
+import { recordReceiptEvent } from './receipt-event.js';
+import { DEFAULT_SOURCE, sendToAgent } from './send.js';
+
+/** How a dispatch ended; each has its own exit code ({@link DISPATCH_EXIT_CODES}). */
+export type DispatchOutcome = 'dispatched' | 'refused' | 'nothing_ready' | 'not_delivered';
+
+/**
+ * Exit codes of `mosaic-top dispatch`: 0 dispatched (receipt submitted or queued); 3 refused
+ * before anything was claimed (PAUSED, unknown agent, dead/missing pane, backlog unavailable,
+ * card not claimable); 4 claimed but not delivered (the claim is left for the operator);
+ * 5 nothing ready to claim. (1 = unexpected error, 2 = usage.)
+ */
+export const DISPATCH_EXIT_CODES: Record<DispatchOutcome, number> = {
+  dispatched: 0,
+  refused: 3,
+  not_delivered: 4,
+  nothing_ready: 5,
+};
 
 /** Outcome of claim-and-dispatch (spec §9). */
 export interface DispatchResult {
   ok: boolean;
-  card: { id: string; title: string } | null;
+  outcome: DispatchOutcome;
+  card: { id: string; title: string; claimToken?: number | null; ttlSeconds?: number | null } | null;
   receipt: SendReceipt | null;
   /** Why nothing was claimed (PAUSED since … by …, nothing ready, dead pane, …). */
   refused: string | null;
-  /** One line for the operator, e.g. "A3 claimed by coder0, receipt submitted (812 ms)". */
+  /** One line for the operator, e.g. "A3 claimed by coder0, receipt submitted (812 ms)". Sanitized. */
   message: string;
 }
 
 /**
- * Claims a card for `agent` (the next ready one, or `cardId`) and verified-sends it. Refused
- * while the fleet is PAUSED, before anything is claimed. Stub until the actions issue lands.
+ * The text an agent receives for a claimed card: one multi-line paste with the card id, title,
+ * TTL and claim token, the body, the acceptance criteria and the commands to renew/complete.
+ * Card text is untrusted: every line is sanitized (control characters shown in caret
+ * notation, tabs expanded), so the paste never carries an escape sequence.
+ */
+export function formatCardMessage(card: Card, agent: string): string {
+  const lines: string[] = [];
+  const ttl = card.claimTtlSeconds ?? null;
+  lines.push(`Card ${sanitizeLine(card.id)} is claimed for you (${agent}${ttl ? `, TTL ${ttl} s` : ''}${card.claimToken != null ? `, claim token ${card.claimToken}` : ''}): ${sanitizeLine(card.title)}`);
+  if (card.phase) lines.push(`Phase: ${sanitizeLine(card.phase)}`);
+  if (card.body && card.body.trim()) {
+    lines.push('', ...sanitizeLines(card.body.trim()));
+  }
+  if (card.acceptance && card.acceptance.trim()) {
+    lines.push('', 'Acceptance:', ...sanitizeLines(card.acceptance.trim()));
+  }
+  lines.push(
+    '',
+    `Renew before the TTL runs out: mosaic-top backlog renew --id ${sanitizeLine(card.id)} --owner ${agent}`,
+    `When done: mosaic-top backlog complete --id ${sanitizeLine(card.id)} --owner ${agent}`,
+  );
+  return lines.map((l) => l.trimEnd()).join('\n');
+}
+
+/**
+ * Claims a card for `agent` (the next ready one, or `cardId`) with `ttlSeconds` (backlog default
+ * 900 s) and verified-sends it (`timeoutMs`, default 5000 ms). Order: refused while the fleet is
+ * PAUSED (`describePause`), then refused when the agent's pane is dead or missing — both BEFORE
+ * anything is claimed; then claim (owner = agent), then send. A receipt other than submitted or
+ * queued leaves the claim in place for the operator to keep or release
+ * (`mosaic-top backlog reclaim --id X`). The claim is recorded by the backlog (`claim` event),
+ * the receipt here (`receipt` event with the card id). `client` lets the console reuse its
+ * backlog client (left open); otherwise one is opened and closed. Never throws.
  */
 export async function dispatchCard(opts: {
   paths: MosaicPaths;
@@ -23,7 +85,79 @@ export async function dispatchCard(opts: {
   cardId?: string;
   ttlSeconds?: number;
   timeoutMs?: number;
+  source?: string;
+  client?: BacklogClient;
+  signal?: AbortSignal;
 }): Promise<DispatchResult> {
-  void opts;
-  return { ok: false, card: null, receipt: null, refused: 'dispatch not built yet', message: 'dispatch not built yet' };
+  const agent = opts.agent;
+  const refuse = (outcome: 'refused' | 'nothing_ready', why: string): DispatchResult => ({
+    ok: false,
+    outcome,
+    card: null,
+    receipt: null,
+    refused: why,
+    message: `dispatch to ${sanitizeLine(agent)} refused: ${sanitizeLine(why)}`,
+  });
+
+  const paused = readPausedFlag(opts.paths.runDir);
+  if (paused) return refuse('refused', describePause(paused));
+  const pane = await readPaneState(opts.socket, agentPaneTarget(agent), { signal: opts.signal });
+  if (!pane.exists || pane.dead) return refuse('refused', pane.problem ?? 'pane unusable');
+
+  let client = opts.client ?? null;
+  let opened = false;
+  try {
+    if (!client) {
+      const { openBacklog } = await import('../../backlog/client.js');
+      client = await openBacklog(opts.paths, { signal: opts.signal });
+      opened = true;
+    }
+    let card: Card | null;
+    try {
+      ({ card } = await client.claim({ owner: agent, ttlSeconds: opts.ttlSeconds, id: opts.cardId }));
+    } catch (error) {
+      if (error instanceof BacklogError && error.code === 'paused') return refuse('refused', error.message);
+      if (error instanceof BacklogError && error.code === 'not_found') return refuse('refused', error.message);
+      throw error;
+    }
+    if (!card) {
+      return refuse('nothing_ready', opts.cardId ? `card ${opts.cardId} is not claimable (not ready, or its dependencies are not done)` : 'no ready card with its dependencies done');
+    }
+    const cardView = { id: card.id, title: card.title, claimToken: card.claimToken, ttlSeconds: card.claimTtlSeconds };
+    const receipt = await sendToAgent({
+      agent,
+      socket: opts.socket,
+      runDir: opts.paths.runDir,
+      message: formatCardMessage(card, agent),
+      verify: true,
+      timeoutMs: opts.timeoutMs,
+      source: opts.source ?? DEFAULT_SOURCE,
+      signal: opts.signal,
+    });
+    receipt.recorded = await recordReceiptEvent(opts.paths, receipt, { client, cardId: card.id, actor: operatorName() });
+    const id = sanitizeLine(card.id);
+    if (isDelivered(receipt.status)) {
+      return {
+        ok: true,
+        outcome: 'dispatched',
+        card: cardView,
+        receipt,
+        refused: null,
+        message: `${id} claimed by ${sanitizeLine(agent)}, receipt ${receipt.status} (${receipt.elapsedMs} ms)`,
+      };
+    }
+    const why = receipt.status === 'refused' ? `send refused: ${receipt.reason}` : `receipt ${receipt.status}`;
+    return {
+      ok: false,
+      outcome: 'not_delivered',
+      card: cardView,
+      receipt,
+      refused: null,
+      message: `${id} claimed by ${sanitizeLine(agent)} but not delivered (${sanitizeLine(why)}); the claim stays — keep it, or release it with: mosaic-top backlog reclaim --id ${id}`,
+    };
+  } catch (error) {
+    return refuse('refused', `backlog: ${(error as Error).message}`);
+  } finally {
+    if (opened && client) await client.close().catch(() => {});
+  }
 }

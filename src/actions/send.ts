@@ -12,7 +12,9 @@ import { agentPaneTarget, capturePane, readPaneState } from '../../fleet/capture
 import { insertText, pressEnter } from '../../fleet/send-keys.js';
 import { classifySendEvidence, messageFingerprints, splitInputRegion, type HeartbeatMark, type VerifyVerdict } from '../../fleet/verify.js';
 import { hasControlCharacters } from '../sanitize.js';
+import type { MosaicPaths } from '../paths.js';
 import type { SendReceipt } from './receipt.js';
+import { recordReceiptEvent } from './receipt-event.js';
 
 /** Source label of operator traffic from this tool (upstream's CLI uses `operator:mosaic-cli`). */
 export const DEFAULT_SOURCE = 'operator:mosaic-top';
@@ -38,6 +40,11 @@ export interface SendOptions {
   /** Source label carried by the message (default `operator:mosaic-top`). */
   source?: string;
   signal?: AbortSignal;
+  /**
+   * When given, the receipt is recorded as a `receipt` event in the backlog's events table if
+   * a backlog store exists (never created for this); `receipt.recorded` says where or why not.
+   */
+  paths?: MosaicPaths;
 }
 
 /**
@@ -119,8 +126,16 @@ function delay(ms: number, signal?: AbortSignal): Promise<void> {
  * Refused (nothing sent): bad source label, empty message, control characters, missing or
  * dead pane. Works while the fleet is PAUSED (operator traffic is not a dispatch).
  * Never throws: tmux failures come back as receipts (refused before sending, no_evidence after).
+ * With `paths`, the receipt (refusals included) is recorded in the backlog events table when a
+ * backlog store exists.
  */
 export async function sendToAgent(opts: SendOptions): Promise<SendReceipt> {
+  const receipt = await deliver(opts);
+  if (opts.paths) receipt.recorded = await recordReceiptEvent(opts.paths, receipt);
+  return receipt;
+}
+
+async function deliver(opts: SendOptions): Promise<SendReceipt> {
   const started = performance.now();
   const source = opts.source ?? DEFAULT_SOURCE;
   const verify = opts.verify ?? true;

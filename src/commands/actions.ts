@@ -1,6 +1,173 @@
-import type { Command } from 'commander';
+/**
+ * `mosaic-top pause|resume|watch|send|dispatch` (spec §9). Owner: actions.
+ * Exit codes: 0 done; 1 unexpected error; 2 usage; 3 refused (nothing sent or claimed);
+ * 4 not confirmed (send: typed_not_submitted / no_evidence; dispatch: claimed, not delivered);
+ * 5 dispatch: nothing ready to claim; 128+n: watch ended by signal n.
+ */
+import fs from 'node:fs';
+import { InvalidArgumentError, type Command } from 'commander';
+import type { GlobalOptions } from '../cli.js';
+import { resolvePaths } from '../paths.js';
+import { sanitizeLine } from '../sanitize.js';
 
-/** `mosaic-top pause|resume|watch|send|dispatch` (spec §9). Owner: actions. */
+/** Exit codes of the action commands (see docs/actions.md). */
+export const ACTION_EXIT = { ok: 0, error: 1, usage: 2, refused: 3, notConfirmed: 4, nothingReady: 5 } as const;
+
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive number of seconds, got "${value}"`);
+  return n;
+}
+
+function wholeSeconds(value: string): number {
+  const n = seconds(value);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError(`expected a whole number of seconds, got "${value}"`);
+  return n;
+}
+
+function globals(cmd: Command): GlobalOptions & Record<string, unknown> {
+  return cmd.optsWithGlobals() as GlobalOptions & Record<string, unknown>;
+}
+
+function out(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+function err(line: string): void {
+  process.stderr.write(`mosaic-top: ${line}\n`);
+}
+
+function signalNumber(signal: NodeJS.Signals): number {
+  return { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 }[signal as 'SIGHUP' | 'SIGINT' | 'SIGTERM'] ?? 1;
+}
+
+/** Registers pause, resume, watch, send and dispatch on `program`. */
 export function registerActionCommands(program: Command): void {
-  void program;
+  program
+    .command('pause')
+    .description('pause the fleet: write <run>/PAUSED (claims and dispatches are refused until resume)')
+    .option('--reason <text>', 'why (shown in the console and in refusals)')
+    .option('--by <name>', 'who pauses (default: $USER@host)')
+    .action(async (_opts, cmd: Command) => {
+      const o = globals(cmd);
+      const paths = resolvePaths(o);
+      const { pauseFleet } = await import('../actions/pause.js');
+      const flag = pauseFleet(paths.runDir, { reason: o.reason as string | undefined, by: o.by as string | undefined });
+      if (o.json) out(JSON.stringify({ paused: true, ...flag }));
+      else out(`fleet PAUSED at ${flag.at} by ${sanitizeLine(flag.by ?? '')}${flag.reason ? `: ${sanitizeLine(flag.reason)}` : ''}`);
+    });
+
+  program
+    .command('resume')
+    .description('resume the fleet: remove <run>/PAUSED')
+    .action(async (_opts, cmd: Command) => {
+      const o = globals(cmd);
+      const paths = resolvePaths(o);
+      const { resumeFleet } = await import('../actions/pause.js');
+      const was = resumeFleet(paths.runDir);
+      if (o.json) out(JSON.stringify({ paused: false, was }));
+      else if (was) out(`fleet resumed (was paused since ${sanitizeLine(was.at ?? '?')}${was.by ? ` by ${sanitizeLine(was.by)}` : ''})`);
+      else out('fleet was not paused');
+    });
+
+  program
+    .command('watch')
+    .description("read-only view of an agent's pane (tmux attach -r on a grouped viewer session); detach to come back")
+    .argument('<agent>', 'agent name from the roster')
+    .action(async (agent: string, _opts, cmd: Command) => {
+      const paths = resolvePaths(globals(cmd));
+      const { resolveAgentTarget } = await import('../actions/agent-target.js');
+      const target = resolveAgentTarget(paths, agent);
+      if ('error' in target) {
+        err(sanitizeLine(target.error));
+        process.exitCode = ACTION_EXIT.refused;
+        return;
+      }
+      const { watchAgent } = await import('../actions/watch.js');
+      const result = await watchAgent({
+        agent: target.agent,
+        socket: target.socket,
+        onBeforeAttach: (message) => process.stderr.write(`${sanitizeLine(message)}\n`),
+      });
+      if (result.signal) {
+        err(`watch of ${sanitizeLine(agent)} ended by ${result.signal}; viewer ${result.viewer} removed`);
+        process.exitCode = 128 + signalNumber(result.signal);
+      } else if (!result.ok) {
+        err(sanitizeLine(result.error ?? 'watch failed'));
+        process.exitCode = result.viewer ? ACTION_EXIT.error : ACTION_EXIT.refused;
+      } else {
+        process.stderr.write(`back from watching ${sanitizeLine(agent)} (viewer ${result.viewer} removed)\n`);
+      }
+    });
+
+  program
+    .command('send')
+    .description('send a message to an agent (literal text; several lines as one bracketed paste), with a receipt')
+    .argument('<agent>', 'agent name from the roster')
+    .argument('<message>', 'the message; "-" reads it from stdin')
+    .option('--verify', 'watch the pane and heartbeat for a receipt (submitted, queued, typed_not_submitted, no_evidence)')
+    .option('--timeout <seconds>', 'how long verification may watch, seconds', seconds, 5)
+    .option('--source <label>', 'source label carried by the message', 'operator:mosaic-top')
+    .action(async (agent: string, message: string, _opts, cmd: Command) => {
+      const o = globals(cmd);
+      const paths = resolvePaths(o);
+      if (message === '-') message = fs.readFileSync(0, 'utf8').replace(/\r?\n$/, '');
+      const { resolveAgentTarget } = await import('../actions/agent-target.js');
+      const { sendToAgent } = await import('../actions/send.js');
+      const { describeReceipt, isDelivered } = await import('../actions/receipt.js');
+      const target = resolveAgentTarget(paths, agent);
+      const receipt =
+        'error' in target
+          ? { status: 'refused' as const, agent, evidence: [], elapsedMs: 0, source: String(o.source), reason: target.error }
+          : await sendToAgent({
+              agent,
+              socket: target.socket,
+              runDir: paths.runDir,
+              message,
+              verify: !!o.verify,
+              timeoutMs: Math.round(Number(o.timeout) * 1000),
+              source: String(o.source),
+              paths,
+            });
+      if (o.json) out(JSON.stringify(receipt));
+      else {
+        out(sanitizeLine(describeReceipt(receipt)));
+        for (const line of receipt.evidence) out(`  - ${sanitizeLine(line)}`);
+        if (receipt.recorded) out(`  recorded: ${sanitizeLine(receipt.recorded)}`);
+      }
+      if (receipt.status === 'refused') process.exitCode = ACTION_EXIT.refused;
+      else if (o.verify && !isDelivered(receipt.status)) process.exitCode = ACTION_EXIT.notConfirmed;
+    });
+
+  program
+    .command('dispatch')
+    .description('claim the next ready card (or --card) for an agent and hand it over with a verified send')
+    .argument('<agent>', 'agent name from the roster (the claim owner)')
+    .option('--card <id>', 'claim this card instead of the next ready one')
+    .option('--ttl <seconds>', 'claim TTL, seconds (backlog default 900)', wholeSeconds)
+    .option('--timeout <seconds>', 'how long verification may watch, seconds', seconds, 5)
+    .action(async (agent: string, _opts, cmd: Command) => {
+      const o = globals(cmd);
+      const paths = resolvePaths(o);
+      const { resolveAgentTarget } = await import('../actions/agent-target.js');
+      const { dispatchCard, DISPATCH_EXIT_CODES } = await import('../actions/dispatch.js');
+      const target = resolveAgentTarget(paths, agent);
+      const result =
+        'error' in target
+          ? { ok: false, outcome: 'refused' as const, card: null, receipt: null, refused: target.error, message: `dispatch to ${agent} refused: ${target.error}` }
+          : await dispatchCard({
+              paths,
+              agent,
+              socket: target.socket,
+              cardId: o.card as string | undefined,
+              ttlSeconds: o.ttl as number | undefined,
+              timeoutMs: Math.round(Number(o.timeout) * 1000),
+            });
+      if (o.json) out(JSON.stringify(result));
+      else {
+        out(sanitizeLine(result.message));
+        for (const line of result.receipt?.evidence ?? []) out(`  - ${sanitizeLine(line)}`);
+      }
+      process.exitCode = DISPATCH_EXIT_CODES[result.outcome];
+    });
 }

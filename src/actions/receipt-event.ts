@@ -1,0 +1,63 @@
+/**
+ * Recording operator actions in the backlog's append-only events table (spec §7, §9).
+ * Owner: actions. The backlog client is imported lazily so a plain send loads no database code.
+ */
+import fs from 'node:fs';
+import type { BacklogClient } from '../../backlog/types.js';
+import type { MosaicPaths } from '../paths.js';
+import { operatorName } from './pause.js';
+import type { SendReceipt } from './receipt.js';
+
+/**
+ * True when a backlog store exists for `paths`: `DATABASE_URL` is set, or the embedded data
+ * dir exists. A send never creates a store just to record its receipt.
+ */
+export function backlogExists(paths: MosaicPaths): boolean {
+  return !!paths.databaseUrl || fs.existsSync(paths.backlogDataDir);
+}
+
+/** The `detail` object of a `receipt` event: status, evidence, timing and source of a send. */
+export function receiptEventDetail(receipt: SendReceipt): Record<string, unknown> {
+  return {
+    agent: receipt.agent,
+    status: receipt.status,
+    evidence: receipt.evidence,
+    elapsedMs: receipt.elapsedMs,
+    source: receipt.source,
+    reason: receipt.reason,
+  };
+}
+
+/**
+ * Records `receipt` as a `receipt` event (actor: the operator, `$USER@host`), optionally tied to
+ * `cardId`. Uses `client` when given (left open), else opens the backlog without creating it
+ * and closes it again. Never throws: returns "backlog event #<id>" or why it was not recorded
+ * ("no backlog store …", "not recorded: <error>").
+ */
+export async function recordReceiptEvent(
+  paths: MosaicPaths,
+  receipt: SendReceipt,
+  opts: { client?: BacklogClient; cardId?: string | null; actor?: string } = {},
+): Promise<string> {
+  let client = opts.client ?? null;
+  let opened = false;
+  try {
+    if (!client) {
+      if (!backlogExists(paths)) return 'no backlog store: receipt not recorded (a send does not create one)';
+      const { openBacklog } = await import('../../backlog/client.js');
+      client = await openBacklog(paths, { create: false, onProgress: () => {} });
+      opened = true;
+    }
+    const event = await client.recordEvent({
+      actor: opts.actor ?? operatorName(),
+      verb: 'receipt',
+      cardId: opts.cardId ?? null,
+      detail: receiptEventDetail(receipt),
+    });
+    return `backlog event #${event.id}`;
+  } catch (error) {
+    return `not recorded: ${(error as Error).message}`;
+  } finally {
+    if (opened && client) await client.close().catch(() => {});
+  }
+}
