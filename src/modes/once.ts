@@ -61,7 +61,7 @@ export function renderSnapshotTable(s: Snapshot): string {
     a.heartbeat ? `${formatAge(a.heartbeat.ageSeconds)}${a.heartbeat.state ? `/${a.heartbeat.state}` : ''}${a.heartbeat.partial ? '*' : ''}` : '-',
     a.unit ? `${a.unit.activeState || '?'}/${a.unit.unitFileState || '?'}` : '-',
     a.pane?.pid ? String(a.pane.pid) : '-',
-    a.pane ? (a.pane.dead ? `dead(${a.pane.deadStatus ?? '?'})` : a.pane.currentCommand) : '-',
+    a.pane ? (a.pane.dead ? (a.pane.deadStatus === null ? 'dead' : `dead(${a.pane.deadStatus})`) : a.pane.currentCommand) : '-',
     a.claim ? `${a.claim.cardId} ${formatTtl(a.claim.secondsLeft)}` : a.heartbeat?.card ?? '-',
     a.flags.join(',') || '-',
   ]);

@@ -1,0 +1,224 @@
+/**
+ * `mosaic-top demo` fleet (spec §11): a throwaway Mosaic home with a roster of six simulated
+ * agents on an isolated tmux socket, a holder session, one unmanaged session; and its teardown,
+ * which kills only that socket's server and removes only a home it created.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runTmux } from '../../fleet/exec.js';
+import { resolvePaths, type MosaicPaths } from '../paths.js';
+
+/** What `demo up` built; also written to `<home>/demo.json` so `demo down --mosaic-home` finds it. */
+export interface DemoFleet {
+  mosaicHome: string;
+  socket: string;
+  paths: MosaicPaths;
+  /** Roster agent names, roster order. */
+  agents: string[];
+  holderSession: string;
+  unmanagedSession: string;
+  /** Pid of the tmux server this demo started (the only process `demo down` ends). */
+  serverPid: number | null;
+  /** Pid of the process that ran `demo up`. */
+  createdBy: number;
+}
+
+/** Marker file: `demo down` removes a home only when it holds this file. */
+export const DEMO_MARKER = 'demo.json';
+
+/** One demo agent: name, roster fields, and how its sim agent behaves. */
+interface DemoAgentSpec {
+  name: string;
+  runtime: string;
+  class: string;
+  modelHint?: string;
+  /** Extra sim-agent args (mode etc.). */
+  sim: string[];
+  /** Write `MOSAIC_AGENT_COMMAND` pointing at the sim agent (false ⇒ DRIFT: the roster runtime is expected). */
+  declaresCommand: boolean;
+  remainOnExit?: boolean;
+}
+
+/** The demo roster: orchestrator + enhancer (the floor), workers, one drifting, one silent, one dying. */
+export const DEMO_AGENTS: readonly DemoAgentSpec[] = [
+  { name: 'orchestrator', runtime: 'claude', class: 'orchestrator', modelHint: 'opus', sim: ['--busy', '6', '--idle', '8'], declaresCommand: true },
+  { name: 'enhancer', runtime: 'claude', class: 'enhancer', sim: ['--busy', '4', '--idle', '10'], declaresCommand: true },
+  { name: 'coder1', runtime: 'codex', class: 'coder', sim: ['--busy', '10', '--idle', '5'], declaresCommand: true },
+  // Upstream's canary: the roster says pi, the pane runs something else ⇒ DRIFT.
+  { name: 'canary-pi', runtime: 'pi', class: 'coder', sim: [], declaresCommand: false },
+  // Beats once (dated 10 minutes ago), then never again ⇒ stale at once.
+  { name: 'reviewer', runtime: 'opencode', class: 'review', sim: ['--mode', 'silent', '--beat-age', '600'], declaresCommand: true },
+  // Exits after 2 s; remain-on-exit keeps the dead pane ⇒ dead.
+  { name: 'research', runtime: 'claude', class: 'research', sim: ['--mode', 'exit', '--exit-after', '2', '--exit-code', '3'], declaresCommand: true, remainOnExit: true },
+];
+
+/** Absolute path of the compiled sim agent (`dist/src/demo/sim-agent.js`). */
+export function simAgentScript(): string {
+  return path.join(path.dirname(fileURLToPath(import.meta.url)), 'sim-agent.js');
+}
+
+function shellQuote(word: string): string {
+  return /^[A-Za-z0-9_./=:@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+async function tmuxOk(socket: string, args: string[]): Promise<string> {
+  const r = await runTmux(socket, args, { timeoutMs: 5000 });
+  if (!r.ok) throw new Error(`tmux -L ${socket} ${args[0]}: ${r.error}`);
+  return r.stdout;
+}
+
+/** The roster YAML of the demo (upstream format, snake_case keys). */
+export function demoRosterYaml(socket: string, holder: string, workdir: string): string {
+  const lines = [
+    '# mosaic-top demo roster (throwaway)',
+    'version: 1',
+    'transport: tmux',
+    'tmux:',
+    `  socket_name: ${socket}`,
+    `  holder_session: ${holder}`,
+    'defaults:',
+    `  working_directory: ${workdir}`,
+    'agents:',
+  ];
+  for (const a of DEMO_AGENTS) {
+    lines.push(`  - name: ${a.name}`, `    runtime: ${a.runtime}`, `    class: ${a.class}`);
+    if (a.modelHint) lines.push(`    model_hint: ${a.modelHint}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Builds the demo: a Mosaic home (`mosaicHome`, which must be new or empty; default a fresh
+ * `mkdtemp` under the OS temp dir), roster, per-agent env files, a `bin/sim-agent` launcher,
+ * a tmux server on `socket` (default `mosaic-demo-<pid>`) with the holder, six agent sessions
+ * and an unmanaged session. Writes `<home>/demo.json`. Throws (after cleaning up what it
+ * started) when tmux is missing or the home is not empty. Needs tmux, not systemd.
+ */
+export async function demoUp(opts: { mosaicHome?: string; socket?: string } = {}): Promise<DemoFleet> {
+  let mosaicHome: string;
+  if (opts.mosaicHome) {
+    mosaicHome = path.resolve(opts.mosaicHome);
+    if (fs.existsSync(mosaicHome) && fs.readdirSync(mosaicHome).length > 0) {
+      throw new Error(`demo: ${mosaicHome} is not empty; give a new or empty directory (the demo removes it on exit)`);
+    }
+    fs.mkdirSync(mosaicHome, { recursive: true });
+  } else {
+    mosaicHome = fs.mkdtempSync(path.join(os.tmpdir(), 'mosaic-top-demo-'));
+  }
+  const socket = opts.socket ?? `mosaic-demo-${process.pid}`;
+  if (!/^[A-Za-z0-9_.-]+$/.test(socket)) throw new Error(`demo: invalid socket name "${socket}"`);
+  const paths = resolvePaths({ mosaicHome }, { ...process.env, PGLITE_DATA_DIR: '', DATABASE_URL: '' });
+  const holder = '_holder';
+  const unmanaged = 'scratch';
+  const fleet: DemoFleet = {
+    mosaicHome,
+    socket,
+    paths,
+    agents: DEMO_AGENTS.map((a) => a.name),
+    holderSession: holder,
+    unmanagedSession: unmanaged,
+    serverPid: null,
+    createdBy: process.pid,
+  };
+  // The marker first, so `demo down` can clean up even if we fail half way.
+  fs.writeFileSync(path.join(mosaicHome, DEMO_MARKER), `${JSON.stringify(fleet, null, 2)}\n`);
+
+  try {
+    fs.mkdirSync(paths.agentsDir, { recursive: true });
+    fs.mkdirSync(paths.runDir, { recursive: true });
+    const binDir = path.join(mosaicHome, 'bin');
+    fs.mkdirSync(binDir, { recursive: true });
+    // A shebang launcher named `sim-agent`: /proc shows it as `node <home>/bin/sim-agent`,
+    // which is how DRIFT must see through interpreters.
+    const launcher = path.join(binDir, 'sim-agent');
+    fs.writeFileSync(launcher, `#!/usr/bin/env node\nimport(${JSON.stringify(simAgentScript())});\n`, { mode: 0o755 });
+    fs.writeFileSync(paths.roster, demoRosterYaml(socket, holder, mosaicHome));
+
+    const exists = await runTmux(socket, ['has-session'], { timeoutMs: 3000 });
+    if (exists.ok) throw new Error(`demo: a tmux server already runs on socket ${socket}`);
+    if (exists.error?.endsWith('not found')) throw new Error('demo: tmux not found on PATH (the demo needs tmux)');
+
+    await tmuxOk(socket, ['new-session', '-d', '-s', holder, '-x', '120', '-y', '30', 'sleep 2147483647']);
+    fleet.serverPid = Number((await tmuxOk(socket, ['display-message', '-p', '-t', `=${holder}`, '#{pid}'])).trim()) || null;
+
+    for (const a of DEMO_AGENTS) {
+      const argv = [launcher, '--agent', a.name, '--run-dir', paths.runDir, ...a.sim];
+      if (a.declaresCommand) {
+        fs.writeFileSync(
+          path.join(paths.agentsDir, `${a.name}.env`),
+          `# mosaic-top demo\nMOSAIC_AGENT_COMMAND=${argv.map(shellQuote).join(' ')}\nMOSAIC_AGENT_MODEL=${a.modelHint ?? ''}\n`,
+        );
+      }
+      const command = argv.map(shellQuote).join(' ');
+      if (a.remainOnExit) {
+        // Set remain-on-exit before the program can exit, then start it.
+        await tmuxOk(socket, ['new-session', '-d', '-s', a.name, '-x', '120', '-y', '30', '-c', mosaicHome, 'sleep 2147483647']);
+        await tmuxOk(socket, ['set-option', '-w', '-t', `=${a.name}:0`, 'remain-on-exit', 'on']);
+        await tmuxOk(socket, ['respawn-pane', '-k', '-t', `=${a.name}:0.0`, command]);
+      } else {
+        await tmuxOk(socket, ['new-session', '-d', '-s', a.name, '-x', '120', '-y', '30', '-c', mosaicHome, command]);
+      }
+    }
+    await tmuxOk(socket, ['new-session', '-d', '-s', unmanaged, '-x', '120', '-y', '30', '-c', mosaicHome, 'sleep 2147483647']);
+
+    // BACKLOG: the backlog engineer imports the demo NORTH_STAR goal list here
+    // (e.g. `await importDemoBacklog(paths)`), after the fleet is up.
+
+    fs.writeFileSync(path.join(mosaicHome, DEMO_MARKER), `${JSON.stringify(fleet, null, 2)}\n`);
+    return fleet;
+  } catch (error) {
+    await demoDown(fleet).catch(() => {});
+    throw error;
+  }
+}
+
+/** Reads `<home>/demo.json`; throws when the directory is not a demo home. */
+export function readDemoFleet(mosaicHome: string): DemoFleet {
+  const file = path.join(path.resolve(mosaicHome), DEMO_MARKER);
+  let raw: string;
+  try {
+    raw = fs.readFileSync(file, 'utf8');
+  } catch {
+    throw new Error(`demo: ${mosaicHome} is not a demo home (no ${DEMO_MARKER}); refusing to touch it`);
+  }
+  const fleet = JSON.parse(raw) as DemoFleet;
+  if (typeof fleet.socket !== 'string' || !fleet.socket) throw new Error(`demo: ${file} has no socket`);
+  return fleet;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Tears a demo down: `tmux -L <socket> kill-server` (that socket only; the panes' sim agents
+ * end with it), then, if the recorded server pid still runs, SIGTERM to that pid only; then
+ * removes the home — only if it holds `demo.json`. Idempotent; accepts the fleet or a home path.
+ */
+export async function demoDown(fleetOrHome: DemoFleet | string): Promise<void> {
+  const fleet = typeof fleetOrHome === 'string' ? readDemoFleet(fleetOrHome) : fleetOrHome;
+  await runTmux(fleet.socket, ['kill-server'], { timeoutMs: 5000 });
+  if (fleet.serverPid) {
+    const deadline = Date.now() + 3000;
+    while (pidAlive(fleet.serverPid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    if (pidAlive(fleet.serverPid)) {
+      try {
+        process.kill(fleet.serverPid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    }
+  }
+  const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
+  fs.rmSync(path.join(process.env.TMUX_TMPDIR || '/tmp', `tmux-${uid}`, fleet.socket), { force: true });
+  if (fs.existsSync(path.join(fleet.mosaicHome, DEMO_MARKER))) {
+    fs.rmSync(fleet.mosaicHome, { recursive: true, force: true });
+  }
+}

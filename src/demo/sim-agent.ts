@@ -1,0 +1,156 @@
+/**
+ * The simulated agent of `mosaic-top demo` (spec §11): runs in a tmux pane, alternates
+ * busy/idle, writes protocol-v1 heartbeats with the project's own writer, reads lines from its
+ * terminal and acknowledges each with `ack: <line>`.
+ *
+ *   node dist/src/demo/sim-agent.js --agent NAME --run-dir DIR [--mode cycle|silent|exit]
+ *        [--busy S] [--idle S] [--interval S] [--beat-age S] [--exit-after S] [--exit-code N]
+ *
+ * Modes:
+ *   cycle  (default) busy for --busy s, idle for --idle s, forever; a beat on every change and
+ *          every --interval s; an input line makes it busy for a moment.
+ *   silent one beat (dated --beat-age s in the past), then never again: goes stale.
+ *   exit   beats like `cycle`, then exits with --exit-code after --exit-after s (the pane dies).
+ *
+ * Deliberately small; extend behaviours behind new modes/flags rather than changing these.
+ */
+import readline from 'node:readline';
+import { writeHeartbeat, type HeartbeatState } from '../../fleet/heartbeat.js';
+
+/** Parsed command line of the sim agent. */
+export interface SimAgentOptions {
+  agent: string;
+  runDir: string;
+  mode: 'cycle' | 'silent' | 'exit';
+  /** Seconds per busy phase. */
+  busySeconds: number;
+  /** Seconds per idle phase. */
+  idleSeconds: number;
+  /** Seconds between beats. */
+  intervalSeconds: number;
+  /** Seconds to backdate the (only) beat in `silent` mode. */
+  beatAgeSeconds: number;
+  /** Seconds before exiting in `exit` mode. */
+  exitAfterSeconds: number;
+  exitCode: number;
+}
+
+/** Parses `--key value` arguments; throws with a usage message on anything unknown or malformed. */
+export function parseSimAgentArgs(argv: readonly string[]): SimAgentOptions {
+  const o: SimAgentOptions = {
+    agent: '',
+    runDir: '',
+    mode: 'cycle',
+    busySeconds: 8,
+    idleSeconds: 6,
+    intervalSeconds: 5,
+    beatAgeSeconds: 600,
+    exitAfterSeconds: 2,
+    exitCode: 3,
+  };
+  const num = (flag: string, v: string | undefined): number => {
+    const n = Number(v);
+    if (v === undefined || !Number.isFinite(n) || n < 0) throw new Error(`${flag} needs a number ≥ 0, got "${v ?? ''}"`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const v = argv[i + 1];
+    switch (flag) {
+      case '--agent': o.agent = v ?? ''; i++; break;
+      case '--run-dir': o.runDir = v ?? ''; i++; break;
+      case '--mode':
+        if (v !== 'cycle' && v !== 'silent' && v !== 'exit') throw new Error(`--mode must be cycle, silent or exit, got "${v ?? ''}"`);
+        o.mode = v; i++; break;
+      case '--busy': o.busySeconds = num(flag, v); i++; break;
+      case '--idle': o.idleSeconds = num(flag, v); i++; break;
+      case '--interval': o.intervalSeconds = Math.max(1, num(flag, v)); i++; break;
+      case '--beat-age': o.beatAgeSeconds = num(flag, v); i++; break;
+      case '--exit-after': o.exitAfterSeconds = num(flag, v); i++; break;
+      case '--exit-code': o.exitCode = Math.floor(num(flag, v)); i++; break;
+      default: throw new Error(`unknown argument "${flag}"`);
+    }
+  }
+  if (!o.agent || !o.runDir) throw new Error('usage: sim-agent --agent NAME --run-dir DIR [--mode cycle|silent|exit]');
+  return o;
+}
+
+/** Runs the sim agent until stdin closes, a signal arrives, or (mode `exit`) the exit timer fires. */
+export function runSimAgent(o: SimAgentOptions): void {
+  let state: HeartbeatState = 'busy';
+  let card: string | null = null;
+  const beat = (note?: string) => {
+    try {
+      writeHeartbeat(o.runDir, o.agent, { state, card, note: note ?? null, interval: o.intervalSeconds, pid: process.pid });
+    } catch (error) {
+      process.stdout.write(`heartbeat failed: ${(error as Error).message}\n`);
+    }
+  };
+  const say = (line: string) => process.stdout.write(`${line}\n`);
+  say(`sim-agent ${o.agent} (mode ${o.mode}) ready — type a line and press Enter`);
+
+  if (o.mode === 'silent') {
+    writeHeartbeat(o.runDir, o.agent, {
+      state: 'idle',
+      note: 'last beat before going silent',
+      interval: o.intervalSeconds,
+      pid: process.pid,
+      ts: Math.floor(Date.now() / 1000 - o.beatAgeSeconds),
+    });
+    say('wrote one old beat; not beating any more');
+  } else {
+    let phaseEndsAt = Date.now() + o.busySeconds * 1000;
+    say('[busy]');
+    beat('starting');
+    let lastBeat = Date.now();
+    const tick = setInterval(() => {
+      const now = Date.now();
+      if (now >= phaseEndsAt) {
+        state = state === 'busy' ? 'idle' : 'busy';
+        phaseEndsAt = now + (state === 'busy' ? o.busySeconds : o.idleSeconds) * 1000;
+        say(`[${state}]`);
+        beat();
+        lastBeat = now;
+      } else if (now - lastBeat >= o.intervalSeconds * 1000) {
+        beat();
+        lastBeat = now;
+      }
+    }, 250);
+    tick.unref();
+    const input = readline.createInterface({ input: process.stdin, terminal: false });
+    input.on('line', (line) => {
+      say(`ack: ${line}`);
+      const m = /^card[:= ]\s*(\S+)/i.exec(line.trim());
+      if (m) card = m[1];
+      state = 'busy';
+      phaseEndsAt = Date.now() + o.busySeconds * 1000;
+      beat(`got input (${line.length} chars)`);
+      lastBeat = Date.now();
+    });
+    input.on('close', () => process.exit(0));
+    // Keep the process alive while stdin is open (readline holds it) and the timer runs.
+    setInterval(() => {}, 1 << 30);
+  }
+  if (o.mode === 'silent') {
+    const input = readline.createInterface({ input: process.stdin, terminal: false });
+    input.on('line', (line) => say(`ack: ${line}`));
+    setInterval(() => {}, 1 << 30);
+  }
+  if (o.mode === 'exit') {
+    setTimeout(() => {
+      say(`exiting with status ${o.exitCode}`);
+      process.exit(o.exitCode);
+    }, o.exitAfterSeconds * 1000);
+  }
+  for (const signal of ['SIGTERM', 'SIGHUP', 'SIGINT'] as const) process.on(signal, () => process.exit(0));
+}
+
+// Run when executed directly (not when imported by tests).
+if (process.argv[1] && /sim-agent(\.js)?$/.test(process.argv[1])) {
+  try {
+    runSimAgent(parseSimAgentArgs(process.argv.slice(2)));
+  } catch (error) {
+    process.stderr.write(`sim-agent: ${(error as Error).message}\n`);
+    process.exit(2);
+  }
+}
