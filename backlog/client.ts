@@ -1,12 +1,404 @@
-import type { MosaicPaths } from '../src/paths.js';
-import { BacklogError, type BacklogClient, type OpenBacklogOptions } from './types.js';
+/**
+ * The backlog client API (spec §7): `openBacklog(paths, opts)` gives a {@link BacklogClient} with
+ * the same async methods on both tiers.
+ *
+ * - Server tier (`DATABASE_URL` set): the BacklogService in this process on Postgres via
+ *   `postgres` (porsager) with ONE connection; migrations applied on first use.
+ * - Embedded tier (default): requests to the backlog server on `<run>/backlog.sock`; when none
+ *   answers, the server is spawned detached (`mosaic-top backlog serve --idle-exit N`, output to
+ *   `<run>/backlog-server.log`) and the client waits for its socket.
+ *
+ * This module loads no database code at import time (the `--once` path stays light).
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { maskCredentials, maskDatabaseUrl, type MosaicPaths } from '../src/paths.js';
+import { packageRoot } from '../src/version.js';
+import { LineSplitter, type BacklogMethod, type BacklogResponse, type PingReply } from './protocol.js';
+import { isHolderAlive, readDataDirLock } from './lock.js';
+import {
+  BacklogError,
+  type BacklogClient,
+  type BacklogEvent,
+  type BacklogOverview,
+  type BacklogStats,
+  type Card,
+  type ClaimInput,
+  type ClaimResult,
+  type CompleteInput,
+  type CreateCardInput,
+  type CreateCardResult,
+  type ImportResult,
+  type ListCardsInput,
+  type NorthStarGoal,
+  type OpenBacklogOptions,
+  type ReclaimResult,
+  type RecordEventInput,
+  type RenewInput,
+} from './types.js';
+
+const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+const DEFAULT_START_TIMEOUT_MS = 60_000;
+
+function abortError(signal: AbortSignal | undefined): BacklogError {
+  const reason = signal?.reason instanceof Error ? signal.reason.message : 'aborted';
+  return new BacklogError('timeout', `backlog request aborted: ${reason}`);
+}
+
+/** A client talking to the embedded backlog server over its Unix socket. */
+class SocketBacklogClient implements BacklogClient {
+  readonly tier = 'embedded' as const;
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
+  private closed = false;
+
+  constructor(
+    private readonly socket: net.Socket,
+    readonly location: string,
+    private readonly requestTimeoutMs: number,
+    private readonly signal?: AbortSignal,
+  ) {
+    const splitter = new LineSplitter();
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      let lines: string[];
+      try {
+        lines = splitter.push(chunk);
+      } catch (error) {
+        this.failAll(new BacklogError('internal', (error as Error).message));
+        return;
+      }
+      for (const line of lines) {
+        let response: BacklogResponse;
+        try {
+          response = JSON.parse(line) as BacklogResponse;
+        } catch {
+          continue;
+        }
+        if (response.id === null) continue;
+        const waiter = this.pending.get(response.id);
+        if (!waiter) continue;
+        this.pending.delete(response.id);
+        clearTimeout(waiter.timer);
+        if (response.ok) waiter.resolve(response.result);
+        else waiter.reject(new BacklogError(response.error.code, response.error.message));
+      }
+    });
+    socket.on('error', (error) => this.failAll(new BacklogError('unavailable', `backlog server connection failed: ${error.message}`)));
+    socket.on('close', () => this.failAll(new BacklogError('unavailable', 'backlog server connection lost before the reply (the request may or may not have been applied)')));
+    signal?.addEventListener('abort', () => {
+      this.failAll(abortError(signal));
+      socket.destroy();
+    }, { once: true });
+  }
+
+  private failAll(error: BacklogError): void {
+    for (const [id, waiter] of this.pending) {
+      clearTimeout(waiter.timer);
+      waiter.reject(error);
+      this.pending.delete(id);
+    }
+  }
+
+  /** Sends one command and waits for its reply (or the request timeout). */
+  call<T>(method: BacklogMethod, params?: unknown): Promise<T> {
+    if (this.closed || this.socket.destroyed) return Promise.reject(new BacklogError('unavailable', 'backlog client is closed'));
+    if (this.signal?.aborted) return Promise.reject(abortError(this.signal));
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new BacklogError('timeout', `backlog server did not answer ${method} within ${this.requestTimeoutMs} ms`));
+      }, this.requestTimeoutMs);
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
+      this.socket.write(JSON.stringify({ id, method, params: params ?? {} }) + '\n');
+    });
+  }
+
+  ping(): Promise<PingReply> {
+    return this.call('ping');
+  }
+  create(input: CreateCardInput): Promise<CreateCardResult> {
+    return this.call('create', input);
+  }
+  get(id: string): Promise<Card> {
+    return this.call('get', id);
+  }
+  list(input: ListCardsInput = {}): Promise<Card[]> {
+    return this.call('list', input);
+  }
+  claim(input: ClaimInput): Promise<ClaimResult> {
+    return this.call('claim', input);
+  }
+  renew(input: RenewInput): Promise<Card> {
+    return this.call('renew', input);
+  }
+  reclaim(input: { id?: string; actor?: string } = {}): Promise<ReclaimResult> {
+    return this.call('reclaim', input);
+  }
+  link(input: { from: string; to: string; actor?: string }): Promise<Card> {
+    return this.call('link', input);
+  }
+  block(input: { id: string; reason?: string; actor?: string }): Promise<Card> {
+    return this.call('block', input);
+  }
+  unblock(input: { id: string; actor?: string }): Promise<Card> {
+    return this.call('unblock', input);
+  }
+  complete(input: CompleteInput): Promise<Card> {
+    return this.call('complete', input);
+  }
+  stats(): Promise<BacklogStats> {
+    return this.call('stats');
+  }
+  events(input: { limit?: number; cardId?: string } = {}): Promise<BacklogEvent[]> {
+    return this.call('events', input);
+  }
+  recordEvent(input: RecordEventInput): Promise<BacklogEvent> {
+    return this.call('recordEvent', input);
+  }
+  importGoals(input: { goals: NorthStarGoal[]; source?: string; actor?: string }): Promise<ImportResult> {
+    return this.call('importGoals', input);
+  }
+  overview(input: { readyLimit?: number } = {}): Promise<BacklogOverview> {
+    return this.call('overview', input);
+  }
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.failAll(new BacklogError('unavailable', 'backlog client closed'));
+    await new Promise<void>((resolve) => {
+      if (this.socket.destroyed) return resolve();
+      this.socket.once('close', () => resolve());
+      this.socket.end();
+      setTimeout(() => {
+        this.socket.destroy();
+        resolve();
+      }, 1000).unref();
+    });
+  }
+}
+
+/** Tries one connection to the socket; resolves null when nobody listens (absent or stale socket). */
+function tryConnect(socketPath: string): Promise<net.Socket | null> {
+  return new Promise((resolve) => {
+    const socket = net.createConnection(socketPath);
+    const onError = (): void => {
+      socket.destroy();
+      resolve(null);
+    };
+    socket.once('error', onError);
+    socket.once('connect', () => {
+      socket.removeListener('error', onError);
+      resolve(socket);
+    });
+  });
+}
 
 /**
- * Opens the backlog for `paths`: server tier when DATABASE_URL is set, else the embedded tier
- * (the backlog server on `<run>/backlog.sock`, started on demand). Stub: real body lands next.
+ * Spawns `node <pkg>/bin/mosaic-top --mosaic-home <home> backlog serve --idle-exit N` detached,
+ * stdio to `<run>/backlog-server.log`. Returns the child (already unref'd).
+ */
+export function spawnBacklogServer(paths: MosaicPaths, idleExitSeconds?: number): { pid: number | undefined; exited: () => boolean } {
+  fs.mkdirSync(paths.runDir, { recursive: true, mode: 0o700 });
+  const logFile = path.join(paths.runDir, 'backlog-server.log');
+  const fd = fs.openSync(logFile, 'a', 0o600);
+  const args = [path.join(packageRoot(), 'bin', 'mosaic-top'), '--mosaic-home', paths.mosaicHome, 'backlog', 'serve'];
+  if (idleExitSeconds !== undefined) args.push('--idle-exit', String(idleExitSeconds));
+  const env: NodeJS.ProcessEnv = { ...process.env, PGLITE_DATA_DIR: paths.backlogDataDir };
+  delete env.DATABASE_URL;
+  let exited = false;
+  try {
+    const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', fd, fd], env });
+    child.on('exit', () => (exited = true));
+    child.on('error', () => (exited = true));
+    child.unref();
+    return { pid: child.pid, exited: () => exited };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function delay(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });
+}
+
+/**
+ * Connects to the embedded backlog server, starting it when nobody answers. With `create:
+ * false` and no data dir yet, throws BacklogError('absent') instead of creating one. Throws
+ * 'timeout' when no server answers within `startTimeoutMs`.
+ */
+async function openEmbedded(paths: MosaicPaths, opts: OpenBacklogOptions): Promise<SocketBacklogClient> {
+  const requestTimeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const make = (s: net.Socket): SocketBacklogClient => new SocketBacklogClient(s, paths.backlogDataDir, requestTimeoutMs, opts.signal);
+  const first = await tryConnect(paths.backlogSocket);
+  if (first) return make(first);
+  const { dataDirExists, idleExitFromEnv } = await import('./server.js');
+  if (opts.create === false && !dataDirExists(paths.backlogDataDir)) {
+    throw new BacklogError('absent', `no backlog yet at ${paths.backlogDataDir}`);
+  }
+  const progress = opts.onProgress ?? ((line: string) => process.stderr.write(line + '\n'));
+  const deadline = Date.now() + (opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS);
+  let spawned: ReturnType<typeof spawnBacklogServer> | null = null;
+  let spawns = 0;
+  let announced = false;
+  let pause = 20;
+  while (Date.now() < deadline) {
+    if (opts.signal?.aborted) throw abortError(opts.signal);
+    const holder = readDataDirLock(paths.backlogDataDir);
+    const holderAlive = holder !== null && isHolderAlive(holder);
+    if (!holderAlive && (spawned === null || spawned.exited()) && spawns < 3) {
+      if (!announced && !dataDirExists(paths.backlogDataDir)) {
+        progress(`mosaic-top: creating backlog data dir ${paths.backlogDataDir} … (first run, ~5 s)`);
+        announced = true;
+      }
+      spawned = spawnBacklogServer(paths, idleExitFromEnv());
+      spawns += 1;
+    }
+    const socket = await tryConnect(holderAlive && holder?.socket ? holder.socket : paths.backlogSocket);
+    if (socket) return make(socket);
+    await delay(pause, opts.signal);
+    pause = Math.min(pause * 1.5, 200);
+  }
+  const holder = readDataDirLock(paths.backlogDataDir);
+  const who = holder && isHolderAlive(holder) ? ` (data dir locked by live pid ${holder.pid})` : '';
+  throw new BacklogError('timeout', `backlog server did not come up on ${paths.backlogSocket}${who}; see ${path.join(paths.runDir, 'backlog-server.log')}`);
+}
+
+/** The service in this process (server tier), behind the same interface as the socket client. */
+class InProcessBacklogClient implements BacklogClient {
+  readonly tier = 'server' as const;
+  constructor(
+    private readonly service: import('./service.js').BacklogService,
+    readonly location: string,
+    private readonly end: () => Promise<void>,
+  ) {}
+  private async wrap<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      if (error instanceof BacklogError) throw error;
+      throw new BacklogError('unavailable', `backlog database error: ${maskCredentials((error as Error).message ?? String(error))}`);
+    }
+  }
+  create(input: CreateCardInput) {
+    return this.wrap(() => this.service.create(input));
+  }
+  get(id: string) {
+    return this.wrap(() => this.service.get(id));
+  }
+  list(input: ListCardsInput = {}) {
+    return this.wrap(() => this.service.list(input));
+  }
+  claim(input: ClaimInput) {
+    return this.wrap(() => this.service.claim(input));
+  }
+  renew(input: RenewInput) {
+    return this.wrap(() => this.service.renew(input));
+  }
+  reclaim(input: { id?: string; actor?: string } = {}) {
+    return this.wrap(() => this.service.reclaim(input));
+  }
+  link(input: { from: string; to: string; actor?: string }) {
+    return this.wrap(() => this.service.link(input));
+  }
+  block(input: { id: string; reason?: string; actor?: string }) {
+    return this.wrap(() => this.service.block(input));
+  }
+  unblock(input: { id: string; actor?: string }) {
+    return this.wrap(() => this.service.unblock(input));
+  }
+  complete(input: CompleteInput) {
+    return this.wrap(() => this.service.complete(input));
+  }
+  stats() {
+    return this.wrap(() => this.service.stats());
+  }
+  events(input: { limit?: number; cardId?: string } = {}) {
+    return this.wrap(() => this.service.events(input));
+  }
+  recordEvent(input: RecordEventInput) {
+    return this.wrap(() => this.service.recordEvent(input));
+  }
+  importGoals(input: { goals: NorthStarGoal[]; source?: string; actor?: string }) {
+    return this.wrap(() => this.service.importGoals(input));
+  }
+  overview(input: { readyLimit?: number } = {}) {
+    return this.wrap(() => this.service.overview(input));
+  }
+  close(): Promise<void> {
+    return this.end();
+  }
+}
+
+/**
+ * Server tier: connects to `databaseUrl` with ONE connection, applies migrations when `create`
+ * (default), else refuses with 'absent' when the tables are missing. Every error message has
+ * its credentials masked.
+ */
+async function openServerTier(paths: MosaicPaths, databaseUrl: string, opts: OpenBacklogOptions): Promise<InProcessBacklogClient> {
+  const [{ default: postgres }, { drizzle }, { migrateBacklog, backlogTablesExist }, { BacklogService }, { readPausedFlag, describePause }] = await Promise.all([
+    import('postgres'),
+    import('drizzle-orm/postgres-js'),
+    import('./migrate.js'),
+    import('./service.js'),
+    import('../fleet/paused.js'),
+  ]);
+  const location = maskDatabaseUrl(databaseUrl);
+  const sqlClient = postgres(databaseUrl, {
+    max: 1,
+    onnotice: () => {},
+    connect_timeout: Math.ceil((opts.startTimeoutMs ?? 10_000) / 1000),
+    idle_timeout: 0,
+  });
+  const end = async (): Promise<void> => {
+    await sqlClient.end({ timeout: 5 }).catch(() => {});
+  };
+  try {
+    const db = drizzle(sqlClient);
+    if (opts.create === false) {
+      if (!(await backlogTablesExist(db))) throw new BacklogError('absent', `no backlog table in ${location} (any backlog command creates it)`);
+    } else {
+      await migrateBacklog(db);
+    }
+    const service = new BacklogService(db, { readPaused: () => readPausedFlag(paths.runDir), describePause });
+    return new InProcessBacklogClient(service, location, end);
+  } catch (error) {
+    await end();
+    if (error instanceof BacklogError) throw error;
+    throw new BacklogError('unavailable', `backlog database ${location} unavailable: ${maskCredentials((error as Error).message ?? String(error))}`);
+  }
+}
+
+/**
+ * Opens the backlog for `paths`: server tier when `paths.databaseUrl` is set, else the embedded
+ * tier through its backlog server (started on demand; "creating backlog data dir …" on stderr
+ * during the first initdb). Throws BacklogError: 'absent' (create:false and no store),
+ * 'timeout', 'unavailable'. Always `close()` the client.
  */
 export async function openBacklog(paths: MosaicPaths, opts: OpenBacklogOptions = {}): Promise<BacklogClient> {
-  void paths;
-  void opts;
-  throw new BacklogError('unavailable', 'backlog client not built yet');
+  if (paths.databaseUrl) return openServerTier(paths, paths.databaseUrl, opts);
+  return openEmbedded(paths, opts);
+}
+
+/** Pings the embedded server without starting it: its pid and data dir, or null when none answers. */
+export async function pingBacklogServer(paths: MosaicPaths, timeoutMs = 2000): Promise<PingReply | null> {
+  const socket = await tryConnect(paths.backlogSocket);
+  if (!socket) return null;
+  const client = new SocketBacklogClient(socket, paths.backlogDataDir, timeoutMs);
+  try {
+    return await client.ping();
+  } catch {
+    return null;
+  } finally {
+    await client.close();
+  }
 }

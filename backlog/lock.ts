@@ -1,0 +1,128 @@
+/**
+ * The data-dir lock of the embedded tier: `<datadir>.lock` holds the pid and the process start
+ * time (from /proc/<pid>/stat, so a reused pid is not mistaken for the holder) of the ONE
+ * process allowed to open the PGlite data dir (two processes on one data dir corrupt it
+ * silently — field notes). A lock is never taken from a live holder; a dead holder's lock is
+ * taken over. Acquire/takeover/release run inside a short critical section guarded by
+ * proper-lockfile (`<datadir>.lock.guard`), so two racing servers cannot both win.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import lockfile from 'proper-lockfile';
+
+/** Contents of `<datadir>.lock`. */
+export interface DataDirLockHolder {
+  pid: number;
+  /** Field 22 of /proc/<pid>/stat (clock ticks since boot), null where /proc is unavailable. */
+  startTime: string | null;
+  /** Unix socket the holder serves on. */
+  socket: string | null;
+  /** ISO time the lock was taken. */
+  acquiredAt: string;
+}
+
+/** Outcome of {@link acquireDataDirLock}. */
+export type DataDirLockResult =
+  | { acquired: true; takenOverFrom: DataDirLockHolder | null; release: () => Promise<void> }
+  | { acquired: false; holder: DataDirLockHolder };
+
+/** `<datadir>.lock` */
+export function lockPathFor(dataDir: string): string {
+  return `${path.resolve(dataDir)}.lock`;
+}
+
+/** Reads `/proc/<pid>/stat`: start time (field 22) and state (field 3), or null when absent. */
+export function readProcessStat(pid: number): { startTime: string; state: string } | null {
+  try {
+    const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return { state: rest[0], startTime: rest[19] };
+  } catch {
+    return null;
+  }
+}
+
+/** Start time of `pid` from /proc (field 22), or null. */
+export function processStartTime(pid: number): string | null {
+  return readProcessStat(pid)?.startTime ?? null;
+}
+
+/**
+ * True when the recorded holder still runs: the pid exists, is not a zombie, and (when both
+ * are known) has the recorded start time — a different start time means the pid was reused.
+ */
+export function isHolderAlive(holder: DataDirLockHolder): boolean {
+  if (!Number.isInteger(holder.pid) || holder.pid <= 0) return false;
+  try {
+    process.kill(holder.pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  const stat = readProcessStat(holder.pid);
+  if (!stat) return fs.existsSync('/proc/self/stat') ? false : true;
+  if (stat.state === 'Z' || stat.state === 'X') return false;
+  if (holder.startTime && stat.startTime !== holder.startTime) return false;
+  return true;
+}
+
+/** Reads the lock file; null when absent or unparseable (an unparseable lock is treated as dead). */
+export function readDataDirLock(dataDir: string): DataDirLockHolder | null {
+  try {
+    const parsed = JSON.parse(fs.readFileSync(lockPathFor(dataDir), 'utf8')) as DataDirLockHolder;
+    if (typeof parsed.pid !== 'number') return null;
+    return parsed;
+  } catch {
+    return null;
+  }
+}
+
+async function withGuard<T>(dataDir: string, fn: () => T): Promise<T> {
+  const file = lockPathFor(dataDir);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const release = await lockfile.lock(file, {
+    realpath: false,
+    lockfilePath: `${file}.guard`,
+    stale: 10_000,
+    retries: { retries: 100, minTimeout: 10, maxTimeout: 100, factor: 1.3 },
+    onCompromised: () => {},
+  });
+  try {
+    return fn();
+  } finally {
+    await release().catch(() => {});
+  }
+}
+
+/**
+ * Takes `<datadir>.lock` for this process (pid + start time), unless a live process holds it.
+ * A lock left by a dead (or reused) pid is taken over. Throws only on filesystem errors.
+ */
+export async function acquireDataDirLock(dataDir: string, opts: { socket?: string | null } = {}): Promise<DataDirLockResult> {
+  const file = lockPathFor(dataDir);
+  return withGuard(dataDir, () => {
+    const current = readDataDirLock(dataDir);
+    if (current && current.pid !== process.pid && isHolderAlive(current)) return { acquired: false as const, holder: current };
+    const mine: DataDirLockHolder = {
+      pid: process.pid,
+      startTime: processStartTime(process.pid),
+      socket: opts.socket ?? null,
+      acquiredAt: new Date().toISOString(),
+    };
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify(mine) + '\n', { mode: 0o600 });
+    fs.renameSync(tmp, file);
+    return {
+      acquired: true as const,
+      takenOverFrom: current && current.pid !== process.pid ? current : null,
+      release: () => releaseDataDirLock(dataDir),
+    };
+  });
+}
+
+/** Removes `<datadir>.lock` if this process holds it (never someone else's). */
+export async function releaseDataDirLock(dataDir: string): Promise<void> {
+  await withGuard(dataDir, () => {
+    const current = readDataDirLock(dataDir);
+    if (current && current.pid === process.pid) fs.rmSync(lockPathFor(dataDir), { force: true });
+  });
+}

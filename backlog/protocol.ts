@@ -1,0 +1,73 @@
+/**
+ * The embedded backlog server's wire protocol: newline-delimited JSON over the Unix socket
+ * `<run>/backlog.sock`. A request names a backlog COMMAND (never SQL) and carries an id; the
+ * response echoes the id. The server executes requests one at a time.
+ *
+ *   → {"id":1,"method":"claim","params":{"owner":"coder1","ttlSeconds":900}}
+ *   ← {"id":1,"ok":true,"result":{"card":{…}}}
+ *   ← {"id":2,"ok":false,"error":{"code":"paused","message":"claim refused: fleet PAUSED since …"}}
+ */
+import type { BacklogErrorCode } from './types.js';
+
+/** Commands the server accepts; each maps to the BacklogService method of the same name. */
+export const BACKLOG_METHODS = [
+  'create',
+  'get',
+  'list',
+  'claim',
+  'renew',
+  'reclaim',
+  'link',
+  'block',
+  'unblock',
+  'complete',
+  'stats',
+  'events',
+  'recordEvent',
+  'importGoals',
+  'overview',
+  'ping',
+] as const;
+
+export type BacklogMethod = (typeof BACKLOG_METHODS)[number];
+
+export interface BacklogRequest {
+  id: number;
+  method: BacklogMethod;
+  params?: unknown;
+}
+
+export type BacklogResponse =
+  | { id: number | null; ok: true; result: unknown }
+  | { id: number | null; ok: false; error: { code: BacklogErrorCode; message: string } };
+
+/** Reply of `ping`: who serves, for diagnostics. */
+export interface PingReply {
+  pid: number;
+  dataDir: string;
+  startedAt: string;
+  requests: number;
+}
+
+/** Longest accepted request line in bytes (a large import fits; a runaway client does not). */
+export const MAX_LINE_BYTES = 8 * 1024 * 1024;
+
+/** True when `name` is a known command. */
+export function isBacklogMethod(name: unknown): name is BacklogMethod {
+  return typeof name === 'string' && (BACKLOG_METHODS as readonly string[]).includes(name);
+}
+
+/**
+ * Splits a byte stream into lines: feed chunks, get complete lines back. Throws when a line
+ * grows past MAX_LINE_BYTES.
+ */
+export class LineSplitter {
+  private buffer = '';
+  push(chunk: string): string[] {
+    this.buffer += chunk;
+    const lines = this.buffer.split('\n');
+    this.buffer = lines.pop() ?? '';
+    if (this.buffer.length > MAX_LINE_BYTES) throw new Error(`request line longer than ${MAX_LINE_BYTES} bytes`);
+    return lines.filter((l) => l.trim().length > 0);
+  }
+}
