@@ -1,8 +1,128 @@
+/**
+ * Console mode (spec §8): `mosaic-top` without a subcommand. Loads ink/react lazily (the
+ * `--once` path never imports this module's heavy parts), draws on the alternate screen,
+ * polls with src/poller.ts, and hands the terminal over for `w` (watch) by unmounting Ink and
+ * mounting it again afterwards — the store survives, so selection, focus and filter too.
+ */
 import type { GlobalOptions } from '../cli.js';
+import { resolvePaths, type MosaicPaths } from '../paths.js';
+import type { AgentRow, Snapshot } from '../snapshot-types.js';
+import { createConsoleStore, type ConsoleStore } from '../store/index.js';
+import { createPoller, type Poller } from '../poller.js';
+import { createConsoleActions } from './actions.js';
+import type { ConsoleActions } from './dispatch.js';
 
-/** Opens the interactive console (spec §8). Returns the exit code. Owner: console. */
-export async function runConsole(opts: GlobalOptions): Promise<number> {
-  void opts;
-  process.stderr.write('mosaic-top: console not built yet\n');
-  return 1;
+/** Escape sequences of our own (never from data): alternate screen on/off, cursor shown. */
+const ENTER_ALT_SCREEN = '\x1b[?1049h\x1b[H';
+const LEAVE_ALT_SCREEN = '\x1b[?1049l';
+const SHOW_CURSOR = '\x1b[?25h';
+
+/** Ink frames per second at most: enough for key echo, cheap on a 2-core box. */
+export const CONSOLE_MAX_FPS = 12;
+
+/** True when NO_COLOR is set to a non-empty value (no-color.org). */
+export function noColorRequested(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.NO_COLOR !== undefined && env.NO_COLOR !== '';
+}
+
+/** What ends one mount of the Ink app. */
+type MountEnd = { kind: 'quit' } | { kind: 'watch'; agent: AgentRow };
+
+/** Options of {@link runConsole} beyond the CLI's (tests and the demo). */
+export interface ConsoleRunOptions {
+  /** Snapshot source (default: src/snapshot.ts collectSnapshot with a roster cache). */
+  collect?: (paths: MosaicPaths, signal: AbortSignal) => Promise<Snapshot>;
+  /** Called with the store once created (the bench reads it). */
+  onStore?: (store: ConsoleStore) => void;
+}
+
+/**
+ * Opens the interactive console. Returns the exit code: 0 after `q`/ctrl-c/SIGTERM/SIGHUP,
+ * 2 when stdin/stdout is not a terminal (use `--once`). The terminal is always restored:
+ * alternate screen left, cursor shown, raw mode off.
+ */
+export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions = {}): Promise<number> {
+  if (!process.stdout.isTTY || !process.stdin.isTTY) {
+    process.stderr.write('mosaic-top: the console needs a terminal (stdin and stdout); use --once [--json] for a snapshot\n');
+    return 2;
+  }
+  const paths = resolvePaths({ mosaicHome: opts.mosaicHome, roster: opts.roster });
+  const [{ render }, React, { App }, { ConsoleProvider }, { capturePane }, { watchAgent }] = await Promise.all([
+    import('ink'),
+    import('react'),
+    import('../../components/App.js'),
+    import('../../hooks/useConsoleStore.js'),
+    import('../../fleet/capture.js'),
+    import('../actions/watch.js'),
+  ]);
+  let collect = extra.collect;
+  if (!collect) {
+    const [{ collectSnapshot }, { RosterCache }] = await Promise.all([import('../snapshot.js'), import('../../fleet/roster.js')]);
+    const rosterCache = new RosterCache(paths.roster);
+    collect = (p, signal) => collectSnapshot({ paths: p, rosterCache, signal });
+  }
+  const collectFn = collect;
+
+  const store = createConsoleStore({ readonly: Boolean(opts.readonly), color: !noColorRequested() });
+  extra.onStore?.(store);
+  const poller: Poller = createPoller({
+    store,
+    collect: (signal) => collectFn(paths, signal),
+    capture: (socket, target, signal) => capturePane(socket, target, { signal }),
+    intervalMs: Math.max(0.2, opts.interval) * 1000,
+  });
+
+  let endMount: ((end: MountEnd) => void) | null = null;
+  const requestEnd = (end: MountEnd) => endMount?.(end);
+  const actions: ConsoleActions = createConsoleActions({
+    store,
+    paths,
+    poller,
+    quit: () => requestEnd({ kind: 'quit' }),
+    watch: (agent) => requestEnd({ kind: 'watch', agent }),
+  });
+  const onSignal = () => requestEnd({ kind: 'quit' });
+  process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+  const restoreTerminal = () => {
+    if (process.stdin.isTTY) {
+      try { process.stdin.setRawMode(false); } catch { /* already closed */ }
+    }
+    process.stdout.write(LEAVE_ALT_SCREEN + SHOW_CURSOR);
+  };
+  process.on('exit', restoreTerminal);
+
+  poller.start();
+  try {
+    for (;;) {
+      process.stdout.write(ENTER_ALT_SCREEN);
+      const ended = new Promise<MountEnd>((resolve) => { endMount = resolve; });
+      const instance = render(
+        React.createElement(ConsoleProvider, { store, actions }, React.createElement(App)),
+        { exitOnCtrlC: false, patchConsole: false, maxFps: CONSOLE_MAX_FPS },
+      );
+      const end = await ended;
+      endMount = null;
+      instance.unmount();
+      await instance.waitUntilExit().catch(() => {});
+      restoreTerminal();
+      if (end.kind === 'quit') break;
+      const result = await watchAgent({
+        agent: end.agent.name,
+        socket: end.agent.socket,
+        onBeforeAttach: (message) => process.stdout.write(`${message}\n`),
+      }).catch((error: Error) => ({ ok: false, error: error.message }));
+      store.getState().pushNotice(result.ok ? `back from watching ${end.agent.name}` : `watch: ${result.error ?? 'failed'}`, result.ok ? 'info' : 'error');
+      poller.refresh();
+    }
+  } finally {
+    poller.stop();
+    process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
+    process.off('exit', restoreTerminal);
+    process.stdin.pause();
+  }
+  // Something still holding the event loop (a stray socket) must not keep a quit console alive.
+  setTimeout(() => process.exit(process.exitCode ?? 0), 3000).unref();
+  return 0;
 }

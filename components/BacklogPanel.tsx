@@ -1,0 +1,63 @@
+/**
+ * The backlog panel (spec §8): claimed cards with owner and a live TTL countdown (derived from
+ * secondsLeft and the time since the snapshot; the store's clock tick re-renders it each
+ * second, no timer here), then ready cards by priority, then the blocked count. "backlog: none
+ * yet" when the store does not exist; the error in place when it cannot be read.
+ */
+import React, { useMemo } from 'react';
+import { Box } from 'ink';
+import { useConsole } from '../hooks/useConsoleStore.js';
+import { backlogRowText } from '../src/console/rows.js';
+import { backlogRows, scrollOffset, selectedIndex } from '../src/console/view-model.js';
+import { sanitizeLine } from '../src/sanitize.js';
+import { Line } from './Line.js';
+
+export interface BacklogPanelProps {
+  width: number;
+  height: number;
+}
+
+/** Lines the panel would like at most: title + cards + blocked line. */
+export function backlogWantedLines(claimed: number, ready: number): number {
+  return 2 + claimed + ready;
+}
+
+/** Renders the backlog panel in at most `height` lines. */
+export function BacklogPanel({ width, height }: BacklogPanelProps): React.ReactElement | null {
+  const section = useConsole((s) => s.backlog.section);
+  const filter = useConsole((s) => s.ui.filter);
+  const focused = useConsole((s) => s.ui.focus === 'backlog');
+  const selectedId = useConsole((s) => s.ui.selectedCard);
+  const snapshotAtMs = useConsole((s) => s.fleet.snapshotAtMs ?? 0);
+  // Whole seconds of the store clock, only while a countdown is on screen.
+  const nowSecond = useConsole((s) => (s.backlog.section?.claimed.length ? Math.floor(s.ui.clockMs / 1000) : 0));
+  const rows = useMemo(() => backlogRows(section, filter), [section, filter]);
+  if (height <= 0) return null;
+  const title = `BACKLOG${focused ? ' [focus]' : ''}`;
+  let status: string | null = null;
+  if (!section) status = 'backlog: not probed';
+  else if (!section.exists) status = 'backlog: none yet';
+  else if (!section.ok) status = `backlog error: ${section.error ?? 'unreadable'}`;
+  const head = section?.stats
+    ? `${title}  ready ${section.stats.counts.ready}  claimed ${section.stats.counts.claimed}  blocked ${section.blockedCount}  done ${section.stats.counts.done}${section.stats.expiredClaims ? `  EXPIRED ${section.stats.expiredClaims}` : ''}`
+    : title;
+  const lines: React.ReactElement[] = [<Line key="t" text={sanitizeLine(head)} width={width} bold />];
+  if (status) {
+    lines.push(<Line key="s" text={sanitizeLine(status)} width={width} color={section && !section.exists ? undefined : 'yellow'} />);
+  } else {
+    const room = Math.max(0, height - 1);
+    const selected = selectedIndex(rows.map((r) => r.id), selectedId);
+    const offset = scrollOffset(rows.length, selected, room);
+    const now = nowSecond ? nowSecond * 1000 : Date.now();
+    rows.slice(offset, offset + room).forEach((row, k) => {
+      const index = offset + k;
+      const marker = index === selected ? (focused ? '> ' : '· ') : '  ';
+      const kind = row.kind === 'claimed' ? 'C ' : 'R ';
+      const text = marker + kind + backlogRowText(row, snapshotAtMs, now);
+      const expired = row.kind === 'claimed' && row.card.secondsLeft - (now - snapshotAtMs) / 1000 < 0;
+      lines.push(<Line key={row.id} text={text} width={width} inverse={focused && index === selected} color={expired ? 'red' : row.kind === 'claimed' ? 'green' : undefined} />);
+    });
+    if (!rows.length) lines.push(<Line key="e" text={filter ? `  no card matches "${sanitizeLine(filter)}"` : '  no claimed or ready cards'} width={width} dim />);
+  }
+  return <Box flexDirection="column" width={width}>{lines.slice(0, height)}</Box>;
+}

@@ -1,0 +1,85 @@
+/**
+ * The small dialogs at the bottom of the screen: filter line, pause/claim confirmations, the
+ * one-line send editor, the send receipt and result messages. Rendering only: keys are
+ * handled by the dispatcher.
+ */
+import React from 'react';
+import { Box } from 'ink';
+import { useConsole, useConsoleShallow } from '../hooks/useConsoleStore.js';
+import { receiptLines } from '../src/console/actions.js';
+import { selectedAgentRow } from '../src/console/dispatch.js';
+import { displayWidth, truncateToWidth } from '../src/format.js';
+import { sanitizeLine } from '../src/sanitize.js';
+import { Line } from './Line.js';
+
+/** Keeps the end of an edited line visible: the last `width - 1` cells plus a cursor mark. */
+export function editorView(text: string, width: number): string {
+  const clean = sanitizeLine(text);
+  if (displayWidth(clean) + 1 <= width) return `${clean}▏`;
+  const chars = [...clean];
+  let out = '';
+  for (let i = chars.length - 1; i >= 0 && displayWidth(chars[i] + out) + 2 <= width; i--) out = chars[i] + out;
+  return `…${out}▏`;
+}
+
+/** Lines the receipt/message dialog would like. */
+export function dialogWantedLines(s: { receipt: unknown; message: { lines: string[] } | null }, modal: string): number {
+  if (modal === 'message') return 1 + (s.message?.lines.length ?? 1);
+  if (modal === 'receipt') return 4;
+  return 0;
+}
+
+/** Renders the open dialog in `height` lines (nothing when no dialog is open). */
+export function Dialog({ width, height }: { width: number; height: number }): React.ReactElement | null {
+  const ui = useConsoleShallow((s) => ({ modal: s.ui.modal, filter: s.ui.filter, draft: s.ui.draft, pending: s.ui.pending, receipt: s.ui.receipt, message: s.ui.message }));
+  const paused = useConsole((s) => Boolean(s.fleet.snapshot?.fleet.paused));
+  const agentName = useConsole((s) => selectedAgentRow(s)?.name ?? null);
+  if (height <= 0) return null;
+  const agent = sanitizeLine(agentName ?? '?');
+  let lines: { text: string; color?: string; bold?: boolean }[] = [];
+  switch (ui.modal) {
+    case 'filter':
+      lines = [{ text: `/ ${editorView(ui.filter, width - 2)}`, bold: true }];
+      lines[0].text = `/${truncateToWidth(lines[0].text.slice(1), width - 1)}`;
+      lines.push({ text: 'enter keeps the filter, esc clears it' });
+      break;
+    case 'confirm-pause':
+      lines = [
+        { text: paused ? 'Resume the fleet? (removes PAUSED; dispatch allowed again)' : 'PAUSE the whole fleet? (writes PAUSED; claims and dispatch are refused)', color: 'yellow', bold: true },
+        { text: ui.pending ?? 'y confirm · n / esc cancel' },
+      ];
+      break;
+    case 'confirm-dispatch':
+      lines = [
+        { text: `Claim the next ready card for ${agent} and dispatch it (verified send)?`, color: 'yellow', bold: true },
+        { text: ui.pending ?? 'y confirm · n / esc cancel' },
+      ];
+      break;
+    case 'send-editor':
+      lines = [
+        { text: `send to ${agent} (enter sends, esc cancels):`, bold: true },
+        { text: `> ${editorView(ui.draft, width - 2)}` },
+      ];
+      break;
+    case 'receipt':
+      lines = ui.pending || !ui.receipt
+        ? [{ text: ui.pending ?? 'sending…', color: 'yellow' }]
+        : [
+            { text: `RECEIPT ${ui.receipt.status.toUpperCase()} (any key closes)`, bold: true, color: ui.receipt.status === 'submitted' || ui.receipt.status === 'queued' ? 'green' : 'red' },
+            ...receiptLines(ui.receipt).map((text) => ({ text })),
+          ];
+      break;
+    case 'message':
+      lines = ui.pending || !ui.message
+        ? [{ text: ui.pending ?? 'working…', color: 'yellow' }]
+        : [{ text: `${sanitizeLine(ui.message.title)} (any key closes)`, bold: true }, ...ui.message.lines.map((text) => ({ text }))];
+      break;
+    default:
+      return null;
+  }
+  return (
+    <Box flexDirection="column">
+      {lines.slice(0, height).map((l, i) => <Line key={i} text={l.text} width={width} color={l.color} bold={l.bold} />)}
+    </Box>
+  );
+}

@@ -1,0 +1,43 @@
+/**
+ * Header (spec §8): host, socket(s), backlog tier, counts per readiness; the PAUSED banner
+ * with since/by/reason, floor health; then probe errors in place (the console keeps running).
+ */
+import React from 'react';
+import { Box } from 'ink';
+import { useConsole } from '../hooks/useConsoleStore.js';
+import { floorText, headerIdentity, pausedBanner, readinessCounts, snapshotErrors } from '../src/console/rows.js';
+import { Line } from './Line.js';
+
+export interface HeaderProps {
+  width: number;
+  lines: number;
+  errorLines: number;
+}
+
+/** Renders `lines` header lines and up to `errorLines` error lines. */
+export function Header({ width, lines, errorLines }: HeaderProps): React.ReactElement {
+  const snapshot = useConsole((s) => s.fleet.snapshot);
+  const section = useConsole((s) => s.backlog.section);
+  const tickError = useConsole((s) => s.fleet.tickError);
+  const readonly = useConsole((s) => s.ui.readonly);
+  // The banner's "ago" only needs minute precision: re-render once a minute, not every second.
+  const minute = useConsole((s) => (s.fleet.snapshot?.fleet.paused ? Math.floor(s.ui.clockMs / 60_000) : 0));
+  const identity = `${headerIdentity(snapshot, section)}${readonly ? '  [READ-ONLY]' : ''}`;
+  const banner = pausedBanner(snapshot, minute ? minute * 60_000 : Date.now());
+  const floor = floorText(snapshot);
+  const errors = snapshotErrors(snapshot, tickError);
+  const shown = errors.slice(0, errorLines);
+  if (errors.length > errorLines && errorLines > 0) shown[errorLines - 1] = `${shown[errorLines - 1]} (+${errors.length - errorLines} more: enter on an agent for details)`;
+  const second = `${banner ?? 'fleet running'}  ${floor}  ${readinessCounts(snapshot)}`;
+  return (
+    <Box flexDirection="column">
+      <Line text={lines === 1 ? `${identity}  ${banner ?? ''}` : identity} width={width} bold />
+      {lines >= 2 && (
+        <Box>
+          <Line text={second} width={width} color={banner ? 'red' : snapshot?.fleet.floor.ok === false ? 'yellow' : undefined} bold={Boolean(banner)} />
+        </Box>
+      )}
+      {shown.map((e, i) => <Line key={i} text={`! ${e}`} width={width} color="yellow" />)}
+    </Box>
+  );
+}

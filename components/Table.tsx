@@ -1,0 +1,74 @@
+/**
+ * A small table of our own (ink-table does not load with ink 6 and mis-measures CJK/emoji):
+ * widths from src/console/columns.ts, cells padded/truncated by string-width, a `>` marker on
+ * the selected row (inverse too when colour is on), exactly `height` lines at most.
+ */
+import React from 'react';
+import { Box, Text } from 'ink';
+import { padToWidth, truncateToWidth } from '../src/format.js';
+import type { ColumnSpec } from '../src/console/columns.js';
+import { useConsole } from '../hooks/useConsoleStore.js';
+
+export interface TableProps {
+  columns: readonly ColumnSpec[];
+  /** One width per column (0 = hidden), from computeColumnWidths for `width - 2`. */
+  widths: readonly number[];
+  /** Sanitized display cells, one array per row. */
+  rows: readonly (readonly string[])[];
+  /** Total width in cells (marker included). */
+  width: number;
+  /** Lines available including the header line. */
+  height: number;
+  /** Selected row index, -1 for none. */
+  selected: number;
+  /** First row shown (scrolling). */
+  offset: number;
+  /** Mark the selection (the panel has focus). */
+  focused: boolean;
+  /** Per-cell colour (e.g. readiness words), undefined = default. */
+  cellColor?: (row: number, column: number) => string | undefined;
+}
+
+/** Formats one row into padded cell strings (hidden columns skipped). Pure. */
+export function tableCells(columns: readonly ColumnSpec[], widths: readonly number[], cells: readonly string[]): { text: string; column: number }[] {
+  const out: { text: string; column: number }[] = [];
+  columns.forEach((c, i) => {
+    if (widths[i] > 0) out.push({ text: padToWidth(cells[i] ?? '', widths[i], c.align), column: i });
+  });
+  return out;
+}
+
+/** Renders the table: a header line then the visible rows. */
+export function Table(props: TableProps): React.ReactElement | null {
+  const colorOn = useConsole((s) => s.ui.color);
+  if (props.height <= 0) return null;
+  const inner = props.width - 2;
+  const header = tableCells(props.columns, props.widths, props.columns.map((c) => c.header)).map((c) => c.text).join(' ');
+  const visible = props.rows.slice(props.offset, props.offset + props.height - 1);
+  return (
+    <Box flexDirection="column">
+      <Text wrap="truncate-end" bold={colorOn}>{truncateToWidth(`  ${header}`, props.width)}</Text>
+      {visible.map((row, k) => {
+        const index = props.offset + k;
+        const isSelected = props.focused && index === props.selected;
+        const marked = index === props.selected;
+        const cells = tableCells(props.columns, props.widths, row);
+        const prefix = marked ? (props.focused ? '> ' : '· ') : '  ';
+        if (!colorOn) {
+          return <Text key={index} wrap="truncate-end">{truncateToWidth(prefix + cells.map((c) => c.text).join(' '), props.width)}</Text>;
+        }
+        let used = 2;
+        return (
+          <Text key={index} wrap="truncate-end" inverse={isSelected}>
+            {prefix}
+            {cells.map((c, j) => {
+              const text = truncateToWidth((j ? ' ' : '') + c.text, Math.max(0, inner + 2 - used));
+              used += j ? 1 + props.widths[c.column] : props.widths[c.column];
+              return <Text key={c.column} color={props.cellColor?.(index, c.column)}>{text}</Text>;
+            })}
+          </Text>
+        );
+      })}
+    </Box>
+  );
+}

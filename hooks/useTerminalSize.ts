@@ -1,0 +1,26 @@
+/** Terminal size from Ink's stdout, following 'resize' events (spec §8: follows resizes). */
+import { useEffect, useState } from 'react';
+import { useStdout } from 'ink';
+
+/** Columns and rows of the terminal. */
+export interface TerminalSize {
+  columns: number;
+  rows: number;
+}
+
+/** Current terminal size (80×24 when stdout is not a tty), updated on every 'resize'. */
+export function useTerminalSize(): TerminalSize {
+  const { stdout } = useStdout();
+  const read = (): TerminalSize => ({ columns: stdout.columns || 80, rows: stdout.rows || 24 });
+  const [size, setSize] = useState<TerminalSize>(read);
+  useEffect(() => {
+    const onResize = () => setSize((prev) => {
+      const next = read();
+      return prev.columns === next.columns && prev.rows === next.rows ? prev : next;
+    });
+    stdout.on('resize', onResize);
+    onResize();
+    return () => { stdout.off('resize', onResize); };
+  }, [stdout]);
+  return size;
+}

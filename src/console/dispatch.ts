@@ -1,0 +1,151 @@
+/**
+ * The ONE input dispatcher (style guide §8): a key press goes to the open modal first, then
+ * to the focused panel (fleet or backlog), then to the global bindings; the first layer that
+ * consumes it wins. Every binding comes from the keymap data (src/keymap.ts). `--readonly`
+ * refuses mutating commands here, and says so. Pure of React: hooks/useKeymapDispatcher
+ * only adapts Ink's useInput to {@link dispatchKey}.
+ */
+import { bindingFor, displayKey, type KeyBinding } from '../keymap.js';
+import { hasControlCharacters } from '../sanitize.js';
+import type { AgentRow } from '../snapshot-types.js';
+import type { ConsoleState, ConsoleStore } from '../store/index.js';
+import { selectedIndex, visibleAgents } from './view-model.js';
+
+/** Side effects the dispatcher can ask for; implemented in src/console/actions.ts. */
+export interface ConsoleActions {
+  quit: () => void;
+  refresh: () => void;
+  togglePreview: () => void;
+  watch: (agent: AgentRow) => void;
+  /** Pauses a running fleet or resumes a paused one (after the operator confirmed). */
+  pauseOrResume: () => Promise<void>;
+  send: (agent: AgentRow, message: string) => Promise<void>;
+  dispatch: (agent: AgentRow) => Promise<void>;
+  reclaim: () => Promise<void>;
+  /** Loads the full card (body, acceptance, deps) for the details view, when a backlog client exists. */
+  loadCardDetails?: (cardId: string) => Promise<void>;
+}
+
+/** One key press: its name (see keyNameOf) and the raw text Ink gave (for text entry). */
+export interface KeyPress {
+  name: string;
+  input: string;
+}
+
+/** Which layer consumed a key, or null when none did. */
+export type DispatchLayer = 'modal' | 'fleet' | 'backlog' | 'global' | null;
+
+/** The selected agent of the (filtered) fleet table, or null. */
+export function selectedAgentRow(s: ConsoleState): AgentRow | null {
+  const agents = visibleAgents(s.fleet.snapshot, s.ui.filter);
+  const i = selectedIndex(agents.map((a) => a.name), s.ui.selectedAgent);
+  return i >= 0 ? agents[i] : null;
+}
+
+function isText(press: KeyPress): boolean {
+  return press.input.length > 0 && !hasControlCharacters(press.input) && !['up', 'down', 'pageup', 'pagedown', 'enter', 'escape', 'tab', 'backspace'].includes(press.name);
+}
+
+function refuseReadonly(store: ConsoleStore, binding: KeyBinding, press: KeyPress): boolean {
+  if (!binding.mutates || !store.getState().ui.readonly) return false;
+  store.getState().pushNotice(`read-only console: ${displayKey(press.name)} disabled (${binding.command})`, 'warn');
+  return true;
+}
+
+function withAgent(store: ConsoleStore, what: string, run: (agent: AgentRow) => void): void {
+  const agent = selectedAgentRow(store.getState());
+  if (!agent) store.getState().pushNotice(`${what}: no agent selected`, 'warn');
+  else run(agent);
+}
+
+function handleModal(press: KeyPress, store: ConsoleStore, actions: ConsoleActions): boolean {
+  const s = store.getState();
+  const modal = s.ui.modal;
+  if (modal === 'none' || press.name === 'ctrl+c') return false;
+  const command = bindingFor(press.name, 'modal')?.command;
+  switch (modal) {
+    case 'filter':
+      if (['up', 'down', 'pageup', 'pagedown'].includes(press.name)) return false; // move while filtering
+      if (command === 'cancel') { s.setFilter(''); s.closeModal(); }
+      else if (command === 'submit') s.closeModal();
+      else if (command === 'delete-char') s.setFilter(s.ui.filter.slice(0, -1));
+      else if (isText(press)) s.setFilter(s.ui.filter + press.input);
+      return true;
+    case 'send-editor':
+      if (command === 'cancel') { s.setDraft(''); s.closeModal(); }
+      else if (command === 'submit') {
+        const text = s.ui.draft;
+        if (!text.trim()) { s.closeModal(); s.pushNotice('send: empty message, nothing sent', 'warn'); }
+        else withAgent(store, 'send', (agent) => { void actions.send(agent, text); });
+      } else if (command === 'delete-char') s.setDraft(s.ui.draft.slice(0, -1));
+      else if (isText(press)) s.setDraft(s.ui.draft + press.input);
+      return true;
+    case 'confirm-pause':
+    case 'confirm-dispatch':
+      if (s.ui.pending) return true;
+      if (command === 'confirm-yes') {
+        if (modal === 'confirm-pause') void actions.pauseOrResume();
+        else withAgent(store, 'claim', (agent) => { void actions.dispatch(agent); });
+      } else if (command === 'confirm-no' || command === 'cancel' || press.name === 'q') {
+        s.closeModal();
+        s.pushNotice(modal === 'confirm-pause' ? 'pause/resume cancelled' : 'claim cancelled');
+      }
+      return true;
+    case 'help':
+    case 'details':
+      if (command === 'cancel' || press.name === 'q' || press.name === 'enter' || (modal === 'help' && press.name === '?')) s.closeModal();
+      return true;
+    case 'receipt':
+    case 'message':
+      if (!s.ui.pending) s.closeModal();
+      return true;
+    default:
+      return false;
+  }
+}
+
+function runPanelOrGlobal(binding: KeyBinding, press: KeyPress, store: ConsoleStore, actions: ConsoleActions): void {
+  const s = store.getState();
+  switch (binding.command) {
+    case 'move-up': return s.moveSelection(-1);
+    case 'move-down': return s.moveSelection(1);
+    case 'page-up': return s.moveSelection('page-up');
+    case 'page-down': return s.moveSelection('page-down');
+    case 'move-top': return s.moveSelection('top');
+    case 'move-bottom': return s.moveSelection('bottom');
+    case 'details': {
+      s.openDetails();
+      const d = store.getState().ui.detailsOf;
+      if (d?.kind === 'card' && actions.loadCardDetails) void actions.loadCardDetails(d.key);
+      return;
+    }
+    case 'preview': return actions.togglePreview();
+    case 'watch': return withAgent(store, 'watch', (agent) => actions.watch(agent));
+    case 'send': return withAgent(store, 'send', () => { s.setDraft(''); s.openModal('send-editor'); });
+    case 'dispatch': return withAgent(store, 'claim', () => s.openModal('confirm-dispatch'));
+    case 'switch-focus': return s.switchFocus();
+    case 'filter': return s.openModal('filter');
+    case 'help': return s.openModal('help');
+    case 'pause': return s.openModal('confirm-pause');
+    case 'reclaim': { void actions.reclaim(); return; }
+    case 'refresh': s.pushNotice('refreshing…'); return actions.refresh();
+    case 'quit': return actions.quit();
+    default: void press;
+  }
+}
+
+/**
+ * Routes one key press: modal ⇒ focused panel ⇒ global. Returns the layer that consumed it
+ * (null: no binding). Mutating commands in `--readonly` are consumed with a notice.
+ */
+export function dispatchKey(press: KeyPress, store: ConsoleStore, actions: ConsoleActions): DispatchLayer {
+  if (handleModal(press, store, actions)) return 'modal';
+  const focus = store.getState().ui.focus;
+  for (const layer of [focus, 'global'] as const) {
+    const binding = bindingFor(press.name, layer);
+    if (!binding) continue;
+    if (!refuseReadonly(store, binding, press)) runPanelOrGlobal(binding, press, store, actions);
+    return layer;
+  }
+  return null;
+}

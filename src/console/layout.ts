@@ -1,0 +1,83 @@
+/**
+ * Screen layout of the console, computed by a pure function from the terminal size and what
+ * is open. The live area never reaches the terminal's height (Ink clears the whole screen
+ * when its output does): everything fits in `rows - 1` lines.
+ */
+import type { Modal } from '../store/index.js';
+
+/** Line budget of each part of the screen (0 = not shown). Widths in cells. */
+export interface ConsoleLayout {
+  width: number;
+  /** Total lines the console may use: rows - 1. */
+  height: number;
+  headerLines: number;
+  errorLines: number;
+  /** Fleet table lines including its header line (and the unmanaged line, when any). */
+  tableLines: number;
+  tableWidth: number;
+  backlogLines: number;
+  backlogWidth: number;
+  /** Backlog beside the table (wide terminals) rather than below it. */
+  backlogBeside: boolean;
+  previewLines: number;
+  /** Help or details: they replace table, backlog and preview. */
+  fullViewLines: number;
+  dialogLines: number;
+  noticeLines: number;
+  statusLines: number;
+}
+
+/** Inputs of {@link computeLayout}. */
+export interface LayoutInput {
+  columns: number;
+  rows: number;
+  /** Errors to show in place (probe failures…). */
+  errorCount: number;
+  /** Lines the backlog panel would like (title + cards + blocked line). */
+  backlogWanted: number;
+  previewOn: boolean;
+  modal: Modal;
+  /** Lines a receipt/message dialog would like. */
+  dialogWanted?: number;
+}
+
+/** Terminal width from which the backlog goes beside the fleet table. */
+export const WIDE_COLUMNS = 140;
+
+/** Lays the screen out; every count is ≥ 0 and their sum is ≤ rows - 1. */
+export function computeLayout(input: LayoutInput): ConsoleLayout {
+  const width = Math.max(1, input.columns);
+  const height = Math.max(1, input.rows - 1);
+  let left = height;
+  const take = (want: number): number => {
+    const got = Math.max(0, Math.min(left, want));
+    left -= got;
+    return got;
+  };
+  const statusLines = take(1);
+  const headerLines = take(height >= 8 ? 2 : 1);
+  const noticeLines = take(1);
+  const errorLines = take(Math.min(input.errorCount, height >= 30 ? 4 : 2));
+  let dialogLines = 0;
+  switch (input.modal) {
+    case 'filter': dialogLines = take(1); break;
+    case 'confirm-pause': case 'confirm-dispatch': dialogLines = take(2); break;
+    case 'send-editor': dialogLines = take(2); break;
+    case 'receipt': case 'message': dialogLines = take(Math.min(Math.max(3, input.dialogWanted ?? 3), Math.max(3, Math.floor(height / 3)))); break;
+    default: break;
+  }
+  const base = { width, height, headerLines, errorLines, dialogLines, noticeLines, statusLines };
+  if (input.modal === 'help' || input.modal === 'details') {
+    return { ...base, fullViewLines: take(left), tableLines: 0, tableWidth: width, backlogLines: 0, backlogWidth: 0, backlogBeside: false, previewLines: 0 };
+  }
+  const body = left;
+  const previewLines = input.previewOn ? Math.min(body, Math.max(4, Math.floor(body * 0.4))) : 0;
+  const main = body - previewLines;
+  const backlogBeside = width >= WIDE_COLUMNS;
+  if (backlogBeside) {
+    const backlogWidth = Math.min(70, Math.floor(width * 0.38));
+    return { ...base, fullViewLines: 0, tableLines: main, tableWidth: width - backlogWidth - 1, backlogLines: main, backlogWidth, backlogBeside, previewLines };
+  }
+  const backlogLines = Math.min(Math.max(2, input.backlogWanted), Math.max(2, Math.floor(main * 0.35)), main);
+  return { ...base, fullViewLines: 0, tableLines: main - backlogLines, tableWidth: width, backlogLines, backlogWidth: width, backlogBeside, previewLines };
+}

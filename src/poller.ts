@@ -1,0 +1,140 @@
+/**
+ * The poller: feeds the console store with snapshots every `--interval` seconds (spec §3).
+ * Ticks never overlap (k9s skips a refresh while one runs); a refresh invalidates the
+ * generation so a result started before it is dropped (lazygit's refresh_helper); one
+ * AbortController is aborted on stop, which kills every subprocess in flight (execa
+ * cancelSignal). Also advances the store's clock every second for live countdowns, and
+ * captures the selected agent's pane when the preview is on.
+ */
+import { sanitizeLines } from './sanitize.js';
+import type { Snapshot } from './snapshot-types.js';
+import type { ConsoleStore } from './store/index.js';
+import { selectedIndex, visibleAgents } from './console/view-model.js';
+
+export interface PollerOptions {
+  store: ConsoleStore;
+  /** Takes one snapshot; must honour the signal (abort kills its subprocesses). */
+  collect: (signal: AbortSignal) => Promise<Snapshot>;
+  /** Captures a pane's visible text (raw; the poller sanitizes it). */
+  capture?: (socket: string | null, target: string, signal: AbortSignal) => Promise<string>;
+  /** Poll interval, milliseconds. */
+  intervalMs: number;
+  /** Clock tick for countdowns, milliseconds (default 1000). */
+  clockMs?: number;
+}
+
+/** Counters for tests and the bench. */
+export interface PollerStats {
+  /** Ticks started. */
+  started: number;
+  /** Ticks skipped because one was running. */
+  skipped: number;
+  /** Results dropped because a refresh made them outdated. */
+  dropped: number;
+  /** Snapshots applied to the store. */
+  applied: number;
+}
+
+export interface Poller {
+  /** Starts the interval and runs a first tick at once. */
+  start: () => void;
+  /** Stops the timers and aborts everything in flight. Idempotent. */
+  stop: () => void;
+  /** Refresh now (`r`, after actions): outdates a running tick and runs a fresh one after it. */
+  refresh: () => void;
+  /** Captures the preview now (when the preview is on). */
+  capturePreview: () => Promise<void>;
+  /** Resolves when no tick is running (tests). */
+  idle: () => Promise<void>;
+  readonly stats: PollerStats;
+}
+
+/** Creates a poller for `store` (not started). Never throws from a tick: failures go to the store. */
+export function createPoller(opts: PollerOptions): Poller {
+  const { store } = opts;
+  const controller = new AbortController();
+  const stats: PollerStats = { started: 0, skipped: 0, dropped: 0, applied: 0 };
+  let generation = 0;
+  let running: Promise<void> | null = null;
+  let rerun = false;
+  let stopped = false;
+  let interval: NodeJS.Timeout | null = null;
+  let clock: NodeJS.Timeout | null = null;
+
+  async function capturePreview(): Promise<void> {
+    const s = store.getState();
+    if (!s.ui.previewOn || !opts.capture || stopped) return;
+    const agents = visibleAgents(s.fleet.snapshot, s.ui.filter);
+    const i = selectedIndex(agents.map((a) => a.name), s.ui.selectedAgent);
+    const agent = i >= 0 ? agents[i] : null;
+    if (!agent) return store.getState().setPreview(null);
+    if (!agent.pane || agent.pane.dead) {
+      return store.getState().setPreview({ agent: agent.name, lines: [], error: `no live pane for ${agent.name}` });
+    }
+    try {
+      const text = await opts.capture(agent.socket, agent.pane.target, controller.signal);
+      if (!stopped) store.getState().setPreview({ agent: agent.name, lines: sanitizeLines(text.replace(/\n+$/, '')), error: null });
+    } catch (error) {
+      if (!stopped) store.getState().setPreview({ agent: agent.name, lines: [], error: (error as Error).message });
+    }
+  }
+
+  async function runTick(): Promise<void> {
+    const gen = generation;
+    stats.started++;
+    try {
+      const snapshot = await opts.collect(controller.signal);
+      if (stopped) return;
+      if (gen !== generation) {
+        stats.dropped++;
+        return;
+      }
+      store.getState().applySnapshot(snapshot, Date.now());
+      stats.applied++;
+      await capturePreview();
+    } catch (error) {
+      if (!stopped && gen === generation) store.getState().tickFailed((error as Error).message ?? String(error));
+    }
+  }
+
+  function tick(): void {
+    if (stopped) return;
+    if (running) {
+      stats.skipped++;
+      return;
+    }
+    running = runTick().finally(() => {
+      running = null;
+      if (rerun && !stopped) {
+        rerun = false;
+        tick();
+      }
+    });
+  }
+
+  return {
+    stats,
+    start() {
+      if (interval || stopped) return;
+      interval = setInterval(tick, opts.intervalMs);
+      clock = setInterval(() => store.getState().tickClock(Date.now()), opts.clockMs ?? 1000);
+      tick();
+    },
+    stop() {
+      stopped = true;
+      if (interval) clearInterval(interval);
+      if (clock) clearInterval(clock);
+      interval = clock = null;
+      controller.abort();
+    },
+    refresh() {
+      generation++;
+      if (running) rerun = true;
+      else tick();
+    },
+    capturePreview,
+    async idle() {
+      while (running) await running;
+    },
+  };
+}
