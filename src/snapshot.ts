@@ -45,6 +45,8 @@ export interface CollectSnapshotOptions {
   probeTimeoutMs?: number;
   /** Root of the process table (default `/proc`); for tests. */
   procRoot?: string;
+  /** Reads the backlog section (default {@link collectBacklogSection}); tests inject claims here. */
+  readBacklog?: typeof collectBacklogSection;
 }
 
 /** Names this host answers to: an agent whose `host` is one of them is probed locally. */
@@ -152,7 +154,7 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
     : Promise.resolve(null);
   const includeBacklog = opts.includeBacklog ?? true;
   const backlogPromise = includeBacklog
-    ? timed(() => collectBacklogSection(paths, { timeoutMs: Math.round(timeoutMs * 1.5), signal: opts.signal }))
+    ? timed(() => (opts.readBacklog ?? collectBacklogSection)(paths, { timeoutMs: Math.round(timeoutMs * 1.5), signal: opts.signal }))
     : Promise.resolve(null);
 
   const paused = await timed(() => readPausedFlag(paths.runDir));

@@ -1,0 +1,130 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadRoster, parseRosterText, RosterCache } from '../../fleet/roster.js';
+
+const UPSTREAM = `version: 1
+transport: tmux
+tmux:
+  socket_name: mosaic-fleet
+  holder_session: _holder
+defaults:
+  working_directory: ~/src
+runtimes:
+  codex: { reset_command: /clear }
+agents:
+  - name: orchestrator
+    runtime: claude
+    class: orchestrator
+    model_hint: opus
+  - name: coder1
+    runtime: codex
+    class: coder
+    host: 10.1.10.37
+    ssh: user@10.1.10.37
+    socket: other-sock
+    future_key: ignored
+`;
+
+describe('parseRosterText', () => {
+  it('reads upstream format: socket, holder, agents, per-agent socket override, unknown keys ignored', () => {
+    const r = parseRosterText(UPSTREAM, 'roster.yaml');
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.roster.socket).toBe('mosaic-fleet');
+    expect(r.roster.holderSession).toBe('_holder');
+    expect(r.roster.version).toBe(1);
+    expect(r.roster.agents).toEqual([
+      { name: 'orchestrator', runtime: 'claude', class: 'orchestrator', modelHint: 'opus', host: null, ssh: null, socket: 'mosaic-fleet', workingDirectory: '~/src' },
+      { name: 'coder1', runtime: 'codex', class: 'coder', modelHint: null, host: '10.1.10.37', ssh: 'user@10.1.10.37', socket: 'other-sock', workingDirectory: '~/src' },
+    ]);
+  });
+
+  it('accepts camelCase keys', () => {
+    const r = parseRosterText('tmux:\n  socketName: s1\n  holderSession: h\nagents:\n  - name: a\n    runtime: pi\n    modelHint: m\n', 'f');
+    expect(r.ok && r.roster.socket).toBe('s1');
+    expect(r.ok && r.roster.holderSession).toBe('h');
+    expect(r.ok && r.roster.agents[0].modelHint).toBe('m');
+  });
+
+  it('absent socket_name means the default socket (null), not a named default', () => {
+    const r = parseRosterText('agents:\n  - name: a\n    runtime: pi\n', 'f');
+    expect(r.ok && r.roster.socket).toBeNull();
+    expect(r.ok && r.roster.agents[0].socket).toBeNull();
+  });
+
+  it('names file:line:column for a missing name', () => {
+    const r = parseRosterText('agents:\n  - name: a\n    runtime: pi\n  - runtime: codex\n    class: x\n', 'r.yaml');
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.errors).toEqual([expect.stringMatching(/^r\.yaml:4:5: agents\[1\]: missing required key `name`/)]);
+  });
+
+  it('names file:line:column for wrong types', () => {
+    const r = parseRosterText('agents:\n  - name: a\n    runtime: [pi]\n  - name: b\n    runtime: pi\n    class: 7\n', 'r.yaml');
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.errors).toContain('r.yaml:3:14: agent a: runtime must be a string');
+    expect(r.errors).toContain('r.yaml:6:12: agent b: class must be a string, got number 7');
+    const bad = parseRosterText('agents: nope\n', 'r.yaml');
+    expect(!bad.ok && bad.errors[0]).toBe('r.yaml:1:9: agents must be a list');
+  });
+
+  it('rejects duplicate names and invalid names with positions', () => {
+    const r = parseRosterText('agents:\n  - name: a\n    runtime: pi\n  - name: a\n    runtime: pi\n  - name: x/y\n    runtime: pi\n', 'r.yaml');
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.errors[0]).toBe('r.yaml:4:11: duplicate agent name "a" (first defined at r.yaml:2:11)');
+    expect(r.errors[1]).toMatch(/^r\.yaml:6:11: agents\[2\]\.name "x\/y" is not a valid agent name/);
+  });
+
+  it('reports YAML syntax errors with line and column', () => {
+    const r = parseRosterText('agents:\n  - name: a\n    runtime: "unterminated\n', 'r.yaml');
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.errors[0]).toMatch(/^r\.yaml:\d+:\d+: YAML syntax: /);
+  });
+
+  it('an empty agents list is a valid (empty) fleet', () => {
+    const r = parseRosterText('version: 1\nagents: []\n', 'f');
+    expect(r.ok && r.roster.agents).toEqual([]);
+  });
+});
+
+describe('loadRoster / RosterCache', () => {
+  let dir: string | null = null;
+  afterEach(() => { if (dir) fs.rmSync(dir, { recursive: true, force: true }); dir = null; });
+
+  it('a missing file is an error result, not a throw', () => {
+    const r = loadRoster('/nonexistent/roster.yaml');
+    expect(r).toEqual({ ok: false, errors: ['/nonexistent/roster.yaml: roster not found'] });
+  });
+
+  it('keeps the last good roster when a reload fails, and recovers', () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-roster-'));
+    const file = path.join(dir, 'roster.yaml');
+    fs.writeFileSync(file, 'agents:\n  - name: a\n    runtime: pi\n');
+    const cache = new RosterCache(file);
+    const first = cache.get();
+    expect(first.roster?.agents.map((a) => a.name)).toEqual(['a']);
+    expect(cache.get()).toBe(first); // unchanged file ⇒ same object, no re-parse
+
+    fs.writeFileSync(file, 'agents:\n  - runtime: pi\n    extra: 1\n');
+    const broken = cache.get();
+    expect(broken.stale).toBe(true);
+    expect(broken.roster?.agents.map((a) => a.name)).toEqual(['a']);
+    expect(broken.errors[0]).toMatch(/roster\.yaml:2:5: agents\[0\]: missing required key `name`/);
+
+    fs.writeFileSync(file, 'agents:\n  - name: b\n    runtime: pi\n  - name: c\n    runtime: pi\n');
+    const fixed = cache.get();
+    expect(fixed.stale).toBe(false);
+    expect(fixed.errors).toEqual([]);
+    expect(fixed.roster?.agents.map((a) => a.name)).toEqual(['b', 'c']);
+
+    fs.rmSync(file);
+    const gone = cache.get();
+    expect(gone.roster?.agents.map((a) => a.name)).toEqual(['b', 'c']);
+    expect(gone.errors[0]).toMatch(/roster not found/);
+  });
+});
