@@ -4,7 +4,8 @@
  * Upstream `mosaic agent watch` (seed 003): a grouped viewer session
  * `new-session -d -t =<agent> -s <agent>-watch-<pid>`, `attach -r` on it, `kill-session` after.
  * `attach -r` is `-f read-only,ignore-size` on tmux ≥ 3.2: keys other than detach/switch are
- * dropped and the viewer's terminal never resizes the agent's window.
+ * dropped. ignore-size alone does not stop a LONE client from sizing the window, so the
+ * agent's windows are also pinned with `window-size manual` for the duration of the watch.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { agentPaneTarget, readPaneState } from '../../fleet/capture.js';
@@ -70,11 +71,53 @@ async function markViewerDisposable(socket: string | null, viewer: string, child
   }
 }
 
+/** Window user option that remembers the agent window's own `window-size` while viewers pin it. */
+const SAVED_WINDOW_SIZE = '@mosaic-top-window-size';
+
+/**
+ * Pins the size of every window of `agent`'s session: `window-size manual` (window option,
+ * shared with the grouped viewer). Needed because tmux uses an ignore-size client's size when
+ * it is the only client (measured on tmux 3.3a: a lone `attach -r` shrank a 100×30 agent pane
+ * to the viewer's 70×19). The window's own setting is remembered in a user option, once, so
+ * concurrent viewers restore the original. Returns the window ids pinned. Never throws.
+ */
+async function pinWindowSizes(socket: string | null, agent: string): Promise<string[]> {
+  const list = await runTmux(socket, ['list-windows', '-t', `=${agent}`, '-F', '#{window_id}'], { timeoutMs: 2000 });
+  const windows = list.ok ? list.stdout.split('\n').filter(Boolean) : [];
+  for (const w of windows) {
+    const saved = await runTmux(socket, ['show-options', '-wqv', '-t', w, SAVED_WINDOW_SIZE], { timeoutMs: 2000 });
+    if (!saved.stdout.trim()) {
+      const own = await runTmux(socket, ['show-options', '-wqv', '-t', w, 'window-size'], { timeoutMs: 2000 });
+      await runTmux(socket, ['set-option', '-wq', '-t', w, SAVED_WINDOW_SIZE, own.stdout.trim() || 'unset'], { timeoutMs: 2000 });
+    }
+    await runTmux(socket, ['set-option', '-wq', '-t', w, 'window-size', 'manual'], { timeoutMs: 2000 });
+  }
+  return windows;
+}
+
+/**
+ * Restores the windows' own `window-size` after the viewer is gone, unless another viewer
+ * of the same agent (`<agent>-watch-<pid>`) is still there. Never throws.
+ */
+async function unpinWindowSizes(socket: string | null, agent: string, windows: string[]): Promise<void> {
+  const sessions = await runTmux(socket, ['list-sessions', '-F', '#{session_name}'], { timeoutMs: 2000 });
+  const prefix = `${agent}-watch-`;
+  if (sessions.stdout.split('\n').some((s) => s.startsWith(prefix) && /^\d+$/.test(s.slice(prefix.length)))) return;
+  for (const w of windows) {
+    const saved = (await runTmux(socket, ['show-options', '-wqv', '-t', w, SAVED_WINDOW_SIZE], { timeoutMs: 2000 })).stdout.trim();
+    if (!saved) continue;
+    if (saved === 'unset') await runTmux(socket, ['set-option', '-wqu', '-t', w, 'window-size'], { timeoutMs: 2000 });
+    else await runTmux(socket, ['set-option', '-wq', '-t', w, 'window-size', saved], { timeoutMs: 2000 });
+    await runTmux(socket, ['set-option', '-wqu', '-t', w, SAVED_WINDOW_SIZE], { timeoutMs: 2000 });
+  }
+}
+
 /**
  * Hands the real terminal to a read-only tmux view of `agent` and returns after the operator
  * detaches. Steps: refuse unless stdin is a TTY; check the agent's pane exists; create the
  * grouped viewer `<agent>-watch-<pid>` (a leftover of the same name is ours and is replaced);
- * call `onBeforeAttach` with the "how to come back" line (shows the server's real prefix);
+ * pin the agent's window sizes (`window-size manual`, restored afterwards) so the viewer's
+ * terminal can never resize the agent's pane; call `onBeforeAttach` with the "how to come back" line (shows the server's real prefix);
  * run `tmux attach -r -t =<viewer>` with inherited stdio; always kill the viewer afterwards,
  * also on SIGINT/SIGTERM/SIGHUP (handlers installed only for the duration). Never throws:
  * failures are `{ ok: false, error }`. Once the client is attached the viewer is set
@@ -97,6 +140,9 @@ export async function watchAgent(opts: {
   await runTmux(socket, ['kill-session', '-t', `=${viewer}`], { timeoutMs: 2000 });
   const created = await runTmux(socket, ['new-session', '-d', '-t', `=${agent}`, '-s', viewer], { timeoutMs: 5000 });
   if (!created.ok) return { ok: false, error: `cannot create viewer session ${viewer}: ${created.error}`, viewer: null };
+
+  await runTmux(socket, ['select-window', '-t', `=${viewer}:0`], { timeoutMs: 2000 });
+  const pinned = await pinWindowSizes(socket, agent);
 
   const prefix = await readTmuxPrefix(socket);
   opts.onBeforeAttach?.(watchBanner(agent, socket, prefix));
@@ -122,6 +168,7 @@ export async function watchAgent(opts: {
   });
   for (const [s, h] of handlers) process.off(s, h);
   killViewerSync(socket, viewer);
+  await unpinWindowSizes(socket, agent, pinned);
 
   if (endedBy) return { ok: false, error: `watch ended by ${endedBy}`, viewer, signal: endedBy };
   if (exit.error) return { ok: false, error: `cannot run tmux attach: ${exit.error.message}`, viewer, signal: null };

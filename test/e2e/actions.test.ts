@@ -1,0 +1,126 @@
+/**
+ * End-to-end tests of the action commands with the real program (`node bin/mosaic-top …`,
+ * run `npx tsc -p .` first) against real, isolated tmux servers.
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
+
+const execFileAsync = promisify(execFile);
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const bin = path.join(repo, 'bin', 'mosaic-top');
+
+let fleet: IsolatedTmux;
+let outer: IsolatedTmux | null = null;
+let home: string;
+
+function writeRoster(socket: string, agents: string[]): void {
+  fs.mkdirSync(path.join(home, 'fleet', 'run'), { recursive: true });
+  const lines = ['version: 1', 'transport: tmux', 'tmux:', `  socket_name: ${socket}`, 'agents:'];
+  for (const a of agents) lines.push(`  - name: ${a}`, '    runtime: sh', '    class: coder');
+  fs.writeFileSync(path.join(home, 'fleet', 'roster.yaml'), `${lines.join('\n')}\n`);
+}
+
+async function runCli(args: string[], opts: { input?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const child = execFileAsync('node', [bin, ...args, '--mosaic-home', home], { encoding: 'utf8', timeout: 30_000 });
+    if (opts.input !== undefined) {
+      child.child.stdin?.end(opts.input);
+    }
+    const { stdout, stderr } = await child;
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+async function paneSize(tmux: IsolatedTmux, target: string): Promise<string> {
+  return (await tmux.ok(['display-message', '-p', '-t', target, '#{pane_width}x#{pane_height}'])).trim();
+}
+
+beforeEach(async () => {
+  fleet = await startIsolatedTmux('actions');
+  home = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-actions-home-'));
+  writeRoster(fleet.socket, ['coder1']);
+  await fleet.newSession('coder1', ['sh', '-c', 'printf "agent pane marker\\n"; exec sleep 600'], { width: 100, height: 30 });
+  await waitFor(async () => (await fleet.capture('coder1')).includes('agent pane marker'), 'agent pane prints its marker');
+});
+
+afterEach(async () => {
+  await outer?.stop();
+  outer = null;
+  await fleet.stop();
+  fs.rmSync(home, { recursive: true, force: true });
+});
+
+describe('mosaic-top watch (real program in an outer tmux pane)', () => {
+  async function startWatch(): Promise<{ viewer: string; watchPid: number }> {
+    outer = await startIsolatedTmux('actions-outer');
+    const script = `node '${bin}' watch coder1 --mosaic-home '${home}'; echo "WATCH-EXIT=$?"; exec sleep 600`;
+    await outer.newSession('op', ['sh', '-c', script], { width: 70, height: 20 });
+    const viewer: string = await waitFor(
+      async () => (await fleet.sessions()).find((s) => /^coder1-watch-\d+$/.test(s)) ?? '',
+      'viewer session coder1-watch-<pid> on the fleet socket',
+    );
+    await waitFor(async () => (await fleet.ok(['list-clients', '-F', '#{client_session}'])).includes(viewer), 'viewer client attached');
+    await waitFor(async () => (await outer!.capture('op')).includes('agent pane marker'), 'outer pane shows the agent pane');
+    return { viewer, watchPid: Number(viewer.split('-').pop()) };
+  }
+
+  it('is read-only: typing changes neither content nor size of the agent pane; detach removes the viewer and exits 0', async () => {
+    const before = await fleet.capture('coder1');
+    const sizeBefore = await paneSize(fleet, '=coder1:0.0');
+    const { viewer } = await startWatch();
+    expect(await paneSize(fleet, '=coder1:0.0')).toBe(sizeBefore);
+
+    await outer!.ok(['send-keys', '-t', '=op:0.0', '-l', 'typed by the watcher; rm -rf nothing']);
+    await outer!.ok(['send-keys', '-t', '=op:0.0', 'Enter', 'C-c', 'y']);
+    // tmux handles one client's keys in order: once prefix+d has detached the viewer, the
+    // keys typed before it have been processed (and dropped as read-only).
+    await outer!.ok(['send-keys', '-t', '=op:0.0', 'C-b', 'd']);
+    await waitFor(async () => (await outer!.capture('op')).includes('WATCH-EXIT='), 'watch command exits after detach');
+
+    expect(await outer!.capture('op')).toContain('WATCH-EXIT=0');
+    expect(await fleet.sessions()).not.toContain(viewer);
+    expect(await fleet.capture('coder1')).toBe(before);
+    expect(await paneSize(fleet, '=coder1:0.0')).toBe(sizeBefore);
+    // The window-size pin is undone: the agent window has no local window-size again.
+    expect((await fleet.ok(['show-options', '-wqv', '-t', '=coder1:0', 'window-size'])).trim()).toBe('');
+  });
+
+  it('prints how to come back with the real prefix before attaching', async () => {
+    await fleet.ok(['set-option', '-g', 'prefix', 'C-a']);
+    await startWatch();
+    // The banner is written before tmux takes the screen; tmux redraws over it, so read the
+    // outer pane's history too.
+    await outer!.ok(['send-keys', '-t', '=op:0.0', 'C-a', 'd']);
+    await waitFor(async () => (await outer!.capture('op')).includes('WATCH-EXIT=0'), 'detach with the custom prefix works');
+    const history = await outer!.ok(['capture-pane', '-p', '-S', '-100', '-t', '=op:0.0']);
+    expect(history).toMatch(/press C-a then d/);
+  });
+
+  it('SIGTERM ends the watch and removes the viewer session', async () => {
+    const { viewer, watchPid } = await startWatch();
+    process.kill(watchPid, 'SIGTERM');
+    await waitFor(async () => (await outer!.capture('op')).includes('WATCH-EXIT='), 'watch command exits on SIGTERM');
+    expect(await outer!.capture('op')).toContain('WATCH-EXIT=143');
+    expect(await fleet.sessions()).not.toContain(viewer);
+    expect(await fleet.sessions()).toContain('coder1');
+  });
+
+  it('refuses without a terminal, and for an unknown agent, creating no viewer', async () => {
+    const noTty = await runCli(['watch', 'coder1'], { input: '' });
+    expect(noTty.code).toBe(3);
+    expect(noTty.stderr).toMatch(/not a TTY/);
+    const unknown = await runCli(['watch', 'ghost']);
+    expect(unknown.code).toBe(3);
+    expect(unknown.stderr).toMatch(/unknown agent "ghost".*known agents: coder1/);
+    expect(await fleet.sessions()).toEqual(['coder1']);
+  });
+});
