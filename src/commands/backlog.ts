@@ -1,6 +1,348 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import type { GlobalOptions } from '../cli.js';
+import { resolvePaths, type MosaicPaths } from '../paths.js';
+import { sanitizeLine, sanitizeLines } from '../sanitize.js';
+import { BacklogError, EXIT_CODES, type BacklogClient, type Card } from '../../backlog/types.js';
 
-/** `mosaic-top backlog <verb>` (spec §7). Owner: backlog. */
+// Kept light at import time (src/cli.ts imports it statically): the client, PGlite, drizzle
+// and postgres are imported inside the action handlers only.
+
+/** Parses an integer option (`--priority`, `--token`, `--limit`, …); usage error otherwise. */
+function parseInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError(`expected an integer, got "${value}"`);
+  return n;
+}
+
+/** Parses a positive whole number of seconds (`--ttl`, `--idle-exit` allows 0). */
+function parseWholeSeconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected whole seconds, got "${value}"`);
+  return n;
+}
+
+/** Parses `a,b,c` into ids (empty entries dropped). */
+function parseIdList(value: string): string[] {
+  return value.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+function jsonWanted(cmd: Command): boolean {
+  return Boolean((cmd.optsWithGlobals() as GlobalOptions).json);
+}
+
+function pathsOf(cmd: Command): MosaicPaths {
+  const g = cmd.optsWithGlobals() as GlobalOptions;
+  return resolvePaths({ mosaicHome: g.mosaicHome, roster: g.roster });
+}
+
+function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+function cardLine(card: Card): string {
+  const owner = card.status === 'claimed' ? ` ${card.claimOwner} ${Math.round(card.secondsLeft ?? 0)}s` : '';
+  const deps = card.dependsOn.length ? ` ← ${card.dependsOn.join(',')}` : '';
+  return sanitizeLine(`${card.id.padEnd(10)} ${card.status.padEnd(8)} ${String(card.priority).padStart(5)} ${(card.phase ?? '-').padEnd(6)} ${card.title}${owner}${deps}`);
+}
+
+function cardDetails(card: Card): string {
+  const rows: Array<[string, unknown]> = [
+    ['id', card.id],
+    ['title', card.title],
+    ['status', card.status],
+    ['priority', card.priority],
+    ['phase', card.phase],
+    ['depends on', card.dependsOn.join(', ') || '-'],
+    ['owner', card.claimOwner],
+    ['claimed at', card.claimedAt],
+    ['ttl', card.claimTtlSeconds === null ? null : `${card.claimTtlSeconds} s`],
+    ['expires', card.expiresAt === null ? null : `${card.expiresAt} (${Math.round(card.secondsLeft ?? 0)} s left)`],
+    ['claim token', card.claimToken],
+    ['attempts', card.attempts],
+    ['idempotency key', card.idempotencyKey],
+    ['projected tokens', card.projectedTokens],
+    ['actual tokens', card.actualTokens],
+    ['created', card.createdAt],
+    ['updated', card.updatedAt],
+  ];
+  const out = rows.filter(([, v]) => v !== null && v !== undefined).map(([k, v]) => `${k.padEnd(17)} ${sanitizeLine(String(v))}`);
+  if (card.acceptance) out.push('acceptance:', ...sanitizeLines(card.acceptance).map((l) => `  ${l}`));
+  if (card.body) out.push('body:', ...sanitizeLines(card.body).map((l) => `  ${l}`));
+  return out.join('\n');
+}
+
+/** Reports an error as JSON (stdout, with --json) or a line on stderr, and sets the exit code. */
+function reportError(error: unknown, json: boolean): void {
+  const e =
+    error instanceof BacklogError ? error : new BacklogError('internal', (error as Error)?.message ?? String(error));
+  if (json) printJson({ ok: false, error: { code: e.code, message: e.message } });
+  process.stderr.write(`mosaic-top backlog: ${sanitizeLine(e.message)}\n`);
+  process.exitCode = EXIT_CODES[e.code] ?? 1;
+}
+
+/**
+ * Runs `fn` with an open backlog client (closed afterwards), printing `json(result)` or
+ * `human(result)`; errors map to exit codes (docs/backlog.md).
+ */
+async function withBacklog<T>(
+  cmd: Command,
+  fn: (client: BacklogClient, paths: MosaicPaths) => Promise<T>,
+  human: (result: T) => string,
+): Promise<void> {
+  const json = jsonWanted(cmd);
+  let client: BacklogClient | null = null;
+  try {
+    const paths = pathsOf(cmd);
+    const { openBacklog } = await import('../../backlog/client.js');
+    client = await openBacklog(paths);
+    const result = await fn(client, paths);
+    if (json) printJson(result);
+    else {
+      const text = human(result);
+      if (text) process.stdout.write(`${text}\n`);
+    }
+  } catch (error) {
+    reportError(error, json);
+  } finally {
+    await client?.close().catch(() => {});
+  }
+}
+
+/**
+ * `mosaic-top backlog <verb>` (spec §7; upstream `mosaic fleet backlog`): create, list, show,
+ * claim, renew, reclaim, link, block, unblock, complete, stats, events, import, serve — all
+ * with `--json`. Exit codes: 0 ok (nothing to claim included), 1 backlog unavailable, 2 usage
+ * or invalid input, 3 not found, 4 conflict, 5 fenced, 6 cycle, 7 paused, 8 no backlog yet.
+ */
 export function registerBacklogCommand(program: Command): void {
-  void program;
+  const backlog = program
+    .command('backlog')
+    .description('the shared backlog: cards with priority, dependencies, atomic claim + TTL (embedded PGlite, or Postgres with DATABASE_URL)')
+    // Usage errors exit 2 (commander's default is 1); inherited by every verb below.
+    .exitOverride((err) => {
+      process.exit(err.exitCode === 0 ? 0 : 2);
+    });
+
+  const json = (): Option => new Option('--json', 'print JSON');
+
+  backlog
+    .command('create')
+    .description('create a card (a repeated --idempotency-key returns the existing card)')
+    .requiredOption('--id <id>', 'stable card id, e.g. A3a')
+    .requiredOption('--title <text>', 'title')
+    .option('--body <text>', 'free-form description')
+    .option('--phase <phase>', 'board/phase label')
+    .addOption(new Option('--priority <n>', 'priority, higher = sooner').argParser(parseInteger))
+    .addOption(new Option('--depends-on <ids>', 'comma-separated ids this card depends on').argParser(parseIdList))
+    .option('--acceptance <text>', 'acceptance criteria')
+    .option('--idempotency-key <key>', 'dedup key')
+    .addOption(new Option('--projected-tokens <n>', 'advisory spend projection (tokens)').argParser(parseInteger))
+    .option('--actor <name>', 'who creates it (event log)')
+    .addOption(json())
+    .action(async (o, cmd: Command) =>
+      withBacklog(
+        cmd,
+        (c) =>
+          c.create({
+            id: o.id,
+            title: o.title,
+            body: o.body,
+            phase: o.phase,
+            priority: o.priority,
+            dependsOn: o.dependsOn,
+            acceptance: o.acceptance,
+            idempotencyKey: o.idempotencyKey,
+            projectedTokens: o.projectedTokens,
+            actor: o.actor,
+          }),
+        (r) => `${r.created ? 'created' : 'exists (idempotency key)'} ${cardLine(r.card)}`,
+      ),
+    );
+
+  backlog
+    .command('list')
+    .description('list cards by priority (--ready-only: ready with every dependency done)')
+    .addOption(new Option('--status <status>', 'only this status').choices(['ready', 'claimed', 'blocked', 'done']))
+    .option('--phase <phase>', 'only this phase')
+    .option('--ready-only', 'only claimable cards')
+    .addOption(new Option('--limit <n>', 'at most n cards').argParser(parseInteger))
+    .addOption(json())
+    .action(async (o, cmd: Command) =>
+      withBacklog(
+        cmd,
+        (c) => c.list({ status: o.status, phase: o.phase, readyOnly: Boolean(o.readyOnly), limit: o.limit }),
+        (cards) => (cards.length ? cards.map(cardLine).join('\n') : '(no cards)'),
+      ),
+    );
+
+  backlog
+    .command('show')
+    .description('show one card')
+    .requiredOption('--id <id>', 'card id')
+    .addOption(json())
+    .action(async (o, cmd: Command) => withBacklog(cmd, (c) => c.get(o.id), cardDetails));
+
+  backlog
+    .command('claim')
+    .description('atomically claim the highest-priority ready card (or --id); refused while the fleet is PAUSED')
+    .requiredOption('--owner <name>', 'who claims (agent name)')
+    .addOption(new Option('--ttl <seconds>', 'claim TTL in seconds').default(900).argParser(parseWholeSeconds))
+    .option('--id <id>', 'claim this card')
+    .addOption(json())
+    .action(async (o, cmd: Command) =>
+      withBacklog(
+        cmd,
+        (c) => c.claim({ owner: o.owner, ttlSeconds: o.ttl, id: o.id }),
+        (r) => (r.card ? `claimed ${cardLine(r.card)} (token ${r.card.claimToken}, TTL ${r.card.claimTtlSeconds} s)` : '(nothing to claim)'),
+      ),
+    );
+
+  backlog
+    .command('renew')
+    .description('extend a live claim (refused when it expired, was reclaimed or is held by another owner/token)')
+    .requiredOption('--id <id>', 'card id')
+    .requiredOption('--owner <name>', 'claim owner')
+    .addOption(new Option('--ttl <seconds>', 'new TTL from now (default: the claim TTL)').argParser(parseWholeSeconds))
+    .addOption(new Option('--token <n>', 'fencing token from the claim').argParser(parseInteger))
+    .addOption(json())
+    .action(async (o, cmd: Command) =>
+      withBacklog(
+        cmd,
+        (c) => c.renew({ id: o.id, owner: o.owner, ttlSeconds: o.ttl, token: o.token }),
+        (card) => `renewed ${cardLine(card)}`,
+      ),
+    );
+
+  backlog
+    .command('reclaim')
+    .description('return expired claims to ready (--id: that card, regardless of expiry)')
+    .option('--id <id>', 'card id')
+    .addOption(json())
+    .action(async (o, cmd: Command) =>
+      withBacklog(
+        cmd,
+        (c) => c.reclaim({ id: o.id }),
+        (r) => (r.reclaimed.length ? `reclaimed: ${sanitizeLine(r.reclaimed.join(', '))}` : '(nothing to reclaim)'),
+      ),
+    );
+
+  backlog
+    .command('link')
+    .description('add a dependency: --from depends on --to (cycles refused)')
+    .requiredOption('--from <id>', 'the dependent card')
+    .requiredOption('--to <id>', 'the card it depends on')
+    .addOption(json())
+    .action(async (o, cmd: Command) =>
+      withBacklog(cmd, (c) => c.link({ from: o.from, to: o.to }), (card) => `linked ${cardLine(card)}`),
+    );
+
+  backlog
+    .command('block')
+    .description('park a card (never claimed until unblocked)')
+    .requiredOption('--id <id>', 'card id')
+    .option('--reason <text>', 'why')
+    .addOption(json())
+    .action(async (o, cmd: Command) =>
+      withBacklog(cmd, (c) => c.block({ id: o.id, reason: o.reason }), (card) => `blocked ${cardLine(card)}`),
+    );
+
+  backlog
+    .command('unblock')
+    .description('return a blocked card to ready')
+    .requiredOption('--id <id>', 'card id')
+    .addOption(json())
+    .action(async (o, cmd: Command) => withBacklog(cmd, (c) => c.unblock({ id: o.id }), (card) => `unblocked ${cardLine(card)}`));
+
+  backlog
+    .command('complete')
+    .description('mark a card done; with --owner the claim must still be live and theirs (fencing)')
+    .requiredOption('--id <id>', 'card id')
+    .option('--owner <name>', 'claim owner (fenced)')
+    .addOption(new Option('--token <n>', 'fencing token from the claim').argParser(parseInteger))
+    .addOption(new Option('--actual-tokens <n>', 'advisory actual spend (tokens)').argParser(parseInteger))
+    .addOption(json())
+    .action(async (o, cmd: Command) =>
+      withBacklog(
+        cmd,
+        (c) => c.complete({ id: o.id, owner: o.owner, token: o.token, actualTokens: o.actualTokens }),
+        (card) => `done ${cardLine(card)}`,
+      ),
+    );
+
+  backlog
+    .command('stats')
+    .description('counts per status, oldest-ready age, expired claims')
+    .addOption(json())
+    .action(async (_o, cmd: Command) =>
+      withBacklog(
+        cmd,
+        (c) => c.stats(),
+        (s) =>
+          `ready ${s.counts.ready}  claimed ${s.counts.claimed}  blocked ${s.counts.blocked}  done ${s.counts.done}  ` +
+          `oldest ready ${s.oldestReadyAgeSeconds === null ? '-' : `${s.oldestReadyAgeSeconds} s`}  expired claims ${s.expiredClaims}`,
+      ),
+    );
+
+  backlog
+    .command('events')
+    .description('recent events, newest first')
+    .option('--id <id>', 'only this card')
+    .addOption(new Option('--limit <n>', 'how many').default(50).argParser(parseInteger))
+    .addOption(json())
+    .action(async (o, cmd: Command) =>
+      withBacklog(
+        cmd,
+        (c) => c.events({ cardId: o.id, limit: o.limit }),
+        (events) =>
+          events.length
+            ? events.map((e) => sanitizeLine(`${e.at}  ${e.actor.padEnd(12)} ${e.verb.padEnd(9)} ${(e.cardId ?? '-').padEnd(8)} ${JSON.stringify(e.detail)}`)).join('\n')
+            : '(no events)',
+      ),
+    );
+
+  backlog
+    .command('import')
+    .description('import NORTH_STAR.yaml goals as cards (idempotent)')
+    .argument('<file>', 'NORTH_STAR.yaml')
+    .addOption(json())
+    .action(async (file: string, _o, cmd: Command) => {
+      const path = await import('node:path');
+      const absolute = path.resolve(file);
+      let goals;
+      try {
+        const { readNorthStarFile } = await import('../../backlog/north-star.js');
+        goals = await readNorthStarFile(absolute);
+      } catch (error) {
+        reportError(error, jsonWanted(cmd));
+        return;
+      }
+      await withBacklog(
+        cmd,
+        (c) => c.importGoals({ goals, source: absolute }),
+        (r) => `imported ${r.created.length} new card(s)${r.created.length ? `: ${sanitizeLine(r.created.join(', '))}` : ''}; ${r.existing.length} already present`,
+      );
+    });
+
+  backlog
+    .command('serve')
+    .description('run the embedded backlog server in the foreground (clients start one on demand otherwise)')
+    .addOption(new Option('--idle-exit <seconds>', 'exit after this many idle seconds (0 = never; default never in the foreground)').argParser(parseWholeSeconds))
+    .action(async (o, cmd: Command) => {
+      const paths = pathsOf(cmd);
+      if (paths.databaseUrl) {
+        process.stderr.write('mosaic-top backlog serve: DATABASE_URL is set — the server tier needs no backlog server\n');
+        process.exitCode = 2;
+        return;
+      }
+      try {
+        const { runBacklogServer, idleExitFromEnv } = await import('../../backlog/server.js');
+        const idleExitSeconds = o.idleExit ?? (process.env.MOSAIC_BACKLOG_IDLE_EXIT ? idleExitFromEnv() : 0);
+        const code = await runBacklogServer(paths, { idleExitSeconds });
+        // Nothing else runs in a server process; do not wait on stray handles.
+        process.exit(code);
+      } catch (error) {
+        process.stderr.write(`mosaic-top backlog serve: ${sanitizeLine((error as Error).message)}\n`);
+        process.exitCode = 1;
+      }
+    });
 }
