@@ -12,10 +12,15 @@
  *   silent one beat (dated --beat-age s in the past), then never again: goes stale.
  *   exit   beats like `cycle`, then exits with --exit-code after --exit-after s (the pane dies).
  *
+ * Input: by default lines are read cooked and acknowledged with `ack: <line>`. With
+ * `--input-mode accept|queue|typed|ignore` the terminal is read raw with bracketed paste on
+ * and the agent behaves as described in ./sim-input.ts (one receipt per mode).
+ *
  * Deliberately small; extend behaviours behind new modes/flags rather than changing these.
  */
 import readline from 'node:readline';
 import { writeHeartbeat, type HeartbeatState } from '../../fleet/heartbeat.js';
+import { SIM_INPUT_MODES, SimInput, type SimInputMode } from './sim-input.js';
 
 /** Parsed command line of the sim agent. */
 export interface SimAgentOptions {
@@ -33,6 +38,8 @@ export interface SimAgentOptions {
   /** Seconds before exiting in `exit` mode. */
   exitAfterSeconds: number;
   exitCode: number;
+  /** Raw-terminal input behaviour (`--input-mode`), null = cooked line input with `ack:`. */
+  inputMode: SimInputMode | null;
 }
 
 /** Parses `--key value` arguments; throws with a usage message on anything unknown or malformed. */
@@ -47,6 +54,7 @@ export function parseSimAgentArgs(argv: readonly string[]): SimAgentOptions {
     beatAgeSeconds: 600,
     exitAfterSeconds: 2,
     exitCode: 3,
+    inputMode: null,
   };
   const num = (flag: string, v: string | undefined): number => {
     const n = Number(v);
@@ -68,6 +76,9 @@ export function parseSimAgentArgs(argv: readonly string[]): SimAgentOptions {
       case '--beat-age': o.beatAgeSeconds = num(flag, v); i++; break;
       case '--exit-after': o.exitAfterSeconds = num(flag, v); i++; break;
       case '--exit-code': o.exitCode = Math.floor(num(flag, v)); i++; break;
+      case '--input-mode':
+        if (!SIM_INPUT_MODES.includes(v as SimInputMode)) throw new Error(`--input-mode must be ${SIM_INPUT_MODES.join(', ')}, got "${v ?? ''}"`);
+        o.inputMode = v as SimInputMode; i++; break;
       default: throw new Error(`unknown argument "${flag}"`);
     }
   }
@@ -86,7 +97,8 @@ export function runSimAgent(o: SimAgentOptions): void {
       process.stdout.write(`heartbeat failed: ${(error as Error).message}\n`);
     }
   };
-  const say = (line: string) => process.stdout.write(`${line}\n`);
+  let simInput: SimInput | null = null;
+  const say = (line: string) => (simInput ? simInput.print(line) : process.stdout.write(`${line}\n`));
   say(`sim-agent ${o.agent} (mode ${o.mode}) ready — type a line and press Enter`);
 
   if (o.mode === 'silent') {
@@ -111,14 +123,14 @@ export function runSimAgent(o: SimAgentOptions): void {
         say(`[${state}]`);
         beat();
         lastBeat = now;
+        if (state === 'idle') simInput?.onIdle();
       } else if (now - lastBeat >= o.intervalSeconds * 1000) {
         beat();
         lastBeat = now;
       }
     }, 250);
     tick.unref();
-    const input = readline.createInterface({ input: process.stdin, terminal: false });
-    input.on('line', (line) => {
+    const onLine = (line: string) => {
       say(`ack: ${line}`);
       const m = /^card[:= ]\s*(\S+)/i.exec(line.trim());
       if (m) card = m[1];
@@ -126,8 +138,20 @@ export function runSimAgent(o: SimAgentOptions): void {
       phaseEndsAt = Date.now() + o.busySeconds * 1000;
       beat(`got input (${line.length} chars)`);
       lastBeat = Date.now();
-    });
-    input.on('close', () => process.exit(0));
+    };
+    if (o.inputMode) {
+      simInput = new SimInput(o.inputMode, process.stdout, { isBusy: () => state === 'busy', take: (text) => onLine(text.split('\n')[0]) });
+      if (process.stdin.isTTY) process.stdin.setRawMode(true);
+      process.stdin.setEncoding('utf8');
+      process.stdin.on('data', (chunk: string) => simInput?.feed(chunk));
+      process.stdin.on('end', () => process.exit(0));
+      process.on('exit', () => simInput?.end());
+      simInput.begin();
+    } else {
+      const input = readline.createInterface({ input: process.stdin, terminal: false });
+      input.on('line', onLine);
+      input.on('close', () => process.exit(0));
+    }
     // Keep the process alive while stdin is open (readline holds it) and the timer runs.
     setInterval(() => {}, 1 << 30);
   }
