@@ -4,6 +4,8 @@
  * `schema/snapshot.schema.json` (keep both in step; the tests validate real output).
  */
 
+import type { BacklogSection } from '../backlog/snapshot.js';
+
 export const SNAPSHOT_SCHEMA = 'mosaic-top/snapshot@1' as const;
 
 /** Readiness, decided in this order (spec §5, upstream H1/H1b/H2). */
@@ -152,6 +154,6 @@ export interface Snapshot {
   probes: Record<string, ProbeReport>;
   /** Human-readable errors (roster parse errors with file:line:column, probe failures). */
   errors: string[];
-  /** Added by the backlog issue (spec §7 into the snapshot); absent until then. */
-  backlog?: unknown;
+  /** The backlog section (spec §7 into the snapshot); absent when the backlog was not read. */
+  backlog?: BacklogSection;
 }
