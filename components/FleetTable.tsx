@@ -33,7 +33,13 @@ export function FleetTable({ width, height }: FleetTableProps): React.ReactEleme
   const tableHeight = unmanagedLine && height >= 3 ? height - 1 : height;
   const selected = selectedIndex(agents.map((a) => a.name), selectedName);
   const offset = scrollOffset(rows.length, selected, tableHeight - 1);
-  const empty = !snapshot ? 'waiting for the first snapshot…' : snapshot.agents.length === 0 ? 'no agents in the roster' : filter ? `no agent matches "${sanitizeLine(filter)}"` : null;
+  const empty = !snapshot
+    ? 'waiting for the first snapshot…'
+    : snapshot.agents.length === 0
+      ? 'no agents in the roster'
+      : agents.length === 0
+        ? `no agent matches "${sanitizeLine(filter)}"`
+        : null;
   return (
     <Box flexDirection="column" width={width}>
       <Table

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { computeColumnWidths, type ColumnSpec } from '../../src/console/columns.js';
+import { FLEET_COLUMNS, fleetRowCells } from '../../src/console/rows.js';
+import { makeAgent, mixedFleet } from '../fixtures/snapshots.js';
+
+const cols: ColumnSpec[] = [
+  { key: 'a', header: 'A', min: 4, max: 10, priority: 100 },
+  { key: 'b', header: 'B', min: 3, priority: 50 },
+  { key: 'c', header: 'C', min: 5, priority: 10 },
+];
+const used = (widths: number[]) => widths.reduce((s, w) => s + w, 0) + Math.max(0, widths.filter((w) => w > 0).length - 1);
+
+describe('computeColumnWidths', () => {
+  it('gives natural widths when everything fits', () => {
+    expect(computeColumnWidths(cols, [['abcdef', 'xy', 'z']], 80)).toEqual([6, 3, 5]);
+  });
+  it('clamps to max and measures CJK/emoji in cells', () => {
+    expect(computeColumnWidths(cols, [['漢字漢字漢字漢字', '🙂🙂', '']], 80)).toEqual([10, 4, 5]);
+  });
+  it('drops the lowest priority columns first when minimums do not fit', () => {
+    const w = computeColumnWidths(cols, [['abcdef', 'xy', 'z']], 9);
+    expect(w[2]).toBe(0);
+    expect(w[0]).toBeGreaterThanOrEqual(4);
+    expect(used(w)).toBeLessThanOrEqual(9);
+  });
+  it('gives spare cells to higher priority columns first', () => {
+    const w = computeColumnWidths(cols, [['abcdefghij', 'bbbbbbbbbb', 'cccccccccc']], 22);
+    expect(w).toEqual([10, 5, 5]);
+  });
+  it('never exceeds the total for any width, on the real fleet columns', () => {
+    const rows = [...mixedFleet(), makeAgent('漢字エージェント🙂', { evidence: ['x'.repeat(200)] })].map((a) => fleetRowCells(a));
+    for (let total = 0; total <= 200; total += 7) {
+      const w = computeColumnWidths(FLEET_COLUMNS, rows, total);
+      expect(used(w)).toBeLessThanOrEqual(Math.max(0, total));
+    }
+    const narrow = computeColumnWidths(FLEET_COLUMNS, rows, 78);
+    expect(narrow[FLEET_COLUMNS.findIndex((c) => c.key === 'agent')]).toBeGreaterThan(0);
+    expect(narrow[FLEET_COLUMNS.findIndex((c) => c.key === 'readiness')]).toBe(9);
+    const wide = computeColumnWidths(FLEET_COLUMNS, rows, 158);
+    expect(wide[FLEET_COLUMNS.findIndex((c) => c.key === 'evidence')]).toBeGreaterThan(narrow[FLEET_COLUMNS.findIndex((c) => c.key === 'evidence')]);
+  });
+});
