@@ -28,13 +28,16 @@ export function registerHeartbeatCommand(program: Command): void {
       // read local options from opts(), globals (home, json) from optsWithGlobals().
       const g = cmd.optsWithGlobals() as GlobalOptions;
       const o = cmd.opts() as { state: 'busy' | 'idle'; card?: string; note?: string; interval?: number; pid?: number };
+      // Root options are recognised anywhere on the line, so `heartbeat a --interval 30` may land
+      // on the root --interval: take it only when the user really typed it.
+      const interval = o.interval ?? (cmd.getOptionValueSourceWithGlobals('interval') === 'cli' ? g.interval : undefined);
       const paths = resolvePaths({ mosaicHome: g.mosaicHome, roster: g.roster });
       try {
         const file = writeHeartbeat(paths.runDir, agent, {
           state: o.state,
           card: o.card ?? null,
           note: o.note ?? null,
-          interval: o.interval ?? null,
+          interval: interval ?? null,
           pid: o.pid ?? process.ppid,
         });
         if (g.json) process.stdout.write(`${JSON.stringify({ ok: true, agent, file, state: o.state })}\n`);
