@@ -557,9 +557,9 @@ export class BacklogService {
     const limit = input.limit === undefined ? 50 : assertInt(input.limit, 'limit', 1, 10_000);
     const cardId = input.cardId === undefined ? null : assertName(input.cardId, 'card id');
     const rows = rowsOf<Row>(
-      await this.db.execute(sql`SELECT id::text AS id, (extract(epoch FROM at) * 1000)::float8 AS at_ms, actor, verb, card_id, detail
-        FROM backlog_events ${cardId === null ? sql`` : sql`WHERE card_id = ${cardId}`}
-        ORDER BY id DESC LIMIT ${limit}`),
+      await this.db.execute(sql`SELECT e.id::text AS id, (extract(epoch FROM e.at) * 1000)::float8 AS at_ms, e.actor, e.verb, e.card_id, e.detail
+        FROM backlog_events e ${cardId === null ? sql`` : sql`WHERE e.card_id = ${cardId}`}
+        ORDER BY e.id DESC LIMIT ${limit}`),
     );
     return rows.map(toEvent);
   }

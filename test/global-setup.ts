@@ -1,4 +1,148 @@
-/** Vitest global setup: shared, expensive fixtures for the whole run (owner: backlog adds PostgreSQL). */
-export default async function setup(): Promise<() => Promise<void>> {
-  return async () => {};
+/**
+ * Vitest global setup: the expensive, shared fixtures of one test run (owner: backlog).
+ *
+ * - ONE throwaway PostgreSQL cluster from Debian's binaries (`/usr/lib/postgresql/<ver>/bin`),
+ *   initdb'd as the `postgres` user when we run as root (initdb refuses root), listening on its
+ *   own port on 127.0.0.1 and a Unix-socket dir under a temp dir. Provided as `pgAdminUrl`
+ *   (tests create one database per file). Missing binaries: the Postgres tier is skipped
+ *   locally, but with CI=true the run fails loudly.
+ * - ONE template PGlite data dir with the backlog migrations applied (`pgliteTemplateDir`);
+ *   tests copy it instead of paying initdb (~5 s, ~800 MB) again.
+ * Both are removed at teardown.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { TestProject } from 'vitest/node';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** Superuser URL of the run's PostgreSQL cluster (password set, to test masking), or null when unavailable. */
+    pgAdminUrl: string | null;
+    /** Why the cluster is unavailable (local runs only). */
+    pgUnavailableReason: string | null;
+    /** PGlite data dir with migrations applied; copy it, never open it in place. */
+    pgliteTemplateDir: string;
+  }
+}
+
+/** Test password of the throwaway cluster (trust auth; used to check masking). */
+export const TEST_PG_PASSWORD = 'hunter2-not-a-secret';
+
+function findPostgresBin(): string | null {
+  const root = '/usr/lib/postgresql';
+  if (!fs.existsSync(root)) return null;
+  const versions = fs
+    .readdirSync(root)
+    .filter((v) => fs.existsSync(path.join(root, v, 'bin', 'initdb')))
+    .sort((a, b) => Number(b) - Number(a));
+  return versions.length ? path.join(root, versions[0], 'bin') : null;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as net.AddressInfo).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Runs a command as the `postgres` user when we are root, else as ourselves. */
+function asPostgres(argv: string[], opts: { cwd?: string } = {}): void {
+  const isRoot = process.getuid?.() === 0;
+  const [cmd, args] = isRoot ? ['runuser', ['-u', 'postgres', '--', ...argv]] : [argv[0], argv.slice(1)];
+  const r = spawnSync(cmd, args, { cwd: opts.cwd ?? '/', encoding: 'utf8', timeout: 120_000 });
+  if (r.status !== 0) {
+    throw new Error(`${argv.join(' ')} failed (${r.status ?? r.signal}): ${(r.stderr || r.stdout || r.error?.message || '').trim()}`);
+  }
+}
+
+interface Cluster {
+  url: string;
+  stop: () => void;
+}
+
+async function startPostgres(): Promise<Cluster> {
+  const bin = findPostgresBin();
+  if (!bin) throw new Error('PostgreSQL binaries not found under /usr/lib/postgresql/*/bin (apt-get install -y postgresql)');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-backlog-pg-'));
+  fs.chmodSync(dir, 0o755);
+  if (process.getuid?.() === 0) execFileSync('chown', ['postgres:postgres', dir]);
+  const data = path.join(dir, 'data');
+  const port = await freePort();
+  const pwFile = path.join(dir, 'pw');
+  fs.writeFileSync(pwFile, TEST_PG_PASSWORD + '\n');
+  if (process.getuid?.() === 0) execFileSync('chown', ['postgres:postgres', pwFile]);
+  const stop = (): void => {
+    try {
+      asPostgres([path.join(bin, 'pg_ctl'), '-D', data, '-m', 'immediate', '-w', 'stop']);
+    } catch {
+      /* not running */
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    asPostgres([path.join(bin, 'initdb'), '-D', data, '-U', 'postgres', '--auth=trust', `--pwfile=${pwFile}`, '--no-sync', '-E', 'UTF8'], { cwd: dir });
+    asPostgres(
+      [
+        path.join(bin, 'pg_ctl'),
+        '-D', data,
+        '-l', path.join(dir, 'server.log'),
+        '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`,
+        '-w', '-t', '60', 'start',
+      ],
+      { cwd: dir },
+    );
+  } catch (error) {
+    const log = path.join(dir, 'server.log');
+    const tail = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').slice(-10).join('\n') : '';
+    stop();
+    throw new Error(`${(error as Error).message}\n${tail}`);
+  }
+  return { url: `postgres://postgres:${TEST_PG_PASSWORD}@127.0.0.1:${port}/postgres`, stop };
+}
+
+async function createPgliteTemplate(): Promise<{ dir: string; remove: () => void }> {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-backlog-template-'));
+  const dir = path.join(root, 'backlog');
+  const [{ PGlite }, { drizzle }, { migrateBacklog }] = await Promise.all([
+    import('@electric-sql/pglite'),
+    import('drizzle-orm/pglite'),
+    import('../backlog/migrate.js'),
+  ]);
+  const pg = new PGlite(dir);
+  try {
+    await pg.waitReady;
+    await migrateBacklog(drizzle(pg));
+  } finally {
+    await pg.close();
+  }
+  return { dir, remove: () => fs.rmSync(root, { recursive: true, force: true }) };
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const ci = process.env.CI === 'true' || process.env.CI === '1';
+  const [pg, template] = await Promise.all([
+    startPostgres().then(
+      (cluster) => ({ cluster, reason: null as string | null }),
+      (error: Error) => {
+        if (ci) throw new Error(`CI=true: the Postgres tier must run, but the test cluster did not start: ${error.message}`);
+        return { cluster: null, reason: error.message };
+      },
+    ),
+    createPgliteTemplate(),
+  ]);
+  if (pg.reason) process.stderr.write(`[global-setup] PostgreSQL tier unavailable, its tests will be skipped: ${pg.reason}\n`);
+  project.provide('pgAdminUrl', pg.cluster?.url ?? null);
+  project.provide('pgUnavailableReason', pg.reason);
+  project.provide('pgliteTemplateDir', template.dir);
+  return async () => {
+    pg.cluster?.stop();
+    template.remove();
+  };
 }

@@ -1,0 +1,133 @@
+/**
+ * Tier factories for the backlog acceptance suite: the same tests run against a real PGlite
+ * data dir (copied from the run's template) and a real PostgreSQL database (one per test file,
+ * on the cluster started by test/global-setup.ts).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { inject } from 'vitest';
+import { sql } from 'drizzle-orm';
+import type { PausedFlag } from '../../src/snapshot-types.js';
+import { describePause, readPausedFlag } from '../../fleet/paused.js';
+import { migrateBacklog } from '../../backlog/migrate.js';
+import { BacklogService } from '../../backlog/service.js';
+import type { BacklogDb } from '../../backlog/db.js';
+
+/** One backlog store under test. */
+export interface TierHandle {
+  name: 'embedded' | 'server';
+  /** Run dir for the PAUSED flag. */
+  runDir: string;
+  /** A service on its own connection (server tier) or on the one PGlite (embedded). */
+  service(opts?: { paused?: () => PausedFlag | null }): Promise<BacklogService>;
+  /** Runs raw SQL (test set-up only, e.g. backdating a claim). */
+  exec(text: string): Promise<void>;
+  /** Empties the tables between tests. */
+  reset(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Copies the run's template PGlite data dir to a fresh temp dir; returns its path. */
+export function copyTemplateDataDir(into?: string): string {
+  const template = inject('pgliteTemplateDir');
+  const target = into ?? path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mt-backlog-')), 'backlog');
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  fs.cpSync(template, target, { recursive: true });
+  return target;
+}
+
+function pausedReader(runDir: string) {
+  return () => readPausedFlag(runDir);
+}
+
+/** Embedded tier: PGlite on a copy of the template data dir, opened in this process. */
+export async function embeddedTier(): Promise<TierHandle> {
+  const dataDir = copyTemplateDataDir();
+  const root = path.dirname(dataDir);
+  const runDir = path.join(root, 'run');
+  fs.mkdirSync(runDir, { recursive: true });
+  const [{ PGlite }, { drizzle }] = await Promise.all([import('@electric-sql/pglite'), import('drizzle-orm/pglite')]);
+  const pg = new PGlite(dataDir);
+  await pg.waitReady;
+  const db = drizzle(pg) as unknown as BacklogDb;
+  await migrateBacklog(db);
+  return {
+    name: 'embedded',
+    runDir,
+    service: async (opts = {}) => new BacklogService(db, { readPaused: opts.paused ?? pausedReader(runDir), describePause }),
+    exec: async (text) => {
+      await pg.exec(text);
+    },
+    reset: async () => {
+      await pg.exec(`TRUNCATE backlog, backlog_events RESTART IDENTITY; ALTER SEQUENCE backlog_claim_token_seq RESTART`);
+      fs.rmSync(path.join(runDir, 'PAUSED'), { force: true });
+    },
+    close: async () => {
+      await pg.close();
+      fs.rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Server tier: a fresh database on the run's PostgreSQL cluster; each service gets its own connection (max 1). */
+export async function serverTier(): Promise<TierHandle> {
+  const adminUrl = inject('pgAdminUrl');
+  if (!adminUrl) throw new Error(`PostgreSQL unavailable: ${inject('pgUnavailableReason')}`);
+  const [{ default: postgres }, { drizzle }] = await Promise.all([import('postgres'), import('drizzle-orm/postgres-js')]);
+  const dbName = `mt_backlog_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`CREATE DATABASE ${dbName}`);
+  const url = adminUrl.replace(/\/postgres$/, `/${dbName}`);
+  const clients: Array<ReturnType<typeof postgres>> = [];
+  const connect = () => {
+    const client = postgres(url, { max: 1, onnotice: () => {} });
+    clients.push(client);
+    return drizzle(client) as unknown as BacklogDb;
+  };
+  const main = connect();
+  await migrateBacklog(main);
+  const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-backlog-run-'));
+  return {
+    name: 'server',
+    runDir,
+    service: async (opts = {}) => new BacklogService(connect(), { readPaused: opts.paused ?? pausedReader(runDir), describePause }),
+    exec: async (text) => {
+      await main.execute(sql.raw(text));
+    },
+    reset: async () => {
+      await main.execute(sql.raw(`TRUNCATE backlog, backlog_events RESTART IDENTITY`));
+      await main.execute(sql.raw(`ALTER SEQUENCE backlog_claim_token_seq RESTART`));
+      fs.rmSync(path.join(runDir, 'PAUSED'), { force: true });
+    },
+    close: async () => {
+      await Promise.all(clients.map((c) => c.end({ timeout: 5 })));
+      await admin.unsafe(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+      await admin.end({ timeout: 5 });
+      fs.rmSync(runDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The tiers to run: the server tier is skipped only when the cluster is unavailable outside CI. */
+export function tierFactories(): Array<[string, () => Promise<TierHandle>]> {
+  const tiers: Array<[string, () => Promise<TierHandle>]> = [['embedded (PGlite)', embeddedTier]];
+  if (inject('pgAdminUrl')) tiers.push(['server (PostgreSQL)', serverTier]);
+  return tiers;
+}
+
+/** Polls `check` until it returns a truthy value or the deadline passes (no fixed sleeps). */
+export async function waitFor<T>(check: () => T | Promise<T>, opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<T> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 20_000);
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${opts.what ?? 'condition'}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 50));
+  }
+}
