@@ -48,7 +48,8 @@ function socketLabel(socket: string | null): string {
 
 /**
  * Reads whether `target` exists and is alive (`display-message -p` with pane_dead,
- * pane_dead_status, pane_id, pane_width, pane_height). Never throws: a missing server,
+ * pane_dead_status, pane_id, pane_width, pane_height; an empty pane_id means no such pane,
+ * since tmux 3.3a answers a missing target with exit 0 and empty formats). Never throws: a missing server,
  * session or pane comes back as `exists: false` with the reason in `problem`.
  */
 export async function readPaneState(
@@ -61,8 +62,16 @@ export async function readPaneState(
     ['display-message', '-p', '-t', target, '#{pane_dead}\t#{pane_dead_status}\t#{pane_id}\t#{pane_width}\t#{pane_height}'],
     { signal: opts.signal, timeoutMs: opts.timeoutMs ?? 2000 },
   );
-  if (!result.ok) {
-    const why = (result.stderr.trim().split('\n')[0] || result.error || 'unknown error').replace(/^tmux: /, '');
+  const [dead, deadStatus, paneId, width, height] = result.stdout.replace(/\n$/, '').split('\t');
+  if (!result.ok || !paneId) {
+    // tmux 3.3a: display-message exits 0 with empty formats for a target that does not exist;
+    // ask the list command for tmux's own reason.
+    let why = result.ok ? '' : result.stderr.trim().split('\n')[0] || result.error || '';
+    if (!why) {
+      const listed = await runTmux(socket, ['list-panes', '-t', target, '-F', '#{pane_id}'], { signal: opts.signal, timeoutMs: opts.timeoutMs ?? 2000 });
+      why = listed.ok ? `no such pane` : listed.stderr.trim().split('\n')[0] || listed.error || 'unknown error';
+    }
+    why = why.replace(/^tmux: /, '');
     return {
       target,
       exists: false,
@@ -73,7 +82,6 @@ export async function readPaneState(
       problem: `no pane ${target} on ${socketLabel(socket)} (${why})`,
     };
   }
-  const [dead, deadStatus, paneId, width, height] = result.stdout.replace(/\n$/, '').split('\t');
   const isDead = dead === '1';
   return {
     target,

@@ -137,7 +137,7 @@ export function newLinesSince(baseline: readonly string[], current: readonly str
  *    than in the baseline's input line);
  * 3. **submitted** — the text left the input line after being seen there, or a new line
  *    outside the input line carries the message (the runtime's transcript echo), or the
- *    heartbeat turned busy with a newer `ts`;
+ *    heartbeat turned busy (from idle/no state, `ts` not older);
  * 4. **no_evidence** — none of that (new output without any trace of the message is named in
  *    the evidence but does not count).
  * Pure; never throws. Behaviour after agent-deck's baseline-capture verification.
@@ -166,7 +166,9 @@ export function classifySendEvidence(input: VerifyInput): VerifyVerdict {
 
   const hbBefore = input.heartbeatBefore;
   const hbNow = input.heartbeatNow;
-  const wentBusy = !!hbNow && hbNow.state === 'busy' && (!hbBefore || (hbBefore.state !== 'busy' && hbNow.ts > hbBefore.ts));
+  // ts has one-second resolution: an idle beat and the busy beat the message caused can share
+  // a second, so a state change with ts not older counts.
+  const wentBusy = !!hbNow && hbNow.state === 'busy' && (!hbBefore || (hbBefore.state !== 'busy' && hbNow.ts >= hbBefore.ts));
 
   if (freshMarkers.length) {
     evidence.push(`queued hint appeared: ${quote(freshMarkers[0])}`);

@@ -87,10 +87,11 @@ describe('classifySendEvidence', () => {
     expect(v.evidence).toContain('text left the input line after Enter');
   });
 
-  it('submitted on a heartbeat that turned busy with a newer ts', () => {
-    const v = classifySendEvidence(input({ heartbeatNow: { ts: 1003, state: 'busy' } }));
+  it('submitted on a heartbeat that turned busy (same second counts, older does not)', () => {
+    const v = classifySendEvidence(input({ heartbeatNow: { ts: 1000, state: 'busy' } }));
     expect(v.status).toBe('submitted');
     expect(v.evidence.join(' ')).toMatch(/heartbeat went busy/);
+    expect(classifySendEvidence(input({ heartbeatNow: { ts: 999, state: 'busy' } })).status).toBe('no_evidence');
   });
 
   it('a heartbeat that was already busy is not evidence', () => {

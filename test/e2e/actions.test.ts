@@ -47,9 +47,6 @@ async function paneSize(tmux: IsolatedTmux, target: string): Promise<string> {
 beforeEach(async () => {
   fleet = await startIsolatedTmux('actions');
   home = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-actions-home-'));
-  writeRoster(fleet.socket, ['coder1']);
-  await fleet.newSession('coder1', ['sh', '-c', 'printf "agent pane marker\\n"; exec sleep 600'], { width: 100, height: 30 });
-  await waitFor(async () => (await fleet.capture('coder1')).includes('agent pane marker'), 'agent pane prints its marker');
 });
 
 afterEach(async () => {
@@ -60,6 +57,12 @@ afterEach(async () => {
 });
 
 describe('mosaic-top watch (real program in an outer tmux pane)', () => {
+  beforeEach(async () => {
+    writeRoster(fleet.socket, ['coder1']);
+    await fleet.newSession('coder1', ['sh', '-c', 'printf "agent pane marker\\n"; exec sleep 600'], { width: 100, height: 30 });
+    await waitFor(async () => (await fleet.capture('coder1')).includes('agent pane marker'), 'agent pane prints its marker');
+  });
+
   async function startWatch(): Promise<{ viewer: string; watchPid: number }> {
     outer = await startIsolatedTmux('actions-outer');
     const script = `node '${bin}' watch coder1 --mosaic-home '${home}'; echo "WATCH-EXIT=$?"; exec sleep 600`;
@@ -122,5 +125,117 @@ describe('mosaic-top watch (real program in an outer tmux pane)', () => {
     expect(unknown.code).toBe(3);
     expect(unknown.stderr).toMatch(/unknown agent "ghost".*known agents: coder1/);
     expect(await fleet.sessions()).toEqual(['coder1']);
+  });
+});
+
+const simAgent = path.join(repo, 'dist', 'src', 'demo', 'sim-agent.js');
+
+/** Starts a sim agent with `--input-mode mode` in session `name` and waits for its empty prompt. */
+async function startSim(name: string, mode: string, extra: string[] = []): Promise<void> {
+  const run = path.join(home, 'fleet', 'run');
+  await fleet.newSession(name, ['node', simAgent, '--agent', name, '--run-dir', run, '--input-mode', mode, ...extra], { width: 120, height: 30 });
+  await waitFor(async () => {
+    const lines = (await fleet.capture(name)).split('\n').filter((l) => l.trim());
+    return lines[lines.length - 1]?.trim() === '>';
+  }, `${name} shows its empty prompt`);
+}
+
+interface ReceiptJson {
+  status: string;
+  evidence: string[];
+  reason: string | null;
+  source: string;
+}
+
+async function send(agent: string, message: string, extra: string[] = []): Promise<{ code: number; receipt: ReceiptJson; stderr: string }> {
+  const r = await runCli(['send', agent, message, '--verify', '--json', ...extra]);
+  return { code: r.code, receipt: JSON.parse(r.stdout) as ReceiptJson, stderr: r.stderr };
+}
+
+describe('mosaic-top send --verify against the simulated behaviours (real program)', () => {
+  beforeEach(() => {
+    writeRoster(fleet.socket, ['acceptor', 'queuer', 'typist', 'deaf', 'corpse']);
+  });
+
+  it('submitted: the sim agent takes the message; its echo is the evidence', async () => {
+    await startSim('acceptor', 'accept', ['--busy', '0', '--idle', '600']);
+    await waitFor(() => fs.readFileSync(path.join(home, 'fleet', 'run', 'acceptor.hb'), 'utf8').includes('state=idle'), 'acceptor beats idle');
+    const { code, receipt } = await send('acceptor', 'status please');
+    expect(receipt.status).toBe('submitted');
+    expect(code).toBe(0);
+    expect(receipt.source).toBe('operator:mosaic-top');
+    expect(receipt.evidence.join('\n')).toMatch(/pane shows the message as a new line/);
+    const pane = await fleet.capture('acceptor');
+    expect(pane).toContain('ack: [operator:mosaic-top] status please');
+    expect(pane).toContain('input: 0 paste block(s), 1 line(s)');
+  });
+
+  it('a multi-line message arrives as ONE bracketed paste with all its lines', async () => {
+    await startSim('acceptor', 'accept');
+    const { receipt } = await send('acceptor', 'first line\nsecond line\nthird line', ['--source', 'operator:test-suite']);
+    expect(receipt.status).toBe('submitted');
+    expect(receipt.evidence[0]).toMatch(/one bracketed paste \(3 lines\)/);
+    const pane = await fleet.capture('acceptor');
+    expect(pane).toContain('input: 1 paste block(s), 3 line(s)');
+    expect(pane).toContain('ack: [operator:test-suite] first line');
+  });
+
+  it('queued: a busy runtime queues the message and shows the queued hint', async () => {
+    await startSim('queuer', 'queue', ['--busy', '600']);
+    const { code, receipt } = await send('queuer', 'stop after this step');
+    expect(receipt.status).toBe('queued');
+    expect(code).toBe(0);
+    expect(receipt.evidence.join('\n')).toMatch(/Press up to edit queued messages/);
+  });
+
+  it('typed_not_submitted: text sits in the input line, exit 4', async () => {
+    await startSim('typist', 'typed');
+    const { code, receipt } = await send('typist', 'are you there', ['--timeout', '1.5']);
+    expect(receipt.status).toBe('typed_not_submitted');
+    expect(code).toBe(4);
+    expect(receipt.evidence.join('\n')).toMatch(/text sits in the input line/);
+  });
+
+  it('no_evidence: a pane that ignores input, exit 4', async () => {
+    await startSim('deaf', 'ignore', ['--busy', '600']);
+    const { code, receipt } = await send('deaf', 'hello?', ['--timeout', '1.5']);
+    expect(receipt.status).toBe('no_evidence');
+    expect(code).toBe(4);
+  });
+
+  it('refused, nothing sent: control characters, a dead pane, a missing pane, an unknown agent', async () => {
+    await startSim('typist', 'typed');
+    const before = await fleet.capture('typist');
+    for (const bad of ['tab\there', 'esc \u001b[31m red', 'bell \u0007', 'c1 \u009b']) {
+      const { code, receipt } = await send('typist', bad);
+      expect(receipt.status).toBe('refused');
+      expect(receipt.reason).toMatch(/control character/);
+      expect(code).toBe(3);
+    }
+    expect(await fleet.capture('typist')).toBe(before);
+
+    await fleet.newSession('corpse', ['sh', '-c', 'echo last words; exit 7'], { remainOnExit: true });
+    await waitFor(async () => (await fleet.ok(['display-message', '-p', '-t', '=corpse:0.0', '#{pane_dead}'])).trim() === '1', 'corpse pane is dead');
+    const deadBefore = await fleet.capture('corpse');
+    const dead = await send('corpse', 'wake up');
+    expect(dead.receipt.status).toBe('refused');
+    expect(dead.receipt.reason).toMatch(/is dead \(exit 7\)/);
+    expect(await fleet.capture('corpse')).toBe(deadBefore);
+
+    const missing = await send('deaf', 'anyone?');
+    expect(missing.receipt.status).toBe('refused');
+    expect(missing.receipt.reason).toMatch(/no pane =deaf:0\.0/);
+
+    const unknown = await send('ghost', 'hi');
+    expect(unknown.receipt.status).toBe('refused');
+    expect(unknown.receipt.reason).toMatch(/unknown agent "ghost"/);
+  });
+
+  it('sends still work while the fleet is PAUSED (operator traffic)', async () => {
+    await startSim('acceptor', 'accept');
+    expect((await runCli(['pause', '--reason', 'incident'])).code).toBe(0);
+    const { receipt } = await send('acceptor', 'stop what you are doing');
+    expect(receipt.status).toBe('submitted');
+    expect((await runCli(['resume'])).code).toBe(0);
   });
 });
