@@ -1,10 +1,9 @@
 /** Details (`enter`) of the selected agent (evidence, pane, heartbeat, unit, process) or card (body, acceptance, deps). */
 import React from 'react';
-import { Box } from 'ink';
 import { useConsole } from '../hooks/useConsoleStore.js';
 import { agentDetailLines, cardDetailLines } from '../src/console/rows.js';
 import { backlogRows } from '../src/console/view-model.js';
-import { Line } from './Line.js';
+import { ScrollView } from './ScrollView.js';
 
 /** Renders the details view in `height` lines. */
 export function DetailsView({ width, height }: { width: number; height: number }): React.ReactElement | null {
@@ -23,10 +22,5 @@ export function DetailsView({ width, height }: { width: number; height: number }
     if (cardDetails?.id === detailsOf.key) lines = [...lines, ...cardDetails.lines];
     else lines = [...lines, '(loading body, acceptance and dependencies from the backlog…)'];
   }
-  return (
-    <Box flexDirection="column">
-      <Line text="DETAILS (esc, enter or q closes)" width={width} bold />
-      {lines.slice(0, height - 1).map((l, i) => <Line key={i} text={l} width={width} />)}
-    </Box>
-  );
+  return <ScrollView title="DETAILS (esc, enter or q closes)" lines={lines} width={width} height={height} />;
 }

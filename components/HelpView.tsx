@@ -1,10 +1,9 @@
 /** Help (`?`): every binding, rendered from the keymap data, in columns when there is room. */
 import React from 'react';
-import { Box } from 'ink';
 import { useConsole } from '../hooks/useConsoleStore.js';
 import { KEYMAP, displayKey } from '../src/keymap.js';
 import { padToWidth } from '../src/format.js';
-import { Line } from './Line.js';
+import { ScrollView } from './ScrollView.js';
 
 /** One help line per binding: `keys  description  [scope] (read-only: disabled)`. Pure. */
 export function helpLines(readonly: boolean): string[] {
@@ -16,30 +15,17 @@ export function helpLines(readonly: boolean): string[] {
   });
 }
 
-/** Renders the help in `height` lines; two columns when the terminal is wide and lines would not fit. */
+/** Renders the help in `height` lines: two columns when wide and tall enough, else one scrolled column. */
 export function HelpView({ width, height }: { width: number; height: number }): React.ReactElement | null {
   const readonly = useConsole((s) => s.ui.readonly);
   if (height <= 0) return null;
   const lines = helpLines(readonly);
-  const room = height - 1;
-  const twoColumns = lines.length > room && width >= 120;
   const title = 'HELP — every binding (esc, q or ? closes)';
-  if (!twoColumns) {
-    return (
-      <Box flexDirection="column">
-        <Line text={title} width={width} bold />
-        {lines.slice(0, room).map((l, i) => <Line key={i} text={l} width={width} />)}
-      </Box>
-    );
-  }
   const half = Math.ceil(lines.length / 2);
-  const colWidth = Math.floor((width - 1) / 2);
-  return (
-    <Box flexDirection="column">
-      <Line text={title} width={width} bold />
-      {lines.slice(0, Math.min(half, room)).map((l, i) => (
-        <Line key={i} text={`${padToWidth(l, colWidth)} ${lines[i + half] ?? ''}`} width={width} />
-      ))}
-    </Box>
-  );
+  if (lines.length > height - 1 && width >= 150 && half <= height - 1) {
+    const colWidth = Math.floor((width - 1) / 2);
+    const paired = lines.slice(0, half).map((l, i) => `${padToWidth(l, colWidth)} ${lines[i + half] ?? ''}`);
+    return <ScrollView title={title} lines={paired} width={width} height={height} />;
+  }
+  return <ScrollView title={title} lines={lines} width={width} height={height} />;
 }

@@ -92,9 +92,12 @@ function handleModal(press: KeyPress, store: ConsoleStore, actions: ConsoleActio
       }
       return true;
     case 'help':
-    case 'details':
+    case 'details': {
+      const scroll: Record<string, number | 'top'> = { up: -1, k: -1, down: 1, j: 1, pageup: -s.ui.pageSize, pagedown: s.ui.pageSize, g: 'top' };
+      if (press.name in scroll) { s.scrollModal(scroll[press.name]); return true; }
       if (command === 'cancel' || press.name === 'q' || press.name === 'enter' || (modal === 'help' && press.name === '?')) s.closeModal();
       return true;
+    }
     case 'receipt':
     case 'message':
       if (!s.ui.pending) s.closeModal();

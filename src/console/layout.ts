@@ -75,7 +75,7 @@ export function computeLayout(input: LayoutInput): ConsoleLayout {
   const main = body - previewLines;
   const backlogBeside = width >= WIDE_COLUMNS;
   if (backlogBeside) {
-    const backlogWidth = Math.min(70, Math.floor(width * 0.38));
+    const backlogWidth = Math.min(64, Math.floor(width * 0.32));
     return { ...base, fullViewLines: 0, tableLines: main, tableWidth: width - backlogWidth - 1, backlogLines: main, backlogWidth, backlogBeside, previewLines };
   }
   const backlogLines = Math.min(Math.max(2, input.backlogWanted), Math.max(2, Math.floor(main * 0.35)), main);

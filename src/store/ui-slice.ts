@@ -53,6 +53,8 @@ export interface UiSlice {
     clockMs: number;
     /** Rows per page for PgUp/PgDn (set by the layout). */
     pageSize: number;
+    /** First line shown in the help/details views (they scroll when taller than the screen). */
+    modalScroll: number;
     /** Full card lines loaded from the backlog for the details view (sanitized). */
     cardDetails: { id: string; lines: string[] } | null;
   };
@@ -74,6 +76,8 @@ export interface UiSlice {
   tickClock: (nowMs: number) => void;
   setPageSize: (rows: number) => void;
   showCardDetails: (id: string, lines: string[]) => void;
+  /** Scrolls help/details by lines (views clamp to their content), or back to the top. */
+  scrollModal: (delta: number | 'top') => void;
 }
 
 /** Options fixed at start: read-only mode and colour. */
@@ -104,6 +108,7 @@ export function createUiSlice(opts: UiOptions = {}): StateCreator<ConsoleState, 
       clockMs: Date.now(),
       pageSize: 10,
       cardDetails: null,
+      modalScroll: 0,
     },
     moveSelection: (move) => {
       const s = get();
@@ -119,7 +124,7 @@ export function createUiSlice(opts: UiOptions = {}): StateCreator<ConsoleState, 
       }
     },
     switchFocus: () => set((s) => ({ ui: { ...s.ui, focus: s.ui.focus === 'fleet' ? 'backlog' : 'fleet' } })),
-    openModal: (modal) => set((s) => ({ ui: { ...s.ui, modal } })),
+    openModal: (modal) => set((s) => ({ ui: { ...s.ui, modal, modalScroll: 0 } })),
     closeModal: () => set((s) => ({ ui: { ...s.ui, modal: 'none', detailsOf: null, pending: null, cardDetails: null } })),
     openDetails: () => {
       const s = get();
@@ -127,12 +132,12 @@ export function createUiSlice(opts: UiOptions = {}): StateCreator<ConsoleState, 
         const names = visibleAgents(s.fleet.snapshot, s.ui.filter).map((a) => a.name);
         const i = selectedIndex(names, s.ui.selectedAgent);
         if (i < 0) return;
-        set({ ui: { ...s.ui, modal: 'details', detailsOf: { kind: 'agent', key: names[i] } } });
+        set({ ui: { ...s.ui, modal: 'details', modalScroll: 0, detailsOf: { kind: 'agent', key: names[i] } } });
       } else {
         const ids = backlogRows(s.backlog.section, s.ui.filter).map((r) => r.id);
         const i = selectedIndex(ids, s.ui.selectedCard);
         if (i < 0) return;
-        set({ ui: { ...s.ui, modal: 'details', detailsOf: { kind: 'card', key: ids[i] } } });
+        set({ ui: { ...s.ui, modal: 'details', modalScroll: 0, detailsOf: { kind: 'card', key: ids[i] } } });
       }
     },
     setFilter: (filter) => set((s) => ({ ui: { ...s.ui, filter } })),
@@ -146,6 +151,7 @@ export function createUiSlice(opts: UiOptions = {}): StateCreator<ConsoleState, 
     showMessage: (title, lines) => set((s) => ({ ui: { ...s.ui, message: { title, lines }, pending: null, modal: 'message' } })),
     tickClock: (clockMs) => set((s) => ({ ui: { ...s.ui, clockMs } })),
     showCardDetails: (id, lines) => set((s) => ({ ui: { ...s.ui, cardDetails: { id, lines } } })),
+    scrollModal: (delta) => set((s) => ({ ui: { ...s.ui, modalScroll: delta === 'top' ? 0 : Math.max(0, s.ui.modalScroll + delta) } })),
     setPageSize: (rows) => {
       const pageSize = Math.max(1, Math.floor(rows));
       if (get().ui.pageSize !== pageSize) set((s) => ({ ui: { ...s.ui, pageSize } }));

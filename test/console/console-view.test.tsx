@@ -1,0 +1,266 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import chalk from 'chalk';
+import stringWidth from 'string-width';
+import { KEYMAP, displayKey } from '../../src/keymap.js';
+import { createConsoleActions } from '../../src/console/actions.js';
+import { createConsoleStore } from '../../src/store/index.js';
+import { resolvePaths } from '../../src/paths.js';
+import { makeAgent, makeBacklog, makeSnapshot, manyAgents, mixedFleet } from '../fixtures/snapshots.js';
+import { renderConsole, type Rendered } from '../helpers/render.js';
+
+const ESC = '\u001b';
+let current: Rendered | null = null;
+const temps: string[] = [];
+afterEach(() => {
+  current?.unmount();
+  current = null;
+  for (const t of temps.splice(0)) fs.rmSync(t, { recursive: true, force: true });
+});
+function mount(...args: Parameters<typeof renderConsole>): Rendered {
+  current = renderConsole(...args);
+  return current;
+}
+function assertFits(frame: string, columns: number, rows: number): void {
+  const lines = frame.split('\n');
+  expect(lines.length).toBeLessThanOrEqual(rows - 1);
+  for (const line of lines) expect(stringWidth(line), line).toBeLessThanOrEqual(columns);
+}
+
+describe('console layout', () => {
+  it('fits 80×24: header, readiness words, backlog, hints; no line wider than 80', async () => {
+    const snapshot = makeSnapshot([...mixedFleet(), makeAgent('coder4', { evidence: ['x'.repeat(300)], flags: ['DRIFT', 'BOOT-ENABLE', 'EXPIRED-CLAIM'] })]);
+    const r = mount({ columns: 80, rows: 24, snapshot });
+    const frame = await r.waitFor((f) => f.includes('BACKLOG'), 'backlog panel');
+    for (const word of ['working', 'available', 'stale', 'unknown', 'dead', 'orchestrator', 'coder3', 'A3', 'tab focus', 'testhost']) expect(frame).toContain(word);
+    assertFits(frame, 80, 24);
+    expect(frame.split('\n')).toHaveLength(23);
+  });
+  it('uses 160 columns: backlog beside the table, evidence column shown', async () => {
+    const r = mount({ columns: 160, rows: 40, snapshot: makeSnapshot(mixedFleet()) });
+    const frame = await r.waitFor((f) => f.includes('EVIDENCE'), 'evidence column');
+    assertFits(frame, 160, 40);
+    const header = frame.split('\n').find((l) => l.includes('AGENT'))!;
+    expect(header).toContain('BACKLOG'); // same line: beside
+    expect(frame, frame).toContain('heartbeat 12s old, state=busy');
+  });
+  it('follows resizes', async () => {
+    const r = mount({ columns: 80, rows: 24, snapshot: makeSnapshot(mixedFleet()) });
+    await r.waitFor((f) => f.includes('BACKLOG') && !f.includes('EVIDENCE  '), 'narrow');
+    r.resize(160, 40);
+    const frame = await r.waitFor((f) => f.split('\n').some((l) => l.includes('AGENT') && l.includes('BACKLOG')), 'wide after resize');
+    assertFits(frame, 160, 40);
+    r.resize(60, 12);
+    assertFits(await r.waitFor((f) => f.split('\n').length <= 11, 'small after resize'), 60, 12);
+  });
+  it('aligns CJK and emoji cells: every column starts at the same cell on every row', async () => {
+    const agents = [
+      makeAgent('plain', { class: 'code' }),
+      makeAgent('emoji', { class: '🙂🙂', runtime: 'claude' }),
+      makeAgent('cjk', { class: '漢字クラス', runtime: 'コーデックス' }),
+      makeAgent('zwj', { class: '👩‍💻dev', flags: ['DRIFT'] }),
+    ];
+    const r = mount({ columns: 80, rows: 24, snapshot: makeSnapshot(agents) });
+    const frame = await r.waitFor((f) => f.includes('zwj'), 'rows');
+    const rows = frame.split('\n').filter((l) => /^(> | {2})(plain|emoji|cjk|zwj) /.test(l));
+    expect(rows).toHaveLength(4);
+    const cellOf = (line: string, token: string) => stringWidth(line.slice(0, line.indexOf(token)));
+    const stateCols = rows.map((l) => cellOf(l, 'working'));
+    expect(new Set(stateCols).size).toBe(1);
+    const idleCols = rows.map((l) => cellOf(l, '42s') + 3);
+    expect(new Set(idleCols).size).toBe(1);
+    assertFits(frame, 80, 24);
+  });
+  it('scrolls a long fleet to keep the selection visible', async () => {
+    const r = mount({ columns: 80, rows: 24, snapshot: makeSnapshot(manyAgents(60)) });
+    await r.waitFor((f) => f.includes('agent000'), 'first row');
+    await r.press('G');
+    const frame = await r.waitFor((f) => f.includes('> agent059'), 'last row selected');
+    expect(frame).not.toContain('agent000');
+    assertFits(frame, 80, 24);
+  });
+});
+
+describe('console keys', () => {
+  it('filters rows with / and clears with esc', async () => {
+    const r = mount({ snapshot: makeSnapshot(mixedFleet()) });
+    await r.waitFor((f) => f.includes('orchestrator'), 'table');
+    await r.press('/');
+    for (const ch of 'coder') await r.press(ch);
+    let frame = await r.waitFor((f) => f.includes('/ coder'), 'filter line');
+    expect(frame).toContain('coder1');
+    expect(frame).not.toContain('enhancer1');
+    await r.press('escape');
+    frame = await r.waitFor((f) => f.includes('enhancer1'), 'filter cleared');
+    expect(r.store.getState().ui.filter).toBe('');
+    await r.press('/');
+    for (const ch of 'dead') await r.press(ch);
+    await r.press('enter');
+    frame = await r.waitFor((f) => f.includes('filter: dead'), 'filter kept');
+    expect(frame).toContain('coder3');
+    expect(frame).not.toContain('coder1');
+  });
+  it('? lists every keymap binding (scrolling at 80×24, at once when tall)', async () => {
+    const r = mount({ columns: 80, rows: 24, snapshot: makeSnapshot(mixedFleet()) });
+    await r.press('?');
+    const seen = new Set<string>();
+    let frame = await r.waitFor((f) => f.includes('HELP'), 'help');
+    for (let i = 0; i < 10; i++) {
+      for (const line of frame.split('\n')) seen.add(line);
+      await r.press('pagedown');
+      frame = r.frame();
+    }
+    const all = [...seen].join('\n');
+    for (const b of KEYMAP.filter((k) => k.showInHelp)) {
+      expect(all, b.command).toContain(b.description.slice(0, 40));
+      expect(all).toContain(b.keys.map(displayKey).join(' / '));
+    }
+    r.unmount();
+    const tall = mount({ columns: 100, rows: 40, snapshot: makeSnapshot(mixedFleet()) });
+    await tall.press('?');
+    const f2 = await tall.waitFor((f) => f.includes('HELP'), 'help tall');
+    for (const b of KEYMAP) expect(f2).toContain(b.description.slice(0, 40));
+    await tall.press('escape');
+    await tall.waitFor((f) => !f.includes('HELP') && f.includes('AGENT'), 'help closed');
+  });
+  it('--readonly says which key is disabled and changes nothing', async () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-console-'));
+    temps.push(home);
+    const paths = resolvePaths({ mosaicHome: home }, {});
+    const store = createConsoleStore({ readonly: true, color: false });
+    const actions = createConsoleActions({ store, paths, poller: { refresh: () => {}, capturePreview: async () => {} }, quit: () => {}, watch: () => {} });
+    const r = mount({ store, actions, snapshot: makeSnapshot(mixedFleet()) });
+    await r.waitFor((f) => f.includes('READ-ONLY'), 'read-only marker');
+    await r.press('p');
+    await r.waitFor((f) => f.includes('read-only console: p disabled'), 'p refused');
+    await r.press('s');
+    await r.waitFor((f) => f.includes('read-only console: s disabled'), 's refused');
+    await r.press('c');
+    await r.waitFor((f) => f.includes('read-only console: c disabled'), 'c refused');
+    await r.press('R');
+    await r.waitFor((f) => f.includes('read-only console: R disabled'), 'R refused');
+    expect(fs.existsSync(path.join(paths.runDir, 'PAUSED'))).toBe(false);
+    expect(r.frame()).not.toContain('p pause');
+  });
+  it('p asks; y writes PAUSED in the run dir, n does not', async () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-console-'));
+    temps.push(home);
+    const paths = resolvePaths({ mosaicHome: home }, {});
+    const store = createConsoleStore({ color: false });
+    let refreshes = 0;
+    const actions = createConsoleActions({ store, paths, poller: { refresh: () => { refreshes++; }, capturePreview: async () => {} }, quit: () => {}, watch: () => {}, operator: () => 'tester@host' });
+    const r = mount({ store, actions, snapshot: makeSnapshot(mixedFleet()) });
+    const flag = path.join(paths.runDir, 'PAUSED');
+    await r.press('p');
+    await r.waitFor((f) => f.includes('PAUSE the whole fleet?'), 'confirm');
+    await r.press('n');
+    await r.waitFor((f) => f.includes('pause/resume cancelled'), 'declined');
+    expect(fs.existsSync(flag)).toBe(false);
+    await r.press('p');
+    await r.press('y');
+    await r.waitFor((f) => f.includes('fleet PAUSED by tester@host'), 'paused notice');
+    expect(fs.readFileSync(flag, 'utf8')).toMatch(/^at=.+\nby=tester@host\nreason=paused from the mosaic-top console\n$/);
+    expect(refreshes).toBe(1);
+    // The next snapshot carries the flag: the banner shows since/by/reason.
+    r.store.getState().applySnapshot(makeSnapshot(mixedFleet(), { fleet: { ...makeSnapshot(mixedFleet()).fleet, paused: { at: '2026-11-21T17:00:00Z', by: 'tester@host', reason: 'maintenance' } } }));
+    await r.waitFor((f) => /PAUSED since 2026-11-21T17:00:00Z .*by tester@host — maintenance/.test(f), 'banner');
+    await r.press('p');
+    await r.waitFor((f) => f.includes('Resume the fleet?'), 'resume confirm');
+    await r.press('y');
+    await r.waitFor((f) => f.includes('fleet resumed'), 'resumed');
+    expect(fs.existsSync(flag)).toBe(false);
+  });
+  it('enter shows agent details; esc closes', async () => {
+    const r = mount({ columns: 100, rows: 30, snapshot: makeSnapshot(mixedFleet()) });
+    await r.press('j');
+    await r.press('enter');
+    const frame = await r.waitFor((f) => f.includes('DETAILS'), 'details');
+    expect(frame).toContain('agent enhancer1');
+    expect(frame).toContain('evidence:');
+    expect(frame).toContain('heartbeat /run/enhancer1.hb');
+    await r.press('escape');
+    await r.waitFor((f) => !f.includes('DETAILS'), 'closed');
+  });
+  it('s edits a message and shows the receipt in place', async () => {
+    const store = createConsoleStore({ color: false });
+    const sent: string[] = [];
+    const actions = createConsoleActions({
+      store, paths: resolvePaths({ mosaicHome: '/nonexistent' }, {}), poller: { refresh: () => {}, capturePreview: async () => {} }, quit: () => {}, watch: () => {},
+      sendToAgent: async (o) => { sent.push(`${o.agent}:${o.message}`); return { status: 'submitted', agent: o.agent, evidence: ['pane changed below baseline: ack'], elapsedMs: 812, source: 'operator:mosaic-top', reason: null }; },
+    });
+    const r = mount({ store, actions, snapshot: makeSnapshot(mixedFleet()) });
+    await r.press('s');
+    await r.waitFor((f) => f.includes('send to orchestrator'), 'editor');
+    for (const ch of 'stop now') await r.press(ch);
+    await r.waitFor((f) => f.includes('> stop now'), 'typed');
+    await r.press('enter');
+    const frame = await r.waitFor((f) => f.includes('RECEIPT SUBMITTED'), 'receipt');
+    expect(frame).toContain('812 ms');
+    expect(frame).toContain('evidence: pane changed below baseline: ack');
+    expect(sent).toEqual(['orchestrator:stop now']);
+    await r.press('x');
+    await r.waitFor((f) => !f.includes('RECEIPT'), 'receipt closed');
+  });
+});
+
+describe('console rendering safety and colour', () => {
+  it('NO_COLOR: no escape sequence at all; state words still printed', async () => {
+    const r = mount({ color: false, snapshot: makeSnapshot(mixedFleet()) });
+    const frame = await r.waitFor((f) => f.includes('dead'), 'frame');
+    expect(frame).not.toContain(ESC);
+    for (const w of ['working', 'available', 'stale', 'unknown', 'dead']) expect(frame).toContain(w);
+  });
+  it('colour on: readiness is coloured (and the words are still there)', async () => {
+    const level = chalk.level;
+    chalk.level = 1;
+    try {
+      const r = mount({ color: true, snapshot: makeSnapshot(mixedFleet()) });
+      const frame = await r.waitFor((f) => f.includes('dead'), 'frame');
+      expect(frame).toContain(`${ESC}[31m`); // red for dead
+      expect(frame).toContain('dead');
+    } finally {
+      chalk.level = level;
+    }
+  });
+  it('untrusted strings are shown inert (OSC title, colour, cursor moves)', async () => {
+    const evil = '\u001b]2;pwned\u0007\u001b[31mred\u001b[2J\u001b[H';
+    const agent = makeAgent('victim', { evidence: [`note ${evil}`] });
+    agent.heartbeat = { ...agent.heartbeat!, note: evil };
+    agent.pane = { ...agent.pane!, title: evil };
+    const backlog = makeBacklog({ ready: [{ id: 'E1', title: `card ${evil}`, priority: 5, phase: null }] });
+    const r = mount({ columns: 160, rows: 40, color: false, snapshot: makeSnapshot([agent], { backlog, errors: [`probe said ${evil}`] }) });
+    let frame = await r.waitFor((f) => f.includes('E1'), 'card');
+    expect(frame).not.toContain(ESC);
+    expect(frame).not.toContain('\u0007');
+    expect(frame).toContain('card ^[]2;pwned^G^[[31mred');
+    await r.press('enter');
+    frame = await r.waitFor((f) => f.includes('note: ^[]2;pwned'), 'details note');
+    expect(frame).toContain('title: ^[]2;pwned');
+    expect(frame).not.toContain(ESC);
+  });
+  it('shows probe errors in place and keeps running', async () => {
+    const snap = makeSnapshot(mixedFleet(), {
+      probes: { systemd: { ok: false, durationMs: 3, error: 'systemd: no user bus' }, 'tmux:mosaic-fleet': { ok: false, durationMs: 2, error: 'tmux: no server on socket mosaic-fleet' } },
+    });
+    const r = mount({ snapshot: snap });
+    const frame = await r.waitFor((f) => f.includes('! systemd: no user bus'), 'systemd error');
+    expect(frame).toContain('! tmux: no server on socket mosaic-fleet');
+    expect(frame).toMatch(/orchestrator\s+working/);
+  });
+  it('backlog: live TTL countdown from the store clock; none yet; error in place', async () => {
+    const r = mount({ snapshot: makeSnapshot(mixedFleet()) });
+    const t0 = r.store.getState().fleet.snapshotAtMs!;
+    r.store.getState().tickClock(t0);
+    await r.waitFor((f) => f.includes('ttl 10m00s'), 'initial ttl');
+    r.store.getState().tickClock(t0 + 61_000);
+    await r.waitFor((f) => f.includes('ttl 8m59s'), 'ttl after 61 s');
+    r.store.getState().tickClock(t0 + 601_000);
+    await r.waitFor((f) => f.includes('ttl expired 1s'), 'expired');
+    r.store.getState().applySnapshot(makeSnapshot(mixedFleet(), { backlog: makeBacklog({ exists: false, ok: false, stats: null, claimed: [], ready: [] }) }));
+    await r.waitFor((f) => f.includes('backlog: none yet'), 'none yet');
+    r.store.getState().applySnapshot(makeSnapshot(mixedFleet(), { backlog: makeBacklog({ ok: false, error: 'backlog server timed out', stats: null, claimed: [], ready: [] }) }));
+    await r.waitFor((f) => f.includes('backlog error: backlog server timed out'), 'error');
+  });
+});
