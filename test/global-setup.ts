@@ -125,8 +125,24 @@ async function createPgliteTemplate(): Promise<{ dir: string; remove: () => void
   return { dir, remove: () => fs.rmSync(root, { recursive: true, force: true }) };
 }
 
+/**
+ * True when this vitest run was given file filters and none of them can select a backlog test
+ * (e.g. `npx vitest run test/console`): the cluster and template are then not needed, and other
+ * engineers' targeted runs do not pay ~10 s and ~800 MB for them.
+ */
+function backlogNotSelected(argv: string[] = process.argv.slice(2)): boolean {
+  const filters = argv.filter((a) => !a.startsWith('-') && !['run', 'watch', 'dev', 'related', 'bench'].includes(a) && !/vitest(\.m?js)?$/.test(a));
+  return filters.length > 0 && !filters.some((f) => /backlog|global-setup/.test(f) || f === 'test' || f === 'test/');
+}
+
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const ci = process.env.CI === 'true' || process.env.CI === '1';
+  if (backlogNotSelected()) {
+    project.provide('pgAdminUrl', null);
+    project.provide('pgUnavailableReason', 'not started: no backlog test selected in this run');
+    project.provide('pgliteTemplateDir', '');
+    return async () => {};
+  }
   const [pg, template] = await Promise.all([
     startPostgres().then(
       (cluster) => ({ cluster, reason: null as string | null }),

@@ -1,0 +1,329 @@
+/**
+ * The embedded tier across OS processes (spec §7): the real program (`node bin/mosaic-top
+ * backlog …`, built into dist/), the on-demand backlog server, its lock and its socket.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { packageRoot } from '../../src/version.js';
+import { resolvePaths, type MosaicPaths } from '../../src/paths.js';
+import { acquireDataDirLock, isHolderAlive, lockPathFor, processStartTime, readDataDirLock } from '../../backlog/lock.js';
+import { pingBacklogServer } from '../../backlog/client.js';
+import { collectBacklogSection } from '../../backlog/snapshot.js';
+import { copyTemplateDataDir, waitFor } from './tiers.js';
+
+const ROOT = packageRoot();
+const BIN = path.join(ROOT, 'bin', 'mosaic-top');
+
+interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+const homes: string[] = [];
+const children: ChildProcess[] = [];
+
+function makeHome(opts: { withDataDir?: boolean } = {}): MosaicPaths {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-bk-home-'));
+  homes.push(home);
+  const paths = resolvePaths({ mosaicHome: home }, {});
+  if (opts.withDataDir !== false) copyTemplateDataDir(paths.backlogDataDir);
+  return paths;
+}
+
+function cli(paths: MosaicPaths, args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [BIN, '--mosaic-home', paths.mosaicHome, 'backlog', ...args],
+      {
+        env: { ...process.env, DATABASE_URL: '', PGLITE_DATA_DIR: '', MOSAIC_BACKLOG_IDLE_EXIT: '30', ...env },
+        timeout: 90_000,
+      },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** Seeds `n` ready cards straight into a data dir (no server may be running on it). */
+async function seedCards(dataDir: string, n: number): Promise<void> {
+  const { PGlite } = await import('@electric-sql/pglite');
+  const pg = new PGlite(dataDir);
+  try {
+    await pg.waitReady;
+    await pg.exec(`INSERT INTO backlog (id, title, priority) SELECT 'c' || lpad(g::text, 4, '0'), 'card ' || g, g % 7 FROM generate_series(1, ${n}) g`);
+  } finally {
+    await pg.close();
+  }
+}
+
+/** Reopens the data dir directly (the server must have stopped) and returns integrity facts. */
+async function inspectDataDir(dataDir: string): Promise<{ rows: number; distinct: number; byStatus: Record<string, number>; owners: Map<string, string>; claimEvents: number }> {
+  const { PGlite } = await import('@electric-sql/pglite');
+  const pg = new PGlite(dataDir);
+  try {
+    await pg.waitReady;
+    const total = await pg.query<{ rows: number; distinct: number }>(`SELECT count(*)::int AS rows, count(DISTINCT id)::int AS distinct FROM backlog`);
+    const status = await pg.query<{ status: string; n: number }>(`SELECT status, count(*)::int AS n FROM backlog GROUP BY status`);
+    const owners = await pg.query<{ id: string; claim_owner: string }>(`SELECT id, claim_owner FROM backlog WHERE status = 'claimed'`);
+    const events = await pg.query<{ n: number }>(`SELECT count(*)::int AS n FROM backlog_events WHERE verb = 'claim'`);
+    return {
+      rows: total.rows[0].rows,
+      distinct: total.rows[0].distinct,
+      byStatus: Object.fromEntries(status.rows.map((r) => [r.status, r.n])),
+      owners: new Map(owners.rows.map((r) => [r.id, r.claim_owner])),
+      claimEvents: events.rows[0].n,
+    };
+  } finally {
+    await pg.close();
+  }
+}
+
+/** Stops the server holding `paths`' data dir (one our test started) and waits for the lock to go. */
+async function stopServer(paths: MosaicPaths, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  const holder = readDataDirLock(paths.backlogDataDir);
+  if (!holder || !isHolderAlive(holder)) return;
+  try {
+    process.kill(holder.pid, signal);
+  } catch {
+    return;
+  }
+  await waitFor(() => !isHolderAlive(holder), { timeoutMs: 30_000, what: `server pid ${holder.pid} to exit` });
+}
+
+beforeAll(() => {
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'src', 'cli.js'))) throw new Error('dist/ missing: run `npx tsc -p .` (npm test does) before these tests');
+});
+
+afterEach(async () => {
+  for (const child of children.splice(0)) {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      await waitFor(() => child.exitCode !== null || child.signalCode !== null, { timeoutMs: 20_000, what: 'child exit' }).catch(() => child.kill('SIGKILL'));
+    }
+  }
+  for (const home of homes.splice(0)) {
+    const paths = resolvePaths({ mosaicHome: home }, {});
+    await stopServer(paths).catch(() => {});
+    fs.rmSync(home, { recursive: true, force: true });
+  }
+});
+
+describe('embedded backlog across processes', () => {
+  it('16 concurrent CLI claimers on 200 cards: every claim distinct, none lost, data dir reopens clean', async () => {
+    const paths = makeHome();
+    await seedCards(paths.backlogDataDir, 200);
+    const workers = 16;
+    const rounds = 3;
+    const acked: Array<{ owner: string; id: string; token: number }> = [];
+    const failures: CliResult[] = [];
+    await Promise.all(
+      Array.from({ length: workers }, async (_, w) => {
+        for (let k = 0; k < rounds; k += 1) {
+          const owner = `o${w}-${k}`;
+          const r = await cli(paths, ['claim', '--owner', owner, '--json']);
+          if (r.code !== 0) {
+            failures.push(r);
+            continue;
+          }
+          const card = JSON.parse(r.stdout).card;
+          acked.push({ owner, id: card.id, token: card.claimToken });
+        }
+      }),
+    );
+    expect(failures).toEqual([]);
+    expect(acked.length).toBe(workers * rounds);
+    expect(new Set(acked.map((a) => a.id)).size).toBe(acked.length);
+    expect(new Set(acked.map((a) => a.token)).size).toBe(acked.length);
+    // Exactly one server came up even though 16 clients raced to start it.
+    const log = fs.readFileSync(path.join(paths.runDir, 'backlog-server.log'), 'utf8');
+    expect(log.match(/ serving /g)?.length).toBe(1);
+    const stats = JSON.parse((await cli(paths, ['stats', '--json'])).stdout);
+    expect(stats.counts).toEqual({ ready: 200 - acked.length, claimed: acked.length, blocked: 0, done: 0 });
+    await stopServer(paths);
+    expect(fs.existsSync(lockPathFor(paths.backlogDataDir))).toBe(false);
+    expect(fs.existsSync(paths.backlogSocket)).toBe(false);
+    const facts = await inspectDataDir(paths.backlogDataDir);
+    expect(facts.rows).toBe(200);
+    expect(facts.distinct).toBe(200);
+    expect(facts.byStatus).toEqual({ ready: 200 - acked.length, claimed: acked.length });
+    expect(facts.claimEvents).toBe(acked.length);
+    for (const a of acked) expect(facts.owners.get(a.id)).toBe(a.owner);
+  });
+
+  it('server SIGKILLed mid-run: the next client brings it back and every acknowledged claim is still there', async () => {
+    const paths = makeHome();
+    await seedCards(paths.backlogDataDir, 200);
+    const acked: Array<{ owner: string; id: string }> = [];
+    const failed: CliResult[] = [];
+    let killedPid: number | null = null;
+    const killer = (async () => {
+      await waitFor(() => acked.length >= 12, { timeoutMs: 60_000, what: '12 acknowledged claims' });
+      const holder = readDataDirLock(paths.backlogDataDir);
+      if (holder && isHolderAlive(holder)) {
+        killedPid = holder.pid;
+        process.kill(holder.pid, 'SIGKILL');
+      }
+    })();
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, w) => {
+        for (let k = 0; k < 5; k += 1) {
+          const owner = `k${w}-${k}`;
+          const r = await cli(paths, ['claim', '--owner', owner, '--json']);
+          if (r.code === 0) acked.push({ owner, id: JSON.parse(r.stdout).card.id });
+          else failed.push(r);
+        }
+      }),
+    );
+    await killer;
+    expect(killedPid).not.toBeNull();
+    // Clients whose request was in flight fail with "unavailable" (exit 1); nothing else.
+    for (const f of failed) expect(f.code).toBe(1);
+    // A later client brought a new server up.
+    const after = await cli(paths, ['list', '--status', 'claimed', '--json']);
+    expect(after.code).toBe(0);
+    const holder = readDataDirLock(paths.backlogDataDir);
+    expect(holder?.pid).not.toBe(killedPid);
+    const claimed = new Map<string, string>(JSON.parse(after.stdout).map((c: { id: string; claimOwner: string }) => [c.id, c.claimOwner]));
+    for (const a of acked) expect(claimed.get(a.id)).toBe(a.owner);
+    expect(new Set(acked.map((a) => a.id)).size).toBe(acked.length);
+    await stopServer(paths);
+    const facts = await inspectDataDir(paths.backlogDataDir);
+    expect(facts.rows).toBe(200);
+    expect(facts.distinct).toBe(200);
+    expect((facts.byStatus.claimed ?? 0) + (facts.byStatus.ready ?? 0)).toBe(200);
+    expect(facts.byStatus.claimed).toBeGreaterThanOrEqual(acked.length);
+  });
+
+  it('two servers started at the same instant: exactly one owns the data dir, the other exits quietly', async () => {
+    const paths = makeHome();
+    const start = (): ChildProcess => {
+      const child = spawn(process.execPath, [BIN, '--mosaic-home', paths.mosaicHome, 'backlog', 'serve', '--idle-exit', '60'], {
+        env: { ...process.env, DATABASE_URL: '', PGLITE_DATA_DIR: '' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      children.push(child);
+      return child;
+    };
+    const [a, b] = [start(), start()];
+    const stderr = new Map<ChildProcess, string>([[a, ''], [b, '']]);
+    for (const c of [a, b]) c.stderr?.on('data', (d) => stderr.set(c, stderr.get(c) + String(d)));
+    const loser = await waitFor(() => [a, b].find((c) => c.exitCode !== null), { timeoutMs: 30_000, what: 'the losing server to exit' });
+    const winner = loser === a ? b : a;
+    expect(loser.exitCode).toBe(0);
+    expect(stderr.get(loser)).toMatch(/owned by live pid/);
+    const ping = await waitFor(() => pingBacklogServer(paths), { timeoutMs: 30_000, what: 'the winner to serve' });
+    expect(ping.pid).toBe(winner.pid);
+    expect(readDataDirLock(paths.backlogDataDir)?.pid).toBe(winner.pid);
+    expect(fs.statSync(paths.backlogSocket).mode & 0o777).toBe(0o600);
+    winner.kill('SIGTERM');
+    await waitFor(() => winner.exitCode !== null, { timeoutMs: 20_000, what: 'winner to stop' });
+    expect(winner.exitCode).toBe(0);
+    expect(stderr.get(winner)).toMatch(/stopped/);
+    expect(fs.existsSync(lockPathFor(paths.backlogDataDir))).toBe(false);
+    expect(fs.existsSync(paths.backlogSocket)).toBe(false);
+  });
+
+  it('a lock left by a dead pid is taken over; a lock held by a live process is never taken', async () => {
+    const paths = makeHome();
+    const lockFile = lockPathFor(paths.backlogDataDir);
+    // A live process we started holds the lock (with its real start time).
+    const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore' });
+    children.push(sleeper);
+    await waitFor(() => processStartTime(sleeper.pid!) !== null, { what: 'sleeper in /proc' });
+    fs.writeFileSync(lockFile, JSON.stringify({ pid: sleeper.pid, startTime: processStartTime(sleeper.pid!), socket: null, acquiredAt: 'x' }));
+    const refused = await acquireDataDirLock(paths.backlogDataDir);
+    expect(refused.acquired).toBe(false);
+    // The real server refuses too, exits 0, and leaves the lock alone.
+    const serve = await new Promise<number | null>((resolve) => {
+      const c = spawn(process.execPath, [BIN, '--mosaic-home', paths.mosaicHome, 'backlog', 'serve', '--idle-exit', '5'], { env: { ...process.env, DATABASE_URL: '', PGLITE_DATA_DIR: '' }, stdio: 'ignore' });
+      children.push(c);
+      c.on('exit', (code) => resolve(code));
+    });
+    expect(serve).toBe(0);
+    expect(readDataDirLock(paths.backlogDataDir)?.pid).toBe(sleeper.pid);
+    // Same pid but another start time = a reused pid: taken over.
+    fs.writeFileSync(lockFile, JSON.stringify({ pid: sleeper.pid, startTime: '1', socket: null, acquiredAt: 'x' }));
+    const reused = await acquireDataDirLock(paths.backlogDataDir);
+    expect(reused.acquired).toBe(true);
+    if (reused.acquired) await reused.release();
+    // A dead pid's lock is taken over.
+    const dead = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' });
+    const deadPid = dead.pid!;
+    await new Promise((r) => dead.on('exit', r));
+    fs.writeFileSync(lockFile, JSON.stringify({ pid: deadPid, startTime: null, socket: null, acquiredAt: 'x' }));
+    const taken = await acquireDataDirLock(paths.backlogDataDir);
+    expect(taken.acquired).toBe(true);
+    if (taken.acquired) {
+      expect(taken.takenOverFrom?.pid).toBe(deadPid);
+      expect(readDataDirLock(paths.backlogDataDir)?.pid).toBe(process.pid);
+      await taken.release();
+    }
+    expect(fs.existsSync(lockFile)).toBe(false);
+  });
+
+  it('CLI: JSON on every verb and distinct exit codes (0 ok, 2 usage, 3 not found, 4 conflict, 5 fenced, 6 cycle, 7 paused)', async () => {
+    const paths = makeHome();
+    expect((await cli(paths, ['create', '--id', 'A1', '--title', 'schema', '--priority', '5', '--json'])).code).toBe(0);
+    const a2 = await cli(paths, ['create', '--id', 'A2', '--title', 'service', '--depends-on', 'A1', '--priority', '9', '--json']);
+    expect(JSON.parse(a2.stdout).card.dependsOn).toEqual(['A1']);
+    expect((await cli(paths, ['create', '--id', 'A1', '--title', 'again'])).code).toBe(4);
+    expect((await cli(paths, ['create', '--id', 'A9', '--title', 'x', '--priority', 'high'])).code).toBe(2);
+    expect((await cli(paths, ['frobnicate'])).code).toBe(2);
+    expect((await cli(paths, ['show', '--id', 'nope', '--json'])).code).toBe(3);
+    const cycle = await cli(paths, ['link', '--from', 'A1', '--to', 'A2', '--json']);
+    expect(cycle.code).toBe(6);
+    expect(JSON.parse(cycle.stdout).error.message).toContain('A1 → A2 → A1');
+    const claim = await cli(paths, ['claim', '--owner', 'coder1', '--ttl', '600', '--json']);
+    expect(claim.code).toBe(0);
+    const card = JSON.parse(claim.stdout).card;
+    expect(card).toMatchObject({ id: 'A1', claimOwner: 'coder1', claimTtlSeconds: 600 });
+    const nothing = await cli(paths, ['claim', '--owner', 'coder2', '--json']);
+    expect(nothing.code).toBe(0);
+    expect(JSON.parse(nothing.stdout)).toEqual({ card: null });
+    expect((await cli(paths, ['complete', '--id', 'A1', '--owner', 'coder2'])).code).toBe(5);
+    expect((await cli(paths, ['renew', '--id', 'A1', '--owner', 'coder1', '--token', String(card.claimToken), '--json'])).code).toBe(0);
+    fs.writeFileSync(path.join(paths.runDir, 'PAUSED'), 'at=2026-11-21T18:00:00Z\nby=ops\nreason=maintenance\n');
+    const paused = await cli(paths, ['claim', '--owner', 'coder2']);
+    expect(paused.code).toBe(7);
+    expect(paused.stderr).toMatch(/PAUSED since 2026-11-21T18:00:00Z by ops: maintenance/);
+    fs.rmSync(path.join(paths.runDir, 'PAUSED'));
+    expect((await cli(paths, ['complete', '--id', 'A1', '--owner', 'coder1', '--json'])).code).toBe(0);
+    for (const verb of [['list', '--ready-only'], ['stats'], ['events', '--limit', '5'], ['reclaim'], ['block', '--id', 'A2'], ['unblock', '--id', 'A2']]) {
+      const r = await cli(paths, [...verb, '--json']);
+      expect(r.code, `${verb.join(' ')}: ${r.stderr}`).toBe(0);
+      expect(() => JSON.parse(r.stdout)).not.toThrow();
+    }
+    const imported = await cli(paths, ['import', path.join(ROOT, 'backlog', 'fixtures', 'NORTH_STAR.yaml'), '--json']);
+    expect(JSON.parse(imported.stdout)).toMatchObject({ existing: ['A1', 'A2'] });
+    expect(JSON.parse(imported.stdout).created.length).toBe(12);
+    // Untrusted titles never reach the terminal raw.
+    await cli(paths, ['create', '--id', 'evil', '--title', 'ok', '--body', 'x\u001b]0;pwned\u0007']);
+    expect((await cli(paths, ['create', '--id', 'evil2', '--title', 'x\u001b[2J'])).code).toBe(2);
+  });
+
+  it('snapshot: never creates a store; reads claimed and ready cards once one exists', async () => {
+    const paths = makeHome({ withDataDir: false });
+    const none = await collectBacklogSection(paths);
+    expect(none).toMatchObject({ tier: 'embedded', ok: false, exists: false, error: null });
+    expect(fs.existsSync(paths.backlogDataDir)).toBe(false);
+    copyTemplateDataDir(paths.backlogDataDir);
+    expect((await cli(paths, ['create', '--id', 'S1', '--title', 'snap', '--priority', '3'])).code).toBe(0);
+    expect((await cli(paths, ['create', '--id', 'S2', '--title', 'next', '--priority', '1'])).code).toBe(0);
+    expect((await cli(paths, ['claim', '--owner', 'coder7', '--ttl', '120'])).code).toBe(0);
+    await cli(paths, ['create', '--id', 'S3', '--title', 'parked']);
+    await cli(paths, ['block', '--id', 'S3']);
+    const section = await collectBacklogSection(paths, { timeoutMs: 10_000 });
+    expect(section).toMatchObject({ ok: true, exists: true, error: null, blockedCount: 1 });
+    expect(section.claimed).toEqual([expect.objectContaining({ id: 'S1', owner: 'coder7', ttlSeconds: 120, expired: false })]);
+    expect(section.claimed[0].secondsLeft).toBeGreaterThan(100);
+    expect(section.ready.map((r) => r.id)).toEqual(['S2']);
+    expect(section.stats?.counts).toEqual({ ready: 1, claimed: 1, blocked: 1, done: 0 });
+  });
+});
