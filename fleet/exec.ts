@@ -1,4 +1,4 @@
-import { execa } from 'execa';
+import { spawn } from 'node:child_process';
 
 /** Result of one subprocess run by a probe or an action. */
 export interface ExecResult {
@@ -31,6 +31,8 @@ export async function runCommand(
 ): Promise<ExecResult> {
   spawned++;
   const started = performance.now();
+  // execa is imported lazily: loading it costs ~100 ms, which `--once` cannot afford (probes use runProbe).
+  const { execa } = await import('execa');
   const result = await execa(file, args, {
     reject: false,
     timeout: opts.timeoutMs ?? 5000,
@@ -76,4 +78,61 @@ export function runTmux(
   opts: { timeoutMs?: number; signal?: AbortSignal; input?: string } = {},
 ): Promise<ExecResult> {
   return runCommand('tmux', [...tmuxSocketArgs(socket), ...args], opts);
+}
+
+/**
+ * Lightweight runner for the snapshot probes (tmux list-panes, systemctl show): node's own
+ * `spawn`, no shell, no stdin, stdout/stderr collected as UTF-8, killed (SIGKILL) on timeout
+ * (ms, default 5000) or abort. Counted by {@link subprocessCount} like {@link runCommand}, with
+ * the same {@link ExecResult} error strings. Exists because importing execa costs ~100 ms of
+ * the `--once` budget. Never throws.
+ */
+export function runProbe(
+  file: string,
+  args: readonly string[],
+  opts: { timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<ExecResult> {
+  spawned++;
+  const started = performance.now();
+  const timeoutMs = opts.timeoutMs ?? 5000;
+  return new Promise((resolve) => {
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    let settled = false;
+    let reason: 'timeout' | 'abort' | null = null;
+    const finish = (exitCode: number | null, spawnError: NodeJS.ErrnoException | null, signal: NodeJS.Signals | null) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
+      const out = Buffer.concat(stdout).toString('utf8');
+      const err = Buffer.concat(stderr).toString('utf8');
+      let error: string | null = null;
+      if (spawnError) error = spawnError.code === 'ENOENT' ? `${file}: not found` : `${file}: ${spawnError.message}`;
+      else if (reason === 'timeout') error = `${file}: timed out after ${timeoutMs} ms`;
+      else if (reason === 'abort') error = `${file}: aborted`;
+      else if (exitCode !== 0) error = `${file}: ${err.trim().split('\n')[0] || `exit ${exitCode ?? signal}`}`;
+      resolve({ ok: error === null, stdout: out, stderr: err, exitCode, durationMs: performance.now() - started, error });
+    };
+    let child: ReturnType<typeof spawn>;
+    try {
+      child = spawn(file, [...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (error) {
+      finish(null, error as NodeJS.ErrnoException, null);
+      return;
+    }
+    const kill = (why: 'timeout' | 'abort') => {
+      if (settled) return;
+      reason = why;
+      child.kill('SIGKILL');
+    };
+    const timer = setTimeout(() => kill('timeout'), timeoutMs);
+    const onAbort = () => kill('abort');
+    if (opts.signal?.aborted) kill('abort');
+    else opts.signal?.addEventListener('abort', onAbort, { once: true });
+    child.stdout?.on('data', (d: Buffer) => stdout.push(d));
+    child.stderr?.on('data', (d: Buffer) => stderr.push(d));
+    child.on('error', (error) => finish(null, error as NodeJS.ErrnoException, null));
+    child.on('close', (code, signal) => finish(code, null, signal));
+  });
 }

@@ -4,7 +4,7 @@
  * `mosaic-fleet-orchestrator.service`.
  */
 import type { UnitInfo } from '../src/snapshot-types.js';
-import { runCommand } from './exec.js';
+import { runProbe } from './exec.js';
 
 /** Properties asked for, in this order. */
 export const UNIT_PROPERTIES = ['Id', 'LoadState', 'ActiveState', 'SubState', 'UnitFileState', 'MainPID'] as const;
@@ -67,7 +67,7 @@ export async function probeSystemdUnits(
   opts: { timeoutMs?: number; signal?: AbortSignal } = {},
 ): Promise<SystemdProbe> {
   if (units.length === 0) return { available: true, ok: true, units: new Map(), durationMs: 0, error: null };
-  const result = await runCommand(
+  const result = await runProbe(
     'systemctl',
     ['--user', 'show', ...units, `--property=${UNIT_PROPERTIES.join(',')}`, '--no-pager'],
     { timeoutMs: opts.timeoutMs ?? 2000, signal: opts.signal },

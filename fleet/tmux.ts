@@ -3,7 +3,7 @@
  * parser. Upstream source: `fleet ps` list-panes parsing with the H1b activity fallback
  * (pane_activity, then window_activity, then session_activity — tmux 3.3/3.4 leave pane_activity empty).
  */
-import { runTmux } from './exec.js';
+import { runProbe, tmuxSocketArgs } from './exec.js';
 
 /** Field separator: the ASCII unit separator, which tmux strips from titles and names. */
 export const PANE_FIELD_SEPARATOR = '\x1f';
@@ -142,7 +142,7 @@ export async function probeTmuxSocket(
   socket: string | null,
   opts: { timeoutMs?: number; signal?: AbortSignal; nowSeconds?: number } = {},
 ): Promise<TmuxSocketProbe> {
-  const result = await runTmux(socket, ['list-panes', '-a', '-F', LIST_PANES_FORMAT], {
+  const result = await runProbe('tmux', [...tmuxSocketArgs(socket), 'list-panes', '-a', '-F', LIST_PANES_FORMAT], {
     timeoutMs: opts.timeoutMs ?? 2000,
     signal: opts.signal,
   });

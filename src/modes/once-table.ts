@@ -1,0 +1,85 @@
+/**
+ * The `--once` table (spec §10): a readable view like upstream's `fleet ps`. Pure; every
+ * untrusted string is sanitized; widths measured with string-width (CJK, emoji).
+ */
+import stringWidth from 'string-width';
+import { describePause } from '../../fleet/paused.js';
+import { socketLabel } from '../../fleet/tmux.js';
+import { formatAge, formatTtl } from '../format.js';
+import { sanitizeLine } from '../sanitize.js';
+import type { Snapshot } from '../snapshot-types.js';
+
+/** Pads `text` to `width` terminal columns (string-width: CJK and emoji count double). */
+function pad(text: string, width: number): string {
+  return text + ' '.repeat(Math.max(0, width - stringWidth(text)));
+}
+
+/** Cuts `text` to at most `width` columns, marking the cut with `…`. */
+function cut(text: string, width: number): string {
+  if (stringWidth(text) <= width) return text;
+  let out = '';
+  for (const ch of text) {
+    if (stringWidth(out + ch) > width - 1) break;
+    out += ch;
+  }
+  return `${out}…`;
+}
+
+/** Renders rows as aligned columns (every cell is sanitized). */
+export function renderColumns(header: string[], rows: string[][], maxWidths: number[] = []): string[] {
+  const cells = [header, ...rows].map((r) => r.map((c, i) => cut(sanitizeLine(c), maxWidths[i] ?? 40)));
+  const widths = header.map((_, i) => Math.max(...cells.map((r) => stringWidth(r[i] ?? ''))));
+  return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : pad(c, widths[i]))).join('  ').trimEnd());
+}
+
+/**
+ * Renders a snapshot as a readable table like upstream's `fleet ps`: a header line (host,
+ * tenant, sockets, PAUSED, floor, counts), one row per agent, unmanaged sessions, errors.
+ * Pure; every untrusted string is sanitized.
+ */
+export function renderSnapshotTable(s: Snapshot): string {
+  const lines: string[] = [];
+  const counts = Object.entries(s.fleet.counts).map(([k, v]) => `${k} ${v}`).join(', ');
+  lines.push(
+    sanitizeLine(
+      `host ${s.host}  tenant ${s.tenant}  socket ${s.fleet.sockets.map(socketLabel).join(',') || '-'}  ${s.agents.length} agents: ${counts}`,
+    ),
+  );
+  if (s.fleet.paused) lines.push(sanitizeLine(describePause(s.fleet.paused)));
+  lines.push(s.fleet.floor.ok ? `floor ok (orchestrators ${s.fleet.floor.orchestrators}, enhancers ${s.fleet.floor.enhancers})` : `FLOOR: ${s.fleet.floor.reason}`);
+  lines.push('');
+  const header = ['AGENT', 'CLASS', 'RUNTIME', 'READINESS', 'IDLE', 'HB', 'UNIT', 'PID', 'CMD', 'CARD', 'FLAGS'];
+  const rows = s.agents.map((a) => [
+    a.name,
+    a.class ?? '-',
+    a.runtime || '-',
+    a.readiness,
+    formatAge(a.pane?.idleSeconds),
+    a.heartbeat ? `${formatAge(a.heartbeat.ageSeconds)}${a.heartbeat.state ? `/${a.heartbeat.state}` : ''}${a.heartbeat.partial ? '*' : ''}` : '-',
+    a.unit ? `${a.unit.activeState || '?'}/${a.unit.unitFileState || '?'}` : '-',
+    a.pane?.pid ? String(a.pane.pid) : '-',
+    a.pane ? (a.pane.dead ? (a.pane.deadStatus === null ? 'dead' : `dead(${a.pane.deadStatus})`) : a.pane.currentCommand) : '-',
+    a.claim ? `${a.claim.cardId} ${formatTtl(a.claim.secondsLeft)}` : a.heartbeat?.card ?? '-',
+    a.flags.join(',') || '-',
+  ]);
+  lines.push(...renderColumns(header, rows, [24, 14, 10, 9, 7, 12, 18, 8, 16, 24, 40]));
+  if (s.agents.length) {
+    lines.push('');
+    for (const a of s.agents) lines.push(sanitizeLine(`${a.name}: ${a.evidence.join('; ')}`));
+  }
+  if (s.unmanaged.length) {
+    lines.push('', 'UNMANAGED sessions (on a fleet socket, in no roster):');
+    lines.push(
+      ...renderColumns(
+        ['SOCKET', 'SESSION', 'PANES', 'CMD', 'IDLE'],
+        s.unmanaged.map((u) => [socketLabel(u.socket), u.session, String(u.panes), u.currentCommand, formatAge(u.idleSeconds)]),
+      ),
+    );
+  }
+  if (s.errors.length) {
+    lines.push('', 'errors:');
+    for (const e of s.errors) lines.push(sanitizeLine(`  ${e}`));
+  }
+  return `${lines.join('\n')}\n`;
+}
+

@@ -1,0 +1,136 @@
+/**
+ * Snapshot benchmark (`npm run bench:snapshot`, after `npx tsc -p .`): real tmux fleets of
+ * 10, 50, 100 and 200 sessions on an isolated socket. Per size it prints the median collection
+ * time of `collectSnapshot` versus a baseline that probes each agent separately the way
+ * upstream's `fleet ps` did (per-agent `list-panes -t`, per-agent `systemctl show`, per-agent
+ * heartbeat read), their ratio, subprocesses per snapshot, and the median whole-process wall
+ * time of `node bin/mosaic-top --once --json`. Targets at 100 agents: ≥ 10× faster than the
+ * baseline, `--once --json` < 300 ms.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { runCommand, runTmux, subprocessCount } from '../../fleet/exec.js';
+import { readHeartbeat, writeHeartbeat } from '../../fleet/heartbeat.js';
+import { RosterCache } from '../../fleet/roster.js';
+import { agentUnitName } from '../../fleet/systemd.js';
+import { LIST_PANES_FORMAT, parseListPanes } from '../../fleet/tmux.js';
+import { resolvePaths, type MosaicPaths } from '../../src/paths.js';
+import { collectSnapshot } from '../../src/snapshot.js';
+
+const execFileAsync = promisify(execFile);
+// dist/test/bench/snapshot.bench.js ⇒ package root is three levels up.
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const BIN = path.join(ROOT, 'bin', 'mosaic-top');
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Upstream-style baseline: every agent probed on its own, one after another. */
+async function baselineSnapshot(paths: MosaicPaths, socket: string, names: string[]): Promise<number> {
+  const now = Date.now() / 1000;
+  let found = 0;
+  for (const name of names) {
+    const panes = await runTmux(socket, ['list-panes', '-t', `=${name}:0`, '-F', LIST_PANES_FORMAT], { timeoutMs: 5000 });
+    if (panes.ok) found += parseListPanes(panes.stdout, now).panes.length;
+    await runCommand('systemctl', ['--user', 'show', agentUnitName(name), '--property=Id,LoadState,ActiveState,SubState,UnitFileState,MainPID'], { timeoutMs: 5000 });
+    readHeartbeat(paths.runDir, name, now);
+  }
+  return found;
+}
+
+async function benchSize(n: number, socket: string): Promise<Record<string, string | number>> {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), `mt-bench-${n}-`));
+  const paths = resolvePaths({ mosaicHome: home }, {});
+  const names = Array.from({ length: n }, (_, i) => `agent${String(i).padStart(3, '0')}`);
+  try {
+    fs.mkdirSync(path.dirname(paths.roster), { recursive: true });
+    fs.writeFileSync(
+      paths.roster,
+      ['version: 1', 'tmux:', `  socket_name: ${socket}`, '  holder_session: _holder', 'agents:',
+        ...names.flatMap((name, i) => [`  - name: ${name}`, '    runtime: sleep', `    class: ${i === 0 ? 'orchestrator' : i === 1 ? 'enhancer' : 'coder'}`])].join('\n') + '\n',
+    );
+    for (const name of names) {
+      execFileSync('tmux', ['-L', socket, 'new-session', '-d', '-s', name, '-x', '80', '-y', '24', 'sleep 3600']);
+      writeHeartbeat(paths.runDir, name, { state: 'busy' });
+    }
+    const rosterCache = new RosterCache(paths.roster);
+    // Warm up both paths once (module loading, page cache).
+    await collectSnapshot({ paths, rosterCache, includeBacklog: false });
+    await baselineSnapshot(paths, socket, names);
+
+    const ours: number[] = [];
+    let subprocesses = 0;
+    for (let i = 0; i < 9; i++) {
+      const before = subprocessCount();
+      const t = performance.now();
+      const s = await collectSnapshot({ paths, rosterCache, includeBacklog: false });
+      ours.push(performance.now() - t);
+      subprocesses = subprocessCount() - before;
+      if (s.agents.filter((a) => a.pane).length !== n) throw new Error(`collector saw ${s.agents.filter((a) => a.pane).length}/${n} panes`);
+    }
+    const base: number[] = [];
+    let baseSubprocesses = 0;
+    for (let i = 0; i < 3; i++) {
+      const before = subprocessCount();
+      const t = performance.now();
+      const found = await baselineSnapshot(paths, socket, names);
+      base.push(performance.now() - t);
+      baseSubprocesses = subprocessCount() - before;
+      if (found !== n) throw new Error(`baseline saw ${found}/${n} panes`);
+    }
+    const once: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t = performance.now();
+      await execFileAsync(process.execPath, [BIN, '--mosaic-home', home, '--once', '--json'], { maxBuffer: 64 * 1024 * 1024 });
+      once.push(performance.now() - t);
+    }
+    const o = median(ours);
+    const b = median(base);
+    return {
+      agents: n,
+      'collector ms': o.toFixed(1),
+      'baseline ms': b.toFixed(1),
+      ratio: `${(b / o).toFixed(1)}×`,
+      'subprocs/snapshot': subprocesses,
+      'baseline subprocs': baseSubprocesses,
+      '--once --json ms': median(once).toFixed(0),
+    };
+  } finally {
+    for (const name of names) execFileSync('tmux', ['-L', socket, 'kill-session', '-t', `=${name}`], { stdio: 'ignore' });
+    fs.rmSync(home, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const socket = `mt-bench-${process.pid}`;
+  const sizes = process.argv.slice(2).map(Number).filter((x) => x > 0);
+  execFileSync('tmux', ['-L', socket, 'new-session', '-d', '-s', '_holder', 'sleep 3600']);
+  const rows: Record<string, string | number>[] = [];
+  try {
+    for (const n of sizes.length ? sizes : [10, 50, 100, 200]) {
+      rows.push(await benchSize(n, socket));
+      process.stderr.write(`bench: ${n} agents done\n`);
+    }
+  } finally {
+    try {
+      execFileSync('tmux', ['-L', socket, 'kill-server'], { stdio: 'ignore' });
+    } catch {
+      // already gone
+    }
+    fs.rmSync(path.join(process.env.TMUX_TMPDIR || '/tmp', `tmux-${process.getuid?.() ?? 0}`, socket), { force: true });
+  }
+  console.table(rows);
+  process.stdout.write(`node ${process.version}, ${os.cpus().length} cpus, tmux ${execFileSync('tmux', ['-V'], { encoding: 'utf8' }).trim()}\n`);
+}
+
+main().catch((error) => {
+  process.stderr.write(`bench failed: ${(error as Error).stack ?? error}\n`);
+  process.exit(1);
+});
