@@ -1,0 +1,113 @@
+/**
+ * The server tier end to end (spec §7): `DATABASE_URL` set ⇒ the real program talks to the
+ * run's PostgreSQL cluster with one connection per process; credentials masked everywhere;
+ * a snapshot never migrates.
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { packageRoot } from '../../src/version.js';
+import { resolvePaths, type MosaicPaths } from '../../src/paths.js';
+import { collectBacklogSection } from '../../backlog/snapshot.js';
+import { TEST_PG_PASSWORD } from '../global-setup.js';
+
+const BIN = path.join(packageRoot(), 'bin', 'mosaic-top');
+const adminUrl = inject('pgAdminUrl');
+
+interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(paths: MosaicPaths, url: string, args: string[]): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, '--mosaic-home', paths.mosaicHome, 'backlog', ...args], { env: { ...process.env, DATABASE_URL: url, PGLITE_DATA_DIR: '' }, timeout: 60_000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe.skipIf(!adminUrl)('backlog server tier (DATABASE_URL)', () => {
+  let url = '';
+  let home = '';
+  let paths: MosaicPaths;
+  let admin: { unsafe: (q: string) => Promise<unknown>; end: (o?: { timeout?: number }) => Promise<void> };
+  const dbName = `mt_backlog_cli_${process.pid}`;
+
+  beforeAll(async () => {
+    const { default: postgres } = await import('postgres');
+    admin = postgres(adminUrl as string, { max: 1, onnotice: () => {} });
+    await admin.unsafe(`CREATE DATABASE ${dbName}`);
+    url = (adminUrl as string).replace(/\/postgres$/, `/${dbName}`);
+    home = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-bk-srv-'));
+    paths = resolvePaths({ mosaicHome: home }, { DATABASE_URL: url });
+  });
+  afterAll(async () => {
+    await admin?.unsafe(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    await admin?.end({ timeout: 5 });
+    if (home) fs.rmSync(home, { recursive: true, force: true });
+  });
+
+  it('a snapshot before any command says the table is missing and does not create it', async () => {
+    const section = await collectBacklogSection(paths, { timeoutMs: 10_000 });
+    expect(section).toMatchObject({ tier: 'server', ok: false, exists: false });
+    expect(section.error).toMatch(/no backlog table/);
+    expect(section.location).not.toContain(TEST_PG_PASSWORD);
+    expect(section.location).toContain('***');
+    const { default: postgres } = await import('postgres');
+    const probe = postgres(url, { max: 1, onnotice: () => {} });
+    const rows = await probe`SELECT to_regclass('backlog')::text AS t`;
+    await probe.end({ timeout: 5 });
+    expect(rows[0].t).toBeNull();
+  });
+
+  it('CLI verbs work on Postgres (migrated on first use), with no embedded server or data dir', async () => {
+    expect((await cli(paths, url, ['create', '--id', 'P1', '--title', 'pg one', '--priority', '2'])).code).toBe(0);
+    for (let i = 0; i < 8; i += 1) expect((await cli(paths, url, ['create', '--id', `Q${i}`, '--title', `q${i}`])).code).toBe(0);
+    const results = await Promise.all(Array.from({ length: 9 }, (_, i) => cli(paths, url, ['claim', '--owner', `pg${i}`, '--json'])));
+    const ids = results.map((r) => JSON.parse(r.stdout).card?.id);
+    expect(ids.every(Boolean)).toBe(true);
+    expect(new Set(ids).size).toBe(9);
+    expect(ids).toContain('P1');
+    const stats = JSON.parse((await cli(paths, url, ['stats', '--json'])).stdout);
+    expect(stats.counts).toEqual({ ready: 0, claimed: 9, blocked: 0, done: 0 });
+    expect(fs.existsSync(paths.backlogDataDir)).toBe(false);
+    expect(fs.existsSync(paths.backlogSocket)).toBe(false);
+    const section = await collectBacklogSection(paths, { timeoutMs: 10_000 });
+    expect(section).toMatchObject({ tier: 'server', ok: true, exists: true });
+    expect(section.claimed.length).toBe(9);
+    expect(section.location).not.toContain(TEST_PG_PASSWORD);
+  });
+
+  it('concurrent first use on a fresh database: exactly one process migrates, the rest see it done', async () => {
+    const fresh = `${dbName}_mig`;
+    await admin.unsafe(`CREATE DATABASE ${fresh}`);
+    const freshUrl = (adminUrl as string).replace(/\/postgres$/, `/${fresh}`);
+    const [{ default: postgres }, { drizzle }, { migrateBacklog }] = await Promise.all([
+      import('postgres'),
+      import('drizzle-orm/postgres-js'),
+      import('../../backlog/migrate.js'),
+    ]);
+    const clients = Array.from({ length: 4 }, () => postgres(freshUrl, { max: 1, onnotice: () => {} }));
+    try {
+      const applied = await Promise.all(clients.map((c) => migrateBacklog(drizzle(c) as never)));
+      expect(applied.filter((a) => a.length > 0)).toEqual([['0001']]);
+      const rows = await clients[0]`SELECT count(*)::int AS n FROM backlog_migrations`;
+      expect(rows[0].n).toBe(1);
+    } finally {
+      await Promise.all(clients.map((c) => c.end({ timeout: 5 })));
+      await admin.unsafe(`DROP DATABASE IF EXISTS ${fresh} WITH (FORCE)`);
+    }
+  });
+
+  it('an unreachable database fails with exit 1 and a masked URL in the message', async () => {
+    const bad = (adminUrl as string).replace(/:(\d+)\//, ':1/');
+    const r = await cli(paths, bad, ['stats', '--json']);
+    expect(r.code).toBe(1);
+    expect(r.stdout + r.stderr).not.toContain(TEST_PG_PASSWORD);
+    expect(JSON.parse(r.stdout).error.message).toContain('postgres://postgres:***@');
+  });
+});
