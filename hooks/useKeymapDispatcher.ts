@@ -15,7 +15,12 @@ export function useKeymapDispatcher(isActive = true): void {
   useInput(
     (input, key) => {
       const name = keyNameOf(input, key);
-      if (name) dispatchKey({ name, input }, store, actions);
+      if (!name) return;
+      // Keys typed fast (or sent by tmux back to back) can arrive as one chunk: "jj". Dispatch
+      // each character on its own so every key counts and text modals still get every char.
+      if (name === input && input.length > 1) {
+        for (const ch of Array.from(input)) dispatchKey({ name: ch, input: ch }, store, actions);
+      } else dispatchKey({ name, input }, store, actions);
     },
     { isActive },
   );

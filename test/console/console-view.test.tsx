@@ -172,6 +172,14 @@ describe('console keys', () => {
     await r.waitFor((f) => f.includes('fleet resumed'), 'resumed');
     expect(fs.existsSync(flag)).toBe(false);
   });
+  it('keys arriving in one chunk ("jj", "/dead") each count', async () => {
+    const r = mount({ snapshot: makeSnapshot(mixedFleet()) });
+    await r.press('jj');
+    await r.waitFor((f) => f.includes('> coder1'), 'moved twice');
+    await r.press('/dead');
+    await r.waitFor((f) => f.includes('/ dead'), 'filter typed from one chunk');
+    expect(r.store.getState().ui.filter).toBe('dead');
+  });
   it('enter shows agent details; esc closes', async () => {
     const r = mount({ columns: 100, rows: 30, snapshot: makeSnapshot(mixedFleet()) });
     await r.press('j');

@@ -1,0 +1,162 @@
+/**
+ * End-to-end: the REAL `node bin/mosaic-top` console inside a pane of an isolated tmux server,
+ * watching a small real fleet (sleep panes + heartbeat files) on another isolated socket. Read
+ * with `capture-pane -p` / `-e`, driven with `send-keys`. Needs `npx tsc -p .` first (npm test).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import stringWidth from 'string-width';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KEYMAP } from '../../src/keymap.js';
+import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
+
+const repo = path.resolve(import.meta.dirname, '..', '..');
+const bin = path.join(repo, 'bin', 'mosaic-top');
+const fixtureBin = path.join(repo, 'test', 'fixtures', 'bin');
+const EVIL = '\u001b]2;pwned\u0007\u001b[31mred\u001b[2J\u001b[H';
+
+function writeBeat(runDir: string, agent: string, state: 'busy' | 'idle', note?: string): void {
+  const body = `v=1\nts=${Math.floor(Date.now() / 1000)}\nstate=${state}\ninterval=30\n${note ? `note=${note}\n` : ''}`;
+  const tmp = path.join(runDir, `.${agent}.hb.tmp`);
+  fs.writeFileSync(tmp, body);
+  fs.renameSync(tmp, path.join(runDir, `${agent}.hb`));
+}
+
+describe('console end-to-end in a real terminal', () => {
+  let fleet: IsolatedTmux;
+  let ui: IsolatedTmux;
+  let home: string;
+  let runDir: string;
+
+  beforeAll(async () => {
+    if (!fs.existsSync(path.join(repo, 'dist', 'src', 'cli.js'))) throw new Error('dist/ missing: run `npx tsc -p .` first');
+    fleet = await startIsolatedTmux('console-fleet');
+    ui = await startIsolatedTmux('console-ui');
+    home = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-console-e2e-'));
+    runDir = path.join(home, 'fleet', 'run');
+    fs.mkdirSync(runDir, { recursive: true });
+    fs.writeFileSync(path.join(home, 'fleet', 'roster.yaml'), [
+      'version: 1',
+      'transport: tmux',
+      'tmux:',
+      `  socket_name: ${fleet.socket}`,
+      '  holder_session: _keepalive',
+      'agents:',
+      '  - { name: orchestrator, runtime: sleep, class: orchestrator }',
+      '  - { name: enhancer1, runtime: sleep, class: enhancer }',
+      '  - { name: coder1, runtime: sleep, class: code }',
+      '  - { name: coder2, runtime: sleep, class: code }',
+      '',
+    ].join('\n'));
+    for (const name of ['orchestrator', 'enhancer1', 'coder1', 'coder2']) await fleet.newSession(name, ['sleep', '3600']);
+    writeBeat(runDir, 'orchestrator', 'busy');
+    writeBeat(runDir, 'enhancer1', 'idle');
+    writeBeat(runDir, 'coder1', 'busy', `hello ${EVIL}`);
+    writeBeat(runDir, 'coder2', 'idle');
+    // tmux itself refuses control characters in `select-pane -T` titles (the title stays the
+    // default), so the pane-title path is covered by the component test; here: a CJK title.
+    await fleet.ok(['select-pane', '-t', '=coder1:0.0', '-T', 'タイトル🙂']);
+  });
+
+  afterAll(async () => {
+    await ui?.stop();
+    await fleet?.stop();
+    if (home) fs.rmSync(home, { recursive: true, force: true });
+  });
+
+  async function startConsole(session: string, width: number, height: number, env: Record<string, string> = {}): Promise<void> {
+    const script = `node ${bin} --mosaic-home ${home} --interval 1; echo EXITED $?; stty -a | tr ' ' '\\n' | grep -x -- '-\\?icanon'; sleep 3600`;
+    await ui.newSession(session, ['sh', '-c', script], {
+      width,
+      height,
+      env: { PATH: `${fixtureBin}:${process.env.PATH}`, MT_SYSTEMCTL_MODE: 'nobus', TERM: 'xterm-256color', ...env },
+    });
+  }
+  const screen = (session: string) => ui.capture(session);
+  const keys = (session: string, ...k: string[]) => ui.ok(['send-keys', '-t', `=${session}:0.0`, ...k]);
+  const until = (session: string, test: (s: string) => boolean, what: string, timeoutMs = 15_000) =>
+    waitFor(async () => { const s = await screen(session); return test(s) ? s : null; }, what, { timeoutMs });
+
+  it('120×40: agents and readiness, j/k, filter, help, pause/resume, dead pane, quit leaves a sane terminal', async () => {
+    const s = 'big';
+    await startConsole(s, 120, 40);
+    let text = await until(s, (t) => t.includes('coder2') && t.includes('available') && t.includes('working'), 'agents with readiness');
+    expect(text).toMatch(/orchestrator\s+working/);
+    expect(text).toMatch(/enhancer1\s+available/);
+    expect(text).toContain('systemd'); // the no-bus error shown in place
+    expect(text).toContain('> orchestrator');
+    // j / k move the selection.
+    await keys(s, 'j');
+    await until(s, (t) => t.includes('> enhancer1'), 'j moves down');
+    await keys(s, 'j');
+    await until(s, (t) => t.includes('> coder1'), 'j again');
+    await keys(s, 'k');
+    await until(s, (t) => t.includes('> enhancer1'), 'k moves up');
+    // / filters.
+    await keys(s, '/');
+    await keys(s, '-l', 'coder');
+    text = await until(s, (t) => t.includes('/ coder') && !/^\S*\s*orchestrator\s+working/m.test(t) && t.includes('coder2'), 'filtered to coders');
+    expect(text).not.toMatch(/enhancer1\s+available/);
+    await keys(s, 'Escape');
+    await until(s, (t) => /enhancer1\s+available/.test(t), 'filter cleared');
+    // ? lists every binding.
+    await keys(s, '?');
+    text = await until(s, (t) => t.includes('HELP'), 'help');
+    for (const b of KEYMAP) expect(text, b.command).toContain(b.description.slice(0, 30));
+    await keys(s, 'Escape');
+    await until(s, (t) => !t.includes('HELP') && t.includes('AGENT'), 'help closed');
+    // p then y pauses: <run>/PAUSED and the banner; p y again resumes.
+    await keys(s, 'p');
+    await until(s, (t) => t.includes('PAUSE the whole fleet?'), 'confirm pause');
+    await keys(s, 'y');
+    await until(s, (t) => /PAUSED since \S+ .*by /.test(t), 'PAUSED banner');
+    expect(fs.readFileSync(path.join(runDir, 'PAUSED'), 'utf8')).toMatch(/^at=.*\nby=.+\n/);
+    await keys(s, 'p');
+    await until(s, (t) => t.includes('Resume the fleet?'), 'confirm resume');
+    await keys(s, 'y');
+    await until(s, (t) => t.includes('fleet running'), 'banner gone');
+    expect(fs.existsSync(path.join(runDir, 'PAUSED'))).toBe(false);
+    // Killing an agent's pane shows it dead within two ticks (--interval 1).
+    await fleet.killSession('coder2');
+    await until(s, (t) => /coder2\s+dead/.test(t), 'coder2 dead', 6_000);
+    // q quits; the shell gets a sane terminal back.
+    await keys(s, 'q');
+    text = await until(s, (t) => t.includes('EXITED'), 'exit');
+    expect(text).toContain('EXITED 0');
+    await until(s, (t) => /^icanon$/m.test(t), 'canonical mode restored (no raw mode)');
+    const flags = await ui.ok(['display-message', '-p', '-t', `=${s}:0.0`, '#{alternate_on} #{cursor_flag}']);
+    expect(flags.trim()).toBe('0 1'); // alternate screen left, cursor shown
+  });
+
+  it('80×24 with NO_COLOR: fits, and escape sequences from data stay inert', async () => {
+    const s = 'small';
+    const titleBefore = (await ui.ok(['display-message', '-p', '-t', '=_keepalive:0.0', '#{pane_title}'])).trim();
+    await startConsole(s, 80, 24, { NO_COLOR: '1' });
+    const paneTitle = async () => (await ui.ok(['display-message', '-p', '-t', `=${s}:0.0`, '#{pane_title}'])).trim();
+    const initialTitle = await paneTitle();
+    let text = await until(s, (t) => t.includes('coder1') && t.includes('working'), 'agents');
+    for (const line of text.split('\n')) expect(stringWidth(line)).toBeLessThanOrEqual(80);
+    expect(text.split('\n').filter((l) => l.trim()).length).toBeLessThanOrEqual(23);
+    // Open coder1's details: the heartbeat note and the pane title carry the sequences.
+    await keys(s, 'j');
+    await keys(s, 'j');
+    await until(s, (t) => t.includes('> coder1'), 'coder1 selected');
+    await keys(s, 'Enter');
+    text = await until(s, (t) => t.includes('DETAILS') && t.includes('note: hello ^[]2;pwned^G^[[31mred^[[2J^[[H'), 'note shown inert');
+    expect(text).toContain('title: タイトル🙂');
+    const withEscapes = await ui.ok(['capture-pane', '-p', '-e', '-t', `=${s}:0.0`]);
+    expect(withEscapes).not.toContain('\u001b]');
+    expect(withEscapes).not.toContain('\u001b[31m');
+    expect(withEscapes).not.toMatch(/\u001b\[[0-9;]*m/); // NO_COLOR: no SGR at all
+    expect(await paneTitle()).toBe(initialTitle);
+    expect(await paneTitle()).not.toContain('pwned');
+    expect(titleBefore).not.toContain('pwned');
+    // The screen was not cleared by the data: the header is still on the first line.
+    expect(text.split('\n')[0]).toContain('mosaic-top');
+    await keys(s, 'Escape');
+    await keys(s, 'C-c');
+    text = await until(s, (t) => t.includes('EXITED'), 'ctrl-c exits');
+    expect(text).toContain('EXITED 0');
+  });
+});
