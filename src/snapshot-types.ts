@@ -128,6 +128,12 @@ export interface FleetSummary {
   /** Distinct sockets probed (null = default socket). */
   sockets: (string | null)[];
   holderSession: string | null;
+  /**
+   * Fleet-wide units systemd knows (`mosaic-tmux-holder.service`, `mosaic-fleet-orchestrator.service`;
+   * not-found ones omitted), with BOOT-ENABLE evidence in `errors` when active but not enabled.
+   * Empty when systemd is unavailable. Added by the fleet issue.
+   */
+  units?: UnitInfo[];
 }
 
 export interface Snapshot {

@@ -281,6 +281,16 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
     }
   }
 
+  // Fleet-wide units (upstream found the holder `active (exited)` but disabled: no reboot survival).
+  const fleetUnits = [HOLDER_UNIT, ORCHESTRATOR_UNIT]
+    .map((name) => systemd?.units.get(name))
+    .filter((u): u is NonNullable<typeof u> => !!u && u.loadState !== 'not-found' && u.loadState !== '');
+  for (const u of fleetUnits) {
+    if (u.activeState === 'active' && u.unitFileState !== 'enabled' && u.unitFileState !== 'enabled-runtime') {
+      errors.push(`BOOT-ENABLE: ${u.name} active but ${u.unitFileState || 'not enabled'} (will not come back after a reboot)`);
+    }
+  }
+
   const counts = emptyCounts();
   for (const r of rows) counts[r.readiness]++;
   const floor = roster ? fleetFloor(rows) : { ok: false, orchestrators: 0, enhancers: 0, reason: 'no roster loaded' };
@@ -305,6 +315,7 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
       counts,
       sockets,
       holderSession: holder,
+      units: fleetUnits,
     },
     agents: rows,
     unmanaged,

@@ -24,7 +24,7 @@ async function mosaicTop(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{
     const { stdout, stderr } = await execFileAsync(process.execPath, [BIN, ...args], {
       env: { ...process.env, PATH: `${FIXTURE_BIN}:${process.env.PATH}`, MOSAIC_HOME: '', ...env },
       encoding: 'utf8',
-      timeout: 20_000,
+      timeout: 60_000,
     });
     return { code: 0, stdout, stderr };
   } catch (error) {
@@ -130,11 +130,11 @@ describe('mosaic-top heartbeat (real program)', () => {
 });
 
 describe('mosaic-top demo (real program)', () => {
-  it('demo up ⇒ snapshot shows the expected readiness and flags ⇒ demo down leaves no server, process or home', async () => {
+  it('demo up ⇒ snapshot shows the expected readiness and flags ⇒ demo down leaves no server, process or home', { timeout: 120_000 }, async () => {
     const socket = `mt-demo-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
     const up = await mosaicTop(['demo', 'up', '--socket', socket, '--json']);
-    expect(up.stderr).toBe('');
-    expect(up.code).toBe(0);
+    // stderr may carry progress (e.g. the backlog's first initdb); success is the exit code.
+    expect(up.code, up.stderr).toBe(0);
     const { mosaicHome } = JSON.parse(up.stdout) as { mosaicHome: string };
     let serverPid: number | null = null;
     try {

@@ -166,6 +166,8 @@ describe('collectSnapshot (real tmux)', () => {
     expect(row(s, 'failed1').flags).toEqual([]);
     expect(row(s, 'missing').unit).toMatchObject({ loadState: 'not-found', unitFileState: '', mainPid: null });
     expect(s.probes.systemd).toMatchObject({ ok: true, error: null });
+    expect(s.fleet.units).toEqual([{ name: 'mosaic-tmux-holder.service', loadState: 'loaded', activeState: 'active', subState: 'exited', unitFileState: 'disabled', mainPid: null }]);
+    expect(s.errors).toContain('BOOT-ENABLE: mosaic-tmux-holder.service active but disabled (will not come back after a reboot)');
   });
 
   it('systemd unavailable: "Failed to connect to bus", and no systemctl on PATH at all', async () => {
