@@ -163,8 +163,9 @@ export async function demoUp(opts: { mosaicHome?: string; socket?: string } = {}
     }
     await tmuxOk(socket, ['new-session', '-d', '-s', unmanaged, '-x', '120', '-y', '30', '-c', mosaicHome, 'sleep 2147483647']);
 
-    // BACKLOG: the backlog engineer imports the demo NORTH_STAR goal list here
-    // (e.g. `await importDemoBacklog(paths)`), after the fleet is up.
+    // The demo backlog: upstream's NORTH_STAR goals A1…H4 with a short history (backlog/demo.ts).
+    const { seedDemoBacklog } = await import('../../backlog/demo.js');
+    await seedDemoBacklog(paths, { workerAgent: 'coder1', staleAgent: 'reviewer' });
 
     fs.writeFileSync(path.join(mosaicHome, DEMO_MARKER), `${JSON.stringify(fleet, null, 2)}\n`);
     return fleet;
@@ -205,6 +206,9 @@ function pidAlive(pid: number): boolean {
 export async function demoDown(fleetOrHome: DemoFleet | string): Promise<void> {
   const fleet = typeof fleetOrHome === 'string' ? readDemoFleet(fleetOrHome) : fleetOrHome;
   await runTmux(fleet.socket, ['kill-server'], { timeoutMs: 5000 });
+  // The demo's embedded backlog server (started by seedDemoBacklog) holds the data dir.
+  const { stopBacklogServer } = await import('../../backlog/demo.js');
+  await stopBacklogServer(fleet.paths).catch(() => false);
   if (fleet.serverPid) {
     const deadline = Date.now() + 3000;
     while (pidAlive(fleet.serverPid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));

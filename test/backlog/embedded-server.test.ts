@@ -12,6 +12,7 @@ import { resolvePaths, type MosaicPaths } from '../../src/paths.js';
 import { acquireDataDirLock, isHolderAlive, lockPathFor, processStartTime, readDataDirLock } from '../../backlog/lock.js';
 import { pingBacklogServer } from '../../backlog/client.js';
 import { collectBacklogSection } from '../../backlog/snapshot.js';
+import { seedDemoBacklog, stopBacklogServer } from '../../backlog/demo.js';
 import { copyTemplateDataDir, waitFor } from './tiers.js';
 
 const ROOT = packageRoot();
@@ -306,6 +307,21 @@ describe('embedded backlog across processes', () => {
     // Untrusted titles never reach the terminal raw.
     await cli(paths, ['create', '--id', 'evil', '--title', 'ok', '--body', 'x\u001b]0;pwned\u0007']);
     expect((await cli(paths, ['create', '--id', 'evil2', '--title', 'x\u001b[2J'])).code).toBe(2);
+  });
+
+  it('demo backlog: NORTH_STAR goals with history (live claim, expired claim, blocked card); stopped on demand', async () => {
+    const paths = makeHome();
+    expect(await seedDemoBacklog(paths, { workerAgent: 'coder1', staleAgent: 'reviewer', onProgress: () => {} })).toBe(14);
+    expect(await seedDemoBacklog(paths, { onProgress: () => {} })).toBe(14);
+    const section = await waitFor(async () => {
+      const s = await collectBacklogSection(paths, { timeoutMs: 10_000 });
+      return s.claimed.some((c) => c.expired) ? s : null;
+    }, { what: 'the 1 s demo claim to expire' });
+    expect(section.claimed.map((c) => [c.id, c.owner, c.expired])).toEqual([['H1', 'reviewer', true], ['A3b', 'coder1', false]]);
+    expect(section.stats?.counts).toEqual({ ready: 8, claimed: 2, blocked: 1, done: 3 });
+    expect(section.ready.map((r) => r.id).sort()).toEqual(['A4', 'B1']);
+    expect(await stopBacklogServer(paths)).toBe(true);
+    expect(fs.existsSync(lockPathFor(paths.backlogDataDir))).toBe(false);
   });
 
   it('snapshot: never creates a store; reads claimed and ready cards once one exists', async () => {
