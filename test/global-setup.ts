@@ -62,12 +62,13 @@ function asPostgres(argv: string[], opts: { cwd?: string } = {}): void {
   }
 }
 
-interface Cluster {
+export interface Cluster {
   url: string;
   stop: () => void;
 }
 
-async function startPostgres(): Promise<Cluster> {
+/** Starts a throwaway PostgreSQL cluster (as the `postgres` user when root); `stop()` removes it. Throws when it cannot. */
+export async function startPostgres(): Promise<Cluster> {
   const bin = findPostgresBin();
   if (!bin) throw new Error('PostgreSQL binaries not found under /usr/lib/postgresql/*/bin (apt-get install -y postgresql)');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-backlog-pg-'));

@@ -10,6 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
+import { copyTemplateDataDir } from '../backlog/tiers.js';
+import { pingBacklogServer } from '../../backlog/client.js';
+import { resolvePaths } from '../../src/paths.js';
 
 const execFileAsync = promisify(execFile);
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -237,5 +240,142 @@ describe('mosaic-top send --verify against the simulated behaviours (real progra
     const { receipt } = await send('acceptor', 'stop what you are doing');
     expect(receipt.status).toBe('submitted');
     expect((await runCli(['resume'])).code).toBe(0);
+  });
+});
+
+describe('mosaic-top dispatch: claim + verified send, recorded in events (real program, embedded backlog)', () => {
+  let backlogEnv: NodeJS.ProcessEnv;
+
+  async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    try {
+      const { stdout, stderr } = await execFileAsync('node', [bin, ...args, '--mosaic-home', home], { encoding: 'utf8', timeout: 60_000, env: backlogEnv });
+      return { code: 0, stdout, stderr };
+    } catch (error) {
+      const e = error as { code?: number; stdout?: string; stderr?: string };
+      return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+    }
+  }
+
+  async function json<T>(args: string[]): Promise<T> {
+    const r = await cli([...args, '--json']);
+    if (r.code !== 0) throw new Error(`${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+    return JSON.parse(r.stdout) as T;
+  }
+
+  interface CardJson { id: string; status: string; claimOwner: string | null }
+  interface EventJson { verb: string; actor: string; cardId: string | null; detail: Record<string, unknown> }
+  interface DispatchJson { ok: boolean; outcome: string; card: { id: string } | null; receipt: { status: string; recorded?: string } | null; refused: string | null; message: string }
+
+  const claimed = () => json<CardJson[]>(['backlog', 'list', '--status', 'claimed']);
+
+  beforeEach(async () => {
+    backlogEnv = { ...process.env, MOSAIC_BACKLOG_IDLE_EXIT: '20' };
+    delete backlogEnv.DATABASE_URL;
+    delete backlogEnv.PGLITE_DATA_DIR;
+    writeRoster(fleet.socket, ['w1', 'w2', 'slow', 'corpse']);
+    copyTemplateDataDir(path.join(home, 'fleet', 'backlog'));
+    for (const [id, prio] of [['C1', '30'], ['C2', '20'], ['C3', '10']]) {
+      const r = await cli(['backlog', 'create', '--id', id, '--title', `Card ${id} title`, '--priority', prio, '--body', `Body of ${id}\nsecond body line`, '--acceptance', `${id} is done when tests pass`]);
+      expect(r.code, r.stderr).toBe(0);
+    }
+  });
+
+  afterEach(async () => {
+    const paths = resolvePaths({ mosaicHome: home }, backlogEnv);
+    const ping = await pingBacklogServer(paths).catch(() => null);
+    if (ping?.pid) {
+      process.kill(ping.pid, 'SIGTERM');
+      await waitFor(() => {
+        try {
+          process.kill(ping.pid, 0);
+          return false;
+        } catch {
+          return true;
+        }
+      }, 'backlog server exits', { timeoutMs: 20_000 });
+    }
+  });
+
+  it('claims exactly one card, sends it as one paste, and records claim + receipt events', async () => {
+    await startSim('w1', 'accept');
+    const r = await cli(['dispatch', 'w1', '--json']);
+    const result = JSON.parse(r.stdout) as DispatchJson;
+    expect(result.outcome).toBe('dispatched');
+    expect(r.code).toBe(0);
+    expect(result.card?.id).toBe('C1');
+    expect(result.receipt?.status).toBe('submitted');
+    expect(result.receipt?.recorded).toMatch(/^backlog event #\d+$/);
+
+    const cards = await claimed();
+    expect(cards.map((c) => [c.id, c.claimOwner])).toEqual([['C1', 'w1']]);
+    const pane = await fleet.capture('w1');
+    expect(pane).toMatch(/ack: \[operator:mosaic-top\] Card C1 is claimed for you \(w1, TTL 900 s/);
+    expect(pane).toMatch(/input: 1 paste block\(s\), \d+ line\(s\)/);
+
+    const events = await json<EventJson[]>(['backlog', 'events', '--id', 'C1']);
+    const claim = events.filter((e) => e.verb === 'claim');
+    const receipt = events.filter((e) => e.verb === 'receipt');
+    expect(claim).toHaveLength(1);
+    expect(claim[0].actor).toBe('w1');
+    expect(receipt).toHaveLength(1);
+    expect(receipt[0].detail.status).toBe('submitted');
+    expect(receipt[0].detail.agent).toBe('w1');
+  });
+
+  it('two concurrent dispatches to different agents never get the same card', async () => {
+    await startSim('w1', 'accept');
+    await startSim('w2', 'accept');
+    const [a, b] = await Promise.all([cli(['dispatch', 'w1', '--json']), cli(['dispatch', 'w2', '--json'])]);
+    const ra = JSON.parse(a.stdout) as DispatchJson;
+    const rb = JSON.parse(b.stdout) as DispatchJson;
+    expect([ra.outcome, rb.outcome]).toEqual(['dispatched', 'dispatched']);
+    expect(ra.card?.id).not.toBe(rb.card?.id);
+    const cards = await claimed();
+    expect(cards).toHaveLength(2);
+    expect(new Set(cards.map((c) => c.claimOwner))).toEqual(new Set(['w1', 'w2']));
+    expect(new Set(cards.map((c) => c.id))).toEqual(new Set(['C1', 'C2']));
+  });
+
+  it('refused while PAUSED and for a dead pane: nothing claimed, nothing typed', async () => {
+    await startSim('w1', 'accept');
+    const before = await fleet.capture('w1');
+    expect((await cli(['pause', '--reason', 'maintenance window'])).code).toBe(0);
+    const paused = await cli(['dispatch', 'w1', '--json']);
+    expect(paused.code).toBe(3);
+    const pr = JSON.parse(paused.stdout) as DispatchJson;
+    expect(pr.outcome).toBe('refused');
+    expect(pr.refused).toMatch(/fleet PAUSED since .* maintenance window/);
+    expect(await fleet.capture('w1')).toBe(before);
+    expect((await cli(['resume'])).code).toBe(0);
+
+    await fleet.newSession('corpse', ['sh', '-c', 'exit 2'], { remainOnExit: true });
+    await waitFor(async () => (await fleet.ok(['display-message', '-p', '-t', '=corpse:0.0', '#{pane_dead}'])).trim() === '1', 'corpse pane is dead');
+    const dead = await cli(['dispatch', 'corpse', '--json']);
+    expect(dead.code).toBe(3);
+    expect((JSON.parse(dead.stdout) as DispatchJson).refused).toMatch(/is dead/);
+
+    expect(await claimed()).toEqual([]);
+    const events = await json<EventJson[]>(['backlog', 'events']);
+    expect(events.filter((e) => e.verb === 'claim')).toEqual([]);
+  });
+
+  it('not delivered: the claim stays for the operator (exit 4); nothing ready: exit 5', async () => {
+    await startSim('slow', 'typed');
+    const r = await cli(['dispatch', 'slow', '--card', 'C3', '--ttl', '120', '--timeout', '1.5', '--json']);
+    const result = JSON.parse(r.stdout) as DispatchJson;
+    expect(result.outcome).toBe('not_delivered');
+    expect(r.code).toBe(4);
+    expect(result.receipt?.status).toBe('typed_not_submitted');
+    expect(result.message).toMatch(/mosaic-top backlog reclaim --id C3/);
+    expect((await claimed()).map((c) => [c.id, c.claimOwner])).toEqual([['C3', 'slow']]);
+
+    await startSim('w1', 'accept');
+    for (let i = 0; i < 2; i++) {
+      const ok = await cli(['dispatch', 'w1']);
+      expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    }
+    const none = await cli(['dispatch', 'w1', '--json']);
+    expect(none.code).toBe(5);
+    expect((JSON.parse(none.stdout) as DispatchJson).outcome).toBe('nothing_ready');
   });
 });
