@@ -76,6 +76,9 @@ export function descendantsOf(tree: ProcessTree, pid: number, limit = 256): numb
   return out;
 }
 
+/** Interpreters whose argv[1] is the script actually running (`node /x/pi` runs `pi`). */
+const INTERPRETER = /^(node|nodejs|python[0-9.]*|ruby[0-9.]*|perl[0-9.]*|sh|bash|dash|zsh|deno|bun|tsx|ts-node)$/;
+
 /** argv of a process from `/proc/<pid>/cmdline` (NUL separated); empty when gone or unreadable. */
 export function readCmdline(tree: ProcessTree, pid: number): string[] {
   try {
@@ -88,8 +91,8 @@ export function readCmdline(tree: ProcessTree, pid: number): string[] {
 
 /**
  * Program names seen under a pane: for the pane pid and each descendant, the basename of
- * `comm`, `argv[0]` and `argv[1]` (a shebang script shows as its interpreter, so `node /x/pi`
- * must still count as `pi`). Deduplicated, in discovery order.
+ * `comm`, `argv[0]`, and `argv[1]` when `argv[0]` is an interpreter (a shebang script shows as
+ * its interpreter, so `node /x/pi` must still count as `pi`). Deduplicated, in discovery order.
  */
 export function programsUnder(tree: ProcessTree, panePid: number): string[] {
   const seen = new Set<string>();
@@ -97,9 +100,10 @@ export function programsUnder(tree: ProcessTree, panePid: number): string[] {
     const entry = tree.entries.get(pid);
     if (entry?.comm) seen.add(path.basename(entry.comm));
     const argv = readCmdline(tree, pid);
-    for (const word of argv.slice(0, 2)) {
-      if (word && !word.startsWith('-')) seen.add(path.basename(word));
-    }
+    const argv0 = argv[0] ? path.basename(argv[0]) : '';
+    if (argv0 && !argv0.startsWith('-')) seen.add(argv0);
+    // argv[1] names the program only when argv[0] is an interpreter running a script (shebang).
+    if (INTERPRETER.test(argv0) && argv[1] && !argv[1].startsWith('-')) seen.add(path.basename(argv[1]));
   }
   return [...seen];
 }
