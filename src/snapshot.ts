@@ -91,9 +91,13 @@ function toPaneInfo(p: TmuxPane): PaneInfo {
   };
 }
 
-/** Is this session one of mosaic-top's own read-only watch viewers (`<agent>-watch-<pid>`)? */
+/**
+ * Is this session one of mosaic-top's own read-only watch viewers (`<agent>-watch-<pid>`)? Same
+ * rule as `isViewerSessionName` in src/actions/watch.ts (which names them); kept here so the
+ * snapshot does not import the actions layer.
+ */
 export function isWatchViewerSession(session: string): boolean {
-  return /-watch-\d+$/.test(session) || session.includes('-watch-');
+  return /^.+-watch-\d+$/.test(session);
 }
 
 async function timed<T>(fn: () => T | Promise<T>): Promise<{ value: T | null; durationMs: number; error: string | null }> {

@@ -80,6 +80,7 @@ describe('collectSnapshot (real tmux)', () => {
     await tmux.newSession('deadpane', ['sh', '-c', 'exit 3'], { remainOnExit: true });
     await tmux.newSession('stray', ['sleep', '600']);
     await tmux.newSession('busy-watch-12345', ['sleep', '600']);
+    await tmux.newSession('my-watch-list', ['sleep', '600']); // not a viewer name ⇒ unmanaged
     writeHeartbeat(paths.runDir, 'old', { state: 'busy', ts: nowS() - 500 });
     writeHeartbeat(paths.runDir, 'busy', { state: 'busy', card: 'C1', note: 'on it' });
     writeHeartbeat(paths.runDir, 'idle', { state: 'idle' });
@@ -100,8 +101,8 @@ describe('collectSnapshot (real tmux)', () => {
     expect(row(s, 'busy').pane).toMatchObject({ target: '=busy:0.0', currentCommand: 'sleep' });
     expect(row(s, 'busy').pane?.pid).toBeGreaterThan(1);
     expect(s.fleet.counts).toEqual({ dead: 2, unknown: 1, stale: 1, working: 1, available: 1 });
-    expect(s.unmanaged.map((u) => u.session)).toEqual(['stray']);
-    expect(s.unmanaged[0]).toMatchObject({ socket: tmux.socket, panes: 1, currentCommand: 'sleep' });
+    expect(s.unmanaged.map((u) => u.session).sort()).toEqual(['my-watch-list', 'stray']);
+    expect(s.unmanaged.find((u) => u.session === 'stray')).toMatchObject({ socket: tmux.socket, panes: 1, currentCommand: 'sleep' });
     expect(s.fleet.floor).toEqual({ ok: true, orchestrators: 1, enhancers: 1, reason: null });
     expect(s.fleet.sockets).toEqual([tmux.socket]);
     expect(s.probes[`tmux:${tmux.socket}`]).toMatchObject({ ok: true, error: null });
