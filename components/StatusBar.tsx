@@ -13,17 +13,24 @@ export function statusHints(focus: KeyScope, readonly: boolean): string {
   return `${readonly ? '[read-only] ' : ''}${hints.join('  ')}  ↑↓ jk g G move`;
 }
 
-/** The last notice (refusals, action results), or the last tick time. */
+/** How long a notice stays on the notice line, milliseconds (store clock). */
+export const NOTICE_TTL_MS = 10_000;
+
+/** The last notice while it is fresh (refusals, action results); the filter in use otherwise. */
 export function NoticeLine({ width }: { width: number }): React.ReactElement {
-  const notice = useConsole((s) => s.ui.notices[s.ui.notices.length - 1] ?? null);
+  const notice = useConsole((s) => {
+    const last = s.ui.notices[s.ui.notices.length - 1];
+    return last && s.ui.clockMs - last.atMs < NOTICE_TTL_MS ? last : null;
+  });
   const filter = useConsole((s) => s.ui.filter);
   const text = notice ? notice.text : filter ? `filter: ${sanitizeLine(filter)} (/ to edit, esc in the filter clears)` : '';
   return <Line text={text} width={width} color={notice?.level === 'error' ? 'red' : notice?.level === 'warn' ? 'yellow' : undefined} />;
 }
 
-/** The key hints of the focused panel. */
+/** The key hints of the focused panel, after the filter in use (always visible). */
 export function StatusBar({ width }: { width: number }): React.ReactElement {
   const focus = useConsole((s) => s.ui.focus);
   const readonly = useConsole((s) => s.ui.readonly);
-  return <Line text={statusHints(focus, readonly)} width={width} inverse />;
+  const filter = useConsole((s) => s.ui.filter);
+  return <Line text={`${filter ? `[/${sanitizeLine(filter)}] ` : ''}${statusHints(focus, readonly)}`} width={width} inverse />;
 }

@@ -4,7 +4,7 @@
  * reads input, so a key is never handled twice.
  */
 import { useInput } from 'ink';
-import { keyNameOf } from '../src/keymap.js';
+import { keyNameOf, splitKeyChunk } from '../src/keymap.js';
 import { dispatchKey } from '../src/console/dispatch.js';
 import { useConsoleActions, useConsoleStoreApi } from './useConsoleStore.js';
 
@@ -19,7 +19,7 @@ export function useKeymapDispatcher(isActive = true): void {
       // Keys typed fast (or sent by tmux back to back) can arrive as one chunk: "jj". Dispatch
       // each character on its own so every key counts and text modals still get every char.
       if (name === input && input.length > 1) {
-        for (const ch of Array.from(input)) dispatchKey({ name: ch, input: ch }, store, actions);
+        for (const press of splitKeyChunk(input)) dispatchKey(press, store, actions);
       } else dispatchKey({ name, input }, store, actions);
     },
     { isActive },

@@ -120,3 +120,22 @@ export function keyNameOf(input: string, key: InkKeyFlags): string | null {
   if (input.length >= 1) return input;
   return null;
 }
+
+/**
+ * Splits a chunk of typed input that arrived in one read ("jj", "/a2\rw" — fast typing or
+ * tmux send-keys) into single key presses: printable characters stay as they are, CR/LF ⇒
+ * `enter`, TAB ⇒ `tab`, DEL/BS ⇒ `backspace`, ETX ⇒ `ctrl+c`; other control characters
+ * (including a stray ESC) are dropped.
+ */
+export function splitKeyChunk(chunk: string): { name: string; input: string }[] {
+  const out: { name: string; input: string }[] = [];
+  for (const ch of Array.from(chunk)) {
+    if (ch === '\r' || ch === '\n') out.push({ name: 'enter', input: ch });
+    else if (ch === '\t') out.push({ name: 'tab', input: ch });
+    else if (ch === '\u007f' || ch === '\b') out.push({ name: 'backspace', input: '' });
+    else if (ch === '\u0003') out.push({ name: 'ctrl+c', input: 'c' });
+    else if (/[\u0000-\u001f\u007f-\u009f]/.test(ch)) continue;
+    else out.push({ name: ch, input: ch });
+  }
+  return out;
+}

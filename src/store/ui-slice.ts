@@ -145,7 +145,7 @@ export function createUiSlice(opts: UiOptions = {}): StateCreator<ConsoleState, 
     togglePreview: () => set((s) => ({ ui: { ...s.ui, previewOn: !s.ui.previewOn, preview: s.ui.previewOn ? null : s.ui.preview } })),
     setPreview: (preview) => set((s) => ({ ui: { ...s.ui, preview } })),
     pushNotice: (text, level = 'info', atMs = Date.now()) =>
-      set((s) => ({ ui: { ...s.ui, notices: [...s.ui.notices, { text, level, atMs }].slice(-20) } })),
+      set((s) => ({ ui: { ...s.ui, clockMs: Math.max(s.ui.clockMs, atMs), notices: [...s.ui.notices, { text, level, atMs }].slice(-20) } })),
     setPending: (pending) => set((s) => ({ ui: { ...s.ui, pending } })),
     showReceipt: (receipt) => set((s) => ({ ui: { ...s.ui, receipt, pending: null, modal: 'receipt' } })),
     showMessage: (title, lines) => set((s) => ({ ui: { ...s.ui, message: { title, lines }, pending: null, modal: 'message' } })),

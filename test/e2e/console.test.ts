@@ -120,6 +120,19 @@ describe('console end-to-end in a real terminal', () => {
     // Killing an agent's pane shows it dead within two ticks (--interval 1).
     await fleet.killSession('coder2');
     await until(s, (t) => /coder2\s+dead/.test(t), 'coder2 dead', 6_000);
+    // w hands the terminal to a read-only viewer; detaching restores the console as it was.
+    await keys(s, '/');
+    await keys(s, '-l', 'enhancer1');
+    await keys(s, 'Enter');
+    await until(s, (t) => t.includes('[/enhancer1]') && t.includes('> enhancer1'), 'filtered to enhancer1');
+    await keys(s, 'w');
+    await waitFor(async () => (await fleet.run(['list-sessions', '-F', '#{session_name} #{session_attached}'])).stdout.split('\n').some((l) => /-watch-\d+ 1$/.test(l)), 'viewer attached');
+    await until(s, (t) => !t.includes('AGENT'), 'console suspended');
+    await keys(s, 'C-b', 'd');
+    text = await until(s, (t) => t.includes('back from watching enhancer1'), 'console restored');
+    expect(text).toContain('> enhancer1');
+    expect(text).toContain('[/enhancer1]');
+    await waitFor(async () => !(await fleet.sessions()).some((n) => n.includes('-watch-')), 'viewer killed');
     // q quits; the shell gets a sane terminal back.
     await keys(s, 'q');
     text = await until(s, (t) => t.includes('EXITED'), 'exit');
