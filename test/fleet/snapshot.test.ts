@@ -190,6 +190,23 @@ describe('collectSnapshot (real tmux)', () => {
     expect(row(s2, 'a1').readiness).toBe('available');
   });
 
+  it('a probe that hangs times out and degrades only its columns; an abort ends the probes', async () => {
+    writeRoster(paths, tmux.socket, [{ name: 'a1', runtime: 'sleep' }]);
+    await tmux.newSession('a1', ['sleep', '600']);
+    writeHeartbeat(paths.runDir, 'a1', { state: 'busy' });
+    process.env.MT_SYSTEMCTL_MODE = 'hang';
+    const s = await collectSnapshot({ paths, includeBacklog: false, probeTimeoutMs: 300 });
+    expect(s.probes.systemd).toMatchObject({ ok: false, error: 'systemd unavailable: systemctl: timed out after 300 ms' });
+    expect(row(s, 'a1')).toMatchObject({ readiness: 'working', unit: null });
+    expect(row(s, 'a1').pane).not.toBeNull();
+
+    const controller = new AbortController();
+    const pending = collectSnapshot({ paths, includeBacklog: false, signal: controller.signal, probeTimeoutMs: 30_000 });
+    controller.abort();
+    const aborted = await pending;
+    expect(aborted.probes.systemd.error).toBe('systemd unavailable: systemctl: aborted');
+  });
+
   it('no tmux server on the socket: every agent dead, probe says why, no crash', async () => {
     const socket = `${tmux.socket}-none`;
     writeRoster(paths, socket, [{ name: 'a1', runtime: 'sleep', class: 'orchestrator' }, { name: 'a2', runtime: 'sleep', class: 'enhancer' }]);
