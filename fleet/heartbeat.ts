@@ -14,6 +14,11 @@ export type HeartbeatState = 'busy' | 'idle';
 /** Longest note kept (characters); longer notes are cut by the writer and the parser. */
 export const MAX_NOTE_LENGTH = 200;
 
+/** Bad input to the writer (agent name, state, card, interval): the caller's mistake, not I/O. */
+export class HeartbeatInputError extends Error {
+  override name = 'HeartbeatInputError';
+}
+
 /** Path of an agent's heartbeat file: `<runDir>/<agent>.hb`. */
 export function heartbeatPath(runDir: string, agent: string): string {
   return path.join(runDir, `${agent}.hb`);
@@ -148,18 +153,18 @@ export interface HeartbeatBeat {
   ts?: number;
 }
 
-/** Renders a v1 heartbeat file body (pure). Throws on an invalid state or card. */
+/** Renders a v1 heartbeat file body (pure). Throws {@link HeartbeatInputError} on an invalid state, card or interval. */
 export function formatHeartbeat(beat: HeartbeatBeat): string {
-  if (beat.state !== 'busy' && beat.state !== 'idle') throw new Error(`heartbeat state must be busy or idle, got "${beat.state}"`);
+  if (beat.state !== 'busy' && beat.state !== 'idle') throw new HeartbeatInputError(`heartbeat state must be busy or idle, got "${beat.state}"`);
   const ts = Math.floor(beat.ts ?? Date.now() / 1000);
   const lines = ['v=1', `ts=${ts}`, `state=${beat.state}`];
   if (beat.interval !== undefined && beat.interval !== null) {
-    if (!Number.isFinite(beat.interval) || beat.interval <= 0) throw new Error(`heartbeat interval must be a positive number of seconds, got ${beat.interval}`);
+    if (!Number.isFinite(beat.interval) || beat.interval <= 0) throw new HeartbeatInputError(`heartbeat interval must be a positive number of seconds, got ${beat.interval}`);
     lines.push(`interval=${Math.round(beat.interval)}`);
   }
   if (beat.pid !== undefined && beat.pid !== null) lines.push(`pid=${Math.floor(beat.pid)}`);
   if (beat.card) {
-    if (/[\s=\u0000-\u001f\u007f]/.test(beat.card)) throw new Error(`heartbeat card id must not contain spaces, '=' or control characters: "${beat.card}"`);
+    if (/[\s=\u0000-\u001f\u007f]/.test(beat.card)) throw new HeartbeatInputError(`heartbeat card id must not contain spaces, '=' or control characters: "${beat.card}"`);
     lines.push(`card=${beat.card}`);
   }
   if (beat.note) {
@@ -171,11 +176,11 @@ export function formatHeartbeat(beat: HeartbeatBeat): string {
 
 /**
  * Writes `<runDir>/<agent>.hb` atomically: a temp file in the same dir, then rename (readers
- * never see a half-written beat). Creates the run dir. Throws on an invalid agent name (no `/`,
- * `.`, `:`, spaces), state or card, and on I/O errors. Returns the file path.
+ * never see a half-written beat). Creates the run dir. Throws {@link HeartbeatInputError} on an
+ * invalid agent name (no `/`, `.`, `:`, spaces), state or card; other errors are I/O. Returns the file path.
  */
 export function writeHeartbeat(runDir: string, agent: string, beat: HeartbeatBeat): string {
-  if (!isValidAgentName(agent)) throw new Error(`invalid agent name "${agent}": use letters, digits, _ - + @ (no / . : or spaces)`);
+  if (!isValidAgentName(agent)) throw new HeartbeatInputError(`invalid agent name "${agent}": use letters, digits, _ - + @ (no / . : or spaces)`);
   const body = formatHeartbeat(beat);
   fs.mkdirSync(runDir, { recursive: true });
   const file = heartbeatPath(runDir, agent);

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { parseSeconds, type GlobalOptions } from '../cli.js';
-import { writeHeartbeat } from '../../fleet/heartbeat.js';
+import { HeartbeatInputError, writeHeartbeat } from '../../fleet/heartbeat.js';
 import { resolvePaths } from '../paths.js';
 
 /**
@@ -44,7 +44,7 @@ export function registerHeartbeatCommand(program: Command): void {
       } catch (error) {
         const message = (error as Error).message;
         process.stderr.write(`mosaic-top heartbeat: ${message}\n`);
-        process.exitCode = /invalid agent|must|state/.test(message) ? 2 : 1;
+        process.exitCode = error instanceof HeartbeatInputError ? 2 : 1;
       }
     });
 }

@@ -126,6 +126,13 @@ describe('mosaic-top heartbeat (real program)', () => {
     expect(badName.code).toBe(2);
     expect(badName.stderr).toContain('invalid agent name');
     expect(fs.readdirSync(path.join(home, 'fleet', 'run'))).toEqual(['coder1.hb']);
+
+    // An I/O failure (the home is a regular file) is exit 1 with the reason.
+    const file = path.join(home, 'not-a-dir');
+    fs.writeFileSync(file, '');
+    const io = await mosaicTop(['--mosaic-home', file, 'heartbeat', 'coder1', '--state', 'idle']);
+    expect(io.code).toBe(1);
+    expect(io.stderr).toMatch(/ENOTDIR|not a directory/);
   });
 });
 
