@@ -82,6 +82,10 @@ export function classifyReadiness(
   const beat = `heartbeat ${formatAge(heartbeat.ageSeconds)} old`;
   const partial = heartbeat.partial ? ` (partial: ${heartbeat.problems.join('; ') || 'no v= line'})` : '';
   if (heartbeat.skewSeconds > 0) evidence.push(`clock skew: beat was ${heartbeat.skewSeconds}s in the future`);
+  // A writer that promised an interval and missed two beats is worth a word before it goes stale.
+  if (heartbeat.intervalSeconds && heartbeat.ageSeconds > 2 * heartbeat.intervalSeconds && heartbeat.ageSeconds <= thresholds.staleSeconds) {
+    evidence.push(`beat late: promised every ${heartbeat.intervalSeconds}s`);
+  }
   if (heartbeat.ageSeconds > thresholds.staleSeconds) {
     evidence.unshift(`${beat} > stale threshold ${thresholds.staleSeconds}s${partial}`);
     return { readiness: 'stale', evidence };

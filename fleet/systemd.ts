@@ -9,8 +9,9 @@ import { runProbe } from './exec.js';
 /** Properties asked for, in this order. */
 export const UNIT_PROPERTIES = ['Id', 'LoadState', 'ActiveState', 'SubState', 'UnitFileState', 'MainPID'] as const;
 
-/** The fleet-wide units probed alongside the agents' units. */
+/** The holder unit: keeps the fleet's tmux server alive (upstream). */
 export const HOLDER_UNIT = 'mosaic-tmux-holder.service';
+/** The fleet orchestrator unit, when the fleet runs one (upstream). */
 export const ORCHESTRATOR_UNIT = 'mosaic-fleet-orchestrator.service';
 
 /** `mosaic-agent@<name>.service`: the unit of one agent (upstream's templated unit). */

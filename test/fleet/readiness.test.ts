@@ -34,6 +34,10 @@ describe('classifyReadiness (spec §5 order)', () => {
     expect(r.evidence).toEqual(['heartbeat 12s old, no state (partial: no v= line)', 'pane idle 5m00s ≥ 300s']);
     expect(classifyReadiness({ ...base, pane: pane({ idleSeconds: 1e7 }), heartbeat: legacy }, T).readiness).toBe('available');
   });
+  it('says when a beat is late against its own promised interval (readiness unchanged)', () => {
+    expect(classifyReadiness({ ...base, pane: pane(), heartbeat: beat({ ageSeconds: 61, intervalSeconds: 30 }) }, T)).toEqual({ readiness: 'working', evidence: ['heartbeat 1m01s old, state=busy', 'beat late: promised every 30s'] });
+    expect(classifyReadiness({ ...base, pane: pane(), heartbeat: beat({ ageSeconds: 60, intervalSeconds: 30 }) }, T).evidence).toEqual(['heartbeat 1m00s old, state=busy']);
+  });
   it('reports clock skew in evidence', () => {
     expect(classifyReadiness({ ...base, pane: pane(), heartbeat: beat({ skewSeconds: 40, partial: true, problems: ['ts 40s in the future (clock skew): clamped to now'] }) }, T).evidence[1]).toBe('clock skew: beat was 40s in the future');
   });
