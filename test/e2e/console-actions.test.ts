@@ -1,0 +1,170 @@
+/**
+ * End-to-end: the console's action keys w, s, c in the REAL `node bin/mosaic-top` running in a
+ * pane of an isolated tmux server, acting on simulated agents on another isolated socket, with
+ * a real embedded backlog. Read with `capture-pane`, driven with `send-keys`. Needs
+ * `npx tsc -p .` first.
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { pingBacklogServer } from '../../backlog/client.js';
+import { resolvePaths } from '../../src/paths.js';
+import { copyTemplateDataDir } from '../backlog/tiers.js';
+import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
+
+const execFileAsync = promisify(execFile);
+const repo = path.resolve(import.meta.dirname, '..', '..');
+const bin = path.join(repo, 'bin', 'mosaic-top');
+const simAgent = path.join(repo, 'dist', 'src', 'demo', 'sim-agent.js');
+const fixtureBin = path.join(repo, 'test', 'fixtures', 'bin');
+
+describe('console action keys w, s, c end-to-end', () => {
+  let fleet: IsolatedTmux;
+  let ui: IsolatedTmux;
+  let home: string;
+  let env: NodeJS.ProcessEnv;
+  let uiSession = 0;
+
+  async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    try {
+      const { stdout, stderr } = await execFileAsync('node', [bin, ...args, '--mosaic-home', home], { encoding: 'utf8', timeout: 60_000, env });
+      return { code: 0, stdout, stderr };
+    } catch (error) {
+      const e = error as { code?: number; stdout?: string; stderr?: string };
+      return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+    }
+  }
+
+  async function claimedCards(): Promise<{ id: string; claimOwner: string | null }[]> {
+    const r = await cli(['backlog', 'list', '--status', 'claimed', '--json']);
+    if (r.code !== 0) throw new Error(r.stderr);
+    return JSON.parse(r.stdout) as { id: string; claimOwner: string | null }[];
+  }
+
+  beforeAll(async () => {
+    if (!fs.existsSync(path.join(repo, 'dist', 'src', 'cli.js'))) throw new Error('dist/ missing: run `npx tsc -p .` first');
+    fleet = await startIsolatedTmux('console-actions-fleet');
+    ui = await startIsolatedTmux('console-actions-ui');
+    home = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-console-actions-'));
+    env = { ...process.env, MOSAIC_BACKLOG_IDLE_EXIT: '30' };
+    delete env.DATABASE_URL;
+    delete env.PGLITE_DATA_DIR;
+    const runDir = path.join(home, 'fleet', 'run');
+    fs.mkdirSync(runDir, { recursive: true });
+    fs.writeFileSync(path.join(home, 'fleet', 'roster.yaml'), [
+      'version: 1',
+      'transport: tmux',
+      'tmux:',
+      `  socket_name: ${fleet.socket}`,
+      '  holder_session: _keepalive',
+      'agents:',
+      '  - { name: alpha, runtime: node, class: orchestrator }',
+      '',
+    ].join('\n'));
+    copyTemplateDataDir(path.join(home, 'fleet', 'backlog'));
+    for (const id of ['K1', 'K2']) {
+      const r = await cli(['backlog', 'create', '--id', id, '--title', `Console card ${id}`, '--body', `do ${id}`]);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    await fleet.newSession('alpha', ['node', simAgent, '--agent', 'alpha', '--run-dir', runDir, '--input-mode', 'accept', '--busy', '0', '--idle', '600'], { width: 100, height: 30 });
+    await waitFor(async () => (await fleet.capture('alpha')).trimEnd().endsWith('>'), 'alpha shows its prompt');
+  });
+
+  afterAll(async () => {
+    await ui?.stop();
+    await fleet?.stop();
+    if (home) {
+      const ping = await pingBacklogServer(resolvePaths({ mosaicHome: home }, env)).catch(() => null);
+      if (ping?.pid) {
+        process.kill(ping.pid, 'SIGTERM');
+        await waitFor(() => {
+          try {
+            process.kill(ping.pid, 0);
+            return false;
+          } catch {
+            return true;
+          }
+        }, 'backlog server exits', { timeoutMs: 20_000 });
+      }
+      fs.rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  afterEach(async () => {
+    for (const s of await ui.sessions()) await ui.killSession(s);
+  });
+
+  async function startConsole(extra: string[] = []): Promise<string> {
+    const session = `console${++uiSession}`;
+    const script = `node ${bin} --mosaic-home ${home} --interval 1 ${extra.join(' ')}; echo CONSOLE-EXIT=$?; exec sleep 600`;
+    await ui.newSession(session, ['sh', '-c', script], {
+      width: 120,
+      height: 32,
+      env: { PATH: `${fixtureBin}:${process.env.PATH}`, MT_SYSTEMCTL_MODE: 'nobus', TERM: 'xterm-256color', MOSAIC_BACKLOG_IDLE_EXIT: '30' },
+    });
+    await until(session, (s) => /alpha/.test(s) && /available|working/.test(s), 'console shows alpha');
+    return session;
+  }
+  const screen = (session: string) => ui.capture(session);
+  const keys = (session: string, ...k: string[]) => ui.ok(['send-keys', '-t', `=${session}:0.0`, ...k]);
+  const until = (session: string, test: (s: string) => boolean, what: string, timeoutMs = 20_000) =>
+    waitFor(async () => { const s = await screen(session); return test(s) ? s : null; }, what, { timeoutMs });
+
+  it('s: types a message in the console, sends it verified, shows the receipt', async () => {
+    const session = await startConsole();
+    await keys(session, 's');
+    await keys(session, '-l', 'hello from the console');
+    await keys(session, 'Enter');
+    const shown = await until(session, (s) => /RECEIPT (SUBMITTED|QUEUED|TYPED_NOT_SUBMITTED|NO_EVIDENCE|REFUSED)/.test(s), 'receipt dialog');
+    expect(shown).toMatch(/RECEIPT SUBMITTED/);
+    expect(await fleet.capture('alpha')).toContain('ack: [operator:mosaic-top] hello from the console');
+  });
+
+  it('c: confirms, claims the next card for the agent and dispatches it', async () => {
+    const session = await startConsole();
+    await keys(session, 'c');
+    await until(session, (s) => /Claim the next ready card for alpha/.test(s), 'confirm dialog');
+    await keys(session, 'y');
+    const shown = await until(session, (s) => /claimed by alpha|refused/.test(s), 'dispatch result');
+    expect(shown).toMatch(/K1 claimed by alpha, receipt (submitted|queued)/);
+    expect((await claimedCards()).map((c) => [c.id, c.claimOwner])).toEqual([['K1', 'alpha']]);
+    expect(await fleet.capture('alpha')).toContain('Card K1 is claimed for you');
+  });
+
+  it('w: hands the terminal to a read-only view and comes back on detach, agent pane untouched', async () => {
+    const session = await startConsole();
+    const before = await fleet.capture('alpha');
+    const size = (await fleet.ok(['display-message', '-p', '-t', '=alpha:0.0', '#{pane_width}x#{pane_height}'])).trim();
+    await keys(session, 'w');
+    const viewer: string = await waitFor(async () => (await fleet.sessions()).find((s) => /^alpha-watch-\d+$/.test(s)) ?? '', 'viewer session');
+    await waitFor(async () => (await fleet.ok(['list-clients', '-F', '#{client_session}'])).includes(viewer), 'viewer attached');
+    await keys(session, '-l', 'not for the agent');
+    await keys(session, 'Enter');
+    await keys(session, 'C-b', 'd');
+    await until(session, (s) => /back from watching alpha/.test(s), 'console is back after detach');
+    expect(await fleet.sessions()).not.toContain(viewer);
+    expect(await fleet.capture('alpha')).toBe(before);
+    expect((await fleet.ok(['display-message', '-p', '-t', '=alpha:0.0', '#{pane_width}x#{pane_height}'])).trim()).toBe(size);
+  });
+
+  it('--readonly: s and c are disabled (nothing sent, nothing claimed); w stays (it changes nothing)', async () => {
+    const claims = async () => (await claimedCards()).map((c) => `${c.id}:${c.claimOwner}`).sort();
+    const claimedBefore = await claims();
+    const session = await startConsole(['--readonly']);
+    const before = await fleet.capture('alpha');
+    await keys(session, 's');
+    await until(session, (s) => /read-only console: s disabled/.test(s), 's refused in --readonly');
+    await keys(session, 'c');
+    await until(session, (s) => /read-only console: c disabled/.test(s), 'c refused in --readonly');
+    await keys(session, 'w');
+    const viewer: string = await waitFor(async () => (await fleet.sessions()).find((s) => /^alpha-watch-\d+$/.test(s)) ?? '', 'viewer session in --readonly');
+    await waitFor(async () => (await fleet.ok(['list-clients', '-F', '#{client_session}'])).includes(viewer), 'viewer attached');
+    await keys(session, 'C-b', 'd');
+    await until(session, (s) => /back from watching alpha/.test(s), 'console is back');
+    expect(await fleet.capture('alpha')).toBe(before);
+    expect(await claims()).toEqual(claimedBefore);
+  });
+});
