@@ -21,7 +21,7 @@ export const FLEET_COLUMNS: readonly ColumnSpec[] = [
   { key: 'unit', header: 'UNIT', min: 6, max: 10, priority: 50 },
   { key: 'card', header: 'CARD', min: 4, max: 12, priority: 70 },
   { key: 'flags', header: 'FLAGS', min: 5, max: 30, priority: 75 },
-  { key: 'evidence', header: 'EVIDENCE', min: 20, priority: 10 },
+  { key: 'evidence', header: 'EVIDENCE', min: 20, priority: 10, optional: true },
 ];
 
 /** The readiness word as printed (colour is never the only carrier, spec §8). */

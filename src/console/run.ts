@@ -122,7 +122,5 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
     process.off('exit', restoreTerminal);
     process.stdin.pause();
   }
-  // Something still holding the event loop (a stray socket) must not keep a quit console alive.
-  setTimeout(() => process.exit(process.exitCode ?? 0), 3000).unref();
   return 0;
 }

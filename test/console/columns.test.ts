@@ -27,6 +27,13 @@ describe('computeColumnWidths', () => {
     const w = computeColumnWidths(cols, [['abcdefghij', 'bbbbbbbbbb', 'cccccccccc']], 22);
     expect(w).toEqual([10, 5, 5]);
   });
+  it('drops an optional column before cutting a core one', () => {
+    const withOptional: ColumnSpec[] = [...cols, { key: 'e', header: 'E', min: 6, priority: 1, optional: true }];
+    const row = [['abcdefghij', 'bbbbb', 'ccccc', 'eeeeeeeeeeee']];
+    expect(computeColumnWidths(withOptional, row, 60)).toEqual([10, 5, 5, 12]);
+    expect(computeColumnWidths(withOptional, row, 25)).toEqual([10, 5, 5, 0]); // 10+5+5+6+3 gaps would cut none, but 29 > 25
+    expect(computeColumnWidths(withOptional, row, 29)).toEqual([10, 5, 5, 6]);
+  });
   it('never exceeds the total for any width, on the real fleet columns', () => {
     const rows = [...mixedFleet(), makeAgent('漢字エージェント🙂', { evidence: ['x'.repeat(200)] })].map((a) => fleetRowCells(a));
     for (let total = 0; total <= 200; total += 7) {
