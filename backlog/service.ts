@@ -67,8 +67,20 @@ const CARD_COLUMNS = sql.raw(`c.id, c.title, c.body, c.phase, c.priority, c.stat
     extract(epoch FROM (c.claimed_at + c.claim_ttl_seconds * interval '1 second' - now()))::float8 END AS seconds_left`);
 
 /** SQL condition on alias `c`: every dependency exists and is done. */
-const DEPS_DONE = sql.raw(`NOT EXISTS (SELECT 1 FROM unnest(c.depends_on) AS d(dep)
-  WHERE NOT EXISTS (SELECT 1 FROM backlog p WHERE p.id = d.dep AND p.status = 'done'))`);
+const DEPS_DONE = sql.raw(`(c.depends_on = '{}'::text[] OR NOT EXISTS (SELECT 1 FROM unnest(c.depends_on) AS d(dep)
+  WHERE NOT EXISTS (SELECT 1 FROM backlog p WHERE p.id = d.dep AND p.status = 'done')))`);
+
+/**
+ * SQL condition on alias `c`: claimable — ready, the denormalized count of unmet dependencies
+ * is zero (so the partial claim index applies), and, as a safety net, every dependency done.
+ */
+const CLAIMABLE = sql.join([sql.raw(`c.status = 'ready' AND c.deps_pending = 0 AND `), DEPS_DONE]);
+
+/** SQL: how many of `deps` (a text[] expression) are not done — the initial deps_pending. */
+function unmetCount(deps: SQL): SQL {
+  return sql`(SELECT count(*)::int FROM unnest(${deps}) AS d(dep)
+    WHERE NOT EXISTS (SELECT 1 FROM backlog p WHERE p.id = d.dep AND p.status = 'done'))`;
+}
 
 /** SQL condition on alias `b`: the claim is live (not past claimed_at + TTL). */
 const CLAIM_LIVE = sql.raw(`b.claimed_at + b.claim_ttl_seconds * interval '1 second' > now()`);
@@ -274,8 +286,8 @@ export class BacklogService {
       await tx.execute(sql`SELECT pg_advisory_xact_lock(${GRAPH_LOCK_KEY})`);
       const inserted = rowsOf<Row>(
         await tx.execute(sql`WITH c AS (
-            INSERT INTO backlog (id, title, body, phase, priority, depends_on, acceptance, idempotency_key, projected_tokens)
-            VALUES (${id}, ${title}, ${body}, ${phase}, ${priority}, ${textArrayParam(deps)}, ${acceptance}, ${key}, ${projected})
+            INSERT INTO backlog (id, title, body, phase, priority, depends_on, deps_pending, acceptance, idempotency_key, projected_tokens)
+            VALUES (${id}, ${title}, ${body}, ${phase}, ${priority}, ${textArrayParam(deps)}, ${unmetCount(textArrayParam(deps))}, ${acceptance}, ${key}, ${projected})
             ON CONFLICT DO NOTHING
             RETURNING *
           ), ev AS (
@@ -304,7 +316,7 @@ export class BacklogService {
       where.push(sql`c.status = ${input.status}`);
     }
     if (input.phase !== undefined) where.push(sql`c.phase = ${assertText(input.phase, 'phase', { max: 100 })}`);
-    if (input.readyOnly) where.push(sql`c.status = 'ready' AND ${DEPS_DONE}`);
+    if (input.readyOnly) where.push(CLAIMABLE);
     const limit = input.limit === undefined ? null : assertInt(input.limit, 'limit', 1, 1_000_000);
     const rows = rowsOf<Row>(
       await this.db.execute(sql`SELECT ${CARD_COLUMNS} FROM backlog c
@@ -333,7 +345,7 @@ export class BacklogService {
     }
     const row = await this.one(sql`WITH picked AS (
         SELECT c.id FROM backlog c
-        WHERE c.status = 'ready' ${id === null ? sql`` : sql`AND c.id = ${id}`} AND ${DEPS_DONE}
+        WHERE ${CLAIMABLE} ${id === null ? sql`` : sql`AND c.id = ${id}`}
         ORDER BY c.priority DESC, c.created_at, c.id
         LIMIT 1
         FOR UPDATE OF c SKIP LOCKED
@@ -453,7 +465,9 @@ export class BacklogService {
       await assertNoCycle(db, from, [to]);
       const row = rowsOf<Row>(
         await tx.execute(sql`WITH c AS (
-            UPDATE backlog b SET depends_on = array_append(b.depends_on, ${to}::text), updated_at = now()
+            UPDATE backlog b SET depends_on = array_append(b.depends_on, ${to}::text),
+              deps_pending = b.deps_pending + (SELECT CASE WHEN t.status = 'done' THEN 0 ELSE 1 END FROM backlog t WHERE t.id = ${to}),
+              updated_at = now()
             WHERE b.id = ${from} RETURNING b.*
           ), ev AS (
             INSERT INTO backlog_events (actor, verb, card_id, detail)
@@ -515,7 +529,10 @@ export class BacklogService {
       owner === null
         ? sql`b.status <> 'done'`
         : sql`b.status = 'claimed' AND b.claim_owner = ${owner} ${token === undefined ? sql`` : sql`AND b.claim_token = ${token}`} AND ${CLAIM_LIVE}`;
-    const row = await this.one(sql`WITH old AS (
+    // Under the graph lock: a concurrent link must not miss this completion (deps_pending).
+    const row = await this.db.transaction(async (tx) => {
+      await tx.execute(sql`SELECT pg_advisory_xact_lock(${GRAPH_LOCK_KEY})`);
+      return rowsOf<Row>(await tx.execute(sql`WITH old AS (
         SELECT b.id, b.status, b.claim_owner, b.claim_token FROM backlog b WHERE b.id = ${id} AND ${fence} FOR UPDATE OF b
       ), c AS (
         UPDATE backlog b SET status = 'done', claim_owner = NULL, claim_ttl_seconds = NULL, claimed_at = NULL,
@@ -526,8 +543,12 @@ export class BacklogService {
         SELECT ${actor}::text, 'complete', c.id,
           jsonb_build_object('previousStatus', c.previous_status, 'owner', c.previous_owner, 'token', c.claim_token, 'actualTokens', c.actual_tokens)
         FROM c
+      ), dependents AS (
+        UPDATE backlog d SET deps_pending = d.deps_pending - 1
+        FROM c WHERE d.depends_on @> ARRAY[c.id]::text[] AND d.id <> c.id
       )
-      SELECT ${CARD_COLUMNS} FROM c`);
+      SELECT ${CARD_COLUMNS} FROM c`))[0];
+    });
     if (row) return toCard(row);
     if (owner !== null) throw await this.fencedError(id, owner, token, 'complete');
     return this.get(id);
@@ -599,8 +620,8 @@ export class BacklogService {
       for (const g of goals) {
         const row = rowsOf<{ id: string }>(
           await tx.execute(sql`WITH c AS (
-              INSERT INTO backlog (id, title, body, phase, priority, depends_on)
-              VALUES (${g.id}, ${g.title}, ${g.body}, ${g.phase}, ${g.priority}, ${textArrayParam(g.dependsOn)})
+              INSERT INTO backlog (id, title, body, phase, priority, depends_on, deps_pending)
+              VALUES (${g.id}, ${g.title}, ${g.body}, ${g.phase}, ${g.priority}, ${textArrayParam(g.dependsOn)}, ${unmetCount(textArrayParam(g.dependsOn))})
               ON CONFLICT (id) DO NOTHING RETURNING *
             ), ev AS (
               INSERT INTO backlog_events (actor, verb, card_id, detail)

@@ -299,6 +299,38 @@ describe.each(tierFactories())('backlog service — %s', (_name, factory) => {
     expect((await svc.events({ limit: 2 })).length).toBe(2);
   });
 
+  it('keeps the unmet-dependency counter behind the claim index equal to the truth', async () => {
+    const goals = await readNorthStarFile(path.join(packageRoot(), 'backlog', 'fixtures', 'NORTH_STAR.yaml'));
+    await svc.create({ id: 'Z1', title: 'needs a card created later', dependsOn: ['Z2', 'A1'] });
+    await svc.importGoals({ goals });
+    await svc.create({ id: 'Z2', title: 'late' });
+    await svc.link({ from: 'H4', to: 'Z2' });
+    await svc.complete({ id: 'A1' });
+    await svc.complete({ id: 'A1' }); // twice: a no-op, no double decrement
+    await svc.complete({ id: 'H1' }); // out of order (its dependency A1 is done anyway)
+    await svc.link({ from: 'B3b', to: 'A1' }); // edge to a done card adds nothing
+    await svc.complete({ id: 'Z2' });
+    const claimed = (await svc.claim({ owner: 'w' })).card!;
+    await svc.complete({ id: claimed.id, owner: 'w' });
+    // Exact check of the counter (raises when any card's count differs from the truth).
+    await tier.exec(`DO $$ BEGIN
+      IF EXISTS (SELECT 1 FROM backlog c WHERE c.deps_pending <> (SELECT count(*) FROM unnest(c.depends_on) AS d(dep)
+          WHERE NOT EXISTS (SELECT 1 FROM backlog p WHERE p.id = d.dep AND p.status = 'done'))) THEN
+        RAISE EXCEPTION 'deps_pending drifted from the truth';
+      END IF;
+    END $$`);
+    const drift = await (async () => {
+      const all = await svc.list();
+      const status = new Map(all.map((c) => [c.id, c.status]));
+      const ready = await svc.list({ readyOnly: true });
+      const truth = all.filter((c) => c.status === 'ready' && c.dependsOn.every((d) => status.get(d) === 'done')).map((c) => c.id).sort();
+      return { truth, ready: ready.map((c) => c.id).sort() };
+    })();
+    expect(drift.ready).toEqual(drift.truth);
+    expect(drift.ready).toContain('Z1');
+    expect(drift.ready).toContain('H2');
+  });
+
   it('overview: stats, claimed cards soonest-expiry first, top ready cards', async () => {
     for (let i = 0; i < 15; i += 1) await svc.create({ id: `o${i}`, title: `o${i}`, priority: i });
     await svc.claim({ owner: 'a', ttlSeconds: 600 });
