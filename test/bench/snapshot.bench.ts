@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { runCommand, runTmux, subprocessCount } from '../../fleet/exec.js';
+import { runProbe, subprocessCount, tmuxSocketArgs } from '../../fleet/exec.js';
 import { readHeartbeat, writeHeartbeat } from '../../fleet/heartbeat.js';
 import { RosterCache } from '../../fleet/roster.js';
 import { agentUnitName } from '../../fleet/systemd.js';
@@ -32,14 +32,17 @@ function median(values: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-/** Upstream-style baseline: every agent probed on its own, one after another. */
+/**
+ * Upstream-style baseline: every agent probed on its own, one after another. It spawns through
+ * the same runProbe as the collector, so the ratio measures the call pattern, not the spawner.
+ */
 async function baselineSnapshot(paths: MosaicPaths, socket: string, names: string[]): Promise<number> {
   const now = Date.now() / 1000;
   let found = 0;
   for (const name of names) {
-    const panes = await runTmux(socket, ['list-panes', '-t', `=${name}:0`, '-F', LIST_PANES_FORMAT], { timeoutMs: 5000 });
+    const panes = await runProbe('tmux', [...tmuxSocketArgs(socket), 'list-panes', '-t', `=${name}:0`, '-F', LIST_PANES_FORMAT], { timeoutMs: 5000 });
     if (panes.ok) found += parseListPanes(panes.stdout, now).panes.length;
-    await runCommand('systemctl', ['--user', 'show', agentUnitName(name), '--property=Id,LoadState,ActiveState,SubState,UnitFileState,MainPID'], { timeoutMs: 5000 });
+    await runProbe('systemctl', ['--user', 'show', agentUnitName(name), '--property=Id,LoadState,ActiveState,SubState,UnitFileState,MainPID'], { timeoutMs: 5000 });
     readHeartbeat(paths.runDir, name, now);
   }
   return found;
@@ -86,7 +89,7 @@ async function benchSize(n: number, socket: string): Promise<Record<string, stri
       if (found !== n) throw new Error(`baseline saw ${found}/${n} panes`);
     }
     const once: number[] = [];
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < 9; i++) {
       const t = performance.now();
       await execFileAsync(process.execPath, [BIN, '--mosaic-home', home, '--once', '--json'], { maxBuffer: 64 * 1024 * 1024 });
       once.push(performance.now() - t);
@@ -127,7 +130,7 @@ async function main(): Promise<void> {
     fs.rmSync(path.join(process.env.TMUX_TMPDIR || '/tmp', `tmux-${process.getuid?.() ?? 0}`, socket), { force: true });
   }
   console.table(rows);
-  process.stdout.write(`node ${process.version}, ${os.cpus().length} cpus, tmux ${execFileSync('tmux', ['-V'], { encoding: 'utf8' }).trim()}\n`);
+  process.stdout.write(`load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; node ${process.version}, ${os.cpus().length} cpus, tmux ${execFileSync('tmux', ['-V'], { encoding: 'utf8' }).trim()}\n`);
 }
 
 main().catch((error) => {
