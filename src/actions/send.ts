@@ -150,9 +150,11 @@ async function deliver(opts: SendOptions): Promise<SendReceipt> {
     reason,
   });
 
+  const aborted = () => (opts.signal?.aborted ? receipt('refused', [], 'aborted before anything was sent') : null);
   const refusal = messageRefusal(opts.message, source);
   if (refusal) return receipt('refused', [], refusal);
   const pane = await readPaneState(opts.socket, target, { signal: opts.signal });
+  if (opts.signal?.aborted) return aborted()!;
   if (!pane.exists || pane.dead) return receipt('refused', [], pane.problem);
 
   const text = frameMessage(opts.message.replace(/\r\n/g, '\n'), source);
@@ -162,6 +164,7 @@ async function deliver(opts: SendOptions): Promise<SendReceipt> {
   } catch (error) {
     return receipt('refused', [], `cannot capture ${target} before sending: ${(error as Error).message}`);
   }
+  if (opts.signal?.aborted) return aborted()!;
   const heartbeatBefore = readHeartbeatMark(opts.runDir, opts.agent);
   const prints = messageFingerprints(text);
   const inInput = (capture: string) => splitInputRegion(capture).input.some((l) => prints.some((p) => l.includes(p)));
@@ -203,7 +206,8 @@ async function deliver(opts: SendOptions): Promise<SendReceipt> {
   for (;;) {
     let current: string;
     try {
-      current = await capturePane(opts.socket, target, { signal: opts.signal });
+      // Not tied to the signal: after an abort one last capture still gives the verdict.
+      current = await capturePane(opts.socket, target);
     } catch (error) {
       const state = await readPaneState(opts.socket, target);
       return receipt('no_evidence', [...evidenceHead, `pane could not be captured after the send: ${state.problem ?? (error as Error).message}`]);

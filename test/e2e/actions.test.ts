@@ -222,7 +222,7 @@ describe('mosaic-top send --verify against the simulated behaviours (real progra
     const deadBefore = await fleet.capture('corpse');
     const dead = await send('corpse', 'wake up');
     expect(dead.receipt.status).toBe('refused');
-    expect(dead.receipt.reason).toMatch(/is dead \(exit 7\)/);
+    expect(dead.receipt.reason).toMatch(/=corpse:0\.0 on socket .* is dead/);
     expect(await fleet.capture('corpse')).toBe(deadBefore);
 
     const missing = await send('deaf', 'anyone?');
