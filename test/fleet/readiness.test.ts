@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { agentFlags, classifyReadiness, fleetFloor, matchProcess, readinessThresholds } from '../../fleet/readiness.js';
+import { formatAge } from '../../src/format.js';
+import { agentFlags, classifyReadiness, evidenceAge, fleetFloor, matchProcess, readinessThresholds } from '../../fleet/readiness.js';
 import type { HeartbeatInfo, PaneInfo } from '../../src/snapshot-types.js';
 
 const T = { staleSeconds: 120, idleSeconds: 300 };
@@ -69,5 +70,13 @@ describe('flags', () => {
     expect(fleetFloor([{ class: 'orchestrator', readiness: 'working' }, { class: 'enhancer', readiness: 'available' }]).ok).toBe(true);
     expect(fleetFloor([{ class: 'orchestrator', readiness: 'working' }, { class: 'enhancer', readiness: 'stale' }])).toEqual({ ok: false, orchestrators: 1, enhancers: 0, reason: 'floor broken: no enhancer working or available' });
     expect(fleetFloor([]).reason).toBe('floor broken: no orchestrator working or available, no enhancer working or available');
+  });
+});
+
+describe('evidenceAge', () => {
+  it('formats exactly like the console formatAge', () => {
+    const samples = [null, undefined, Number.NaN, Number.POSITIVE_INFINITY, -5, 0, 0.9, 59, 60, 61, 3599, 3600, 3661, 86399, 86400, 90061, 1e7];
+    for (const v of samples) expect(evidenceAge(v)).toBe(formatAge(v));
+    expect(evidenceAge(192)).toBe('3m12s');
   });
 });
