@@ -62,7 +62,7 @@ function pick(map: YAMLMap, ...keys: string[]): YamlNode | undefined {
  */
 export function parseRosterText(text: string, file: string): RosterResult {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   const errors: string[] = [];
   const at = (node: YamlNode | undefined | null, message: string) => {
     const offset = node?.range?.[0] ?? 0;
@@ -70,8 +70,8 @@ export function parseRosterText(text: string, file: string): RosterResult {
     errors.push(`${file}:${line}:${col}: ${message}`);
   };
   for (const e of doc.errors) {
-    const pos = e.linePos?.[0];
-    errors.push(`${file}:${pos?.line ?? 1}:${pos?.col ?? 1}: YAML syntax: ${e.message.split('\n')[0]}`);
+    const { line, col } = lineCounter.linePos(e.pos[0]);
+    errors.push(`${file}:${line}:${col}: YAML syntax: ${e.message.split('\n')[0]}`);
   }
   if (errors.length) return { ok: false, errors };
   const root = doc.contents as YamlNode | null;

@@ -86,6 +86,13 @@ describe('parseRosterText', () => {
     expect(r.errors[0]).toMatch(/^r\.yaml:\d+:\d+: YAML syntax: /);
   });
 
+  it('a key given twice in one agent is an error with its position', () => {
+    const r = parseRosterText('agents:\n  - name: a\n    runtime: pi\n    runtime: codex\n', 'r.yaml');
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.errors[0]).toMatch(/^r\.yaml:4:5: YAML syntax: Map keys must be unique/);
+  });
+
   it('an empty agents list is a valid (empty) fleet', () => {
     const r = parseRosterText('version: 1\nagents: []\n', 'f');
     expect(r.ok && r.roster.agents).toEqual([]);
