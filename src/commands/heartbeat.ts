@@ -18,7 +18,7 @@ export function registerHeartbeatCommand(program: Command): void {
     .option('--card <id>', 'backlog card in hand')
     .option('--note <text>', 'short free text (flattened to one line)')
     .addOption(new Option('--interval <seconds>', 'how often this writer promises to beat').argParser(parseSeconds))
-    .addOption(new Option('--pid <pid>', 'runtime pid (default: the parent process)').argParser((v) => {
+    .addOption(new Option('--pid <pid>', 'runtime pid (from a hook: --pid "$PPID", the runtime that ran the hook shell)').argParser((v) => {
       const n = Number(v);
       if (!Number.isInteger(n) || n <= 0) throw new Error(`--pid must be a positive integer, got "${v}"`);
       return n;
@@ -38,7 +38,8 @@ export function registerHeartbeatCommand(program: Command): void {
           card: o.card ?? null,
           note: o.note ?? null,
           interval: interval ?? null,
-          pid: o.pid ?? process.ppid,
+          // No default: our parent is usually the hook's short-lived shell, not the runtime.
+          pid: o.pid ?? null,
         });
         if (g.json) process.stdout.write(`${JSON.stringify({ ok: true, agent, file, state: o.state })}\n`);
       } catch (error) {

@@ -119,6 +119,11 @@ describe('mosaic-top heartbeat (real program)', () => {
     const text = fs.readFileSync(path.join(home, 'fleet', 'run', 'coder1.hb'), 'utf8');
     expect(text).toMatch(/^v=1\nts=\d+\nstate=busy\ninterval=30\npid=4242\ncard=A3a\nnote=two lines\n$/);
 
+    const noPid = await mosaicTop(['--mosaic-home', home, 'heartbeat', 'coder2', '--state', 'idle']);
+    expect(noPid.code).toBe(0);
+    expect(fs.readFileSync(path.join(home, 'fleet', 'run', 'coder2.hb'), 'utf8')).toMatch(/^v=1\nts=\d+\nstate=idle\n$/);
+    fs.rmSync(path.join(home, 'fleet', 'run', 'coder2.hb'));
+
     const badState = await mosaicTop(['--mosaic-home', home, 'heartbeat', 'coder1', '--state', 'sleeping']);
     expect(badState.code).not.toBe(0);
     expect(badState.stderr).toMatch(/busy, idle|busy|idle/);
