@@ -388,7 +388,8 @@ export class BacklogService {
     const card = await this.find(id);
     if (!card) return new BacklogError('not_found', `no card ${id}`);
     const refused = `${verb} refused for ${owner} on ${id}`;
-    if (card.status !== 'claimed') return new BacklogError('fenced', `${refused}: the card is ${card.status} (claim expired and was reclaimed, or was never held)`);
+    if (card.status === 'done') return new BacklogError('fenced', `${refused}: the card is already done`);
+    if (card.status !== 'claimed') return new BacklogError('fenced', `${refused}: the card is ${card.status} (the claim expired and was reclaimed, or was never held)`);
     if (card.claimOwner !== owner) return new BacklogError('fenced', `${refused}: the card is claimed by ${card.claimOwner} (token ${card.claimToken})`);
     if (token !== undefined && card.claimToken !== token) return new BacklogError('fenced', `${refused}: token ${token} was replaced by token ${card.claimToken}`);
     if ((card.secondsLeft ?? 0) <= 0) return new BacklogError('fenced', `${refused}: the claim expired ${Math.round(-(card.secondsLeft ?? 0))} s ago`);

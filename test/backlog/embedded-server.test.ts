@@ -117,7 +117,7 @@ afterEach(async () => {
 });
 
 describe('embedded backlog across processes', () => {
-  it('16 concurrent CLI claimers on 200 cards: every claim distinct, none lost, data dir reopens clean', async () => {
+  it('16 concurrent CLI claimers on 200 cards: every claim distinct, none lost, data dir reopens clean', { timeout: 240_000 }, async () => {
     const paths = makeHome();
     await seedCards(paths.backlogDataDir, 200);
     const workers = 16;
@@ -158,7 +158,7 @@ describe('embedded backlog across processes', () => {
     for (const a of acked) expect(facts.owners.get(a.id)).toBe(a.owner);
   });
 
-  it('server SIGKILLed mid-run: the next client brings it back and every acknowledged claim is still there', async () => {
+  it('server SIGKILLed mid-run: the next client brings it back and every acknowledged claim is still there', { timeout: 240_000 }, async () => {
     const paths = makeHome();
     await seedCards(paths.backlogDataDir, 200);
     const acked: Array<{ owner: string; id: string }> = [];
@@ -269,7 +269,7 @@ describe('embedded backlog across processes', () => {
     expect(fs.existsSync(lockFile)).toBe(false);
   });
 
-  it('CLI: JSON on every verb and distinct exit codes (0 ok, 2 usage, 3 not found, 4 conflict, 5 fenced, 6 cycle, 7 paused)', async () => {
+  it('CLI: JSON on every verb and distinct exit codes (0 ok, 2 usage, 3 not found, 4 conflict, 5 fenced, 6 cycle, 7 paused)', { timeout: 240_000 }, async () => {
     const paths = makeHome();
     expect((await cli(paths, ['create', '--id', 'A1', '--title', 'schema', '--priority', '5', '--json'])).code).toBe(0);
     const a2 = await cli(paths, ['create', '--id', 'A2', '--title', 'service', '--depends-on', 'A1', '--priority', '9', '--json']);
