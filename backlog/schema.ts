@@ -21,6 +21,8 @@ export const backlogCards = pgTable(
     priority: integer('priority').notNull().default(0),
     status: text('status', { enum: ['ready', 'claimed', 'blocked', 'done'] }).notNull().default('ready'),
     dependsOn: text('depends_on').array().notNull().default(sql`'{}'::text[]`),
+    /** How many of depends_on are not done yet (kept by create/link/import/complete; migration 0002). */
+    depsPending: integer('deps_pending').notNull().default(0),
     claimOwner: text('claim_owner'),
     claimTtlSeconds: integer('claim_ttl_seconds'),
     claimedAt: timestamp('claimed_at', { withTimezone: true }),
@@ -34,7 +36,8 @@ export const backlogCards = pgTable(
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
-    index('backlog_claim_order_idx').on(t.priority.desc(), t.createdAt, t.id).where(sql`status = 'ready'`),
+    index('backlog_claim_order_idx').on(t.priority.desc(), t.createdAt, t.id).where(sql`status = 'ready' AND deps_pending = 0`),
+    index('backlog_depends_on_idx').using('gin', t.dependsOn),
     index('backlog_status_priority_idx').on(t.status, t.priority.desc(), t.createdAt),
     index('backlog_reclaim_idx').on(t.claimedAt).where(sql`status = 'claimed'`),
   ],

@@ -137,6 +137,10 @@ function backlogNotSelected(argv: string[] = process.argv.slice(2)): boolean {
   return filters.length > 0 && !filters.some((f) => /backlog|global-setup|e2e/.test(f) || f === 'test' || f === 'test/');
 }
 
+/**
+ * Starts the run's PostgreSQL cluster and PGlite template (in parallel) and provides their
+ * locations to the tests; the returned teardown stops the cluster and removes both.
+ */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const ci = process.env.CI === 'true' || process.env.CI === '1';
   if (backlogNotSelected()) {

@@ -341,3 +341,22 @@ describe.each(tierFactories())('backlog service — %s', (_name, factory) => {
     expect(o.stats.counts.claimed).toBe(2);
   });
 });
+
+describe('drizzle schema mirrors the SQL migrations', () => {
+  it('every table and column in backlog/schema.ts exists after migrating, and no column is missing from it', async () => {
+    const { getTableColumns, getTableName } = await import('drizzle-orm');
+    const { backlogCards, backlogEvents, backlogMigrations } = await import('../../backlog/schema.js');
+    const { embeddedTier } = await import('./tiers.js');
+    const tier = await embeddedTier();
+    try {
+      for (const table of [backlogCards, backlogEvents, backlogMigrations]) {
+        const name = getTableName(table);
+        const declared = Object.values(getTableColumns(table)).map((c) => c.name).sort();
+        const actual = (await tier.columns(name)).sort();
+        expect(actual, name).toEqual(declared);
+      }
+    } finally {
+      await tier.close();
+    }
+  });
+});

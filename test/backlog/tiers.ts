@@ -23,6 +23,8 @@ export interface TierHandle {
   service(opts?: { paused?: () => PausedFlag | null }): Promise<BacklogService>;
   /** Runs raw SQL (test set-up only, e.g. backdating a claim). */
   exec(text: string): Promise<void>;
+  /** Column names of `table` in the database (information_schema). */
+  columns(table: string): Promise<string[]>;
   /** Empties the tables between tests. */
   reset(): Promise<void>;
   close(): Promise<void>;
@@ -59,6 +61,8 @@ export async function embeddedTier(): Promise<TierHandle> {
     exec: async (text) => {
       await pg.exec(text);
     },
+    columns: async (table) =>
+      (await pg.query<{ column_name: string }>(`SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1`, [table])).rows.map((r) => r.column_name),
     reset: async () => {
       await pg.exec(`TRUNCATE backlog, backlog_events RESTART IDENTITY; ALTER SEQUENCE backlog_claim_token_seq RESTART`);
       fs.rmSync(path.join(runDir, 'PAUSED'), { force: true });
@@ -94,6 +98,10 @@ export async function serverTier(): Promise<TierHandle> {
     service: async (opts = {}) => new BacklogService(connect(), { readPaused: opts.paused ?? pausedReader(runDir), describePause }),
     exec: async (text) => {
       await main.execute(sql.raw(text));
+    },
+    columns: async (table) => {
+      const result = await main.execute(sql`SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = ${table}`);
+      return (result as unknown as Array<{ column_name: string }>).map((r) => r.column_name);
     },
     reset: async () => {
       await main.execute(sql.raw(`TRUNCATE backlog, backlog_events RESTART IDENTITY`));
