@@ -16,7 +16,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { maskCredentials, maskDatabaseUrl, type MosaicPaths } from '../src/paths.js';
 import { packageRoot } from '../src/version.js';
-import { LineSplitter, type BacklogMethod, type BacklogResponse, type PingReply } from './protocol.js';
+import { BACKLOG_PROTOCOL, LineSplitter, type BacklogHello, type BacklogMethod, type BacklogResponse, type PingReply } from './protocol.js';
 import { isHolderAlive, readDataDirLock } from './lock.js';
 import {
   BacklogError,
@@ -181,19 +181,46 @@ class SocketBacklogClient implements BacklogClient {
   }
 }
 
-/** Tries one connection to the socket; resolves null when nobody listens (absent or stale socket). */
-function tryConnect(socketPath: string): Promise<net.Socket | null> {
+/**
+ * Tries one connection to the socket and waits for the server's hello line. Resolves null when
+ * nobody listens (absent or stale socket), or the connection closes or stays silent for
+ * `helloTimeoutMs` before the hello (a server that is exiting): no request was sent on it.
+ */
+function tryConnect(socketPath: string, helloTimeoutMs = 5000): Promise<net.Socket | null> {
   return new Promise((resolve) => {
     const socket = net.createConnection(socketPath);
-    const onError = (): void => {
+    let buffered = '';
+    let settled = false;
+    const fail = (): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
       socket.destroy();
       resolve(null);
     };
-    socket.once('error', onError);
-    socket.once('connect', () => {
-      socket.removeListener('error', onError);
+    const timer = setTimeout(fail, helloTimeoutMs);
+    socket.setEncoding('utf8');
+    const onData = (chunk: string): void => {
+      buffered += chunk;
+      const nl = buffered.indexOf('\n');
+      if (nl < 0) return;
+      let hello: BacklogHello | null = null;
+      try {
+        hello = JSON.parse(buffered.slice(0, nl)) as BacklogHello;
+      } catch {
+        hello = null;
+      }
+      if (!hello || hello.hello !== BACKLOG_PROTOCOL) return fail();
+      settled = true;
+      clearTimeout(timer);
+      socket.removeListener('data', onData);
+      socket.removeListener('error', fail);
+      socket.removeListener('close', fail);
       resolve(socket);
-    });
+    };
+    socket.on('data', onData);
+    socket.once('error', fail);
+    socket.once('close', fail);
   });
 }
 

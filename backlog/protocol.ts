@@ -6,6 +6,11 @@
  *   → {"id":1,"method":"claim","params":{"owner":"coder1","ttlSeconds":900}}
  *   ← {"id":1,"ok":true,"result":{"card":{…}}}
  *   ← {"id":2,"ok":false,"error":{"code":"paused","message":"claim refused: fleet PAUSED since …"}}
+ *
+ * On every accepted connection the server first writes a hello line ({@link BacklogHello});
+ * a client sends requests only after it: a connection closed before the hello (e.g. the server
+ * was exiting when it connected) carried no request, so the client can safely start a new
+ * server and try again.
  */
 import type { BacklogErrorCode } from './types.js';
 
@@ -40,6 +45,15 @@ export interface BacklogRequest {
 export type BacklogResponse =
   | { id: number | null; ok: true; result: unknown }
   | { id: number | null; ok: false; error: { code: BacklogErrorCode; message: string } };
+
+/** Protocol name and version in the hello line. */
+export const BACKLOG_PROTOCOL = 'mosaic-top-backlog/1';
+
+/** First line the server writes on a connection. */
+export interface BacklogHello {
+  hello: typeof BACKLOG_PROTOCOL;
+  pid: number;
+}
 
 /** Reply of `ping`: who serves, for diagnostics. */
 export interface PingReply {

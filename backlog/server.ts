@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { MosaicPaths } from '../src/paths.js';
 import { describePause, readPausedFlag } from '../fleet/paused.js';
 import { acquireDataDirLock } from './lock.js';
-import { isBacklogMethod, LineSplitter, type BacklogRequest, type BacklogResponse, type PingReply } from './protocol.js';
+import { BACKLOG_PROTOCOL, isBacklogMethod, LineSplitter, type BacklogHello, type BacklogRequest, type BacklogResponse, type PingReply } from './protocol.js';
 import { BacklogError } from './types.js';
 
 /** Default idle exit of an on-demand server, seconds (override: MOSAIC_BACKLOG_IDLE_EXIT). */
@@ -159,9 +159,16 @@ export async function runBacklogServer(paths: MosaicPaths, opts: BacklogServerOp
     process.once('SIGHUP', onSignal);
 
     server = net.createServer((conn) => {
+      // A connection that races our shutdown gets no hello: its client retries elsewhere.
+      if (shuttingDown) {
+        conn.destroy();
+        return;
+      }
       connections.add(conn);
       armIdle();
       conn.setEncoding('utf8');
+      const hello: BacklogHello = { hello: BACKLOG_PROTOCOL, pid: process.pid };
+      conn.write(JSON.stringify(hello) + '\n');
       const splitter = new LineSplitter();
       conn.on('data', (chunk: string) => {
         let lines: string[];

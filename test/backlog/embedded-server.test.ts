@@ -309,6 +309,52 @@ describe('embedded backlog across processes', () => {
     expect((await cli(paths, ['create', '--id', 'evil2', '--title', 'x\u001b[2J'])).code).toBe(2);
   });
 
+  it('idle exit: the server stops cleanly when unused, and the next client starts a new one', async () => {
+    const paths = makeHome();
+    expect((await cli(paths, ['create', '--id', 'I1', '--title', 'idle'], { MOSAIC_BACKLOG_IDLE_EXIT: '1' })).code).toBe(0);
+    const first = readDataDirLock(paths.backlogDataDir);
+    expect(first).not.toBeNull();
+    await waitFor(() => !fs.existsSync(lockPathFor(paths.backlogDataDir)), { timeoutMs: 30_000, what: 'idle exit' });
+    expect(fs.existsSync(paths.backlogSocket)).toBe(false);
+    expect(fs.readFileSync(path.join(paths.runDir, 'backlog-server.log'), 'utf8')).toMatch(/shutting down \(idle for 1 s\)[\s\S]*stopped/);
+    const again = await cli(paths, ['show', '--id', 'I1', '--json']);
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout).title).toBe('idle');
+    expect(readDataDirLock(paths.backlogDataDir)?.pid).not.toBe(first?.pid);
+  });
+
+  it('protocol: hello first; garbage and unknown commands get errors and the connection stays usable', async () => {
+    const paths = makeHome();
+    expect((await cli(paths, ['stats'])).code).toBe(0);
+    const net = await import('node:net');
+    const socket = net.createConnection(paths.backlogSocket);
+    const lines: string[] = [];
+    let buffer = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (d: string) => {
+      buffer += d;
+      const parts = buffer.split('\n');
+      buffer = parts.pop() ?? '';
+      lines.push(...parts);
+    });
+    try {
+      await waitFor(() => lines.length >= 1, { what: 'hello' });
+      expect(JSON.parse(lines[0])).toMatchObject({ hello: 'mosaic-top-backlog/1' });
+      socket.write('not json\n');
+      socket.write(JSON.stringify({ id: 1, method: 'dropTables' }) + '\n');
+      socket.write(JSON.stringify({ id: 2, method: 'claim', params: { owner: 'bad owner!' } }) + '\n');
+      socket.write(JSON.stringify({ id: 3, method: 'stats' }) + '\n');
+      await waitFor(() => lines.length >= 5, { what: 'four replies' });
+      const replies = lines.slice(1).map((l) => JSON.parse(l));
+      expect(replies[0]).toMatchObject({ id: null, ok: false, error: { code: 'invalid' } });
+      expect(replies[1]).toMatchObject({ id: 1, ok: false, error: { code: 'invalid' } });
+      expect(replies[2]).toMatchObject({ id: 2, ok: false, error: { code: 'invalid' } });
+      expect(replies[3]).toMatchObject({ id: 3, ok: true, result: { total: 0 } });
+    } finally {
+      socket.destroy();
+    }
+  });
+
   it('demo backlog: NORTH_STAR goals with history (live claim, expired claim, blocked card); stopped on demand', async () => {
     const paths = makeHome();
     expect(await seedDemoBacklog(paths, { workerAgent: 'coder1', staleAgent: 'reviewer', onProgress: () => {} })).toBe(14);
