@@ -28,7 +28,11 @@ describe('mosaic-top demo (bare: up ⇒ console ⇒ down)', () => {
     outer = await startIsolatedTmux('fleet-ui');
     demoSocket = `${outer.socket}-demo`;
     const log = path.join(fs.mkdtempSync(path.join('/tmp', 'mt-fleet-ui-')), 'stderr.log');
-    await outer.newSession('ui', ['sh', '-c', `node ${ROOT}/bin/mosaic-top demo --socket ${demoSocket} 2>${log}; echo "EXIT=$?"; sleep 600`], { width: 120, height: 40 });
+    await outer.newSession('ui', ['sh', '-c', `node ${ROOT}/bin/mosaic-top demo --socket ${demoSocket} 2>${log}; echo "EXIT=$?"; sleep 600`], {
+      width: 120,
+      height: 40,
+      env: { XDG_CACHE_HOME: path.join(path.dirname(log), 'cache') },
+    });
     const screen = await waitFor(async () => {
       const text = await outer!.capture('ui');
       return text.includes('canary-pi') && text.includes('research') ? text : null;

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { writeHeartbeat } from '../../fleet/heartbeat.js';
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
 
@@ -18,11 +18,14 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const BIN = path.join(ROOT, 'bin', 'mosaic-top');
 const FIXTURE_BIN = path.join(ROOT, 'test', 'fixtures', 'bin');
 const execFileAsync = promisify(execFile);
+// The parsed-roster cache of the programs under test goes to a throwaway dir, not ~/.cache.
+const CACHE_HOME = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-once-cache-'));
+afterAll(() => fs.rmSync(CACHE_HOME, { recursive: true, force: true }));
 
 async function mosaicTop(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await execFileAsync(process.execPath, [BIN, ...args], {
-      env: { ...process.env, PATH: `${FIXTURE_BIN}:${process.env.PATH}`, MOSAIC_HOME: '', ...env },
+      env: { ...process.env, PATH: `${FIXTURE_BIN}:${process.env.PATH}`, MOSAIC_HOME: '', XDG_CACHE_HOME: CACHE_HOME, ...env },
       encoding: 'utf8',
       timeout: 60_000,
     });

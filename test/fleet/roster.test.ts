@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadRoster, parseRosterText, RosterCache } from '../../fleet/roster.js';
+import { defaultRosterCacheDir, loadRoster, loadRosterCached, parseRosterText, RosterCache } from '../../fleet/roster.js';
 
 const UPSTREAM = `version: 1
 transport: tmux
@@ -133,5 +133,51 @@ describe('loadRoster / RosterCache', () => {
     const gone = cache.get();
     expect(gone.roster?.agents.map((a) => a.name)).toEqual(['b', 'c']);
     expect(gone.errors[0]).toMatch(/roster not found/);
+  });
+});
+
+describe('parsed-roster cache', () => {
+  let dir: string | null = null;
+  afterEach(() => { if (dir) fs.rmSync(dir, { recursive: true, force: true }); dir = null; });
+
+  it('reuses the parsed copy while the file is unchanged, re-parses after a change, never caches errors', () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-roster-cache-'));
+    const file = path.join(dir, 'roster.yaml');
+    const cacheDir = path.join(dir, 'cache');
+    fs.writeFileSync(file, 'agents:\n  - name: a\n    runtime: pi\n');
+    const first = loadRosterCached(file, cacheDir);
+    expect(first.ok && first.roster.agents.map((a) => a.name)).toEqual(['a']);
+    const [cacheFile] = fs.readdirSync(cacheDir);
+    expect(fs.statSync(path.join(cacheDir, cacheFile)).mode & 0o777).toBe(0o600);
+
+    // Prove a hit: tamper with the cached copy; an unchanged roster file returns it.
+    const cached = JSON.parse(fs.readFileSync(path.join(cacheDir, cacheFile), 'utf8'));
+    cached.roster.agents[0].name = 'from-cache';
+    fs.writeFileSync(path.join(cacheDir, cacheFile), JSON.stringify(cached));
+    const hit = loadRosterCached(file, cacheDir);
+    expect(hit.ok && hit.roster.agents[0].name).toBe('from-cache');
+
+    // Any change to the file (here: same content rewritten ⇒ new mtime/ctime) ⇒ parsed again.
+    const later = new Date(Date.now() + 5000);
+    fs.utimesSync(file, later, later);
+    const miss = loadRosterCached(file, cacheDir);
+    expect(miss.ok && miss.roster.agents[0].name).toBe('a');
+
+    fs.writeFileSync(file, 'agents:\n  - runtime: pi\n');
+    expect(loadRosterCached(file, cacheDir).ok).toBe(false);
+    expect(loadRosterCached(file, cacheDir).ok).toBe(false);
+    expect(fs.readdirSync(cacheDir)).toEqual([cacheFile]);
+
+    // A garbage cache file is ignored, not trusted.
+    fs.writeFileSync(file, 'agents:\n  - name: b\n    runtime: pi\n');
+    fs.writeFileSync(path.join(cacheDir, cacheFile), '{not json');
+    const fixed = loadRosterCached(file, cacheDir);
+    expect(fixed.ok && fixed.roster.agents[0].name).toBe('b');
+    expect(new RosterCache(file, { cacheDir: null }).get().roster?.agents[0].name).toBe('b');
+  });
+
+  it('lives under XDG_CACHE_HOME, else ~/.cache', () => {
+    expect(defaultRosterCacheDir({ XDG_CACHE_HOME: '/x/cache' })).toBe('/x/cache/mosaic-top/roster');
+    expect(defaultRosterCacheDir({ XDG_CACHE_HOME: 'relative' })).toBe(path.join(os.homedir(), '.cache', 'mosaic-top', 'roster'));
   });
 });

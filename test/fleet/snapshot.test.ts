@@ -57,6 +57,7 @@ describe('collectSnapshot (real tmux)', () => {
     fs.writeFileSync(fixture, '');
     process.env.PATH = `${FIXTURE_BIN}:${ORIGINAL_PATH}`;
     process.env.MT_SYSTEMCTL_FIXTURE = fixture;
+    process.env.XDG_CACHE_HOME = path.join(home, 'cache');
     delete process.env.MT_SYSTEMCTL_MODE;
   });
   afterEach(async () => {
@@ -65,6 +66,7 @@ describe('collectSnapshot (real tmux)', () => {
     process.env.PATH = ORIGINAL_PATH;
     delete process.env.MT_SYSTEMCTL_FIXTURE;
     delete process.env.MT_SYSTEMCTL_MODE;
+    delete process.env.XDG_CACHE_HOME;
   });
 
   it('one agent per readiness state, with evidence; holder and watch viewers excluded; unmanaged listed', async () => {
