@@ -88,11 +88,16 @@ class SocketBacklogClient implements BacklogClient {
     });
     socket.on('error', (error) => this.failAll(new BacklogError('unavailable', `backlog server connection failed: ${error.message}`)));
     socket.on('close', () => this.failAll(new BacklogError('unavailable', 'backlog server connection lost before the reply (the request may or may not have been applied)')));
-    signal?.addEventListener('abort', () => {
-      this.failAll(abortError(signal));
-      socket.destroy();
-    }, { once: true });
+    if (signal) {
+      this.onAbort = () => {
+        this.failAll(abortError(signal));
+        socket.destroy();
+      };
+      signal.addEventListener('abort', this.onAbort, { once: true });
+    }
   }
+
+  private onAbort: (() => void) | null = null;
 
   private failAll(error: BacklogError): void {
     for (const [id, waiter] of this.pending) {
@@ -168,6 +173,7 @@ class SocketBacklogClient implements BacklogClient {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.onAbort) this.signal?.removeEventListener('abort', this.onAbort);
     this.failAll(new BacklogError('unavailable', 'backlog client closed'));
     await new Promise<void>((resolve) => {
       if (this.socket.destroyed) return resolve();
@@ -250,11 +256,15 @@ export function spawnBacklogServer(paths: MosaicPaths, idleExitSeconds?: number)
 
 function delay(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
+    const onAbort = (): void => {
       clearTimeout(timer);
       resolve();
-    }, { once: true });
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
 
