@@ -42,7 +42,6 @@ export function tableCells(columns: readonly ColumnSpec[], widths: readonly numb
 export function Table(props: TableProps): React.ReactElement | null {
   const colorOn = useConsole((s) => s.ui.color);
   if (props.height <= 0) return null;
-  const inner = props.width - 2;
   const header = tableCells(props.columns, props.widths, props.columns.map((c) => c.header)).map((c) => c.text).join(' ');
   const visible = props.rows.slice(props.offset, props.offset + props.height - 1);
   return (
@@ -57,15 +56,21 @@ export function Table(props: TableProps): React.ReactElement | null {
         if (!colorOn) {
           return <Text key={index} wrap="truncate-end">{truncateToWidth(prefix + cells.map((c) => c.text).join(' '), props.width)}</Text>;
         }
-        let used = 2;
+        // Few Text nodes per row (Ink lays out each one): uncoloured neighbours are merged.
+        const segments: { text: string; color: string | undefined }[] = [{ text: prefix, color: undefined }];
+        cells.forEach((c, j) => {
+          const color = props.cellColor?.(index, c.column);
+          const text = (j ? ' ' : '') + c.text;
+          const last = segments[segments.length - 1];
+          if (!color && !last.color) last.text += text;
+          else if (color) {
+            if (j) last.text += ' ';
+            segments.push({ text: c.text, color });
+          } else segments.push({ text, color: undefined });
+        });
         return (
           <Text key={index} wrap="truncate-end" inverse={isSelected}>
-            {prefix}
-            {cells.map((c, j) => {
-              const text = truncateToWidth((j ? ' ' : '') + c.text, Math.max(0, inner + 2 - used));
-              used += j ? 1 + props.widths[c.column] : props.widths[c.column];
-              return <Text key={c.column} color={props.cellColor?.(index, c.column)}>{text}</Text>;
-            })}
+            {segments.map((seg, j) => <Text key={j} color={seg.color}>{seg.text}</Text>)}
           </Text>
         );
       })}

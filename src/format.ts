@@ -22,9 +22,12 @@ export function formatTtl(secondsLeft: number): string {
 
 const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
 
+// Printable ASCII is one cell per character: skip string-width's (costly) Unicode analysis.
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
 /** Display width of `text` in terminal cells (CJK and most emoji count 2), via `string-width`. */
 export function displayWidth(text: string): number {
-  return stringWidth(text);
+  return PRINTABLE_ASCII.test(text) ? text.length : stringWidth(text);
 }
 
 /**
@@ -35,6 +38,7 @@ export function displayWidth(text: string): number {
  */
 export function truncateToWidth(text: string, width: number): string {
   if (width <= 0) return '';
+  if (PRINTABLE_ASCII.test(text)) return text.length <= width ? text : `${text.slice(0, width - 1)}…`;
   if (stringWidth(text) <= width) return text;
   const budget = width - 1; // room for the ellipsis
   let out = '';
@@ -51,7 +55,7 @@ export function truncateToWidth(text: string, width: number): string {
 /** Truncates (see {@link truncateToWidth}) then pads with spaces to exactly `width` cells. */
 export function padToWidth(text: string, width: number, align: 'left' | 'right' = 'left'): string {
   const cut = truncateToWidth(text, width);
-  const pad = ' '.repeat(Math.max(0, width - stringWidth(cut)));
+  const pad = ' '.repeat(Math.max(0, width - displayWidth(cut)));
   return align === 'right' ? pad + cut : cut + pad;
 }
 

@@ -47,6 +47,9 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
     return 2;
   }
   const paths = resolvePaths({ mosaicHome: opts.mosaicHome, roster: opts.roster });
+  // React's development build costs several times the CPU per frame (dev checks, component
+  // tracking): the console runs the production build unless the operator asked otherwise.
+  process.env.NODE_ENV ??= 'production';
   const [{ render }, React, { App }, { ConsoleProvider }, { capturePane }, { watchAgent }] = await Promise.all([
     import('ink'),
     import('react'),

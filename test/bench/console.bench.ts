@@ -1,0 +1,166 @@
+/**
+ * Console bench (`npm run bench:console`, runs dist/test/bench/console.bench.js after `npx tsc -p .`).
+ *
+ * 1. The REAL console (`node bin/mosaic-top --interval 2`) in a 200×60 pane of an isolated tmux
+ *    server, watching 50 agents (sleep panes on another isolated socket, heartbeats rewritten by
+ *    this bench), for MT_BENCH_SECONDS (default 60): CPU use as % of one core from
+ *    /proc/<pid>/stat (utime+stime of the console; children — tmux/systemctl probes — reported
+ *    apart from cutime+cstime), peak RSS (VmHWM), time from spawn to the first frame showing the
+ *    header and to the first frame showing agents.
+ * 2. Render time of the fleet table for 200 agents (ink renderToString), median over N runs.
+ *
+ * Targets (issue 4): ≤ 2 % of one core, first frame ≤ 1.5 s. Cleans up every server and dir.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { ReactElement } from 'react';
+
+// Same React build as the console itself (src/console/run.ts): production. Set before React
+// loads, hence the dynamic imports below.
+process.env.NODE_ENV ??= 'production';
+const React = (await import('react')).default;
+const { renderToString } = await import('ink');
+const { ConsoleProvider } = await import('../../hooks/useConsoleStore.js');
+const { FleetTable } = await import('../../components/FleetTable.js');
+const { App } = await import('../../components/App.js');
+const { createConsoleStore } = await import('../../src/store/index.js');
+const { makeSnapshot, manyAgents } = await import('../fixtures/snapshots.js');
+const { recordingActions } = await import('../helpers/render.js');
+
+const repo = path.resolve(import.meta.dirname, '..', '..', '..');
+const bin = path.join(repo, 'bin', 'mosaic-top');
+const fixtureBin = path.join(repo, 'test', 'fixtures', 'bin');
+const AGENTS = 50;
+const SECONDS = Number(process.env.MT_BENCH_SECONDS ?? 60);
+const CLK_TCK = 100;
+
+function tmux(socket: string, args: string[]): string {
+  return execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
+}
+
+function procTimes(pid: number): { own: number; children: number } {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // After the comm: state(0) … utime(11) stime(12) cutime(13) cstime(14)
+  return { own: Number(fields[11]) + Number(fields[12]), children: Number(fields[13]) + Number(fields[14]) };
+}
+
+function vmHWMkB(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : NaN;
+}
+
+async function until(test: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!test()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function writeBeats(runDir: string, round: number): void {
+  const ts = Math.floor(Date.now() / 1000);
+  for (let i = 0; i < AGENTS; i++) {
+    const name = `agent${String(i).padStart(3, '0')}`;
+    const tmp = path.join(runDir, `.${name}.hb.tmp`);
+    fs.writeFileSync(tmp, `v=1\nts=${ts}\nstate=${(i + round) % 3 ? 'busy' : 'idle'}\ninterval=30\n`);
+    fs.renameSync(tmp, path.join(runDir, `${name}.hb`));
+  }
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+async function benchLiveConsole(): Promise<Record<string, number | string>> {
+  const tag = randomBytes(3).toString('hex');
+  const fleetSocket = `mt-bench-fleet-${tag}`;
+  const uiSocket = `mt-bench-ui-${tag}`;
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-console-bench-'));
+  const runDir = path.join(home, 'fleet', 'run');
+  fs.mkdirSync(runDir, { recursive: true });
+  const names = Array.from({ length: AGENTS }, (_, i) => `agent${String(i).padStart(3, '0')}`);
+  fs.writeFileSync(path.join(home, 'fleet', 'roster.yaml'), [
+    'version: 1', 'transport: tmux', 'tmux:', `  socket_name: ${fleetSocket}`, '  holder_session: _holder', 'agents:',
+    ...names.map((n, i) => `  - { name: ${n}, runtime: sleep, class: ${i === 0 ? 'orchestrator' : i === 1 ? 'enhancer' : 'code'} }`), '',
+  ].join('\n'));
+  let beats: NodeJS.Timeout | null = null;
+  try {
+    tmux(fleetSocket, ['new-session', '-d', '-s', '_holder', 'sleep', '86400']);
+    for (const n of names) tmux(fleetSocket, ['new-session', '-d', '-s', n, 'sleep', '86400']);
+    let round = 0;
+    writeBeats(runDir, round);
+    beats = setInterval(() => writeBeats(runDir, ++round), 10_000);
+
+    const spawnedAt = performance.now();
+    tmux(uiSocket, [
+      'new-session', '-d', '-s', 'console', '-x', '200', '-y', '60',
+      '-e', `PATH=${fixtureBin}:${process.env.PATH}`, '-e', 'MT_SYSTEMCTL_MODE=nobus', '-e', 'TERM=xterm-256color',
+      bin, '--mosaic-home', home, '--interval', '2',
+    ]);
+    const capture = () => tmux(uiSocket, ['capture-pane', '-p', '-t', '=console:0.0']);
+    let headerMs = NaN;
+    await until(() => {
+      const screen = capture();
+      if (Number.isNaN(headerMs) && screen.includes('mosaic-top  ')) headerMs = performance.now() - spawnedAt;
+      return screen.includes('agent000');
+    }, 20_000, 'first frame with agents');
+    const agentsMs = performance.now() - spawnedAt;
+    const pid = Number(tmux(uiSocket, ['display-message', '-p', '-t', '=console:0.0', '#{pane_pid}']).trim());
+    const comm = fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    const t0 = procTimes(pid);
+    const w0 = performance.now();
+    await new Promise((r) => setTimeout(r, SECONDS * 1000));
+    const t1 = procTimes(pid);
+    const wall = (performance.now() - w0) / 1000;
+    const hwm = vmHWMkB(pid);
+    const still = capture().includes('agent000');
+    return {
+      agents: AGENTS,
+      seconds: Math.round(wall),
+      process: comm,
+      cpuPctOneCore: Number((((t1.own - t0.own) / CLK_TCK / wall) * 100).toFixed(2)),
+      childrenCpuPctOneCore: Number((((t1.children - t0.children) / CLK_TCK / wall) * 100).toFixed(2)),
+      peakRssMB: Number((hwm / 1024).toFixed(1)),
+      firstFrameHeaderMs: Math.round(headerMs),
+      firstFrameAgentsMs: Math.round(agentsMs),
+      stillRendering: still ? 'yes' : 'NO',
+    };
+  } finally {
+    if (beats) clearInterval(beats);
+    try { tmux(uiSocket, ['kill-server']); } catch { /* not running */ }
+    try { tmux(fleetSocket, ['kill-server']); } catch { /* not running */ }
+    fs.rmSync(home, { recursive: true, force: true });
+  }
+}
+
+function benchTableRender(n = 200, runs = 30): Record<string, number> {
+  const store = createConsoleStore({ color: true });
+  store.getState().applySnapshot(makeSnapshot(manyAgents(n)));
+  const actions = recordingActions();
+  const table = () => React.createElement(ConsoleProvider, { store, actions }, React.createElement(FleetTable, { width: 160, height: n + 1 }));
+  const app = () => React.createElement(ConsoleProvider, { store, actions }, React.createElement(App, { size: { columns: 160, rows: 50 } }));
+  const time = (make: () => ReactElement, columns: number) => {
+    renderToString(make(), { columns }); // warm-up
+    const samples: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const t = performance.now();
+      renderToString(make(), { columns });
+      samples.push(performance.now() - t);
+    }
+    return Number(median(samples).toFixed(2));
+  };
+  return { agents: n, runs, tableAllRowsMedianMs: time(table, 160), app160x50MedianMs: time(app, 160) };
+}
+
+const render = benchTableRender();
+process.stdout.write(`console table render: ${JSON.stringify(render)}\n`);
+const live = await benchLiveConsole();
+process.stdout.write(`console live (${AGENTS} agents, --interval 2): ${JSON.stringify(live)}\n`);
+const cpuOk = Number(live.cpuPctOneCore) <= 2;
+const firstOk = Number(live.firstFrameHeaderMs) <= 1500;
+process.stdout.write(`targets: cpu ≤ 2% of one core ${cpuOk ? 'MET' : 'MISSED'}; first frame ≤ 1.5 s ${firstOk ? 'MET' : 'MISSED'}\n`);
