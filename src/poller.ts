@@ -73,7 +73,7 @@ export function createPoller(opts: PollerOptions): Poller {
     }
     try {
       const text = await opts.capture(agent.socket, agent.pane.target, controller.signal);
-      if (!stopped) store.getState().setPreview({ agent: agent.name, lines: sanitizeLines(text.replace(/\n+$/, '')), error: null });
+      if (!stopped) store.getState().setPreview({ agent: agent.name, lines: sanitizeLines(text.replace(/\s+$/, '')), error: null });
     } catch (error) {
       if (!stopped) store.getState().setPreview({ agent: agent.name, lines: [], error: (error as Error).message });
     }
