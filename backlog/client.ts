@@ -282,6 +282,10 @@ async function openEmbedded(paths: MosaicPaths, opts: OpenBacklogOptions): Promi
   if (opts.create === false && !dataDirExists(paths.backlogDataDir)) {
     throw new BacklogError('absent', `no backlog yet at ${paths.backlogDataDir}`);
   }
+  // Unix socket paths are limited to 107 bytes on Linux (sun_path).
+  if (Buffer.byteLength(paths.backlogSocket) > 107) {
+    throw new BacklogError('unavailable', `backlog socket path ${paths.backlogSocket} is longer than 107 bytes; use a shorter --mosaic-home`);
+  }
   const progress = opts.onProgress ?? ((line: string) => process.stderr.write(line + '\n'));
   const deadline = Date.now() + (opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS);
   let spawned: ReturnType<typeof spawnBacklogServer> | null = null;
@@ -302,6 +306,10 @@ async function openEmbedded(paths: MosaicPaths, opts: OpenBacklogOptions): Promi
     }
     const socket = await tryConnect(holderAlive && holder?.socket ? holder.socket : paths.backlogSocket);
     if (socket) return make(socket);
+    const holderNow = readDataDirLock(paths.backlogDataDir);
+    if (spawns >= 3 && spawned?.exited() && !(holderNow && isHolderAlive(holderNow))) {
+      throw new BacklogError('unavailable', `backlog server failed to start ${spawns} times; see ${path.join(paths.runDir, 'backlog-server.log')}`);
+    }
     await delay(pause, opts.signal);
     pause = Math.min(pause * 1.5, 200);
   }
