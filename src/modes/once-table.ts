@@ -46,6 +46,10 @@ export function renderSnapshotTable(s: Snapshot): string {
     ),
   );
   if (s.fleet.paused) lines.push(sanitizeLine(describePause(s.fleet.paused)));
+  // Degraded probes explain empty columns (e.g. UNIT when systemd is unavailable).
+  for (const [name, probe] of Object.entries(s.probes)) {
+    if (probe.error && !s.errors.includes(probe.error)) lines.push(sanitizeLine(`! ${name}: ${probe.error}`));
+  }
   lines.push(s.fleet.floor.ok ? `floor ok (orchestrators ${s.fleet.floor.orchestrators}, enhancers ${s.fleet.floor.enhancers})` : `FLOOR: ${s.fleet.floor.reason}`);
   lines.push('');
   const header = ['AGENT', 'CLASS', 'RUNTIME', 'READINESS', 'IDLE', 'HB', 'UNIT', 'PID', 'CMD', 'CARD', 'FLAGS'];

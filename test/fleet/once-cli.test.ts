@@ -103,8 +103,9 @@ describe('mosaic-top --once (real program)', () => {
     writeHeartbeat(path.join(home, 'fleet', 'run'), 'a1', { state: 'idle', card: 'K9' });
     // A hostile session name must reach the table inert.
     await tmux.newSession('bad\u001b[31mname', ['sleep', '600']);
-    const r = await mosaicTop(['--mosaic-home', home, '--once']);
+    const r = await mosaicTop(['--mosaic-home', home, '--once'], { MT_SYSTEMCTL_MODE: 'nobus' });
     expect(r.code).toBe(0);
+    expect(r.stdout).toContain('! systemd: systemd unavailable: Failed to connect to bus: No medium found');
     expect(r.stdout).toMatch(/AGENT\s+CLASS\s+RUNTIME\s+READINESS/);
     expect(r.stdout).toMatch(/a1\s+-\s+sleep\s+available/);
     expect(r.stdout).not.toContain('\u001b');
