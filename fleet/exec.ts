@@ -83,14 +83,14 @@ export function runTmux(
 /**
  * Lightweight runner for the snapshot probes (tmux list-panes, systemctl show): node's own
  * `spawn`, no shell, no stdin, stdout/stderr collected as UTF-8, killed (SIGKILL) on timeout
- * (ms, default 5000) or abort. Counted by {@link subprocessCount} like {@link runCommand}, with
+ * (ms, default 5000) or abort; `env` replaces the environment when given. Counted by {@link subprocessCount} like {@link runCommand}, with
  * the same {@link ExecResult} error strings. Exists because importing execa costs ~100 ms of
  * the `--once` budget. Never throws.
  */
 export function runProbe(
   file: string,
   args: readonly string[],
-  opts: { timeoutMs?: number; signal?: AbortSignal } = {},
+  opts: { timeoutMs?: number; signal?: AbortSignal; env?: NodeJS.ProcessEnv } = {},
 ): Promise<ExecResult> {
   spawned++;
   const started = performance.now();
@@ -116,7 +116,7 @@ export function runProbe(
     };
     let child: ReturnType<typeof spawn>;
     try {
-      child = spawn(file, [...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      child = spawn(file, [...args], { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env });
     } catch (error) {
       finish(null, error as NodeJS.ErrnoException, null);
       return;

@@ -111,6 +111,16 @@ export function parseListPanes(stdout: string, nowSeconds: number): { panes: Tmu
   return { panes, skipped };
 }
 
+/**
+ * Environment for talking to the DEFAULT socket without `-L`: tmux given neither -L nor -S
+ * uses the server named in `$TMUX` when set, so a console running inside some other tmux
+ * server would probe that one. Dropping `TMUX` makes "no -L" mean the default socket.
+ */
+export function defaultSocketEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const { TMUX: _ignored, ...rest } = env;
+  return rest;
+}
+
 /** Outcome of probing one socket. */
 export interface TmuxSocketProbe {
   socket: string | null;
@@ -145,6 +155,7 @@ export async function probeTmuxSocket(
   const result = await runProbe('tmux', [...tmuxSocketArgs(socket), 'list-panes', '-a', '-F', LIST_PANES_FORMAT], {
     timeoutMs: opts.timeoutMs ?? 2000,
     signal: opts.signal,
+    env: socket ? undefined : defaultSocketEnv(),
   });
   const now = opts.nowSeconds ?? Date.now() / 1000;
   if (result.ok) {

@@ -305,7 +305,12 @@ describe('collectSnapshot (real tmux)', () => {
     try {
       execFileSync('tmux', ['new-session', '-d', '-s', 'plain', 'sleep 600'], { env: process.env });
       writeRoster(paths, null, [{ name: 'plain', runtime: 'sleep' }]);
+      // As if the console ran inside a pane of another server: $TMUX names that server.
+      await tmux.newSession('elsewhere', ['sleep', '600']);
+      const other = (await tmux.ok(['display-message', '-p', '-t', '=elsewhere', '#{socket_path},#{pid},0'])).trim();
+      process.env.TMUX = other;
       const s = await collectSnapshot({ paths, includeBacklog: false });
+      expect(s.unmanaged.map((u) => u.session)).not.toContain('elsewhere');
       expect(fs.existsSync(socketPath)).toBe(true);
       expect(s.fleet.sockets).toEqual([null]);
       expect(s.probes['tmux:default']).toMatchObject({ ok: true, error: null });
