@@ -23,6 +23,7 @@ import {
   type HeartbeatInfo,
   type PaneInfo,
   type ProbeReport,
+  type ProcessInfo,
   type Readiness,
   type Snapshot,
   type UnmanagedSession,
@@ -231,14 +232,14 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
       },
       thresholds,
     );
-    let process = null;
+    let processInfo: ProcessInfo | null = null;
     if (pane && !pane.dead && pane.pid !== null && tree) {
       const expected = expectedProgram(readAgentEnv(paths.agentsDir, a.name), a.runtime);
-      process = matchProcess(expected, pane.currentCommand, programsUnder(tree, pane.pid));
+      processInfo = matchProcess(expected, pane.currentCommand, programsUnder(tree, pane.pid));
     }
     const unit = local ? systemd?.units.get(agentUnitName(a.name)) ?? null : null;
     const claimed = claimsByOwner.get(a.name) ?? null;
-    const flagged = agentFlags({ pane, process, unit, claimExpired: !!claimed?.expired });
+    const flagged = agentFlags({ pane, process: processInfo, unit, claimExpired: !!claimed?.expired });
     const claim: ClaimInfo | null = claimed ? { cardId: claimed.cardId, title: claimed.title, secondsLeft: claimed.secondsLeft } : null;
     return {
       name: a.name,
@@ -253,7 +254,7 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
       pane,
       heartbeat: hb.heartbeat,
       unit,
-      process,
+      process: processInfo,
       claim,
     };
   });
