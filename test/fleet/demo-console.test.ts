@@ -16,9 +16,12 @@ const execFileAsync = promisify(execFile);
 describe('mosaic-top demo (bare: up ⇒ console ⇒ down)', () => {
   let outer: IsolatedTmux | null = null;
   let demoSocket = '';
+  let tmpDir: string | null = null;
   afterEach(async () => {
     await outer?.stop();
     outer = null;
+    if (tmpDir) fs.rmSync(tmpDir, { recursive: true, force: true });
+    tmpDir = null;
     // Belt and braces: if the program died mid-way, end the demo server it started.
     await execFileAsync('tmux', ['-L', demoSocket, 'kill-server']).catch(() => {});
     fs.rmSync(tmuxSocketPath(demoSocket), { force: true });
@@ -27,7 +30,8 @@ describe('mosaic-top demo (bare: up ⇒ console ⇒ down)', () => {
   it('opens the console on the demo fleet and tears the demo down when the console quits', { timeout: 120_000 }, async () => {
     outer = await startIsolatedTmux('fleet-ui');
     demoSocket = `${outer.socket}-demo`;
-    const log = path.join(fs.mkdtempSync(path.join('/tmp', 'mt-fleet-ui-')), 'stderr.log');
+    tmpDir = fs.mkdtempSync(path.join('/tmp', 'mt-fleet-ui-'));
+    const log = path.join(tmpDir, 'stderr.log');
     await outer.newSession('ui', ['sh', '-c', `node ${ROOT}/bin/mosaic-top demo --socket ${demoSocket} 2>${log}; echo "EXIT=$?"; sleep 600`], {
       width: 120,
       height: 40,
@@ -51,6 +55,5 @@ describe('mosaic-top demo (bare: up ⇒ console ⇒ down)', () => {
     expect(after).toContain('EXIT=0');
     expect(await execFileAsync('tmux', ['-L', demoSocket, 'list-sessions']).then(() => 'alive', () => 'gone')).toBe('gone');
     expect(fs.existsSync(home!)).toBe(false);
-    fs.rmSync(path.dirname(log), { recursive: true, force: true });
   });
 });
