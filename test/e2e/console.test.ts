@@ -3,17 +3,23 @@
  * watching a small real fleet (sleep panes + heartbeat files) on another isolated socket. Read
  * with `capture-pane -p` / `-e`, driven with `send-keys`. Needs `npx tsc -p .` first (npm test).
  */
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import stringWidth from 'string-width';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { promisify } from 'node:util';
+import { stopBacklogServer } from '../../backlog/demo.js';
 import { KEYMAP } from '../../src/keymap.js';
+import { resolvePaths } from '../../src/paths.js';
+import { copyTemplateDataDir } from '../backlog/tiers.js';
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
 
 const repo = path.resolve(import.meta.dirname, '..', '..');
 const bin = path.join(repo, 'bin', 'mosaic-top');
 const fixtureBin = path.join(repo, 'test', 'fixtures', 'bin');
+const execFileAsync = promisify(execFile);
 const EVIL = '\u001b]2;pwned\u0007\u001b[31mred\u001b[2J\u001b[H';
 
 function writeBeat(runDir: string, agent: string, state: 'busy' | 'idle', note?: string): void {
@@ -171,5 +177,64 @@ describe('console end-to-end in a real terminal', () => {
     await keys(s, 'C-c');
     text = await until(s, (t) => t.includes('EXITED'), 'ctrl-c exits');
     expect(text).toContain('EXITED 0');
+  });
+});
+
+describe('console end-to-end: a card title from the real backlog stays inert', () => {
+  let fleet: IsolatedTmux;
+  let ui: IsolatedTmux;
+  let home: string;
+  const env = { ...process.env, MOSAIC_BACKLOG_IDLE_EXIT: '30' } as NodeJS.ProcessEnv;
+  delete env.DATABASE_URL;
+  delete env.PGLITE_DATA_DIR;
+
+  beforeAll(async () => {
+    fleet = await startIsolatedTmux('console-card-fleet');
+    ui = await startIsolatedTmux('console-card-ui');
+    home = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-console-card-'));
+    fs.mkdirSync(path.join(home, 'fleet', 'run'), { recursive: true });
+    fs.writeFileSync(path.join(home, 'fleet', 'roster.yaml'), [
+      'version: 1', 'tmux:', `  socket_name: ${fleet.socket}`, '  holder_session: _keepalive', 'agents:',
+      '  - { name: solo, runtime: sleep, class: orchestrator }', '',
+    ].join('\n'));
+    await fleet.newSession('solo', ['sleep', '3600']);
+    // The backlog API refuses control characters, so write the row the way another writer
+    // could (raw SQL; e.g. on the Postgres tier), before any backlog server opens the dir.
+    const dataDir = copyTemplateDataDir(path.join(home, 'fleet', 'backlog'));
+    const { PGlite } = await import('@electric-sql/pglite');
+    const db = new PGlite(dataDir);
+    await db.query('INSERT INTO backlog (id, title, priority) VALUES ($1, $2, 9)', ['EV1', `evil ${EVIL}`]);
+    await db.close();
+    const refused = await execFileAsync('node', [bin, 'backlog', 'create', '--id', 'EV2', '--title', `evil ${EVIL}`, '--mosaic-home', home], { env, timeout: 60_000 }).then(() => null, (e: Error) => e);
+    expect(refused?.message).toMatch(/control characters/);
+  });
+
+  afterAll(async () => {
+    await ui?.stop();
+    await fleet?.stop();
+    if (home) {
+      await stopBacklogServer(resolvePaths({ mosaicHome: home }, env));
+      fs.rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  it('shows the card title as caret text; no sequence reaches the pane', async () => {
+    const script = `node ${bin} --mosaic-home ${home} --interval 1; echo EXITED $?; sleep 3600`;
+    await ui.newSession('card', ['sh', '-c', script], {
+      width: 100, height: 30, env: { PATH: `${fixtureBin}:${process.env.PATH}`, MT_SYSTEMCTL_MODE: 'nobus', NO_COLOR: '1', MOSAIC_BACKLOG_IDLE_EXIT: '30' },
+    });
+    const title = async () => (await ui.ok(['display-message', '-p', '-t', '=card:0.0', '#{pane_title}'])).trim();
+    const before = await title();
+    const text = await waitFor(async () => {
+      const s = await ui.capture('card');
+      return s.includes('EV1') ? s : null;
+    }, 'card EV1 in the backlog panel', { timeoutMs: 30_000 });
+    expect(text).toContain('evil ^[]2;pwned^G^[[31mred');
+    const withEscapes = await ui.ok(['capture-pane', '-p', '-e', '-t', '=card:0.0']);
+    expect(withEscapes).not.toMatch(/\u001b[\]\[]/);
+    expect(await title()).toBe(before);
+    expect(text.split('\n')[0]).toContain('mosaic-top');
+    await ui.ok(['send-keys', '-t', '=card:0.0', 'q']);
+    await waitFor(async () => (await ui.capture('card')).includes('EXITED 0'), 'exit');
   });
 });
