@@ -48,7 +48,9 @@ export function App({ size: fixedSize, inputActive = true }: AppProps): React.Re
   });
   useEffect(() => {
     store.getState().setPageSize(Math.max(1, layout.tableLines - 2));
-  }, [store, layout.tableLines]);
+    // Help/details show title + body + a "more" line when they scroll.
+    if (layout.fullViewLines > 0) store.getState().setModalView(Math.max(1, layout.fullViewLines - 2));
+  }, [store, layout.tableLines, layout.fullViewLines]);
   const w = layout.width;
   return (
     <Box flexDirection="column" width={w} height={layout.height}>

@@ -1,19 +1,9 @@
 /** Help (`?`): every binding, rendered from the keymap data, in columns when there is room. */
 import React from 'react';
 import { useConsole } from '../hooks/useConsoleStore.js';
-import { KEYMAP, displayKey } from '../src/keymap.js';
+import { helpLines } from '../src/console/rows.js';
 import { padToWidth } from '../src/format.js';
 import { ScrollView } from './ScrollView.js';
-
-/** One help line per binding: `keys  description  [scope] (read-only: disabled)`. Pure. */
-export function helpLines(readonly: boolean): string[] {
-  return KEYMAP.filter((b) => b.showInHelp).map((b) => {
-    const keys = b.keys.map(displayKey).join(' / ');
-    const scope = b.scope.join('+');
-    const off = readonly && b.mutates ? '  (disabled: read-only)' : '';
-    return `${padToWidth(keys, 14)} ${b.description}  [${scope}]${off}`;
-  });
-}
 
 /** Renders the help in `height` lines: two columns when wide and tall enough, else one scrolled column. */
 export function HelpView({ width, height }: { width: number; height: number }): React.ReactElement | null {

@@ -117,7 +117,7 @@ export function createConsoleActions(deps: ConsoleActionDeps): ConsoleActions {
       s.setPending(`sending to ${agent.name}…`);
       let receipt: SendReceipt;
       try {
-        receipt = await send({ agent: agent.name, socket: agent.socket, runDir: paths.runDir, message, timeoutMs: CONSOLE_SEND_TIMEOUT_MS });
+        receipt = await send({ agent: agent.name, socket: agent.socket, runDir: paths.runDir, message, timeoutMs: CONSOLE_SEND_TIMEOUT_MS, paths });
       } catch (error) {
         receipt = { status: 'refused', agent: agent.name, evidence: [], elapsedMs: 0, source: 'operator:mosaic-top', reason: (error as Error).message };
       }

@@ -10,6 +10,7 @@ import { hasControlCharacters } from '../sanitize.js';
 import type { AgentRow } from '../snapshot-types.js';
 import type { ConsoleState, ConsoleStore } from '../store/index.js';
 import { selectedIndex, visibleAgents } from './view-model.js';
+import { modalLineCount } from './rows.js';
 
 /** Side effects the dispatcher can ask for; implemented in src/console/actions.ts. */
 export interface ConsoleActions {
@@ -93,8 +94,9 @@ function handleModal(press: KeyPress, store: ConsoleStore, actions: ConsoleActio
       return true;
     case 'help':
     case 'details': {
-      const scroll: Record<string, number | 'top'> = { up: -1, k: -1, down: 1, j: 1, pageup: -s.ui.pageSize, pagedown: s.ui.pageSize, g: 'top' };
-      if (press.name in scroll) { s.scrollModal(scroll[press.name]); return true; }
+      const page = Math.max(1, s.ui.modalView - 1);
+      const scroll: Record<string, number | 'top'> = { up: -1, k: -1, down: 1, j: 1, pageup: -page, pagedown: page, g: 'top', G: 10_000 };
+      if (press.name in scroll) { s.scrollModal(scroll[press.name], modalLineCount(s)); return true; }
       if (command === 'cancel' || press.name === 'q' || press.name === 'enter' || (modal === 'help' && press.name === '?')) s.closeModal();
       return true;
     }

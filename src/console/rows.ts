@@ -8,7 +8,10 @@ import type { AgentRow, Snapshot } from '../snapshot-types.js';
 import type { BacklogSection } from '../../backlog/snapshot.js';
 import { formatAge, formatTtl, liveSecondsLeft, secondsSince } from '../format.js';
 import type { ColumnSpec } from './columns.js';
-import type { BacklogRow } from './view-model.js';
+import { backlogRows, type BacklogRow } from './view-model.js';
+import { KEYMAP, displayKey } from '../keymap.js';
+import { padToWidth } from '../format.js';
+import type { ConsoleState } from '../store/index.js';
 
 /** Columns of the fleet table (spec §8); evidence only shows when the terminal is wide. */
 export const FLEET_COLUMNS: readonly ColumnSpec[] = [
@@ -163,4 +166,34 @@ export function cardDetailLines(row: BacklogRow, extra?: { body?: string | null;
   if (extra?.body) { lines.push('body:'); for (const l of extra.body.split('\n')) lines.push(`  ${l}`); }
   if (extra?.acceptance) { lines.push('acceptance:'); for (const l of extra.acceptance.split('\n')) lines.push(`  ${l}`); }
   return lines.map((l) => sanitizeLine(l.replace(/\t/g, '    ')));
+}
+
+/** One help line per binding: `keys  description  [scope] (disabled: read-only)`. Pure. */
+export function helpLines(readonly: boolean): string[] {
+  return KEYMAP.filter((b) => b.showInHelp).map((b) => {
+    const keys = b.keys.map(displayKey).join(' / ');
+    const scope = b.scope.join('+');
+    const off = readonly && b.mutates ? '  (disabled: read-only)' : '';
+    return `${padToWidth(keys, 14)} ${b.description}  [${scope}]${off}`;
+  });
+}
+
+/** Lines of the open details view (agent or card, with the card's loaded body), sanitized. */
+export function detailsLines(s: Pick<ConsoleState, 'fleet' | 'backlog' | 'ui'>): string[] {
+  const d = s.ui.detailsOf;
+  if (!d) return [];
+  if (d.kind === 'agent') {
+    const agent = s.fleet.snapshot?.agents.find((a) => a.name === d.key);
+    return agent ? agentDetailLines(agent) : [sanitizeLine(`agent ${d.key} is no longer in the snapshot`)];
+  }
+  const row = backlogRows(s.backlog.section).find((r) => r.id === d.key);
+  const lines = row ? cardDetailLines(row) : [sanitizeLine(`card ${d.key} is no longer listed`)];
+  return s.ui.cardDetails?.id === d.key ? [...lines, ...s.ui.cardDetails.lines] : [...lines, '(loading body, acceptance and dependencies from the backlog…)'];
+}
+
+/** Number of lines the open help/details view has (for scroll clamping). */
+export function modalLineCount(s: Pick<ConsoleState, 'fleet' | 'backlog' | 'ui'>): number {
+  if (s.ui.modal === 'help') return helpLines(s.ui.readonly).length;
+  if (s.ui.modal === 'details') return detailsLines(s).length;
+  return 0;
 }

@@ -55,6 +55,8 @@ export interface UiSlice {
     pageSize: number;
     /** First line shown in the help/details views (they scroll when taller than the screen). */
     modalScroll: number;
+    /** Body lines the help/details view shows at once (set by the layout). */
+    modalView: number;
     /** Full card lines loaded from the backlog for the details view (sanitized). */
     cardDetails: { id: string; lines: string[] } | null;
   };
@@ -76,8 +78,10 @@ export interface UiSlice {
   tickClock: (nowMs: number) => void;
   setPageSize: (rows: number) => void;
   showCardDetails: (id: string, lines: string[]) => void;
-  /** Scrolls help/details by lines (views clamp to their content), or back to the top. */
-  scrollModal: (delta: number | 'top') => void;
+  /** Scrolls help/details by lines, or back to the top, within 0 … `lineCount - modalView`. */
+  scrollModal: (delta: number | 'top', lineCount: number) => void;
+  /** Sets how many body lines the help/details view shows (layout). */
+  setModalView: (lines: number) => void;
 }
 
 /** Options fixed at start: read-only mode and colour. */
@@ -109,6 +113,7 @@ export function createUiSlice(opts: UiOptions = {}): StateCreator<ConsoleState, 
       pageSize: 10,
       cardDetails: null,
       modalScroll: 0,
+      modalView: 10,
     },
     moveSelection: (move) => {
       const s = get();
@@ -151,7 +156,15 @@ export function createUiSlice(opts: UiOptions = {}): StateCreator<ConsoleState, 
     showMessage: (title, lines) => set((s) => ({ ui: { ...s.ui, message: { title, lines }, pending: null, modal: 'message' } })),
     tickClock: (clockMs) => set((s) => ({ ui: { ...s.ui, clockMs } })),
     showCardDetails: (id, lines) => set((s) => ({ ui: { ...s.ui, cardDetails: { id, lines } } })),
-    scrollModal: (delta) => set((s) => ({ ui: { ...s.ui, modalScroll: delta === 'top' ? 0 : Math.max(0, s.ui.modalScroll + delta) } })),
+    scrollModal: (delta, lineCount) =>
+      set((s) => {
+        const max = Math.max(0, lineCount - s.ui.modalView);
+        return { ui: { ...s.ui, modalScroll: delta === 'top' ? 0 : Math.min(max, Math.max(0, Math.min(s.ui.modalScroll, max) + delta)) } };
+      }),
+    setModalView: (lines) => {
+      const modalView = Math.max(1, Math.floor(lines));
+      if (get().ui.modalView !== modalView) set((s) => ({ ui: { ...s.ui, modalView } }));
+    },
     setPageSize: (rows) => {
       const pageSize = Math.max(1, Math.floor(rows));
       if (get().ui.pageSize !== pageSize) set((s) => ({ ui: { ...s.ui, pageSize } }));

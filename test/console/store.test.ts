@@ -53,6 +53,19 @@ describe('console store', () => {
     expect(store.getState().ui.detailsOf).toEqual({ kind: 'card', key: 'A3' });
     expect(store.getState().ui.modal).toBe('details');
   });
+  it('clamps help/details scrolling to the content', () => {
+    const store = createConsoleStore();
+    store.getState().setModalView(10);
+    store.getState().scrollModal(100, 23);
+    expect(store.getState().ui.modalScroll).toBe(13);
+    store.getState().scrollModal(-1, 23);
+    expect(store.getState().ui.modalScroll).toBe(12); // one step up is visible at once
+    store.getState().scrollModal(5, 8);
+    expect(store.getState().ui.modalScroll).toBe(0); // fits: no scrolling
+    store.getState().scrollModal(3, 23);
+    store.getState().openModal('help');
+    expect(store.getState().ui.modalScroll).toBe(0);
+  });
   it('caps notices and toggles the preview', () => {
     const store = createConsoleStore();
     for (let i = 0; i < 30; i++) store.getState().pushNotice(`n${i}`);
