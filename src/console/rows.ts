@@ -94,7 +94,7 @@ export function floorText(snapshot: Snapshot | null): string {
   const f = snapshot.fleet.floor;
   return f.ok
     ? `floor ok (${f.orchestrators} orch, ${f.enhancers} enh)`
-    : sanitizeLine(`FLOOR BROKEN: ${f.reason ?? `${f.orchestrators} orchestrators, ${f.enhancers} enhancers`}`);
+    : sanitizeLine(`FLOOR BROKEN: ${(f.reason ?? `${f.orchestrators} orchestrators, ${f.enhancers} enhancers`).replace(/^floor broken:\s*/i, '')}`);
 }
 
 /** Probe errors and snapshot errors, deduplicated and sanitized, for display in place. */

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createConsoleStore } from '../../src/store/index.js';
 import { backlogRows, scrollOffset, visibleAgents } from '../../src/console/view-model.js';
 import { computeLayout } from '../../src/console/layout.js';
+import { floorText } from '../../src/console/rows.js';
 import { makeAgent, makeBacklog, makeSnapshot, manyAgents, mixedFleet } from '../fixtures/snapshots.js';
 
 describe('console store', () => {
@@ -105,6 +106,15 @@ describe('view model', () => {
     expect(scrollOffset(50, 0, 10)).toBe(0);
     expect(scrollOffset(50, 25, 10)).toBe(20);
     expect(scrollOffset(50, 49, 10)).toBe(40);
+  });
+});
+
+describe('header texts', () => {
+  it('says the floor once, with its reason', () => {
+    const snap = makeSnapshot([makeAgent('c1')]);
+    snap.fleet.floor = { ok: false, orchestrators: 0, enhancers: 0, reason: 'floor broken: no orchestrator working or available' };
+    expect(floorText(snap)).toBe('FLOOR BROKEN: no orchestrator working or available');
+    expect(floorText(makeSnapshot(mixedFleet()))).toBe('floor ok (1 orch, 1 enh)');
   });
 });
 
