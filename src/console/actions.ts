@@ -144,9 +144,10 @@ export function createConsoleActions(deps: ConsoleActionDeps): ConsoleActions {
       poller.refresh();
     },
     async loadCardDetails(cardId) {
-      const card = await withBacklog('card details', (c) => c.get(cardId));
+      const found = await withBacklog('card details', async (c) => ({ card: await c.get(cardId), events: await c.events({ cardId, limit: 10 }) }));
       const s = store.getState();
-      if (!card || s.ui.modal !== 'details' || s.ui.detailsOf?.key !== cardId) return;
+      if (!found || s.ui.modal !== 'details' || s.ui.detailsOf?.key !== cardId) return;
+      const { card, events } = found;
       const lines = [
         `status ${card.status}, priority ${card.priority}${card.phase ? `, phase ${card.phase}` : ''}, attempts ${card.attempts}`,
         `depends on: ${card.dependsOn.join(', ') || 'none'}`,
@@ -155,6 +156,8 @@ export function createConsoleActions(deps: ConsoleActionDeps): ConsoleActions {
         ...(card.body ?? '(none)').split('\n').map((l) => `  ${l}`),
         'acceptance:',
         ...(card.acceptance ?? '(none)').split('\n').map((l) => `  ${l}`),
+        'events (newest first):',
+        ...(events.length ? events.map((e) => `  ${e.at}  ${e.actor}  ${e.verb}${Object.keys(e.detail).length ? `  ${JSON.stringify(e.detail)}` : ''}`) : ['  (none)']),
       ];
       s.showCardDetails(cardId, lines.flatMap((l) => sanitizeLines(l)));
     },

@@ -191,6 +191,30 @@ describe('console keys', () => {
     await r.press('escape');
     await r.waitFor((f) => !f.includes('DETAILS'), 'closed');
   });
+  it('enter on a card loads body, acceptance, deps and events from the backlog client', async () => {
+    const store = createConsoleStore({ color: false });
+    let closed = 0;
+    const client = {
+      get: async (id: string) => ({ id, title: 'wire the heartbeat writer', body: 'line one\n\u001b[31mline two', acceptance: 'tests pass', dependsOn: ['A1', 'A2'], status: 'claimed', priority: 5, phase: 'p1', attempts: 2, claimOwner: 'coder1', claimToken: 7, expiresAt: '2026-11-21T17:15:00Z' }),
+      events: async () => [{ id: 1, at: '2026-11-21T17:00:00Z', actor: 'coder1', verb: 'claim', cardId: 'A3', detail: { token: 7 } }],
+      close: async () => { closed++; },
+    };
+    const actions = createConsoleActions({
+      store, paths: resolvePaths({ mosaicHome: '/nonexistent' }, {}), poller: { refresh: () => {}, capturePreview: async () => {} }, quit: () => {}, watch: () => {},
+      openBacklog: async () => client as never,
+    });
+    const r = mount({ store, actions, columns: 100, rows: 40, snapshot: makeSnapshot(mixedFleet()) });
+    await r.press('tab');
+    await r.press('enter');
+    const frame = await r.waitFor((f) => f.includes('events (newest first):'), 'card details loaded');
+    expect(frame).toContain('card A3: wire the heartbeat writer');
+    expect(frame).toContain('depends on: A1, A2');
+    expect(frame).toContain('  ^[[31mline two');
+    expect(frame).toContain('  tests pass');
+    expect(frame).toMatch(/2026-11-21T17:00:00Z {2}coder1 {2}claim/);
+    expect(frame).not.toContain(ESC);
+    expect(closed).toBe(1);
+  });
   it('s edits a message and shows the receipt in place', async () => {
     const store = createConsoleStore({ color: false });
     const sent: string[] = [];
