@@ -8,7 +8,6 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import lockfile from 'proper-lockfile';
 
 /** Contents of `<datadir>.lock`. */
 export interface DataDirLockHolder {
@@ -79,6 +78,8 @@ export function readDataDirLock(dataDir: string): DataDirLockHolder | null {
 async function withGuard<T>(dataDir: string, fn: () => T): Promise<T> {
   const file = lockPathFor(dataDir);
   fs.mkdirSync(path.dirname(file), { recursive: true });
+  // Loaded here, not at import: clients read the lock on every start and need no guard.
+  const { default: lockfile } = await import('proper-lockfile');
   const release = await lockfile.lock(file, {
     realpath: false,
     lockfilePath: `${file}.guard`,
