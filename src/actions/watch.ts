@@ -55,6 +55,47 @@ function envWithoutTmux(): NodeJS.ProcessEnv {
   return env;
 }
 
+/**
+ * Stops this process from reading its terminal while tmux owns it. A stdin that was read
+ * before (the console's Ink input) keeps reading in the background even when paused or
+ * without listeners (Node stops only once 16 KB are buffered), so it would steal the
+ * operator's keys — the detach key among them — from the tmux client. The stream still
+ * believes a read is pending afterwards, so a caller that reads stdin again after the watch
+ * must restart the handle (the console does: resumeStdinReading in src/console/run.ts).
+ */
+function stopReadingStdin(): void {
+  const stdin = process.stdin as NodeJS.ReadStream & { _handle?: { reading?: boolean; readStop?: () => number } };
+  try {
+    stdin.pause();
+    if (stdin._handle?.reading && typeof stdin._handle.readStop === 'function') {
+      stdin._handle.readStop();
+      stdin._handle.reading = false;
+    }
+  } catch {
+    // A closed or non-stream stdin has nothing to stop.
+  }
+}
+
+/**
+ * While tmux owns the terminal, nothing in this process may change the tty mode: a deferred
+ * cleanup of the console's previous Ink mount (React runs unmount effects asynchronously)
+ * calling `setRawMode(false)` would put the terminal back in canonical mode under the tmux
+ * client, and keys such as the detach key would sit in the line buffer. Returns the undo.
+ */
+function holdTtyMode(): () => void {
+  const stdin = process.stdin as NodeJS.ReadStream & { setRawMode?: (mode: boolean) => NodeJS.ReadStream };
+  if (!stdin.isTTY || typeof stdin.setRawMode !== 'function') return () => {};
+  const hadOwn = Object.prototype.hasOwnProperty.call(stdin, 'setRawMode');
+  const original = stdin.setRawMode;
+  stdin.setRawMode = function heldWhileWatching(this: NodeJS.ReadStream) {
+    return this;
+  };
+  return () => {
+    if (hadOwn) stdin.setRawMode = original;
+    else delete (stdin as { setRawMode?: unknown }).setRawMode;
+  };
+}
+
 function killViewerSync(socket: string | null, viewer: string): void {
   spawnSync('tmux', [...tmuxSocketArgs(socket), 'kill-session', '-t', `=${viewer}`], { stdio: 'ignore', timeout: 2000 });
 }
@@ -148,6 +189,8 @@ export async function watchAgent(opts: {
   opts.onBeforeAttach?.(watchBanner(agent, socket, prefix));
 
   let endedBy: NodeJS.Signals | null = null;
+  stopReadingStdin();
+  const releaseTtyMode = holdTtyMode();
   const child = spawn('tmux', [...tmuxSocketArgs(socket), 'attach-session', '-r', '-t', `=${viewer}`], {
     stdio: 'inherit',
     env: envWithoutTmux(),
@@ -167,6 +210,7 @@ export async function watchAgent(opts: {
     child.once('exit', (code) => resolve({ code, error: null }));
   });
   for (const [s, h] of handlers) process.off(s, h);
+  releaseTtyMode();
   killViewerSync(socket, viewer);
   await unpinWindowSizes(socket, agent, pinned);
 

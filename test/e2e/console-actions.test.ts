@@ -110,8 +110,14 @@ describe('console action keys w, s, c end-to-end', () => {
   }
   const screen = (session: string) => ui.capture(session);
   const keys = (session: string, ...k: string[]) => ui.ok(['send-keys', '-t', `=${session}:0.0`, ...k]);
-  const until = (session: string, test: (s: string) => boolean, what: string, timeoutMs = 20_000) =>
-    waitFor(async () => { const s = await screen(session); return test(s) ? s : null; }, what, { timeoutMs });
+  const until = async (session: string, test: (s: string) => boolean, what: string, timeoutMs = 20_000) => {
+    let last = '';
+    try {
+      return await waitFor(async () => { last = await screen(session); return test(last) ? last : null; }, what, { timeoutMs });
+    } catch (error) {
+      throw new Error(`${(error as Error).message}; screen was:\n${last}`);
+    }
+  };
 
   it('s: types a message in the console, sends it verified, shows the receipt', async () => {
     const session = await startConsole();
@@ -121,6 +127,13 @@ describe('console action keys w, s, c end-to-end', () => {
     const shown = await until(session, (s) => /RECEIPT (SUBMITTED|QUEUED|TYPED_NOT_SUBMITTED|NO_EVIDENCE|REFUSED)/.test(s), 'receipt dialog');
     expect(shown).toMatch(/RECEIPT SUBMITTED/);
     expect(await fleet.capture('alpha')).toContain('ack: [operator:mosaic-top] hello from the console');
+    // The backlog exists, so the console's receipt is recorded in the events table.
+    const events = await waitFor(async () => {
+      const r = await cli(['backlog', 'events', '--json']);
+      const list = JSON.parse(r.stdout) as { verb: string; detail: Record<string, unknown> }[];
+      return list.filter((e) => e.verb === 'receipt' && e.detail.agent === 'alpha').length ? list : null;
+    }, 'receipt event recorded');
+    expect(events.find((e) => e.verb === 'receipt')?.detail.status).toBe('submitted');
   });
 
   it('c: confirms, claims the next card for the agent and dispatches it', async () => {
