@@ -11,7 +11,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { PausedFlag } from '../src/snapshot-types.js';
 import { hasControlCharacters } from '../src/sanitize.js';
-import { rowsOf, type BacklogDb } from './db.js';
+import { executePrepared, rowsOf, type BacklogDb } from './db.js';
 import {
   BacklogError,
   CARD_STATUSES,
@@ -343,7 +343,7 @@ export class BacklogService {
       const why = this.opts.describePause ? this.opts.describePause(paused) : `fleet PAUSED since ${paused.at ?? '?'}`;
       throw new BacklogError('paused', `claim refused: ${why}`);
     }
-    const row = await this.one(sql`WITH picked AS (
+    const query = sql`WITH picked AS (
         SELECT c.id FROM backlog c
         WHERE ${CLAIMABLE} ${id === null ? sql`` : sql`AND c.id = ${id}`}
         ORDER BY c.priority DESC, c.created_at, c.id
@@ -360,7 +360,8 @@ export class BacklogService {
           jsonb_build_object('owner', ${owner}::text, 'token', claimed.claim_token, 'ttlSeconds', ${ttl}::int, 'attempts', claimed.attempts)
         FROM claimed
       )
-      SELECT ${CARD_COLUMNS} FROM claimed c`);
+      SELECT ${CARD_COLUMNS} FROM claimed c`;
+    const row = rowsOf<Row>(await executePrepared(this.db, id === null ? 'backlog_claim_next' : 'backlog_claim_id', query))[0];
     if (row) return { card: toCard(row) };
     if (id === null) return { card: null };
     const card = await this.find(id);
