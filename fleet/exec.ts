@@ -40,7 +40,8 @@ export async function runCommand(
     input: opts.input,
     stdin: opts.input === undefined ? 'ignore' : 'pipe',
     env: opts.env,
-    extendEnv: true,
+    // A given env is the whole environment (same as runProbe), so a variable can be removed.
+    extendEnv: opts.env === undefined,
     stripFinalNewline: false,
     encoding: 'utf8',
   });
@@ -71,13 +72,24 @@ export function tmuxSocketArgs(socket: string | null | undefined): string[] {
   return socket ? ['-L', socket] : [];
 }
 
-/** Runs `tmux [-L socket] …args` through {@link runCommand}. */
+/**
+ * The environment for every tmux call we make: the caller's, without `TMUX`. tmux given
+ * neither -L nor -S talks to the server named in `$TMUX`, so a console running inside some
+ * other tmux server would probe (and send to) that one; and `attach` refuses to nest while
+ * `$TMUX` is set. We always name our target explicitly, so `TMUX` is never wanted.
+ */
+export function tmuxEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const { TMUX: _ignored, ...rest } = env;
+  return rest;
+}
+
+/** Runs `tmux [-L socket] …args` through {@link runCommand}, with {@link tmuxEnv}. */
 export function runTmux(
   socket: string | null | undefined,
   args: readonly string[],
   opts: { timeoutMs?: number; signal?: AbortSignal; input?: string } = {},
 ): Promise<ExecResult> {
-  return runCommand('tmux', [...tmuxSocketArgs(socket), ...args], opts);
+  return runCommand('tmux', [...tmuxSocketArgs(socket), ...args], { ...opts, env: tmuxEnv() });
 }
 
 /**

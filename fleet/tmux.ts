@@ -3,7 +3,7 @@
  * parser. Upstream source: `fleet ps` list-panes parsing with the H1b activity fallback
  * (pane_activity, then window_activity, then session_activity — tmux 3.3/3.4 leave pane_activity empty).
  */
-import { runProbe, tmuxSocketArgs } from './exec.js';
+import { runProbe, tmuxEnv, tmuxSocketArgs } from './exec.js';
 
 /** Field separator: the ASCII unit separator, which tmux strips from titles and names. */
 export const PANE_FIELD_SEPARATOR = '\x1f';
@@ -111,16 +111,6 @@ export function parseListPanes(stdout: string, nowSeconds: number): { panes: Tmu
   return { panes, skipped };
 }
 
-/**
- * Environment for talking to the DEFAULT socket without `-L`: tmux given neither -L nor -S
- * uses the server named in `$TMUX` when set, so a console running inside some other tmux
- * server would probe that one. Dropping `TMUX` makes "no -L" mean the default socket.
- */
-export function defaultSocketEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  const { TMUX: _ignored, ...rest } = env;
-  return rest;
-}
-
 /** Outcome of probing one socket. */
 export interface TmuxSocketProbe {
   socket: string | null;
@@ -155,7 +145,7 @@ export async function probeTmuxSocket(
   const result = await runProbe('tmux', [...tmuxSocketArgs(socket), 'list-panes', '-a', '-F', LIST_PANES_FORMAT], {
     timeoutMs: opts.timeoutMs ?? 2000,
     signal: opts.signal,
-    env: socket ? undefined : defaultSocketEnv(),
+    env: tmuxEnv(),
   });
   const now = opts.nowSeconds ?? Date.now() / 1000;
   if (result.ok) {
