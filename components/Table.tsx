@@ -54,7 +54,8 @@ export function Table(props: TableProps): React.ReactElement | null {
         const cells = tableCells(props.columns, props.widths, row);
         const prefix = marked ? (props.focused ? '> ' : '· ') : '  ';
         if (!colorOn) {
-          return <Text key={index} wrap="truncate-end">{truncateToWidth(prefix + cells.map((c) => c.text).join(' '), props.width)}</Text>;
+          // Trailing padding is trimmed: Ink tokenizes every character it is given.
+          return <Text key={index} wrap="truncate-end">{truncateToWidth(prefix + cells.map((c) => c.text).join(' '), props.width).trimEnd()}</Text>;
         }
         // Few Text nodes per row (Ink lays out each one): uncoloured neighbours are merged.
         const segments: { text: string; color: string | undefined }[] = [{ text: prefix, color: undefined }];
@@ -68,6 +69,8 @@ export function Table(props: TableProps): React.ReactElement | null {
             segments.push({ text: c.text, color });
           } else segments.push({ text, color: undefined });
         });
+        const lastSegment = segments[segments.length - 1];
+        if (!isSelected) lastSegment.text = lastSegment.text.trimEnd();
         return (
           <Text key={index} wrap="truncate-end" inverse={isSelected}>
             {segments.map((seg, j) => <Text key={j} color={seg.color}>{seg.text}</Text>)}

@@ -55,7 +55,7 @@ export interface ConsoleRunOptions {
 }
 
 /**
- * Opens the interactive console. Returns the exit code: 0 after `q`/ctrl-c/SIGTERM/SIGHUP,
+ * Opens the interactive console. Returns the exit code: 0 after `q`/ctrl-c/SIGINT/SIGTERM/SIGHUP,
  * 2 when stdin/stdout is not a terminal (use `--once`). The terminal is always restored:
  * alternate screen left, cursor shown, raw mode off.
  */
@@ -103,6 +103,8 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
     watch: (agent) => requestEnd({ kind: 'watch', agent }),
   });
   const onSignal = () => requestEnd({ kind: 'quit' });
+  // In raw mode ctrl-c arrives as a key; a SIGINT can still come from `kill -INT`.
+  process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onSignal);
   const restoreTerminal = () => {
@@ -139,6 +141,7 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
     }
   } finally {
     poller.stop();
+    process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     process.off('SIGHUP', onSignal);
     process.off('exit', restoreTerminal);

@@ -178,6 +178,22 @@ describe('console end-to-end in a real terminal', () => {
     text = await until(s, (t) => t.includes('EXITED'), 'ctrl-c exits');
     expect(text).toContain('EXITED 0');
   });
+  it('SIGTERM and SIGINT from outside also restore the terminal', async () => {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      const s = `sig${signal.toLowerCase()}`;
+      await startConsole(s, 100, 30);
+      await until(s, (t) => t.includes('AGENT'), 'console up');
+      const shPid = Number((await ui.ok(['display-message', '-p', '-t', `=${s}:0.0`, '#{pane_pid}'])).trim());
+      const children = fs.readFileSync(`/proc/${shPid}/task/${shPid}/children`, 'utf8').trim().split(/\s+/).map(Number);
+      const node = children.find((pid) => fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('mosaic-top'));
+      expect(node, 'console pid').toBeTruthy();
+      process.kill(node!, signal);
+      const text = await until(s, (t) => t.includes('EXITED'), `exit on ${signal}`);
+      expect(text).toContain('EXITED 0');
+      await until(s, (t) => /^icanon$/m.test(t), 'canonical mode restored');
+      expect((await ui.ok(['display-message', '-p', '-t', `=${s}:0.0`, '#{alternate_on} #{cursor_flag}'])).trim()).toBe('0 1');
+    }
+  });
 });
 
 describe('console end-to-end: a card title from the real backlog stays inert', () => {
