@@ -278,6 +278,7 @@ export class BacklogService {
     const acceptance = assertText(input.acceptance, 'acceptance', { multiline: true });
     const priority = input.priority === undefined ? 0 : assertInt(input.priority, 'priority', -1_000_000, 1_000_000);
     const key = assertText(input.idempotencyKey, 'idempotency key', { max: 200 });
+    if (input.dependsOn !== undefined && !Array.isArray(input.dependsOn)) throw new BacklogError('invalid', 'dependsOn must be a list of card ids');
     const deps = [...new Set((input.dependsOn ?? []).map((d) => assertName(d, 'dependency id')))];
     const projected = input.projectedTokens == null ? null : assertInt(input.projectedTokens, 'projected tokens', 0, Number.MAX_SAFE_INTEGER);
     const actor = input.actor ? assertName(input.actor, 'actor') : 'cli';
@@ -607,12 +608,13 @@ export class BacklogService {
   async importGoals(input: { goals: NorthStarGoal[]; source?: string; actor?: string }): Promise<ImportResult> {
     const actor = input.actor ? assertName(input.actor, 'actor') : 'import';
     const source = assertText(input.source, 'source', { max: 1000 }) ?? 'NORTH_STAR.yaml';
+    if (!Array.isArray(input.goals)) throw new BacklogError('invalid', 'goals must be a list');
     const goals = input.goals.map((g) => ({
       id: assertName(g.id, 'goal id'),
       title: assertText(g.title, `title of goal ${g.id}`, { required: true, max: 500 }) as string,
       phase: assertText(g.phase, `phase of goal ${g.id}`, { max: 100 }),
       priority: assertInt(g.priority, `priority of goal ${g.id}`, -1_000_000, 1_000_000),
-      dependsOn: [...new Set(g.dependsOn.map((d) => assertName(d, `dependency of goal ${g.id}`)))],
+      dependsOn: [...new Set((Array.isArray(g.dependsOn) ? g.dependsOn : []).map((d) => assertName(d, `dependency of goal ${g.id}`)))],
       body: assertText(g.body, `body of goal ${g.id}`, { multiline: true }),
     }));
     return this.db.transaction(async (tx) => {
