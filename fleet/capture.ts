@@ -93,3 +93,29 @@ export async function readPaneState(
     problem: isDead ? `pane ${target} on ${socketLabel(socket)} is dead${deadStatus ? ` (exit ${deadStatus})` : ''}` : null,
   };
 }
+
+/**
+ * Captures a pane for send verification in ONE tmux call
+ * (`capture-pane -p -t T ; display-message -p -t T '#{cursor_y} #{pane_width}'`): the screen
+ * rows (not joined, so they line up with the cursor row), the cursor row and the pane width.
+ * Raw, unsanitized text. Throws an Error carrying tmux's reason. `timeoutMs` defaults to 2000.
+ */
+export async function capturePaneWithCursor(
+  socket: string | null,
+  target: string,
+  opts: { signal?: AbortSignal; timeoutMs?: number } = {},
+): Promise<{ rows: string[]; cursorRow: number | null; width: number | null }> {
+  const result = await runTmux(
+    socket,
+    ['capture-pane', '-p', '-t', target, ';', 'display-message', '-p', '-t', target, '#{cursor_y} #{pane_width}'],
+    { signal: opts.signal, timeoutMs: opts.timeoutMs ?? 2000 },
+  );
+  if (!result.ok) throw new Error(result.error ?? `capture-pane ${target} failed`);
+  const rows = result.stdout.replace(/\n$/, '').split('\n');
+  const [cursor, width] = (rows.pop() ?? '').trim().split(' ').map((v) => (v === '' ? NaN : Number(v)));
+  return {
+    rows,
+    cursorRow: Number.isInteger(cursor) ? cursor : null,
+    width: Number.isInteger(width) && width > 0 ? width : null,
+  };
+}

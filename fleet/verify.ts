@@ -42,10 +42,10 @@ export interface HeartbeatMark {
 }
 
 export interface VerifyInput {
-  /** Capture taken before anything was sent. */
-  baseline: string;
+  /** Capture taken before anything was sent (with the cursor when known). */
+  baseline: string | PaneText;
   /** The latest capture after the send. */
-  current: string;
+  current: string | PaneText;
   /** Exactly the text put into the pane (source label included), before Enter. */
   sentText: string;
   /** True when an earlier poll of this send saw the text sitting in the input line. */
@@ -66,11 +66,8 @@ export interface VerifyVerdict {
   final: boolean;
 }
 
-function nonEmptyLines(text: string): string[] {
-  return text
-    .split('\n')
-    .map((l) => l.replace(/\r$/, '').trimEnd())
-    .filter((l) => l.trim().length > 0);
+function nonEmptyLines(capture: string | PaneText): string[] {
+  return logicalLines(capture).lines.filter((l) => l.trim().length > 0);
 }
 
 function quote(line: string): string {
@@ -97,17 +94,59 @@ function startsWithPrompt(line: string): boolean {
 }
 
 /**
- * Splits a capture into the input region (from the lowest prompt line found among the last 6
- * non-empty lines down to the bottom; else just the last non-empty line) and the lines above
- * it. Both as trimmed-right, non-empty lines.
+ * A pane capture as verification sees it: the screen rows (`capture-pane -p`, not joined),
+ * the cursor row (`#{cursor_y}`) and the pane width, so wrapped rows can be joined back into
+ * logical lines and the line the cursor sits on can be found. A plain string is a capture
+ * without cursor information (lines already logical).
  */
-export function splitInputRegion(capture: string): { above: string[]; input: string[] } {
-  const lines = nonEmptyLines(capture);
-  if (!lines.length) return { above: [], input: [] };
+export interface PaneText {
+  rows: string[];
+  /** Row of the cursor (0 = top), null when unknown. */
+  cursorRow: number | null;
+  /** Pane width in cells, null when unknown (then no rows are joined). */
+  width: number | null;
+}
+
+/** Logical lines of a capture (wrapped rows joined when the width is known) and the cursor's line. */
+function logicalLines(capture: string | PaneText): { lines: string[]; cursorLine: number | null } {
+  if (typeof capture === 'string') return { lines: capture.split('\n').map((l) => l.replace(/\r$/, '').trimEnd()), cursorLine: null };
+  const lines: string[] = [];
+  let cursorLine: number | null = null;
+  let continuing = false;
+  capture.rows.forEach((raw, row) => {
+    const text = raw.replace(/\r$/, '');
+    if (continuing) lines[lines.length - 1] += text;
+    else lines.push(text);
+    if (row === capture.cursorRow) cursorLine = lines.length - 1;
+    // A row filled to the last column is taken as wrapped onto the next row (capture-pane -p
+    // drops trailing blanks, so only a full row has the pane's width).
+    continuing = capture.width !== null && text.length >= capture.width;
+  });
+  return { lines: lines.map((l) => l.trimEnd()), cursorLine };
+}
+
+/**
+ * Splits a capture into the input region and the lines above it (both trimmed-right,
+ * non-empty, logical lines). The input region starts at the lowest prompt line among the last
+ * 6 non-empty lines; without one, at the cursor's line (an agent without a prompt glyph, e.g.
+ * one that reads cooked lines: the tty echo sits where the cursor is); without a cursor, it is
+ * the last non-empty line. It runs down to the bottom.
+ */
+export function splitInputRegion(capture: string | PaneText): { above: string[]; input: string[] } {
+  const { lines: all, cursorLine } = logicalLines(capture);
+  const indexed = all.map((text, index) => ({ text, index })).filter((l) => l.text.trim().length > 0);
+  const lines = indexed.map((l) => l.text);
   const lowest = Math.max(0, lines.length - INPUT_SEARCH_DEPTH);
   for (let i = lines.length - 1; i >= lowest; i--) {
     if (startsWithPrompt(lines[i])) return { above: lines.slice(0, i), input: lines.slice(i) };
   }
+  if (cursorLine !== null) {
+    return {
+      above: indexed.filter((l) => l.index < cursorLine).map((l) => l.text),
+      input: indexed.filter((l) => l.index >= cursorLine).map((l) => l.text),
+    };
+  }
+  if (!lines.length) return { above: [], input: [] };
   return { above: lines.slice(0, -1), input: lines.slice(-1) };
 }
 

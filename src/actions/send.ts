@@ -8,9 +8,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { agentPaneTarget, capturePane, readPaneState } from '../../fleet/capture.js';
+import { agentPaneTarget, capturePaneWithCursor, readPaneState } from '../../fleet/capture.js';
 import { insertText, pressEnter } from '../../fleet/send-keys.js';
-import { classifySendEvidence, messageFingerprints, splitInputRegion, type HeartbeatMark, type VerifyVerdict } from '../../fleet/verify.js';
+import { classifySendEvidence, messageFingerprints, splitInputRegion, type HeartbeatMark, type PaneText, type VerifyVerdict } from '../../fleet/verify.js';
 import { hasControlCharacters } from '../sanitize.js';
 import type { MosaicPaths } from '../paths.js';
 import type { SendReceipt } from './receipt.js';
@@ -158,16 +158,16 @@ async function deliver(opts: SendOptions): Promise<SendReceipt> {
   if (!pane.exists || pane.dead) return receipt('refused', [], pane.problem);
 
   const text = frameMessage(opts.message.replace(/\r\n/g, '\n'), source);
-  let baseline: string;
+  let baseline: PaneText;
   try {
-    baseline = await capturePane(opts.socket, target, { signal: opts.signal });
+    baseline = await capturePaneWithCursor(opts.socket, target, { signal: opts.signal });
   } catch (error) {
     return receipt('refused', [], `cannot capture ${target} before sending: ${(error as Error).message}`);
   }
   if (opts.signal?.aborted) return aborted()!;
   const heartbeatBefore = readHeartbeatMark(opts.runDir, opts.agent);
   const prints = messageFingerprints(text);
-  const inInput = (capture: string) => splitInputRegion(capture).input.some((l) => prints.some((p) => l.includes(p)));
+  const inInput = (capture: PaneText) => splitInputRegion(capture).input.some((l) => prints.some((p) => l.includes(p)));
   const baselineHadText = inInput(baseline);
 
   let how: 'literal' | 'bracketed-paste';
@@ -184,7 +184,7 @@ async function deliver(opts: SendOptions): Promise<SendReceipt> {
   const typedDeadline = performance.now() + Math.min(TYPED_WAIT_MS, timeoutMs / 3);
   while (!opts.signal?.aborted && performance.now() < typedDeadline) {
     try {
-      const capture = await capturePane(opts.socket, target, { signal: opts.signal });
+      const capture = await capturePaneWithCursor(opts.socket, target, { signal: opts.signal });
       if (!baselineHadText && inInput(capture)) {
         seenInInput = true;
         break;
@@ -204,10 +204,10 @@ async function deliver(opts: SendOptions): Promise<SendReceipt> {
   const deadline = started + timeoutMs;
   let verdict: VerifyVerdict | null = null;
   for (;;) {
-    let current: string;
+    let current: PaneText;
     try {
       // Not tied to the signal: after an abort one last capture still gives the verdict.
-      current = await capturePane(opts.socket, target);
+      current = await capturePaneWithCursor(opts.socket, target);
     } catch (error) {
       const state = await readPaneState(opts.socket, target);
       return receipt('no_evidence', [...evidenceHead, `pane could not be captured after the send: ${state.problem ?? (error as Error).message}`]);

@@ -42,6 +42,32 @@ describe('splitInputRegion', () => {
   });
 });
 
+describe('cursor and wrapped rows (PaneText)', () => {
+  it('without a prompt glyph, the input region starts at the cursor line', () => {
+    const pane = { rows: ['[busy]', `[operator:mosaic-top] hi`, 'ack: [operator:mosaic-top] hi', '', ''], cursorRow: 3, width: 80 };
+    expect(splitInputRegion(pane)).toEqual({ above: ['[busy]', '[operator:mosaic-top] hi', 'ack: [operator:mosaic-top] hi'], input: [] });
+  });
+
+  it('joins rows filled to the pane width into one logical line', () => {
+    const pane = { rows: ['0123456789', 'abcdef', '> x'], cursorRow: 2, width: 10 };
+    expect(splitInputRegion(pane)).toEqual({ above: ['0123456789abcdef'], input: ['> x'] });
+    const typed = { rows: ['[idle]', '[operator:m', 'osaic-top] a', ' long tail'], cursorRow: 3, width: 11 };
+    expect(splitInputRegion(typed).input).toEqual(['[operator:mosaic-top] a long tail']);
+  });
+
+  it('a cooked-mode agent: the acked message is submitted, not typed (its ack is the last line)', () => {
+    const sentText = '[operator:mosaic-top] hello there';
+    const baseline = { rows: ['ready', '[idle]', ''], cursorRow: 2, width: 80 };
+    const typed = { rows: ['ready', '[idle]', sentText], cursorRow: 2, width: 80 };
+    const acked = { rows: ['ready', '[idle]', sentText, `ack: ${sentText}`, ''], cursorRow: 4, width: 80 };
+    const base = { sentText, heartbeatBefore: null, heartbeatNow: null, baseline };
+    expect(classifySendEvidence({ ...base, current: typed, seenInInputEarlier: false }).status).toBe('typed_not_submitted');
+    const v = classifySendEvidence({ ...base, current: acked, seenInInputEarlier: false });
+    expect(v.status).toBe('submitted');
+    expect(v.evidence.join(' ')).toMatch(/new line/);
+  });
+});
+
 describe('newLinesSince', () => {
   it('is a multiset difference', () => {
     expect(newLinesSince(['a', 'b', 'a'], ['a', 'a', 'a', 'b', 'c'])).toEqual(['a', 'c']);

@@ -173,6 +173,16 @@ describe('mosaic-top send --verify against the simulated behaviours (real progra
     expect(pane).toContain('input: 0 paste block(s), 1 line(s)');
   });
 
+  it('submitted also for the cooked-line sim agent of the demo (no prompt glyph: the cursor marks the input line)', async () => {
+    const run = path.join(home, 'fleet', 'run');
+    await fleet.newSession('acceptor', ['node', simAgent, '--agent', 'acceptor', '--run-dir', run, '--busy', '30'], { width: 120, height: 30 });
+    await waitFor(async () => (await fleet.capture('acceptor')).includes('[busy]'), 'cooked sim agent started');
+    const { code, receipt } = await send('acceptor', 'are you there');
+    expect(receipt.status).toBe('submitted');
+    expect(code).toBe(0);
+    expect(await fleet.capture('acceptor')).toContain('ack: [operator:mosaic-top] are you there');
+  });
+
   it('a multi-line message arrives as ONE bracketed paste with all its lines', async () => {
     await startSim('acceptor', 'accept');
     const { receipt } = await send('acceptor', 'first line\nsecond line\nthird line', ['--source', 'operator:test-suite']);
