@@ -6,9 +6,8 @@
  * `operator:mosaic-top` and the check is agent-deck's baseline technique plus the heartbeat
  * and the queued state (fleet/verify.ts).
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { agentPaneTarget, capturePaneWithCursor, readPaneState } from '../../fleet/capture.js';
+import { readHeartbeat } from '../../fleet/heartbeat.js';
 import { insertText, pressEnter } from '../../fleet/send-keys.js';
 import { classifySendEvidence, messageFingerprints, splitInputRegion, type HeartbeatMark, type PaneText, type VerifyVerdict } from '../../fleet/verify.js';
 import { hasControlCharacters } from '../sanitize.js';
@@ -82,26 +81,13 @@ export function messageRefusal(message: string, source: string): string | null {
 }
 
 /**
- * Reads `<runDir>/<agent>.hb` for verification: `ts=` (unix seconds, else the file's mtime)
- * and `state=`. Returns null when there is no readable heartbeat. Never throws.
+ * The heartbeat of `agent` for verification: `ts` (unix seconds; clamped when in the future,
+ * the file's mtime when missing) and `state`, read with the fleet's protocol-v1 reader
+ * (fleet/heartbeat.ts). Returns null when there is no readable heartbeat. Never throws.
  */
 export function readHeartbeatMark(runDir: string, agent: string): HeartbeatMark | null {
-  const file = path.join(runDir, `${agent}.hb`);
-  try {
-    const text = fs.readFileSync(file, 'utf8');
-    let ts: number | null = null;
-    let state: HeartbeatMark['state'] = null;
-    for (const line of text.split('\n')) {
-      const m = /^\s*(ts|state)\s*=\s*(\S+)/.exec(line);
-      if (!m) continue;
-      if (m[1] === 'ts' && Number.isFinite(Number(m[2]))) ts = Number(m[2]);
-      if (m[1] === 'state' && (m[2] === 'busy' || m[2] === 'idle')) state = m[2];
-    }
-    if (ts === null) ts = Math.floor(fs.statSync(file).mtimeMs / 1000);
-    return { ts, state };
-  } catch {
-    return null;
-  }
+  const { heartbeat } = readHeartbeat(runDir, agent, Date.now() / 1000);
+  return heartbeat ? { ts: heartbeat.ts, state: heartbeat.state } : null;
 }
 
 function delay(ms: number, signal?: AbortSignal): Promise<void> {
