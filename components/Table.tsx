@@ -38,45 +38,49 @@ export function tableCells(columns: readonly ColumnSpec[], widths: readonly numb
   return out;
 }
 
-/** Renders the table: a header line then the visible rows. */
+/**
+ * Renders the table: a header line then the visible rows, as ONE Ink text node (lines joined
+ * by newlines, colours as nested Text): Ink lays out and measures per node, so one node for
+ * the whole table keeps a frame cheap. Every line is already cut to `width`, so Ink never wraps.
+ */
 export function Table(props: TableProps): React.ReactElement | null {
   const colorOn = useConsole((s) => s.ui.color);
   if (props.height <= 0) return null;
-  const header = tableCells(props.columns, props.widths, props.columns.map((c) => c.header)).map((c) => c.text).join(' ');
+  const header = truncateToWidth(`  ${tableCells(props.columns, props.widths, props.columns.map((c) => c.header)).map((c) => c.text).join(' ')}`, props.width).trimEnd();
   const visible = props.rows.slice(props.offset, props.offset + props.height - 1);
+  const children: React.ReactNode[] = [colorOn ? <Text key="h" bold>{header}</Text> : header];
+  visible.forEach((row, k) => {
+    const index = props.offset + k;
+    const isSelected = props.focused && index === props.selected;
+    const marked = index === props.selected;
+    const cells = tableCells(props.columns, props.widths, row);
+    const prefix = marked ? (props.focused ? '> ' : '· ') : '  ';
+    children.push('\n');
+    if (!colorOn) {
+      // Trailing padding is trimmed: Ink tokenizes every character it is given.
+      children.push(truncateToWidth(prefix + cells.map((c) => c.text).join(' '), props.width).trimEnd());
+      return;
+    }
+    // Uncoloured neighbours are merged into one string; coloured cells get a nested Text.
+    const segments: { text: string; color: string | undefined }[] = [{ text: prefix, color: undefined }];
+    cells.forEach((c, j) => {
+      const color = props.cellColor?.(index, c.column);
+      const text = (j ? ' ' : '') + c.text;
+      const last = segments[segments.length - 1];
+      if (!color && !last.color) last.text += text;
+      else if (color) {
+        if (j) last.text += ' ';
+        segments.push({ text: c.text, color });
+      } else segments.push({ text, color: undefined });
+    });
+    const lastSegment = segments[segments.length - 1];
+    if (!isSelected) lastSegment.text = lastSegment.text.trimEnd();
+    const parts = segments.map((seg, j) => (seg.color ? <Text key={j} color={seg.color}>{seg.text}</Text> : seg.text));
+    children.push(isSelected ? <Text key={`r${index}`} inverse>{parts}</Text> : <React.Fragment key={`r${index}`}>{parts}</React.Fragment>);
+  });
   return (
     <Box flexDirection="column">
-      <Text wrap="truncate-end" bold={colorOn}>{truncateToWidth(`  ${header}`, props.width)}</Text>
-      {visible.map((row, k) => {
-        const index = props.offset + k;
-        const isSelected = props.focused && index === props.selected;
-        const marked = index === props.selected;
-        const cells = tableCells(props.columns, props.widths, row);
-        const prefix = marked ? (props.focused ? '> ' : '· ') : '  ';
-        if (!colorOn) {
-          // Trailing padding is trimmed: Ink tokenizes every character it is given.
-          return <Text key={index} wrap="truncate-end">{truncateToWidth(prefix + cells.map((c) => c.text).join(' '), props.width).trimEnd()}</Text>;
-        }
-        // Few Text nodes per row (Ink lays out each one): uncoloured neighbours are merged.
-        const segments: { text: string; color: string | undefined }[] = [{ text: prefix, color: undefined }];
-        cells.forEach((c, j) => {
-          const color = props.cellColor?.(index, c.column);
-          const text = (j ? ' ' : '') + c.text;
-          const last = segments[segments.length - 1];
-          if (!color && !last.color) last.text += text;
-          else if (color) {
-            if (j) last.text += ' ';
-            segments.push({ text: c.text, color });
-          } else segments.push({ text, color: undefined });
-        });
-        const lastSegment = segments[segments.length - 1];
-        if (!isSelected) lastSegment.text = lastSegment.text.trimEnd();
-        return (
-          <Text key={index} wrap="truncate-end" inverse={isSelected}>
-            {segments.map((seg, j) => <Text key={j} color={seg.color}>{seg.text}</Text>)}
-          </Text>
-        );
-      })}
+      <Text>{children}</Text>
     </Box>
   );
 }
