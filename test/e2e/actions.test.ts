@@ -193,6 +193,13 @@ describe('mosaic-top send --verify against the simulated behaviours (real progra
     expect(pane).toContain('ack: [operator:test-suite] first line');
   });
 
+  it('"-" reads the message from stdin: several lines, one paste', async () => {
+    await startSim('acceptor', 'accept');
+    const r = await runCli(['send', 'acceptor', '-', '--verify', '--json'], { input: 'from stdin\nsecond line\n' });
+    expect((JSON.parse(r.stdout) as ReceiptJson).status).toBe('submitted');
+    expect(await fleet.capture('acceptor')).toContain('input: 1 paste block(s), 2 line(s)');
+  });
+
   it('queued: a busy runtime queues the message and shows the queued hint', async () => {
     await startSim('queuer', 'queue', ['--busy', '600']);
     const { code, receipt } = await send('queuer', 'stop after this step');
