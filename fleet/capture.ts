@@ -35,6 +35,8 @@ export interface PaneState {
   exists: boolean;
   /** True when the pane's program has exited (remain-on-exit keeps it as dead). */
   dead: boolean;
+  /** True when the pane is in a mode (copy mode: someone scrolls it); keys would drive the mode, not the program. */
+  inMode: boolean;
   paneId: string | null;
   width: number | null;
   height: number | null;
@@ -48,7 +50,7 @@ function socketLabel(socket: string | null): string {
 
 /**
  * Reads whether `target` exists and is alive (`display-message -p` with pane_dead,
- * pane_dead_status, pane_id, pane_width, pane_height; an empty pane_id means no such pane,
+ * pane_dead_status, pane_id, pane_width, pane_height, pane_in_mode; an empty pane_id means no such pane,
  * since tmux 3.3a answers a missing target with exit 0 and empty formats). Never throws: a missing server,
  * session or pane comes back as `exists: false` with the reason in `problem`.
  */
@@ -59,10 +61,10 @@ export async function readPaneState(
 ): Promise<PaneState> {
   const result = await runTmux(
     socket,
-    ['display-message', '-p', '-t', target, '#{pane_dead}\t#{pane_dead_status}\t#{pane_id}\t#{pane_width}\t#{pane_height}'],
+    ['display-message', '-p', '-t', target, '#{pane_dead}\t#{pane_dead_status}\t#{pane_id}\t#{pane_width}\t#{pane_height}\t#{pane_in_mode}'],
     { signal: opts.signal, timeoutMs: opts.timeoutMs ?? 2000 },
   );
-  const [dead, deadStatus, paneId, width, height] = result.stdout.replace(/\n$/, '').split('\t');
+  const [dead, deadStatus, paneId, width, height, inMode] = result.stdout.replace(/\n$/, '').split('\t');
   if (!result.ok || !paneId) {
     // tmux 3.3a: display-message exits 0 with empty formats for a target that does not exist;
     // ask the list command for tmux's own reason.
@@ -76,6 +78,7 @@ export async function readPaneState(
       target,
       exists: false,
       dead: false,
+      inMode: false,
       paneId: null,
       width: null,
       height: null,
@@ -87,6 +90,7 @@ export async function readPaneState(
     target,
     exists: true,
     dead: isDead,
+    inMode: inMode === '1',
     paneId: paneId || null,
     width: Number.isFinite(Number(width)) ? Number(width) : null,
     height: Number.isFinite(Number(height)) ? Number(height) : null,

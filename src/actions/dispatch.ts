@@ -71,7 +71,7 @@ export function formatCardMessage(card: Card, agent: string): string {
 /**
  * Claims a card for `agent` (the next ready one, or `cardId`) with `ttlSeconds` (backlog default
  * 900 s) and verified-sends it (`timeoutMs`, default 5000 ms). Order: refused while the fleet is
- * PAUSED (`describePause`), then refused when the agent's pane is dead or missing — both BEFORE
+ * PAUSED (`describePause`), then refused when the agent's pane is dead, missing or in copy mode — all BEFORE
  * anything is claimed; then claim (owner = agent), then send. A receipt other than submitted or
  * queued leaves the claim in place for the operator to keep or release
  * (`mosaic-top backlog reclaim --id X`). The claim is recorded by the backlog (`claim` event),
@@ -103,6 +103,7 @@ export async function dispatchCard(opts: {
   if (paused) return refuse('refused', describePause(paused));
   const pane = await readPaneState(opts.socket, agentPaneTarget(agent), { signal: opts.signal });
   if (!pane.exists || pane.dead) return refuse('refused', pane.problem ?? 'pane unusable');
+  if (pane.inMode) return refuse('refused', `pane ${pane.target} is in copy mode (someone is scrolling it); nothing claimed`);
 
   let client = opts.client ?? null;
   let opened = false;

@@ -110,7 +110,7 @@ function delay(ms: number, signal?: AbortSignal): Promise<void> {
  * the heartbeat every 100 ms until a final verdict (submitted, queued) or `timeoutMs`
  * (default 5000 ms), and returns the receipt with its evidence and elapsed ms.
  * Refused (nothing sent): bad source label, empty message, control characters, missing or
- * dead pane. Works while the fleet is PAUSED (operator traffic is not a dispatch).
+ * dead pane, pane in copy mode. Works while the fleet is PAUSED (operator traffic is not a dispatch).
  * Never throws: tmux failures come back as receipts (refused before sending, no_evidence after).
  * With `paths`, the receipt (refusals included) is recorded in the backlog events table when a
  * backlog store exists.
@@ -142,6 +142,7 @@ async function deliver(opts: SendOptions): Promise<SendReceipt> {
   const pane = await readPaneState(opts.socket, target, { signal: opts.signal });
   if (opts.signal?.aborted) return aborted()!;
   if (!pane.exists || pane.dead) return receipt('refused', [], pane.problem);
+  if (pane.inMode) return receipt('refused', [], `pane ${target} is in copy mode (someone is scrolling it): keys would drive the mode, not the agent; nothing sent`);
 
   const text = frameMessage(opts.message.replace(/\r\n/g, '\n'), source);
   let baseline: PaneText;

@@ -143,6 +143,16 @@ describe('tmux send path (real isolated tmux + sim agent)', () => {
     expect(await tmux.capture('t2')).toBe(before);
   });
 
+  it('a pane in copy mode is refused and nothing reaches it', async () => {
+    await sim('t4', 'typed');
+    await tmux.ok(['copy-mode', '-t', '=t4:0.0']);
+    const receipt = await sendToAgent({ agent: 't4', socket: tmux.socket, runDir, message: 'hello' });
+    expect(receipt.status).toBe('refused');
+    expect(receipt.reason).toMatch(/copy mode/);
+    await tmux.ok(['send-keys', '-t', '=t4:0.0', '-X', 'cancel']);
+    expect(await tmux.capture('t4')).not.toContain('hello');
+  });
+
   it('CRLF in a message is one line break; the sim agent gets one paste of 2 lines', async () => {
     await sim('t3', 'accept');
     const receipt = await sendToAgent({ agent: 't3', socket: tmux.socket, runDir, message: 'one\r\ntwo' });
