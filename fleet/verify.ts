@@ -29,6 +29,12 @@ export const QUEUED_MARKERS: readonly string[] = [
  */
 export const PROMPT_GLYPHS: readonly string[] = ['>', '❯', '›', '»', '$', '#', '%'];
 
+/**
+ * What a runtime shows instead of a long multi-line paste (Claude Code: "[Pasted text #1 +12
+ * lines]"). For a multi-line message these count as its fingerprint too. Data.
+ */
+export const PASTE_PLACEHOLDERS: readonly string[] = ['[Pasted text'];
+
 /** How many non-empty lines from the bottom are searched for the input line. */
 const INPUT_SEARCH_DEPTH = 6;
 /** Characters of the message used as its fingerprint on screen (head of first line, tail of last). */
@@ -77,7 +83,8 @@ function quote(line: string): string {
 
 /**
  * Fingerprints of a sent message as it may appear on screen: the head of its first line and
- * the tail of its last line (up to 24 characters each, trimmed). Empty strings are dropped.
+ * the tail of its last line (up to 24 characters each, trimmed); for a multi-line message also
+ * the runtimes' paste placeholders ({@link PASTE_PLACEHOLDERS}). Empty strings are dropped.
  */
 export function messageFingerprints(sentText: string): string[] {
   const lines = sentText.split('\n').map((l) => l.trim()).filter(Boolean);
@@ -85,7 +92,8 @@ export function messageFingerprints(sentText: string): string[] {
   const head = lines[0].slice(0, FINGERPRINT_CHARS).trim();
   const last = lines[lines.length - 1];
   const tail = last.slice(Math.max(0, last.length - FINGERPRINT_CHARS)).trim();
-  return [...new Set([head, tail].filter(Boolean))];
+  const placeholders = sentText.includes('\n') ? PASTE_PLACEHOLDERS : [];
+  return [...new Set([head, tail, ...placeholders].filter(Boolean))];
 }
 
 function startsWithPrompt(line: string): boolean {

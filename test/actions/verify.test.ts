@@ -16,11 +16,23 @@ function input(over: Partial<VerifyInput>): VerifyInput {
 }
 
 describe('messageFingerprints', () => {
-  it('takes the head of the first line and the tail of the last', () => {
+  it('takes the head of the first line and the tail of the last (and paste placeholders for several lines)', () => {
     expect(messageFingerprints('[operator:mosaic-top] first line\nmiddle\nthe very last line of it')).toEqual([
       '[operator:mosaic-top] fi',
       'the very last line of it',
+      '[Pasted text',
     ]);
+    expect(messageFingerprints('[operator:mosaic-top] one line')).toEqual(['[operator:mosaic-top] on', '[operator:mosaic-top] one line'.slice(-24)]);
+  });
+
+  it('a paste placeholder in the input line, gone after Enter, is a submission (Claude Code)', () => {
+    const sentText = '[operator:mosaic-top] a\nb\nc';
+    const baseline = '● done\n╭────╮\n│ >  │\n╰────╯\n';
+    const typed = '● done\n╭────╮\n│ > [Pasted text #1 +2 lines] │\n╰────╯\n';
+    const v1 = classifySendEvidence({ baseline, current: typed, sentText, seenInInputEarlier: false, heartbeatBefore: null, heartbeatNow: null });
+    expect(v1.status).toBe('typed_not_submitted');
+    const v2 = classifySendEvidence({ baseline, current: baseline, sentText, seenInInputEarlier: true, heartbeatBefore: null, heartbeatNow: null });
+    expect(v2.status).toBe('submitted');
   });
   it('dedups a short single line and drops empty text', () => {
     expect(messageFingerprints('hi')).toEqual(['hi']);
