@@ -214,8 +214,13 @@ describe('embedded backlog across processes', () => {
     };
     const [a, b] = [start(), start()];
     const stderr = new Map<ChildProcess, string>([[a, ''], [b, '']]);
-    for (const c of [a, b]) c.stderr?.on('data', (d) => stderr.set(c, stderr.get(c) + String(d)));
-    const loser = await waitFor(() => [a, b].find((c) => c.exitCode !== null), { timeoutMs: 30_000, what: 'the losing server to exit' });
+    // 'close' (not 'exit'): only then has all of the child's stderr been read.
+    const closed = new Set<ChildProcess>();
+    for (const c of [a, b]) {
+      c.stderr?.on('data', (d) => stderr.set(c, stderr.get(c) + String(d)));
+      c.on('close', () => closed.add(c));
+    }
+    const loser = await waitFor(() => [a, b].find((c) => closed.has(c)), { timeoutMs: 30_000, what: 'the losing server to exit' });
     const winner = loser === a ? b : a;
     expect(loser.exitCode).toBe(0);
     expect(stderr.get(loser)).toMatch(/owned by live pid/);
@@ -224,7 +229,7 @@ describe('embedded backlog across processes', () => {
     expect(readDataDirLock(paths.backlogDataDir)?.pid).toBe(winner.pid);
     expect(fs.statSync(paths.backlogSocket).mode & 0o777).toBe(0o600);
     winner.kill('SIGTERM');
-    await waitFor(() => winner.exitCode !== null, { timeoutMs: 20_000, what: 'winner to stop' });
+    await waitFor(() => closed.has(winner), { timeoutMs: 20_000, what: 'winner to stop' });
     expect(winner.exitCode).toBe(0);
     expect(stderr.get(winner)).toMatch(/stopped/);
     expect(fs.existsSync(lockPathFor(paths.backlogDataDir))).toBe(false);
