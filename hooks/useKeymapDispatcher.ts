@@ -4,7 +4,7 @@
  * reads input, so a key is never handled twice.
  */
 import { useInput } from 'ink';
-import { keyNameOf, splitKeyChunk } from '../src/keymap.js';
+import { keyPressesOf } from '../src/keymap.js';
 import { dispatchKey } from '../src/console/dispatch.js';
 import { useConsoleActions, useConsoleStoreApi } from './useConsoleStore.js';
 
@@ -14,13 +14,9 @@ export function useKeymapDispatcher(isActive = true): void {
   const actions = useConsoleActions();
   useInput(
     (input, key) => {
-      const name = keyNameOf(input, key);
-      if (!name) return;
-      // Keys typed fast (or sent by tmux back to back) can arrive as one chunk: "jj". Dispatch
-      // each character on its own so every key counts and text modals still get every char.
-      if (name === input && input.length > 1) {
-        for (const press of splitKeyChunk(input)) dispatchKey(press, store, actions);
-      } else dispatchKey({ name, input }, store, actions);
+      // Keys typed fast (or sent by tmux back to back) can arrive as one chunk ("jj", ESC+j):
+      // each key is dispatched on its own so every key counts.
+      for (const press of keyPressesOf(input, key)) dispatchKey(press, store, actions);
     },
     { isActive },
   );

@@ -139,3 +139,18 @@ export function splitKeyChunk(chunk: string): { name: string; input: string }[] 
   }
   return out;
 }
+
+/**
+ * The key presses in one Ink `useInput` call, in order. Usually one; more when keys arrived
+ * in one chunk: "jj" ⇒ j, j; an ESC glued to the next key (Ink reports meta+j) ⇒ escape, j;
+ * a bare control character Ink did not name ("\u0003" after an ESC) ⇒ ctrl+c.
+ */
+export function keyPressesOf(input: string, key: InkKeyFlags): { name: string; input: string }[] {
+  if (key.meta && !key.escape && !key.ctrl && input.length > 0) {
+    return [{ name: 'escape', input: '' }, ...splitKeyChunk(input)];
+  }
+  const name = keyNameOf(input, key);
+  if (!name) return [];
+  if (name === input && (input.length > 1 || /[\u0000-\u001f\u007f]/.test(input))) return splitKeyChunk(input);
+  return [{ name, input }];
+}

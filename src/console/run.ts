@@ -68,14 +68,6 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
   // React's development build costs several times the CPU per frame (dev checks, component
   // tracking): the console runs the production build unless the operator asked otherwise.
   process.env.NODE_ENV ??= 'production';
-  const [{ render }, React, { App }, { ConsoleProvider }, { capturePane }, { watchAgent }] = await Promise.all([
-    import('ink'),
-    import('react'),
-    import('../../components/App.js'),
-    import('../../hooks/useConsoleStore.js'),
-    import('../../fleet/capture.js'),
-    import('../actions/watch.js'),
-  ]);
   let collect = extra.collect;
   if (!collect) {
     const [{ collectSnapshot }, { RosterCache }] = await Promise.all([import('../snapshot.js'), import('../../fleet/roster.js')]);
@@ -83,6 +75,7 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
     collect = (p, signal) => collectSnapshot({ paths: p, rosterCache, signal });
   }
   const collectFn = collect;
+  const { capturePane } = await import('../../fleet/capture.js');
 
   const store = createConsoleStore({ readonly: Boolean(opts.readonly), color: !noColorRequested() });
   extra.onStore?.(store);
@@ -92,6 +85,23 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
     capture: (socket, target, signal) => capturePane(socket, target, { signal }),
     intervalMs: Math.max(0.2, opts.interval) * 1000,
   });
+  // The first snapshot's probes run while ink and react load (~0.5 s): the first frame with
+  // agents comes sooner.
+  poller.start();
+  let ui: [typeof import('ink'), typeof import('react'), typeof import('../../components/App.js'), typeof import('../../hooks/useConsoleStore.js'), typeof import('../actions/watch.js')];
+  try {
+    ui = await Promise.all([
+      import('ink'),
+      import('react'),
+      import('../../components/App.js'),
+      import('../../hooks/useConsoleStore.js'),
+      import('../actions/watch.js'),
+    ]);
+  } catch (error) {
+    poller.stop();
+    throw error;
+  }
+  const [{ render }, React, { App }, { ConsoleProvider }, { watchAgent }] = ui;
 
   let endMount: ((end: MountEnd) => void) | null = null;
   const requestEnd = (end: MountEnd) => endMount?.(end);
@@ -115,7 +125,6 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
   };
   process.on('exit', restoreTerminal);
 
-  poller.start();
   try {
     for (;;) {
       process.stdout.write(ENTER_ALT_SCREEN);

@@ -9,7 +9,7 @@ import { createConsoleActions } from '../../src/console/actions.js';
 import { createConsoleStore } from '../../src/store/index.js';
 import { resolvePaths } from '../../src/paths.js';
 import { makeAgent, makeBacklog, makeSnapshot, manyAgents, mixedFleet } from '../fixtures/snapshots.js';
-import { renderConsole, type Rendered } from '../helpers/render.js';
+import { recordingActions, renderConsole, type Rendered } from '../helpers/render.js';
 
 const ESC = '\u001b';
 let current: Rendered | null = null;
@@ -179,6 +179,13 @@ describe('console keys', () => {
     await r.press('/dead');
     await r.waitFor((f) => f.includes('/ dead'), 'filter typed from one chunk');
     expect(r.store.getState().ui.filter).toBe('dead');
+    await r.press('\u001bk'); // ESC glued to k: closes (clears) the filter, then moves up
+    await r.waitFor((f) => f.includes('> enhancer1') && !f.includes('/ dead'), 'escape then k');
+    expect(r.store.getState().ui.filter).toBe('');
+    await r.press('?');
+    await r.waitFor((f) => f.includes('HELP'), 'help');
+    await r.press('\u001b\u0003'); // ESC glued to ctrl-c
+    expect((r.actions as ReturnType<typeof recordingActions>).calls).toContain('quit');
   });
   it('enter shows agent details; esc closes', async () => {
     const r = mount({ columns: 100, rows: 30, snapshot: makeSnapshot(mixedFleet()) });

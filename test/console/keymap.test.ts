@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KEYMAP, bindingFor, keyNameOf, splitKeyChunk, type KeyScope } from '../../src/keymap.js';
+import { KEYMAP, bindingFor, keyNameOf, keyPressesOf, splitKeyChunk, type KeyScope } from '../../src/keymap.js';
 import { dispatchKey } from '../../src/console/dispatch.js';
 import { createConsoleStore } from '../../src/store/index.js';
 import { makeSnapshot, mixedFleet } from '../fixtures/snapshots.js';
@@ -35,6 +35,12 @@ describe('keymap data', () => {
     expect(keyNameOf('', { tab: true })).toBe('tab');
     expect(keyNameOf('', { leftArrow: true })).toBeNull();
     expect(bindingFor('j', 'fleet')?.command).toBe('move-down');
+    expect(keyPressesOf('j', { meta: true })).toEqual([{ name: 'escape', input: '' }, { name: 'j', input: 'j' }]);
+    expect(keyPressesOf('\u0003', {})).toEqual([{ name: 'ctrl+c', input: 'c' }]);
+    expect(keyPressesOf('', { escape: true, meta: true })).toEqual([{ name: 'escape', input: '' }]);
+    expect(keyPressesOf('jk', {})).toEqual([{ name: 'j', input: 'j' }, { name: 'k', input: 'k' }]);
+    expect(keyPressesOf('c', { ctrl: true })).toEqual([{ name: 'ctrl+c', input: 'c' }]);
+    expect(keyPressesOf('', { upArrow: true })).toEqual([{ name: 'up', input: '' }]);
     expect(splitKeyChunk('/a2\rw\u007f\u001b\t')).toEqual([
       { name: '/', input: '/' }, { name: 'a', input: 'a' }, { name: '2', input: '2' }, { name: 'enter', input: '\r' },
       { name: 'w', input: 'w' }, { name: 'backspace', input: '' }, { name: 'tab', input: '\t' },

@@ -174,6 +174,7 @@ describe('console end-to-end in a real terminal', () => {
     // The screen was not cleared by the data: the header is still on the first line.
     expect(text.split('\n')[0]).toContain('mosaic-top');
     await keys(s, 'Escape');
+    await until(s, (t) => !t.includes('DETAILS') && t.includes('AGENT'), 'details closed');
     await keys(s, 'C-c');
     text = await until(s, (t) => t.includes('EXITED'), 'ctrl-c exits');
     expect(text).toContain('EXITED 0');
