@@ -11,6 +11,7 @@ import type { Snapshot } from './snapshot-types.js';
 import type { ConsoleStore } from './store/index.js';
 import { selectedIndex, visibleAgents } from './console/view-model.js';
 
+/** What the poller needs: the store to feed, how to take a snapshot and capture a pane, how often. */
 export interface PollerOptions {
   store: ConsoleStore;
   /** Takes one snapshot; must honour the signal (abort kills its subprocesses). */
@@ -21,6 +22,12 @@ export interface PollerOptions {
   intervalMs: number;
   /** Clock tick for countdowns, milliseconds (default 1000). */
   clockMs?: number;
+  /**
+   * A tick still running after this long is aborted (its subprocesses killed) and reported as
+   * failed, so one hung probe cannot stop the console updating. Milliseconds; default
+   * max(10 000, 5 × intervalMs).
+   */
+  tickTimeoutMs?: number;
 }
 
 /** Counters for tests and the bench. */
@@ -35,6 +42,7 @@ export interface PollerStats {
   applied: number;
 }
 
+/** A running (or stopped) poller: start/stop, refresh now, counters. */
 export interface Poller {
   /** Starts the interval and runs a first tick at once. */
   start: () => void;
@@ -79,11 +87,22 @@ export function createPoller(opts: PollerOptions): Poller {
     }
   }
 
+  const tickTimeoutMs = opts.tickTimeoutMs ?? Math.max(10_000, 5 * opts.intervalMs);
+
   async function runTick(): Promise<void> {
     const gen = generation;
     stats.started++;
+    const tickController = new AbortController();
+    const signal = AbortSignal.any([controller.signal, tickController.signal]);
+    let timer: NodeJS.Timeout | null = null;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        tickController.abort();
+        reject(new Error(`snapshot timed out after ${tickTimeoutMs} ms (probes aborted)`));
+      }, tickTimeoutMs);
+    });
     try {
-      const snapshot = await opts.collect(controller.signal);
+      const snapshot = await Promise.race([opts.collect(signal), timedOut]);
       if (stopped) return;
       if (gen !== generation) {
         stats.dropped++;
@@ -94,6 +113,8 @@ export function createPoller(opts: PollerOptions): Poller {
       await capturePreview();
     } catch (error) {
       if (!stopped && gen === generation) store.getState().tickFailed((error as Error).message ?? String(error));
+    } finally {
+      if (timer) clearTimeout(timer);
     }
   }
 

@@ -68,6 +68,23 @@ describe('poller', () => {
     expect(pending).toHaveLength(2); // no tick after stop
   });
 
+  it('aborts a hung tick after its timeout, reports it, and keeps polling', async () => {
+    const store = createConsoleStore();
+    const { collect, pending } = controlledCollect();
+    const poller = createPoller({ store, collect, intervalMs: 1000, tickTimeoutMs: 5000 });
+    poller.start();
+    vi.advanceTimersByTime(4000);
+    expect(poller.stats.skipped).toBe(4);
+    expect(pending[0].signal.aborted).toBe(false);
+    vi.advanceTimersByTime(1000);
+    await flush();
+    expect(pending[0].signal.aborted).toBe(true);
+    expect(store.getState().fleet.tickError).toMatch(/timed out after 5000 ms/);
+    vi.advanceTimersByTime(1000);
+    expect(pending).toHaveLength(2); // polling goes on
+    poller.stop();
+  });
+
   it('advances the store clock every second (live countdowns)', () => {
     const store = createConsoleStore();
     const { collect } = controlledCollect();
