@@ -19,6 +19,7 @@ import { HelpView } from './HelpView.js';
 import { Preview } from './Preview.js';
 import { NoticeLine, StatusBar } from './StatusBar.js';
 
+/** Props of {@link App}. */
 export interface AppProps {
   /** Fixed size (tests); default: the terminal's, following resizes. */
   size?: TerminalSize;

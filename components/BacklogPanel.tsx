@@ -12,6 +12,7 @@ import { backlogRows, scrollOffset, selectedIndex } from '../src/console/view-mo
 import { sanitizeLine } from '../src/sanitize.js';
 import { Line } from './Line.js';
 
+/** Size of the backlog panel, cells and lines. */
 export interface BacklogPanelProps {
   width: number;
   height: number;

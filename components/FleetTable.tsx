@@ -9,6 +9,7 @@ import { sanitizeLine } from '../src/sanitize.js';
 import { Line, readinessColor } from './Line.js';
 import { Table } from './Table.js';
 
+/** Size of the fleet table, cells and lines. */
 export interface FleetTableProps {
   width: number;
   /** Lines available, header and unmanaged line included. */

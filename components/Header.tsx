@@ -8,6 +8,7 @@ import { useConsole } from '../hooks/useConsoleStore.js';
 import { floorText, headerIdentity, pausedBanner, readinessCounts, snapshotErrors } from '../src/console/rows.js';
 import { Line } from './Line.js';
 
+/** Width (cells) and line budget of the header and its error lines. */
 export interface HeaderProps {
   width: number;
   lines: number;

@@ -7,6 +7,7 @@ import { Text } from 'ink';
 import { truncateToWidth } from '../src/format.js';
 import { useConsole } from '../hooks/useConsoleStore.js';
 
+/** Props of {@link Line}: sanitized text, width in cells, optional styling. */
 export interface LineProps {
   text: string;
   width: number;

@@ -9,6 +9,7 @@ import { padToWidth, truncateToWidth } from '../src/format.js';
 import type { ColumnSpec } from '../src/console/columns.js';
 import { useConsole } from '../hooks/useConsoleStore.js';
 
+/** Props of {@link Table}. */
 export interface TableProps {
   columns: readonly ColumnSpec[];
   /** One width per column (0 = hidden), from computeColumnWidths for `width - 2`. */

@@ -11,6 +11,7 @@ export interface BacklogEventView {
   cardId: string | null;
 }
 
+/** Backlog state and its actions. */
 export interface BacklogSlice {
   backlog: {
     /** Section of the last snapshot; null when the snapshot had none (backlog probe absent). */

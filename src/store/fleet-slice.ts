@@ -3,6 +3,7 @@ import type { StateCreator } from 'zustand/vanilla';
 import type { Snapshot } from '../snapshot-types.js';
 import type { ConsoleState } from './index.js';
 
+/** Fleet state (last snapshot, tick outcome) and its actions. */
 export interface FleetSlice {
   fleet: {
     /** Last snapshot applied (null before the first tick). */

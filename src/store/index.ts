@@ -7,7 +7,9 @@ import { createBacklogSlice, type BacklogSlice } from './backlog-slice.js';
 import { createFleetSlice, type FleetSlice } from './fleet-slice.js';
 import { createUiSlice, type UiOptions, type UiSlice } from './ui-slice.js';
 
+/** The whole console state: the three slices and their actions. */
 export type ConsoleState = FleetSlice & BacklogSlice & UiSlice;
+/** The vanilla store (getState/setState/subscribe), usable outside React. */
 export type ConsoleStore = StoreApi<ConsoleState>;
 export type { Focus, Modal, Notice, UiOptions } from './ui-slice.js';
 export type { BacklogEventView } from './backlog-slice.js';

@@ -4,7 +4,9 @@ import type { SendReceipt } from '../actions/receipt.js';
 import { backlogRows, moveIndex, selectedIndex, visibleAgents } from '../console/view-model.js';
 import type { ConsoleState } from './index.js';
 
+/** Which panel receives the movement keys. */
 export type Focus = 'fleet' | 'backlog';
+/** The dialog or full view that is open (takes keys first). */
 export type Modal =
   | 'none'
   | 'help'
@@ -23,6 +25,7 @@ export interface Notice {
   atMs: number;
 }
 
+/** UI state and its actions. */
 export interface UiSlice {
   ui: {
     focus: Focus;

@@ -43,6 +43,7 @@ export function recordingActions(over: Partial<ConsoleActions> = {}): RecordingA
   };
 }
 
+/** Options of {@link renderConsole}: size (default 80×24), snapshot, injected store/actions. */
 export interface RenderOptions extends UiOptions {
   columns?: number;
   rows?: number;
@@ -51,6 +52,7 @@ export interface RenderOptions extends UiOptions {
   actions?: ConsoleActions;
 }
 
+/** A rendered console under test. */
 export interface Rendered {
   store: ConsoleStore;
   actions: ConsoleActions;
