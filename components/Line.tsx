@@ -5,6 +5,7 @@
 import React from 'react';
 import { Text } from 'ink';
 import { truncateToWidth } from '../src/format.js';
+import { sanitizeLine } from '../src/sanitize.js';
 import { useConsole } from '../hooks/useConsoleStore.js';
 
 /** Props of {@link Line}: sanitized text, width in cells, optional styling. */
@@ -17,10 +18,13 @@ export interface LineProps {
   dim?: boolean;
 }
 
-/** A single truncated line. `text` must already be sanitized. */
+/**
+ * A single truncated line. Callers pass sanitized text; the line sanitizes again anyway
+ * (defense in depth: a control character here would be written to the operator's tty).
+ */
 export function Line({ text, width, color, bold, inverse, dim }: LineProps): React.ReactElement {
   const colorOn = useConsole((s) => s.ui.color);
-  const cut = truncateToWidth(text, width);
+  const cut = truncateToWidth(sanitizeLine(text), width);
   if (!colorOn) return <Text wrap="truncate-end">{cut || ' '}</Text>;
   return (
     <Text wrap="truncate-end" color={color} bold={bold} inverse={inverse} dimColor={dim}>
