@@ -6,6 +6,8 @@
  * `operator:mosaic-top` and the check is agent-deck's baseline technique plus the heartbeat
  * and the queued state (fleet/verify.ts).
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { agentPaneTarget, capturePaneWithCursor, readPaneState } from '../../fleet/capture.js';
 import { readHeartbeat } from '../../fleet/heartbeat.js';
 import { insertText, pressEnter } from '../../fleet/send-keys.js';
@@ -90,6 +92,24 @@ export function readHeartbeatMark(runDir: string, agent: string): HeartbeatMark 
   return heartbeat ? { ts: heartbeat.ts, state: heartbeat.state } : null;
 }
 
+/**
+ * Serializes the typing part of sends to one agent across processes (console, CLI, scripts):
+ * two senders interleaving text and Enter would submit one mixed message. A proper-lockfile
+ * lock on `<runDir>/locks/send-<agent>` (stale after 10 s, so a killed sender never blocks the
+ * pane for long), waited for up to ~8 s. Returns the release function, or throws when the lock
+ * stays taken.
+ */
+async function lockAgentInput(runDir: string, agent: string): Promise<() => Promise<void>> {
+  const dir = path.join(runDir, 'locks');
+  fs.mkdirSync(dir, { recursive: true });
+  const { default: lockfile } = await import('proper-lockfile');
+  return lockfile.lock(path.join(dir, `send-${agent}`), {
+    realpath: false,
+    stale: 10_000,
+    retries: { retries: 40, factor: 1.2, minTimeout: 40, maxTimeout: 250 },
+  });
+}
+
 function delay(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve();
@@ -111,6 +131,8 @@ function delay(ms: number, signal?: AbortSignal): Promise<void> {
  * (default 5000 ms), and returns the receipt with its evidence and elapsed ms.
  * Refused (nothing sent): bad source label, empty message, control characters, missing or
  * dead pane, pane in copy mode. Works while the fleet is PAUSED (operator traffic is not a dispatch).
+ * `signal` aborts before typing (refused, nothing sent) or cuts the waits short; once typing
+ * has started the text and its Enter are always completed.
  * Never throws: tmux failures come back as receipts (refused before sending, no_evidence after).
  * With `paths`, the receipt (refusals included) is recorded in the backlog events table when a
  * backlog store exists.
@@ -135,56 +157,73 @@ async function deliver(opts: SendOptions): Promise<SendReceipt> {
     source,
     reason,
   });
+  const abortedBeforeSending = () => receipt('refused', [], 'aborted before anything was sent');
 
-  const aborted = () => (opts.signal?.aborted ? receipt('refused', [], 'aborted before anything was sent') : null);
   const refusal = messageRefusal(opts.message, source);
   if (refusal) return receipt('refused', [], refusal);
   const pane = await readPaneState(opts.socket, target, { signal: opts.signal });
-  if (opts.signal?.aborted) return aborted()!;
+  if (opts.signal?.aborted) return abortedBeforeSending();
   if (!pane.exists || pane.dead) return receipt('refused', [], pane.problem);
   if (pane.inMode) return receipt('refused', [], `pane ${target} is in copy mode (someone is scrolling it): keys would drive the mode, not the agent; nothing sent`);
 
   const text = frameMessage(opts.message.replace(/\r\n/g, '\n'), source);
-  let baseline: PaneText;
-  try {
-    baseline = await capturePaneWithCursor(opts.socket, target, { signal: opts.signal });
-  } catch (error) {
-    return receipt('refused', [], `cannot capture ${target} before sending: ${(error as Error).message}`);
-  }
-  if (opts.signal?.aborted) return aborted()!;
-  const heartbeatBefore = readHeartbeatMark(opts.runDir, opts.agent);
   const prints = messageFingerprints(text);
   const inInput = (capture: PaneText) => splitInputRegion(capture).input.some((l) => prints.some((p) => l.includes(p)));
-  const baselineHadText = inInput(baseline);
 
-  let how: 'literal' | 'bracketed-paste';
+  // Baseline, text and Enter under the per-agent lock: another sender's keys can neither land
+  // between our text and our Enter nor in our baseline.
+  let release: () => Promise<void>;
   try {
-    how = await insertText(opts.socket, target, text, { signal: opts.signal });
+    release = await lockAgentInput(opts.runDir, opts.agent);
   } catch (error) {
-    return receipt('refused', [], `tmux refused the text: ${(error as Error).message}`);
+    return receipt('refused', [], `another send to ${opts.agent} is still typing (${(error as Error).message}); nothing sent`);
   }
-  const evidenceHead = [`sent as ${how === 'literal' ? 'literal keys' : 'one bracketed paste'}${text.includes('\n') ? ` (${text.split('\n').length} lines)` : ''}, then Enter`];
-
-  // Let the runtime take the text before Enter (a paste and its Enter in one read can be
-  // taken as a newline inside the paste); stop waiting as soon as the text shows.
+  let baseline: PaneText;
+  let heartbeatBefore: HeartbeatMark | null;
+  let evidenceHead: string[];
   let seenInInput = false;
-  const typedDeadline = performance.now() + Math.min(TYPED_WAIT_MS, timeoutMs / 3);
-  while (!opts.signal?.aborted && performance.now() < typedDeadline) {
+  try {
     try {
-      const capture = await capturePaneWithCursor(opts.socket, target, { signal: opts.signal });
-      if (!baselineHadText && inInput(capture)) {
-        seenInInput = true;
+      baseline = await capturePaneWithCursor(opts.socket, target, { signal: opts.signal });
+    } catch (error) {
+      return receipt('refused', [], `cannot capture ${target} before sending: ${(error as Error).message}`);
+    }
+    if (opts.signal?.aborted) return abortedBeforeSending();
+    heartbeatBefore = readHeartbeatMark(opts.runDir, opts.agent);
+    const baselineHadText = inInput(baseline);
+
+    let how: 'literal' | 'bracketed-paste';
+    try {
+      // Once typing starts the send completes (text and Enter): an abort only cuts the waits
+      // short, so it never leaves half a message in the agent's input line.
+      how = await insertText(opts.socket, target, text);
+    } catch (error) {
+      return receipt('refused', [], `tmux refused the text: ${(error as Error).message}`);
+    }
+    evidenceHead = [`sent as ${how === 'literal' ? 'literal keys' : 'one bracketed paste'}${text.includes('\n') ? ` (${text.split('\n').length} lines)` : ''}, then Enter`];
+
+    // Let the runtime take the text before Enter (a paste and its Enter in one read can be
+    // taken as a newline inside the paste); stop waiting as soon as the text shows.
+    const typedDeadline = performance.now() + Math.min(TYPED_WAIT_MS, timeoutMs / 3);
+    while (!opts.signal?.aborted && performance.now() < typedDeadline) {
+      try {
+        const capture = await capturePaneWithCursor(opts.socket, target);
+        if (!baselineHadText && inInput(capture)) {
+          seenInInput = true;
+          break;
+        }
+      } catch {
         break;
       }
-    } catch {
-      break;
+      await delay(POLL_MS / 2, opts.signal);
     }
-    await delay(POLL_MS / 2, opts.signal);
-  }
-  try {
-    await pressEnter(opts.socket, target, { signal: opts.signal });
-  } catch (error) {
-    return receipt('typed_not_submitted', [...evidenceHead, `Enter could not be sent: ${(error as Error).message}`]);
+    try {
+      await pressEnter(opts.socket, target);
+    } catch (error) {
+      return receipt('typed_not_submitted', [...evidenceHead, `Enter could not be sent: ${(error as Error).message}`]);
+    }
+  } finally {
+    await release().catch(() => {});
   }
   if (!verify) return receipt('no_evidence', [...evidenceHead, 'not verified (verification not requested)']);
 

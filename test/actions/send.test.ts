@@ -153,6 +153,16 @@ describe('tmux send path (real isolated tmux + sim agent)', () => {
     expect(await tmux.capture('t4')).not.toContain('hello');
   });
 
+  it('concurrent sends to one agent never mix their keys (per-agent input lock)', async () => {
+    await sim('t5', 'accept');
+    const messages = ['first sender text', 'second sender text', 'third sender text'];
+    const receipts = await Promise.all(messages.map((message) => sendToAgent({ agent: 't5', socket: tmux.socket, runDir, message })));
+    expect(receipts.map((r) => r.status)).toEqual(['submitted', 'submitted', 'submitted']);
+    const pane = await tmux.capture('t5');
+    for (const m of messages) expect(pane).toContain(`ack: [operator:mosaic-top] ${m}\n`);
+    expect(fs.readdirSync(path.join(runDir, 'locks')).filter((f) => f.endsWith('.lock'))).toEqual([]);
+  });
+
   it('CRLF in a message is one line break; the sim agent gets one paste of 2 lines', async () => {
     await sim('t3', 'accept');
     const receipt = await sendToAgent({ agent: 't3', socket: tmux.socket, runDir, message: 'one\r\ntwo' });
