@@ -244,6 +244,54 @@ describe('console keys', () => {
   });
 });
 
+describe('console preview and claim', () => {
+  it('v shows the read-only preview of the selected pane, within the screen', async () => {
+    const store = createConsoleStore({ color: false });
+    let captures = 0;
+    const poller = {
+      refresh: () => {},
+      capturePreview: async () => {
+        captures++;
+        store.getState().setPreview({ agent: 'orchestrator', lines: Array.from({ length: 40 }, (_, i) => `pane line ${i}`), error: null });
+      },
+    };
+    const actions = createConsoleActions({ store, paths: resolvePaths({ mosaicHome: '/nonexistent' }, {}), poller, quit: () => {}, watch: () => {} });
+    const r = mount({ store, actions, snapshot: makeSnapshot(mixedFleet()) });
+    await r.press('v');
+    const frame = await r.waitFor((f) => f.includes('PREVIEW orchestrator'), 'preview');
+    expect(captures).toBe(1);
+    expect(frame).toContain('pane line 39'); // the newest lines are kept
+    expect(frame).not.toContain('pane line 0\n');
+    assertFits(frame, 80, 24);
+    await r.press('v');
+    await r.waitFor((f) => !f.includes('PREVIEW'), 'preview closed');
+  });
+  it('c asks, then claims and dispatches through dispatchCard and shows the result', async () => {
+    const store = createConsoleStore({ color: false });
+    const calls: string[] = [];
+    const actions = createConsoleActions({
+      store, paths: resolvePaths({ mosaicHome: '/nonexistent' }, {}), poller: { refresh: () => {}, capturePreview: async () => {} }, quit: () => {}, watch: () => {},
+      dispatchCard: async (o) => {
+        calls.push(o.agent);
+        return { ok: true, outcome: 'dispatched', card: { id: 'B2', title: 'high priority card' }, refused: null, message: 'B2 claimed by enhancer1, receipt submitted (640 ms)',
+          receipt: { status: 'submitted', agent: o.agent, evidence: ['pane changed'], elapsedMs: 640, source: 'operator:mosaic-top', reason: null } };
+      },
+    });
+    const r = mount({ store, actions, snapshot: makeSnapshot(mixedFleet()) });
+    await r.press('j');
+    await r.press('c');
+    await r.waitFor((f) => f.includes('Claim the next ready card for enhancer1'), 'confirm');
+    await r.press('n');
+    await r.waitFor((f) => f.includes('claim cancelled'), 'declined');
+    expect(calls).toEqual([]);
+    await r.press('c');
+    await r.press('y');
+    const frame = await r.waitFor((f) => f.includes('B2 claimed by enhancer1'), 'result');
+    expect(frame).toContain('card B2: high priority card');
+    expect(calls).toEqual(['enhancer1']);
+  });
+});
+
 describe('console rendering safety and colour', () => {
   it('NO_COLOR: no escape sequence at all; state words still printed', async () => {
     const r = mount({ color: false, snapshot: makeSnapshot(mixedFleet()) });
