@@ -54,6 +54,10 @@ describe('console layout', () => {
     assertFits(frame, 160, 40);
     r.resize(60, 12);
     assertFits(await r.waitFor((f) => f.split('\n').length <= 11, 'small after resize'), 60, 12);
+    for (const [c, rows] of [[20, 5], [12, 3], [200, 60]] as const) {
+      r.resize(c, rows);
+      assertFits(await r.waitFor((f) => f.split('\n').length <= rows - 1 && f.split('\n').every((l) => stringWidth(l) <= c), `${c}x${rows}`), c, rows);
+    }
   });
   it('aligns CJK and emoji cells: every column starts at the same cell on every row', async () => {
     const agents = [
