@@ -155,15 +155,18 @@ async function unpinWindowSizes(socket: string | null, agent: string, windows: s
 
 /**
  * Hands the real terminal to a read-only tmux view of `agent` and returns after the operator
- * detaches. Steps: refuse unless stdin is a TTY; check the agent's pane exists; create the
- * grouped viewer `<agent>-watch-<pid>` (a leftover of the same name is ours and is replaced);
- * pin the agent's window sizes (`window-size manual`, restored afterwards) so the viewer's
- * terminal can never resize the agent's pane; call `onBeforeAttach` with the "how to come back" line (shows the server's real prefix);
- * run `tmux attach -r -t =<viewer>` with inherited stdio; always kill the viewer afterwards,
- * also on SIGINT/SIGTERM/SIGHUP (handlers installed only for the duration). Never throws:
- * failures are `{ ok: false, error }`. Once the client is attached the viewer is set
- * `destroy-unattached`, so it dies with its client even if this process is killed (setting it
- * earlier would destroy the still-unattached viewer at once). `stdinIsTTY` overrides the TTY check (tests).
+ * detaches (upstream `mosaic agent watch`). Steps:
+ * 1. refuse unless stdin is a TTY (`stdinIsTTY` overrides the check in tests) and the agent's
+ *    pane exists;
+ * 2. create the grouped viewer `<agent>-watch-<pid>` (a leftover of that name is ours and is
+ *    replaced) and pin the agent's window sizes (`window-size manual`, restored afterwards);
+ * 3. call `onBeforeAttach` with the "how to come back" line (the server's real prefix);
+ * 4. stop reading stdin, hold the tty mode, run `tmux attach -r -t =<viewer>` with inherited
+ *    stdio; once attached, mark the viewer `destroy-unattached` (it then dies with its client
+ *    even if this process is SIGKILLed; earlier it would die at once);
+ * 5. always kill the viewer afterwards, also on SIGINT/SIGTERM/SIGHUP (handlers installed only
+ *    for the duration; `signal` in the result says which ended it).
+ * Never throws: failures are `{ ok: false, error }`.
  */
 export async function watchAgent(opts: {
   agent: string;
