@@ -5,8 +5,8 @@
 import type { SQL } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the two drivers' schemas differ
 /** A drizzle Postgres database: `drizzle-orm/pglite` or `drizzle-orm/postgres-js`. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type BacklogDb = PgDatabase<PgQueryResultHKT, any>;
 
 /**

@@ -34,14 +34,17 @@ export const BACKLOG_METHODS = [
   'ping',
 ] as const;
 
+/** One command name of {@link BACKLOG_METHODS}. */
 export type BacklogMethod = (typeof BACKLOG_METHODS)[number];
 
+/** One request line: `id` is echoed in the response; `params` is the method's single argument. */
 export interface BacklogRequest {
   id: number;
   method: BacklogMethod;
   params?: unknown;
 }
 
+/** One response line: the result, or a typed error (code as in BacklogErrorCode). */
 export type BacklogResponse =
   | { id: number | null; ok: true; result: unknown }
   | { id: number | null; ok: false; error: { code: BacklogErrorCode; message: string } };

@@ -10,6 +10,7 @@
 /** Lifecycle status of a card (upstream: ready → claimed → done, blocked parks a card). */
 export type CardStatus = 'ready' | 'claimed' | 'blocked' | 'done';
 
+/** Every status, in lifecycle order. */
 export const CARD_STATUSES: readonly CardStatus[] = ['ready', 'claimed', 'blocked', 'done'];
 
 /** One backlog card. Times are ISO-8601 strings (UTC); durations are seconds. */

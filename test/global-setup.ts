@@ -62,6 +62,7 @@ function asPostgres(argv: string[], opts: { cwd?: string } = {}): void {
   }
 }
 
+/** A running throwaway cluster: superuser URL (with the test password) and how to stop it. */
 export interface Cluster {
   url: string;
   stop: () => void;
