@@ -5,8 +5,7 @@
 import type { SQL } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the two drivers' schemas differ
-/** A drizzle Postgres database: `drizzle-orm/pglite` or `drizzle-orm/postgres-js`. */
+/** A drizzle Postgres database: `drizzle-orm/pglite` or `drizzle-orm/postgres-js` (schema type `any`: the drivers differ). */
 export type BacklogDb = PgDatabase<PgQueryResultHKT, any>;
 
 /**
