@@ -101,10 +101,16 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
     poller.stop();
     throw error;
   }
-  const [{ render }, React, { App }, { ConsoleProvider }, { watchAgent }] = ui;
+  const [{ render }, React, { App }, { ConsoleProvider }, { watchAgent, viewerSessionName }] = ui;
+  const { runTmux } = await import('../../fleet/exec.js');
 
   let endMount: ((end: MountEnd) => void) | null = null;
-  const requestEnd = (end: MountEnd) => endMount?.(end);
+  // A quit asked while Ink is not mounted (during a watch, before the first mount) is kept here.
+  let quitRequested = false;
+  const requestEnd = (end: MountEnd) => {
+    if (end.kind === 'quit') quitRequested = true;
+    endMount?.(end);
+  };
   const actions: ConsoleActions = createConsoleActions({
     store,
     paths,
@@ -112,7 +118,25 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
     quit: () => requestEnd({ kind: 'quit' }),
     watch: (agent) => requestEnd({ kind: 'watch', agent }),
   });
-  const onSignal = () => requestEnd({ kind: 'quit' });
+  // The agent being watched while the terminal is handed over (null otherwise).
+  let watching: AgentRow | null = null;
+  /**
+   * A signal during a watch must end the attach even if it came while the viewer was still
+   * being set up (watchAgent's own handlers are not installed yet): keep killing the viewer
+   * session until watchAgent returns (5 s at most).
+   */
+  const endWatch = async (agent: AgentRow) => {
+    const viewer = viewerSessionName(agent.name);
+    const deadline = Date.now() + 5000;
+    while (watching === agent && Date.now() < deadline) {
+      await runTmux(agent.socket, ['kill-session', '-t', `=${viewer}`], { timeoutMs: 1000 });
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  const onSignal = () => {
+    requestEnd({ kind: 'quit' });
+    if (watching) void endWatch(watching);
+  };
   // In raw mode ctrl-c arrives as a key; a SIGINT can still come from `kill -INT`.
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -126,7 +150,7 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
   process.on('exit', restoreTerminal);
 
   try {
-    for (;;) {
+    while (!quitRequested) {
       process.stdout.write(ENTER_ALT_SCREEN);
       const ended = new Promise<MountEnd>((resolve) => { endMount = resolve; });
       const instance = render(
@@ -138,12 +162,15 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
       instance.unmount();
       await instance.waitUntilExit().catch(() => {});
       restoreTerminal();
-      if (end.kind === 'quit') break;
+      if (end.kind === 'quit' || quitRequested) break;
+      watching = end.agent;
       const result = await watchAgent({
         agent: end.agent.name,
         socket: end.agent.socket,
         onBeforeAttach: (message) => process.stdout.write(`${message}\n`),
       }).catch((error: Error) => ({ ok: false, error: error.message }));
+      watching = null;
+      if (quitRequested) break; // SIGTERM/SIGHUP during the watch: quit, do not come back
       resumeStdinReading();
       store.getState().pushNotice(result.ok ? `back from watching ${end.agent.name}` : `watch: ${result.error ?? 'failed'}`, result.ok ? 'info' : 'error');
       poller.refresh();

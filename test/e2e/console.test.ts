@@ -179,7 +179,7 @@ describe('console end-to-end in a real terminal', () => {
     text = await until(s, (t) => t.includes('EXITED'), 'ctrl-c exits');
     expect(text).toContain('EXITED 0');
   });
-  it('SIGTERM and SIGINT from outside also restore the terminal', async () => {
+  it('SIGTERM and SIGINT from outside (also during a watch) restore the terminal', async () => {
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       const s = `sig${signal.toLowerCase()}`;
       await startConsole(s, 100, 30);
@@ -194,6 +194,20 @@ describe('console end-to-end in a real terminal', () => {
       await until(s, (t) => /^icanon$/m.test(t), 'canonical mode restored');
       expect((await ui.ok(['display-message', '-p', '-t', `=${s}:0.0`, '#{alternate_on} #{cursor_flag}'])).trim()).toBe('0 1');
     }
+    // SIGTERM while the terminal is handed to a watch viewer: the viewer dies, the console quits.
+    const s = 'sigwatch';
+    await startConsole(s, 100, 30);
+    await until(s, (t) => t.includes('> orchestrator'), 'console up');
+    await keys(s, 'w');
+    await waitFor(async () => (await fleet.sessions()).some((n) => n.startsWith('orchestrator-watch-')), 'viewer up');
+    const shPid = Number((await ui.ok(['display-message', '-p', '-t', `=${s}:0.0`, '#{pane_pid}'])).trim());
+    const node = fs.readFileSync(`/proc/${shPid}/task/${shPid}/children`, 'utf8').trim().split(/\s+/).map(Number)
+      .find((pid) => fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('mosaic-top'));
+    process.kill(node!, 'SIGTERM');
+    const text = await until(s, (t) => t.includes('EXITED'), 'exit during watch');
+    expect(text).toContain('EXITED 0');
+    await waitFor(async () => !(await fleet.sessions()).some((n) => n.includes('-watch-')), 'viewer killed');
+    expect((await ui.ok(['display-message', '-p', '-t', `=${s}:0.0`, '#{alternate_on} #{cursor_flag}'])).trim()).toBe('0 1');
   });
 });
 
