@@ -17,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { ReactElement } from 'react';
+import { tmuxSocketPath } from '../helpers/tmux.js';
 
 // Same React build as the console itself (src/console/run.ts): production. Set before React
 // loads, hence the dynamic imports below.
@@ -132,8 +133,10 @@ async function benchLiveConsole(): Promise<Record<string, number | string>> {
     };
   } finally {
     if (beats) clearInterval(beats);
-    try { tmux(uiSocket, ['kill-server']); } catch { /* not running */ }
-    try { tmux(fleetSocket, ['kill-server']); } catch { /* not running */ }
+    for (const socket of [uiSocket, fleetSocket]) {
+      try { tmux(socket, ['kill-server']); } catch { /* not running */ }
+      fs.rmSync(tmuxSocketPath(socket), { force: true }); // tmux 3.3 leaves the socket file
+    }
     fs.rmSync(home, { recursive: true, force: true });
   }
 }
