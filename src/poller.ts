@@ -69,22 +69,28 @@ export function createPoller(opts: PollerOptions): Poller {
   let interval: NodeJS.Timeout | null = null;
   let clock: NodeJS.Timeout | null = null;
 
-  async function capturePreview(): Promise<void> {
+  type Preview = ReturnType<ConsoleStore['getState']>['ui']['preview'];
+
+  /** The preview for the selected agent of `snapshot` (null: none selected), never throws. */
+  async function takePreview(snapshot: Snapshot | null): Promise<Preview> {
     const s = store.getState();
-    if (!s.ui.previewOn || !opts.capture || stopped) return;
-    const agents = visibleAgents(s.fleet.snapshot, s.ui.filter);
+    const agents = visibleAgents(snapshot, s.ui.filter);
     const i = selectedIndex(agents.map((a) => a.name), s.ui.selectedAgent);
     const agent = i >= 0 ? agents[i] : null;
-    if (!agent) return store.getState().setPreview(null);
-    if (!agent.pane || agent.pane.dead) {
-      return store.getState().setPreview({ agent: agent.name, lines: [], error: `no live pane for ${agent.name}` });
-    }
+    if (!agent || !opts.capture) return null;
+    if (!agent.pane || agent.pane.dead) return { agent: agent.name, lines: [], error: `no live pane for ${agent.name}` };
     try {
       const text = await opts.capture(agent.socket, agent.pane.target, controller.signal);
-      if (!stopped) store.getState().setPreview({ agent: agent.name, lines: sanitizeLines(text.replace(/\s+$/, '')), error: null });
+      return { agent: agent.name, lines: sanitizeLines(text.replace(/\s+$/, '')), error: null };
     } catch (error) {
-      if (!stopped) store.getState().setPreview({ agent: agent.name, lines: [], error: (error as Error).message });
+      return { agent: agent.name, lines: [], error: (error as Error).message };
     }
+  }
+
+  async function capturePreview(): Promise<void> {
+    if (!store.getState().ui.previewOn || !opts.capture || stopped) return;
+    const preview = await takePreview(store.getState().fleet.snapshot);
+    if (!stopped && store.getState().ui.previewOn) store.getState().setPreview(preview);
   }
 
   const tickTimeoutMs = opts.tickTimeoutMs ?? Math.max(10_000, 5 * opts.intervalMs);
@@ -108,9 +114,15 @@ export function createPoller(opts: PollerOptions): Poller {
         stats.dropped++;
         return;
       }
-      store.getState().applySnapshot(snapshot, Date.now());
+      // With the preview on, capture first and apply both at once: one render per tick.
+      const preview = store.getState().ui.previewOn && opts.capture ? await takePreview(snapshot) : undefined;
+      if (stopped) return;
+      if (gen !== generation) {
+        stats.dropped++;
+        return;
+      }
+      store.getState().applySnapshot(snapshot, Date.now(), preview);
       stats.applied++;
-      await capturePreview();
     } catch (error) {
       if (!stopped && gen === generation) store.getState().tickFailed((error as Error).message ?? String(error));
     } finally {

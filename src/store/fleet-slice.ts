@@ -17,8 +17,11 @@ export interface FleetSlice {
     /** Number of snapshots applied. */
     applied: number;
   };
-  /** Applies a whole snapshot (fleet and backlog sections) taken at local time `atMs`. */
-  applySnapshot: (snapshot: Snapshot, atMs?: number) => void;
+  /**
+   * Applies a whole snapshot (fleet and backlog sections) taken at local time `atMs` (ms),
+   * with the pane preview captured for it when given (one store update, one render).
+   */
+  applySnapshot: (snapshot: Snapshot, atMs?: number, preview?: ConsoleState['ui']['preview']) => void;
   /** Records a failed tick: the last snapshot stays on screen, the error is shown. */
   tickFailed: (error: string, atMs?: number) => void;
 }
@@ -26,10 +29,11 @@ export interface FleetSlice {
 /** Creates the fleet slice (zustand slices pattern). */
 export const createFleetSlice: StateCreator<ConsoleState, [], [], FleetSlice> = (set) => ({
   fleet: { snapshot: null, snapshotAtMs: null, lastTickAtMs: null, tickError: null, applied: 0 },
-  applySnapshot: (snapshot, atMs = Date.now()) =>
+  applySnapshot: (snapshot, atMs = Date.now(), preview) =>
     set((s) => ({
       fleet: { snapshot, snapshotAtMs: atMs, lastTickAtMs: atMs, tickError: null, applied: s.fleet.applied + 1 },
       backlog: { ...s.backlog, section: (snapshot.backlog ?? null) as ConsoleState['backlog']['section'] },
+      ...(preview !== undefined && s.ui.previewOn ? { ui: { ...s.ui, preview } } : {}),
     })),
   tickFailed: (error, atMs = Date.now()) => set((s) => ({ fleet: { ...s.fleet, lastTickAtMs: atMs, tickError: error } })),
 });

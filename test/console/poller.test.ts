@@ -107,9 +107,13 @@ describe('poller', () => {
     });
     store.getState().togglePreview();
     store.getState().moveSelection(1); // no snapshot yet: stays null
+    let updates = 0;
+    const unsubscribe = store.subscribe(() => { updates++; });
     poller.start();
     await poller.idle();
     await flush();
+    unsubscribe();
+    expect(updates).toBe(1); // snapshot and preview applied together: one render per tick
     expect(captures).toEqual(['mosaic-fleet =a1:0.0']);
     const preview = store.getState().ui.preview;
     expect(preview?.agent).toBe('a1');
