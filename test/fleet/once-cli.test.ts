@@ -90,6 +90,16 @@ describe('mosaic-top --once (real program)', () => {
 
     // A schema violation is caught (the validator is not vacuous).
     expect(validate({ ...snapshot, agents: [{ ...snapshot.agents[0], readiness: 'stuck' }] })).toBe(false);
+    // An unmasked password is a schema violation too.
+    expect(validate({ ...snapshot, paths: { ...snapshot.paths, databaseUrl: 'postgres://u:s3cret@db/x' } })).toBe(false);
+
+    // The default (embedded) tier: no DATABASE_URL ⇒ databaseUrl null, still valid.
+    const embedded = await mosaicTop(['--mosaic-home', home, '--once', '--json'], { DATABASE_URL: '', MT_SYSTEMCTL_MODE: 'nobus' });
+    expect(embedded.code).toBe(0);
+    const embeddedSnapshot = JSON.parse(embedded.stdout);
+    expect(embeddedSnapshot.paths.databaseUrl).toBeNull();
+    expect(validate(embeddedSnapshot)).toBe(true);
+    expect(validate.errors ?? []).toEqual([]);
   });
 
   it('--once prints a readable, sanitized table; a missing roster is an error line, exit 0', async () => {
