@@ -160,8 +160,38 @@ function benchTableRender(n = 200, runs = 30): Record<string, number> {
   return { agents: n, runs, tableAllRowsMedianMs: time(table, 160), app160x50MedianMs: time(app, 160) };
 }
 
+/**
+ * Cost of one live frame: Ink's own render pass (layout + output grid + write, `onRender`'s
+ * renderTime) after a snapshot of 50 agents changes, median over `runs`, per terminal size.
+ */
+async function benchLiveFrames(runs = 30): Promise<Record<string, number>> {
+  const { render } = await import('ink');
+  const { EventEmitter } = await import('node:events');
+  const out: Record<string, number> = {};
+  for (const [columns, rows] of [[200, 60], [120, 40], [80, 24]] as const) {
+    const store = createConsoleStore({ color: true });
+    store.getState().applySnapshot(makeSnapshot(manyAgents(AGENTS)));
+    const stdout = Object.assign(new EventEmitter(), { columns, rows, isTTY: true, write: () => true });
+    const stdin = Object.assign(new EventEmitter(), { isTTY: true, setRawMode() {}, setEncoding() {}, resume() {}, pause() {}, ref() {}, unref() {}, read: () => null });
+    const times: number[] = [];
+    const instance = render(React.createElement(ConsoleProvider, { store, actions: recordingActions() }, React.createElement(App)), {
+      stdout: stdout as unknown as NodeJS.WriteStream, stdin: stdin as unknown as NodeJS.ReadStream, exitOnCtrlC: false, patchConsole: false, maxFps: 1000,
+      onRender: (m) => { times.push(m.renderTime); },
+    });
+    for (let i = 0; i < runs; i++) {
+      const agents = manyAgents(AGENTS).map((a) => ({ ...a, pane: a.pane && { ...a.pane, idleSeconds: i * 2 } }));
+      store.getState().applySnapshot(makeSnapshot(agents));
+      await new Promise((r) => setTimeout(r, 15));
+    }
+    instance.unmount();
+    out[`frame${columns}x${rows}MedianMs`] = Number(median(times.slice(1)).toFixed(1));
+  }
+  return out;
+}
+
 const render = benchTableRender();
 process.stdout.write(`console table render: ${JSON.stringify(render)}\n`);
+process.stdout.write(`console live frame cost (${AGENTS} agents): ${JSON.stringify(await benchLiveFrames())}\n`);
 const live = await benchLiveConsole();
 process.stdout.write(`console live (${AGENTS} agents, --interval 2): ${JSON.stringify(live)}\n`);
 const cpuOk = Number(live.cpuPctOneCore) <= 2;
