@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import stringWidth from 'string-width';
 import { computeColumnWidths, type ColumnSpec } from '../../src/console/columns.js';
 import { FLEET_COLUMNS, fleetRowCells } from '../../src/console/rows.js';
 import { makeAgent, mixedFleet } from '../fixtures/snapshots.js';
@@ -45,5 +46,34 @@ describe('computeColumnWidths', () => {
     expect(narrow[FLEET_COLUMNS.findIndex((c) => c.key === 'readiness')]).toBe(9);
     const wide = computeColumnWidths(FLEET_COLUMNS, rows, 158);
     expect(wide[FLEET_COLUMNS.findIndex((c) => c.key === 'evidence')]).toBeGreaterThan(narrow[FLEET_COLUMNS.findIndex((c) => c.key === 'evidence')]);
+  });
+});
+
+describe('table cells, editor view, status hints', () => {
+  it('pads visible cells and skips hidden columns', async () => {
+    const { tableCells } = await import('../../components/Table.js');
+    expect(tableCells(cols, [4, 0, 5], ['abcdef', 'zz', 'x'])).toEqual([{ text: 'abc…', column: 0 }, { text: 'x    ', column: 2 }]);
+    const right: ColumnSpec[] = [{ key: 'n', header: 'N', min: 3, priority: 1, align: 'right' }];
+    expect(tableCells(right, [4], ['42s'])[0].text).toBe(' 42s');
+  });
+  it('keeps the end of an edited line visible, by display width', async () => {
+    const { editorView } = await import('../../components/Dialog.js');
+    expect(editorView('hello', 20)).toBe('hello▏');
+    const long = editorView('x'.repeat(50) + 'END', 20);
+    expect(long.startsWith('…')).toBe(true);
+    expect(long.endsWith('END▏')).toBe(true);
+    expect(stringWidth(long)).toBeLessThanOrEqual(20);
+    expect(stringWidth(editorView('漢字'.repeat(20), 11))).toBeLessThanOrEqual(11);
+    expect(editorView('a\u001b[31mb', 20)).toBe('a^[[31mb▏');
+  });
+  it('status hints come from the keymap and drop mutating keys in read-only', async () => {
+    const { statusHints } = await import('../../components/StatusBar.js');
+    const normal = statusHints('fleet', false);
+    for (const h of ['tab focus', '/ filter', '? help', 'v preview', 'w watch', 's send', 'c claim', 'p pause', 'R reclaim', 'q quit']) expect(normal).toContain(h);
+    const ro = statusHints('fleet', true);
+    expect(ro).toMatch(/^\[read-only\]/);
+    for (const h of ['s send', 'c claim', 'p pause', 'R reclaim']) expect(ro).not.toContain(h);
+    expect(ro).toContain('w watch');
+    expect(statusHints('backlog', false)).not.toContain('v preview'); // fleet-only binding
   });
 });
