@@ -43,6 +43,16 @@ async function runCli(args: string[], opts: { input?: string } = {}): Promise<{ 
   }
 }
 
+/** Waits until the capture of `session` on `tmux` contains `text`; the error shows the last screen. */
+async function untilScreen(tmux: IsolatedTmux, session: string, text: string, what: string): Promise<string> {
+  let last = '';
+  try {
+    return await waitFor(async () => ((last = await tmux.capture(session)).includes(text) ? last : ''), what, { timeoutMs: 30_000 });
+  } catch (error) {
+    throw new Error(`${(error as Error).message}; screen was:\n${last}`);
+  }
+}
+
 async function paneSize(tmux: IsolatedTmux, target: string): Promise<string> {
   return (await tmux.ok(['display-message', '-p', '-t', target, '#{pane_width}x#{pane_height}'])).trim();
 }
@@ -73,9 +83,10 @@ describe('mosaic-top watch (real program in an outer tmux pane)', () => {
     const viewer: string = await waitFor(
       async () => (await fleet.sessions()).find((s) => /^coder1-watch-\d+$/.test(s)) ?? '',
       'viewer session coder1-watch-<pid> on the fleet socket',
+      { timeoutMs: 30_000 },
     );
-    await waitFor(async () => (await fleet.ok(['list-clients', '-F', '#{client_session}'])).includes(viewer), 'viewer client attached');
-    await waitFor(async () => (await outer!.capture('op')).includes('agent pane marker'), 'outer pane shows the agent pane');
+    await waitFor(async () => (await fleet.ok(['list-clients', '-F', '#{client_session}'])).includes(viewer), 'viewer client attached', { timeoutMs: 30_000 });
+    await untilScreen(outer!, 'op', 'agent pane marker', 'outer pane shows the agent pane');
     return { viewer, watchPid: Number(viewer.split('-').pop()) };
   }
 
@@ -90,7 +101,7 @@ describe('mosaic-top watch (real program in an outer tmux pane)', () => {
     // tmux handles one client's keys in order: once prefix+d has detached the viewer, the
     // keys typed before it have been processed (and dropped as read-only).
     await outer!.ok(['send-keys', '-t', '=op:0.0', 'C-b', 'd']);
-    await waitFor(async () => (await outer!.capture('op')).includes('WATCH-EXIT='), 'watch command exits after detach');
+    await untilScreen(outer!, 'op', 'WATCH-EXIT=', 'watch command exits after detach');
 
     expect(await outer!.capture('op')).toContain('WATCH-EXIT=0');
     expect(await fleet.sessions()).not.toContain(viewer);
@@ -106,7 +117,7 @@ describe('mosaic-top watch (real program in an outer tmux pane)', () => {
     // The banner is written before tmux takes the screen; tmux redraws over it, so read the
     // outer pane's history too.
     await outer!.ok(['send-keys', '-t', '=op:0.0', 'C-a', 'd']);
-    await waitFor(async () => (await outer!.capture('op')).includes('WATCH-EXIT=0'), 'detach with the custom prefix works');
+    await untilScreen(outer!, 'op', 'WATCH-EXIT=0', 'detach with the custom prefix works');
     const history = await outer!.ok(['capture-pane', '-p', '-S', '-100', '-t', '=op:0.0']);
     expect(history).toMatch(/press C-a then d/);
   });
@@ -114,7 +125,7 @@ describe('mosaic-top watch (real program in an outer tmux pane)', () => {
   it('SIGTERM ends the watch and removes the viewer session', async () => {
     const { viewer, watchPid } = await startWatch();
     process.kill(watchPid, 'SIGTERM');
-    await waitFor(async () => (await outer!.capture('op')).includes('WATCH-EXIT='), 'watch command exits on SIGTERM');
+    await untilScreen(outer!, 'op', 'WATCH-EXIT=', 'watch command exits on SIGTERM');
     expect(await outer!.capture('op')).toContain('WATCH-EXIT=143');
     expect(await fleet.sessions()).not.toContain(viewer);
     expect(await fleet.sessions()).toContain('coder1');
