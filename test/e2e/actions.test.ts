@@ -87,6 +87,9 @@ describe('mosaic-top watch (real program in an outer tmux pane)', () => {
     );
     await waitFor(async () => (await fleet.ok(['list-clients', '-F', '#{client_session}'])).includes(viewer), 'viewer client attached', { timeoutMs: 30_000 });
     await untilScreen(outer!, 'op', 'agent pane marker', 'outer pane shows the agent pane');
+    // Keys typed before the tmux client's terminal is raw would sit in the line discipline.
+    const tty = (await outer!.ok(['display-message', '-p', '-t', '=op:0.0', '#{pane_tty}'])).trim();
+    await waitFor(async () => /(^|\s)-icanon(\s|$)/.test((await execFileAsync('stty', ['-F', tty, '-a'], { encoding: 'utf8' })).stdout), 'outer terminal in raw mode', { timeoutMs: 30_000 });
     return { viewer, watchPid: Number(viewer.split('-').pop()) };
   }
 

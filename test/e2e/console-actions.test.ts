@@ -108,6 +108,11 @@ describe('console action keys w, s, c end-to-end', () => {
     await until(session, (s) => /alpha/.test(s) && /available|working/.test(s), 'console shows alpha');
     return session;
   }
+  /** Waits until the terminal of `session`'s pane is raw (the tmux viewer client owns it). */
+  async function untilRaw(session: string): Promise<void> {
+    const tty = (await ui.ok(['display-message', '-p', '-t', `=${session}:0.0`, '#{pane_tty}'])).trim();
+    await waitFor(async () => /(^|\s)-icanon(\s|$)/.test((await execFileAsync('stty', ['-F', tty, '-a'], { encoding: 'utf8' })).stdout), 'terminal in raw mode', { timeoutMs: 20_000 });
+  }
   const screen = (session: string) => ui.capture(session);
   const keys = (session: string, ...k: string[]) => ui.ok(['send-keys', '-t', `=${session}:0.0`, ...k]);
   const until = async (session: string, test: (s: string) => boolean, what: string, timeoutMs = 20_000) => {
@@ -154,6 +159,8 @@ describe('console action keys w, s, c end-to-end', () => {
     await keys(session, 'w');
     const viewer: string = await waitFor(async () => (await fleet.sessions()).find((s) => /^alpha-watch-\d+$/.test(s)) ?? '', 'viewer session');
     await waitFor(async () => (await fleet.ok(['list-clients', '-F', '#{client_session}'])).includes(viewer), 'viewer attached');
+    await until(session, (s) => s.includes('[alpha-wat'), 'the viewer (its status line) is on screen');
+    await untilRaw(session);
     await keys(session, '-l', 'not for the agent');
     await keys(session, 'Enter');
     await keys(session, 'C-b', 'd');
@@ -175,6 +182,8 @@ describe('console action keys w, s, c end-to-end', () => {
     await keys(session, 'w');
     const viewer: string = await waitFor(async () => (await fleet.sessions()).find((s) => /^alpha-watch-\d+$/.test(s)) ?? '', 'viewer session in --readonly');
     await waitFor(async () => (await fleet.ok(['list-clients', '-F', '#{client_session}'])).includes(viewer), 'viewer attached');
+    await until(session, (s) => s.includes('[alpha-wat'), 'the viewer (its status line) is on screen');
+    await untilRaw(session);
     await keys(session, 'C-b', 'd');
     await until(session, (s) => /back from watching alpha/.test(s), 'console is back');
     expect(await fleet.capture('alpha')).toBe(before);
