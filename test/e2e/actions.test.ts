@@ -222,6 +222,14 @@ describe('mosaic-top send --verify against the simulated behaviours (real progra
     expect(receipt.evidence.join('\n')).toMatch(/Press up to edit queued messages/);
   });
 
+  it('queued messages are taken once the runtime turns idle', async () => {
+    await startSim('queuer', 'queue', ['--busy', '6', '--idle', '600']);
+    const { receipt } = await send('queuer', 'do this next');
+    expect(receipt.status).toBe('queued');
+    expect(await fleet.capture('queuer')).not.toContain('ack: [operator:mosaic-top] do this next');
+    await untilScreen(fleet, 'queuer', 'ack: [operator:mosaic-top] do this next', 'queued message taken when idle');
+  });
+
   it('typed_not_submitted: text sits in the input line, exit 4', async () => {
     await startSim('typist', 'typed');
     const { code, receipt } = await send('typist', 'are you there', ['--timeout', '1.5']);
