@@ -46,6 +46,7 @@ describe('messageRefusal and framing', () => {
     const base = { agent: 'c1', evidence: ['sent as literal keys, then Enter', 'queued hint appeared'], elapsedMs: 12, source: 'operator:mosaic-top', reason: null };
     expect(describeReceipt({ ...base, status: 'queued' })).toBe('queued to c1 in 12 ms (operator:mosaic-top): queued hint appeared');
     expect(describeReceipt({ ...base, status: 'refused', reason: 'pane is dead' })).toBe('refused for c1: pane is dead');
+    expect(describeReceipt({ ...base, status: 'no_evidence', evidence: ['sent as literal keys, then Enter', 'not verified (verification not requested)'] })).toMatch(/^sent to c1 .*not verified/);
     expect(['submitted', 'queued', 'typed_not_submitted', 'no_evidence', 'refused'].map((s) => isDelivered(s as never))).toEqual([true, true, false, false, false]);
   });
 });
