@@ -47,6 +47,7 @@ export interface HeartbeatMark {
   state: 'busy' | 'idle' | null;
 }
 
+/** What {@link classifySendEvidence} decides from: captures before/after, the text sent, heartbeats. */
 export interface VerifyInput {
   /** Capture taken before anything was sent (with the cursor when known). */
   baseline: string | PaneText;
@@ -62,6 +63,7 @@ export interface VerifyInput {
   queuedMarkers?: readonly string[];
 }
 
+/** One poll's verdict: status, evidence, and whether polling can stop. */
 export interface VerifyVerdict {
   status: Exclude<ReceiptStatus, 'refused'>;
   /** Signals that decided the status; pane text in them is sanitized and shortened. */

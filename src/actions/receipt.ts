@@ -4,6 +4,7 @@ export type ReceiptStatus = 'submitted' | 'queued' | 'typed_not_submitted' | 'no
 /** Every receipt status, in the order an operator reads them (best first). */
 export const RECEIPT_STATUSES: readonly ReceiptStatus[] = ['submitted', 'queued', 'typed_not_submitted', 'no_evidence', 'refused'];
 
+/** The receipt of one send: status, evidence, timing, source; `reason` for refusals. */
 export interface SendReceipt {
   status: ReceiptStatus;
   agent: string;

@@ -11,6 +11,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { agentPaneTarget, readPaneState } from '../../fleet/capture.js';
 import { runTmux, tmuxSocketArgs } from '../../fleet/exec.js';
 
+/** How a watch ended. */
 export interface WatchResult {
   ok: boolean;
   /** Why the watch could not start or ended badly (missing session, no tty, …). */

@@ -14,6 +14,7 @@
 
 /** Values of `--input-mode`. */
 export type SimInputMode = 'accept' | 'queue' | 'typed' | 'ignore';
+/** Every `--input-mode` value, for argument checking. */
 export const SIM_INPUT_MODES: readonly SimInputMode[] = ['accept', 'queue', 'typed', 'ignore'];
 
 /** The hint Claude Code shows under its input box for a message sent mid-turn. */
@@ -37,6 +38,7 @@ export interface DecoderState {
   pending: string;
 }
 
+/** A decoder state outside any paste, with nothing pending. */
 export function newDecoderState(): DecoderState {
   return { inPaste: false, pasted: '', pending: '' };
 }
