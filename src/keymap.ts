@@ -65,7 +65,7 @@ export const KEYMAP: readonly KeyBinding[] = [
   { command: 'filter', keys: ['/'], hint: 'filter', description: 'filter rows by name, class, readiness or flag (esc clears)', showInHelp: true, mutates: false, scope: ['global'] },
   { command: 'help', keys: ['?'], hint: 'help', description: 'this help: every binding', showInHelp: true, mutates: false, scope: ['global'] },
   { command: 'preview', keys: ['v'], hint: 'preview', description: "toggle the read-only preview of the selected agent's pane", showInHelp: true, mutates: false, scope: ['fleet'] },
-  { command: 'watch', keys: ['w'], hint: 'watch', description: 'watch the agent read-only in tmux (detach to come back)', showInHelp: true, mutates: false, scope: ['fleet'] },
+  { command: 'watch', keys: ['w'], hint: 'watch', description: 'watch the agent read-only in tmux (detach to come back)', showInHelp: true, mutates: true, scope: ['fleet'] },
   { command: 'send', keys: ['s'], hint: 'send', description: 'send a message to the agent, verified; shows the receipt', showInHelp: true, mutates: true, scope: ['fleet'] },
   { command: 'dispatch', keys: ['c'], hint: 'claim', description: 'claim the next ready card for the agent and dispatch it', showInHelp: true, mutates: true, scope: ['fleet'] },
   { command: 'pause', keys: ['p'], hint: 'pause', description: 'pause / resume the whole fleet (asks to confirm)', showInHelp: true, mutates: true, scope: ['global'] },

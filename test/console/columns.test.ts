@@ -72,8 +72,8 @@ describe('table cells, editor view, status hints', () => {
     for (const h of ['tab focus', '/ filter', '? help', 'v preview', 'w watch', 's send', 'c claim', 'p pause', 'R reclaim', 'q quit']) expect(normal).toContain(h);
     const ro = statusHints('fleet', true);
     expect(ro).toMatch(/^\[read-only\]/);
-    for (const h of ['s send', 'c claim', 'p pause', 'R reclaim']) expect(ro).not.toContain(h);
-    expect(ro).toContain('w watch');
+    for (const h of ['w watch', 's send', 'c claim', 'p pause', 'R reclaim']) expect(ro).not.toContain(h);
+    expect(ro).toContain('v preview');
     expect(statusHints('backlog', false)).not.toContain('v preview'); // fleet-only binding
   });
 });

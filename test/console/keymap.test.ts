@@ -24,7 +24,7 @@ describe('keymap data', () => {
     for (const k of ['up', 'down', 'j', 'k', 'pageup', 'pagedown', 'g', 'G', 'tab', 'enter', '/', 'escape', '?', 'v', 'w', 's', 'c', 'p', 'R', 'r', 'q', 'ctrl+c']) {
       expect(KEYMAP.some((b) => b.keys.includes(k)), k).toBe(true);
     }
-    expect(KEYMAP.filter((b) => b.mutates).map((b) => b.keys[0]).sort()).toEqual(['R', 'c', 'p', 's']);
+    expect(KEYMAP.filter((b) => b.mutates).map((b) => b.keys[0]).sort()).toEqual(['R', 'c', 'p', 's', 'w']);
   });
   it('names Ink key presses', () => {
     expect(keyNameOf('', { upArrow: true })).toBe('up');
@@ -115,16 +115,14 @@ describe('dispatchKey priorities: modal ⇒ focused panel ⇒ global', () => {
     press('enter', '\r');
     expect(actions.calls).toContain('send enhancer1 hi q');
   });
-  it('--readonly refuses p, s, c, R with a notice and runs nothing', () => {
+  it('--readonly refuses p, s, c, R, w with a notice and runs nothing', () => {
     const { store, actions, press } = setup(true);
-    for (const k of ['p', 's', 'c', 'R']) {
+    for (const k of ['p', 's', 'c', 'R', 'w']) {
       expect(press(k)).not.toBeNull();
       expect(store.getState().ui.modal).toBe('none');
       expect(store.getState().ui.notices.at(-1)?.text).toMatch(new RegExp(`^read-only console: ${k} disabled`));
     }
-    expect(actions.calls.filter((c) => /reclaim|pause|send|dispatch/.test(c))).toEqual([]);
-    press('w');
-    expect(actions.calls).toContain('watch orchestrator'); // watch changes nothing: allowed
+    expect(actions.calls.filter((c) => /reclaim|pause|send|dispatch|watch/.test(c))).toEqual([]);
     press('r');
     expect(actions.calls).toContain('refresh');
   });
