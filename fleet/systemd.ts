@@ -59,15 +59,64 @@ export interface SystemdProbe {
   error: string | null;
 }
 
+/** How long a console waits before asking an unavailable systemd again, ms (30 s). */
+export const SYSTEMD_RETRY_MS = 30_000;
+
+/**
+ * True when an unavailable systemd will stay so for a while: no `systemctl` on PATH, or no
+ * user bus (a container, an ssh session without lingering). A timeout or an abort is not such
+ * a state — those are asked again at the next snapshot.
+ */
+export function isLastingSystemdUnavailability(probe: SystemdProbe): boolean {
+  if (probe.available || !probe.error) return false;
+  return /no systemctl on PATH|connect to (user scope )?bus|\$DBUS_SESSION_BUS_ADDRESS/i.test(probe.error);
+}
+
+/**
+ * Back-off state of the systemd probe, kept by the console's poller across snapshots (like the
+ * roster cache). When systemd is lastingly unavailable ({@link isLastingSystemdUnavailability}),
+ * the same unavailable probe (same reason) is reported without spawning `systemctl` until
+ * `retryMs` has passed; then systemctl is asked again. A one-off snapshot (`--once`) has none
+ * and always asks. Times are unix milliseconds.
+ */
+export class SystemdBackoff {
+  private unavailable: { probe: SystemdProbe; retryAt: number } | null = null;
+
+  constructor(private readonly retryMs: number = SYSTEMD_RETRY_MS) {}
+
+  /** The probe to report at `nowMs` without asking systemd, or null when systemctl should run. */
+  pending(nowMs: number): SystemdProbe | null {
+    if (!this.unavailable || nowMs >= this.unavailable.retryAt) return null;
+    const { probe } = this.unavailable;
+    return { ...probe, units: new Map(), durationMs: 0 };
+  }
+
+  /** Records what systemctl answered at `nowMs`: a lasting unavailability starts a back-off, anything else ends it. */
+  record(probe: SystemdProbe, nowMs: number): void {
+    this.unavailable = isLastingSystemdUnavailability(probe) ? { probe, retryAt: nowMs + this.retryMs } : null;
+  }
+}
+
 /**
  * Asks systemd about `units` with ONE `systemctl --user show` call. No systemctl or no bus
- * ⇒ `{ available: false, error }` (the unit columns degrade, nothing else). Never throws.
+ * ⇒ `{ available: false, error }` (the unit columns degrade, nothing else). With a `backoff`
+ * (the console's), a lasting unavailability is reported again without spawning until the
+ * back-off's retry time (`nowMs`, unix ms, default now). Never throws.
  */
 export async function probeSystemdUnits(
   units: readonly string[],
-  opts: { timeoutMs?: number; signal?: AbortSignal } = {},
+  opts: { timeoutMs?: number; signal?: AbortSignal; backoff?: SystemdBackoff; nowMs?: number } = {},
 ): Promise<SystemdProbe> {
   if (units.length === 0) return { available: true, ok: true, units: new Map(), durationMs: 0, error: null };
+  const nowMs = opts.nowMs ?? Date.now();
+  const pending = opts.backoff?.pending(nowMs);
+  if (pending) return pending;
+  const probe = await askSystemd(units, opts);
+  opts.backoff?.record(probe, nowMs);
+  return probe;
+}
+
+async function askSystemd(units: readonly string[], opts: { timeoutMs?: number; signal?: AbortSignal }): Promise<SystemdProbe> {
   const result = await runProbe(
     'systemctl',
     ['--user', 'show', ...units, `--property=${UNIT_PROPERTIES.join(',')}`, '--no-pager'],

@@ -12,7 +12,7 @@ import { readPausedFlag } from '../fleet/paused.js';
 import { programsUnder, readProcessTree, type ProcessTree } from '../fleet/proc.js';
 import { agentFlags, classifyReadiness, fleetFloor, matchProcess, readinessThresholds, type ReadinessThresholds } from '../fleet/readiness.js';
 import { RosterCache, type Roster, type RosterAgent } from '../fleet/roster.js';
-import { agentUnitName, HOLDER_UNIT, ORCHESTRATOR_UNIT, probeSystemdUnits, type SystemdProbe } from '../fleet/systemd.js';
+import { agentUnitName, HOLDER_UNIT, ORCHESTRATOR_UNIT, probeSystemdUnits, type SystemdBackoff, type SystemdProbe } from '../fleet/systemd.js';
 import { probeTmuxSocket, socketLabel, type TmuxPane, type TmuxSocketProbe } from '../fleet/tmux.js';
 import { maskCredentials, maskDatabaseUrl, type MosaicPaths } from './paths.js';
 import {
@@ -34,6 +34,11 @@ export interface CollectSnapshotOptions {
   paths: MosaicPaths;
   /** Keep one per poller so an unchanged roster is not re-parsed and a broken reload keeps the last good one. */
   rosterCache?: RosterCache;
+  /**
+   * Keep one per poller: while systemd is lastingly unavailable (no systemctl, no user bus)
+   * `systemctl` is asked again only every 30 s, the snapshot still reports it unavailable.
+   */
+  systemdBackoff?: SystemdBackoff;
   /** Aborts the running probes (their subprocesses are killed). */
   signal?: AbortSignal;
   /** Time of the snapshot, unix milliseconds (default: now). */
@@ -119,7 +124,8 @@ function emptyCounts(): Record<Readiness, number> {
  * Collects one snapshot. Probes run concurrently, each with a timeout; a failed probe degrades
  * its fields and is reported in `probes` and `errors` — it never throws (a missing roster is an
  * error in the snapshot). Cost: one `list-panes -a` per distinct local socket + one
- * `systemctl --user show`, independent of the number of agents.
+ * `systemctl --user show` (none while a `systemdBackoff` holds off), independent of the
+ * number of agents.
  */
 export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Snapshot> {
   const nowMs = opts.now ?? Date.now();
@@ -155,7 +161,7 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
   // Launch the subprocess probes first, then do the in-process reads while they run.
   const tmuxPromise = Promise.all(sockets.map((s) => probeTmuxSocket(s, { timeoutMs, signal: opts.signal, nowSeconds })));
   const systemdPromise: Promise<SystemdProbe | null> = roster
-    ? probeSystemdUnits(unitNames, { timeoutMs, signal: opts.signal })
+    ? probeSystemdUnits(unitNames, { timeoutMs, signal: opts.signal, backoff: opts.systemdBackoff, nowMs })
     : Promise.resolve(null);
   const includeBacklog = opts.includeBacklog ?? true;
   const backlogPromise = includeBacklog

@@ -48,7 +48,7 @@ type MountEnd = { kind: 'quit' } | { kind: 'watch'; agent: AgentRow };
 
 /** Options of {@link runConsole} beyond the CLI's (tests and the demo). */
 export interface ConsoleRunOptions {
-  /** Snapshot source (default: src/snapshot.ts collectSnapshot with a roster cache). */
+  /** Snapshot source (default: src/snapshot.ts collectSnapshot with a roster cache and a systemd back-off). */
   collect?: (paths: MosaicPaths, signal: AbortSignal) => Promise<Snapshot>;
   /** Called with the store once created (the bench reads it). */
   onStore?: (store: ConsoleStore) => void;
@@ -70,9 +70,15 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
   process.env.NODE_ENV ??= 'production';
   let collect = extra.collect;
   if (!collect) {
-    const [{ collectSnapshot }, { RosterCache }] = await Promise.all([import('../snapshot.js'), import('../../fleet/roster.js')]);
+    const [{ collectSnapshot }, { RosterCache }, { SystemdBackoff }] = await Promise.all([
+      import('../snapshot.js'),
+      import('../../fleet/roster.js'),
+      import('../../fleet/systemd.js'),
+    ]);
     const rosterCache = new RosterCache(paths.roster);
-    collect = (p, signal) => collectSnapshot({ paths: p, rosterCache, signal });
+    // Without systemd (no systemctl, no user bus) a spawn per tick buys nothing: ask every 30 s.
+    const systemdBackoff = new SystemdBackoff();
+    collect = (p, signal) => collectSnapshot({ paths: p, rosterCache, systemdBackoff, signal });
   }
   const collectFn = collect;
   const { capturePane } = await import('../../fleet/capture.js');

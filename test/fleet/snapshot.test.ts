@@ -10,6 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { subprocessCount } from '../../fleet/exec.js';
 import { writeHeartbeat } from '../../fleet/heartbeat.js';
 import { RosterCache } from '../../fleet/roster.js';
+import { SystemdBackoff } from '../../fleet/systemd.js';
 import type { BacklogSection } from '../../backlog/snapshot.js';
 import { resolvePaths, type MosaicPaths } from '../../src/paths.js';
 import { collectSnapshot } from '../../src/snapshot.js';
@@ -190,6 +191,53 @@ describe('collectSnapshot (real tmux)', () => {
     const s2 = await collectSnapshot({ paths, includeBacklog: false });
     expect(s2.probes.systemd).toMatchObject({ ok: false, error: 'systemd unavailable: no systemctl on PATH' });
     expect(row(s2, 'a1').readiness).toBe('available');
+  });
+
+  it('the console\'s systemd back-off: no bus ⇒ systemctl asked again only after the retry time, still reported unavailable', async () => {
+    writeRoster(paths, tmux.socket, [{ name: 'a1', runtime: 'sleep' }]);
+    await tmux.newSession('a1', ['sleep', '600']);
+    writeHeartbeat(paths.runDir, 'a1', { state: 'idle' });
+    const log = path.join(home, 'systemctl.log');
+    process.env.MT_SYSTEMCTL_LOG = log;
+    const asked = () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').filter(Boolean).length : 0);
+    try {
+      process.env.MT_SYSTEMCTL_MODE = 'nobus';
+      const systemdBackoff = new SystemdBackoff(30_000);
+      const t0 = Date.now();
+      const take = async (now: number) => {
+        const before = subprocessCount();
+        const s = await collectSnapshot({ paths, includeBacklog: false, systemdBackoff, now });
+        return { s, spawned: subprocessCount() - before };
+      };
+      const first = await take(t0);
+      expect(first.spawned).toBe(2); // list-panes + systemctl
+      expect(first.s.probes.systemd).toMatchObject({ ok: false, error: 'systemd unavailable: Failed to connect to bus: No medium found' });
+      const held = await take(t0 + 2_000);
+      expect(held.spawned).toBe(1); // list-panes only
+      expect(held.s.probes.systemd).toMatchObject({ ok: false, error: 'systemd unavailable: Failed to connect to bus: No medium found' });
+      expect(held.s.errors).toEqual(first.s.errors);
+      expect(row(held.s, 'a1')).toMatchObject({ readiness: 'available', unit: null });
+      expect(asked()).toBe(1);
+
+      // The bus comes back: seen at the first snapshot after the retry time, and then every tick again.
+      delete process.env.MT_SYSTEMCTL_MODE;
+      expect((await take(t0 + 29_000)).s.probes.systemd.ok).toBe(false);
+      const back = await take(t0 + 30_000);
+      expect(back.spawned).toBe(2);
+      expect(back.s.probes.systemd).toMatchObject({ ok: true, error: null });
+      expect(row(back.s, 'a1').unit).toMatchObject({ loadState: 'not-found' });
+      expect((await take(t0 + 32_000)).spawned).toBe(2);
+      expect(asked()).toBe(3);
+
+      // A timeout is not a lasting state: asked again at the next snapshot.
+      process.env.MT_SYSTEMCTL_MODE = 'hang';
+      const hung = await collectSnapshot({ paths, includeBacklog: false, systemdBackoff, now: t0 + 34_000, probeTimeoutMs: 300 });
+      expect(hung.probes.systemd.error).toBe('systemd unavailable: systemctl: timed out after 300 ms');
+      delete process.env.MT_SYSTEMCTL_MODE;
+      expect((await take(t0 + 36_000)).s.probes.systemd.ok).toBe(true);
+    } finally {
+      delete process.env.MT_SYSTEMCTL_LOG;
+    }
   });
 
   it('a probe that hangs times out and degrades only its columns; an abort ends the probes', async () => {
