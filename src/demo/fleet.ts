@@ -6,9 +6,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { runTmux } from '../../fleet/exec.js';
 import { resolvePaths, type MosaicPaths } from '../paths.js';
+import { packageRoot } from '../version.js';
 
 /** What `demo up` built; also written to `<home>/demo.json` so `demo down --mosaic-home` finds it. */
 export interface DemoFleet {
@@ -41,22 +41,31 @@ interface DemoAgentSpec {
   remainOnExit?: boolean;
 }
 
-/** The demo roster: orchestrator + enhancer (the floor), workers, one drifting, one silent, one dying. */
+/**
+ * The demo roster: orchestrator + enhancer (the floor), workers, one drifting, one silent, one
+ * dying. Their input modes make every send receipt reachable from the console (`s`, `c`):
+ * accept ⇒ submitted, queue ⇒ queued while busy, typed ⇒ typed_not_submitted, ignore ⇒
+ * no_evidence, and the dead pane ⇒ refused.
+ */
 export const DEMO_AGENTS: readonly DemoAgentSpec[] = [
-  { name: 'orchestrator', runtime: 'claude', class: 'orchestrator', modelHint: 'opus', sim: ['--busy', '6', '--idle', '8'], declaresCommand: true },
-  { name: 'enhancer', runtime: 'claude', class: 'enhancer', sim: ['--busy', '4', '--idle', '10'], declaresCommand: true },
-  { name: 'coder1', runtime: 'codex', class: 'coder', sim: ['--busy', '10', '--idle', '5'], declaresCommand: true },
-  // Upstream's canary: the roster says pi, the pane runs something else ⇒ DRIFT.
-  { name: 'canary-pi', runtime: 'pi', class: 'coder', sim: [], declaresCommand: false },
-  // Beats once (dated 10 minutes ago), then never again ⇒ stale at once.
-  { name: 'reviewer', runtime: 'opencode', class: 'review', sim: ['--mode', 'silent', '--beat-age', '600'], declaresCommand: true },
-  // Exits after 2 s; remain-on-exit keeps the dead pane ⇒ dead.
+  { name: 'orchestrator', runtime: 'claude', class: 'orchestrator', modelHint: 'opus', sim: ['--busy', '6', '--idle', '8', '--input-mode', 'accept'], declaresCommand: true },
+  { name: 'enhancer', runtime: 'claude', class: 'enhancer', sim: ['--busy', '4', '--idle', '10', '--input-mode', 'queue'], declaresCommand: true },
+  { name: 'coder1', runtime: 'codex', class: 'coder', sim: ['--busy', '10', '--idle', '5', '--input-mode', 'accept'], declaresCommand: true },
+  // Upstream's canary: the roster says pi, the pane runs something else ⇒ DRIFT. Its input
+  // line ignores Enter ⇒ typed_not_submitted.
+  { name: 'canary-pi', runtime: 'pi', class: 'coder', sim: ['--input-mode', 'typed'], declaresCommand: false },
+  // Beats once (dated 10 minutes ago), then never again ⇒ stale at once; ignores input ⇒ no_evidence.
+  { name: 'reviewer', runtime: 'opencode', class: 'review', sim: ['--mode', 'silent', '--beat-age', '600', '--input-mode', 'ignore'], declaresCommand: true },
+  // Exits after 2 s; remain-on-exit keeps the dead pane ⇒ dead (a send is refused).
   { name: 'research', runtime: 'claude', class: 'research', sim: ['--mode', 'exit', '--exit-after', '2', '--exit-code', '3'], declaresCommand: true, remainOnExit: true },
 ];
 
-/** Absolute path of the compiled sim agent (`dist/src/demo/sim-agent.js`). */
+/**
+ * Absolute path of the compiled sim agent, `<package>/dist/src/demo/sim-agent.js` — also when
+ * this module runs from source (tests import src/ directly; only dist/ has the .js to launch).
+ */
 export function simAgentScript(): string {
-  return path.join(path.dirname(fileURLToPath(import.meta.url)), 'sim-agent.js');
+  return path.join(packageRoot(), 'dist', 'src', 'demo', 'sim-agent.js');
 }
 
 function shellQuote(word: string): string {

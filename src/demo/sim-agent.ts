@@ -101,6 +101,23 @@ export function runSimAgent(o: SimAgentOptions): void {
   const say = (line: string) => (simInput ? simInput.print(line) : process.stdout.write(`${line}\n`));
   say(`sim-agent ${o.agent} (mode ${o.mode}) ready — type a line and press Enter`);
 
+  /** Reads the terminal per `--input-mode` (raw, bracketed paste) or as cooked lines; `take` gets each message. */
+  function listenForInput(take: (line: string) => void): void {
+    if (o.inputMode) {
+      simInput = new SimInput(o.inputMode, process.stdout, { isBusy: () => state === 'busy', take: (text) => take(text.split('\n')[0]) });
+      if (process.stdin.isTTY) process.stdin.setRawMode(true);
+      process.stdin.setEncoding('utf8');
+      process.stdin.on('data', (chunk: string) => simInput?.feed(chunk));
+      process.stdin.on('end', () => process.exit(0));
+      process.on('exit', () => simInput?.end());
+      simInput.begin();
+    } else {
+      const input = readline.createInterface({ input: process.stdin, terminal: false });
+      input.on('line', take);
+      input.on('close', () => process.exit(0));
+    }
+  }
+
   if (o.mode === 'silent') {
     writeHeartbeat(o.runDir, o.agent, {
       state: 'idle',
@@ -139,25 +156,13 @@ export function runSimAgent(o: SimAgentOptions): void {
       beat(`got input (${line.length} chars)`);
       lastBeat = Date.now();
     };
-    if (o.inputMode) {
-      simInput = new SimInput(o.inputMode, process.stdout, { isBusy: () => state === 'busy', take: (text) => onLine(text.split('\n')[0]) });
-      if (process.stdin.isTTY) process.stdin.setRawMode(true);
-      process.stdin.setEncoding('utf8');
-      process.stdin.on('data', (chunk: string) => simInput?.feed(chunk));
-      process.stdin.on('end', () => process.exit(0));
-      process.on('exit', () => simInput?.end());
-      simInput.begin();
-    } else {
-      const input = readline.createInterface({ input: process.stdin, terminal: false });
-      input.on('line', onLine);
-      input.on('close', () => process.exit(0));
-    }
+    listenForInput(onLine);
     // Keep the process alive while stdin is open (readline holds it) and the timer runs.
     setInterval(() => {}, 1 << 30);
   }
   if (o.mode === 'silent') {
-    const input = readline.createInterface({ input: process.stdin, terminal: false });
-    input.on('line', (line) => say(`ack: ${line}`));
+    // Silent means no more beats; input still follows --input-mode.
+    listenForInput((line) => say(`ack: ${line}`));
     setInterval(() => {}, 1 << 30);
   }
   if (o.mode === 'exit') {

@@ -1,0 +1,44 @@
+/**
+ * The demo fleet exercises every send receipt (issue 5: "the demo's simulated agent gains
+ * behaviours that exercise every receipt"): a real `demoUp` on an isolated socket, then one
+ * verified send per demo agent through the real `sendToAgent`.
+ */
+import fs from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { demoDown, demoUp, type DemoFleet } from '../../src/demo/fleet.js';
+import { sendToAgent } from '../../src/actions/send.js';
+import { readHeartbeat } from '../../fleet/heartbeat.js';
+import { isolatedSocketName, tmuxSocketPath, waitFor } from '../helpers/tmux.js';
+import { runTmux } from '../../fleet/exec.js';
+
+describe('demo fleet ⇒ every receipt', () => {
+  let fleet: DemoFleet | null = null;
+  afterEach(async () => {
+    if (fleet) await demoDown(fleet);
+    if (fleet) fs.rmSync(tmuxSocketPath(fleet.socket), { force: true });
+    fleet = null;
+  });
+
+  it('accept ⇒ submitted, queue ⇒ queued (while busy), typed ⇒ typed_not_submitted, ignore ⇒ no_evidence, dead ⇒ refused', { timeout: 120_000 }, async () => {
+    fleet = await demoUp({ socket: isolatedSocketName('demo-rcpt') });
+    const { socket, paths } = fleet;
+    // Every sim agent is up (the input modes print their prompt) and research's pane has died.
+    await waitFor(async () => {
+      const dead = await runTmux(socket, ['display-message', '-p', '-t', '=research:0.0', '#{pane_dead}']);
+      return dead.stdout.trim() === '1' ? true : null;
+    }, 'research pane dead', { timeoutMs: 20_000 });
+    // The enhancer queues input only while busy: send while its heartbeat says busy.
+    await waitFor(() => (readHeartbeat(paths.runDir, 'enhancer', Date.now() / 1000).heartbeat?.state === 'busy' ? true : null), 'enhancer busy', { timeoutMs: 30_000, intervalMs: 100 });
+    const send = (agent: string) => sendToAgent({ agent, socket, runDir: paths.runDir, message: `hello ${agent}`, verify: true, timeoutMs: 3000 });
+    const [orchestrator, enhancer, canary, reviewer, research] = await Promise.all(
+      ['orchestrator', 'enhancer', 'canary-pi', 'reviewer', 'research'].map(send),
+    );
+    expect(orchestrator.status).toBe('submitted');
+    expect(enhancer.status).toBe('queued');
+    expect(canary.status).toBe('typed_not_submitted');
+    expect(reviewer.status).toBe('no_evidence');
+    expect(research.status).toBe('refused');
+    expect(research.reason).toMatch(/dead/);
+    for (const r of [orchestrator, enhancer, canary, reviewer]) expect(r.evidence.length).toBeGreaterThan(0);
+  });
+});
