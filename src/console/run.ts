@@ -108,6 +108,8 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
     throw error;
   }
   const [{ render }, React, { App }, { ConsoleProvider }, { watchAgent, viewerSessionName }] = ui;
+  // Same frames, a cheaper output pass (src/console/ink-output.ts); Ink's own when versions differ.
+  await (await import('./ink-output.js')).installFastOutputPass();
   const { runTmux } = await import('../../fleet/exec.js');
 
   let endMount: ((end: MountEnd) => void) | null = null;

@@ -1,0 +1,185 @@
+/**
+ * A cheaper output pass for Ink 6.8 (`Output.get`, ink/build/output.js), installed by the
+ * console before it mounts. Same frame, byte for byte; less work per cell.
+ *
+ * Why: Ink turns every frame into a grid of columns × rows cell objects. Stock 6.8 allocates a
+ * fresh blank cell (and a fresh `styles` array) for each of them, tokenizes every written line
+ * with an `Intl.Segmenter` (one token object and one copied `styles` array per character), and
+ * serializes each row by diffing the styles of every neighbouring pair of cells (three `Set`s
+ * per cell). At 200×60 that was ~13 ms and most of the console's garbage per frame — about a
+ * third of its CPU at `--interval 2` (docs/console.md, Performance).
+ *
+ * What differs: one shared blank cell; lines made of printable ASCII and SGR sequences (the
+ * console's own rows) are tokenized by a char-code scan whose cells share one `styles` array per
+ * style run (the codes come from ansi-tokenize itself, so they reduce the same way); rows are
+ * serialized diffing styles only where the `styles` array changes. Every other line (wide
+ * characters, emoji, other escapes) and any frame with clipping (`overflow`) takes Ink's own
+ * path. Applied only to the Ink version it was written against; tests compare both passes.
+ */
+import fs from 'node:fs';
+import { ansiCodesToString, diffAnsiCodes, reduceAnsiCodesIncremental, tokenize } from '@alcalzone/ansi-tokenize';
+
+/** The Ink minor version this pass mirrors (`Output.get` of ink 6.8.x). */
+export const INK_OUTPUT_VERSION = /^6\.8\./;
+
+type AnsiCode = { type: 'ansi'; code: string; endCode: string };
+type StyledChar = { type: 'char'; value: string; fullWidth: boolean; styles: AnsiCode[] };
+type Operation =
+  | { type: 'write'; x: number; y: number; text: string; transformers: Array<(line: string, index: number) => string> }
+  | { type: 'clip'; clip: unknown }
+  | { type: 'unclip' };
+
+/** The parts of ink's Output instance the pass reads (ink/build/output.js 6.8). */
+export interface InkOutputLike {
+  width: number;
+  height: number;
+  operations: Operation[];
+  caches: { getStyledChars(line: string): StyledChar[]; getStringWidth(text: string): number };
+}
+
+const NO_STYLES: AnsiCode[] = Object.freeze([]) as unknown as AnsiCode[];
+const BLANK: StyledChar = Object.freeze({ type: 'char', value: ' ', fullWidth: false, styles: NO_STYLES }) as StyledChar;
+const CC_ESC = 27;
+const CC_BRACKET = 91;
+const CC_M = 109;
+const CC_SEMI = 59;
+
+/** Tokens of one SGR sequence (`\x1b[…m`), as ansi-tokenize makes them; null when it is not one. */
+const sgrTokens = new Map<string, AnsiCode[] | null>();
+function tokensOfSgr(sequence: string): AnsiCode[] | null {
+  let tokens = sgrTokens.get(sequence);
+  if (tokens === undefined) {
+    const parsed = tokenize(sequence) as Array<AnsiCode | { type: 'char' }>;
+    tokens = parsed.length > 0 && parsed.every((t) => t.type === 'ansi') ? (parsed as AnsiCode[]) : null;
+    if (sgrTokens.size < 512) sgrTokens.set(sequence, tokens);
+  }
+  return tokens;
+}
+
+/**
+ * Styled cells of a line made only of printable ASCII (0x20–0x7e) and SGR sequences, equal to
+ * ansi-tokenize's `styledCharsFromTokens(tokenize(line))` except that cells of one style run
+ * share their (never mutated) `styles` array. Null for any other line (the caller falls back).
+ */
+export function asciiStyledChars(line: string): StyledChar[] | null {
+  const out: StyledChar[] = [];
+  let styles = NO_STYLES;
+  const n = line.length;
+  for (let i = 0; i < n; i++) {
+    const c = line.charCodeAt(i);
+    if (c === CC_ESC) {
+      if (line.charCodeAt(i + 1) !== CC_BRACKET) return null;
+      let end = i + 2;
+      for (; end < n; end++) {
+        const d = line.charCodeAt(end);
+        if (d === CC_M) break;
+        if (d !== CC_SEMI && (d < 48 || d > 57)) return null;
+      }
+      if (end >= n) return null;
+      const tokens = tokensOfSgr(line.slice(i, end + 1));
+      if (!tokens) return null;
+      styles = reduceAnsiCodesIncremental(styles, tokens) as AnsiCode[];
+      i = end;
+      continue;
+    }
+    if (c < 0x20 || c > 0x7e) return null;
+    out.push({ type: 'char', value: line[i], fullWidth: false, styles });
+  }
+  return out;
+}
+
+/** ansi-tokenize's `styledCharsToString`, diffing styles only where the `styles` array changes. */
+export function styledRowToString(chars: readonly StyledChar[]): string {
+  let ret = '';
+  const last = chars.length - 1;
+  for (let i = 0; i <= last; i++) {
+    const char = chars[i];
+    if (i === 0) {
+      if (char.styles.length) ret += ansiCodesToString(char.styles);
+    } else {
+      const prev = chars[i - 1].styles;
+      if (prev !== char.styles && (prev.length || char.styles.length)) ret += ansiCodesToString(diffAnsiCodes(prev, char.styles));
+    }
+    ret += char.value;
+    if (i === last && char.styles.length) ret += ansiCodesToString(diffAnsiCodes(char.styles, []));
+  }
+  return ret;
+}
+
+/**
+ * `Output.prototype.get` of ink 6.8 with the cheaper cells (see the file comment). Call with
+ * `this` = an Ink Output. Frames with clip operations go to `fallback` (Ink's own).
+ */
+export function fastOutputGet(this: InkOutputLike, fallback: () => { output: string; height: number }): { output: string; height: number } {
+  for (const operation of this.operations) if (operation.type === 'clip') return fallback.call(this);
+  const output: StyledChar[][] = [];
+  for (let y = 0; y < this.height; y++) output.push(new Array<StyledChar>(this.width).fill(BLANK));
+  for (const operation of this.operations) {
+    if (operation.type !== 'write') continue;
+    const { text, transformers, x, y } = operation;
+    const lines = text.split('\n');
+    let offsetY = 0;
+    for (let index = 0; index < lines.length; index++) {
+      let line = lines[index];
+      const currentLine = output[y + offsetY];
+      if (!currentLine) continue;
+      for (const transformer of transformers) line = transformer(line, index);
+      const ascii = asciiStyledChars(line);
+      let offsetX = x;
+      if (ascii) {
+        for (const character of ascii) currentLine[offsetX++] = character;
+      } else {
+        for (const character of this.caches.getStyledChars(line)) {
+          currentLine[offsetX] = character;
+          const characterWidth = Math.max(1, this.caches.getStringWidth(character.value));
+          for (let k = 1; k < characterWidth; k++) {
+            currentLine[offsetX + k] = { type: 'char', value: '', fullWidth: false, styles: character.styles };
+          }
+          offsetX += characterWidth;
+        }
+      }
+      offsetY++;
+    }
+  }
+  const generatedOutput = output
+    .map((line) => styledRowToString(line.filter((item) => item !== undefined)).trimEnd())
+    .join('\n');
+  return { output: generatedOutput, height: output.length };
+}
+
+const ORIGINAL = Symbol.for('mosaic-top.ink-output.original-get');
+
+/**
+ * Replaces ink's `Output.prototype.get` with {@link fastOutputGet} when the installed ink is a
+ * 6.8.x (read from its package.json) and uses the same ansi-tokenize copy as we do. Idempotent.
+ * Returns true when installed, false when the versions do not match (Ink keeps its own pass).
+ * Never throws.
+ */
+export async function installFastOutputPass(): Promise<boolean> {
+  try {
+    const inkEntry = import.meta.resolve('ink');
+    const inkPackage = JSON.parse(fs.readFileSync(new URL('../package.json', inkEntry), 'utf8')) as { version?: string };
+    if (!INK_OUTPUT_VERSION.test(inkPackage.version ?? '')) return false;
+    // ink must resolve the same ansi-tokenize module we import (no copy nested under ink).
+    if (fs.existsSync(new URL('../node_modules/@alcalzone/ansi-tokenize', inkEntry))) return false;
+    const mod = (await import(new URL('./output.js', inkEntry).href)) as { default: { prototype: Record<PropertyKey, unknown> } };
+    const proto = mod.default.prototype;
+    if (typeof proto.get !== 'function') return false;
+    if (proto[ORIGINAL]) return true;
+    const original = proto.get as () => { output: string; height: number };
+    proto[ORIGINAL] = original;
+    proto.get = function get(this: InkOutputLike) {
+      return fastOutputGet.call(this, original);
+    };
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Ink's own `Output.prototype.get` once {@link installFastOutputPass} replaced it (tests compare both); null before. */
+export async function originalOutputGet(): Promise<((this: unknown) => { output: string; height: number }) | null> {
+  const inkEntry = import.meta.resolve('ink');
+  const mod = (await import(new URL('./output.js', inkEntry).href)) as { default: { prototype: Record<PropertyKey, unknown> } };
+  return (mod.default.prototype[ORIGINAL] as ((this: unknown) => { output: string; height: number }) | undefined) ?? null;
+}
