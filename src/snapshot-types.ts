@@ -5,6 +5,7 @@
  */
 
 import type { BacklogSection } from '../backlog/snapshot.js';
+import type { MosaicPaths } from './paths.js';
 
 export const SNAPSHOT_SCHEMA = 'mosaic-top/snapshot@1' as const;
 
@@ -143,16 +144,8 @@ export interface Snapshot {
   host: string;
   /** The tenant is the Unix user (upstream: uid per tenant). */
   tenant: string;
-  paths: {
-    mosaicHome: string;
-    roster: string;
-    agentsDir: string;
-    runDir: string;
-    backlogDataDir: string;
-    backlogSocket: string;
-    /** Masked (`postgres://u:***@h/db`) or null. */
-    databaseUrl: string | null;
-  };
+  /** Every path in use (spec §1); `databaseUrl` is masked (`postgres://u:***@h/db`) or null. */
+  paths: MosaicPaths;
   fleet: FleetSummary;
   agents: AgentRow[];
   unmanaged: UnmanagedSession[];

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
 import { copyTemplateDataDir } from '../backlog/tiers.js';
-import { pingBacklogServer } from '../../backlog/client.js';
+import { stopBacklogServer } from '../../backlog/demo.js';
 import { resolvePaths } from '../../src/paths.js';
 
 const execFileAsync = promisify(execFile);
@@ -321,18 +321,7 @@ describe('mosaic-top dispatch: claim + verified send, recorded in events (real p
 
   afterEach(async () => {
     const paths = resolvePaths({ mosaicHome: home }, backlogEnv);
-    const ping = await pingBacklogServer(paths).catch(() => null);
-    if (ping?.pid) {
-      process.kill(ping.pid, 'SIGTERM');
-      await waitFor(() => {
-        try {
-          process.kill(ping.pid, 0);
-          return false;
-        } catch {
-          return true;
-        }
-      }, 'backlog server exits', { timeoutMs: 20_000 });
-    }
+    await stopBacklogServer(paths, 20_000);
   });
 
   it('claims exactly one card, sends it as one paste, and records claim + receipt events', async () => {

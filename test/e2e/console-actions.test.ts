@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { pingBacklogServer } from '../../backlog/client.js';
+import { stopBacklogServer } from '../../backlog/demo.js';
 import { resolvePaths } from '../../src/paths.js';
 import { copyTemplateDataDir } from '../backlog/tiers.js';
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
@@ -77,18 +77,7 @@ describe('console action keys w, s, c end-to-end', () => {
     await ui?.stop();
     await fleet?.stop();
     if (home) {
-      const ping = await pingBacklogServer(resolvePaths({ mosaicHome: home }, env)).catch(() => null);
-      if (ping?.pid) {
-        process.kill(ping.pid, 'SIGTERM');
-        await waitFor(() => {
-          try {
-            process.kill(ping.pid, 0);
-            return false;
-          } catch {
-            return true;
-          }
-        }, 'backlog server exits', { timeoutMs: 20_000 });
-      }
+      await stopBacklogServer(resolvePaths({ mosaicHome: home }, env), 20_000);
       fs.rmSync(home, { recursive: true, force: true });
     }
   });
