@@ -4,22 +4,8 @@
  * pane/window/session activity), H2 (`available`, never `stuck` from idleness; the idle
  * threshold stays `MOSAIC_HEARTBEAT_IDLE_THRESHOLD`, default 300 s).
  */
+import { formatAge } from '../src/age.js';
 import type { AgentFlag, HeartbeatInfo, PaneInfo, ProcessInfo, Readiness, UnitInfo } from '../src/snapshot-types.js';
-
-/**
- * Age as evidence text: `42s`, `3m12s`, `2h05m`, `3d04h`, `-` for null/non-finite. Same output
- * as `formatAge` in src/format.ts (a test keeps them in step); kept here so the snapshot path
- * does not load the console's width helpers (string-width) on `--once`.
- */
-export function evidenceAge(seconds: number | null | undefined): string {
-  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return '-';
-  const s = Math.max(0, Math.floor(seconds));
-  const two = (n: number) => String(n).padStart(2, '0');
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${two(s % 60)}s`;
-  if (s < 86400) return `${Math.floor(s / 3600)}h${two(Math.floor((s % 3600) / 60))}m`;
-  return `${Math.floor(s / 86400)}d${two(Math.floor((s % 86400) / 3600))}h`;
-}
 
 /** Default seconds after which a beat is stale (`MOSAIC_HEARTBEAT_STALE_THRESHOLD`). */
 export const DEFAULT_STALE_THRESHOLD_SECONDS = 120;
@@ -89,11 +75,11 @@ export function classifyReadiness(
   if (!heartbeat) {
     return {
       readiness: 'unknown',
-      evidence: [input.heartbeatError ? `heartbeat unreadable: ${input.heartbeatError}` : 'no heartbeat file', `pane alive, idle ${evidenceAge(pane.idleSeconds)}`],
+      evidence: [input.heartbeatError ? `heartbeat unreadable: ${input.heartbeatError}` : 'no heartbeat file', `pane alive, idle ${formatAge(pane.idleSeconds)}`],
     };
   }
   const evidence: string[] = [];
-  const beat = `heartbeat ${evidenceAge(heartbeat.ageSeconds)} old`;
+  const beat = `heartbeat ${formatAge(heartbeat.ageSeconds)} old`;
   const partial = heartbeat.partial ? ` (partial: ${heartbeat.problems.join('; ') || 'no v= line'})` : '';
   if (heartbeat.skewSeconds > 0) evidence.push(`clock skew: beat was ${heartbeat.skewSeconds}s in the future`);
   // A writer that promised an interval and missed two beats is worth a word before it goes stale.
@@ -118,10 +104,10 @@ export function classifyReadiness(
     return { readiness: 'working', evidence };
   }
   if (idle < thresholds.idleSeconds) {
-    evidence.unshift(`${beat}, no state${partial}`, `pane idle ${evidenceAge(idle)} < ${thresholds.idleSeconds}s`);
+    evidence.unshift(`${beat}, no state${partial}`, `pane idle ${formatAge(idle)} < ${thresholds.idleSeconds}s`);
     return { readiness: 'working', evidence };
   }
-  evidence.unshift(`${beat}, no state${partial}`, `pane idle ${evidenceAge(idle)} ≥ ${thresholds.idleSeconds}s`);
+  evidence.unshift(`${beat}, no state${partial}`, `pane idle ${formatAge(idle)} ≥ ${thresholds.idleSeconds}s`);
   return { readiness: 'available', evidence };
 }
 
