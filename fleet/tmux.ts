@@ -136,16 +136,17 @@ export function isNoServerError(stderr: string): boolean {
 /**
  * Lists every pane of one tmux socket with ONE `list-panes -a` call. "No server running" is
  * reported as `{ ok: true, serverRunning: false, panes: [], error: "tmux: no server on socket X" }`
- * so every agent on it is simply paneless. Never throws. Timeout in ms (default 2000).
+ * so every agent on it is simply paneless. Never throws. Timeout in ms (default 2000). `env`: the
+ * environment for tmux, default {@link tmuxEnv}() (copied from process.env at each call).
  */
 export async function probeTmuxSocket(
   socket: string | null,
-  opts: { timeoutMs?: number; signal?: AbortSignal; nowSeconds?: number } = {},
+  opts: { timeoutMs?: number; signal?: AbortSignal; nowSeconds?: number; env?: NodeJS.ProcessEnv } = {},
 ): Promise<TmuxSocketProbe> {
   const result = await runProbe('tmux', [...tmuxSocketArgs(socket), 'list-panes', '-a', '-F', LIST_PANES_FORMAT], {
     timeoutMs: opts.timeoutMs ?? 2000,
     signal: opts.signal,
-    env: tmuxEnv(),
+    env: opts.env ?? tmuxEnv(),
   });
   const now = opts.nowSeconds ?? Date.now() / 1000;
   if (result.ok) {
@@ -163,4 +164,14 @@ export async function probeTmuxSocket(
     };
   }
   return { socket, ok: false, serverRunning: false, panes: [], durationMs: result.durationMs, error: result.error ?? 'tmux: failed' };
+}
+
+/** Name of a read-only watch viewer session, per upstream: `<agent>-watch-<pid>` (pid of the watcher). */
+export function viewerSessionName(agent: string, pid = process.pid): string {
+  return `${agent}-watch-${pid}`;
+}
+
+/** True for one of this tool's watch viewers (`<agent>-watch-<pid>`): never an agent, never UNMANAGED. */
+export function isViewerSessionName(session: string): boolean {
+  return /^.+-watch-\d+$/.test(session);
 }

@@ -13,7 +13,7 @@ import { programsUnder, readProcessTree, type ProcessTree } from '../fleet/proc.
 import { agentFlags, classifyReadiness, fleetFloor, matchProcess, readinessThresholds, type ReadinessThresholds } from '../fleet/readiness.js';
 import { RosterCache, type Roster, type RosterAgent } from '../fleet/roster.js';
 import { agentUnitName, HOLDER_UNIT, ORCHESTRATOR_UNIT, probeSystemdUnits, type SystemdBackoff, type SystemdProbe } from '../fleet/systemd.js';
-import { probeTmuxSocket, socketLabel, type TmuxPane, type TmuxSocketProbe } from '../fleet/tmux.js';
+import { isViewerSessionName, probeTmuxSocket, socketLabel, type TmuxPane, type TmuxSocketProbe } from '../fleet/tmux.js';
 import { maskCredentials, maskDatabaseUrl, type MosaicPaths } from './paths.js';
 import {
   READINESS_ORDER,
@@ -39,6 +39,11 @@ export interface CollectSnapshotOptions {
    * `systemctl` is asked again only every 30 s, the snapshot still reports it unavailable.
    */
   systemdBackoff?: SystemdBackoff;
+  /**
+   * Environment for the tmux probes (default: `tmuxEnv()`, a fresh copy of process.env without
+   * TMUX). The console computes it once: copying process.env on every tick is measurable.
+   */
+  tmuxEnv?: NodeJS.ProcessEnv;
   /** Aborts the running probes (their subprocesses are killed). */
   signal?: AbortSignal;
   /** Time of the snapshot, unix milliseconds (default: now). */
@@ -97,15 +102,6 @@ function toPaneInfo(p: TmuxPane): PaneInfo {
   };
 }
 
-/**
- * Is this session one of mosaic-top's own read-only watch viewers (`<agent>-watch-<pid>`)? Same
- * rule as `isViewerSessionName` in src/actions/watch.ts (which names them); kept here so the
- * snapshot does not import the actions layer.
- */
-export function isWatchViewerSession(session: string): boolean {
-  return /^.+-watch-\d+$/.test(session);
-}
-
 async function timed<T>(fn: () => T | Promise<T>): Promise<{ value: T | null; durationMs: number; error: string | null }> {
   const started = performance.now();
   try {
@@ -159,7 +155,7 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
   const unitNames = [...localAgents.map((a) => agentUnitName(a.name)), HOLDER_UNIT, ORCHESTRATOR_UNIT];
 
   // Launch the subprocess probes first, then do the in-process reads while they run.
-  const tmuxPromise = Promise.all(sockets.map((s) => probeTmuxSocket(s, { timeoutMs, signal: opts.signal, nowSeconds })));
+  const tmuxPromise = Promise.all(sockets.map((s) => probeTmuxSocket(s, { timeoutMs, signal: opts.signal, nowSeconds, env: opts.tmuxEnv })));
   const systemdPromise: Promise<SystemdProbe | null> = roster
     ? probeSystemdUnits(unitNames, { timeoutMs, signal: opts.signal, backoff: opts.systemdBackoff, nowMs })
     : Promise.resolve(null);
@@ -277,7 +273,7 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
       else bySession.set(p.session, [p]);
     }
     for (const [session, panes] of bySession) {
-      if (rostered.has(session) || session === holder || isWatchViewerSession(session)) continue;
+      if (rostered.has(session) || session === holder || isViewerSessionName(session)) continue;
       const idles = panes.map((p) => p.idleSeconds).filter((s): s is number => s !== null);
       unmanaged.push({
         socket: t.socket,

@@ -70,15 +70,18 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
   process.env.NODE_ENV ??= 'production';
   let collect = extra.collect;
   if (!collect) {
-    const [{ collectSnapshot }, { RosterCache }, { SystemdBackoff }] = await Promise.all([
+    const [{ collectSnapshot }, { RosterCache }, { SystemdBackoff }, { tmuxEnv: makeTmuxEnv }] = await Promise.all([
       import('../snapshot.js'),
       import('../../fleet/roster.js'),
       import('../../fleet/systemd.js'),
+      import('../../fleet/exec.js'),
     ]);
     const rosterCache = new RosterCache(paths.roster);
     // Without systemd (no systemctl, no user bus) a spawn per tick buys nothing: ask every 30 s.
     const systemdBackoff = new SystemdBackoff();
-    collect = (p, signal) => collectSnapshot({ paths: p, rosterCache, systemdBackoff, signal });
+    // The console's environment does not change while it runs: build tmux's once, not per tick.
+    const tmuxEnv = makeTmuxEnv();
+    collect = (p, signal) => collectSnapshot({ paths: p, rosterCache, systemdBackoff, tmuxEnv, signal });
   }
   const collectFn = collect;
   const { capturePane } = await import('../../fleet/capture.js');
