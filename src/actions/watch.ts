@@ -9,7 +9,10 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { agentPaneTarget, readPaneState } from '../../fleet/capture.js';
-import { runTmux, tmuxSocketArgs } from '../../fleet/exec.js';
+import { runTmux, tmuxEnv, tmuxSocketArgs } from '../../fleet/exec.js';
+import { viewerSessionName } from '../../fleet/tmux.js';
+
+export { isViewerSessionName, viewerSessionName } from '../../fleet/tmux.js';
 
 /** How a watch ended. */
 export interface WatchResult {
@@ -20,16 +23,6 @@ export interface WatchResult {
   viewer?: string | null;
   /** The signal (SIGINT/SIGTERM/SIGHUP) that ended the watch, if one did. */
   signal?: NodeJS.Signals | null;
-}
-
-/** Viewer session name per upstream: `<agent>-watch-<pid>`. */
-export function viewerSessionName(agent: string, pid = process.pid): string {
-  return `${agent}-watch-${pid}`;
-}
-
-/** True for a session name that is one of this tool's watch viewers (`<agent>-watch-<pid>`), so the fleet view can exclude it from UNMANAGED. */
-export function isViewerSessionName(session: string): boolean {
-  return /^.+-watch-\d+$/.test(session);
 }
 
 /**
@@ -46,14 +39,6 @@ export async function readTmuxPrefix(socket: string | null): Promise<string> {
 export function watchBanner(agent: string, socket: string | null, prefix: string): string {
   const where = socket ? `tmux socket ${socket}` : 'the default tmux socket';
   return `Watching ${agent} read-only (${where}); your keys are not sent to the agent. To come back: press ${prefix} then d (tmux detach).`;
-}
-
-function envWithoutTmux(): NodeJS.ProcessEnv {
-  // Watching from inside tmux (e.g. the console runs in a tmux pane) is intended nesting.
-  const env = { ...process.env };
-  delete env.TMUX;
-  delete env.TMUX_PANE;
-  return env;
 }
 
 /**
@@ -98,7 +83,7 @@ function holdTtyMode(): () => void {
 }
 
 function killViewerSync(socket: string | null, viewer: string): void {
-  spawnSync('tmux', [...tmuxSocketArgs(socket), 'kill-session', '-t', `=${viewer}`], { stdio: 'ignore', timeout: 2000 });
+  spawnSync('tmux', [...tmuxSocketArgs(socket), 'kill-session', '-t', `=${viewer}`], { stdio: 'ignore', timeout: 2000, env: tmuxEnv() });
 }
 
 async function markViewerDisposable(socket: string | null, viewer: string, child: { exitCode: number | null }): Promise<void> {
@@ -197,7 +182,7 @@ export async function watchAgent(opts: {
   const releaseTtyMode = holdTtyMode();
   const child = spawn('tmux', [...tmuxSocketArgs(socket), 'attach-session', '-r', '-t', `=${viewer}`], {
     stdio: 'inherit',
-    env: envWithoutTmux(),
+    env: tmuxEnv(), // watching from inside tmux (the console in a tmux pane) is intended nesting
   });
   const onSignal = (signal: NodeJS.Signals) => {
     endedBy = signal;
