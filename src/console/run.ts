@@ -55,6 +55,24 @@ export interface ConsoleRunOptions {
 }
 
 /**
+ * Loads ink for an interactive terminal. Ink draws only the last frame, at exit, when it thinks
+ * it runs in CI: `is-in-ci` reads `CI` / `CONTINUOUS_INTEGRATION` once, when ink is imported. An
+ * operator's console on a TTY must draw live whatever those say (CI runners set CI=true, and the
+ * end-to-end tests run the console in a tmux pane there), so they are hidden while ink loads and
+ * restored right after.
+ */
+async function importInteractive<T>(load: () => Promise<T>): Promise<T> {
+  const keys = ['CI', 'CONTINUOUS_INTEGRATION'] as const;
+  const saved = keys.map((k) => [k, process.env[k]] as const);
+  for (const k of keys) delete process.env[k];
+  try {
+    return await load();
+  } finally {
+    for (const [k, v] of saved) if (v !== undefined) process.env[k] = v;
+  }
+}
+
+/**
  * Opens the interactive console. Returns the exit code: 0 after `q`/ctrl-c/SIGINT/SIGTERM/SIGHUP,
  * 2 when stdin/stdout is not a terminal (use `--once`). The terminal is always restored:
  * alternate screen left, cursor shown, raw mode off.
@@ -99,13 +117,15 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
   poller.start();
   let ui: [typeof import('ink'), typeof import('react'), typeof import('../../components/App.js'), typeof import('../../hooks/useConsoleStore.js'), typeof import('../actions/watch.js')];
   try {
-    ui = await Promise.all([
-      import('ink'),
-      import('react'),
-      import('../../components/App.js'),
-      import('../../hooks/useConsoleStore.js'),
-      import('../actions/watch.js'),
-    ]);
+    ui = await importInteractive(() =>
+      Promise.all([
+        import('ink'),
+        import('react'),
+        import('../../components/App.js'),
+        import('../../hooks/useConsoleStore.js'),
+        import('../actions/watch.js'),
+      ]),
+    );
   } catch (error) {
     poller.stop();
     throw error;
