@@ -12,9 +12,10 @@
  * What differs: one shared blank cell; lines made of printable ASCII and SGR sequences (the
  * console's own rows) are tokenized by a char-code scan whose cells share one `styles` array per
  * style run (the codes come from ansi-tokenize itself, so they reduce the same way); rows are
- * serialized diffing styles only where the `styles` array changes. Every other line (wide
- * characters, emoji, other escapes) and any frame with clipping (`overflow`) takes Ink's own
- * path. Applied only to the Ink version it was written against; tests compare both passes.
+ * serialized diffing styles only where the `styles` array changes, trailing blanks skipped.
+ * Every other line (wide characters, emoji, other escapes) and any frame with clipping
+ * (`overflow`) takes Ink's own path. Applied only to the Ink version it was written against;
+ * tests compare both passes.
  */
 import fs from 'node:fs';
 import { ansiCodesToString, diffAnsiCodes, reduceAnsiCodesIncremental, tokenize } from '@alcalzone/ansi-tokenize';
@@ -88,22 +89,33 @@ export function asciiStyledChars(line: string): StyledChar[] | null {
   return out;
 }
 
-/** ansi-tokenize's `styledCharsToString`, diffing styles only where the `styles` array changes. */
-export function styledRowToString(chars: readonly StyledChar[]): string {
+/**
+ * ansi-tokenize's `styledCharsToString(row.filter(defined)).trimEnd()`: holes are skipped, the
+ * styles are diffed only where the `styles` array changes, and trailing unstyled spaces are not
+ * visited (trimEnd would drop them; the style reset before them is still written, as stock does).
+ */
+export function styledRowToString(row: readonly (StyledChar | undefined)[]): string {
+  let last = row.length - 1;
+  while (last >= 0) {
+    const cell = row[last];
+    if (cell !== undefined && (cell.value !== ' ' || cell.styles.length > 0)) break;
+    last--;
+  }
   let ret = '';
-  const last = chars.length - 1;
+  let prev: AnsiCode[] | null = null;
   for (let i = 0; i <= last; i++) {
-    const char = chars[i];
-    if (i === 0) {
+    const char = row[i];
+    if (char === undefined) continue;
+    if (prev === null) {
       if (char.styles.length) ret += ansiCodesToString(char.styles);
-    } else {
-      const prev = chars[i - 1].styles;
-      if (prev !== char.styles && (prev.length || char.styles.length)) ret += ansiCodesToString(diffAnsiCodes(prev, char.styles));
+    } else if (prev !== char.styles && (prev.length || char.styles.length)) {
+      ret += ansiCodesToString(diffAnsiCodes(prev, char.styles));
     }
     ret += char.value;
-    if (i === last && char.styles.length) ret += ansiCodesToString(diffAnsiCodes(char.styles, []));
+    prev = char.styles;
   }
-  return ret;
+  if (prev !== null && prev.length) ret += ansiCodesToString(diffAnsiCodes(prev, []));
+  return ret.trimEnd();
 }
 
 /**
@@ -141,9 +153,7 @@ export function fastOutputGet(this: InkOutputLike, fallback: () => { output: str
       offsetY++;
     }
   }
-  const generatedOutput = output
-    .map((line) => styledRowToString(line.filter((item) => item !== undefined)).trimEnd())
-    .join('\n');
+  const generatedOutput = output.map(styledRowToString).join('\n');
   return { output: generatedOutput, height: output.length };
 }
 

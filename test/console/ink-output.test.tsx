@@ -59,6 +59,7 @@ describe('fast Ink output pass', () => {
     ['wide characters and emoji', ['名前 エージェント ok', c1.green('✓ 完了') + ' 🚀 x', 'e\u0301 combining', 'flag 🇫🇷 vs16 ❤️ end']],
     ['foreign escapes and controls', ['\u001b]8;;https://x.y\u0007link\u001b]8;;\u0007 done', '\u001b[2Kcursor', 'tab\there', 'bare \u001b x', 'caret ^[]2;pwned^G']],
     ['too long for the width', ['x'.repeat(250), c1.yellow('y'.repeat(240))]],
+    ['styled and unstyled trailing spaces', ['ends in inverse' + c1.inverse('sel   '), 'plain then spaces      ', c1.bgBlue('   ') + '   ', '      ']],
   ];
   for (const [name, lines] of cases) {
     it(`same frame as Ink: ${name}`, () => {
@@ -72,6 +73,8 @@ describe('fast Ink output pass', () => {
     const colour = (l: string, i: number) => (i % 2 ? c1.blue(l) : l);
     expect((() => { const r = both(40, 4, [[0, 0, 'a\nb\nc\nd\ne\nf', [upper, colour]], [2, 1, c1.red('over')], [39, 3, '名x']]); return r.ours; })())
       .toEqual(both(40, 4, [[0, 0, 'a\nb\nc\nd\ne\nf', [upper, colour]], [2, 1, c1.red('over')], [39, 3, '名x']]).ink);
+    const beyond = both(20, 2, [[0, 0, 'near'], [30, 0, c1.red('far')], [25, 1, 'x']]); // cells past the width leave holes
+    expect(beyond.ours).toEqual(beyond.ink);
     const clipped = both(20, 3, [[0, 0, 'hello world and more\nsecond']], { x1: 2, x2: 10, y1: 0, y2: 2 });
     expect(clipped.ours).toEqual(clipped.ink);
   });
