@@ -5,6 +5,7 @@
  */
 import React from 'react';
 import { Box, Text } from 'ink';
+import chalk from 'chalk';
 import { padToWidth, truncateToWidth } from '../src/format.js';
 import type { ColumnSpec } from '../src/console/columns.js';
 import { useConsole } from '../hooks/useConsoleStore.js';
@@ -40,48 +41,62 @@ export function tableCells(columns: readonly ColumnSpec[], widths: readonly numb
 }
 
 /**
- * Renders the table: a header line then the visible rows, as ONE Ink text node (lines joined
- * by newlines, colours as nested Text): Ink lays out and measures per node, so one node for
- * the whole table keeps a frame cheap. Every line is already cut to `width`, so Ink never wraps.
+ * `<Text color={color}>{text}</Text>` as a string: Ink's colorize for a named chalk colour or a
+ * `#rrggbb` hex (the same chalk instance as Ink's, so the same codes at the same colour level);
+ * any other colour leaves the text plain, as Ink does for names it does not know.
+ */
+export function colorText(text: string, color: string): string {
+  if (color in chalk) return (chalk as unknown as Record<string, (t: string) => string>)[color](text);
+  if (color.startsWith('#')) return chalk.hex(color)(text);
+  return text;
+}
+
+/**
+ * Renders the table: a header line then the visible rows, as ONE Ink text node holding ONE
+ * string. Colours (header bold, state words, flags, the inverse selection) are applied with
+ * chalk exactly as nested `<Text>` would (colorize the cell, then inverse the whole row), but
+ * without a React element per coloured cell: React and Ink's text squashing then handle one
+ * node per frame instead of ~150. Every line is already cut to `width`, so Ink never wraps.
  */
 export function Table(props: TableProps): React.ReactElement | null {
   const colorOn = useConsole((s) => s.ui.color);
   if (props.height <= 0) return null;
   const header = truncateToWidth(`  ${tableCells(props.columns, props.widths, props.columns.map((c) => c.header)).map((c) => c.text).join(' ')}`, props.width).trimEnd();
   const visible = props.rows.slice(props.offset, props.offset + props.height - 1);
-  const children: React.ReactNode[] = [colorOn ? <Text key="h" bold>{header}</Text> : header];
+  let text = colorOn ? chalk.bold(header) : header;
   visible.forEach((row, k) => {
     const index = props.offset + k;
     const isSelected = props.focused && index === props.selected;
     const marked = index === props.selected;
     const cells = tableCells(props.columns, props.widths, row);
     const prefix = marked ? (props.focused ? '> ' : '· ') : '  ';
-    children.push('\n');
+    text += '\n';
     if (!colorOn) {
       // Trailing padding is trimmed: Ink tokenizes every character it is given.
-      children.push(truncateToWidth(prefix + cells.map((c) => c.text).join(' '), props.width).trimEnd());
+      text += truncateToWidth(prefix + cells.map((c) => c.text).join(' '), props.width).trimEnd();
       return;
     }
-    // Uncoloured neighbours are merged into one string; coloured cells get a nested Text.
+    // Uncoloured neighbours are merged into one string; coloured cells are colorized alone.
     const segments: { text: string; color: string | undefined }[] = [{ text: prefix, color: undefined }];
     cells.forEach((c, j) => {
       const color = props.cellColor?.(index, c.column);
-      const text = (j ? ' ' : '') + c.text;
+      const cellText = (j ? ' ' : '') + c.text;
       const last = segments[segments.length - 1];
-      if (!color && !last.color) last.text += text;
+      if (!color && !last.color) last.text += cellText;
       else if (color) {
         if (j) last.text += ' ';
         segments.push({ text: c.text, color });
-      } else segments.push({ text, color: undefined });
+      } else segments.push({ text: cellText, color: undefined });
     });
     const lastSegment = segments[segments.length - 1];
     if (!isSelected) lastSegment.text = lastSegment.text.trimEnd();
-    const parts = segments.map((seg, j) => (seg.color ? <Text key={j} color={seg.color}>{seg.text}</Text> : seg.text));
-    children.push(isSelected ? <Text key={`r${index}`} inverse>{parts}</Text> : <React.Fragment key={`r${index}`}>{parts}</React.Fragment>);
+    // Ink skips an empty nested Text's colours; so does this.
+    const line = segments.map((seg) => (seg.color && seg.text ? colorText(seg.text, seg.color) : seg.text)).join('');
+    text += isSelected && line ? chalk.inverse(line) : line;
   });
   return (
     <Box flexDirection="column">
-      <Text>{children}</Text>
+      <Text>{text}</Text>
     </Box>
   );
 }
