@@ -29,8 +29,12 @@ export function parseAgentEnv(text: string): Record<string, string> {
 
 /** Reads `<agentsDir>/<agent>.env`; `{}` when absent or unreadable. Never throws. */
 export function readAgentEnv(agentsDir: string, agent: string): Record<string, string> {
+  const file = path.join(agentsDir, `${agent}.env`);
+  // Most agents have no env file: a stat that does not throw costs ~1 µs, a failed read
+  // ~9 µs (an Error with a stack), once per agent per tick.
   try {
-    return parseAgentEnv(fs.readFileSync(path.join(agentsDir, `${agent}.env`), 'utf8'));
+    if (!fs.statSync(file, { throwIfNoEntry: false })) return {};
+    return parseAgentEnv(fs.readFileSync(file, 'utf8'));
   } catch {
     return {};
   }

@@ -110,6 +110,9 @@ export function parseHeartbeat(
   };
 }
 
+/** Read buffer of {@link readHeartbeat}: at most 8 KiB of a beat is read. */
+const heartbeatBuffer = Buffer.alloc(8192);
+
 /**
  * Reads `<runDir>/<agent>.hb`. Returns null when there is no file (or it cannot be read — the
  * reason is in `error`). Never throws. `nowSeconds` = unix seconds.
@@ -121,15 +124,16 @@ export function readHeartbeat(
 ): { heartbeat: HeartbeatInfo | null; error: string | null } {
   const file = heartbeatPath(runDir, agent);
   try {
-    const st = fs.statSync(file);
+    const st = fs.statSync(file, { throwIfNoEntry: false });
+    if (!st) return { heartbeat: null, error: null };
     if (!st.isFile()) return { heartbeat: null, error: `${file}: not a regular file` };
     // Bound the read: a heartbeat is a few lines; a huge file is garbage, not a reason to stall.
+    // One buffer for every read (the console reads each agent's beat every tick).
     const fd = fs.openSync(file, 'r');
     let text: string;
     try {
-      const buf = Buffer.alloc(Math.min(st.size, 8192));
-      const n = fs.readSync(fd, buf, 0, buf.length, 0);
-      text = buf.subarray(0, n).toString('utf8');
+      const n = fs.readSync(fd, heartbeatBuffer, 0, Math.min(st.size, heartbeatBuffer.length), 0);
+      text = heartbeatBuffer.toString('utf8', 0, n);
     } finally {
       fs.closeSync(fd);
     }
