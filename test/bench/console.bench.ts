@@ -30,6 +30,9 @@ const { App } = await import('../../components/App.js');
 const { createConsoleStore } = await import('../../src/store/index.js');
 const { makeSnapshot, manyAgents } = await import('../fixtures/snapshots.js');
 const { recordingActions } = await import('../helpers/render.js');
+// The console installs its cheaper Ink output pass before mounting (src/console/run.ts): the
+// in-process frame figures below measure the same pass.
+const fastOutputPass = await (await import('../../src/console/ink-output.js')).installFastOutputPass();
 
 const repo = path.resolve(import.meta.dirname, '..', '..', '..');
 const bin = path.join(repo, 'bin', 'mosaic-top');
@@ -191,7 +194,7 @@ async function benchLiveFrames(runs = 30): Promise<Record<string, number>> {
 
 const render = benchTableRender();
 process.stdout.write(`console table render: ${JSON.stringify(render)}\n`);
-process.stdout.write(`console live frame cost (${AGENTS} agents): ${JSON.stringify(await benchLiveFrames())}\n`);
+process.stdout.write(`console live frame cost (${AGENTS} agents, fast output pass ${fastOutputPass ? 'on' : 'OFF'}): ${JSON.stringify(await benchLiveFrames())}\n`);
 const live = await benchLiveConsole();
 process.stdout.write(`console live (${AGENTS} agents, --interval 2): ${JSON.stringify(live)}\n`);
 const cpuOk = Number(live.cpuPctOneCore) <= 2;
