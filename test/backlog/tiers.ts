@@ -13,6 +13,7 @@ import { describePause, readPausedFlag } from '../../fleet/paused.js';
 import { migrateBacklog } from '../../backlog/migrate.js';
 import { BacklogService } from '../../backlog/service.js';
 import type { BacklogDb } from '../../backlog/db.js';
+import { waitFor as pollUntil } from '../helpers/tmux.js';
 
 /** One backlog store under test. */
 export interface TierHandle {
@@ -124,18 +125,7 @@ export function tierFactories(): Array<[string, () => Promise<TierHandle>]> {
   return tiers;
 }
 
-/** Polls `check` until it returns a truthy value or the deadline passes (no fixed sleeps). */
-export async function waitFor<T>(check: () => T | Promise<T>, opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<NonNullable<T>> {
-  const deadline = Date.now() + (opts.timeoutMs ?? 20_000);
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value) return value as NonNullable<T>;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${opts.what ?? 'condition'}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 50));
-  }
+/** {@link pollUntil} with the backlog tests' defaults (20 s) and the description in `opts.what`. */
+export function waitFor<T>(check: () => T | Promise<T>, opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<NonNullable<T>> {
+  return pollUntil(check, opts.what ?? 'condition', { timeoutMs: opts.timeoutMs ?? 20_000, intervalMs: opts.intervalMs });
 }
