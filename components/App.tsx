@@ -13,6 +13,7 @@ import { snapshotErrors } from '../src/console/rows.js';
 import { BacklogPanel, backlogWantedLines } from './BacklogPanel.js';
 import { DetailsView } from './DetailsView.js';
 import { Dialog, dialogWantedLines } from './Dialog.js';
+import { EventsView } from './EventsView.js';
 import { FleetTable } from './FleetTable.js';
 import { Header } from './Header.js';
 import { HelpView } from './HelpView.js';
@@ -49,7 +50,7 @@ export function App({ size: fixedSize, inputActive = true }: AppProps): React.Re
   });
   useEffect(() => {
     store.getState().setPageSize(Math.max(1, layout.tableLines - 2));
-    // Help/details show title + body + a "more" line when they scroll.
+    // Help/details/events show title + body + a "more" line when they scroll.
     if (layout.fullViewLines > 0) store.getState().setModalView(Math.max(1, layout.fullViewLines - 2));
   }, [store, layout.tableLines, layout.fullViewLines]);
   const w = layout.width;
@@ -58,6 +59,7 @@ export function App({ size: fixedSize, inputActive = true }: AppProps): React.Re
       <Header width={w} lines={layout.headerLines} errorLines={layout.errorLines} />
       {layout.fullViewLines > 0 && modal === 'help' && <HelpView width={w} height={layout.fullViewLines} />}
       {layout.fullViewLines > 0 && modal === 'details' && <DetailsView width={w} height={layout.fullViewLines} />}
+      {layout.fullViewLines > 0 && modal === 'events' && <EventsView width={w} height={layout.fullViewLines} />}
       {layout.fullViewLines === 0 && layout.backlogBeside && (
         <Box flexDirection="row" height={layout.tableLines}>
           <FleetTable width={layout.tableWidth} height={layout.tableLines} />

@@ -23,6 +23,7 @@ export type ConsoleCommand =
   | 'pause'
   | 'reclaim'
   | 'refresh'
+  | 'events'
   | 'quit'
   | 'confirm-yes'
   | 'confirm-no'
@@ -32,7 +33,7 @@ export type ConsoleCommand =
 
 /**
  * Where a binding applies: `global` (always, after modal and panel), `fleet` / `backlog`
- * (when that panel has focus), `modal` (inside dialogs: confirm, editor, help, details).
+ * (when that panel has focus), `modal` (inside dialogs: confirm, editor, help, details, events).
  */
 export type KeyScope = 'global' | 'fleet' | 'backlog' | 'modal';
 
@@ -71,6 +72,7 @@ export const KEYMAP: readonly KeyBinding[] = [
   { command: 'pause', keys: ['p'], hint: 'pause', description: 'pause / resume the whole fleet (asks to confirm)', showInHelp: true, mutates: true, scope: ['global'] },
   { command: 'reclaim', keys: ['R'], hint: 'reclaim', description: 'reclaim expired claims (back to ready)', showInHelp: true, mutates: true, scope: ['global'] },
   { command: 'refresh', keys: ['r'], hint: 'refresh', description: 'refresh now', showInHelp: true, mutates: false, scope: ['global'] },
+  { command: 'events', keys: ['e'], hint: 'events', description: 'recent backlog events (claims, receipts, reclaims…)', showInHelp: true, mutates: false, scope: ['global'] },
   { command: 'quit', keys: ['q', 'ctrl+c'], hint: 'quit', description: 'quit (q closes a dialog first; ctrl-c always quits)', showInHelp: true, mutates: false, scope: ['global'] },
   { command: 'confirm-yes', keys: ['y'], hint: null, description: 'confirm (pause/resume, claim+dispatch)', showInHelp: true, mutates: false, scope: ['modal'] },
   { command: 'confirm-no', keys: ['n'], hint: null, description: 'decline', showInHelp: true, mutates: false, scope: ['modal'] },

@@ -15,6 +15,8 @@ import type { ConsoleStore } from '../store/index.js';
 import type { Poller } from '../poller.js';
 import type { BacklogClient } from '../../backlog/types.js';
 import type { ConsoleActions } from './dispatch.js';
+import { BacklogError } from '../../backlog/types.js';
+import { RECENT_EVENTS_LIMIT, eventView } from './event-rows.js';
 
 /** What the actions need; the I/O functions default to the real ones (tests may inject). */
 export interface ConsoleActionDeps {
@@ -160,6 +162,22 @@ export function createConsoleActions(deps: ConsoleActionDeps): ConsoleActions {
         ...(events.length ? events.map((e) => `  ${e.at}  ${e.actor}  ${e.verb}${Object.keys(e.detail).length ? `  ${JSON.stringify(e.detail)}` : ''}`) : ['  (none)']),
       ];
       s.showCardDetails(cardId, lines.flatMap((l) => sanitizeLines(l)));
+    },
+    async loadEvents() {
+      // Opens the backlog with create: false (defaultOpenBacklog): with no store yet the client
+      // throws BacklogError('absent') and nothing is created; the view says "backlog: none yet".
+      store.getState().setBacklogEventsState('loading');
+      let client: BacklogClient | null = null;
+      try {
+        client = await open(paths);
+        const events = await client.events({ limit: RECENT_EVENTS_LIMIT });
+        store.getState().setBacklogEvents(events.map(eventView), Date.now());
+      } catch (error) {
+        const absent = error instanceof BacklogError ? error.code === 'absent' : (error as { code?: unknown }).code === 'absent';
+        store.getState().setBacklogEventsState(absent ? 'absent' : 'error', sanitizeLine((error as Error).message ?? String(error)));
+      } finally {
+        await client?.close().catch(() => {});
+      }
     },
   };
 }

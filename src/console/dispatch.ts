@@ -25,6 +25,8 @@ export interface ConsoleActions {
   reclaim: () => Promise<void>;
   /** Loads the full card (body, acceptance, deps) for the details view, when a backlog client exists. */
   loadCardDetails?: (cardId: string) => Promise<void>;
+  /** Loads the most recent backlog events (newest first) into the store for the events view. */
+  loadEvents?: () => Promise<void>;
 }
 
 /** One key press: its name (see keyNameOf) and the raw text Ink gave (for text entry). */
@@ -93,11 +95,13 @@ function handleModal(press: KeyPress, store: ConsoleStore, actions: ConsoleActio
       }
       return true;
     case 'help':
-    case 'details': {
+    case 'details':
+    case 'events': {
       const page = Math.max(1, s.ui.modalView - 1);
       const scroll: Record<string, number | 'top'> = { up: -1, k: -1, down: 1, j: 1, pageup: -page, pagedown: page, g: 'top', G: 10_000 };
       if (press.name in scroll) { s.scrollModal(scroll[press.name], modalLineCount(s)); return true; }
-      if (command === 'cancel' || press.name === 'q' || press.name === 'enter' || (modal === 'help' && press.name === '?')) s.closeModal();
+      if (modal === 'events' && press.name === 'r') { if (actions.loadEvents) void actions.loadEvents(); return true; }
+      if (command === 'cancel' || press.name === 'q' || press.name === 'enter' || (modal === 'help' && press.name === '?') || (modal === 'events' && press.name === 'e')) s.closeModal();
       return true;
     }
     case 'receipt':
@@ -131,6 +135,12 @@ function runPanelOrGlobal(binding: KeyBinding, press: KeyPress, store: ConsoleSt
     case 'switch-focus': return s.switchFocus();
     case 'filter': return s.openModal('filter');
     case 'help': return s.openModal('help');
+    case 'events': {
+      s.openModal('events');
+      if (actions.loadEvents) void actions.loadEvents();
+      else s.setBacklogEventsState('error', 'no backlog client in this console');
+      return;
+    }
     case 'pause': return s.openModal('confirm-pause');
     case 'reclaim': { void actions.reclaim(); return; }
     case 'refresh': s.pushNotice('refreshing…'); return actions.refresh();

@@ -20,7 +20,7 @@ export interface ConsoleLayout {
   /** Backlog beside the table (wide terminals) rather than below it. */
   backlogBeside: boolean;
   previewLines: number;
-  /** Help or details: they replace table, backlog and preview. */
+  /** Help, details or recent events: they replace table, backlog and preview. */
   fullViewLines: number;
   dialogLines: number;
   noticeLines: number;
@@ -67,7 +67,7 @@ export function computeLayout(input: LayoutInput): ConsoleLayout {
     default: break;
   }
   const base = { width, height, headerLines, errorLines, dialogLines, noticeLines, statusLines };
-  if (input.modal === 'help' || input.modal === 'details') {
+  if (input.modal === 'help' || input.modal === 'details' || input.modal === 'events') {
     return { ...base, fullViewLines: take(left), tableLines: 0, tableWidth: width, backlogLines: 0, backlogWidth: 0, backlogBeside: false, previewLines: 0 };
   }
   const body = left;

@@ -12,6 +12,7 @@ import { backlogRows, type BacklogRow } from './view-model.js';
 import { KEYMAP, displayKey } from '../keymap.js';
 import { padToWidth } from '../format.js';
 import type { ConsoleState } from '../store/index.js';
+import { eventsLines } from './event-rows.js';
 
 /** Columns of the fleet table (spec §8); evidence only shows when the terminal is wide. */
 export const FLEET_COLUMNS: readonly ColumnSpec[] = [
@@ -191,9 +192,10 @@ export function detailsLines(s: Pick<ConsoleState, 'fleet' | 'backlog' | 'ui'>):
   return s.ui.cardDetails?.id === d.key ? [...lines, ...s.ui.cardDetails.lines] : [...lines, '(loading body, acceptance and dependencies from the backlog…)'];
 }
 
-/** Number of lines the open help/details view has (for scroll clamping). */
+/** Number of lines the open help/details/events view has (for scroll clamping). */
 export function modalLineCount(s: Pick<ConsoleState, 'fleet' | 'backlog' | 'ui'>): number {
   if (s.ui.modal === 'help') return helpLines(s.ui.readonly).length;
   if (s.ui.modal === 'details') return detailsLines(s).length;
+  if (s.ui.modal === 'events') return eventsLines(s).length;
   return 0;
 }

@@ -12,6 +12,7 @@ export type Modal =
   | 'help'
   | 'filter'
   | 'details'
+  | 'events'
   | 'confirm-pause'
   | 'confirm-dispatch'
   | 'send-editor'
@@ -56,7 +57,7 @@ export interface UiSlice {
     clockMs: number;
     /** Rows per page for PgUp/PgDn (set by the layout). */
     pageSize: number;
-    /** First line shown in the help/details views (they scroll when taller than the screen). */
+    /** First line shown in the help/details/events views (they scroll when taller than the screen). */
     modalScroll: number;
     /** Body lines the help/details view shows at once (set by the layout). */
     modalView: number;

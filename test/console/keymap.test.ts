@@ -21,7 +21,7 @@ describe('keymap data', () => {
     }
   });
   it('covers every key of spec §8 and marks the mutating ones', () => {
-    for (const k of ['up', 'down', 'j', 'k', 'pageup', 'pagedown', 'g', 'G', 'tab', 'enter', '/', 'escape', '?', 'v', 'w', 's', 'c', 'p', 'R', 'r', 'q', 'ctrl+c']) {
+    for (const k of ['up', 'down', 'j', 'k', 'pageup', 'pagedown', 'g', 'G', 'tab', 'enter', '/', 'escape', '?', 'v', 'w', 's', 'c', 'p', 'R', 'r', 'e', 'q', 'ctrl+c']) {
       expect(KEYMAP.some((b) => b.keys.includes(k)), k).toBe(true);
     }
     expect(KEYMAP.filter((b) => b.mutates).map((b) => b.keys[0]).sort()).toEqual(['R', 'c', 'p', 's', 'w']);
