@@ -42,24 +42,37 @@ export function watchBanner(agent: string, socket: string | null, prefix: string
 }
 
 /**
- * Stops this process from reading its terminal while tmux owns it. A stdin that was read
- * before (the console's Ink input) keeps reading in the background even when paused or
- * without listeners (Node stops only once 16 KB are buffered), so it would steal the
- * operator's keys — the detach key among them — from the tmux client. The stream still
- * believes a read is pending afterwards, so a caller that reads stdin again after the watch
- * must restart the handle (the console does: resumeStdinReading in src/console/run.ts).
+ * Stops this process from reading its terminal while tmux owns it, and returns the function
+ * that puts reading back as it was. A stdin that was read before (the console's Ink input)
+ * keeps reading in the background even when paused or without listeners (Node stops only once
+ * 16 KB are buffered), so it would steal the operator's keys — the detach key among them — from
+ * the tmux client. Afterwards the stream still believes a read is pending, so a later reader
+ * (Ink remounting) would never be woken unless the handle's reading is restarted; a stdin that
+ * was not being read (the `watch` command) is left alone.
  */
-function stopReadingStdin(): void {
-  const stdin = process.stdin as NodeJS.ReadStream & { _handle?: { reading?: boolean; readStop?: () => number } };
+function stopReadingStdin(): () => void {
+  const stdin = process.stdin as NodeJS.ReadStream & { _handle?: { reading?: boolean; readStop?: () => number; readStart?: () => number } };
+  let stopped = false;
   try {
     stdin.pause();
     if (stdin._handle?.reading && typeof stdin._handle.readStop === 'function') {
       stdin._handle.readStop();
       stdin._handle.reading = false;
+      stopped = true;
     }
   } catch {
     // A closed or non-stream stdin has nothing to stop.
   }
+  return () => {
+    try {
+      if (stopped && stdin._handle && !stdin._handle.reading && typeof stdin._handle.readStart === 'function') {
+        stdin._handle.reading = true;
+        stdin._handle.readStart();
+      }
+    } catch {
+      // A stdin closed meanwhile has nothing to resume.
+    }
+  };
 }
 
 /**
@@ -150,8 +163,8 @@ async function unpinWindowSizes(socket: string | null, agent: string, windows: s
  * 4. stop reading stdin, hold the tty mode, run `tmux attach -r -t =<viewer>` with inherited
  *    stdio; once attached, mark the viewer `destroy-unattached` (it then dies with its client
  *    even if this process is SIGKILLed; earlier it would die at once);
- * 5. always kill the viewer afterwards, also on SIGINT/SIGTERM/SIGHUP (handlers installed only
- *    for the duration; `signal` in the result says which ended it).
+ * 5. put stdin reading and the tty mode back as they were; always kill the viewer
+ *    afterwards, also on SIGINT/SIGTERM/SIGHUP (handlers installed only for the duration; `signal` in the result says which ended it).
  * Never throws: failures are `{ ok: false, error }`.
  */
 export async function watchAgent(opts: {
@@ -178,7 +191,7 @@ export async function watchAgent(opts: {
   opts.onBeforeAttach?.(watchBanner(agent, socket, prefix));
 
   let endedBy: NodeJS.Signals | null = null;
-  stopReadingStdin();
+  const resumeStdin = stopReadingStdin();
   const releaseTtyMode = holdTtyMode();
   const child = spawn('tmux', [...tmuxSocketArgs(socket), 'attach-session', '-r', '-t', `=${viewer}`], {
     stdio: 'inherit',
@@ -200,6 +213,7 @@ export async function watchAgent(opts: {
   });
   for (const [s, h] of handlers) process.off(s, h);
   releaseTtyMode();
+  resumeStdin();
   killViewerSync(socket, viewer);
   await unpinWindowSizes(socket, agent, pinned);
 

@@ -25,24 +25,6 @@ export function noColorRequested(env: NodeJS.ProcessEnv = process.env): boolean 
   return env.NO_COLOR !== undefined && env.NO_COLOR !== '';
 }
 
-/**
- * Makes stdin deliver keys again after a hand-over. `watchAgent` stops the tty handle from
- * reading while `tmux attach` owns the terminal (so node cannot steal keystrokes), but the
- * stream still believes a read is pending, so Ink's new 'readable' listener would never be
- * woken: restart the handle's reading here. No-op when it already reads.
- */
-function resumeStdinReading(): void {
-  const stdin = process.stdin as NodeJS.ReadStream & { _handle?: { reading?: boolean; readStart?: () => number } };
-  try {
-    if (stdin._handle && !stdin._handle.reading && typeof stdin._handle.readStart === 'function') {
-      stdin._handle.reading = true;
-      stdin._handle.readStart();
-    }
-  } catch {
-    // A closed stdin has nothing to resume; the console still quits on SIGTERM/SIGHUP.
-  }
-}
-
 /** What ends one mount of the Ink app. */
 type MountEnd = { kind: 'quit' } | { kind: 'watch'; agent: AgentRow };
 
@@ -202,7 +184,6 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
       }).catch((error: Error) => ({ ok: false, error: error.message }));
       watching = null;
       if (quitRequested) break; // SIGTERM/SIGHUP during the watch: quit, do not come back
-      resumeStdinReading();
       store.getState().pushNotice(result.ok ? `back from watching ${end.agent.name}` : `watch: ${result.error ?? 'failed'}`, result.ok ? 'info' : 'error');
       poller.refresh();
     }
