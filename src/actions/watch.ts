@@ -164,7 +164,8 @@ async function unpinWindowSizes(socket: string | null, agent: string, windows: s
  *    stdio; once attached, mark the viewer `destroy-unattached` (it then dies with its client
  *    even if this process is SIGKILLed; earlier it would die at once);
  * 5. put stdin reading and the tty mode back as they were; always kill the viewer
- *    afterwards, also on SIGINT/SIGTERM/SIGHUP (handlers installed only for the duration; `signal` in the result says which ended it).
+ *    afterwards, also on SIGINT/SIGTERM/SIGHUP (handlers installed only for the duration;
+ *    `signal` in the result says which ended it).
  * Never throws: failures are `{ ok: false, error }`.
  */
 export async function watchAgent(opts: {
