@@ -319,7 +319,9 @@ describe('embedded backlog across processes', () => {
     expect((await cli(paths, ['create', '--id', 'I1', '--title', 'idle'], { MOSAIC_BACKLOG_IDLE_EXIT: '1' })).code).toBe(0);
     const first = readDataDirLock(paths.backlogDataDir);
     expect(first).not.toBeNull();
-    await waitFor(() => !fs.existsSync(lockPathFor(paths.backlogDataDir)), { timeoutMs: 30_000, what: 'idle exit' });
+    // The server releases its lock, then logs "stopped" and exits: wait for the exit itself,
+    // not just the lock, or the last log line may not be written yet.
+    await waitFor(() => !fs.existsSync(lockPathFor(paths.backlogDataDir)) && !isHolderAlive(first!), { timeoutMs: 30_000, what: 'idle exit' });
     expect(fs.existsSync(paths.backlogSocket)).toBe(false);
     expect(fs.readFileSync(path.join(paths.runDir, 'backlog-server.log'), 'utf8')).toMatch(/shutting down \(idle for 1 s\)[\s\S]*stopped/);
     const again = await cli(paths, ['show', '--id', 'I1', '--json']);
