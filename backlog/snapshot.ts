@@ -83,13 +83,34 @@ export function sectionFromOverview(base: BacklogSection, overview: BacklogOverv
   };
 }
 
+/** The section for a failed read: 'absent' ⇒ no store yet; anything else ⇒ an error in place. */
+function failedSection(base: BacklogSection, error: unknown): BacklogSection {
+  const code = error instanceof BacklogError ? error.code : 'internal';
+  const message = maskCredentials((error as Error)?.message ?? String(error));
+  if (code === 'absent') return { ...base, exists: false, error: message };
+  return { ...base, exists: true, error: message };
+}
+
+/** Options for opening a client that reads snapshots (never creates a store, silent). */
+function readerOpenOptions(timeoutMs: number, signal?: AbortSignal) {
+  return { create: false, signal, requestTimeoutMs: timeoutMs, startTimeoutMs: timeoutMs, onProgress: () => {} } as const;
+}
+
+/** True when the embedded store does not exist yet (a snapshot must not create it). */
+async function embeddedStoreMissing(paths: MosaicPaths): Promise<boolean> {
+  if (paths.databaseUrl) return false;
+  const { dataDirExists } = await import('./server.js');
+  return !dataDirExists(paths.backlogDataDir);
+}
+
 /**
  * Reads the backlog section for a snapshot (spec §7): tier, location (DATABASE_URL masked),
  * stats, claimed cards with owner and seconds left, the top ready cards, the blocked count.
  * Never creates a store: embedded with no data dir ⇒ `{ exists: false }`; server tier with no
  * table ⇒ `{ exists: false, error }` (no migration from a snapshot). With an existing data dir
  * it may start the embedded backlog server on demand. `timeoutMs` (default 3000) bounds the
- * whole read. Never throws: failures come back as `{ ok: false, error }`.
+ * whole read. Opens one client and closes it (for `--once`; the console keeps one with
+ * {@link createBacklogSectionReader}). Never throws: failures come back as `{ ok: false, error }`.
  */
 export async function collectBacklogSection(
   paths: MosaicPaths,
@@ -97,10 +118,7 @@ export async function collectBacklogSection(
 ): Promise<BacklogSection> {
   const base = emptySection(paths);
   const timeoutMs = opts.timeoutMs ?? 3000;
-  if (!paths.databaseUrl) {
-    const { dataDirExists } = await import('./server.js');
-    if (!dataDirExists(paths.backlogDataDir)) return base;
-  }
+  if (await embeddedStoreMissing(paths)) return base;
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new Error(`backlog read timed out after ${timeoutMs} ms`)), timeoutMs);
   const onAbort = (): void => controller.abort(opts.signal?.reason);
@@ -108,23 +126,140 @@ export async function collectBacklogSection(
   let client: BacklogClient | null = null;
   try {
     const { openBacklog } = await import('./client.js');
-    client = await openBacklog(paths, {
-      create: false,
-      signal: controller.signal,
-      requestTimeoutMs: timeoutMs,
-      startTimeoutMs: timeoutMs,
-      onProgress: () => {},
-    });
+    client = await openBacklog(paths, readerOpenOptions(timeoutMs, controller.signal));
     const overview = await client.overview({ readyLimit: SNAPSHOT_READY_LIMIT });
     return sectionFromOverview({ ...base, location: client.location }, overview);
   } catch (error) {
-    const code = error instanceof BacklogError ? error.code : 'internal';
-    const message = maskCredentials((error as Error)?.message ?? String(error));
-    if (code === 'absent') return { ...base, exists: false, error: message };
-    return { ...base, exists: true, error: message };
+    return failedSection(base, error);
   } finally {
     clearTimeout(timer);
     opts.signal?.removeEventListener('abort', onAbort);
     await client?.close().catch(() => {});
   }
+}
+
+/** A backlog section reader that keeps its client between reads (see {@link createBacklogSectionReader}). */
+export interface BacklogSectionReader {
+  /** Same contract as {@link collectBacklogSection}: never throws, never creates a store. */
+  read(paths: MosaicPaths, opts?: { timeoutMs?: number; signal?: AbortSignal }): Promise<BacklogSection>;
+  /** Closes the kept client (and one still being opened). Reads after close open nothing. */
+  close(): Promise<void>;
+  /** Clients opened so far (a count for tests and benchmarks: 1 while the store stays up). */
+  readonly opens: number;
+}
+
+/**
+ * A backlog section reader for the console: ONE client kept across ticks instead of one per
+ * tick — one Postgres connection for the console's life on the server tier (spec §7: "one
+ * connection per client process"), one socket to the embedded backlog server. A read that
+ * fails drops the client and the next read opens a new one; a kept client found broken (the
+ * backlog server restarted, Postgres closed the connection) is replaced once within the same
+ * read. `timeoutMs` (default 3000) bounds each read, opening included; an abort `signal` ends
+ * the read, not the client. A client still opening when a read gives up is kept for the next
+ * read. Never throws from `read`.
+ */
+export function createBacklogSectionReader(): BacklogSectionReader {
+  let client: BacklogClient | null = null;
+  let opening: Promise<BacklogClient> | null = null;
+  /** DATABASE_URL or socket path the kept client belongs to. */
+  let key: string | null = null;
+  let opens = 0;
+  let closed = false;
+
+  const drop = (): void => {
+    const kept = client;
+    const pending = opening;
+    client = null;
+    opening = null;
+    void kept?.close().catch(() => {});
+    void pending?.then((c) => c.close()).catch(() => {});
+  };
+
+  const connect = (paths: MosaicPaths, timeoutMs: number): Promise<BacklogClient> => {
+    if (client) return Promise.resolve(client);
+    if (!opening) {
+      opens += 1;
+      const attempt = import('./client.js').then(({ openBacklog }) => openBacklog(paths, readerOpenOptions(timeoutMs)));
+      opening = attempt;
+      attempt.then(
+        (c) => {
+          if (opening !== attempt) return; // dropped meanwhile: drop() closes it
+          opening = null;
+          if (closed) void c.close().catch(() => {});
+          else client = c;
+        },
+        () => {
+          if (opening === attempt) opening = null;
+        },
+      );
+    }
+    return opening;
+  };
+
+  /** Rejects when `timeoutMs` passes or `signal` aborts, whichever comes first; `clear` stops both. */
+  const deadline = (timeoutMs: number, signal?: AbortSignal): { promise: Promise<never>; clear: () => void } => {
+    let clear = (): void => {};
+    const promise = new Promise<never>((_, reject) => {
+      const timer = setTimeout(() => reject(new BacklogError('timeout', `backlog read timed out after ${timeoutMs} ms`)), timeoutMs);
+      const onAbort = (): void => reject(new BacklogError('timeout', 'backlog read aborted'));
+      if (signal?.aborted) onAbort();
+      else signal?.addEventListener('abort', onAbort, { once: true });
+      clear = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+    });
+    promise.catch(() => {});
+    return { promise, clear };
+  };
+
+  const read: BacklogSectionReader['read'] = async (paths, opts = {}) => {
+    const base = emptySection(paths);
+    const timeoutMs = opts.timeoutMs ?? 3000;
+    if (closed) return failedSection(base, new BacklogError('unavailable', 'backlog reader is closed'));
+    const wanted = paths.databaseUrl ?? paths.backlogSocket;
+    if (key !== wanted) drop();
+    key = wanted;
+    if (await embeddedStoreMissing(paths)) {
+      drop();
+      return base;
+    }
+    const limit = deadline(timeoutMs, opts.signal);
+    try {
+      for (let attempt = 0; ; attempt += 1) {
+        const reused = client !== null;
+        const c = await Promise.race([connect(paths, timeoutMs), limit.promise]);
+        try {
+          const overview = await Promise.race([c.overview({ readyLimit: SNAPSHOT_READY_LIMIT }), limit.promise]);
+          return sectionFromOverview({ ...base, location: c.location }, overview);
+        } catch (error) {
+          // A kept connection that broke since the last tick gets one fresh retry.
+          const broken = error instanceof BacklogError && error.code === 'unavailable';
+          if (client === c) drop();
+          if (!(reused && broken && attempt === 0)) throw error;
+        }
+      }
+    } catch (error) {
+      if (!(error instanceof BacklogError && error.code === 'timeout' && opening)) drop();
+      return failedSection(base, error);
+    } finally {
+      limit.clear();
+    }
+  };
+
+  return {
+    read,
+    async close() {
+      closed = true;
+      const kept = client;
+      const pending = opening;
+      client = null;
+      opening = null;
+      await kept?.close().catch(() => {});
+      await pending?.then((c) => c.close()).catch(() => {});
+    },
+    get opens() {
+      return opens;
+    },
+  };
 }

@@ -69,19 +69,25 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
   // tracking): the console runs the production build unless the operator asked otherwise.
   process.env.NODE_ENV ??= 'production';
   let collect = extra.collect;
+  /** Closes what the default snapshot source keeps open between ticks (the backlog client). */
+  let closeCollect = async (): Promise<void> => {};
   if (!collect) {
-    const [{ collectSnapshot }, { RosterCache }, { SystemdBackoff }, { tmuxEnv: makeTmuxEnv }] = await Promise.all([
+    const [{ collectSnapshot }, { RosterCache }, { SystemdBackoff }, { tmuxEnv: makeTmuxEnv }, { createBacklogSectionReader }] = await Promise.all([
       import('../snapshot.js'),
       import('../../fleet/roster.js'),
       import('../../fleet/systemd.js'),
       import('../../fleet/exec.js'),
+      import('../../backlog/snapshot.js'),
     ]);
     const rosterCache = new RosterCache(paths.roster);
     // Without systemd (no systemctl, no user bus) a spawn per tick buys nothing: ask every 30 s.
     const systemdBackoff = new SystemdBackoff();
     // The console's environment does not change while it runs: build tmux's once, not per tick.
     const tmuxEnv = makeTmuxEnv();
-    collect = (p, signal) => collectSnapshot({ paths: p, rosterCache, systemdBackoff, tmuxEnv, signal });
+    // One backlog client for the console's life, not one per tick (one Postgres connection).
+    const backlogReader = createBacklogSectionReader();
+    closeCollect = () => backlogReader.close();
+    collect = (p, signal) => collectSnapshot({ paths: p, rosterCache, systemdBackoff, tmuxEnv, signal, readBacklog: backlogReader.read });
   }
   const collectFn = collect;
   const { capturePane } = await import('../../fleet/capture.js');
@@ -110,6 +116,7 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
     );
   } catch (error) {
     poller.stop();
+    await closeCollect();
     throw error;
   }
   const [{ render }, React, { App }, { ConsoleProvider }, { watchAgent, viewerSessionName }] = ui;
@@ -189,6 +196,7 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
     }
   } finally {
     poller.stop();
+    await closeCollect();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     process.off('SIGHUP', onSignal);
