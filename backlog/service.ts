@@ -565,7 +565,8 @@ export class BacklogService {
         count(*) FILTER (WHERE status = 'blocked')::int AS blocked,
         count(*) FILTER (WHERE status = 'done')::int AS done,
         extract(epoch FROM now() - min(created_at) FILTER (WHERE status = 'ready'))::float8 AS oldest_ready,
-        count(*) FILTER (WHERE status = 'claimed' AND claimed_at + claim_ttl_seconds * interval '1 second' <= now())::int AS expired
+        count(*) FILTER (WHERE status = 'claimed' AND claimed_at + claim_ttl_seconds * interval '1 second' <= now())::int AS expired,
+        count(*) FILTER (WHERE status = 'ready' AND deps_pending > 0)::int AS waiting
       FROM backlog`)) as Row;
     const counts = { ready: Number(r.ready), claimed: Number(r.claimed), blocked: Number(r.blocked), done: Number(r.done) };
     return {
@@ -573,6 +574,7 @@ export class BacklogService {
       total: counts.ready + counts.claimed + counts.blocked + counts.done,
       oldestReadyAgeSeconds: num(r.oldest_ready) === null ? null : Math.max(0, Math.floor(num(r.oldest_ready) as number)),
       expiredClaims: Number(r.expired),
+      waitingOnDeps: Number(r.waiting),
     };
   }
 

@@ -35,6 +35,8 @@ export interface BacklogSection {
     counts: Record<'ready' | 'claimed' | 'blocked' | 'done', number>;
     oldestReadyAgeSeconds: number | null;
     expiredClaims: number;
+    /** Ready cards waiting on a dependency (not claimable yet; not in `ready`). */
+    waitingOnDeps: number;
   } | null;
   claimed: ClaimedCardView[];
   ready: ReadyCardView[];
@@ -71,12 +73,14 @@ export function sectionFromOverview(base: BacklogSection, overview: BacklogOverv
   }));
   const ready: ReadyCardView[] = overview.ready.map((c) => ({ id: c.id, title: c.title, priority: c.priority, phase: c.phase }));
   const { counts, oldestReadyAgeSeconds, expiredClaims } = overview.stats;
+  // An older backlog server (still running across an upgrade) does not report it: derive none.
+  const waitingOnDeps = overview.stats.waitingOnDeps ?? 0;
   return {
     ...base,
     ok: true,
     exists: true,
     error: null,
-    stats: { counts, oldestReadyAgeSeconds, expiredClaims },
+    stats: { counts, oldestReadyAgeSeconds, expiredClaims, waitingOnDeps },
     claimed,
     ready,
     blockedCount: counts.blocked,

@@ -119,6 +119,8 @@ export interface BacklogStats {
   oldestReadyAgeSeconds: number | null;
   /** Claimed cards whose claimed_at + TTL is in the past. */
   expiredClaims: number;
+  /** Ready cards not claimable yet: at least one dependency is not done (deps_pending > 0). */
+  waitingOnDeps: number;
 }
 
 /** One row of the append-only events table. */

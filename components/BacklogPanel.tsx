@@ -18,7 +18,7 @@ export interface BacklogPanelProps {
   height: number;
 }
 
-/** Lines the panel would like at most: title + cards + blocked line. */
+/** Lines the panel would like at most: title + cards + the waiting-on-dependencies line. */
 export function backlogWantedLines(claimed: number, ready: number): number {
   return 2 + claimed + ready;
 }
@@ -59,6 +59,9 @@ export function BacklogPanel({ width, height }: BacklogPanelProps): React.ReactE
       lines.push(<Line key={row.id} text={text} width={width} inverse={focused && index === selected} color={expired ? 'red' : row.kind === 'claimed' ? 'green' : undefined} />);
     });
     if (!rows.length) lines.push(<Line key="e" text={filter ? `  no card matches "${sanitizeLine(filter)}"` : '  no claimed or ready cards'} width={width} dim />);
+    // "ready 8" above with two cards listed: say where the other six are.
+    const waiting = section?.stats?.waitingOnDeps ?? 0;
+    if (waiting && lines.length < height) lines.push(<Line key="w" text={`  + ${waiting} ready, waiting on dependencies`} width={width} dim />);
   }
   return <Box flexDirection="column" width={width}>{lines.slice(0, height)}</Box>;
 }

@@ -279,6 +279,7 @@ export function registerBacklogCommand(program: Command): void {
         (c) => c.stats(),
         (s) =>
           `ready ${s.counts.ready}  claimed ${s.counts.claimed}  blocked ${s.counts.blocked}  done ${s.counts.done}  ` +
+          `waiting on dependencies ${s.waitingOnDeps ?? 0}  ` +
           `oldest ready ${s.oldestReadyAgeSeconds === null ? '-' : `${s.oldestReadyAgeSeconds} s`}  expired claims ${s.expiredClaims}`,
       ),
     );

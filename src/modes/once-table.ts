@@ -7,6 +7,7 @@ import { describePause } from '../../fleet/paused.js';
 import { socketLabel } from '../../fleet/tmux.js';
 import { formatAge, formatTtl } from '../format.js';
 import { sanitizeLine } from '../sanitize.js';
+import type { BacklogSection } from '../../backlog/snapshot.js';
 import type { Snapshot } from '../snapshot-types.js';
 
 /** Pads `text` to `width` terminal columns (string-width: CJK and emoji count double). */
@@ -32,9 +33,40 @@ export function renderColumns(header: string[], rows: string[][], maxWidths: num
   return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : pad(c, widths[i]))).join('  ').trimEnd());
 }
 
+/** Ready cards listed by `--once` (the snapshot holds up to SNAPSHOT_READY_LIMIT). */
+const ONCE_READY_SHOWN = 5;
+
+/**
+ * The backlog block of the `--once` table: tier and location, counts, every claimed card with
+ * owner and TTL left, the top ready cards, how many more wait on dependencies. Sanitized.
+ */
+export function renderBacklogBlock(b: BacklogSection): string[] {
+  const where = `backlog ${b.tier} ${b.location}`;
+  if (!b.exists) return [sanitizeLine(`${where}: none yet${b.error ? ` (${b.error})` : ''}`)];
+  if (!b.ok || !b.stats) return [sanitizeLine(`${where}: ERROR ${b.error ?? 'unreadable'}`)];
+  const { counts, expiredClaims, waitingOnDeps } = b.stats;
+  const lines = [
+    sanitizeLine(
+      `${where}: ready ${counts.ready}  claimed ${counts.claimed}  blocked ${counts.blocked}  done ${counts.done}` +
+        `${expiredClaims ? `  EXPIRED ${expiredClaims}` : ''}`,
+    ),
+  ];
+  const rows = [
+    ...b.claimed.map((c) => ['claimed', c.id, c.owner, formatTtl(c.secondsLeft), c.title]),
+    ...b.ready.slice(0, ONCE_READY_SHOWN).map((c) => ['ready', c.id, `p${c.priority}`, '-', c.title]),
+  ];
+  if (rows.length) lines.push(...renderColumns(['STATUS', 'CARD', 'OWNER/PRIO', 'TTL', 'TITLE'], rows, [8, 24, 16, 16, 70]));
+  const shown = Math.min(b.ready.length, ONCE_READY_SHOWN);
+  const more = Math.max(0, counts.ready - waitingOnDeps - shown);
+  if (more) lines.push(`… ${more} more ready (mosaic-top backlog list --ready-only)`);
+  if (waitingOnDeps) lines.push(`${waitingOnDeps} more ready card${waitingOnDeps === 1 ? '' : 's'} waiting on dependencies`);
+  return lines;
+}
+
 /**
  * Renders a snapshot as a readable table like upstream's `fleet ps`: a header line (host,
- * tenant, sockets, PAUSED, floor, counts), one row per agent, unmanaged sessions, errors.
+ * tenant, sockets, PAUSED, floor, counts), one row per agent, unmanaged sessions, the backlog,
+ * errors.
  * Pure; every untrusted string is sanitized.
  */
 export function renderSnapshotTable(s: Snapshot): string {
@@ -80,6 +112,7 @@ export function renderSnapshotTable(s: Snapshot): string {
       ),
     );
   }
+  if (s.backlog) lines.push('', ...renderBacklogBlock(s.backlog));
   if (s.errors.length) {
     lines.push('', 'errors:');
     for (const e of s.errors) lines.push(sanitizeLine(`  ${e}`));

@@ -172,8 +172,8 @@ describe.each(tierFactories())('backlog service — %s', (_name, factory) => {
     expect(again?.attempts).toBe(2);
   });
 
-  it('stats: counts per status, oldest-ready age in seconds, expired claims', async () => {
-    expect(await svc.stats()).toEqual({ counts: { ready: 0, claimed: 0, blocked: 0, done: 0 }, total: 0, oldestReadyAgeSeconds: null, expiredClaims: 0 });
+  it('stats: counts per status, oldest-ready age in seconds, expired claims, ready cards waiting on dependencies', async () => {
+    expect(await svc.stats()).toEqual({ counts: { ready: 0, claimed: 0, blocked: 0, done: 0 }, total: 0, oldestReadyAgeSeconds: null, expiredClaims: 0, waitingOnDeps: 0 });
     await svc.create({ id: 'r1', title: 'r' });
     await svc.create({ id: 'r2', title: 'r' });
     await svc.create({ id: 'c1', title: 'c' });
@@ -189,6 +189,13 @@ describe.each(tierFactories())('backlog service — %s', (_name, factory) => {
     expect(s.oldestReadyAgeSeconds).toBeGreaterThanOrEqual(299);
     expect(s.oldestReadyAgeSeconds).toBeLessThan(400);
     expect(s.expiredClaims).toBe(0);
+    expect(s.waitingOnDeps).toBe(0);
+    // A ready card whose dependency is not done counts as ready AND waiting (not claimable).
+    await svc.create({ id: 'w1', title: 'w', dependsOn: ['r2'] });
+    expect(await svc.stats()).toMatchObject({ counts: { ready: 3 }, waitingOnDeps: 1 });
+    expect((await svc.overview()).ready.map((c) => c.id)).not.toContain('w1');
+    await svc.complete({ id: 'r2' });
+    expect(await svc.stats()).toMatchObject({ counts: { ready: 2 }, waitingOnDeps: 0 });
   });
 
   it('link adds an edge; self-edges and cycles are refused with the cycle named', async () => {

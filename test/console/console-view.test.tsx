@@ -354,4 +354,13 @@ describe('console rendering safety and colour', () => {
     r.store.getState().applySnapshot(makeSnapshot(mixedFleet(), { backlog: makeBacklog({ ok: false, error: 'backlog server timed out', stats: null, claimed: [], ready: [] }) }));
     await r.waitFor((f) => f.includes('backlog error: backlog server timed out'), 'error');
   });
+
+  it('backlog: "ready 8" with two claimable cards listed says the other six wait on dependencies', async () => {
+    const stats = { counts: { ready: 8, claimed: 1, blocked: 1, done: 3 }, oldestReadyAgeSeconds: 300, expiredClaims: 0, waitingOnDeps: 6 };
+    const r = mount({ snapshot: makeSnapshot(mixedFleet(), { backlog: makeBacklog({ stats }) }) });
+    const frame = await r.waitFor((f) => f.includes('+ 6 ready, waiting on dependencies'), 'waiting line');
+    expect(frame).toContain('ready 8');
+    r.store.getState().applySnapshot(makeSnapshot(mixedFleet(), { backlog: makeBacklog() }));
+    await r.waitFor((f) => !f.includes('waiting on dependencies'), 'no waiting line when none wait');
+  });
 });

@@ -314,7 +314,7 @@ describe('collectSnapshot (real tmux)', () => {
     writeRoster(paths, tmux.socket, [{ name: 'a1', runtime: 'sleep' }, { name: 'a2', runtime: 'sleep' }]);
     const backlog: BacklogSection = {
       tier: 'embedded', location: paths.backlogDataDir, ok: true, exists: true, error: null,
-      stats: { counts: { ready: 0, claimed: 2, blocked: 0, done: 0 }, oldestReadyAgeSeconds: null, expiredClaims: 1 },
+      stats: { counts: { ready: 0, claimed: 2, blocked: 0, done: 0 }, oldestReadyAgeSeconds: null, expiredClaims: 1, waitingOnDeps: 0 },
       claimed: [
         { id: 'C1', title: 'late', owner: 'a1', claimedAt: '2026-01-01T00:00:00Z', ttlSeconds: 900, secondsLeft: -30, expired: true },
         { id: 'C2', title: 'fine', owner: 'a2', claimedAt: '2026-01-01T00:00:00Z', ttlSeconds: 900, secondsLeft: 600, expired: false },
