@@ -73,8 +73,10 @@ export function sectionFromOverview(base: BacklogSection, overview: BacklogOverv
   }));
   const ready: ReadyCardView[] = overview.ready.map((c) => ({ id: c.id, title: c.title, priority: c.priority, phase: c.phase }));
   const { counts, oldestReadyAgeSeconds, expiredClaims } = overview.stats;
-  // An older backlog server (still running across an upgrade) does not report it: derive none.
-  const waitingOnDeps = overview.stats.waitingOnDeps ?? 0;
+  // A backlog server started before an upgrade does not report it: when the ready list came
+  // back short of its limit it holds every claimable card, so the rest of `ready` waits.
+  const waitingOnDeps =
+    overview.stats.waitingOnDeps ?? (overview.ready.length < SNAPSHOT_READY_LIMIT ? Math.max(0, counts.ready - overview.ready.length) : 0);
   return {
     ...base,
     ok: true,

@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { northStarPriority, parseNorthStar } from '../../backlog/north-star.js';
 import { LineSplitter, MAX_LINE_BYTES, isBacklogMethod } from '../../backlog/protocol.js';
 import { isHolderAlive, processStartTime, readProcessStat } from '../../backlog/lock.js';
-import { sectionFromOverview, type BacklogSection } from '../../backlog/snapshot.js';
-import { BacklogError, EXIT_CODES, type Card } from '../../backlog/types.js';
+import { SNAPSHOT_READY_LIMIT, sectionFromOverview, type BacklogSection } from '../../backlog/snapshot.js';
+import { BacklogError, EXIT_CODES, type BacklogStats, type Card } from '../../backlog/types.js';
 
 function card(over: Partial<Card>): Card {
   return {
@@ -85,6 +85,17 @@ describe('snapshot section', () => {
       { id: 'L', title: 't', owner: 'b', claimedAt: '2026-11-21T17:00:00.000Z', ttlSeconds: 900, secondsLeft: 900, expired: false },
     ]);
     expect(section.ready).toEqual([{ id: 'R', title: 't', priority: 5, phase: 'M1' }]);
+  });
+
+  it('a backlog server from before the upgrade (no waitingOnDeps): derived from a short ready list, else 0', () => {
+    const base: BacklogSection = {
+      tier: 'embedded', location: '/x', ok: false, exists: false, error: null, stats: null, claimed: [], ready: [], blockedCount: 0,
+    };
+    const oldStats = { counts: { ready: 8, claimed: 0, blocked: 0, done: 0 }, total: 8, oldestReadyAgeSeconds: 1, expiredClaims: 0 } as unknown as BacklogStats;
+    const short = sectionFromOverview(base, { stats: oldStats, claimed: [], ready: [card({ id: 'R1' }), card({ id: 'R2' })] });
+    expect(short.stats?.waitingOnDeps).toBe(6);
+    const full = sectionFromOverview(base, { stats: oldStats, claimed: [], ready: Array.from({ length: SNAPSHOT_READY_LIMIT }, (_, i) => card({ id: `R${i}` })) });
+    expect(full.stats?.waitingOnDeps).toBe(0);
   });
 
   it('gives every error code a distinct non-zero exit code, usage errors 2', () => {
