@@ -29,7 +29,7 @@ export function Header({ width, lines, errorLines }: HeaderProps): React.ReactEl
   const errors = snapshotErrors(snapshot, tickError);
   const shown = errors.slice(0, errorLines);
   if (errors.length > errorLines && errorLines > 0) shown[errorLines - 1] = `${shown[errorLines - 1]} (+${errors.length - errorLines} more: enter on an agent for details)`;
-  const second = `${banner ?? 'fleet running'}  ${floor}  ${readinessCounts(snapshot)}`;
+  const second = `${banner ?? 'fleet running'}  ${readinessCounts(snapshot)}  ${floor}`;
   return (
     <Box flexDirection="column">
       <Line text={lines === 1 ? `${identity}  ${banner ?? ''}` : identity} width={width} bold />

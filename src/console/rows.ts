@@ -71,11 +71,13 @@ export function headerIdentity(snapshot: Snapshot | null, section: BacklogSectio
   return sanitizeLine(`mosaic-top  ${snapshot.host}  socket ${sockets}  backlog ${tier}`);
 }
 
-/** Counts per readiness, e.g. `working 3  available 1  stale 0  unknown 0  dead 2`. */
+/** Counts per readiness, trouble first and only when non-zero: `dead 2  stale 1  working 3  available 1`. */
 export function readinessCounts(snapshot: Snapshot | null): string {
   if (!snapshot) return '';
   const c = snapshot.fleet.counts;
-  return `working ${c.working}  available ${c.available}  stale ${c.stale}  unknown ${c.unknown}  dead ${c.dead}`;
+  // Trouble first, and only when there is some: at 80 columns the line is cut at the right.
+  const trouble = (['dead', 'stale', 'unknown'] as const).filter((r) => c[r] > 0).map((r) => `${r} ${c[r]}`);
+  return [...trouble, `working ${c.working}`, `available ${c.available}`].join('  ');
 }
 
 /** PAUSED banner text with since/by/reason (sanitized), or null when the fleet runs. */

@@ -37,6 +37,14 @@ describe('console layout', () => {
     for (const word of ['working', 'available', 'stale', 'unknown', 'dead', 'orchestrator', 'coder3', 'A3', 'tab focus', 'testhost']) expect(frame).toContain(word);
     assertFits(frame, 80, 24);
     expect(frame.split('\n')).toHaveLength(23);
+    // The counts line puts trouble first, so 80 columns never cut off the dead count.
+    expect(frame.split('\n')[1]).toMatch(/^fleet running  dead 1  stale 1  unknown 1  working 3  available 1  /);
+  });
+
+  it('counts: no trouble, no trouble words (dead/stale/unknown appear only when non-zero)', async () => {
+    const r = mount({ columns: 80, rows: 24, snapshot: makeSnapshot([makeAgent('orchestrator', { class: 'orchestrator' }), makeAgent('enhancer1', { class: 'enhancer', readiness: 'available' })]) });
+    const frame = await r.waitFor((f) => f.includes('BACKLOG'), 'backlog panel');
+    expect(frame.split('\n')[1]).toMatch(/^fleet running  working 1  available 1  floor ok/);
   });
   it('uses 160 columns: backlog beside the table, evidence column shown', async () => {
     const r = mount({ columns: 160, rows: 40, snapshot: makeSnapshot(mixedFleet()) });
