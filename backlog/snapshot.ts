@@ -172,13 +172,14 @@ export function createBacklogSectionReader(): BacklogSectionReader {
   let opens = 0;
   let closed = false;
 
-  const drop = (): void => {
+  /** Forgets the kept client and closes it (and one still opening, once it opens). */
+  const drop = async (): Promise<void> => {
     const kept = client;
     const pending = opening;
     client = null;
     opening = null;
-    void kept?.close().catch(() => {});
-    void pending?.then((c) => c.close()).catch(() => {});
+    await kept?.close().catch(() => {});
+    await pending?.then((c) => c.close()).catch(() => {});
   };
 
   const connect = (paths: MosaicPaths, timeoutMs: number): Promise<BacklogClient> => {
@@ -224,10 +225,10 @@ export function createBacklogSectionReader(): BacklogSectionReader {
     const timeoutMs = opts.timeoutMs ?? 3000;
     if (closed) return failedSection(base, new BacklogError('unavailable', 'backlog reader is closed'));
     const wanted = paths.databaseUrl ?? paths.backlogSocket;
-    if (key !== wanted) drop();
+    if (key !== wanted) void drop();
     key = wanted;
     if (await embeddedStoreMissing(paths)) {
-      drop();
+      void drop();
       return base;
     }
     const limit = deadline(timeoutMs, opts.signal);
@@ -241,12 +242,12 @@ export function createBacklogSectionReader(): BacklogSectionReader {
         } catch (error) {
           // A kept connection that broke since the last tick gets one fresh retry.
           const broken = error instanceof BacklogError && error.code === 'unavailable';
-          if (client === c) drop();
+          if (client === c) void drop();
           if (!(reused && broken && attempt === 0)) throw error;
         }
       }
     } catch (error) {
-      if (!(error instanceof BacklogError && error.code === 'timeout' && opening)) drop();
+      if (!(error instanceof BacklogError && error.code === 'timeout' && opening)) void drop();
       return failedSection(base, error);
     } finally {
       limit.clear();
@@ -257,12 +258,7 @@ export function createBacklogSectionReader(): BacklogSectionReader {
     read,
     async close() {
       closed = true;
-      const kept = client;
-      const pending = opening;
-      client = null;
-      opening = null;
-      await kept?.close().catch(() => {});
-      await pending?.then((c) => c.close()).catch(() => {});
+      await drop();
     },
     get opens() {
       return opens;

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../../src/version.js';
 import { resolvePaths, type MosaicPaths } from '../../src/paths.js';
 import { isHolderAlive, readDataDirLock } from '../../backlog/lock.js';
@@ -14,6 +14,7 @@ import { stopBacklogServer } from '../../backlog/demo.js';
 import { openBacklog } from '../../backlog/client.js';
 import { createBacklogSectionReader, type BacklogSectionReader } from '../../backlog/snapshot.js';
 import { copyTemplateDataDir, waitFor } from './tiers.js';
+import { createTestDatabase, pgAdminUrl, type TestDatabase } from '../helpers/pg.js';
 
 const homes: string[] = [];
 const readers: BacklogSectionReader[] = [];
@@ -99,56 +100,44 @@ describe('backlog section reader: embedded tier', () => {
   });
 });
 
-const adminUrl = inject('pgAdminUrl');
-
-describe.skipIf(!adminUrl)('backlog section reader: server tier (PostgreSQL)', () => {
-  const dbName = `mt_reader_${process.pid}`;
-  let url = '';
-  let admin: { unsafe: <T = unknown>(q: string, params?: unknown[]) => Promise<T>; end: (o?: { timeout?: number }) => Promise<void> };
-
-  /** Backend pids connected to the test database, other than the admin's own. */
-  const backends = async (): Promise<number[]> =>
-    (await admin.unsafe<Array<{ pid: number }>>(`SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() ORDER BY pid`, [dbName])).map((r) => r.pid);
+describe.skipIf(!pgAdminUrl())('backlog section reader: server tier (PostgreSQL)', () => {
+  let db: TestDatabase;
 
   beforeAll(async () => {
-    const { default: postgres } = await import('postgres');
-    admin = postgres(adminUrl as string, { max: 1, onnotice: () => {} }) as unknown as typeof admin;
-    await admin.unsafe(`CREATE DATABASE ${dbName}`);
-    url = (adminUrl as string).replace(/\/postgres$/, `/${dbName}`);
-    const paths = resolvePaths({ mosaicHome: makeHome(false).mosaicHome }, { DATABASE_URL: url });
+    db = await createTestDatabase(`mt_reader_${process.pid}`);
+    const paths = resolvePaths({ mosaicHome: makeHome(false).mosaicHome }, { DATABASE_URL: db.url });
     const client = await openBacklog(paths); // migrates
     await client.create({ id: 'P1', title: 'on postgres' });
     await client.close();
   });
   afterAll(async () => {
-    await admin?.unsafe(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await admin?.end({ timeout: 5 });
+    await db?.drop();
   });
 
   it('one connection for the reader’s life (not one per tick); replaced when Postgres drops it; closed on close', async () => {
-    const paths = resolvePaths({ mosaicHome: makeHome(false).mosaicHome }, { DATABASE_URL: url });
-    await waitFor(async () => (await backends()).length === 0, { what: 'no connection before the test' });
+    const paths = resolvePaths({ mosaicHome: makeHome(false).mosaicHome }, { DATABASE_URL: db.url });
+    await waitFor(async () => (await db.backends()).length === 0, { what: 'no connection before the test' });
     const r = reader();
     let first: number[] = [];
     for (let i = 0; i < 3; i += 1) {
       const section = await r.read(paths, { timeoutMs: 10_000 });
       expect(section).toMatchObject({ tier: 'server', ok: true });
       expect(section.ready.map((c) => c.id)).toEqual(['P1']);
-      const now = await backends();
+      const now = await db.backends();
       if (i === 0) first = now;
       expect(now).toHaveLength(1);
       expect(now).toEqual(first);
     }
     expect(r.opens).toBe(1);
 
-    await admin.unsafe(`SELECT pg_terminate_backend($1)`, [first[0]]);
-    await waitFor(async () => !(await backends()).includes(first[0]), { what: 'terminated backend gone' });
+    await db.terminate(first[0]);
+    await waitFor(async () => !(await db.backends()).includes(first[0]), { what: 'terminated backend gone' });
     const after = await r.read(paths, { timeoutMs: 10_000 });
     expect(after.error).toBeNull();
     expect(after.ready.map((c) => c.id)).toEqual(['P1']);
-    expect(await backends()).toHaveLength(1);
+    expect(await db.backends()).toHaveLength(1);
 
     await r.close();
-    await waitFor(async () => (await backends()).length === 0, { what: 'the reader’s connection closed' });
+    await waitFor(async () => (await db.backends()).length === 0, { what: 'the reader’s connection closed' });
   });
 });

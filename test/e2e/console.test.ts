@@ -8,12 +8,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import stringWidth from 'string-width';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { promisify } from 'node:util';
 import { stopBacklogServer } from '../../backlog/demo.js';
 import { KEYMAP } from '../../src/keymap.js';
 import { resolvePaths } from '../../src/paths.js';
 import { copyTemplateDataDir } from '../backlog/tiers.js';
+import { createTestDatabase, pgAdminUrl, type TestDatabase } from '../helpers/pg.js';
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
 
 const repo = path.resolve(import.meta.dirname, '..', '..');
@@ -211,6 +212,20 @@ describe('console end-to-end in a real terminal', () => {
   });
 });
 
+/** A one-agent fleet (`solo`, a sleep pane) on its own socket, a UI server, and a Mosaic home. */
+async function soloFleet(label: string): Promise<{ fleet: IsolatedTmux; ui: IsolatedTmux; home: string }> {
+  const fleet = await startIsolatedTmux(`${label}-fleet`);
+  const ui = await startIsolatedTmux(`${label}-ui`);
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), `mt-${label}-`));
+  fs.mkdirSync(path.join(home, 'fleet', 'run'), { recursive: true });
+  fs.writeFileSync(path.join(home, 'fleet', 'roster.yaml'), [
+    'version: 1', 'tmux:', `  socket_name: ${fleet.socket}`, '  holder_session: _keepalive', 'agents:',
+    '  - { name: solo, runtime: sleep, class: orchestrator }', '',
+  ].join('\n'));
+  await fleet.newSession('solo', ['sleep', '3600']);
+  return { fleet, ui, home };
+}
+
 describe('console end-to-end: a card title from the real backlog stays inert', () => {
   let fleet: IsolatedTmux;
   let ui: IsolatedTmux;
@@ -220,15 +235,7 @@ describe('console end-to-end: a card title from the real backlog stays inert', (
   delete env.PGLITE_DATA_DIR;
 
   beforeAll(async () => {
-    fleet = await startIsolatedTmux('console-card-fleet');
-    ui = await startIsolatedTmux('console-card-ui');
-    home = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-console-card-'));
-    fs.mkdirSync(path.join(home, 'fleet', 'run'), { recursive: true });
-    fs.writeFileSync(path.join(home, 'fleet', 'roster.yaml'), [
-      'version: 1', 'tmux:', `  socket_name: ${fleet.socket}`, '  holder_session: _keepalive', 'agents:',
-      '  - { name: solo, runtime: sleep, class: orchestrator }', '',
-    ].join('\n'));
-    await fleet.newSession('solo', ['sleep', '3600']);
+    ({ fleet, ui, home } = await soloFleet('console-card'));
     // The backlog API refuses control characters, so write the row the way another writer
     // could (raw SQL; e.g. on the Postgres tier), before any backlog server opens the dir.
     const dataDir = copyTemplateDataDir(path.join(home, 'fleet', 'backlog'));
@@ -270,35 +277,17 @@ describe('console end-to-end: a card title from the real backlog stays inert', (
   });
 });
 
-const pgAdminUrl = inject('pgAdminUrl');
-
-describe.skipIf(!pgAdminUrl)('console end-to-end: the server tier (DATABASE_URL) keeps ONE Postgres connection', () => {
+describe.skipIf(!pgAdminUrl())('console end-to-end: the server tier (DATABASE_URL) keeps ONE Postgres connection', () => {
   let fleet: IsolatedTmux;
   let ui: IsolatedTmux;
   let home: string;
-  let url = '';
-  const dbName = `mt_console_${process.pid}`;
-  let admin: { unsafe: <T = unknown>(q: string, params?: unknown[]) => Promise<T>; end: (o?: { timeout?: number }) => Promise<void> };
-  /** Backend pids connected to the console's database, other than the admin's own. */
-  const backends = async (): Promise<number[]> =>
-    (await admin.unsafe<Array<{ pid: number }>>(`SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() ORDER BY pid`, [dbName])).map((r) => r.pid);
+  let db: TestDatabase;
 
   beforeAll(async () => {
-    const { default: postgres } = await import('postgres');
-    admin = postgres(pgAdminUrl as string, { max: 1, onnotice: () => {} }) as unknown as typeof admin;
-    await admin.unsafe(`CREATE DATABASE ${dbName}`);
-    url = (pgAdminUrl as string).replace(/\/postgres$/, `/${dbName}`);
-    fleet = await startIsolatedTmux('console-pg-fleet');
-    ui = await startIsolatedTmux('console-pg-ui');
-    home = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-console-pg-'));
-    fs.mkdirSync(path.join(home, 'fleet', 'run'), { recursive: true });
-    fs.writeFileSync(path.join(home, 'fleet', 'roster.yaml'), [
-      'version: 1', 'tmux:', `  socket_name: ${fleet.socket}`, '  holder_session: _keepalive', 'agents:',
-      '  - { name: solo, runtime: sleep, class: orchestrator }', '',
-    ].join('\n'));
-    await fleet.newSession('solo', ['sleep', '3600']);
+    db = await createTestDatabase(`mt_console_${process.pid}`);
+    ({ fleet, ui, home } = await soloFleet('console-pg'));
     await execFileAsync('node', [bin, '--mosaic-home', home, 'backlog', 'create', '--id', 'PG1', '--title', 'card on postgres'], {
-      env: { ...process.env, DATABASE_URL: url },
+      env: { ...process.env, DATABASE_URL: db.url },
       timeout: 60_000,
     });
   });
@@ -306,30 +295,29 @@ describe.skipIf(!pgAdminUrl)('console end-to-end: the server tier (DATABASE_URL)
   afterAll(async () => {
     await ui?.stop();
     await fleet?.stop();
-    await admin?.unsafe(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await admin?.end({ timeout: 5 });
+    await db?.drop();
     if (home) fs.rmSync(home, { recursive: true, force: true });
   });
 
   it('the same backend across many ticks, none after quit', async () => {
     const script = `node ${bin} --mosaic-home ${home} --interval 0.3; echo EXITED $?; sleep 3600`;
     await ui.newSession('pg', ['sh', '-c', script], {
-      width: 120, height: 30, env: { PATH: `${fixtureBin}:${process.env.PATH}`, MT_SYSTEMCTL_MODE: 'nobus', DATABASE_URL: url },
+      width: 120, height: 30, env: { PATH: `${fixtureBin}:${process.env.PATH}`, MT_SYSTEMCTL_MODE: 'nobus', DATABASE_URL: db.url },
     });
     const text = await waitFor(async () => {
       const s = await ui.capture('pg');
       return s.includes('PG1') ? s : null;
     }, 'card PG1 in the backlog panel', { timeoutMs: 30_000 });
     expect(text.split('\n')[0]).toContain('backlog server');
-    const first = await backends();
+    const first = await db.backends();
     expect(first).toHaveLength(1);
     // Ten samples over ≥ 3 s: at a 0.3 s interval that is ~10 ticks, each reading the backlog.
     for (let i = 0; i < 10; i += 1) {
       await new Promise((r) => setTimeout(r, 300));
-      expect(await backends()).toEqual(first);
+      expect(await db.backends()).toEqual(first);
     }
     await ui.ok(['send-keys', '-t', '=pg:0.0', 'q']);
     await waitFor(async () => (await ui.capture('pg')).includes('EXITED 0'), 'exit');
-    await waitFor(async () => ((await backends()).length === 0 ? true : null), 'connection closed on quit');
+    await waitFor(async () => ((await db.backends()).length === 0 ? true : null), 'connection closed on quit');
   });
 });
