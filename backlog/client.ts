@@ -140,7 +140,7 @@ class SocketBacklogClient implements BacklogClient {
   renew(input: RenewInput): Promise<Card> {
     return this.call('renew', input);
   }
-  reclaim(input: { id?: string; actor?: string } = {}): Promise<ReclaimResult> {
+  reclaim(input: { id?: string; owner?: string; actor?: string } = {}): Promise<ReclaimResult> {
     return this.call('reclaim', input);
   }
   link(input: { from: string; to: string; actor?: string }): Promise<Card> {
@@ -349,7 +349,7 @@ class InProcessBacklogClient implements BacklogClient {
   renew(input: RenewInput) {
     return this.wrap(() => this.service.renew(input));
   }
-  reclaim(input: { id?: string; actor?: string } = {}) {
+  reclaim(input: { id?: string; owner?: string; actor?: string } = {}) {
     return this.wrap(() => this.service.reclaim(input));
   }
   link(input: { from: string; to: string; actor?: string }) {

@@ -423,15 +423,19 @@ export class BacklogService {
 
   /**
    * Returns expired claims (claimed_at + TTL < now) to ready, or with `id` that card's claim
-   * regardless of expiry (upstream `reclaim --id`). Unknown `id` ⇒ 'not_found'.
+   * regardless of expiry (upstream `reclaim --id`). With `id` and `owner`, only while `owner`
+   * still holds it (the console releases the claim the operator saw, never a newer one):
+   * otherwise nothing is reclaimed (`reclaimed: []`). Unknown `id` ⇒ 'not_found'.
    */
-  async reclaim(input: { id?: string; actor?: string } = {}): Promise<ReclaimResult> {
+  async reclaim(input: { id?: string; owner?: string; actor?: string } = {}): Promise<ReclaimResult> {
     const id = input.id === undefined ? null : assertName(input.id, 'card id');
+    const owner = input.owner === undefined || id === null ? null : assertName(input.owner, 'owner');
     const actor = input.actor ? assertName(input.actor, 'actor') : 'reclaim';
     const rows = rowsOf<{ id: string }>(
       await this.db.execute(sql`WITH old AS (
           SELECT b.id, b.claim_owner, b.claim_token, b.claimed_at, b.claim_ttl_seconds FROM backlog b
           WHERE b.status = 'claimed' AND ${id === null ? sql`NOT (${CLAIM_LIVE})` : sql`b.id = ${id}`}
+            ${owner === null ? sql`` : sql`AND b.claim_owner = ${owner}`}
           FOR UPDATE OF b SKIP LOCKED
         ), r AS (
           UPDATE backlog b SET status = 'ready', claim_owner = NULL, claim_ttl_seconds = NULL, claimed_at = NULL, updated_at = now()

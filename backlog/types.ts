@@ -188,7 +188,7 @@ export interface BacklogClient {
   claim(input: ClaimInput): Promise<ClaimResult>;
   /** Throws 'fenced' when the claim expired, was reclaimed or is held by another owner/token. */
   renew(input: RenewInput): Promise<Card>;
-  reclaim(input?: { id?: string; actor?: string }): Promise<ReclaimResult>;
+  reclaim(input?: { id?: string; owner?: string; actor?: string }): Promise<ReclaimResult>;
   /** `from` depends on `to`. Throws 'cycle' naming it, e.g. "A → B → C → A". */
   link(input: { from: string; to: string; actor?: string }): Promise<Card>;
   block(input: { id: string; reason?: string; actor?: string }): Promise<Card>;

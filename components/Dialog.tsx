@@ -7,8 +7,9 @@ import React from 'react';
 import { Box } from 'ink';
 import { useConsole, useConsoleShallow } from '../hooks/useConsoleStore.js';
 import { receiptLines } from '../src/console/actions.js';
-import { selectedAgentRow } from '../src/console/dispatch.js';
-import { displayWidth, truncateToWidth } from '../src/format.js';
+import type { ClaimedCardView } from '../backlog/snapshot.js';
+import { selectedAgentRow, selectedClaimedCard } from '../src/console/dispatch.js';
+import { displayWidth, formatTtl, truncateToWidth } from '../src/format.js';
 import { sanitizeLine } from '../src/sanitize.js';
 import { Line } from './Line.js';
 
@@ -20,6 +21,12 @@ export function editorView(text: string, width: number): string {
   let out = '';
   for (let i = chars.length - 1; i >= 0 && displayWidth(chars[i] + out) + 2 <= width; i--) out = chars[i] + out;
   return `…${out}▏`;
+}
+
+/** The release confirmation: which card, whose claim, its TTL at the last snapshot. Sanitized. */
+export function releaseQuestion(card: ClaimedCardView | null): string {
+  if (!card) return 'Release: no claimed card selected';
+  return sanitizeLine(`Release ${card.id} (claimed by ${card.owner}, ttl ${formatTtl(card.secondsLeft)}) back to ready?`);
 }
 
 /** Lines the receipt/message dialog would like. */
@@ -34,6 +41,7 @@ export function Dialog({ width, height }: { width: number; height: number }): Re
   const ui = useConsoleShallow((s) => ({ modal: s.ui.modal, filter: s.ui.filter, draft: s.ui.draft, pending: s.ui.pending, receipt: s.ui.receipt, message: s.ui.message }));
   const paused = useConsole((s) => Boolean(s.fleet.snapshot?.fleet.paused));
   const agentName = useConsole((s) => selectedAgentRow(s)?.name ?? null);
+  const claimed = useConsole((s) => (s.ui.modal === 'confirm-release' ? selectedClaimedCard(s) : null));
   if (height <= 0) return null;
   const agent = sanitizeLine(agentName ?? '?');
   let lines: { text: string; color?: string; bold?: boolean }[] = [];
@@ -52,6 +60,12 @@ export function Dialog({ width, height }: { width: number; height: number }): Re
     case 'confirm-dispatch':
       lines = [
         { text: `Claim the next ready card for ${agent} and dispatch it (verified send)?`, color: 'yellow', bold: true },
+        { text: ui.pending ?? 'y confirm · n / esc cancel' },
+      ];
+      break;
+    case 'confirm-release':
+      lines = [
+        { text: releaseQuestion(claimed), color: 'yellow', bold: true },
         { text: ui.pending ?? 'y confirm · n / esc cancel' },
       ];
       break;

@@ -22,6 +22,7 @@ export type ConsoleCommand =
   | 'dispatch'
   | 'pause'
   | 'reclaim'
+  | 'release'
   | 'refresh'
   | 'events'
   | 'quit'
@@ -71,6 +72,7 @@ export const KEYMAP: readonly KeyBinding[] = [
   { command: 'dispatch', keys: ['c'], hint: 'claim', description: 'claim the next ready card for the agent and dispatch it', showInHelp: true, mutates: true, scope: ['fleet'] },
   { command: 'pause', keys: ['p'], hint: 'pause', description: 'pause / resume the whole fleet (asks to confirm)', showInHelp: true, mutates: true, scope: ['global'] },
   { command: 'reclaim', keys: ['R'], hint: 'reclaim', description: 'reclaim expired claims (back to ready)', showInHelp: true, mutates: true, scope: ['global'] },
+  { command: 'release', keys: ['x'], hint: 'release', description: 'release the selected claim back to ready, expired or not (asks to confirm)', showInHelp: true, mutates: true, scope: ['backlog'] },
   { command: 'refresh', keys: ['r'], hint: 'refresh', description: 'refresh now', showInHelp: true, mutates: false, scope: ['global'] },
   { command: 'events', keys: ['e'], hint: 'events', description: 'recent backlog events (claims, receipts, reclaims…)', showInHelp: true, mutates: false, scope: ['global'] },
   { command: 'quit', keys: ['q', 'ctrl+c'], hint: 'quit', description: 'quit (q closes a dialog first; ctrl-c always quits)', showInHelp: true, mutates: false, scope: ['global'] },

@@ -154,7 +154,7 @@ export async function dispatchCard(opts: {
       card: cardView,
       receipt,
       refused: null,
-      message: `${id} claimed by ${sanitizeLine(agent)} but not delivered (${sanitizeLine(why)}); the claim stays — keep it, or release it with: mosaic-top backlog reclaim --id ${id}`,
+      message: `${id} claimed by ${sanitizeLine(agent)} but not delivered (${sanitizeLine(why)}); the claim stays — keep it, or release it with: mosaic-top backlog reclaim --id ${id} (console: tab, select it, x)`,
     };
   } catch (error) {
     return refuse('refused', `backlog: ${(error as Error).message}`);

@@ -145,6 +145,16 @@ export function createConsoleActions(deps: ConsoleActionDeps): ConsoleActions {
       if (result) notice(result.reclaimed.length ? `reclaimed ${result.reclaimed.length}: ${result.reclaimed.join(', ')}` : 'reclaim: no expired claims');
       poller.refresh();
     },
+    async release(card) {
+      store.getState().closeModal();
+      notice(`releasing ${card.id} (claimed by ${card.owner})…`);
+      const result = await withBacklog('release', (c) => c.reclaim({ id: card.id, owner: card.owner, actor: `operator:${operator()}` }));
+      if (result) {
+        if (result.reclaimed.includes(card.id)) notice(`released ${card.id}: back to ready (was ${card.owner}'s)`);
+        else notice(`release: ${card.id} is no longer claimed by ${card.owner}; nothing changed`, 'warn');
+      }
+      poller.refresh();
+    },
     async loadCardDetails(cardId) {
       const found = await withBacklog('card details', async (c) => ({ card: await c.get(cardId), events: await c.events({ cardId, limit: 10 }) }));
       const s = store.getState();

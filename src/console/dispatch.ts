@@ -9,7 +9,8 @@ import { bindingFor, displayKey, type KeyBinding } from '../keymap.js';
 import { hasControlCharacters } from '../sanitize.js';
 import type { AgentRow } from '../snapshot-types.js';
 import type { ConsoleState, ConsoleStore } from '../store/index.js';
-import { selectedIndex, visibleAgents } from './view-model.js';
+import type { ClaimedCardView } from '../../backlog/snapshot.js';
+import { backlogRows, selectedIndex, visibleAgents } from './view-model.js';
 import { modalLineCount } from './rows.js';
 
 /** Side effects the dispatcher can ask for; implemented in src/console/actions.ts. */
@@ -23,6 +24,8 @@ export interface ConsoleActions {
   send: (agent: AgentRow, message: string) => Promise<void>;
   dispatch: (agent: AgentRow) => Promise<void>;
   reclaim: () => Promise<void>;
+  /** Releases one claim back to ready (backlog reclaim by id), after the operator confirmed. */
+  release: (card: ClaimedCardView) => Promise<void>;
   /** Loads the full card (body, acceptance, deps) for the details view, when a backlog client exists. */
   loadCardDetails?: (cardId: string) => Promise<void>;
   /** Loads the most recent backlog events (newest first) into the store for the events view. */
@@ -37,6 +40,13 @@ export interface KeyPress {
 
 /** Which layer consumed a key, or null when none did. */
 export type DispatchLayer = 'modal' | 'fleet' | 'backlog' | 'global' | null;
+
+/** The selected card of the (filtered) backlog panel when it is a claimed one, else null. */
+export function selectedClaimedCard(s: ConsoleState): ClaimedCardView | null {
+  const rows = backlogRows(s.backlog.section, s.ui.filter);
+  const row = rows[selectedIndex(rows.map((r) => r.id), s.ui.selectedCard)];
+  return row?.kind === 'claimed' ? row.card : null;
+}
 
 /** The selected agent of the (filtered) fleet table, or null. */
 export function selectedAgentRow(s: ConsoleState): AgentRow | null {
@@ -59,6 +69,14 @@ function withAgent(store: ConsoleStore, what: string, run: (agent: AgentRow) => 
   const agent = selectedAgentRow(store.getState());
   if (!agent) store.getState().pushNotice(`${what}: no agent selected`, 'warn');
   else run(agent);
+}
+
+/** Runs `run` with the selected claimed card, or closes any dialog and says what to select. */
+function withClaimedCard(store: ConsoleStore, run: (card: ClaimedCardView) => void): void {
+  const card = selectedClaimedCard(store.getState());
+  if (card) return run(card);
+  store.getState().closeModal();
+  store.getState().pushNotice('release: select a claimed card (C) in the backlog panel', 'warn');
 }
 
 function handleModal(press: KeyPress, store: ConsoleStore, actions: ConsoleActions): boolean {
@@ -85,13 +103,15 @@ function handleModal(press: KeyPress, store: ConsoleStore, actions: ConsoleActio
       return true;
     case 'confirm-pause':
     case 'confirm-dispatch':
+    case 'confirm-release':
       if (s.ui.pending) return true;
       if (command === 'confirm-yes') {
         if (modal === 'confirm-pause') void actions.pauseOrResume();
-        else withAgent(store, 'claim', (agent) => { void actions.dispatch(agent); });
+        else if (modal === 'confirm-dispatch') withAgent(store, 'claim', (agent) => { void actions.dispatch(agent); });
+        else withClaimedCard(store, (card) => { void actions.release(card); });
       } else if (command === 'confirm-no' || command === 'cancel' || press.name === 'q') {
         s.closeModal();
-        s.pushNotice(modal === 'confirm-pause' ? 'pause/resume cancelled' : 'claim cancelled');
+        s.pushNotice({ 'confirm-pause': 'pause/resume cancelled', 'confirm-dispatch': 'claim cancelled', 'confirm-release': 'release cancelled' }[modal]);
       }
       return true;
     case 'help':
@@ -143,6 +163,7 @@ function runPanelOrGlobal(binding: KeyBinding, press: KeyPress, store: ConsoleSt
     }
     case 'pause': return s.openModal('confirm-pause');
     case 'reclaim': { void actions.reclaim(); return; }
+    case 'release': return withClaimedCard(store, () => s.openModal('confirm-release'));
     case 'refresh': s.pushNotice('refreshing…'); return actions.refresh();
     case 'quit': return actions.quit();
     default: void press;

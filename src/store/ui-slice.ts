@@ -15,6 +15,7 @@ export type Modal =
   | 'events'
   | 'confirm-pause'
   | 'confirm-dispatch'
+  | 'confirm-release'
   | 'send-editor'
   | 'receipt'
   | 'message';

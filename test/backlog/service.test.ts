@@ -172,6 +172,20 @@ describe.each(tierFactories())('backlog service — %s', (_name, factory) => {
     expect(again?.attempts).toBe(2);
   });
 
+  it('reclaim by id with an owner releases only that owner\'s claim, never a newer one', async () => {
+    await svc.create({ id: 'x', title: 'x' });
+    await svc.claim({ owner: 'w1', id: 'x' });
+    await svc.reclaim({ id: 'x' });
+    await svc.claim({ owner: 'w2', id: 'x' }); // the card changed hands since w1's claim was seen
+    expect(await svc.reclaim({ id: 'x', owner: 'w1', actor: 'operator:ops' })).toEqual({ reclaimed: [] });
+    expect(await svc.get('x')).toMatchObject({ status: 'claimed', claimOwner: 'w2' });
+    expect(await svc.reclaim({ id: 'x', owner: 'w2', actor: 'operator:ops' })).toEqual({ reclaimed: ['x'] });
+    expect(await svc.get('x')).toMatchObject({ status: 'ready', claimOwner: null });
+    const [last] = await svc.events({ cardId: 'x', limit: 1 });
+    expect(last).toMatchObject({ actor: 'operator:ops', verb: 'reclaim', detail: { previousOwner: 'w2', forced: true } });
+    expect(await codeOf(svc.reclaim({ id: 'x', owner: 'bad\u001bowner' }))).toBe('invalid');
+  });
+
   it('stats: counts per status, oldest-ready age in seconds, expired claims, ready cards waiting on dependencies', async () => {
     expect(await svc.stats()).toEqual({ counts: { ready: 0, claimed: 0, blocked: 0, done: 0 }, total: 0, oldestReadyAgeSeconds: null, expiredClaims: 0, waitingOnDeps: 0 });
     await svc.create({ id: 'r1', title: 'r' });

@@ -153,6 +153,9 @@ describe('console keys', () => {
     await r.waitFor((f) => f.includes('read-only console: c disabled'), 'c refused');
     await r.press('R');
     await r.waitFor((f) => f.includes('read-only console: R disabled'), 'R refused');
+    await r.press('tab');
+    await r.press('x');
+    await r.waitFor((f) => f.includes('read-only console: x disabled'), 'x refused');
     expect(fs.existsSync(path.join(paths.runDir, 'PAUSED'))).toBe(false);
     expect(r.frame()).not.toContain('p pause');
   });
@@ -301,6 +304,40 @@ describe('console preview and claim', () => {
     const frame = await r.waitFor((f) => f.includes('B2 claimed by enhancer1'), 'result');
     expect(frame).toContain('card B2: high priority card');
     expect(calls).toEqual(['enhancer1']);
+  });
+
+  it('x on a claimed card asks, then releases exactly that claim (guarded by its owner); on a ready card it says what to select', async () => {
+    const store = createConsoleStore({ color: false });
+    const reclaims: unknown[] = [];
+    let answer = { reclaimed: ['A3'] };
+    const client = { reclaim: async (input: unknown) => { reclaims.push(input); return answer; }, close: async () => {} };
+    const actions = createConsoleActions({
+      store, paths: resolvePaths({ mosaicHome: '/nonexistent' }, {}), poller: { refresh: () => {}, capturePreview: async () => {} }, quit: () => {}, watch: () => {},
+      openBacklog: async () => client as never, operator: () => 'ops',
+    });
+    const r = mount({ store, actions, snapshot: makeSnapshot(mixedFleet()) });
+    await r.press('x'); // fleet focus: x is a backlog key
+    expect(r.frame()).not.toContain('Release');
+    await r.press('tab');
+    await r.press('x');
+    await r.waitFor((f) => f.includes('Release A3 (claimed by coder1, ttl 10m00s) back to ready?'), 'confirm');
+    await r.press('n');
+    await r.waitFor((f) => f.includes('release cancelled'), 'declined');
+    expect(reclaims).toEqual([]);
+    await r.press('x');
+    await r.press('y');
+    await r.waitFor((f) => f.includes("released A3: back to ready (was coder1's)"), 'released');
+    expect(reclaims).toEqual([{ id: 'A3', owner: 'coder1', actor: 'operator:ops' }]);
+    // The card changed hands meanwhile: nothing released, and the operator is told.
+    answer = { reclaimed: [] };
+    await r.press('x');
+    await r.press('y');
+    await r.waitFor((f) => f.includes('release: A3 is no longer claimed by coder1; nothing changed'), 'not released');
+    // A ready card has no claim to release.
+    await r.press('j');
+    await r.press('x');
+    await r.waitFor((f) => f.includes('release: select a claimed card (C) in the backlog panel'), 'ready card refused');
+    expect(reclaims).toHaveLength(2);
   });
 });
 

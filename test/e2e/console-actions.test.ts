@@ -130,7 +130,7 @@ describe('console action keys w, s, c end-to-end', () => {
     expect(events.find((e) => e.verb === 'receipt')?.detail.status).toBe('submitted');
   });
 
-  it('c: confirms, claims the next card for the agent and dispatches it', async () => {
+  it('c: confirms, claims the next card for the agent and dispatches it; x releases the claim', async () => {
     const session = await startConsole();
     await keys(session, 'c');
     await until(session, (s) => /Claim the next ready card for alpha/.test(s), 'confirm dialog');
@@ -139,6 +139,15 @@ describe('console action keys w, s, c end-to-end', () => {
     expect(shown).toMatch(/K1 claimed by alpha, receipt (submitted|queued)/);
     expect((await claimedCards()).map((c) => [c.id, c.claimOwner])).toEqual([['K1', 'alpha']]);
     expect(await fleet.capture('alpha')).toContain('Card K1 is claimed for you');
+    // x releases that claim from the backlog panel (the operator's way out of a bad dispatch).
+    await keys(session, 'Escape');
+    await until(session, (s) => /C K1\s+alpha/.test(s) && !/claimed by alpha, receipt/.test(s), 'K1 claimed in the backlog panel');
+    await keys(session, 'Tab');
+    await keys(session, 'x');
+    await until(session, (s) => /Release K1 \(claimed by alpha, ttl \S+\) back to ready\?/.test(s), 'release confirmation');
+    await keys(session, 'y');
+    await until(session, (s) => /released K1: back to ready \(was alpha's\)/.test(s), 'released');
+    expect(await claimedCards()).toEqual([]);
   });
 
   it('w: hands the terminal to a read-only view and comes back on detach, agent pane untouched', async () => {
@@ -159,7 +168,7 @@ describe('console action keys w, s, c end-to-end', () => {
     expect((await fleet.ok(['display-message', '-p', '-t', '=alpha:0.0', '#{pane_width}x#{pane_height}'])).trim()).toBe(size);
   });
 
-  it('--readonly: w, s and c are disabled (no viewer, nothing sent, nothing claimed)', async () => {
+  it('--readonly: w, s, c and x are disabled (no viewer, nothing sent, nothing claimed or released)', async () => {
     const claims = async () => (await claimedCards()).map((c) => `${c.id}:${c.claimOwner}`).sort();
     const claimedBefore = await claims();
     const session = await startConsole(['--readonly']);
@@ -170,6 +179,9 @@ describe('console action keys w, s, c end-to-end', () => {
     await until(session, (s) => /read-only console: c disabled/.test(s), 'c refused in --readonly');
     await keys(session, 'w');
     await until(session, (s) => /read-only console: w disabled/.test(s), 'w refused in --readonly');
+    await keys(session, 'Tab');
+    await keys(session, 'x');
+    await until(session, (s) => /read-only console: x disabled/.test(s), 'x refused in --readonly');
     expect((await fleet.sessions()).filter((s) => /-watch-\d+$/.test(s))).toEqual([]);
     expect(await fleet.capture('alpha')).toBe(before);
     expect(await claims()).toEqual(claimedBefore);

@@ -26,7 +26,8 @@ export interface RecordingActions extends ConsoleActions {
 export function recordingActions(over: Partial<ConsoleActions> = {}): RecordingActions {
   const calls: string[] = [];
   const rec = (name: string) => (...args: unknown[]) => {
-    calls.push([name, ...args.map((a) => (typeof a === 'object' && a && 'name' in a ? (a as { name: string }).name : String(a)))].join(' '));
+    const label = (a: unknown) => (typeof a === 'object' && a ? ('name' in a ? (a as { name: string }).name : 'id' in a ? (a as { id: string }).id : String(a)) : String(a));
+    calls.push([name, ...args.map(label)].join(' '));
     return Promise.resolve();
   };
   return {
@@ -39,6 +40,7 @@ export function recordingActions(over: Partial<ConsoleActions> = {}): RecordingA
     send: rec('send') as ConsoleActions['send'],
     dispatch: rec('dispatch') as ConsoleActions['dispatch'],
     reclaim: rec('reclaim') as ConsoleActions['reclaim'],
+    release: rec('release') as ConsoleActions['release'],
     ...over,
   };
 }
