@@ -5,8 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import chalk from 'chalk';
 import stringWidth from 'string-width';
 import { KEYMAP, displayKey } from '../../src/keymap.js';
-import { createConsoleActions } from '../../src/console/actions.js';
-import { createConsoleStore } from '../../src/store/index.js';
+import { createConsoleActions, type ConsoleActionDeps } from '../../src/console/actions.js';
+import { createConsoleStore, type ConsoleStore } from '../../src/store/index.js';
 import { resolvePaths } from '../../src/paths.js';
 import { makeAgent, makeBacklog, makeSnapshot, manyAgents, mixedFleet } from '../fixtures/snapshots.js';
 import { recordingActions, renderConsole, type Rendered } from '../helpers/render.js';
@@ -27,6 +27,11 @@ function assertFits(frame: string, columns: number, rows: number): void {
   const lines = frame.split('\n');
   expect(lines.length).toBeLessThanOrEqual(rows - 1);
   for (const line of lines) expect(stringWidth(line), line).toBeLessThanOrEqual(columns);
+}
+
+/** Deps of createConsoleActions that a test does not exercise: no home, no poller, no quit/watch. */
+function stubDeps(store: ConsoleStore): Pick<ConsoleActionDeps, 'store' | 'paths' | 'poller' | 'quit' | 'watch'> {
+  return { store, paths: resolvePaths({ mosaicHome: '/nonexistent' }, {}), poller: { refresh: () => {}, capturePreview: async () => {} }, quit: () => {}, watch: () => {} };
 }
 
 describe('console layout', () => {
@@ -222,7 +227,7 @@ describe('console keys', () => {
       close: async () => { closed++; },
     };
     const actions = createConsoleActions({
-      store, paths: resolvePaths({ mosaicHome: '/nonexistent' }, {}), poller: { refresh: () => {}, capturePreview: async () => {} }, quit: () => {}, watch: () => {},
+      ...stubDeps(store),
       openBacklog: async () => client as never,
     });
     const r = mount({ store, actions, columns: 100, rows: 40, snapshot: makeSnapshot(mixedFleet()) });
@@ -241,7 +246,7 @@ describe('console keys', () => {
     const store = createConsoleStore({ color: false });
     const sent: string[] = [];
     const actions = createConsoleActions({
-      store, paths: resolvePaths({ mosaicHome: '/nonexistent' }, {}), poller: { refresh: () => {}, capturePreview: async () => {} }, quit: () => {}, watch: () => {},
+      ...stubDeps(store),
       sendToAgent: async (o) => { sent.push(`${o.agent}:${o.message}`); return { status: 'submitted', agent: o.agent, evidence: ['pane changed below baseline: ack'], elapsedMs: 812, source: 'operator:mosaic-top', reason: null }; },
     });
     const r = mount({ store, actions, snapshot: makeSnapshot(mixedFleet()) });
@@ -285,7 +290,7 @@ describe('console preview and claim', () => {
     const store = createConsoleStore({ color: false });
     const calls: string[] = [];
     const actions = createConsoleActions({
-      store, paths: resolvePaths({ mosaicHome: '/nonexistent' }, {}), poller: { refresh: () => {}, capturePreview: async () => {} }, quit: () => {}, watch: () => {},
+      ...stubDeps(store),
       dispatchCard: async (o) => {
         calls.push(o.agent);
         return { ok: true, outcome: 'dispatched', card: { id: 'B2', title: 'high priority card' }, refused: null, message: 'B2 claimed by enhancer1, receipt submitted (640 ms)',
@@ -312,7 +317,7 @@ describe('console preview and claim', () => {
     let answer = { reclaimed: ['A3'] };
     const client = { reclaim: async (input: unknown) => { reclaims.push(input); return answer; }, close: async () => {} };
     const actions = createConsoleActions({
-      store, paths: resolvePaths({ mosaicHome: '/nonexistent' }, {}), poller: { refresh: () => {}, capturePreview: async () => {} }, quit: () => {}, watch: () => {},
+      ...stubDeps(store),
       openBacklog: async () => client as never, operator: () => 'ops',
     });
     const r = mount({ store, actions, snapshot: makeSnapshot(mixedFleet()) });
