@@ -434,6 +434,25 @@ export async function openBacklog(paths: MosaicPaths, opts: OpenBacklogOptions =
   return openEmbedded(paths, opts);
 }
 
+/**
+ * Stops the embedded backlog server of `paths`' data dir gracefully: SIGTERM to the lock
+ * holder's pid (it finishes the command in progress, closes PGlite, removes its socket and
+ * lock), then waits up to `timeoutMs` (ms) for it to exit. `pid` is null when none was running
+ * (no lock, or a dead holder's). Never throws. Used by `backlog stop` and `demo down`.
+ */
+export async function stopEmbeddedServer(paths: MosaicPaths, timeoutMs = 10_000): Promise<{ pid: number | null; stopped: boolean }> {
+  const holder = readDataDirLock(paths.backlogDataDir);
+  if (!holder || !isHolderAlive(holder)) return { pid: null, stopped: false };
+  try {
+    process.kill(holder.pid, 'SIGTERM');
+  } catch {
+    return { pid: holder.pid, stopped: !isHolderAlive(holder) };
+  }
+  const deadline = Date.now() + timeoutMs;
+  while (isHolderAlive(holder) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  return { pid: holder.pid, stopped: !isHolderAlive(holder) };
+}
+
 /** Pings the embedded server without starting it: its pid and data dir, or null when none answers. */
 export async function pingBacklogServer(paths: MosaicPaths, timeoutMs = 2000): Promise<PingReply | null> {
   const socket = await tryConnect(paths.backlogSocket);

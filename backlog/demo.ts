@@ -7,7 +7,6 @@
 import path from 'node:path';
 import type { MosaicPaths } from '../src/paths.js';
 import { packageRoot } from '../src/version.js';
-import { isHolderAlive, readDataDirLock } from './lock.js';
 
 /** Path of the shipped goal list. */
 export function demoNorthStarFile(): string {
@@ -43,19 +42,11 @@ export async function seedDemoBacklog(
 }
 
 /**
- * Stops the embedded backlog server serving `paths`' data dir, if one runs (SIGTERM to the
- * lock holder's pid, then waits up to `timeoutMs`, default 10 000). Used by `demo down` before
- * the demo home is removed. Returns true when a server was stopped.
+ * Stops the embedded backlog server serving `paths`' data dir, if one runs (see
+ * {@link stopEmbeddedServer}; `timeoutMs` default 10 000). Used by `demo down` before the demo
+ * home is removed. Returns true when a server was stopped.
  */
 export async function stopBacklogServer(paths: MosaicPaths, timeoutMs = 10_000): Promise<boolean> {
-  const holder = readDataDirLock(paths.backlogDataDir);
-  if (!holder || !isHolderAlive(holder)) return false;
-  try {
-    process.kill(holder.pid, 'SIGTERM');
-  } catch {
-    return false;
-  }
-  const deadline = Date.now() + timeoutMs;
-  while (isHolderAlive(holder) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  return !isHolderAlive(holder);
+  const { stopEmbeddedServer } = await import('./client.js');
+  return (await stopEmbeddedServer(paths, timeoutMs)).stopped;
 }

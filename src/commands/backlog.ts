@@ -217,14 +217,16 @@ export function registerBacklogCommand(program: Command): void {
     .command('reclaim')
     .description('return expired claims to ready (--id: that card, regardless of expiry)')
     .option('--id <id>', 'card id')
+    .option('--owner <name>', 'with --id: only while this owner still holds the claim (a card that changed hands is left alone)')
     .addOption(json())
-    .action(async (o, cmd: Command) =>
-      withBacklog(
+    .action(async (o, cmd: Command) => {
+      if (o.owner !== undefined && o.id === undefined) cmd.error('mosaic-top backlog reclaim: --owner needs --id', { exitCode: 2 });
+      await withBacklog(
         cmd,
-        (c) => c.reclaim({ id: o.id }),
+        (c) => c.reclaim({ id: o.id, owner: o.owner }),
         (r) => (r.reclaimed.length ? `reclaimed: ${sanitizeLine(r.reclaimed.join(', '))}` : '(nothing to reclaim)'),
-      ),
-    );
+      );
+    });
 
   backlog
     .command('link')
@@ -271,7 +273,7 @@ export function registerBacklogCommand(program: Command): void {
 
   backlog
     .command('stats')
-    .description('counts per status, oldest-ready age, expired claims')
+    .description('counts per status, ready cards waiting on dependencies, oldest-ready age, expired claims')
     .addOption(json())
     .action(async (_o, cmd: Command) =>
       withBacklog(
@@ -322,6 +324,26 @@ export function registerBacklogCommand(program: Command): void {
         (c) => c.importGoals({ goals, source: absolute }),
         (r) => `imported ${r.created.length} new card(s)${r.created.length ? `: ${sanitizeLine(r.created.join(', '))}` : ''}; ${r.existing.length} already present`,
       );
+    });
+
+  backlog
+    .command('stop')
+    .description('stop the embedded backlog server gracefully (the next backlog command starts a new one, e.g. after an upgrade)')
+    .addOption(json())
+    .action(async (_o, cmd: Command) => {
+      const paths = pathsOf(cmd);
+      const json = jsonWanted(cmd);
+      if (paths.databaseUrl) {
+        process.stderr.write('mosaic-top backlog stop: DATABASE_URL is set — the server tier has no backlog server\n');
+        process.exitCode = 2;
+        return;
+      }
+      const { stopEmbeddedServer } = await import('../../backlog/client.js');
+      const result = await stopEmbeddedServer(paths, 30_000);
+      if (json) printJson(result);
+      else if (result.pid === null) process.stdout.write('no backlog server running\n');
+      else process.stdout.write(result.stopped ? `stopped backlog server pid ${result.pid}\n` : `backlog server pid ${result.pid} did not stop within 30 s\n`);
+      if (result.pid !== null && !result.stopped) process.exitCode = 1;
     });
 
   backlog

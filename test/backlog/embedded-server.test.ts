@@ -330,6 +330,30 @@ describe('embedded backlog across processes', () => {
     expect(readDataDirLock(paths.backlogDataDir)?.pid).not.toBe(first?.pid);
   });
 
+  it('backlog stop ends the server gracefully (the next command starts a new one); reclaim --owner only releases that owner\'s claim', async () => {
+    const paths = makeHome();
+    expect((await cli(paths, ['create', '--id', 'S1', '--title', 'stop me'])).code).toBe(0);
+    const first = readDataDirLock(paths.backlogDataDir);
+    expect(first && isHolderAlive(first)).toBe(true);
+    const stopped = await cli(paths, ['stop', '--json']);
+    expect(stopped.code).toBe(0);
+    expect(JSON.parse(stopped.stdout)).toEqual({ pid: first!.pid, stopped: true });
+    expect(isHolderAlive(first!)).toBe(false);
+    expect(fs.existsSync(paths.backlogSocket)).toBe(false);
+    expect(fs.readFileSync(path.join(paths.runDir, 'backlog-server.log'), 'utf8')).toMatch(/shutting down \(SIGTERM\)[\s\S]*stopped/);
+    const none = await cli(paths, ['stop']);
+    expect([none.code, none.stdout]).toEqual([0, 'no backlog server running\n']);
+
+    expect((await cli(paths, ['claim', '--owner', 'w2', '--id', 'S1', '--json'])).code).toBe(0);
+    expect(readDataDirLock(paths.backlogDataDir)?.pid).not.toBe(first!.pid);
+    expect((await cli(paths, ['reclaim', '--owner', 'w2'])).code).toBe(2); // --owner needs --id
+    const wrongOwner = await cli(paths, ['reclaim', '--id', 'S1', '--owner', 'w1', '--json']);
+    expect(JSON.parse(wrongOwner.stdout)).toEqual({ reclaimed: [] });
+    const rightOwner = await cli(paths, ['reclaim', '--id', 'S1', '--owner', 'w2', '--json']);
+    expect(JSON.parse(rightOwner.stdout)).toEqual({ reclaimed: ['S1'] });
+    await stopServer(paths);
+  });
+
   it('protocol: hello first; garbage and unknown commands get errors and the connection stays usable', async () => {
     const paths = makeHome();
     expect((await cli(paths, ['stats'])).code).toBe(0);
