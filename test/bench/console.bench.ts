@@ -8,6 +8,7 @@
  *    apart from cutime+cstime), peak RSS (VmHWM), time from spawn to the first frame showing the
  *    header and to the first frame showing agents.
  * 2. Render time of the fleet table for 200 agents (ink renderToString), median over N runs.
+ * 3. Retained heap after 1,500 / 3,000 / 6,000 distinct frames (Ink's text caches bounded).
  *
  * Targets (issue 4): ≤ 2 % of one core, first frame ≤ 1.5 s. Cleans up every server and dir.
  */
@@ -192,9 +193,54 @@ async function benchLiveFrames(runs = 30): Promise<Record<string, number>> {
   return out;
 }
 
+/**
+ * Memory of a long-running console: the App (50 agents, 160×50) renders `frames` distinct
+ * frames (every idle time changes, as every tick does); retained heap after forced GCs, at
+ * checkpoints. Stock Ink 6.8 keeps every distinct text it measured (ink#986): retained heap grew
+ * with the frame count (+19.1 MB per 3,000 frames of a 40-row table). With
+ * patches/ink+6.8.0.patch the measure cache holds at most 1,000 texts, so the figure flattens.
+ */
+async function benchRetainedHeap(checkpoints = [1500, 3000, 6000]): Promise<Record<string, number>> {
+  const { render } = await import('ink');
+  const { EventEmitter } = await import('node:events');
+  const v8 = await import('node:v8');
+  const vm = await import('node:vm');
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  const heapMB = () => {
+    gc();
+    gc();
+    return process.memoryUsage().heapUsed / 1e6;
+  };
+  const measure = (await import(new URL('./measure-text.js', import.meta.resolve('ink')).href)) as { measureTextCacheSize?: () => number };
+  const store = createConsoleStore({ color: true });
+  store.getState().applySnapshot(makeSnapshot(manyAgents(AGENTS)));
+  const stdout = Object.assign(new EventEmitter(), { columns: 160, rows: 50, isTTY: true, write: () => true });
+  const stdin = Object.assign(new EventEmitter(), { isTTY: true, setRawMode() {}, setEncoding() {}, resume() {}, pause() {}, ref() {}, unref() {}, read: () => null });
+  let rendered = 0;
+  const instance = render(React.createElement(ConsoleProvider, { store, actions: recordingActions() }, React.createElement(App)), {
+    stdout: stdout as unknown as NodeJS.WriteStream, stdin: stdin as unknown as NodeJS.ReadStream, exitOnCtrlC: false, patchConsole: false, maxFps: 100_000,
+    onRender: () => { rendered++; },
+  });
+  await new Promise((r) => setTimeout(r, 50));
+  const start = heapMB();
+  const out: Record<string, number> = {};
+  for (let frame = 1; frame <= Math.max(...checkpoints); frame++) {
+    const agents = manyAgents(AGENTS).map((a, i) => ({ ...a, pane: a.pane && { ...a.pane, idleSeconds: frame * 7 + i } }));
+    const before = rendered;
+    store.getState().applySnapshot(makeSnapshot(agents));
+    while (rendered === before) await new Promise((r) => setImmediate(r));
+    if (checkpoints.includes(frame)) out[`after${frame}FramesMB`] = Number((heapMB() - start).toFixed(1));
+  }
+  instance.unmount();
+  out.measureCacheEntries = measure.measureTextCacheSize?.() ?? -1;
+  return out;
+}
+
 const render = benchTableRender();
 process.stdout.write(`console table render: ${JSON.stringify(render)}\n`);
 process.stdout.write(`console live frame cost (${AGENTS} agents, fast output pass ${fastOutputPass ? 'on' : 'OFF'}): ${JSON.stringify(await benchLiveFrames())}\n`);
+process.stdout.write(`console retained heap over distinct frames (${AGENTS} agents, 160×50): ${JSON.stringify(await benchRetainedHeap())}\n`);
 const live = await benchLiveConsole();
 process.stdout.write(`console live (${AGENTS} agents, --interval 2): ${JSON.stringify(live)}\n`);
 const cpuOk = Number(live.cpuPctOneCore) <= 2;
