@@ -15,6 +15,7 @@ export type ConsoleCommand =
   | 'switch-focus'
   | 'details'
   | 'filter'
+  | 'clear-filter'
   | 'help'
   | 'preview'
   | 'watch'
@@ -65,6 +66,7 @@ export const KEYMAP: readonly KeyBinding[] = [
   { command: 'switch-focus', keys: ['tab'], hint: 'focus', description: 'switch focus fleet ⇄ backlog', showInHelp: true, mutates: false, scope: ['global'] },
   { command: 'details', keys: ['enter'], hint: 'details', description: 'details of the selected agent or card', showInHelp: true, mutates: false, scope: PANELS },
   { command: 'filter', keys: ['/'], hint: 'filter', description: 'filter rows by name, class, readiness or flag (esc clears)', showInHelp: true, mutates: false, scope: ['global'] },
+  { command: 'clear-filter', keys: ['escape'], hint: null, description: 'clear the filter in use', showInHelp: true, mutates: false, scope: ['global'] },
   { command: 'help', keys: ['?'], hint: 'help', description: 'this help: every binding', showInHelp: true, mutates: false, scope: ['global'] },
   { command: 'preview', keys: ['v'], hint: 'preview', description: "toggle the read-only preview of the selected agent's pane", showInHelp: true, mutates: false, scope: ['fleet'] },
   { command: 'watch', keys: ['w'], hint: 'watch', description: 'watch the agent read-only in tmux (detach to come back)', showInHelp: true, mutates: true, scope: ['fleet'] },

@@ -154,6 +154,10 @@ function runPanelOrGlobal(binding: KeyBinding, press: KeyPress, store: ConsoleSt
     case 'dispatch': return withAgent(store, 'claim', () => s.openModal('confirm-dispatch'));
     case 'switch-focus': return s.switchFocus();
     case 'filter': return s.openModal('filter');
+    case 'clear-filter': {
+      if (s.ui.filter) { s.setFilter(''); s.pushNotice('filter cleared'); }
+      return;
+    }
     case 'help': return s.openModal('help');
     case 'events': {
       s.openModal('events');

@@ -100,13 +100,17 @@ export function floorText(snapshot: Snapshot | null): string {
     : sanitizeLine(`FLOOR BROKEN: ${(f.reason ?? `${f.orchestrators} orchestrators, ${f.enhancers} enhancers`).replace(/^floor broken:\s*/i, '')}`);
 }
 
-/** Probe errors and snapshot errors, deduplicated and sanitized, for display in place. */
+/**
+ * Probe errors and snapshot errors, deduplicated and sanitized, for display in place. A probe
+ * that worked but found something wrong ("tmux: no server on socket X": ok, no panes) is shown
+ * too, as `--once` does: it explains a fleet of dead rows.
+ */
 export function snapshotErrors(snapshot: Snapshot | null, tickError: string | null): string[] {
   const out: string[] = [];
   if (tickError) out.push(`snapshot failed: ${tickError}`);
   if (snapshot) {
     for (const [name, probe] of Object.entries(snapshot.probes ?? {})) {
-      if (!probe.ok && probe.error) out.push(probe.error.startsWith(name.split(':')[0]) ? probe.error : `${name}: ${probe.error}`);
+      if (probe.error) out.push(probe.error.startsWith(name.split(':')[0]) ? probe.error : `${name}: ${probe.error}`);
     }
     for (const e of snapshot.errors ?? []) out.push(e);
   }

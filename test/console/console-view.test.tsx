@@ -118,6 +118,10 @@ describe('console keys', () => {
     frame = await r.waitFor((f) => f.includes('filter: dead'), 'filter kept');
     expect(frame).toContain('coder3');
     expect(frame).not.toContain('coder1');
+    // esc clears a filter in use, too (not only while editing it).
+    await r.press('escape');
+    frame = await r.waitFor((f) => f.includes('coder1') && f.includes('filter cleared'), 'applied filter cleared by esc');
+    expect(r.store.getState().ui.filter).toBe('');
   });
   it('? lists every keymap binding (scrolling at 80×24, at once when tall)', async () => {
     const r = mount({ columns: 80, rows: 24, snapshot: makeSnapshot(mixedFleet()) });
@@ -383,7 +387,8 @@ describe('console rendering safety and colour', () => {
   });
   it('shows probe errors in place and keeps running', async () => {
     const snap = makeSnapshot(mixedFleet(), {
-      probes: { systemd: { ok: false, durationMs: 3, error: 'systemd: no user bus' }, 'tmux:mosaic-fleet': { ok: false, durationMs: 2, error: 'tmux: no server on socket mosaic-fleet' } },
+      // As the real probes report them: no tmux server is ok (the call worked) with an error text.
+      probes: { systemd: { ok: false, durationMs: 3, error: 'systemd: no user bus' }, 'tmux:mosaic-fleet': { ok: true, durationMs: 2, error: 'tmux: no server on socket mosaic-fleet' } },
     });
     const r = mount({ snapshot: snap });
     const frame = await r.waitFor((f) => f.includes('! systemd: no user bus'), 'systemd error');
