@@ -11,6 +11,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { agentPaneTarget, readPaneState } from '../../fleet/capture.js';
 import { runTmux, tmuxEnv, tmuxSocketArgs } from '../../fleet/exec.js';
 import { viewerSessionName } from '../../fleet/tmux.js';
+import { sanitizeLine } from '../sanitize.js';
 
 export { isViewerSessionName, viewerSessionName } from '../../fleet/tmux.js';
 
@@ -33,6 +34,23 @@ export async function readTmuxPrefix(socket: string | null): Promise<string> {
   const result = await runTmux(socket, ['show-options', '-gv', 'prefix'], { timeoutMs: 2000 });
   const prefix = result.ok ? result.stdout.trim() : '';
   return prefix && prefix !== 'None' ? prefix : 'C-b';
+}
+
+/** The viewer's status-line label: read-only, whose pane, and the detach key (tmux format-safe). */
+export function viewerStatusLabel(agent: string, prefix: string): string {
+  return ` READ-ONLY view of ${agent} · detach: ${prefix} d `.replaceAll('#', '##');
+}
+
+/**
+ * Puts the "how to come back" hint where the operator looks while attached: the viewer
+ * session's own status line (session options of the viewer only; the agent's session keeps
+ * its own). The banner printed before attaching is hidden by tmux's screen. Never throws.
+ */
+async function labelViewer(socket: string | null, viewer: string, agent: string, prefix: string): Promise<void> {
+  const label = viewerStatusLabel(sanitizeLine(agent), sanitizeLine(prefix));
+  for (const [option, value] of [['status', 'on'], ['status-right-length', String(label.length + 2)], ['status-right', label], ['status-right-style', 'reverse']]) {
+    await runTmux(socket, ['set-option', '-q', '-t', `=${viewer}:`, option, value], { timeoutMs: 2000 });
+  }
 }
 
 /** The "how to come back" line printed before the terminal is handed to tmux. */
@@ -189,6 +207,7 @@ export async function watchAgent(opts: {
   const pinned = await pinWindowSizes(socket, agent);
 
   const prefix = await readTmuxPrefix(socket);
+  await labelViewer(socket, viewer, agent, prefix);
   opts.onBeforeAttach?.(watchBanner(agent, socket, prefix));
 
   let endedBy: NodeJS.Signals | null = null;

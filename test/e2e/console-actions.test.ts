@@ -158,6 +158,10 @@ describe('console action keys w, s, c end-to-end', () => {
     const viewer: string = await waitFor(async () => (await fleet.sessions()).find((s) => /^alpha-watch-\d+$/.test(s)) ?? '', 'viewer session');
     await waitFor(async () => (await fleet.ok(['list-clients', '-F', '#{client_session}'])).includes(viewer), 'viewer attached');
     await until(session, (s) => s.includes('[alpha-wat'), 'the viewer (its status line) is on screen');
+    // The way back is on the viewer's status line, where the operator looks (the banner printed
+    // before attaching is under tmux's screen); the agent's own session keeps its status line.
+    await until(session, (s) => s.includes('READ-ONLY view of alpha · detach: C-b d'), 'detach hint in the status line');
+    expect(await fleet.ok(['show-options', '-qv', '-t', '=alpha', 'status-right'])).not.toContain('READ-ONLY');
     await untilRaw(session);
     await keys(session, '-l', 'not for the agent');
     await keys(session, 'Enter');
