@@ -7,8 +7,10 @@ import React from 'react';
 import { Box } from 'ink';
 import { useConsole, useConsoleShallow } from '../hooks/useConsoleStore.js';
 import { receiptLines } from '../src/console/actions.js';
-import type { ClaimedCardView } from '../backlog/snapshot.js';
+import type { ClaimedCardView, ReadyCardView } from '../backlog/snapshot.js';
+import type { AgentRow } from '../src/snapshot-types.js';
 import { selectedAgentRow, selectedClaimedCard } from '../src/console/dispatch.js';
+import { nextReadyCard } from '../src/console/view-model.js';
 import { displayWidth, formatTtl, truncateToWidth } from '../src/format.js';
 import { sanitizeLine } from '../src/sanitize.js';
 import { Line } from './Line.js';
@@ -21,6 +23,23 @@ export function editorView(text: string, width: number): string {
   let out = '';
   for (let i = chars.length - 1; i >= 0 && displayWidth(chars[i] + out) + 2 <= width; i--) out = chars[i] + out;
   return `…${out}▏`;
+}
+
+/**
+ * The claim + dispatch confirmation: for whom, which card is next (at the last snapshot; the
+ * claim itself picks atomically), and a caution when the agent is busy or already holds a
+ * card. Returns [question, caution or null], sanitized.
+ */
+export function dispatchQuestion(agent: AgentRow | null, next: ReadyCardView | null): [string, string | null] {
+  const who = sanitizeLine(agent?.name ?? '?');
+  const card = next ? ` (next: ${next.id} p${next.priority} ${next.title})` : '';
+  const question = sanitizeLine(`Claim the next ready card${card} for ${who} and dispatch it (verified send)?`);
+  const cautions: string[] = [];
+  if (agent?.readiness === 'working') cautions.push('working now: it may queue the card');
+  else if (agent && agent.readiness !== 'available') cautions.push(`it is ${agent.readiness}`);
+  if (agent?.claim) cautions.push(`already holds ${agent.claim.cardId}`);
+  if (!next) cautions.push('no ready card in the last snapshot');
+  return [question, cautions.length ? sanitizeLine(`${who}: ${cautions.join(', ')}`) : null];
 }
 
 /** The release confirmation: which card, whose claim, its TTL at the last snapshot. Sanitized. */
@@ -40,7 +59,10 @@ export function dialogWantedLines(s: { receipt: unknown; message: { lines: strin
 export function Dialog({ width, height }: { width: number; height: number }): React.ReactElement | null {
   const ui = useConsoleShallow((s) => ({ modal: s.ui.modal, filter: s.ui.filter, draft: s.ui.draft, pending: s.ui.pending, receipt: s.ui.receipt, message: s.ui.message }));
   const paused = useConsole((s) => Boolean(s.fleet.snapshot?.fleet.paused));
-  const agentName = useConsole((s) => selectedAgentRow(s)?.name ?? null);
+  const selected = useConsole((s) => selectedAgentRow(s));
+  const agentName = selected?.name ?? null;
+  // The panel's order (priority, then age): its first ready row is the card a claim takes next.
+  const nextReady = useConsole((s) => (s.ui.modal === 'confirm-dispatch' ? nextReadyCard(s.backlog.section) : null));
   const claimed = useConsole((s) => (s.ui.modal === 'confirm-release' ? selectedClaimedCard(s) : null));
   if (height <= 0) return null;
   const agent = sanitizeLine(agentName ?? '?');
@@ -57,12 +79,14 @@ export function Dialog({ width, height }: { width: number; height: number }): Re
         { text: ui.pending ?? 'y confirm · n / esc cancel' },
       ];
       break;
-    case 'confirm-dispatch':
+    case 'confirm-dispatch': {
+      const [question, caution] = dispatchQuestion(selected, nextReady);
       lines = [
-        { text: `Claim the next ready card for ${agent} and dispatch it (verified send)?`, color: 'yellow', bold: true },
-        { text: ui.pending ?? 'y confirm · n / esc cancel' },
+        { text: question, color: 'yellow', bold: true },
+        { text: ui.pending ?? `${caution ? `${caution} · ` : ''}y confirm · n / esc cancel`, color: caution && !ui.pending ? 'red' : undefined },
       ];
       break;
+    }
     case 'confirm-release':
       lines = [
         { text: releaseQuestion(claimed), color: 'yellow', bold: true },

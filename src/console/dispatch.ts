@@ -6,7 +6,8 @@
  * only adapts Ink's useInput to {@link dispatchKey}.
  */
 import { bindingFor, displayKey, type KeyBinding } from '../keymap.js';
-import { hasControlCharacters } from '../sanitize.js';
+import { describePause } from '../../fleet/paused.js';
+import { hasControlCharacters, sanitizeLine } from '../sanitize.js';
 import type { AgentRow } from '../snapshot-types.js';
 import type { ConsoleState, ConsoleStore } from '../store/index.js';
 import type { ClaimedCardView } from '../../backlog/snapshot.js';
@@ -69,6 +70,26 @@ function withAgent(store: ConsoleStore, what: string, run: (agent: AgentRow) => 
   const agent = selectedAgentRow(store.getState());
   if (!agent) store.getState().pushNotice(`${what}: no agent selected`, 'warn');
   else run(agent);
+}
+
+/**
+ * Why an action on `agent` would be refused before anything is asked or typed, or null: no
+ * live pane (send, claim), or — for a claim — the fleet is PAUSED (since when, by whom). The
+ * action itself checks again; this spares the operator a dialog that can only end in a refusal.
+ */
+export function refusalBeforeAsking(s: ConsoleState, agent: AgentRow, what: 'send' | 'claim'): string | null {
+  if (what === 'claim' && s.fleet.snapshot?.fleet.paused) return `claim refused: ${describePause(s.fleet.snapshot.fleet.paused)}`;
+  if (!agent.pane || agent.pane.dead) return `${what} refused: ${agent.name} has no live pane (${agent.readiness})`;
+  return null;
+}
+
+/** Runs `run` for the selected agent unless {@link refusalBeforeAsking} refuses (then says why). */
+function withLiveAgent(store: ConsoleStore, what: 'send' | 'claim', run: (agent: AgentRow) => void): void {
+  withAgent(store, what, (agent) => {
+    const refusal = refusalBeforeAsking(store.getState(), agent, what);
+    if (refusal) store.getState().pushNotice(sanitizeLine(refusal), 'warn');
+    else run(agent);
+  });
 }
 
 /** Runs `run` with the selected claimed card, or closes any dialog and says what to select. */
@@ -150,8 +171,8 @@ function runPanelOrGlobal(binding: KeyBinding, press: KeyPress, store: ConsoleSt
     }
     case 'preview': return actions.togglePreview();
     case 'watch': return withAgent(store, 'watch', (agent) => actions.watch(agent));
-    case 'send': return withAgent(store, 'send', () => { s.setDraft(''); s.openModal('send-editor'); });
-    case 'dispatch': return withAgent(store, 'claim', () => s.openModal('confirm-dispatch'));
+    case 'send': return withLiveAgent(store, 'send', () => { s.setDraft(''); s.openModal('send-editor'); });
+    case 'dispatch': return withLiveAgent(store, 'claim', () => s.openModal('confirm-dispatch'));
     case 'switch-focus': return s.switchFocus();
     case 'filter': return s.openModal('filter');
     case 'clear-filter': {

@@ -27,6 +27,12 @@ export type BacklogRow =
   | { kind: 'claimed'; id: string; card: ClaimedCardView }
   | { kind: 'ready'; id: string; card: ReadyCardView };
 
+/** The ready card a claim would take next, in the panel's order (null when none is ready). */
+export function nextReadyCard(section: BacklogSection | null): ReadyCardView | null {
+  const row = backlogRows(section).find((r) => r.kind === 'ready');
+  return row?.kind === 'ready' ? row.card : null;
+}
+
 /**
  * Rows of the backlog panel: claimed cards (soonest TTL first), then ready cards by priority
  * (higher first, snapshot order kept for ties). Cards pass the filter by id or title.

@@ -304,7 +304,8 @@ describe('console preview and claim', () => {
     const r = mount({ store, actions, snapshot: makeSnapshot(mixedFleet()) });
     await r.press('j');
     await r.press('c');
-    await r.waitFor((f) => f.includes('Claim the next ready card for enhancer1'), 'confirm');
+    await r.waitFor((f) => f.includes('Claim the next ready card (next: B2 p9 high priority card) for enhancer1'), 'confirm');
+    expect(r.frame()).toMatch(/^y confirm · n \/ esc cancel/m); // enhancer1 is available and holds nothing: no caution
     await r.press('n');
     await r.waitFor((f) => f.includes('claim cancelled'), 'declined');
     expect(calls).toEqual([]);
@@ -313,6 +314,29 @@ describe('console preview and claim', () => {
     const frame = await r.waitFor((f) => f.includes('B2 claimed by enhancer1'), 'result');
     expect(frame).toContain('card B2: high priority card');
     expect(calls).toEqual(['enhancer1']);
+  });
+
+  it('c and s refuse at once (no dialog) for a dead pane, and c while PAUSED says since when and by whom; c cautions about a busy agent holding a card', async () => {
+    const actions = recordingActions();
+    const busy = makeAgent('coder9', { readiness: 'working', claim: { cardId: 'A3', title: 'wire', secondsLeft: 60 } });
+    const r = mount({ actions, snapshot: makeSnapshot([...mixedFleet(), busy]) });
+    await r.press('G'); // coder9, the last row
+    await r.press('c');
+    await r.waitFor((f) => f.includes('coder9: working now: it may queue the card, already holds A3 · y confirm'), 'caution');
+    await r.press('n');
+    await r.press('k'); // coder3: dead
+    await r.press('c');
+    await r.waitFor((f) => f.includes('claim refused: coder3 has no live pane (dead)'), 'dead refused');
+    expect(r.store.getState().ui.modal).toBe('none');
+    await r.press('s');
+    await r.waitFor((f) => f.includes('send refused: coder3 has no live pane (dead)'), 'send to dead refused');
+    expect(r.store.getState().ui.modal).toBe('none');
+    r.store.getState().applySnapshot(makeSnapshot(mixedFleet(), { fleet: { ...makeSnapshot(mixedFleet()).fleet, paused: { at: '2026-11-21T18:00:00Z', by: 'ops@vm', reason: 'deploy' } } }));
+    await r.press('g');
+    await r.press('c');
+    await r.waitFor((f) => f.includes('claim refused: fleet PAUSED since 2026-11-21T18:00:00Z by ops@vm: deploy'), 'paused refused');
+    expect(r.store.getState().ui.modal).toBe('none');
+    expect(actions.calls.filter((c) => c.startsWith('dispatch') || c.startsWith('send'))).toEqual([]);
   });
 
   it('x on a claimed card asks, then releases exactly that claim (guarded by its owner); on a ready card it says what to select', async () => {

@@ -133,7 +133,7 @@ describe('console action keys w, s, c end-to-end', () => {
   it('c: confirms, claims the next card for the agent and dispatches it; x releases the claim', async () => {
     const session = await startConsole();
     await keys(session, 'c');
-    await until(session, (s) => /Claim the next ready card for alpha/.test(s), 'confirm dialog');
+    await until(session, (s) => /Claim the next ready card \(next: K1 p\d+ [^)]*\) for alpha/.test(s), 'confirm dialog');
     await keys(session, 'y');
     const shown = await until(session, (s) => /claimed by alpha|refused/.test(s), 'dispatch result');
     expect(shown).toMatch(/K1 claimed by alpha, receipt (submitted|queued)/);
