@@ -4,6 +4,10 @@ import { registerHeartbeatCommand } from './commands/heartbeat.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerBacklogCommand } from './commands/backlog.js';
 import { registerActionCommands } from './commands/actions.js';
+import { sanitizeLines } from './sanitize.js';
+
+/** Exit code of every usage error (unknown command or option, bad or missing value). */
+export const USAGE_EXIT = 2;
 
 /** Options shared by the console, `--once` and every subcommand (read with `optsWithGlobals()`). */
 export interface GlobalOptions {
@@ -35,7 +39,16 @@ export function buildProgram(): Command {
     .option('--json', 'with --once: print the snapshot as JSON (schema mosaic-top/snapshot@1)')
     .option('--readonly', 'console: disable every key that changes anything')
     .showHelpAfterError()
-    .action(async (opts: GlobalOptions) => {
+    // Usage errors exit 2 (commander's default is 1); --help and --version still exit 0.
+    // Set before the subcommands are registered: `.command()` copies it to each of them.
+    .exitOverride((error) => {
+      process.exit(error.exitCode === 0 ? 0 : USAGE_EXIT);
+    })
+    // Commander echoes the user's words (an unknown option, a bad value): never raw to the tty.
+    .configureOutput({ outputError: (text, write) => write(sanitizeLines(text.replace(/\n$/, '')).map((l) => `${l}\n`).join('')) })
+    .action(async (opts: GlobalOptions, cmd: Command) => {
+      // The root takes no arguments: a word that is not a subcommand is an unknown command.
+      if (cmd.args.length) cmd.error(`error: unknown command '${cmd.args[0]}' (see mosaic-top --help)`, { code: 'commander.unknownCommand', exitCode: USAGE_EXIT });
       if (opts.once) {
         const { runOnce } = await import('./modes/once.js');
         process.exitCode = await runOnce(opts);
@@ -48,6 +61,9 @@ export function buildProgram(): Command {
   registerDemoCommand(program);
   registerBacklogCommand(program);
   registerActionCommands(program);
+  // Only the root: its action reports excess words as an unknown command (above) instead of
+  // commander's "too many arguments". Set after registering so subcommands keep the check.
+  program.allowExcessArguments(true);
   return program;
 }
 

@@ -2,10 +2,11 @@
  * `mosaic-top pause|resume|watch|send|dispatch` (spec §9). Owner: actions.
  * Exit codes: 0 done; 1 unexpected error; 2 usage; 3 refused (nothing sent or claimed);
  * 4 not confirmed (send: typed_not_submitted / no_evidence; dispatch: claimed, not delivered);
+ * (pause: 3 when the fleet is already paused — the existing flag is kept unless --force);
  * 5 dispatch: nothing ready to claim; 128+n: watch ended by signal n.
  */
 import fs from 'node:fs';
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { GlobalOptions } from '../cli.js';
 import { resolvePaths } from '../paths.js';
 import { sanitizeLine } from '../sanitize.js';
@@ -29,6 +30,11 @@ function globals(cmd: Command): GlobalOptions & Record<string, unknown> {
   return cmd.optsWithGlobals() as GlobalOptions & Record<string, unknown>;
 }
 
+/** `--json`: a root option (read through optsWithGlobals), declared here so each command's help lists it. */
+function jsonOption(what: string): Option {
+  return new Option('--json', `print ${what} as JSON`);
+}
+
 function out(line: string): void {
   process.stdout.write(`${line}\n`);
 }
@@ -48,11 +54,22 @@ export function registerActionCommands(program: Command): void {
     .description('pause the fleet: write <run>/PAUSED (claims and dispatches are refused until resume)')
     .option('--reason <text>', 'why (shown in the console and in refusals)')
     .option('--by <name>', 'who pauses (default: $USER@host)')
+    .option('--force', 'replace an existing pause (default: refuse, exit 3, and keep it)')
+    .addOption(jsonOption('{paused, at, by, reason}'))
     .action(async (_opts, cmd: Command) => {
       const o = globals(cmd);
       const paths = resolvePaths(o);
-      const { pauseFleet } = await import('../actions/pause.js');
-      const flag = pauseFleet(paths.runDir, { reason: o.reason as string | undefined, by: o.by as string | undefined });
+      const { pauseFleet, FleetAlreadyPausedError } = await import('../actions/pause.js');
+      let flag;
+      try {
+        flag = pauseFleet(paths.runDir, { reason: o.reason as string | undefined, by: o.by as string | undefined, force: !!o.force });
+      } catch (error) {
+        if (!(error instanceof FleetAlreadyPausedError)) throw error;
+        if (o.json) out(JSON.stringify({ paused: true, refused: 'already paused', ...error.flag }));
+        err(`${sanitizeLine(error.message)} (left as it is; --force replaces it)`);
+        process.exitCode = ACTION_EXIT.refused;
+        return;
+      }
       if (o.json) out(JSON.stringify({ paused: true, ...flag }));
       else out(`fleet PAUSED at ${flag.at} by ${sanitizeLine(flag.by ?? '')}${flag.reason ? `: ${sanitizeLine(flag.reason)}` : ''}`);
     });
@@ -60,6 +77,7 @@ export function registerActionCommands(program: Command): void {
   program
     .command('resume')
     .description('resume the fleet: remove <run>/PAUSED')
+    .addOption(jsonOption('{paused: false, was}'))
     .action(async (_opts, cmd: Command) => {
       const o = globals(cmd);
       const paths = resolvePaths(o);
@@ -108,6 +126,7 @@ export function registerActionCommands(program: Command): void {
     .option('--verify', 'watch the pane and heartbeat for a receipt (submitted, queued, typed_not_submitted, no_evidence)')
     .option('--timeout <seconds>', 'how long verification may watch, seconds', seconds, 5)
     .option('--source <label>', 'source label carried by the message', 'operator:mosaic-top')
+    .addOption(jsonOption('the receipt'))
     .action(async (agent: string, message: string, _opts, cmd: Command) => {
       const o = globals(cmd);
       const paths = resolvePaths(o);
@@ -146,6 +165,7 @@ export function registerActionCommands(program: Command): void {
     .option('--card <id>', 'claim this card instead of the next ready one')
     .option('--ttl <seconds>', 'claim TTL, seconds (backlog default 900)', wholeSeconds)
     .option('--timeout <seconds>', 'how long verification may watch, seconds', seconds, 5)
+    .addOption(jsonOption('the result (outcome, card, receipt)'))
     .action(async (agent: string, _opts, cmd: Command) => {
       const o = globals(cmd);
       const paths = resolvePaths(o);

@@ -117,11 +117,8 @@ async function withBacklog<T>(
 export function registerBacklogCommand(program: Command): void {
   const backlog = program
     .command('backlog')
-    .description('the shared backlog: cards with priority, dependencies, atomic claim + TTL (embedded PGlite, or Postgres with DATABASE_URL)')
-    // Usage errors exit 2 (commander's default is 1); inherited by every verb below.
-    .exitOverride((err) => {
-      process.exit(err.exitCode === 0 ? 0 : 2);
-    });
+    .description('the shared backlog: cards with priority, dependencies, atomic claim + TTL (embedded PGlite, or Postgres with DATABASE_URL)');
+  // Usage errors exit 2: the root program's exitOverride (src/cli.ts) is inherited by every verb.
 
   const json = (): Option => new Option('--json', 'print JSON');
 

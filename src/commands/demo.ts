@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { GlobalOptions } from '../cli.js';
 
 interface DemoUpOptions {
@@ -53,6 +53,7 @@ export function registerDemoCommand(program: Command): void {
     .command('up')
     .description('build the demo fleet and print its home and socket (tear down with `demo down --mosaic-home DIR`)')
     .option('--socket <name>', 'tmux socket of the demo (default mosaic-demo-<pid>)')
+    .addOption(new Option('--json', 'print {mosaicHome, socket, agents} as JSON'))
     .action(async (_opts: unknown, cmd: Command) => {
       const g = cmd.optsWithGlobals() as GlobalOptions & DemoUpOptions;
       const { demoUp } = await import('../demo/fleet.js');
@@ -76,6 +77,9 @@ export function registerDemoCommand(program: Command): void {
   demo
     .command('down')
     .description('tear down a demo: kill only its tmux socket server, remove its home (needs --mosaic-home)')
+    // Root options, declared here so `demo down --help` shows them (the root parses them).
+    .addOption(new Option('--mosaic-home <dir>', 'the demo home `demo up` printed (required; default $MOSAIC_HOME)'))
+    .addOption(new Option('--json', 'print {ok, mosaicHome} as JSON'))
     .action(async (_opts: unknown, cmd: Command) => {
       const g = cmd.optsWithGlobals() as GlobalOptions;
       const home = g.mosaicHome ?? process.env.MOSAIC_HOME;

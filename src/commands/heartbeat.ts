@@ -1,4 +1,4 @@
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { parseSeconds, type GlobalOptions } from '../cli.js';
 import { HeartbeatInputError, writeHeartbeat } from '../../fleet/heartbeat.js';
 import { resolvePaths } from '../paths.js';
@@ -20,9 +20,10 @@ export function registerHeartbeatCommand(program: Command): void {
     .addOption(new Option('--interval <seconds>', 'how often this writer promises to beat').argParser(parseSeconds))
     .addOption(new Option('--pid <pid>', 'runtime pid (from a hook: --pid "$PPID", the runtime that ran the hook shell)').argParser((v) => {
       const n = Number(v);
-      if (!Number.isInteger(n) || n <= 0) throw new Error(`--pid must be a positive integer, got "${v}"`);
+      if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`--pid must be a positive integer, got "${v}"`);
       return n;
     }))
+    .addOption(new Option('--json', 'print {ok, agent, file, state} as JSON'))
     .action((agent: string, _opts: unknown, cmd: Command) => {
       // The command's own --interval shadows the console's global --interval (default 2):
       // read local options from opts(), globals (home, json) from optsWithGlobals().

@@ -145,6 +145,42 @@ describe('mosaic-top watch (real program in an outer tmux pane)', () => {
   });
 });
 
+describe('mosaic-top pause / resume (real program)', () => {
+  const pausedFile = () => path.join(home, 'fleet', 'run', 'PAUSED');
+
+  it('refuses to overwrite an existing pause (exit 3, flag untouched, sanitized message); --force replaces it', async () => {
+    const first = await runCli(['pause', '--by', 'alice', '--reason', 'incident \u001b]0;pwned\u0007 42']);
+    expect(first.code, first.stderr).toBe(0);
+    const original = fs.readFileSync(pausedFile(), 'utf8');
+    const at = /^at=(.*)$/m.exec(original)![1];
+
+    const again = await runCli(['pause', '--by', 'bob', '--reason', 'second thoughts']);
+    expect(again.code).toBe(3);
+    expect(again.stdout).toBe('');
+    expect(again.stderr).toContain(`already paused since ${at} by alice: incident ^[]0;pwned^G 42`);
+    expect(again.stderr).toMatch(/--force replaces it/);
+    expect(again.stderr).not.toMatch(/[\u001b\u0007]/);
+    expect(fs.readFileSync(pausedFile(), 'utf8')).toBe(original);
+
+    const asJson = await runCli(['pause', '--reason', 'again', '--json']);
+    expect(asJson.code).toBe(3);
+    expect(JSON.parse(asJson.stdout)).toMatchObject({ paused: true, refused: 'already paused', at, by: 'alice' });
+    expect(fs.readFileSync(pausedFile(), 'utf8')).toBe(original);
+
+    const forced = await runCli(['pause', '--force', '--by', 'bob', '--reason', 'taking over', '--json']);
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(JSON.parse(forced.stdout)).toMatchObject({ paused: true, by: 'bob', reason: 'taking over' });
+    expect(fs.readFileSync(pausedFile(), 'utf8')).toMatch(/^at=.*\nby=bob\nreason=taking over\n$/);
+    expect(fs.readdirSync(path.dirname(pausedFile()))).toEqual(['PAUSED']);
+
+    const resumed = await runCli(['resume', '--json']);
+    expect(resumed.code).toBe(0);
+    expect(JSON.parse(resumed.stdout)).toMatchObject({ paused: false, was: { by: 'bob' } });
+    expect(fs.existsSync(pausedFile())).toBe(false);
+    expect((await runCli(['pause', '--by', 'carol'])).code).toBe(0);
+  });
+});
+
 const simAgent = path.join(repo, 'dist', 'src', 'demo', 'sim-agent.js');
 
 /** Starts a sim agent with `--input-mode mode` in session `name` and waits for its empty prompt. */

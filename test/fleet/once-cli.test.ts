@@ -139,8 +139,14 @@ describe('mosaic-top heartbeat (real program)', () => {
     fs.rmSync(path.join(home, 'fleet', 'run', 'coder2.hb'));
 
     const badState = await mosaicTop(['--mosaic-home', home, 'heartbeat', 'coder1', '--state', 'sleeping']);
-    expect(badState.code).not.toBe(0);
+    expect(badState.code).toBe(2);
     expect(badState.stderr).toMatch(/busy, idle|busy|idle/);
+    const noState = await mosaicTop(['--mosaic-home', home, 'heartbeat', 'coder1']);
+    expect(noState.code).toBe(2);
+    expect(noState.stderr).toContain("required option '--state <state>' not specified");
+    const badPid = await mosaicTop(['--mosaic-home', home, 'heartbeat', 'coder1', '--state', 'idle', '--pid', 'abc']);
+    expect(badPid.code).toBe(2);
+    expect(badPid.stderr).toContain('--pid must be a positive integer, got "abc"');
     const badName = await mosaicTop(['--mosaic-home', home, 'heartbeat', '../x', '--state', 'idle']);
     expect(badName.code).toBe(2);
     expect(badName.stderr).toContain('invalid agent name');
