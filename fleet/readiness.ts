@@ -44,7 +44,10 @@ export interface ReadinessInput {
   socketLabel: string;
   pane: PaneInfo | null;
   heartbeat: HeartbeatInfo | null;
-  /** Why the heartbeat could not be read (I/O error), if so. */
+  /**
+   * Why there is no usable beat although a file may exist, as `readHeartbeat` says it:
+   * `<path> unreadable: <why>` (I/O error, not a regular file, or no v1 field — garbage).
+   */
   heartbeatError?: string | null;
   /** The agent lives on another host: not probed here ⇒ unknown, never dead. */
   remoteHost?: string | null;
@@ -52,7 +55,8 @@ export interface ReadinessInput {
 
 /**
  * Decides one readiness per agent, in spec order (a remote agent is `unknown`): dead (no pane / pane dead), unknown (no
- * readable beat), stale (beat older than `staleSeconds`), working (beat `busy`; or no state and
+ * readable beat: no file, or `heartbeatError`, e.g. a file with no v1 field), stale (beat
+ * older than `staleSeconds`), working (beat `busy`; or no state and
  * pane idle unknown/non-finite/below `idleSeconds`), available (beat `idle`; or no state and
  * pane idle ≥ `idleSeconds`). Never returns `stuck` (upstream H2). Total, never throws.
  */
@@ -75,7 +79,8 @@ export function classifyReadiness(
   if (!heartbeat) {
     return {
       readiness: 'unknown',
-      evidence: [input.heartbeatError ? `heartbeat unreadable: ${input.heartbeatError}` : 'no heartbeat file', `pane alive, idle ${formatAge(pane.idleSeconds)}`],
+      // A garbage file is no beat: its mtime must not pass for a fresh one (spec §4/§5).
+      evidence: [input.heartbeatError ? `heartbeat ${input.heartbeatError}` : 'no heartbeat file', `pane alive, idle ${formatAge(pane.idleSeconds)}`],
     };
   }
   const evidence: string[] = [];

@@ -2,23 +2,43 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { formatHeartbeat, parseHeartbeat, readHeartbeat, writeHeartbeat } from '../../fleet/heartbeat.js';
+import { execFileSync } from 'node:child_process';
+import { HEARTBEAT_READ_LIMIT, formatHeartbeat, parseHeartbeat, readHeartbeat, writeHeartbeat } from '../../fleet/heartbeat.js';
+import type { HeartbeatInfo } from '../../src/snapshot-types.js';
 
 const opts = { path: '/run/a.hb', mtimeSeconds: 1000, nowSeconds: 1100 };
 
+/** Parses and expects a usable beat. */
+function usable(input: string | Uint8Array, o: Parameters<typeof parseHeartbeat>[1] = opts): HeartbeatInfo {
+  const r = parseHeartbeat(input, o);
+  expect(r.error).toBeNull();
+  return r.heartbeat!;
+}
+
+/** 300 fixed urandom-like bytes (xorshift32), with newlines and '=' among them as real junk has. */
+function junkBytes(n = 300): Buffer {
+  let x = 0x9e3779b9;
+  const out = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    out[i] = i % 29 === 28 ? 0x0a : i % 17 === 5 ? 0x3d : x & 0xff;
+  }
+  return out;
+}
+
 describe('parseHeartbeat', () => {
   it('reads a full v1 beat (inline comments allowed)', () => {
-    const hb = parseHeartbeat('v=1\nts=1090   # unix seconds\nstate=busy\ninterval=30\npid=12\ncard=A3a\nnote=free # text\n', opts);
+    const hb = usable('v=1\nts=1090   # unix seconds\nstate=busy\ninterval=30\npid=12\ncard=A3a\nnote=free # text\n', opts);
     expect(hb).toEqual({ path: '/run/a.hb', version: 1, ts: 1090, ageSeconds: 10, state: 'busy', intervalSeconds: 30, pid: 12, card: 'A3a', note: 'free # text', partial: false, skewSeconds: 0, problems: [] });
   });
 
   it('legacy ts-only is partial with no state', () => {
-    const hb = parseHeartbeat('ts=1050\n', opts);
+    const hb = usable('ts=1050\n');
     expect(hb).toMatchObject({ version: null, ts: 1050, ageSeconds: 50, state: null, partial: true, problems: [] });
   });
 
   it('garbage falls back to mtime and says so', () => {
-    const hb = parseHeartbeat('\u0000\u0001binary junk\nts=x\nstate=sleeping\n', opts);
+    const hb = usable('\u0000\u0001binary junk\nts=x\nstate=sleeping\n');
     expect(hb.ts).toBe(1000);
     expect(hb.ageSeconds).toBe(100);
     expect(hb.state).toBeNull();
@@ -27,15 +47,45 @@ describe('parseHeartbeat', () => {
   });
 
   it('missing ts uses mtime; v1 without state is flagged', () => {
-    const hb = parseHeartbeat('v=1\n', opts);
+    const hb = usable('v=1\n');
     expect(hb.ts).toBe(1000);
     expect(hb.problems).toEqual(['ts missing: used file mtime', 'state missing (required in v1)']);
   });
 
   it('future ts is clamped and reported as clock skew', () => {
-    const hb = parseHeartbeat('v=1\nts=1400\nstate=idle\n', opts);
+    const hb = usable('v=1\nts=1400\nstate=idle\n');
     expect(hb).toMatchObject({ ts: 1100, ageSeconds: 0, skewSeconds: 300, partial: true });
     expect(hb.problems[0]).toBe('ts 300s in the future (clock skew): clamped to now');
+  });
+  it('no v1 field at all is no beat: urandom-like bytes, zeros, an empty file, text with no known key', () => {
+    expect(parseHeartbeat(junkBytes(), opts)).toEqual({ heartbeat: null, error: '/run/a.hb unreadable: no v1 field (300 bytes, binary)' });
+    expect(parseHeartbeat(Buffer.alloc(300), opts)).toEqual({ heartbeat: null, error: '/run/a.hb unreadable: no v1 field (300 bytes, binary)' });
+    expect(parseHeartbeat(Buffer.alloc(0), opts)).toEqual({ heartbeat: null, error: '/run/a.hb unreadable: empty file' });
+    expect(parseHeartbeat('hello=world\nTS=1090\njust words\n# ts=1090\n', opts)).toEqual({ heartbeat: null, error: '/run/a.hb unreadable: no v1 field (41 bytes, text)' });
+    expect(parseHeartbeat(Buffer.from([0xff, 0xfe, 0x3d, 0x0a]), opts).error).toBe('/run/a.hb unreadable: no v1 field (4 bytes, binary)');
+  });
+
+  it('one v1 field is enough: legacy ts= only is a partial beat; state=busy without ts uses the mtime', () => {
+    expect(parseHeartbeat('ts=1050\n', opts)).toEqual({ heartbeat: expect.objectContaining({ ts: 1050, state: null, partial: true }), error: null });
+    expect(parseHeartbeat('state=busy\n', opts)).toEqual({
+      heartbeat: expect.objectContaining({ ts: 1000, ageSeconds: 100, state: 'busy', partial: true, problems: ['ts missing: used file mtime'] }),
+      error: null,
+    });
+    // Binary junk around a real field: the field is used, the junk is listed (without its bytes).
+    const hb = usable(Buffer.concat([Buffer.alloc(40, 0xff), Buffer.from('\nstate=idle\n')]));
+    expect(hb).toMatchObject({ state: 'idle', ts: 1000, problems: ['line 1: no key=value', 'ts missing: used file mtime'] });
+  });
+
+  it('problems never quote raw control bytes, and many junk lines are counted, not listed', () => {
+    expect(usable('ts=\u001b]0;pwned\u0007\nstate=\u202eidle\n').problems).toEqual(['ts "?]0;pwned?" unreadable: used file mtime', 'state "?idle" is not busy|idle']);
+    expect(usable(`state=busy\n${'junk\n'.repeat(10)}`).problems).toEqual(['line 2: no key=value', 'line 3: no key=value', 'line 4: no key=value', '7 more lines without key=value', 'ts missing: used file mtime']);
+  });
+
+  it('a prefix of a larger file: the cut last line is dropped and the size is reported', () => {
+    const hb = usable(Buffer.from('v=1\nstate=busy\nts=17'), { ...opts, fileSize: 52428800 });
+    expect(hb).toMatchObject({ ts: 1000, state: 'busy', partial: true });
+    expect(hb.problems).toEqual(['file is 52428800 bytes: read only the first 20', 'ts missing: used file mtime']);
+    expect(parseHeartbeat(Buffer.alloc(4096), { ...opts, fileSize: 52428800 }).error).toBe('/run/a.hb unreadable: no v1 field in the first 4096 bytes (file is 52428800 bytes, binary)');
   });
 });
 
@@ -62,5 +112,39 @@ describe('writeHeartbeat', () => {
     expect(() => writeHeartbeat(dir!, 'a', { state: 'sleeping' as 'busy' })).toThrow(/busy or idle/);
     expect(() => formatHeartbeat({ state: 'idle', card: 'a b' })).toThrow(/card id/);
     expect(fs.readdirSync(dir)).toEqual([]);
+  });
+});
+
+describe('readHeartbeat (bounded)', () => {
+  let dir: string | null = null;
+  afterEach(() => { if (dir) fs.rmSync(dir, { recursive: true, force: true }); dir = null; });
+
+  it('a 50 MB file of zeros: only the first 4 KiB read, no beat, the error says so', () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-hb-'));
+    const file = path.join(dir, 'reviewer.hb');
+    fs.writeFileSync(file, '');
+    fs.truncateSync(file, 50 * 1024 * 1024); // zeros (sparse: cheap to make)
+    expect(readHeartbeat(dir, 'reviewer', 1)).toEqual({ heartbeat: null, error: `${file} unreadable: no v1 field in the first ${HEARTBEAT_READ_LIMIT} bytes (file is 52428800 bytes, binary)` });
+    fs.writeFileSync(path.join(dir, 'junk.hb'), junkBytes());
+    expect(readHeartbeat(dir, 'junk', 1).error).toBe(`${path.join(dir, 'junk.hb')} unreadable: no v1 field (300 bytes, binary)`);
+  });
+
+  it('a real beat followed by megabytes of junk is used, marked partial with the size', () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-hb-'));
+    const file = path.join(dir, 'a.hb');
+    fs.writeFileSync(file, 'v=1\nts=1700000000\nstate=busy\n');
+    fs.truncateSync(file, 5 * 1024 * 1024);
+    expect(readHeartbeat(dir, 'a', 1700000003)).toEqual({
+      heartbeat: expect.objectContaining({ ts: 1700000000, ageSeconds: 3, state: 'busy', partial: true, problems: [`file is 5242880 bytes: read only the first ${HEARTBEAT_READ_LIMIT}`] }),
+      error: null,
+    });
+  });
+
+  it('not a regular file (a directory, a FIFO nobody writes): an error, never a hang', () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-hb-'));
+    fs.mkdirSync(path.join(dir, 'd.hb'));
+    execFileSync('mkfifo', [path.join(dir, 'f.hb')]);
+    expect(readHeartbeat(dir, 'd', 1)).toEqual({ heartbeat: null, error: `${path.join(dir, 'd.hb')} unreadable: not a regular file` });
+    expect(readHeartbeat(dir, 'f', 1)).toEqual({ heartbeat: null, error: `${path.join(dir, 'f.hb')} unreadable: not a regular file` });
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatAge } from '../../src/format.js';
+import { parseHeartbeat } from '../../fleet/heartbeat.js';
 import { agentFlags, classifyReadiness, fleetFloor, matchProcess, readinessThresholds } from '../../fleet/readiness.js';
 import type { HeartbeatInfo, PaneInfo } from '../../src/snapshot-types.js';
 
@@ -16,6 +17,19 @@ describe('classifyReadiness (spec §5 order)', () => {
   it('unknown: live pane, no heartbeat; remote agents are unknown, never dead', () => {
     expect(classifyReadiness({ ...base, pane: pane(), heartbeat: null }, T).readiness).toBe('unknown');
     expect(classifyReadiness({ ...base, pane: null, heartbeat: null, remoteHost: 'h2' }, T)).toEqual({ readiness: 'unknown', evidence: ['agent on host h2: not probed from this host'] });
+  });
+  it('unknown: a heartbeat file with no v1 field is garbage, not a fresh beat (its fresh mtime is not trusted)', () => {
+    const fresh = { path: '/r/a.hb', mtimeSeconds: 1000, nowSeconds: 1000 };
+    const zeros = parseHeartbeat(Buffer.alloc(300), fresh);
+    expect(classifyReadiness({ ...base, pane: pane({ idleSeconds: 1 }), heartbeat: zeros.heartbeat, heartbeatError: zeros.error }, T)).toEqual({
+      readiness: 'unknown',
+      evidence: ['heartbeat /r/a.hb unreadable: no v1 field (300 bytes, binary)', 'pane alive, idle 1s'],
+    });
+    const partial = parseHeartbeat(Buffer.from('state=busy\nts=9'), { ...fresh, fileSize: 52428800 });
+    expect(classifyReadiness({ ...base, pane: pane(), heartbeat: partial.heartbeat, heartbeatError: partial.error }, T)).toEqual({
+      readiness: 'working',
+      evidence: ['heartbeat 0s old, state=busy (partial: file is 52428800 bytes: read only the first 15; ts missing: used file mtime)'],
+    });
   });
   it('stale beats busy: age > threshold', () => {
     expect(classifyReadiness({ ...base, pane: pane(), heartbeat: beat({ ageSeconds: 121 }) }, T)).toEqual({ readiness: 'stale', evidence: ['heartbeat 2m01s old > stale threshold 120s'] });

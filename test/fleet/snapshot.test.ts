@@ -294,6 +294,29 @@ describe('collectSnapshot (real tmux)', () => {
     expect(row(s, 'future').evidence.some((e) => e.startsWith('clock skew:'))).toBe(true);
   });
 
+  it('a heartbeat with no v1 field (random bytes, a 50 MB file of zeros, empty) is unknown with why; one field still counts', async () => {
+    const names = ['reviewer', 'zeros', 'empty', 'halfbeat'];
+    writeRoster(paths, tmux.socket, names.map((name) => ({ name, runtime: 'sleep' })));
+    for (const n of names) await tmux.newSession(n, ['sleep', '600']);
+    const hb = (n: string) => path.join(paths.runDir, `${n}.hb`);
+    // Like `head -c 300 /dev/urandom`, but fixed: xorshift32 bytes with newlines and '=' among them.
+    let x = 0x2545f491;
+    fs.writeFileSync(hb('reviewer'), Buffer.from(Array.from({ length: 300 }, (_, i) => {
+      x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+      return i % 31 === 30 ? 0x0a : i % 13 === 7 ? 0x3d : x & 0xff;
+    })));
+    fs.writeFileSync(hb('zeros'), '');
+    fs.truncateSync(hb('zeros'), 50 * 1024 * 1024);
+    fs.writeFileSync(hb('empty'), '');
+    fs.writeFileSync(hb('halfbeat'), 'state=busy\n');
+    const s = await collectSnapshot({ paths, includeBacklog: false });
+    expect(Object.fromEntries(s.agents.map((a) => [a.name, a.readiness]))).toEqual({ reviewer: 'unknown', zeros: 'unknown', empty: 'unknown', halfbeat: 'working' });
+    expect(row(s, 'reviewer').evidence[0]).toBe(`heartbeat ${hb('reviewer')} unreadable: no v1 field (300 bytes, binary)`);
+    expect(row(s, 'zeros').evidence[0]).toBe(`heartbeat ${hb('zeros')} unreadable: no v1 field in the first 4096 bytes (file is 52428800 bytes, binary)`);
+    expect(row(s, 'empty').evidence[0]).toBe(`heartbeat ${hb('empty')} unreadable: empty file`);
+    expect(row(s, 'reviewer').heartbeat).toBeNull();
+  });
+
   it('malformed roster: error with line and column in the snapshot; the last good roster stays in use', async () => {
     writeRoster(paths, tmux.socket, [{ name: 'a1', runtime: 'sleep' }]);
     await tmux.newSession('a1', ['sleep', '600']);
