@@ -69,12 +69,22 @@ export function formatCardMessage(card: Card, agent: string): string {
 }
 
 /**
+ * The owner-guarded release of a claim that was not delivered:
+ * `mosaic-top backlog reclaim --id <card> --owner <agent>` (sanitized; leaves a card that
+ * changed hands alone). Words that a shell would split or expand are single-quoted.
+ */
+export function reclaimCommand(cardId: string, agent: string): string {
+  const word = (w: string) => (/^[A-Za-z0-9._:@/-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`);
+  return sanitizeLine(`mosaic-top backlog reclaim --id ${word(cardId)} --owner ${word(agent)}`);
+}
+
+/**
  * Claims a card for `agent` (the next ready one, or `cardId`) with `ttlSeconds` (backlog default
  * 900 s) and verified-sends it (`timeoutMs`, default 5000 ms). Order: refused while the fleet is
  * PAUSED (`describePause`), then refused when the agent's pane is dead, missing or in copy mode — all BEFORE
  * anything is claimed; then claim (owner = agent), then send. A receipt other than submitted or
  * queued leaves the claim in place for the operator to keep or release
- * (`mosaic-top backlog reclaim --id X`). The claim is recorded by the backlog (`claim` event),
+ * ({@link reclaimCommand}: `mosaic-top backlog reclaim --id X --owner <agent>`). The claim is recorded by the backlog (`claim` event),
  * the receipt here (`receipt` event with the card id). `client` lets the console reuse its
  * backlog client (left open); otherwise one is opened and closed. Never throws.
  */
@@ -148,13 +158,18 @@ export async function dispatchCard(opts: {
       };
     }
     const why = receipt.status === 'refused' ? `send refused: ${receipt.reason}` : `receipt ${receipt.status}`;
+    // The card text may still sit, unsent, in the agent's input line: a re-dispatch would
+    // append a second card to it.
+    const leftover = receipt.status === 'typed_not_submitted' ? "; the card text is still in the agent's input line — clear it in the agent before re-dispatching" : '';
     return {
       ok: false,
       outcome: 'not_delivered',
       card: cardView,
       receipt,
       refused: null,
-      message: `${id} claimed by ${sanitizeLine(agent)} but not delivered (${sanitizeLine(why)}); the claim stays — keep it, or release it with: mosaic-top backlog reclaim --id ${id} (console: tab, select it, x)`,
+      message:
+        `${id} claimed by ${sanitizeLine(agent)} but not delivered (${sanitizeLine(why)}); the claim stays — keep it, or release it with: ` +
+        `${reclaimCommand(card.id, agent)} (console: tab, select it, x)${leftover}`,
     };
   } catch (error) {
     return refuse('refused', `backlog: ${(error as Error).message}`);

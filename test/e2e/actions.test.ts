@@ -430,7 +430,9 @@ describe('mosaic-top dispatch: claim + verified send, recorded in events (real p
     expect(result.outcome).toBe('not_delivered');
     expect(r.code).toBe(4);
     expect(result.receipt?.status).toBe('typed_not_submitted');
-    expect(result.message).toMatch(/mosaic-top backlog reclaim --id C3/);
+    // The owner-guarded release, the console hint, and the text left in the input line.
+    expect(result.message).toContain('release it with: mosaic-top backlog reclaim --id C3 --owner slow (console: tab, select it, x)');
+    expect(result.message).toContain("the card text is still in the agent's input line — clear it in the agent before re-dispatching");
     expect((await claimed()).map((c) => [c.id, c.claimOwner])).toEqual([['C3', 'slow']]);
 
     await startSim('w1', 'accept');
@@ -441,5 +443,11 @@ describe('mosaic-top dispatch: claim + verified send, recorded in events (real p
     const none = await cli(['dispatch', 'w1', '--json']);
     expect(none.code).toBe(5);
     expect((JSON.parse(none.stdout) as DispatchJson).outcome).toBe('nothing_ready');
+
+    // The suggested command works as printed: the undelivered claim goes back to ready.
+    const release = await cli(result.message.split('release it with: ')[1].split(' (console')[0].split(' ').slice(1));
+    expect(release.code, release.stderr).toBe(0);
+    expect(release.stdout).toContain('reclaimed: C3');
+    expect((await claimed()).map((c) => [c.id, c.claimOwner])).toEqual([['C1', 'w1'], ['C2', 'w1']]);
   });
 });
