@@ -393,7 +393,7 @@ export class BacklogService {
     if (card.status === 'done') return new BacklogError('fenced', `${refused}: the card is already done`);
     if (card.status !== 'claimed') return new BacklogError('fenced', `${refused}: the card is ${card.status} (the claim expired and was reclaimed, or was never held)`);
     if (card.claimOwner !== owner) return new BacklogError('fenced', `${refused}: the card is claimed by ${card.claimOwner} (token ${card.claimToken})`);
-    if (token !== undefined && card.claimToken !== token) return new BacklogError('fenced', `${refused}: token ${token} was replaced by token ${card.claimToken}`);
+    if (token !== undefined && card.claimToken !== token) return new BacklogError('fenced', `${refused}: token ${token} is not the live claim's token (${card.claimToken})`);
     if ((card.secondsLeft ?? 0) <= 0) return new BacklogError('fenced', `${refused}: the claim expired ${Math.round(-(card.secondsLeft ?? 0))} s ago`);
     return new BacklogError('fenced', `${refused}: the claim changed concurrently`);
   }

@@ -251,6 +251,12 @@ describe.each(tierFactories())('backlog service — %s', (_name, factory) => {
     const second = (await svc.claim({ owner: 'w1' })).card!;
     expect(second.claimToken!).toBeGreaterThan(first.claimToken!);
     expect(await codeOf(svc.complete({ id: 'f', owner: 'w1', token: first.claimToken! }))).toBe('fenced');
+    // A stale token and a token never issued get the same truthful answer (nothing claims the
+    // token was "replaced": the service does not know whether it ever existed).
+    const live = `token (${second.claimToken})`;
+    expect(await messageOf(svc.complete({ id: 'f', owner: 'w1', token: first.claimToken! }))).toBe(`complete refused for w1 on f: token ${first.claimToken} is not the live claim's ${live}`);
+    expect(await messageOf(svc.renew({ id: 'f', owner: 'w1', token: 999 }))).toBe(`renew refused for w1 on f: token 999 is not the live claim's ${live}`);
+    expect(await codeOf(svc.renew({ id: 'f', owner: 'w1', token: 999 }))).toBe('fenced');
     expect((await svc.get('f')).status).toBe('claimed');
     const done = await svc.complete({ id: 'f', owner: 'w1', token: second.claimToken!, actualTokens: 1234 });
     expect(done).toMatchObject({ status: 'done', claimOwner: null, actualTokens: 1234 });
