@@ -11,6 +11,7 @@ import type { ClaimedCardView, ReadyCardView } from '../backlog/snapshot.js';
 import type { AgentRow } from '../src/snapshot-types.js';
 import { selectedAgentRow, selectedClaimedCard } from '../src/console/dispatch.js';
 import { nextReadyCard } from '../src/console/view-model.js';
+import { describePause } from '../fleet/paused.js';
 import { displayWidth, formatTtl, truncateToWidth } from '../src/format.js';
 import { sanitizeLine } from '../src/sanitize.js';
 import { Line } from './Line.js';
@@ -59,6 +60,7 @@ export function dialogWantedLines(s: { receipt: unknown; message: { lines: strin
 export function Dialog({ width, height }: { width: number; height: number }): React.ReactElement | null {
   const ui = useConsoleShallow((s) => ({ modal: s.ui.modal, filter: s.ui.filter, draft: s.ui.draft, pending: s.ui.pending, receipt: s.ui.receipt, message: s.ui.message }));
   const paused = useConsole((s) => Boolean(s.fleet.snapshot?.fleet.paused));
+  const pausedBy = useConsole((s) => (s.fleet.snapshot?.fleet.paused && s.ui.modal === 'confirm-pause' ? sanitizeLine(describePause(s.fleet.snapshot.fleet.paused)) : null));
   const selected = useConsole((s) => selectedAgentRow(s));
   const agentName = selected?.name ?? null;
   // The panel's order (priority, then age): its first ready row is the card a claim takes next.
@@ -75,7 +77,7 @@ export function Dialog({ width, height }: { width: number; height: number }): Re
       break;
     case 'confirm-pause':
       lines = [
-        { text: paused ? 'Resume the fleet? (removes PAUSED; dispatch allowed again)' : 'PAUSE the whole fleet? (writes PAUSED; claims and dispatch are refused)', color: 'yellow', bold: true },
+        { text: paused ? `Resume the fleet? (${pausedBy ?? 'paused'}; removes PAUSED, dispatch allowed again)` : 'PAUSE the whole fleet? (writes PAUSED; claims and dispatch are refused)', color: 'yellow', bold: true },
         { text: ui.pending ?? 'y confirm · n / esc cancel' },
       ];
       break;

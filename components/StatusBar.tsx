@@ -5,11 +5,14 @@ import { KEYMAP, displayKey, type KeyScope } from '../src/keymap.js';
 import { sanitizeLine } from '../src/sanitize.js';
 import { Line } from './Line.js';
 
-/** Hint text for the focused panel: `tab focus  / filter  ? help …`; mutating keys marked off in read-only. Pure. */
-export function statusHints(focus: KeyScope, readonly: boolean): string {
+/**
+ * Hint text for the focused panel: `tab focus  / filter  ? help …`; mutating keys left out in
+ * read-only; `p resume` instead of `p pause` while the fleet is paused. Pure.
+ */
+export function statusHints(focus: KeyScope, readonly: boolean, paused = false): string {
   const hints = KEYMAP.filter((b) => b.hint && (b.scope.includes('global') || b.scope.includes(focus)))
     .filter((b) => !(readonly && b.mutates))
-    .map((b) => `${displayKey(b.keys[0])} ${b.hint}`);
+    .map((b) => `${displayKey(b.keys[0])} ${b.command === 'pause' && paused ? 'resume' : b.hint}`);
   return `${readonly ? '[read-only] ' : ''}${hints.join('  ')}  ↑↓ jk g G move`;
 }
 
@@ -23,7 +26,7 @@ export function NoticeLine({ width }: { width: number }): React.ReactElement {
     return last && s.ui.clockMs - last.atMs < NOTICE_TTL_MS ? last : null;
   });
   const filter = useConsole((s) => s.ui.filter);
-  const text = notice ? notice.text : filter ? `filter: ${sanitizeLine(filter)} (/ to edit, esc in the filter clears)` : '';
+  const text = notice ? notice.text : filter ? `filter: ${sanitizeLine(filter)} (/ to edit, esc clears)` : '';
   return <Line text={text} width={width} color={notice?.level === 'error' ? 'red' : notice?.level === 'warn' ? 'yellow' : undefined} />;
 }
 
@@ -32,5 +35,6 @@ export function StatusBar({ width }: { width: number }): React.ReactElement {
   const focus = useConsole((s) => s.ui.focus);
   const readonly = useConsole((s) => s.ui.readonly);
   const filter = useConsole((s) => s.ui.filter);
-  return <Line text={`${filter ? `[/${sanitizeLine(filter)}] ` : ''}${statusHints(focus, readonly)}`} width={width} inverse />;
+  const paused = useConsole((s) => Boolean(s.fleet.snapshot?.fleet.paused));
+  return <Line text={`${filter ? `[/${sanitizeLine(filter)}] ` : ''}${statusHints(focus, readonly, paused)}`} width={width} inverse />;
 }

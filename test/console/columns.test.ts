@@ -75,5 +75,7 @@ describe('table cells, editor view, status hints', () => {
     for (const h of ['w watch', 's send', 'c claim', 'p pause', 'R reclaim']) expect(ro).not.toContain(h);
     expect(ro).toContain('v preview');
     expect(statusHints('backlog', false)).not.toContain('v preview'); // fleet-only binding
+    expect(statusHints('backlog', false)).toContain('x release'); // backlog-only binding
+    expect(statusHints('fleet', false, true)).toContain('p resume'); // while paused
   });
 });

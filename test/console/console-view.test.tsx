@@ -191,7 +191,7 @@ describe('console keys', () => {
     r.store.getState().applySnapshot(makeSnapshot(mixedFleet(), { fleet: { ...makeSnapshot(mixedFleet()).fleet, paused: { at: '2026-11-21T17:00:00Z', by: 'tester@host', reason: 'maintenance' } } }));
     await r.waitFor((f) => /PAUSED since 2026-11-21T17:00:00Z .*by tester@host — maintenance/.test(f), 'banner');
     await r.press('p');
-    await r.waitFor((f) => f.includes('Resume the fleet?'), 'resume confirm');
+    await r.waitFor((f) => f.includes('Resume the fleet? (fleet PAUSED since 2026-11-21T17:00:00Z by tester@host'), 'resume confirm says who and why');
     await r.press('y');
     await r.waitFor((f) => f.includes('fleet resumed'), 'resumed');
     expect(fs.existsSync(flag)).toBe(false);
