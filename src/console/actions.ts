@@ -54,7 +54,8 @@ export function receiptLines(receipt: SendReceipt): string[] {
 /** Lines of a dispatch result for the message dialog. Sanitized. */
 export function dispatchLines(result: DispatchResult): string[] {
   const lines = [result.message];
-  if (result.refused) lines.push(`refused: ${result.refused}`);
+  // The message usually quotes the refusal already: do not say it twice.
+  if (result.refused && !result.message.includes(result.refused)) lines.push(`refused: ${result.refused}`);
   if (result.card) lines.push(`card ${result.card.id}: ${result.card.title}`);
   if (result.receipt) lines.push(...receiptLines(result.receipt));
   return lines.flatMap((l) => sanitizeLines(l));

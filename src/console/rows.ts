@@ -164,7 +164,9 @@ export function agentDetailLines(agent: AgentRow): string[] {
 export function cardDetailLines(row: BacklogRow, extra?: { body?: string | null; acceptance?: string | null; dependsOn?: string[]; status?: string }): string[] {
   const lines: string[] = [`card ${row.id}: ${row.card.title}`];
   if (row.kind === 'claimed') {
-    lines.push(`claimed by ${row.card.owner} at ${row.card.claimedAt}, ttl ${row.card.ttlSeconds}s, ${formatTtl(row.card.secondsLeft)} left at snapshot${row.card.expired ? ' (EXPIRED)' : ''}`);
+    const left = row.card.secondsLeft;
+    const state = left > 0 ? `${formatAge(left)} left` : `EXPIRED ${formatAge(-left)} ago`;
+    lines.push(`claimed by ${row.card.owner} at ${row.card.claimedAt}, ttl ${row.card.ttlSeconds}s: ${state} (last snapshot)`);
   } else {
     lines.push(`ready, priority ${row.card.priority}${row.card.phase ? `, phase ${row.card.phase}` : ''}`);
   }
@@ -195,7 +197,9 @@ export function detailsLines(s: Pick<ConsoleState, 'fleet' | 'backlog' | 'ui'>):
   }
   const row = backlogRows(s.backlog.section).find((r) => r.id === d.key);
   const lines = row ? cardDetailLines(row) : [sanitizeLine(`card ${d.key} is no longer listed`)];
-  return s.ui.cardDetails?.id === d.key ? [...lines, ...s.ui.cardDetails.lines] : [...lines, '(loading body, acceptance and dependencies from the backlog…)'];
+  // Once loaded, the card's own status/priority/claim lines replace the snapshot's summary line.
+  if (s.ui.cardDetails?.id === d.key) return [lines[0], ...s.ui.cardDetails.lines];
+  return [...lines, '(loading body, acceptance and dependencies from the backlog…)'];
 }
 
 /** Number of lines the open help/details/events view has (for scroll clamping). */

@@ -239,6 +239,9 @@ describe('console keys', () => {
     await r.press('enter');
     const frame = await r.waitFor((f) => f.includes('events (newest first):'), 'card details loaded');
     expect(frame).toContain('card A3: wire the heartbeat writer');
+    // The loaded status/claim lines replace the snapshot's summary: said once, not twice.
+    expect(frame).toContain('status claimed, priority 5, phase p1, attempts 2');
+    expect(frame).not.toContain('claimed by coder1 at');
     expect(frame).toContain('depends on: A1, A2');
     expect(frame).toContain('  ^[[31mline two');
     expect(frame).toContain('  tests pass');
@@ -314,6 +317,16 @@ describe('console preview and claim', () => {
     const frame = await r.waitFor((f) => f.includes('B2 claimed by enhancer1'), 'result');
     expect(frame).toContain('card B2: high priority card');
     expect(calls).toEqual(['enhancer1']);
+  });
+
+  it('details of a claimed card before loading: time left or EXPIRED, never "expired … left"; dispatch refusals said once', async () => {
+    const { cardDetailLines } = await import('../../src/console/rows.js');
+    const { dispatchLines } = await import('../../src/console/actions.js');
+    const card = { id: 'H1', title: 't', owner: 'reviewer', claimedAt: '2026-11-21T18:00:00Z', ttlSeconds: 1, secondsLeft: -9, expired: true };
+    expect(cardDetailLines({ kind: 'claimed', id: 'H1', card })[1]).toBe('claimed by reviewer at 2026-11-21T18:00:00Z, ttl 1s: EXPIRED 9s ago (last snapshot)');
+    expect(cardDetailLines({ kind: 'claimed', id: 'H1', card: { ...card, ttlSeconds: 900, secondsLeft: 600, expired: false } })[1]).toMatch(/ttl 900s: 10m00s left \(last snapshot\)$/);
+    const refused = dispatchLines({ ok: false, outcome: 'refused', card: null, receipt: null, refused: 'no live pane', message: 'dispatch to research refused: no live pane' });
+    expect(refused).toEqual(['dispatch to research refused: no live pane']);
   });
 
   it('c and s refuse at once (no dialog) for a dead pane, and c while PAUSED says since when and by whom; c cautions about a busy agent holding a card', async () => {
