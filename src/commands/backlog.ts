@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { GlobalOptions } from '../cli.js';
 import { resolvePaths, type MosaicPaths } from '../paths.js';
@@ -26,6 +27,21 @@ function parseIdList(value: string): string[] {
   return value.split(',').map((s) => s.trim()).filter(Boolean);
 }
 
+/**
+ * Event actor of a CLI verb that names no owner (create, reclaim, link, block, unblock,
+ * import, complete without --owner): `cli:<user>@<host>`, like the console's
+ * `operator:<user>@<host>`. Characters the backlog refuses in an actor become `_`.
+ */
+export function cliActor(): string {
+  let user: string;
+  try {
+    user = os.userInfo().username;
+  } catch {
+    user = process.env.USER || 'unknown';
+  }
+  return `cli:${user}@${os.hostname()}`.replace(/[^A-Za-z0-9._:@/-]/g, '_').slice(0, 200);
+}
+
 function jsonWanted(cmd: Command): boolean {
   return Boolean((cmd.optsWithGlobals() as GlobalOptions).json);
 }
@@ -39,8 +55,19 @@ function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
+/**
+ * `formatTtl` of src/format.ts (`14m59s`, `expired 1m54s`), loaded by {@link withBacklog}
+ * before it prints: importing it here statically would load string-width on every command.
+ */
+let formatTtl: (secondsLeft: number) => string = () => {
+  throw new Error('formatTtl used before withBacklog loaded it');
+};
+
+/** Header of {@link cardLine}'s columns (`backlog list`). */
+const CARD_HEADER = `${'ID'.padEnd(10)} ${'STATUS'.padEnd(8)} ${'PRIO'.padStart(5)} ${'PHASE'.padEnd(6)} TITLE [OWNER TIME-LEFT] [← DEPENDS-ON]`;
+
 function cardLine(card: Card): string {
-  const owner = card.status === 'claimed' ? ` ${card.claimOwner} ${Math.round(card.secondsLeft ?? 0)}s` : '';
+  const owner = card.status === 'claimed' ? ` ${card.claimOwner} ${formatTtl(card.secondsLeft ?? 0)}` : '';
   const deps = card.dependsOn.length ? ` ← ${card.dependsOn.join(',')}` : '';
   return sanitizeLine(`${card.id.padEnd(10)} ${card.status.padEnd(8)} ${String(card.priority).padStart(5)} ${(card.phase ?? '-').padEnd(6)} ${card.title}${owner}${deps}`);
 }
@@ -56,7 +83,7 @@ function cardDetails(card: Card): string {
     ['owner', card.claimOwner],
     ['claimed at', card.claimedAt],
     ['ttl', card.claimTtlSeconds === null ? null : `${card.claimTtlSeconds} s`],
-    ['expires', card.expiresAt === null ? null : `${card.expiresAt} (${Math.round(card.secondsLeft ?? 0)} s left)`],
+    ['expires', card.expiresAt === null ? null : `${card.expiresAt} (${(card.secondsLeft ?? 0) >= 0 ? `${formatTtl(card.secondsLeft ?? 0)} left` : formatTtl(card.secondsLeft ?? 0)})`],
     ['claim token', card.claimToken],
     ['attempts', card.attempts],
     ['idempotency key', card.idempotencyKey],
@@ -98,6 +125,7 @@ async function withBacklog<T>(
     const result = await fn(client, paths);
     if (json) printJson(result);
     else {
+      ({ formatTtl } = await import('../format.js'));
       const text = human(result);
       if (text) process.stdout.write(`${text}\n`);
     }
@@ -134,7 +162,7 @@ export function registerBacklogCommand(program: Command): void {
     .option('--acceptance <text>', 'acceptance criteria')
     .option('--idempotency-key <key>', 'dedup key')
     .addOption(new Option('--projected-tokens <n>', 'advisory spend projection (tokens)').argParser(parseInteger))
-    .option('--actor <name>', 'who creates it (event log)')
+    .option('--actor <name>', 'who creates it (event log; default cli:<user>@<host>)')
     .addOption(json())
     .action(async (o, cmd: Command) =>
       withBacklog(
@@ -150,7 +178,7 @@ export function registerBacklogCommand(program: Command): void {
             acceptance: o.acceptance,
             idempotencyKey: o.idempotencyKey,
             projectedTokens: o.projectedTokens,
-            actor: o.actor,
+            actor: o.actor ?? cliActor(),
           }),
         (r) => `${r.created ? 'created' : 'exists (idempotency key)'} ${cardLine(r.card)}`,
       ),
@@ -168,7 +196,7 @@ export function registerBacklogCommand(program: Command): void {
       withBacklog(
         cmd,
         (c) => c.list({ status: o.status, phase: o.phase, readyOnly: Boolean(o.readyOnly), limit: o.limit }),
-        (cards) => (cards.length ? cards.map(cardLine).join('\n') : '(no cards)'),
+        (cards) => (cards.length ? [CARD_HEADER, ...cards.map(cardLine)].join('\n') : '(no cards)'),
       ),
     );
 
@@ -220,7 +248,7 @@ export function registerBacklogCommand(program: Command): void {
       if (o.owner !== undefined && o.id === undefined) cmd.error('mosaic-top backlog reclaim: --owner needs --id', { exitCode: 2 });
       await withBacklog(
         cmd,
-        (c) => c.reclaim({ id: o.id, owner: o.owner }),
+        (c) => c.reclaim({ id: o.id, owner: o.owner, actor: cliActor() }),
         (r) => (r.reclaimed.length ? `reclaimed: ${sanitizeLine(r.reclaimed.join(', '))}` : '(nothing to reclaim)'),
       );
     });
@@ -232,7 +260,7 @@ export function registerBacklogCommand(program: Command): void {
     .requiredOption('--to <id>', 'the card it depends on')
     .addOption(json())
     .action(async (o, cmd: Command) =>
-      withBacklog(cmd, (c) => c.link({ from: o.from, to: o.to }), (card) => `linked ${cardLine(card)}`),
+      withBacklog(cmd, (c) => c.link({ from: o.from, to: o.to, actor: cliActor() }), (card) => `linked ${cardLine(card)}`),
     );
 
   backlog
@@ -242,7 +270,7 @@ export function registerBacklogCommand(program: Command): void {
     .option('--reason <text>', 'why')
     .addOption(json())
     .action(async (o, cmd: Command) =>
-      withBacklog(cmd, (c) => c.block({ id: o.id, reason: o.reason }), (card) => `blocked ${cardLine(card)}`),
+      withBacklog(cmd, (c) => c.block({ id: o.id, reason: o.reason, actor: cliActor() }), (card) => `blocked ${cardLine(card)}`),
     );
 
   backlog
@@ -250,7 +278,7 @@ export function registerBacklogCommand(program: Command): void {
     .description('return a blocked card to ready')
     .requiredOption('--id <id>', 'card id')
     .addOption(json())
-    .action(async (o, cmd: Command) => withBacklog(cmd, (c) => c.unblock({ id: o.id }), (card) => `unblocked ${cardLine(card)}`));
+    .action(async (o, cmd: Command) => withBacklog(cmd, (c) => c.unblock({ id: o.id, actor: cliActor() }), (card) => `unblocked ${cardLine(card)}`));
 
   backlog
     .command('complete')
@@ -263,7 +291,7 @@ export function registerBacklogCommand(program: Command): void {
     .action(async (o, cmd: Command) =>
       withBacklog(
         cmd,
-        (c) => c.complete({ id: o.id, owner: o.owner, token: o.token, actualTokens: o.actualTokens }),
+        (c) => c.complete({ id: o.id, owner: o.owner, token: o.token, actualTokens: o.actualTokens, actor: cliActor() }),
         (card) => `done ${cardLine(card)}`,
       ),
     );
@@ -318,7 +346,7 @@ export function registerBacklogCommand(program: Command): void {
       }
       await withBacklog(
         cmd,
-        (c) => c.importGoals({ goals, source: absolute }),
+        (c) => c.importGoals({ goals, source: absolute, actor: cliActor() }),
         (r) => `imported ${r.created.length} new card(s)${r.created.length ? `: ${sanitizeLine(r.created.join(', '))}` : ''}; ${r.existing.length} already present`,
       );
     });

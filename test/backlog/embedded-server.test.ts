@@ -354,6 +354,52 @@ describe('embedded backlog across processes', () => {
     await stopServer(paths);
   });
 
+  it('CLI list: a header row, and an expired claim shown as "expired <age>" (show too), never a negative count', async () => {
+    const paths = makeHome();
+    expect((await cli(paths, ['list'])).stdout).toBe('(no cards)\n');
+    expect((await cli(paths, ['create', '--id', 'L1', '--title', 'short lease', '--priority', '5'])).code).toBe(0);
+    expect((await cli(paths, ['create', '--id', 'L2', '--title', 'long lease'])).code).toBe(0);
+    expect((await cli(paths, ['claim', '--owner', 'w1', '--id', 'L1', '--ttl', '1'])).code).toBe(0);
+    expect((await cli(paths, ['claim', '--owner', 'w2', '--id', 'L2', '--ttl', '900'])).code).toBe(0);
+    const list = await waitFor(async () => {
+      const r = await cli(paths, ['list']);
+      return / w1 expired \d+s/.test(r.stdout) ? r.stdout : null;
+    }, { what: 'the 1 s claim to show as expired' });
+    const lines = list.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^ID\s+STATUS\s+PRIO\s+PHASE\s+TITLE/);
+    expect(lines).toHaveLength(3);
+    expect(lines[1]).toMatch(/^L1\s+claimed\s+5\s+-\s+short lease w1 expired \d+s$/);
+    expect(lines[2]).toMatch(/^L2\s+claimed\s+0\s+-\s+long lease w2 1[45]m\d\ds$/);
+    expect(list).not.toMatch(/-\d+s/);
+    expect((await cli(paths, ['show', '--id', 'L1'])).stdout).toMatch(/^expires\s+\S+ \(expired \d+s\)$/m);
+    expect((await cli(paths, ['show', '--id', 'L2'])).stdout).toMatch(/^expires\s+\S+ \(1[45]m\d\ds left\)$/m);
+    await stopServer(paths);
+  });
+
+  it('CLI verbs without an owner log the actor cli:<user>@<host>; claim/complete --owner log the owner', async () => {
+    const paths = makeHome();
+    const me = `cli:${os.userInfo().username}@${os.hostname()}`;
+    expect((await cli(paths, ['create', '--id', 'E1', '--title', 'one'])).code).toBe(0);
+    expect((await cli(paths, ['create', '--id', 'E2', '--title', 'two'])).code).toBe(0);
+    expect((await cli(paths, ['create', '--id', 'E3', '--title', 'three', '--actor', 'planner'])).code).toBe(0);
+    expect((await cli(paths, ['link', '--from', 'E2', '--to', 'E1'])).code).toBe(0);
+    expect((await cli(paths, ['block', '--id', 'E3', '--reason', 'later'])).code).toBe(0);
+    expect((await cli(paths, ['unblock', '--id', 'E3'])).code).toBe(0);
+    expect((await cli(paths, ['claim', '--owner', 'w1', '--id', 'E1'])).code).toBe(0);
+    expect((await cli(paths, ['reclaim', '--id', 'E1', '--owner', 'w1'])).code).toBe(0);
+    expect((await cli(paths, ['claim', '--owner', 'w1', '--id', 'E1'])).code).toBe(0);
+    expect((await cli(paths, ['complete', '--id', 'E1', '--owner', 'w1'])).code).toBe(0);
+    expect((await cli(paths, ['complete', '--id', 'E3'])).code).toBe(0);
+    expect((await cli(paths, ['import', path.join(ROOT, 'backlog', 'fixtures', 'NORTH_STAR.yaml')])).code).toBe(0);
+    const events = JSON.parse((await cli(paths, ['events', '--limit', '100', '--json'])).stdout) as Array<{ actor: string; verb: string; cardId: string | null }>;
+    const actors = (verb: string) => [...new Set(events.filter((e) => e.verb === verb).map((e) => e.actor))].sort();
+    expect(actors('create')).toEqual([me, 'planner'].sort());
+    for (const verb of ['link', 'block', 'unblock', 'reclaim', 'import']) expect(actors(verb), verb).toEqual([me]);
+    expect(actors('claim')).toEqual(['w1']);
+    expect(events.filter((e) => e.verb === 'complete').map((e) => [e.cardId, e.actor])).toEqual([['E3', me], ['E1', 'w1']]);
+    await stopServer(paths);
+  });
+
   it('protocol: hello first; garbage and unknown commands get errors and the connection stays usable', async () => {
     const paths = makeHome();
     expect((await cli(paths, ['stats'])).code).toBe(0);
