@@ -275,6 +275,17 @@ export interface RosterState {
 }
 
 /**
+ * One line for a roster that does not load: whether the last good roster is still shown, the
+ * FIRST error (file:line:column — a YAML syntax error is followed by many consequential ones)
+ * and how many more there are. E.g. `(showing the last good roster) roster.yaml:7:3: YAML
+ * syntax: … (+18 more)`.
+ */
+export function rosterErrorSummary(errors: readonly string[], stale: boolean): string {
+  const more = errors.length > 1 ? ` (+${errors.length - 1} more)` : '';
+  return `${stale ? '(showing the last good roster) ' : ''}${errors[0] ?? 'unreadable'}${more}`;
+}
+
+/**
  * Keeps the last good roster across reloads (spec §2). `get()` stats the file and re-parses
  * only when mtime, size or inode changed, so calling it every poll tick is cheap; a first load
  * reuses the on-disk parsed copy ({@link loadRosterCached}) when the file is unchanged.

@@ -11,7 +11,7 @@ import { readHeartbeat } from '../fleet/heartbeat.js';
 import { readPausedFlag } from '../fleet/paused.js';
 import { programsUnder, readProcessTree, type ProcessTree } from '../fleet/proc.js';
 import { agentFlags, classifyReadiness, fleetFloor, matchProcess, readinessThresholds, type ReadinessThresholds } from '../fleet/readiness.js';
-import { RosterCache, type Roster, type RosterAgent } from '../fleet/roster.js';
+import { RosterCache, rosterErrorSummary, type Roster, type RosterAgent } from '../fleet/roster.js';
 import { agentUnitName, HOLDER_UNIT, ORCHESTRATOR_UNIT, probeSystemdUnits, type SystemdBackoff, type SystemdProbe } from '../fleet/systemd.js';
 import { isViewerSessionName, probeTmuxSocket, socketLabel, type TmuxPane, type TmuxSocketProbe } from '../fleet/tmux.js';
 import { maskCredentials, maskDatabaseUrl, type MosaicPaths } from './paths.js';
@@ -140,9 +140,9 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
   probes.roster = {
     ok: rosterState.errors.length === 0,
     durationMs: performance.now() - rosterStarted,
-    error: rosterState.errors.length ? `${rosterState.errors[0]}${rosterState.stale ? ' (showing the last good roster)' : ''}` : null,
+    error: rosterState.errors.length ? rosterErrorSummary(rosterState.errors, rosterState.stale) : null,
   };
-  errors.push(...rosterState.errors.map((e) => (rosterState.stale ? `roster: ${e} (showing the last good roster)` : `roster: ${e}`)));
+  if (rosterState.errors.length) errors.push(`roster: ${rosterErrorSummary(rosterState.errors, rosterState.stale)}`);
   const agents: RosterAgent[] = roster?.agents ?? [];
   const localAgents = agents.filter((a) => isLocalHost(a.host));
 

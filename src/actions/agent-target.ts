@@ -2,7 +2,7 @@
  * Which tmux socket an operator action targets: the agent is looked up in the roster (spec §2),
  * never guessed. Owner: actions.
  */
-import { loadRoster, type RosterAgent } from '../../fleet/roster.js';
+import { loadRoster, rosterErrorSummary, type RosterAgent } from '../../fleet/roster.js';
 import type { MosaicPaths } from '../paths.js';
 
 /** An agent an action may target. */
@@ -21,7 +21,7 @@ export interface AgentTarget {
  */
 export function resolveAgentTarget(paths: MosaicPaths, agent: string): AgentTarget | { error: string } {
   const loaded = loadRoster(paths.roster);
-  if (!loaded.ok) return { error: `roster does not load: ${loaded.errors.join('; ')}` };
+  if (!loaded.ok) return { error: `roster does not load: ${rosterErrorSummary(loaded.errors, false)}` };
   const found = loaded.roster.agents.find((a) => a.name === agent);
   if (!found) {
     const names = loaded.roster.agents.map((a) => a.name);

@@ -326,11 +326,17 @@ describe('collectSnapshot (real tmux)', () => {
     const s = await collectSnapshot({ paths, rosterCache: cache, includeBacklog: false });
     expect(s.agents.map((a) => a.name)).toEqual(['a1']);
     expect(s.probes.roster.ok).toBe(false);
-    expect(s.errors[0]).toBe(`roster: ${paths.roster}:5:14: agent a1: runtime must be a string, got number 42 (showing the last good roster)`);
+    expect(s.errors[0]).toBe(`roster: (showing the last good roster) ${paths.roster}:5:14: agent a1: runtime must be a string, got number 42`);
     // Without a last good roster: an error, no agents, no crash.
     const fresh = await collectSnapshot({ paths, includeBacklog: false });
     expect(fresh.agents).toEqual([]);
     expect(fresh.errors[0]).toMatch(/:5:14: /);
+    // A YAML syntax error cascades into follow-on errors: one line, the first error and a count.
+    fs.writeFileSync(paths.roster, `tmux:\n  socket_name: ${tmux.socket}\nagents:\n  - name: a1\n    runtime: [sleep\n  - name: a2\n    class: {x\n`);
+    const cascade = await collectSnapshot({ paths, rosterCache: cache, includeBacklog: false });
+    const rosterErrors = cascade.errors.filter((e) => e.startsWith('roster: '));
+    expect(rosterErrors).toHaveLength(1);
+    expect(rosterErrors[0]).toMatch(/^roster: \(showing the last good roster\) .*roster\.yaml:\d+:\d+: YAML syntax: .* \(\+\d+ more\)$/);
   });
 
   it('EXPIRED-CLAIM: backlog claims joined by owner', async () => {
