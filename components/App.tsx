@@ -19,6 +19,7 @@ import { Header } from './Header.js';
 import { HelpView } from './HelpView.js';
 import { Preview } from './Preview.js';
 import { NoticeLine, StatusBar } from './StatusBar.js';
+import { visibleAgents } from '../src/console/view-model.js';
 
 /** Props of {@link App}. */
 export interface AppProps {
@@ -39,11 +40,14 @@ export function App({ size: fixedSize, inputActive = true }: AppProps): React.Re
   const errorCount = useConsole((s) => snapshotErrors(s.fleet.snapshot, s.fleet.tickError).length);
   const backlogSize = useConsoleShallow((s) => [s.backlog.section?.claimed.length ?? 0, s.backlog.section?.ready.length ?? 0]);
   const dialogWanted = useConsole((s) => dialogWantedLines(s.ui, s.ui.modal));
+  // Header + one line per visible agent (or the "no agents" line) + the unmanaged line.
+  const tableWanted = useConsole((s) => 1 + Math.max(1, visibleAgents(s.fleet.snapshot, s.ui.filter).length) + (s.fleet.snapshot?.unmanaged.length ? 1 : 0));
   const layout = computeLayout({
     columns: size.columns,
     rows: size.rows,
     errorCount,
     backlogWanted: backlogWantedLines(backlogSize[0], backlogSize[1]),
+    tableWanted,
     previewOn,
     modal,
     dialogWanted,

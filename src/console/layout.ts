@@ -35,6 +35,11 @@ export interface LayoutInput {
   errorCount: number;
   /** Lines the backlog panel would like (title + cards + blocked line). */
   backlogWanted: number;
+  /**
+   * Lines the fleet table would like (header + rows + unmanaged line); default: all it can
+   * get. A short fleet leaves its unused lines to the backlog below it instead of a gap.
+   */
+  tableWanted?: number;
   previewOn: boolean;
   modal: Modal;
   /** Lines a receipt/message dialog would like. */
@@ -78,6 +83,11 @@ export function computeLayout(input: LayoutInput): ConsoleLayout {
     const backlogWidth = Math.min(64, Math.floor(width * 0.32));
     return { ...base, fullViewLines: 0, tableLines: main, tableWidth: width - backlogWidth - 1, backlogLines: main, backlogWidth, backlogBeside, previewLines };
   }
-  const backlogLines = Math.min(Math.max(2, input.backlogWanted), Math.max(2, Math.floor(main * 0.35)), main);
-  return { ...base, fullViewLines: 0, tableLines: main - backlogLines, tableWidth: width, backlogLines, backlogWidth: width, backlogBeside, previewLines };
+  let backlogLines = Math.min(Math.max(2, input.backlogWanted), Math.max(2, Math.floor(main * 0.35)), main);
+  let tableLines = main - backlogLines;
+  if (input.tableWanted !== undefined && input.tableWanted < tableLines) {
+    tableLines = Math.max(2, input.tableWanted);
+    backlogLines = Math.min(main - tableLines, Math.max(backlogLines, input.backlogWanted));
+  }
+  return { ...base, fullViewLines: 0, tableLines, tableWidth: width, backlogLines, backlogWidth: width, backlogBeside, previewLines };
 }

@@ -46,6 +46,15 @@ describe('console layout', () => {
     expect(frame.split('\n')[1]).toMatch(/^fleet running  dead 1  stale 1  unknown 1  working 3  available 1  /);
   });
 
+  it('120×35 with a short fleet: the backlog follows the table directly and lists every ready card', async () => {
+    const ready = Array.from({ length: 10 }, (_, i) => ({ id: `R${i}`, title: `ready card ${i}`, priority: 20 - i, phase: null }));
+    const r = mount({ columns: 120, rows: 35, snapshot: makeSnapshot(mixedFleet(), { backlog: makeBacklog({ ready }) }) });
+    const lines = (await r.waitFor((f) => f.includes('BACKLOG'), 'backlog panel')).split('\n');
+    const lastAgent = lines.findIndex((l) => /coder3\s+dead/.test(l));
+    expect(lines.findIndex((l) => l.startsWith('BACKLOG'))).toBe(lastAgent + 1);
+    for (let i = 0; i < 10; i++) expect(lines.some((l) => l.includes(`R R${i}  p${20 - i}  ready card ${i}`))).toBe(true);
+  });
+
   it('counts: no trouble, no trouble words (dead/stale/unknown appear only when non-zero)', async () => {
     const r = mount({ columns: 80, rows: 24, snapshot: makeSnapshot([makeAgent('orchestrator', { class: 'orchestrator' }), makeAgent('enhancer1', { class: 'enhancer', readiness: 'available' })]) });
     const frame = await r.waitFor((f) => f.includes('BACKLOG'), 'backlog panel');

@@ -140,5 +140,14 @@ describe('layout', () => {
     expect(narrow.backlogBeside).toBe(false);
     expect(narrow.backlogLines).toBe(5);
   });
+  it('a short fleet gives its unused lines to the backlog, no gap between them', () => {
+    // 120×35, 6 agents (+ header + unmanaged = 8 lines), 2 claimed + 10 ready cards wanted (14).
+    const short = computeLayout({ columns: 120, rows: 35, errorCount: 1, backlogWanted: 14, tableWanted: 8, previewOn: false, modal: 'none' });
+    expect(short.tableLines).toBe(8);
+    expect(short.backlogLines).toBe(14);
+    // A long fleet keeps the table's share; the backlog its 35 %.
+    const long = computeLayout({ columns: 120, rows: 35, errorCount: 1, backlogWanted: 14, tableWanted: 60, previewOn: false, modal: 'none' });
+    expect(long.backlogLines).toBe(Math.floor((long.tableLines + long.backlogLines) * 0.35));
+  });
   void makeAgent;
 });
