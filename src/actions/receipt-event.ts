@@ -29,16 +29,28 @@ export function receiptEventDetail(receipt: SendReceipt): Record<string, unknown
 }
 
 /**
+ * True when a receipt belongs in the events table: something was typed into a pane (any status
+ * but `refused`), or a card is involved (a dispatch — its refusals included, e.g. a pane that
+ * died between the claim and the send). A plain send refused before anything was sent (empty
+ * message, control characters, bad source label, dead or missing pane) is not an event.
+ */
+export function isReceiptWorthRecording(receipt: SendReceipt, cardId?: string | null): boolean {
+  return receipt.status !== 'refused' || !!cardId;
+}
+
+/**
  * Records `receipt` as a `receipt` event (actor: the operator, `$USER@host`), optionally tied to
- * `cardId`. Uses `client` when given (left open), else opens the backlog without creating it
- * and closes it again. Never throws: returns "backlog event #<id>" or why it was not recorded
- * ("no backlog store …", "not recorded: <error>").
+ * `cardId` — only when {@link isReceiptWorthRecording}; otherwise nothing is attempted and the
+ * result is undefined (`receipt.recorded` stays absent). Uses `client` when given (left open),
+ * else opens the backlog without creating it and closes it again. Never throws: returns
+ * "backlog event #<id>" or why it was not recorded ("no backlog store …", "not recorded: <error>").
  */
 export async function recordReceiptEvent(
   paths: MosaicPaths,
   receipt: SendReceipt,
   opts: { client?: BacklogClient; cardId?: string | null; actor?: string } = {},
-): Promise<string> {
+): Promise<string | undefined> {
+  if (!isReceiptWorthRecording(receipt, opts.cardId)) return undefined;
   let client = opts.client ?? null;
   let opened = false;
   try {

@@ -386,6 +386,27 @@ describe('mosaic-top dispatch: claim + verified send, recorded in events (real p
     expect(receipt[0].detail.agent).toBe('w1');
   });
 
+  it('receipt events: a send that typed something is recorded; sends refused before anything was sent are not', async () => {
+    await startSim('w1', 'accept');
+    const sent = JSON.parse((await cli(['send', 'w1', 'status please', '--verify', '--json'])).stdout) as { status: string; recorded?: string };
+    expect(sent.status).toBe('submitted');
+    expect(sent.recorded).toMatch(/^backlog event #\d+$/);
+
+    await fleet.newSession('corpse', ['sh', '-c', 'exit 2'], { remainOnExit: true });
+    await waitFor(async () => (await fleet.ok(['display-message', '-p', '-t', '=corpse:0.0', '#{pane_dead}'])).trim() === '1', 'corpse pane is dead');
+    for (const args of [['w1', ''], ['w1', 'tab\there'], ['w1', 'hi', '--source', 'bad label!'], ['corpse', 'wake up']]) {
+      const r = await cli(['send', ...args, '--json']);
+      expect(r.code, args.join(' ')).toBe(3);
+      const receipt = JSON.parse(r.stdout) as { status: string; recorded?: string };
+      expect(receipt.status).toBe('refused');
+      expect(receipt.recorded).toBeUndefined();
+      const human = await cli(['send', ...args]);
+      expect(human.stdout).not.toMatch(/recorded:/);
+    }
+    const receipts = (await json<EventJson[]>(['backlog', 'events'])).filter((e) => e.verb === 'receipt');
+    expect(receipts.map((e) => [e.detail.agent, e.detail.status, e.cardId])).toEqual([['w1', 'submitted', null]]);
+  });
+
   it('two concurrent dispatches to different agents never get the same card', async () => {
     await startSim('w1', 'accept');
     await startSim('w2', 'accept');
