@@ -11,6 +11,7 @@ import { backlogRowText } from '../src/console/rows.js';
 import { backlogRows, scrollOffset, selectedIndex } from '../src/console/view-model.js';
 import { sanitizeLine } from '../src/sanitize.js';
 import { Line } from './Line.js';
+import { scrollPosition } from './Table.js';
 
 /** Size of the backlog panel, cells and lines. */
 export interface BacklogPanelProps {
@@ -49,6 +50,10 @@ export function BacklogPanel({ width, height }: BacklogPanelProps): React.ReactE
     const room = Math.max(0, height - 1);
     const selected = selectedIndex(rows.map((r) => r.id), selectedId);
     const offset = scrollOffset(rows.length, selected, room);
+    // Cards scrolled out of view: the title says which are shown (as the fleet table's header).
+    if (rows.length > room && room > 0) {
+      lines[0] = <Line key="t" text={sanitizeLine(`${head}  ${scrollPosition(offset, Math.min(room, rows.length - offset), rows.length)}`)} width={width} bold />;
+    }
     const now = nowSecond ? nowSecond * 1000 : Date.now();
     rows.slice(offset, offset + room).forEach((row, k) => {
       const index = offset + k;

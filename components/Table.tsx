@@ -51,6 +51,23 @@ export function colorText(text: string, color: string): string {
   return text;
 }
 
+/** `rows 3–10 of 40 ↑↓`: which rows a scrolled list shows (1-based), with arrows where more are. */
+export function scrollPosition(offset: number, shown: number, total: number): string {
+  const arrows = `${offset > 0 ? '↑' : ''}${offset + shown < total ? '↓' : ''}`;
+  return `rows ${offset + 1}–${offset + shown} of ${total} ${arrows}`.trimEnd();
+}
+
+/**
+ * The header line: column names cut to the width; when rows are scrolled out of view, which
+ * are shown ({@link scrollPosition}) at the right edge. Plain text (no colour).
+ */
+export function tableHeader(props: Pick<TableProps, 'columns' | 'widths' | 'width' | 'offset' | 'rows'>, shown: number): string {
+  const names = `  ${tableCells(props.columns, props.widths, props.columns.map((c) => c.header)).map((c) => c.text).join(' ')}`;
+  const position = shown < props.rows.length ? scrollPosition(props.offset, shown, props.rows.length) : '';
+  if (!position || props.width <= position.length + 10) return truncateToWidth(names, props.width).trimEnd();
+  return padToWidth(truncateToWidth(names, props.width - position.length - 1), props.width - position.length) + position;
+}
+
 /**
  * Renders the table: a header line then the visible rows, as ONE Ink text node holding ONE
  * string. Colours (header bold, state words, flags, the inverse selection) are applied with
@@ -61,8 +78,8 @@ export function colorText(text: string, color: string): string {
 export function Table(props: TableProps): React.ReactElement | null {
   const colorOn = useConsole((s) => s.ui.color);
   if (props.height <= 0) return null;
-  const header = truncateToWidth(`  ${tableCells(props.columns, props.widths, props.columns.map((c) => c.header)).map((c) => c.text).join(' ')}`, props.width).trimEnd();
   const visible = props.rows.slice(props.offset, props.offset + props.height - 1);
+  const header = tableHeader(props, visible.length);
   let text = colorOn ? chalk.bold(header) : header;
   visible.forEach((row, k) => {
     const index = props.offset + k;

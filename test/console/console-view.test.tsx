@@ -55,6 +55,13 @@ describe('console layout', () => {
     for (let i = 0; i < 10; i++) expect(lines.some((l) => l.includes(`R R${i}  p${20 - i}  ready card ${i}`))).toBe(true);
   });
 
+  it('80×24 with 30 ready cards: the backlog title says which cards are shown and that more are below', async () => {
+    const ready = Array.from({ length: 30 }, (_, i) => ({ id: `R${i}`, title: `card ${i}`, priority: 50 - i, phase: null }));
+    const r = mount({ columns: 80, rows: 24, snapshot: makeSnapshot(mixedFleet(), { backlog: makeBacklog({ ready }) }) });
+    const frame = await r.waitFor((f) => f.includes('BACKLOG'), 'backlog panel');
+    expect(frame.split('\n').find((l) => l.startsWith('BACKLOG'))).toMatch(/rows 1–\d+ of 31 ↓$/);
+  });
+
   it('counts: no trouble, no trouble words (dead/stale/unknown appear only when non-zero)', async () => {
     const r = mount({ columns: 80, rows: 24, snapshot: makeSnapshot([makeAgent('orchestrator', { class: 'orchestrator' }), makeAgent('enhancer1', { class: 'enhancer', readiness: 'available' })]) });
     const frame = await r.waitFor((f) => f.includes('BACKLOG'), 'backlog panel');
@@ -101,10 +108,13 @@ describe('console layout', () => {
   });
   it('scrolls a long fleet to keep the selection visible', async () => {
     const r = mount({ columns: 80, rows: 24, snapshot: makeSnapshot(manyAgents(60)) });
-    await r.waitFor((f) => f.includes('agent000'), 'first row');
+    const top = await r.waitFor((f) => f.includes('agent000'), 'first row');
+    // The header says which rows are shown and that more are below.
+    expect(top.split('\n').find((l) => l.includes('AGENT'))).toMatch(/rows 1–\d+ of 60 ↓$/);
     await r.press('G');
     const frame = await r.waitFor((f) => f.includes('> agent059'), 'last row selected');
     expect(frame).not.toContain('agent000');
+    expect(frame.split('\n').find((l) => l.includes('AGENT'))).toMatch(/rows \d+–60 of 60 ↑$/);
     assertFits(frame, 80, 24);
   });
 });

@@ -7,7 +7,7 @@ import React from 'react';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Box, Text } from 'ink';
 import chalk from 'chalk';
-import { Table, tableCells, type TableProps } from '../../components/Table.js';
+import { Table, tableCells, tableHeader, type TableProps } from '../../components/Table.js';
 import { useConsole } from '../../hooks/useConsoleStore.js';
 import { truncateToWidth } from '../../src/format.js';
 import type { ColumnSpec } from '../../src/console/columns.js';
@@ -17,8 +17,8 @@ import { renderConsole, type Rendered } from '../helpers/render.js';
 function NestedTable(props: TableProps): React.ReactElement | null {
   const colorOn = useConsole((s) => s.ui.color);
   if (props.height <= 0) return null;
-  const header = truncateToWidth(`  ${tableCells(props.columns, props.widths, props.columns.map((c) => c.header)).map((c) => c.text).join(' ')}`, props.width).trimEnd();
   const visible = props.rows.slice(props.offset, props.offset + props.height - 1);
+  const header = tableHeader(props, visible.length);
   const children: React.ReactNode[] = [colorOn ? <Text key="h" bold>{header}</Text> : header];
   visible.forEach((row, k) => {
     const index = props.offset + k;
