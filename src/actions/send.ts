@@ -134,8 +134,9 @@ function delay(ms: number, signal?: AbortSignal): Promise<void> {
  * `signal` aborts before typing (refused, nothing sent) or cuts the waits short; once typing
  * has started the text and its Enter are always completed.
  * Never throws: tmux failures come back as receipts (refused before sending, no_evidence after).
- * With `paths`, the receipt (refusals included) is recorded in the backlog events table when a
- * backlog store exists.
+ * With `paths`, the receipt is recorded in the backlog events table when a backlog store
+ * exists and something was typed into the pane or a card is involved (refusals of bad input
+ * that sent nothing are not: see `isReceiptWorthRecording` in ./receipt-event.ts).
  */
 export async function sendToAgent(opts: SendOptions): Promise<SendReceipt> {
   const receipt = await deliver(opts);
