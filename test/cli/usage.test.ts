@@ -3,33 +3,18 @@
  * first): every command exits 2 on a usage error, --help/--version exit 0, and each command's
  * help lists the options it really accepts.
  */
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runBin, type BinResult } from '../helpers/bin.js';
 
-const execFileAsync = promisify(execFile);
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const BIN = path.join(ROOT, 'bin', 'mosaic-top');
 // A throwaway home: a usage error must not touch it, but nothing may reach the user's own.
 const HOME = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-usage-'));
 afterAll(() => fs.rmSync(HOME, { recursive: true, force: true }));
 
-async function mosaicTop(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [BIN, ...args], {
-      env: { ...process.env, MOSAIC_HOME: HOME, XDG_CACHE_HOME: HOME },
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
+function mosaicTop(args: string[]): Promise<BinResult> {
+  return runBin(args, { ...process.env, MOSAIC_HOME: HOME, XDG_CACHE_HOME: HOME }, 30_000);
 }
 
 describe('usage errors exit 2 with a clear message (real program)', () => {

@@ -13,27 +13,17 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { writeHeartbeat } from '../../fleet/heartbeat.js';
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
+import { runBin, type BinResult } from '../helpers/bin.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const BIN = path.join(ROOT, 'bin', 'mosaic-top');
 const FIXTURE_BIN = path.join(ROOT, 'test', 'fixtures', 'bin');
 const execFileAsync = promisify(execFile);
 // The parsed-roster cache of the programs under test goes to a throwaway dir, not ~/.cache.
 const CACHE_HOME = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-once-cache-'));
 afterAll(() => fs.rmSync(CACHE_HOME, { recursive: true, force: true }));
 
-async function mosaicTop(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [BIN, ...args], {
-      env: { ...process.env, PATH: `${FIXTURE_BIN}:${process.env.PATH}`, MOSAIC_HOME: '', XDG_CACHE_HOME: CACHE_HOME, ...env },
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
+function mosaicTop(args: string[], env: NodeJS.ProcessEnv = {}): Promise<BinResult> {
+  return runBin(args, { ...process.env, PATH: `${FIXTURE_BIN}:${process.env.PATH}`, MOSAIC_HOME: '', XDG_CACHE_HOME: CACHE_HOME, ...env });
 }
 
 function validator() {
