@@ -1,7 +1,15 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { parseSeconds, type GlobalOptions } from '../cli.js';
 import { HeartbeatInputError, writeHeartbeat } from '../../fleet/heartbeat.js';
+import { loadRosterCached } from '../../fleet/roster.js';
 import { resolvePaths } from '../paths.js';
+import { sanitizeLine } from '../sanitize.js';
+
+/** Whether `agent` is in the roster at `file`: null when the roster is missing or does not load. */
+function agentInRoster(file: string, agent: string): boolean | null {
+  const loaded = loadRosterCached(file);
+  return loaded.ok ? loaded.roster.agents.some((a) => a.name === agent) : null;
+}
 
 /**
  * `mosaic-top heartbeat <agent> --state busy|idle [--card ID] [--note TEXT] [--interval S] [--pid N]`
@@ -42,7 +50,13 @@ export function registerHeartbeatCommand(program: Command): void {
           // No default: our parent is usually the hook's short-lived shell, not the runtime.
           pid: o.pid ?? null,
         });
-        if (g.json) process.stdout.write(`${JSON.stringify({ ok: true, agent, file, state: o.state })}\n`);
+        // A typo in a hook's agent name would leave the real agent `unknown` forever: say so
+        // (stderr, exit 0 — the beat is written). No roster (or a broken one): nothing to say.
+        const inRoster = agentInRoster(paths.roster, agent);
+        if (inRoster === false) {
+          process.stderr.write(`mosaic-top heartbeat: warning: agent ${JSON.stringify(sanitizeLine(agent))} is not in the roster ${sanitizeLine(paths.roster)}; no console row reads this beat\n`);
+        }
+        if (g.json) process.stdout.write(`${JSON.stringify({ ok: true, agent, file, state: o.state, inRoster })}\n`);
       } catch (error) {
         const message = (error as Error).message;
         process.stderr.write(`mosaic-top heartbeat: ${message}\n`);

@@ -149,6 +149,19 @@ describe('mosaic-top heartbeat (real program)', () => {
     expect(io.code).toBe(1);
     expect(io.stderr).toMatch(/ENOTDIR|not a directory/);
   });
+
+  it('warns (exit 0, beat written) when the agent is not in the roster: a typo in a hook would leave the real agent unknown', async () => {
+    fs.mkdirSync(path.join(home, 'fleet'), { recursive: true });
+    fs.writeFileSync(path.join(home, 'fleet', 'roster.yaml'), 'agents:\n  - { name: coder1, runtime: claude }\n');
+    const known = await mosaicTop(['--mosaic-home', home, 'heartbeat', 'coder1', '--state', 'busy', '--json']);
+    expect([known.code, known.stderr]).toEqual([0, '']);
+    expect(JSON.parse(known.stdout)).toMatchObject({ ok: true, inRoster: true });
+    const typo = await mosaicTop(['--mosaic-home', home, 'heartbeat', 'coderl', '--state', 'busy', '--json']);
+    expect(typo.code).toBe(0);
+    expect(typo.stderr).toBe(`mosaic-top heartbeat: warning: agent "coderl" is not in the roster ${path.join(home, 'fleet', 'roster.yaml')}; no console row reads this beat\n`);
+    expect(JSON.parse(typo.stdout)).toMatchObject({ ok: true, inRoster: false });
+    expect(fs.existsSync(path.join(home, 'fleet', 'run', 'coderl.hb'))).toBe(true);
+  });
 });
 
 describe('mosaic-top demo (real program)', () => {
