@@ -23,7 +23,10 @@ export const NOTICE_TTL_MS = 10_000;
 export function NoticeLine({ width }: { width: number }): React.ReactElement {
   const notice = useConsole((s) => {
     const last = s.ui.notices[s.ui.notices.length - 1];
-    return last && s.ui.clockMs - last.atMs < NOTICE_TTL_MS ? last : null;
+    if (!last || s.ui.clockMs - last.atMs >= NOTICE_TTL_MS) return null;
+    // "refreshing…" ends with the snapshot it asked for.
+    if (last.level === 'progress' && (s.fleet.snapshotAtMs ?? 0) >= last.atMs) return null;
+    return last;
   });
   const filter = useConsole((s) => s.ui.filter);
   const text = notice ? notice.text : filter ? `filter: ${sanitizeLine(filter)} (/ to edit, esc clears)` : '';

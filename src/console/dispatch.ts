@@ -189,7 +189,7 @@ function runPanelOrGlobal(binding: KeyBinding, press: KeyPress, store: ConsoleSt
     case 'pause': return s.openModal('confirm-pause');
     case 'reclaim': { void actions.reclaim(); return; }
     case 'release': return withClaimedCard(store, () => s.openModal('confirm-release'));
-    case 'refresh': s.pushNotice('refreshing…'); return actions.refresh();
+    case 'refresh': s.pushNotice('refreshing…', 'progress'); return actions.refresh();
     case 'quit': return actions.quit();
     default: void press;
   }

@@ -23,7 +23,8 @@ export type Modal =
 /** A short message for the operator (refusals, action results). */
 export interface Notice {
   text: string;
-  level: 'info' | 'warn' | 'error';
+  /** `progress`: work in progress that the next snapshot completes ("refreshing…"): hidden then. */
+  level: 'info' | 'warn' | 'error' | 'progress';
   atMs: number;
 }
 

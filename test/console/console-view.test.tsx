@@ -142,6 +142,17 @@ describe('console keys', () => {
     frame = await r.waitFor((f) => f.includes('coder1') && f.includes('filter cleared'), 'applied filter cleared by esc');
     expect(r.store.getState().ui.filter).toBe('');
   });
+  it('r says "refreshing…" until the next snapshot arrives, not for the notice lifetime', async () => {
+    const actions = recordingActions();
+    const r = mount({ actions, snapshot: makeSnapshot(mixedFleet()) });
+    await r.waitFor((f) => f.includes('orchestrator'), 'table');
+    await r.press('r');
+    await r.waitFor((f) => f.includes('refreshing…'), 'progress notice');
+    expect(actions.calls).toContain('refresh');
+    r.store.getState().applySnapshot(makeSnapshot(mixedFleet()), Date.now() + 1);
+    await r.waitFor((f) => !f.includes('refreshing…'), 'notice gone with the new snapshot');
+  });
+
   it('? lists every keymap binding (scrolling at 80×24, at once when tall)', async () => {
     const r = mount({ columns: 80, rows: 24, snapshot: makeSnapshot(mixedFleet()) });
     await r.press('?');
