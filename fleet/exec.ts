@@ -95,14 +95,16 @@ export function runTmux(
 /**
  * Lightweight runner for the snapshot probes (tmux list-panes, systemctl show): node's own
  * `spawn`, no shell, no stdin, stdout/stderr collected as UTF-8, killed (SIGKILL) on timeout
- * (ms, default 5000) or abort; `env` replaces the environment when given. Counted by {@link subprocessCount} like {@link runCommand}, with
+ * (ms, default 5000) or abort; `env` replaces the environment when given; `input`, when given,
+ * is written to the child's stdin, which is then closed (else stdin is /dev/null — the ssh probe
+ * sends its remote script this way). Counted by {@link subprocessCount} like {@link runCommand}, with
  * the same {@link ExecResult} error strings. Exists because importing execa costs ~100 ms of
  * the `--once` budget. Never throws.
  */
 export function runProbe(
   file: string,
   args: readonly string[],
-  opts: { timeoutMs?: number; signal?: AbortSignal; env?: NodeJS.ProcessEnv } = {},
+  opts: { timeoutMs?: number; signal?: AbortSignal; env?: NodeJS.ProcessEnv; input?: string } = {},
 ): Promise<ExecResult> {
   spawned++;
   const started = performance.now();
@@ -128,7 +130,7 @@ export function runProbe(
     };
     let child: ReturnType<typeof spawn>;
     try {
-      child = spawn(file, [...args], { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env });
+      child = spawn(file, [...args], { stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], env: opts.env ?? process.env });
     } catch (error) {
       finish(null, error as NodeJS.ErrnoException, null);
       return;
@@ -142,6 +144,11 @@ export function runProbe(
     const onAbort = () => kill('abort');
     if (opts.signal?.aborted) kill('abort');
     else opts.signal?.addEventListener('abort', onAbort, { once: true });
+    if (opts.input !== undefined && child.stdin) {
+      // A child that exits without reading its stdin must not turn into an EPIPE crash.
+      child.stdin.on('error', () => {});
+      child.stdin.end(opts.input);
+    }
     child.stdout?.on('data', (d: Buffer) => stdout.push(d));
     child.stderr?.on('data', (d: Buffer) => stderr.push(d));
     child.on('error', (error) => finish(null, error as NodeJS.ErrnoException, null));

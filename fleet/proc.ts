@@ -19,6 +19,11 @@ export interface ProcessTree {
   procRoot: string;
   entries: Map<number, ProcEntry>;
   children: Map<number, number[]>;
+  /**
+   * argv per pid when the tree was not read from a `/proc` (a remote host's `ps -o args=`, split
+   * on blanks): {@link readCmdline} then looks here instead of `<procRoot>/<pid>/cmdline`.
+   */
+  argv?: Map<number, string[]>;
 }
 
 /**
@@ -81,6 +86,7 @@ const INTERPRETER = /^(node|nodejs|python[0-9.]*|ruby[0-9.]*|perl[0-9.]*|sh|bash
 
 /** argv of a process from `/proc/<pid>/cmdline` (NUL separated); empty when gone or unreadable. */
 export function readCmdline(tree: ProcessTree, pid: number): string[] {
+  if (tree.argv) return tree.argv.get(pid) ?? [];
   try {
     const raw = fs.readFileSync(path.join(tree.procRoot, String(pid), 'cmdline'), 'utf8');
     return raw.split('\u0000').filter((s, i, all) => s !== '' || i < all.length - 1).filter(Boolean);

@@ -49,12 +49,18 @@ export interface ReadinessInput {
    * `<path> unreadable: <why>` (I/O error, not a regular file, or no v1 field — garbage).
    */
   heartbeatError?: string | null;
-  /** The agent lives on another host: not probed here ⇒ unknown, never dead. */
+  /** The agent lives on another host that was not probed ⇒ unknown, never dead. */
   remoteHost?: string | null;
+  /**
+   * Why the agent's host could not be probed, as evidence (e.g. `ssh gpu2: Permission denied
+   * (publickey).`) ⇒ unknown, never dead: a failed ssh says nothing about the agent.
+   */
+  probeError?: string | null;
 }
 
 /**
- * Decides one readiness per agent, in spec order (a remote agent is `unknown`): dead (no pane / pane dead), unknown (no
+ * Decides one readiness per agent, in spec order (an agent whose host was not or could not be
+ * probed — `remoteHost`, `probeError` — is `unknown`): dead (no pane / pane dead), unknown (no
  * readable beat: no file, or `heartbeatError`, e.g. a file with no v1 field), stale (beat
  * older than `staleSeconds`), working (beat `busy`; or no state and
  * pane idle unknown/non-finite/below `idleSeconds`), available (beat `idle`; or no state and
@@ -65,6 +71,7 @@ export function classifyReadiness(
   thresholds: ReadinessThresholds,
 ): { readiness: Readiness; evidence: string[] } {
   const { pane, heartbeat } = input;
+  if (input.probeError) return { readiness: 'unknown', evidence: [input.probeError] };
   if (input.remoteHost) {
     // Only the local host is probed (spec §3): claiming "dead" for a remote agent would be a lie.
     return { readiness: 'unknown', evidence: [`agent on host ${input.remoteHost}: not probed from this host`] };

@@ -78,6 +78,8 @@ export function createPoller(opts: PollerOptions): Poller {
     const i = selectedIndex(agents.map((a) => a.name), s.ui.selectedAgent);
     const agent = i >= 0 ? agents[i] : null;
     if (!agent || !opts.capture) return null;
+    // Remote panes are probed over ssh, read-only; the local capture would hit the wrong server.
+    if (agent.ssh) return { agent: agent.name, lines: [], error: `${agent.name} lives on host ${agent.host ?? agent.ssh}: no preview of remote panes` };
     if (!agent.pane || agent.pane.dead) return { agent: agent.name, lines: [], error: `no live pane for ${agent.name}` };
     try {
       const text = await opts.capture(agent.socket, agent.pane.target, controller.signal);

@@ -96,6 +96,11 @@ export interface AgentRow {
   host: string | null;
   /** tmux socket name, null = the default socket (no -L). */
   socket: string | null;
+  /**
+   * The ssh destination this agent was probed through (roster `ssh:`, else `host:`) when it lives
+   * on another host; absent for agents of this host. Such agents are read-only here: actions refuse them.
+   */
+  ssh?: string;
   readiness: Readiness;
   /** The signals that decided readiness, with their ages, e.g. "heartbeat 12s old, state=busy". */
   evidence: string[];
@@ -149,7 +154,7 @@ export interface Snapshot {
   fleet: FleetSummary;
   agents: AgentRow[];
   unmanaged: UnmanagedSession[];
-  /** Keyed by probe name: `roster`, `tmux:<socket|default>`, `systemd`, `heartbeats`, `proc`, `paused`, `backlog`. */
+  /** Keyed by probe name: `roster`, `tmux:<socket|default>`, `ssh:<target>` (one per remote host), `systemd`, `heartbeats`, `proc`, `paused`, `backlog`. */
   probes: Record<string, ProbeReport>;
   /** Human-readable errors (roster parse errors with file:line:column, probe failures). */
   errors: string[];

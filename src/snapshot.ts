@@ -2,13 +2,15 @@
  * The join (spec §3, §5, §6, §10): roster + tmux + systemd + heartbeats + /proc + PAUSED +
  * backlog ⇒ one {@link Snapshot}. The console's poller calls {@link collectSnapshot} every tick
  * and `--once` prints it. Subprocesses per snapshot: one `tmux list-panes -a` per distinct
- * socket plus one `systemctl --user show` — never one per agent.
+ * local socket, one `systemctl --user show`, and one `ssh` per distinct remote ssh target
+ * (fleet/remote.ts) — never one per agent.
  */
 import os from 'node:os';
 import { collectBacklogSection, type BacklogSection } from '../backlog/snapshot.js';
 import { expectedProgram, readAgentEnv } from '../fleet/agent-env.js';
 import { readHeartbeat } from '../fleet/heartbeat.js';
 import { readPausedFlag } from '../fleet/paused.js';
+import { probeRemoteHost, type RemoteHostProbe } from '../fleet/remote.js';
 import { programsUnder, readProcessTree, type ProcessTree } from '../fleet/proc.js';
 import { agentFlags, classifyReadiness, fleetFloor, matchProcess, readinessThresholds, type ReadinessThresholds } from '../fleet/readiness.js';
 import { RosterCache, rosterErrorSummary, type Roster, type RosterAgent } from '../fleet/roster.js';
@@ -50,6 +52,11 @@ export interface CollectSnapshotOptions {
   now?: number;
   /** Read the backlog section (default true). */
   includeBacklog?: boolean;
+  /**
+   * Environment of the ssh probes (`MOSAIC_SSH`, `MOSAIC_SSH_ARGS`, and ssh's own), default
+   * process.env.
+   */
+  sshEnv?: NodeJS.ProcessEnv;
   /** Readiness thresholds (default: from the environment). */
   thresholds?: ReadinessThresholds;
   /** Per-probe timeout, ms (default 2000; the backlog gets 1.5×). */
@@ -65,6 +72,11 @@ function isLocalHost(host: string | null): boolean {
   if (!host) return true;
   const h = host.toLowerCase();
   return h === 'localhost' || h === '127.0.0.1' || h === '::1' || h === os.hostname().toLowerCase() || h === os.hostname().split('.')[0].toLowerCase();
+}
+
+/** The ssh destination of a remote agent: its roster `ssh:`, else its `host:`. */
+function sshTarget(a: RosterAgent): string {
+  return a.ssh || a.host || '';
 }
 
 /** Name of the Unix user (the tenant, upstream: uid per tenant); falls back to `uid:<n>`. */
@@ -152,6 +164,15 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
   for (const a of localAgents) socketKeys.set(a.socket ?? '', a.socket);
   const sockets = [...socketKeys.values()];
 
+  // Remote agents: ONE ssh per distinct target, whatever the number of agents behind it.
+  const remoteGroups = new Map<string, RosterAgent[]>();
+  for (const a of agents) {
+    if (isLocalHost(a.host)) continue;
+    const list = remoteGroups.get(sshTarget(a));
+    if (list) list.push(a);
+    else remoteGroups.set(sshTarget(a), [a]);
+  }
+
   const unitNames = [...localAgents.map((a) => agentUnitName(a.name)), HOLDER_UNIT, ORCHESTRATOR_UNIT];
 
   // Launch the subprocess probes first, then do the in-process reads while they run.
@@ -159,6 +180,20 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
   const systemdPromise: Promise<SystemdProbe | null> = roster
     ? probeSystemdUnits(unitNames, { timeoutMs, signal: opts.signal, backoff: opts.systemdBackoff, nowMs })
     : Promise.resolve(null);
+  const remotePromise = Promise.all(
+    [...remoteGroups].map(([target, list]) =>
+      probeRemoteHost(target, {
+        sockets: [...new Map(list.map((a) => [a.socket ?? '', a.socket])).values()],
+        agents: list.map((a) => a.name),
+        hostLabel: list[0].host ?? target,
+        controlDir: paths.runDir,
+        timeoutMs,
+        signal: opts.signal,
+        env: opts.sshEnv,
+        nowSeconds,
+      }),
+    ),
+  );
   const includeBacklog = opts.includeBacklog ?? true;
   const backlogPromise = includeBacklog
     ? timed(() => (opts.readBacklog ?? collectBacklogSection)(paths, { timeoutMs: Math.round(timeoutMs * 1.5), signal: opts.signal }))
@@ -179,6 +214,16 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
     probes[`tmux:${socketLabel(t.socket)}`] = { ok: t.ok, durationMs: t.durationMs, error: t.error };
     if (!t.ok && t.error) errors.push(t.error);
     panesBySocket.set(t.socket ?? '', t.panes);
+  }
+
+  const remoteByTarget = new Map<string, RemoteHostProbe>();
+  for (const r of await remotePromise) {
+    remoteByTarget.set(r.target, r);
+    probes[`ssh:${r.target}`] = { ok: r.ok, durationMs: r.durationMs, error: r.ok ? null : `ssh ${r.target}: ${r.error}` };
+    if (!r.ok) errors.push(`ssh ${r.target}: ${r.error}`);
+    for (const t of r.tmux.values()) {
+      if (!t.ok && t.error) errors.push(`ssh ${r.target}: ${t.error}`);
+    }
   }
 
   // /proc only matters when some agent has a live pane.
@@ -220,24 +265,38 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
   // The join, one row per roster agent (roster order).
   const rows: AgentRow[] = agents.map((a) => {
     const local = isLocalHost(a.host);
-    const paneRaw = local ? findAgentPane(panesBySocket.get(a.socket ?? '') ?? [], a.name) : null;
-    const pane = paneRaw ? toPaneInfo(paneRaw) : null;
-    const hb = heartbeats.get(a.name) ?? { heartbeat: null, error: null };
-    const { readiness, evidence } = classifyReadiness(
+    // A remote agent is read from its host's one ssh answer, with the same parsers and classifier.
+    const remote = local ? null : remoteByTarget.get(sshTarget(a)) ?? null;
+    const remoteTmux = remote?.ok ? remote.tmux.get(a.socket ?? '') ?? null : null;
+    const where = local ? '' : ` at host ${a.host}`;
+    let probeError: string | null = null;
+    if (remote && !remote.ok) probeError = `ssh ${remote.target}: ${remote.error}`;
+    else if (remote && (!remoteTmux || !remoteTmux.ok)) probeError = `ssh ${remote.target}: ${remoteTmux?.error ?? `socket ${socketLabel(a.socket)} not probed`}`;
+    const panes = local ? panesBySocket.get(a.socket ?? '') : remoteTmux?.panes;
+    const paneRaw = findAgentPane(panes ?? [], a.name);
+    const pane = paneRaw && !probeError ? toPaneInfo(paneRaw) : null;
+    const hb = (local ? heartbeats.get(a.name) : remote?.heartbeats.get(a.name)) ?? { heartbeat: null, error: null };
+    const decided = classifyReadiness(
       {
         target: pane?.target ?? `=${a.name}:0.0`,
-        socketLabel: socketLabel(a.socket),
+        socketLabel: `${socketLabel(a.socket)}${where}`,
         pane,
-        heartbeat: hb.heartbeat,
+        heartbeat: probeError ? null : hb.heartbeat,
         heartbeatError: hb.error,
-        remoteHost: local ? null : a.host,
+        remoteHost: local || remote ? null : a.host,
+        probeError,
       },
       thresholds,
     );
+    const { readiness } = decided;
+    const evidence = [...decided.evidence];
+    // A remote row says where its pane was seen (local rows need not: the socket is this host's).
+    if (!local && pane && !pane.dead) evidence.push(`pane ${pane.target} on socket ${socketLabel(a.socket)}${where}`);
     let processInfo: ProcessInfo | null = null;
-    if (pane && !pane.dead && pane.pid !== null && tree) {
-      const expected = expectedProgram(readAgentEnv(paths.agentsDir, a.name), a.runtime);
-      processInfo = matchProcess(expected, pane.currentCommand, programsUnder(tree, pane.pid));
+    const procTree = local ? tree : remote?.processes ?? null;
+    if (pane && !pane.dead && pane.pid !== null && procTree) {
+      const env = local ? readAgentEnv(paths.agentsDir, a.name) : remote?.agentEnvs.get(a.name) ?? {};
+      processInfo = matchProcess(expectedProgram(env, a.runtime), pane.currentCommand, programsUnder(procTree, pane.pid));
     }
     const unit = local ? systemd?.units.get(agentUnitName(a.name)) ?? null : null;
     const claimed = claimsByOwner.get(a.name) ?? null;
@@ -250,11 +309,12 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
       modelHint: a.modelHint,
       host: a.host,
       socket: a.socket,
+      ...(local ? {} : { ssh: sshTarget(a) }),
       readiness,
       evidence: [...evidence, ...flagged.evidence],
       flags: flagged.flags,
       pane,
-      heartbeat: hb.heartbeat,
+      heartbeat: probeError ? null : hb.heartbeat,
       unit,
       process: processInfo,
       claim,

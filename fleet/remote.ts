@@ -1,0 +1,429 @@
+/**
+ * Agents on other hosts (roster `host:` + `ssh:`): ONE ssh subprocess per distinct ssh target
+ * per snapshot, running a small POSIX sh script on that host that prints, between markers, what
+ * the local probes read here — `tmux [-L socket] list-panes -a -F …` per socket of that host's
+ * agents, their heartbeat files and per-agent env files (bounded), and the process table (for
+ * DRIFT). The output is parsed with the local parsers ({@link parseListPanes},
+ * {@link parseHeartbeat}, {@link parseAgentEnv}), so a remote row is decided by the same
+ * classifier. Read-only: nothing is ever written or typed on the remote host.
+ *
+ * Upstream: the roster's `host: 10.1.10.37 — agent lives on another host; ssh: user@10.1.10.37 —
+ * how to reach that host`; upstream's agent-send reached remote panes with `ssh <ssh> tmux …`.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseAgentEnv } from './agent-env.js';
+import { runProbe } from './exec.js';
+import { HEARTBEAT_READ_LIMIT, parseHeartbeat, type HeartbeatRead } from './heartbeat.js';
+import type { ProcEntry, ProcessTree } from './proc.js';
+import { isValidAgentName } from './roster.js';
+import { isNoServerError, LIST_PANES_FORMAT, parseListPanes, socketLabel, type TmuxSocketProbe } from './tmux.js';
+
+/** Longest reason kept from ssh's stderr (characters). */
+const MAX_REASON = 200;
+
+/**
+ * Splits a command line like a POSIX shell does for simple cases: blanks separate words;
+ * single quotes keep everything literally; double quotes keep blanks (a backslash escapes
+ * `"`, `\`, `$` and a backquote); a backslash outside quotes escapes the next character. No expansion of
+ * any kind (`$VAR`, `~`, globs are kept as typed). An unterminated quote ends at the end of
+ * the line. Returns the words (empty for a blank line).
+ */
+export function splitCommandLine(line: string): string[] {
+  const words: string[] = [];
+  let word = '';
+  let inWord = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (c === "'") {
+      inWord = true;
+      const end = line.indexOf("'", i + 1);
+      word += line.slice(i + 1, end < 0 ? line.length : end);
+      i = end < 0 ? line.length : end;
+    } else if (c === '"') {
+      inWord = true;
+      for (i++; i < line.length && line[i] !== '"'; i++) {
+        if (line[i] === '\\' && i + 1 < line.length && '"\\$`'.includes(line[i + 1])) i++;
+        word += line[i];
+      }
+    } else if (c === '\\') {
+      inWord = true;
+      if (i + 1 < line.length) word += line[++i];
+    } else if (/\s/.test(c)) {
+      if (inWord) words.push(word);
+      word = '';
+      inWord = false;
+    } else {
+      inWord = true;
+      word += c;
+    }
+  }
+  if (inWord) words.push(word);
+  return words;
+}
+
+/** The ssh program and its leading arguments. */
+export interface SshCommand {
+  file: string;
+  args: string[];
+}
+
+/**
+ * The ssh command from the environment: `MOSAIC_SSH` (a command line, default `ssh`, split by
+ * {@link splitCommandLine}: `MOSAIC_SSH="ssh -F /x/ssh_config"`) followed by the words of
+ * `MOSAIC_SSH_ARGS` (same splitting), e.g. `MOSAIC_SSH=/opt/bin/ssh MOSAIC_SSH_ARGS="-F cfg"`.
+ * These come before mosaic-top's own `-o` options, so ssh (first value wins) lets them override ours.
+ */
+export function sshCommand(env: NodeJS.ProcessEnv = process.env): SshCommand {
+  const words = splitCommandLine(env.MOSAIC_SSH ?? '');
+  const extra = splitCommandLine(env.MOSAIC_SSH_ARGS ?? '');
+  if (words.length === 0) return { file: 'ssh', args: extra };
+  return { file: words[0], args: [...words.slice(1), ...extra] };
+}
+
+/**
+ * True when `target` may be handed to ssh as the destination: non-empty, at most 255
+ * characters, no blank or control character, and not starting with `-` (it would be read as an
+ * option, e.g. `-oProxyCommand=…`). `user@host`, `host`, an ssh_config alias and
+ * `ssh://user@host:port` pass.
+ */
+export function isValidSshTarget(target: string): boolean {
+  return target.length > 0 && target.length <= 255 && !target.startsWith('-') && !/[\s\u0000-\u001f\u007f-\u009f]/.test(target);
+}
+
+/** Quotes `s` for a POSIX shell: one single-quoted word (`'` becomes `'\''`). Safe for any string. */
+export function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * Longest usable ControlPath, in bytes: a Unix socket path holds 107 bytes (108 with the NUL),
+ * and ssh first binds `<ControlPath>.<17 random characters>` before renaming it into place.
+ */
+export const MAX_CONTROL_PATH_BYTES = 107 - 18;
+
+/** `%C` in a ControlPath expands to a 40-character hex hash of (local host, host, port, user, jump). */
+const CONTROL_HASH_LENGTH = 40;
+
+/**
+ * ssh connection-reuse options for the run dir `runDir`:
+ * `-o ControlMaster=auto -o ControlPath=<runDir>/ssh-%C -o ControlPersist=60`, so ticks after the
+ * first reuse one authenticated connection (the master lingers 60 s after its last use). Returns
+ * `[]` (no multiplexing, a full handshake per tick) when `runDir` is null, is not an existing
+ * directory, or the expanded path would exceed {@link MAX_CONTROL_PATH_BYTES}.
+ */
+export function sshControlArgs(runDir: string | null): string[] {
+  if (!runDir) return [];
+  const expandedBytes = Buffer.byteLength(path.join(runDir, 'ssh-')) + CONTROL_HASH_LENGTH;
+  if (expandedBytes > MAX_CONTROL_PATH_BYTES) return [];
+  try {
+    if (!fs.statSync(runDir).isDirectory()) return [];
+  } catch {
+    return [];
+  }
+  // `%` is ssh's escape character in ControlPath: a literal one in the dir must be doubled.
+  const controlPath = path.join(runDir.replace(/%/g, '%%'), 'ssh-%C');
+  return ['-o', 'ControlMaster=auto', '-o', `ControlPath=${controlPath}`, '-o', 'ControlPersist=60'];
+}
+
+/** What the remote script reads on one host. */
+export interface RemoteProbeRequest {
+  /** Distinct tmux sockets of that host's agents (null = the default socket, no -L). */
+  sockets: (string | null)[];
+  /** Agent names (already valid: letters, digits, `_ - + @`); invalid ones are skipped. */
+  agents: string[];
+  /** Also list the process table (`ps`) and read the agents' env files, for DRIFT (default true). */
+  processes?: boolean;
+}
+
+/**
+ * The POSIX sh script run on the remote host (fed to `sh -s` on stdin, so the remote login
+ * shell only ever parses `sh -s`). Every value from the roster is single-quoted
+ * ({@link shellQuote}); every marker line starts with `@@mt-<nonce> ` (a fresh random nonce per
+ * call, so no pane title or file content can forge one). Sections, in order:
+ * `begin 1`, `now <unix s>`, `run <hex of the remote run dir>`, per socket i `tmux i` + the
+ * list-panes lines + `tmux-end i <exit> <hex of stderr ≤512 B>`, per agent `hb <agent> …` and
+ * (with processes) `env <agent> …` as `missing` | `notfile` | `unreadable` |
+ * `file <size|-> <mtime|-> <hex of the first 4096 bytes>`, then `ps`…`ps-end`, `args`…`args-end`,
+ * and `end`. The remote run dir is `${MOSAIC_HOME:-$HOME/.config/mosaic}/fleet/run`, evaluated
+ * remotely (the remote user's own Mosaic home). Commands read /dev/null, never the script.
+ */
+export function remoteProbeScript(nonce: string, req: RemoteProbeRequest): string {
+  const agents = req.agents.filter(isValidAgentName);
+  const lines = [
+    'unset TMUX',
+    `M=${shellQuote(`@@mt-${nonce}`)}`,
+    "hex() { od -An -tx1 -v | tr -d ' \\n'; }",
+    // Bounded read of one file, framed on one marker line (the content hex-encoded).
+    'rd() {',
+    '  if [ ! -e "$1" ] && [ ! -L "$1" ]; then echo "$M $2 missing"',
+    '  elif [ ! -f "$1" ]; then echo "$M $2 notfile"',
+    '  elif [ ! -r "$1" ]; then echo "$M $2 unreadable"',
+    '  else',
+    '    st=$(stat -c "%s %Y" "$1" 2>/dev/null </dev/null || stat -f "%z %m" "$1" 2>/dev/null </dev/null) || st="- -"',
+    `    echo "$M $2 file $st $(head -c ${HEARTBEAT_READ_LIMIT} "$1" 2>/dev/null </dev/null | hex)"`,
+    '  fi',
+    '}',
+    `F=${shellQuote(LIST_PANES_FORMAT)}`,
+    'home="${MOSAIC_HOME:-$HOME/.config/mosaic}"',
+    'run="$home/fleet/run"',
+    'echo "$M begin 1"',
+    'echo "$M now $(date +%s)"',
+    'echo "$M run $(printf %s "$run" | hex)"',
+  ];
+  req.sockets.forEach((socket, i) => {
+    const l = socket ? `-L ${shellQuote(socket)} ` : '';
+    lines.push(
+      `echo "$M tmux ${i}"`,
+      // stdout to the real stdout (fd 3), stderr captured; $? is tmux's exit status.
+      `{ err=$(tmux ${l}list-panes -a -F "$F" 2>&1 1>&3 </dev/null); rc=$?; } 3>&1`,
+      `printf '\\n%s tmux-end ${i} %s %s\\n' "$M" "$rc" "$(printf %s "$err" | head -c 512 | hex)"`,
+    );
+  });
+  for (const a of agents) lines.push(`rd "$run"/${shellQuote(`${a}.hb`)} ${shellQuote(`hb ${a}`)}`);
+  if (req.processes !== false) {
+    for (const a of agents) lines.push(`rd "$home/fleet/agents"/${shellQuote(`${a}.env`)} ${shellQuote(`env ${a}`)}`);
+    lines.push(
+      'echo "$M ps"',
+      'ps -e -o pid= -o ppid= -o comm= </dev/null 2>/dev/null',
+      `printf '\\n%s ps-end\\n' "$M"`,
+      'echo "$M args"',
+      'ps -ww -e -o pid= -o args= </dev/null 2>/dev/null',
+      `printf '\\n%s args-end\\n' "$M"`,
+    );
+  }
+  lines.push('echo "$M end"', 'exit 0');
+  return `${lines.join('\n')}\n`;
+}
+
+/** One host's answer, parsed. */
+export interface RemoteHostProbe {
+  /** The ssh destination, as in the roster's `ssh:` (else `host:`). */
+  target: string;
+  /** False when ssh or the remote script failed; then `error` says why and nothing else is set. */
+  ok: boolean;
+  /** Why it failed, sanitized, without the `ssh <target>: ` prefix ("Permission denied (publickey).", "timed out after 2000 ms"). */
+  error: string | null;
+  /** Wall time of the ssh subprocess, ms. */
+  durationMs: number;
+  /** Unix seconds on the remote host's clock (ages of remote beats and panes are measured against it); null if unreadable. */
+  nowSeconds: number | null;
+  /** The remote run dir as the remote shell resolved it, or null. */
+  runDir: string | null;
+  /** Per socket (key: socket name, `''` for the default socket): panes, or why not, as the local tmux probe reports it. */
+  tmux: Map<string, TmuxSocketProbe>;
+  /** Per agent: the heartbeat read (`{ heartbeat: null, error: null }` when there is no file). */
+  heartbeats: Map<string, HeartbeatRead>;
+  /** Per agent: its remote `<home>/fleet/agents/<name>.env`, parsed (`{}` when absent). */
+  agentEnvs: Map<string, Record<string, string>>;
+  /** The remote process table (comm, and argv split on blanks), or null when `ps` gave nothing. */
+  processes: ProcessTree | null;
+}
+
+/** Makes ssh's (or the remote's) stderr one short inert line: controls shown as `?`, blanks collapsed, cut. */
+export function sanitizeReason(text: string): string {
+  const flat = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, '?').replace(/\s+/g, ' ').trim();
+  return flat.length > MAX_REASON ? `${flat.slice(0, MAX_REASON - 1)}…` : flat;
+}
+
+/**
+ * The reason an ssh run failed, from its stderr: the last line that is not a warning, without
+ * `ssh: ` and a leading `user@host: ` (e.g. `Permission denied (publickey).`,
+ * `connect to host 127.0.0.1 port 1: Connection refused`); `fallback` when stderr says nothing.
+ */
+export function sshFailureReason(stderr: string, fallback: string): string {
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.replace(/\r$/, '').trim())
+    .filter((l) => l && !/^(Warning|Pseudo-terminal|\*\*)/.test(l));
+  const last = lines.at(-1);
+  if (!last) return sanitizeReason(fallback);
+  return sanitizeReason(last.replace(/^ssh: /, '').replace(/^[^\s@:]+@[^\s:]+: /, ''));
+}
+
+function fromHex(hex: string): Buffer {
+  return /^(?:[0-9a-f]{2})*$/i.test(hex) ? Buffer.from(hex, 'hex') : Buffer.alloc(0);
+}
+
+function intOrNull(raw: string | undefined): number | null {
+  if (raw === undefined || !/^\d+$/.test(raw)) return null;
+  return Number(raw);
+}
+
+/** A framed remote file: absent, not readable, or its first bytes with size and mtime (unix s). */
+type RemoteFile =
+  | { kind: 'missing' }
+  | { kind: 'notfile' | 'unreadable' }
+  | { kind: 'file'; size: number | null; mtime: number | null; bytes: Buffer };
+
+function parseFileLine(words: string[]): RemoteFile {
+  if (words[0] === 'file') return { kind: 'file', size: intOrNull(words[1]), mtime: intOrNull(words[2]), bytes: fromHex(words[3] ?? '') };
+  if (words[0] === 'notfile' || words[0] === 'unreadable') return { kind: words[0] };
+  return { kind: 'missing' };
+}
+
+/** ProcessTree from `ps -o pid=,ppid=,comm=` and `ps -o pid=,args=` lines (garbage lines skipped). */
+function processTreeFromPs(psLines: string[], argsLines: string[]): ProcessTree | null {
+  const entries = new Map<number, ProcEntry>();
+  const children = new Map<number, number[]>();
+  for (const line of psLines) {
+    const m = /^\s*(\d+)\s+(\d+)\s(.*)$/.exec(line);
+    if (!m) continue;
+    const entry = { pid: Number(m[1]), ppid: Number(m[2]), comm: m[3].trim() };
+    entries.set(entry.pid, entry);
+    const list = children.get(entry.ppid);
+    if (list) list.push(entry.pid);
+    else children.set(entry.ppid, [entry.pid]);
+  }
+  if (entries.size === 0) return null;
+  const argv = new Map<number, string[]>();
+  for (const line of argsLines) {
+    const m = /^\s*(\d+)\s(.*)$/.exec(line);
+    if (m) argv.set(Number(m[1]), m[2].trim().split(/\s+/).filter(Boolean));
+  }
+  return { procRoot: '(remote ps)', entries, children, argv };
+}
+
+/**
+ * Parses the remote script's stdout (see {@link remoteProbeScript}) for `nonce`. `hostLabel`
+ * prefixes heartbeat paths (`gpu2:/home/u/.config/mosaic/fleet/run/coder1.hb`);
+ * `localNowSeconds` (unix s) stands in when the remote clock is unreadable. Returns the
+ * probe, or `{ error }` when the output is not a complete answer (no `begin`/`end` marker).
+ * Untrusted content (titles, files) is never taken for a marker: markers carry the nonce.
+ */
+export function parseRemoteProbeOutput(
+  stdout: string,
+  nonce: string,
+  req: RemoteProbeRequest,
+  hostLabel: string,
+  localNowSeconds: number,
+): Omit<RemoteHostProbe, 'target' | 'ok' | 'error' | 'durationMs'> | { error: string } {
+  const marker = `@@mt-${nonce} `;
+  const lines = stdout.split('\n');
+  let begun = false;
+  let ended = false;
+  let nowSeconds: number | null = null;
+  let runDir: string | null = null;
+  const paneText = new Map<number, string[]>();
+  const tmuxEnd = new Map<number, { rc: number | null; stderr: string }>();
+  const files = new Map<string, RemoteFile>();
+  const ps: string[] = [];
+  const args: string[] = [];
+  let section: { kind: 'tmux'; index: number } | { kind: 'ps' } | { kind: 'args' } | null = null;
+  for (const line of lines) {
+    if (!line.startsWith(marker)) {
+      if (section?.kind === 'tmux') paneText.get(section.index)!.push(line);
+      else if (section?.kind === 'ps') ps.push(line);
+      else if (section?.kind === 'args') args.push(line);
+      continue;
+    }
+    const words = line.slice(marker.length).split(' ');
+    const [kind] = words;
+    section = null;
+    if (kind === 'begin') begun = true;
+    else if (kind === 'end') ended = true;
+    else if (kind === 'now') nowSeconds = intOrNull(words[1]);
+    else if (kind === 'run') runDir = fromHex(words[1] ?? '').toString('utf8') || null;
+    else if (kind === 'tmux') {
+      const index = Number(words[1]);
+      paneText.set(index, []);
+      section = { kind: 'tmux', index };
+    } else if (kind === 'tmux-end') {
+      tmuxEnd.set(Number(words[1]), { rc: intOrNull(words[2]), stderr: fromHex(words[3] ?? '').toString('utf8') });
+    } else if ((kind === 'hb' || kind === 'env') && words[1]) files.set(`${kind} ${words[1]}`, parseFileLine(words.slice(2)));
+    else if (kind === 'ps') section = { kind: 'ps' };
+    else if (kind === 'args') section = { kind: 'args' };
+  }
+  if (!begun) return { error: 'no answer from the remote probe script' };
+  if (!ended) return { error: 'remote probe output incomplete' };
+
+  const now = nowSeconds ?? localNowSeconds;
+  const tmux = new Map<string, TmuxSocketProbe>();
+  req.sockets.forEach((socket, i) => {
+    const end = tmuxEnd.get(i);
+    const base = { socket, durationMs: 0 };
+    if (!end || !paneText.has(i)) {
+      tmux.set(socket ?? '', { ...base, ok: false, serverRunning: false, panes: [], error: `tmux on socket ${socketLabel(socket)}: no answer` });
+    } else if (end.rc === 0) {
+      tmux.set(socket ?? '', { ...base, ok: true, serverRunning: true, panes: parseListPanes(paneText.get(i)!.join('\n'), now).panes, error: null });
+    } else if (isNoServerError(end.stderr)) {
+      tmux.set(socket ?? '', { ...base, ok: true, serverRunning: false, panes: [], error: `tmux: no server on socket ${socketLabel(socket)}` });
+    } else {
+      const why = sanitizeReason(end.stderr.split('\n').find((l) => l.trim()) ?? `exit ${end.rc ?? '?'}`);
+      tmux.set(socket ?? '', { ...base, ok: false, serverRunning: false, panes: [], error: `tmux on socket ${socketLabel(socket)}: ${why}` });
+    }
+  });
+
+  const heartbeats = new Map<string, HeartbeatRead>();
+  const agentEnvs = new Map<string, Record<string, string>>();
+  for (const agent of req.agents.filter(isValidAgentName)) {
+    const hbPath = `${hostLabel}:${runDir ?? '$MOSAIC_HOME/fleet/run'}/${agent}.hb`;
+    const hb = files.get(`hb ${agent}`);
+    if (!hb || hb.kind === 'missing') heartbeats.set(agent, { heartbeat: null, error: null });
+    else if (hb.kind !== 'file') {
+      heartbeats.set(agent, { heartbeat: null, error: `${hbPath} unreadable: ${hb.kind === 'notfile' ? 'not a regular file' : 'permission denied'}` });
+    } else {
+      heartbeats.set(
+        agent,
+        parseHeartbeat(hb.bytes, { path: hbPath, mtimeSeconds: hb.mtime ?? now, nowSeconds: now, fileSize: Math.max(hb.size ?? 0, hb.bytes.length) }),
+      );
+    }
+    const env = files.get(`env ${agent}`);
+    agentEnvs.set(agent, env?.kind === 'file' ? parseAgentEnv(env.bytes.toString('utf8')) : {});
+  }
+  return { nowSeconds, runDir, tmux, heartbeats, agentEnvs, processes: processTreeFromPs(ps, args) };
+}
+
+/** Options of {@link probeRemoteHost}. */
+export interface RemoteProbeOptions extends RemoteProbeRequest {
+  /** Label of the host in paths and evidence (the roster's `host:`, else the target). */
+  hostLabel?: string;
+  /** Local run dir: home of the ssh ControlPath (`<runDir>/ssh-%C`); null = no multiplexing. */
+  controlDir?: string | null;
+  /** Timeout of the whole ssh run, ms (default 2000); ssh's ConnectTimeout is its ceiling in seconds. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** Environment of ssh and of `MOSAIC_SSH`/`MOSAIC_SSH_ARGS` (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** Unix seconds of now, used when the remote clock is unreadable (default: now). */
+  nowSeconds?: number;
+}
+
+/**
+ * Probes one remote host with exactly ONE ssh subprocess (through {@link runProbe}, no execa):
+ * `<MOSAIC_SSH> -o BatchMode=yes -o ConnectTimeout=<s> [ControlMaster options] -- <target> sh -s`
+ * with {@link remoteProbeScript} on stdin, then {@link parseRemoteProbeOutput}. Never throws:
+ * an invalid target (spawns nothing), a failed ssh (exit 255: refused, denied, unreachable),
+ * a timeout or a broken answer give `ok: false` with a sanitized `error`.
+ */
+export async function probeRemoteHost(target: string, opts: RemoteProbeOptions): Promise<RemoteHostProbe> {
+  const empty = { nowSeconds: null, runDir: null, tmux: new Map(), heartbeats: new Map(), agentEnvs: new Map(), processes: null };
+  if (!isValidSshTarget(target)) {
+    return { target, ok: false, error: 'invalid ssh target (blank, control character or leading -)', durationMs: 0, ...empty };
+  }
+  const timeoutMs = opts.timeoutMs ?? 2000;
+  const env = opts.env ?? process.env;
+  const ssh = sshCommand(env);
+  const nonce = randomBytes(8).toString('hex');
+  const args = [
+    ...ssh.args,
+    '-o', 'BatchMode=yes',
+    '-o', `ConnectTimeout=${Math.max(1, Math.ceil(timeoutMs / 1000))}`,
+    ...sshControlArgs(opts.controlDir ?? null),
+    '--', target, 'sh -s',
+  ];
+  const result = await runProbe(ssh.file, args, { timeoutMs, signal: opts.signal, env, input: remoteProbeScript(nonce, opts) });
+  const fail = (error: string): RemoteHostProbe => ({ target, ok: false, error, durationMs: result.durationMs, ...empty });
+  if (result.exitCode === null || result.error?.endsWith(': not found')) {
+    // Not started, timed out or aborted: runProbe's words without the program name.
+    return fail(sanitizeReason((result.error ?? 'failed').replace(`${ssh.file}: `, '')));
+  }
+  if (result.exitCode === 255) return fail(sshFailureReason(result.stderr, 'exit 255'));
+  const parsed = parseRemoteProbeOutput(result.stdout, nonce, opts, opts.hostLabel ?? target, opts.nowSeconds ?? Date.now() / 1000);
+  if ('error' in parsed) {
+    const why = result.exitCode === 0 ? parsed.error : `remote script exit ${result.exitCode}`;
+    return fail(sshFailureReason(result.stderr, why));
+  }
+  return { target, ok: true, error: null, durationMs: result.durationMs, ...parsed };
+}
