@@ -177,7 +177,8 @@ export function remoteProbeScript(nonce: string, req: RemoteProbeRequest): strin
     lines.push(
       `echo "$M tmux ${i}"`,
       // stdout to the real stdout (fd 3), stderr captured; $? is tmux's exit status.
-      `{ err=$(tmux ${l}list-panes -a -F "$F" 2>&1 1>&3 </dev/null); rc=$?; } 3>&1`,
+      // -u: without a UTF-8 locale (usual over ssh) tmux prints the \x1f separators as `_`.
+      `{ err=$(tmux -u ${l}list-panes -a -F "$F" 2>&1 1>&3 </dev/null); rc=$?; } 3>&1`,
       `printf '\\n%s tmux-end ${i} %s %s\\n' "$M" "$rc" "$(printf %s "$err" | head -c 512 | hex)"`,
     );
   });

@@ -143,7 +143,8 @@ export async function probeTmuxSocket(
   socket: string | null,
   opts: { timeoutMs?: number; signal?: AbortSignal; nowSeconds?: number; env?: NodeJS.ProcessEnv } = {},
 ): Promise<TmuxSocketProbe> {
-  const result = await runProbe('tmux', [...tmuxSocketArgs(socket), 'list-panes', '-a', '-F', LIST_PANES_FORMAT], {
+  // -u: under a non-UTF-8 locale (LANG unset, C, POSIX) tmux prints the \x1f separators as `_`.
+  const result = await runProbe('tmux', ['-u', ...tmuxSocketArgs(socket), 'list-panes', '-a', '-F', LIST_PANES_FORMAT], {
     timeoutMs: opts.timeoutMs ?? 2000,
     signal: opts.signal,
     env: opts.env ?? tmuxEnv(),

@@ -401,7 +401,7 @@ describe('collectSnapshot (real tmux)', () => {
     }
   });
 
-  it('a per-agent socket and a remote host: each local socket probed once, the remote agent not at all', async () => {
+  it('a per-agent socket and a remote host: each local socket probed once, the remote host by one ssh (here: not installed)', async () => {
     const other = await startIsolatedTmux('fleet2');
     try {
       writeRoster(paths, tmux.socket, [{ name: 'here', runtime: 'sleep' }, { name: 'there', runtime: 'sleep', socket: other.socket }, { name: 'far', runtime: 'sleep', host: 'remote.example' }]);
@@ -409,8 +409,10 @@ describe('collectSnapshot (real tmux)', () => {
       await other.newSession('there', ['sleep', '600']);
       await other.newSession('stray2', ['sleep', '600']);
       const before = subprocessCount();
-      const s = await collectSnapshot({ paths, includeBacklog: false });
-      expect(subprocessCount() - before).toBe(3);
+      const s = await collectSnapshot({ paths, includeBacklog: false, sshEnv: { ...process.env, MOSAIC_SSH: '/nonexistent/mt-ssh' } });
+      expect(subprocessCount() - before).toBe(4); // 2 list-panes + systemctl + 1 ssh
+      expect(s.probes['ssh:remote.example']).toMatchObject({ ok: false, error: 'ssh remote.example: not found' });
+      expect(row(s, 'far').evidence).toEqual(['ssh remote.example: not found']);
       expect(row(s, 'here').pane).not.toBeNull();
       expect(row(s, 'there').pane).not.toBeNull();
       expect(row(s, 'there').socket).toBe(other.socket);

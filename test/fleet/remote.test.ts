@@ -1,0 +1,308 @@
+/**
+ * Agents on other hosts, with real parts: a throwaway sshd on 127.0.0.1 (test/helpers/sshd.ts),
+ * a real isolated tmux server as the "remote" socket, real heartbeat files in the remote Mosaic
+ * home (sshd `SetEnv MOSAIC_HOME=…`), the real ssh client through `MOSAIC_SSH_ARGS=-F <config>`.
+ * Locally the file is skipped only when sshd cannot run here; with CI=true it must run.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { subprocessCount } from '../../fleet/exec.js';
+import { writeHeartbeat } from '../../fleet/heartbeat.js';
+import {
+  isValidSshTarget,
+  MAX_CONTROL_PATH_BYTES,
+  parseRemoteProbeOutput,
+  remoteProbeScript,
+  shellQuote,
+  splitCommandLine,
+  sshCommand,
+  sshControlArgs,
+  sshFailureReason,
+} from '../../fleet/remote.js';
+import { resolvePaths, type MosaicPaths } from '../../src/paths.js';
+import { collectSnapshot } from '../../src/snapshot.js';
+import type { AgentRow, Snapshot } from '../../src/snapshot-types.js';
+import { runBin } from '../helpers/bin.js';
+import { startTestSshd, sshdUnavailableReason, type TestSshd } from '../helpers/sshd.js';
+import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const FIXTURE_BIN = path.join(ROOT, 'test', 'fixtures', 'bin');
+const CI = process.env.CI === 'true' || process.env.CI === '1';
+const UNAVAILABLE = sshdUnavailableReason();
+if (UNAVAILABLE && CI) throw new Error(`CI=true: the ssh tests must run, but sshd is unavailable: ${UNAVAILABLE}`);
+if (UNAVAILABLE) process.stderr.write(`[remote.test] skipped: ${UNAVAILABLE}\n`);
+
+interface AgentDef { name: string; runtime: string; class?: string; host?: string; ssh?: string; socket?: string }
+
+function writeRoster(paths: MosaicPaths, socket: string, agents: AgentDef[]): void {
+  const lines = ['version: 1', 'tmux:', `  socket_name: ${socket}`, '  holder_session: _keepalive', 'agents:'];
+  for (const a of agents) {
+    lines.push(`  - name: ${a.name}`, `    runtime: ${a.runtime}`);
+    for (const k of ['class', 'host', 'ssh', 'socket'] as const) if (a[k]) lines.push(`    ${k}: ${a[k]}`);
+  }
+  fs.mkdirSync(paths.runDir, { recursive: true });
+  fs.writeFileSync(paths.roster, `${lines.join('\n')}\n`);
+}
+
+const row = (s: Snapshot, name: string): AgentRow => {
+  const r = s.agents.find((a) => a.name === name);
+  if (!r) throw new Error(`no row ${name}`);
+  return r;
+};
+
+function validator() {
+  const schema = JSON.parse(fs.readFileSync(path.join(ROOT, 'schema', 'snapshot.schema.json'), 'utf8'));
+  return new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true, validateFormats: false }).compile(schema);
+}
+
+describe('remote probe: pure parts', () => {
+  it('MOSAIC_SSH is split like a shell (quotes, backslashes), MOSAIC_SSH_ARGS appended', () => {
+    expect(splitCommandLine(`ssh -F '/a b/cfg' -o "X=1 2" c\\ d`)).toEqual(['ssh', '-F', '/a b/cfg', '-o', 'X=1 2', 'c d']);
+    expect(sshCommand({})).toEqual({ file: 'ssh', args: [] });
+    expect(sshCommand({ MOSAIC_SSH: '/opt/ssh -4', MOSAIC_SSH_ARGS: '-F /x/cfg' })).toEqual({ file: '/opt/ssh', args: ['-4', '-F', '/x/cfg'] });
+    expect(sshCommand({ MOSAIC_SSH_ARGS: '-F cfg' })).toEqual({ file: 'ssh', args: ['-F', 'cfg'] });
+  });
+
+  it('targets that ssh would read as options or that carry blanks/controls are refused', () => {
+    expect(isValidSshTarget('user@10.1.10.37')).toBe(true);
+    expect(isValidSshTarget('ssh://u@h:2222')).toBe(true);
+    for (const bad of ['-oProxyCommand=touch /tmp/x', 'a b', 'a\nb', '']) expect(isValidSshTarget(bad)).toBe(false);
+  });
+
+  it('ControlPath: used in an existing short run dir, dropped when the socket path would be too long', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-cp-'));
+    try {
+      expect(sshControlArgs(dir)).toEqual(['-o', 'ControlMaster=auto', '-o', `ControlPath=${dir}/ssh-%C`, '-o', 'ControlPersist=60']);
+      const long = path.join(dir, 'x'.repeat(MAX_CONTROL_PATH_BYTES - dir.length));
+      fs.mkdirSync(long);
+      expect(sshControlArgs(long)).toEqual([]);
+      expect(sshControlArgs(path.join(dir, 'missing'))).toEqual([]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('hostile socket names are single-quoted: the script runs nothing they contain', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-quote-'));
+    const canary = path.join(dir, 'pwned');
+    try {
+      const socket = `x'; touch ${canary}; echo '$(touch ${canary})`;
+      expect(shellQuote("it's")).toBe(`'it'\\''s'`);
+      const script = remoteProbeScript('n0nce', { sockets: [socket], agents: ['a1', 'bad name'], processes: false });
+      const r = spawnSync('sh', ['-s'], { input: script, env: { ...process.env, MOSAIC_HOME: dir }, encoding: 'utf8' });
+      expect(r.status).toBe(0);
+      expect(fs.existsSync(canary)).toBe(false);
+      const parsed = parseRemoteProbeOutput(r.stdout, 'n0nce', { sockets: [socket], agents: ['a1'] }, 'h', Date.now() / 1000);
+      expect('error' in parsed).toBe(false);
+      if ('error' in parsed) return;
+      expect(parsed.tmux.get(socket)).toMatchObject({ ok: true, serverRunning: false, panes: [] });
+      expect(parsed.heartbeats.get('a1')).toEqual({ heartbeat: null, error: null });
+      expect(script).not.toContain('bad name');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('forged markers in untrusted output are data, and an answer without its end marker is refused', () => {
+    const req = { sockets: ['s'], agents: ['a1'] };
+    const out = ['@@mt-abc begin 1', '@@mt-abc tmux 0', '@@mt-zzz end', '@@mt-abc tmux-end 0 0 ', '@@mt-abc hb a1 missing'].join('\n');
+    expect(parseRemoteProbeOutput(out, 'abc', req, 'h', 0)).toEqual({ error: 'remote probe output incomplete' });
+    expect(parseRemoteProbeOutput('Welcome!\n', 'abc', req, 'h', 0)).toEqual({ error: 'no answer from the remote probe script' });
+    expect(sshFailureReason('Warning: Permanently added x\nroot@127.0.0.1: Permission denied (publickey).\n', 'x')).toBe('Permission denied (publickey).');
+    expect(sshFailureReason('ssh: connect to host h port 1: Connection refused\u001b[2J\n', 'x')).toBe('connect to host h port 1: Connection refused?[2J');
+  });
+});
+
+describe.skipIf(UNAVAILABLE !== null)('agents on other hosts (real sshd, real tmux)', () => {
+  let sshd: TestSshd;
+  let local: IsolatedTmux;
+  let remote: IsolatedTmux;
+  let home: string;
+  let paths: MosaicPaths;
+  const nowS = () => Math.floor(Date.now() / 1000);
+  const remoteRun = () => path.join(sshd.remoteHome, 'fleet', 'run');
+  const savedEnv = { ...process.env };
+
+  beforeAll(async () => {
+    sshd = await startTestSshd();
+  });
+  afterAll(async () => {
+    await sshd?.stop();
+  });
+  beforeEach(async () => {
+    local = await startIsolatedTmux('rlocal');
+    remote = await startIsolatedTmux('rremote');
+    home = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-rem-'));
+    paths = resolvePaths({ mosaicHome: home }, {});
+    for (const d of ['run', 'agents']) {
+      fs.rmSync(path.join(sshd.remoteHome, 'fleet', d), { recursive: true, force: true });
+      fs.mkdirSync(path.join(sshd.remoteHome, 'fleet', d), { recursive: true });
+    }
+    process.env.PATH = `${FIXTURE_BIN}:${savedEnv.PATH}`;
+    process.env.MT_SYSTEMCTL_MODE = 'nobus';
+    process.env.XDG_CACHE_HOME = path.join(home, 'cache');
+  });
+  afterEach(async () => {
+    const { stopControlMasters } = await import('../helpers/sshd.js');
+    stopControlMasters(paths.runDir, sshd.sshConfig);
+    await local.stop();
+    await remote.stop();
+    fs.rmSync(home, { recursive: true, force: true });
+    for (const k of ['PATH', 'MT_SYSTEMCTL_MODE', 'XDG_CACHE_HOME']) {
+      if (savedEnv[k] === undefined) delete process.env[k];
+      else process.env[k] = savedEnv[k];
+    }
+  });
+
+  const snap = () => collectSnapshot({ paths, includeBacklog: false, sshEnv: sshd.env(), probeTimeoutMs: 10_000 });
+
+  it('remote working / available / stale / dead / unknown from real panes and real heartbeat files, DRIFT from the remote ps', async () => {
+    const on = { host: 'gpu2', ssh: 'mt-remote', socket: remote.socket };
+    writeRoster(paths, local.socket, [
+      { name: 'here', runtime: 'sleep', class: 'orchestrator' },
+      { name: 'rbusy', runtime: 'sleep', class: 'enhancer', ...on },
+      { name: 'ridle', runtime: 'sleep', ...on },
+      { name: 'rold', runtime: 'sleep', ...on },
+      { name: 'rgone', runtime: 'sleep', ...on },
+      { name: 'rdeadpane', runtime: 'sh', ...on },
+      { name: 'rnobeat', runtime: 'sleep', ...on },
+      { name: 'rdrift', runtime: 'pi', ...on },
+      { name: 'renv', runtime: 'claude', ...on },
+    ]);
+    await local.newSession('here', ['sleep', '600']);
+    for (const n of ['rbusy', 'ridle', 'rold', 'rnobeat', 'rdrift', 'renv']) await remote.newSession(n, ['sleep', '600']);
+    await remote.newSession('rdeadpane', ['sh', '-c', 'exit 4'], { remainOnExit: true });
+    await remote.newSession('rstray', ['sleep', '600']);
+    writeHeartbeat(paths.runDir, 'here', { state: 'busy' });
+    writeHeartbeat(remoteRun(), 'rbusy', { state: 'busy', card: 'R7', note: 'remote work' });
+    writeHeartbeat(remoteRun(), 'ridle', { state: 'idle' });
+    writeHeartbeat(remoteRun(), 'rold', { state: 'busy', ts: nowS() - 500 });
+    writeHeartbeat(remoteRun(), 'rgone', { state: 'busy' });
+    for (const n of ['rdrift', 'renv']) writeHeartbeat(remoteRun(), n, { state: 'idle' });
+    fs.writeFileSync(path.join(sshd.remoteHome, 'fleet', 'agents', 'renv.env'), 'MOSAIC_AGENT_COMMAND=sleep 600\n');
+    await waitFor(async () => (await remote.ok(['display-message', '-p', '-t', '=rdeadpane:0.0', '#{pane_dead}'])).trim() === '1', 'rdeadpane dead');
+
+    const s = await snap();
+    expect(s.probes['ssh:mt-remote']).toMatchObject({ ok: true, error: null });
+    expect(Object.fromEntries(s.agents.map((a) => [a.name, a.readiness]))).toEqual({
+      here: 'working', rbusy: 'working', ridle: 'available', rold: 'stale', rgone: 'dead', rdeadpane: 'dead', rnobeat: 'unknown', rdrift: 'available', renv: 'available',
+    });
+    const at = `on socket ${remote.socket} at host gpu2`;
+    expect(row(s, 'rbusy').evidence).toEqual([expect.stringMatching(/^heartbeat \ds old, state=busy$/), `pane =rbusy:0.0 ${at}`]);
+    expect(row(s, 'rbusy')).toMatchObject({
+      host: 'gpu2', ssh: 'mt-remote', socket: remote.socket,
+      pane: { target: '=rbusy:0.0', currentCommand: 'sleep', dead: false },
+      heartbeat: { state: 'busy', card: 'R7', note: 'remote work', path: `gpu2:${remoteRun()}/rbusy.hb` },
+      unit: null,
+    });
+    expect(row(s, 'rold').evidence[0]).toMatch(/^heartbeat 8m2\ds old > stale threshold 120s$/);
+    expect(row(s, 'rgone').evidence).toEqual([`no pane =rgone:0.0 ${at}`]);
+    expect(row(s, 'rdeadpane').evidence[0]).toBe('pane =rdeadpane:0.0 is dead (exit status 4)');
+    expect(row(s, 'rnobeat').evidence).toEqual(['no heartbeat file', expect.stringMatching(/^pane alive, idle /), `pane =rnobeat:0.0 ${at}`]);
+    expect(row(s, 'rdrift').flags).toEqual(['DRIFT']);
+    expect(row(s, 'rdrift').evidence).toContain('DRIFT: expected pi, pane runs sleep');
+    expect(row(s, 'renv')).toMatchObject({ flags: [], process: { expected: 'sleep', matches: true } });
+    expect(row(s, 'here')).toMatchObject({ readiness: 'working', pane: { target: '=here:0.0' } });
+    expect(row(s, 'here').ssh).toBeUndefined();
+    // Remote unmanaged sessions are not listed (documented); local bookkeeping is unchanged.
+    expect(s.unmanaged).toEqual([]);
+    expect(s.fleet.sockets).toEqual([local.socket]);
+    expect(s.fleet.floor.ok).toBe(true);
+    expect(s.errors).toEqual([]);
+    const validate = validator();
+    expect(validate(JSON.parse(JSON.stringify(s)))).toBe(true);
+
+    // Killing the remote pane flips the row to dead on the next snapshot.
+    await remote.killSession('rbusy');
+    expect(row(await snap(), 'rbusy')).toMatchObject({ readiness: 'dead', evidence: [`no pane =rbusy:0.0 ${at}`] });
+  });
+
+  it('5 agents on one remote host ⇒ exactly 1 ssh per snapshot (also on the reused connection); a second target ⇒ 1 more', async () => {
+    const count = async (remoteAgents: AgentDef[]) => {
+      writeRoster(paths, local.socket, [{ name: 'here', runtime: 'sleep' }, ...remoteAgents]);
+      const before = subprocessCount();
+      const s = await snap();
+      return { spawned: subprocessCount() - before, s };
+    };
+    const on = (target: string) => (_: unknown, i: number): AgentDef => ({ name: `${target.replace(/\W/g, '')}${i}`, runtime: 'sleep', host: 'gpu2', ssh: target, socket: remote.socket });
+    const five = Array.from({ length: 5 }, on('mt-remote'));
+    for (const a of five) {
+      await remote.newSession(a.name, ['sleep', '600']);
+      writeHeartbeat(remoteRun(), a.name, { state: 'busy' });
+    }
+    const none = await count([]);
+    expect(none.spawned).toBe(2); // one list-panes -a + one systemctl show
+    const first = await count(five);
+    expect(first.spawned).toBe(none.spawned + 1);
+    expect(first.s.agents.filter((a) => a.readiness === 'working')).toHaveLength(5);
+    const second = await count(five);
+    expect(second.spawned).toBe(none.spawned + 1);
+    expect(second.s.probes['ssh:mt-remote'].ok).toBe(true);
+    const one = await count(five.slice(0, 1));
+    expect(one.spawned).toBe(first.spawned);
+    const twin = Array.from({ length: 3 }, on('mt-remote-twin'));
+    const both = await count([...five, ...twin]);
+    expect(both.spawned).toBe(none.spawned + 2);
+    expect(Object.keys(both.s.probes).filter((k) => k.startsWith('ssh:')).sort()).toEqual(['ssh:mt-remote', 'ssh:mt-remote-twin']);
+  });
+
+  it('--once --json: a refused key and a closed port degrade only their hosts (unknown + ssh reason), local agents unaffected, schema valid, exit 0', async () => {
+    writeRoster(paths, local.socket, [
+      { name: 'here', runtime: 'sleep', class: 'orchestrator' },
+      { name: 'r1', runtime: 'sleep', host: 'gpu2', ssh: 'mt-remote-badkey', socket: remote.socket },
+      { name: 'r2', runtime: 'sleep', host: 'gpu2', ssh: 'mt-remote-badkey', socket: remote.socket },
+      { name: 'r3', runtime: 'sleep', host: 'gpu3', ssh: 'mt-remote-closed' },
+      { name: 'r4', runtime: 'sleep', host: 'gpu4', ssh: 'mt-remote', socket: remote.socket },
+    ]);
+    await local.newSession('here', ['sleep', '600']);
+    for (const n of ['r1', 'r2', 'r4']) {
+      await remote.newSession(n, ['sleep', '600']);
+      writeHeartbeat(remoteRun(), n, { state: 'busy' });
+    }
+    writeHeartbeat(paths.runDir, 'here', { state: 'idle' });
+    const r = await runBin(['--mosaic-home', home, '--once', '--json'], { ...sshd.env(process.env), MOSAIC_HOME: '' });
+    expect(r.code).toBe(0);
+    const s = JSON.parse(r.stdout) as Snapshot;
+    const validate = validator();
+    expect(validate(s)).toBe(true);
+    expect(validate.errors ?? []).toEqual([]);
+    const denied = 'ssh mt-remote-badkey: Permission denied (publickey).';
+    expect(row(s, 'r1')).toMatchObject({ readiness: 'unknown', evidence: [denied], pane: null, heartbeat: null, ssh: 'mt-remote-badkey' });
+    expect(row(s, 'r2')).toMatchObject({ readiness: 'unknown', evidence: [denied] });
+    expect(row(s, 'r3').readiness).toBe('unknown');
+    expect(row(s, 'r3').evidence).toEqual([expect.stringMatching(/^ssh mt-remote-closed: connect to host 127\.0\.0\.1 port \d+: Connection refused$/)]);
+    expect(row(s, 'r4')).toMatchObject({ readiness: 'working', pane: { target: '=r4:0.0' } });
+    expect(row(s, 'here')).toMatchObject({ readiness: 'available', pane: { target: '=here:0.0' } });
+    expect(s.probes['ssh:mt-remote-badkey']).toMatchObject({ ok: false, error: denied });
+    expect(s.probes['ssh:mt-remote']).toMatchObject({ ok: true, error: null });
+    expect(s.errors).toContain(denied);
+    expect(s.fleet.counts).toMatchObject({ unknown: 3, working: 1, available: 1 });
+  });
+
+  it('a hostile remote heartbeat (escape sequences in card, state and note) stays inert in the --once table', async () => {
+    writeRoster(paths, local.socket, [{ name: 'rhostile', runtime: 'sleep', host: 'gpu2', ssh: 'mt-remote', socket: remote.socket }]);
+    await remote.newSession('rhostile', ['sleep', '600']);
+    const evilCard = '\u001b]0;pwned\u0007';
+    fs.writeFileSync(
+      path.join(remoteRun(), 'rhostile.hb'),
+      `v=1\nts=${nowS()}\nstate=\u001b[2Jbusy\ncard=${evilCard}\nnote=\u001b]52;c;ZXZpbA==\u0007 \u009b31m\n`,
+    );
+    const env = { ...sshd.env(process.env), MOSAIC_HOME: '' };
+    const table = await runBin(['--mosaic-home', home, '--once'], env);
+    expect(table.code).toBe(0);
+    // The hostile values reached the table (the card column, the evidence), made visible…
+    expect(table.stdout).toContain('^[]0;pwned^G');
+    expect(table.stdout).toMatch(/state "\?\[2Jbusy" is not busy\|idle/);
+    // …and no control character from them reached the terminal.
+    expect(table.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    const json = await runBin(['--mosaic-home', home, '--once', '--json'], env);
+    const hb = row(JSON.parse(json.stdout) as Snapshot, 'rhostile').heartbeat;
+    expect(hb).toMatchObject({ card: evilCard, note: '\u001b]52;c;ZXZpbA==\u0007 \u009b31m', state: null });
+  });
+});
