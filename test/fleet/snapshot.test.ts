@@ -394,6 +394,8 @@ describe('collectSnapshot (real tmux)', () => {
       expect(row(s, 'plain')).toMatchObject({ socket: null, pane: { target: '=plain:0.0', currentCommand: 'sleep' } });
     } finally {
       try { execFileSync('tmux', ['-S', socketPath, 'kill-server'], { stdio: 'ignore' }); } catch { /* not running */ }
+      // 'elsewhere' was started while TMUX_TMPDIR pointed here: its server lives in tmpdir, out of tmux.stop()'s reach.
+      try { execFileSync('tmux', ['-L', tmux.socket, 'kill-server'], { stdio: 'ignore', env: { ...process.env, TMUX_TMPDIR: tmpdir } }); } catch { /* not running */ }
       process.env.TMUX_TMPDIR = saved.TMUX_TMPDIR;
       if (saved.TMUX_TMPDIR === undefined) delete process.env.TMUX_TMPDIR;
       if (saved.TMUX !== undefined) process.env.TMUX = saved.TMUX;
