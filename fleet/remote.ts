@@ -23,46 +23,6 @@ import { isNoServerError, LIST_PANES_FORMAT, parseListPanes, socketLabel, type T
 /** Longest reason kept from ssh's stderr (characters). */
 const MAX_REASON = 200;
 
-/**
- * Splits a command line like a POSIX shell does for simple cases: blanks separate words;
- * single quotes keep everything literally; double quotes keep blanks (a backslash escapes
- * `"`, `\`, `$` and a backquote); a backslash outside quotes escapes the next character. No expansion of
- * any kind (`$VAR`, `~`, globs are kept as typed). An unterminated quote ends at the end of
- * the line. Returns the words (empty for a blank line).
- */
-export function splitCommandLine(line: string): string[] {
-  const words: string[] = [];
-  let word = '';
-  let inWord = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i];
-    if (c === "'") {
-      inWord = true;
-      const end = line.indexOf("'", i + 1);
-      word += line.slice(i + 1, end < 0 ? line.length : end);
-      i = end < 0 ? line.length : end;
-    } else if (c === '"') {
-      inWord = true;
-      for (i++; i < line.length && line[i] !== '"'; i++) {
-        if (line[i] === '\\' && i + 1 < line.length && '"\\$`'.includes(line[i + 1])) i++;
-        word += line[i];
-      }
-    } else if (c === '\\') {
-      inWord = true;
-      if (i + 1 < line.length) word += line[++i];
-    } else if (/\s/.test(c)) {
-      if (inWord) words.push(word);
-      word = '';
-      inWord = false;
-    } else {
-      inWord = true;
-      word += c;
-    }
-  }
-  if (inWord) words.push(word);
-  return words;
-}
-
 /** The ssh program and its leading arguments. */
 export interface SshCommand {
   file: string;
@@ -70,16 +30,15 @@ export interface SshCommand {
 }
 
 /**
- * The ssh command from the environment: `MOSAIC_SSH` (a command line, default `ssh`, split by
- * {@link splitCommandLine}: `MOSAIC_SSH="ssh -F /x/ssh_config"`) followed by the words of
- * `MOSAIC_SSH_ARGS` (same splitting), e.g. `MOSAIC_SSH=/opt/bin/ssh MOSAIC_SSH_ARGS="-F cfg"`.
- * These come before mosaic-top's own `-o` options, so ssh (first value wins) lets them override ours.
+ * The ssh command from the environment: `MOSAIC_SSH` is the ssh program (a path or a name on
+ * PATH, default `ssh`; never split or expanded) and `MOSAIC_SSH_CONFIG` an ssh_config file
+ * passed as `-F` (ports, keys, users, jump hosts per target all go there). The `-F` comes
+ * before mosaic-top's own `-o` options; ssh's first value wins, so the config can override them.
  */
 export function sshCommand(env: NodeJS.ProcessEnv = process.env): SshCommand {
-  const words = splitCommandLine(env.MOSAIC_SSH ?? '');
-  const extra = splitCommandLine(env.MOSAIC_SSH_ARGS ?? '');
-  if (words.length === 0) return { file: 'ssh', args: extra };
-  return { file: words[0], args: [...words.slice(1), ...extra] };
+  const file = env.MOSAIC_SSH?.trim() || 'ssh';
+  const config = env.MOSAIC_SSH_CONFIG?.trim();
+  return { file, args: config ? ['-F', config] : [] };
 }
 
 /**
@@ -385,7 +344,7 @@ export interface RemoteProbeOptions extends RemoteProbeRequest {
   /** Timeout of the whole ssh run, ms (default 2000); ssh's ConnectTimeout is its ceiling in seconds. */
   timeoutMs?: number;
   signal?: AbortSignal;
-  /** Environment of ssh and of `MOSAIC_SSH`/`MOSAIC_SSH_ARGS` (default process.env). */
+  /** Environment of ssh and of `MOSAIC_SSH`/`MOSAIC_SSH_CONFIG` (default process.env). */
   env?: NodeJS.ProcessEnv;
   /** Unix seconds of now, used when the remote clock is unreadable (default: now). */
   nowSeconds?: number;

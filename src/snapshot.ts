@@ -53,7 +53,7 @@ export interface CollectSnapshotOptions {
   /** Read the backlog section (default true). */
   includeBacklog?: boolean;
   /**
-   * Environment of the ssh probes (`MOSAIC_SSH`, `MOSAIC_SSH_ARGS`, and ssh's own), default
+   * Environment of the ssh probes (`MOSAIC_SSH`, `MOSAIC_SSH_CONFIG`, and ssh's own), default
    * process.env.
    */
   sshEnv?: NodeJS.ProcessEnv;

@@ -1,7 +1,7 @@
 /**
  * Agents on other hosts, with real parts: a throwaway sshd on 127.0.0.1 (test/helpers/sshd.ts),
  * a real isolated tmux server as the "remote" socket, real heartbeat files in the remote Mosaic
- * home (sshd `SetEnv MOSAIC_HOME=…`), the real ssh client through `MOSAIC_SSH_ARGS=-F <config>`.
+ * home (sshd `SetEnv MOSAIC_HOME=…`), the real ssh client through `MOSAIC_SSH_CONFIG=<config>`.
  * Locally the file is skipped only when sshd cannot run here; with CI=true it must run.
  */
 import { spawnSync } from 'node:child_process';
@@ -19,7 +19,6 @@ import {
   parseRemoteProbeOutput,
   remoteProbeScript,
   shellQuote,
-  splitCommandLine,
   sshCommand,
   sshControlArgs,
   sshFailureReason,
@@ -62,11 +61,10 @@ function validator() {
 }
 
 describe('remote probe: pure parts', () => {
-  it('MOSAIC_SSH is split like a shell (quotes, backslashes), MOSAIC_SSH_ARGS appended', () => {
-    expect(splitCommandLine(`ssh -F '/a b/cfg' -o "X=1 2" c\\ d`)).toEqual(['ssh', '-F', '/a b/cfg', '-o', 'X=1 2', 'c d']);
+  it('MOSAIC_SSH is the program (never split), MOSAIC_SSH_CONFIG an ssh_config passed as -F', () => {
     expect(sshCommand({})).toEqual({ file: 'ssh', args: [] });
-    expect(sshCommand({ MOSAIC_SSH: '/opt/ssh -4', MOSAIC_SSH_ARGS: '-F /x/cfg' })).toEqual({ file: '/opt/ssh', args: ['-4', '-F', '/x/cfg'] });
-    expect(sshCommand({ MOSAIC_SSH_ARGS: '-F cfg' })).toEqual({ file: 'ssh', args: ['-F', 'cfg'] });
+    expect(sshCommand({ MOSAIC_SSH: '/opt/my ssh', MOSAIC_SSH_CONFIG: '/x y/cfg' })).toEqual({ file: '/opt/my ssh', args: ['-F', '/x y/cfg'] });
+    expect(sshCommand({ MOSAIC_SSH: '  ', MOSAIC_SSH_CONFIG: '' })).toEqual({ file: 'ssh', args: [] });
   });
 
   it('targets that ssh would read as options or that carry blanks/controls are refused', () => {

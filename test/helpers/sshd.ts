@@ -10,7 +10,7 @@
  * - `mt-remote-badkey` — a key that is not authorized (⇒ `Permission denied (publickey).`);
  * - `mt-remote-closed` — a port where nothing listens (⇒ `Connection refused`).
  *
- * Tests pass `MOSAIC_SSH_ARGS="-F <sshConfig>"`. `stop()` ends the ControlMaster processes found
+ * Tests pass `MOSAIC_SSH_CONFIG=<sshConfig>`. `stop()` ends the ControlMaster processes found
  * in the given run dirs (`ssh -O exit`), then this sshd (by its pid), then removes the temp dir.
  * Because the "remote" is this machine as root, a remote tmux socket is simply an isolated
  * `tmux -L` server the test starts (test/helpers/tmux.ts).
@@ -32,7 +32,7 @@ export interface TestSshd {
   sshConfig: string;
   /** `MOSAIC_HOME` of every session on this server (the remote Mosaic home); its `fleet/run` exists. */
   remoteHome: string;
-  /** Environment for code under test: `MOSAIC_SSH=ssh`, `MOSAIC_SSH_ARGS=-F <sshConfig>`, no agent socket. */
+  /** Environment for code under test: `MOSAIC_SSH=ssh`, `MOSAIC_SSH_CONFIG=<sshConfig>`, no agent socket. */
   env(base?: NodeJS.ProcessEnv): NodeJS.ProcessEnv;
   /** Ends ControlMasters under `runDirs` (`ssh -O exit` on each `ssh-*` socket), then sshd; idempotent. */
   stop(runDirs?: string[]): Promise<void>;
@@ -169,7 +169,7 @@ export async function startTestSshd(): Promise<TestSshd> {
     remoteHome,
     env(base = process.env) {
       const { SSH_AUTH_SOCK: _agent, ...rest } = base;
-      return { ...rest, MOSAIC_SSH: 'ssh', MOSAIC_SSH_ARGS: `-F ${sshConfig}` };
+      return { ...rest, MOSAIC_SSH: 'ssh', MOSAIC_SSH_CONFIG: sshConfig };
     },
     async stop(runDirs = []) {
       if (stopped) return;
