@@ -12,10 +12,10 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { freePort } from './helpers/net.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -41,16 +41,6 @@ function findPostgresBin(): string | null {
   return versions.length ? path.join(root, versions[0], 'bin') : null;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Runs a command as the `postgres` user when we are root, else as ourselves. */
 function asPostgres(argv: string[], opts: { cwd?: string } = {}): void {

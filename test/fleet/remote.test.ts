@@ -25,7 +25,8 @@ import {
 } from '../../fleet/remote.js';
 import { resolvePaths, type MosaicPaths } from '../../src/paths.js';
 import { collectSnapshot } from '../../src/snapshot.js';
-import type { AgentRow, Snapshot } from '../../src/snapshot-types.js';
+import type { Snapshot } from '../../src/snapshot-types.js';
+import { agentRow } from '../fixtures/snapshots.js';
 import { runBin } from '../helpers/bin.js';
 import { startTestSshd, sshdUnavailableReason, type TestSshd } from '../helpers/sshd.js';
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
@@ -49,11 +50,7 @@ function writeRoster(paths: MosaicPaths, socket: string, agents: AgentDef[]): vo
   fs.writeFileSync(paths.roster, `${lines.join('\n')}\n`);
 }
 
-const row = (s: Snapshot, name: string): AgentRow => {
-  const r = s.agents.find((a) => a.name === name);
-  if (!r) throw new Error(`no row ${name}`);
-  return r;
-};
+const row = agentRow;
 
 function validator() {
   const schema = JSON.parse(fs.readFileSync(path.join(ROOT, 'schema', 'snapshot.schema.json'), 'utf8'));

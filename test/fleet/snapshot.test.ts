@@ -14,7 +14,7 @@ import { SystemdBackoff } from '../../fleet/systemd.js';
 import type { BacklogSection } from '../../backlog/snapshot.js';
 import { resolvePaths, type MosaicPaths } from '../../src/paths.js';
 import { collectSnapshot } from '../../src/snapshot.js';
-import type { AgentRow, Snapshot } from '../../src/snapshot-types.js';
+import { agentRow } from '../fixtures/snapshots.js';
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
 
 const FIXTURE_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'bin');
@@ -37,11 +37,7 @@ function writeRoster(paths: MosaicPaths, socket: string | null, agents: AgentDef
   fs.writeFileSync(paths.roster, `${lines.join('\n')}\n`);
 }
 
-const row = (s: Snapshot, name: string): AgentRow => {
-  const r = s.agents.find((a) => a.name === name);
-  if (!r) throw new Error(`no row ${name}`);
-  return r;
-};
+const row = agentRow;
 
 describe('collectSnapshot (real tmux)', () => {
   let tmux: IsolatedTmux;
