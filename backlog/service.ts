@@ -299,7 +299,11 @@ export class BacklogService {
       )[0];
       if (inserted) {
         await assertNoCycle(tx as BacklogDb, id, deps);
-        return { card: toCard(inserted), created: true };
+        const missing = deps.length
+          ? rowsOf<{ id: string }>(await tx.execute(sql`SELECT d.dep AS id FROM unnest(${textArrayParam(deps)}) AS d(dep)
+              WHERE NOT EXISTS (SELECT 1 FROM backlog p WHERE p.id = d.dep) ORDER BY d.dep`)).map((r) => r.id)
+          : [];
+        return { card: toCard(inserted), created: true, missingDependencies: missing };
       }
       if (key) {
         const existing = rowsOf<Row>(await tx.execute(sql`SELECT ${CARD_COLUMNS} FROM backlog c WHERE c.idempotency_key = ${key}`))[0];

@@ -65,6 +65,12 @@ export interface CreateCardInput {
 export interface CreateCardResult {
   card: Card;
   created: boolean;
+  /**
+   * Dependencies that name no card (yet): allowed — a dependent may be filed first — but the
+   * card stays unclaimable until they exist and are done, so callers should say so. Only on
+   * `created: true`; `[]` when every dependency exists.
+   */
+  missingDependencies?: string[];
 }
 
 /** Filters of `list`. `readyOnly` = status ready AND every dependency done (upstream). */

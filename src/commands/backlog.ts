@@ -167,8 +167,8 @@ export function registerBacklogCommand(program: Command): void {
     .action(async (o, cmd: Command) =>
       withBacklog(
         cmd,
-        (c) =>
-          c.create({
+        async (c) => {
+          const r = await c.create({
             id: o.id,
             title: o.title,
             body: o.body,
@@ -179,7 +179,13 @@ export function registerBacklogCommand(program: Command): void {
             idempotencyKey: o.idempotencyKey,
             projectedTokens: o.projectedTokens,
             actor: o.actor ?? cliActor(),
-          }),
+          });
+          // Allowed (a dependent may be filed first), but the card cannot be claimed until then.
+          if (r.missingDependencies?.length) {
+            process.stderr.write(`mosaic-top backlog: warning: ${sanitizeLine(r.card.id)} depends on ${sanitizeLine(r.missingDependencies.join(', '))}, which ${r.missingDependencies.length === 1 ? 'is' : 'are'} no card yet; it stays unclaimable until they exist and are done\n`);
+          }
+          return r;
+        },
         (r) => `${r.created ? 'created' : 'exists (idempotency key)'} ${cardLine(r.card)}`,
       ),
     );

@@ -351,6 +351,10 @@ describe('embedded backlog across processes', () => {
     expect(JSON.parse(wrongOwner.stdout)).toEqual({ reclaimed: [] });
     const rightOwner = await cli(paths, ['reclaim', '--id', 'S1', '--owner', 'w2', '--json']);
     expect(JSON.parse(rightOwner.stdout)).toEqual({ reclaimed: ['S1'] });
+    // A dependency that is no card yet: created (exit 0), with a warning that it cannot be claimed.
+    const waiting = await cli(paths, ['create', '--id', 'S2', '--title', 'later', '--depends-on', 'S1,nope']);
+    expect(waiting.code).toBe(0);
+    expect(waiting.stderr).toContain('warning: S2 depends on nope, which is no card yet; it stays unclaimable until they exist and are done');
     await stopServer(paths);
   });
 

@@ -68,6 +68,18 @@ describe.each(tierFactories())('backlog service — %s', (_name, factory) => {
     expect((await svc.events({ cardId: 'k1' })).filter((e) => e.verb === 'create').length).toBe(1);
   });
 
+  it('create names dependencies that are no card yet (allowed; the card waits until they exist and are done)', async () => {
+    await svc.create({ id: 'base', title: 'b' });
+    const r = await svc.create({ id: 'dep', title: 'd', dependsOn: ['base', 'later', 'also-later'] });
+    expect(r).toMatchObject({ created: true, missingDependencies: ['also-later', 'later'] });
+    expect((await svc.create({ id: 'solo', title: 's' })).missingDependencies).toEqual([]);
+    expect(await codeOf(svc.claim({ owner: 'w', id: 'dep' }))).toBe('conflict'); // "waits on … later (missing)"
+    await svc.create({ id: 'later', title: 'l' });
+    await svc.create({ id: 'also-later', title: 'a' });
+    for (const id of ['base', 'later', 'also-later']) await svc.complete({ id });
+    expect((await svc.claim({ owner: 'w', id: 'dep' })).card?.id).toBe('dep');
+  });
+
   it('refuses bad input with invalid and loses nothing', async () => {
     expect(await codeOf(svc.create({ id: 'has space', title: 't' }))).toBe('invalid');
     expect(await codeOf(svc.create({ id: 'ok', title: '' }))).toBe('invalid');
