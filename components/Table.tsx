@@ -68,6 +68,34 @@ export function tableHeader(props: Pick<TableProps, 'columns' | 'widths' | 'widt
   return padToWidth(truncateToWidth(names, props.width - position.length - 1), props.width - position.length) + position;
 }
 
+/** A run of a row's text with one colour (undefined: uncoloured). */
+export interface RowSegment {
+  text: string;
+  color: string | undefined;
+}
+
+/**
+ * One row as coloured runs: the selection `prefix`, then the cells joined by a blank;
+ * uncoloured neighbours are merged into one run, coloured cells (`props.cellColor` of row
+ * `index`) stand alone. `trimEnd` trims the padding of the last run (unselected rows: Ink
+ * tokenizes every character it is given).
+ */
+export function rowSegments(props: Pick<TableProps, 'cellColor'>, index: number, prefix: string, cells: { text: string; column: number }[], trimEnd: boolean): RowSegment[] {
+  const segments: RowSegment[] = [{ text: prefix, color: undefined }];
+  cells.forEach((c, j) => {
+    const color = props.cellColor?.(index, c.column);
+    const cellText = (j ? ' ' : '') + c.text;
+    const last = segments[segments.length - 1];
+    if (!color && !last.color) last.text += cellText;
+    else if (color) {
+      if (j) last.text += ' ';
+      segments.push({ text: c.text, color });
+    } else segments.push({ text: cellText, color: undefined });
+  });
+  if (trimEnd) segments[segments.length - 1].text = segments[segments.length - 1].text.trimEnd();
+  return segments;
+}
+
 /**
  * Renders the table: a header line then the visible rows, as ONE Ink text node holding ONE
  * string. Colours (header bold, state words, flags, the inverse selection) are applied with
@@ -93,20 +121,7 @@ export function Table(props: TableProps): React.ReactElement | null {
       text += truncateToWidth(prefix + cells.map((c) => c.text).join(' '), props.width).trimEnd();
       return;
     }
-    // Uncoloured neighbours are merged into one string; coloured cells are colorized alone.
-    const segments: { text: string; color: string | undefined }[] = [{ text: prefix, color: undefined }];
-    cells.forEach((c, j) => {
-      const color = props.cellColor?.(index, c.column);
-      const cellText = (j ? ' ' : '') + c.text;
-      const last = segments[segments.length - 1];
-      if (!color && !last.color) last.text += cellText;
-      else if (color) {
-        if (j) last.text += ' ';
-        segments.push({ text: c.text, color });
-      } else segments.push({ text: cellText, color: undefined });
-    });
-    const lastSegment = segments[segments.length - 1];
-    if (!isSelected) lastSegment.text = lastSegment.text.trimEnd();
+    const segments = rowSegments(props, index, prefix, cells, !isSelected);
     // Ink skips an empty nested Text's colours; so does this.
     const line = segments.map((seg) => (seg.color && seg.text ? colorText(seg.text, seg.color) : seg.text)).join('');
     text += isSelected && line ? chalk.inverse(line) : line;

@@ -7,7 +7,7 @@ import React from 'react';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Box, Text } from 'ink';
 import chalk from 'chalk';
-import { Table, tableCells, tableHeader, type TableProps } from '../../components/Table.js';
+import { Table, rowSegments, tableCells, tableHeader, type TableProps } from '../../components/Table.js';
 import { useConsole } from '../../hooks/useConsoleStore.js';
 import { truncateToWidth } from '../../src/format.js';
 import type { ColumnSpec } from '../../src/console/columns.js';
@@ -31,19 +31,8 @@ function NestedTable(props: TableProps): React.ReactElement | null {
       children.push(truncateToWidth(prefix + cells.map((c) => c.text).join(' '), props.width).trimEnd());
       return;
     }
-    const segments: { text: string; color: string | undefined }[] = [{ text: prefix, color: undefined }];
-    cells.forEach((c, j) => {
-      const color = props.cellColor?.(index, c.column);
-      const text = (j ? ' ' : '') + c.text;
-      const last = segments[segments.length - 1];
-      if (!color && !last.color) last.text += text;
-      else if (color) {
-        if (j) last.text += ' ';
-        segments.push({ text: c.text, color });
-      } else segments.push({ text, color: undefined });
-    });
-    const lastSegment = segments[segments.length - 1];
-    if (!isSelected) lastSegment.text = lastSegment.text.trimEnd();
+    // Same runs as the real table; what differs is how they are coloured (nested Text here).
+    const segments = rowSegments(props, index, prefix, cells, !isSelected);
     const parts = segments.map((seg, j) => (seg.color ? <Text key={j} color={seg.color}>{seg.text}</Text> : seg.text));
     children.push(isSelected ? <Text key={`r${index}`} inverse>{parts}</Text> : <React.Fragment key={`r${index}`}>{parts}</React.Fragment>);
   });
