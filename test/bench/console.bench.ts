@@ -19,6 +19,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { ReactElement } from 'react';
 import { tmuxSocketPath } from '../helpers/tmux.js';
+import { writeHomeRoster } from '../helpers/roster.js';
 
 // Same React build as the console itself (src/console/run.ts): production. Set before React
 // loads, hence the dynamic imports below.
@@ -89,10 +90,7 @@ async function benchLiveConsole(): Promise<Record<string, number | string>> {
   const runDir = path.join(home, 'fleet', 'run');
   fs.mkdirSync(runDir, { recursive: true });
   const names = Array.from({ length: AGENTS }, (_, i) => `agent${String(i).padStart(3, '0')}`);
-  fs.writeFileSync(path.join(home, 'fleet', 'roster.yaml'), [
-    'version: 1', 'transport: tmux', 'tmux:', `  socket_name: ${fleetSocket}`, '  holder_session: _holder', 'agents:',
-    ...names.map((n, i) => `  - { name: ${n}, runtime: sleep, class: ${i === 0 ? 'orchestrator' : i === 1 ? 'enhancer' : 'code'} }`), '',
-  ].join('\n'));
+  writeHomeRoster(home, fleetSocket, names.map((name, i) => ({ name, runtime: 'sleep', class: i === 0 ? 'orchestrator' : i === 1 ? 'enhancer' : 'code' })), '_holder');
   let beats: NodeJS.Timeout | null = null;
   try {
     tmux(fleetSocket, ['new-session', '-d', '-s', '_holder', 'sleep', '86400']);

@@ -14,6 +14,7 @@ import { stopBacklogServer } from '../../backlog/demo.js';
 import { resolvePaths } from '../../src/paths.js';
 import { copyTemplateDataDir } from '../backlog/tiers.js';
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
+import { writeHomeRoster } from '../helpers/roster.js';
 
 const execFileAsync = promisify(execFile);
 const repo = path.resolve(import.meta.dirname, '..', '..');
@@ -52,18 +53,8 @@ describe('console action keys w, s, c end-to-end', () => {
     env = { ...process.env, MOSAIC_BACKLOG_IDLE_EXIT: '30' };
     delete env.DATABASE_URL;
     delete env.PGLITE_DATA_DIR;
+    writeHomeRoster(home, fleet.socket, [{ name: 'alpha', runtime: 'node', class: 'orchestrator' }]);
     const runDir = path.join(home, 'fleet', 'run');
-    fs.mkdirSync(runDir, { recursive: true });
-    fs.writeFileSync(path.join(home, 'fleet', 'roster.yaml'), [
-      'version: 1',
-      'transport: tmux',
-      'tmux:',
-      `  socket_name: ${fleet.socket}`,
-      '  holder_session: _keepalive',
-      'agents:',
-      '  - { name: alpha, runtime: node, class: orchestrator }',
-      '',
-    ].join('\n'));
     copyTemplateDataDir(path.join(home, 'fleet', 'backlog'));
     for (const id of ['K1', 'K2']) {
       const r = await cli(['backlog', 'create', '--id', id, '--title', `Console card ${id}`, '--body', `do ${id}`]);

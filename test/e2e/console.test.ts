@@ -16,6 +16,7 @@ import { resolvePaths } from '../../src/paths.js';
 import { copyTemplateDataDir } from '../backlog/tiers.js';
 import { createTestDatabase, pgAdminUrl, type TestDatabase } from '../helpers/pg.js';
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
+import { writeHomeRoster } from '../helpers/roster.js';
 
 const repo = path.resolve(import.meta.dirname, '..', '..');
 const bin = path.join(repo, 'bin', 'mosaic-top');
@@ -42,20 +43,12 @@ describe('console end-to-end in a real terminal', () => {
     ui = await startIsolatedTmux('console-ui');
     home = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-console-e2e-'));
     runDir = path.join(home, 'fleet', 'run');
-    fs.mkdirSync(runDir, { recursive: true });
-    fs.writeFileSync(path.join(home, 'fleet', 'roster.yaml'), [
-      'version: 1',
-      'transport: tmux',
-      'tmux:',
-      `  socket_name: ${fleet.socket}`,
-      '  holder_session: _keepalive',
-      'agents:',
-      '  - { name: orchestrator, runtime: sleep, class: orchestrator }',
-      '  - { name: enhancer1, runtime: sleep, class: enhancer }',
-      '  - { name: coder1, runtime: sleep, class: code }',
-      '  - { name: coder2, runtime: sleep, class: code }',
-      '',
-    ].join('\n'));
+    writeHomeRoster(home, fleet.socket, [
+      { name: 'orchestrator', runtime: 'sleep', class: 'orchestrator' },
+      { name: 'enhancer1', runtime: 'sleep', class: 'enhancer' },
+      { name: 'coder1', runtime: 'sleep', class: 'code' },
+      { name: 'coder2', runtime: 'sleep', class: 'code' },
+    ]);
     for (const name of ['orchestrator', 'enhancer1', 'coder1', 'coder2']) await fleet.newSession(name, ['sleep', '3600']);
     writeBeat(runDir, 'orchestrator', 'busy');
     writeBeat(runDir, 'enhancer1', 'idle');
@@ -217,11 +210,7 @@ async function soloFleet(label: string): Promise<{ fleet: IsolatedTmux; ui: Isol
   const fleet = await startIsolatedTmux(`${label}-fleet`);
   const ui = await startIsolatedTmux(`${label}-ui`);
   const home = fs.mkdtempSync(path.join(os.tmpdir(), `mt-${label}-`));
-  fs.mkdirSync(path.join(home, 'fleet', 'run'), { recursive: true });
-  fs.writeFileSync(path.join(home, 'fleet', 'roster.yaml'), [
-    'version: 1', 'tmux:', `  socket_name: ${fleet.socket}`, '  holder_session: _keepalive', 'agents:',
-    '  - { name: solo, runtime: sleep, class: orchestrator }', '',
-  ].join('\n'));
+  writeHomeRoster(home, fleet.socket, [{ name: 'solo', runtime: 'sleep', class: 'orchestrator' }]);
   await fleet.newSession('solo', ['sleep', '3600']);
   return { fleet, ui, home };
 }

@@ -14,6 +14,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { writeHeartbeat } from '../../fleet/heartbeat.js';
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
 import { runBin, type BinResult } from '../helpers/bin.js';
+import { writeHomeRoster } from '../helpers/roster.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const FIXTURE_BIN = path.join(ROOT, 'test', 'fixtures', 'bin');
@@ -45,13 +46,11 @@ describe('mosaic-top --once (real program)', () => {
   });
 
   it('--once --json validates against the schema, masks DATABASE_URL, and exits 0 despite probe errors', async () => {
-    fs.mkdirSync(path.join(home, 'fleet', 'run'), { recursive: true });
-    fs.writeFileSync(path.join(home, 'fleet', 'roster.yaml'), [
-      'version: 1', 'tmux:', `  socket_name: ${tmux.socket}`, '  holder_session: _keepalive', 'agents:',
-      '  - name: orchestrator', '    runtime: sleep', '    class: orchestrator',
-      '  - name: enhancer', '    runtime: pi', '    class: enhancer',
-      '  - name: ghost', '    runtime: claude',
-    ].join('\n') + '\n');
+    writeHomeRoster(home, tmux.socket, [
+      { name: 'orchestrator', runtime: 'sleep', class: 'orchestrator' },
+      { name: 'enhancer', runtime: 'pi', class: 'enhancer' },
+      { name: 'ghost', runtime: 'claude' },
+    ]);
     await tmux.newSession('orchestrator', ['sleep', '600']);
     await tmux.newSession('enhancer', ['sleep', '600']);
     await tmux.newSession('stray', ['sleep', '600']);

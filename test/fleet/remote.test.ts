@@ -30,6 +30,7 @@ import { agentRow } from '../fixtures/snapshots.js';
 import { runBin } from '../helpers/bin.js';
 import { startTestSshd, sshdUnavailableReason, type TestSshd } from '../helpers/sshd.js';
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
+import { writeTestRoster, type TestAgentDef } from '../helpers/roster.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const FIXTURE_BIN = path.join(ROOT, 'test', 'fixtures', 'bin');
@@ -38,16 +39,8 @@ const UNAVAILABLE = sshdUnavailableReason();
 if (UNAVAILABLE && CI) throw new Error(`CI=true: the ssh tests must run, but sshd is unavailable: ${UNAVAILABLE}`);
 if (UNAVAILABLE) process.stderr.write(`[remote.test] skipped: ${UNAVAILABLE}\n`);
 
-interface AgentDef { name: string; runtime: string; class?: string; host?: string; ssh?: string; socket?: string }
-
-function writeRoster(paths: MosaicPaths, socket: string, agents: AgentDef[]): void {
-  const lines = ['version: 1', 'tmux:', `  socket_name: ${socket}`, '  holder_session: _keepalive', 'agents:'];
-  for (const a of agents) {
-    lines.push(`  - name: ${a.name}`, `    runtime: ${a.runtime}`);
-    for (const k of ['class', 'host', 'ssh', 'socket'] as const) if (a[k]) lines.push(`    ${k}: ${a[k]}`);
-  }
-  fs.mkdirSync(paths.runDir, { recursive: true });
-  fs.writeFileSync(paths.roster, `${lines.join('\n')}\n`);
+function writeRoster(paths: MosaicPaths, socket: string, agents: TestAgentDef[]): void {
+  writeTestRoster(paths.roster, paths.runDir, socket, agents);
 }
 
 const row = agentRow;
@@ -219,13 +212,13 @@ describe.skipIf(UNAVAILABLE !== null)('agents on other hosts (real sshd, real tm
   });
 
   it('5 agents on one remote host ⇒ exactly 1 ssh per snapshot (also on the reused connection); a second target ⇒ 1 more', async () => {
-    const count = async (remoteAgents: AgentDef[]) => {
+    const count = async (remoteAgents: TestAgentDef[]) => {
       writeRoster(paths, local.socket, [{ name: 'here', runtime: 'sleep' }, ...remoteAgents]);
       const before = subprocessCount();
       const s = await snap();
       return { spawned: subprocessCount() - before, s };
     };
-    const on = (target: string) => (_: unknown, i: number): AgentDef => ({ name: `${target.replace(/\W/g, '')}${i}`, runtime: 'sleep', host: 'gpu2', ssh: target, socket: remote.socket });
+    const on = (target: string) => (_: unknown, i: number): TestAgentDef => ({ name: `${target.replace(/\W/g, '')}${i}`, runtime: 'sleep', host: 'gpu2', ssh: target, socket: remote.socket });
     const five = Array.from({ length: 5 }, on('mt-remote'));
     for (const a of five) {
       await remote.newSession(a.name, ['sleep', '600']);

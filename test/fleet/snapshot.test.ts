@@ -16,25 +16,13 @@ import { resolvePaths, type MosaicPaths } from '../../src/paths.js';
 import { collectSnapshot } from '../../src/snapshot.js';
 import { agentRow } from '../fixtures/snapshots.js';
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
+import { writeTestRoster, type TestAgentDef } from '../helpers/roster.js';
 
 const FIXTURE_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'bin');
 const ORIGINAL_PATH = process.env.PATH;
 
-interface AgentDef { name: string; runtime: string; class?: string; socket?: string | null; host?: string }
-
-function writeRoster(paths: MosaicPaths, socket: string | null, agents: AgentDef[], holder = '_keepalive'): void {
-  const lines = ['version: 1', 'transport: tmux', 'tmux:'];
-  if (socket) lines.push(`  socket_name: ${socket}`);
-  lines.push(`  holder_session: ${holder}`, 'agents:');
-  for (const a of agents) {
-    lines.push(`  - name: ${a.name}`, `    runtime: ${a.runtime}`);
-    if (a.class) lines.push(`    class: ${a.class}`);
-    if (a.socket !== undefined) lines.push(`    socket: ${a.socket ?? "''"}`);
-    if (a.host) lines.push(`    host: ${a.host}`);
-  }
-  fs.mkdirSync(path.dirname(paths.roster), { recursive: true });
-  fs.mkdirSync(paths.runDir, { recursive: true });
-  fs.writeFileSync(paths.roster, `${lines.join('\n')}\n`);
+function writeRoster(paths: MosaicPaths, socket: string | null, agents: TestAgentDef[], holder = '_keepalive'): void {
+  writeTestRoster(paths.roster, paths.runDir, socket, agents, holder);
 }
 
 const row = agentRow;
