@@ -40,13 +40,3 @@ export async function seedDemoBacklog(
     await client.close();
   }
 }
-
-/**
- * Stops the embedded backlog server serving `paths`' data dir, if one runs (see
- * {@link stopEmbeddedServer}; `timeoutMs` default 10 000). Used by `demo down` before the demo
- * home is removed. Returns true when a server was stopped.
- */
-export async function stopBacklogServer(paths: MosaicPaths, timeoutMs = 10_000): Promise<boolean> {
-  const { stopEmbeddedServer } = await import('./client.js');
-  return (await stopEmbeddedServer(paths, timeoutMs)).stopped;
-}

@@ -216,8 +216,8 @@ export async function demoDown(fleetOrHome: DemoFleet | string): Promise<void> {
   const fleet = typeof fleetOrHome === 'string' ? readDemoFleet(fleetOrHome) : fleetOrHome;
   await runTmux(fleet.socket, ['kill-server'], { timeoutMs: 5000 });
   // The demo's embedded backlog server (started by seedDemoBacklog) holds the data dir.
-  const { stopBacklogServer } = await import('../../backlog/demo.js');
-  await stopBacklogServer(fleet.paths).catch(() => false);
+  const { stopEmbeddedServer } = await import('../../backlog/client.js');
+  await stopEmbeddedServer(fleet.paths);
   if (fleet.serverPid) {
     const deadline = Date.now() + 3000;
     while (pidAlive(fleet.serverPid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));

@@ -10,9 +10,9 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../../src/version.js';
 import { resolvePaths, type MosaicPaths } from '../../src/paths.js';
 import { acquireDataDirLock, isHolderAlive, lockPathFor, processStartTime, readDataDirLock } from '../../backlog/lock.js';
-import { pingBacklogServer } from '../../backlog/client.js';
+import { pingBacklogServer, stopEmbeddedServer } from '../../backlog/client.js';
 import { collectBacklogSection } from '../../backlog/snapshot.js';
-import { seedDemoBacklog, stopBacklogServer } from '../../backlog/demo.js';
+import { seedDemoBacklog } from '../../backlog/demo.js';
 import { copyTemplateDataDir, waitFor } from './tiers.js';
 
 const ROOT = packageRoot();
@@ -447,7 +447,7 @@ describe('embedded backlog across processes', () => {
     expect(section.claimed.map((c) => [c.id, c.owner, c.expired])).toEqual([['H1', 'reviewer', true], ['A3b', 'coder1', false]]);
     expect(section.stats?.counts).toEqual({ ready: 8, claimed: 2, blocked: 1, done: 3 });
     expect(section.ready.map((r) => r.id).sort()).toEqual(['A4', 'B1']);
-    expect(await stopBacklogServer(paths)).toBe(true);
+    expect((await stopEmbeddedServer(paths)).stopped).toBe(true);
     expect(fs.existsSync(lockPathFor(paths.backlogDataDir))).toBe(false);
   });
 

@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../../src/version.js';
 import { resolvePaths, type MosaicPaths } from '../../src/paths.js';
 import { isHolderAlive, readDataDirLock } from '../../backlog/lock.js';
-import { stopBacklogServer } from '../../backlog/demo.js';
+import { stopEmbeddedServer } from '../../backlog/client.js';
 import { openBacklog } from '../../backlog/client.js';
 import { createBacklogSectionReader, type BacklogSectionReader } from '../../backlog/snapshot.js';
 import { copyTemplateDataDir, waitFor } from './tiers.js';
@@ -40,7 +40,7 @@ beforeAll(() => {
 
 afterEach(async () => {
   for (const r of readers.splice(0)) await r.close();
-  for (const p of servers.splice(0)) await stopBacklogServer(p, 20_000);
+  for (const p of servers.splice(0)) await stopEmbeddedServer(p, 20_000);
 });
 
 afterAll(() => {

@@ -18,7 +18,7 @@ import { resolvePaths } from '../../src/paths.js';
 import { migrateBacklog } from '../../backlog/migrate.js';
 import { BacklogService } from '../../backlog/service.js';
 import type { BacklogDb } from '../../backlog/db.js';
-import { stopBacklogServer } from '../../backlog/demo.js';
+import { stopEmbeddedServer } from '../../backlog/client.js';
 
 const execFileAsync = promisify(execFile);
 // dist/test/bench/backlog.bench.js ⇒ package root is three levels up.
@@ -170,7 +170,7 @@ async function main(): Promise<void> {
     report.inProcessPglite = await inProcessPglite(paths.backlogDataDir);
     process.stderr.write('backlog bench: CLI claims via the backlog server …\n');
     report.cli = await cliClaims(home);
-    await stopBacklogServer(paths);
+    await stopEmbeddedServer(paths);
     process.stderr.write('backlog bench: Postgres tier, 8 concurrent claimers …\n');
     try {
       report.postgres = await postgresTier();
@@ -178,7 +178,7 @@ async function main(): Promise<void> {
       report.postgres = { error: (error as Error).message };
     }
   } finally {
-    await stopBacklogServer(paths).catch(() => false);
+    await stopEmbeddedServer(paths);
     fs.rmSync(home, { recursive: true, force: true });
   }
   const r = report as {

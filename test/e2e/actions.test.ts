@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
 import { copyTemplateDataDir } from '../backlog/tiers.js';
-import { stopBacklogServer } from '../../backlog/demo.js';
+import { stopEmbeddedServer } from '../../backlog/client.js';
 import { resolvePaths } from '../../src/paths.js';
 
 const execFileAsync = promisify(execFile);
@@ -357,7 +357,7 @@ describe('mosaic-top dispatch: claim + verified send, recorded in events (real p
 
   afterEach(async () => {
     const paths = resolvePaths({ mosaicHome: home }, backlogEnv);
-    await stopBacklogServer(paths, 20_000);
+    await stopEmbeddedServer(paths, 20_000);
   });
 
   it('claims exactly one card, sends it as one paste, and records claim + receipt events', async () => {

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { stopBacklogServer } from '../../backlog/demo.js';
+import { stopEmbeddedServer } from '../../backlog/client.js';
 import { resolvePaths } from '../../src/paths.js';
 import { copyTemplateDataDir } from '../backlog/tiers.js';
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
@@ -68,7 +68,7 @@ describe('console action keys w, s, c end-to-end', () => {
     await ui?.stop();
     await fleet?.stop();
     if (home) {
-      await stopBacklogServer(resolvePaths({ mosaicHome: home }, env), 20_000);
+      await stopEmbeddedServer(resolvePaths({ mosaicHome: home }, env), 20_000);
       fs.rmSync(home, { recursive: true, force: true });
     }
   });

@@ -10,7 +10,7 @@ import path from 'node:path';
 import stringWidth from 'string-width';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { promisify } from 'node:util';
-import { stopBacklogServer } from '../../backlog/demo.js';
+import { stopEmbeddedServer } from '../../backlog/client.js';
 import { KEYMAP } from '../../src/keymap.js';
 import { resolvePaths } from '../../src/paths.js';
 import { copyTemplateDataDir } from '../backlog/tiers.js';
@@ -240,7 +240,7 @@ describe('console end-to-end: a card title from the real backlog stays inert', (
     await ui?.stop();
     await fleet?.stop();
     if (home) {
-      await stopBacklogServer(resolvePaths({ mosaicHome: home }, env));
+      await stopEmbeddedServer(resolvePaths({ mosaicHome: home }, env));
       fs.rmSync(home, { recursive: true, force: true });
     }
   });
