@@ -2,7 +2,7 @@
  * The embedded tier across OS processes (spec §7): the real program (`node bin/mosaic-top
  * backlog …`, built into dist/), the on-demand backlog server, its lock and its socket.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,15 +14,10 @@ import { pingBacklogServer, stopEmbeddedServer } from '../../backlog/client.js';
 import { collectBacklogSection } from '../../backlog/snapshot.js';
 import { seedDemoBacklog } from '../../backlog/demo.js';
 import { copyTemplateDataDir, waitFor } from './tiers.js';
+import { runBin, type BinResult } from '../helpers/bin.js';
 
 const ROOT = packageRoot();
 const BIN = path.join(ROOT, 'bin', 'mosaic-top');
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 const homes: string[] = [];
 const children: ChildProcess[] = [];
@@ -35,21 +30,8 @@ function makeHome(opts: { withDataDir?: boolean } = {}): MosaicPaths {
   return paths;
 }
 
-function cli(paths: MosaicPaths, args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, '--mosaic-home', paths.mosaicHome, 'backlog', ...args],
-      {
-        env: { ...process.env, DATABASE_URL: '', PGLITE_DATA_DIR: '', MOSAIC_BACKLOG_IDLE_EXIT: '30', ...env },
-        timeout: 90_000,
-      },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
+function cli(paths: MosaicPaths, args: string[], env: NodeJS.ProcessEnv = {}): Promise<BinResult> {
+  return runBin(['--mosaic-home', paths.mosaicHome, 'backlog', ...args], { ...process.env, DATABASE_URL: '', PGLITE_DATA_DIR: '', MOSAIC_BACKLOG_IDLE_EXIT: '30', ...env }, 90_000);
 }
 
 /** Seeds `n` ready cards straight into a data dir (no server may be running on it). */
@@ -123,7 +105,7 @@ describe('embedded backlog across processes', () => {
     const workers = 16;
     const rounds = 3;
     const acked: Array<{ owner: string; id: string; token: number }> = [];
-    const failures: CliResult[] = [];
+    const failures: BinResult[] = [];
     await Promise.all(
       Array.from({ length: workers }, async (_, w) => {
         for (let k = 0; k < rounds; k += 1) {
@@ -162,7 +144,7 @@ describe('embedded backlog across processes', () => {
     const paths = makeHome();
     await seedCards(paths.backlogDataDir, 200);
     const acked: Array<{ owner: string; id: string }> = [];
-    const failed: CliResult[] = [];
+    const failed: BinResult[] = [];
     let killedPid: number | null = null;
     const killer = (async () => {
       await waitFor(() => acked.length >= 12, { timeoutMs: 60_000, what: '12 acknowledged claims' });

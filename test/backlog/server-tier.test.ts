@@ -3,31 +3,19 @@
  * run's PostgreSQL cluster with one connection per process; credentials masked everywhere;
  * a snapshot never migrates.
  */
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { packageRoot } from '../../src/version.js';
 import { resolvePaths, type MosaicPaths } from '../../src/paths.js';
 import { collectBacklogSection } from '../../backlog/snapshot.js';
 import { TEST_PG_PASSWORD } from '../global-setup.js';
+import { runBin, type BinResult } from '../helpers/bin.js';
 
-const BIN = path.join(packageRoot(), 'bin', 'mosaic-top');
 const adminUrl = inject('pgAdminUrl');
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(paths: MosaicPaths, url: string, args: string[]): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, '--mosaic-home', paths.mosaicHome, 'backlog', ...args], { env: { ...process.env, DATABASE_URL: url, PGLITE_DATA_DIR: '' }, timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
-  });
+function cli(paths: MosaicPaths, url: string, args: string[]): Promise<BinResult> {
+  return runBin(['--mosaic-home', paths.mosaicHome, 'backlog', ...args], { ...process.env, DATABASE_URL: url, PGLITE_DATA_DIR: '' });
 }
 
 describe.skipIf(!adminUrl)('backlog server tier (DATABASE_URL)', () => {

@@ -13,6 +13,7 @@ import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.j
 import { copyTemplateDataDir } from '../backlog/tiers.js';
 import { stopEmbeddedServer } from '../../backlog/client.js';
 import { resolvePaths } from '../../src/paths.js';
+import { runBin, type BinResult } from '../helpers/bin.js';
 
 const execFileAsync = promisify(execFile);
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -321,15 +322,7 @@ describe('mosaic-top send --verify against the simulated behaviours (real progra
 describe('mosaic-top dispatch: claim + verified send, recorded in events (real program, embedded backlog)', () => {
   let backlogEnv: NodeJS.ProcessEnv;
 
-  async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    try {
-      const { stdout, stderr } = await execFileAsync('node', [bin, ...args, '--mosaic-home', home], { encoding: 'utf8', timeout: 60_000, env: backlogEnv });
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const e = error as { code?: number; stdout?: string; stderr?: string };
-      return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-    }
-  }
+  const cli = (args: string[]): Promise<BinResult> => runBin([...args, '--mosaic-home', home], backlogEnv);
 
   async function json<T>(args: string[]): Promise<T> {
     const r = await cli([...args, '--json']);

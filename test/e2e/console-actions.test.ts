@@ -15,6 +15,7 @@ import { resolvePaths } from '../../src/paths.js';
 import { copyTemplateDataDir } from '../backlog/tiers.js';
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
 import { writeHomeRoster } from '../helpers/roster.js';
+import { runBin, type BinResult } from '../helpers/bin.js';
 
 const execFileAsync = promisify(execFile);
 const repo = path.resolve(import.meta.dirname, '..', '..');
@@ -29,15 +30,7 @@ describe('console action keys w, s, c end-to-end', () => {
   let env: NodeJS.ProcessEnv;
   let uiSession = 0;
 
-  async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    try {
-      const { stdout, stderr } = await execFileAsync('node', [bin, ...args, '--mosaic-home', home], { encoding: 'utf8', timeout: 60_000, env });
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const e = error as { code?: number; stdout?: string; stderr?: string };
-      return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-    }
-  }
+  const cli = (args: string[]): Promise<BinResult> => runBin([...args, '--mosaic-home', home], env);
 
   async function claimedCards(): Promise<{ id: string; claimOwner: string | null }[]> {
     const r = await cli(['backlog', 'list', '--status', 'claimed', '--json']);
