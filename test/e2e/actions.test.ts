@@ -260,7 +260,8 @@ describe('mosaic-top send --verify against the simulated behaviours (real progra
   });
 
   it('queued messages are taken once the runtime turns idle', async () => {
-    await startSim('queuer', 'queue', ['--busy', '6', '--idle', '600']);
+    // Busy long enough that a loaded CI machine still sends inside the busy phase.
+    await startSim('queuer', 'queue', ['--busy', '12', '--idle', '600']);
     const { receipt } = await send('queuer', 'do this next');
     expect(receipt.status).toBe('queued');
     expect(await fleet.capture('queuer')).not.toContain('ack: [operator:mosaic-top] do this next');

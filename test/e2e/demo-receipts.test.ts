@@ -27,8 +27,16 @@ describe('demo fleet ⇒ every receipt', () => {
       const dead = await runTmux(socket, ['display-message', '-p', '-t', '=research:0.0', '#{pane_dead}']);
       return dead.stdout.trim() === '1' ? true : null;
     }, 'research pane dead', { timeoutMs: 20_000 });
-    // The enhancer queues input only while busy: send while its heartbeat says busy.
-    await waitFor(() => (readHeartbeat(paths.runDir, 'enhancer', Date.now() / 1000).heartbeat?.state === 'busy' ? true : null), 'enhancer busy', { timeoutMs: 30_000, intervalMs: 100 });
+    // The enhancer queues input only while busy, and a busy phase lasts 4 s. Seeing "busy" is
+    // not enough: the first busy phase (from launch) is nearly over by the time research's pane
+    // has died, and a send that lands after it ends is taken at once (submitted — CI saw that).
+    // So wait for a busy phase to START (an idle beat, then a busy one) and send right away.
+    let seenIdle = false;
+    await waitFor(() => {
+      const state = readHeartbeat(paths.runDir, 'enhancer', Date.now() / 1000).heartbeat?.state;
+      if (state === 'idle') seenIdle = true;
+      return seenIdle && state === 'busy' ? true : null;
+    }, 'enhancer turns busy again', { timeoutMs: 40_000, intervalMs: 50 });
     const send = (agent: string) => sendToAgent({ agent, socket, runDir: paths.runDir, message: `hello ${agent}`, verify: true, timeoutMs: 3000 });
     const [orchestrator, enhancer, canary, reviewer, research] = await Promise.all(
       ['orchestrator', 'enhancer', 'canary-pi', 'reviewer', 'research'].map(send),
