@@ -15,7 +15,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { maskCredentials, maskDatabaseUrl, type MosaicPaths } from '../src/paths.js';
-import { packageRoot } from '../src/version.js';
+import { fileURLToPath } from 'node:url';
+import { packageRoot, packageVersion } from '../src/version.js';
 import { BACKLOG_PROTOCOL, LineSplitter, type BacklogHello, type BacklogMethod, type BacklogResponse, type PingReply } from './protocol.js';
 import { isHolderAlive, readDataDirLock } from './lock.js';
 import {
@@ -53,13 +54,16 @@ class SocketBacklogClient implements BacklogClient {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   private closed = false;
+  readonly serverWarning: string | null;
 
   constructor(
     private readonly socket: net.Socket,
+    hello: BacklogHello,
     readonly location: string,
     private readonly requestTimeoutMs: number,
     private readonly signal?: AbortSignal,
   ) {
+    this.serverWarning = staleServerWarning(hello, ourIdentity());
     const splitter = new LineSplitter();
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => {
@@ -187,12 +191,58 @@ class SocketBacklogClient implements BacklogClient {
   }
 }
 
+/** What this client compares a server's hello with (see {@link staleServerWarning}). */
+export interface CodeIdentity {
+  /** mosaic-top version of this process. */
+  version: string;
+  /** Package root this process runs from. */
+  root: string;
+  /** Unix ms of the last change to the server code on disk (its module file's mtime); null when unknown. */
+  codeChangedAtMs: number | null;
+}
+
+let cachedIdentity: CodeIdentity | null = null;
+
+/** This process's {@link CodeIdentity} (computed once: a version, a root, one stat of the server module). */
+function ourIdentity(): CodeIdentity {
+  if (cachedIdentity) return cachedIdentity;
+  let codeChangedAtMs: number | null = null;
+  try {
+    codeChangedAtMs = fs.statSync(fileURLToPath(new URL('./server.js', import.meta.url))).mtimeMs;
+  } catch {
+    codeChangedAtMs = null; // running from sources (tests): no compiled server module beside us
+  }
+  cachedIdentity = { version: packageVersion(), root: packageRoot(), codeChangedAtMs };
+  return cachedIdentity;
+}
+
 /**
- * Tries one connection to the socket and waits for the server's hello line. Resolves null when
+ * Why an embedded backlog server runs older code than this client, or null. A server outlives
+ * upgrades (a console keeps it from idling out), so after `npm update` or a rebuild it can keep
+ * serving the old code. Stale when the server reports no version (it predates the check), a
+ * different version, or — same package root — was started before its module file last
+ * changed on disk. The text names the server's pid and the fix (`mosaic-top backlog stop`).
+ * Pure. Strings from the hello are not sanitized here: callers sanitize for the terminal.
+ */
+export function staleServerWarning(hello: BacklogHello, ours: CodeIdentity): string | null {
+  const fix = 'run `mosaic-top backlog stop` (the next backlog command starts it on this version)';
+  const server = `backlog server pid ${hello.pid}`;
+  if (hello.version === undefined) return `${server} predates mosaic-top ${ours.version} (it reports no version): ${fix}`;
+  if (hello.version !== ours.version) return `${server} runs mosaic-top ${hello.version}, this is ${ours.version}: ${fix}`;
+  if (hello.root === ours.root && hello.startedAtMs !== undefined && ours.codeChangedAtMs !== null && ours.codeChangedAtMs > hello.startedAtMs) {
+    const at = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
+    return `${server} started ${at(hello.startedAtMs)}, before mosaic-top was rebuilt or reinstalled (${at(ours.codeChangedAtMs)}): ${fix}`;
+  }
+  return null;
+}
+
+/**
+ * Tries one connection to the socket and waits for the server's hello line; resolves the socket
+ * and the hello. Resolves null when
  * nobody listens (absent or stale socket), or the connection closes or stays silent for
  * `helloTimeoutMs` before the hello (a server that is exiting): no request was sent on it.
  */
-function tryConnect(socketPath: string, helloTimeoutMs = 5000): Promise<net.Socket | null> {
+function tryConnect(socketPath: string, helloTimeoutMs = 5000): Promise<{ socket: net.Socket; hello: BacklogHello } | null> {
   return new Promise((resolve) => {
     const socket = net.createConnection(socketPath);
     let buffered = '';
@@ -222,7 +272,7 @@ function tryConnect(socketPath: string, helloTimeoutMs = 5000): Promise<net.Sock
       socket.removeListener('data', onData);
       socket.removeListener('error', fail);
       socket.removeListener('close', fail);
-      resolve(socket);
+      resolve({ socket, hello });
     };
     socket.on('data', onData);
     socket.once('error', fail);
@@ -275,7 +325,8 @@ function delay(ms: number, signal?: AbortSignal): Promise<void> {
  */
 async function openEmbedded(paths: MosaicPaths, opts: OpenBacklogOptions): Promise<SocketBacklogClient> {
   const requestTimeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-  const make = (s: net.Socket): SocketBacklogClient => new SocketBacklogClient(s, paths.backlogDataDir, requestTimeoutMs, opts.signal);
+  const make = (c: { socket: net.Socket; hello: BacklogHello }): SocketBacklogClient =>
+    new SocketBacklogClient(c.socket, c.hello, paths.backlogDataDir, requestTimeoutMs, opts.signal);
   const first = await tryConnect(paths.backlogSocket);
   if (first) return make(first);
   const { dataDirExists, idleExitFromEnv } = await import('./server.js');
@@ -304,8 +355,8 @@ async function openEmbedded(paths: MosaicPaths, opts: OpenBacklogOptions): Promi
       spawned = spawnBacklogServer(paths, idleExitFromEnv());
       spawns += 1;
     }
-    const socket = await tryConnect(holderAlive && holder?.socket ? holder.socket : paths.backlogSocket);
-    if (socket) return make(socket);
+    const connected = await tryConnect(holderAlive && holder?.socket ? holder.socket : paths.backlogSocket);
+    if (connected) return make(connected);
     const holderNow = readDataDirLock(paths.backlogDataDir);
     if (spawns >= 3 && spawned?.exited() && !(holderNow && isHolderAlive(holderNow))) {
       throw new BacklogError('unavailable', `backlog server failed to start ${spawns} times; see ${path.join(paths.runDir, 'backlog-server.log')}`);
@@ -321,6 +372,8 @@ async function openEmbedded(paths: MosaicPaths, opts: OpenBacklogOptions): Promi
 /** The service in this process (server tier), behind the same interface as the socket client. */
 class InProcessBacklogClient implements BacklogClient {
   readonly tier = 'server' as const;
+  /** The server tier has no backlog server that could run older code. */
+  readonly serverWarning = null;
   constructor(
     private readonly service: import('./service.js').BacklogService,
     readonly location: string,
@@ -455,9 +508,9 @@ export async function stopEmbeddedServer(paths: MosaicPaths, timeoutMs = 10_000)
 
 /** Pings the embedded server without starting it: its pid and data dir, or null when none answers. */
 export async function pingBacklogServer(paths: MosaicPaths, timeoutMs = 2000): Promise<PingReply | null> {
-  const socket = await tryConnect(paths.backlogSocket);
-  if (!socket) return null;
-  const client = new SocketBacklogClient(socket, paths.backlogDataDir, timeoutMs);
+  const connected = await tryConnect(paths.backlogSocket);
+  if (!connected) return null;
+  const client = new SocketBacklogClient(connected.socket, connected.hello, paths.backlogDataDir, timeoutMs);
   try {
     return await client.ping();
   } catch {

@@ -52,10 +52,20 @@ export type BacklogResponse =
 /** Protocol name and version in the hello line. */
 export const BACKLOG_PROTOCOL = 'mosaic-top-backlog/1';
 
-/** First line the server writes on a connection. */
+/**
+ * First line the server writes on a connection. `version`, `root` and `startedAtMs` let a
+ * client tell a server that runs older code than its own (started before an upgrade or a
+ * rebuild); servers before they were added send only `hello` and `pid`.
+ */
 export interface BacklogHello {
   hello: typeof BACKLOG_PROTOCOL;
   pid: number;
+  /** mosaic-top version (package.json) the server runs. */
+  version?: string;
+  /** Package root the server runs from. */
+  root?: string;
+  /** Unix ms when the server process loaded its code. */
+  startedAtMs?: number;
 }
 
 /** Reply of `ping`: who serves, for diagnostics. */

@@ -14,6 +14,10 @@ import { describePause, readPausedFlag } from '../fleet/paused.js';
 import { acquireDataDirLock } from './lock.js';
 import { BACKLOG_PROTOCOL, isBacklogMethod, LineSplitter, type BacklogHello, type BacklogRequest, type BacklogResponse, type PingReply } from './protocol.js';
 import { BacklogError } from './types.js';
+import { packageRoot, packageVersion } from '../src/version.js';
+
+/** When this process loaded the server's code (Unix ms): clients compare it with the code on disk. */
+const CODE_LOADED_AT_MS = Date.now();
 
 /** Default idle exit of an on-demand server, seconds (override: MOSAIC_BACKLOG_IDLE_EXIT). */
 export const DEFAULT_IDLE_EXIT_SECONDS = 120;
@@ -89,6 +93,8 @@ export async function runBacklogServer(paths: MosaicPaths, opts: BacklogServerOp
     if (applied.length) log(`applied migrations ${applied.join(', ')}`);
     const service = new BacklogService(db, { readPaused: () => readPausedFlag(paths.runDir), describePause });
     const startedAt = new Date().toISOString();
+    // Sent in every hello: a client newer than this server says so (backlog/client.ts staleServerWarning).
+    const identity = { version: packageVersion(), root: packageRoot(), startedAtMs: CODE_LOADED_AT_MS };
     let requests = 0;
 
     // Serialized execution: one command at a time, in arrival order.
@@ -167,7 +173,7 @@ export async function runBacklogServer(paths: MosaicPaths, opts: BacklogServerOp
       connections.add(conn);
       armIdle();
       conn.setEncoding('utf8');
-      const hello: BacklogHello = { hello: BACKLOG_PROTOCOL, pid: process.pid };
+      const hello: BacklogHello = { hello: BACKLOG_PROTOCOL, pid: process.pid, ...identity };
       conn.write(JSON.stringify(hello) + '\n');
       const splitter = new LineSplitter();
       conn.on('data', (chunk: string) => {

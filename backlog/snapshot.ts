@@ -31,6 +31,8 @@ export interface BacklogSection {
   /** False when the embedded data dir does not exist yet (a snapshot never creates it). */
   exists: boolean;
   error: string | null;
+  /** The embedded backlog server runs older code than this mosaic-top (and the fix); null otherwise. */
+  warning: string | null;
   stats: {
     counts: Record<'ready' | 'claimed' | 'blocked' | 'done', number>;
     oldestReadyAgeSeconds: number | null;
@@ -53,6 +55,7 @@ function emptySection(paths: MosaicPaths): BacklogSection {
     ok: false,
     exists: false,
     error: null,
+    warning: null,
     stats: null,
     claimed: [],
     ready: [],
@@ -134,7 +137,7 @@ export async function collectBacklogSection(
     const { openBacklog } = await import('./client.js');
     client = await openBacklog(paths, readerOpenOptions(timeoutMs, controller.signal));
     const overview = await client.overview({ readyLimit: SNAPSHOT_READY_LIMIT });
-    return sectionFromOverview({ ...base, location: client.location }, overview);
+    return sectionFromOverview({ ...base, location: client.location, warning: client.serverWarning }, overview);
   } catch (error) {
     return failedSection(base, error);
   } finally {
@@ -238,7 +241,7 @@ export function createBacklogSectionReader(): BacklogSectionReader {
         const c = await Promise.race([connect(paths, timeoutMs), limit.promise]);
         try {
           const overview = await Promise.race([c.overview({ readyLimit: SNAPSHOT_READY_LIMIT }), limit.promise]);
-          return sectionFromOverview({ ...base, location: c.location }, overview);
+          return sectionFromOverview({ ...base, location: c.location, warning: c.serverWarning }, overview);
         } catch (error) {
           // A kept connection that broke since the last tick gets one fresh retry.
           const broken = error instanceof BacklogError && error.code === 'unavailable';

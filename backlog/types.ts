@@ -186,6 +186,11 @@ export interface BacklogClient {
   readonly tier: BacklogTier;
   /** Data dir (embedded) or masked DATABASE_URL (server). */
   readonly location: string;
+  /**
+   * Embedded tier: why the backlog server runs older code than this client (started before an
+   * upgrade or rebuild), naming the fix; null when it is current or on the server tier.
+   */
+  readonly serverWarning: string | null;
   create(input: CreateCardInput): Promise<CreateCardResult>;
   /** Throws BacklogError('not_found'). */
   get(id: string): Promise<Card>;

@@ -122,6 +122,7 @@ async function withBacklog<T>(
     const paths = pathsOf(cmd);
     const { openBacklog } = await import('../../backlog/client.js');
     client = await openBacklog(paths);
+    if (client.serverWarning) process.stderr.write(`mosaic-top backlog: warning: ${sanitizeLine(client.serverWarning)}\n`);
     const result = await fn(client, paths);
     if (json) printJson(result);
     else {

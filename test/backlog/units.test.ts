@@ -68,7 +68,7 @@ describe('lock liveness', () => {
 describe('snapshot section', () => {
   it('maps an overview to claimed cards with owner and seconds left, and ready cards', () => {
     const base: BacklogSection = {
-      tier: 'embedded', location: '/x', ok: false, exists: false, error: null, stats: null, claimed: [], ready: [], blockedCount: 0,
+      tier: 'embedded', location: '/x', ok: false, exists: false, error: null, warning: null, stats: null, claimed: [], ready: [], blockedCount: 0,
     };
     const section = sectionFromOverview(base, {
       stats: { counts: { ready: 1, claimed: 2, blocked: 3, done: 4 }, total: 10, oldestReadyAgeSeconds: 12, expiredClaims: 1, waitingOnDeps: 0 },
@@ -89,7 +89,7 @@ describe('snapshot section', () => {
 
   it('a backlog server from before the upgrade (no waitingOnDeps): derived from a short ready list, else 0', () => {
     const base: BacklogSection = {
-      tier: 'embedded', location: '/x', ok: false, exists: false, error: null, stats: null, claimed: [], ready: [], blockedCount: 0,
+      tier: 'embedded', location: '/x', ok: false, exists: false, error: null, warning: null, stats: null, claimed: [], ready: [], blockedCount: 0,
     };
     const oldStats = { counts: { ready: 8, claimed: 0, blocked: 0, done: 0 }, total: 8, oldestReadyAgeSeconds: 1, expiredClaims: 0 } as unknown as BacklogStats;
     const short = sectionFromOverview(base, { stats: oldStats, claimed: [], ready: [card({ id: 'R1' }), card({ id: 'R2' })] });

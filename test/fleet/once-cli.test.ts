@@ -9,12 +9,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { writeHeartbeat } from '../../fleet/heartbeat.js';
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
 import { runBin, type BinResult } from '../helpers/bin.js';
 import { writeHomeRoster } from '../helpers/roster.js';
+import { snapshotValidator } from '../helpers/schema.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const FIXTURE_BIN = path.join(ROOT, 'test', 'fixtures', 'bin');
@@ -27,11 +27,7 @@ function mosaicTop(args: string[], env: NodeJS.ProcessEnv = {}): Promise<BinResu
   return runBin(args, { ...process.env, PATH: `${FIXTURE_BIN}:${process.env.PATH}`, MOSAIC_HOME: '', XDG_CACHE_HOME: CACHE_HOME, ...env });
 }
 
-function validator() {
-  const schema = JSON.parse(fs.readFileSync(path.join(ROOT, 'schema', 'snapshot.schema.json'), 'utf8'));
-  const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true, validateFormats: false });
-  return ajv.compile(schema);
-}
+const validator = snapshotValidator;
 
 describe('mosaic-top --once (real program)', () => {
   let tmux: IsolatedTmux;

@@ -9,7 +9,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { subprocessCount } from '../../fleet/exec.js';
 import { writeHeartbeat } from '../../fleet/heartbeat.js';
@@ -31,6 +30,7 @@ import { runBin } from '../helpers/bin.js';
 import { startTestSshd, sshdUnavailableReason, type TestSshd } from '../helpers/sshd.js';
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
 import { writeTestRoster, type TestAgentDef } from '../helpers/roster.js';
+import { snapshotValidator } from '../helpers/schema.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const FIXTURE_BIN = path.join(ROOT, 'test', 'fixtures', 'bin');
@@ -45,10 +45,7 @@ function writeRoster(paths: MosaicPaths, socket: string, agents: TestAgentDef[])
 
 const row = agentRow;
 
-function validator() {
-  const schema = JSON.parse(fs.readFileSync(path.join(ROOT, 'schema', 'snapshot.schema.json'), 'utf8'));
-  return new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true, validateFormats: false }).compile(schema);
-}
+const validator = snapshotValidator;
 
 describe('remote probe: pure parts', () => {
   it('MOSAIC_SSH is the program (never split), MOSAIC_SSH_CONFIG an ssh_config passed as -F', () => {

@@ -326,7 +326,7 @@ describe('collectSnapshot (real tmux)', () => {
   it('EXPIRED-CLAIM: backlog claims joined by owner', async () => {
     writeRoster(paths, tmux.socket, [{ name: 'a1', runtime: 'sleep' }, { name: 'a2', runtime: 'sleep' }]);
     const backlog: BacklogSection = {
-      tier: 'embedded', location: paths.backlogDataDir, ok: true, exists: true, error: null,
+      tier: 'embedded', location: paths.backlogDataDir, ok: true, exists: true, error: null, warning: null,
       stats: { counts: { ready: 0, claimed: 2, blocked: 0, done: 0 }, oldestReadyAgeSeconds: null, expiredClaims: 1, waitingOnDeps: 0 },
       claimed: [
         { id: 'C1', title: 'late', owner: 'a1', claimedAt: '2026-01-01T00:00:00Z', ttlSeconds: 900, secondsLeft: -30, expired: true },
