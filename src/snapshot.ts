@@ -210,9 +210,12 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
 
   const tmuxProbes: TmuxSocketProbe[] = await tmuxPromise;
   const panesBySocket = new Map<string, TmuxPane[]>();
+  /** Sockets whose probe failed (timeout, tmux missing…): their panes are unknown, not gone. */
+  const failedSockets = new Map<string, string>();
   for (const t of tmuxProbes) {
     probes[`tmux:${socketLabel(t.socket)}`] = { ok: t.ok, durationMs: t.durationMs, error: t.error };
     if (!t.ok && t.error) errors.push(t.error);
+    if (!t.ok) failedSockets.set(t.socket ?? '', t.error ?? 'tmux: failed');
     panesBySocket.set(t.socket ?? '', t.panes);
   }
 
@@ -270,7 +273,9 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
     const remote = local ? null : remoteByTarget.get(sshTarget(a)) ?? null;
     const remoteTmux = remote?.ok ? remote.tmux.get(a.socket ?? '') ?? null : null;
     const where = local ? '' : ` at host ${a.host}`;
-    let probeError: string | null = null;
+    // A failed probe is not a dead pane: the row is `unknown` with the probe's error (a socket
+    // with no server at all probes fine, and its agents are dead).
+    let probeError: string | null = local ? failedSockets.get(a.socket ?? '') ?? null : null;
     if (remote && !remote.ok) probeError = `ssh ${remote.target}: ${remote.error}`;
     else if (remote && (!remoteTmux || !remoteTmux.ok)) probeError = `ssh ${remote.target}: ${remoteTmux?.error ?? `socket ${socketLabel(a.socket)} not probed`}`;
     const panes = local ? panesBySocket.get(a.socket ?? '') : remoteTmux?.panes;

@@ -36,7 +36,7 @@ export interface SendOptions {
   message: string;
   /** Verify and wait for a receipt (default true). */
   verify?: boolean;
-  /** How long verification may watch the pane, milliseconds (default 5000). */
+  /** How long verification may watch the pane after Enter, milliseconds (default 5000). */
   timeoutMs?: number;
   /** Source label carried by the message (default `operator:mosaic-top`). */
   source?: string;
@@ -127,8 +127,9 @@ function delay(ms: number, signal?: AbortSignal): Promise<void> {
  * Sends `message` to the agent's pane `=<agent>:0.0` on `socket`: framed with its source
  * label, typed literally (`send-keys -l`) or, for several lines, as ONE bracketed paste, then
  * Enter. With `verify` (default) it captures the pane before sending and polls captures plus
- * the heartbeat every 100 ms until a final verdict (submitted, queued) or `timeoutMs`
- * (default 5000 ms), and returns the receipt with its evidence and elapsed ms.
+ * the heartbeat every 100 ms until a final verdict (submitted, queued) or `timeoutMs` after
+ * Enter (default 5000 ms), and returns the receipt with its evidence and elapsed ms (from the
+ * call, lock wait and typing included).
  * Refused (nothing sent): bad source label, empty message, control characters, missing or
  * dead pane, pane in copy mode. Works while the fleet is PAUSED (operator traffic is not a dispatch).
  * `signal` aborts before typing (refused, nothing sent) or cuts the waits short; once typing
@@ -146,6 +147,8 @@ export async function sendToAgent(opts: SendOptions): Promise<SendReceipt> {
 
 async function deliver(opts: SendOptions): Promise<SendReceipt> {
   const started = performance.now();
+  /** When Enter went to the pane (verification watches `timeoutMs` from here). */
+  let enteredAt = started;
   const source = opts.source ?? DEFAULT_SOURCE;
   const verify = opts.verify ?? true;
   const timeoutMs = opts.timeoutMs ?? DEFAULT_SEND_TIMEOUT_MS;
@@ -220,6 +223,7 @@ async function deliver(opts: SendOptions): Promise<SendReceipt> {
     }
     try {
       await pressEnter(opts.socket, target);
+      enteredAt = performance.now();
     } catch (error) {
       return receipt('typed_not_submitted', [...evidenceHead, `Enter could not be sent: ${(error as Error).message}`]);
     }
@@ -228,7 +232,9 @@ async function deliver(opts: SendOptions): Promise<SendReceipt> {
   }
   if (!verify) return receipt('no_evidence', [...evidenceHead, 'not verified (verification not requested)']);
 
-  const deadline = started + timeoutMs;
+  // The window starts at Enter: waiting for the send lock or a slow machine's typing must not
+  // eat the time the runtime gets to show what it did with the message.
+  const deadline = enteredAt + timeoutMs;
   let verdict: VerifyVerdict | null = null;
   for (;;) {
     let current: PaneText;

@@ -124,7 +124,7 @@ export function registerActionCommands(program: Command): void {
     .argument('<agent>', 'agent name from the roster')
     .argument('<message>', 'the message; "-" reads it from stdin')
     .option('--verify', 'watch the pane and heartbeat for a receipt (submitted, queued, typed_not_submitted, no_evidence)')
-    .option('--timeout <seconds>', 'how long verification may watch, seconds', seconds, 5)
+    .option('--timeout <seconds>', 'how long verification watches after Enter, seconds', seconds, 5)
     .option('--source <label>', 'source label carried by the message', 'operator:mosaic-top')
     .addOption(jsonOption('the receipt'))
     .action(async (agent: string, message: string, _opts, cmd: Command) => {
@@ -164,7 +164,7 @@ export function registerActionCommands(program: Command): void {
     .argument('<agent>', 'agent name from the roster (the claim owner)')
     .option('--card <id>', 'claim this card instead of the next ready one')
     .option('--ttl <seconds>', 'claim TTL, seconds (backlog default 900)', wholeSeconds)
-    .option('--timeout <seconds>', 'how long verification may watch, seconds', seconds, 5)
+    .option('--timeout <seconds>', 'how long verification watches after Enter, seconds', seconds, 5)
     .addOption(jsonOption('the result (outcome, card, receipt)'))
     .action(async (agent: string, _opts, cmd: Command) => {
       const o = globals(cmd);

@@ -231,7 +231,7 @@ describe('mosaic-top send --verify against the simulated behaviours (real progra
     const { code, receipt } = await send('acceptor', 'are you there');
     expect(receipt.status).toBe('submitted');
     expect(code).toBe(0);
-    expect(await fleet.capture('acceptor')).toContain('ack: [operator:mosaic-top] are you there');
+    await untilScreen(fleet, 'acceptor', 'ack: [operator:mosaic-top] are you there', 'the cooked sim acknowledges');
   });
 
   it('a multi-line message arrives as ONE bracketed paste with all its lines', async () => {
@@ -270,7 +270,7 @@ describe('mosaic-top send --verify against the simulated behaviours (real progra
 
   it('typed_not_submitted: text sits in the input line, exit 4', async () => {
     await startSim('typist', 'typed');
-    const { code, receipt } = await send('typist', 'are you there', ['--timeout', '1.5']);
+    const { code, receipt } = await send('typist', 'are you there', ['--timeout', '3']);
     expect(receipt.status).toBe('typed_not_submitted');
     expect(code).toBe(4);
     expect(receipt.evidence.join('\n')).toMatch(/text sits in the input line/);
@@ -284,7 +284,8 @@ describe('mosaic-top send --verify against the simulated behaviours (real progra
   });
 
   it('refused, nothing sent: control characters, a dead pane, a missing pane, an unknown agent', async () => {
-    await startSim('typist', 'typed');
+    // A long busy phase: a phase change would print "[idle]" and change the screen.
+    await startSim('typist', 'typed', ['--busy', '600']);
     const before = await fleet.capture('typist');
     for (const bad of ['tab\there', 'esc \u001b[31m red', 'bell \u0007', 'c1 \u009b']) {
       const { code, receipt } = await send('typist', bad);
@@ -416,7 +417,7 @@ describe('mosaic-top dispatch: claim + verified send, recorded in events (real p
   });
 
   it('refused while PAUSED and for a dead pane: nothing claimed, nothing typed', async () => {
-    await startSim('w1', 'accept');
+    await startSim('w1', 'accept', ['--busy', '600']);
     const before = await fleet.capture('w1');
     expect((await cli(['pause', '--reason', 'maintenance window'])).code).toBe(0);
     const paused = await cli(['dispatch', 'w1', '--json']);
@@ -440,7 +441,7 @@ describe('mosaic-top dispatch: claim + verified send, recorded in events (real p
 
   it('not delivered: the claim stays for the operator (exit 4); nothing ready: exit 5', async () => {
     await startSim('slow', 'typed');
-    const r = await cli(['dispatch', 'slow', '--card', 'C3', '--ttl', '120', '--timeout', '1.5', '--json']);
+    const r = await cli(['dispatch', 'slow', '--card', 'C3', '--ttl', '120', '--timeout', '3', '--json']);
     const result = JSON.parse(r.stdout) as DispatchJson;
     expect(result.outcome).toBe('not_delivered');
     expect(r.code).toBe(4);

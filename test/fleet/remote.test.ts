@@ -179,14 +179,14 @@ describe.skipIf(UNAVAILABLE !== null)('agents on other hosts (real sshd, real tm
       here: 'working', rbusy: 'working', ridle: 'available', rold: 'stale', rgone: 'dead', rdeadpane: 'dead', rnobeat: 'unknown', rdrift: 'available', renv: 'available',
     });
     const at = `on socket ${remote.socket} at host gpu2`;
-    expect(row(s, 'rbusy').evidence).toEqual([expect.stringMatching(/^heartbeat \ds old, state=busy$/), `pane =rbusy:0.0 ${at}`]);
+    expect(row(s, 'rbusy').evidence).toEqual([expect.stringMatching(/^heartbeat \d+s old, state=busy$/), `pane =rbusy:0.0 ${at}`]);
     expect(row(s, 'rbusy')).toMatchObject({
       host: 'gpu2', ssh: 'mt-remote', socket: remote.socket,
       pane: { target: '=rbusy:0.0', currentCommand: 'sleep', dead: false },
       heartbeat: { state: 'busy', card: 'R7', note: 'remote work', path: `gpu2:${remoteRun()}/rbusy.hb` },
       unit: null,
     });
-    expect(row(s, 'rold').evidence[0]).toMatch(/^heartbeat 8m2\ds old > stale threshold 120s$/);
+    expect(row(s, 'rold').evidence[0]).toMatch(/^heartbeat 8m[2-5]\ds old > stale threshold 120s$/);
     expect(row(s, 'rgone').evidence).toEqual([`no pane =rgone:0.0 ${at}`]);
     expect(row(s, 'rdeadpane').evidence[0]).toBe('pane =rdeadpane:0.0 is dead (exit status 4)');
     expect(row(s, 'rnobeat').evidence).toEqual(['no heartbeat file', expect.stringMatching(/^pane alive, idle /), `pane =rnobeat:0.0 ${at}`]);

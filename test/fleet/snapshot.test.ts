@@ -82,8 +82,8 @@ describe('collectSnapshot (real tmux)', () => {
     expect(row(s, 'deadpane').evidence[0]).toMatch(/^pane =deadpane:0\.0 is dead/);
     expect(row(s, 'deadpane').pane?.dead).toBe(true);
     expect(row(s, 'nobeat').evidence[0]).toBe('no heartbeat file');
-    expect(row(s, 'old').evidence[0]).toMatch(/^heartbeat 8m2\ds old > stale threshold 120s$/);
-    expect(row(s, 'busy').evidence[0]).toMatch(/^heartbeat \ds old, state=busy$/);
+    expect(row(s, 'old').evidence[0]).toMatch(/^heartbeat 8m[2-5]\ds old > stale threshold 120s$/);
+    expect(row(s, 'busy').evidence[0]).toMatch(/^heartbeat \d+s old, state=busy$/);
     expect(row(s, 'busy').heartbeat).toMatchObject({ card: 'C1', note: 'on it', state: 'busy' });
     expect(row(s, 'busy').pane).toMatchObject({ target: '=busy:0.0', currentCommand: 'sleep' });
     expect(row(s, 'busy').pane?.pid).toBeGreaterThan(1);
@@ -229,8 +229,9 @@ describe('collectSnapshot (real tmux)', () => {
     await tmux.newSession('a1', ['sleep', '600']);
     writeHeartbeat(paths.runDir, 'a1', { state: 'busy' });
     process.env.MT_SYSTEMCTL_MODE = 'hang';
-    const s = await collectSnapshot({ paths, includeBacklog: false, probeTimeoutMs: 300 });
-    expect(s.probes.systemd).toMatchObject({ ok: false, error: 'systemd unavailable: systemctl: timed out after 300 ms' });
+    // 2 s: the same bound limits tmux list-panes, which must still answer on a loaded machine.
+    const s = await collectSnapshot({ paths, includeBacklog: false, probeTimeoutMs: 2000 });
+    expect(s.probes.systemd).toMatchObject({ ok: false, error: 'systemd unavailable: systemctl: timed out after 2000 ms' });
     expect(row(s, 'a1')).toMatchObject({ readiness: 'working', unit: null });
     expect(row(s, 'a1').pane).not.toBeNull();
 
@@ -248,6 +249,23 @@ describe('collectSnapshot (real tmux)', () => {
     expect(s.agents.map((a) => a.readiness)).toEqual(['dead', 'dead']);
     expect(s.probes[`tmux:${socket}`]).toMatchObject({ ok: true, error: `tmux: no server on socket ${socket}` });
     expect(s.fleet.floor).toMatchObject({ ok: false, orchestrators: 0, enhancers: 0 });
+  });
+
+  it('a tmux probe that fails (here: times out) leaves its agents unknown with the reason, not dead', async () => {
+    writeRoster(paths, tmux.socket, [{ name: 'a1', runtime: 'sleep' }]);
+    await tmux.newSession('a1', ['sleep', '600']);
+    writeHeartbeat(paths.runDir, 'a1', { state: 'busy' });
+    // A tmux that never answers, first on PATH for the snapshot only.
+    const stuck = path.join(home, 'stuck-bin');
+    fs.mkdirSync(stuck);
+    fs.writeFileSync(path.join(stuck, 'tmux'), '#!/bin/sh\nexec sleep 30\n', { mode: 0o755 });
+    process.env.PATH = `${stuck}:${FIXTURE_BIN}:${ORIGINAL_PATH}`;
+    const s = await collectSnapshot({ paths, includeBacklog: false, probeTimeoutMs: 500 });
+    process.env.PATH = `${FIXTURE_BIN}:${ORIGINAL_PATH}`;
+    expect(s.probes[`tmux:${tmux.socket}`]).toMatchObject({ ok: false, error: expect.stringMatching(/timed out after 500 ms/) });
+    expect(row(s, 'a1')).toMatchObject({ readiness: 'unknown', pane: null, heartbeat: null });
+    expect(row(s, 'a1').evidence[0]).toMatch(/timed out after 500 ms/);
+    expect(s.fleet.counts.dead).toBe(0);
   });
 
   it('PAUSED flag and FLOOR broken by a stale enhancer', async () => {
