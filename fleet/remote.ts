@@ -29,6 +29,19 @@ export interface SshCommand {
   args: string[];
 }
 
+/** Default bound of one remote probe (ssh connect, auth and the script), ms: a first handshake over a WAN takes seconds. */
+export const DEFAULT_SSH_TIMEOUT_MS = 5000;
+
+/**
+ * The remote probe's bound from `MOSAIC_SSH_TIMEOUT` (seconds, a positive number), in ms; the
+ * default ({@link DEFAULT_SSH_TIMEOUT_MS}) when unset or invalid. Local probes keep their own
+ * (shorter) bound: a slow host delays the tick, it never makes local rows wrong.
+ */
+export function sshTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+  const seconds = Number(env.MOSAIC_SSH_TIMEOUT);
+  return env.MOSAIC_SSH_TIMEOUT && Number.isFinite(seconds) && seconds > 0 ? Math.round(seconds * 1000) : DEFAULT_SSH_TIMEOUT_MS;
+}
+
 /**
  * The ssh command from the environment: `MOSAIC_SSH` is the ssh program (a path or a name on
  * PATH, default `ssh`; never split or expanded) and `MOSAIC_SSH_CONFIG` an ssh_config file
@@ -341,7 +354,7 @@ export interface RemoteProbeOptions extends RemoteProbeRequest {
   hostLabel?: string;
   /** Local run dir: home of the ssh ControlPath (`<runDir>/ssh-%C`); null = no multiplexing. */
   controlDir?: string | null;
-  /** Timeout of the whole ssh run, ms (default 2000); ssh's ConnectTimeout is its ceiling in seconds. */
+  /** Timeout of the whole ssh run, ms (default {@link DEFAULT_SSH_TIMEOUT_MS}); ssh's ConnectTimeout is its ceiling in seconds. */
   timeoutMs?: number;
   signal?: AbortSignal;
   /** Environment of ssh and of `MOSAIC_SSH`/`MOSAIC_SSH_CONFIG` (default process.env). */
@@ -362,7 +375,7 @@ export async function probeRemoteHost(target: string, opts: RemoteProbeOptions):
   if (!isValidSshTarget(target)) {
     return { target, ok: false, error: 'invalid ssh target (blank, control character or leading -)', durationMs: 0, ...empty };
   }
-  const timeoutMs = opts.timeoutMs ?? 2000;
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_SSH_TIMEOUT_MS;
   const env = opts.env ?? process.env;
   const ssh = sshCommand(env);
   const nonce = randomBytes(8).toString('hex');

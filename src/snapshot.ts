@@ -10,7 +10,7 @@ import { collectBacklogSection, type BacklogSection } from '../backlog/snapshot.
 import { expectedProgram, readAgentEnv } from '../fleet/agent-env.js';
 import { readHeartbeat } from '../fleet/heartbeat.js';
 import { readPausedFlag } from '../fleet/paused.js';
-import { probeRemoteHost, type RemoteHostProbe } from '../fleet/remote.js';
+import { probeRemoteHost, sshTimeoutMs, type RemoteHostProbe } from '../fleet/remote.js';
 import { programsUnder, readProcessTree, type ProcessTree } from '../fleet/proc.js';
 import { agentFlags, classifyReadiness, fleetFloor, matchProcess, readinessThresholds, type ReadinessThresholds } from '../fleet/readiness.js';
 import { RosterCache, rosterErrorSummary, type Roster, type RosterAgent } from '../fleet/roster.js';
@@ -187,7 +187,7 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
         agents: list.map((a) => a.name),
         hostLabel: list[0].host ?? target,
         controlDir: paths.runDir,
-        timeoutMs,
+        timeoutMs: sshTimeoutMs(opts.sshEnv ?? process.env),
         signal: opts.signal,
         env: opts.sshEnv,
         nowSeconds,

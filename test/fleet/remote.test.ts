@@ -21,6 +21,7 @@ import {
   sshCommand,
   sshControlArgs,
   sshFailureReason,
+  sshTimeoutMs,
 } from '../../fleet/remote.js';
 import { resolvePaths, type MosaicPaths } from '../../src/paths.js';
 import { collectSnapshot } from '../../src/snapshot.js';
@@ -52,6 +53,27 @@ describe('remote probe: pure parts', () => {
     expect(sshCommand({})).toEqual({ file: 'ssh', args: [] });
     expect(sshCommand({ MOSAIC_SSH: '/opt/my ssh', MOSAIC_SSH_CONFIG: '/x y/cfg' })).toEqual({ file: '/opt/my ssh', args: ['-F', '/x y/cfg'] });
     expect(sshCommand({ MOSAIC_SSH: '  ', MOSAIC_SSH_CONFIG: '' })).toEqual({ file: 'ssh', args: [] });
+  });
+
+  it('MOSAIC_SSH_TIMEOUT (seconds) bounds a remote probe and sets ConnectTimeout; a host that never answers is unknown', async () => {
+    expect(sshTimeoutMs({})).toBe(5000);
+    expect(sshTimeoutMs({ MOSAIC_SSH_TIMEOUT: '12.5' })).toBe(12_500);
+    for (const bad of ['0', '-3', 'soon', '']) expect(sshTimeoutMs({ MOSAIC_SSH_TIMEOUT: bad })).toBe(5000);
+    // An "ssh" that records its arguments and never answers.
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-ssh-slow-'));
+    try {
+      const paths = resolvePaths({ mosaicHome: home }, {});
+      const argsLog = path.join(home, 'ssh-args');
+      const slowSsh = path.join(home, 'slow-ssh');
+      fs.writeFileSync(slowSsh, `#!/bin/sh\nprintf '%s\\n' "$@" > '${argsLog}'\nexec sleep 30\n`, { mode: 0o755 });
+      // A local socket name with no server (never the default server).
+      writeTestRoster(paths.roster, paths.runDir, `mt-ssh-slow-${process.pid}`, [{ name: 'far', runtime: 'sleep', host: 'gpu9', ssh: 'gpu9' }]);
+      const s = await collectSnapshot({ paths, includeBacklog: false, sshEnv: { ...process.env, MOSAIC_SSH: slowSsh, MOSAIC_SSH_TIMEOUT: '1' } });
+      expect(row(s, 'far')).toMatchObject({ readiness: 'unknown', evidence: ['ssh gpu9: timed out after 1000 ms'] });
+      expect(fs.readFileSync(argsLog, 'utf8').split('\n')).toContain('ConnectTimeout=1');
+    } finally {
+      fs.rmSync(home, { recursive: true, force: true });
+    }
   });
 
   it('targets that ssh would read as options or that carry blanks/controls are refused', () => {

@@ -33,7 +33,7 @@ export interface TestSshd {
   sshConfig: string;
   /** `MOSAIC_HOME` of every session on this server (the remote Mosaic home); its `fleet/run` exists. */
   remoteHome: string;
-  /** Environment for code under test: `MOSAIC_SSH=ssh`, `MOSAIC_SSH_CONFIG=<sshConfig>`, no agent socket. */
+  /** Environment for code under test: `MOSAIC_SSH=ssh`, `MOSAIC_SSH_CONFIG=<sshConfig>`, `MOSAIC_SSH_TIMEOUT=20`, no agent socket. */
   env(base?: NodeJS.ProcessEnv): NodeJS.ProcessEnv;
   /** Ends ControlMasters under `runDirs` (`ssh -O exit` on each `ssh-*` socket), then sshd; idempotent. */
   stop(runDirs?: string[]): Promise<void>;
@@ -160,7 +160,8 @@ export async function startTestSshd(): Promise<TestSshd> {
     remoteHome,
     env(base = process.env) {
       const { SSH_AUTH_SOCK: _agent, ...rest } = base;
-      return { ...rest, MOSAIC_SSH: 'ssh', MOSAIC_SSH_CONFIG: sshConfig };
+      // A full handshake on a loaded test machine may take seconds: a generous remote bound.
+      return { ...rest, MOSAIC_SSH: 'ssh', MOSAIC_SSH_CONFIG: sshConfig, MOSAIC_SSH_TIMEOUT: '20' };
     },
     async stop(runDirs = []) {
       if (stopped) return;
