@@ -207,14 +207,36 @@ function pidAlive(pid: number): boolean {
   }
 }
 
+/** Waits up to `ms` for every pid in `pids` to exit; returns the ones still running. */
+async function waitForExit(pids: number[], ms: number): Promise<number[]> {
+  const deadline = Date.now() + ms;
+  let left = pids.filter(pidAlive);
+  while (left.length && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    left = left.filter(pidAlive);
+  }
+  return left;
+}
+
 /**
  * Tears a demo down: `tmux -L <socket> kill-server` (that socket only; the panes' sim agents
- * end with it), then, if the recorded server pid still runs, SIGTERM to that pid only; then
- * removes the home — only if it holds `demo.json`. Idempotent; accepts the fleet or a home path.
+ * get SIGHUP and end with it — waited for, up to 5 s, then SIGTERM to those pane pids only),
+ * the demo's backlog server, then, if the recorded tmux server pid still runs, SIGTERM to that
+ * pid only; then removes the home — only if it holds `demo.json`. Idempotent; accepts the
+ * fleet or a home path.
  */
 export async function demoDown(fleetOrHome: DemoFleet | string): Promise<void> {
   const fleet = typeof fleetOrHome === 'string' ? readDemoFleet(fleetOrHome) : fleetOrHome;
+  const listed = await runTmux(fleet.socket, ['list-panes', '-a', '-F', '#{pane_pid}'], { timeoutMs: 5000 });
+  const panePids = listed.ok ? listed.stdout.split('\n').map(Number).filter((n) => Number.isInteger(n) && n > 1) : [];
   await runTmux(fleet.socket, ['kill-server'], { timeoutMs: 5000 });
+  for (const pid of await waitForExit(panePids, 5000)) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      // gone meanwhile
+    }
+  }
   // The demo's embedded backlog server (started by seedDemoBacklog) holds the data dir.
   const { stopEmbeddedServer } = await import('../../backlog/client.js');
   await stopEmbeddedServer(fleet.paths);
