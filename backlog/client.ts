@@ -14,8 +14,8 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { maskCredentials, maskDatabaseUrl, type MosaicPaths } from '../src/paths.js';
 import { fileURLToPath } from 'node:url';
+import { maskCredentials, maskDatabaseUrl, type MosaicPaths } from '../src/paths.js';
 import { packageRoot, packageVersion } from '../src/version.js';
 import { BACKLOG_PROTOCOL, LineSplitter, type BacklogHello, type BacklogMethod, type BacklogResponse, type PingReply } from './protocol.js';
 import { isHolderAlive, readDataDirLock } from './lock.js';
@@ -238,9 +238,9 @@ export function staleServerWarning(hello: BacklogHello, ours: CodeIdentity): str
 
 /**
  * Tries one connection to the socket and waits for the server's hello line; resolves the socket
- * and the hello. Resolves null when
- * nobody listens (absent or stale socket), or the connection closes or stays silent for
- * `helloTimeoutMs` before the hello (a server that is exiting): no request was sent on it.
+ * and the hello. Resolves null when nobody listens (absent or stale socket), or the connection
+ * closes or stays silent for `helloTimeoutMs` before the hello (a server that is exiting): no
+ * request was sent on it.
  */
 function tryConnect(socketPath: string, helloTimeoutMs = 5000): Promise<{ socket: net.Socket; hello: BacklogHello } | null> {
   return new Promise((resolve) => {
