@@ -117,8 +117,13 @@ function killViewerSync(socket: string | null, viewer: string): void {
   spawnSync('tmux', [...tmuxSocketArgs(socket), 'kill-session', '-t', `=${viewer}`], { stdio: 'ignore', timeout: 2000, env: tmuxEnv() });
 }
 
+/**
+ * Once the viewer's client is attached, sets `destroy-unattached` on the viewer session, so
+ * tmux itself removes it if we die without cleaning up (SIGKILL). Polls up to 10 s (a loaded
+ * machine may take seconds to attach); gives up silently — the normal paths kill the viewer.
+ */
 async function markViewerDisposable(socket: string | null, viewer: string, child: { exitCode: number | null }): Promise<void> {
-  const deadline = Date.now() + 3000;
+  const deadline = Date.now() + 10_000;
   while (child.exitCode === null && Date.now() < deadline) {
     const clients = await runTmux(socket, ['list-clients', '-t', `=${viewer}`, '-F', '#{client_name}'], { timeoutMs: 1000 });
     if (clients.ok && clients.stdout.trim()) {
