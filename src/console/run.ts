@@ -143,11 +143,11 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
   /**
    * A signal during a watch must end the attach even if it came while the viewer was still
    * being set up (watchAgent's own handlers are not installed yet): keep killing the viewer
-   * session until watchAgent returns (5 s at most).
+   * session until watchAgent returns (15 s at most: a loaded machine may be slow to attach).
    */
   const endWatch = async (agent: AgentRow) => {
     const viewer = viewerSessionName(agent.name);
-    const deadline = Date.now() + 5000;
+    const deadline = Date.now() + 15_000;
     while (watching === agent && Date.now() < deadline) {
       await runTmux(agent.socket, ['kill-session', '-t', `=${viewer}`], { timeoutMs: 1000 });
       await new Promise((r) => setTimeout(r, 100));
