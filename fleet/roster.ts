@@ -306,7 +306,8 @@ export class RosterCache {
     let key: string;
     try {
       const st = fs.statSync(this.file);
-      key = `${st.mtimeMs}:${st.size}:${st.ino}`;
+      // ctime too: a copy that keeps the old mtime (cp -p, rsync -t in place) still changes it.
+      key = `${st.mtimeMs}:${st.ctimeMs}:${st.size}:${st.ino}`;
     } catch {
       key = 'missing';
     }
