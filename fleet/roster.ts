@@ -306,8 +306,9 @@ export class RosterCache {
     let key: string;
     try {
       const st = fs.statSync(this.file);
-      // ctime too: a copy that keeps the old mtime (cp -p, rsync -t in place) still changes it.
-      key = `${st.mtimeMs}:${st.ctimeMs}:${st.size}:${st.ino}`;
+      // The disk cache's key: ctime too, so a rewrite that keeps the old mtime (cp -p, rsync -t
+      // in place) still counts as a change.
+      key = statKey(st);
     } catch {
       key = 'missing';
     }

@@ -176,6 +176,18 @@ describe('parsed-roster cache', () => {
     expect(new RosterCache(file, { cacheDir: null }).get().roster?.agents[0].name).toBe('b');
   });
 
+  it('RosterCache sees a same-size rewrite even when the old mtime is put back (ctime changes)', () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-roster-cache-'));
+    const file = path.join(dir, 'roster.yaml');
+    fs.writeFileSync(file, 'agents:\n  - name: aa\n    runtime: pi\n');
+    const { mtime, atime } = fs.statSync(file);
+    const cache = new RosterCache(file, { cacheDir: path.join(dir, 'cache') });
+    expect(cache.get().roster?.agents[0].name).toBe('aa');
+    fs.writeFileSync(file, 'agents:\n  - name: bb\n    runtime: pi\n');
+    fs.utimesSync(file, atime, mtime);
+    expect(cache.get().roster?.agents[0].name).toBe('bb');
+  });
+
   it('lives under XDG_CACHE_HOME, else ~/.cache', () => {
     expect(defaultRosterCacheDir({ XDG_CACHE_HOME: '/x/cache' })).toBe('/x/cache/mosaic-top/roster');
     expect(defaultRosterCacheDir({ XDG_CACHE_HOME: 'relative' })).toBe(path.join(os.homedir(), '.cache', 'mosaic-top', 'roster'));
