@@ -176,15 +176,24 @@ describe('parsed-roster cache', () => {
     expect(new RosterCache(file, { cacheDir: null }).get().roster?.agents[0].name).toBe('b');
   });
 
-  it('RosterCache sees a same-size rewrite even when the old mtime is put back (ctime changes)', () => {
+  it('RosterCache sees a same-size rewrite even when the old mtime is put back (ctime changes)', async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-roster-cache-'));
     const file = path.join(dir, 'roster.yaml');
+    // Whole seconds, so putting the mtime back is exact.
+    const old = 1_700_000_000;
     fs.writeFileSync(file, 'agents:\n  - name: aa\n    runtime: pi\n');
-    const { mtime, atime } = fs.statSync(file);
+    fs.utimesSync(file, old, old);
     const cache = new RosterCache(file, { cacheDir: path.join(dir, 'cache') });
     expect(cache.get().roster?.agents[0].name).toBe('aa');
-    fs.writeFileSync(file, 'agents:\n  - name: bb\n    runtime: pi\n');
-    fs.utimesSync(file, atime, mtime);
+    const ctimeBefore = fs.statSync(file).ctimeMs;
+    // ctime ticks at the kernel's clock granularity (a few ms): rewrite until it has moved.
+    for (let i = 0; i < 200 && fs.statSync(file).ctimeMs === ctimeBefore; i++) {
+      await new Promise((r) => setTimeout(r, 5));
+      fs.writeFileSync(file, 'agents:\n  - name: bb\n    runtime: pi\n');
+      fs.utimesSync(file, old, old);
+    }
+    expect(fs.statSync(file).mtimeMs).toBe(old * 1000);
+    expect(fs.statSync(file).ctimeMs).not.toBe(ctimeBefore);
     expect(cache.get().roster?.agents[0].name).toBe('bb');
   });
 
