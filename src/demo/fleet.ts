@@ -49,7 +49,7 @@ interface DemoAgentSpec {
  */
 export const DEMO_AGENTS: readonly DemoAgentSpec[] = [
   { name: 'orchestrator', runtime: 'claude', class: 'orchestrator', modelHint: 'opus', sim: ['--busy', '6', '--idle', '8', '--input-mode', 'accept'], declaresCommand: true },
-  { name: 'enhancer', runtime: 'claude', class: 'enhancer', sim: ['--busy', '4', '--idle', '10', '--input-mode', 'queue'], declaresCommand: true },
+  { name: 'enhancer', runtime: 'claude', class: 'enhancer', sim: ['--busy', '8', '--idle', '6', '--input-mode', 'queue'], declaresCommand: true },
   { name: 'coder1', runtime: 'codex', class: 'coder', sim: ['--busy', '10', '--idle', '5', '--input-mode', 'accept'], declaresCommand: true },
   // Upstream's canary: the roster says pi, the pane runs something else ⇒ DRIFT. Its input
   // line ignores Enter ⇒ typed_not_submitted.

@@ -27,7 +27,7 @@ describe('demo fleet ⇒ every receipt', () => {
       const dead = await runTmux(socket, ['display-message', '-p', '-t', '=research:0.0', '#{pane_dead}']);
       return dead.stdout.trim() === '1' ? true : null;
     }, 'research pane dead', { timeoutMs: 20_000 });
-    // The enhancer queues input only while busy, and a busy phase lasts 4 s. Seeing "busy" is
+    // The enhancer queues input only while busy, and a busy phase lasts 8 s. Seeing "busy" is
     // not enough: the first busy phase (from launch) is nearly over by the time research's pane
     // has died, and a send that lands after it ends is taken at once (submitted — CI saw that).
     // So wait for a busy phase to START (an idle beat, then a busy one) and send right away.
