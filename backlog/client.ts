@@ -221,17 +221,18 @@ function ourIdentity(): CodeIdentity {
  * upgrades (a console keeps it from idling out), so after `npm update` or a rebuild it can keep
  * serving the old code. Stale when the server reports no version (it predates the check), a
  * different version, or — same package root — was started before its module file last
- * changed on disk. The text names the server's pid and the fix (`mosaic-top backlog stop`).
+ * changed on disk. The text names the server's pid and the fix (`mosaic-top backlog stop`;
+ * the next backlog command starts a server on this code).
  * Pure. Strings from the hello are not sanitized here: callers sanitize for the terminal.
  */
 export function staleServerWarning(hello: BacklogHello, ours: CodeIdentity): string | null {
-  const fix = 'run `mosaic-top backlog stop` (the next backlog command starts it on this version)';
-  const server = `backlog server pid ${hello.pid}`;
-  if (hello.version === undefined) return `${server} predates mosaic-top ${ours.version} (it reports no version): ${fix}`;
-  if (hello.version !== ours.version) return `${server} runs mosaic-top ${hello.version}, this is ${ours.version}: ${fix}`;
+  // Short, fix first: the console's header line is 80 columns at worst.
+  const fix = `(pid ${hello.pid}): run \`mosaic-top backlog stop\``;
+  if (hello.version === undefined) return `backlog server is older than ${ours.version} ${fix}`;
+  if (hello.version !== ours.version) return `backlog server is ${hello.version}, not ${ours.version} ${fix}`;
   if (hello.root === ours.root && hello.startedAtMs !== undefined && ours.codeChangedAtMs !== null && ours.codeChangedAtMs > hello.startedAtMs) {
     const at = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
-    return `${server} started ${at(hello.startedAtMs)}, before mosaic-top was rebuilt or reinstalled (${at(ours.codeChangedAtMs)}): ${fix}`;
+    return `backlog server predates this build ${fix} (started ${at(hello.startedAtMs)}, code changed ${at(ours.codeChangedAtMs)})`;
   }
   return null;
 }

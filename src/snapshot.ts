@@ -255,7 +255,7 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
     const err = backlogResult.error ?? (backlog && !backlog.ok && backlog.exists ? backlog.error : null);
     probes.backlog = { ok: err === null, durationMs: backlogResult.durationMs, error: err ? maskCredentials(`backlog: ${err}`) : null };
     if (err) errors.push(maskCredentials(`backlog: ${err}`));
-    if (backlog?.warning) errors.push(`backlog: ${backlog.warning}`);
+    if (backlog?.warning) errors.push(backlog.warning);
   }
   const claimsByOwner = new Map<string, ClaimInfo & { expired: boolean }>();
   for (const c of backlog?.claimed ?? []) {
