@@ -29,7 +29,7 @@ export function FleetTable({ width, height }: FleetTableProps): React.ReactEleme
   if (height <= 0) return null;
   const unmanaged = snapshot?.unmanaged ?? [];
   const unmanagedLine = unmanaged.length
-    ? sanitizeLine(`unmanaged: ${unmanaged.map((u) => `${u.session}${u.socket ? `@${u.socket}` : ''}`).join(', ')}`)
+    ? sanitizeLine(`unmanaged: ${unmanaged.map((u) => `${u.session}${u.socket ? `@${u.socket}` : ''}${u.host ? ` on ${u.host}` : ''}`).join(', ')}`)
     : null;
   const tableHeight = unmanagedLine && height >= 3 ? height - 1 : height;
   const selected = selectedIndex(agents.map((a) => a.name), selectedName);

@@ -114,6 +114,8 @@ export interface AgentRow {
 
 export interface UnmanagedSession {
   socket: string | null;
+  /** The roster's `host:` of a remote socket's session; null on this host. */
+  host: string | null;
   session: string;
   panes: number;
   currentCommand: string;

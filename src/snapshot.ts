@@ -327,30 +327,26 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
     };
   });
 
-  // Unmanaged: sessions on a fleet socket that no roster agent claims (holder and watch viewers excluded).
+  // Unmanaged: sessions on a fleet socket — here or on a remote host — that no roster agent
+  // there claims (the holder and watch viewers excluded).
   const unmanaged: UnmanagedSession[] = [];
   const holder = roster?.holderSession ?? null;
   for (const t of tmuxProbes) {
     const rostered = new Set(localAgents.filter((a) => (a.socket ?? '') === (t.socket ?? '')).map((a) => a.name));
-    const bySession = new Map<string, TmuxPane[]>();
-    for (const p of t.panes) {
-      const list = bySession.get(p.session);
-      if (list) list.push(p);
-      else bySession.set(p.session, [p]);
-    }
-    for (const [session, panes] of bySession) {
-      if (rostered.has(session) || session === holder || isViewerSessionName(session)) continue;
-      const idles = panes.map((p) => p.idleSeconds).filter((s): s is number => s !== null);
-      unmanaged.push({
-        socket: t.socket,
-        session,
-        panes: panes.length,
-        currentCommand: panes[0].currentCommand,
-        idleSeconds: idles.length ? Math.min(...idles) : null,
-      });
-    }
-    if (holder && t.serverRunning && (roster?.socket ?? '') === (t.socket ?? '') && !bySession.has(holder)) {
+    const sessions = unmanagedSessions(t.panes, rostered, holder);
+    unmanaged.push(...sessions.list.map((u) => ({ ...u, socket: t.socket, host: null })));
+    if (holder && t.serverRunning && (roster?.socket ?? '') === (t.socket ?? '') && !sessions.seen.has(holder)) {
       errors.push(`holder session ${holder} missing on socket ${socketLabel(t.socket)}`);
+    }
+  }
+  for (const [target, list] of remoteGroups) {
+    const remote = remoteByTarget.get(target);
+    if (!remote?.ok) continue;
+    for (const t of remote.tmux.values()) {
+      if (!t.ok) continue;
+      const rostered = new Set(list.filter((a) => (a.socket ?? '') === (t.socket ?? '')).map((a) => a.name));
+      const host = list[0].host ?? target;
+      unmanaged.push(...unmanagedSessions(t.panes, rostered, holder).list.map((u) => ({ ...u, socket: t.socket, host })));
     }
   }
 
@@ -397,4 +393,29 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
   };
   if (backlog) snapshot.backlog = backlog;
   return snapshot;
+}
+
+/**
+ * Sessions among `panes` (one socket's `list-panes -a`) that are not a rostered agent, the
+ * holder, or a watch viewer: their pane count, first pane's command and least idle seconds.
+ * `seen` holds every session name found. Pure.
+ */
+function unmanagedSessions(
+  panes: readonly TmuxPane[],
+  rostered: ReadonlySet<string>,
+  holder: string | null,
+): { list: Omit<UnmanagedSession, 'socket' | 'host'>[]; seen: Set<string> } {
+  const bySession = new Map<string, TmuxPane[]>();
+  for (const p of panes) {
+    const list = bySession.get(p.session);
+    if (list) list.push(p);
+    else bySession.set(p.session, [p]);
+  }
+  const list: Omit<UnmanagedSession, 'socket' | 'host'>[] = [];
+  for (const [session, own] of bySession) {
+    if (rostered.has(session) || session === holder || isViewerSessionName(session)) continue;
+    const idles = own.map((p) => p.idleSeconds).filter((s): s is number => s !== null);
+    list.push({ session, panes: own.length, currentCommand: own[0].currentCommand, idleSeconds: idles.length ? Math.min(...idles) : null });
+  }
+  return { list, seen: new Set(bySession.keys()) };
 }

@@ -107,8 +107,8 @@ export function renderSnapshotTable(s: Snapshot): string {
     lines.push('', 'UNMANAGED sessions (on a fleet socket, in no roster):');
     lines.push(
       ...renderColumns(
-        ['SOCKET', 'SESSION', 'PANES', 'CMD', 'IDLE'],
-        s.unmanaged.map((u) => [socketLabel(u.socket), u.session, String(u.panes), u.currentCommand, formatAge(u.idleSeconds)]),
+        ['HOST', 'SOCKET', 'SESSION', 'PANES', 'CMD', 'IDLE'],
+        s.unmanaged.map((u) => [u.host ?? '-', socketLabel(u.socket), u.session, String(u.panes), u.currentCommand, formatAge(u.idleSeconds)]),
       ),
     );
   }

@@ -46,6 +46,16 @@ describe('console layout', () => {
     expect(frame.split('\n')[1]).toMatch(/^fleet running  dead 1  stale 1  unknown 1  working 3  available 1  /);
   });
 
+  it('unmanaged sessions: one line under the table, remote ones named with their host', async () => {
+    const unmanaged = [
+      { socket: 'mosaic-fleet', host: null, session: 'scratch', panes: 1, currentCommand: 'bash', idleSeconds: 5 },
+      { socket: 'gpu-fleet', host: 'gpu2', session: 'rstray', panes: 2, currentCommand: 'sleep', idleSeconds: null },
+    ];
+    const r = mount({ columns: 120, rows: 35, snapshot: makeSnapshot(mixedFleet(), { unmanaged }) });
+    const frame = await r.waitFor((f) => f.includes('unmanaged:'), 'unmanaged line');
+    expect(frame).toContain('unmanaged: scratch@mosaic-fleet, rstray@gpu-fleet on gpu2');
+  });
+
   it('120×35 with a short fleet: the backlog follows the table directly and lists every ready card', async () => {
     const ready = Array.from({ length: 10 }, (_, i) => ({ id: `R${i}`, title: `ready card ${i}`, priority: 20 - i, phase: null }));
     const r = mount({ columns: 120, rows: 35, snapshot: makeSnapshot(mixedFleet(), { backlog: makeBacklog({ ready }) }) });

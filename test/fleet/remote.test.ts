@@ -217,8 +217,8 @@ describe.skipIf(UNAVAILABLE !== null)('agents on other hosts (real sshd, real tm
     expect(row(s, 'renv')).toMatchObject({ flags: [], process: { expected: 'sleep', matches: true } });
     expect(row(s, 'here')).toMatchObject({ readiness: 'working', pane: { target: '=here:0.0' } });
     expect(row(s, 'here').ssh).toBeUndefined();
-    // Remote unmanaged sessions are not listed (documented); local bookkeeping is unchanged.
-    expect(s.unmanaged).toEqual([]);
+    // A session on the remote fleet socket that no agent of that host claims is UNMANAGED there.
+    expect(s.unmanaged).toEqual([expect.objectContaining({ host: 'gpu2', socket: remote.socket, session: 'rstray', panes: 1, currentCommand: 'sleep' })]);
     expect(s.fleet.sockets).toEqual([local.socket]);
     expect(s.fleet.floor.ok).toBe(true);
     expect(s.errors).toEqual([]);
