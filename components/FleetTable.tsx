@@ -23,8 +23,7 @@ export function FleetTable({ width, height }: FleetTableProps): React.ReactEleme
   const selectedName = useConsole((s) => s.ui.selectedAgent);
   const focused = useConsole((s) => s.ui.focus === 'fleet');
   const agents = useMemo(() => visibleAgents(snapshot, filter), [snapshot, filter]);
-  const systemdOk = systemdProbeOk(snapshot);
-  const rows = useMemo(() => agents.map((a) => fleetRowCells(a, systemdOk)), [agents, systemdOk]);
+  const rows = useMemo(() => agents.map((a) => fleetRowCells(a, systemdProbeOk(snapshot, a))), [agents, snapshot]);
   const widths = useMemo(() => computeColumnWidths(FLEET_COLUMNS, rows, width - 2), [rows, width]);
   if (height <= 0) return null;
   const unmanaged = snapshot?.unmanaged ?? [];

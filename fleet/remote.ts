@@ -18,6 +18,7 @@ import { runProbe } from './exec.js';
 import { HEARTBEAT_READ_LIMIT, parseHeartbeat, type HeartbeatRead } from './heartbeat.js';
 import type { ProcEntry, ProcessTree } from './proc.js';
 import { isValidAgentName } from './roster.js';
+import { agentUnitName, systemctlShowArgs, systemdProbeFromAnswer, type SystemdProbe } from './systemd.js';
 import { isNoServerError, LIST_PANES_FORMAT, parseListPanes, socketLabel, type TmuxSocketProbe } from './tmux.js';
 
 /** Longest reason kept from ssh's stderr (characters). */
@@ -107,6 +108,8 @@ export interface RemoteProbeRequest {
   agents: string[];
   /** Also list the process table (`ps`) and read the agents' env files, for DRIFT (default true). */
   processes?: boolean;
+  /** Also ask the remote user's systemd about the agents' units (`mosaic-agent@<name>.service`; default true). */
+  systemd?: boolean;
 }
 
 /**
@@ -118,7 +121,8 @@ export interface RemoteProbeRequest {
  * list-panes lines + `tmux-end i <exit> <hex of stderr ≤512 B>`, per agent `hb <agent> …` and
  * (with processes) `env <agent> …` as `missing` | `notfile` | `unreadable` |
  * `file <size|-> <mtime|-> <hex of the first 4096 bytes>`, then `ps`…`ps-end`, `args`…`args-end`,
- * and `end`. The remote run dir is `${MOSAIC_HOME:-$HOME/.config/mosaic}/fleet/run`, evaluated
+ * (with systemd) `systemd` + the `systemctl --user show` output + `systemd-end <exit> <hex of
+ * stderr ≤512 B>`, and `end`. The remote run dir is `${MOSAIC_HOME:-$HOME/.config/mosaic}/fleet/run`, evaluated
  * remotely (the remote user's own Mosaic home). Commands read /dev/null, never the script.
  */
 export function remoteProbeScript(nonce: string, req: RemoteProbeRequest): string {
@@ -166,6 +170,15 @@ export function remoteProbeScript(nonce: string, req: RemoteProbeRequest): strin
       `printf '\\n%s args-end\\n' "$M"`,
     );
   }
+  if (req.systemd !== false && agents.length) {
+    // The same one `systemctl --user show` as here; exit 127 = no systemctl on that host.
+    const args = systemctlShowArgs(agents.map(agentUnitName)).map(shellQuote).join(' ');
+    lines.push(
+      'echo "$M systemd"',
+      `{ err=$(systemctl ${args} 2>&1 1>&3 </dev/null); rc=$?; } 3>&1`,
+      `printf '\\n%s systemd-end %s %s\\n' "$M" "$rc" "$(printf %s "$err" | head -c 512 | hex)"`,
+    );
+  }
   lines.push('echo "$M end"', 'exit 0');
   return `${lines.join('\n')}\n`;
 }
@@ -192,6 +205,8 @@ export interface RemoteHostProbe {
   agentEnvs: Map<string, Record<string, string>>;
   /** The remote process table (comm, and argv split on blanks), or null when `ps` gave nothing. */
   processes: ProcessTree | null;
+  /** The remote user's systemd answer about the agents' units; null when not asked. */
+  systemd: SystemdProbe | null;
 }
 
 /** Makes ssh's (or the remote's) stderr one short inert line: controls shown as `?`, blanks collapsed, cut. */
@@ -283,12 +298,15 @@ export function parseRemoteProbeOutput(
   const files = new Map<string, RemoteFile>();
   const ps: string[] = [];
   const args: string[] = [];
-  let section: { kind: 'tmux'; index: number } | { kind: 'ps' } | { kind: 'args' } | null = null;
+  const systemdText: string[] = [];
+  let systemdEnd: { rc: number | null; stderr: string } | null = null;
+  let section: { kind: 'tmux'; index: number } | { kind: 'ps' } | { kind: 'args' } | { kind: 'systemd' } | null = null;
   for (const line of lines) {
     if (!line.startsWith(marker)) {
       if (section?.kind === 'tmux') paneText.get(section.index)!.push(line);
       else if (section?.kind === 'ps') ps.push(line);
       else if (section?.kind === 'args') args.push(line);
+      else if (section?.kind === 'systemd') systemdText.push(line);
       continue;
     }
     const words = line.slice(marker.length).split(' ');
@@ -307,6 +325,8 @@ export function parseRemoteProbeOutput(
     } else if ((kind === 'hb' || kind === 'env') && words[1]) files.set(`${kind} ${words[1]}`, parseFileLine(words.slice(2)));
     else if (kind === 'ps') section = { kind: 'ps' };
     else if (kind === 'args') section = { kind: 'args' };
+    else if (kind === 'systemd') section = { kind: 'systemd' };
+    else if (kind === 'systemd-end') systemdEnd = { rc: intOrNull(words[1]), stderr: fromHex(words[2] ?? '').toString('utf8') };
   }
   if (!begun) return { error: 'no answer from the remote probe script' };
   if (!ended) return { error: 'remote probe output incomplete' };
@@ -345,7 +365,16 @@ export function parseRemoteProbeOutput(
     const env = files.get(`env ${agent}`);
     agentEnvs.set(agent, env?.kind === 'file' ? parseAgentEnv(env.bytes.toString('utf8')) : {});
   }
-  return { nowSeconds, runDir, tmux, heartbeats, agentEnvs, processes: processTreeFromPs(ps, args) };
+  let systemd: SystemdProbe | null = null;
+  if (systemdEnd) {
+    const units = req.agents.filter(isValidAgentName).map(agentUnitName);
+    const { rc, stderr } = systemdEnd;
+    systemd = systemdProbeFromAnswer(
+      { stdout: systemdText.join('\n'), stderr: sanitizeReason(stderr.split('\n').find((l) => l.trim()) ?? ''), ok: rc === 0, notFound: rc === 127, failure: `systemctl exit ${rc ?? '?'}`, durationMs: 0 },
+      units,
+    );
+  }
+  return { nowSeconds, runDir, tmux, heartbeats, agentEnvs, processes: processTreeFromPs(ps, args), systemd };
 }
 
 /** Options of {@link probeRemoteHost}. */
@@ -371,7 +400,7 @@ export interface RemoteProbeOptions extends RemoteProbeRequest {
  * a timeout or a broken answer give `ok: false` with a sanitized `error`.
  */
 export async function probeRemoteHost(target: string, opts: RemoteProbeOptions): Promise<RemoteHostProbe> {
-  const empty = { nowSeconds: null, runDir: null, tmux: new Map(), heartbeats: new Map(), agentEnvs: new Map(), processes: null };
+  const empty = { nowSeconds: null, runDir: null, tmux: new Map(), heartbeats: new Map(), agentEnvs: new Map(), processes: null, systemd: null };
   if (!isValidSshTarget(target)) {
     return { target, ok: false, error: 'invalid ssh target (blank, control character or leading -)', durationMs: 0, ...empty };
   }

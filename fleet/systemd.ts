@@ -116,21 +116,30 @@ export async function probeSystemdUnits(
   return probe;
 }
 
+/** The `systemctl --user show` arguments after the program name, for `units`. */
+export function systemctlShowArgs(units: readonly string[]): string[] {
+  return ['--user', 'show', ...units, `--property=${UNIT_PROPERTIES.join(',')}`, '--no-pager'];
+}
+
+/**
+ * What one `systemctl --user show` run means, here or on a remote host: units when it answered
+ * (or printed any unit block), else unavailable with the reason — `no systemctl on PATH` when
+ * the program was not found, else stderr's first line, else `failure`. Pure.
+ */
+export function systemdProbeFromAnswer(
+  answer: { stdout: string; stderr: string; ok: boolean; notFound: boolean; failure: string | null; durationMs: number },
+  units: readonly string[],
+): SystemdProbe {
+  const parsed = parseSystemctlShow(answer.stdout, units);
+  if (answer.ok || parsed.size > 0) return { available: true, ok: true, units: parsed, durationMs: answer.durationMs, error: null };
+  const reason = answer.notFound ? 'no systemctl on PATH' : answer.stderr.trim().split('\n')[0] || answer.failure || 'systemctl failed';
+  return { available: false, ok: false, units: parsed, durationMs: answer.durationMs, error: `systemd unavailable: ${reason}` };
+}
+
 async function askSystemd(units: readonly string[], opts: { timeoutMs?: number; signal?: AbortSignal }): Promise<SystemdProbe> {
-  const result = await runProbe(
-    'systemctl',
-    ['--user', 'show', ...units, `--property=${UNIT_PROPERTIES.join(',')}`, '--no-pager'],
-    { timeoutMs: opts.timeoutMs ?? 2000, signal: opts.signal },
+  const result = await runProbe('systemctl', systemctlShowArgs(units), { timeoutMs: opts.timeoutMs ?? 2000, signal: opts.signal });
+  return systemdProbeFromAnswer(
+    { ...result, notFound: Boolean(result.error?.endsWith('not found')), failure: result.error },
+    units,
   );
-  const parsed = parseSystemctlShow(result.stdout, units);
-  if (result.ok || parsed.size > 0) {
-    return { available: true, ok: true, units: parsed, durationMs: result.durationMs, error: null };
-  }
-  let reason: string;
-  if (result.error?.endsWith('not found')) reason = 'no systemctl on PATH';
-  else {
-    const first = result.stderr.trim().split('\n')[0];
-    reason = first || result.error || 'systemctl failed';
-  }
-  return { available: false, ok: false, units: parsed, durationMs: result.durationMs, error: `systemd unavailable: ${reason}` };
 }

@@ -227,6 +227,10 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
     for (const t of r.tmux.values()) {
       if (!t.ok && t.error) errors.push(`ssh ${r.target}: ${t.error}`);
     }
+    // That host's systemd, asked in the same ssh run: reported like the local one (in place).
+    if (r.systemd) {
+      probes[`systemd:${r.target}`] = { ok: r.systemd.ok, durationMs: 0, error: r.systemd.error ? `ssh ${r.target}: ${r.systemd.error}` : null };
+    }
   }
 
   // /proc only matters when some agent has a live pane.
@@ -304,7 +308,7 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
       const env = local ? readAgentEnv(paths.agentsDir, a.name) : remote?.agentEnvs.get(a.name) ?? {};
       processInfo = matchProcess(expectedProgram(env, a.runtime), pane.currentCommand, programsUnder(procTree, pane.pid));
     }
-    const unit = local ? systemd?.units.get(agentUnitName(a.name)) ?? null : null;
+    const unit = (local ? systemd?.units : remote?.systemd?.units)?.get(agentUnitName(a.name)) ?? null;
     const claimed = claimsByOwner.get(a.name) ?? null;
     const flagged = agentFlags({ pane, process: processInfo, unit, claimExpired: !!claimed?.expired });
     const claim: ClaimInfo | null = claimed ? { cardId: claimed.cardId, title: claimed.title, secondsLeft: claimed.secondsLeft } : null;

@@ -57,9 +57,10 @@ export function fleetRowCells(agent: AgentRow, systemdOk = true): string[] {
   return cells.map(sanitizeLine);
 }
 
-/** True when the snapshot's systemd probe worked (else unit cells show `?`). */
-export function systemdProbeOk(snapshot: Snapshot | null): boolean {
-  const probe = snapshot?.probes?.systemd;
+/** True when the systemd probe for `agent` (its host's, for a remote agent) worked (else unit cells show `?`). */
+export function systemdProbeOk(snapshot: Snapshot | null, agent?: AgentRow): boolean {
+  // A remote agent's units come from its host's systemd (`systemd:<target>`), asked over ssh.
+  const probe = agent?.ssh ? snapshot?.probes?.[`systemd:${agent.ssh}`] : snapshot?.probes?.systemd;
   return probe ? probe.ok : true;
 }
 

@@ -102,7 +102,8 @@ describe('remote probe: pure parts', () => {
       const socket = `x'; touch ${canary}; echo '$(touch ${canary})`;
       expect(shellQuote("it's")).toBe(`'it'\\''s'`);
       const script = remoteProbeScript('n0nce', { sockets: [socket], agents: ['a1', 'bad name'], processes: false });
-      const r = spawnSync('sh', ['-s'], { input: script, env: { ...process.env, MOSAIC_HOME: dir }, encoding: 'utf8' });
+      // The fixture systemctl: the script's systemd section never asks this machine's systemd.
+      const r = spawnSync('sh', ['-s'], { input: script, env: { ...process.env, PATH: `${FIXTURE_BIN}:${process.env.PATH}`, MOSAIC_HOME: dir }, encoding: 'utf8' });
       expect(r.status).toBe(0);
       expect(fs.existsSync(canary)).toBe(false);
       const parsed = parseRemoteProbeOutput(r.stdout, 'n0nce', { sockets: [socket], agents: ['a1'] }, 'h', Date.now() / 1000);
@@ -114,6 +115,23 @@ describe('remote probe: pure parts', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("the remote systemd section: units when systemctl answered; unavailable with systemctl's reason (no bus, not installed)", () => {
+    const req = { sockets: [], agents: ['a1'] };
+    const hex = (t: string) => Buffer.from(t).toString('hex');
+    const answer = (body: string[], end: string) => ['@@mt-n begin 1', '@@mt-n systemd', ...body, `@@mt-n systemd-end ${end}`, '@@mt-n end'].join('\n');
+    const ok = parseRemoteProbeOutput(answer(['Id=mosaic-agent@a1.service', 'LoadState=loaded', 'ActiveState=active', 'SubState=running', 'UnitFileState=disabled', 'MainPID=77', ''], '0 '), 'n', req, 'h', 0);
+    expect('error' in ok ? null : ok.systemd).toMatchObject({ available: true, error: null });
+    expect('error' in ok ? null : ok.systemd?.units.get('mosaic-agent@a1.service')).toMatchObject({ activeState: 'active', unitFileState: 'disabled', mainPid: 77 });
+    const nobus = parseRemoteProbeOutput(answer([], `1 ${hex('Failed to connect to bus: No medium found\n')}`), 'n', req, 'h', 0);
+    expect('error' in nobus ? null : nobus.systemd).toMatchObject({ available: false, error: 'systemd unavailable: Failed to connect to bus: No medium found' });
+    const missing = parseRemoteProbeOutput(answer([], `127 ${hex('sh: 1: systemctl: not found\n')}`), 'n', req, 'h', 0);
+    expect('error' in missing ? null : missing.systemd).toMatchObject({ available: false, error: 'systemd unavailable: no systemctl on PATH' });
+    // Not asked ⇒ no section ⇒ null.
+    expect(remoteProbeScript('n', { ...req, systemd: false })).not.toContain('systemctl');
+    const none = parseRemoteProbeOutput(['@@mt-n begin 1', '@@mt-n end'].join('\n'), 'n', req, 'h', 0);
+    expect('error' in none ? null : none.systemd).toBeNull();
   });
 
   it('forged markers in untrusted output are data, and an answer without its end marker is refused', () => {
@@ -151,6 +169,7 @@ describe.skipIf(UNAVAILABLE !== null)('agents on other hosts (real sshd, real tm
       fs.rmSync(path.join(sshd.remoteHome, 'fleet', d), { recursive: true, force: true });
       fs.mkdirSync(path.join(sshd.remoteHome, 'fleet', d), { recursive: true });
     }
+    fs.writeFileSync(sshd.remoteSystemctlFixture, '');
     process.env.PATH = `${FIXTURE_BIN}:${savedEnv.PATH}`;
     process.env.MT_SYSTEMCTL_MODE = 'nobus';
     process.env.XDG_CACHE_HOME = path.join(home, 'cache');
@@ -194,9 +213,19 @@ describe.skipIf(UNAVAILABLE !== null)('agents on other hosts (real sshd, real tm
     for (const n of ['rdrift', 'renv']) writeHeartbeat(remoteRun(), n, { state: 'idle' });
     fs.writeFileSync(path.join(sshd.remoteHome, 'fleet', 'agents', 'renv.env'), 'MOSAIC_AGENT_COMMAND=sleep 600\n');
     await waitFor(async () => (await remote.ok(['display-message', '-p', '-t', '=rdeadpane:0.0', '#{pane_dead}'])).trim() === '1', 'rdeadpane dead');
+    // The remote user's systemd (asked in the same ssh run): rbusy's unit enabled, ridle's active
+    // but not enabled ⇒ BOOT-ENABLE; the others have no unit there.
+    fs.writeFileSync(
+      sshd.remoteSystemctlFixture,
+      'mosaic-agent@rbusy.service loaded active running enabled 4242\nmosaic-agent@ridle.service loaded active running disabled 4243\n',
+    );
 
     const s = await snap();
     expect(s.probes['ssh:mt-remote']).toMatchObject({ ok: true, error: null });
+    expect(s.probes['systemd:mt-remote']).toMatchObject({ ok: true, error: null });
+    expect(row(s, 'rbusy').unit).toMatchObject({ name: 'mosaic-agent@rbusy.service', activeState: 'active', unitFileState: 'enabled', mainPid: 4242 });
+    expect(row(s, 'ridle').flags).toEqual(['BOOT-ENABLE']);
+    expect(row(s, 'rgone').unit).toMatchObject({ loadState: 'not-found' });
     expect(Object.fromEntries(s.agents.map((a) => [a.name, a.readiness]))).toEqual({
       here: 'working', rbusy: 'working', ridle: 'available', rold: 'stale', rgone: 'dead', rdeadpane: 'dead', rnobeat: 'unknown', rdrift: 'available', renv: 'available',
     });
@@ -206,7 +235,6 @@ describe.skipIf(UNAVAILABLE !== null)('agents on other hosts (real sshd, real tm
       host: 'gpu2', ssh: 'mt-remote', socket: remote.socket,
       pane: { target: '=rbusy:0.0', currentCommand: 'sleep', dead: false },
       heartbeat: { state: 'busy', card: 'R7', note: 'remote work', path: `gpu2:${remoteRun()}/rbusy.hb` },
-      unit: null,
     });
     expect(row(s, 'rold').evidence[0]).toMatch(/^heartbeat 8m[2-5]\ds old > stale threshold 120s$/);
     expect(row(s, 'rgone').evidence).toEqual([`no pane =rgone:0.0 ${at}`]);

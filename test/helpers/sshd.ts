@@ -20,6 +20,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { waitFor } from './tmux.js';
 import { freePort } from './net.js';
 
@@ -33,6 +34,11 @@ export interface TestSshd {
   sshConfig: string;
   /** `MOSAIC_HOME` of every session on this server (the remote Mosaic home); its `fleet/run` exists. */
   remoteHome: string;
+  /**
+   * The remote user's systemd: sessions run the fixture `systemctl` (test/fixtures/bin first on
+   * their PATH) reading this file (`MT_SYSTEMCTL_FIXTURE`; empty at start: every unit not-found).
+   */
+  remoteSystemctlFixture: string;
   /** Environment for code under test: `MOSAIC_SSH=ssh`, `MOSAIC_SSH_CONFIG=<sshConfig>`, `MOSAIC_SSH_TIMEOUT=20`, no agent socket. */
   env(base?: NodeJS.ProcessEnv): NodeJS.ProcessEnv;
   /** Ends ControlMasters under `runDirs` (`ssh -O exit` on each `ssh-*` socket), then sshd; idempotent. */
@@ -97,7 +103,14 @@ export async function startTestSshd(): Promise<TestSshd> {
   fs.mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   const port = await freePort();
   const closedPort = await freePort();
-  const setEnv = [`MOSAIC_HOME=${remoteHome}`];
+  const remoteSystemctlFixture = path.join(dir, 'remote-systemctl.txt');
+  fs.writeFileSync(remoteSystemctlFixture, '');
+  const fixtureBin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'bin');
+  const setEnv = [
+    `MOSAIC_HOME=${remoteHome}`,
+    `PATH=${fixtureBin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+    `MT_SYSTEMCTL_FIXTURE=${remoteSystemctlFixture}`,
+  ];
   if (process.env.TMUX_TMPDIR) setEnv.push(`TMUX_TMPDIR=${process.env.TMUX_TMPDIR}`);
   const config = path.join(dir, 'sshd_config');
   fs.writeFileSync(
@@ -158,6 +171,7 @@ export async function startTestSshd(): Promise<TestSshd> {
     port,
     sshConfig,
     remoteHome,
+    remoteSystemctlFixture,
     env(base = process.env) {
       const { SSH_AUTH_SOCK: _agent, ...rest } = base;
       // A full handshake on a loaded test machine may take seconds: a generous remote bound.
