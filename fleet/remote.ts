@@ -122,8 +122,9 @@ export interface RemoteProbeRequest {
  * (with processes) `env <agent> …` as `missing` | `notfile` | `unreadable` |
  * `file <size|-> <mtime|-> <hex of the first 4096 bytes>`, then `ps`…`ps-end`, `args`…`args-end`,
  * (with systemd) `systemd` + the `systemctl --user show` output + `systemd-end <exit> <hex of
- * stderr ≤512 B>`, and `end`. The remote run dir is `${MOSAIC_HOME:-$HOME/.config/mosaic}/fleet/run`, evaluated
- * remotely (the remote user's own Mosaic home). Commands read /dev/null, never the script.
+ * stderr ≤512 B>`, and `end`. The remote run dir is
+ * `${MOSAIC_HOME:-$HOME/.config/mosaic}/fleet/run`, evaluated remotely (the remote user's own
+ * Mosaic home). Commands read /dev/null, never the script.
  */
 export function remoteProbeScript(nonce: string, req: RemoteProbeRequest): string {
   const agents = req.agents.filter(isValidAgentName);
