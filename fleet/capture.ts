@@ -2,7 +2,7 @@
  * Pane capture and pane state for the console's read-only preview and for send verification.
  * Owner: actions. Everything returned here is raw text from the pane: sanitize before display.
  */
-import { runTmux } from './exec.js';
+import { runTmux, tmuxServerLabel, type TmuxServer } from './exec.js';
 
 /** The tmux target of an agent's pane: `=<agent>:0.0` (exact session match, upstream convention). */
 export function agentPaneTarget(agent: string): string {
@@ -16,7 +16,7 @@ export function agentPaneTarget(agent: string): string {
  * "can't find session: coder1") when the pane cannot be captured. `timeoutMs` defaults to 2000.
  */
 export async function capturePane(
-  socket: string | null,
+  socket: TmuxServer,
   target: string,
   opts: { signal?: AbortSignal; timeoutMs?: number } = {},
 ): Promise<string> {
@@ -44,10 +44,6 @@ export interface PaneState {
   problem: string | null;
 }
 
-function socketLabel(socket: string | null): string {
-  return socket ? `socket ${socket}` : 'the default tmux socket';
-}
-
 /**
  * Reads whether `target` exists and is alive (`display-message -p` with pane_dead,
  * pane_dead_status, pane_id, pane_width, pane_height, pane_in_mode; an empty pane_id means no such pane,
@@ -55,7 +51,7 @@ function socketLabel(socket: string | null): string {
  * session or pane comes back as `exists: false` with the reason in `problem`.
  */
 export async function readPaneState(
-  socket: string | null,
+  socket: TmuxServer,
   target: string,
   opts: { signal?: AbortSignal; timeoutMs?: number } = {},
 ): Promise<PaneState> {
@@ -82,7 +78,7 @@ export async function readPaneState(
       paneId: null,
       width: null,
       height: null,
-      problem: `no pane ${target} on ${socketLabel(socket)} (${why})`,
+      problem: `no pane ${target} on ${tmuxServerLabel(socket)} (${why})`,
     };
   }
   const isDead = dead === '1';
@@ -94,7 +90,7 @@ export async function readPaneState(
     paneId: paneId || null,
     width: Number.isFinite(Number(width)) ? Number(width) : null,
     height: Number.isFinite(Number(height)) ? Number(height) : null,
-    problem: isDead ? `pane ${target} on ${socketLabel(socket)} is dead${deadStatus ? ` (exit ${deadStatus})` : ''}` : null,
+    problem: isDead ? `pane ${target} on ${tmuxServerLabel(socket)} is dead${deadStatus ? ` (exit ${deadStatus})` : ''}` : null,
   };
 }
 
@@ -105,7 +101,7 @@ export async function readPaneState(
  * Raw, unsanitized text. Throws an Error carrying tmux's reason. `timeoutMs` defaults to 2000.
  */
 export async function capturePaneWithCursor(
-  socket: string | null,
+  socket: TmuxServer,
   target: string,
   opts: { signal?: AbortSignal; timeoutMs?: number } = {},
 ): Promise<{ rows: string[]; cursorRow: number | null; width: number | null }> {

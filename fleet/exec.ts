@@ -83,13 +83,47 @@ export function tmuxEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv
   return rest;
 }
 
-/** Runs `tmux [-L socket] …args` through {@link runCommand}, with {@link tmuxEnv}. */
-export function runTmux(
-  socket: string | null | undefined,
-  args: readonly string[],
-  opts: { timeoutMs?: number; signal?: AbortSignal; input?: string } = {},
-): Promise<ExecResult> {
-  return runCommand('tmux', [...tmuxSocketArgs(socket), ...args], { ...opts, env: tmuxEnv() });
+/** Options of one tmux command: timeout (ms), abort signal, stdin text. */
+export interface TmuxRunOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  input?: string;
+}
+
+/**
+ * A tmux server on another host, reached over ssh (built by `remoteTmux` in fleet/remote.ts):
+ * the roster's `host:` and socket, and how to run one tmux command there.
+ */
+export interface RemoteTmux {
+  /** The socket on that host (null = its default socket). */
+  socket: string | null;
+  /** The roster's host label, for messages ("… at host gpu2"). */
+  host: string;
+  /** Runs `tmux -u [-L socket] …args` on that host; the same result shape as a local run. */
+  run(args: readonly string[], opts: TmuxRunOptions): Promise<ExecResult>;
+}
+
+/** Which tmux server a command goes to: a local socket (null/undefined = the default one) or a {@link RemoteTmux}. */
+export type TmuxServer = string | null | undefined | RemoteTmux;
+
+/** True when `server` is on another host. */
+export function isRemoteTmux(server: TmuxServer): server is RemoteTmux {
+  return typeof server === 'object' && server !== null;
+}
+
+/** How messages name a tmux server: "socket s", "the default tmux socket", "socket s at host gpu2". */
+export function tmuxServerLabel(server: TmuxServer): string {
+  if (isRemoteTmux(server)) return `${server.socket ? `socket ${server.socket}` : 'the default tmux socket'} at host ${server.host}`;
+  return server ? `socket ${server}` : 'the default tmux socket';
+}
+
+/**
+ * Runs `tmux [-L socket] …args` through {@link runCommand}, with {@link tmuxEnv}; on a
+ * {@link RemoteTmux}, over its ssh instead (same arguments, same result shape).
+ */
+export function runTmux(server: TmuxServer, args: readonly string[], opts: TmuxRunOptions = {}): Promise<ExecResult> {
+  if (isRemoteTmux(server)) return server.run(args, opts);
+  return runCommand('tmux', [...tmuxSocketArgs(server), ...args], { ...opts, env: tmuxEnv() });
 }
 
 /**

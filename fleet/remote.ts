@@ -12,9 +12,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parseAgentEnv } from './agent-env.js';
-import { runProbe } from './exec.js';
+import { runCommand, runProbe, tmuxSocketArgs, type RemoteTmux, type TmuxRunOptions } from './exec.js';
 import { HEARTBEAT_READ_LIMIT, parseHeartbeat, type HeartbeatRead } from './heartbeat.js';
 import type { ProcEntry, ProcessTree } from './proc.js';
 import { isValidAgentName } from './roster.js';
@@ -28,6 +29,18 @@ const MAX_REASON = 200;
 export interface SshCommand {
   file: string;
   args: string[];
+}
+
+/** Names this host answers to (localhost, its addresses, its hostname): an agent whose `host` is one of them is local. */
+export function isLocalHost(host: string | null): boolean {
+  if (!host) return true;
+  const h = host.toLowerCase();
+  return h === 'localhost' || h === '127.0.0.1' || h === '::1' || h === os.hostname().toLowerCase() || h === os.hostname().split('.')[0].toLowerCase();
+}
+
+/** The ssh destination of a remote agent: its roster `ssh:`, else its `host:`. */
+export function sshTarget(a: { ssh?: string | null; host: string | null }): string {
+  return a.ssh || a.host || '';
 }
 
 /** Default bound of one remote probe (ssh connect, auth and the script), ms: a first handshake over a WAN takes seconds. */
@@ -429,4 +442,53 @@ export async function probeRemoteHost(target: string, opts: RemoteProbeOptions):
     return fail(sshFailureReason(result.stderr, why));
   }
   return { target, ok: true, error: null, durationMs: result.durationMs, ...parsed };
+}
+
+/** Where {@link remoteTmux} sends tmux commands. */
+export interface RemoteTmuxOptions {
+  /** The ssh destination (roster `ssh:`, else `host:`). */
+  target: string;
+  /** The roster's `host:` label, for messages. */
+  host: string;
+  /** The tmux socket on that host (null = its default socket). */
+  socket: string | null;
+  /** Local run dir for the ssh ControlPath (shared with the snapshot probes); null = none. */
+  controlDir: string | null;
+  /** Environment of ssh and of `MOSAIC_SSH`/`MOSAIC_SSH_CONFIG`/`MOSAIC_SSH_TIMEOUT` (default process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * A tmux server on another host for operator actions (send, dispatch): each command runs as
+ * `<MOSAIC_SSH> -o BatchMode=yes -o ConnectTimeout=<s> [ControlMaster options] -- <target>
+ * tmux -u [-L socket] <args>`, every argument single-quoted for the remote shell ({@link
+ * shellQuote}), stdin passed through (`load-buffer -`). The ControlMaster is the snapshot's
+ * (`<run>/ssh-%C`), so a console's actions reuse its authenticated connection. Each command may
+ * take the larger of its own timeout and `MOSAIC_SSH_TIMEOUT`. Failures keep the local result
+ * shape; `error` reads `ssh <target>: <reason>` when ssh itself failed (exit 255, timeout) and
+ * `tmux at host <host>: <reason>` when tmux did. An invalid target runs nothing.
+ */
+export function remoteTmux(opts: RemoteTmuxOptions): RemoteTmux {
+  const env = opts.env ?? process.env;
+  const run = async (args: readonly string[], o: TmuxRunOptions) => {
+    if (!isValidSshTarget(opts.target)) {
+      const error = `ssh ${opts.target}: invalid ssh target (blank, control character or leading -)`;
+      return { ok: false, stdout: '', stderr: error, exitCode: null, durationMs: 0, error };
+    }
+    const ssh = sshCommand(env);
+    const limitMs = Math.max(o.timeoutMs ?? 5000, sshTimeoutMs(env));
+    const command = ['tmux', '-u', ...tmuxSocketArgs(opts.socket), ...args].map(shellQuote).join(' ');
+    const result = await runCommand(
+      ssh.file,
+      [...ssh.args, '-o', 'BatchMode=yes', '-o', `ConnectTimeout=${Math.max(1, Math.ceil(limitMs / 1000))}`, ...sshControlArgs(opts.controlDir), '--', opts.target, command],
+      { timeoutMs: limitMs, signal: o.signal, input: o.input, env },
+    );
+    if (result.ok) return result;
+    const sshFailed = result.exitCode === 255 || result.exitCode === null;
+    const reason = sshFailed
+      ? `ssh ${opts.target}: ${result.exitCode === 255 ? sshFailureReason(result.stderr, 'exit 255') : sanitizeReason((result.error ?? 'failed').replace(`${ssh.file}: `, ''))}`
+      : `tmux at host ${opts.host}: ${sanitizeReason(result.stderr.trim().split('\n')[0] || `exit ${result.exitCode}`)}`;
+    return { ...result, error: reason };
+  };
+  return { socket: opts.socket, host: opts.host, run };
 }

@@ -11,7 +11,7 @@
  *   lines are separated by CR, and the buffer is deleted afterwards.
  * - Then Enter as its own `send-keys`.
  */
-import { runTmux, type ExecResult } from './exec.js';
+import { runTmux, type ExecResult, type TmuxServer } from './exec.js';
 
 let bufferCounter = 0;
 
@@ -25,7 +25,7 @@ function failure(what: string, result: ExecResult): Error {
  * Throws an Error with tmux's reason when the call fails. `timeoutMs` defaults to 2000.
  */
 export async function typeLiteral(
-  socket: string | null,
+  socket: TmuxServer,
   target: string,
   text: string,
   opts: { signal?: AbortSignal; timeoutMs?: number } = {},
@@ -45,7 +45,7 @@ export async function typeLiteral(
  * `timeoutMs` (per tmux call) defaults to 2000.
  */
 export async function pasteBracketed(
-  socket: string | null,
+  socket: TmuxServer,
   target: string,
   text: string,
   opts: { signal?: AbortSignal; timeoutMs?: number } = {},
@@ -63,7 +63,7 @@ export async function pasteBracketed(
 
 /** Presses Enter in `target` (`send-keys Enter`). Throws an Error with tmux's reason. */
 export async function pressEnter(
-  socket: string | null,
+  socket: TmuxServer,
   target: string,
   opts: { signal?: AbortSignal; timeoutMs?: number } = {},
 ): Promise<void> {
@@ -83,7 +83,7 @@ export const LITERAL_MAX_CHARS = 1000;
  * Does not press Enter. Returns how it was sent. Throws an Error with tmux's reason.
  */
 export async function insertText(
-  socket: string | null,
+  socket: TmuxServer,
   target: string,
   text: string,
   opts: { signal?: AbortSignal; timeoutMs?: number } = {},

@@ -7,7 +7,7 @@
  * captures the selected agent's pane when the preview is on.
  */
 import { sanitizeLines } from './sanitize.js';
-import type { Snapshot } from './snapshot-types.js';
+import type { AgentRow, Snapshot } from './snapshot-types.js';
 import type { ConsoleStore } from './store/index.js';
 import { selectedIndex, visibleAgents } from './console/view-model.js';
 
@@ -16,8 +16,11 @@ export interface PollerOptions {
   store: ConsoleStore;
   /** Takes one snapshot; must honour the signal (abort kills its subprocesses). */
   collect: (signal: AbortSignal) => Promise<Snapshot>;
-  /** Captures a pane's visible text (raw; the poller sanitizes it). */
-  capture?: (socket: string | null, target: string, signal: AbortSignal) => Promise<string>;
+  /**
+   * Captures the visible text (raw; the poller sanitizes it) of `agent`'s live pane `target` —
+   * on its socket here, or over ssh for an agent of another host (console/run.ts).
+   */
+  capture?: (agent: AgentRow, target: string, signal: AbortSignal) => Promise<string>;
   /** Poll interval, milliseconds. */
   intervalMs: number;
   /** Clock tick for countdowns, milliseconds (default 1000). */
@@ -78,11 +81,9 @@ export function createPoller(opts: PollerOptions): Poller {
     const i = selectedIndex(agents.map((a) => a.name), s.ui.selectedAgent);
     const agent = i >= 0 ? agents[i] : null;
     if (!agent || !opts.capture) return null;
-    // Remote panes are probed over ssh, read-only; the local capture would hit the wrong server.
-    if (agent.ssh) return { agent: agent.name, lines: [], error: `${agent.name} lives on host ${agent.host ?? agent.ssh}: no preview of remote panes` };
     if (!agent.pane || agent.pane.dead) return { agent: agent.name, lines: [], error: `no live pane for ${agent.name}` };
     try {
-      const text = await opts.capture(agent.socket, agent.pane.target, controller.signal);
+      const text = await opts.capture(agent, agent.pane.target, controller.signal);
       return { agent: agent.name, lines: sanitizeLines(text.replace(/\s+$/, '')), error: null };
     } catch (error) {
       return { agent: agent.name, lines: [], error: (error as Error).message };

@@ -10,7 +10,7 @@ import { collectBacklogSection, type BacklogSection } from '../backlog/snapshot.
 import { expectedProgram, readAgentEnv } from '../fleet/agent-env.js';
 import { readHeartbeat } from '../fleet/heartbeat.js';
 import { readPausedFlag } from '../fleet/paused.js';
-import { probeRemoteHost, sshTimeoutMs, type RemoteHostProbe } from '../fleet/remote.js';
+import { isLocalHost, probeRemoteHost, sshTarget, sshTimeoutMs, type RemoteHostProbe } from '../fleet/remote.js';
 import { programsUnder, readProcessTree, type ProcessTree } from '../fleet/proc.js';
 import { agentFlags, classifyReadiness, fleetFloor, matchProcess, readinessThresholds, type ReadinessThresholds } from '../fleet/readiness.js';
 import { RosterCache, rosterErrorSummary, type Roster, type RosterAgent } from '../fleet/roster.js';
@@ -67,17 +67,6 @@ export interface CollectSnapshotOptions {
   readBacklog?: typeof collectBacklogSection;
 }
 
-/** Names this host answers to: an agent whose `host` is one of them is probed locally. */
-function isLocalHost(host: string | null): boolean {
-  if (!host) return true;
-  const h = host.toLowerCase();
-  return h === 'localhost' || h === '127.0.0.1' || h === '::1' || h === os.hostname().toLowerCase() || h === os.hostname().split('.')[0].toLowerCase();
-}
-
-/** The ssh destination of a remote agent: its roster `ssh:`, else its `host:`. */
-function sshTarget(a: RosterAgent): string {
-  return a.ssh || a.host || '';
-}
 
 /** Name of the Unix user (the tenant, upstream: uid per tenant); falls back to `uid:<n>`. */
 export function currentTenant(): string {

@@ -2,6 +2,8 @@
  * Which tmux socket an operator action targets: the agent is looked up in the roster (spec §2),
  * never guessed. Owner: actions.
  */
+import type { TmuxServer } from '../../fleet/exec.js';
+import { isLocalHost, remoteTmux, sshTarget } from '../../fleet/remote.js';
 import { loadRoster, rosterErrorSummary, type RosterAgent } from '../../fleet/roster.js';
 import type { MosaicPaths } from '../paths.js';
 
@@ -10,16 +12,32 @@ export interface AgentTarget {
   agent: string;
   /** tmux socket (per-agent override, else the roster's socket_name); null = default socket (no -L). */
   socket: string | null;
+  /** Where its tmux commands go: the local socket, or its host's tmux over ssh (see {@link agentTmuxServer}). */
+  server: TmuxServer;
   roster: RosterAgent;
+}
+
+/**
+ * The tmux server of an agent (a roster entry or a snapshot row): its socket here, or — with a
+ * `host:` that is not this host — that host's tmux over ssh (`ssh:` else `host:` as the target, the ControlMaster in
+ * the local run dir shared with the snapshot probes, `MOSAIC_SSH*` from `env`). Pure.
+ */
+export function agentTmuxServer(
+  agent: { socket: string | null; host: string | null; ssh?: string | null },
+  paths: MosaicPaths,
+  env: NodeJS.ProcessEnv = process.env,
+): TmuxServer {
+  if (!agent.host || isLocalHost(agent.host)) return agent.socket;
+  return remoteTmux({ target: sshTarget(agent), host: agent.host, socket: agent.socket, controlDir: paths.runDir, env });
 }
 
 /**
  * Finds `agent` in the roster at `paths.roster`. Returns the target, or `{ error }` with a
  * clear reason: the roster does not load (its file:line:column errors), the agent is unknown
- * (the known names are listed), or the agent lives on another host (remote actions over ssh are
- * not supported here). Never throws.
+ * (the known names are listed), or — unless `allowRemote` (send and dispatch work over ssh) —
+ * the agent lives on another host. Never throws.
  */
-export function resolveAgentTarget(paths: MosaicPaths, agent: string): AgentTarget | { error: string } {
+export function resolveAgentTarget(paths: MosaicPaths, agent: string, opts: { allowRemote?: boolean } = {}): AgentTarget | { error: string } {
   const loaded = loadRoster(paths.roster);
   if (!loaded.ok) return { error: `roster does not load: ${rosterErrorSummary(loaded.errors, false)}` };
   const found = loaded.roster.agents.find((a) => a.name === agent);
@@ -28,8 +46,8 @@ export function resolveAgentTarget(paths: MosaicPaths, agent: string): AgentTarg
     const known = names.length ? `known agents: ${names.slice(0, 20).join(', ')}${names.length > 20 ? ', …' : ''}` : 'the roster has no agents';
     return { error: `unknown agent "${agent}" in roster ${paths.roster} (${known})` };
   }
-  if (found.host) {
-    return { error: `agent "${agent}" lives on host ${found.host}; actions on remote agents are not supported by mosaic-top (use ssh ${found.ssh ?? found.host})` };
+  if (!isLocalHost(found.host) && !opts.allowRemote) {
+    return { error: `agent "${agent}" lives on host ${found.host}; mosaic-top can send and dispatch to it, not watch it (use ssh ${found.ssh ?? found.host})` };
   }
-  return { agent, socket: found.socket, roster: found };
+  return { agent, socket: found.socket, server: agentTmuxServer(found, paths), roster: found };
 }

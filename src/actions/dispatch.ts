@@ -14,6 +14,7 @@ import { isDelivered, type SendReceipt } from './receipt.js';
 import { operatorName } from './pause.js';
 import { recordReceiptEvent } from './receipt-event.js';
 import { DEFAULT_SOURCE, sendToAgent } from './send.js';
+import type { TmuxServer } from '../../fleet/exec.js';
 
 /** How a dispatch ended; each has its own exit code ({@link DISPATCH_EXIT_CODES}). */
 export type DispatchOutcome = 'dispatched' | 'refused' | 'nothing_ready' | 'not_delivered';
@@ -91,7 +92,8 @@ export function reclaimCommand(cardId: string, agent: string): string {
 export async function dispatchCard(opts: {
   paths: MosaicPaths;
   agent: string;
-  socket: string | null;
+  /** The agent's tmux server: a local socket, or its host's tmux over ssh (agent-target.ts agentTmuxServer). */
+  socket: TmuxServer;
   cardId?: string;
   ttlSeconds?: number;
   timeoutMs?: number;

@@ -9,6 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { agentPaneTarget, capturePaneWithCursor, readPaneState } from '../../fleet/capture.js';
+import { isRemoteTmux, type TmuxServer } from '../../fleet/exec.js';
 import { readHeartbeat } from '../../fleet/heartbeat.js';
 import { insertText, pressEnter } from '../../fleet/send-keys.js';
 import { classifySendEvidence, messageFingerprints, splitInputRegion, type HeartbeatMark, type PaneText, type VerifyVerdict } from '../../fleet/verify.js';
@@ -31,7 +32,8 @@ const SOURCE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9:._@/-]{0,63}$/;
 /** Options of a verified send (spec §9). */
 export interface SendOptions {
   agent: string;
-  socket: string | null;
+  /** The agent's tmux server: a local socket (null = default), or its host's tmux over ssh (agent-target.ts agentTmuxServer). */
+  socket: TmuxServer;
   runDir: string;
   message: string;
   /** Verify and wait for a receipt (default true). */
@@ -124,7 +126,9 @@ function delay(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /**
- * Sends `message` to the agent's pane `=<agent>:0.0` on `socket`: framed with its source
+ * Sends `message` to the agent's pane `=<agent>:0.0` on `socket` (for an agent on another
+ * host, its tmux over ssh: every tmux step below runs there, and the receipt rests on the
+ * captures, without the heartbeat): framed with its source
  * label, typed literally (`send-keys -l`) or, for several lines, as ONE bracketed paste, then
  * Enter. With `verify` (default) it captures the pane before sending and polls captures plus
  * the heartbeat every 100 ms until a final verdict (submitted, queued) or `timeoutMs` after
@@ -153,6 +157,8 @@ async function deliver(opts: SendOptions): Promise<SendReceipt> {
   const verify = opts.verify ?? true;
   const timeoutMs = opts.timeoutMs ?? DEFAULT_SEND_TIMEOUT_MS;
   const target = agentPaneTarget(opts.agent);
+  // A remote agent's heartbeat file is on its host: its receipts rest on the captures alone.
+  const beat = (): HeartbeatMark | null => (isRemoteTmux(opts.socket) ? null : readHeartbeatMark(opts.runDir, opts.agent));
   const receipt = (status: SendReceipt['status'], evidence: string[], reason: string | null = null): SendReceipt => ({
     status,
     agent: opts.agent,
@@ -193,7 +199,7 @@ async function deliver(opts: SendOptions): Promise<SendReceipt> {
       return receipt('refused', [], `cannot capture ${target} before sending: ${(error as Error).message}`);
     }
     if (opts.signal?.aborted) return abortedBeforeSending();
-    heartbeatBefore = readHeartbeatMark(opts.runDir, opts.agent);
+    heartbeatBefore = beat();
     const baselineHadText = inInput(baseline);
 
     let how: 'literal' | 'bracketed-paste';
@@ -251,7 +257,7 @@ async function deliver(opts: SendOptions): Promise<SendReceipt> {
       sentText: text,
       seenInInputEarlier: seenInInput,
       heartbeatBefore,
-      heartbeatNow: readHeartbeatMark(opts.runDir, opts.agent),
+      heartbeatNow: beat(),
     });
     if (verdict.textInInput) seenInInput = true;
     if (verdict.final) break;

@@ -134,13 +134,13 @@ export function registerActionCommands(program: Command): void {
       const { resolveAgentTarget } = await import('../actions/agent-target.js');
       const { sendToAgent } = await import('../actions/send.js');
       const { describeReceipt, isDelivered } = await import('../actions/receipt.js');
-      const target = resolveAgentTarget(paths, agent);
+      const target = resolveAgentTarget(paths, agent, { allowRemote: true });
       const receipt =
         'error' in target
           ? { status: 'refused' as const, agent, evidence: [], elapsedMs: 0, source: String(o.source), reason: target.error }
           : await sendToAgent({
               agent,
-              socket: target.socket,
+              socket: target.server,
               runDir: paths.runDir,
               message,
               verify: !!o.verify,
@@ -171,14 +171,14 @@ export function registerActionCommands(program: Command): void {
       const paths = resolvePaths(o);
       const { resolveAgentTarget } = await import('../actions/agent-target.js');
       const { dispatchCard, DISPATCH_EXIT_CODES } = await import('../actions/dispatch.js');
-      const target = resolveAgentTarget(paths, agent);
+      const target = resolveAgentTarget(paths, agent, { allowRemote: true });
       const result =
         'error' in target
           ? { ok: false, outcome: 'refused' as const, card: null, receipt: null, refused: target.error, message: `dispatch to ${agent} refused: ${target.error}` }
           : await dispatchCard({
               paths,
               agent,
-              socket: target.socket,
+              socket: target.server,
               cardId: o.card as string | undefined,
               ttlSeconds: o.ttl as number | undefined,
               timeoutMs: Math.round(Number(o.timeout) * 1000),

@@ -73,24 +73,23 @@ function withAgent(store: ConsoleStore, what: string, run: (agent: AgentRow) => 
 }
 
 /**
- * Why an action on an agent of another host is refused, or null for an agent of this host:
- * remote agents are probed read-only over ssh (their row has `ssh`); watch, send, dispatch and
- * the preview never reach them. `what` names the action (`send refused: …`).
+ * Why watching an agent of another host is refused, or null for an agent of this host (its row
+ * has `ssh`): send and claim-and-dispatch reach it over ssh, watch hands the terminal to a local
+ * `tmux attach` and cannot. `what` names the action (`watch refused: …`).
  */
 export function remoteAgentRefusal(agent: AgentRow, what: string): string | null {
   if (!agent.ssh) return null;
-  return `${what} refused: ${agent.name} lives on host ${agent.host ?? agent.ssh}; remote agents are read-only in mosaic-top (use ssh ${agent.ssh})`;
+  return `${what} refused: ${agent.name} lives on host ${agent.host ?? agent.ssh}; remote agents take s and c, not watch (use ssh ${agent.ssh})`;
 }
 
 /**
- * Why an action on `agent` would be refused before anything is asked or typed, or null: the
- * agent lives on another host ({@link remoteAgentRefusal}), no live pane (send, claim), or — for a claim — the fleet is PAUSED (since when, by whom). The
- * action itself checks again; this spares the operator a dialog that can only end in a refusal.
+ * Why an action on `agent` would be refused before anything is asked or typed, or null: no
+ * live pane (send, claim; remote agents too — their rows carry the pane seen over ssh), or —
+ * for a claim — the fleet is PAUSED (since when, by whom). The action itself checks again;
+ * this spares the operator a dialog that can only end in a refusal.
  */
 export function refusalBeforeAsking(s: ConsoleState, agent: AgentRow, what: 'send' | 'claim'): string | null {
   if (what === 'claim' && s.fleet.snapshot?.fleet.paused) return `claim refused: ${describePause(s.fleet.snapshot.fleet.paused)}`;
-  const remote = remoteAgentRefusal(agent, what);
-  if (remote) return remote;
   if (!agent.pane || agent.pane.dead) return `${what} refused: ${agent.name} has no live pane (${agent.readiness})`;
   return null;
 }

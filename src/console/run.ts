@@ -11,6 +11,7 @@ import { createConsoleStore, type ConsoleStore } from '../store/index.js';
 import { createPoller, type Poller } from '../poller.js';
 import { createConsoleActions } from './actions.js';
 import type { ConsoleActions } from './dispatch.js';
+import { agentTmuxServer } from '../actions/agent-target.js';
 
 /** Escape sequences of our own (never from data): alternate screen on/off, cursor shown. */
 const ENTER_ALT_SCREEN = '\x1b[?1049h\x1b[H';
@@ -97,7 +98,8 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
   const poller: Poller = createPoller({
     store,
     collect: (signal) => collectFn(paths, signal),
-    capture: (socket, target, signal) => capturePane(socket, target, { signal }),
+    // A remote agent's pane over ssh (the snapshot's ControlMaster): one more ssh per tick, only while the preview is on.
+    capture: (agent, target, signal) => capturePane(agentTmuxServer(agent, paths), target, { signal }),
     intervalMs: Math.max(0.2, opts.interval) * 1000,
   });
   // The first snapshot's probes run while ink and react load (~0.5 s): the first frame with

@@ -102,7 +102,7 @@ describe('poller', () => {
     const poller = createPoller({
       store,
       collect: async () => makeSnapshot([makeAgent('a1'), makeAgent('a2', { socket: null })]),
-      capture: async (socket, target) => { captures.push(`${socket ?? 'default'} ${target}`); return 'line one\n\u001b]2;pwned\u0007 \u001b[31mred\n\n'; },
+      capture: async (agent, target) => { captures.push(`${agent.socket ?? 'default'} ${target}`); return 'line one\n\u001b]2;pwned\u0007 \u001b[31mred\n\n'; },
       intervalMs: 1000,
     });
     store.getState().togglePreview();

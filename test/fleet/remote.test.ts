@@ -340,4 +340,53 @@ describe.skipIf(UNAVAILABLE !== null)('agents on other hosts (real sshd, real tm
     const hb = row(JSON.parse(json.stdout) as Snapshot, 'rhostile').heartbeat;
     expect(hb).toMatchObject({ card: evilCard, note: '\u001b]52;c;ZXZpbA==\u0007 \u009b31m', state: null });
   });
+
+  it('send, dispatch and the pane over ssh through the real program: receipts from remote captures; watch refused', async () => {
+    const simAgent = path.join(ROOT, 'dist', 'src', 'demo', 'sim-agent.js');
+    writeRoster(paths, local.socket, [
+      { name: 'rsim', runtime: 'node', host: 'gpu2', ssh: 'mt-remote', socket: remote.socket },
+      { name: 'rdead', runtime: 'sh', host: 'gpu2', ssh: 'mt-remote', socket: remote.socket },
+    ]);
+    // The agent runs on the "remote" tmux server; the sim answers typed input like a runtime.
+    await remote.newSession('rsim', ['node', simAgent, '--agent', 'rsim', '--run-dir', remoteRun(), '--input-mode', 'accept', '--busy', '0', '--idle', '600'], { width: 120, height: 30 });
+    await remote.newSession('rdead', ['sh', '-c', 'exit 5'], { remainOnExit: true });
+    await waitFor(async () => (await remote.capture('rsim')).trim().endsWith('>'), 'rsim shows its prompt');
+    await waitFor(async () => (await remote.ok(['display-message', '-p', '-t', '=rdead:0.0', '#{pane_dead}'])).trim() === '1', 'rdead dead');
+    // ssh through a wrapper that logs each call: the tmux commands must travel over ssh (the
+    // "remote" tmux server is on this machine, so a local tmux -L would reach it too).
+    const sshLog = path.join(home, 'ssh-calls');
+    const loggingSsh = path.join(home, 'logging-ssh');
+    fs.writeFileSync(loggingSsh, `#!/bin/sh\nprintf '%s\\n' "$*" >> '${sshLog}'\nexec ssh "$@"\n`, { mode: 0o755 });
+    const env = { ...sshd.env(process.env), MOSAIC_SSH: loggingSsh, MOSAIC_HOME: '', DATABASE_URL: '', PGLITE_DATA_DIR: '' };
+    const cli = (args: string[]) => runBin(['--mosaic-home', home, ...args], env);
+
+    const sent = await cli(['send', 'rsim', 'hello over ssh', '--verify', '--json']);
+    const receipt = JSON.parse(sent.stdout);
+    expect(receipt).toMatchObject({ status: 'submitted', agent: 'rsim' });
+    expect(sent.code).toBe(0);
+    await waitFor(async () => (await remote.capture('rsim')).includes('ack: [operator:mosaic-top] hello over ssh'), 'the remote agent took it');
+    const calls = fs.readFileSync(sshLog, 'utf8');
+    const over = `-- mt-remote 'tmux' '-u' '-L' '${remote.socket}'`;
+    expect(calls).toContain(`${over} 'send-keys' '-l' '-t' '=rsim:0.0' '--' '[operator:mosaic-top] hello over ssh'`);
+    expect(calls).toContain(`${over} 'send-keys' '-t' '=rsim:0.0' 'Enter'`);
+    expect(calls).toContain(`ControlPath=${paths.runDir}/ssh-%C`);
+
+    const dead = await cli(['send', 'rdead', 'anyone?', '--verify', '--json']);
+    expect(dead.code).toBe(3);
+    expect(JSON.parse(dead.stdout).reason).toBe(`pane =rdead:0.0 on socket ${remote.socket} at host gpu2 is dead (exit 5)`);
+
+    expect((await cli(['backlog', 'create', '--id', 'RC1', '--title', 'remote card', '--body', 'do it over there'])).code).toBe(0);
+    const dispatched = await cli(['dispatch', 'rsim', '--json']);
+    const result = JSON.parse(dispatched.stdout);
+    expect(result).toMatchObject({ ok: true, card: { id: 'RC1' }, receipt: { status: 'submitted' } });
+    const card = JSON.parse((await cli(['backlog', 'show', '--id', 'RC1', '--json'])).stdout);
+    expect(card).toMatchObject({ status: 'claimed', claimOwner: 'rsim' });
+    await waitFor(async () => (await remote.capture('rsim')).includes('RC1'), 'the card text reached the remote pane');
+
+    const watch = await cli(['watch', 'rsim']);
+    expect(watch.code).toBe(3);
+    expect(watch.stderr).toContain('agent "rsim" lives on host gpu2; mosaic-top can send and dispatch to it, not watch it (use ssh mt-remote)');
+    const { stopEmbeddedServer } = await import('../../backlog/client.js');
+    await stopEmbeddedServer(paths, 20_000);
+  });
 });
