@@ -101,6 +101,25 @@ export interface RemoteTmux {
   host: string;
   /** Runs `tmux -u [-L socket] …args` on that host; the same result shape as a local run. */
   run(args: readonly string[], opts: TmuxRunOptions): Promise<ExecResult>;
+  /** The command line that runs `tmux … args` there (ssh; `tty`: with a terminal, for `attach`). */
+  command(args: readonly string[], opts?: { tty?: boolean }): TmuxCommandLine;
+}
+
+/** A program, its arguments and environment: how to spawn one tmux command yourself. */
+export interface TmuxCommandLine {
+  file: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+}
+
+/**
+ * The command line of `tmux … args` on `server`, for callers that spawn it themselves (an
+ * attach that takes the terminal, a synchronous kill in a signal handler): `tmux [-L socket]`
+ * with {@link tmuxEnv} here, the {@link RemoteTmux}'s ssh line for another host.
+ */
+export function tmuxCommand(server: TmuxServer, args: readonly string[], opts: { tty?: boolean } = {}): TmuxCommandLine {
+  if (isRemoteTmux(server)) return server.command(args, opts);
+  return { file: 'tmux', args: [...tmuxSocketArgs(server), ...args], env: tmuxEnv() };
 }
 
 /** Which tmux server a command goes to: a local socket (null/undefined = the default one) or a {@link RemoteTmux}. */

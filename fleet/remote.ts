@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseAgentEnv } from './agent-env.js';
-import { runCommand, runProbe, tmuxSocketArgs, type RemoteTmux, type TmuxRunOptions } from './exec.js';
+import { runCommand, runProbe, tmuxSocketArgs, type RemoteTmux, type TmuxCommandLine, type TmuxRunOptions } from './exec.js';
 import { HEARTBEAT_READ_LIMIT, parseHeartbeat, type HeartbeatRead } from './heartbeat.js';
 import type { ProcEntry, ProcessTree } from './proc.js';
 import { isValidAgentName } from './roster.js';
@@ -470,19 +470,29 @@ export interface RemoteTmuxOptions {
  */
 export function remoteTmux(opts: RemoteTmuxOptions): RemoteTmux {
   const env = opts.env ?? process.env;
+  const ssh = sshCommand(env);
+  const connectSeconds = Math.max(1, Math.ceil(sshTimeoutMs(env) / 1000));
+  const command = (args: readonly string[], o: { tty?: boolean } = {}): TmuxCommandLine => ({
+    file: ssh.file,
+    args: [
+      ...ssh.args,
+      ...(o.tty ? ['-t'] : []),
+      '-o', 'BatchMode=yes',
+      '-o', `ConnectTimeout=${connectSeconds}`,
+      ...sshControlArgs(opts.controlDir),
+      '--', opts.target,
+      ['tmux', '-u', ...tmuxSocketArgs(opts.socket), ...args].map(shellQuote).join(' '),
+    ],
+    env,
+  });
   const run = async (args: readonly string[], o: TmuxRunOptions) => {
     if (!isValidSshTarget(opts.target)) {
       const error = `ssh ${opts.target}: invalid ssh target (blank, control character or leading -)`;
       return { ok: false, stdout: '', stderr: error, exitCode: null, durationMs: 0, error };
     }
-    const ssh = sshCommand(env);
+    const line = command(args);
     const limitMs = Math.max(o.timeoutMs ?? 5000, sshTimeoutMs(env));
-    const command = ['tmux', '-u', ...tmuxSocketArgs(opts.socket), ...args].map(shellQuote).join(' ');
-    const result = await runCommand(
-      ssh.file,
-      [...ssh.args, '-o', 'BatchMode=yes', '-o', `ConnectTimeout=${Math.max(1, Math.ceil(limitMs / 1000))}`, ...sshControlArgs(opts.controlDir), '--', opts.target, command],
-      { timeoutMs: limitMs, signal: o.signal, input: o.input, env },
-    );
+    const result = await runCommand(line.file, line.args, { timeoutMs: limitMs, signal: o.signal, input: o.input, env });
     if (result.ok) return result;
     const sshFailed = result.exitCode === 255 || result.exitCode === null;
     const reason = sshFailed
@@ -490,5 +500,5 @@ export function remoteTmux(opts: RemoteTmuxOptions): RemoteTmux {
       : `tmux at host ${opts.host}: ${sanitizeReason(result.stderr.trim().split('\n')[0] || `exit ${result.exitCode}`)}`;
     return { ...result, error: reason };
   };
-  return { socket: opts.socket, host: opts.host, run };
+  return { socket: opts.socket, host: opts.host, run, command };
 }

@@ -32,12 +32,12 @@ export function agentTmuxServer(
 }
 
 /**
- * Finds `agent` in the roster at `paths.roster`. Returns the target, or `{ error }` with a
- * clear reason: the roster does not load (its file:line:column errors), the agent is unknown
- * (the known names are listed), or — unless `allowRemote` (send and dispatch work over ssh) —
- * the agent lives on another host. Never throws.
+ * Finds `agent` in the roster at `paths.roster`. Returns the target (for an agent of another
+ * host, its tmux over ssh: {@link agentTmuxServer}), or `{ error }` with a clear reason: the
+ * roster does not load (its file:line:column errors) or the agent is unknown (the known names
+ * are listed). Never throws.
  */
-export function resolveAgentTarget(paths: MosaicPaths, agent: string, opts: { allowRemote?: boolean } = {}): AgentTarget | { error: string } {
+export function resolveAgentTarget(paths: MosaicPaths, agent: string): AgentTarget | { error: string } {
   const loaded = loadRoster(paths.roster);
   if (!loaded.ok) return { error: `roster does not load: ${rosterErrorSummary(loaded.errors, false)}` };
   const found = loaded.roster.agents.find((a) => a.name === agent);
@@ -45,9 +45,6 @@ export function resolveAgentTarget(paths: MosaicPaths, agent: string, opts: { al
     const names = loaded.roster.agents.map((a) => a.name);
     const known = names.length ? `known agents: ${names.slice(0, 20).join(', ')}${names.length > 20 ? ', …' : ''}` : 'the roster has no agents';
     return { error: `unknown agent "${agent}" in roster ${paths.roster} (${known})` };
-  }
-  if (!isLocalHost(found.host) && !opts.allowRemote) {
-    return { error: `agent "${agent}" lives on host ${found.host}; mosaic-top can send and dispatch to it, not watch it (use ssh ${found.ssh ?? found.host})` };
   }
   return { agent, socket: found.socket, server: agentTmuxServer(found, paths), roster: found };
 }

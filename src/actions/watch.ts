@@ -9,7 +9,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { agentPaneTarget, readPaneState } from '../../fleet/capture.js';
-import { runTmux, tmuxEnv, tmuxSocketArgs } from '../../fleet/exec.js';
+import { isRemoteTmux, runTmux, tmuxCommand, type TmuxServer } from '../../fleet/exec.js';
 import { viewerSessionName } from '../../fleet/tmux.js';
 import { sanitizeLine } from '../sanitize.js';
 
@@ -30,7 +30,7 @@ export interface WatchResult {
  * The tmux prefix key of `socket`'s server (`show-options -gv prefix`, e.g. "C-b"); "C-b"
  * (tmux's default) when it cannot be read.
  */
-export async function readTmuxPrefix(socket: string | null): Promise<string> {
+export async function readTmuxPrefix(socket: TmuxServer): Promise<string> {
   const result = await runTmux(socket, ['show-options', '-gv', 'prefix'], { timeoutMs: 2000 });
   const prefix = result.ok ? result.stdout.trim() : '';
   return prefix && prefix !== 'None' ? prefix : 'C-b';
@@ -46,7 +46,7 @@ export function viewerStatusLabel(agent: string, prefix: string): string {
  * session's own status line (session options of the viewer only; the agent's session keeps
  * its own). The banner printed before attaching is hidden by tmux's screen. Never throws.
  */
-async function labelViewer(socket: string | null, viewer: string, agent: string, prefix: string): Promise<void> {
+async function labelViewer(socket: TmuxServer, viewer: string, agent: string, prefix: string): Promise<void> {
   const label = viewerStatusLabel(sanitizeLine(agent), sanitizeLine(prefix));
   for (const [option, value] of [['status', 'on'], ['status-right-length', String(label.length + 2)], ['status-right', label], ['status-right-style', 'reverse']]) {
     await runTmux(socket, ['set-option', '-q', '-t', `=${viewer}:`, option, value], { timeoutMs: 2000 });
@@ -54,8 +54,9 @@ async function labelViewer(socket: string | null, viewer: string, agent: string,
 }
 
 /** The "how to come back" line printed before the terminal is handed to tmux. */
-export function watchBanner(agent: string, socket: string | null, prefix: string): string {
-  const where = socket ? `tmux socket ${socket}` : 'the default tmux socket';
+export function watchBanner(agent: string, socket: TmuxServer, prefix: string): string {
+  const name = isRemoteTmux(socket) ? socket.socket : socket;
+  const where = `${name ? `tmux socket ${name}` : 'the default tmux socket'}${isRemoteTmux(socket) ? ` at host ${socket.host}, over ssh` : ''}`;
   return `Watching ${agent} read-only (${where}); your keys are not sent to the agent. To come back: press ${prefix} then d (tmux detach).`;
 }
 
@@ -113,8 +114,9 @@ function holdTtyMode(): () => void {
   };
 }
 
-function killViewerSync(socket: string | null, viewer: string): void {
-  spawnSync('tmux', [...tmuxSocketArgs(socket), 'kill-session', '-t', `=${viewer}`], { stdio: 'ignore', timeout: 2000, env: tmuxEnv() });
+function killViewerSync(socket: TmuxServer, viewer: string): void {
+  const kill = tmuxCommand(socket, ['kill-session', '-t', `=${viewer}`]);
+  spawnSync(kill.file, kill.args, { stdio: 'ignore', timeout: isRemoteTmux(socket) ? 10_000 : 2000, env: kill.env });
 }
 
 /**
@@ -122,7 +124,7 @@ function killViewerSync(socket: string | null, viewer: string): void {
  * tmux itself removes it if we die without cleaning up (SIGKILL). Polls up to 10 s (a loaded
  * machine may take seconds to attach); gives up silently — the normal paths kill the viewer.
  */
-async function markViewerDisposable(socket: string | null, viewer: string, child: { exitCode: number | null }): Promise<void> {
+async function markViewerDisposable(socket: TmuxServer, viewer: string, child: { exitCode: number | null }): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (child.exitCode === null && Date.now() < deadline) {
     const clients = await runTmux(socket, ['list-clients', '-t', `=${viewer}`, '-F', '#{client_name}'], { timeoutMs: 1000 });
@@ -144,7 +146,7 @@ const SAVED_WINDOW_SIZE = '@mosaic-top-window-size';
  * to the viewer's 70×19). The window's own setting is remembered in a user option, once, so
  * concurrent viewers restore the original. Returns the window ids pinned. Never throws.
  */
-async function pinWindowSizes(socket: string | null, agent: string): Promise<string[]> {
+async function pinWindowSizes(socket: TmuxServer, agent: string): Promise<string[]> {
   const list = await runTmux(socket, ['list-windows', '-t', `=${agent}`, '-F', '#{window_id}'], { timeoutMs: 2000 });
   const windows = list.ok ? list.stdout.split('\n').filter(Boolean) : [];
   for (const w of windows) {
@@ -162,7 +164,7 @@ async function pinWindowSizes(socket: string | null, agent: string): Promise<str
  * Restores the windows' own `window-size` after the viewer is gone, unless another viewer
  * of the same agent (`<agent>-watch-<pid>`) is still there. Never throws.
  */
-async function unpinWindowSizes(socket: string | null, agent: string, windows: string[]): Promise<void> {
+async function unpinWindowSizes(socket: TmuxServer, agent: string, windows: string[]): Promise<void> {
   const sessions = await runTmux(socket, ['list-sessions', '-F', '#{session_name}'], { timeoutMs: 2000 });
   const prefix = `${agent}-watch-`;
   if (sessions.stdout.split('\n').some((s) => s.startsWith(prefix) && /^\d+$/.test(s.slice(prefix.length)))) return;
@@ -193,7 +195,8 @@ async function unpinWindowSizes(socket: string | null, agent: string, windows: s
  */
 export async function watchAgent(opts: {
   agent: string;
-  socket: string | null;
+  /** The agent's tmux server: its socket here, or its host's tmux over ssh (the attach then runs as `ssh -t … tmux attach -r`). */
+  socket: TmuxServer;
   onBeforeAttach?: (message: string) => void;
   stdinIsTTY?: boolean;
 }): Promise<WatchResult> {
@@ -218,10 +221,10 @@ export async function watchAgent(opts: {
   let endedBy: NodeJS.Signals | null = null;
   const resumeStdin = stopReadingStdin();
   const releaseTtyMode = holdTtyMode();
-  const child = spawn('tmux', [...tmuxSocketArgs(socket), 'attach-session', '-r', '-t', `=${viewer}`], {
-    stdio: 'inherit',
-    env: tmuxEnv(), // watching from inside tmux (the console in a tmux pane) is intended nesting
-  });
+  // Watching from inside tmux (the console in a tmux pane) is intended nesting: tmuxEnv drops $TMUX.
+  // On another host: `ssh -t … tmux -u … attach-session -r`, the same read-only client there.
+  const attach = tmuxCommand(socket, ['attach-session', '-r', '-t', `=${viewer}`], { tty: true });
+  const child = spawn(attach.file, attach.args, { stdio: 'inherit', env: attach.env });
   const onSignal = (signal: NodeJS.Signals) => {
     endedBy = signal;
     killViewerSync(socket, viewer);

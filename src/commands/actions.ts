@@ -104,7 +104,7 @@ export function registerActionCommands(program: Command): void {
       const { watchAgent } = await import('../actions/watch.js');
       const result = await watchAgent({
         agent: target.agent,
-        socket: target.socket,
+        socket: target.server,
         onBeforeAttach: (message) => process.stderr.write(`${sanitizeLine(message)}\n`),
       });
       if (result.signal) {
@@ -134,7 +134,7 @@ export function registerActionCommands(program: Command): void {
       const { resolveAgentTarget } = await import('../actions/agent-target.js');
       const { sendToAgent } = await import('../actions/send.js');
       const { describeReceipt, isDelivered } = await import('../actions/receipt.js');
-      const target = resolveAgentTarget(paths, agent, { allowRemote: true });
+      const target = resolveAgentTarget(paths, agent);
       const receipt =
         'error' in target
           ? { status: 'refused' as const, agent, evidence: [], elapsedMs: 0, source: String(o.source), reason: target.error }
@@ -171,7 +171,7 @@ export function registerActionCommands(program: Command): void {
       const paths = resolvePaths(o);
       const { resolveAgentTarget } = await import('../actions/agent-target.js');
       const { dispatchCard, DISPATCH_EXIT_CODES } = await import('../actions/dispatch.js');
-      const target = resolveAgentTarget(paths, agent, { allowRemote: true });
+      const target = resolveAgentTarget(paths, agent);
       const result =
         'error' in target
           ? { ok: false, outcome: 'refused' as const, card: null, receipt: null, refused: target.error, message: `dispatch to ${agent} refused: ${target.error}` }

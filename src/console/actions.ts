@@ -14,7 +14,7 @@ import type { AgentRow } from '../snapshot-types.js';
 import type { ConsoleStore } from '../store/index.js';
 import type { Poller } from '../poller.js';
 import type { BacklogClient } from '../../backlog/types.js';
-import { remoteAgentRefusal, type ConsoleActions } from './dispatch.js';
+import type { ConsoleActions } from './dispatch.js';
 import { BacklogError } from '../../backlog/types.js';
 import { RECENT_EVENTS_LIMIT, eventView } from './event-rows.js';
 import { agentTmuxServer } from '../actions/agent-target.js';
@@ -92,8 +92,6 @@ export function createConsoleActions(deps: ConsoleActionDeps): ConsoleActions {
       if (store.getState().ui.previewOn) void poller.capturePreview();
     },
     watch: (agent) => {
-      const remote = remoteAgentRefusal(agent, 'watch');
-      if (remote) return notice(remote, 'warn');
       if (!agent.pane || agent.pane.dead) return notice(`watch: ${agent.name} has no live pane`, 'warn');
       deps.watch(agent);
     },

@@ -73,16 +73,6 @@ function withAgent(store: ConsoleStore, what: string, run: (agent: AgentRow) => 
 }
 
 /**
- * Why watching an agent of another host is refused, or null for an agent of this host (its row
- * has `ssh`): send and claim-and-dispatch reach it over ssh, watch hands the terminal to a local
- * `tmux attach` and cannot. `what` names the action (`watch refused: …`).
- */
-export function remoteAgentRefusal(agent: AgentRow, what: string): string | null {
-  if (!agent.ssh) return null;
-  return `${what} refused: ${agent.name} lives on host ${agent.host ?? agent.ssh}; remote agents take s and c, not watch (use ssh ${agent.ssh})`;
-}
-
-/**
  * Why an action on `agent` would be refused before anything is asked or typed, or null: no
  * live pane (send, claim; remote agents too — their rows carry the pane seen over ssh), or —
  * for a claim — the fleet is PAUSED (since when, by whom). The action itself checks again;

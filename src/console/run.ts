@@ -151,7 +151,7 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
     const viewer = viewerSessionName(agent.name);
     const deadline = Date.now() + 15_000;
     while (watching === agent && Date.now() < deadline) {
-      await runTmux(agent.socket, ['kill-session', '-t', `=${viewer}`], { timeoutMs: 1000 });
+      await runTmux(agentTmuxServer(agent, paths), ['kill-session', '-t', `=${viewer}`], { timeoutMs: 1000 });
       await new Promise((r) => setTimeout(r, 100));
     }
   };
@@ -188,7 +188,7 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
       watching = end.agent;
       const result = await watchAgent({
         agent: end.agent.name,
-        socket: end.agent.socket,
+        socket: agentTmuxServer(end.agent, paths),
         onBeforeAttach: (message) => process.stdout.write(`${message}\n`),
       }).catch((error: Error) => ({ ok: false, error: error.message }));
       watching = null;

@@ -1,12 +1,13 @@
 /**
- * Agents on other hosts in the console: their rows carry the pane seen over ssh, so send and
- * claim-and-dispatch go ahead (over ssh, see test/fleet/remote-actions.test.ts) and the
- * preview captures through the agent's own server; watch, which hands the local terminal to a
- * local `tmux attach`, refuses them before touching any tmux server.
+ * Agents on other hosts in the console: their rows carry the pane seen over ssh, so send,
+ * claim-and-dispatch and watch go ahead (over ssh: the real program is tested against a real
+ * sshd in test/fleet/remote.test.ts) and the preview captures through the agent's own server,
+ * never by name on the local one.
  */
 import { describe, expect, it } from 'vitest';
 import { createPoller } from '../../src/poller.js';
-import { refusalBeforeAsking, remoteAgentRefusal } from '../../src/console/dispatch.js';
+import { refusalBeforeAsking } from '../../src/console/dispatch.js';
+import { createConsoleActions } from '../../src/console/actions.js';
 import { agentTmuxServer } from '../../src/actions/agent-target.js';
 import { isRemoteTmux, tmuxServerLabel } from '../../fleet/exec.js';
 import { resolvePaths } from '../../src/paths.js';
@@ -17,15 +18,23 @@ import { makeAgent, makeSnapshot } from '../fixtures/snapshots.js';
 const remote = () => makeAgent('far', { host: 'gpu2', ssh: 'u@gpu2', readiness: 'working' });
 
 describe('console: remote agents', () => {
-  it('send and claim are asked for (live pane seen over ssh); watch is refused, naming the host and the ssh target', () => {
+  it('send, claim and watch go ahead on a live remote pane; a dead one is refused as anywhere', () => {
     const agent = remote();
     expect(agent.pane && !agent.pane.dead).toBe(true);
-    const state = createConsoleStore().getState();
-    expect(refusalBeforeAsking(state, agent, 'send')).toBeNull();
-    expect(refusalBeforeAsking(state, agent, 'claim')).toBeNull();
-    expect(refusalBeforeAsking(state, { ...agent, pane: null, readiness: 'dead' }, 'send')).toBe('send refused: far has no live pane (dead)');
-    expect(remoteAgentRefusal(agent, 'watch')).toBe('watch refused: far lives on host gpu2; remote agents take s and c, not watch (use ssh u@gpu2)');
-    expect(remoteAgentRefusal(makeAgent('near'), 'watch')).toBeNull();
+    const store = createConsoleStore();
+    expect(refusalBeforeAsking(store.getState(), agent, 'send')).toBeNull();
+    expect(refusalBeforeAsking(store.getState(), agent, 'claim')).toBeNull();
+    expect(refusalBeforeAsking(store.getState(), { ...agent, pane: null, readiness: 'dead' }, 'send')).toBe('send refused: far has no live pane (dead)');
+    const watched: string[] = [];
+    const actions = createConsoleActions({
+      store,
+      paths: resolvePaths({ mosaicHome: '/tmp/mt-nohome' }, {}),
+      poller: { refresh: () => {}, capturePreview: async () => {} },
+      quit: () => {},
+      watch: (a) => watched.push(a.name),
+    });
+    actions.watch(agent);
+    expect(watched).toEqual(['far']);
   });
 
   it("a remote row's tmux server is its host's over ssh; a local row's is its socket", () => {

@@ -341,7 +341,7 @@ describe.skipIf(UNAVAILABLE !== null)('agents on other hosts (real sshd, real tm
     expect(hb).toMatchObject({ card: evilCard, note: '\u001b]52;c;ZXZpbA==\u0007 \u009b31m', state: null });
   });
 
-  it('send, dispatch and the pane over ssh through the real program: receipts from remote captures; watch refused', async () => {
+  it('send and dispatch over ssh through the real program: receipts from remote captures', async () => {
     const simAgent = path.join(ROOT, 'dist', 'src', 'demo', 'sim-agent.js');
     writeRoster(paths, local.socket, [
       { name: 'rsim', runtime: 'node', host: 'gpu2', ssh: 'mt-remote', socket: remote.socket },
@@ -383,10 +383,48 @@ describe.skipIf(UNAVAILABLE !== null)('agents on other hosts (real sshd, real tm
     expect(card).toMatchObject({ status: 'claimed', claimOwner: 'rsim' });
     await waitFor(async () => (await remote.capture('rsim')).includes('RC1'), 'the card text reached the remote pane');
 
-    const watch = await cli(['watch', 'rsim']);
-    expect(watch.code).toBe(3);
-    expect(watch.stderr).toContain('agent "rsim" lives on host gpu2; mosaic-top can send and dispatch to it, not watch it (use ssh mt-remote)');
     const { stopEmbeddedServer } = await import('../../backlog/client.js');
     await stopEmbeddedServer(paths, 20_000);
+  });
+
+  it('watch over ssh, in a real terminal: ssh -t … tmux attach -r on a remote viewer; typing changes nothing; detach removes the viewer', async () => {
+    writeRoster(paths, local.socket, [{ name: 'rwatch', runtime: 'sh', host: 'gpu2', ssh: 'mt-remote', socket: remote.socket }]);
+    await remote.newSession('rwatch', ['sh', '-c', 'printf "remote agent marker\\n"; exec sleep 600'], { width: 100, height: 30 });
+    await waitFor(async () => (await remote.capture('rwatch')).includes('remote agent marker'), 'remote agent pane ready');
+    const before = await remote.capture('rwatch');
+    const outer = await startIsolatedTmux('rwatch-outer');
+    try {
+      const e = sshd.env(process.env);
+      const script = `node '${path.join(ROOT, 'bin', 'mosaic-top')}' watch rwatch --mosaic-home '${home}'; echo "WATCH-EXIT=$?"; exec sleep 600`;
+      await outer.newSession('op', ['sh', '-c', script], {
+        width: 80, height: 24,
+        env: { MOSAIC_SSH: e.MOSAIC_SSH!, MOSAIC_SSH_CONFIG: e.MOSAIC_SSH_CONFIG!, MOSAIC_SSH_TIMEOUT: e.MOSAIC_SSH_TIMEOUT!, MOSAIC_HOME: '' },
+      });
+      const viewer: string = await waitFor(
+        async () => (await remote.sessions()).find((n) => /^rwatch-watch-\d+$/.test(n)) ?? '',
+        'viewer session on the remote server',
+        { timeoutMs: 30_000 },
+      );
+      await waitFor(async () => (await remote.ok(['list-clients', '-F', '#{client_session} #{client_readonly}'])).includes(`${viewer} 1`), 'read-only client attached there', { timeoutMs: 30_000 });
+      // The viewer's client came in over ssh: sshd is among its ancestors.
+      const clientPid = Number((await remote.ok(['list-clients', '-F', '#{client_pid}'])).trim().split('\n')[0]);
+      const ancestors: string[] = [];
+      for (let pid = clientPid, i = 0; pid > 1 && i < 6; i++) {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+        ancestors.push(stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')));
+        pid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      }
+      expect(ancestors).toContain('sshd');
+      await waitFor(async () => (await outer.capture('op')).includes('remote agent marker'), 'the outer terminal shows the remote pane', { timeoutMs: 30_000 });
+      await outer.ok(['send-keys', '-t', '=op:0.0', '-l', 'typed by the watcher']);
+      await outer.ok(['send-keys', '-t', '=op:0.0', 'Enter']);
+      await outer.ok(['send-keys', '-t', '=op:0.0', 'C-b', 'd']);
+      await waitFor(async () => (await outer.capture('op')).includes('WATCH-EXIT='), 'watch exits after detach', { timeoutMs: 30_000 });
+      expect(await outer.capture('op')).toContain('WATCH-EXIT=0');
+      await waitFor(async () => !(await remote.sessions()).includes(viewer), 'viewer removed on the remote server', { timeoutMs: 15_000 });
+      expect(await remote.capture('rwatch')).toBe(before);
+    } finally {
+      await outer.stop();
+    }
   });
 });
