@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { isRemoteTmux, tmuxCommand, tmuxServerLabel } from '../../fleet/exec.js';
 import { resolveAgentTarget } from '../../src/actions/agent-target.js';
 import { resolvePaths, type MosaicPaths } from '../../src/paths.js';
 
@@ -25,10 +26,21 @@ describe('resolveAgentTarget', () => {
     expect(resolveAgentTarget(paths, 'a1')).toMatchObject({ agent: 'a1', socket: null });
   });
 
-  it('refuses unknown agents (listing the known ones), remote agents, and a roster that does not load', () => {
+  it('an agent of another host is reached over ssh (its server names the host); one on this host stays local', () => {
+    roster(`version: 1\ntmux:\n  socket_name: fleet-a\nagents:\n  - { name: far, runtime: pi, host: 10.0.0.9, ssh: me@10.0.0.9 }\n  - { name: here, runtime: pi, host: ${os.hostname()} }\n`);
+    const far = resolveAgentTarget(paths, 'far');
+    if ('error' in far) throw new Error(far.error);
+    expect(far.socket).toBe('fleet-a');
+    expect(isRemoteTmux(far.server) && tmuxServerLabel(far.server)).toBe('socket fleet-a at host 10.0.0.9');
+    // The ssh line quotes every tmux argument for the remote shell and targets the roster's ssh:.
+    const line = tmuxCommand(far.server, ['send-keys', '-l', '-t', '=far:0.0', '--', "it's; rm -rf ~"]);
+    expect(line.args.slice(-2)).toEqual(['me@10.0.0.9', `'tmux' '-u' '-L' 'fleet-a' 'send-keys' '-l' '-t' '=far:0.0' '--' 'it'\\''s; rm -rf ~'`]);
+    expect(resolveAgentTarget(paths, 'here')).toMatchObject({ socket: 'fleet-a', server: 'fleet-a' });
+  });
+
+  it('refuses unknown agents (listing the known ones) and a roster that does not load', () => {
     roster('version: 1\nagents:\n  - { name: a1, runtime: claude }\n  - { name: far, runtime: pi, host: 10.0.0.9, ssh: me@10.0.0.9 }\n');
     expect(resolveAgentTarget(paths, 'ghost')).toEqual({ error: expect.stringMatching(/unknown agent "ghost" .*known agents: a1, far/) });
-    expect(resolveAgentTarget(paths, 'far')).toEqual({ error: expect.stringMatching(/lives on host 10\.0\.0\.9.*ssh me@10\.0\.0\.9/) });
     roster('agents: [ {name: 1');
     expect(resolveAgentTarget(paths, 'a1')).toEqual({ error: expect.stringMatching(/roster does not load: .*roster\.yaml:\d+:\d+/) });
     fs.rmSync(paths.roster);
