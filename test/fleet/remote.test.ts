@@ -373,7 +373,8 @@ describe.skipIf(UNAVAILABLE !== null)('agents on other hosts (real sshd, real tm
 
     const dead = await cli(['send', 'rdead', 'anyone?', '--verify', '--json']);
     expect(dead.code).toBe(3);
-    expect(JSON.parse(dead.stdout).reason).toBe(`pane =rdead:0.0 on socket ${remote.socket} at host gpu2 is dead (exit 5)`);
+    // (tmux may report the pane dead a moment before its exit status: the status is not asserted.)
+    expect(JSON.parse(dead.stdout).reason).toMatch(new RegExp(`^pane =rdead:0\\.0 on socket ${remote.socket} at host gpu2 is dead`));
 
     expect((await cli(['backlog', 'create', '--id', 'RC1', '--title', 'remote card', '--body', 'do it over there'])).code).toBe(0);
     const dispatched = await cli(['dispatch', 'rsim', '--json']);
@@ -419,7 +420,9 @@ describe.skipIf(UNAVAILABLE !== null)('agents on other hosts (real sshd, real tm
       await outer.ok(['send-keys', '-t', '=op:0.0', '-l', 'typed by the watcher']);
       await outer.ok(['send-keys', '-t', '=op:0.0', 'Enter']);
       await outer.ok(['send-keys', '-t', '=op:0.0', 'C-b', 'd']);
-      await waitFor(async () => (await outer.capture('op')).includes('WATCH-EXIT='), 'watch exits after detach', { timeoutMs: 30_000 });
+      await waitFor(async () => (await outer.capture('op')).includes('WATCH-EXIT='), 'watch exits after detach', { timeoutMs: 60_000 }).catch(async (error: Error) => {
+        throw new Error(`${error.message}; screen:\n${await outer.capture('op')}\nremote sessions: ${(await remote.sessions()).join(' ')}`);
+      });
       expect(await outer.capture('op')).toContain('WATCH-EXIT=0');
       await waitFor(async () => !(await remote.sessions()).includes(viewer), 'viewer removed on the remote server', { timeoutMs: 15_000 });
       expect(await remote.capture('rwatch')).toBe(before);
