@@ -296,7 +296,7 @@ describe('mosaic-top send --verify against the simulated behaviours (real progra
     expect(await fleet.capture('typist')).toBe(before);
 
     await fleet.newSession('corpse', ['sh', '-c', 'echo last words; exit 7'], { remainOnExit: true });
-    await waitFor(async () => /^1 \d+$/.test((await fleet.ok(['display-message', '-p', '-t', '=corpse:0.0', '#{pane_dead} #{pane_dead_status}'])).trim()), 'corpse pane is dead');
+    await waitFor(async () => (await fleet.ok(['display-message', '-p', '-t', '=corpse:0.0', '#{pane_dead}'])).trim() === '1', 'corpse pane is dead');
     const deadBefore = await fleet.capture('corpse');
     const dead = await send('corpse', 'wake up');
     expect(dead.receipt.status).toBe('refused');
@@ -388,7 +388,7 @@ describe('mosaic-top dispatch: claim + verified send, recorded in events (real p
     expect(sent.recorded).toMatch(/^backlog event #\d+$/);
 
     await fleet.newSession('corpse', ['sh', '-c', 'exit 2'], { remainOnExit: true });
-    await waitFor(async () => /^1 \d+$/.test((await fleet.ok(['display-message', '-p', '-t', '=corpse:0.0', '#{pane_dead} #{pane_dead_status}'])).trim()), 'corpse pane is dead');
+    await waitFor(async () => (await fleet.ok(['display-message', '-p', '-t', '=corpse:0.0', '#{pane_dead}'])).trim() === '1', 'corpse pane is dead');
     for (const args of [['w1', ''], ['w1', 'tab\there'], ['w1', 'hi', '--source', 'bad label!'], ['corpse', 'wake up']]) {
       const r = await cli(['send', ...args, '--json']);
       expect(r.code, args.join(' ')).toBe(3);
@@ -429,7 +429,7 @@ describe('mosaic-top dispatch: claim + verified send, recorded in events (real p
     expect((await cli(['resume'])).code).toBe(0);
 
     await fleet.newSession('corpse', ['sh', '-c', 'exit 2'], { remainOnExit: true });
-    await waitFor(async () => /^1 \d+$/.test((await fleet.ok(['display-message', '-p', '-t', '=corpse:0.0', '#{pane_dead} #{pane_dead_status}'])).trim()), 'corpse pane is dead');
+    await waitFor(async () => (await fleet.ok(['display-message', '-p', '-t', '=corpse:0.0', '#{pane_dead}'])).trim() === '1', 'corpse pane is dead');
     const dead = await cli(['dispatch', 'corpse', '--json']);
     expect(dead.code).toBe(3);
     expect((JSON.parse(dead.stdout) as DispatchJson).refused).toMatch(/is dead/);

@@ -212,7 +212,7 @@ describe.skipIf(UNAVAILABLE !== null)('agents on other hosts (real sshd, real tm
     writeHeartbeat(remoteRun(), 'rgone', { state: 'busy' });
     for (const n of ['rdrift', 'renv']) writeHeartbeat(remoteRun(), n, { state: 'idle' });
     fs.writeFileSync(path.join(sshd.remoteHome, 'fleet', 'agents', 'renv.env'), 'MOSAIC_AGENT_COMMAND=sleep 600\n');
-    await waitFor(async () => /^1 \d+$/.test((await remote.ok(['display-message', '-p', '-t', '=rdeadpane:0.0', '#{pane_dead} #{pane_dead_status}'])).trim()), 'rdeadpane dead');
+    await waitFor(async () => (await remote.ok(['display-message', '-p', '-t', '=rdeadpane:0.0', '#{pane_dead}'])).trim() === '1', 'rdeadpane dead');
     // The remote user's systemd (asked in the same ssh run): rbusy's unit enabled, ridle's active
     // but not enabled ⇒ BOOT-ENABLE; the others have no unit there.
     fs.writeFileSync(
@@ -351,7 +351,7 @@ describe.skipIf(UNAVAILABLE !== null)('agents on other hosts (real sshd, real tm
     await remote.newSession('rsim', ['node', simAgent, '--agent', 'rsim', '--run-dir', remoteRun(), '--input-mode', 'accept', '--busy', '0', '--idle', '600'], { width: 120, height: 30 });
     await remote.newSession('rdead', ['sh', '-c', 'exit 5'], { remainOnExit: true });
     await waitFor(async () => (await remote.capture('rsim')).trim().endsWith('>'), 'rsim shows its prompt');
-    await waitFor(async () => /^1 \d+$/.test((await remote.ok(['display-message', '-p', '-t', '=rdead:0.0', '#{pane_dead} #{pane_dead_status}'])).trim()), 'rdead dead');
+    await waitFor(async () => (await remote.ok(['display-message', '-p', '-t', '=rdead:0.0', '#{pane_dead}'])).trim() === '1', 'rdead dead');
     // ssh through a wrapper that logs each call: the tmux commands must travel over ssh (the
     // "remote" tmux server is on this machine, so a local tmux -L would reach it too).
     const sshLog = path.join(home, 'ssh-calls');

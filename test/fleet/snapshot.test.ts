@@ -72,7 +72,7 @@ describe('collectSnapshot (real tmux)', () => {
     writeHeartbeat(paths.runDir, 'busy', { state: 'busy', card: 'C1', note: 'on it' });
     writeHeartbeat(paths.runDir, 'idle', { state: 'idle' });
     writeHeartbeat(paths.runDir, 'gone', { state: 'busy' });
-    await waitFor(async () => /^1 \d+$/.test((await tmux.ok(['display-message', '-p', '-t', '=deadpane:0.0', '#{pane_dead} #{pane_dead_status}'])).trim()), 'deadpane dead');
+    await waitFor(async () => (await tmux.ok(['display-message', '-p', '-t', '=deadpane:0.0', '#{pane_dead}'])).trim() === '1', 'deadpane dead');
 
     const s = await collectSnapshot({ paths, includeBacklog: false });
     expect(Object.fromEntries(s.agents.map((a) => [a.name, a.readiness]))).toEqual({
