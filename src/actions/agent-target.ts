@@ -1,6 +1,6 @@
 /**
- * Which tmux socket an operator action targets: the agent is looked up in the roster (spec §2),
- * never guessed. Owner: actions.
+ * Which tmux server an operator action targets: the agent is looked up in the roster (spec §2),
+ * never guessed — its socket here, or its host's tmux over ssh. Owner: actions.
  */
 import type { TmuxServer } from '../../fleet/exec.js';
 import { isLocalHost, remoteTmux, sshTarget } from '../../fleet/remote.js';
@@ -19,8 +19,9 @@ export interface AgentTarget {
 
 /**
  * The tmux server of an agent (a roster entry or a snapshot row): its socket here, or — with a
- * `host:` that is not this host — that host's tmux over ssh (`ssh:` else `host:` as the target, the ControlMaster in
- * the local run dir shared with the snapshot probes, `MOSAIC_SSH*` from `env`). Pure.
+ * `host:` that is not this host — that host's tmux over ssh (`ssh:` else `host:` as the
+ * target, the ControlMaster in the local run dir shared with the snapshot probes, `MOSAIC_SSH*`
+ * from `env`). Pure.
  */
 export function agentTmuxServer(
   agent: { socket: string | null; host: string | null; ssh?: string | null },
