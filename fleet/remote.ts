@@ -459,14 +459,16 @@ export interface RemoteTmuxOptions {
 }
 
 /**
- * A tmux server on another host for operator actions (send, dispatch): each command runs as
+ * A tmux server on another host for operator actions (send, dispatch, watch, the console's
+ * preview): each command runs as
  * `<MOSAIC_SSH> -o BatchMode=yes -o ConnectTimeout=<s> [ControlMaster options] -- <target>
  * tmux -u [-L socket] <args>`, every argument single-quoted for the remote shell ({@link
  * shellQuote}), stdin passed through (`load-buffer -`). The ControlMaster is the snapshot's
  * (`<run>/ssh-%C`), so a console's actions reuse its authenticated connection. Each command may
  * take the larger of its own timeout and `MOSAIC_SSH_TIMEOUT`. Failures keep the local result
  * shape; `error` reads `ssh <target>: <reason>` when ssh itself failed (exit 255, timeout) and
- * `tmux at host <host>: <reason>` when tmux did. An invalid target runs nothing.
+ * `tmux at host <host>: <reason>` when tmux did. An invalid target runs nothing. `command`
+ * gives the same line to spawn yourself (`tty`: `ssh -t`, for the watch's attach).
  */
 export function remoteTmux(opts: RemoteTmuxOptions): RemoteTmux {
   const env = opts.env ?? process.env;
