@@ -418,12 +418,24 @@ describe.skipIf(UNAVAILABLE !== null)('agents on other hosts (real sshd, real tm
       }
       expect(ancestors).toContain('sshd');
       await waitFor(async () => (await outer.capture('op')).includes('remote agent marker'), 'the outer terminal shows the remote pane', { timeoutMs: 30_000 });
+      // Through a ControlMaster the remote screen can show before the ssh client has put the
+      // local terminal in raw mode; keys typed earlier would wait in the line discipline for a
+      // newline (the detach key among them). Type only once the terminal is raw.
+      const tty = (await outer.ok(['display-message', '-p', '-t', '=op:0.0', '#{pane_tty}'])).trim();
+      await waitFor(() => /(^|\s)-icanon(\s|$)/.test(spawnSync('stty', ['-F', tty, '-a'], { encoding: 'utf8' }).stdout), 'outer terminal in raw mode', { timeoutMs: 30_000 });
       await outer.ok(['send-keys', '-t', '=op:0.0', '-l', 'typed by the watcher']);
       await outer.ok(['send-keys', '-t', '=op:0.0', 'Enter']);
+      // Detach. Twice in ~20 full-suite runs on a loaded 2-core machine the detach key did not
+      // reach the remote client through ssh's pty (the screen stayed attached, nothing else
+      // amiss); an operator would press it again, and so does the test — once, after 10 s.
+      const exited = async () => (await outer.capture('op')).includes('WATCH-EXIT=');
       await outer.ok(['send-keys', '-t', '=op:0.0', 'C-b', 'd']);
-      await waitFor(async () => (await outer.capture('op')).includes('WATCH-EXIT='), 'watch exits after detach', { timeoutMs: 60_000 }).catch(async (error: Error) => {
-        throw new Error(`${error.message}; screen:\n${await outer.capture('op')}\nremote sessions: ${(await remote.sessions()).join(' ')}`);
-      });
+      if (!(await waitFor(exited, 'watch exits after detach', { timeoutMs: 10_000 }).catch(() => false))) {
+        await outer.ok(['send-keys', '-t', '=op:0.0', 'C-b', 'd']);
+        await waitFor(exited, 'watch exits after a second detach', { timeoutMs: 50_000 }).catch(async (error: Error) => {
+          throw new Error(`${error.message}; screen:\n${await outer.capture('op')}\nremote sessions: ${(await remote.sessions()).join(' ')}`);
+        });
+      }
       expect(await outer.capture('op')).toContain('WATCH-EXIT=0');
       await waitFor(async () => !(await remote.sessions()).includes(viewer), 'viewer removed on the remote server', { timeoutMs: 15_000 });
       expect(await remote.capture('rwatch')).toBe(before);
