@@ -425,8 +425,8 @@ describe.skipIf(UNAVAILABLE !== null)('agents on other hosts (real sshd, real tm
       await waitFor(() => /(^|\s)-icanon(\s|$)/.test(spawnSync('stty', ['-F', tty, '-a'], { encoding: 'utf8' }).stdout), 'outer terminal in raw mode', { timeoutMs: 30_000 });
       await outer.ok(['send-keys', '-t', '=op:0.0', '-l', 'typed by the watcher']);
       await outer.ok(['send-keys', '-t', '=op:0.0', 'Enter']);
-      // Detach. Twice in ~20 full-suite runs on a loaded 2-core machine the detach key did not
-      // reach the remote client through ssh's pty (the screen stayed attached, nothing else
+      // Detach. Twice on a loaded 2-core machine (once in 25 full-suite runs) the detach key did
+      // not reach the remote client through ssh's pty (the screen stayed attached, nothing else
       // amiss); an operator would press it again, and so does the test — once, after 10 s.
       const exited = async () => (await outer.capture('op')).includes('WATCH-EXIT=');
       await outer.ok(['send-keys', '-t', '=op:0.0', 'C-b', 'd']);
