@@ -142,7 +142,8 @@ export function tmuxServerLabel(server: TmuxServer): string {
  */
 export function runTmux(server: TmuxServer, args: readonly string[], opts: TmuxRunOptions = {}): Promise<ExecResult> {
   if (isRemoteTmux(server)) return server.run(args, opts);
-  return runCommand('tmux', [...tmuxSocketArgs(server), ...args], { ...opts, env: tmuxEnv() });
+  const line = tmuxCommand(server, args);
+  return runCommand(line.file, line.args, { ...opts, env: line.env });
 }
 
 /**

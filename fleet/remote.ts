@@ -391,6 +391,23 @@ export function parseRemoteProbeOutput(
   return { nowSeconds, runDir, tmux, heartbeats, agentEnvs, processes: processTreeFromPs(ps, args), systemd };
 }
 
+/**
+ * The arguments of one ssh run (after the program): the `MOSAIC_SSH_CONFIG` `-F`, `-t` when a
+ * terminal is wanted, `BatchMode=yes` (never prompts), `ConnectTimeout` = the run's bound in
+ * whole seconds (at least 1), the ControlMaster options for `controlDir`, then `-- target
+ * remoteCommand`.
+ */
+function sshArgs(ssh: SshCommand, o: { timeoutMs: number; controlDir: string | null; tty?: boolean }, target: string, remoteCommand: string): string[] {
+  return [
+    ...ssh.args,
+    ...(o.tty ? ['-t'] : []),
+    '-o', 'BatchMode=yes',
+    '-o', `ConnectTimeout=${Math.max(1, Math.ceil(o.timeoutMs / 1000))}`,
+    ...sshControlArgs(o.controlDir),
+    '--', target, remoteCommand,
+  ];
+}
+
 /** Options of {@link probeRemoteHost}. */
 export interface RemoteProbeOptions extends RemoteProbeRequest {
   /** Label of the host in paths and evidence (the roster's `host:`, else the target). */
@@ -422,13 +439,7 @@ export async function probeRemoteHost(target: string, opts: RemoteProbeOptions):
   const env = opts.env ?? process.env;
   const ssh = sshCommand(env);
   const nonce = randomBytes(8).toString('hex');
-  const args = [
-    ...ssh.args,
-    '-o', 'BatchMode=yes',
-    '-o', `ConnectTimeout=${Math.max(1, Math.ceil(timeoutMs / 1000))}`,
-    ...sshControlArgs(opts.controlDir ?? null),
-    '--', target, 'sh -s',
-  ];
+  const args = sshArgs(ssh, { timeoutMs, controlDir: opts.controlDir ?? null }, target, 'sh -s');
   const result = await runProbe(ssh.file, args, { timeoutMs, signal: opts.signal, env, input: remoteProbeScript(nonce, opts) });
   const fail = (error: string): RemoteHostProbe => ({ target, ok: false, error, durationMs: result.durationMs, ...empty });
   if (result.exitCode === null || result.error?.endsWith(': not found')) {
@@ -473,18 +484,14 @@ export interface RemoteTmuxOptions {
 export function remoteTmux(opts: RemoteTmuxOptions): RemoteTmux {
   const env = opts.env ?? process.env;
   const ssh = sshCommand(env);
-  const connectSeconds = Math.max(1, Math.ceil(sshTimeoutMs(env) / 1000));
   const command = (args: readonly string[], o: { tty?: boolean } = {}): TmuxCommandLine => ({
     file: ssh.file,
-    args: [
-      ...ssh.args,
-      ...(o.tty ? ['-t'] : []),
-      '-o', 'BatchMode=yes',
-      '-o', `ConnectTimeout=${connectSeconds}`,
-      ...sshControlArgs(opts.controlDir),
-      '--', opts.target,
+    args: sshArgs(
+      ssh,
+      { timeoutMs: sshTimeoutMs(env), controlDir: opts.controlDir, tty: o.tty },
+      opts.target,
       ['tmux', '-u', ...tmuxSocketArgs(opts.socket), ...args].map(shellQuote).join(' '),
-    ],
+    ),
     env,
   });
   const run = async (args: readonly string[], o: TmuxRunOptions) => {

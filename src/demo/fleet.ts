@@ -207,15 +207,21 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-/** Waits up to `ms` for every pid in `pids` to exit; returns the ones still running. */
-async function waitForExit(pids: number[], ms: number): Promise<number[]> {
+/** Waits up to `ms` for every pid in `pids` (ours) to exit, then SIGTERMs those still running. */
+async function endAfter(pids: number[], ms: number): Promise<void> {
   const deadline = Date.now() + ms;
   let left = pids.filter(pidAlive);
   while (left.length && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 50));
     left = left.filter(pidAlive);
   }
-  return left;
+  for (const pid of left) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      // gone meanwhile
+    }
+  }
 }
 
 /**
@@ -230,27 +236,11 @@ export async function demoDown(fleetOrHome: DemoFleet | string): Promise<void> {
   const listed = await runTmux(fleet.socket, ['list-panes', '-a', '-F', '#{pane_pid}'], { timeoutMs: 5000 });
   const panePids = listed.ok ? listed.stdout.split('\n').map(Number).filter((n) => Number.isInteger(n) && n > 1) : [];
   await runTmux(fleet.socket, ['kill-server'], { timeoutMs: 5000 });
-  for (const pid of await waitForExit(panePids, 5000)) {
-    try {
-      process.kill(pid, 'SIGTERM');
-    } catch {
-      // gone meanwhile
-    }
-  }
+  await endAfter(panePids, 5000);
   // The demo's embedded backlog server (started by seedDemoBacklog) holds the data dir.
   const { stopEmbeddedServer } = await import('../../backlog/client.js');
   await stopEmbeddedServer(fleet.paths);
-  if (fleet.serverPid) {
-    const deadline = Date.now() + 3000;
-    while (pidAlive(fleet.serverPid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    if (pidAlive(fleet.serverPid)) {
-      try {
-        process.kill(fleet.serverPid, 'SIGTERM');
-      } catch {
-        // already gone
-      }
-    }
-  }
+  if (fleet.serverPid) await endAfter([fleet.serverPid], 3000);
   const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
   fs.rmSync(path.join(process.env.TMUX_TMPDIR || '/tmp', `tmux-${uid}`, fleet.socket), { force: true });
   if (fs.existsSync(path.join(fleet.mosaicHome, DEMO_MARKER))) {
