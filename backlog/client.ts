@@ -19,6 +19,7 @@ import { maskCredentials, maskDatabaseUrl, type MosaicPaths } from '../lib/paths
 import { packageRoot, packageVersion } from '../lib/version.js';
 import { BACKLOG_PROTOCOL, LineSplitter, type BacklogHello, type BacklogMethod, type BacklogResponse, type PingReply } from './protocol.js';
 import { isHolderAlive, readDataDirLock } from './lock.js';
+import type { PausedFlag } from '../fleet/types.js';
 import {
   BacklogError,
   type BacklogClient,
@@ -31,6 +32,7 @@ import {
   type CompleteInput,
   type CreateCardInput,
   type CreateCardResult,
+  type FleetPauseInput,
   type ImportResult,
   type ListCardsInput,
   type NorthStarGoal,
@@ -173,6 +175,15 @@ class SocketBacklogClient implements BacklogClient {
   }
   overview(input: { readyLimit?: number } = {}): Promise<BacklogOverview> {
     return this.call('overview', input);
+  }
+  pauseFleet(input: FleetPauseInput): Promise<{ pause: PausedFlag; created: boolean }> {
+    return this.call('pauseFleet', input);
+  }
+  resumeFleet(): Promise<PausedFlag | null> {
+    return this.call('resumeFleet');
+  }
+  fleetPause(): Promise<PausedFlag | null> {
+    return this.call('fleetPause');
   }
   async close(): Promise<void> {
     if (this.closed) return;
@@ -432,6 +443,15 @@ class InProcessBacklogClient implements BacklogClient {
   }
   overview(input: { readyLimit?: number } = {}) {
     return this.wrap(() => this.service.overview(input));
+  }
+  pauseFleet(input: FleetPauseInput) {
+    return this.wrap(() => this.service.pauseFleet(input));
+  }
+  resumeFleet() {
+    return this.wrap(() => this.service.resumeFleet());
+  }
+  fleetPause() {
+    return this.wrap(() => this.service.fleetPause());
   }
   close(): Promise<void> {
     return this.end();

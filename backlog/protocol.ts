@@ -31,6 +31,9 @@ export const BACKLOG_METHODS = [
   'recordEvent',
   'importGoals',
   'overview',
+  'pauseFleet',
+  'resumeFleet',
+  'fleetPause',
   'ping',
 ] as const;
 

@@ -73,4 +73,10 @@ export interface PausedFlag {
   at: string | null;
   by: string | null;
   reason: string | null;
+  /**
+   * Where the pause was found (snapshot only): `run-dir` = `<run>/PAUSED` on this host (what
+   * upstream's tools read), `store` = the shared backlog store (server tier: every host honours
+   * it), `both`. Absent on flags read straight from one place.
+   */
+  source?: 'run-dir' | 'store' | 'both';
 }

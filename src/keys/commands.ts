@@ -15,7 +15,7 @@ import type { ConsoleStore } from '../store/index.js';
 import type { Poller } from '../poller.js';
 import type { BacklogClient } from '../../backlog/types.js';
 import type { ConsoleActions } from './router.js';
-import { BacklogError } from '../../backlog/types.js';
+import { acceptanceLines, BacklogError } from '../../backlog/types.js';
 import { RECENT_EVENTS_LIMIT, eventView } from '../view/event-rows.js';
 import { agentTmuxServer } from '../actions/agent-target.js';
 
@@ -169,7 +169,7 @@ export function createConsoleActions(deps: ConsoleActionDeps): ConsoleActions {
         'body:',
         ...(card.body ?? '(none)').split('\n').map((l) => `  ${l}`),
         'acceptance:',
-        ...(card.acceptance ?? '(none)').split('\n').map((l) => `  ${l}`),
+        ...(acceptanceLines(card.acceptance).length ? acceptanceLines(card.acceptance) : ['(none)']).map((l) => `  ${l}`),
         'events (newest first):',
         ...(events.length ? events.map((e) => `  ${e.at}  ${e.actor}  ${e.verb}${Object.keys(e.detail).length ? `  ${JSON.stringify(e.detail)}` : ''}`) : ['  (none)']),
       ];
