@@ -10,7 +10,7 @@ export type Readiness = 'dead' | 'unknown' | 'stale' | 'working' | 'available';
 export const READINESS_ORDER: readonly Readiness[] = ['dead', 'unknown', 'stale', 'working', 'available'];
 
 /** Per-agent flags: DRIFT, BOOT-ENABLE, EXPIRED-CLAIM (docs/fleet.md). */
-export type AgentFlag = 'DRIFT' | 'BOOT-ENABLE' | 'EXPIRED-CLAIM';
+export type AgentFlag = 'DRIFT' | 'BOOT-ENABLE' | 'EXPIRED-CLAIM' | 'IDLE-WITH-WORK';
 
 export interface PaneInfo {
   /** tmux target `=<name>:0.0`. */

@@ -3,7 +3,7 @@
  * backlog/ ⇒ next snapshot. Components never run these; the dispatcher does. Every result
  * lands in the store (notice, receipt or message dialog), every untrusted string sanitized.
  */
-import { pauseFleet, resumeFleet, operatorName } from '../actions/pause.js';
+import { clearFleetPause, pauseFleet, recordFleetPause, resumeFleet, operatorName } from '../actions/pause.js';
 import { sendToAgent as realSendToAgent } from '../actions/send.js';
 import { dispatchCard as realDispatchCard, type DispatchResult } from '../actions/dispatch.js';
 import type { SendReceipt } from '../../fleet/receipt.js';
@@ -98,15 +98,19 @@ export function createConsoleActions(deps: ConsoleActionDeps): ConsoleActions {
     async pauseOrResume() {
       const s = store.getState();
       try {
-        const current = readPausedFlag(paths.runDir);
+        // The pause in force: this host's <run>/PAUSED, else the shared store's (last snapshot).
+        const shown = s.fleet.snapshot?.fleet.paused ?? null;
+        const current = readPausedFlag(paths.runDir) ?? (shown && shown.source !== 'run-dir' ? shown : null);
         if (current) {
           resumeFleet(paths.runDir);
+          await clearFleetPause(paths);
           s.closeModal();
           notice(`fleet resumed (was ${describePause(current)})`);
         } else {
           const flag = pauseFleet(paths.runDir, { by: operator(), reason: 'paused from the mosaic-top console' });
+          const store = await recordFleetPause(paths, flag);
           s.closeModal();
-          notice(`fleet PAUSED by ${flag.by}`, 'warn');
+          notice(`fleet PAUSED by ${flag.by}${store.recorded || store.existing ? ' (fleet-wide)' : ''}`, 'warn');
         }
       } catch (error) {
         s.closeModal();

@@ -6,13 +6,16 @@
  * (fleet/remote.ts) — never one per agent.
  */
 import os from 'node:os';
+import path from 'node:path';
 import { collectBacklogSection, type BacklogSection } from '../../backlog/snapshot.js';
-import { expectedProgram, readAgentEnv } from '../../fleet/agent-env.js';
+import { agentLaunch, expectedProgram, readAgentEnv } from '../../fleet/agent-env.js';
+import { resolveFleetProfile } from '../../fleet/profile.js';
+import { evaluateFloor, idleWithWork, leadProblem } from '../../fleet/rules.js';
 import { readHeartbeat } from '../../fleet/heartbeat.js';
 import { readPausedFlag } from '../../fleet/paused.js';
 import { isLocalHost, probeRemoteHost, sshTarget, sshTimeoutMs, type RemoteHostProbe } from '../../fleet/remote.js';
 import { programsUnder, readProcessTree, type ProcessTree } from '../../fleet/proc.js';
-import { agentFlags, classifyReadiness, fleetFloor, matchProcess, readinessThresholds, type ReadinessThresholds } from '../../fleet/readiness.js';
+import { agentFlags, classifyReadiness, matchProcess, readinessThresholds, type ReadinessThresholds } from '../../fleet/readiness.js';
 import { RosterCache, rosterErrorSummary, type Roster, type RosterAgent } from '../../fleet/roster.js';
 import { agentUnitName, HOLDER_UNIT, ORCHESTRATOR_UNIT, probeSystemdUnits, type SystemdBackoff, type SystemdProbe } from '../../fleet/systemd.js';
 import { isViewerSessionName, probeTmuxSocket, socketLabel, type TmuxPane, type TmuxSocketProbe } from '../../fleet/tmux.js';
@@ -293,9 +296,11 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
     if (!local && pane && !pane.dead) evidence.push(`pane ${pane.target} on socket ${socketLabel(a.socket)}${where}`);
     let processInfo: ProcessInfo | null = null;
     const procTree = local ? tree : remote?.processes ?? null;
+    // The agent's .env (upstream's launcher reads MOSAIC_AGENT_RUNTIME / _WORKDIR / _COMMAND from it).
+    const env = local ? readAgentEnv(paths.agentsDir, a.name) : remote?.agentEnvs.get(a.name) ?? {};
+    const launch = agentLaunch(a, env);
     if (pane && !pane.dead && pane.pid !== null && procTree) {
-      const env = local ? readAgentEnv(paths.agentsDir, a.name) : remote?.agentEnvs.get(a.name) ?? {};
-      processInfo = matchProcess(expectedProgram(env, a.runtime), pane.currentCommand, programsUnder(procTree, pane.pid));
+      processInfo = matchProcess(expectedProgram(env, launch.runtime), pane.currentCommand, programsUnder(procTree, pane.pid));
     }
     const unit = (local ? systemd?.units : remote?.systemd?.units)?.get(agentUnitName(a.name)) ?? null;
     const claimed = claimsByOwner.get(a.name) ?? null;
@@ -304,7 +309,9 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
     return {
       name: a.name,
       class: a.class,
-      runtime: a.runtime,
+      runtime: launch.runtime,
+      ...(launch.runtimeFrom === 'roster' ? {} : { runtimeFrom: launch.runtimeFrom }),
+      workingDirectory: launch.workingDirectory,
       modelHint: a.modelHint,
       host: a.host,
       socket: a.socket,
@@ -355,7 +362,35 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
 
   const counts = emptyCounts();
   for (const r of rows) counts[r.readiness]++;
-  const floor = roster ? fleetFloor(rows) : { ok: false, orchestrators: 0, enhancers: 0, reason: 'no roster loaded' };
+
+  // The pause in force: this host's <run>/PAUSED (what upstream's tools read) and/or the one
+  // recorded in the shared store (server tier: fleet-wide).
+  const runDirPause = paused.value ?? null;
+  const storePause = backlog?.pause ?? null;
+  const fleetPaused = runDirPause && storePause
+    ? { ...runDirPause, source: 'both' as const }
+    : runDirPause
+      ? { ...runDirPause, source: 'run-dir' as const }
+      : storePause
+        ? { ...storePause, source: 'store' as const }
+        : null;
+
+  // Fleet rules (fleet/rules.ts): the profile's floor, one lead, movement (NS-3).
+  const { profile, error: profileError } = resolveFleetProfile(roster ?? {}, path.join(paths.mosaicHome, 'fleet', 'profiles'));
+  if (profileError) errors.push(`profile: ${profileError}`);
+  const floor = roster
+    ? evaluateFloor(rows, profile)
+    : { ok: false, profile: profile.id, lead: profile.lead, required: [], orchestrators: 0, enhancers: 0, reason: 'no roster loaded' };
+  const leads = leadProblem(agents, profile.lead);
+  const idle = idleWithWork(rows, backlog?.ok ? backlog.ready : null, { lead: profile.lead, paused: fleetPaused !== null });
+  if (idle) {
+    const idleSet = new Set(idle.agents);
+    for (const r of rows) {
+      if (!idleSet.has(r.name)) continue;
+      r.flags = [...r.flags, 'IDLE-WITH-WORK'];
+      r.evidence = [...r.evidence, `IDLE-WITH-WORK: available with no claim while ${idle.readyCards}${idle.readyCards >= 10 ? '+' : ''} claimable card(s) wait (next ${idle.nextCard})`];
+    }
+  }
 
   const snapshot: Snapshot = {
     schema: SNAPSHOT_SCHEMA,
@@ -372,8 +407,10 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
       databaseUrl: paths.databaseUrl ? maskDatabaseUrl(paths.databaseUrl) : null,
     },
     fleet: {
-      paused: paused.value ?? null,
+      paused: fleetPaused,
       floor,
+      lead: { class: profile.lead, agents: leads.agents, problem: leads.message },
+      idleWithWork: idle,
       counts,
       sockets,
       holderSession: holder,

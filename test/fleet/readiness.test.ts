@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatAge } from '../../src/view/format.js';
 import { parseHeartbeat } from '../../fleet/heartbeat.js';
-import { agentFlags, classifyReadiness, fleetFloor, matchProcess, readinessThresholds } from '../../fleet/readiness.js';
+import { agentFlags, classifyReadiness, matchProcess, readinessThresholds } from '../../fleet/readiness.js';
 import type { HeartbeatInfo, PaneInfo } from '../../src/snapshot/types.js';
 
 const T = { staleSeconds: 120, idleSeconds: 300 };
@@ -79,11 +79,6 @@ describe('flags', () => {
     expect(agentFlags({ pane: null, process: null, unit, claimExpired: true }).flags).toEqual(['BOOT-ENABLE', 'EXPIRED-CLAIM']);
     expect(agentFlags({ pane: null, process: null, unit: { ...unit, unitFileState: 'enabled' }, claimExpired: false }).flags).toEqual([]);
     expect(agentFlags({ pane: null, process: null, unit: { ...unit, activeState: 'failed' }, claimExpired: false }).flags).toEqual([]);
-  });
-  it('floor: 1 orchestrator and 1 enhancer working or available', () => {
-    expect(fleetFloor([{ class: 'orchestrator', readiness: 'working' }, { class: 'enhancer', readiness: 'available' }]).ok).toBe(true);
-    expect(fleetFloor([{ class: 'orchestrator', readiness: 'working' }, { class: 'enhancer', readiness: 'stale' }])).toEqual({ ok: false, orchestrators: 1, enhancers: 0, reason: 'floor broken: no enhancer working or available' });
-    expect(fleetFloor([]).reason).toBe('floor broken: no orchestrator working or available, no enhancer working or available');
   });
 });
 
