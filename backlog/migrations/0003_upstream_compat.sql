@@ -35,6 +35,9 @@ BEGIN
            ELSE to_jsonb(array_remove(regexp_split_to_array(btrim(acceptance, E' \t\r\n;'), E'\\s*[\\n;]+\\s*'), ''))
       END;
     ALTER TABLE backlog DROP COLUMN IF EXISTS deps_pending;
+    -- Round-1 claims keep their fencing token (see claim_token_attempts below).
+    ALTER TABLE backlog ADD COLUMN IF NOT EXISTS claim_token_attempts integer;
+    UPDATE backlog SET claim_token_attempts = attempts WHERE claim_token IS NOT NULL;
   END IF;
 END $$;
 --> statement-breakpoint
