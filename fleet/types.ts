@@ -129,4 +129,6 @@ export interface ScreenReading {
   error?: ScreenError;
   /** Text left in the runtime's input box (empty string when empty; absent when the box was not found). */
   inputText?: string;
+  /** The rules say this runtime's idle-looking screen may be a reply still streaming (Codex). */
+  idleMayStream?: boolean;
 }
