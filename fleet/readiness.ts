@@ -189,7 +189,8 @@ export function classifyReadiness(input: ReadinessInput, thresholds: ReadinessTh
     if (!busyBeat) return { readiness: 'available', evidence: withOther(screenLine!, beatLine ? `${beatLine} (older)` : heartbeatMissing(input)) };
   }
   const decided = classifyFromBeat(input, pane, heartbeat, thresholds);
-  if (screenLine) decided.evidence.push(screenLine);
+  // An unrecognised screen is worth a word only when nothing else tells (no beat).
+  if (screenLine && (screen!.state !== 'unknown' || !heartbeat)) decided.evidence.push(screenLine);
   return decided;
 }
 
