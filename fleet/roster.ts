@@ -37,8 +37,8 @@ export interface RosterAgent {
    * any, decides — fleet/agent-env.ts agentLaunch).
    */
   runtime: string;
-  /** True when the roster entry names its runtime. */
-  runtimeDeclared: boolean;
+  /** True when the roster entry names its runtime (absent: treated as named). */
+  runtimeDeclared?: boolean;
   /** Role: orchestrator, enhancer, coder, … (upstream's role library); null when absent. */
   class: string | null;
   modelHint: string | null;
@@ -50,7 +50,7 @@ export interface RosterAgent {
   /** The agent's own `working_directory`, else the roster's `defaults.working_directory`. */
   workingDirectory: string | null;
   /** True when the agent entry itself names its working directory (the `.env` MOSAIC_AGENT_WORKDIR beats a roster default). */
-  workingDirectoryDeclared: boolean;
+  workingDirectoryDeclared?: boolean;
 }
 
 /** A loaded roster. */
@@ -66,9 +66,9 @@ export interface Roster {
    */
   holderSession: string | null;
   /** `profile:` — upstream system-type profile id (fleet/profile.ts); null when absent. */
-  profile: string | null;
+  profile?: string | null;
   /** `floor:` — the roster's own floor (classes, or classes with minimum counts); null when absent. */
-  floor: FloorRequirement[] | null;
+  floor?: FloorRequirement[] | null;
   agents: RosterAgent[];
 }
 
