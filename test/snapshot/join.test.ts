@@ -234,7 +234,7 @@ describe('joinSnapshot', () => {
   it('without a roster: no rows, a floor that is not ok, and the roster error', () => {
     const snap = joinSnapshot(results([], { roster: { roster: null, errors: ['roster.yaml: not found'], stale: false } }));
     expect(snap.agents).toEqual([]);
-    expect(snap.fleet.floor).toEqual({ ok: false, orchestrators: 0, enhancers: 0, reason: 'no roster loaded' });
+    expect(snap.fleet.floor).toMatchObject({ ok: false, profile: 'default', orchestrators: 0, enhancers: 0, reason: 'no roster loaded' });
     expect(snap.errors).toEqual(['roster: roster.yaml: not found']);
     expect(snap.probes.roster.ok).toBe(false);
   });
