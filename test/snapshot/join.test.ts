@@ -248,7 +248,7 @@ describe('joinSnapshot', () => {
     const local = host({
       tmux: new Map([[SOCKET, socketProbe(SOCKET, [pane('declared'), pane('fromenv', { currentCommand: 'codex' }), pane('plain', { pid: 200, currentCommand: 'bash' })])]]),
       heartbeats: new Map([['declared', beat('declared', 'busy')]]),
-      agentEnvs: new Map([
+      agentEnvs: new Map<string, Record<string, string>>([
         // upstream's launcher wraps the runtime: the pane runs claude, not `mosaic`.
         ['declared', { MOSAIC_AGENT_COMMAND: 'mosaic yolo claude --channels plugin:discord@x' }],
         ['fromenv', { MOSAIC_AGENT_RUNTIME: 'codex', MOSAIC_AGENT_WORKDIR: '/srv/work' }],
