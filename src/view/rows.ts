@@ -157,7 +157,9 @@ export function backlogRowText(row: BacklogRow, snapshotAtMs: number, nowMs: num
 /** Lines of the agent details view (evidence, pane, heartbeat, unit, process, claim). Sanitized. */
 export function agentDetailLines(agent: AgentRow): string[] {
   const lines: string[] = [];
-  lines.push(`agent ${agent.name}  class ${agent.class ?? '-'}  runtime ${agent.runtime}${agent.modelHint ? `  model ${agent.modelHint}` : ''}`);
+  const from = agent.runtimeFrom === 'env' ? ' (from .env MOSAIC_AGENT_RUNTIME)' : agent.runtimeFrom === 'default' ? ' (default)' : '';
+  lines.push(`agent ${agent.name}  class ${agent.class ?? '-'}  runtime ${agent.runtime}${from}${agent.modelHint ? `  model ${agent.modelHint}` : ''}`);
+  if (agent.workingDirectory) lines.push(`working directory ${agent.workingDirectory}`);
   lines.push(`readiness ${agent.readiness}${agent.flags.length ? `  flags ${agent.flags.join(',')}` : ''}`);
   lines.push('evidence:');
   for (const e of agent.evidence) lines.push(`  ${e}`);
