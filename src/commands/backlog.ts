@@ -171,8 +171,11 @@ async function withBacklog<T>(
 /**
  * `mosaic-top backlog <verb>` (spec §7; upstream `mosaic fleet backlog`): create, list, show,
  * claim, renew, reclaim, link, block, unblock, complete, stats, events, import, serve — all
- * with `--json`. Exit codes: 0 ok (nothing to claim included), 1 backlog unavailable, 2 usage
- * or invalid input, 3 not found, 4 conflict, 5 fenced, 6 cycle, 7 paused, 8 no backlog yet.
+ * with `--json` in upstream's shapes (a card object or `null`, arrays, upstream's stats; our
+ * fields added, never wrappers — docs/backlog.md). Exit codes: 0 ok (nothing to claim, and
+ * upstream's `null` answers: claim --id of an unclaimable card, show/complete/block of an
+ * unknown id), 1 backlog unavailable, 2 usage or invalid input, 3 not found, 4 conflict,
+ * 5 fenced, 6 cycle, 7 paused, 8 no backlog yet.
  */
 export function registerBacklogCommand(program: Command): void {
   const backlog = program
