@@ -9,8 +9,9 @@
  *
  * No I/O: the caller captures, reads heartbeats and polls; this module only decides.
  */
-import type { ReceiptStatus } from '../src/actions/receipt.js';
-import { sanitizeLine } from '../src/sanitize.js';
+import type { ReceiptStatus } from './receipt.js';
+import type { HeartbeatState } from './types.js';
+import { sanitizeLine } from '../lib/sanitize.js';
 
 /**
  * Lines a runtime shows when it queued a message instead of taking it now. Matched
@@ -44,7 +45,7 @@ const FINGERPRINT_CHARS = 24;
 export interface HeartbeatMark {
   /** Unix seconds of the beat. */
   ts: number;
-  state: 'busy' | 'idle' | null;
+  state: HeartbeatState | null;
 }
 
 /** What {@link classifySendEvidence} decides from: captures before/after, the text sent, heartbeats. */

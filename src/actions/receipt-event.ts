@@ -3,10 +3,10 @@
  * Owner: actions. The backlog client is imported lazily so a plain send loads no database code.
  */
 import fs from 'node:fs';
-import type { BacklogClient } from '../../backlog/types.js';
-import type { MosaicPaths } from '../paths.js';
+import type { BacklogClient } from '../../backlog/verbs.js';
+import type { MosaicPaths } from '../../lib/paths.js';
 import { operatorName } from './pause.js';
-import type { SendReceipt } from './receipt.js';
+import type { SendReceipt } from '../../fleet/receipt.js';
 
 /**
  * True when a backlog store exists for `paths`: `DATABASE_URL` is set, or the embedded data

@@ -39,9 +39,9 @@ import {
 import { heartbeatPath, writeHeartbeat } from '../../fleet/heartbeat.js';
 import { parseProcStat } from '../../fleet/proc.js';
 import { isValidAgentName, loadRoster, type RosterAgent } from '../../fleet/roster.js';
-import { expandHome, resolvePaths } from '../paths.js';
-import { sanitizeLine } from '../sanitize.js';
-import { packageRoot } from '../version.js';
+import { expandHome, resolvePaths } from '../../lib/paths.js';
+import { sanitizeLine } from '../../lib/sanitize.js';
+import { packageRoot } from '../../lib/version.js';
 
 /** Roster runtime names ⇒ the runtime whose hooks we wire (null: none we know). */
 export function hookRuntimeOf(runtime: string): HookRuntime | null {

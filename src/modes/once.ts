@@ -4,8 +4,8 @@
  * table (the JSON path stays as lean as possible).
  */
 import type { GlobalOptions } from '../cli.js';
-import { resolvePaths } from '../paths.js';
-import { collectSnapshot } from '../snapshot.js';
+import { resolvePaths } from '../../lib/paths.js';
+import { collectSnapshot } from '../snapshot/collect.js';
 
 /** `--once [--json]`: prints one snapshot to stdout; returns the exit code (0 when produced, 1 on an unexpected failure). */
 export async function runOnce(opts: GlobalOptions): Promise<number> {
@@ -13,7 +13,7 @@ export async function runOnce(opts: GlobalOptions): Promise<number> {
     const paths = resolvePaths({ mosaicHome: opts.mosaicHome, roster: opts.roster });
     const snapshot = await collectSnapshot({ paths });
     if (opts.json) process.stdout.write(`${JSON.stringify(snapshot, null, 2)}\n`);
-    else process.stdout.write((await import('./once-table.js')).renderSnapshotTable(snapshot));
+    else process.stdout.write((await import('../view/once-table.js')).renderSnapshotTable(snapshot));
     return 0;
   } catch (error) {
     process.stderr.write(`mosaic-top: could not produce a snapshot: ${(error as Error).message}\n`);

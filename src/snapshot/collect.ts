@@ -1,0 +1,252 @@
+/**
+ * The snapshot's I/O: starts the probes (tmux, systemd, ssh, backlog) and reads the files
+ * (roster, PAUSED, heartbeats, agent env files, /proc), then hands their answers to the pure
+ * join (`./join.ts`) ⇒ one {@link Snapshot}. The console's poller calls {@link collectSnapshot}
+ * every tick and `--once` prints it. Subprocesses per snapshot: one `tmux list-panes -a` per
+ * distinct local socket, one `systemctl --user show`, one `ssh` per distinct remote ssh
+ * target (fleet/remote.ts), and at most one batched `tmux capture-pane` per local socket when
+ * some agent's screen needs reading (fleet/screen-probe.ts) — never one per agent.
+ */
+import os from 'node:os';
+import { collectBacklogSection } from '../../backlog/snapshot.js';
+import { readAgentEnv } from '../../fleet/agent-env.js';
+import { readHeartbeat, type HeartbeatRead } from '../../fleet/heartbeat.js';
+import { readPausedFlag } from '../../fleet/paused.js';
+import { readProcessTree } from '../../fleet/proc.js';
+import { readinessThresholds, type ReadinessThresholds } from '../../fleet/readiness.js';
+import { isLocalHost, probeRemoteHost, sshTarget, sshTimeoutMs, type RemoteHostProbe } from '../../fleet/remote.js';
+import { RosterCache, type RosterAgent } from '../../fleet/roster.js';
+import { agentUnitName, HOLDER_UNIT, ORCHESTRATOR_UNIT, probeSystemdUnits, type SystemdBackoff, type SystemdProbe } from '../../fleet/systemd.js';
+import { probeTmuxSocket, type TmuxSocketProbe } from '../../fleet/tmux.js';
+import { ScreenReader, type ScreenCandidate } from '../../fleet/screen-probe.js';
+import { hasScreenRules, ScreenRulesCache, screenRulesOverridePath } from '../../fleet/screen.js';
+import type { ScreenReading } from '../../fleet/types.js';
+import type { MosaicPaths } from '../../lib/paths.js';
+import { findAgentPane, joinSnapshot, type HostProbe, type ScreenProbeReport, type Timed } from './join.js';
+import type { Snapshot } from './types.js';
+
+/** Options of {@link collectSnapshot}. */
+export interface CollectSnapshotOptions {
+  paths: MosaicPaths;
+  /** Keep one per poller so an unchanged roster is not re-parsed and a broken reload keeps the last good one. */
+  rosterCache?: RosterCache;
+  /**
+   * Keep one per poller: while systemd is lastingly unavailable (no systemctl, no user bus)
+   * `systemctl` is asked again only every 30 s, the snapshot still reports it unavailable.
+   */
+  systemdBackoff?: SystemdBackoff;
+  /**
+   * Environment for the tmux probes (default: `tmuxEnv()`, a fresh copy of process.env without
+   * TMUX). The console computes it once: copying process.env on every tick is measurable.
+   */
+  tmuxEnv?: NodeJS.ProcessEnv;
+  /** Aborts the running probes (their subprocesses are killed). */
+  signal?: AbortSignal;
+  /** Time of the snapshot, unix milliseconds (default: now). */
+  now?: number;
+  /** Read the backlog section (default true). */
+  includeBacklog?: boolean;
+  /**
+   * Environment of the ssh probes (`MOSAIC_SSH`, `MOSAIC_SSH_CONFIG`, and ssh's own), default
+   * process.env.
+   */
+  sshEnv?: NodeJS.ProcessEnv;
+  /** Readiness thresholds (default: from the environment). */
+  thresholds?: ReadinessThresholds;
+  /** Per-probe timeout, ms (default 2000; the backlog gets 1.5×). */
+  probeTimeoutMs?: number;
+  /** Root of the process table (default `/proc`); for tests. */
+  procRoot?: string;
+  /** Reads the backlog section (default {@link collectBacklogSection}); tests inject claims here. */
+  readBacklog?: typeof collectBacklogSection;
+  /**
+   * Read agents' screens with the screen rules (default true). Keep one {@link ScreenReader} per
+   * poller (`screenReader`) so only panes that moved are captured again; one
+   * {@link ScreenRulesCache} (`screenRules`) so the override file is re-read only when it changes.
+   */
+  readScreens?: boolean;
+  screenReader?: ScreenReader;
+  screenRules?: ScreenRulesCache;
+}
+
+
+/** Name of the Unix user (the tenant, upstream: uid per tenant); falls back to `uid:<n>`. */
+export function currentTenant(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return `uid:${process.getuid?.() ?? '?'}`;
+  }
+}
+
+async function timed<T>(fn: () => T | Promise<T>): Promise<Timed<T>> {
+  const started = performance.now();
+  try {
+    const value = await fn();
+    return { value, durationMs: performance.now() - started, error: null };
+  } catch (error) {
+    return { value: null, durationMs: performance.now() - started, error: (error as Error).message ?? String(error) };
+  }
+}
+
+/** A remote host's one ssh answer in the shape this host's answers take. */
+function remoteHostProbe(r: RemoteHostProbe, host: string): HostProbe {
+  return {
+    target: r.target,
+    host,
+    ok: r.ok,
+    error: r.error,
+    durationMs: r.durationMs,
+    tmux: r.tmux,
+    heartbeats: r.heartbeats,
+    agentEnvs: r.agentEnvs,
+    processes: r.processes,
+    systemd: r.systemd,
+  };
+}
+
+/**
+ * Collects one snapshot. Probes run concurrently, each with a timeout; a failed probe degrades
+ * its fields and is reported in `probes` and `errors` — it never throws (a missing roster is an
+ * error in the snapshot). Cost: one `list-panes -a` per distinct local socket + one
+ * `systemctl --user show` (none while a `systemdBackoff` holds off), independent of the
+ * number of agents.
+ */
+export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Snapshot> {
+  const nowMs = opts.now ?? Date.now();
+  const nowSeconds = nowMs / 1000;
+  const { paths } = opts;
+  const timeoutMs = opts.probeTimeoutMs ?? 2000;
+
+  // Roster (cached; last good kept on a failed reload).
+  const rosterCache = opts.rosterCache ?? new RosterCache(paths.roster);
+  const rosterStarted = performance.now();
+  const rosterState = rosterCache.get();
+  const rosterMs = performance.now() - rosterStarted;
+  const roster = rosterState.roster;
+  const agents: RosterAgent[] = roster?.agents ?? [];
+  const localAgents = agents.filter((a) => isLocalHost(a.host));
+
+  // Distinct local sockets: the roster's own (holder, unmanaged sessions) and each local agent's.
+  const socketKeys = new Map<string, string | null>();
+  if (roster) socketKeys.set(roster.socket ?? '', roster.socket);
+  for (const a of localAgents) socketKeys.set(a.socket ?? '', a.socket);
+  const sockets = [...socketKeys.values()];
+
+  // Remote agents: ONE ssh per distinct target, whatever the number of agents behind it.
+  const remoteGroups = new Map<string, RosterAgent[]>();
+  for (const a of agents) {
+    if (isLocalHost(a.host)) continue;
+    const list = remoteGroups.get(sshTarget(a));
+    if (list) list.push(a);
+    else remoteGroups.set(sshTarget(a), [a]);
+  }
+
+  const unitNames = [...localAgents.map((a) => agentUnitName(a.name)), HOLDER_UNIT, ORCHESTRATOR_UNIT];
+
+  // Launch the subprocess probes first, then do the in-process reads while they run.
+  const tmuxPromise = Promise.all(sockets.map((s) => probeTmuxSocket(s, { timeoutMs, signal: opts.signal, nowSeconds, env: opts.tmuxEnv })));
+  const systemdPromise: Promise<SystemdProbe | null> = roster
+    ? probeSystemdUnits(unitNames, { timeoutMs, signal: opts.signal, backoff: opts.systemdBackoff, nowMs })
+    : Promise.resolve(null);
+  const remotePromise = Promise.all(
+    [...remoteGroups].map(async ([target, list]) => {
+      const hostLabel = list[0].host ?? target;
+      const answer = await probeRemoteHost(target, {
+        sockets: [...new Map(list.map((a) => [a.socket ?? '', a.socket])).values()],
+        agents: list.map((a) => a.name),
+        hostLabel,
+        controlDir: paths.runDir,
+        timeoutMs: sshTimeoutMs(opts.sshEnv ?? process.env),
+        signal: opts.signal,
+        env: opts.sshEnv,
+        nowSeconds,
+      });
+      return remoteHostProbe(answer, hostLabel);
+    }),
+  );
+  const includeBacklog = opts.includeBacklog ?? true;
+  const backlogPromise = includeBacklog
+    ? timed(() => (opts.readBacklog ?? collectBacklogSection)(paths, { timeoutMs: Math.round(timeoutMs * 1.5), signal: opts.signal }))
+    : Promise.resolve(null);
+
+  const paused = await timed(() => readPausedFlag(paths.runDir));
+
+  const heartbeats = new Map<string, HeartbeatRead>();
+  const hbStarted = performance.now();
+  for (const a of localAgents) heartbeats.set(a.name, readHeartbeat(paths.runDir, a.name, nowSeconds));
+  const heartbeatsMs = performance.now() - hbStarted;
+
+  const tmux = new Map<string, TmuxSocketProbe>();
+  for (const t of await tmuxPromise) tmux.set(t.socket ?? '', t);
+  const remotes = await remotePromise;
+
+  // /proc and the agents' env files only matter for agents with a live pane.
+  const liveSessions = new Set<string>();
+  for (const t of tmux.values()) for (const p of t.panes) if (!p.dead) liveSessions.add(`${t.socket ?? ''}\0${p.session}`);
+  const proc = liveSessions.size ? await timed(() => readProcessTree(opts.procRoot)) : null;
+  const agentEnvs = new Map<string, Record<string, string>>();
+  if (proc?.value) {
+    for (const a of localAgents) {
+      if (liveSessions.has(`${a.socket ?? ''}\0${a.name}`)) agentEnvs.set(a.name, readAgentEnv(paths.agentsDir, a.name));
+    }
+  }
+
+  // Screens (spec §12): only panes that matter, ≤ one capture call per socket, bounded per tick.
+  let screens: ScreenProbeReport | undefined;
+  const screenReadings = new Map<string, ScreenReading>();
+  if (opts.readScreens ?? true) {
+    const rulesState = (opts.screenRules ?? new ScreenRulesCache(screenRulesOverridePath(paths.mosaicHome))).get();
+    const reader = opts.screenReader ?? new ScreenReader();
+    const runtimesWithRules = new Set(agents.map((a) => a.runtime).filter((rt) => hasScreenRules(rt, rulesState.rules)));
+    const candidates: ScreenCandidate[] = [];
+    for (const a of localAgents) {
+      if (!runtimesWithRules.has(a.runtime)) continue;
+      const t = tmux.get(a.socket ?? '');
+      const p = t?.ok ? findAgentPane(t.panes, a.name) : null;
+      if (!p || p.dead || !p.paneId) continue;
+      const beat = heartbeats.get(a.name)?.heartbeat ?? null;
+      candidates.push({
+        agent: a.name,
+        socket: a.socket,
+        paneId: p.paneId,
+        runtime: a.runtime,
+        activity: p.activity,
+        beatTs: beat?.ts ?? null,
+        beatAttention: beat?.state === 'waiting' || beat?.state === 'stuck',
+      });
+    }
+    reader.prune(new Set(localAgents.map((a) => a.name)));
+    const { read, deferred } = reader.plan(candidates, nowSeconds);
+    const report = read.length
+      ? await reader.read(read, rulesState.rules, { nowSeconds, timeoutMs, signal: opts.signal, env: opts.tmuxEnv, deferred })
+      : { captured: 0, deferred, calls: 0, durationMs: 0, error: null };
+    for (const c of candidates) {
+      const reading = reader.reading(c.agent, c.paneId, nowSeconds);
+      if (reading) screenReadings.set(c.agent, reading);
+    }
+    const error = rulesState.error ?? report.error;
+    if (runtimesWithRules.size || error) screens = { ok: error === null, durationMs: report.durationMs, error, runtimesWithRules };
+  }
+
+  const systemd = await systemdPromise;
+  const backlog = await backlogPromise;
+
+  return joinSnapshot({
+    nowMs,
+    hostname: os.hostname(),
+    tenant: currentTenant(),
+    paths,
+    thresholds: opts.thresholds ?? readinessThresholds(),
+    roster: rosterState,
+    rosterMs,
+    sockets,
+    paused,
+    heartbeatsMs,
+    proc,
+    local: { target: null, host: null, ok: true, error: null, durationMs: 0, tmux, heartbeats, agentEnvs, processes: proc?.value ?? null, systemd, screens: screenReadings },
+    remotes,
+    backlog,
+    ...(screens ? { screens } : {}),
+  });
+}

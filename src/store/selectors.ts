@@ -1,0 +1,97 @@
+/**
+ * Pure derivations from the store for the panels: which agents pass the filter, which backlog
+ * cards are listed and in what order, where the selection is. No React, no I/O.
+ */
+import type { AgentRow, Snapshot } from '../snapshot/types.js';
+import type { BacklogSection, ClaimedCardView, ReadyCardView } from '../../backlog/snapshot.js';
+import type { ConsoleState } from './index.js';
+
+/**
+ * True when `agent` matches every whitespace-separated term of `filter` (case-insensitive
+ * substring of name, class, runtime, readiness or a flag). Empty filter matches all.
+ */
+export function agentMatchesFilter(agent: AgentRow, filter: string): boolean {
+  const terms = filter.toLowerCase().split(/\s+/).filter(Boolean);
+  if (!terms.length) return true;
+  const fields = [agent.name, agent.class ?? '', agent.runtime, agent.readiness, ...agent.flags].map((f) => f.toLowerCase());
+  return terms.every((t) => fields.some((f) => f.includes(t)));
+}
+
+/** Agents of the snapshot that pass the filter, in roster order. Empty without a snapshot. */
+export function visibleAgents(snapshot: Snapshot | null, filter: string): AgentRow[] {
+  if (!snapshot) return [];
+  return snapshot.agents.filter((a) => agentMatchesFilter(a, filter));
+}
+
+/** A row of the backlog panel: a claimed card (with owner and TTL) or a ready card. */
+export type BacklogRow =
+  | { kind: 'claimed'; id: string; card: ClaimedCardView }
+  | { kind: 'ready'; id: string; card: ReadyCardView };
+
+/** The ready card a claim would take next, in the panel's order (null when none is ready). */
+export function nextReadyCard(section: BacklogSection | null): ReadyCardView | null {
+  const row = backlogRows(section).find((r) => r.kind === 'ready');
+  return row?.kind === 'ready' ? row.card : null;
+}
+
+/**
+ * Rows of the backlog panel: claimed cards (soonest TTL first), then ready cards by priority
+ * (higher first, snapshot order kept for ties). Cards pass the filter by id or title.
+ */
+export function backlogRows(section: BacklogSection | null, filter = ''): BacklogRow[] {
+  if (!section) return [];
+  const f = filter.toLowerCase().trim();
+  const keep = (id: string, title: string) => !f || id.toLowerCase().includes(f) || title.toLowerCase().includes(f);
+  const claimed = [...section.claimed]
+    .sort((a, b) => a.secondsLeft - b.secondsLeft)
+    .filter((c) => keep(c.id, c.title))
+    .map((card): BacklogRow => ({ kind: 'claimed', id: card.id, card }));
+  const ready = section.ready
+    .map((card, i) => ({ card, i }))
+    .sort((a, b) => b.card.priority - a.card.priority || a.i - b.i)
+    .filter(({ card }) => keep(card.id, card.title))
+    .map(({ card }): BacklogRow => ({ kind: 'ready', id: card.id, card }));
+  return [...claimed, ...ready];
+}
+
+/**
+ * Index of the selected key in `keys`: the key itself when still present, else 0 (or -1 when
+ * the list is empty). The selection is kept by name/id so it survives reordering and refreshes.
+ */
+export function selectedIndex(keys: readonly string[], selected: string | null): number {
+  if (!keys.length) return -1;
+  const i = selected === null ? -1 : keys.indexOf(selected);
+  return i >= 0 ? i : 0;
+}
+
+/** Moves an index by `delta` (or to `top`/`bottom`) within `count` rows, clamped. -1 when empty. */
+export function moveIndex(index: number, count: number, move: number | 'top' | 'bottom'): number {
+  if (count <= 0) return -1;
+  if (move === 'top') return 0;
+  if (move === 'bottom') return count - 1;
+  return Math.min(count - 1, Math.max(0, index + move));
+}
+
+/**
+ * First row to show so the selection stays visible in a window of `visible` rows, keeping the
+ * selection roughly centered once scrolled. 0 when everything fits.
+ */
+export function scrollOffset(count: number, selected: number, visible: number): number {
+  if (visible <= 0 || count <= visible) return 0;
+  const half = Math.floor(visible / 2);
+  return Math.max(0, Math.min(count - visible, selected - half));
+}
+
+/** The selected card of the (filtered) backlog panel when it is a claimed one, else null. */
+export function selectedClaimedCard(s: ConsoleState): ClaimedCardView | null {
+  const rows = backlogRows(s.backlog.section, s.ui.filter);
+  const row = rows[selectedIndex(rows.map((r) => r.id), s.ui.selectedCard)];
+  return row?.kind === 'claimed' ? row.card : null;
+}
+
+/** The selected agent of the (filtered) fleet table, or null. */
+export function selectedAgentRow(s: ConsoleState): AgentRow | null {
+  const agents = visibleAgents(s.fleet.snapshot, s.ui.filter);
+  const i = selectedIndex(agents.map((a) => a.name), s.ui.selectedAgent);
+  return i >= 0 ? agents[i] : null;
+}

@@ -1,0 +1,72 @@
+/**
+ * Column widths for the console's tables, computed by a pure function measured in terminal
+ * cells (string-width: CJK and emoji count 2). Our own, because ink-table does not load with
+ * ink 6 and measures with String.length (field notes).
+ */
+import { displayWidth } from './format.js';
+
+/** A column of a table. */
+export interface ColumnSpec {
+  key: string;
+  header: string;
+  /** Narrowest useful width, cells (content is truncated with `…` below its natural width). */
+  min: number;
+  /** Widest it may grow, cells (undefined = as wide as its content). */
+  max?: number;
+  /** Higher keeps the column longer when space is short; the lowest goes first. */
+  priority: number;
+  align?: 'left' | 'right';
+  /** Shown only when every other visible column gets its natural width (e.g. evidence). */
+  optional?: boolean;
+}
+
+/**
+ * Widths for `columns` so that the sum of visible widths plus one-cell gaps fits `totalWidth`.
+ * Each column's natural width is its widest cell or header (clamped to [min, max]). Columns
+ * are dropped (width 0) from the lowest priority while even their minimums do not fit; then
+ * every visible column gets its minimum and spare cells go to columns by priority up to their
+ * natural width. An `optional` column is dropped when a core column would be cut.
+ * Returns one width per column (0 = hidden). `rows` are display strings.
+ */
+export function computeColumnWidths(columns: readonly ColumnSpec[], rows: readonly (readonly string[])[], totalWidth: number): number[] {
+  const widths = fitColumns(columns, rows, totalWidth);
+  const natural = naturalWidths(columns, rows);
+  const squeezed = columns.some((c, i) => !c.optional && widths[i] > 0 && widths[i] < natural[i]);
+  if (!squeezed || !columns.some((c, i) => c.optional && widths[i] > 0)) return widths;
+  // An optional column (evidence) never takes room the core columns need: drop it and refit.
+  const keep = columns.map((c, i) => ({ c, i })).filter(({ c }) => !c.optional);
+  const core = fitColumns(keep.map(({ c }) => c), rows.map((row) => keep.map(({ i }) => row[i] ?? '')), totalWidth);
+  const out = columns.map(() => 0);
+  keep.forEach(({ i }, k) => { out[i] = core[k]; });
+  return out;
+}
+
+function naturalWidths(columns: readonly ColumnSpec[], rows: readonly (readonly string[])[]): number[] {
+  return columns.map((c, i) => {
+    let w = displayWidth(c.header);
+    for (const row of rows) w = Math.max(w, displayWidth(row[i] ?? ''));
+    return Math.max(c.min, Math.min(c.max ?? Number.POSITIVE_INFINITY, w));
+  });
+}
+
+function fitColumns(columns: readonly ColumnSpec[], rows: readonly (readonly string[])[], totalWidth: number): number[] {
+  const natural = naturalWidths(columns, rows);
+  const visible = columns.map(() => true);
+  const need = () => columns.reduce((sum, c, i) => (visible[i] ? sum + c.min : sum), 0) + Math.max(0, visible.filter(Boolean).length - 1);
+  const byPriorityAsc = columns.map((c, i) => ({ p: c.priority, i })).sort((a, b) => a.p - b.p || b.i - a.i);
+  for (const { i } of byPriorityAsc) {
+    if (need() <= totalWidth) break;
+    visible[i] = false;
+  }
+  const widths = columns.map((c, i) => (visible[i] ? c.min : 0));
+  let spare = totalWidth - need();
+  if (spare < 0) return widths.map(() => 0);
+  const byPriorityDesc = [...byPriorityAsc].reverse();
+  for (const { i } of byPriorityDesc) {
+    if (!visible[i] || spare <= 0) continue;
+    const extra = Math.min(spare, natural[i] - widths[i]);
+    widths[i] += extra;
+    spare -= extra;
+  }
+  return widths;
+}

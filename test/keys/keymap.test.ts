@@ -1,0 +1,133 @@
+import { describe, expect, it } from 'vitest';
+import { KEYMAP, bindingFor, keyNameOf, keyPressesOf, splitKeyChunk, type KeyScope } from '../../src/keys/keymap.js';
+import { dispatchKey } from '../../src/keys/router.js';
+import { createConsoleStore } from '../../src/store/index.js';
+import { makeSnapshot, mixedFleet } from '../fixtures/snapshots.js';
+import { recordingActions } from '../helpers/render.js';
+
+function setup(readonly = false) {
+  const store = createConsoleStore({ readonly, color: false });
+  store.getState().applySnapshot(makeSnapshot(mixedFleet()));
+  const actions = recordingActions();
+  const press = (name: string, input = name.length === 1 ? name : '') => dispatchKey({ name, input }, store, actions);
+  return { store, actions, press };
+}
+
+describe('keymap data', () => {
+  it('has no key bound twice within one scope', () => {
+    for (const scope of ['global', 'fleet', 'backlog', 'modal'] as KeyScope[]) {
+      const keys = KEYMAP.filter((b) => b.scope.includes(scope)).flatMap((b) => b.keys);
+      expect(new Set(keys).size, scope).toBe(keys.length);
+    }
+  });
+  it('covers every key of spec §8 and marks the mutating ones', () => {
+    for (const k of ['up', 'down', 'j', 'k', 'pageup', 'pagedown', 'g', 'G', 'tab', 'enter', '/', 'escape', '?', 'v', 'w', 's', 'c', 'p', 'R', 'r', 'e', 'q', 'ctrl+c']) {
+      expect(KEYMAP.some((b) => b.keys.includes(k)), k).toBe(true);
+    }
+    expect(KEYMAP.filter((b) => b.mutates).map((b) => b.keys[0]).sort()).toEqual(['R', 'c', 'p', 's', 'w', 'x']);
+  });
+  it('names Ink key presses', () => {
+    expect(keyNameOf('', { upArrow: true })).toBe('up');
+    expect(keyNameOf('', { pageDown: true })).toBe('pagedown');
+    expect(keyNameOf('\r', { return: true })).toBe('enter');
+    expect(keyNameOf('c', { ctrl: true })).toBe('ctrl+c');
+    expect(keyNameOf('G', { shift: true })).toBe('G');
+    expect(keyNameOf('', { tab: true })).toBe('tab');
+    expect(keyNameOf('', { leftArrow: true })).toBeNull();
+    expect(bindingFor('j', 'fleet')?.command).toBe('move-down');
+    expect(keyPressesOf('j', { meta: true })).toEqual([{ name: 'escape', input: '' }, { name: 'j', input: 'j' }]);
+    expect(keyPressesOf('\u0003', {})).toEqual([{ name: 'ctrl+c', input: 'c' }]);
+    expect(keyPressesOf('', { escape: true, meta: true })).toEqual([{ name: 'escape', input: '' }]);
+    expect(keyPressesOf('jk', {})).toEqual([{ name: 'j', input: 'j' }, { name: 'k', input: 'k' }]);
+    expect(keyPressesOf('c', { ctrl: true })).toEqual([{ name: 'ctrl+c', input: 'c' }]);
+    expect(keyPressesOf('', { upArrow: true })).toEqual([{ name: 'up', input: '' }]);
+    expect(splitKeyChunk('/a2\rw\u007f\u001b\t')).toEqual([
+      { name: '/', input: '/' }, { name: 'a', input: 'a' }, { name: '2', input: '2' }, { name: 'enter', input: '\r' },
+      { name: 'w', input: 'w' }, { name: 'backspace', input: '' }, { name: 'tab', input: '\t' },
+    ]);
+    expect(bindingFor('j', 'global')).toBeUndefined();
+  });
+});
+
+describe('dispatchKey priorities: modal ⇒ focused panel ⇒ global', () => {
+  it('moves the selection of the focused panel', () => {
+    const { store, press } = setup();
+    expect(press('j')).toBe('fleet');
+    expect(store.getState().ui.selectedAgent).toBe('enhancer1');
+    press('G');
+    expect(store.getState().ui.selectedAgent).toBe('coder3');
+    press('down');
+    expect(store.getState().ui.selectedAgent).toBe('coder3'); // clamped
+    press('g');
+    expect(store.getState().ui.selectedAgent).toBe('orchestrator');
+    expect(press('tab')).toBe('global');
+    expect(press('j')).toBe('backlog');
+    expect(store.getState().ui.selectedAgent).toBe('orchestrator');
+    expect(store.getState().ui.selectedCard).toBe('B2'); // claimed A3 first, then ready by priority
+  });
+  it('text modals take printable keys before panel and global bindings', () => {
+    const { store, actions, press } = setup();
+    press('/');
+    expect(store.getState().ui.modal).toBe('filter');
+    expect(press('q', 'q')).toBe('modal');
+    expect(press('j', 'j')).toBe('modal');
+    expect(store.getState().ui.filter).toBe('qj');
+    expect(actions.calls).not.toContain('quit');
+    press('backspace', '');
+    press('backspace', '');
+    for (const ch of 'coder') press(ch, ch);
+    expect(press('down', '')).toBe('fleet'); // movement passes through the filter
+    press('enter', '\r');
+    expect(store.getState().ui.modal).toBe('none');
+    expect(store.getState().ui.filter).toBe('coder');
+    press('/');
+    press('escape', '');
+    expect(store.getState().ui.filter).toBe('');
+  });
+  it('ctrl-c quits even from a modal; q closes a modal first', () => {
+    const { store, actions, press } = setup();
+    press('?');
+    expect(store.getState().ui.modal).toBe('help');
+    press('q');
+    expect(store.getState().ui.modal).toBe('none');
+    expect(actions.calls).not.toContain('quit');
+    press('?');
+    expect(press('ctrl+c', 'c')).toBe('global');
+    expect(actions.calls).toContain('quit');
+  });
+  it('pause asks first: y runs it, n does not', () => {
+    const { store, actions, press } = setup();
+    press('p');
+    expect(store.getState().ui.modal).toBe('confirm-pause');
+    press('n');
+    expect(store.getState().ui.modal).toBe('none');
+    expect(actions.calls).not.toContain('pauseOrResume');
+    press('p');
+    press('y');
+    expect(actions.calls).toContain('pauseOrResume');
+  });
+  it('send opens the editor on the selected agent and sends on enter', () => {
+    const { store, actions, press } = setup();
+    press('j');
+    press('s');
+    expect(store.getState().ui.modal).toBe('send-editor');
+    for (const ch of 'hi q') press(ch === ' ' ? ' ' : ch, ch);
+    press('enter', '\r');
+    expect(actions.calls).toContain('send enhancer1 hi q');
+  });
+  it('--readonly refuses p, s, c, R, w with a notice and runs nothing', () => {
+    const { store, actions, press } = setup(true);
+    for (const k of ['p', 's', 'c', 'R', 'w']) {
+      expect(press(k)).not.toBeNull();
+      expect(store.getState().ui.modal).toBe('none');
+      expect(store.getState().ui.notices.at(-1)?.text).toMatch(new RegExp(`^read-only console: ${k} disabled`));
+    }
+    expect(actions.calls.filter((c) => /reclaim|pause|send|dispatch|watch/.test(c))).toEqual([]);
+    press('r');
+    expect(actions.calls).toContain('refresh');
+  });
+  it('unbound keys go nowhere', () => {
+    const { press } = setup();
+    expect(press('x')).toBeNull();
+  });
+});

@@ -1,0 +1,221 @@
+/**
+ * The real program: `node bin/mosaic-top --once --json` validated against
+ * schema/snapshot.schema.json, the `--once` table, and `mosaic-top heartbeat`.
+ * Needs a build (`npx tsc -p .`); `npm test` builds first.
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { writeHeartbeat } from '../../fleet/heartbeat.js';
+import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
+import { runBin, type BinResult } from '../helpers/bin.js';
+import { writeHomeRoster } from '../helpers/roster.js';
+import { snapshotValidator } from '../helpers/schema.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const FIXTURE_BIN = path.join(ROOT, 'test', 'fixtures', 'bin');
+const execFileAsync = promisify(execFile);
+// The parsed-roster cache of the programs under test goes to a throwaway dir, not ~/.cache.
+const CACHE_HOME = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-once-cache-'));
+afterAll(() => fs.rmSync(CACHE_HOME, { recursive: true, force: true }));
+
+function mosaicTop(args: string[], env: NodeJS.ProcessEnv = {}): Promise<BinResult> {
+  return runBin(args, { ...process.env, PATH: `${FIXTURE_BIN}:${process.env.PATH}`, MOSAIC_HOME: '', XDG_CACHE_HOME: CACHE_HOME, ...env });
+}
+
+const validator = snapshotValidator;
+
+describe('mosaic-top --once (real program)', () => {
+  let tmux: IsolatedTmux;
+  let home: string;
+  beforeEach(async () => {
+    tmux = await startIsolatedTmux('once');
+    home = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-once-'));
+  });
+  afterEach(async () => {
+    await tmux.stop();
+    fs.rmSync(home, { recursive: true, force: true });
+  });
+
+  it('--once --json validates against the schema, masks DATABASE_URL, and exits 0 despite probe errors', async () => {
+    writeHomeRoster(home, tmux.socket, [
+      { name: 'orchestrator', runtime: 'sleep', class: 'orchestrator' },
+      { name: 'enhancer', runtime: 'pi', class: 'enhancer' },
+      { name: 'ghost', runtime: 'claude' },
+    ]);
+    await tmux.newSession('orchestrator', ['sleep', '600']);
+    await tmux.newSession('enhancer', ['sleep', '600']);
+    await tmux.newSession('stray', ['sleep', '600']);
+    writeHeartbeat(path.join(home, 'fleet', 'run'), 'orchestrator', { state: 'busy', note: 'evil \u001b]0;x\u0007 note' });
+    fs.writeFileSync(path.join(home, 'fleet', 'run', 'enhancer.hb'), 'ts=garbage\n');
+
+    const r = await mosaicTop(['--mosaic-home', home, '--once', '--json'], {
+      DATABASE_URL: 'postgres://u:s3cret@db.example/mosaic',
+      MT_SYSTEMCTL_MODE: 'nobus',
+    });
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toContain('s3cret');
+    const snapshot = JSON.parse(r.stdout);
+    const validate = validator();
+    const valid = validate(snapshot);
+    expect(validate.errors ?? []).toEqual([]);
+    expect(valid).toBe(true);
+    expect(Number.isNaN(Date.parse(snapshot.generatedAt))).toBe(false);
+    expect(snapshot.schema).toBe('mosaic-top/snapshot@1');
+    expect(snapshot.tenant).toBe(os.userInfo().username);
+    expect(snapshot.paths.databaseUrl).toBe('postgres://u:***@db.example/mosaic');
+    expect(snapshot.agents.map((a: { readiness: string }) => a.readiness)).toEqual(['working', 'working', 'dead']);
+    expect(snapshot.agents[1].flags).toEqual(['DRIFT']);
+    expect(snapshot.unmanaged.map((u: { session: string }) => u.session)).toEqual(['stray']);
+    expect(snapshot.probes.systemd.ok).toBe(false);
+
+    // A schema violation is caught (the validator is not vacuous).
+    expect(validate({ ...snapshot, agents: [{ ...snapshot.agents[0], readiness: 'sleeping' }] })).toBe(false);
+    // An unmasked password is a schema violation too.
+    expect(validate({ ...snapshot, paths: { ...snapshot.paths, databaseUrl: 'postgres://u:s3cret@db/x' } })).toBe(false);
+
+    // The default (embedded) tier: no DATABASE_URL ⇒ databaseUrl null, still valid.
+    const embedded = await mosaicTop(['--mosaic-home', home, '--once', '--json'], { DATABASE_URL: '', MT_SYSTEMCTL_MODE: 'nobus' });
+    expect(embedded.code).toBe(0);
+    const embeddedSnapshot = JSON.parse(embedded.stdout);
+    expect(embeddedSnapshot.paths.databaseUrl).toBeNull();
+    expect(validate(embeddedSnapshot)).toBe(true);
+    expect(validate.errors ?? []).toEqual([]);
+  });
+
+  it('--once prints a readable, sanitized table; a missing roster is an error line, exit 0', async () => {
+    const missing = await mosaicTop(['--mosaic-home', home, '--once']);
+    expect(missing.code).toBe(0);
+    expect(missing.stdout).toContain('roster not found');
+
+    fs.mkdirSync(path.join(home, 'fleet'), { recursive: true });
+    fs.writeFileSync(path.join(home, 'fleet', 'roster.yaml'), `tmux:\n  socket_name: ${tmux.socket}\nagents:\n  - name: a1\n    runtime: sleep\n`);
+    await tmux.newSession('a1', ['sleep', '600']);
+    writeHeartbeat(path.join(home, 'fleet', 'run'), 'a1', { state: 'idle', card: 'K9' });
+    // A hostile session name must reach the table inert.
+    await tmux.newSession('bad\u001b[31mname', ['sleep', '600']);
+    const r = await mosaicTop(['--mosaic-home', home, '--once'], { MT_SYSTEMCTL_MODE: 'nobus' });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('! systemd: systemd unavailable: Failed to connect to bus: No medium found');
+    expect(r.stdout).toMatch(/AGENT\s+CLASS\s+RUNTIME\s+READINESS/);
+    expect(r.stdout).toMatch(/a1\s+-\s+sleep\s+available/);
+    expect(r.stdout).not.toContain('\u001b');
+  });
+});
+
+describe('mosaic-top heartbeat (real program)', () => {
+  let home: string;
+  beforeEach(() => { home = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-hbcli-')); });
+  afterEach(() => { fs.rmSync(home, { recursive: true, force: true }); });
+
+  it('writes a v1 beat; refuses bad input with exit 2 and writes nothing', async () => {
+    const ok = await mosaicTop(['--mosaic-home', home, 'heartbeat', 'coder1', '--state', 'busy', '--card', 'A3a', '--note', 'two\nlines', '--interval', '30', '--pid', '4242']);
+    expect(ok.code).toBe(0);
+    const text = fs.readFileSync(path.join(home, 'fleet', 'run', 'coder1.hb'), 'utf8');
+    expect(text).toMatch(/^v=1\nts=\d+\nstate=busy\ninterval=30\npid=4242\ncard=A3a\nnote=two lines\n$/);
+
+    const noPid = await mosaicTop(['--mosaic-home', home, 'heartbeat', 'coder2', '--state', 'idle']);
+    expect(noPid.code).toBe(0);
+    expect(fs.readFileSync(path.join(home, 'fleet', 'run', 'coder2.hb'), 'utf8')).toMatch(/^v=1\nts=\d+\nstate=idle\n$/);
+    fs.rmSync(path.join(home, 'fleet', 'run', 'coder2.hb'));
+
+    const badState = await mosaicTop(['--mosaic-home', home, 'heartbeat', 'coder1', '--state', 'sleeping']);
+    expect(badState.code).toBe(2);
+    expect(badState.stderr).toMatch(/busy, idle|busy|idle/);
+    const noState = await mosaicTop(['--mosaic-home', home, 'heartbeat', 'coder1']);
+    expect(noState.code).toBe(2);
+    expect(noState.stderr).toContain("required option '--state <state>' not specified");
+    const badPid = await mosaicTop(['--mosaic-home', home, 'heartbeat', 'coder1', '--state', 'idle', '--pid', 'abc']);
+    expect(badPid.code).toBe(2);
+    expect(badPid.stderr).toContain('--pid must be a positive integer, got "abc"');
+    const badName = await mosaicTop(['--mosaic-home', home, 'heartbeat', '../x', '--state', 'idle']);
+    expect(badName.code).toBe(2);
+    expect(badName.stderr).toContain('invalid agent name');
+    expect(fs.readdirSync(path.join(home, 'fleet', 'run'))).toEqual(['coder1.hb']);
+
+    // An I/O failure (the home is a regular file) is exit 1 with the reason.
+    const file = path.join(home, 'not-a-dir');
+    fs.writeFileSync(file, '');
+    const io = await mosaicTop(['--mosaic-home', file, 'heartbeat', 'coder1', '--state', 'idle']);
+    expect(io.code).toBe(1);
+    expect(io.stderr).toMatch(/ENOTDIR|not a directory/);
+  });
+
+  it('warns (exit 0, beat written) when the agent is not in the roster: a typo in a hook would leave the real agent unknown', async () => {
+    fs.mkdirSync(path.join(home, 'fleet'), { recursive: true });
+    fs.writeFileSync(path.join(home, 'fleet', 'roster.yaml'), 'agents:\n  - { name: coder1, runtime: claude }\n');
+    const known = await mosaicTop(['--mosaic-home', home, 'heartbeat', 'coder1', '--state', 'busy', '--json']);
+    expect([known.code, known.stderr]).toEqual([0, '']);
+    expect(JSON.parse(known.stdout)).toMatchObject({ ok: true, inRoster: true });
+    const typo = await mosaicTop(['--mosaic-home', home, 'heartbeat', 'coderl', '--state', 'busy', '--json']);
+    expect(typo.code).toBe(0);
+    expect(typo.stderr).toBe(`mosaic-top heartbeat: warning: agent "coderl" is not in the roster ${path.join(home, 'fleet', 'roster.yaml')}; no console row reads this beat\n`);
+    expect(JSON.parse(typo.stdout)).toMatchObject({ ok: true, inRoster: false });
+    expect(fs.existsSync(path.join(home, 'fleet', 'run', 'coderl.hb'))).toBe(true);
+  });
+});
+
+describe('mosaic-top demo (real program)', () => {
+  it('demo up ⇒ snapshot shows the expected readiness and flags ⇒ demo down leaves no server, process or home', { timeout: 120_000 }, async () => {
+    const socket = `mt-demo-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+    const up = await mosaicTop(['demo', 'up', '--socket', socket, '--json']);
+    // stderr may carry progress (e.g. the backlog's first initdb); success is the exit code.
+    expect(up.code, up.stderr).toBe(0);
+    const { mosaicHome } = JSON.parse(up.stdout) as { mosaicHome: string };
+    let serverPid: number | null = null;
+    try {
+      serverPid = JSON.parse(fs.readFileSync(path.join(mosaicHome, 'demo.json'), 'utf8')).serverPid;
+      expect(serverPid).toBeGreaterThan(1);
+      const snapshot = await waitFor(async () => {
+        const r = await mosaicTop(['--mosaic-home', mosaicHome, '--once', '--json'], { MT_SYSTEMCTL_MODE: 'nobus' });
+        const s = JSON.parse(r.stdout);
+        const by = Object.fromEntries(s.agents.map((a: { name: string; readiness: string }) => [a.name, a.readiness]));
+        const driftSeen = s.agents.find((a: { name: string }) => a.name === 'canary-pi')?.flags.includes('DRIFT');
+        return by.research === 'dead' && by.orchestrator !== 'unknown' && driftSeen ? s : null;
+      }, 'demo fleet settles (research dead, DRIFT seen)', { timeoutMs: 20_000, intervalMs: 300 });
+      const by = Object.fromEntries(snapshot.agents.map((a: { name: string }) => [a.name, a]));
+      expect(by.reviewer.readiness).toBe('stale');
+      expect(by.research.readiness).toBe('dead');
+      expect(by.research.pane.dead).toBe(true);
+      for (const n of ['orchestrator', 'enhancer', 'coder1', 'canary-pi']) expect(['working', 'available']).toContain(by[n].readiness);
+      for (const n of ['orchestrator', 'enhancer', 'coder1']) expect(by[n].flags).toEqual([]);
+      expect(by['canary-pi'].flags).toEqual(['DRIFT']);
+      expect(snapshot.unmanaged.map((u: { session: string }) => u.session)).toEqual(['scratch']);
+      expect(snapshot.fleet.floor.ok).toBe(true);
+      expect(snapshot.fleet.holderSession).toBe('_holder');
+
+      // The sim agent acknowledges input typed into its pane.
+      await execFileAsync('tmux', ['-L', socket, 'send-keys', '-t', '=coder1:0.0', '-l', 'hello sim']);
+      await execFileAsync('tmux', ['-L', socket, 'send-keys', '-t', '=coder1:0.0', 'Enter']);
+      await waitFor(async () => (await execFileAsync('tmux', ['-L', socket, 'capture-pane', '-p', '-t', '=coder1:0.0'])).stdout.includes('ack: hello sim'), 'ack in pane');
+    } finally {
+      const down = await mosaicTop(['--mosaic-home', mosaicHome, 'demo', 'down']);
+      expect(down.code).toBe(0);
+    }
+    expect(fs.existsSync(mosaicHome)).toBe(false);
+    const ls = await execFileAsync('tmux', ['-L', socket, 'list-sessions']).then(() => 'alive', () => 'gone');
+    expect(ls).toBe('gone');
+    const alive = (() => { try { process.kill(serverPid!, 0); return true; } catch { return false; } })();
+    expect(alive).toBe(false);
+    // No sim agent of this demo survives.
+    const procs = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map((d) => { try { return fs.readFileSync(`/proc/${d}/cmdline`, 'utf8'); } catch { return ''; } });
+    expect(procs.filter((c) => c.includes(mosaicHome))).toEqual([]);
+  });
+
+  it('demo down refuses a directory that is not a demo home', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-notdemo-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'precious'), 'keep me');
+      const r = await mosaicTop(['--mosaic-home', dir, 'demo', 'down']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('not a demo home');
+      expect(fs.readFileSync(path.join(dir, 'precious'), 'utf8')).toBe('keep me');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

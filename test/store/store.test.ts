@@ -1,0 +1,153 @@
+import { describe, expect, it } from 'vitest';
+import { createConsoleStore } from '../../src/store/index.js';
+import { backlogRows, scrollOffset, visibleAgents } from '../../src/store/selectors.js';
+import { computeLayout } from '../../src/view/layout.js';
+import { floorText } from '../../src/view/rows.js';
+import { makeAgent, makeBacklog, makeSnapshot, manyAgents, mixedFleet } from '../fixtures/snapshots.js';
+
+describe('console store', () => {
+  it('applies whole snapshots, fleet and backlog slices together', () => {
+    const store = createConsoleStore();
+    const snap = makeSnapshot(mixedFleet());
+    store.getState().applySnapshot(snap, 1000);
+    const s = store.getState();
+    expect(s.fleet.snapshot).toBe(snap);
+    expect(s.fleet.snapshotAtMs).toBe(1000);
+    expect(s.fleet.applied).toBe(1);
+    expect(s.backlog.section?.claimed[0].id).toBe('A3');
+    store.getState().tickFailed('boom', 2000);
+    expect(store.getState().fleet.snapshot).toBe(snap); // last snapshot stays
+    expect(store.getState().fleet.tickError).toBe('boom');
+    store.getState().applySnapshot(snap, 3000);
+    expect(store.getState().fleet.tickError).toBeNull();
+  });
+  it('keeps the selection by name across refreshes and reorderings', () => {
+    const store = createConsoleStore();
+    store.getState().applySnapshot(makeSnapshot(mixedFleet()));
+    store.getState().moveSelection(2);
+    expect(store.getState().ui.selectedAgent).toBe('coder1');
+    store.getState().applySnapshot(makeSnapshot([...mixedFleet()].reverse()));
+    expect(store.getState().ui.selectedAgent).toBe('coder1');
+    store.getState().moveSelection(1);
+    expect(store.getState().ui.selectedAgent).toBe('enhancer1');
+  });
+  it('pages by the layout page size and clamps', () => {
+    const store = createConsoleStore();
+    store.getState().applySnapshot(makeSnapshot(manyAgents(50)));
+    store.getState().setPageSize(10);
+    store.getState().moveSelection('page-down');
+    expect(store.getState().ui.selectedAgent).toBe('agent010');
+    store.getState().moveSelection('bottom');
+    store.getState().moveSelection('page-down');
+    expect(store.getState().ui.selectedAgent).toBe('agent049');
+    store.getState().moveSelection('page-up');
+    expect(store.getState().ui.selectedAgent).toBe('agent039');
+  });
+  it('opens details of the focused selection and closes cleanly', () => {
+    const store = createConsoleStore();
+    store.getState().applySnapshot(makeSnapshot(mixedFleet()));
+    store.getState().openDetails();
+    expect(store.getState().ui.detailsOf).toEqual({ kind: 'agent', key: 'orchestrator' });
+    store.getState().closeModal();
+    store.getState().switchFocus();
+    store.getState().openDetails();
+    expect(store.getState().ui.detailsOf).toEqual({ kind: 'card', key: 'A3' });
+    expect(store.getState().ui.modal).toBe('details');
+  });
+  it('clamps help/details scrolling to the content', () => {
+    const store = createConsoleStore();
+    store.getState().setModalView(10);
+    store.getState().scrollModal(100, 23);
+    expect(store.getState().ui.modalScroll).toBe(13);
+    store.getState().scrollModal(-1, 23);
+    expect(store.getState().ui.modalScroll).toBe(12); // one step up is visible at once
+    store.getState().scrollModal(5, 8);
+    expect(store.getState().ui.modalScroll).toBe(0); // fits: no scrolling
+    store.getState().scrollModal(3, 23);
+    store.getState().openModal('help');
+    expect(store.getState().ui.modalScroll).toBe(0);
+  });
+  it('caps notices and toggles the preview', () => {
+    const store = createConsoleStore();
+    for (let i = 0; i < 30; i++) store.getState().pushNotice(`n${i}`);
+    expect(store.getState().ui.notices).toHaveLength(20);
+    expect(store.getState().ui.notices.at(-1)?.text).toBe('n29');
+    store.getState().togglePreview();
+    store.getState().setPreview({ agent: 'a', lines: ['x'], error: null });
+    store.getState().togglePreview();
+    expect(store.getState().ui.previewOn).toBe(false);
+    expect(store.getState().ui.preview).toBeNull();
+  });
+});
+
+describe('view model', () => {
+  it('filters by name, class, readiness and flag, all terms required', () => {
+    const snap = makeSnapshot(mixedFleet());
+    expect(visibleAgents(snap, 'coder').map((a) => a.name)).toEqual(['coder1', 'coder2', 'coder3']);
+    expect(visibleAgents(snap, 'DEAD').map((a) => a.name)).toEqual(['coder3']);
+    expect(visibleAgents(snap, 'drift').map((a) => a.name)).toEqual(['coder1']);
+    expect(visibleAgents(snap, 'enhancer available').map((a) => a.name)).toEqual(['enhancer1']);
+    expect(visibleAgents(snap, 'code stale').map((a) => a.name)).toEqual(['coder2']);
+    expect(visibleAgents(null, '')).toEqual([]);
+  });
+  it('orders backlog rows: claimed by TTL, then ready by priority', () => {
+    const section = makeBacklog({
+      claimed: [
+        { id: 'C2', title: 't', owner: 'o', claimedAt: '', ttlSeconds: 900, secondsLeft: 500, expired: false },
+        { id: 'C1', title: 't', owner: 'o', claimedAt: '', ttlSeconds: 900, secondsLeft: -5, expired: true },
+      ],
+    });
+    expect(backlogRows(section).map((r) => r.id)).toEqual(['C1', 'C2', 'B2', 'B1']);
+    expect(backlogRows(section, 'high').map((r) => r.id)).toEqual(['B2']);
+    expect(backlogRows(null)).toEqual([]);
+  });
+  it('scrolls to keep the selection visible', () => {
+    expect(scrollOffset(5, 4, 10)).toBe(0);
+    expect(scrollOffset(50, 0, 10)).toBe(0);
+    expect(scrollOffset(50, 25, 10)).toBe(20);
+    expect(scrollOffset(50, 49, 10)).toBe(40);
+  });
+});
+
+describe('header texts', () => {
+  it('says the floor once, with its reason', () => {
+    const snap = makeSnapshot([makeAgent('c1')]);
+    snap.fleet.floor = { ok: false, orchestrators: 0, enhancers: 0, reason: 'floor broken: no orchestrator working or available' };
+    expect(floorText(snap)).toBe('FLOOR BROKEN: no orchestrator working or available');
+    expect(floorText(makeSnapshot(mixedFleet()))).toBe('floor ok (1 orch, 1 enh)');
+  });
+});
+
+describe('layout', () => {
+  it('never uses more than rows - 1 lines', () => {
+    for (const rows of [3, 5, 10, 24, 40, 60]) {
+      for (const modal of ['none', 'help', 'filter', 'confirm-pause', 'send-editor', 'receipt', 'message'] as const) {
+        for (const previewOn of [false, true]) {
+          const l = computeLayout({ columns: 80, rows, errorCount: 5, backlogWanted: 30, previewOn, modal, dialogWanted: 12 });
+          const total = l.headerLines + l.errorLines + l.dialogLines + l.noticeLines + l.statusLines + l.fullViewLines +
+            (l.backlogBeside ? l.tableLines : l.tableLines + l.backlogLines) + l.previewLines;
+          expect(total, `${rows} ${modal} ${previewOn}`).toBeLessThanOrEqual(rows - 1);
+          expect(Math.min(l.tableLines, l.backlogLines, l.previewLines, l.errorLines)).toBeGreaterThanOrEqual(0);
+        }
+      }
+    }
+  });
+  it('puts the backlog beside the table on wide terminals', () => {
+    const wide = computeLayout({ columns: 160, rows: 40, errorCount: 0, backlogWanted: 5, previewOn: false, modal: 'none' });
+    expect(wide.backlogBeside).toBe(true);
+    expect(wide.tableWidth + 1 + wide.backlogWidth).toBe(160);
+    const narrow = computeLayout({ columns: 80, rows: 24, errorCount: 0, backlogWanted: 5, previewOn: false, modal: 'none' });
+    expect(narrow.backlogBeside).toBe(false);
+    expect(narrow.backlogLines).toBe(5);
+  });
+  it('a short fleet gives its unused lines to the backlog, no gap between them', () => {
+    // 120×35, 6 agents (+ header + unmanaged = 8 lines), 2 claimed + 10 ready cards wanted (14).
+    const short = computeLayout({ columns: 120, rows: 35, errorCount: 1, backlogWanted: 14, tableWanted: 8, previewOn: false, modal: 'none' });
+    expect(short.tableLines).toBe(8);
+    expect(short.backlogLines).toBe(14);
+    // A long fleet keeps the table's share; the backlog its 35 %.
+    const long = computeLayout({ columns: 120, rows: 35, errorCount: 1, backlogWanted: 14, tableWanted: 60, previewOn: false, modal: 'none' });
+    expect(long.backlogLines).toBe(Math.floor((long.tableLines + long.backlogLines) * 0.35));
+  });
+  void makeAgent;
+});

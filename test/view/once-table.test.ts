@@ -1,0 +1,53 @@
+/**
+ * The readable `--once` table's backlog block (src/view/once-table.ts): counts, claimed cards
+ * with owner and TTL, the top ready cards, the ones waiting on dependencies; none yet; error.
+ */
+import { describe, expect, it } from 'vitest';
+import { renderBacklogBlock, renderSnapshotTable } from '../../src/view/once-table.js';
+import { makeAgent, makeBacklog, makeSnapshot } from '../fixtures/snapshots.js';
+
+describe('--once table: backlog block', () => {
+  it('lists claimed cards (owner, TTL left or expired) and ready cards; says how many wait on dependencies', () => {
+    const backlog = makeBacklog({
+      stats: { counts: { ready: 9, claimed: 2, blocked: 1, done: 3 }, oldestReadyAgeSeconds: 60, expiredClaims: 1, waitingOnDeps: 6 },
+      claimed: [
+        { id: 'A3', title: 'wire the heartbeat writer', owner: 'coder1', claimedAt: '', ttlSeconds: 900, secondsLeft: 600, expired: false },
+        { id: 'H1', title: 'persona library', owner: 'reviewer', claimedAt: '', ttlSeconds: 60, secondsLeft: -75, expired: true },
+      ],
+      ready: [
+        { id: 'B2', title: 'high priority card', priority: 9, phase: 'p1' },
+        { id: 'B1', title: 'low priority card', priority: 1, phase: 'p1' },
+        { id: 'B3', title: 'third', priority: 1, phase: 'p1' },
+      ],
+    });
+    const lines = renderBacklogBlock(backlog);
+    expect(lines[0]).toBe('backlog embedded /tmp/backlog: ready 9  claimed 2  blocked 1  done 3  EXPIRED 1');
+    expect(lines[1]).toMatch(/^STATUS\s+CARD\s+OWNER\/PRIO\s+TTL\s+TITLE$/);
+    expect(lines[2]).toMatch(/^claimed\s+A3\s+coder1\s+10m00s\s+wire the heartbeat writer$/);
+    expect(lines[3]).toMatch(/^claimed\s+H1\s+reviewer\s+expired 1m15s\s+persona library$/);
+    expect(lines[4]).toMatch(/^ready\s+B2\s+p9\s+-\s+high priority card$/);
+    expect(lines.slice(-1)[0]).toBe('6 more ready cards waiting on dependencies');
+    // 9 ready − 6 waiting = 3 claimable, all 3 shown: no "more ready" line.
+    expect(lines.join('\n')).not.toMatch(/more ready \(/);
+  });
+
+  it('more claimable than shown: points at the CLI', () => {
+    const ready = Array.from({ length: 10 }, (_, i) => ({ id: `R${i}`, title: `card ${i}`, priority: 10 - i, phase: null }));
+    const lines = renderBacklogBlock(makeBacklog({ claimed: [], ready, stats: { counts: { ready: 14, claimed: 0, blocked: 0, done: 0 }, oldestReadyAgeSeconds: 1, expiredClaims: 0, waitingOnDeps: 0 } }));
+    expect(lines.filter((l) => l.startsWith('ready '))).toHaveLength(5);
+    expect(lines).toContain('… 9 more ready (mosaic-top backlog list --ready-only)');
+  });
+
+  it('none yet, an error, and untrusted titles stay inert; the table carries the block', () => {
+    expect(renderBacklogBlock(makeBacklog({ ok: false, exists: false, stats: null, claimed: [], ready: [] }))).toEqual(['backlog embedded /tmp/backlog: none yet']);
+    expect(renderBacklogBlock(makeBacklog({ ok: false, exists: true, error: 'backlog server did not answer', stats: null }))).toEqual([
+      'backlog embedded /tmp/backlog: ERROR backlog server did not answer',
+    ]);
+    const evil = makeBacklog({ ready: [{ id: 'E1', title: 'x\u001b]0;pwned\u0007y\u001b[2J', priority: 1, phase: null }] });
+    const text = renderSnapshotTable(makeSnapshot([makeAgent('coder1')], { backlog: evil }));
+    expect(text).toContain('backlog embedded /tmp/backlog: ready 2');
+    expect(text).toMatch(/ready\s+E1\s+p1\s+-\s+x/);
+    expect(text).not.toContain('\u001b');
+    expect(text).not.toContain('\u0007');
+  });
+});
