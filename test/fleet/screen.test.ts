@@ -81,6 +81,18 @@ describe('classifyScreen on the real runtimes\' screens (shared/spec/runtimes.md
     expect(classifyScreen('opencode', null, screen('opencode-error-429'))).toMatchObject({ state: 'error', error: { kind: 'rate_limit' } });
   });
 
+  it('pi 0.73.1: idle (footer), busy, steering queued, a turn that ended on 429 (the last transcript line only)', () => {
+    expect(classifyScreen('pi', '0.73.1', screen('pi-idle'))).toEqual({ state: 'idle', rules: 'pi@>=0.60.0', inputText: '' });
+    expect(classifyScreen('pi', null, screen('pi-after-turn')).state).toBe('idle');
+    expect(classifyScreen('pi', null, screen('pi-busy')).state).toBe('busy');
+    expect(classifyScreen('pi', null, screen('pi-queued')).state).toBe('queued');
+    // An earlier 429 followed by a good reply (`OK.`) is history, not the state.
+    expect(screen('pi-error-429')).toMatch(/Error: 429/);
+    expect(classifyScreen('pi', null, screen('pi-error-429')).state).toBe('idle');
+    const failed = screen('pi-error-429').replace(/^ OK\.$/m, ' Error: 429 Rate limited: too many requests (test endpoint)\n Error: Retry failed after 1 attempts: 429 Rate limited: too many requests (test endpoint)');
+    expect(classifyScreen('pi', null, failed)).toMatchObject({ state: 'error', error: { kind: 'rate_limit', text: 'Error: Retry failed after 1 attempts: 429 Rate limited: too many requests (test endpoint)' } });
+  });
+
   it('the demo\'s sim screens read as the real ones', () => {
     const prompt = ['❯ tidy the workspace', '', ...claudePermissionScreen('echo hi > proto.txt')].join('\n');
     expect(classifyScreen('claude', null, prompt).prompt).toMatchObject({ tool: 'Bash', detail: 'echo hi > proto.txt', id: classifyScreen('claude', null, screen('claude-permission')).prompt!.id });
