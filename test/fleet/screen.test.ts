@@ -89,7 +89,9 @@ describe('classifyScreen on the real runtimes\' screens (shared/spec/runtimes.md
     // An earlier 429 followed by a good reply (`OK.`) is history, not the state.
     expect(screen('pi-error-429')).toMatch(/Error: 429/);
     expect(classifyScreen('pi', null, screen('pi-error-429')).state).toBe('idle');
-    const failed = screen('pi-error-429').replace(/^ OK\.$/m, ' Error: 429 Rate limited: too many requests (test endpoint)\n Error: Retry failed after 1 attempts: 429 Rate limited: too many requests (test endpoint)');
+    const text = screen('pi-error-429');
+    const at = text.lastIndexOf(' OK.\n');
+    const failed = `${text.slice(0, at)} Error: 429 Rate limited: too many requests (test endpoint)\n Error: Retry failed after 1 attempts: 429 Rate limited: too many requests (test endpoint)\n${text.slice(at + 5)}`;
     expect(classifyScreen('pi', null, failed)).toMatchObject({ state: 'error', error: { kind: 'rate_limit', text: 'Error: Retry failed after 1 attempts: 429 Rate limited: too many requests (test endpoint)' } });
   });
 
