@@ -142,6 +142,12 @@ describe('screens in the snapshot (real tmux, shipped screen rules)', () => {
         const s = await tick();
         return s.agents.every((a) => a.readiness === 'available' && a.screen?.state === 'idle') && perTick[perTick.length - 1] === 2;
       }, `steady state with ${n} agents`, { timeoutMs: 60_000, intervalMs: 100 });
+      // A full read of every pane (a reader with no per-tick bound) still costs a handful of
+      // calls: tmux refuses one command line over its message size, so batches are cut at ~40 panes.
+      const before = subprocessCount();
+      const all = await collectSnapshot({ paths, rosterCache, screenReader: new ScreenReader({ maxPerTick: n }), includeBacklog: false });
+      expect(all.agents.every((a) => a.screen?.state === 'idle')).toBe(true);
+      expect(subprocessCount() - before).toBeLessThanOrEqual(2 + Math.ceil(n / 40));
       return perTick;
     };
     const five = await ticks(5);
