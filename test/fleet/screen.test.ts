@@ -39,6 +39,11 @@ describe('classifyScreen on the real runtimes\' screens (shared/spec/runtimes.md
     expect(o.id).not.toBe(r.prompt!.id);
   });
 
+  it('a prompt block with a later turn below it was answered: history, not waiting', () => {
+    const answered = [screen('claude-permission').replace(/\s+$/, ''), '1', '✶ Working… (esc to interrupt)', '─'.repeat(100), '❯ ', '─'.repeat(100), '  esc to interrupt'].join('\n');
+    expect(classifyScreen('claude', null, answered).state).toBe('busy');
+  });
+
   it('Claude Code: a Write prompt names the file', () => {
     const write = ['', '─'.repeat(100), ' Create file', ' proto.txt', ' ╌╌╌', '  1 hi', ' ╌╌╌', ' Do you want to create proto.txt?', ' ❯ 1. Yes', '   2. Yes, allow all edits during this session (shift+tab)', '   3. No', '', ' Esc to cancel · Tab to amend'].join('\n');
     expect(classifyScreen('claude', null, write).prompt).toMatchObject({ kind: 'permission', tool: 'Write', detail: 'proto.txt' });
