@@ -13,8 +13,14 @@ export const SNAPSHOT_SCHEMA = 'mosaic-top/snapshot@1' as const;
 export type Readiness = 'dead' | 'unknown' | 'stale' | 'working' | 'available';
 export const READINESS_ORDER: readonly Readiness[] = ['dead', 'unknown', 'stale', 'working', 'available'];
 
-/** Per-agent flags (spec §6). */
-export type AgentFlag = 'DRIFT' | 'BOOT-ENABLE' | 'EXPIRED-CLAIM';
+/**
+ * Per-agent flags (spec §6). NEEDS-RESTART: the unit is active (or activating) but the agent's
+ * pane is dead or missing — systemd will not bring it back (upstream's units are oneshot).
+ */
+export type AgentFlag = 'DRIFT' | 'BOOT-ENABLE' | 'NEEDS-RESTART' | 'EXPIRED-CLAIM';
+
+/** Fleet-level flags raised by systemd facts (spec §6): LINGER = lingering is off for the user. */
+export type FleetFlag = 'LINGER';
 
 /** How one probe went during this snapshot. */
 export interface ProbeReport {
@@ -108,6 +114,11 @@ export interface AgentRow {
   pane: PaneInfo | null;
   heartbeat: HeartbeatInfo | null;
   unit: UnitInfo | null;
+  /**
+   * `mosaic-fleet-orchestrator.service`, joined to the fleet's orchestrator row (the first agent
+   * of this host with `class: orchestrator`) when systemd knows that unit; absent otherwise.
+   */
+  orchestratorUnit?: UnitInfo;
   process: ProcessInfo | null;
   claim: ClaimInfo | null;
 }
@@ -142,6 +153,13 @@ export interface FleetSummary {
    * Empty when systemd is unavailable. Added by the fleet issue.
    */
   units?: UnitInfo[];
+  /**
+   * Lingering of the tenant's systemd user manager (fleet/linger.ts), checked at most every
+   * 30 s; absent when not checked (systemd unavailable, or the caller keeps no linger cache).
+   */
+  linger?: { state: 'on' | 'off' | 'unknown'; user: string; evidence: string; checkedAt: string };
+  /** Fleet-level systemd flags: `LINGER` when lingering is off. Absent or empty when none. */
+  flags?: FleetFlag[];
 }
 
 export interface Snapshot {

@@ -13,6 +13,7 @@ import { readPausedFlag } from '../fleet/paused.js';
 import { isLocalHost, probeRemoteHost, sshTarget, sshTimeoutMs, type RemoteHostProbe } from '../fleet/remote.js';
 import { programsUnder, readProcessTree, type ProcessTree } from '../fleet/proc.js';
 import { agentFlags, classifyReadiness, fleetFloor, matchProcess, readinessThresholds, type ReadinessThresholds } from '../fleet/readiness.js';
+import type { LingerCache } from '../fleet/linger.js';
 import { RosterCache, rosterErrorSummary, type Roster, type RosterAgent } from '../fleet/roster.js';
 import { agentUnitName, HOLDER_UNIT, ORCHESTRATOR_UNIT, probeSystemdUnits, type SystemdBackoff, type SystemdProbe } from '../fleet/systemd.js';
 import { isViewerSessionName, probeTmuxSocket, socketLabel, type TmuxPane, type TmuxSocketProbe } from '../fleet/tmux.js';
@@ -22,6 +23,7 @@ import {
   SNAPSHOT_SCHEMA,
   type AgentRow,
   type ClaimInfo,
+  type FleetFlag,
   type HeartbeatInfo,
   type PaneInfo,
   type ProbeReport,
@@ -41,6 +43,12 @@ export interface CollectSnapshotOptions {
    * `systemctl` is asked again only every 30 s, the snapshot still reports it unavailable.
    */
   systemdBackoff?: SystemdBackoff;
+  /**
+   * Keep one per poller (`--once` makes a fresh one): lingering of the user's systemd manager is
+   * read through it — at most every 30 s, and only while systemd answers — for the fleet-level
+   * `LINGER` flag. Without one, lingering is not checked (`fleet.linger` absent).
+   */
+  linger?: LingerCache;
   /**
    * Environment for the tmux probes (default: `tmuxEnv()`, a fresh copy of process.env without
    * TMUX). The console computes it once: copying process.env on every tick is measurable.
@@ -299,7 +307,7 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
     }
     const unit = (local ? systemd?.units : remote?.systemd?.units)?.get(agentUnitName(a.name)) ?? null;
     const claimed = claimsByOwner.get(a.name) ?? null;
-    const flagged = agentFlags({ pane, process: processInfo, unit, claimExpired: !!claimed?.expired });
+    const flagged = agentFlags({ pane, process: processInfo, unit, claimExpired: !!claimed?.expired, paneGone: readiness === 'dead' });
     const claim: ClaimInfo | null = claimed ? { cardId: claimed.cardId, title: claimed.title, secondsLeft: claimed.secondsLeft } : null;
     return {
       name: a.name,
@@ -347,10 +355,29 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
   const fleetUnits = [HOLDER_UNIT, ORCHESTRATOR_UNIT]
     .map((name) => systemd?.units.get(name))
     .filter((u): u is NonNullable<typeof u> => !!u && u.loadState !== 'not-found' && u.loadState !== '');
+  // The orchestrator unit joins the row of this host's (first) orchestrator agent: its
+  // BOOT-ENABLE is that row's flag, not a fleet error.
+  const orchestratorUnit = fleetUnits.find((u) => u.name === ORCHESTRATOR_UNIT);
+  const orchestratorRow = orchestratorUnit ? rows.find((r) => r.class === 'orchestrator' && isLocalHost(r.host)) : undefined;
+  if (orchestratorUnit && orchestratorRow) {
+    orchestratorRow.orchestratorUnit = orchestratorUnit;
+    const extra = agentFlags({ pane: null, process: null, unit: orchestratorUnit, claimExpired: false });
+    if (extra.flags.includes('BOOT-ENABLE') && !orchestratorRow.flags.includes('BOOT-ENABLE')) orchestratorRow.flags.push('BOOT-ENABLE');
+    orchestratorRow.evidence.push(`${ORCHESTRATOR_UNIT} ${orchestratorUnit.activeState}/${orchestratorUnit.subState || '?'} (${orchestratorUnit.unitFileState || 'no unit file state'})`, ...extra.evidence);
+  }
   for (const u of fleetUnits) {
+    if (u === orchestratorUnit && orchestratorRow) continue;
     if (u.activeState === 'active' && u.unitFileState !== 'enabled' && u.unitFileState !== 'enabled-runtime') {
       errors.push(`BOOT-ENABLE: ${u.name} active but ${u.unitFileState || 'not enabled'} (will not come back after a reboot)`);
     }
+  }
+
+  // Lingering (fleet-level LINGER): asked only while this host's systemd answers, at most every 30 s.
+  const linger = opts.linger && systemd?.available ? await opts.linger.get({ nowMs, signal: opts.signal, timeoutMs }) : null;
+  const fleetFlags: FleetFlag[] = [];
+  if (linger?.state === 'off') {
+    fleetFlags.push('LINGER');
+    errors.push(`LINGER: lingering is off for ${linger.user} (${linger.evidence}): no unit survives a logout or reboot (loginctl enable-linger ${linger.user})`);
   }
 
   const counts = emptyCounts();
@@ -378,6 +405,8 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
       sockets,
       holderSession: holder,
       units: fleetUnits,
+      ...(linger ? { linger } : {}),
+      ...(fleetFlags.length ? { flags: fleetFlags } : {}),
     },
     agents: rows,
     unmanaged,
