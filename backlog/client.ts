@@ -15,8 +15,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { maskCredentials, maskDatabaseUrl, type MosaicPaths } from '../src/paths.js';
-import { packageRoot, packageVersion } from '../src/version.js';
+import { maskCredentials, maskDatabaseUrl, type MosaicPaths } from '../lib/paths.js';
+import { packageRoot, packageVersion } from '../lib/version.js';
 import { BACKLOG_PROTOCOL, LineSplitter, type BacklogHello, type BacklogMethod, type BacklogResponse, type PingReply } from './protocol.js';
 import { isHolderAlive, readDataDirLock } from './lock.js';
 import {
@@ -444,12 +444,11 @@ class InProcessBacklogClient implements BacklogClient {
  * its credentials masked.
  */
 async function openServerTier(paths: MosaicPaths, databaseUrl: string, opts: OpenBacklogOptions): Promise<InProcessBacklogClient> {
-  const [{ default: postgres }, { drizzle }, { migrateBacklog, backlogTablesExist }, { BacklogService }, { readPausedFlag, describePause }] = await Promise.all([
+  const [{ default: postgres }, { drizzle }, { migrateBacklog, backlogTablesExist }, { fleetBacklogService }] = await Promise.all([
     import('postgres'),
     import('drizzle-orm/postgres-js'),
     import('./migrate.js'),
     import('./service.js'),
-    import('../fleet/paused.js'),
   ]);
   const location = maskDatabaseUrl(databaseUrl);
   const sqlClient = postgres(databaseUrl, {
@@ -468,7 +467,7 @@ async function openServerTier(paths: MosaicPaths, databaseUrl: string, opts: Ope
     } else {
       await migrateBacklog(db);
     }
-    const service = new BacklogService(db, { readPaused: () => readPausedFlag(paths.runDir), describePause });
+    const service = fleetBacklogService(db, paths.runDir);
     return new InProcessBacklogClient(service, location, end);
   } catch (error) {
     await end();

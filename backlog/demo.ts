@@ -5,8 +5,8 @@
  * agent (EXPIRED-CLAIM), a blocked card and ready cards.
  */
 import path from 'node:path';
-import type { MosaicPaths } from '../src/paths.js';
-import { packageRoot } from '../src/version.js';
+import type { MosaicPaths } from '../lib/paths.js';
+import { packageRoot } from '../lib/version.js';
 
 /** Path of the shipped goal list. */
 export function demoNorthStarFile(): string {

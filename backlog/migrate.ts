@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
-import { packageRoot } from '../src/version.js';
+import { packageRoot } from '../lib/version.js';
 import { rowsOf, type BacklogDb } from './db.js';
 
 /** Advisory lock key of the migrator ("mosaicbk" as a number; any constant shared by all). */

@@ -9,12 +9,11 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import type { MosaicPaths } from '../src/paths.js';
-import { describePause, readPausedFlag } from '../fleet/paused.js';
+import type { MosaicPaths } from '../lib/paths.js';
 import { acquireDataDirLock } from './lock.js';
 import { BACKLOG_PROTOCOL, isBacklogMethod, LineSplitter, type BacklogHello, type BacklogRequest, type BacklogResponse, type PingReply } from './protocol.js';
 import { BacklogError } from './types.js';
-import { packageRoot, packageVersion } from '../src/version.js';
+import { packageRoot, packageVersion } from '../lib/version.js';
 
 /** When this process loaded the server's code (Unix ms): clients compare it with the code on disk. */
 const CODE_LOADED_AT_MS = Date.now();
@@ -79,7 +78,7 @@ export async function runBacklogServer(paths: MosaicPaths, opts: BacklogServerOp
   let server: net.Server | null = null;
   try {
     log(`${firstRun ? 'creating' : 'opening'} PGlite data dir ${dataDir}`);
-    const [{ PGlite }, { drizzle }, { migrateBacklog }, { BacklogService }] = await Promise.all([
+    const [{ PGlite }, { drizzle }, { migrateBacklog }, { fleetBacklogService }] = await Promise.all([
       import('@electric-sql/pglite'),
       import('drizzle-orm/pglite'),
       import('./migrate.js'),
@@ -91,7 +90,7 @@ export async function runBacklogServer(paths: MosaicPaths, opts: BacklogServerOp
     const db = drizzle(client);
     const applied = await migrateBacklog(db);
     if (applied.length) log(`applied migrations ${applied.join(', ')}`);
-    const service = new BacklogService(db, { readPaused: () => readPausedFlag(paths.runDir), describePause });
+    const service = fleetBacklogService(db, paths.runDir);
     const startedAt = new Date().toISOString();
     // Sent in every hello: a client newer than this server says so (backlog/client.ts staleServerWarning).
     const identity = { version: packageVersion(), root: packageRoot(), startedAtMs: CODE_LOADED_AT_MS };

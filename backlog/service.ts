@@ -9,8 +9,9 @@
  * naming the cycle, events, PAUSED refusal (upstream NS-8), NORTH_STAR import.
  */
 import { sql, type SQL } from 'drizzle-orm';
-import type { PausedFlag } from '../src/snapshot-types.js';
-import { hasControlCharacters } from '../src/sanitize.js';
+import { describePause, readPausedFlag } from '../fleet/paused.js';
+import type { PausedFlag } from '../fleet/types.js';
+import { hasControlCharacters } from '../lib/sanitize.js';
 import { executePrepared, rowsOf, type BacklogDb } from './db.js';
 import {
   BacklogError,
@@ -661,4 +662,13 @@ export class BacklogService {
     const ready = await this.list({ readyOnly: true, limit: readyLimit });
     return { stats, claimed, ready };
   }
+}
+
+/**
+ * The service as every tier opens it: wired to the fleet's PAUSED flag in `runDir`
+ * (`<run>/PAUSED`, read before every claim — upstream NS-8). The one place that wiring lives;
+ * the embedded server and the server tier both call it.
+ */
+export function fleetBacklogService(db: BacklogDb, runDir: string): BacklogService {
+  return new BacklogService(db, { readPaused: () => readPausedFlag(runDir), describePause });
 }

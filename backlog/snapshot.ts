@@ -1,4 +1,4 @@
-import { maskCredentials, maskDatabaseUrl, type MosaicPaths } from '../src/paths.js';
+import { maskCredentials, maskDatabaseUrl, type MosaicPaths } from '../lib/paths.js';
 import { BacklogError, type BacklogClient, type BacklogOverview } from './types.js';
 
 /** A claimed card as the snapshot shows it. */

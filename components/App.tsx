@@ -1,5 +1,5 @@
 /**
- * The console's root: lays the screen out for the terminal size (src/console/layout.ts) and
+ * The console's root: lays the screen out for the terminal size (src/view/layout.ts) and
  * places the panels. Reads the store through selectors; input goes through the ONE
  * dispatcher hook. Never reaches the terminal's height (rows - 1 lines at most).
  */
@@ -8,8 +8,8 @@ import { Box } from 'ink';
 import { useConsole, useConsoleShallow, useConsoleStoreApi } from '../hooks/useConsoleStore.js';
 import { useKeymapDispatcher } from '../hooks/useKeymapDispatcher.js';
 import { useTerminalSize, type TerminalSize } from '../hooks/useTerminalSize.js';
-import { computeLayout } from '../src/console/layout.js';
-import { snapshotErrors } from '../src/console/rows.js';
+import { computeLayout } from '../src/view/layout.js';
+import { snapshotErrors } from '../src/view/rows.js';
 import { BacklogPanel, backlogWantedLines } from './BacklogPanel.js';
 import { DetailsView } from './DetailsView.js';
 import { Dialog, dialogWantedLines } from './Dialog.js';
@@ -19,7 +19,7 @@ import { Header } from './Header.js';
 import { HelpView } from './HelpView.js';
 import { Preview } from './Preview.js';
 import { NoticeLine, StatusBar } from './StatusBar.js';
-import { visibleAgents } from '../src/console/view-model.js';
+import { visibleAgents } from '../src/store/selectors.js';
 
 /** Props of {@link App}. */
 export interface AppProps {

@@ -7,9 +7,9 @@
 import React, { useMemo } from 'react';
 import { Box } from 'ink';
 import { useConsole } from '../hooks/useConsoleStore.js';
-import { backlogRowText } from '../src/console/rows.js';
-import { backlogRows, scrollOffset, selectedIndex } from '../src/console/view-model.js';
-import { sanitizeLine } from '../src/sanitize.js';
+import { backlogRowText } from '../src/view/rows.js';
+import { backlogRows, scrollOffset, selectedIndex } from '../src/store/selectors.js';
+import { sanitizeLine } from '../lib/sanitize.js';
 import { Line } from './Line.js';
 import { scrollPosition } from './Table.js';
 

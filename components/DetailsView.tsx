@@ -1,7 +1,7 @@
 /** Details (`enter`) of the selected agent (evidence, pane, heartbeat, unit, process) or card (body, acceptance, deps). */
 import React from 'react';
 import { useConsoleShallow } from '../hooks/useConsoleStore.js';
-import { detailsLines } from '../src/console/rows.js';
+import { detailsLines } from '../src/view/rows.js';
 import { ScrollView } from './ScrollView.js';
 
 /** Renders the details view in `height` lines (scrolls when longer). */

@@ -6,14 +6,14 @@
 import React from 'react';
 import { Box } from 'ink';
 import { useConsole, useConsoleShallow } from '../hooks/useConsoleStore.js';
-import { receiptLines } from '../src/console/actions.js';
+import { receiptLines } from '../src/keys/commands.js';
 import type { ClaimedCardView, ReadyCardView } from '../backlog/snapshot.js';
-import type { AgentRow } from '../src/snapshot-types.js';
-import { selectedAgentRow, selectedClaimedCard } from '../src/console/dispatch.js';
-import { nextReadyCard } from '../src/console/view-model.js';
+import type { AgentRow } from '../src/snapshot/types.js';
+import { selectedAgentRow, selectedClaimedCard } from '../src/store/selectors.js';
+import { nextReadyCard } from '../src/store/selectors.js';
 import { describePause } from '../fleet/paused.js';
-import { displayWidth, formatTtl, truncateToWidth } from '../src/format.js';
-import { sanitizeLine } from '../src/sanitize.js';
+import { displayWidth, formatTtl, truncateToWidth } from '../src/view/format.js';
+import { sanitizeLine } from '../lib/sanitize.js';
 import { Line } from './Line.js';
 
 /** Keeps the end of an edited line visible: the last `width - 1` cells plus a cursor mark. */

@@ -1,7 +1,7 @@
 /** RECENT EVENTS (`e`): the newest backlog events fleet-wide — claims, receipts, reclaims… */
 import React from 'react';
 import { useConsoleShallow } from '../hooks/useConsoleStore.js';
-import { eventsLines } from '../src/console/event-rows.js';
+import { eventsLines } from '../src/view/event-rows.js';
 import { ScrollView } from './ScrollView.js';
 
 /** Renders the recent-events view in `height` lines (scrolls when longer); lines come sanitized from the store. */

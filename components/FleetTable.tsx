@@ -2,10 +2,10 @@
 import React, { useMemo } from 'react';
 import { Box } from 'ink';
 import { useConsole } from '../hooks/useConsoleStore.js';
-import { computeColumnWidths } from '../src/console/columns.js';
-import { FLEET_COLUMNS, fleetRowCells, systemdProbeOk } from '../src/console/rows.js';
-import { scrollOffset, selectedIndex, visibleAgents } from '../src/console/view-model.js';
-import { sanitizeLine } from '../src/sanitize.js';
+import { computeColumnWidths } from '../src/view/columns.js';
+import { FLEET_COLUMNS, fleetRowCells, systemdProbeOk } from '../src/view/rows.js';
+import { scrollOffset, selectedIndex, visibleAgents } from '../src/store/selectors.js';
+import { sanitizeLine } from '../lib/sanitize.js';
 import { Line, readinessColor } from './Line.js';
 import { Table } from './Table.js';
 

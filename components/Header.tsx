@@ -5,7 +5,7 @@
 import React from 'react';
 import { Box } from 'ink';
 import { useConsole } from '../hooks/useConsoleStore.js';
-import { floorText, headerIdentity, pausedBanner, readinessCounts, snapshotErrors } from '../src/console/rows.js';
+import { floorText, headerIdentity, pausedBanner, readinessCounts, snapshotErrors } from '../src/view/rows.js';
 import { Line } from './Line.js';
 
 /** Width (cells) and line budget of the header and its error lines. */

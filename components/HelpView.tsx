@@ -1,8 +1,8 @@
 /** Help (`?`): every binding, rendered from the keymap data, in columns when there is room. */
 import React from 'react';
 import { useConsole } from '../hooks/useConsoleStore.js';
-import { helpLines } from '../src/console/rows.js';
-import { padToWidth } from '../src/format.js';
+import { helpLines } from '../src/view/rows.js';
+import { padToWidth } from '../src/view/format.js';
 import { ScrollView } from './ScrollView.js';
 
 /** Renders the help in `height` lines: two columns when wide and tall enough, else one scrolled column. */

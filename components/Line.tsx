@@ -4,8 +4,8 @@
  */
 import React from 'react';
 import { Text } from 'ink';
-import { truncateToWidth } from '../src/format.js';
-import { sanitizeLine } from '../src/sanitize.js';
+import { truncateToWidth } from '../src/view/format.js';
+import { sanitizeLine } from '../lib/sanitize.js';
 import { useConsole } from '../hooks/useConsoleStore.js';
 
 /** Props of {@link Line}: sanitized text, width in cells, optional styling. */

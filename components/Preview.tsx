@@ -2,7 +2,7 @@
 import React from 'react';
 import { Box } from 'ink';
 import { useConsole } from '../hooks/useConsoleStore.js';
-import { sanitizeLine } from '../src/sanitize.js';
+import { sanitizeLine } from '../lib/sanitize.js';
 import { Line } from './Line.js';
 
 /** Renders the preview in `height` lines (title + the capture's last lines). */

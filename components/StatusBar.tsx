@@ -1,8 +1,8 @@
 /** The notice line (last action result / refusal) and the status bar of key hints, both from the store and the keymap data. */
 import React from 'react';
 import { useConsole } from '../hooks/useConsoleStore.js';
-import { KEYMAP, displayKey, type KeyScope } from '../src/keymap.js';
-import { sanitizeLine } from '../src/sanitize.js';
+import { KEYMAP, displayKey, type KeyScope } from '../src/keys/keymap.js';
+import { sanitizeLine } from '../lib/sanitize.js';
 import { Line } from './Line.js';
 
 /**

@@ -1,13 +1,13 @@
 /**
  * A small table of our own (ink-table does not load with ink 6 and mis-measures CJK/emoji):
- * widths from src/console/columns.ts, cells padded/truncated by string-width, a `>` marker on
+ * widths from src/view/columns.ts, cells padded/truncated by string-width, a `>` marker on
  * the selected row (inverse too when colour is on), exactly `height` lines at most.
  */
 import React from 'react';
 import { Box, Text } from 'ink';
 import chalk from 'chalk';
-import { padToWidth, truncateToWidth } from '../src/format.js';
-import type { ColumnSpec } from '../src/console/columns.js';
+import { padToWidth, truncateToWidth } from '../src/view/format.js';
+import type { ColumnSpec } from '../src/view/columns.js';
 import { useConsole } from '../hooks/useConsoleStore.js';
 
 /** Props of {@link Table}. */

@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { HeartbeatInfo } from '../src/snapshot-types.js';
+import type { HeartbeatInfo } from './types.js';
 import { isValidAgentName } from './roster.js';
 
 /** Heartbeat states of protocol v1. */

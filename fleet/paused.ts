@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { PausedFlag } from '../src/snapshot-types.js';
+import type { PausedFlag } from './types.js';
 
 /** Name of the fleet kill-switch file inside the run dir (upstream NS-8). */
 export const PAUSED_FILE = 'PAUSED';

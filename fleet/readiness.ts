@@ -4,8 +4,8 @@
  * pane/window/session activity), H2 (`available`, never `stuck` from idleness; the idle
  * threshold stays `MOSAIC_HEARTBEAT_IDLE_THRESHOLD`, default 300 s).
  */
-import { formatAge } from '../src/age.js';
-import type { AgentFlag, HeartbeatInfo, PaneInfo, ProcessInfo, Readiness, UnitInfo } from '../src/snapshot-types.js';
+import { formatAge } from '../lib/age.js';
+import type { AgentFlag, HeartbeatInfo, PaneInfo, ProcessInfo, Readiness, UnitInfo } from './types.js';
 
 /** Default seconds after which a beat is stale (`MOSAIC_HEARTBEAT_STALE_THRESHOLD`). */
 export const DEFAULT_STALE_THRESHOLD_SECONDS = 120;

@@ -3,7 +3,7 @@
  * and its parser. Units per upstream: `mosaic-agent@<name>.service`, `mosaic-tmux-holder.service`,
  * `mosaic-fleet-orchestrator.service`.
  */
-import type { UnitInfo } from '../src/snapshot-types.js';
+import type { UnitInfo } from './types.js';
 import { runProbe } from './exec.js';
 
 /** Properties asked for, in this order. */

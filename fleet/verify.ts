@@ -9,8 +9,8 @@
  *
  * No I/O: the caller captures, reads heartbeats and polls; this module only decides.
  */
-import type { ReceiptStatus } from '../src/actions/receipt.js';
-import { sanitizeLine } from '../src/sanitize.js';
+import type { ReceiptStatus } from './receipt.js';
+import { sanitizeLine } from '../lib/sanitize.js';
 
 /**
  * Lines a runtime shows when it queued a message instead of taking it now. Matched

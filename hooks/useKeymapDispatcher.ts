@@ -1,11 +1,11 @@
 /**
  * The console's ONE `useInput`: names the key (keymap.keyNameOf) and hands it to the pure
- * dispatcher (src/console/dispatch.ts: modal ⇒ focused panel ⇒ global). No other component
+ * dispatcher (src/keys/router.ts: modal ⇒ focused panel ⇒ global). No other component
  * reads input, so a key is never handled twice.
  */
 import { useInput } from 'ink';
-import { keyPressesOf } from '../src/keymap.js';
-import { dispatchKey } from '../src/console/dispatch.js';
+import { keyPressesOf } from '../src/keys/keymap.js';
+import { dispatchKey } from '../src/keys/router.js';
 import { useConsoleActions, useConsoleStoreApi } from './useConsoleStore.js';
 
 /** Installs the dispatcher; `isActive` false while the terminal is handed to `watch`. */

@@ -1,11 +1,11 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { packageVersion } from './version.js';
+import { packageVersion } from '../lib/version.js';
 import { registerHeartbeatCommand } from './commands/heartbeat.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerBacklogCommand } from './commands/backlog.js';
 import { registerActionCommands } from './commands/actions.js';
 import { registerLifecycleCommands } from './commands/lifecycle.js';
-import { sanitizeLines } from './sanitize.js';
+import { sanitizeLines } from '../lib/sanitize.js';
 
 /** Exit code of every usage error (unknown command or option, bad or missing value). */
 export const USAGE_EXIT = 2;
@@ -54,7 +54,7 @@ export function buildProgram(): Command {
         const { runOnce } = await import('./modes/once.js');
         process.exitCode = await runOnce(opts);
       } else {
-        const { runConsole } = await import('./console/run.js');
+        const { runConsole } = await import('./modes/console.js');
         process.exitCode = await runConsole(opts);
       }
     });

@@ -6,10 +6,10 @@
  * cancelSignal). Also advances the store's clock every second for live countdowns, and
  * captures the selected agent's pane when the preview is on.
  */
-import { sanitizeLines } from './sanitize.js';
-import type { AgentRow, Snapshot } from './snapshot-types.js';
+import { sanitizeLines } from '../lib/sanitize.js';
+import type { AgentRow, Snapshot } from './snapshot/types.js';
 import type { ConsoleStore } from './store/index.js';
-import { selectedIndex, visibleAgents } from './console/view-model.js';
+import { selectedIndex, visibleAgents } from './store/selectors.js';
 
 /** What the poller needs: the store to feed, how to take a snapshot and capture a pane, how often. */
 export interface PollerOptions {

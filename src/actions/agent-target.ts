@@ -5,7 +5,7 @@
 import type { TmuxServer } from '../../fleet/exec.js';
 import { isLocalHost, remoteTmux, sshTarget } from '../../fleet/remote.js';
 import { loadRoster, rosterErrorSummary, type RosterAgent } from '../../fleet/roster.js';
-import type { MosaicPaths } from '../paths.js';
+import type { MosaicPaths } from '../../lib/paths.js';
 
 /** An agent an action may target. */
 export interface AgentTarget {

@@ -8,9 +8,9 @@
 import { agentPaneTarget, readPaneState } from '../../fleet/capture.js';
 import { describePause, readPausedFlag } from '../../fleet/paused.js';
 import { BacklogError, type BacklogClient, type Card } from '../../backlog/types.js';
-import type { MosaicPaths } from '../paths.js';
-import { sanitizeLine, sanitizeLines } from '../sanitize.js';
-import { isDelivered, type SendReceipt } from './receipt.js';
+import type { MosaicPaths } from '../../lib/paths.js';
+import { sanitizeLine, sanitizeLines } from '../../lib/sanitize.js';
+import { isDelivered, type SendReceipt } from '../../fleet/receipt.js';
 import { operatorName } from './pause.js';
 import { recordReceiptEvent } from './receipt-event.js';
 import { DEFAULT_SOURCE, sendToAgent } from './send.js';

@@ -14,10 +14,10 @@ import { RosterCache } from '../../fleet/roster.js';
 import { agentUnitName } from '../../fleet/systemd.js';
 import { runSystemctl, systemctlFailure, type UnitVerb } from '../../fleet/unit-control.js';
 import type { BacklogClient } from '../../backlog/types.js';
-import type { MosaicPaths } from '../paths.js';
-import { sanitizeLine } from '../sanitize.js';
-import { collectSnapshot } from '../snapshot.js';
-import type { AgentRow, Snapshot } from '../snapshot-types.js';
+import type { MosaicPaths } from '../../lib/paths.js';
+import { sanitizeLine } from '../../lib/sanitize.js';
+import { collectSnapshot } from '../snapshot/collect.js';
+import type { AgentRow, Snapshot } from '../snapshot/types.js';
 import { recordOperatorEvent } from './receipt-event.js';
 
 export type { UnitVerb } from '../../fleet/unit-control.js';

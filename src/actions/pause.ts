@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PAUSED_FILE, readPausedFlag } from '../../fleet/paused.js';
-import type { PausedFlag } from '../snapshot-types.js';
+import type { PausedFlag } from '../snapshot/types.js';
 
 /** Who is acting, for `by=` and event records: `$USER@host` unless given. */
 export function operatorName(): string {

@@ -4,9 +4,9 @@
  */
 import fs from 'node:fs';
 import type { BacklogClient } from '../../backlog/types.js';
-import type { MosaicPaths } from '../paths.js';
+import type { MosaicPaths } from '../../lib/paths.js';
 import { operatorName } from './pause.js';
-import type { SendReceipt } from './receipt.js';
+import type { SendReceipt } from '../../fleet/receipt.js';
 
 /**
  * True when a backlog store exists for `paths`: `DATABASE_URL` is set, or the embedded data

@@ -5,12 +5,12 @@
  */
 import { loadRoster, rosterErrorSummary, type Roster, type RosterAgent } from '../../fleet/roster.js';
 import type { BacklogClient } from '../../backlog/types.js';
-import type { MosaicPaths } from '../paths.js';
-import { sanitizeLine } from '../sanitize.js';
-import { collectSnapshot } from '../snapshot.js';
+import type { MosaicPaths } from '../../lib/paths.js';
+import { sanitizeLine } from '../../lib/sanitize.js';
+import { collectSnapshot } from '../snapshot/collect.js';
 import { agentTmuxServer } from './agent-target.js';
 import { workingInterruption } from './lifecycle.js';
-import { describeReceipt, isDelivered, type SendReceipt } from './receipt.js';
+import { describeReceipt, isDelivered, type SendReceipt } from '../../fleet/receipt.js';
 import { recordReceiptEvent } from './receipt-event.js';
 import { sendToAgent } from './send.js';
 

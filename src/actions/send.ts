@@ -13,9 +13,9 @@ import { isRemoteTmux, type TmuxServer } from '../../fleet/exec.js';
 import { readHeartbeat } from '../../fleet/heartbeat.js';
 import { insertText, pressEnter } from '../../fleet/send-keys.js';
 import { classifySendEvidence, messageFingerprints, splitInputRegion, type HeartbeatMark, type PaneText, type VerifyVerdict } from '../../fleet/verify.js';
-import { hasControlCharacters } from '../sanitize.js';
-import type { MosaicPaths } from '../paths.js';
-import type { SendReceipt } from './receipt.js';
+import { hasControlCharacters } from '../../lib/sanitize.js';
+import type { MosaicPaths } from '../../lib/paths.js';
+import type { SendReceipt } from '../../fleet/receipt.js';
 import { recordReceiptEvent } from './receipt-event.js';
 
 /** Source label of operator traffic from this tool (upstream's CLI uses `operator:mosaic-cli`). */

@@ -11,7 +11,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { agentPaneTarget, readPaneState } from '../../fleet/capture.js';
 import { isRemoteTmux, runTmux, tmuxCommand, type TmuxServer } from '../../fleet/exec.js';
 import { viewerSessionName } from '../../fleet/tmux.js';
-import { sanitizeLine } from '../sanitize.js';
+import { sanitizeLine } from '../../lib/sanitize.js';
 
 export { isViewerSessionName, viewerSessionName } from '../../fleet/tmux.js';
 

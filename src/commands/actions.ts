@@ -8,8 +8,8 @@
 import fs from 'node:fs';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { GlobalOptions } from '../cli.js';
-import { resolvePaths } from '../paths.js';
-import { sanitizeLine } from '../sanitize.js';
+import { resolvePaths } from '../../lib/paths.js';
+import { sanitizeLine } from '../../lib/sanitize.js';
 
 /** Exit codes of the action commands (see docs/actions.md). */
 export const ACTION_EXIT = { ok: 0, error: 1, usage: 2, refused: 3, notConfirmed: 4, nothingReady: 5 } as const;
@@ -133,7 +133,7 @@ export function registerActionCommands(program: Command): void {
       if (message === '-') message = fs.readFileSync(0, 'utf8').replace(/\r?\n$/, '');
       const { resolveAgentTarget } = await import('../actions/agent-target.js');
       const { sendToAgent } = await import('../actions/send.js');
-      const { describeReceipt, isDelivered } = await import('../actions/receipt.js');
+      const { describeReceipt, isDelivered } = await import('../../fleet/receipt.js');
       const target = resolveAgentTarget(paths, agent);
       const receipt =
         'error' in target

@@ -1,8 +1,8 @@
 import os from 'node:os';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { GlobalOptions } from '../cli.js';
-import { resolvePaths, type MosaicPaths } from '../paths.js';
-import { sanitizeLine, sanitizeLines } from '../sanitize.js';
+import { resolvePaths, type MosaicPaths } from '../../lib/paths.js';
+import { sanitizeLine, sanitizeLines } from '../../lib/sanitize.js';
 import { BacklogError, EXIT_CODES, type BacklogClient, type Card } from '../../backlog/types.js';
 
 // Kept light at import time (src/cli.ts imports it statically): the client, PGlite, drizzle
@@ -56,7 +56,7 @@ function printJson(value: unknown): void {
 }
 
 /**
- * `formatTtl` of src/format.ts (`14m59s`, `expired 1m54s`), loaded by {@link withBacklog}
+ * `formatTtl` of src/view/format.ts (`14m59s`, `expired 1m54s`), loaded by {@link withBacklog}
  * before it prints: importing it here statically would load string-width on every command.
  */
 let formatTtl: (secondsLeft: number) => string = () => {
@@ -126,7 +126,7 @@ async function withBacklog<T>(
     const result = await fn(client, paths);
     if (json) printJson(result);
     else {
-      ({ formatTtl } = await import('../format.js'));
+      ({ formatTtl } = await import('../view/format.js'));
       const text = human(result);
       if (text) process.stdout.write(`${text}\n`);
     }

@@ -40,7 +40,7 @@ export function registerDemoCommand(program: Command): void {
       process.once('SIGHUP', onSignal);
       try {
         process.stderr.write(`demo fleet: home ${fleet.mosaicHome}, tmux socket ${fleet.socket}\n`);
-        const { runConsole } = await import('../console/run.js');
+        const { runConsole } = await import('../modes/console.js');
         process.exitCode = await runConsole({ ...g, mosaicHome: fleet.mosaicHome, roster: undefined });
       } finally {
         process.off('SIGTERM', onSignal);

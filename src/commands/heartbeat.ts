@@ -2,8 +2,8 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { parseSeconds, type GlobalOptions } from '../cli.js';
 import { HeartbeatInputError, writeHeartbeat } from '../../fleet/heartbeat.js';
 import { loadRosterCached } from '../../fleet/roster.js';
-import { resolvePaths } from '../paths.js';
-import { sanitizeLine } from '../sanitize.js';
+import { resolvePaths } from '../../lib/paths.js';
+import { sanitizeLine } from '../../lib/sanitize.js';
 
 /** Whether `agent` is in the roster at `file`: null when the roster is missing or does not load. */
 function agentInRoster(file: string, agent: string): boolean | null {

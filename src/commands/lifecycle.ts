@@ -7,8 +7,8 @@
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { GlobalOptions } from '../cli.js';
-import { resolvePaths } from '../paths.js';
-import { sanitizeLine } from '../sanitize.js';
+import { resolvePaths } from '../../lib/paths.js';
+import { sanitizeLine } from '../../lib/sanitize.js';
 import type { LifecycleOutcome, LifecycleResult, RestartAllOutcome, UnitVerb } from '../actions/lifecycle.js';
 import type { ResetOutcome } from '../actions/reset.js';
 

@@ -7,8 +7,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runTmux } from '../../fleet/exec.js';
-import { resolvePaths, type MosaicPaths } from '../paths.js';
-import { packageRoot } from '../version.js';
+import { resolvePaths, type MosaicPaths } from '../../lib/paths.js';
+import { packageRoot } from '../../lib/version.js';
 
 /** What `demo up` built; also written to `<home>/demo.json` so `demo down --mosaic-home` finds it. */
 export interface DemoFleet {

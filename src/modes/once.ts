@@ -4,9 +4,9 @@
  * table (the JSON path stays as lean as possible).
  */
 import type { GlobalOptions } from '../cli.js';
-import { resolvePaths } from '../paths.js';
+import { resolvePaths } from '../../lib/paths.js';
 import { LingerCache, lingerDir } from '../../fleet/linger.js';
-import { collectSnapshot, currentTenant } from '../snapshot.js';
+import { collectSnapshot, currentTenant } from '../snapshot/collect.js';
 
 /** `--once [--json]`: prints one snapshot to stdout; returns the exit code (0 when produced, 1 on an unexpected failure). */
 export async function runOnce(opts: GlobalOptions): Promise<number> {
@@ -15,7 +15,7 @@ export async function runOnce(opts: GlobalOptions): Promise<number> {
     // One lingering check per run (fleet-level LINGER), only while systemd answers.
     const snapshot = await collectSnapshot({ paths, linger: new LingerCache(currentTenant(), { dir: lingerDir() }) });
     if (opts.json) process.stdout.write(`${JSON.stringify(snapshot, null, 2)}\n`);
-    else process.stdout.write((await import('./once-table.js')).renderSnapshotTable(snapshot));
+    else process.stdout.write((await import('../view/once-table.js')).renderSnapshotTable(snapshot));
     return 0;
   } catch (error) {
     process.stderr.write(`mosaic-top: could not produce a snapshot: ${(error as Error).message}\n`);

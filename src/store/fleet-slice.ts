@@ -1,6 +1,6 @@
 /** Fleet slice of the console store: the last snapshot and how the poll ticks went. */
 import type { StateCreator } from 'zustand/vanilla';
-import type { Snapshot } from '../snapshot-types.js';
+import type { Snapshot } from '../snapshot/types.js';
 import type { ConsoleState } from './index.js';
 
 /** Fleet state (last snapshot, tick outcome) and its actions. */

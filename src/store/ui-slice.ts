@@ -1,7 +1,7 @@
 /** UI slice of the console store: focus, selection, filter, modal, preview, notices, clock. */
 import type { StateCreator } from 'zustand/vanilla';
-import type { SendReceipt } from '../actions/receipt.js';
-import { backlogRows, moveIndex, selectedIndex, visibleAgents } from '../console/view-model.js';
+import type { SendReceipt } from '../../fleet/receipt.js';
+import { backlogRows, moveIndex, selectedIndex, visibleAgents } from './selectors.js';
 import type { ConsoleState } from './index.js';
 
 /** Which panel receives the movement keys. */

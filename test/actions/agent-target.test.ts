@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isRemoteTmux, tmuxCommand, tmuxServerLabel } from '../../fleet/exec.js';
 import { resolveAgentTarget } from '../../src/actions/agent-target.js';
-import { resolvePaths, type MosaicPaths } from '../../src/paths.js';
+import { resolvePaths, type MosaicPaths } from '../../lib/paths.js';
 
 describe('resolveAgentTarget', () => {
   let home: string;

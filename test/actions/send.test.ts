@@ -10,9 +10,9 @@ import { capturePane, readPaneState } from '../../fleet/capture.js';
 import { pasteBracketed, typeLiteral } from '../../fleet/send-keys.js';
 import { formatCardMessage } from '../../src/actions/dispatch.js';
 import { backlogExists, recordReceiptEvent } from '../../src/actions/receipt-event.js';
-import { describeReceipt, isDelivered } from '../../src/actions/receipt.js';
+import { describeReceipt, isDelivered } from '../../fleet/receipt.js';
 import { frameMessage, messageRefusal, sendToAgent } from '../../src/actions/send.js';
-import { resolvePaths } from '../../src/paths.js';
+import { resolvePaths } from '../../lib/paths.js';
 import type { Card } from '../../backlog/types.js';
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
 

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { resolvePaths, type MosaicPaths } from '../../src/paths.js';
+import { resolvePaths, type MosaicPaths } from '../../lib/paths.js';
 import { collectBacklogSection } from '../../backlog/snapshot.js';
 import { TEST_PG_PASSWORD } from '../global-setup.js';
 import { runBin, type BinResult } from '../helpers/bin.js';

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BacklogError } from '../../backlog/types.js';
 import type { BacklogService } from '../../backlog/service.js';
 import { parseNorthStar, readNorthStarFile } from '../../backlog/north-star.js';
-import { packageRoot } from '../../src/version.js';
+import { packageRoot } from '../../lib/version.js';
 import { tierFactories, type TierHandle } from './tiers.js';
 
 async function codeOf(p: Promise<unknown>): Promise<string> {

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { inject } from 'vitest';
 import { sql } from 'drizzle-orm';
-import type { PausedFlag } from '../../src/snapshot-types.js';
+import type { PausedFlag } from '../../src/snapshot/types.js';
 import { describePause, readPausedFlag } from '../../fleet/paused.js';
 import { migrateBacklog } from '../../backlog/migrate.js';
 import { BacklogService } from '../../backlog/service.js';

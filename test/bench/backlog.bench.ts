@@ -14,7 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { sql } from 'drizzle-orm';
-import { resolvePaths } from '../../src/paths.js';
+import { resolvePaths } from '../../lib/paths.js';
 import { migrateBacklog } from '../../backlog/migrate.js';
 import { BacklogService } from '../../backlog/service.js';
 import type { BacklogDb } from '../../backlog/db.js';

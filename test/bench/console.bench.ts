@@ -21,7 +21,7 @@ import type { ReactElement } from 'react';
 import { tmuxSocketPath } from '../helpers/tmux.js';
 import { writeHomeRoster } from '../helpers/roster.js';
 
-// Same React build as the console itself (src/console/run.ts): production. Set before React
+// Same React build as the console itself (src/modes/console.ts): production. Set before React
 // loads, hence the dynamic imports below.
 process.env.NODE_ENV ??= 'production';
 const React = (await import('react')).default;
@@ -32,9 +32,9 @@ const { App } = await import('../../components/App.js');
 const { createConsoleStore } = await import('../../src/store/index.js');
 const { makeSnapshot, manyAgents } = await import('../fixtures/snapshots.js');
 const { recordingActions } = await import('../helpers/render.js');
-// The console installs its cheaper Ink output pass before mounting (src/console/run.ts): the
+// The console installs its cheaper Ink output pass before mounting (src/modes/console.ts): the
 // in-process frame figures below measure the same pass.
-const fastOutputPass = await (await import('../../src/console/ink-output.js')).installFastOutputPass();
+const fastOutputPass = await (await import('../../src/ink/output.js')).installFastOutputPass();
 
 const repo = path.resolve(import.meta.dirname, '..', '..', '..');
 const bin = path.join(repo, 'bin', 'mosaic-top');

@@ -19,8 +19,8 @@ import { readHeartbeat, writeHeartbeat } from '../../fleet/heartbeat.js';
 import { RosterCache } from '../../fleet/roster.js';
 import { agentUnitName } from '../../fleet/systemd.js';
 import { LIST_PANES_FORMAT, parseListPanes } from '../../fleet/tmux.js';
-import { resolvePaths, type MosaicPaths } from '../../src/paths.js';
-import { collectSnapshot } from '../../src/snapshot.js';
+import { resolvePaths, type MosaicPaths } from '../../lib/paths.js';
+import { collectSnapshot } from '../../src/snapshot/collect.js';
 
 const execFileAsync = promisify(execFile);
 // dist/test/bench/snapshot.bench.js ⇒ package root is three levels up.

@@ -4,10 +4,10 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import chalk from 'chalk';
 import stringWidth from 'string-width';
-import { KEYMAP, displayKey } from '../../src/keymap.js';
-import { createConsoleActions, type ConsoleActionDeps } from '../../src/console/actions.js';
+import { KEYMAP, displayKey } from '../../src/keys/keymap.js';
+import { createConsoleActions, type ConsoleActionDeps } from '../../src/keys/commands.js';
 import { createConsoleStore, type ConsoleStore } from '../../src/store/index.js';
-import { resolvePaths } from '../../src/paths.js';
+import { resolvePaths } from '../../lib/paths.js';
 import { makeAgent, makeBacklog, makeSnapshot, manyAgents, mixedFleet } from '../fixtures/snapshots.js';
 import { recordingActions, renderConsole, type Rendered } from '../helpers/render.js';
 
@@ -360,8 +360,8 @@ describe('console preview and claim', () => {
   });
 
   it('details of a claimed card before loading: time left or EXPIRED, never "expired … left"; dispatch refusals said once', async () => {
-    const { cardDetailLines } = await import('../../src/console/rows.js');
-    const { dispatchLines } = await import('../../src/console/actions.js');
+    const { cardDetailLines } = await import('../../src/view/rows.js');
+    const { dispatchLines } = await import('../../src/keys/commands.js');
     const card = { id: 'H1', title: 't', owner: 'reviewer', claimedAt: '2026-11-21T18:00:00Z', ttlSeconds: 1, secondsLeft: -9, expired: true };
     expect(cardDetailLines({ kind: 'claimed', id: 'H1', card })[1]).toBe('claimed by reviewer at 2026-11-21T18:00:00Z, ttl 1s: EXPIRED 9s ago (last snapshot)');
     expect(cardDetailLines({ kind: 'claimed', id: 'H1', card: { ...card, ttlSeconds: 900, secondsLeft: 600, expired: false } })[1]).toMatch(/ttl 900s: 10m00s left \(last snapshot\)$/);

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createPoller } from '../../src/poller.js';
 import { createConsoleStore } from '../../src/store/index.js';
-import type { Snapshot } from '../../src/snapshot-types.js';
+import type { Snapshot } from '../../src/snapshot/types.js';
 import { makeAgent, makeSnapshot } from '../fixtures/snapshots.js';
 
 /** A collect function whose calls resolve only when the test says so. */

@@ -6,13 +6,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createPoller } from '../../src/poller.js';
-import { refusalBeforeAsking } from '../../src/console/dispatch.js';
-import { createConsoleActions } from '../../src/console/actions.js';
+import { refusalBeforeAsking } from '../../src/keys/router.js';
+import { createConsoleActions } from '../../src/keys/commands.js';
 import { agentTmuxServer } from '../../src/actions/agent-target.js';
 import { isRemoteTmux, tmuxServerLabel } from '../../fleet/exec.js';
-import { resolvePaths } from '../../src/paths.js';
+import { resolvePaths } from '../../lib/paths.js';
 import { createConsoleStore } from '../../src/store/index.js';
-import type { AgentRow } from '../../src/snapshot-types.js';
+import type { AgentRow } from '../../src/snapshot/types.js';
 import { makeAgent, makeSnapshot } from '../fixtures/snapshots.js';
 
 const remote = () => makeAgent('far', { host: 'gpu2', ssh: 'u@gpu2', readiness: 'working' });

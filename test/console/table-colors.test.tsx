@@ -9,8 +9,8 @@ import { Box, Text } from 'ink';
 import chalk from 'chalk';
 import { Table, rowSegments, tableCells, tableHeader, type TableProps } from '../../components/Table.js';
 import { useConsole } from '../../hooks/useConsoleStore.js';
-import { truncateToWidth } from '../../src/format.js';
-import type { ColumnSpec } from '../../src/console/columns.js';
+import { truncateToWidth } from '../../src/view/format.js';
+import type { ColumnSpec } from '../../src/view/columns.js';
 import { renderConsole, type Rendered } from '../helpers/render.js';
 
 /** The nested-Text table as it was before (reference rendering). */

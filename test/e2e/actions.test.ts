@@ -12,7 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
 import { copyTemplateDataDir } from '../backlog/tiers.js';
 import { stopEmbeddedServer } from '../../backlog/client.js';
-import { resolvePaths } from '../../src/paths.js';
+import { resolvePaths } from '../../lib/paths.js';
 import { runBin, type BinResult } from '../helpers/bin.js';
 
 const execFileAsync = promisify(execFile);

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { stopEmbeddedServer } from '../../backlog/client.js';
-import { resolvePaths } from '../../src/paths.js';
+import { resolvePaths } from '../../lib/paths.js';
 import { copyTemplateDataDir } from '../backlog/tiers.js';
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
 import { writeHomeRoster } from '../helpers/roster.js';

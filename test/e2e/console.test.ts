@@ -11,8 +11,8 @@ import stringWidth from 'string-width';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { promisify } from 'node:util';
 import { stopEmbeddedServer } from '../../backlog/client.js';
-import { KEYMAP } from '../../src/keymap.js';
-import { resolvePaths } from '../../src/paths.js';
+import { KEYMAP } from '../../src/keys/keymap.js';
+import { resolvePaths } from '../../lib/paths.js';
 import { copyTemplateDataDir } from '../backlog/tiers.js';
 import { createTestDatabase, pgAdminUrl, type TestDatabase } from '../helpers/pg.js';
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
@@ -119,7 +119,7 @@ describe('console end-to-end in a real terminal', () => {
     expect(fs.existsSync(path.join(runDir, 'PAUSED'))).toBe(false);
     // Killing an agent's pane shows it dead: at --interval 1 that is two ticks (~2 s); the
     // wait's bound is the default, for a loaded machine (the next snapshot seeing a killed
-    // pane is covered without a clock in test/fleet/snapshot.test.ts).
+    // pane is covered without a clock in test/snapshot/snapshot.test.ts).
     await fleet.killSession('coder2');
     await until(s, (t) => /coder2\s+dead/.test(t), 'coder2 dead');
     // w hands the terminal to a read-only viewer; detaching restores the console as it was.

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stopEmbeddedServer } from '../../backlog/client.js';
 import { writeHeartbeat } from '../../fleet/heartbeat.js';
-import { resolvePaths } from '../../src/paths.js';
+import { resolvePaths } from '../../lib/paths.js';
 import type { DispatchResult } from '../../src/actions/dispatch.js';
 import type { ResetResult } from '../../src/actions/reset.js';
 import { copyTemplateDataDir } from '../backlog/tiers.js';

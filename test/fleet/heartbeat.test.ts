@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { HEARTBEAT_READ_LIMIT, formatHeartbeat, parseHeartbeat, readHeartbeat, writeHeartbeat } from '../../fleet/heartbeat.js';
-import type { HeartbeatInfo } from '../../src/snapshot-types.js';
+import type { HeartbeatInfo } from '../../src/snapshot/types.js';
 
 const opts = { path: '/run/a.hb', mtimeSeconds: 1000, nowSeconds: 1100 };
 

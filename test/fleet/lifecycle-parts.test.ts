@@ -14,7 +14,7 @@ import { agentFlags } from '../../fleet/readiness.js';
 import { parseRosterText } from '../../fleet/roster.js';
 import { restartOrder, workingInterruption } from '../../src/actions/lifecycle.js';
 import { resetCommandFor } from '../../src/actions/reset.js';
-import type { AgentRow, UnitInfo } from '../../src/snapshot-types.js';
+import type { AgentRow, UnitInfo } from '../../src/snapshot/types.js';
 
 const unit = (activeState: string, subState = 'exited', unitFileState = 'enabled'): UnitInfo => ({
   name: 'mosaic-agent@c1.service',

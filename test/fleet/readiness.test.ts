@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { formatAge } from '../../src/format.js';
+import { formatAge } from '../../src/view/format.js';
 import { parseHeartbeat } from '../../fleet/heartbeat.js';
 import { agentFlags, classifyReadiness, fleetFloor, matchProcess, readinessThresholds } from '../../fleet/readiness.js';
-import type { HeartbeatInfo, PaneInfo } from '../../src/snapshot-types.js';
+import type { HeartbeatInfo, PaneInfo } from '../../src/snapshot/types.js';
 
 const T = { staleSeconds: 120, idleSeconds: 300 };
 const pane = (o: Partial<PaneInfo> = {}): PaneInfo => ({ target: '=a:0.0', paneId: '%1', pid: 10, currentCommand: 'node', dead: false, deadStatus: null, title: '', width: 80, height: 24, idleSeconds: 5, ...o });

@@ -23,9 +23,9 @@ import {
   sshFailureReason,
   sshTimeoutMs,
 } from '../../fleet/remote.js';
-import { resolvePaths, type MosaicPaths } from '../../src/paths.js';
-import { collectSnapshot } from '../../src/snapshot.js';
-import type { Snapshot } from '../../src/snapshot-types.js';
+import { resolvePaths, type MosaicPaths } from '../../lib/paths.js';
+import { collectSnapshot } from '../../src/snapshot/collect.js';
+import type { Snapshot } from '../../src/snapshot/types.js';
 import { agentRow } from '../fixtures/snapshots.js';
 import { runBin } from '../helpers/bin.js';
 import { startTestSshd, sshdUnavailableReason, type TestSshd } from '../helpers/sshd.js';

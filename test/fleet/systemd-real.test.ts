@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AgentRow, Snapshot } from '../../src/snapshot-types.js';
+import type { AgentRow, Snapshot } from '../../src/snapshot/types.js';
 import { runBin } from '../helpers/bin.js';
 import { writeHomeRoster } from '../helpers/roster.js';
 import { snapshotValidator } from '../helpers/schema.js';

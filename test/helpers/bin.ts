@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { packageRoot } from '../../src/version.js';
+import { packageRoot } from '../../lib/version.js';
 
 const execFileAsync = promisify(execFile);
 

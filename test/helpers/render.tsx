@@ -7,9 +7,9 @@ import React from 'react';
 import { render as inkRender } from 'ink-testing-library';
 import { App } from '../../components/App.js';
 import { ConsoleProvider } from '../../hooks/useConsoleStore.js';
-import type { ConsoleActions } from '../../src/console/dispatch.js';
+import type { ConsoleActions } from '../../src/keys/router.js';
 import { createConsoleStore, type ConsoleStore, type UiOptions } from '../../src/store/index.js';
-import type { Snapshot } from '../../src/snapshot-types.js';
+import type { Snapshot } from '../../src/snapshot/types.js';
 
 /** Key names accepted by {@link Rendered.press} besides plain characters. */
 const SEQUENCES: Record<string, string> = {

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
-import { packageRoot } from '../../src/version.js';
+import { packageRoot } from '../../lib/version.js';
 
 /** A validator of `mosaic-top/snapshot@1` documents; its `errors` say what failed. */
 export function snapshotValidator(): ValidateFunction {

@@ -2,8 +2,9 @@
  * Pure derivations from the store for the panels: which agents pass the filter, which backlog
  * cards are listed and in what order, where the selection is. No React, no I/O.
  */
-import type { AgentRow, Snapshot } from '../snapshot-types.js';
+import type { AgentRow, Snapshot } from '../snapshot/types.js';
 import type { BacklogSection, ClaimedCardView, ReadyCardView } from '../../backlog/snapshot.js';
+import type { ConsoleState } from './index.js';
 
 /**
  * True when `agent` matches every whitespace-separated term of `filter` (case-insensitive
@@ -79,4 +80,18 @@ export function scrollOffset(count: number, selected: number, visible: number): 
   if (visible <= 0 || count <= visible) return 0;
   const half = Math.floor(visible / 2);
   return Math.max(0, Math.min(count - visible, selected - half));
+}
+
+/** The selected card of the (filtered) backlog panel when it is a claimed one, else null. */
+export function selectedClaimedCard(s: ConsoleState): ClaimedCardView | null {
+  const rows = backlogRows(s.backlog.section, s.ui.filter);
+  const row = rows[selectedIndex(rows.map((r) => r.id), s.ui.selectedCard)];
+  return row?.kind === 'claimed' ? row.card : null;
+}
+
+/** The selected agent of the (filtered) fleet table, or null. */
+export function selectedAgentRow(s: ConsoleState): AgentRow | null {
+  const agents = visibleAgents(s.fleet.snapshot, s.ui.filter);
+  const i = selectedIndex(agents.map((a) => a.name), s.ui.selectedAgent);
+  return i >= 0 ? agents[i] : null;
 }

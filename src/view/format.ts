@@ -1,7 +1,7 @@
 /** Pure formatters for the console and the `--once` table (no I/O). Owner: console. */
 
 import stringWidth from 'string-width';
-import { formatAge } from './age.js';
+import { formatAge } from '../../lib/age.js';
 
 export { formatAge };
 

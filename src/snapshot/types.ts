@@ -4,20 +4,14 @@
  * `schema/snapshot.schema.json` (keep both in step; the tests validate real output).
  */
 
-import type { BacklogSection } from '../backlog/snapshot.js';
-import type { MosaicPaths } from './paths.js';
+import type { BacklogSection } from '../../backlog/snapshot.js';
+import type { MosaicPaths } from '../../lib/paths.js';
+import type { AgentFlag, HeartbeatInfo, PaneInfo, PausedFlag, ProcessInfo, Readiness, UnitInfo } from '../../fleet/types.js';
+
+export type { AgentFlag, HeartbeatInfo, PaneInfo, PausedFlag, ProcessInfo, Readiness, UnitInfo } from '../../fleet/types.js';
+export { READINESS_ORDER } from '../../fleet/types.js';
 
 export const SNAPSHOT_SCHEMA = 'mosaic-top/snapshot@1' as const;
-
-/** Readiness, decided in this order (spec §5, upstream H1/H1b/H2). */
-export type Readiness = 'dead' | 'unknown' | 'stale' | 'working' | 'available';
-export const READINESS_ORDER: readonly Readiness[] = ['dead', 'unknown', 'stale', 'working', 'available'];
-
-/**
- * Per-agent flags (spec §6). NEEDS-RESTART: the unit is active (or activating) but the agent's
- * pane is dead or missing — systemd will not bring it back (upstream's units are oneshot).
- */
-export type AgentFlag = 'DRIFT' | 'BOOT-ENABLE' | 'NEEDS-RESTART' | 'EXPIRED-CLAIM';
 
 /** Fleet-level flags raised by systemd facts (spec §6): LINGER = lingering is off for the user. */
 export type FleetFlag = 'LINGER';
@@ -29,62 +23,6 @@ export interface ProbeReport {
   durationMs: number;
   /** Why it failed or degraded, e.g. "tmux: no server on socket mosaic-fleet", "systemd: no user bus". */
   error: string | null;
-}
-
-export interface PaneInfo {
-  /** tmux target `=<name>:0.0`. */
-  target: string;
-  paneId: string;
-  pid: number | null;
-  currentCommand: string;
-  dead: boolean;
-  deadStatus: number | null;
-  /** Pane title (untrusted: sanitize before display). */
-  title: string;
-  width: number;
-  height: number;
-  /** Seconds since last activity (pane, else window, else session activity), clamped ≥ 0; null if unknown. */
-  idleSeconds: number | null;
-}
-
-export interface HeartbeatInfo {
-  path: string;
-  /** Protocol version seen (`v=`), null for legacy files. */
-  version: number | null;
-  /** Unix seconds of the beat (clamped to now if it was in the future). */
-  ts: number;
-  ageSeconds: number;
-  state: 'busy' | 'idle' | null;
-  intervalSeconds: number | null;
-  pid: number | null;
-  card: string | null;
-  /** Untrusted free text: sanitize before display. */
-  note: string | null;
-  /** True when some fields were missing or unreadable (legacy `ts=`-only, garbage lines, mtime used). */
-  partial: boolean;
-  /** Seconds the beat was in the future (clock skew), 0 when none. */
-  skewSeconds: number;
-  /** Human-readable problems met while parsing, e.g. "line 3: no '='", "ts missing: used file mtime". */
-  problems: string[];
-}
-
-export interface UnitInfo {
-  name: string;
-  loadState: string;
-  activeState: string;
-  subState: string;
-  /** `UnitFileState`: enabled, disabled, static, … (empty when not found). */
-  unitFileState: string;
-  mainPid: number | null;
-}
-
-export interface ProcessInfo {
-  /** What the agent is expected to run: first word of MOSAIC_AGENT_COMMAND, else the roster runtime. */
-  expected: string;
-  /** comm and argv[0..1] basenames seen for the pane pid and its descendants. */
-  seen: string[];
-  /** True when `expected` appears among `seen`. */
-  matches: boolean;
 }
 
 export interface ClaimInfo {
@@ -131,13 +69,6 @@ export interface UnmanagedSession {
   panes: number;
   currentCommand: string;
   idleSeconds: number | null;
-}
-
-export interface PausedFlag {
-  /** ISO time or raw `at=` value of the pause. */
-  at: string | null;
-  by: string | null;
-  reason: string | null;
 }
 
 export interface FleetSummary {

@@ -6,18 +6,18 @@
  * (fleet/remote.ts) — never one per agent.
  */
 import os from 'node:os';
-import { collectBacklogSection, type BacklogSection } from '../backlog/snapshot.js';
-import { expectedProgram, readAgentEnv } from '../fleet/agent-env.js';
-import { readHeartbeat } from '../fleet/heartbeat.js';
-import { readPausedFlag } from '../fleet/paused.js';
-import { isLocalHost, probeRemoteHost, sshTarget, sshTimeoutMs, type RemoteHostProbe } from '../fleet/remote.js';
-import { programsUnder, readProcessTree, type ProcessTree } from '../fleet/proc.js';
-import { agentFlags, classifyReadiness, fleetFloor, matchProcess, readinessThresholds, type ReadinessThresholds } from '../fleet/readiness.js';
-import type { LingerCache } from '../fleet/linger.js';
-import { RosterCache, rosterErrorSummary, type Roster, type RosterAgent } from '../fleet/roster.js';
-import { agentUnitName, HOLDER_UNIT, ORCHESTRATOR_UNIT, probeSystemdUnits, type SystemdBackoff, type SystemdProbe } from '../fleet/systemd.js';
-import { isViewerSessionName, probeTmuxSocket, socketLabel, type TmuxPane, type TmuxSocketProbe } from '../fleet/tmux.js';
-import { maskCredentials, maskDatabaseUrl, type MosaicPaths } from './paths.js';
+import { collectBacklogSection, type BacklogSection } from '../../backlog/snapshot.js';
+import { expectedProgram, readAgentEnv } from '../../fleet/agent-env.js';
+import { readHeartbeat } from '../../fleet/heartbeat.js';
+import { readPausedFlag } from '../../fleet/paused.js';
+import { isLocalHost, probeRemoteHost, sshTarget, sshTimeoutMs, type RemoteHostProbe } from '../../fleet/remote.js';
+import { programsUnder, readProcessTree, type ProcessTree } from '../../fleet/proc.js';
+import { agentFlags, classifyReadiness, fleetFloor, matchProcess, readinessThresholds, type ReadinessThresholds } from '../../fleet/readiness.js';
+import type { LingerCache } from '../../fleet/linger.js';
+import { RosterCache, rosterErrorSummary, type Roster, type RosterAgent } from '../../fleet/roster.js';
+import { agentUnitName, HOLDER_UNIT, ORCHESTRATOR_UNIT, probeSystemdUnits, type SystemdBackoff, type SystemdProbe } from '../../fleet/systemd.js';
+import { isViewerSessionName, probeTmuxSocket, socketLabel, type TmuxPane, type TmuxSocketProbe } from '../../fleet/tmux.js';
+import { maskCredentials, maskDatabaseUrl, type MosaicPaths } from '../../lib/paths.js';
 import {
   READINESS_ORDER,
   SNAPSHOT_SCHEMA,
@@ -31,7 +31,7 @@ import {
   type Readiness,
   type Snapshot,
   type UnmanagedSession,
-} from './snapshot-types.js';
+} from './types.js';
 
 /** Options of {@link collectSnapshot}. */
 export interface CollectSnapshotOptions {

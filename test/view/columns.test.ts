@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import stringWidth from 'string-width';
-import { computeColumnWidths, type ColumnSpec } from '../../src/console/columns.js';
-import { FLEET_COLUMNS, fleetRowCells } from '../../src/console/rows.js';
+import { computeColumnWidths, type ColumnSpec } from '../../src/view/columns.js';
+import { FLEET_COLUMNS, fleetRowCells } from '../../src/view/rows.js';
 import { makeAgent, mixedFleet } from '../fixtures/snapshots.js';
 
 const cols: ColumnSpec[] = [

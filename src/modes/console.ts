@@ -5,12 +5,12 @@
  * mounting it again afterwards — the store survives, so selection, focus and filter too.
  */
 import type { GlobalOptions } from '../cli.js';
-import { resolvePaths, type MosaicPaths } from '../paths.js';
-import type { AgentRow, Snapshot } from '../snapshot-types.js';
+import { resolvePaths, type MosaicPaths } from '../../lib/paths.js';
+import type { AgentRow, Snapshot } from '../snapshot/types.js';
 import { createConsoleStore, type ConsoleStore } from '../store/index.js';
 import { createPoller, type Poller } from '../poller.js';
-import { createConsoleActions } from './actions.js';
-import type { ConsoleActions } from './dispatch.js';
+import { createConsoleActions } from '../keys/commands.js';
+import type { ConsoleActions } from '../keys/router.js';
 import { agentTmuxServer } from '../actions/agent-target.js';
 
 /** Escape sequences of our own (never from data): alternate screen on/off, cursor shown. */
@@ -31,7 +31,7 @@ type MountEnd = { kind: 'quit' } | { kind: 'watch'; agent: AgentRow };
 
 /** Options of {@link runConsole} beyond the CLI's (tests and the demo). */
 export interface ConsoleRunOptions {
-  /** Snapshot source (default: src/snapshot.ts collectSnapshot with a roster cache and a systemd back-off). */
+  /** Snapshot source (default: src/snapshot/collect.ts collectSnapshot with a roster cache and a systemd back-off). */
   collect?: (paths: MosaicPaths, signal: AbortSignal) => Promise<Snapshot>;
   /** Called with the store once created (the bench reads it). */
   onStore?: (store: ConsoleStore) => void;
@@ -74,7 +74,7 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
   let closeCollect = async (): Promise<void> => {};
   if (!collect) {
     const [{ collectSnapshot }, { RosterCache }, { SystemdBackoff }, { tmuxEnv: makeTmuxEnv }, { createBacklogSectionReader }] = await Promise.all([
-      import('../snapshot.js'),
+      import('../snapshot/collect.js'),
       import('../../fleet/roster.js'),
       import('../../fleet/systemd.js'),
       import('../../fleet/exec.js'),
@@ -122,8 +122,8 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
     throw error;
   }
   const [{ render }, React, { App }, { ConsoleProvider }, { watchAgent, viewerSessionName }] = ui;
-  // Same frames, a cheaper output pass (src/console/ink-output.ts); Ink's own when versions differ.
-  await (await import('./ink-output.js')).installFastOutputPass();
+  // Same frames, a cheaper output pass (src/ink/output.ts); Ink's own when versions differ.
+  await (await import('../ink/output.js')).installFastOutputPass();
   const { runTmux } = await import('../../fleet/exec.js');
 
   let endMount: ((end: MountEnd) => void) | null = null;

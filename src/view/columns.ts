@@ -3,7 +3,7 @@
  * cells (string-width: CJK and emoji count 2). Our own, because ink-table does not load with
  * ink 6 and measures with String.length (field notes).
  */
-import { displayWidth } from '../format.js';
+import { displayWidth } from './format.js';
 
 /** A column of a table. */
 export interface ColumnSpec {

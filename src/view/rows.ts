@@ -3,14 +3,14 @@
  * display strings out. Every untrusted string passes through sanitizeLine here, so what
  * leaves this module is safe to hand to Ink.
  */
-import { sanitizeLine } from '../sanitize.js';
-import type { AgentRow, Snapshot } from '../snapshot-types.js';
+import { sanitizeLine } from '../../lib/sanitize.js';
+import type { AgentRow, Snapshot } from '../snapshot/types.js';
 import type { BacklogSection } from '../../backlog/snapshot.js';
-import { formatAge, formatTtl, liveSecondsLeft, secondsSince } from '../format.js';
+import { formatAge, formatTtl, liveSecondsLeft, secondsSince } from './format.js';
 import type { ColumnSpec } from './columns.js';
-import { backlogRows, type BacklogRow } from './view-model.js';
-import { KEYMAP, displayKey } from '../keymap.js';
-import { padToWidth } from '../format.js';
+import { backlogRows, type BacklogRow } from '../store/selectors.js';
+import { KEYMAP, displayKey } from '../keys/keymap.js';
+import { padToWidth } from './format.js';
 import type { ConsoleState } from '../store/index.js';
 import { eventsLines } from './event-rows.js';
 

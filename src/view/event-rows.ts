@@ -5,8 +5,8 @@
  * wrote the event): everything that leaves this module went through sanitizeLine.
  */
 import type { BacklogEvent } from '../../backlog/types.js';
-import { formatAge, padToWidth, displayWidth } from '../format.js';
-import { sanitizeLine } from '../sanitize.js';
+import { formatAge, padToWidth, displayWidth } from './format.js';
+import { sanitizeLine } from '../../lib/sanitize.js';
 import type { BacklogEventView, ConsoleState } from '../store/index.js';
 
 /** How many events the view asks the backlog for (newest first). */

@@ -1,12 +1,12 @@
 /**
- * The console's cheaper Ink output pass (src/console/ink-output.ts) must produce the very same
+ * The console's cheaper Ink output pass (src/ink/output.ts) must produce the very same
  * frame as Ink's own `Output.get`: compared on hand-made lines (colours, inverse, bold+dim,
  * 256/true colour, resets, wide characters, emoji, foreign escapes, transformers, clipping) and
  * on every frame of the real console rendered with several fleets.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Chalk } from 'chalk';
-import { asciiStyledChars, installFastOutputPass, originalOutputGet } from '../../src/console/ink-output.js';
+import { asciiStyledChars, installFastOutputPass, originalOutputGet } from '../../src/ink/output.js';
 import { makeAgent, makeBacklog, makeSnapshot, manyAgents, mixedFleet } from '../fixtures/snapshots.js';
 import { renderConsole } from '../helpers/render.js';
 

@@ -1,9 +1,9 @@
 /**
- * The readable `--once` table's backlog block (src/modes/once-table.ts): counts, claimed cards
+ * The readable `--once` table's backlog block (src/view/once-table.ts): counts, claimed cards
  * with owner and TTL, the top ready cards, the ones waiting on dependencies; none yet; error.
  */
 import { describe, expect, it } from 'vitest';
-import { renderBacklogBlock, renderSnapshotTable } from '../../src/modes/once-table.js';
+import { renderBacklogBlock, renderSnapshotTable } from '../../src/view/once-table.js';
 import { makeAgent, makeBacklog, makeSnapshot } from '../fixtures/snapshots.js';
 
 describe('--once table: backlog block', () => {

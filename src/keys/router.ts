@@ -1,20 +1,22 @@
 /**
  * The ONE input dispatcher (style guide §8): a key press goes to the open modal first, then
  * to the focused panel (fleet or backlog), then to the global bindings; the first layer that
- * consumes it wins. Every binding comes from the keymap data (src/keymap.ts). `--readonly`
+ * consumes it wins. Every binding comes from the keymap data (src/keys/keymap.ts). `--readonly`
  * refuses mutating commands here, and says so. Pure of React: hooks/useKeymapDispatcher
  * only adapts Ink's useInput to {@link dispatchKey}.
  */
-import { bindingFor, displayKey, type KeyBinding } from '../keymap.js';
+import { bindingFor, displayKey, type KeyBinding } from './keymap.js';
 import { describePause } from '../../fleet/paused.js';
-import { hasControlCharacters, sanitizeLine } from '../sanitize.js';
-import type { AgentRow } from '../snapshot-types.js';
+import { hasControlCharacters, sanitizeLine } from '../../lib/sanitize.js';
+import type { AgentRow } from '../snapshot/types.js';
 import type { ConsoleState, ConsoleStore } from '../store/index.js';
 import type { ClaimedCardView } from '../../backlog/snapshot.js';
-import { backlogRows, selectedIndex, visibleAgents } from './view-model.js';
-import { modalLineCount } from './rows.js';
+import { selectedAgentRow, selectedClaimedCard } from '../store/selectors.js';
 
-/** Side effects the dispatcher can ask for; implemented in src/console/actions.ts. */
+export { selectedAgentRow, selectedClaimedCard } from '../store/selectors.js';
+import { modalLineCount } from '../view/rows.js';
+
+/** Side effects the dispatcher can ask for; implemented in src/keys/commands.ts. */
 export interface ConsoleActions {
   quit: () => void;
   refresh: () => void;
@@ -41,20 +43,6 @@ export interface KeyPress {
 
 /** Which layer consumed a key, or null when none did. */
 export type DispatchLayer = 'modal' | 'fleet' | 'backlog' | 'global' | null;
-
-/** The selected card of the (filtered) backlog panel when it is a claimed one, else null. */
-export function selectedClaimedCard(s: ConsoleState): ClaimedCardView | null {
-  const rows = backlogRows(s.backlog.section, s.ui.filter);
-  const row = rows[selectedIndex(rows.map((r) => r.id), s.ui.selectedCard)];
-  return row?.kind === 'claimed' ? row.card : null;
-}
-
-/** The selected agent of the (filtered) fleet table, or null. */
-export function selectedAgentRow(s: ConsoleState): AgentRow | null {
-  const agents = visibleAgents(s.fleet.snapshot, s.ui.filter);
-  const i = selectedIndex(agents.map((a) => a.name), s.ui.selectedAgent);
-  return i >= 0 ? agents[i] : null;
-}
 
 function isText(press: KeyPress): boolean {
   return press.input.length > 0 && !hasControlCharacters(press.input) && !['up', 'down', 'pageup', 'pagedown', 'enter', 'escape', 'tab', 'backspace'].includes(press.name);

@@ -6,17 +6,17 @@
 import { pauseFleet, resumeFleet, operatorName } from '../actions/pause.js';
 import { sendToAgent as realSendToAgent } from '../actions/send.js';
 import { dispatchCard as realDispatchCard, type DispatchResult } from '../actions/dispatch.js';
-import type { SendReceipt } from '../actions/receipt.js';
+import type { SendReceipt } from '../../fleet/receipt.js';
 import { readPausedFlag, describePause } from '../../fleet/paused.js';
-import type { MosaicPaths } from '../paths.js';
-import { sanitizeLine, sanitizeLines } from '../sanitize.js';
-import type { AgentRow } from '../snapshot-types.js';
+import type { MosaicPaths } from '../../lib/paths.js';
+import { sanitizeLine, sanitizeLines } from '../../lib/sanitize.js';
+import type { AgentRow } from '../snapshot/types.js';
 import type { ConsoleStore } from '../store/index.js';
 import type { Poller } from '../poller.js';
 import type { BacklogClient } from '../../backlog/types.js';
-import type { ConsoleActions } from './dispatch.js';
+import type { ConsoleActions } from './router.js';
 import { BacklogError } from '../../backlog/types.js';
-import { RECENT_EVENTS_LIMIT, eventView } from './event-rows.js';
+import { RECENT_EVENTS_LIMIT, eventView } from '../view/event-rows.js';
 import { agentTmuxServer } from '../actions/agent-target.js';
 
 /** What the actions need; the I/O functions default to the real ones (tests may inject). */

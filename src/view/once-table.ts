@@ -5,10 +5,10 @@
 import stringWidth from 'string-width';
 import { describePause } from '../../fleet/paused.js';
 import { socketLabel } from '../../fleet/tmux.js';
-import { formatAge, formatTtl } from '../format.js';
-import { sanitizeLine } from '../sanitize.js';
+import { formatAge, formatTtl } from './format.js';
+import { sanitizeLine } from '../../lib/sanitize.js';
 import type { BacklogSection } from '../../backlog/snapshot.js';
-import type { Snapshot } from '../snapshot-types.js';
+import type { Snapshot } from '../snapshot/types.js';
 
 /** Pads `text` to `width` terminal columns (string-width: CJK and emoji count double). */
 function pad(text: string, width: number): string {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { KEYMAP, bindingFor, keyNameOf, keyPressesOf, splitKeyChunk, type KeyScope } from '../../src/keymap.js';
-import { dispatchKey } from '../../src/console/dispatch.js';
+import { KEYMAP, bindingFor, keyNameOf, keyPressesOf, splitKeyChunk, type KeyScope } from '../../src/keys/keymap.js';
+import { dispatchKey } from '../../src/keys/router.js';
 import { createConsoleStore } from '../../src/store/index.js';
 import { makeSnapshot, mixedFleet } from '../fixtures/snapshots.js';
 import { recordingActions } from '../helpers/render.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import stringWidth from 'string-width';
-import { formatAge, formatElapsedMs, formatTtl, liveSecondsLeft, padToWidth, secondsSince, truncateToWidth } from '../../src/format.js';
+import { formatAge, formatElapsedMs, formatTtl, liveSecondsLeft, padToWidth, secondsSince, truncateToWidth } from '../../src/view/format.js';
 
 describe('formatAge / formatTtl', () => {
   it('formats seconds as short ages', () => {

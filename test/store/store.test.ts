@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createConsoleStore } from '../../src/store/index.js';
-import { backlogRows, scrollOffset, visibleAgents } from '../../src/console/view-model.js';
-import { computeLayout } from '../../src/console/layout.js';
-import { floorText } from '../../src/console/rows.js';
+import { backlogRows, scrollOffset, visibleAgents } from '../../src/store/selectors.js';
+import { computeLayout } from '../../src/view/layout.js';
+import { floorText } from '../../src/view/rows.js';
 import { makeAgent, makeBacklog, makeSnapshot, manyAgents, mixedFleet } from '../fixtures/snapshots.js';
 
 describe('console store', () => {
