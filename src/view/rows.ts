@@ -101,6 +101,12 @@ export function floorText(snapshot: Snapshot | null): string {
     : sanitizeLine(`FLOOR BROKEN: ${(f.reason ?? `${f.orchestrators} orchestrators, ${f.enhancers} enhancers`).replace(/^floor broken:\s*/i, '')}`);
 }
 
+/** Fleet-level systemd flags for the header: `LINGER (off for alice)`, or '' when none. Sanitized. */
+export function fleetFlagsText(snapshot: Snapshot | null): string {
+  if (!snapshot?.fleet.flags?.includes('LINGER')) return '';
+  return sanitizeLine(`LINGER (lingering off for ${snapshot.fleet.linger?.user ?? snapshot.tenant}: no unit survives logout/reboot)`);
+}
+
 /**
  * Probe errors and snapshot errors, deduplicated and sanitized, for display in place. A probe
  * that worked but found something wrong ("tmux: no server on socket X": ok, no panes) is shown
