@@ -124,7 +124,16 @@ export function realSystemdUnavailableReason(): string | null {
   if (!onPath('unshare')) return 'no unshare on PATH (util-linux)';
   if (!onPath('systemctl')) return 'no systemctl on PATH';
   try {
-    if (!cgroupHierarchies().some((h) => h.v2)) return 'no cgroup2 hierarchy mounted';
+    const hierarchies = cgroupHierarchies();
+    if (!hierarchies.some((h) => h.v2)) return 'no cgroup2 hierarchy mounted';
+    for (const h of hierarchies) {
+      const own = path.join(h.mount, h.own);
+      try {
+        fs.accessSync(own, fs.constants.W_OK);
+      } catch (error) {
+        return `cannot create a sub-cgroup in ${own} (${(error as NodeJS.ErrnoException).code}): a container without a writable cgroup hierarchy`;
+      }
+    }
   } catch (error) {
     return `cgroups unreadable: ${(error as Error).message}`;
   }
