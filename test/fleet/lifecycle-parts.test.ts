@@ -142,3 +142,12 @@ describe('restart --all order and working refusals', () => {
     expect(workingInterruption({ ...row, readiness: 'available' })).toBeNull();
   });
 });
+
+describe('events view digest of lifecycle events', () => {
+  it('unit-restart: agent, outcome, old → new pane pid, reason; restart --all: outcome and where it halted', async () => {
+    const { eventSummary } = await import('../../src/view/event-rows.js');
+    expect(eventSummary('unit-restart', { agent: 'c1', outcome: 'done', before: { panePid: 11 }, after: { panePid: 22 }, reason: null, forced: true })).toBe('c1 done pane 11 → 22 (forced)');
+    expect(eventSummary('unit-stop', { agent: 'c1', outcome: 'refused', reason: 'systemd unavailable: no bus' })).toBe('c1 refused — systemd unavailable: no bus');
+    expect(eventSummary('unit-restart-all', { outcome: 'halted', halted: { agent: 'c2', reason: 'failed twice' }, order: ['c1', 'c2', 'boss'] })).toBe('halted at c2 — failed twice order c1,c2,boss');
+  });
+});
