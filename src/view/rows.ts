@@ -158,6 +158,11 @@ export function agentDetailLines(agent: AgentRow): string[] {
     const u = agent.unit;
     lines.push(`unit ${u.name}: ${u.loadState}/${u.activeState}/${u.subState} file ${u.unitFileState || '-'} pid ${u.mainPid ?? '-'}`);
   } else lines.push('unit: -');
+  if (agent.orchestratorUnit) {
+    const u = agent.orchestratorUnit;
+    lines.push(`unit ${u.name}: ${u.loadState}/${u.activeState}/${u.subState} file ${u.unitFileState || '-'} pid ${u.mainPid ?? '-'}`);
+  }
+  if (agent.flags.includes('NEEDS-RESTART')) lines.push('NEEDS-RESTART: B restarts the unit (mosaic-top restart ' + agent.name + ')');
   if (agent.process) {
     const pr = agent.process;
     lines.push(`process: expected ${pr.expected}, seen ${pr.seen.join(' ') || '-'}${pr.matches ? '' : ' (DRIFT)'}`);
