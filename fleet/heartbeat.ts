@@ -12,6 +12,16 @@ import { isValidAgentName } from './roster.js';
 /** Heartbeat states of protocol v1. */
 export type HeartbeatState = 'busy' | 'idle';
 
+/**
+ * States a writer may report (protocol v1): `waiting` (the runtime waits for a human: a
+ * permission prompt, a question) and `stuck` (an API error ended the turn: rate limit, rejected
+ * credentials) carry a `reason=`. The reader's side is {@link HeartbeatState}'s owner's.
+ */
+export type HeartbeatWriteState = HeartbeatState | 'waiting' | 'stuck';
+
+/** Every {@link HeartbeatWriteState}. */
+export const HEARTBEAT_WRITE_STATES: readonly HeartbeatWriteState[] = ['busy', 'idle', 'waiting', 'stuck'];
+
 /** Longest note kept (characters); longer notes are cut by the writer and the parser. */
 export const MAX_NOTE_LENGTH = 200;
 
@@ -231,7 +241,9 @@ export function readHeartbeat(runDir: string, agent: string, nowSeconds: number)
 
 /** What a writer reports in one beat. */
 export interface HeartbeatBeat {
-  state: HeartbeatState;
+  state: HeartbeatWriteState;
+  /** Why the agent waits or is stuck (`permission: Bash echo hi`, `rate limited (429)`): one line, cut to {@link MAX_NOTE_LENGTH}. */
+  reason?: string | null;
   card?: string | null;
   /** Free text, flattened to one line and cut to {@link MAX_NOTE_LENGTH}. */
   note?: string | null;
@@ -242,9 +254,9 @@ export interface HeartbeatBeat {
   ts?: number;
 }
 
-/** Renders a v1 heartbeat file body (pure). Throws {@link HeartbeatInputError} on an invalid state, card or interval. */
+/** Renders a v1 heartbeat file body (pure): `v`, `ts`, `state`, then `interval`, `pid`, `card`, `reason`, `note` when given. Throws {@link HeartbeatInputError} on an invalid state, card or interval. */
 export function formatHeartbeat(beat: HeartbeatBeat): string {
-  if (beat.state !== 'busy' && beat.state !== 'idle') throw new HeartbeatInputError(`heartbeat state must be busy or idle, got "${beat.state}"`);
+  if (!HEARTBEAT_WRITE_STATES.includes(beat.state)) throw new HeartbeatInputError(`heartbeat state must be busy, idle, waiting or stuck, got "${beat.state}"`);
   const ts = Math.floor(beat.ts ?? Date.now() / 1000);
   const lines = ['v=1', `ts=${ts}`, `state=${beat.state}`];
   if (beat.interval !== undefined && beat.interval !== null) {
@@ -255,6 +267,10 @@ export function formatHeartbeat(beat: HeartbeatBeat): string {
   if (beat.card) {
     if (/[\s=\u0000-\u001f\u007f]/.test(beat.card)) throw new HeartbeatInputError(`heartbeat card id must not contain spaces, '=' or control characters: "${beat.card}"`);
     lines.push(`card=${beat.card}`);
+  }
+  if (beat.reason) {
+    const flat = beat.reason.replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/\s+/g, ' ').trim().slice(0, MAX_NOTE_LENGTH);
+    if (flat) lines.push(`reason=${flat}`);
   }
   if (beat.note) {
     const flat = beat.note.replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/\s+/g, ' ').trim().slice(0, MAX_NOTE_LENGTH);

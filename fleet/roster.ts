@@ -55,8 +55,11 @@ export interface Roster {
   socket: string | null;
   /** `tmux.holder_session` (or `holderSession`): keeps the server alive; never an agent, never unmanaged. */
   holderSession: string | null;
-  /** The `runtimes:` section keyed by runtime name (`codex: { reset_command: /clear }`); `{}` when absent. */
-  runtimes: Record<string, RosterRuntime>;
+  /**
+   * The `runtimes:` section keyed by runtime name (`codex: { reset_command: /clear }`); `{}` when
+   * the roster has none (optional only for rosters built by hand, e.g. in tests).
+   */
+  runtimes?: Record<string, RosterRuntime>;
   agents: RosterAgent[];
 }
 

@@ -13,7 +13,7 @@
 import { RosterCache } from '../../fleet/roster.js';
 import { agentUnitName } from '../../fleet/systemd.js';
 import { runSystemctl, systemctlFailure, type UnitVerb } from '../../fleet/unit-control.js';
-import type { BacklogClient } from '../../backlog/types.js';
+import type { BacklogClient } from '../../backlog/verbs.js';
 import type { MosaicPaths } from '../../lib/paths.js';
 import { sanitizeLine } from '../../lib/sanitize.js';
 import { collectSnapshot } from '../snapshot/collect.js';

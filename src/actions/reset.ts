@@ -4,7 +4,7 @@
  * fresh context. Upstream NS-6 `reset_between_tasks`. Owner: actions.
  */
 import { loadRoster, rosterErrorSummary, type Roster, type RosterAgent } from '../../fleet/roster.js';
-import type { BacklogClient } from '../../backlog/types.js';
+import type { BacklogClient } from '../../backlog/verbs.js';
 import type { MosaicPaths } from '../../lib/paths.js';
 import { sanitizeLine } from '../../lib/sanitize.js';
 import { collectSnapshot } from '../snapshot/collect.js';

@@ -109,9 +109,14 @@ describe('writeHeartbeat', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-hb-'));
     expect(() => writeHeartbeat(dir!, '../evil', { state: 'busy' })).toThrow(/invalid agent name/);
     expect(() => writeHeartbeat(dir!, 'a/b', { state: 'busy' })).toThrow(/invalid agent name/);
-    expect(() => writeHeartbeat(dir!, 'a', { state: 'sleeping' as 'busy' })).toThrow(/busy or idle/);
+    expect(() => writeHeartbeat(dir!, 'a', { state: 'sleeping' as 'busy' })).toThrow(/busy, idle, waiting or stuck/);
     expect(() => formatHeartbeat({ state: 'idle', card: 'a b' })).toThrow(/card id/);
     expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  it('writes waiting and stuck with a one-line reason', () => {
+    expect(formatHeartbeat({ state: 'waiting', reason: 'permission: Bash\necho hi', ts: 5 })).toBe('v=1\nts=5\nstate=waiting\nreason=permission: Bash echo hi\n');
+    expect(formatHeartbeat({ state: 'stuck', reason: 'rate limited (429)', note: 'API Error', ts: 5 })).toBe('v=1\nts=5\nstate=stuck\nreason=rate limited (429)\nnote=API Error\n');
   });
 });
 
