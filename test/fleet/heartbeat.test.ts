@@ -43,7 +43,7 @@ describe('parseHeartbeat', () => {
     expect(hb.ageSeconds).toBe(100);
     expect(hb.state).toBeNull();
     expect(hb.partial).toBe(true);
-    expect(hb.problems).toEqual(['line 1: no key=value', 'ts "x" unreadable: used file mtime', 'state "sleeping" is not busy|idle']);
+    expect(hb.problems).toEqual(['line 1: no key=value', 'ts "x" unreadable: used file mtime', 'state "sleeping" is not busy|idle|waiting|stuck']);
   });
 
   it('missing ts uses mtime; v1 without state is flagged', () => {
@@ -77,7 +77,7 @@ describe('parseHeartbeat', () => {
   });
 
   it('problems never quote raw control bytes, and many junk lines are counted, not listed', () => {
-    expect(usable('ts=\u001b]0;pwned\u0007\nstate=\u202eidle\n').problems).toEqual(['ts "?]0;pwned?" unreadable: used file mtime', 'state "?idle" is not busy|idle']);
+    expect(usable('ts=\u001b]0;pwned\u0007\nstate=\u202eidle\n').problems).toEqual(['ts "?]0;pwned?" unreadable: used file mtime', 'state "?idle" is not busy|idle|waiting|stuck']);
     expect(usable(`state=busy\n${'junk\n'.repeat(10)}`).problems).toEqual(['line 2: no key=value', 'line 3: no key=value', 'line 4: no key=value', '7 more lines without key=value', 'ts missing: used file mtime']);
   });
 
