@@ -38,6 +38,8 @@ describe('reset an agent (real program, simulated agent pane)', () => {
     writeHomeRoster(home, tmux.socket, [
       { name: 'cx', runtime: 'simcodex', class: 'enhancer' },
       { name: 'plain', runtime: 'sleep' },
+      // A pane that writes no beats of its own: the test's busy beat stays as written.
+      { name: 'busy1', runtime: 'simcodex' },
     ]);
     const roster = path.join(home, 'fleet', 'roster.yaml');
     fs.appendFileSync(roster, 'runtimes:\n  simcodex:\n    reset_command: /clear\n  sleep: {}\n');
@@ -45,6 +47,7 @@ describe('reset an agent (real program, simulated agent pane)', () => {
     const runDir = path.join(home, 'fleet', 'run');
     await tmux.newSession('cx', ['node', simAgent, '--agent', 'cx', '--run-dir', runDir, '--input-mode', 'accept', '--busy', '0', '--idle', '600'], { width: 100, height: 30 });
     await tmux.newSession('plain', ['sleep', '600']);
+    await tmux.newSession('busy1', ['sleep', '600']);
     await waitFor(async () => (await tmux.capture('cx')).trimEnd().endsWith('>'), 'cx shows its prompt');
   });
 
@@ -70,13 +73,16 @@ describe('reset an agent (real program, simulated agent pane)', () => {
 
   it('refuses while the agent is working unless --force, and when the runtime has no reset_command', async () => {
     const runDir = path.join(home, 'fleet', 'run');
-    writeHeartbeat(runDir, 'cx', { state: 'busy', card: 'R1' });
-    const refused = await cli(['reset', 'cx']);
+    writeHeartbeat(runDir, 'busy1', { state: 'busy', card: 'R1' });
+    const before = await tmux.capture('busy1');
+    const refused = await cli(['reset', 'busy1']);
     expect(refused.code).toBe(3);
-    expect(refused.stderr).toMatch(/reset cx refused: cx is working \(card R1; heartbeat state=busy.*--force/);
+    expect(refused.stderr).toMatch(/reset busy1 refused: busy1 is working \(card R1; heartbeat state=busy.*--force/);
+    expect(await tmux.capture('busy1')).toBe(before);
+    // --force: sent whatever the readiness (the sim agent writes its own beats, so it is
+    // whatever it last said; the flag is what is checked).
     const forced = JSON.parse((await cli(['reset', 'cx', '--force', '--json'])).stdout) as ResetResult;
-    expect(forced).toMatchObject({ outcome: 'reset', forced: true });
-    writeHeartbeat(runDir, 'cx', { state: 'idle' });
+    expect(forced).toMatchObject({ outcome: 'reset', forced: true, receipt: { status: 'submitted' } });
     const none = await cli(['reset', 'plain']);
     expect(none.code).toBe(3);
     expect(none.stderr).toMatch(/no runtimes\.sleep\.reset_command for runtime "sleep": nothing to send/);
