@@ -15,11 +15,11 @@ import { runBin } from '../helpers/bin.js';
 import { writeHomeRoster } from '../helpers/roster.js';
 import { snapshotValidator } from '../helpers/schema.js';
 import { realSystemdUnavailableReason, startTestSystemd, type TestSystemd } from '../helpers/systemd.js';
-import { isolatedSocketName, waitFor } from '../helpers/tmux.js';
+import { isolatedSocketName, startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
 
 const unavailable = realSystemdUnavailableReason();
 if (unavailable && process.env.CI === 'true') throw new Error(`CI=true: these tests must run on a real systemd --user, which cannot run here: ${unavailable}`);
-if (unavailable) console.warn(`systemd-real.test.ts: real systemd --user unavailable (${unavailable}); fixture-only coverage elsewhere`);
+if (unavailable) console.warn(`systemd-real.test.ts: real systemd --user unavailable (${unavailable}); the fixture systemctl stands in (fallback block below)`);
 
 describe.runIf(!unavailable)('systemd facts on a real systemd --user', () => {
   let sd: TestSystemd;
@@ -125,5 +125,45 @@ describe.runIf(!unavailable)('systemd facts on a real systemd --user', () => {
     expect(row(s, 'boss').orchestratorUnit).toMatchObject({ name: 'mosaic-fleet-orchestrator.service', activeState: 'active' });
     expect(row(s, 'boss').flags).toContain('BOOT-ENABLE');
     expect(s.errors.join('\n')).not.toContain('mosaic-fleet-orchestrator.service active');
+  });
+});
+
+// Where the real manager cannot run (never in CI): the same flags from the fixture systemctl's
+// `show` answers, with the agents' sessions made by hand. `MT_TEST_SYSTEMD=fixture` runs this
+// block on a machine that has the real one.
+describe.runIf(!!unavailable)('systemd facts from the fixture systemctl (fallback where systemd --user cannot run)', () => {
+  let sd: TestSystemd;
+  let tmux: IsolatedTmux;
+  let home: string;
+  const once = async (): Promise<Snapshot> => {
+    const r = await runBin(['--mosaic-home', home, '--once', '--json'], sd.env({ ...process.env, XDG_CACHE_HOME: path.join(home, 'cache') }));
+    expect(r.code, r.stderr).toBe(0);
+    return JSON.parse(r.stdout) as Snapshot;
+  };
+
+  beforeAll(async () => {
+    tmux = await startIsolatedTmux('sdfix');
+    sd = await startTestSystemd('sdfix', tmux.socket);
+    console.info(`systemd-real.test.ts (fallback) uses ${sd.description}`);
+    expect(sd.kind).toBe('fixture');
+    home = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-sdfix-'));
+    writeHomeRoster(home, tmux.socket, [{ name: 'f1', runtime: 'sleep' }, { name: 'f2', runtime: 'sleep' }]);
+    await tmux.newSession('f1', ['sleep', '600']);
+  });
+  afterAll(async () => {
+    await sd?.stop();
+    await tmux?.stop();
+    if (home) fs.rmSync(home, { recursive: true, force: true });
+  });
+
+  it('BOOT-ENABLE and NEEDS-RESTART from the fixture; lifecycle verbs are refused by it, never faked', async () => {
+    sd.setFixtureUnit('mosaic-agent@f1.service', { activeState: 'active', subState: 'exited', unitFileState: 'disabled' });
+    sd.setFixtureUnit('mosaic-agent@f2.service', { activeState: 'active', subState: 'exited', unitFileState: 'enabled' });
+    const s = await once();
+    expect(s.agents.find((a) => a.name === 'f1')!.flags).toEqual(['BOOT-ENABLE']);
+    expect(s.agents.find((a) => a.name === 'f2')).toMatchObject({ readiness: 'dead', flags: ['NEEDS-RESTART'] });
+    const r = await runBin(['--mosaic-home', home, 'restart', 'f2', '--json'], sd.env({ ...process.env, XDG_CACHE_HOME: path.join(home, 'cache') }));
+    expect(r.code).toBe(4);
+    expect(JSON.parse(r.stdout).reason).toMatch(/only 'show' is understood/);
   });
 });

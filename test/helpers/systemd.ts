@@ -85,6 +85,11 @@ export interface TestSystemd {
   setAgentFailing(agent: string, failing: boolean): void;
   /** `enable` + `daemon-reload` (systemd 252 reports a template instance's UnitFileState from before the enable until a reload). */
   enable(unit: string): Promise<void>;
+  /**
+   * Fixture only: what `show` answers for `unit` (LoadState `loaded`, MainPID 0); throws on the
+   * real manager, whose units are real.
+   */
+  setFixtureUnit(unit: string, state: { activeState: string; subState: string; unitFileState: string }): void;
   /** Ends the manager, its processes, cgroups, the socket's tmux server and the temp dir; idempotent. */
   stop(): Promise<void>;
 }
@@ -116,9 +121,11 @@ function onPath(program: string): boolean {
 
 /**
  * Why a real `systemd --user` cannot run here, or null when it can be tried: not root, no
- * `unshare`, no systemd binary or `systemctl`, no cgroup2 hierarchy.
+ * `unshare`, no systemd binary or `systemctl`, no writable cgroup2 hierarchy — or
+ * `MT_TEST_SYSTEMD=fixture` (to exercise the fallback on a machine that has the real one).
  */
 export function realSystemdUnavailableReason(): string | null {
+  if (process.env.MT_TEST_SYSTEMD === 'fixture') return 'MT_TEST_SYSTEMD=fixture asked for the fixture';
   if (process.getuid?.() !== 0) return 'not root (a throwaway user manager needs a private mount namespace and its own cgroup)';
   if (!fs.existsSync(SYSTEMD_BINARY)) return `${SYSTEMD_BINARY} missing (apt-get install -y --no-install-recommends systemd)`;
   if (!onPath('unshare')) return 'no unshare on PATH (util-linux)';
@@ -391,6 +398,9 @@ export async function startTestSystemd(area: string, socket: string, holderSessi
       if (r.code !== 0) throw new Error(`systemctl --user enable ${unit}: ${r.stderr.trim()}`);
       await systemctl(['daemon-reload']);
     },
+    setFixtureUnit() {
+      throw new Error('setFixtureUnit: the real systemd --user is in use; start and stop real units instead');
+    },
     stop,
   };
   return sd;
@@ -424,6 +434,11 @@ function fixtureSystemd(dir: string, socket: string, holderSession: string, why:
     setAgentCommand: () => {},
     setAgentFailing: () => {},
     enable: (unit) => refuse(`enabling ${unit}`),
+    setFixtureUnit(unit, st) {
+      const lines = fs.readFileSync(fixture, 'utf8').split('\n').filter((l) => l && !l.startsWith(`${unit} `));
+      lines.push(`${unit} loaded ${st.activeState} ${st.subState} ${st.unitFileState || '-'} 0`);
+      fs.writeFileSync(fixture, `${lines.join('\n')}\n`);
+    },
     async stop() {
       fs.rmSync(dir, { recursive: true, force: true });
     },
