@@ -43,7 +43,8 @@ export function resetCommandFor(roster: Pick<Roster, 'runtimes'>, agent: Pick<Ro
  * Sends `agent`'s reset command (the roster's `runtimes.<runtime>.reset_command`) as the whole
  * input line — without the source-label prefix, which would turn `/clear` into plain text —
  * with verification (`timeoutMs` after Enter, default 5000). Refused (nothing sent): the roster
- * does not load, unknown agent, no reset command for its runtime, the agent is `working` and not
+ * does not load, unknown agent, no reset command for its runtime, the agent is `waiting` at a
+ * dialog (even with `force`: never type into a dialog), the agent is `working` and not
  * `force` (says the card and heartbeat state it would interrupt), or the send itself refuses
  * (dead/missing pane, copy mode). The receipt is recorded as a `receipt` event when a backlog
  * store exists (`record: false` skips it; `client` is reused). Never throws.
@@ -79,6 +80,11 @@ export async function resetAgent(opts: {
 
   const snap = await collectSnapshot({ paths, includeBacklog: false, sshEnv: opts.env, signal: opts.signal });
   const row = snap.agents.find((a) => a.name === agent);
+  // Never type into a dialog: a runtime waiting for a human is not at its input line, and the
+  // reset's Enter would answer its prompt. Not even with --force.
+  if (row?.readiness === 'waiting') {
+    return refuse(`${agent} is waiting (${row.evidence[0] ?? 'for a human'}): the runtime is not at its input line and the reset would answer its dialog; answer it first`, found.runtime, command);
+  }
   const interruption = row ? workingInterruption(row) : null;
   if (interruption && !opts.force) return refuse(`${interruption}: a reset would interrupt it; --force to reset anyway`, found.runtime, command);
 

@@ -83,6 +83,12 @@ describe('reset an agent (real program, simulated agent pane)', () => {
     // whatever it last said; the flag is what is checked).
     const forced = JSON.parse((await cli(['reset', 'cx', '--force', '--json'])).stdout) as ResetResult;
     expect(forced).toMatchObject({ outcome: 'reset', forced: true, receipt: { status: 'submitted' } });
+    // A runtime waiting for a human is never typed into, even with --force.
+    writeHeartbeat(runDir, 'busy1', { state: 'waiting', reason: 'permission: Bash rm -rf build' });
+    const waiting = await cli(['reset', 'busy1', '--force']);
+    expect(waiting.code).toBe(3);
+    expect(waiting.stderr).toMatch(/reset busy1 refused: busy1 is waiting \(.*permission: Bash rm -rf build.*\): the runtime is not at its input line/);
+    expect(await tmux.capture('busy1')).toBe(before);
     const none = await cli(['reset', 'plain']);
     expect(none.code).toBe(3);
     expect(none.stderr).toMatch(/no runtimes\.sleep\.reset_command for runtime "sleep": nothing to send/);
