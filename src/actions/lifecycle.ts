@@ -113,14 +113,15 @@ function systemdProbeFor(s: Snapshot, row: AgentRow): { ok: boolean; error: stri
 }
 
 /**
- * What acting on `row` would interrupt, when it is `working`: its card (claim, else the beat's
- * card), its heartbeat state and the evidence that decided `working`. Null when not working.
+ * What acting on `row` would interrupt, when it is `working` (or `waiting`: mid-turn at a
+ * prompt for a human): its card (claim, else the beat's card), its heartbeat state and the
+ * evidence that decided it. Null otherwise.
  */
 export function workingInterruption(row: AgentRow): string | null {
-  if (row.readiness !== 'working') return null;
+  if (row.readiness !== 'working' && row.readiness !== 'waiting') return null;
   const card = row.claim?.cardId ?? row.heartbeat?.card ?? null;
   const parts = [card ? `card ${card}` : 'no card in hand', row.heartbeat ? `heartbeat state=${row.heartbeat.state ?? 'none'}` : 'no heartbeat', row.evidence[0] ?? ''];
-  return `${row.name} is working (${parts.filter(Boolean).join('; ')})`;
+  return `${row.name} is ${row.readiness} (${parts.filter(Boolean).join('; ')})`;
 }
 
 function delay(ms: number, signal?: AbortSignal): Promise<void> {

@@ -140,6 +140,7 @@ describe('restart --all order and working refusals', () => {
     expect(workingInterruption(row)).toBe('c1 is working (card A3; heartbeat state=busy; heartbeat 3s old, state=busy)');
     expect(workingInterruption({ ...row, claim: { cardId: 'B7', title: '', secondsLeft: 60 } })).toMatch(/^c1 is working \(card B7;/);
     expect(workingInterruption({ ...row, readiness: 'available' })).toBeNull();
+    expect(workingInterruption({ ...row, readiness: 'waiting', evidence: ['permission: Bash'] })).toBe('c1 is waiting (card A3; heartbeat state=busy; permission: Bash)');
   });
 });
 
