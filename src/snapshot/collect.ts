@@ -15,6 +15,7 @@ import { readPausedFlag } from '../../fleet/paused.js';
 import { readProcessTree } from '../../fleet/proc.js';
 import { readinessThresholds, type ReadinessThresholds } from '../../fleet/readiness.js';
 import { isLocalHost, probeRemoteHost, sshTarget, sshTimeoutMs, type RemoteHostProbe } from '../../fleet/remote.js';
+import type { LingerCache } from '../../fleet/linger.js';
 import { RosterCache, type RosterAgent } from '../../fleet/roster.js';
 import { agentUnitName, HOLDER_UNIT, ORCHESTRATOR_UNIT, probeSystemdUnits, type SystemdBackoff, type SystemdProbe } from '../../fleet/systemd.js';
 import { probeTmuxSocket, type TmuxSocketProbe } from '../../fleet/tmux.js';
@@ -35,6 +36,12 @@ export interface CollectSnapshotOptions {
    * `systemctl` is asked again only every 30 s, the snapshot still reports it unavailable.
    */
   systemdBackoff?: SystemdBackoff;
+  /**
+   * Keep one per poller (`--once` makes a fresh one): lingering of the user's systemd manager is
+   * read through it — at most every 30 s, and only while systemd answers — for the fleet-level
+   * `LINGER` flag. Without one, lingering is not checked (`fleet.linger` absent).
+   */
+  linger?: LingerCache;
   /**
    * Environment for the tmux probes (default: `tmuxEnv()`, a fresh copy of process.env without
    * TMUX). The console computes it once: copying process.env on every tick is measurable.
@@ -230,6 +237,8 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
   }
 
   const systemd = await systemdPromise;
+  // Lingering (fleet-level LINGER): asked only while this host's systemd answers, at most every 30 s.
+  const linger = opts.linger && systemd?.available ? await opts.linger.get({ nowMs, signal: opts.signal, timeoutMs }) : null;
   const backlog = await backlogPromise;
 
   return joinSnapshot({
@@ -247,6 +256,7 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
     local: { target: null, host: null, ok: true, error: null, durationMs: 0, tmux, heartbeats, agentEnvs, processes: proc?.value ?? null, systemd, screens: screenReadings },
     remotes,
     backlog,
+    linger,
     ...(screens ? { screens } : {}),
   });
 }

@@ -104,6 +104,12 @@ export function floorText(snapshot: Snapshot | null): string {
     : sanitizeLine(`FLOOR BROKEN: ${(f.reason ?? `${f.orchestrators} orchestrators, ${f.enhancers} enhancers`).replace(/^floor broken:\s*/i, '')}`);
 }
 
+/** Fleet-level systemd flags for the header: `LINGER (off for alice)`, or '' when none. Sanitized. */
+export function fleetFlagsText(snapshot: Snapshot | null): string {
+  if (!snapshot?.fleet.flags?.includes('LINGER')) return '';
+  return sanitizeLine(`LINGER (lingering off for ${snapshot.fleet.linger?.user ?? snapshot.tenant}: no unit survives logout/reboot)`);
+}
+
 /**
  * Probe errors and snapshot errors, deduplicated and sanitized, for display in place. A probe
  * that worked but found something wrong ("tmux: no server on socket X": ok, no panes) is shown
@@ -166,6 +172,11 @@ export function agentDetailLines(agent: AgentRow): string[] {
     const u = agent.unit;
     lines.push(`unit ${u.name}: ${u.loadState}/${u.activeState}/${u.subState} file ${u.unitFileState || '-'} pid ${u.mainPid ?? '-'}`);
   } else lines.push('unit: -');
+  if (agent.orchestratorUnit) {
+    const u = agent.orchestratorUnit;
+    lines.push(`unit ${u.name}: ${u.loadState}/${u.activeState}/${u.subState} file ${u.unitFileState || '-'} pid ${u.mainPid ?? '-'}`);
+  }
+  if (agent.flags.includes('NEEDS-RESTART')) lines.push('NEEDS-RESTART: B restarts the unit (mosaic-top restart ' + agent.name + ')');
   if (agent.process) {
     const pr = agent.process;
     lines.push(`process: expected ${pr.expected}, seen ${pr.seen.join(' ') || '-'}${pr.matches ? '' : ' (DRIFT)'}`);
