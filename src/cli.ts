@@ -4,6 +4,7 @@ import { registerHeartbeatCommand } from './commands/heartbeat.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerBacklogCommand } from './commands/backlog.js';
 import { registerActionCommands } from './commands/actions.js';
+import { registerEventsCommand } from './commands/events.js';
 import { sanitizeLines } from '../lib/sanitize.js';
 
 /** Exit code of every usage error (unknown command or option, bad or missing value). */
@@ -61,6 +62,7 @@ export function buildProgram(): Command {
   registerDemoCommand(program);
   registerBacklogCommand(program);
   registerActionCommands(program);
+  registerEventsCommand(program);
   // Only the root: its action reports excess words as an unknown command (above) instead of
   // commander's "too many arguments". Set after registering so subcommands keep the check.
   program.allowExcessArguments(true);

@@ -11,7 +11,10 @@ import { collectSnapshot } from '../snapshot/collect.js';
 export async function runOnce(opts: GlobalOptions): Promise<number> {
   try {
     const paths = resolvePaths({ mosaicHome: opts.mosaicHome, roster: opts.roster });
-    const snapshot = await collectSnapshot({ paths });
+    // Each agent's `since` comes from the transitions the console or `events --follow` recorded.
+    const { historyFile, readHistory, sinceFromHistory } = await import('../transitions/history.js');
+    const history = readHistory(historyFile(paths.runDir)).transitions;
+    const snapshot = await collectSnapshot({ paths, sinceOf: (agent, readiness) => sinceFromHistory(history, agent, readiness) });
     if (opts.json) process.stdout.write(`${JSON.stringify(snapshot, null, 2)}\n`);
     else process.stdout.write((await import('../view/once-table.js')).renderSnapshotTable(snapshot));
     return 0;

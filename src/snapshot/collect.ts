@@ -63,6 +63,11 @@ export interface CollectSnapshotOptions {
   probeTimeoutMs?: number;
   /** Root of the process table (default `/proc`); for tests. */
   procRoot?: string;
+  /**
+   * When `agent` entered `readiness` (ISO), from the transition history; default: unknown (null).
+   * `--once` passes a lookup over `<run>/transitions.ndjson`, the console its in-memory history.
+   */
+  sinceOf?: (agent: string, readiness: Readiness) => string | null;
   /** Reads the backlog section (default {@link collectBacklogSection}); tests inject claims here. */
   readBacklog?: typeof collectBacklogSection;
 }
@@ -310,6 +315,7 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
       socket: a.socket,
       ...(local ? {} : { ssh: sshTarget(a) }),
       readiness,
+      since: opts.sinceOf?.(a.name, readiness) ?? null,
       evidence: [...evidence, ...flagged.evidence],
       flags: flagged.flags,
       pane,

@@ -275,3 +275,43 @@ export function sinceFromHistory(history: readonly Transition[], agent: string, 
   }
   return null;
 }
+
+/**
+ * Serializes an observer's appends to the history (one at a time, in order) without making
+ * the caller wait: the console's poller and `events --follow` hand each tick's transitions to
+ * {@link HistoryWriter.append} and go on. Failures go to `onError` (one line each).
+ */
+export class HistoryWriter {
+  private chain: Promise<void> = Promise.resolve();
+  private pending = 0;
+  /** Appends done, transitions written (after dedupe), failures. */
+  readonly stats = { appends: 0, written: 0, failures: 0 };
+
+  constructor(
+    readonly file: string,
+    private readonly onError: (error: string) => void = () => {},
+    private readonly onWritten: (written: Transition[]) => void = () => {},
+  ) {}
+
+  /** Queues `transitions` for appending (returns at once). */
+  append(transitions: readonly Transition[]): void {
+    if (!transitions.length) return;
+    const batch = [...transitions];
+    this.pending++;
+    this.chain = this.chain.then(async () => {
+      const r = await appendHistory(this.file, batch);
+      this.pending--;
+      this.stats.appends++;
+      this.stats.written += r.written.length;
+      if (r.error) {
+        this.stats.failures++;
+        this.onError(r.error);
+      } else if (r.written.length) this.onWritten(r.written);
+    });
+  }
+
+  /** Resolves when every queued append is done. */
+  async idle(): Promise<void> {
+    while (this.pending > 0) await this.chain;
+  }
+}
