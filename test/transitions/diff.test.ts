@@ -110,3 +110,30 @@ describe('diffSnapshots (spec §14)', () => {
     expect(damper.admit(all[1], Date.parse(all[1].at) + 10 * 60_000)).toBe(false);
   });
 });
+
+import { timelineRuns, timelineStates } from '../../src/transitions/timeline.js';
+import { TRANSITION_SCHEMA } from '../../src/transitions/diff.js';
+
+describe('timelineStates (one agent, last hour)', () => {
+  const now = Date.parse('2026-12-01T12:00:00Z');
+  const tr = (from: string, to: string, minutesAgo: number): Transition => ({
+    schema: TRANSITION_SCHEMA, kind: 'readiness', scope: 'agent', agent: 'coder1', host: null, from, to,
+    at: new Date(now - minutesAgo * 60_000).toISOString(), evidence: [], attention: to === 'dead',
+  });
+  it('cuts the hour into cells, unobserved cells null, a short death wins its cell', () => {
+    // 12 cells of 5 minutes. Observed since 30 min ago; died 20 min ago for 1 minute, back working.
+    const h = [tr('working', 'dead', 20), tr('dead', 'working', 19)];
+    const cells = timelineStates(h, 'working', { nowMs: now, cells: 12, observedSinceMs: now - 30 * 60_000 });
+    expect(cells).toEqual([null, null, null, null, null, 'working', 'working', 'dead', 'working', 'working', 'working', 'working']);
+    expect(timelineRuns(cells)).toEqual([{ state: null, cells: 5 }, { state: 'working', cells: 2 }, { state: 'dead', cells: 1 }, { state: 'working', cells: 4 }]);
+  });
+  it('without an observer, the history alone says what is known; the newest cell is the current readiness', () => {
+    const h = [tr('working', 'stale', 50)];
+    const cells = timelineStates(h, 'stale', { nowMs: now, cells: 6, observedSinceMs: null });
+    // Cells of 10 min aligned to the clock: 11:10–11:20 … 12:00–12:10; the change came at 11:10.
+    expect(cells).toEqual(['stale', 'stale', 'stale', 'stale', 'stale', 'stale']);
+    expect(timelineStates(h, 'stale', { nowMs: now, cells: 12, observedSinceMs: null })).toEqual([null, 'stale', 'stale', 'stale', 'stale', 'stale', 'stale', 'stale', 'stale', 'stale', 'stale', 'stale']);
+    expect(timelineStates([], 'working', { nowMs: now, cells: 4, observedSinceMs: null })).toEqual([null, null, null, null]);
+    expect(timelineStates([], 'working', { nowMs: now, cells: 4, observedSinceMs: now - 3600_000 })).toEqual([null, 'working', 'working', 'working']);
+  });
+});
