@@ -135,6 +135,6 @@ describe('timelineStates (one agent, last hour)', () => {
     expect(timelineStates(h, 'stale', { nowMs: now, cells: 12, observedSinceMs: null })).toEqual([null, 'stale', 'stale', 'stale', 'stale', 'stale', 'stale', 'stale', 'stale', 'stale', 'stale', 'stale']);
     expect(timelineStates([], 'working', { nowMs: now, cells: 4, observedSinceMs: null })).toEqual([null, null, null, null]);
     expect(timelineStates([], 'working', { nowMs: now, cells: 4, observedSinceMs: now - 3600_000 })).toEqual(['working', 'working', 'working', 'working']);
-    expect(timelineStates([], 'working', { nowMs: now, cells: 4, observedSinceMs: now - 20 * 60_000 })).toEqual([null, null, 'working', 'working']);
+    expect(timelineStates([], 'working', { nowMs: now, cells: 4, observedSinceMs: now - 20 * 60_000 })).toEqual([null, 'working', 'working', 'working']);
   });
 });
