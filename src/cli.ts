@@ -19,6 +19,8 @@ export interface GlobalOptions {
   once?: boolean;
   json?: boolean;
   readonly?: boolean;
+  /** Console: ring the terminal / desktop on attention transitions (also `MOSAIC_TOP_NOTIFY_BELL=1`). */
+  notifyBell?: boolean;
 }
 
 /** Parses a positive number of seconds for `--interval`, `--ttl`, `--timeout`. */
@@ -39,6 +41,7 @@ export function buildProgram(): Command {
     .option('--once', 'print one snapshot and exit (no console)')
     .option('--json', 'with --once: print the snapshot as JSON (schema mosaic-top/snapshot@1)')
     .option('--readonly', 'console: disable every key that changes anything')
+    .option('--notify-bell', 'console: bell + desktop notification (OSC 777/9, notify-send) on attention transitions (also MOSAIC_TOP_NOTIFY_BELL=1)')
     .showHelpAfterError()
     // Usage errors exit 2 (commander's default is 1); --help and --version still exit 0.
     // Set before the subcommands are registered: `.command()` copies it to each of them.
