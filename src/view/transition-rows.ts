@@ -13,12 +13,14 @@ import { displayWidth, formatAge } from './format.js';
 export const TIMELINE_WINDOW_SECONDS = 3600;
 
 /**
- * Cells of the timeline for a terminal `columns` wide: 60 (a minute each) from 160 columns,
- * 30 (two minutes) from 120, else 12 (five minutes).
+ * Cells of the timeline for a fleet table `columns` wide: 60 (a minute each) from 160 columns,
+ * 30 (two minutes) from 120, 6 (ten minutes) from 100 — there the evidence column just fits
+ * beside it —, else 12 (five minutes; no evidence column that narrow anyway).
  */
 export function timelineCellCount(columns: number): number {
   if (columns >= 160) return 60;
   if (columns >= 120) return 30;
+  if (columns >= 100) return 6;
   return 12;
 }
 
