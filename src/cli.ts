@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { packageVersion } from '../lib/version.js';
 import { registerHeartbeatCommand } from './commands/heartbeat.js';
+import { registerHooksCommands } from './commands/hooks.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerBacklogCommand } from './commands/backlog.js';
 import { registerActionCommands } from './commands/actions.js';
@@ -62,6 +63,7 @@ export function buildProgram(): Command {
       }
     });
   registerHeartbeatCommand(program);
+  registerHooksCommands(program);
   registerDemoCommand(program);
   registerBacklogCommand(program);
   registerActionCommands(program);

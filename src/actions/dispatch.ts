@@ -7,7 +7,8 @@
  */
 import { agentPaneTarget, readPaneState } from '../../fleet/capture.js';
 import { describePause, readPausedFlag } from '../../fleet/paused.js';
-import { BacklogError, type BacklogClient, type Card } from '../../backlog/types.js';
+import { BacklogError, type Card } from '../../backlog/types.js';
+import type { BacklogClient } from '../../backlog/verbs.js';
 import type { MosaicPaths } from '../../lib/paths.js';
 import { sanitizeLine, sanitizeLines } from '../../lib/sanitize.js';
 import { isDelivered, type SendReceipt } from '../../fleet/receipt.js';

@@ -3,7 +3,7 @@
  * Owner: actions. The backlog client is imported lazily so a plain send loads no database code.
  */
 import fs from 'node:fs';
-import type { BacklogClient } from '../../backlog/types.js';
+import type { BacklogClient } from '../../backlog/verbs.js';
 import type { MosaicPaths } from '../../lib/paths.js';
 import { operatorName } from './pause.js';
 import type { SendReceipt } from '../../fleet/receipt.js';

@@ -13,7 +13,7 @@ import { sanitizeLine, sanitizeLines } from '../../lib/sanitize.js';
 import type { AgentRow } from '../snapshot/types.js';
 import type { ConsoleStore } from '../store/index.js';
 import type { Poller } from '../poller.js';
-import type { BacklogClient } from '../../backlog/types.js';
+import type { BacklogClient } from '../../backlog/verbs.js';
 import type { ConsoleActions } from './router.js';
 import { BacklogError } from '../../backlog/types.js';
 import { RECENT_EVENTS_LIMIT, eventView } from '../view/event-rows.js';

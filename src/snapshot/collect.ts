@@ -3,8 +3,9 @@
  * (roster, PAUSED, heartbeats, agent env files, /proc), then hands their answers to the pure
  * join (`./join.ts`) ⇒ one {@link Snapshot}. The console's poller calls {@link collectSnapshot}
  * every tick and `--once` prints it. Subprocesses per snapshot: one `tmux list-panes -a` per
- * distinct local socket, one `systemctl --user show`, and one `ssh` per distinct remote ssh
- * target (fleet/remote.ts) — never one per agent.
+ * distinct local socket, one `systemctl --user show`, one `ssh` per distinct remote ssh
+ * target (fleet/remote.ts), and at most one batched `tmux capture-pane` per local socket when
+ * some agent's screen needs reading (fleet/screen-probe.ts) — never one per agent.
  */
 import os from 'node:os';
 import { collectBacklogSection } from '../../backlog/snapshot.js';
@@ -17,8 +18,11 @@ import { isLocalHost, probeRemoteHost, sshTarget, sshTimeoutMs, type RemoteHostP
 import { RosterCache, type RosterAgent } from '../../fleet/roster.js';
 import { agentUnitName, HOLDER_UNIT, ORCHESTRATOR_UNIT, probeSystemdUnits, type SystemdBackoff, type SystemdProbe } from '../../fleet/systemd.js';
 import { probeTmuxSocket, type TmuxSocketProbe } from '../../fleet/tmux.js';
+import { ScreenReader, type ScreenCandidate } from '../../fleet/screen-probe.js';
+import { hasScreenRules, ScreenRulesCache, screenRulesOverridePath } from '../../fleet/screen.js';
+import type { ScreenReading } from '../../fleet/types.js';
 import type { MosaicPaths } from '../../lib/paths.js';
-import { joinSnapshot, type HostProbe, type Timed } from './join.js';
+import { findAgentPane, joinSnapshot, type HostProbe, type ScreenProbeReport, type Timed } from './join.js';
 import type { Readiness, Snapshot } from './types.js';
 
 /** Options of {@link collectSnapshot}. */
@@ -60,6 +64,14 @@ export interface CollectSnapshotOptions {
    * `--once` passes a lookup over `<run>/transitions.ndjson` (src/transitions/history.ts).
    */
   sinceOf?: (agent: string, readiness: Readiness) => string | null;
+  /**
+   * Read agents' screens with the screen rules (default true). Keep one {@link ScreenReader} per
+   * poller (`screenReader`) so only panes that moved are captured again; one
+   * {@link ScreenRulesCache} (`screenRules`) so the override file is re-read only when it changes.
+   */
+  readScreens?: boolean;
+  screenReader?: ScreenReader;
+  screenRules?: ScreenRulesCache;
 }
 
 
@@ -185,6 +197,43 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
     }
   }
 
+  // Screens (spec §12): only panes that matter, ≤ one capture call per socket, bounded per tick.
+  let screens: ScreenProbeReport | undefined;
+  const screenReadings = new Map<string, ScreenReading>();
+  if (opts.readScreens ?? true) {
+    const rulesState = (opts.screenRules ?? new ScreenRulesCache(screenRulesOverridePath(paths.mosaicHome))).get();
+    const reader = opts.screenReader ?? new ScreenReader();
+    const runtimesWithRules = new Set(agents.map((a) => a.runtime).filter((rt) => hasScreenRules(rt, rulesState.rules)));
+    const candidates: ScreenCandidate[] = [];
+    for (const a of localAgents) {
+      if (!runtimesWithRules.has(a.runtime)) continue;
+      const t = tmux.get(a.socket ?? '');
+      const p = t?.ok ? findAgentPane(t.panes, a.name) : null;
+      if (!p || p.dead || !p.paneId) continue;
+      const beat = heartbeats.get(a.name)?.heartbeat ?? null;
+      candidates.push({
+        agent: a.name,
+        socket: a.socket,
+        paneId: p.paneId,
+        runtime: a.runtime,
+        activity: p.activity,
+        beatTs: beat?.ts ?? null,
+        beatAttention: beat?.state === 'waiting' || beat?.state === 'stuck',
+      });
+    }
+    reader.prune(new Set(localAgents.map((a) => a.name)));
+    const { read, deferred } = reader.plan(candidates, nowSeconds);
+    const report = read.length
+      ? await reader.read(read, rulesState.rules, { nowSeconds, timeoutMs, signal: opts.signal, env: opts.tmuxEnv, deferred })
+      : { captured: 0, deferred, calls: 0, durationMs: 0, error: null };
+    for (const c of candidates) {
+      const reading = reader.reading(c.agent, c.paneId, nowSeconds);
+      if (reading) screenReadings.set(c.agent, reading);
+    }
+    const error = rulesState.error ?? report.error;
+    if (runtimesWithRules.size || error) screens = { ok: error === null, durationMs: report.durationMs, error, runtimesWithRules };
+  }
+
   const systemd = await systemdPromise;
   const backlog = await backlogPromise;
 
@@ -200,9 +249,10 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
     paused,
     heartbeatsMs,
     proc,
-    local: { target: null, host: null, ok: true, error: null, durationMs: 0, tmux, heartbeats, agentEnvs, processes: proc?.value ?? null, systemd },
+    local: { target: null, host: null, ok: true, error: null, durationMs: 0, tmux, heartbeats, agentEnvs, processes: proc?.value ?? null, systemd, screens: screenReadings },
     remotes,
     backlog,
     sinceOf: opts.sinceOf,
+    ...(screens ? { screens } : {}),
   });
 }

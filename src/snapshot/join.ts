@@ -13,7 +13,7 @@ import { isLocalHost, sshTarget } from '../../fleet/remote.js';
 import { rosterErrorSummary, type RosterAgent, type RosterState } from '../../fleet/roster.js';
 import { agentUnitName, HOLDER_UNIT, ORCHESTRATOR_UNIT, type SystemdProbe } from '../../fleet/systemd.js';
 import { isViewerSessionName, socketLabel, type TmuxPane, type TmuxSocketProbe } from '../../fleet/tmux.js';
-import type { PausedFlag } from '../../fleet/types.js';
+import type { PausedFlag, ScreenReading } from '../../fleet/types.js';
 import { maskCredentials, maskDatabaseUrl, type MosaicPaths } from '../../lib/paths.js';
 import {
   READINESS_ORDER,
@@ -61,6 +61,21 @@ export interface HostProbe {
   processes: ProcessTree | null;
   /** The host's systemd answer about the agents' (and, here, the fleet's) units; null when not asked. */
   systemd: SystemdProbe | null;
+  /**
+   * Per agent: its pane's screen as the screen rules last read it (fleet/screen-probe.ts), aged
+   * to now. Absent for a host whose screens are not read (remote hosts: their rows say so).
+   */
+  screens?: Map<string, ScreenReading>;
+}
+
+/** How the screen reads of this tick went (`probes.screens`). */
+export interface ScreenProbeReport {
+  ok: boolean;
+  durationMs: number;
+  /** The override's one-line error or a failed capture, else null. */
+  error: string | null;
+  /** Runtimes (roster names) that have screen rules, so rows without a reading can say why. */
+  runtimesWithRules: ReadonlySet<string>;
 }
 
 /** Everything {@link joinSnapshot} needs, gathered by `collect`. */
@@ -93,10 +108,12 @@ export interface ProbeResults {
    * is null (unknown). Pure lookup (the history was read by the caller).
    */
   sinceOf?: (agent: string, readiness: Readiness) => string | null;
+  /** The screen reads of this tick; absent when screens were not read at all. */
+  screens?: ScreenProbeReport;
 }
 
 /** The agent's pane: `=<name>:0.0`, else (e.g. base-index 1) the session's first pane. */
-function findAgentPane(panes: readonly TmuxPane[], name: string): TmuxPane | null {
+export function findAgentPane(panes: readonly TmuxPane[], name: string): TmuxPane | null {
   let first: TmuxPane | null = null;
   for (const p of panes) {
     if (p.session !== name) continue;
@@ -147,6 +164,7 @@ function joinAgent(
   h: HostProbe | null,
   claimed: (ClaimInfo & { expired: boolean }) | null,
   thresholds: ReadinessThresholds,
+  screens: ScreenProbeReport | undefined,
   sinceOf?: (agent: string, readiness: Readiness) => string | null,
 ): AgentRow {
   const local = h?.target === null;
@@ -155,6 +173,7 @@ function joinAgent(
   const paneRaw = findAgentPane(h?.tmux.get(a.socket ?? '')?.panes ?? [], a.name);
   const pane = paneRaw && !probeError ? toPaneInfo(paneRaw) : null;
   const hb = h?.heartbeats.get(a.name) ?? { heartbeat: null, error: null };
+  const screen = pane && !pane.dead ? h?.screens?.get(a.name) ?? null : null;
   const decided = classifyReadiness(
     {
       target: pane?.target ?? `=${a.name}:0.0`,
@@ -164,12 +183,16 @@ function joinAgent(
       heartbeatError: hb.error,
       remoteHost: h ? null : a.host,
       probeError,
+      screen,
+      screenIdleMayStream: !!screen?.idleMayStream,
     },
     thresholds,
   );
   const evidence = [...decided.evidence];
   // A remote row says where its pane was seen (local rows need not: the socket is this host's).
   if (!local && pane && !pane.dead) evidence.push(`pane ${pane.target} on socket ${socketLabel(a.socket)}${where}`);
+  // Screens are read on this host only: say so where the rules could have told more.
+  if (!local && pane && !pane.dead && screens?.runtimesWithRules.has(a.runtime)) evidence.push(`screen: not read (screens are read on this host only)`);
   let processInfo: ProcessInfo | null = null;
   if (pane && !pane.dead && pane.pid !== null && h?.processes) {
     const env = h.agentEnvs.get(a.name) ?? {};
@@ -189,12 +212,13 @@ function joinAgent(
     readiness: decided.readiness,
     since: sinceOf?.(a.name, decided.readiness) ?? null,
     evidence: [...evidence, ...flagged.evidence],
-    flags: flagged.flags,
+    flags: [...flagged.flags, ...(decided.flags ?? [])],
     pane,
     heartbeat: probeError ? null : hb.heartbeat,
     unit,
     process: processInfo,
     claim,
+    ...(screen ? { screen } : {}),
   };
 }
 
@@ -247,6 +271,11 @@ export function joinSnapshot(r: ProbeResults): Snapshot {
   const systemd = local.systemd;
   probes.systemd = systemd ? { ok: systemd.ok, durationMs: systemd.durationMs, error: systemd.error } : { ok: true, durationMs: 0, error: null };
 
+  if (r.screens) {
+    probes.screens = { ok: r.screens.ok, durationMs: r.screens.durationMs, error: r.screens.error };
+    if (r.screens.error) errors.push(r.screens.error);
+  }
+
   const backlog: BacklogSection | null = r.backlog?.value ?? null;
   if (r.backlog) {
     const err = r.backlog.error ?? (backlog && !backlog.ok && backlog.exists ? backlog.error : null);
@@ -265,7 +294,7 @@ export function joinSnapshot(r: ProbeResults): Snapshot {
   // One row per roster agent (roster order), each read from its host's answers.
   const rows: AgentRow[] = agents.map((a) => {
     const h = isLocalHost(a.host) ? local : remoteByTarget.get(sshTarget(a)) ?? null;
-    return joinAgent(a, h, claimsByOwner.get(a.name) ?? null, r.thresholds, r.sinceOf);
+    return joinAgent(a, h, claimsByOwner.get(a.name) ?? null, r.thresholds, r.screens, r.sinceOf);
   });
 
   // Unmanaged: sessions on a fleet socket — here or on a remote host — that no roster agent

@@ -6,9 +6,9 @@
 
 import type { BacklogSection } from '../../backlog/snapshot.js';
 import type { MosaicPaths } from '../../lib/paths.js';
-import type { AgentFlag, HeartbeatInfo, PaneInfo, PausedFlag, ProcessInfo, Readiness, UnitInfo } from '../../fleet/types.js';
+import type { AgentFlag, HeartbeatInfo, PaneInfo, PausedFlag, ProcessInfo, Readiness, ScreenReading, UnitInfo } from '../../fleet/types.js';
 
-export type { AgentFlag, HeartbeatInfo, PaneInfo, PausedFlag, ProcessInfo, Readiness, UnitInfo } from '../../fleet/types.js';
+export type { AgentFlag, HeartbeatInfo, PaneInfo, PausedFlag, ProcessInfo, Readiness, ScreenPrompt, ScreenReading, UnitInfo } from '../../fleet/types.js';
 export { READINESS_ORDER } from '../../fleet/types.js';
 
 export const SNAPSHOT_SCHEMA = 'mosaic-top/snapshot@1' as const;
@@ -57,6 +57,12 @@ export interface AgentRow {
   unit: UnitInfo | null;
   process: ProcessInfo | null;
   claim: ClaimInfo | null;
+  /**
+   * The pane's screen as the screen rules last read it (spec §12): state, the rules used, the
+   * prompt (tool, command/file, block, id) or error shown, the input box's text. Absent when not
+   * read (no rules for the runtime, no live pane, a remote agent). Untrusted text: sanitize.
+   */
+  screen?: ScreenReading;
 }
 
 export interface UnmanagedSession {
@@ -96,7 +102,7 @@ export interface Snapshot {
   fleet: FleetSummary;
   agents: AgentRow[];
   unmanaged: UnmanagedSession[];
-  /** Keyed by probe name: `roster`, `tmux:<socket|default>`, `ssh:<target>` (one per remote host), `systemd`, `heartbeats`, `proc`, `paused`, `backlog`. */
+  /** Keyed by probe name: `roster`, `tmux:<socket|default>`, `ssh:<target>` (one per remote host), `systemd`, `heartbeats`, `proc`, `paused`, `backlog`, `screens` (screen reads, when any runtime has rules). */
   probes: Record<string, ProbeReport>;
   /** Human-readable errors (roster parse errors with file:line:column, probe failures). */
   errors: string[];

@@ -86,12 +86,15 @@ export function headerIdentity(snapshot: Snapshot | null, section: BacklogSectio
   return sanitizeLine(`mosaic-top  ${snapshot.host}  socket ${sockets}  backlog ${tier}`);
 }
 
-/** Counts per readiness, trouble first and only when non-zero: `dead 2  stale 1  working 3  available 1`. */
+/**
+ * Counts per readiness, trouble first and only when non-zero: `waiting 1  stuck 1  dead 2  stale 1
+ * working 3  available 1` (waiting and stuck first: they want the operator).
+ */
 export function readinessCounts(snapshot: Snapshot | null): string {
   if (!snapshot) return '';
   const c = snapshot.fleet.counts;
   // Trouble first, and only when there is some: at 80 columns the line is cut at the right.
-  const trouble = (['dead', 'stale', 'unknown'] as const).filter((r) => c[r] > 0).map((r) => `${r} ${c[r]}`);
+  const trouble = (['waiting', 'stuck', 'dead', 'stale', 'unknown'] as const).filter((r) => (c[r] ?? 0) > 0).map((r) => `${r} ${c[r]}`);
   return [...trouble, `working ${c.working}`, `available ${c.available}`].join('  ');
 }
 
@@ -159,9 +162,20 @@ export function agentDetailLines(agent: AgentRow): string[] {
   if (agent.heartbeat) {
     const h = agent.heartbeat;
     lines.push(`heartbeat ${h.path}: ${formatAge(h.ageSeconds)} old, state=${h.state ?? '-'}${h.card ? ` card=${h.card}` : ''}${h.partial ? ' (partial)' : ''}${h.skewSeconds ? ` skew ${h.skewSeconds}s` : ''}`);
+    if (h.reason) lines.push(`  reason: ${h.reason}`);
     if (h.note) lines.push(`  note: ${h.note}`);
     for (const pr of h.problems) lines.push(`  problem: ${pr}`);
   } else lines.push('heartbeat: none');
+  if (agent.screen) {
+    const sc = agent.screen;
+    lines.push(`screen ${sc.state} (rules ${sc.rules}, read ${formatAge(sc.ageSeconds)} ago, this state for ${formatAge(sc.sinceSeconds)})`);
+    if (sc.prompt) {
+      lines.push(`  ${sc.prompt.kind} ${sc.prompt.tool ?? '-'}: ${sc.prompt.detail ?? '-'}  (prompt id ${sc.prompt.id})`);
+      for (const l of sc.prompt.block.split('\n')) if (l.trim()) lines.push(`  | ${l.trim()}`);
+    }
+    if (sc.error) lines.push(`  error (${sc.error.kind}): ${sc.error.text}`);
+    if (sc.inputText) lines.push(`  input box holds: ${sc.inputText.replace(/\n/g, ' ⏎ ')}`);
+  }
   if (agent.unit) {
     const u = agent.unit;
     lines.push(`unit ${u.name}: ${u.loadState}/${u.activeState}/${u.subState} file ${u.unitFileState || '-'} pid ${u.mainPid ?? '-'}`);

@@ -43,7 +43,7 @@ describe('parseHeartbeat', () => {
     expect(hb.ageSeconds).toBe(100);
     expect(hb.state).toBeNull();
     expect(hb.partial).toBe(true);
-    expect(hb.problems).toEqual(['line 1: no key=value', 'ts "x" unreadable: used file mtime', 'state "sleeping" is not busy|idle']);
+    expect(hb.problems).toEqual(['line 1: no key=value', 'ts "x" unreadable: used file mtime', 'state "sleeping" is not busy|idle|waiting|stuck']);
   });
 
   it('missing ts uses mtime; v1 without state is flagged', () => {
@@ -77,7 +77,7 @@ describe('parseHeartbeat', () => {
   });
 
   it('problems never quote raw control bytes, and many junk lines are counted, not listed', () => {
-    expect(usable('ts=\u001b]0;pwned\u0007\nstate=\u202eidle\n').problems).toEqual(['ts "?]0;pwned?" unreadable: used file mtime', 'state "?idle" is not busy|idle']);
+    expect(usable('ts=\u001b]0;pwned\u0007\nstate=\u202eidle\n').problems).toEqual(['ts "?]0;pwned?" unreadable: used file mtime', 'state "?idle" is not busy|idle|waiting|stuck']);
     expect(usable(`state=busy\n${'junk\n'.repeat(10)}`).problems).toEqual(['line 2: no key=value', 'line 3: no key=value', 'line 4: no key=value', '7 more lines without key=value', 'ts missing: used file mtime']);
   });
 
@@ -109,9 +109,14 @@ describe('writeHeartbeat', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-hb-'));
     expect(() => writeHeartbeat(dir!, '../evil', { state: 'busy' })).toThrow(/invalid agent name/);
     expect(() => writeHeartbeat(dir!, 'a/b', { state: 'busy' })).toThrow(/invalid agent name/);
-    expect(() => writeHeartbeat(dir!, 'a', { state: 'sleeping' as 'busy' })).toThrow(/busy or idle/);
+    expect(() => writeHeartbeat(dir!, 'a', { state: 'sleeping' as 'busy' })).toThrow(/busy, idle, waiting or stuck/);
     expect(() => formatHeartbeat({ state: 'idle', card: 'a b' })).toThrow(/card id/);
     expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  it('writes waiting and stuck with a one-line reason', () => {
+    expect(formatHeartbeat({ state: 'waiting', reason: 'permission: Bash\necho hi', ts: 5 })).toBe('v=1\nts=5\nstate=waiting\nreason=permission: Bash echo hi\n');
+    expect(formatHeartbeat({ state: 'stuck', reason: 'rate limited (429)', note: 'API Error', ts: 5 })).toBe('v=1\nts=5\nstate=stuck\nreason=rate limited (429)\nnote=API Error\n');
   });
 });
 

@@ -134,7 +134,7 @@ describe('joinSnapshot', () => {
     expect(snap.agents[1].flags).not.toContain('DRIFT');
     expect(snap.agents[1].unit?.name).toBe('mosaic-agent@beta.service');
     expect(snap.agents[0].ssh).toBeUndefined();
-    expect(snap.fleet.counts).toEqual({ dead: 1, unknown: 0, stale: 0, working: 1, available: 1 });
+    expect(snap.fleet.counts).toEqual({ dead: 1, waiting: 0, stuck: 0, unknown: 0, stale: 0, working: 1, available: 1 });
     expect(snap.unmanaged).toEqual([]);
     expect(snap.errors).toEqual([]);
     expect(snap.host).toBe('fixture-host');
