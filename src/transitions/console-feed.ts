@@ -33,10 +33,10 @@ export interface ConsoleFeed {
   readonly writer: HistoryWriter | null;
 }
 
-/** Short text of attention transitions for the notice line: `coder1 working → dead · fleet +FLOOR`. */
+/** Short text of attention transitions for the notice line: `! coder1 working → dead · fleet +FLOOR`. */
 export function attentionNotice(list: readonly Transition[]): string {
   const parts = list.map((t) => `${transitionSubject(t)} ${transitionChange(t)}`);
-  return parts.length > 3 ? `${parts.slice(0, 3).join(' · ')} · +${parts.length - 3} more (t: transitions)` : parts.join(' · ');
+  return `! ${parts.length > 3 ? `${parts.slice(0, 3).join(' · ')} · +${parts.length - 3} more (t: transitions)` : parts.join(' · ')}`;
 }
 
 /** Subscribes the feed to `store`. */

@@ -36,7 +36,7 @@ describe('the console as a transition observer', () => {
     clock += 2000;
     store.getState().applySnapshot(fleet('dead', 'working', clock));
     expect(store.getState().transitions.list.map((t) => `${t.agent} ${t.to}`)).toEqual(['coder1 dead']);
-    expect(store.getState().ui.notices.at(-1)?.text).toBe('coder1 working → dead');
+    expect(store.getState().ui.notices.at(-1)?.text).toBe('! coder1 working → dead');
     expect(alerts.map((t) => t.agent)).toEqual(['coder1']);
     await feed.idle();
     expect(readHistory(file).transitions.map((t) => `${t.agent} ${t.to}`)).toEqual(['coder1 dead']);
@@ -52,7 +52,7 @@ describe('the console as a transition observer', () => {
     clock += 2000;
     store.getState().applySnapshot(fleet('dead', 'stale', clock));
     expect(alerts).toHaveLength(1);
-    expect(store.getState().ui.notices.at(-1)?.text).toBe('coder2 working → stale');
+    expect(store.getState().ui.notices.at(-1)?.text).toBe('! coder2 working → stale');
     // A muted agent: no notice, no alert — still recorded.
     store.getState().toggleMute('coder1');
     const notices = store.getState().ui.notices.length;
