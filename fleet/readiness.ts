@@ -155,7 +155,7 @@ export function classifyReadiness(input: ReadinessInput, thresholds: ReadinessTh
   const withOther = (first: string, other: string | null, rest: string[] = []) => [first, ...(other ? [other] : []), ...rest];
 
   // 2. waiting
-  if (screen?.state === 'waiting') return { readiness: 'waiting', evidence: withOther(screenLine!, beatLine) };
+  if (screen?.state === 'waiting') return { readiness: 'waiting', evidence: withOther(screenLine!, beatLine ? `${beatLine}${screenFresher ? ' (older)' : ''}` : heartbeatMissing(input)) };
   if (heartbeat?.state === 'waiting') {
     const contradicted = known && screenFresher;
     const movedSince = !screen && heartbeat.ageSeconds > thresholds.staleSeconds && pane.idleSeconds !== null && pane.idleSeconds < heartbeat.ageSeconds;
@@ -167,7 +167,7 @@ export function classifyReadiness(input: ReadinessInput, thresholds: ReadinessTh
     if (!turnSince) {
       const kind = screen.error?.kind;
       const flags: AgentFlag[] = kind === 'rate_limit' ? ['LIMITED'] : kind === 'auth' ? ['AUTH'] : [];
-      return { readiness: 'stuck', evidence: withOther(screenLine!, beatLine), ...(flags.length ? { flags } : {}) };
+      return { readiness: 'stuck', evidence: withOther(screenLine!, beatLine ?? heartbeatMissing(input)), ...(flags.length ? { flags } : {}) };
     }
   }
   if (heartbeat?.state === 'stuck') {
