@@ -270,12 +270,19 @@ export interface FlagInput {
   process: ProcessInfo | null;
   unit: UnitInfo | null;
   claimExpired: boolean;
+  /**
+   * True when the pane probe succeeded and found the agent's pane dead or missing (readiness
+   * `dead`); false when the pane lives or could not be probed (a failed probe is not a dead pane).
+   */
+  paneGone?: boolean;
 }
 
 /**
  * Per-agent flags with their evidence: DRIFT (live pane runs something other than expected),
  * BOOT-ENABLE (unit active but UnitFileState not `enabled`: it will not come back after a
- * reboot, upstream's canary finding), EXPIRED-CLAIM (holds a backlog claim past its TTL).
+ * reboot, upstream's canary finding), NEEDS-RESTART (unit active or activating while the pane
+ * is dead or missing: upstream's agent units are oneshot `active (exited)`, so systemd will not
+ * bring the agent back — only a restart will), EXPIRED-CLAIM (holds a backlog claim past its TTL).
  */
 export function agentFlags(input: FlagInput): { flags: AgentFlag[]; evidence: string[] } {
   const flags: AgentFlag[] = [];
@@ -288,29 +295,15 @@ export function agentFlags(input: FlagInput): { flags: AgentFlag[]; evidence: st
     flags.push('BOOT-ENABLE');
     evidence.push(`BOOT-ENABLE: ${input.unit.name} active but ${input.unit.unitFileState || 'not enabled'}`);
   }
+  if (input.paneGone && input.unit && (input.unit.activeState === 'active' || input.unit.activeState === 'activating')) {
+    flags.push('NEEDS-RESTART');
+    evidence.push(
+      `NEEDS-RESTART: ${input.unit.name} ${input.unit.activeState} (${input.unit.subState || '?'}) but the pane is ${input.pane ? 'dead' : 'missing'}: systemd will not bring it back (mosaic-top restart ${input.unit.name.replace(/^mosaic-agent@|\.service$/g, '')})`,
+    );
+  }
   if (input.claimExpired) {
     flags.push('EXPIRED-CLAIM');
     evidence.push('EXPIRED-CLAIM: backlog claim past its TTL');
   }
   return { flags, evidence };
-}
-
-/**
- * The two-agent floor (upstream decision of record 2026-06-22): at least one orchestrator and
- * one enhancer (by roster `class`) that are working or available — an agent that is `waiting`
- * for a human or `stuck` does not hold the floor. Returns counts and the reason when broken.
- */
-export function fleetFloor(agents: readonly { class: string | null; readiness: Readiness }[]): {
-  ok: boolean;
-  orchestrators: number;
-  enhancers: number;
-  reason: string | null;
-} {
-  const up = (r: Readiness) => r === 'working' || r === 'available';
-  const orchestrators = agents.filter((a) => a.class === 'orchestrator' && up(a.readiness)).length;
-  const enhancers = agents.filter((a) => a.class === 'enhancer' && up(a.readiness)).length;
-  const missing: string[] = [];
-  if (orchestrators < 1) missing.push('no orchestrator working or available');
-  if (enhancers < 1) missing.push('no enhancer working or available');
-  return { ok: missing.length === 0, orchestrators, enhancers, reason: missing.length ? `floor broken: ${missing.join(', ')}` : null };
 }
