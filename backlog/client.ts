@@ -293,6 +293,11 @@ async function openEmbedded(paths: MosaicPaths, opts: OpenBacklogOptions): Promi
     const holder = readDataDirLock(paths.backlogDataDir);
     const holderAlive = holder !== null && isHolderAlive(holder);
     if (!holderAlive && (spawned === null || spawned.exited()) && spawns < 3) {
+      // Another program (upstream's CLI opens PGlite in-process) has the data dir open: say so
+      // instead of starting a server that would refuse it (or, worse, share it).
+      const { dataDirInUseReason } = await import('./datadir-users.js');
+      const inUse = dataDirExists(paths.backlogDataDir) ? dataDirInUseReason(paths.backlogDataDir) : null;
+      if (inUse) throw new BacklogError('unavailable', inUse);
       if (!announced && !dataDirExists(paths.backlogDataDir)) {
         progress(`mosaic-top: creating backlog data dir ${paths.backlogDataDir} … (first run, ~5 s)`);
         announced = true;

@@ -15,6 +15,8 @@ import type { ScreenReading } from './types.js';
 
 /** Default most panes captured per tick (rotating when more need it). */
 export const DEFAULT_SCREEN_CAPTURES_PER_TICK = 8;
+/** Most bytes of arguments in one batched capture call (tmux refuses longer command lines). */
+export const MAX_BATCH_BYTES = 4000;
 /** Default seconds after which a pane is read again even if its output did not move. */
 export const DEFAULT_SCREEN_REFRESH_SECONDS = 60;
 
@@ -54,7 +56,7 @@ export interface ScreenReadReport {
   captured: number;
   /** Panes that wanted a read but waited for a later tick (over `maxPerTick`). */
   deferred: number;
-  /** tmux calls made (≤ one per socket). */
+  /** tmux calls made (one per socket for up to ~40 panes; `maxPerTick` 8 always fits in one). */
   calls: number;
   durationMs: number;
   /** Why a socket's captures failed (the cache is kept), or null. */
@@ -122,8 +124,26 @@ export class ScreenReader {
     }
     const errors: string[] = [];
     let captured = 0;
+    // tmux refuses a command line over its message size ("command too long"): a socket's batch
+    // is cut into calls of at most MAX_BATCH_BYTES of arguments (8 panes fit in one with room).
+    const batches: ScreenCandidate[][] = [];
+    for (const list of bySocket.values()) {
+      let batch: ScreenCandidate[] = [];
+      let bytes = 0;
+      for (const c of list) {
+        const cost = 2 * c.paneId.length + 80;
+        if (batch.length && bytes + cost > MAX_BATCH_BYTES) {
+          batches.push(batch);
+          batch = [];
+          bytes = 0;
+        }
+        batch.push(c);
+        bytes += cost;
+      }
+      if (batch.length) batches.push(batch);
+    }
     await Promise.all(
-      [...bySocket.values()].map(async (list) => {
+      batches.map(async (list) => {
         const socket = list[0].socket;
         // A nonce per call: a screen cannot forge the marker that ends another pane's text.
         const nonce = randomBytes(6).toString('hex');
@@ -144,7 +164,7 @@ export class ScreenReader {
         if (!result.ok) errors.push(`screens on socket ${socket ?? 'default'}: ${result.stderr.trim().split('\n')[0] || result.error || 'capture failed'}`);
       }),
     );
-    return { captured, deferred: opts.deferred ?? 0, calls: bySocket.size, durationMs: performance.now() - started, error: errors[0] ?? null };
+    return { captured, deferred: opts.deferred ?? 0, calls: batches.length, durationMs: performance.now() - started, error: errors[0] ?? null };
   }
 
   /** Caches a classification (pure bookkeeping; exposed for tests and for callers that captured elsewhere). */

@@ -5,6 +5,7 @@ import { registerHooksCommands } from './commands/hooks.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerBacklogCommand } from './commands/backlog.js';
 import { registerActionCommands } from './commands/actions.js';
+import { registerLifecycleCommands } from './commands/lifecycle.js';
 import { registerEventsCommand } from './commands/events.js';
 import { sanitizeLines } from '../lib/sanitize.js';
 
@@ -67,6 +68,7 @@ export function buildProgram(): Command {
   registerDemoCommand(program);
   registerBacklogCommand(program);
   registerActionCommands(program);
+  registerLifecycleCommands(program);
   registerEventsCommand(program);
   // Only the root: its action reports excess words as an unknown command (above) instead of
   // commander's "too many arguments". Set after registering so subcommands keep the check.

@@ -8,13 +8,16 @@
  * some agent's screen needs reading (fleet/screen-probe.ts) — never one per agent.
  */
 import os from 'node:os';
+import path from 'node:path';
 import { collectBacklogSection } from '../../backlog/snapshot.js';
-import { readAgentEnv } from '../../fleet/agent-env.js';
+import { agentLaunch, readAgentEnv } from '../../fleet/agent-env.js';
+import { resolveFleetProfile } from '../../fleet/profile.js';
 import { readHeartbeat, type HeartbeatRead } from '../../fleet/heartbeat.js';
 import { readPausedFlag } from '../../fleet/paused.js';
 import { readProcessTree } from '../../fleet/proc.js';
 import { readinessThresholds, type ReadinessThresholds } from '../../fleet/readiness.js';
 import { isLocalHost, probeRemoteHost, sshTarget, sshTimeoutMs, type RemoteHostProbe } from '../../fleet/remote.js';
+import type { LingerCache } from '../../fleet/linger.js';
 import { RosterCache, type RosterAgent } from '../../fleet/roster.js';
 import { agentUnitName, HOLDER_UNIT, ORCHESTRATOR_UNIT, probeSystemdUnits, type SystemdBackoff, type SystemdProbe } from '../../fleet/systemd.js';
 import { probeTmuxSocket, type TmuxSocketProbe } from '../../fleet/tmux.js';
@@ -35,6 +38,12 @@ export interface CollectSnapshotOptions {
    * `systemctl` is asked again only every 30 s, the snapshot still reports it unavailable.
    */
   systemdBackoff?: SystemdBackoff;
+  /**
+   * Keep one per poller (`--once` makes a fresh one): lingering of the user's systemd manager is
+   * read through it — at most every 30 s, and only while systemd answers — for the fleet-level
+   * `LINGER` flag. Without one, lingering is not checked (`fleet.linger` absent).
+   */
+  linger?: LingerCache;
   /**
    * Environment for the tmux probes (default: `tmuxEnv()`, a fresh copy of process.env without
    * TMUX). The console computes it once: copying process.env on every tick is measurable.
@@ -186,16 +195,15 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
   for (const t of await tmuxPromise) tmux.set(t.socket ?? '', t);
   const remotes = await remotePromise;
 
-  // /proc and the agents' env files only matter for agents with a live pane.
+  // /proc only matters for agents with a live pane. The env files are read for every local
+  // agent (one stat each, most have none): MOSAIC_AGENT_RUNTIME decides the runtime of an agent
+  // whose roster entry names none (upstream's launcher).
   const liveSessions = new Set<string>();
   for (const t of tmux.values()) for (const p of t.panes) if (!p.dead) liveSessions.add(`${t.socket ?? ''}\0${p.session}`);
   const proc = liveSessions.size ? await timed(() => readProcessTree(opts.procRoot)) : null;
   const agentEnvs = new Map<string, Record<string, string>>();
-  if (proc?.value) {
-    for (const a of localAgents) {
-      if (liveSessions.has(`${a.socket ?? ''}\0${a.name}`)) agentEnvs.set(a.name, readAgentEnv(paths.agentsDir, a.name));
-    }
-  }
+  for (const a of localAgents) agentEnvs.set(a.name, readAgentEnv(paths.agentsDir, a.name));
+  const runtimeOf = (a: RosterAgent): string => agentLaunch(a, agentEnvs.get(a.name) ?? {}).runtime;
 
   // Screens (spec §12): only panes that matter, ≤ one capture call per socket, bounded per tick.
   let screens: ScreenProbeReport | undefined;
@@ -203,10 +211,10 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
   if (opts.readScreens ?? true) {
     const rulesState = (opts.screenRules ?? new ScreenRulesCache(screenRulesOverridePath(paths.mosaicHome))).get();
     const reader = opts.screenReader ?? new ScreenReader();
-    const runtimesWithRules = new Set(agents.map((a) => a.runtime).filter((rt) => hasScreenRules(rt, rulesState.rules)));
+    const runtimesWithRules = new Set(agents.map((a) => (agentEnvs.has(a.name) ? runtimeOf(a) : a.runtime)).filter((rt) => hasScreenRules(rt, rulesState.rules)));
     const candidates: ScreenCandidate[] = [];
     for (const a of localAgents) {
-      if (!runtimesWithRules.has(a.runtime)) continue;
+      if (!runtimesWithRules.has(runtimeOf(a))) continue;
       const t = tmux.get(a.socket ?? '');
       const p = t?.ok ? findAgentPane(t.panes, a.name) : null;
       if (!p || p.dead || !p.paneId) continue;
@@ -215,7 +223,7 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
         agent: a.name,
         socket: a.socket,
         paneId: p.paneId,
-        runtime: a.runtime,
+        runtime: runtimeOf(a),
         activity: p.activity,
         beatTs: beat?.ts ?? null,
         beatAttention: beat?.state === 'waiting' || beat?.state === 'stuck',
@@ -235,6 +243,8 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
   }
 
   const systemd = await systemdPromise;
+  // Lingering (fleet-level LINGER): asked only while this host's systemd answers, at most every 30 s.
+  const linger = opts.linger && systemd?.available ? await opts.linger.get({ nowMs, signal: opts.signal, timeoutMs }) : null;
   const backlog = await backlogPromise;
 
   return joinSnapshot({
@@ -252,6 +262,9 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
     local: { target: null, host: null, ok: true, error: null, durationMs: 0, tmux, heartbeats, agentEnvs, processes: proc?.value ?? null, systemd, screens: screenReadings },
     remotes,
     backlog,
+    linger,
+    // Profile files (<home>/fleet/profiles/<id>.yaml, upstream's) are read here; the join is pure.
+    profile: resolveFleetProfile(rosterState.roster ?? {}, path.join(paths.mosaicHome, 'fleet', 'profiles')),
     sinceOf: opts.sinceOf,
     ...(screens ? { screens } : {}),
   });

@@ -6,9 +6,12 @@
  */
 import type { BacklogSection } from '../../backlog/snapshot.js';
 import type { HeartbeatRead } from '../../fleet/heartbeat.js';
+import type { LingerInfo } from '../../fleet/linger.js';
 import { programsUnder, type ProcessTree } from '../../fleet/proc.js';
-import { expectedProgram } from '../../fleet/agent-env.js';
-import { agentFlags, classifyReadiness, fleetFloor, matchProcess, type ReadinessThresholds } from '../../fleet/readiness.js';
+import { agentLaunch, expectedProgram } from '../../fleet/agent-env.js';
+import { resolveFleetProfile, type FleetProfile } from '../../fleet/profile.js';
+import { agentFlags, classifyReadiness, matchProcess, type ReadinessThresholds } from '../../fleet/readiness.js';
+import { evaluateFloor, idleWithWork, leadProblem } from '../../fleet/rules.js';
 import { isLocalHost, sshTarget } from '../../fleet/remote.js';
 import { rosterErrorSummary, type RosterAgent, type RosterState } from '../../fleet/roster.js';
 import { agentUnitName, HOLDER_UNIT, ORCHESTRATOR_UNIT, type SystemdProbe } from '../../fleet/systemd.js';
@@ -20,6 +23,7 @@ import {
   SNAPSHOT_SCHEMA,
   type AgentRow,
   type ClaimInfo,
+  type FleetFlag,
   type PaneInfo,
   type ProbeReport,
   type ProcessInfo,
@@ -103,6 +107,13 @@ export interface ProbeResults {
   remotes: HostProbe[];
   /** The backlog section read; null when not asked. */
   backlog: Timed<BacklogSection> | null;
+  /** Lingering of the tenant's user manager (fleet/linger.ts); null/absent when not checked. */
+  linger?: LingerInfo | null;
+  /**
+   * The roster's fleet profile as collect.ts resolved it (profile files read there); absent ⇒
+   * resolved here from the roster and upstream's built-in profiles alone.
+   */
+  profile?: { profile: FleetProfile; error: string | null };
   /**
    * When `agent` entered `readiness` (ISO), from the transition history; absent: every `since`
    * is null (unknown). Pure lookup (the history was read by the caller).
@@ -193,18 +204,22 @@ function joinAgent(
   if (!local && pane && !pane.dead) evidence.push(`pane ${pane.target} on socket ${socketLabel(a.socket)}${where}`);
   // Screens are read on this host only: say so where the rules could have told more.
   if (!local && pane && !pane.dead && screens?.runtimesWithRules.has(a.runtime)) evidence.push(`screen: not read (screens are read on this host only)`);
+  // The agent's .env: upstream's launcher reads MOSAIC_AGENT_RUNTIME / _WORKDIR / _COMMAND there.
+  const env = h?.agentEnvs.get(a.name) ?? {};
+  const launch = agentLaunch(a, env);
   let processInfo: ProcessInfo | null = null;
   if (pane && !pane.dead && pane.pid !== null && h?.processes) {
-    const env = h.agentEnvs.get(a.name) ?? {};
-    processInfo = matchProcess(expectedProgram(env, a.runtime), pane.currentCommand, programsUnder(h.processes, pane.pid));
+    processInfo = matchProcess(expectedProgram(env, launch.runtime), pane.currentCommand, programsUnder(h.processes, pane.pid));
   }
   const unit = h?.systemd?.units.get(agentUnitName(a.name)) ?? null;
-  const flagged = agentFlags({ pane, process: processInfo, unit, claimExpired: !!claimed?.expired });
+  const flagged = agentFlags({ pane, process: processInfo, unit, claimExpired: !!claimed?.expired, paneGone: decided.readiness === 'dead' });
   const claim: ClaimInfo | null = claimed ? { cardId: claimed.cardId, title: claimed.title, secondsLeft: claimed.secondsLeft } : null;
   return {
     name: a.name,
     class: a.class,
-    runtime: a.runtime,
+    runtime: launch.runtime,
+    ...(launch.runtimeFrom === 'roster' ? {} : { runtimeFrom: launch.runtimeFrom }),
+    workingDirectory: launch.workingDirectory,
     modelHint: a.modelHint,
     host: a.host,
     socket: a.socket,
@@ -319,15 +334,62 @@ export function joinSnapshot(r: ProbeResults): Snapshot {
   const fleetUnits = [HOLDER_UNIT, ORCHESTRATOR_UNIT]
     .map((name) => systemd?.units.get(name))
     .filter((u): u is NonNullable<typeof u> => !!u && u.loadState !== 'not-found' && u.loadState !== '');
+  // The orchestrator unit joins the row of this host's (first) orchestrator agent: its
+  // BOOT-ENABLE is that row's flag, not a fleet error.
+  const orchestratorUnit = fleetUnits.find((u) => u.name === ORCHESTRATOR_UNIT);
+  const orchestratorRow = orchestratorUnit ? rows.find((row) => row.class === 'orchestrator' && isLocalHost(row.host)) : undefined;
+  if (orchestratorUnit && orchestratorRow) {
+    orchestratorRow.orchestratorUnit = orchestratorUnit;
+    const extra = agentFlags({ pane: null, process: null, unit: orchestratorUnit, claimExpired: false });
+    if (extra.flags.includes('BOOT-ENABLE') && !orchestratorRow.flags.includes('BOOT-ENABLE')) orchestratorRow.flags.push('BOOT-ENABLE');
+    orchestratorRow.evidence.push(`${ORCHESTRATOR_UNIT} ${orchestratorUnit.activeState}/${orchestratorUnit.subState || '?'} (${orchestratorUnit.unitFileState || 'no unit file state'})`, ...extra.evidence);
+  }
   for (const u of fleetUnits) {
+    if (u === orchestratorUnit && orchestratorRow) continue;
     if (u.activeState === 'active' && u.unitFileState !== 'enabled' && u.unitFileState !== 'enabled-runtime') {
       errors.push(`BOOT-ENABLE: ${u.name} active but ${u.unitFileState || 'not enabled'} (will not come back after a reboot)`);
     }
   }
 
+  // Lingering (fleet-level LINGER), read by collect only while this host's systemd answers.
+  const linger = r.linger ?? null;
+  const fleetFlags: FleetFlag[] = [];
+  if (linger?.state === 'off') {
+    fleetFlags.push('LINGER');
+    errors.push(`LINGER: lingering is off for ${linger.user} (${linger.evidence}): no unit survives a logout or reboot (loginctl enable-linger ${linger.user})`);
+  }
+
   const counts = emptyCounts();
   for (const row of rows) counts[row.readiness]++;
-  const floor = roster ? fleetFloor(rows) : { ok: false, orchestrators: 0, enhancers: 0, reason: 'no roster loaded' };
+
+  // The pause in force: this host's <run>/PAUSED (what upstream's tools read) and/or the one
+  // recorded in the shared store (server tier: fleet-wide).
+  const runDirPause = r.paused.value ?? null;
+  const storePause = backlog?.pause ?? null;
+  const fleetPaused = runDirPause && storePause
+    ? { ...runDirPause, source: 'both' as const }
+    : runDirPause
+      ? { ...runDirPause, source: 'run-dir' as const }
+      : storePause
+        ? { ...storePause, source: 'store' as const }
+        : null;
+
+  // Fleet rules (fleet/rules.ts): the profile's floor, one lead, movement (NS-3).
+  const { profile, error: profileError } = r.profile ?? resolveFleetProfile(roster ?? {}, null);
+  if (profileError) errors.push(`profile: ${profileError}`);
+  const floor = roster
+    ? evaluateFloor(rows, profile)
+    : { ok: false, profile: profile.id, lead: profile.lead, required: [], orchestrators: 0, enhancers: 0, reason: 'no roster loaded' };
+  const leads = leadProblem(agents, profile.lead);
+  const idle = idleWithWork(rows, backlog?.ok ? backlog.ready : null, { lead: profile.lead, paused: fleetPaused !== null });
+  if (idle) {
+    const idleSet = new Set(idle.agents);
+    for (const row of rows) {
+      if (!idleSet.has(row.name)) continue;
+      row.flags = [...row.flags, 'IDLE-WITH-WORK'];
+      row.evidence = [...row.evidence, `IDLE-WITH-WORK: available with no claim while ${idle.readyCards}${idle.readyCards >= 10 ? '+' : ''} claimable card(s) wait (next ${idle.nextCard})`];
+    }
+  }
 
   const snapshot: Snapshot = {
     schema: SNAPSHOT_SCHEMA,
@@ -344,12 +406,16 @@ export function joinSnapshot(r: ProbeResults): Snapshot {
       databaseUrl: paths.databaseUrl ? maskDatabaseUrl(paths.databaseUrl) : null,
     },
     fleet: {
-      paused: r.paused.value ?? null,
+      paused: fleetPaused,
       floor,
+      lead: { class: profile.lead, agents: leads.agents, problem: leads.message },
+      idleWithWork: idle,
       counts,
       sockets: r.sockets,
       holderSession: holder,
       units: fleetUnits,
+      ...(linger ? { linger } : {}),
+      ...(fleetFlags.length ? { flags: fleetFlags } : {}),
     },
     agents: rows,
     unmanaged,

@@ -85,8 +85,8 @@ interface FleetWithFlags {
 }
 
 /**
- * The fleet flags observed (spec §6): PAUSED (`<run>/PAUSED` exists), FLOOR (the two-agent floor
- * is broken), and any name listed in a `fleet.flags` array (strings, or `{flag|name, evidence}`)
+ * The fleet flags observed: PAUSED (`<run>/PAUSED` or the store's pause), FLOOR (the profile's floor
+ * is broken), IDLE-WITH-WORK (upstream NS-3), LEAD (more than one lead), LINGER (lingering off), and any name listed in a `fleet.flags` array (strings, or `{flag|name, evidence}`)
  * where the snapshot carries one.
  */
 export const FLEET_FLAG_PROBES: readonly FleetFlagProbe[] = [
@@ -95,6 +95,18 @@ export const FLEET_FLAG_PROBES: readonly FleetFlagProbe[] = [
     raised: (s) => (s.fleet.paused ? [`PAUSED${s.fleet.paused.by ? ` by ${s.fleet.paused.by}` : ''}${s.fleet.paused.at ? ` at ${s.fleet.paused.at}` : ''}${s.fleet.paused.reason ? `: ${s.fleet.paused.reason}` : ''}`] : null),
   },
   { flag: 'FLOOR', raised: (s) => (s.fleet.floor && !s.fleet.floor.ok ? [s.fleet.floor.reason ?? 'floor broken'] : null) },
+  {
+    flag: 'IDLE-WITH-WORK',
+    raised: (s) => {
+      const idle = s.fleet.idleWithWork;
+      return idle ? [`${idle.agents.join(', ')} available while ${idle.readyCards} claimable card(s) wait (next ${idle.nextCard})`] : null;
+    },
+  },
+  { flag: 'LEAD', raised: (s) => (s.fleet.lead?.problem ? [s.fleet.lead.problem] : null) },
+  {
+    flag: 'LINGER',
+    raised: (s) => (s.fleet.flags?.includes('LINGER') ? [s.fleet.linger ? `lingering off for ${s.fleet.linger.user} (${s.fleet.linger.evidence})` : 'lingering off'] : null),
+  },
 ];
 
 function fleetFlags(snapshot: Snapshot, probes: readonly FleetFlagProbe[]): Map<string, string[]> {
@@ -106,7 +118,7 @@ function fleetFlags(snapshot: Snapshot, probes: readonly FleetFlagProbe[]): Map<
   const extra = (snapshot.fleet as FleetWithFlags).flags;
   if (Array.isArray(extra)) {
     for (const f of extra) {
-      if (typeof f === 'string') out.set(f, out.get(f) ?? [f]);
+      if (typeof f === 'string') out.set(f, out.get(f) ?? [f]); // named flags the probes above do not know
       else if (f && typeof f === 'object') {
         const o = f as { flag?: unknown; name?: unknown; evidence?: unknown };
         const name = typeof o.flag === 'string' ? o.flag : typeof o.name === 'string' ? o.name : null;

@@ -75,14 +75,14 @@ describe('diffSnapshots (spec §14)', () => {
     expect(out[0]).toMatchObject({ scope: 'fleet', agent: null, host: 'testhost', kind: 'flag', flag: 'PAUSED', change: 'raised', attention: false });
     expect(out[0].evidence[0]).toContain('by ops');
     // The orchestrator dies: its readiness and the floor both change.
-    const broken = snap(5000, [makeAgent('orchestrator', { class: 'orchestrator', readiness: 'dead' }), base()[1]], { fleet: { ...paused.fleet, floor: { ok: false, orchestrators: 0, enhancers: 1, reason: 'floor broken: no orchestrator working or available' } } });
+    const broken = snap(5000, [makeAgent('orchestrator', { class: 'orchestrator', readiness: 'dead' }), base()[1]], { fleet: { ...paused.fleet, floor: { ok: false, profile: 'default', lead: 'orchestrator', required: [], orchestrators: 0, enhancers: 1, reason: 'floor broken: no orchestrator working or available' } } });
     const out2 = diffSnapshots(paused, broken);
     expect(out2.map((t) => `${t.agent ?? 'fleet'} ${transitionChange(t)} ${t.attention}`)).toEqual(['orchestrator working → dead true', 'fleet +FLOOR true']);
     expect(out2[1].evidence).toEqual(['floor broken: no orchestrator working or available']);
-    const withFlags = { ...broken, fleet: { ...broken.fleet, flags: [{ flag: 'IDLE-WITH-WORK', evidence: ['3 ready cards, 2 agents available'] }] } } as Snapshot;
+    const withFlags: Snapshot = { ...broken, fleet: { ...broken.fleet, idleWithWork: { agents: ['coder1', 'coder2'], readyCards: 3, nextCard: 'A4' }, flags: ['LINGER'] } };
     const out3 = diffSnapshots(broken, withFlags);
-    expect(out3).toHaveLength(1);
-    expect(out3[0]).toMatchObject({ scope: 'fleet', flag: 'IDLE-WITH-WORK', change: 'raised', evidence: ['3 ready cards, 2 agents available'] });
+    expect(out3.map((t) => [t.flag, t.change])).toEqual([['IDLE-WITH-WORK', 'raised'], ['LINGER', 'raised']]);
+    expect(out3[0]).toMatchObject({ scope: 'fleet', evidence: ['coder1, coder2 available while 3 claimable card(s) wait (next A4)'] });
   });
 
   it('agents joining or leaving the roster are baselines, not transitions', () => {
