@@ -1,5 +1,5 @@
 /**
- * Transitions slice of the console store (spec §14): the recent transitions (loaded from the
+ * Transitions slice of the console store (docs/transitions.md): the recent transitions (loaded from the
  * run dir's history at start, then those this console observes), since when this console has
  * watched the fleet, and the agents the operator muted. Bounded like the history file: the last
  * 24 h and {@link CONSOLE_TRANSITIONS_PER_SUBJECT} per agent.

@@ -1,5 +1,5 @@
 /**
- * Pure formatters for transitions in the console (spec §14): the TRANSITIONS view (newest
+ * Pure formatters for transitions in the console (docs/transitions.md): the TRANSITIONS view (newest
  * first), an agent's recent transitions with ages (details), and the one-line timeline of its
  * last hour — glyphs coloured by readiness with a legend, or words under NO_COLOR. Every
  * string that leaves this module is sanitized.
