@@ -17,6 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { maskCredentials, maskDatabaseUrl, type MosaicPaths } from '../lib/paths.js';
 import { packageRoot, packageVersion } from '../lib/version.js';
+import { ensureOwnerOnlyDir } from '../lib/owner-only.js';
 import { BACKLOG_PROTOCOL, LineSplitter, type BacklogHello, type BacklogMethod, type BacklogResponse, type PingReply } from './protocol.js';
 import { isHolderAlive, readDataDirLock } from './lock.js';
 import {
@@ -286,7 +287,7 @@ function tryConnect(socketPath: string, helloTimeoutMs = 5000): Promise<{ socket
  * stdio to `<run>/backlog-server.log`. Returns the child (already unref'd).
  */
 export function spawnBacklogServer(paths: MosaicPaths, idleExitSeconds?: number): { pid: number | undefined; exited: () => boolean } {
-  fs.mkdirSync(paths.runDir, { recursive: true, mode: 0o700 });
+  ensureOwnerOnlyDir(paths.runDir);
   const logFile = path.join(paths.runDir, 'backlog-server.log');
   const fd = fs.openSync(logFile, 'a', 0o600);
   const args = [path.join(packageRoot(), 'bin', 'mosaic-top'), '--mosaic-home', paths.mosaicHome, 'backlog', 'serve'];
@@ -332,7 +333,7 @@ async function openEmbedded(paths: MosaicPaths, opts: OpenBacklogOptions): Promi
   if (first) return make(first);
   const { dataDirExists, idleExitFromEnv } = await import('./server.js');
   if (opts.create === false && !dataDirExists(paths.backlogDataDir)) {
-    throw new BacklogError('absent', `no backlog yet at ${paths.backlogDataDir}`);
+    throw new BacklogError('absent', `no backlog yet at ${paths.backlogDataDir} (a read-only command does not create one; \`backlog create\` or \`backlog import\` does)`);
   }
   // Unix socket paths are limited to 107 bytes on Linux (sun_path).
   if (Buffer.byteLength(paths.backlogSocket) > 107) {

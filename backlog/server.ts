@@ -14,6 +14,7 @@ import { acquireDataDirLock } from './lock.js';
 import { BACKLOG_PROTOCOL, isBacklogMethod, LineSplitter, type BacklogHello, type BacklogRequest, type BacklogResponse, type PingReply } from './protocol.js';
 import { BacklogError } from './types.js';
 import { packageRoot, packageVersion } from '../lib/version.js';
+import { ensureOwnerOnlyDir, tightenTree } from '../lib/owner-only.js';
 
 /** When this process loaded the server's code (Unix ms): clients compare it with the code on disk. */
 const CODE_LOADED_AT_MS = Date.now();
@@ -39,9 +40,9 @@ export function idleExitFromEnv(env: NodeJS.ProcessEnv = process.env): number {
   return Number.isFinite(n) && n >= 0 ? n : DEFAULT_IDLE_EXIT_SECONDS;
 }
 
-/** Creates the run dir with mode 0700 when absent (an existing dir keeps its mode). */
+/** Creates the run dir with mode 0700; an existing one of ours loses its group/other bits. */
 export function ensureRunDir(runDir: string): void {
-  if (!fs.existsSync(runDir)) fs.mkdirSync(runDir, { recursive: true, mode: 0o700 });
+  ensureOwnerOnlyDir(runDir);
 }
 
 /** True when the PGlite data dir exists and is not empty. */
@@ -57,14 +58,27 @@ export function dataDirExists(dataDir: string): boolean {
  * Runs the server until idle exit or a signal. Resolves with the process exit code: 0 after a
  * clean shutdown, and also 0 when another live process already owns the data dir (the loser of
  * a start race exits quietly). Throws when PGlite cannot be opened or the socket cannot be bound.
+ * Runs with umask 077 (restored on return): the data dir is 0700 and its files 0600, also those
+ * initdb creates; an existing data dir is made owner-only on every open (lib/owner-only.ts).
  */
 export async function runBacklogServer(paths: MosaicPaths, opts: BacklogServerOptions = {}): Promise<number> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${new Date().toISOString()} backlog-server[${process.pid}] ${line}\n`));
+  // Owner-only from the start: every file PGlite's initdb and later writes create (WAL, catalog,
+  // relation files) is 0600 and every dir 0700, and so is the socket. Kept for the server's life.
+  const oldUmask = process.umask(0o077);
+  try {
+    return await serve(paths, opts, log);
+  } finally {
+    process.umask(oldUmask);
+  }
+}
+
+async function serve(paths: MosaicPaths, opts: BacklogServerOptions, log: (line: string) => void): Promise<number> {
   const idleMs = Math.max(0, (opts.idleExitSeconds ?? idleExitFromEnv()) * 1000);
   const dataDir = paths.backlogDataDir;
   const socketPath = paths.backlogSocket;
   ensureRunDir(path.dirname(socketPath));
-  fs.mkdirSync(path.dirname(dataDir), { recursive: true });
+  fs.mkdirSync(path.dirname(dataDir), { recursive: true, mode: 0o700 });
 
   const lock = await acquireDataDirLock(dataDir, { socket: socketPath });
   if (!lock.acquired) {
@@ -84,9 +98,14 @@ export async function runBacklogServer(paths: MosaicPaths, opts: BacklogServerOp
       import('./migrate.js'),
       import('./service.js'),
     ]);
+    fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    // An existing dir made by an older version (0755 dir, 0666 files) is closed on every open.
+    const tightened = tightenTree(dataDir);
+    if (tightened) log(`made ${tightened} entries of ${dataDir} owner-only`);
     const client = new PGlite(dataDir);
     pg = client;
     await client.waitReady;
+    tightenTree(dataDir);
     const db = drizzle(client);
     const applied = await migrateBacklog(db);
     if (applied.length) log(`applied migrations ${applied.join(', ')}`);
@@ -209,15 +228,10 @@ export async function runBacklogServer(paths: MosaicPaths, opts: BacklogServerOp
 
     // We hold the lock, so any socket file left here belongs to a dead server.
     fs.rmSync(socketPath, { force: true });
-    const oldUmask = process.umask(0o077);
-    try {
-      await new Promise<void>((resolve, reject) => {
-        server!.once('error', reject);
-        server!.listen(socketPath, () => resolve());
-      });
-    } finally {
-      process.umask(oldUmask);
-    }
+    await new Promise<void>((resolve, reject) => {
+      server!.once('error', reject);
+      server!.listen(socketPath, () => resolve());
+    });
     fs.chmodSync(socketPath, 0o600);
     log(`serving ${socketPath} (idle exit ${idleMs ? `${idleMs / 1000} s` : 'never'})`);
     opts.onListening?.(socketPath);

@@ -109,19 +109,22 @@ function reportError(error: unknown, json: boolean): void {
 
 /**
  * Runs `fn` with an open backlog client (closed afterwards), printing `json(result)` or
- * `human(result)`; errors map to exit codes (docs/backlog.md).
+ * `human(result)`; errors map to exit codes (docs/backlog.md). `readOnly` (show, list, stats,
+ * events): never create the data dir or the tables.
  */
 async function withBacklog<T>(
   cmd: Command,
   fn: (client: BacklogClient, paths: MosaicPaths) => Promise<T>,
   human: (result: T) => string,
+  opts: { readOnly?: boolean } = {},
 ): Promise<void> {
   const json = jsonWanted(cmd);
   let client: BacklogClient | null = null;
   try {
     const paths = pathsOf(cmd);
     const { openBacklog } = await import('../../backlog/client.js');
-    client = await openBacklog(paths);
+    // A read-only verb never creates the store: no data dir yet ⇒ exit 8 (absent).
+    client = await openBacklog(paths, opts.readOnly ? { create: false } : {});
     if (client.serverWarning) process.stderr.write(`mosaic-top backlog: warning: ${sanitizeLine(client.serverWarning)}\n`);
     const result = await fn(client, paths);
     if (json) printJson(result);
@@ -204,6 +207,7 @@ export function registerBacklogCommand(program: Command): void {
         cmd,
         (c) => c.list({ status: o.status, phase: o.phase, readyOnly: Boolean(o.readyOnly), limit: o.limit }),
         (cards) => (cards.length ? [CARD_HEADER, ...cards.map(cardLine)].join('\n') : '(no cards)'),
+        { readOnly: true },
       ),
     );
 
@@ -212,7 +216,7 @@ export function registerBacklogCommand(program: Command): void {
     .description('show one card')
     .requiredOption('--id <id>', 'card id')
     .addOption(json())
-    .action(async (o, cmd: Command) => withBacklog(cmd, (c) => c.get(o.id), cardDetails));
+    .action(async (o, cmd: Command) => withBacklog(cmd, (c) => c.get(o.id), cardDetails, { readOnly: true }));
 
   backlog
     .command('claim')
@@ -315,6 +319,7 @@ export function registerBacklogCommand(program: Command): void {
           `ready ${s.counts.ready}  claimed ${s.counts.claimed}  blocked ${s.counts.blocked}  done ${s.counts.done}  ` +
           `waiting on dependencies ${s.waitingOnDeps ?? 0}  ` +
           `oldest ready ${s.oldestReadyAgeSeconds === null ? '-' : `${s.oldestReadyAgeSeconds} s`}  expired claims ${s.expiredClaims}`,
+        { readOnly: true },
       ),
     );
 
@@ -332,6 +337,7 @@ export function registerBacklogCommand(program: Command): void {
           events.length
             ? events.map((e) => sanitizeLine(`${e.at}  ${e.actor.padEnd(12)} ${e.verb.padEnd(9)} ${(e.cardId ?? '-').padEnd(8)} ${JSON.stringify(e.detail)}`)).join('\n')
             : '(no events)',
+        { readOnly: true },
       ),
     );
 
