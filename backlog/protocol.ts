@@ -32,6 +32,7 @@ export const BACKLOG_METHODS = [
   'importGoals',
   'overview',
   'ping',
+  'prove',
 ] as const;
 
 /** One command name of {@link BACKLOG_METHODS}. */
@@ -66,6 +67,17 @@ export interface BacklogHello {
   root?: string;
   /** Unix ms when the server process loaded its code. */
   startedAtMs?: number;
+}
+
+/**
+ * `prove` (answered at once, never queued behind a running command): params `{nonce}` (a
+ * random string the client chose), reply `{pid, proof}` with `proof = lockProof(token, nonce)`
+ * (backlog/lock.ts) for the token in `<datadir>.lock`: the server shows it holds the lock
+ * without sending the token. `backlog stop` signals only a server that proved it.
+ */
+export interface ProveReply {
+  pid: number;
+  proof: string;
 }
 
 /** Reply of `ping`: who serves, for diagnostics. */

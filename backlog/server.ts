@@ -10,11 +10,12 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { MosaicPaths } from '../lib/paths.js';
-import { acquireDataDirLock } from './lock.js';
-import { BACKLOG_PROTOCOL, isBacklogMethod, LineSplitter, type BacklogHello, type BacklogRequest, type BacklogResponse, type PingReply } from './protocol.js';
-import { BacklogError } from './types.js';
+import { acquireDataDirLock, lockProof } from './lock.js';
+import { BACKLOG_PROTOCOL, isBacklogMethod, LineSplitter, type BacklogHello, type BacklogRequest, type BacklogResponse, type PingReply, type ProveReply } from './protocol.js';
+import { BacklogError, CLAIM_REQUEST_MEMORY_SECONDS } from './types.js';
 import { packageRoot, packageVersion } from '../lib/version.js';
 import { ensureOwnerOnlyDir, tightenTree } from '../lib/owner-only.js';
+import { describeCause } from '../lib/errors.js';
 
 /** When this process loaded the server's code (Unix ms): clients compare it with the code on disk. */
 const CODE_LOADED_AT_MS = Date.now();
@@ -125,17 +126,39 @@ async function serve(paths: MosaicPaths, opts: BacklogServerOptions, log: (line:
             const reply: PingReply = { pid: process.pid, dataDir, startedAt, requests };
             return { id: request.id, ok: true, result: reply };
           }
-          const method = service[request.method] as (arg: unknown) => Promise<unknown>;
+          const method = service[request.method as Exclude<BacklogRequest['method'], 'ping' | 'prove'>] as (arg: unknown) => Promise<unknown>;
           const result = await method.call(service, request.params ?? {});
           return { id: request.id, ok: true, result: result ?? null };
         } catch (error) {
           if (error instanceof BacklogError) return { id: request.id, ok: false, error: { code: error.code, message: error.message } };
-          return { id: request.id, ok: false, error: { code: 'internal', message: (error as Error).message ?? String(error) } };
+          // Never the SQL or its parameters (card data): the cause (ENOSPC, …) in one line.
+          return { id: request.id, ok: false, error: { code: 'internal', message: `backlog server (data dir ${dataDir}): ${describeCause(error)}` } };
         }
       };
       const next = queue.then(run, run);
       queue = next.catch(() => {});
       return next;
+    };
+
+    // Claims remembered by request id (CLAIM_REQUEST_MEMORY_SECONDS): a client whose claim timed
+    // out (the server was stopped meanwhile) repeats it with the same id and gets that reply,
+    // never a second card. In memory: a restarted server forgets (the claim is then in `show`).
+    const claims = new Map<string, { atMs: number; reply: Promise<BacklogResponse> }>();
+    const executeOnce = (request: BacklogRequest): Promise<BacklogResponse> => {
+      const requestId = request.method === 'claim' ? (request.params as { requestId?: unknown } | undefined)?.requestId : undefined;
+      if (typeof requestId !== 'string' || !requestId) return execute(request);
+      const now = Date.now();
+      for (const [key, entry] of claims) if (now - entry.atMs > CLAIM_REQUEST_MEMORY_SECONDS * 1000) claims.delete(key);
+      const { requestId: _omit, ...params } = request.params as Record<string, unknown>;
+      const remembered = claims.get(requestId);
+      if (remembered) return remembered.reply.then((response) => ({ ...response, id: request.id }));
+      const reply = execute({ ...request, params });
+      claims.set(requestId, { atMs: now, reply });
+      // A failed claim (paused, invalid…) changed nothing: a repeat may run again.
+      void reply.then((response) => {
+        if (!response.ok) claims.delete(requestId);
+      });
+      return reply;
     };
 
     let shuttingDown = false;
@@ -214,7 +237,17 @@ async function serve(paths: MosaicPaths, opts: BacklogServerOptions, log: (line:
             conn.write(JSON.stringify({ id: typeof request?.id === 'number' ? request.id : null, ok: false, error: { code: 'invalid', message: `unknown backlog command ${JSON.stringify(request?.method)}` } }) + '\n');
             continue;
           }
-          void execute(request).then((response) => {
+          if (request.method === 'prove') {
+            // Answered at once (not queued): `backlog stop` must reach a server busy with a long command.
+            const nonce = (request.params as { nonce?: unknown } | undefined)?.nonce;
+            const response: BacklogResponse =
+              typeof nonce === 'string' && nonce.length >= 16 && nonce.length <= 200
+                ? { id: request.id, ok: true, result: { pid: process.pid, proof: lockProof(lock.token, nonce) } satisfies ProveReply }
+                : { id: request.id, ok: false, error: { code: 'invalid', message: 'prove needs a nonce of 16 to 200 characters' } };
+            conn.write(JSON.stringify(response) + '\n');
+            continue;
+          }
+          void executeOnce(request).then((response) => {
             if (!conn.destroyed) conn.write(JSON.stringify(response) + '\n');
           });
         }

@@ -46,6 +46,22 @@ function isFailedQuery(message: string): boolean {
 }
 
 /**
+ * The innermost error behind wrappers that only repeat the query (drizzle's `Failed query: …`
+ * with its `cause`), e.g. the PostgresError with its SQLSTATE `code`, or Node's errno error.
+ * Returns `error` itself when it wraps nothing. Pure.
+ */
+export function rootCause(error: unknown): unknown {
+  let e: unknown = error;
+  for (let depth = 0; depth < 8; depth++) {
+    if (!(e instanceof Error) || !isFailedQuery(e.message)) break;
+    const next = (e as { cause?: unknown }).cause;
+    if (next === undefined || next === null) break;
+    e = next;
+  }
+  return e;
+}
+
+/**
  * The cause an operator can act on, as one line: follows `cause` chains past wrappers that
  * only repeat the query (drizzle's `Failed query: … params: …`), names errno codes
  * (`no space left on device (ENOSPC)`), drops Node's `SystemError [ERR_…]:` prefixes and file

@@ -3,6 +3,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { GlobalOptions } from '../cli.js';
 import { resolvePaths, type MosaicPaths } from '../../lib/paths.js';
 import { sanitizeLine, sanitizeLines } from '../../lib/sanitize.js';
+import { describeCause } from '../../lib/errors.js';
 import { BacklogError, EXIT_CODES, type BacklogClient, type Card } from '../../backlog/types.js';
 
 // Kept light at import time (src/cli.ts imports it statically): the client, PGlite, drizzle
@@ -100,8 +101,8 @@ function cardDetails(card: Card): string {
 
 /** Reports an error as JSON (stdout, with --json) or a line on stderr, and sets the exit code. */
 function reportError(error: unknown, json: boolean): void {
-  const e =
-    error instanceof BacklogError ? error : new BacklogError('internal', (error as Error)?.message ?? String(error));
+  // Anything else is unwrapped to its cause (drizzle's "Failed query: <SQL> params: <card data>" never printed).
+  const e = error instanceof BacklogError ? error : new BacklogError('internal', describeCause(error));
   if (json) printJson({ ok: false, error: { code: e.code, message: e.message } });
   process.stderr.write(`mosaic-top backlog: ${sanitizeLine(e.message)}\n`);
   process.exitCode = EXIT_CODES[e.code] ?? 1;
@@ -224,11 +225,12 @@ export function registerBacklogCommand(program: Command): void {
     .requiredOption('--owner <name>', 'who claims (agent name)')
     .addOption(new Option('--ttl <seconds>', 'claim TTL in seconds').default(900).argParser(parseWholeSeconds))
     .option('--id <id>', 'claim this card')
+    .option('--request-id <id>', 'repeat a claim that got no answer: the same id returns its result, never a second card (embedded tier, 10 min)')
     .addOption(json())
     .action(async (o, cmd: Command) =>
       withBacklog(
         cmd,
-        (c) => c.claim({ owner: o.owner, ttlSeconds: o.ttl, id: o.id }),
+        (c) => c.claim({ owner: o.owner, ttlSeconds: o.ttl, id: o.id, requestId: o.requestId }),
         (r) => (r.card ? `claimed ${cardLine(r.card)} (token ${r.card.claimToken}, TTL ${r.card.claimTtlSeconds} s)` : '(nothing to claim)'),
       ),
     );
@@ -379,9 +381,11 @@ export function registerBacklogCommand(program: Command): void {
       const { stopEmbeddedServer } = await import('../../backlog/client.js');
       const result = await stopEmbeddedServer(paths, 30_000);
       if (json) printJson(result);
+      else if (result.refused) process.stderr.write(`mosaic-top backlog stop: ${sanitizeLine(result.refused)}\n`);
       else if (result.pid === null) process.stdout.write('no backlog server running\n');
       else process.stdout.write(result.stopped ? `stopped backlog server pid ${result.pid}\n` : `backlog server pid ${result.pid} did not stop within 30 s\n`);
-      if (result.pid !== null && !result.stopped) process.exitCode = 1;
+      if (result.refused) process.exitCode = 3;
+      else if (result.pid !== null && !result.stopped) process.exitCode = 1;
     });
 
   backlog
@@ -402,7 +406,7 @@ export function registerBacklogCommand(program: Command): void {
         // Nothing else runs in a server process; do not wait on stray handles.
         process.exit(code);
       } catch (error) {
-        process.stderr.write(`mosaic-top backlog serve: ${sanitizeLine((error as Error).message)}\n`);
+        process.stderr.write(`mosaic-top backlog serve: ${sanitizeLine(describeCause(error))}\n`);
         process.exitCode = 1;
       }
     });
