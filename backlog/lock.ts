@@ -131,8 +131,14 @@ export async function acquireDataDirLock(dataDir: string, opts: { socket?: strin
       acquiredAt: new Date().toISOString(),
     };
     const tmp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify(mine) + '\n', { mode: 0o600 });
-    fs.renameSync(tmp, file);
+    try {
+      fs.writeFileSync(tmp, JSON.stringify(mine) + '\n', { mode: 0o600 });
+      fs.renameSync(tmp, file);
+    } catch (error) {
+      // A full disk must not leave a temp file per attempt behind.
+      fs.rmSync(tmp, { force: true });
+      throw error;
+    }
     return {
       acquired: true as const,
       token: mine.token as string,
