@@ -65,12 +65,13 @@ function seconds(ms: number): string {
 /**
  * The message of a request that got no answer within its deadline: for a verb that changes
  * the backlog, that it may still be applied and how to check (`backlog show --id`, or a claim
- * retried with its request id); for a read, that the server may be stopped or hung. Pure.
+ * retried with its request id); for a read, that the server may be stopped or hung, and
+ * `readFix` (default: `backlog stop` the embedded server). Pure.
  */
-export function requestTimeoutMessage(method: string, params: unknown, timeoutMs: number, peer: string): string {
+export function requestTimeoutMessage(method: string, params: unknown, timeoutMs: number, peer: string, readFix = 'run `mosaic-top backlog stop` and retry'): string {
   const p = (params ?? {}) as { id?: unknown; requestId?: unknown; from?: unknown };
   const id = typeof p.id === 'string' ? p.id : typeof p.from === 'string' ? p.from : null;
-  if (!MUTATING.has(method)) return `${method}: no answer from ${peer} within ${seconds(timeoutMs)}; it may be stopped or hung — run \`mosaic-top backlog stop\` and retry`;
+  if (!MUTATING.has(method)) return `${method}: no answer from ${peer} within ${seconds(timeoutMs)}; it may be stopped or hung — ${readFix}`;
   const check = id ? `check \`mosaic-top backlog show --id ${id}\`` : method === 'claim' ? 'check `mosaic-top backlog list --status claimed`' : 'check `mosaic-top backlog events`';
   const retry = method === 'claim' && typeof p.requestId === 'string' ? `, or repeat the claim with --request-id ${p.requestId} (it returns that claim's result, never a second card)` : '';
   return `${method} sent to ${peer}, no answer within ${seconds(timeoutMs)}: it may have been applied — ${check}${retry}`;
@@ -539,7 +540,7 @@ class InProcessBacklogClient implements BacklogClient {
       // Postgres cancels first (statement/lock timeouts); this is for a server that never answers.
       const timer = setTimeout(() => {
         this.timedOut = true;
-        settle(() => reject(new BacklogError('timeout', requestTimeoutMessage(method, params, this.timeouts.requestMs, this.location))));
+        settle(() => reject(new BacklogError('timeout', requestTimeoutMessage(method, params, this.timeouts.requestMs, this.location, 'is Postgres running and reachable? retry when it is'))));
       }, this.timeouts.requestMs);
       const onAbort = (): void => {
         this.timedOut = true;
@@ -643,7 +644,7 @@ async function openServerTier(paths: MosaicPaths, databaseUrl: string, opts: Ope
   const opening = new InProcessBacklogClient(null as unknown as import('./service.js').BacklogService, location, end, timeouts, opts.signal);
   try {
     // Opening is one more request under the same deadline (a stopped Postgres accepts TCP and says nothing).
-    await opening.wrap('open', {}, async () => {
+    await opening.wrap('connect', {}, async () => {
       if (opts.create === false) {
         if (!(await backlogTablesExist(db))) throw new BacklogError('absent', `no backlog table in ${location} (a read-only command does not create it; \`backlog create\` or \`backlog import\` does)`);
       } else {

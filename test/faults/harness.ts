@@ -97,7 +97,13 @@ export const stoppedProcesses = new Set<number>();
 /** SIGSTOPs `pid` and remembers it for {@link releaseStopped}. */
 export function stopProcess(pid: number): void {
   stoppedProcesses.add(pid);
-  process.kill(pid, 'SIGSTOP');
+  try {
+    process.kill(pid, 'SIGSTOP');
+  } catch (error) {
+    // A child that exited meanwhile (a Postgres backend whose connection closed) needs no stop.
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+    stoppedProcesses.delete(pid);
+  }
 }
 
 /** SIGCONT then SIGKILL every pid stopped through {@link stopProcess} (each by its pid; gone ones ignored). */
@@ -133,11 +139,16 @@ export async function startConsole(ui: IsolatedTmux, session: string, home: stri
 }
 
 /** Waits until the console of `session` shows text satisfying `test` (generous liveness bound). */
-export function untilScreen(ui: IsolatedTmux, session: string, test: (screen: string) => boolean, what: string, timeoutMs = 30_000): Promise<string> {
-  return waitFor(async () => {
-    const s = await ui.capture(session);
-    return test(s) ? s : null;
-  }, what, { timeoutMs });
+export async function untilScreen(ui: IsolatedTmux, session: string, test: (screen: string) => boolean, what: string, timeoutMs = 30_000): Promise<string> {
+  let last = '';
+  try {
+    return await waitFor(async () => {
+      last = await ui.capture(session);
+      return test(last) ? last : null;
+    }, what, { timeoutMs });
+  } catch (error) {
+    throw new Error(`${(error as Error).message}; the screen was:\n${last}`);
+  }
 }
 
 /** Presses `key` (`q` or `C-c`) in the console of `session` and waits for it to exit (`EXITED`). */
