@@ -1,5 +1,5 @@
 /**
- * The backlog client API (spec §7): `openBacklog(paths, opts)` gives a {@link BacklogClient} with
+ * The backlog client API: `openBacklog(paths, opts)` gives a {@link BacklogClient} with
  * the same async methods on both tiers.
  *
  * - Server tier (`DATABASE_URL` set): the BacklogService in this process on Postgres via
@@ -22,26 +22,8 @@ import { ensureOwnerOnlyDir } from '../lib/owner-only.js';
 import { describeCause, rootCause } from '../lib/errors.js';
 import { BACKLOG_PROTOCOL, LineSplitter, type BacklogHello, type BacklogMethod, type BacklogResponse, type PingReply, type ProveReply } from './protocol.js';
 import { isHolderAlive, lockProof, readDataDirLock, readProcessStat, type DataDirLockHolder } from './lock.js';
-import {
-  BacklogError,
-  type BacklogClient,
-  type BacklogEvent,
-  type BacklogOverview,
-  type BacklogStats,
-  type Card,
-  type ClaimInput,
-  type ClaimResult,
-  type CompleteInput,
-  type CreateCardInput,
-  type CreateCardResult,
-  type ImportResult,
-  type ListCardsInput,
-  type NorthStarGoal,
-  type OpenBacklogOptions,
-  type ReclaimResult,
-  type RecordEventInput,
-  type RenewInput,
-} from './types.js';
+import { BacklogError, type OpenBacklogOptions } from './types.js';
+import { verbsFrom, type BacklogClient, type BacklogVerb } from './verbs.js';
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
@@ -83,9 +65,8 @@ function abortError(signal: AbortSignal | undefined): BacklogError {
   return new BacklogError('timeout', `backlog request aborted: ${reason}`);
 }
 
-/** A client talking to the embedded backlog server over its Unix socket. */
-class SocketBacklogClient implements BacklogClient {
-  readonly tier = 'embedded' as const;
+/** A connection to the embedded backlog server over its Unix socket: requests by method name. */
+class BacklogConnection {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   private closed = false;
@@ -167,55 +148,6 @@ class SocketBacklogClient implements BacklogClient {
     });
   }
 
-  ping(): Promise<PingReply> {
-    return this.call('ping');
-  }
-  create(input: CreateCardInput): Promise<CreateCardResult> {
-    return this.call('create', input);
-  }
-  get(id: string): Promise<Card> {
-    return this.call('get', id);
-  }
-  list(input: ListCardsInput = {}): Promise<Card[]> {
-    return this.call('list', input);
-  }
-  claim(input: ClaimInput): Promise<ClaimResult> {
-    // Every claim carries a request id: a repeat with it never claims a second card.
-    return this.call('claim', { ...input, requestId: input.requestId ?? `rq-${randomBytes(6).toString('hex')}` });
-  }
-  renew(input: RenewInput): Promise<Card> {
-    return this.call('renew', input);
-  }
-  reclaim(input: { id?: string; owner?: string; actor?: string } = {}): Promise<ReclaimResult> {
-    return this.call('reclaim', input);
-  }
-  link(input: { from: string; to: string; actor?: string }): Promise<Card> {
-    return this.call('link', input);
-  }
-  block(input: { id: string; reason?: string; actor?: string }): Promise<Card> {
-    return this.call('block', input);
-  }
-  unblock(input: { id: string; actor?: string }): Promise<Card> {
-    return this.call('unblock', input);
-  }
-  complete(input: CompleteInput): Promise<Card> {
-    return this.call('complete', input);
-  }
-  stats(): Promise<BacklogStats> {
-    return this.call('stats');
-  }
-  events(input: { limit?: number; cardId?: string } = {}): Promise<BacklogEvent[]> {
-    return this.call('events', input);
-  }
-  recordEvent(input: RecordEventInput): Promise<BacklogEvent> {
-    return this.call('recordEvent', input);
-  }
-  importGoals(input: { goals: NorthStarGoal[]; source?: string; actor?: string }): Promise<ImportResult> {
-    return this.call('importGoals', input);
-  }
-  overview(input: { readyLimit?: number } = {}): Promise<BacklogOverview> {
-    return this.call('overview', input);
-  }
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -231,6 +163,25 @@ class SocketBacklogClient implements BacklogClient {
       }, 1000).unref();
     });
   }
+}
+
+/**
+ * The embedded tier's client: every verb is one request on the connection. Every claim carries
+ * a request id (the caller's `requestId`, else a random one): the server remembers its reply,
+ * so a repeat with it never claims a second card.
+ */
+function socketClient(conn: BacklogConnection): BacklogClient {
+  const withRequestId = (input: unknown): unknown => {
+    const claim = (input ?? {}) as { requestId?: string };
+    return { ...claim, requestId: claim.requestId ?? `rq-${randomBytes(6).toString('hex')}` };
+  };
+  return {
+    tier: 'embedded',
+    location: conn.location,
+    serverWarning: conn.serverWarning,
+    close: () => conn.close(),
+    ...verbsFrom((verb, input) => conn.call(verb, verb === 'claim' ? withRequestId(input) : input)),
+  };
 }
 
 /** What this client compares a server's hello with (see {@link staleServerWarning}). */
@@ -407,10 +358,10 @@ function delay(ms: number, signal?: AbortSignal): Promise<void> {
  * false` and no data dir yet, throws BacklogError('absent') instead of creating one. Throws
  * 'timeout' when no server answers within `startTimeoutMs`.
  */
-async function openEmbedded(paths: MosaicPaths, opts: OpenBacklogOptions): Promise<SocketBacklogClient> {
+async function openEmbedded(paths: MosaicPaths, opts: OpenBacklogOptions): Promise<BacklogClient> {
   const requestTimeoutMs = opts.requestTimeoutMs ?? requestTimeoutFromEnv();
-  const make = (c: { socket: net.Socket; hello: BacklogHello }): SocketBacklogClient =>
-    new SocketBacklogClient(c.socket, c.hello, paths.backlogDataDir, requestTimeoutMs, opts.signal, paths.backlogSocket);
+  const make = (c: { socket: net.Socket; hello: BacklogHello }): BacklogClient =>
+    socketClient(new BacklogConnection(c.socket, c.hello, paths.backlogDataDir, requestTimeoutMs, opts.signal, paths.backlogSocket));
   const first = await tryConnect(paths.backlogSocket);
   if (first) return make(first);
   // A listener that stays silent is a stopped or hung server: say so now, do not wait a minute for it.
@@ -511,17 +462,12 @@ export function serverTierErrorMessage(method: string, error: unknown, location:
   return maskCredentials(`backlog database ${location} unavailable: ${describeCause(error)}`);
 }
 
-/** The service in this process (server tier), behind the same interface as the socket client. */
-class InProcessBacklogClient implements BacklogClient {
-  readonly tier = 'server' as const;
-  /** The server tier has no backlog server that could run older code. */
-  readonly serverWarning = null;
+/** Requests of the server tier, bounded: the client-side deadline and the abort signal around each. */
+class ServerTierRequests {
   /** Set when a request hit the client-side deadline: its statement may still hold the connection. */
   timedOut = false;
   constructor(
-    private readonly service: import('./service.js').BacklogService,
     readonly location: string,
-    private readonly end: (timedOut: boolean) => Promise<void>,
     private readonly timeouts: ServerTierTimeouts,
     private readonly signal?: AbortSignal,
   ) {}
@@ -561,54 +507,18 @@ class InProcessBacklogClient implements BacklogClient {
       );
     });
   }
-  create(input: CreateCardInput) {
-    return this.wrap('create', input, () => this.service.create(input));
-  }
-  get(id: string) {
-    return this.wrap('get', { id }, () => this.service.get(id));
-  }
-  list(input: ListCardsInput = {}) {
-    return this.wrap('list', input, () => this.service.list(input));
-  }
-  claim(input: ClaimInput) {
-    return this.wrap('claim', input, () => this.service.claim(input));
-  }
-  renew(input: RenewInput) {
-    return this.wrap('renew', input, () => this.service.renew(input));
-  }
-  reclaim(input: { id?: string; owner?: string; actor?: string } = {}) {
-    return this.wrap('reclaim', input, () => this.service.reclaim(input));
-  }
-  link(input: { from: string; to: string; actor?: string }) {
-    return this.wrap('link', input, () => this.service.link(input));
-  }
-  block(input: { id: string; reason?: string; actor?: string }) {
-    return this.wrap('block', input, () => this.service.block(input));
-  }
-  unblock(input: { id: string; actor?: string }) {
-    return this.wrap('unblock', input, () => this.service.unblock(input));
-  }
-  complete(input: CompleteInput) {
-    return this.wrap('complete', input, () => this.service.complete(input));
-  }
-  stats() {
-    return this.wrap('stats', {}, () => this.service.stats());
-  }
-  events(input: { limit?: number; cardId?: string } = {}) {
-    return this.wrap('events', input, () => this.service.events(input));
-  }
-  recordEvent(input: RecordEventInput) {
-    return this.wrap('recordEvent', input, () => this.service.recordEvent(input));
-  }
-  importGoals(input: { goals: NorthStarGoal[]; source?: string; actor?: string }) {
-    return this.wrap('importGoals', {}, () => this.service.importGoals(input));
-  }
-  overview(input: { readyLimit?: number } = {}) {
-    return this.wrap('overview', input, () => this.service.overview(input));
-  }
-  close(): Promise<void> {
-    return this.end(this.timedOut);
-  }
+}
+
+/** The service in this process (server tier), behind the same interface as the socket client; every verb bounded by `requests`. */
+function inProcessClient(
+  service: import('./service.js').BacklogService,
+  requests: ServerTierRequests,
+  end: (timedOut: boolean) => Promise<void>,
+): BacklogClient {
+  const run = (verb: BacklogVerb, input: unknown): Promise<unknown> =>
+    requests.wrap(verb, verb === 'importGoals' ? {} : input, () => (service[verb] as (input: unknown) => Promise<unknown>).call(service, input));
+  // The server tier has no backlog server that could run older code: no serverWarning.
+  return { tier: 'server', location: requests.location, serverWarning: null, close: () => end(requests.timedOut), ...verbsFrom(run) };
 }
 
 /**
@@ -619,7 +529,7 @@ class InProcessBacklogClient implements BacklogClient {
  * (`opts.requestTimeoutMs`, else `MOSAIC_BACKLOG_TIMEOUT`, else 30 s) — opening included.
  * Every error message is one line with its credentials masked.
  */
-async function openServerTier(paths: MosaicPaths, databaseUrl: string, opts: OpenBacklogOptions): Promise<InProcessBacklogClient> {
+async function openServerTier(paths: MosaicPaths, databaseUrl: string, opts: OpenBacklogOptions): Promise<BacklogClient> {
   const [{ default: postgres }, { drizzle }, { migrateBacklog, backlogTablesExist }, { fleetBacklogService }] = await Promise.all([
     import('postgres'),
     import('drizzle-orm/postgres-js'),
@@ -640,11 +550,11 @@ async function openServerTier(paths: MosaicPaths, databaseUrl: string, opts: Ope
     await sqlClient.end({ timeout: timedOut ? 0 : 5 }).catch(() => {});
   };
   const db = drizzle(sqlClient);
-  // Only its deadline is used (no service yet): opening runs under the same bounds as a request.
-  const opening = new InProcessBacklogClient(null as unknown as import('./service.js').BacklogService, location, end, timeouts, opts.signal);
+  // Opening runs under the same bounds as a request.
+  const requests = new ServerTierRequests(location, timeouts, opts.signal);
   try {
     // Opening is one more request under the same deadline (a stopped Postgres accepts TCP and says nothing).
-    await opening.wrap('connect', {}, async () => {
+    await requests.wrap('connect', {}, async () => {
       if (opts.create === false) {
         if (!(await backlogTablesExist(db))) throw new BacklogError('absent', `no backlog table in ${location} (a read-only command does not create it; \`backlog create\` or \`backlog import\` does)`);
       } else {
@@ -652,9 +562,9 @@ async function openServerTier(paths: MosaicPaths, databaseUrl: string, opts: Ope
       }
     });
     const service = fleetBacklogService(db, paths.runDir);
-    return new InProcessBacklogClient(service, location, end, timeouts, opts.signal);
+    return inProcessClient(service, requests, end);
   } catch (error) {
-    await end(opening.timedOut || (error instanceof BacklogError && error.code === 'timeout'));
+    await end(requests.timedOut || (error instanceof BacklogError && error.code === 'timeout'));
     throw error;
   }
 }
@@ -687,7 +597,7 @@ export async function proveHolder(holder: DataDirLockHolder, socketPath: string,
     connected.socket.destroy();
     return 'refuted';
   }
-  const client = new SocketBacklogClient(connected.socket, connected.hello, '', timeoutMs, undefined, holder.socket ?? socketPath);
+  const client = new BacklogConnection(connected.socket, connected.hello, '', timeoutMs, undefined, holder.socket ?? socketPath);
   const nonce = randomBytes(16).toString('hex');
   try {
     const reply = await client.call<ProveReply>('prove', { nonce });
@@ -752,9 +662,9 @@ export async function stopEmbeddedServer(paths: MosaicPaths, timeoutMs = 10_000)
 export async function pingBacklogServer(paths: MosaicPaths, timeoutMs = 2000): Promise<PingReply | null> {
   const connected = await tryConnect(paths.backlogSocket);
   if (!connected) return null;
-  const client = new SocketBacklogClient(connected.socket, connected.hello, paths.backlogDataDir, timeoutMs, undefined, paths.backlogSocket);
+  const client = new BacklogConnection(connected.socket, connected.hello, paths.backlogDataDir, timeoutMs, undefined, paths.backlogSocket);
   try {
-    return await client.ping();
+    return await client.call<PingReply>('ping');
   } catch {
     return null;
   } finally {

@@ -1,5 +1,6 @@
 import { maskCredentials, maskDatabaseUrl, type MosaicPaths } from '../lib/paths.js';
-import { BacklogError, type BacklogClient, type BacklogOverview } from './types.js';
+import { BacklogError, type BacklogOverview } from './types.js';
+import type { BacklogClient } from './verbs.js';
 
 /** A claimed card as the snapshot shows it. */
 export interface ClaimedCardView {

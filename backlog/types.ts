@@ -1,6 +1,7 @@
 /**
- * The backlog core's public contract (spec §7): card shapes, the client API that the console,
- * the actions engine and the CLI code against, and the typed error codes. Types only plus the
+ * The backlog core's public contract: card shapes, the inputs and results of the verbs that the
+ * console, the actions engine and the CLI call (the client API itself: backlog/verbs.ts), and
+ * the typed error codes. Types only plus the
  * BacklogError class — importing this file loads no database code.
  *
  * Card columns follow upstream's "Fleet Backlog Conventions" (seed 001); the claim token
@@ -186,42 +187,7 @@ export interface BacklogOverview {
 /** Which storage tier a client talks to. */
 export type BacklogTier = 'embedded' | 'server';
 
-/**
- * The backlog API, identical for both tiers (embedded: requests to the backlog server over
- * its Unix socket; server: the service in-process on Postgres). Every method may throw
- * {@link BacklogError}.
- */
-export interface BacklogClient {
-  readonly tier: BacklogTier;
-  /** Data dir (embedded) or masked DATABASE_URL (server). */
-  readonly location: string;
-  /**
-   * Embedded tier: why the backlog server runs older code than this client (started before an
-   * upgrade or rebuild), naming the fix; null when it is current or on the server tier.
-   */
-  readonly serverWarning: string | null;
-  create(input: CreateCardInput): Promise<CreateCardResult>;
-  /** Throws BacklogError('not_found'). */
-  get(id: string): Promise<Card>;
-  list(input?: ListCardsInput): Promise<Card[]>;
-  /** Refused with BacklogError('paused') while `<run>/PAUSED` exists. */
-  claim(input: ClaimInput): Promise<ClaimResult>;
-  /** Throws 'fenced' when the claim expired, was reclaimed or is held by another owner/token. */
-  renew(input: RenewInput): Promise<Card>;
-  reclaim(input?: { id?: string; owner?: string; actor?: string }): Promise<ReclaimResult>;
-  /** `from` depends on `to`. Throws 'cycle' naming it, e.g. "A → B → C → A". */
-  link(input: { from: string; to: string; actor?: string }): Promise<Card>;
-  block(input: { id: string; reason?: string; actor?: string }): Promise<Card>;
-  unblock(input: { id: string; actor?: string }): Promise<Card>;
-  complete(input: CompleteInput): Promise<Card>;
-  stats(): Promise<BacklogStats>;
-  /** Newest first; `limit` default 50. */
-  events(input?: { limit?: number; cardId?: string }): Promise<BacklogEvent[]>;
-  recordEvent(input: RecordEventInput): Promise<BacklogEvent>;
-  importGoals(input: { goals: NorthStarGoal[]; source?: string; actor?: string }): Promise<ImportResult>;
-  overview(input?: { readyLimit?: number }): Promise<BacklogOverview>;
-  close(): Promise<void>;
-}
+// The client API (BacklogClient) is derived from the service's verbs: backlog/verbs.ts.
 
 /** Options of `openBacklog(paths, opts)` (backlog/client.ts). */
 export interface OpenBacklogOptions {

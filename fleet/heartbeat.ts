@@ -6,13 +6,42 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { HeartbeatInfo } from './types.js';
+import type { HeartbeatInfo, HeartbeatState } from './types.js';
 import { BoundedReadError, readBoundedFile } from '../lib/bounded-read.js';
 import { ensureOwnerOnlyDir } from '../lib/owner-only.js';
 import { isValidAgentName } from './roster.js';
 
-/** Heartbeat states of protocol v1. */
-export type HeartbeatState = 'busy' | 'idle';
+export type { HeartbeatState } from './types.js';
+
+/** Heartbeat states of protocol v1 (spec §4), in the order the docs list them. */
+export const HEARTBEAT_STATES: readonly HeartbeatState[] = ['busy', 'idle', 'waiting', 'stuck'];
+
+/** True when `s` is a v1 heartbeat state. */
+export function isHeartbeatState(s: unknown): s is HeartbeatState {
+  return typeof s === 'string' && (HEARTBEAT_STATES as readonly string[]).includes(s);
+}
+
+/** Longest `reason=` kept (characters); a longer one is cut. */
+export const MAX_REASON_LENGTH = 200;
+
+/**
+ * A `reason=` value as the snapshot keeps it (untrusted input from any writer): C0/C1
+ * controls, DEL, line/bidi separators and U+FFFD become spaces, runs of blanks collapse to one,
+ * cut to {@link MAX_REASON_LENGTH} characters; null when nothing is left. Pure.
+ */
+export function sanitizeReason(raw: string): string | null {
+  const flat = raw.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufffd]/g, ' ').replace(/\s+/g, ' ').trim();
+  return flat ? [...flat].slice(0, MAX_REASON_LENGTH).join('') : null;
+}
+
+/**
+ * States a writer may report: every v1 state; `waiting` (a permission prompt, a question) and
+ * `stuck` (an API error ended the turn: rate limit, rejected credentials) carry a `reason=`.
+ */
+export type HeartbeatWriteState = HeartbeatState;
+
+/** Every {@link HeartbeatWriteState}. */
+export const HEARTBEAT_WRITE_STATES: readonly HeartbeatWriteState[] = HEARTBEAT_STATES;
 
 /** Longest note kept (characters); longer notes are cut by the writer and the parser. */
 export const MAX_NOTE_LENGTH = 200;
@@ -31,7 +60,7 @@ export function heartbeatPath(runDir: string, agent: string): string {
 export const HEARTBEAT_READ_LIMIT = 4096;
 
 /** Keys of protocol v1; a file with none of them on a `key=value` line is not a heartbeat. */
-const V1_KEYS: ReadonlySet<string> = new Set(['v', 'ts', 'state', 'interval', 'pid', 'card', 'note']);
+const V1_KEYS: ReadonlySet<string> = new Set(['v', 'ts', 'state', 'reason', 'interval', 'pid', 'card', 'note']);
 
 /** Lines without `key=value` listed one by one in `problems`; the rest are counted. */
 const MAX_LISTED_BAD_LINES = 3;
@@ -101,9 +130,9 @@ export function parseHeartbeat(input: string | Uint8Array, opts: HeartbeatParseO
     }
     const key = line.slice(0, eq).trim();
     if (V1_KEYS.has(key)) recognised += 1;
-    // Inline comments (`ts=123   # unix seconds`) are allowed for every key except `note`.
+    // Inline comments (`ts=123   # unix seconds`) are allowed for every key except the free-text ones.
     let value = line.slice(eq + 1);
-    if (key !== 'note') value = value.replace(/\s+#.*$/, '');
+    if (key !== 'note' && key !== 'reason') value = value.replace(/\s+#.*$/, '');
     values.set(key, value.trim());
   });
 
@@ -152,8 +181,8 @@ export function parseHeartbeat(input: string | Uint8Array, opts: HeartbeatParseO
 
   let state: HeartbeatState | null = null;
   const rawState = values.get('state');
-  if (rawState === 'busy' || rawState === 'idle') state = rawState;
-  else if (rawState !== undefined) problems.push(`state ${quote(rawState)} is not busy|idle`);
+  if (isHeartbeatState(rawState)) state = rawState;
+  else if (rawState !== undefined) problems.push(`state ${quote(rawState)} is not ${HEARTBEAT_STATES.join('|')}`);
   else if (version !== null && version >= 1) problems.push('state missing (required in v1)');
 
   const optInt = (key: string): number | null => {
@@ -168,6 +197,8 @@ export function parseHeartbeat(input: string | Uint8Array, opts: HeartbeatParseO
   const pid = optInt('pid');
   const card = values.get('card') || null;
   const note = values.has('note') ? (values.get('note') ?? '').slice(0, MAX_NOTE_LENGTH) || null : null;
+  const rawReason = values.get('reason');
+  const reason = rawReason === undefined ? null : sanitizeReason(rawReason);
 
   return {
     heartbeat: {
@@ -176,6 +207,8 @@ export function parseHeartbeat(input: string | Uint8Array, opts: HeartbeatParseO
       ts,
       ageSeconds: Math.max(0, Math.floor(opts.nowSeconds) - ageFrom),
       state,
+      // Present only when the beat has one (older snapshot readers never see the key otherwise).
+      ...(reason !== null ? { reason } : {}),
       intervalSeconds,
       pid,
       card,
@@ -211,10 +244,12 @@ export function readHeartbeat(runDir: string, agent: string, nowSeconds: number)
 
 /** What a writer reports in one beat. */
 export interface HeartbeatBeat {
-  state: HeartbeatState;
+  state: HeartbeatWriteState;
   card?: string | null;
   /** Free text, flattened to one line and cut to {@link MAX_NOTE_LENGTH}. */
   note?: string | null;
+  /** What a `waiting` agent waits for / why a `stuck` one is stuck; flattened, cut to {@link MAX_REASON_LENGTH}. */
+  reason?: string | null;
   /** Seconds between beats the writer promises. */
   interval?: number | null;
   pid?: number | null;
@@ -222,11 +257,13 @@ export interface HeartbeatBeat {
   ts?: number;
 }
 
-/** Renders a v1 heartbeat file body (pure). Throws {@link HeartbeatInputError} on an invalid state, card or interval. */
+/** Renders a v1 heartbeat file body (pure): `v`, `ts`, `state`, then `interval`, `pid`, `card`, `reason`, `note` when given. Throws {@link HeartbeatInputError} on an invalid state, card or interval. */
 export function formatHeartbeat(beat: HeartbeatBeat): string {
-  if (beat.state !== 'busy' && beat.state !== 'idle') throw new HeartbeatInputError(`heartbeat state must be busy or idle, got "${beat.state}"`);
+  if (!isHeartbeatState(beat.state)) throw new HeartbeatInputError(`heartbeat state must be busy, idle, waiting or stuck, got "${beat.state}"`);
   const ts = Math.floor(beat.ts ?? Date.now() / 1000);
   const lines = ['v=1', `ts=${ts}`, `state=${beat.state}`];
+  const reason = beat.reason ? sanitizeReason(beat.reason) : null;
+  if (reason) lines.push(`reason=${reason}`);
   if (beat.interval !== undefined && beat.interval !== null) {
     if (!Number.isFinite(beat.interval) || beat.interval <= 0) throw new HeartbeatInputError(`heartbeat interval must be a positive number of seconds, got ${beat.interval}`);
     lines.push(`interval=${Math.round(beat.interval)}`);

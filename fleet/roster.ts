@@ -38,6 +38,15 @@ export interface RosterAgent {
   workingDirectory: string | null;
 }
 
+/** One entry of the roster's `runtimes:` section (upstream: per-runtime settings). */
+export interface RosterRuntime {
+  /**
+   * `reset_command` (or `resetCommand`): what to type to give the runtime a fresh context, e.g.
+   * codex `/clear` (upstream NS-6 `reset_between_tasks`); null when absent.
+   */
+  resetCommand: string | null;
+}
+
 /** A loaded roster. */
 export interface Roster {
   file: string;
@@ -47,6 +56,11 @@ export interface Roster {
   socket: string | null;
   /** `tmux.holder_session` (or `holderSession`): keeps the server alive; never an agent, never unmanaged. */
   holderSession: string | null;
+  /**
+   * The `runtimes:` section keyed by runtime name (`codex: { reset_command: /clear }`); `{}` when
+   * the roster has none (optional only for rosters built by hand, e.g. in tests).
+   */
+  runtimes?: Record<string, RosterRuntime>;
   agents: RosterAgent[];
 }
 
@@ -98,7 +112,7 @@ function picker(doc: import('yaml').Document.Parsed): (map: YAMLMap, ...keys: st
 /**
  * Parses roster YAML text. `file` is used in messages only. Accepts snake_case and camelCase
  * keys (`socket_name`/`socketName`, `holder_session`/`holderSession`, `model_hint`/`modelHint`,
- * `working_directory`/`workingDirectory`); unknown keys are ignored. Errors (YAML syntax, wrong
+ * `working_directory`/`workingDirectory`, `reset_command`/`resetCommand` under `runtimes:`); unknown keys are ignored. Errors (YAML syntax, wrong
  * types, missing `name`/`runtime`, invalid or duplicate names) come back as
  * `"<file>:<line>:<column>: <message>"`. Never throws.
  */
@@ -165,6 +179,29 @@ export function parseRosterText(text: string, file: string): RosterResult {
     else defaultWorkdir = optString(pick(defaultsNode, 'working_directory', 'workingDirectory'), 'defaults.working_directory');
   }
 
+  const runtimes: Record<string, RosterRuntime> = {};
+  const runtimesNode = pick(root, 'runtimes');
+  if (runtimesNode !== undefined && !(isScalar(runtimesNode) && runtimesNode.value === null)) {
+    if (!isMap(runtimesNode)) at(runtimesNode, 'runtimes must be a mapping of runtime name to its settings');
+    else {
+      for (const pair of runtimesNode.items) {
+        const key = isScalar(pair.key) ? String(pair.key.value) : null;
+        const value = pair.value as YamlNode | null;
+        if (!key) continue;
+        if (value === null || (isScalar(value) && value.value === null)) {
+          runtimes[key] = { resetCommand: null };
+          continue;
+        }
+        if (!isMap(value)) {
+          at(value, `runtimes.${key} must be a mapping`);
+          continue;
+        }
+        const reset = optString(pick(value, 'reset_command', 'resetCommand'), `runtimes.${key}.reset_command`);
+        runtimes[key] = { resetCommand: reset && reset.trim() ? reset : null };
+      }
+    }
+  }
+
   const agents: RosterAgent[] = [];
   const agentsNode = pick(root, 'agents');
   if (agentsNode === undefined || (isScalar(agentsNode) && agentsNode.value === null)) {
@@ -219,7 +256,7 @@ export function parseRosterText(text: string, file: string): RosterResult {
     });
   }
   if (errors.length) return { ok: false, errors };
-  return { ok: true, roster: { file, version, transport, socket, holderSession, agents } };
+  return { ok: true, roster: { file, version, transport, socket, holderSession, runtimes, agents } };
 }
 
 /** Most bytes of a roster file read: a roster of hundreds of agents is far below this. */
@@ -243,7 +280,7 @@ export function loadRoster(file: string): RosterResult {
 }
 
 /** Bump when the {@link Roster} shape changes, so old cache files are ignored. */
-const ROSTER_CACHE_FORMAT = 1;
+const ROSTER_CACHE_FORMAT = 2;
 
 /**
  * Default directory of parsed-roster cache files: `$XDG_CACHE_HOME/mosaic-top/roster`, else

@@ -10,6 +10,7 @@
  * No I/O: the caller captures, reads heartbeats and polls; this module only decides.
  */
 import type { ReceiptStatus } from './receipt.js';
+import type { HeartbeatState } from './types.js';
 import { sanitizeLine } from '../lib/sanitize.js';
 
 /**
@@ -44,7 +45,7 @@ const FINGERPRINT_CHARS = 24;
 export interface HeartbeatMark {
   /** Unix seconds of the beat. */
   ts: number;
-  state: 'busy' | 'idle' | null;
+  state: HeartbeatState | null;
 }
 
 /** What {@link classifySendEvidence} decides from: captures before/after, the text sent, heartbeats. */

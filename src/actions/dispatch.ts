@@ -7,7 +7,8 @@
  */
 import { agentPaneTarget, readPaneState } from '../../fleet/capture.js';
 import { describePause, readPausedFlag } from '../../fleet/paused.js';
-import { BacklogError, type BacklogClient, type Card } from '../../backlog/types.js';
+import { BacklogError, type Card } from '../../backlog/types.js';
+import type { BacklogClient } from '../../backlog/verbs.js';
 import type { MosaicPaths } from '../../lib/paths.js';
 import { sanitizeLine, sanitizeLines } from '../../lib/sanitize.js';
 import { isDelivered, type SendReceipt } from '../../fleet/receipt.js';
@@ -15,6 +16,7 @@ import { operatorName } from './pause.js';
 import { recordReceiptEvent } from './receipt-event.js';
 import { DEFAULT_SOURCE, sendToAgent } from './send.js';
 import type { TmuxServer } from '../../fleet/exec.js';
+import type { ResetResult } from './reset.js';
 
 /** How a dispatch ended; each has its own exit code ({@link DISPATCH_EXIT_CODES}). */
 export type DispatchOutcome = 'dispatched' | 'refused' | 'nothing_ready' | 'not_delivered';
@@ -42,6 +44,8 @@ export interface DispatchResult {
   refused: string | null;
   /** One line for the operator, e.g. "A3 claimed by coder0, receipt submitted (812 ms)". Sanitized. */
   message: string;
+  /** With `reset`: the reset sent before the claim (its receipt); absent otherwise. */
+  reset?: ResetResult;
 }
 
 /**
@@ -100,6 +104,12 @@ export async function dispatchCard(opts: {
   source?: string;
   client?: BacklogClient;
   signal?: AbortSignal;
+  /**
+   * Reset the agent before the claim (upstream NS-6 `reset_between_tasks`): its runtime's
+   * `reset_command`, verified (actions/reset.ts). A reset that is refused (no reset command,
+   * the agent is working) or not confirmed refuses the dispatch: nothing is claimed.
+   */
+  reset?: boolean;
 }): Promise<DispatchResult> {
   const agent = opts.agent;
   const refuse = (outcome: 'refused' | 'nothing_ready', why: string): DispatchResult => ({
@@ -116,66 +126,77 @@ export async function dispatchCard(opts: {
   const pane = await readPaneState(opts.socket, agentPaneTarget(agent), { signal: opts.signal });
   if (!pane.exists || pane.dead) return refuse('refused', pane.problem ?? 'pane unusable');
   if (pane.inMode) return refuse('refused', `pane ${pane.target} is in copy mode (someone is scrolling it); nothing claimed`);
+  let reset: ResetResult | undefined;
+  if (opts.reset) {
+    const { resetAgent } = await import('./reset.js');
+    reset = await resetAgent({ paths: opts.paths, agent, timeoutMs: opts.timeoutMs, signal: opts.signal, client: opts.client });
+    if (!reset.ok) return { ...refuse('refused', `reset before the card not confirmed (${reset.outcome === 'refused' ? reset.reason : `receipt ${reset.receipt?.status}`}); nothing claimed`), reset };
+  }
+  const withReset = (r: DispatchResult): DispatchResult => (reset ? { ...r, reset } : r);
 
-  let client = opts.client ?? null;
-  let opened = false;
-  try {
-    if (!client) {
-      const { openBacklog } = await import('../../backlog/client.js');
-      client = await openBacklog(opts.paths, { signal: opts.signal });
-      opened = true;
-    }
-    let card: Card | null;
+  // The claim and the card's send; the reset (if any) rides along in the result.
+  const claimAndSend = async (): Promise<DispatchResult> => {
+    let client = opts.client ?? null;
+    let opened = false;
     try {
-      ({ card } = await client.claim({ owner: agent, ttlSeconds: opts.ttlSeconds, id: opts.cardId }));
-    } catch (error) {
-      if (error instanceof BacklogError && error.code === 'paused') return refuse('refused', error.message);
-      if (error instanceof BacklogError && error.code === 'not_found') return refuse('refused', error.message);
-      throw error;
-    }
-    if (!card) {
-      return refuse('nothing_ready', opts.cardId ? `card ${opts.cardId} is not claimable (not ready, or its dependencies are not done)` : 'no ready card with its dependencies done');
-    }
-    const cardView = { id: card.id, title: card.title, claimToken: card.claimToken, ttlSeconds: card.claimTtlSeconds };
-    const receipt = await sendToAgent({
-      agent,
-      socket: opts.socket,
-      runDir: opts.paths.runDir,
-      message: formatCardMessage(card, agent),
-      verify: true,
-      timeoutMs: opts.timeoutMs,
-      source: opts.source ?? DEFAULT_SOURCE,
-      signal: opts.signal,
-    });
-    receipt.recorded = await recordReceiptEvent(opts.paths, receipt, { client, cardId: card.id, actor: operatorName() });
-    const id = sanitizeLine(card.id);
-    if (isDelivered(receipt.status)) {
+      if (!client) {
+        const { openBacklog } = await import('../../backlog/client.js');
+        client = await openBacklog(opts.paths, { signal: opts.signal });
+        opened = true;
+      }
+      let card: Card | null;
+      try {
+        ({ card } = await client.claim({ owner: agent, ttlSeconds: opts.ttlSeconds, id: opts.cardId }));
+      } catch (error) {
+        if (error instanceof BacklogError && error.code === 'paused') return refuse('refused', error.message);
+        if (error instanceof BacklogError && error.code === 'not_found') return refuse('refused', error.message);
+        throw error;
+      }
+      if (!card) {
+        return refuse('nothing_ready', opts.cardId ? `card ${opts.cardId} is not claimable (not ready, or its dependencies are not done)` : 'no ready card with its dependencies done');
+      }
+      const cardView = { id: card.id, title: card.title, claimToken: card.claimToken, ttlSeconds: card.claimTtlSeconds };
+      const receipt = await sendToAgent({
+        agent,
+        socket: opts.socket,
+        runDir: opts.paths.runDir,
+        message: formatCardMessage(card, agent),
+        verify: true,
+        timeoutMs: opts.timeoutMs,
+        source: opts.source ?? DEFAULT_SOURCE,
+        signal: opts.signal,
+      });
+      receipt.recorded = await recordReceiptEvent(opts.paths, receipt, { client, cardId: card.id, actor: operatorName() });
+      const id = sanitizeLine(card.id);
+      if (isDelivered(receipt.status)) {
+        return {
+          ok: true,
+          outcome: 'dispatched',
+          card: cardView,
+          receipt,
+          refused: null,
+          message: `${id} claimed by ${sanitizeLine(agent)}, receipt ${receipt.status} (${receipt.elapsedMs} ms)`,
+        };
+      }
+      const why = receipt.status === 'refused' ? `send refused: ${receipt.reason}` : `receipt ${receipt.status}`;
+      // The card text may still sit, unsent, in the agent's input line: a re-dispatch would
+      // append a second card to it.
+      const leftover = receipt.status === 'typed_not_submitted' ? "; the card text is still in the agent's input line — clear it in the agent before re-dispatching" : '';
       return {
-        ok: true,
-        outcome: 'dispatched',
+        ok: false,
+        outcome: 'not_delivered',
         card: cardView,
         receipt,
         refused: null,
-        message: `${id} claimed by ${sanitizeLine(agent)}, receipt ${receipt.status} (${receipt.elapsedMs} ms)`,
+        message:
+          `${id} claimed by ${sanitizeLine(agent)} but not delivered (${sanitizeLine(why)}); the claim stays — keep it, or release it with: ` +
+          `${reclaimCommand(card.id, agent)} (console: tab, select it, x)${leftover}`,
       };
+    } catch (error) {
+      return refuse('refused', `backlog: ${(error as Error).message}`);
+    } finally {
+      if (opened && client) await client.close().catch(() => {});
     }
-    const why = receipt.status === 'refused' ? `send refused: ${receipt.reason}` : `receipt ${receipt.status}`;
-    // The card text may still sit, unsent, in the agent's input line: a re-dispatch would
-    // append a second card to it.
-    const leftover = receipt.status === 'typed_not_submitted' ? "; the card text is still in the agent's input line — clear it in the agent before re-dispatching" : '';
-    return {
-      ok: false,
-      outcome: 'not_delivered',
-      card: cardView,
-      receipt,
-      refused: null,
-      message:
-        `${id} claimed by ${sanitizeLine(agent)} but not delivered (${sanitizeLine(why)}); the claim stays — keep it, or release it with: ` +
-        `${reclaimCommand(card.id, agent)} (console: tab, select it, x)${leftover}`,
-    };
-  } catch (error) {
-    return refuse('refused', `backlog: ${(error as Error).message}`);
-  } finally {
-    if (opened && client) await client.close().catch(() => {});
-  }
+  };
+  return withReset(await claimAndSend());
 }

@@ -42,6 +42,11 @@ export interface SendOptions {
   timeoutMs?: number;
   /** Source label carried by the message (default `operator:mosaic-top`). */
   source?: string;
+  /**
+   * Prefix the message with its source label (default true). False for a runtime command that
+   * must be the whole input line (a reset's `/clear`): the label then stays in the receipt only.
+   */
+  frame?: boolean;
   signal?: AbortSignal;
   /**
    * When given, the receipt is recorded as a `receipt` event in the backlog's events table if
@@ -176,7 +181,8 @@ async function deliver(opts: SendOptions): Promise<SendReceipt> {
   if (!pane.exists || pane.dead) return receipt('refused', [], pane.problem);
   if (pane.inMode) return receipt('refused', [], `pane ${target} is in copy mode (someone is scrolling it): keys would drive the mode, not the agent; nothing sent`);
 
-  const text = frameMessage(opts.message.replace(/\r\n/g, '\n'), source);
+  const plain = opts.message.replace(/\r\n/g, '\n');
+  const text = opts.frame === false ? plain : frameMessage(plain, source);
   const prints = messageFingerprints(text);
   const inInput = (capture: PaneText) => splitInputRegion(capture).input.some((l) => prints.some((p) => l.includes(p)));
 

@@ -165,6 +165,7 @@ export function registerActionCommands(program: Command): void {
     .option('--card <id>', 'claim this card instead of the next ready one')
     .option('--ttl <seconds>', 'claim TTL, seconds (backlog default 900)', wholeSeconds)
     .option('--timeout <seconds>', 'how long verification watches after Enter, seconds', seconds, 5)
+    .option('--reset', "reset the agent first (its runtime's reset_command from the roster, verified; upstream reset_between_tasks)")
     .addOption(jsonOption('the result (outcome, card, receipt)'))
     .action(async (agent: string, _opts, cmd: Command) => {
       const o = globals(cmd);
@@ -182,9 +183,11 @@ export function registerActionCommands(program: Command): void {
               cardId: o.card as string | undefined,
               ttlSeconds: o.ttl as number | undefined,
               timeoutMs: Math.round(Number(o.timeout) * 1000),
+              reset: !!o.reset,
             });
       if (o.json) out(JSON.stringify(result));
       else {
+        if (result.reset) out(sanitizeLine(result.reset.message));
         out(sanitizeLine(result.message));
         for (const line of result.receipt?.evidence ?? []) out(`  - ${sanitizeLine(line)}`);
       }

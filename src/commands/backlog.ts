@@ -4,7 +4,8 @@ import type { GlobalOptions } from '../cli.js';
 import { resolvePaths, type MosaicPaths } from '../../lib/paths.js';
 import { sanitizeLine, sanitizeLines } from '../../lib/sanitize.js';
 import { describeCause } from '../../lib/errors.js';
-import { BacklogError, EXIT_CODES, type BacklogClient, type Card } from '../../backlog/types.js';
+import { BacklogError, EXIT_CODES, type Card } from '../../backlog/types.js';
+import type { BacklogClient } from '../../backlog/verbs.js';
 
 // Kept light at import time (src/cli.ts imports it statically): the client, PGlite, drizzle
 // and postgres are imported inside the action handlers only.

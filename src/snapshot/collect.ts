@@ -1,35 +1,30 @@
 /**
- * The join (spec §3, §5, §6, §10): roster + tmux + systemd + heartbeats + /proc + PAUSED +
- * backlog ⇒ one {@link Snapshot}. The console's poller calls {@link collectSnapshot} every tick
- * and `--once` prints it. Subprocesses per snapshot: one `tmux list-panes -a` per distinct
- * local socket, one `systemctl --user show`, and one `ssh` per distinct remote ssh target
- * (fleet/remote.ts) — never one per agent.
+ * The snapshot's I/O: starts the probes (tmux, systemd, ssh, backlog) and reads the files
+ * (roster, PAUSED, heartbeats, agent env files, /proc), then hands their answers to the pure
+ * join (`./join.ts`) ⇒ one {@link Snapshot}. The console's poller calls {@link collectSnapshot}
+ * every tick and `--once` prints it. Subprocesses per snapshot: one `tmux list-panes -a` per
+ * distinct local socket, one `systemctl --user show`, one `ssh` per distinct remote ssh
+ * target (fleet/remote.ts), and at most one batched `tmux capture-pane` per local socket when
+ * some agent's screen needs reading (fleet/screen-probe.ts) — never one per agent.
  */
 import os from 'node:os';
-import { collectBacklogSection, type BacklogSection } from '../../backlog/snapshot.js';
-import { expectedProgram, readAgentEnv } from '../../fleet/agent-env.js';
-import { readHeartbeat } from '../../fleet/heartbeat.js';
+import { collectBacklogSection } from '../../backlog/snapshot.js';
+import { readAgentEnv } from '../../fleet/agent-env.js';
+import { readHeartbeat, type HeartbeatRead } from '../../fleet/heartbeat.js';
 import { readPausedFlag } from '../../fleet/paused.js';
+import { readProcessTree } from '../../fleet/proc.js';
+import { readinessThresholds, type ReadinessThresholds } from '../../fleet/readiness.js';
 import { isLocalHost, probeRemoteHost, sshTarget, sshTimeoutMs, type RemoteHostProbe } from '../../fleet/remote.js';
-import { programsUnder, readProcessTree, type ProcessTree } from '../../fleet/proc.js';
-import { agentFlags, classifyReadiness, fleetFloor, matchProcess, readinessThresholds, type ReadinessThresholds } from '../../fleet/readiness.js';
-import { RosterCache, rosterErrorSummary, type Roster, type RosterAgent } from '../../fleet/roster.js';
+import type { LingerCache } from '../../fleet/linger.js';
+import { RosterCache, type RosterAgent } from '../../fleet/roster.js';
 import { agentUnitName, HOLDER_UNIT, ORCHESTRATOR_UNIT, probeSystemdUnits, type SystemdBackoff, type SystemdProbe } from '../../fleet/systemd.js';
-import { isViewerSessionName, probeTmuxSocket, socketLabel, type TmuxPane, type TmuxSocketProbe } from '../../fleet/tmux.js';
-import { maskCredentials, maskDatabaseUrl, type MosaicPaths } from '../../lib/paths.js';
-import {
-  READINESS_ORDER,
-  SNAPSHOT_SCHEMA,
-  type AgentRow,
-  type ClaimInfo,
-  type HeartbeatInfo,
-  type PaneInfo,
-  type ProbeReport,
-  type ProcessInfo,
-  type Readiness,
-  type Snapshot,
-  type UnmanagedSession,
-} from './types.js';
+import { probeTmuxSocket, type TmuxSocketProbe } from '../../fleet/tmux.js';
+import { ScreenReader, type ScreenCandidate } from '../../fleet/screen-probe.js';
+import { hasScreenRules, ScreenRulesCache, screenRulesOverridePath } from '../../fleet/screen.js';
+import type { ScreenReading } from '../../fleet/types.js';
+import type { MosaicPaths } from '../../lib/paths.js';
+import { findAgentPane, joinSnapshot, type HostProbe, type ScreenProbeReport, type Timed } from './join.js';
+import type { Snapshot } from './types.js';
 
 /** Options of {@link collectSnapshot}. */
 export interface CollectSnapshotOptions {
@@ -41,6 +36,12 @@ export interface CollectSnapshotOptions {
    * `systemctl` is asked again only every 30 s, the snapshot still reports it unavailable.
    */
   systemdBackoff?: SystemdBackoff;
+  /**
+   * Keep one per poller (`--once` makes a fresh one): lingering of the user's systemd manager is
+   * read through it — at most every 30 s, and only while systemd answers — for the fleet-level
+   * `LINGER` flag. Without one, lingering is not checked (`fleet.linger` absent).
+   */
+  linger?: LingerCache;
   /**
    * Environment for the tmux probes (default: `tmuxEnv()`, a fresh copy of process.env without
    * TMUX). The console computes it once: copying process.env on every tick is measurable.
@@ -65,6 +66,14 @@ export interface CollectSnapshotOptions {
   procRoot?: string;
   /** Reads the backlog section (default {@link collectBacklogSection}); tests inject claims here. */
   readBacklog?: typeof collectBacklogSection;
+  /**
+   * Read agents' screens with the screen rules (default true). Keep one {@link ScreenReader} per
+   * poller (`screenReader`) so only panes that moved are captured again; one
+   * {@link ScreenRulesCache} (`screenRules`) so the override file is re-read only when it changes.
+   */
+  readScreens?: boolean;
+  screenReader?: ScreenReader;
+  screenRules?: ScreenRulesCache;
 }
 
 
@@ -77,33 +86,7 @@ export function currentTenant(): string {
   }
 }
 
-/** The agent's pane: `=<name>:0.0`, else (e.g. base-index 1) the session's first pane. */
-function findAgentPane(panes: readonly TmuxPane[], name: string): TmuxPane | null {
-  let first: TmuxPane | null = null;
-  for (const p of panes) {
-    if (p.session !== name) continue;
-    if (p.windowIndex === 0 && p.paneIndex === 0) return p;
-    if (!first || p.windowIndex < first.windowIndex || (p.windowIndex === first.windowIndex && p.paneIndex < first.paneIndex)) first = p;
-  }
-  return first;
-}
-
-function toPaneInfo(p: TmuxPane): PaneInfo {
-  return {
-    target: `=${p.session}:${p.windowIndex}.${p.paneIndex}`,
-    paneId: p.paneId,
-    pid: p.pid,
-    currentCommand: p.currentCommand,
-    dead: p.dead,
-    deadStatus: p.deadStatus,
-    title: p.title,
-    width: p.width,
-    height: p.height,
-    idleSeconds: p.idleSeconds,
-  };
-}
-
-async function timed<T>(fn: () => T | Promise<T>): Promise<{ value: T | null; durationMs: number; error: string | null }> {
+async function timed<T>(fn: () => T | Promise<T>): Promise<Timed<T>> {
   const started = performance.now();
   try {
     const value = await fn();
@@ -113,8 +96,20 @@ async function timed<T>(fn: () => T | Promise<T>): Promise<{ value: T | null; du
   }
 }
 
-function emptyCounts(): Record<Readiness, number> {
-  return Object.fromEntries(READINESS_ORDER.map((r) => [r, 0])) as Record<Readiness, number>;
+/** A remote host's one ssh answer in the shape this host's answers take. */
+function remoteHostProbe(r: RemoteHostProbe, host: string): HostProbe {
+  return {
+    target: r.target,
+    host,
+    ok: r.ok,
+    error: r.error,
+    durationMs: r.durationMs,
+    tmux: r.tmux,
+    heartbeats: r.heartbeats,
+    agentEnvs: r.agentEnvs,
+    processes: r.processes,
+    systemd: r.systemd,
+  };
 }
 
 /**
@@ -128,22 +123,14 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
   const nowMs = opts.now ?? Date.now();
   const nowSeconds = nowMs / 1000;
   const { paths } = opts;
-  const thresholds = opts.thresholds ?? readinessThresholds();
   const timeoutMs = opts.probeTimeoutMs ?? 2000;
-  const probes: Record<string, ProbeReport> = {};
-  const errors: string[] = [];
 
   // Roster (cached; last good kept on a failed reload).
   const rosterCache = opts.rosterCache ?? new RosterCache(paths.roster);
   const rosterStarted = performance.now();
   const rosterState = rosterCache.get();
-  const roster: Roster | null = rosterState.roster;
-  probes.roster = {
-    ok: rosterState.errors.length === 0,
-    durationMs: performance.now() - rosterStarted,
-    error: rosterState.errors.length ? rosterErrorSummary(rosterState.errors, rosterState.stale) : null,
-  };
-  if (rosterState.errors.length) errors.push(`roster: ${rosterErrorSummary(rosterState.errors, rosterState.stale)}`);
+  const rosterMs = performance.now() - rosterStarted;
+  const roster = rosterState.roster;
   const agents: RosterAgent[] = roster?.agents ?? [];
   const localAgents = agents.filter((a) => isLocalHost(a.host));
 
@@ -170,18 +157,20 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
     ? probeSystemdUnits(unitNames, { timeoutMs, signal: opts.signal, backoff: opts.systemdBackoff, nowMs })
     : Promise.resolve(null);
   const remotePromise = Promise.all(
-    [...remoteGroups].map(([target, list]) =>
-      probeRemoteHost(target, {
+    [...remoteGroups].map(async ([target, list]) => {
+      const hostLabel = list[0].host ?? target;
+      const answer = await probeRemoteHost(target, {
         sockets: [...new Map(list.map((a) => [a.socket ?? '', a.socket])).values()],
         agents: list.map((a) => a.name),
-        hostLabel: list[0].host ?? target,
+        hostLabel,
         controlDir: paths.runDir,
         timeoutMs: sshTimeoutMs(opts.sshEnv ?? process.env),
         signal: opts.signal,
         env: opts.sshEnv,
         nowSeconds,
-      }),
-    ),
+      });
+      return remoteHostProbe(answer, hostLabel);
+    }),
   );
   const includeBacklog = opts.includeBacklog ?? true;
   const backlogPromise = includeBacklog
@@ -189,226 +178,85 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
     : Promise.resolve(null);
 
   const paused = await timed(() => readPausedFlag(paths.runDir));
-  probes.paused = { ok: paused.error === null, durationMs: paused.durationMs, error: paused.error };
 
-  const heartbeats = new Map<string, { heartbeat: HeartbeatInfo | null; error: string | null }>();
+  const heartbeats = new Map<string, HeartbeatRead>();
   const hbStarted = performance.now();
   for (const a of localAgents) heartbeats.set(a.name, readHeartbeat(paths.runDir, a.name, nowSeconds));
-  const hbErrors = [...heartbeats.values()].map((h) => h.error).filter((e): e is string => !!e);
-  probes.heartbeats = { ok: hbErrors.length === 0, durationMs: performance.now() - hbStarted, error: hbErrors[0] ?? null };
+  const heartbeatsMs = performance.now() - hbStarted;
 
-  const tmuxProbes: TmuxSocketProbe[] = await tmuxPromise;
-  const panesBySocket = new Map<string, TmuxPane[]>();
-  /** Sockets whose probe failed (timeout, tmux missing…): their panes are unknown, not gone. */
-  const failedSockets = new Map<string, string>();
-  for (const t of tmuxProbes) {
-    probes[`tmux:${socketLabel(t.socket)}`] = { ok: t.ok, durationMs: t.durationMs, error: t.error };
-    if (!t.ok && t.error) errors.push(t.error);
-    if (!t.ok) failedSockets.set(t.socket ?? '', t.error ?? 'tmux: failed');
-    panesBySocket.set(t.socket ?? '', t.panes);
-  }
+  const tmux = new Map<string, TmuxSocketProbe>();
+  for (const t of await tmuxPromise) tmux.set(t.socket ?? '', t);
+  const remotes = await remotePromise;
 
-  const remoteByTarget = new Map<string, RemoteHostProbe>();
-  for (const r of await remotePromise) {
-    remoteByTarget.set(r.target, r);
-    probes[`ssh:${r.target}`] = { ok: r.ok, durationMs: r.durationMs, error: r.ok ? null : `ssh ${r.target}: ${r.error}` };
-    if (!r.ok) errors.push(`ssh ${r.target}: ${r.error}`);
-    for (const t of r.tmux.values()) {
-      if (!t.ok && t.error) errors.push(`ssh ${r.target}: ${t.error}`);
-    }
-    // That host's systemd, asked in the same ssh run: reported like the local one (in place).
-    if (r.systemd) {
-      probes[`systemd:${r.target}`] = { ok: r.systemd.ok, durationMs: 0, error: r.systemd.error ? `ssh ${r.target}: ${r.systemd.error}` : null };
+  // /proc and the agents' env files only matter for agents with a live pane.
+  const liveSessions = new Set<string>();
+  for (const t of tmux.values()) for (const p of t.panes) if (!p.dead) liveSessions.add(`${t.socket ?? ''}\0${p.session}`);
+  const proc = liveSessions.size ? await timed(() => readProcessTree(opts.procRoot)) : null;
+  const agentEnvs = new Map<string, Record<string, string>>();
+  if (proc?.value) {
+    for (const a of localAgents) {
+      if (liveSessions.has(`${a.socket ?? ''}\0${a.name}`)) agentEnvs.set(a.name, readAgentEnv(paths.agentsDir, a.name));
     }
   }
 
-  // /proc only matters when some agent has a live pane.
-  let tree: ProcessTree | null = null;
-  const anyLivePane = tmuxProbes.some((t) => t.panes.some((p) => !p.dead));
-  if (anyLivePane) {
-    const proc = await timed(() => readProcessTree(opts.procRoot));
-    tree = proc.value;
-    probes.proc = { ok: proc.error === null, durationMs: proc.durationMs, error: proc.error ? `proc: ${proc.error}` : null };
-    if (proc.error) errors.push(`proc: ${proc.error} (DRIFT not checked)`);
-  } else {
-    probes.proc = { ok: true, durationMs: 0, error: null };
+  // Screens (spec §12): only panes that matter, ≤ one capture call per socket, bounded per tick.
+  let screens: ScreenProbeReport | undefined;
+  const screenReadings = new Map<string, ScreenReading>();
+  if (opts.readScreens ?? true) {
+    const rulesState = (opts.screenRules ?? new ScreenRulesCache(screenRulesOverridePath(paths.mosaicHome))).get();
+    const reader = opts.screenReader ?? new ScreenReader();
+    const runtimesWithRules = new Set(agents.map((a) => a.runtime).filter((rt) => hasScreenRules(rt, rulesState.rules)));
+    const candidates: ScreenCandidate[] = [];
+    for (const a of localAgents) {
+      if (!runtimesWithRules.has(a.runtime)) continue;
+      const t = tmux.get(a.socket ?? '');
+      const p = t?.ok ? findAgentPane(t.panes, a.name) : null;
+      if (!p || p.dead || !p.paneId) continue;
+      const beat = heartbeats.get(a.name)?.heartbeat ?? null;
+      candidates.push({
+        agent: a.name,
+        socket: a.socket,
+        paneId: p.paneId,
+        runtime: a.runtime,
+        activity: p.activity,
+        beatTs: beat?.ts ?? null,
+        beatAttention: beat?.state === 'waiting' || beat?.state === 'stuck',
+      });
+    }
+    reader.prune(new Set(localAgents.map((a) => a.name)));
+    const { read, deferred } = reader.plan(candidates, nowSeconds);
+    const report = read.length
+      ? await reader.read(read, rulesState.rules, { nowSeconds, timeoutMs, signal: opts.signal, env: opts.tmuxEnv, deferred })
+      : { captured: 0, deferred, calls: 0, durationMs: 0, error: null };
+    for (const c of candidates) {
+      const reading = reader.reading(c.agent, c.paneId, nowSeconds);
+      if (reading) screenReadings.set(c.agent, reading);
+    }
+    const error = rulesState.error ?? report.error;
+    if (runtimesWithRules.size || error) screens = { ok: error === null, durationMs: report.durationMs, error, runtimesWithRules };
   }
 
   const systemd = await systemdPromise;
-  if (systemd) {
-    probes.systemd = { ok: systemd.ok, durationMs: systemd.durationMs, error: systemd.error };
-  } else {
-    probes.systemd = { ok: true, durationMs: 0, error: null };
-  }
+  // Lingering (fleet-level LINGER): asked only while this host's systemd answers, at most every 30 s.
+  const linger = opts.linger && systemd?.available ? await opts.linger.get({ nowMs, signal: opts.signal, timeoutMs }) : null;
+  const backlog = await backlogPromise;
 
-  let backlog: BacklogSection | null = null;
-  const backlogResult = await backlogPromise;
-  if (backlogResult) {
-    backlog = backlogResult.value;
-    const err = backlogResult.error ?? (backlog && !backlog.ok && backlog.exists ? backlog.error : null);
-    probes.backlog = { ok: err === null, durationMs: backlogResult.durationMs, error: err ? maskCredentials(`backlog: ${err}`) : null };
-    if (err) errors.push(maskCredentials(`backlog: ${err}`));
-    if (backlog?.warning) errors.push(backlog.warning);
-  }
-  const claimsByOwner = new Map<string, ClaimInfo & { expired: boolean }>();
-  for (const c of backlog?.claimed ?? []) {
-    const prev = claimsByOwner.get(c.owner);
-    // An agent with several claims shows the most urgent one (least time left).
-    if (!prev || c.secondsLeft < prev.secondsLeft) {
-      claimsByOwner.set(c.owner, { cardId: c.id, title: c.title, secondsLeft: c.secondsLeft, expired: c.expired });
-    }
-  }
-
-  // The join, one row per roster agent (roster order).
-  const rows: AgentRow[] = agents.map((a) => {
-    const local = isLocalHost(a.host);
-    // A remote agent is read from its host's one ssh answer, with the same parsers and classifier.
-    const remote = local ? null : remoteByTarget.get(sshTarget(a)) ?? null;
-    const remoteTmux = remote?.ok ? remote.tmux.get(a.socket ?? '') ?? null : null;
-    const where = local ? '' : ` at host ${a.host}`;
-    // A failed probe is not a dead pane: the row is `unknown` with the probe's error (a socket
-    // with no server at all probes fine, and its agents are dead).
-    let probeError: string | null = local ? failedSockets.get(a.socket ?? '') ?? null : null;
-    if (remote && !remote.ok) probeError = `ssh ${remote.target}: ${remote.error}`;
-    else if (remote && (!remoteTmux || !remoteTmux.ok)) probeError = `ssh ${remote.target}: ${remoteTmux?.error ?? `socket ${socketLabel(a.socket)} not probed`}`;
-    const panes = local ? panesBySocket.get(a.socket ?? '') : remoteTmux?.panes;
-    const paneRaw = findAgentPane(panes ?? [], a.name);
-    const pane = paneRaw && !probeError ? toPaneInfo(paneRaw) : null;
-    const hb = (local ? heartbeats.get(a.name) : remote?.heartbeats.get(a.name)) ?? { heartbeat: null, error: null };
-    const decided = classifyReadiness(
-      {
-        target: pane?.target ?? `=${a.name}:0.0`,
-        socketLabel: `${socketLabel(a.socket)}${where}`,
-        pane,
-        heartbeat: probeError ? null : hb.heartbeat,
-        heartbeatError: hb.error,
-        remoteHost: local || remote ? null : a.host,
-        probeError,
-      },
-      thresholds,
-    );
-    const { readiness } = decided;
-    const evidence = [...decided.evidence];
-    // A remote row says where its pane was seen (local rows need not: the socket is this host's).
-    if (!local && pane && !pane.dead) evidence.push(`pane ${pane.target} on socket ${socketLabel(a.socket)}${where}`);
-    let processInfo: ProcessInfo | null = null;
-    const procTree = local ? tree : remote?.processes ?? null;
-    if (pane && !pane.dead && pane.pid !== null && procTree) {
-      const env = local ? readAgentEnv(paths.agentsDir, a.name) : remote?.agentEnvs.get(a.name) ?? {};
-      processInfo = matchProcess(expectedProgram(env, a.runtime), pane.currentCommand, programsUnder(procTree, pane.pid));
-    }
-    const unit = (local ? systemd?.units : remote?.systemd?.units)?.get(agentUnitName(a.name)) ?? null;
-    const claimed = claimsByOwner.get(a.name) ?? null;
-    const flagged = agentFlags({ pane, process: processInfo, unit, claimExpired: !!claimed?.expired });
-    const claim: ClaimInfo | null = claimed ? { cardId: claimed.cardId, title: claimed.title, secondsLeft: claimed.secondsLeft } : null;
-    return {
-      name: a.name,
-      class: a.class,
-      runtime: a.runtime,
-      modelHint: a.modelHint,
-      host: a.host,
-      socket: a.socket,
-      ...(local ? {} : { ssh: sshTarget(a) }),
-      readiness,
-      evidence: [...evidence, ...flagged.evidence],
-      flags: flagged.flags,
-      pane,
-      heartbeat: probeError ? null : hb.heartbeat,
-      unit,
-      process: processInfo,
-      claim,
-    };
-  });
-
-  // Unmanaged: sessions on a fleet socket — here or on a remote host — that no roster agent
-  // there claims (the holder and watch viewers excluded).
-  const unmanaged: UnmanagedSession[] = [];
-  const holder = roster?.holderSession ?? null;
-  for (const t of tmuxProbes) {
-    const rostered = new Set(localAgents.filter((a) => (a.socket ?? '') === (t.socket ?? '')).map((a) => a.name));
-    const sessions = unmanagedSessions(t.panes, rostered, holder);
-    unmanaged.push(...sessions.list.map((u) => ({ ...u, socket: t.socket, host: null })));
-    if (holder && t.serverRunning && (roster?.socket ?? '') === (t.socket ?? '') && !sessions.seen.has(holder)) {
-      errors.push(`holder session ${holder} missing on socket ${socketLabel(t.socket)}`);
-    }
-  }
-  for (const [target, list] of remoteGroups) {
-    const remote = remoteByTarget.get(target);
-    if (!remote?.ok) continue;
-    for (const t of remote.tmux.values()) {
-      if (!t.ok) continue;
-      const rostered = new Set(list.filter((a) => (a.socket ?? '') === (t.socket ?? '')).map((a) => a.name));
-      const host = list[0].host ?? target;
-      unmanaged.push(...unmanagedSessions(t.panes, rostered, holder).list.map((u) => ({ ...u, socket: t.socket, host })));
-    }
-  }
-
-  // Fleet-wide units (upstream found the holder `active (exited)` but disabled: no reboot survival).
-  const fleetUnits = [HOLDER_UNIT, ORCHESTRATOR_UNIT]
-    .map((name) => systemd?.units.get(name))
-    .filter((u): u is NonNullable<typeof u> => !!u && u.loadState !== 'not-found' && u.loadState !== '');
-  for (const u of fleetUnits) {
-    if (u.activeState === 'active' && u.unitFileState !== 'enabled' && u.unitFileState !== 'enabled-runtime') {
-      errors.push(`BOOT-ENABLE: ${u.name} active but ${u.unitFileState || 'not enabled'} (will not come back after a reboot)`);
-    }
-  }
-
-  const counts = emptyCounts();
-  for (const r of rows) counts[r.readiness]++;
-  const floor = roster ? fleetFloor(rows) : { ok: false, orchestrators: 0, enhancers: 0, reason: 'no roster loaded' };
-
-  const snapshot: Snapshot = {
-    schema: SNAPSHOT_SCHEMA,
-    generatedAt: new Date(nowMs).toISOString(),
-    host: os.hostname(),
+  return joinSnapshot({
+    nowMs,
+    hostname: os.hostname(),
     tenant: currentTenant(),
-    paths: {
-      mosaicHome: paths.mosaicHome,
-      roster: paths.roster,
-      agentsDir: paths.agentsDir,
-      runDir: paths.runDir,
-      backlogDataDir: paths.backlogDataDir,
-      backlogSocket: paths.backlogSocket,
-      databaseUrl: paths.databaseUrl ? maskDatabaseUrl(paths.databaseUrl) : null,
-    },
-    fleet: {
-      paused: paused.value ?? null,
-      floor,
-      counts,
-      sockets,
-      holderSession: holder,
-      units: fleetUnits,
-    },
-    agents: rows,
-    unmanaged,
-    probes,
-    errors,
-  };
-  if (backlog) snapshot.backlog = backlog;
-  return snapshot;
-}
-
-/**
- * Sessions among `panes` (one socket's `list-panes -a`) that are not a rostered agent, the
- * holder, or a watch viewer: their pane count, first pane's command and least idle seconds.
- * `seen` holds every session name found. Pure.
- */
-function unmanagedSessions(
-  panes: readonly TmuxPane[],
-  rostered: ReadonlySet<string>,
-  holder: string | null,
-): { list: Omit<UnmanagedSession, 'socket' | 'host'>[]; seen: Set<string> } {
-  const bySession = new Map<string, TmuxPane[]>();
-  for (const p of panes) {
-    const list = bySession.get(p.session);
-    if (list) list.push(p);
-    else bySession.set(p.session, [p]);
-  }
-  const list: Omit<UnmanagedSession, 'socket' | 'host'>[] = [];
-  for (const [session, own] of bySession) {
-    if (rostered.has(session) || session === holder || isViewerSessionName(session)) continue;
-    const idles = own.map((p) => p.idleSeconds).filter((s): s is number => s !== null);
-    list.push({ session, panes: own.length, currentCommand: own[0].currentCommand, idleSeconds: idles.length ? Math.min(...idles) : null });
-  }
-  return { list, seen: new Set(bySession.keys()) };
+    paths,
+    thresholds: opts.thresholds ?? readinessThresholds(),
+    roster: rosterState,
+    rosterMs,
+    sockets,
+    paused,
+    heartbeatsMs,
+    proc,
+    local: { target: null, host: null, ok: true, error: null, durationMs: 0, tmux, heartbeats, agentEnvs, processes: proc?.value ?? null, systemd, screens: screenReadings },
+    remotes,
+    backlog,
+    linger,
+    ...(screens ? { screens } : {}),
+  });
 }

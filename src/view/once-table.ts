@@ -82,6 +82,7 @@ export function renderSnapshotTable(s: Snapshot): string {
   for (const [name, probe] of Object.entries(s.probes)) {
     if (probe.error && !s.errors.includes(probe.error)) lines.push(sanitizeLine(`! ${name}: ${probe.error}`));
   }
+  if (s.fleet.flags?.includes('LINGER') && s.fleet.linger) lines.push(sanitizeLine(`LINGER: lingering is off for ${s.fleet.linger.user} (${s.fleet.linger.evidence})`));
   lines.push(s.fleet.floor.ok ? `floor ok (orchestrators ${s.fleet.floor.orchestrators}, enhancers ${s.fleet.floor.enhancers})` : `FLOOR: ${s.fleet.floor.reason}`);
   lines.push('');
   const header = ['AGENT', 'CLASS', 'RUNTIME', 'READINESS', 'IDLE', 'HB', 'UNIT', 'PID', 'CMD', 'CARD', 'FLAGS'];

@@ -72,12 +72,15 @@ export function headerIdentity(snapshot: Snapshot | null, section: BacklogSectio
   return sanitizeLine(`mosaic-top  ${snapshot.host}  socket ${sockets}  backlog ${tier}`);
 }
 
-/** Counts per readiness, trouble first and only when non-zero: `dead 2  stale 1  working 3  available 1`. */
+/**
+ * Counts per readiness, trouble first and only when non-zero: `waiting 1  stuck 1  dead 2  stale 1
+ * working 3  available 1` (waiting and stuck first: they want the operator).
+ */
 export function readinessCounts(snapshot: Snapshot | null): string {
   if (!snapshot) return '';
   const c = snapshot.fleet.counts;
   // Trouble first, and only when there is some: at 80 columns the line is cut at the right.
-  const trouble = (['dead', 'stale', 'unknown'] as const).filter((r) => c[r] > 0).map((r) => `${r} ${c[r]}`);
+  const trouble = (['waiting', 'stuck', 'dead', 'stale', 'unknown'] as const).filter((r) => (c[r] ?? 0) > 0).map((r) => `${r} ${c[r]}`);
   return [...trouble, `working ${c.working}`, `available ${c.available}`].join('  ');
 }
 
@@ -99,6 +102,12 @@ export function floorText(snapshot: Snapshot | null): string {
   return f.ok
     ? `floor ok (${f.orchestrators} orch, ${f.enhancers} enh)`
     : sanitizeLine(`FLOOR BROKEN: ${(f.reason ?? `${f.orchestrators} orchestrators, ${f.enhancers} enhancers`).replace(/^floor broken:\s*/i, '')}`);
+}
+
+/** Fleet-level systemd flags for the header: `LINGER (off for alice)`, or '' when none. Sanitized. */
+export function fleetFlagsText(snapshot: Snapshot | null): string {
+  if (!snapshot?.fleet.flags?.includes('LINGER')) return '';
+  return sanitizeLine(`LINGER (lingering off for ${snapshot.fleet.linger?.user ?? snapshot.tenant}: no unit survives logout/reboot)`);
 }
 
 /**
@@ -145,13 +154,29 @@ export function agentDetailLines(agent: AgentRow): string[] {
   if (agent.heartbeat) {
     const h = agent.heartbeat;
     lines.push(`heartbeat ${h.path}: ${formatAge(h.ageSeconds)} old, state=${h.state ?? '-'}${h.card ? ` card=${h.card}` : ''}${h.partial ? ' (partial)' : ''}${h.skewSeconds ? ` skew ${h.skewSeconds}s` : ''}`);
+    if (h.reason) lines.push(`  reason: ${h.reason}`);
     if (h.note) lines.push(`  note: ${h.note}`);
     for (const pr of h.problems) lines.push(`  problem: ${pr}`);
   } else lines.push('heartbeat: none');
+  if (agent.screen) {
+    const sc = agent.screen;
+    lines.push(`screen ${sc.state} (rules ${sc.rules}, read ${formatAge(sc.ageSeconds)} ago, this state for ${formatAge(sc.sinceSeconds)})`);
+    if (sc.prompt) {
+      lines.push(`  ${sc.prompt.kind} ${sc.prompt.tool ?? '-'}: ${sc.prompt.detail ?? '-'}  (prompt id ${sc.prompt.id})`);
+      for (const l of sc.prompt.block.split('\n')) if (l.trim()) lines.push(`  | ${l.trim()}`);
+    }
+    if (sc.error) lines.push(`  error (${sc.error.kind}): ${sc.error.text}`);
+    if (sc.inputText) lines.push(`  input box holds: ${sc.inputText.replace(/\n/g, ' ⏎ ')}`);
+  }
   if (agent.unit) {
     const u = agent.unit;
     lines.push(`unit ${u.name}: ${u.loadState}/${u.activeState}/${u.subState} file ${u.unitFileState || '-'} pid ${u.mainPid ?? '-'}`);
   } else lines.push('unit: -');
+  if (agent.orchestratorUnit) {
+    const u = agent.orchestratorUnit;
+    lines.push(`unit ${u.name}: ${u.loadState}/${u.activeState}/${u.subState} file ${u.unitFileState || '-'} pid ${u.mainPid ?? '-'}`);
+  }
+  if (agent.flags.includes('NEEDS-RESTART')) lines.push('NEEDS-RESTART: B restarts the unit (mosaic-top restart ' + agent.name + ')');
   if (agent.process) {
     const pr = agent.process;
     lines.push(`process: expected ${pr.expected}, seen ${pr.seen.join(' ') || '-'}${pr.matches ? '' : ' (DRIFT)'}`);

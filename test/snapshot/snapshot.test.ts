@@ -87,7 +87,7 @@ describe('collectSnapshot (real tmux)', () => {
     expect(row(s, 'busy').heartbeat).toMatchObject({ card: 'C1', note: 'on it', state: 'busy' });
     expect(row(s, 'busy').pane).toMatchObject({ target: '=busy:0.0', currentCommand: 'sleep' });
     expect(row(s, 'busy').pane?.pid).toBeGreaterThan(1);
-    expect(s.fleet.counts).toEqual({ dead: 2, unknown: 1, stale: 1, working: 1, available: 1 });
+    expect(s.fleet.counts).toEqual({ dead: 2, waiting: 0, stuck: 0, unknown: 1, stale: 1, working: 1, available: 1 });
     expect(s.unmanaged.map((u) => u.session).sort()).toEqual(['my-watch-list', 'stray']);
     expect(s.unmanaged.find((u) => u.session === 'stray')).toMatchObject({ socket: tmux.socket, panes: 1, currentCommand: 'sleep' });
     expect(s.fleet.floor).toEqual({ ok: true, orchestrators: 1, enhancers: 1, reason: null });
