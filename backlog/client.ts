@@ -21,7 +21,7 @@ import { packageRoot, packageVersion } from '../lib/version.js';
 import { ensureOwnerOnlyDir } from '../lib/owner-only.js';
 import { describeCause, rootCause } from '../lib/errors.js';
 import { BACKLOG_PROTOCOL, LineSplitter, type BacklogHello, type BacklogMethod, type BacklogResponse, type PingReply, type ProveReply } from './protocol.js';
-import { isHolderAlive, lockProof, readDataDirLock, readProcessStat, type DataDirLockHolder } from './lock.js';
+import { isHolderAlive, lockPathFor, lockProof, readDataDirLock, readProcessStat, type DataDirLockHolder } from './lock.js';
 import { BacklogError, type OpenBacklogOptions } from './types.js';
 import { verbsFrom, type BacklogClient, type BacklogVerb } from './verbs.js';
 
@@ -389,6 +389,11 @@ async function openEmbedded(paths: MosaicPaths, opts: OpenBacklogOptions): Promi
     const holder = readDataDirLock(paths.backlogDataDir);
     const holderAlive = holder !== null && isHolderAlive(holder);
     if (!holderAlive && (spawned === null || spawned.exited()) && spawns < 3) {
+      // Another program (upstream's CLI opens PGlite in-process) has the data dir open: say so
+      // instead of starting a server that would refuse it (or, worse, share it).
+      const { dataDirInUseReason } = await import('./datadir-users.js');
+      const inUse = dataDirExists(paths.backlogDataDir) ? dataDirInUseReason(paths.backlogDataDir) : null;
+      if (inUse) throw new BacklogError('unavailable', inUse);
       if (!announced && !dataDirExists(paths.backlogDataDir)) {
         progress(`mosaic-top: creating backlog data dir ${paths.backlogDataDir} … (first run, ~5 s)`);
         announced = true;
@@ -635,7 +640,7 @@ function looksLikeOurServer(pid: number): boolean {
 export async function stopEmbeddedServer(paths: MosaicPaths, timeoutMs = 10_000): Promise<{ pid: number | null; stopped: boolean; refused?: string }> {
   const holder = readDataDirLock(paths.backlogDataDir);
   if (!holder || !isHolderAlive(holder)) return { pid: null, stopped: false };
-  const lockFile = `${paths.backlogDataDir}.lock`;
+  const lockFile = lockPathFor(paths.backlogDataDir);
   if (!holder.token) {
     return { pid: holder.pid, stopped: false, refused: `the lock ${lockFile} names pid ${holder.pid} without a token: not proven to be a backlog server, not signalled (stop it yourself if it is one)` };
   }

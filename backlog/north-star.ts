@@ -1,7 +1,8 @@
 /**
- * Reads upstream's NORTH_STAR.yaml (seed 002: `goals:` with id, title, phase, priority
- * must-have/should-have, depends_on) into cards-to-be. Workstream titles (`workstreams:`, keyed
- * by the goal id's leading letter) become the card body.
+ * Reads a NORTH_STAR.yaml in upstream's layout (seed 002: `goals:` with id, title, phase,
+ * priority must-have/should-have, depends_on) into cards-to-be. Workstream titles
+ * (`workstreams:`, keyed by the goal id's leading letter) become the card body. The demo's own
+ * goal list is backlog/fixtures/NORTH_STAR.yaml.
  */
 import { BoundedReadError, readBoundedFile } from '../lib/bounded-read.js';
 import { BacklogError, type NorthStarGoal } from './types.js';
@@ -35,7 +36,7 @@ export function northStarPriority(value: unknown, phase: string | null, goalId: 
 /**
  * Parses NORTH_STAR.yaml text into goals. Throws BacklogError('invalid') naming the file (and
  * line for YAML syntax errors) when the text is not a NORTH_STAR document, when its aliases
- * expand too far (an alias bomb), or when two goals share an id (both named).
+ * expand too far (an alias bomb), and naming every goal id that occurs more than once.
  */
 export async function parseNorthStar(text: string, file = 'NORTH_STAR.yaml'): Promise<NorthStarGoal[]> {
   const { parseDocument } = await import('yaml');
@@ -78,13 +79,11 @@ export async function parseNorthStar(text: string, file = 'NORTH_STAR.yaml'): Pr
       body: stream ? `NORTH_STAR goal ${g.id} — workstream: ${stream}` : `NORTH_STAR goal ${g.id}`,
     };
   });
-  // Two goals with one id would become one card silently: refuse, naming them.
   const seen = new Set<string>();
   const duplicates = new Set<string>();
   for (const g of goals) (seen.has(g.id) ? duplicates : seen).add(g.id);
   if (duplicates.size) {
-    const list = [...duplicates];
-    throw new BacklogError('invalid', `${file}: duplicate goal id${list.length > 1 ? 's' : ''} ${list.slice(0, 10).join(', ')}${list.length > 10 ? ` (+${list.length - 10} more)` : ''}: each goal needs its own id`);
+    throw new BacklogError('invalid', `${file}: duplicate goal id${duplicates.size > 1 ? 's' : ''} ${[...duplicates].join(', ')} (each goal needs its own id)`);
   }
   return goals;
 }

@@ -9,6 +9,13 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Node as YamlNode, YAMLMap } from 'yaml';
 import { BoundedReadError, readBoundedFile } from '../lib/bounded-read.js';
+import { floorFromValue, type FloorRequirement } from './profile.js';
+
+/** Runtime of an agent whose roster entry names none (upstream's launcher default). */
+export const DEFAULT_RUNTIME = 'pi';
+
+/** Holder session when `tmux.holder_session` is absent (upstream's default). */
+export const DEFAULT_HOLDER_SESSION = '_holder';
 
 type YamlModule = typeof import('yaml');
 let yamlModule: YamlModule | null = null;
@@ -25,8 +32,14 @@ function yaml(): YamlModule {
 export interface RosterAgent {
   /** = tmux session name and systemd instance name (`mosaic-agent@<name>.service`). */
   name: string;
-  /** claude | codex | pi | opencode | any other string. */
+  /**
+   * claude | codex | pi | opencode | any other string. Absent in the roster ⇒ `pi`, upstream's
+   * launcher default ({@link runtimeDeclared} false: the agent's `.env` MOSAIC_AGENT_RUNTIME, if
+   * any, decides — fleet/agent-env.ts agentLaunch).
+   */
   runtime: string;
+  /** True when the roster entry names its runtime (absent: treated as named). */
+  runtimeDeclared?: boolean;
   /** Role: orchestrator, enhancer, coder, … (upstream's role library); null when absent. */
   class: string | null;
   modelHint: string | null;
@@ -35,7 +48,10 @@ export interface RosterAgent {
   ssh: string | null;
   /** tmux socket for this agent: per-agent `socket`, else the roster's `socket_name`; null = default socket (no -L). */
   socket: string | null;
+  /** The agent's own `working_directory`, else the roster's `defaults.working_directory`. */
   workingDirectory: string | null;
+  /** True when the agent entry itself names its working directory (the `.env` MOSAIC_AGENT_WORKDIR beats a roster default). */
+  workingDirectoryDeclared?: boolean;
 }
 
 /** One entry of the roster's `runtimes:` section (upstream: per-runtime settings). */
@@ -54,13 +70,20 @@ export interface Roster {
   transport: string | null;
   /** `tmux.socket_name` (or `socketName`); null when absent = the default tmux socket (upstream FIX2). */
   socket: string | null;
-  /** `tmux.holder_session` (or `holderSession`): keeps the server alive; never an agent, never unmanaged. */
+  /**
+   * `tmux.holder_session` (or `holderSession`), `_holder` when absent (upstream's default): keeps
+   * the server alive; never an agent, never unmanaged.
+   */
   holderSession: string | null;
   /**
    * The `runtimes:` section keyed by runtime name (`codex: { reset_command: /clear }`); `{}` when
    * the roster has none (optional only for rosters built by hand, e.g. in tests).
    */
   runtimes?: Record<string, RosterRuntime>;
+  /** `profile:` — upstream system-type profile id (fleet/profile.ts); null when absent. */
+  profile?: string | null;
+  /** `floor:` — the roster's own floor (classes, or classes with minimum counts); null when absent. */
+  floor?: FloorRequirement[] | null;
   agents: RosterAgent[];
 }
 
@@ -113,7 +136,7 @@ function picker(doc: import('yaml').Document.Parsed): (map: YAMLMap, ...keys: st
  * Parses roster YAML text. `file` is used in messages only. Accepts snake_case and camelCase
  * keys (`socket_name`/`socketName`, `holder_session`/`holderSession`, `model_hint`/`modelHint`,
  * `working_directory`/`workingDirectory`, `reset_command`/`resetCommand` under `runtimes:`); unknown keys are ignored. Errors (YAML syntax, wrong
- * types, missing `name`/`runtime`, invalid or duplicate names) come back as
+ * types, missing `name`, invalid or duplicate names, a malformed `floor:`) come back as
  * `"<file>:<line>:<column>: <message>"`. Never throws.
  */
 export function parseRosterText(text: string, file: string): RosterResult {
@@ -163,14 +186,22 @@ export function parseRosterText(text: string, file: string): RosterResult {
   const transport = optString(pick(root, 'transport'), 'transport');
 
   let socket: string | null = null;
-  let holderSession: string | null = null;
+  let holderSession: string | null = DEFAULT_HOLDER_SESSION;
   const tmuxNode = pick(root, 'tmux');
   if (tmuxNode !== undefined && !(isScalar(tmuxNode) && tmuxNode.value === null)) {
     if (!isMap(tmuxNode)) at(tmuxNode, 'tmux must be a mapping');
     else {
       socket = optString(pick(tmuxNode, 'socket_name', 'socketName'), 'tmux.socket_name') || null;
-      holderSession = optString(pick(tmuxNode, 'holder_session', 'holderSession'), 'tmux.holder_session') || null;
+      holderSession = optString(pick(tmuxNode, 'holder_session', 'holderSession'), 'tmux.holder_session') || DEFAULT_HOLDER_SESSION;
     }
+  }
+  const profile = optString(pick(root, 'profile', 'system_type', 'systemType'), 'profile') || null;
+  let floor: FloorRequirement[] | null = null;
+  const floorNode = pick(root, 'floor');
+  if (floorNode !== undefined && !(isScalar(floorNode) && floorNode.value === null)) {
+    const parsed = floorFromValue(floorNode.toJSON());
+    if (typeof parsed === 'string') at(floorNode, parsed);
+    else floor = parsed;
   }
   let defaultWorkdir: string | null = null;
   const defaultsNode = pick(root, 'defaults');
@@ -229,21 +260,24 @@ export function parseRosterText(text: string, file: string): RosterResult {
         return;
       }
       const runtimeNode = pick(node, 'runtime');
-      const runtime = optString(runtimeNode, `agent ${name}: runtime`);
-      if (runtimeNode === undefined) at(node, `agent ${name}: missing required key \`runtime\``);
+      const runtime = optString(runtimeNode, `agent ${name}: runtime`) || null;
       const agentSocketNode = pick(node, 'socket', 'socket_name', 'socketName');
       const agentSocket = optString(agentSocketNode, `agent ${name}: socket`);
       const agent: RosterAgent = {
         name,
-        runtime: runtime ?? '',
+        runtime: runtime ?? DEFAULT_RUNTIME,
+        runtimeDeclared: runtime !== null,
         class: optString(pick(node, 'class'), `agent ${name}: class`),
         modelHint: optString(pick(node, 'model_hint', 'modelHint'), `agent ${name}: model_hint`),
         host: optString(pick(node, 'host'), `agent ${name}: host`),
         ssh: optString(pick(node, 'ssh'), `agent ${name}: ssh`),
         socket: agentSocketNode !== undefined ? agentSocket || null : socket,
-        workingDirectory:
-          optString(pick(node, 'working_directory', 'workingDirectory'), `agent ${name}: working_directory`) ?? defaultWorkdir,
+        workingDirectory: null,
+        workingDirectoryDeclared: false,
       };
+      const ownWorkdir = optString(pick(node, 'working_directory', 'workingDirectory'), `agent ${name}: working_directory`);
+      agent.workingDirectory = ownWorkdir ?? defaultWorkdir;
+      agent.workingDirectoryDeclared = ownWorkdir !== null;
       const key = `${agent.host ?? ''}\u0000${agent.socket ?? ''}\u0000${name}`;
       const first = seen.get(key);
       if (first) {
@@ -256,7 +290,7 @@ export function parseRosterText(text: string, file: string): RosterResult {
     });
   }
   if (errors.length) return { ok: false, errors };
-  return { ok: true, roster: { file, version, transport, socket, holderSession, runtimes, agents } };
+  return { ok: true, roster: { file, version, transport, socket, holderSession, runtimes, profile, floor, agents } };
 }
 
 /** Most bytes of a roster file read: a roster of hundreds of agents is far below this. */

@@ -6,6 +6,7 @@ import { registerDemoCommand } from './commands/demo.js';
 import { registerBacklogCommand } from './commands/backlog.js';
 import { registerActionCommands } from './commands/actions.js';
 import { registerLifecycleCommands } from './commands/lifecycle.js';
+import { registerEventsCommand } from './commands/events.js';
 import { sanitizeLines } from '../lib/sanitize.js';
 import { debugWanted, fatalExitCode, formatFatal } from '../lib/errors.js';
 
@@ -21,6 +22,8 @@ export interface GlobalOptions {
   once?: boolean;
   json?: boolean;
   readonly?: boolean;
+  /** Console: ring the terminal / desktop on attention transitions (also `MOSAIC_TOP_NOTIFY_BELL=1`). */
+  notifyBell?: boolean;
 }
 
 /** Parses a positive number of seconds for `--interval`, `--ttl`, `--timeout`. */
@@ -41,6 +44,7 @@ export function buildProgram(): Command {
     .option('--once', 'print one snapshot and exit (no console)')
     .option('--json', 'with --once: print the snapshot as JSON (schema mosaic-top/snapshot@1)')
     .option('--readonly', 'console: disable every key that changes anything')
+    .option('--notify-bell', 'console: bell + desktop notification (OSC 777/9, notify-send) on attention transitions (also MOSAIC_TOP_NOTIFY_BELL=1)')
     .showHelpAfterError()
     // Usage errors exit 2 (commander's default is 1); --help and --version still exit 0.
     // Set before the subcommands are registered: `.command()` copies it to each of them.
@@ -66,6 +70,7 @@ export function buildProgram(): Command {
   registerBacklogCommand(program);
   registerActionCommands(program);
   registerLifecycleCommands(program);
+  registerEventsCommand(program);
   // Only the root: its action reports excess words as an unknown command (above) instead of
   // commander's "too many arguments". Set after registering so subcommands keep the check.
   program.allowExcessArguments(true);

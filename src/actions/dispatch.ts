@@ -7,7 +7,7 @@
  */
 import { agentPaneTarget, readPaneState } from '../../fleet/capture.js';
 import { describePause, readPausedFlag } from '../../fleet/paused.js';
-import { BacklogError, type Card } from '../../backlog/types.js';
+import { acceptanceLines, BacklogError, type Card } from '../../backlog/types.js';
 import type { BacklogClient } from '../../backlog/verbs.js';
 import type { MosaicPaths } from '../../lib/paths.js';
 import { sanitizeLine, sanitizeLines } from '../../lib/sanitize.js';
@@ -62,8 +62,9 @@ export function formatCardMessage(card: Card, agent: string): string {
   if (card.body && card.body.trim()) {
     lines.push('', ...sanitizeLines(card.body.trim()));
   }
-  if (card.acceptance && card.acceptance.trim()) {
-    lines.push('', 'Acceptance:', ...sanitizeLines(card.acceptance.trim()));
+  const acceptance = acceptanceLines(card.acceptance);
+  if (acceptance.length) {
+    lines.push('', 'Acceptance:', ...acceptance.flatMap((l) => sanitizeLines(l.trim())));
   }
   lines.push(
     '',

@@ -177,7 +177,7 @@ export async function demoUp(opts: { mosaicHome?: string; socket?: string } = {}
     }
     await tmuxOk(socket, ['new-session', '-d', '-s', unmanaged, '-x', '120', '-y', '30', '-c', mosaicHome, 'sleep 2147483647']);
 
-    // The demo backlog: upstream's NORTH_STAR goals A1…H4 with a short history (backlog/demo.ts).
+    // The demo backlog: the demo goal list A1…H4 with a short history (backlog/demo.ts).
     const { seedDemoBacklog } = await import('../../backlog/demo.js');
     await seedDemoBacklog(paths, { workerAgent: 'coder1', staleAgent: 'reviewer' });
 

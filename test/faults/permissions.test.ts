@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { isHolderAlive, readDataDirLock } from '../../backlog/lock.js';
+import { isHolderAlive, lockPathFor, readDataDirLock } from '../../backlog/lock.js';
 import { copyTemplateDataDir } from '../backlog/tiers.js';
 import { waitFor } from '../helpers/tmux.js';
 import { freshHome, rootOnlySkip, runBounded } from './harness.js';
@@ -59,7 +59,7 @@ describe('faults: owner-only files (real program)', () => {
     expect(mode(path.join(run, 'coder1.hb'))).toBe('600');
     expect(mode(path.join(run, 'PAUSED'))).toBe('600');
     expect(mode(path.join(run, 'backlog.sock'))).toBe('600');
-    expect(mode(`${path.join(home, 'fleet', 'backlog')}.lock`)).toBe('600');
+    expect(mode(lockPathFor(path.join(home, 'fleet', 'backlog')))).toBe('600');
   });
 
   it('an existing data dir and run dir left open by an older version are closed on the next open', async () => {
