@@ -248,6 +248,7 @@ async function deliver(opts: SendOptions): Promise<SendReceipt> {
   let evidenceHead: string[];
   let seenInBox = false;
   let wasBusy: boolean;
+  let typedAndEntered = false;
   try {
     const check = await checkSendTarget({ ...opts, multiLine, delivery: rule });
     if (opts.signal?.aborted) return abortedBeforeSending();
@@ -305,10 +306,29 @@ async function deliver(opts: SendOptions): Promise<SendReceipt> {
     } catch (error) {
       return receipt('typed_not_submitted', [...evidenceHead, `${rule.submitKey} could not be sent: ${(error as Error).message}`]);
     }
+    typedAndEntered = true;
   } finally {
-    await release().catch(() => {});
+    if (!typedAndEntered) await release().catch(() => {});
   }
-  if (!verify) return receipt('no_evidence', [...evidenceHead, 'not verified (verification not requested)']);
+  // The lock is held until the text left the input box (or verification ends): a second send
+  // right behind this one must not read our text as someone's draft, nor paste behind it.
+  let released = false;
+  const letGo = async () => {
+    if (released) return;
+    released = true;
+    await release().catch(() => {});
+  };
+  if (!verify) {
+    await letGo();
+    return receipt('no_evidence', [...evidenceHead, 'not verified (verification not requested)']);
+  }
+  try {
+    return await watch();
+  } finally {
+    await letGo();
+  }
+
+  async function watch(): Promise<SendReceipt> {
 
   // The window starts at Enter: waiting for the send lock or a slow machine's typing must not
   // eat the time the runtime gets to show what it did with the message.
@@ -325,6 +345,7 @@ async function deliver(opts: SendOptions): Promise<SendReceipt> {
     }
     verdict = classifyReceipt({ rule, before, now: read(current), sentText: text, seenInBox, entered: true, wasBusy, heartbeatBefore, heartbeatNow: beat() });
     if (verdict.textInBox) seenInBox = true;
+    else await letGo();
     if (verdict.final) break;
     if (opts.signal?.aborted) {
       verdict.evidence.push('verification aborted');
@@ -337,4 +358,5 @@ async function deliver(opts: SendOptions): Promise<SendReceipt> {
     await delay(POLL_MS, opts.signal);
   }
   return receipt(verdict.status, [...evidenceHead, ...verdict.evidence]);
+  }
 }
