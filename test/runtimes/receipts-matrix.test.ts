@@ -60,9 +60,12 @@ function exactArrivals(endpoint: ModelEndpoint, afterSeq: number, text: string):
   return endpoint.mainRequests().filter((r) => r.seq > afterSeq && lastUserText(r) === text).length;
 }
 
-/** Main requests after `afterSeq` whose user messages contain `needle` anywhere. */
+/**
+ * Main requests after `afterSeq` whose NEW user message (the last one: earlier ones are the
+ * transcript the runtime resends) contains `needle` anywhere.
+ */
 function mentions(endpoint: ModelEndpoint, afterSeq: number, needle: string): number {
-  return endpoint.mainRequests().filter((r) => r.seq > afterSeq && JSON.stringify(r.body).includes(JSON.stringify(needle).slice(1, -1))).length;
+  return endpoint.mainRequests().filter((r) => r.seq > afterSeq && lastUserText(r).includes(needle)).length;
 }
 
 describe.each(['claude', 'codex', 'pi', 'opencode'] as RuntimeName[])('receipts matrix: real %s', (runtime) => {
