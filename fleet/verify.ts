@@ -322,7 +322,7 @@ export function classifyReceipt(input: ReceiptInput): VerifyVerdict {
   const emptied = input.seenInBox && now.box === '';
   if (now.state === 'queued' && (emptied || before.state !== 'queued') && now.rules !== 'none') {
     evidence.push(`the runtime queued it: screen reads queued [${now.rules}]${emptied ? ', input box emptied' : ''}`);
-    const hint = now.lines.find((l) => prints.some((p) => l.includes(p)));
+    const hint = newLinesSince(before.lines, now.lines).find((l) => prints.some((p) => l.includes(p)));
     if (hint) evidence.push(`shown as ${quote(hint)}`);
     return { status: 'queued', evidence, textInBox, final: true };
   }

@@ -86,7 +86,7 @@ describe.each(['claude', 'codex', 'pi', 'opencode'] as RuntimeName[])('receipts 
   const settleIdle = async () => {
     await waitFor(async () => {
       const r = await reading();
-      return r.state === 'idle' && r.box === '' && !SCREEN[runtime].busy.test(await pane!.capture());
+      return r.state === 'idle' && (r.box ?? '') === '' && !SCREEN[runtime].busy.test(await pane!.capture());
     }, `${runtime} idle with an empty input box`, { timeoutMs: 60_000, intervalMs: 200 });
   };
   /** Records a cell and asserts its receipts against the matrix. */
