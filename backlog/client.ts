@@ -1,5 +1,5 @@
 /**
- * The backlog client API (spec §7): `openBacklog(paths, opts)` gives a {@link BacklogClient} with
+ * The backlog client API: `openBacklog(paths, opts)` gives a {@link BacklogClient} with
  * the same async methods on both tiers.
  *
  * - Server tier (`DATABASE_URL` set): the BacklogService in this process on Postgres via
@@ -19,26 +19,8 @@ import { maskCredentials, maskDatabaseUrl, type MosaicPaths } from '../lib/paths
 import { packageRoot, packageVersion } from '../lib/version.js';
 import { BACKLOG_PROTOCOL, LineSplitter, type BacklogHello, type BacklogMethod, type BacklogResponse, type PingReply } from './protocol.js';
 import { isHolderAlive, readDataDirLock } from './lock.js';
-import {
-  BacklogError,
-  type BacklogClient,
-  type BacklogEvent,
-  type BacklogOverview,
-  type BacklogStats,
-  type Card,
-  type ClaimInput,
-  type ClaimResult,
-  type CompleteInput,
-  type CreateCardInput,
-  type CreateCardResult,
-  type ImportResult,
-  type ListCardsInput,
-  type NorthStarGoal,
-  type OpenBacklogOptions,
-  type ReclaimResult,
-  type RecordEventInput,
-  type RenewInput,
-} from './types.js';
+import { BacklogError, type OpenBacklogOptions } from './types.js';
+import { verbsFrom, type BacklogClient, type BacklogVerb } from './verbs.js';
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 const DEFAULT_START_TIMEOUT_MS = 60_000;
@@ -48,9 +30,8 @@ function abortError(signal: AbortSignal | undefined): BacklogError {
   return new BacklogError('timeout', `backlog request aborted: ${reason}`);
 }
 
-/** A client talking to the embedded backlog server over its Unix socket. */
-class SocketBacklogClient implements BacklogClient {
-  readonly tier = 'embedded' as const;
+/** A connection to the embedded backlog server over its Unix socket: requests by method name. */
+class BacklogConnection {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   private closed = false;
@@ -126,54 +107,6 @@ class SocketBacklogClient implements BacklogClient {
     });
   }
 
-  ping(): Promise<PingReply> {
-    return this.call('ping');
-  }
-  create(input: CreateCardInput): Promise<CreateCardResult> {
-    return this.call('create', input);
-  }
-  get(id: string): Promise<Card> {
-    return this.call('get', id);
-  }
-  list(input: ListCardsInput = {}): Promise<Card[]> {
-    return this.call('list', input);
-  }
-  claim(input: ClaimInput): Promise<ClaimResult> {
-    return this.call('claim', input);
-  }
-  renew(input: RenewInput): Promise<Card> {
-    return this.call('renew', input);
-  }
-  reclaim(input: { id?: string; owner?: string; actor?: string } = {}): Promise<ReclaimResult> {
-    return this.call('reclaim', input);
-  }
-  link(input: { from: string; to: string; actor?: string }): Promise<Card> {
-    return this.call('link', input);
-  }
-  block(input: { id: string; reason?: string; actor?: string }): Promise<Card> {
-    return this.call('block', input);
-  }
-  unblock(input: { id: string; actor?: string }): Promise<Card> {
-    return this.call('unblock', input);
-  }
-  complete(input: CompleteInput): Promise<Card> {
-    return this.call('complete', input);
-  }
-  stats(): Promise<BacklogStats> {
-    return this.call('stats');
-  }
-  events(input: { limit?: number; cardId?: string } = {}): Promise<BacklogEvent[]> {
-    return this.call('events', input);
-  }
-  recordEvent(input: RecordEventInput): Promise<BacklogEvent> {
-    return this.call('recordEvent', input);
-  }
-  importGoals(input: { goals: NorthStarGoal[]; source?: string; actor?: string }): Promise<ImportResult> {
-    return this.call('importGoals', input);
-  }
-  overview(input: { readyLimit?: number } = {}): Promise<BacklogOverview> {
-    return this.call('overview', input);
-  }
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -189,6 +122,17 @@ class SocketBacklogClient implements BacklogClient {
       }, 1000).unref();
     });
   }
+}
+
+/** The embedded tier's client: every verb is one request on the connection. */
+function socketClient(conn: BacklogConnection): BacklogClient {
+  return {
+    tier: 'embedded',
+    location: conn.location,
+    serverWarning: conn.serverWarning,
+    close: () => conn.close(),
+    ...verbsFrom((verb, input) => conn.call(verb, input)),
+  };
 }
 
 /** What this client compares a server's hello with (see {@link staleServerWarning}). */
@@ -324,10 +268,10 @@ function delay(ms: number, signal?: AbortSignal): Promise<void> {
  * false` and no data dir yet, throws BacklogError('absent') instead of creating one. Throws
  * 'timeout' when no server answers within `startTimeoutMs`.
  */
-async function openEmbedded(paths: MosaicPaths, opts: OpenBacklogOptions): Promise<SocketBacklogClient> {
+async function openEmbedded(paths: MosaicPaths, opts: OpenBacklogOptions): Promise<BacklogClient> {
   const requestTimeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-  const make = (c: { socket: net.Socket; hello: BacklogHello }): SocketBacklogClient =>
-    new SocketBacklogClient(c.socket, c.hello, paths.backlogDataDir, requestTimeoutMs, opts.signal);
+  const make = (c: { socket: net.Socket; hello: BacklogHello }): BacklogClient =>
+    socketClient(new BacklogConnection(c.socket, c.hello, paths.backlogDataDir, requestTimeoutMs, opts.signal));
   const first = await tryConnect(paths.backlogSocket);
   if (first) return make(first);
   const { dataDirExists, idleExitFromEnv } = await import('./server.js');
@@ -349,6 +293,11 @@ async function openEmbedded(paths: MosaicPaths, opts: OpenBacklogOptions): Promi
     const holder = readDataDirLock(paths.backlogDataDir);
     const holderAlive = holder !== null && isHolderAlive(holder);
     if (!holderAlive && (spawned === null || spawned.exited()) && spawns < 3) {
+      // Another program (upstream's CLI opens PGlite in-process) has the data dir open: say so
+      // instead of starting a server that would refuse it (or, worse, share it).
+      const { dataDirInUseReason } = await import('./datadir-users.js');
+      const inUse = dataDirExists(paths.backlogDataDir) ? dataDirInUseReason(paths.backlogDataDir) : null;
+      if (inUse) throw new BacklogError('unavailable', inUse);
       if (!announced && !dataDirExists(paths.backlogDataDir)) {
         progress(`mosaic-top: creating backlog data dir ${paths.backlogDataDir} … (first run, ~5 s)`);
         announced = true;
@@ -371,71 +320,17 @@ async function openEmbedded(paths: MosaicPaths, opts: OpenBacklogOptions): Promi
 }
 
 /** The service in this process (server tier), behind the same interface as the socket client. */
-class InProcessBacklogClient implements BacklogClient {
-  readonly tier = 'server' as const;
-  /** The server tier has no backlog server that could run older code. */
-  readonly serverWarning = null;
-  constructor(
-    private readonly service: import('./service.js').BacklogService,
-    readonly location: string,
-    private readonly end: () => Promise<void>,
-  ) {}
-  private async wrap<T>(fn: () => Promise<T>): Promise<T> {
+function inProcessClient(service: import('./service.js').BacklogService, location: string, end: () => Promise<void>): BacklogClient {
+  const run = async (verb: BacklogVerb, input: unknown): Promise<unknown> => {
     try {
-      return await fn();
+      return await (service[verb] as (input: unknown) => Promise<unknown>).call(service, input);
     } catch (error) {
       if (error instanceof BacklogError) throw error;
       throw new BacklogError('unavailable', `backlog database error: ${maskCredentials((error as Error).message ?? String(error))}`);
     }
-  }
-  create(input: CreateCardInput) {
-    return this.wrap(() => this.service.create(input));
-  }
-  get(id: string) {
-    return this.wrap(() => this.service.get(id));
-  }
-  list(input: ListCardsInput = {}) {
-    return this.wrap(() => this.service.list(input));
-  }
-  claim(input: ClaimInput) {
-    return this.wrap(() => this.service.claim(input));
-  }
-  renew(input: RenewInput) {
-    return this.wrap(() => this.service.renew(input));
-  }
-  reclaim(input: { id?: string; owner?: string; actor?: string } = {}) {
-    return this.wrap(() => this.service.reclaim(input));
-  }
-  link(input: { from: string; to: string; actor?: string }) {
-    return this.wrap(() => this.service.link(input));
-  }
-  block(input: { id: string; reason?: string; actor?: string }) {
-    return this.wrap(() => this.service.block(input));
-  }
-  unblock(input: { id: string; actor?: string }) {
-    return this.wrap(() => this.service.unblock(input));
-  }
-  complete(input: CompleteInput) {
-    return this.wrap(() => this.service.complete(input));
-  }
-  stats() {
-    return this.wrap(() => this.service.stats());
-  }
-  events(input: { limit?: number; cardId?: string } = {}) {
-    return this.wrap(() => this.service.events(input));
-  }
-  recordEvent(input: RecordEventInput) {
-    return this.wrap(() => this.service.recordEvent(input));
-  }
-  importGoals(input: { goals: NorthStarGoal[]; source?: string; actor?: string }) {
-    return this.wrap(() => this.service.importGoals(input));
-  }
-  overview(input: { readyLimit?: number } = {}) {
-    return this.wrap(() => this.service.overview(input));
-  }
-  close(): Promise<void> {
-    return this.end();
-  }
+  };
+  // The server tier has no backlog server that could run older code: no serverWarning.
+  return { tier: 'server', location, serverWarning: null, close: end, ...verbsFrom(run) };
 }
 
 /**
@@ -443,7 +338,7 @@ class InProcessBacklogClient implements BacklogClient {
  * (default), else refuses with 'absent' when the tables are missing. Every error message has
  * its credentials masked.
  */
-async function openServerTier(paths: MosaicPaths, databaseUrl: string, opts: OpenBacklogOptions): Promise<InProcessBacklogClient> {
+async function openServerTier(paths: MosaicPaths, databaseUrl: string, opts: OpenBacklogOptions): Promise<BacklogClient> {
   const [{ default: postgres }, { drizzle }, { migrateBacklog, backlogTablesExist }, { fleetBacklogService }] = await Promise.all([
     import('postgres'),
     import('drizzle-orm/postgres-js'),
@@ -468,7 +363,7 @@ async function openServerTier(paths: MosaicPaths, databaseUrl: string, opts: Ope
       await migrateBacklog(db);
     }
     const service = fleetBacklogService(db, paths.runDir);
-    return new InProcessBacklogClient(service, location, end);
+    return inProcessClient(service, location, end);
   } catch (error) {
     await end();
     if (error instanceof BacklogError) throw error;
@@ -510,9 +405,9 @@ export async function stopEmbeddedServer(paths: MosaicPaths, timeoutMs = 10_000)
 export async function pingBacklogServer(paths: MosaicPaths, timeoutMs = 2000): Promise<PingReply | null> {
   const connected = await tryConnect(paths.backlogSocket);
   if (!connected) return null;
-  const client = new SocketBacklogClient(connected.socket, connected.hello, paths.backlogDataDir, timeoutMs);
+  const client = new BacklogConnection(connected.socket, connected.hello, paths.backlogDataDir, timeoutMs);
   try {
-    return await client.ping();
+    return await client.call<PingReply>('ping');
   } catch {
     return null;
   } finally {

@@ -1,15 +1,17 @@
 /**
- * The data-dir lock of the embedded tier: `<datadir>.lock` holds the pid and the process start
+ * The data-dir lock of the embedded tier: `<datadir>/mosaic-top.lock` holds the pid and the process start
  * time (from /proc/<pid>/stat, so a reused pid is not mistaken for the holder) of the ONE
  * process allowed to open the PGlite data dir (two processes on one data dir corrupt it
  * silently — field notes). A lock is never taken from a live holder; a dead holder's lock is
  * taken over. Acquire/takeover/release run inside a short critical section guarded by
- * proper-lockfile (`<datadir>.lock.guard`), so two racing servers cannot both win.
+ * proper-lockfile (`<datadir>/mosaic-top.lock.guard`), so two racing servers cannot both win.
+ * The lock lives INSIDE the data dir: upstream's updater (`mosaic update`, rsync --delete)
+ * preserves `fleet/backlog` and `fleet/run` but would delete a `fleet/backlog.lock` beside it.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 
-/** Contents of `<datadir>.lock`. */
+/** Contents of the lock file ({@link lockPathFor}). */
 export interface DataDirLockHolder {
   pid: number;
   /** Field 22 of /proc/<pid>/stat (clock ticks since boot), null where /proc is unavailable. */
@@ -25,8 +27,16 @@ export type DataDirLockResult =
   | { acquired: true; takenOverFrom: DataDirLockHolder | null; release: () => Promise<void> }
   | { acquired: false; holder: DataDirLockHolder };
 
-/** `<datadir>.lock` */
+/** Name of the lock file inside the data dir. */
+export const LOCK_FILE_NAME = 'mosaic-top.lock';
+
+/** `<datadir>/mosaic-top.lock` (PGlite ignores files it does not know in its data dir). */
 export function lockPathFor(dataDir: string): string {
+  return path.join(path.resolve(dataDir), LOCK_FILE_NAME);
+}
+
+/** Where releases before issue 12 kept the lock (`<datadir>.lock`): a live holder there is an older server. */
+export function legacyLockPathFor(dataDir: string): string {
   return `${path.resolve(dataDir)}.lock`;
 }
 
@@ -95,7 +105,7 @@ async function withGuard<T>(dataDir: string, fn: () => T): Promise<T> {
 }
 
 /**
- * Takes `<datadir>.lock` for this process (pid + start time), unless a live process holds it.
+ * Takes the data-dir lock for this process (pid + start time), unless a live process holds it.
  * A lock left by a dead (or reused) pid is taken over. Throws only on filesystem errors.
  */
 export async function acquireDataDirLock(dataDir: string, opts: { socket?: string | null } = {}): Promise<DataDirLockResult> {
@@ -120,7 +130,7 @@ export async function acquireDataDirLock(dataDir: string, opts: { socket?: strin
   });
 }
 
-/** Removes `<datadir>.lock` if this process holds it (never someone else's). */
+/** Removes the data-dir lock if this process holds it (never someone else's). */
 export async function releaseDataDirLock(dataDir: string): Promise<void> {
   await withGuard(dataDir, () => {
     const current = readDataDirLock(dataDir);

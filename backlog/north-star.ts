@@ -1,7 +1,8 @@
 /**
- * Reads upstream's NORTH_STAR.yaml (seed 002: `goals:` with id, title, phase, priority
- * must-have/should-have, depends_on) into cards-to-be. Workstream titles (`workstreams:`, keyed
- * by the goal id's leading letter) become the card body.
+ * Reads a NORTH_STAR.yaml in upstream's layout (seed 002: `goals:` with id, title, phase,
+ * priority must-have/should-have, depends_on) into cards-to-be. Workstream titles
+ * (`workstreams:`, keyed by the goal id's leading letter) become the card body. The demo's own
+ * goal list is backlog/fixtures/NORTH_STAR.yaml.
  */
 import fs from 'node:fs';
 import { BacklogError, type NorthStarGoal } from './types.js';
@@ -34,7 +35,8 @@ export function northStarPriority(value: unknown, phase: string | null, goalId: 
 
 /**
  * Parses NORTH_STAR.yaml text into goals. Throws BacklogError('invalid') naming the file (and
- * line for YAML syntax errors) when the text is not a NORTH_STAR document.
+ * line for YAML syntax errors) when the text is not a NORTH_STAR document, and naming every
+ * goal id that occurs more than once.
  */
 export async function parseNorthStar(text: string, file = 'NORTH_STAR.yaml'): Promise<NorthStarGoal[]> {
   const { parseDocument } = await import('yaml');
@@ -54,7 +56,7 @@ export async function parseNorthStar(text: string, file = 'NORTH_STAR.yaml'): Pr
       if (w && typeof w.id === 'string' && typeof w.title === 'string') workstreams.set(w.id, w.title);
     }
   }
-  return (root.goals as unknown[]).map((raw, index) => {
+  const goals = (root.goals as unknown[]).map((raw, index) => {
     const g = raw as Record<string, unknown>;
     if (!g || typeof g !== 'object' || typeof g.id !== 'string' || !g.id) throw new BacklogError('invalid', `${file}: goal #${index + 1} has no id`);
     if (typeof g.title !== 'string' || !g.title.trim()) throw new BacklogError('invalid', `${file}: goal ${g.id} has no title`);
@@ -71,6 +73,13 @@ export async function parseNorthStar(text: string, file = 'NORTH_STAR.yaml'): Pr
       body: stream ? `NORTH_STAR goal ${g.id} — workstream: ${stream}` : `NORTH_STAR goal ${g.id}`,
     };
   });
+  const seen = new Set<string>();
+  const duplicates = new Set<string>();
+  for (const g of goals) (seen.has(g.id) ? duplicates : seen).add(g.id);
+  if (duplicates.size) {
+    throw new BacklogError('invalid', `${file}: duplicate goal id${duplicates.size > 1 ? 's' : ''} ${[...duplicates].join(', ')} (each goal needs its own id)`);
+  }
+  return goals;
 }
 
 /** Reads and parses a NORTH_STAR.yaml file; throws BacklogError('invalid'|'not_found'). */

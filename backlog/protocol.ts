@@ -13,26 +13,13 @@
  * server and try again.
  */
 import type { BacklogErrorCode } from './types.js';
+import { BACKLOG_VERBS } from './verbs.js';
 
-/** Commands the server accepts; each maps to the BacklogService method of the same name. */
-export const BACKLOG_METHODS = [
-  'create',
-  'get',
-  'list',
-  'claim',
-  'renew',
-  'reclaim',
-  'link',
-  'block',
-  'unblock',
-  'complete',
-  'stats',
-  'events',
-  'recordEvent',
-  'importGoals',
-  'overview',
-  'ping',
-] as const;
+/**
+ * Commands the server accepts: every backlog verb (the BacklogService method of the same name,
+ * backlog/verbs.ts) and `ping` (the server's own diagnostics).
+ */
+export const BACKLOG_METHODS = [...BACKLOG_VERBS, 'ping'] as const;
 
 /** One command name of {@link BACKLOG_METHODS}. */
 export type BacklogMethod = (typeof BACKLOG_METHODS)[number];

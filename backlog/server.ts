@@ -1,7 +1,8 @@
 /**
  * The embedded tier's backlog server: the ONE process that opens the PGlite data dir. Clients
  * start it on demand (like tmux starts its server) or an operator runs it in the foreground
- * (`mosaic-top backlog serve`, e.g. under systemd). It takes `<datadir>.lock`, opens PGlite,
+ * (`mosaic-top backlog serve`, e.g. under systemd). It takes `<datadir>/mosaic-top.lock`,
+ * refuses a data dir another process has open (backlog/datadir-users.ts), opens PGlite,
  * applies migrations, and serves backlog commands over `<run>/backlog.sock` (mode 0600, run dir
  * 0700 when created here) — newline-delimited JSON (backlog/protocol.ts), one request at a time.
  * It exits when idle, and on SIGTERM/SIGINT closes PGlite before releasing the lock.
@@ -44,13 +45,12 @@ export function ensureRunDir(runDir: string): void {
   if (!fs.existsSync(runDir)) fs.mkdirSync(runDir, { recursive: true, mode: 0o700 });
 }
 
-/** True when the PGlite data dir exists and is not empty. */
+/**
+ * True when the PGlite data dir holds a database (its `PG_VERSION`): the lock file inside it
+ * alone is not a store yet.
+ */
 export function dataDirExists(dataDir: string): boolean {
-  try {
-    return fs.readdirSync(dataDir).length > 0;
-  } catch {
-    return false;
-  }
+  return fs.existsSync(path.join(dataDir, 'PG_VERSION'));
 }
 
 /**
@@ -72,6 +72,12 @@ export async function runBacklogServer(paths: MosaicPaths, opts: BacklogServerOp
     return 0;
   }
   if (lock.takenOverFrom) log(`took over the lock of dead pid ${lock.takenOverFrom.pid}`);
+  const { dataDirInUseReason } = await import('./datadir-users.js');
+  const inUse = dataDirInUseReason(dataDir);
+  if (inUse) {
+    await lock.release().catch(() => {});
+    throw new Error(inUse);
+  }
 
   const firstRun = !dataDirExists(dataDir);
   let pg: { close(): Promise<void> } | null = null;

@@ -1,11 +1,14 @@
 /**
- * The backlog core's public contract (spec §7): card shapes, the client API that the console,
- * the actions engine and the CLI code against, and the typed error codes. Types only plus the
+ * The backlog core's public contract: card shapes, the inputs and results of the verbs that the
+ * console, the actions engine and the CLI call (the client API itself: backlog/verbs.ts), and
+ * the typed error codes. Types only plus the
  * BacklogError class — importing this file loads no database code.
  *
  * Card columns follow upstream's "Fleet Backlog Conventions" (seed 001); the claim token
  * (fencing), advisory spend fields (upstream goal A4) and the events table go beyond upstream.
  */
+
+import type { PausedFlag } from '../fleet/types.js';
 
 /** Lifecycle status of a card (upstream: ready → claimed → done, blocked parks a card). */
 export type CardStatus = 'ready' | 'claimed' | 'blocked' | 'done';
@@ -28,7 +31,11 @@ export interface Card {
   claimOwner: string | null;
   claimTtlSeconds: number | null;
   claimedAt: string | null;
-  /** Fencing token of the current/last claim: strictly increases with every claim (any card). */
+  /**
+   * Fencing token of mosaic-top's last claim on this card: strictly increases with every claim
+   * (any card). Null when the card was never claimed by mosaic-top, or claimed by upstream's
+   * CLI since (its claims carry no token).
+   */
   claimToken: number | null;
   /** When the current claim expires (claimedAt + TTL), null when not claimed. */
   expiresAt: string | null;
@@ -37,7 +44,11 @@ export interface Card {
   /** How many times the card has been claimed. */
   attempts: number;
   idempotencyKey: string | null;
-  acceptance: string | null;
+  /**
+   * Acceptance criteria as upstream stores them (jsonb): usually a list of strings, possibly an
+   * object or a string; null when none. Render with {@link acceptanceLines}.
+   */
+  acceptance: unknown;
   /** Advisory spend projection in tokens (upstream A4: no real meter, never enforced). */
   projectedTokens: number | null;
   /** Advisory actual spend in tokens, as reported by whoever completed the card. */
@@ -54,7 +65,8 @@ export interface CreateCardInput {
   phase?: string | null;
   priority?: number;
   dependsOn?: string[];
-  acceptance?: string | null;
+  /** Any JSON value (upstream: a list of strings or an object); stored as jsonb. */
+  acceptance?: unknown;
   idempotencyKey?: string | null;
   projectedTokens?: number | null;
   /** Who creates it (event actor); default `cli`. */
@@ -117,15 +129,15 @@ export interface ReclaimResult {
   reclaimed: string[];
 }
 
-/** Backlog statistics (upstream `stats`). */
+/** Backlog statistics: upstream's `stats` object, plus `waitingOnDeps`. */
 export interface BacklogStats {
   counts: Record<CardStatus, number>;
   total: number;
   /** Age in seconds of the oldest ready card (by created_at), null when none is ready. */
   oldestReadyAgeSeconds: number | null;
-  /** Claimed cards whose claimed_at + TTL is in the past. */
-  expiredClaims: number;
-  /** Ready cards not claimable yet: at least one dependency is not done (deps_pending > 0). */
+  /** Claimed cards whose claimed_at + TTL is in the past (upstream's name). */
+  expiredClaimCount: number;
+  /** Beyond upstream: ready cards not claimable yet (at least one dependency not done). */
   waitingOnDeps: number;
 }
 
@@ -159,10 +171,14 @@ export interface NorthStarGoal {
   body: string | null;
 }
 
-/** Result of `importGoals`: ids created now and ids that already existed (idempotent). */
+/**
+ * Result of `importGoals`: ids created now, ids whose title, phase, priority or dependencies
+ * changed (updated; status and claim untouched), and ids already as in the file.
+ */
 export interface ImportResult {
   created: string[];
-  existing: string[];
+  updated: string[];
+  unchanged: string[];
 }
 
 /** What the console and the snapshot need in ONE round trip. */
@@ -172,47 +188,22 @@ export interface BacklogOverview {
   claimed: Card[];
   /** Top ready cards with dependencies satisfied, by priority then age. */
   ready: Card[];
+  /** The fleet pause recorded in the store (server tier), null when none. */
+  pause?: PausedFlag | null;
+}
+
+/** Input of `pauseFleet` (the store's fleet-wide pause). */
+export interface FleetPauseInput {
+  by: string;
+  reason?: string | null;
+  /** Replace an existing pause (default: an existing one is kept and returned with `created: false`). */
+  force?: boolean;
 }
 
 /** Which storage tier a client talks to. */
 export type BacklogTier = 'embedded' | 'server';
 
-/**
- * The backlog API, identical for both tiers (embedded: requests to the backlog server over
- * its Unix socket; server: the service in-process on Postgres). Every method may throw
- * {@link BacklogError}.
- */
-export interface BacklogClient {
-  readonly tier: BacklogTier;
-  /** Data dir (embedded) or masked DATABASE_URL (server). */
-  readonly location: string;
-  /**
-   * Embedded tier: why the backlog server runs older code than this client (started before an
-   * upgrade or rebuild), naming the fix; null when it is current or on the server tier.
-   */
-  readonly serverWarning: string | null;
-  create(input: CreateCardInput): Promise<CreateCardResult>;
-  /** Throws BacklogError('not_found'). */
-  get(id: string): Promise<Card>;
-  list(input?: ListCardsInput): Promise<Card[]>;
-  /** Refused with BacklogError('paused') while `<run>/PAUSED` exists. */
-  claim(input: ClaimInput): Promise<ClaimResult>;
-  /** Throws 'fenced' when the claim expired, was reclaimed or is held by another owner/token. */
-  renew(input: RenewInput): Promise<Card>;
-  reclaim(input?: { id?: string; owner?: string; actor?: string }): Promise<ReclaimResult>;
-  /** `from` depends on `to`. Throws 'cycle' naming it, e.g. "A → B → C → A". */
-  link(input: { from: string; to: string; actor?: string }): Promise<Card>;
-  block(input: { id: string; reason?: string; actor?: string }): Promise<Card>;
-  unblock(input: { id: string; actor?: string }): Promise<Card>;
-  complete(input: CompleteInput): Promise<Card>;
-  stats(): Promise<BacklogStats>;
-  /** Newest first; `limit` default 50. */
-  events(input?: { limit?: number; cardId?: string }): Promise<BacklogEvent[]>;
-  recordEvent(input: RecordEventInput): Promise<BacklogEvent>;
-  importGoals(input: { goals: NorthStarGoal[]; source?: string; actor?: string }): Promise<ImportResult>;
-  overview(input?: { readyLimit?: number }): Promise<BacklogOverview>;
-  close(): Promise<void>;
-}
+// The client API (BacklogClient) is derived from the service's verbs: backlog/verbs.ts.
 
 /** Options of `openBacklog(paths, opts)` (backlog/client.ts). */
 export interface OpenBacklogOptions {
@@ -263,3 +254,27 @@ export const EXIT_CODES: Record<BacklogErrorCode, number> = {
   timeout: 1,
   internal: 1,
 };
+
+/**
+ * Acceptance criteria as text lines: a list gives one line per item, a string its lines, an
+ * object or other JSON its compact JSON; none ⇒ `[]`. Pure.
+ */
+export function acceptanceLines(acceptance: unknown): string[] {
+  if (acceptance === null || acceptance === undefined) return [];
+  if (Array.isArray(acceptance)) return acceptance.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).filter((l) => l.trim() !== '');
+  if (typeof acceptance === 'string') return acceptance.split('\n').filter((l) => l.trim() !== '');
+  return [JSON.stringify(acceptance)];
+}
+
+/**
+ * Parses an `--acceptance` argument as upstream's CLI does: JSON when it parses, else the list
+ * of its non-empty newline- or `;`-separated items; empty ⇒ null.
+ */
+export function parseAcceptanceArgument(value: string | undefined | null): unknown {
+  if (value === undefined || value === null || value.trim() === '') return null;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return value.split(/[\n;]/).map((s) => s.trim()).filter((s) => s.length > 0);
+  }
+}

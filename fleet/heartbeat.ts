@@ -32,6 +32,15 @@ export function sanitizeReason(raw: string): string | null {
   return flat ? [...flat].slice(0, MAX_REASON_LENGTH).join('') : null;
 }
 
+/**
+ * States a writer may report: every v1 state; `waiting` (a permission prompt, a question) and
+ * `stuck` (an API error ended the turn: rate limit, rejected credentials) carry a `reason=`.
+ */
+export type HeartbeatWriteState = HeartbeatState;
+
+/** Every {@link HeartbeatWriteState}. */
+export const HEARTBEAT_WRITE_STATES: readonly HeartbeatWriteState[] = HEARTBEAT_STATES;
+
 /** Longest note kept (characters); longer notes are cut by the writer and the parser. */
 export const MAX_NOTE_LENGTH = 200;
 
@@ -255,7 +264,7 @@ export function readHeartbeat(runDir: string, agent: string, nowSeconds: number)
 
 /** What a writer reports in one beat. */
 export interface HeartbeatBeat {
-  state: HeartbeatState;
+  state: HeartbeatWriteState;
   card?: string | null;
   /** Free text, flattened to one line and cut to {@link MAX_NOTE_LENGTH}. */
   note?: string | null;
@@ -268,9 +277,9 @@ export interface HeartbeatBeat {
   ts?: number;
 }
 
-/** Renders a v1 heartbeat file body (pure). Throws {@link HeartbeatInputError} on an invalid state, card or interval. */
+/** Renders a v1 heartbeat file body (pure): `v`, `ts`, `state`, then `interval`, `pid`, `card`, `reason`, `note` when given. Throws {@link HeartbeatInputError} on an invalid state, card or interval. */
 export function formatHeartbeat(beat: HeartbeatBeat): string {
-  if (!isHeartbeatState(beat.state)) throw new HeartbeatInputError(`heartbeat state must be busy or idle (or waiting, stuck), got "${beat.state}"`);
+  if (!isHeartbeatState(beat.state)) throw new HeartbeatInputError(`heartbeat state must be busy, idle, waiting or stuck, got "${beat.state}"`);
   const ts = Math.floor(beat.ts ?? Date.now() / 1000);
   const lines = ['v=1', `ts=${ts}`, `state=${beat.state}`];
   const reason = beat.reason ? sanitizeReason(beat.reason) : null;

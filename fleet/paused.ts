@@ -53,5 +53,6 @@ export function readPausedFlag(runDir: string): PausedFlag | null {
 export function describePause(flag: PausedFlag): string {
   const by = flag.by ? ` by ${flag.by}` : '';
   const why = flag.reason ? `: ${flag.reason}` : '';
-  return `fleet PAUSED since ${flag.at ?? 'unknown time'}${by}${why}`;
+  const where = flag.source === 'store' ? ' (fleet-wide, recorded in the shared backlog store)' : '';
+  return `fleet PAUSED since ${flag.at ?? 'unknown time'}${by}${why}${where}`;
 }

@@ -15,10 +15,12 @@ export type Readiness = 'dead' | 'waiting' | 'stuck' | 'unknown' | 'stale' | 'wo
 export const READINESS_ORDER: readonly Readiness[] = ['dead', 'waiting', 'stuck', 'unknown', 'stale', 'working', 'available'];
 
 /**
- * Per-agent flags (docs/fleet.md): DRIFT, BOOT-ENABLE, EXPIRED-CLAIM; LIMITED (stuck on a rate
- * or usage limit) and AUTH (stuck on rejected credentials).
+ * Per-agent flags (docs/fleet.md): DRIFT, BOOT-ENABLE, NEEDS-RESTART, EXPIRED-CLAIM,
+ * IDLE-WITH-WORK; LIMITED (stuck on a rate or usage limit) and AUTH (stuck on rejected
+ * credentials). NEEDS-RESTART: the unit is active (or activating) but the agent's pane is dead
+ * or missing — systemd will not bring it back (upstream's agent units are oneshot).
  */
-export type AgentFlag = 'DRIFT' | 'BOOT-ENABLE' | 'EXPIRED-CLAIM' | 'LIMITED' | 'AUTH';
+export type AgentFlag = 'DRIFT' | 'BOOT-ENABLE' | 'NEEDS-RESTART' | 'EXPIRED-CLAIM' | 'LIMITED' | 'AUTH' | 'IDLE-WITH-WORK';
 
 /** Heartbeat states of protocol v1 (spec §4). */
 export type HeartbeatState = 'busy' | 'idle' | 'waiting' | 'stuck';
@@ -90,6 +92,12 @@ export interface PausedFlag {
   at: string | null;
   by: string | null;
   reason: string | null;
+  /**
+   * Where the pause was found (snapshot only): `run-dir` = `<run>/PAUSED` on this host (what
+   * upstream's tools read), `store` = the shared backlog store (server tier: every host honours
+   * it), `both`. Absent on flags read straight from one place.
+   */
+  source?: 'run-dir' | 'store' | 'both';
 }
 
 /** What a pane's screen shows, as the screen rules read it (fleet/screen.ts). */
@@ -129,4 +137,6 @@ export interface ScreenReading {
   error?: ScreenError;
   /** Text left in the runtime's input box (empty string when empty; absent when the box was not found). */
   inputText?: string;
+  /** The rules say this runtime's idle-looking screen may be a reply still streaming (Codex). */
+  idleMayStream?: boolean;
 }

@@ -1,9 +1,11 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { packageVersion } from '../lib/version.js';
 import { registerHeartbeatCommand } from './commands/heartbeat.js';
+import { registerHooksCommands } from './commands/hooks.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerBacklogCommand } from './commands/backlog.js';
 import { registerActionCommands } from './commands/actions.js';
+import { registerLifecycleCommands } from './commands/lifecycle.js';
 import { sanitizeLines } from '../lib/sanitize.js';
 
 /** Exit code of every usage error (unknown command or option, bad or missing value). */
@@ -58,9 +60,11 @@ export function buildProgram(): Command {
       }
     });
   registerHeartbeatCommand(program);
+  registerHooksCommands(program);
   registerDemoCommand(program);
   registerBacklogCommand(program);
   registerActionCommands(program);
+  registerLifecycleCommands(program);
   // Only the root: its action reports excess words as an unknown command (above) instead of
   // commander's "too many arguments". Set after registering so subcommands keep the check.
   program.allowExcessArguments(true);

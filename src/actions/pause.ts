@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PAUSED_FILE, readPausedFlag } from '../../fleet/paused.js';
+import type { MosaicPaths } from '../../lib/paths.js';
 import type { PausedFlag } from '../snapshot/types.js';
 
 /** Who is acting, for `by=` and event records: `$USER@host` unless given. */
@@ -64,4 +65,43 @@ export function resumeFleet(runDir: string): PausedFlag | null {
   const flag = readPausedFlag(runDir);
   fs.rmSync(path.join(runDir, PAUSED_FILE), { force: true });
   return flag;
+}
+
+/**
+ * The fleet-wide half of a pause on the server tier (issue 12): with `DATABASE_URL` set, the
+ * pause `flag` (as written to `<run>/PAUSED`) is also recorded in the shared backlog store, so
+ * claims and dispatches on every host refuse. Without `DATABASE_URL` nothing is done
+ * (`{ recorded: false }`: the run dir is the whole story on one host). `existing` is the store's
+ * earlier pause when one was kept (not replaced without `force`). Throws BacklogError when the
+ * store cannot be reached.
+ */
+export async function recordFleetPause(
+  paths: MosaicPaths,
+  flag: PausedFlag,
+  opts: { force?: boolean } = {},
+): Promise<{ recorded: boolean; existing: PausedFlag | null }> {
+  if (!paths.databaseUrl) return { recorded: false, existing: null };
+  const { openBacklog } = await import('../../backlog/client.js');
+  const client = await openBacklog(paths, { onProgress: () => {} });
+  try {
+    const r = await client.pauseFleet({ by: flag.by ?? operatorName(), reason: flag.reason, force: opts.force });
+    return { recorded: r.created, existing: r.created ? null : r.pause };
+  } finally {
+    await client.close();
+  }
+}
+
+/**
+ * Clears the store's fleet-wide pause (server tier); returns the pause removed, or null (also
+ * without `DATABASE_URL`). Throws BacklogError when the store cannot be reached.
+ */
+export async function clearFleetPause(paths: MosaicPaths): Promise<PausedFlag | null> {
+  if (!paths.databaseUrl) return null;
+  const { openBacklog } = await import('../../backlog/client.js');
+  const client = await openBacklog(paths, { onProgress: () => {} });
+  try {
+    return await client.resumeFleet();
+  } finally {
+    await client.close();
+  }
 }

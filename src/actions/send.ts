@@ -49,6 +49,11 @@ export interface SendOptions {
   timeoutMs?: number;
   /** Source label carried by the message (default `operator:mosaic-top`). */
   source?: string;
+  /**
+   * Prefix the message with its source label (default true). False for a runtime command that
+   * must be the whole input line (a reset's `/clear`): the label then stays in the receipt only.
+   */
+  frame?: boolean;
   signal?: AbortSignal;
   /**
    * When given, the receipt is recorded as a `receipt` event in the backlog's events table if
@@ -232,7 +237,8 @@ async function deliver(opts: SendOptions): Promise<SendReceipt> {
 
   const refusal = messageRefusal(opts.message, source);
   if (refusal) return receipt('refused', [], refusal);
-  const text = frameMessage(opts.message.replace(/\r\n/g, '\n'), source);
+  const plain = opts.message.replace(/\r\n/g, '\n');
+  const text = opts.frame === false ? plain : frameMessage(plain, source);
   const multiLine = text.includes('\n');
 
   // Baseline check, text and Enter under the per-agent lock: another sender's keys can neither

@@ -3,7 +3,8 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { GlobalOptions } from '../cli.js';
 import { resolvePaths, type MosaicPaths } from '../../lib/paths.js';
 import { sanitizeLine, sanitizeLines } from '../../lib/sanitize.js';
-import { BacklogError, EXIT_CODES, type BacklogClient, type Card } from '../../backlog/types.js';
+import { acceptanceLines, BacklogError, EXIT_CODES, parseAcceptanceArgument, type Card } from '../../backlog/types.js';
+import type { BacklogClient } from '../../backlog/verbs.js';
 
 // Kept light at import time (src/cli.ts imports it statically): the client, PGlite, drizzle
 // and postgres are imported inside the action handlers only.
@@ -93,28 +94,58 @@ function cardDetails(card: Card): string {
     ['updated', card.updatedAt],
   ];
   const out = rows.filter(([, v]) => v !== null && v !== undefined).map(([k, v]) => `${k.padEnd(17)} ${sanitizeLine(String(v))}`);
-  if (card.acceptance) out.push('acceptance:', ...sanitizeLines(card.acceptance).map((l) => `  ${l}`));
+  const acceptance = acceptanceLines(card.acceptance);
+  if (acceptance.length) out.push('acceptance:', ...acceptance.flatMap((l) => sanitizeLines(l)).map((l) => `  ${l}`));
   if (card.body) out.push('body:', ...sanitizeLines(card.body).map((l) => `  ${l}`));
   return out.join('\n');
 }
 
-/** Reports an error as JSON (stdout, with --json) or a line on stderr, and sets the exit code. */
-function reportError(error: unknown, json: boolean): void {
+/**
+ * Reports an error: one line on stderr and the exit code (docs/backlog.md). Nothing on stdout,
+ * also with --json: upstream's CLI prints no JSON for a failed verb either.
+ */
+function reportError(error: unknown): void {
   const e =
     error instanceof BacklogError ? error : new BacklogError('internal', (error as Error)?.message ?? String(error));
-  if (json) printJson({ ok: false, error: { code: e.code, message: e.message } });
   process.stderr.write(`mosaic-top backlog: ${sanitizeLine(e.message)}\n`);
   process.exitCode = EXIT_CODES[e.code] ?? 1;
 }
 
+/** A note on stderr (the verb still succeeds, e.g. "no card X" beside a JSON `null`). */
+function note(text: string): void {
+  process.stderr.write(`mosaic-top backlog: ${sanitizeLine(text)}\n`);
+}
+
 /**
- * Runs `fn` with an open backlog client (closed afterwards), printing `json(result)` or
- * `human(result)`; errors map to exit codes (docs/backlog.md).
+ * Upstream's "card or null" for a lookup that found nothing: `not_found` becomes `null` (exit
+ * 0, the reason on stderr), as upstream's `complete`/`block` of an unknown id print `null`.
+ */
+async function orNull<T>(run: () => Promise<T>): Promise<T | null> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof BacklogError && error.code === 'not_found') {
+      note(error.message);
+      return null;
+    }
+    throw error;
+  }
+}
+
+/** A card as `--json` prints it (upstream's card object, our fields added), or `null`. */
+export function cardJson(card: Card | null, extra: Record<string, unknown> = {}): Record<string, unknown> | null {
+  return card ? { ...card, ...extra } : null;
+}
+
+/**
+ * Runs `fn` with an open backlog client (closed afterwards), printing `json(result)` (upstream's
+ * shape: see docs/backlog.md "JSON output") or `human(result)`; errors map to exit codes.
  */
 async function withBacklog<T>(
   cmd: Command,
   fn: (client: BacklogClient, paths: MosaicPaths) => Promise<T>,
   human: (result: T) => string,
+  toJson: (result: T) => unknown = (r) => r,
 ): Promise<void> {
   const json = jsonWanted(cmd);
   let client: BacklogClient | null = null;
@@ -124,14 +155,14 @@ async function withBacklog<T>(
     client = await openBacklog(paths);
     if (client.serverWarning) process.stderr.write(`mosaic-top backlog: warning: ${sanitizeLine(client.serverWarning)}\n`);
     const result = await fn(client, paths);
-    if (json) printJson(result);
+    if (json) printJson(toJson(result));
     else {
       ({ formatTtl } = await import('../view/format.js'));
       const text = human(result);
       if (text) process.stdout.write(`${text}\n`);
     }
   } catch (error) {
-    reportError(error, json);
+    reportError(error);
   } finally {
     await client?.close().catch(() => {});
   }
@@ -140,8 +171,11 @@ async function withBacklog<T>(
 /**
  * `mosaic-top backlog <verb>` (spec §7; upstream `mosaic fleet backlog`): create, list, show,
  * claim, renew, reclaim, link, block, unblock, complete, stats, events, import, serve — all
- * with `--json`. Exit codes: 0 ok (nothing to claim included), 1 backlog unavailable, 2 usage
- * or invalid input, 3 not found, 4 conflict, 5 fenced, 6 cycle, 7 paused, 8 no backlog yet.
+ * with `--json` in upstream's shapes (a card object or `null`, arrays, upstream's stats; our
+ * fields added, never wrappers — docs/backlog.md). Exit codes: 0 ok (nothing to claim, and
+ * upstream's `null` answers: claim --id of an unclaimable card, show/complete/block of an
+ * unknown id), 1 backlog unavailable, 2 usage or invalid input, 3 not found, 4 conflict,
+ * 5 fenced, 6 cycle, 7 paused, 8 no backlog yet.
  */
 export function registerBacklogCommand(program: Command): void {
   const backlog = program
@@ -176,7 +210,7 @@ export function registerBacklogCommand(program: Command): void {
             phase: o.phase,
             priority: o.priority,
             dependsOn: o.dependsOn,
-            acceptance: o.acceptance,
+            acceptance: parseAcceptanceArgument(o.acceptance),
             idempotencyKey: o.idempotencyKey,
             projectedTokens: o.projectedTokens,
             actor: o.actor ?? cliActor(),
@@ -188,6 +222,7 @@ export function registerBacklogCommand(program: Command): void {
           return r;
         },
         (r) => `${r.created ? 'created' : 'exists (idempotency key)'} ${cardLine(r.card)}`,
+        (r) => cardJson(r.card, { created: r.created, ...(r.missingDependencies?.length ? { missingDependencies: r.missingDependencies } : {}) }),
       ),
     );
 
@@ -212,7 +247,9 @@ export function registerBacklogCommand(program: Command): void {
     .description('show one card')
     .requiredOption('--id <id>', 'card id')
     .addOption(json())
-    .action(async (o, cmd: Command) => withBacklog(cmd, (c) => c.get(o.id), cardDetails));
+    .action(async (o, cmd: Command) =>
+      withBacklog(cmd, (c) => orNull(() => c.get(o.id)), (card) => (card ? cardDetails(card) : '(none)'), (card) => cardJson(card)),
+    );
 
   backlog
     .command('claim')
@@ -224,8 +261,21 @@ export function registerBacklogCommand(program: Command): void {
     .action(async (o, cmd: Command) =>
       withBacklog(
         cmd,
-        (c) => c.claim({ owner: o.owner, ttlSeconds: o.ttl, id: o.id }),
-        (r) => (r.card ? `claimed ${cardLine(r.card)} (token ${r.card.claimToken}, TTL ${r.card.claimTtlSeconds} s)` : '(nothing to claim)'),
+        async (c) => {
+          try {
+            return (await c.claim({ owner: o.owner, ttlSeconds: o.ttl, id: o.id })).card;
+          } catch (error) {
+            // Upstream: a --id that cannot be claimed (claimed, blocked, done, waiting on a
+            // dependency, unknown) prints null and exits 0. The reason goes to stderr.
+            if (o.id !== undefined && error instanceof BacklogError && (error.code === 'conflict' || error.code === 'not_found')) {
+              note(error.message);
+              return null;
+            }
+            throw error;
+          }
+        },
+        (card) => (card ? `claimed ${cardLine(card)} (token ${card.claimToken}, TTL ${card.claimTtlSeconds} s)` : '(nothing to claim)'),
+        (card) => cardJson(card),
       ),
     );
 
@@ -255,7 +305,7 @@ export function registerBacklogCommand(program: Command): void {
       if (o.owner !== undefined && o.id === undefined) cmd.error('mosaic-top backlog reclaim: --owner needs --id', { exitCode: 2 });
       await withBacklog(
         cmd,
-        (c) => c.reclaim({ id: o.id, owner: o.owner, actor: cliActor() }),
+        async (c) => (await orNull(() => c.reclaim({ id: o.id, owner: o.owner, actor: cliActor() }))) ?? { reclaimed: [] },
         (r) => (r.reclaimed.length ? `reclaimed: ${sanitizeLine(r.reclaimed.join(', '))}` : '(nothing to reclaim)'),
       );
     });
@@ -277,7 +327,12 @@ export function registerBacklogCommand(program: Command): void {
     .option('--reason <text>', 'why')
     .addOption(json())
     .action(async (o, cmd: Command) =>
-      withBacklog(cmd, (c) => c.block({ id: o.id, reason: o.reason, actor: cliActor() }), (card) => `blocked ${cardLine(card)}`),
+      withBacklog(
+        cmd,
+        (c) => orNull(() => c.block({ id: o.id, reason: o.reason, actor: cliActor() })),
+        (card) => (card ? `blocked ${cardLine(card)}` : '(none)'),
+        (card) => cardJson(card),
+      ),
     );
 
   backlog
@@ -285,7 +340,14 @@ export function registerBacklogCommand(program: Command): void {
     .description('return a blocked card to ready')
     .requiredOption('--id <id>', 'card id')
     .addOption(json())
-    .action(async (o, cmd: Command) => withBacklog(cmd, (c) => c.unblock({ id: o.id, actor: cliActor() }), (card) => `unblocked ${cardLine(card)}`));
+    .action(async (o, cmd: Command) =>
+      withBacklog(
+        cmd,
+        (c) => orNull(() => c.unblock({ id: o.id, actor: cliActor() })),
+        (card) => (card ? `unblocked ${cardLine(card)}` : '(none)'),
+        (card) => cardJson(card),
+      ),
+    );
 
   backlog
     .command('complete')
@@ -298,8 +360,9 @@ export function registerBacklogCommand(program: Command): void {
     .action(async (o, cmd: Command) =>
       withBacklog(
         cmd,
-        (c) => c.complete({ id: o.id, owner: o.owner, token: o.token, actualTokens: o.actualTokens, actor: cliActor() }),
-        (card) => `done ${cardLine(card)}`,
+        (c) => orNull(() => c.complete({ id: o.id, owner: o.owner, token: o.token, actualTokens: o.actualTokens, actor: cliActor() })),
+        (card) => (card ? `done ${cardLine(card)}` : '(none)'),
+        (card) => cardJson(card),
       ),
     );
 
@@ -314,7 +377,7 @@ export function registerBacklogCommand(program: Command): void {
         (s) =>
           `ready ${s.counts.ready}  claimed ${s.counts.claimed}  blocked ${s.counts.blocked}  done ${s.counts.done}  ` +
           `waiting on dependencies ${s.waitingOnDeps ?? 0}  ` +
-          `oldest ready ${s.oldestReadyAgeSeconds === null ? '-' : `${s.oldestReadyAgeSeconds} s`}  expired claims ${s.expiredClaims}`,
+          `oldest ready ${s.oldestReadyAgeSeconds === null ? '-' : `${s.oldestReadyAgeSeconds} s`}  expired claims ${s.expiredClaimCount}`,
       ),
     );
 
@@ -337,7 +400,7 @@ export function registerBacklogCommand(program: Command): void {
 
   backlog
     .command('import')
-    .description('import NORTH_STAR.yaml goals as cards (idempotent)')
+    .description('import NORTH_STAR.yaml goals as cards: new goals created, changed title/phase/priority/dependencies updated (status and claims kept)')
     .argument('<file>', 'NORTH_STAR.yaml')
     .addOption(json())
     .action(async (file: string, _o, cmd: Command) => {
@@ -348,13 +411,15 @@ export function registerBacklogCommand(program: Command): void {
         const { readNorthStarFile } = await import('../../backlog/north-star.js');
         goals = await readNorthStarFile(absolute);
       } catch (error) {
-        reportError(error, jsonWanted(cmd));
+        reportError(error);
         return;
       }
       await withBacklog(
         cmd,
         (c) => c.importGoals({ goals, source: absolute, actor: cliActor() }),
-        (r) => `imported ${r.created.length} new card(s)${r.created.length ? `: ${sanitizeLine(r.created.join(', '))}` : ''}; ${r.existing.length} already present`,
+        (r) =>
+          `imported ${r.created.length} new card(s)${r.created.length ? `: ${sanitizeLine(r.created.join(', '))}` : ''}; ` +
+          `${r.updated.length} updated${r.updated.length ? `: ${sanitizeLine(r.updated.join(', '))}` : ''}; ${r.unchanged.length} unchanged`,
       );
     });
 

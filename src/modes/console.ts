@@ -73,14 +73,20 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
   /** Closes what the default snapshot source keeps open between ticks (the backlog client). */
   let closeCollect = async (): Promise<void> => {};
   if (!collect) {
-    const [{ collectSnapshot }, { RosterCache }, { SystemdBackoff }, { tmuxEnv: makeTmuxEnv }, { createBacklogSectionReader }] = await Promise.all([
+    const [{ collectSnapshot, currentTenant }, { RosterCache }, { SystemdBackoff }, { tmuxEnv: makeTmuxEnv }, { createBacklogSectionReader }, { ScreenReader }, { ScreenRulesCache, screenRulesOverridePath }, { LingerCache, lingerDir }] = await Promise.all([
       import('../snapshot/collect.js'),
       import('../../fleet/roster.js'),
       import('../../fleet/systemd.js'),
       import('../../fleet/exec.js'),
       import('../../backlog/snapshot.js'),
+      import('../../fleet/screen-probe.js'),
+      import('../../fleet/screen.js'),
+      import('../../fleet/linger.js'),
     ]);
     const rosterCache = new RosterCache(paths.roster);
+    // Screens: the last reading per agent, so only panes that moved are captured again each tick.
+    const screenReader = new ScreenReader();
+    const screenRules = new ScreenRulesCache(screenRulesOverridePath(paths.mosaicHome));
     // Without systemd (no systemctl, no user bus) a spawn per tick buys nothing: ask every 30 s.
     const systemdBackoff = new SystemdBackoff();
     // The console's environment does not change while it runs: build tmux's once, not per tick.
@@ -88,7 +94,9 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
     // One backlog client for the console's life, not one per tick (one Postgres connection).
     const backlogReader = createBacklogSectionReader();
     closeCollect = () => backlogReader.close();
-    collect = (p, signal) => collectSnapshot({ paths: p, rosterCache, systemdBackoff, tmuxEnv, signal, readBacklog: backlogReader.read });
+    // Lingering (fleet-level LINGER) is read at the first tick, then at most every 30 s.
+    const linger = new LingerCache(currentTenant(), { dir: lingerDir() });
+    collect = (p, signal) => collectSnapshot({ paths: p, rosterCache, systemdBackoff, tmuxEnv, signal, readBacklog: backlogReader.read, screenReader, screenRules, linger });
   }
   const collectFn = collect;
   const { capturePane } = await import('../../fleet/capture.js');

@@ -82,7 +82,16 @@ export function renderSnapshotTable(s: Snapshot): string {
   for (const [name, probe] of Object.entries(s.probes)) {
     if (probe.error && !s.errors.includes(probe.error)) lines.push(sanitizeLine(`! ${name}: ${probe.error}`));
   }
-  lines.push(s.fleet.floor.ok ? `floor ok (orchestrators ${s.fleet.floor.orchestrators}, enhancers ${s.fleet.floor.enhancers})` : `FLOOR: ${s.fleet.floor.reason}`);
+  if (s.fleet.flags?.includes('LINGER') && s.fleet.linger) lines.push(sanitizeLine(`LINGER: lingering is off for ${s.fleet.linger.user} (${s.fleet.linger.evidence})`));
+  const f = s.fleet.floor;
+  if (!f.ok) lines.push(sanitizeLine(`FLOOR: ${f.reason}`));
+  else if (!f.profile || f.profile === 'default') lines.push(`floor ok (orchestrators ${f.orchestrators}, enhancers ${f.enhancers})`);
+  else lines.push(sanitizeLine(`floor ok (profile ${f.profile}: ${(f.required ?? []).map((r) => `${r.class} ${r.up}/${r.min}`).join(', ')})`));
+  if (s.fleet.lead?.problem) lines.push(sanitizeLine(`LEAD: ${s.fleet.lead.problem}`));
+  if (s.fleet.idleWithWork) {
+    const idle = s.fleet.idleWithWork;
+    lines.push(sanitizeLine(`IDLE-WITH-WORK: ${idle.agents.join(', ')} available with no claim while ${idle.readyCards}${idle.readyCards >= 10 ? '+' : ''} claimable card(s) wait (next ${idle.nextCard})`));
+  }
   lines.push('');
   const header = ['AGENT', 'CLASS', 'RUNTIME', 'READINESS', 'IDLE', 'HB', 'UNIT', 'PID', 'CMD', 'CARD', 'FLAGS'];
   const rows = s.agents.map((a) => [

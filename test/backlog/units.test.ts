@@ -1,7 +1,8 @@
 /** Pure parts of the backlog core: priority mapping, line framing, lock liveness, snapshot mapping. */
 import { describe, expect, it } from 'vitest';
 import { northStarPriority, parseNorthStar } from '../../backlog/north-star.js';
-import { LineSplitter, MAX_LINE_BYTES, isBacklogMethod } from '../../backlog/protocol.js';
+import { BACKLOG_METHODS, LineSplitter, MAX_LINE_BYTES, isBacklogMethod } from '../../backlog/protocol.js';
+import { BACKLOG_VERBS, verbsFrom } from '../../backlog/verbs.js';
 import { isHolderAlive, processStartTime, readProcessStat } from '../../backlog/lock.js';
 import { SNAPSHOT_READY_LIMIT, sectionFromOverview, type BacklogSection } from '../../backlog/snapshot.js';
 import { BacklogError, EXIT_CODES, type BacklogStats, type Card } from '../../backlog/types.js';
@@ -52,6 +53,28 @@ describe('protocol framing', () => {
     expect(isBacklogMethod('constructor')).toBe(false);
     expect(isBacklogMethod('__proto__')).toBe(false);
   });
+
+  it('the protocol accepts every verb of the one verb list, plus ping', () => {
+    expect([...BACKLOG_METHODS].sort()).toEqual([...BACKLOG_VERBS, 'ping'].sort());
+    for (const verb of BACKLOG_VERBS) expect(isBacklogMethod(verb)).toBe(true);
+  });
+
+  it('verbsFrom builds every verb, each running its own name with the caller\'s single argument', async () => {
+    const calls: [string, unknown][] = [];
+    const verbs = verbsFrom((verb, input) => {
+      calls.push([verb, input]);
+      return Promise.resolve(`${verb}-result`);
+    });
+    expect(Object.keys(verbs).sort()).toEqual([...BACKLOG_VERBS].sort());
+    expect(await verbs.get('A1')).toBe('get-result');
+    await verbs.claim({ owner: 'coder1', ttlSeconds: 60 });
+    await verbs.stats();
+    expect(calls).toEqual([
+      ['get', 'A1'],
+      ['claim', { owner: 'coder1', ttlSeconds: 60 }],
+      ['stats', undefined],
+    ]);
+  });
 });
 
 describe('lock liveness', () => {
@@ -71,7 +94,7 @@ describe('snapshot section', () => {
       tier: 'embedded', location: '/x', ok: false, exists: false, error: null, warning: null, stats: null, claimed: [], ready: [], blockedCount: 0,
     };
     const section = sectionFromOverview(base, {
-      stats: { counts: { ready: 1, claimed: 2, blocked: 3, done: 4 }, total: 10, oldestReadyAgeSeconds: 12, expiredClaims: 1, waitingOnDeps: 0 },
+      stats: { counts: { ready: 1, claimed: 2, blocked: 3, done: 4 }, total: 10, oldestReadyAgeSeconds: 12, expiredClaimCount: 1, waitingOnDeps: 0 },
       claimed: [
         card({ id: 'E', status: 'claimed', claimOwner: 'a', claimTtlSeconds: 60, claimedAt: '2026-11-21T16:00:00.000Z', secondsLeft: -3540.4 }),
         card({ id: 'L', status: 'claimed', claimOwner: 'b', claimTtlSeconds: 900, claimedAt: '2026-11-21T17:00:00.000Z', secondsLeft: 899.6 }),

@@ -112,7 +112,7 @@ describe('view model', () => {
 describe('header texts', () => {
   it('says the floor once, with its reason', () => {
     const snap = makeSnapshot([makeAgent('c1')]);
-    snap.fleet.floor = { ok: false, orchestrators: 0, enhancers: 0, reason: 'floor broken: no orchestrator working or available' };
+    snap.fleet.floor = { ok: false, profile: 'default', lead: 'orchestrator', required: [], orchestrators: 0, enhancers: 0, reason: 'floor broken: no orchestrator working or available' };
     expect(floorText(snap)).toBe('FLOOR BROKEN: no orchestrator working or available');
     expect(floorText(makeSnapshot(mixedFleet()))).toBe('floor ok (1 orch, 1 enh)');
   });
