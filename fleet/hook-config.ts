@@ -255,3 +255,47 @@ export function mergeOwnedFile(existing: string | null, wanted: string, file: st
   }
   return { text: wanted, changes: [existing === null ? 'created' : 'updated'], changed: true };
 }
+
+/** One Codex hook to trust: its key (`<hooks.json>:<event_snake>:<group>:<index>`) and Codex's hash of it. */
+export interface CodexTrustEntry {
+  key: string;
+  hash: string;
+}
+
+/**
+ * Upserts `[hooks.state."<key>"] trusted_hash = "<hash>"` tables into a Codex config.toml text
+ * (`null` = no file): an existing table's `trusted_hash` line is replaced in place, a missing
+ * table is appended; everything else is kept byte for byte. Unchanged when every entry is there
+ * with the same hash. This is what Codex itself writes when the operator trusts hooks in its
+ * "Hooks need review" screen.
+ */
+export function upsertCodexTrust(existing: string | null, entries: readonly CodexTrustEntry[]): MergeResult {
+  let text = existing ?? '';
+  const changes: string[] = [];
+  for (const { key, hash } of entries) {
+    const header = `[hooks.state.${JSON.stringify(key)}]`;
+    const line = `trusted_hash = ${JSON.stringify(hash)}`;
+    const lines = text.split('\n');
+    const at = lines.findIndex((l) => l.trim() === header);
+    const event = key.split(':').slice(-3, -2)[0] ?? key;
+    if (at < 0) {
+      if (text && !text.endsWith('\n')) text += '\n';
+      text += `${text ? '\n' : ''}${header}\n${line}\n`;
+      changes.push(`trusted ${event}`);
+      continue;
+    }
+    let end = at + 1;
+    while (end < lines.length && !lines[end].trim().startsWith('[')) end++;
+    const hashAt = lines.slice(at + 1, end).findIndex((l) => /^\s*trusted_hash\s*=/.test(l));
+    if (hashAt >= 0) {
+      if (lines[at + 1 + hashAt].trim() === line) continue;
+      lines[at + 1 + hashAt] = line;
+    } else {
+      lines.splice(at + 1, 0, line);
+    }
+    text = lines.join('\n');
+    changes.push(`re-trusted ${event}`);
+  }
+  if (!changes.length) return { text: existing ?? '', changes, changed: false };
+  return { text, changes, changed: true };
+}

@@ -155,7 +155,7 @@ export function classifyReadiness(input: ReadinessInput, thresholds: ReadinessTh
   const withOther = (first: string, other: string | null, rest: string[] = []) => [first, ...(other ? [other] : []), ...rest];
 
   // 2. waiting
-  if (screen?.state === 'waiting') return { readiness: 'waiting', evidence: withOther(screenLine!, beatLine) };
+  if (screen?.state === 'waiting') return { readiness: 'waiting', evidence: withOther(screenLine!, beatLine ? `${beatLine}${screenFresher ? ' (older)' : ''}` : heartbeatMissing(input)) };
   if (heartbeat?.state === 'waiting') {
     const contradicted = known && screenFresher;
     const movedSince = !screen && heartbeat.ageSeconds > thresholds.staleSeconds && pane.idleSeconds !== null && pane.idleSeconds < heartbeat.ageSeconds;
@@ -167,7 +167,7 @@ export function classifyReadiness(input: ReadinessInput, thresholds: ReadinessTh
     if (!turnSince) {
       const kind = screen.error?.kind;
       const flags: AgentFlag[] = kind === 'rate_limit' ? ['LIMITED'] : kind === 'auth' ? ['AUTH'] : [];
-      return { readiness: 'stuck', evidence: withOther(screenLine!, beatLine), ...(flags.length ? { flags } : {}) };
+      return { readiness: 'stuck', evidence: withOther(screenLine!, beatLine ?? heartbeatMissing(input)), ...(flags.length ? { flags } : {}) };
     }
   }
   if (heartbeat?.state === 'stuck') {
@@ -270,12 +270,19 @@ export interface FlagInput {
   process: ProcessInfo | null;
   unit: UnitInfo | null;
   claimExpired: boolean;
+  /**
+   * True when the pane probe succeeded and found the agent's pane dead or missing (readiness
+   * `dead`); false when the pane lives or could not be probed (a failed probe is not a dead pane).
+   */
+  paneGone?: boolean;
 }
 
 /**
  * Per-agent flags with their evidence: DRIFT (live pane runs something other than expected),
  * BOOT-ENABLE (unit active but UnitFileState not `enabled`: it will not come back after a
- * reboot, upstream's canary finding), EXPIRED-CLAIM (holds a backlog claim past its TTL).
+ * reboot, upstream's canary finding), NEEDS-RESTART (unit active or activating while the pane
+ * is dead or missing: upstream's agent units are oneshot `active (exited)`, so systemd will not
+ * bring the agent back — only a restart will), EXPIRED-CLAIM (holds a backlog claim past its TTL).
  */
 export function agentFlags(input: FlagInput): { flags: AgentFlag[]; evidence: string[] } {
   const flags: AgentFlag[] = [];
@@ -287,6 +294,12 @@ export function agentFlags(input: FlagInput): { flags: AgentFlag[]; evidence: st
   if (input.unit && input.unit.activeState === 'active' && input.unit.unitFileState !== 'enabled' && input.unit.unitFileState !== 'enabled-runtime') {
     flags.push('BOOT-ENABLE');
     evidence.push(`BOOT-ENABLE: ${input.unit.name} active but ${input.unit.unitFileState || 'not enabled'}`);
+  }
+  if (input.paneGone && input.unit && (input.unit.activeState === 'active' || input.unit.activeState === 'activating')) {
+    flags.push('NEEDS-RESTART');
+    evidence.push(
+      `NEEDS-RESTART: ${input.unit.name} ${input.unit.activeState} (${input.unit.subState || '?'}) but the pane is ${input.pane ? 'dead' : 'missing'}: systemd will not bring it back (mosaic-top restart ${input.unit.name.replace(/^mosaic-agent@|\.service$/g, '')})`,
+    );
   }
   if (input.claimExpired) {
     flags.push('EXPIRED-CLAIM');

@@ -15,6 +15,10 @@ import type { ScreenReading } from './types.js';
 
 /** Default most panes captured per tick (rotating when more need it). */
 export const DEFAULT_SCREEN_CAPTURES_PER_TICK = 8;
+/** A beat older than this (seconds) counts as "no hooks here" when ranking first reads. */
+const NO_HOOKS_BEAT_AGE_SECONDS = 120;
+/** Most bytes of arguments in one batched capture call (tmux refuses longer command lines). */
+export const MAX_BATCH_BYTES = 4000;
 /** Default seconds after which a pane is read again even if its output did not move. */
 export const DEFAULT_SCREEN_REFRESH_SECONDS = 60;
 
@@ -54,7 +58,7 @@ export interface ScreenReadReport {
   captured: number;
   /** Panes that wanted a read but waited for a later tick (over `maxPerTick`). */
   deferred: number;
-  /** tmux calls made (≤ one per socket). */
+  /** tmux calls made (one per socket for up to ~40 panes; `maxPerTick` 8 always fits in one). */
   calls: number;
   durationMs: number;
   /** Why a socket's captures failed (the cache is kept), or null. */
@@ -77,8 +81,8 @@ export class ScreenReader {
   }
 
   /**
-   * Which candidates need a read now, most urgent first, cut to `maxPerTick`: never read, another
-   * pane, output since the last capture (same second counts: activity has 1 s resolution), a new
+   * Which candidates need a read now, most urgent first, cut to `maxPerTick`: never read (a
+   * waiting/stuck beat first, then no or an old beat), another pane, output since the last capture (same second counts: activity has 1 s resolution), a new
    * beat, waiting/stuck (by beat or last screen), or a capture older than `refreshSeconds`.
    * Returns the chosen ones and how many were deferred. Pure apart from reading the cache.
    */
@@ -87,7 +91,9 @@ export class ScreenReader {
     for (const c of candidates) {
       const e = this.cache.get(c.agent);
       let urgency = 0;
-      if (!e || e.paneId !== c.paneId) urgency = 3;
+      // Never read: where the screen tells most first (a waiting/stuck beat, then no beat or an
+      // old one — no hooks — then the rest), so a one-shot `--once` spends its reads well.
+      if (!e || e.paneId !== c.paneId) urgency = c.beatAttention ? 6 : c.beatTs === null || nowSeconds - c.beatTs > NO_HOOKS_BEAT_AGE_SECONDS ? 5 : 3;
       else {
         const attention = c.beatAttention || e.classification.state === 'waiting' || e.classification.state === 'error';
         const moved = c.activity !== null && c.activity >= Math.floor(e.capturedAt);
@@ -122,8 +128,26 @@ export class ScreenReader {
     }
     const errors: string[] = [];
     let captured = 0;
+    // tmux refuses a command line over its message size ("command too long"): a socket's batch
+    // is cut into calls of at most MAX_BATCH_BYTES of arguments (8 panes fit in one with room).
+    const batches: ScreenCandidate[][] = [];
+    for (const list of bySocket.values()) {
+      let batch: ScreenCandidate[] = [];
+      let bytes = 0;
+      for (const c of list) {
+        const cost = 2 * c.paneId.length + 80;
+        if (batch.length && bytes + cost > MAX_BATCH_BYTES) {
+          batches.push(batch);
+          batch = [];
+          bytes = 0;
+        }
+        batch.push(c);
+        bytes += cost;
+      }
+      if (batch.length) batches.push(batch);
+    }
     await Promise.all(
-      [...bySocket.values()].map(async (list) => {
+      batches.map(async (list) => {
         const socket = list[0].socket;
         // A nonce per call: a screen cannot forge the marker that ends another pane's text.
         const nonce = randomBytes(6).toString('hex');
@@ -144,7 +168,7 @@ export class ScreenReader {
         if (!result.ok) errors.push(`screens on socket ${socket ?? 'default'}: ${result.stderr.trim().split('\n')[0] || result.error || 'capture failed'}`);
       }),
     );
-    return { captured, deferred: opts.deferred ?? 0, calls: bySocket.size, durationMs: performance.now() - started, error: errors[0] ?? null };
+    return { captured, deferred: opts.deferred ?? 0, calls: batches.length, durationMs: performance.now() - started, error: errors[0] ?? null };
   }
 
   /** Caches a classification (pure bookkeeping; exposed for tests and for callers that captured elsewhere). */

@@ -169,15 +169,17 @@ export const SHIPPED_SCREEN_RULES: ScreenRulesFile = {
       runtime: 'pi',
       versions: '>=0.60.0',
       inputBox: { border: RULE_LINE, prompt: '^(?<text>.*)$' },
-      idle: ['\\(fake\\)|\\d+(\\.\\d+)?%/\\d|↑\\d|\\$\\d'],
+      // The footer under the editor: `0.0%/128k (auto)`, after turns `↑12 ↓4 0.0%/128k (auto)`.
+      idle: ['\\d+(\\.\\d+)?%/\\d+k?\\b'],
       busy: ['Working\\.\\.\\.'],
       queued: ['^\\s*Steering: ', 'Alt\\+Up to edit all queued messages'],
       errors: {
         rate_limit: ['^\\s*Error: .*\\b429\\b', '[Rr]ate limit'],
         auth: ['^\\s*Error: .*\\b401\\b', '[Ii]nvalid API key'],
-        api: ['^\\s*Error: \\d{3}\\b'],
+        api: ['^\\s*Error: (\\d{3}\\b|Retry failed)'],
       },
-      errorLines: 6,
+      // pi marks no turn start in plain text: only an error that is the transcript's last line counts.
+      errorLines: 1,
     },
     {
       runtime: 'opencode',

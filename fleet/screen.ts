@@ -160,8 +160,11 @@ function lastMatch(lines: readonly string[], indices: readonly number[], re: Reg
   return -1;
 }
 
-/** Reads the prompt block around `anchorIdx` (tool, detail, block, id). */
-function readPrompt(runtime: string, lines: readonly string[], anchorIdx: number, p: CompiledRuleSet['prompts'][number]): ScreenPrompt {
+/** Non-blank lines a prompt block may have below it and still be open (opencode's frame, hints). */
+const PROMPT_TAIL_LINES = 3;
+
+/** Reads the prompt block around `anchorIdx` (tool, detail, block, id) and the index of its last line. */
+function readPrompt(runtime: string, lines: readonly string[], anchorIdx: number, p: CompiledRuleSet['prompts'][number]): { prompt: ScreenPrompt; endIdx: number } {
   const { rule } = p;
   let startIdx = anchorIdx;
   let tool: string | null = rule.tool ?? null;
@@ -200,14 +203,15 @@ function readPrompt(runtime: string, lines: readonly string[], anchorIdx: number
     }
   }
   const block = blockLines.join('\n').replace(/\s+$/, '');
-  return { kind: rule.kind, tool, detail, block, id: promptId(runtime, tool, block) };
+  return { prompt: { kind: rule.kind, tool, detail, block, id: promptId(runtime, tool, block) }, endIdx };
 }
 
 /**
  * Classifies a pane's visible screen (`capture-pane -p` text) with the rules of `runtime`
  * (and `version`, null when unknown). Pure, never throws. In this order:
- * - `waiting` — a prompt rule's anchor within the last `promptLines` non-blank lines: the
- *   prompt's kind, tool, command/file (`detail`), block and {@link promptId};
+ * - `waiting` — a prompt rule's anchor within the last `promptLines` non-blank lines, its block
+ *   the last thing on screen (at most 3 non-blank lines below it): the prompt's kind, tool,
+ *   command/file (`detail`), block and {@link promptId};
  * - `queued` / `busy` — a queued or busy marker within the last `bottomLines` non-blank lines;
  * - `error` — an idle marker there, and the LAST turn (after the last `turnStart` line above
  *   the input box) ended on an error text: `rate_limit` (LIMITED), `auth` (AUTH) or `api`;
@@ -236,7 +240,12 @@ export function classifyScreen(
     const idx = lastMatch(lines, promptWindow, p.anchor);
     if (idx >= 0 && (!bestPrompt || idx > bestPrompt.idx)) bestPrompt = { idx, p };
   }
-  if (bestPrompt) return { ...out, state: 'waiting', prompt: readPrompt(set.set.runtime, lines, bestPrompt.idx, bestPrompt.p) };
+  if (bestPrompt) {
+    const { prompt, endIdx } = readPrompt(set.set.runtime, lines, bestPrompt.idx, bestPrompt.p);
+    // An open dialog is the last thing on screen: a prompt block with more below it (a later
+    // turn's output, the input box back) was answered and is history.
+    if (nonBlank.filter((i) => i > endIdx).length <= PROMPT_TAIL_LINES) return { ...out, state: 'waiting', prompt };
+  }
 
   // The input box, and the line where the transcript ends above it.
   let boxTop = -1;
@@ -376,8 +385,10 @@ export class ScreenRulesCache {
   private key: string | null = null;
   private state: ScreenRulesState = { rules: shippedScreenRules(), override: null, error: null };
 
+  /** `file`: the override path, normally {@link screenRulesOverridePath}(`<home>`). */
   constructor(readonly file: string) {}
 
+  /** The rules in use now (stat every call, re-read on change; at most 256 KB read). Never throws. */
   get(): ScreenRulesState {
     let key: string;
     try {

@@ -15,10 +15,12 @@ export type Readiness = 'dead' | 'waiting' | 'stuck' | 'unknown' | 'stale' | 'wo
 export const READINESS_ORDER: readonly Readiness[] = ['dead', 'waiting', 'stuck', 'unknown', 'stale', 'working', 'available'];
 
 /**
- * Per-agent flags (docs/fleet.md): DRIFT, BOOT-ENABLE, EXPIRED-CLAIM, IDLE-WITH-WORK (issue 12); LIMITED (stuck on a rate
- * or usage limit) and AUTH (stuck on rejected credentials).
+ * Per-agent flags (docs/fleet.md): DRIFT, BOOT-ENABLE, NEEDS-RESTART, EXPIRED-CLAIM,
+ * IDLE-WITH-WORK; LIMITED (stuck on a rate or usage limit) and AUTH (stuck on rejected
+ * credentials). NEEDS-RESTART: the unit is active (or activating) but the agent's pane is dead
+ * or missing — systemd will not bring it back (upstream's agent units are oneshot).
  */
-export type AgentFlag = 'DRIFT' | 'BOOT-ENABLE' | 'EXPIRED-CLAIM' | 'LIMITED' | 'AUTH' | 'IDLE-WITH-WORK';
+export type AgentFlag = 'DRIFT' | 'BOOT-ENABLE' | 'NEEDS-RESTART' | 'EXPIRED-CLAIM' | 'LIMITED' | 'AUTH' | 'IDLE-WITH-WORK';
 
 /** Heartbeat states of protocol v1 (spec §4). */
 export type HeartbeatState = 'busy' | 'idle' | 'waiting' | 'stuck';

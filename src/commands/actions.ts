@@ -144,7 +144,7 @@ export function registerActionCommands(program: Command): void {
 
   program
     .command('send')
-    .description('send a message to an agent (literal text; several lines as one bracketed paste), with a receipt')
+    .description('send a message to an agent (through a tmux paste buffer, byte for byte; never into a dialog), with a receipt')
     .argument('<agent>', 'agent name from the roster')
     .argument('<message>', 'the message; "-" reads it from stdin')
     .option('--verify', 'watch the pane and heartbeat for a receipt (submitted, queued, typed_not_submitted, no_evidence)')
@@ -164,6 +164,7 @@ export function registerActionCommands(program: Command): void {
           ? { status: 'refused' as const, agent, evidence: [], elapsedMs: 0, source: String(o.source), reason: target.error }
           : await sendToAgent({
               agent,
+              runtime: target.roster.runtime,
               socket: target.server,
               runDir: paths.runDir,
               message,
@@ -189,6 +190,7 @@ export function registerActionCommands(program: Command): void {
     .option('--card <id>', 'claim this card instead of the next ready one')
     .option('--ttl <seconds>', 'claim TTL, seconds (backlog default 900)', wholeSeconds)
     .option('--timeout <seconds>', 'how long verification watches after Enter, seconds', seconds, 5)
+    .option('--reset', "reset the agent first (its runtime's reset_command from the roster, verified; upstream reset_between_tasks)")
     .addOption(jsonOption('the result (outcome, card, receipt)'))
     .action(async (agent: string, _opts, cmd: Command) => {
       const o = globals(cmd);
@@ -202,13 +204,16 @@ export function registerActionCommands(program: Command): void {
           : await dispatchCard({
               paths,
               agent,
+              runtime: target.roster.runtime,
               socket: target.server,
               cardId: o.card as string | undefined,
               ttlSeconds: o.ttl as number | undefined,
               timeoutMs: Math.round(Number(o.timeout) * 1000),
+              reset: !!o.reset,
             });
       if (o.json) out(JSON.stringify(result));
       else {
+        if (result.reset) out(sanitizeLine(result.reset.message));
         out(sanitizeLine(result.message));
         for (const line of result.receipt?.evidence ?? []) out(`  - ${sanitizeLine(line)}`);
       }

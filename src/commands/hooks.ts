@@ -11,7 +11,7 @@
  * argument), maps it (fleet/hook-events.ts) and writes the agent's beat. It ALWAYS exits 0 and
  * prints nothing on stdout (Claude adds a UserPromptSubmit hook's stdout to the model's context).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,6 +22,7 @@ import { beatFromHookEvent, HOOK_RUNTIMES, type HookRuntime } from '../../fleet/
 import {
   CLAUDE_HOOK_EVENTS,
   CODEX_HOOK_EVENTS,
+  HOOK_COMMAND_MARK,
   HookConfigError,
   hookCommand,
   mergeClaudeStyleHooks,
@@ -29,7 +30,9 @@ import {
   opencodePluginText,
   OWNED_FILE_MARK,
   piExtensionText,
+  upsertCodexTrust,
   wiredEvents,
+  type CodexTrustEntry,
   type HookCommandTarget,
   type MergeResult,
 } from '../../fleet/hook-config.js';
@@ -246,8 +249,116 @@ export function hookStatus(items: HookPlanItem[], target: HookCommandTarget): Ho
   });
 }
 
+/** The codex program to ask for hook hashes: `$MOSAIC_CODEX_BIN`, else `codex` on PATH; null when none. */
+export function findCodexBin(env: NodeJS.ProcessEnv = process.env): string | null {
+  if (env.MOSAIC_CODEX_BIN) return env.MOSAIC_CODEX_BIN;
+  for (const dir of (env.PATH ?? '').split(':')) {
+    if (!dir) continue;
+    const candidate = path.join(dir, 'codex');
+    try {
+      if (fs.statSync(candidate).isFile()) return candidate;
+    } catch {
+      /* not here */
+    }
+  }
+  return null;
+}
+
+/**
+ * Asks Codex itself for the trust hashes of our hooks in `hooksFile`: runs `<codex> app-server`
+ * with `CODEX_HOME=<codexHome>` and does its JSON-RPC handshake (`initialize`, `initialized`,
+ * `hooks/list`), bounded by `timeoutMs` (default 15 000); the child is killed after. Returns the
+ * `key`/`currentHash` of every listed hook whose source is `hooksFile` and whose command is ours.
+ * Throws with the cause (spawn failure, timeout, no such hooks listed).
+ */
+export function codexHookHashes(codexBin: string, codexHome: string, hooksFile: string, timeoutMs = 15_000): Promise<CodexTrustEntry[]> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(codexBin, ['app-server'], {
+      env: { ...process.env, CODEX_HOME: codexHome },
+      cwd: codexHome,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let buf = '';
+    let stderr = '';
+    let done = false;
+    const finish = (error: Error | null, entries: CodexTrustEntry[] = []) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      try {
+        child.kill('SIGKILL');
+      } catch {
+        /* gone */
+      }
+      if (error) reject(error);
+      else resolve(entries);
+    };
+    const timer = setTimeout(() => finish(new Error(`codex app-server gave no hooks/list answer within ${timeoutMs} ms${stderr ? `: ${stderr.trim().split('\n').slice(-1)[0]}` : ''}`)), timeoutMs);
+    const send = (message: unknown) => child.stdin.write(`${JSON.stringify(message)}\n`);
+    child.on('error', (error) => finish(new Error(`cannot run ${codexBin} app-server: ${error.message}`)));
+    child.on('exit', (code) => finish(new Error(`codex app-server exited (${code}) before answering${stderr ? `: ${stderr.trim().split('\n').slice(-1)[0]}` : ''}`)));
+    child.stdin.on('error', () => {});
+    child.stderr.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString('utf8')).slice(-2000);
+    });
+    child.stdout.on('data', (d: Buffer) => {
+      buf += d.toString('utf8');
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl).trim();
+        buf = buf.slice(nl + 1);
+        let message: any;
+        try {
+          message = JSON.parse(line);
+        } catch {
+          continue;
+        }
+        if (message?.id === 1) {
+          send({ jsonrpc: '2.0', method: 'initialized', params: {} });
+          send({ jsonrpc: '2.0', id: 2, method: 'hooks/list', params: { cwds: [codexHome] } });
+        } else if (message?.id === 2) {
+          if (message.error) return finish(new Error(`codex hooks/list: ${JSON.stringify(message.error).slice(0, 200)}`));
+          const hooks = (Array.isArray(message.result?.data) ? message.result.data : []).flatMap((d: any) => (Array.isArray(d?.hooks) ? d.hooks : []));
+          const ours = hooks.filter(
+            (h: any) => typeof h?.key === 'string' && typeof h?.currentHash === 'string' && h.sourcePath === hooksFile && typeof h.command === 'string' && h.command.includes(HOOK_COMMAND_MARK),
+          );
+          const unique = new Map<string, string>(ours.map((h: any) => [h.key as string, h.currentHash as string]));
+          if (!unique.size) return finish(new Error(`codex lists none of our hooks from ${hooksFile}`));
+          return finish(null, [...unique].map(([key, hash]) => ({ key, hash })));
+        }
+      }
+    });
+    send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { clientInfo: { name: 'mosaic-top', version: '1' } } });
+  });
+}
+
+/** Result of trusting one Codex hooks.json. */
+export interface CodexTrustResult {
+  configFile: string;
+  changes: string[];
+  error: string | null;
+}
+
+/**
+ * Writes Codex's trust for our hooks in `hooksFile` into `<codexHome>/config.toml` (atomically),
+ * with the hashes Codex itself computes (see {@link codexHookHashes}), so Codex starts without
+ * its "Hooks need review" screen. Never throws: the cause is in `error`.
+ */
+export async function trustCodexHooks(codexBin: string, hooksFile: string): Promise<CodexTrustResult> {
+  const codexHome = path.dirname(hooksFile);
+  const configFile = path.join(codexHome, 'config.toml');
+  try {
+    const entries = await codexHookHashes(codexBin, codexHome, hooksFile);
+    const merged = upsertCodexTrust(readIfExists(configFile), entries);
+    if (merged.changed) writeFileAtomic(configFile, merged.text);
+    return { configFile, changes: merged.changes, error: null };
+  } catch (error) {
+    return { configFile, changes: [], error: (error as Error).message };
+  }
+}
+
 const CODEX_TRUST_NOTE =
-  'Codex shows "Hooks need review" once for new hooks: approve them there, or trust them in config.toml (docs/heartbeat.md)';
+  'Codex will show "Hooks need review" once for these hooks: approve them there (docs/heartbeat.md)';
 
 /** Registers `hooks install`, `hooks status` and the hidden `heartbeat-hook`. */
 export function registerHooksCommands(program: Command): void {
@@ -258,9 +369,10 @@ export function registerHooksCommands(program: Command): void {
     .argument('[agents...]', 'agent names (default: every local agent of the roster)')
     .option('--dry-run', 'print what would change; write nothing')
     .addOption(new Option('--runtime <runtime>', 'runtime of the named agents (when they are not in the roster)').choices([...HOOK_RUNTIMES]))
-    .action((names: string[], _o: unknown, cmd: Command) => {
+    .option('--no-codex-trust', 'do not ask Codex for its hook hashes (Codex will show its review screen)')
+    .action(async (names: string[], _o: unknown, cmd: Command) => {
       const g = cmd.optsWithGlobals() as GlobalOptions;
-      const o = cmd.opts() as { dryRun?: boolean; runtime?: string };
+      const o = cmd.opts() as { dryRun?: boolean; runtime?: string; codexTrust?: boolean };
       const paths = resolvePaths({ mosaicHome: g.mosaicHome, roster: g.roster });
       let agents: RosterAgent[];
       let target: HookCommandTarget;
@@ -274,8 +386,18 @@ export function registerHooksCommands(program: Command): void {
       }
       const plan = planHookFiles(agents, paths.agentsDir);
       const results = installHooks(plan.items, target, !!o.dryRun);
+      // Codex: trust our hooks with Codex's own hashes so no review screen opens.
+      const trust = new Map<string, CodexTrustResult | string>();
+      const codexBin = findCodexBin();
+      for (const r of results) {
+        if (r.runtime !== 'codex' || r.error) continue;
+        if (o.dryRun) trust.set(r.file, `(dry run) would ask ${codexBin ?? 'codex (not found on PATH)'} for the hooks' hashes and trust them in config.toml`);
+        else if (o.codexTrust === false) trust.set(r.file, CODEX_TRUST_NOTE);
+        else if (!codexBin) trust.set(r.file, `codex not found on PATH (or $MOSAIC_CODEX_BIN): ${CODEX_TRUST_NOTE}`);
+        else trust.set(r.file, await trustCodexHooks(codexBin, r.file));
+      }
       if (g.json) {
-        process.stdout.write(`${JSON.stringify({ dryRun: !!o.dryRun, files: results, skipped: plan.skipped })}\n`);
+        process.stdout.write(`${JSON.stringify({ dryRun: !!o.dryRun, files: results, codexTrust: Object.fromEntries(trust), skipped: plan.skipped })}\n`);
       } else {
         const verb = o.dryRun ? '(dry run) would write: ' : '';
         for (const r of results) {
@@ -283,7 +405,10 @@ export function registerHooksCommands(program: Command): void {
           if (r.error) process.stdout.write(`${who}: ${sanitizeLine(r.error)}\n`);
           else if (r.changed) process.stdout.write(`${who}: ${r.file}: ${verb}${r.changes.join(', ')}\n`);
           else process.stdout.write(`${who}: ${r.file}: unchanged (already wired)\n`);
-          if (r.runtime === 'codex' && r.changed && !r.error) process.stdout.write(`  note: ${CODEX_TRUST_NOTE}\n`);
+          const t = trust.get(r.file);
+          if (typeof t === 'string') process.stdout.write(`  codex trust: ${t}\n`);
+          else if (t && t.error) process.stdout.write(`  codex trust: ${sanitizeLine(t.error)}; ${CODEX_TRUST_NOTE}\n`);
+          else if (t) process.stdout.write(`  codex trust: ${t.configFile}: ${t.changes.length ? t.changes.join(', ') : 'unchanged (already trusted)'}\n`);
           if (r.runtime === 'opencode' && r.changed && !r.error) process.stdout.write('  note: opencode loads it at its next start (a first start with a plugin dir may try `npm install @opencode-ai/plugin`)\n');
         }
         for (const s of plan.skipped) process.stdout.write(`${s.agent}: skipped: ${sanitizeLine(s.why)}\n`);

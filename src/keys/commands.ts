@@ -18,6 +18,7 @@ import type { ConsoleActions } from './router.js';
 import { acceptanceLines, BacklogError } from '../../backlog/types.js';
 import { RECENT_EVENTS_LIMIT, eventView } from '../view/event-rows.js';
 import { agentTmuxServer } from '../actions/agent-target.js';
+import type { LifecycleResult, UnitActionOptions } from '../actions/lifecycle.js';
 
 /** What the actions need; the I/O functions default to the real ones (tests may inject). */
 export interface ConsoleActionDeps {
@@ -34,6 +35,8 @@ export interface ConsoleActionDeps {
   openBacklog?: (paths: MosaicPaths) => Promise<BacklogClient>;
   /** Who acts, for `by=` (default operatorName()). */
   operator?: () => string;
+  /** Starts/stops/restarts a unit (default: src/actions/lifecycle.ts unitAction, loaded lazily). */
+  unitAction?: (opts: UnitActionOptions) => Promise<LifecycleResult>;
 }
 
 /** Timeout of a verified send from the console, milliseconds. */
@@ -61,6 +64,16 @@ export function dispatchLines(result: DispatchResult): string[] {
   if (result.receipt) lines.push(...receiptLines(result.receipt));
   return lines.flatMap((l) => sanitizeLines(l));
 }
+
+/** Lines of a unit action's result for the message dialog: the outcome line, evidence, where recorded. Sanitized. */
+export function lifecycleLines(result: LifecycleResult): string[] {
+  const lines = [result.message, ...result.evidence.map((e) => `evidence: ${e}`)];
+  if (result.recorded) lines.push(`recorded: ${result.recorded}`);
+  return lines.flatMap((l) => sanitizeLines(l));
+}
+
+/** Bound of a unit action's wait from the console, ms (the dialog shows progress meanwhile). */
+export const CONSOLE_UNIT_TIMEOUT_MS = 60_000;
 
 /** Builds the {@link ConsoleActions} the dispatcher calls. Never throws: failures become notices. */
 export function createConsoleActions(deps: ConsoleActionDeps): ConsoleActions {
@@ -125,7 +138,7 @@ export function createConsoleActions(deps: ConsoleActionDeps): ConsoleActions {
       s.setPending(`sending to ${agent.name}…`);
       let receipt: SendReceipt;
       try {
-        receipt = await send({ agent: agent.name, socket: agentTmuxServer(agent, paths), runDir: paths.runDir, message, timeoutMs: CONSOLE_SEND_TIMEOUT_MS, paths });
+        receipt = await send({ agent: agent.name, runtime: agent.runtime, socket: agentTmuxServer(agent, paths), runDir: paths.runDir, message, timeoutMs: CONSOLE_SEND_TIMEOUT_MS, paths });
       } catch (error) {
         receipt = { status: 'refused', agent: agent.name, evidence: [], elapsedMs: 0, source: 'operator:mosaic-top', reason: (error as Error).message };
       }
@@ -138,11 +151,28 @@ export function createConsoleActions(deps: ConsoleActionDeps): ConsoleActions {
       s.setPending(`claiming a card for ${agent.name}…`);
       let result: DispatchResult;
       try {
-        result = await dispatch({ paths, agent: agent.name, socket: agentTmuxServer(agent, paths), timeoutMs: CONSOLE_SEND_TIMEOUT_MS });
+        result = await dispatch({ paths, agent: agent.name, runtime: agent.runtime, socket: agentTmuxServer(agent, paths), timeoutMs: CONSOLE_SEND_TIMEOUT_MS });
       } catch (error) {
         result = { ok: false, outcome: 'refused', card: null, receipt: null, refused: (error as Error).message, message: 'claim + dispatch failed' };
       }
       store.getState().showMessage(result.ok ? 'claim + dispatch' : 'claim + dispatch refused', dispatchLines(result));
+      poller.refresh();
+    },
+    async unitAction(agent, verb) {
+      const s = store.getState();
+      s.openModal('message');
+      const doing = { start: 'starting', stop: 'stopping', restart: 'restarting' }[verb];
+      s.setPending(sanitizeLine(`${doing} ${agent.name} (systemctl --user ${verb} mosaic-agent@${agent.name}.service), waiting for the outcome…`));
+      let result: LifecycleResult;
+      try {
+        const run = deps.unitAction ?? (await import('../actions/lifecycle.js')).unitAction;
+        // The operator confirmed in a dialog that named what a working agent would lose: force.
+        result = await run({ paths, agent: agent.name, verb, force: true, timeoutMs: CONSOLE_UNIT_TIMEOUT_MS });
+      } catch (error) {
+        const message = sanitizeLine(`${verb} ${agent.name}: failed: ${(error as Error).message}`);
+        result = { ok: false, verb, agent: agent.name, unit: `mosaic-agent@${agent.name}.service`, host: agent.host, outcome: 'failed', reason: message, forced: true, before: null, after: null, evidence: [], elapsedMs: 0, message };
+      }
+      store.getState().showMessage(`${verb} ${agent.name}: ${result.outcome.replace('_', ' ')}`, lifecycleLines(result));
       poller.refresh();
     },
     async reclaim() {

@@ -33,6 +33,11 @@ export interface ConsoleActions {
   loadCardDetails?: (cardId: string) => Promise<void>;
   /** Loads the most recent backlog events (newest first) into the store for the events view. */
   loadEvents?: () => Promise<void>;
+  /**
+   * Starts, stops or restarts `agent`'s unit (after the operator confirmed) and shows the
+   * result in place; absent where the console cannot act on units (then the keys say so).
+   */
+  unitAction?: (agent: AgentRow, verb: 'start' | 'stop' | 'restart') => Promise<void>;
 }
 
 /** One key press: its name (see keyNameOf) and the raw text Ink gave (for text entry). */
@@ -111,6 +116,20 @@ function handleModal(press: KeyPress, store: ConsoleStore, actions: ConsoleActio
       } else if (command === 'delete-char') s.setDraft(s.ui.draft.slice(0, -1));
       else if (isText(press)) s.setDraft(s.ui.draft + press.input);
       return true;
+    case 'confirm-unit': {
+      if (s.ui.pending) return true;
+      const ask = s.ui.unitAction;
+      if (command === 'confirm-yes' && ask) {
+        const agent = s.fleet.snapshot?.agents.find((a) => a.name === ask.agent);
+        if (!agent) { s.closeModal(); s.pushNotice(sanitizeLine(`${ask.verb}: ${ask.agent} is no longer in the roster`), 'warn'); }
+        else if (!actions.unitAction) { s.closeModal(); s.pushNotice(`${ask.verb}: not available in this console`, 'warn'); }
+        else void actions.unitAction(agent, ask.verb);
+      } else if (command === 'confirm-no' || command === 'cancel' || press.name === 'q') {
+        s.closeModal();
+        s.pushNotice(`${ask?.verb ?? 'unit action'} cancelled`);
+      }
+      return true;
+    }
     case 'confirm-pause':
     case 'confirm-dispatch':
     case 'confirm-release':
@@ -143,8 +162,27 @@ function handleModal(press: KeyPress, store: ConsoleStore, actions: ConsoleActio
   }
 }
 
+/**
+ * Why a unit action on `agent` would be refused before asking, or null: systemd is unavailable
+ * on the agent's host (the snapshot's reason). The action itself checks again.
+ */
+export function unitRefusalBeforeAsking(s: ConsoleState, agent: AgentRow, verb: string): string | null {
+  const probes = s.fleet.snapshot?.probes ?? {};
+  const probe = agent.ssh ? probes[`ssh:${agent.ssh}`]?.ok === false ? probes[`ssh:${agent.ssh}`] : probes[`systemd:${agent.ssh}`] : probes.systemd;
+  if (probe && !probe.ok) return `${verb} refused: ${probe.error ?? 'systemd unavailable'}`;
+  return null;
+}
+
 function runPanelOrGlobal(binding: KeyBinding, press: KeyPress, store: ConsoleStore, actions: ConsoleActions): void {
   const s = store.getState();
+  const verb = binding.unitVerb;
+  if (verb) {
+    return withAgent(store, verb, (agent) => {
+      const refusal = unitRefusalBeforeAsking(s, agent, verb);
+      if (refusal) s.pushNotice(sanitizeLine(refusal), 'warn');
+      else s.askUnitAction(agent.name, verb);
+    });
+  }
   switch (binding.command) {
     case 'move-up': return s.moveSelection(-1);
     case 'move-down': return s.moveSelection(1);

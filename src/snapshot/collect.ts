@@ -17,6 +17,7 @@ import { readPausedFlag } from '../../fleet/paused.js';
 import { readProcessTree } from '../../fleet/proc.js';
 import { readinessThresholds, type ReadinessThresholds } from '../../fleet/readiness.js';
 import { isLocalHost, probeRemoteHost, sshTarget, sshTimeoutMs, type RemoteHostProbe } from '../../fleet/remote.js';
+import type { LingerCache } from '../../fleet/linger.js';
 import { RosterCache, type RosterAgent } from '../../fleet/roster.js';
 import { agentUnitName, HOLDER_UNIT, ORCHESTRATOR_UNIT, probeSystemdUnits, type SystemdBackoff, type SystemdProbe } from '../../fleet/systemd.js';
 import { probeTmuxSocket, type TmuxSocketProbe } from '../../fleet/tmux.js';
@@ -25,7 +26,7 @@ import { hasScreenRules, ScreenRulesCache, screenRulesOverridePath } from '../..
 import type { ScreenReading } from '../../fleet/types.js';
 import type { MosaicPaths } from '../../lib/paths.js';
 import { findAgentPane, joinSnapshot, type HostProbe, type ScreenProbeReport, type Timed } from './join.js';
-import type { Snapshot } from './types.js';
+import type { Readiness, Snapshot } from './types.js';
 
 /** Options of {@link collectSnapshot}. */
 export interface CollectSnapshotOptions {
@@ -37,6 +38,12 @@ export interface CollectSnapshotOptions {
    * `systemctl` is asked again only every 30 s, the snapshot still reports it unavailable.
    */
   systemdBackoff?: SystemdBackoff;
+  /**
+   * Keep one per poller (`--once` makes a fresh one): lingering of the user's systemd manager is
+   * read through it — at most every 30 s, and only while systemd answers — for the fleet-level
+   * `LINGER` flag. Without one, lingering is not checked (`fleet.linger` absent).
+   */
+  linger?: LingerCache;
   /**
    * Environment for the tmux probes (default: `tmuxEnv()`, a fresh copy of process.env without
    * TMUX). The console computes it once: copying process.env on every tick is measurable.
@@ -61,6 +68,11 @@ export interface CollectSnapshotOptions {
   procRoot?: string;
   /** Reads the backlog section (default {@link collectBacklogSection}); tests inject claims here. */
   readBacklog?: typeof collectBacklogSection;
+  /**
+   * When `agent` entered `readiness` (ISO), from the transition history; default: unknown (null).
+   * `--once` passes a lookup over `<run>/transitions.ndjson` (src/transitions/history.ts).
+   */
+  sinceOf?: (agent: string, readiness: Readiness) => string | null;
   /**
    * Read agents' screens with the screen rules (default true). Keep one {@link ScreenReader} per
    * poller (`screenReader`) so only panes that moved are captured again; one
@@ -231,6 +243,8 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
   }
 
   const systemd = await systemdPromise;
+  // Lingering (fleet-level LINGER): asked only while this host's systemd answers, at most every 30 s.
+  const linger = opts.linger && systemd?.available ? await opts.linger.get({ nowMs, signal: opts.signal, timeoutMs }) : null;
   const backlog = await backlogPromise;
 
   return joinSnapshot({
@@ -248,8 +262,10 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
     local: { target: null, host: null, ok: true, error: null, durationMs: 0, tmux, heartbeats, agentEnvs, processes: proc?.value ?? null, systemd, screens: screenReadings },
     remotes,
     backlog,
+    linger,
     // Profile files (<home>/fleet/profiles/<id>.yaml, upstream's) are read here; the join is pure.
     profile: resolveFleetProfile(rosterState.roster ?? {}, path.join(paths.mosaicHome, 'fleet', 'profiles')),
+    sinceOf: opts.sinceOf,
     ...(screens ? { screens } : {}),
   });
 }

@@ -6,6 +6,7 @@
  */
 import type { BacklogSection } from '../../backlog/snapshot.js';
 import type { HeartbeatRead } from '../../fleet/heartbeat.js';
+import type { LingerInfo } from '../../fleet/linger.js';
 import { programsUnder, type ProcessTree } from '../../fleet/proc.js';
 import { agentLaunch, expectedProgram } from '../../fleet/agent-env.js';
 import { resolveFleetProfile, type FleetProfile } from '../../fleet/profile.js';
@@ -22,6 +23,7 @@ import {
   SNAPSHOT_SCHEMA,
   type AgentRow,
   type ClaimInfo,
+  type FleetFlag,
   type PaneInfo,
   type ProbeReport,
   type ProcessInfo,
@@ -105,11 +107,18 @@ export interface ProbeResults {
   remotes: HostProbe[];
   /** The backlog section read; null when not asked. */
   backlog: Timed<BacklogSection> | null;
+  /** Lingering of the tenant's user manager (fleet/linger.ts); null/absent when not checked. */
+  linger?: LingerInfo | null;
   /**
    * The roster's fleet profile as collect.ts resolved it (profile files read there); absent ⇒
    * resolved here from the roster and upstream's built-in profiles alone.
    */
   profile?: { profile: FleetProfile; error: string | null };
+  /**
+   * When `agent` entered `readiness` (ISO), from the transition history; absent: every `since`
+   * is null (unknown). Pure lookup (the history was read by the caller).
+   */
+  sinceOf?: (agent: string, readiness: Readiness) => string | null;
   /** The screen reads of this tick; absent when screens were not read at all. */
   screens?: ScreenProbeReport;
 }
@@ -167,6 +176,7 @@ function joinAgent(
   claimed: (ClaimInfo & { expired: boolean }) | null,
   thresholds: ReadinessThresholds,
   screens: ScreenProbeReport | undefined,
+  sinceOf?: (agent: string, readiness: Readiness) => string | null,
 ): AgentRow {
   const local = h?.target === null;
   const where = local ? '' : ` at host ${a.host}`;
@@ -202,7 +212,7 @@ function joinAgent(
     processInfo = matchProcess(expectedProgram(env, launch.runtime), pane.currentCommand, programsUnder(h.processes, pane.pid));
   }
   const unit = h?.systemd?.units.get(agentUnitName(a.name)) ?? null;
-  const flagged = agentFlags({ pane, process: processInfo, unit, claimExpired: !!claimed?.expired });
+  const flagged = agentFlags({ pane, process: processInfo, unit, claimExpired: !!claimed?.expired, paneGone: decided.readiness === 'dead' });
   const claim: ClaimInfo | null = claimed ? { cardId: claimed.cardId, title: claimed.title, secondsLeft: claimed.secondsLeft } : null;
   return {
     name: a.name,
@@ -215,6 +225,7 @@ function joinAgent(
     socket: a.socket,
     ...(local ? {} : { ssh: sshTarget(a) }),
     readiness: decided.readiness,
+    since: sinceOf?.(a.name, decided.readiness) ?? null,
     evidence: [...evidence, ...flagged.evidence],
     flags: [...flagged.flags, ...(decided.flags ?? [])],
     pane,
@@ -298,7 +309,7 @@ export function joinSnapshot(r: ProbeResults): Snapshot {
   // One row per roster agent (roster order), each read from its host's answers.
   const rows: AgentRow[] = agents.map((a) => {
     const h = isLocalHost(a.host) ? local : remoteByTarget.get(sshTarget(a)) ?? null;
-    return joinAgent(a, h, claimsByOwner.get(a.name) ?? null, r.thresholds, r.screens);
+    return joinAgent(a, h, claimsByOwner.get(a.name) ?? null, r.thresholds, r.screens, r.sinceOf);
   });
 
   // Unmanaged: sessions on a fleet socket — here or on a remote host — that no roster agent
@@ -323,10 +334,29 @@ export function joinSnapshot(r: ProbeResults): Snapshot {
   const fleetUnits = [HOLDER_UNIT, ORCHESTRATOR_UNIT]
     .map((name) => systemd?.units.get(name))
     .filter((u): u is NonNullable<typeof u> => !!u && u.loadState !== 'not-found' && u.loadState !== '');
+  // The orchestrator unit joins the row of this host's (first) orchestrator agent: its
+  // BOOT-ENABLE is that row's flag, not a fleet error.
+  const orchestratorUnit = fleetUnits.find((u) => u.name === ORCHESTRATOR_UNIT);
+  const orchestratorRow = orchestratorUnit ? rows.find((row) => row.class === 'orchestrator' && isLocalHost(row.host)) : undefined;
+  if (orchestratorUnit && orchestratorRow) {
+    orchestratorRow.orchestratorUnit = orchestratorUnit;
+    const extra = agentFlags({ pane: null, process: null, unit: orchestratorUnit, claimExpired: false });
+    if (extra.flags.includes('BOOT-ENABLE') && !orchestratorRow.flags.includes('BOOT-ENABLE')) orchestratorRow.flags.push('BOOT-ENABLE');
+    orchestratorRow.evidence.push(`${ORCHESTRATOR_UNIT} ${orchestratorUnit.activeState}/${orchestratorUnit.subState || '?'} (${orchestratorUnit.unitFileState || 'no unit file state'})`, ...extra.evidence);
+  }
   for (const u of fleetUnits) {
+    if (u === orchestratorUnit && orchestratorRow) continue;
     if (u.activeState === 'active' && u.unitFileState !== 'enabled' && u.unitFileState !== 'enabled-runtime') {
       errors.push(`BOOT-ENABLE: ${u.name} active but ${u.unitFileState || 'not enabled'} (will not come back after a reboot)`);
     }
+  }
+
+  // Lingering (fleet-level LINGER), read by collect only while this host's systemd answers.
+  const linger = r.linger ?? null;
+  const fleetFlags: FleetFlag[] = [];
+  if (linger?.state === 'off') {
+    fleetFlags.push('LINGER');
+    errors.push(`LINGER: lingering is off for ${linger.user} (${linger.evidence}): no unit survives a logout or reboot (loginctl enable-linger ${linger.user})`);
   }
 
   const counts = emptyCounts();
@@ -384,6 +414,8 @@ export function joinSnapshot(r: ProbeResults): Snapshot {
       sockets: r.sockets,
       holderSession: holder,
       units: fleetUnits,
+      ...(linger ? { linger } : {}),
+      ...(fleetFlags.length ? { flags: fleetFlags } : {}),
     },
     agents: rows,
     unmanaged,

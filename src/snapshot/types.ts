@@ -14,6 +14,9 @@ export { READINESS_ORDER } from '../../fleet/types.js';
 
 export const SNAPSHOT_SCHEMA = 'mosaic-top/snapshot@1' as const;
 
+/** Fleet-level flags raised by systemd facts (spec §6): LINGER = lingering is off for the user. */
+export type FleetFlag = 'LINGER';
+
 /** How one probe went during this snapshot. */
 export interface ProbeReport {
   ok: boolean;
@@ -49,12 +52,23 @@ export interface AgentRow {
    */
   ssh?: string;
   readiness: Readiness;
+  /**
+   * ISO time the agent entered its current readiness, from the transition history
+   * (`<run>/transitions.ndjson`, src/transitions/history.ts); null when the history does not
+   * know. Always set by collectSnapshot (optional here so hand-built rows need not carry it).
+   */
+  since?: string | null;
   /** The signals that decided readiness, with their ages, e.g. "heartbeat 12s old, state=busy". */
   evidence: string[];
   flags: AgentFlag[];
   pane: PaneInfo | null;
   heartbeat: HeartbeatInfo | null;
   unit: UnitInfo | null;
+  /**
+   * `mosaic-fleet-orchestrator.service`, joined to the fleet's orchestrator row (the first agent
+   * of this host with `class: orchestrator`) when systemd knows that unit; absent otherwise.
+   */
+  orchestratorUnit?: UnitInfo;
   process: ProcessInfo | null;
   claim: ClaimInfo | null;
   /**
@@ -100,6 +114,13 @@ export interface FleetSummary {
    * Empty when systemd is unavailable. Added by the fleet issue.
    */
   units?: UnitInfo[];
+  /**
+   * Lingering of the tenant's systemd user manager (fleet/linger.ts), checked at most every
+   * 30 s; absent when not checked (systemd unavailable, or the caller keeps no linger cache).
+   */
+  linger?: { state: 'on' | 'off' | 'unknown'; user: string; evidence: string; checkedAt: string };
+  /** Fleet-level systemd flags: `LINGER` when lingering is off. Absent or empty when none. */
+  flags?: FleetFlag[];
 }
 
 export interface Snapshot {

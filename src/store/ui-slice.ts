@@ -16,6 +16,7 @@ export type Modal =
   | 'confirm-pause'
   | 'confirm-dispatch'
   | 'confirm-release'
+  | 'confirm-unit'
   | 'send-editor'
   | 'receipt'
   | 'message';
@@ -65,6 +66,8 @@ export interface UiSlice {
     modalView: number;
     /** Full card lines loaded from the backlog for the details view (sanitized). */
     cardDetails: { id: string; lines: string[] } | null;
+    /** The unit action the `confirm-unit` dialog asks about: agent and verb, fixed when it opens. */
+    unitAction: { agent: string; verb: 'start' | 'stop' | 'restart' } | null;
   };
   /** Moves the selection of the focused panel by rows, or to the top/bottom, or a page (±1 ⇒ pageSize). */
   moveSelection: (move: number | 'top' | 'bottom' | 'page-up' | 'page-down') => void;
@@ -88,6 +91,8 @@ export interface UiSlice {
   scrollModal: (delta: number | 'top', lineCount: number) => void;
   /** Sets how many body lines the help/details view shows (layout). */
   setModalView: (lines: number) => void;
+  /** Opens the `confirm-unit` dialog for `verb` on `agent` (restart/stop/start keys). */
+  askUnitAction: (agent: string, verb: 'start' | 'stop' | 'restart') => void;
 }
 
 /** Options fixed at start: read-only mode and colour. */
@@ -120,6 +125,7 @@ export function createUiSlice(opts: UiOptions = {}): StateCreator<ConsoleState, 
       cardDetails: null,
       modalScroll: 0,
       modalView: 10,
+      unitAction: null,
     },
     moveSelection: (move) => {
       const s = get();
@@ -171,6 +177,7 @@ export function createUiSlice(opts: UiOptions = {}): StateCreator<ConsoleState, 
       const modalView = Math.max(1, Math.floor(lines));
       if (get().ui.modalView !== modalView) set((s) => ({ ui: { ...s.ui, modalView } }));
     },
+    askUnitAction: (agent, verb) => set((s) => ({ ui: { ...s.ui, unitAction: { agent, verb }, modal: 'confirm-unit', modalScroll: 0 } })),
     setPageSize: (rows) => {
       const pageSize = Math.max(1, Math.floor(rows));
       if (get().ui.pageSize !== pageSize) set((s) => ({ ui: { ...s.ui, pageSize } }));

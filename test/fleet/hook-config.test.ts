@@ -17,6 +17,7 @@ import {
   mergeOwnedFile,
   opencodePluginText,
   piExtensionText,
+  upsertCodexTrust,
   wiredEvents,
 } from '../../fleet/hook-config.js';
 import { beatFromHookEvent } from '../../fleet/hook-events.js';
@@ -97,6 +98,22 @@ describe('hook config merge (pure)', () => {
   });
 });
 
+describe('Codex trust in config.toml (pure)', () => {
+  const key = (e: string) => `/h/.codex/hooks.json:${e}:0:0`;
+  it('appends missing tables, keeps the rest byte for byte, replaces a changed hash in place, then is unchanged', () => {
+    const mine = '# my config\nmodel = "o3"\n\n[projects."/w"]\ntrust_level = "trusted"\n';
+    const first = upsertCodexTrust(mine, [{ key: key('stop'), hash: 'sha256:aa' }, { key: key('session_start'), hash: 'sha256:bb' }]);
+    expect(first.changes).toEqual(['trusted stop', 'trusted session_start']);
+    expect(first.text.startsWith(mine)).toBe(true);
+    expect(first.text).toContain(`[hooks.state."${key('stop')}"]\ntrusted_hash = "sha256:aa"\n`);
+    expect(upsertCodexTrust(first.text, [{ key: key('stop'), hash: 'sha256:aa' }]).changed).toBe(false);
+    const moved = upsertCodexTrust(first.text, [{ key: key('stop'), hash: 'sha256:cc' }]);
+    expect(moved.changes).toEqual(['re-trusted stop']);
+    expect(moved.text).toBe(first.text.replace('sha256:aa', 'sha256:cc'));
+    expect(upsertCodexTrust(null, [{ key: key('stop'), hash: 'sha256:aa' }]).text).toBe(`[hooks.state."${key('stop')}"]\ntrusted_hash = "sha256:aa"\n`);
+  });
+});
+
 describe('hook events ⇒ beats', () => {
   it('Claude: start/turns/permission/notification/failures', () => {
     expect(beatFromHookEvent('claude', { hook_event_name: 'SessionStart', source: 'startup' })?.state).toBe('idle');
@@ -164,10 +181,10 @@ describe('mosaic-top hooks install / status / heartbeat-hook (real program)', ()
     expect(fs.readFileSync(settings, 'utf8')).toBe(before);
     expect(fs.existsSync(path.join(dir, 'userhome', '.codex', 'hooks.json'))).toBe(false);
 
-    const first = await runBin(['hooks', 'install'], env);
+    const first = await runBin(['hooks', 'install', '--no-codex-trust'], env);
     expect(first.code).toBe(0);
     expect(first.stdout).toMatch(/2 file\(s\) changed, 0 already wired/);
-    expect(first.stdout).toContain('Hooks need review');
+    expect(first.stdout).toContain('codex trust: Codex will show "Hooks need review" once for these hooks');
     const json = JSON.parse(fs.readFileSync(settings, 'utf8'));
     expect(json.hooks.Stop[0]).toEqual(OPERATOR.hooks.Stop[0]);
     expect(json.hooks.PreToolUse).toEqual(OPERATOR.hooks.PreToolUse);

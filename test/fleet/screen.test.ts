@@ -39,6 +39,11 @@ describe('classifyScreen on the real runtimes\' screens (shared/spec/runtimes.md
     expect(o.id).not.toBe(r.prompt!.id);
   });
 
+  it('a prompt block with a later turn below it was answered: history, not waiting', () => {
+    const answered = [screen('claude-permission').replace(/\s+$/, ''), '1', '✶ Working… (esc to interrupt)', '─'.repeat(100), '❯ ', '─'.repeat(100), '  esc to interrupt'].join('\n');
+    expect(classifyScreen('claude', null, answered).state).toBe('busy');
+  });
+
   it('Claude Code: a Write prompt names the file', () => {
     const write = ['', '─'.repeat(100), ' Create file', ' proto.txt', ' ╌╌╌', '  1 hi', ' ╌╌╌', ' Do you want to create proto.txt?', ' ❯ 1. Yes', '   2. Yes, allow all edits during this session (shift+tab)', '   3. No', '', ' Esc to cancel · Tab to amend'].join('\n');
     expect(classifyScreen('claude', null, write).prompt).toMatchObject({ kind: 'permission', tool: 'Write', detail: 'proto.txt' });
@@ -79,6 +84,20 @@ describe('classifyScreen on the real runtimes\' screens (shared/spec/runtimes.md
     expect(classifyScreen('opencode', null, screen('opencode-permission'))).toMatchObject({ state: 'waiting', prompt: { tool: 'bash', detail: 'echo hi > proto.txt' } });
     expect(classifyScreen('opencode', null, screen('opencode-error-401'))).toMatchObject({ state: 'error', error: { kind: 'auth', text: 'invalid x-api-key' } });
     expect(classifyScreen('opencode', null, screen('opencode-error-429'))).toMatchObject({ state: 'error', error: { kind: 'rate_limit' } });
+  });
+
+  it('pi 0.73.1: idle (footer), busy, steering queued, a turn that ended on 429 (the last transcript line only)', () => {
+    expect(classifyScreen('pi', '0.73.1', screen('pi-idle'))).toEqual({ state: 'idle', rules: 'pi@>=0.60.0', inputText: '' });
+    expect(classifyScreen('pi', null, screen('pi-after-turn')).state).toBe('idle');
+    expect(classifyScreen('pi', null, screen('pi-busy')).state).toBe('busy');
+    expect(classifyScreen('pi', null, screen('pi-queued')).state).toBe('queued');
+    // An earlier 429 followed by a good reply (`OK.`) is history, not the state.
+    expect(screen('pi-error-429')).toMatch(/Error: 429/);
+    expect(classifyScreen('pi', null, screen('pi-error-429')).state).toBe('idle');
+    const text = screen('pi-error-429');
+    const at = text.lastIndexOf(' OK.\n');
+    const failed = `${text.slice(0, at)} Error: 429 Rate limited: too many requests (test endpoint)\n Error: Retry failed after 1 attempts: 429 Rate limited: too many requests (test endpoint)\n${text.slice(at + 5)}`;
+    expect(classifyScreen('pi', null, failed)).toMatchObject({ state: 'error', error: { kind: 'rate_limit', text: 'Error: Retry failed after 1 attempts: 429 Rate limited: too many requests (test endpoint)' } });
   });
 
   it('the demo\'s sim screens read as the real ones', () => {

@@ -140,11 +140,12 @@ export interface RuntimePane {
   /** `send-keys` of tmux key names (`Enter`, `Escape`, `Up`, `C-c`, …). */
   keys(...keys: string[]): Promise<void>;
   /**
-   * Types `text` as a bracketed paste, waits until its start shows on screen, then presses
-   * Enter. Only for a runtime at its input line: it checks the idle marker first and throws if
-   * the screen is not idle (never types into a dialog) unless `{ force: true }`.
+   * Types `text` as a bracketed paste, waits until its start shows on screen (`boundMs`,
+   * default 15 000), then presses Enter. Only at the runtime's input line: it first waits up to
+   * `promptBoundMs` (default 15 000) for {@link SCREEN}`.prompt` and throws with the screen when
+   * it does not show (never types into a dialog), unless `{ force: true }`.
    */
-  submit(text: string, opts?: { force?: boolean; boundMs?: number }): Promise<void>;
+  submit(text: string, opts?: { force?: boolean; boundMs?: number; promptBoundMs?: number }): Promise<void>;
   /** Pids of every live process of this pane (tree + MOSAIC_TESTBED_ID). */
   pids(): number[];
   /** Ends every process of this pane by pid, kills its session (and the tmux server if it owns it), removes its dirs. Idempotent. */
@@ -456,8 +457,11 @@ export async function launchRuntime(runtime: RuntimeName, opts: LaunchOptions): 
     },
     async submit(text, o = {}) {
       if (!o.force) {
-        const screen = await pane.capture();
-        if (!SCREEN[runtime].prompt.test(screen)) throw new Error(`${runtime} is not at its input line (no ${SCREEN[runtime].prompt}): not typing into it; screen:\n${screen.replace(/\s+$/gm, '')}`);
+        try {
+          await waitForScreen(pane, SCREEN[runtime].prompt, o.promptBoundMs ?? 15_000);
+        } catch (error) {
+          throw new Error(`${runtime} is not at its input line: not typing into it. ${(error as Error).message}`);
+        }
       }
       const buffer = `mt-${testbedId}`;
       await tmux.ok(['set-buffer', '-b', buffer, '--', text]);
