@@ -307,23 +307,3 @@ export function agentFlags(input: FlagInput): { flags: AgentFlag[]; evidence: st
   }
   return { flags, evidence };
 }
-
-/**
- * The two-agent floor (upstream decision of record 2026-06-22): at least one orchestrator and
- * one enhancer (by roster `class`) that are working or available — an agent that is `waiting`
- * for a human or `stuck` does not hold the floor. Returns counts and the reason when broken.
- */
-export function fleetFloor(agents: readonly { class: string | null; readiness: Readiness }[]): {
-  ok: boolean;
-  orchestrators: number;
-  enhancers: number;
-  reason: string | null;
-} {
-  const up = (r: Readiness) => r === 'working' || r === 'available';
-  const orchestrators = agents.filter((a) => a.class === 'orchestrator' && up(a.readiness)).length;
-  const enhancers = agents.filter((a) => a.class === 'enhancer' && up(a.readiness)).length;
-  const missing: string[] = [];
-  if (orchestrators < 1) missing.push('no orchestrator working or available');
-  if (enhancers < 1) missing.push('no enhancer working or available');
-  return { ok: missing.length === 0, orchestrators, enhancers, reason: missing.length ? `floor broken: ${missing.join(', ')}` : null };
-}

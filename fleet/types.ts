@@ -15,12 +15,12 @@ export type Readiness = 'dead' | 'waiting' | 'stuck' | 'unknown' | 'stale' | 'wo
 export const READINESS_ORDER: readonly Readiness[] = ['dead', 'waiting', 'stuck', 'unknown', 'stale', 'working', 'available'];
 
 /**
- * Per-agent flags (docs/fleet.md): DRIFT, BOOT-ENABLE, NEEDS-RESTART, EXPIRED-CLAIM; LIMITED
- * (stuck on a rate or usage limit) and AUTH (stuck on rejected credentials). NEEDS-RESTART: the
- * unit is active (or activating) but the agent's pane is dead or missing — systemd will not
- * bring it back (upstream's agent units are oneshot).
+ * Per-agent flags (docs/fleet.md): DRIFT, BOOT-ENABLE, NEEDS-RESTART, EXPIRED-CLAIM,
+ * IDLE-WITH-WORK; LIMITED (stuck on a rate or usage limit) and AUTH (stuck on rejected
+ * credentials). NEEDS-RESTART: the unit is active (or activating) but the agent's pane is dead
+ * or missing — systemd will not bring it back (upstream's agent units are oneshot).
  */
-export type AgentFlag = 'DRIFT' | 'BOOT-ENABLE' | 'NEEDS-RESTART' | 'EXPIRED-CLAIM' | 'LIMITED' | 'AUTH';
+export type AgentFlag = 'DRIFT' | 'BOOT-ENABLE' | 'NEEDS-RESTART' | 'EXPIRED-CLAIM' | 'LIMITED' | 'AUTH' | 'IDLE-WITH-WORK';
 
 /** Heartbeat states of protocol v1 (spec §4). */
 export type HeartbeatState = 'busy' | 'idle' | 'waiting' | 'stuck';
@@ -92,6 +92,12 @@ export interface PausedFlag {
   at: string | null;
   by: string | null;
   reason: string | null;
+  /**
+   * Where the pause was found (snapshot only): `run-dir` = `<run>/PAUSED` on this host (what
+   * upstream's tools read), `store` = the shared backlog store (server tier: every host honours
+   * it), `both`. Absent on flags read straight from one place.
+   */
+  source?: 'run-dir' | 'store' | 'both';
 }
 
 /** What a pane's screen shows, as the screen rules read it (fleet/screen.ts). */

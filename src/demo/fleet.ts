@@ -158,7 +158,10 @@ export async function demoUp(opts: { mosaicHome?: string; socket?: string } = {}
     fleet.serverPid = Number((await tmuxOk(socket, ['display-message', '-p', '-t', `=${holder}`, '#{pid}'])).trim()) || null;
 
     for (const a of DEMO_AGENTS) {
-      const argv = [launcher, '--agent', a.name, '--run-dir', paths.runDir, ...a.sim];
+      // Agents that read their terminal raw draw their roster runtime's input area, so the
+      // screen rules (and verified send) read them as that runtime (issue 10).
+      const screen = a.sim.includes('--input-mode') && ['claude', 'codex', 'pi', 'opencode'].includes(a.runtime) ? ['--screen', a.runtime] : [];
+      const argv = [launcher, '--agent', a.name, '--run-dir', paths.runDir, ...a.sim, ...screen];
       if (a.declaresCommand) {
         fs.writeFileSync(
           path.join(paths.agentsDir, `${a.name}.env`),
@@ -177,7 +180,7 @@ export async function demoUp(opts: { mosaicHome?: string; socket?: string } = {}
     }
     await tmuxOk(socket, ['new-session', '-d', '-s', unmanaged, '-x', '120', '-y', '30', '-c', mosaicHome, 'sleep 2147483647']);
 
-    // The demo backlog: upstream's NORTH_STAR goals A1…H4 with a short history (backlog/demo.ts).
+    // The demo backlog: the demo goal list A1…H4 with a short history (backlog/demo.ts).
     const { seedDemoBacklog } = await import('../../backlog/demo.js');
     await seedDemoBacklog(paths, { workerAgent: 'coder1', staleAgent: 'reviewer' });
 

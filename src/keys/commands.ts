@@ -3,7 +3,7 @@
  * backlog/ ⇒ next snapshot. Components never run these; the dispatcher does. Every result
  * lands in the store (notice, receipt or message dialog), every untrusted string sanitized.
  */
-import { pauseFleet, resumeFleet, operatorName } from '../actions/pause.js';
+import { clearFleetPause, pauseFleet, recordFleetPause, resumeFleet, operatorName } from '../actions/pause.js';
 import { sendToAgent as realSendToAgent } from '../actions/send.js';
 import { dispatchCard as realDispatchCard, type DispatchResult } from '../actions/dispatch.js';
 import type { SendReceipt } from '../../fleet/receipt.js';
@@ -15,7 +15,7 @@ import type { ConsoleStore } from '../store/index.js';
 import type { Poller } from '../poller.js';
 import type { BacklogClient } from '../../backlog/verbs.js';
 import type { ConsoleActions } from './router.js';
-import { BacklogError } from '../../backlog/types.js';
+import { acceptanceLines, BacklogError } from '../../backlog/types.js';
 import { RECENT_EVENTS_LIMIT, eventView } from '../view/event-rows.js';
 import { agentTmuxServer } from '../actions/agent-target.js';
 import type { LifecycleResult, UnitActionOptions } from '../actions/lifecycle.js';
@@ -111,15 +111,19 @@ export function createConsoleActions(deps: ConsoleActionDeps): ConsoleActions {
     async pauseOrResume() {
       const s = store.getState();
       try {
-        const current = readPausedFlag(paths.runDir);
+        // The pause in force: this host's <run>/PAUSED, else the shared store's (last snapshot).
+        const shown = s.fleet.snapshot?.fleet.paused ?? null;
+        const current = readPausedFlag(paths.runDir) ?? (shown && shown.source !== 'run-dir' ? shown : null);
         if (current) {
           resumeFleet(paths.runDir);
+          await clearFleetPause(paths);
           s.closeModal();
           notice(`fleet resumed (was ${describePause(current)})`);
         } else {
           const flag = pauseFleet(paths.runDir, { by: operator(), reason: 'paused from the mosaic-top console' });
+          const store = await recordFleetPause(paths, flag);
           s.closeModal();
-          notice(`fleet PAUSED by ${flag.by}`, 'warn');
+          notice(`fleet PAUSED by ${flag.by}${store.recorded || store.existing ? ' (fleet-wide)' : ''}`, 'warn');
         }
       } catch (error) {
         s.closeModal();
@@ -134,7 +138,7 @@ export function createConsoleActions(deps: ConsoleActionDeps): ConsoleActions {
       s.setPending(`sending to ${agent.name}…`);
       let receipt: SendReceipt;
       try {
-        receipt = await send({ agent: agent.name, socket: agentTmuxServer(agent, paths), runDir: paths.runDir, message, timeoutMs: CONSOLE_SEND_TIMEOUT_MS, paths });
+        receipt = await send({ agent: agent.name, runtime: agent.runtime, socket: agentTmuxServer(agent, paths), runDir: paths.runDir, message, timeoutMs: CONSOLE_SEND_TIMEOUT_MS, paths });
       } catch (error) {
         receipt = { status: 'refused', agent: agent.name, evidence: [], elapsedMs: 0, source: 'operator:mosaic-top', reason: (error as Error).message };
       }
@@ -147,7 +151,7 @@ export function createConsoleActions(deps: ConsoleActionDeps): ConsoleActions {
       s.setPending(`claiming a card for ${agent.name}…`);
       let result: DispatchResult;
       try {
-        result = await dispatch({ paths, agent: agent.name, socket: agentTmuxServer(agent, paths), timeoutMs: CONSOLE_SEND_TIMEOUT_MS });
+        result = await dispatch({ paths, agent: agent.name, runtime: agent.runtime, socket: agentTmuxServer(agent, paths), timeoutMs: CONSOLE_SEND_TIMEOUT_MS });
       } catch (error) {
         result = { ok: false, outcome: 'refused', card: null, receipt: null, refused: (error as Error).message, message: 'claim + dispatch failed' };
       }
@@ -199,7 +203,7 @@ export function createConsoleActions(deps: ConsoleActionDeps): ConsoleActions {
         'body:',
         ...(card.body ?? '(none)').split('\n').map((l) => `  ${l}`),
         'acceptance:',
-        ...(card.acceptance ?? '(none)').split('\n').map((l) => `  ${l}`),
+        ...(acceptanceLines(card.acceptance).length ? acceptanceLines(card.acceptance) : ['(none)']).map((l) => `  ${l}`),
         'events (newest first):',
         ...(events.length ? events.map((e) => `  ${e.at}  ${e.actor}  ${e.verb}${Object.keys(e.detail).length ? `  ${JSON.stringify(e.detail)}` : ''}`) : ['  (none)']),
       ];

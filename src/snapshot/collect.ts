@@ -8,8 +8,10 @@
  * some agent's screen needs reading (fleet/screen-probe.ts) — never one per agent.
  */
 import os from 'node:os';
+import path from 'node:path';
 import { collectBacklogSection } from '../../backlog/snapshot.js';
-import { readAgentEnv } from '../../fleet/agent-env.js';
+import { agentLaunch, readAgentEnv } from '../../fleet/agent-env.js';
+import { resolveFleetProfile } from '../../fleet/profile.js';
 import { readHeartbeat, type HeartbeatRead } from '../../fleet/heartbeat.js';
 import { readPausedFlag } from '../../fleet/paused.js';
 import { readProcessTree } from '../../fleet/proc.js';
@@ -24,7 +26,7 @@ import { hasScreenRules, ScreenRulesCache, screenRulesOverridePath } from '../..
 import type { ScreenReading } from '../../fleet/types.js';
 import type { MosaicPaths } from '../../lib/paths.js';
 import { findAgentPane, joinSnapshot, type HostProbe, type ScreenProbeReport, type Timed } from './join.js';
-import type { Snapshot } from './types.js';
+import type { Readiness, Snapshot } from './types.js';
 
 /** Options of {@link collectSnapshot}. */
 export interface CollectSnapshotOptions {
@@ -66,6 +68,11 @@ export interface CollectSnapshotOptions {
   procRoot?: string;
   /** Reads the backlog section (default {@link collectBacklogSection}); tests inject claims here. */
   readBacklog?: typeof collectBacklogSection;
+  /**
+   * When `agent` entered `readiness` (ISO), from the transition history; default: unknown (null).
+   * `--once` passes a lookup over `<run>/transitions.ndjson` (src/transitions/history.ts).
+   */
+  sinceOf?: (agent: string, readiness: Readiness) => string | null;
   /**
    * Read agents' screens with the screen rules (default true). Keep one {@link ScreenReader} per
    * poller (`screenReader`) so only panes that moved are captured again; one
@@ -188,16 +195,15 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
   for (const t of await tmuxPromise) tmux.set(t.socket ?? '', t);
   const remotes = await remotePromise;
 
-  // /proc and the agents' env files only matter for agents with a live pane.
+  // /proc only matters for agents with a live pane. The env files are read for every local
+  // agent (one stat each, most have none): MOSAIC_AGENT_RUNTIME decides the runtime of an agent
+  // whose roster entry names none (upstream's launcher).
   const liveSessions = new Set<string>();
   for (const t of tmux.values()) for (const p of t.panes) if (!p.dead) liveSessions.add(`${t.socket ?? ''}\0${p.session}`);
   const proc = liveSessions.size ? await timed(() => readProcessTree(opts.procRoot)) : null;
   const agentEnvs = new Map<string, Record<string, string>>();
-  if (proc?.value) {
-    for (const a of localAgents) {
-      if (liveSessions.has(`${a.socket ?? ''}\0${a.name}`)) agentEnvs.set(a.name, readAgentEnv(paths.agentsDir, a.name));
-    }
-  }
+  for (const a of localAgents) agentEnvs.set(a.name, readAgentEnv(paths.agentsDir, a.name));
+  const runtimeOf = (a: RosterAgent): string => agentLaunch(a, agentEnvs.get(a.name) ?? {}).runtime;
 
   // Screens (spec §12): only panes that matter, ≤ one capture call per socket, bounded per tick.
   let screens: ScreenProbeReport | undefined;
@@ -205,10 +211,10 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
   if (opts.readScreens ?? true) {
     const rulesState = (opts.screenRules ?? new ScreenRulesCache(screenRulesOverridePath(paths.mosaicHome))).get();
     const reader = opts.screenReader ?? new ScreenReader();
-    const runtimesWithRules = new Set(agents.map((a) => a.runtime).filter((rt) => hasScreenRules(rt, rulesState.rules)));
+    const runtimesWithRules = new Set(agents.map((a) => (agentEnvs.has(a.name) ? runtimeOf(a) : a.runtime)).filter((rt) => hasScreenRules(rt, rulesState.rules)));
     const candidates: ScreenCandidate[] = [];
     for (const a of localAgents) {
-      if (!runtimesWithRules.has(a.runtime)) continue;
+      if (!runtimesWithRules.has(runtimeOf(a))) continue;
       const t = tmux.get(a.socket ?? '');
       const p = t?.ok ? findAgentPane(t.panes, a.name) : null;
       if (!p || p.dead || !p.paneId) continue;
@@ -217,7 +223,7 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
         agent: a.name,
         socket: a.socket,
         paneId: p.paneId,
-        runtime: a.runtime,
+        runtime: runtimeOf(a),
         activity: p.activity,
         beatTs: beat?.ts ?? null,
         beatAttention: beat?.state === 'waiting' || beat?.state === 'stuck',
@@ -257,6 +263,9 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
     remotes,
     backlog,
     linger,
+    // Profile files (<home>/fleet/profiles/<id>.yaml, upstream's) are read here; the join is pure.
+    profile: resolveFleetProfile(rosterState.roster ?? {}, path.join(paths.mosaicHome, 'fleet', 'profiles')),
+    sinceOf: opts.sinceOf,
     ...(screens ? { screens } : {}),
   });
 }

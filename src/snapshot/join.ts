@@ -8,8 +8,10 @@ import type { BacklogSection } from '../../backlog/snapshot.js';
 import type { HeartbeatRead } from '../../fleet/heartbeat.js';
 import type { LingerInfo } from '../../fleet/linger.js';
 import { programsUnder, type ProcessTree } from '../../fleet/proc.js';
-import { expectedProgram } from '../../fleet/agent-env.js';
-import { agentFlags, classifyReadiness, fleetFloor, matchProcess, type ReadinessThresholds } from '../../fleet/readiness.js';
+import { agentLaunch, expectedProgram } from '../../fleet/agent-env.js';
+import { resolveFleetProfile, type FleetProfile } from '../../fleet/profile.js';
+import { agentFlags, classifyReadiness, matchProcess, type ReadinessThresholds } from '../../fleet/readiness.js';
+import { evaluateFloor, idleWithWork, leadProblem } from '../../fleet/rules.js';
 import { isLocalHost, sshTarget } from '../../fleet/remote.js';
 import { rosterErrorSummary, type RosterAgent, type RosterState } from '../../fleet/roster.js';
 import { agentUnitName, HOLDER_UNIT, ORCHESTRATOR_UNIT, type SystemdProbe } from '../../fleet/systemd.js';
@@ -107,6 +109,16 @@ export interface ProbeResults {
   backlog: Timed<BacklogSection> | null;
   /** Lingering of the tenant's user manager (fleet/linger.ts); null/absent when not checked. */
   linger?: LingerInfo | null;
+  /**
+   * The roster's fleet profile as collect.ts resolved it (profile files read there); absent ⇒
+   * resolved here from the roster and upstream's built-in profiles alone.
+   */
+  profile?: { profile: FleetProfile; error: string | null };
+  /**
+   * When `agent` entered `readiness` (ISO), from the transition history; absent: every `since`
+   * is null (unknown). Pure lookup (the history was read by the caller).
+   */
+  sinceOf?: (agent: string, readiness: Readiness) => string | null;
   /** The screen reads of this tick; absent when screens were not read at all. */
   screens?: ScreenProbeReport;
 }
@@ -164,6 +176,7 @@ function joinAgent(
   claimed: (ClaimInfo & { expired: boolean }) | null,
   thresholds: ReadinessThresholds,
   screens: ScreenProbeReport | undefined,
+  sinceOf?: (agent: string, readiness: Readiness) => string | null,
 ): AgentRow {
   const local = h?.target === null;
   const where = local ? '' : ` at host ${a.host}`;
@@ -191,10 +204,12 @@ function joinAgent(
   if (!local && pane && !pane.dead) evidence.push(`pane ${pane.target} on socket ${socketLabel(a.socket)}${where}`);
   // Screens are read on this host only: say so where the rules could have told more.
   if (!local && pane && !pane.dead && screens?.runtimesWithRules.has(a.runtime)) evidence.push(`screen: not read (screens are read on this host only)`);
+  // The agent's .env: upstream's launcher reads MOSAIC_AGENT_RUNTIME / _WORKDIR / _COMMAND there.
+  const env = h?.agentEnvs.get(a.name) ?? {};
+  const launch = agentLaunch(a, env);
   let processInfo: ProcessInfo | null = null;
   if (pane && !pane.dead && pane.pid !== null && h?.processes) {
-    const env = h.agentEnvs.get(a.name) ?? {};
-    processInfo = matchProcess(expectedProgram(env, a.runtime), pane.currentCommand, programsUnder(h.processes, pane.pid));
+    processInfo = matchProcess(expectedProgram(env, launch.runtime), pane.currentCommand, programsUnder(h.processes, pane.pid));
   }
   const unit = h?.systemd?.units.get(agentUnitName(a.name)) ?? null;
   const flagged = agentFlags({ pane, process: processInfo, unit, claimExpired: !!claimed?.expired, paneGone: decided.readiness === 'dead' });
@@ -202,12 +217,15 @@ function joinAgent(
   return {
     name: a.name,
     class: a.class,
-    runtime: a.runtime,
+    runtime: launch.runtime,
+    ...(launch.runtimeFrom === 'roster' ? {} : { runtimeFrom: launch.runtimeFrom }),
+    workingDirectory: launch.workingDirectory,
     modelHint: a.modelHint,
     host: a.host,
     socket: a.socket,
     ...(local ? {} : { ssh: sshTarget(a) }),
     readiness: decided.readiness,
+    since: sinceOf?.(a.name, decided.readiness) ?? null,
     evidence: [...evidence, ...flagged.evidence],
     flags: [...flagged.flags, ...(decided.flags ?? [])],
     pane,
@@ -291,7 +309,7 @@ export function joinSnapshot(r: ProbeResults): Snapshot {
   // One row per roster agent (roster order), each read from its host's answers.
   const rows: AgentRow[] = agents.map((a) => {
     const h = isLocalHost(a.host) ? local : remoteByTarget.get(sshTarget(a)) ?? null;
-    return joinAgent(a, h, claimsByOwner.get(a.name) ?? null, r.thresholds, r.screens);
+    return joinAgent(a, h, claimsByOwner.get(a.name) ?? null, r.thresholds, r.screens, r.sinceOf);
   });
 
   // Unmanaged: sessions on a fleet socket — here or on a remote host — that no roster agent
@@ -343,7 +361,35 @@ export function joinSnapshot(r: ProbeResults): Snapshot {
 
   const counts = emptyCounts();
   for (const row of rows) counts[row.readiness]++;
-  const floor = roster ? fleetFloor(rows) : { ok: false, orchestrators: 0, enhancers: 0, reason: 'no roster loaded' };
+
+  // The pause in force: this host's <run>/PAUSED (what upstream's tools read) and/or the one
+  // recorded in the shared store (server tier: fleet-wide).
+  const runDirPause = r.paused.value ?? null;
+  const storePause = backlog?.pause ?? null;
+  const fleetPaused = runDirPause && storePause
+    ? { ...runDirPause, source: 'both' as const }
+    : runDirPause
+      ? { ...runDirPause, source: 'run-dir' as const }
+      : storePause
+        ? { ...storePause, source: 'store' as const }
+        : null;
+
+  // Fleet rules (fleet/rules.ts): the profile's floor, one lead, movement (NS-3).
+  const { profile, error: profileError } = r.profile ?? resolveFleetProfile(roster ?? {}, null);
+  if (profileError) errors.push(`profile: ${profileError}`);
+  const floor = roster
+    ? evaluateFloor(rows, profile)
+    : { ok: false, profile: profile.id, lead: profile.lead, required: [], orchestrators: 0, enhancers: 0, reason: 'no roster loaded' };
+  const leads = leadProblem(agents, profile.lead);
+  const idle = idleWithWork(rows, backlog?.ok ? backlog.ready : null, { lead: profile.lead, paused: fleetPaused !== null });
+  if (idle) {
+    const idleSet = new Set(idle.agents);
+    for (const row of rows) {
+      if (!idleSet.has(row.name)) continue;
+      row.flags = [...row.flags, 'IDLE-WITH-WORK'];
+      row.evidence = [...row.evidence, `IDLE-WITH-WORK: available with no claim while ${idle.readyCards}${idle.readyCards >= 10 ? '+' : ''} claimable card(s) wait (next ${idle.nextCard})`];
+    }
+  }
 
   const snapshot: Snapshot = {
     schema: SNAPSHOT_SCHEMA,
@@ -360,8 +406,10 @@ export function joinSnapshot(r: ProbeResults): Snapshot {
       databaseUrl: paths.databaseUrl ? maskDatabaseUrl(paths.databaseUrl) : null,
     },
     fleet: {
-      paused: r.paused.value ?? null,
+      paused: fleetPaused,
       floor,
+      lead: { class: profile.lead, agents: leads.agents, problem: leads.message },
+      idleWithWork: idle,
       counts,
       sockets: r.sockets,
       holderSession: holder,

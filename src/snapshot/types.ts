@@ -7,6 +7,7 @@
 import type { BacklogSection } from '../../backlog/snapshot.js';
 import type { MosaicPaths } from '../../lib/paths.js';
 import type { AgentFlag, HeartbeatInfo, PaneInfo, PausedFlag, ProcessInfo, Readiness, ScreenReading, UnitInfo } from '../../fleet/types.js';
+import type { FloorReport, IdleWithWork } from '../../fleet/rules.js';
 
 export type { AgentFlag, HeartbeatInfo, PaneInfo, PausedFlag, ProcessInfo, Readiness, ScreenPrompt, ScreenReading, UnitInfo } from '../../fleet/types.js';
 export { READINESS_ORDER } from '../../fleet/types.js';
@@ -35,7 +36,12 @@ export interface ClaimInfo {
 export interface AgentRow {
   name: string;
   class: string | null;
+  /** The roster's runtime, else the agent .env's MOSAIC_AGENT_RUNTIME, else `pi` (upstream's launcher). */
   runtime: string;
+  /** Where `runtime` came from when not the roster: `env` (.env MOSAIC_AGENT_RUNTIME) or `default` (pi). */
+  runtimeFrom?: 'env' | 'default';
+  /** Working directory: the agent's roster entry, else .env MOSAIC_AGENT_WORKDIR, else the roster default. */
+  workingDirectory?: string | null;
   modelHint: string | null;
   host: string | null;
   /** tmux socket name, null = the default socket (no -L). */
@@ -46,6 +52,12 @@ export interface AgentRow {
    */
   ssh?: string;
   readiness: Readiness;
+  /**
+   * ISO time the agent entered its current readiness, from the transition history
+   * (`<run>/transitions.ndjson`, src/transitions/history.ts); null when the history does not
+   * know. Always set by collectSnapshot (optional here so hand-built rows need not carry it).
+   */
+  since?: string | null;
   /** The signals that decided readiness, with their ages, e.g. "heartbeat 12s old, state=busy". */
   evidence: string[];
   flags: AgentFlag[];
@@ -78,8 +90,20 @@ export interface UnmanagedSession {
 }
 
 export interface FleetSummary {
+  /** The pause in force, with `source`: `run-dir` (<run>/PAUSED), `store` (shared store, server tier) or `both`. */
   paused: PausedFlag | null;
-  floor: { ok: boolean; orchestrators: number; enhancers: number; reason: string | null };
+  /** The floor of the roster's profile (fleet/rules.ts evaluateFloor; default orchestrator + enhancer). */
+  floor: FloorReport;
+  /**
+   * Upstream's "exactly one orchestrator": the roster agents of the profile's lead class and,
+   * when there is more than one, the problem. Added by issue 12.
+   */
+  lead?: { class: string | null; agents: string[]; problem: string | null };
+  /**
+   * NS-3 movement: available agents without a claim while claimable cards wait (each also
+   * flagged IDLE-WITH-WORK); null when none, when paused, or when the backlog was not read.
+   */
+  idleWithWork?: IdleWithWork | null;
   counts: Record<Readiness, number>;
   /** Distinct sockets probed (null = default socket). */
   sockets: (string | null)[];

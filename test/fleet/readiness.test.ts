@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { formatAge } from '../../src/view/format.js';
 import { parseHeartbeat } from '../../fleet/heartbeat.js';
-import { agentFlags, classifyReadiness, fleetFloor, matchProcess, readinessThresholds, stuckFlags } from '../../fleet/readiness.js';
+import { agentFlags, classifyReadiness, matchProcess, readinessThresholds, stuckFlags } from '../../fleet/readiness.js';
+import { DEFAULT_PROFILE } from '../../fleet/profile.js';
+import { evaluateFloor } from '../../fleet/rules.js';
 import { READINESS_ORDER } from '../../fleet/types.js';
 import type { HeartbeatInfo, PaneInfo, ScreenReading } from '../../src/snapshot/types.js';
 
@@ -80,11 +82,6 @@ describe('flags', () => {
     expect(agentFlags({ pane: null, process: null, unit, claimExpired: true }).flags).toEqual(['BOOT-ENABLE', 'EXPIRED-CLAIM']);
     expect(agentFlags({ pane: null, process: null, unit: { ...unit, unitFileState: 'enabled' }, claimExpired: false }).flags).toEqual([]);
     expect(agentFlags({ pane: null, process: null, unit: { ...unit, activeState: 'failed' }, claimExpired: false }).flags).toEqual([]);
-  });
-  it('floor: 1 orchestrator and 1 enhancer working or available', () => {
-    expect(fleetFloor([{ class: 'orchestrator', readiness: 'working' }, { class: 'enhancer', readiness: 'available' }]).ok).toBe(true);
-    expect(fleetFloor([{ class: 'orchestrator', readiness: 'working' }, { class: 'enhancer', readiness: 'stale' }])).toEqual({ ok: false, orchestrators: 1, enhancers: 0, reason: 'floor broken: no enhancer working or available' });
-    expect(fleetFloor([]).reason).toBe('floor broken: no orchestrator working or available, no enhancer working or available');
   });
 });
 
@@ -176,7 +173,7 @@ describe('waiting and stuck (spec §5: positive runtime evidence only)', () => {
   });
 
   it('FLOOR: an agent that waits or is stuck does not hold the floor', () => {
-    expect(fleetFloor([{ class: 'orchestrator', readiness: 'waiting' }, { class: 'enhancer', readiness: 'working' }])).toMatchObject({ ok: false, orchestrators: 0, reason: 'floor broken: no orchestrator working or available' });
-    expect(fleetFloor([{ class: 'orchestrator', readiness: 'working' }, { class: 'enhancer', readiness: 'stuck' }])).toMatchObject({ ok: false, enhancers: 0 });
+    expect(evaluateFloor([{ class: 'orchestrator', readiness: 'waiting' }, { class: 'enhancer', readiness: 'working' }], DEFAULT_PROFILE)).toMatchObject({ ok: false, orchestrators: 0, reason: 'floor broken: no orchestrator working or available' });
+    expect(evaluateFloor([{ class: 'orchestrator', readiness: 'working' }, { class: 'enhancer', readiness: 'stuck' }], DEFAULT_PROFILE)).toMatchObject({ ok: false, enhancers: 0 });
   });
 });
