@@ -53,7 +53,7 @@ describe('waiting and stuck in the console', () => {
     expect(frame.split('\n')[1]).toMatch(/^fleet running  waiting 1  stuck 1  working 1  available 1  floor ok/);
     expect(frame.split('\n').find((l) => l.includes('gated'))).toMatch(/gated\s+waiting\s/);
     expect(frame.split('\n').find((l) => l.includes('limited'))).toMatch(/limited\s+stuck\s.*LIMITED/);
-    expect(frame).toContain('screen: permission prompt Bas');
+    expect(frame).toContain('screen: permission');
   });
 
   it('colour on: waiting and stuck are coloured with their own colours', async () => {
