@@ -1,6 +1,6 @@
 /**
  * The fleet table (spec §8): agent, state word, class, runtime, idle, heartbeat age, unit, card,
- * flags, the last hour's timeline (spec §14; + evidence when wide), and the timeline's legend
+ * flags, the last hour's timeline (docs/transitions.md; + evidence when wide), and the timeline's legend
  * under the rows when a line is free.
  */
 import React, { useMemo } from 'react';

@@ -31,7 +31,7 @@ export interface EventsOptions {
 }
 
 /**
- * `mosaic-top events [--follow] [--json] [--interval S] [--notify CMD] …` (spec §14): the fleet's
+ * `mosaic-top events [--follow] [--json] [--interval S] [--notify CMD] …` (docs/transitions.md): the fleet's
  * transitions — readiness changes and flags raised/cleared. Distinct from `mosaic-top backlog
  * events` (the backlog's own claim/receipt events).
  */

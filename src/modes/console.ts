@@ -108,6 +108,7 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
   const historyOn = !/^(0|off|false|no)$/i.test(process.env.MOSAIC_TOP_HISTORY ?? '');
   const transitions = await import('../transitions/history.js');
   const file = transitions.historyFile(paths.runDir);
+  store.getState().setHistoryFile(historyOn ? file : null);
   if (historyOn) {
     const read = transitions.readHistory(file);
     store.getState().loadTransitions(read.transitions);

@@ -1,5 +1,5 @@
 /**
- * `mosaic-top events` (spec §14). Without `--follow`: the recent transitions from the run dir's
+ * `mosaic-top events` (docs/transitions.md). Without `--follow`: the recent transitions from the run dir's
  * history (`<run>/transitions.ndjson`), oldest first, then exit. With `--follow`: takes a
  * snapshot every `--interval` seconds (the console's collector: one `tmux list-panes -a` per
  * socket, one `systemctl --user show`, the backlog section through one kept client), diffs it

@@ -1,5 +1,5 @@
 /**
- * Transitions slice of the console store (spec §14): the recent transitions (loaded from the
+ * Transitions slice of the console store (docs/transitions.md): the recent transitions (loaded from the
  * run dir's history at start, then those this console observes), since when this console has
  * watched the fleet, and the agents the operator muted. Bounded like the history file: the last
  * 24 h and {@link CONSOLE_TRANSITIONS_PER_SUBJECT} per agent.
@@ -27,6 +27,8 @@ export interface TransitionsSlice {
     muted: readonly string[];
     /** Why the history could not be read or written (shown once as a notice), null when fine. */
     historyError: string | null;
+    /** The history file this console reads and records in; null when the history is off. */
+    historyFile: string | null;
   };
   /** Replaces the list with `list` (the history read at start), chronological. */
   loadTransitions: (list: readonly Transition[], nowMs?: number) => void;
@@ -37,6 +39,8 @@ export interface TransitionsSlice {
   /** Mutes / unmutes `agent`. */
   toggleMute: (agent: string) => void;
   setHistoryError: (error: string | null) => void;
+  /** Says which history file is in use (null: history off). */
+  setHistoryFile: (file: string | null) => void;
 }
 
 function indexReadiness(list: readonly Transition[]): Map<string, Transition> {
@@ -47,7 +51,7 @@ function indexReadiness(list: readonly Transition[]): Map<string, Transition> {
 
 /** Creates the transitions slice (zustand slices pattern). */
 export const createTransitionsSlice: StateCreator<ConsoleState, [], [], TransitionsSlice> = (set) => ({
-  transitions: { list: [], version: 0, lastReadiness: new Map(), observedSinceMs: null, muted: [], historyError: null },
+  transitions: { list: [], version: 0, lastReadiness: new Map(), observedSinceMs: null, muted: [], historyError: null, historyFile: null },
   loadTransitions: (list, nowMs = Date.now()) =>
     set((s) => {
       // Transitions this console already observed stay (a history read that lands late).
@@ -75,4 +79,5 @@ export const createTransitionsSlice: StateCreator<ConsoleState, [], [], Transiti
       return { transitions: { ...s.transitions, muted } };
     }),
   setHistoryError: (historyError) => set((s) => ({ transitions: { ...s.transitions, historyError } })),
+  setHistoryFile: (historyFile) => set((s) => ({ transitions: { ...s.transitions, historyFile } })),
 });

@@ -1,5 +1,5 @@
 /**
- * The console's optional alert for an attention transition (spec §14): a terminal bell, a
+ * The console's optional alert for an attention transition (docs/transitions.md): a terminal bell, a
  * desktop notification through the terminal (OSC 777 `notify`, understood by urxvt, foot,
  * ghostty, WezTerm…; OSC 9, understood by iTerm2, Windows Terminal, ConEmu, ghostty…; a terminal
  * that knows neither ignores them, tmux swallows them and flags the bell), and `notify-send`
@@ -75,7 +75,7 @@ export function createAlerter(opts: AlerterOptions = {}): { alert: (t: Transitio
       write(terminalAlertBytes(title, body));
       if (!notifySend || running >= 2) return;
       running++;
-      execa(notifySend, ['--app-name=mosaic-top', oscText(title), oscText(body, 400)], { stdio: 'ignore', timeout: timeoutMs, reject: false })
+      void execa(notifySend, ['--app-name=mosaic-top', oscText(title), oscText(body, 400)], { stdio: 'ignore', timeout: timeoutMs, reject: false })
         .catch(() => {})
         .finally(() => { running--; });
     },

@@ -1,5 +1,5 @@
 /**
- * The console as an observer of transitions (spec §14): on every snapshot the store applies,
+ * The console as an observer of transitions (docs/transitions.md): on every snapshot the store applies,
  * diffs it with the previous one (the first is the baseline), adds the transitions to the
  * store, records them in the run dir's history (in the background, deduped against another
  * observer), shows a short notice for attention transitions, and — when asked — rings the

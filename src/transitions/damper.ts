@@ -1,5 +1,5 @@
 /**
- * Flapping damper for notifications (spec §14: "never once per tick; flapping is damped"). A
+ * Flapping damper for notifications (docs/transitions.md: never once per tick, flapping damped). A
  * notification for `(subject, state)` — e.g. coder1 → dead — is let through, then every other
  * one for the same subject and state is held back for a cool-down (default 300 s). A flapping
  * agent (dead → working → dead → …) thus notifies once per cool-down per state, while the

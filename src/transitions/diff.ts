@@ -1,5 +1,5 @@
 /**
- * Transitions (spec §14): every readiness change and every flag raised or cleared, per agent
+ * Transitions (docs/transitions.md): every readiness change and every flag raised or cleared, per agent
  * and for the fleet, computed from two consecutive snapshots. Pure: snapshots in, transitions
  * out; no clock, no I/O. Generic over readiness words and flag names — a new readiness
  * (`waiting`, `stuck`) or flag (`LIMITED`, `NEEDS-RESTART`) needs no change here; which of
@@ -42,7 +42,7 @@ export interface Transition {
 }
 
 /**
- * Readiness words and flag names whose arrival needs a human (spec §14): a transition into one
+ * Readiness words and flag names whose arrival needs a human (docs/transitions.md): a transition into one
  * of these notifies. Words of states another build does not produce are simply never met.
  */
 export const DEFAULT_ATTENTION: ReadonlySet<string> = new Set([
@@ -168,7 +168,7 @@ function flagTransitions(
 }
 
 /**
- * The transitions between `prev` and `next` (spec §14), in roster order, readiness before
+ * The transitions between `prev` and `next` (docs/transitions.md), in roster order, readiness before
  * flags, fleet transitions last. `prev = null` (the first snapshot after start-up) is a
  * baseline and yields `[]`. Agents are matched by name; `at` is `next.generatedAt`. Pure and
  * total: never throws on well-formed snapshots.

@@ -1,5 +1,5 @@
 /**
- * Transition history (spec §14): `<run>/transitions.ndjson`, one {@link Transition} per line,
+ * Transition history (docs/transitions.md): `<run>/transitions.ndjson`, one {@link Transition} per line,
  * owner-only (0600). Written by whoever observes the fleet — the console or `events --follow` —
  * read by a console started later (its timeline and transitions view), by `events` without
  * `--follow`, and by `--once` for each agent's `since`.

@@ -1,5 +1,5 @@
 /**
- * `--notify CMD` (spec §14): runs the operator's command once per admitted attention
+ * `--notify CMD` (docs/transitions.md): runs the operator's command once per admitted attention
  * transition, as `sh -c 'CMD "$@"' mosaic-top-notify <agent> <to>` with the transition as one
  * JSON line on stdin. Fire and forget: the caller never waits (the stream goes on), each run is
  * time-bounded (its whole process group is killed after `timeoutMs`), at most `maxInFlight`

@@ -1,5 +1,5 @@
 /**
- * One agent's recent readiness as a row of cells (spec §14: "a one-line timeline of its last
+ * One agent's recent readiness as a row of cells (docs/transitions.md: "a one-line timeline of its last
  * hour"): the window (default 3600 s) is cut into `cells` equal intervals (the newest holds
  * now), each showing the
  * readiness the agent had then, from the transition history. Pure: history, current readiness

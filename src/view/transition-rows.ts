@@ -1,5 +1,5 @@
 /**
- * Pure formatters for transitions in the console (spec §14): the TRANSITIONS view (newest
+ * Pure formatters for transitions in the console (docs/transitions.md): the TRANSITIONS view (newest
  * first), an agent's recent transitions with ages (details), and the one-line timeline of its
  * last hour — glyphs coloured by readiness with a legend, or words under NO_COLOR. Every
  * string that leaves this module is sanitized.
@@ -25,22 +25,24 @@ export function timelineCellCount(columns: number): number {
 }
 
 /**
- * One glyph per readiness (shape differs too, so it reads without colour): the readiness words
- * of the spec; a word not listed shows its first letter.
+ * One glyph per readiness, coloured like the readiness word; the shape differs too, so it reads
+ * without colour. Printable ASCII on purpose: a row of block elements sends every table line
+ * through string-width's Unicode analysis in Ink's measuring, several times the cost of a frame
+ * (bench:console). A word not listed shows its first letter.
  */
 export const TIMELINE_GLYPHS: Readonly<Record<string, string>> = {
-  working: '▆',
-  available: '▂',
-  waiting: '▲',
+  working: '#',
+  available: '=',
+  waiting: '^',
   stuck: '!',
-  stale: '▒',
+  stale: '~',
   unknown: '?',
-  dead: '×',
+  dead: 'X',
 };
 
-/** Glyph of a cell's state; `·` where nothing was observed. */
+/** Glyph of a cell's state; `.` where nothing was observed. */
 export function timelineGlyph(state: string | null): string {
-  if (state === null) return '·';
+  if (state === null) return '.';
   return TIMELINE_GLYPHS[state] ?? (state[0] ?? '?');
 }
 
@@ -73,12 +75,12 @@ export function timelineWords(states: readonly (string | null)[], width: number,
   return sanitizeLine(out);
 }
 
-/** Legend of the timeline: `last 1h, 5m a cell: ▆ working ▂ available … · unseen` (glyphs), or how to read the words. */
+/** Legend of the timeline: `LAST 1H (5m a cell, oldest left): # working = available … . unseen` (glyphs), or how to read the words. */
 export function timelineLegend(cells: number, color: boolean, windowSeconds = TIMELINE_WINDOW_SECONDS): string {
   const step = shortDuration(windowSeconds / Math.max(1, cells));
   if (!color) return `LAST 1H: each agent's readiness over the last hour in words, oldest first (state and how long)`;
   const glyphs = Object.entries(TIMELINE_GLYPHS).map(([state, g]) => `${g} ${state}`).join('  ');
-  return `LAST 1H (${step} a cell, oldest left): ${glyphs}  · unseen`;
+  return `LAST 1H (${step} a cell, oldest left): ${glyphs}  . unseen`;
 }
 
 /** `12s ago`, `3m04s ago` from an ISO time and the clock (ms). */

@@ -28,12 +28,12 @@ describe('transition rows', () => {
   });
   it('timeline: glyphs per cell, words under NO_COLOR (newest kept when cut), legend, cells by width', () => {
     const states = [null, null, 'working', 'working', 'dead', 'working'];
-    expect(timelineText(states)).toBe('··▆▆×▆');
+    expect(timelineText(states)).toBe('..##X#');
     expect(timelineWords(states, 80)).toBe('unseen 20m working 20m dead 10m working 10m');
     expect(timelineWords(states, 22)).toBe('…dead 10m working 10m');
     expect(timelineCellCount(80)).toBe(12);
     expect(timelineCellCount(200)).toBe(60);
-    expect(timelineLegend(12, true)).toMatch(/^LAST 1H \(5m a cell, oldest left\): ▆ working {2}▂ available/);
+    expect(timelineLegend(12, true)).toMatch(/^LAST 1H \(5m a cell, oldest left\): # working {2}= available/);
     expect(timelineLegend(12, false)).toMatch(/in words/);
   });
 });
