@@ -19,10 +19,7 @@ export interface BacklogPanelProps {
   height: number;
 }
 
-/** Lines the panel would like at most: title + cards + the waiting-on-dependencies line. */
-export function backlogWantedLines(claimed: number, ready: number): number {
-  return 2 + claimed + ready;
-}
+export { backlogWantedLines } from '../src/view/layout.js';
 
 /** Renders the backlog panel in at most `height` lines. */
 export function BacklogPanel({ width, height }: BacklogPanelProps): React.ReactElement | null {

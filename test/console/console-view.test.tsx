@@ -380,15 +380,15 @@ describe('console preview and claim', () => {
     await r.press('k'); // coder3: dead
     await r.press('c');
     await r.waitFor((f) => f.includes('claim refused: coder3 has no live pane (dead)'), 'dead refused');
-    expect(r.store.getState().ui.modal).toBe('none');
+    expect(r.store.getState().ui.open.kind).toBe('none');
     await r.press('s');
     await r.waitFor((f) => f.includes('send refused: coder3 has no live pane (dead)'), 'send to dead refused');
-    expect(r.store.getState().ui.modal).toBe('none');
+    expect(r.store.getState().ui.open.kind).toBe('none');
     r.store.getState().applySnapshot(makeSnapshot(mixedFleet(), { fleet: { ...makeSnapshot(mixedFleet()).fleet, paused: { at: '2026-11-21T18:00:00Z', by: 'ops@vm', reason: 'deploy' } } }));
     await r.press('g');
     await r.press('c');
     await r.waitFor((f) => f.includes('claim refused: fleet PAUSED since 2026-11-21T18:00:00Z by ops@vm: deploy'), 'paused refused');
-    expect(r.store.getState().ui.modal).toBe('none');
+    expect(r.store.getState().ui.open.kind).toBe('none');
     expect(actions.calls.filter((c) => c.startsWith('dispatch') || c.startsWith('send'))).toEqual([]);
   });
 
