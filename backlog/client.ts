@@ -150,7 +150,7 @@ let cachedIdentity: CodeIdentity | null = null;
 /** This process's {@link CodeIdentity} (computed once: a version, a root, one stat of the server module). */
 function ourIdentity(): CodeIdentity {
   if (cachedIdentity) return cachedIdentity;
-  let codeChangedAtMs: number | null = null;
+  let codeChangedAtMs: number | null;
   try {
     codeChangedAtMs = fs.statSync(fileURLToPath(new URL('./server.js', import.meta.url))).mtimeMs;
   } catch {
@@ -205,7 +205,7 @@ function tryConnect(socketPath: string, helloTimeoutMs = 5000): Promise<{ socket
       buffered += chunk;
       const nl = buffered.indexOf('\n');
       if (nl < 0) return;
-      let hello: BacklogHello | null = null;
+      let hello: BacklogHello | null;
       try {
         hello = JSON.parse(buffered.slice(0, nl)) as BacklogHello;
       } catch {

@@ -64,7 +64,7 @@ export function Dialog({ width, height }: { width: number; height: number }): Re
   const claimed = useConsole((s) => (s.ui.open.kind === 'confirm-release' ? selectedClaimedCard(s) : null));
   if (height <= 0) return null;
   const agent = sanitizeLine(agentName ?? '?');
-  let lines: { text: string; color?: string; bold?: boolean }[] = [];
+  let lines: { text: string; color?: string; bold?: boolean }[];
   switch (open.kind) {
     case 'filter':
       lines = [{ text: `/ ${editorView(filter, width - 2)}`, bold: true }];

@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { packageVersion } from '../lib/version.js';
 import { registerHeartbeatCommand } from './commands/heartbeat.js';
 import { registerDemoCommand } from './commands/demo.js';
@@ -6,26 +6,8 @@ import { registerBacklogCommand } from './commands/backlog.js';
 import { registerActionCommands } from './commands/actions.js';
 import { sanitizeLines } from '../lib/sanitize.js';
 
-/** Exit code of every usage error (unknown command or option, bad or missing value). */
-export const USAGE_EXIT = 2;
-
-/** Options shared by the console, `--once` and every subcommand (read with `optsWithGlobals()`). */
-export interface GlobalOptions {
-  mosaicHome?: string;
-  roster?: string;
-  /** Poll interval of the console, seconds. */
-  interval: number;
-  once?: boolean;
-  json?: boolean;
-  readonly?: boolean;
-}
-
-/** Parses a positive number of seconds for `--interval`, `--ttl`, `--timeout`. */
-export function parseSeconds(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive number of seconds, got "${value}"`);
-  return n;
-}
+export { USAGE_EXIT, parseSeconds, type GlobalOptions } from './options.js';
+import { USAGE_EXIT, parseSeconds, type GlobalOptions } from './options.js';
 
 /** Builds the command tree. Heavy modules (ink, react, PGlite) are imported lazily per mode. */
 export function buildProgram(): Command {

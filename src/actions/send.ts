@@ -152,7 +152,7 @@ export async function sendToAgent(opts: SendOptions): Promise<SendReceipt> {
 async function deliver(opts: SendOptions): Promise<SendReceipt> {
   const started = performance.now();
   /** When Enter went to the pane (verification watches `timeoutMs` from here). */
-  let enteredAt = started;
+  let enteredAt: number;
   const source = opts.source ?? DEFAULT_SOURCE;
   const verify = opts.verify ?? true;
   const timeoutMs = opts.timeoutMs ?? DEFAULT_SEND_TIMEOUT_MS;
@@ -241,7 +241,7 @@ async function deliver(opts: SendOptions): Promise<SendReceipt> {
   // The window starts at Enter: waiting for the send lock or a slow machine's typing must not
   // eat the time the runtime gets to show what it did with the message.
   const deadline = enteredAt + timeoutMs;
-  let verdict: VerifyVerdict | null = null;
+  let verdict: VerifyVerdict | null;
   for (;;) {
     let current: PaneText;
     try {

@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import type { GlobalOptions } from '../cli.js';
+import type { GlobalOptions } from '../options.js';
 import { resolvePaths } from '../../lib/paths.js';
 import { sanitizeLine } from '../../lib/sanitize.js';
 

@@ -1,9 +1,9 @@
 import os from 'node:os';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import type { GlobalOptions } from '../cli.js';
+import type { GlobalOptions } from '../options.js';
 import { resolvePaths, type MosaicPaths } from '../../lib/paths.js';
 import { sanitizeLine, sanitizeLines } from '../../lib/sanitize.js';
-import { BacklogError, EXIT_CODES, type Card } from '../../backlog/types.js';
+import { BacklogError, EXIT_CODES, type Card, type CardStatus } from '../../backlog/types.js';
 import type { BacklogClient } from '../../backlog/verbs.js';
 
 // Kept light at import time (src/cli.ts imports it statically): the client, PGlite, drizzle
@@ -166,7 +166,7 @@ export function registerBacklogCommand(program: Command): void {
     .addOption(new Option('--projected-tokens <n>', 'advisory spend projection (tokens)').argParser(parseInteger))
     .option('--actor <name>', 'who creates it (event log; default cli:<user>@<host>)')
     .addOption(json())
-    .action(async (o, cmd: Command) =>
+    .action(async (o: { id: string; title: string; body?: string; phase?: string; priority?: number; dependsOn?: string[]; acceptance?: string; idempotencyKey?: string; projectedTokens?: number; actor?: string }, cmd: Command) =>
       withBacklog(
         cmd,
         async (c) => {
@@ -200,7 +200,7 @@ export function registerBacklogCommand(program: Command): void {
     .option('--ready-only', 'only claimable cards')
     .addOption(new Option('--limit <n>', 'at most n cards').argParser(parseInteger))
     .addOption(json())
-    .action(async (o, cmd: Command) =>
+    .action(async (o: { status?: CardStatus; phase?: string; readyOnly?: boolean; limit?: number }, cmd: Command) =>
       withBacklog(
         cmd,
         (c) => c.list({ status: o.status, phase: o.phase, readyOnly: Boolean(o.readyOnly), limit: o.limit }),
@@ -213,7 +213,7 @@ export function registerBacklogCommand(program: Command): void {
     .description('show one card')
     .requiredOption('--id <id>', 'card id')
     .addOption(json())
-    .action(async (o, cmd: Command) => withBacklog(cmd, (c) => c.get(o.id), cardDetails));
+    .action(async (o: { id: string }, cmd: Command) => withBacklog(cmd, (c) => c.get(o.id), cardDetails));
 
   backlog
     .command('claim')
@@ -222,7 +222,7 @@ export function registerBacklogCommand(program: Command): void {
     .addOption(new Option('--ttl <seconds>', 'claim TTL in seconds').default(900).argParser(parseWholeSeconds))
     .option('--id <id>', 'claim this card')
     .addOption(json())
-    .action(async (o, cmd: Command) =>
+    .action(async (o: { owner: string; ttl: number; id?: string }, cmd: Command) =>
       withBacklog(
         cmd,
         (c) => c.claim({ owner: o.owner, ttlSeconds: o.ttl, id: o.id }),
@@ -238,7 +238,7 @@ export function registerBacklogCommand(program: Command): void {
     .addOption(new Option('--ttl <seconds>', 'new TTL from now (default: the claim TTL)').argParser(parseWholeSeconds))
     .addOption(new Option('--token <n>', 'fencing token from the claim').argParser(parseInteger))
     .addOption(json())
-    .action(async (o, cmd: Command) =>
+    .action(async (o: { id: string; owner: string; ttl?: number; token?: number }, cmd: Command) =>
       withBacklog(
         cmd,
         (c) => c.renew({ id: o.id, owner: o.owner, ttlSeconds: o.ttl, token: o.token }),
@@ -252,7 +252,7 @@ export function registerBacklogCommand(program: Command): void {
     .option('--id <id>', 'card id')
     .option('--owner <name>', 'with --id: only while this owner still holds the claim (a card that changed hands is left alone)')
     .addOption(json())
-    .action(async (o, cmd: Command) => {
+    .action(async (o: { id?: string; owner?: string }, cmd: Command) => {
       if (o.owner !== undefined && o.id === undefined) cmd.error('mosaic-top backlog reclaim: --owner needs --id', { exitCode: 2 });
       await withBacklog(
         cmd,
@@ -267,7 +267,7 @@ export function registerBacklogCommand(program: Command): void {
     .requiredOption('--from <id>', 'the dependent card')
     .requiredOption('--to <id>', 'the card it depends on')
     .addOption(json())
-    .action(async (o, cmd: Command) =>
+    .action(async (o: { from: string; to: string }, cmd: Command) =>
       withBacklog(cmd, (c) => c.link({ from: o.from, to: o.to, actor: cliActor() }), (card) => `linked ${cardLine(card)}`),
     );
 
@@ -277,7 +277,7 @@ export function registerBacklogCommand(program: Command): void {
     .requiredOption('--id <id>', 'card id')
     .option('--reason <text>', 'why')
     .addOption(json())
-    .action(async (o, cmd: Command) =>
+    .action(async (o: { id: string; reason?: string }, cmd: Command) =>
       withBacklog(cmd, (c) => c.block({ id: o.id, reason: o.reason, actor: cliActor() }), (card) => `blocked ${cardLine(card)}`),
     );
 
@@ -286,7 +286,7 @@ export function registerBacklogCommand(program: Command): void {
     .description('return a blocked card to ready')
     .requiredOption('--id <id>', 'card id')
     .addOption(json())
-    .action(async (o, cmd: Command) => withBacklog(cmd, (c) => c.unblock({ id: o.id, actor: cliActor() }), (card) => `unblocked ${cardLine(card)}`));
+    .action(async (o: { id: string }, cmd: Command) => withBacklog(cmd, (c) => c.unblock({ id: o.id, actor: cliActor() }), (card) => `unblocked ${cardLine(card)}`));
 
   backlog
     .command('complete')
@@ -296,7 +296,7 @@ export function registerBacklogCommand(program: Command): void {
     .addOption(new Option('--token <n>', 'fencing token from the claim').argParser(parseInteger))
     .addOption(new Option('--actual-tokens <n>', 'advisory actual spend (tokens)').argParser(parseInteger))
     .addOption(json())
-    .action(async (o, cmd: Command) =>
+    .action(async (o: { id: string; owner?: string; token?: number; actualTokens?: number }, cmd: Command) =>
       withBacklog(
         cmd,
         (c) => c.complete({ id: o.id, owner: o.owner, token: o.token, actualTokens: o.actualTokens, actor: cliActor() }),
@@ -325,7 +325,7 @@ export function registerBacklogCommand(program: Command): void {
     .option('--id <id>', 'only this card')
     .addOption(new Option('--limit <n>', 'how many').default(50).argParser(parseInteger))
     .addOption(json())
-    .action(async (o, cmd: Command) =>
+    .action(async (o: { id?: string; limit: number }, cmd: Command) =>
       withBacklog(
         cmd,
         (c) => c.events({ cardId: o.id, limit: o.limit }),
@@ -383,7 +383,7 @@ export function registerBacklogCommand(program: Command): void {
     .command('serve')
     .description('run the embedded backlog server in the foreground (clients start one on demand otherwise)')
     .addOption(new Option('--idle-exit <seconds>', 'exit after this many idle seconds (0 = never; default never in the foreground)').argParser(parseWholeSeconds))
-    .action(async (o, cmd: Command) => {
+    .action(async (o: { idleExit?: number }, cmd: Command) => {
       const paths = pathsOf(cmd);
       if (paths.databaseUrl) {
         process.stderr.write('mosaic-top backlog serve: DATABASE_URL is set — the server tier needs no backlog server\n');

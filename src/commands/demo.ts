@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import type { GlobalOptions } from '../cli.js';
+import type { GlobalOptions } from '../options.js';
 
 interface DemoUpOptions {
   socket?: string;

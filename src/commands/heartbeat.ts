@@ -1,5 +1,5 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { parseSeconds, type GlobalOptions } from '../cli.js';
+import { parseSeconds, type GlobalOptions } from '../options.js';
 import { HeartbeatInputError, writeHeartbeat } from '../../fleet/heartbeat.js';
 import { loadRosterCached } from '../../fleet/roster.js';
 import { resolvePaths } from '../../lib/paths.js';

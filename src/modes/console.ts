@@ -4,7 +4,7 @@
  * polls with src/poller.ts, and hands the terminal over for `w` (watch) by unmounting Ink and
  * mounting it again afterwards — the store survives, so selection, focus and filter too.
  */
-import type { GlobalOptions } from '../cli.js';
+import type { GlobalOptions } from '../options.js';
 import { resolvePaths, type MosaicPaths } from '../../lib/paths.js';
 import type { AgentRow, Snapshot } from '../snapshot/types.js';
 import { createConsoleStore, type ConsoleStore } from '../store/index.js';

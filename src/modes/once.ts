@@ -3,7 +3,7 @@
  * (even with probe errors). Never imports ink/react; the table renderer is loaded only for the
  * table (the JSON path stays as lean as possible).
  */
-import type { GlobalOptions } from '../cli.js';
+import type { GlobalOptions } from '../options.js';
 import { resolvePaths } from '../../lib/paths.js';
 import { collectSnapshot } from '../snapshot/collect.js';
 

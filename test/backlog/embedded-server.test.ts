@@ -173,7 +173,7 @@ describe('embedded backlog across processes', () => {
     expect(after.code).toBe(0);
     const holder = readDataDirLock(paths.backlogDataDir);
     expect(holder?.pid).not.toBe(killedPid);
-    const claimed = new Map<string, string>(JSON.parse(after.stdout).map((c: { id: string; claimOwner: string }) => [c.id, c.claimOwner]));
+    const claimed = new Map<string, string>((JSON.parse(after.stdout) as { id: string; claimOwner: string }[]).map((c: { id: string; claimOwner: string }) => [c.id, c.claimOwner]));
     for (const a of acked) expect(claimed.get(a.id)).toBe(a.owner);
     expect(new Set(acked.map((a) => a.id)).size).toBe(acked.length);
     await stopServer(paths);
@@ -289,7 +289,7 @@ describe('embedded backlog across processes', () => {
     for (const verb of [['list', '--ready-only'], ['stats'], ['events', '--limit', '5'], ['reclaim'], ['block', '--id', 'A2'], ['unblock', '--id', 'A2']]) {
       const r = await cli(paths, [...verb, '--json']);
       expect(r.code, `${verb.join(' ')}: ${r.stderr}`).toBe(0);
-      expect(() => JSON.parse(r.stdout)).not.toThrow();
+      expect(() => JSON.parse(r.stdout) as unknown).not.toThrow();
     }
     const imported = await cli(paths, ['import', path.join(ROOT, 'backlog', 'fixtures', 'NORTH_STAR.yaml'), '--json']);
     expect(JSON.parse(imported.stdout)).toMatchObject({ existing: ['A1', 'A2'] });
@@ -422,7 +422,7 @@ describe('embedded backlog across processes', () => {
       socket.write(JSON.stringify({ id: 2, method: 'claim', params: { owner: 'bad owner!' } }) + '\n');
       socket.write(JSON.stringify({ id: 3, method: 'stats' }) + '\n');
       await waitFor(() => lines.length >= 5, { what: 'four replies' });
-      const replies = lines.slice(1).map((l) => JSON.parse(l));
+      const replies = lines.slice(1).map((l) => JSON.parse(l) as unknown);
       expect(replies[0]).toMatchObject({ id: null, ok: false, error: { code: 'invalid' } });
       expect(replies[1]).toMatchObject({ id: 1, ok: false, error: { code: 'invalid' } });
       expect(replies[2]).toMatchObject({ id: 2, ok: false, error: { code: 'invalid' } });

@@ -390,7 +390,7 @@ describe('drizzle schema mirrors the SQL migrations', () => {
     try {
       for (const table of [backlogCards, backlogEvents, backlogMigrations]) {
         const name = getTableName(table);
-        const declared = Object.values(getTableColumns(table)).map((c) => c.name).sort();
+        const declared = Object.values(getTableColumns(table)).map((c) => (c as { name: string }).name).sort();
         const actual = (await tier.columns(name)).sort();
         expect(actual, name).toEqual(declared);
       }

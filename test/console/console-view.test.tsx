@@ -139,7 +139,7 @@ describe('console keys', () => {
     expect(frame).toContain('coder1');
     expect(frame).not.toContain('enhancer1');
     await r.press('escape');
-    frame = await r.waitFor((f) => f.includes('enhancer1'), 'filter cleared');
+    await r.waitFor((f) => f.includes('enhancer1'), 'filter cleared');
     expect(r.store.getState().ui.filter).toBe('');
     await r.press('/');
     for (const ch of 'dead') await r.press(ch);
@@ -149,7 +149,7 @@ describe('console keys', () => {
     expect(frame).not.toContain('coder1');
     // esc clears a filter in use, too (not only while editing it).
     await r.press('escape');
-    frame = await r.waitFor((f) => f.includes('coder1') && f.includes('filter cleared'), 'applied filter cleared by esc');
+    await r.waitFor((f) => f.includes('coder1') && f.includes('filter cleared'), 'applied filter cleared by esc');
     expect(r.store.getState().ui.filter).toBe('');
   });
   it('r says "refreshing…" until the next snapshot arrives, not for the notice lifetime', async () => {
