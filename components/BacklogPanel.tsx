@@ -1,5 +1,5 @@
 /**
- * The backlog panel (spec §8): claimed cards with owner and a live TTL countdown (derived from
+ * The backlog panel: claimed cards with owner and a live TTL countdown (derived from
  * secondsLeft and the time since the snapshot; the store's clock tick re-renders it each
  * second, no timer here), then ready cards by priority, then the blocked count. "backlog: none
  * yet" when the store does not exist; the error in place when it cannot be read.

@@ -1,4 +1,4 @@
-/** The fleet table (spec §8): agent, state word, class, runtime, idle, heartbeat age, unit, card, flags (+ evidence when wide). */
+/** The fleet table: agent, state word, class, runtime, idle, heartbeat age, unit, card, flags (+ evidence when wide). */
 import React, { useMemo } from 'react';
 import { Box } from 'ink';
 import { useConsole } from '../hooks/useConsoleStore.js';

@@ -41,7 +41,7 @@ export function readAgentEnv(agentsDir: string, agent: string): Record<string, s
 }
 
 /**
- * The program an agent is expected to run (spec §6 DRIFT): basename of the first word of
+ * The program an agent is expected to run (for DRIFT: the pane runs something else than the agent should): basename of the first word of
  * `MOSAIC_AGENT_COMMAND` when set, else the roster `runtime`. Upstream launches
  * `mosaic yolo <runtime>` by default, so a first word of `mosaic` falls back to the runtime.
  */

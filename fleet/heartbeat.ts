@@ -1,5 +1,5 @@
 /**
- * Heartbeat protocol v1 (spec §4): `<run>/<agent>.hb`, `key=value` lines. The tolerant parser
+ * Heartbeat protocol v1 (docs/heartbeat.md): `<run>/<agent>.hb`, `key=value` lines. The tolerant parser
  * (legacy `ts=`-only files, partial beats, future ts, missing ts; a file with no v1 field at
  * all is no beat), the bounded reader and the atomic writer. Upstream
  * fixed only the path (`~/.config/mosaic/fleet/run/<agent>.hb`, FLEET-OBS-001) and wrote `ts=`.
@@ -65,7 +65,7 @@ function quote(raw: string): string {
 
 /**
  * Parses a heartbeat file's content (text, or its bytes — possibly only the first bytes of a
- * larger file, see `fileSize`). Never throws. Spec §4 as the team reconciled it:
+ * larger file, see `fileSize`). Never throws. The protocol as the team reconciled it:
  * - at least one `key=value` line with a v1 key (v, ts, state, interval, pid, card, note) ⇒ a
  *   usable beat from what parses; the file's mtime stands in for a missing/unreadable `ts`;
  *   every oddity lands in `problems` and sets `partial`;

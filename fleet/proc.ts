@@ -1,5 +1,5 @@
 /**
- * The process tree from `/proc` (spec §3): built once per snapshot from `/proc/<pid>/stat`
+ * The process tree from `/proc`: built once per snapshot from `/proc/<pid>/stat`
  * (ppid + comm); `/proc/<pid>/cmdline` is read only for pids under agent panes. Linux only:
  * elsewhere the tree is empty and the probe says so. Upstream's `fleet ps` used `pstree`.
  */

@@ -1,5 +1,5 @@
 /**
- * Readiness (spec §5) and flags (spec §6). Pure: inputs in, decisions with evidence out.
+ * Readiness (dead, unknown, stale, working, available — in that order of precedence) and flags (DRIFT, BOOT-ENABLE, EXPIRED-CLAIM). Pure: inputs in, decisions with evidence out.
  * Upstream: H1 (classifyReadiness: dead/unknown/stale/working), H1b (pane idle from
  * pane/window/session activity), H2 (`available`, never `stuck` from idleness; the idle
  * threshold stays `MOSAIC_HEARTBEAT_IDLE_THRESHOLD`, default 300 s).
@@ -59,7 +59,7 @@ export interface ReadinessInput {
 }
 
 /**
- * Decides one readiness per agent, in spec order (an agent whose host was not or could not be
+ * Decides one readiness per agent, in this order of precedence (an agent whose host was not or could not be
  * probed — `remoteHost`, `probeError` — is `unknown`): dead (no pane / pane dead), unknown (no
  * readable beat: no file, or `heartbeatError`, e.g. a file with no v1 field), stale (beat
  * older than `staleSeconds`), working (beat `busy`; or no state and
@@ -73,7 +73,7 @@ export function classifyReadiness(
   const { pane, heartbeat } = input;
   if (input.probeError) return { readiness: 'unknown', evidence: [input.probeError] };
   if (input.remoteHost) {
-    // Only the local host is probed (spec §3): claiming "dead" for a remote agent would be a lie.
+    // A host that was not probed says nothing about its agents: claiming "dead" for a remote agent would be a lie.
     return { readiness: 'unknown', evidence: [`agent on host ${input.remoteHost}: not probed from this host`] };
   }
   if (!pane) {
@@ -86,7 +86,7 @@ export function classifyReadiness(
   if (!heartbeat) {
     return {
       readiness: 'unknown',
-      // A garbage file is no beat: its mtime must not pass for a fresh one (spec §4/§5).
+      // A garbage file is no beat: its mtime must not pass for a fresh one.
       evidence: [input.heartbeatError ? `heartbeat ${input.heartbeatError}` : 'no heartbeat file', `pane alive, idle ${formatAge(pane.idleSeconds)}`],
     };
   }
@@ -124,7 +124,7 @@ export function classifyReadiness(
 }
 
 /**
- * DRIFT check (spec §6): does `expected` appear among the program names seen in the pane
+ * DRIFT check (the pane runs something else than the agent's runtime): does `expected` appear among the program names seen in the pane
  * (pane current command, and comm / argv[0] / argv[1] basenames of the pane pid and its
  * descendants)? Upstream's example: roster says `pi`, the pane runs `python dogfood-agent.py`.
  */

@@ -1,5 +1,5 @@
 /**
- * The pure receipt classifier of a verified send (spec §9). Owner: actions.
+ * The pure receipt classifier of a verified send (submitted, queued, refused, unverified — from what the pane showed). Owner: actions.
  *
  * Technique (agent-deck's, see field notes): capture the pane BEFORE sending (the baseline)
  * and count only what changed relative to it, so old output, an old prompt or an earlier copy

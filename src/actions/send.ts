@@ -1,5 +1,5 @@
 /**
- * Verified send (spec §9): operator text into an agent's pane, with a receipt. Owner: actions.
+ * Verified send: operator text into an agent's pane, with a receipt. Owner: actions.
  *
  * Upstream: `mosaic agent send --verify` (seed 002/003) sends operator-origin traffic with the
  * source label `operator:mosaic-cli` and checks the pane afterwards; here the label is
@@ -29,7 +29,7 @@ const TYPED_WAIT_MS = 1500;
 /** Allowed characters of a source label. */
 const SOURCE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9:._@/-]{0,63}$/;
 
-/** Options of a verified send (spec §9). */
+/** Options of a verified send. */
 export interface SendOptions {
   agent: string;
   /** The agent's tmux server: a local socket (null = default), or its host's tmux over ssh (agent-target.ts agentTmuxServer). */

@@ -139,7 +139,7 @@ async function withBacklog<T>(
 }
 
 /**
- * `mosaic-top backlog <verb>` (spec §7; upstream `mosaic fleet backlog`): create, list, show,
+ * `mosaic-top backlog <verb>` (upstream `mosaic fleet backlog`; docs/backlog.md): create, list, show,
  * claim, renew, reclaim, link, block, unblock, complete, stats, events, import, serve — all
  * with `--json`. Exit codes: 0 ok (nothing to claim included), 1 backlog unavailable, 2 usage
  * or invalid input, 3 not found, 4 conflict, 5 fenced, 6 cycle, 7 paused, 8 no backlog yet.

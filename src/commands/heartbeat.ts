@@ -13,7 +13,7 @@ function agentInRoster(file: string, agent: string): boolean | null {
 
 /**
  * `mosaic-top heartbeat <agent> --state busy|idle [--card ID] [--note TEXT] [--interval S] [--pid N]`
- * (spec §4): writes `<run>/<agent>.hb` atomically, protocol v1. Meant for runtime hooks
+ * (protocol v1, docs/heartbeat.md): writes `<run>/<agent>.hb` atomically, protocol v1. Meant for runtime hooks
  * (Claude Code: UserPromptSubmit ⇒ busy, Stop ⇒ idle; see docs/heartbeat.md). Exit 0 on
  * success, 2 on bad input, 1 on an I/O error.
  */

@@ -1,5 +1,5 @@
 /**
- * Console mode (spec §8): `mosaic-top` without a subcommand. Loads ink/react lazily (the
+ * Console mode: `mosaic-top` without a subcommand. Loads ink/react lazily (the
  * `--once` path never imports this module's heavy parts), draws on the alternate screen,
  * polls with src/poller.ts, and hands the terminal over for `w` (watch) by unmounting Ink and
  * mounting it again afterwards — the store survives, so selection, focus and filter too.

@@ -1,5 +1,5 @@
 /**
- * `--once [--json]` (spec §10): one snapshot, printed, exit 0 when a snapshot was produced
+ * `--once [--json]`: one snapshot, printed, exit 0 when a snapshot was produced
  * (even with probe errors). Never imports ink/react; the table renderer is loaded only for the
  * table (the JSON path stays as lean as possible).
  */

@@ -1,5 +1,5 @@
 /**
- * The snapshot: one truthful, joined view of a Mosaic fleet (spec §10). The console's store
+ * The snapshot: one truthful, joined view of a Mosaic fleet (schema/snapshot.schema.json). The console's store
  * holds exactly this; `--once --json` prints it. Shape documented by
  * `schema/snapshot.schema.json` (keep both in step; the tests validate real output).
  */
@@ -85,7 +85,7 @@ export interface Snapshot {
   host: string;
   /** The tenant is the Unix user (upstream: uid per tenant). */
   tenant: string;
-  /** Every path in use (spec §1); `databaseUrl` is masked (`postgres://u:***@h/db`) or null. */
+  /** Every path in use; `databaseUrl` is masked (`postgres://u:***@h/db`) or null. */
   paths: MosaicPaths;
   fleet: FleetSummary;
   agents: AgentRow[];
@@ -94,6 +94,6 @@ export interface Snapshot {
   probes: Record<string, ProbeReport>;
   /** Human-readable errors (roster parse errors with file:line:column, probe failures). */
   errors: string[];
-  /** The backlog section (spec §7 into the snapshot); absent when the backlog was not read. */
+  /** The backlog section; absent when the backlog was not read. */
   backlog?: BacklogSection;
 }

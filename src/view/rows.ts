@@ -14,7 +14,7 @@ import { padToWidth } from './format.js';
 import type { ConsoleState } from '../store/index.js';
 import { eventsLines } from './event-rows.js';
 
-/** Columns of the fleet table (spec §8); evidence only shows when the terminal is wide. */
+/** Columns of the fleet table; evidence only shows when the terminal is wide. */
 export const FLEET_COLUMNS: readonly ColumnSpec[] = [
   { key: 'agent', header: 'AGENT', min: 8, max: 24, priority: 100 },
   { key: 'readiness', header: 'STATE', min: 9, max: 9, priority: 99 },
@@ -28,7 +28,7 @@ export const FLEET_COLUMNS: readonly ColumnSpec[] = [
   { key: 'evidence', header: 'EVIDENCE', min: 20, priority: 10, optional: true },
 ];
 
-/** The readiness word as printed (colour is never the only carrier, spec §8). */
+/** The readiness word as printed (colour is never the only carrier of a state: the word is always printed). */
 export function readinessWord(agent: AgentRow): string {
   return agent.readiness;
 }

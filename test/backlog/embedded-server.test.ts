@@ -1,5 +1,5 @@
 /**
- * The embedded tier across OS processes (spec §7): the real program (`node bin/mosaic-top
+ * The embedded tier across OS processes: the real program (`node bin/mosaic-top
  * backlog …`, built into dist/), the on-demand backlog server, its lock and its socket.
  */
 import { spawn, type ChildProcess } from 'node:child_process';

@@ -1,5 +1,5 @@
 /**
- * Backlog acceptance suite (spec §7), run against BOTH tiers: real PGlite (copied template
+ * Backlog acceptance suite (docs/backlog.md), run against BOTH tiers: real PGlite (copied template
  * data dir) and real PostgreSQL (the run's throwaway cluster, one database per file).
  */
 import fs from 'node:fs';

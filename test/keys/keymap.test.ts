@@ -23,7 +23,7 @@ describe('keymap data', () => {
       expect(new Set(keys).size, scope).toBe(keys.length);
     }
   });
-  it('covers every key of spec §8 and marks the mutating ones', () => {
+  it('covers every documented key (docs/console.md) and marks the mutating ones', () => {
     for (const k of ['up', 'down', 'j', 'k', 'pageup', 'pagedown', 'g', 'G', 'tab', 'enter', '/', 'escape', '?', 'v', 'w', 's', 'c', 'p', 'R', 'r', 'e', 'q', 'ctrl+c']) {
       expect(KEYMAP.some((b) => b.keys.includes(k)), k).toBe(true);
     }
