@@ -45,8 +45,8 @@ export function unmetRequirement(s: ConsoleState, need: Requirement, what: strin
     case 'claimed-card':
       return selectedClaimedCard(s) ? null : { notice: `${what}: select a claimed card (C) in the backlog panel` };
     case 'selection': {
-      const keys = s.ui.focus === 'fleet' ? visibleAgents(s.fleet.snapshot, s.ui.filter).map((a) => a.name) : backlogRows(s.backlog.section, s.ui.filter).map((r) => r.id);
-      return selectedIndex(keys, s.ui.focus === 'fleet' ? s.ui.selectedAgent : s.ui.selectedCard) >= 0 ? null : { notice: null };
+      if (s.ui.focus === 'fleet') return visibleAgents(s.fleet.snapshot, s.ui.filter).length ? null : { notice: null };
+      return selectedIndex(backlogRows(s.backlog.section, s.ui.filter).map((r) => r.id), s.ui.selectedCard) >= 0 ? null : { notice: null };
     }
     case 'filter-set':
       return s.ui.filter ? null : { notice: null };

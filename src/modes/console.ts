@@ -73,12 +73,13 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
   /** Closes what the default snapshot source keeps open between ticks (the backlog client). */
   let closeCollect = async (): Promise<void> => {};
   if (!collect) {
-    const [{ collectSnapshot }, { RosterCache }, { SystemdBackoff }, { tmuxEnv: makeTmuxEnv }, { createBacklogSectionReader }] = await Promise.all([
+    const [{ collectSnapshot }, { RosterCache }, { SystemdBackoff }, { tmuxEnv: makeTmuxEnv }, { createBacklogSectionReader }, { ProcessTreeReader }] = await Promise.all([
       import('../snapshot/collect.js'),
       import('../../fleet/roster.js'),
       import('../../fleet/systemd.js'),
       import('../../fleet/exec.js'),
       import('../../backlog/snapshot.js'),
+      import('../../fleet/proc.js'),
     ]);
     const rosterCache = new RosterCache(paths.roster);
     // Without systemd (no systemctl, no user bus) a spawn per tick buys nothing: ask every 30 s.
@@ -88,7 +89,9 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
     // One backlog client for the console's life, not one per tick (one Postgres connection).
     const backlogReader = createBacklogSectionReader();
     closeCollect = () => backlogReader.close();
-    collect = (p, signal) => collectSnapshot({ paths: p, rosterCache, systemdBackoff, tmuxEnv, signal, readBacklog: backlogReader.read });
+    // The process table changes little between ticks: read only what changed (full read every 30 s).
+    const procReader = new ProcessTreeReader();
+    collect = (p, signal) => collectSnapshot({ paths: p, rosterCache, systemdBackoff, tmuxEnv, signal, readBacklog: backlogReader.read, procReader });
   }
   const collectFn = collect;
   const { capturePane } = await import('../../fleet/capture.js');

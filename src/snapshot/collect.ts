@@ -11,7 +11,7 @@ import { collectBacklogSection } from '../../backlog/snapshot.js';
 import { readAgentEnv } from '../../fleet/agent-env.js';
 import { readHeartbeat, type HeartbeatRead } from '../../fleet/heartbeat.js';
 import { readPausedFlag } from '../../fleet/paused.js';
-import { readProcessTree } from '../../fleet/proc.js';
+import { readProcessTree, type ProcessTreeReader } from '../../fleet/proc.js';
 import { readinessThresholds, type ReadinessThresholds } from '../../fleet/readiness.js';
 import { isLocalHost, probeRemoteHost, sshTarget, sshTimeoutMs, type RemoteHostProbe } from '../../fleet/remote.js';
 import { RosterCache, type RosterAgent } from '../../fleet/roster.js';
@@ -53,6 +53,11 @@ export interface CollectSnapshotOptions {
   probeTimeoutMs?: number;
   /** Root of the process table (default `/proc`); for tests. */
   procRoot?: string;
+  /**
+   * Keep one per poller: reads only what changed in the process table since the last tick
+   * (fleet/proc.ts). Without it every snapshot reads every `/proc/<pid>/stat`.
+   */
+  procReader?: ProcessTreeReader;
   /** Reads the backlog section (default {@link collectBacklogSection}); tests inject claims here. */
   readBacklog?: typeof collectBacklogSection;
 }
@@ -171,8 +176,16 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
 
   // /proc and the agents' env files only matter for agents with a live pane.
   const liveSessions = new Set<string>();
-  for (const t of tmux.values()) for (const p of t.panes) if (!p.dead) liveSessions.add(`${t.socket ?? ''}\0${p.session}`);
-  const proc = liveSessions.size ? await timed(() => readProcessTree(opts.procRoot)) : null;
+  const livePanes: { pid: number; currentCommand: string }[] = [];
+  for (const t of tmux.values()) {
+    for (const p of t.panes) {
+      if (p.dead) continue;
+      liveSessions.add(`${t.socket ?? ''}\0${p.session}`);
+      if (p.pid !== null) livePanes.push({ pid: p.pid, currentCommand: p.currentCommand });
+    }
+  }
+  const procReader = opts.procReader;
+  const proc = liveSessions.size ? await timed(() => (procReader ? procReader.read(livePanes, nowMs) : readProcessTree(opts.procRoot))) : null;
   const agentEnvs = new Map<string, Record<string, string>>();
   if (proc?.value) {
     for (const a of localAgents) {
