@@ -34,6 +34,7 @@ const { createConsoleStore } = await import('../../src/store/index.js');
 const { makeSnapshot, manyAgents } = await import('../fixtures/snapshots.js');
 const { recordingActions } = await import('../helpers/render.js');
 await (await import('../../src/ink/output.js')).installFastOutputPass();
+const { CONSOLE_MAX_FPS } = await import('../../src/modes/console.js');
 
 const execFileAsync = promisify(execFile);
 const repo = path.resolve(import.meta.dirname, '..', '..', '..');
@@ -157,7 +158,7 @@ async function keyToFrame(n: number, presses = 60): Promise<{ p50: number; p95: 
     read(): string | null { return this.chunks.shift() ?? null; },
   });
   const instance = render(React.createElement(ConsoleProvider, { store, actions: recordingActions() }, React.createElement(App)), {
-    stdout: stdout as unknown as NodeJS.WriteStream, stdin: stdin as unknown as NodeJS.ReadStream, exitOnCtrlC: false, patchConsole: false, maxFps: 30,
+    stdout: stdout as unknown as NodeJS.WriteStream, stdin: stdin as unknown as NodeJS.ReadStream, exitOnCtrlC: false, patchConsole: false, maxFps: CONSOLE_MAX_FPS,
   });
   await new Promise((r) => setTimeout(r, 200));
   const samples: number[] = [];
