@@ -170,6 +170,10 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
   for (const a of localAgents) heartbeats.set(a.name, readHeartbeat(paths.runDir, a.name, nowSeconds));
   const heartbeatsMs = performance.now() - hbStarted;
 
+  // Without a reader kept across ticks (`--once`), the whole process table is read while the
+  // tmux and systemd subprocesses run, not after them; it is used only if a pane is live.
+  const earlyProc = !opts.procReader && localAgents.length ? await timed(() => readProcessTree(opts.procRoot)) : null;
+
   const tmux = new Map<string, TmuxSocketProbe>();
   for (const t of await tmuxPromise) tmux.set(t.socket ?? '', t);
   const remotes = await remotePromise;
@@ -185,7 +189,7 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
     }
   }
   const procReader = opts.procReader;
-  const proc = liveSessions.size ? await timed(() => (procReader ? procReader.read(livePanes, nowMs) : readProcessTree(opts.procRoot))) : null;
+  const proc = liveSessions.size ? (earlyProc ?? (await timed(() => (procReader ? procReader.read(livePanes, nowMs) : readProcessTree(opts.procRoot))))) : null;
   const agentEnvs = new Map<string, Record<string, string>>();
   if (proc?.value) {
     for (const a of localAgents) {
