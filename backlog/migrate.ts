@@ -8,6 +8,7 @@ import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { packageRoot } from '../lib/version.js';
 import { rowsOf, type BacklogDb } from './db.js';
+import { backlogMigrations } from './schema.js';
 
 /**
  * Advisory lock key of the migrator (any constant shared by all): the bytes "mosaicb"
@@ -49,7 +50,8 @@ export function readMigrations(dir = migrationsDir()): MigrationFile[] {
 }
 
 /**
- * Applies pending migrations to `db` in one transaction under the advisory lock. Returns the
+ * Applies pending migrations (safe on a store upstream's `mosaic fleet backlog` made, on one
+ * mosaic-top round 1 made — converted to upstream's column types by 0003 — and on a fresh one) to `db` in one transaction under the advisory lock. Returns the
  * versions applied now (empty when up to date). Throws the database error (transaction rolled
  * back, nothing half-applied).
  */
@@ -61,12 +63,12 @@ export async function migrateBacklog(db: BacklogDb, files: MigrationFile[] = rea
       name text NOT NULL,
       applied_at timestamptz DEFAULT now() NOT NULL
     )`);
-    const done = new Set(rowsOf<{ version: string }>(await tx.execute(sql`SELECT version FROM backlog_migrations`)).map((r) => r.version));
+    const done = new Set((await tx.select({ version: backlogMigrations.version }).from(backlogMigrations)).map((r) => r.version));
     const applied: string[] = [];
     for (const file of files) {
       if (done.has(file.version)) continue;
       for (const statement of file.statements) await tx.execute(sql.raw(statement));
-      await tx.execute(sql`INSERT INTO backlog_migrations (version, name) VALUES (${file.version}, ${file.name})`);
+      await tx.insert(backlogMigrations).values({ version: file.version, name: file.name });
       applied.push(file.version);
     }
     return applied;
@@ -77,4 +79,25 @@ export async function migrateBacklog(db: BacklogDb, files: MigrationFile[] = rea
 export async function backlogTablesExist(db: BacklogDb): Promise<boolean> {
   const rows = rowsOf<{ t: string | null }>(await db.execute(sql`SELECT to_regclass('backlog')::text AS t`));
   return Boolean(rows[0]?.t);
+}
+
+/** One column of the `backlog` table as the database reports it. */
+export interface BacklogColumnType {
+  column: string;
+  /** information_schema `data_type` (`USER-DEFINED` for the enum). */
+  dataType: string;
+  /** `udt_name`, e.g. `backlog_status`, `jsonb`, `text`, `int4`, `timestamptz`. */
+  udtName: string;
+  nullable: boolean;
+  /** Column default as the database prints it, or null. */
+  defaultValue: string | null;
+}
+
+/** The `backlog` table's columns, in table order (diagnostics and the compatibility tests). */
+export async function backlogColumnTypes(db: BacklogDb): Promise<BacklogColumnType[]> {
+  const rows = rowsOf<{ column_name: string; data_type: string; udt_name: string; is_nullable: string; column_default: string | null }>(
+    await db.execute(sql`SELECT column_name, data_type, udt_name, is_nullable, column_default FROM information_schema.columns
+      WHERE table_schema = current_schema() AND table_name = 'backlog' ORDER BY ordinal_position`),
+  );
+  return rows.map((r) => ({ column: r.column_name, dataType: r.data_type, udtName: r.udt_name, nullable: r.is_nullable === 'YES', defaultValue: r.column_default }));
 }

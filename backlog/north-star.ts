@@ -1,9 +1,10 @@
 /**
- * Reads upstream's NORTH_STAR.yaml (seed 002: `goals:` with id, title, phase, priority
- * must-have/should-have, depends_on) into cards-to-be. Workstream titles (`workstreams:`, keyed
- * by the goal id's leading letter) become the card body.
+ * Reads a NORTH_STAR.yaml in upstream's layout (seed 002: `goals:` with id, title, phase,
+ * priority must-have/should-have, depends_on) into cards-to-be. Workstream titles
+ * (`workstreams:`, keyed by the goal id's leading letter) become the card body. The demo's own
+ * goal list is backlog/fixtures/NORTH_STAR.yaml.
  */
-import fs from 'node:fs';
+import { BoundedReadError, readBoundedFile } from '../lib/bounded-read.js';
 import { BacklogError, type NorthStarGoal } from './types.js';
 
 /** Card priority per NORTH_STAR priority word (higher = sooner); numbers pass through. */
@@ -34,7 +35,8 @@ export function northStarPriority(value: unknown, phase: string | null, goalId: 
 
 /**
  * Parses NORTH_STAR.yaml text into goals. Throws BacklogError('invalid') naming the file (and
- * line for YAML syntax errors) when the text is not a NORTH_STAR document.
+ * line for YAML syntax errors) when the text is not a NORTH_STAR document, when its aliases
+ * expand too far (an alias bomb), and naming every goal id that occurs more than once.
  */
 export async function parseNorthStar(text: string, file = 'NORTH_STAR.yaml'): Promise<NorthStarGoal[]> {
   const { parseDocument } = await import('yaml');
@@ -44,7 +46,13 @@ export async function parseNorthStar(text: string, file = 'NORTH_STAR.yaml'): Pr
     const where = e.linePos?.[0] ? `:${e.linePos[0].line}:${e.linePos[0].col}` : '';
     throw new BacklogError('invalid', `${file}${where}: ${e.message.split('\n')[0]}`);
   }
-  const root = doc.toJS() as Record<string, unknown> | null;
+  let root: Record<string, unknown> | null;
+  try {
+    // yaml refuses a document whose aliases expand too far (an "alias bomb", maxAliasCount).
+    root = doc.toJS({ maxAliasCount: 1000 }) as Record<string, unknown> | null;
+  } catch (error) {
+    throw new BacklogError('invalid', `${file}: ${(error as Error).message.split('\n')[0]}`);
+  }
   if (!root || typeof root !== 'object' || !Array.isArray(root.goals)) {
     throw new BacklogError('invalid', `${file}: no "goals:" list (is this a NORTH_STAR.yaml?)`);
   }
@@ -54,7 +62,7 @@ export async function parseNorthStar(text: string, file = 'NORTH_STAR.yaml'): Pr
       if (w && typeof w.id === 'string' && typeof w.title === 'string') workstreams.set(w.id, w.title);
     }
   }
-  return (root.goals as unknown[]).map((raw, index) => {
+  const goals = (root.goals as unknown[]).map((raw, index) => {
     const g = raw as Record<string, unknown>;
     if (!g || typeof g !== 'object' || typeof g.id !== 'string' || !g.id) throw new BacklogError('invalid', `${file}: goal #${index + 1} has no id`);
     if (typeof g.title !== 'string' || !g.title.trim()) throw new BacklogError('invalid', `${file}: goal ${g.id} has no title`);
@@ -71,15 +79,33 @@ export async function parseNorthStar(text: string, file = 'NORTH_STAR.yaml'): Pr
       body: stream ? `NORTH_STAR goal ${g.id} — workstream: ${stream}` : `NORTH_STAR goal ${g.id}`,
     };
   });
+  const seen = new Set<string>();
+  const duplicates = new Set<string>();
+  for (const g of goals) (seen.has(g.id) ? duplicates : seen).add(g.id);
+  if (duplicates.size) {
+    throw new BacklogError('invalid', `${file}: duplicate goal id${duplicates.size > 1 ? 's' : ''} ${[...duplicates].join(', ')} (each goal needs its own id)`);
+  }
+  return goals;
 }
 
-/** Reads and parses a NORTH_STAR.yaml file; throws BacklogError('invalid'|'not_found'). */
+/** Most bytes of a NORTH_STAR.yaml read (thousands of goals fit). */
+export const NORTH_STAR_READ_LIMIT = 4 * 1024 * 1024;
+
+/**
+ * Reads and parses a NORTH_STAR.yaml file through {@link readBoundedFile} (regular files only,
+ * non-blocking, at most {@link NORTH_STAR_READ_LIMIT} bytes); throws BacklogError
+ * 'not_found' (no such file) or 'invalid' (a FIFO, a device, a directory, too large,
+ * unreadable, not a NORTH_STAR document), naming the file.
+ */
 export async function readNorthStarFile(file: string): Promise<NorthStarGoal[]> {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    const read = readBoundedFile(file, { maxBytes: NORTH_STAR_READ_LIMIT });
+    if (!read) throw new BacklogError('not_found', `cannot read ${file}: no such file`);
+    text = read.bytes.toString('utf8');
   } catch (error) {
-    throw new BacklogError('not_found', `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    if (error instanceof BacklogError) throw error;
+    throw new BacklogError('invalid', `cannot read ${error instanceof BoundedReadError ? error.message : `${file}: ${(error as Error).message}`}`);
   }
   return parseNorthStar(text, file);
 }

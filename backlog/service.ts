@@ -13,6 +13,7 @@ import { describePause, readPausedFlag } from '../fleet/paused.js';
 import type { PausedFlag } from '../fleet/types.js';
 import { hasControlCharacters } from '../lib/sanitize.js';
 import { executePrepared, rowsOf, type BacklogDb } from './db.js';
+import { backlogEvents, backlogFleetPause } from './schema.js';
 import {
   BacklogError,
   CARD_STATUSES,
@@ -26,6 +27,7 @@ import {
   type CompleteInput,
   type CreateCardInput,
   type CreateCardResult,
+  type FleetPauseInput,
   type ImportResult,
   type ListCardsInput,
   type NorthStarGoal,
@@ -46,19 +48,25 @@ const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,199}$/;
 /** Options of the service. */
 export interface BacklogServiceOptions {
   /**
-   * Reads the fleet's PAUSED flag (fleet/paused.ts readPausedFlag on the run dir); a non-null
-   * flag refuses `claim` with BacklogError('paused'). Absent ⇒ never paused.
+   * Reads the fleet's pause (`<run>/PAUSED`, and on a shared store the store's pause — wired by
+   * {@link fleetBacklogService}); a non-null flag refuses `claim` with BacklogError('paused').
+   * Absent ⇒ never paused.
    */
-  readPaused?: () => PausedFlag | null;
+  readPaused?: () => PausedFlag | null | Promise<PausedFlag | null>;
   /** Describes a pause for the refusal message (fleet/paused.ts describePause). */
   describePause?: (flag: PausedFlag) => string;
 }
 
 type Row = Record<string, unknown>;
 
-/** Card columns as selected from alias `c`, timestamps as epoch ms and bigints as text. */
-const CARD_COLUMNS = sql.raw(`c.id, c.title, c.body, c.phase, c.priority, c.status, c.depends_on,
-  c.claim_owner, c.claim_ttl_seconds, c.claim_token::text AS claim_token, c.attempts,
+/**
+ * Card columns as selected from alias `c`, timestamps as epoch ms and bigints as text. The claim
+ * token counts only while it belongs to the card's latest claim (an upstream claim since then
+ * bumped `attempts`: no token).
+ */
+const CARD_COLUMNS = sql.raw(`c.id, c.title, c.body, c.phase, c.priority, c.status::text AS status, c.depends_on,
+  c.claim_owner, c.claim_ttl_seconds,
+  CASE WHEN c.claim_token_attempts = c.attempts THEN c.claim_token::text END AS claim_token, c.attempts,
   c.idempotency_key, c.acceptance, c.projected_tokens::text AS projected_tokens,
   c.actual_tokens::text AS actual_tokens,
   (extract(epoch FROM c.claimed_at) * 1000)::float8 AS claimed_ms,
@@ -67,21 +75,20 @@ const CARD_COLUMNS = sql.raw(`c.id, c.title, c.body, c.phase, c.priority, c.stat
   CASE WHEN c.status = 'claimed' THEN
     extract(epoch FROM (c.claimed_at + c.claim_ttl_seconds * interval '1 second' - now()))::float8 END AS seconds_left`);
 
-/** SQL condition on alias `c`: every dependency exists and is done. */
-const DEPS_DONE = sql.raw(`(c.depends_on = '{}'::text[] OR NOT EXISTS (SELECT 1 FROM unnest(c.depends_on) AS d(dep)
+/**
+ * SQL condition on alias `c`: every dependency exists and is done. `depends_on` is upstream's
+ * jsonb list of ids; anything but a list (never written by either tool) counts as no dependency.
+ */
+const DEPS_DONE = sql.raw(`(c.depends_on = '[]'::jsonb OR jsonb_typeof(c.depends_on) <> 'array' OR NOT EXISTS (
+  SELECT 1 FROM jsonb_array_elements_text(c.depends_on) AS d(dep)
   WHERE NOT EXISTS (SELECT 1 FROM backlog p WHERE p.id = d.dep AND p.status = 'done')))`);
 
 /**
- * SQL condition on alias `c`: claimable — ready, the denormalized count of unmet dependencies
- * is zero (so the partial claim index applies), and, as a safety net, every dependency done.
+ * SQL condition on alias `c`: claimable — ready (mosaic-top's partial claim index) with every
+ * dependency done. The condition is evaluated on the store itself, so cards written or completed
+ * by upstream's CLI gate correctly too.
  */
-const CLAIMABLE = sql.join([sql.raw(`c.status = 'ready' AND c.deps_pending = 0 AND `), DEPS_DONE]);
-
-/** SQL: how many of `deps` (a text[] expression) are not done — the initial deps_pending. */
-function unmetCount(deps: SQL): SQL {
-  return sql`(SELECT count(*)::int FROM unnest(${deps}) AS d(dep)
-    WHERE NOT EXISTS (SELECT 1 FROM backlog p WHERE p.id = d.dep AND p.status = 'done'))`;
-}
+const CLAIMABLE = sql.join([sql.raw(`c.status = 'ready' AND `), DEPS_DONE]);
 
 /** SQL condition on alias `b`: the claim is live (not past claimed_at + TTL). */
 const CLAIM_LIVE = sql.raw(`b.claimed_at + b.claim_ttl_seconds * interval '1 second' > now()`);
@@ -97,14 +104,20 @@ function iso(ms: unknown): string | null {
   return n === null ? null : new Date(Math.round(n)).toISOString();
 }
 
-function textArray(v: unknown): string[] {
-  if (Array.isArray(v)) return v.map(String);
-  if (typeof v === 'string') {
-    // '{a,b}' when a driver did not parse the array
-    const inner = v.replace(/^\{|\}$/g, '');
-    return inner ? inner.split(',').map((s) => s.replace(/^"|"$/g, '')) : [];
+/** A jsonb value as the drivers return it: parsed already, or JSON text (raw SQL paths). */
+function jsonValue(v: unknown): unknown {
+  if (typeof v !== 'string') return v ?? null;
+  try {
+    return JSON.parse(v) as unknown;
+  } catch {
+    return v;
   }
-  return [];
+}
+
+/** `depends_on` (jsonb list of ids) as string[]; anything else ⇒ []. */
+function idList(v: unknown): string[] {
+  const parsed = jsonValue(v);
+  return Array.isArray(parsed) ? parsed.map(String) : [];
 }
 
 /** Maps a row selected with CARD_COLUMNS to a Card. */
@@ -120,7 +133,7 @@ function toCard(r: Row): Card {
     phase: (r.phase as string | null) ?? null,
     priority: Number(r.priority),
     status,
-    dependsOn: textArray(r.depends_on),
+    dependsOn: idList(r.depends_on),
     claimOwner: (r.claim_owner as string | null) ?? null,
     claimTtlSeconds: ttl,
     claimedAt,
@@ -129,7 +142,7 @@ function toCard(r: Row): Card {
     secondsLeft: status === 'claimed' ? num(r.seconds_left) : null,
     attempts: Number(r.attempts),
     idempotencyKey: (r.idempotency_key as string | null) ?? null,
-    acceptance: (r.acceptance as string | null) ?? null,
+    acceptance: r.acceptance === null || r.acceptance === undefined ? null : jsonValue(r.acceptance),
     projectedTokens: num(r.projected_tokens),
     actualTokens: num(r.actual_tokens),
     createdAt: iso(r.created_ms) ?? new Date(0).toISOString(),
@@ -156,9 +169,32 @@ function toEvent(r: Row): BacklogEvent {
   };
 }
 
-/** A `text[]` parameter (drizzle expands JS arrays into lists, so go through jsonb). */
-function textArrayParam(values: string[]): SQL {
-  return sql`ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(values)}::jsonb))::text[]`;
+/** A jsonb parameter (drizzle would expand a JS array into a list). */
+function jsonbParam(value: unknown): SQL {
+  return sql`${JSON.stringify(value)}::jsonb`;
+}
+
+/** Validates acceptance criteria: any JSON value up to 10 000 characters of JSON; none ⇒ null. */
+function assertAcceptance(value: unknown): unknown {
+  if (value === undefined || value === null || value === '') return null;
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    text = undefined;
+  }
+  if (text === undefined) throw new BacklogError('invalid', 'acceptance must be JSON (a list of strings, an object or a string)');
+  if (text.length > 10_000) throw new BacklogError('invalid', 'acceptance is longer than 10000 characters');
+  if (hasControlCharacters(text, false)) throw new BacklogError('invalid', 'acceptance contains control characters');
+  return value;
+}
+
+/** Ids that occur more than once in `ids`, in first-occurrence order. Pure. */
+export function duplicateIds(ids: readonly string[]): string[] {
+  const seen = new Set<string>();
+  const dup = new Set<string>();
+  for (const id of ids) (seen.has(id) ? dup : seen).add(id);
+  return [...dup];
 }
 
 /** Throws BacklogError('invalid') unless `value` is a usable id/owner/actor. */
@@ -204,11 +240,12 @@ async function dependencyPath(db: BacklogDb, start: string, target: string): Pro
     await db.execute(sql`WITH RECURSIVE reach(id) AS (
         SELECT ${start}::text
         UNION
-        SELECT d.dep FROM reach r JOIN backlog b ON b.id = r.id CROSS JOIN LATERAL unnest(b.depends_on) AS d(dep)
+        SELECT d.dep FROM reach r JOIN backlog b ON b.id = r.id
+          CROSS JOIN LATERAL jsonb_array_elements_text(CASE WHEN jsonb_typeof(b.depends_on) = 'array' THEN b.depends_on ELSE '[]'::jsonb END) AS d(dep)
       )
       SELECT b.id, b.depends_on FROM backlog b JOIN reach r ON b.id = r.id`),
   );
-  const edges = new Map(rows.map((r) => [r.id, textArray(r.depends_on)]));
+  const edges = new Map(rows.map((r) => [r.id, idList(r.depends_on)]));
   const previous = new Map<string, string>();
   const queue = [start];
   const seen = new Set(queue);
@@ -276,7 +313,7 @@ export class BacklogService {
     const title = assertText(input.title, 'title', { required: true, max: 500 }) as string;
     const body = assertText(input.body, 'body', { multiline: true });
     const phase = assertText(input.phase, 'phase', { max: 100 });
-    const acceptance = assertText(input.acceptance, 'acceptance', { multiline: true });
+    const acceptance = assertAcceptance(input.acceptance);
     const priority = input.priority === undefined ? 0 : assertInt(input.priority, 'priority', -1_000_000, 1_000_000);
     const key = assertText(input.idempotencyKey, 'idempotency key', { max: 200 });
     if (input.dependsOn !== undefined && !Array.isArray(input.dependsOn)) throw new BacklogError('invalid', 'dependsOn must be a list of card ids');
@@ -288,20 +325,20 @@ export class BacklogService {
       await tx.execute(sql`SELECT pg_advisory_xact_lock(${GRAPH_LOCK_KEY})`);
       const inserted = rowsOf<Row>(
         await tx.execute(sql`WITH c AS (
-            INSERT INTO backlog (id, title, body, phase, priority, depends_on, deps_pending, acceptance, idempotency_key, projected_tokens)
-            VALUES (${id}, ${title}, ${body}, ${phase}, ${priority}, ${textArrayParam(deps)}, ${unmetCount(textArrayParam(deps))}, ${acceptance}, ${key}, ${projected})
+            INSERT INTO backlog (id, title, body, phase, priority, depends_on, acceptance, idempotency_key, projected_tokens)
+            VALUES (${id}, ${title}, ${body}, ${phase}, ${priority}, ${jsonbParam(deps)}, ${acceptance === null ? null : jsonbParam(acceptance)}, ${key}, ${projected})
             ON CONFLICT DO NOTHING
             RETURNING *
           ), ev AS (
             INSERT INTO backlog_events (actor, verb, card_id, detail)
-            SELECT ${actor}::text, 'create', c.id, jsonb_build_object('title', c.title, 'priority', c.priority, 'dependsOn', to_jsonb(c.depends_on)) FROM c
+            SELECT ${actor}::text, 'create', c.id, jsonb_build_object('title', c.title, 'priority', c.priority, 'dependsOn', c.depends_on) FROM c
           )
           SELECT ${CARD_COLUMNS} FROM c`),
       )[0];
       if (inserted) {
         await assertNoCycle(tx as BacklogDb, id, deps);
         const missing = deps.length
-          ? rowsOf<{ id: string }>(await tx.execute(sql`SELECT d.dep AS id FROM unnest(${textArrayParam(deps)}) AS d(dep)
+          ? rowsOf<{ id: string }>(await tx.execute(sql`SELECT d.dep AS id FROM jsonb_array_elements_text(${jsonbParam(deps)}) AS d(dep)
               WHERE NOT EXISTS (SELECT 1 FROM backlog p WHERE p.id = d.dep) ORDER BY d.dep`)).map((r) => r.id)
           : [];
         return { card: toCard(inserted), created: true, missingDependencies: missing };
@@ -319,7 +356,7 @@ export class BacklogService {
     const where: SQL[] = [];
     if (input.status !== undefined) {
       if (!CARD_STATUSES.includes(input.status)) throw new BacklogError('invalid', `status must be one of ${CARD_STATUSES.join('|')}, got ${JSON.stringify(input.status)}`);
-      where.push(sql`c.status = ${input.status}`);
+      where.push(sql`c.status = ${input.status}::backlog_status`);
     }
     if (input.phase !== undefined) where.push(sql`c.phase = ${assertText(input.phase, 'phase', { max: 100 })}`);
     if (input.readyOnly) where.push(CLAIMABLE);
@@ -344,7 +381,7 @@ export class BacklogService {
     const owner = assertName(input.owner, 'owner');
     const ttl = assertTtl(input.ttlSeconds ?? DEFAULT_TTL_SECONDS);
     const id = input.id === undefined ? null : assertName(input.id, 'card id');
-    const paused = this.opts.readPaused?.() ?? null;
+    const paused = (await this.opts.readPaused?.()) ?? null;
     if (paused) {
       const why = this.opts.describePause ? this.opts.describePause(paused) : `fleet PAUSED since ${paused.at ?? '?'}`;
       throw new BacklogError('paused', `claim refused: ${why}`);
@@ -357,7 +394,8 @@ export class BacklogService {
         FOR UPDATE OF c SKIP LOCKED
       ), claimed AS (
         UPDATE backlog b SET status = 'claimed', claim_owner = ${owner}, claim_ttl_seconds = ${ttl},
-          claimed_at = now(), claim_token = nextval('backlog_claim_token_seq'), attempts = b.attempts + 1, updated_at = now()
+          claimed_at = now(), claim_token = nextval('backlog_claim_token_seq'), claim_token_attempts = b.attempts + 1,
+          attempts = b.attempts + 1, updated_at = now()
         FROM picked WHERE b.id = picked.id
         RETURNING b.*
       ), ev AS (
@@ -384,7 +422,7 @@ export class BacklogService {
   private async unmetDependencies(card: Card): Promise<string[]> {
     if (!card.dependsOn.length) return [];
     const rows = rowsOf<{ id: string; status: string }>(
-      await this.db.execute(sql`SELECT id, status FROM backlog WHERE id = ANY(${textArrayParam(card.dependsOn)})`),
+      await this.db.execute(sql`SELECT id, status::text AS status FROM backlog WHERE id IN (SELECT jsonb_array_elements_text(${jsonbParam(card.dependsOn)}))`),
     );
     const status = new Map(rows.map((r) => [r.id, r.status]));
     return card.dependsOn.filter((d) => status.get(d) !== 'done').map((d) => `${d} (${status.get(d) ?? 'missing'})`);
@@ -415,7 +453,7 @@ export class BacklogService {
     const row = await this.one(sql`WITH r AS (
         UPDATE backlog b SET claimed_at = now(), claim_ttl_seconds = COALESCE(${ttl}::int, b.claim_ttl_seconds), updated_at = now()
         WHERE b.id = ${id} AND b.status = 'claimed' AND b.claim_owner = ${owner}
-          ${token === undefined ? sql`` : sql`AND b.claim_token = ${token}`} AND ${CLAIM_LIVE}
+          ${token === undefined ? sql`` : sql`AND b.claim_token = ${token} AND b.claim_token_attempts = b.attempts`} AND ${CLAIM_LIVE}
         RETURNING b.*
       ), ev AS (
         INSERT INTO backlog_events (actor, verb, card_id, detail)
@@ -477,8 +515,7 @@ export class BacklogService {
       await assertNoCycle(db, from, [to]);
       const row = rowsOf<Row>(
         await tx.execute(sql`WITH c AS (
-            UPDATE backlog b SET depends_on = array_append(b.depends_on, ${to}::text),
-              deps_pending = b.deps_pending + (SELECT CASE WHEN t.status = 'done' THEN 0 ELSE 1 END FROM backlog t WHERE t.id = ${to}),
+            UPDATE backlog b SET depends_on = (CASE WHEN jsonb_typeof(b.depends_on) = 'array' THEN b.depends_on ELSE '[]'::jsonb END) || jsonb_build_array(${to}::text),
               updated_at = now()
             WHERE b.id = ${from} RETURNING b.*
           ), ev AS (
@@ -540,11 +577,8 @@ export class BacklogService {
     const fence =
       owner === null
         ? sql`b.status <> 'done'`
-        : sql`b.status = 'claimed' AND b.claim_owner = ${owner} ${token === undefined ? sql`` : sql`AND b.claim_token = ${token}`} AND ${CLAIM_LIVE}`;
-    // Under the graph lock: a concurrent link must not miss this completion (deps_pending).
-    const row = await this.db.transaction(async (tx) => {
-      await tx.execute(sql`SELECT pg_advisory_xact_lock(${GRAPH_LOCK_KEY})`);
-      return rowsOf<Row>(await tx.execute(sql`WITH old AS (
+        : sql`b.status = 'claimed' AND b.claim_owner = ${owner} ${token === undefined ? sql`` : sql`AND b.claim_token = ${token} AND b.claim_token_attempts = b.attempts`} AND ${CLAIM_LIVE}`;
+    const row = rowsOf<Row>(await this.db.execute(sql`WITH old AS (
         SELECT b.id, b.status, b.claim_owner, b.claim_token FROM backlog b WHERE b.id = ${id} AND ${fence} FOR UPDATE OF b
       ), c AS (
         UPDATE backlog b SET status = 'done', claim_owner = NULL, claim_ttl_seconds = NULL, claimed_at = NULL,
@@ -555,12 +589,8 @@ export class BacklogService {
         SELECT ${actor}::text, 'complete', c.id,
           jsonb_build_object('previousStatus', c.previous_status, 'owner', c.previous_owner, 'token', c.claim_token, 'actualTokens', c.actual_tokens)
         FROM c
-      ), dependents AS (
-        UPDATE backlog d SET deps_pending = d.deps_pending - 1
-        FROM c WHERE d.depends_on @> ARRAY[c.id]::text[] AND d.id <> c.id
       )
       SELECT ${CARD_COLUMNS} FROM c`))[0];
-    });
     if (row) return toCard(row);
     if (owner !== null) throw await this.fencedError(id, owner, token, 'complete');
     return this.get(id);
@@ -575,14 +605,14 @@ export class BacklogService {
         count(*) FILTER (WHERE status = 'done')::int AS done,
         extract(epoch FROM now() - min(created_at) FILTER (WHERE status = 'ready'))::float8 AS oldest_ready,
         count(*) FILTER (WHERE status = 'claimed' AND claimed_at + claim_ttl_seconds * interval '1 second' <= now())::int AS expired,
-        count(*) FILTER (WHERE status = 'ready' AND deps_pending > 0)::int AS waiting
-      FROM backlog`)) as Row;
+        count(*) FILTER (WHERE status = 'ready' AND NOT ${DEPS_DONE})::int AS waiting
+      FROM backlog c`)) as Row;
     const counts = { ready: Number(r.ready), claimed: Number(r.claimed), blocked: Number(r.blocked), done: Number(r.done) };
     return {
       counts,
       total: counts.ready + counts.claimed + counts.blocked + counts.done,
       oldestReadyAgeSeconds: num(r.oldest_ready) === null ? null : Math.max(0, Math.floor(num(r.oldest_ready) as number)),
-      expiredClaims: Number(r.expired),
+      expiredClaimCount: Number(r.expired),
       waitingOnDeps: Number(r.waiting),
     };
   }
@@ -613,8 +643,11 @@ export class BacklogService {
   }
 
   /**
-   * Imports NORTH_STAR goals as cards, idempotently: an id that already exists is left as is
-   * (reported in `existing`). Runs in one transaction; a cycle among the goals is refused.
+   * Imports NORTH_STAR goals as cards. A new id is created; an existing card whose title,
+   * phase, priority or dependencies differ from the goal is updated (its status, claim, body
+   * and history are left alone, an `import-update` event records the old values); an identical
+   * one is `unchanged`. Duplicate goal ids are refused ('invalid', naming them). Runs in one
+   * transaction under the graph lock; a cycle the goals would close is refused ('cycle').
    */
   async importGoals(input: { goals: NorthStarGoal[]; source?: string; actor?: string }): Promise<ImportResult> {
     const actor = input.actor ? assertName(input.actor, 'actor') : 'import';
@@ -628,26 +661,42 @@ export class BacklogService {
       dependsOn: [...new Set((Array.isArray(g.dependsOn) ? g.dependsOn : []).map((d) => assertName(d, `dependency of goal ${g.id}`)))],
       body: assertText(g.body, `body of goal ${g.id}`, { multiline: true }),
     }));
+    const duplicates = duplicateIds(goals.map((g) => g.id));
+    if (duplicates.length) throw new BacklogError('invalid', `${source}: duplicate goal id${duplicates.length > 1 ? 's' : ''} ${duplicates.join(', ')}`);
     return this.db.transaction(async (tx) => {
       await tx.execute(sql`SELECT pg_advisory_xact_lock(${GRAPH_LOCK_KEY})`);
       const created: string[] = [];
-      const existing: string[] = [];
+      const updated: string[] = [];
+      const unchanged: string[] = [];
       for (const g of goals) {
-        const row = rowsOf<{ id: string }>(
-          await tx.execute(sql`WITH c AS (
-              INSERT INTO backlog (id, title, body, phase, priority, depends_on, deps_pending)
-              VALUES (${g.id}, ${g.title}, ${g.body}, ${g.phase}, ${g.priority}, ${textArrayParam(g.dependsOn)}, ${unmetCount(textArrayParam(g.dependsOn))})
-              ON CONFLICT (id) DO NOTHING RETURNING *
+        const row = rowsOf<{ id: string; outcome: string }>(
+          await tx.execute(sql`WITH old AS (
+              SELECT b.id, b.title, b.phase, b.priority, b.depends_on FROM backlog b WHERE b.id = ${g.id} FOR UPDATE
+            ), ins AS (
+              INSERT INTO backlog (id, title, body, phase, priority, depends_on)
+              SELECT ${g.id}, ${g.title}, ${g.body}, ${g.phase}, ${g.priority}, ${jsonbParam(g.dependsOn)}
+              WHERE NOT EXISTS (SELECT 1 FROM old)
+              ON CONFLICT (id) DO NOTHING RETURNING id
+            ), upd AS (
+              UPDATE backlog b SET title = ${g.title}, phase = ${g.phase}, priority = ${g.priority}, depends_on = ${jsonbParam(g.dependsOn)}, updated_at = now()
+              FROM old WHERE b.id = old.id
+                AND (old.title, old.phase, old.priority, old.depends_on) IS DISTINCT FROM (${g.title}::text, ${g.phase}::text, ${g.priority}::int, ${jsonbParam(g.dependsOn)})
+              RETURNING b.id, old.title AS old_title, old.phase AS old_phase, old.priority AS old_priority, old.depends_on AS old_depends_on
             ), ev AS (
               INSERT INTO backlog_events (actor, verb, card_id, detail)
-              SELECT ${actor}::text, 'import', c.id, jsonb_build_object('source', ${source}::text, 'priority', c.priority) FROM c
+              SELECT ${actor}::text, 'import', ins.id, jsonb_build_object('source', ${source}::text, 'priority', ${g.priority}::int) FROM ins
+              UNION ALL
+              SELECT ${actor}::text, 'import-update', upd.id, jsonb_build_object('source', ${source}::text,
+                'was', jsonb_build_object('title', upd.old_title, 'phase', upd.old_phase, 'priority', upd.old_priority, 'dependsOn', upd.old_depends_on)) FROM upd
             )
-            SELECT id FROM c`),
+            SELECT id, 'created' AS outcome FROM ins UNION ALL SELECT id, 'updated' FROM upd`),
         )[0];
-        (row ? created : existing).push(g.id);
+        if (row?.outcome === 'created') created.push(g.id);
+        else if (row?.outcome === 'updated') updated.push(g.id);
+        else unchanged.push(g.id);
       }
-      for (const g of goals) if (created.includes(g.id)) await assertNoCycle(tx as BacklogDb, g.id, g.dependsOn);
-      return { created, existing };
+      for (const g of goals) if (!unchanged.includes(g.id)) await assertNoCycle(tx as BacklogDb, g.id, g.dependsOn);
+      return { created, updated, unchanged };
     });
   }
 
@@ -660,15 +709,74 @@ export class BacklogService {
         ORDER BY c.claimed_at + c.claim_ttl_seconds * interval '1 second', c.id`),
     ).map(toCard);
     const ready = await this.list({ readyOnly: true, limit: readyLimit });
-    return { stats, claimed, ready };
+    const pause = await this.fleetPause();
+    return { stats, claimed, ready, pause };
+  }
+
+  /**
+   * The fleet-wide pause recorded in the store (server tier: every host's claims and dispatches
+   * honour it), or null. Times ISO-8601.
+   */
+  async fleetPause(): Promise<PausedFlag | null> {
+    const rows = await this.db
+      .select({ at: backlogFleetPause.at, by: backlogFleetPause.pausedBy, reason: backlogFleetPause.reason })
+      .from(backlogFleetPause)
+      .limit(1);
+    const r = rows[0];
+    if (!r) return null;
+    const at = r.at instanceof Date ? r.at.toISOString() : r.at ? new Date(String(r.at)).toISOString() : null;
+    return { at, by: r.by ?? null, reason: r.reason ?? null };
+  }
+
+  /**
+   * Records the fleet-wide pause (at = now, by, reason) in the store. An existing pause is kept
+   * and returned with `created: false` unless `force` (then replaced). Writes a `pause` event.
+   */
+  async pauseFleet(input: FleetPauseInput): Promise<{ pause: PausedFlag; created: boolean }> {
+    const by = assertText(input.by, 'paused by', { required: true, max: 200 }) as string;
+    const reason = assertText(input.reason, 'reason', { max: 500 });
+    return this.db.transaction(async (tx) => {
+      const values = { singleton: true, at: new Date(), pausedBy: by, reason };
+      const inserted = input.force
+        ? await tx.insert(backlogFleetPause).values(values).onConflictDoUpdate({ target: backlogFleetPause.singleton, set: { at: values.at, pausedBy: by, reason } }).returning()
+        : await tx.insert(backlogFleetPause).values(values).onConflictDoNothing().returning();
+      if (!inserted.length) {
+        const current = await new BacklogService(tx as BacklogDb).fleetPause();
+        return { pause: current ?? { at: null, by: null, reason: null }, created: false };
+      }
+      await tx.insert(backlogEvents).values({ actor: assertName(by.replace(/[^A-Za-z0-9._:@/-]/g, '_'), 'actor'), verb: 'pause', cardId: null, detail: { reason } });
+      return { pause: { at: values.at.toISOString(), by, reason }, created: true };
+    });
+  }
+
+  /** Removes the store's fleet pause; returns the pause removed, or null. Writes a `resume` event. */
+  async resumeFleet(input: { actor?: string } = {}): Promise<PausedFlag | null> {
+    const actor = input.actor ? assertName(input.actor, 'actor') : 'cli';
+    return this.db.transaction(async (tx) => {
+      const removed = await tx.delete(backlogFleetPause).returning();
+      const r = removed[0];
+      if (!r) return null;
+      await tx.insert(backlogEvents).values({ actor, verb: 'resume', cardId: null, detail: { pausedBy: r.pausedBy, reason: r.reason } });
+      return { at: r.at instanceof Date ? r.at.toISOString() : String(r.at), by: r.pausedBy ?? null, reason: r.reason ?? null };
+    });
   }
 }
 
 /**
- * The service as every tier opens it: wired to the fleet's PAUSED flag in `runDir`
- * (`<run>/PAUSED`, read before every claim — upstream NS-8). The one place that wiring lives;
- * the embedded server and the server tier both call it.
+ * The service as every tier opens it, wired to the fleet's pause, read before every claim
+ * (upstream NS-8): `<run>/PAUSED` on this host, then the pause recorded in the store itself
+ * (`backlog_fleet_pause`: on the server tier one pause stops claims from every host). The ONE
+ * place that wiring lives; the embedded server and the server tier both call it.
  */
 export function fleetBacklogService(db: BacklogDb, runDir: string): BacklogService {
-  return new BacklogService(db, { readPaused: () => readPausedFlag(runDir), describePause });
+  const service: BacklogService = new BacklogService(db, {
+    readPaused: async () => {
+      const file = readPausedFlag(runDir);
+      if (file) return file;
+      const stored = await service.fleetPause();
+      return stored ? { ...stored, source: 'store' as const } : null;
+    },
+    describePause,
+  });
+  return service;
 }

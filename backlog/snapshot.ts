@@ -1,6 +1,7 @@
 import { maskCredentials, maskDatabaseUrl, type MosaicPaths } from '../lib/paths.js';
 import { BacklogError, type BacklogOverview } from './types.js';
 import type { BacklogClient } from './verbs.js';
+import type { PausedFlag } from '../fleet/types.js';
 
 /** A claimed card as the snapshot shows it. */
 export interface ClaimedCardView {
@@ -44,6 +45,8 @@ export interface BacklogSection {
   claimed: ClaimedCardView[];
   ready: ReadyCardView[];
   blockedCount: number;
+  /** The fleet-wide pause recorded in the store (server tier), null when none or not read. */
+  pause?: PausedFlag | null;
 }
 
 /** Top ready cards shown in the snapshot. */
@@ -76,7 +79,9 @@ export function sectionFromOverview(base: BacklogSection, overview: BacklogOverv
     expired: (c.secondsLeft ?? 0) <= 0,
   }));
   const ready: ReadyCardView[] = overview.ready.map((c) => ({ id: c.id, title: c.title, priority: c.priority, phase: c.phase }));
-  const { counts, oldestReadyAgeSeconds, expiredClaims } = overview.stats;
+  const { counts, oldestReadyAgeSeconds } = overview.stats;
+  // A backlog server started before the upstream-compatible JSON still says `expiredClaims`.
+  const expiredClaims = overview.stats.expiredClaimCount ?? (overview.stats as unknown as { expiredClaims?: number }).expiredClaims ?? 0;
   // A backlog server started before an upgrade does not report it: when the ready list came
   // back short of its limit it holds every claimable card, so the rest of `ready` waits.
   const waitingOnDeps =
@@ -90,6 +95,7 @@ export function sectionFromOverview(base: BacklogSection, overview: BacklogOverv
     claimed,
     ready,
     blockedCount: counts.blocked,
+    pause: overview.pause ?? null,
   };
 }
 

@@ -8,6 +8,8 @@
  * (fencing), advisory spend fields (upstream goal A4) and the events table go beyond upstream.
  */
 
+import type { PausedFlag } from '../fleet/types.js';
+
 /** Lifecycle status of a card (upstream: ready → claimed → done, blocked parks a card). */
 export type CardStatus = 'ready' | 'claimed' | 'blocked' | 'done';
 
@@ -29,7 +31,11 @@ export interface Card {
   claimOwner: string | null;
   claimTtlSeconds: number | null;
   claimedAt: string | null;
-  /** Fencing token of the current/last claim: strictly increases with every claim (any card). */
+  /**
+   * Fencing token of mosaic-top's last claim on this card: strictly increases with every claim
+   * (any card). Null when the card was never claimed by mosaic-top, or claimed by upstream's
+   * CLI since (its claims carry no token).
+   */
   claimToken: number | null;
   /** When the current claim expires (claimedAt + TTL), null when not claimed. */
   expiresAt: string | null;
@@ -38,7 +44,11 @@ export interface Card {
   /** How many times the card has been claimed. */
   attempts: number;
   idempotencyKey: string | null;
-  acceptance: string | null;
+  /**
+   * Acceptance criteria as upstream stores them (jsonb): usually a list of strings, possibly an
+   * object or a string; null when none. Render with {@link acceptanceLines}.
+   */
+  acceptance: unknown;
   /** Advisory spend projection in tokens (upstream A4: no real meter, never enforced). */
   projectedTokens: number | null;
   /** Advisory actual spend in tokens, as reported by whoever completed the card. */
@@ -55,7 +65,8 @@ export interface CreateCardInput {
   phase?: string | null;
   priority?: number;
   dependsOn?: string[];
-  acceptance?: string | null;
+  /** Any JSON value (upstream: a list of strings or an object); stored as jsonb. */
+  acceptance?: unknown;
   idempotencyKey?: string | null;
   projectedTokens?: number | null;
   /** Who creates it (event actor); default `cli`. */
@@ -88,7 +99,16 @@ export interface ClaimInput {
   owner: string;
   ttlSeconds?: number;
   id?: string;
+  /**
+   * Idempotent retry (embedded tier): the backlog server remembers the reply of a claim by its
+   * request id for {@link CLAIM_REQUEST_MEMORY_SECONDS}; a claim repeated with the same id gets
+   * that reply instead of a second card. The socket client makes one up when absent.
+   */
+  requestId?: string;
 }
+
+/** How long the backlog server remembers a claim's reply by its request id, seconds. */
+export const CLAIM_REQUEST_MEMORY_SECONDS = 600;
 
 /** Result of `claim`: `card` is null when nothing was claimable (not an error). */
 export interface ClaimResult {
@@ -118,15 +138,15 @@ export interface ReclaimResult {
   reclaimed: string[];
 }
 
-/** Backlog statistics (upstream `stats`). */
+/** Backlog statistics: upstream's `stats` object, plus `waitingOnDeps`. */
 export interface BacklogStats {
   counts: Record<CardStatus, number>;
   total: number;
   /** Age in seconds of the oldest ready card (by created_at), null when none is ready. */
   oldestReadyAgeSeconds: number | null;
-  /** Claimed cards whose claimed_at + TTL is in the past. */
-  expiredClaims: number;
-  /** Ready cards not claimable yet: at least one dependency is not done (deps_pending > 0). */
+  /** Claimed cards whose claimed_at + TTL is in the past (upstream's name). */
+  expiredClaimCount: number;
+  /** Beyond upstream: ready cards not claimable yet (at least one dependency not done). */
   waitingOnDeps: number;
 }
 
@@ -160,10 +180,14 @@ export interface NorthStarGoal {
   body: string | null;
 }
 
-/** Result of `importGoals`: ids created now and ids that already existed (idempotent). */
+/**
+ * Result of `importGoals`: ids created now, ids whose title, phase, priority or dependencies
+ * changed (updated; status and claim untouched), and ids already as in the file.
+ */
 export interface ImportResult {
   created: string[];
-  existing: string[];
+  updated: string[];
+  unchanged: string[];
 }
 
 /** What the console and the snapshot need in ONE round trip. */
@@ -173,6 +197,16 @@ export interface BacklogOverview {
   claimed: Card[];
   /** Top ready cards with dependencies satisfied, by priority then age. */
   ready: Card[];
+  /** The fleet pause recorded in the store (server tier), null when none. */
+  pause?: PausedFlag | null;
+}
+
+/** Input of `pauseFleet` (the store's fleet-wide pause). */
+export interface FleetPauseInput {
+  by: string;
+  reason?: string | null;
+  /** Replace an existing pause (default: an existing one is kept and returned with `created: false`). */
+  force?: boolean;
 }
 
 /** Which storage tier a client talks to. */
@@ -229,3 +263,27 @@ export const EXIT_CODES: Record<BacklogErrorCode, number> = {
   timeout: 1,
   internal: 1,
 };
+
+/**
+ * Acceptance criteria as text lines: a list gives one line per item, a string its lines, an
+ * object or other JSON its compact JSON; none ⇒ `[]`. Pure.
+ */
+export function acceptanceLines(acceptance: unknown): string[] {
+  if (acceptance === null || acceptance === undefined) return [];
+  if (Array.isArray(acceptance)) return acceptance.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).filter((l) => l.trim() !== '');
+  if (typeof acceptance === 'string') return acceptance.split('\n').filter((l) => l.trim() !== '');
+  return [JSON.stringify(acceptance)];
+}
+
+/**
+ * Parses an `--acceptance` argument as upstream's CLI does: JSON when it parses, else the list
+ * of its non-empty newline- or `;`-separated items; empty ⇒ null.
+ */
+export function parseAcceptanceArgument(value: string | undefined | null): unknown {
+  if (value === undefined || value === null || value.trim() === '') return null;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return value.split(/[\n;]/).map((s) => s.trim()).filter((s) => s.length > 0);
+  }
+}

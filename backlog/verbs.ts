@@ -27,6 +27,9 @@ export const BACKLOG_VERBS = [
   'recordEvent',
   'importGoals',
   'overview',
+  'pauseFleet',
+  'resumeFleet',
+  'fleetPause',
 ] as const satisfies readonly (keyof BacklogService)[];
 
 /** One verb of {@link BACKLOG_VERBS}. */

@@ -43,6 +43,26 @@ export function dispatchQuestion(agent: AgentRow | null, next: ReadyCardView | n
   return [question, cautions.length ? sanitizeLine(`${who}: ${cautions.join(', ')}`) : null];
 }
 
+/**
+ * The restart/stop/start confirmation: what systemd will be asked, and what a working agent
+ * would lose (its card and heartbeat state) or why it is already in that state. Returns
+ * [question, caution or null], sanitized.
+ */
+export function unitQuestion(agent: AgentRow | null, verb: 'start' | 'stop' | 'restart'): [string, string | null] {
+  const who = agent?.name ?? '?';
+  const title = { start: 'Start', stop: 'Stop', restart: 'Restart' }[verb];
+  const wait = verb === 'stop' ? 'its session goes down' : verb === 'restart' ? 'waits for a new pane' : 'waits for its pane';
+  const question = sanitizeLine(`${title} ${who}? (systemctl --user ${verb} mosaic-agent@${who}.service${agent?.host ? ` at host ${agent.host}` : ''}; ${wait})`);
+  const cautions: string[] = [];
+  if (agent && verb !== 'start' && (agent.readiness === 'working' || agent.readiness === 'waiting')) {
+    const card = agent.claim?.cardId ?? agent.heartbeat?.card ?? null;
+    cautions.push(`${agent.readiness.toUpperCase()} now (${card ? `card ${card}` : 'no card'}, heartbeat ${agent.heartbeat?.state ?? 'none'}): it will be interrupted`);
+  }
+  if (agent?.flags.includes('NEEDS-RESTART') && verb === 'start') cautions.push('unit active, pane gone: start does nothing — use restart (B)');
+  if (agent?.unit?.activeState === 'inactive' && verb === 'stop') cautions.push('unit already inactive');
+  return [question, cautions.length ? sanitizeLine(cautions.join(', ')) : null];
+}
+
 /** The release confirmation: which card, whose claim, its TTL at the last snapshot. Sanitized. */
 export function releaseQuestion(card: ClaimedCardView | null): string {
   if (!card) return 'Release: no claimed card selected';
@@ -62,6 +82,8 @@ export function Dialog({ width, height }: { width: number; height: number }): Re
   // The panel's order (priority, then age): its first ready row is the card a claim takes next.
   const nextReady = useConsole((s) => (s.ui.open.kind === 'confirm-dispatch' ? nextReadyCard(s.backlog.section) : null));
   const claimed = useConsole((s) => (s.ui.open.kind === 'confirm-release' ? selectedClaimedCard(s) : null));
+  const unitAsk = useConsole((s) => (s.ui.open.kind === 'confirm-unit' ? s.ui.open : null));
+  const unitAgent = useConsole((s) => (s.ui.open.kind === 'confirm-unit' ? s.fleet.snapshot?.agents.find((a) => s.ui.open.kind === 'confirm-unit' && a.name === s.ui.open.agent) ?? null : null));
   if (height <= 0) return null;
   const agent = sanitizeLine(agentName ?? '?');
   let lines: { text: string; color?: string; bold?: boolean }[];
@@ -91,6 +113,14 @@ export function Dialog({ width, height }: { width: number; height: number }): Re
         { text: 'y confirm · n / esc cancel' },
       ];
       break;
+    case 'confirm-unit': {
+      const [question, caution] = unitQuestion(unitAgent, unitAsk?.verb ?? 'restart');
+      lines = [
+        { text: question, color: 'yellow', bold: true },
+        { text: `${caution ? `${caution} · ` : ''}y confirm · n / esc cancel`, color: caution ? 'red' : undefined },
+      ];
+      break;
+    }
     case 'send-editor':
       lines = [
         { text: `send to ${agent} (enter sends, esc cancels):`, bold: true },

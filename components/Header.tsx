@@ -1,11 +1,11 @@
 /**
  * Header: host, socket(s), backlog tier, counts per readiness; the PAUSED banner
- * with since/by/reason, floor health; then probe errors in place (the console keeps running).
+ * with since/by/reason, floor health, fleet-level systemd flags (LINGER); then probe errors in place (the console keeps running).
  */
 import React from 'react';
 import { Box } from 'ink';
 import { useConsole } from '../hooks/useConsoleStore.js';
-import { floorText, headerIdentity, pausedBanner, readinessCounts, snapshotErrors } from '../src/view/rows.js';
+import { fleetFlagsText, fleetSignals, floorText, headerIdentity, pausedBanner, readinessCounts, snapshotErrors } from '../src/view/rows.js';
 import { Line } from './Line.js';
 
 /** Width (cells) and line budget of the header and its error lines. */
@@ -29,13 +29,15 @@ export function Header({ width, lines, errorLines }: HeaderProps): React.ReactEl
   const errors = snapshotErrors(snapshot, tickError);
   const shown = errors.slice(0, errorLines);
   if (errors.length > errorLines && errorLines > 0) shown[errorLines - 1] = `${shown[errorLines - 1]} (+${errors.length - errorLines} more: enter on an agent for details)`;
-  const second = `${banner ?? 'fleet running'}  ${readinessCounts(snapshot)}  ${floor}`;
+  const fleetFlags = fleetFlagsText(snapshot);
+  const signals = [...(fleetFlags ? [fleetFlags] : []), ...fleetSignals(snapshot)];
+  const second = `${banner ?? 'fleet running'}  ${readinessCounts(snapshot)}  ${floor}${signals.length ? `  ${signals.join('  ')}` : ''}`;
   return (
     <Box flexDirection="column">
       <Line text={lines === 1 ? `${identity}  ${banner ?? ''}` : identity} width={width} bold />
       {lines >= 2 && (
         <Box>
-          <Line text={second} width={width} color={banner ? 'red' : snapshot?.fleet.floor.ok === false ? 'yellow' : undefined} bold={Boolean(banner)} />
+          <Line text={second} width={width} color={banner ? 'red' : snapshot?.fleet.floor.ok === false || signals.length ? 'yellow' : undefined} bold={Boolean(banner)} />
         </Box>
       )}
       {shown.map((e, i) => <Line key={i} text={`! ${e}`} width={width} color="yellow" />)}

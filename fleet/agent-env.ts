@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { readBoundedFile } from '../lib/bounded-read.js';
 
 /**
  * Parses EnvironmentFile-style text: `KEY=value` lines, `#` comments, optional `export `,
@@ -27,30 +28,149 @@ export function parseAgentEnv(text: string): Record<string, string> {
   return env;
 }
 
-/** Reads `<agentsDir>/<agent>.env`; `{}` when absent or unreadable. Never throws. */
+/** Most bytes of an agent env file read: a few `KEY=value` lines are far below this. */
+export const AGENT_ENV_READ_LIMIT = 64 * 1024;
+
+/**
+ * Reads `<agentsDir>/<agent>.env` through {@link readBoundedFile} (regular files only,
+ * non-blocking, at most {@link AGENT_ENV_READ_LIMIT} bytes: a FIFO or `/dev/zero` there cannot
+ * hang a tick); `{}` when absent, unreadable or larger. Never throws.
+ */
 export function readAgentEnv(agentsDir: string, agent: string): Record<string, string> {
   const file = path.join(agentsDir, `${agent}.env`);
   // Most agents have no env file: a stat that does not throw costs ~1 µs, a failed read
   // ~9 µs (an Error with a stack), once per agent per tick.
   try {
     if (!fs.statSync(file, { throwIfNoEntry: false })) return {};
-    return parseAgentEnv(fs.readFileSync(file, 'utf8'));
+    const read = readBoundedFile(file, { maxBytes: AGENT_ENV_READ_LIMIT });
+    return read ? parseAgentEnv(read.bytes.toString('utf8')) : {};
   } catch {
     return {};
   }
 }
 
 /**
- * The program an agent is expected to run (for DRIFT: the pane runs something else than the agent should): basename of the first word of
- * `MOSAIC_AGENT_COMMAND` when set, else the roster `runtime`. Upstream launches
- * `mosaic yolo <runtime>` by default, so a first word of `mosaic` falls back to the runtime.
+ * Splits a command line into words as a POSIX shell would for the simple cases launchers use:
+ * blanks separate words, '…' and "…" quote, a backslash escapes the next character. No
+ * expansion. Pure.
+ */
+export function shellWords(command: string): string[] {
+  const words: string[] = [];
+  let word = '';
+  let inWord = false;
+  let quote: '"' | "'" | null = null;
+  for (let i = 0; i < command.length; i += 1) {
+    const ch = command[i];
+    if (quote) {
+      if (ch === quote) quote = null;
+      else if (ch === '\\' && quote === '"' && i + 1 < command.length) word += command[++i];
+      else word += ch;
+    } else if (ch === "'" || ch === '"') {
+      quote = ch;
+      inWord = true;
+    } else if (ch === '\\' && i + 1 < command.length) {
+      word += command[++i];
+      inWord = true;
+    } else if (/\s/.test(ch)) {
+      if (inWord) words.push(word);
+      word = '';
+      inWord = false;
+    } else {
+      word += ch;
+      inWord = true;
+    }
+  }
+  if (inWord) words.push(word);
+  return words;
+}
+
+/** Runtimes `mosaic <runtime>` / `mosaic yolo <runtime>` launch (upstream's launcher). */
+const MOSAIC_RUNTIMES = new Set(['claude', 'codex', 'pi', 'opencode']);
+
+/**
+ * The program a launch command ends up running, through upstream's launcher wrappers:
+ * `exec …`, `env [-i] [-u NAME] [A=B …] …`, leading `A=B` assignments, `nohup …`, `command …`,
+ * `sh|bash -c '…'` / `-lc` (the quoted command), and `mosaic [yolo] <runtime> …` (the runtime).
+ * Returns the basename, or null when nothing is left. Pure.
+ */
+export function launchedProgram(command: string, depth = 0): string | null {
+  const words = shellWords(command.trim());
+  let i = 0;
+  for (;;) {
+    const w = words[i];
+    if (w === undefined) return null;
+    if (/^[A-Za-z_][A-Za-z0-9_]*=/.test(w)) {
+      i += 1;
+      continue;
+    }
+    const base = path.basename(w);
+    if (base === 'exec' || base === 'nohup' || base === 'command') {
+      i += 1;
+      while (words[i]?.startsWith('-')) i += 1;
+      continue;
+    }
+    if (base === 'env') {
+      i += 1;
+      while (words[i] !== undefined && (words[i].startsWith('-') || /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[i]))) {
+        // `-u NAME` / `-C DIR` / `-S STRING` take an argument.
+        if (/^-[uCS]$/.test(words[i])) i += 1;
+        i += 1;
+      }
+      continue;
+    }
+    if ((base === 'sh' || base === 'bash' || base === 'dash' || base === 'zsh') && depth < 3) {
+      const c = words.findIndex((x, k) => k > i && /^-[a-z]*c[a-z]*$/.test(x));
+      if (c > i && words[c + 1] !== undefined) return launchedProgram(words[c + 1], depth + 1);
+      return base;
+    }
+    if (base === 'mosaic') {
+      let k = i + 1;
+      if (words[k] === 'yolo') k += 1;
+      const runtime = words[k];
+      if (runtime && (MOSAIC_RUNTIMES.has(runtime) || words[i + 1] === 'yolo')) return path.basename(runtime);
+      return base;
+    }
+    return base || null;
+  }
+}
+
+/**
+ * The program an agent is expected to run (DRIFT): what `MOSAIC_AGENT_COMMAND` in its
+ * `.env` launches, seen through upstream's wrappers ({@link launchedProgram}: `mosaic yolo
+ * claude …` ⇒ `claude`, `env A=B exec codex` ⇒ `codex`), else `runtime`.
  */
 export function expectedProgram(env: Record<string, string>, runtime: string): string {
   const command = env.MOSAIC_AGENT_COMMAND?.trim();
   if (command) {
-    const first = command.split(/\s+/)[0].replace(/^["']|["']$/g, '');
-    const base = path.basename(first);
-    if (base && base !== 'mosaic') return base;
+    const program = launchedProgram(command);
+    if (program && program !== 'mosaic') return program;
   }
   return runtime;
+}
+
+/** How an agent is launched, as upstream's launcher decides it. */
+export interface AgentLaunch {
+  /** The roster's runtime, else `.env` MOSAIC_AGENT_RUNTIME, else `pi`. */
+  runtime: string;
+  runtimeFrom: 'roster' | 'env' | 'default';
+  /** The agent's own roster working_directory, else `.env` MOSAIC_AGENT_WORKDIR, else the roster default. */
+  workingDirectory: string | null;
+}
+
+/**
+ * Resolves an agent's runtime and working directory from its roster entry and its `.env`
+ * (upstream's launcher reads MOSAIC_AGENT_RUNTIME, default `pi`, and MOSAIC_AGENT_WORKDIR from
+ * it). Pure.
+ */
+export function agentLaunch(
+  agent: { runtime: string; runtimeDeclared?: boolean; workingDirectory: string | null; workingDirectoryDeclared?: boolean },
+  env: Record<string, string>,
+): AgentLaunch {
+  const declared = agent.runtimeDeclared ?? true;
+  const envRuntime = env.MOSAIC_AGENT_RUNTIME?.trim() || null;
+  const runtime = declared ? agent.runtime : envRuntime ?? agent.runtime;
+  const runtimeFrom = declared ? 'roster' : envRuntime ? 'env' : 'default';
+  const envWorkdir = env.MOSAIC_AGENT_WORKDIR?.trim() || null;
+  const workingDirectory = agent.workingDirectoryDeclared ? agent.workingDirectory : envWorkdir ?? agent.workingDirectory;
+  return { runtime, runtimeFrom, workingDirectory };
 }

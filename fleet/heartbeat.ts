@@ -6,11 +6,42 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { HeartbeatInfo } from './types.js';
+import type { HeartbeatInfo, HeartbeatState } from './types.js';
+import { BoundedReadError, readBoundedFile } from '../lib/bounded-read.js';
+import { ensureOwnerOnlyDir } from '../lib/owner-only.js';
 import { isValidAgentName } from './roster.js';
 
-/** Heartbeat states of protocol v1. */
-export type HeartbeatState = 'busy' | 'idle';
+export type { HeartbeatState } from './types.js';
+
+/** Heartbeat states of protocol v1, in the order the docs list them. */
+export const HEARTBEAT_STATES: readonly HeartbeatState[] = ['busy', 'idle', 'waiting', 'stuck'];
+
+/** True when `s` is a v1 heartbeat state. */
+export function isHeartbeatState(s: unknown): s is HeartbeatState {
+  return typeof s === 'string' && (HEARTBEAT_STATES as readonly string[]).includes(s);
+}
+
+/** Longest `reason=` kept (characters); a longer one is cut. */
+export const MAX_REASON_LENGTH = 200;
+
+/**
+ * A `reason=` value as the snapshot keeps it (untrusted input from any writer): C0/C1
+ * controls, DEL, line/bidi separators and U+FFFD become spaces, runs of blanks collapse to one,
+ * cut to {@link MAX_REASON_LENGTH} characters; null when nothing is left. Pure.
+ */
+export function sanitizeReason(raw: string): string | null {
+  const flat = raw.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufffd]/g, ' ').replace(/\s+/g, ' ').trim();
+  return flat ? [...flat].slice(0, MAX_REASON_LENGTH).join('') : null;
+}
+
+/**
+ * States a writer may report: every v1 state; `waiting` (a permission prompt, a question) and
+ * `stuck` (an API error ended the turn: rate limit, rejected credentials) carry a `reason=`.
+ */
+export type HeartbeatWriteState = HeartbeatState;
+
+/** Every {@link HeartbeatWriteState}. */
+export const HEARTBEAT_WRITE_STATES: readonly HeartbeatWriteState[] = HEARTBEAT_STATES;
 
 /** Longest note kept (characters); longer notes are cut by the writer and the parser. */
 export const MAX_NOTE_LENGTH = 200;
@@ -29,7 +60,7 @@ export function heartbeatPath(runDir: string, agent: string): string {
 export const HEARTBEAT_READ_LIMIT = 4096;
 
 /** Keys of protocol v1; a file with none of them on a `key=value` line is not a heartbeat. */
-const V1_KEYS: ReadonlySet<string> = new Set(['v', 'ts', 'state', 'interval', 'pid', 'card', 'note']);
+const V1_KEYS: ReadonlySet<string> = new Set(['v', 'ts', 'state', 'reason', 'interval', 'pid', 'card', 'note']);
 
 /** Lines without `key=value` listed one by one in `problems`; the rest are counted. */
 const MAX_LISTED_BAD_LINES = 3;
@@ -47,7 +78,7 @@ export interface HeartbeatParseOptions {
   path: string;
   /** Unix seconds of the file's mtime: stands in for a missing/unreadable `ts`. */
   mtimeSeconds: number;
-  /** Unix seconds of now: ages the beat and clamps a future `ts`. */
+  /** Unix seconds of now: ages the beat and clamps a future `ts` (whose age then comes from `mtimeSeconds`). */
   nowSeconds: number;
   /** Size of the whole file when `input` is only its first bytes (a bounded read); default the input's size. */
   fileSize?: number;
@@ -99,9 +130,9 @@ export function parseHeartbeat(input: string | Uint8Array, opts: HeartbeatParseO
     }
     const key = line.slice(0, eq).trim();
     if (V1_KEYS.has(key)) recognised += 1;
-    // Inline comments (`ts=123   # unix seconds`) are allowed for every key except `note`.
+    // Inline comments (`ts=123   # unix seconds`) are allowed for every key except the free-text ones.
     let value = line.slice(eq + 1);
-    if (key !== 'note') value = value.replace(/\s+#.*$/, '');
+    if (key !== 'note' && key !== 'reason') value = value.replace(/\s+#.*$/, '');
     values.set(key, value.trim());
   });
 
@@ -138,16 +169,20 @@ export function parseHeartbeat(input: string | Uint8Array, opts: HeartbeatParseO
   if (ts === null) ts = Math.floor(opts.mtimeSeconds);
 
   let skewSeconds = 0;
+  // Age of the beat: from ts, except a ts in the future, which is clamped for display
+  // while the age comes from the file's mtime, so a dead writer still goes stale.
+  let ageFrom = ts;
   if (ts > opts.nowSeconds + 1) {
     skewSeconds = ts - Math.floor(opts.nowSeconds);
-    problems.push(`ts ${skewSeconds}s in the future (clock skew): clamped to now`);
+    problems.push(`ts ${skewSeconds}s in the future (clock skew): clamped to now, age from the file's mtime`);
     ts = Math.floor(opts.nowSeconds);
+    ageFrom = Math.min(ts, Math.floor(opts.mtimeSeconds));
   }
 
   let state: HeartbeatState | null = null;
   const rawState = values.get('state');
-  if (rawState === 'busy' || rawState === 'idle') state = rawState;
-  else if (rawState !== undefined) problems.push(`state ${quote(rawState)} is not busy|idle`);
+  if (isHeartbeatState(rawState)) state = rawState;
+  else if (rawState !== undefined) problems.push(`state ${quote(rawState)} is not ${HEARTBEAT_STATES.join('|')}`);
   else if (version !== null && version >= 1) problems.push('state missing (required in v1)');
 
   const optInt = (key: string): number | null => {
@@ -162,14 +197,18 @@ export function parseHeartbeat(input: string | Uint8Array, opts: HeartbeatParseO
   const pid = optInt('pid');
   const card = values.get('card') || null;
   const note = values.has('note') ? (values.get('note') ?? '').slice(0, MAX_NOTE_LENGTH) || null : null;
+  const rawReason = values.get('reason');
+  const reason = rawReason === undefined ? null : sanitizeReason(rawReason);
 
   return {
     heartbeat: {
       path: opts.path,
       version,
       ts,
-      ageSeconds: Math.max(0, Math.floor(opts.nowSeconds) - ts),
+      ageSeconds: Math.max(0, Math.floor(opts.nowSeconds) - ageFrom),
       state,
+      // Present only when the beat has one (older snapshot readers never see the key otherwise).
+      ...(reason !== null ? { reason } : {}),
       intervalSeconds,
       pid,
       card,
@@ -182,59 +221,35 @@ export function parseHeartbeat(input: string | Uint8Array, opts: HeartbeatParseO
   };
 }
 
-/** Read buffer of {@link readHeartbeat}: one byte over the limit tells a larger file. Shared by every read (each agent, every tick). */
-const heartbeatBuffer = Buffer.alloc(HEARTBEAT_READ_LIMIT + 1);
-
 /**
- * Reads `<runDir>/<agent>.hb`: at most {@link HEARTBEAT_READ_LIMIT} bytes (a 50 MB file is
- * not read whole every tick; the evidence says when it was larger), parsed by
- * {@link parseHeartbeat}. `{ heartbeat: null, error: null }` when there is no file; a null
- * beat with `error` (`<path> unreadable: <why>`) when it is not a regular file, cannot be
- * read, or holds no v1 field. Never throws. `nowSeconds` = unix seconds.
+ * Reads `<runDir>/<agent>.hb`: at most {@link HEARTBEAT_READ_LIMIT} bytes through
+ * {@link readBoundedFile} (regular files only, non-blocking open: a FIFO or `/dev/zero` planted
+ * at the path cannot hang or bloat a tick; a 50 MB file is not read whole every tick and the
+ * evidence says when it was larger), parsed by {@link parseHeartbeat}.
+ * `{ heartbeat: null, error: null }` when there is no file; a null beat with `error`
+ * (`<path> unreadable: <why>`, control characters shown as `?`) when it is not a regular file,
+ * cannot be read, or holds no v1 field. Never throws. `nowSeconds` = unix seconds.
  */
 export function readHeartbeat(runDir: string, agent: string, nowSeconds: number): HeartbeatRead {
   const file = heartbeatPath(runDir, agent);
-  let fd: number | null = null;
   try {
-    // O_NONBLOCK: opening a FIFO planted at the path must not hang the tick; fstat on the
-    // descriptor then describes exactly the file read (a writer's rename can't slip between).
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-    const st = fs.fstatSync(fd);
-    if (!st.isFile()) return { heartbeat: null, error: `${file} unreadable: not a regular file` };
-    let n = 0;
-    while (n < heartbeatBuffer.length) {
-      const got = fs.readSync(fd, heartbeatBuffer, n, heartbeatBuffer.length - n, n);
-      if (got === 0) break;
-      n += got;
-    }
-    const truncated = n > HEARTBEAT_READ_LIMIT;
-    const bytes = heartbeatBuffer.subarray(0, Math.min(n, HEARTBEAT_READ_LIMIT));
-    return parseHeartbeat(bytes, {
-      path: file,
-      mtimeSeconds: st.mtimeMs / 1000,
-      nowSeconds,
-      fileSize: truncated ? Math.max(st.size, n) : n,
-    });
+    const read = readBoundedFile(file, { maxBytes: HEARTBEAT_READ_LIMIT, truncate: true });
+    if (!read) return { heartbeat: null, error: null };
+    return parseHeartbeat(read.bytes, { path: file, mtimeSeconds: read.mtimeMs / 1000, nowSeconds, fileSize: read.size });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { heartbeat: null, error: null };
-    return { heartbeat: null, error: `${file} unreadable: ${(error as Error).message}` };
-  } finally {
-    if (fd !== null) {
-      try {
-        fs.closeSync(fd);
-      } catch {
-        // Nothing to do: the read is over either way.
-      }
-    }
+    const why = error instanceof BoundedReadError ? error.message.slice(file.length + 2) : (error as Error).message;
+    return { heartbeat: null, error: `${file} unreadable: ${why}`.replace(UNSAFE, '?') };
   }
 }
 
 /** What a writer reports in one beat. */
 export interface HeartbeatBeat {
-  state: HeartbeatState;
+  state: HeartbeatWriteState;
   card?: string | null;
   /** Free text, flattened to one line and cut to {@link MAX_NOTE_LENGTH}. */
   note?: string | null;
+  /** What a `waiting` agent waits for / why a `stuck` one is stuck; flattened, cut to {@link MAX_REASON_LENGTH}. */
+  reason?: string | null;
   /** Seconds between beats the writer promises. */
   interval?: number | null;
   pid?: number | null;
@@ -242,11 +257,13 @@ export interface HeartbeatBeat {
   ts?: number;
 }
 
-/** Renders a v1 heartbeat file body (pure). Throws {@link HeartbeatInputError} on an invalid state, card or interval. */
+/** Renders a v1 heartbeat file body (pure): `v`, `ts`, `state`, then `interval`, `pid`, `card`, `reason`, `note` when given. Throws {@link HeartbeatInputError} on an invalid state, card or interval. */
 export function formatHeartbeat(beat: HeartbeatBeat): string {
-  if (beat.state !== 'busy' && beat.state !== 'idle') throw new HeartbeatInputError(`heartbeat state must be busy or idle, got "${beat.state}"`);
+  if (!isHeartbeatState(beat.state)) throw new HeartbeatInputError(`heartbeat state must be busy, idle, waiting or stuck, got "${beat.state}"`);
   const ts = Math.floor(beat.ts ?? Date.now() / 1000);
   const lines = ['v=1', `ts=${ts}`, `state=${beat.state}`];
+  const reason = beat.reason ? sanitizeReason(beat.reason) : null;
+  if (reason) lines.push(`reason=${reason}`);
   if (beat.interval !== undefined && beat.interval !== null) {
     if (!Number.isFinite(beat.interval) || beat.interval <= 0) throw new HeartbeatInputError(`heartbeat interval must be a positive number of seconds, got ${beat.interval}`);
     lines.push(`interval=${Math.round(beat.interval)}`);
@@ -265,17 +282,18 @@ export function formatHeartbeat(beat: HeartbeatBeat): string {
 
 /**
  * Writes `<runDir>/<agent>.hb` atomically: a temp file in the same dir, then rename (readers
- * never see a half-written beat). Creates the run dir. Throws {@link HeartbeatInputError} on an
+ * never see a half-written beat), mode 0600. Creates the run dir 0700 (an existing one of ours
+ * loses group/other bits). Throws {@link HeartbeatInputError} on an
  * invalid agent name (no `/`, `.`, `:`, spaces), state or card; other errors are I/O. Returns the file path.
  */
 export function writeHeartbeat(runDir: string, agent: string, beat: HeartbeatBeat): string {
   if (!isValidAgentName(agent)) throw new HeartbeatInputError(`invalid agent name "${agent}": use letters, digits, _ - + @ (no / . : or spaces)`);
   const body = formatHeartbeat(beat);
-  fs.mkdirSync(runDir, { recursive: true });
+  ensureOwnerOnlyDir(runDir);
   const file = heartbeatPath(runDir, agent);
   const tmp = path.join(runDir, `.${agent}.hb.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
   try {
-    fs.writeFileSync(tmp, body, { mode: 0o644 });
+    fs.writeFileSync(tmp, body, { mode: 0o600 });
     fs.renameSync(tmp, file);
   } catch (error) {
     fs.rmSync(tmp, { force: true });

@@ -1,11 +1,13 @@
 /**
- * Readiness (dead, unknown, stale, working, available — in that order of precedence) and flags (DRIFT, BOOT-ENABLE, EXPIRED-CLAIM). Pure: inputs in, decisions with evidence out.
+ * Readiness and flags. Pure: inputs in, decisions with evidence out.
+ * Runtime evidence (a beat's `state=waiting|stuck`, the pane's screen read by the screen
+ * rules of fleet/screen.ts) adds `waiting` and `stuck`.
  * Upstream: H1 (classifyReadiness: dead/unknown/stale/working), H1b (pane idle from
  * pane/window/session activity), H2 (`available`, never `stuck` from idleness; the idle
  * threshold stays `MOSAIC_HEARTBEAT_IDLE_THRESHOLD`, default 300 s).
  */
 import { formatAge } from '../lib/age.js';
-import type { AgentFlag, HeartbeatInfo, PaneInfo, ProcessInfo, Readiness, UnitInfo } from './types.js';
+import type { AgentFlag, HeartbeatInfo, PaneInfo, ProcessInfo, Readiness, ScreenReading, UnitInfo } from './types.js';
 
 /** Default seconds after which a beat is stale (`MOSAIC_HEARTBEAT_STALE_THRESHOLD`). */
 export const DEFAULT_STALE_THRESHOLD_SECONDS = 120;
@@ -56,20 +58,81 @@ export interface ReadinessInput {
    * (publickey).`) ⇒ unknown, never dead: a failed ssh says nothing about the agent.
    */
   probeError?: string | null;
+  /** The pane's screen as the screen rules last read it (fleet/screen.ts); null/absent when not read. */
+  screen?: ScreenReading | null;
+  /**
+   * The runtime's rules say an idle-looking screen may be a turn still streaming (Codex shows
+   * its idle composer while text streams): such an idle screen never overrides a `busy` beat,
+   * and without a beat it means working while the pane's output moved in the last
+   * {@link STREAMING_ACTIVITY_SECONDS}.
+   */
+  screenIdleMayStream?: boolean;
+}
+
+/** Seconds of pane output under which an idle-looking screen that may stream counts as working. */
+export const STREAMING_ACTIVITY_SECONDS = 5;
+
+/** Result of {@link classifyReadiness}: the readiness, the evidence (deciding signal first), LIMITED/AUTH when stuck. */
+export interface ReadinessDecision {
+  readiness: Readiness;
+  evidence: string[];
+  /** `LIMITED` or `AUTH` for a stuck agent when the evidence says which; absent otherwise. */
+  flags?: AgentFlag[];
+}
+
+/** LIMITED/AUTH from a stuck reason's words (`rate limited (429)`, `credentials rejected`, `401`). Pure. */
+export function stuckFlags(reason: string | null | undefined): AgentFlag[] {
+  if (!reason) return [];
+  if (/\b429\b|rate.?limit|usage.?limit|limit reached|too many requests|quota|overloaded/i.test(reason)) return ['LIMITED'];
+  if (/\b40[13]\b|auth|credential|api key|unauthori[sz]ed|forbidden|login/i.test(reason)) return ['AUTH'];
+  return [];
+}
+
+/** The evidence line of a screen reading: `screen: permission prompt Bash echo hi > proto.txt`. Pure. */
+export function describeScreen(screen: ScreenReading): string {
+  const read = screen.ageSeconds > 0 ? ` (read ${formatAge(screen.ageSeconds)} ago)` : '';
+  const rules = ` [${screen.rules}]`;
+  switch (screen.state) {
+    case 'waiting': {
+      const p = screen.prompt;
+      if (!p) return `screen: dialog open${read}${rules}`;
+      const what = [p.tool, p.detail].filter(Boolean).join(' ');
+      return `screen: ${p.kind === 'permission' ? 'permission prompt' : 'question'}${what ? ` ${what}` : ''}${read}${rules}`;
+    }
+    case 'error': {
+      const e = screen.error;
+      const kind = e?.kind === 'rate_limit' ? 'rate limited' : e?.kind === 'auth' ? 'credentials rejected' : 'API error';
+      return `screen: ${kind}${e ? `: ${e.text}` : ''}${read}${rules}`;
+    }
+    case 'busy': return `screen: busy marker${read}${rules}`;
+    case 'queued': return `screen: busy, message queued${read}${rules}`;
+    case 'idle': return `screen: idle at the input line${screen.inputText ? ' (text in the input box)' : ''}${read}${rules}`;
+    default: return `screen: not recognised${read}${rules}`;
+  }
 }
 
 /**
- * Decides one readiness per agent, in this order of precedence (an agent whose host was not or could not be
- * probed — `remoteHost`, `probeError` — is `unknown`): dead (no pane / pane dead), unknown (no
- * readable beat: no file, or `heartbeatError`, e.g. a file with no v1 field), stale (beat
- * older than `staleSeconds`), working (beat `busy`; or no state and
- * pane idle unknown/non-finite/below `idleSeconds`), available (beat `idle`; or no state and
- * pane idle ≥ `idleSeconds`). Never returns `stuck` (upstream H2). Total, never throws.
+ * Decides one readiness per agent, in this order (an agent whose host was not or could not
+ * be probed — `remoteHost`, `probeError` — is `unknown`):
+ * 1. dead — no pane / pane dead;
+ * 2. waiting — the screen shows a permission prompt or question; or the beat says
+ *    `state=waiting` (held however old: a waiting runtime writes no beats) unless a screen
+ *    read after it shows something else, or, with no screen, the pane's output moved after a
+ *    beat older than the stale threshold;
+ * 3. stuck — the screen's transcript ends on an API error / limit, or the beat says
+ *    `state=stuck` (held however old), unless a turn started since (a fresher busy beat or busy
+ *    screen); flags LIMITED / AUTH from the error kind or the reason's words;
+ * 4. unknown — no readable beat and the screen says nothing;
+ * 5. stale — beat older than `staleSeconds`, no fresher screen;
+ * 6. working — beat `busy` or a busy marker on screen; or no state and pane idle
+ *    unknown/non-finite/below `idleSeconds`;
+ * 7. available — beat `idle` or the idle input line on screen; or no state and pane idle ≥
+ *    `idleSeconds`.
+ * When the beat and the screen disagree the fresher wins (the screen's state counts from the
+ * capture that first saw it, `sinceSeconds`); the first evidence line names what decided,
+ * the other follows. Never derives `stuck` from idleness (upstream H2). Total, never throws.
  */
-export function classifyReadiness(
-  input: ReadinessInput,
-  thresholds: ReadinessThresholds,
-): { readiness: Readiness; evidence: string[] } {
+export function classifyReadiness(input: ReadinessInput, thresholds: ReadinessThresholds): ReadinessDecision {
   const { pane, heartbeat } = input;
   if (input.probeError) return { readiness: 'unknown', evidence: [input.probeError] };
   if (input.remoteHost) {
@@ -83,6 +146,68 @@ export function classifyReadiness(
     const status = pane.deadStatus === null ? '' : ` (exit status ${pane.deadStatus})`;
     return { readiness: 'dead', evidence: [`pane ${input.target} is dead${status}`] };
   }
+  const screen = input.screen ?? null;
+  const screenLine = screen ? describeScreen(screen) : null;
+  const known = !!screen && screen.state !== 'unknown';
+  /** The screen's current state began no earlier than the beat: it is the fresher evidence. */
+  const screenFresher = !!screen && (!heartbeat || screen.sinceSeconds <= heartbeat.ageSeconds);
+  const beatLine = heartbeat ? describeBeat(heartbeat) : null;
+  const withOther = (first: string, other: string | null, rest: string[] = []) => [first, ...(other ? [other] : []), ...rest];
+
+  // 2. waiting
+  if (screen?.state === 'waiting') return { readiness: 'waiting', evidence: withOther(screenLine!, beatLine ? `${beatLine}${screenFresher ? ' (older)' : ''}` : heartbeatMissing(input)) };
+  if (heartbeat?.state === 'waiting') {
+    const contradicted = known && screenFresher;
+    const movedSince = !screen && heartbeat.ageSeconds > thresholds.staleSeconds && pane.idleSeconds !== null && pane.idleSeconds < heartbeat.ageSeconds;
+    if (!contradicted && !movedSince) return { readiness: 'waiting', evidence: withOther(beatLine!, screenLine) };
+  }
+  // 3. stuck (cleared by the next turn that starts)
+  if (screen?.state === 'error') {
+    const turnSince = heartbeat?.state === 'busy' && heartbeat.ageSeconds < screen.sinceSeconds;
+    if (!turnSince) {
+      const kind = screen.error?.kind;
+      const flags: AgentFlag[] = kind === 'rate_limit' ? ['LIMITED'] : kind === 'auth' ? ['AUTH'] : [];
+      return { readiness: 'stuck', evidence: withOther(screenLine!, beatLine ?? heartbeatMissing(input)), ...(flags.length ? { flags } : {}) };
+    }
+  }
+  if (heartbeat?.state === 'stuck') {
+    const turnSince = (screen?.state === 'busy' || screen?.state === 'queued') && screenFresher;
+    if (!turnSince) {
+      const flags = stuckFlags(heartbeat.reason);
+      return { readiness: 'stuck', evidence: withOther(beatLine!, screenLine), ...(flags.length ? { flags } : {}) };
+    }
+  }
+  // The screen decides working/available when it is known and fresher than the beat (a beat
+  // written by hooks only on events ages while the runtime sits idle; the screen does not).
+  if (known && screenFresher && (screen.state === 'idle' || screen.state === 'busy' || screen.state === 'queued')) {
+    if (screen.state !== 'idle') return { readiness: 'working', evidence: withOther(screenLine!, beatLine ? `${beatLine} (older)` : heartbeatMissing(input)) };
+    const streaming = input.screenIdleMayStream && pane.idleSeconds !== null && pane.idleSeconds < STREAMING_ACTIVITY_SECONDS;
+    const busyBeat = input.screenIdleMayStream && heartbeat?.state === 'busy' && heartbeat.ageSeconds <= thresholds.staleSeconds;
+    if (streaming && !busyBeat) {
+      return { readiness: 'working', evidence: withOther(`${screenLine!}, but pane output ${formatAge(pane.idleSeconds)} ago (this runtime streams with an idle-looking screen)`, beatLine ? `${beatLine} (older)` : heartbeatMissing(input)) };
+    }
+    if (!busyBeat) return { readiness: 'available', evidence: withOther(screenLine!, beatLine ? `${beatLine} (older)` : heartbeatMissing(input)) };
+  }
+  const decided = classifyFromBeat(input, pane, heartbeat, thresholds);
+  // An unrecognised screen is worth a word only when nothing else tells (no beat).
+  if (screenLine && (screen!.state !== 'unknown' || !heartbeat)) decided.evidence.push(screenLine);
+  return decided;
+}
+
+/** `heartbeat 12s old, state=waiting (permission: Bash)` with the partial note. */
+function describeBeat(heartbeat: HeartbeatInfo): string {
+  const partial = heartbeat.partial ? ` (partial: ${heartbeat.problems.join('; ') || 'no v= line'})` : '';
+  const state = heartbeat.state ? `state=${heartbeat.state}${heartbeat.reason ? ` (${heartbeat.reason})` : ''}` : 'no state';
+  return `heartbeat ${formatAge(heartbeat.ageSeconds)} old, ${state}${partial}`;
+}
+
+/** Evidence for a missing/unreadable beat beside a screen that decided. */
+function heartbeatMissing(input: ReadinessInput): string {
+  return input.heartbeatError ? `heartbeat ${input.heartbeatError}` : 'no heartbeat file';
+}
+
+/** Steps 4–7 of the readiness order from the beat and pane activity alone (the pre-screen classifier, unchanged). */
+function classifyFromBeat(input: ReadinessInput, pane: PaneInfo, heartbeat: HeartbeatInfo | null, thresholds: ReadinessThresholds): ReadinessDecision {
   if (!heartbeat) {
     return {
       readiness: 'unknown',
@@ -93,33 +218,36 @@ export function classifyReadiness(
   const evidence: string[] = [];
   const beat = `heartbeat ${formatAge(heartbeat.ageSeconds)} old`;
   const partial = heartbeat.partial ? ` (partial: ${heartbeat.problems.join('; ') || 'no v= line'})` : '';
+  const reason = heartbeat.reason ? ` (${heartbeat.reason})` : '';
   if (heartbeat.skewSeconds > 0) evidence.push(`clock skew: beat was ${heartbeat.skewSeconds}s in the future`);
   // A writer that promised an interval and missed two beats is worth a word before it goes stale.
   if (heartbeat.intervalSeconds && heartbeat.ageSeconds > 2 * heartbeat.intervalSeconds && heartbeat.ageSeconds <= thresholds.staleSeconds) {
     evidence.push(`beat late: promised every ${heartbeat.intervalSeconds}s`);
   }
   if (heartbeat.ageSeconds > thresholds.staleSeconds) {
-    evidence.unshift(`${beat} > stale threshold ${thresholds.staleSeconds}s${partial}`);
+    evidence.unshift(`${beat} > stale threshold ${thresholds.staleSeconds}s${heartbeat.state === 'waiting' || heartbeat.state === 'stuck' ? `, state=${heartbeat.state}${reason}` : ''}${partial}`);
     return { readiness: 'stale', evidence };
   }
   if (heartbeat.state === 'busy') {
-    evidence.unshift(`${beat}, state=busy${partial}`);
+    evidence.unshift(`${beat}, state=busy${reason}${partial}`);
     return { readiness: 'working', evidence };
   }
   if (heartbeat.state === 'idle') {
-    evidence.unshift(`${beat}, state=idle${partial}`);
+    evidence.unshift(`${beat}, state=idle${reason}${partial}`);
     return { readiness: 'available', evidence };
   }
+  // A waiting/stuck beat that the screen contradicted falls through here: pane idle decides.
+  const said = heartbeat.state ? `state=${heartbeat.state}${reason}, overtaken` : 'no state';
   const idle = pane.idleSeconds;
   if (idle === null || !Number.isFinite(idle)) {
-    evidence.unshift(`${beat}, no state${partial}`, 'pane idle unknown');
+    evidence.unshift(`${beat}, ${said}${partial}`, 'pane idle unknown');
     return { readiness: 'working', evidence };
   }
   if (idle < thresholds.idleSeconds) {
-    evidence.unshift(`${beat}, no state${partial}`, `pane idle ${formatAge(idle)} < ${thresholds.idleSeconds}s`);
+    evidence.unshift(`${beat}, ${said}${partial}`, `pane idle ${formatAge(idle)} < ${thresholds.idleSeconds}s`);
     return { readiness: 'working', evidence };
   }
-  evidence.unshift(`${beat}, no state${partial}`, `pane idle ${formatAge(idle)} ≥ ${thresholds.idleSeconds}s`);
+  evidence.unshift(`${beat}, ${said}${partial}`, `pane idle ${formatAge(idle)} ≥ ${thresholds.idleSeconds}s`);
   return { readiness: 'available', evidence };
 }
 
@@ -142,12 +270,19 @@ export interface FlagInput {
   process: ProcessInfo | null;
   unit: UnitInfo | null;
   claimExpired: boolean;
+  /**
+   * True when the pane probe succeeded and found the agent's pane dead or missing (readiness
+   * `dead`); false when the pane lives or could not be probed (a failed probe is not a dead pane).
+   */
+  paneGone?: boolean;
 }
 
 /**
  * Per-agent flags with their evidence: DRIFT (live pane runs something other than expected),
  * BOOT-ENABLE (unit active but UnitFileState not `enabled`: it will not come back after a
- * reboot, upstream's canary finding), EXPIRED-CLAIM (holds a backlog claim past its TTL).
+ * reboot, upstream's canary finding), NEEDS-RESTART (unit active or activating while the pane
+ * is dead or missing: upstream's agent units are oneshot `active (exited)`, so systemd will not
+ * bring the agent back — only a restart will), EXPIRED-CLAIM (holds a backlog claim past its TTL).
  */
 export function agentFlags(input: FlagInput): { flags: AgentFlag[]; evidence: string[] } {
   const flags: AgentFlag[] = [];
@@ -160,29 +295,15 @@ export function agentFlags(input: FlagInput): { flags: AgentFlag[]; evidence: st
     flags.push('BOOT-ENABLE');
     evidence.push(`BOOT-ENABLE: ${input.unit.name} active but ${input.unit.unitFileState || 'not enabled'}`);
   }
+  if (input.paneGone && input.unit && (input.unit.activeState === 'active' || input.unit.activeState === 'activating')) {
+    flags.push('NEEDS-RESTART');
+    evidence.push(
+      `NEEDS-RESTART: ${input.unit.name} ${input.unit.activeState} (${input.unit.subState || '?'}) but the pane is ${input.pane ? 'dead' : 'missing'}: systemd will not bring it back (mosaic-top restart ${input.unit.name.replace(/^mosaic-agent@|\.service$/g, '')})`,
+    );
+  }
   if (input.claimExpired) {
     flags.push('EXPIRED-CLAIM');
     evidence.push('EXPIRED-CLAIM: backlog claim past its TTL');
   }
   return { flags, evidence };
-}
-
-/**
- * The two-agent floor (upstream decision of record 2026-06-22): at least one orchestrator and
- * one enhancer (by roster `class`) that are working or available. Returns counts and the reason
- * when broken.
- */
-export function fleetFloor(agents: readonly { class: string | null; readiness: Readiness }[]): {
-  ok: boolean;
-  orchestrators: number;
-  enhancers: number;
-  reason: string | null;
-} {
-  const up = (r: Readiness) => r === 'working' || r === 'available';
-  const orchestrators = agents.filter((a) => a.class === 'orchestrator' && up(a.readiness)).length;
-  const enhancers = agents.filter((a) => a.class === 'enhancer' && up(a.readiness)).length;
-  const missing: string[] = [];
-  if (orchestrators < 1) missing.push('no orchestrator working or available');
-  if (enhancers < 1) missing.push('no enhancer working or available');
-  return { ok: missing.length === 0, orchestrators, enhancers, reason: missing.length ? `floor broken: ${missing.join(', ')}` : null };
 }

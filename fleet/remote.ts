@@ -511,3 +511,45 @@ export function remoteTmux(opts: RemoteTmuxOptions): RemoteTmux {
   };
   return { socket: opts.socket, host: opts.host, run, command };
 }
+
+/** Where {@link runRemoteCommand} runs a command: an ssh destination and the snapshot's ControlMaster dir. */
+export interface RemoteCommandHost {
+  /** The ssh destination (roster `ssh:`, else `host:`). */
+  target: string;
+  /** The roster's `host:` label, for messages. */
+  host: string;
+  /** Local run dir for the ssh ControlPath (shared with the snapshot probes); null = none. */
+  controlDir: string | null;
+  /** Environment of ssh and of `MOSAIC_SSH`/`MOSAIC_SSH_CONFIG`/`MOSAIC_SSH_TIMEOUT` (default process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Runs `argv` on another host over ssh, like {@link remoteTmux} runs tmux there (BatchMode, the
+ * ControlMaster, every word single-quoted for the remote shell), bounded by the larger of
+ * `timeoutMs` (default 5000) and `MOSAIC_SSH_TIMEOUT`. Used by the lifecycle actions for
+ * `systemctl --user …` on an agent's host. Never throws: `error` reads `ssh <target>: <reason>`
+ * when ssh failed (exit 255, timeout) and `<argv[0]> at host <host>: <stderr's first line>` when
+ * the command did. An invalid target runs nothing.
+ */
+export async function runRemoteCommand(
+  where: RemoteCommandHost,
+  argv: readonly string[],
+  opts: { timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<import('./exec.js').ExecResult> {
+  if (!isValidSshTarget(where.target)) {
+    const error = `ssh ${where.target}: invalid ssh target (blank, control character or leading -)`;
+    return { ok: false, stdout: '', stderr: error, exitCode: null, durationMs: 0, error };
+  }
+  const env = where.env ?? process.env;
+  const ssh = sshCommand(env);
+  const limitMs = Math.max(opts.timeoutMs ?? 5000, sshTimeoutMs(env));
+  const args = sshArgs(ssh, { timeoutMs: sshTimeoutMs(env), controlDir: where.controlDir }, where.target, argv.map(shellQuote).join(' '));
+  const result = await runCommand(ssh.file, args, { timeoutMs: limitMs, signal: opts.signal, env });
+  if (result.ok) return result;
+  const sshFailed = result.exitCode === 255 || result.exitCode === null;
+  const reason = sshFailed
+    ? `ssh ${where.target}: ${result.exitCode === 255 ? sshFailureReason(result.stderr, 'exit 255') : sanitizeReason((result.error ?? 'failed').replace(`${ssh.file}: `, ''))}`
+    : `${argv[0]} at host ${where.host}: ${sanitizeReason(result.stderr.trim().split('\n')[0] || `exit ${result.exitCode}`)}`;
+  return { ...result, error: reason };
+}

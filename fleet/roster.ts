@@ -8,6 +8,14 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import type { Node as YamlNode, YAMLMap } from 'yaml';
+import { BoundedReadError, readBoundedFile } from '../lib/bounded-read.js';
+import { floorFromValue, type FloorRequirement } from './profile.js';
+
+/** Runtime of an agent whose roster entry names none (upstream's launcher default). */
+export const DEFAULT_RUNTIME = 'pi';
+
+/** Holder session when `tmux.holder_session` is absent (upstream's default). */
+export const DEFAULT_HOLDER_SESSION = '_holder';
 
 type YamlModule = typeof import('yaml');
 let yamlModule: YamlModule | null = null;
@@ -24,8 +32,14 @@ function yaml(): YamlModule {
 export interface RosterAgent {
   /** = tmux session name and systemd instance name (`mosaic-agent@<name>.service`). */
   name: string;
-  /** claude | codex | pi | opencode | any other string. */
+  /**
+   * claude | codex | pi | opencode | any other string. Absent in the roster ⇒ `pi`, upstream's
+   * launcher default ({@link runtimeDeclared} false: the agent's `.env` MOSAIC_AGENT_RUNTIME, if
+   * any, decides — fleet/agent-env.ts agentLaunch).
+   */
   runtime: string;
+  /** True when the roster entry names its runtime (absent: treated as named). */
+  runtimeDeclared?: boolean;
   /** Role: orchestrator, enhancer, coder, … (upstream's role library); null when absent. */
   class: string | null;
   modelHint: string | null;
@@ -34,7 +48,19 @@ export interface RosterAgent {
   ssh: string | null;
   /** tmux socket for this agent: per-agent `socket`, else the roster's `socket_name`; null = default socket (no -L). */
   socket: string | null;
+  /** The agent's own `working_directory`, else the roster's `defaults.working_directory`. */
   workingDirectory: string | null;
+  /** True when the agent entry itself names its working directory (the `.env` MOSAIC_AGENT_WORKDIR beats a roster default). */
+  workingDirectoryDeclared?: boolean;
+}
+
+/** One entry of the roster's `runtimes:` section (upstream: per-runtime settings). */
+export interface RosterRuntime {
+  /**
+   * `reset_command` (or `resetCommand`): what to type to give the runtime a fresh context, e.g.
+   * codex `/clear` (upstream NS-6 `reset_between_tasks`); null when absent.
+   */
+  resetCommand: string | null;
 }
 
 /** A loaded roster. */
@@ -44,8 +70,20 @@ export interface Roster {
   transport: string | null;
   /** `tmux.socket_name` (or `socketName`); null when absent = the default tmux socket (upstream FIX2). */
   socket: string | null;
-  /** `tmux.holder_session` (or `holderSession`): keeps the server alive; never an agent, never unmanaged. */
+  /**
+   * `tmux.holder_session` (or `holderSession`), `_holder` when absent (upstream's default): keeps
+   * the server alive; never an agent, never unmanaged.
+   */
   holderSession: string | null;
+  /**
+   * The `runtimes:` section keyed by runtime name (`codex: { reset_command: /clear }`); `{}` when
+   * the roster has none (optional only for rosters built by hand, e.g. in tests).
+   */
+  runtimes?: Record<string, RosterRuntime>;
+  /** `profile:` — upstream system-type profile id (fleet/profile.ts); null when absent. */
+  profile?: string | null;
+  /** `floor:` — the roster's own floor (classes, or classes with minimum counts); null when absent. */
+  floor?: FloorRequirement[] | null;
   agents: RosterAgent[];
 }
 
@@ -60,26 +98,53 @@ export function isValidAgentName(name: string): boolean {
   return name.length > 0 && name.length <= 100 && AGENT_NAME.test(name);
 }
 
-/** The first present key among spellings (snake_case, camelCase) of a roster key. */
-function pick(map: YAMLMap, ...keys: string[]): YamlNode | undefined {
-  for (const key of keys) {
-    const node = map.get(key, true) as YamlNode | undefined;
-    if (node !== undefined && node !== null) return node;
-  }
-  return undefined;
+/**
+ * `pick(map, ...keys)`: the first present key among spellings (snake_case, camelCase) of a
+ * roster key, with aliases (`runtime: *rt`) resolved and YAML merge keys (`<<: *base`,
+ * `<<: [*a, *b]`, the map's own keys first, then each source in order) looked through.
+ */
+function picker(doc: import('yaml').Document.Parsed): (map: YAMLMap, ...keys: string[]) => YamlNode | undefined {
+  const { isAlias, isMap, isScalar, isSeq } = yaml();
+  const deref = (node: YamlNode | undefined | null): YamlNode | undefined => {
+    let n: unknown = node ?? undefined;
+    for (let i = 0; i < 8 && isAlias(n); i++) n = (n as import('yaml').Alias).resolve(doc);
+    return n as YamlNode | undefined;
+  };
+  const pickIn = (map: YAMLMap, keys: string[], depth: number): YamlNode | undefined => {
+    for (const key of keys) {
+      const node = deref(map.get(key, true) as YamlNode | undefined);
+      if (node !== undefined && node !== null) return node;
+    }
+    if (depth >= 8) return undefined;
+    for (const pair of map.items) {
+      const k = pair.key as YamlNode | null;
+      if (!(isScalar(k) && (typeof k.value === 'symbol' || k.value === '<<'))) continue;
+      const value = deref(pair.value as YamlNode | null);
+      const sources = isSeq(value) ? value.items.map((i) => deref(i as YamlNode)) : [value];
+      for (const source of sources) {
+        if (!isMap(source)) continue;
+        const found = pickIn(source, keys, depth + 1);
+        if (found !== undefined) return found;
+      }
+    }
+    return undefined;
+  };
+  return (map, ...keys) => pickIn(map, keys, 0);
 }
 
 /**
  * Parses roster YAML text. `file` is used in messages only. Accepts snake_case and camelCase
  * keys (`socket_name`/`socketName`, `holder_session`/`holderSession`, `model_hint`/`modelHint`,
- * `working_directory`/`workingDirectory`); unknown keys are ignored. Errors (YAML syntax, wrong
- * types, missing `name`/`runtime`, invalid or duplicate names) come back as
+ * `working_directory`/`workingDirectory`, `reset_command`/`resetCommand` under `runtimes:`); unknown keys are ignored. Errors (YAML syntax, wrong
+ * types, missing `name`, invalid or duplicate names, a malformed `floor:`) come back as
  * `"<file>:<line>:<column>: <message>"`. Never throws.
  */
 export function parseRosterText(text: string, file: string): RosterResult {
   const { isMap, isScalar, isSeq, LineCounter, parseDocument } = yaml();
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  // merge: YAML 1.1 merge keys (`<<: *base`), which upstream rosters use for shared defaults.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true });
+  const pick = picker(doc);
   const errors: string[] = [];
   const at = (node: YamlNode | undefined | null, message: string) => {
     const offset = node?.range?.[0] ?? 0;
@@ -121,20 +186,51 @@ export function parseRosterText(text: string, file: string): RosterResult {
   const transport = optString(pick(root, 'transport'), 'transport');
 
   let socket: string | null = null;
-  let holderSession: string | null = null;
+  let holderSession: string | null = DEFAULT_HOLDER_SESSION;
   const tmuxNode = pick(root, 'tmux');
   if (tmuxNode !== undefined && !(isScalar(tmuxNode) && tmuxNode.value === null)) {
     if (!isMap(tmuxNode)) at(tmuxNode, 'tmux must be a mapping');
     else {
       socket = optString(pick(tmuxNode, 'socket_name', 'socketName'), 'tmux.socket_name') || null;
-      holderSession = optString(pick(tmuxNode, 'holder_session', 'holderSession'), 'tmux.holder_session') || null;
+      holderSession = optString(pick(tmuxNode, 'holder_session', 'holderSession'), 'tmux.holder_session') || DEFAULT_HOLDER_SESSION;
     }
+  }
+  const profile = optString(pick(root, 'profile', 'system_type', 'systemType'), 'profile') || null;
+  let floor: FloorRequirement[] | null = null;
+  const floorNode = pick(root, 'floor');
+  if (floorNode !== undefined && !(isScalar(floorNode) && floorNode.value === null)) {
+    const parsed = floorFromValue(floorNode.toJSON());
+    if (typeof parsed === 'string') at(floorNode, parsed);
+    else floor = parsed;
   }
   let defaultWorkdir: string | null = null;
   const defaultsNode = pick(root, 'defaults');
   if (defaultsNode !== undefined && !(isScalar(defaultsNode) && defaultsNode.value === null)) {
     if (!isMap(defaultsNode)) at(defaultsNode, 'defaults must be a mapping');
     else defaultWorkdir = optString(pick(defaultsNode, 'working_directory', 'workingDirectory'), 'defaults.working_directory');
+  }
+
+  const runtimes: Record<string, RosterRuntime> = {};
+  const runtimesNode = pick(root, 'runtimes');
+  if (runtimesNode !== undefined && !(isScalar(runtimesNode) && runtimesNode.value === null)) {
+    if (!isMap(runtimesNode)) at(runtimesNode, 'runtimes must be a mapping of runtime name to its settings');
+    else {
+      for (const pair of runtimesNode.items) {
+        const key = isScalar(pair.key) ? String(pair.key.value) : null;
+        const value = pair.value as YamlNode | null;
+        if (!key) continue;
+        if (value === null || (isScalar(value) && value.value === null)) {
+          runtimes[key] = { resetCommand: null };
+          continue;
+        }
+        if (!isMap(value)) {
+          at(value, `runtimes.${key} must be a mapping`);
+          continue;
+        }
+        const reset = optString(pick(value, 'reset_command', 'resetCommand'), `runtimes.${key}.reset_command`);
+        runtimes[key] = { resetCommand: reset && reset.trim() ? reset : null };
+      }
+    }
   }
 
   const agents: RosterAgent[] = [];
@@ -146,7 +242,8 @@ export function parseRosterText(text: string, file: string): RosterResult {
   } else {
     const seen = new Map<string, string>();
     agentsNode.items.forEach((item, index) => {
-      const node = item as YamlNode;
+      let node = item as YamlNode;
+      if (yaml().isAlias(node)) node = node.resolve(doc) as YamlNode;
       if (!isMap(node)) {
         at(node, `agents[${index}] must be a mapping`);
         return;
@@ -163,21 +260,24 @@ export function parseRosterText(text: string, file: string): RosterResult {
         return;
       }
       const runtimeNode = pick(node, 'runtime');
-      const runtime = optString(runtimeNode, `agent ${name}: runtime`);
-      if (runtimeNode === undefined) at(node, `agent ${name}: missing required key \`runtime\``);
+      const runtime = optString(runtimeNode, `agent ${name}: runtime`) || null;
       const agentSocketNode = pick(node, 'socket', 'socket_name', 'socketName');
       const agentSocket = optString(agentSocketNode, `agent ${name}: socket`);
       const agent: RosterAgent = {
         name,
-        runtime: runtime ?? '',
+        runtime: runtime ?? DEFAULT_RUNTIME,
+        runtimeDeclared: runtime !== null,
         class: optString(pick(node, 'class'), `agent ${name}: class`),
         modelHint: optString(pick(node, 'model_hint', 'modelHint'), `agent ${name}: model_hint`),
         host: optString(pick(node, 'host'), `agent ${name}: host`),
         ssh: optString(pick(node, 'ssh'), `agent ${name}: ssh`),
         socket: agentSocketNode !== undefined ? agentSocket || null : socket,
-        workingDirectory:
-          optString(pick(node, 'working_directory', 'workingDirectory'), `agent ${name}: working_directory`) ?? defaultWorkdir,
+        workingDirectory: null,
+        workingDirectoryDeclared: false,
       };
+      const ownWorkdir = optString(pick(node, 'working_directory', 'workingDirectory'), `agent ${name}: working_directory`);
+      agent.workingDirectory = ownWorkdir ?? defaultWorkdir;
+      agent.workingDirectoryDeclared = ownWorkdir !== null;
       const key = `${agent.host ?? ''}\u0000${agent.socket ?? ''}\u0000${name}`;
       const first = seen.get(key);
       if (first) {
@@ -190,23 +290,31 @@ export function parseRosterText(text: string, file: string): RosterResult {
     });
   }
   if (errors.length) return { ok: false, errors };
-  return { ok: true, roster: { file, version, transport, socket, holderSession, agents } };
+  return { ok: true, roster: { file, version, transport, socket, holderSession, runtimes, profile, floor, agents } };
 }
 
-/** Reads and parses the roster file. A missing/unreadable file is an error result, never a throw. */
+/** Most bytes of a roster file read: a roster of hundreds of agents is far below this. */
+export const ROSTER_READ_LIMIT = 1024 * 1024;
+
+/**
+ * Reads and parses the roster file through {@link readBoundedFile} (regular files only,
+ * non-blocking, at most {@link ROSTER_READ_LIMIT} bytes: a FIFO or `/dev/zero` at the path is
+ * an error, not a hang). A missing/unreadable file is an error result naming the path, never a throw.
+ */
 export function loadRoster(file: string): RosterResult {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    const read = readBoundedFile(file, { maxBytes: ROSTER_READ_LIMIT });
+    if (!read) return { ok: false, errors: [`${file}: roster not found`] };
+    text = read.bytes.toString('utf8');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    return { ok: false, errors: [code === 'ENOENT' ? `${file}: roster not found` : `${file}: ${(error as Error).message}`] };
+    return { ok: false, errors: [error instanceof BoundedReadError ? error.message : `${file}: ${(error as Error).message}`] };
   }
   return parseRosterText(text, file);
 }
 
 /** Bump when the {@link Roster} shape changes, so old cache files are ignored. */
-const ROSTER_CACHE_FORMAT = 1;
+const ROSTER_CACHE_FORMAT = 2;
 
 /**
  * Default directory of parsed-roster cache files: `$XDG_CACHE_HOME/mosaic-top/roster`, else

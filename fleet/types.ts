@@ -4,13 +4,26 @@
  * of the snapshot: `fleet/` parsers produce these, `src/snapshot` joins them into agent rows.
  */
 
-/** Readiness, decided in this order (upstream H1/H1b/H2: dead first, available last). */
-export type Readiness = 'dead' | 'unknown' | 'stale' | 'working' | 'available';
+/**
+ * Readiness, decided in this order (upstream H1/H1b/H2: dead first, available last).
+ * `waiting` (the runtime waits for a human: permission prompt, question, dialog) and `stuck`
+ * (its last turn ended on a rate/usage limit, rejected credentials or an API error) come only
+ * from positive runtime evidence: a heartbeat's `state=` or the pane's screen (screen rules).
+ */
+export type Readiness = 'dead' | 'waiting' | 'stuck' | 'unknown' | 'stale' | 'working' | 'available';
 
-export const READINESS_ORDER: readonly Readiness[] = ['dead', 'unknown', 'stale', 'working', 'available'];
+export const READINESS_ORDER: readonly Readiness[] = ['dead', 'waiting', 'stuck', 'unknown', 'stale', 'working', 'available'];
 
-/** Per-agent flags: DRIFT, BOOT-ENABLE, EXPIRED-CLAIM (docs/fleet.md). */
-export type AgentFlag = 'DRIFT' | 'BOOT-ENABLE' | 'EXPIRED-CLAIM';
+/**
+ * Per-agent flags (docs/fleet.md): DRIFT, BOOT-ENABLE, NEEDS-RESTART, EXPIRED-CLAIM,
+ * IDLE-WITH-WORK; LIMITED (stuck on a rate or usage limit) and AUTH (stuck on rejected
+ * credentials). NEEDS-RESTART: the unit is active (or activating) but the agent's pane is dead
+ * or missing — systemd will not bring it back (upstream's agent units are oneshot).
+ */
+export type AgentFlag = 'DRIFT' | 'BOOT-ENABLE' | 'NEEDS-RESTART' | 'EXPIRED-CLAIM' | 'LIMITED' | 'AUTH' | 'IDLE-WITH-WORK';
+
+/** Heartbeat states of protocol v1. */
+export type HeartbeatState = 'busy' | 'idle' | 'waiting' | 'stuck';
 
 export interface PaneInfo {
   /** tmux target `=<name>:0.0`. */
@@ -35,7 +48,13 @@ export interface HeartbeatInfo {
   /** Unix seconds of the beat (clamped to now if it was in the future). */
   ts: number;
   ageSeconds: number;
-  state: 'busy' | 'idle' | null;
+  state: HeartbeatState | null;
+  /**
+   * `reason=` of the beat: what a `waiting` runtime waits for, why a `stuck` one is stuck
+   * (untrusted: control characters removed, one line, at most 200 characters — sanitize
+   * before display anyway). Absent (or null) when the beat has none.
+   */
+  reason?: string | null;
   intervalSeconds: number | null;
   pid: number | null;
   card: string | null;
@@ -73,4 +92,51 @@ export interface PausedFlag {
   at: string | null;
   by: string | null;
   reason: string | null;
+  /**
+   * Where the pause was found (snapshot only): `run-dir` = `<run>/PAUSED` on this host (what
+   * upstream's tools read), `store` = the shared backlog store (server tier: every host honours
+   * it), `both`. Absent on flags read straight from one place.
+   */
+  source?: 'run-dir' | 'store' | 'both';
+}
+
+/** What a pane's screen shows, as the screen rules read it (fleet/screen.ts). */
+export type ScreenState = 'idle' | 'busy' | 'queued' | 'waiting' | 'error' | 'unknown';
+
+/** A permission prompt or question read off a screen. */
+export interface ScreenPrompt {
+  /** `permission` (a tool asks to run) or `question` (the runtime asks the operator something). */
+  kind: 'permission' | 'question';
+  /** The tool as the runtime names it (`Bash`, `Write`, `Edit`, `shell`…), or null when unseen. */
+  tool: string | null;
+  /** The command or file the tool would run/touch, one line, as shown (untrusted). */
+  detail: string | null;
+  /** The prompt block as shown (lines joined with `\n`, trailing blanks trimmed; untrusted). */
+  block: string;
+  /** Identity of the prompt: hash of runtime, tool and normalized block (answer-prompt issue). */
+  id: string;
+}
+
+/** An API error / limit read off a screen, at the end of the transcript. */
+export interface ScreenError {
+  kind: 'rate_limit' | 'auth' | 'api';
+  /** The matched line (untrusted). */
+  text: string;
+}
+
+/** A pane's screen as last classified (agent row field `screen`). */
+export interface ScreenReading {
+  state: ScreenState;
+  /** Rules that read it: `<runtime>` or `<runtime>@<range>`, and `(override)` when from the home's file. */
+  rules: string;
+  /** Seconds since the pane's screen was captured (0 = this tick). */
+  ageSeconds: number;
+  /** Seconds the screen has shown this state (since the capture that first saw it), 0 when new. */
+  sinceSeconds: number;
+  prompt?: ScreenPrompt;
+  error?: ScreenError;
+  /** Text left in the runtime's input box (empty string when empty; absent when the box was not found). */
+  inputText?: string;
+  /** The rules say this runtime's idle-looking screen may be a reply still streaming (Codex). */
+  idleMayStream?: boolean;
 }

@@ -16,6 +16,8 @@ export interface GlobalOptions {
   once?: boolean;
   json?: boolean;
   readonly?: boolean;
+  /** Console: ring the terminal / desktop on attention transitions (also `MOSAIC_TOP_NOTIFY_BELL=1`). */
+  notifyBell?: boolean;
 }
 
 /** Parses a positive number of seconds for `--interval`, `--ttl`, `--timeout`. */

@@ -9,6 +9,9 @@
  * - ONE template PGlite data dir with the backlog migrations applied (`pgliteTemplateDir`);
  *   tests copy it instead of paying initdb (~5 s, ~800 MB) again.
  * Both are removed at teardown.
+ * - The REAL agent runtimes pinned in test/runtimes/runtimes.json, installed on demand into
+ *   their cache dir (owner: runtimes; see test/runtimes/install.ts) when the run may include
+ *   real-runtime tests. With CI=true a failed install fails the run loudly.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -16,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { freePort } from './helpers/net.js';
+import { ensureAllRuntimes } from './runtimes/install.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -124,8 +128,29 @@ async function createPgliteTemplate(): Promise<{ dir: string; remove: () => void
  */
 function backlogNotSelected(argv: string[] = process.argv.slice(2)): boolean {
   const filters = argv.filter((a) => !a.startsWith('-') && !['run', 'watch', 'dev', 'related', 'bench'].includes(a) && !/vitest(\.m?js)?$/.test(a));
-  // e2e files (actions: dispatch) run the real program against a backlog too.
-  return filters.length > 0 && !filters.some((f) => /backlog|global-setup|e2e/.test(f) || f === 'test' || f === 'test/');
+  // e2e files (actions: dispatch) and the fault suite run the real program against a backlog too.
+  return filters.length > 0 && !filters.some((f) => /backlog|global-setup|e2e|faults/.test(f) || f === 'test' || f === 'test/');
+}
+
+/**
+ * True when this vitest run was given file filters and none of them names the real-runtime
+ * tests (`test/runtimes/…` or a `*real*` file): the runtimes are then not installed up front
+ * (launchRuntime still installs one on first use).
+ */
+function runtimesNotSelected(argv: string[] = process.argv.slice(2)): boolean {
+  const filters = argv.filter((a) => !a.startsWith('-') && !['run', 'watch', 'dev', 'related', 'bench'].includes(a) && !/vitest(\.m?js)?$/.test(a));
+  return filters.length > 0 && !filters.some((f) => /runtimes|real|global-setup/.test(f) || f === 'test' || f === 'test/');
+}
+
+/** Installs the pinned runtimes (no-op on a warm cache); under CI a failure throws, locally it is reported. */
+async function installRuntimes(ci: boolean): Promise<void> {
+  if (runtimesNotSelected()) return;
+  try {
+    await ensureAllRuntimes((line) => process.stderr.write(`[global-setup] ${line}\n`));
+  } catch (error) {
+    if (ci) throw new Error(`CI=true: the real-runtime tests must run, but installing the runtimes failed: ${(error as Error).message}`);
+    process.stderr.write(`[global-setup] installing the real runtimes failed (their tests will fail): ${(error as Error).message}\n`);
+  }
 }
 
 /**
@@ -134,6 +159,7 @@ function backlogNotSelected(argv: string[] = process.argv.slice(2)): boolean {
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const ci = process.env.CI === 'true' || process.env.CI === '1';
+  await installRuntimes(ci);
   if (backlogNotSelected()) {
     project.provide('pgAdminUrl', null);
     project.provide('pgUnavailableReason', 'not started: no backlog test selected in this run');

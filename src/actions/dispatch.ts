@@ -5,17 +5,17 @@
  * Upstream NS-8: the PAUSE kill-switch is honoured before every dispatch — here it is checked
  * before anything is claimed, and the backlog refuses the claim itself too (race-safe).
  */
-import { agentPaneTarget, readPaneState } from '../../fleet/capture.js';
 import { describePause, readPausedFlag } from '../../fleet/paused.js';
-import { BacklogError, type Card } from '../../backlog/types.js';
+import { acceptanceLines, BacklogError, type Card } from '../../backlog/types.js';
 import type { BacklogClient } from '../../backlog/verbs.js';
 import type { MosaicPaths } from '../../lib/paths.js';
 import { sanitizeLine, sanitizeLines } from '../../lib/sanitize.js';
 import { isDelivered, type SendReceipt } from '../../fleet/receipt.js';
 import { operatorName } from './pause.js';
 import { recordReceiptEvent } from './receipt-event.js';
-import { DEFAULT_SOURCE, sendToAgent } from './send.js';
+import { checkSendTarget, DEFAULT_SOURCE, sendToAgent } from './send.js';
 import type { TmuxServer } from '../../fleet/exec.js';
+import type { ResetResult } from './reset.js';
 
 /** How a dispatch ended; each has its own exit code ({@link DISPATCH_EXIT_CODES}). */
 export type DispatchOutcome = 'dispatched' | 'refused' | 'nothing_ready' | 'not_delivered';
@@ -43,6 +43,8 @@ export interface DispatchResult {
   refused: string | null;
   /** One line for the operator, e.g. "A3 claimed by coder0, receipt submitted (812 ms)". Sanitized. */
   message: string;
+  /** With `reset`: the reset sent before the claim (its receipt); absent otherwise. */
+  reset?: ResetResult;
 }
 
 /**
@@ -59,8 +61,9 @@ export function formatCardMessage(card: Card, agent: string): string {
   if (card.body && card.body.trim()) {
     lines.push('', ...sanitizeLines(card.body.trim()));
   }
-  if (card.acceptance && card.acceptance.trim()) {
-    lines.push('', 'Acceptance:', ...sanitizeLines(card.acceptance.trim()));
+  const acceptance = acceptanceLines(card.acceptance);
+  if (acceptance.length) {
+    lines.push('', 'Acceptance:', ...acceptance.flatMap((l) => sanitizeLines(l.trim())));
   }
   lines.push(
     '',
@@ -83,7 +86,7 @@ export function reclaimCommand(cardId: string, agent: string): string {
 /**
  * Claims a card for `agent` (the next ready one, or `cardId`) with `ttlSeconds` (backlog default
  * 900 s) and verified-sends it (`timeoutMs`, default 5000 ms). Order: refused while the fleet is
- * PAUSED (`describePause`), then refused when the agent's pane is dead, missing or in copy mode — all BEFORE
+ * PAUSED (`describePause`), then refused when the agent's pane may not be typed into (checkSendTarget: dead, missing, copy mode, a dialog, text in its input box, no input line, a waiting beat) — all BEFORE
  * anything is claimed; then claim (owner = agent), then send. A receipt other than submitted or
  * queued leaves the claim in place for the operator to keep or release
  * ({@link reclaimCommand}: `mosaic-top backlog reclaim --id X --owner <agent>`). The claim is recorded by the backlog (`claim` event),
@@ -93,6 +96,8 @@ export function reclaimCommand(cardId: string, agent: string): string {
 export async function dispatchCard(opts: {
   paths: MosaicPaths;
   agent: string;
+  /** The agent's runtime (roster `runtime:`): its screen rules and delivery (see sendToAgent). */
+  runtime?: string | null;
   /** The agent's tmux server: a local socket, or its host's tmux over ssh (agent-target.ts agentTmuxServer). */
   socket: TmuxServer;
   cardId?: string;
@@ -101,6 +106,12 @@ export async function dispatchCard(opts: {
   source?: string;
   client?: BacklogClient;
   signal?: AbortSignal;
+  /**
+   * Reset the agent before the claim (upstream NS-6 `reset_between_tasks`): its runtime's
+   * `reset_command`, verified (actions/reset.ts). A reset that is refused (no reset command,
+   * the agent is working) or not confirmed refuses the dispatch: nothing is claimed.
+   */
+  reset?: boolean;
 }): Promise<DispatchResult> {
   const agent = opts.agent;
   const refuse = (outcome: 'refused' | 'nothing_ready', why: string): DispatchResult => ({
@@ -114,69 +125,101 @@ export async function dispatchCard(opts: {
 
   const paused = readPausedFlag(opts.paths.runDir);
   if (paused) return refuse('refused', describePause(paused));
-  const pane = await readPaneState(opts.socket, agentPaneTarget(agent), { signal: opts.signal });
-  if (!pane.exists || pane.dead) return refuse('refused', pane.problem ?? 'pane unusable');
-  if (pane.inMode) return refuse('refused', `pane ${pane.target} is in copy mode (someone is scrolling it); nothing claimed`);
+  // The same check the send makes, BEFORE the claim (and before a reset): a card is never
+  // claimed and then lost into a dialog, a dead pane or an input box that already holds text.
+  const check = await checkSendTarget({ agent, socket: opts.socket, runDir: opts.paths.runDir, runtime: opts.runtime, multiLine: true, signal: opts.signal });
+  if (check.refusal) return refuse('refused', `${check.refusal.replace(/; nothing (typed|sent)$/, '')}; nothing claimed`);
+  let reset: ResetResult | undefined;
+  if (opts.reset) {
+    const { resetAgent } = await import('./reset.js');
+    reset = await resetAgent({ paths: opts.paths, agent, timeoutMs: opts.timeoutMs, signal: opts.signal, client: opts.client });
+    if (!reset.ok) return { ...refuse('refused', `reset before the card not confirmed (${reset.outcome === 'refused' ? reset.reason : `receipt ${reset.receipt?.status}`}); nothing claimed`), reset };
+  }
+  const withReset = (r: DispatchResult): DispatchResult => (reset ? { ...r, reset } : r);
 
-  let client = opts.client ?? null;
-  let opened = false;
-  try {
-    if (!client) {
-      const { openBacklog } = await import('../../backlog/client.js');
-      client = await openBacklog(opts.paths, { signal: opts.signal });
-      opened = true;
-    }
-    let card: Card | null;
+  // The claim and the card's send; the reset (if any) rides along in the result.
+  const claimAndSend = async (): Promise<DispatchResult> => {
+    let client = opts.client ?? null;
+    let opened = false;
     try {
-      ({ card } = await client.claim({ owner: agent, ttlSeconds: opts.ttlSeconds, id: opts.cardId }));
-    } catch (error) {
-      if (error instanceof BacklogError && error.code === 'paused') return refuse('refused', error.message);
-      if (error instanceof BacklogError && error.code === 'not_found') return refuse('refused', error.message);
-      throw error;
-    }
-    if (!card) {
-      return refuse('nothing_ready', opts.cardId ? `card ${opts.cardId} is not claimable (not ready, or its dependencies are not done)` : 'no ready card with its dependencies done');
-    }
-    const cardView = { id: card.id, title: card.title, claimToken: card.claimToken, ttlSeconds: card.claimTtlSeconds };
-    const receipt = await sendToAgent({
-      agent,
-      socket: opts.socket,
-      runDir: opts.paths.runDir,
-      message: formatCardMessage(card, agent),
-      verify: true,
-      timeoutMs: opts.timeoutMs,
-      source: opts.source ?? DEFAULT_SOURCE,
-      signal: opts.signal,
-    });
-    receipt.recorded = await recordReceiptEvent(opts.paths, receipt, { client, cardId: card.id, actor: operatorName() });
-    const id = sanitizeLine(card.id);
-    if (isDelivered(receipt.status)) {
+      if (!client) {
+        const { openBacklog } = await import('../../backlog/client.js');
+        client = await openBacklog(opts.paths, { signal: opts.signal });
+        opened = true;
+      }
+      let card: Card | null;
+      try {
+        ({ card } = await client.claim({ owner: agent, ttlSeconds: opts.ttlSeconds, id: opts.cardId }));
+      } catch (error) {
+        if (error instanceof BacklogError && error.code === 'paused') return refuse('refused', error.message);
+        if (error instanceof BacklogError && error.code === 'not_found') return refuse('refused', error.message);
+        throw error;
+      }
+      if (!card) {
+        return refuse('nothing_ready', opts.cardId ? `card ${opts.cardId} is not claimable (not ready, or its dependencies are not done)` : 'no ready card with its dependencies done');
+      }
+      const cardView = { id: card.id, title: card.title, claimToken: card.claimToken, ttlSeconds: card.claimTtlSeconds };
+      const receipt = await sendToAgent({
+        agent,
+        runtime: opts.runtime,
+        socket: opts.socket,
+        runDir: opts.paths.runDir,
+        message: formatCardMessage(card, agent),
+        verify: true,
+        timeoutMs: opts.timeoutMs,
+        source: opts.source ?? DEFAULT_SOURCE,
+        signal: opts.signal,
+      });
+      receipt.recorded = await recordReceiptEvent(opts.paths, receipt, { client, cardId: card.id, actor: operatorName() });
+      const id = sanitizeLine(card.id);
+      if (isDelivered(receipt.status)) {
+        return {
+          ok: true,
+          outcome: 'dispatched',
+          card: cardView,
+          receipt,
+          refused: null,
+          message: `${id} claimed by ${sanitizeLine(agent)}, receipt ${receipt.status} (${receipt.elapsedMs} ms)`,
+        };
+      }
+      if (receipt.status === 'refused') {
+        // Nothing was typed (the pane changed between the check and the send): the claim goes
+        // back at once (owner-guarded), so the card is never claimed-and-lost.
+        let released: string;
+        try {
+          const r = await client.reclaim({ id: card.id, owner: agent, actor: operatorName() });
+          released = r.reclaimed.includes(card.id) ? '; the claim was released (card back to ready)' : `; the claim could not be released — ${reclaimCommand(card.id, agent)}`;
+        } catch (error) {
+          released = `; releasing the claim failed (${(error as Error).message}) — ${reclaimCommand(card.id, agent)}`;
+        }
+        return {
+          ok: false,
+          outcome: 'refused',
+          card: cardView,
+          receipt,
+          refused: receipt.reason,
+          message: `${id} not dispatched to ${sanitizeLine(agent)}: send refused before anything was typed (${sanitizeLine(receipt.reason ?? '')})${released}`,
+        };
+      }
+      const why = `receipt ${receipt.status}`;
+      // The card text may still sit, unsent, in the agent's input line: a re-dispatch would
+      // append a second card to it.
+      const leftover = receipt.status === 'typed_not_submitted' ? "; the card text is still in the agent's input line — clear it in the agent before re-dispatching" : '';
       return {
-        ok: true,
-        outcome: 'dispatched',
+        ok: false,
+        outcome: 'not_delivered',
         card: cardView,
         receipt,
         refused: null,
-        message: `${id} claimed by ${sanitizeLine(agent)}, receipt ${receipt.status} (${receipt.elapsedMs} ms)`,
+        message:
+          `${id} claimed by ${sanitizeLine(agent)} but not delivered (${sanitizeLine(why)}); the claim stays — keep it, or release it with: ` +
+          `${reclaimCommand(card.id, agent)} (console: tab, select it, x)${leftover}`,
       };
+    } catch (error) {
+      return refuse('refused', `backlog: ${(error as Error).message}`);
+    } finally {
+      if (opened && client) await client.close().catch(() => {});
     }
-    const why = receipt.status === 'refused' ? `send refused: ${receipt.reason}` : `receipt ${receipt.status}`;
-    // The card text may still sit, unsent, in the agent's input line: a re-dispatch would
-    // append a second card to it.
-    const leftover = receipt.status === 'typed_not_submitted' ? "; the card text is still in the agent's input line — clear it in the agent before re-dispatching" : '';
-    return {
-      ok: false,
-      outcome: 'not_delivered',
-      card: cardView,
-      receipt,
-      refused: null,
-      message:
-        `${id} claimed by ${sanitizeLine(agent)} but not delivered (${sanitizeLine(why)}); the claim stays — keep it, or release it with: ` +
-        `${reclaimCommand(card.id, agent)} (console: tab, select it, x)${leftover}`,
-    };
-  } catch (error) {
-    return refuse('refused', `backlog: ${(error as Error).message}`);
-  } finally {
-    if (opened && client) await client.close().catch(() => {});
-  }
+  };
+  return withReset(await claimAndSend());
 }

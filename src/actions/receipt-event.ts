@@ -73,3 +73,34 @@ export async function recordReceiptEvent(
     if (opened && client) await client.close().catch(() => {});
   }
 }
+
+/**
+ * Records one operator action (a unit start/stop/restart, a restart --all) as an event with
+ * `verb` (e.g. `unit-restart`) and `detail` (who is `actor`, default the operator `$USER@host`;
+ * what and the result go in `detail`). Like receipts, only into an existing backlog store (never
+ * created for this); `client` is reused when given (left open). Never throws: returns
+ * "backlog event #<id>" or why it was not recorded.
+ */
+export async function recordOperatorEvent(
+  paths: MosaicPaths,
+  verb: string,
+  detail: Record<string, unknown>,
+  opts: { client?: BacklogClient; actor?: string } = {},
+): Promise<string> {
+  let client = opts.client ?? null;
+  let opened = false;
+  try {
+    if (!client) {
+      if (!backlogExists(paths)) return `no backlog store: ${verb} not recorded (an action does not create one)`;
+      const { openBacklog } = await import('../../backlog/client.js');
+      client = await openBacklog(paths, { create: false, onProgress: () => {} });
+      opened = true;
+    }
+    const event = await client.recordEvent({ actor: opts.actor ?? operatorName(), verb, cardId: null, detail });
+    return `backlog event #${event.id}`;
+  } catch (error) {
+    return `not recorded: ${(error as Error).message}`;
+  } finally {
+    if (opened && client) await client.close().catch(() => {});
+  }
+}

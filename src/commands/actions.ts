@@ -10,6 +10,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { GlobalOptions } from '../options.js';
 import { resolvePaths } from '../../lib/paths.js';
 import { sanitizeLine } from '../../lib/sanitize.js';
+import type { PausedFlag } from '../../fleet/types.js';
 
 /** Exit codes of the action commands (see docs/actions.md). */
 export const ACTION_EXIT = { ok: 0, error: 1, usage: 2, refused: 3, notConfirmed: 4, nothingReady: 5 } as const;
@@ -51,7 +52,7 @@ function signalNumber(signal: NodeJS.Signals): number {
 export function registerActionCommands(program: Command): void {
   program
     .command('pause')
-    .description('pause the fleet: write <run>/PAUSED (claims and dispatches are refused until resume)')
+    .description('pause the fleet: write <run>/PAUSED, and with DATABASE_URL record it in the shared store (claims and dispatches on every host are refused until resume)')
     .option('--reason <text>', 'why (shown in the console and in refusals)')
     .option('--by <name>', 'who pauses (default: $USER@host)')
     .option('--force', 'replace an existing pause (default: refuse, exit 3, and keep it)')
@@ -70,19 +71,42 @@ export function registerActionCommands(program: Command): void {
         process.exitCode = ACTION_EXIT.refused;
         return;
       }
-      if (o.json) out(JSON.stringify({ paused: true, ...flag }));
-      else out(`fleet PAUSED at ${flag.at} by ${sanitizeLine(flag.by ?? '')}${flag.reason ? `: ${sanitizeLine(flag.reason)}` : ''}`);
+      // Server tier: the pause also goes into the shared store, so every host's claims stop.
+      let store: { recorded: boolean; existing: PausedFlag | null } = { recorded: false, existing: null };
+      let storeError: string | null = null;
+      try {
+        const { recordFleetPause } = await import('../actions/pause.js');
+        store = await recordFleetPause(paths, flag, { force: !!o.force });
+      } catch (error) {
+        storeError = (error as Error).message;
+      }
+      const fleetWide = store.recorded || store.existing !== null;
+      if (o.json) out(JSON.stringify({ paused: true, ...flag, fleetWide, ...(storeError ? { storeError } : {}) }));
+      else out(`fleet PAUSED at ${flag.at} by ${sanitizeLine(flag.by ?? '')}${flag.reason ? `: ${sanitizeLine(flag.reason)}` : ''}${fleetWide ? ' (fleet-wide: recorded in the shared backlog store)' : ''}`);
+      if (store.existing) err(`the shared store was already paused since ${sanitizeLine(store.existing.at ?? '?')} by ${sanitizeLine(store.existing.by ?? '?')} (kept; --force replaces it)`);
+      if (storeError) {
+        err(`paused on this host only: the shared backlog store could not record the pause: ${sanitizeLine(storeError)}`);
+        process.exitCode = 1;
+      }
     });
 
   program
     .command('resume')
-    .description('resume the fleet: remove <run>/PAUSED')
+    .description('resume the fleet: remove <run>/PAUSED (and the shared store\'s pause with DATABASE_URL)')
     .addOption(jsonOption('{paused: false, was}'))
     .action(async (_opts, cmd: Command) => {
       const o = globals(cmd);
       const paths = resolvePaths(o);
-      const { resumeFleet } = await import('../actions/pause.js');
-      const was = resumeFleet(paths.runDir);
+      const { resumeFleet, clearFleetPause } = await import('../actions/pause.js');
+      const fromRunDir = resumeFleet(paths.runDir);
+      let fromStore: PausedFlag | null = null;
+      try {
+        fromStore = await clearFleetPause(paths);
+      } catch (error) {
+        err(`the shared backlog store's pause could not be cleared: ${sanitizeLine((error as Error).message)}`);
+        process.exitCode = 1;
+      }
+      const was = fromRunDir ?? fromStore;
       if (o.json) out(JSON.stringify({ paused: false, was }));
       else if (was) out(`fleet resumed (was paused since ${sanitizeLine(was.at ?? '?')}${was.by ? ` by ${sanitizeLine(was.by)}` : ''})`);
       else out('fleet was not paused');
@@ -120,7 +144,7 @@ export function registerActionCommands(program: Command): void {
 
   program
     .command('send')
-    .description('send a message to an agent (literal text; several lines as one bracketed paste), with a receipt')
+    .description('send a message to an agent (through a tmux paste buffer, byte for byte; never into a dialog), with a receipt')
     .argument('<agent>', 'agent name from the roster')
     .argument('<message>', 'the message; "-" reads it from stdin')
     .option('--verify', 'watch the pane and heartbeat for a receipt (submitted, queued, typed_not_submitted, no_evidence)')
@@ -140,6 +164,7 @@ export function registerActionCommands(program: Command): void {
           ? { status: 'refused' as const, agent, evidence: [], elapsedMs: 0, source: String(o.source), reason: target.error }
           : await sendToAgent({
               agent,
+              runtime: target.roster.runtime,
               socket: target.server,
               runDir: paths.runDir,
               message,
@@ -165,6 +190,7 @@ export function registerActionCommands(program: Command): void {
     .option('--card <id>', 'claim this card instead of the next ready one')
     .option('--ttl <seconds>', 'claim TTL, seconds (backlog default 900)', wholeSeconds)
     .option('--timeout <seconds>', 'how long verification watches after Enter, seconds', seconds, 5)
+    .option('--reset', "reset the agent first (its runtime's reset_command from the roster, verified; upstream reset_between_tasks)")
     .addOption(jsonOption('the result (outcome, card, receipt)'))
     .action(async (agent: string, _opts, cmd: Command) => {
       const o = globals(cmd);
@@ -178,13 +204,16 @@ export function registerActionCommands(program: Command): void {
           : await dispatchCard({
               paths,
               agent,
+              runtime: target.roster.runtime,
               socket: target.server,
               cardId: o.card as string | undefined,
               ttlSeconds: o.ttl as number | undefined,
               timeoutMs: Math.round(Number(o.timeout) * 1000),
+              reset: !!o.reset,
             });
       if (o.json) out(JSON.stringify(result));
       else {
+        if (result.reset) out(sanitizeLine(result.reset.message));
         out(sanitizeLine(result.message));
         for (const line of result.receipt?.evidence ?? []) out(`  - ${sanitizeLine(line)}`);
       }

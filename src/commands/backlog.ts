@@ -3,7 +3,8 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { GlobalOptions } from '../options.js';
 import { resolvePaths, type MosaicPaths } from '../../lib/paths.js';
 import { sanitizeLine, sanitizeLines } from '../../lib/sanitize.js';
-import { BacklogError, EXIT_CODES, type Card, type CardStatus } from '../../backlog/types.js';
+import { describeCause } from '../../lib/errors.js';
+import { acceptanceLines, BacklogError, EXIT_CODES, parseAcceptanceArgument, type Card, type CardStatus } from '../../backlog/types.js';
 import type { BacklogClient } from '../../backlog/verbs.js';
 
 // Kept light at import time (src/cli.ts imports it statically): the client, PGlite, drizzle
@@ -94,45 +95,78 @@ function cardDetails(card: Card): string {
     ['updated', card.updatedAt],
   ];
   const out = rows.filter(([, v]) => v !== null && v !== undefined).map(([k, v]) => `${k.padEnd(17)} ${sanitizeLine(String(v))}`);
-  if (card.acceptance) out.push('acceptance:', ...sanitizeLines(card.acceptance).map((l) => `  ${l}`));
+  const acceptance = acceptanceLines(card.acceptance);
+  if (acceptance.length) out.push('acceptance:', ...acceptance.flatMap((l) => sanitizeLines(l)).map((l) => `  ${l}`));
   if (card.body) out.push('body:', ...sanitizeLines(card.body).map((l) => `  ${l}`));
   return out.join('\n');
 }
 
-/** Reports an error as JSON (stdout, with --json) or a line on stderr, and sets the exit code. */
-function reportError(error: unknown, json: boolean): void {
-  const e =
-    error instanceof BacklogError ? error : new BacklogError('internal', (error as Error)?.message ?? String(error));
-  if (json) printJson({ ok: false, error: { code: e.code, message: e.message } });
+/**
+ * Reports an error: one line on stderr and the exit code (docs/backlog.md). Nothing on stdout,
+ * also with --json: upstream's CLI prints no JSON for a failed verb either.
+ */
+function reportError(error: unknown): void {
+  // Anything else is unwrapped to its cause (drizzle's "Failed query: <SQL> params: <card data>" never printed).
+  const e = error instanceof BacklogError ? error : new BacklogError('internal', describeCause(error));
   process.stderr.write(`mosaic-top backlog: ${sanitizeLine(e.message)}\n`);
   process.exitCode = EXIT_CODES[e.code] ?? 1;
 }
 
+/** A note on stderr (the verb still succeeds, e.g. "no card X" beside a JSON `null`). */
+function note(text: string): void {
+  process.stderr.write(`mosaic-top backlog: ${sanitizeLine(text)}\n`);
+}
+
 /**
- * Runs `fn` with an open backlog client (closed afterwards), printing `json(result)` or
- * `human(result)`; errors map to exit codes (docs/backlog.md).
+ * Upstream's "card or null" for a lookup that found nothing: `not_found` becomes `null` (exit
+ * 0, the reason on stderr), as upstream's `complete`/`block` of an unknown id print `null`.
+ */
+async function orNull<T>(run: () => Promise<T>): Promise<T | null> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof BacklogError && error.code === 'not_found') {
+      note(error.message);
+      return null;
+    }
+    throw error;
+  }
+}
+
+/** A card as `--json` prints it (upstream's card object, our fields added), or `null`. */
+export function cardJson(card: Card | null, extra: Record<string, unknown> = {}): Record<string, unknown> | null {
+  return card ? { ...card, ...extra } : null;
+}
+
+/**
+ * Runs `fn` with an open backlog client (closed afterwards), printing `json(result)` (upstream's
+ * shape: see docs/backlog.md "JSON output") or `human(result)`; errors map to exit codes.
+ * `readOnly` (show, list, stats, events): never create the data dir or the tables.
  */
 async function withBacklog<T>(
   cmd: Command,
   fn: (client: BacklogClient, paths: MosaicPaths) => Promise<T>,
   human: (result: T) => string,
+  toJson: (result: T) => unknown = (r) => r,
+  opts: { readOnly?: boolean } = {},
 ): Promise<void> {
   const json = jsonWanted(cmd);
   let client: BacklogClient | null = null;
   try {
     const paths = pathsOf(cmd);
     const { openBacklog } = await import('../../backlog/client.js');
-    client = await openBacklog(paths);
+    // A read-only verb never creates the store: no data dir yet ⇒ exit 8 (absent).
+    client = await openBacklog(paths, opts.readOnly ? { create: false } : {});
     if (client.serverWarning) process.stderr.write(`mosaic-top backlog: warning: ${sanitizeLine(client.serverWarning)}\n`);
     const result = await fn(client, paths);
-    if (json) printJson(result);
+    if (json) printJson(toJson(result));
     else {
       ({ formatTtl } = await import('../view/format.js'));
       const text = human(result);
       if (text) process.stdout.write(`${text}\n`);
     }
   } catch (error) {
-    reportError(error, json);
+    reportError(error);
   } finally {
     await client?.close().catch(() => {});
   }
@@ -141,8 +175,11 @@ async function withBacklog<T>(
 /**
  * `mosaic-top backlog <verb>` (upstream `mosaic fleet backlog`; docs/backlog.md): create, list, show,
  * claim, renew, reclaim, link, block, unblock, complete, stats, events, import, serve — all
- * with `--json`. Exit codes: 0 ok (nothing to claim included), 1 backlog unavailable, 2 usage
- * or invalid input, 3 not found, 4 conflict, 5 fenced, 6 cycle, 7 paused, 8 no backlog yet.
+ * with `--json` in upstream's shapes (a card object or `null`, arrays, upstream's stats; our
+ * fields added, never wrappers — docs/backlog.md). Exit codes: 0 ok (nothing to claim, and
+ * upstream's `null` answers: claim --id of an unclaimable card, show/complete/block of an
+ * unknown id), 1 backlog unavailable, 2 usage or invalid input, 3 not found, 4 conflict,
+ * 5 fenced, 6 cycle, 7 paused, 8 no backlog yet.
  */
 export function registerBacklogCommand(program: Command): void {
   const backlog = program
@@ -177,7 +214,7 @@ export function registerBacklogCommand(program: Command): void {
             phase: o.phase,
             priority: o.priority,
             dependsOn: o.dependsOn,
-            acceptance: o.acceptance,
+            acceptance: parseAcceptanceArgument(o.acceptance),
             idempotencyKey: o.idempotencyKey,
             projectedTokens: o.projectedTokens,
             actor: o.actor ?? cliActor(),
@@ -189,6 +226,7 @@ export function registerBacklogCommand(program: Command): void {
           return r;
         },
         (r) => `${r.created ? 'created' : 'exists (idempotency key)'} ${cardLine(r.card)}`,
+        (r) => cardJson(r.card, { created: r.created, ...(r.missingDependencies?.length ? { missingDependencies: r.missingDependencies } : {}) }),
       ),
     );
 
@@ -205,6 +243,8 @@ export function registerBacklogCommand(program: Command): void {
         cmd,
         (c) => c.list({ status: o.status, phase: o.phase, readyOnly: Boolean(o.readyOnly), limit: o.limit }),
         (cards) => (cards.length ? [CARD_HEADER, ...cards.map(cardLine)].join('\n') : '(no cards)'),
+        undefined,
+        { readOnly: true },
       ),
     );
 
@@ -213,7 +253,9 @@ export function registerBacklogCommand(program: Command): void {
     .description('show one card')
     .requiredOption('--id <id>', 'card id')
     .addOption(json())
-    .action(async (o: { id: string }, cmd: Command) => withBacklog(cmd, (c) => c.get(o.id), cardDetails));
+    .action(async (o, cmd: Command) =>
+      withBacklog(cmd, (c) => orNull(() => c.get(o.id)), (card) => (card ? cardDetails(card) : '(none)'), (card) => cardJson(card), { readOnly: true }),
+    );
 
   backlog
     .command('claim')
@@ -221,12 +263,26 @@ export function registerBacklogCommand(program: Command): void {
     .requiredOption('--owner <name>', 'who claims (agent name)')
     .addOption(new Option('--ttl <seconds>', 'claim TTL in seconds').default(900).argParser(parseWholeSeconds))
     .option('--id <id>', 'claim this card')
+    .option('--request-id <id>', 'repeat a claim that got no answer: the same id returns its result, never a second card (embedded tier, 10 min)')
     .addOption(json())
-    .action(async (o: { owner: string; ttl: number; id?: string }, cmd: Command) =>
+    .action(async (o: { owner: string; ttl: number; id?: string; requestId?: string }, cmd: Command) =>
       withBacklog(
         cmd,
-        (c) => c.claim({ owner: o.owner, ttlSeconds: o.ttl, id: o.id }),
-        (r) => (r.card ? `claimed ${cardLine(r.card)} (token ${r.card.claimToken}, TTL ${r.card.claimTtlSeconds} s)` : '(nothing to claim)'),
+        async (c) => {
+          try {
+            return (await c.claim({ owner: o.owner, ttlSeconds: o.ttl, id: o.id, requestId: o.requestId })).card;
+          } catch (error) {
+            // Upstream: a --id that cannot be claimed (claimed, blocked, done, waiting on a
+            // dependency, unknown) prints null and exits 0. The reason goes to stderr.
+            if (o.id !== undefined && error instanceof BacklogError && (error.code === 'conflict' || error.code === 'not_found')) {
+              note(error.message);
+              return null;
+            }
+            throw error;
+          }
+        },
+        (card) => (card ? `claimed ${cardLine(card)} (token ${card.claimToken}, TTL ${card.claimTtlSeconds} s)` : '(nothing to claim)'),
+        (card) => cardJson(card),
       ),
     );
 
@@ -256,7 +312,7 @@ export function registerBacklogCommand(program: Command): void {
       if (o.owner !== undefined && o.id === undefined) cmd.error('mosaic-top backlog reclaim: --owner needs --id', { exitCode: 2 });
       await withBacklog(
         cmd,
-        (c) => c.reclaim({ id: o.id, owner: o.owner, actor: cliActor() }),
+        async (c) => (await orNull(() => c.reclaim({ id: o.id, owner: o.owner, actor: cliActor() }))) ?? { reclaimed: [] },
         (r) => (r.reclaimed.length ? `reclaimed: ${sanitizeLine(r.reclaimed.join(', '))}` : '(nothing to reclaim)'),
       );
     });
@@ -277,8 +333,13 @@ export function registerBacklogCommand(program: Command): void {
     .requiredOption('--id <id>', 'card id')
     .option('--reason <text>', 'why')
     .addOption(json())
-    .action(async (o: { id: string; reason?: string }, cmd: Command) =>
-      withBacklog(cmd, (c) => c.block({ id: o.id, reason: o.reason, actor: cliActor() }), (card) => `blocked ${cardLine(card)}`),
+    .action(async (o, cmd: Command) =>
+      withBacklog(
+        cmd,
+        (c) => orNull(() => c.block({ id: o.id, reason: o.reason, actor: cliActor() })),
+        (card) => (card ? `blocked ${cardLine(card)}` : '(none)'),
+        (card) => cardJson(card),
+      ),
     );
 
   backlog
@@ -286,7 +347,14 @@ export function registerBacklogCommand(program: Command): void {
     .description('return a blocked card to ready')
     .requiredOption('--id <id>', 'card id')
     .addOption(json())
-    .action(async (o: { id: string }, cmd: Command) => withBacklog(cmd, (c) => c.unblock({ id: o.id, actor: cliActor() }), (card) => `unblocked ${cardLine(card)}`));
+    .action(async (o, cmd: Command) =>
+      withBacklog(
+        cmd,
+        (c) => orNull(() => c.unblock({ id: o.id, actor: cliActor() })),
+        (card) => (card ? `unblocked ${cardLine(card)}` : '(none)'),
+        (card) => cardJson(card),
+      ),
+    );
 
   backlog
     .command('complete')
@@ -299,8 +367,9 @@ export function registerBacklogCommand(program: Command): void {
     .action(async (o: { id: string; owner?: string; token?: number; actualTokens?: number }, cmd: Command) =>
       withBacklog(
         cmd,
-        (c) => c.complete({ id: o.id, owner: o.owner, token: o.token, actualTokens: o.actualTokens, actor: cliActor() }),
-        (card) => `done ${cardLine(card)}`,
+        (c) => orNull(() => c.complete({ id: o.id, owner: o.owner, token: o.token, actualTokens: o.actualTokens, actor: cliActor() })),
+        (card) => (card ? `done ${cardLine(card)}` : '(none)'),
+        (card) => cardJson(card),
       ),
     );
 
@@ -315,7 +384,9 @@ export function registerBacklogCommand(program: Command): void {
         (s) =>
           `ready ${s.counts.ready}  claimed ${s.counts.claimed}  blocked ${s.counts.blocked}  done ${s.counts.done}  ` +
           `waiting on dependencies ${s.waitingOnDeps ?? 0}  ` +
-          `oldest ready ${s.oldestReadyAgeSeconds === null ? '-' : `${s.oldestReadyAgeSeconds} s`}  expired claims ${s.expiredClaims}`,
+          `oldest ready ${s.oldestReadyAgeSeconds === null ? '-' : `${s.oldestReadyAgeSeconds} s`}  expired claims ${s.expiredClaimCount}`,
+        undefined,
+        { readOnly: true },
       ),
     );
 
@@ -333,12 +404,14 @@ export function registerBacklogCommand(program: Command): void {
           events.length
             ? events.map((e) => sanitizeLine(`${e.at}  ${e.actor.padEnd(12)} ${e.verb.padEnd(9)} ${(e.cardId ?? '-').padEnd(8)} ${JSON.stringify(e.detail)}`)).join('\n')
             : '(no events)',
+        undefined,
+        { readOnly: true },
       ),
     );
 
   backlog
     .command('import')
-    .description('import NORTH_STAR.yaml goals as cards (idempotent)')
+    .description('import NORTH_STAR.yaml goals as cards: new goals created, changed title/phase/priority/dependencies updated (status and claims kept)')
     .argument('<file>', 'NORTH_STAR.yaml')
     .addOption(json())
     .action(async (file: string, _o, cmd: Command) => {
@@ -349,13 +422,15 @@ export function registerBacklogCommand(program: Command): void {
         const { readNorthStarFile } = await import('../../backlog/north-star.js');
         goals = await readNorthStarFile(absolute);
       } catch (error) {
-        reportError(error, jsonWanted(cmd));
+        reportError(error);
         return;
       }
       await withBacklog(
         cmd,
         (c) => c.importGoals({ goals, source: absolute, actor: cliActor() }),
-        (r) => `imported ${r.created.length} new card(s)${r.created.length ? `: ${sanitizeLine(r.created.join(', '))}` : ''}; ${r.existing.length} already present`,
+        (r) =>
+          `imported ${r.created.length} new card(s)${r.created.length ? `: ${sanitizeLine(r.created.join(', '))}` : ''}; ` +
+          `${r.updated.length} updated${r.updated.length ? `: ${sanitizeLine(r.updated.join(', '))}` : ''}; ${r.unchanged.length} unchanged`,
       );
     });
 
@@ -374,9 +449,11 @@ export function registerBacklogCommand(program: Command): void {
       const { stopEmbeddedServer } = await import('../../backlog/client.js');
       const result = await stopEmbeddedServer(paths, 30_000);
       if (json) printJson(result);
+      else if (result.refused) process.stderr.write(`mosaic-top backlog stop: ${sanitizeLine(result.refused)}\n`);
       else if (result.pid === null) process.stdout.write('no backlog server running\n');
       else process.stdout.write(result.stopped ? `stopped backlog server pid ${result.pid}\n` : `backlog server pid ${result.pid} did not stop within 30 s\n`);
-      if (result.pid !== null && !result.stopped) process.exitCode = 1;
+      if (result.refused) process.exitCode = 3;
+      else if (result.pid !== null && !result.stopped) process.exitCode = 1;
     });
 
   backlog
@@ -397,7 +474,7 @@ export function registerBacklogCommand(program: Command): void {
         // Nothing else runs in a server process; do not wait on stray handles.
         process.exit(code);
       } catch (error) {
-        process.stderr.write(`mosaic-top backlog serve: ${sanitizeLine((error as Error).message)}\n`);
+        process.stderr.write(`mosaic-top backlog serve: ${sanitizeLine(describeCause(error))}\n`);
         process.exitCode = 1;
       }
     });

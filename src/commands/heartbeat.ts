@@ -1,9 +1,10 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { parseSeconds, type GlobalOptions } from '../options.js';
-import { HeartbeatInputError, writeHeartbeat } from '../../fleet/heartbeat.js';
+import { HEARTBEAT_WRITE_STATES, HeartbeatInputError, writeHeartbeat, type HeartbeatWriteState } from '../../fleet/heartbeat.js';
 import { loadRosterCached } from '../../fleet/roster.js';
 import { resolvePaths } from '../../lib/paths.js';
 import { sanitizeLine } from '../../lib/sanitize.js';
+import { describeCause } from '../../lib/errors.js';
 
 /** Whether `agent` is in the roster at `file`: null when the roster is missing or does not load. */
 function agentInRoster(file: string, agent: string): boolean | null {
@@ -12,7 +13,7 @@ function agentInRoster(file: string, agent: string): boolean | null {
 }
 
 /**
- * `mosaic-top heartbeat <agent> --state busy|idle [--card ID] [--note TEXT] [--interval S] [--pid N]`
+ * `mosaic-top heartbeat <agent> --state busy|idle|waiting|stuck [--reason TEXT] [--card ID] [--note TEXT] [--interval S] [--pid N]`
  * (protocol v1, docs/heartbeat.md): writes `<run>/<agent>.hb` atomically, protocol v1. Meant for runtime hooks
  * (Claude Code: UserPromptSubmit ⇒ busy, Stop ⇒ idle; see docs/heartbeat.md). Exit 0 on
  * success, 2 on bad input, 1 on an I/O error.
@@ -22,7 +23,8 @@ export function registerHeartbeatCommand(program: Command): void {
     .command('heartbeat')
     .description('write the agent heartbeat <run>/<agent>.hb (protocol v1), atomically')
     .argument('<agent>', 'agent name (as in the roster)')
-    .addOption(new Option('--state <state>', 'busy or idle').choices(['busy', 'idle']).makeOptionMandatory())
+    .addOption(new Option('--state <state>', 'busy, idle, waiting (for a human) or stuck (API error)').choices([...HEARTBEAT_WRITE_STATES]).makeOptionMandatory())
+    .option('--reason <text>', 'why the agent waits or is stuck, e.g. "permission: Bash rm -rf build" (one line)')
     .option('--card <id>', 'backlog card in hand')
     .option('--note <text>', 'short free text (flattened to one line)')
     .addOption(new Option('--interval <seconds>', 'how often this writer promises to beat').argParser(parseSeconds))
@@ -36,7 +38,7 @@ export function registerHeartbeatCommand(program: Command): void {
       // The command's own --interval shadows the console's global --interval (default 2):
       // read local options from opts(), globals (home, json) from optsWithGlobals().
       const g = cmd.optsWithGlobals() as GlobalOptions;
-      const o = cmd.opts() as { state: 'busy' | 'idle'; card?: string; note?: string; interval?: number; pid?: number };
+      const o = cmd.opts() as { state: HeartbeatWriteState; reason?: string; card?: string; note?: string; interval?: number; pid?: number };
       // Root options are recognised anywhere on the line, so `heartbeat a --interval 30` may land
       // on the root --interval: take it only when the user really typed it.
       const interval = o.interval ?? (cmd.getOptionValueSourceWithGlobals('interval') === 'cli' ? g.interval : undefined);
@@ -44,6 +46,7 @@ export function registerHeartbeatCommand(program: Command): void {
       try {
         const file = writeHeartbeat(paths.runDir, agent, {
           state: o.state,
+          reason: o.reason ?? null,
           card: o.card ?? null,
           note: o.note ?? null,
           interval: interval ?? null,
@@ -58,8 +61,12 @@ export function registerHeartbeatCommand(program: Command): void {
         }
         if (g.json) process.stdout.write(`${JSON.stringify({ ok: true, agent, file, state: o.state, inRoster })}\n`);
       } catch (error) {
-        const message = (error as Error).message;
-        process.stderr.write(`mosaic-top heartbeat: ${message}\n`);
+        // The message may quote the user's words (agent, card): never raw to the terminal.
+        const message =
+          error instanceof HeartbeatInputError
+            ? error.message
+            : `cannot write the heartbeat of ${agent} in ${paths.runDir}: ${describeCause(error)}`;
+        process.stderr.write(`mosaic-top heartbeat: ${sanitizeLine(message)}\n`);
         process.exitCode = error instanceof HeartbeatInputError ? 2 : 1;
       }
     });

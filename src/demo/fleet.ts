@@ -1,5 +1,5 @@
 /**
- * `mosaic-top demo` fleet: a throwaway Mosaic home with a roster of six simulated
+ * `mosaic-top demo` fleet: a throwaway Mosaic home with a roster of eight simulated
  * agents on an isolated tmux socket, a holder session, one unmanaged session; and its teardown,
  * which kills only that socket's server and removes only a home it created.
  */
@@ -43,7 +43,7 @@ interface DemoAgentSpec {
 
 /**
  * The demo roster: orchestrator + enhancer (the floor), workers, one drifting, one silent, one
- * dying. Their input modes make every send receipt reachable from the console (`s`, `c`):
+ * dying, one waiting at a permission prompt, one stuck on a rate limit. Their input modes make every send receipt reachable from the console (`s`, `c`):
  * accept ⇒ submitted, queue ⇒ queued while busy, typed ⇒ typed_not_submitted, ignore ⇒
  * no_evidence, and the dead pane ⇒ refused.
  */
@@ -58,6 +58,11 @@ export const DEMO_AGENTS: readonly DemoAgentSpec[] = [
   { name: 'reviewer', runtime: 'opencode', class: 'review', sim: ['--mode', 'silent', '--beat-age', '600', '--input-mode', 'ignore'], declaresCommand: true },
   // Exits after 2 s; remain-on-exit keeps the dead pane ⇒ dead (a send is refused).
   { name: 'research', runtime: 'claude', class: 'research', sim: ['--mode', 'exit', '--exit-after', '2', '--exit-code', '3'], declaresCommand: true, remainOnExit: true },
+  // Stops at Claude Code's Bash permission prompt (its real screen text) ⇒ waiting, with the
+  // tool and command in the evidence from the screen rules; a send is refused (a dialog).
+  { name: 'coder2', runtime: 'claude', class: 'coder', sim: ['--mode', 'prompt', '--busy', '6', '--idle', '6'], declaresCommand: true },
+  // Its last turn hit a rate limit (429 on screen, `state=stuck reason=rate limited (429)`) ⇒ stuck + LIMITED.
+  { name: 'coder3', runtime: 'claude', class: 'coder', sim: ['--mode', 'limited', '--busy', '6', '--idle', '6'], declaresCommand: true },
 ];
 
 /**
@@ -101,7 +106,7 @@ export function demoRosterYaml(socket: string, holder: string, workdir: string):
 /**
  * Builds the demo: a Mosaic home (`mosaicHome`, which must be new or empty; default a fresh
  * `mkdtemp` under the OS temp dir), roster, per-agent env files, a `bin/sim-agent` launcher,
- * a tmux server on `socket` (default `mosaic-demo-<pid>`) with the holder, six agent sessions
+ * a tmux server on `socket` (default `mosaic-demo-<pid>`) with the holder, the agent sessions
  * and an unmanaged session. Writes `<home>/demo.json`. Throws (after cleaning up what it
  * started) when tmux is missing or the home is not empty. Needs tmux, not systemd.
  */
@@ -153,7 +158,10 @@ export async function demoUp(opts: { mosaicHome?: string; socket?: string } = {}
     fleet.serverPid = Number((await tmuxOk(socket, ['display-message', '-p', '-t', `=${holder}`, '#{pid}'])).trim()) || null;
 
     for (const a of DEMO_AGENTS) {
-      const argv = [launcher, '--agent', a.name, '--run-dir', paths.runDir, ...a.sim];
+      // Agents that read their terminal raw draw their roster runtime's input area, so the
+      // screen rules (and verified send) read them as that runtime (issue 10).
+      const screen = a.sim.includes('--input-mode') && ['claude', 'codex', 'pi', 'opencode'].includes(a.runtime) ? ['--screen', a.runtime] : [];
+      const argv = [launcher, '--agent', a.name, '--run-dir', paths.runDir, ...a.sim, ...screen];
       if (a.declaresCommand) {
         fs.writeFileSync(
           path.join(paths.agentsDir, `${a.name}.env`),
@@ -172,7 +180,7 @@ export async function demoUp(opts: { mosaicHome?: string; socket?: string } = {}
     }
     await tmuxOk(socket, ['new-session', '-d', '-s', unmanaged, '-x', '120', '-y', '30', '-c', mosaicHome, 'sleep 2147483647']);
 
-    // The demo backlog: upstream's NORTH_STAR goals A1…H4 with a short history (backlog/demo.ts).
+    // The demo backlog: the demo goal list A1…H4 with a short history (backlog/demo.ts).
     const { seedDemoBacklog } = await import('../../backlog/demo.js');
     await seedDemoBacklog(paths, { workerAgent: 'coder1', staleAgent: 'reviewer' });
 

@@ -5,12 +5,21 @@
  *
  *   node dist/src/demo/sim-agent.js --agent NAME --run-dir DIR [--mode cycle|silent|exit]
  *        [--busy S] [--idle S] [--interval S] [--beat-age S] [--exit-after S] [--exit-code N]
+ *        [--input-mode accept|queue|typed|ignore] [--screen plain|claude|codex|pi|opencode]
  *
  * Modes:
  *   cycle  (default) busy for --busy s, idle for --idle s, forever; a beat on every change and
  *          every --interval s; an input line makes it busy for a moment.
  *   silent one beat (dated --beat-age s in the past), then never again: goes stale.
  *   exit   beats like `cycle`, then exits with --exit-code after --exit-after s (the pane dies).
+ *   prompt a turn that stops at Claude Code's Bash permission prompt, with the real runtime's
+ *          screen text (shared/spec/runtimes.md): one `busy` beat, then no beat while it waits
+ *          (a waiting runtime writes none) — the screen rules say `waiting`. A line `1` or `y`
+ *          approves (busy for --busy s, idle for --idle s, then the prompt again); `3`/`n` rejects.
+ *   limited a turn that ended on a rate limit: Claude Code's `API Error: … (429)` on screen at
+ *          the idle input box, and a `state=stuck reason=rate limited (429)` beat ⇒ `stuck` +
+ *          LIMITED. Any input line starts a good turn (busy, then idle), the next line hits the
+ *          limit again.
  *
  * Input: by default lines are read cooked and acknowledged with `ack: <line>`. With
  * `--input-mode accept|queue|typed|ignore` the terminal is read raw with bracketed paste on
@@ -20,13 +29,54 @@
  */
 import readline from 'node:readline';
 import { writeHeartbeat, type HeartbeatState } from '../../fleet/heartbeat.js';
-import { SIM_INPUT_MODES, SimInput, type SimInputMode } from './sim-input.js';
+import { SIM_INPUT_MODES, SIM_SCREENS, SimInput, type SimInputMode, type SimScreen } from './sim-input.js';
+
+/** Behaviours of the sim agent (see the module comment). */
+export const SIM_MODES = ['cycle', 'silent', 'exit', 'prompt', 'limited'] as const;
+export type SimMode = (typeof SIM_MODES)[number];
+
+/** The Bash command the `prompt` mode asks permission for. */
+export const SIM_PROMPT_COMMAND = 'echo hi > proto.txt';
+
+/** A full-width rule as Claude Code draws it around its input box. */
+const RULE = '─'.repeat(100);
+
+/** Claude Code's idle input box and footer (runtimes.md, measured on 2.1.197). */
+export const CLAUDE_IDLE_BOX = ['', RULE, '❯ ', RULE, '  ? for shortcuts'];
+
+/** Claude Code 2.1.197's Bash permission prompt, as it shows at the bottom of the screen. */
+export function claudePermissionScreen(command: string): string[] {
+  return [
+    `● Bash(${command})`,
+    '  ⎿  Waiting…',
+    '',
+    RULE,
+    ' Bash command',
+    '',
+    `   ${command}`,
+    '   Run the command',
+    '',
+    ' Do you want to proceed?',
+    ' ❯ 1. Yes',
+    '   2. Yes, and always allow access to work/ from this project',
+    '   3. No',
+    '',
+    ' Esc to cancel · Tab to amend · ctrl+e to explain',
+  ];
+}
+
+/** Claude Code's screen after a turn that hit a rate limit (MAX_RETRIES=1). */
+export const CLAUDE_RATE_LIMITED = [
+  '● API Error: Request rejected (429) · Rate limited: too many requests',
+  '',
+  '✻ Churned for 1s',
+];
 
 /** Parsed command line of the sim agent. */
 export interface SimAgentOptions {
   agent: string;
   runDir: string;
-  mode: 'cycle' | 'silent' | 'exit';
+  mode: SimMode;
   /** Seconds per busy phase. */
   busySeconds: number;
   /** Seconds per idle phase. */
@@ -40,6 +90,8 @@ export interface SimAgentOptions {
   exitCode: number;
   /** Raw-terminal input behaviour (`--input-mode`), null = cooked line input with `ack:`. */
   inputMode: SimInputMode | null;
+  /** Which runtime's input area the raw input modes draw (`--screen`, default plain `> `). */
+  screen: SimScreen;
 }
 
 /** Parses `--key value` arguments; throws with a usage message on anything unknown or malformed. */
@@ -55,6 +107,7 @@ export function parseSimAgentArgs(argv: readonly string[]): SimAgentOptions {
     exitAfterSeconds: 2,
     exitCode: 3,
     inputMode: null,
+    screen: 'plain',
   };
   const num = (flag: string, v: string | undefined): number => {
     const n = Number(v);
@@ -68,8 +121,8 @@ export function parseSimAgentArgs(argv: readonly string[]): SimAgentOptions {
       case '--agent': o.agent = v ?? ''; i++; break;
       case '--run-dir': o.runDir = v ?? ''; i++; break;
       case '--mode':
-        if (v !== 'cycle' && v !== 'silent' && v !== 'exit') throw new Error(`--mode must be cycle, silent or exit, got "${v ?? ''}"`);
-        o.mode = v; i++; break;
+        if (!SIM_MODES.includes(v as SimMode)) throw new Error(`--mode must be ${SIM_MODES.join(', ')}, got "${v ?? ''}"`);
+        o.mode = v as SimMode; i++; break;
       case '--busy': o.busySeconds = num(flag, v); i++; break;
       case '--idle': o.idleSeconds = num(flag, v); i++; break;
       case '--interval': o.intervalSeconds = Math.max(1, num(flag, v)); i++; break;
@@ -79,10 +132,13 @@ export function parseSimAgentArgs(argv: readonly string[]): SimAgentOptions {
       case '--input-mode':
         if (!SIM_INPUT_MODES.includes(v as SimInputMode)) throw new Error(`--input-mode must be ${SIM_INPUT_MODES.join(', ')}, got "${v ?? ''}"`);
         o.inputMode = v as SimInputMode; i++; break;
+      case '--screen':
+        if (!SIM_SCREENS.includes(v as SimScreen)) throw new Error(`--screen must be ${SIM_SCREENS.join(', ')}, got "${v ?? ''}"`);
+        o.screen = v as SimScreen; i++; break;
       default: throw new Error(`unknown argument "${flag}"`);
     }
   }
-  if (!o.agent || !o.runDir) throw new Error('usage: sim-agent --agent NAME --run-dir DIR [--mode cycle|silent|exit]');
+  if (!o.agent || !o.runDir) throw new Error(`usage: sim-agent --agent NAME --run-dir DIR [--mode ${SIM_MODES.join('|')}]`);
   return o;
 }
 
@@ -104,7 +160,7 @@ export function runSimAgent(o: SimAgentOptions): void {
   /** Reads the terminal per `--input-mode` (raw, bracketed paste) or as cooked lines; `take` gets each message. */
   function listenForInput(take: (line: string) => void): void {
     if (o.inputMode) {
-      simInput = new SimInput(o.inputMode, process.stdout, { isBusy: () => state === 'busy', take: (text) => take(text.split('\n')[0]) });
+      simInput = new SimInput(o.inputMode, process.stdout, { isBusy: () => state === 'busy', take: (text) => take(text.split('\n')[0]) }, o.screen, () => process.stdout.columns || 80);
       if (process.stdin.isTTY) process.stdin.setRawMode(true);
       process.stdin.setEncoding('utf8');
       process.stdin.on('data', (chunk: string) => simInput?.feed(chunk));
@@ -118,7 +174,9 @@ export function runSimAgent(o: SimAgentOptions): void {
     }
   }
 
-  if (o.mode === 'silent') {
+  if (o.mode === 'prompt' || o.mode === 'limited') {
+    runRuntimeScreens(o, say, listenForInput);
+  } else if (o.mode === 'silent') {
     writeHeartbeat(o.runDir, o.agent, {
       state: 'idle',
       note: 'last beat before going silent',
@@ -153,6 +211,7 @@ export function runSimAgent(o: SimAgentOptions): void {
       if (m) card = m[1];
       state = 'busy';
       phaseEndsAt = Date.now() + o.busySeconds * 1000;
+      simInput?.refresh();
       beat(`got input (${line.length} chars)`);
       lastBeat = Date.now();
     };
@@ -172,6 +231,70 @@ export function runSimAgent(o: SimAgentOptions): void {
     }, o.exitAfterSeconds * 1000);
   }
   for (const signal of ['SIGTERM', 'SIGHUP', 'SIGINT'] as const) process.on(signal, () => process.exit(0));
+}
+
+/**
+ * Modes `prompt` and `limited`: the screens of a real Claude Code turn that waits at a
+ * permission prompt, or that ended on a rate limit, with the beats its hooks would write
+ * (`busy` at the turn's start; `stuck` with the reason on the failed turn; none while waiting).
+ */
+function runRuntimeScreens(o: SimAgentOptions, say: (line: string) => void, listen: (take: (line: string) => void) => void): void {
+  const beat = (state: HeartbeatState, reason: string | null = null) => {
+    try {
+      writeHeartbeat(o.runDir, o.agent, { state, reason, pid: process.pid });
+    } catch (error) {
+      say(`heartbeat failed: ${(error as Error).message}`);
+    }
+  };
+  const show = (lines: readonly string[]) => { for (const l of lines) say(l); };
+  let phase: 'waiting' | 'stuck' | 'busy' | 'idle' = 'idle';
+  let timer: NodeJS.Timeout | null = null;
+  const later = (seconds: number, fn: () => void) => {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(fn, seconds * 1000);
+  };
+  const turn = (then: () => void) => {
+    phase = 'busy';
+    beat('busy');
+    show(['', '✶ Working… (esc to interrupt)', RULE, '❯ ', RULE, '  esc to interrupt']);
+    later(o.busySeconds, () => {
+      phase = 'idle';
+      beat('idle');
+      show(['', '● Done.', '', '✻ Worked for a while', ...CLAUDE_IDLE_BOX]);
+      later(o.idleSeconds, then);
+    });
+  };
+  const ask = () => {
+    phase = 'waiting';
+    beat('busy');
+    show(['', '❯ tidy the workspace', '', ...claudePermissionScreen(SIM_PROMPT_COMMAND)]);
+  };
+  const fail = () => {
+    phase = 'stuck';
+    beat('busy');
+    show(['', '❯ run the tests', '', ...CLAUDE_RATE_LIMITED, ...CLAUDE_IDLE_BOX]);
+    beat('stuck', 'rate limited (429)');
+  };
+  if (o.mode === 'prompt') ask();
+  else fail();
+  listen((line) => {
+    const answer = line.trim().toLowerCase();
+    if (phase === 'waiting') {
+      if (answer === '1' || answer === 'y') turn(ask);
+      else if (answer === '3' || answer === 'n') {
+        show(['  ⎿  Interrupted · What should Claude do instead?', ...CLAUDE_IDLE_BOX]);
+        phase = 'idle';
+        beat('idle');
+        later(o.idleSeconds, ask);
+      }
+      return;
+    }
+    if (phase === 'busy') return;
+    // A new turn starts: it clears `stuck`; the one after hits the limit again.
+    if (o.mode === 'limited') turn(fail);
+    else turn(ask);
+  });
+  setInterval(() => {}, 1 << 30);
 }
 
 // Run when executed directly (not when imported by tests).

@@ -3,7 +3,7 @@
  * backlog/ ⇒ next snapshot. Components never run these; the dispatcher does. Every result
  * lands in the store (notice, receipt or message dialog), every untrusted string sanitized.
  */
-import { pauseFleet, resumeFleet, operatorName } from '../actions/pause.js';
+import { clearFleetPause, pauseFleet, recordFleetPause, resumeFleet, operatorName } from '../actions/pause.js';
 import { sendToAgent as realSendToAgent } from '../actions/send.js';
 import { dispatchCard as realDispatchCard, type DispatchResult } from '../actions/dispatch.js';
 import type { SendReceipt } from '../../fleet/receipt.js';
@@ -15,9 +15,10 @@ import { openDetailsOf, type ConsoleStore } from '../store/index.js';
 import type { Poller } from '../poller.js';
 import type { BacklogClient } from '../../backlog/verbs.js';
 import type { ConsoleActions } from './router.js';
-import { BacklogError } from '../../backlog/types.js';
+import { acceptanceLines, BacklogError } from '../../backlog/types.js';
 import { RECENT_EVENTS_LIMIT, eventView } from '../view/event-rows.js';
 import { agentTmuxServer } from '../actions/agent-target.js';
+import type { LifecycleResult, UnitActionOptions } from '../actions/lifecycle.js';
 
 /** What the actions need; the I/O functions default to the real ones (tests may inject). */
 export interface ConsoleActionDeps {
@@ -34,6 +35,8 @@ export interface ConsoleActionDeps {
   openBacklog?: (paths: MosaicPaths) => Promise<BacklogClient>;
   /** Who acts, for `by=` (default operatorName()). */
   operator?: () => string;
+  /** Starts/stops/restarts a unit (default: src/actions/lifecycle.ts unitAction, loaded lazily). */
+  unitAction?: (opts: UnitActionOptions) => Promise<LifecycleResult>;
 }
 
 /** Timeout of a verified send from the console, milliseconds. */
@@ -61,6 +64,16 @@ export function dispatchLines(result: DispatchResult): string[] {
   if (result.receipt) lines.push(...receiptLines(result.receipt));
   return lines.flatMap((l) => sanitizeLines(l));
 }
+
+/** Lines of a unit action's result for the message dialog: the outcome line, evidence, where recorded. Sanitized. */
+export function lifecycleLines(result: LifecycleResult): string[] {
+  const lines = [result.message, ...result.evidence.map((e) => `evidence: ${e}`)];
+  if (result.recorded) lines.push(`recorded: ${result.recorded}`);
+  return lines.flatMap((l) => sanitizeLines(l));
+}
+
+/** Bound of a unit action's wait from the console, ms (the dialog shows progress meanwhile). */
+export const CONSOLE_UNIT_TIMEOUT_MS = 60_000;
 
 /** Builds the {@link ConsoleActions} the dispatcher calls. Never throws: failures become notices. */
 export function createConsoleActions(deps: ConsoleActionDeps): ConsoleActions {
@@ -98,15 +111,19 @@ export function createConsoleActions(deps: ConsoleActionDeps): ConsoleActions {
     async pauseOrResume() {
       const s = store.getState();
       try {
-        const current = readPausedFlag(paths.runDir);
+        // The pause in force: this host's <run>/PAUSED, else the shared store's (last snapshot).
+        const shown = s.fleet.snapshot?.fleet.paused ?? null;
+        const current = readPausedFlag(paths.runDir) ?? (shown && shown.source !== 'run-dir' ? shown : null);
         if (current) {
           resumeFleet(paths.runDir);
+          await clearFleetPause(paths);
           s.closeModal();
           notice(`fleet resumed (was ${describePause(current)})`);
         } else {
           const flag = pauseFleet(paths.runDir, { by: operator(), reason: 'paused from the mosaic-top console' });
+          const store = await recordFleetPause(paths, flag);
           s.closeModal();
-          notice(`fleet PAUSED by ${flag.by}`, 'warn');
+          notice(`fleet PAUSED by ${flag.by}${store.recorded || store.existing ? ' (fleet-wide)' : ''}`, 'warn');
         }
       } catch (error) {
         s.closeModal();
@@ -119,7 +136,7 @@ export function createConsoleActions(deps: ConsoleActionDeps): ConsoleActions {
       s.startPending('receipt', `sending to ${agent.name}…`);
       let receipt: SendReceipt;
       try {
-        receipt = await send({ agent: agent.name, socket: agentTmuxServer(agent, paths), runDir: paths.runDir, message, timeoutMs: CONSOLE_SEND_TIMEOUT_MS, paths });
+        receipt = await send({ agent: agent.name, runtime: agent.runtime, socket: agentTmuxServer(agent, paths), runDir: paths.runDir, message, timeoutMs: CONSOLE_SEND_TIMEOUT_MS, paths });
       } catch (error) {
         receipt = { status: 'refused', agent: agent.name, evidence: [], elapsedMs: 0, source: 'operator:mosaic-top', reason: (error as Error).message };
       }
@@ -131,11 +148,27 @@ export function createConsoleActions(deps: ConsoleActionDeps): ConsoleActions {
       s.startPending('message', `claiming a card for ${agent.name}…`);
       let result: DispatchResult;
       try {
-        result = await dispatch({ paths, agent: agent.name, socket: agentTmuxServer(agent, paths), timeoutMs: CONSOLE_SEND_TIMEOUT_MS });
+        result = await dispatch({ paths, agent: agent.name, runtime: agent.runtime, socket: agentTmuxServer(agent, paths), timeoutMs: CONSOLE_SEND_TIMEOUT_MS });
       } catch (error) {
         result = { ok: false, outcome: 'refused', card: null, receipt: null, refused: (error as Error).message, message: 'claim + dispatch failed' };
       }
       store.getState().showMessage(result.ok ? 'claim + dispatch' : 'claim + dispatch refused', dispatchLines(result));
+      poller.refresh();
+    },
+    async unitAction(agent, verb) {
+      const s = store.getState();
+      const doing = { start: 'starting', stop: 'stopping', restart: 'restarting' }[verb];
+      s.startPending('message', sanitizeLine(`${doing} ${agent.name} (systemctl --user ${verb} mosaic-agent@${agent.name}.service), waiting for the outcome…`));
+      let result: LifecycleResult;
+      try {
+        const run = deps.unitAction ?? (await import('../actions/lifecycle.js')).unitAction;
+        // The operator confirmed in a dialog that named what a working agent would lose: force.
+        result = await run({ paths, agent: agent.name, verb, force: true, timeoutMs: CONSOLE_UNIT_TIMEOUT_MS });
+      } catch (error) {
+        const message = sanitizeLine(`${verb} ${agent.name}: failed: ${(error as Error).message}`);
+        result = { ok: false, verb, agent: agent.name, unit: `mosaic-agent@${agent.name}.service`, host: agent.host, outcome: 'failed', reason: message, forced: true, before: null, after: null, evidence: [], elapsedMs: 0, message };
+      }
+      store.getState().showMessage(`${verb} ${agent.name}: ${result.outcome.replace('_', ' ')}`, lifecycleLines(result));
       poller.refresh();
     },
     async reclaim() {
@@ -166,7 +199,7 @@ export function createConsoleActions(deps: ConsoleActionDeps): ConsoleActions {
         'body:',
         ...(card.body ?? '(none)').split('\n').map((l) => `  ${l}`),
         'acceptance:',
-        ...(card.acceptance ?? '(none)').split('\n').map((l) => `  ${l}`),
+        ...(acceptanceLines(card.acceptance).length ? acceptanceLines(card.acceptance) : ['(none)']).map((l) => `  ${l}`),
         'events (newest first):',
         ...(events.length ? events.map((e) => `  ${e.at}  ${e.actor}  ${e.verb}${Object.keys(e.detail).length ? `  ${JSON.stringify(e.detail)}` : ''}`) : ['  (none)']),
       ];

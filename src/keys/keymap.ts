@@ -22,6 +22,9 @@ export type ConsoleCommand =
   | 'watch'
   | 'send'
   | 'dispatch'
+  | 'unit-restart'
+  | 'unit-stop'
+  | 'unit-start'
   | 'pause'
   | 'reclaim'
   | 'release'
@@ -101,6 +104,12 @@ export interface KeyBinding {
   scope: readonly KeyScope[];
   /** What must hold for the binding to run (checked by the dispatcher, dimmed in the hints). */
   requires?: Requirement;
+  /**
+   * For the lifecycle keys: the systemd verb applied to the selected agent's unit
+   * (`mosaic-agent@<agent>.service`) after a y/n confirmation. The dispatcher handles
+   * every binding that carries one the same way.
+   */
+  unitVerb?: 'start' | 'stop' | 'restart';
 }
 
 const PANELS: readonly KeyScope[] = ['fleet', 'backlog'];
@@ -128,6 +137,9 @@ export const KEYMAP: readonly KeyBinding[] = [
   { command: 'watch', keys: ['w'], hint: 'watch', description: 'watch the agent read-only in tmux (detach to come back)', showInHelp: true, mutates: true, scope: ['fleet'], requires: 'live-agent' },
   { command: 'send', keys: ['s'], hint: 'send', description: 'send a message to the agent, verified; shows the receipt', showInHelp: true, mutates: true, scope: ['fleet'], requires: 'live-agent' },
   { command: 'dispatch', keys: ['c'], hint: 'claim', description: 'claim the next ready card for the agent and dispatch it', showInHelp: true, mutates: true, scope: ['fleet'], requires: 'claimable-agent' },
+  { command: 'unit-restart', keys: ['B'], hint: 'restart', description: "bounce: restart the agent's unit and wait for a new pane (asks to confirm)", showInHelp: true, mutates: true, scope: ['fleet'], unitVerb: 'restart', requires: 'agent' },
+  { command: 'unit-stop', keys: ['D'], hint: 'stop', description: "stop the agent's unit: its session goes down (asks to confirm)", showInHelp: true, mutates: true, scope: ['fleet'], unitVerb: 'stop', requires: 'agent' },
+  { command: 'unit-start', keys: ['U'], hint: 'start', description: "start the agent's unit and wait for its pane (asks to confirm)", showInHelp: true, mutates: true, scope: ['fleet'], unitVerb: 'start', requires: 'agent' },
   { command: 'pause', keys: ['p'], hint: 'pause', pausedHint: 'resume', description: 'pause / resume the whole fleet (asks to confirm)', showInHelp: true, mutates: true, scope: ['global'] },
   { command: 'reclaim', keys: ['R'], hint: 'reclaim', description: 'reclaim expired claims (back to ready)', showInHelp: true, mutates: true, scope: ['global'] },
   { command: 'release', keys: ['x'], hint: 'release', description: 'release the selected claim back to ready, expired or not (asks to confirm)', showInHelp: true, mutates: true, scope: ['backlog'], requires: 'claimed-card' },
@@ -135,7 +147,7 @@ export const KEYMAP: readonly KeyBinding[] = [
   { command: 'events', keys: ['e'], hint: 'events', description: 'recent backlog events (claims, receipts, reclaims…)', showInHelp: true, mutates: false, scope: ['global'] },
   { command: 'quit', keys: ['q', 'ctrl+c'], hint: 'quit', description: 'quit (q closes a dialog first; ctrl-c always quits)', showInHelp: true, mutates: false, scope: ['global'] },
   // Dialogs at the bottom: confirmations and the two one-line editors.
-  { command: 'confirm-yes', keys: ['y'], hint: null, description: 'confirm (pause/resume, claim+dispatch, release)', showInHelp: true, mutates: false, scope: ['modal'], requires: 'idle' },
+  { command: 'confirm-yes', keys: ['y'], hint: null, description: 'confirm (pause/resume, claim+dispatch, release, restart/stop/start)', showInHelp: true, mutates: false, scope: ['modal'], requires: 'idle' },
   { command: 'confirm-no', keys: ['n', 'q'], hint: null, description: 'decline', showInHelp: true, mutates: false, scope: ['modal'], requires: 'idle' },
   { command: 'submit', keys: ['enter'], hint: null, description: 'send the message / apply the filter', showInHelp: true, mutates: false, scope: ['modal'] },
   { command: 'cancel', keys: ['escape'], hint: null, description: 'close the dialog (clears the filter)', showInHelp: true, mutates: false, scope: ['modal'] },

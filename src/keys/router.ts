@@ -10,7 +10,7 @@ import { bindingFor, displayKey, type KeyBinding, type KeyScope } from './keymap
 import { unmetRequirement } from './requirements.js';
 import { hasControlCharacters, sanitizeLine } from '../../lib/sanitize.js';
 import type { AgentRow } from '../snapshot/types.js';
-import type { ConsoleStore } from '../store/index.js';
+import type { ConsoleState, ConsoleStore } from '../store/index.js';
 import type { ClaimedCardView } from '../../backlog/snapshot.js';
 import { selectedAgentRow, selectedClaimedCard } from '../store/selectors.js';
 import { DEFAULT_PAGE_ROWS, type OpenView } from '../store/ui-slice.js';
@@ -36,6 +36,11 @@ export interface ConsoleActions {
   loadCardDetails?: (cardId: string) => Promise<void>;
   /** Loads the most recent backlog events (newest first) into the store for the events view. */
   loadEvents?: () => Promise<void>;
+  /**
+   * Starts, stops or restarts `agent`'s unit (after the operator confirmed) and shows the
+   * result in place; absent where the console cannot act on units (then the keys say so).
+   */
+  unitAction?: (agent: AgentRow, verb: 'start' | 'stop' | 'restart') => Promise<void>;
 }
 
 /** One key press: its name (see keyNameOf) and the raw text Ink gave (for text entry). */
@@ -84,7 +89,8 @@ function modalScopes(open: OpenView): KeyScope[] {
     case 'send-editor': return ['modal', 'text'];
     case 'confirm-pause':
     case 'confirm-dispatch':
-    case 'confirm-release': return ['modal'];
+    case 'confirm-release':
+    case 'confirm-unit': return ['modal'];
     case 'help': return ['help', 'view'];
     case 'events': return ['events', 'view'];
     case 'details': return ['view'];
@@ -134,16 +140,22 @@ function handleModal(press: KeyPress, store: ConsoleStore, actions: ConsoleActio
     case 'cancel':
       if (open.kind === 'filter') s.setFilter('');
       if (open.kind in CANCELLED) s.pushNotice(CANCELLED[open.kind]);
+      else if (open.kind === 'confirm-unit') s.pushNotice(`${open.verb} cancelled`);
       s.closeModal();
       return true;
     case 'confirm-no':
       s.closeModal();
-      s.pushNotice(CANCELLED[open.kind] ?? 'cancelled');
+      s.pushNotice(open.kind === 'confirm-unit' ? `${open.verb} cancelled` : CANCELLED[open.kind] ?? 'cancelled');
       return true;
     case 'confirm-yes':
       if (open.kind === 'confirm-pause') void actions.pauseOrResume();
       else if (open.kind === 'confirm-dispatch') withAgent(store, 'claim', (agent) => { void actions.dispatch(agent); });
-      else if (open.kind === 'confirm-release') {
+      else if (open.kind === 'confirm-unit') {
+        const agent = s.fleet.snapshot?.agents.find((a) => a.name === open.agent);
+        if (!agent) { s.closeModal(); s.pushNotice(sanitizeLine(`${open.verb}: ${open.agent} is no longer in the roster`), 'warn'); }
+        else if (!actions.unitAction) { s.closeModal(); s.pushNotice(`${open.verb}: not available in this console`, 'warn'); }
+        else void actions.unitAction(agent, open.verb);
+      } else if (open.kind === 'confirm-release') {
         const card = selectedClaimedCard(store.getState());
         if (card) void actions.release(card);
         else {
@@ -177,8 +189,27 @@ function withAgent(store: ConsoleStore, what: string, run: (agent: AgentRow) => 
   else run(agent);
 }
 
+/**
+ * Why a unit action on `agent` would be refused before asking, or null: systemd is unavailable
+ * on the agent's host (the snapshot's reason). The action itself checks again.
+ */
+export function unitRefusalBeforeAsking(s: ConsoleState, agent: AgentRow, verb: string): string | null {
+  const probes = s.fleet.snapshot?.probes ?? {};
+  const probe = agent.ssh ? probes[`ssh:${agent.ssh}`]?.ok === false ? probes[`ssh:${agent.ssh}`] : probes[`systemd:${agent.ssh}`] : probes.systemd;
+  if (probe && !probe.ok) return `${verb} refused: ${probe.error ?? 'systemd unavailable'}`;
+  return null;
+}
+
 function runPanelOrGlobal(binding: KeyBinding, store: ConsoleStore, actions: ConsoleActions, view: ViewSize): void {
   const s = store.getState();
+  const verb = binding.unitVerb;
+  if (verb) {
+    return withAgent(store, verb, (agent) => {
+      const refusal = unitRefusalBeforeAsking(s, agent, verb);
+      if (refusal) s.pushNotice(sanitizeLine(refusal), 'warn');
+      else s.askUnitAction(agent.name, verb);
+    });
+  }
   switch (binding.command) {
     case 'move-up': return s.moveSelection(-1);
     case 'move-down': return s.moveSelection(1);

@@ -78,15 +78,21 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
   /** Closes what the default snapshot source keeps open between ticks (the backlog client). */
   let closeCollect = async (): Promise<void> => {};
   if (!collect) {
-    const [{ collectSnapshot }, { RosterCache }, { SystemdBackoff }, { tmuxEnv: makeTmuxEnv }, { createBacklogSectionReader }, { ProcessTreeReader }] = await Promise.all([
+    const [{ collectSnapshot, currentTenant }, { RosterCache }, { SystemdBackoff }, { tmuxEnv: makeTmuxEnv }, { createBacklogSectionReader }, { ProcessTreeReader }, { ScreenReader }, { ScreenRulesCache, screenRulesOverridePath }, { LingerCache, lingerDir }] = await Promise.all([
       import('../snapshot/collect.js'),
       import('../../fleet/roster.js'),
       import('../../fleet/systemd.js'),
       import('../../fleet/exec.js'),
       import('../../backlog/snapshot.js'),
       import('../../fleet/proc.js'),
+      import('../../fleet/screen-probe.js'),
+      import('../../fleet/screen.js'),
+      import('../../fleet/linger.js'),
     ]);
     const rosterCache = new RosterCache(paths.roster);
+    // Screens: the last reading per agent, so only panes that moved are captured again each tick.
+    const screenReader = new ScreenReader();
+    const screenRules = new ScreenRulesCache(screenRulesOverridePath(paths.mosaicHome));
     // Without systemd (no systemctl, no user bus) a spawn per tick buys nothing: ask every 30 s.
     const systemdBackoff = new SystemdBackoff();
     // The console's environment does not change while it runs: build tmux's once, not per tick.
@@ -94,15 +100,35 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
     // One backlog client for the console's life, not one per tick (one Postgres connection).
     const backlogReader = createBacklogSectionReader();
     closeCollect = () => backlogReader.close();
+    // Lingering (fleet-level LINGER) is read at the first tick, then at most every 30 s.
+    const linger = new LingerCache(currentTenant(), { dir: lingerDir() });
     // The process table changes little between ticks: read only what changed (full read every 30 s).
     const procReader = new ProcessTreeReader();
-    collect = (p, signal) => collectSnapshot({ paths: p, rosterCache, systemdBackoff, tmuxEnv, signal, readBacklog: backlogReader.read, procReader });
+    collect = (p, signal) => collectSnapshot({ paths: p, rosterCache, systemdBackoff, tmuxEnv, signal, readBacklog: backlogReader.read, screenReader, screenRules, linger, procReader });
   }
   const collectFn = collect;
   const { capturePane } = await import('../../fleet/capture.js');
 
   const store = createConsoleStore({ readonly: Boolean(opts.readonly), color: !noColorRequested() });
   extra.onStore?.(store);
+  // Transitions: the recent past from the run dir's history, then what this console
+  // observes, recorded there too. `MOSAIC_TOP_HISTORY=off` turns both off (the bench compares).
+  const historyOn = !/^(0|off|false|no)$/i.test(process.env.MOSAIC_TOP_HISTORY ?? '');
+  const transitions = await import('../transitions/history.js');
+  const file = transitions.historyFile(paths.runDir);
+  store.getState().setHistoryFile(historyOn ? file : null);
+  if (historyOn) {
+    const read = transitions.readHistory(file);
+    store.getState().loadTransitions(read.transitions);
+    if (read.error) store.getState().pushNotice(`history: ${read.error}`, 'warn');
+  }
+  const { startConsoleFeed } = await import('../transitions/console-feed.js');
+  const { alertRequested, createAlerter } = await import('../transitions/alert.js');
+  const feed = startConsoleFeed({
+    store,
+    historyFile: historyOn ? file : null,
+    alert: alertRequested(opts.notifyBell) ? createAlerter().alert : null,
+  });
   const poller: Poller = createPoller({
     store,
     collect: (signal) => collectFn(paths, signal),
@@ -206,6 +232,8 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
     }
   } finally {
     poller.stop();
+    feed.stop();
+    await feed.idle();
     await closeCollect();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -5,13 +5,22 @@
  */
 import type { GlobalOptions } from '../options.js';
 import { resolvePaths } from '../../lib/paths.js';
-import { collectSnapshot } from '../snapshot/collect.js';
+import { LingerCache, lingerDir } from '../../fleet/linger.js';
+import { collectSnapshot, currentTenant } from '../snapshot/collect.js';
 
 /** `--once [--json]`: prints one snapshot to stdout; returns the exit code (0 when produced, 1 on an unexpected failure). */
 export async function runOnce(opts: GlobalOptions): Promise<number> {
   try {
     const paths = resolvePaths({ mosaicHome: opts.mosaicHome, roster: opts.roster });
-    const snapshot = await collectSnapshot({ paths });
+    // One lingering check per run (fleet-level LINGER), only while systemd answers; each agent's
+    // `since` comes from the transitions the console or `events --follow` recorded.
+    const { historyFile, readHistory, sinceFromHistory } = await import('../transitions/history.js');
+    const history = readHistory(historyFile(paths.runDir)).transitions;
+    const snapshot = await collectSnapshot({
+      paths,
+      linger: new LingerCache(currentTenant(), { dir: lingerDir() }),
+      sinceOf: (agent, readiness) => sinceFromHistory(history, agent, readiness),
+    });
     if (opts.json) process.stdout.write(`${JSON.stringify(snapshot, null, 2)}\n`);
     else process.stdout.write((await import('../view/once-table.js')).renderSnapshotTable(snapshot));
     return 0;

@@ -3,23 +3,30 @@
  * (roster, PAUSED, heartbeats, agent env files, /proc), then hands their answers to the pure
  * join (`./join.ts`) ⇒ one {@link Snapshot}. The console's poller calls {@link collectSnapshot}
  * every tick and `--once` prints it. Subprocesses per snapshot: one `tmux list-panes -a` per
- * distinct local socket, one `systemctl --user show`, and one `ssh` per distinct remote ssh
- * target (fleet/remote.ts) — never one per agent.
+ * distinct local socket, one `systemctl --user show`, one `ssh` per distinct remote ssh
+ * target (fleet/remote.ts), and at most one batched `tmux capture-pane` per local socket when
+ * some agent's screen needs reading (fleet/screen-probe.ts) — never one per agent.
  */
 import os from 'node:os';
+import path from 'node:path';
 import { collectBacklogSection } from '../../backlog/snapshot.js';
-import { readAgentEnv } from '../../fleet/agent-env.js';
+import { agentLaunch, readAgentEnv } from '../../fleet/agent-env.js';
+import { resolveFleetProfile } from '../../fleet/profile.js';
 import { readHeartbeat, type HeartbeatRead } from '../../fleet/heartbeat.js';
 import { readPausedFlag } from '../../fleet/paused.js';
 import { readProcessTree, type ProcessTreeReader } from '../../fleet/proc.js';
 import { readinessThresholds, type ReadinessThresholds } from '../../fleet/readiness.js';
 import { isLocalHost, probeRemoteHost, sshTarget, sshTimeoutMs, type RemoteHostProbe } from '../../fleet/remote.js';
+import type { LingerCache } from '../../fleet/linger.js';
 import { RosterCache, type RosterAgent } from '../../fleet/roster.js';
 import { agentUnitName, HOLDER_UNIT, ORCHESTRATOR_UNIT, probeSystemdUnits, type SystemdBackoff, type SystemdProbe } from '../../fleet/systemd.js';
 import { probeTmuxSocket, type TmuxSocketProbe } from '../../fleet/tmux.js';
+import { ScreenReader, type ScreenCandidate } from '../../fleet/screen-probe.js';
+import { hasScreenRules, ScreenRulesCache, screenRulesOverridePath } from '../../fleet/screen.js';
+import type { ScreenReading } from '../../fleet/types.js';
 import type { MosaicPaths } from '../../lib/paths.js';
-import { joinSnapshot, type HostProbe, type Timed } from './join.js';
-import type { Snapshot } from './types.js';
+import { findAgentPane, joinSnapshot, type HostProbe, type ScreenProbeReport, type Timed } from './join.js';
+import type { Readiness, Snapshot } from './types.js';
 
 /** Options of {@link collectSnapshot}. */
 export interface CollectSnapshotOptions {
@@ -31,6 +38,12 @@ export interface CollectSnapshotOptions {
    * `systemctl` is asked again only every 30 s, the snapshot still reports it unavailable.
    */
   systemdBackoff?: SystemdBackoff;
+  /**
+   * Keep one per poller (`--once` makes a fresh one): lingering of the user's systemd manager is
+   * read through it — at most every 30 s, and only while systemd answers — for the fleet-level
+   * `LINGER` flag. Without one, lingering is not checked (`fleet.linger` absent).
+   */
+  linger?: LingerCache;
   /**
    * Environment for the tmux probes (default: `tmuxEnv()`, a fresh copy of process.env without
    * TMUX). The console computes it once: copying process.env on every tick is measurable.
@@ -60,6 +73,19 @@ export interface CollectSnapshotOptions {
   procReader?: ProcessTreeReader;
   /** Reads the backlog section (default {@link collectBacklogSection}); tests inject claims here. */
   readBacklog?: typeof collectBacklogSection;
+  /**
+   * When `agent` entered `readiness` (ISO), from the transition history; default: unknown (null).
+   * `--once` passes a lookup over `<run>/transitions.ndjson` (src/transitions/history.ts).
+   */
+  sinceOf?: (agent: string, readiness: Readiness) => string | null;
+  /**
+   * Read agents' screens with the screen rules (default true). Keep one {@link ScreenReader} per
+   * poller (`screenReader`) so only panes that moved are captured again; one
+   * {@link ScreenRulesCache} (`screenRules`) so the override file is re-read only when it changes.
+   */
+  readScreens?: boolean;
+  screenReader?: ScreenReader;
+  screenRules?: ScreenRulesCache;
 }
 
 
@@ -178,7 +204,9 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
   for (const t of await tmuxPromise) tmux.set(t.socket ?? '', t);
   const remotes = await remotePromise;
 
-  // /proc and the agents' env files only matter for agents with a live pane.
+  // /proc only matters for agents with a live pane. The env files are read for every local
+  // agent (one stat each, most have none): MOSAIC_AGENT_RUNTIME decides the runtime of an agent
+  // whose roster entry names none (upstream's launcher).
   const liveSessions = new Set<string>();
   const livePanes: { pid: number; currentCommand: string }[] = [];
   for (const t of tmux.values()) {
@@ -191,13 +219,49 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
   const procReader = opts.procReader;
   const proc = liveSessions.size ? (earlyProc ?? (await timed(() => (procReader ? procReader.read(livePanes, nowMs) : readProcessTree(opts.procRoot))))) : null;
   const agentEnvs = new Map<string, Record<string, string>>();
-  if (proc?.value) {
+  for (const a of localAgents) agentEnvs.set(a.name, readAgentEnv(paths.agentsDir, a.name));
+  const runtimeOf = (a: RosterAgent): string => agentLaunch(a, agentEnvs.get(a.name) ?? {}).runtime;
+
+  // Screens: only panes that matter, ≤ one capture call per socket, bounded per tick.
+  let screens: ScreenProbeReport | undefined;
+  const screenReadings = new Map<string, ScreenReading>();
+  if (opts.readScreens ?? true) {
+    const rulesState = (opts.screenRules ?? new ScreenRulesCache(screenRulesOverridePath(paths.mosaicHome))).get();
+    const reader = opts.screenReader ?? new ScreenReader();
+    const runtimesWithRules = new Set(agents.map((a) => (agentEnvs.has(a.name) ? runtimeOf(a) : a.runtime)).filter((rt) => hasScreenRules(rt, rulesState.rules)));
+    const candidates: ScreenCandidate[] = [];
     for (const a of localAgents) {
-      if (liveSessions.has(`${a.socket ?? ''}\0${a.name}`)) agentEnvs.set(a.name, readAgentEnv(paths.agentsDir, a.name));
+      if (!runtimesWithRules.has(runtimeOf(a))) continue;
+      const t = tmux.get(a.socket ?? '');
+      const p = t?.ok ? findAgentPane(t.panes, a.name) : null;
+      if (!p || p.dead || !p.paneId) continue;
+      const beat = heartbeats.get(a.name)?.heartbeat ?? null;
+      candidates.push({
+        agent: a.name,
+        socket: a.socket,
+        paneId: p.paneId,
+        runtime: runtimeOf(a),
+        activity: p.activity,
+        beatTs: beat?.ts ?? null,
+        beatAttention: beat?.state === 'waiting' || beat?.state === 'stuck',
+      });
     }
+    reader.prune(new Set(localAgents.map((a) => a.name)));
+    const { read, deferred } = reader.plan(candidates, nowSeconds);
+    const report = read.length
+      ? await reader.read(read, rulesState.rules, { nowSeconds, timeoutMs, signal: opts.signal, env: opts.tmuxEnv, deferred })
+      : { captured: 0, deferred, calls: 0, durationMs: 0, error: null };
+    for (const c of candidates) {
+      const reading = reader.reading(c.agent, c.paneId, nowSeconds);
+      if (reading) screenReadings.set(c.agent, reading);
+    }
+    const error = rulesState.error ?? report.error;
+    if (runtimesWithRules.size || error) screens = { ok: error === null, durationMs: report.durationMs, error, runtimesWithRules };
   }
 
   const systemd = await systemdPromise;
+  // Lingering (fleet-level LINGER): asked only while this host's systemd answers, at most every 30 s.
+  const linger = opts.linger && systemd?.available ? await opts.linger.get({ nowMs, signal: opts.signal, timeoutMs }) : null;
   const backlog = await backlogPromise;
 
   return joinSnapshot({
@@ -212,8 +276,13 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
     paused,
     heartbeatsMs,
     proc,
-    local: { target: null, host: null, ok: true, error: null, durationMs: 0, tmux, heartbeats, agentEnvs, processes: proc?.value ?? null, systemd },
+    local: { target: null, host: null, ok: true, error: null, durationMs: 0, tmux, heartbeats, agentEnvs, processes: proc?.value ?? null, systemd, screens: screenReadings },
     remotes,
     backlog,
+    linger,
+    // Profile files (<home>/fleet/profiles/<id>.yaml, upstream's) are read here; the join is pure.
+    profile: resolveFleetProfile(rosterState.roster ?? {}, path.join(paths.mosaicHome, 'fleet', 'profiles')),
+    sinceOf: opts.sinceOf,
+    ...(screens ? { screens } : {}),
   });
 }

@@ -6,20 +6,24 @@
  */
 import type { BacklogSection } from '../../backlog/snapshot.js';
 import type { HeartbeatRead } from '../../fleet/heartbeat.js';
+import type { LingerInfo } from '../../fleet/linger.js';
 import { programsUnder, type ProcessTree } from '../../fleet/proc.js';
-import { expectedProgram } from '../../fleet/agent-env.js';
-import { agentFlags, classifyReadiness, fleetFloor, matchProcess, type ReadinessThresholds } from '../../fleet/readiness.js';
+import { agentLaunch, expectedProgram } from '../../fleet/agent-env.js';
+import { resolveFleetProfile, type FleetProfile } from '../../fleet/profile.js';
+import { agentFlags, classifyReadiness, matchProcess, type ReadinessThresholds } from '../../fleet/readiness.js';
+import { evaluateFloor, idleWithWork, leadProblem } from '../../fleet/rules.js';
 import { isLocalHost, sshTarget } from '../../fleet/remote.js';
 import { rosterErrorSummary, type RosterAgent, type RosterState } from '../../fleet/roster.js';
 import { agentUnitName, HOLDER_UNIT, ORCHESTRATOR_UNIT, type SystemdProbe } from '../../fleet/systemd.js';
 import { isViewerSessionName, socketLabel, type TmuxPane, type TmuxSocketProbe } from '../../fleet/tmux.js';
-import type { PausedFlag } from '../../fleet/types.js';
+import type { PausedFlag, ScreenReading } from '../../fleet/types.js';
 import { maskCredentials, maskDatabaseUrl, type MosaicPaths } from '../../lib/paths.js';
 import {
   READINESS_ORDER,
   SNAPSHOT_SCHEMA,
   type AgentRow,
   type ClaimInfo,
+  type FleetFlag,
   type PaneInfo,
   type ProbeReport,
   type ProcessInfo,
@@ -61,6 +65,21 @@ export interface HostProbe {
   processes: ProcessTree | null;
   /** The host's systemd answer about the agents' (and, here, the fleet's) units; null when not asked. */
   systemd: SystemdProbe | null;
+  /**
+   * Per agent: its pane's screen as the screen rules last read it (fleet/screen-probe.ts), aged
+   * to now. Absent for a host whose screens are not read (remote hosts: their rows say so).
+   */
+  screens?: Map<string, ScreenReading>;
+}
+
+/** How the screen reads of this tick went (`probes.screens`). */
+export interface ScreenProbeReport {
+  ok: boolean;
+  durationMs: number;
+  /** The override's one-line error or a failed capture, else null. */
+  error: string | null;
+  /** Runtimes (roster names) that have screen rules, so rows without a reading can say why. */
+  runtimesWithRules: ReadonlySet<string>;
 }
 
 /** Everything {@link joinSnapshot} needs, gathered by `collect`. */
@@ -88,6 +107,20 @@ export interface ProbeResults {
   remotes: HostProbe[];
   /** The backlog section read; null when not asked. */
   backlog: Timed<BacklogSection> | null;
+  /** Lingering of the tenant's user manager (fleet/linger.ts); null/absent when not checked. */
+  linger?: LingerInfo | null;
+  /**
+   * The roster's fleet profile as collect.ts resolved it (profile files read there); absent ⇒
+   * resolved here from the roster and upstream's built-in profiles alone.
+   */
+  profile?: { profile: FleetProfile; error: string | null };
+  /**
+   * When `agent` entered `readiness` (ISO), from the transition history; absent: every `since`
+   * is null (unknown). Pure lookup (the history was read by the caller).
+   */
+  sinceOf?: (agent: string, readiness: Readiness) => string | null;
+  /** The screen reads of this tick; absent when screens were not read at all. */
+  screens?: ScreenProbeReport;
 }
 
 /** Each session's agent pane: `=<name>:0.0`, else (e.g. base-index 1) the session's first pane. */
@@ -103,9 +136,9 @@ function agentPanes(panes: readonly TmuxPane[]): Map<string, TmuxPane> {
   return bySession;
 }
 
-/** The agent pane of `name` in one socket's panes, indexed once per socket probe (a roster of 1,000 agents would otherwise scan every pane per agent). */
+/** The agent pane of `name` in one socket's panes (`=<name>:0.0`, else the session's first pane), indexed once per socket probe (a roster of 1,000 agents would otherwise scan every pane per agent). */
 const paneIndexes = new WeakMap<readonly TmuxPane[], Map<string, TmuxPane>>();
-function findAgentPane(panes: readonly TmuxPane[], name: string): TmuxPane | null {
+export function findAgentPane(panes: readonly TmuxPane[], name: string): TmuxPane | null {
   let index = paneIndexes.get(panes);
   if (!index) {
     index = agentPanes(panes);
@@ -155,6 +188,8 @@ function joinAgent(
   h: HostProbe | null,
   claimed: (ClaimInfo & { expired: boolean }) | null,
   thresholds: ReadinessThresholds,
+  screens: ScreenProbeReport | undefined,
+  sinceOf?: (agent: string, readiness: Readiness) => string | null,
 ): AgentRow {
   const local = h?.target === null;
   const where = local ? '' : ` at host ${a.host}`;
@@ -163,6 +198,7 @@ function joinAgent(
   const paneRaw = socketPanes ? findAgentPane(socketPanes, a.name) : null;
   const pane = paneRaw && !probeError ? toPaneInfo(paneRaw) : null;
   const hb = h?.heartbeats.get(a.name) ?? { heartbeat: null, error: null };
+  const screen = pane && !pane.dead ? h?.screens?.get(a.name) ?? null : null;
   const decided = classifyReadiness(
     {
       target: pane?.target ?? `=${a.name}:0.0`,
@@ -172,36 +208,46 @@ function joinAgent(
       heartbeatError: hb.error,
       remoteHost: h ? null : a.host,
       probeError,
+      screen,
+      screenIdleMayStream: !!screen?.idleMayStream,
     },
     thresholds,
   );
   const evidence = [...decided.evidence];
   // A remote row says where its pane was seen (local rows need not: the socket is this host's).
   if (!local && pane && !pane.dead) evidence.push(`pane ${pane.target} on socket ${socketLabel(a.socket)}${where}`);
+  // Screens are read on this host only: say so where the rules could have told more.
+  if (!local && pane && !pane.dead && screens?.runtimesWithRules.has(a.runtime)) evidence.push(`screen: not read (screens are read on this host only)`);
+  // The agent's .env: upstream's launcher reads MOSAIC_AGENT_RUNTIME / _WORKDIR / _COMMAND there.
+  const env = h?.agentEnvs.get(a.name) ?? {};
+  const launch = agentLaunch(a, env);
   let processInfo: ProcessInfo | null = null;
   if (pane && !pane.dead && pane.pid !== null && h?.processes) {
-    const env = h.agentEnvs.get(a.name) ?? {};
-    processInfo = matchProcess(expectedProgram(env, a.runtime), pane.currentCommand, programsUnder(h.processes, pane.pid));
+    processInfo = matchProcess(expectedProgram(env, launch.runtime), pane.currentCommand, programsUnder(h.processes, pane.pid));
   }
   const unit = h?.systemd?.units.get(agentUnitName(a.name)) ?? null;
-  const flagged = agentFlags({ pane, process: processInfo, unit, claimExpired: !!claimed?.expired });
+  const flagged = agentFlags({ pane, process: processInfo, unit, claimExpired: !!claimed?.expired, paneGone: decided.readiness === 'dead' });
   const claim: ClaimInfo | null = claimed ? { cardId: claimed.cardId, title: claimed.title, secondsLeft: claimed.secondsLeft } : null;
   return {
     name: a.name,
     class: a.class,
-    runtime: a.runtime,
+    runtime: launch.runtime,
+    ...(launch.runtimeFrom === 'roster' ? {} : { runtimeFrom: launch.runtimeFrom }),
+    workingDirectory: launch.workingDirectory,
     modelHint: a.modelHint,
     host: a.host,
     socket: a.socket,
     ...(local ? {} : { ssh: sshTarget(a) }),
     readiness: decided.readiness,
+    since: sinceOf?.(a.name, decided.readiness) ?? null,
     evidence: [...evidence, ...flagged.evidence],
-    flags: flagged.flags,
+    flags: [...flagged.flags, ...(decided.flags ?? [])],
     pane,
     heartbeat: probeError ? null : hb.heartbeat,
     unit,
     process: processInfo,
     claim,
+    ...(screen ? { screen } : {}),
   };
 }
 
@@ -254,6 +300,11 @@ export function joinSnapshot(r: ProbeResults): Snapshot {
   const systemd = local.systemd;
   probes.systemd = systemd ? { ok: systemd.ok, durationMs: systemd.durationMs, error: systemd.error } : { ok: true, durationMs: 0, error: null };
 
+  if (r.screens) {
+    probes.screens = { ok: r.screens.ok, durationMs: r.screens.durationMs, error: r.screens.error };
+    if (r.screens.error) errors.push(r.screens.error);
+  }
+
   const backlog: BacklogSection | null = r.backlog?.value ?? null;
   if (r.backlog) {
     const err = r.backlog.error ?? (backlog && !backlog.ok && backlog.exists ? backlog.error : null);
@@ -272,7 +323,7 @@ export function joinSnapshot(r: ProbeResults): Snapshot {
   // One row per roster agent (roster order), each read from its host's answers.
   const rows: AgentRow[] = agents.map((a) => {
     const h = isLocalHost(a.host) ? local : remoteByTarget.get(sshTarget(a)) ?? null;
-    return joinAgent(a, h, claimsByOwner.get(a.name) ?? null, r.thresholds);
+    return joinAgent(a, h, claimsByOwner.get(a.name) ?? null, r.thresholds, r.screens, r.sinceOf);
   });
 
   // Unmanaged: sessions on a fleet socket — here or on a remote host — that no roster agent
@@ -297,15 +348,62 @@ export function joinSnapshot(r: ProbeResults): Snapshot {
   const fleetUnits = [HOLDER_UNIT, ORCHESTRATOR_UNIT]
     .map((name) => systemd?.units.get(name))
     .filter((u): u is NonNullable<typeof u> => !!u && u.loadState !== 'not-found' && u.loadState !== '');
+  // The orchestrator unit joins the row of this host's (first) orchestrator agent: its
+  // BOOT-ENABLE is that row's flag, not a fleet error.
+  const orchestratorUnit = fleetUnits.find((u) => u.name === ORCHESTRATOR_UNIT);
+  const orchestratorRow = orchestratorUnit ? rows.find((row) => row.class === 'orchestrator' && isLocalHost(row.host)) : undefined;
+  if (orchestratorUnit && orchestratorRow) {
+    orchestratorRow.orchestratorUnit = orchestratorUnit;
+    const extra = agentFlags({ pane: null, process: null, unit: orchestratorUnit, claimExpired: false });
+    if (extra.flags.includes('BOOT-ENABLE') && !orchestratorRow.flags.includes('BOOT-ENABLE')) orchestratorRow.flags.push('BOOT-ENABLE');
+    orchestratorRow.evidence.push(`${ORCHESTRATOR_UNIT} ${orchestratorUnit.activeState}/${orchestratorUnit.subState || '?'} (${orchestratorUnit.unitFileState || 'no unit file state'})`, ...extra.evidence);
+  }
   for (const u of fleetUnits) {
+    if (u === orchestratorUnit && orchestratorRow) continue;
     if (u.activeState === 'active' && u.unitFileState !== 'enabled' && u.unitFileState !== 'enabled-runtime') {
       errors.push(`BOOT-ENABLE: ${u.name} active but ${u.unitFileState || 'not enabled'} (will not come back after a reboot)`);
     }
   }
 
+  // Lingering (fleet-level LINGER), read by collect only while this host's systemd answers.
+  const linger = r.linger ?? null;
+  const fleetFlags: FleetFlag[] = [];
+  if (linger?.state === 'off') {
+    fleetFlags.push('LINGER');
+    errors.push(`LINGER: lingering is off for ${linger.user} (${linger.evidence}): no unit survives a logout or reboot (loginctl enable-linger ${linger.user})`);
+  }
+
   const counts = emptyCounts();
   for (const row of rows) counts[row.readiness]++;
-  const floor = roster ? fleetFloor(rows) : { ok: false, orchestrators: 0, enhancers: 0, reason: 'no roster loaded' };
+
+  // The pause in force: this host's <run>/PAUSED (what upstream's tools read) and/or the one
+  // recorded in the shared store (server tier: fleet-wide).
+  const runDirPause = r.paused.value ?? null;
+  const storePause = backlog?.pause ?? null;
+  const fleetPaused = runDirPause && storePause
+    ? { ...runDirPause, source: 'both' as const }
+    : runDirPause
+      ? { ...runDirPause, source: 'run-dir' as const }
+      : storePause
+        ? { ...storePause, source: 'store' as const }
+        : null;
+
+  // Fleet rules (fleet/rules.ts): the profile's floor, one lead, movement (NS-3).
+  const { profile, error: profileError } = r.profile ?? resolveFleetProfile(roster ?? {}, null);
+  if (profileError) errors.push(`profile: ${profileError}`);
+  const floor = roster
+    ? evaluateFloor(rows, profile)
+    : { ok: false, profile: profile.id, lead: profile.lead, required: [], orchestrators: 0, enhancers: 0, reason: 'no roster loaded' };
+  const leads = leadProblem(agents, profile.lead);
+  const idle = idleWithWork(rows, backlog?.ok ? backlog.ready : null, { lead: profile.lead, paused: fleetPaused !== null });
+  if (idle) {
+    const idleSet = new Set(idle.agents);
+    for (const row of rows) {
+      if (!idleSet.has(row.name)) continue;
+      row.flags = [...row.flags, 'IDLE-WITH-WORK'];
+      row.evidence = [...row.evidence, `IDLE-WITH-WORK: available with no claim while ${idle.readyCards}${idle.readyCards >= 10 ? '+' : ''} claimable card(s) wait (next ${idle.nextCard})`];
+    }
+  }
 
   const snapshot: Snapshot = {
     schema: SNAPSHOT_SCHEMA,
@@ -322,12 +420,16 @@ export function joinSnapshot(r: ProbeResults): Snapshot {
       databaseUrl: paths.databaseUrl ? maskDatabaseUrl(paths.databaseUrl) : null,
     },
     fleet: {
-      paused: r.paused.value ?? null,
+      paused: fleetPaused,
       floor,
+      lead: { class: profile.lead, agents: leads.agents, problem: leads.message },
+      idleWithWork: idle,
       counts,
       sockets: r.sockets,
       holderSession: holder,
       units: fleetUnits,
+      ...(linger ? { linger } : {}),
+      ...(fleetFlags.length ? { flags: fleetFlags } : {}),
     },
     agents: rows,
     unmanaged,

@@ -6,12 +6,16 @@
 
 import type { BacklogSection } from '../../backlog/snapshot.js';
 import type { MosaicPaths } from '../../lib/paths.js';
-import type { AgentFlag, HeartbeatInfo, PaneInfo, PausedFlag, ProcessInfo, Readiness, UnitInfo } from '../../fleet/types.js';
+import type { AgentFlag, HeartbeatInfo, PaneInfo, PausedFlag, ProcessInfo, Readiness, ScreenReading, UnitInfo } from '../../fleet/types.js';
+import type { FloorReport, IdleWithWork } from '../../fleet/rules.js';
 
-export type { AgentFlag, HeartbeatInfo, PaneInfo, PausedFlag, ProcessInfo, Readiness, UnitInfo } from '../../fleet/types.js';
+export type { AgentFlag, HeartbeatInfo, PaneInfo, PausedFlag, ProcessInfo, Readiness, ScreenPrompt, ScreenReading, UnitInfo } from '../../fleet/types.js';
 export { READINESS_ORDER } from '../../fleet/types.js';
 
 export const SNAPSHOT_SCHEMA = 'mosaic-top/snapshot@1' as const;
+
+/** Fleet-level flags raised by systemd facts: LINGER = lingering is off for the user. */
+export type FleetFlag = 'LINGER';
 
 /** How one probe went during this snapshot. */
 export interface ProbeReport {
@@ -32,7 +36,12 @@ export interface ClaimInfo {
 export interface AgentRow {
   name: string;
   class: string | null;
+  /** The roster's runtime, else the agent .env's MOSAIC_AGENT_RUNTIME, else `pi` (upstream's launcher). */
   runtime: string;
+  /** Where `runtime` came from when not the roster: `env` (.env MOSAIC_AGENT_RUNTIME) or `default` (pi). */
+  runtimeFrom?: 'env' | 'default';
+  /** Working directory: the agent's roster entry, else .env MOSAIC_AGENT_WORKDIR, else the roster default. */
+  workingDirectory?: string | null;
   modelHint: string | null;
   host: string | null;
   /** tmux socket name, null = the default socket (no -L). */
@@ -43,14 +52,31 @@ export interface AgentRow {
    */
   ssh?: string;
   readiness: Readiness;
+  /**
+   * ISO time the agent entered its current readiness, from the transition history
+   * (`<run>/transitions.ndjson`, src/transitions/history.ts); null when the history does not
+   * know. Always set by collectSnapshot (optional here so hand-built rows need not carry it).
+   */
+  since?: string | null;
   /** The signals that decided readiness, with their ages, e.g. "heartbeat 12s old, state=busy". */
   evidence: string[];
   flags: AgentFlag[];
   pane: PaneInfo | null;
   heartbeat: HeartbeatInfo | null;
   unit: UnitInfo | null;
+  /**
+   * `mosaic-fleet-orchestrator.service`, joined to the fleet's orchestrator row (the first agent
+   * of this host with `class: orchestrator`) when systemd knows that unit; absent otherwise.
+   */
+  orchestratorUnit?: UnitInfo;
   process: ProcessInfo | null;
   claim: ClaimInfo | null;
+  /**
+   * The pane's screen as the screen rules last read it: state, the rules used, the
+   * prompt (tool, command/file, block, id) or error shown, the input box's text. Absent when not
+   * read (no rules for the runtime, no live pane, a remote agent). Untrusted text: sanitize.
+   */
+  screen?: ScreenReading;
 }
 
 export interface UnmanagedSession {
@@ -64,8 +90,20 @@ export interface UnmanagedSession {
 }
 
 export interface FleetSummary {
+  /** The pause in force, with `source`: `run-dir` (<run>/PAUSED), `store` (shared store, server tier) or `both`. */
   paused: PausedFlag | null;
-  floor: { ok: boolean; orchestrators: number; enhancers: number; reason: string | null };
+  /** The floor of the roster's profile (fleet/rules.ts evaluateFloor; default orchestrator + enhancer). */
+  floor: FloorReport;
+  /**
+   * Upstream's "exactly one orchestrator": the roster agents of the profile's lead class and,
+   * when there is more than one, the problem. Added by issue 12.
+   */
+  lead?: { class: string | null; agents: string[]; problem: string | null };
+  /**
+   * NS-3 movement: available agents without a claim while claimable cards wait (each also
+   * flagged IDLE-WITH-WORK); null when none, when paused, or when the backlog was not read.
+   */
+  idleWithWork?: IdleWithWork | null;
   counts: Record<Readiness, number>;
   /** Distinct sockets probed (null = default socket). */
   sockets: (string | null)[];
@@ -76,6 +114,13 @@ export interface FleetSummary {
    * Empty when systemd is unavailable. Added by the fleet issue.
    */
   units?: UnitInfo[];
+  /**
+   * Lingering of the tenant's systemd user manager (fleet/linger.ts), checked at most every
+   * 30 s; absent when not checked (systemd unavailable, or the caller keeps no linger cache).
+   */
+  linger?: { state: 'on' | 'off' | 'unknown'; user: string; evidence: string; checkedAt: string };
+  /** Fleet-level systemd flags: `LINGER` when lingering is off. Absent or empty when none. */
+  flags?: FleetFlag[];
 }
 
 export interface Snapshot {
@@ -90,7 +135,7 @@ export interface Snapshot {
   fleet: FleetSummary;
   agents: AgentRow[];
   unmanaged: UnmanagedSession[];
-  /** Keyed by probe name: `roster`, `tmux:<socket|default>`, `ssh:<target>` (one per remote host), `systemd`, `heartbeats`, `proc`, `paused`, `backlog`. */
+  /** Keyed by probe name: `roster`, `tmux:<socket|default>`, `ssh:<target>` (one per remote host), `systemd`, `heartbeats`, `proc`, `paused`, `backlog`, `screens` (screen reads, when any runtime has rules). */
   probes: Record<string, ProbeReport>;
   /** Human-readable errors (roster parse errors with file:line:column, probe failures). */
   errors: string[];

@@ -34,6 +34,8 @@ export type OpenView =
   | { kind: 'confirm-pause' }
   | { kind: 'confirm-dispatch' }
   | { kind: 'confirm-release' }
+  /** A unit action to confirm: the agent and the verb, fixed when it opens. */
+  | { kind: 'confirm-unit'; agent: string; verb: 'start' | 'stop' | 'restart' }
   | { kind: 'receipt'; pending: string | null; receipt: SendReceipt | null }
   | { kind: 'message'; pending: string | null; message: { title: string; lines: string[] } | null };
 
@@ -112,6 +114,8 @@ export interface UiSlice {
    * (`viewLines`: body lines it shows at once, the layout's). No-op when no full view is open.
    */
   scrollModal: (delta: number | 'top', lineCount: number, viewLines: number) => void;
+  /** Opens the `confirm-unit` dialog for `verb` on `agent` (restart/stop/start keys). */
+  askUnitAction: (agent: string, verb: 'start' | 'stop' | 'restart') => void;
 }
 
 /** Options fixed at start: read-only mode and colour. */
@@ -182,6 +186,7 @@ export function createUiSlice(opts: UiOptions = {}): StateCreator<ConsoleState, 
         const scroll = delta === 'top' ? 0 : Math.min(max, Math.max(0, Math.min(open.scroll, max) + delta));
         return { ui: { ...s.ui, open: { ...open, scroll } } };
       }),
+    askUnitAction: (agent, verb) => set((s) => ({ ui: { ...s.ui, open: { kind: 'confirm-unit', agent, verb } } })),
   });
 }
 

@@ -31,7 +31,7 @@ function ttl(v: unknown): string {
  * One-line digest of an event's `detail` (jsonb written by backlog/service.ts and the
  * receipt recorder, src/actions/receipt-event.ts): claim ⇒ `owner coder1 token 7 ttl 15m0s
  * attempt 2`, receipt ⇒ `delivered coder1 812 ms — reason`, reclaim ⇒ `from coder1 token 7
- * expired`, … ; other verbs ⇒ `key=value` pairs. Sanitized, at most ~300 characters.
+ * expired`, unit-restart ⇒ `coder1 done pane 4411 → 4502`, … ; other verbs ⇒ `key=value` pairs. Sanitized, at most ~300 characters.
  */
 export function eventSummary(verb: string, detail: Record<string, unknown> | null | undefined): string {
   const d = detail && typeof detail === 'object' ? detail : {};
@@ -73,6 +73,25 @@ export function eventSummary(verb: string, detail: Record<string, unknown> | nul
     case 'link':
       parts.push(`depends on ${text(d.dependsOn)}`);
       break;
+    case 'unit-start':
+    case 'unit-stop':
+    case 'unit-restart': {
+      // Lifecycle actions (src/actions/lifecycle.ts): `coder1 done pane 4411 → 4502`, or the reason.
+      parts.push(text(d.agent), text(d.outcome));
+      const before = d.before as { panePid?: unknown } | null | undefined;
+      const after = d.after as { panePid?: unknown } | null | undefined;
+      if (d.outcome === 'done' && after && typeof after.panePid === 'number') parts.push(`pane ${before && typeof before.panePid === 'number' ? `${before.panePid} → ` : ''}${after.panePid}`);
+      if (has('reason')) parts.push(`— ${text(d.reason)}`);
+      if (d.forced === true) parts.push('(forced)');
+      break;
+    }
+    case 'unit-restart-all': {
+      parts.push(text(d.outcome));
+      const halted = d.halted as { agent?: unknown; reason?: unknown } | null | undefined;
+      if (halted) parts.push(`at ${text(halted.agent)} — ${text(halted.reason)}`);
+      if (Array.isArray(d.order)) parts.push(`order ${d.order.map(text).join(',')}`);
+      break;
+    }
     default:
       for (const [k, v] of Object.entries(d)) parts.push(`${k}=${text(v)}`);
   }

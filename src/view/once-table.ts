@@ -33,6 +33,16 @@ export function renderColumns(header: string[], rows: string[][], maxWidths: num
   return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : pad(c, widths[i]))).join('  ').trimEnd());
 }
 
+/**
+ * The SINCE cell: how long the agent has been in its readiness (`12m03s`), from the history's
+ * `since` against the snapshot's time; `?` when the history does not know.
+ */
+export function sinceCell(since: string | null | undefined, nowIso: string): string {
+  if (!since) return '?';
+  const s = (Date.parse(nowIso) - Date.parse(since)) / 1000;
+  return Number.isFinite(s) ? formatAge(s) : '?';
+}
+
 /** Ready cards listed by `--once` (the snapshot holds up to SNAPSHOT_READY_LIMIT). */
 const ONCE_READY_SHOWN = 5;
 
@@ -82,14 +92,24 @@ export function renderSnapshotTable(s: Snapshot): string {
   for (const [name, probe] of Object.entries(s.probes)) {
     if (probe.error && !s.errors.includes(probe.error)) lines.push(sanitizeLine(`! ${name}: ${probe.error}`));
   }
-  lines.push(s.fleet.floor.ok ? `floor ok (orchestrators ${s.fleet.floor.orchestrators}, enhancers ${s.fleet.floor.enhancers})` : `FLOOR: ${s.fleet.floor.reason}`);
+  if (s.fleet.flags?.includes('LINGER') && s.fleet.linger) lines.push(sanitizeLine(`LINGER: lingering is off for ${s.fleet.linger.user} (${s.fleet.linger.evidence})`));
+  const f = s.fleet.floor;
+  if (!f.ok) lines.push(sanitizeLine(`FLOOR: ${f.reason}`));
+  else if (!f.profile || f.profile === 'default') lines.push(`floor ok (orchestrators ${f.orchestrators}, enhancers ${f.enhancers})`);
+  else lines.push(sanitizeLine(`floor ok (profile ${f.profile}: ${(f.required ?? []).map((r) => `${r.class} ${r.up}/${r.min}`).join(', ')})`));
+  if (s.fleet.lead?.problem) lines.push(sanitizeLine(`LEAD: ${s.fleet.lead.problem}`));
+  if (s.fleet.idleWithWork) {
+    const idle = s.fleet.idleWithWork;
+    lines.push(sanitizeLine(`IDLE-WITH-WORK: ${idle.agents.join(', ')} available with no claim while ${idle.readyCards}${idle.readyCards >= 10 ? '+' : ''} claimable card(s) wait (next ${idle.nextCard})`));
+  }
   lines.push('');
-  const header = ['AGENT', 'CLASS', 'RUNTIME', 'READINESS', 'IDLE', 'HB', 'UNIT', 'PID', 'CMD', 'CARD', 'FLAGS'];
+  const header = ['AGENT', 'CLASS', 'RUNTIME', 'READINESS', 'SINCE', 'IDLE', 'HB', 'UNIT', 'PID', 'CMD', 'CARD', 'FLAGS'];
   const rows = s.agents.map((a) => [
     a.name,
     a.class ?? '-',
     a.runtime || '-',
     a.readiness,
+    sinceCell(a.since, s.generatedAt),
     formatAge(a.pane?.idleSeconds),
     a.heartbeat ? `${formatAge(a.heartbeat.ageSeconds)}${a.heartbeat.state ? `/${a.heartbeat.state}` : ''}${a.heartbeat.partial ? '*' : ''}` : '-',
     a.unit ? `${a.unit.activeState || '?'}/${a.unit.unitFileState || '?'}` : '-',
@@ -98,7 +118,7 @@ export function renderSnapshotTable(s: Snapshot): string {
     a.claim ? `${a.claim.cardId} ${formatTtl(a.claim.secondsLeft)}` : a.heartbeat?.card ?? '-',
     a.flags.join(',') || '-',
   ]);
-  lines.push(...renderColumns(header, rows, [24, 14, 10, 9, 7, 12, 18, 8, 16, 24, 40]));
+  lines.push(...renderColumns(header, rows, [24, 14, 10, 9, 8, 7, 12, 18, 8, 16, 24, 40]));
   if (s.agents.length) {
     lines.push('');
     for (const a of s.agents) lines.push(sanitizeLine(`${a.name}: ${a.evidence.join('; ')}`));

@@ -25,8 +25,20 @@ export const FLEET_COLUMNS: readonly ColumnSpec[] = [
   { key: 'unit', header: 'UNIT', min: 6, max: 10, priority: 50 },
   { key: 'card', header: 'CARD', min: 4, max: 12, priority: 70 },
   { key: 'flags', header: 'FLAGS', min: 5, max: 30, priority: 75 },
+  { key: 'timeline', header: 'LAST 1H', min: 12, max: 12, priority: 65 },
   { key: 'evidence', header: 'EVIDENCE', min: 20, priority: 10, optional: true },
 ];
+
+/** Index of the timeline column in {@link FLEET_COLUMNS}. */
+export const TIMELINE_COLUMN = FLEET_COLUMNS.findIndex((c) => c.key === 'timeline');
+
+/**
+ * The fleet columns with the timeline sized for `cells` glyphs (colour), or for words
+ * (`words`: NO_COLOR, at least max(8, cells) and at most max(24, cells) cells wide).
+ */
+export function fleetColumns(cells: number, words: boolean): readonly ColumnSpec[] {
+  return FLEET_COLUMNS.map((c, i) => (i === TIMELINE_COLUMN ? { ...c, min: words ? Math.max(8, cells) : cells, max: words ? Math.max(24, cells) : cells } : c));
+}
 
 /** The readiness word as printed (colour is never the only carrier of a state: the word is always printed). */
 export function readinessWord(agent: AgentRow): string {
@@ -36,9 +48,10 @@ export function readinessWord(agent: AgentRow): string {
 /**
  * Display cells of one agent, in {@link FLEET_COLUMNS} order: name, readiness word, class,
  * runtime, pane idle, heartbeat age, unit active state (`?` when systemd is unavailable),
- * card in hand (claim, else heartbeat), flags, evidence. All sanitized.
+ * card in hand (claim, else heartbeat), flags, timeline of the last hour (`timeline`, from
+ * src/view/transition-rows.ts; empty when not given), evidence. All sanitized.
  */
-export function fleetRowCells(agent: AgentRow, systemdOk = true): string[] {
+export function fleetRowCells(agent: AgentRow, systemdOk = true, timeline = ''): string[] {
   const unit = agent.unit
     ? agent.unit.activeState + (agent.unit.unitFileState && agent.unit.unitFileState !== 'enabled' && agent.unit.activeState === 'active' ? '*' : '')
     : systemdOk ? '-' : '?';
@@ -52,6 +65,7 @@ export function fleetRowCells(agent: AgentRow, systemdOk = true): string[] {
     unit || '-',
     agent.claim?.cardId ?? agent.heartbeat?.card ?? '-',
     agent.flags.join(',') || '-',
+    timeline,
     agent.evidence.join('; '),
   ];
   return cells.map(sanitizeLine);
@@ -72,12 +86,15 @@ export function headerIdentity(snapshot: Snapshot | null, section: BacklogSectio
   return sanitizeLine(`mosaic-top  ${snapshot.host}  socket ${sockets}  backlog ${tier}`);
 }
 
-/** Counts per readiness, trouble first and only when non-zero: `dead 2  stale 1  working 3  available 1`. */
+/**
+ * Counts per readiness, trouble first and only when non-zero: `waiting 1  stuck 1  dead 2  stale 1
+ * working 3  available 1` (waiting and stuck first: they want the operator).
+ */
 export function readinessCounts(snapshot: Snapshot | null): string {
   if (!snapshot) return '';
   const c = snapshot.fleet.counts;
   // Trouble first, and only when there is some: at 80 columns the line is cut at the right.
-  const trouble = (['dead', 'stale', 'unknown'] as const).filter((r) => c[r] > 0).map((r) => `${r} ${c[r]}`);
+  const trouble = (['waiting', 'stuck', 'dead', 'stale', 'unknown'] as const).filter((r) => (c[r] ?? 0) > 0).map((r) => `${r} ${c[r]}`);
   return [...trouble, `working ${c.working}`, `available ${c.available}`].join('  ');
 }
 
@@ -86,19 +103,46 @@ export function pausedBanner(snapshot: Snapshot | null, nowMs: number): string |
   const p = snapshot?.fleet.paused;
   if (!p) return null;
   const since = secondsSince(p.at, nowMs);
-  const parts = [`PAUSED since ${p.at ?? '?'}${since === null ? '' : ` (${formatAge(since)} ago)`}`];
+  const where = p.source === 'store' ? ' fleet-wide (shared store)' : p.source === 'both' ? ' fleet-wide' : '';
+  const parts = [`PAUSED${where} since ${p.at ?? '?'}${since === null ? '' : ` (${formatAge(since)} ago)`}`];
   if (p.by) parts.push(`by ${p.by}`);
   if (p.reason) parts.push(`— ${p.reason}`);
   return sanitizeLine(parts.join(' '));
 }
 
-/** Floor health: `floor ok (1 orchestrator, 2 enhancers)` or `FLOOR BROKEN: <reason>`. */
+/**
+ * Floor health: `floor ok (1 orch, 2 enh)` for the default profile, `floor ok (research: 1
+ * lead-researcher)` for another, or `FLOOR BROKEN: <reason>`.
+ */
 export function floorText(snapshot: Snapshot | null): string {
   if (!snapshot) return '';
   const f = snapshot.fleet.floor;
-  return f.ok
-    ? `floor ok (${f.orchestrators} orch, ${f.enhancers} enh)`
-    : sanitizeLine(`FLOOR BROKEN: ${(f.reason ?? `${f.orchestrators} orchestrators, ${f.enhancers} enhancers`).replace(/^floor broken:\s*/i, '')}`);
+  if (!f.ok) return sanitizeLine(`FLOOR BROKEN: ${(f.reason ?? `${f.orchestrators} orchestrators, ${f.enhancers} enhancers`).replace(/^floor broken:\s*/i, '')}`);
+  if (!f.profile || f.profile === 'default') return `floor ok (${f.orchestrators} orch, ${f.enhancers} enh)`;
+  return sanitizeLine(`floor ok (${f.profile}: ${(f.required ?? []).map((r) => `${r.up} ${r.class}`).join(', ') || 'no floor'})`);
+}
+
+/**
+ * Fleet-rule signals for the header and `--once`: `IDLE-WITH-WORK: coder1, coder2 idle, A4
+ * ready` (NS-3) and `2 ORCHESTRATORS: o1, o2` (upstream runs exactly one). Empty when none.
+ */
+export function fleetSignals(snapshot: Snapshot | null): string[] {
+  if (!snapshot) return [];
+  const out: string[] = [];
+  const idle = snapshot.fleet.idleWithWork;
+  if (idle) {
+    const more = idle.readyCards > 1 ? ` (+${idle.readyCards - 1}${idle.readyCards >= 10 ? '+' : ''} more)` : '';
+    out.push(sanitizeLine(`IDLE-WITH-WORK: ${idle.agents.join(', ')} idle, ${idle.nextCard} ready${more}`));
+  }
+  const lead = snapshot.fleet.lead;
+  if (lead?.problem) out.push(sanitizeLine(`${lead.agents.length} ${(lead.class ?? 'lead').toUpperCase()}S: ${lead.agents.join(', ')}`));
+  return out;
+}
+
+/** Fleet-level systemd flags for the header: `LINGER (off for alice)`, or '' when none. Sanitized. */
+export function fleetFlagsText(snapshot: Snapshot | null): string {
+  if (!snapshot?.fleet.flags?.includes('LINGER')) return '';
+  return sanitizeLine(`LINGER (lingering off for ${snapshot.fleet.linger?.user ?? snapshot.tenant}: no unit survives logout/reboot)`);
 }
 
 /**
@@ -133,7 +177,9 @@ export function backlogRowText(row: BacklogRow, snapshotAtMs: number, nowMs: num
 /** Lines of the agent details view (evidence, pane, heartbeat, unit, process, claim). Sanitized. */
 export function agentDetailLines(agent: AgentRow): string[] {
   const lines: string[] = [];
-  lines.push(`agent ${agent.name}  class ${agent.class ?? '-'}  runtime ${agent.runtime}${agent.modelHint ? `  model ${agent.modelHint}` : ''}`);
+  const from = agent.runtimeFrom === 'env' ? ' (from .env MOSAIC_AGENT_RUNTIME)' : agent.runtimeFrom === 'default' ? ' (default)' : '';
+  lines.push(`agent ${agent.name}  class ${agent.class ?? '-'}  runtime ${agent.runtime}${from}${agent.modelHint ? `  model ${agent.modelHint}` : ''}`);
+  if (agent.workingDirectory) lines.push(`working directory ${agent.workingDirectory}`);
   lines.push(`readiness ${agent.readiness}${agent.flags.length ? `  flags ${agent.flags.join(',')}` : ''}`);
   lines.push('evidence:');
   for (const e of agent.evidence) lines.push(`  ${e}`);
@@ -145,13 +191,29 @@ export function agentDetailLines(agent: AgentRow): string[] {
   if (agent.heartbeat) {
     const h = agent.heartbeat;
     lines.push(`heartbeat ${h.path}: ${formatAge(h.ageSeconds)} old, state=${h.state ?? '-'}${h.card ? ` card=${h.card}` : ''}${h.partial ? ' (partial)' : ''}${h.skewSeconds ? ` skew ${h.skewSeconds}s` : ''}`);
+    if (h.reason) lines.push(`  reason: ${h.reason}`);
     if (h.note) lines.push(`  note: ${h.note}`);
     for (const pr of h.problems) lines.push(`  problem: ${pr}`);
   } else lines.push('heartbeat: none');
+  if (agent.screen) {
+    const sc = agent.screen;
+    lines.push(`screen ${sc.state} (rules ${sc.rules}, read ${formatAge(sc.ageSeconds)} ago, this state for ${formatAge(sc.sinceSeconds)})`);
+    if (sc.prompt) {
+      lines.push(`  ${sc.prompt.kind} ${sc.prompt.tool ?? '-'}: ${sc.prompt.detail ?? '-'}  (prompt id ${sc.prompt.id})`);
+      for (const l of sc.prompt.block.split('\n')) if (l.trim()) lines.push(`  | ${l.trim()}`);
+    }
+    if (sc.error) lines.push(`  error (${sc.error.kind}): ${sc.error.text}`);
+    if (sc.inputText) lines.push(`  input box holds: ${sc.inputText.replace(/\n/g, ' ⏎ ')}`);
+  }
   if (agent.unit) {
     const u = agent.unit;
     lines.push(`unit ${u.name}: ${u.loadState}/${u.activeState}/${u.subState} file ${u.unitFileState || '-'} pid ${u.mainPid ?? '-'}`);
   } else lines.push('unit: -');
+  if (agent.orchestratorUnit) {
+    const u = agent.orchestratorUnit;
+    lines.push(`unit ${u.name}: ${u.loadState}/${u.activeState}/${u.subState} file ${u.unitFileState || '-'} pid ${u.mainPid ?? '-'}`);
+  }
+  if (agent.flags.includes('NEEDS-RESTART')) lines.push('NEEDS-RESTART: B restarts the unit (mosaic-top restart ' + agent.name + ')');
   if (agent.process) {
     const pr = agent.process;
     lines.push(`process: expected ${pr.expected}, seen ${pr.seen.join(' ') || '-'}${pr.matches ? '' : ' (DRIFT)'}`);

@@ -115,7 +115,7 @@ describe('embedded backlog across processes', () => {
             failures.push(r);
             continue;
           }
-          const card = JSON.parse(r.stdout).card;
+          const card = JSON.parse(r.stdout);
           acked.push({ owner, id: card.id, token: card.claimToken });
         }
       }),
@@ -159,7 +159,7 @@ describe('embedded backlog across processes', () => {
         for (let k = 0; k < 5; k += 1) {
           const owner = `k${w}-${k}`;
           const r = await cli(paths, ['claim', '--owner', owner, '--json']);
-          if (r.code === 0) acked.push({ owner, id: JSON.parse(r.stdout).card.id });
+          if (r.code === 0) acked.push({ owner, id: JSON.parse(r.stdout).id });
           else failed.push(r);
         }
       }),
@@ -256,47 +256,91 @@ describe('embedded backlog across processes', () => {
     expect(fs.existsSync(lockFile)).toBe(false);
   });
 
-  it('CLI: JSON on every verb and distinct exit codes (0 ok, 2 usage, 3 not found, 4 conflict, 5 fenced, 6 cycle, 7 paused)', { timeout: 240_000 }, async () => {
+  it('a data dir another program has open (as upstream\'s CLI opens PGlite in-process) is refused with a clear message, not shared', { timeout: 120_000 }, async () => {
     const paths = makeHome();
-    const first = await cli(paths, ['create', '--id', 'A1', '--title', 'schema', '--priority', '5', '--json']);
-    expect(first.code).toBe(0);
-    // The server this build just started runs this build: no stale-server warning.
-    expect(first.stderr).not.toContain('backlog stop');
-    const a2 = await cli(paths, ['create', '--id', 'A2', '--title', 'service', '--depends-on', 'A1', '--priority', '9', '--json']);
-    expect(JSON.parse(a2.stdout).card.dependsOn).toEqual(['A1']);
-    expect((await cli(paths, ['create', '--id', 'A1', '--title', 'again'])).code).toBe(4);
+    // Stands in for upstream's `mosaic fleet backlog`: PGlite opened in-process on the same dir.
+    const script = `import('@electric-sql/pglite').then(async ({ PGlite }) => { const pg = new PGlite(${JSON.stringify(paths.backlogDataDir)}); await pg.waitReady; await pg.query('SELECT count(*) FROM backlog'); process.stdout.write('open\\n'); setInterval(() => {}, 1000); });`;
+    const other = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(other);
+    let said = '';
+    other.stdout!.on('data', (b: Buffer) => (said += b.toString()));
+    await waitFor(() => said.includes('open'), { timeoutMs: 60_000, what: 'the other process to open the data dir' });
+    const r = await cli(paths, ['list', '--json']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(`is open in another process: pid ${other.pid}`);
+    expect(r.stderr).toContain('DATABASE_URL');
+    expect(readDataDirLock(paths.backlogDataDir)).toBeNull();
+    other.kill('SIGTERM');
+    await waitFor(() => other.exitCode !== null || other.signalCode !== null, { what: 'the other process to exit' });
+    expect((await cli(paths, ['list', '--json'])).code).toBe(0);
+    // The lock lives inside the data dir (kept by upstream's updater), not beside it.
+    expect(lockPathFor(paths.backlogDataDir)).toBe(path.join(paths.backlogDataDir, 'mosaic-top.lock'));
+    await stopServer(paths);
+  });
+
+  it('CLI --json speaks upstream\'s shapes: one row per verb (card or null, array, stats object), exit codes as upstream', { timeout: 300_000 }, async () => {
+    const paths = makeHome();
+    const isCard = (v: unknown, id?: string): boolean =>
+      !!v && typeof v === 'object' && !Array.isArray(v) && typeof (v as { id?: unknown }).id === 'string' && (id === undefined || (v as { id: string }).id === id) &&
+      Array.isArray((v as { dependsOn?: unknown }).dependsOn) && !('card' in (v as object));
+    const ME = 'w1';
+    // verb args → expected exit code and a check of the parsed stdout (upstream's shape).
+    const rows: Array<[string, string[], number, (out: unknown) => boolean]> = [
+      ['create', ['create', '--id', 'A1', '--title', 'schema', '--priority', '5', '--acceptance', 'migrates; tests pass'], 0, (o) => isCard(o, 'A1') && (o as { created: boolean }).created === true && JSON.stringify((o as { acceptance: unknown }).acceptance) === '["migrates","tests pass"]'],
+      ['create (dependency)', ['create', '--id', 'A2', '--title', 'service', '--depends-on', 'A1', '--priority', '9'], 0, (o) => isCard(o, 'A2') && JSON.stringify((o as { dependsOn: string[] }).dependsOn) === '["A1"]'],
+      ['create (repeat id)', ['create', '--id', 'A1', '--title', 'again'], 4, (o) => o === undefined],
+      ['list', ['list'], 0, (o) => Array.isArray(o) && o.length === 2 && o.every((c) => isCard(c))],
+      ['list --ready-only', ['list', '--ready-only'], 0, (o) => Array.isArray(o) && o.length === 1 && isCard(o[0], 'A1')],
+      ['show', ['show', '--id', 'A2'], 0, (o) => isCard(o, 'A2')],
+      ['show (unknown)', ['show', '--id', 'nope'], 0, (o) => o === null],
+      ['link (cycle)', ['link', '--from', 'A1', '--to', 'A2'], 6, (o) => o === undefined],
+      ['claim', ['claim', '--owner', ME, '--ttl', '600'], 0, (o) => isCard(o, 'A1') && (o as { claimOwner: string }).claimOwner === ME && typeof (o as { claimToken: unknown }).claimToken === 'number'],
+      ['claim (nothing ready)', ['claim', '--owner', 'w2'], 0, (o) => o === null],
+      ['claim --id (not claimable)', ['claim', '--owner', 'w2', '--id', 'A2'], 0, (o) => o === null],
+      ['claim --id (unknown)', ['claim', '--owner', 'w2', '--id', 'nope'], 0, (o) => o === null],
+      ['renew', ['renew', '--id', 'A1', '--owner', ME], 0, (o) => isCard(o, 'A1')],
+      ['complete (fenced: not the owner)', ['complete', '--id', 'A1', '--owner', 'w2'], 5, (o) => o === undefined],
+      ['complete', ['complete', '--id', 'A1', '--owner', ME], 0, (o) => isCard(o, 'A1') && (o as { status: string }).status === 'done'],
+      ['complete (unknown)', ['complete', '--id', 'nope'], 0, (o) => o === null],
+      ['block', ['block', '--id', 'A2'], 0, (o) => isCard(o, 'A2') && (o as { status: string }).status === 'blocked'],
+      ['block (unknown)', ['block', '--id', 'nope'], 0, (o) => o === null],
+      ['unblock', ['unblock', '--id', 'A2'], 0, (o) => isCard(o, 'A2') && (o as { status: string }).status === 'ready'],
+      ['link', ['create', '--id', 'A3', '--title', 'three'], 0, (o) => isCard(o, 'A3')],
+      ['link (edge)', ['link', '--from', 'A3', '--to', 'A2'], 0, (o) => isCard(o, 'A3') && JSON.stringify((o as { dependsOn: string[] }).dependsOn) === '["A2"]'],
+      ['reclaim', ['reclaim'], 0, (o) => JSON.stringify(o) === '{"reclaimed":[]}'],
+      ['reclaim --id (unknown)', ['reclaim', '--id', 'nope'], 0, (o) => JSON.stringify(o) === '{"reclaimed":[]}'],
+      ['stats', ['stats'], 0, (o) => {
+        const st = o as Record<string, unknown>;
+        return JSON.stringify(st.counts) === '{"ready":2,"claimed":0,"blocked":0,"done":1}' && st.total === 3 && typeof st.oldestReadyAgeSeconds === 'number' &&
+          st.expiredClaimCount === 0 && st.waitingOnDeps === 1 && !('expiredClaims' in st);
+      }],
+      ['events', ['events', '--limit', '5'], 0, (o) => Array.isArray(o) && o.length === 5 && typeof (o[0] as { verb?: unknown }).verb === 'string'],
+      ['import', ['import', path.join(ROOT, 'backlog', 'fixtures', 'NORTH_STAR.yaml')], 0, (o) => {
+        const r = o as { created: string[]; updated: string[]; unchanged: string[] };
+        return r.created.length === 12 && JSON.stringify(r.updated.sort()) === '["A1","A2"]' && r.unchanged.length === 0;
+      }],
+    ];
+    const failures: string[] = [];
+    for (const [name, args, code, check] of rows) {
+      const r = await cli(paths, [...args, '--json']);
+      const out = r.stdout.trim() === '' ? undefined : (JSON.parse(r.stdout) as unknown);
+      if (r.code !== code || !check(out)) failures.push(`${name}: exit ${r.code} (want ${code}), stdout ${r.stdout.trim().slice(0, 300)}, stderr ${r.stderr.trim().slice(0, 200)}`);
+    }
+    expect(failures).toEqual([]);
+    // A claim --id that returned null says why on stderr; a usage error exits 2; PAUSED exits 7.
+    expect((await cli(paths, ['claim', '--owner', 'w2', '--id', 'A3', '--json'])).stderr).toMatch(/A3 waits on A2/);
     expect((await cli(paths, ['create', '--id', 'A9', '--title', 'x', '--priority', 'high'])).code).toBe(2);
     expect((await cli(paths, ['frobnicate'])).code).toBe(2);
-    expect((await cli(paths, ['show', '--id', 'nope', '--json'])).code).toBe(3);
-    const cycle = await cli(paths, ['link', '--from', 'A1', '--to', 'A2', '--json']);
-    expect(cycle.code).toBe(6);
-    expect(JSON.parse(cycle.stdout).error.message).toContain('A1 → A2 → A1');
-    const claim = await cli(paths, ['claim', '--owner', 'coder1', '--ttl', '600', '--json']);
-    expect(claim.code).toBe(0);
-    const card = JSON.parse(claim.stdout).card;
-    expect(card).toMatchObject({ id: 'A1', claimOwner: 'coder1', claimTtlSeconds: 600 });
-    const nothing = await cli(paths, ['claim', '--owner', 'coder2', '--json']);
-    expect(nothing.code).toBe(0);
-    expect(JSON.parse(nothing.stdout)).toEqual({ card: null });
-    expect((await cli(paths, ['complete', '--id', 'A1', '--owner', 'coder2'])).code).toBe(5);
-    expect((await cli(paths, ['renew', '--id', 'A1', '--owner', 'coder1', '--token', String(card.claimToken), '--json'])).code).toBe(0);
     fs.writeFileSync(path.join(paths.runDir, 'PAUSED'), 'at=2026-11-21T18:00:00Z\nby=ops\nreason=maintenance\n');
-    const paused = await cli(paths, ['claim', '--owner', 'coder2']);
-    expect(paused.code).toBe(7);
+    const paused = await cli(paths, ['claim', '--owner', 'w2', '--json']);
+    expect([paused.code, paused.stdout]).toEqual([7, '']);
     expect(paused.stderr).toMatch(/PAUSED since 2026-11-21T18:00:00Z by ops: maintenance/);
     fs.rmSync(path.join(paths.runDir, 'PAUSED'));
-    expect((await cli(paths, ['complete', '--id', 'A1', '--owner', 'coder1', '--json'])).code).toBe(0);
-    for (const verb of [['list', '--ready-only'], ['stats'], ['events', '--limit', '5'], ['reclaim'], ['block', '--id', 'A2'], ['unblock', '--id', 'A2']]) {
-      const r = await cli(paths, [...verb, '--json']);
-      expect(r.code, `${verb.join(' ')}: ${r.stderr}`).toBe(0);
-      expect(() => JSON.parse(r.stdout) as unknown).not.toThrow();
-    }
-    const imported = await cli(paths, ['import', path.join(ROOT, 'backlog', 'fixtures', 'NORTH_STAR.yaml'), '--json']);
-    expect(JSON.parse(imported.stdout)).toMatchObject({ existing: ['A1', 'A2'] });
-    expect(JSON.parse(imported.stdout).created.length).toBe(12);
     // Untrusted titles never reach the terminal raw.
     await cli(paths, ['create', '--id', 'evil', '--title', 'ok', '--body', 'x\u001b]0;pwned\u0007']);
     expect((await cli(paths, ['create', '--id', 'evil2', '--title', 'x\u001b[2J'])).code).toBe(2);
+    await stopServer(paths);
   });
 
   it('idle exit: the server stops cleanly when unused, and the next client starts a new one', async () => {

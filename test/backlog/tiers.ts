@@ -65,7 +65,7 @@ export async function embeddedTier(): Promise<TierHandle> {
     columns: async (table) =>
       (await pg.query<{ column_name: string }>(`SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1`, [table])).rows.map((r) => r.column_name),
     reset: async () => {
-      await pg.exec(`TRUNCATE backlog, backlog_events RESTART IDENTITY; ALTER SEQUENCE backlog_claim_token_seq RESTART`);
+      await pg.exec(`TRUNCATE backlog, backlog_events, backlog_fleet_pause RESTART IDENTITY; ALTER SEQUENCE backlog_claim_token_seq RESTART`);
       fs.rmSync(path.join(runDir, 'PAUSED'), { force: true });
     },
     close: async () => {
@@ -105,7 +105,7 @@ export async function serverTier(): Promise<TierHandle> {
       return (result as unknown as Array<{ column_name: string }>).map((r) => r.column_name);
     },
     reset: async () => {
-      await main.execute(sql.raw(`TRUNCATE backlog, backlog_events RESTART IDENTITY`));
+      await main.execute(sql.raw(`TRUNCATE backlog, backlog_events, backlog_fleet_pause RESTART IDENTITY`));
       await main.execute(sql.raw(`ALTER SEQUENCE backlog_claim_token_seq RESTART`));
       fs.rmSync(path.join(runDir, 'PAUSED'), { force: true });
     },

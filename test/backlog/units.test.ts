@@ -54,8 +54,8 @@ describe('protocol framing', () => {
     expect(isBacklogMethod('__proto__')).toBe(false);
   });
 
-  it('the protocol accepts every verb of the one verb list, plus ping', () => {
-    expect([...BACKLOG_METHODS].sort()).toEqual([...BACKLOG_VERBS, 'ping'].sort());
+  it('the protocol accepts every verb of the one verb list, plus ping and prove (the lock token, backlog stop)', () => {
+    expect([...BACKLOG_METHODS].sort()).toEqual([...BACKLOG_VERBS, 'ping', 'prove'].sort());
     for (const verb of BACKLOG_VERBS) expect(isBacklogMethod(verb)).toBe(true);
   });
 
@@ -94,7 +94,7 @@ describe('snapshot section', () => {
       tier: 'embedded', location: '/x', ok: false, exists: false, error: null, warning: null, stats: null, claimed: [], ready: [], blockedCount: 0,
     };
     const section = sectionFromOverview(base, {
-      stats: { counts: { ready: 1, claimed: 2, blocked: 3, done: 4 }, total: 10, oldestReadyAgeSeconds: 12, expiredClaims: 1, waitingOnDeps: 0 },
+      stats: { counts: { ready: 1, claimed: 2, blocked: 3, done: 4 }, total: 10, oldestReadyAgeSeconds: 12, expiredClaimCount: 1, waitingOnDeps: 0 },
       claimed: [
         card({ id: 'E', status: 'claimed', claimOwner: 'a', claimTtlSeconds: 60, claimedAt: '2026-11-21T16:00:00.000Z', secondsLeft: -3540.4 }),
         card({ id: 'L', status: 'claimed', claimOwner: 'b', claimTtlSeconds: 900, claimedAt: '2026-11-21T17:00:00.000Z', secondsLeft: 899.6 }),

@@ -39,14 +39,10 @@ function seedSql(n: number): string {
   return `INSERT INTO backlog (id, title, priority, depends_on)
     SELECT 'b' || g, 'bench card ' || g, (g * 7919) % 10,
       CASE WHEN g > 10 AND (g * 31) % 10 < 3 THEN
-        ARRAY['b' || (1 + (g * 13) % (g - 1)), 'b' || (1 + (g * 17) % (g - 1)), 'b' || (1 + (g * 19) % (g - 1))]
-      ELSE '{}'::text[] END
+        jsonb_build_array('b' || (1 + (g * 13) % (g - 1)), 'b' || (1 + (g * 17) % (g - 1)), 'b' || (1 + (g * 19) % (g - 1)))
+      ELSE '[]'::jsonb END
     FROM generate_series(1, ${n}) g`;
 }
-
-/** Sets each seeded card's count of unmet dependencies (what create/import maintain). */
-const DEPS_PENDING_SQL = `UPDATE backlog c SET deps_pending = (SELECT count(*) FROM unnest(c.depends_on) AS d(dep)
-  WHERE NOT EXISTS (SELECT 1 FROM backlog p WHERE p.id = d.dep AND p.status = 'done'))`;
 
 async function inProcessPglite(dataDir: string): Promise<Record<string, number>> {
   const [{ PGlite }, { drizzle }] = await Promise.all([import('@electric-sql/pglite'), import('drizzle-orm/pglite')]);
@@ -58,7 +54,6 @@ async function inProcessPglite(dataDir: string): Promise<Record<string, number>>
   await migrateBacklog(db);
   const initMs = performance.now() - t0;
   await pg.exec(seedSql(CARDS));
-  await pg.exec(DEPS_PENDING_SQL);
   await pg.exec('VACUUM ANALYZE backlog');
   const svc = new BacklogService(db);
   const latencies: number[] = [];
@@ -126,7 +121,6 @@ async function postgresTier(): Promise<Record<string, number | string>> {
     const main = connect();
     await migrateBacklog(main);
     await main.execute(sql.raw(seedSql(CARDS)));
-    await main.execute(sql.raw(DEPS_PENDING_SQL));
     await main.execute(sql.raw('VACUUM ANALYZE backlog'));
     const services = Array.from({ length: 8 }, () => new BacklogService(connect()));
     const target = 4000;

@@ -7,6 +7,12 @@
  * time of `node bin/mosaic-top --once --json` (warm: parsed roster cached; cold: first run after
  * a roster edit). Targets at 100 agents: ≥ 10× faster than the
  * baseline, `--once --json` < 300 ms.
+ *
+ * Screen rules: every pane shows Claude Code's idle screen; the same fleet under a
+ * roster that says `runtime: claude` is collected with screen reads on — `screens cold` (a fresh
+ * reader per snapshot, like `--once`: up to 8 panes captured in one call), `screens all` (every
+ * pane captured in the one call: the cost of a full read) and `screens steady` (the console's
+ * reader once nothing moves: no capture) — beside `collector ms` (runtime `sleep`: no rules).
  */
 import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -21,6 +27,7 @@ import { agentUnitName } from '../../fleet/systemd.js';
 import { LIST_PANES_FORMAT, parseListPanes } from '../../fleet/tmux.js';
 import { resolvePaths, type MosaicPaths } from '../../lib/paths.js';
 import { collectSnapshot } from '../../src/snapshot/collect.js';
+import { ScreenReader } from '../../fleet/screen-probe.js';
 
 const execFileAsync = promisify(execFile);
 // dist/test/bench/snapshot.bench.js ⇒ package root is three levels up.
@@ -60,8 +67,9 @@ async function benchSize(n: number, socket: string): Promise<Record<string, stri
       ['version: 1', 'tmux:', `  socket_name: ${socket}`, '  holder_session: _holder', 'agents:',
         ...names.flatMap((name, i) => [`  - name: ${name}`, '    runtime: sleep', `    class: ${i === 0 ? 'orchestrator' : i === 1 ? 'enhancer' : 'coder'}`])].join('\n') + '\n',
     );
+    const idleScreen = path.join(ROOT, 'test', 'fixtures', 'screens', 'claude-idle.txt');
     for (const name of names) {
-      execFileSync('tmux', ['-L', socket, 'new-session', '-d', '-s', name, '-x', '80', '-y', '24', 'sleep 3600']);
+      execFileSync('tmux', ['-L', socket, 'new-session', '-d', '-s', name, '-x', '120', '-y', '40', `cat '${idleScreen}'; exec sleep 3600`]);
       writeHeartbeat(paths.runDir, name, { state: 'busy' });
     }
     const rosterCache = new RosterCache(paths.roster);
@@ -107,6 +115,35 @@ async function benchSize(n: number, socket: string): Promise<Record<string, stri
       onceCold.push(await runOnce());
       once.push(await runOnce());
     }
+    // The same fleet with screen rules on (runtime claude).
+    const screensRoster = path.join(home, 'fleet', 'roster-claude.yaml');
+    fs.writeFileSync(screensRoster, fs.readFileSync(paths.roster, 'utf8').replace(/runtime: sleep/g, 'runtime: claude'));
+    const sPaths = resolvePaths({ mosaicHome: home, roster: screensRoster }, {});
+    const sCache = new RosterCache(screensRoster);
+    const measure = async (reader: () => ScreenReader, runs: number) => {
+      const times: number[] = [];
+      let subs = 0;
+      let read = 0;
+      for (let i = 0; i < runs; i++) {
+        const before = subprocessCount();
+        const t = performance.now();
+        const s = await collectSnapshot({ paths: sPaths, rosterCache: sCache, includeBacklog: false, screenReader: reader() });
+        times.push(performance.now() - t);
+        subs = subprocessCount() - before;
+        read = s.agents.filter((a) => a.screen && a.screen.ageSeconds === 0).length;
+      }
+      return { ms: median(times), subs, read };
+    };
+    await measure(() => new ScreenReader(), 1);
+    const cold = await measure(() => new ScreenReader(), 9);
+    const all = await measure(() => new ScreenReader({ maxPerTick: n }), 5);
+    const steadyReader = new ScreenReader({ maxPerTick: n });
+    await measure(() => steadyReader, 1);
+    // Activity has 1 s resolution: a pane counts as moved in the second of its capture.
+    await new Promise((r) => setTimeout(r, 1100));
+    await measure(() => steadyReader, 1);
+    const steady = await measure(() => steadyReader, 9);
+
     const o = median(ours);
     const b = median(base);
     return {
@@ -118,6 +155,9 @@ async function benchSize(n: number, socket: string): Promise<Record<string, stri
       'baseline subprocs': baseSubprocesses,
       '--once --json ms': median(once).toFixed(0),
       '--once cold ms': median(onceCold).toFixed(0),
+      'screens cold ms': `${cold.ms.toFixed(1)} (${cold.read} read, ${cold.subs} subprocs)`,
+      'screens all ms': `${all.ms.toFixed(1)} (${all.read} read, ${all.subs} subprocs)`,
+      'screens steady ms': `${steady.ms.toFixed(1)} (${steady.read} read, ${steady.subs} subprocs)`,
     };
   } finally {
     for (const name of names) execFileSync('tmux', ['-L', socket, 'kill-session', '-t', `=${name}`], { stdio: 'ignore' });

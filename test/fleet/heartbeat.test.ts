@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { HEARTBEAT_READ_LIMIT, formatHeartbeat, parseHeartbeat, readHeartbeat, writeHeartbeat } from '../../fleet/heartbeat.js';
+import { HEARTBEAT_READ_LIMIT, MAX_REASON_LENGTH, formatHeartbeat, parseHeartbeat, readHeartbeat, sanitizeReason, writeHeartbeat } from '../../fleet/heartbeat.js';
 import type { HeartbeatInfo } from '../../src/snapshot/types.js';
 
 const opts = { path: '/run/a.hb', mtimeSeconds: 1000, nowSeconds: 1100 };
@@ -43,7 +43,7 @@ describe('parseHeartbeat', () => {
     expect(hb.ageSeconds).toBe(100);
     expect(hb.state).toBeNull();
     expect(hb.partial).toBe(true);
-    expect(hb.problems).toEqual(['line 1: no key=value', 'ts "x" unreadable: used file mtime', 'state "sleeping" is not busy|idle']);
+    expect(hb.problems).toEqual(['line 1: no key=value', 'ts "x" unreadable: used file mtime', 'state "sleeping" is not busy|idle|waiting|stuck']);
   });
 
   it('missing ts uses mtime; v1 without state is flagged', () => {
@@ -52,10 +52,12 @@ describe('parseHeartbeat', () => {
     expect(hb.problems).toEqual(['ts missing: used file mtime', 'state missing (required in v1)']);
   });
 
-  it('future ts is clamped and reported as clock skew', () => {
+  it('future ts is clamped and reported as clock skew; its age comes from the file mtime, so a dead writer goes stale', () => {
     const hb = usable('v=1\nts=1400\nstate=idle\n');
-    expect(hb).toMatchObject({ ts: 1100, ageSeconds: 0, skewSeconds: 300, partial: true });
-    expect(hb.problems[0]).toBe('ts 300s in the future (clock skew): clamped to now');
+    expect(hb).toMatchObject({ ts: 1100, ageSeconds: 100, skewSeconds: 300, partial: true });
+    expect(hb.problems[0]).toBe("ts 300s in the future (clock skew): clamped to now, age from the file's mtime");
+    // Written just now (mtime = now): fresh.
+    expect(usable('v=1\nts=1400\nstate=idle\n', { ...opts, mtimeSeconds: 1100 }).ageSeconds).toBe(0);
   });
   it('no v1 field at all is no beat: urandom-like bytes, zeros, an empty file, text with no known key', () => {
     expect(parseHeartbeat(junkBytes(), opts)).toEqual({ heartbeat: null, error: '/run/a.hb unreadable: no v1 field (300 bytes, binary)' });
@@ -77,7 +79,7 @@ describe('parseHeartbeat', () => {
   });
 
   it('problems never quote raw control bytes, and many junk lines are counted, not listed', () => {
-    expect(usable('ts=\u001b]0;pwned\u0007\nstate=\u202eidle\n').problems).toEqual(['ts "?]0;pwned?" unreadable: used file mtime', 'state "?idle" is not busy|idle']);
+    expect(usable('ts=\u001b]0;pwned\u0007\nstate=\u202eidle\n').problems).toEqual(['ts "?]0;pwned?" unreadable: used file mtime', 'state "?idle" is not busy|idle|waiting|stuck']);
     expect(usable(`state=busy\n${'junk\n'.repeat(10)}`).problems).toEqual(['line 2: no key=value', 'line 3: no key=value', 'line 4: no key=value', '7 more lines without key=value', 'ts missing: used file mtime']);
   });
 
@@ -109,9 +111,14 @@ describe('writeHeartbeat', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-hb-'));
     expect(() => writeHeartbeat(dir!, '../evil', { state: 'busy' })).toThrow(/invalid agent name/);
     expect(() => writeHeartbeat(dir!, 'a/b', { state: 'busy' })).toThrow(/invalid agent name/);
-    expect(() => writeHeartbeat(dir!, 'a', { state: 'sleeping' as 'busy' })).toThrow(/busy or idle/);
+    expect(() => writeHeartbeat(dir!, 'a', { state: 'sleeping' as 'busy' })).toThrow(/busy, idle, waiting or stuck/);
     expect(() => formatHeartbeat({ state: 'idle', card: 'a b' })).toThrow(/card id/);
     expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  it('writes waiting and stuck with a one-line reason', () => {
+    expect(formatHeartbeat({ state: 'waiting', reason: 'permission: Bash\necho hi', ts: 5 })).toBe('v=1\nts=5\nstate=waiting\nreason=permission: Bash echo hi\n');
+    expect(formatHeartbeat({ state: 'stuck', reason: 'rate limited (429)', note: 'API Error', ts: 5 })).toBe('v=1\nts=5\nstate=stuck\nreason=rate limited (429)\nnote=API Error\n');
   });
 });
 
@@ -144,7 +151,33 @@ describe('readHeartbeat (bounded)', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-hb-'));
     fs.mkdirSync(path.join(dir, 'd.hb'));
     execFileSync('mkfifo', [path.join(dir, 'f.hb')]);
-    expect(readHeartbeat(dir, 'd', 1)).toEqual({ heartbeat: null, error: `${path.join(dir, 'd.hb')} unreadable: not a regular file` });
-    expect(readHeartbeat(dir, 'f', 1)).toEqual({ heartbeat: null, error: `${path.join(dir, 'f.hb')} unreadable: not a regular file` });
+    expect(readHeartbeat(dir, 'd', 1)).toEqual({ heartbeat: null, error: `${path.join(dir, 'd.hb')} unreadable: a directory, not a regular file` });
+    expect(readHeartbeat(dir, 'f', 1)).toEqual({ heartbeat: null, error: `${path.join(dir, 'f.hb')} unreadable: a FIFO, not a regular file` });
+  });
+});
+
+describe('protocol v1 states waiting|stuck and reason= (reader)', () => {
+  it('reads state=waiting|stuck and a reason (free text: # kept, no inline comment)', () => {
+    expect(usable('v=1\nts=1090\nstate=waiting\nreason=permission: Bash echo hi > proto.txt # really\n')).toMatchObject({
+      state: 'waiting', reason: 'permission: Bash echo hi > proto.txt # really', partial: false, problems: [],
+    });
+    expect(usable('v=1\nts=1090\nstate=stuck\nreason=rate limited (429)\n')).toMatchObject({ state: 'stuck', reason: 'rate limited (429)' });
+    // No reason ⇒ no key (older snapshot readers see the same object as before).
+    expect('reason' in usable('v=1\nts=1090\nstate=busy\n')).toBe(false);
+  });
+
+  it('the reason is untrusted: controls, bidi and separators become spaces, one line, capped at 200 characters', () => {
+    const hb = usable(`v=1\nts=1090\nstate=stuck\nreason=\u001b[2Jrate\u202e limited\u2028(429)\u0007 ${'x'.repeat(500)}\n`);
+    expect(hb.reason).toMatch(/^\[2Jrate limited \(429\) x+$/);
+    expect([...hb.reason!].length).toBe(MAX_REASON_LENGTH);
+    expect(sanitizeReason(' \u0000 \t ')).toBeNull();
+    // A reason alone is a v1 field: the file is a beat.
+    expect(parseHeartbeat('reason=waiting for you\n', opts).heartbeat).toMatchObject({ reason: 'waiting for you', state: null, partial: true });
+  });
+
+  it('the writer writes waiting|stuck with a flattened reason, and the reader reads it back', () => {
+    const body = formatHeartbeat({ state: 'stuck', reason: 'rate limited\n(429)', ts: 1090 });
+    expect(body).toBe('v=1\nts=1090\nstate=stuck\nreason=rate limited (429)\n');
+    expect(usable(body)).toMatchObject({ state: 'stuck', reason: 'rate limited (429)' });
   });
 });

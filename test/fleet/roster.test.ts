@@ -36,8 +36,8 @@ describe('parseRosterText', () => {
     expect(r.roster.holderSession).toBe('_holder');
     expect(r.roster.version).toBe(1);
     expect(r.roster.agents).toEqual([
-      { name: 'orchestrator', runtime: 'claude', class: 'orchestrator', modelHint: 'opus', host: null, ssh: null, socket: 'mosaic-fleet', workingDirectory: '~/src' },
-      { name: 'coder1', runtime: 'codex', class: 'coder', modelHint: null, host: '10.1.10.37', ssh: 'user@10.1.10.37', socket: 'other-sock', workingDirectory: '~/src' },
+      { name: 'orchestrator', runtime: 'claude', runtimeDeclared: true, class: 'orchestrator', modelHint: 'opus', host: null, ssh: null, socket: 'mosaic-fleet', workingDirectory: '~/src', workingDirectoryDeclared: false },
+      { name: 'coder1', runtime: 'codex', runtimeDeclared: true, class: 'coder', modelHint: null, host: '10.1.10.37', ssh: 'user@10.1.10.37', socket: 'other-sock', workingDirectory: '~/src', workingDirectoryDeclared: false },
     ]);
   });
 

@@ -41,6 +41,7 @@ export function recordingActions(over: Partial<ConsoleActions> = {}): RecordingA
     dispatch: rec('dispatch') as ConsoleActions['dispatch'],
     reclaim: rec('reclaim') as ConsoleActions['reclaim'],
     release: rec('release') as ConsoleActions['release'],
+    unitAction: rec('unitAction') as NonNullable<ConsoleActions['unitAction']>,
     ...over,
   };
 }

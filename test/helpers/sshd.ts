@@ -87,7 +87,7 @@ export function stopControlMasters(runDir: string, sshConfig: string): void {
 }
 
 /** Starts a throwaway sshd (see the module doc). Throws with sshd's stderr when it does not come up. */
-export async function startTestSshd(): Promise<TestSshd> {
+export async function startTestSshd(opts: { remoteEnv?: Record<string, string> } = {}): Promise<TestSshd> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-sshd-'));
   const remoteHome = path.join(dir, 'remote-home');
   fs.mkdirSync(path.join(remoteHome, 'fleet', 'run'), { recursive: true });
@@ -112,6 +112,13 @@ export async function startTestSshd(): Promise<TestSshd> {
     `MT_SYSTEMCTL_FIXTURE=${remoteSystemctlFixture}`,
   ];
   if (process.env.TMUX_TMPDIR) setEnv.push(`TMUX_TMPDIR=${process.env.TMUX_TMPDIR}`);
+  // `remoteEnv` replaces or adds session variables, e.g. a real systemd user manager's
+  // XDG_RUNTIME_DIR and a PATH without the fixture systemctl (test/helpers/systemd.ts).
+  for (const [k, v] of Object.entries(opts.remoteEnv ?? {})) {
+    const at = setEnv.findIndex((e) => e.startsWith(`${k}=`));
+    if (at >= 0) setEnv[at] = `${k}=${v}`;
+    else setEnv.push(`${k}=${v}`);
+  }
   const config = path.join(dir, 'sshd_config');
   fs.writeFileSync(
     config,

@@ -75,7 +75,7 @@ describe('mosaic-top --once (real program)', () => {
     expect(snapshot.probes.systemd.ok).toBe(false);
 
     // A schema violation is caught (the validator is not vacuous).
-    expect(validate({ ...snapshot, agents: [{ ...snapshot.agents[0], readiness: 'stuck' }] })).toBe(false);
+    expect(validate({ ...snapshot, agents: [{ ...snapshot.agents[0], readiness: 'sleeping' }] })).toBe(false);
     // An unmasked password is a schema violation too.
     expect(validate({ ...snapshot, paths: { ...snapshot.paths, databaseUrl: 'postgres://u:s3cret@db/x' } })).toBe(false);
 

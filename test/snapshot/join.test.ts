@@ -134,7 +134,7 @@ describe('joinSnapshot', () => {
     expect(snap.agents[1].flags).not.toContain('DRIFT');
     expect(snap.agents[1].unit?.name).toBe('mosaic-agent@beta.service');
     expect(snap.agents[0].ssh).toBeUndefined();
-    expect(snap.fleet.counts).toEqual({ dead: 1, unknown: 0, stale: 0, working: 1, available: 1 });
+    expect(snap.fleet.counts).toEqual({ dead: 1, waiting: 0, stuck: 0, unknown: 0, stale: 0, working: 1, available: 1 });
     expect(snap.unmanaged).toEqual([]);
     expect(snap.errors).toEqual([]);
     expect(snap.host).toBe('fixture-host');
@@ -234,8 +234,35 @@ describe('joinSnapshot', () => {
   it('without a roster: no rows, a floor that is not ok, and the roster error', () => {
     const snap = joinSnapshot(results([], { roster: { roster: null, errors: ['roster.yaml: not found'], stale: false } }));
     expect(snap.agents).toEqual([]);
-    expect(snap.fleet.floor).toEqual({ ok: false, orchestrators: 0, enhancers: 0, reason: 'no roster loaded' });
+    expect(snap.fleet.floor).toMatchObject({ ok: false, profile: 'default', orchestrators: 0, enhancers: 0, reason: 'no roster loaded' });
     expect(snap.errors).toEqual(['roster: roster.yaml: not found']);
     expect(snap.probes.roster.ok).toBe(false);
+  });
+
+  it('runtime from the roster, else the .env (MOSAIC_AGENT_RUNTIME), else pi; the expected program through `mosaic yolo <runtime>`', () => {
+    const agents = [
+      agent('declared', { runtime: 'claude', runtimeDeclared: true }),
+      agent('fromenv', { runtime: 'pi', runtimeDeclared: false }),
+      agent('plain', { runtime: 'pi', runtimeDeclared: false }),
+    ];
+    const local = host({
+      tmux: new Map([[SOCKET, socketProbe(SOCKET, [pane('declared'), pane('fromenv', { currentCommand: 'codex' }), pane('plain', { pid: 200, currentCommand: 'bash' })])]]),
+      heartbeats: new Map([['declared', beat('declared', 'busy')]]),
+      agentEnvs: new Map<string, Record<string, string>>([
+        // upstream's launcher wraps the runtime: the pane runs claude, not `mosaic`.
+        ['declared', { MOSAIC_AGENT_COMMAND: 'mosaic yolo claude --channels plugin:discord@x' }],
+        ['fromenv', { MOSAIC_AGENT_RUNTIME: 'codex', MOSAIC_AGENT_WORKDIR: '/srv/work' }],
+      ]),
+      processes: tree(),
+    });
+    const snap = joinSnapshot(results(agents, { local, proc: { value: local.processes, durationMs: 1, error: null } }));
+    const by = (n: string) => snap.agents.find((r) => r.name === n)!;
+    expect(by('declared')).toMatchObject({ runtime: 'claude' });
+    expect(by('declared').runtimeFrom).toBeUndefined();
+    expect(by('declared').flags).not.toContain('DRIFT');
+    expect(by('fromenv')).toMatchObject({ runtime: 'codex', runtimeFrom: 'env', workingDirectory: '/srv/work' });
+    expect(by('plain')).toMatchObject({ runtime: 'pi', runtimeFrom: 'default' });
+    // `bash` is not pi: DRIFT against the default runtime.
+    expect(by('plain').flags).toContain('DRIFT');
   });
 });

@@ -15,6 +15,7 @@ import type { BacklogSection } from '../../backlog/snapshot.js';
 import { resolvePaths, type MosaicPaths } from '../../lib/paths.js';
 import { collectSnapshot } from '../../src/snapshot/collect.js';
 import { agentRow } from '../fixtures/snapshots.js';
+import { snapshotValidator } from '../helpers/schema.js';
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
 import { writeTestRoster, type TestAgentDef } from '../helpers/roster.js';
 
@@ -87,10 +88,10 @@ describe('collectSnapshot (real tmux)', () => {
     expect(row(s, 'busy').heartbeat).toMatchObject({ card: 'C1', note: 'on it', state: 'busy' });
     expect(row(s, 'busy').pane).toMatchObject({ target: '=busy:0.0', currentCommand: 'sleep' });
     expect(row(s, 'busy').pane?.pid).toBeGreaterThan(1);
-    expect(s.fleet.counts).toEqual({ dead: 2, unknown: 1, stale: 1, working: 1, available: 1 });
+    expect(s.fleet.counts).toEqual({ dead: 2, waiting: 0, stuck: 0, unknown: 1, stale: 1, working: 1, available: 1 });
     expect(s.unmanaged.map((u) => u.session).sort()).toEqual(['my-watch-list', 'stray']);
     expect(s.unmanaged.find((u) => u.session === 'stray')).toMatchObject({ socket: tmux.socket, panes: 1, currentCommand: 'sleep' });
-    expect(s.fleet.floor).toEqual({ ok: true, orchestrators: 1, enhancers: 1, reason: null });
+    expect(s.fleet.floor).toMatchObject({ ok: true, orchestrators: 1, enhancers: 1, reason: null });
     expect(s.fleet.sockets).toEqual([tmux.socket]);
     expect(s.probes[`tmux:${tmux.socket}`]).toMatchObject({ ok: true, error: null });
     expect(s.errors).toEqual([]);
@@ -276,8 +277,8 @@ describe('collectSnapshot (real tmux)', () => {
     writeHeartbeat(paths.runDir, 'enh', { state: 'idle', ts: nowS() - 1000 });
     fs.writeFileSync(path.join(paths.runDir, 'PAUSED'), 'at=2026-11-21T10:00:00Z\nby=operator\nreason=deploy freeze\n');
     const s = await collectSnapshot({ paths, includeBacklog: false });
-    expect(s.fleet.paused).toEqual({ at: '2026-11-21T10:00:00Z', by: 'operator', reason: 'deploy freeze' });
-    expect(s.fleet.floor).toEqual({ ok: false, orchestrators: 1, enhancers: 0, reason: 'floor broken: no enhancer working or available' });
+    expect(s.fleet.paused).toEqual({ at: '2026-11-21T10:00:00Z', by: 'operator', reason: 'deploy freeze', source: 'run-dir' });
+    expect(s.fleet.floor).toMatchObject({ ok: false, profile: 'default', orchestrators: 1, enhancers: 0, reason: 'floor broken: no enhancer working or available' });
   });
 
   it('legacy, garbage and future heartbeats never crash and are explained', async () => {
@@ -356,6 +357,60 @@ describe('collectSnapshot (real tmux)', () => {
     expect(row(s, 'a1')).toMatchObject({ flags: ['EXPIRED-CLAIM'], claim: { cardId: 'C1', title: 'late', secondsLeft: -30 } });
     expect(row(s, 'a2')).toMatchObject({ flags: [], claim: { cardId: 'C2', secondsLeft: 600 } });
     expect(s.backlog).toBe(backlog);
+  });
+
+  it('IDLE-WITH-WORK raised for an available coder while a claimable card waits, cleared by its claim and by a fleet-wide pause from the store; two orchestrators flagged', async () => {
+    writeRoster(paths, tmux.socket, [
+      { name: 'orc', runtime: 'sleep', class: 'orchestrator' },
+      { name: 'orc2', runtime: 'sleep', class: 'orchestrator' },
+      { name: 'enh', runtime: 'sleep', class: 'enhancer' },
+      { name: 'c1', runtime: 'sleep', class: 'coder' },
+    ]);
+    for (const n of ['orc', 'orc2', 'enh', 'c1']) {
+      await tmux.newSession(n, ['sleep', '600']);
+      writeHeartbeat(paths.runDir, n, { state: 'idle' });
+    }
+    const base: BacklogSection = {
+      tier: 'server', location: 'postgres://u:***@h/db', ok: true, exists: true, error: null, warning: null,
+      stats: { counts: { ready: 2, claimed: 0, blocked: 0, done: 0 }, oldestReadyAgeSeconds: 5, expiredClaims: 0, waitingOnDeps: 0 },
+      claimed: [], ready: [{ id: 'R1', title: 'one', priority: 9, phase: null }, { id: 'R2', title: 'two', priority: 1, phase: null }], blockedCount: 0, pause: null,
+    };
+    const validate = snapshotValidator();
+    const raised = await collectSnapshot({ paths, readBacklog: async () => base });
+    expect(raised.agents.map((a) => a.readiness)).toEqual(['available', 'available', 'available', 'available']);
+    // The lead (orchestrator) dispatches: not flagged. Everyone else available without a claim is.
+    expect(raised.fleet.idleWithWork).toEqual({ agents: ['enh', 'c1'], readyCards: 2, nextCard: 'R1' });
+    expect(row(raised, 'c1').flags).toContain('IDLE-WITH-WORK');
+    expect(row(raised, 'c1').evidence.join(' ')).toMatch(/IDLE-WITH-WORK: available with no claim while 2 claimable card\(s\) wait \(next R1\)/);
+    expect(row(raised, 'orc').flags).not.toContain('IDLE-WITH-WORK');
+    expect(raised.fleet.lead).toEqual({ class: 'orchestrator', agents: ['orc', 'orc2'], problem: '2 agents of class orchestrator (orc, orc2): upstream runs exactly one orchestrator' });
+    expect(validate(JSON.parse(JSON.stringify(raised))), JSON.stringify(validate.errors)).toBe(true);
+    // Both take a card: cleared.
+    const claimedBoth: BacklogSection = {
+      ...base,
+      claimed: ['enh', 'c1'].map((owner, i) => ({ id: `R${i + 1}`, title: 't', owner, claimedAt: '2026-01-01T00:00:00Z', ttlSeconds: 900, secondsLeft: 600, expired: false })),
+      ready: [{ id: 'R3', title: 'three', priority: 0, phase: null }],
+    };
+    const cleared = await collectSnapshot({ paths, readBacklog: async () => claimedBoth });
+    expect(cleared.fleet.idleWithWork).toBeNull();
+    expect(cleared.agents.flatMap((a) => a.flags)).not.toContain('IDLE-WITH-WORK');
+    // A pause recorded in the shared store (another host paused): shown with its source; idle is then expected.
+    const pausedInStore = await collectSnapshot({ paths, readBacklog: async () => ({ ...base, pause: { at: '2026-11-21T10:00:00.000Z', by: 'ops@host-a', reason: 'deploy' } }) });
+    expect(pausedInStore.fleet.paused).toEqual({ at: '2026-11-21T10:00:00.000Z', by: 'ops@host-a', reason: 'deploy', source: 'store' });
+    expect(pausedInStore.fleet.idleWithWork).toBeNull();
+    expect(validate(JSON.parse(JSON.stringify(pausedInStore))), JSON.stringify(validate.errors)).toBe(true);
+    fs.writeFileSync(path.join(paths.runDir, 'PAUSED'), 'at=2026-11-21T10:00:00Z\nby=ops\n');
+    expect((await collectSnapshot({ paths, readBacklog: async () => ({ ...base, pause: { at: 'x', by: 'y', reason: null } }) })).fleet.paused?.source).toBe('both');
+  });
+
+  it('FLOOR of a research fleet (roster profile: research): its lead-researcher, no orchestrator or enhancer needed', async () => {
+    writeRoster(paths, tmux.socket, [{ name: 'lead', runtime: 'sleep', class: 'lead-researcher' }, { name: 'r1', runtime: 'sleep', class: 'researcher' }]);
+    fs.appendFileSync(paths.roster, 'profile: research\n');
+    await tmux.newSession('lead', ['sleep', '600']);
+    writeHeartbeat(paths.runDir, 'lead', { state: 'busy' });
+    const s = await collectSnapshot({ paths, includeBacklog: false });
+    expect(s.fleet.floor).toMatchObject({ ok: true, profile: 'research', lead: 'lead-researcher', required: [{ class: 'lead-researcher', min: 1, up: 1 }], reason: null });
+    expect(s.errors.filter((e) => e.startsWith('profile:'))).toEqual([]);
   });
 
   it('subprocesses per snapshot do not depend on agent count (5 vs 50 agents)', async () => {

@@ -51,3 +51,26 @@ describe('--once table: backlog block', () => {
     expect(text).not.toContain('\u0007');
   });
 });
+
+describe('fleet rules in --once and the header (issue 12)', () => {
+  it('IDLE-WITH-WORK, more than one orchestrator, a profile floor and a pause from the store are spelled out', async () => {
+    const { fleetSignals, floorText, pausedBanner } = await import('../../src/view/rows.js');
+    const snap = makeSnapshot([makeAgent('orc', { class: 'orchestrator' }), makeAgent('orc2', { class: 'orchestrator' }), makeAgent('c1', { class: 'coder', flags: ['IDLE-WITH-WORK'] })]);
+    snap.fleet.idleWithWork = { agents: ['c1'], readyCards: 3, nextCard: 'A4' };
+    snap.fleet.lead = { class: 'orchestrator', agents: ['orc', 'orc2'], problem: '2 agents of class orchestrator (orc, orc2): upstream runs exactly one orchestrator' };
+    const table = renderSnapshotTable(snap);
+    expect(table).toContain('IDLE-WITH-WORK: c1 available with no claim while 3 claimable card(s) wait (next A4)');
+    expect(table).toContain('LEAD: 2 agents of class orchestrator (orc, orc2)');
+    expect(table).toMatch(/c1 .*IDLE-WITH-WORK/);
+    expect(fleetSignals(snap)).toEqual(['IDLE-WITH-WORK: c1 idle, A4 ready (+2 more)', '2 ORCHESTRATORS: orc, orc2']);
+    snap.fleet.idleWithWork = null;
+    snap.fleet.lead = { class: 'orchestrator', agents: ['orc'], problem: null };
+    expect(fleetSignals(snap)).toEqual([]);
+    expect(renderSnapshotTable(snap)).not.toContain('IDLE-WITH-WORK:');
+    snap.fleet.floor = { ok: true, profile: 'research', lead: 'lead-researcher', required: [{ class: 'lead-researcher', min: 1, up: 1 }], orchestrators: 0, enhancers: 0, reason: null };
+    expect(floorText(snap)).toBe('floor ok (research: 1 lead-researcher)');
+    expect(renderSnapshotTable(snap)).toContain('floor ok (profile research: lead-researcher 1/1)');
+    snap.fleet.paused = { at: '2026-11-21T10:00:00Z', by: 'ops@host-a', reason: 'deploy', source: 'store' };
+    expect(pausedBanner(snap, Date.parse('2026-11-21T10:05:00Z'))).toBe('PAUSED fleet-wide (shared store) since 2026-11-21T10:00:00Z (5m00s ago) by ops@host-a — deploy');
+  });
+});

@@ -1,0 +1,212 @@
+/**
+ * Screen rules shipped with the program: per runtime and version range, the texts
+ * of a pane's visible screen that mark the idle input line, the busy marker, a queued message,
+ * a permission prompt or question, an API error / limit, and where the input box is. DATA, not
+ * code branches: fleet/screen.ts reads any rule set of this shape, and an operator's
+ * `<home>/fleet/screen-rules.yaml` (same shape, YAML) overrides a runtime's entry.
+ *
+ * Every pattern is a JavaScript regular expression source (no flags; matched per line, against
+ * `capture-pane -p` text: no colours, so dim placeholder text reads like typed text). Exact
+ * strings measured with the real runtimes (shared/spec/runtimes.md, test/runtimes/SCREENS.md):
+ * Claude Code 2.1.197, Codex 0.171.0, pi 0.73.1, opencode 1.18.33.
+ */
+
+/** Where a runtime's input box is, so "text left in the input box" is judged there only. */
+export interface InputBoxRule {
+  /**
+   * A line that borders the box (Claude Code, pi: a full-width rule `────…`). When set, the box
+   * is the lines between the LAST two such lines on screen; the transcript above (where Claude
+   * echoes submitted messages with the same `❯`) is never read as the input box.
+   */
+  border?: string;
+  /**
+   * The box's first line; its `text` group is the typed text (e.g. `^❯ ?(?<text>.*)$`). Without
+   * `border` it is searched bottom-up within the last `bottomLines` lines (Codex's composer
+   * `› …` sits above the footer).
+   */
+  prompt: string;
+  /** Texts the runtime shows in an empty box (placeholders, hints): read as an empty box. */
+  placeholder?: string;
+}
+
+/** A permission prompt or question: how to find it and take tool and command/file out of it. */
+export interface PromptRule {
+  kind: 'permission' | 'question';
+  /** The line that proves the prompt is open (e.g. `Do you want to proceed\?`); the last match on screen counts. */
+  anchor: string;
+  /** First line of the prompt block, searched upward from the anchor (at most `above` lines); may capture `tool`. */
+  start?: string;
+  /** Lines searched above the anchor for `start` (default 12). */
+  above?: number;
+  /** Last line of the block, searched downward from the anchor (at most `below` lines, default 8). */
+  end?: string;
+  below?: number;
+  /** Tool name when the block names none (e.g. Codex asks only for shell commands). */
+  tool?: string;
+  /** Maps the captured `tool` text to the tool's name (`Bash command` ⇒ `Bash`, `Create file` ⇒ `Write`). */
+  toolNames?: Record<string, string>;
+  /** A pattern with a `detail` group searched in the block (command or file); default: the first non-blank line after the start line. */
+  detail?: string;
+}
+
+/** Error texts of a failed turn, by kind (`stuck`: LIMITED for rate_limit, AUTH for auth). */
+export interface ErrorRules {
+  rate_limit?: string[];
+  auth?: string[];
+  api?: string[];
+}
+
+/** The rules of one runtime (and version range). */
+export interface ScreenRuleSet {
+  /** Roster `runtime:` value these rules read (`claude`, `codex`, `pi`, `opencode`). */
+  runtime: string;
+  /** Other roster runtime names for the same program (e.g. `claude-code`). */
+  aliases?: string[];
+  /** A semver range of the runtime's versions (default any), e.g. `>=2.1 <3`. */
+  versions?: string;
+  /** Non-blank lines at the bottom of the screen where idle/busy/queued markers are looked for (default 8). */
+  bottomLines?: number;
+  /** Non-blank lines at the bottom where a prompt's anchor is looked for (default 30). */
+  promptLines?: number;
+  inputBox?: InputBoxRule;
+  /** Markers of the idle input line (any one, within `bottomLines`). */
+  idle: string[];
+  /** Markers of a running turn (any one, within `bottomLines`); they win over idle. */
+  busy: string[];
+  /** Markers of a message waiting behind the running turn. */
+  queued?: string[];
+  prompts?: PromptRule[];
+  errors?: ErrorRules;
+  /**
+   * A transcript line that starts a turn (the runtime's echo of a submitted message). An error
+   * counts only when it appears after the last such line (the LAST turn ended on it); without
+   * it, only within the last `errorLines` non-blank lines above the input box.
+   */
+  turnStart?: string;
+  /** Lines above the input box where an error is looked for when `turnStart` is not set (default 6). */
+  errorLines?: number;
+  /**
+   * Markers of a runtime retrying a failed request on its own, for ever (opencode: `[retrying
+   * attempt #4]`): a busy screen showing one of them AND an error text in the bottom lines is
+   * an `error` (the agent cannot go on by itself), not `busy`.
+   */
+  retrying?: string[];
+  /** The runtime shows an idle-looking screen while a reply streams (Codex): idle is weak evidence. */
+  idleMayStream?: boolean;
+}
+
+/** The rules file: version of the format and the rule sets (first matching runtime + version wins). */
+export interface ScreenRulesFile {
+  version: 1;
+  runtimes: ScreenRuleSet[];
+}
+
+/** A full-width rule line (box-drawing horizontal), as Claude Code and pi draw around their input. */
+const RULE_LINE = '^\\s*─{20,}\\s*$';
+
+/** The screen rules shipped with mosaic-top. */
+export const SHIPPED_SCREEN_RULES: ScreenRulesFile = {
+  version: 1,
+  runtimes: [
+    {
+      runtime: 'claude',
+      aliases: ['claude-code', 'claudecode'],
+      versions: '>=2.0.0',
+      inputBox: { border: RULE_LINE, prompt: '^❯\\s?(?<text>.*)$', placeholder: '^(Press up to edit queued messages)?$' },
+      idle: ['\\? for shortcuts'],
+      busy: ['esc to interrupt'],
+      queued: ['Press up to edit queued messages'],
+      prompts: [
+        {
+          kind: 'permission',
+          anchor: '^\\s*Do you want to (proceed|create|make this edit to|overwrite|delete|allow)\\b.*\\?\\s*$',
+          start: '^\\s*(?<tool>Bash command|Create file|Edit file|Overwrite file|Delete file|Read file|Fetch|Web search|Tool use|[A-Za-z][\\w.:-]* (command|tool))\\s*$',
+          above: 20,
+          end: '^\\s*Esc to cancel',
+          below: 10,
+          toolNames: { 'Bash command': 'Bash', 'Create file': 'Write', 'Overwrite file': 'Write', 'Edit file': 'Edit', 'Read file': 'Read', Fetch: 'WebFetch', 'Web search': 'WebSearch' },
+          detail: '^\\s*Do you want to (?:create|make this edit to|overwrite|delete) (?<detail>.+?)\\?\\s*$',
+        },
+      ],
+      errors: {
+        rate_limit: ['API Error:.*\\b429\\b', 'API Error:.*[Rr]ate limit', 'usage limit reached', 'limit reached.*resets'],
+        auth: ['Invalid API key', 'API Error:.*\\b401\\b', 'OAuth token (has )?expired', 'Please run /login'],
+        api: ['API Error: (\\d{3}|Request|Connection|Overloaded)'],
+      },
+      turnStart: '^❯ \\S',
+    },
+    {
+      runtime: 'codex',
+      versions: '>=0.100.0',
+      inputBox: {
+        prompt: '^› ?(?<text>.*)$',
+        placeholder:
+          '^(Ask Codex to do anything|Find and fix a bug in @filename|Explain this codebase|Summarize recent commits|Implement \\{feature\\}|Improve documentation in @filename|Write tests for @filename|Use /skills to list available skills|Run /review on my current changes)$',
+      },
+      bottomLines: 6,
+      idle: ['^› ', '\\? for shortcuts'],
+      busy: ['esc to interrupt\\)', '^\\s*[◦•] Working \\('],
+      queued: ['Queued follow-up inputs'],
+      prompts: [
+        {
+          kind: 'permission',
+          anchor: '^\\s*Would you like to (run the following command|make the following edits|apply these changes)\\?',
+          end: 'Press enter to confirm or esc to cancel',
+          below: 20,
+          tool: 'shell',
+          detail: '^\\s*\\$ (?<detail>.+)$',
+        },
+      ],
+      errors: {
+        rate_limit: ['^■ .*\\b429\\b', '^■ .*[Rr]ate limit', "^■ You've hit your usage limit"],
+        auth: ['^■ .*\\b401\\b', '^■ .*Unauthorized'],
+        api: ['^■ (unexpected status|exceeded retry limit|stream error|error sending request)'],
+      },
+      turnStart: '^› \\S',
+      idleMayStream: true,
+    },
+    {
+      runtime: 'pi',
+      versions: '>=0.60.0',
+      inputBox: { border: RULE_LINE, prompt: '^(?<text>.*)$' },
+      // The footer under the editor: `0.0%/128k (auto)`, after turns `↑12 ↓4 0.0%/128k (auto)`.
+      idle: ['\\d+(\\.\\d+)?%/\\d+k?\\b'],
+      busy: ['Working\\.\\.\\.'],
+      queued: ['^\\s*Steering: ', 'Alt\\+Up to edit all queued messages'],
+      errors: {
+        rate_limit: ['^\\s*Error: .*\\b429\\b', '[Rr]ate limit'],
+        auth: ['^\\s*Error: .*\\b401\\b', '[Ii]nvalid API key'],
+        api: ['^\\s*Error: (\\d{3}\\b|Retry failed)'],
+      },
+      // pi marks no turn start in plain text: only an error that is the transcript's last line counts.
+      errorLines: 1,
+    },
+    {
+      runtime: 'opencode',
+      versions: '>=1.0.0',
+      bottomLines: 3,
+      idle: ['ctrl\\+p commands'],
+      busy: ['esc interrupt'],
+      queued: [' QUEUED\\b'],
+      prompts: [
+        {
+          kind: 'permission',
+          anchor: 'Permission required',
+          start: 'Permission required',
+          above: 1,
+          end: 'Allow once\\s+Allow always\\s+Reject',
+          below: 16,
+          tool: 'bash',
+          detail: '^\\s*[┃│]?\\s*\\$ (?<detail>.+?)\\s*[┃│]?\\s*$',
+        },
+      ],
+      errors: {
+        rate_limit: ['\\b429\\b', '[Rr]ate limit', 'Too Many Requests'],
+        auth: ['\\b401\\b', '[Uu]nauthorized', '[Ii]nvalid (x-)?api.?key'],
+        api: ['\\b(500|502|503|529)\\b.*[Ee]rror', '[Ii]nternal server error'],
+      },
+      retrying: ['\\[retrying (in \\d+s )?attempt #\\d+\\]'],
+      errorLines: 6,
+    },
+  ],
+};

@@ -1,0 +1,428 @@
+/**
+ * Reading a runtime's screen: the pure classifier {@link classifyScreen} over the
+ * screen rules (fleet/screen-rules.ts, shipped; `<home>/fleet/screen-rules.yaml`, the
+ * operator's override, loaded by {@link ScreenRulesCache}), and the prompt identity
+ * {@link promptId} that answering a prompt checks again before it presses a key.
+ *
+ * What the screen says is evidence for readiness (fleet/readiness.ts) when hooks are missing or
+ * late, and for verified send (the input box, never a `❯` anywhere on screen: Claude Code echoes
+ * every submitted message with the same glyph in its transcript).
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import semver from 'semver';
+import { packageRoot } from '../lib/version.js';
+import type { ScreenError, ScreenPrompt, ScreenState } from './types.js';
+import { SHIPPED_SCREEN_RULES, type PromptRule, type ScreenRuleSet, type ScreenRulesFile } from './screen-rules.js';
+
+/** What {@link classifyScreen} read off one screen. */
+export interface ScreenClassification {
+  state: ScreenState;
+  /** Which rules read it: `claude@>=2.0.0`, `claude@>=2.0.0 (override)`; `none` when the runtime has no rules. */
+  rules: string;
+  prompt?: ScreenPrompt;
+  error?: ScreenError;
+  /** Text left in the input box ('' when empty or showing its placeholder); absent when no input box was found. */
+  inputText?: string;
+  /** The rules say an idle-looking screen may be a reply still streaming (Codex). */
+  idleMayStream?: boolean;
+}
+
+/** A rule set with its patterns compiled. */
+interface CompiledRuleSet {
+  set: ScreenRuleSet;
+  label: string;
+  names: string[];
+  border: RegExp | null;
+  prompt: RegExp | null;
+  placeholder: RegExp | null;
+  idle: RegExp[];
+  busy: RegExp[];
+  queued: RegExp[];
+  retrying: RegExp[];
+  prompts: { rule: PromptRule; anchor: RegExp; start: RegExp | null; end: RegExp | null; detail: RegExp | null }[];
+  errors: { kind: ScreenError['kind']; re: RegExp }[];
+  turnStart: RegExp | null;
+}
+
+/** Compiled screen rules: the operator's entries (if any) first, then the shipped ones. */
+export interface CompiledScreenRules {
+  sets: CompiledRuleSet[];
+}
+
+/**
+ * Compiles a rules file (patterns as JavaScript regular expression sources). Throws an Error
+ * naming the entry and field (`runtimes[0].busy[1]: Invalid regular expression: …`) on a pattern
+ * that does not compile; shape is checked by {@link parseScreenRulesYaml} for files.
+ */
+export function compileScreenRules(file: ScreenRulesFile, origin: 'shipped' | 'override' = 'shipped'): CompiledScreenRules {
+  const sets = file.runtimes.map((set, i) => {
+    const re = (src: string | undefined, where: string): RegExp | null => {
+      if (src === undefined) return null;
+      try {
+        return new RegExp(src);
+      } catch (error) {
+        throw new Error(`runtimes[${i}].${where}: ${(error as Error).message}`);
+      }
+    };
+    const list = (srcs: string[] | undefined, where: string) => (srcs ?? []).map((s, j) => re(s, `${where}[${j}]`) as RegExp);
+    const errors: CompiledRuleSet['errors'] = [];
+    for (const kind of ['rate_limit', 'auth', 'api'] as const) {
+      for (const r of list(set.errors?.[kind], `errors.${kind}`)) errors.push({ kind, re: r });
+    }
+    return {
+      set,
+      label: `${set.runtime}${set.versions ? `@${set.versions}` : ''}${origin === 'override' ? ' (override)' : ''}`,
+      names: [set.runtime, ...(set.aliases ?? [])].map((n) => n.toLowerCase()),
+      border: re(set.inputBox?.border, 'inputBox.border'),
+      prompt: re(set.inputBox?.prompt, 'inputBox.prompt'),
+      placeholder: re(set.inputBox?.placeholder, 'inputBox.placeholder'),
+      idle: list(set.idle, 'idle'),
+      busy: list(set.busy, 'busy'),
+      queued: list(set.queued, 'queued'),
+      retrying: list(set.retrying, 'retrying'),
+      prompts: (set.prompts ?? []).map((rule, j) => ({
+        rule,
+        anchor: re(rule.anchor, `prompts[${j}].anchor`) as RegExp,
+        start: re(rule.start, `prompts[${j}].start`),
+        end: re(rule.end, `prompts[${j}].end`),
+        detail: re(rule.detail, `prompts[${j}].detail`),
+      })),
+      errors,
+      turnStart: re(set.turnStart, 'turnStart'),
+    };
+  });
+  return { sets };
+}
+
+let shippedCompiled: CompiledScreenRules | null = null;
+
+/** The shipped rules, compiled once per process. */
+export function shippedScreenRules(): CompiledScreenRules {
+  shippedCompiled ??= compileScreenRules(SHIPPED_SCREEN_RULES);
+  return shippedCompiled;
+}
+
+/** A roster `runtime:` value as the rules name it: basename, lower case (`/opt/bin/Claude` ⇒ `claude`). */
+function runtimeKey(runtime: string): string {
+  return path.basename(runtime.trim()).toLowerCase();
+}
+
+/**
+ * The rule set for `runtime` (roster name or alias) and `version` (any semver-ish string, or
+ * null when unknown): the first set whose names match and whose `versions` range holds the
+ * version; with no version (or none in range), the first set for the runtime. Null when the
+ * runtime has no rules.
+ */
+export function ruleSetFor(rules: CompiledScreenRules, runtime: string, version?: string | null): CompiledRuleSet | null {
+  const key = runtimeKey(runtime);
+  const candidates = rules.sets.filter((s) => s.names.includes(key));
+  if (!candidates.length) return null;
+  const v = version ? semver.coerce(version) : null;
+  if (v) {
+    const inRange = candidates.find((s) => !s.set.versions || semver.satisfies(v, s.set.versions));
+    if (inRange) return inRange;
+  }
+  return candidates[0];
+}
+
+/** True when the runtime has screen rules. */
+export function hasScreenRules(runtime: string, rules: CompiledScreenRules = shippedScreenRules()): boolean {
+  return ruleSetFor(rules, runtime) !== null;
+}
+
+/** Characters that frame prompt blocks (box drawing) or mark the selected option: not part of a prompt's identity. */
+const FRAME = /[│┃║╭╮╰╯┌┐└┘├┤─━═▌▐]/g;
+
+/** A prompt block as its identity sees it: frames and the moving selection glyph dropped, blanks collapsed, empty lines out. */
+export function normalizePromptBlock(block: string): string {
+  return block
+    .split('\n')
+    .map((l) => l.replace(FRAME, ' ').replace(/^\s*[❯›>]\s+/, '').replace(/\s+/g, ' ').trim())
+    .filter(Boolean)
+    .join('\n');
+}
+
+/**
+ * The identity of a prompt: sha256 of runtime, tool and the normalized block (frames, the
+ * selection cursor and spacing removed, so moving the cursor or a resize keeps it), first 16
+ * hex characters. The answer-prompt issue checks it again just before pressing a key. Pure.
+ */
+export function promptId(runtime: string, tool: string | null, block: string): string {
+  return createHash('sha256').update(`${runtimeKey(runtime)}\n${tool ?? ''}\n${normalizePromptBlock(block)}`).digest('hex').slice(0, 16);
+}
+
+/** Index of the last line in `indices` (scanning from the end) matching `re`, or -1. */
+function lastMatch(lines: readonly string[], indices: readonly number[], re: RegExp): number {
+  for (let k = indices.length - 1; k >= 0; k--) if (re.test(lines[indices[k]])) return indices[k];
+  return -1;
+}
+
+/** Non-blank lines a prompt block may have below it and still be open (opencode's frame, hints). */
+const PROMPT_TAIL_LINES = 3;
+
+/** Reads the prompt block around `anchorIdx` (tool, detail, block, id) and the index of its last line. */
+function readPrompt(runtime: string, lines: readonly string[], anchorIdx: number, p: CompiledRuleSet['prompts'][number]): { prompt: ScreenPrompt; endIdx: number } {
+  const { rule } = p;
+  let startIdx = anchorIdx;
+  let tool: string | null = rule.tool ?? null;
+  if (p.start) {
+    for (let i = anchorIdx - 1; i >= Math.max(0, anchorIdx - (rule.above ?? 12)); i--) {
+      const m = p.start.exec(lines[i]);
+      if (m) {
+        startIdx = i;
+        const raw = m.groups?.tool?.trim();
+        if (raw) tool = rule.toolNames?.[raw] ?? raw.replace(/\s+(command|tool)$/, '');
+        break;
+      }
+    }
+  }
+  let endIdx = -1;
+  const lastLine = Math.min(lines.length - 1, anchorIdx + (rule.below ?? 8));
+  if (p.end) {
+    for (let i = anchorIdx; i <= lastLine; i++) if (p.end.test(lines[i])) { endIdx = i; break; }
+  }
+  if (endIdx < 0) {
+    endIdx = anchorIdx;
+    for (let i = anchorIdx; i <= lastLine; i++) if (lines[i].trim()) endIdx = i;
+  }
+  const blockLines = lines.slice(startIdx, endIdx + 1);
+  let detail: string | null = null;
+  if (p.detail) {
+    for (const l of blockLines) {
+      const m = p.detail.exec(l);
+      if (m?.groups?.detail) { detail = m.groups.detail.trim(); break; }
+    }
+  }
+  if (detail === null && startIdx < anchorIdx) {
+    for (let i = startIdx + 1; i < anchorIdx; i++) {
+      const t = lines[i].replace(FRAME, ' ').trim();
+      if (t) { detail = t; break; }
+    }
+  }
+  const block = blockLines.join('\n').replace(/\s+$/, '');
+  return { prompt: { kind: rule.kind, tool, detail, block, id: promptId(runtime, tool, block) }, endIdx };
+}
+
+/**
+ * Classifies a pane's visible screen (`capture-pane -p` text) with the rules of `runtime`
+ * (and `version`, null when unknown). Pure, never throws. In this order:
+ * - `waiting` — a prompt rule's anchor within the last `promptLines` non-blank lines, its block
+ *   the last thing on screen (at most 3 non-blank lines below it): the prompt's kind, tool,
+ *   command/file (`detail`), block and {@link promptId};
+ * - `queued` / `busy` — a queued or busy marker within the last `bottomLines` non-blank lines;
+ * - `error` — an idle marker there, and the LAST turn (after the last `turnStart` line above
+ *   the input box) ended on an error text: `rate_limit` (LIMITED), `auth` (AUTH) or `api`;
+ * - `idle` — an idle marker there;
+ * - `unknown` — none of these (or no rules for the runtime: `rules` is `none`).
+ * `inputText` is what the input box holds (between the last two `border` lines, or on the last
+ * `prompt` line near the bottom), '' when empty or a placeholder.
+ */
+export function classifyScreen(
+  runtime: string,
+  version: string | null | undefined,
+  screenText: string,
+  rules: CompiledScreenRules = shippedScreenRules(),
+): ScreenClassification {
+  const set = ruleSetFor(rules, runtime, version);
+  if (!set) return { state: 'unknown', rules: 'none' };
+  const lines = screenText.split('\n').map((l) => l.replace(/\s+$/, ''));
+  const nonBlank: number[] = [];
+  lines.forEach((l, i) => { if (l.trim()) nonBlank.push(i); });
+  const out: ScreenClassification = { state: 'unknown', rules: set.label, ...(set.set.idleMayStream ? { idleMayStream: true } : {}) };
+
+  // Prompts first: a dialog replaces the input line, and answering it is not typing a message.
+  const promptWindow = nonBlank.slice(-(set.set.promptLines ?? 30));
+  let bestPrompt: { idx: number; p: CompiledRuleSet['prompts'][number] } | null = null;
+  for (const p of set.prompts) {
+    const idx = lastMatch(lines, promptWindow, p.anchor);
+    if (idx >= 0 && (!bestPrompt || idx > bestPrompt.idx)) bestPrompt = { idx, p };
+  }
+  if (bestPrompt) {
+    const { prompt, endIdx } = readPrompt(set.set.runtime, lines, bestPrompt.idx, bestPrompt.p);
+    // An open dialog is the last thing on screen: a prompt block with more below it (a later
+    // turn's output, the input box back) was answered and is history.
+    if (nonBlank.filter((i) => i > endIdx).length <= PROMPT_TAIL_LINES) return { ...out, state: 'waiting', prompt };
+  }
+
+  // The input box, and the line where the transcript ends above it.
+  let boxTop = -1;
+  if (set.prompt) {
+    if (set.border) {
+      const borders = nonBlank.filter((i) => set.border!.test(lines[i]));
+      if (borders.length >= 2) {
+        const [top, bottom] = borders.slice(-2);
+        const inside = lines.slice(top + 1, bottom);
+        // An empty box (pi draws its editor as two rules with nothing between) holds no text.
+        const m = inside.length ? set.prompt.exec(inside[0]) : ([''] as unknown as RegExpExecArray);
+        if (m) {
+          boxTop = top;
+          const text = [m.groups?.text ?? '', ...inside.slice(1)].map((l) => l.trim()).join('\n').trim();
+          out.inputText = set.placeholder?.test(text) ? '' : text;
+        }
+      }
+    } else {
+      const bottomWindow = nonBlank.slice(-(set.set.bottomLines ?? 8));
+      const idx = lastMatch(lines, bottomWindow, set.prompt);
+      if (idx >= 0) {
+        boxTop = idx;
+        const text = (set.prompt.exec(lines[idx])?.groups?.text ?? '').trim();
+        out.inputText = set.placeholder?.test(text) ? '' : text;
+      }
+    }
+  }
+
+  const bottom = nonBlank.slice(-(set.set.bottomLines ?? 8));
+  const has = (res: RegExp[]) => bottom.some((i) => res.some((re) => re.test(lines[i])));
+  const errorAt = (indices: readonly number[]): ScreenClassification | null => {
+    for (let k = indices.length - 1; k >= 0; k--) {
+      const line = lines[indices[k]];
+      const hit = set.errors.find((e) => e.re.test(line));
+      if (hit) return { ...out, state: 'error', error: { kind: hit.kind, text: errorText(line) } };
+    }
+    return null;
+  };
+  if (has(set.queued)) return { ...out, state: 'queued' };
+  if (has(set.busy)) return (has(set.retrying) ? errorAt(bottom) : null) ?? { ...out, state: 'busy' };
+  if (!has(set.idle)) return out;
+
+  // Idle: did the last turn end on an error? Only the transcript after the last turn start counts.
+  const end = boxTop >= 0 ? boxTop : bottom[0] ?? lines.length;
+  let from = -1;
+  if (set.turnStart) {
+    for (let i = end - 1; i >= 0; i--) if (set.turnStart.test(lines[i])) { from = i; break; }
+  }
+  const above = nonBlank.filter((i) => i < end);
+  const tail = from >= 0 ? above.filter((i) => i > from) : above.slice(-(set.set.errorLines ?? 6));
+  return errorAt(tail) ?? { ...out, state: 'idle' };
+}
+
+/** An error line as evidence: frames, bullets and spinners dropped, one line, at most 200 characters. */
+function errorText(line: string): string {
+  return line.replace(FRAME, ' ').replace(/[■⬝]+/g, ' ').replace(/^\s*[●⎿✗]\s*/u, '').replace(/\s+/g, ' ').trim().slice(0, 200);
+}
+
+/** Path of the operator's override: `<mosaicHome>/fleet/screen-rules.yaml`. */
+export function screenRulesOverridePath(mosaicHome: string): string {
+  return path.join(mosaicHome, 'fleet', 'screen-rules.yaml');
+}
+
+type YamlModule = typeof import('yaml');
+let yamlModule: YamlModule | null = null;
+function yaml(): YamlModule {
+  yamlModule ??= createRequire(import.meta.url)('yaml') as YamlModule;
+  return yamlModule;
+}
+
+/**
+ * Parses and checks an override file's text: YAML syntax, the shape of
+ * `schema/screen-rules.schema.json` (ajv), every pattern compiles. Returns the compiled rules,
+ * or ONE clear error `<file>:<line>: <what> — the shipped screen rules stay in use`. Never throws.
+ */
+export function parseScreenRulesYaml(text: string, file: string): { rules: CompiledScreenRules; error: null } | { rules: null; error: string } {
+  const { LineCounter, parseDocument } = yaml();
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  const fail = (offset: number, what: string) => ({ rules: null, error: `${file}:${lineCounter.linePos(offset).line}: ${what} — the shipped screen rules stay in use` } as const);
+  if (doc.errors.length) return fail(doc.errors[0].pos[0], `YAML syntax: ${doc.errors[0].message.split('\n')[0]}`);
+  const data = doc.toJS() as unknown;
+  const validate = rulesValidator();
+  if (!validate(data)) {
+    const e = validate.errors?.[0];
+    const segs = (e?.instancePath ?? '').split('/').slice(1).map((s) => (/^\d+$/.test(s) ? Number(s) : s.replace(/~1/g, '/').replace(/~0/g, '~')));
+    const node = doc.getIn(segs, true) as { range?: [number, number, number] } | undefined;
+    const where = segs.length ? segs.map((s) => (typeof s === 'number' ? `[${s}]` : `.${s}`)).join('').replace(/^\./, '') : 'file';
+    const extra = e?.keyword === 'additionalProperties' ? ` (${(e.params as { additionalProperty: string }).additionalProperty})` : e?.keyword === 'enum' ? ` (${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')})` : '';
+    return fail(node?.range?.[0] ?? 0, `${where} ${e?.message ?? 'is not valid'}${extra}`);
+  }
+  try {
+    return { rules: compileScreenRules(data as ScreenRulesFile, 'override'), error: null };
+  } catch (error) {
+    // Point at the pattern that failed: `runtimes[0].busy[1]: …`.
+    const msg = (error as Error).message;
+    const segs = (/^([^:]+):/.exec(msg)?.[1] ?? '').split(/[.[\]]+/).filter(Boolean).map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+    const node = (segs.length ? doc.getIn(segs, true) : null) as { range?: [number, number, number] } | null;
+    return fail(node?.range?.[0] ?? 0, msg);
+  }
+}
+
+let validatorCache: ((data: unknown) => boolean) & { errors?: { instancePath: string; keyword: string; message?: string; params: unknown }[] | null } | null = null;
+
+/** ajv validator of schema/screen-rules.schema.json, compiled once per process (only when an override exists). */
+function rulesValidator() {
+  if (validatorCache) return validatorCache;
+  const require = createRequire(import.meta.url);
+  const Ajv = require('ajv') as typeof import('ajv').default;
+  const schemaPath = findSchema();
+  const schema = JSON.parse(fs.readFileSync(schemaPath, 'utf8'));
+  validatorCache = new Ajv({ allErrors: false, strict: false }).compile(schema) as unknown as typeof validatorCache;
+  return validatorCache!;
+}
+
+/** schema/screen-rules.schema.json of the installed package (package.json `files` ships `schema/`). */
+function findSchema(): string {
+  return path.join(packageRoot(), 'schema', 'screen-rules.schema.json');
+}
+
+/** Rules in use and why the override is not (one clear line), as {@link ScreenRulesCache.get} returns them. */
+export interface ScreenRulesState {
+  rules: CompiledScreenRules;
+  /** The override file when it exists and is in use, else null. */
+  override: string | null;
+  /** `<file>:<line>: <what> — the shipped screen rules stay in use`, or null. */
+  error: string | null;
+}
+
+/**
+ * The screen rules in use for one Mosaic home: the override `<home>/fleet/screen-rules.yaml`
+ * (its entries first) over the shipped rules. The file is stat'ed on each `get()` and re-read
+ * only when it changed (mtime, ctime, size); a bad file gives one clear error and the shipped
+ * rules alone. Never throws.
+ */
+export class ScreenRulesCache {
+  private key: string | null = null;
+  private state: ScreenRulesState = { rules: shippedScreenRules(), override: null, error: null };
+
+  /** `file`: the override path, normally {@link screenRulesOverridePath}(`<home>`). */
+  constructor(readonly file: string) {}
+
+  /** The rules in use now (stat every call, re-read on change; at most 256 KB read). Never throws. */
+  get(): ScreenRulesState {
+    let key: string;
+    try {
+      const st = fs.statSync(this.file);
+      key = `${st.mtimeMs}:${st.ctimeMs}:${st.size}`;
+    } catch {
+      key = 'missing';
+    }
+    if (key === this.key) return this.state;
+    this.key = key;
+    if (key === 'missing') {
+      this.state = { rules: shippedScreenRules(), override: null, error: null };
+      return this.state;
+    }
+    let text: string;
+    try {
+      const fd = fs.openSync(this.file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+      try {
+        if (!fs.fstatSync(fd).isFile()) throw new Error('not a regular file');
+        const buf = Buffer.alloc(256 * 1024);
+        const n = fs.readSync(fd, buf, 0, buf.length, 0);
+        if (n === buf.length) throw new Error('larger than 256 KB');
+        text = buf.subarray(0, n).toString('utf8');
+      } finally {
+        fs.closeSync(fd);
+      }
+    } catch (error) {
+      this.state = { rules: shippedScreenRules(), override: null, error: `${this.file}: unreadable: ${(error as Error).message} — the shipped screen rules stay in use` };
+      return this.state;
+    }
+    const parsed = parseScreenRulesYaml(text, this.file);
+    this.state = parsed.rules
+      ? { rules: { sets: [...parsed.rules.sets, ...shippedScreenRules().sets] }, override: this.file, error: null }
+      : { rules: shippedScreenRules(), override: null, error: parsed.error };
+    return this.state;
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * Test bed: installs the real agent runtimes pinned in `test/runtimes/runtimes.json` on demand
+ * into a cache dir that is reused across runs (they are ~1.2 GB together, so they are NOT
+ * package.json dependencies: a user's `npm install` stays small).
+ *
+ * Cache: `$MOSAIC_TEST_RUNTIMES_DIR/<name>@<version>` or
+ * `~/.cache/mosaic-top-test/runtimes/<name>@<version>`; a runtime counts as installed when its
+ * `.installed` marker and its bin exist. Installs take a proper-lockfile lock per runtime, so
+ * parallel vitest workers (or two test runs) never install the same runtime twice, and write
+ * into a temp dir renamed into place, so a killed install never leaves a half tree behind.
+ *
+ * ```ts
+ * const claude = await ensureRuntime('claude'); // { bin: '/…/node_modules/.bin/claude', … }
+ * ```
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import lockfile from 'proper-lockfile';
+
+const execFileAsync = promisify(execFile);
+
+/** The runtimes the test bed knows. */
+export type RuntimeName = 'claude' | 'codex' | 'pi' | 'opencode';
+
+/** Every runtime name, in the order the global setup installs them. */
+export const RUNTIME_NAMES: readonly RuntimeName[] = ['claude', 'codex', 'pi', 'opencode'];
+
+/** One pinned entry of runtimes.json: npm package, exact version, the bin it provides. */
+export interface RuntimePin {
+  package: string;
+  version: string;
+  bin: string;
+}
+
+/** An installed runtime: its pin, its install dir and the absolute path of its bin. */
+export interface InstalledRuntime extends RuntimePin {
+  name: RuntimeName;
+  dir: string;
+  binPath: string;
+}
+
+function pinFile(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  // From source (vitest) the json sits beside this file; from dist/test/runtimes it is in the repo's test/runtimes.
+  const candidates = [path.join(here, 'runtimes.json'), path.resolve(here, '..', '..', '..', 'test', 'runtimes', 'runtimes.json')];
+  const found = candidates.find((p) => fs.existsSync(p));
+  if (!found) throw new Error(`runtimes.json not found (looked at ${candidates.join(', ')})`);
+  return found;
+}
+
+/** The pinned list (`test/runtimes/runtimes.json`). Throws when it is missing or lacks a runtime. */
+export function runtimePins(): Record<RuntimeName, RuntimePin> {
+  const raw = JSON.parse(fs.readFileSync(pinFile(), 'utf8')) as Record<string, RuntimePin>;
+  for (const name of RUNTIME_NAMES) {
+    const pin = raw[name];
+    if (!pin || !pin.package || !/^\d+\.\d+\.\d+/.test(pin.version ?? '') || !pin.bin) {
+      throw new Error(`test/runtimes/runtimes.json: entry "${name}" needs package, an exact version and bin`);
+    }
+  }
+  return raw as Record<RuntimeName, RuntimePin>;
+}
+
+/** Root of the runtime cache: `$MOSAIC_TEST_RUNTIMES_DIR` or `~/.cache/mosaic-top-test/runtimes`. */
+export function runtimesCacheDir(): string {
+  return process.env.MOSAIC_TEST_RUNTIMES_DIR || path.join(os.homedir(), '.cache', 'mosaic-top-test', 'runtimes');
+}
+
+function describe(name: RuntimeName, pin: RuntimePin): InstalledRuntime {
+  const dir = path.join(runtimesCacheDir(), `${name}@${pin.version}`);
+  return { name, ...pin, dir, binPath: path.join(dir, 'node_modules', '.bin', pin.bin) };
+}
+
+function isInstalled(rt: InstalledRuntime): boolean {
+  return fs.existsSync(path.join(rt.dir, '.installed')) && fs.existsSync(rt.binPath);
+}
+
+/**
+ * Returns the runtime installed in the cache, installing it first when missing
+ * (`npm install <package>@<version>` into a temp dir, then renamed into place), under a
+ * per-runtime lock. Bounded: the npm install gets 10 minutes. Throws a one-line error naming
+ * the package, the version and npm's last output lines when the install fails.
+ */
+export async function ensureRuntime(name: RuntimeName, log: (line: string) => void = () => {}): Promise<InstalledRuntime> {
+  const rt = describe(name, runtimePins()[name]);
+  if (isInstalled(rt)) return rt;
+  const root = runtimesCacheDir();
+  fs.mkdirSync(root, { recursive: true });
+  const lockTarget = path.join(root, `${name}@${rt.version}.lock`);
+  // Waits up to ~15 minutes for another worker's install; stale after 60 s without an update
+  // (proper-lockfile refreshes the lock's mtime while we hold it).
+  const release = await lockfile.lock(lockTarget, {
+    realpath: false,
+    stale: 60_000,
+    retries: { retries: 900, factor: 1, minTimeout: 1000, maxTimeout: 1000 },
+  });
+  try {
+    if (isInstalled(rt)) return rt;
+    const tmp = `${rt.dir}.tmp-${process.pid}`;
+    fs.rmSync(tmp, { recursive: true, force: true });
+    fs.mkdirSync(tmp, { recursive: true });
+    fs.writeFileSync(path.join(tmp, 'package.json'), JSON.stringify({ name: `mosaic-top-test-${name}`, private: true }) + '\n');
+    log(`installing ${rt.package}@${rt.version} into ${rt.dir}`);
+    try {
+      await execFileAsync('npm', ['install', '--no-audit', '--no-fund', '--no-save', '--loglevel=error', `${rt.package}@${rt.version}`], {
+        cwd: tmp,
+        timeout: 600_000,
+        maxBuffer: 32 * 1024 * 1024,
+        env: { ...process.env, npm_config_update_notifier: 'false' },
+      });
+    } catch (error) {
+      fs.rmSync(tmp, { recursive: true, force: true });
+      const e = error as { stderr?: string; message: string };
+      const tail = (e.stderr || e.message).trim().split('\n').slice(-3).join(' | ');
+      throw new Error(`installing ${rt.package}@${rt.version} for the real-runtime tests failed: ${tail}`);
+    }
+    const bin = path.join(tmp, 'node_modules', '.bin', rt.bin);
+    if (!fs.existsSync(bin)) {
+      fs.rmSync(tmp, { recursive: true, force: true });
+      throw new Error(`${rt.package}@${rt.version} installed but provides no bin "${rt.bin}" (check test/runtimes/runtimes.json)`);
+    }
+    fs.writeFileSync(path.join(tmp, '.installed'), `${rt.package}@${rt.version} ${new Date().toISOString()}\n`);
+    fs.rmSync(rt.dir, { recursive: true, force: true });
+    fs.renameSync(tmp, rt.dir);
+    return rt;
+  } finally {
+    await release().catch(() => {});
+  }
+}
+
+/**
+ * Installs every pinned runtime (serially: 2 cores). Used by the vitest global setup; throws the
+ * first failure.
+ */
+export async function ensureAllRuntimes(log: (line: string) => void = () => {}): Promise<InstalledRuntime[]> {
+  const out: InstalledRuntime[] = [];
+  for (const name of RUNTIME_NAMES) out.push(await ensureRuntime(name, log));
+  return out;
+}
