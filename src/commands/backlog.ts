@@ -253,7 +253,7 @@ export function registerBacklogCommand(program: Command): void {
     .description('show one card')
     .requiredOption('--id <id>', 'card id')
     .addOption(json())
-    .action(async (o, cmd: Command) =>
+    .action(async (o: { id: string }, cmd: Command) =>
       withBacklog(cmd, (c) => orNull(() => c.get(o.id)), (card) => (card ? cardDetails(card) : '(none)'), (card) => cardJson(card), { readOnly: true }),
     );
 
@@ -333,7 +333,7 @@ export function registerBacklogCommand(program: Command): void {
     .requiredOption('--id <id>', 'card id')
     .option('--reason <text>', 'why')
     .addOption(json())
-    .action(async (o, cmd: Command) =>
+    .action(async (o: { id: string; reason?: string }, cmd: Command) =>
       withBacklog(
         cmd,
         (c) => orNull(() => c.block({ id: o.id, reason: o.reason, actor: cliActor() })),
@@ -347,7 +347,7 @@ export function registerBacklogCommand(program: Command): void {
     .description('return a blocked card to ready')
     .requiredOption('--id <id>', 'card id')
     .addOption(json())
-    .action(async (o, cmd: Command) =>
+    .action(async (o: { id: string }, cmd: Command) =>
       withBacklog(
         cmd,
         (c) => orNull(() => c.unblock({ id: o.id, actor: cliActor() })),

@@ -1,7 +1,5 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { parseSeconds, type GlobalOptions } from '../options.js';
-import type { EventsOptions } from '../modes/events.js';
-
 export type { EventsOptions } from '../modes/events.js';
 
 // Kept light at import time (src/cli.ts imports it statically): the snapshot collector and the

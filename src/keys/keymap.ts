@@ -38,9 +38,8 @@ export type ConsoleCommand =
   | 'delete-char'
   | 'type-text'
   | 'close-view'
-  | 'close-help'
   | 'reload-events'
-  | 'close-events'
+  | 'close-own-view'
   | 'dismiss';
 
 /**
@@ -155,9 +154,8 @@ export const KEYMAP: readonly KeyBinding[] = [
   { command: 'type-text', keys: ['any'], hint: null, description: 'printable keys type into the filter line or the message (q and j too)', showInHelp: true, mutates: false, scope: ['text'] },
   // Full views (help, details, events): the movement keys above scroll them.
   { command: 'close-view', keys: ['escape', 'q', 'enter'], hint: null, description: 'close the view', showInHelp: true, mutates: false, scope: ['view'] },
-  { command: 'close-help', keys: ['?'], hint: null, description: 'close the help', showInHelp: true, mutates: false, scope: ['help'] },
   { command: 'reload-events', keys: ['r'], hint: null, description: 'reload the recent events', showInHelp: true, mutates: false, scope: ['events'] },
-  { command: 'close-events', keys: ['e'], hint: null, description: 'close the recent events', showInHelp: true, mutates: false, scope: ['events'] },
+  { command: 'close-own-view', keys: ['?', 'e'], hint: null, description: 'close the help (?) or the recent events (e) with the key that opened it', showInHelp: true, mutates: false, scope: ['help', 'events'] },
   // The send receipt and result messages.
   { command: 'dismiss', keys: ['any'], hint: null, description: 'any key closes a receipt or result (once it is in)', showInHelp: true, mutates: false, scope: ['result'], requires: 'idle' },
 ];

@@ -173,8 +173,7 @@ function handleModal(press: KeyPress, store: ConsoleStore, actions: ConsoleActio
     case 'move-bottom': scroll(10_000); return true;
     case 'reload-events': if (actions.loadEvents) void actions.loadEvents(); return true;
     case 'close-view':
-    case 'close-help':
-    case 'close-events':
+    case 'close-own-view':
     case 'dismiss':
       s.closeModal();
       return true;

@@ -96,7 +96,7 @@ describe('lifecycle keys (keymap data)', () => {
     });
     await actions.unitAction!(agentRow(store.getState().fleet.snapshot!, 'coder3'), 'restart');
     expect(seen[0]).toMatchObject({ agent: 'coder3', verb: 'restart', force: true });
-    expect(store.getState().ui).toMatchObject({ modal: 'message', pending: null, message: { title: 'restart coder3: done', lines: lifecycleLines(result) } });
+    expect(store.getState().ui.open).toMatchObject({ kind: 'message', pending: null, message: { title: 'restart coder3: done', lines: lifecycleLines(result) } });
     expect(lifecycleLines(result)).toEqual(['restart coder3: done in 900 ms', 'evidence: new pane pid 22 (was 11)', 'evidence: NEEDS-RESTART cleared', 'recorded: backlog event #4']);
     expect(refreshed).toBe(1);
   });
