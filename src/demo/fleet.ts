@@ -1,5 +1,5 @@
 /**
- * `mosaic-top demo` fleet (spec §11): a throwaway Mosaic home with a roster of eight simulated
+ * `mosaic-top demo` fleet: a throwaway Mosaic home with a roster of eight simulated
  * agents on an isolated tmux socket, a holder session, one unmanaged session; and its teardown,
  * which kills only that socket's server and removes only a home it created.
  */

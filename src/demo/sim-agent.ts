@@ -1,5 +1,5 @@
 /**
- * The simulated agent of `mosaic-top demo` (spec §11): runs in a tmux pane, alternates
+ * The simulated agent of `mosaic-top demo`: runs in a tmux pane, alternates
  * busy/idle, writes protocol-v1 heartbeats with the project's own writer, reads lines from its
  * terminal and acknowledges each with `ack: <line>`.
  *
