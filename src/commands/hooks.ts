@@ -245,6 +245,20 @@ export function hookStatus(items: HookPlanItem[], target: HookCommandTarget): Ho
     if (missing.length) return { ...item, state: 'partial', detail: `missing ${missing.join(', ')}` };
     const merged = mergeFor(item, text, target);
     if (merged.changed) return { ...item, state: 'outdated', detail: 'hooks call another mosaic-top install: run hooks install' };
+    if (item.runtime === 'codex') {
+      // Codex runs them only once trusted: count our tables in its config.toml (the digests
+      // themselves only Codex can check).
+      let config = '';
+      try {
+        config = readIfExists(path.join(path.dirname(item.file), 'config.toml')) ?? '';
+      } catch {
+        /* unreadable: counted as none */
+      }
+      const prefix = `[hooks.state.${JSON.stringify(item.file).slice(0, -1)}:`;
+      const trusted = config.split('\n').filter((l) => l.trim().startsWith(prefix)).length;
+      const trust = trusted >= wired.length ? `trusted in config.toml` : `${trusted}/${wired.length} trusted in config.toml: Codex will ask to review them (run hooks install with codex on PATH)`;
+      return { ...item, state: 'wired', detail: `${wired.length} events; ${trust}` };
+    }
     return { ...item, state: 'wired', detail: `${wired.length} events` };
   });
 }

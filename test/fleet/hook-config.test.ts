@@ -201,6 +201,7 @@ describe('mosaic-top hooks install / status / heartbeat-hook (real program)', ()
     const status = await runBin(['hooks', 'status'], env);
     expect(status.stdout).toContain(`cc1,cc2 (claude): wired: ${settings} (7 events)`);
     expect(status.stdout).toContain('cx1 (codex): wired:');
+    expect(status.stdout).toContain('6 events; 0/6 trusted in config.toml: Codex will ask to review them');
   });
 
   it('without a working directory, `hooks install cc1` writes $HOME/.claude/settings.json', async () => {

@@ -75,6 +75,9 @@ describe('real Codex with hooks installed (and trusted) by `mosaic-top hooks ins
     const screen = await pane.capture();
     expect(screen).toMatch(SCREEN.codex.prompt);
     expect(screen).not.toContain('Hooks need review');
+    const { MOSAIC_AGENT_NAME: _n, ...env } = process.env;
+    const status = await runBin(['hooks', 'status'], { ...env, HOME: pane.dirs.home, MOSAIC_HOME: mosaicHome });
+    expect(status.stdout).toContain(`cx1 (codex): wired: ${path.join(pane.dirs.codexHome, 'hooks.json')} (6 events; trusted in config.toml)`);
   });
 
   it('busy during a turn, idle after it', async () => {
