@@ -231,9 +231,10 @@ describe('mosaic-top send --verify against the simulated behaviours (real progra
   it('a runtime without screen rules (the cooked-line sim agent): only its busy beat is uptake, not the echo', async () => {
     writeRoster(fleet.socket, ['acceptor'], { acceptor: 'sh' });
     const run = path.join(home, 'fleet', 'run');
-    // Idle first: the beat that turns busy when it takes the line is the evidence.
-    await fleet.newSession('acceptor', ['node', simAgent, '--agent', 'acceptor', '--run-dir', run, '--busy', '0', '--idle', '600'], { width: 120, height: 30 });
-    await waitFor(() => fs.readFileSync(path.join(run, 'acceptor.hb'), 'utf8').includes('state=idle'), 'cooked sim agent idle');
+    // Idle first: the beat that turns busy when it takes the line is the evidence (busy for 5 s
+    // then, so a loaded machine's polls still see it).
+    await fleet.newSession('acceptor', ['node', simAgent, '--agent', 'acceptor', '--run-dir', run, '--busy', '5', '--idle', '600'], { width: 120, height: 30 });
+    await waitFor(() => fs.readFileSync(path.join(run, 'acceptor.hb'), 'utf8').includes('state=idle'), 'cooked sim agent idle', { timeoutMs: 20_000 });
     const { code, receipt } = await send('acceptor', 'are you there');
     expect(receipt.status).toBe('submitted');
     expect(code).toBe(0);
