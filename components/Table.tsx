@@ -29,6 +29,11 @@ export interface TableProps {
   focused: boolean;
   /** Per-cell colour (e.g. readiness words), undefined = default. */
   cellColor?: (row: number, column: number) => string | undefined;
+  /**
+   * Per-cell coloured runs (e.g. the timeline: one colour per glyph), used when colour is on and
+   * their text is exactly the cell's padded text; undefined = the cell as one run.
+   */
+  cellRuns?: (row: number, column: number) => readonly RowSegment[] | undefined;
 }
 
 /** Formats one row into padded cell strings (hidden columns skipped). Pure. */
@@ -80,9 +85,15 @@ export interface RowSegment {
  * `index`) stand alone. `trimEnd` trims the padding of the last run (unselected rows: Ink
  * tokenizes every character it is given).
  */
-export function rowSegments(props: Pick<TableProps, 'cellColor'>, index: number, prefix: string, cells: { text: string; column: number }[], trimEnd: boolean): RowSegment[] {
+export function rowSegments(props: Pick<TableProps, 'cellColor' | 'cellRuns'>, index: number, prefix: string, cells: { text: string; column: number }[], trimEnd: boolean): RowSegment[] {
   const segments: RowSegment[] = [{ text: prefix, color: undefined }];
   cells.forEach((c, j) => {
+    const runs = props.cellRuns?.(index, c.column);
+    if (runs && runs.map((r) => r.text).join('') === c.text) {
+      if (j) segments[segments.length - 1].text += ' ';
+      for (const r of runs) segments.push({ text: r.text, color: r.color });
+      return;
+    }
     const color = props.cellColor?.(index, c.column);
     const cellText = (j ? ' ' : '') + c.text;
     const last = segments[segments.length - 1];

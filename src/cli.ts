@@ -6,7 +6,9 @@ import { registerDemoCommand } from './commands/demo.js';
 import { registerBacklogCommand } from './commands/backlog.js';
 import { registerActionCommands } from './commands/actions.js';
 import { registerLifecycleCommands } from './commands/lifecycle.js';
+import { registerEventsCommand } from './commands/events.js';
 import { sanitizeLines } from '../lib/sanitize.js';
+import { debugWanted, fatalExitCode, formatFatal } from '../lib/errors.js';
 
 /** Exit code of every usage error (unknown command or option, bad or missing value). */
 export const USAGE_EXIT = 2;
@@ -20,6 +22,8 @@ export interface GlobalOptions {
   once?: boolean;
   json?: boolean;
   readonly?: boolean;
+  /** Console: ring the terminal / desktop on attention transitions (also `MOSAIC_TOP_NOTIFY_BELL=1`). */
+  notifyBell?: boolean;
 }
 
 /** Parses a positive number of seconds for `--interval`, `--ttl`, `--timeout`. */
@@ -40,6 +44,7 @@ export function buildProgram(): Command {
     .option('--once', 'print one snapshot and exit (no console)')
     .option('--json', 'with --once: print the snapshot as JSON (schema mosaic-top/snapshot@1)')
     .option('--readonly', 'console: disable every key that changes anything')
+    .option('--notify-bell', 'console: bell + desktop notification (OSC 777/9, notify-send) on attention transitions (also MOSAIC_TOP_NOTIFY_BELL=1)')
     .showHelpAfterError()
     // Usage errors exit 2 (commander's default is 1); --help and --version still exit 0.
     // Set before the subcommands are registered: `.command()` copies it to each of them.
@@ -65,13 +70,23 @@ export function buildProgram(): Command {
   registerBacklogCommand(program);
   registerActionCommands(program);
   registerLifecycleCommands(program);
+  registerEventsCommand(program);
   // Only the root: its action reports excess words as an unknown command (above) instead of
   // commander's "too many arguments". Set after registering so subcommands keep the check.
   program.allowExcessArguments(true);
   return program;
 }
 
-/** Entry point used by bin/mosaic-top. */
+/**
+ * Entry point used by bin/mosaic-top. An error that reaches here is printed as ONE line
+ * (`mosaic-top: <what failed>: <cause>`, lib/errors.ts) with its documented exit code (an
+ * {@link OperatorError}'s own, else 70); the stack trace only with `MOSAIC_DEBUG=1`.
+ */
 export async function main(argv: string[]): Promise<void> {
-  await buildProgram().parseAsync(argv);
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (error) {
+    process.stderr.write(`mosaic-top: ${formatFatal(error, debugWanted())}\n`);
+    process.exitCode = fatalExitCode(error);
+  }
 }

@@ -9,8 +9,8 @@
  * per cell). At 200×60 that was ~13 ms and most of the console's garbage per frame — about a
  * third of its CPU at `--interval 2` (docs/console.md, Performance).
  *
- * What differs: one shared blank cell; lines made of printable ASCII and SGR sequences (the
- * console's own rows) are tokenized by a char-code scan whose cells share one `styles` array per
+ * What differs: one shared blank cell; lines made of printable ASCII, a few one-cell symbols
+ * (the timeline's glyphs, arrows) and SGR sequences (the console's own rows) are tokenized by a char-code scan whose cells share one `styles` array per
  * style run (the codes come from ansi-tokenize itself, so they reduce the same way); rows are
  * serialized diffing styles only where the `styles` array changes, trailing blanks skipped.
  * Every other line (wide characters, emoji, other escapes) and any frame with clipping
@@ -58,7 +58,17 @@ function tokensOfSgr(sequence: string): AnsiCode[] | null {
 }
 
 /**
- * Styled cells of a line made only of printable ASCII (0x20–0x7e) and SGR sequences, equal to
+ * The console's own narrow symbols (single UTF-16 units, one cell, never full width, each its
+ * own grapheme unless a combining mark follows — and a combining mark sends the line to Ink's
+ * path): `·` `×` `…`, arrows ← ↑ → ↓, the block elements U+2580–259F and `▲` of the timeline.
+ */
+function isOneCellSymbol(c: number): boolean {
+  return c === 0xb7 || c === 0xd7 || c === 0x2026 || (c >= 0x2190 && c <= 0x2193) || (c >= 0x2580 && c <= 0x259f) || c === 0x25b2;
+}
+
+/**
+ * Styled cells of a line made only of printable ASCII (0x20–0x7e), the console's one-cell
+ * symbols ({@link isOneCellSymbol}) and SGR sequences, equal to
  * ansi-tokenize's `styledCharsFromTokens(tokenize(line))` except that cells of one style run
  * share their (never mutated) `styles` array. Null for any other line (the caller falls back).
  */
@@ -83,7 +93,7 @@ export function asciiStyledChars(line: string): StyledChar[] | null {
       i = end;
       continue;
     }
-    if (c < 0x20 || c > 0x7e) return null;
+    if (c < 0x20 || (c > 0x7e && !isOneCellSymbol(c))) return null;
     out.push({ type: 'char', value: line[i], fullWidth: false, styles });
   }
   return out;

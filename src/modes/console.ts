@@ -103,6 +103,24 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
 
   const store = createConsoleStore({ readonly: Boolean(opts.readonly), color: !noColorRequested() });
   extra.onStore?.(store);
+  // Transitions (spec §14): the recent past from the run dir's history, then what this console
+  // observes, recorded there too. `MOSAIC_TOP_HISTORY=off` turns both off (the bench compares).
+  const historyOn = !/^(0|off|false|no)$/i.test(process.env.MOSAIC_TOP_HISTORY ?? '');
+  const transitions = await import('../transitions/history.js');
+  const file = transitions.historyFile(paths.runDir);
+  store.getState().setHistoryFile(historyOn ? file : null);
+  if (historyOn) {
+    const read = transitions.readHistory(file);
+    store.getState().loadTransitions(read.transitions);
+    if (read.error) store.getState().pushNotice(`history: ${read.error}`, 'warn');
+  }
+  const { startConsoleFeed } = await import('../transitions/console-feed.js');
+  const { alertRequested, createAlerter } = await import('../transitions/alert.js');
+  const feed = startConsoleFeed({
+    store,
+    historyFile: historyOn ? file : null,
+    alert: alertRequested(opts.notifyBell) ? createAlerter().alert : null,
+  });
   const poller: Poller = createPoller({
     store,
     collect: (signal) => collectFn(paths, signal),
@@ -206,6 +224,8 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
     }
   } finally {
     poller.stop();
+    feed.stop();
+    await feed.idle();
     await closeCollect();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -12,8 +12,15 @@ import { collectSnapshot, currentTenant } from '../snapshot/collect.js';
 export async function runOnce(opts: GlobalOptions): Promise<number> {
   try {
     const paths = resolvePaths({ mosaicHome: opts.mosaicHome, roster: opts.roster });
-    // One lingering check per run (fleet-level LINGER), only while systemd answers.
-    const snapshot = await collectSnapshot({ paths, linger: new LingerCache(currentTenant(), { dir: lingerDir() }) });
+    // One lingering check per run (fleet-level LINGER), only while systemd answers; each agent's
+    // `since` comes from the transitions the console or `events --follow` recorded.
+    const { historyFile, readHistory, sinceFromHistory } = await import('../transitions/history.js');
+    const history = readHistory(historyFile(paths.runDir)).transitions;
+    const snapshot = await collectSnapshot({
+      paths,
+      linger: new LingerCache(currentTenant(), { dir: lingerDir() }),
+      sinceOf: (agent, readiness) => sinceFromHistory(history, agent, readiness),
+    });
     if (opts.json) process.stdout.write(`${JSON.stringify(snapshot, null, 2)}\n`);
     else process.stdout.write((await import('../view/once-table.js')).renderSnapshotTable(snapshot));
     return 0;

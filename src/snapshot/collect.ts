@@ -26,7 +26,7 @@ import { hasScreenRules, ScreenRulesCache, screenRulesOverridePath } from '../..
 import type { ScreenReading } from '../../fleet/types.js';
 import type { MosaicPaths } from '../../lib/paths.js';
 import { findAgentPane, joinSnapshot, type HostProbe, type ScreenProbeReport, type Timed } from './join.js';
-import type { Snapshot } from './types.js';
+import type { Readiness, Snapshot } from './types.js';
 
 /** Options of {@link collectSnapshot}. */
 export interface CollectSnapshotOptions {
@@ -68,6 +68,11 @@ export interface CollectSnapshotOptions {
   procRoot?: string;
   /** Reads the backlog section (default {@link collectBacklogSection}); tests inject claims here. */
   readBacklog?: typeof collectBacklogSection;
+  /**
+   * When `agent` entered `readiness` (ISO), from the transition history; default: unknown (null).
+   * `--once` passes a lookup over `<run>/transitions.ndjson` (src/transitions/history.ts).
+   */
+  sinceOf?: (agent: string, readiness: Readiness) => string | null;
   /**
    * Read agents' screens with the screen rules (default true). Keep one {@link ScreenReader} per
    * poller (`screenReader`) so only panes that moved are captured again; one
@@ -260,6 +265,7 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
     linger,
     // Profile files (<home>/fleet/profiles/<id>.yaml, upstream's) are read here; the join is pure.
     profile: resolveFleetProfile(rosterState.roster ?? {}, path.join(paths.mosaicHome, 'fleet', 'profiles')),
+    sinceOf: opts.sinceOf,
     ...(screens ? { screens } : {}),
   });
 }

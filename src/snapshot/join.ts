@@ -114,6 +114,11 @@ export interface ProbeResults {
    * resolved here from the roster and upstream's built-in profiles alone.
    */
   profile?: { profile: FleetProfile; error: string | null };
+  /**
+   * When `agent` entered `readiness` (ISO), from the transition history; absent: every `since`
+   * is null (unknown). Pure lookup (the history was read by the caller).
+   */
+  sinceOf?: (agent: string, readiness: Readiness) => string | null;
   /** The screen reads of this tick; absent when screens were not read at all. */
   screens?: ScreenProbeReport;
 }
@@ -171,6 +176,7 @@ function joinAgent(
   claimed: (ClaimInfo & { expired: boolean }) | null,
   thresholds: ReadinessThresholds,
   screens: ScreenProbeReport | undefined,
+  sinceOf?: (agent: string, readiness: Readiness) => string | null,
 ): AgentRow {
   const local = h?.target === null;
   const where = local ? '' : ` at host ${a.host}`;
@@ -219,6 +225,7 @@ function joinAgent(
     socket: a.socket,
     ...(local ? {} : { ssh: sshTarget(a) }),
     readiness: decided.readiness,
+    since: sinceOf?.(a.name, decided.readiness) ?? null,
     evidence: [...evidence, ...flagged.evidence],
     flags: [...flagged.flags, ...(decided.flags ?? [])],
     pane,
@@ -302,7 +309,7 @@ export function joinSnapshot(r: ProbeResults): Snapshot {
   // One row per roster agent (roster order), each read from its host's answers.
   const rows: AgentRow[] = agents.map((a) => {
     const h = isLocalHost(a.host) ? local : remoteByTarget.get(sshTarget(a)) ?? null;
-    return joinAgent(a, h, claimsByOwner.get(a.name) ?? null, r.thresholds, r.screens);
+    return joinAgent(a, h, claimsByOwner.get(a.name) ?? null, r.thresholds, r.screens, r.sinceOf);
   });
 
   // Unmanaged: sessions on a fleet socket — here or on a remote host — that no roster agent

@@ -52,6 +52,12 @@ export interface AgentRow {
    */
   ssh?: string;
   readiness: Readiness;
+  /**
+   * ISO time the agent entered its current readiness, from the transition history
+   * (`<run>/transitions.ndjson`, src/transitions/history.ts); null when the history does not
+   * know. Always set by collectSnapshot (optional here so hand-built rows need not carry it).
+   */
+  since?: string | null;
   /** The signals that decided readiness, with their ages, e.g. "heartbeat 12s old, state=busy". */
   evidence: string[];
   flags: AgentFlag[];

@@ -6,9 +6,10 @@ import { createStore, type StoreApi } from 'zustand/vanilla';
 import { createBacklogSlice, type BacklogSlice } from './backlog-slice.js';
 import { createFleetSlice, type FleetSlice } from './fleet-slice.js';
 import { createUiSlice, type UiOptions, type UiSlice } from './ui-slice.js';
+import { createTransitionsSlice, type TransitionsSlice } from './transitions-slice.js';
 
-/** The whole console state: the three slices and their actions. */
-export type ConsoleState = FleetSlice & BacklogSlice & UiSlice;
+/** The whole console state: the slices (fleet, backlog, ui, transitions) and their actions. */
+export type ConsoleState = FleetSlice & BacklogSlice & UiSlice & TransitionsSlice;
 /** The vanilla store (getState/setState/subscribe), usable outside React. */
 export type ConsoleStore = StoreApi<ConsoleState>;
 export type { Focus, Modal, Notice, UiOptions } from './ui-slice.js';
@@ -20,5 +21,6 @@ export function createConsoleStore(opts: UiOptions = {}): ConsoleStore {
     ...createFleetSlice(...a),
     ...createBacklogSlice(...a),
     ...createUiSlice(opts)(...a),
+    ...createTransitionsSlice(...a),
   }));
 }

@@ -12,12 +12,14 @@ export function formatTtl(secondsLeft: number): string {
 
 const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
 
-// Printable ASCII is one cell per character: skip string-width's (costly) Unicode analysis.
-const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+// Printable ASCII is one cell per character, and so are the console's own narrow symbols
+// (string-width agrees: test/view/format.test.ts) — skip string-width's costly analysis: the
+// timeline glyphs (block elements U+2580–259F, ▲, ·, ×), arrows ← ↑ → ↓ and the ellipsis.
+const ONE_CELL_EACH = /^[\x20-\x7e\u00b7\u00d7\u2026\u2190-\u2193\u2580-\u259f\u25b2]*$/;
 
 /** Display width of `text` in terminal cells (CJK and most emoji count 2), via `string-width`. */
 export function displayWidth(text: string): number {
-  return PRINTABLE_ASCII.test(text) ? text.length : stringWidth(text);
+  return ONE_CELL_EACH.test(text) ? text.length : stringWidth(text);
 }
 
 /**
@@ -28,7 +30,7 @@ export function displayWidth(text: string): number {
  */
 export function truncateToWidth(text: string, width: number): string {
   if (width <= 0) return '';
-  if (PRINTABLE_ASCII.test(text)) return text.length <= width ? text : `${text.slice(0, width - 1)}…`;
+  if (ONE_CELL_EACH.test(text)) return text.length <= width ? text : `${text.slice(0, width - 1)}…`;
   if (stringWidth(text) <= width) return text;
   const budget = width - 1; // room for the ellipsis
   let out = '';

@@ -33,6 +33,16 @@ export function renderColumns(header: string[], rows: string[][], maxWidths: num
   return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : pad(c, widths[i]))).join('  ').trimEnd());
 }
 
+/**
+ * The SINCE cell: how long the agent has been in its readiness (`12m03s`), from the history's
+ * `since` against the snapshot's time; `?` when the history does not know.
+ */
+export function sinceCell(since: string | null | undefined, nowIso: string): string {
+  if (!since) return '?';
+  const s = (Date.parse(nowIso) - Date.parse(since)) / 1000;
+  return Number.isFinite(s) ? formatAge(s) : '?';
+}
+
 /** Ready cards listed by `--once` (the snapshot holds up to SNAPSHOT_READY_LIMIT). */
 const ONCE_READY_SHOWN = 5;
 
@@ -93,12 +103,13 @@ export function renderSnapshotTable(s: Snapshot): string {
     lines.push(sanitizeLine(`IDLE-WITH-WORK: ${idle.agents.join(', ')} available with no claim while ${idle.readyCards}${idle.readyCards >= 10 ? '+' : ''} claimable card(s) wait (next ${idle.nextCard})`));
   }
   lines.push('');
-  const header = ['AGENT', 'CLASS', 'RUNTIME', 'READINESS', 'IDLE', 'HB', 'UNIT', 'PID', 'CMD', 'CARD', 'FLAGS'];
+  const header = ['AGENT', 'CLASS', 'RUNTIME', 'READINESS', 'SINCE', 'IDLE', 'HB', 'UNIT', 'PID', 'CMD', 'CARD', 'FLAGS'];
   const rows = s.agents.map((a) => [
     a.name,
     a.class ?? '-',
     a.runtime || '-',
     a.readiness,
+    sinceCell(a.since, s.generatedAt),
     formatAge(a.pane?.idleSeconds),
     a.heartbeat ? `${formatAge(a.heartbeat.ageSeconds)}${a.heartbeat.state ? `/${a.heartbeat.state}` : ''}${a.heartbeat.partial ? '*' : ''}` : '-',
     a.unit ? `${a.unit.activeState || '?'}/${a.unit.unitFileState || '?'}` : '-',
@@ -107,7 +118,7 @@ export function renderSnapshotTable(s: Snapshot): string {
     a.claim ? `${a.claim.cardId} ${formatTtl(a.claim.secondsLeft)}` : a.heartbeat?.card ?? '-',
     a.flags.join(',') || '-',
   ]);
-  lines.push(...renderColumns(header, rows, [24, 14, 10, 9, 7, 12, 18, 8, 16, 24, 40]));
+  lines.push(...renderColumns(header, rows, [24, 14, 10, 9, 8, 7, 12, 18, 8, 16, 24, 40]));
   if (s.agents.length) {
     lines.push('');
     for (const a of s.agents) lines.push(sanitizeLine(`${a.name}: ${a.evidence.join('; ')}`));

@@ -25,8 +25,20 @@ export const FLEET_COLUMNS: readonly ColumnSpec[] = [
   { key: 'unit', header: 'UNIT', min: 6, max: 10, priority: 50 },
   { key: 'card', header: 'CARD', min: 4, max: 12, priority: 70 },
   { key: 'flags', header: 'FLAGS', min: 5, max: 30, priority: 75 },
+  { key: 'timeline', header: 'LAST 1H', min: 12, max: 12, priority: 65 },
   { key: 'evidence', header: 'EVIDENCE', min: 20, priority: 10, optional: true },
 ];
+
+/** Index of the timeline column in {@link FLEET_COLUMNS}. */
+export const TIMELINE_COLUMN = FLEET_COLUMNS.findIndex((c) => c.key === 'timeline');
+
+/**
+ * The fleet columns with the timeline sized for `cells` glyphs (colour), or for words
+ * (`words`: NO_COLOR, at least max(8, cells) and at most max(24, cells) cells wide).
+ */
+export function fleetColumns(cells: number, words: boolean): readonly ColumnSpec[] {
+  return FLEET_COLUMNS.map((c, i) => (i === TIMELINE_COLUMN ? { ...c, min: words ? Math.max(8, cells) : cells, max: words ? Math.max(24, cells) : cells } : c));
+}
 
 /** The readiness word as printed (colour is never the only carrier, spec §8). */
 export function readinessWord(agent: AgentRow): string {
@@ -36,9 +48,10 @@ export function readinessWord(agent: AgentRow): string {
 /**
  * Display cells of one agent, in {@link FLEET_COLUMNS} order: name, readiness word, class,
  * runtime, pane idle, heartbeat age, unit active state (`?` when systemd is unavailable),
- * card in hand (claim, else heartbeat), flags, evidence. All sanitized.
+ * card in hand (claim, else heartbeat), flags, timeline of the last hour (`timeline`, from
+ * src/view/transition-rows.ts; empty when not given), evidence. All sanitized.
  */
-export function fleetRowCells(agent: AgentRow, systemdOk = true): string[] {
+export function fleetRowCells(agent: AgentRow, systemdOk = true, timeline = ''): string[] {
   const unit = agent.unit
     ? agent.unit.activeState + (agent.unit.unitFileState && agent.unit.unitFileState !== 'enabled' && agent.unit.activeState === 'active' ? '*' : '')
     : systemdOk ? '-' : '?';
@@ -52,6 +65,7 @@ export function fleetRowCells(agent: AgentRow, systemdOk = true): string[] {
     unit || '-',
     agent.claim?.cardId ?? agent.heartbeat?.card ?? '-',
     agent.flags.join(',') || '-',
+    timeline,
     agent.evidence.join('; '),
   ];
   return cells.map(sanitizeLine);

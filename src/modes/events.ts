@@ -1,0 +1,148 @@
+/**
+ * `mosaic-top events` (docs/transitions.md). Without `--follow`: the recent transitions from the run dir's
+ * history (`<run>/transitions.ndjson`), oldest first, then exit. With `--follow`: takes a
+ * snapshot every `--interval` seconds (the console's collector: one `tmux list-panes -a` per
+ * socket, one `systemctl --user show`, the backlog section through one kept client), diffs it
+ * with the previous one (src/transitions/diff.ts; the first is a baseline), prints each
+ * transition — NDJSON with `--json` (and nothing else on stdout), else a readable line — records
+ * it in the history, and hands attention transitions to `--notify CMD` through the damper.
+ * SIGINT/SIGTERM end it cleanly with exit 0.
+ */
+import type { EventsOptions } from '../commands/events.js';
+import { resolvePaths } from '../../lib/paths.js';
+import { sanitizeLine } from '../../lib/sanitize.js';
+import type { Snapshot } from '../snapshot/types.js';
+import { diffSnapshots, transitionChange, transitionSubject, type Transition } from '../transitions/diff.js';
+import { NotifyDamper } from '../transitions/damper.js';
+import { HistoryWriter, historyFile, readHistory } from '../transitions/history.js';
+
+/** One readable line of a transition: `2026-12-01T02:50:03Z  coder1  working → dead  !  pane =coder1:0.0 is dead`. Sanitized. */
+export function transitionLine(t: Transition): string {
+  const at = t.at.replace(/\.\d{3}Z$/, 'Z');
+  return sanitizeLine(`${at}  ${transitionSubject(t)}  ${transitionChange(t)}${t.attention ? '  !' : ''}  ${t.evidence.join('; ')}`);
+}
+
+function print(t: Transition, json: boolean): void {
+  process.stdout.write(json ? `${JSON.stringify(t)}\n` : `${transitionLine(t)}\n`);
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, Math.max(0, ms));
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** Runs `events`; returns the exit code (0; 1 when the history cannot be read without --follow). */
+export async function runEvents(opts: EventsOptions): Promise<number> {
+  const paths = resolvePaths({ mosaicHome: opts.mosaicHome, roster: opts.roster });
+  const file = historyFile(paths.runDir);
+  if (!opts.follow) {
+    const read = readHistory(file);
+    if (read.error) {
+      process.stderr.write(`mosaic-top events: cannot read the history ${sanitizeLine(read.error)}\n`);
+      return 1;
+    }
+    const recent = read.transitions.slice(-opts.limit);
+    if (!recent.length && !opts.json) {
+      process.stderr.write(`mosaic-top events: no transitions recorded in ${sanitizeLine(file)} (the console and \`events --follow\` record them)\n`);
+    }
+    for (const t of recent) print(t, opts.json);
+    return 0;
+  }
+  return follow(opts, paths, file);
+}
+
+async function follow(opts: EventsOptions, paths: ReturnType<typeof resolvePaths>, file: string): Promise<number> {
+  const [{ collectSnapshot }, { RosterCache }, { SystemdBackoff }, { tmuxEnv: makeTmuxEnv }, { createBacklogSectionReader }] = await Promise.all([
+    import('../snapshot/collect.js'),
+    import('../../fleet/roster.js'),
+    import('../../fleet/systemd.js'),
+    import('../../fleet/exec.js'),
+    import('../../backlog/snapshot.js'),
+  ]);
+  const rosterCache = new RosterCache(paths.roster);
+  const systemdBackoff = new SystemdBackoff();
+  const tmuxEnv = makeTmuxEnv();
+  const backlogReader = createBacklogSectionReader();
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  // A closed stdout (`| head`) ends the stream quietly.
+  const onStdoutError = () => controller.abort();
+  process.stdout.on('error', onStdoutError);
+
+  const warned = new Set<string>();
+  const warn = (line: string) => {
+    if (warned.has(line)) return;
+    warned.add(line);
+    process.stderr.write(`mosaic-top events: ${sanitizeLine(line)}\n`);
+  };
+  const history = opts.history ? new HistoryWriter(file, (error) => warn(`history not recorded: ${error}`)) : null;
+  const damper = new NotifyDamper(opts.notifyCooldown * 1000);
+  const notifier = opts.notify
+    ? (await import('../transitions/notify.js')).createNotifyRunner({ command: opts.notify, timeoutMs: opts.notifyTimeout * 1000, onProblem: (l) => process.stderr.write(`mosaic-top events: ${sanitizeLine(l)}\n`) })
+    : null;
+  const intervalMs = Math.max(0.2, opts.interval) * 1000;
+  const tickTimeoutMs = Math.max(10_000, 5 * intervalMs);
+  // `MOSAIC_TOP_EVENTS_TRACE=1`: one `tick N: K transitions` line per snapshot on stderr (tests count ticks with it).
+  const trace = process.env.MOSAIC_TOP_EVENTS_TRACE === '1';
+  let ticks = 0;
+
+  let prev: Snapshot | null = null;
+  try {
+    while (!controller.signal.aborted) {
+      const started = Date.now();
+      const tick = new AbortController();
+      const timer = setTimeout(() => tick.abort(), tickTimeoutMs);
+      let snapshot: Snapshot | null = null;
+      try {
+        snapshot = await collectSnapshot({
+          paths,
+          rosterCache,
+          systemdBackoff,
+          tmuxEnv,
+          signal: AbortSignal.any([controller.signal, tick.signal]),
+          readBacklog: backlogReader.read,
+        });
+      } catch (error) {
+        if (!controller.signal.aborted) warn(`snapshot failed: ${(error as Error).message}`);
+      } finally {
+        clearTimeout(timer);
+      }
+      if (controller.signal.aborted) break;
+      if (snapshot && !tick.signal.aborted) {
+        const transitions = diffSnapshots(prev, snapshot);
+        if (!prev) {
+          // The first snapshot is the baseline: said on stderr (stdout carries transitions only).
+          const counts = Object.entries(snapshot.fleet.counts).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ');
+          process.stderr.write(`mosaic-top events: baseline of ${snapshot.agents.length} agents (${counts || 'none'}) from ${sanitizeLine(paths.roster)}; following every ${opts.interval} s (ctrl-c stops)\n`);
+        }
+        prev = snapshot;
+        for (const t of transitions) print(t, opts.json);
+        if (transitions.length) history?.append(transitions);
+        for (const t of transitions) if (notifier && damper.admit(t, Date.parse(t.at))) notifier.notify(t);
+        if (trace) process.stderr.write(`tick ${++ticks}: ${transitions.length} transitions\n`);
+      } else if (tick.signal.aborted) {
+        warn(`snapshot timed out after ${tickTimeoutMs} ms (probes aborted)`);
+      }
+      await sleep(intervalMs - (Date.now() - started), controller.signal);
+    }
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    process.stdout.off('error', onStdoutError);
+    await backlogReader.close().catch(() => {});
+    await history?.idle();
+    // Notify commands are time-bounded: let the ones in flight finish.
+    await notifier?.idle();
+  }
+  return 0;
+}
