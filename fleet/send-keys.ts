@@ -20,7 +20,9 @@ function failure(what: string, result: ExecResult): Error {
 }
 
 /**
- * Types `text` (one line, no newline) into `target` literally with `send-keys -l`.
+ * Types `text` (one line, no newline) into `target` literally with `send-keys -l`. NOT used for
+ * operator messages (see {@link insertText}: a final `;` would be eaten by tmux, Codex would
+ * take the following Enter as a newline); kept for key-level tests.
  * Throws an Error with tmux's reason when the call fails. `timeoutMs` defaults to 2000.
  */
 export async function typeLiteral(
@@ -58,19 +60,6 @@ export async function pasteBracketed(
     await runTmux(socket, ['delete-buffer', '-b', buffer], { timeoutMs });
     throw failure(`paste-buffer ${target}`, pasted);
   }
-}
-
-/** Presses Enter in `target` (`send-keys Enter`). Throws an Error with tmux's reason. */
-export async function pressEnter(
-  socket: TmuxServer,
-  target: string,
-  opts: { signal?: AbortSignal; timeoutMs?: number } = {},
-): Promise<void> {
-  const result = await runTmux(socket, ['send-keys', '-t', target, 'Enter'], {
-    signal: opts.signal,
-    timeoutMs: opts.timeoutMs ?? 2000,
-  });
-  if (!result.ok) throw failure(`send-keys Enter ${target}`, result);
 }
 
 /**

@@ -160,7 +160,8 @@ export async function demoUp(opts: { mosaicHome?: string; socket?: string } = {}
     for (const a of DEMO_AGENTS) {
       // Agents that read their terminal raw draw their roster runtime's input area, so the
       // screen rules (and verified send) read them as that runtime (issue 10).
-      // The silent agent (its beats stopped: a hung writer) keeps a plain screen, so the stale beat decides.
+      // A silent agent (gone quiet: its beat goes stale) keeps the plain `> ` line, so its
+      // screen does not read as a live runtime either.
       const screen = a.sim.includes('--input-mode') && !a.sim.includes('silent') && ['claude', 'codex', 'pi', 'opencode'].includes(a.runtime) ? ['--screen', a.runtime] : [];
       const argv = [launcher, '--agent', a.name, '--run-dir', paths.runDir, ...a.sim, ...screen];
       if (a.declaresCommand) {

@@ -14,6 +14,7 @@ import { copyTemplateDataDir } from '../backlog/tiers.js';
 import { stopEmbeddedServer } from '../../backlog/client.js';
 import { resolvePaths } from '../../lib/paths.js';
 import { runBin, type BinResult } from '../helpers/bin.js';
+import { dispatchCard } from '../../src/actions/dispatch.js';
 
 const execFileAsync = promisify(execFile);
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -230,9 +231,10 @@ describe('mosaic-top send --verify against the simulated behaviours (real progra
   it('a runtime without screen rules (the cooked-line sim agent): only its busy beat is uptake, not the echo', async () => {
     writeRoster(fleet.socket, ['acceptor'], { acceptor: 'sh' });
     const run = path.join(home, 'fleet', 'run');
-    // Idle first: the beat that turns busy when it takes the line is the evidence.
-    await fleet.newSession('acceptor', ['node', simAgent, '--agent', 'acceptor', '--run-dir', run, '--busy', '0', '--idle', '600'], { width: 120, height: 30 });
-    await waitFor(() => fs.readFileSync(path.join(run, 'acceptor.hb'), 'utf8').includes('state=idle'), 'cooked sim agent idle');
+    // Idle first: the beat that turns busy when it takes the line is the evidence (busy for 5 s
+    // then, so a loaded machine's polls still see it).
+    await fleet.newSession('acceptor', ['node', simAgent, '--agent', 'acceptor', '--run-dir', run, '--busy', '5', '--idle', '600'], { width: 120, height: 30 });
+    await waitFor(() => fs.readFileSync(path.join(run, 'acceptor.hb'), 'utf8').includes('state=idle'), 'cooked sim agent idle', { timeoutMs: 20_000 });
     const { code, receipt } = await send('acceptor', 'are you there');
     expect(receipt.status).toBe('submitted');
     expect(code).toBe(0);
@@ -444,6 +446,29 @@ describe('mosaic-top dispatch: claim + verified send, recorded in events (real p
     expect(await claimed()).toEqual([]);
     const events = await json<EventJson[]>(['backlog', 'events']);
     expect(events.filter((e) => e.verb === 'claim')).toEqual([]);
+  });
+
+  it('refused into a dialog BEFORE the claim; a send refused after the claim gives the claim back at once', async () => {
+    // The pane shows Claude Code's permission prompt (its exact text): nothing claimed, nothing typed.
+    const prompt = ['Bash command', '', '  rm -rf build', '  Remove the build dir', '', 'Do you want to proceed?', '❯ 1. Yes', '  2. Yes, and always allow access to build/ from this project', '  3. No', '', 'Esc to cancel · Tab to amend'];
+    await fleet.newSession('w2', ['sh', '-c', `printf '%s\\n' ${prompt.map((l) => `'${l}'`).join(' ')}; exec sleep 600`], { width: 100, height: 30 });
+    await waitFor(async () => (await fleet.capture('w2')).includes('Esc to cancel'), 'w2 shows the permission prompt');
+    const before = await fleet.capture('w2');
+    const intoDialog = JSON.parse((await cli(['dispatch', 'w2', '--json'])).stdout) as DispatchJson;
+    expect(intoDialog.outcome).toBe('refused');
+    expect(intoDialog.refused).toMatch(/permission prompt \(Bash: rm -rf build\).*nothing claimed/);
+    expect(await fleet.capture('w2')).toBe(before);
+    expect(await claimed()).toEqual([]);
+
+    // The check passes, then the send itself refuses (here: a bad source label): the claim is released.
+    await startSim('w1', 'accept');
+    const paths = resolvePaths({ mosaicHome: home }, backlogEnv);
+    const result = await dispatchCard({ paths, agent: 'w1', runtime: 'claude', socket: fleet.socket, source: 'bad label!' });
+    expect(result.outcome).toBe('refused');
+    expect(result.message).toMatch(/send refused before anything was typed .*the claim was released \(card back to ready\)/);
+    expect(await claimed()).toEqual([]);
+    const events = await json<EventJson[]>(['backlog', 'events', '--id', 'C1']);
+    expect(events.map((e) => e.verb)).toEqual(expect.arrayContaining(['claim', 'reclaim']));
   });
 
   it('not delivered: the claim stays for the operator (exit 4); nothing ready: exit 5', async () => {

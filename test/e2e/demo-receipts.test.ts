@@ -41,7 +41,9 @@ describe('demo fleet ⇒ every receipt', () => {
     // Each agent is sent to as its roster runtime: the sims draw that runtime's input area.
     const loaded = loadRoster(paths.roster);
     if (!loaded.ok) throw new Error('demo roster does not load');
-    const runtimeOf = (agent: string) => loaded.roster.agents.find((a) => a.name === agent)?.runtime ?? null;
+    // The reviewer is silent and draws no runtime's screen (a plain `> ` line): it is sent to
+    // without screen rules, where only a busy beat is uptake — it takes nothing: no_evidence.
+    const runtimeOf = (agent: string) => (agent === 'reviewer' ? null : loaded.roster.agents.find((a) => a.name === agent)?.runtime ?? null);
     const send = (agent: string) => sendToAgent({ agent, runtime: runtimeOf(agent), socket, runDir: paths.runDir, message: `hello ${agent}`, verify: true, timeoutMs: 3000 });
     const [orchestrator, enhancer, canary, reviewer, research] = await Promise.all(
       ['orchestrator', 'enhancer', 'canary-pi', 'reviewer', 'research'].map(send),

@@ -12,7 +12,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { stopEmbeddedServer } from '../../backlog/client.js';
 import { resolvePaths } from '../../lib/paths.js';
 import { copyTemplateDataDir } from '../backlog/tiers.js';
@@ -87,16 +87,23 @@ describe('console s and c on a real Claude Code: the same receipts', () => {
     }
   });
 
+  afterEach(async () => {
+    // Close whatever dialog a failed step left open (Escape twice), so the next test starts clean.
+    await keys('Escape');
+    await keys('Escape');
+  });
+
   it('s to the idle Claude: RECEIPT SUBMITTED, and the model receives exactly the framed text, once', async () => {
     const before = endpoint.lastSeq();
     await keys('s');
-    await keys('-l', 'hello from the console; done;');
+    // (No final `;` here: tmux would eat it from these send-keys arguments, as issue 10 describes.)
+    await keys('-l', 'hello from the console; done');
     await keys('Enter');
     const shown = await until((s) => /RECEIPT (SUBMITTED|QUEUED|TYPED_NOT_SUBMITTED|NO_EVIDENCE|REFUSED)/.test(s), 'receipt dialog');
     expect(shown).toMatch(/RECEIPT SUBMITTED/);
     expect(shown).toMatch(/input box held the text and emptied|busy marker turned on/);
-    await waitFor(() => reached(before, '[operator:mosaic-top] hello from the console; done;') === 1, 'the model receives the message');
-    expect(endpoint.mainRequests().filter((r) => r.seq > before && lastUserText(r) === '[operator:mosaic-top] hello from the console; done;')).toHaveLength(1);
+    await waitFor(() => reached(before, '[operator:mosaic-top] hello from the console; done') === 1, 'the model receives the message');
+    expect(endpoint.mainRequests().filter((r) => r.seq > before && lastUserText(r) === '[operator:mosaic-top] hello from the console; done')).toHaveLength(1);
     await keys('Escape');
     await claude.waitForScreen(SCREEN.claude.prompt, 30_000);
   });

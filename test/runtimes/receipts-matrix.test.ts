@@ -93,6 +93,12 @@ describe.each(['claude', 'codex', 'pi', 'opencode'] as RuntimeName[])('receipts 
   const check = (state: State, shape: Shape, receipts: SendReceipt[]) => {
     const expected = cells[state]![shape]!;
     results.push({ runtime, state, shape, receipts: receipts.map((r) => r.status), evidence: receipts.flatMap((r) => [r.reason ?? '', ...r.evidence]).filter(Boolean) });
+    if (receipts.length > 1 && expected.includes(' + ')) {
+      // Two sends at once: which one takes the per-agent lock first is not fixed, so the pair of
+      // receipts is compared as a set (the endpoint check still pairs each text with its receipt).
+      expect([...receipts.map((r) => r.status)].sort(), `${runtime} / ${state} / ${shape}: ${receipts.map((r) => `${r.status} — ${r.reason ?? r.evidence.join(' | ')}`).join(' ;; ')}`).toEqual(expected.split(' + ').sort());
+      return;
+    }
     receipts.forEach((r, i) => {
       expect(allowed(expected, i), `${runtime} / ${state} / ${shape} #${i + 1}: ${r.status} — ${r.reason ?? r.evidence.join(' | ')}`).toContain(r.status);
     });
