@@ -201,10 +201,11 @@ export function registerActionCommands(program: Command): void {
       const paths = resolvePaths(o);
       const { resolveAgentTarget } = await import('../actions/agent-target.js');
       const { answerPrompt, describeAnswerReceipt } = await import('../actions/answer.js');
+      type Receipt = Awaited<ReturnType<typeof answerPrompt>>;
       const target = resolveAgentTarget(paths, agent);
-      const receipt =
+      const receipt: Receipt =
         'error' in target
-          ? { status: 'refused' as const, agent, answer: choice, key: null, prompt: null, reason: target.error, evidence: [], elapsedMs: 0, by: '' }
+          ? { status: 'refused', agent, answer: choice, key: null, prompt: null, reason: target.error, evidence: [], elapsedMs: 0, by: '' }
           : await answerPrompt({
               agent,
               runtime: target.roster.runtime,
