@@ -13,7 +13,7 @@ import { selectedAgentRow, selectedClaimedCard } from '../src/store/selectors.js
 import { nextReadyCard } from '../src/store/selectors.js';
 import { describePause } from '../fleet/paused.js';
 import { displayWidth, formatTtl, truncateToWidth } from '../src/view/format.js';
-import { sanitizeLine } from '../lib/sanitize.js';
+import { sanitizeLine, sanitizeLines } from '../lib/sanitize.js';
 import { Line } from './Line.js';
 
 /** Keeps the end of an edited line visible: the last `width - 1` cells plus a cursor mark. */
@@ -88,6 +88,7 @@ export function Dialog({ width, height }: { width: number; height: number }): Re
   const claimed = useConsole((s) => (s.ui.modal === 'confirm-release' ? selectedClaimedCard(s) : null));
   const unitAsk = useConsole((s) => (s.ui.modal === 'confirm-unit' ? s.ui.unitAction : null));
   const unitAgent = useConsole((s) => (s.ui.modal === 'confirm-unit' && s.ui.unitAction ? s.fleet.snapshot?.agents.find((a) => a.name === s.ui.unitAction!.agent) ?? null : null));
+  const answerAsk = useConsole((s) => (s.ui.modal === 'confirm-answer' ? s.ui.answerAsk : null));
   if (height <= 0) return null;
   const agent = sanitizeLine(agentName ?? '?');
   let lines: { text: string; color?: string; bold?: boolean }[] = [];
@@ -123,6 +124,19 @@ export function Dialog({ width, height }: { width: number; height: number }): Re
         { text: question, color: 'yellow', bold: true },
         { text: ui.pending ?? `${caution ? `${caution} · ` : ''}y confirm · n / esc cancel`, color: caution && !ui.pending ? 'red' : undefined },
       ];
+      break;
+    }
+    case 'confirm-answer': {
+      const p = answerAsk?.prompt;
+      const block = p ? sanitizeLines(p.block).map((l) => l.trimEnd()).filter((l) => l.trim()) : [];
+      const keys = ui.pending ?? 'a allow ONCE · d deny · n / esc cancel';
+      lines = [
+        { text: sanitizeLine(`Answer ${answerAsk?.agent ?? '?'}'s permission prompt: ${[p?.tool, p?.detail].filter(Boolean).join(' ')}  [id ${p?.id ?? '?'}]`), color: 'yellow', bold: true },
+        ...block.slice(0, Math.max(0, height - 2)).map((text) => ({ text: `  ${text}` })),
+        { text: keys, color: ui.pending ? 'yellow' : undefined },
+      ];
+      // The keys line stays visible however short the dialog is.
+      if (lines.length > height) lines = [...lines.slice(0, height - 1), lines[lines.length - 1]];
       break;
     }
     case 'send-editor':

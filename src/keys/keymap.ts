@@ -21,6 +21,9 @@ export type ConsoleCommand =
   | 'watch'
   | 'send'
   | 'dispatch'
+  | 'answer'
+  | 'answer-allow'
+  | 'answer-deny'
   | 'unit-restart'
   | 'unit-stop'
   | 'unit-start'
@@ -60,6 +63,12 @@ export interface KeyBinding {
    * every binding that carries one the same way.
    */
   unitVerb?: 'start' | 'stop' | 'restart';
+  /**
+   * What the selected row must be for the key to act (checked by the dispatcher before any
+   * dialog opens; otherwise it says why): `waiting-agent` = an agent whose readiness is
+   * `waiting` with a permission prompt read off its screen.
+   */
+  requires?: 'waiting-agent';
 }
 
 const PANELS: readonly KeyScope[] = ['fleet', 'backlog'];
@@ -81,6 +90,7 @@ export const KEYMAP: readonly KeyBinding[] = [
   { command: 'watch', keys: ['w'], hint: 'watch', description: 'watch the agent read-only in tmux (detach to come back)', showInHelp: true, mutates: true, scope: ['fleet'] },
   { command: 'send', keys: ['s'], hint: 'send', description: 'send a message to the agent, verified; shows the receipt', showInHelp: true, mutates: true, scope: ['fleet'] },
   { command: 'dispatch', keys: ['c'], hint: 'claim', description: 'claim the next ready card for the agent and dispatch it', showInHelp: true, mutates: true, scope: ['fleet'] },
+  { command: 'answer', keys: ['a'], hint: 'answer', description: "answer the agent's permission prompt: shows it, then allow ONCE / deny / cancel; shows the receipt", showInHelp: true, mutates: true, scope: ['fleet'], requires: 'waiting-agent' },
   { command: 'unit-restart', keys: ['B'], hint: 'restart', description: "bounce: restart the agent's unit and wait for a new pane (asks to confirm)", showInHelp: true, mutates: true, scope: ['fleet'], unitVerb: 'restart' },
   { command: 'unit-stop', keys: ['D'], hint: 'stop', description: "stop the agent's unit: its session goes down (asks to confirm)", showInHelp: true, mutates: true, scope: ['fleet'], unitVerb: 'stop' },
   { command: 'unit-start', keys: ['U'], hint: 'start', description: "start the agent's unit and wait for its pane (asks to confirm)", showInHelp: true, mutates: true, scope: ['fleet'], unitVerb: 'start' },
@@ -92,6 +102,8 @@ export const KEYMAP: readonly KeyBinding[] = [
   { command: 'quit', keys: ['q', 'ctrl+c'], hint: 'quit', description: 'quit (q closes a dialog first; ctrl-c always quits)', showInHelp: true, mutates: false, scope: ['global'] },
   { command: 'confirm-yes', keys: ['y'], hint: null, description: 'confirm (pause/resume, claim+dispatch, release, restart/stop/start)', showInHelp: true, mutates: false, scope: ['modal'] },
   { command: 'confirm-no', keys: ['n'], hint: null, description: 'decline', showInHelp: true, mutates: false, scope: ['modal'] },
+  { command: 'answer-allow', keys: ['a'], hint: null, description: 'answer dialog: allow the tool call once', showInHelp: true, mutates: false, scope: ['modal'] },
+  { command: 'answer-deny', keys: ['d'], hint: null, description: 'answer dialog: deny the tool call', showInHelp: true, mutates: false, scope: ['modal'] },
   { command: 'submit', keys: ['enter'], hint: null, description: 'send the message / apply the filter', showInHelp: true, mutates: false, scope: ['modal'] },
   { command: 'cancel', keys: ['escape'], hint: null, description: 'close the dialog (clears the filter)', showInHelp: true, mutates: false, scope: ['modal'] },
   { command: 'delete-char', keys: ['backspace'], hint: null, description: 'delete the last character', showInHelp: true, mutates: false, scope: ['modal'] },

@@ -38,6 +38,11 @@ export interface ConsoleActions {
    * result in place; absent where the console cannot act on units (then the keys say so).
    */
   unitAction?: (agent: AgentRow, verb: 'start' | 'stop' | 'restart') => Promise<void>;
+  /**
+   * Answers `agent`'s permission prompt (allow once / deny) — only the prompt with `promptId`,
+   * the one the dialog showed — and shows the receipt in place (src/actions/answer.ts).
+   */
+  answer?: (agent: AgentRow, choice: 'allow' | 'deny', promptId: string) => Promise<void>;
 }
 
 /** One key press: its name (see keyNameOf) and the raw text Ink gave (for text entry). */
@@ -130,6 +135,20 @@ function handleModal(press: KeyPress, store: ConsoleStore, actions: ConsoleActio
       }
       return true;
     }
+    case 'confirm-answer': {
+      if (s.ui.pending) return true;
+      const ask = s.ui.answerAsk;
+      if ((command === 'answer-allow' || command === 'answer-deny') && ask) {
+        const agent = s.fleet.snapshot?.agents.find((a) => a.name === ask.agent);
+        if (!agent) { s.closeModal(); s.pushNotice(sanitizeLine(`answer: ${ask.agent} is no longer in the roster`), 'warn'); }
+        else if (!actions.answer) { s.closeModal(); s.pushNotice('answer: not available in this console', 'warn'); }
+        else void actions.answer(agent, command === 'answer-allow' ? 'allow' : 'deny', ask.prompt.id);
+      } else if (command === 'confirm-no' || command === 'cancel' || press.name === 'q') {
+        s.closeModal();
+        s.pushNotice('answer cancelled: nothing typed');
+      }
+      return true;
+    }
     case 'confirm-pause':
     case 'confirm-dispatch':
     case 'confirm-release':
@@ -173,8 +192,27 @@ export function unitRefusalBeforeAsking(s: ConsoleState, agent: AgentRow, verb: 
   return null;
 }
 
+/**
+ * Why a binding's `requires` is not met by the selected row (the notice to show), or null.
+ * `waiting-agent`: readiness `waiting` and a permission prompt read off the screen. Pure.
+ */
+export function requirementRefusal(s: ConsoleState, binding: KeyBinding): string | null {
+  if (binding.requires !== 'waiting-agent') return null;
+  const agent = selectedAgentRow(s);
+  if (!agent) return `${binding.command}: no agent selected`;
+  const prompt = agent.screen?.prompt;
+  if (agent.readiness !== 'waiting' || !prompt) {
+    const why = agent.readiness === 'waiting' ? 'waiting, but no prompt was read off its screen (remote or no screen rules: use mosaic-top answer)' : agent.readiness;
+    return `${binding.command}: ${agent.name} is not waiting on a permission prompt (${why}); nothing to answer`;
+  }
+  if (prompt.kind !== 'permission') return `${binding.command}: ${agent.name} shows a question, not a permission prompt; attach to answer it`;
+  return null;
+}
+
 function runPanelOrGlobal(binding: KeyBinding, press: KeyPress, store: ConsoleStore, actions: ConsoleActions): void {
   const s = store.getState();
+  const unmet = requirementRefusal(s, binding);
+  if (unmet) return s.pushNotice(sanitizeLine(unmet), 'warn');
   const verb = binding.unitVerb;
   if (verb) {
     return withAgent(store, verb, (agent) => {
@@ -200,6 +238,7 @@ function runPanelOrGlobal(binding: KeyBinding, press: KeyPress, store: ConsoleSt
     case 'watch': return withAgent(store, 'watch', (agent) => actions.watch(agent));
     case 'send': return withLiveAgent(store, 'send', () => { s.setDraft(''); s.openModal('send-editor'); });
     case 'dispatch': return withLiveAgent(store, 'claim', () => s.openModal('confirm-dispatch'));
+    case 'answer': return withAgent(store, 'answer', (agent) => s.askAnswer(agent.name, agent.screen!.prompt!));
     case 'switch-focus': return s.switchFocus();
     case 'filter': return s.openModal('filter');
     case 'clear-filter': {

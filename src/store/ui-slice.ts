@@ -1,6 +1,7 @@
 /** UI slice of the console store: focus, selection, filter, modal, preview, notices, clock. */
 import type { StateCreator } from 'zustand/vanilla';
 import type { SendReceipt } from '../../fleet/receipt.js';
+import type { ScreenPrompt } from '../../fleet/types.js';
 import { backlogRows, moveIndex, selectedIndex, visibleAgents } from './selectors.js';
 import type { ConsoleState } from './index.js';
 
@@ -17,6 +18,7 @@ export type Modal =
   | 'confirm-dispatch'
   | 'confirm-release'
   | 'confirm-unit'
+  | 'confirm-answer'
   | 'send-editor'
   | 'receipt'
   | 'message';
@@ -68,6 +70,8 @@ export interface UiSlice {
     cardDetails: { id: string; lines: string[] } | null;
     /** The unit action the `confirm-unit` dialog asks about: agent and verb, fixed when it opens. */
     unitAction: { agent: string; verb: 'start' | 'stop' | 'restart' } | null;
+    /** The prompt the `confirm-answer` dialog shows: agent and the prompt as read when it opened (id kept for the answer). */
+    answerAsk: { agent: string; prompt: ScreenPrompt } | null;
   };
   /** Moves the selection of the focused panel by rows, or to the top/bottom, or a page (±1 ⇒ pageSize). */
   moveSelection: (move: number | 'top' | 'bottom' | 'page-up' | 'page-down') => void;
@@ -93,6 +97,8 @@ export interface UiSlice {
   setModalView: (lines: number) => void;
   /** Opens the `confirm-unit` dialog for `verb` on `agent` (restart/stop/start keys). */
   askUnitAction: (agent: string, verb: 'start' | 'stop' | 'restart') => void;
+  /** Opens the `confirm-answer` dialog on `prompt` of `agent` (its id is what the answer checks). */
+  askAnswer: (agent: string, prompt: ScreenPrompt) => void;
 }
 
 /** Options fixed at start: read-only mode and colour. */
@@ -126,6 +132,7 @@ export function createUiSlice(opts: UiOptions = {}): StateCreator<ConsoleState, 
       modalScroll: 0,
       modalView: 10,
       unitAction: null,
+      answerAsk: null,
     },
     moveSelection: (move) => {
       const s = get();
@@ -177,6 +184,7 @@ export function createUiSlice(opts: UiOptions = {}): StateCreator<ConsoleState, 
       const modalView = Math.max(1, Math.floor(lines));
       if (get().ui.modalView !== modalView) set((s) => ({ ui: { ...s.ui, modalView } }));
     },
+    askAnswer: (agent, prompt) => set((s) => ({ ui: { ...s.ui, answerAsk: { agent, prompt }, modal: 'confirm-answer', modalScroll: 0 } })),
     askUnitAction: (agent, verb) => set((s) => ({ ui: { ...s.ui, unitAction: { agent, verb }, modal: 'confirm-unit', modalScroll: 0 } })),
     setPageSize: (rows) => {
       const pageSize = Math.max(1, Math.floor(rows));
