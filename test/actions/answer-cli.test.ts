@@ -4,7 +4,8 @@
  * test/runtimes/SCREENS.md) and then reads ONE key and prints what it got: proves exactly one
  * key per answer (`1` for allow once, Escape for deny), the prompt-id check, the refusals
  * (not waiting, stale id, --readonly, unknown agent, bad answer) with nothing typed, and the
- * exit codes. The real runtimes are in test/runtimes/answer.test.ts.
+ * exit codes; and the same over ssh for an agent of another host (a real sshd on 127.0.0.1),
+ * refused when the host cannot be reached. The real runtimes are in test/runtimes/answer.test.ts.
  * Needs `npx tsc -p .` first (bin runs dist/).
  */
 import fs from 'node:fs';
@@ -15,6 +16,11 @@ import { runBin } from '../helpers/bin.js';
 import { writeHomeRoster } from '../helpers/roster.js';
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
 import { classifyScreen } from '../../fleet/screen.js';
+import { sshdUnavailableReason, startTestSshd, type TestSshd } from '../helpers/sshd.js';
+
+const noSshd = sshdUnavailableReason();
+if (noSshd && process.env.CI === 'true') throw new Error(`CI=true: the remote answer test needs sshd: ${noSshd}`);
+if (noSshd) console.warn(`answer-cli.test.ts: remote part skipped here (never in CI): ${noSshd}`);
 
 const RULE = '─'.repeat(60);
 /** A pane that shows a Claude prompt for `command`, reads one key, prints it, then shows Claude's idle box. */
@@ -94,5 +100,48 @@ describe('mosaic-top answer (CLI) on a pane showing a Claude permission prompt',
     const unknown = await cli(['answer', 'nope', 'allow']);
     expect(unknown.code).toBe(3);
     expect(unknown.stdout).toMatch(/unknown agent "nope".*known agents: cc1/);
+  });
+});
+
+describe.runIf(!noSshd)('mosaic-top answer over ssh (an agent of another host)', () => {
+  let tmux: IsolatedTmux;
+  let sshd: TestSshd;
+  let home: string;
+  let env: NodeJS.ProcessEnv;
+  const cli = (args: string[]) => runBin([...args, '--mosaic-home', home], env, 120_000);
+
+  beforeAll(async () => {
+    tmux = await startIsolatedTmux('answer-remote');
+    sshd = await startTestSshd({});
+    home = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-answer-remote-'));
+    env = sshd.env({ ...process.env });
+    delete env.DATABASE_URL;
+    writeHomeRoster(home, tmux.socket, [
+      { name: 'far', runtime: 'claude', host: 'mt-remote', ssh: 'mt-remote' },
+      { name: 'gone', runtime: 'claude', host: 'mt-remote-closed', ssh: 'mt-remote-closed' },
+    ]);
+    await tmux.newSession('far', ['bash', '-c', promptScript('echo far > far.txt')], { width: 100, height: 30 });
+  });
+  afterAll(async () => {
+    await sshd?.stop(home ? [path.join(home, 'fleet', 'run')] : []);
+    await tmux?.stop();
+    if (home) fs.rmSync(home, { recursive: true, force: true });
+  });
+
+  it('the remote screen is read and the key sent over ssh: answered, exactly the key 1', async () => {
+    const p = await waitFor(async () => classifyScreen('claude', null, await tmux.capture('far')).prompt ?? null, 'remote prompt shown', { timeoutMs: 10_000, intervalMs: 50 });
+    const r = await cli(['answer', 'far', 'allow', '--prompt-id', p.id, '--json']);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ status: 'answered', key: '1', prompt: { id: p.id, detail: 'echo far > far.txt' } });
+    expect(await tmux.capture('far')).toMatch(/GOT:\[ 1\]/);
+  });
+
+  it('a host that cannot be reached: refused, exit 3, with the ssh reason', async () => {
+    const r = await cli(['answer', 'gone', 'allow', '--json']);
+    expect(r.code).toBe(3);
+    const receipt = JSON.parse(r.stdout);
+    expect(receipt).toMatchObject({ status: 'refused', key: null });
+    expect(receipt.reason).toMatch(/mt-remote-closed|Connection refused|ssh/i);
+    expect(receipt.reason).toMatch(/nothing typed/);
   });
 });
