@@ -199,7 +199,7 @@ let cachedIdentity: CodeIdentity | null = null;
 /** This process's {@link CodeIdentity} (computed once: a version, a root, one stat of the server module). */
 function ourIdentity(): CodeIdentity {
   if (cachedIdentity) return cachedIdentity;
-  let codeChangedAtMs: number | null = null;
+  let codeChangedAtMs: number | null;
   try {
     codeChangedAtMs = fs.statSync(fileURLToPath(new URL('./server.js', import.meta.url))).mtimeMs;
   } catch {
@@ -260,7 +260,7 @@ function tryConnect(socketPath: string, helloTimeoutMs = HELLO_TIMEOUT_MS): Prom
       buffered += chunk;
       const nl = buffered.indexOf('\n');
       if (nl < 0) return;
-      let hello: BacklogHello | null = null;
+      let hello: BacklogHello | null;
       try {
         hello = JSON.parse(buffered.slice(0, nl)) as BacklogHello;
       } catch {

@@ -8,7 +8,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { legacyLockPathFor, isHolderAlive, type DataDirLockHolder } from './lock.js';
+import { legacyLockPathFor, isHolderAlive, readDataDirLock, type DataDirLockHolder } from './lock.js';
 
 /** A process with files of the data dir open. */
 export interface DataDirUser {
@@ -88,7 +88,8 @@ export function legacyLockHolder(dataDir: string): DataDirLockHolder | null {
 
 /**
  * Why this process must not open `dataDir` now, or null: another process has its files open
- * (named by pid and command), or a backlog server of an older release holds its old lock.
+ * (named by pid and command) — the live holder of the data-dir lock excepted, it is the
+ * backlog server that owns the dir — or a backlog server of an older release holds its old lock.
  * `exclude`: pids that may hold it (default: this process). The text says what to do.
  */
 export function dataDirInUseReason(dataDir: string, opts: { exclude?: readonly number[]; procRoot?: string } = {}): string | null {
@@ -96,7 +97,11 @@ export function dataDirInUseReason(dataDir: string, opts: { exclude?: readonly n
   if (legacy && !(opts.exclude ?? [process.pid]).includes(legacy.pid)) {
     return `backlog data dir ${dataDir} is held by pid ${legacy.pid}, a backlog server of an older mosaic-top (lock ${legacyLockPathFor(dataDir)}); stop it (kill ${legacy.pid}) and retry`;
   }
-  const users = dataDirUsers(dataDir, opts);
+  // The backlog server that owns the lock may have opened the dir while we scanned (a client
+  // racing a server that another client just started): it is the rightful user, not a stranger.
+  const holder = readDataDirLock(dataDir);
+  const owner = holder && isHolderAlive(holder) ? holder.pid : null;
+  const users = dataDirUsers(dataDir, opts).filter((u) => u.pid !== owner);
   if (!users.length) return null;
   const who = users.map((u) => `pid ${u.pid} (${u.command})`).join(', ');
   return (

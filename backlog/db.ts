@@ -6,6 +6,7 @@ import type { SQL } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 
 /** A drizzle Postgres database: `drizzle-orm/pglite` or `drizzle-orm/postgres-js` (schema type `any`: the drivers differ). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the two drivers' schema types differ; no schema is used
 export type BacklogDb = PgDatabase<PgQueryResultHKT, any>;
 
 /**

@@ -1,5 +1,5 @@
 /**
- * The demo's backlog (spec §11): the demo goal list A1…H4 (a made-up weather-station
+ * The demo's backlog: the demo goal list A1…H4 (a made-up weather-station
  * pipeline) imported from backlog/fixtures/NORTH_STAR.yaml, with a little history so the console has something to
  * show — done cards, a live claim with a TTL countdown, an expired claim held by the silent
  * agent (EXPIRED-CLAIM), a blocked card and ready cards.

@@ -10,8 +10,11 @@ import { packageRoot } from '../lib/version.js';
 import { rowsOf, type BacklogDb } from './db.js';
 import { backlogMigrations } from './schema.js';
 
-/** Advisory lock key of the migrator ("mosaicbk" as a number; any constant shared by all). */
-export const MIGRATION_LOCK_KEY = 0x6d6f7361696362;
+/**
+ * Advisory lock key of the migrator (any constant shared by all): the bytes "mosaicb"
+ * (0x6d6f7361696362) as the double JavaScript rounds them to — the value it always had at run time.
+ */
+export const MIGRATION_LOCK_KEY = 30803313807680352;
 
 /** One migration file. */
 export interface MigrationFile {

@@ -1,5 +1,5 @@
 /**
- * BacklogService — the ONE implementation of the backlog semantics (spec §7) for both tiers.
+ * BacklogService — the ONE implementation of the backlog semantics (docs/backlog.md) for both tiers.
  * It takes a drizzle database (PGlite in the embedded server, postgres-js on the server tier)
  * and speaks SQL through drizzle's `sql` operator. Every change writes its event row in the
  * same statement (data-modifying CTE) or the same transaction.

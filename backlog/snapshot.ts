@@ -23,7 +23,7 @@ export interface ReadyCardView {
   phase: string | null;
 }
 
-/** The backlog section of the snapshot (spec §7 "into the snapshot"). Owner: backlog. */
+/** The backlog section of the snapshot: tier, stats, claimed and top ready cards. Owner: backlog. */
 export interface BacklogSection {
   tier: 'embedded' | 'server';
   /** Data dir (embedded) or masked DATABASE_URL (server). */
@@ -120,7 +120,7 @@ async function embeddedStoreMissing(paths: MosaicPaths): Promise<boolean> {
 }
 
 /**
- * Reads the backlog section for a snapshot (spec §7): tier, location (DATABASE_URL masked),
+ * Reads the backlog section for a snapshot: tier, location (DATABASE_URL masked),
  * stats, claimed cards with owner and seconds left, the top ready cards, the blocked count.
  * Never creates a store: embedded with no data dir ⇒ `{ exists: false }`; server tier with no
  * table ⇒ `{ exists: false, error }` (no migration from a snapshot). With an existing data dir
@@ -166,7 +166,7 @@ export interface BacklogSectionReader {
 
 /**
  * A backlog section reader for the console: ONE client kept across ticks instead of one per
- * tick — one Postgres connection for the console's life on the server tier (spec §7: "one
+ * tick — one Postgres connection for the console's life on the server tier ("one
  * connection per client process"), one socket to the embedded backlog server. A read that
  * fails drops the client and the next read opens a new one; a kept client found broken (the
  * backlog server restarted, Postgres closed the connection) is replaced once within the same

@@ -3,23 +3,21 @@
  * places the panels. Reads the store through selectors; input goes through the ONE
  * dispatcher hook. Never reaches the terminal's height (rows - 1 lines at most).
  */
-import React, { useEffect } from 'react';
+import React from 'react';
 import { Box } from 'ink';
-import { useConsole, useConsoleShallow, useConsoleStoreApi } from '../hooks/useConsoleStore.js';
+import { useConsole, useConsoleShallow } from '../hooks/useConsoleStore.js';
 import { useKeymapDispatcher } from '../hooks/useKeymapDispatcher.js';
 import { useTerminalSize, type TerminalSize } from '../hooks/useTerminalSize.js';
-import { computeLayout } from '../src/view/layout.js';
-import { snapshotErrors } from '../src/view/rows.js';
-import { BacklogPanel, backlogWantedLines } from './BacklogPanel.js';
+import { consoleLayout } from '../src/view/layout.js';
+import { BacklogPanel } from './BacklogPanel.js';
 import { DetailsView } from './DetailsView.js';
-import { Dialog, dialogWantedLines } from './Dialog.js';
+import { Dialog } from './Dialog.js';
 import { EventsView } from './EventsView.js';
 import { FleetTable } from './FleetTable.js';
 import { Header } from './Header.js';
 import { HelpView } from './HelpView.js';
 import { Preview } from './Preview.js';
 import { NoticeLine, StatusBar } from './StatusBar.js';
-import { visibleAgents } from '../src/store/selectors.js';
 
 /** Props of {@link App}. */
 export interface AppProps {
@@ -33,30 +31,10 @@ export interface AppProps {
 export function App({ size: fixedSize, inputActive = true }: AppProps): React.ReactElement {
   const terminal = useTerminalSize();
   const size = fixedSize ?? terminal;
-  useKeymapDispatcher(inputActive);
-  const store = useConsoleStoreApi();
-  const modal = useConsole((s) => s.ui.modal);
-  const previewOn = useConsole((s) => s.ui.previewOn);
-  const errorCount = useConsole((s) => snapshotErrors(s.fleet.snapshot, s.fleet.tickError).length);
-  const backlogSize = useConsoleShallow((s) => [s.backlog.section?.claimed.length ?? 0, s.backlog.section?.ready.length ?? 0]);
-  const dialogWanted = useConsole((s) => dialogWantedLines(s.ui, s.ui.modal));
-  // Header + one line per visible agent (or the "no agents" line) + the unmanaged line.
-  const tableWanted = useConsole((s) => 1 + Math.max(1, visibleAgents(s.fleet.snapshot, s.ui.filter).length) + (s.fleet.snapshot?.unmanaged.length ? 1 : 0));
-  const layout = computeLayout({
-    columns: size.columns,
-    rows: size.rows,
-    errorCount,
-    backlogWanted: backlogWantedLines(backlogSize[0], backlogSize[1]),
-    tableWanted,
-    previewOn,
-    modal,
-    dialogWanted,
-  });
-  useEffect(() => {
-    store.getState().setPageSize(Math.max(1, layout.tableLines - 2));
-    // Help/details/events show title + body + a "more" line when they scroll.
-    if (layout.fullViewLines > 0) store.getState().setModalView(Math.max(1, layout.fullViewLines - 2));
-  }, [store, layout.tableLines, layout.fullViewLines]);
+  // The layout is computed from the state (never written back): the keys compute it too.
+  const layout = useConsoleShallow((s) => consoleLayout(s, size));
+  const modal = useConsole((s) => s.ui.open.kind);
+  useKeymapDispatcher(inputActive, size);
   const w = layout.width;
   return (
     <Box flexDirection="column" width={w} height={layout.height}>

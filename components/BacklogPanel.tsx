@@ -1,5 +1,5 @@
 /**
- * The backlog panel (spec §8): claimed cards with owner and a live TTL countdown (derived from
+ * The backlog panel: claimed cards with owner and a live TTL countdown (derived from
  * secondsLeft and the time since the snapshot; the store's clock tick re-renders it each
  * second, no timer here), then ready cards by priority, then the blocked count. "backlog: none
  * yet" when the store does not exist; the error in place when it cannot be read.
@@ -19,10 +19,7 @@ export interface BacklogPanelProps {
   height: number;
 }
 
-/** Lines the panel would like at most: title + cards + the waiting-on-dependencies line. */
-export function backlogWantedLines(claimed: number, ready: number): number {
-  return 2 + claimed + ready;
-}
+export { backlogWantedLines } from '../src/view/layout.js';
 
 /** Renders the backlog panel in at most `height` lines. */
 export function BacklogPanel({ width, height }: BacklogPanelProps): React.ReactElement | null {

@@ -5,7 +5,7 @@
  */
 import React from 'react';
 import { Box } from 'ink';
-import { useConsole, useConsoleShallow } from '../hooks/useConsoleStore.js';
+import { useConsole } from '../hooks/useConsoleStore.js';
 import { receiptLines } from '../src/keys/commands.js';
 import type { ClaimedCardView, ReadyCardView } from '../backlog/snapshot.js';
 import type { AgentRow } from '../src/snapshot/types.js';
@@ -69,71 +69,65 @@ export function releaseQuestion(card: ClaimedCardView | null): string {
   return sanitizeLine(`Release ${card.id} (claimed by ${card.owner}, ttl ${formatTtl(card.secondsLeft)}) back to ready?`);
 }
 
-/** Lines the receipt/message dialog would like. */
-export function dialogWantedLines(s: { receipt: unknown; message: { lines: string[] } | null }, modal: string): number {
-  if (modal === 'message') return 1 + (s.message?.lines.length ?? 1);
-  if (modal === 'receipt') return 4;
-  return 0;
-}
+export { dialogWantedLines } from '../src/view/layout.js';
 
 /** Renders the open dialog in `height` lines (nothing when no dialog is open). */
 export function Dialog({ width, height }: { width: number; height: number }): React.ReactElement | null {
-  const ui = useConsoleShallow((s) => ({ modal: s.ui.modal, filter: s.ui.filter, draft: s.ui.draft, pending: s.ui.pending, receipt: s.ui.receipt, message: s.ui.message }));
+  const open = useConsole((s) => s.ui.open);
+  const filter = useConsole((s) => s.ui.filter);
   const paused = useConsole((s) => Boolean(s.fleet.snapshot?.fleet.paused));
-  const pausedBy = useConsole((s) => (s.fleet.snapshot?.fleet.paused && s.ui.modal === 'confirm-pause' ? sanitizeLine(describePause(s.fleet.snapshot.fleet.paused)) : null));
+  const pausedBy = useConsole((s) => (s.fleet.snapshot?.fleet.paused && s.ui.open.kind === 'confirm-pause' ? sanitizeLine(describePause(s.fleet.snapshot.fleet.paused)) : null));
   const selected = useConsole((s) => selectedAgentRow(s));
   const agentName = selected?.name ?? null;
   // The panel's order (priority, then age): its first ready row is the card a claim takes next.
-  const nextReady = useConsole((s) => (s.ui.modal === 'confirm-dispatch' ? nextReadyCard(s.backlog.section) : null));
-  const claimed = useConsole((s) => (s.ui.modal === 'confirm-release' ? selectedClaimedCard(s) : null));
-  const unitAsk = useConsole((s) => (s.ui.modal === 'confirm-unit' ? s.ui.unitAction : null));
-  const unitAgent = useConsole((s) => (s.ui.modal === 'confirm-unit' && s.ui.unitAction ? s.fleet.snapshot?.agents.find((a) => a.name === s.ui.unitAction!.agent) ?? null : null));
-  const answerAsk = useConsole((s) => (s.ui.modal === 'confirm-answer' ? s.ui.answerAsk : null));
+  const nextReady = useConsole((s) => (s.ui.open.kind === 'confirm-dispatch' ? nextReadyCard(s.backlog.section) : null));
+  const claimed = useConsole((s) => (s.ui.open.kind === 'confirm-release' ? selectedClaimedCard(s) : null));
+  const unitAsk = useConsole((s) => (s.ui.open.kind === 'confirm-unit' ? s.ui.open : null));
+  const unitAgent = useConsole((s) => (s.ui.open.kind === 'confirm-unit' ? s.fleet.snapshot?.agents.find((a) => s.ui.open.kind === 'confirm-unit' && a.name === s.ui.open.agent) ?? null : null));
   if (height <= 0) return null;
   const agent = sanitizeLine(agentName ?? '?');
-  let lines: { text: string; color?: string; bold?: boolean }[] = [];
-  switch (ui.modal) {
+  let lines: { text: string; color?: string; bold?: boolean }[];
+  switch (open.kind) {
     case 'filter':
-      lines = [{ text: `/ ${editorView(ui.filter, width - 2)}`, bold: true }];
+      lines = [{ text: `/ ${editorView(filter, width - 2)}`, bold: true }];
       lines[0].text = `/${truncateToWidth(lines[0].text.slice(1), width - 1)}`;
       lines.push({ text: 'enter keeps the filter, esc clears it' });
       break;
     case 'confirm-pause':
       lines = [
         { text: paused ? `Resume the fleet? (${pausedBy ?? 'paused'}; removes PAUSED, dispatch allowed again)` : 'PAUSE the whole fleet? (writes PAUSED; claims and dispatch are refused)', color: 'yellow', bold: true },
-        { text: ui.pending ?? 'y confirm · n / esc cancel' },
+        { text: 'y confirm · n / esc cancel' },
       ];
       break;
     case 'confirm-dispatch': {
       const [question, caution] = dispatchQuestion(selected, nextReady);
       lines = [
         { text: question, color: 'yellow', bold: true },
-        { text: ui.pending ?? `${caution ? `${caution} · ` : ''}y confirm · n / esc cancel`, color: caution && !ui.pending ? 'red' : undefined },
+        { text: `${caution ? `${caution} · ` : ''}y confirm · n / esc cancel`, color: caution ? 'red' : undefined },
       ];
       break;
     }
     case 'confirm-release':
       lines = [
         { text: releaseQuestion(claimed), color: 'yellow', bold: true },
-        { text: ui.pending ?? 'y confirm · n / esc cancel' },
+        { text: 'y confirm · n / esc cancel' },
       ];
       break;
     case 'confirm-unit': {
       const [question, caution] = unitQuestion(unitAgent, unitAsk?.verb ?? 'restart');
       lines = [
         { text: question, color: 'yellow', bold: true },
-        { text: ui.pending ?? `${caution ? `${caution} · ` : ''}y confirm · n / esc cancel`, color: caution && !ui.pending ? 'red' : undefined },
+        { text: `${caution ? `${caution} · ` : ''}y confirm · n / esc cancel`, color: caution ? 'red' : undefined },
       ];
       break;
     }
     case 'confirm-answer': {
-      const p = answerAsk?.prompt;
-      const block = p ? sanitizeLines(p.block).map((l) => l.trimEnd()).filter((l) => l.trim()) : [];
-      const keys = ui.pending ?? 'a allow ONCE · d deny · n / esc cancel';
+      const p = open.prompt;
+      const block = sanitizeLines(p.block).map((l) => l.trimEnd()).filter((l) => l.trim());
       lines = [
-        { text: sanitizeLine(`Answer ${answerAsk?.agent ?? '?'}'s permission prompt: ${[p?.tool, p?.detail].filter(Boolean).join(' ')}  [id ${p?.id ?? '?'}]`), color: 'yellow', bold: true },
+        { text: sanitizeLine(`Answer ${open.agent}'s permission prompt: ${[p.tool, p.detail].filter(Boolean).join(' ')}  [id ${p.id}]`), color: 'yellow', bold: true },
         ...block.slice(0, Math.max(0, height - 2)).map((text) => ({ text: `  ${text}` })),
-        { text: keys, color: ui.pending ? 'yellow' : undefined },
+        { text: 'a allow ONCE · d deny · n / esc cancel' },
       ];
       // The keys line stays visible however short the dialog is.
       if (lines.length > height) lines = [...lines.slice(0, height - 1), lines[lines.length - 1]];
@@ -142,21 +136,21 @@ export function Dialog({ width, height }: { width: number; height: number }): Re
     case 'send-editor':
       lines = [
         { text: `send to ${agent} (enter sends, esc cancels):`, bold: true },
-        { text: `> ${editorView(ui.draft, width - 2)}` },
+        { text: `> ${editorView(open.draft, width - 2)}` },
       ];
       break;
     case 'receipt':
-      lines = ui.pending || !ui.receipt
-        ? [{ text: ui.pending ?? 'sending…', color: 'yellow' }]
+      lines = open.pending || !open.receipt
+        ? [{ text: open.pending ?? 'sending…', color: 'yellow' }]
         : [
-            { text: `RECEIPT ${ui.receipt.status.toUpperCase()} (any key closes)`, bold: true, color: ui.receipt.status === 'submitted' || ui.receipt.status === 'queued' ? 'green' : 'red' },
-            ...receiptLines(ui.receipt).map((text) => ({ text })),
+            { text: `RECEIPT ${open.receipt.status.toUpperCase()} (any key closes)`, bold: true, color: open.receipt.status === 'submitted' || open.receipt.status === 'queued' ? 'green' : 'red' },
+            ...receiptLines(open.receipt).map((text) => ({ text })),
           ];
       break;
     case 'message':
-      lines = ui.pending || !ui.message
-        ? [{ text: ui.pending ?? 'working…', color: 'yellow' }]
-        : [{ text: `${sanitizeLine(ui.message.title)} (any key closes)`, bold: true }, ...ui.message.lines.map((text) => ({ text }))];
+      lines = open.pending || !open.message
+        ? [{ text: open.pending ?? 'working…', color: 'yellow' }]
+        : [{ text: `${sanitizeLine(open.message.title)} (any key closes)`, bold: true }, ...open.message.lines.map((text) => ({ text }))];
       break;
     default:
       return null;

@@ -1,5 +1,5 @@
 /**
- * The fleet table (spec §8): agent, state word, class, runtime, idle, heartbeat age, unit, card,
+ * The fleet table: agent, state word, class, runtime, idle, heartbeat age, unit, card,
  * flags, the last hour's timeline (docs/transitions.md; + evidence when wide), and the timeline's legend
  * under the rows when a line is free.
  */

@@ -1,5 +1,5 @@
 /**
- * Header (spec §8): host, socket(s), backlog tier, counts per readiness; the PAUSED banner
+ * Header: host, socket(s), backlog tier, counts per readiness; the PAUSED banner
  * with since/by/reason, floor health, fleet-level systemd flags (LINGER); then probe errors in place (the console keeps running).
  */
 import React from 'react';

@@ -2,6 +2,7 @@
 import React from 'react';
 import { Box } from 'ink';
 import { useConsole } from '../hooks/useConsoleStore.js';
+import { openScroll } from '../src/store/ui-slice.js';
 import { Line } from './Line.js';
 
 /** Clamps a scroll offset to the content: 0 … lines - visible. Pure. */
@@ -11,7 +12,7 @@ export function clampScroll(offset: number, lines: number, visible: number): num
 
 /** Renders `title` then the lines from the store's modal scroll offset, in `height` lines. */
 export function ScrollView({ title, lines, width, height }: { title: string; lines: readonly string[]; width: number; height: number }): React.ReactElement | null {
-  const scroll = useConsole((s) => s.ui.modalScroll);
+  const scroll = useConsole((s) => openScroll(s.ui.open));
   if (height <= 0) return null;
   const room = Math.max(0, height - 1);
   const fits = lines.length <= room;

@@ -135,7 +135,7 @@ export function launchedProgram(command: string, depth = 0): string | null {
 }
 
 /**
- * The program an agent is expected to run (spec §6 DRIFT): what `MOSAIC_AGENT_COMMAND` in its
+ * The program an agent is expected to run (DRIFT): what `MOSAIC_AGENT_COMMAND` in its
  * `.env` launches, seen through upstream's wrappers ({@link launchedProgram}: `mosaic yolo
  * claude …` ⇒ `claude`, `env A=B exec codex` ⇒ `codex`), else `runtime`.
  */

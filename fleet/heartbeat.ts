@@ -1,5 +1,5 @@
 /**
- * Heartbeat protocol v1 (spec §4): `<run>/<agent>.hb`, `key=value` lines. The tolerant parser
+ * Heartbeat protocol v1 (docs/heartbeat.md): `<run>/<agent>.hb`, `key=value` lines. The tolerant parser
  * (legacy `ts=`-only files, partial beats, future ts, missing ts; a file with no v1 field at
  * all is no beat), the bounded reader and the atomic writer. Upstream
  * fixed only the path (`~/.config/mosaic/fleet/run/<agent>.hb`, FLEET-OBS-001) and wrote `ts=`.
@@ -13,7 +13,7 @@ import { isValidAgentName } from './roster.js';
 
 export type { HeartbeatState } from './types.js';
 
-/** Heartbeat states of protocol v1 (spec §4), in the order the docs list them. */
+/** Heartbeat states of protocol v1, in the order the docs list them. */
 export const HEARTBEAT_STATES: readonly HeartbeatState[] = ['busy', 'idle', 'waiting', 'stuck'];
 
 /** True when `s` is a v1 heartbeat state. */
@@ -96,7 +96,7 @@ function quote(raw: string): string {
 
 /**
  * Parses a heartbeat file's content (text, or its bytes — possibly only the first bytes of a
- * larger file, see `fileSize`). Never throws. Spec §4 as the team reconciled it:
+ * larger file, see `fileSize`). Never throws. The protocol as the team reconciled it:
  * - at least one `key=value` line with a v1 key (v, ts, state, interval, pid, card, note) ⇒ a
  *   usable beat from what parses; the file's mtime stands in for a missing/unreadable `ts`;
  *   every oddity lands in `problems` and sets `partial`;
@@ -169,7 +169,7 @@ export function parseHeartbeat(input: string | Uint8Array, opts: HeartbeatParseO
   if (ts === null) ts = Math.floor(opts.mtimeSeconds);
 
   let skewSeconds = 0;
-  // Age of the beat: from ts, except a ts in the future (spec §5), which is clamped for display
+  // Age of the beat: from ts, except a ts in the future, which is clamped for display
   // while the age comes from the file's mtime, so a dead writer still goes stale.
   let ageFrom = ts;
   if (ts > opts.nowSeconds + 1) {

@@ -150,16 +150,19 @@ export function mergeClaudeStyleHooks(existing: string | null, events: readonly 
  */
 export function wiredEvents(text: string | null, events: readonly HookEventSpec[]): string[] | null {
   if (text === null) return [];
-  let root: any;
+  let root: { hooks?: unknown } | null;
   try {
-    root = JSON.parse(text);
+    root = JSON.parse(text) as typeof root;
   } catch {
     return null;
   }
   const hooks = root?.hooks;
   if (!hooks || typeof hooks !== 'object') return [];
+  const byEvent = hooks as Record<string, unknown>;
+  const wired = (groups: unknown): boolean =>
+    Array.isArray(groups) && groups.some((g: unknown) => { const inner = (g as { hooks?: unknown } | null)?.hooks; return Array.isArray(inner) && inner.some(isOurs); });
   return events
-    .filter((spec) => Array.isArray(hooks[spec.event]) && hooks[spec.event].some((g: any) => Array.isArray(g?.hooks) && g.hooks.some(isOurs)))
+    .filter((spec) => wired(byEvent[spec.event]))
     .map((spec) => spec.event);
 }
 

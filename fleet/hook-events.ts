@@ -1,6 +1,6 @@
 /**
  * Runtime hook events ⇒ heartbeat beats (pure). What `mosaic-top heartbeat-hook --runtime R`
- * does with the JSON a runtime's hook hands it (spec §4/§5; facts: shared/spec/runtimes.md):
+ * does with the JSON a runtime's hook hands it (facts: shared/spec/runtimes.md):
  *
  * | runtime | event | beat |
  * | --- | --- | --- |
@@ -46,8 +46,8 @@ function oneLine(text: string, max = MAX_REASON_LENGTH): string {
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
-function obj(v: unknown): Record<string, any> {
-  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, any>) : {};
+function obj(v: unknown): Record<string, unknown> {
+  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 }
 
 function str(v: unknown): string | null {
@@ -86,7 +86,7 @@ export function failureReason(status: number | null, kind: string | null, messag
   return oneLine(`API error: ${m || k || (status ? String(status) : 'unknown')}`);
 }
 
-function claudeStyle(runtime: 'claude' | 'codex', p: Record<string, any>): HookBeat | null {
+function claudeStyle(runtime: 'claude' | 'codex', p: Record<string, unknown>): HookBeat | null {
   const event = str(p.hook_event_name) ?? '';
   const beat = (state: HookBeat['state'], reason: string | null = null, note: string | null = null): HookBeat => ({ state, reason, note, event });
   switch (event) {
@@ -117,7 +117,7 @@ function claudeStyle(runtime: 'claude' | 'codex', p: Record<string, any>): HookB
   }
 }
 
-function opencode(p: Record<string, any>): HookBeat | null {
+function opencode(p: Record<string, unknown>): HookBeat | null {
   const event = str(p.type) ?? '';
   const props = obj(p.properties);
   const beat = (state: HookBeat['state'], reason: string | null = null, note: string | null = null): HookBeat => ({ state, reason, note, event });
@@ -158,7 +158,7 @@ function opencode(p: Record<string, any>): HookBeat | null {
   }
 }
 
-function pi(p: Record<string, any>): HookBeat | null {
+function pi(p: Record<string, unknown>): HookBeat | null {
   const event = str(p.type) ?? '';
   const beat = (state: HookBeat['state'], reason: string | null = null, note: string | null = null): HookBeat => ({ state, reason, note, event });
   switch (event) {

@@ -1,5 +1,5 @@
 /**
- * Lingering (spec §6, §13: the fleet-level `LINGER` flag): is the user's systemd manager kept
+ * Lingering (the fleet-level `LINGER` flag): is the user's systemd manager kept
  * running without a login session? Without lingering no `mosaic-agent@…` unit survives the
  * operator's logout or a reboot. Read from logind's own marker file
  * `/var/lib/systemd/linger/<user>` (present ⇔ lingering on); where that directory does not exist

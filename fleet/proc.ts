@@ -1,5 +1,5 @@
 /**
- * The process tree from `/proc` (spec §3): built once per snapshot from `/proc/<pid>/stat`
+ * The process tree from `/proc`: built once per snapshot from `/proc/<pid>/stat`
  * (ppid + comm); `/proc/<pid>/cmdline` is read only for pids under agent panes. Linux only:
  * elsewhere the tree is empty and the probe says so. Upstream's `fleet ps` used `pstree`.
  */
@@ -42,28 +42,114 @@ export function parseProcStat(text: string): ProcEntry | null {
 }
 
 /**
- * Reads every `/proc/<pid>/stat` once (processes that vanish meanwhile are skipped). `procRoot`
- * defaults to `/proc` (tests may point elsewhere). Throws only when `procRoot` cannot be listed.
+ * Reads every `/proc/<pid>/stat` once (processes that vanish meanwhile are skipped; names that
+ * are not a pid, like `self`, are ignored). `procRoot` defaults to `/proc` (tests may point
+ * elsewhere). Throws only when `procRoot` cannot be listed.
  */
 export function readProcessTree(procRoot = '/proc'): ProcessTree {
   const entries = new Map<number, ProcEntry>();
-  const children = new Map<number, number[]>();
   for (const name of fs.readdirSync(procRoot)) {
-    if (!/^\d+$/.test(name)) continue;
-    let text: string;
-    try {
-      text = fs.readFileSync(path.join(procRoot, name, 'stat'), 'utf8');
-    } catch {
-      continue;
-    }
-    const entry = parseProcStat(text);
-    if (!entry) continue;
-    entries.set(entry.pid, entry);
-    const list = children.get(entry.ppid);
-    if (list) list.push(entry.pid);
-    else children.set(entry.ppid, [entry.pid]);
+    const pid = Number(name);
+    if (!Number.isInteger(pid) || pid <= 0 || name !== String(pid)) continue;
+    const entry = readStat(procRoot, pid);
+    if (entry) entries.set(entry.pid, entry);
   }
-  return { procRoot, entries, children };
+  return { procRoot, entries, children: childrenOf(entries) };
+}
+
+/** Read buffer of {@link readStat}, shared by every read: a stat line is well under 1 KiB (comm ≤ 15 bytes). */
+const statBuffer = Buffer.alloc(4096);
+
+/** Reads and parses one `/proc/<pid>/stat`; null when the process is gone or the file is garbage. */
+function readStat(procRoot: string, pid: number): ProcEntry | null {
+  // open + read + close into one shared buffer: a machine has 1,000+ processes, and
+  // readFileSync's fstat, allocation and decoding per file cost more than the read itself.
+  let fd: number | null = null;
+  try {
+    fd = fs.openSync(`${procRoot}/${pid}/stat`, 'r');
+    const n = fs.readSync(fd, statBuffer, 0, statBuffer.length, 0);
+    return parseProcStat(statBuffer.toString('utf8', 0, n));
+  } catch {
+    return null;
+  } finally {
+    if (fd !== null) fs.closeSync(fd);
+  }
+}
+
+function childrenOf(entries: ReadonlyMap<number, ProcEntry>): Map<number, number[]> {
+  const children = new Map<number, number[]>();
+  for (const e of entries.values()) {
+    const list = children.get(e.ppid);
+    if (list) list.push(e.pid);
+    else children.set(e.ppid, [e.pid]);
+  }
+  return children;
+}
+
+/** A pane as the process tree reader needs it: its pid and what tmux says runs in it. */
+export interface PaneProcess {
+  pid: number;
+  currentCommand: string;
+}
+
+/**
+ * Reads the process tree tick after tick without re-reading every `/proc/<pid>/stat`: a
+ * console of 1,000 agents sits on a machine of 1,000+ processes, and a full read every 2 s
+ * cost more than the rest of its tick. Per {@link read}: `/proc` is listed; new pids are read;
+ * the children of vanished pids are read again (they were re-parented); the subtree of a pane
+ * whose pid or current command changed since the last read is read again (an `exec` there
+ * changes a program name). Everything else keeps its entry. A full read happens on the first
+ * call and every `fullEveryMs` (default 30 s), which bounds what the shortcut can miss (an
+ * `exec` below an unchanged foreground process, a pid reused between two reads) to that time.
+ */
+export class ProcessTreeReader {
+  private entries = new Map<number, ProcEntry>();
+  private children = new Map<number, number[]>();
+  private panes = new Map<number, string>();
+  private lastFullMs = -Infinity;
+
+  constructor(
+    readonly procRoot = '/proc',
+    private readonly fullEveryMs = 30_000,
+  ) {}
+
+  /** The current tree for `panes` (the live panes of this snapshot); `nowMs`: unix ms. Throws only when `/proc` cannot be listed. */
+  read(panes: readonly PaneProcess[], nowMs = Date.now()): ProcessTree {
+    const previousPanes = this.panes;
+    this.panes = new Map(panes.map((p) => [p.pid, p.currentCommand]));
+    if (nowMs - this.lastFullMs >= this.fullEveryMs) {
+      const tree = readProcessTree(this.procRoot);
+      this.entries = tree.entries;
+      this.children = tree.children;
+      this.lastFullMs = nowMs;
+      return tree;
+    }
+    const alive = new Set<number>();
+    for (const name of fs.readdirSync(this.procRoot)) {
+      const pid = Number(name);
+      if (Number.isInteger(pid) && pid > 0 && name === String(pid)) alive.add(pid);
+    }
+    const reread = new Set<number>();
+    for (const pid of this.entries.keys()) {
+      if (alive.has(pid)) continue;
+      this.entries.delete(pid);
+      for (const child of this.children.get(pid) ?? []) reread.add(child);
+    }
+    for (const pid of alive) if (!this.entries.has(pid)) reread.add(pid);
+    for (const [pid, command] of this.panes) {
+      if (previousPanes.get(pid) === command) continue;
+      reread.add(pid);
+      for (const d of descendantsOf({ procRoot: this.procRoot, entries: this.entries, children: this.children }, pid)) reread.add(d);
+    }
+    for (const pid of reread) {
+      if (!alive.has(pid)) continue;
+      const entry = readStat(this.procRoot, pid);
+      if (entry) this.entries.set(pid, entry);
+      else this.entries.delete(pid);
+    }
+    this.children = childrenOf(this.entries);
+    return { procRoot: this.procRoot, entries: this.entries, children: this.children };
+  }
 }
 
 /** The pid and all its descendants (breadth first, pid first), bounded to `limit` processes. */

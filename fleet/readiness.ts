@@ -1,5 +1,5 @@
 /**
- * Readiness (spec §5) and flags (spec §6). Pure: inputs in, decisions with evidence out.
+ * Readiness and flags. Pure: inputs in, decisions with evidence out.
  * Runtime evidence (a beat's `state=waiting|stuck`, the pane's screen read by the screen
  * rules of fleet/screen.ts) adds `waiting` and `stuck`.
  * Upstream: H1 (classifyReadiness: dead/unknown/stale/working), H1b (pane idle from
@@ -112,7 +112,7 @@ export function describeScreen(screen: ScreenReading): string {
 }
 
 /**
- * Decides one readiness per agent, in spec §5 order (an agent whose host was not or could not
+ * Decides one readiness per agent, in this order (an agent whose host was not or could not
  * be probed — `remoteHost`, `probeError` — is `unknown`):
  * 1. dead — no pane / pane dead;
  * 2. waiting — the screen shows a permission prompt or question; or the beat says
@@ -136,7 +136,7 @@ export function classifyReadiness(input: ReadinessInput, thresholds: ReadinessTh
   const { pane, heartbeat } = input;
   if (input.probeError) return { readiness: 'unknown', evidence: [input.probeError] };
   if (input.remoteHost) {
-    // Only the local host is probed (spec §3): claiming "dead" for a remote agent would be a lie.
+    // A host that was not probed says nothing about its agents: claiming "dead" for a remote agent would be a lie.
     return { readiness: 'unknown', evidence: [`agent on host ${input.remoteHost}: not probed from this host`] };
   }
   if (!pane) {
@@ -206,12 +206,12 @@ function heartbeatMissing(input: ReadinessInput): string {
   return input.heartbeatError ? `heartbeat ${input.heartbeatError}` : 'no heartbeat file';
 }
 
-/** Steps 4–7 of spec §5 from the beat and pane activity alone (the pre-screen classifier, unchanged). */
+/** Steps 4–7 of the readiness order from the beat and pane activity alone (the pre-screen classifier, unchanged). */
 function classifyFromBeat(input: ReadinessInput, pane: PaneInfo, heartbeat: HeartbeatInfo | null, thresholds: ReadinessThresholds): ReadinessDecision {
   if (!heartbeat) {
     return {
       readiness: 'unknown',
-      // A garbage file is no beat: its mtime must not pass for a fresh one (spec §4/§5).
+      // A garbage file is no beat: its mtime must not pass for a fresh one.
       evidence: [input.heartbeatError ? `heartbeat ${input.heartbeatError}` : 'no heartbeat file', `pane alive, idle ${formatAge(pane.idleSeconds)}`],
     };
   }
@@ -252,7 +252,7 @@ function classifyFromBeat(input: ReadinessInput, pane: PaneInfo, heartbeat: Hear
 }
 
 /**
- * DRIFT check (spec §6): does `expected` appear among the program names seen in the pane
+ * DRIFT check (the pane runs something else than the agent's runtime): does `expected` appear among the program names seen in the pane
  * (pane current command, and comm / argv[0] / argv[1] basenames of the pane pid and its
  * descendants)? Upstream's example: roster says `pi`, the pane runs `python dogfood-agent.py`.
  */

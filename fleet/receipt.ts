@@ -1,4 +1,4 @@
-/** Receipt of a verified send (spec §9). Owner: actions. */
+/** Receipt of a verified send: what the runtime showed after Enter, with evidence. Owner: actions. */
 export type ReceiptStatus = 'submitted' | 'queued' | 'typed_not_submitted' | 'no_evidence' | 'refused';
 
 /** Every receipt status, in the order an operator reads them (best first). */

@@ -1,5 +1,5 @@
 /**
- * The roster (spec §2): upstream's `roster.yaml`, read as upstream writes it. Errors name
+ * The roster: upstream's `roster.yaml`, read as upstream writes it. Errors name
  * file:line:column; a failed reload keeps the last good roster ({@link RosterCache}).
  */
 import { createHash } from 'node:crypto';
@@ -394,7 +394,7 @@ export function rosterErrorSummary(errors: readonly string[], stale: boolean): s
 }
 
 /**
- * Keeps the last good roster across reloads (spec §2). `get()` stats the file and re-parses
+ * Keeps the last good roster across reloads (a broken edit never empties the console). `get()` stats the file and re-parses
  * only when mtime, size or inode changed, so calling it every poll tick is cheap; a first load
  * reuses the on-disk parsed copy ({@link loadRosterCached}) when the file is unchanged.
  */

@@ -1,5 +1,5 @@
 /**
- * Reading agents' screens for the snapshot, cheaply (spec §3, §12): a pane's visible screen is
+ * Reading agents' screens for the snapshot, cheaply: a pane's visible screen is
  * captured only where it matters — never read before, its output moved since the last capture,
  * its heartbeat changed since then, the agent is or was waiting / stuck, or the last capture is
  * older than a refresh period — at most `maxPerTick` panes per tick (waiting/stuck first, then

@@ -1,5 +1,5 @@
 /**
- * Screen rules shipped with the program (spec §12): per runtime and version range, the texts
+ * Screen rules shipped with the program: per runtime and version range, the texts
  * of a pane's visible screen that mark the idle input line, the busy marker, a queued message,
  * a permission prompt or question, an API error / limit, and where the input box is. DATA, not
  * code branches: fleet/screen.ts reads any rule set of this shape, and an operator's
@@ -63,7 +63,7 @@ export interface AnswerRule {
   rejected?: string[];
 }
 
-/** Error texts of a failed turn, by kind (spec §5 `stuck`: LIMITED for rate_limit, AUTH for auth). */
+/** Error texts of a failed turn, by kind (`stuck`: LIMITED for rate_limit, AUTH for auth). */
 export interface ErrorRules {
   rate_limit?: string[];
   auth?: string[];

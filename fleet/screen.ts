@@ -1,5 +1,5 @@
 /**
- * Reading a runtime's screen (spec §12): the pure classifier {@link classifyScreen} over the
+ * Reading a runtime's screen: the pure classifier {@link classifyScreen} over the
  * screen rules (fleet/screen-rules.ts, shipped; `<home>/fleet/screen-rules.yaml`, the
  * operator's override, loaded by {@link ScreenRulesCache}), and the prompt identity
  * {@link promptId} that answering a prompt checks again before it presses a key.
@@ -64,7 +64,7 @@ export function compileScreenRules(file: ScreenRulesFile, origin: 'shipped' | 'o
       try {
         return new RegExp(src);
       } catch (error) {
-        throw new Error(`runtimes[${i}].${where}: ${(error as Error).message}`);
+        throw new Error(`runtimes[${i}].${where}: ${(error as Error).message}`, { cause: error });
       }
     };
     const list = (srcs: string[] | undefined, where: string) => (srcs ?? []).map((s, j) => re(s, `${where}[${j}]`) as RegExp);
@@ -356,7 +356,7 @@ function rulesValidator() {
   const require = createRequire(import.meta.url);
   const Ajv = require('ajv') as typeof import('ajv').default;
   const schemaPath = findSchema();
-  const schema = JSON.parse(fs.readFileSync(schemaPath, 'utf8'));
+  const schema = JSON.parse(fs.readFileSync(schemaPath, 'utf8')) as object;
   validatorCache = new Ajv({ allErrors: false, strict: false }).compile(schema) as unknown as typeof validatorCache;
   return validatorCache!;
 }

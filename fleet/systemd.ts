@@ -1,5 +1,5 @@
 /**
- * systemd probe (spec §3): ONE `systemctl --user show <all units> --property=…` per snapshot,
+ * systemd probe: ONE `systemctl --user show <all units> --property=…` per snapshot,
  * and its parser. Units per upstream: `mosaic-agent@<name>.service`, `mosaic-tmux-holder.service`,
  * `mosaic-fleet-orchestrator.service`.
  */

@@ -1,5 +1,5 @@
 /**
- * tmux probe (spec §3): ONE `tmux [-L socket] list-panes -a -F …` per distinct socket, and its
+ * tmux probe: ONE `tmux [-L socket] list-panes -a -F …` per distinct socket, and its
  * parser. Upstream source: `fleet ps` list-panes parsing with the H1b activity fallback
  * (pane_activity, then window_activity, then session_activity — tmux 3.3/3.4 leave pane_activity empty).
  */

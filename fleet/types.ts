@@ -5,7 +5,7 @@
  */
 
 /**
- * Readiness, decided in this order (spec §5; upstream H1/H1b/H2: dead first, available last).
+ * Readiness, decided in this order (upstream H1/H1b/H2: dead first, available last).
  * `waiting` (the runtime waits for a human: permission prompt, question, dialog) and `stuck`
  * (its last turn ended on a rate/usage limit, rejected credentials or an API error) come only
  * from positive runtime evidence: a heartbeat's `state=` or the pane's screen (screen rules).
@@ -22,7 +22,7 @@ export const READINESS_ORDER: readonly Readiness[] = ['dead', 'waiting', 'stuck'
  */
 export type AgentFlag = 'DRIFT' | 'BOOT-ENABLE' | 'NEEDS-RESTART' | 'EXPIRED-CLAIM' | 'LIMITED' | 'AUTH' | 'IDLE-WITH-WORK';
 
-/** Heartbeat states of protocol v1 (spec §4). */
+/** Heartbeat states of protocol v1. */
 export type HeartbeatState = 'busy' | 'idle' | 'waiting' | 'stuck';
 
 export interface PaneInfo {

@@ -1,5 +1,5 @@
 /**
- * Acting on an agent's systemd unit (spec §13): `systemctl --user <verb> mosaic-agent@<name>.service`
+ * Acting on an agent's systemd unit: `systemctl --user <verb> mosaic-agent@<name>.service`
  * on this host, or on the agent's host over its ssh connection (fleet/remote.ts). The snapshot
  * probe (fleet/systemd.ts) only reads; this module changes unit state.
  */

@@ -1,5 +1,5 @@
 /**
- * The pure receipt classifier of a verified send (spec §9). Owner: actions.
+ * The pure receipt classifier of a verified send (submitted, queued, refused, unverified — from what the pane showed). Owner: actions.
  *
  * Technique (agent-deck's, see field notes): capture the pane BEFORE sending (the baseline)
  * and count only what changed relative to it, so old output, an old prompt or an earlier copy
@@ -58,9 +58,6 @@ export interface HeartbeatMark {
   state: HeartbeatState | null;
 }
 
-function nonEmptyLines(capture: string | PaneText): string[] {
-  return logicalLines(capture).lines.filter((l) => l.trim().length > 0);
-}
 
 function quote(line: string): string {
   const clean = sanitizeLine(line.trim());
@@ -144,9 +141,6 @@ export function splitInputRegion(capture: string | PaneText): { above: string[];
   return { above: lines.slice(0, -1), input: lines.slice(-1) };
 }
 
-function countContaining(lines: readonly string[], needles: readonly string[]): number {
-  return lines.filter((l) => needles.some((n) => l.includes(n))).length;
-}
 
 /** Lines of `current` that are not in `baseline`, as a multiset difference (a repeated line counts once per extra copy). */
 export function newLinesSince(baseline: readonly string[], current: readonly string[]): string[] {

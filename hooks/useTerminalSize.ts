@@ -1,4 +1,4 @@
-/** Terminal size from Ink's stdout, following 'resize' events (spec §8: follows resizes). */
+/** Terminal size from Ink's stdout, following 'resize' events (the layout follows resizes). */
 import { useEffect, useState } from 'react';
 import { useStdout } from 'ink';
 

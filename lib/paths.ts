@@ -1,7 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 
-/** Every path mosaic-top uses, resolved once per run (spec §1). */
+/** Every path mosaic-top uses, resolved once per run (flags, then environment, then defaults). */
 export interface MosaicPaths {
   /** Mosaic home: `--mosaic-home`, then `MOSAIC_HOME`, then `~/.config/mosaic`. */
   mosaicHome: string;
@@ -33,7 +33,7 @@ export function expandHome(p: string, home = os.homedir()): string {
 }
 
 /**
- * Resolves every path per spec §1: flags, then environment (`MOSAIC_HOME`, `PGLITE_DATA_DIR`,
+ * Resolves every path: flags, then environment (`MOSAIC_HOME`, `PGLITE_DATA_DIR`,
  * `DATABASE_URL`), then defaults. Pure: reads only `env` and the home directory; creates nothing.
  */
 export function resolvePaths(opts: PathOptions = {}, env: NodeJS.ProcessEnv = process.env): MosaicPaths {

@@ -1,5 +1,5 @@
 /**
- * Terminal safety for untrusted strings (spec §8): session names, pane titles and captures,
+ * Terminal safety for untrusted strings (nothing an agent wrote may reach the operator's terminal as a control sequence): session names, pane titles and captures,
  * card titles and bodies, heartbeat notes. Nothing from outside reaches the tty raw.
  */
 
@@ -32,7 +32,7 @@ export function sanitizeLines(text: string): string[] {
   return text.split('\n').map((line) => sanitizeLine(line.replace(/\r$/, '').replace(/\t/g, '    ')));
 }
 
-/** True when `text` contains a control character (used to refuse messages, spec §9). */
+/** True when `text` contains a control character (used to refuse messages: a send never types a control character into a pane). */
 export function hasControlCharacters(text: string, allowNewlines = false): boolean {
   const stripped = allowNewlines ? text.replace(/\r?\n/g, '') : text;
   CONTROL.lastIndex = 0;

@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { packageVersion } from '../lib/version.js';
 import { registerHeartbeatCommand } from './commands/heartbeat.js';
 import { registerHooksCommands } from './commands/hooks.js';
@@ -10,28 +10,8 @@ import { registerEventsCommand } from './commands/events.js';
 import { sanitizeLines } from '../lib/sanitize.js';
 import { debugWanted, fatalExitCode, formatFatal } from '../lib/errors.js';
 
-/** Exit code of every usage error (unknown command or option, bad or missing value). */
-export const USAGE_EXIT = 2;
-
-/** Options shared by the console, `--once` and every subcommand (read with `optsWithGlobals()`). */
-export interface GlobalOptions {
-  mosaicHome?: string;
-  roster?: string;
-  /** Poll interval of the console, seconds. */
-  interval: number;
-  once?: boolean;
-  json?: boolean;
-  readonly?: boolean;
-  /** Console: ring the terminal / desktop on attention transitions (also `MOSAIC_TOP_NOTIFY_BELL=1`). */
-  notifyBell?: boolean;
-}
-
-/** Parses a positive number of seconds for `--interval`, `--ttl`, `--timeout`. */
-export function parseSeconds(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive number of seconds, got "${value}"`);
-  return n;
-}
+export { USAGE_EXIT, parseSeconds, type GlobalOptions } from './options.js';
+import { USAGE_EXIT, parseSeconds, type GlobalOptions } from './options.js';
 
 /** Builds the command tree. Heavy modules (ink, react, PGlite) are imported lazily per mode. */
 export function buildProgram(): Command {

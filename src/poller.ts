@@ -1,5 +1,5 @@
 /**
- * The poller: feeds the console store with snapshots every `--interval` seconds (spec §3).
+ * The poller: feeds the console store with snapshots every `--interval` seconds (a tick never starts while one runs).
  * Ticks never overlap (k9s skips a refresh while one runs); a refresh invalidates the
  * generation so a result started before it is dropped (lazygit's refresh_helper); one
  * AbortController is aborted on stop, which kills every subprocess in flight (fleet/exec.ts

@@ -98,7 +98,7 @@ export async function startPostgres(): Promise<Cluster> {
     const log = path.join(dir, 'server.log');
     const tail = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').slice(-10).join('\n') : '';
     stop();
-    throw new Error(`${(error as Error).message}\n${tail}`);
+    throw new Error(`${(error as Error).message}\n${tail}`, { cause: error });
   }
   return { url: `postgres://postgres:${TEST_PG_PASSWORD}@127.0.0.1:${port}/postgres`, stop };
 }

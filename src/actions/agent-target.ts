@@ -1,5 +1,5 @@
 /**
- * Which tmux server an operator action targets: the agent is looked up in the roster (spec §2),
+ * Which tmux server an operator action targets: the agent is looked up in the roster,
  * never guessed — its socket here, or its host's tmux over ssh. Owner: actions.
  */
 import type { TmuxServer } from '../../fleet/exec.js';

@@ -1,5 +1,5 @@
 /**
- * Claim and dispatch (spec §9, §7): claim a card for an agent through the backlog, then hand
+ * Claim and dispatch: claim a card for an agent through the backlog, then hand
  * it over with a verified send. Owner: actions.
  *
  * Upstream NS-8: the PAUSE kill-switch is honoured before every dispatch — here it is checked
@@ -33,7 +33,7 @@ export const DISPATCH_EXIT_CODES: Record<DispatchOutcome, number> = {
   nothing_ready: 5,
 };
 
-/** Outcome of claim-and-dispatch (spec §9). */
+/** Outcome of claim-and-dispatch: the card, the send receipt, or why it was refused. */
 export interface DispatchResult {
   ok: boolean;
   outcome: DispatchOutcome;

@@ -1,5 +1,5 @@
 /**
- * Fleet lifecycle (spec §13): start, stop and restart an agent through its systemd unit
+ * Fleet lifecycle: start, stop and restart an agent through its systemd unit
  * `mosaic-agent@<agent>.service` (`systemctl --user`, on the agent's host over ssh when it lives
  * elsewhere), waiting for the outcome — the unit's state and, for start/restart, the agent's pane
  * back with a NEW pane pid — within a bound; and `restart --all`, one agent at a time,

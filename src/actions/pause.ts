@@ -41,7 +41,7 @@ export class FleetAlreadyPausedError extends Error {
 }
 
 /**
- * Pauses the fleet (spec §9): writes `<runDir>/PAUSED` atomically with `at=` (ISO), `by=`,
+ * Pauses the fleet (claims and dispatch are refused while it exists): writes `<runDir>/PAUSED` atomically with `at=` (ISO), `by=`,
  * `reason=`. Creates the run dir. Newlines in `reason` are flattened. Returns the flag written.
  * An existing pause is kept (its at/by/reason are the record of who stopped the fleet and why):
  * throws {@link FleetAlreadyPausedError} unless `force`, which replaces it. The no-overwrite

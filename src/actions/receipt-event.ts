@@ -1,5 +1,5 @@
 /**
- * Recording operator actions in the backlog's append-only events table (spec §7, §9).
+ * Recording operator actions in the backlog's append-only events table (every dispatch and send leaves a receipt event).
  * Owner: actions. The backlog client is imported lazily so a plain send loads no database code.
  */
 import fs from 'node:fs';

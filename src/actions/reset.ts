@@ -1,5 +1,5 @@
 /**
- * Reset an agent (spec §13): send its runtime's `reset_command` from the roster's `runtimes:`
+ * Reset an agent: send its runtime's `reset_command` from the roster's `runtimes:`
  * section (e.g. codex `/clear`) through the verified send path, so the next card starts from a
  * fresh context. Upstream NS-6 `reset_between_tasks`. Owner: actions.
  */

@@ -1,5 +1,5 @@
 /**
- * Verified send (spec §9): operator text into an agent's pane, with a receipt. Owner: actions.
+ * Verified send: operator text into an agent's pane, with a receipt. Owner: actions.
  *
  * Upstream: `mosaic agent send --verify` (seed 002/003) sends operator-origin traffic with the
  * source label `operator:mosaic-cli` and checks the pane afterwards; here the label is
@@ -28,7 +28,7 @@ const POLL_MS = 100;
 /** Allowed characters of a source label. */
 const SOURCE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9:._@/-]{0,63}$/;
 
-/** Options of a verified send (spec §9). */
+/** Options of a verified send. */
 export interface SendOptions {
   agent: string;
   /**
@@ -216,7 +216,7 @@ export async function sendToAgent(opts: SendOptions): Promise<SendReceipt> {
 async function deliver(opts: SendOptions): Promise<SendReceipt> {
   const started = performance.now();
   /** When Enter went to the pane (verification watches `timeoutMs` from here). */
-  let enteredAt = started;
+  let enteredAt: number;
   const source = opts.source ?? DEFAULT_SOURCE;
   const verify = opts.verify ?? true;
   const timeoutMs = opts.timeoutMs ?? DEFAULT_SEND_TIMEOUT_MS;

@@ -1,5 +1,5 @@
 /**
- * Read-only watch of an agent's pane (spec §9). Owner: actions.
+ * Read-only watch of an agent's pane (a viewer session attached with `-r`: typing changes nothing). Owner: actions.
  *
  * Upstream `mosaic agent watch` (seed 003): a grouped viewer session
  * `new-session -d -t =<agent> -s <agent>-watch-<pid>`, `attach -r` on it, `kill-session` after.

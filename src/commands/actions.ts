@@ -1,5 +1,5 @@
 /**
- * `mosaic-top pause|resume|watch|send|answer|dispatch` (spec §9). Owner: actions.
+ * `mosaic-top pause|resume|watch|send|answer|dispatch` (docs/actions.md). Owner: actions.
  * Exit codes: 0 done; 1 unexpected error; 2 usage; 3 refused (nothing sent or claimed);
  * 4 not confirmed (send: typed_not_submitted / no_evidence; answer: no_evidence; dispatch: claimed, not delivered);
  * (pause: 3 when the fleet is already paused — the existing flag is kept unless --force);
@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import type { GlobalOptions } from '../cli.js';
+import type { GlobalOptions } from '../options.js';
 import { resolvePaths } from '../../lib/paths.js';
 import { sanitizeLine } from '../../lib/sanitize.js';
 import type { PausedFlag } from '../../fleet/types.js';

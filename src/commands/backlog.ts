@@ -1,10 +1,10 @@
 import os from 'node:os';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import type { GlobalOptions } from '../cli.js';
+import type { GlobalOptions } from '../options.js';
 import { resolvePaths, type MosaicPaths } from '../../lib/paths.js';
 import { sanitizeLine, sanitizeLines } from '../../lib/sanitize.js';
 import { describeCause } from '../../lib/errors.js';
-import { acceptanceLines, BacklogError, EXIT_CODES, parseAcceptanceArgument, type Card } from '../../backlog/types.js';
+import { acceptanceLines, BacklogError, EXIT_CODES, parseAcceptanceArgument, type Card, type CardStatus } from '../../backlog/types.js';
 import type { BacklogClient } from '../../backlog/verbs.js';
 
 // Kept light at import time (src/cli.ts imports it statically): the client, PGlite, drizzle
@@ -173,7 +173,7 @@ async function withBacklog<T>(
 }
 
 /**
- * `mosaic-top backlog <verb>` (spec §7; upstream `mosaic fleet backlog`): create, list, show,
+ * `mosaic-top backlog <verb>` (upstream `mosaic fleet backlog`; docs/backlog.md): create, list, show,
  * claim, renew, reclaim, link, block, unblock, complete, stats, events, import, serve — all
  * with `--json` in upstream's shapes (a card object or `null`, arrays, upstream's stats; our
  * fields added, never wrappers — docs/backlog.md). Exit codes: 0 ok (nothing to claim, and
@@ -203,7 +203,7 @@ export function registerBacklogCommand(program: Command): void {
     .addOption(new Option('--projected-tokens <n>', 'advisory spend projection (tokens)').argParser(parseInteger))
     .option('--actor <name>', 'who creates it (event log; default cli:<user>@<host>)')
     .addOption(json())
-    .action(async (o, cmd: Command) =>
+    .action(async (o: { id: string; title: string; body?: string; phase?: string; priority?: number; dependsOn?: string[]; acceptance?: string; idempotencyKey?: string; projectedTokens?: number; actor?: string }, cmd: Command) =>
       withBacklog(
         cmd,
         async (c) => {
@@ -238,7 +238,7 @@ export function registerBacklogCommand(program: Command): void {
     .option('--ready-only', 'only claimable cards')
     .addOption(new Option('--limit <n>', 'at most n cards').argParser(parseInteger))
     .addOption(json())
-    .action(async (o, cmd: Command) =>
+    .action(async (o: { status?: CardStatus; phase?: string; readyOnly?: boolean; limit?: number }, cmd: Command) =>
       withBacklog(
         cmd,
         (c) => c.list({ status: o.status, phase: o.phase, readyOnly: Boolean(o.readyOnly), limit: o.limit }),
@@ -253,7 +253,7 @@ export function registerBacklogCommand(program: Command): void {
     .description('show one card')
     .requiredOption('--id <id>', 'card id')
     .addOption(json())
-    .action(async (o, cmd: Command) =>
+    .action(async (o: { id: string }, cmd: Command) =>
       withBacklog(cmd, (c) => orNull(() => c.get(o.id)), (card) => (card ? cardDetails(card) : '(none)'), (card) => cardJson(card), { readOnly: true }),
     );
 
@@ -265,7 +265,7 @@ export function registerBacklogCommand(program: Command): void {
     .option('--id <id>', 'claim this card')
     .option('--request-id <id>', 'repeat a claim that got no answer: the same id returns its result, never a second card (embedded tier, 10 min)')
     .addOption(json())
-    .action(async (o, cmd: Command) =>
+    .action(async (o: { owner: string; ttl: number; id?: string; requestId?: string }, cmd: Command) =>
       withBacklog(
         cmd,
         async (c) => {
@@ -294,7 +294,7 @@ export function registerBacklogCommand(program: Command): void {
     .addOption(new Option('--ttl <seconds>', 'new TTL from now (default: the claim TTL)').argParser(parseWholeSeconds))
     .addOption(new Option('--token <n>', 'fencing token from the claim').argParser(parseInteger))
     .addOption(json())
-    .action(async (o, cmd: Command) =>
+    .action(async (o: { id: string; owner: string; ttl?: number; token?: number }, cmd: Command) =>
       withBacklog(
         cmd,
         (c) => c.renew({ id: o.id, owner: o.owner, ttlSeconds: o.ttl, token: o.token }),
@@ -308,7 +308,7 @@ export function registerBacklogCommand(program: Command): void {
     .option('--id <id>', 'card id')
     .option('--owner <name>', 'with --id: only while this owner still holds the claim (a card that changed hands is left alone)')
     .addOption(json())
-    .action(async (o, cmd: Command) => {
+    .action(async (o: { id?: string; owner?: string }, cmd: Command) => {
       if (o.owner !== undefined && o.id === undefined) cmd.error('mosaic-top backlog reclaim: --owner needs --id', { exitCode: 2 });
       await withBacklog(
         cmd,
@@ -323,7 +323,7 @@ export function registerBacklogCommand(program: Command): void {
     .requiredOption('--from <id>', 'the dependent card')
     .requiredOption('--to <id>', 'the card it depends on')
     .addOption(json())
-    .action(async (o, cmd: Command) =>
+    .action(async (o: { from: string; to: string }, cmd: Command) =>
       withBacklog(cmd, (c) => c.link({ from: o.from, to: o.to, actor: cliActor() }), (card) => `linked ${cardLine(card)}`),
     );
 
@@ -333,7 +333,7 @@ export function registerBacklogCommand(program: Command): void {
     .requiredOption('--id <id>', 'card id')
     .option('--reason <text>', 'why')
     .addOption(json())
-    .action(async (o, cmd: Command) =>
+    .action(async (o: { id: string; reason?: string }, cmd: Command) =>
       withBacklog(
         cmd,
         (c) => orNull(() => c.block({ id: o.id, reason: o.reason, actor: cliActor() })),
@@ -347,7 +347,7 @@ export function registerBacklogCommand(program: Command): void {
     .description('return a blocked card to ready')
     .requiredOption('--id <id>', 'card id')
     .addOption(json())
-    .action(async (o, cmd: Command) =>
+    .action(async (o: { id: string }, cmd: Command) =>
       withBacklog(
         cmd,
         (c) => orNull(() => c.unblock({ id: o.id, actor: cliActor() })),
@@ -364,7 +364,7 @@ export function registerBacklogCommand(program: Command): void {
     .addOption(new Option('--token <n>', 'fencing token from the claim').argParser(parseInteger))
     .addOption(new Option('--actual-tokens <n>', 'advisory actual spend (tokens)').argParser(parseInteger))
     .addOption(json())
-    .action(async (o, cmd: Command) =>
+    .action(async (o: { id: string; owner?: string; token?: number; actualTokens?: number }, cmd: Command) =>
       withBacklog(
         cmd,
         (c) => orNull(() => c.complete({ id: o.id, owner: o.owner, token: o.token, actualTokens: o.actualTokens, actor: cliActor() })),
@@ -396,7 +396,7 @@ export function registerBacklogCommand(program: Command): void {
     .option('--id <id>', 'only this card')
     .addOption(new Option('--limit <n>', 'how many').default(50).argParser(parseInteger))
     .addOption(json())
-    .action(async (o, cmd: Command) =>
+    .action(async (o: { id?: string; limit: number }, cmd: Command) =>
       withBacklog(
         cmd,
         (c) => c.events({ cardId: o.id, limit: o.limit }),
@@ -460,7 +460,7 @@ export function registerBacklogCommand(program: Command): void {
     .command('serve')
     .description('run the embedded backlog server in the foreground (clients start one on demand otherwise)')
     .addOption(new Option('--idle-exit <seconds>', 'exit after this many idle seconds (0 = never; default never in the foreground)').argParser(parseWholeSeconds))
-    .action(async (o, cmd: Command) => {
+    .action(async (o: { idleExit?: number }, cmd: Command) => {
       const paths = pathsOf(cmd);
       if (paths.databaseUrl) {
         process.stderr.write('mosaic-top backlog serve: DATABASE_URL is set — the server tier needs no backlog server\n');

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import type { GlobalOptions } from '../cli.js';
+import type { GlobalOptions } from '../options.js';
 
 interface DemoUpOptions {
   socket?: string;
@@ -7,7 +7,7 @@ interface DemoUpOptions {
 }
 
 /**
- * `mosaic-top demo [up|down]` (spec §11). Bare `demo`: up, open the console on it, down on
+ * `mosaic-top demo [up|down]`. Bare `demo`: up, open the console on it, down on
  * exit (also on SIGTERM/SIGHUP). `demo up [--socket NAME] [--json]` prints the home and socket;
  * `demo down --mosaic-home DIR` tears that demo down. The demo module is imported lazily.
  */

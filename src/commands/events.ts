@@ -1,5 +1,6 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { parseSeconds, type GlobalOptions } from '../cli.js';
+import { parseSeconds, type GlobalOptions } from '../options.js';
+export type { EventsOptions } from '../modes/events.js';
 
 // Kept light at import time (src/cli.ts imports it statically): the snapshot collector and the
 // history are imported by the action only.
@@ -11,24 +12,6 @@ function parseLimit(value: string): number {
   return n;
 }
 
-/** Options of `mosaic-top events` as the mode reads them (seconds for every duration). */
-export interface EventsOptions {
-  follow: boolean;
-  json: boolean;
-  /** Poll interval while following, seconds. */
-  interval: number;
-  notify: string | null;
-  /** Seconds a notify command may run before its process group is killed. */
-  notifyTimeout: number;
-  /** Seconds a notification for one agent and state is held back after one was sent. */
-  notifyCooldown: number;
-  /** Without --follow: how many recent transitions to print. */
-  limit: number;
-  /** Record what is observed in the run dir's history (default true). */
-  history: boolean;
-  mosaicHome?: string;
-  roster?: string;
-}
 
 /**
  * `mosaic-top events [--follow] [--json] [--interval S] [--notify CMD] …` (docs/transitions.md): the fleet's

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { parseSeconds, type GlobalOptions } from '../cli.js';
+import { parseSeconds, type GlobalOptions } from '../options.js';
 import { HEARTBEAT_WRITE_STATES, HeartbeatInputError, writeHeartbeat, type HeartbeatWriteState } from '../../fleet/heartbeat.js';
 import { loadRosterCached } from '../../fleet/roster.js';
 import { resolvePaths } from '../../lib/paths.js';
@@ -14,7 +14,7 @@ function agentInRoster(file: string, agent: string): boolean | null {
 
 /**
  * `mosaic-top heartbeat <agent> --state busy|idle|waiting|stuck [--reason TEXT] [--card ID] [--note TEXT] [--interval S] [--pid N]`
- * (spec §4): writes `<run>/<agent>.hb` atomically, protocol v1. Meant for runtime hooks
+ * (protocol v1, docs/heartbeat.md): writes `<run>/<agent>.hb` atomically, protocol v1. Meant for runtime hooks
  * (Claude Code: UserPromptSubmit ⇒ busy, Stop ⇒ idle; see docs/heartbeat.md). Exit 0 on
  * success, 2 on bad input, 1 on an I/O error.
  */

@@ -1,6 +1,6 @@
 /**
  * `mosaic-top hooks install [AGENT…] [--dry-run]`, `mosaic-top hooks status [AGENT…]` and the
- * hidden `mosaic-top heartbeat-hook --runtime R` the installed hooks run (spec §4; issue 9).
+ * hidden `mosaic-top heartbeat-hook --runtime R` the installed hooks run (issue 9).
  *
  * install: for each agent of the roster (or the ones named), finds its runtime's configuration
  * file (fleet/hook-config.ts) and merges our hooks in — the operator's own hooks are kept, a
@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import type { GlobalOptions } from '../cli.js';
+import type { GlobalOptions } from '../options.js';
 import { readAgentEnv } from '../../fleet/agent-env.js';
 import { beatFromHookEvent, HOOK_RUNTIMES, type HookRuntime } from '../../fleet/hook-events.js';
 import {
@@ -307,9 +307,9 @@ export function codexHookHashes(codexBin: string, codexHome: string, hooksFile: 
       while ((nl = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, nl).trim();
         buf = buf.slice(nl + 1);
-        let message: any;
+        let message: { id?: unknown; error?: unknown; result?: { data?: unknown } } | null;
         try {
-          message = JSON.parse(line);
+          message = JSON.parse(line) as typeof message;
         } catch {
           continue;
         }
@@ -318,11 +318,13 @@ export function codexHookHashes(codexBin: string, codexHome: string, hooksFile: 
           send({ jsonrpc: '2.0', id: 2, method: 'hooks/list', params: { cwds: [codexHome] } });
         } else if (message?.id === 2) {
           if (message.error) return finish(new Error(`codex hooks/list: ${JSON.stringify(message.error).slice(0, 200)}`));
-          const hooks = (Array.isArray(message.result?.data) ? message.result.data : []).flatMap((d: any) => (Array.isArray(d?.hooks) ? d.hooks : []));
+          type ListedHook = { key?: unknown; currentHash?: unknown; sourcePath?: unknown; command?: unknown };
+          const data: unknown[] = Array.isArray(message.result?.data) ? (message.result.data as unknown[]) : [];
+          const hooks = data.flatMap((d) => { const h = (d as { hooks?: unknown } | null)?.hooks; return Array.isArray(h) ? (h as ListedHook[]) : []; });
           const ours = hooks.filter(
-            (h: any) => typeof h?.key === 'string' && typeof h?.currentHash === 'string' && h.sourcePath === hooksFile && typeof h.command === 'string' && h.command.includes(HOOK_COMMAND_MARK),
+            (h) => typeof h?.key === 'string' && typeof h?.currentHash === 'string' && h.sourcePath === hooksFile && typeof h.command === 'string' && h.command.includes(HOOK_COMMAND_MARK),
           );
-          const unique = new Map<string, string>(ours.map((h: any) => [h.key as string, h.currentHash as string]));
+          const unique = new Map<string, string>(ours.map((h) => [h.key as string, h.currentHash as string]));
           if (!unique.size) return finish(new Error(`codex lists none of our hooks from ${hooksFile}`));
           return finish(null, [...unique].map(([key, hash]) => ({ key, hash })));
         }

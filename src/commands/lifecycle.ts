@@ -1,12 +1,12 @@
 /**
- * `mosaic-top start|stop|restart <agent>`, `restart --all` and `reset <agent>` (spec §13).
+ * `mosaic-top start|stop|restart <agent>`, `restart --all` and `reset <agent>`.
  * Owner: actions. Exit codes (see docs/actions.md): 0 done; 1 unexpected error; 2 usage;
  * 3 refused (nothing changed: unknown agent, systemd unavailable, working agent without --force,
  * no reset_command; restart --all: some agents skipped); 4 not confirmed (the unit failed, the
  * pane did not come back within the bound, restart --all halted, reset receipt not delivered).
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import type { GlobalOptions } from '../cli.js';
+import type { GlobalOptions } from '../options.js';
 import { resolvePaths } from '../../lib/paths.js';
 import { sanitizeLine } from '../../lib/sanitize.js';
 import type { LifecycleOutcome, LifecycleResult, RestartAllOutcome, UnitVerb } from '../actions/lifecycle.js';

@@ -1,5 +1,5 @@
 /**
- * `mosaic-top demo` fleet (spec §11): a throwaway Mosaic home with a roster of eight simulated
+ * `mosaic-top demo` fleet: a throwaway Mosaic home with a roster of eight simulated
  * agents on an isolated tmux socket, a holder session, one unmanaged session; and its teardown,
  * which kills only that socket's server and removes only a home it created.
  */
@@ -160,7 +160,8 @@ export async function demoUp(opts: { mosaicHome?: string; socket?: string } = {}
     for (const a of DEMO_AGENTS) {
       // Agents that read their terminal raw draw their roster runtime's input area, so the
       // screen rules (and verified send) read them as that runtime (issue 10).
-      const screen = a.sim.includes('--input-mode') && ['claude', 'codex', 'pi', 'opencode'].includes(a.runtime) ? ['--screen', a.runtime] : [];
+      // The silent agent (its beats stopped: a hung writer) keeps a plain screen, so the stale beat decides.
+      const screen = a.sim.includes('--input-mode') && !a.sim.includes('silent') && ['claude', 'codex', 'pi', 'opencode'].includes(a.runtime) ? ['--screen', a.runtime] : [];
       const argv = [launcher, '--agent', a.name, '--run-dir', paths.runDir, ...a.sim, ...screen];
       if (a.declaresCommand) {
         fs.writeFileSync(

@@ -1,5 +1,5 @@
 /**
- * The simulated agent of `mosaic-top demo` (spec §11): runs in a tmux pane, alternates
+ * The simulated agent of `mosaic-top demo`: runs in a tmux pane, alternates
  * busy/idle, writes protocol-v1 heartbeats with the project's own writer, reads lines from its
  * terminal and acknowledges each with `ack: <line>`.
  *
@@ -144,7 +144,8 @@ export function parseSimAgentArgs(argv: readonly string[]): SimAgentOptions {
 
 /** Runs the sim agent until stdin closes, a signal arrives, or (mode `exit`) the exit timer fires. */
 export function runSimAgent(o: SimAgentOptions): void {
-  let state: HeartbeatState = 'busy';
+  // A silent agent wrote one idle beat and stopped: its screen must not show a running turn.
+  let state: HeartbeatState = o.mode === 'silent' ? 'idle' : 'busy';
   let card: string | null = null;
   const beat = (note?: string) => {
     try {

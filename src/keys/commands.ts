@@ -1,5 +1,5 @@
 /**
- * The console's actions (spec §9 from the console): key ⇒ keymap command ⇒ here ⇒ fleet/ or
+ * The console's actions (pause, send, claim + dispatch, reclaim, release, details, events): key ⇒ keymap command ⇒ here ⇒ fleet/ or
  * backlog/ ⇒ next snapshot. Components never run these; the dispatcher does. Every result
  * lands in the store (notice, receipt or message dialog), every untrusted string sanitized.
  */
@@ -11,7 +11,7 @@ import { readPausedFlag, describePause } from '../../fleet/paused.js';
 import type { MosaicPaths } from '../../lib/paths.js';
 import { sanitizeLine, sanitizeLines } from '../../lib/sanitize.js';
 import type { AgentRow } from '../snapshot/types.js';
-import type { ConsoleStore } from '../store/index.js';
+import { openDetailsOf, type ConsoleStore } from '../store/index.js';
 import type { Poller } from '../poller.js';
 import type { BacklogClient } from '../../backlog/verbs.js';
 import type { ConsoleActions } from './router.js';
@@ -149,9 +149,7 @@ export function createConsoleActions(deps: ConsoleActionDeps): ConsoleActions {
     },
     async send(agent, message) {
       const s = store.getState();
-      s.setDraft('');
-      s.openModal('receipt');
-      s.setPending(`sending to ${agent.name}…`);
+      s.startPending('receipt', `sending to ${agent.name}…`);
       let receipt: SendReceipt;
       try {
         receipt = await send({ agent: agent.name, runtime: agent.runtime, socket: agentTmuxServer(agent, paths), runDir: paths.runDir, message, timeoutMs: CONSOLE_SEND_TIMEOUT_MS, paths });
@@ -163,8 +161,7 @@ export function createConsoleActions(deps: ConsoleActionDeps): ConsoleActions {
     },
     async dispatch(agent) {
       const s = store.getState();
-      s.openModal('message');
-      s.setPending(`claiming a card for ${agent.name}…`);
+      s.startPending('message', `claiming a card for ${agent.name}…`);
       let result: DispatchResult;
       try {
         result = await dispatch({ paths, agent: agent.name, runtime: agent.runtime, socket: agentTmuxServer(agent, paths), timeoutMs: CONSOLE_SEND_TIMEOUT_MS });
@@ -176,9 +173,8 @@ export function createConsoleActions(deps: ConsoleActionDeps): ConsoleActions {
     },
     async unitAction(agent, verb) {
       const s = store.getState();
-      s.openModal('message');
       const doing = { start: 'starting', stop: 'stopping', restart: 'restarting' }[verb];
-      s.setPending(sanitizeLine(`${doing} ${agent.name} (systemctl --user ${verb} mosaic-agent@${agent.name}.service), waiting for the outcome…`));
+      s.startPending('message', sanitizeLine(`${doing} ${agent.name} (systemctl --user ${verb} mosaic-agent@${agent.name}.service), waiting for the outcome…`));
       let result: LifecycleResult;
       try {
         const run = deps.unitAction ?? (await import('../actions/lifecycle.js')).unitAction;
@@ -193,7 +189,7 @@ export function createConsoleActions(deps: ConsoleActionDeps): ConsoleActions {
     },
     async answer(agent, choice, promptId) {
       const s = store.getState();
-      s.setPending(sanitizeLine(`${choice === 'allow' ? 'allowing once' : 'denying'} ${agent.name}'s prompt [id ${promptId}]…`));
+      s.startPending('message', sanitizeLine(`${choice === 'allow' ? 'allowing once' : 'denying'} ${agent.name}'s prompt [id ${promptId}]…`));
       let receipt: AnswerReceipt;
       try {
         const run = deps.answerPrompt ?? (await import('../actions/answer.js')).answerPrompt;
@@ -223,7 +219,7 @@ export function createConsoleActions(deps: ConsoleActionDeps): ConsoleActions {
     async loadCardDetails(cardId) {
       const found = await withBacklog('card details', async (c) => ({ card: await c.get(cardId), events: await c.events({ cardId, limit: 10 }) }));
       const s = store.getState();
-      if (!found || s.ui.modal !== 'details' || s.ui.detailsOf?.key !== cardId) return;
+      if (!found || openDetailsOf(s.ui.open)?.key !== cardId) return;
       const { card, events } = found;
       const lines = [
         `status ${card.status}, priority ${card.priority}${card.phase ? `, phase ${card.phase}` : ''}, attempts ${card.attempts}`,

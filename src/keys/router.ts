@@ -1,20 +1,23 @@
 /**
- * The ONE input dispatcher (style guide §8): a key press goes to the open modal first, then
+ * The ONE input dispatcher: a key press goes to the open modal first, then
  * to the focused panel (fleet or backlog), then to the global bindings; the first layer that
- * consumes it wins. Every binding comes from the keymap data (src/keys/keymap.ts). `--readonly`
- * refuses mutating commands here, and says so. Pure of React: hooks/useKeymapDispatcher
+ * consumes it wins. Every binding comes from the keymap data (src/keys/keymap.ts), and so does
+ * every precondition (checked here through src/keys/requirements.ts). `--readonly` refuses
+ * mutating commands here, and says so. Pure of React: hooks/useKeymapDispatcher
  * only adapts Ink's useInput to {@link dispatchKey}.
  */
-import { bindingFor, displayKey, type KeyBinding } from './keymap.js';
-import { describePause } from '../../fleet/paused.js';
+import { bindingFor, displayKey, type KeyBinding, type KeyScope } from './keymap.js';
+import { unmetRequirement } from './requirements.js';
 import { hasControlCharacters, sanitizeLine } from '../../lib/sanitize.js';
 import type { AgentRow } from '../snapshot/types.js';
 import type { ConsoleState, ConsoleStore } from '../store/index.js';
 import type { ClaimedCardView } from '../../backlog/snapshot.js';
 import { selectedAgentRow, selectedClaimedCard } from '../store/selectors.js';
+import { DEFAULT_PAGE_ROWS, type OpenView } from '../store/ui-slice.js';
+import { modalLineCount } from '../view/rows.js';
 
 export { selectedAgentRow, selectedClaimedCard } from '../store/selectors.js';
-import { modalLineCount } from '../view/rows.js';
+export { refusalBeforeAsking } from './requirements.js';
 
 /** Side effects the dispatcher can ask for; implemented in src/keys/commands.ts. */
 export interface ConsoleActions {
@@ -58,127 +61,145 @@ function isText(press: KeyPress): boolean {
   return press.input.length > 0 && !hasControlCharacters(press.input) && !['up', 'down', 'pageup', 'pagedown', 'enter', 'escape', 'tab', 'backspace'].includes(press.name);
 }
 
+/** Layout values the moves need (computed by the layout each frame, never stored). */
+export interface ViewSize {
+  /** Rows per PgUp/PgDn in the panels. */
+  pageRows: number;
+  /** Body lines a full view (help, details, events) shows at once. */
+  viewLines: number;
+}
+
+const DEFAULT_VIEW: ViewSize = { pageRows: DEFAULT_PAGE_ROWS, viewLines: DEFAULT_PAGE_ROWS };
+
 function refuseReadonly(store: ConsoleStore, binding: KeyBinding, press: KeyPress): boolean {
   if (!binding.mutates || !store.getState().ui.readonly) return false;
   store.getState().pushNotice(`read-only console: ${displayKey(press.name)} disabled (${binding.command})`, 'warn');
   return true;
 }
 
+/** True (and the refusal said, when there is one to say) when the binding's precondition is unmet. */
+function refuseUnmet(store: ConsoleStore, binding: KeyBinding): boolean {
+  if (!binding.requires) return false;
+  const unmet = unmetRequirement(store.getState(), binding.requires, binding.hint ?? binding.command);
+  if (!unmet) return false;
+  if (unmet.notice) store.getState().pushNotice(sanitizeLine(unmet.notice), 'warn');
+  return true;
+}
+
+/** The scopes the open modal reads keys from, most specific first. */
+function modalScopes(open: OpenView): KeyScope[] {
+  switch (open.kind) {
+    case 'none': return [];
+    case 'filter':
+    case 'send-editor': return ['modal', 'text'];
+    case 'confirm-pause':
+    case 'confirm-dispatch':
+    case 'confirm-release':
+    case 'confirm-unit':
+    case 'confirm-answer': return ['modal'];
+    case 'help': return ['help', 'view'];
+    case 'events': return ['events', 'view'];
+    case 'details': return ['view'];
+    case 'receipt':
+    case 'message': return ['result'];
+  }
+}
+
+const CANCELLED: Record<string, string> = { 'confirm-pause': 'pause/resume cancelled', 'confirm-dispatch': 'claim cancelled', 'confirm-release': 'release cancelled', 'confirm-answer': 'answer cancelled: nothing typed' };
+
+/** Runs the modal binding for what is open; false when the key is not the modal's (it goes on to the panels). */
+function handleModal(press: KeyPress, store: ConsoleStore, actions: ConsoleActions, view: ViewSize): boolean {
+  const s = store.getState();
+  const open = s.ui.open;
+  if (open.kind === 'none' || press.name === 'ctrl+c') return false;
+  const isTextEntry = open.kind === 'filter' || open.kind === 'send-editor';
+  // Movement passes through the filter line: the panel moves while filtering.
+  if (open.kind === 'filter' && ['up', 'down', 'pageup', 'pagedown'].includes(press.name)) return false;
+  let binding: KeyBinding | undefined;
+  for (const scope of modalScopes(open)) {
+    binding = bindingFor(press.name, scope);
+    // In the editors only their own keys (enter, esc, backspace) are commands: the rest is text.
+    if (binding && isTextEntry && binding.scope.includes('modal') && !['submit', 'cancel', 'delete-char'].includes(binding.command)) binding = undefined;
+    if (binding) break;
+  }
+  // Keys with no binding in a modal are swallowed: they never reach the panels behind it.
+  if (!binding || refuseUnmet(store, binding)) return true;
+  const page = Math.max(1, view.viewLines - 1);
+  const scroll = (delta: number | 'top') => s.scrollModal(delta, modalLineCount(s), view.viewLines);
+  switch (binding.command) {
+    case 'type-text':
+      if (!isText(press)) return true;
+      if (open.kind === 'filter') s.setFilter(s.ui.filter + press.input);
+      else if (open.kind === 'send-editor') s.setDraft(open.draft + press.input);
+      return true;
+    case 'delete-char':
+      if (open.kind === 'filter') s.setFilter(s.ui.filter.slice(0, -1));
+      else if (open.kind === 'send-editor') s.setDraft(open.draft.slice(0, -1));
+      return true;
+    case 'submit':
+      if (open.kind === 'send-editor') {
+        const text = open.draft;
+        if (!text.trim()) { s.closeModal(); s.pushNotice('send: empty message, nothing sent', 'warn'); }
+        else withAgent(store, 'send', (agent) => { void actions.send(agent, text); });
+      } else s.closeModal();
+      return true;
+    case 'cancel':
+      if (open.kind === 'filter') s.setFilter('');
+      if (open.kind in CANCELLED) s.pushNotice(CANCELLED[open.kind]);
+      else if (open.kind === 'confirm-unit') s.pushNotice(`${open.verb} cancelled`);
+      s.closeModal();
+      return true;
+    case 'confirm-no':
+      s.closeModal();
+      s.pushNotice(open.kind === 'confirm-unit' ? `${open.verb} cancelled` : CANCELLED[open.kind] ?? 'cancelled');
+      return true;
+    case 'answer-choice': {
+      if (open.kind !== 'confirm-answer') return true;
+      const agent = s.fleet.snapshot?.agents.find((a) => a.name === open.agent);
+      if (!agent) { s.closeModal(); s.pushNotice(sanitizeLine(`answer: ${open.agent} is no longer in the roster`), 'warn'); }
+      else if (!actions.answer) { s.closeModal(); s.pushNotice('answer: not available in this console', 'warn'); }
+      else void actions.answer(agent, press.name === 'a' ? 'allow' : 'deny', open.prompt.id);
+      return true;
+    }
+    case 'confirm-yes':
+      if (open.kind === 'confirm-pause') void actions.pauseOrResume();
+      else if (open.kind === 'confirm-dispatch') withAgent(store, 'claim', (agent) => { void actions.dispatch(agent); });
+      else if (open.kind === 'confirm-unit') {
+        const agent = s.fleet.snapshot?.agents.find((a) => a.name === open.agent);
+        if (!agent) { s.closeModal(); s.pushNotice(sanitizeLine(`${open.verb}: ${open.agent} is no longer in the roster`), 'warn'); }
+        else if (!actions.unitAction) { s.closeModal(); s.pushNotice(`${open.verb}: not available in this console`, 'warn'); }
+        else void actions.unitAction(agent, open.verb);
+      } else if (open.kind === 'confirm-release') {
+        const card = selectedClaimedCard(store.getState());
+        if (card) void actions.release(card);
+        else {
+          s.closeModal();
+          s.pushNotice('release: select a claimed card (C) in the backlog panel', 'warn');
+        }
+      }
+      return true;
+    // In a full view the movement keys scroll it.
+    case 'move-up': scroll(-1); return true;
+    case 'move-down': scroll(1); return true;
+    case 'page-up': scroll(-page); return true;
+    case 'page-down': scroll(page); return true;
+    case 'move-top': scroll('top'); return true;
+    case 'move-bottom': scroll(10_000); return true;
+    case 'reload-events': if (actions.loadEvents) void actions.loadEvents(); return true;
+    case 'close-view':
+    case 'close-own-view':
+    case 'dismiss':
+      s.closeModal();
+      return true;
+    default:
+      return true;
+  }
+}
+
 function withAgent(store: ConsoleStore, what: string, run: (agent: AgentRow) => void): void {
   const agent = selectedAgentRow(store.getState());
   if (!agent) store.getState().pushNotice(`${what}: no agent selected`, 'warn');
   else run(agent);
-}
-
-/**
- * Why an action on `agent` would be refused before anything is asked or typed, or null: no
- * live pane (send, claim; remote agents too — their rows carry the pane seen over ssh), or —
- * for a claim — the fleet is PAUSED (since when, by whom). The action itself checks again;
- * this spares the operator a dialog that can only end in a refusal.
- */
-export function refusalBeforeAsking(s: ConsoleState, agent: AgentRow, what: 'send' | 'claim'): string | null {
-  if (what === 'claim' && s.fleet.snapshot?.fleet.paused) return `claim refused: ${describePause(s.fleet.snapshot.fleet.paused)}`;
-  if (!agent.pane || agent.pane.dead) return `${what} refused: ${agent.name} has no live pane (${agent.readiness})`;
-  return null;
-}
-
-/** Runs `run` for the selected agent unless {@link refusalBeforeAsking} refuses (then says why). */
-function withLiveAgent(store: ConsoleStore, what: 'send' | 'claim', run: (agent: AgentRow) => void): void {
-  withAgent(store, what, (agent) => {
-    const refusal = refusalBeforeAsking(store.getState(), agent, what);
-    if (refusal) store.getState().pushNotice(sanitizeLine(refusal), 'warn');
-    else run(agent);
-  });
-}
-
-/** Runs `run` with the selected claimed card, or closes any dialog and says what to select. */
-function withClaimedCard(store: ConsoleStore, run: (card: ClaimedCardView) => void): void {
-  const card = selectedClaimedCard(store.getState());
-  if (card) return run(card);
-  store.getState().closeModal();
-  store.getState().pushNotice('release: select a claimed card (C) in the backlog panel', 'warn');
-}
-
-function handleModal(press: KeyPress, store: ConsoleStore, actions: ConsoleActions): boolean {
-  const s = store.getState();
-  const modal = s.ui.modal;
-  if (modal === 'none' || press.name === 'ctrl+c') return false;
-  const command = bindingFor(press.name, 'modal')?.command;
-  switch (modal) {
-    case 'filter':
-      if (['up', 'down', 'pageup', 'pagedown'].includes(press.name)) return false; // move while filtering
-      if (command === 'cancel') { s.setFilter(''); s.closeModal(); }
-      else if (command === 'submit') s.closeModal();
-      else if (command === 'delete-char') s.setFilter(s.ui.filter.slice(0, -1));
-      else if (isText(press)) s.setFilter(s.ui.filter + press.input);
-      return true;
-    case 'send-editor':
-      if (command === 'cancel') { s.setDraft(''); s.closeModal(); }
-      else if (command === 'submit') {
-        const text = s.ui.draft;
-        if (!text.trim()) { s.closeModal(); s.pushNotice('send: empty message, nothing sent', 'warn'); }
-        else withAgent(store, 'send', (agent) => { void actions.send(agent, text); });
-      } else if (command === 'delete-char') s.setDraft(s.ui.draft.slice(0, -1));
-      else if (isText(press)) s.setDraft(s.ui.draft + press.input);
-      return true;
-    case 'confirm-unit': {
-      if (s.ui.pending) return true;
-      const ask = s.ui.unitAction;
-      if (command === 'confirm-yes' && ask) {
-        const agent = s.fleet.snapshot?.agents.find((a) => a.name === ask.agent);
-        if (!agent) { s.closeModal(); s.pushNotice(sanitizeLine(`${ask.verb}: ${ask.agent} is no longer in the roster`), 'warn'); }
-        else if (!actions.unitAction) { s.closeModal(); s.pushNotice(`${ask.verb}: not available in this console`, 'warn'); }
-        else void actions.unitAction(agent, ask.verb);
-      } else if (command === 'confirm-no' || command === 'cancel' || press.name === 'q') {
-        s.closeModal();
-        s.pushNotice(`${ask?.verb ?? 'unit action'} cancelled`);
-      }
-      return true;
-    }
-    case 'confirm-answer': {
-      if (s.ui.pending) return true;
-      const ask = s.ui.answerAsk;
-      if ((command === 'answer-allow' || command === 'answer-deny') && ask) {
-        const agent = s.fleet.snapshot?.agents.find((a) => a.name === ask.agent);
-        if (!agent) { s.closeModal(); s.pushNotice(sanitizeLine(`answer: ${ask.agent} is no longer in the roster`), 'warn'); }
-        else if (!actions.answer) { s.closeModal(); s.pushNotice('answer: not available in this console', 'warn'); }
-        else void actions.answer(agent, command === 'answer-allow' ? 'allow' : 'deny', ask.prompt.id);
-      } else if (command === 'confirm-no' || command === 'cancel' || press.name === 'q') {
-        s.closeModal();
-        s.pushNotice('answer cancelled: nothing typed');
-      }
-      return true;
-    }
-    case 'confirm-pause':
-    case 'confirm-dispatch':
-    case 'confirm-release':
-      if (s.ui.pending) return true;
-      if (command === 'confirm-yes') {
-        if (modal === 'confirm-pause') void actions.pauseOrResume();
-        else if (modal === 'confirm-dispatch') withAgent(store, 'claim', (agent) => { void actions.dispatch(agent); });
-        else withClaimedCard(store, (card) => { void actions.release(card); });
-      } else if (command === 'confirm-no' || command === 'cancel' || press.name === 'q') {
-        s.closeModal();
-        s.pushNotice({ 'confirm-pause': 'pause/resume cancelled', 'confirm-dispatch': 'claim cancelled', 'confirm-release': 'release cancelled' }[modal]);
-      }
-      return true;
-    case 'help':
-    case 'details':
-    case 'events': {
-      const page = Math.max(1, s.ui.modalView - 1);
-      const scroll: Record<string, number | 'top'> = { up: -1, k: -1, down: 1, j: 1, pageup: -page, pagedown: page, g: 'top', G: 10_000 };
-      if (press.name in scroll) { s.scrollModal(scroll[press.name], modalLineCount(s)); return true; }
-      if (modal === 'events' && press.name === 'r') { if (actions.loadEvents) void actions.loadEvents(); return true; }
-      if (command === 'cancel' || press.name === 'q' || press.name === 'enter' || (modal === 'help' && press.name === '?') || (modal === 'events' && press.name === 'e')) s.closeModal();
-      return true;
-    }
-    case 'receipt':
-    case 'message':
-      if (!s.ui.pending) s.closeModal();
-      return true;
-    default:
-      return false;
-  }
 }
 
 /**
@@ -192,27 +213,8 @@ export function unitRefusalBeforeAsking(s: ConsoleState, agent: AgentRow, verb: 
   return null;
 }
 
-/**
- * Why a binding's `requires` is not met by the selected row (the notice to show), or null.
- * `waiting-agent`: readiness `waiting` and a permission prompt read off the screen. Pure.
- */
-export function requirementRefusal(s: ConsoleState, binding: KeyBinding): string | null {
-  if (binding.requires !== 'waiting-agent') return null;
-  const agent = selectedAgentRow(s);
-  if (!agent) return `${binding.command}: no agent selected`;
-  const prompt = agent.screen?.prompt;
-  if (agent.readiness !== 'waiting' || !prompt) {
-    const why = agent.readiness === 'waiting' ? 'waiting, but no prompt was read off its screen (remote or no screen rules: use mosaic-top answer)' : agent.readiness;
-    return `${binding.command}: ${agent.name} is not waiting on a permission prompt (${why}); nothing to answer`;
-  }
-  if (prompt.kind !== 'permission') return `${binding.command}: ${agent.name} shows a question, not a permission prompt; attach to answer it`;
-  return null;
-}
-
-function runPanelOrGlobal(binding: KeyBinding, press: KeyPress, store: ConsoleStore, actions: ConsoleActions): void {
+function runPanelOrGlobal(binding: KeyBinding, store: ConsoleStore, actions: ConsoleActions, view: ViewSize): void {
   const s = store.getState();
-  const unmet = requirementRefusal(s, binding);
-  if (unmet) return s.pushNotice(sanitizeLine(unmet), 'warn');
   const verb = binding.unitVerb;
   if (verb) {
     return withAgent(store, verb, (agent) => {
@@ -224,25 +226,26 @@ function runPanelOrGlobal(binding: KeyBinding, press: KeyPress, store: ConsoleSt
   switch (binding.command) {
     case 'move-up': return s.moveSelection(-1);
     case 'move-down': return s.moveSelection(1);
-    case 'page-up': return s.moveSelection('page-up');
-    case 'page-down': return s.moveSelection('page-down');
+    case 'page-up': return s.moveSelection('page-up', view.pageRows);
+    case 'page-down': return s.moveSelection('page-down', view.pageRows);
     case 'move-top': return s.moveSelection('top');
     case 'move-bottom': return s.moveSelection('bottom');
     case 'details': {
       s.openDetails();
-      const d = store.getState().ui.detailsOf;
-      if (d?.kind === 'card' && actions.loadCardDetails) void actions.loadCardDetails(d.key);
+      const open = store.getState().ui.open;
+      if (open.kind === 'details' && open.of.kind === 'card' && actions.loadCardDetails) void actions.loadCardDetails(open.of.key);
       return;
     }
     case 'preview': return actions.togglePreview();
     case 'watch': return withAgent(store, 'watch', (agent) => actions.watch(agent));
-    case 'send': return withLiveAgent(store, 'send', () => { s.setDraft(''); s.openModal('send-editor'); });
-    case 'dispatch': return withLiveAgent(store, 'claim', () => s.openModal('confirm-dispatch'));
-    case 'answer': return withAgent(store, 'answer', (agent) => s.askAnswer(agent.name, agent.screen!.prompt!));
+    case 'send': return s.openModal('send-editor');
+    case 'dispatch': return s.openModal('confirm-dispatch');
+    case 'answer': return withAgent(store, 'answer', (agent) => { if (agent.screen?.prompt) s.askAnswer(agent.name, agent.screen.prompt); });
     case 'switch-focus': return s.switchFocus();
     case 'filter': return s.openModal('filter');
     case 'clear-filter': {
-      if (s.ui.filter) { s.setFilter(''); s.pushNotice('filter cleared'); }
+      s.setFilter('');
+      s.pushNotice('filter cleared');
       return;
     }
     case 'help': return s.openModal('help');
@@ -254,24 +257,26 @@ function runPanelOrGlobal(binding: KeyBinding, press: KeyPress, store: ConsoleSt
     }
     case 'pause': return s.openModal('confirm-pause');
     case 'reclaim': { void actions.reclaim(); return; }
-    case 'release': return withClaimedCard(store, () => s.openModal('confirm-release'));
+    case 'release': return s.openModal('confirm-release');
     case 'refresh': s.pushNotice('refreshing…', 'progress'); return actions.refresh();
     case 'quit': return actions.quit();
-    default: void press;
+    default: return;
   }
 }
 
 /**
  * Routes one key press: modal ⇒ focused panel ⇒ global. Returns the layer that consumed it
- * (null: no binding). Mutating commands in `--readonly` are consumed with a notice.
+ * (null: no binding). Mutating commands in `--readonly` are consumed with a notice; a binding
+ * whose precondition is unmet is consumed with its refusal (or silently). `view`: the layout's
+ * page sizes (default 10 rows).
  */
-export function dispatchKey(press: KeyPress, store: ConsoleStore, actions: ConsoleActions): DispatchLayer {
-  if (handleModal(press, store, actions)) return 'modal';
+export function dispatchKey(press: KeyPress, store: ConsoleStore, actions: ConsoleActions, view: ViewSize = DEFAULT_VIEW): DispatchLayer {
+  if (handleModal(press, store, actions, view)) return 'modal';
   const focus = store.getState().ui.focus;
   for (const layer of [focus, 'global'] as const) {
     const binding = bindingFor(press.name, layer);
     if (!binding) continue;
-    if (!refuseReadonly(store, binding, press)) runPanelOrGlobal(binding, press, store, actions);
+    if (!refuseReadonly(store, binding, press) && !refuseUnmet(store, binding)) runPanelOrGlobal(binding, store, actions, view);
     return layer;
   }
   return null;

@@ -1,10 +1,10 @@
 /**
- * Console mode (spec §8): `mosaic-top` without a subcommand. Loads ink/react lazily (the
+ * Console mode: `mosaic-top` without a subcommand. Loads ink/react lazily (the
  * `--once` path never imports this module's heavy parts), draws on the alternate screen,
  * polls with src/poller.ts, and hands the terminal over for `w` (watch) by unmounting Ink and
  * mounting it again afterwards — the store survives, so selection, focus and filter too.
  */
-import type { GlobalOptions } from '../cli.js';
+import type { GlobalOptions } from '../options.js';
 import { resolvePaths, type MosaicPaths } from '../../lib/paths.js';
 import type { AgentRow, Snapshot } from '../snapshot/types.js';
 import { createConsoleStore, type ConsoleStore } from '../store/index.js';
@@ -18,8 +18,13 @@ const ENTER_ALT_SCREEN = '\x1b[?1049h\x1b[H';
 const LEAVE_ALT_SCREEN = '\x1b[?1049l';
 const SHOW_CURSOR = '\x1b[?25h';
 
-/** Ink frames per second at most: enough for key echo, cheap on a 2-core box. */
-export const CONSOLE_MAX_FPS = 12;
+/**
+ * Ink frames per second at most (Ink's own default). Ink throttles frames with a leading and a
+ * trailing edge, so a key pressed within 1000/fps ms of the last frame waits for the next one:
+ * at 12 fps that was up to 84 ms, over the 50 ms key-to-frame budget; at 30, 34 ms. An idle
+ * console draws no more frames for it: frames happen only when the store changes.
+ */
+export const CONSOLE_MAX_FPS = 30;
 
 /** True when NO_COLOR is set to a non-empty value (no-color.org). */
 export function noColorRequested(env: NodeJS.ProcessEnv = process.env): boolean {
@@ -73,12 +78,13 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
   /** Closes what the default snapshot source keeps open between ticks (the backlog client). */
   let closeCollect = async (): Promise<void> => {};
   if (!collect) {
-    const [{ collectSnapshot, currentTenant }, { RosterCache }, { SystemdBackoff }, { tmuxEnv: makeTmuxEnv }, { createBacklogSectionReader }, { ScreenReader }, { ScreenRulesCache, screenRulesOverridePath }, { LingerCache, lingerDir }] = await Promise.all([
+    const [{ collectSnapshot, currentTenant }, { RosterCache }, { SystemdBackoff }, { tmuxEnv: makeTmuxEnv }, { createBacklogSectionReader }, { ProcessTreeReader }, { ScreenReader }, { ScreenRulesCache, screenRulesOverridePath }, { LingerCache, lingerDir }] = await Promise.all([
       import('../snapshot/collect.js'),
       import('../../fleet/roster.js'),
       import('../../fleet/systemd.js'),
       import('../../fleet/exec.js'),
       import('../../backlog/snapshot.js'),
+      import('../../fleet/proc.js'),
       import('../../fleet/screen-probe.js'),
       import('../../fleet/screen.js'),
       import('../../fleet/linger.js'),
@@ -96,14 +102,16 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
     closeCollect = () => backlogReader.close();
     // Lingering (fleet-level LINGER) is read at the first tick, then at most every 30 s.
     const linger = new LingerCache(currentTenant(), { dir: lingerDir() });
-    collect = (p, signal) => collectSnapshot({ paths: p, rosterCache, systemdBackoff, tmuxEnv, signal, readBacklog: backlogReader.read, screenReader, screenRules, linger });
+    // The process table changes little between ticks: read only what changed (full read every 30 s).
+    const procReader = new ProcessTreeReader();
+    collect = (p, signal) => collectSnapshot({ paths: p, rosterCache, systemdBackoff, tmuxEnv, signal, readBacklog: backlogReader.read, screenReader, screenRules, linger, procReader });
   }
   const collectFn = collect;
   const { capturePane } = await import('../../fleet/capture.js');
 
   const store = createConsoleStore({ readonly: Boolean(opts.readonly), color: !noColorRequested() });
   extra.onStore?.(store);
-  // Transitions (spec §14): the recent past from the run dir's history, then what this console
+  // Transitions: the recent past from the run dir's history, then what this console
   // observes, recorded there too. `MOSAIC_TOP_HISTORY=off` turns both off (the bench compares).
   const historyOn = !/^(0|off|false|no)$/i.test(process.env.MOSAIC_TOP_HISTORY ?? '');
   const transitions = await import('../transitions/history.js');

@@ -8,13 +8,31 @@
  * it in the history, and hands attention transitions to `--notify CMD` through the damper.
  * SIGINT/SIGTERM end it cleanly with exit 0.
  */
-import type { EventsOptions } from '../commands/events.js';
 import { resolvePaths } from '../../lib/paths.js';
 import { sanitizeLine } from '../../lib/sanitize.js';
 import type { Snapshot } from '../snapshot/types.js';
 import { diffSnapshots, transitionChange, transitionSubject, type Transition } from '../transitions/diff.js';
 import { NotifyDamper } from '../transitions/damper.js';
 import { HistoryWriter, historyFile, readHistory } from '../transitions/history.js';
+
+/** Options of `mosaic-top events` as the mode reads them (seconds for every duration). */
+export interface EventsOptions {
+  follow: boolean;
+  json: boolean;
+  /** Poll interval while following, seconds. */
+  interval: number;
+  notify: string | null;
+  /** Seconds a notify command may run before its process group is killed. */
+  notifyTimeout: number;
+  /** Seconds a notification for one agent and state is held back after one was sent. */
+  notifyCooldown: number;
+  /** Without --follow: how many recent transitions to print. */
+  limit: number;
+  /** Record what is observed in the run dir's history (default true). */
+  history: boolean;
+  mosaicHome?: string;
+  roster?: string;
+}
 
 /** One readable line of a transition: `2026-12-01T02:50:03Z  coder1  working → dead  !  pane =coder1:0.0 is dead`. Sanitized. */
 export function transitionLine(t: Transition): string {

@@ -1,9 +1,9 @@
 /**
- * `--once [--json]` (spec §10): one snapshot, printed, exit 0 when a snapshot was produced
+ * `--once [--json]`: one snapshot, printed, exit 0 when a snapshot was produced
  * (even with probe errors). Never imports ink/react; the table renderer is loaded only for the
  * table (the JSON path stays as lean as possible).
  */
-import type { GlobalOptions } from '../cli.js';
+import type { GlobalOptions } from '../options.js';
 import { resolvePaths } from '../../lib/paths.js';
 import { LingerCache, lingerDir } from '../../fleet/linger.js';
 import { collectSnapshot, currentTenant } from '../snapshot/collect.js';

@@ -14,7 +14,7 @@ import { agentLaunch, readAgentEnv } from '../../fleet/agent-env.js';
 import { resolveFleetProfile } from '../../fleet/profile.js';
 import { readHeartbeat, type HeartbeatRead } from '../../fleet/heartbeat.js';
 import { readPausedFlag } from '../../fleet/paused.js';
-import { readProcessTree } from '../../fleet/proc.js';
+import { readProcessTree, type ProcessTreeReader } from '../../fleet/proc.js';
 import { readinessThresholds, type ReadinessThresholds } from '../../fleet/readiness.js';
 import { isLocalHost, probeRemoteHost, sshTarget, sshTimeoutMs, type RemoteHostProbe } from '../../fleet/remote.js';
 import type { LingerCache } from '../../fleet/linger.js';
@@ -66,6 +66,11 @@ export interface CollectSnapshotOptions {
   probeTimeoutMs?: number;
   /** Root of the process table (default `/proc`); for tests. */
   procRoot?: string;
+  /**
+   * Keep one per poller: reads only what changed in the process table since the last tick
+   * (fleet/proc.ts). Without it every snapshot reads every `/proc/<pid>/stat`.
+   */
+  procReader?: ProcessTreeReader;
   /** Reads the backlog section (default {@link collectBacklogSection}); tests inject claims here. */
   readBacklog?: typeof collectBacklogSection;
   /**
@@ -191,6 +196,10 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
   for (const a of localAgents) heartbeats.set(a.name, readHeartbeat(paths.runDir, a.name, nowSeconds));
   const heartbeatsMs = performance.now() - hbStarted;
 
+  // Without a reader kept across ticks (`--once`), the whole process table is read while the
+  // tmux and systemd subprocesses run, not after them; it is used only if a pane is live.
+  const earlyProc = !opts.procReader && localAgents.length ? await timed(() => readProcessTree(opts.procRoot)) : null;
+
   const tmux = new Map<string, TmuxSocketProbe>();
   for (const t of await tmuxPromise) tmux.set(t.socket ?? '', t);
   const remotes = await remotePromise;
@@ -199,13 +208,21 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
   // agent (one stat each, most have none): MOSAIC_AGENT_RUNTIME decides the runtime of an agent
   // whose roster entry names none (upstream's launcher).
   const liveSessions = new Set<string>();
-  for (const t of tmux.values()) for (const p of t.panes) if (!p.dead) liveSessions.add(`${t.socket ?? ''}\0${p.session}`);
-  const proc = liveSessions.size ? await timed(() => readProcessTree(opts.procRoot)) : null;
+  const livePanes: { pid: number; currentCommand: string }[] = [];
+  for (const t of tmux.values()) {
+    for (const p of t.panes) {
+      if (p.dead) continue;
+      liveSessions.add(`${t.socket ?? ''}\0${p.session}`);
+      if (p.pid !== null) livePanes.push({ pid: p.pid, currentCommand: p.currentCommand });
+    }
+  }
+  const procReader = opts.procReader;
+  const proc = liveSessions.size ? (earlyProc ?? (await timed(() => (procReader ? procReader.read(livePanes, nowMs) : readProcessTree(opts.procRoot))))) : null;
   const agentEnvs = new Map<string, Record<string, string>>();
   for (const a of localAgents) agentEnvs.set(a.name, readAgentEnv(paths.agentsDir, a.name));
   const runtimeOf = (a: RosterAgent): string => agentLaunch(a, agentEnvs.get(a.name) ?? {}).runtime;
 
-  // Screens (spec §12): only panes that matter, ≤ one capture call per socket, bounded per tick.
+  // Screens: only panes that matter, ≤ one capture call per socket, bounded per tick.
   let screens: ScreenProbeReport | undefined;
   const screenReadings = new Map<string, ScreenReading>();
   if (opts.readScreens ?? true) {

@@ -123,15 +123,28 @@ export interface ProbeResults {
   screens?: ScreenProbeReport;
 }
 
-/** The agent's pane: `=<name>:0.0`, else (e.g. base-index 1) the session's first pane. */
-export function findAgentPane(panes: readonly TmuxPane[], name: string): TmuxPane | null {
-  let first: TmuxPane | null = null;
+/** Each session's agent pane: `=<name>:0.0`, else (e.g. base-index 1) the session's first pane. */
+function agentPanes(panes: readonly TmuxPane[]): Map<string, TmuxPane> {
+  const bySession = new Map<string, TmuxPane>();
   for (const p of panes) {
-    if (p.session !== name) continue;
-    if (p.windowIndex === 0 && p.paneIndex === 0) return p;
-    if (!first || p.windowIndex < first.windowIndex || (p.windowIndex === first.windowIndex && p.paneIndex < first.paneIndex)) first = p;
+    const first = bySession.get(p.session);
+    if (first && first.windowIndex === 0 && first.paneIndex === 0) continue;
+    if (!first || (p.windowIndex === 0 && p.paneIndex === 0) || p.windowIndex < first.windowIndex || (p.windowIndex === first.windowIndex && p.paneIndex < first.paneIndex)) {
+      bySession.set(p.session, p);
+    }
   }
-  return first;
+  return bySession;
+}
+
+/** The agent pane of `name` in one socket's panes (`=<name>:0.0`, else the session's first pane), indexed once per socket probe (a roster of 1,000 agents would otherwise scan every pane per agent). */
+const paneIndexes = new WeakMap<readonly TmuxPane[], Map<string, TmuxPane>>();
+export function findAgentPane(panes: readonly TmuxPane[], name: string): TmuxPane | null {
+  let index = paneIndexes.get(panes);
+  if (!index) {
+    index = agentPanes(panes);
+    paneIndexes.set(panes, index);
+  }
+  return index.get(name) ?? null;
 }
 
 function toPaneInfo(p: TmuxPane): PaneInfo {
@@ -181,7 +194,8 @@ function joinAgent(
   const local = h?.target === null;
   const where = local ? '' : ` at host ${a.host}`;
   const probeError = h ? agentProbeError(h, a.socket) : null;
-  const paneRaw = findAgentPane(h?.tmux.get(a.socket ?? '')?.panes ?? [], a.name);
+  const socketPanes = h?.tmux.get(a.socket ?? '')?.panes;
+  const paneRaw = socketPanes ? findAgentPane(socketPanes, a.name) : null;
   const pane = paneRaw && !probeError ? toPaneInfo(paneRaw) : null;
   const hb = h?.heartbeats.get(a.name) ?? { heartbeat: null, error: null };
   const screen = pane && !pane.dead ? h?.screens?.get(a.name) ?? null : null;

@@ -1,5 +1,5 @@
 /**
- * The snapshot: one truthful, joined view of a Mosaic fleet (spec §10). The console's store
+ * The snapshot: one truthful, joined view of a Mosaic fleet (schema/snapshot.schema.json). The console's store
  * holds exactly this; `--once --json` prints it. Shape documented by
  * `schema/snapshot.schema.json` (keep both in step; the tests validate real output).
  */
@@ -14,7 +14,7 @@ export { READINESS_ORDER } from '../../fleet/types.js';
 
 export const SNAPSHOT_SCHEMA = 'mosaic-top/snapshot@1' as const;
 
-/** Fleet-level flags raised by systemd facts (spec §6): LINGER = lingering is off for the user. */
+/** Fleet-level flags raised by systemd facts: LINGER = lingering is off for the user. */
 export type FleetFlag = 'LINGER';
 
 /** How one probe went during this snapshot. */
@@ -72,7 +72,7 @@ export interface AgentRow {
   process: ProcessInfo | null;
   claim: ClaimInfo | null;
   /**
-   * The pane's screen as the screen rules last read it (spec §12): state, the rules used, the
+   * The pane's screen as the screen rules last read it: state, the rules used, the
    * prompt (tool, command/file, block, id) or error shown, the input box's text. Absent when not
    * read (no rules for the runtime, no live pane, a remote agent). Untrusted text: sanitize.
    */
@@ -130,7 +130,7 @@ export interface Snapshot {
   host: string;
   /** The tenant is the Unix user (upstream: uid per tenant). */
   tenant: string;
-  /** Every path in use (spec §1); `databaseUrl` is masked (`postgres://u:***@h/db`) or null. */
+  /** Every path in use; `databaseUrl` is masked (`postgres://u:***@h/db`) or null. */
   paths: MosaicPaths;
   fleet: FleetSummary;
   agents: AgentRow[];
@@ -139,6 +139,6 @@ export interface Snapshot {
   probes: Record<string, ProbeReport>;
   /** Human-readable errors (roster parse errors with file:line:column, probe failures). */
   errors: string[];
-  /** The backlog section (spec §7 into the snapshot); absent when the backlog was not read. */
+  /** The backlog section; absent when the backlog was not read. */
   backlog?: BacklogSection;
 }

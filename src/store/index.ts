@@ -12,7 +12,8 @@ import { createTransitionsSlice, type TransitionsSlice } from './transitions-sli
 export type ConsoleState = FleetSlice & BacklogSlice & UiSlice & TransitionsSlice;
 /** The vanilla store (getState/setState/subscribe), usable outside React. */
 export type ConsoleStore = StoreApi<ConsoleState>;
-export type { Focus, Modal, Notice, UiOptions } from './ui-slice.js';
+export type { DetailsOf, Focus, Modal, Notice, OpenView, PlainModal, UiOptions } from './ui-slice.js';
+export { openDetailsOf, openPending, openScroll } from './ui-slice.js';
 export type { BacklogEventView } from './backlog-slice.js';
 
 /** Creates the console store. `readonly` and `color` are fixed for the session. */

@@ -11,16 +11,40 @@ import type { ConsoleState } from './index.js';
  * substring of name, class, runtime, readiness or a flag). Empty filter matches all.
  */
 export function agentMatchesFilter(agent: AgentRow, filter: string): boolean {
-  const terms = filter.toLowerCase().split(/\s+/).filter(Boolean);
+  return matchesTerms(agent, filterTerms(filter));
+}
+
+function filterTerms(filter: string): string[] {
+  return filter.toLowerCase().split(/\s+/).filter(Boolean);
+}
+
+function matchesTerms(agent: AgentRow, terms: readonly string[]): boolean {
   if (!terms.length) return true;
   const fields = [agent.name, agent.class ?? '', agent.runtime, agent.readiness, ...agent.flags].map((f) => f.toLowerCase());
   return terms.every((t) => fields.some((f) => f.includes(t)));
 }
 
-/** Agents of the snapshot that pass the filter, in roster order. Empty without a snapshot. */
+/** The last filtered list per snapshot (selectors ask for it many times per store change). */
+const visibleCache = new WeakMap<Snapshot, { filter: string; agents: readonly AgentRow[]; index: Map<string, number> }>();
+
+function visibleEntry(snapshot: Snapshot, filter: string): { agents: readonly AgentRow[]; index: Map<string, number> } {
+  const hit = visibleCache.get(snapshot);
+  if (hit && hit.filter === filter) return hit;
+  const terms = filterTerms(filter);
+  const agents = terms.length ? snapshot.agents.filter((a) => matchesTerms(a, terms)) : snapshot.agents;
+  const entry = { filter, agents, index: new Map(agents.map((a, i) => [a.name, i])) };
+  visibleCache.set(snapshot, entry);
+  return entry;
+}
+
+/**
+ * Agents of the snapshot that pass the filter, in roster order. Empty without a snapshot.
+ * The same array (do not mutate it) for the same snapshot and filter: a console of 1,000 agents
+ * asks on every store change.
+ */
 export function visibleAgents(snapshot: Snapshot | null, filter: string): AgentRow[] {
   if (!snapshot) return [];
-  return snapshot.agents.filter((a) => agentMatchesFilter(a, filter));
+  return visibleEntry(snapshot, filter).agents as AgentRow[];
 }
 
 /** A row of the backlog panel: a claimed card (with owner and TTL) or a ready card. */
@@ -91,7 +115,8 @@ export function selectedClaimedCard(s: ConsoleState): ClaimedCardView | null {
 
 /** The selected agent of the (filtered) fleet table, or null. */
 export function selectedAgentRow(s: ConsoleState): AgentRow | null {
-  const agents = visibleAgents(s.fleet.snapshot, s.ui.filter);
-  const i = selectedIndex(agents.map((a) => a.name), s.ui.selectedAgent);
-  return i >= 0 ? agents[i] : null;
+  if (!s.fleet.snapshot) return null;
+  const { agents, index } = visibleEntry(s.fleet.snapshot, s.ui.filter);
+  if (!agents.length) return null;
+  return agents[(s.ui.selectedAgent === null ? undefined : index.get(s.ui.selectedAgent)) ?? 0];
 }

@@ -54,7 +54,7 @@ export function timelineStates(history: readonly Transition[], current: string, 
   if (!trs.length && Number.isFinite(knownFrom)) segments.push({ from: knownFrom, until: opts.nowMs, state: current });
   // Now: the current readiness (it may differ from the last recorded word when a change was not recorded).
   if (segments.length) segments.push({ from: opts.nowMs, until: opts.nowMs + 1, state: current });
-  const out: (string | null)[] = new Array(cells).fill(null);
+  const out = new Array<string | null>(cells).fill(null);
   let k = 0;
   for (let i = 0; i < cells; i++) {
     const a = start + i * step;

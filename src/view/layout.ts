@@ -3,7 +3,9 @@
  * is open. The live area never reaches the terminal's height (Ink clears the whole screen
  * when its output does): everything fits in `rows - 1` lines.
  */
-import type { Modal } from '../store/index.js';
+import type { ConsoleState, Modal, OpenView } from '../store/index.js';
+import { visibleAgents } from '../store/selectors.js';
+import { snapshotErrors } from './rows.js';
 
 /** Line budget of each part of the screen (0 = not shown). Widths in cells. */
 export interface ConsoleLayout {
@@ -91,4 +93,50 @@ export function computeLayout(input: LayoutInput): ConsoleLayout {
     backlogLines = Math.min(main - tableLines, Math.max(backlogLines, input.backlogWanted));
   }
   return { ...base, fullViewLines: 0, tableLines, tableWidth: width, backlogLines, backlogWidth: width, backlogBeside, previewLines };
+}
+
+/** Lines the backlog panel would like: title + claimed cards + ready cards + the blocked line. */
+export function backlogWantedLines(claimed: number, ready: number): number {
+  return 2 + claimed + ready;
+}
+
+/** Lines the receipt/message dialog would like. */
+export function dialogWantedLines(open: OpenView): number {
+  if (open.kind === 'message') return 1 + (open.message?.lines.length ?? 1);
+  if (open.kind === 'receipt') return 4;
+  return 0;
+}
+
+/** The terminal's size in cells. */
+export interface ScreenSize {
+  columns: number;
+  rows: number;
+}
+
+/**
+ * The layout of the console for state `s` on a `size` terminal: every input of
+ * {@link computeLayout} derived from the state, so the layout is computed wherever it is
+ * needed (the screen, the page sizes of the keys) and never stored. Pure.
+ */
+export function consoleLayout(s: Pick<ConsoleState, 'fleet' | 'backlog' | 'ui'>, size: ScreenSize): ConsoleLayout {
+  const section = s.backlog.section;
+  return computeLayout({
+    columns: size.columns,
+    rows: size.rows,
+    errorCount: snapshotErrors(s.fleet.snapshot, s.fleet.tickError).length,
+    backlogWanted: backlogWantedLines(section?.claimed.length ?? 0, section?.ready.length ?? 0),
+    // Header + one line per visible agent (or the "no agents" line) + the unmanaged line.
+    tableWanted: 1 + Math.max(1, visibleAgents(s.fleet.snapshot, s.ui.filter).length) + (s.fleet.snapshot?.unmanaged.length ? 1 : 0),
+    previewOn: s.ui.previewOn,
+    modal: s.ui.open.kind,
+    dialogWanted: dialogWantedLines(s.ui.open),
+  });
+}
+
+/**
+ * What the keys need of a layout: rows per PgUp/PgDn (the table's lines less its header and
+ * one of overlap) and the body lines of a full view (less its title and "more" line).
+ */
+export function viewSizeOf(layout: ConsoleLayout): { pageRows: number; viewLines: number } {
+  return { pageRows: Math.max(1, layout.tableLines - 2), viewLines: Math.max(1, layout.fullViewLines - 2) };
 }

@@ -1,5 +1,5 @@
 /**
- * The `--once` table (spec §10): a readable view like upstream's `fleet ps`. Pure; every
+ * The `--once` table: a readable view like upstream's `fleet ps`. Pure; every
  * untrusted string is sanitized; widths measured with string-width (CJK, emoji).
  */
 import stringWidth from 'string-width';

@@ -9,12 +9,12 @@ import type { BacklogSection } from '../../backlog/snapshot.js';
 import { formatAge, formatTtl, liveSecondsLeft, secondsSince } from './format.js';
 import type { ColumnSpec } from './columns.js';
 import { backlogRows, type BacklogRow } from '../store/selectors.js';
-import { KEYMAP, displayKey } from '../keys/keymap.js';
+import { KEYMAP, REQUIREMENT_WORDS, displayKey } from '../keys/keymap.js';
 import { padToWidth } from './format.js';
 import type { ConsoleState } from '../store/index.js';
 import { eventsLines } from './event-rows.js';
 
-/** Columns of the fleet table (spec §8); evidence only shows when the terminal is wide. */
+/** Columns of the fleet table; evidence only shows when the terminal is wide. */
 export const FLEET_COLUMNS: readonly ColumnSpec[] = [
   { key: 'agent', header: 'AGENT', min: 8, max: 24, priority: 100 },
   { key: 'readiness', header: 'STATE', min: 9, max: 9, priority: 99 },
@@ -40,7 +40,7 @@ export function fleetColumns(cells: number, words: boolean): readonly ColumnSpec
   return FLEET_COLUMNS.map((c, i) => (i === TIMELINE_COLUMN ? { ...c, min: words ? Math.max(8, cells) : cells, max: words ? Math.max(24, cells) : cells } : c));
 }
 
-/** The readiness word as printed (colour is never the only carrier, spec §8). */
+/** The readiness word as printed (colour is never the only carrier of a state: the word is always printed). */
 export function readinessWord(agent: AgentRow): string {
   return agent.readiness;
 }
@@ -240,20 +240,25 @@ export function cardDetailLines(row: BacklogRow, extra?: { body?: string | null;
   return lines.map((l) => sanitizeLine(l.replace(/\t/g, '    ')));
 }
 
-/** One help line per binding: `keys  description  [scope] (disabled: read-only)`. Pure. */
+/**
+ * One help line per binding: `keys  description  [scope] (needs …) (disabled: read-only)`.
+ * Pure.
+ */
 export function helpLines(readonly: boolean): string[] {
   return KEYMAP.filter((b) => b.showInHelp).map((b) => {
     const keys = b.keys.map(displayKey).join(' / ');
     const scope = b.scope.join('+');
+    const needs = b.requires && b.requires !== 'idle' ? `  (needs ${REQUIREMENT_WORDS[b.requires]})` : '';
     const off = readonly && b.mutates ? '  (disabled: read-only)' : '';
-    return `${padToWidth(keys, 14)} ${b.description}  [${scope}]${off}`;
+    return `${padToWidth(keys, 16)} ${b.description}  [${scope}]${needs}${off}`;
   });
 }
 
 /** Lines of the open details view (agent or card, with the card's loaded body), sanitized. */
 export function detailsLines(s: Pick<ConsoleState, 'fleet' | 'backlog' | 'ui'>): string[] {
-  const d = s.ui.detailsOf;
-  if (!d) return [];
+  const open = s.ui.open;
+  if (open.kind !== 'details') return [];
+  const d = open.of;
   if (d.kind === 'agent') {
     const agent = s.fleet.snapshot?.agents.find((a) => a.name === d.key);
     return agent ? agentDetailLines(agent) : [sanitizeLine(`agent ${d.key} is no longer in the snapshot`)];
@@ -261,14 +266,14 @@ export function detailsLines(s: Pick<ConsoleState, 'fleet' | 'backlog' | 'ui'>):
   const row = backlogRows(s.backlog.section).find((r) => r.id === d.key);
   const lines = row ? cardDetailLines(row) : [sanitizeLine(`card ${d.key} is no longer listed`)];
   // Once loaded, the card's own status/priority/claim lines replace the snapshot's summary line.
-  if (s.ui.cardDetails?.id === d.key) return [lines[0], ...s.ui.cardDetails.lines];
+  if (open.card?.id === d.key) return [lines[0], ...open.card.lines];
   return [...lines, '(loading body, acceptance and dependencies from the backlog…)'];
 }
 
 /** Number of lines the open help/details/events view has (for scroll clamping). */
 export function modalLineCount(s: Pick<ConsoleState, 'fleet' | 'backlog' | 'ui'>): number {
-  if (s.ui.modal === 'help') return helpLines(s.ui.readonly).length;
-  if (s.ui.modal === 'details') return detailsLines(s).length;
-  if (s.ui.modal === 'events') return eventsLines(s).length;
+  if (s.ui.open.kind === 'help') return helpLines(s.ui.readonly).length;
+  if (s.ui.open.kind === 'details') return detailsLines(s).length;
+  if (s.ui.open.kind === 'events') return eventsLines(s).length;
   return 0;
 }

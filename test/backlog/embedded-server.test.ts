@@ -1,5 +1,5 @@
 /**
- * The embedded tier across OS processes (spec §7): the real program (`node bin/mosaic-top
+ * The embedded tier across OS processes: the real program (`node bin/mosaic-top
  * backlog …`, built into dist/), the on-demand backlog server, its lock and its socket.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -173,7 +173,7 @@ describe('embedded backlog across processes', () => {
     expect(after.code).toBe(0);
     const holder = readDataDirLock(paths.backlogDataDir);
     expect(holder?.pid).not.toBe(killedPid);
-    const claimed = new Map<string, string>(JSON.parse(after.stdout).map((c: { id: string; claimOwner: string }) => [c.id, c.claimOwner]));
+    const claimed = new Map<string, string>((JSON.parse(after.stdout) as { id: string; claimOwner: string }[]).map((c: { id: string; claimOwner: string }) => [c.id, c.claimOwner]));
     for (const a of acked) expect(claimed.get(a.id)).toBe(a.owner);
     expect(new Set(acked.map((a) => a.id)).size).toBe(acked.length);
     await stopServer(paths);
@@ -466,7 +466,7 @@ describe('embedded backlog across processes', () => {
       socket.write(JSON.stringify({ id: 2, method: 'claim', params: { owner: 'bad owner!' } }) + '\n');
       socket.write(JSON.stringify({ id: 3, method: 'stats' }) + '\n');
       await waitFor(() => lines.length >= 5, { what: 'four replies' });
-      const replies = lines.slice(1).map((l) => JSON.parse(l));
+      const replies = lines.slice(1).map((l) => JSON.parse(l) as unknown);
       expect(replies[0]).toMatchObject({ id: null, ok: false, error: { code: 'invalid' } });
       expect(replies[1]).toMatchObject({ id: 1, ok: false, error: { code: 'invalid' } });
       expect(replies[2]).toMatchObject({ id: 2, ok: false, error: { code: 'invalid' } });

@@ -1,5 +1,5 @@
 /**
- * The server tier end to end (spec §7): `DATABASE_URL` set ⇒ the real program talks to the
+ * The server tier end to end: `DATABASE_URL` set ⇒ the real program talks to the
  * run's PostgreSQL cluster with one connection per process; credentials masked everywhere;
  * a snapshot never migrates.
  */

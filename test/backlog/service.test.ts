@@ -1,5 +1,5 @@
 /**
- * Backlog acceptance suite (spec §7), run against BOTH tiers: real PGlite (copied template
+ * Backlog acceptance suite (docs/backlog.md), run against BOTH tiers: real PGlite (copied template
  * data dir) and real PostgreSQL (the run's throwaway cluster, one database per file).
  */
 import fs from 'node:fs';
@@ -387,7 +387,7 @@ describe('drizzle schema mirrors the SQL migrations', () => {
       const { backlogFleetPause } = await import('../../backlog/schema.js');
       for (const table of [backlogCards, backlogEvents, backlogMigrations, backlogFleetPause]) {
         const name = getTableName(table);
-        const declared = Object.values(getTableColumns(table)).map((c) => c.name).sort();
+        const declared = Object.values(getTableColumns(table)).map((c) => (c as { name: string }).name).sort();
         const actual = (await tier.columns(name)).sort();
         expect(actual, name).toEqual(declared);
       }

@@ -13,7 +13,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { inject } from 'vitest';
 import { afterEach, describe, expect, it } from 'vitest';
-import { sql } from 'drizzle-orm';
 import type { BacklogDb } from '../../backlog/db.js';
 import { backlogColumnTypes, migrateBacklog } from '../../backlog/migrate.js';
 import { readNorthStarFile } from '../../backlog/north-star.js';

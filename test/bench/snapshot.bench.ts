@@ -8,7 +8,7 @@
  * a roster edit). Targets at 100 agents: ≥ 10× faster than the
  * baseline, `--once --json` < 300 ms.
  *
- * Screen rules (spec §12): every pane shows Claude Code's idle screen; the same fleet under a
+ * Screen rules: every pane shows Claude Code's idle screen; the same fleet under a
  * roster that says `runtime: claude` is collected with screen reads on — `screens cold` (a fresh
  * reader per snapshot, like `--once`: up to 8 panes captured in one call), `screens all` (every
  * pane captured in the one call: the cost of a full read) and `screens steady` (the console's

@@ -140,7 +140,7 @@ describe('console keys', () => {
     expect(frame).toContain('coder1');
     expect(frame).not.toContain('enhancer1');
     await r.press('escape');
-    frame = await r.waitFor((f) => f.includes('enhancer1'), 'filter cleared');
+    await r.waitFor((f) => f.includes('enhancer1'), 'filter cleared');
     expect(r.store.getState().ui.filter).toBe('');
     await r.press('/');
     for (const ch of 'dead') await r.press(ch);
@@ -150,7 +150,7 @@ describe('console keys', () => {
     expect(frame).not.toContain('coder1');
     // esc clears a filter in use, too (not only while editing it).
     await r.press('escape');
-    frame = await r.waitFor((f) => f.includes('coder1') && f.includes('filter cleared'), 'applied filter cleared by esc');
+    await r.waitFor((f) => f.includes('coder1') && f.includes('filter cleared'), 'applied filter cleared by esc');
     expect(r.store.getState().ui.filter).toBe('');
   });
   it('r says "refreshing…" until the next snapshot arrives, not for the notice lifetime', async () => {
@@ -180,7 +180,7 @@ describe('console keys', () => {
       expect(all).toContain(b.keys.map(displayKey).join(' / '));
     }
     r.unmount();
-    const tall = mount({ columns: 100, rows: 40, snapshot: makeSnapshot(mixedFleet()) });
+    const tall = mount({ columns: 100, rows: 44, snapshot: makeSnapshot(mixedFleet()) });
     await tall.press('?');
     const f2 = await tall.waitFor((f) => f.includes('HELP'), 'help tall');
     for (const b of KEYMAP) expect(f2).toContain(b.description.slice(0, 40));
@@ -381,15 +381,15 @@ describe('console preview and claim', () => {
     await r.press('k'); // coder3: dead
     await r.press('c');
     await r.waitFor((f) => f.includes('claim refused: coder3 has no live pane (dead)'), 'dead refused');
-    expect(r.store.getState().ui.modal).toBe('none');
+    expect(r.store.getState().ui.open.kind).toBe('none');
     await r.press('s');
     await r.waitFor((f) => f.includes('send refused: coder3 has no live pane (dead)'), 'send to dead refused');
-    expect(r.store.getState().ui.modal).toBe('none');
+    expect(r.store.getState().ui.open.kind).toBe('none');
     r.store.getState().applySnapshot(makeSnapshot(mixedFleet(), { fleet: { ...makeSnapshot(mixedFleet()).fleet, paused: { at: '2026-11-21T18:00:00Z', by: 'ops@vm', reason: 'deploy' } } }));
     await r.press('g');
     await r.press('c');
     await r.waitFor((f) => f.includes('claim refused: fleet PAUSED since 2026-11-21T18:00:00Z by ops@vm: deploy'), 'paused refused');
-    expect(r.store.getState().ui.modal).toBe('none');
+    expect(r.store.getState().ui.open.kind).toBe('none');
     expect(actions.calls.filter((c) => c.startsWith('dispatch') || c.startsWith('send'))).toEqual([]);
   });
 

@@ -118,7 +118,7 @@ describe('RECENT EVENTS view', () => {
     expect(frame).not.toContain('AGENT'); // the view replaces the fleet table
     // j / PgDn scroll; the last event can be reached.
     await r.press('j');
-    frame = await r.waitFor((f) => /lines 2-/.test(f), 'scrolled one line');
+    await r.waitFor((f) => /lines 2-/.test(f), 'scrolled one line');
     for (let i = 0; i < 5; i++) await r.press('pagedown');
     frame = await r.waitFor((f) => /of 51/.test(f) && f.includes('A50'), 'scrolled to the end');
     assertFits(frame, 80, 24);
@@ -129,7 +129,7 @@ describe('RECENT EVENTS view', () => {
     await r.waitFor(() => fake.loads() === 2, 'reloaded');
     expect(fake.actions.calls).not.toContain('refresh');
     await r.press('escape');
-    frame = await r.waitFor((f) => !f.includes('RECENT EVENTS') && f.includes('AGENT'), 'closed by esc');
+    await r.waitFor((f) => !f.includes('RECENT EVENTS') && f.includes('AGENT'), 'closed by esc');
     // q closes it too, without quitting.
     await r.press('e');
     await r.waitFor((f) => f.includes('RECENT EVENTS'), 'reopened');

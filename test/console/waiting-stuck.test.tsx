@@ -1,5 +1,5 @@
 /**
- * `waiting` and `stuck` in the console and the `--once` table (spec §5, §8): their own colour
+ * `waiting` and `stuck` in the console and the `--once` table: their own colour
  * AND word, counted first in the header, filterable by word and by flag, evidence and the
  * screen's prompt in the details view.
  */

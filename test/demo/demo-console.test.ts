@@ -1,5 +1,5 @@
 /**
- * Bare `mosaic-top demo` (spec §11): up, the console on it, down on exit. Driven through a
+ * Bare `mosaic-top demo`: up, the console on it, down on exit. Driven through a
  * real terminal: an isolated tmux pane runs the program; `q` quits the console.
  */
 import { execFile } from 'node:child_process';

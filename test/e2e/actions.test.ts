@@ -55,7 +55,7 @@ async function untilScreen(tmux: IsolatedTmux, session: string, text: string, wh
   try {
     return await waitFor(async () => ((last = await tmux.capture(session)).includes(text) ? last : ''), what, { timeoutMs: 30_000 });
   } catch (error) {
-    throw new Error(`${(error as Error).message}; screen was:\n${last}`);
+    throw new Error(`${(error as Error).message}; screen was:\n${last}`, { cause: error });
   }
 }
 

@@ -95,7 +95,7 @@ describe('console action keys w, s, c end-to-end', () => {
     try {
       return await waitFor(async () => { last = await screen(session); return test(last) ? last : null; }, what, { timeoutMs });
     } catch (error) {
-      throw new Error(`${(error as Error).message}; screen was:\n${last}`);
+      throw new Error(`${(error as Error).message}; screen was:\n${last}`, { cause: error });
     }
   };
 

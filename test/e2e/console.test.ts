@@ -260,7 +260,7 @@ describe('console end-to-end: a card title from the real backlog stays inert', (
     }, 'card EV1 in the backlog panel', { timeoutMs: 30_000 });
     expect(text).toContain('evil ^[]2;pwned^G^[[31mred');
     const withEscapes = await ui.ok(['capture-pane', '-p', '-e', '-t', '=card:0.0']);
-    expect(withEscapes).not.toMatch(/\u001b[\]\[]/);
+    expect(withEscapes).not.toMatch(/\u001b[\][]/);
     expect(await title()).toBe(before);
     expect(text.split('\n')[0]).toContain('mosaic-top');
     await ui.ok(['send-keys', '-t', '=card:0.0', 'q']);

@@ -52,7 +52,7 @@ describe('parseHeartbeat', () => {
     expect(hb.problems).toEqual(['ts missing: used file mtime', 'state missing (required in v1)']);
   });
 
-  it('future ts is clamped and reported as clock skew; its age comes from the file mtime (spec §5), so a dead writer goes stale', () => {
+  it('future ts is clamped and reported as clock skew; its age comes from the file mtime, so a dead writer goes stale', () => {
     const hb = usable('v=1\nts=1400\nstate=idle\n');
     expect(hb).toMatchObject({ ts: 1100, ageSeconds: 100, skewSeconds: 300, partial: true });
     expect(hb.problems[0]).toBe("ts 300s in the future (clock skew): clamped to now, age from the file's mtime");

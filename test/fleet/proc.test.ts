@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { descendantsOf, programsUnder, readProcessTree } from '../../fleet/proc.js';
+import { descendantsOf, programsUnder, ProcessTreeReader, readProcessTree } from '../../fleet/proc.js';
 
 describe('process tree (fake /proc)', () => {
   let root: string | null = null;
@@ -30,5 +30,33 @@ describe('process tree (fake /proc)', () => {
     expect(descendantsOf(tree, 100, 2)).toEqual([100, 200]);
     expect(programsUnder(tree, 100)).toEqual(['bash', 'node', 'pi', 'git', 'vanished']);
     expect(programsUnder(tree, 400)).toEqual(['python3', 'dogfood-agent.py']);
+  });
+
+  it('ProcessTreeReader reads only what changed between ticks, and the whole table every fullEveryMs', () => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-proc-'));
+    proc(100, 1, 'bash', ['bash']);
+    proc(200, 100, 'claude', ['claude']);
+    proc(300, 1, 'sshd', ['sshd']);
+    const reader = new ProcessTreeReader(root, 30_000);
+    const pane = (command: string) => [{ pid: 100, currentCommand: command }];
+    let tree = reader.read(pane('claude'), 0);
+    expect(programsUnder(tree, 100)).toEqual(['bash', 'claude']);
+    // A new process under the pane is seen at once.
+    proc(210, 200, 'rg', ['rg']);
+    tree = reader.read(pane('claude'), 2_000);
+    expect(descendantsOf(tree, 100)).toEqual([100, 200, 210]);
+    // Its parent goes: the orphan is read again and found re-parented, no longer under the pane.
+    fs.rmSync(path.join(root, '200'), { recursive: true });
+    fs.writeFileSync(path.join(root, '210', 'stat'), '210 (rg) S 1 210 210 0 -1 4194304');
+    tree = reader.read(pane('bash'), 4_000);
+    expect(descendantsOf(tree, 100)).toEqual([100]);
+    expect(tree.entries.get(210)?.ppid).toBe(1);
+    // An exec far from the pane's foreground is not re-read until the pane changes or the full read.
+    fs.writeFileSync(path.join(root, '300', 'stat'), '300 (sshd-new) S 1 300 300 0 -1 4194304');
+    expect(reader.read(pane('bash'), 6_000).entries.get(300)?.comm).toBe('sshd');
+    expect(reader.read(pane('bash'), 31_000).entries.get(300)?.comm).toBe('sshd-new');
+    // An exec in the pane (tmux reports another current command) re-reads its subtree.
+    fs.writeFileSync(path.join(root, '100', 'stat'), '100 (vim) S 1 100 100 0 -1 4194304');
+    expect(programsUnder(reader.read(pane('vim'), 33_000), 100)).toContain('vim');
   });
 });

@@ -12,7 +12,7 @@ const pane = (o: Partial<PaneInfo> = {}): PaneInfo => ({ target: '=a:0.0', paneI
 const beat = (o: Partial<HeartbeatInfo> = {}): HeartbeatInfo => ({ path: '/r/a.hb', version: 1, ts: 1, ageSeconds: 12, state: 'busy', intervalSeconds: null, pid: null, card: null, note: null, partial: false, skewSeconds: 0, problems: [], ...o });
 const base = { target: '=a:0.0', socketLabel: 'mosaic-fleet' };
 
-describe('classifyReadiness (spec §5 order)', () => {
+describe('classifyReadiness (dead ⇒ unknown ⇒ stale ⇒ working ⇒ available)', () => {
   it('dead: no pane, or pane dead', () => {
     expect(classifyReadiness({ ...base, pane: null, heartbeat: beat() }, T)).toEqual({ readiness: 'dead', evidence: ['no pane =a:0.0 on socket mosaic-fleet'] });
     expect(classifyReadiness({ ...base, pane: pane({ dead: true, deadStatus: 3 }), heartbeat: beat() }, T).evidence).toEqual(['pane =a:0.0 is dead (exit status 3)']);
@@ -94,7 +94,7 @@ describe('formatAge (evidence ages)', () => {
   });
 });
 
-describe('waiting and stuck (spec §5: positive runtime evidence only)', () => {
+describe('waiting and stuck (positive runtime evidence only)', () => {
   const screenR = (o: Partial<ScreenReading> = {}): ScreenReading => ({ state: 'idle', rules: 'claude@>=2.0.0', ageSeconds: 0, sinceSeconds: 0, ...o });
   const prompt = { kind: 'permission' as const, tool: 'Bash', detail: 'echo hi > proto.txt', block: 'Bash command\n echo hi > proto.txt\nDo you want to proceed?', id: '0123456789abcdef' };
 

@@ -114,7 +114,7 @@ describe('classifyScreen on the real runtimes\' screens (shared/spec/runtimes.md
 
   it('version ranges pick the rule set; without a version the first for the runtime', () => {
     const rules = { version: 1 as const, runtimes: [{ runtime: 'x', versions: '>=2', idle: ['NEW'], busy: [] }, { runtime: 'x', versions: '<2', idle: ['OLD'], busy: [] }] };
-    const y = (text: string) => parseScreenRulesYaml(JSON.stringify(rules), 'f.yaml').rules!;
+    const y = (_text: string) => parseScreenRulesYaml(JSON.stringify(rules), 'f.yaml').rules!;
     expect(classifyScreen('x', '1.4.0', 'OLD', y('')).state).toBe('idle');
     expect(classifyScreen('x', '1.4.0', 'NEW', y('')).state).toBe('unknown');
     expect(classifyScreen('x', 'v2.1', 'NEW', y('')).state).toBe('idle');

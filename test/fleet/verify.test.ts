@@ -9,7 +9,7 @@ const screens = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'f
 /** A screen measured with the real runtime (test/fixtures/screens). */
 const screen = (name: string) => fs.readFileSync(path.join(screens, `${name}.txt`), 'utf8');
 
-const sent = '[operator:mosaic-top] please report status';
+const _sent = '[operator:mosaic-top] please report status';
 
 describe('messageFingerprints', () => {
   it('takes the head of the first line and the tail of the last (and paste placeholders for several lines)', () => {

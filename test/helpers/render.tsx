@@ -1,5 +1,5 @@
 /**
- * The ONE component-test harness of the console (style guide §10): renders a tree inside a
+ * The ONE component-test harness of the console (no sleeps: press() and waitFor(frame contains …)): renders a tree inside a
  * <ConsoleProvider> with an injected store and actions through ink-testing-library, at a fixed
  * width/height, and offers `press(key)` and `waitFor(frame => …)` — polling, never sleeping.
  */

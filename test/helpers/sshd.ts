@@ -71,7 +71,7 @@ function connects(port: number): Promise<boolean> {
 
 /** Ends every ControlMaster whose socket (`ssh-*`) is in `runDir`, with `ssh -O exit`. */
 export function stopControlMasters(runDir: string, sshConfig: string): void {
-  let names: string[] = [];
+  let names: string[];
   try {
     names = fs.readdirSync(runDir).filter((n) => n.startsWith('ssh-'));
   } catch {
@@ -170,7 +170,7 @@ export async function startTestSshd(opts: { remoteEnv?: Record<string, string> }
   } catch (error) {
     if (!exited) child.kill('SIGTERM');
     fs.rmSync(dir, { recursive: true, force: true });
-    throw new Error(`${(error as Error).message}\n${Buffer.concat(stderr).toString().trim()}`);
+    throw new Error(`${(error as Error).message}\n${Buffer.concat(stderr).toString().trim()}`, { cause: error });
   }
 
   let stopped = false;

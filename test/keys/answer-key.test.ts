@@ -38,15 +38,14 @@ describe('answer key (keymap data)', () => {
   it('one binding `a`, fleet scope, mutating, requires a waiting agent; a / d inside the dialog', () => {
     const b = KEYMAP.find((k) => k.command === 'answer')!;
     expect(b).toMatchObject({ keys: ['a'], mutates: true, scope: ['fleet'], requires: 'waiting-agent', hint: 'answer', showInHelp: true });
-    expect(KEYMAP.find((k) => k.command === 'answer-allow')).toMatchObject({ keys: ['a'], scope: ['modal'] });
-    expect(KEYMAP.find((k) => k.command === 'answer-deny')).toMatchObject({ keys: ['d'], scope: ['modal'] });
+    expect(KEYMAP.find((k) => k.command === 'answer-choice')).toMatchObject({ keys: ['a', 'd'], scope: ['modal'] });
   });
 
   it('a on the waiting row shows the prompt; a allows once with the shown prompt id', () => {
     const { store, actions, press, select } = setup();
     select('cc1');
     expect(press('a')).toBe('fleet');
-    expect(store.getState().ui).toMatchObject({ modal: 'confirm-answer', answerAsk: { agent: 'cc1', prompt: { id: PROMPT.id, detail: 'echo hi > proto.txt' } } });
+    expect(store.getState().ui.open).toMatchObject({ kind: 'confirm-answer', agent: 'cc1', prompt: { id: PROMPT.id, detail: 'echo hi > proto.txt' } });
     press('a');
     expect(actions.calls).toEqual([`answer cc1 allow ${PROMPT.id}`]);
   });
@@ -62,7 +61,7 @@ describe('answer key (keymap data)', () => {
       s.select('cc1');
       s.press('a');
       s.press(cancel);
-      expect(s.store.getState().ui.modal).toBe('none');
+      expect(s.store.getState().ui.open.kind).toBe('none');
       expect(s.actions.calls).toEqual([]);
       expect(s.store.getState().ui.notices.at(-1)?.text).toBe('answer cancelled: nothing typed');
     }
@@ -72,7 +71,7 @@ describe('answer key (keymap data)', () => {
     const { store, actions, press, select } = setup();
     select('coder1');
     press('a');
-    expect(store.getState().ui.modal).toBe('none');
+    expect(store.getState().ui.open.kind).toBe('none');
     expect(actions.calls).toEqual([]);
     expect(store.getState().ui.notices.at(-1)?.text).toBe('answer: coder1 is not waiting on a permission prompt (working); nothing to answer');
   });
@@ -81,7 +80,7 @@ describe('answer key (keymap data)', () => {
     const { store, actions, press, select } = setup({ readonly: true });
     select('cc1');
     press('a');
-    expect(store.getState().ui.modal).toBe('none');
+    expect(store.getState().ui.open.kind).toBe('none');
     expect(actions.calls).toEqual([]);
     expect(store.getState().ui.notices.at(-1)?.text).toBe('read-only console: a disabled (answer)');
   });
@@ -106,9 +105,9 @@ describe('answer key (keymap data)', () => {
     const agent = store.getState().fleet.snapshot!.agents.find((a) => a.name === 'cc1')!;
     await actions.answer!(agent, 'allow', PROMPT.id);
     expect(seen[0]).toMatchObject({ agent: 'cc1', runtime: 'claude', answer: 'allow', promptId: PROMPT.id, readonly: false, by: 'op@host' });
-    expect(store.getState().ui.modal).toBe('message');
-    expect(store.getState().ui.message?.title).toBe('ANSWER ANSWERED: cc1');
-    expect(store.getState().ui.message?.lines).toEqual(answerLines(receipt));
+    const open = store.getState().ui.open;
+    expect(open.kind).toBe('message');
+    expect(open.kind === 'message' ? open.message : null).toEqual({ title: 'ANSWER ANSWERED: cc1', lines: answerLines(receipt) });
     expect(answerLines(receipt)[0]).toBe('answered — allow once to cc1 (key 1) in 120 ms');
   });
 });

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { KEYMAP, bindingFor, keyNameOf, keyPressesOf, splitKeyChunk, type KeyScope } from '../../src/keys/keymap.js';
 import { dispatchKey } from '../../src/keys/router.js';
+import { unmetRequirement } from '../../src/keys/requirements.js';
+import { statusHintParts } from '../../src/view/hints.js';
+import { helpLines } from '../../src/view/rows.js';
 import { createConsoleStore } from '../../src/store/index.js';
 import { makeSnapshot, mixedFleet } from '../fixtures/snapshots.js';
 import { recordingActions } from '../helpers/render.js';
@@ -20,7 +23,7 @@ describe('keymap data', () => {
       expect(new Set(keys).size, scope).toBe(keys.length);
     }
   });
-  it('covers every key of spec §8 and marks the mutating ones', () => {
+  it('covers every documented key (docs/console.md) and marks the mutating ones', () => {
     for (const k of ['up', 'down', 'j', 'k', 'pageup', 'pagedown', 'g', 'G', 'tab', 'enter', '/', 'escape', '?', 'v', 'w', 's', 'c', 'p', 'R', 'r', 'e', 'q', 'ctrl+c']) {
       expect(KEYMAP.some((b) => b.keys.includes(k)), k).toBe(true);
     }
@@ -68,7 +71,7 @@ describe('dispatchKey priorities: modal ⇒ focused panel ⇒ global', () => {
   it('text modals take printable keys before panel and global bindings', () => {
     const { store, actions, press } = setup();
     press('/');
-    expect(store.getState().ui.modal).toBe('filter');
+    expect(store.getState().ui.open.kind).toBe('filter');
     expect(press('q', 'q')).toBe('modal');
     expect(press('j', 'j')).toBe('modal');
     expect(store.getState().ui.filter).toBe('qj');
@@ -78,7 +81,7 @@ describe('dispatchKey priorities: modal ⇒ focused panel ⇒ global', () => {
     for (const ch of 'coder') press(ch, ch);
     expect(press('down', '')).toBe('fleet'); // movement passes through the filter
     press('enter', '\r');
-    expect(store.getState().ui.modal).toBe('none');
+    expect(store.getState().ui.open.kind).toBe('none');
     expect(store.getState().ui.filter).toBe('coder');
     press('/');
     press('escape', '');
@@ -87,9 +90,9 @@ describe('dispatchKey priorities: modal ⇒ focused panel ⇒ global', () => {
   it('ctrl-c quits even from a modal; q closes a modal first', () => {
     const { store, actions, press } = setup();
     press('?');
-    expect(store.getState().ui.modal).toBe('help');
+    expect(store.getState().ui.open.kind).toBe('help');
     press('q');
-    expect(store.getState().ui.modal).toBe('none');
+    expect(store.getState().ui.open.kind).toBe('none');
     expect(actions.calls).not.toContain('quit');
     press('?');
     expect(press('ctrl+c', 'c')).toBe('global');
@@ -98,9 +101,9 @@ describe('dispatchKey priorities: modal ⇒ focused panel ⇒ global', () => {
   it('pause asks first: y runs it, n does not', () => {
     const { store, actions, press } = setup();
     press('p');
-    expect(store.getState().ui.modal).toBe('confirm-pause');
+    expect(store.getState().ui.open.kind).toBe('confirm-pause');
     press('n');
-    expect(store.getState().ui.modal).toBe('none');
+    expect(store.getState().ui.open.kind).toBe('none');
     expect(actions.calls).not.toContain('pauseOrResume');
     press('p');
     press('y');
@@ -110,7 +113,7 @@ describe('dispatchKey priorities: modal ⇒ focused panel ⇒ global', () => {
     const { store, actions, press } = setup();
     press('j');
     press('s');
-    expect(store.getState().ui.modal).toBe('send-editor');
+    expect(store.getState().ui.open.kind).toBe('send-editor');
     for (const ch of 'hi q') press(ch === ' ' ? ' ' : ch, ch);
     press('enter', '\r');
     expect(actions.calls).toContain('send enhancer1 hi q');
@@ -119,7 +122,7 @@ describe('dispatchKey priorities: modal ⇒ focused panel ⇒ global', () => {
     const { store, actions, press } = setup(true);
     for (const k of ['p', 's', 'c', 'R', 'w']) {
       expect(press(k)).not.toBeNull();
-      expect(store.getState().ui.modal).toBe('none');
+      expect(store.getState().ui.open.kind).toBe('none');
       expect(store.getState().ui.notices.at(-1)?.text).toMatch(new RegExp(`^read-only console: ${k} disabled`));
     }
     expect(actions.calls.filter((c) => /reclaim|pause|send|dispatch|watch/.test(c))).toEqual([]);
@@ -129,5 +132,66 @@ describe('dispatchKey priorities: modal ⇒ focused panel ⇒ global', () => {
   it('unbound keys go nowhere', () => {
     const { press } = setup();
     expect(press('x')).toBeNull();
+  });
+});
+
+describe('keymap data: every key, its scope and its precondition', () => {
+  it('has no key bound twice within any scope, and every modal key is data', () => {
+    const scopes = [...new Set(KEYMAP.flatMap((b) => b.scope))];
+    expect(scopes).toEqual(expect.arrayContaining(['modal', 'text', 'view', 'help', 'events', 'result']));
+    for (const scope of scopes) {
+      const keys = KEYMAP.filter((b) => b.scope.includes(scope)).flatMap((b) => b.keys);
+      expect(new Set(keys).size, scope).toBe(keys.length);
+    }
+    expect(bindingFor('r', 'events')?.command).toBe('reload-events');
+    expect(bindingFor('j', 'view')?.command).toBe('move-down');
+    expect(bindingFor('z', 'result')?.command).toBe('dismiss');
+    expect(bindingFor('z', 'text')?.command).toBe('type-text');
+  });
+  it('the dispatcher checks preconditions from the data: s on a dead agent is refused with the reason', () => {
+    const { store, press } = setup();
+    press('G'); // coder3: dead
+    expect(KEYMAP.find((b) => b.command === 'send')?.requires).toBe('live-agent');
+    press('s');
+    expect(store.getState().ui.open.kind).toBe('none');
+    expect(store.getState().ui.notices.at(-1)?.text).toBe('send refused: coder3 has no live pane (dead)');
+    expect(unmetRequirement(store.getState(), 'live-agent', 'send')).toEqual({ notice: 'send refused: coder3 has no live pane (dead)' });
+    press('g'); // orchestrator: live
+    expect(unmetRequirement(store.getState(), 'live-agent', 'send')).toBeNull();
+  });
+  it('the hint bar dims a key whose precondition is unmet, and the help names the precondition', () => {
+    const parts = statusHintParts('fleet', false, false, (need) => need === 'live-agent');
+    expect(parts.find((p) => p.text === 's send')?.dim).toBe(true);
+    expect(parts.find((p) => p.text === 'w watch')?.dim).toBe(true);
+    expect(parts.find((p) => p.text === 'p pause')?.dim).toBe(false);
+    expect(parts.at(-1)?.text).toBe('↑↓ jk g G move');
+    expect(helpLines(false).find((l) => l.includes('send a message'))).toContain('(needs a selected agent with a live pane)');
+  });
+  it('r reloads the events view; e and esc close it; a result dialog ignores keys while its action runs', () => {
+    const { store, actions, press } = setup();
+    actions.loadEvents = async () => { actions.calls.push('loadEvents'); };
+    press('e');
+    expect(store.getState().ui.open.kind).toBe('events');
+    expect(press('r')).toBe('modal');
+    expect(actions.calls.filter((c) => c === 'loadEvents')).toHaveLength(2);
+    expect(actions.calls).not.toContain('refresh');
+    press('e');
+    expect(store.getState().ui.open.kind).toBe('none');
+    store.getState().startPending('receipt', 'sending to coder1…');
+    press('z');
+    expect(store.getState().ui.open).toEqual({ kind: 'receipt', pending: 'sending to coder1…', receipt: null });
+    store.getState().showMessage('done', ['ok']);
+    press('z');
+    expect(store.getState().ui.open).toEqual({ kind: 'none' });
+  });
+  it('closing drops everything that lived with the open dialog (the draft too)', () => {
+    const { store, press } = setup();
+    press('s');
+    for (const ch of 'half') press(ch, ch);
+    expect(store.getState().ui.open).toEqual({ kind: 'send-editor', draft: 'half' });
+    press('escape', '');
+    expect(store.getState().ui.open).toEqual({ kind: 'none' });
+    press('s');
+    expect(store.getState().ui.open).toEqual({ kind: 'send-editor', draft: '' });
   });
 });

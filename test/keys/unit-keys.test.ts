@@ -35,14 +35,14 @@ describe('lifecycle keys (keymap data)', () => {
     const { store, actions, press } = setup();
     press('j'); // enhancer1
     expect(press('B')).toBe('fleet');
-    expect(store.getState().ui).toMatchObject({ modal: 'confirm-unit', unitAction: { agent: 'enhancer1', verb: 'restart' } });
+    expect(store.getState().ui.open).toMatchObject({ kind: 'confirm-unit', agent: 'enhancer1', verb: 'restart' });
     press('y');
     expect(actions.calls).toEqual(['unitAction enhancer1 restart']);
     press('n');
     const s = setup();
     s.press('D');
     s.press('n');
-    expect(s.store.getState().ui.modal).toBe('none');
+    expect(s.store.getState().ui.open.kind).toBe('none');
     expect(s.actions.calls).toEqual([]);
     expect(s.store.getState().ui.notices.at(-1)?.text).toBe('stop cancelled');
   });
@@ -50,7 +50,7 @@ describe('lifecycle keys (keymap data)', () => {
   it('--readonly: the keys are refused with a notice, no dialog', () => {
     const { store, actions, press } = setup({ readonly: true });
     for (const k of ['B', 'D', 'U']) press(k);
-    expect(store.getState().ui.modal).toBe('none');
+    expect(store.getState().ui.open.kind).toBe('none');
     expect(actions.calls).toEqual([]);
     expect(store.getState().ui.notices.map((n) => n.text)).toEqual([
       'read-only console: B disabled (unit-restart)',
@@ -62,7 +62,7 @@ describe('lifecycle keys (keymap data)', () => {
   it('systemd unavailable: refused before asking, with the reason', () => {
     const { store, actions, press } = setup({ systemdError: 'systemd unavailable: Failed to connect to bus: No medium found' });
     press('B');
-    expect(store.getState().ui.modal).toBe('none');
+    expect(store.getState().ui.open.kind).toBe('none');
     expect(actions.calls).toEqual([]);
     expect(store.getState().ui.notices.at(-1)?.text).toBe('restart refused: systemd unavailable: Failed to connect to bus: No medium found');
   });
@@ -96,7 +96,7 @@ describe('lifecycle keys (keymap data)', () => {
     });
     await actions.unitAction!(agentRow(store.getState().fleet.snapshot!, 'coder3'), 'restart');
     expect(seen[0]).toMatchObject({ agent: 'coder3', verb: 'restart', force: true });
-    expect(store.getState().ui).toMatchObject({ modal: 'message', pending: null, message: { title: 'restart coder3: done', lines: lifecycleLines(result) } });
+    expect(store.getState().ui.open).toMatchObject({ kind: 'message', pending: null, message: { title: 'restart coder3: done', lines: lifecycleLines(result) } });
     expect(lifecycleLines(result)).toEqual(['restart coder3: done in 900 ms', 'evidence: new pane pid 22 (was 11)', 'evidence: NEEDS-RESTART cleared', 'recorded: backlog event #4']);
     expect(refreshed).toBe(1);
   });

@@ -1,5 +1,5 @@
 /**
- * Readiness proven on the REAL Claude Code 2.1.197 in a tmux pane (spec §5, §12; issue 9's
+ * Readiness proven on the REAL Claude Code 2.1.197 in a tmux pane (issue 9's
  * acceptance): the snapshot the console shows, tick by tick, with a per-poller screen reader —
  * - with hooks wired by `mosaic-top hooks install`: idle ⇒ available; a slow streamed reply ⇒
  *   working; a permission prompt ⇒ waiting within 2 ticks with the tool and command in the

@@ -1,5 +1,5 @@
 /**
- * Screens in the snapshot (spec §5, §12): real tmux panes showing the real runtimes' captured
+ * Screens in the snapshot: real tmux panes showing the real runtimes' captured
  * screens (test/fixtures/screens), read by collectSnapshot with the shipped screen rules and
  * combined with real heartbeat files; and what the reads cost in subprocesses per tick.
  */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createConsoleStore } from '../../src/store/index.js';
+import { createConsoleStore, openDetailsOf, openScroll } from '../../src/store/index.js';
 import { backlogRows, scrollOffset, visibleAgents } from '../../src/store/selectors.js';
 import { computeLayout } from '../../src/view/layout.js';
 import { floorText } from '../../src/view/rows.js';
@@ -41,38 +41,37 @@ describe('console store', () => {
   it('pages by the layout page size and clamps', () => {
     const store = createConsoleStore();
     store.getState().applySnapshot(makeSnapshot(manyAgents(50)));
-    store.getState().setPageSize(10);
-    store.getState().moveSelection('page-down');
+    store.getState().moveSelection('page-down', 10);
     expect(store.getState().ui.selectedAgent).toBe('agent010');
     store.getState().moveSelection('bottom');
-    store.getState().moveSelection('page-down');
+    store.getState().moveSelection('page-down', 10);
     expect(store.getState().ui.selectedAgent).toBe('agent049');
-    store.getState().moveSelection('page-up');
+    store.getState().moveSelection('page-up', 10);
     expect(store.getState().ui.selectedAgent).toBe('agent039');
   });
   it('opens details of the focused selection and closes cleanly', () => {
     const store = createConsoleStore();
     store.getState().applySnapshot(makeSnapshot(mixedFleet()));
     store.getState().openDetails();
-    expect(store.getState().ui.detailsOf).toEqual({ kind: 'agent', key: 'orchestrator' });
+    expect(openDetailsOf(store.getState().ui.open)).toEqual({ kind: 'agent', key: 'orchestrator' });
     store.getState().closeModal();
     store.getState().switchFocus();
     store.getState().openDetails();
-    expect(store.getState().ui.detailsOf).toEqual({ kind: 'card', key: 'A3' });
-    expect(store.getState().ui.modal).toBe('details');
+    expect(openDetailsOf(store.getState().ui.open)).toEqual({ kind: 'card', key: 'A3' });
+    expect(store.getState().ui.open.kind).toBe('details');
   });
   it('clamps help/details scrolling to the content', () => {
     const store = createConsoleStore();
-    store.getState().setModalView(10);
-    store.getState().scrollModal(100, 23);
-    expect(store.getState().ui.modalScroll).toBe(13);
-    store.getState().scrollModal(-1, 23);
-    expect(store.getState().ui.modalScroll).toBe(12); // one step up is visible at once
-    store.getState().scrollModal(5, 8);
-    expect(store.getState().ui.modalScroll).toBe(0); // fits: no scrolling
-    store.getState().scrollModal(3, 23);
     store.getState().openModal('help');
-    expect(store.getState().ui.modalScroll).toBe(0);
+    store.getState().scrollModal(100, 23, 10);
+    expect(openScroll(store.getState().ui.open)).toBe(13);
+    store.getState().scrollModal(-1, 23, 10);
+    expect(openScroll(store.getState().ui.open)).toBe(12); // one step up is visible at once
+    store.getState().scrollModal(5, 8, 10);
+    expect(openScroll(store.getState().ui.open)).toBe(0); // fits: no scrolling
+    store.getState().scrollModal(3, 23, 10);
+    store.getState().openModal('help');
+    expect(openScroll(store.getState().ui.open)).toBe(0);
   });
   it('caps notices and toggles the preview', () => {
     const store = createConsoleStore();

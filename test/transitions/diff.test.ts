@@ -14,7 +14,7 @@ const base = () => [
   makeAgent('enhancer1', { class: 'enhancer', readiness: 'available' }),
 ];
 
-describe('diffSnapshots (spec §14)', () => {
+describe('diffSnapshots', () => {
   it('treats the first snapshot as a baseline: no burst of transitions', () => {
     const first = snap(1000, [...base(), makeAgent('coder1', { readiness: 'dead' }), makeAgent('coder2', { readiness: 'stale', flags: ['EXPIRED-CLAIM'] })], {});
     expect(diffSnapshots(null, first)).toEqual([]);

@@ -1,0 +1,61 @@
+/**
+ * Import rules (dependency-cruiser), run by `npm run lint`. The floors, bottom up: lib/ (the
+ * ground floor, imports nothing of ours) → fleet/ and backlog/ (the outside world and the
+ * backlog core) → src/ (the program) → hooks/ → components/ (rendering). A floor never imports
+ * one above it; components only render (no fs, no subprocesses). docs/architecture.md.
+ */
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: 'lib-imports-nothing-of-ours',
+      comment: 'lib/ is the ground floor: it imports only Node and npm packages.',
+      severity: 'error',
+      from: { path: '^lib/' },
+      to: { path: '^(fleet|backlog|src|hooks|components|test)/' },
+    },
+    {
+      name: 'floors-never-import-upward',
+      comment: 'fleet/ and backlog/ (and lib/) never import the program, its hooks or its components; the program hands them what they need (e.g. a pause reader) as a parameter.',
+      severity: 'error',
+      from: { path: '^(lib|fleet|backlog)/' },
+      to: { path: '^(src|hooks|components|test)/' },
+    },
+    {
+      name: 'program-never-imports-react-glue',
+      comment: 'src/ is the program: hooks/ and components/ read it, never the other way round — except the console mode, which mounts the view.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/modes/console\\.ts$' },
+      to: { path: '^(hooks|components)/' },
+    },
+    {
+      name: 'components-only-render',
+      comment: 'components/ and hooks/ render and route input: no file system, no subprocesses.',
+      severity: 'error',
+      from: { path: '^(components|hooks)/' },
+      to: { path: '^(node:)?(fs|child_process)$|^execa$|node_modules/execa/', pathNot: '^src/' },
+    },
+    {
+      name: 'no-circular',
+      comment: 'No import circles. The one allowed: the store slices and the store type (src/store/) import each other for types only.',
+      severity: 'error',
+      from: { path: '^(lib|fleet|backlog|src|hooks|components)/' },
+      to: { circular: true, viaSomeNot: '^src/store/' },
+    },
+    {
+      name: 'store-circle-is-type-only',
+      comment: 'The store slices and selectors may import the store (src/store/index.ts) for its types only: that circle is erased at run time.',
+      severity: 'error',
+      from: { path: '^src/store/', pathNot: '^src/store/index\\.ts$' },
+      to: { path: '^src/store/index\\.ts$', dependencyTypesNot: ['type-only'] },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(dist|node_modules)/' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default', 'types'], extensions: ['.ts', '.tsx', '.js', '.d.ts'] },
+    moduleSystems: ['es6', 'cjs'],
+  },
+};

@@ -1,0 +1,61 @@
+// ESLint (flat config): typescript-eslint's recommended rules plus the type-aware ones that catch
+// real bugs here — a promise nobody awaits or catches (no-floating-promises, no-misused-promises)
+// and `any` leaking out of JSON, catch clauses or untyped modules (no-unsafe-*). Type information
+// comes from tsconfig.json (projectService). Formatting is prettier's job, not ESLint's.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts', '**/*.tsx'],
+    languageOptions: {
+      parserOptions: { projectService: { allowDefaultProject: ['vitest.config.ts'] }, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { attributes: false } }],
+      '@typescript-eslint/no-unsafe-assignment': 'error',
+      '@typescript-eslint/no-unsafe-member-access': 'error',
+      '@typescript-eslint/no-unsafe-call': 'error',
+      '@typescript-eslint/no-unsafe-return': 'error',
+      '@typescript-eslint/no-unsafe-argument': 'error',
+      '@typescript-eslint/await-thenable': 'error',
+      // `_`-prefixed names are deliberately unused (callback arity, destructuring to drop a field).
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true }],
+    },
+  },
+  {
+    // Tests: vitest's asymmetric matchers (expect.any, expect.stringMatching…) are typed `any`,
+    // a test reads the program's JSON output to assert its shape field by field, and the runtime
+    // test beds mock JSON APIs (a model endpoint, hook payloads). The no-unsafe-* rules guard the
+    // program's floors; floating promises and the rest still apply to tests.
+    files: ['test/**'],
+    rules: {
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+      '@typescript-eslint/no-unsafe-call': 'off',
+      '@typescript-eslint/no-unsafe-return': 'off',
+      '@typescript-eslint/no-unsafe-argument': 'off',
+      '@typescript-eslint/no-explicit-any': 'off',
+      // Test helpers rethrow with the screen or log appended; polling loops keep their last value.
+      'preserve-caught-error': 'off',
+      'no-useless-assignment': 'off',
+    },
+  },
+  {
+    // Control characters in regular expressions are the point of the sanitizers; runs of blanks
+    // in a pattern match the console's column gaps as they are printed.
+    rules: { 'no-control-regex': 'off', 'no-regex-spaces': 'off' },
+  },
+  {
+    files: ['bin/mosaic-top', '**/*.js', '**/*.mjs', '**/*.cjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+  },
+  {
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
+  },
+);

@@ -1,0 +1,207 @@
+/**
+ * Scale bench (`npm run bench:scale`, part of `npm run bench`; runs dist/test/bench/scale.bench.js
+ * after `npx tsc -p .`). One run prints every scale figure as a ratio or a share of a core, each
+ * next to its target:
+ *
+ * - `--once --json` at 100 agents (one socket) ÷ a bare `node -e 0`: target ≤ 1.6×.
+ * - `--once --json` at 1,000 agents over 4 sockets ÷ `node -e 0`: target ≤ 3×.
+ * - the real console (`--interval 2`, in a 200×60 pane of an isolated tmux server) at 100 and
+ *   1,000 agents: % of one core over MT_BENCH_SECONDS (default 30) from /proc/<pid>/stat
+ *   (utime+stime; the probes' subprocesses reported apart): targets ≤ 1 % and ≤ 3 %.
+ * - key-to-frame latency at 1,000 agents: the console's App rendered by Ink on a fake terminal,
+ *   a key written to its stdin, the time until Ink has written the frame that shows the moved
+ *   selection; p95 over 60 presses: target ≤ 50 ms.
+ *
+ * Fleets are `sleep` panes on isolated tmux sockets (never the default server); every server,
+ * process and directory is removed at the end. Wall times are medians of several runs.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+import { tmuxSocketPath } from '../helpers/tmux.js';
+import { writeHomeRoster, type TestAgentDef } from '../helpers/roster.js';
+
+process.env.NODE_ENV ??= 'production';
+const React = (await import('react')).default;
+const { render } = await import('ink');
+const { ConsoleProvider } = await import('../../hooks/useConsoleStore.js');
+const { App } = await import('../../components/App.js');
+const { createConsoleStore } = await import('../../src/store/index.js');
+const { makeSnapshot, manyAgents } = await import('../fixtures/snapshots.js');
+const { recordingActions } = await import('../helpers/render.js');
+await (await import('../../src/ink/output.js')).installFastOutputPass();
+const { CONSOLE_MAX_FPS } = await import('../../src/modes/console.js');
+
+const execFileAsync = promisify(execFile);
+const repo = path.resolve(import.meta.dirname, '..', '..', '..');
+const bin = path.join(repo, 'bin', 'mosaic-top');
+const fixtureBin = path.join(repo, 'test', 'fixtures', 'bin');
+const SECONDS = Number(process.env.MT_BENCH_SECONDS ?? 30);
+const CLK_TCK = 100;
+const tag = randomBytes(3).toString('hex');
+const sockets: string[] = [];
+const homes: string[] = [];
+
+function tmux(socket: string, args: string[]): string {
+  return execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
+}
+
+function quantile(values: number[], q: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
+}
+const median = (values: number[]) => quantile(values, 0.5);
+
+/** A Mosaic home with `n` agents spread over `socketCount` isolated sockets, each agent a live `sleep` pane with a fresh beat. */
+function makeFleet(n: number, socketCount: number): string {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), `mt-scale-${n}-`));
+  homes.push(home);
+  const fleetSockets = Array.from({ length: socketCount }, (_, i) => `mt-scale-${tag}-${n}-${i}`);
+  sockets.push(...fleetSockets);
+  const agents: TestAgentDef[] = Array.from({ length: n }, (_, i) => ({
+    name: `agent${String(i).padStart(4, '0')}`,
+    runtime: 'sleep',
+    class: i === 0 ? 'orchestrator' : i === 1 ? 'enhancer' : 'coder',
+    socket: fleetSockets[i % socketCount],
+  }));
+  writeHomeRoster(home, fleetSockets[0], agents, '_holder');
+  tmux(fleetSockets[0], ['new-session', '-d', '-s', '_holder', 'sleep', '86400']);
+  for (const socket of fleetSockets.slice(1)) tmux(socket, ['new-session', '-d', '-s', '_holder', 'sleep', '86400']);
+  // One tmux call creates many sessions (`;`-separated): 1,000 calls would take longer than the bench.
+  for (const socket of fleetSockets) {
+    const own = agents.filter((a) => a.socket === socket);
+    for (let i = 0; i < own.length; i += 100) {
+      const args = own.slice(i, i + 100).flatMap((a, k) => [...(k ? [';'] : []), 'new-session', '-d', '-s', a.name, 'sleep', '86400']);
+      tmux(socket, args);
+    }
+  }
+  writeBeats(home, agents.map((a) => a.name));
+  return home;
+}
+
+function writeBeats(home: string, names: string[]): void {
+  const runDir = path.join(home, 'fleet', 'run');
+  const ts = Math.floor(Date.now() / 1000);
+  for (const [i, name] of names.entries()) {
+    const tmp = path.join(runDir, `.${name}.hb.tmp`);
+    fs.writeFileSync(tmp, `v=1\nts=${ts}\nstate=${i % 3 ? 'busy' : 'idle'}\ninterval=30\n`);
+    fs.renameSync(tmp, path.join(runDir, `${name}.hb`));
+  }
+}
+
+/** Median wall time (ms) of `node <args>` over `runs` runs, after one warm-up. */
+async function wallMs(args: string[], runs: number, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const once = async () => {
+    const t = performance.now();
+    await execFileAsync(process.execPath, args, { env, maxBuffer: 64 * 1024 * 1024 });
+    return performance.now() - t;
+  };
+  await once();
+  const samples: number[] = [];
+  for (let i = 0; i < runs; i++) samples.push(await once());
+  return median(samples);
+}
+
+function procTimes(pid: number): { own: number; children: number } {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { own: Number(fields[11]) + Number(fields[12]), children: Number(fields[13]) + Number(fields[14]) };
+}
+
+async function until(test: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!test()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The real console on `home` for SECONDS: its own CPU and its children's, % of one core. */
+async function consoleCpu(home: string, n: number): Promise<{ cpu: number; children: number }> {
+  const ui = `mt-scale-ui-${tag}-${n}`;
+  sockets.push(ui);
+  tmux(ui, [
+    'new-session', '-d', '-s', 'console', '-x', '200', '-y', '60',
+    '-e', `PATH=${fixtureBin}:${process.env.PATH}`, '-e', 'MT_SYSTEMCTL_MODE=nobus', '-e', 'TERM=xterm-256color',
+    bin, '--mosaic-home', home, '--interval', '2',
+  ]);
+  const capture = () => tmux(ui, ['capture-pane', '-p', '-t', '=console:0.0']);
+  await until(() => capture().includes('agent0000'), 60_000, 'console shows agents');
+  // Let the first ticks (module loading, first roster parse) pass before measuring.
+  await new Promise((r) => setTimeout(r, 5000));
+  const pid = Number(tmux(ui, ['display-message', '-p', '-t', '=console:0.0', '#{pane_pid}']).trim());
+  const t0 = procTimes(pid);
+  const w0 = performance.now();
+  await new Promise((r) => setTimeout(r, SECONDS * 1000));
+  const t1 = procTimes(pid);
+  const wall = (performance.now() - w0) / 1000;
+  tmux(ui, ['kill-server']);
+  return { cpu: ((t1.own - t0.own) / CLK_TCK / wall) * 100, children: ((t1.children - t0.children) / CLK_TCK / wall) * 100 };
+}
+
+/**
+ * Key-to-frame latency: the App on a fake 200×60 terminal with `n` agents; each press of `j`
+ * or `k` is timed from the stdin write to Ink's write of the frame showing the new selection.
+ */
+async function keyToFrame(n: number, presses = 60): Promise<{ p50: number; p95: number }> {
+  const store = createConsoleStore({ color: true });
+  store.getState().applySnapshot(makeSnapshot(manyAgents(n)));
+  let lastWrite = 0;
+  const stdout = Object.assign(new EventEmitter(), { columns: 200, rows: 60, isTTY: true, write: () => { lastWrite = performance.now(); return true; } });
+  const stdin = Object.assign(new EventEmitter(), {
+    isTTY: true, setRawMode() {}, setEncoding() {}, resume() {}, pause() {}, ref() {}, unref() {},
+    chunks: [] as string[],
+    read(): string | null { return this.chunks.shift() ?? null; },
+  });
+  const instance = render(React.createElement(ConsoleProvider, { store, actions: recordingActions() }, React.createElement(App)), {
+    stdout: stdout as unknown as NodeJS.WriteStream, stdin: stdin as unknown as NodeJS.ReadStream, exitOnCtrlC: false, patchConsole: false, maxFps: CONSOLE_MAX_FPS,
+  });
+  await new Promise((r) => setTimeout(r, 200));
+  const samples: number[] = [];
+  for (let i = 0; i < presses; i++) {
+    const key = i % 20 < 10 ? 'j' : 'k';
+    const before = store.getState().ui.selectedAgent;
+    const sent = performance.now();
+    stdin.chunks.push(key);
+    stdin.emit('readable');
+    await until(() => store.getState().ui.selectedAgent !== before && lastWrite > sent, 5000, 'frame after key');
+    // Ink throttles frames (maxFps): wait for the write that follows the state change.
+    samples.push(lastWrite - sent);
+    await new Promise((r) => setTimeout(r, 60));
+  }
+  instance.unmount();
+  return { p50: median(samples), p95: quantile(samples, 0.95) };
+}
+
+const fmt = (x: number, d = 2) => Number(x.toFixed(d));
+
+try {
+  const env = { ...process.env, PATH: `${fixtureBin}:${process.env.PATH}`, MT_SYSTEMCTL_MODE: 'nobus' };
+  const nodeMs = await wallMs(['-e', '0'], 9);
+  const home100 = makeFleet(100, 1);
+  const home1000 = makeFleet(1000, 4);
+  const once100 = await wallMs([bin, '--mosaic-home', home100, '--once', '--json'], 9, env);
+  const once1000 = await wallMs([bin, '--mosaic-home', home1000, '--once', '--json'], 7, env);
+  const keys = await keyToFrame(1000);
+  const cpu100 = await consoleCpu(home100, 100);
+  const cpu1000 = await consoleCpu(home1000, 1000);
+  const rows = [
+    { figure: '--once --json, 100 agents ÷ node -e 0', value: `${fmt(once100 / nodeMs)}×`, target: '≤ 1.6×', detail: `${fmt(once100, 0)} ms vs ${fmt(nodeMs, 0)} ms` },
+    { figure: '--once --json, 1,000 agents on 4 sockets ÷ node -e 0', value: `${fmt(once1000 / nodeMs)}×`, target: '≤ 3×', detail: `${fmt(once1000, 0)} ms` },
+    { figure: 'console, 100 agents, --interval 2: % of a core', value: `${fmt(cpu100.cpu)} %`, target: '≤ 1 %', detail: `probes' subprocesses ${fmt(cpu100.children)} %, ${SECONDS} s` },
+    { figure: 'console, 1,000 agents, --interval 2: % of a core', value: `${fmt(cpu1000.cpu)} %`, target: '≤ 3 %', detail: `probes' subprocesses ${fmt(cpu1000.children)} %, ${SECONDS} s` },
+    { figure: 'key-to-frame latency, 1,000 agents, p95', value: `${fmt(keys.p95, 1)} ms`, target: '≤ 50 ms', detail: `p50 ${fmt(keys.p50, 1)} ms` },
+  ];
+  console.log(`scale bench (${os.cpus().length} cores, node ${process.version}, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')})`);
+  console.table(rows);
+} finally {
+  for (const socket of sockets) {
+    try { execFileSync('tmux', ['-L', socket, 'kill-server'], { stdio: 'ignore' }); } catch { /* not running */ }
+    fs.rmSync(tmuxSocketPath(socket), { force: true });
+  }
+  for (const home of homes) fs.rmSync(home, { recursive: true, force: true });
+}
