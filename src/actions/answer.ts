@@ -221,8 +221,8 @@ async function answer(opts: AnswerOptions): Promise<AnswerReceipt> {
   const deadline = performance.now() + timeoutMs;
   let closed = false;
   for (;;) {
-    let c: ScreenClassification | null = null;
-    let text = '';
+    let c: ScreenClassification;
+    let text: string;
     try {
       text = (await capturePaneWithCursor(opts.socket, target)).rows.join('\n');
       c = classifyScreen(runtime, null, text);
