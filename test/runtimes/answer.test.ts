@@ -22,8 +22,6 @@ import { waitFor } from '../helpers/tmux.js';
 
 /** Trailing blanks dropped: two captures of an unchanged screen compare equal. */
 const norm = (s: string) => s.replace(/\s+$/gm, '').trimEnd();
-/** The last 4 non-blank lines of a screen (the input line and footer), trailing blanks dropped. */
-const bottom = (s: string) => norm(s).split('\n').filter((l) => l.trim()).slice(-4);
 
 describe.each(['claude', 'codex'] as RuntimeName[])('answer a permission prompt: real %s', (runtime) => {
   let endpoint: ModelEndpoint;
@@ -70,11 +68,11 @@ describe.each(['claude', 'codex'] as RuntimeName[])('answer a permission prompt:
       expect(r.key).toBeNull();
       expect(r.reason).toMatch(/not waiting on a prompt.*idle.*nothing typed/);
     }
-    // Nothing typed: the input box is still empty and the bottom of the screen (input line,
-    // footer) unchanged. (Codex's banner above may still be settling from its start: not ours.)
-    const after = await pane.capture();
-    expect(classifyScreen(runtime, null, after)).toMatchObject({ state: 'idle', inputText: '' });
-    expect(bottom(after)).toEqual(bottom(before));
+    // Nothing typed: the input box is still empty (a `1` or `y` would sit in it) and nothing
+    // reached the model. (The screen as a whole is not compared: Codex's banner settles on its
+    // own after start, Claude's footer hints come and go.)
+    expect(classifyScreen(runtime, null, before)).toMatchObject({ state: 'idle', inputText: '' });
+    expect(classifyScreen(runtime, null, await pane.capture())).toMatchObject({ state: 'idle', inputText: '' });
     expect(endpoint.lastSeq()).toBe(seq);
   });
 
