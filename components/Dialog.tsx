@@ -13,7 +13,7 @@ import { selectedAgentRow, selectedClaimedCard } from '../src/store/selectors.js
 import { nextReadyCard } from '../src/store/selectors.js';
 import { describePause } from '../fleet/paused.js';
 import { displayWidth, formatTtl, truncateToWidth } from '../src/view/format.js';
-import { sanitizeLine } from '../lib/sanitize.js';
+import { sanitizeLine, sanitizeLines } from '../lib/sanitize.js';
 import { Line } from './Line.js';
 
 /** Keeps the end of an edited line visible: the last `width - 1` cells plus a cursor mark. */
@@ -119,6 +119,18 @@ export function Dialog({ width, height }: { width: number; height: number }): Re
         { text: question, color: 'yellow', bold: true },
         { text: `${caution ? `${caution} · ` : ''}y confirm · n / esc cancel`, color: caution ? 'red' : undefined },
       ];
+      break;
+    }
+    case 'confirm-answer': {
+      const p = open.prompt;
+      const block = sanitizeLines(p.block).map((l) => l.trimEnd()).filter((l) => l.trim());
+      lines = [
+        { text: sanitizeLine(`Answer ${open.agent}'s permission prompt: ${[p.tool, p.detail].filter(Boolean).join(' ')}  [id ${p.id}]`), color: 'yellow', bold: true },
+        ...block.slice(0, Math.max(0, height - 2)).map((text) => ({ text: `  ${text}` })),
+        { text: 'a allow ONCE · d deny · n / esc cancel' },
+      ];
+      // The keys line stays visible however short the dialog is.
+      if (lines.length > height) lines = [...lines.slice(0, height - 1), lines[lines.length - 1]];
       break;
     }
     case 'send-editor':

@@ -49,6 +49,20 @@ export interface PromptRule {
   detail?: string;
 }
 
+/**
+ * How a runtime's permission prompt is answered (answer-prompt issue 15): ONE key per answer,
+ * only the single-use options — allow once and deny, never "always allow" or a mode change.
+ * Keys are tmux key names sent with `send-keys` (`1`, `y`, `Escape`).
+ */
+export interface AnswerRule {
+  /** The key that picks the runtime's "allow once" option (Claude Code `1`, Codex `y`). */
+  allow: string;
+  /** The key that rejects the tool call (Claude Code's `Esc to cancel`, Codex's `(esc)`). */
+  deny: string;
+  /** Transcript texts that show a rejected tool call after a deny (evidence only). */
+  rejected?: string[];
+}
+
 /** Error texts of a failed turn, by kind (`stuck`: LIMITED for rate_limit, AUTH for auth). */
 export interface ErrorRules {
   rate_limit?: string[];
@@ -76,6 +90,8 @@ export interface ScreenRuleSet {
   /** Markers of a message waiting behind the running turn. */
   queued?: string[];
   prompts?: PromptRule[];
+  /** How its permission prompts are answered (absent: `mosaic-top answer` refuses for this runtime). */
+  answer?: AnswerRule;
   errors?: ErrorRules;
   /**
    * A transcript line that starts a turn (the runtime's echo of a submitted message). An error
@@ -128,6 +144,8 @@ export const SHIPPED_SCREEN_RULES: ScreenRulesFile = {
           detail: '^\\s*Do you want to (?:create|make this edit to|overwrite|delete) (?<detail>.+?)\\?\\s*$',
         },
       ],
+      // `❯ 1. Yes` (once; `2. Yes, and always allow …` is never sent), `Esc to cancel`.
+      answer: { allow: '1', deny: 'Escape', rejected: ['Interrupted · What should Claude do instead\\?', 'User rejected'] },
       errors: {
         rate_limit: ['API Error:.*\\b429\\b', 'API Error:.*[Rr]ate limit', 'usage limit reached', 'limit reached.*resets'],
         auth: ['Invalid API key', 'API Error:.*\\b401\\b', 'OAuth token (has )?expired', 'Please run /login'],
@@ -157,6 +175,8 @@ export const SHIPPED_SCREEN_RULES: ScreenRulesFile = {
           detail: '^\\s*\\$ (?<detail>.+)$',
         },
       ],
+      // `› 1. Yes, proceed (y)` (never `(p)`/`(a)`: don't ask again), `3. No, … (esc)`.
+      answer: { allow: 'y', deny: 'Escape', rejected: ['You canceled the request to run', 'Conversation interrupted'] },
       errors: {
         rate_limit: ['^■ .*\\b429\\b', '^■ .*[Rr]ate limit', "^■ You've hit your usage limit"],
         auth: ['^■ .*\\b401\\b', '^■ .*Unauthorized'],

@@ -426,3 +426,11 @@ export class ScreenRulesCache {
     return this.state;
   }
 }
+
+/**
+ * The answer keys of `runtime`'s permission prompts (screen rules `answer`: allow once, deny),
+ * or null when its rules have none (the answer is refused) or it has no rules. Pure.
+ */
+export function answerRuleFor(runtime: string, rules: CompiledScreenRules = shippedScreenRules()): import('./screen-rules.js').AnswerRule | null {
+  return ruleSetFor(rules, runtime)?.set.answer ?? null;
+}

@@ -113,7 +113,7 @@ export function readHeartbeatMark(runDir: string, agent: string): HeartbeatMark 
  * pane for long), waited for up to ~8 s. Returns the release function, or throws when the lock
  * stays taken.
  */
-async function lockAgentInput(runDir: string, agent: string): Promise<() => Promise<void>> {
+export async function lockAgentInput(runDir: string, agent: string): Promise<() => Promise<void>> {
   const dir = path.join(runDir, 'locks');
   fs.mkdirSync(dir, { recursive: true });
   const { default: lockfile } = await import('proper-lockfile');

@@ -1,7 +1,7 @@
 /**
- * `mosaic-top pause|resume|watch|send|dispatch` (docs/actions.md). Owner: actions.
+ * `mosaic-top pause|resume|watch|send|answer|dispatch` (docs/actions.md). Owner: actions.
  * Exit codes: 0 done; 1 unexpected error; 2 usage; 3 refused (nothing sent or claimed);
- * 4 not confirmed (send: typed_not_submitted / no_evidence; dispatch: claimed, not delivered);
+ * 4 not confirmed (send: typed_not_submitted / no_evidence; answer: no_evidence; dispatch: claimed, not delivered);
  * (pause: 3 when the fleet is already paused — the existing flag is kept unless --force);
  * 5 dispatch: nothing ready to claim; 128+n: watch ended by signal n.
  */
@@ -181,6 +181,49 @@ export function registerActionCommands(program: Command): void {
       }
       if (receipt.status === 'refused') process.exitCode = ACTION_EXIT.refused;
       else if (o.verify && !isDelivered(receipt.status)) process.exitCode = ACTION_EXIT.notConfirmed;
+    });
+
+  program
+    .command('answer')
+    .description("answer an agent's permission prompt: allow it ONCE or deny it (one key from the screen rules; never 'always allow'), with a receipt")
+    .argument('<agent>', 'agent name from the roster')
+    .argument('<answer>', 'allow (once) or deny')
+    .option('--prompt-id <id>', 'answer only this prompt (the id shown by the console / snapshot); another prompt or none on screen is refused, nothing typed')
+    .option('--timeout <seconds>', 'how long to watch for the prompt to close after the key, seconds', seconds, 10)
+    .addOption(jsonOption('the receipt'))
+    .action(async (agent: string, choice: string, _opts, cmd: Command) => {
+      const o = globals(cmd);
+      if (choice !== 'allow' && choice !== 'deny') {
+        err(`answer must be "allow" (once) or "deny", got "${sanitizeLine(choice)}"`);
+        process.exitCode = ACTION_EXIT.usage;
+        return;
+      }
+      const paths = resolvePaths(o);
+      const { resolveAgentTarget } = await import('../actions/agent-target.js');
+      const { answerPrompt, describeAnswerReceipt } = await import('../actions/answer.js');
+      type Receipt = Awaited<ReturnType<typeof answerPrompt>>;
+      const target = resolveAgentTarget(paths, agent);
+      const receipt: Receipt =
+        'error' in target
+          ? { status: 'refused', agent, answer: choice, key: null, prompt: null, reason: target.error, evidence: [], elapsedMs: 0, by: '' }
+          : await answerPrompt({
+              agent,
+              runtime: target.roster.runtime,
+              answer: choice,
+              promptId: (o.promptId as string | undefined) ?? null,
+              socket: target.server,
+              runDir: paths.runDir,
+              readonly: !!o.readonly,
+              timeoutMs: Math.round(Number(o.timeout) * 1000),
+              paths,
+            });
+      if (o.json) out(JSON.stringify(receipt));
+      else {
+        out(sanitizeLine(describeAnswerReceipt(receipt)));
+        for (const line of receipt.evidence) out(`  - ${sanitizeLine(line)}`);
+        if (receipt.recorded) out(`  recorded: ${sanitizeLine(receipt.recorded)}`);
+      }
+      process.exitCode = receipt.status === 'answered' ? ACTION_EXIT.ok : receipt.status === 'refused' ? ACTION_EXIT.refused : ACTION_EXIT.notConfirmed;
     });
 
   program

@@ -19,6 +19,7 @@ import { acceptanceLines, BacklogError } from '../../backlog/types.js';
 import { RECENT_EVENTS_LIMIT, eventView } from '../view/event-rows.js';
 import { agentTmuxServer } from '../actions/agent-target.js';
 import type { LifecycleResult, UnitActionOptions } from '../actions/lifecycle.js';
+import type { AnswerOptions, AnswerReceipt } from '../actions/answer.js';
 
 /** What the actions need; the I/O functions default to the real ones (tests may inject). */
 export interface ConsoleActionDeps {
@@ -35,6 +36,8 @@ export interface ConsoleActionDeps {
   openBacklog?: (paths: MosaicPaths) => Promise<BacklogClient>;
   /** Who acts, for `by=` (default operatorName()). */
   operator?: () => string;
+  /** Answers a permission prompt (default: src/actions/answer.ts answerPrompt, loaded lazily). */
+  answerPrompt?: (opts: AnswerOptions) => Promise<AnswerReceipt>;
   /** Starts/stops/restarts a unit (default: src/actions/lifecycle.ts unitAction, loaded lazily). */
   unitAction?: (opts: UnitActionOptions) => Promise<LifecycleResult>;
 }
@@ -71,6 +74,19 @@ export function lifecycleLines(result: LifecycleResult): string[] {
   if (result.recorded) lines.push(`recorded: ${result.recorded}`);
   return lines.flatMap((l) => sanitizeLines(l));
 }
+
+/** Lines of an answer receipt for the message dialog: status line, reason, prompt, evidence, where recorded. Sanitized. */
+export function answerLines(r: AnswerReceipt): string[] {
+  const lines = [`${r.status} — ${r.answer === 'allow' ? 'allow once' : 'deny'} to ${r.agent}${r.key ? ` (key ${r.key})` : ''} in ${Math.round(r.elapsedMs)} ms`];
+  if (r.reason) lines.push(`reason: ${r.reason}`);
+  if (r.prompt) lines.push(`prompt: ${[r.prompt.tool, r.prompt.detail].filter(Boolean).join(' ')} [id ${r.prompt.id}]`);
+  for (const e of r.evidence) lines.push(`evidence: ${e}`);
+  if (r.recorded) lines.push(`recorded: ${r.recorded}`);
+  return lines.flatMap((l) => sanitizeLines(l));
+}
+
+/** Bound of the answer's wait for the prompt to close, from the console, ms. */
+export const CONSOLE_ANSWER_TIMEOUT_MS = 10_000;
 
 /** Bound of a unit action's wait from the console, ms (the dialog shows progress meanwhile). */
 export const CONSOLE_UNIT_TIMEOUT_MS = 60_000;
@@ -169,6 +185,19 @@ export function createConsoleActions(deps: ConsoleActionDeps): ConsoleActions {
         result = { ok: false, verb, agent: agent.name, unit: `mosaic-agent@${agent.name}.service`, host: agent.host, outcome: 'failed', reason: message, forced: true, before: null, after: null, evidence: [], elapsedMs: 0, message };
       }
       store.getState().showMessage(`${verb} ${agent.name}: ${result.outcome.replace('_', ' ')}`, lifecycleLines(result));
+      poller.refresh();
+    },
+    async answer(agent, choice, promptId) {
+      const s = store.getState();
+      s.startPending('message', sanitizeLine(`${choice === 'allow' ? 'allowing once' : 'denying'} ${agent.name}'s prompt [id ${promptId}]…`));
+      let receipt: AnswerReceipt;
+      try {
+        const run = deps.answerPrompt ?? (await import('../actions/answer.js')).answerPrompt;
+        receipt = await run({ agent: agent.name, runtime: agent.runtime, answer: choice, promptId, socket: agentTmuxServer(agent, paths), runDir: paths.runDir, readonly: s.ui.readonly, timeoutMs: CONSOLE_ANSWER_TIMEOUT_MS, paths, by: operator() });
+      } catch (error) {
+        receipt = { status: 'refused', agent: agent.name, answer: choice, key: null, prompt: null, reason: (error as Error).message, evidence: [], elapsedMs: 0, by: operator() };
+      }
+      store.getState().showMessage(`ANSWER ${receipt.status.toUpperCase()}: ${agent.name}`, answerLines(receipt));
       poller.refresh();
     },
     async reclaim() {

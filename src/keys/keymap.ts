@@ -22,6 +22,8 @@ export type ConsoleCommand =
   | 'watch'
   | 'send'
   | 'dispatch'
+  | 'answer'
+  | 'answer-choice'
   | 'unit-restart'
   | 'unit-stop'
   | 'unit-start'
@@ -63,6 +65,8 @@ export type Requirement =
   | 'live-agent'
   /** A live agent is selected and the fleet is not PAUSED (claims are refused while paused). */
   | 'claimable-agent'
+  /** The selected agent is `waiting` on a permission prompt read off its screen (the answer key). */
+  | 'waiting-agent'
   /** The selected backlog row is a claimed card. */
   | 'claimed-card'
   /** The focused panel has a selected row. */
@@ -77,6 +81,7 @@ export const REQUIREMENT_WORDS: Record<Requirement, string> = {
   agent: 'an agent selected',
   'live-agent': 'a selected agent with a live pane',
   'claimable-agent': 'a selected agent with a live pane, fleet not PAUSED',
+  'waiting-agent': 'a selected agent waiting on a permission prompt',
   'claimed-card': 'a claimed card selected',
   selection: 'a selected row',
   'filter-set': 'a filter in use',
@@ -136,6 +141,7 @@ export const KEYMAP: readonly KeyBinding[] = [
   { command: 'watch', keys: ['w'], hint: 'watch', description: 'watch the agent read-only in tmux (detach to come back)', showInHelp: true, mutates: true, scope: ['fleet'], requires: 'live-agent' },
   { command: 'send', keys: ['s'], hint: 'send', description: 'send a message to the agent, verified; shows the receipt', showInHelp: true, mutates: true, scope: ['fleet'], requires: 'live-agent' },
   { command: 'dispatch', keys: ['c'], hint: 'claim', description: 'claim the next ready card for the agent and dispatch it', showInHelp: true, mutates: true, scope: ['fleet'], requires: 'claimable-agent' },
+  { command: 'answer', keys: ['a'], hint: 'answer', description: "answer the agent's permission prompt: shows it, then allow ONCE / deny / cancel; shows the receipt", showInHelp: true, mutates: true, scope: ['fleet'], requires: 'waiting-agent' },
   { command: 'unit-restart', keys: ['B'], hint: 'restart', description: "bounce: restart the agent's unit and wait for a new pane (asks to confirm)", showInHelp: true, mutates: true, scope: ['fleet'], unitVerb: 'restart', requires: 'agent' },
   { command: 'unit-stop', keys: ['D'], hint: 'stop', description: "stop the agent's unit: its session goes down (asks to confirm)", showInHelp: true, mutates: true, scope: ['fleet'], unitVerb: 'stop', requires: 'agent' },
   { command: 'unit-start', keys: ['U'], hint: 'start', description: "start the agent's unit and wait for its pane (asks to confirm)", showInHelp: true, mutates: true, scope: ['fleet'], unitVerb: 'start', requires: 'agent' },
@@ -148,6 +154,7 @@ export const KEYMAP: readonly KeyBinding[] = [
   // Dialogs at the bottom: confirmations and the two one-line editors.
   { command: 'confirm-yes', keys: ['y'], hint: null, description: 'confirm (pause/resume, claim+dispatch, release, restart/stop/start)', showInHelp: true, mutates: false, scope: ['modal'], requires: 'idle' },
   { command: 'confirm-no', keys: ['n', 'q'], hint: null, description: 'decline', showInHelp: true, mutates: false, scope: ['modal'], requires: 'idle' },
+  { command: 'answer-choice', keys: ['a', 'd'], hint: null, description: 'answer dialog: a allows the tool call ONCE, d denies it', showInHelp: true, mutates: false, scope: ['modal'], requires: 'idle' },
   { command: 'submit', keys: ['enter'], hint: null, description: 'send the message / apply the filter', showInHelp: true, mutates: false, scope: ['modal'] },
   { command: 'cancel', keys: ['escape'], hint: null, description: 'close the dialog (clears the filter)', showInHelp: true, mutates: false, scope: ['modal'] },
   { command: 'delete-char', keys: ['backspace'], hint: null, description: 'delete the last character', showInHelp: true, mutates: false, scope: ['modal'] },

@@ -42,6 +42,17 @@ export function unmetRequirement(s: ConsoleState, need: Requirement, what: strin
       const refusal = refusalBeforeAsking(s, agent, need === 'claimable-agent' ? 'claim' : (what as 'send' | 'watch'));
       return refusal ? { notice: refusal } : null;
     }
+    case 'waiting-agent': {
+      const agent = selectedAgentRow(s);
+      if (!agent) return { notice: `${what}: no agent selected` };
+      const prompt = agent.screen?.prompt;
+      if (agent.readiness !== 'waiting' || !prompt) {
+        const why = agent.readiness === 'waiting' ? 'waiting, but no prompt was read off its screen: use mosaic-top answer' : agent.readiness;
+        return { notice: `${what}: ${agent.name} is not waiting on a permission prompt (${why}); nothing to answer` };
+      }
+      if (prompt.kind !== 'permission') return { notice: `${what}: ${agent.name} shows a question, not a permission prompt; attach to answer it` };
+      return null;
+    }
     case 'claimed-card':
       return selectedClaimedCard(s) ? null : { notice: `${what}: select a claimed card (C) in the backlog panel` };
     case 'selection': {

@@ -41,6 +41,11 @@ export interface ConsoleActions {
    * result in place; absent where the console cannot act on units (then the keys say so).
    */
   unitAction?: (agent: AgentRow, verb: 'start' | 'stop' | 'restart') => Promise<void>;
+  /**
+   * Answers `agent`'s permission prompt (allow once / deny) — only the prompt with `promptId`,
+   * the one the dialog showed — and shows the receipt in place (src/actions/answer.ts).
+   */
+  answer?: (agent: AgentRow, choice: 'allow' | 'deny', promptId: string) => Promise<void>;
 }
 
 /** One key press: its name (see keyNameOf) and the raw text Ink gave (for text entry). */
@@ -90,7 +95,8 @@ function modalScopes(open: OpenView): KeyScope[] {
     case 'confirm-pause':
     case 'confirm-dispatch':
     case 'confirm-release':
-    case 'confirm-unit': return ['modal'];
+    case 'confirm-unit':
+    case 'confirm-answer': return ['modal'];
     case 'help': return ['help', 'view'];
     case 'events': return ['events', 'view'];
     case 'details': return ['view'];
@@ -99,7 +105,7 @@ function modalScopes(open: OpenView): KeyScope[] {
   }
 }
 
-const CANCELLED: Record<string, string> = { 'confirm-pause': 'pause/resume cancelled', 'confirm-dispatch': 'claim cancelled', 'confirm-release': 'release cancelled' };
+const CANCELLED: Record<string, string> = { 'confirm-pause': 'pause/resume cancelled', 'confirm-dispatch': 'claim cancelled', 'confirm-release': 'release cancelled', 'confirm-answer': 'answer cancelled: nothing typed' };
 
 /** Runs the modal binding for what is open; false when the key is not the modal's (it goes on to the panels). */
 function handleModal(press: KeyPress, store: ConsoleStore, actions: ConsoleActions, view: ViewSize): boolean {
@@ -147,6 +153,14 @@ function handleModal(press: KeyPress, store: ConsoleStore, actions: ConsoleActio
       s.closeModal();
       s.pushNotice(open.kind === 'confirm-unit' ? `${open.verb} cancelled` : CANCELLED[open.kind] ?? 'cancelled');
       return true;
+    case 'answer-choice': {
+      if (open.kind !== 'confirm-answer') return true;
+      const agent = s.fleet.snapshot?.agents.find((a) => a.name === open.agent);
+      if (!agent) { s.closeModal(); s.pushNotice(sanitizeLine(`answer: ${open.agent} is no longer in the roster`), 'warn'); }
+      else if (!actions.answer) { s.closeModal(); s.pushNotice('answer: not available in this console', 'warn'); }
+      else void actions.answer(agent, press.name === 'a' ? 'allow' : 'deny', open.prompt.id);
+      return true;
+    }
     case 'confirm-yes':
       if (open.kind === 'confirm-pause') void actions.pauseOrResume();
       else if (open.kind === 'confirm-dispatch') withAgent(store, 'claim', (agent) => { void actions.dispatch(agent); });
@@ -226,6 +240,7 @@ function runPanelOrGlobal(binding: KeyBinding, store: ConsoleStore, actions: Con
     case 'watch': return withAgent(store, 'watch', (agent) => actions.watch(agent));
     case 'send': return s.openModal('send-editor');
     case 'dispatch': return s.openModal('confirm-dispatch');
+    case 'answer': return withAgent(store, 'answer', (agent) => { if (agent.screen?.prompt) s.askAnswer(agent.name, agent.screen.prompt); });
     case 'switch-focus': return s.switchFocus();
     case 'filter': return s.openModal('filter');
     case 'clear-filter': {

@@ -6,6 +6,7 @@
  */
 import type { StateCreator } from 'zustand/vanilla';
 import type { SendReceipt } from '../../fleet/receipt.js';
+import type { ScreenPrompt } from '../../fleet/types.js';
 import { backlogRows, moveIndex, selectedIndex, visibleAgents } from './selectors.js';
 import type { ConsoleState } from './index.js';
 
@@ -36,6 +37,8 @@ export type OpenView =
   | { kind: 'confirm-release' }
   /** A unit action to confirm: the agent and the verb, fixed when it opens. */
   | { kind: 'confirm-unit'; agent: string; verb: 'start' | 'stop' | 'restart' }
+  /** A permission prompt to answer: the agent and the prompt as read when it opened (its id is what the answer checks). */
+  | { kind: 'confirm-answer'; agent: string; prompt: ScreenPrompt }
   | { kind: 'receipt'; pending: string | null; receipt: SendReceipt | null }
   | { kind: 'message'; pending: string | null; message: { title: string; lines: string[] } | null };
 
@@ -116,6 +119,8 @@ export interface UiSlice {
   scrollModal: (delta: number | 'top', lineCount: number, viewLines: number) => void;
   /** Opens the `confirm-unit` dialog for `verb` on `agent` (restart/stop/start keys). */
   askUnitAction: (agent: string, verb: 'start' | 'stop' | 'restart') => void;
+  /** Opens the `confirm-answer` dialog on `prompt` of `agent` (the answer key). */
+  askAnswer: (agent: string, prompt: ScreenPrompt) => void;
 }
 
 /** Options fixed at start: read-only mode and colour. */
@@ -187,6 +192,7 @@ export function createUiSlice(opts: UiOptions = {}): StateCreator<ConsoleState, 
         return { ui: { ...s.ui, open: { ...open, scroll } } };
       }),
     askUnitAction: (agent, verb) => set((s) => ({ ui: { ...s.ui, open: { kind: 'confirm-unit', agent, verb } } })),
+    askAnswer: (agent, prompt) => set((s) => ({ ui: { ...s.ui, open: { kind: 'confirm-answer', agent, prompt } } })),
   });
 }
 

@@ -63,6 +63,14 @@ export function eventSummary(verb: string, detail: Record<string, unknown> | nul
       if (has('reason')) parts.push(`— ${text(d.reason)}`);
       break;
     }
+    case 'answer': {
+      // A permission prompt answered (src/actions/answer.ts): `cc1 allow answered Bash echo hi > x`.
+      const prompt = d.prompt && typeof d.prompt === 'object' ? (d.prompt as Record<string, unknown>) : null;
+      parts.push(text(d.agent), text(d.answer), text(d.status));
+      if (prompt) parts.push([prompt.tool, prompt.detail].filter((v) => typeof v === 'string' && v).map(text).join(' '));
+      if (has('reason')) parts.push(`— ${text(d.reason)}`);
+      break;
+    }
     case 'create':
       if (has('priority')) parts.push(`p${text(d.priority)}`);
       if (has('title')) parts.push(text(d.title));

@@ -69,6 +69,7 @@ export function computeLayout(input: LayoutInput): ConsoleLayout {
   switch (input.modal) {
     case 'filter': dialogLines = take(1); break;
     case 'confirm-pause': case 'confirm-dispatch': case 'confirm-release': case 'confirm-unit': dialogLines = take(2); break;
+    case 'confirm-answer': dialogLines = take(Math.min(8, Math.max(3, Math.floor(height / 3)))); break;
     case 'send-editor': dialogLines = take(2); break;
     case 'receipt': case 'message': dialogLines = take(Math.min(Math.max(3, input.dialogWanted ?? 3), Math.max(3, Math.floor(height / 3)))); break;
     default: break;

@@ -69,6 +69,7 @@ describe('event formatters', () => {
     expect(eventSummary('claim', { owner: 'coder1', token: 7, ttlSeconds: 900, attempts: 2 })).toBe('owner coder1 token 7 ttl 15m00s attempt 2');
     expect(eventSummary('receipt', { agent: 'coder1', status: 'delivered', elapsedMs: 812.4, reason: null })).toBe('delivered coder1 812 ms');
     expect(eventSummary('receipt', { agent: 'coder1', status: 'refused', elapsedMs: 0, reason: `boom ${EVIL}` })).toBe('refused coder1 0 ms — boom ^[]2;pwned^G^[[31mred^[[2J');
+    expect(eventSummary('answer', { agent: 'cc1', answer: 'allow', status: 'answered', prompt: { id: 'ab', tool: 'Bash', detail: 'echo hi > proto.txt' }, reason: null })).toBe('cc1 allow answered Bash echo hi > proto.txt');
     expect(eventSummary('reclaim', { previousOwner: 'coder2', token: 9, expired: true, forced: false })).toBe('from coder2 token 9 expired');
     expect(eventSummary('dispatch', { agent: 'coder1', outcome: `ok\n${EVIL}` })).toBe('agent=coder1 outcome=ok ^[]2;pwned^G^[[31mred^[[2J');
     expect(eventSummary('weird', null)).toBe('');

@@ -42,6 +42,7 @@ export function recordingActions(over: Partial<ConsoleActions> = {}): RecordingA
     reclaim: rec('reclaim') as ConsoleActions['reclaim'],
     release: rec('release') as ConsoleActions['release'],
     unitAction: rec('unitAction') as NonNullable<ConsoleActions['unitAction']>,
+    answer: rec('answer') as NonNullable<ConsoleActions['answer']>,
     ...over,
   };
 }

@@ -27,7 +27,7 @@ describe('keymap data', () => {
     for (const k of ['up', 'down', 'j', 'k', 'pageup', 'pagedown', 'g', 'G', 'tab', 'enter', '/', 'escape', '?', 'v', 'w', 's', 'c', 'p', 'R', 'r', 'e', 'q', 'ctrl+c']) {
       expect(KEYMAP.some((b) => b.keys.includes(k)), k).toBe(true);
     }
-    expect(KEYMAP.filter((b) => b.mutates).map((b) => b.keys[0]).sort()).toEqual(['B', 'D', 'R', 'U', 'c', 'p', 's', 'w', 'x']);
+    expect(KEYMAP.filter((b) => b.mutates).map((b) => b.keys[0]).sort()).toEqual(['B', 'D', 'R', 'U', 'a', 'c', 'p', 's', 'w', 'x']);
   });
   it('names Ink key presses', () => {
     expect(keyNameOf('', { upArrow: true })).toBe('up');
