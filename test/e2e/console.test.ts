@@ -100,10 +100,15 @@ describe('console end-to-end in a real terminal', () => {
     expect(text).not.toMatch(/enhancer1\s+available/);
     await keys(s, 'Escape');
     await until(s, (t) => /enhancer1\s+available/.test(t), 'filter cleared');
-    // ? lists every binding.
+    // ? lists every binding (the keymap outgrew 40 rows: page through it, as an operator would).
     await keys(s, '?');
     text = await until(s, (t) => t.includes('HELP'), 'help');
-    for (const b of KEYMAP) expect(text, b.command).toContain(b.description.slice(0, 30));
+    let pages = text;
+    for (let i = 0; i < 4; i++) {
+      await keys(s, 'PageDown');
+      pages += `\n${await screen(s)}`;
+    }
+    for (const b of KEYMAP) expect(pages, b.command).toContain(b.description.slice(0, 30));
     await keys(s, 'Escape');
     await until(s, (t) => !t.includes('HELP') && t.includes('AGENT'), 'help closed');
     // p then y pauses: <run>/PAUSED and the banner; p y again resumes.
