@@ -11,18 +11,53 @@
  * This module loads no database code at import time (the `--once` path stays light).
  */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { maskCredentials, maskDatabaseUrl, type MosaicPaths } from '../lib/paths.js';
 import { packageRoot, packageVersion } from '../lib/version.js';
-import { BACKLOG_PROTOCOL, LineSplitter, type BacklogHello, type BacklogMethod, type BacklogResponse, type PingReply } from './protocol.js';
-import { isHolderAlive, readDataDirLock } from './lock.js';
+import { ensureOwnerOnlyDir } from '../lib/owner-only.js';
+import { describeCause, rootCause } from '../lib/errors.js';
+import { BACKLOG_PROTOCOL, LineSplitter, type BacklogHello, type BacklogMethod, type BacklogResponse, type PingReply, type ProveReply } from './protocol.js';
+import { isHolderAlive, lockPathFor, lockProof, readDataDirLock, readProcessStat, type DataDirLockHolder } from './lock.js';
 import { BacklogError, type OpenBacklogOptions } from './types.js';
 import { verbsFrom, type BacklogClient, type BacklogVerb } from './verbs.js';
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
+/**
+ * Per-request deadline, ms: `MOSAIC_BACKLOG_TIMEOUT` (seconds) when set to a positive number,
+ * else 30 000. Applies to both tiers (a socket request; a Postgres statement, lock wait and query).
+ */
+export function requestTimeoutFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const n = Number(env.MOSAIC_BACKLOG_TIMEOUT);
+  return env.MOSAIC_BACKLOG_TIMEOUT && Number.isFinite(n) && n > 0 ? Math.round(n * 1000) : DEFAULT_REQUEST_TIMEOUT_MS;
+}
+
+/** Verbs that change the backlog: a timed-out one may still be applied. */
+const MUTATING: ReadonlySet<string> = new Set(['create', 'claim', 'renew', 'reclaim', 'link', 'block', 'unblock', 'complete', 'recordEvent', 'importGoals']);
+
+/** `30 s`, `2.5 s`: a deadline in ms as operators read it. */
+function seconds(ms: number): string {
+  return `${Math.round(ms / 100) / 10} s`;
+}
+
+/**
+ * The message of a request that got no answer within its deadline: for a verb that changes
+ * the backlog, that it may still be applied and how to check (`backlog show --id`, or a claim
+ * retried with its request id); for a read, that the server may be stopped or hung, and
+ * `readFix` (default: `backlog stop` the embedded server). Pure.
+ */
+export function requestTimeoutMessage(method: string, params: unknown, timeoutMs: number, peer: string, readFix = 'run `mosaic-top backlog stop` and retry'): string {
+  const p = (params ?? {}) as { id?: unknown; requestId?: unknown; from?: unknown };
+  const id = typeof p.id === 'string' ? p.id : typeof p.from === 'string' ? p.from : null;
+  if (!MUTATING.has(method)) return `${method}: no answer from ${peer} within ${seconds(timeoutMs)}; it may be stopped or hung — ${readFix}`;
+  const check = id ? `check \`mosaic-top backlog show --id ${id}\`` : method === 'claim' ? 'check `mosaic-top backlog list --status claimed`' : 'check `mosaic-top backlog events`';
+  const retry = method === 'claim' && typeof p.requestId === 'string' ? `, or repeat the claim with --request-id ${p.requestId} (it returns that claim's result, never a second card)` : '';
+  return `${method} sent to ${peer}, no answer within ${seconds(timeoutMs)}: it may have been applied — ${check}${retry}`;
+}
 const DEFAULT_START_TIMEOUT_MS = 60_000;
 
 function abortError(signal: AbortSignal | undefined): BacklogError {
@@ -36,6 +71,9 @@ class BacklogConnection {
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   private closed = false;
   readonly serverWarning: string | null;
+  /** The server's pid (from its hello) and its socket, for messages. */
+  private readonly serverPid: number;
+  private readonly socketPath: string;
 
   constructor(
     private readonly socket: net.Socket,
@@ -43,8 +81,11 @@ class BacklogConnection {
     readonly location: string,
     private readonly requestTimeoutMs: number,
     private readonly signal?: AbortSignal,
+    socketPath?: string,
   ) {
     this.serverWarning = staleServerWarning(hello, ourIdentity());
+    this.serverPid = hello.pid;
+    this.socketPath = socketPath ?? 'its socket';
     const splitter = new LineSplitter();
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => {
@@ -100,7 +141,7 @@ class BacklogConnection {
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        reject(new BacklogError('timeout', `backlog server did not answer ${method} within ${this.requestTimeoutMs} ms`));
+        reject(new BacklogError('timeout', requestTimeoutMessage(method, params, this.requestTimeoutMs, `backlog server pid ${this.serverPid} on ${this.socketPath}`)));
       }, this.requestTimeoutMs);
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
       this.socket.write(JSON.stringify({ id, method, params: params ?? {} }) + '\n');
@@ -124,14 +165,22 @@ class BacklogConnection {
   }
 }
 
-/** The embedded tier's client: every verb is one request on the connection. */
+/**
+ * The embedded tier's client: every verb is one request on the connection. Every claim carries
+ * a request id (the caller's `requestId`, else a random one): the server remembers its reply,
+ * so a repeat with it never claims a second card.
+ */
 function socketClient(conn: BacklogConnection): BacklogClient {
+  const withRequestId = (input: unknown): unknown => {
+    const claim = (input ?? {}) as { requestId?: string };
+    return { ...claim, requestId: claim.requestId ?? `rq-${randomBytes(6).toString('hex')}` };
+  };
   return {
     tier: 'embedded',
     location: conn.location,
     serverWarning: conn.serverWarning,
     close: () => conn.close(),
-    ...verbsFrom((verb, input) => conn.call(verb, input)),
+    ...verbsFrom((verb, input) => conn.call(verb, verb === 'claim' ? withRequestId(input) : input)),
   };
 }
 
@@ -181,26 +230,32 @@ export function staleServerWarning(hello: BacklogHello, ours: CodeIdentity): str
   return null;
 }
 
+/** Why {@link tryConnect} got no hello: nobody listens, or a listener that stayed silent or closed. */
+let lastConnectFailure: 'absent' | 'silent' | 'closed' = 'absent';
+
 /**
  * Tries one connection to the socket and waits for the server's hello line; resolves the socket
  * and the hello. Resolves null when nobody listens (absent or stale socket), or the connection
- * closes or stays silent for `helloTimeoutMs` before the hello (a server that is exiting): no
- * request was sent on it.
+ * closes or stays silent for `helloTimeoutMs` before the hello (a server that is exiting, or a
+ * stopped/hung one: {@link lastConnectFailure} says which): no request was sent on it.
  */
-function tryConnect(socketPath: string, helloTimeoutMs = 5000): Promise<{ socket: net.Socket; hello: BacklogHello } | null> {
+function tryConnect(socketPath: string, helloTimeoutMs = HELLO_TIMEOUT_MS): Promise<{ socket: net.Socket; hello: BacklogHello } | null> {
   return new Promise((resolve) => {
     const socket = net.createConnection(socketPath);
     let buffered = '';
     let settled = false;
-    const fail = (): void => {
+    let connected = false;
+    const fail = (why: 'silent' | 'closed'): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       socket.destroy();
+      lastConnectFailure = connected ? why : 'absent';
       resolve(null);
     };
-    const timer = setTimeout(fail, helloTimeoutMs);
+    const timer = setTimeout(() => fail('silent'), helloTimeoutMs);
     socket.setEncoding('utf8');
+    socket.once('connect', () => (connected = true));
     const onData = (chunk: string): void => {
       buffered += chunk;
       const nl = buffered.indexOf('\n');
@@ -211,18 +266,35 @@ function tryConnect(socketPath: string, helloTimeoutMs = 5000): Promise<{ socket
       } catch {
         hello = null;
       }
-      if (!hello || hello.hello !== BACKLOG_PROTOCOL) return fail();
+      if (!hello || hello.hello !== BACKLOG_PROTOCOL) return fail('closed');
       settled = true;
       clearTimeout(timer);
       socket.removeListener('data', onData);
-      socket.removeListener('error', fail);
-      socket.removeListener('close', fail);
+      socket.removeListener('error', onError);
+      socket.removeListener('close', onClose);
       resolve({ socket, hello });
     };
+    const onError = (): void => fail('closed');
+    const onClose = (): void => fail('closed');
     socket.on('data', onData);
-    socket.once('error', fail);
-    socket.once('close', fail);
+    socket.once('error', onError);
+    socket.once('close', onClose);
   });
+}
+
+/** Deadline of a server's hello after connecting, ms: a live server writes it at once. */
+export const HELLO_TIMEOUT_MS = 3000;
+
+/**
+ * The error for a backlog server that accepts connections but sends no hello: stopped (state
+ * T in /proc) or hung. Names the pid, the socket and what to do.
+ */
+function silentServerError(paths: MosaicPaths, holder: DataDirLockHolder | null): BacklogError {
+  const state = holder ? readProcessStat(holder.pid)?.state : undefined;
+  const who = holder ? `backlog server pid ${holder.pid}` : 'the backlog server';
+  const what = state === 'T' || state === 't' ? 'is stopped (SIGSTOP)' : `accepted the connection but sent no hello within ${HELLO_TIMEOUT_MS / 1000} s (hung)`;
+  const fix = holder ? (state === 'T' || state === 't' ? `\`kill -CONT ${holder.pid}\` to resume it, or \`mosaic-top backlog stop\`` : `\`mosaic-top backlog stop\` (or \`kill ${holder.pid}\`) and retry`) : '`mosaic-top backlog stop` and retry';
+  return new BacklogError('unavailable', `${who} on ${paths.backlogSocket} ${what}: ${fix}`);
 }
 
 /**
@@ -230,7 +302,7 @@ function tryConnect(socketPath: string, helloTimeoutMs = 5000): Promise<{ socket
  * stdio to `<run>/backlog-server.log`. Returns the child (already unref'd).
  */
 export function spawnBacklogServer(paths: MosaicPaths, idleExitSeconds?: number): { pid: number | undefined; exited: () => boolean } {
-  fs.mkdirSync(paths.runDir, { recursive: true, mode: 0o700 });
+  ensureOwnerOnlyDir(paths.runDir);
   const logFile = path.join(paths.runDir, 'backlog-server.log');
   const fd = fs.openSync(logFile, 'a', 0o600);
   const args = [path.join(packageRoot(), 'bin', 'mosaic-top'), '--mosaic-home', paths.mosaicHome, 'backlog', 'serve'];
@@ -246,6 +318,24 @@ export function spawnBacklogServer(paths: MosaicPaths, idleExitSeconds?: number)
     return { pid: child.pid, exited: () => exited };
   } finally {
     fs.closeSync(fd);
+  }
+}
+
+/** The last non-empty line of a log (its last 4 KiB read, control characters dropped), `<log>: <line>`; null when empty or unreadable. */
+function lastLogLine(log: string): string | null {
+  let fd: number | null = null;
+  try {
+    fd = fs.openSync(log, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    const st = fs.fstatSync(fd);
+    if (!st.isFile() || st.size === 0) return null;
+    const buffer = Buffer.alloc(Math.min(4096, st.size));
+    const n = fs.readSync(fd, buffer, 0, buffer.length, st.size - buffer.length);
+    const line = buffer.subarray(0, n).toString('utf8').split('\n').map((l) => l.replace(/[\u0000-\u001f\u007f-\u009f]/g, '').trim()).filter(Boolean).pop();
+    return line ? `${log}: ${line.slice(0, 300)}` : null;
+  } catch {
+    return null;
+  } finally {
+    if (fd !== null) fs.closeSync(fd);
   }
 }
 
@@ -269,14 +359,20 @@ function delay(ms: number, signal?: AbortSignal): Promise<void> {
  * 'timeout' when no server answers within `startTimeoutMs`.
  */
 async function openEmbedded(paths: MosaicPaths, opts: OpenBacklogOptions): Promise<BacklogClient> {
-  const requestTimeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const requestTimeoutMs = opts.requestTimeoutMs ?? requestTimeoutFromEnv();
   const make = (c: { socket: net.Socket; hello: BacklogHello }): BacklogClient =>
-    socketClient(new BacklogConnection(c.socket, c.hello, paths.backlogDataDir, requestTimeoutMs, opts.signal));
+    socketClient(new BacklogConnection(c.socket, c.hello, paths.backlogDataDir, requestTimeoutMs, opts.signal, paths.backlogSocket));
   const first = await tryConnect(paths.backlogSocket);
   if (first) return make(first);
+  // A listener that stays silent is a stopped or hung server: say so now, do not wait a minute for it.
+  let silentHolder = lastConnectFailure === 'silent' ? readDataDirLock(paths.backlogDataDir) : null;
+  if (lastConnectFailure === 'silent' && silentHolder && isHolderAlive(silentHolder)) {
+    const state = readProcessStat(silentHolder.pid)?.state;
+    if (state === 'T' || state === 't') throw silentServerError(paths, silentHolder);
+  }
   const { dataDirExists, idleExitFromEnv } = await import('./server.js');
   if (opts.create === false && !dataDirExists(paths.backlogDataDir)) {
-    throw new BacklogError('absent', `no backlog yet at ${paths.backlogDataDir}`);
+    throw new BacklogError('absent', `no backlog yet at ${paths.backlogDataDir} (a read-only command does not create one; \`backlog create\` or \`backlog import\` does)`);
   }
   // Unix socket paths are limited to 107 bytes on Linux (sun_path).
   if (Buffer.byteLength(paths.backlogSocket) > 107) {
@@ -307,9 +403,15 @@ async function openEmbedded(paths: MosaicPaths, opts: OpenBacklogOptions): Promi
     }
     const connected = await tryConnect(holderAlive && holder?.socket ? holder.socket : paths.backlogSocket);
     if (connected) return make(connected);
+    if (lastConnectFailure === 'silent' && holderAlive) {
+      // Silent twice (the first try above, or once here after a spawn): stopped or hung.
+      if (silentHolder?.pid === holder?.pid) throw silentServerError(paths, holder);
+      silentHolder = holder;
+    }
     const holderNow = readDataDirLock(paths.backlogDataDir);
     if (spawns >= 3 && spawned?.exited() && !(holderNow && isHolderAlive(holderNow))) {
-      throw new BacklogError('unavailable', `backlog server failed to start ${spawns} times; see ${path.join(paths.runDir, 'backlog-server.log')}`);
+      const log = path.join(paths.runDir, 'backlog-server.log');
+      throw new BacklogError('unavailable', `backlog server failed to start ${spawns} times: ${lastLogLine(log) ?? `${log} is empty (a full disk? \`df ${paths.runDir}\`)`}`);
     }
     await delay(pause, opts.signal);
     pause = Math.min(pause * 1.5, 200);
@@ -319,24 +421,118 @@ async function openEmbedded(paths: MosaicPaths, opts: OpenBacklogOptions): Promi
   throw new BacklogError('timeout', `backlog server did not come up on ${paths.backlogSocket}${who}; see ${path.join(paths.runDir, 'backlog-server.log')}`);
 }
 
-/** The service in this process (server tier), behind the same interface as the socket client. */
-function inProcessClient(service: import('./service.js').BacklogService, location: string, end: () => Promise<void>): BacklogClient {
-  const run = async (verb: BacklogVerb, input: unknown): Promise<unknown> => {
-    try {
-      return await (service[verb] as (input: unknown) => Promise<unknown>).call(service, input);
-    } catch (error) {
-      if (error instanceof BacklogError) throw error;
-      throw new BacklogError('unavailable', `backlog database error: ${maskCredentials((error as Error).message ?? String(error))}`);
-    }
+/** Deadlines of the server tier, ms (see {@link serverTierTimeouts}). */
+export interface ServerTierTimeouts {
+  /** Client-side deadline of one request: past it the caller is answered, whatever Postgres does. */
+  requestMs: number;
+  /** Postgres `statement_timeout`: the server cancels a statement running longer (shorter than `requestMs`). */
+  statementMs: number;
+  /** Postgres `lock_timeout`: a statement waiting longer for a lock (a `LOCK TABLE backlog` elsewhere) fails. */
+  lockMs: number;
+  /** Connect timeout, seconds (postgres `connect_timeout`). */
+  connectSeconds: number;
+}
+
+/**
+ * The server tier's deadlines for a request deadline `requestMs` (ms): Postgres cancels first
+ * (lock waits after half of it, statements 1 s before it), so a timed-out request has normally
+ * changed nothing; the client-side deadline is the last resort (a stopped or unreachable server).
+ * `startMs`: connect timeout, ms (default 10 000). Pure.
+ */
+export function serverTierTimeouts(requestMs: number, startMs = 10_000): ServerTierTimeouts {
+  return {
+    requestMs,
+    statementMs: Math.max(500, requestMs - 1000),
+    lockMs: Math.max(250, Math.floor(requestMs / 2)),
+    connectSeconds: Math.max(1, Math.ceil(startMs / 1000)),
   };
+}
+
+/**
+ * One line for a server-tier failure of `method`: Postgres' statement and lock timeouts,
+ * connect timeouts and refusals named as such, with what to do; any other cause unwrapped from
+ * drizzle's `Failed query: <SQL> params: <card data>` (never printed). Credentials masked. Pure.
+ */
+export function serverTierErrorMessage(method: string, error: unknown, location: string, t: ServerTierTimeouts): string {
+  const cause = rootCause(error) as { code?: string; message?: string };
+  const code = typeof cause?.code === 'string' ? cause.code : '';
+  const msg = String(cause?.message ?? '');
+  if (code === '55P03' || /lock timeout/i.test(msg)) {
+    return `${method} on ${location}: the backlog table stayed locked by another session for ${seconds(t.lockMs)} (lock_timeout): nothing was changed — retry later, or find the session holding the lock (pg_locks)`;
+  }
+  if (code === '57014' && /statement timeout/i.test(msg)) {
+    return `${method} on ${location}: cancelled by Postgres after ${seconds(t.statementMs)} (statement_timeout): nothing was changed — the database is overloaded or blocked; retry later`;
+  }
+  if (code === 'CONNECT_TIMEOUT') return `backlog database ${location} unavailable: no connection within ${t.connectSeconds} s (connect timeout) — is Postgres running and reachable?`;
+  return maskCredentials(`backlog database ${location} unavailable: ${describeCause(error)}`);
+}
+
+/** Requests of the server tier, bounded: the client-side deadline and the abort signal around each. */
+class ServerTierRequests {
+  /** Set when a request hit the client-side deadline: its statement may still hold the connection. */
+  timedOut = false;
+  constructor(
+    readonly location: string,
+    private readonly timeouts: ServerTierTimeouts,
+    private readonly signal?: AbortSignal,
+  ) {}
+  /** Runs one request with the client-side deadline and the abort signal; errors become one-line BacklogErrors. */
+  wrap<T>(method: string, params: unknown, fn: () => Promise<T>): Promise<T> {
+    if (this.signal?.aborted) return Promise.reject(abortError(this.signal));
+    return new Promise<T>((resolve, reject) => {
+      let done = false;
+      const settle = (f: () => void): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        this.signal?.removeEventListener('abort', onAbort);
+        f();
+      };
+      // Postgres cancels first (statement/lock timeouts); this is for a server that never answers.
+      const timer = setTimeout(() => {
+        this.timedOut = true;
+        settle(() => reject(new BacklogError('timeout', requestTimeoutMessage(method, params, this.timeouts.requestMs, this.location, 'is Postgres running and reachable? retry when it is'))));
+      }, this.timeouts.requestMs);
+      const onAbort = (): void => {
+        this.timedOut = true;
+        settle(() => reject(abortError(this.signal)));
+      };
+      this.signal?.addEventListener('abort', onAbort, { once: true });
+      fn().then(
+        (value) => settle(() => resolve(value)),
+        (error) =>
+          settle(() => {
+            if (error instanceof BacklogError) reject(error);
+            else {
+              const cause = rootCause(error) as { code?: string };
+              const code = cause?.code === '55P03' || cause?.code === '57014' || cause?.code === 'CONNECT_TIMEOUT' ? 'timeout' : 'unavailable';
+              reject(new BacklogError(code, serverTierErrorMessage(method, error, this.location, this.timeouts)));
+            }
+          }),
+      );
+    });
+  }
+}
+
+/** The service in this process (server tier), behind the same interface as the socket client; every verb bounded by `requests`. */
+function inProcessClient(
+  service: import('./service.js').BacklogService,
+  requests: ServerTierRequests,
+  end: (timedOut: boolean) => Promise<void>,
+): BacklogClient {
+  const run = (verb: BacklogVerb, input: unknown): Promise<unknown> =>
+    requests.wrap(verb, verb === 'importGoals' ? {} : input, () => (service[verb] as (input: unknown) => Promise<unknown>).call(service, input));
   // The server tier has no backlog server that could run older code: no serverWarning.
-  return { tier: 'server', location, serverWarning: null, close: end, ...verbsFrom(run) };
+  return { tier: 'server', location: requests.location, serverWarning: null, close: () => end(requests.timedOut), ...verbsFrom(run) };
 }
 
 /**
  * Server tier: connects to `databaseUrl` with ONE connection, applies migrations when `create`
- * (default), else refuses with 'absent' when the tables are missing. Every error message has
- * its credentials masked.
+ * (default), else refuses with 'absent' when the tables are missing. Bounded everywhere
+ * ({@link serverTierTimeouts}): connect timeout, Postgres `statement_timeout` and
+ * `lock_timeout` on the connection, and a client-side deadline per request
+ * (`opts.requestTimeoutMs`, else `MOSAIC_BACKLOG_TIMEOUT`, else 30 s) — opening included.
+ * Every error message is one line with its credentials masked.
  */
 async function openServerTier(paths: MosaicPaths, databaseUrl: string, opts: OpenBacklogOptions): Promise<BacklogClient> {
   const [{ default: postgres }, { drizzle }, { migrateBacklog, backlogTablesExist }, { fleetBacklogService }] = await Promise.all([
@@ -346,28 +542,35 @@ async function openServerTier(paths: MosaicPaths, databaseUrl: string, opts: Ope
     import('./service.js'),
   ]);
   const location = maskDatabaseUrl(databaseUrl);
+  const timeouts = serverTierTimeouts(opts.requestTimeoutMs ?? requestTimeoutFromEnv(), opts.startTimeoutMs ?? 10_000);
   const sqlClient = postgres(databaseUrl, {
     max: 1,
     onnotice: () => {},
-    connect_timeout: Math.ceil((opts.startTimeoutMs ?? 10_000) / 1000),
+    connect_timeout: timeouts.connectSeconds,
     idle_timeout: 0,
+    connection: { statement_timeout: timeouts.statementMs, lock_timeout: timeouts.lockMs, application_name: 'mosaic-top' },
   });
-  const end = async (): Promise<void> => {
-    await sqlClient.end({ timeout: 5 }).catch(() => {});
+  const end = async (timedOut = false): Promise<void> => {
+    // After a deadline the connection may be stuck in a statement: do not wait for it.
+    await sqlClient.end({ timeout: timedOut ? 0 : 5 }).catch(() => {});
   };
+  const db = drizzle(sqlClient);
+  // Opening runs under the same bounds as a request.
+  const requests = new ServerTierRequests(location, timeouts, opts.signal);
   try {
-    const db = drizzle(sqlClient);
-    if (opts.create === false) {
-      if (!(await backlogTablesExist(db))) throw new BacklogError('absent', `no backlog table in ${location} (any backlog command creates it)`);
-    } else {
-      await migrateBacklog(db);
-    }
+    // Opening is one more request under the same deadline (a stopped Postgres accepts TCP and says nothing).
+    await requests.wrap('connect', {}, async () => {
+      if (opts.create === false) {
+        if (!(await backlogTablesExist(db))) throw new BacklogError('absent', `no backlog table in ${location} (a read-only command does not create it; \`backlog create\` or \`backlog import\` does)`);
+      } else {
+        await migrateBacklog(db);
+      }
+    });
     const service = fleetBacklogService(db, paths.runDir);
-    return inProcessClient(service, location, end);
+    return inProcessClient(service, requests, end);
   } catch (error) {
-    await end();
-    if (error instanceof BacklogError) throw error;
-    throw new BacklogError('unavailable', `backlog database ${location} unavailable: ${maskCredentials((error as Error).message ?? String(error))}`);
+    await end(requests.timedOut || (error instanceof BacklogError && error.code === 'timeout'));
+    throw error;
   }
 }
 
@@ -382,17 +585,76 @@ export async function openBacklog(paths: MosaicPaths, opts: OpenBacklogOptions =
   return openEmbedded(paths, opts);
 }
 
+/** Outcome of {@link proveHolder}. */
+export type HolderProof = 'proven' | 'refuted' | 'no-answer';
+
 /**
- * Stops the embedded backlog server of `paths`' data dir gracefully: SIGTERM to the lock
- * holder's pid (it finishes the command in progress, closes PGlite, removes its socket and
- * lock), then waits up to `timeoutMs` (ms) for it to exit. `pid` is null when none was running
- * (no lock, or a dead holder's). Never throws. Used by `backlog stop` and `demo down`.
+ * Asks the process on the lock's socket to prove the lock's token (protocol `prove`, a fresh
+ * random nonce): `proven` when the hello names the lock's pid and the proof matches; `refuted`
+ * when something else answers (another pid, a wrong proof, no token in the lock); `no-answer`
+ * when nothing answers within `timeoutMs` (ms; a stopped or hung server, or no socket).
  */
-export async function stopEmbeddedServer(paths: MosaicPaths, timeoutMs = 10_000): Promise<{ pid: number | null; stopped: boolean }> {
+export async function proveHolder(holder: DataDirLockHolder, socketPath: string, timeoutMs = 2000): Promise<HolderProof> {
+  if (!holder.token) return 'refuted';
+  const connected = await tryConnect(holder.socket ?? socketPath, timeoutMs);
+  if (!connected) return 'no-answer';
+  if (connected.hello.pid !== holder.pid) {
+    connected.socket.destroy();
+    return 'refuted';
+  }
+  const client = new BacklogConnection(connected.socket, connected.hello, '', timeoutMs, undefined, holder.socket ?? socketPath);
+  const nonce = randomBytes(16).toString('hex');
+  try {
+    const reply = await client.call<ProveReply>('prove', { nonce });
+    return reply.pid === holder.pid && reply.proof === lockProof(holder.token, nonce) ? 'proven' : 'refuted';
+  } catch (error) {
+    return error instanceof BacklogError && error.code === 'timeout' ? 'no-answer' : 'refuted';
+  } finally {
+    await client.close();
+  }
+}
+
+/** True when `/proc/<pid>/cmdline` is a `… backlog serve …` of mosaic-top run by this user (a server too stopped to prove its token). */
+function looksLikeOurServer(pid: number): boolean {
+  try {
+    const st = fs.statSync(`/proc/${pid}`);
+    if (typeof process.getuid === 'function' && st.uid !== process.getuid()) return false;
+    const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    const i = argv.indexOf('backlog');
+    return i > 0 && argv[i + 1] === 'serve' && argv.some((a) => a.endsWith('mosaic-top'));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Stops the embedded backlog server of `paths`' data dir gracefully: SIGTERM (and SIGCONT, in
+ * case it was stopped) to the lock holder — ONLY when it is proven to be our server: its lock
+ * names pid + start time + token, that pid still has that start time, and it proves the token on
+ * its socket ({@link proveHolder}); a server too stopped or hung to answer must at least be a
+ * `mosaic-top … backlog serve` of this user with the recorded start time. Then waits up to
+ * `timeoutMs` (ms) for it to exit (it finishes the command in progress, closes PGlite, removes
+ * its socket and lock). `pid` is null when none was running (no lock, or a dead holder's);
+ * `refused` says why a live pid was not signalled. Never throws. Used by `backlog stop` and `demo down`.
+ */
+export async function stopEmbeddedServer(paths: MosaicPaths, timeoutMs = 10_000): Promise<{ pid: number | null; stopped: boolean; refused?: string }> {
   const holder = readDataDirLock(paths.backlogDataDir);
   if (!holder || !isHolderAlive(holder)) return { pid: null, stopped: false };
+  const lockFile = lockPathFor(paths.backlogDataDir);
+  if (!holder.token) {
+    return { pid: holder.pid, stopped: false, refused: `the lock ${lockFile} names pid ${holder.pid} without a token: not proven to be a backlog server, not signalled (stop it yourself if it is one)` };
+  }
+  const proof = await proveHolder(holder, paths.backlogSocket);
+  if (proof === 'refuted') {
+    return { pid: holder.pid, stopped: false, refused: `pid ${holder.pid} (named by ${lockFile}) did not prove the lock's token on its socket: not signalled` };
+  }
+  if (proof === 'no-answer' && !looksLikeOurServer(holder.pid)) {
+    return { pid: holder.pid, stopped: false, refused: `pid ${holder.pid} (named by ${lockFile}) does not answer on its socket and is not a mosaic-top backlog server of this user: not signalled` };
+  }
   try {
     process.kill(holder.pid, 'SIGTERM');
+    // A SIGSTOPped server would hold SIGTERM pending forever.
+    process.kill(holder.pid, 'SIGCONT');
   } catch {
     return { pid: holder.pid, stopped: !isHolderAlive(holder) };
   }
@@ -405,7 +667,7 @@ export async function stopEmbeddedServer(paths: MosaicPaths, timeoutMs = 10_000)
 export async function pingBacklogServer(paths: MosaicPaths, timeoutMs = 2000): Promise<PingReply | null> {
   const connected = await tryConnect(paths.backlogSocket);
   if (!connected) return null;
-  const client = new BacklogConnection(connected.socket, connected.hello, paths.backlogDataDir, timeoutMs);
+  const client = new BacklogConnection(connected.socket, connected.hello, paths.backlogDataDir, timeoutMs, undefined, paths.backlogSocket);
   try {
     return await client.call<PingReply>('ping');
   } catch {

@@ -1,6 +1,7 @@
 /**
- * The data-dir lock of the embedded tier: `<datadir>/mosaic-top.lock` holds the pid and the process start
- * time (from /proc/<pid>/stat, so a reused pid is not mistaken for the holder) of the ONE
+ * The data-dir lock of the embedded tier: `<datadir>/mosaic-top.lock` holds the pid, the process
+ * start time (from /proc/<pid>/stat, so a reused pid is not mistaken for the holder) and a random
+ * token (proven on the holder's socket, {@link lockProof}) of the ONE
  * process allowed to open the PGlite data dir (two processes on one data dir corrupt it
  * silently — field notes). A lock is never taken from a live holder; a dead holder's lock is
  * taken over. Acquire/takeover/release run inside a short critical section guarded by
@@ -8,14 +9,22 @@
  * The lock lives INSIDE the data dir: upstream's updater (`mosaic update`, rsync --delete)
  * preserves `fleet/backlog` and `fleet/run` but would delete a `fleet/backlog.lock` beside it.
  */
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { readBoundedFile } from '../lib/bounded-read.js';
 
-/** Contents of the lock file ({@link lockPathFor}). */
+/** Contents of the lock file ({@link lockPathFor}; mode 0600: only its owner reads the token). */
 export interface DataDirLockHolder {
   pid: number;
   /** Field 22 of /proc/<pid>/stat (clock ticks since boot), null where /proc is unavailable. */
   startTime: string | null;
+  /**
+   * Random secret of the holder (32 hex digits), proven on its socket without being sent
+   * ({@link lockProof}): `backlog stop` signals only a process that proves it. Absent in locks
+   * written before it existed.
+   */
+  token?: string | null;
   /** Unix socket the holder serves on. */
   socket: string | null;
   /** ISO time the lock was taken. */
@@ -24,7 +33,7 @@ export interface DataDirLockHolder {
 
 /** Outcome of {@link acquireDataDirLock}. */
 export type DataDirLockResult =
-  | { acquired: true; takenOverFrom: DataDirLockHolder | null; release: () => Promise<void> }
+  | { acquired: true; token: string; takenOverFrom: DataDirLockHolder | null; release: () => Promise<void> }
   | { acquired: false; holder: DataDirLockHolder };
 
 /** Name of the lock file inside the data dir. */
@@ -57,8 +66,17 @@ export function processStartTime(pid: number): string | null {
 }
 
 /**
- * True when the recorded holder still runs: the pid exists, is not a zombie, and (when both
- * are known) has the recorded start time — a different start time means the pid was reused.
+ * The proof of a lock token for a challenge `nonce`: hex SHA-256 of `<token>:<nonce>`. The
+ * server answers a `prove` request with it; the token itself never crosses the socket. Pure.
+ */
+export function lockProof(token: string, nonce: string): string {
+  return createHash('sha256').update(`${token}:${nonce}`).digest('hex');
+}
+
+/**
+ * True when the recorded holder still runs: the pid exists, is not a zombie, and has the
+ * recorded start time — a different start time means the pid was reused. A lock with no start
+ * time (hand-written, or foreign) names no process precisely: dead where /proc exists.
  */
 export function isHolderAlive(holder: DataDirLockHolder): boolean {
   if (!Number.isInteger(holder.pid) || holder.pid <= 0) return false;
@@ -70,14 +88,16 @@ export function isHolderAlive(holder: DataDirLockHolder): boolean {
   const stat = readProcessStat(holder.pid);
   if (!stat) return fs.existsSync('/proc/self/stat') ? false : true;
   if (stat.state === 'Z' || stat.state === 'X') return false;
-  if (holder.startTime && stat.startTime !== holder.startTime) return false;
+  if (!holder.startTime || stat.startTime !== holder.startTime) return false;
   return true;
 }
 
 /** Reads the lock file; null when absent or unparseable (an unparseable lock is treated as dead). */
 export function readDataDirLock(dataDir: string): DataDirLockHolder | null {
   try {
-    const parsed = JSON.parse(fs.readFileSync(lockPathFor(dataDir), 'utf8')) as DataDirLockHolder;
+    const read = readBoundedFile(lockPathFor(dataDir), { maxBytes: 4096 });
+    if (!read) return null;
+    const parsed = JSON.parse(read.bytes.toString('utf8')) as DataDirLockHolder;
     if (typeof parsed.pid !== 'number') return null;
     return parsed;
   } catch {
@@ -105,7 +125,7 @@ async function withGuard<T>(dataDir: string, fn: () => T): Promise<T> {
 }
 
 /**
- * Takes the data-dir lock for this process (pid + start time), unless a live process holds it.
+ * Takes the data-dir lock for this process (pid + start time + a fresh random token), unless a live process holds it.
  * A lock left by a dead (or reused) pid is taken over. Throws only on filesystem errors.
  */
 export async function acquireDataDirLock(dataDir: string, opts: { socket?: string | null } = {}): Promise<DataDirLockResult> {
@@ -116,14 +136,22 @@ export async function acquireDataDirLock(dataDir: string, opts: { socket?: strin
     const mine: DataDirLockHolder = {
       pid: process.pid,
       startTime: processStartTime(process.pid),
+      token: randomBytes(16).toString('hex'),
       socket: opts.socket ?? null,
       acquiredAt: new Date().toISOString(),
     };
     const tmp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify(mine) + '\n', { mode: 0o600 });
-    fs.renameSync(tmp, file);
+    try {
+      fs.writeFileSync(tmp, JSON.stringify(mine) + '\n', { mode: 0o600 });
+      fs.renameSync(tmp, file);
+    } catch (error) {
+      // A full disk must not leave a temp file per attempt behind.
+      fs.rmSync(tmp, { force: true });
+      throw error;
+    }
     return {
       acquired: true as const,
+      token: mine.token as string,
       takenOverFrom: current && current.pid !== process.pid ? current : null,
       release: () => releaseDataDirLock(dataDir),
     };

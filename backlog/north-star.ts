@@ -4,7 +4,7 @@
  * (`workstreams:`, keyed by the goal id's leading letter) become the card body. The demo's own
  * goal list is backlog/fixtures/NORTH_STAR.yaml.
  */
-import fs from 'node:fs';
+import { BoundedReadError, readBoundedFile } from '../lib/bounded-read.js';
 import { BacklogError, type NorthStarGoal } from './types.js';
 
 /** Card priority per NORTH_STAR priority word (higher = sooner); numbers pass through. */
@@ -35,8 +35,8 @@ export function northStarPriority(value: unknown, phase: string | null, goalId: 
 
 /**
  * Parses NORTH_STAR.yaml text into goals. Throws BacklogError('invalid') naming the file (and
- * line for YAML syntax errors) when the text is not a NORTH_STAR document, and naming every
- * goal id that occurs more than once.
+ * line for YAML syntax errors) when the text is not a NORTH_STAR document, when its aliases
+ * expand too far (an alias bomb), and naming every goal id that occurs more than once.
  */
 export async function parseNorthStar(text: string, file = 'NORTH_STAR.yaml'): Promise<NorthStarGoal[]> {
   const { parseDocument } = await import('yaml');
@@ -46,7 +46,13 @@ export async function parseNorthStar(text: string, file = 'NORTH_STAR.yaml'): Pr
     const where = e.linePos?.[0] ? `:${e.linePos[0].line}:${e.linePos[0].col}` : '';
     throw new BacklogError('invalid', `${file}${where}: ${e.message.split('\n')[0]}`);
   }
-  const root = doc.toJS() as Record<string, unknown> | null;
+  let root: Record<string, unknown> | null;
+  try {
+    // yaml refuses a document whose aliases expand too far (an "alias bomb", maxAliasCount).
+    root = doc.toJS({ maxAliasCount: 1000 }) as Record<string, unknown> | null;
+  } catch (error) {
+    throw new BacklogError('invalid', `${file}: ${(error as Error).message.split('\n')[0]}`);
+  }
   if (!root || typeof root !== 'object' || !Array.isArray(root.goals)) {
     throw new BacklogError('invalid', `${file}: no "goals:" list (is this a NORTH_STAR.yaml?)`);
   }
@@ -82,13 +88,24 @@ export async function parseNorthStar(text: string, file = 'NORTH_STAR.yaml'): Pr
   return goals;
 }
 
-/** Reads and parses a NORTH_STAR.yaml file; throws BacklogError('invalid'|'not_found'). */
+/** Most bytes of a NORTH_STAR.yaml read (thousands of goals fit). */
+export const NORTH_STAR_READ_LIMIT = 4 * 1024 * 1024;
+
+/**
+ * Reads and parses a NORTH_STAR.yaml file through {@link readBoundedFile} (regular files only,
+ * non-blocking, at most {@link NORTH_STAR_READ_LIMIT} bytes); throws BacklogError
+ * 'not_found' (no such file) or 'invalid' (a FIFO, a device, a directory, too large,
+ * unreadable, not a NORTH_STAR document), naming the file.
+ */
 export async function readNorthStarFile(file: string): Promise<NorthStarGoal[]> {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    const read = readBoundedFile(file, { maxBytes: NORTH_STAR_READ_LIMIT });
+    if (!read) throw new BacklogError('not_found', `cannot read ${file}: no such file`);
+    text = read.bytes.toString('utf8');
   } catch (error) {
-    throw new BacklogError('not_found', `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    if (error instanceof BacklogError) throw error;
+    throw new BacklogError('invalid', `cannot read ${error instanceof BoundedReadError ? error.message : `${file}: ${(error as Error).message}`}`);
   }
   return parseNorthStar(text, file);
 }

@@ -17,9 +17,9 @@ import { BACKLOG_VERBS } from './verbs.js';
 
 /**
  * Commands the server accepts: every backlog verb (the BacklogService method of the same name,
- * backlog/verbs.ts) and `ping` (the server's own diagnostics).
+ * backlog/verbs.ts), `ping` (the server's own diagnostics) and `prove` (the lock token, below).
  */
-export const BACKLOG_METHODS = [...BACKLOG_VERBS, 'ping'] as const;
+export const BACKLOG_METHODS = [...BACKLOG_VERBS, 'ping', 'prove'] as const;
 
 /** One command name of {@link BACKLOG_METHODS}. */
 export type BacklogMethod = (typeof BACKLOG_METHODS)[number];
@@ -53,6 +53,17 @@ export interface BacklogHello {
   root?: string;
   /** Unix ms when the server process loaded its code. */
   startedAtMs?: number;
+}
+
+/**
+ * `prove` (answered at once, never queued behind a running command): params `{nonce}` (a
+ * random string the client chose), reply `{pid, proof}` with `proof = lockProof(token, nonce)`
+ * (backlog/lock.ts) for the token in `<datadir>.lock`: the server shows it holds the lock
+ * without sending the token. `backlog stop` signals only a server that proved it.
+ */
+export interface ProveReply {
+  pid: number;
+  proof: string;
 }
 
 /** Reply of `ping`: who serves, for diagnostics. */

@@ -11,10 +11,12 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { MosaicPaths } from '../lib/paths.js';
-import { acquireDataDirLock } from './lock.js';
-import { BACKLOG_PROTOCOL, isBacklogMethod, LineSplitter, type BacklogHello, type BacklogRequest, type BacklogResponse, type PingReply } from './protocol.js';
-import { BacklogError } from './types.js';
+import { acquireDataDirLock, lockProof } from './lock.js';
+import { BACKLOG_PROTOCOL, isBacklogMethod, LineSplitter, type BacklogHello, type BacklogRequest, type BacklogResponse, type PingReply, type ProveReply } from './protocol.js';
+import { BacklogError, CLAIM_REQUEST_MEMORY_SECONDS } from './types.js';
 import { packageRoot, packageVersion } from '../lib/version.js';
+import { ensureOwnerOnlyDir, tightenTree } from '../lib/owner-only.js';
+import { describeCause } from '../lib/errors.js';
 
 /** When this process loaded the server's code (Unix ms): clients compare it with the code on disk. */
 const CODE_LOADED_AT_MS = Date.now();
@@ -40,9 +42,9 @@ export function idleExitFromEnv(env: NodeJS.ProcessEnv = process.env): number {
   return Number.isFinite(n) && n >= 0 ? n : DEFAULT_IDLE_EXIT_SECONDS;
 }
 
-/** Creates the run dir with mode 0700 when absent (an existing dir keeps its mode). */
+/** Creates the run dir with mode 0700; an existing one of ours loses its group/other bits. */
 export function ensureRunDir(runDir: string): void {
-  if (!fs.existsSync(runDir)) fs.mkdirSync(runDir, { recursive: true, mode: 0o700 });
+  ensureOwnerOnlyDir(runDir);
 }
 
 /**
@@ -57,14 +59,27 @@ export function dataDirExists(dataDir: string): boolean {
  * Runs the server until idle exit or a signal. Resolves with the process exit code: 0 after a
  * clean shutdown, and also 0 when another live process already owns the data dir (the loser of
  * a start race exits quietly). Throws when PGlite cannot be opened or the socket cannot be bound.
+ * Runs with umask 077 (restored on return): the data dir is 0700 and its files 0600, also those
+ * initdb creates; an existing data dir is made owner-only on every open (lib/owner-only.ts).
  */
 export async function runBacklogServer(paths: MosaicPaths, opts: BacklogServerOptions = {}): Promise<number> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${new Date().toISOString()} backlog-server[${process.pid}] ${line}\n`));
+  // Owner-only from the start: every file PGlite's initdb and later writes create (WAL, catalog,
+  // relation files) is 0600 and every dir 0700, and so is the socket. Kept for the server's life.
+  const oldUmask = process.umask(0o077);
+  try {
+    return await serve(paths, opts, log);
+  } finally {
+    process.umask(oldUmask);
+  }
+}
+
+async function serve(paths: MosaicPaths, opts: BacklogServerOptions, log: (line: string) => void): Promise<number> {
   const idleMs = Math.max(0, (opts.idleExitSeconds ?? idleExitFromEnv()) * 1000);
   const dataDir = paths.backlogDataDir;
   const socketPath = paths.backlogSocket;
   ensureRunDir(path.dirname(socketPath));
-  fs.mkdirSync(path.dirname(dataDir), { recursive: true });
+  fs.mkdirSync(path.dirname(dataDir), { recursive: true, mode: 0o700 });
 
   const lock = await acquireDataDirLock(dataDir, { socket: socketPath });
   if (!lock.acquired) {
@@ -90,9 +105,14 @@ export async function runBacklogServer(paths: MosaicPaths, opts: BacklogServerOp
       import('./migrate.js'),
       import('./service.js'),
     ]);
+    fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    // An existing dir made by an older version (0755 dir, 0666 files) is closed on every open.
+    const tightened = tightenTree(dataDir);
+    if (tightened) log(`made ${tightened} entries of ${dataDir} owner-only`);
     const client = new PGlite(dataDir);
     pg = client;
     await client.waitReady;
+    tightenTree(dataDir);
     const db = drizzle(client);
     const applied = await migrateBacklog(db);
     if (applied.length) log(`applied migrations ${applied.join(', ')}`);
@@ -112,17 +132,39 @@ export async function runBacklogServer(paths: MosaicPaths, opts: BacklogServerOp
             const reply: PingReply = { pid: process.pid, dataDir, startedAt, requests };
             return { id: request.id, ok: true, result: reply };
           }
-          const method = service[request.method] as (arg: unknown) => Promise<unknown>;
+          const method = service[request.method as Exclude<BacklogRequest['method'], 'ping' | 'prove'>] as (arg: unknown) => Promise<unknown>;
           const result = await method.call(service, request.params ?? {});
           return { id: request.id, ok: true, result: result ?? null };
         } catch (error) {
           if (error instanceof BacklogError) return { id: request.id, ok: false, error: { code: error.code, message: error.message } };
-          return { id: request.id, ok: false, error: { code: 'internal', message: (error as Error).message ?? String(error) } };
+          // Never the SQL or its parameters (card data): the cause (ENOSPC, …) in one line.
+          return { id: request.id, ok: false, error: { code: 'internal', message: `backlog server (data dir ${dataDir}): ${describeCause(error)}` } };
         }
       };
       const next = queue.then(run, run);
       queue = next.catch(() => {});
       return next;
+    };
+
+    // Claims remembered by request id (CLAIM_REQUEST_MEMORY_SECONDS): a client whose claim timed
+    // out (the server was stopped meanwhile) repeats it with the same id and gets that reply,
+    // never a second card. In memory: a restarted server forgets (the claim is then in `show`).
+    const claims = new Map<string, { atMs: number; reply: Promise<BacklogResponse> }>();
+    const executeOnce = (request: BacklogRequest): Promise<BacklogResponse> => {
+      const requestId = request.method === 'claim' ? (request.params as { requestId?: unknown } | undefined)?.requestId : undefined;
+      if (typeof requestId !== 'string' || !requestId) return execute(request);
+      const now = Date.now();
+      for (const [key, entry] of claims) if (now - entry.atMs > CLAIM_REQUEST_MEMORY_SECONDS * 1000) claims.delete(key);
+      const { requestId: _omit, ...params } = request.params as Record<string, unknown>;
+      const remembered = claims.get(requestId);
+      if (remembered) return remembered.reply.then((response) => ({ ...response, id: request.id }));
+      const reply = execute({ ...request, params });
+      claims.set(requestId, { atMs: now, reply });
+      // A failed claim (paused, invalid…) changed nothing: a repeat may run again.
+      void reply.then((response) => {
+        if (!response.ok) claims.delete(requestId);
+      });
+      return reply;
     };
 
     let shuttingDown = false;
@@ -201,7 +243,17 @@ export async function runBacklogServer(paths: MosaicPaths, opts: BacklogServerOp
             conn.write(JSON.stringify({ id: typeof request?.id === 'number' ? request.id : null, ok: false, error: { code: 'invalid', message: `unknown backlog command ${JSON.stringify(request?.method)}` } }) + '\n');
             continue;
           }
-          void execute(request).then((response) => {
+          if (request.method === 'prove') {
+            // Answered at once (not queued): `backlog stop` must reach a server busy with a long command.
+            const nonce = (request.params as { nonce?: unknown } | undefined)?.nonce;
+            const response: BacklogResponse =
+              typeof nonce === 'string' && nonce.length >= 16 && nonce.length <= 200
+                ? { id: request.id, ok: true, result: { pid: process.pid, proof: lockProof(lock.token, nonce) } satisfies ProveReply }
+                : { id: request.id, ok: false, error: { code: 'invalid', message: 'prove needs a nonce of 16 to 200 characters' } };
+            conn.write(JSON.stringify(response) + '\n');
+            continue;
+          }
+          void executeOnce(request).then((response) => {
             if (!conn.destroyed) conn.write(JSON.stringify(response) + '\n');
           });
         }
@@ -215,15 +267,10 @@ export async function runBacklogServer(paths: MosaicPaths, opts: BacklogServerOp
 
     // We hold the lock, so any socket file left here belongs to a dead server.
     fs.rmSync(socketPath, { force: true });
-    const oldUmask = process.umask(0o077);
-    try {
-      await new Promise<void>((resolve, reject) => {
-        server!.once('error', reject);
-        server!.listen(socketPath, () => resolve());
-      });
-    } finally {
-      process.umask(oldUmask);
-    }
+    await new Promise<void>((resolve, reject) => {
+      server!.once('error', reject);
+      server!.listen(socketPath, () => resolve());
+    });
     fs.chmodSync(socketPath, 0o600);
     log(`serving ${socketPath} (idle exit ${idleMs ? `${idleMs / 1000} s` : 'never'})`);
     opts.onListening?.(socketPath);

@@ -99,7 +99,16 @@ export interface ClaimInput {
   owner: string;
   ttlSeconds?: number;
   id?: string;
+  /**
+   * Idempotent retry (embedded tier): the backlog server remembers the reply of a claim by its
+   * request id for {@link CLAIM_REQUEST_MEMORY_SECONDS}; a claim repeated with the same id gets
+   * that reply instead of a second card. The socket client makes one up when absent.
+   */
+  requestId?: string;
 }
+
+/** How long the backlog server remembers a claim's reply by its request id, seconds. */
+export const CLAIM_REQUEST_MEMORY_SECONDS = 600;
 
 /** Result of `claim`: `card` is null when nothing was claimable (not an error). */
 export interface ClaimResult {

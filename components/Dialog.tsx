@@ -54,9 +54,9 @@ export function unitQuestion(agent: AgentRow | null, verb: 'start' | 'stop' | 'r
   const wait = verb === 'stop' ? 'its session goes down' : verb === 'restart' ? 'waits for a new pane' : 'waits for its pane';
   const question = sanitizeLine(`${title} ${who}? (systemctl --user ${verb} mosaic-agent@${who}.service${agent?.host ? ` at host ${agent.host}` : ''}; ${wait})`);
   const cautions: string[] = [];
-  if (agent && verb !== 'start' && agent.readiness === 'working') {
+  if (agent && verb !== 'start' && (agent.readiness === 'working' || agent.readiness === 'waiting')) {
     const card = agent.claim?.cardId ?? agent.heartbeat?.card ?? null;
-    cautions.push(`WORKING now (${card ? `card ${card}` : 'no card'}, heartbeat ${agent.heartbeat?.state ?? 'none'}): it will be interrupted`);
+    cautions.push(`${agent.readiness.toUpperCase()} now (${card ? `card ${card}` : 'no card'}, heartbeat ${agent.heartbeat?.state ?? 'none'}): it will be interrupted`);
   }
   if (agent?.flags.includes('NEEDS-RESTART') && verb === 'start') cautions.push('unit active, pane gone: start does nothing — use restart (B)');
   if (agent?.unit?.activeState === 'inactive' && verb === 'stop') cautions.push('unit already inactive');

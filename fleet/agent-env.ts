@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { readBoundedFile } from '../lib/bounded-read.js';
 
 /**
  * Parses EnvironmentFile-style text: `KEY=value` lines, `#` comments, optional `export `,
@@ -27,14 +28,22 @@ export function parseAgentEnv(text: string): Record<string, string> {
   return env;
 }
 
-/** Reads `<agentsDir>/<agent>.env`; `{}` when absent or unreadable. Never throws. */
+/** Most bytes of an agent env file read: a few `KEY=value` lines are far below this. */
+export const AGENT_ENV_READ_LIMIT = 64 * 1024;
+
+/**
+ * Reads `<agentsDir>/<agent>.env` through {@link readBoundedFile} (regular files only,
+ * non-blocking, at most {@link AGENT_ENV_READ_LIMIT} bytes: a FIFO or `/dev/zero` there cannot
+ * hang a tick); `{}` when absent, unreadable or larger. Never throws.
+ */
 export function readAgentEnv(agentsDir: string, agent: string): Record<string, string> {
   const file = path.join(agentsDir, `${agent}.env`);
   // Most agents have no env file: a stat that does not throw costs ~1 µs, a failed read
   // ~9 µs (an Error with a stack), once per agent per tick.
   try {
     if (!fs.statSync(file, { throwIfNoEntry: false })) return {};
-    return parseAgentEnv(fs.readFileSync(file, 'utf8'));
+    const read = readBoundedFile(file, { maxBytes: AGENT_ENV_READ_LIMIT });
+    return read ? parseAgentEnv(read.bytes.toString('utf8')) : {};
   } catch {
     return {};
   }

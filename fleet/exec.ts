@@ -20,51 +20,20 @@ export function subprocessCount(): number {
 }
 
 /**
- * Runs a command without a shell, with a timeout (ms) and an optional AbortSignal; never
- * throws for a failed command — the failure is in the result. The child is killed on
- * timeout or abort. `input` is written to stdin when given.
+ * Runs a command without a shell, with a deadline (`timeoutMs`, default 5000) and an optional
+ * AbortSignal; never throws for a failed command — the failure is in the result. `input` is
+ * written to stdin when given. The same core as {@link runProbe}: on the deadline the child is
+ * SIGKILLed and the result settles AT ONCE, its pipes destroyed — a child whose pipes are held
+ * open by another process (a SIGSTOPped tmux server keeps the fds its clients hand it) cannot
+ * defeat the deadline. (execa 9 with `timeout` + `forceKillAfterDelay` was tried: it still
+ * waits for those pipes to close and hung — issue 11.)
  */
-export async function runCommand(
+export function runCommand(
   file: string,
   args: readonly string[],
   opts: { timeoutMs?: number; signal?: AbortSignal; input?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<ExecResult> {
-  spawned++;
-  const started = performance.now();
-  // execa is imported lazily: loading it costs ~100 ms, which `--once` cannot afford (probes use runProbe).
-  const { execa } = await import('execa');
-  const result = await execa(file, args, {
-    reject: false,
-    timeout: opts.timeoutMs ?? 5000,
-    cancelSignal: opts.signal,
-    input: opts.input,
-    stdin: opts.input === undefined ? 'ignore' : 'pipe',
-    env: opts.env,
-    // A given env is the whole environment (same as runProbe), so a variable can be removed.
-    extendEnv: opts.env === undefined,
-    stripFinalNewline: false,
-    encoding: 'utf8',
-  });
-  const durationMs = performance.now() - started;
-  let error: string | null = null;
-  if (result.failed) {
-    const code = (result as { code?: string }).code;
-    if (code === 'ENOENT') error = `${file}: not found`;
-    else if (result.timedOut) error = `${file}: timed out after ${opts.timeoutMs ?? 5000} ms`;
-    else if (result.isCanceled) error = `${file}: aborted`;
-    else {
-      const firstLine = String(result.stderr ?? '').trim().split('\n')[0];
-      error = `${file}: ${firstLine || `exit ${result.exitCode ?? result.signal}`}`;
-    }
-  }
-  return {
-    ok: !result.failed,
-    stdout: String(result.stdout ?? ''),
-    stderr: String(result.stderr ?? ''),
-    exitCode: result.exitCode ?? null,
-    durationMs,
-    error,
-  };
+  return runProbe(file, args, opts);
 }
 
 /** `-L <socket>` for a named tmux socket, nothing for the default socket (upstream FIX2: absent socket ⇒ no -L). */
@@ -147,13 +116,22 @@ export function runTmux(server: TmuxServer, args: readonly string[], opts: TmuxR
 }
 
 /**
- * Lightweight runner for the snapshot probes (tmux list-panes, systemctl show): node's own
- * `spawn`, no shell, no stdin, stdout/stderr collected as UTF-8, killed (SIGKILL) on timeout
- * (ms, default 5000) or abort; `env` replaces the environment when given; `input`, when given,
- * is written to the child's stdin, which is then closed (else stdin is /dev/null — the ssh probe
- * sends its remote script this way). Counted by {@link subprocessCount} like {@link runCommand}, with
- * the same {@link ExecResult} error strings. Exists because importing execa costs ~100 ms of
- * the `--once` budget. Never throws.
+ * After the child exited, how long its pipes may stay open before they are destroyed, ms: the
+ * last output of a normal exit arrives well within this; a pipe held by another process (a
+ * stopped tmux server holds its clients' stdout/stderr) never closes.
+ */
+export const PIPE_GRACE_MS = 250;
+
+/**
+ * Runner of every subprocess (probes and actions): node's own `spawn`, no shell, no stdin,
+ * stdout/stderr collected as UTF-8; `env` replaces the environment when given; `input`, when
+ * given, is written to the child's stdin, which is then closed (else stdin is /dev/null — the ssh
+ * probe sends its remote script this way). Counted by {@link subprocessCount}.
+ * Deadline (ms, default 5000) and abort: SIGKILL, and the result settles right away with
+ * "timed out after N ms" / "aborted". It settles on the child's exit too (plus at most
+ * {@link PIPE_GRACE_MS} for its last output), never only on its pipes closing; the pipes are
+ * destroyed when it settles, so no fd outlives the call whoever holds the other ends.
+ * Never throws.
  */
 export function runProbe(
   file: string,
@@ -168,11 +146,18 @@ export function runProbe(
     const stderr: Buffer[] = [];
     let settled = false;
     let reason: 'timeout' | 'abort' | null = null;
+    let child: ReturnType<typeof spawn> | null = null;
+    let graceTimer: NodeJS.Timeout | null = null;
     const finish = (exitCode: number | null, spawnError: NodeJS.ErrnoException | null, signal: NodeJS.Signals | null) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      if (graceTimer) clearTimeout(graceTimer);
       opts.signal?.removeEventListener('abort', onAbort);
+      // Release our ends of the pipes now: another holder of the far ends must not keep them (and their fds) alive.
+      child?.stdin?.destroy();
+      child?.stdout?.destroy();
+      child?.stderr?.destroy();
       const out = Buffer.concat(stdout).toString('utf8');
       const err = Buffer.concat(stderr).toString('utf8');
       let error: string | null = null;
@@ -182,22 +167,29 @@ export function runProbe(
       else if (exitCode !== 0) error = `${file}: ${err.trim().split('\n')[0] || `exit ${exitCode ?? signal}`}`;
       resolve({ ok: error === null, stdout: out, stderr: err, exitCode, durationMs: performance.now() - started, error });
     };
-    let child: ReturnType<typeof spawn>;
+    const kill = (why: 'timeout' | 'abort') => {
+      if (settled) return;
+      reason = why;
+      try {
+        child?.kill('SIGKILL');
+      } catch {
+        // Already gone.
+      }
+      finish(null, null, 'SIGKILL');
+    };
+    const timer = setTimeout(() => kill('timeout'), timeoutMs);
+    const onAbort = () => kill('abort');
     try {
       child = spawn(file, [...args], { stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], env: opts.env ?? process.env });
     } catch (error) {
       finish(null, error as NodeJS.ErrnoException, null);
       return;
     }
-    const kill = (why: 'timeout' | 'abort') => {
-      if (settled) return;
-      reason = why;
-      child.kill('SIGKILL');
-    };
-    const timer = setTimeout(() => kill('timeout'), timeoutMs);
-    const onAbort = () => kill('abort');
-    if (opts.signal?.aborted) kill('abort');
-    else opts.signal?.addEventListener('abort', onAbort, { once: true });
+    if (opts.signal?.aborted) {
+      kill('abort');
+      return;
+    }
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
     if (opts.input !== undefined && child.stdin) {
       // A child that exits without reading its stdin must not turn into an EPIPE crash.
       child.stdin.on('error', () => {});
@@ -205,7 +197,14 @@ export function runProbe(
     }
     child.stdout?.on('data', (d: Buffer) => stdout.push(d));
     child.stderr?.on('data', (d: Buffer) => stderr.push(d));
+    // Destroyed streams may still report an error (EPIPE, ECONNRESET): the result is already out.
+    child.stdout?.on('error', () => {});
+    child.stderr?.on('error', () => {});
     child.on('error', (error) => finish(null, error as NodeJS.ErrnoException, null));
+    child.on('exit', (code, signal) => {
+      if (settled) return;
+      graceTimer = setTimeout(() => finish(code, null, signal), PIPE_GRACE_MS);
+    });
     child.on('close', (code, signal) => finish(code, null, signal));
   });
 }

@@ -7,6 +7,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { HeartbeatInfo, HeartbeatState } from './types.js';
+import { BoundedReadError, readBoundedFile } from '../lib/bounded-read.js';
+import { ensureOwnerOnlyDir } from '../lib/owner-only.js';
 import { isValidAgentName } from './roster.js';
 
 export type { HeartbeatState } from './types.js';
@@ -76,7 +78,7 @@ export interface HeartbeatParseOptions {
   path: string;
   /** Unix seconds of the file's mtime: stands in for a missing/unreadable `ts`. */
   mtimeSeconds: number;
-  /** Unix seconds of now: ages the beat and clamps a future `ts`. */
+  /** Unix seconds of now: ages the beat and clamps a future `ts` (whose age then comes from `mtimeSeconds`). */
   nowSeconds: number;
   /** Size of the whole file when `input` is only its first bytes (a bounded read); default the input's size. */
   fileSize?: number;
@@ -167,10 +169,14 @@ export function parseHeartbeat(input: string | Uint8Array, opts: HeartbeatParseO
   if (ts === null) ts = Math.floor(opts.mtimeSeconds);
 
   let skewSeconds = 0;
+  // Age of the beat: from ts, except a ts in the future (spec §5), which is clamped for display
+  // while the age comes from the file's mtime, so a dead writer still goes stale.
+  let ageFrom = ts;
   if (ts > opts.nowSeconds + 1) {
     skewSeconds = ts - Math.floor(opts.nowSeconds);
-    problems.push(`ts ${skewSeconds}s in the future (clock skew): clamped to now`);
+    problems.push(`ts ${skewSeconds}s in the future (clock skew): clamped to now, age from the file's mtime`);
     ts = Math.floor(opts.nowSeconds);
+    ageFrom = Math.min(ts, Math.floor(opts.mtimeSeconds));
   }
 
   let state: HeartbeatState | null = null;
@@ -199,7 +205,7 @@ export function parseHeartbeat(input: string | Uint8Array, opts: HeartbeatParseO
       path: opts.path,
       version,
       ts,
-      ageSeconds: Math.max(0, Math.floor(opts.nowSeconds) - ts),
+      ageSeconds: Math.max(0, Math.floor(opts.nowSeconds) - ageFrom),
       state,
       // Present only when the beat has one (older snapshot readers never see the key otherwise).
       ...(reason !== null ? { reason } : {}),
@@ -215,50 +221,24 @@ export function parseHeartbeat(input: string | Uint8Array, opts: HeartbeatParseO
   };
 }
 
-/** Read buffer of {@link readHeartbeat}: one byte over the limit tells a larger file. Shared by every read (each agent, every tick). */
-const heartbeatBuffer = Buffer.alloc(HEARTBEAT_READ_LIMIT + 1);
-
 /**
- * Reads `<runDir>/<agent>.hb`: at most {@link HEARTBEAT_READ_LIMIT} bytes (a 50 MB file is
- * not read whole every tick; the evidence says when it was larger), parsed by
- * {@link parseHeartbeat}. `{ heartbeat: null, error: null }` when there is no file; a null
- * beat with `error` (`<path> unreadable: <why>`) when it is not a regular file, cannot be
- * read, or holds no v1 field. Never throws. `nowSeconds` = unix seconds.
+ * Reads `<runDir>/<agent>.hb`: at most {@link HEARTBEAT_READ_LIMIT} bytes through
+ * {@link readBoundedFile} (regular files only, non-blocking open: a FIFO or `/dev/zero` planted
+ * at the path cannot hang or bloat a tick; a 50 MB file is not read whole every tick and the
+ * evidence says when it was larger), parsed by {@link parseHeartbeat}.
+ * `{ heartbeat: null, error: null }` when there is no file; a null beat with `error`
+ * (`<path> unreadable: <why>`, control characters shown as `?`) when it is not a regular file,
+ * cannot be read, or holds no v1 field. Never throws. `nowSeconds` = unix seconds.
  */
 export function readHeartbeat(runDir: string, agent: string, nowSeconds: number): HeartbeatRead {
   const file = heartbeatPath(runDir, agent);
-  let fd: number | null = null;
   try {
-    // O_NONBLOCK: opening a FIFO planted at the path must not hang the tick; fstat on the
-    // descriptor then describes exactly the file read (a writer's rename can't slip between).
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-    const st = fs.fstatSync(fd);
-    if (!st.isFile()) return { heartbeat: null, error: `${file} unreadable: not a regular file` };
-    let n = 0;
-    while (n < heartbeatBuffer.length) {
-      const got = fs.readSync(fd, heartbeatBuffer, n, heartbeatBuffer.length - n, n);
-      if (got === 0) break;
-      n += got;
-    }
-    const truncated = n > HEARTBEAT_READ_LIMIT;
-    const bytes = heartbeatBuffer.subarray(0, Math.min(n, HEARTBEAT_READ_LIMIT));
-    return parseHeartbeat(bytes, {
-      path: file,
-      mtimeSeconds: st.mtimeMs / 1000,
-      nowSeconds,
-      fileSize: truncated ? Math.max(st.size, n) : n,
-    });
+    const read = readBoundedFile(file, { maxBytes: HEARTBEAT_READ_LIMIT, truncate: true });
+    if (!read) return { heartbeat: null, error: null };
+    return parseHeartbeat(read.bytes, { path: file, mtimeSeconds: read.mtimeMs / 1000, nowSeconds, fileSize: read.size });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { heartbeat: null, error: null };
-    return { heartbeat: null, error: `${file} unreadable: ${(error as Error).message}` };
-  } finally {
-    if (fd !== null) {
-      try {
-        fs.closeSync(fd);
-      } catch {
-        // Nothing to do: the read is over either way.
-      }
-    }
+    const why = error instanceof BoundedReadError ? error.message.slice(file.length + 2) : (error as Error).message;
+    return { heartbeat: null, error: `${file} unreadable: ${why}`.replace(UNSAFE, '?') };
   }
 }
 
@@ -302,17 +282,18 @@ export function formatHeartbeat(beat: HeartbeatBeat): string {
 
 /**
  * Writes `<runDir>/<agent>.hb` atomically: a temp file in the same dir, then rename (readers
- * never see a half-written beat). Creates the run dir. Throws {@link HeartbeatInputError} on an
+ * never see a half-written beat), mode 0600. Creates the run dir 0700 (an existing one of ours
+ * loses group/other bits). Throws {@link HeartbeatInputError} on an
  * invalid agent name (no `/`, `.`, `:`, spaces), state or card; other errors are I/O. Returns the file path.
  */
 export function writeHeartbeat(runDir: string, agent: string, beat: HeartbeatBeat): string {
   if (!isValidAgentName(agent)) throw new HeartbeatInputError(`invalid agent name "${agent}": use letters, digits, _ - + @ (no / . : or spaces)`);
   const body = formatHeartbeat(beat);
-  fs.mkdirSync(runDir, { recursive: true });
+  ensureOwnerOnlyDir(runDir);
   const file = heartbeatPath(runDir, agent);
   const tmp = path.join(runDir, `.${agent}.hb.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
   try {
-    fs.writeFileSync(tmp, body, { mode: 0o644 });
+    fs.writeFileSync(tmp, body, { mode: 0o600 });
     fs.renameSync(tmp, file);
   } catch (error) {
     fs.rmSync(tmp, { force: true });

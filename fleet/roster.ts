@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import type { Node as YamlNode, YAMLMap } from 'yaml';
+import { BoundedReadError, readBoundedFile } from '../lib/bounded-read.js';
 import { floorFromValue, type FloorRequirement } from './profile.js';
 
 /** Runtime of an agent whose roster entry names none (upstream's launcher default). */
@@ -97,13 +98,38 @@ export function isValidAgentName(name: string): boolean {
   return name.length > 0 && name.length <= 100 && AGENT_NAME.test(name);
 }
 
-/** The first present key among spellings (snake_case, camelCase) of a roster key. */
-function pick(map: YAMLMap, ...keys: string[]): YamlNode | undefined {
-  for (const key of keys) {
-    const node = map.get(key, true) as YamlNode | undefined;
-    if (node !== undefined && node !== null) return node;
-  }
-  return undefined;
+/**
+ * `pick(map, ...keys)`: the first present key among spellings (snake_case, camelCase) of a
+ * roster key, with aliases (`runtime: *rt`) resolved and YAML merge keys (`<<: *base`,
+ * `<<: [*a, *b]`, the map's own keys first, then each source in order) looked through.
+ */
+function picker(doc: import('yaml').Document.Parsed): (map: YAMLMap, ...keys: string[]) => YamlNode | undefined {
+  const { isAlias, isMap, isScalar, isSeq } = yaml();
+  const deref = (node: YamlNode | undefined | null): YamlNode | undefined => {
+    let n: unknown = node ?? undefined;
+    for (let i = 0; i < 8 && isAlias(n); i++) n = (n as import('yaml').Alias).resolve(doc);
+    return n as YamlNode | undefined;
+  };
+  const pickIn = (map: YAMLMap, keys: string[], depth: number): YamlNode | undefined => {
+    for (const key of keys) {
+      const node = deref(map.get(key, true) as YamlNode | undefined);
+      if (node !== undefined && node !== null) return node;
+    }
+    if (depth >= 8) return undefined;
+    for (const pair of map.items) {
+      const k = pair.key as YamlNode | null;
+      if (!(isScalar(k) && (typeof k.value === 'symbol' || k.value === '<<'))) continue;
+      const value = deref(pair.value as YamlNode | null);
+      const sources = isSeq(value) ? value.items.map((i) => deref(i as YamlNode)) : [value];
+      for (const source of sources) {
+        if (!isMap(source)) continue;
+        const found = pickIn(source, keys, depth + 1);
+        if (found !== undefined) return found;
+      }
+    }
+    return undefined;
+  };
+  return (map, ...keys) => pickIn(map, keys, 0);
 }
 
 /**
@@ -116,7 +142,9 @@ function pick(map: YAMLMap, ...keys: string[]): YamlNode | undefined {
 export function parseRosterText(text: string, file: string): RosterResult {
   const { isMap, isScalar, isSeq, LineCounter, parseDocument } = yaml();
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  // merge: YAML 1.1 merge keys (`<<: *base`), which upstream rosters use for shared defaults.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true });
+  const pick = picker(doc);
   const errors: string[] = [];
   const at = (node: YamlNode | undefined | null, message: string) => {
     const offset = node?.range?.[0] ?? 0;
@@ -214,7 +242,8 @@ export function parseRosterText(text: string, file: string): RosterResult {
   } else {
     const seen = new Map<string, string>();
     agentsNode.items.forEach((item, index) => {
-      const node = item as YamlNode;
+      let node = item as YamlNode;
+      if (yaml().isAlias(node)) node = node.resolve(doc) as YamlNode;
       if (!isMap(node)) {
         at(node, `agents[${index}] must be a mapping`);
         return;
@@ -264,14 +293,22 @@ export function parseRosterText(text: string, file: string): RosterResult {
   return { ok: true, roster: { file, version, transport, socket, holderSession, runtimes, profile, floor, agents } };
 }
 
-/** Reads and parses the roster file. A missing/unreadable file is an error result, never a throw. */
+/** Most bytes of a roster file read: a roster of hundreds of agents is far below this. */
+export const ROSTER_READ_LIMIT = 1024 * 1024;
+
+/**
+ * Reads and parses the roster file through {@link readBoundedFile} (regular files only,
+ * non-blocking, at most {@link ROSTER_READ_LIMIT} bytes: a FIFO or `/dev/zero` at the path is
+ * an error, not a hang). A missing/unreadable file is an error result naming the path, never a throw.
+ */
 export function loadRoster(file: string): RosterResult {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    const read = readBoundedFile(file, { maxBytes: ROSTER_READ_LIMIT });
+    if (!read) return { ok: false, errors: [`${file}: roster not found`] };
+    text = read.bytes.toString('utf8');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    return { ok: false, errors: [code === 'ENOENT' ? `${file}: roster not found` : `${file}: ${(error as Error).message}`] };
+    return { ok: false, errors: [error instanceof BoundedReadError ? error.message : `${file}: ${(error as Error).message}`] };
   }
   return parseRosterText(text, file);
 }

@@ -15,6 +15,8 @@ import type { ScreenReading } from './types.js';
 
 /** Default most panes captured per tick (rotating when more need it). */
 export const DEFAULT_SCREEN_CAPTURES_PER_TICK = 8;
+/** A beat older than this (seconds) counts as "no hooks here" when ranking first reads. */
+const NO_HOOKS_BEAT_AGE_SECONDS = 120;
 /** Most bytes of arguments in one batched capture call (tmux refuses longer command lines). */
 export const MAX_BATCH_BYTES = 4000;
 /** Default seconds after which a pane is read again even if its output did not move. */
@@ -79,8 +81,8 @@ export class ScreenReader {
   }
 
   /**
-   * Which candidates need a read now, most urgent first, cut to `maxPerTick`: never read, another
-   * pane, output since the last capture (same second counts: activity has 1 s resolution), a new
+   * Which candidates need a read now, most urgent first, cut to `maxPerTick`: never read (a
+   * waiting/stuck beat first, then no or an old beat), another pane, output since the last capture (same second counts: activity has 1 s resolution), a new
    * beat, waiting/stuck (by beat or last screen), or a capture older than `refreshSeconds`.
    * Returns the chosen ones and how many were deferred. Pure apart from reading the cache.
    */
@@ -89,7 +91,9 @@ export class ScreenReader {
     for (const c of candidates) {
       const e = this.cache.get(c.agent);
       let urgency = 0;
-      if (!e || e.paneId !== c.paneId) urgency = 3;
+      // Never read: where the screen tells most first (a waiting/stuck beat, then no beat or an
+      // old one — no hooks — then the rest), so a one-shot `--once` spends its reads well.
+      if (!e || e.paneId !== c.paneId) urgency = c.beatAttention ? 6 : c.beatTs === null || nowSeconds - c.beatTs > NO_HOOKS_BEAT_AGE_SECONDS ? 5 : 3;
       else {
         const attention = c.beatAttention || e.classification.state === 'waiting' || e.classification.state === 'error';
         const moved = c.activity !== null && c.activity >= Math.floor(e.capturedAt);

@@ -385,8 +385,10 @@ export class ScreenRulesCache {
   private key: string | null = null;
   private state: ScreenRulesState = { rules: shippedScreenRules(), override: null, error: null };
 
+  /** `file`: the override path, normally {@link screenRulesOverridePath}(`<home>`). */
   constructor(readonly file: string) {}
 
+  /** The rules in use now (stat every call, re-read on change; at most 256 KB read). Never throws. */
   get(): ScreenRulesState {
     let key: string;
     try {

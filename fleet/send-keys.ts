@@ -1,10 +1,9 @@
 /**
  * The tmux calls that put operator text into an agent's pane. Owner: actions.
  *
- * - One line: `send-keys -l` (literal: no key-name lookup, so "Enter" or "C-c" in the text
- *   stay text).
- * - Several lines: a `\n` inside `send-keys -l` acts as Enter (measured on tmux 3.3a), so the
- *   text is loaded into a uniquely named paste buffer (`load-buffer -b <name> -`, text on
+ * - Every message (issue 10): a `\n` inside `send-keys -l` acts as Enter (measured on tmux
+ *   3.3a), a final `;` of a `send-keys` argument is eaten as a command separator, and Codex
+ *   takes an Enter right after `send-keys -l` as a newline — so the text is loaded into a uniquely named paste buffer (`load-buffer -b <name> -`, text on
  *   stdin) and pasted with `paste-buffer -p -d`: tmux wraps it in the bracketed-paste markers
  *   `ESC[200~ … ESC[201~` when the pane's program enabled bracketed paste (`ESC[?2004h`, as
  *   Claude Code, codex, pi and opencode do), so the runtime receives ONE paste block whose
@@ -74,24 +73,30 @@ export async function pressEnter(
   if (!result.ok) throw failure(`send-keys Enter ${target}`, result);
 }
 
-/** Lines longer than this go in as a paste too: one tmux command line stays small. */
-export const LITERAL_MAX_CHARS = 1000;
-
 /**
- * Puts `text` into `target` the way a careful operator would: literal typing for one line,
- * one bracketed paste for several lines (or a line longer than {@link LITERAL_MAX_CHARS}).
- * Does not press Enter. Returns how it was sent. Throws an Error with tmux's reason.
+ * Puts `text` into `target` through a tmux paste buffer, ALWAYS (issue 10): the text never
+ * passes through `send-keys` arguments, so a final `;` (tmux's command separator), `\;`, a
+ * leading `-` or a key name stay text, byte for byte; and a runtime that enabled bracketed
+ * paste gets one paste block (Codex takes an Enter after `send-keys -l` text as a newline).
+ * Does not press Enter. Throws an Error with tmux's reason.
  */
 export async function insertText(
   socket: TmuxServer,
   target: string,
   text: string,
   opts: { signal?: AbortSignal; timeoutMs?: number } = {},
-): Promise<'literal' | 'bracketed-paste'> {
-  if (text.includes('\n') || text.length > LITERAL_MAX_CHARS) {
-    await pasteBracketed(socket, target, text, opts);
-    return 'bracketed-paste';
-  }
-  await typeLiteral(socket, target, text, opts);
-  return 'literal';
+): Promise<'bracketed-paste'> {
+  await pasteBracketed(socket, target, text, opts);
+  return 'bracketed-paste';
+}
+
+/** Presses `key` (a tmux key name, e.g. `Enter`) in `target`. Throws an Error with tmux's reason. */
+export async function pressKey(
+  socket: TmuxServer,
+  target: string,
+  key: string,
+  opts: { signal?: AbortSignal; timeoutMs?: number } = {},
+): Promise<void> {
+  const result = await runTmux(socket, ['send-keys', '-t', target, key], { signal: opts.signal, timeoutMs: opts.timeoutMs ?? 2000 });
+  if (!result.ok) throw failure(`send-keys ${key} ${target}`, result);
 }

@@ -7,10 +7,20 @@
  * "Press up to edit queued messages" when a message arrives mid-turn — agent-deck reported
  * those as not delivered) and the heartbeat (a beat that turned busy after the send).
  *
+ * Issue 10: every capture is READ with the runtime's screen rules (fleet/screen.ts
+ * classifyScreen: state, permission prompt, the text in its input box), and uptake counts only
+ * as the runtime's delivery rule says (fleet/delivery.ts): its busy marker turning on, a busy
+ * beat, or its input box emptied after holding the text — never the text merely appearing on
+ * screen (Claude Code echoes a submitted message with the same `❯` as its input box; a pane
+ * that reads nothing shows the terminal's echo). A runtime without rules is read generically:
+ * the cursor's line is its input line, and only a busy beat is uptake.
+ *
  * No I/O: the caller captures, reads heartbeats and polls; this module only decides.
  */
 import type { ReceiptStatus } from './receipt.js';
-import type { HeartbeatState } from './types.js';
+import type { HeartbeatState, ScreenPrompt, ScreenState } from './types.js';
+import type { DeliveryRule } from './delivery.js';
+import { classifyScreen, ruleSetFor, shippedScreenRules, type CompiledScreenRules } from './screen.js';
 import { sanitizeLine } from '../lib/sanitize.js';
 
 /**
@@ -46,33 +56,6 @@ export interface HeartbeatMark {
   /** Unix seconds of the beat. */
   ts: number;
   state: HeartbeatState | null;
-}
-
-/** What {@link classifySendEvidence} decides from: captures before/after, the text sent, heartbeats. */
-export interface VerifyInput {
-  /** Capture taken before anything was sent (with the cursor when known). */
-  baseline: string | PaneText;
-  /** The latest capture after the send. */
-  current: string | PaneText;
-  /** Exactly the text put into the pane (source label included), before Enter. */
-  sentText: string;
-  /** True when an earlier poll of this send saw the text sitting in the input line. */
-  seenInInputEarlier: boolean;
-  heartbeatBefore: HeartbeatMark | null;
-  heartbeatNow: HeartbeatMark | null;
-  /** Defaults to {@link QUEUED_MARKERS}. */
-  queuedMarkers?: readonly string[];
-}
-
-/** One poll's verdict: status, evidence, and whether polling can stop. */
-export interface VerifyVerdict {
-  status: Exclude<ReceiptStatus, 'refused'>;
-  /** Signals that decided the status; pane text in them is sanitized and shortened. */
-  evidence: string[];
-  /** The message's fingerprint sits in the current input line (feeds `seenInInputEarlier`). */
-  textInInput: boolean;
-  /** True for submitted/queued: polling can stop. */
-  final: boolean;
 }
 
 function nonEmptyLines(capture: string | PaneText): string[] {
@@ -179,68 +162,192 @@ export function newLinesSince(baseline: readonly string[], current: readonly str
   return fresh;
 }
 
+
 /**
- * Classifies one poll of a verified send, relative to the baseline:
- * 1. **queued** — a queued-message marker line appeared (more marker lines than in the
- *    baseline, ignoring lines that contain the message itself);
- * 2. **typed_not_submitted** — the message's fingerprint sits in the input line (more often
- *    than in the baseline's input line);
- * 3. **submitted** — the text left the input line after being seen there, or a new line
- *    outside the input line carries the message (the runtime's transcript echo), or the
- *    heartbeat turned busy (from idle/no state, `ts` not older);
- * 4. **no_evidence** — none of that (new output without any trace of the message is named in
- *    the evidence but does not count).
- * Pure; never throws. Behaviour after agent-deck's baseline-capture verification.
+ * One capture as a send reads it: the runtime's screen state, the text in its input box, an
+ * open prompt, and the screen's logical lines. For a runtime without screen rules (`rules` =
+ * `none`) the input line is the cursor's line: `idle` when it is blank or starts with a prompt
+ * glyph and nothing is below it, `queued` when a generic queued marker is on screen, else
+ * `unknown` (not an input line).
  */
-export function classifySendEvidence(input: VerifyInput): VerifyVerdict {
-  const markers = (input.queuedMarkers ?? QUEUED_MARKERS).map((m) => m.toLowerCase());
-  const prints = messageFingerprints(input.sentText);
-  const before = splitInputRegion(input.baseline);
-  const now = splitInputRegion(input.current);
+export interface InputReading {
+  state: ScreenState;
+  /** The rules that read it (`claude@>=2.0.0`), or `none`. */
+  rules: string;
+  /** Text in the input box: '' when empty (or a placeholder), undefined when no box was found. */
+  box?: string;
+  prompt?: ScreenPrompt;
+  /** The runtime may stream with an idle-looking screen (Codex). */
+  idleMayStream?: boolean;
+  /** Non-empty logical lines of the screen (trimmed right). */
+  lines: string[];
+}
+
+/** Reads a capture with the screen rules of `runtime` (null: none), generically when it has none. Pure. */
+export function readInput(runtime: string | null | undefined, capture: string | PaneText, rules: CompiledScreenRules = shippedScreenRules()): InputReading {
+  const { lines: all, cursorLine } = logicalLines(capture);
+  const lines = all.filter((l) => l.trim().length > 0);
+  if (runtime && ruleSetFor(rules, runtime)) {
+    const text = typeof capture === 'string' ? capture : capture.rows.join('\n');
+    const c = classifyScreen(runtime, null, text, rules);
+    return {
+      state: c.state,
+      rules: c.rules,
+      ...(c.inputText !== undefined ? { box: c.inputText } : {}),
+      ...(c.prompt ? { prompt: c.prompt } : {}),
+      ...(c.idleMayStream ? { idleMayStream: true } : {}),
+      lines,
+    };
+  }
+  const queued = lines.some((l) => QUEUED_MARKERS.some((m) => l.toLowerCase().includes(m.toLowerCase())));
+  // Without a cursor, the last non-empty line stands for it.
+  const at = cursorLine ?? (() => {
+    for (let i = all.length - 1; i >= 0; i--) if (all[i].trim()) return i;
+    return 0;
+  })();
+  const line = (all[at] ?? '').replace(/^[\s│┃|]+/, '');
+  const below = all.slice(at + 1).some((l) => l.trim());
+  const glyph = PROMPT_GLYPHS.find((g) => line.startsWith(g));
+  const box = glyph ? line.slice(glyph.length).trim() : line.trim();
+  const inputLine = !below && (glyph !== undefined || line.trim() === '');
+  return { state: queued ? 'queued' : inputLine ? 'idle' : 'unknown', rules: 'none', box, lines };
+}
+
+/** A prompt as one line: `permission prompt (Bash: echo hi > x)`. */
+export function describePrompt(prompt: ScreenPrompt | undefined): string {
+  if (!prompt) return 'a dialog';
+  const what = [prompt.tool, prompt.detail].filter(Boolean).join(': ');
+  return `a ${prompt.kind === 'permission' ? 'permission prompt' : 'question'}${what ? ` (${sanitizeLine(what).slice(0, 80)})` : ''}`;
+}
+
+/**
+ * Why nothing may be typed into a pane read as `reading` (runtime `runtime`, heartbeat `beat`),
+ * or null when it is at its input line. Refused: a permission prompt, question or other dialog
+ * on screen; text already in the input box (Enter would submit it with the message); a runtime
+ * with rules whose screen they do not recognise (starting, a dialog they do not know, another
+ * program); a runtime without rules whose cursor is not on an input line; a heartbeat that says
+ * `waiting` unless the screen shows the idle input line (read now, after the beat: the prompt
+ * was dismissed); several lines for a runtime that takes no bracketed paste. Pure.
+ */
+export function sendRefusal(input: { runtime: string | null | undefined; reading: InputReading; heartbeat: HeartbeatMark | null; rule: DeliveryRule; multiLine: boolean }): string | null {
+  const { reading: r, heartbeat: hb } = input;
+  const who = input.runtime ? `${sanitizeLine(input.runtime)}` : 'the pane';
+  if (r.state === 'waiting') {
+    return `${who} shows ${describePrompt(r.prompt)} [screen rules ${r.rules}]: an operator message must never answer it; nothing typed`;
+  }
+  if (r.state === 'unknown' && r.rules === 'none') {
+    return `runtime ${input.runtime ? `"${sanitizeLine(input.runtime)}"` : '(none in the roster)'} has no screen rules and the pane's cursor is not on an input line (${quote(r.lines[r.lines.length - 1] ?? '')}): not guessing; nothing typed`;
+  }
+  if (r.box) {
+    return `${who}'s input box already holds text (${quote(r.box)}): Enter would submit it with the message; nothing typed — clear it first`;
+  }
+  if (r.state === 'unknown') {
+    return `${who}'s input line is not on screen [screen rules ${r.rules} read nothing they know: starting, an unknown dialog, or another program]: nothing typed`;
+  }
+  if (hb?.state === 'waiting' && r.state !== 'idle' && r.state !== 'error') {
+    return `the heartbeat says waiting (ts=${hb.ts}) and the screen does not show the idle input line: nothing typed into what may be a dialog`;
+  }
+  if (input.multiLine && !input.rule.bracketedPaste) {
+    return `${who} ${r.rules === 'none' ? 'has no delivery rules' : 'takes no bracketed paste'}: a message of several lines could be taken line by line; send one line`;
+  }
+  return null;
+}
+
+/** What {@link classifyReceipt} decides from. */
+export interface ReceiptInput {
+  rule: DeliveryRule;
+  /** Reading of the capture taken before anything was typed. */
+  before: InputReading;
+  /** Reading of the latest capture. */
+  now: InputReading;
+  /** Exactly the text pasted (source label included). */
+  sentText: string;
+  /** The text was seen in the input box (before Enter, or by an earlier poll). */
+  seenInBox: boolean;
+  /** Enter was pressed (false: it was held back, e.g. a dialog opened while typing). */
+  entered: boolean;
+  /** The runtime ran a turn when the send began (busy screen or busy beat). */
+  wasBusy: boolean;
+  heartbeatBefore: HeartbeatMark | null;
+  heartbeatNow: HeartbeatMark | null;
+}
+
+/** One poll's verdict: status, evidence, and whether polling can stop. */
+export interface VerifyVerdict {
+  status: Exclude<ReceiptStatus, 'refused'>;
+  /** Signals that decided the status; pane text in them is sanitized and shortened. */
+  evidence: string[];
+  /** The text sits in the input box now (feeds `seenInBox`). */
+  textInBox: boolean;
+  /** True for submitted/queued: polling can stop. */
+  final: boolean;
+}
+
+/**
+ * Classifies one poll of a verified send against its baseline, as the runtime's delivery rule
+ * says (fleet/delivery.ts):
+ * 1. **typed_not_submitted** (not final: the runtime may still take it) — the text sits in the
+ *    runtime's input box (its box as the screen rules find it; the cursor line without rules);
+ * 2. **queued** — the screen reads `queued` (Claude `Press up to edit queued messages`, pi
+ *    `Steering:`, opencode `QUEUED`) after the box held the text and emptied, or where the
+ *    baseline was not queued;
+ * 3. **submitted** — an uptake signal of the rule: busy marker turned on, heartbeat turned
+ *    busy, the box emptied after holding the text; a steering runtime (Codex) that was busy
+ *    took it into the running turn (said so in the evidence);
+ * 4. **no_evidence** — none of that; the terminal's echo or new output is named, not counted.
+ * Pure; never throws.
+ */
+export function classifyReceipt(input: ReceiptInput): VerifyVerdict {
+  const { rule, before, now } = input;
   const evidence: string[] = [];
-
-  const isMarker = (l: string) => {
-    const lower = l.toLowerCase();
-    return markers.some((m) => lower.includes(m)) && !prints.some((p) => l.includes(p));
-  };
-  const markersBefore = nonEmptyLines(input.baseline).filter(isMarker);
-  const markersNow = nonEmptyLines(input.current).filter(isMarker);
-  const freshMarkers = newLinesSince(markersBefore, markersNow);
-
-  const inInputBefore = countContaining(before.input, prints);
-  const inInputNow = countContaining(now.input, prints);
-  const textInInput = prints.length > 0 && inInputNow > inInputBefore;
-
-  const freshAbove = newLinesSince([...before.above, ...before.input], now.above);
-  const echoes = freshAbove.filter((l) => prints.some((p) => l.includes(p)));
-
+  const prints = messageFingerprints(input.sentText);
+  const boxHasText = now.box !== undefined && now.box !== '';
+  const boxIsOurs = boxHasText && (before.box === '' || before.box === undefined || prints.some((p) => now.box!.includes(p)));
+  const textInBox = boxIsOurs;
   const hbBefore = input.heartbeatBefore;
   const hbNow = input.heartbeatNow;
   // ts has one-second resolution: an idle beat and the busy beat the message caused can share
   // a second, so a state change with ts not older counts.
   const wentBusy = !!hbNow && hbNow.state === 'busy' && (!hbBefore || (hbBefore.state !== 'busy' && hbNow.ts >= hbBefore.ts));
 
-  if (freshMarkers.length) {
-    evidence.push(`queued hint appeared: ${quote(freshMarkers[0])}`);
-    if (echoes.length) evidence.push(`message shown: ${quote(echoes[0])}`);
-    return { status: 'queued', evidence, textInInput, final: true };
+  if (!input.entered) {
+    if (textInBox) return { status: 'typed_not_submitted', evidence: [`text sits in the input box: ${quote(now.box!)}`], textInBox, final: true };
+    return { status: 'no_evidence', evidence: ['the text never showed in the input box'], textInBox, final: true };
   }
-  if (textInInput) {
-    evidence.push(`text sits in the input line: ${quote(now.input.find((l) => prints.some((p) => l.includes(p))) ?? '')}`);
-    if (wentBusy) evidence.push(`heartbeat went busy (ts=${hbNow!.ts}) but the text was not taken`);
-    return { status: 'typed_not_submitted', evidence, textInInput, final: false };
+  if (textInBox) {
+    evidence.push(`text sits in ${now.rules === 'none' ? 'the input line' : 'the input box'}: ${quote(now.box!)}`);
+    if (wentBusy && rule.uptake.includes('hook-busy')) evidence.push(`heartbeat went busy (ts=${hbNow!.ts}) but the text was not taken`);
+    return { status: 'typed_not_submitted', evidence, textInBox, final: false };
   }
-  if (input.seenInInputEarlier) evidence.push('text left the input line after Enter');
-  if (echoes.length) evidence.push(`pane shows the message as a new line: ${quote(echoes[0])}`);
-  if (wentBusy) evidence.push(`heartbeat went busy after the send (ts=${hbNow!.ts}${hbBefore ? `, was ${hbBefore.state ?? 'no state'} at ts=${hbBefore.ts}` : ''})`);
-  if (evidence.length) {
-    const others = freshAbove.filter((l) => !echoes.includes(l));
-    if (others.length) evidence.push(`${others.length} new line(s) of output, last: ${quote(others[others.length - 1])}`);
-    return { status: 'submitted', evidence, textInInput, final: true };
+  const emptied = input.seenInBox && now.box === '';
+  if (now.state === 'queued' && (emptied || before.state !== 'queued') && now.rules !== 'none') {
+    evidence.push(`the runtime queued it: screen reads queued [${now.rules}]${emptied ? ', input box emptied' : ''}`);
+    const hint = newLinesSince(before.lines, now.lines).find((l) => prints.some((p) => l.includes(p)));
+    if (hint) evidence.push(`shown as ${quote(hint)}`);
+    return { status: 'queued', evidence, textInBox, final: true };
   }
-  if (freshAbove.length) evidence.push(`pane changed (${freshAbove.length} new line(s)) but shows no trace of the message`);
+  if (now.state === 'queued' && now.rules === 'none' && before.state !== 'queued') {
+    evidence.push(`queued hint appeared: ${quote(now.lines.find((l) => QUEUED_MARKERS.some((m) => l.toLowerCase().includes(m.toLowerCase()))) ?? '')}`);
+    return { status: 'queued', evidence, textInBox, final: true };
+  }
+  const uptake: string[] = [];
+  if (rule.uptake.includes('busy-marker') && now.state === 'busy' && before.state !== 'busy' && before.state !== 'queued') uptake.push(`busy marker turned on [${now.rules}]`);
+  if (rule.uptake.includes('hook-busy') && wentBusy) uptake.push(`heartbeat went busy after the send (ts=${hbNow!.ts}${hbBefore ? `, was ${hbBefore.state ?? 'no state'} at ts=${hbBefore.ts}` : ''})`);
+  if (rule.uptake.includes('box-emptied') && emptied) uptake.push(`the input box held the text and emptied after Enter [${now.rules}]`);
+  if (uptake.length) {
+    if (rule.whileBusy === 'steers' && (input.wasBusy || (before.idleMayStream && before.state === 'idle'))) {
+      uptake.push(input.wasBusy ? 'steered into the running turn (Enter while busy)' : 'taken as a new turn, or steered into a turn still streaming');
+    }
+    return { status: 'submitted', evidence: uptake, textInBox, final: true };
+  }
+  if (now.state === 'waiting') evidence.push(`${describePrompt(now.prompt)} is on screen now`);
+  if (input.seenInBox && !boxHasText) evidence.push(now.rules === 'none' ? 'the text left the input line (a terminal echo moving on is not uptake: the runtime has no rules)' : 'the text left the input box, but the box is not on screen');
+  const fresh = newLinesSince(before.lines, now.lines);
+  const echoes = fresh.filter((l) => prints.some((p) => l.includes(p)));
+  if (echoes.length) evidence.push(`the text shows on screen (${quote(echoes[0])}), which is not uptake by itself`);
+  else if (fresh.length) evidence.push(`pane changed (${fresh.length} new line(s)) but shows no trace of the message`);
   else evidence.push('pane unchanged since the baseline capture');
   if (hbNow) evidence.push(`heartbeat ${hbNow.state ?? 'without state'} at ts=${hbNow.ts}, not turned busy by the send`);
   else evidence.push('no heartbeat');
-  return { status: 'no_evidence', evidence, textInInput, final: false };
+  return { status: 'no_evidence', evidence, textInBox, final: false };
 }

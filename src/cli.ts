@@ -8,6 +8,7 @@ import { registerActionCommands } from './commands/actions.js';
 import { registerLifecycleCommands } from './commands/lifecycle.js';
 import { registerEventsCommand } from './commands/events.js';
 import { sanitizeLines } from '../lib/sanitize.js';
+import { debugWanted, fatalExitCode, formatFatal } from '../lib/errors.js';
 
 /** Exit code of every usage error (unknown command or option, bad or missing value). */
 export const USAGE_EXIT = 2;
@@ -76,7 +77,16 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** Entry point used by bin/mosaic-top. */
+/**
+ * Entry point used by bin/mosaic-top. An error that reaches here is printed as ONE line
+ * (`mosaic-top: <what failed>: <cause>`, lib/errors.ts) with its documented exit code (an
+ * {@link OperatorError}'s own, else 70); the stack trace only with `MOSAIC_DEBUG=1`.
+ */
 export async function main(argv: string[]): Promise<void> {
-  await buildProgram().parseAsync(argv);
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (error) {
+    process.stderr.write(`mosaic-top: ${formatFatal(error, debugWanted())}\n`);
+    process.exitCode = fatalExitCode(error);
+  }
 }

@@ -2,8 +2,9 @@
  * The poller: feeds the console store with snapshots every `--interval` seconds (spec §3).
  * Ticks never overlap (k9s skips a refresh while one runs); a refresh invalidates the
  * generation so a result started before it is dropped (lazygit's refresh_helper); one
- * AbortController is aborted on stop, which kills every subprocess in flight (execa
- * cancelSignal). Also advances the store's clock every second for live countdowns, and
+ * AbortController is aborted on stop, which kills every subprocess in flight (fleet/exec.ts
+ * runProbe: SIGKILL, pipes destroyed). A failed tick leaves every row `unknown` with the
+ * failure as evidence (store tickFailed). Also advances the store's clock every second for live countdowns, and
  * captures the selected agent's pane when the preview is on.
  */
 import { sanitizeLines } from '../lib/sanitize.js';

@@ -5,7 +5,6 @@
  * Upstream NS-8: the PAUSE kill-switch is honoured before every dispatch — here it is checked
  * before anything is claimed, and the backlog refuses the claim itself too (race-safe).
  */
-import { agentPaneTarget, readPaneState } from '../../fleet/capture.js';
 import { describePause, readPausedFlag } from '../../fleet/paused.js';
 import { acceptanceLines, BacklogError, type Card } from '../../backlog/types.js';
 import type { BacklogClient } from '../../backlog/verbs.js';
@@ -14,7 +13,7 @@ import { sanitizeLine, sanitizeLines } from '../../lib/sanitize.js';
 import { isDelivered, type SendReceipt } from '../../fleet/receipt.js';
 import { operatorName } from './pause.js';
 import { recordReceiptEvent } from './receipt-event.js';
-import { DEFAULT_SOURCE, sendToAgent } from './send.js';
+import { checkSendTarget, DEFAULT_SOURCE, sendToAgent } from './send.js';
 import type { TmuxServer } from '../../fleet/exec.js';
 import type { ResetResult } from './reset.js';
 
@@ -87,7 +86,7 @@ export function reclaimCommand(cardId: string, agent: string): string {
 /**
  * Claims a card for `agent` (the next ready one, or `cardId`) with `ttlSeconds` (backlog default
  * 900 s) and verified-sends it (`timeoutMs`, default 5000 ms). Order: refused while the fleet is
- * PAUSED (`describePause`), then refused when the agent's pane is dead, missing or in copy mode — all BEFORE
+ * PAUSED (`describePause`), then refused when the agent's pane may not be typed into (checkSendTarget: dead, missing, copy mode, a dialog, text in its input box, no input line, a waiting beat) — all BEFORE
  * anything is claimed; then claim (owner = agent), then send. A receipt other than submitted or
  * queued leaves the claim in place for the operator to keep or release
  * ({@link reclaimCommand}: `mosaic-top backlog reclaim --id X --owner <agent>`). The claim is recorded by the backlog (`claim` event),
@@ -97,6 +96,8 @@ export function reclaimCommand(cardId: string, agent: string): string {
 export async function dispatchCard(opts: {
   paths: MosaicPaths;
   agent: string;
+  /** The agent's runtime (roster `runtime:`): its screen rules and delivery (see sendToAgent). */
+  runtime?: string | null;
   /** The agent's tmux server: a local socket, or its host's tmux over ssh (agent-target.ts agentTmuxServer). */
   socket: TmuxServer;
   cardId?: string;
@@ -124,9 +125,10 @@ export async function dispatchCard(opts: {
 
   const paused = readPausedFlag(opts.paths.runDir);
   if (paused) return refuse('refused', describePause(paused));
-  const pane = await readPaneState(opts.socket, agentPaneTarget(agent), { signal: opts.signal });
-  if (!pane.exists || pane.dead) return refuse('refused', pane.problem ?? 'pane unusable');
-  if (pane.inMode) return refuse('refused', `pane ${pane.target} is in copy mode (someone is scrolling it); nothing claimed`);
+  // The same check the send makes, BEFORE the claim (and before a reset): a card is never
+  // claimed and then lost into a dialog, a dead pane or an input box that already holds text.
+  const check = await checkSendTarget({ agent, socket: opts.socket, runDir: opts.paths.runDir, runtime: opts.runtime, multiLine: true, signal: opts.signal });
+  if (check.refusal) return refuse('refused', `${check.refusal.replace(/; nothing (typed|sent)$/, '')}; nothing claimed`);
   let reset: ResetResult | undefined;
   if (opts.reset) {
     const { resetAgent } = await import('./reset.js');
@@ -159,6 +161,7 @@ export async function dispatchCard(opts: {
       const cardView = { id: card.id, title: card.title, claimToken: card.claimToken, ttlSeconds: card.claimTtlSeconds };
       const receipt = await sendToAgent({
         agent,
+        runtime: opts.runtime,
         socket: opts.socket,
         runDir: opts.paths.runDir,
         message: formatCardMessage(card, agent),
@@ -179,7 +182,26 @@ export async function dispatchCard(opts: {
           message: `${id} claimed by ${sanitizeLine(agent)}, receipt ${receipt.status} (${receipt.elapsedMs} ms)`,
         };
       }
-      const why = receipt.status === 'refused' ? `send refused: ${receipt.reason}` : `receipt ${receipt.status}`;
+      if (receipt.status === 'refused') {
+        // Nothing was typed (the pane changed between the check and the send): the claim goes
+        // back at once (owner-guarded), so the card is never claimed-and-lost.
+        let released: string;
+        try {
+          const r = await client.reclaim({ id: card.id, owner: agent, actor: operatorName() });
+          released = r.reclaimed.includes(card.id) ? '; the claim was released (card back to ready)' : `; the claim could not be released — ${reclaimCommand(card.id, agent)}`;
+        } catch (error) {
+          released = `; releasing the claim failed (${(error as Error).message}) — ${reclaimCommand(card.id, agent)}`;
+        }
+        return {
+          ok: false,
+          outcome: 'refused',
+          card: cardView,
+          receipt,
+          refused: receipt.reason,
+          message: `${id} not dispatched to ${sanitizeLine(agent)}: send refused before anything was typed (${sanitizeLine(receipt.reason ?? '')})${released}`,
+        };
+      }
+      const why = `receipt ${receipt.status}`;
       // The card text may still sit, unsent, in the agent's input line: a re-dispatch would
       // append a second card to it.
       const leftover = receipt.status === 'typed_not_submitted' ? "; the card text is still in the agent's input line — clear it in the agent before re-dispatching" : '';

@@ -4,6 +4,23 @@ import path from 'node:path';
 import { PAUSED_FILE, readPausedFlag } from '../../fleet/paused.js';
 import type { MosaicPaths } from '../../lib/paths.js';
 import type { PausedFlag } from '../snapshot/types.js';
+import { describeCause, OperatorError } from '../../lib/errors.js';
+import { ensureOwnerOnlyDir } from '../../lib/owner-only.js';
+
+/** Exit code of a pause/resume that could not write or remove the flag (documented in the README). */
+export const PAUSE_IO_EXIT = 1;
+
+/** Refuses a `PAUSED` path that is a directory (it cannot be replaced nor removed like a flag): what it is and what to do. */
+function checkFlagPath(target: string, verb: 'pause' | 'resume'): void {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(target);
+  } catch {
+    return;
+  }
+  if (!st.isDirectory()) return;
+  throw new OperatorError(`${verb} failed: ${target} is a directory, not a flag file; the fleet counts as paused while it exists — remove it by hand, then ${verb === 'pause' ? 'pause again' : 'it is resumed'}`, PAUSE_IO_EXIT);
+}
 
 /** Who is acting, for `by=` and event records: `$USER@host` unless given. */
 export function operatorName(): string {
@@ -29,10 +46,18 @@ export class FleetAlreadyPausedError extends Error {
  * An existing pause is kept (its at/by/reason are the record of who stopped the fleet and why):
  * throws {@link FleetAlreadyPausedError} unless `force`, which replaces it. The no-overwrite
  * write is race-free: the temp file is hard-linked into place (fails if PAUSED exists);
- * `force` renames it over. Throws on I/O errors.
+ * `force` renames it over; the file is 0600, the run dir 0700. Throws {@link OperatorError}
+ * (exit {@link PAUSE_IO_EXIT}) on I/O errors (ENOSPC, `PAUSED` a directory, …), with no temp
+ * file left behind.
  */
 export function pauseFleet(runDir: string, opts: { by?: string; reason?: string; force?: boolean } = {}): PausedFlag {
-  fs.mkdirSync(runDir, { recursive: true });
+  const target = path.join(runDir, PAUSED_FILE);
+  try {
+    ensureOwnerOnlyDir(runDir);
+  } catch (error) {
+    throw new OperatorError(`pause failed: cannot create the run dir ${runDir}: ${describeCause(error)}`, PAUSE_IO_EXIT, { cause: error });
+  }
+  checkFlagPath(target, 'pause');
   const existing = opts.force ? null : readPausedFlag(runDir);
   if (existing) throw new FleetAlreadyPausedError(existing);
   const flag: PausedFlag = {
@@ -42,28 +67,47 @@ export function pauseFleet(runDir: string, opts: { by?: string; reason?: string;
   };
   const body = `at=${flag.at}\nby=${flag.by}\n${flag.reason ? `reason=${flag.reason}\n` : ''}`;
   const tmp = path.join(runDir, `.${PAUSED_FILE}.${process.pid}.tmp`);
-  const target = path.join(runDir, PAUSED_FILE);
-  fs.writeFileSync(tmp, body, { mode: 0o644 });
-  if (opts.force) {
-    fs.renameSync(tmp, target);
-    return flag;
-  }
   try {
-    fs.linkSync(tmp, target);
+    fs.writeFileSync(tmp, body, { mode: 0o600 });
+    if (opts.force) {
+      fs.renameSync(tmp, target);
+      return flag;
+    }
+    try {
+      fs.linkSync(tmp, target);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      // Paused by someone else between the check and the link.
+      throw new FleetAlreadyPausedError(readPausedFlag(runDir) ?? { at: null, by: null, reason: null });
+    }
+    return flag;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    // Paused by someone else between the check and the link.
-    throw new FleetAlreadyPausedError(readPausedFlag(runDir) ?? { at: null, by: null, reason: null });
+    if (error instanceof FleetAlreadyPausedError) throw error;
+    throw new OperatorError(`pause failed: cannot write ${target}: ${describeCause(error)}; the fleet is NOT paused — free space or fix permissions and retry`, PAUSE_IO_EXIT, { cause: error });
   } finally {
-    fs.rmSync(tmp, { force: true });
+    // The temp file never outlives the call (also after ENOSPC, which can leave it half-written).
+    try {
+      fs.rmSync(tmp, { force: true });
+    } catch {
+      // Already gone (renamed into place) or not removable: nothing more to do.
+    }
   }
-  return flag;
 }
 
-/** Resumes the fleet: removes `<runDir>/PAUSED`. Returns the flag that was removed, or null if not paused. */
+/**
+ * Resumes the fleet: removes `<runDir>/PAUSED`. Returns the flag that was removed, or null if
+ * not paused. Throws {@link OperatorError} (exit {@link PAUSE_IO_EXIT}) when `PAUSED` is a
+ * directory or cannot be removed, naming the path, the cause and what to do.
+ */
 export function resumeFleet(runDir: string): PausedFlag | null {
+  const target = path.join(runDir, PAUSED_FILE);
+  checkFlagPath(target, 'resume');
   const flag = readPausedFlag(runDir);
-  fs.rmSync(path.join(runDir, PAUSED_FILE), { force: true });
+  try {
+    fs.rmSync(target, { force: true });
+  } catch (error) {
+    throw new OperatorError(`resume failed: cannot remove ${target}: ${describeCause(error)}; the fleet is still paused`, PAUSE_IO_EXIT, { cause: error });
+  }
   return flag;
 }
 

@@ -90,6 +90,7 @@ export async function resetAgent(opts: {
 
   const receipt = await sendToAgent({
     agent,
+    runtime: found.runtime,
     socket: agentTmuxServer(found, paths, opts.env),
     runDir: paths.runDir,
     message: command,

@@ -11,8 +11,9 @@ import path from 'node:path';
 import { agentPaneTarget, capturePaneWithCursor, readPaneState } from '../../fleet/capture.js';
 import { isRemoteTmux, type TmuxServer } from '../../fleet/exec.js';
 import { readHeartbeat } from '../../fleet/heartbeat.js';
-import { insertText, pressEnter } from '../../fleet/send-keys.js';
-import { classifySendEvidence, messageFingerprints, splitInputRegion, type HeartbeatMark, type PaneText, type VerifyVerdict } from '../../fleet/verify.js';
+import { deliveryFor, type DeliveryRule } from '../../fleet/delivery.js';
+import { insertText, pressKey } from '../../fleet/send-keys.js';
+import { classifyReceipt, readInput, sendRefusal, type HeartbeatMark, type InputReading, type PaneText, type VerifyVerdict } from '../../fleet/verify.js';
 import { hasControlCharacters } from '../../lib/sanitize.js';
 import type { MosaicPaths } from '../../lib/paths.js';
 import type { SendReceipt } from '../../fleet/receipt.js';
@@ -24,14 +25,20 @@ export const DEFAULT_SOURCE = 'operator:mosaic-top';
 export const DEFAULT_SEND_TIMEOUT_MS = 5000;
 /** Interval between verification captures, milliseconds. */
 const POLL_MS = 100;
-/** How long to wait for typed text to show in the input line before pressing Enter, milliseconds. */
-const TYPED_WAIT_MS = 1500;
 /** Allowed characters of a source label. */
 const SOURCE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9:._@/-]{0,63}$/;
 
 /** Options of a verified send (spec §9). */
 export interface SendOptions {
   agent: string;
+  /**
+   * The agent's runtime (roster `runtime:`): picks its screen rules (fleet/screen-rules.ts) and
+   * delivery (fleet/delivery.ts). Null/absent or a runtime without rules: read generically
+   * (one line only; only a busy beat is uptake).
+   */
+  runtime?: string | null;
+  /** Delivery rule to use instead of the runtime's (tests prove the classifier with a broken delivery). */
+  delivery?: DeliveryRule;
   /** The agent's tmux server: a local socket (null = default), or its host's tmux over ssh (agent-target.ts agentTmuxServer). */
   socket: TmuxServer;
   runDir: string;
@@ -130,19 +137,71 @@ function delay(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/** What the pane showed before anything was typed, and whether it may be typed into. */
+export interface SendTargetCheck {
+  /** Why nothing may be typed (refused), or null. */
+  refusal: string | null;
+  /** The capture the check read (the send's baseline), null when the pane could not be captured. */
+  baseline: PaneText | null;
+  reading: InputReading | null;
+  heartbeat: HeartbeatMark | null;
+}
+
+/**
+ * Checks that `agent`'s pane may be typed into, BEFORE anything is typed (issue 10): the pane
+ * exists, is alive and not in copy mode; its screen, read with the runtime's screen rules,
+ * shows the input line — not a permission prompt, question or other dialog, not text already in
+ * the input box, not an unrecognised screen (for a runtime without rules: the cursor on an input
+ * line); the heartbeat does not say `waiting` (unless the screen shows the idle input line).
+ * Dispatch calls it before claiming. Never throws.
+ */
+export async function checkSendTarget(opts: {
+  agent: string;
+  socket: TmuxServer;
+  runDir: string;
+  runtime?: string | null;
+  multiLine?: boolean;
+  delivery?: DeliveryRule;
+  signal?: AbortSignal;
+}): Promise<SendTargetCheck> {
+  const target = agentPaneTarget(opts.agent);
+  const none = (refusal: string): SendTargetCheck => ({ refusal, baseline: null, reading: null, heartbeat: null });
+  const pane = await readPaneState(opts.socket, target, { signal: opts.signal });
+  if (opts.signal?.aborted) return none('aborted before anything was sent');
+  if (!pane.exists || pane.dead) return none(pane.problem ?? `pane ${target} unusable`);
+  if (pane.inMode) return none(`pane ${target} is in copy mode (someone is scrolling it): keys would drive the mode, not the agent; nothing sent`);
+  let baseline: PaneText;
+  try {
+    baseline = await capturePaneWithCursor(opts.socket, target, { signal: opts.signal });
+  } catch (error) {
+    return none(`cannot capture ${target} before sending: ${(error as Error).message}`);
+  }
+  const heartbeat = isRemoteTmux(opts.socket) ? null : readHeartbeatMark(opts.runDir, opts.agent);
+  const reading = readInput(opts.runtime, baseline);
+  const rule = opts.delivery ?? deliveryFor(opts.runtime);
+  const refusal = sendRefusal({ runtime: opts.runtime, reading, heartbeat, rule, multiLine: !!opts.multiLine });
+  return { refusal, baseline, reading, heartbeat };
+}
+
 /**
  * Sends `message` to the agent's pane `=<agent>:0.0` on `socket` (for an agent on another
  * host, its tmux over ssh: every tmux step below runs there, and the receipt rests on the
- * captures, without the heartbeat): framed with its source
- * label, typed literally (`send-keys -l`) or, for several lines, as ONE bracketed paste, then
- * Enter. With `verify` (default) it captures the pane before sending and polls captures plus
- * the heartbeat every 100 ms until a final verdict (submitted, queued) or `timeoutMs` after
- * Enter (default 5000 ms), and returns the receipt with its evidence and elapsed ms (from the
- * call, lock wait and typing included).
- * Refused (nothing sent): bad source label, empty message, control characters, missing or
- * dead pane, pane in copy mode. Works while the fleet is PAUSED (operator traffic is not a dispatch).
- * `signal` aborts before typing (refused, nothing sent) or cuts the waits short; once typing
- * has started the text and its Enter are always completed.
+ * captures, without the heartbeat), as its runtime's delivery rule says (fleet/delivery.ts):
+ * 1. refused BEFORE anything is typed — bad source label, empty message, control characters,
+ *    missing/dead pane, copy mode, and everything {@link checkSendTarget} refuses (a dialog on
+ *    screen, text already in the input box, no input line, heartbeat `waiting`);
+ * 2. the framed text goes in through a tmux paste buffer (byte for byte: `;`, `\;`, a leading
+ *    `-`, unicode, several lines as one bracketed paste);
+ * 3. once the text shows in the input box (bounded by the rule's `showBoundMs`) and the rule's
+ *    pause, the screen is read again: a dialog that opened meanwhile gets NO Enter; else the
+ *    rule's submit key;
+ * 4. with `verify` (default) it polls captures plus the heartbeat every 100 ms until a final
+ *    verdict (submitted, queued) or `timeoutMs` after Enter (default 5000 ms): see
+ *    fleet/verify.ts classifyReceipt — uptake only from the runtime (busy marker, busy beat,
+ *    input box emptied), never the text merely appearing on screen.
+ * Nothing is ever pasted twice: there is no retry of the text. Works while the fleet is PAUSED
+ * (operator traffic is not a dispatch). `signal` aborts before typing (refused, nothing sent)
+ * or cuts the waits short; once typing has started the text and its Enter are completed.
  * Never throws: tmux failures come back as receipts (refused before sending, no_evidence after).
  * With `paths`, the receipt is recorded in the backlog events table when a backlog store
  * exists and something was typed into the pane or a card is involved (refusals of bad input
@@ -162,8 +221,10 @@ async function deliver(opts: SendOptions): Promise<SendReceipt> {
   const verify = opts.verify ?? true;
   const timeoutMs = opts.timeoutMs ?? DEFAULT_SEND_TIMEOUT_MS;
   const target = agentPaneTarget(opts.agent);
+  const rule = opts.delivery ?? deliveryFor(opts.runtime);
   // A remote agent's heartbeat file is on its host: its receipts rest on the captures alone.
   const beat = (): HeartbeatMark | null => (isRemoteTmux(opts.socket) ? null : readHeartbeatMark(opts.runDir, opts.agent));
+  const read = (capture: PaneText) => readInput(opts.runtime, capture);
   const receipt = (status: SendReceipt['status'], evidence: string[], reason: string | null = null): SendReceipt => ({
     status,
     agent: opts.agent,
@@ -176,78 +237,109 @@ async function deliver(opts: SendOptions): Promise<SendReceipt> {
 
   const refusal = messageRefusal(opts.message, source);
   if (refusal) return receipt('refused', [], refusal);
-  const pane = await readPaneState(opts.socket, target, { signal: opts.signal });
-  if (opts.signal?.aborted) return abortedBeforeSending();
-  if (!pane.exists || pane.dead) return receipt('refused', [], pane.problem);
-  if (pane.inMode) return receipt('refused', [], `pane ${target} is in copy mode (someone is scrolling it): keys would drive the mode, not the agent; nothing sent`);
-
   const plain = opts.message.replace(/\r\n/g, '\n');
   const text = opts.frame === false ? plain : frameMessage(plain, source);
-  const prints = messageFingerprints(text);
-  const inInput = (capture: PaneText) => splitInputRegion(capture).input.some((l) => prints.some((p) => l.includes(p)));
+  const multiLine = text.includes('\n');
 
-  // Baseline, text and Enter under the per-agent lock: another sender's keys can neither land
-  // between our text and our Enter nor in our baseline.
+  // Baseline check, text and Enter under the per-agent lock: another sender's keys can neither
+  // land between our text and our Enter nor in our baseline.
   let release: () => Promise<void>;
   try {
     release = await lockAgentInput(opts.runDir, opts.agent);
   } catch (error) {
     return receipt('refused', [], `another send to ${opts.agent} is still typing (${(error as Error).message}); nothing sent`);
   }
-  let baseline: PaneText;
+  let before: InputReading;
   let heartbeatBefore: HeartbeatMark | null;
   let evidenceHead: string[];
-  let seenInInput = false;
+  let seenInBox = false;
+  let wasBusy: boolean;
+  let typedAndEntered = false;
   try {
-    try {
-      baseline = await capturePaneWithCursor(opts.socket, target, { signal: opts.signal });
-    } catch (error) {
-      return receipt('refused', [], `cannot capture ${target} before sending: ${(error as Error).message}`);
-    }
+    const check = await checkSendTarget({ ...opts, multiLine, delivery: rule });
     if (opts.signal?.aborted) return abortedBeforeSending();
-    heartbeatBefore = beat();
-    const baselineHadText = inInput(baseline);
+    if (check.refusal || !check.reading) return receipt('refused', [], check.refusal ?? 'pane could not be read');
+    before = check.reading;
+    heartbeatBefore = check.heartbeat;
+    wasBusy = before.state === 'busy' || before.state === 'queued' || heartbeatBefore?.state === 'busy';
 
-    let how: 'literal' | 'bracketed-paste';
     try {
       // Once typing starts the send completes (text and Enter): an abort only cuts the waits
       // short, so it never leaves half a message in the agent's input line.
-      how = await insertText(opts.socket, target, text);
+      await insertText(opts.socket, target, text);
     } catch (error) {
       return receipt('refused', [], `tmux refused the text: ${(error as Error).message}`);
     }
-    evidenceHead = [`sent as ${how === 'literal' ? 'literal keys' : 'one bracketed paste'}${text.includes('\n') ? ` (${text.split('\n').length} lines)` : ''}, then Enter`];
+    evidenceHead = [
+      `pasted through a tmux buffer${multiLine ? ` (${text.split('\n').length} lines, one bracketed paste)` : ''} into ${before.rules === 'none' ? 'a pane without screen rules' : `${opts.runtime} [${before.rules}]`} (${before.state === 'queued' ? 'busy, queue not empty' : before.state})`,
+    ];
 
-    // Let the runtime take the text before Enter (a paste and its Enter in one read can be
-    // taken as a newline inside the paste); stop waiting as soon as the text shows.
-    const typedDeadline = performance.now() + Math.min(TYPED_WAIT_MS, timeoutMs / 3);
-    while (!opts.signal?.aborted && performance.now() < typedDeadline) {
+    // Let the runtime show the text in its input box before Enter (a paste and its Enter in
+    // one read can be taken as a newline inside the paste); stop waiting once it shows.
+    const shownDeadline = performance.now() + Math.min(rule.showBoundMs, Math.max(timeoutMs / 2, 500));
+    let last: InputReading | null = null;
+    while (!opts.signal?.aborted && performance.now() < shownDeadline) {
       try {
-        const capture = await capturePaneWithCursor(opts.socket, target);
-        if (!baselineHadText && inInput(capture)) {
-          seenInInput = true;
+        last = read(await capturePaneWithCursor(opts.socket, target));
+        if (last.box) {
+          seenInBox = true;
           break;
         }
+        if (last.state === 'waiting') break;
       } catch {
         break;
       }
       await delay(POLL_MS / 2, opts.signal);
     }
+    if (!seenInBox) evidenceHead.push(`the text did not show in the input box within ${rule.showBoundMs} ms`);
+    if (rule.settleMs > 0) await delay(rule.settleMs);
+    // Never press Enter into a dialog that opened while the text went in.
     try {
-      await pressEnter(opts.socket, target);
-      enteredAt = performance.now();
-    } catch (error) {
-      return receipt('typed_not_submitted', [...evidenceHead, `Enter could not be sent: ${(error as Error).message}`]);
+      last = read(await capturePaneWithCursor(opts.socket, target));
+    } catch {
+      /* keep the last reading */
     }
+    const hb = beat();
+    if (last?.state === 'waiting' || (hb?.state === 'waiting' && (!heartbeatBefore || hb.ts >= heartbeatBefore.ts) && heartbeatBefore?.state !== 'waiting')) {
+      const why = last?.state === 'waiting' ? `a dialog opened while the text went in: ${last.prompt ? `${last.prompt.kind} ${[last.prompt.tool, last.prompt.detail].filter(Boolean).join(' ')}` : 'unknown'}` : 'the heartbeat turned waiting while the text went in';
+      const verdict = classifyReceipt({ rule, before, now: last ?? before, sentText: text, seenInBox, entered: false, wasBusy, heartbeatBefore, heartbeatNow: hb });
+      return receipt(verdict.status, [...evidenceHead, `${why}: Enter NOT pressed`, ...verdict.evidence]);
+    }
+    try {
+      await pressKey(opts.socket, target, rule.submitKey);
+      enteredAt = performance.now();
+      evidenceHead[0] += `, then ${rule.submitKey}`;
+    } catch (error) {
+      return receipt('typed_not_submitted', [...evidenceHead, `${rule.submitKey} could not be sent: ${(error as Error).message}`]);
+    }
+    typedAndEntered = true;
   } finally {
-    await release().catch(() => {});
+    if (!typedAndEntered) await release().catch(() => {});
   }
-  if (!verify) return receipt('no_evidence', [...evidenceHead, 'not verified (verification not requested)']);
+  // The lock is held until the text left the input box (or verification ends): a second send
+  // right behind this one must not read our text as someone's draft, nor paste behind it.
+  let released = false;
+  const letGo = async () => {
+    if (released) return;
+    released = true;
+    await release().catch(() => {});
+  };
+  if (!verify) {
+    await letGo();
+    return receipt('no_evidence', [...evidenceHead, 'not verified (verification not requested)']);
+  }
+  try {
+    return await watch();
+  } finally {
+    await letGo();
+  }
+
+  async function watch(): Promise<SendReceipt> {
 
   // The window starts at Enter: waiting for the send lock or a slow machine's typing must not
   // eat the time the runtime gets to show what it did with the message.
   const deadline = enteredAt + timeoutMs;
-  let verdict: VerifyVerdict | null = null;
+  let verdict: VerifyVerdict;
   for (;;) {
     let current: PaneText;
     try {
@@ -257,15 +349,9 @@ async function deliver(opts: SendOptions): Promise<SendReceipt> {
       const state = await readPaneState(opts.socket, target);
       return receipt('no_evidence', [...evidenceHead, `pane could not be captured after the send: ${state.problem ?? (error as Error).message}`]);
     }
-    verdict = classifySendEvidence({
-      baseline,
-      current,
-      sentText: text,
-      seenInInputEarlier: seenInInput,
-      heartbeatBefore,
-      heartbeatNow: beat(),
-    });
-    if (verdict.textInInput) seenInInput = true;
+    verdict = classifyReceipt({ rule, before, now: read(current), sentText: text, seenInBox, entered: true, wasBusy, heartbeatBefore, heartbeatNow: beat() });
+    if (verdict.textInBox) seenInBox = true;
+    else await letGo();
     if (verdict.final) break;
     if (opts.signal?.aborted) {
       verdict.evidence.push('verification aborted');
@@ -278,4 +364,5 @@ async function deliver(opts: SendOptions): Promise<SendReceipt> {
     await delay(POLL_MS, opts.signal);
   }
   return receipt(verdict.status, [...evidenceHead, ...verdict.evidence]);
+  }
 }

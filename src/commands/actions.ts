@@ -144,7 +144,7 @@ export function registerActionCommands(program: Command): void {
 
   program
     .command('send')
-    .description('send a message to an agent (literal text; several lines as one bracketed paste), with a receipt')
+    .description('send a message to an agent (through a tmux paste buffer, byte for byte; never into a dialog), with a receipt')
     .argument('<agent>', 'agent name from the roster')
     .argument('<message>', 'the message; "-" reads it from stdin')
     .option('--verify', 'watch the pane and heartbeat for a receipt (submitted, queued, typed_not_submitted, no_evidence)')
@@ -164,6 +164,7 @@ export function registerActionCommands(program: Command): void {
           ? { status: 'refused' as const, agent, evidence: [], elapsedMs: 0, source: String(o.source), reason: target.error }
           : await sendToAgent({
               agent,
+              runtime: target.roster.runtime,
               socket: target.server,
               runDir: paths.runDir,
               message,
@@ -203,6 +204,7 @@ export function registerActionCommands(program: Command): void {
           : await dispatchCard({
               paths,
               agent,
+              runtime: target.roster.runtime,
               socket: target.server,
               cardId: o.card as string | undefined,
               ttlSeconds: o.ttl as number | undefined,

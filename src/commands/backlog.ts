@@ -3,6 +3,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { GlobalOptions } from '../cli.js';
 import { resolvePaths, type MosaicPaths } from '../../lib/paths.js';
 import { sanitizeLine, sanitizeLines } from '../../lib/sanitize.js';
+import { describeCause } from '../../lib/errors.js';
 import { acceptanceLines, BacklogError, EXIT_CODES, parseAcceptanceArgument, type Card } from '../../backlog/types.js';
 import type { BacklogClient } from '../../backlog/verbs.js';
 
@@ -105,8 +106,8 @@ function cardDetails(card: Card): string {
  * also with --json: upstream's CLI prints no JSON for a failed verb either.
  */
 function reportError(error: unknown): void {
-  const e =
-    error instanceof BacklogError ? error : new BacklogError('internal', (error as Error)?.message ?? String(error));
+  // Anything else is unwrapped to its cause (drizzle's "Failed query: <SQL> params: <card data>" never printed).
+  const e = error instanceof BacklogError ? error : new BacklogError('internal', describeCause(error));
   process.stderr.write(`mosaic-top backlog: ${sanitizeLine(e.message)}\n`);
   process.exitCode = EXIT_CODES[e.code] ?? 1;
 }
@@ -140,19 +141,22 @@ export function cardJson(card: Card | null, extra: Record<string, unknown> = {})
 /**
  * Runs `fn` with an open backlog client (closed afterwards), printing `json(result)` (upstream's
  * shape: see docs/backlog.md "JSON output") or `human(result)`; errors map to exit codes.
+ * `readOnly` (show, list, stats, events): never create the data dir or the tables.
  */
 async function withBacklog<T>(
   cmd: Command,
   fn: (client: BacklogClient, paths: MosaicPaths) => Promise<T>,
   human: (result: T) => string,
   toJson: (result: T) => unknown = (r) => r,
+  opts: { readOnly?: boolean } = {},
 ): Promise<void> {
   const json = jsonWanted(cmd);
   let client: BacklogClient | null = null;
   try {
     const paths = pathsOf(cmd);
     const { openBacklog } = await import('../../backlog/client.js');
-    client = await openBacklog(paths);
+    // A read-only verb never creates the store: no data dir yet ⇒ exit 8 (absent).
+    client = await openBacklog(paths, opts.readOnly ? { create: false } : {});
     if (client.serverWarning) process.stderr.write(`mosaic-top backlog: warning: ${sanitizeLine(client.serverWarning)}\n`);
     const result = await fn(client, paths);
     if (json) printJson(toJson(result));
@@ -239,6 +243,8 @@ export function registerBacklogCommand(program: Command): void {
         cmd,
         (c) => c.list({ status: o.status, phase: o.phase, readyOnly: Boolean(o.readyOnly), limit: o.limit }),
         (cards) => (cards.length ? [CARD_HEADER, ...cards.map(cardLine)].join('\n') : '(no cards)'),
+        undefined,
+        { readOnly: true },
       ),
     );
 
@@ -248,7 +254,7 @@ export function registerBacklogCommand(program: Command): void {
     .requiredOption('--id <id>', 'card id')
     .addOption(json())
     .action(async (o, cmd: Command) =>
-      withBacklog(cmd, (c) => orNull(() => c.get(o.id)), (card) => (card ? cardDetails(card) : '(none)'), (card) => cardJson(card)),
+      withBacklog(cmd, (c) => orNull(() => c.get(o.id)), (card) => (card ? cardDetails(card) : '(none)'), (card) => cardJson(card), { readOnly: true }),
     );
 
   backlog
@@ -257,13 +263,14 @@ export function registerBacklogCommand(program: Command): void {
     .requiredOption('--owner <name>', 'who claims (agent name)')
     .addOption(new Option('--ttl <seconds>', 'claim TTL in seconds').default(900).argParser(parseWholeSeconds))
     .option('--id <id>', 'claim this card')
+    .option('--request-id <id>', 'repeat a claim that got no answer: the same id returns its result, never a second card (embedded tier, 10 min)')
     .addOption(json())
     .action(async (o, cmd: Command) =>
       withBacklog(
         cmd,
         async (c) => {
           try {
-            return (await c.claim({ owner: o.owner, ttlSeconds: o.ttl, id: o.id })).card;
+            return (await c.claim({ owner: o.owner, ttlSeconds: o.ttl, id: o.id, requestId: o.requestId })).card;
           } catch (error) {
             // Upstream: a --id that cannot be claimed (claimed, blocked, done, waiting on a
             // dependency, unknown) prints null and exits 0. The reason goes to stderr.
@@ -378,6 +385,8 @@ export function registerBacklogCommand(program: Command): void {
           `ready ${s.counts.ready}  claimed ${s.counts.claimed}  blocked ${s.counts.blocked}  done ${s.counts.done}  ` +
           `waiting on dependencies ${s.waitingOnDeps ?? 0}  ` +
           `oldest ready ${s.oldestReadyAgeSeconds === null ? '-' : `${s.oldestReadyAgeSeconds} s`}  expired claims ${s.expiredClaimCount}`,
+        undefined,
+        { readOnly: true },
       ),
     );
 
@@ -395,6 +404,8 @@ export function registerBacklogCommand(program: Command): void {
           events.length
             ? events.map((e) => sanitizeLine(`${e.at}  ${e.actor.padEnd(12)} ${e.verb.padEnd(9)} ${(e.cardId ?? '-').padEnd(8)} ${JSON.stringify(e.detail)}`)).join('\n')
             : '(no events)',
+        undefined,
+        { readOnly: true },
       ),
     );
 
@@ -438,9 +449,11 @@ export function registerBacklogCommand(program: Command): void {
       const { stopEmbeddedServer } = await import('../../backlog/client.js');
       const result = await stopEmbeddedServer(paths, 30_000);
       if (json) printJson(result);
+      else if (result.refused) process.stderr.write(`mosaic-top backlog stop: ${sanitizeLine(result.refused)}\n`);
       else if (result.pid === null) process.stdout.write('no backlog server running\n');
       else process.stdout.write(result.stopped ? `stopped backlog server pid ${result.pid}\n` : `backlog server pid ${result.pid} did not stop within 30 s\n`);
-      if (result.pid !== null && !result.stopped) process.exitCode = 1;
+      if (result.refused) process.exitCode = 3;
+      else if (result.pid !== null && !result.stopped) process.exitCode = 1;
     });
 
   backlog
@@ -461,7 +474,7 @@ export function registerBacklogCommand(program: Command): void {
         // Nothing else runs in a server process; do not wait on stray handles.
         process.exit(code);
       } catch (error) {
-        process.stderr.write(`mosaic-top backlog serve: ${sanitizeLine((error as Error).message)}\n`);
+        process.stderr.write(`mosaic-top backlog serve: ${sanitizeLine(describeCause(error))}\n`);
         process.exitCode = 1;
       }
     });

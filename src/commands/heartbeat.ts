@@ -4,6 +4,7 @@ import { HEARTBEAT_WRITE_STATES, HeartbeatInputError, writeHeartbeat, type Heart
 import { loadRosterCached } from '../../fleet/roster.js';
 import { resolvePaths } from '../../lib/paths.js';
 import { sanitizeLine } from '../../lib/sanitize.js';
+import { describeCause } from '../../lib/errors.js';
 
 /** Whether `agent` is in the roster at `file`: null when the roster is missing or does not load. */
 function agentInRoster(file: string, agent: string): boolean | null {
@@ -60,8 +61,12 @@ export function registerHeartbeatCommand(program: Command): void {
         }
         if (g.json) process.stdout.write(`${JSON.stringify({ ok: true, agent, file, state: o.state, inRoster })}\n`);
       } catch (error) {
-        const message = (error as Error).message;
-        process.stderr.write(`mosaic-top heartbeat: ${message}\n`);
+        // The message may quote the user's words (agent, card): never raw to the terminal.
+        const message =
+          error instanceof HeartbeatInputError
+            ? error.message
+            : `cannot write the heartbeat of ${agent} in ${paths.runDir}: ${describeCause(error)}`;
+        process.stderr.write(`mosaic-top heartbeat: ${sanitizeLine(message)}\n`);
         process.exitCode = error instanceof HeartbeatInputError ? 2 : 1;
       }
     });

@@ -158,7 +158,10 @@ export async function demoUp(opts: { mosaicHome?: string; socket?: string } = {}
     fleet.serverPid = Number((await tmuxOk(socket, ['display-message', '-p', '-t', `=${holder}`, '#{pid}'])).trim()) || null;
 
     for (const a of DEMO_AGENTS) {
-      const argv = [launcher, '--agent', a.name, '--run-dir', paths.runDir, ...a.sim];
+      // Agents that read their terminal raw draw their roster runtime's input area, so the
+      // screen rules (and verified send) read them as that runtime (issue 10).
+      const screen = a.sim.includes('--input-mode') && ['claude', 'codex', 'pi', 'opencode'].includes(a.runtime) ? ['--screen', a.runtime] : [];
+      const argv = [launcher, '--agent', a.name, '--run-dir', paths.runDir, ...a.sim, ...screen];
       if (a.declaresCommand) {
         fs.writeFileSync(
           path.join(paths.agentsDir, `${a.name}.env`),

@@ -5,6 +5,7 @@
  *
  *   node dist/src/demo/sim-agent.js --agent NAME --run-dir DIR [--mode cycle|silent|exit]
  *        [--busy S] [--idle S] [--interval S] [--beat-age S] [--exit-after S] [--exit-code N]
+ *        [--input-mode accept|queue|typed|ignore] [--screen plain|claude|codex|pi|opencode]
  *
  * Modes:
  *   cycle  (default) busy for --busy s, idle for --idle s, forever; a beat on every change and
@@ -28,7 +29,7 @@
  */
 import readline from 'node:readline';
 import { writeHeartbeat, type HeartbeatState } from '../../fleet/heartbeat.js';
-import { SIM_INPUT_MODES, SimInput, type SimInputMode } from './sim-input.js';
+import { SIM_INPUT_MODES, SIM_SCREENS, SimInput, type SimInputMode, type SimScreen } from './sim-input.js';
 
 /** Behaviours of the sim agent (see the module comment). */
 export const SIM_MODES = ['cycle', 'silent', 'exit', 'prompt', 'limited'] as const;
@@ -89,6 +90,8 @@ export interface SimAgentOptions {
   exitCode: number;
   /** Raw-terminal input behaviour (`--input-mode`), null = cooked line input with `ack:`. */
   inputMode: SimInputMode | null;
+  /** Which runtime's input area the raw input modes draw (`--screen`, default plain `> `). */
+  screen: SimScreen;
 }
 
 /** Parses `--key value` arguments; throws with a usage message on anything unknown or malformed. */
@@ -104,6 +107,7 @@ export function parseSimAgentArgs(argv: readonly string[]): SimAgentOptions {
     exitAfterSeconds: 2,
     exitCode: 3,
     inputMode: null,
+    screen: 'plain',
   };
   const num = (flag: string, v: string | undefined): number => {
     const n = Number(v);
@@ -128,6 +132,9 @@ export function parseSimAgentArgs(argv: readonly string[]): SimAgentOptions {
       case '--input-mode':
         if (!SIM_INPUT_MODES.includes(v as SimInputMode)) throw new Error(`--input-mode must be ${SIM_INPUT_MODES.join(', ')}, got "${v ?? ''}"`);
         o.inputMode = v as SimInputMode; i++; break;
+      case '--screen':
+        if (!SIM_SCREENS.includes(v as SimScreen)) throw new Error(`--screen must be ${SIM_SCREENS.join(', ')}, got "${v ?? ''}"`);
+        o.screen = v as SimScreen; i++; break;
       default: throw new Error(`unknown argument "${flag}"`);
     }
   }
@@ -153,7 +160,7 @@ export function runSimAgent(o: SimAgentOptions): void {
   /** Reads the terminal per `--input-mode` (raw, bracketed paste) or as cooked lines; `take` gets each message. */
   function listenForInput(take: (line: string) => void): void {
     if (o.inputMode) {
-      simInput = new SimInput(o.inputMode, process.stdout, { isBusy: () => state === 'busy', take: (text) => take(text.split('\n')[0]) });
+      simInput = new SimInput(o.inputMode, process.stdout, { isBusy: () => state === 'busy', take: (text) => take(text.split('\n')[0]) }, o.screen, () => process.stdout.columns || 80);
       if (process.stdin.isTTY) process.stdin.setRawMode(true);
       process.stdin.setEncoding('utf8');
       process.stdin.on('data', (chunk: string) => simInput?.feed(chunk));
@@ -204,6 +211,7 @@ export function runSimAgent(o: SimAgentOptions): void {
       if (m) card = m[1];
       state = 'busy';
       phaseEndsAt = Date.now() + o.busySeconds * 1000;
+      simInput?.refresh();
       beat(`got input (${line.length} chars)`);
       lastBeat = Date.now();
     };

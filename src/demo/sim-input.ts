@@ -10,12 +10,24 @@
  *           hint "Press up to edit queued messages"; queued messages are taken when idle ⇒ queued
  *   typed   typed text is echoed in the input line but Enter is ignored ⇒ typed_not_submitted
  *   ignore  input is read and dropped, nothing is echoed ⇒ no_evidence
+ *
+ * With `--screen claude|codex|pi|opencode` the input area looks like that runtime's (the exact
+ * texts of shared/spec/runtimes.md, read by the shipped screen rules): Claude Code's box
+ * between two rules with `❯ ` and the `? for shortcuts` / `esc to interrupt` footer, Codex's
+ * `› ` composer, pi's editor between rules with its `(auto)` footer and `Working...`, opencode's
+ * `┃` box with `ctrl+p commands` / `esc interrupt`. A taken message empties the box, as the
+ * real runtimes do — that is the uptake a verified send reads (issue 10), not the echo.
  */
 
 /** Values of `--input-mode`. */
 export type SimInputMode = 'accept' | 'queue' | 'typed' | 'ignore';
 /** Every `--input-mode` value, for argument checking. */
 export const SIM_INPUT_MODES: readonly SimInputMode[] = ['accept', 'queue', 'typed', 'ignore'];
+
+/** Values of `--screen`: which runtime's input area the sim agent draws (`plain`: a `> ` line). */
+export type SimScreen = 'plain' | 'claude' | 'codex' | 'pi' | 'opencode';
+/** Every `--screen` value, for argument checking. */
+export const SIM_SCREENS: readonly SimScreen[] = ['plain', 'claude', 'codex', 'pi', 'opencode'];
 
 /** The hint Claude Code shows under its input box for a message sent mid-turn. */
 export const QUEUED_HINT = 'Press up to edit queued messages';
@@ -138,11 +150,17 @@ export class SimInput {
   private pasteBlocks = 0;
   private readonly queue: string[] = [];
   private readonly decoder = newDecoderState();
+  /** Rows the input area occupies below the output (the cursor sits on its last row). */
+  private areaRows = 0;
+  private pasteCount = 0;
 
   constructor(
     readonly mode: SimInputMode,
     private readonly out: { write(s: string): unknown },
     private readonly hooks: SimInputHooks,
+    private readonly screen: SimScreen = 'plain',
+    /** Terminal width in cells (long input shows as a paste placeholder, like the runtimes). */
+    private readonly columns: () => number = () => 80,
   ) {}
 
   /** Turns bracketed paste on and draws the prompt. */
@@ -156,9 +174,10 @@ export class SimInput {
     this.out.write('\u001b[?2004l\r\n');
   }
 
-  /** Writes an output line above the input line. */
+  /** Writes an output line above the input area. */
   print(line: string): void {
-    this.out.write(`\r\u001b[K${line}\r\n`);
+    this.out.write(`${this.clearArea()}${line}\r\n`);
+    this.areaRows = 0;
     this.redraw();
   }
 
@@ -166,9 +185,52 @@ export class SimInput {
     return text.split('\n').join(' ⏎ ');
   }
 
+  /** Moves to the first row of the input area and clears it and everything below. */
+  private clearArea(): string {
+    return `\r${this.areaRows > 1 ? `\u001b[${this.areaRows - 1}A` : ''}\u001b[J`;
+  }
+
+  /** What the box shows for the typed text: the text, or a paste placeholder when too long. */
+  private boxText(): string {
+    if (this.mode === 'ignore') return '';
+    const text = this.shown(this.buffer);
+    const room = Math.max(20, this.columns() - 6);
+    if (text.length <= room) return text;
+    if (this.screen === 'claude') return `[Pasted text #${this.pasteCount}]`;
+    if (this.screen === 'codex') return `[Pasted Content ${this.buffer.length} chars]`;
+    return `${text.slice(0, room - 1)}…`;
+  }
+
+  /** The rows of the input area for the current screen style. */
+  private area(): string[] {
+    const busy = this.hooks.isBusy();
+    const text = this.boxText();
+    const rule = '─'.repeat(Math.max(20, this.columns() - 1));
+    switch (this.screen) {
+      case 'claude': {
+        const box = text || (this.queue.length ? QUEUED_HINT : '');
+        return [rule, `❯ ${box}`, rule, busy ? '  esc to interrupt' : text ? '' : '  ? for shortcuts'];
+      }
+      case 'codex':
+        return [...(busy ? ['• Working (1s • esc to interrupt)', ''] : []), `› ${text || 'Ask Codex to do anything'}`, '', text ? '' : '  ? for shortcuts'];
+      case 'pi':
+        return [...(busy ? [' ⠼ Working...', ''] : []), rule, text, rule, '~/work', '↑0 ↓0 $0.000 0.0%/128k (auto)        (fake) test-model'];
+      case 'opencode':
+        return [`┃  ${text || 'Ask anything… "Fix broken tests"'}`, '┃', '┃  Build · Sim model Fake', '', busy ? '  ⬝⬝⬝⬝ esc interrupt' : '                 tab agents  ctrl+p commands'];
+      default:
+        return [`> ${text}`];
+    }
+  }
+
   private redraw(): void {
-    const echo = this.mode === 'ignore' ? '' : this.shown(this.buffer);
-    this.out.write(`\r\u001b[K> ${echo}`);
+    const rows = this.area();
+    this.out.write(`${this.clearArea()}${rows.join('\r\n')}`);
+    this.areaRows = rows.length;
+  }
+
+  /** Redraws the input area (the busy state changed). */
+  refresh(): void {
+    this.redraw();
   }
 
   /** Handles raw input from the terminal. */
@@ -179,6 +241,7 @@ export class SimInput {
       else if (event.type === 'paste') {
         this.buffer += event.text;
         this.pasteBlocks++;
+        this.pasteCount++;
       } else if (event.type === 'backspace') this.buffer = this.buffer.slice(0, -1);
       else if (event.type === 'enter') this.submit();
     }
@@ -193,15 +256,20 @@ export class SimInput {
     this.pasteBlocks = 0;
     if (this.mode === 'queue' && this.hooks.isBusy()) {
       this.queue.push(text);
-      this.print(`queued: ${this.shown(text)}`);
-      this.print(`  ${this.queue.length} queued message(s) · ${QUEUED_HINT}`);
+      if (this.screen === 'pi') this.print(`Steering: ${this.shown(text)}`);
+      else if (this.screen === 'opencode') this.print(`  ${this.shown(text)} QUEUED`);
+      else if (this.screen === 'claude') this.print(`  ❯ ${this.shown(text)}`);
+      else {
+        this.print(`queued: ${this.shown(text)}`);
+        this.print(`  ${this.queue.length} queued message(s) · ${QUEUED_HINT}`);
+      }
       return;
     }
     this.takeNow(text, blocks);
   }
 
   private takeNow(text: string, blocks: number): void {
-    this.print(`> ${this.shown(text)}`);
+    this.print(`${this.screen === 'codex' ? '›' : this.screen === 'claude' ? '❯' : '>'} ${this.shown(text)}`);
     this.print(`input: ${blocks} paste block(s), ${text.split('\n').length} line(s), ${text.length} chars`);
     this.hooks.take(text);
   }
@@ -210,5 +278,6 @@ export class SimInput {
   onIdle(): void {
     const next = this.queue.shift();
     if (next !== undefined) this.takeNow(next, 0);
+    else this.redraw();
   }
 }

@@ -138,7 +138,7 @@ export function createConsoleActions(deps: ConsoleActionDeps): ConsoleActions {
       s.setPending(`sending to ${agent.name}…`);
       let receipt: SendReceipt;
       try {
-        receipt = await send({ agent: agent.name, socket: agentTmuxServer(agent, paths), runDir: paths.runDir, message, timeoutMs: CONSOLE_SEND_TIMEOUT_MS, paths });
+        receipt = await send({ agent: agent.name, runtime: agent.runtime, socket: agentTmuxServer(agent, paths), runDir: paths.runDir, message, timeoutMs: CONSOLE_SEND_TIMEOUT_MS, paths });
       } catch (error) {
         receipt = { status: 'refused', agent: agent.name, evidence: [], elapsedMs: 0, source: 'operator:mosaic-top', reason: (error as Error).message };
       }
@@ -151,7 +151,7 @@ export function createConsoleActions(deps: ConsoleActionDeps): ConsoleActions {
       s.setPending(`claiming a card for ${agent.name}…`);
       let result: DispatchResult;
       try {
-        result = await dispatch({ paths, agent: agent.name, socket: agentTmuxServer(agent, paths), timeoutMs: CONSOLE_SEND_TIMEOUT_MS });
+        result = await dispatch({ paths, agent: agent.name, runtime: agent.runtime, socket: agentTmuxServer(agent, paths), timeoutMs: CONSOLE_SEND_TIMEOUT_MS });
       } catch (error) {
         result = { ok: false, outcome: 'refused', card: null, receipt: null, refused: (error as Error).message, message: 'claim + dispatch failed' };
       }

@@ -1,6 +1,6 @@
 /** Fleet slice of the console store: the last snapshot and how the poll ticks went. */
 import type { StateCreator } from 'zustand/vanilla';
-import type { Snapshot } from '../snapshot/types.js';
+import { READINESS_ORDER, type Readiness, type Snapshot } from '../snapshot/types.js';
 import type { ConsoleState } from './index.js';
 
 /** Fleet state (last snapshot, tick outcome) and its actions. */
@@ -22,8 +22,26 @@ export interface FleetSlice {
    * with the pane preview captured for it when given (one store update, one render).
    */
   applySnapshot: (snapshot: Snapshot, atMs?: number, preview?: ConsoleState['ui']['preview']) => void;
-  /** Records a failed tick: the last snapshot stays on screen, the error is shown. */
+  /**
+   * Records a failed tick: the error is shown, and the last snapshot stays on screen with every
+   * agent `unknown` (evidence: the failure, and what it was when last seen) — a row is never
+   * shown with the readiness of a tick that is no longer true ({@link snapshotGoneStale}).
+   */
   tickFailed: (error: string, atMs?: number) => void;
+}
+
+/**
+ * `snapshot` after a failed tick: every agent `unknown`, its evidence led by `no fresh
+ * snapshot: <error>` and `was <readiness> in the snapshot of <time>`; counts recomputed. Pure.
+ */
+export function snapshotGoneStale(snapshot: Snapshot, error: string): Snapshot {
+  const counts = Object.fromEntries(READINESS_ORDER.map((r) => [r, 0])) as Record<Readiness, number>;
+  const agents = snapshot.agents.map((a) => {
+    counts.unknown += 1;
+    if (a.readiness === 'unknown' && a.evidence[0]?.startsWith('no fresh snapshot: ')) return a;
+    return { ...a, readiness: 'unknown' as Readiness, evidence: [`no fresh snapshot: ${error}`, `was ${a.readiness} in the snapshot of ${snapshot.generatedAt}`, ...a.evidence] };
+  });
+  return { ...snapshot, agents, fleet: { ...snapshot.fleet, counts } };
 }
 
 /** Creates the fleet slice (zustand slices pattern). */
@@ -35,5 +53,8 @@ export const createFleetSlice: StateCreator<ConsoleState, [], [], FleetSlice> = 
       backlog: { ...s.backlog, section: (snapshot.backlog ?? null) as ConsoleState['backlog']['section'] },
       ...(preview !== undefined && s.ui.previewOn ? { ui: { ...s.ui, preview } } : {}),
     })),
-  tickFailed: (error, atMs = Date.now()) => set((s) => ({ fleet: { ...s.fleet, lastTickAtMs: atMs, tickError: error } })),
+  tickFailed: (error, atMs = Date.now()) =>
+    set((s) => ({
+      fleet: { ...s.fleet, snapshot: s.fleet.snapshot ? snapshotGoneStale(s.fleet.snapshot, error) : null, lastTickAtMs: atMs, tickError: error },
+    })),
 });

@@ -96,13 +96,15 @@ describe('tmux send path (real isolated tmux + sim agent)', () => {
     fs.rmSync(runDir, { recursive: true, force: true });
   });
 
-  async function sim(name: string, mode: string): Promise<void> {
-    await tmux.newSession(name, ['node', simAgent, '--agent', name, '--run-dir', runDir, '--input-mode', mode, '--busy', '600']);
-    await waitFor(async () => (await tmux.capture(name)).trimEnd().endsWith('>'), `${name} prompt`);
+  /** A sim agent; `screen: 'claude'` draws Claude Code's input area (send with `runtime: 'claude'`). */
+  async function sim(name: string, mode: string, screen: 'plain' | 'claude' = 'claude'): Promise<void> {
+    await tmux.newSession(name, ['node', simAgent, '--agent', name, '--run-dir', runDir, '--input-mode', mode, '--busy', '600', '--screen', screen]);
+    if (screen === 'plain') await waitFor(async () => (await tmux.capture(name)).trimEnd().endsWith('>'), `${name} prompt`);
+    else await waitFor(async () => (await tmux.capture(name)).split('\n').some((l) => l.trimEnd() === '❯'), `${name} input box`);
   }
 
   it('literal typing keeps key names as text; a paste leaves no buffer behind', async () => {
-    await sim('t1', 'typed');
+    await sim('t1', 'typed', 'plain');
     await typeLiteral(tmux.socket, '=t1:0.0', 'Enter C-c Escape');
     await waitFor(async () => (await tmux.capture('t1')).includes('> Enter C-c Escape'), 'key names typed as text');
     await pasteBracketed(tmux.socket, '=t1:0.0', 'x\ny');
@@ -130,15 +132,15 @@ describe('tmux send path (real isolated tmux + sim agent)', () => {
   it('an aborted verification returns at once with what it saw; an abort before sending sends nothing', async () => {
     await sim('t2', 'typed');
     const controller = new AbortController();
-    const pending = sendToAgent({ agent: 't2', socket: tmux.socket, runDir, message: 'hello', timeoutMs: 60_000, signal: controller.signal });
-    await waitFor(async () => (await tmux.capture('t2')).includes('> [operator:mosaic-top] hello'), 'text typed');
+    const pending = sendToAgent({ agent: 't2', runtime: 'claude', socket: tmux.socket, runDir, message: 'hello', timeoutMs: 60_000, signal: controller.signal });
+    await waitFor(async () => (await tmux.capture('t2')).includes('❯ [operator:mosaic-top] hello'), 'text typed');
     controller.abort();
     const receipt = await pending;
     expect(receipt.status).toBe('typed_not_submitted');
     expect(receipt.evidence).toContain('verification aborted');
 
     const before = await tmux.capture('t2');
-    const early = await sendToAgent({ agent: 't2', socket: tmux.socket, runDir, message: 'again', signal: AbortSignal.abort() });
+    const early = await sendToAgent({ agent: 't2', runtime: 'claude', socket: tmux.socket, runDir, message: 'again', signal: AbortSignal.abort() });
     expect(early.status).toBe('refused');
     expect(early.reason).toBe('aborted before anything was sent');
     expect(await tmux.capture('t2')).toBe(before);
@@ -157,7 +159,7 @@ describe('tmux send path (real isolated tmux + sim agent)', () => {
   it('concurrent sends to one agent never mix their keys (per-agent input lock)', async () => {
     await sim('t5', 'accept');
     const messages = ['first sender text', 'second sender text', 'third sender text'];
-    const receipts = await Promise.all(messages.map((message) => sendToAgent({ agent: 't5', socket: tmux.socket, runDir, message })));
+    const receipts = await Promise.all(messages.map((message) => sendToAgent({ agent: 't5', runtime: 'claude', socket: tmux.socket, runDir, message })));
     expect(receipts.map((r) => r.status)).toEqual(['submitted', 'submitted', 'submitted']);
     const pane = await tmux.capture('t5');
     for (const m of messages) expect(pane).toContain(`ack: [operator:mosaic-top] ${m}\n`);
@@ -166,7 +168,7 @@ describe('tmux send path (real isolated tmux + sim agent)', () => {
 
   it('CRLF in a message is one line break; the sim agent gets one paste of 2 lines', async () => {
     await sim('t3', 'accept');
-    const receipt = await sendToAgent({ agent: 't3', socket: tmux.socket, runDir, message: 'one\r\ntwo' });
+    const receipt = await sendToAgent({ agent: 't3', runtime: 'claude', socket: tmux.socket, runDir, message: 'one\r\ntwo' });
     expect(receipt.status).toBe('submitted');
     expect(await tmux.capture('t3')).toContain('input: 1 paste block(s), 2 line(s)');
   });

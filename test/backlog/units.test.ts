@@ -54,8 +54,8 @@ describe('protocol framing', () => {
     expect(isBacklogMethod('__proto__')).toBe(false);
   });
 
-  it('the protocol accepts every verb of the one verb list, plus ping', () => {
-    expect([...BACKLOG_METHODS].sort()).toEqual([...BACKLOG_VERBS, 'ping'].sort());
+  it('the protocol accepts every verb of the one verb list, plus ping and prove (the lock token, backlog stop)', () => {
+    expect([...BACKLOG_METHODS].sort()).toEqual([...BACKLOG_VERBS, 'ping', 'prove'].sort());
     for (const verb of BACKLOG_VERBS) expect(isBacklogMethod(verb)).toBe(true);
   });
 

@@ -23,10 +23,15 @@ let fleet: IsolatedTmux;
 let outer: IsolatedTmux | null = null;
 let home: string;
 
-function writeRoster(socket: string, agents: string[]): void {
+/**
+ * Writes the roster. Agents run `claude` unless `runtimes` says otherwise: the sim agents draw
+ * Claude Code's input area (`--screen claude`), so verified send reads them with Claude's screen
+ * rules and delivery, as it reads the real runtime (issue 10).
+ */
+function writeRoster(socket: string, agents: string[], runtimes: Record<string, string> = {}): void {
   fs.mkdirSync(path.join(home, 'fleet', 'run'), { recursive: true });
   const lines = ['version: 1', 'transport: tmux', 'tmux:', `  socket_name: ${socket}`, 'agents:'];
-  for (const a of agents) lines.push(`  - name: ${a}`, '    runtime: sh', '    class: coder');
+  for (const a of agents) lines.push(`  - name: ${a}`, `    runtime: ${runtimes[a] ?? 'claude'}`, '    class: coder');
   fs.writeFileSync(path.join(home, 'fleet', 'roster.yaml'), `${lines.join('\n')}\n`);
 }
 
@@ -184,14 +189,11 @@ describe('mosaic-top pause / resume (real program)', () => {
 
 const simAgent = path.join(repo, 'dist', 'src', 'demo', 'sim-agent.js');
 
-/** Starts a sim agent with `--input-mode mode` in session `name` and waits for its empty prompt. */
+/** Starts a sim agent with `--input-mode mode`, drawing Claude Code's input area, in session `name`; waits for its empty input box. */
 async function startSim(name: string, mode: string, extra: string[] = []): Promise<void> {
   const run = path.join(home, 'fleet', 'run');
-  await fleet.newSession(name, ['node', simAgent, '--agent', name, '--run-dir', run, '--input-mode', mode, ...extra], { width: 120, height: 30 });
-  await waitFor(async () => {
-    const lines = (await fleet.capture(name)).split('\n').filter((l) => l.trim());
-    return lines[lines.length - 1]?.trim() === '>';
-  }, `${name} shows its empty prompt`);
+  await fleet.newSession(name, ['node', simAgent, '--agent', name, '--run-dir', run, '--input-mode', mode, '--screen', 'claude', ...extra], { width: 120, height: 30 });
+  await waitFor(async () => (await fleet.capture(name)).split('\n').some((l) => l.trimEnd() === '❯'), `${name} shows its empty input box`);
 }
 
 interface ReceiptJson {
@@ -211,26 +213,30 @@ describe('mosaic-top send --verify against the simulated behaviours (real progra
     writeRoster(fleet.socket, ['acceptor', 'queuer', 'typist', 'deaf', 'corpse']);
   });
 
-  it('submitted: the sim agent takes the message; its echo is the evidence', async () => {
+  it('submitted: the sim agent takes the message; its input box emptying is the evidence (not the echo)', async () => {
     await startSim('acceptor', 'accept', ['--busy', '0', '--idle', '600']);
     await waitFor(() => fs.readFileSync(path.join(home, 'fleet', 'run', 'acceptor.hb'), 'utf8').includes('state=idle'), 'acceptor beats idle');
     const { code, receipt } = await send('acceptor', 'status please');
     expect(receipt.status).toBe('submitted');
     expect(code).toBe(0);
     expect(receipt.source).toBe('operator:mosaic-top');
-    expect(receipt.evidence.join('\n')).toMatch(/pane shows the message as a new line/);
+    expect(receipt.evidence.join('\n')).toMatch(/input box held the text and emptied/);
+    expect(receipt.evidence.join('\n')).not.toMatch(/text shows on screen/);
     const pane = await fleet.capture('acceptor');
     expect(pane).toContain('ack: [operator:mosaic-top] status please');
-    expect(pane).toContain('input: 0 paste block(s), 1 line(s)');
+    expect(pane).toContain('input: 1 paste block(s), 1 line(s)'); // always through a paste buffer
   });
 
-  it('submitted also for the cooked-line sim agent of the demo (no prompt glyph: the cursor marks the input line)', async () => {
+  it('a runtime without screen rules (the cooked-line sim agent): only its busy beat is uptake, not the echo', async () => {
+    writeRoster(fleet.socket, ['acceptor'], { acceptor: 'sh' });
     const run = path.join(home, 'fleet', 'run');
-    await fleet.newSession('acceptor', ['node', simAgent, '--agent', 'acceptor', '--run-dir', run, '--busy', '30'], { width: 120, height: 30 });
-    await waitFor(async () => (await fleet.capture('acceptor')).includes('[busy]'), 'cooked sim agent started');
+    // Idle first: the beat that turns busy when it takes the line is the evidence.
+    await fleet.newSession('acceptor', ['node', simAgent, '--agent', 'acceptor', '--run-dir', run, '--busy', '0', '--idle', '600'], { width: 120, height: 30 });
+    await waitFor(() => fs.readFileSync(path.join(run, 'acceptor.hb'), 'utf8').includes('state=idle'), 'cooked sim agent idle');
     const { code, receipt } = await send('acceptor', 'are you there');
     expect(receipt.status).toBe('submitted');
     expect(code).toBe(0);
+    expect(receipt.evidence.join('\n')).toMatch(/heartbeat went busy after the send/);
     await untilScreen(fleet, 'acceptor', 'ack: [operator:mosaic-top] are you there', 'the cooked sim acknowledges');
   });
 
@@ -238,7 +244,7 @@ describe('mosaic-top send --verify against the simulated behaviours (real progra
     await startSim('acceptor', 'accept');
     const { receipt } = await send('acceptor', 'first line\nsecond line\nthird line', ['--source', 'operator:test-suite']);
     expect(receipt.status).toBe('submitted');
-    expect(receipt.evidence[0]).toMatch(/one bracketed paste \(3 lines\)/);
+    expect(receipt.evidence[0]).toMatch(/3 lines, one bracketed paste/);
     const pane = await fleet.capture('acceptor');
     expect(pane).toContain('input: 1 paste block(s), 3 line(s)');
     expect(pane).toContain('ack: [operator:test-suite] first line');
@@ -256,7 +262,8 @@ describe('mosaic-top send --verify against the simulated behaviours (real progra
     const { code, receipt } = await send('queuer', 'stop after this step');
     expect(receipt.status).toBe('queued');
     expect(code).toBe(0);
-    expect(receipt.evidence.join('\n')).toMatch(/Press up to edit queued messages/);
+    expect(receipt.evidence.join('\n')).toMatch(/the runtime queued it: screen reads queued/);
+    expect(await fleet.capture('queuer')).toContain('❯ Press up to edit queued messages');
   });
 
   it('queued messages are taken once the runtime turns idle', async () => {
@@ -273,7 +280,7 @@ describe('mosaic-top send --verify against the simulated behaviours (real progra
     const { code, receipt } = await send('typist', 'are you there', ['--timeout', '3']);
     expect(receipt.status).toBe('typed_not_submitted');
     expect(code).toBe(4);
-    expect(receipt.evidence.join('\n')).toMatch(/text sits in the input line/);
+    expect(receipt.evidence.join('\n')).toMatch(/text sits in the input box/);
   });
 
   it('no_evidence: a pane that ignores input, exit 4', async () => {

@@ -46,15 +46,17 @@ describe('console action keys w, s, c end-to-end', () => {
     env = { ...process.env, MOSAIC_BACKLOG_IDLE_EXIT: '30' };
     delete env.DATABASE_URL;
     delete env.PGLITE_DATA_DIR;
-    writeHomeRoster(home, fleet.socket, [{ name: 'alpha', runtime: 'node', class: 'orchestrator' }]);
+    // The sim draws Claude Code's input area and is sent to as claude (issue 10: a card of
+    // several lines needs a runtime known to take a bracketed paste).
+    writeHomeRoster(home, fleet.socket, [{ name: 'alpha', runtime: 'claude', class: 'orchestrator' }]);
     const runDir = path.join(home, 'fleet', 'run');
     copyTemplateDataDir(path.join(home, 'fleet', 'backlog'));
     for (const id of ['K1', 'K2']) {
       const r = await cli(['backlog', 'create', '--id', id, '--title', `Console card ${id}`, '--body', `do ${id}`]);
       expect(r.code, r.stderr).toBe(0);
     }
-    await fleet.newSession('alpha', ['node', simAgent, '--agent', 'alpha', '--run-dir', runDir, '--input-mode', 'accept', '--busy', '0', '--idle', '600'], { width: 100, height: 30 });
-    await waitFor(async () => (await fleet.capture('alpha')).trimEnd().endsWith('>'), 'alpha shows its prompt');
+    await fleet.newSession('alpha', ['node', simAgent, '--agent', 'alpha', '--run-dir', runDir, '--input-mode', 'accept', '--busy', '0', '--idle', '600', '--screen', 'claude'], { width: 100, height: 30 });
+    await waitFor(async () => (await fleet.capture('alpha')).includes('? for shortcuts'), 'alpha shows its idle input box');
   });
 
   afterAll(async () => {

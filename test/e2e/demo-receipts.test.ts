@@ -10,6 +10,7 @@ import { sendToAgent } from '../../src/actions/send.js';
 import { readHeartbeat } from '../../fleet/heartbeat.js';
 import { isolatedSocketName, tmuxSocketPath, waitFor } from '../helpers/tmux.js';
 import { runTmux } from '../../fleet/exec.js';
+import { loadRoster } from '../../fleet/roster.js';
 
 describe('demo fleet ⇒ every receipt', () => {
   let fleet: DemoFleet | null = null;
@@ -37,7 +38,11 @@ describe('demo fleet ⇒ every receipt', () => {
       if (state === 'idle') seenIdle = true;
       return seenIdle && state === 'busy' ? true : null;
     }, 'enhancer turns busy again', { timeoutMs: 40_000, intervalMs: 50 });
-    const send = (agent: string) => sendToAgent({ agent, socket, runDir: paths.runDir, message: `hello ${agent}`, verify: true, timeoutMs: 3000 });
+    // Each agent is sent to as its roster runtime: the sims draw that runtime's input area.
+    const loaded = loadRoster(paths.roster);
+    if (!loaded.ok) throw new Error('demo roster does not load');
+    const runtimeOf = (agent: string) => loaded.roster.agents.find((a) => a.name === agent)?.runtime ?? null;
+    const send = (agent: string) => sendToAgent({ agent, runtime: runtimeOf(agent), socket, runDir: paths.runDir, message: `hello ${agent}`, verify: true, timeoutMs: 3000 });
     const [orchestrator, enhancer, canary, reviewer, research] = await Promise.all(
       ['orchestrator', 'enhancer', 'canary-pi', 'reviewer', 'research'].map(send),
     );
@@ -48,5 +53,9 @@ describe('demo fleet ⇒ every receipt', () => {
     expect(research.status).toBe('refused');
     expect(research.reason).toMatch(/dead/);
     for (const r of [orchestrator, enhancer, canary, reviewer]) expect(r.evidence.length).toBeGreaterThan(0);
+    // The evidence is the runtime's (its input box, its queued marker), never the echo alone.
+    expect(orchestrator.evidence.join(' ')).toMatch(/input box held the text and emptied|busy marker turned on/);
+    expect(enhancer.evidence.join(' ')).toMatch(/the runtime queued it/);
+    expect(canary.evidence.join(' ')).toMatch(/text sits in the input box/);
   });
 });

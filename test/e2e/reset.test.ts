@@ -36,19 +36,22 @@ describe('reset an agent (real program, simulated agent pane)', () => {
     delete env.DATABASE_URL;
     delete env.PGLITE_DATA_DIR;
     writeHomeRoster(home, tmux.socket, [
-      { name: 'cx', runtime: 'simcodex', class: 'enhancer' },
+      // The sim draws Claude Code's input box (`--screen claude`) and is sent to as claude: its
+      // receipt rests on the box emptying (issue 10), and the card (several lines) needs a runtime
+      // known to take a bracketed paste.
+      { name: 'cx', runtime: 'claude', class: 'enhancer' },
       { name: 'plain', runtime: 'sleep' },
       // A pane that writes no beats of its own: the test's busy beat stays as written.
-      { name: 'busy1', runtime: 'simcodex' },
+      { name: 'busy1', runtime: 'claude' },
     ]);
     const roster = path.join(home, 'fleet', 'roster.yaml');
-    fs.appendFileSync(roster, 'runtimes:\n  simcodex:\n    reset_command: /clear\n  sleep: {}\n');
+    fs.appendFileSync(roster, 'runtimes:\n  claude:\n    reset_command: /clear\n  sleep: {}\n');
     copyTemplateDataDir(path.join(home, 'fleet', 'backlog'));
     const runDir = path.join(home, 'fleet', 'run');
-    await tmux.newSession('cx', ['node', simAgent, '--agent', 'cx', '--run-dir', runDir, '--input-mode', 'accept', '--busy', '0', '--idle', '600'], { width: 100, height: 30 });
+    await tmux.newSession('cx', ['node', simAgent, '--agent', 'cx', '--run-dir', runDir, '--input-mode', 'accept', '--busy', '0', '--idle', '600', '--screen', 'claude'], { width: 100, height: 30 });
     await tmux.newSession('plain', ['sleep', '600']);
     await tmux.newSession('busy1', ['sleep', '600']);
-    await waitFor(async () => (await tmux.capture('cx')).trimEnd().endsWith('>'), 'cx shows its prompt');
+    await waitFor(async () => (await tmux.capture('cx')).includes('? for shortcuts'), 'cx shows its idle input box');
   });
 
   afterAll(async () => {
@@ -62,12 +65,12 @@ describe('reset an agent (real program, simulated agent pane)', () => {
   it('sends the roster reset_command as the whole input line and returns a submitted receipt, recorded', async () => {
     writeHeartbeat(path.join(home, 'fleet', 'run'), 'cx', { state: 'idle' });
     const r = await cli(['reset', 'cx', '--json']);
-    expect(r.code, r.stderr).toBe(0);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
     const result = JSON.parse(r.stdout) as ResetResult;
-    expect(result).toMatchObject({ ok: true, outcome: 'reset', runtime: 'simcodex', command: '/clear', receipt: { status: 'submitted', source: 'operator:mosaic-top' } });
+    expect(result).toMatchObject({ ok: true, outcome: 'reset', runtime: 'claude', command: '/clear', receipt: { status: 'submitted', source: 'operator:mosaic-top' } });
     expect(result.receipt!.recorded).toMatch(/^backlog event #\d+$/);
     const screen = await tmux.capture('cx');
-    expect(screen).toMatch(/^> \/clear$/m);
+    expect(screen).toMatch(/^❯ \/clear$/m);
     expect(screen).not.toContain('[operator:mosaic-top] /clear');
   });
 
@@ -98,7 +101,9 @@ describe('reset an agent (real program, simulated agent pane)', () => {
     expect((await cli(['backlog', 'create', '--id', 'R2', '--title', 'Reset then do R2'])).code).toBe(0);
     const none = await cli(['dispatch', 'plain', '--reset', '--json']);
     expect(none.code).toBe(3);
-    expect((JSON.parse(none.stdout) as DispatchResult).refused).toMatch(/reset before the card not confirmed .*nothing claimed/);
+    // Refused before any claim: the send check (a sleep pane, runtime without delivery rules,
+    // takes no card of several lines) comes first, else the missing reset command.
+    expect((JSON.parse(none.stdout) as DispatchResult).refused).toMatch(/(reset before the card not confirmed|no delivery rules).*nothing claimed/);
     const r = await cli(['dispatch', 'cx', '--reset', '--card', 'R2', '--json']);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const d = JSON.parse(r.stdout) as DispatchResult;

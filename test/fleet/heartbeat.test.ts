@@ -52,10 +52,12 @@ describe('parseHeartbeat', () => {
     expect(hb.problems).toEqual(['ts missing: used file mtime', 'state missing (required in v1)']);
   });
 
-  it('future ts is clamped and reported as clock skew', () => {
+  it('future ts is clamped and reported as clock skew; its age comes from the file mtime (spec §5), so a dead writer goes stale', () => {
     const hb = usable('v=1\nts=1400\nstate=idle\n');
-    expect(hb).toMatchObject({ ts: 1100, ageSeconds: 0, skewSeconds: 300, partial: true });
-    expect(hb.problems[0]).toBe('ts 300s in the future (clock skew): clamped to now');
+    expect(hb).toMatchObject({ ts: 1100, ageSeconds: 100, skewSeconds: 300, partial: true });
+    expect(hb.problems[0]).toBe("ts 300s in the future (clock skew): clamped to now, age from the file's mtime");
+    // Written just now (mtime = now): fresh.
+    expect(usable('v=1\nts=1400\nstate=idle\n', { ...opts, mtimeSeconds: 1100 }).ageSeconds).toBe(0);
   });
   it('no v1 field at all is no beat: urandom-like bytes, zeros, an empty file, text with no known key', () => {
     expect(parseHeartbeat(junkBytes(), opts)).toEqual({ heartbeat: null, error: '/run/a.hb unreadable: no v1 field (300 bytes, binary)' });
@@ -149,8 +151,8 @@ describe('readHeartbeat (bounded)', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-hb-'));
     fs.mkdirSync(path.join(dir, 'd.hb'));
     execFileSync('mkfifo', [path.join(dir, 'f.hb')]);
-    expect(readHeartbeat(dir, 'd', 1)).toEqual({ heartbeat: null, error: `${path.join(dir, 'd.hb')} unreadable: not a regular file` });
-    expect(readHeartbeat(dir, 'f', 1)).toEqual({ heartbeat: null, error: `${path.join(dir, 'f.hb')} unreadable: not a regular file` });
+    expect(readHeartbeat(dir, 'd', 1)).toEqual({ heartbeat: null, error: `${path.join(dir, 'd.hb')} unreadable: a directory, not a regular file` });
+    expect(readHeartbeat(dir, 'f', 1)).toEqual({ heartbeat: null, error: `${path.join(dir, 'f.hb')} unreadable: a FIFO, not a regular file` });
   });
 });
 

@@ -345,13 +345,14 @@ describe.skipIf(UNAVAILABLE !== null)('agents on other hosts (real sshd, real tm
   it('send and dispatch over ssh through the real program: receipts from remote captures', async () => {
     const simAgent = path.join(ROOT, 'dist', 'src', 'demo', 'sim-agent.js');
     writeRoster(paths, local.socket, [
-      { name: 'rsim', runtime: 'node', host: 'gpu2', ssh: 'mt-remote', socket: remote.socket },
+      { name: 'rsim', runtime: 'claude', host: 'gpu2', ssh: 'mt-remote', socket: remote.socket },
       { name: 'rdead', runtime: 'sh', host: 'gpu2', ssh: 'mt-remote', socket: remote.socket },
     ]);
-    // The agent runs on the "remote" tmux server; the sim answers typed input like a runtime.
-    await remote.newSession('rsim', ['node', simAgent, '--agent', 'rsim', '--run-dir', remoteRun(), '--input-mode', 'accept', '--busy', '0', '--idle', '600'], { width: 120, height: 30 });
+    // The agent runs on the "remote" tmux server; the sim answers typed input like a runtime and
+    // draws Claude Code's input area (a remote receipt rests on the captures: the box emptied).
+    await remote.newSession('rsim', ['node', simAgent, '--agent', 'rsim', '--run-dir', remoteRun(), '--input-mode', 'accept', '--busy', '0', '--idle', '600', '--screen', 'claude'], { width: 120, height: 30 });
     await remote.newSession('rdead', ['sh', '-c', 'exit 5'], { remainOnExit: true });
-    await waitFor(async () => (await remote.capture('rsim')).trim().endsWith('>'), 'rsim shows its prompt');
+    await waitFor(async () => (await remote.capture('rsim')).includes('? for shortcuts'), 'rsim shows its idle input box');
     await waitFor(async () => (await remote.ok(['display-message', '-p', '-t', '=rdead:0.0', '#{pane_dead}'])).trim() === '1', 'rdead dead');
     // ssh through a wrapper that logs each call: the tmux commands must travel over ssh (the
     // "remote" tmux server is on this machine, so a local tmux -L would reach it too).
@@ -368,7 +369,10 @@ describe.skipIf(UNAVAILABLE !== null)('agents on other hosts (real sshd, real tm
     await waitFor(async () => (await remote.capture('rsim')).includes('ack: [operator:mosaic-top] hello over ssh'), 'the remote agent took it');
     const calls = fs.readFileSync(sshLog, 'utf8');
     const over = `-- mt-remote 'tmux' '-u' '-L' '${remote.socket}'`;
-    expect(calls).toContain(`${over} 'send-keys' '-l' '-t' '=rsim:0.0' '--' '[operator:mosaic-top] hello over ssh'`);
+    // The text travels in a paste buffer (stdin of the remote tmux), never as send-keys arguments.
+    expect(calls).toMatch(new RegExp(`${over.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} 'load-buffer' '-b' 'mosaic-top-\\d+-\\d+' '-'`));
+    expect(calls).toMatch(new RegExp(`'paste-buffer' '-p' '-d' '-b' 'mosaic-top-\\d+-\\d+' '-t' '=rsim:0\\.0'`));
+    expect(calls).not.toContain('hello over ssh');
     expect(calls).toContain(`${over} 'send-keys' '-t' '=rsim:0.0' 'Enter'`);
     expect(calls).toContain(`ControlPath=${paths.runDir}/ssh-%C`);
 

@@ -1,19 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { classifySendEvidence, messageFingerprints, newLinesSince, splitInputRegion, type VerifyInput } from '../../fleet/verify.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { classifyReceipt, messageFingerprints, newLinesSince, readInput, sendRefusal, splitInputRegion, type InputReading, type ReceiptInput } from '../../fleet/verify.js';
+import { deliveryFor, GENERIC_DELIVERY } from '../../fleet/delivery.js';
+
+const screens = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'screens');
+/** A screen measured with the real runtime (test/fixtures/screens). */
+const screen = (name: string) => fs.readFileSync(path.join(screens, `${name}.txt`), 'utf8');
 
 const sent = '[operator:mosaic-top] please report status';
-
-function input(over: Partial<VerifyInput>): VerifyInput {
-  return {
-    baseline: 'working on A3\n> \n',
-    current: 'working on A3\n> \n',
-    sentText: sent,
-    seenInInputEarlier: false,
-    heartbeatBefore: { ts: 1000, state: 'idle' },
-    heartbeatNow: { ts: 1000, state: 'idle' },
-    ...over,
-  };
-}
 
 describe('messageFingerprints', () => {
   it('takes the head of the first line and the tail of the last (and paste placeholders for several lines)', () => {
@@ -25,15 +21,6 @@ describe('messageFingerprints', () => {
     expect(messageFingerprints('[operator:mosaic-top] one line')).toEqual(['[operator:mosaic-top] on', '[operator:mosaic-top] one line'.slice(-24)]);
   });
 
-  it('a paste placeholder in the input line, gone after Enter, is a submission (Claude Code)', () => {
-    const sentText = '[operator:mosaic-top] a\nb\nc';
-    const baseline = '● done\n╭────╮\n│ >  │\n╰────╯\n';
-    const typed = '● done\n╭────╮\n│ > [Pasted text #1 +2 lines] │\n╰────╯\n';
-    const v1 = classifySendEvidence({ baseline, current: typed, sentText, seenInInputEarlier: false, heartbeatBefore: null, heartbeatNow: null });
-    expect(v1.status).toBe('typed_not_submitted');
-    const v2 = classifySendEvidence({ baseline, current: baseline, sentText, seenInInputEarlier: true, heartbeatBefore: null, heartbeatNow: null });
-    expect(v2.status).toBe('submitted');
-  });
   it('dedups a short single line and drops empty text', () => {
     expect(messageFingerprints('hi')).toEqual(['hi']);
     expect(messageFingerprints('  \n ')).toEqual([]);
@@ -66,18 +53,6 @@ describe('cursor and wrapped rows (PaneText)', () => {
     const typed = { rows: ['[idle]', '[operator:m', 'osaic-top] a', ' long tail'], cursorRow: 3, width: 11 };
     expect(splitInputRegion(typed).input).toEqual(['[operator:mosaic-top] a long tail']);
   });
-
-  it('a cooked-mode agent: the acked message is submitted, not typed (its ack is the last line)', () => {
-    const sentText = '[operator:mosaic-top] hello there';
-    const baseline = { rows: ['ready', '[idle]', ''], cursorRow: 2, width: 80 };
-    const typed = { rows: ['ready', '[idle]', sentText], cursorRow: 2, width: 80 };
-    const acked = { rows: ['ready', '[idle]', sentText, `ack: ${sentText}`, ''], cursorRow: 4, width: 80 };
-    const base = { sentText, heartbeatBefore: null, heartbeatNow: null, baseline };
-    expect(classifySendEvidence({ ...base, current: typed, seenInInputEarlier: false }).status).toBe('typed_not_submitted');
-    const v = classifySendEvidence({ ...base, current: acked, seenInInputEarlier: false });
-    expect(v.status).toBe('submitted');
-    expect(v.evidence.join(' ')).toMatch(/new line/);
-  });
 });
 
 describe('newLinesSince', () => {
@@ -86,87 +61,120 @@ describe('newLinesSince', () => {
   });
 });
 
-describe('classifySendEvidence', () => {
-  it('no_evidence when nothing changed', () => {
-    const v = classifySendEvidence(input({}));
-    expect(v.status).toBe('no_evidence');
-    expect(v.final).toBe(false);
-    expect(v.evidence.join(' ')).toMatch(/unchanged/);
-  });
 
-  it('typed_not_submitted when the text sits in the input line', () => {
-    const v = classifySendEvidence(input({ current: `working on A3\n> ${sent}\n` }));
-    expect(v.status).toBe('typed_not_submitted');
-    expect(v.textInInput).toBe(true);
-    expect(v.final).toBe(false);
-  });
+/** A receipt input for `runtime` from two screens (before, now). */
+function receiptInput(runtime: string | null, before: string | InputReading, now: string | InputReading, over: Partial<ReceiptInput> = {}): ReceiptInput {
+  const r = (x: string | InputReading) => (typeof x === 'string' ? readInput(runtime, x) : x);
+  return {
+    rule: deliveryFor(runtime),
+    before: r(before),
+    now: r(now),
+    sentText: '[operator:mosaic-top] one line ends with;',
+    seenInBox: true,
+    entered: true,
+    wasBusy: false,
+    heartbeatBefore: null,
+    heartbeatNow: null,
+    ...over,
+  };
+}
 
-  it('an identical message already in the baseline input line does not count', () => {
-    const v = classifySendEvidence(input({ baseline: `> ${sent}\n`, current: `> ${sent}\n` }));
-    expect(v.status).toBe('no_evidence');
+describe('readInput (screen rules of the runtime; the cursor line without)', () => {
+  it('Claude Code: the input box between the bottom rules, never a ❯ echo in the transcript', () => {
+    expect(readInput('claude', screen('claude-idle'))).toMatchObject({ state: 'idle', box: '' });
+    expect(readInput('claude', screen('send-claude-typed-1line')).box).toBe('[operator:mosaic-top] one line ends with;');
+    expect(readInput('claude', screen('send-claude-typed-2k')).box).toBe('[Pasted text #1]');
+    // The transcript holds `❯ [operator:mosaic-top] …` echoes; the box is empty.
+    expect(readInput('claude', screen('send-claude-after-turn'))).toMatchObject({ state: 'idle', box: '' });
+    expect(readInput('claude', screen('send-claude-busy-after-enter-150'))).toMatchObject({ state: 'queued', box: '' });
+    expect(readInput('claude', screen('claude-permission')).state).toBe('waiting');
   });
+  it('Codex: the composer `› …` near the bottom; its placeholder is an empty box', () => {
+    expect(readInput('codex', screen('codex-idle'))).toMatchObject({ state: 'idle', box: '' });
+    expect(readInput('codex', screen('send-codex-typed-1line')).box).toBe('[operator:mosaic-top] one line ends with;');
+    expect(readInput('codex', screen('send-codex-after-enter-150')).box).toBe('');
+  });
+  it('no rules: the cursor line is the input line (blank or a prompt glyph, nothing below); anything else is not', () => {
+    expect(readInput(null, { rows: ['', ''], cursorRow: 0, width: 80 })).toMatchObject({ state: 'idle', box: '', rules: 'none' });
+    expect(readInput('sh', { rows: ['[idle]', '> typed', ''], cursorRow: 1, width: 80 })).toMatchObject({ state: 'idle', box: 'typed' });
+    expect(readInput(null, { rows: ['Do you trust this folder?', '  1. Yes', '  2. No'], cursorRow: 0, width: 80 }).state).toBe('unknown');
+    expect(readInput(null, { rows: ['Press any key to continue'], cursorRow: 0, width: 80 }).state).toBe('unknown');
+  });
+});
 
-  it('submitted when the runtime echoes the message above a fresh prompt', () => {
-    const v = classifySendEvidence(input({ current: `working on A3\n> ${sent}\nack: got it\n> \n` }));
+describe('sendRefusal (before anything is typed)', () => {
+  const refuse = (runtime: string | null, text: string | { rows: string[]; cursorRow: number; width: number }, over: { heartbeat?: { ts: number; state: 'busy' | 'idle' | 'waiting' | 'stuck' } | null; multiLine?: boolean } = {}) =>
+    sendRefusal({ runtime, reading: readInput(runtime, text), heartbeat: over.heartbeat ?? null, rule: deliveryFor(runtime), multiLine: !!over.multiLine });
+  it('a permission prompt is refused, naming the tool and command', () => {
+    expect(refuse('claude', screen('claude-permission'))).toMatch(/permission prompt \(Bash: echo hi > proto\.txt\).*never answer it; nothing typed/);
+    expect(refuse('codex', screen('codex-permission'))).toMatch(/permission prompt/);
+    expect(refuse('opencode', screen('opencode-permission'))).toMatch(/permission prompt/);
+  });
+  it('text already in the input box is refused (Enter would submit it too)', () => {
+    expect(refuse('claude', screen('send-claude-typed-1line'))).toMatch(/input box already holds text/);
+    expect(refuse('codex', screen('send-codex-typed-multi'))).toMatch(/input box already holds text/);
+  });
+  it('idle, busy and queued screens may be typed into', () => {
+    for (const [rt, name] of [['claude', 'claude-idle'], ['claude', 'claude-busy'], ['claude', 'claude-queued'], ['codex', 'codex-idle'], ['codex', 'codex-busy'], ['opencode', 'opencode-idle']]) {
+      expect(refuse(rt, screen(name)), `${rt} ${name}`).toBeNull();
+    }
+  });
+  it('a screen the runtime\'s rules do not recognise is refused, and so is a cursor off any input line without rules', () => {
+    expect(refuse('claude', 'loading…\n')).toMatch(/input line is not on screen/);
+    expect(refuse(null, { rows: ['  1. Yes', '  2. No', ''], cursorRow: 0, width: 80 })).toMatch(/no screen rules and the pane's cursor is not on an input line/);
+  });
+  it('a waiting heartbeat refuses unless the screen shows the idle input line (read after the beat)', () => {
+    expect(refuse('claude', screen('claude-busy'), { heartbeat: { ts: 5, state: 'waiting' } })).toMatch(/heartbeat says waiting/);
+    expect(refuse('claude', screen('claude-idle'), { heartbeat: { ts: 5, state: 'waiting' } })).toBeNull();
+  });
+  it('several lines need a runtime that takes bracketed paste', () => {
+    expect(refuse(null, { rows: ['$ '], cursorRow: 0, width: 80 }, { multiLine: true })).toMatch(/several lines/);
+    expect(refuse('claude', screen('claude-idle'), { multiLine: true })).toBeNull();
+  });
+});
+
+describe('classifyReceipt (uptake from the runtime only)', () => {
+  it('Claude: the box emptied after holding the text is submitted — the ❯ echo in the transcript is not typed_not_submitted', () => {
+    const v = classifyReceipt(receiptInput('claude', screen('claude-idle'), screen('send-claude-after-turn')));
     expect(v.status).toBe('submitted');
-    expect(v.final).toBe(true);
-    expect(v.evidence.join(' ')).toMatch(/new line/);
+    expect(v.evidence.join(' ')).toMatch(/input box held the text and emptied/);
   });
-
-  it('an echo already present in the baseline is not evidence', () => {
-    const base = `received: ${sent}\n> \n`;
-    const v = classifySendEvidence(input({ baseline: base, current: base }));
-    expect(v.status).toBe('no_evidence');
+  it('Claude: text still in the box after Enter is typed_not_submitted (not final: it may still be taken)', () => {
+    const v = classifyReceipt(receiptInput('claude', screen('claude-idle'), screen('send-claude-typed-1line')));
+    expect(v).toMatchObject({ status: 'typed_not_submitted', final: false });
   });
-
-  it('submitted when text was seen typed and then left the input line', () => {
-    const v = classifySendEvidence(input({ seenInInputEarlier: true }));
-    expect(v.status).toBe('submitted');
-    expect(v.evidence).toContain('text left the input line after Enter');
-  });
-
-  it('submitted on a heartbeat that turned busy (same second counts, older does not)', () => {
-    const v = classifySendEvidence(input({ heartbeatNow: { ts: 1000, state: 'busy' } }));
-    expect(v.status).toBe('submitted');
-    expect(v.evidence.join(' ')).toMatch(/heartbeat went busy/);
-    expect(classifySendEvidence(input({ heartbeatNow: { ts: 999, state: 'busy' } })).status).toBe('no_evidence');
-  });
-
-  it('a heartbeat that was already busy is not evidence', () => {
-    const v = classifySendEvidence(input({ heartbeatBefore: { ts: 990, state: 'busy' }, heartbeatNow: { ts: 1020, state: 'busy' } }));
-    expect(v.status).toBe('no_evidence');
-  });
-
-  it('unrelated new output is named but is not evidence', () => {
-    const v = classifySendEvidence(input({ current: 'working on A3\nstep 2 done\n> \n' }));
-    expect(v.status).toBe('no_evidence');
-    expect(v.evidence.join(' ')).toMatch(/no trace of the message/);
-  });
-
-  it('queued when a queued hint appears (Claude Code mid-turn)', () => {
-    const v = classifySendEvidence(
-      input({ current: `working on A3\n${sent}\nPress up to edit queued messages\n> \n` }),
-    );
+  it('Claude: a message sent mid-turn is queued', () => {
+    const v = classifyReceipt(receiptInput('claude', screen('claude-busy'), screen('send-claude-busy-after-enter-150'), { sentText: '[operator:mosaic-top] while busy', wasBusy: true }));
     expect(v.status).toBe('queued');
-    expect(v.final).toBe(true);
+    expect(v.evidence.join(' ')).toMatch(/shown as '❯ \[operator:mosaic-top\] while busy'/);
   });
-
-  it('a queued hint already on screen before the send does not count, the message text in it is not a marker', () => {
-    const base = 'Press up to edit queued messages\n> \n';
-    expect(classifySendEvidence(input({ baseline: base, current: base })).status).toBe('no_evidence');
-    const tricky = '[operator:mosaic-top] why is the queued message stuck';
-    const v = classifySendEvidence(input({ sentText: tricky, current: `working on A3\n> ${tricky}\n` }));
-    expect(v.status).toBe('typed_not_submitted');
+  it('Codex: Enter while busy steers into the running turn: submitted, and said so', () => {
+    const v = classifyReceipt(receiptInput('codex', screen('codex-busy'), screen('send-codex-after-enter-150'), { wasBusy: true }));
+    expect(v.status).toBe('submitted');
+    expect(v.evidence.join(' ')).toMatch(/steered into the running turn/);
   });
-
-  it('marker list is data: a custom marker is honoured', () => {
-    const v = classifySendEvidence(input({ current: 'working on A3\n⏸ will run after this turn\n> \n', queuedMarkers: ['will run after this turn'] }));
-    expect(v.status).toBe('queued');
+  it('the text never seen in the box and an unchanged screen: no_evidence', () => {
+    const v = classifyReceipt(receiptInput('claude', screen('claude-idle'), screen('claude-idle'), { seenInBox: false }));
+    expect(v).toMatchObject({ status: 'no_evidence', final: false });
   });
-
+  it('no rules: the terminal echo moving on is not uptake; a busy beat is', () => {
+    const sentText = '[operator:mosaic-top] hello there';
+    const before = { rows: ['', ''], cursorRow: 0, width: 80 };
+    const echoed = { rows: [sentText, ''], cursorRow: 1, width: 80 };
+    const base = receiptInput(null, readInput(null, before), readInput(null, echoed), { sentText, rule: GENERIC_DELIVERY });
+    const v = classifyReceipt(base);
+    expect(v.status).toBe('no_evidence');
+    expect(v.evidence.join(' ')).toMatch(/not uptake/);
+    expect(classifyReceipt({ ...base, heartbeatBefore: { ts: 10, state: 'idle' }, heartbeatNow: { ts: 10, state: 'busy' } }).status).toBe('submitted');
+    // A beat that was already busy is not evidence.
+    expect(classifyReceipt({ ...base, heartbeatBefore: { ts: 10, state: 'busy' }, heartbeatNow: { ts: 11, state: 'busy' } }).status).toBe('no_evidence');
+  });
+  it('Enter held back (a dialog opened while typing): typed_not_submitted or no_evidence, final', () => {
+    const v = classifyReceipt(receiptInput('claude', screen('claude-idle'), screen('claude-permission'), { entered: false }));
+    expect(v).toMatchObject({ status: 'no_evidence', final: true });
+  });
   it('sanitizes pane text in evidence', () => {
-    const v = classifySendEvidence(input({ current: `\u001b]0;evil\u0007${sent}\n> \n` }));
-    expect(v.status).toBe('submitted');
-    expect(v.evidence.join(' ')).not.toMatch(/\u001b|\u0007/);
+    const v = classifyReceipt(receiptInput(null, readInput(null, { rows: [''], cursorRow: 0, width: 80 }), readInput(null, { rows: ['> [operator:mosaic-top] one line ends with;\u001b[31m'], cursorRow: 0, width: 80 })));
+    expect(v.evidence.join(' ')).not.toMatch(/\u001b/);
   });
 });

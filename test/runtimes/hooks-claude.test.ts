@@ -58,7 +58,7 @@ describe('real Claude Code with hooks installed by `mosaic-top hooks install`', 
         if (r.code !== 0) throw new Error(`hooks install failed: ${installOut}`);
       },
     });
-  });
+  }, 700_000); // may wait for a free runtime-pane slot (launch.ts: acquirePaneSlot)
   afterAll(async () => {
     await pane?.stop();
     await endpoint?.close();

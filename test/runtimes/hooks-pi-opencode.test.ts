@@ -69,7 +69,7 @@ describe('real pi and opencode with hooks installed by `mosaic-top hooks install
       await endpoint.close();
       fs.rmSync(mosaicHome, { recursive: true, force: true });
     }
-  });
+  }, 900_000);
 
   it('opencode: busy during a held turn, idle after it, waiting at its permission prompt', async () => {
     const endpoint = await startModelEndpoint();
@@ -104,5 +104,5 @@ describe('real pi and opencode with hooks installed by `mosaic-top hooks install
       await endpoint.close();
       fs.rmSync(mosaicHome, { recursive: true, force: true });
     }
-  });
+  }, 900_000); // opencode's first start with a plugin dir installs @opencode-ai/plugin (~60 s here)
 });

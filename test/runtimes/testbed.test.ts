@@ -42,7 +42,7 @@ describe.each(RUNTIMES)('real %s in a tmux pane', (runtime) => {
   beforeAll(async () => {
     endpoint = await startModelEndpoint();
     pane = await launchRuntime(runtime, { endpoint });
-  });
+  }, 700_000); // may wait for a free runtime-pane slot (launch.ts: acquirePaneSlot)
   afterAll(async () => {
     const pids = pane ? [pane.panePid] : [];
     await pane?.stop();
@@ -139,7 +139,7 @@ describe.each(RUNTIMES)('real %s in a tmux pane', (runtime) => {
 describe('real opencode in a tmux pane (serial smoke)', () => {
   it('starts to its prompt, a prompt reaches the endpoint, busy shows while held, the permission prompt shows', async () => {
     const endpoint = await startModelEndpoint();
-    const pane = await launchRuntime('opencode', { endpoint, startBoundMs: 90_000 });
+    const pane = await launchRuntime('opencode', { endpoint, startBoundMs: 180_000 });
     try {
       keepScreen('opencode', 'idle', await pane.capture());
       const reply = endpoint.queue({ kind: 'text', text: 'Opencode reply arrived.', hold: 'before-end' });
@@ -163,5 +163,5 @@ describe('real opencode in a tmux pane (serial smoke)', () => {
       await endpoint.close();
     }
     expect(pane.pids()).toEqual([]);
-  });
+  }, 900_000);
 });

@@ -16,8 +16,15 @@ describe('console store', () => {
     expect(s.fleet.applied).toBe(1);
     expect(s.backlog.section?.claimed[0].id).toBe('A3');
     store.getState().tickFailed('boom', 2000);
-    expect(store.getState().fleet.snapshot).toBe(snap); // last snapshot stays
+    // The last snapshot stays on screen, but no row keeps a readiness that is no longer true.
+    const stale = store.getState().fleet.snapshot!;
+    expect(stale.agents.map((a) => a.name)).toEqual(snap.agents.map((a) => a.name));
+    expect(stale.agents.every((a) => a.readiness === 'unknown' && a.evidence[0] === 'no fresh snapshot: boom')).toBe(true);
+    expect(stale.agents[0].evidence[1]).toBe(`was ${snap.agents[0].readiness} in the snapshot of ${snap.generatedAt}`);
+    expect(stale.fleet.counts.unknown).toBe(snap.agents.length);
     expect(store.getState().fleet.tickError).toBe('boom');
+    store.getState().tickFailed('boom again', 2500);
+    expect(store.getState().fleet.snapshot!.agents[0].evidence.filter((e) => e.startsWith('no fresh snapshot')).length).toBe(1);
     store.getState().applySnapshot(snap, 3000);
     expect(store.getState().fleet.tickError).toBeNull();
   });

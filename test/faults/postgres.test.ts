@@ -1,0 +1,140 @@
+/**
+ * Faults, issue 11 item 3: the Postgres tier (DATABASE_URL) with the `backlog` table locked by
+ * another session (`LOCK TABLE backlog`), and with a cluster of our own SIGSTOPped, then shut
+ * down. Every command returns within its bound with one line naming the cause (lock_timeout,
+ * no answer, connection refused — never drizzle's "Failed query" or card data); the console's
+ * backlog panel degrades and the console still quits on q and ctrl-c. Needs a build.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPostgres, type Cluster } from '../global-setup.js';
+import { createTestDatabase, pgAdminUrl, type TestDatabase } from '../helpers/pg.js';
+import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
+import { expectOneLineError, expectQuitsOn, freshHome, releaseStopped, runBounded, startConsole, stopProcess, untilScreen } from './harness.js';
+
+/** Parent pid (field 4 of /proc/<pid>/stat). */
+function ppid(pid: number): number {
+  const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(text.slice(text.lastIndexOf(')') + 2).split(' ')[1]);
+}
+
+/** The postmaster of the backend serving `sql` and all its children (the whole cluster). */
+async function clusterPids(url: string): Promise<number[]> {
+  const { default: postgres } = await import('postgres');
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    const [{ pid }] = await sql<Array<{ pid: number }>>`SELECT pg_backend_pid() AS pid`;
+    const postmaster = ppid(pid);
+    const children = fs
+      .readdirSync('/proc')
+      .filter((n) => /^\d+$/.test(n))
+      .map(Number)
+      .filter((p) => {
+        try {
+          return ppid(p) === postmaster;
+        } catch {
+          return false;
+        }
+      });
+    return [postmaster, ...children];
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+describe('faults: the Postgres tier locked and stopped (real program)', () => {
+  let db: TestDatabase | null = null;
+  let ui: IsolatedTmux;
+  const homes: string[] = [];
+  beforeAll(async () => {
+    if (!pgAdminUrl() && process.env.CI === 'true') throw new Error('CI=true: the Postgres tier must run');
+    ui = await startIsolatedTmux('fault-pg-ui');
+  });
+  afterAll(async () => {
+    releaseStopped();
+    await ui?.stop();
+    await db?.drop();
+    for (const h of homes) fs.rmSync(h, { recursive: true, force: true });
+  });
+
+  it('the backlog table locked by another session: claim and list return with a lock_timeout line; the console degrades and quits on q and ctrl-c', async () => {
+    if (!pgAdminUrl()) return; // no cluster outside CI (global-setup says why)
+    db = await createTestDatabase(`fault_lock_${process.pid}`);
+    const { home, env } = freshHome();
+    homes.push(home);
+    env.DATABASE_URL = db.url;
+    env.MOSAIC_BACKLOG_TIMEOUT = '4';
+    expect((await runBounded(['--mosaic-home', home, 'backlog', 'create', '--id', 'L1', '--title', 'secret title'], env)).code).toBe(0);
+    const { default: postgres } = await import('postgres');
+    const locker = postgres(db.url, { max: 1, onnotice: () => {} });
+    const probe = postgres(db.url, { max: 1, onnotice: () => {} });
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const held = locker.begin(async (tx) => {
+      await tx`LOCK TABLE backlog IN ACCESS EXCLUSIVE MODE`;
+      await released; // held until the test lets go
+    });
+    try {
+      // Wait until the lock is really held (a liveness bound only).
+      await waitFor(
+        async () => (await probe`SELECT count(*)::int AS n FROM pg_locks WHERE relation = 'backlog'::regclass AND mode = 'AccessExclusiveLock' AND granted`)[0].n > 0,
+        'LOCK TABLE backlog held',
+        { timeoutMs: 30_000 },
+      );
+      for (const verb of [['claim', '--owner', 'coder1'], ['list']]) {
+        const r = await runBounded(['--mosaic-home', home, 'backlog', ...verb], env);
+        expectOneLineError(r, 1, new RegExp(`${verb[0]} on postgres://.*: the backlog table stayed locked by another session for 2 s \\(lock_timeout\\): nothing was changed`));
+        expect(r.stderr).not.toContain('secret title');
+      }
+      const { home: uiHome } = freshHome();
+      homes.push(uiHome);
+      fs.mkdirSync(path.join(uiHome, 'fleet'), { recursive: true });
+      fs.writeFileSync(path.join(uiHome, 'fleet', 'roster.yaml'), 'version: 1\nagents: []\n');
+      for (const key of ['q', 'C-c'] as const) {
+        const session = key === 'q' ? 'pgq' : 'pgcc';
+        await startConsole(ui, session, uiHome, { DATABASE_URL: db.url });
+        await untilScreen(ui, session, (s) => /backlog error: .*stayed locked by/.test(s), 'the backlog panel degraded');
+        await expectQuitsOn(ui, session, key);
+      }
+    } finally {
+      release();
+      await held.catch(() => {});
+      await locker.end({ timeout: 5 });
+      await probe.end({ timeout: 5 });
+    }
+    // Released: the claim goes through.
+    const ok = await runBounded(['--mosaic-home', home, 'backlog', 'claim', '--owner', 'coder1'], env);
+    expect(ok.code, ok.stderr).toBe(0);
+  });
+
+  it('a stopped cluster (SIGSTOP), then a shut-down one: every verb returns with one line (no answer / connection refused)', async () => {
+    if (!pgAdminUrl()) return;
+    let cluster: Cluster | null = await startPostgres();
+    try {
+      const { home, env } = freshHome();
+      homes.push(home);
+      env.DATABASE_URL = cluster.url;
+      env.MOSAIC_BACKLOG_TIMEOUT = '3';
+      expect((await runBounded(['--mosaic-home', home, 'backlog', 'create', '--id', 'S1', '--title', 'secret body'], env)).code).toBe(0);
+      const north = path.join(home, 'NORTH_STAR.yaml');
+      fs.writeFileSync(north, `goals:\n${Array.from({ length: 50 }, (_, i) => `  - {id: G${i}, title: goal ${i}}`).join('\n')}\n`);
+      const pids = await clusterPids(cluster.url);
+      for (const pid of pids) stopProcess(pid);
+      for (const verb of [['list'], ['claim', '--owner', 'c1'], ['import', north]]) {
+        const r = await runBounded(['--mosaic-home', home, 'backlog', ...verb], env);
+        expectOneLineError(r, 1, /(no answer from|no connection within|sent to) postgres:\/\/.*(within \d+(\.\d+)? s|connect timeout)/);
+      }
+      releaseStopped();
+      cluster.stop();
+      cluster = null;
+      for (const verb of [['list'], ['claim', '--owner', 'c1'], ['import', north]]) {
+        const r = await runBounded(['--mosaic-home', home, 'backlog', ...verb], env);
+        expectOneLineError(r, 1, /backlog database postgres:\/\/.* unavailable: connection refused \(ECONNREFUSED/);
+      }
+    } finally {
+      releaseStopped();
+      cluster?.stop();
+    }
+  });
+});
