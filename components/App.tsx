@@ -14,6 +14,7 @@ import { BacklogPanel, backlogWantedLines } from './BacklogPanel.js';
 import { DetailsView } from './DetailsView.js';
 import { Dialog, dialogWantedLines } from './Dialog.js';
 import { EventsView } from './EventsView.js';
+import { TransitionsView } from './TransitionsView.js';
 import { FleetTable } from './FleetTable.js';
 import { Header } from './Header.js';
 import { HelpView } from './HelpView.js';
@@ -40,8 +41,9 @@ export function App({ size: fixedSize, inputActive = true }: AppProps): React.Re
   const errorCount = useConsole((s) => snapshotErrors(s.fleet.snapshot, s.fleet.tickError).length);
   const backlogSize = useConsoleShallow((s) => [s.backlog.section?.claimed.length ?? 0, s.backlog.section?.ready.length ?? 0]);
   const dialogWanted = useConsole((s) => dialogWantedLines(s.ui, s.ui.modal));
-  // Header + one line per visible agent (or the "no agents" line) + the unmanaged line.
-  const tableWanted = useConsole((s) => 1 + Math.max(1, visibleAgents(s.fleet.snapshot, s.ui.filter).length) + (s.fleet.snapshot?.unmanaged.length ? 1 : 0));
+  // Header + one line per visible agent (or the "no agents" line) + the unmanaged line + the
+  // LAST 1H legend (docs/transitions.md).
+  const tableWanted = useConsole((s) => 1 + Math.max(1, visibleAgents(s.fleet.snapshot, s.ui.filter).length) + (s.fleet.snapshot?.unmanaged.length ? 1 : 0) + 1);
   const layout = computeLayout({
     columns: size.columns,
     rows: size.rows,
@@ -64,6 +66,7 @@ export function App({ size: fixedSize, inputActive = true }: AppProps): React.Re
       {layout.fullViewLines > 0 && modal === 'help' && <HelpView width={w} height={layout.fullViewLines} />}
       {layout.fullViewLines > 0 && modal === 'details' && <DetailsView width={w} height={layout.fullViewLines} />}
       {layout.fullViewLines > 0 && modal === 'events' && <EventsView width={w} height={layout.fullViewLines} />}
+      {layout.fullViewLines > 0 && modal === 'transitions' && <TransitionsView width={w} height={layout.fullViewLines} />}
       {layout.fullViewLines === 0 && layout.backlogBeside && (
         <Box flexDirection="row" height={layout.tableLines}>
           <FleetTable width={layout.tableWidth} height={layout.tableLines} />

@@ -29,6 +29,8 @@ export type ConsoleCommand =
   | 'release'
   | 'refresh'
   | 'events'
+  | 'transitions'
+  | 'mute'
   | 'quit'
   | 'confirm-yes'
   | 'confirm-no'
@@ -89,6 +91,8 @@ export const KEYMAP: readonly KeyBinding[] = [
   { command: 'release', keys: ['x'], hint: 'release', description: 'release the selected claim back to ready, expired or not (asks to confirm)', showInHelp: true, mutates: true, scope: ['backlog'] },
   { command: 'refresh', keys: ['r'], hint: 'refresh', description: 'refresh now', showInHelp: true, mutates: false, scope: ['global'] },
   { command: 'events', keys: ['e'], hint: 'events', description: 'recent backlog events (claims, receipts, reclaims…)', showInHelp: true, mutates: false, scope: ['global'] },
+  { command: 'transitions', keys: ['t'], hint: 'transitions', description: 'fleet transitions, newest first: readiness changes and flags raised/cleared (kept 24 h)', showInHelp: true, mutates: false, scope: ['global'] },
+  { command: 'mute', keys: ['m'], hint: null, description: "mute / unmute the agent's transitions: no notice, bell or desktop notification (still recorded)", showInHelp: true, mutates: false, scope: ['fleet'] },
   { command: 'quit', keys: ['q', 'ctrl+c'], hint: 'quit', description: 'quit (q closes a dialog first; ctrl-c always quits)', showInHelp: true, mutates: false, scope: ['global'] },
   { command: 'confirm-yes', keys: ['y'], hint: null, description: 'confirm (pause/resume, claim+dispatch, release, restart/stop/start)', showInHelp: true, mutates: false, scope: ['modal'] },
   { command: 'confirm-no', keys: ['n'], hint: null, description: 'decline', showInHelp: true, mutates: false, scope: ['modal'] },

@@ -145,12 +145,13 @@ function handleModal(press: KeyPress, store: ConsoleStore, actions: ConsoleActio
       return true;
     case 'help':
     case 'details':
-    case 'events': {
+    case 'events':
+    case 'transitions': {
       const page = Math.max(1, s.ui.modalView - 1);
       const scroll: Record<string, number | 'top'> = { up: -1, k: -1, down: 1, j: 1, pageup: -page, pagedown: page, g: 'top', G: 10_000 };
       if (press.name in scroll) { s.scrollModal(scroll[press.name], modalLineCount(s)); return true; }
       if (modal === 'events' && press.name === 'r') { if (actions.loadEvents) void actions.loadEvents(); return true; }
-      if (command === 'cancel' || press.name === 'q' || press.name === 'enter' || (modal === 'help' && press.name === '?') || (modal === 'events' && press.name === 'e')) s.closeModal();
+      if (command === 'cancel' || press.name === 'q' || press.name === 'enter' || (modal === 'help' && press.name === '?') || (modal === 'events' && press.name === 'e') || (modal === 'transitions' && press.name === 't')) s.closeModal();
       return true;
     }
     case 'receipt':
@@ -207,6 +208,12 @@ function runPanelOrGlobal(binding: KeyBinding, press: KeyPress, store: ConsoleSt
       return;
     }
     case 'help': return s.openModal('help');
+    case 'transitions': return s.openModal('transitions');
+    case 'mute': return withAgent(store, 'mute', (agent) => {
+      s.toggleMute(agent.name);
+      const muted = store.getState().transitions.muted.includes(agent.name);
+      s.pushNotice(sanitizeLine(muted ? `${agent.name} muted: its transitions give no notice or bell (m unmutes)` : `${agent.name} unmuted`));
+    });
     case 'events': {
       s.openModal('events');
       if (actions.loadEvents) void actions.loadEvents();

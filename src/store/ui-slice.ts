@@ -13,6 +13,7 @@ export type Modal =
   | 'filter'
   | 'details'
   | 'events'
+  | 'transitions'
   | 'confirm-pause'
   | 'confirm-dispatch'
   | 'confirm-release'

@@ -72,7 +72,7 @@ export function computeLayout(input: LayoutInput): ConsoleLayout {
     default: break;
   }
   const base = { width, height, headerLines, errorLines, dialogLines, noticeLines, statusLines };
-  if (input.modal === 'help' || input.modal === 'details' || input.modal === 'events') {
+  if (input.modal === 'help' || input.modal === 'details' || input.modal === 'events' || input.modal === 'transitions') {
     return { ...base, fullViewLines: take(left), tableLines: 0, tableWidth: width, backlogLines: 0, backlogWidth: 0, backlogBeside: false, previewLines: 0 };
   }
   const body = left;

@@ -13,6 +13,7 @@ import { KEYMAP, displayKey } from '../keys/keymap.js';
 import { padToWidth } from './format.js';
 import type { ConsoleState } from '../store/index.js';
 import { eventsLines } from './event-rows.js';
+import { agentTransitionLines, transitionsViewLines } from './transition-rows.js';
 
 /** Columns of the fleet table (spec §8); evidence only shows when the terminal is wide. */
 export const FLEET_COLUMNS: readonly ColumnSpec[] = [
@@ -251,12 +252,16 @@ export function helpLines(readonly: boolean): string[] {
 }
 
 /** Lines of the open details view (agent or card, with the card's loaded body), sanitized. */
-export function detailsLines(s: Pick<ConsoleState, 'fleet' | 'backlog' | 'ui'>): string[] {
+export function detailsLines(s: Pick<ConsoleState, 'fleet' | 'backlog' | 'ui'> & Partial<Pick<ConsoleState, 'transitions'>>): string[] {
   const d = s.ui.detailsOf;
   if (!d) return [];
   if (d.kind === 'agent') {
     const agent = s.fleet.snapshot?.agents.find((a) => a.name === d.key);
-    return agent ? agentDetailLines(agent) : [sanitizeLine(`agent ${d.key} is no longer in the snapshot`)];
+    if (!agent) return [sanitizeLine(`agent ${d.key} is no longer in the snapshot`)];
+    // Since when in this readiness, and its recent transitions with ages (docs/transitions.md).
+    const history = s.transitions ? agentTransitionLines(s.transitions.list, agent.name, agent.readiness, s.ui.clockMs) : [];
+    const muted = s.transitions?.muted.includes(agent.name) ? ['muted: no notice or bell for its transitions (m unmutes)'] : [];
+    return [...agentDetailLines(agent), ...history, ...muted];
   }
   const row = backlogRows(s.backlog.section).find((r) => r.id === d.key);
   const lines = row ? cardDetailLines(row) : [sanitizeLine(`card ${d.key} is no longer listed`)];
@@ -266,9 +271,10 @@ export function detailsLines(s: Pick<ConsoleState, 'fleet' | 'backlog' | 'ui'>):
 }
 
 /** Number of lines the open help/details/events view has (for scroll clamping). */
-export function modalLineCount(s: Pick<ConsoleState, 'fleet' | 'backlog' | 'ui'>): number {
+export function modalLineCount(s: Pick<ConsoleState, 'fleet' | 'backlog' | 'ui'> & Partial<Pick<ConsoleState, 'transitions'>>): number {
   if (s.ui.modal === 'help') return helpLines(s.ui.readonly).length;
   if (s.ui.modal === 'details') return detailsLines(s).length;
   if (s.ui.modal === 'events') return eventsLines(s).length;
+  if (s.ui.modal === 'transitions' && s.transitions) return transitionsViewLines(s.transitions.list, s.ui.clockMs, { muted: s.transitions.muted, historyFile: s.transitions.historyFile, historyError: s.transitions.historyError }).length;
   return 0;
 }
