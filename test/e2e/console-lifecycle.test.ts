@@ -69,7 +69,7 @@ describe.runIf(!unavailable)('console lifecycle keys on a real systemd --user', 
     const env = sd.env({});
     const script = `node ${bin} --mosaic-home ${home} --interval 1 ${extra.join(' ')}; echo CONSOLE-EXIT=$?; exec sleep 600`;
     await ui.newSession(session, ['sh', '-c', script], {
-      width: 140,
+      width: 200,
       height: 34,
       env: {
         TERM: 'xterm-256color',
@@ -87,7 +87,7 @@ describe.runIf(!unavailable)('console lifecycle keys on a real systemd --user', 
   it('B on a NEEDS-RESTART row: confirm with y ⇒ the unit restarts, a new pane comes up, the result is shown in place', async () => {
     execFileSync('tmux', ['-L', socket, 'kill-session', '-t', '=en1']);
     const session = await startConsole();
-    await until(session, (s) => /en1.*NEEDS-RESTART/.test(s), 'en1 flagged NEEDS-RESTART');
+    await until(session, (s) => /en1.*NEEDS-REST/.test(s), 'en1 flagged NEEDS-RESTART');
     // Select en1 whatever the row order: filter on its name.
     await keys(session, '/');
     await keys(session, '-l', 'en1');
@@ -104,7 +104,7 @@ describe.runIf(!unavailable)('console lifecycle keys on a real systemd --user', 
     expect(shown).toContain(String(pid));
     expect((await sd.show('mosaic-agent@en1.service')).ActiveState).toBe('active');
     await keys(session, 'Escape');
-    await until(session, (s) => /en1/.test(s) && !/en1.*NEEDS-RESTART/.test(s) && !/restart en1: done/.test(s), 'flag cleared in the table');
+    await until(session, (s) => /en1/.test(s) && !/en1.*NEEDS-REST/.test(s) && !/restart en1: done/.test(s), 'flag cleared in the table');
   });
 
   it('--readonly: B, D and U are disabled; the units and panes stay as they are', async () => {

@@ -254,9 +254,14 @@ describe.skipIf(UNAVAILABLE !== null)('agents on other hosts (real sshd, real tm
     const validate = validator();
     expect(validate(JSON.parse(JSON.stringify(s)))).toBe(true);
 
-    // Killing the remote pane flips the row to dead on the next snapshot.
+    // Killing the remote pane flips the row to dead on the next snapshot; its host's systemd
+    // still says the unit is active, so only a restart brings it back: NEEDS-RESTART.
     await remote.killSession('rbusy');
-    expect(row(await snap(), 'rbusy')).toMatchObject({ readiness: 'dead', evidence: [`no pane =rbusy:0.0 ${at}`] });
+    expect(row(await snap(), 'rbusy')).toMatchObject({
+      readiness: 'dead',
+      flags: ['NEEDS-RESTART'],
+      evidence: [`no pane =rbusy:0.0 ${at}`, 'NEEDS-RESTART: mosaic-agent@rbusy.service active (running) but the pane is missing: systemd will not bring it back (mosaic-top restart rbusy)'],
+    });
   });
 
   it('5 agents on one remote host ⇒ exactly 1 ssh per snapshot (also on the reused connection); a second target ⇒ 1 more', async () => {
