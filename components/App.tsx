@@ -13,6 +13,7 @@ import { BacklogPanel } from './BacklogPanel.js';
 import { DetailsView } from './DetailsView.js';
 import { Dialog } from './Dialog.js';
 import { EventsView } from './EventsView.js';
+import { TransitionsView } from './TransitionsView.js';
 import { FleetTable } from './FleetTable.js';
 import { Header } from './Header.js';
 import { HelpView } from './HelpView.js';
@@ -42,6 +43,7 @@ export function App({ size: fixedSize, inputActive = true }: AppProps): React.Re
       {layout.fullViewLines > 0 && modal === 'help' && <HelpView width={w} height={layout.fullViewLines} />}
       {layout.fullViewLines > 0 && modal === 'details' && <DetailsView width={w} height={layout.fullViewLines} />}
       {layout.fullViewLines > 0 && modal === 'events' && <EventsView width={w} height={layout.fullViewLines} />}
+      {layout.fullViewLines > 0 && modal === 'transitions' && <TransitionsView width={w} height={layout.fullViewLines} />}
       {layout.fullViewLines === 0 && layout.backlogBeside && (
         <Box flexDirection="row" height={layout.tableLines}>
           <FleetTable width={layout.tableWidth} height={layout.tableLines} />

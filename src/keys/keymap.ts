@@ -32,6 +32,8 @@ export type ConsoleCommand =
   | 'release'
   | 'refresh'
   | 'events'
+  | 'transitions'
+  | 'mute'
   | 'quit'
   | 'confirm-yes'
   | 'confirm-no'
@@ -48,10 +50,11 @@ export type ConsoleCommand =
  * Where a binding applies. Panels: `fleet` / `backlog` (when that panel has focus), then
  * `global`. Over the panels, the open modal takes keys first: `modal` (the dialogs at the
  * bottom: confirmations, the filter line, the send editor), `text` (printable keys typed into
- * the filter line or the send editor), `view` (the full views: help, details, events),
- * `help` / `events` (that view only, before `view`), `result` (the receipt and message dialogs).
+ * the filter line or the send editor), `view` (the full views: help, details, events,
+ * transitions), `help` / `events` / `transitions` (that view only, before `view`), `result`
+ * (the receipt and message dialogs).
  */
-export type KeyScope = 'global' | 'fleet' | 'backlog' | 'modal' | 'text' | 'view' | 'help' | 'events' | 'result';
+export type KeyScope = 'global' | 'fleet' | 'backlog' | 'modal' | 'text' | 'view' | 'help' | 'events' | 'transitions' | 'result';
 
 /**
  * What a binding needs before it runs; the dispatcher checks it (a refusal is a notice, or
@@ -150,6 +153,8 @@ export const KEYMAP: readonly KeyBinding[] = [
   { command: 'release', keys: ['x'], hint: 'release', description: 'release the selected claim back to ready, expired or not (asks to confirm)', showInHelp: true, mutates: true, scope: ['backlog'], requires: 'claimed-card' },
   { command: 'refresh', keys: ['r'], hint: 'refresh', description: 'refresh now', showInHelp: true, mutates: false, scope: ['global'] },
   { command: 'events', keys: ['e'], hint: 'events', description: 'recent backlog events (claims, receipts, reclaims…)', showInHelp: true, mutates: false, scope: ['global'] },
+  { command: 'transitions', keys: ['t'], hint: 'transitions', description: 'fleet transitions, newest first: readiness changes and flags raised/cleared (kept 24 h)', showInHelp: true, mutates: false, scope: ['global'] },
+  { command: 'mute', keys: ['m'], hint: null, description: "mute / unmute the agent's transitions: no notice, bell or desktop notification (still recorded)", showInHelp: true, mutates: false, scope: ['fleet'], requires: 'agent' },
   { command: 'quit', keys: ['q', 'ctrl+c'], hint: 'quit', description: 'quit (q closes a dialog first; ctrl-c always quits)', showInHelp: true, mutates: false, scope: ['global'] },
   // Dialogs at the bottom: confirmations and the two one-line editors.
   { command: 'confirm-yes', keys: ['y'], hint: null, description: 'confirm (pause/resume, claim+dispatch, release, restart/stop/start)', showInHelp: true, mutates: false, scope: ['modal'], requires: 'idle' },
@@ -159,10 +164,11 @@ export const KEYMAP: readonly KeyBinding[] = [
   { command: 'cancel', keys: ['escape'], hint: null, description: 'close the dialog (clears the filter)', showInHelp: true, mutates: false, scope: ['modal'] },
   { command: 'delete-char', keys: ['backspace'], hint: null, description: 'delete the last character', showInHelp: true, mutates: false, scope: ['modal'] },
   { command: 'type-text', keys: ['any'], hint: null, description: 'printable keys type into the filter line or the message (q and j too)', showInHelp: true, mutates: false, scope: ['text'] },
-  // Full views (help, details, events): the movement keys above scroll them.
+  // Full views (help, details, events, transitions): the movement keys above scroll them.
   { command: 'close-view', keys: ['escape', 'q', 'enter'], hint: null, description: 'close the view', showInHelp: true, mutates: false, scope: ['view'] },
   { command: 'reload-events', keys: ['r'], hint: null, description: 'reload the recent events', showInHelp: true, mutates: false, scope: ['events'] },
   { command: 'close-own-view', keys: ['?', 'e'], hint: null, description: 'close the help (?) or the recent events (e) with the key that opened it', showInHelp: true, mutates: false, scope: ['help', 'events'] },
+  { command: 'close-own-view', keys: ['t'], hint: null, description: 'close the transitions (t) with the key that opened it', showInHelp: true, mutates: false, scope: ['transitions'] },
   // The send receipt and result messages.
   { command: 'dismiss', keys: ['any'], hint: null, description: 'any key closes a receipt or result (once it is in)', showInHelp: true, mutates: false, scope: ['result'], requires: 'idle' },
 ];

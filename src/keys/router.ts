@@ -65,7 +65,7 @@ function isText(press: KeyPress): boolean {
 export interface ViewSize {
   /** Rows per PgUp/PgDn in the panels. */
   pageRows: number;
-  /** Body lines a full view (help, details, events) shows at once. */
+  /** Body lines a full view (help, details, events, transitions) shows at once. */
   viewLines: number;
 }
 
@@ -99,6 +99,7 @@ function modalScopes(open: OpenView): KeyScope[] {
     case 'confirm-answer': return ['modal'];
     case 'help': return ['help', 'view'];
     case 'events': return ['events', 'view'];
+    case 'transitions': return ['transitions', 'view'];
     case 'details': return ['view'];
     case 'receipt':
     case 'message': return ['result'];
@@ -249,6 +250,12 @@ function runPanelOrGlobal(binding: KeyBinding, store: ConsoleStore, actions: Con
       return;
     }
     case 'help': return s.openModal('help');
+    case 'transitions': return s.openModal('transitions');
+    case 'mute': return withAgent(store, 'mute', (agent) => {
+      s.toggleMute(agent.name);
+      const muted = store.getState().transitions.muted.includes(agent.name);
+      s.pushNotice(sanitizeLine(muted ? `${agent.name} muted: its transitions give no notice or bell (m unmutes)` : `${agent.name} unmuted`));
+    });
     case 'events': {
       s.openModal('events');
       if (actions.loadEvents) void actions.loadEvents();

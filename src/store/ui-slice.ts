@@ -22,7 +22,7 @@ export interface DetailsOf {
 /**
  * What is open over the panels (it takes keys first), with the state that only lives while it
  * is open: closing it (`{ kind: 'none' }`) drops all of it. `scroll` is the first body line
- * shown by the full views (help, details, events). `pending` is an action in flight
+ * shown by the full views (help, details, events, transitions). `pending` is an action in flight
  * ("sending to coder1…") whose result the dialog will show.
  */
 export type OpenView =
@@ -30,6 +30,8 @@ export type OpenView =
   | { kind: 'help'; scroll: number }
   | { kind: 'details'; of: DetailsOf; scroll: number; card: { id: string; lines: string[] } | null }
   | { kind: 'events'; scroll: number }
+  /** The fleet's transitions, newest first (docs/transitions.md). */
+  | { kind: 'transitions'; scroll: number }
   | { kind: 'filter' }
   | { kind: 'send-editor'; draft: string }
   | { kind: 'confirm-pause' }
@@ -46,13 +48,14 @@ export type OpenView =
 export type Modal = OpenView['kind'];
 
 /** Views and dialogs {@link UiSlice.openModal} opens with nothing but their kind. */
-export type PlainModal = 'help' | 'events' | 'filter' | 'send-editor' | 'confirm-pause' | 'confirm-dispatch' | 'confirm-release';
+export type PlainModal = 'help' | 'events' | 'transitions' | 'filter' | 'send-editor' | 'confirm-pause' | 'confirm-dispatch' | 'confirm-release';
 
 /** The fresh state of a plain modal. */
 function fresh(kind: PlainModal): OpenView {
   switch (kind) {
     case 'help':
     case 'events':
+    case 'transitions':
       return { kind, scroll: 0 };
     case 'send-editor':
       return { kind, draft: '' };
@@ -186,7 +189,7 @@ export function createUiSlice(opts: UiOptions = {}): StateCreator<ConsoleState, 
     scrollModal: (delta, lineCount, viewLines) =>
       set((s) => {
         const open = s.ui.open;
-        if (open.kind !== 'help' && open.kind !== 'details' && open.kind !== 'events') return s;
+        if (open.kind !== 'help' && open.kind !== 'details' && open.kind !== 'events' && open.kind !== 'transitions') return s;
         const max = Math.max(0, lineCount - Math.max(1, Math.floor(viewLines)));
         const scroll = delta === 'top' ? 0 : Math.min(max, Math.max(0, Math.min(open.scroll, max) + delta));
         return { ui: { ...s.ui, open: { ...open, scroll } } };
@@ -199,9 +202,9 @@ export function createUiSlice(opts: UiOptions = {}): StateCreator<ConsoleState, 
 /** Rows per PgUp/PgDn when the caller has no layout (tests, the first key before a frame). */
 export const DEFAULT_PAGE_ROWS = 10;
 
-/** The scroll offset of the open full view (help, details, events), 0 otherwise. */
+/** The scroll offset of the open full view (help, details, events, transitions), 0 otherwise. */
 export function openScroll(open: OpenView): number {
-  return open.kind === 'help' || open.kind === 'details' || open.kind === 'events' ? open.scroll : 0;
+  return open.kind === 'help' || open.kind === 'details' || open.kind === 'events' || open.kind === 'transitions' ? open.scroll : 0;
 }
 
 /** What the open details view shows, or null when no details view is open. */

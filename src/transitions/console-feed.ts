@@ -54,14 +54,19 @@ export function startConsoleFeed(opts: ConsoleFeedOptions): ConsoleFeed {
       })
     : null;
   let prev: Snapshot | null = store.getState().fleet.snapshot;
-  if (prev) store.getState().markObserved(now());
+  // Observed since the baseline snapshot's own time (the clock transitions carry in `at`).
+  const observedAt = (snap: Snapshot) => {
+    const t = Date.parse(snap.generatedAt);
+    return Number.isFinite(t) ? t : now();
+  };
+  if (prev) store.getState().markObserved(observedAt(prev));
   const unsubscribe = store.subscribe((s) => {
     const snap = s.fleet.snapshot;
     if (!snap || snap === prev) return;
     const first = prev === null;
     const transitions = diffSnapshots(prev, snap);
     prev = snap;
-    if (first) store.getState().markObserved(now());
+    if (first) store.getState().markObserved(observedAt(snap));
     if (!transitions.length) return;
     store.getState().addTransitions(transitions, now());
     writer?.append(transitions);

@@ -225,7 +225,7 @@ export async function appendHistory(
     });
     const nowMs = opts.nowMs ?? Date.now();
     // The dedupe window only needs the recent end of the file.
-    const recent = readTail(file, 256 * 1024)
+    const recent = readTail(file, 64 * 1024)
       .split('\n')
       .map(parseTransitionLine)
       .filter((t): t is Transition => t !== null);

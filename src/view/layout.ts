@@ -22,7 +22,7 @@ export interface ConsoleLayout {
   /** Backlog beside the table (wide terminals) rather than below it. */
   backlogBeside: boolean;
   previewLines: number;
-  /** Help, details or recent events: they replace table, backlog and preview. */
+  /** Help, details, recent events or transitions: they replace table, backlog and preview. */
   fullViewLines: number;
   dialogLines: number;
   noticeLines: number;
@@ -38,8 +38,8 @@ export interface LayoutInput {
   /** Lines the backlog panel would like (title + cards + blocked line). */
   backlogWanted: number;
   /**
-   * Lines the fleet table would like (header + rows + unmanaged line); default: all it can
-   * get. A short fleet leaves its unused lines to the backlog below it instead of a gap.
+   * Lines the fleet table would like (header + rows + unmanaged line + the timeline's legend);
+   * default: all it can get. A short fleet leaves its unused lines to the backlog below it instead of a gap.
    */
   tableWanted?: number;
   previewOn: boolean;
@@ -75,7 +75,7 @@ export function computeLayout(input: LayoutInput): ConsoleLayout {
     default: break;
   }
   const base = { width, height, headerLines, errorLines, dialogLines, noticeLines, statusLines };
-  if (input.modal === 'help' || input.modal === 'details' || input.modal === 'events') {
+  if (input.modal === 'help' || input.modal === 'details' || input.modal === 'events' || input.modal === 'transitions') {
     return { ...base, fullViewLines: take(left), tableLines: 0, tableWidth: width, backlogLines: 0, backlogWidth: 0, backlogBeside: false, previewLines: 0 };
   }
   const body = left;
@@ -125,8 +125,9 @@ export function consoleLayout(s: Pick<ConsoleState, 'fleet' | 'backlog' | 'ui'>,
     rows: size.rows,
     errorCount: snapshotErrors(s.fleet.snapshot, s.fleet.tickError).length,
     backlogWanted: backlogWantedLines(section?.claimed.length ?? 0, section?.ready.length ?? 0),
-    // Header + one line per visible agent (or the "no agents" line) + the unmanaged line.
-    tableWanted: 1 + Math.max(1, visibleAgents(s.fleet.snapshot, s.ui.filter).length) + (s.fleet.snapshot?.unmanaged.length ? 1 : 0),
+    // Header + one line per visible agent (or the "no agents" line) + the unmanaged line + the
+    // LAST 1H legend line (docs/transitions.md).
+    tableWanted: 1 + Math.max(1, visibleAgents(s.fleet.snapshot, s.ui.filter).length) + (s.fleet.snapshot?.unmanaged.length ? 1 : 0) + 1,
     previewOn: s.ui.previewOn,
     modal: s.ui.open.kind,
     dialogWanted: dialogWantedLines(s.ui.open),

@@ -13,6 +13,7 @@ import { KEYMAP, REQUIREMENT_WORDS, displayKey } from '../keys/keymap.js';
 import { padToWidth } from './format.js';
 import type { ConsoleState } from '../store/index.js';
 import { eventsLines } from './event-rows.js';
+import { agentTransitionLines, transitionsViewLines } from './transition-rows.js';
 
 /** Columns of the fleet table; evidence only shows when the terminal is wide. */
 export const FLEET_COLUMNS: readonly ColumnSpec[] = [
@@ -255,13 +256,17 @@ export function helpLines(readonly: boolean): string[] {
 }
 
 /** Lines of the open details view (agent or card, with the card's loaded body), sanitized. */
-export function detailsLines(s: Pick<ConsoleState, 'fleet' | 'backlog' | 'ui'>): string[] {
+export function detailsLines(s: Pick<ConsoleState, 'fleet' | 'backlog' | 'ui'> & Partial<Pick<ConsoleState, 'transitions'>>): string[] {
   const open = s.ui.open;
   if (open.kind !== 'details') return [];
   const d = open.of;
   if (d.kind === 'agent') {
     const agent = s.fleet.snapshot?.agents.find((a) => a.name === d.key);
-    return agent ? agentDetailLines(agent) : [sanitizeLine(`agent ${d.key} is no longer in the snapshot`)];
+    if (!agent) return [sanitizeLine(`agent ${d.key} is no longer in the snapshot`)];
+    // Since when in this readiness, and its recent transitions with ages (docs/transitions.md).
+    const history = s.transitions ? agentTransitionLines(s.transitions.list, agent.name, agent.readiness, s.ui.clockMs) : [];
+    const muted = s.transitions?.muted.includes(agent.name) ? ['muted: no notice or bell for its transitions (m unmutes)'] : [];
+    return [...agentDetailLines(agent), ...history, ...muted];
   }
   const row = backlogRows(s.backlog.section).find((r) => r.id === d.key);
   const lines = row ? cardDetailLines(row) : [sanitizeLine(`card ${d.key} is no longer listed`)];
@@ -270,10 +275,14 @@ export function detailsLines(s: Pick<ConsoleState, 'fleet' | 'backlog' | 'ui'>):
   return [...lines, '(loading body, acceptance and dependencies from the backlog…)'];
 }
 
-/** Number of lines the open help/details/events view has (for scroll clamping). */
-export function modalLineCount(s: Pick<ConsoleState, 'fleet' | 'backlog' | 'ui'>): number {
+/** Number of lines the open help/details/events/transitions view has (for scroll clamping). */
+export function modalLineCount(s: Pick<ConsoleState, 'fleet' | 'backlog' | 'ui'> & Partial<Pick<ConsoleState, 'transitions'>>): number {
   if (s.ui.open.kind === 'help') return helpLines(s.ui.readonly).length;
   if (s.ui.open.kind === 'details') return detailsLines(s).length;
   if (s.ui.open.kind === 'events') return eventsLines(s).length;
+  if (s.ui.open.kind === 'transitions' && s.transitions) {
+    const { list, muted, historyFile, historyError } = s.transitions;
+    return transitionsViewLines(list, s.ui.clockMs, { muted, historyFile, historyError }).length;
+  }
   return 0;
 }

@@ -61,7 +61,9 @@ describe('console layout', () => {
     const r = mount({ columns: 120, rows: 35, snapshot: makeSnapshot(mixedFleet(), { backlog: makeBacklog({ ready }) }) });
     const lines = (await r.waitFor((f) => f.includes('BACKLOG'), 'backlog panel')).split('\n');
     const lastAgent = lines.findIndex((l) => /coder3\s+dead/.test(l));
-    expect(lines.findIndex((l) => l.startsWith('BACKLOG'))).toBe(lastAgent + 1);
+    // Only the LAST 1H legend (issue 14) sits between the table and the backlog.
+    expect(lines[lastAgent + 1]).toMatch(/^LAST 1H/);
+    expect(lines.findIndex((l) => l.startsWith('BACKLOG'))).toBe(lastAgent + 2);
     for (let i = 0; i < 10; i++) expect(lines.some((l) => l.includes(`R R${i}  p${20 - i}  ready card ${i}`))).toBe(true);
   });
 
@@ -180,6 +182,7 @@ describe('console keys', () => {
       expect(all).toContain(b.keys.map(displayKey).join(' / '));
     }
     r.unmount();
+    // Tall enough for every binding at once (the transitions keys t, m and t-closes made the help 3 lines longer).
     const tall = mount({ columns: 100, rows: 44, snapshot: makeSnapshot(mixedFleet()) });
     await tall.press('?');
     const f2 = await tall.waitFor((f) => f.includes('HELP'), 'help tall');

@@ -4,7 +4,8 @@ import { dispatchKey } from '../../src/keys/router.js';
 import { unmetRequirement } from '../../src/keys/requirements.js';
 import { statusHintParts } from '../../src/view/hints.js';
 import { helpLines } from '../../src/view/rows.js';
-import { createConsoleStore } from '../../src/store/index.js';
+import { createConsoleStore, openScroll } from '../../src/store/index.js';
+import { TRANSITION_SCHEMA, type Transition } from '../../src/transitions/diff.js';
 import { makeSnapshot, mixedFleet } from '../fixtures/snapshots.js';
 import { recordingActions } from '../helpers/render.js';
 
@@ -138,7 +139,7 @@ describe('dispatchKey priorities: modal ⇒ focused panel ⇒ global', () => {
 describe('keymap data: every key, its scope and its precondition', () => {
   it('has no key bound twice within any scope, and every modal key is data', () => {
     const scopes = [...new Set(KEYMAP.flatMap((b) => b.scope))];
-    expect(scopes).toEqual(expect.arrayContaining(['modal', 'text', 'view', 'help', 'events', 'result']));
+    expect(scopes).toEqual(expect.arrayContaining(['modal', 'text', 'view', 'help', 'events', 'transitions', 'result']));
     for (const scope of scopes) {
       const keys = KEYMAP.filter((b) => b.scope.includes(scope)).flatMap((b) => b.keys);
       expect(new Set(keys).size, scope).toBe(keys.length);
@@ -183,6 +184,47 @@ describe('keymap data: every key, its scope and its precondition', () => {
     store.getState().showMessage('done', ['ok']);
     press('z');
     expect(store.getState().ui.open).toEqual({ kind: 'none' });
+  });
+  it('t opens the transitions view fresh; the view keys scroll it, t closes it; m (requires an agent) mutes the selected one', () => {
+    const { store, actions, press } = setup();
+    const at = (i: number) => new Date(Date.UTC(2026, 0, 1, 12, i)).toISOString();
+    const list: Transition[] = Array.from({ length: 30 }, (_, i) => ({
+      schema: TRANSITION_SCHEMA, kind: 'readiness', scope: 'agent', agent: 'coder1', host: null,
+      from: i % 2 ? 'working' : 'available', to: i % 2 ? 'available' : 'working', at: at(i), evidence: [], attention: false,
+    }));
+    store.getState().addTransitions(list, Date.UTC(2026, 0, 1, 13));
+    expect(press('t')).toBe('global');
+    expect(store.getState().ui.open).toEqual({ kind: 'transitions', scroll: 0 });
+    press('j');
+    press('pagedown', '');
+    expect(store.getState().ui.open).toEqual({ kind: 'transitions', scroll: 10 });
+    press('g');
+    expect(store.getState().ui.open).toEqual({ kind: 'transitions', scroll: 0 });
+    // r and e belong to other views: swallowed here, no refresh behind the view.
+    expect(press('r')).toBe('modal');
+    expect(press('e')).toBe('modal');
+    expect(actions.calls).not.toContain('refresh');
+    expect(store.getState().ui.open.kind).toBe('transitions');
+    press('G');
+    expect(store.getState().ui.open.kind).toBe('transitions');
+    expect(openScroll(store.getState().ui.open)).toBeGreaterThan(10);
+    expect(press('t')).toBe('modal');
+    expect(store.getState().ui.open).toEqual({ kind: 'none' });
+    press('t');
+    expect(store.getState().ui.open).toEqual({ kind: 'transitions', scroll: 0 });
+    press('escape', '');
+    expect(store.getState().ui.open).toEqual({ kind: 'none' });
+
+    expect(KEYMAP.find((b) => b.command === 'mute')?.requires).toBe('agent');
+    press('m');
+    expect(store.getState().transitions.muted).toEqual(['orchestrator']);
+    expect(store.getState().ui.notices.at(-1)?.text).toBe('orchestrator muted: its transitions give no notice or bell (m unmutes)');
+    press('m');
+    expect(store.getState().transitions.muted).toEqual([]);
+    expect(store.getState().ui.notices.at(-1)?.text).toBe('orchestrator unmuted');
+    const empty = createConsoleStore({ color: false });
+    expect(dispatchKey({ name: 'm', input: 'm' }, empty, actions)).toBe('fleet');
+    expect(empty.getState().ui.notices.at(-1)?.text).toBe('mute: no agent selected');
   });
   it('closing drops everything that lived with the open dialog (the draft too)', () => {
     const { store, press } = setup();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createConsoleStore, openDetailsOf, openScroll } from '../../src/store/index.js';
 import { backlogRows, scrollOffset, visibleAgents } from '../../src/store/selectors.js';
-import { computeLayout } from '../../src/view/layout.js';
+import { computeLayout, consoleLayout } from '../../src/view/layout.js';
 import { floorText } from '../../src/view/rows.js';
 import { makeAgent, makeBacklog, makeSnapshot, manyAgents, mixedFleet } from '../fixtures/snapshots.js';
 
@@ -154,6 +154,32 @@ describe('layout', () => {
     // A long fleet keeps the table's share; the backlog its 35 %.
     const long = computeLayout({ columns: 120, rows: 35, errorCount: 1, backlogWanted: 14, tableWanted: 60, previewOn: false, modal: 'none' });
     expect(long.backlogLines).toBe(Math.floor((long.tableLines + long.backlogLines) * 0.35));
+  });
+  it('the layout gives the table a line for the LAST 1H legend, and the transitions view the whole body', () => {
+    const store = createConsoleStore({ color: false });
+    const snap = makeSnapshot(mixedFleet());
+    store.getState().applySnapshot(snap);
+    const agents = visibleAgents(snap, '').length;
+    const unmanaged = snap.unmanaged.length ? 1 : 0;
+    // Header + rows + unmanaged line + legend line, the backlog below (120 columns: not beside).
+    expect(consoleLayout(store.getState(), { columns: 120, rows: 40 }).tableLines).toBe(1 + agents + unmanaged + 1);
+    store.getState().openModal('transitions');
+    const full = consoleLayout(store.getState(), { columns: 120, rows: 40 });
+    expect(full.tableLines + full.backlogLines + full.previewLines).toBe(0);
+    expect(full.fullViewLines).toBe(39 - full.headerLines - full.noticeLines - full.statusLines - full.errorLines);
+  });
+  it('the transitions view opens fresh and scrolls; closing drops its scroll', () => {
+    const store = createConsoleStore();
+    store.getState().openModal('transitions');
+    expect(store.getState().ui.open).toEqual({ kind: 'transitions', scroll: 0 });
+    store.getState().scrollModal(5, 40, 10);
+    expect(openScroll(store.getState().ui.open)).toBe(5);
+    store.getState().scrollModal(100, 40, 10);
+    expect(openScroll(store.getState().ui.open)).toBe(30);
+    store.getState().closeModal();
+    expect(store.getState().ui.open).toEqual({ kind: 'none' });
+    store.getState().openModal('transitions');
+    expect(store.getState().ui.open).toEqual({ kind: 'transitions', scroll: 0 });
   });
   void makeAgent;
 });
