@@ -182,8 +182,8 @@ describe('console keys', () => {
       expect(all).toContain(b.keys.map(displayKey).join(' / '));
     }
     r.unmount();
-    // Tall enough for every binding at once (the transitions keys t, m and t-closes made the help 3 lines longer).
-    const tall = mount({ columns: 100, rows: 44, snapshot: makeSnapshot(mixedFleet()) });
+    // Tall enough for every binding at once (the lifecycle, answer and transitions keys made the help longer than 40 rows).
+    const tall = mount({ columns: 100, rows: 52, snapshot: makeSnapshot(mixedFleet()) });
     await tall.press('?');
     const f2 = await tall.waitFor((f) => f.includes('HELP'), 'help tall');
     for (const b of KEYMAP) expect(f2).toContain(b.description.slice(0, 40));

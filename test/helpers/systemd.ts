@@ -367,6 +367,9 @@ export async function startTestSystemd(area: string, socket: string, holderSessi
         [
           '[Unit]',
           'Description=mosaic agent %i (test)',
+          // A test file restarts one agent more than 5 times within 10 s: systemd's default start
+          // rate limit would fail the unit ("start request repeated too quickly") at random.
+          'StartLimitIntervalSec=0',
           'Requires=mosaic-tmux-holder.service',
           'After=mosaic-tmux-holder.service',
           '[Service]',
