@@ -16,7 +16,8 @@ module.exports = {
     },
     {
       name: 'floors-never-import-upward',
-      comment: 'fleet/ and backlog/ (and lib/) never import the program, its hooks or its components; the program hands them what they need (e.g. a pause reader) as a parameter.',
+      comment:
+        'fleet/ and backlog/ (and lib/) never import the program, its hooks or its components; the program hands them what they need (e.g. a pause reader) as a parameter.',
       severity: 'error',
       from: { path: '^(lib|fleet|backlog)/' },
       to: { path: '^(src|hooks|components|test)/' },
@@ -55,7 +56,11 @@ module.exports = {
     exclude: { path: '^(dist|node_modules)/' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
-    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default', 'types'], extensions: ['.ts', '.tsx', '.js', '.d.ts'] },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default', 'types'],
+      extensions: ['.ts', '.tsx', '.js', '.d.ts'],
+    },
     moduleSystems: ['es6', 'cjs'],
   },
 };

@@ -50,12 +50,25 @@ function seconds(ms: number): string {
  * retried with its request id); for a read, that the server may be stopped or hung, and
  * `readFix` (default: `backlog stop` the embedded server). Pure.
  */
-export function requestTimeoutMessage(method: string, params: unknown, timeoutMs: number, peer: string, readFix = 'run `mosaic-top backlog stop` and retry'): string {
+export function requestTimeoutMessage(
+  method: string,
+  params: unknown,
+  timeoutMs: number,
+  peer: string,
+  readFix = 'run `mosaic-top backlog stop` and retry',
+): string {
   const p = (params ?? {}) as { id?: unknown; requestId?: unknown; from?: unknown };
   const id = typeof p.id === 'string' ? p.id : typeof p.from === 'string' ? p.from : null;
   if (!MUTATING.has(method)) return `${method}: no answer from ${peer} within ${seconds(timeoutMs)}; it may be stopped or hung — ${readFix}`;
-  const check = id ? `check \`mosaic-top backlog show --id ${id}\`` : method === 'claim' ? 'check `mosaic-top backlog list --status claimed`' : 'check `mosaic-top backlog events`';
-  const retry = method === 'claim' && typeof p.requestId === 'string' ? `, or repeat the claim with --request-id ${p.requestId} (it returns that claim's result, never a second card)` : '';
+  const check = id
+    ? `check \`mosaic-top backlog show --id ${id}\``
+    : method === 'claim'
+      ? 'check `mosaic-top backlog list --status claimed`'
+      : 'check `mosaic-top backlog events`';
+  const retry =
+    method === 'claim' && typeof p.requestId === 'string'
+      ? `, or repeat the claim with --request-id ${p.requestId} (it returns that claim's result, never a second card)`
+      : '';
   return `${method} sent to ${peer}, no answer within ${seconds(timeoutMs)}: it may have been applied — ${check}${retry}`;
 }
 const DEFAULT_START_TIMEOUT_MS = 60_000;
@@ -113,7 +126,9 @@ class BacklogConnection {
       }
     });
     socket.on('error', (error) => this.failAll(new BacklogError('unavailable', `backlog server connection failed: ${error.message}`)));
-    socket.on('close', () => this.failAll(new BacklogError('unavailable', 'backlog server connection lost before the reply (the request may or may not have been applied)')));
+    socket.on('close', () =>
+      this.failAll(new BacklogError('unavailable', 'backlog server connection lost before the reply (the request may or may not have been applied)')),
+    );
     if (signal) {
       this.onAbort = () => {
         this.failAll(abortError(signal));
@@ -141,7 +156,12 @@ class BacklogConnection {
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        reject(new BacklogError('timeout', requestTimeoutMessage(method, params, this.requestTimeoutMs, `backlog server pid ${this.serverPid} on ${this.socketPath}`)));
+        reject(
+          new BacklogError(
+            'timeout',
+            requestTimeoutMessage(method, params, this.requestTimeoutMs, `backlog server pid ${this.serverPid} on ${this.socketPath}`),
+          ),
+        );
       }, this.requestTimeoutMs);
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
       this.socket.write(JSON.stringify({ id, method, params: params ?? {} }) + '\n');
@@ -293,7 +313,11 @@ function silentServerError(paths: MosaicPaths, holder: DataDirLockHolder | null)
   const state = holder ? readProcessStat(holder.pid)?.state : undefined;
   const who = holder ? `backlog server pid ${holder.pid}` : 'the backlog server';
   const what = state === 'T' || state === 't' ? 'is stopped (SIGSTOP)' : `accepted the connection but sent no hello within ${HELLO_TIMEOUT_MS / 1000} s (hung)`;
-  const fix = holder ? (state === 'T' || state === 't' ? `\`kill -CONT ${holder.pid}\` to resume it, or \`mosaic-top backlog stop\`` : `\`mosaic-top backlog stop\` (or \`kill ${holder.pid}\`) and retry`) : '`mosaic-top backlog stop` and retry';
+  const fix = holder
+    ? state === 'T' || state === 't'
+      ? `\`kill -CONT ${holder.pid}\` to resume it, or \`mosaic-top backlog stop\``
+      : `\`mosaic-top backlog stop\` (or \`kill ${holder.pid}\`) and retry`
+    : '`mosaic-top backlog stop` and retry';
   return new BacklogError('unavailable', `${who} on ${paths.backlogSocket} ${what}: ${fix}`);
 }
 
@@ -330,7 +354,13 @@ function lastLogLine(log: string): string | null {
     if (!st.isFile() || st.size === 0) return null;
     const buffer = Buffer.alloc(Math.min(4096, st.size));
     const n = fs.readSync(fd, buffer, 0, buffer.length, st.size - buffer.length);
-    const line = buffer.subarray(0, n).toString('utf8').split('\n').map((l) => l.replace(/[\u0000-\u001f\u007f-\u009f]/g, '').trim()).filter(Boolean).pop();
+    const line = buffer
+      .subarray(0, n)
+      .toString('utf8')
+      .split('\n')
+      .map((l) => l.replace(/[\u0000-\u001f\u007f-\u009f]/g, '').trim())
+      .filter(Boolean)
+      .pop();
     return line ? `${log}: ${line.slice(0, 300)}` : null;
   } catch {
     return null;
@@ -372,7 +402,10 @@ async function openEmbedded(paths: MosaicPaths, opts: OpenBacklogOptions): Promi
   }
   const { dataDirExists, idleExitFromEnv } = await import('./server.js');
   if (opts.create === false && !dataDirExists(paths.backlogDataDir)) {
-    throw new BacklogError('absent', `no backlog yet at ${paths.backlogDataDir} (a read-only command does not create one; \`backlog create\` or \`backlog import\` does)`);
+    throw new BacklogError(
+      'absent',
+      `no backlog yet at ${paths.backlogDataDir} (a read-only command does not create one; \`backlog create\` or \`backlog import\` does)`,
+    );
   }
   // Unix socket paths are limited to 107 bytes on Linux (sun_path).
   if (Buffer.byteLength(paths.backlogSocket) > 107) {
@@ -411,7 +444,10 @@ async function openEmbedded(paths: MosaicPaths, opts: OpenBacklogOptions): Promi
     const holderNow = readDataDirLock(paths.backlogDataDir);
     if (spawns >= 3 && spawned?.exited() && !(holderNow && isHolderAlive(holderNow))) {
       const log = path.join(paths.runDir, 'backlog-server.log');
-      throw new BacklogError('unavailable', `backlog server failed to start ${spawns} times: ${lastLogLine(log) ?? `${log} is empty (a full disk? \`df ${paths.runDir}\`)`}`);
+      throw new BacklogError(
+        'unavailable',
+        `backlog server failed to start ${spawns} times: ${lastLogLine(log) ?? `${log} is empty (a full disk? \`df ${paths.runDir}\`)`}`,
+      );
     }
     await delay(pause, opts.signal);
     pause = Math.min(pause * 1.5, 200);
@@ -463,7 +499,8 @@ export function serverTierErrorMessage(method: string, error: unknown, location:
   if (code === '57014' && /statement timeout/i.test(msg)) {
     return `${method} on ${location}: cancelled by Postgres after ${seconds(t.statementMs)} (statement_timeout): nothing was changed — the database is overloaded or blocked; retry later`;
   }
-  if (code === 'CONNECT_TIMEOUT') return `backlog database ${location} unavailable: no connection within ${t.connectSeconds} s (connect timeout) — is Postgres running and reachable?`;
+  if (code === 'CONNECT_TIMEOUT')
+    return `backlog database ${location} unavailable: no connection within ${t.connectSeconds} s (connect timeout) — is Postgres running and reachable?`;
   return maskCredentials(`backlog database ${location} unavailable: ${describeCause(error)}`);
 }
 
@@ -491,7 +528,14 @@ class ServerTierRequests {
       // Postgres cancels first (statement/lock timeouts); this is for a server that never answers.
       const timer = setTimeout(() => {
         this.timedOut = true;
-        settle(() => reject(new BacklogError('timeout', requestTimeoutMessage(method, params, this.timeouts.requestMs, this.location, 'is Postgres running and reachable? retry when it is'))));
+        settle(() =>
+          reject(
+            new BacklogError(
+              'timeout',
+              requestTimeoutMessage(method, params, this.timeouts.requestMs, this.location, 'is Postgres running and reachable? retry when it is'),
+            ),
+          ),
+        );
       }, this.timeouts.requestMs);
       const onAbort = (): void => {
         this.timedOut = true;
@@ -561,7 +605,11 @@ async function openServerTier(paths: MosaicPaths, databaseUrl: string, opts: Ope
     // Opening is one more request under the same deadline (a stopped Postgres accepts TCP and says nothing).
     await requests.wrap('connect', {}, async () => {
       if (opts.create === false) {
-        if (!(await backlogTablesExist(db))) throw new BacklogError('absent', `no backlog table in ${location} (a read-only command does not create it; \`backlog create\` or \`backlog import\` does)`);
+        if (!(await backlogTablesExist(db)))
+          throw new BacklogError(
+            'absent',
+            `no backlog table in ${location} (a read-only command does not create it; \`backlog create\` or \`backlog import\` does)`,
+          );
       } else {
         await migrateBacklog(db);
       }
@@ -642,14 +690,22 @@ export async function stopEmbeddedServer(paths: MosaicPaths, timeoutMs = 10_000)
   if (!holder || !isHolderAlive(holder)) return { pid: null, stopped: false };
   const lockFile = lockPathFor(paths.backlogDataDir);
   if (!holder.token) {
-    return { pid: holder.pid, stopped: false, refused: `the lock ${lockFile} names pid ${holder.pid} without a token: not proven to be a backlog server, not signalled (stop it yourself if it is one)` };
+    return {
+      pid: holder.pid,
+      stopped: false,
+      refused: `the lock ${lockFile} names pid ${holder.pid} without a token: not proven to be a backlog server, not signalled (stop it yourself if it is one)`,
+    };
   }
   const proof = await proveHolder(holder, paths.backlogSocket);
   if (proof === 'refuted') {
     return { pid: holder.pid, stopped: false, refused: `pid ${holder.pid} (named by ${lockFile}) did not prove the lock's token on its socket: not signalled` };
   }
   if (proof === 'no-answer' && !looksLikeOurServer(holder.pid)) {
-    return { pid: holder.pid, stopped: false, refused: `pid ${holder.pid} (named by ${lockFile}) does not answer on its socket and is not a mosaic-top backlog server of this user: not signalled` };
+    return {
+      pid: holder.pid,
+      stopped: false,
+      refused: `pid ${holder.pid} (named by ${lockFile}) does not answer on its socket and is not a mosaic-top backlog server of this user: not signalled`,
+    };
   }
   try {
     process.kill(holder.pid, 'SIGTERM');

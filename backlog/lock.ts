@@ -33,8 +33,7 @@ export interface DataDirLockHolder {
 
 /** Outcome of {@link acquireDataDirLock}. */
 export type DataDirLockResult =
-  | { acquired: true; token: string; takenOverFrom: DataDirLockHolder | null; release: () => Promise<void> }
-  | { acquired: false; holder: DataDirLockHolder };
+  { acquired: true; token: string; takenOverFrom: DataDirLockHolder | null; release: () => Promise<void> } | { acquired: false; holder: DataDirLockHolder };
 
 /** Name of the lock file inside the data dir. */
 export const LOCK_FILE_NAME = 'mosaic-top.lock';

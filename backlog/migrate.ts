@@ -36,7 +36,10 @@ export function migrationsDir(): string {
  * missing or a file name does not follow the pattern.
  */
 export function readMigrations(dir = migrationsDir()): MigrationFile[] {
-  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.sql')).sort();
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.sql'))
+    .sort();
   return files.map((file) => {
     const m = /^(\d{4})_([a-z0-9_]+)\.sql$/.exec(file);
     if (!m) throw new Error(`backlog migration file name must be NNNN_name.sql: ${path.join(dir, file)}`);
@@ -99,5 +102,11 @@ export async function backlogColumnTypes(db: BacklogDb): Promise<BacklogColumnTy
     await db.execute(sql`SELECT column_name, data_type, udt_name, is_nullable, column_default FROM information_schema.columns
       WHERE table_schema = current_schema() AND table_name = 'backlog' ORDER BY ordinal_position`),
   );
-  return rows.map((r) => ({ column: r.column_name, dataType: r.data_type, udtName: r.udt_name, nullable: r.is_nullable === 'YES', defaultValue: r.column_default }));
+  return rows.map((r) => ({
+    column: r.column_name,
+    dataType: r.data_type,
+    udtName: r.udt_name,
+    nullable: r.is_nullable === 'YES',
+    defaultValue: r.column_default,
+  }));
 }

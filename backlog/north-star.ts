@@ -24,10 +24,15 @@ export const NORTH_STAR_PRIORITIES: Record<string, number> = {
  */
 export function northStarPriority(value: unknown, phase: string | null, goalId: string): number {
   if (typeof value === 'number' && Number.isInteger(value)) return value;
-  const word = String(value ?? 'should-have').trim().toLowerCase();
+  const word = String(value ?? 'should-have')
+    .trim()
+    .toLowerCase();
   const base = NORTH_STAR_PRIORITIES[word];
   if (base === undefined) {
-    throw new BacklogError('invalid', `goal ${goalId}: unknown priority ${JSON.stringify(value)} (expected ${Object.keys(NORTH_STAR_PRIORITIES).join(', ')} or an integer)`);
+    throw new BacklogError(
+      'invalid',
+      `goal ${goalId}: unknown priority ${JSON.stringify(value)} (expected ${Object.keys(NORTH_STAR_PRIORITIES).join(', ')} or an integer)`,
+    );
   }
   const phaseNumber = phase !== null && /^\d+$/.test(phase) ? Number(phase) : 0;
   return base - Math.min(phaseNumber, 9);

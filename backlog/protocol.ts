@@ -33,8 +33,7 @@ export interface BacklogRequest {
 
 /** One response line: the result, or a typed error (code as in BacklogErrorCode). */
 export type BacklogResponse =
-  | { id: number | null; ok: true; result: unknown }
-  | { id: number | null; ok: false; error: { code: BacklogErrorCode; message: string } };
+  { id: number | null; ok: true; result: unknown } | { id: number | null; ok: false; error: { code: BacklogErrorCode; message: string } };
 
 /** Protocol name and version in the hello line. */
 export const BACKLOG_PROTOCOL = 'mosaic-top-backlog/1';

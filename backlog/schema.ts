@@ -48,7 +48,9 @@ export const backlogCards = pgTable(
     index('backlog_status_priority_idx').on(t.status, t.priority),
     index('backlog_status_claimed_at_idx').on(t.status, t.claimedAt),
     uniqueIndex('backlog_idempotency_key_idx').on(t.idempotencyKey),
-    index('mosaic_top_backlog_claim_idx').on(t.priority.desc(), t.createdAt, t.id).where(sql`status = 'ready'`),
+    index('mosaic_top_backlog_claim_idx')
+      .on(t.priority.desc(), t.createdAt, t.id)
+      .where(sql`status = 'ready'`),
   ],
 );
 

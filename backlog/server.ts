@@ -12,7 +12,16 @@ import net from 'node:net';
 import path from 'node:path';
 import type { MosaicPaths } from '../lib/paths.js';
 import { acquireDataDirLock, lockProof } from './lock.js';
-import { BACKLOG_PROTOCOL, isBacklogMethod, LineSplitter, type BacklogHello, type BacklogRequest, type BacklogResponse, type PingReply, type ProveReply } from './protocol.js';
+import {
+  BACKLOG_PROTOCOL,
+  isBacklogMethod,
+  LineSplitter,
+  type BacklogHello,
+  type BacklogRequest,
+  type BacklogResponse,
+  type PingReply,
+  type ProveReply,
+} from './protocol.js';
 import { BacklogError, CLAIM_REQUEST_MEMORY_SECONDS } from './types.js';
 import { packageRoot, packageVersion } from '../lib/version.js';
 import { ensureOwnerOnlyDir, tightenTree } from '../lib/owner-only.js';
@@ -240,7 +249,13 @@ async function serve(paths: MosaicPaths, opts: BacklogServerOptions, log: (line:
             continue;
           }
           if (!isBacklogMethod(request?.method) || typeof request.id !== 'number') {
-            conn.write(JSON.stringify({ id: typeof request?.id === 'number' ? request.id : null, ok: false, error: { code: 'invalid', message: `unknown backlog command ${JSON.stringify(request?.method)}` } }) + '\n');
+            conn.write(
+              JSON.stringify({
+                id: typeof request?.id === 'number' ? request.id : null,
+                ok: false,
+                error: { code: 'invalid', message: `unknown backlog command ${JSON.stringify(request?.method)}` },
+              }) + '\n',
+            );
             continue;
           }
           if (request.method === 'prove') {

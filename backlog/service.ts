@@ -200,7 +200,10 @@ export function duplicateIds(ids: readonly string[]): string[] {
 /** Throws BacklogError('invalid') unless `value` is a usable id/owner/actor. */
 export function assertName(value: unknown, what: string): string {
   if (typeof value !== 'string' || !NAME_PATTERN.test(value)) {
-    throw new BacklogError('invalid', `${what} must be 1–200 characters of letters, digits and ._:@/- (starting with a letter or digit), got ${JSON.stringify(value)}`);
+    throw new BacklogError(
+      'invalid',
+      `${what} must be 1–200 characters of letters, digits and ._:@/- (starting with a letter or digit), got ${JSON.stringify(value)}`,
+    );
   }
   return value;
 }
@@ -338,8 +341,10 @@ export class BacklogService {
       if (inserted) {
         await assertNoCycle(tx as BacklogDb, id, deps);
         const missing = deps.length
-          ? rowsOf<{ id: string }>(await tx.execute(sql`SELECT d.dep AS id FROM jsonb_array_elements_text(${jsonbParam(deps)}) AS d(dep)
-              WHERE NOT EXISTS (SELECT 1 FROM backlog p WHERE p.id = d.dep) ORDER BY d.dep`)).map((r) => r.id)
+          ? rowsOf<{ id: string }>(
+              await tx.execute(sql`SELECT d.dep AS id FROM jsonb_array_elements_text(${jsonbParam(deps)}) AS d(dep)
+              WHERE NOT EXISTS (SELECT 1 FROM backlog p WHERE p.id = d.dep) ORDER BY d.dep`),
+            ).map((r) => r.id)
           : [];
         return { card: toCard(inserted), created: true, missingDependencies: missing };
       }
@@ -355,7 +360,8 @@ export class BacklogService {
   async list(input: ListCardsInput = {}): Promise<Card[]> {
     const where: SQL[] = [];
     if (input.status !== undefined) {
-      if (!CARD_STATUSES.includes(input.status)) throw new BacklogError('invalid', `status must be one of ${CARD_STATUSES.join('|')}, got ${JSON.stringify(input.status)}`);
+      if (!CARD_STATUSES.includes(input.status))
+        throw new BacklogError('invalid', `status must be one of ${CARD_STATUSES.join('|')}, got ${JSON.stringify(input.status)}`);
       where.push(sql`c.status = ${input.status}::backlog_status`);
     }
     if (input.phase !== undefined) where.push(sql`c.phase = ${assertText(input.phase, 'phase', { max: 100 })}`);
@@ -411,7 +417,10 @@ export class BacklogService {
     const card = await this.find(id);
     if (!card) throw new BacklogError('not_found', `no card ${id}`);
     if (card.status === 'claimed') {
-      throw new BacklogError('conflict', `card ${id} is already claimed by ${card.claimOwner} (token ${card.claimToken}, ${Math.round(card.secondsLeft ?? 0)} s left)`);
+      throw new BacklogError(
+        'conflict',
+        `card ${id} is already claimed by ${card.claimOwner} (token ${card.claimToken}, ${Math.round(card.secondsLeft ?? 0)} s left)`,
+      );
     }
     if (card.status !== 'ready') throw new BacklogError('conflict', `card ${id} is ${card.status}, not ready`);
     const waiting = await this.unmetDependencies(card);
@@ -434,9 +443,11 @@ export class BacklogService {
     if (!card) return new BacklogError('not_found', `no card ${id}`);
     const refused = `${verb} refused for ${owner} on ${id}`;
     if (card.status === 'done') return new BacklogError('fenced', `${refused}: the card is already done`);
-    if (card.status !== 'claimed') return new BacklogError('fenced', `${refused}: the card is ${card.status} (the claim expired and was reclaimed, or was never held)`);
+    if (card.status !== 'claimed')
+      return new BacklogError('fenced', `${refused}: the card is ${card.status} (the claim expired and was reclaimed, or was never held)`);
     if (card.claimOwner !== owner) return new BacklogError('fenced', `${refused}: the card is claimed by ${card.claimOwner} (token ${card.claimToken})`);
-    if (token !== undefined && card.claimToken !== token) return new BacklogError('fenced', `${refused}: token ${token} is not the live claim's token (${card.claimToken})`);
+    if (token !== undefined && card.claimToken !== token)
+      return new BacklogError('fenced', `${refused}: token ${token} is not the live claim's token (${card.claimToken})`);
     if ((card.secondsLeft ?? 0) <= 0) return new BacklogError('fenced', `${refused}: the claim expired ${Math.round(-(card.secondsLeft ?? 0))} s ago`);
     return new BacklogError('fenced', `${refused}: the claim changed concurrently`);
   }
@@ -578,7 +589,8 @@ export class BacklogService {
       owner === null
         ? sql`b.status <> 'done'`
         : sql`b.status = 'claimed' AND b.claim_owner = ${owner} ${token === undefined ? sql`` : sql`AND b.claim_token = ${token} AND b.claim_token_attempts = b.attempts`} AND ${CLAIM_LIVE}`;
-    const row = rowsOf<Row>(await this.db.execute(sql`WITH old AS (
+    const row = rowsOf<Row>(
+      await this.db.execute(sql`WITH old AS (
         SELECT b.id, b.status, b.claim_owner, b.claim_token FROM backlog b WHERE b.id = ${id} AND ${fence} FOR UPDATE OF b
       ), c AS (
         UPDATE backlog b SET status = 'done', claim_owner = NULL, claim_ttl_seconds = NULL, claimed_at = NULL,
@@ -590,7 +602,8 @@ export class BacklogService {
           jsonb_build_object('previousStatus', c.previous_status, 'owner', c.previous_owner, 'token', c.claim_token, 'actualTokens', c.actual_tokens)
         FROM c
       )
-      SELECT ${CARD_COLUMNS} FROM c`))[0];
+      SELECT ${CARD_COLUMNS} FROM c`),
+    )[0];
     if (row) return toCard(row);
     if (owner !== null) throw await this.fencedError(id, owner, token, 'complete');
     return this.get(id);
@@ -738,13 +751,19 @@ export class BacklogService {
     return this.db.transaction(async (tx) => {
       const values = { singleton: true, at: new Date(), pausedBy: by, reason };
       const inserted = input.force
-        ? await tx.insert(backlogFleetPause).values(values).onConflictDoUpdate({ target: backlogFleetPause.singleton, set: { at: values.at, pausedBy: by, reason } }).returning()
+        ? await tx
+            .insert(backlogFleetPause)
+            .values(values)
+            .onConflictDoUpdate({ target: backlogFleetPause.singleton, set: { at: values.at, pausedBy: by, reason } })
+            .returning()
         : await tx.insert(backlogFleetPause).values(values).onConflictDoNothing().returning();
       if (!inserted.length) {
         const current = await new BacklogService(tx as BacklogDb).fleetPause();
         return { pause: current ?? { at: null, by: null, reason: null }, created: false };
       }
-      await tx.insert(backlogEvents).values({ actor: assertName(by.replace(/[^A-Za-z0-9._:@/-]/g, '_'), 'actor'), verb: 'pause', cardId: null, detail: { reason } });
+      await tx
+        .insert(backlogEvents)
+        .values({ actor: assertName(by.replace(/[^A-Za-z0-9._:@/-]/g, '_'), 'actor'), verb: 'pause', cardId: null, detail: { reason } });
       return { pause: { at: values.at.toISOString(), by, reason }, created: true };
     });
   }

@@ -84,8 +84,7 @@ export function sectionFromOverview(base: BacklogSection, overview: BacklogOverv
   const expiredClaims = overview.stats.expiredClaimCount ?? (overview.stats as unknown as { expiredClaims?: number }).expiredClaims ?? 0;
   // A backlog server started before an upgrade does not report it: when the ready list came
   // back short of its limit it holds every claimable card, so the rest of `ready` waits.
-  const waitingOnDeps =
-    overview.stats.waitingOnDeps ?? (overview.ready.length < SNAPSHOT_READY_LIMIT ? Math.max(0, counts.ready - overview.ready.length) : 0);
+  const waitingOnDeps = overview.stats.waitingOnDeps ?? (overview.ready.length < SNAPSHOT_READY_LIMIT ? Math.max(0, counts.ready - overview.ready.length) : 0);
   return {
     ...base,
     ok: true,
@@ -128,10 +127,7 @@ async function embeddedStoreMissing(paths: MosaicPaths): Promise<boolean> {
  * whole read. Opens one client and closes it (for `--once`; the console keeps one with
  * {@link createBacklogSectionReader}). Never throws: failures come back as `{ ok: false, error }`.
  */
-export async function collectBacklogSection(
-  paths: MosaicPaths,
-  opts: { timeoutMs?: number; signal?: AbortSignal } = {},
-): Promise<BacklogSection> {
+export async function collectBacklogSection(paths: MosaicPaths, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<BacklogSection> {
   const base = emptySection(paths);
   const timeoutMs = opts.timeoutMs ?? 3000;
   if (await embeddedStoreMissing(paths)) return base;

@@ -228,17 +228,7 @@ export interface OpenBacklogOptions {
 }
 
 /** Typed error codes; the CLI maps them to exit codes (docs/backlog.md). */
-export type BacklogErrorCode =
-  | 'not_found'
-  | 'conflict'
-  | 'fenced'
-  | 'cycle'
-  | 'paused'
-  | 'invalid'
-  | 'absent'
-  | 'unavailable'
-  | 'timeout'
-  | 'internal';
+export type BacklogErrorCode = 'not_found' | 'conflict' | 'fenced' | 'cycle' | 'paused' | 'invalid' | 'absent' | 'unavailable' | 'timeout' | 'internal';
 
 /** Error thrown by every backlog operation; `code` says which kind. Messages are credential-free. */
 export class BacklogError extends Error {
@@ -284,6 +274,9 @@ export function parseAcceptanceArgument(value: string | undefined | null): unkno
   try {
     return JSON.parse(value) as unknown;
   } catch {
-    return value.split(/[\n;]/).map((s) => s.trim()).filter((s) => s.length > 0);
+    return value
+      .split(/[\n;]/)
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0);
   }
 }

@@ -53,7 +53,9 @@ export function App({ size: fixedSize, inputActive = true }: AppProps): React.Re
       )}
       {layout.fullViewLines === 0 && !layout.backlogBeside && (
         <>
-          <Box height={layout.tableLines} flexDirection="column"><FleetTable width={w} height={layout.tableLines} /></Box>
+          <Box height={layout.tableLines} flexDirection="column">
+            <FleetTable width={w} height={layout.tableLines} />
+          </Box>
           <BacklogPanel width={w} height={layout.backlogLines} />
         </>
       )}

@@ -45,11 +45,16 @@ export function BacklogPanel({ width, height }: BacklogPanelProps): React.ReactE
     lines.push(<Line key="s" text={sanitizeLine(status)} width={width} color={section && !section.exists ? undefined : 'yellow'} />);
   } else {
     const room = Math.max(0, height - 1);
-    const selected = selectedIndex(rows.map((r) => r.id), selectedId);
+    const selected = selectedIndex(
+      rows.map((r) => r.id),
+      selectedId,
+    );
     const offset = scrollOffset(rows.length, selected, room);
     // Cards scrolled out of view: the title says which are shown (as the fleet table's header).
     if (rows.length > room && room > 0) {
-      lines[0] = <Line key="t" text={sanitizeLine(`${head}  ${scrollPosition(offset, Math.min(room, rows.length - offset), rows.length)}`)} width={width} bold />;
+      lines[0] = (
+        <Line key="t" text={sanitizeLine(`${head}  ${scrollPosition(offset, Math.min(room, rows.length - offset), rows.length)}`)} width={width} bold />
+      );
     }
     const now = nowSecond ? nowSecond * 1000 : Date.now();
     rows.slice(offset, offset + room).forEach((row, k) => {
@@ -58,12 +63,25 @@ export function BacklogPanel({ width, height }: BacklogPanelProps): React.ReactE
       const kind = row.kind === 'claimed' ? 'C ' : 'R ';
       const text = marker + kind + backlogRowText(row, snapshotAtMs, now);
       const expired = row.kind === 'claimed' && row.card.secondsLeft - (now - snapshotAtMs) / 1000 < 0;
-      lines.push(<Line key={row.id} text={text} width={width} inverse={focused && index === selected} color={expired ? 'red' : row.kind === 'claimed' ? 'green' : undefined} />);
+      lines.push(
+        <Line
+          key={row.id}
+          text={text}
+          width={width}
+          inverse={focused && index === selected}
+          color={expired ? 'red' : row.kind === 'claimed' ? 'green' : undefined}
+        />,
+      );
     });
-    if (!rows.length) lines.push(<Line key="e" text={filter ? `  no card matches "${sanitizeLine(filter)}"` : '  no claimed or ready cards'} width={width} dim />);
+    if (!rows.length)
+      lines.push(<Line key="e" text={filter ? `  no card matches "${sanitizeLine(filter)}"` : '  no claimed or ready cards'} width={width} dim />);
     // "ready 8" above with two cards listed: say where the other six are.
     const waiting = section?.stats?.waitingOnDeps ?? 0;
     if (waiting && lines.length < height) lines.push(<Line key="w" text={`  + ${waiting} ready, waiting on dependencies`} width={width} dim />);
   }
-  return <Box flexDirection="column" width={width}>{lines.slice(0, height)}</Box>;
+  return (
+    <Box flexDirection="column" width={width}>
+      {lines.slice(0, height)}
+    </Box>
+  );
 }

@@ -52,11 +52,15 @@ export function unitQuestion(agent: AgentRow | null, verb: 'start' | 'stop' | 'r
   const who = agent?.name ?? '?';
   const title = { start: 'Start', stop: 'Stop', restart: 'Restart' }[verb];
   const wait = verb === 'stop' ? 'its session goes down' : verb === 'restart' ? 'waits for a new pane' : 'waits for its pane';
-  const question = sanitizeLine(`${title} ${who}? (systemctl --user ${verb} mosaic-agent@${who}.service${agent?.host ? ` at host ${agent.host}` : ''}; ${wait})`);
+  const question = sanitizeLine(
+    `${title} ${who}? (systemctl --user ${verb} mosaic-agent@${who}.service${agent?.host ? ` at host ${agent.host}` : ''}; ${wait})`,
+  );
   const cautions: string[] = [];
   if (agent && verb !== 'start' && (agent.readiness === 'working' || agent.readiness === 'waiting')) {
     const card = agent.claim?.cardId ?? agent.heartbeat?.card ?? null;
-    cautions.push(`${agent.readiness.toUpperCase()} now (${card ? `card ${card}` : 'no card'}, heartbeat ${agent.heartbeat?.state ?? 'none'}): it will be interrupted`);
+    cautions.push(
+      `${agent.readiness.toUpperCase()} now (${card ? `card ${card}` : 'no card'}, heartbeat ${agent.heartbeat?.state ?? 'none'}): it will be interrupted`,
+    );
   }
   if (agent?.flags.includes('NEEDS-RESTART') && verb === 'start') cautions.push('unit active, pane gone: start does nothing — use restart (B)');
   if (agent?.unit?.activeState === 'inactive' && verb === 'stop') cautions.push('unit already inactive');
@@ -76,14 +80,18 @@ export function Dialog({ width, height }: { width: number; height: number }): Re
   const open = useConsole((s) => s.ui.open);
   const filter = useConsole((s) => s.ui.filter);
   const paused = useConsole((s) => Boolean(s.fleet.snapshot?.fleet.paused));
-  const pausedBy = useConsole((s) => (s.fleet.snapshot?.fleet.paused && s.ui.open.kind === 'confirm-pause' ? sanitizeLine(describePause(s.fleet.snapshot.fleet.paused)) : null));
+  const pausedBy = useConsole((s) =>
+    s.fleet.snapshot?.fleet.paused && s.ui.open.kind === 'confirm-pause' ? sanitizeLine(describePause(s.fleet.snapshot.fleet.paused)) : null,
+  );
   const selected = useConsole((s) => selectedAgentRow(s));
   const agentName = selected?.name ?? null;
   // The panel's order (priority, then age): its first ready row is the card a claim takes next.
   const nextReady = useConsole((s) => (s.ui.open.kind === 'confirm-dispatch' ? nextReadyCard(s.backlog.section) : null));
   const claimed = useConsole((s) => (s.ui.open.kind === 'confirm-release' ? selectedClaimedCard(s) : null));
   const unitAsk = useConsole((s) => (s.ui.open.kind === 'confirm-unit' ? s.ui.open : null));
-  const unitAgent = useConsole((s) => (s.ui.open.kind === 'confirm-unit' ? s.fleet.snapshot?.agents.find((a) => s.ui.open.kind === 'confirm-unit' && a.name === s.ui.open.agent) ?? null : null));
+  const unitAgent = useConsole((s) =>
+    s.ui.open.kind === 'confirm-unit' ? (s.fleet.snapshot?.agents.find((a) => s.ui.open.kind === 'confirm-unit' && a.name === s.ui.open.agent) ?? null) : null,
+  );
   if (height <= 0) return null;
   const agent = sanitizeLine(agentName ?? '?');
   let lines: { text: string; color?: string; bold?: boolean }[];
@@ -95,7 +103,13 @@ export function Dialog({ width, height }: { width: number; height: number }): Re
       break;
     case 'confirm-pause':
       lines = [
-        { text: paused ? `Resume the fleet? (${pausedBy ?? 'paused'}; removes PAUSED, dispatch allowed again)` : 'PAUSE the whole fleet? (writes PAUSED; claims and dispatch are refused)', color: 'yellow', bold: true },
+        {
+          text: paused
+            ? `Resume the fleet? (${pausedBy ?? 'paused'}; removes PAUSED, dispatch allowed again)`
+            : 'PAUSE the whole fleet? (writes PAUSED; claims and dispatch are refused)',
+          color: 'yellow',
+          bold: true,
+        },
         { text: 'y confirm · n / esc cancel' },
       ];
       break;
@@ -108,10 +122,7 @@ export function Dialog({ width, height }: { width: number; height: number }): Re
       break;
     }
     case 'confirm-release':
-      lines = [
-        { text: releaseQuestion(claimed), color: 'yellow', bold: true },
-        { text: 'y confirm · n / esc cancel' },
-      ];
+      lines = [{ text: releaseQuestion(claimed), color: 'yellow', bold: true }, { text: 'y confirm · n / esc cancel' }];
       break;
     case 'confirm-unit': {
       const [question, caution] = unitQuestion(unitAgent, unitAsk?.verb ?? 'restart');
@@ -123,9 +134,15 @@ export function Dialog({ width, height }: { width: number; height: number }): Re
     }
     case 'confirm-answer': {
       const p = open.prompt;
-      const block = sanitizeLines(p.block).map((l) => l.trimEnd()).filter((l) => l.trim());
+      const block = sanitizeLines(p.block)
+        .map((l) => l.trimEnd())
+        .filter((l) => l.trim());
       lines = [
-        { text: sanitizeLine(`Answer ${open.agent}'s permission prompt: ${[p.tool, p.detail].filter(Boolean).join(' ')}  [id ${p.id}]`), color: 'yellow', bold: true },
+        {
+          text: sanitizeLine(`Answer ${open.agent}'s permission prompt: ${[p.tool, p.detail].filter(Boolean).join(' ')}  [id ${p.id}]`),
+          color: 'yellow',
+          bold: true,
+        },
         ...block.slice(0, Math.max(0, height - 2)).map((text) => ({ text: `  ${text}` })),
         { text: 'a allow ONCE · d deny · n / esc cancel' },
       ];
@@ -134,30 +151,35 @@ export function Dialog({ width, height }: { width: number; height: number }): Re
       break;
     }
     case 'send-editor':
-      lines = [
-        { text: `send to ${agent} (enter sends, esc cancels):`, bold: true },
-        { text: `> ${editorView(open.draft, width - 2)}` },
-      ];
+      lines = [{ text: `send to ${agent} (enter sends, esc cancels):`, bold: true }, { text: `> ${editorView(open.draft, width - 2)}` }];
       break;
     case 'receipt':
-      lines = open.pending || !open.receipt
-        ? [{ text: open.pending ?? 'sending…', color: 'yellow' }]
-        : [
-            { text: `RECEIPT ${open.receipt.status.toUpperCase()} (any key closes)`, bold: true, color: open.receipt.status === 'submitted' || open.receipt.status === 'queued' ? 'green' : 'red' },
-            ...receiptLines(open.receipt).map((text) => ({ text })),
-          ];
+      lines =
+        open.pending || !open.receipt
+          ? [{ text: open.pending ?? 'sending…', color: 'yellow' }]
+          : [
+              {
+                text: `RECEIPT ${open.receipt.status.toUpperCase()} (any key closes)`,
+                bold: true,
+                color: open.receipt.status === 'submitted' || open.receipt.status === 'queued' ? 'green' : 'red',
+              },
+              ...receiptLines(open.receipt).map((text) => ({ text })),
+            ];
       break;
     case 'message':
-      lines = open.pending || !open.message
-        ? [{ text: open.pending ?? 'working…', color: 'yellow' }]
-        : [{ text: `${sanitizeLine(open.message.title)} (any key closes)`, bold: true }, ...open.message.lines.map((text) => ({ text }))];
+      lines =
+        open.pending || !open.message
+          ? [{ text: open.pending ?? 'working…', color: 'yellow' }]
+          : [{ text: `${sanitizeLine(open.message.title)} (any key closes)`, bold: true }, ...open.message.lines.map((text) => ({ text }))];
       break;
     default:
       return null;
   }
   return (
     <Box flexDirection="column">
-      {lines.slice(0, height).map((l, i) => <Line key={i} text={l.text} width={width} color={l.color} bold={l.bold} />)}
+      {lines.slice(0, height).map((l, i) => (
+        <Line key={i} text={l.text} width={width} color={l.color} bold={l.bold} />
+      ))}
     </Box>
   );
 }

@@ -69,7 +69,10 @@ export function FleetTable({ width, height }: FleetTableProps): React.ReactEleme
   );
   const columns = useMemo(() => fleetColumns(cells, !color), [cells, color]);
   const rows = useMemo(
-    () => agents.map((a, i) => fleetRowCells(a, systemdProbeOk(snapshot, a), color ? timelineText(timelines[i]) : timelineWords(timelines[i], Math.max(24, cells)))),
+    () =>
+      agents.map((a, i) =>
+        fleetRowCells(a, systemdProbeOk(snapshot, a), color ? timelineText(timelines[i]) : timelineWords(timelines[i], Math.max(24, cells))),
+      ),
     [agents, snapshot, timelines, color, cells],
   );
   const runs = useMemo(() => (color ? timelines.map(timelineRuns) : []), [timelines, color]);
@@ -83,7 +86,10 @@ export function FleetTable({ width, height }: FleetTableProps): React.ReactEleme
   // The timeline's legend takes a line only when the rows leave one free.
   const legend = widths[TIMELINE_COLUMN] > 0 && agents.length > 0 && agents.length + 2 <= afterUnmanaged ? timelineLegend(cells, color) : null;
   const tableHeight = legend ? afterUnmanaged - 1 : afterUnmanaged;
-  const selected = selectedIndex(agents.map((a) => a.name), selectedName);
+  const selected = selectedIndex(
+    agents.map((a) => a.name),
+    selectedName,
+  );
   const offset = scrollOffset(rows.length, selected, tableHeight - 1);
   const empty = !snapshot
     ? 'waiting for the first snapshot…'
@@ -103,7 +109,9 @@ export function FleetTable({ width, height }: FleetTableProps): React.ReactEleme
         selected={selected}
         offset={offset}
         focused={focused}
-        cellColor={(row, column) => (column === 1 ? readinessColor(agents[row]?.readiness ?? '') : agents[row]?.flags.length && column === 8 ? 'yellow' : undefined)}
+        cellColor={(row, column) =>
+          column === 1 ? readinessColor(agents[row]?.readiness ?? '') : agents[row]?.flags.length && column === 8 ? 'yellow' : undefined
+        }
         cellRuns={(row, column) => (column === TIMELINE_COLUMN ? runs[row] : undefined)}
       />
       {legend && <Line text={legend} width={width} dim />}

@@ -28,7 +28,8 @@ export function Header({ width, lines, errorLines }: HeaderProps): React.ReactEl
   const floor = floorText(snapshot);
   const errors = snapshotErrors(snapshot, tickError);
   const shown = errors.slice(0, errorLines);
-  if (errors.length > errorLines && errorLines > 0) shown[errorLines - 1] = `${shown[errorLines - 1]} (+${errors.length - errorLines} more: enter on an agent for details)`;
+  if (errors.length > errorLines && errorLines > 0)
+    shown[errorLines - 1] = `${shown[errorLines - 1]} (+${errors.length - errorLines} more: enter on an agent for details)`;
   const fleetFlags = fleetFlagsText(snapshot);
   const signals = [...(fleetFlags ? [fleetFlags] : []), ...fleetSignals(snapshot)];
   const second = `${banner ?? 'fleet running'}  ${readinessCounts(snapshot)}  ${floor}${signals.length ? `  ${signals.join('  ')}` : ''}`;
@@ -37,10 +38,17 @@ export function Header({ width, lines, errorLines }: HeaderProps): React.ReactEl
       <Line text={lines === 1 ? `${identity}  ${banner ?? ''}` : identity} width={width} bold />
       {lines >= 2 && (
         <Box>
-          <Line text={second} width={width} color={banner ? 'red' : snapshot?.fleet.floor.ok === false || signals.length ? 'yellow' : undefined} bold={Boolean(banner)} />
+          <Line
+            text={second}
+            width={width}
+            color={banner ? 'red' : snapshot?.fleet.floor.ok === false || signals.length ? 'yellow' : undefined}
+            bold={Boolean(banner)}
+          />
         </Box>
       )}
-      {shown.map((e, i) => <Line key={i} text={`! ${e}`} width={width} color="yellow" />)}
+      {shown.map((e, i) => (
+        <Line key={i} text={`! ${e}`} width={width} color="yellow" />
+      ))}
     </Box>
   );
 }

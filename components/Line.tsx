@@ -36,13 +36,21 @@ export function Line({ text, width, color, bold, inverse, dim }: LineProps): Rea
 /** Colour of a readiness word (the word itself is always printed); each readiness has its own. */
 export function readinessColor(readiness: string): string | undefined {
   switch (readiness) {
-    case 'working': return 'green';
-    case 'available': return 'cyan';
-    case 'stale': return 'yellow';
-    case 'unknown': return 'magenta';
-    case 'dead': return 'red';
-    case 'waiting': return 'blueBright';
-    case 'stuck': return 'redBright';
-    default: return undefined;
+    case 'working':
+      return 'green';
+    case 'available':
+      return 'cyan';
+    case 'stale':
+      return 'yellow';
+    case 'unknown':
+      return 'magenta';
+    case 'dead':
+      return 'red';
+    case 'waiting':
+      return 'blueBright';
+    case 'stuck':
+      return 'redBright';
+    default:
+      return undefined;
   }
 }

@@ -15,7 +15,9 @@ export function Preview({ width, height }: { width: number; height: number }): R
   return (
     <Box flexDirection="column" width={width}>
       <Line text={`── ${title} ${'─'.repeat(width)}`} width={width} dim />
-      {shown.map((l, i) => <Line key={i} text={l} width={width} />)}
+      {shown.map((l, i) => (
+        <Line key={i} text={l} width={width} />
+      ))}
     </Box>
   );
 }

@@ -11,7 +11,17 @@ export function clampScroll(offset: number, lines: number, visible: number): num
 }
 
 /** Renders `title` then the lines from the store's modal scroll offset, in `height` lines. */
-export function ScrollView({ title, lines, width, height }: { title: string; lines: readonly string[]; width: number; height: number }): React.ReactElement | null {
+export function ScrollView({
+  title,
+  lines,
+  width,
+  height,
+}: {
+  title: string;
+  lines: readonly string[];
+  width: number;
+  height: number;
+}): React.ReactElement | null {
   const scroll = useConsole((s) => openScroll(s.ui.open));
   if (height <= 0) return null;
   const room = Math.max(0, height - 1);
@@ -22,7 +32,9 @@ export function ScrollView({ title, lines, width, height }: { title: string; lin
   return (
     <Box flexDirection="column">
       <Line text={title} width={width} bold />
-      {lines.slice(offset, offset + visible).map((l, i) => <Line key={i} text={l} width={width} />)}
+      {lines.slice(offset, offset + visible).map((l, i) => (
+        <Line key={i} text={l} width={width} />
+      ))}
       {more && <Line text={more} width={width} dim />}
     </Box>
   );

@@ -67,7 +67,13 @@ export function scrollPosition(offset: number, shown: number, total: number): st
  * are shown ({@link scrollPosition}) at the right edge. Plain text (no colour).
  */
 export function tableHeader(props: Pick<TableProps, 'columns' | 'widths' | 'width' | 'offset' | 'rows'>, shown: number): string {
-  const names = `  ${tableCells(props.columns, props.widths, props.columns.map((c) => c.header)).map((c) => c.text).join(' ')}`;
+  const names = `  ${tableCells(
+    props.columns,
+    props.widths,
+    props.columns.map((c) => c.header),
+  )
+    .map((c) => c.text)
+    .join(' ')}`;
   const position = shown < props.rows.length ? scrollPosition(props.offset, shown, props.rows.length) : '';
   if (!position || props.width <= position.length + 10) return truncateToWidth(names, props.width).trimEnd();
   return padToWidth(truncateToWidth(names, props.width - position.length - 1), props.width - position.length) + position;
@@ -85,7 +91,13 @@ export interface RowSegment {
  * `index`) stand alone. `trimEnd` trims the padding of the last run (unselected rows: Ink
  * tokenizes every character it is given).
  */
-export function rowSegments(props: Pick<TableProps, 'cellColor' | 'cellRuns'>, index: number, prefix: string, cells: { text: string; column: number }[], trimEnd: boolean): RowSegment[] {
+export function rowSegments(
+  props: Pick<TableProps, 'cellColor' | 'cellRuns'>,
+  index: number,
+  prefix: string,
+  cells: { text: string; column: number }[],
+  trimEnd: boolean,
+): RowSegment[] {
   const segments: RowSegment[] = [{ text: prefix, color: undefined }];
   cells.forEach((c, j) => {
     const runs = props.cellRuns?.(index, c.column);

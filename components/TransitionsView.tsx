@@ -9,7 +9,11 @@ export function TransitionsView({ width, height }: { width: number; height: numb
   // Ages move with the store's clock (a second at most): the lines are rebuilt then, not per frame.
   const clockMs = useConsole((s) => s.ui.clockMs);
   const lines = useConsoleShallow((s) =>
-    transitionsViewLines(s.transitions.list, clockMs, { muted: s.transitions.muted, historyFile: s.transitions.historyFile, historyError: s.transitions.historyError }),
+    transitionsViewLines(s.transitions.list, clockMs, {
+      muted: s.transitions.muted,
+      historyFile: s.transitions.historyFile,
+      historyError: s.transitions.historyError,
+    }),
   );
   if (height <= 0) return null;
   return <ScrollView title="TRANSITIONS, newest first (t, esc or q closes)" lines={lines} width={width} height={height} />;

@@ -168,9 +168,9 @@ export function agentLaunch(
 ): AgentLaunch {
   const declared = agent.runtimeDeclared ?? true;
   const envRuntime = env.MOSAIC_AGENT_RUNTIME?.trim() || null;
-  const runtime = declared ? agent.runtime : envRuntime ?? agent.runtime;
+  const runtime = declared ? agent.runtime : (envRuntime ?? agent.runtime);
   const runtimeFrom = declared ? 'roster' : envRuntime ? 'env' : 'default';
   const envWorkdir = env.MOSAIC_AGENT_WORKDIR?.trim() || null;
-  const workingDirectory = agent.workingDirectoryDeclared ? agent.workingDirectory : envWorkdir ?? agent.workingDirectory;
+  const workingDirectory = agent.workingDirectoryDeclared ? agent.workingDirectory : (envWorkdir ?? agent.workingDirectory);
   return { runtime, runtimeFrom, workingDirectory };
 }

@@ -15,11 +15,7 @@ export function agentPaneTarget(agent: string): string {
  * blank lines are kept as tmux prints them. Throws an Error carrying tmux's reason (e.g.
  * "can't find session: coder1") when the pane cannot be captured. `timeoutMs` defaults to 2000.
  */
-export async function capturePane(
-  socket: TmuxServer,
-  target: string,
-  opts: { signal?: AbortSignal; timeoutMs?: number } = {},
-): Promise<string> {
+export async function capturePane(socket: TmuxServer, target: string, opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<string> {
   const result = await runTmux(socket, ['capture-pane', '-p', '-J', '-t', target], {
     signal: opts.signal,
     timeoutMs: opts.timeoutMs ?? 2000,
@@ -50,11 +46,7 @@ export interface PaneState {
  * since tmux 3.3a answers a missing target with exit 0 and empty formats). Never throws: a missing server,
  * session or pane comes back as `exists: false` with the reason in `problem`.
  */
-export async function readPaneState(
-  socket: TmuxServer,
-  target: string,
-  opts: { signal?: AbortSignal; timeoutMs?: number } = {},
-): Promise<PaneState> {
+export async function readPaneState(socket: TmuxServer, target: string, opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<PaneState> {
   const result = await runTmux(
     socket,
     ['display-message', '-p', '-t', target, '#{pane_dead}\t#{pane_dead_status}\t#{pane_id}\t#{pane_width}\t#{pane_height}\t#{pane_in_mode}'],
@@ -105,14 +97,16 @@ export async function capturePaneWithCursor(
   target: string,
   opts: { signal?: AbortSignal; timeoutMs?: number } = {},
 ): Promise<{ rows: string[]; cursorRow: number | null; width: number | null }> {
-  const result = await runTmux(
-    socket,
-    ['capture-pane', '-p', '-t', target, ';', 'display-message', '-p', '-t', target, '#{cursor_y} #{pane_width}'],
-    { signal: opts.signal, timeoutMs: opts.timeoutMs ?? 2000 },
-  );
+  const result = await runTmux(socket, ['capture-pane', '-p', '-t', target, ';', 'display-message', '-p', '-t', target, '#{cursor_y} #{pane_width}'], {
+    signal: opts.signal,
+    timeoutMs: opts.timeoutMs ?? 2000,
+  });
   if (!result.ok) throw new Error(result.error ?? `capture-pane ${target} failed`);
   const rows = result.stdout.replace(/\n$/, '').split('\n');
-  const [cursor, width] = (rows.pop() ?? '').trim().split(' ').map((v) => (v === '' ? NaN : Number(v)));
+  const [cursor, width] = (rows.pop() ?? '')
+    .trim()
+    .split(' ')
+    .map((v) => (v === '' ? NaN : Number(v)));
   return {
     rows,
     cursorRow: Number.isInteger(cursor) ? cursor : null,

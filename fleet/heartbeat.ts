@@ -30,7 +30,10 @@ export const MAX_REASON_LENGTH = 200;
  * cut to {@link MAX_REASON_LENGTH} characters; null when nothing is left. Pure.
  */
 export function sanitizeReason(raw: string): string | null {
-  const flat = raw.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufffd]/g, ' ').replace(/\s+/g, ' ').trim();
+  const flat = raw
+    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufffd]/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   return flat ? [...flat].slice(0, MAX_REASON_LENGTH).join('') : null;
 }
 
@@ -265,16 +268,22 @@ export function formatHeartbeat(beat: HeartbeatBeat): string {
   const reason = beat.reason ? sanitizeReason(beat.reason) : null;
   if (reason) lines.push(`reason=${reason}`);
   if (beat.interval !== undefined && beat.interval !== null) {
-    if (!Number.isFinite(beat.interval) || beat.interval <= 0) throw new HeartbeatInputError(`heartbeat interval must be a positive number of seconds, got ${beat.interval}`);
+    if (!Number.isFinite(beat.interval) || beat.interval <= 0)
+      throw new HeartbeatInputError(`heartbeat interval must be a positive number of seconds, got ${beat.interval}`);
     lines.push(`interval=${Math.round(beat.interval)}`);
   }
   if (beat.pid !== undefined && beat.pid !== null) lines.push(`pid=${Math.floor(beat.pid)}`);
   if (beat.card) {
-    if (/[\s=\u0000-\u001f\u007f]/.test(beat.card)) throw new HeartbeatInputError(`heartbeat card id must not contain spaces, '=' or control characters: "${beat.card}"`);
+    if (/[\s=\u0000-\u001f\u007f]/.test(beat.card))
+      throw new HeartbeatInputError(`heartbeat card id must not contain spaces, '=' or control characters: "${beat.card}"`);
     lines.push(`card=${beat.card}`);
   }
   if (beat.note) {
-    const flat = beat.note.replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/\s+/g, ' ').trim().slice(0, MAX_NOTE_LENGTH);
+    const flat = beat.note
+      .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim()
+      .slice(0, MAX_NOTE_LENGTH);
     if (flat) lines.push(`note=${flat}`);
   }
   return `${lines.join('\n')}\n`;

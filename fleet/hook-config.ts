@@ -87,7 +87,12 @@ export interface MergeResult {
 }
 
 function isOurs(hook: unknown): boolean {
-  return !!hook && typeof hook === 'object' && typeof (hook as { command?: unknown }).command === 'string' && (hook as { command: string }).command.includes(HOOK_COMMAND_MARK);
+  return (
+    !!hook &&
+    typeof hook === 'object' &&
+    typeof (hook as { command?: unknown }).command === 'string' &&
+    (hook as { command: string }).command.includes(HOOK_COMMAND_MARK)
+  );
 }
 
 /**
@@ -106,13 +111,15 @@ export function mergeClaudeStyleHooks(existing: string | null, events: readonly 
     } catch (error) {
       throw new HookConfigError(`${file}: not valid JSON (${(error as Error).message}); fix or move it, then run again`);
     }
-    if (!root || typeof root !== 'object' || Array.isArray(root)) throw new HookConfigError(`${file}: top level is not a JSON object; fix or move it, then run again`);
+    if (!root || typeof root !== 'object' || Array.isArray(root))
+      throw new HookConfigError(`${file}: top level is not a JSON object; fix or move it, then run again`);
   }
   const before = JSON.stringify(root);
   const next = JSON.parse(before) as Record<string, unknown>;
   if (next.hooks === undefined) next.hooks = {};
   const hooks = next.hooks as Record<string, unknown>;
-  if (!hooks || typeof hooks !== 'object' || Array.isArray(hooks)) throw new HookConfigError(`${file}: "hooks" is not an object; fix or move it, then run again`);
+  if (!hooks || typeof hooks !== 'object' || Array.isArray(hooks))
+    throw new HookConfigError(`${file}: "hooks" is not an object; fix or move it, then run again`);
   const changes: string[] = [];
   for (const spec of events) {
     const current = hooks[spec.event] ?? [];
@@ -160,10 +167,12 @@ export function wiredEvents(text: string | null, events: readonly HookEventSpec[
   if (!hooks || typeof hooks !== 'object') return [];
   const byEvent = hooks as Record<string, unknown>;
   const wired = (groups: unknown): boolean =>
-    Array.isArray(groups) && groups.some((g: unknown) => { const inner = (g as { hooks?: unknown } | null)?.hooks; return Array.isArray(inner) && inner.some(isOurs); });
-  return events
-    .filter((spec) => wired(byEvent[spec.event]))
-    .map((spec) => spec.event);
+    Array.isArray(groups) &&
+    groups.some((g: unknown) => {
+      const inner = (g as { hooks?: unknown } | null)?.hooks;
+      return Array.isArray(inner) && inner.some(isOurs);
+    });
+  return events.filter((spec) => wired(byEvent[spec.event])).map((spec) => spec.event);
 }
 
 /** Marks a whole file as ours (plugin, extension): its first line. */

@@ -42,7 +42,10 @@ export interface HookBeat {
 export const MAX_REASON_LENGTH = 160;
 
 function oneLine(text: string, max = MAX_REASON_LENGTH): string {
-  const flat = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/\s+/g, ' ').trim();
+  const flat = text
+    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
@@ -107,7 +110,7 @@ function claudeStyle(runtime: 'claude' | 'codex', p: Record<string, unknown>): H
       return { ...beat('waiting', oneLine(`permission: ${str(p.message) ?? 'needs your permission'}`)), keepWaitingReason: true };
     }
     case 'StopFailure': {
-      const error = typeof p.error === 'string' ? p.error : str(obj(p.error).type) ?? str(obj(p.error).error);
+      const error = typeof p.error === 'string' ? p.error : (str(obj(p.error).type) ?? str(obj(p.error).error));
       const text = str(p.last_assistant_message) ?? str(p.error_message) ?? str(obj(p.error).message);
       const status = Number(p.status ?? p.status_code ?? obj(p.error).status) || null;
       return beat('stuck', failureReason(status, error, text), text ? oneLine(text, 200) : null);

@@ -35,7 +35,10 @@ export function parseProcStat(text: string): ProcEntry | null {
   const close = text.lastIndexOf(')');
   if (open < 0 || close < open) return null;
   const pid = Number(text.slice(0, open).trim());
-  const rest = text.slice(close + 1).trim().split(/\s+/);
+  const rest = text
+    .slice(close + 1)
+    .trim()
+    .split(/\s+/);
   const ppid = Number(rest[1]);
   if (!Number.isInteger(pid) || !Number.isInteger(ppid)) return null;
   return { pid, ppid, comm: text.slice(open + 1, close) };
@@ -175,7 +178,10 @@ export function readCmdline(tree: ProcessTree, pid: number): string[] {
   if (tree.argv) return tree.argv.get(pid) ?? [];
   try {
     const raw = fs.readFileSync(path.join(tree.procRoot, String(pid), 'cmdline'), 'utf8');
-    return raw.split('\u0000').filter((s, i, all) => s !== '' || i < all.length - 1).filter(Boolean);
+    return raw
+      .split('\u0000')
+      .filter((s, i, all) => s !== '' || i < all.length - 1)
+      .filter(Boolean);
   } catch {
     return [];
   }

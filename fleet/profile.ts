@@ -60,7 +60,8 @@ export function floorFromValue(value: unknown): FloorRequirement[] | string {
   const counts = new Map<string, number>();
   const add = (cls: unknown, min: unknown): string | null => {
     if (typeof cls !== 'string' || !CLASS_NAME.test(cls)) return `floor class must be a role name, got ${JSON.stringify(cls)}`;
-    if (typeof min !== 'number' || !Number.isInteger(min) || min < 0 || min > 1000) return `floor count of ${cls} must be a whole number from 0 to 1000, got ${JSON.stringify(min)}`;
+    if (typeof min !== 'number' || !Number.isInteger(min) || min < 0 || min > 1000)
+      return `floor count of ${cls} must be a whole number from 0 to 1000, got ${JSON.stringify(min)}`;
     counts.set(cls, (counts.get(cls) ?? 0) + min);
     return null;
   };
@@ -147,7 +148,8 @@ export function resolveFleetProfile(
     if (!base && !error) {
       const builtin = BUILTIN_PROFILES[id];
       if (builtin) base = { id, lead: builtin.lead, floor: floorFromValue(builtin.floor) as FloorRequirement[], source: 'built-in' };
-      else error = `unknown fleet profile "${id}" (no ${profilesDir ? path.join(profilesDir, `${id}.yaml`) : 'profile file'}; built in: ${Object.keys(BUILTIN_PROFILES).join(', ')})`;
+      else
+        error = `unknown fleet profile "${id}" (no ${profilesDir ? path.join(profilesDir, `${id}.yaml`) : 'profile file'}; built in: ${Object.keys(BUILTIN_PROFILES).join(', ')})`;
     }
   }
   if (roster.floor) {

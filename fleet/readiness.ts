@@ -104,10 +104,14 @@ export function describeScreen(screen: ScreenReading): string {
       const kind = e?.kind === 'rate_limit' ? 'rate limited' : e?.kind === 'auth' ? 'credentials rejected' : 'API error';
       return `screen: ${kind}${e ? `: ${e.text}` : ''}${read}${rules}`;
     }
-    case 'busy': return `screen: busy marker${read}${rules}`;
-    case 'queued': return `screen: busy, message queued${read}${rules}`;
-    case 'idle': return `screen: idle at the input line${screen.inputText ? ' (text in the input box)' : ''}${read}${rules}`;
-    default: return `screen: not recognised${read}${rules}`;
+    case 'busy':
+      return `screen: busy marker${read}${rules}`;
+    case 'queued':
+      return `screen: busy, message queued${read}${rules}`;
+    case 'idle':
+      return `screen: idle at the input line${screen.inputText ? ' (text in the input box)' : ''}${read}${rules}`;
+    default:
+      return `screen: not recognised${read}${rules}`;
   }
 }
 
@@ -155,7 +159,8 @@ export function classifyReadiness(input: ReadinessInput, thresholds: ReadinessTh
   const withOther = (first: string, other: string | null, rest: string[] = []) => [first, ...(other ? [other] : []), ...rest];
 
   // 2. waiting
-  if (screen?.state === 'waiting') return { readiness: 'waiting', evidence: withOther(screenLine!, beatLine ? `${beatLine}${screenFresher ? ' (older)' : ''}` : heartbeatMissing(input)) };
+  if (screen?.state === 'waiting')
+    return { readiness: 'waiting', evidence: withOther(screenLine!, beatLine ? `${beatLine}${screenFresher ? ' (older)' : ''}` : heartbeatMissing(input)) };
   if (heartbeat?.state === 'waiting') {
     const contradicted = known && screenFresher;
     const movedSince = !screen && heartbeat.ageSeconds > thresholds.staleSeconds && pane.idleSeconds !== null && pane.idleSeconds < heartbeat.ageSeconds;
@@ -184,7 +189,13 @@ export function classifyReadiness(input: ReadinessInput, thresholds: ReadinessTh
     const streaming = input.screenIdleMayStream && pane.idleSeconds !== null && pane.idleSeconds < STREAMING_ACTIVITY_SECONDS;
     const busyBeat = input.screenIdleMayStream && heartbeat?.state === 'busy' && heartbeat.ageSeconds <= thresholds.staleSeconds;
     if (streaming && !busyBeat) {
-      return { readiness: 'working', evidence: withOther(`${screenLine!}, but pane output ${formatAge(pane.idleSeconds)} ago (this runtime streams with an idle-looking screen)`, beatLine ? `${beatLine} (older)` : heartbeatMissing(input)) };
+      return {
+        readiness: 'working',
+        evidence: withOther(
+          `${screenLine!}, but pane output ${formatAge(pane.idleSeconds)} ago (this runtime streams with an idle-looking screen)`,
+          beatLine ? `${beatLine} (older)` : heartbeatMissing(input),
+        ),
+      };
     }
     if (!busyBeat) return { readiness: 'available', evidence: withOther(screenLine!, beatLine ? `${beatLine} (older)` : heartbeatMissing(input)) };
   }
@@ -225,7 +236,9 @@ function classifyFromBeat(input: ReadinessInput, pane: PaneInfo, heartbeat: Hear
     evidence.push(`beat late: promised every ${heartbeat.intervalSeconds}s`);
   }
   if (heartbeat.ageSeconds > thresholds.staleSeconds) {
-    evidence.unshift(`${beat} > stale threshold ${thresholds.staleSeconds}s${heartbeat.state === 'waiting' || heartbeat.state === 'stuck' ? `, state=${heartbeat.state}${reason}` : ''}${partial}`);
+    evidence.unshift(
+      `${beat} > stale threshold ${thresholds.staleSeconds}s${heartbeat.state === 'waiting' || heartbeat.state === 'stuck' ? `, state=${heartbeat.state}${reason}` : ''}${partial}`,
+    );
     return { readiness: 'stale', evidence };
   }
   if (heartbeat.state === 'busy') {

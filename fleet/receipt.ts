@@ -28,7 +28,8 @@ export function isDelivered(status: ReceiptStatus): boolean {
 /** One line for the operator: "submitted to coder1 in 812 ms (operator:mosaic-top): <first evidence>". */
 export function describeReceipt(receipt: SendReceipt): string {
   if (receipt.status === 'refused') return `refused for ${receipt.agent}: ${receipt.reason ?? 'no reason given'}`;
-  if (receipt.evidence.some((e) => e.startsWith('not verified'))) return `sent to ${receipt.agent} in ${receipt.elapsedMs} ms (${receipt.source}), not verified: use --verify for a receipt`;
+  if (receipt.evidence.some((e) => e.startsWith('not verified')))
+    return `sent to ${receipt.agent} in ${receipt.elapsedMs} ms (${receipt.source}), not verified: use --verify for a receipt`;
   const why = receipt.evidence.length ? `: ${receipt.evidence[receipt.evidence.length > 1 ? 1 : 0]}` : '';
   return `${receipt.status} to ${receipt.agent} in ${receipt.elapsedMs} ms (${receipt.source})${why}`;
 }

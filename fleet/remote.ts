@@ -225,7 +225,10 @@ export interface RemoteHostProbe {
 
 /** Makes ssh's (or the remote's) stderr one short inert line: controls shown as `?`, blanks collapsed, cut. */
 export function sanitizeReason(text: string): string {
-  const flat = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, '?').replace(/\s+/g, ' ').trim();
+  const flat = text
+    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, '?')
+    .replace(/\s+/g, ' ')
+    .trim();
   return flat.length > MAX_REASON ? `${flat.slice(0, MAX_REASON - 1)}…` : flat;
 }
 
@@ -254,10 +257,7 @@ function intOrNull(raw: string | undefined): number | null {
 }
 
 /** A framed remote file: absent, not readable, or its first bytes with size and mtime (unix s). */
-type RemoteFile =
-  | { kind: 'missing' }
-  | { kind: 'notfile' | 'unreadable' }
-  | { kind: 'file'; size: number | null; mtime: number | null; bytes: Buffer };
+type RemoteFile = { kind: 'missing' } | { kind: 'notfile' | 'unreadable' } | { kind: 'file'; size: number | null; mtime: number | null; bytes: Buffer };
 
 function parseFileLine(words: string[]): RemoteFile {
   if (words[0] === 'file') return { kind: 'file', size: intOrNull(words[1]), mtime: intOrNull(words[2]), bytes: fromHex(words[3] ?? '') };
@@ -384,7 +384,14 @@ export function parseRemoteProbeOutput(
     const units = req.agents.filter(isValidAgentName).map(agentUnitName);
     const { rc, stderr } = systemdEnd;
     systemd = systemdProbeFromAnswer(
-      { stdout: systemdText.join('\n'), stderr: sanitizeReason(stderr.split('\n').find((l) => l.trim()) ?? ''), ok: rc === 0, notFound: rc === 127, failure: `systemctl exit ${rc ?? '?'}`, durationMs: 0 },
+      {
+        stdout: systemdText.join('\n'),
+        stderr: sanitizeReason(stderr.split('\n').find((l) => l.trim()) ?? ''),
+        ok: rc === 0,
+        notFound: rc === 127,
+        failure: `systemctl exit ${rc ?? '?'}`,
+        durationMs: 0,
+      },
       units,
     );
   }
@@ -401,10 +408,14 @@ function sshArgs(ssh: SshCommand, o: { timeoutMs: number; controlDir: string | n
   return [
     ...ssh.args,
     ...(o.tty ? ['-t'] : []),
-    '-o', 'BatchMode=yes',
-    '-o', `ConnectTimeout=${Math.max(1, Math.ceil(o.timeoutMs / 1000))}`,
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    `ConnectTimeout=${Math.max(1, Math.ceil(o.timeoutMs / 1000))}`,
     ...sshControlArgs(o.controlDir),
-    '--', target, remoteCommand,
+    '--',
+    target,
+    remoteCommand,
   ];
 }
 

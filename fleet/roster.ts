@@ -405,7 +405,10 @@ export class RosterCache {
   private readonly cacheDir: string | null;
 
   /** `opts.cacheDir`: parsed-roster cache dir (default {@link defaultRosterCacheDir}); null disables it. */
-  constructor(readonly file: string, opts: { cacheDir?: string | null } = {}) {
+  constructor(
+    readonly file: string,
+    opts: { cacheDir?: string | null } = {},
+  ) {
     this.cacheDir = opts.cacheDir === undefined ? defaultRosterCacheDir() : opts.cacheDir;
   }
 

@@ -174,7 +174,8 @@ export class ScreenReader {
   /** Caches a classification (pure bookkeeping; exposed for tests and for callers that captured elsewhere). */
   store(c: Pick<ScreenCandidate, 'agent' | 'paneId' | 'beatTs'>, classification: ReturnType<typeof classifyScreen>, nowSeconds: number): void {
     const prev = this.cache.get(c.agent);
-    const same = prev && prev.paneId === c.paneId && prev.classification.state === classification.state && prev.classification.prompt?.id === classification.prompt?.id;
+    const same =
+      prev && prev.paneId === c.paneId && prev.classification.state === classification.state && prev.classification.prompt?.id === classification.prompt?.id;
     this.cache.set(c.agent, { classification, capturedAt: nowSeconds, since: same ? prev.since : nowSeconds, paneId: c.paneId, beatTs: c.beatTs });
   }
 

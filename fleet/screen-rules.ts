@@ -136,11 +136,20 @@ export const SHIPPED_SCREEN_RULES: ScreenRulesFile = {
         {
           kind: 'permission',
           anchor: '^\\s*Do you want to (proceed|create|make this edit to|overwrite|delete|allow)\\b.*\\?\\s*$',
-          start: '^\\s*(?<tool>Bash command|Create file|Edit file|Overwrite file|Delete file|Read file|Fetch|Web search|Tool use|[A-Za-z][\\w.:-]* (command|tool))\\s*$',
+          start:
+            '^\\s*(?<tool>Bash command|Create file|Edit file|Overwrite file|Delete file|Read file|Fetch|Web search|Tool use|[A-Za-z][\\w.:-]* (command|tool))\\s*$',
           above: 20,
           end: '^\\s*Esc to cancel',
           below: 10,
-          toolNames: { 'Bash command': 'Bash', 'Create file': 'Write', 'Overwrite file': 'Write', 'Edit file': 'Edit', 'Read file': 'Read', Fetch: 'WebFetch', 'Web search': 'WebSearch' },
+          toolNames: {
+            'Bash command': 'Bash',
+            'Create file': 'Write',
+            'Overwrite file': 'Write',
+            'Edit file': 'Edit',
+            'Read file': 'Read',
+            Fetch: 'WebFetch',
+            'Web search': 'WebSearch',
+          },
           detail: '^\\s*Do you want to (?:create|make this edit to|overwrite|delete) (?<detail>.+?)\\?\\s*$',
         },
       ],

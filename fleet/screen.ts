@@ -140,7 +140,13 @@ const FRAME = /[│┃║╭╮╰╯┌┐└┘├┤─━═▌▐]/g;
 export function normalizePromptBlock(block: string): string {
   return block
     .split('\n')
-    .map((l) => l.replace(FRAME, ' ').replace(/^\s*[❯›>]\s+/, '').replace(/\s+/g, ' ').trim())
+    .map((l) =>
+      l
+        .replace(FRAME, ' ')
+        .replace(/^\s*[❯›>]\s+/, '')
+        .replace(/\s+/g, ' ')
+        .trim(),
+    )
     .filter(Boolean)
     .join('\n');
 }
@@ -151,7 +157,10 @@ export function normalizePromptBlock(block: string): string {
  * hex characters. The answer-prompt issue checks it again just before pressing a key. Pure.
  */
 export function promptId(runtime: string, tool: string | null, block: string): string {
-  return createHash('sha256').update(`${runtimeKey(runtime)}\n${tool ?? ''}\n${normalizePromptBlock(block)}`).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(`${runtimeKey(runtime)}\n${tool ?? ''}\n${normalizePromptBlock(block)}`)
+    .digest('hex')
+    .slice(0, 16);
 }
 
 /** Index of the last line in `indices` (scanning from the end) matching `re`, or -1. */
@@ -164,7 +173,12 @@ function lastMatch(lines: readonly string[], indices: readonly number[], re: Reg
 const PROMPT_TAIL_LINES = 3;
 
 /** Reads the prompt block around `anchorIdx` (tool, detail, block, id) and the index of its last line. */
-function readPrompt(runtime: string, lines: readonly string[], anchorIdx: number, p: CompiledRuleSet['prompts'][number]): { prompt: ScreenPrompt; endIdx: number } {
+function readPrompt(
+  runtime: string,
+  lines: readonly string[],
+  anchorIdx: number,
+  p: CompiledRuleSet['prompts'][number],
+): { prompt: ScreenPrompt; endIdx: number } {
   const { rule } = p;
   let startIdx = anchorIdx;
   let tool: string | null = rule.tool ?? null;
@@ -182,7 +196,11 @@ function readPrompt(runtime: string, lines: readonly string[], anchorIdx: number
   let endIdx = -1;
   const lastLine = Math.min(lines.length - 1, anchorIdx + (rule.below ?? 8));
   if (p.end) {
-    for (let i = anchorIdx; i <= lastLine; i++) if (p.end.test(lines[i])) { endIdx = i; break; }
+    for (let i = anchorIdx; i <= lastLine; i++)
+      if (p.end.test(lines[i])) {
+        endIdx = i;
+        break;
+      }
   }
   if (endIdx < 0) {
     endIdx = anchorIdx;
@@ -193,13 +211,19 @@ function readPrompt(runtime: string, lines: readonly string[], anchorIdx: number
   if (p.detail) {
     for (const l of blockLines) {
       const m = p.detail.exec(l);
-      if (m?.groups?.detail) { detail = m.groups.detail.trim(); break; }
+      if (m?.groups?.detail) {
+        detail = m.groups.detail.trim();
+        break;
+      }
     }
   }
   if (detail === null && startIdx < anchorIdx) {
     for (let i = startIdx + 1; i < anchorIdx; i++) {
       const t = lines[i].replace(FRAME, ' ').trim();
-      if (t) { detail = t; break; }
+      if (t) {
+        detail = t;
+        break;
+      }
     }
   }
   const block = blockLines.join('\n').replace(/\s+$/, '');
@@ -230,7 +254,9 @@ export function classifyScreen(
   if (!set) return { state: 'unknown', rules: 'none' };
   const lines = screenText.split('\n').map((l) => l.replace(/\s+$/, ''));
   const nonBlank: number[] = [];
-  lines.forEach((l, i) => { if (l.trim()) nonBlank.push(i); });
+  lines.forEach((l, i) => {
+    if (l.trim()) nonBlank.push(i);
+  });
   const out: ScreenClassification = { state: 'unknown', rules: set.label, ...(set.set.idleMayStream ? { idleMayStream: true } : {}) };
 
   // Prompts first: a dialog replaces the input line, and answering it is not typing a message.
@@ -259,7 +285,10 @@ export function classifyScreen(
         const m = inside.length ? set.prompt.exec(inside[0]) : ([''] as unknown as RegExpExecArray);
         if (m) {
           boxTop = top;
-          const text = [m.groups?.text ?? '', ...inside.slice(1)].map((l) => l.trim()).join('\n').trim();
+          const text = [m.groups?.text ?? '', ...inside.slice(1)]
+            .map((l) => l.trim())
+            .join('\n')
+            .trim();
           out.inputText = set.placeholder?.test(text) ? '' : text;
         }
       }
@@ -289,10 +318,14 @@ export function classifyScreen(
   if (!has(set.idle)) return out;
 
   // Idle: did the last turn end on an error? Only the transcript after the last turn start counts.
-  const end = boxTop >= 0 ? boxTop : bottom[0] ?? lines.length;
+  const end = boxTop >= 0 ? boxTop : (bottom[0] ?? lines.length);
   let from = -1;
   if (set.turnStart) {
-    for (let i = end - 1; i >= 0; i--) if (set.turnStart.test(lines[i])) { from = i; break; }
+    for (let i = end - 1; i >= 0; i--)
+      if (set.turnStart.test(lines[i])) {
+        from = i;
+        break;
+      }
   }
   const above = nonBlank.filter((i) => i < end);
   const tail = from >= 0 ? above.filter((i) => i > from) : above.slice(-(set.set.errorLines ?? 6));
@@ -301,7 +334,13 @@ export function classifyScreen(
 
 /** An error line as evidence: frames, bullets and spinners dropped, one line, at most 200 characters. */
 function errorText(line: string): string {
-  return line.replace(FRAME, ' ').replace(/[■⬝]+/g, ' ').replace(/^\s*[●⎿✗]\s*/u, '').replace(/\s+/g, ' ').trim().slice(0, 200);
+  return line
+    .replace(FRAME, ' ')
+    .replace(/[■⬝]+/g, ' ')
+    .replace(/^\s*[●⎿✗]\s*/u, '')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, 200);
 }
 
 /** Path of the operator's override: `<mosaicHome>/fleet/screen-rules.yaml`. */
@@ -325,16 +364,30 @@ export function parseScreenRulesYaml(text: string, file: string): { rules: Compi
   const { LineCounter, parseDocument } = yaml();
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
-  const fail = (offset: number, what: string) => ({ rules: null, error: `${file}:${lineCounter.linePos(offset).line}: ${what} — the shipped screen rules stay in use` } as const);
+  const fail = (offset: number, what: string) =>
+    ({ rules: null, error: `${file}:${lineCounter.linePos(offset).line}: ${what} — the shipped screen rules stay in use` }) as const;
   if (doc.errors.length) return fail(doc.errors[0].pos[0], `YAML syntax: ${doc.errors[0].message.split('\n')[0]}`);
   const data = doc.toJS() as unknown;
   const validate = rulesValidator();
   if (!validate(data)) {
     const e = validate.errors?.[0];
-    const segs = (e?.instancePath ?? '').split('/').slice(1).map((s) => (/^\d+$/.test(s) ? Number(s) : s.replace(/~1/g, '/').replace(/~0/g, '~')));
+    const segs = (e?.instancePath ?? '')
+      .split('/')
+      .slice(1)
+      .map((s) => (/^\d+$/.test(s) ? Number(s) : s.replace(/~1/g, '/').replace(/~0/g, '~')));
     const node = doc.getIn(segs, true) as { range?: [number, number, number] } | undefined;
-    const where = segs.length ? segs.map((s) => (typeof s === 'number' ? `[${s}]` : `.${s}`)).join('').replace(/^\./, '') : 'file';
-    const extra = e?.keyword === 'additionalProperties' ? ` (${(e.params as { additionalProperty: string }).additionalProperty})` : e?.keyword === 'enum' ? ` (${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')})` : '';
+    const where = segs.length
+      ? segs
+          .map((s) => (typeof s === 'number' ? `[${s}]` : `.${s}`))
+          .join('')
+          .replace(/^\./, '')
+      : 'file';
+    const extra =
+      e?.keyword === 'additionalProperties'
+        ? ` (${(e.params as { additionalProperty: string }).additionalProperty})`
+        : e?.keyword === 'enum'
+          ? ` (${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')})`
+          : '';
     return fail(node?.range?.[0] ?? 0, `${where} ${e?.message ?? 'is not valid'}${extra}`);
   }
   try {
@@ -342,13 +395,17 @@ export function parseScreenRulesYaml(text: string, file: string): { rules: Compi
   } catch (error) {
     // Point at the pattern that failed: `runtimes[0].busy[1]: …`.
     const msg = (error as Error).message;
-    const segs = (/^([^:]+):/.exec(msg)?.[1] ?? '').split(/[.[\]]+/).filter(Boolean).map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+    const segs = (/^([^:]+):/.exec(msg)?.[1] ?? '')
+      .split(/[.[\]]+/)
+      .filter(Boolean)
+      .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
     const node = (segs.length ? doc.getIn(segs, true) : null) as { range?: [number, number, number] } | null;
     return fail(node?.range?.[0] ?? 0, msg);
   }
 }
 
-let validatorCache: ((data: unknown) => boolean) & { errors?: { instancePath: string; keyword: string; message?: string; params: unknown }[] | null } | null = null;
+let validatorCache: (((data: unknown) => boolean) & { errors?: { instancePath: string; keyword: string; message?: string; params: unknown }[] | null }) | null =
+  null;
 
 /** ajv validator of schema/screen-rules.schema.json, compiled once per process (only when an override exists). */
 function rulesValidator() {
@@ -416,7 +473,11 @@ export class ScreenRulesCache {
         fs.closeSync(fd);
       }
     } catch (error) {
-      this.state = { rules: shippedScreenRules(), override: null, error: `${this.file}: unreadable: ${(error as Error).message} — the shipped screen rules stay in use` };
+      this.state = {
+        rules: shippedScreenRules(),
+        override: null,
+        error: `${this.file}: unreadable: ${(error as Error).message} — the shipped screen rules stay in use`,
+      };
       return this.state;
     }
     const parsed = parseScreenRulesYaml(text, this.file);

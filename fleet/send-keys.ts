@@ -25,12 +25,7 @@ function failure(what: string, result: ExecResult): Error {
  * take the following Enter as a newline); kept for key-level tests.
  * Throws an Error with tmux's reason when the call fails. `timeoutMs` defaults to 2000.
  */
-export async function typeLiteral(
-  socket: TmuxServer,
-  target: string,
-  text: string,
-  opts: { signal?: AbortSignal; timeoutMs?: number } = {},
-): Promise<void> {
+export async function typeLiteral(socket: TmuxServer, target: string, text: string, opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<void> {
   if (text.includes('\n')) throw new Error('typeLiteral: text contains a newline (use pasteBracketed)');
   const result = await runTmux(socket, ['send-keys', '-l', '-t', target, '--', text], {
     signal: opts.signal,
@@ -45,12 +40,7 @@ export async function typeLiteral(
  * buffer is removed even when the paste fails. Throws an Error with tmux's reason.
  * `timeoutMs` (per tmux call) defaults to 2000.
  */
-export async function pasteBracketed(
-  socket: TmuxServer,
-  target: string,
-  text: string,
-  opts: { signal?: AbortSignal; timeoutMs?: number } = {},
-): Promise<void> {
+export async function pasteBracketed(socket: TmuxServer, target: string, text: string, opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<void> {
   const buffer = `mosaic-top-${process.pid}-${++bufferCounter}`;
   const timeoutMs = opts.timeoutMs ?? 2000;
   const loaded = await runTmux(socket, ['load-buffer', '-b', buffer, '-'], { input: text, signal: opts.signal, timeoutMs });
@@ -80,12 +70,7 @@ export async function insertText(
 }
 
 /** Presses `key` (a tmux key name, e.g. `Enter`) in `target`. Throws an Error with tmux's reason. */
-export async function pressKey(
-  socket: TmuxServer,
-  target: string,
-  key: string,
-  opts: { signal?: AbortSignal; timeoutMs?: number } = {},
-): Promise<void> {
+export async function pressKey(socket: TmuxServer, target: string, key: string, opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<void> {
   const result = await runTmux(socket, ['send-keys', '-t', target, key], { signal: opts.signal, timeoutMs: opts.timeoutMs ?? 2000 });
   if (!result.ok) throw failure(`send-keys ${key} ${target}`, result);
 }

@@ -26,7 +26,10 @@ export function agentUnitName(agent: string): string {
  */
 export function parseSystemctlShow(stdout: string, asked: readonly string[] = []): Map<string, UnitInfo> {
   const units = new Map<string, UnitInfo>();
-  const blocks = stdout.split(/\n\s*\n/).map((b) => b.trim()).filter(Boolean);
+  const blocks = stdout
+    .split(/\n\s*\n/)
+    .map((b) => b.trim())
+    .filter(Boolean);
   blocks.forEach((block, index) => {
     const props = new Map<string, string>();
     for (const line of block.split('\n')) {
@@ -138,8 +141,5 @@ export function systemdProbeFromAnswer(
 
 async function askSystemd(units: readonly string[], opts: { timeoutMs?: number; signal?: AbortSignal }): Promise<SystemdProbe> {
   const result = await runProbe('systemctl', systemctlShowArgs(units), { timeoutMs: opts.timeoutMs ?? 2000, signal: opts.signal });
-  return systemdProbeFromAnswer(
-    { ...result, notFound: Boolean(result.error?.endsWith('not found')), failure: result.error },
-    units,
-  );
+  return systemdProbeFromAnswer({ ...result, notFound: Boolean(result.error?.endsWith('not found')), failure: result.error }, units);
 }

@@ -26,6 +26,9 @@ export function runSystemctl(
 
 /** Human words for a unit action that failed: systemctl's own stderr, without its noise. */
 export function systemctlFailure(result: ExecResult): string {
-  const first = result.stderr.split('\n').map((l) => l.trim()).find(Boolean);
+  const first = result.stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .find(Boolean);
   return (first ?? result.error ?? `exit ${result.exitCode ?? '?'}`).replace(/^systemctl: /, '');
 }

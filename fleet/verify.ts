@@ -58,7 +58,6 @@ export interface HeartbeatMark {
   state: HeartbeatState | null;
 }
 
-
 function quote(line: string): string {
   const clean = sanitizeLine(line.trim());
   return `'${clean.length > 60 ? `${clean.slice(0, 59)}…` : clean}'`;
@@ -70,7 +69,10 @@ function quote(line: string): string {
  * the runtimes' paste placeholders ({@link PASTE_PLACEHOLDERS}). Empty strings are dropped.
  */
 export function messageFingerprints(sentText: string): string[] {
-  const lines = sentText.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = sentText
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   if (!lines.length) return [];
   const head = lines[0].slice(0, FINGERPRINT_CHARS).trim();
   const last = lines[lines.length - 1];
@@ -141,7 +143,6 @@ export function splitInputRegion(capture: string | PaneText): { above: string[];
   return { above: lines.slice(0, -1), input: lines.slice(-1) };
 }
 
-
 /** Lines of `current` that are not in `baseline`, as a multiset difference (a repeated line counts once per extra copy). */
 export function newLinesSince(baseline: readonly string[], current: readonly string[]): string[] {
   const seen = new Map<string, number>();
@@ -155,7 +156,6 @@ export function newLinesSince(baseline: readonly string[], current: readonly str
   }
   return fresh;
 }
-
 
 /**
  * One capture as a send reads it: the runtime's screen state, the text in its input box, an
@@ -195,10 +195,12 @@ export function readInput(runtime: string | null | undefined, capture: string | 
   }
   const queued = lines.some((l) => QUEUED_MARKERS.some((m) => l.toLowerCase().includes(m.toLowerCase())));
   // Without a cursor, the last non-empty line stands for it.
-  const at = cursorLine ?? (() => {
-    for (let i = all.length - 1; i >= 0; i--) if (all[i].trim()) return i;
-    return 0;
-  })();
+  const at =
+    cursorLine ??
+    (() => {
+      for (let i = all.length - 1; i >= 0; i--) if (all[i].trim()) return i;
+      return 0;
+    })();
   const line = (all[at] ?? '').replace(/^[\s│┃|]+/, '');
   const below = all.slice(at + 1).some((l) => l.trim());
   const glyph = PROMPT_GLYPHS.find((g) => line.startsWith(g));
@@ -223,7 +225,13 @@ export function describePrompt(prompt: ScreenPrompt | undefined): string {
  * `waiting` unless the screen shows the idle input line (read now, after the beat: the prompt
  * was dismissed); several lines for a runtime that takes no bracketed paste. Pure.
  */
-export function sendRefusal(input: { runtime: string | null | undefined; reading: InputReading; heartbeat: HeartbeatMark | null; rule: DeliveryRule; multiLine: boolean }): string | null {
+export function sendRefusal(input: {
+  runtime: string | null | undefined;
+  reading: InputReading;
+  heartbeat: HeartbeatMark | null;
+  rule: DeliveryRule;
+  multiLine: boolean;
+}): string | null {
   const { reading: r, heartbeat: hb } = input;
   const who = input.runtime ? `${sanitizeLine(input.runtime)}` : 'the pane';
   if (r.state === 'waiting') {
@@ -325,8 +333,10 @@ export function classifyReceipt(input: ReceiptInput): VerifyVerdict {
     return { status: 'queued', evidence, textInBox, final: true };
   }
   const uptake: string[] = [];
-  if (rule.uptake.includes('busy-marker') && now.state === 'busy' && before.state !== 'busy' && before.state !== 'queued') uptake.push(`busy marker turned on [${now.rules}]`);
-  if (rule.uptake.includes('hook-busy') && wentBusy) uptake.push(`heartbeat went busy after the send (ts=${hbNow!.ts}${hbBefore ? `, was ${hbBefore.state ?? 'no state'} at ts=${hbBefore.ts}` : ''})`);
+  if (rule.uptake.includes('busy-marker') && now.state === 'busy' && before.state !== 'busy' && before.state !== 'queued')
+    uptake.push(`busy marker turned on [${now.rules}]`);
+  if (rule.uptake.includes('hook-busy') && wentBusy)
+    uptake.push(`heartbeat went busy after the send (ts=${hbNow!.ts}${hbBefore ? `, was ${hbBefore.state ?? 'no state'} at ts=${hbBefore.ts}` : ''})`);
   if (rule.uptake.includes('box-emptied') && emptied) uptake.push(`the input box held the text and emptied after Enter [${now.rules}]`);
   if (uptake.length) {
     if (rule.whileBusy === 'steers' && (input.wasBusy || (before.idleMayStream && before.state === 'idle'))) {
@@ -335,7 +345,12 @@ export function classifyReceipt(input: ReceiptInput): VerifyVerdict {
     return { status: 'submitted', evidence: uptake, textInBox, final: true };
   }
   if (now.state === 'waiting') evidence.push(`${describePrompt(now.prompt)} is on screen now`);
-  if (input.seenInBox && !boxHasText) evidence.push(now.rules === 'none' ? 'the text left the input line (a terminal echo moving on is not uptake: the runtime has no rules)' : 'the text left the input box, but the box is not on screen');
+  if (input.seenInBox && !boxHasText)
+    evidence.push(
+      now.rules === 'none'
+        ? 'the text left the input line (a terminal echo moving on is not uptake: the runtime has no rules)'
+        : 'the text left the input box, but the box is not on screen',
+    );
   const fresh = newLinesSince(before.lines, now.lines);
   const echoes = fresh.filter((l) => prints.some((p) => l.includes(p)));
   if (echoes.length) evidence.push(`the text shows on screen (${quote(echoes[0])}), which is not uptake by itself`);

@@ -14,13 +14,16 @@ export function useTerminalSize(): TerminalSize {
   const read = (): TerminalSize => ({ columns: stdout.columns || 80, rows: stdout.rows || 24 });
   const [size, setSize] = useState<TerminalSize>(read);
   useEffect(() => {
-    const onResize = () => setSize((prev) => {
-      const next = read();
-      return prev.columns === next.columns && prev.rows === next.rows ? prev : next;
-    });
+    const onResize = () =>
+      setSize((prev) => {
+        const next = read();
+        return prev.columns === next.columns && prev.rows === next.rows ? prev : next;
+      });
     stdout.on('resize', onResize);
     onResize();
-    return () => { stdout.off('resize', onResize); };
+    return () => {
+      stdout.off('resize', onResize);
+    };
   }, [stdout]);
   return size;
 }

@@ -96,7 +96,8 @@ export function readBoundedFile(file: string, opts: BoundedReadOptions): Bounded
       throw errnoError(file, error as NodeJS.ErrnoException);
     }
     const truncated = n > opts.maxBytes;
-    if (truncated && !opts.truncate) throw new BoundedReadError(file, 'too-large', `larger than ${formatBytes(opts.maxBytes)} (${st.size} bytes); is this the right file?`);
+    if (truncated && !opts.truncate)
+      throw new BoundedReadError(file, 'too-large', `larger than ${formatBytes(opts.maxBytes)} (${st.size} bytes); is this the right file?`);
     return { bytes: buffer.subarray(0, Math.min(n, opts.maxBytes)), size: truncated ? Math.max(st.size, n) : n, truncated, mtimeMs: st.mtimeMs };
   } finally {
     try {

@@ -107,7 +107,10 @@ export function describeCause(error: unknown): string {
 
 /** Flattens to one line (control characters and line breaks become spaces) of at most 400 characters. */
 function oneLine(text: string): string {
-  const flat = text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').replace(/\s+/g, ' ').trim();
+  const flat = text
+    .replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   return flat.length > 400 ? `${flat.slice(0, 399)}…` : flat;
 }
 
@@ -117,7 +120,8 @@ function oneLine(text: string): string {
  * stack trace`; with `debug`, the stack follows on the next lines. Pure.
  */
 export function formatFatal(error: unknown, debug: boolean): string {
-  const line = error instanceof OperatorError ? oneLine(error.message) : `unexpected error: ${describeCause(error)}; rerun with MOSAIC_DEBUG=1 for the stack trace`;
+  const line =
+    error instanceof OperatorError ? oneLine(error.message) : `unexpected error: ${describeCause(error)}; rerun with MOSAIC_DEBUG=1 for the stack trace`;
   if (debug && error instanceof Error && error.stack) return `${line}\n${error.stack}`;
   return line;
 }

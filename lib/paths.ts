@@ -38,9 +38,7 @@ export function expandHome(p: string, home = os.homedir()): string {
  */
 export function resolvePaths(opts: PathOptions = {}, env: NodeJS.ProcessEnv = process.env): MosaicPaths {
   const homeDir = os.homedir();
-  const mosaicHome = path.resolve(
-    expandHome(opts.mosaicHome ?? env.MOSAIC_HOME ?? path.join(homeDir, '.config', 'mosaic'), homeDir),
-  );
+  const mosaicHome = path.resolve(expandHome(opts.mosaicHome ?? env.MOSAIC_HOME ?? path.join(homeDir, '.config', 'mosaic'), homeDir));
   const fleetDir = path.join(mosaicHome, 'fleet');
   const runDir = path.join(fleetDir, 'run');
   return {

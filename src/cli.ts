@@ -32,10 +32,18 @@ export function buildProgram(): Command {
       process.exit(error.exitCode === 0 ? 0 : USAGE_EXIT);
     })
     // Commander echoes the user's words (an unknown option, a bad value): never raw to the tty.
-    .configureOutput({ outputError: (text, write) => write(sanitizeLines(text.replace(/\n$/, '')).map((l) => `${l}\n`).join('')) })
+    .configureOutput({
+      outputError: (text, write) =>
+        write(
+          sanitizeLines(text.replace(/\n$/, ''))
+            .map((l) => `${l}\n`)
+            .join(''),
+        ),
+    })
     .action(async (opts: GlobalOptions, cmd: Command) => {
       // The root takes no arguments: a word that is not a subcommand is an unknown command.
-      if (cmd.args.length) cmd.error(`error: unknown command '${cmd.args[0]}' (see mosaic-top --help)`, { code: 'commander.unknownCommand', exitCode: USAGE_EXIT });
+      if (cmd.args.length)
+        cmd.error(`error: unknown command '${cmd.args[0]}' (see mosaic-top --help)`, { code: 'commander.unknownCommand', exitCode: USAGE_EXIT });
       if (opts.once) {
         const { runOnce } = await import('./modes/once.js');
         process.exitCode = await runOnce(opts);

@@ -79,7 +79,10 @@ export function createPoller(opts: PollerOptions): Poller {
   async function takePreview(snapshot: Snapshot | null): Promise<Preview> {
     const s = store.getState();
     const agents = visibleAgents(snapshot, s.ui.filter);
-    const i = selectedIndex(agents.map((a) => a.name), s.ui.selectedAgent);
+    const i = selectedIndex(
+      agents.map((a) => a.name),
+      s.ui.selectedAgent,
+    );
     const agent = i >= 0 ? agents[i] : null;
     if (!agent || !opts.capture) return null;
     if (!agent.pane || agent.pane.dead) return { agent: agent.name, lines: [], error: `no live pane for ${agent.name}` };

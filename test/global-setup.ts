@@ -45,7 +45,6 @@ function findPostgresBin(): string | null {
   return versions.length ? path.join(root, versions[0], 'bin') : null;
 }
 
-
 /** Runs a command as the `postgres` user when we are root, else as ourselves. */
 function asPostgres(argv: string[], opts: { cwd?: string } = {}): void {
   const isRoot = process.getuid?.() === 0;
@@ -87,10 +86,16 @@ export async function startPostgres(): Promise<Cluster> {
     asPostgres(
       [
         path.join(bin, 'pg_ctl'),
-        '-D', data,
-        '-l', path.join(dir, 'server.log'),
-        '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`,
-        '-w', '-t', '60', 'start',
+        '-D',
+        data,
+        '-l',
+        path.join(dir, 'server.log'),
+        '-o',
+        `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`,
+        '-w',
+        '-t',
+        '60',
+        'start',
       ],
       { cwd: dir },
     );

@@ -90,7 +90,10 @@ function shownPrompt(p: ScreenPrompt): AnsweredPrompt {
     kind: p.kind,
     tool: p.tool ? sanitizeLine(p.tool) : null,
     detail: p.detail ? sanitizeLine(p.detail).slice(0, 300) : null,
-    text: sanitizeLines(p.block).map((l) => l.trimEnd()).filter((l) => l.trim()).slice(0, 30),
+    text: sanitizeLines(p.block)
+      .map((l) => l.trimEnd())
+      .filter((l) => l.trim())
+      .slice(0, 30),
   };
 }
 
@@ -131,17 +134,22 @@ export function describeAnswerReceipt(r: AnswerReceipt): string {
 export async function answerPrompt(opts: AnswerOptions): Promise<AnswerReceipt> {
   const receipt = await answer(opts);
   if (opts.paths && (receipt.status !== 'refused' || opts.promptId)) {
-    receipt.recorded = await recordOperatorEvent(opts.paths, 'answer', {
-      agent: receipt.agent,
-      answer: receipt.answer,
-      status: receipt.status,
-      key: receipt.key,
-      prompt: receipt.prompt,
-      reason: receipt.reason,
-      evidence: receipt.evidence,
-      elapsedMs: receipt.elapsedMs,
-      by: receipt.by,
-    }, { actor: receipt.by });
+    receipt.recorded = await recordOperatorEvent(
+      opts.paths,
+      'answer',
+      {
+        agent: receipt.agent,
+        answer: receipt.answer,
+        status: receipt.status,
+        key: receipt.key,
+        prompt: receipt.prompt,
+        reason: receipt.reason,
+        evidence: receipt.evidence,
+        elapsedMs: receipt.elapsedMs,
+        by: receipt.by,
+      },
+      { actor: receipt.by },
+    );
   }
   return receipt;
 }
@@ -183,9 +191,11 @@ async function answer(opts: AnswerOptions): Promise<AnswerReceipt> {
     return refuse(`cannot read the screen of ${target}: ${(error as Error).message}; nothing typed`);
   }
   if (first.state !== 'waiting' || !first.prompt) return refuse(`${opts.agent} is not waiting on a prompt (${describeScreen(first)}); nothing typed`);
-  if (first.prompt.kind !== 'permission') return refuse(`the prompt on screen is a question, not a permission prompt (${describeScreen(first)}); nothing typed`);
+  if (first.prompt.kind !== 'permission')
+    return refuse(`the prompt on screen is a question, not a permission prompt (${describeScreen(first)}); nothing typed`);
   const wanted = opts.promptId ?? first.prompt.id;
-  if (first.prompt.id !== wanted) return refuse(`another prompt is on screen now: ${describeScreen(first)} (expected id ${wanted}); nothing typed`, shownPrompt(first.prompt));
+  if (first.prompt.id !== wanted)
+    return refuse(`another prompt is on screen now: ${describeScreen(first)} (expected id ${wanted}); nothing typed`, shownPrompt(first.prompt));
 
   let release: () => Promise<void>;
   try {
@@ -204,7 +214,8 @@ async function answer(opts: AnswerOptions): Promise<AnswerReceipt> {
       return refuse(`cannot read the screen of ${target} before the key: ${(error as Error).message}; nothing typed`);
     }
     if (now.state !== 'waiting' || !now.prompt) return refuse(`the prompt closed before the answer (${describeScreen(now)}); nothing typed`);
-    if (now.prompt.id !== wanted) return refuse(`another prompt is on screen now: ${describeScreen(now)} (expected id ${wanted}); nothing typed`, shownPrompt(now.prompt));
+    if (now.prompt.id !== wanted)
+      return refuse(`another prompt is on screen now: ${describeScreen(now)} (expected id ${wanted}); nothing typed`, shownPrompt(now.prompt));
     prompt = shownPrompt(now.prompt);
     try {
       await pressKey(opts.socket, target, key);
@@ -237,7 +248,10 @@ async function answer(opts: AnswerOptions): Promise<AnswerReceipt> {
       closed = true;
       const beat = isRemoteTmux(opts.socket) ? null : readHeartbeatMark(opts.runDir, opts.agent);
       const freshBeat = beat && (!beatBefore || beat.ts > beatBefore.ts || beat.state !== beatBefore.state) ? beat : null;
-      const rejectLine = text.split('\n').reverse().find((l) => rejected.some((re) => re.test(l)));
+      const rejectLine = text
+        .split('\n')
+        .reverse()
+        .find((l) => rejected.some((re) => re.test(l)));
       if (c.state === 'waiting' && c.prompt) {
         evidence.push(`then another prompt: ${describeScreen(c)}`);
         break;
@@ -255,7 +269,9 @@ async function answer(opts: AnswerOptions): Promise<AnswerReceipt> {
         break;
       }
       if (c.state === 'idle' || c.state === 'error') {
-        evidence.push(`then the ${c.state === 'idle' ? 'idle input line' : `error '${c.error?.text ?? ''}'`}${rejectLine ? ` after '${sanitizeLine(rejectLine.trim()).slice(0, 160)}'` : ''}`);
+        evidence.push(
+          `then the ${c.state === 'idle' ? 'idle input line' : `error '${c.error?.text ?? ''}'`}${rejectLine ? ` after '${sanitizeLine(rejectLine.trim()).slice(0, 160)}'` : ''}`,
+        );
         break;
       }
     }

@@ -56,7 +56,9 @@ export interface DispatchResult {
 export function formatCardMessage(card: Card, agent: string): string {
   const lines: string[] = [];
   const ttl = card.claimTtlSeconds ?? null;
-  lines.push(`Card ${sanitizeLine(card.id)} is claimed for you (${agent}${ttl ? `, TTL ${ttl} s` : ''}${card.claimToken != null ? `, claim token ${card.claimToken}` : ''}): ${sanitizeLine(card.title)}`);
+  lines.push(
+    `Card ${sanitizeLine(card.id)} is claimed for you (${agent}${ttl ? `, TTL ${ttl} s` : ''}${card.claimToken != null ? `, claim token ${card.claimToken}` : ''}): ${sanitizeLine(card.title)}`,
+  );
   if (card.phase) lines.push(`Phase: ${sanitizeLine(card.phase)}`);
   if (card.body && card.body.trim()) {
     lines.push('', ...sanitizeLines(card.body.trim()));
@@ -133,7 +135,14 @@ export async function dispatchCard(opts: {
   if (opts.reset) {
     const { resetAgent } = await import('./reset.js');
     reset = await resetAgent({ paths: opts.paths, agent, timeoutMs: opts.timeoutMs, signal: opts.signal, client: opts.client });
-    if (!reset.ok) return { ...refuse('refused', `reset before the card not confirmed (${reset.outcome === 'refused' ? reset.reason : `receipt ${reset.receipt?.status}`}); nothing claimed`), reset };
+    if (!reset.ok)
+      return {
+        ...refuse(
+          'refused',
+          `reset before the card not confirmed (${reset.outcome === 'refused' ? reset.reason : `receipt ${reset.receipt?.status}`}); nothing claimed`,
+        ),
+        reset,
+      };
   }
   const withReset = (r: DispatchResult): DispatchResult => (reset ? { ...r, reset } : r);
 
@@ -156,7 +165,10 @@ export async function dispatchCard(opts: {
         throw error;
       }
       if (!card) {
-        return refuse('nothing_ready', opts.cardId ? `card ${opts.cardId} is not claimable (not ready, or its dependencies are not done)` : 'no ready card with its dependencies done');
+        return refuse(
+          'nothing_ready',
+          opts.cardId ? `card ${opts.cardId} is not claimable (not ready, or its dependencies are not done)` : 'no ready card with its dependencies done',
+        );
       }
       const cardView = { id: card.id, title: card.title, claimToken: card.claimToken, ttlSeconds: card.claimTtlSeconds };
       const receipt = await sendToAgent({
@@ -188,7 +200,9 @@ export async function dispatchCard(opts: {
         let released: string;
         try {
           const r = await client.reclaim({ id: card.id, owner: agent, actor: operatorName() });
-          released = r.reclaimed.includes(card.id) ? '; the claim was released (card back to ready)' : `; the claim could not be released — ${reclaimCommand(card.id, agent)}`;
+          released = r.reclaimed.includes(card.id)
+            ? '; the claim was released (card back to ready)'
+            : `; the claim could not be released — ${reclaimCommand(card.id, agent)}`;
         } catch (error) {
           released = `; releasing the claim failed (${(error as Error).message}) — ${reclaimCommand(card.id, agent)}`;
         }
@@ -204,7 +218,8 @@ export async function dispatchCard(opts: {
       const why = `receipt ${receipt.status}`;
       // The card text may still sit, unsent, in the agent's input line: a re-dispatch would
       // append a second card to it.
-      const leftover = receipt.status === 'typed_not_submitted' ? "; the card text is still in the agent's input line — clear it in the agent before re-dispatching" : '';
+      const leftover =
+        receipt.status === 'typed_not_submitted' ? "; the card text is still in the agent's input line — clear it in the agent before re-dispatching" : '';
       return {
         ok: false,
         outcome: 'not_delivered',

@@ -120,7 +120,11 @@ function systemdProbeFor(s: Snapshot, row: AgentRow): { ok: boolean; error: stri
 export function workingInterruption(row: AgentRow): string | null {
   if (row.readiness !== 'working' && row.readiness !== 'waiting') return null;
   const card = row.claim?.cardId ?? row.heartbeat?.card ?? null;
-  const parts = [card ? `card ${card}` : 'no card in hand', row.heartbeat ? `heartbeat state=${row.heartbeat.state ?? 'none'}` : 'no heartbeat', row.evidence[0] ?? ''];
+  const parts = [
+    card ? `card ${card}` : 'no card in hand',
+    row.heartbeat ? `heartbeat state=${row.heartbeat.state ?? 'none'}` : 'no heartbeat',
+    row.evidence[0] ?? '',
+  ];
   return `${row.name} is ${row.readiness} (${parts.filter(Boolean).join('; ')})`;
 }
 
@@ -199,7 +203,11 @@ export async function unitAction(opts: UnitActionOptions): Promise<LifecycleResu
     const rosterError = first.probes.roster?.error;
     if (rosterError && !first.agents.length) return finish('refused', `roster does not load: ${rosterError}`, null);
     const names = first.agents.map((a) => a.name);
-    return finish('refused', `unknown agent "${agent}" in roster ${paths.roster} (${names.length ? `known agents: ${names.slice(0, 20).join(', ')}` : 'the roster has no agents'})`, null);
+    return finish(
+      'refused',
+      `unknown agent "${agent}" in roster ${paths.roster} (${names.length ? `known agents: ${names.slice(0, 20).join(', ')}` : 'the roster has no agents'})`,
+      null,
+    );
   }
   host = row.host;
   before = side(row);
@@ -207,7 +215,11 @@ export async function unitAction(opts: UnitActionOptions): Promise<LifecycleResu
   const probe = systemdProbeFor(first, row);
   if (!probe.ok) return finish('refused', `${probe.error ?? 'systemd unavailable'}; nothing done`, null);
   if (!row.unit || row.unit.loadState === 'not-found' || !row.unit.loadState) {
-    return finish('refused', `${unit} not found${row.host ? ` at host ${row.host}` : ''} (LoadState=${row.unit?.loadState || 'unknown'}): install the mosaic-agent@.service template unit first`, null);
+    return finish(
+      'refused',
+      `${unit} not found${row.host ? ` at host ${row.host}` : ''} (LoadState=${row.unit?.loadState || 'unknown'}): install the mosaic-agent@.service template unit first`,
+      null,
+    );
   }
   const interruption = verb === 'start' ? null : workingInterruption(row);
   if (interruption && !opts.force) return finish('refused', `${interruption}: ${verb} would interrupt it; --force to ${verb} anyway`, null);
@@ -218,12 +230,18 @@ export async function unitAction(opts: UnitActionOptions): Promise<LifecycleResu
       evidence.push('already running: unit active and its pane lives; nothing to do');
       return finish('done', null, before);
     }
-    return finish('refused', `${unit} is ${row.unit.activeState} (${row.unit.subState}) but the pane is ${row.pane ? 'dead' : 'missing'}: start does nothing for an active oneshot unit — use restart`, null);
+    return finish(
+      'refused',
+      `${unit} is ${row.unit.activeState} (${row.unit.subState}) but the pane is ${row.pane ? 'dead' : 'missing'}: start does nothing for an active oneshot unit — use restart`,
+      null,
+    );
   }
 
   const remote = row.ssh ? { target: row.ssh, host: row.host ?? row.ssh, controlDir: paths.runDir, env: opts.env } : null;
   const ran = await runSystemctl([verb, unit], { remote, timeoutMs, signal: opts.signal, env: opts.env });
-  evidence.push(`systemctl --user ${verb} ${unit}${row.host ? ` at host ${row.host}` : ''}: ${ran.ok ? 'exit 0' : `exit ${ran.exitCode ?? '?'}`} in ${Math.round(ran.durationMs)} ms`);
+  evidence.push(
+    `systemctl --user ${verb} ${unit}${row.host ? ` at host ${row.host}` : ''}: ${ran.ok ? 'exit 0' : `exit ${ran.exitCode ?? '?'}`} in ${Math.round(ran.durationMs)} ms`,
+  );
   if (!ran.ok) {
     const why = systemctlFailure(ran);
     evidence.push(`systemctl said: ${why}`);
@@ -264,7 +282,10 @@ export async function unitAction(opts: UnitActionOptions): Promise<LifecycleResu
     }
     if (performance.now() >= deadline) {
       if (last) evidence.push(describeSide(last, 'last seen'));
-      const want = verb === 'stop' ? 'the unit inactive and the pane gone' : `the unit active and a live pane${verb === 'restart' && before.panePid ? ` with a pid other than ${before.panePid}` : ''}`;
+      const want =
+        verb === 'stop'
+          ? 'the unit inactive and the pane gone'
+          : `the unit active and a live pane${verb === 'restart' && before.panePid ? ` with a pid other than ${before.panePid}` : ''}`;
       return finish('timed_out', `no outcome within ${Math.round(timeoutMs / 1000)} s: waited for ${want}`, last);
     }
     await delay(POLL_MS, opts.signal);
@@ -320,7 +341,13 @@ export async function restartAll(opts: {
   client?: BacklogClient;
   onResult?: (result: LifecycleResult, attempt: number) => void;
 }): Promise<RestartAllResult> {
-  const snap = await collectSnapshot({ paths: opts.paths, rosterCache: new RosterCache(opts.paths.roster, { cacheDir: null }), includeBacklog: false, sshEnv: opts.env, signal: opts.signal });
+  const snap = await collectSnapshot({
+    paths: opts.paths,
+    rosterCache: new RosterCache(opts.paths.roster, { cacheDir: null }),
+    includeBacklog: false,
+    sshEnv: opts.env,
+    signal: opts.signal,
+  });
   const order = restartOrder(snap.agents);
   const results: LifecycleResult[] = [];
   const skipped: { agent: string; reason: string }[] = [];
@@ -334,7 +361,16 @@ export async function restartAll(opts: {
     for (let i = 0; i < order.length; i++) {
       const agent = order[i];
       let attempt = 1;
-      let r = await unitAction({ paths: opts.paths, agent, verb: 'restart', force: opts.force, timeoutMs: opts.timeoutMs, env: opts.env, signal: opts.signal, client: opts.client });
+      let r = await unitAction({
+        paths: opts.paths,
+        agent,
+        verb: 'restart',
+        force: opts.force,
+        timeoutMs: opts.timeoutMs,
+        env: opts.env,
+        signal: opts.signal,
+        client: opts.client,
+      });
       results.push(r);
       opts.onResult?.(r, attempt);
       if (r.outcome === 'refused') {
@@ -343,7 +379,16 @@ export async function restartAll(opts: {
       }
       if (!r.ok && !opts.signal?.aborted) {
         attempt = 2;
-        r = await unitAction({ paths: opts.paths, agent, verb: 'restart', force: true, timeoutMs: opts.timeoutMs, env: opts.env, signal: opts.signal, client: opts.client });
+        r = await unitAction({
+          paths: opts.paths,
+          agent,
+          verb: 'restart',
+          force: true,
+          timeoutMs: opts.timeoutMs,
+          env: opts.env,
+          signal: opts.signal,
+          client: opts.client,
+        });
         results.push(r);
         opts.onResult?.(r, attempt);
       }
@@ -357,7 +402,11 @@ export async function restartAll(opts: {
   const restarted = [...new Set(results.filter((r) => r.ok).map((r) => r.agent))];
   const outcome: RestartAllOutcome = refused ? 'refused' : halted ? 'halted' : skipped.length ? 'incomplete' : 'done';
   const parts = [
-    outcome === 'refused' ? `restart --all refused: ${refused}` : outcome === 'halted' ? `restart --all halted at ${halted!.agent}: ${halted!.reason}` : `restart --all ${outcome === 'done' ? 'done' : 'incomplete'}`,
+    outcome === 'refused'
+      ? `restart --all refused: ${refused}`
+      : outcome === 'halted'
+        ? `restart --all halted at ${halted!.agent}: ${halted!.reason}`
+        : `restart --all ${outcome === 'done' ? 'done' : 'incomplete'}`,
     `restarted ${restarted.length ? restarted.join(', ') : 'none'}`,
     ...(skipped.length ? [`skipped ${skipped.map((s) => s.agent).join(', ')}`] : []),
     ...(notAttempted.length && !refused ? [`not attempted ${notAttempted.join(', ')}`] : []),

@@ -19,7 +19,10 @@ function checkFlagPath(target: string, verb: 'pause' | 'resume'): void {
     return;
   }
   if (!st.isDirectory()) return;
-  throw new OperatorError(`${verb} failed: ${target} is a directory, not a flag file; the fleet counts as paused while it exists — remove it by hand, then ${verb === 'pause' ? 'pause again' : 'it is resumed'}`, PAUSE_IO_EXIT);
+  throw new OperatorError(
+    `${verb} failed: ${target} is a directory, not a flag file; the fleet counts as paused while it exists — remove it by hand, then ${verb === 'pause' ? 'pause again' : 'it is resumed'}`,
+    PAUSE_IO_EXIT,
+  );
 }
 
 /** Who is acting, for `by=` and event records: `$USER@host` unless given. */
@@ -83,7 +86,11 @@ export function pauseFleet(runDir: string, opts: { by?: string; reason?: string;
     return flag;
   } catch (error) {
     if (error instanceof FleetAlreadyPausedError) throw error;
-    throw new OperatorError(`pause failed: cannot write ${target}: ${describeCause(error)}; the fleet is NOT paused — free space or fix permissions and retry`, PAUSE_IO_EXIT, { cause: error });
+    throw new OperatorError(
+      `pause failed: cannot write ${target}: ${describeCause(error)}; the fleet is NOT paused — free space or fix permissions and retry`,
+      PAUSE_IO_EXIT,
+      { cause: error },
+    );
   } finally {
     // The temp file never outlives the call (also after ENOSPC, which can leave it half-written).
     try {

@@ -76,14 +76,22 @@ export async function resetAgent(opts: {
   const found = loaded.roster.agents.find((a) => a.name === agent);
   if (!found) return refuse(`unknown agent "${agent}" in roster ${paths.roster}`);
   const command = resetCommandFor(loaded.roster, found);
-  if (!command) return refuse(`roster ${paths.roster} has no runtimes.${found.runtime || '<runtime>'}.reset_command for runtime "${found.runtime}": nothing to send`, found.runtime);
+  if (!command)
+    return refuse(
+      `roster ${paths.roster} has no runtimes.${found.runtime || '<runtime>'}.reset_command for runtime "${found.runtime}": nothing to send`,
+      found.runtime,
+    );
 
   const snap = await collectSnapshot({ paths, includeBacklog: false, sshEnv: opts.env, signal: opts.signal });
   const row = snap.agents.find((a) => a.name === agent);
   // Never type into a dialog: a runtime waiting for a human is not at its input line, and the
   // reset's Enter would answer its prompt. Not even with --force.
   if (row?.readiness === 'waiting') {
-    return refuse(`${agent} is waiting (${row.evidence[0] ?? 'for a human'}): the runtime is not at its input line and the reset would answer its dialog; answer it first`, found.runtime, command);
+    return refuse(
+      `${agent} is waiting (${row.evidence[0] ?? 'for a human'}): the runtime is not at its input line and the reset would answer its dialog; answer it first`,
+      found.runtime,
+      command,
+    );
   }
   const interruption = row ? workingInterruption(row) : null;
   if (interruption && !opts.force) return refuse(`${interruption}: a reset would interrupt it; --force to reset anyway`, found.runtime, command);

@@ -92,7 +92,8 @@ export function messageRefusal(message: string, source: string): string | null {
   if (!SOURCE_PATTERN.test(source)) return `source label "${source.replace(/[^\x20-\x7e]/g, '?')}" must be 1–64 of A-Z a-z 0-9 : . _ @ / -`;
   const text = message.replace(/\r\n/g, '\n');
   if (!text.trim()) return 'empty message';
-  if (hasControlCharacters(text, true)) return `message refused: ${describeControl(text) ?? 'control character'}; only newlines are allowed (sent as one paste)`;
+  if (hasControlCharacters(text, true))
+    return `message refused: ${describeControl(text) ?? 'control character'}; only newlines are allowed (sent as one paste)`;
   return null;
 }
 
@@ -301,8 +302,21 @@ async function deliver(opts: SendOptions): Promise<SendReceipt> {
     }
     const hb = beat();
     if (last?.state === 'waiting' || (hb?.state === 'waiting' && (!heartbeatBefore || hb.ts >= heartbeatBefore.ts) && heartbeatBefore?.state !== 'waiting')) {
-      const why = last?.state === 'waiting' ? `a dialog opened while the text went in: ${last.prompt ? `${last.prompt.kind} ${[last.prompt.tool, last.prompt.detail].filter(Boolean).join(' ')}` : 'unknown'}` : 'the heartbeat turned waiting while the text went in';
-      const verdict = classifyReceipt({ rule, before, now: last ?? before, sentText: text, seenInBox, entered: false, wasBusy, heartbeatBefore, heartbeatNow: hb });
+      const why =
+        last?.state === 'waiting'
+          ? `a dialog opened while the text went in: ${last.prompt ? `${last.prompt.kind} ${[last.prompt.tool, last.prompt.detail].filter(Boolean).join(' ')}` : 'unknown'}`
+          : 'the heartbeat turned waiting while the text went in';
+      const verdict = classifyReceipt({
+        rule,
+        before,
+        now: last ?? before,
+        sentText: text,
+        seenInBox,
+        entered: false,
+        wasBusy,
+        heartbeatBefore,
+        heartbeatNow: hb,
+      });
       return receipt(verdict.status, [...evidenceHead, `${why}: Enter NOT pressed`, ...verdict.evidence]);
     }
     try {
@@ -335,34 +349,33 @@ async function deliver(opts: SendOptions): Promise<SendReceipt> {
   }
 
   async function watch(): Promise<SendReceipt> {
-
-  // The window starts at Enter: waiting for the send lock or a slow machine's typing must not
-  // eat the time the runtime gets to show what it did with the message.
-  const deadline = enteredAt + timeoutMs;
-  let verdict: VerifyVerdict;
-  for (;;) {
-    let current: PaneText;
-    try {
-      // Not tied to the signal: after an abort one last capture still gives the verdict.
-      current = await capturePaneWithCursor(opts.socket, target);
-    } catch (error) {
-      const state = await readPaneState(opts.socket, target);
-      return receipt('no_evidence', [...evidenceHead, `pane could not be captured after the send: ${state.problem ?? (error as Error).message}`]);
+    // The window starts at Enter: waiting for the send lock or a slow machine's typing must not
+    // eat the time the runtime gets to show what it did with the message.
+    const deadline = enteredAt + timeoutMs;
+    let verdict: VerifyVerdict;
+    for (;;) {
+      let current: PaneText;
+      try {
+        // Not tied to the signal: after an abort one last capture still gives the verdict.
+        current = await capturePaneWithCursor(opts.socket, target);
+      } catch (error) {
+        const state = await readPaneState(opts.socket, target);
+        return receipt('no_evidence', [...evidenceHead, `pane could not be captured after the send: ${state.problem ?? (error as Error).message}`]);
+      }
+      verdict = classifyReceipt({ rule, before, now: read(current), sentText: text, seenInBox, entered: true, wasBusy, heartbeatBefore, heartbeatNow: beat() });
+      if (verdict.textInBox) seenInBox = true;
+      else await letGo();
+      if (verdict.final) break;
+      if (opts.signal?.aborted) {
+        verdict.evidence.push('verification aborted');
+        break;
+      }
+      if (performance.now() >= deadline) {
+        verdict.evidence.push(`no final evidence within ${timeoutMs} ms`);
+        break;
+      }
+      await delay(POLL_MS, opts.signal);
     }
-    verdict = classifyReceipt({ rule, before, now: read(current), sentText: text, seenInBox, entered: true, wasBusy, heartbeatBefore, heartbeatNow: beat() });
-    if (verdict.textInBox) seenInBox = true;
-    else await letGo();
-    if (verdict.final) break;
-    if (opts.signal?.aborted) {
-      verdict.evidence.push('verification aborted');
-      break;
-    }
-    if (performance.now() >= deadline) {
-      verdict.evidence.push(`no final evidence within ${timeoutMs} ms`);
-      break;
-    }
-    await delay(POLL_MS, opts.signal);
-  }
-  return receipt(verdict.status, [...evidenceHead, ...verdict.evidence]);
+    return receipt(verdict.status, [...evidenceHead, ...verdict.evidence]);
   }
 }

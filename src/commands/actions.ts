@@ -52,7 +52,9 @@ function signalNumber(signal: NodeJS.Signals): number {
 export function registerActionCommands(program: Command): void {
   program
     .command('pause')
-    .description('pause the fleet: write <run>/PAUSED, and with DATABASE_URL record it in the shared store (claims and dispatches on every host are refused until resume)')
+    .description(
+      'pause the fleet: write <run>/PAUSED, and with DATABASE_URL record it in the shared store (claims and dispatches on every host are refused until resume)',
+    )
     .option('--reason <text>', 'why (shown in the console and in refusals)')
     .option('--by <name>', 'who pauses (default: $USER@host)')
     .option('--force', 'replace an existing pause (default: refuse, exit 3, and keep it)')
@@ -82,8 +84,14 @@ export function registerActionCommands(program: Command): void {
       }
       const fleetWide = store.recorded || store.existing !== null;
       if (o.json) out(JSON.stringify({ paused: true, ...flag, fleetWide, ...(storeError ? { storeError } : {}) }));
-      else out(`fleet PAUSED at ${flag.at} by ${sanitizeLine(flag.by ?? '')}${flag.reason ? `: ${sanitizeLine(flag.reason)}` : ''}${fleetWide ? ' (fleet-wide: recorded in the shared backlog store)' : ''}`);
-      if (store.existing) err(`the shared store was already paused since ${sanitizeLine(store.existing.at ?? '?')} by ${sanitizeLine(store.existing.by ?? '?')} (kept; --force replaces it)`);
+      else
+        out(
+          `fleet PAUSED at ${flag.at} by ${sanitizeLine(flag.by ?? '')}${flag.reason ? `: ${sanitizeLine(flag.reason)}` : ''}${fleetWide ? ' (fleet-wide: recorded in the shared backlog store)' : ''}`,
+        );
+      if (store.existing)
+        err(
+          `the shared store was already paused since ${sanitizeLine(store.existing.at ?? '?')} by ${sanitizeLine(store.existing.by ?? '?')} (kept; --force replaces it)`,
+        );
       if (storeError) {
         err(`paused on this host only: the shared backlog store could not record the pause: ${sanitizeLine(storeError)}`);
         process.exitCode = 1;
@@ -92,7 +100,7 @@ export function registerActionCommands(program: Command): void {
 
   program
     .command('resume')
-    .description('resume the fleet: remove <run>/PAUSED (and the shared store\'s pause with DATABASE_URL)')
+    .description("resume the fleet: remove <run>/PAUSED (and the shared store's pause with DATABASE_URL)")
     .addOption(jsonOption('{paused: false, was}'))
     .action(async (_opts, cmd: Command) => {
       const o = globals(cmd);
@@ -243,7 +251,14 @@ export function registerActionCommands(program: Command): void {
       const target = resolveAgentTarget(paths, agent);
       const result =
         'error' in target
-          ? { ok: false, outcome: 'refused' as const, card: null, receipt: null, refused: target.error, message: `dispatch to ${agent} refused: ${target.error}` }
+          ? {
+              ok: false,
+              outcome: 'refused' as const,
+              card: null,
+              receipt: null,
+              refused: target.error,
+              message: `dispatch to ${agent} refused: ${target.error}`,
+            }
           : await dispatchCard({
               paths,
               agent,

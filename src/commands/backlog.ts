@@ -26,7 +26,10 @@ function parseWholeSeconds(value: string): number {
 
 /** Parses `a,b,c` into ids (empty entries dropped). */
 function parseIdList(value: string): string[] {
-  return value.split(',').map((s) => s.trim()).filter(Boolean);
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /**
@@ -71,7 +74,9 @@ const CARD_HEADER = `${'ID'.padEnd(10)} ${'STATUS'.padEnd(8)} ${'PRIO'.padStart(
 function cardLine(card: Card): string {
   const owner = card.status === 'claimed' ? ` ${card.claimOwner} ${formatTtl(card.secondsLeft ?? 0)}` : '';
   const deps = card.dependsOn.length ? ` ← ${card.dependsOn.join(',')}` : '';
-  return sanitizeLine(`${card.id.padEnd(10)} ${card.status.padEnd(8)} ${String(card.priority).padStart(5)} ${(card.phase ?? '-').padEnd(6)} ${card.title}${owner}${deps}`);
+  return sanitizeLine(
+    `${card.id.padEnd(10)} ${card.status.padEnd(8)} ${String(card.priority).padStart(5)} ${(card.phase ?? '-').padEnd(6)} ${card.title}${owner}${deps}`,
+  );
 }
 
 function cardDetails(card: Card): string {
@@ -85,7 +90,12 @@ function cardDetails(card: Card): string {
     ['owner', card.claimOwner],
     ['claimed at', card.claimedAt],
     ['ttl', card.claimTtlSeconds === null ? null : `${card.claimTtlSeconds} s`],
-    ['expires', card.expiresAt === null ? null : `${card.expiresAt} (${(card.secondsLeft ?? 0) >= 0 ? `${formatTtl(card.secondsLeft ?? 0)} left` : formatTtl(card.secondsLeft ?? 0)})`],
+    [
+      'expires',
+      card.expiresAt === null
+        ? null
+        : `${card.expiresAt} (${(card.secondsLeft ?? 0) >= 0 ? `${formatTtl(card.secondsLeft ?? 0)} left` : formatTtl(card.secondsLeft ?? 0)})`,
+    ],
     ['claim token', card.claimToken],
     ['attempts', card.attempts],
     ['idempotency key', card.idempotencyKey],
@@ -203,31 +213,48 @@ export function registerBacklogCommand(program: Command): void {
     .addOption(new Option('--projected-tokens <n>', 'advisory spend projection (tokens)').argParser(parseInteger))
     .option('--actor <name>', 'who creates it (event log; default cli:<user>@<host>)')
     .addOption(json())
-    .action(async (o: { id: string; title: string; body?: string; phase?: string; priority?: number; dependsOn?: string[]; acceptance?: string; idempotencyKey?: string; projectedTokens?: number; actor?: string }, cmd: Command) =>
-      withBacklog(
-        cmd,
-        async (c) => {
-          const r = await c.create({
-            id: o.id,
-            title: o.title,
-            body: o.body,
-            phase: o.phase,
-            priority: o.priority,
-            dependsOn: o.dependsOn,
-            acceptance: parseAcceptanceArgument(o.acceptance),
-            idempotencyKey: o.idempotencyKey,
-            projectedTokens: o.projectedTokens,
-            actor: o.actor ?? cliActor(),
-          });
-          // Allowed (a dependent may be filed first), but the card cannot be claimed until then.
-          if (r.missingDependencies?.length) {
-            process.stderr.write(`mosaic-top backlog: warning: ${sanitizeLine(r.card.id)} depends on ${sanitizeLine(r.missingDependencies.join(', '))}, which ${r.missingDependencies.length === 1 ? 'is' : 'are'} no card yet; it stays unclaimable until they exist and are done\n`);
-          }
-          return r;
+    .action(
+      async (
+        o: {
+          id: string;
+          title: string;
+          body?: string;
+          phase?: string;
+          priority?: number;
+          dependsOn?: string[];
+          acceptance?: string;
+          idempotencyKey?: string;
+          projectedTokens?: number;
+          actor?: string;
         },
-        (r) => `${r.created ? 'created' : 'exists (idempotency key)'} ${cardLine(r.card)}`,
-        (r) => cardJson(r.card, { created: r.created, ...(r.missingDependencies?.length ? { missingDependencies: r.missingDependencies } : {}) }),
-      ),
+        cmd: Command,
+      ) =>
+        withBacklog(
+          cmd,
+          async (c) => {
+            const r = await c.create({
+              id: o.id,
+              title: o.title,
+              body: o.body,
+              phase: o.phase,
+              priority: o.priority,
+              dependsOn: o.dependsOn,
+              acceptance: parseAcceptanceArgument(o.acceptance),
+              idempotencyKey: o.idempotencyKey,
+              projectedTokens: o.projectedTokens,
+              actor: o.actor ?? cliActor(),
+            });
+            // Allowed (a dependent may be filed first), but the card cannot be claimed until then.
+            if (r.missingDependencies?.length) {
+              process.stderr.write(
+                `mosaic-top backlog: warning: ${sanitizeLine(r.card.id)} depends on ${sanitizeLine(r.missingDependencies.join(', '))}, which ${r.missingDependencies.length === 1 ? 'is' : 'are'} no card yet; it stays unclaimable until they exist and are done\n`,
+              );
+            }
+            return r;
+          },
+          (r) => `${r.created ? 'created' : 'exists (idempotency key)'} ${cardLine(r.card)}`,
+          (r) => cardJson(r.card, { created: r.created, ...(r.missingDependencies?.length ? { missingDependencies: r.missingDependencies } : {}) }),
+        ),
     );
 
   backlog
@@ -254,7 +281,13 @@ export function registerBacklogCommand(program: Command): void {
     .requiredOption('--id <id>', 'card id')
     .addOption(json())
     .action(async (o: { id: string }, cmd: Command) =>
-      withBacklog(cmd, (c) => orNull(() => c.get(o.id)), (card) => (card ? cardDetails(card) : '(none)'), (card) => cardJson(card), { readOnly: true }),
+      withBacklog(
+        cmd,
+        (c) => orNull(() => c.get(o.id)),
+        (card) => (card ? cardDetails(card) : '(none)'),
+        (card) => cardJson(card),
+        { readOnly: true },
+      ),
     );
 
   backlog
@@ -324,7 +357,11 @@ export function registerBacklogCommand(program: Command): void {
     .requiredOption('--to <id>', 'the card it depends on')
     .addOption(json())
     .action(async (o: { from: string; to: string }, cmd: Command) =>
-      withBacklog(cmd, (c) => c.link({ from: o.from, to: o.to, actor: cliActor() }), (card) => `linked ${cardLine(card)}`),
+      withBacklog(
+        cmd,
+        (c) => c.link({ from: o.from, to: o.to, actor: cliActor() }),
+        (card) => `linked ${cardLine(card)}`,
+      ),
     );
 
   backlog
@@ -402,7 +439,9 @@ export function registerBacklogCommand(program: Command): void {
         (c) => c.events({ cardId: o.id, limit: o.limit }),
         (events) =>
           events.length
-            ? events.map((e) => sanitizeLine(`${e.at}  ${e.actor.padEnd(12)} ${e.verb.padEnd(9)} ${(e.cardId ?? '-').padEnd(8)} ${JSON.stringify(e.detail)}`)).join('\n')
+            ? events
+                .map((e) => sanitizeLine(`${e.at}  ${e.actor.padEnd(12)} ${e.verb.padEnd(9)} ${(e.cardId ?? '-').padEnd(8)} ${JSON.stringify(e.detail)}`))
+                .join('\n')
             : '(no events)',
         undefined,
         { readOnly: true },
@@ -459,7 +498,9 @@ export function registerBacklogCommand(program: Command): void {
   backlog
     .command('serve')
     .description('run the embedded backlog server in the foreground (clients start one on demand otherwise)')
-    .addOption(new Option('--idle-exit <seconds>', 'exit after this many idle seconds (0 = never; default never in the foreground)').argParser(parseWholeSeconds))
+    .addOption(
+      new Option('--idle-exit <seconds>', 'exit after this many idle seconds (0 = never; default never in the foreground)').argParser(parseWholeSeconds),
+    )
     .action(async (o: { idleExit?: number }, cmd: Command) => {
       const paths = pathsOf(cmd);
       if (paths.databaseUrl) {

@@ -12,7 +12,6 @@ function parseLimit(value: string): number {
   return n;
 }
 
-
 /**
  * `mosaic-top events [--follow] [--json] [--interval S] [--notify CMD] …` (docs/transitions.md): the fleet's
  * transitions — readiness changes and flags raised/cleared. Distinct from `mosaic-top backlog
@@ -27,16 +26,27 @@ export function registerEventsCommand(program: Command): void {
     .addOption(new Option('--interval <seconds>', 'with --follow: poll interval in seconds (default 2)').argParser(parseSeconds))
     .option('--notify <cmd>', 'with --follow: run CMD once per transition into an attention state (event JSON on stdin; agent and state as arguments)')
     .addOption(new Option('--notify-timeout <seconds>', 'kill a notify command after this long').default(10).argParser(parseSeconds))
-    .addOption(new Option('--notify-cooldown <seconds>', 'hold back repeats of one agent+state notification this long (flapping)').default(300).argParser((v) => {
-      const n = Number(v);
-      if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`expected seconds (0 or more), got "${v}"`);
-      return n;
-    }))
+    .addOption(
+      new Option('--notify-cooldown <seconds>', 'hold back repeats of one agent+state notification this long (flapping)').default(300).argParser((v) => {
+        const n = Number(v);
+        if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`expected seconds (0 or more), got "${v}"`);
+        return n;
+      }),
+    )
     .addOption(new Option('--limit <n>', 'without --follow: how many recent transitions').default(50).argParser(parseLimit))
     .option('--no-history', 'with --follow: do not record transitions in <run>/transitions.ndjson')
     .action(async (_opts: unknown, cmd: Command) => {
       const g = cmd.optsWithGlobals() as GlobalOptions;
-      const o = cmd.opts() as { follow?: boolean; json?: boolean; interval?: number; notify?: string; notifyTimeout: number; notifyCooldown: number; limit: number; history: boolean };
+      const o = cmd.opts() as {
+        follow?: boolean;
+        json?: boolean;
+        interval?: number;
+        notify?: string;
+        notifyTimeout: number;
+        notifyCooldown: number;
+        limit: number;
+        history: boolean;
+      };
       // Root options are recognised anywhere on the line: `events --interval 1` may land on the
       // root's --interval (default 2); take it when the user really typed it.
       const interval = o.interval ?? (cmd.getOptionValueSourceWithGlobals('interval') === 'cli' ? g.interval : 2);

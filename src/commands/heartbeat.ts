@@ -23,16 +23,20 @@ export function registerHeartbeatCommand(program: Command): void {
     .command('heartbeat')
     .description('write the agent heartbeat <run>/<agent>.hb (protocol v1), atomically')
     .argument('<agent>', 'agent name (as in the roster)')
-    .addOption(new Option('--state <state>', 'busy, idle, waiting (for a human) or stuck (API error)').choices([...HEARTBEAT_WRITE_STATES]).makeOptionMandatory())
+    .addOption(
+      new Option('--state <state>', 'busy, idle, waiting (for a human) or stuck (API error)').choices([...HEARTBEAT_WRITE_STATES]).makeOptionMandatory(),
+    )
     .option('--reason <text>', 'why the agent waits or is stuck, e.g. "permission: Bash rm -rf build" (one line)')
     .option('--card <id>', 'backlog card in hand')
     .option('--note <text>', 'short free text (flattened to one line)')
     .addOption(new Option('--interval <seconds>', 'how often this writer promises to beat').argParser(parseSeconds))
-    .addOption(new Option('--pid <pid>', 'runtime pid (from a hook: --pid "$PPID", the runtime that ran the hook shell)').argParser((v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`--pid must be a positive integer, got "${v}"`);
-      return n;
-    }))
+    .addOption(
+      new Option('--pid <pid>', 'runtime pid (from a hook: --pid "$PPID", the runtime that ran the hook shell)').argParser((v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`--pid must be a positive integer, got "${v}"`);
+        return n;
+      }),
+    )
     .addOption(new Option('--json', 'print {ok, agent, file, state} as JSON'))
     .action((agent: string, _opts: unknown, cmd: Command) => {
       // The command's own --interval shadows the console's global --interval (default 2):
@@ -57,15 +61,15 @@ export function registerHeartbeatCommand(program: Command): void {
         // (stderr, exit 0 — the beat is written). No roster (or a broken one): nothing to say.
         const inRoster = agentInRoster(paths.roster, agent);
         if (inRoster === false) {
-          process.stderr.write(`mosaic-top heartbeat: warning: agent ${JSON.stringify(sanitizeLine(agent))} is not in the roster ${sanitizeLine(paths.roster)}; no console row reads this beat\n`);
+          process.stderr.write(
+            `mosaic-top heartbeat: warning: agent ${JSON.stringify(sanitizeLine(agent))} is not in the roster ${sanitizeLine(paths.roster)}; no console row reads this beat\n`,
+          );
         }
         if (g.json) process.stdout.write(`${JSON.stringify({ ok: true, agent, file, state: o.state, inRoster })}\n`);
       } catch (error) {
         // The message may quote the user's words (agent, card): never raw to the terminal.
         const message =
-          error instanceof HeartbeatInputError
-            ? error.message
-            : `cannot write the heartbeat of ${agent} in ${paths.runDir}: ${describeCause(error)}`;
+          error instanceof HeartbeatInputError ? error.message : `cannot write the heartbeat of ${agent} in ${paths.runDir}: ${describeCause(error)}`;
         process.stderr.write(`mosaic-top heartbeat: ${sanitizeLine(message)}\n`);
         process.exitCode = error instanceof HeartbeatInputError ? 2 : 1;
       }

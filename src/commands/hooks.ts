@@ -177,9 +177,18 @@ function selectAgents(rosterFile: string, names: string[], runtimeOverride: stri
   const loaded = loadRoster(rosterFile);
   if (!loaded.ok) {
     if (names.length && runtimeOverride) {
-      return names.map((name) => ({ name, runtime: runtimeOverride, class: null, modelHint: null, host: null, ssh: null, socket: null, workingDirectory: null }));
+      return names.map((name) => ({
+        name,
+        runtime: runtimeOverride,
+        class: null,
+        modelHint: null,
+        host: null,
+        ssh: null,
+        socket: null,
+        workingDirectory: null,
+      }));
     }
-    throw new Error(`${loaded.errors[0]}${names.length ? ' (or pass --runtime to name the agents\' runtime)' : ''}`);
+    throw new Error(`${loaded.errors[0]}${names.length ? " (or pass --runtime to name the agents' runtime)" : ''}`);
   }
   if (!names.length) return loaded.roster.agents;
   return names.map((name) => {
@@ -235,7 +244,9 @@ export function hookStatus(items: HookPlanItem[], target: HookCommandTarget): Ho
       if (text === null) return { ...item, state: 'not wired', detail: 'no file' };
       if (!text.includes(OWNED_FILE_MARK)) return { ...item, state: 'not wired', detail: 'a file not written by mosaic-top is there' };
       const wanted = item.runtime === 'opencode' ? opencodePluginText(target) : piExtensionText(target);
-      return text === wanted ? { ...item, state: 'wired', detail: 'plugin file up to date' } : { ...item, state: 'outdated', detail: 'written by another mosaic-top install: run hooks install' };
+      return text === wanted
+        ? { ...item, state: 'wired', detail: 'plugin file up to date' }
+        : { ...item, state: 'outdated', detail: 'written by another mosaic-top install: run hooks install' };
     }
     const events = item.runtime === 'claude' ? CLAUDE_HOOK_EVENTS : CODEX_HOOK_EVENTS;
     const wired = wiredEvents(text, events);
@@ -256,7 +267,10 @@ export function hookStatus(items: HookPlanItem[], target: HookCommandTarget): Ho
       }
       const prefix = `[hooks.state.${JSON.stringify(item.file).slice(0, -1)}:`;
       const trusted = config.split('\n').filter((l) => l.trim().startsWith(prefix)).length;
-      const trust = trusted >= wired.length ? `trusted in config.toml` : `${trusted}/${wired.length} trusted in config.toml: Codex will ask to review them (run hooks install with codex on PATH)`;
+      const trust =
+        trusted >= wired.length
+          ? `trusted in config.toml`
+          : `${trusted}/${wired.length} trusted in config.toml: Codex will ask to review them (run hooks install with codex on PATH)`;
       return { ...item, state: 'wired', detail: `${wired.length} events; ${trust}` };
     }
     return { ...item, state: 'wired', detail: `${wired.length} events` };
@@ -307,10 +321,16 @@ export function codexHookHashes(codexBin: string, codexHome: string, hooksFile: 
       if (error) reject(error);
       else resolve(entries);
     };
-    const timer = setTimeout(() => finish(new Error(`codex app-server gave no hooks/list answer within ${timeoutMs} ms${stderr ? `: ${stderr.trim().split('\n').slice(-1)[0]}` : ''}`)), timeoutMs);
+    const timer = setTimeout(
+      () =>
+        finish(new Error(`codex app-server gave no hooks/list answer within ${timeoutMs} ms${stderr ? `: ${stderr.trim().split('\n').slice(-1)[0]}` : ''}`)),
+      timeoutMs,
+    );
     const send = (message: unknown) => child.stdin.write(`${JSON.stringify(message)}\n`);
     child.on('error', (error) => finish(new Error(`cannot run ${codexBin} app-server: ${error.message}`)));
-    child.on('exit', (code) => finish(new Error(`codex app-server exited (${code}) before answering${stderr ? `: ${stderr.trim().split('\n').slice(-1)[0]}` : ''}`)));
+    child.on('exit', (code) =>
+      finish(new Error(`codex app-server exited (${code}) before answering${stderr ? `: ${stderr.trim().split('\n').slice(-1)[0]}` : ''}`)),
+    );
     child.stdin.on('error', () => {});
     child.stderr.on('data', (d: Buffer) => {
       stderr = (stderr + d.toString('utf8')).slice(-2000);
@@ -334,13 +354,24 @@ export function codexHookHashes(codexBin: string, codexHome: string, hooksFile: 
           if (message.error) return finish(new Error(`codex hooks/list: ${JSON.stringify(message.error).slice(0, 200)}`));
           type ListedHook = { key?: unknown; currentHash?: unknown; sourcePath?: unknown; command?: unknown };
           const data: unknown[] = Array.isArray(message.result?.data) ? (message.result.data as unknown[]) : [];
-          const hooks = data.flatMap((d) => { const h = (d as { hooks?: unknown } | null)?.hooks; return Array.isArray(h) ? (h as ListedHook[]) : []; });
+          const hooks = data.flatMap((d) => {
+            const h = (d as { hooks?: unknown } | null)?.hooks;
+            return Array.isArray(h) ? (h as ListedHook[]) : [];
+          });
           const ours = hooks.filter(
-            (h) => typeof h?.key === 'string' && typeof h?.currentHash === 'string' && h.sourcePath === hooksFile && typeof h.command === 'string' && h.command.includes(HOOK_COMMAND_MARK),
+            (h) =>
+              typeof h?.key === 'string' &&
+              typeof h?.currentHash === 'string' &&
+              h.sourcePath === hooksFile &&
+              typeof h.command === 'string' &&
+              h.command.includes(HOOK_COMMAND_MARK),
           );
           const unique = new Map<string, string>(ours.map((h) => [h.key as string, h.currentHash as string]));
           if (!unique.size) return finish(new Error(`codex lists none of our hooks from ${hooksFile}`));
-          return finish(null, [...unique].map(([key, hash]) => ({ key, hash })));
+          return finish(
+            null,
+            [...unique].map(([key, hash]) => ({ key, hash })),
+          );
         }
       }
     });
@@ -373,15 +404,14 @@ export async function trustCodexHooks(codexBin: string, hooksFile: string): Prom
   }
 }
 
-const CODEX_TRUST_NOTE =
-  'Codex will show "Hooks need review" once for these hooks: approve them there (docs/heartbeat.md)';
+const CODEX_TRUST_NOTE = 'Codex will show "Hooks need review" once for these hooks: approve them there (docs/heartbeat.md)';
 
 /** Registers `hooks install`, `hooks status` and the hidden `heartbeat-hook`. */
 export function registerHooksCommands(program: Command): void {
   const hooks = program.command('hooks').description("wire agents' runtimes (Claude Code, Codex, opencode, pi) to the heartbeat protocol");
   hooks
     .command('install')
-    .description('merge heartbeat hooks into each agent\'s runtime configuration (keeps your hooks; idempotent)')
+    .description("merge heartbeat hooks into each agent's runtime configuration (keeps your hooks; idempotent)")
     .argument('[agents...]', 'agent names (default: every local agent of the roster)')
     .option('--dry-run', 'print what would change; write nothing')
     .addOption(new Option('--runtime <runtime>', 'runtime of the named agents (when they are not in the roster)').choices([...HOOK_RUNTIMES]))
@@ -425,7 +455,8 @@ export function registerHooksCommands(program: Command): void {
           if (typeof t === 'string') process.stdout.write(`  codex trust: ${t}\n`);
           else if (t && t.error) process.stdout.write(`  codex trust: ${sanitizeLine(t.error)}; ${CODEX_TRUST_NOTE}\n`);
           else if (t) process.stdout.write(`  codex trust: ${t.configFile}: ${t.changes.length ? t.changes.join(', ') : 'unchanged (already trusted)'}\n`);
-          if (r.runtime === 'opencode' && r.changed && !r.error) process.stdout.write('  note: opencode loads it at its next start (a first start with a plugin dir may try `npm install @opencode-ai/plugin`)\n');
+          if (r.runtime === 'opencode' && r.changed && !r.error)
+            process.stdout.write('  note: opencode loads it at its next start (a first start with a plugin dir may try `npm install @opencode-ai/plugin`)\n');
         }
         for (const s of plan.skipped) process.stdout.write(`${s.agent}: skipped: ${sanitizeLine(s.why)}\n`);
         const changed = results.filter((r) => r.changed).length;
@@ -549,7 +580,12 @@ function runtimePid(): number | null {
 function currentWaitingReason(runDir: string, agent: string): string | null {
   try {
     const text = fs.readFileSync(heartbeatPath(runDir, agent), 'utf8').slice(0, 4096);
-    const get = (k: string) => text.split('\n').find((l) => l.startsWith(`${k}=`))?.slice(k.length + 1).trim() ?? null;
+    const get = (k: string) =>
+      text
+        .split('\n')
+        .find((l) => l.startsWith(`${k}=`))
+        ?.slice(k.length + 1)
+        .trim() ?? null;
     return get('state') === 'waiting' ? get('reason') : null;
   } catch {
     return null;
@@ -560,7 +596,12 @@ function currentWaitingReason(runDir: string, agent: string): string | null {
  * The hook's work: payload ⇒ beat ⇒ `<run>/<agent>.hb`. Throws on a problem (the caller
  * reports it on stderr and still exits 0).
  */
-export async function runHeartbeatHook(runtime: HookRuntime, agentOpt: string | undefined, payloadArg: string | undefined, mosaicHome: string | undefined): Promise<void> {
+export async function runHeartbeatHook(
+  runtime: HookRuntime,
+  agentOpt: string | undefined,
+  payloadArg: string | undefined,
+  mosaicHome: string | undefined,
+): Promise<void> {
   const raw = payloadArg ?? (await readStdinBounded());
   let payload: unknown = {};
   if (raw.trim()) {
@@ -573,7 +614,7 @@ export async function runHeartbeatHook(runtime: HookRuntime, agentOpt: string | 
   const beat = beatFromHookEvent(runtime, payload);
   if (!beat) return;
   const agent = agentOpt ?? (process.env.MOSAIC_AGENT_NAME || null) ?? tmuxSessionName();
-  if (!agent) throw new Error('no agent name: set MOSAIC_AGENT_NAME in the agent\'s environment, or run the agent in a tmux session named after it');
+  if (!agent) throw new Error("no agent name: set MOSAIC_AGENT_NAME in the agent's environment, or run the agent in a tmux session named after it");
   if (!isValidAgentName(agent)) throw new Error(`agent name "${agent}" is not valid`);
   const paths = resolvePaths({ mosaicHome });
   let reason = beat.reason;

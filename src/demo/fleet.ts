@@ -48,7 +48,14 @@ interface DemoAgentSpec {
  * no_evidence, and the dead pane ⇒ refused.
  */
 export const DEMO_AGENTS: readonly DemoAgentSpec[] = [
-  { name: 'orchestrator', runtime: 'claude', class: 'orchestrator', modelHint: 'opus', sim: ['--busy', '6', '--idle', '8', '--input-mode', 'accept'], declaresCommand: true },
+  {
+    name: 'orchestrator',
+    runtime: 'claude',
+    class: 'orchestrator',
+    modelHint: 'opus',
+    sim: ['--busy', '6', '--idle', '8', '--input-mode', 'accept'],
+    declaresCommand: true,
+  },
   { name: 'enhancer', runtime: 'claude', class: 'enhancer', sim: ['--busy', '8', '--idle', '6', '--input-mode', 'queue'], declaresCommand: true },
   { name: 'coder1', runtime: 'codex', class: 'coder', sim: ['--busy', '10', '--idle', '5', '--input-mode', 'accept'], declaresCommand: true },
   // Upstream's canary: the roster says pi, the pane runs something else ⇒ DRIFT. Its input
@@ -57,7 +64,14 @@ export const DEMO_AGENTS: readonly DemoAgentSpec[] = [
   // Beats once (dated 10 minutes ago), then never again ⇒ stale at once; ignores input ⇒ no_evidence.
   { name: 'reviewer', runtime: 'opencode', class: 'review', sim: ['--mode', 'silent', '--beat-age', '600', '--input-mode', 'ignore'], declaresCommand: true },
   // Exits after 2 s; remain-on-exit keeps the dead pane ⇒ dead (a send is refused).
-  { name: 'research', runtime: 'claude', class: 'research', sim: ['--mode', 'exit', '--exit-after', '2', '--exit-code', '3'], declaresCommand: true, remainOnExit: true },
+  {
+    name: 'research',
+    runtime: 'claude',
+    class: 'research',
+    sim: ['--mode', 'exit', '--exit-after', '2', '--exit-code', '3'],
+    declaresCommand: true,
+    remainOnExit: true,
+  },
   // Stops at Claude Code's Bash permission prompt (its real screen text) ⇒ waiting, with the
   // tool and command in the evidence from the screen rules; a send is refused (a dialog).
   { name: 'coder2', runtime: 'claude', class: 'coder', sim: ['--mode', 'prompt', '--busy', '6', '--idle', '6'], declaresCommand: true },
@@ -162,7 +176,8 @@ export async function demoUp(opts: { mosaicHome?: string; socket?: string } = {}
       // screen rules (and verified send) read them as that runtime (issue 10).
       // A silent agent (gone quiet: its beat goes stale) keeps the plain `> ` line, so its
       // screen does not read as a live runtime either.
-      const screen = a.sim.includes('--input-mode') && !a.sim.includes('silent') && ['claude', 'codex', 'pi', 'opencode'].includes(a.runtime) ? ['--screen', a.runtime] : [];
+      const screen =
+        a.sim.includes('--input-mode') && !a.sim.includes('silent') && ['claude', 'codex', 'pi', 'opencode'].includes(a.runtime) ? ['--screen', a.runtime] : [];
       const argv = [launcher, '--agent', a.name, '--run-dir', paths.runDir, ...a.sim, ...screen];
       if (a.declaresCommand) {
         fs.writeFileSync(
@@ -244,7 +259,12 @@ async function endAfter(pids: number[], ms: number): Promise<void> {
 export async function demoDown(fleetOrHome: DemoFleet | string): Promise<void> {
   const fleet = typeof fleetOrHome === 'string' ? readDemoFleet(fleetOrHome) : fleetOrHome;
   const listed = await runTmux(fleet.socket, ['list-panes', '-a', '-F', '#{pane_pid}'], { timeoutMs: 5000 });
-  const panePids = listed.ok ? listed.stdout.split('\n').map(Number).filter((n) => Number.isInteger(n) && n > 1) : [];
+  const panePids = listed.ok
+    ? listed.stdout
+        .split('\n')
+        .map(Number)
+        .filter((n) => Number.isInteger(n) && n > 1)
+    : [];
   await runTmux(fleet.socket, ['kill-server'], { timeoutMs: 5000 });
   await endAfter(panePids, 5000);
   // The demo's embedded backlog server (started by seedDemoBacklog) holds the data dir.

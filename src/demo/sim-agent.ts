@@ -66,11 +66,7 @@ export function claudePermissionScreen(command: string): string[] {
 }
 
 /** Claude Code's screen after a turn that hit a rate limit (MAX_RETRIES=1). */
-export const CLAUDE_RATE_LIMITED = [
-  '● API Error: Request rejected (429) · Rate limited: too many requests',
-  '',
-  '✻ Churned for 1s',
-];
+export const CLAUDE_RATE_LIMITED = ['● API Error: Request rejected (429) · Rate limited: too many requests', '', '✻ Churned for 1s'];
 
 /** Parsed command line of the sim agent. */
 export interface SimAgentOptions {
@@ -118,24 +114,55 @@ export function parseSimAgentArgs(argv: readonly string[]): SimAgentOptions {
     const flag = argv[i];
     const v = argv[i + 1];
     switch (flag) {
-      case '--agent': o.agent = v ?? ''; i++; break;
-      case '--run-dir': o.runDir = v ?? ''; i++; break;
+      case '--agent':
+        o.agent = v ?? '';
+        i++;
+        break;
+      case '--run-dir':
+        o.runDir = v ?? '';
+        i++;
+        break;
       case '--mode':
         if (!SIM_MODES.includes(v as SimMode)) throw new Error(`--mode must be ${SIM_MODES.join(', ')}, got "${v ?? ''}"`);
-        o.mode = v as SimMode; i++; break;
-      case '--busy': o.busySeconds = num(flag, v); i++; break;
-      case '--idle': o.idleSeconds = num(flag, v); i++; break;
-      case '--interval': o.intervalSeconds = Math.max(1, num(flag, v)); i++; break;
-      case '--beat-age': o.beatAgeSeconds = num(flag, v); i++; break;
-      case '--exit-after': o.exitAfterSeconds = num(flag, v); i++; break;
-      case '--exit-code': o.exitCode = Math.floor(num(flag, v)); i++; break;
+        o.mode = v as SimMode;
+        i++;
+        break;
+      case '--busy':
+        o.busySeconds = num(flag, v);
+        i++;
+        break;
+      case '--idle':
+        o.idleSeconds = num(flag, v);
+        i++;
+        break;
+      case '--interval':
+        o.intervalSeconds = Math.max(1, num(flag, v));
+        i++;
+        break;
+      case '--beat-age':
+        o.beatAgeSeconds = num(flag, v);
+        i++;
+        break;
+      case '--exit-after':
+        o.exitAfterSeconds = num(flag, v);
+        i++;
+        break;
+      case '--exit-code':
+        o.exitCode = Math.floor(num(flag, v));
+        i++;
+        break;
       case '--input-mode':
         if (!SIM_INPUT_MODES.includes(v as SimInputMode)) throw new Error(`--input-mode must be ${SIM_INPUT_MODES.join(', ')}, got "${v ?? ''}"`);
-        o.inputMode = v as SimInputMode; i++; break;
+        o.inputMode = v as SimInputMode;
+        i++;
+        break;
       case '--screen':
         if (!SIM_SCREENS.includes(v as SimScreen)) throw new Error(`--screen must be ${SIM_SCREENS.join(', ')}, got "${v ?? ''}"`);
-        o.screen = v as SimScreen; i++; break;
-      default: throw new Error(`unknown argument "${flag}"`);
+        o.screen = v as SimScreen;
+        i++;
+        break;
+      default:
+        throw new Error(`unknown argument "${flag}"`);
     }
   }
   if (!o.agent || !o.runDir) throw new Error(`usage: sim-agent --agent NAME --run-dir DIR [--mode ${SIM_MODES.join('|')}]`);
@@ -161,7 +188,13 @@ export function runSimAgent(o: SimAgentOptions): void {
   /** Reads the terminal per `--input-mode` (raw, bracketed paste) or as cooked lines; `take` gets each message. */
   function listenForInput(take: (line: string) => void): void {
     if (o.inputMode) {
-      simInput = new SimInput(o.inputMode, process.stdout, { isBusy: () => state === 'busy', take: (text) => take(text.split('\n')[0]) }, o.screen, () => process.stdout.columns || 80);
+      simInput = new SimInput(
+        o.inputMode,
+        process.stdout,
+        { isBusy: () => state === 'busy', take: (text) => take(text.split('\n')[0]) },
+        o.screen,
+        () => process.stdout.columns || 80,
+      );
       if (process.stdin.isTTY) process.stdin.setRawMode(true);
       process.stdin.setEncoding('utf8');
       process.stdin.on('data', (chunk: string) => simInput?.feed(chunk));
@@ -247,7 +280,9 @@ function runRuntimeScreens(o: SimAgentOptions, say: (line: string) => void, list
       say(`heartbeat failed: ${(error as Error).message}`);
     }
   };
-  const show = (lines: readonly string[]) => { for (const l of lines) say(l); };
+  const show = (lines: readonly string[]) => {
+    for (const l of lines) say(l);
+  };
   let phase: 'waiting' | 'stuck' | 'busy' | 'idle' = 'idle';
   let timer: NodeJS.Timeout | null = null;
   const later = (seconds: number, fn: () => void) => {

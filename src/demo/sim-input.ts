@@ -36,11 +36,7 @@ const PASTE_START = '\u001b[200~';
 const PASTE_END = '\u001b[201~';
 
 /** One thing the operator did at the keyboard, decoded from raw terminal input. */
-export type InputEvent =
-  | { type: 'text'; text: string }
-  | { type: 'paste'; text: string }
-  | { type: 'enter' }
-  | { type: 'backspace' };
+export type InputEvent = { type: 'text'; text: string } | { type: 'paste'; text: string } | { type: 'enter' } | { type: 'backspace' };
 
 /** State of {@link decodeInput} between chunks (a paste may span several reads). */
 export interface DecoderState {
@@ -216,7 +212,13 @@ export class SimInput {
       case 'pi':
         return [...(busy ? [' ⠼ Working...', ''] : []), rule, text, rule, '~/work', '↑0 ↓0 $0.000 0.0%/128k (auto)        (fake) test-model'];
       case 'opencode':
-        return [`┃  ${text || 'Ask anything… "Fix broken tests"'}`, '┃', '┃  Build · Sim model Fake', '', busy ? '  ⬝⬝⬝⬝ esc interrupt' : '                 tab agents  ctrl+p commands'];
+        return [
+          `┃  ${text || 'Ask anything… "Fix broken tests"'}`,
+          '┃',
+          '┃  Build · Sim model Fake',
+          '',
+          busy ? '  ⬝⬝⬝⬝ esc interrupt' : '                 tab agents  ctrl+p commands',
+        ];
       default:
         return [`> ${text}`];
     }

@@ -77,7 +77,9 @@ export function lifecycleLines(result: LifecycleResult): string[] {
 
 /** Lines of an answer receipt for the message dialog: status line, reason, prompt, evidence, where recorded. Sanitized. */
 export function answerLines(r: AnswerReceipt): string[] {
-  const lines = [`${r.status} — ${r.answer === 'allow' ? 'allow once' : 'deny'} to ${r.agent}${r.key ? ` (key ${r.key})` : ''} in ${Math.round(r.elapsedMs)} ms`];
+  const lines = [
+    `${r.status} — ${r.answer === 'allow' ? 'allow once' : 'deny'} to ${r.agent}${r.key ? ` (key ${r.key})` : ''} in ${Math.round(r.elapsedMs)} ms`,
+  ];
   if (r.reason) lines.push(`reason: ${r.reason}`);
   if (r.prompt) lines.push(`prompt: ${[r.prompt.tool, r.prompt.detail].filter(Boolean).join(' ')} [id ${r.prompt.id}]`);
   for (const e of r.evidence) lines.push(`evidence: ${e}`);
@@ -152,7 +154,15 @@ export function createConsoleActions(deps: ConsoleActionDeps): ConsoleActions {
       s.startPending('receipt', `sending to ${agent.name}…`);
       let receipt: SendReceipt;
       try {
-        receipt = await send({ agent: agent.name, runtime: agent.runtime, socket: agentTmuxServer(agent, paths), runDir: paths.runDir, message, timeoutMs: CONSOLE_SEND_TIMEOUT_MS, paths });
+        receipt = await send({
+          agent: agent.name,
+          runtime: agent.runtime,
+          socket: agentTmuxServer(agent, paths),
+          runDir: paths.runDir,
+          message,
+          timeoutMs: CONSOLE_SEND_TIMEOUT_MS,
+          paths,
+        });
       } catch (error) {
         receipt = { status: 'refused', agent: agent.name, evidence: [], elapsedMs: 0, source: 'operator:mosaic-top', reason: (error as Error).message };
       }
@@ -164,7 +174,13 @@ export function createConsoleActions(deps: ConsoleActionDeps): ConsoleActions {
       s.startPending('message', `claiming a card for ${agent.name}…`);
       let result: DispatchResult;
       try {
-        result = await dispatch({ paths, agent: agent.name, runtime: agent.runtime, socket: agentTmuxServer(agent, paths), timeoutMs: CONSOLE_SEND_TIMEOUT_MS });
+        result = await dispatch({
+          paths,
+          agent: agent.name,
+          runtime: agent.runtime,
+          socket: agentTmuxServer(agent, paths),
+          timeoutMs: CONSOLE_SEND_TIMEOUT_MS,
+        });
       } catch (error) {
         result = { ok: false, outcome: 'refused', card: null, receipt: null, refused: (error as Error).message, message: 'claim + dispatch failed' };
       }
@@ -182,7 +198,21 @@ export function createConsoleActions(deps: ConsoleActionDeps): ConsoleActions {
         result = await run({ paths, agent: agent.name, verb, force: true, timeoutMs: CONSOLE_UNIT_TIMEOUT_MS });
       } catch (error) {
         const message = sanitizeLine(`${verb} ${agent.name}: failed: ${(error as Error).message}`);
-        result = { ok: false, verb, agent: agent.name, unit: `mosaic-agent@${agent.name}.service`, host: agent.host, outcome: 'failed', reason: message, forced: true, before: null, after: null, evidence: [], elapsedMs: 0, message };
+        result = {
+          ok: false,
+          verb,
+          agent: agent.name,
+          unit: `mosaic-agent@${agent.name}.service`,
+          host: agent.host,
+          outcome: 'failed',
+          reason: message,
+          forced: true,
+          before: null,
+          after: null,
+          evidence: [],
+          elapsedMs: 0,
+          message,
+        };
       }
       store.getState().showMessage(`${verb} ${agent.name}: ${result.outcome.replace('_', ' ')}`, lifecycleLines(result));
       poller.refresh();
@@ -193,9 +223,30 @@ export function createConsoleActions(deps: ConsoleActionDeps): ConsoleActions {
       let receipt: AnswerReceipt;
       try {
         const run = deps.answerPrompt ?? (await import('../actions/answer.js')).answerPrompt;
-        receipt = await run({ agent: agent.name, runtime: agent.runtime, answer: choice, promptId, socket: agentTmuxServer(agent, paths), runDir: paths.runDir, readonly: s.ui.readonly, timeoutMs: CONSOLE_ANSWER_TIMEOUT_MS, paths, by: operator() });
+        receipt = await run({
+          agent: agent.name,
+          runtime: agent.runtime,
+          answer: choice,
+          promptId,
+          socket: agentTmuxServer(agent, paths),
+          runDir: paths.runDir,
+          readonly: s.ui.readonly,
+          timeoutMs: CONSOLE_ANSWER_TIMEOUT_MS,
+          paths,
+          by: operator(),
+        });
       } catch (error) {
-        receipt = { status: 'refused', agent: agent.name, answer: choice, key: null, prompt: null, reason: (error as Error).message, evidence: [], elapsedMs: 0, by: operator() };
+        receipt = {
+          status: 'refused',
+          agent: agent.name,
+          answer: choice,
+          key: null,
+          prompt: null,
+          reason: (error as Error).message,
+          evidence: [],
+          elapsedMs: 0,
+          by: operator(),
+        };
       }
       store.getState().showMessage(`ANSWER ${receipt.status.toUpperCase()}: ${agent.name}`, answerLines(receipt));
       poller.refresh();
@@ -230,9 +281,14 @@ export function createConsoleActions(deps: ConsoleActionDeps): ConsoleActions {
         'acceptance:',
         ...(acceptanceLines(card.acceptance).length ? acceptanceLines(card.acceptance) : ['(none)']).map((l) => `  ${l}`),
         'events (newest first):',
-        ...(events.length ? events.map((e) => `  ${e.at}  ${e.actor}  ${e.verb}${Object.keys(e.detail).length ? `  ${JSON.stringify(e.detail)}` : ''}`) : ['  (none)']),
+        ...(events.length
+          ? events.map((e) => `  ${e.at}  ${e.actor}  ${e.verb}${Object.keys(e.detail).length ? `  ${JSON.stringify(e.detail)}` : ''}`)
+          : ['  (none)']),
       ];
-      s.showCardDetails(cardId, lines.flatMap((l) => sanitizeLines(l)));
+      s.showCardDetails(
+        cardId,
+        lines.flatMap((l) => sanitizeLines(l)),
+      );
     },
     async loadEvents() {
       // Opens the backlog with create: false (defaultOpenBacklog): with no store yet the client

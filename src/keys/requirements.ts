@@ -57,7 +57,12 @@ export function unmetRequirement(s: ConsoleState, need: Requirement, what: strin
       return selectedClaimedCard(s) ? null : { notice: `${what}: select a claimed card (C) in the backlog panel` };
     case 'selection': {
       if (s.ui.focus === 'fleet') return visibleAgents(s.fleet.snapshot, s.ui.filter).length ? null : { notice: null };
-      return selectedIndex(backlogRows(s.backlog.section, s.ui.filter).map((r) => r.id), s.ui.selectedCard) >= 0 ? null : { notice: null };
+      return selectedIndex(
+        backlogRows(s.backlog.section, s.ui.filter).map((r) => r.id),
+        s.ui.selectedCard,
+      ) >= 0
+        ? null
+        : { notice: null };
     }
     case 'filter-set':
       return s.ui.filter ? null : { notice: null };

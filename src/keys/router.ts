@@ -58,7 +58,11 @@ export interface KeyPress {
 export type DispatchLayer = 'modal' | 'fleet' | 'backlog' | 'global' | null;
 
 function isText(press: KeyPress): boolean {
-  return press.input.length > 0 && !hasControlCharacters(press.input) && !['up', 'down', 'pageup', 'pagedown', 'enter', 'escape', 'tab', 'backspace'].includes(press.name);
+  return (
+    press.input.length > 0 &&
+    !hasControlCharacters(press.input) &&
+    !['up', 'down', 'pageup', 'pagedown', 'enter', 'escape', 'tab', 'backspace'].includes(press.name)
+  );
 }
 
 /** Layout values the moves need (computed by the layout each frame, never stored). */
@@ -89,24 +93,37 @@ function refuseUnmet(store: ConsoleStore, binding: KeyBinding): boolean {
 /** The scopes the open modal reads keys from, most specific first. */
 function modalScopes(open: OpenView): KeyScope[] {
   switch (open.kind) {
-    case 'none': return [];
+    case 'none':
+      return [];
     case 'filter':
-    case 'send-editor': return ['modal', 'text'];
+    case 'send-editor':
+      return ['modal', 'text'];
     case 'confirm-pause':
     case 'confirm-dispatch':
     case 'confirm-release':
     case 'confirm-unit':
-    case 'confirm-answer': return ['modal'];
-    case 'help': return ['help', 'view'];
-    case 'events': return ['events', 'view'];
-    case 'transitions': return ['transitions', 'view'];
-    case 'details': return ['view'];
+    case 'confirm-answer':
+      return ['modal'];
+    case 'help':
+      return ['help', 'view'];
+    case 'events':
+      return ['events', 'view'];
+    case 'transitions':
+      return ['transitions', 'view'];
+    case 'details':
+      return ['view'];
     case 'receipt':
-    case 'message': return ['result'];
+    case 'message':
+      return ['result'];
   }
 }
 
-const CANCELLED: Record<string, string> = { 'confirm-pause': 'pause/resume cancelled', 'confirm-dispatch': 'claim cancelled', 'confirm-release': 'release cancelled', 'confirm-answer': 'answer cancelled: nothing typed' };
+const CANCELLED: Record<string, string> = {
+  'confirm-pause': 'pause/resume cancelled',
+  'confirm-dispatch': 'claim cancelled',
+  'confirm-release': 'release cancelled',
+  'confirm-answer': 'answer cancelled: nothing typed',
+};
 
 /** Runs the modal binding for what is open; false when the key is not the modal's (it goes on to the panels). */
 function handleModal(press: KeyPress, store: ConsoleStore, actions: ConsoleActions, view: ViewSize): boolean {
@@ -140,8 +157,13 @@ function handleModal(press: KeyPress, store: ConsoleStore, actions: ConsoleActio
     case 'submit':
       if (open.kind === 'send-editor') {
         const text = open.draft;
-        if (!text.trim()) { s.closeModal(); s.pushNotice('send: empty message, nothing sent', 'warn'); }
-        else withAgent(store, 'send', (agent) => { void actions.send(agent, text); });
+        if (!text.trim()) {
+          s.closeModal();
+          s.pushNotice('send: empty message, nothing sent', 'warn');
+        } else
+          withAgent(store, 'send', (agent) => {
+            void actions.send(agent, text);
+          });
       } else s.closeModal();
       return true;
     case 'cancel':
@@ -152,24 +174,35 @@ function handleModal(press: KeyPress, store: ConsoleStore, actions: ConsoleActio
       return true;
     case 'confirm-no':
       s.closeModal();
-      s.pushNotice(open.kind === 'confirm-unit' ? `${open.verb} cancelled` : CANCELLED[open.kind] ?? 'cancelled');
+      s.pushNotice(open.kind === 'confirm-unit' ? `${open.verb} cancelled` : (CANCELLED[open.kind] ?? 'cancelled'));
       return true;
     case 'answer-choice': {
       if (open.kind !== 'confirm-answer') return true;
       const agent = s.fleet.snapshot?.agents.find((a) => a.name === open.agent);
-      if (!agent) { s.closeModal(); s.pushNotice(sanitizeLine(`answer: ${open.agent} is no longer in the roster`), 'warn'); }
-      else if (!actions.answer) { s.closeModal(); s.pushNotice('answer: not available in this console', 'warn'); }
-      else void actions.answer(agent, press.name === 'a' ? 'allow' : 'deny', open.prompt.id);
+      if (!agent) {
+        s.closeModal();
+        s.pushNotice(sanitizeLine(`answer: ${open.agent} is no longer in the roster`), 'warn');
+      } else if (!actions.answer) {
+        s.closeModal();
+        s.pushNotice('answer: not available in this console', 'warn');
+      } else void actions.answer(agent, press.name === 'a' ? 'allow' : 'deny', open.prompt.id);
       return true;
     }
     case 'confirm-yes':
       if (open.kind === 'confirm-pause') void actions.pauseOrResume();
-      else if (open.kind === 'confirm-dispatch') withAgent(store, 'claim', (agent) => { void actions.dispatch(agent); });
+      else if (open.kind === 'confirm-dispatch')
+        withAgent(store, 'claim', (agent) => {
+          void actions.dispatch(agent);
+        });
       else if (open.kind === 'confirm-unit') {
         const agent = s.fleet.snapshot?.agents.find((a) => a.name === open.agent);
-        if (!agent) { s.closeModal(); s.pushNotice(sanitizeLine(`${open.verb}: ${open.agent} is no longer in the roster`), 'warn'); }
-        else if (!actions.unitAction) { s.closeModal(); s.pushNotice(`${open.verb}: not available in this console`, 'warn'); }
-        else void actions.unitAction(agent, open.verb);
+        if (!agent) {
+          s.closeModal();
+          s.pushNotice(sanitizeLine(`${open.verb}: ${open.agent} is no longer in the roster`), 'warn');
+        } else if (!actions.unitAction) {
+          s.closeModal();
+          s.pushNotice(`${open.verb}: not available in this console`, 'warn');
+        } else void actions.unitAction(agent, open.verb);
       } else if (open.kind === 'confirm-release') {
         const card = selectedClaimedCard(store.getState());
         if (card) void actions.release(card);
@@ -180,13 +213,27 @@ function handleModal(press: KeyPress, store: ConsoleStore, actions: ConsoleActio
       }
       return true;
     // In a full view the movement keys scroll it.
-    case 'move-up': scroll(-1); return true;
-    case 'move-down': scroll(1); return true;
-    case 'page-up': scroll(-page); return true;
-    case 'page-down': scroll(page); return true;
-    case 'move-top': scroll('top'); return true;
-    case 'move-bottom': scroll(10_000); return true;
-    case 'reload-events': if (actions.loadEvents) void actions.loadEvents(); return true;
+    case 'move-up':
+      scroll(-1);
+      return true;
+    case 'move-down':
+      scroll(1);
+      return true;
+    case 'page-up':
+      scroll(-page);
+      return true;
+    case 'page-down':
+      scroll(page);
+      return true;
+    case 'move-top':
+      scroll('top');
+      return true;
+    case 'move-bottom':
+      scroll(10_000);
+      return true;
+    case 'reload-events':
+      if (actions.loadEvents) void actions.loadEvents();
+      return true;
     case 'close-view':
     case 'close-own-view':
     case 'dismiss':
@@ -209,7 +256,7 @@ function withAgent(store: ConsoleStore, what: string, run: (agent: AgentRow) => 
  */
 export function unitRefusalBeforeAsking(s: ConsoleState, agent: AgentRow, verb: string): string | null {
   const probes = s.fleet.snapshot?.probes ?? {};
-  const probe = agent.ssh ? probes[`ssh:${agent.ssh}`]?.ok === false ? probes[`ssh:${agent.ssh}`] : probes[`systemd:${agent.ssh}`] : probes.systemd;
+  const probe = agent.ssh ? (probes[`ssh:${agent.ssh}`]?.ok === false ? probes[`ssh:${agent.ssh}`] : probes[`systemd:${agent.ssh}`]) : probes.systemd;
   if (probe && !probe.ok) return `${verb} refused: ${probe.error ?? 'systemd unavailable'}`;
   return null;
 }
@@ -225,49 +272,76 @@ function runPanelOrGlobal(binding: KeyBinding, store: ConsoleStore, actions: Con
     });
   }
   switch (binding.command) {
-    case 'move-up': return s.moveSelection(-1);
-    case 'move-down': return s.moveSelection(1);
-    case 'page-up': return s.moveSelection('page-up', view.pageRows);
-    case 'page-down': return s.moveSelection('page-down', view.pageRows);
-    case 'move-top': return s.moveSelection('top');
-    case 'move-bottom': return s.moveSelection('bottom');
+    case 'move-up':
+      return s.moveSelection(-1);
+    case 'move-down':
+      return s.moveSelection(1);
+    case 'page-up':
+      return s.moveSelection('page-up', view.pageRows);
+    case 'page-down':
+      return s.moveSelection('page-down', view.pageRows);
+    case 'move-top':
+      return s.moveSelection('top');
+    case 'move-bottom':
+      return s.moveSelection('bottom');
     case 'details': {
       s.openDetails();
       const open = store.getState().ui.open;
       if (open.kind === 'details' && open.of.kind === 'card' && actions.loadCardDetails) void actions.loadCardDetails(open.of.key);
       return;
     }
-    case 'preview': return actions.togglePreview();
-    case 'watch': return withAgent(store, 'watch', (agent) => actions.watch(agent));
-    case 'send': return s.openModal('send-editor');
-    case 'dispatch': return s.openModal('confirm-dispatch');
-    case 'answer': return withAgent(store, 'answer', (agent) => { if (agent.screen?.prompt) s.askAnswer(agent.name, agent.screen.prompt); });
-    case 'switch-focus': return s.switchFocus();
-    case 'filter': return s.openModal('filter');
+    case 'preview':
+      return actions.togglePreview();
+    case 'watch':
+      return withAgent(store, 'watch', (agent) => actions.watch(agent));
+    case 'send':
+      return s.openModal('send-editor');
+    case 'dispatch':
+      return s.openModal('confirm-dispatch');
+    case 'answer':
+      return withAgent(store, 'answer', (agent) => {
+        if (agent.screen?.prompt) s.askAnswer(agent.name, agent.screen.prompt);
+      });
+    case 'switch-focus':
+      return s.switchFocus();
+    case 'filter':
+      return s.openModal('filter');
     case 'clear-filter': {
       s.setFilter('');
       s.pushNotice('filter cleared');
       return;
     }
-    case 'help': return s.openModal('help');
-    case 'transitions': return s.openModal('transitions');
-    case 'mute': return withAgent(store, 'mute', (agent) => {
-      s.toggleMute(agent.name);
-      const muted = store.getState().transitions.muted.includes(agent.name);
-      s.pushNotice(sanitizeLine(muted ? `${agent.name} muted: its transitions give no notice or bell (m unmutes)` : `${agent.name} unmuted`));
-    });
+    case 'help':
+      return s.openModal('help');
+    case 'transitions':
+      return s.openModal('transitions');
+    case 'mute':
+      return withAgent(store, 'mute', (agent) => {
+        s.toggleMute(agent.name);
+        const muted = store.getState().transitions.muted.includes(agent.name);
+        s.pushNotice(sanitizeLine(muted ? `${agent.name} muted: its transitions give no notice or bell (m unmutes)` : `${agent.name} unmuted`));
+      });
     case 'events': {
       s.openModal('events');
       if (actions.loadEvents) void actions.loadEvents();
       else s.setBacklogEventsState('error', 'no backlog client in this console');
       return;
     }
-    case 'pause': return s.openModal('confirm-pause');
-    case 'reclaim': { void actions.reclaim(); return; }
-    case 'release': return s.openModal('confirm-release');
-    case 'refresh': s.pushNotice('refreshing…', 'progress'); return actions.refresh();
-    case 'quit': return actions.quit();
-    default: return;
+    case 'pause':
+      return s.openModal('confirm-pause');
+    case 'reclaim': {
+      void actions.reclaim();
+      return;
+    }
+    case 'release':
+      return s.openModal('confirm-release');
+    case 'refresh':
+      s.pushNotice('refreshing…', 'progress');
+      return actions.refresh();
+    case 'quit':
+      return actions.quit();
+    default:
+      return;
   }
 }
 

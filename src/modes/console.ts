@@ -78,7 +78,17 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
   /** Closes what the default snapshot source keeps open between ticks (the backlog client). */
   let closeCollect = async (): Promise<void> => {};
   if (!collect) {
-    const [{ collectSnapshot, currentTenant }, { RosterCache }, { SystemdBackoff }, { tmuxEnv: makeTmuxEnv }, { createBacklogSectionReader }, { ProcessTreeReader }, { ScreenReader }, { ScreenRulesCache, screenRulesOverridePath }, { LingerCache, lingerDir }] = await Promise.all([
+    const [
+      { collectSnapshot, currentTenant },
+      { RosterCache },
+      { SystemdBackoff },
+      { tmuxEnv: makeTmuxEnv },
+      { createBacklogSectionReader },
+      { ProcessTreeReader },
+      { ScreenReader },
+      { ScreenRulesCache, screenRulesOverridePath },
+      { LingerCache, lingerDir },
+    ] = await Promise.all([
       import('../snapshot/collect.js'),
       import('../../fleet/roster.js'),
       import('../../fleet/systemd.js'),
@@ -104,7 +114,19 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
     const linger = new LingerCache(currentTenant(), { dir: lingerDir() });
     // The process table changes little between ticks: read only what changed (full read every 30 s).
     const procReader = new ProcessTreeReader();
-    collect = (p, signal) => collectSnapshot({ paths: p, rosterCache, systemdBackoff, tmuxEnv, signal, readBacklog: backlogReader.read, screenReader, screenRules, linger, procReader });
+    collect = (p, signal) =>
+      collectSnapshot({
+        paths: p,
+        rosterCache,
+        systemdBackoff,
+        tmuxEnv,
+        signal,
+        readBacklog: backlogReader.read,
+        screenReader,
+        screenRules,
+        linger,
+        procReader,
+      });
   }
   const collectFn = collect;
   const { capturePane } = await import('../../fleet/capture.js');
@@ -139,16 +161,16 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
   // The first snapshot's probes run while ink and react load (~0.5 s): the first frame with
   // agents comes sooner.
   poller.start();
-  let ui: [typeof import('ink'), typeof import('react'), typeof import('../../components/App.js'), typeof import('../../hooks/useConsoleStore.js'), typeof import('../actions/watch.js')];
+  let ui: [
+    typeof import('ink'),
+    typeof import('react'),
+    typeof import('../../components/App.js'),
+    typeof import('../../hooks/useConsoleStore.js'),
+    typeof import('../actions/watch.js'),
+  ];
   try {
     ui = await importInteractive(() =>
-      Promise.all([
-        import('ink'),
-        import('react'),
-        import('../../components/App.js'),
-        import('../../hooks/useConsoleStore.js'),
-        import('../actions/watch.js'),
-      ]),
+      Promise.all([import('ink'), import('react'), import('../../components/App.js'), import('../../hooks/useConsoleStore.js'), import('../actions/watch.js')]),
     );
   } catch (error) {
     poller.stop();
@@ -199,7 +221,11 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
   process.on('SIGHUP', onSignal);
   const restoreTerminal = () => {
     if (process.stdin.isTTY) {
-      try { process.stdin.setRawMode(false); } catch { /* already closed */ }
+      try {
+        process.stdin.setRawMode(false);
+      } catch {
+        /* already closed */
+      }
     }
     process.stdout.write(LEAVE_ALT_SCREEN + SHOW_CURSOR);
   };
@@ -208,11 +234,14 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
   try {
     while (!quitRequested) {
       process.stdout.write(ENTER_ALT_SCREEN);
-      const ended = new Promise<MountEnd>((resolve) => { endMount = resolve; });
-      const instance = render(
-        React.createElement(ConsoleProvider, { store, actions }, React.createElement(App)),
-        { exitOnCtrlC: false, patchConsole: false, maxFps: CONSOLE_MAX_FPS },
-      );
+      const ended = new Promise<MountEnd>((resolve) => {
+        endMount = resolve;
+      });
+      const instance = render(React.createElement(ConsoleProvider, { store, actions }, React.createElement(App)), {
+        exitOnCtrlC: false,
+        patchConsole: false,
+        maxFps: CONSOLE_MAX_FPS,
+      });
       const end = await ended;
       endMount = null;
       instance.unmount();

@@ -106,7 +106,11 @@ async function follow(opts: EventsOptions, paths: ReturnType<typeof resolvePaths
   const history = opts.history ? new HistoryWriter(file, (error) => warn(`history not recorded: ${error}`)) : null;
   const damper = new NotifyDamper(opts.notifyCooldown * 1000);
   const notifier = opts.notify
-    ? (await import('../transitions/notify.js')).createNotifyRunner({ command: opts.notify, timeoutMs: opts.notifyTimeout * 1000, onProblem: (l) => process.stderr.write(`mosaic-top events: ${sanitizeLine(l)}\n`) })
+    ? (await import('../transitions/notify.js')).createNotifyRunner({
+        command: opts.notify,
+        timeoutMs: opts.notifyTimeout * 1000,
+        onProblem: (l) => process.stderr.write(`mosaic-top events: ${sanitizeLine(l)}\n`),
+      })
     : null;
   const intervalMs = Math.max(0.2, opts.interval) * 1000;
   const tickTimeoutMs = Math.max(10_000, 5 * intervalMs);
@@ -140,8 +144,13 @@ async function follow(opts: EventsOptions, paths: ReturnType<typeof resolvePaths
         const transitions = diffSnapshots(prev, snapshot);
         if (!prev) {
           // The first snapshot is the baseline: said on stderr (stdout carries transitions only).
-          const counts = Object.entries(snapshot.fleet.counts).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ');
-          process.stderr.write(`mosaic-top events: baseline of ${snapshot.agents.length} agents (${counts || 'none'}) from ${sanitizeLine(paths.roster)}; following every ${opts.interval} s (ctrl-c stops)\n`);
+          const counts = Object.entries(snapshot.fleet.counts)
+            .filter(([, n]) => n > 0)
+            .map(([k, n]) => `${k} ${n}`)
+            .join(', ');
+          process.stderr.write(
+            `mosaic-top events: baseline of ${snapshot.agents.length} agents (${counts || 'none'}) from ${sanitizeLine(paths.roster)}; following every ${opts.interval} s (ctrl-c stops)\n`,
+          );
         }
         prev = snapshot;
         for (const t of transitions) print(t, opts.json);

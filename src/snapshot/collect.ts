@@ -88,7 +88,6 @@ export interface CollectSnapshotOptions {
   screenRules?: ScreenRulesCache;
 }
 
-
 /** Name of the Unix user (the tenant, upstream: uid per tenant); falls back to `uid:<n>`. */
 export function currentTenant(): string {
   try {
@@ -228,7 +227,9 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
   if (opts.readScreens ?? true) {
     const rulesState = (opts.screenRules ?? new ScreenRulesCache(screenRulesOverridePath(paths.mosaicHome))).get();
     const reader = opts.screenReader ?? new ScreenReader();
-    const runtimesWithRules = new Set(agents.map((a) => (agentEnvs.has(a.name) ? runtimeOf(a) : a.runtime)).filter((rt) => hasScreenRules(rt, rulesState.rules)));
+    const runtimesWithRules = new Set(
+      agents.map((a) => (agentEnvs.has(a.name) ? runtimeOf(a) : a.runtime)).filter((rt) => hasScreenRules(rt, rulesState.rules)),
+    );
     const candidates: ScreenCandidate[] = [];
     for (const a of localAgents) {
       if (!runtimesWithRules.has(runtimeOf(a))) continue;
@@ -276,7 +277,19 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
     paused,
     heartbeatsMs,
     proc,
-    local: { target: null, host: null, ok: true, error: null, durationMs: 0, tmux, heartbeats, agentEnvs, processes: proc?.value ?? null, systemd, screens: screenReadings },
+    local: {
+      target: null,
+      host: null,
+      ok: true,
+      error: null,
+      durationMs: 0,
+      tmux,
+      heartbeats,
+      agentEnvs,
+      processes: proc?.value ?? null,
+      systemd,
+      screens: screenReadings,
+    },
     remotes,
     backlog,
     linger,

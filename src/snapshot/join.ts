@@ -129,7 +129,12 @@ function agentPanes(panes: readonly TmuxPane[]): Map<string, TmuxPane> {
   for (const p of panes) {
     const first = bySession.get(p.session);
     if (first && first.windowIndex === 0 && first.paneIndex === 0) continue;
-    if (!first || (p.windowIndex === 0 && p.paneIndex === 0) || p.windowIndex < first.windowIndex || (p.windowIndex === first.windowIndex && p.paneIndex < first.paneIndex)) {
+    if (
+      !first ||
+      (p.windowIndex === 0 && p.paneIndex === 0) ||
+      p.windowIndex < first.windowIndex ||
+      (p.windowIndex === first.windowIndex && p.paneIndex < first.paneIndex)
+    ) {
       bySession.set(p.session, p);
     }
   }
@@ -198,7 +203,7 @@ function joinAgent(
   const paneRaw = socketPanes ? findAgentPane(socketPanes, a.name) : null;
   const pane = paneRaw && !probeError ? toPaneInfo(paneRaw) : null;
   const hb = h?.heartbeats.get(a.name) ?? { heartbeat: null, error: null };
-  const screen = pane && !pane.dead ? h?.screens?.get(a.name) ?? null : null;
+  const screen = pane && !pane.dead ? (h?.screens?.get(a.name) ?? null) : null;
   const decided = classifyReadiness(
     {
       target: pane?.target ?? `=${a.name}:0.0`,
@@ -269,7 +274,11 @@ export function joinSnapshot(r: ProbeResults): Snapshot {
 
   probes.paused = { ok: r.paused.error === null, durationMs: r.paused.durationMs, error: r.paused.error };
   let hbError: string | null = null;
-  for (const h of local.heartbeats.values()) if (h.error) { hbError = h.error; break; }
+  for (const h of local.heartbeats.values())
+    if (h.error) {
+      hbError = h.error;
+      break;
+    }
   probes.heartbeats = { ok: hbError === null, durationMs: r.heartbeatsMs, error: hbError };
 
   for (const t of local.tmux.values()) {
@@ -322,7 +331,7 @@ export function joinSnapshot(r: ProbeResults): Snapshot {
 
   // One row per roster agent (roster order), each read from its host's answers.
   const rows: AgentRow[] = agents.map((a) => {
-    const h = isLocalHost(a.host) ? local : remoteByTarget.get(sshTarget(a)) ?? null;
+    const h = isLocalHost(a.host) ? local : (remoteByTarget.get(sshTarget(a)) ?? null);
     return joinAgent(a, h, claimsByOwner.get(a.name) ?? null, r.thresholds, r.screens, r.sinceOf);
   });
 
@@ -356,7 +365,10 @@ export function joinSnapshot(r: ProbeResults): Snapshot {
     orchestratorRow.orchestratorUnit = orchestratorUnit;
     const extra = agentFlags({ pane: null, process: null, unit: orchestratorUnit, claimExpired: false });
     if (extra.flags.includes('BOOT-ENABLE') && !orchestratorRow.flags.includes('BOOT-ENABLE')) orchestratorRow.flags.push('BOOT-ENABLE');
-    orchestratorRow.evidence.push(`${ORCHESTRATOR_UNIT} ${orchestratorUnit.activeState}/${orchestratorUnit.subState || '?'} (${orchestratorUnit.unitFileState || 'no unit file state'})`, ...extra.evidence);
+    orchestratorRow.evidence.push(
+      `${ORCHESTRATOR_UNIT} ${orchestratorUnit.activeState}/${orchestratorUnit.subState || '?'} (${orchestratorUnit.unitFileState || 'no unit file state'})`,
+      ...extra.evidence,
+    );
   }
   for (const u of fleetUnits) {
     if (u === orchestratorUnit && orchestratorRow) continue;
@@ -370,7 +382,9 @@ export function joinSnapshot(r: ProbeResults): Snapshot {
   const fleetFlags: FleetFlag[] = [];
   if (linger?.state === 'off') {
     fleetFlags.push('LINGER');
-    errors.push(`LINGER: lingering is off for ${linger.user} (${linger.evidence}): no unit survives a logout or reboot (loginctl enable-linger ${linger.user})`);
+    errors.push(
+      `LINGER: lingering is off for ${linger.user} (${linger.evidence}): no unit survives a logout or reboot (loginctl enable-linger ${linger.user})`,
+    );
   }
 
   const counts = emptyCounts();
@@ -380,13 +394,14 @@ export function joinSnapshot(r: ProbeResults): Snapshot {
   // recorded in the shared store (server tier: fleet-wide).
   const runDirPause = r.paused.value ?? null;
   const storePause = backlog?.pause ?? null;
-  const fleetPaused = runDirPause && storePause
-    ? { ...runDirPause, source: 'both' as const }
-    : runDirPause
-      ? { ...runDirPause, source: 'run-dir' as const }
-      : storePause
-        ? { ...storePause, source: 'store' as const }
-        : null;
+  const fleetPaused =
+    runDirPause && storePause
+      ? { ...runDirPause, source: 'both' as const }
+      : runDirPause
+        ? { ...runDirPause, source: 'run-dir' as const }
+        : storePause
+          ? { ...storePause, source: 'store' as const }
+          : null;
 
   // Fleet rules (fleet/rules.ts): the profile's floor, one lead, movement (NS-3).
   const { profile, error: profileError } = r.profile ?? resolveFleetProfile(roster ?? {}, null);
@@ -401,7 +416,10 @@ export function joinSnapshot(r: ProbeResults): Snapshot {
     for (const row of rows) {
       if (!idleSet.has(row.name)) continue;
       row.flags = [...row.flags, 'IDLE-WITH-WORK'];
-      row.evidence = [...row.evidence, `IDLE-WITH-WORK: available with no claim while ${idle.readyCards}${idle.readyCards >= 10 ? '+' : ''} claimable card(s) wait (next ${idle.nextCard})`];
+      row.evidence = [
+        ...row.evidence,
+        `IDLE-WITH-WORK: available with no claim while ${idle.readyCards}${idle.readyCards >= 10 ? '+' : ''} claimable card(s) wait (next ${idle.nextCard})`,
+      ];
     }
   }
 

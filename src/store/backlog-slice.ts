@@ -42,6 +42,5 @@ export const createBacklogSlice: StateCreator<ConsoleState, [], [], BacklogSlice
   backlog: { section: null, events: [], eventsStatus: { state: 'idle', message: null, loadedAtMs: null } },
   setBacklogEvents: (events, atMs = Date.now()) =>
     set((s) => ({ backlog: { ...s.backlog, events: events.slice(0, 50), eventsStatus: { state: 'loaded', message: null, loadedAtMs: atMs } } })),
-  setBacklogEventsState: (state, message = null) =>
-    set((s) => ({ backlog: { ...s.backlog, eventsStatus: { ...s.backlog.eventsStatus, state, message } } })),
+  setBacklogEventsState: (state, message = null) => set((s) => ({ backlog: { ...s.backlog, eventsStatus: { ...s.backlog.eventsStatus, state, message } } })),
 });

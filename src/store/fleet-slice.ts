@@ -39,7 +39,11 @@ export function snapshotGoneStale(snapshot: Snapshot, error: string): Snapshot {
   const agents = snapshot.agents.map((a) => {
     counts.unknown += 1;
     if (a.readiness === 'unknown' && a.evidence[0]?.startsWith('no fresh snapshot: ')) return a;
-    return { ...a, readiness: 'unknown' as Readiness, evidence: [`no fresh snapshot: ${error}`, `was ${a.readiness} in the snapshot of ${snapshot.generatedAt}`, ...a.evidence] };
+    return {
+      ...a,
+      readiness: 'unknown' as Readiness,
+      evidence: [`no fresh snapshot: ${error}`, `was ${a.readiness} in the snapshot of ${snapshot.generatedAt}`, ...a.evidence],
+    };
   });
   return { ...snapshot, agents, fleet: { ...snapshot.fleet, counts } };
 }

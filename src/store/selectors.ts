@@ -48,9 +48,7 @@ export function visibleAgents(snapshot: Snapshot | null, filter: string): AgentR
 }
 
 /** A row of the backlog panel: a claimed card (with owner and TTL) or a ready card. */
-export type BacklogRow =
-  | { kind: 'claimed'; id: string; card: ClaimedCardView }
-  | { kind: 'ready'; id: string; card: ReadyCardView };
+export type BacklogRow = { kind: 'claimed'; id: string; card: ClaimedCardView } | { kind: 'ready'; id: string; card: ReadyCardView };
 
 /** The ready card a claim would take next, in the panel's order (null when none is ready). */
 export function nextReadyCard(section: BacklogSection | null): ReadyCardView | null {
@@ -109,7 +107,13 @@ export function scrollOffset(count: number, selected: number, visible: number): 
 /** The selected card of the (filtered) backlog panel when it is a claimed one, else null. */
 export function selectedClaimedCard(s: ConsoleState): ClaimedCardView | null {
   const rows = backlogRows(s.backlog.section, s.ui.filter);
-  const row = rows[selectedIndex(rows.map((r) => r.id), s.ui.selectedCard)];
+  const row =
+    rows[
+      selectedIndex(
+        rows.map((r) => r.id),
+        s.ui.selectedCard,
+      )
+    ];
   return row?.kind === 'claimed' ? row.card : null;
 }
 

@@ -56,7 +56,9 @@ export const createTransitionsSlice: StateCreator<ConsoleState, [], [], Transiti
     set((s) => {
       // Transitions this console already observed stay (a history read that lands late).
       const seen = new Set(s.transitions.list.map((t) => `${subjectKey(t)}\u0000${t.at}`));
-      const merged = [...list.filter((t) => !seen.has(`${subjectKey(t)}\u0000${t.at}`)), ...s.transitions.list].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+      const merged = [...list.filter((t) => !seen.has(`${subjectKey(t)}\u0000${t.at}`)), ...s.transitions.list].sort(
+        (a, b) => Date.parse(a.at) - Date.parse(b.at),
+      );
       const kept = pruneHistory(merged, nowMs, { maxAgeSeconds: HISTORY_MAX_AGE_SECONDS, perSubject: CONSOLE_TRANSITIONS_PER_SUBJECT });
       return { transitions: { ...s.transitions, list: kept, lastReadiness: indexReadiness(kept), version: s.transitions.version + 1 } };
     }),

@@ -167,7 +167,8 @@ export function createUiSlice(opts: UiOptions = {}): StateCreator<ConsoleState, 
     closeModal: () => set((s) => ({ ui: { ...s.ui, open: { kind: 'none' } } })),
     openDetails: () => {
       const s = get();
-      const keys = s.ui.focus === 'fleet' ? visibleAgents(s.fleet.snapshot, s.ui.filter).map((a) => a.name) : backlogRows(s.backlog.section, s.ui.filter).map((r) => r.id);
+      const keys =
+        s.ui.focus === 'fleet' ? visibleAgents(s.fleet.snapshot, s.ui.filter).map((a) => a.name) : backlogRows(s.backlog.section, s.ui.filter).map((r) => r.id);
       const i = selectedIndex(keys, s.ui.focus === 'fleet' ? s.ui.selectedAgent : s.ui.selectedCard);
       if (i < 0) return;
       const of: DetailsOf = { kind: s.ui.focus === 'fleet' ? 'agent' : 'card', key: keys[i] };

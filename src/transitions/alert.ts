@@ -60,7 +60,11 @@ export interface AlerterOptions {
 
 /** Rings for one transition: returns at once; `notify-send` (if any) runs in the background, at most 2 at once. */
 export function createAlerter(opts: AlerterOptions = {}): { alert: (t: Transition) => void; readonly sent: number } {
-  const write = opts.write ?? ((b: string) => { process.stdout.write(b); });
+  const write =
+    opts.write ??
+    ((b: string) => {
+      process.stdout.write(b);
+    });
   const notifySend = opts.notifySend === undefined ? findOnPath('notify-send') : opts.notifySend;
   const timeoutMs = opts.timeoutMs ?? 5000;
   let running = 0;
@@ -77,7 +81,9 @@ export function createAlerter(opts: AlerterOptions = {}): { alert: (t: Transitio
       running++;
       void execa(notifySend, ['--app-name=mosaic-top', oscText(title), oscText(body, 400)], { stdio: 'ignore', timeout: timeoutMs, reject: false })
         .catch(() => {})
-        .finally(() => { running--; });
+        .finally(() => {
+          running--;
+        });
     },
   };
 }

@@ -84,6 +84,8 @@ export function startConsoleFeed(opts: ConsoleFeedOptions): ConsoleFeed {
   return {
     writer,
     stop: unsubscribe,
-    idle: async () => { await writer?.idle(); },
+    idle: async () => {
+      await writer?.idle();
+    },
   };
 }

@@ -92,7 +92,12 @@ interface FleetWithFlags {
 export const FLEET_FLAG_PROBES: readonly FleetFlagProbe[] = [
   {
     flag: 'PAUSED',
-    raised: (s) => (s.fleet.paused ? [`PAUSED${s.fleet.paused.by ? ` by ${s.fleet.paused.by}` : ''}${s.fleet.paused.at ? ` at ${s.fleet.paused.at}` : ''}${s.fleet.paused.reason ? `: ${s.fleet.paused.reason}` : ''}`] : null),
+    raised: (s) =>
+      s.fleet.paused
+        ? [
+            `PAUSED${s.fleet.paused.by ? ` by ${s.fleet.paused.by}` : ''}${s.fleet.paused.at ? ` at ${s.fleet.paused.at}` : ''}${s.fleet.paused.reason ? `: ${s.fleet.paused.reason}` : ''}`,
+          ]
+        : null,
   },
   { flag: 'FLOOR', raised: (s) => (s.fleet.floor && !s.fleet.floor.ok ? [s.fleet.floor.reason ?? 'floor broken'] : null) },
   {
@@ -105,7 +110,8 @@ export const FLEET_FLAG_PROBES: readonly FleetFlagProbe[] = [
   { flag: 'LEAD', raised: (s) => (s.fleet.lead?.problem ? [s.fleet.lead.problem] : null) },
   {
     flag: 'LINGER',
-    raised: (s) => (s.fleet.flags?.includes('LINGER') ? [s.fleet.linger ? `lingering off for ${s.fleet.linger.user} (${s.fleet.linger.evidence})` : 'lingering off'] : null),
+    raised: (s) =>
+      s.fleet.flags?.includes('LINGER') ? [s.fleet.linger ? `lingering off for ${s.fleet.linger.user} (${s.fleet.linger.evidence})` : 'lingering off'] : null,
   },
 ];
 
@@ -118,12 +124,17 @@ function fleetFlags(snapshot: Snapshot, probes: readonly FleetFlagProbe[]): Map<
   const extra = (snapshot.fleet as FleetWithFlags).flags;
   if (Array.isArray(extra)) {
     for (const f of extra) {
-      if (typeof f === 'string') out.set(f, out.get(f) ?? [f]); // named flags the probes above do not know
+      if (typeof f === 'string')
+        out.set(f, out.get(f) ?? [f]); // named flags the probes above do not know
       else if (f && typeof f === 'object') {
         const o = f as { flag?: unknown; name?: unknown; evidence?: unknown };
         const name = typeof o.flag === 'string' ? o.flag : typeof o.name === 'string' ? o.name : null;
         if (!name) continue;
-        const ev = Array.isArray(o.evidence) ? o.evidence.filter((e): e is string => typeof e === 'string') : typeof o.evidence === 'string' ? [o.evidence] : [name];
+        const ev = Array.isArray(o.evidence)
+          ? o.evidence.filter((e): e is string => typeof e === 'string')
+          : typeof o.evidence === 'string'
+            ? [o.evidence]
+            : [name];
         out.set(name, ev);
       }
     }

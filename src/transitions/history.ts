@@ -133,7 +133,7 @@ export function readHistory(file: string, opts: { nowMs?: number; maxAgeSeconds?
     text = readTail(file, opts.maxBytes ?? HISTORY_READ_BYTES);
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
-    return { transitions: [], error: `${file}: ${e.code === 'ELOOP' ? 'is a symlink (refused)' : e.code ?? e.message}` };
+    return { transitions: [], error: `${file}: ${e.code === 'ELOOP' ? 'is a symlink (refused)' : (e.code ?? e.message)}` };
   }
   const transitions: Transition[] = [];
   for (const line of text.split('\n')) {
@@ -148,11 +148,7 @@ export function readHistory(file: string, opts: { nowMs?: number; maxAgeSeconds?
  * Keeps what the history keeps: transitions within `maxAgeSeconds` of `nowMs` and at most
  * `perSubject` per agent (and for the fleet), newest kept. Chronological in and out. Pure.
  */
-export function pruneHistory(
-  transitions: readonly Transition[],
-  nowMs: number,
-  opts: { maxAgeSeconds?: number; perSubject?: number } = {},
-): Transition[] {
+export function pruneHistory(transitions: readonly Transition[], nowMs: number, opts: { maxAgeSeconds?: number; perSubject?: number } = {}): Transition[] {
   const oldest = nowMs - (opts.maxAgeSeconds ?? HISTORY_MAX_AGE_SECONDS) * 1000;
   const per = opts.perSubject ?? HISTORY_PER_SUBJECT;
   const counts = new Map<string, number>();
@@ -241,7 +237,10 @@ export async function appendHistory(
       }
     }
     if (rotated) {
-      const all = readTail(file, Number.MAX_SAFE_INTEGER).split('\n').map(parseTransitionLine).filter((t): t is Transition => t !== null);
+      const all = readTail(file, Number.MAX_SAFE_INTEGER)
+        .split('\n')
+        .map(parseTransitionLine)
+        .filter((t): t is Transition => t !== null);
       const kept = pruneHistory(all, nowMs, { perSubject: opts.perSubject, maxAgeSeconds: opts.maxAgeSeconds });
       const tmp = `${file}.${process.pid}.tmp`;
       const fd = openOwnerOnly(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC);

@@ -35,9 +35,15 @@ export function computeColumnWidths(columns: readonly ColumnSpec[], rows: readon
   if (!squeezed || !columns.some((c, i) => c.optional && widths[i] > 0)) return widths;
   // An optional column (evidence) never takes room the core columns need: drop it and refit.
   const keep = columns.map((c, i) => ({ c, i })).filter(({ c }) => !c.optional);
-  const core = fitColumns(keep.map(({ c }) => c), rows.map((row) => keep.map(({ i }) => row[i] ?? '')), totalWidth);
+  const core = fitColumns(
+    keep.map(({ c }) => c),
+    rows.map((row) => keep.map(({ i }) => row[i] ?? '')),
+    totalWidth,
+  );
   const out = columns.map(() => 0);
-  keep.forEach(({ i }, k) => { out[i] = core[k]; });
+  keep.forEach(({ i }, k) => {
+    out[i] = core[k];
+  });
   return out;
 }
 

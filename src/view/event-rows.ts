@@ -67,7 +67,13 @@ export function eventSummary(verb: string, detail: Record<string, unknown> | nul
       // A permission prompt answered (src/actions/answer.ts): `cc1 allow answered Bash echo hi > x`.
       const prompt = d.prompt && typeof d.prompt === 'object' ? (d.prompt as Record<string, unknown>) : null;
       parts.push(text(d.agent), text(d.answer), text(d.status));
-      if (prompt) parts.push([prompt.tool, prompt.detail].filter((v) => typeof v === 'string' && v).map(text).join(' '));
+      if (prompt)
+        parts.push(
+          [prompt.tool, prompt.detail]
+            .filter((v) => typeof v === 'string' && v)
+            .map(text)
+            .join(' '),
+        );
       if (has('reason')) parts.push(`— ${text(d.reason)}`);
       break;
     }
@@ -88,7 +94,8 @@ export function eventSummary(verb: string, detail: Record<string, unknown> | nul
       parts.push(text(d.agent), text(d.outcome));
       const before = d.before as { panePid?: unknown } | null | undefined;
       const after = d.after as { panePid?: unknown } | null | undefined;
-      if (d.outcome === 'done' && after && typeof after.panePid === 'number') parts.push(`pane ${before && typeof before.panePid === 'number' ? `${before.panePid} → ` : ''}${after.panePid}`);
+      if (d.outcome === 'done' && after && typeof after.panePid === 'number')
+        parts.push(`pane ${before && typeof before.panePid === 'number' ? `${before.panePid} → ` : ''}${after.panePid}`);
       if (has('reason')) parts.push(`— ${text(d.reason)}`);
       if (d.forced === true) parts.push('(forced)');
       break;

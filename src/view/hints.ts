@@ -27,5 +27,7 @@ export function statusHintParts(focus: KeyScope, readonly: boolean, paused = fal
 
 /** The hints as one line: `[read-only] ` first in read-only, two blanks between hints. */
 export function statusHints(focus: KeyScope, readonly: boolean, paused = false): string {
-  return `${readonly ? '[read-only] ' : ''}${statusHintParts(focus, readonly, paused).map((p) => p.text).join('  ')}`;
+  return `${readonly ? '[read-only] ' : ''}${statusHintParts(focus, readonly, paused)
+    .map((p) => p.text)
+    .join('  ')}`;
 }

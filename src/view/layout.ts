@@ -67,12 +67,27 @@ export function computeLayout(input: LayoutInput): ConsoleLayout {
   const errorLines = take(Math.min(input.errorCount, height >= 30 ? 4 : 2));
   let dialogLines = 0;
   switch (input.modal) {
-    case 'filter': dialogLines = take(1); break;
-    case 'confirm-pause': case 'confirm-dispatch': case 'confirm-release': case 'confirm-unit': dialogLines = take(2); break;
-    case 'confirm-answer': dialogLines = take(Math.min(8, Math.max(3, Math.floor(height / 3)))); break;
-    case 'send-editor': dialogLines = take(2); break;
-    case 'receipt': case 'message': dialogLines = take(Math.min(Math.max(3, input.dialogWanted ?? 3), Math.max(3, Math.floor(height / 3)))); break;
-    default: break;
+    case 'filter':
+      dialogLines = take(1);
+      break;
+    case 'confirm-pause':
+    case 'confirm-dispatch':
+    case 'confirm-release':
+    case 'confirm-unit':
+      dialogLines = take(2);
+      break;
+    case 'confirm-answer':
+      dialogLines = take(Math.min(8, Math.max(3, Math.floor(height / 3))));
+      break;
+    case 'send-editor':
+      dialogLines = take(2);
+      break;
+    case 'receipt':
+    case 'message':
+      dialogLines = take(Math.min(Math.max(3, input.dialogWanted ?? 3), Math.max(3, Math.floor(height / 3))));
+      break;
+    default:
+      break;
   }
   const base = { width, height, headerLines, errorLines, dialogLines, noticeLines, statusLines };
   if (input.modal === 'help' || input.modal === 'details' || input.modal === 'events' || input.modal === 'transitions') {

@@ -30,7 +30,12 @@ function cut(text: string, width: number): string {
 export function renderColumns(header: string[], rows: string[][], maxWidths: number[] = []): string[] {
   const cells = [header, ...rows].map((r) => r.map((c, i) => cut(sanitizeLine(c), maxWidths[i] ?? 40)));
   const widths = header.map((_, i) => Math.max(...cells.map((r) => stringWidth(r[i] ?? ''))));
-  return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : pad(c, widths[i]))).join('  ').trimEnd());
+  return cells.map((r) =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : pad(c, widths[i])))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 /**
@@ -81,18 +86,19 @@ export function renderBacklogBlock(b: BacklogSection): string[] {
  */
 export function renderSnapshotTable(s: Snapshot): string {
   const lines: string[] = [];
-  const counts = Object.entries(s.fleet.counts).map(([k, v]) => `${k} ${v}`).join(', ');
+  const counts = Object.entries(s.fleet.counts)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
   lines.push(
-    sanitizeLine(
-      `host ${s.host}  tenant ${s.tenant}  socket ${s.fleet.sockets.map(socketLabel).join(',') || '-'}  ${s.agents.length} agents: ${counts}`,
-    ),
+    sanitizeLine(`host ${s.host}  tenant ${s.tenant}  socket ${s.fleet.sockets.map(socketLabel).join(',') || '-'}  ${s.agents.length} agents: ${counts}`),
   );
   if (s.fleet.paused) lines.push(sanitizeLine(describePause(s.fleet.paused)));
   // Degraded probes explain empty columns (e.g. UNIT when systemd is unavailable).
   for (const [name, probe] of Object.entries(s.probes)) {
     if (probe.error && !s.errors.includes(probe.error)) lines.push(sanitizeLine(`! ${name}: ${probe.error}`));
   }
-  if (s.fleet.flags?.includes('LINGER') && s.fleet.linger) lines.push(sanitizeLine(`LINGER: lingering is off for ${s.fleet.linger.user} (${s.fleet.linger.evidence})`));
+  if (s.fleet.flags?.includes('LINGER') && s.fleet.linger)
+    lines.push(sanitizeLine(`LINGER: lingering is off for ${s.fleet.linger.user} (${s.fleet.linger.evidence})`));
   const f = s.fleet.floor;
   if (!f.ok) lines.push(sanitizeLine(`FLOOR: ${f.reason}`));
   else if (!f.profile || f.profile === 'default') lines.push(`floor ok (orchestrators ${f.orchestrators}, enhancers ${f.enhancers})`);
@@ -100,7 +106,11 @@ export function renderSnapshotTable(s: Snapshot): string {
   if (s.fleet.lead?.problem) lines.push(sanitizeLine(`LEAD: ${s.fleet.lead.problem}`));
   if (s.fleet.idleWithWork) {
     const idle = s.fleet.idleWithWork;
-    lines.push(sanitizeLine(`IDLE-WITH-WORK: ${idle.agents.join(', ')} available with no claim while ${idle.readyCards}${idle.readyCards >= 10 ? '+' : ''} claimable card(s) wait (next ${idle.nextCard})`));
+    lines.push(
+      sanitizeLine(
+        `IDLE-WITH-WORK: ${idle.agents.join(', ')} available with no claim while ${idle.readyCards}${idle.readyCards >= 10 ? '+' : ''} claimable card(s) wait (next ${idle.nextCard})`,
+      ),
+    );
   }
   lines.push('');
   const header = ['AGENT', 'CLASS', 'RUNTIME', 'READINESS', 'SINCE', 'IDLE', 'HB', 'UNIT', 'PID', 'CMD', 'CARD', 'FLAGS'];
@@ -115,7 +125,7 @@ export function renderSnapshotTable(s: Snapshot): string {
     a.unit ? `${a.unit.activeState || '?'}/${a.unit.unitFileState || '?'}` : '-',
     a.pane?.pid ? String(a.pane.pid) : '-',
     a.pane ? (a.pane.dead ? (a.pane.deadStatus === null ? 'dead' : `dead(${a.pane.deadStatus})`) : a.pane.currentCommand) : '-',
-    a.claim ? `${a.claim.cardId} ${formatTtl(a.claim.secondsLeft)}` : a.heartbeat?.card ?? '-',
+    a.claim ? `${a.claim.cardId} ${formatTtl(a.claim.secondsLeft)}` : (a.heartbeat?.card ?? '-'),
     a.flags.join(',') || '-',
   ]);
   lines.push(...renderColumns(header, rows, [24, 14, 10, 9, 8, 7, 12, 18, 8, 16, 24, 40]));
@@ -139,4 +149,3 @@ export function renderSnapshotTable(s: Snapshot): string {
   }
   return `${lines.join('\n')}\n`;
 }
-

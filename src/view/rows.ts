@@ -55,7 +55,9 @@ export function readinessWord(agent: AgentRow): string {
 export function fleetRowCells(agent: AgentRow, systemdOk = true, timeline = ''): string[] {
   const unit = agent.unit
     ? agent.unit.activeState + (agent.unit.unitFileState && agent.unit.unitFileState !== 'enabled' && agent.unit.activeState === 'active' ? '*' : '')
-    : systemdOk ? '-' : '?';
+    : systemdOk
+      ? '-'
+      : '?';
   const cells = [
     agent.name,
     readinessWord(agent),
@@ -118,7 +120,8 @@ export function pausedBanner(snapshot: Snapshot | null, nowMs: number): string |
 export function floorText(snapshot: Snapshot | null): string {
   if (!snapshot) return '';
   const f = snapshot.fleet.floor;
-  if (!f.ok) return sanitizeLine(`FLOOR BROKEN: ${(f.reason ?? `${f.orchestrators} orchestrators, ${f.enhancers} enhancers`).replace(/^floor broken:\s*/i, '')}`);
+  if (!f.ok)
+    return sanitizeLine(`FLOOR BROKEN: ${(f.reason ?? `${f.orchestrators} orchestrators, ${f.enhancers} enhancers`).replace(/^floor broken:\s*/i, '')}`);
   if (!f.profile || f.profile === 'default') return `floor ok (${f.orchestrators} orch, ${f.enhancers} enh)`;
   return sanitizeLine(`floor ok (${f.profile}: ${(f.required ?? []).map((r) => `${r.up} ${r.class}`).join(', ') || 'no floor'})`);
 }
@@ -186,12 +189,16 @@ export function agentDetailLines(agent: AgentRow): string[] {
   for (const e of agent.evidence) lines.push(`  ${e}`);
   if (agent.pane) {
     const p = agent.pane;
-    lines.push(`pane ${p.target} (${p.paneId}) pid ${p.pid ?? '-'} cmd ${p.currentCommand}${p.dead ? ` DEAD status ${p.deadStatus ?? '?'}` : ''} ${p.width}x${p.height} idle ${formatAge(p.idleSeconds)}`);
+    lines.push(
+      `pane ${p.target} (${p.paneId}) pid ${p.pid ?? '-'} cmd ${p.currentCommand}${p.dead ? ` DEAD status ${p.deadStatus ?? '?'}` : ''} ${p.width}x${p.height} idle ${formatAge(p.idleSeconds)}`,
+    );
     lines.push(`  title: ${p.title}`);
   } else lines.push(`pane: none (socket ${agent.socket ?? 'default'})`);
   if (agent.heartbeat) {
     const h = agent.heartbeat;
-    lines.push(`heartbeat ${h.path}: ${formatAge(h.ageSeconds)} old, state=${h.state ?? '-'}${h.card ? ` card=${h.card}` : ''}${h.partial ? ' (partial)' : ''}${h.skewSeconds ? ` skew ${h.skewSeconds}s` : ''}`);
+    lines.push(
+      `heartbeat ${h.path}: ${formatAge(h.ageSeconds)} old, state=${h.state ?? '-'}${h.card ? ` card=${h.card}` : ''}${h.partial ? ' (partial)' : ''}${h.skewSeconds ? ` skew ${h.skewSeconds}s` : ''}`,
+    );
     if (h.reason) lines.push(`  reason: ${h.reason}`);
     if (h.note) lines.push(`  note: ${h.note}`);
     for (const pr of h.problems) lines.push(`  problem: ${pr}`);
@@ -225,7 +232,10 @@ export function agentDetailLines(agent: AgentRow): string[] {
 }
 
 /** Lines of the card details view from the snapshot's view of it (body etc. when provided). Sanitized. */
-export function cardDetailLines(row: BacklogRow, extra?: { body?: string | null; acceptance?: string | null; dependsOn?: string[]; status?: string }): string[] {
+export function cardDetailLines(
+  row: BacklogRow,
+  extra?: { body?: string | null; acceptance?: string | null; dependsOn?: string[]; status?: string },
+): string[] {
   const lines: string[] = [`card ${row.id}: ${row.card.title}`];
   if (row.kind === 'claimed') {
     const left = row.card.secondsLeft;
@@ -236,8 +246,14 @@ export function cardDetailLines(row: BacklogRow, extra?: { body?: string | null;
   }
   if (extra?.status) lines.push(`status ${extra.status}`);
   if (extra?.dependsOn) lines.push(`depends on: ${extra.dependsOn.join(', ') || 'none'}`);
-  if (extra?.body) { lines.push('body:'); for (const l of extra.body.split('\n')) lines.push(`  ${l}`); }
-  if (extra?.acceptance) { lines.push('acceptance:'); for (const l of extra.acceptance.split('\n')) lines.push(`  ${l}`); }
+  if (extra?.body) {
+    lines.push('body:');
+    for (const l of extra.body.split('\n')) lines.push(`  ${l}`);
+  }
+  if (extra?.acceptance) {
+    lines.push('acceptance:');
+    for (const l of extra.acceptance.split('\n')) lines.push(`  ${l}`);
+  }
   return lines.map((l) => sanitizeLine(l.replace(/\t/g, '    ')));
 }
 

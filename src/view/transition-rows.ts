@@ -43,7 +43,7 @@ export const TIMELINE_GLYPHS: Readonly<Record<string, string>> = {
 /** Glyph of a cell's state; `.` where nothing was observed. */
 export function timelineGlyph(state: string | null): string {
   if (state === null) return '.';
-  return TIMELINE_GLYPHS[state] ?? (state[0] ?? '?');
+  return TIMELINE_GLYPHS[state] ?? state[0] ?? '?';
 }
 
 /** The timeline as glyphs, one per cell, oldest first. */
@@ -79,7 +79,9 @@ export function timelineWords(states: readonly (string | null)[], width: number,
 export function timelineLegend(cells: number, color: boolean, windowSeconds = TIMELINE_WINDOW_SECONDS): string {
   const step = shortDuration(windowSeconds / Math.max(1, cells));
   if (!color) return `LAST 1H: each agent's readiness over the last hour in words, oldest first (state and how long)`;
-  const glyphs = Object.entries(TIMELINE_GLYPHS).map(([state, g]) => `${g} ${state}`).join('  ');
+  const glyphs = Object.entries(TIMELINE_GLYPHS)
+    .map(([state, g]) => `${g} ${state}`)
+    .join('  ');
   return `LAST 1H (${step} a cell, oldest left): ${glyphs}  . unseen`;
 }
 
@@ -92,11 +94,17 @@ function ago(at: string, nowMs: number): string {
 /** One line of the TRANSITIONS view: `3m04s ago  coder1  working → dead  !  no pane …` (muted agents marked). Sanitized. */
 export function transitionRowText(t: Transition, nowMs: number, muted: readonly string[] = []): string {
   const mute = t.agent !== null && muted.includes(t.agent) ? ' (muted)' : '';
-  return sanitizeLine(`${ago(t.at, nowMs).padStart(12)}  ${transitionSubject(t)}${mute}  ${transitionChange(t)}${t.attention ? '  !' : ''}  ${t.evidence.join('; ')}`);
+  return sanitizeLine(
+    `${ago(t.at, nowMs).padStart(12)}  ${transitionSubject(t)}${mute}  ${transitionChange(t)}${t.attention ? '  !' : ''}  ${t.evidence.join('; ')}`,
+  );
 }
 
 /** Lines of the TRANSITIONS view: newest first, then where the history lives. Sanitized. */
-export function transitionsViewLines(list: readonly Transition[], nowMs: number, opts: { muted?: readonly string[]; historyFile?: string | null; historyError?: string | null } = {}): string[] {
+export function transitionsViewLines(
+  list: readonly Transition[],
+  nowMs: number,
+  opts: { muted?: readonly string[]; historyFile?: string | null; historyError?: string | null } = {},
+): string[] {
   const lines: string[] = [];
   if (!list.length) lines.push('no transitions yet: the first snapshot is the baseline; changes of readiness and flags appear here');
   for (let i = list.length - 1; i >= 0; i--) lines.push(transitionRowText(list[i], nowMs, opts.muted));
@@ -114,7 +122,10 @@ export function agentTransitionLines(list: readonly Transition[], agent: string,
   const own: Transition[] = [];
   for (let i = list.length - 1; i >= 0 && own.length < max; i--) if (list[i].scope === 'agent' && list[i].agent === agent) own.push(list[i]);
   const last = own.find((t) => t.kind === 'readiness');
-  const since = last && last.to === readiness ? `${readiness} since ${ago(last.at, nowMs).replace(/ ago$/, '')} (${last.at})` : `${readiness} since: unknown (no recorded change into it)`;
+  const since =
+    last && last.to === readiness
+      ? `${readiness} since ${ago(last.at, nowMs).replace(/ ago$/, '')} (${last.at})`
+      : `${readiness} since: unknown (no recorded change into it)`;
   const lines = [since, own.length ? 'recent transitions:' : 'recent transitions: none recorded'];
   for (const t of own) lines.push(`  ${ago(t.at, nowMs).padStart(12)}  ${transitionChange(t)}${t.attention ? '  !' : ''}  ${t.evidence.join('; ')}`);
   return lines.map(sanitizeLine);

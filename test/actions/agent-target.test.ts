@@ -27,7 +27,9 @@ describe('resolveAgentTarget', () => {
   });
 
   it('an agent of another host is reached over ssh (its server names the host); one on this host stays local', () => {
-    roster(`version: 1\ntmux:\n  socket_name: fleet-a\nagents:\n  - { name: far, runtime: pi, host: 10.0.0.9, ssh: me@10.0.0.9 }\n  - { name: here, runtime: pi, host: ${os.hostname()} }\n`);
+    roster(
+      `version: 1\ntmux:\n  socket_name: fleet-a\nagents:\n  - { name: far, runtime: pi, host: 10.0.0.9, ssh: me@10.0.0.9 }\n  - { name: here, runtime: pi, host: ${os.hostname()} }\n`,
+    );
     const far = resolveAgentTarget(paths, 'far');
     if ('error' in far) throw new Error(far.error);
     expect(far.socket).toBe('fleet-a');

@@ -25,7 +25,16 @@ if (noSshd) console.warn(`answer-cli.test.ts: remote part skipped here (never in
 const RULE = '─'.repeat(60);
 /** A pane that shows a Claude prompt for `command`, reads one key, prints it, then shows Claude's idle box. */
 function promptScript(command: string): string {
-  const prompt = [' Bash command', `   ${command}`, '   Run the command', ' Do you want to proceed?', ' ❯ 1. Yes', '   2. Yes, and always allow access to work/ from this project', '   3. No', ' Esc to cancel · Tab to amend'];
+  const prompt = [
+    ' Bash command',
+    `   ${command}`,
+    '   Run the command',
+    ' Do you want to proceed?',
+    ' ❯ 1. Yes',
+    '   2. Yes, and always allow access to work/ from this project',
+    '   3. No',
+    ' Esc to cancel · Tab to amend',
+  ];
   const idle = [RULE, '❯ ', RULE, '  ? for shortcuts'];
   const lines = (ls: string[]) => ls.map((l) => `printf '%s\\n' '${l}'`).join('; ');
   return `clear; ${lines(prompt)}; IFS= read -rsn1 k; clear; printf 'GOT:[%s]\\n' "$(printf '%s' "$k" | od -An -c | tr -s ' ')"; ${lines(idle)}; exec sleep 600`;
@@ -39,11 +48,15 @@ describe('mosaic-top answer (CLI) on a pane showing a Claude permission prompt',
   const open = async (command: string) => {
     await tmux.ok(['kill-session', '-t', '=cc1']).catch(() => {});
     await tmux.newSession('cc1', ['bash', '-c', promptScript(command)], { width: 100, height: 30 });
-    return waitFor(async () => classifyScreen('claude', null, await tmux.capture('cc1')).prompt ?? null, `prompt for ${command} shown`, { timeoutMs: 10_000, intervalMs: 50 });
+    return waitFor(async () => classifyScreen('claude', null, await tmux.capture('cc1')).prompt ?? null, `prompt for ${command} shown`, {
+      timeoutMs: 10_000,
+      intervalMs: 50,
+    });
   };
 
   beforeAll(async () => {
-    if (!fs.existsSync(path.join(import.meta.dirname, '..', '..', 'dist', 'src', 'actions', 'answer.js'))) throw new Error('dist/ missing or stale: run `npx tsc -p .` first');
+    if (!fs.existsSync(path.join(import.meta.dirname, '..', '..', 'dist', 'src', 'actions', 'answer.js')))
+      throw new Error('dist/ missing or stale: run `npx tsc -p .` first');
     tmux = await startIsolatedTmux('answer-cli');
     home = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-answer-cli-'));
     env = { ...process.env };
@@ -60,7 +73,13 @@ describe('mosaic-top answer (CLI) on a pane showing a Claude permission prompt',
     const r = await cli(['answer', 'cc1', 'allow', '--prompt-id', p.id, '--json']);
     expect(r.code, r.stderr).toBe(0);
     const receipt = JSON.parse(r.stdout);
-    expect(receipt).toMatchObject({ status: 'answered', agent: 'cc1', answer: 'allow', key: '1', prompt: { id: p.id, tool: 'Bash', detail: 'echo hi > proto.txt' } });
+    expect(receipt).toMatchObject({
+      status: 'answered',
+      agent: 'cc1',
+      answer: 'allow',
+      key: '1',
+      prompt: { id: p.id, tool: 'Bash', detail: 'echo hi > proto.txt' },
+    });
     expect(receipt.evidence.join(' | ')).toMatch(/the prompt closed.*then the idle input line/);
     expect(await tmux.capture('cc1')).toMatch(/GOT:\[ 1\]/);
   });
@@ -129,7 +148,10 @@ describe.runIf(!noSshd)('mosaic-top answer over ssh (an agent of another host)',
   });
 
   it('the remote screen is read and the key sent over ssh: answered, exactly the key 1', async () => {
-    const p = await waitFor(async () => classifyScreen('claude', null, await tmux.capture('far')).prompt ?? null, 'remote prompt shown', { timeoutMs: 10_000, intervalMs: 50 });
+    const p = await waitFor(async () => classifyScreen('claude', null, await tmux.capture('far')).prompt ?? null, 'remote prompt shown', {
+      timeoutMs: 10_000,
+      intervalMs: 50,
+    });
     const r = await cli(['answer', 'far', 'allow', '--prompt-id', p.id, '--json']);
     expect(r.code, r.stderr + r.stdout).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ status: 'answered', key: '1', prompt: { id: p.id, detail: 'echo far > far.txt' } });

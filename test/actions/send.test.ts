@@ -43,19 +43,50 @@ describe('messageRefusal and framing', () => {
   });
 
   it('describes receipts in one line; delivered = submitted or queued', () => {
-    const base = { agent: 'c1', evidence: ['sent as literal keys, then Enter', 'queued hint appeared'], elapsedMs: 12, source: 'operator:mosaic-top', reason: null };
+    const base = {
+      agent: 'c1',
+      evidence: ['sent as literal keys, then Enter', 'queued hint appeared'],
+      elapsedMs: 12,
+      source: 'operator:mosaic-top',
+      reason: null,
+    };
     expect(describeReceipt({ ...base, status: 'queued' })).toBe('queued to c1 in 12 ms (operator:mosaic-top): queued hint appeared');
     expect(describeReceipt({ ...base, status: 'refused', reason: 'pane is dead' })).toBe('refused for c1: pane is dead');
-    expect(describeReceipt({ ...base, status: 'no_evidence', evidence: ['sent as literal keys, then Enter', 'not verified (verification not requested)'] })).toMatch(/^sent to c1 .*not verified/);
-    expect(['submitted', 'queued', 'typed_not_submitted', 'no_evidence', 'refused'].map((s) => isDelivered(s as never))).toEqual([true, true, false, false, false]);
+    expect(
+      describeReceipt({ ...base, status: 'no_evidence', evidence: ['sent as literal keys, then Enter', 'not verified (verification not requested)'] }),
+    ).toMatch(/^sent to c1 .*not verified/);
+    expect(['submitted', 'queued', 'typed_not_submitted', 'no_evidence', 'refused'].map((s) => isDelivered(s as never))).toEqual([
+      true,
+      true,
+      false,
+      false,
+      false,
+    ]);
   });
 });
 
 describe('formatCardMessage', () => {
   const card: Card = {
-    id: 'A3a', title: 'Title \u001b[31mred', body: 'line 1\n\tindented\u0007\r\nline 3', phase: 'P1', priority: 5, status: 'claimed',
-    dependsOn: [], claimOwner: 'coder1', claimTtlSeconds: 900, claimedAt: null, claimToken: 17, expiresAt: null, secondsLeft: 900,
-    attempts: 1, idempotencyKey: null, acceptance: 'tests pass', projectedTokens: null, actualTokens: null, createdAt: '', updatedAt: '',
+    id: 'A3a',
+    title: 'Title \u001b[31mred',
+    body: 'line 1\n\tindented\u0007\r\nline 3',
+    phase: 'P1',
+    priority: 5,
+    status: 'claimed',
+    dependsOn: [],
+    claimOwner: 'coder1',
+    claimTtlSeconds: 900,
+    claimedAt: null,
+    claimToken: 17,
+    expiresAt: null,
+    secondsLeft: 900,
+    attempts: 1,
+    idempotencyKey: null,
+    acceptance: 'tests pass',
+    projectedTokens: null,
+    actualTokens: null,
+    createdAt: '',
+    updatedAt: '',
   };
 
   it('carries id, title, TTL, token, body, acceptance and the renew/complete commands, free of control characters', () => {
@@ -74,7 +105,14 @@ describe('receipt events without a backlog store', () => {
     try {
       const paths = resolvePaths({ mosaicHome: home }, {});
       expect(backlogExists(paths)).toBe(false);
-      const where = await recordReceiptEvent(paths, { status: 'submitted', agent: 'a', evidence: [], elapsedMs: 1, source: 'operator:mosaic-top', reason: null });
+      const where = await recordReceiptEvent(paths, {
+        status: 'submitted',
+        agent: 'a',
+        evidence: [],
+        elapsedMs: 1,
+        source: 'operator:mosaic-top',
+        reason: null,
+      });
       expect(where).toMatch(/no backlog store/);
       expect(fs.existsSync(paths.backlogDataDir)).toBe(false);
     } finally {
@@ -132,7 +170,15 @@ describe('tmux send path (real isolated tmux + sim agent)', () => {
   it('an aborted verification returns at once with what it saw; an abort before sending sends nothing', async () => {
     await sim('t2', 'typed');
     const controller = new AbortController();
-    const pending = sendToAgent({ agent: 't2', runtime: 'claude', socket: tmux.socket, runDir, message: 'hello', timeoutMs: 60_000, signal: controller.signal });
+    const pending = sendToAgent({
+      agent: 't2',
+      runtime: 'claude',
+      socket: tmux.socket,
+      runDir,
+      message: 'hello',
+      timeoutMs: 60_000,
+      signal: controller.signal,
+    });
     await waitFor(async () => (await tmux.capture('t2')).includes('❯ [operator:mosaic-top] hello'), 'text typed');
     controller.abort();
     const receipt = await pending;

@@ -31,7 +31,11 @@ function makeHome(opts: { withDataDir?: boolean } = {}): MosaicPaths {
 }
 
 function cli(paths: MosaicPaths, args: string[], env: NodeJS.ProcessEnv = {}): Promise<BinResult> {
-  return runBin(['--mosaic-home', paths.mosaicHome, 'backlog', ...args], { ...process.env, DATABASE_URL: '', PGLITE_DATA_DIR: '', MOSAIC_BACKLOG_IDLE_EXIT: '30', ...env }, 90_000);
+  return runBin(
+    ['--mosaic-home', paths.mosaicHome, 'backlog', ...args],
+    { ...process.env, DATABASE_URL: '', PGLITE_DATA_DIR: '', MOSAIC_BACKLOG_IDLE_EXIT: '30', ...env },
+    90_000,
+  );
 }
 
 /** Seeds `n` ready cards straight into a data dir (no server may be running on it). */
@@ -47,7 +51,9 @@ async function seedCards(dataDir: string, n: number): Promise<void> {
 }
 
 /** Reopens the data dir directly (the server must have stopped) and returns integrity facts. */
-async function inspectDataDir(dataDir: string): Promise<{ rows: number; distinct: number; byStatus: Record<string, number>; owners: Map<string, string>; claimEvents: number }> {
+async function inspectDataDir(
+  dataDir: string,
+): Promise<{ rows: number; distinct: number; byStatus: Record<string, number>; owners: Map<string, string>; claimEvents: number }> {
   const { PGlite } = await import('@electric-sql/pglite');
   const pg = new PGlite(dataDir);
   try {
@@ -173,7 +179,9 @@ describe('embedded backlog across processes', () => {
     expect(after.code).toBe(0);
     const holder = readDataDirLock(paths.backlogDataDir);
     expect(holder?.pid).not.toBe(killedPid);
-    const claimed = new Map<string, string>((JSON.parse(after.stdout) as { id: string; claimOwner: string }[]).map((c: { id: string; claimOwner: string }) => [c.id, c.claimOwner]));
+    const claimed = new Map<string, string>(
+      (JSON.parse(after.stdout) as { id: string; claimOwner: string }[]).map((c: { id: string; claimOwner: string }) => [c.id, c.claimOwner]),
+    );
     for (const a of acked) expect(claimed.get(a.id)).toBe(a.owner);
     expect(new Set(acked.map((a) => a.id)).size).toBe(acked.length);
     await stopServer(paths);
@@ -195,7 +203,10 @@ describe('embedded backlog across processes', () => {
       return child;
     };
     const [a, b] = [start(), start()];
-    const stderr = new Map<ChildProcess, string>([[a, ''], [b, '']]);
+    const stderr = new Map<ChildProcess, string>([
+      [a, ''],
+      [b, ''],
+    ]);
     // 'close' (not 'exit'): only then has all of the child's stderr been read.
     const closed = new Set<ChildProcess>();
     for (const c of [a, b]) {
@@ -230,7 +241,10 @@ describe('embedded backlog across processes', () => {
     expect(refused.acquired).toBe(false);
     // The real server refuses too, exits 0, and leaves the lock alone.
     const serve = await new Promise<number | null>((resolve) => {
-      const c = spawn(process.execPath, [BIN, '--mosaic-home', paths.mosaicHome, 'backlog', 'serve', '--idle-exit', '5'], { env: { ...process.env, DATABASE_URL: '', PGLITE_DATA_DIR: '' }, stdio: 'ignore' });
+      const c = spawn(process.execPath, [BIN, '--mosaic-home', paths.mosaicHome, 'backlog', 'serve', '--idle-exit', '5'], {
+        env: { ...process.env, DATABASE_URL: '', PGLITE_DATA_DIR: '' },
+        stdio: 'ignore',
+      });
       children.push(c);
       c.on('exit', (code) => resolve(code));
     });
@@ -256,46 +270,73 @@ describe('embedded backlog across processes', () => {
     expect(fs.existsSync(lockFile)).toBe(false);
   });
 
-  it('a data dir another program has open (as upstream\'s CLI opens PGlite in-process) is refused with a clear message, not shared', { timeout: 120_000 }, async () => {
-    const paths = makeHome();
-    // Stands in for upstream's `mosaic fleet backlog`: PGlite opened in-process on the same dir.
-    const script = `import('@electric-sql/pglite').then(async ({ PGlite }) => { const pg = new PGlite(${JSON.stringify(paths.backlogDataDir)}); await pg.waitReady; await pg.query('SELECT count(*) FROM backlog'); process.stdout.write('open\\n'); setInterval(() => {}, 1000); });`;
-    const other = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-    children.push(other);
-    let said = '';
-    other.stdout!.on('data', (b: Buffer) => (said += b.toString()));
-    await waitFor(() => said.includes('open'), { timeoutMs: 60_000, what: 'the other process to open the data dir' });
-    const r = await cli(paths, ['list', '--json']);
-    expect(r.code).toBe(1);
-    expect(r.stdout).toBe('');
-    expect(r.stderr).toContain(`is open in another process: pid ${other.pid}`);
-    expect(r.stderr).toContain('DATABASE_URL');
-    expect(readDataDirLock(paths.backlogDataDir)).toBeNull();
-    other.kill('SIGTERM');
-    await waitFor(() => other.exitCode !== null || other.signalCode !== null, { what: 'the other process to exit' });
-    expect((await cli(paths, ['list', '--json'])).code).toBe(0);
-    // The lock lives inside the data dir (kept by upstream's updater), not beside it.
-    expect(lockPathFor(paths.backlogDataDir)).toBe(path.join(paths.backlogDataDir, 'mosaic-top.lock'));
-    await stopServer(paths);
-  });
+  it(
+    "a data dir another program has open (as upstream's CLI opens PGlite in-process) is refused with a clear message, not shared",
+    { timeout: 120_000 },
+    async () => {
+      const paths = makeHome();
+      // Stands in for upstream's `mosaic fleet backlog`: PGlite opened in-process on the same dir.
+      const script = `import('@electric-sql/pglite').then(async ({ PGlite }) => { const pg = new PGlite(${JSON.stringify(paths.backlogDataDir)}); await pg.waitReady; await pg.query('SELECT count(*) FROM backlog'); process.stdout.write('open\\n'); setInterval(() => {}, 1000); });`;
+      const other = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+      children.push(other);
+      let said = '';
+      other.stdout!.on('data', (b: Buffer) => (said += b.toString()));
+      await waitFor(() => said.includes('open'), { timeoutMs: 60_000, what: 'the other process to open the data dir' });
+      const r = await cli(paths, ['list', '--json']);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toContain(`is open in another process: pid ${other.pid}`);
+      expect(r.stderr).toContain('DATABASE_URL');
+      expect(readDataDirLock(paths.backlogDataDir)).toBeNull();
+      other.kill('SIGTERM');
+      await waitFor(() => other.exitCode !== null || other.signalCode !== null, { what: 'the other process to exit' });
+      expect((await cli(paths, ['list', '--json'])).code).toBe(0);
+      // The lock lives inside the data dir (kept by upstream's updater), not beside it.
+      expect(lockPathFor(paths.backlogDataDir)).toBe(path.join(paths.backlogDataDir, 'mosaic-top.lock'));
+      await stopServer(paths);
+    },
+  );
 
-  it('CLI --json speaks upstream\'s shapes: one row per verb (card or null, array, stats object), exit codes as upstream', { timeout: 300_000 }, async () => {
+  it("CLI --json speaks upstream's shapes: one row per verb (card or null, array, stats object), exit codes as upstream", { timeout: 300_000 }, async () => {
     const paths = makeHome();
     const isCard = (v: unknown, id?: string): boolean =>
-      !!v && typeof v === 'object' && !Array.isArray(v) && typeof (v as { id?: unknown }).id === 'string' && (id === undefined || (v as { id: string }).id === id) &&
-      Array.isArray((v as { dependsOn?: unknown }).dependsOn) && !('card' in (v as object));
+      !!v &&
+      typeof v === 'object' &&
+      !Array.isArray(v) &&
+      typeof (v as { id?: unknown }).id === 'string' &&
+      (id === undefined || (v as { id: string }).id === id) &&
+      Array.isArray((v as { dependsOn?: unknown }).dependsOn) &&
+      !('card' in (v as object));
     const ME = 'w1';
     // verb args → expected exit code and a check of the parsed stdout (upstream's shape).
     const rows: Array<[string, string[], number, (out: unknown) => boolean]> = [
-      ['create', ['create', '--id', 'A1', '--title', 'schema', '--priority', '5', '--acceptance', 'migrates; tests pass'], 0, (o) => isCard(o, 'A1') && (o as { created: boolean }).created === true && JSON.stringify((o as { acceptance: unknown }).acceptance) === '["migrates","tests pass"]'],
-      ['create (dependency)', ['create', '--id', 'A2', '--title', 'service', '--depends-on', 'A1', '--priority', '9'], 0, (o) => isCard(o, 'A2') && JSON.stringify((o as { dependsOn: string[] }).dependsOn) === '["A1"]'],
+      [
+        'create',
+        ['create', '--id', 'A1', '--title', 'schema', '--priority', '5', '--acceptance', 'migrates; tests pass'],
+        0,
+        (o) =>
+          isCard(o, 'A1') &&
+          (o as { created: boolean }).created === true &&
+          JSON.stringify((o as { acceptance: unknown }).acceptance) === '["migrates","tests pass"]',
+      ],
+      [
+        'create (dependency)',
+        ['create', '--id', 'A2', '--title', 'service', '--depends-on', 'A1', '--priority', '9'],
+        0,
+        (o) => isCard(o, 'A2') && JSON.stringify((o as { dependsOn: string[] }).dependsOn) === '["A1"]',
+      ],
       ['create (repeat id)', ['create', '--id', 'A1', '--title', 'again'], 4, (o) => o === undefined],
       ['list', ['list'], 0, (o) => Array.isArray(o) && o.length === 2 && o.every((c) => isCard(c))],
       ['list --ready-only', ['list', '--ready-only'], 0, (o) => Array.isArray(o) && o.length === 1 && isCard(o[0], 'A1')],
       ['show', ['show', '--id', 'A2'], 0, (o) => isCard(o, 'A2')],
       ['show (unknown)', ['show', '--id', 'nope'], 0, (o) => o === null],
       ['link (cycle)', ['link', '--from', 'A1', '--to', 'A2'], 6, (o) => o === undefined],
-      ['claim', ['claim', '--owner', ME, '--ttl', '600'], 0, (o) => isCard(o, 'A1') && (o as { claimOwner: string }).claimOwner === ME && typeof (o as { claimToken: unknown }).claimToken === 'number'],
+      [
+        'claim',
+        ['claim', '--owner', ME, '--ttl', '600'],
+        0,
+        (o) => isCard(o, 'A1') && (o as { claimOwner: string }).claimOwner === ME && typeof (o as { claimToken: unknown }).claimToken === 'number',
+      ],
       ['claim (nothing ready)', ['claim', '--owner', 'w2'], 0, (o) => o === null],
       ['claim --id (not claimable)', ['claim', '--owner', 'w2', '--id', 'A2'], 0, (o) => o === null],
       ['claim --id (unknown)', ['claim', '--owner', 'w2', '--id', 'nope'], 0, (o) => o === null],
@@ -307,25 +348,47 @@ describe('embedded backlog across processes', () => {
       ['block (unknown)', ['block', '--id', 'nope'], 0, (o) => o === null],
       ['unblock', ['unblock', '--id', 'A2'], 0, (o) => isCard(o, 'A2') && (o as { status: string }).status === 'ready'],
       ['link', ['create', '--id', 'A3', '--title', 'three'], 0, (o) => isCard(o, 'A3')],
-      ['link (edge)', ['link', '--from', 'A3', '--to', 'A2'], 0, (o) => isCard(o, 'A3') && JSON.stringify((o as { dependsOn: string[] }).dependsOn) === '["A2"]'],
+      [
+        'link (edge)',
+        ['link', '--from', 'A3', '--to', 'A2'],
+        0,
+        (o) => isCard(o, 'A3') && JSON.stringify((o as { dependsOn: string[] }).dependsOn) === '["A2"]',
+      ],
       ['reclaim', ['reclaim'], 0, (o) => JSON.stringify(o) === '{"reclaimed":[]}'],
       ['reclaim --id (unknown)', ['reclaim', '--id', 'nope'], 0, (o) => JSON.stringify(o) === '{"reclaimed":[]}'],
-      ['stats', ['stats'], 0, (o) => {
-        const st = o as Record<string, unknown>;
-        return JSON.stringify(st.counts) === '{"ready":2,"claimed":0,"blocked":0,"done":1}' && st.total === 3 && typeof st.oldestReadyAgeSeconds === 'number' &&
-          st.expiredClaimCount === 0 && st.waitingOnDeps === 1 && !('expiredClaims' in st);
-      }],
+      [
+        'stats',
+        ['stats'],
+        0,
+        (o) => {
+          const st = o as Record<string, unknown>;
+          return (
+            JSON.stringify(st.counts) === '{"ready":2,"claimed":0,"blocked":0,"done":1}' &&
+            st.total === 3 &&
+            typeof st.oldestReadyAgeSeconds === 'number' &&
+            st.expiredClaimCount === 0 &&
+            st.waitingOnDeps === 1 &&
+            !('expiredClaims' in st)
+          );
+        },
+      ],
       ['events', ['events', '--limit', '5'], 0, (o) => Array.isArray(o) && o.length === 5 && typeof (o[0] as { verb?: unknown }).verb === 'string'],
-      ['import', ['import', path.join(ROOT, 'backlog', 'fixtures', 'NORTH_STAR.yaml')], 0, (o) => {
-        const r = o as { created: string[]; updated: string[]; unchanged: string[] };
-        return r.created.length === 12 && JSON.stringify(r.updated.sort()) === '["A1","A2"]' && r.unchanged.length === 0;
-      }],
+      [
+        'import',
+        ['import', path.join(ROOT, 'backlog', 'fixtures', 'NORTH_STAR.yaml')],
+        0,
+        (o) => {
+          const r = o as { created: string[]; updated: string[]; unchanged: string[] };
+          return r.created.length === 12 && JSON.stringify(r.updated.sort()) === '["A1","A2"]' && r.unchanged.length === 0;
+        },
+      ],
     ];
     const failures: string[] = [];
     for (const [name, args, code, check] of rows) {
       const r = await cli(paths, [...args, '--json']);
       const out = r.stdout.trim() === '' ? undefined : (JSON.parse(r.stdout) as unknown);
-      if (r.code !== code || !check(out)) failures.push(`${name}: exit ${r.code} (want ${code}), stdout ${r.stdout.trim().slice(0, 300)}, stderr ${r.stderr.trim().slice(0, 200)}`);
+      if (r.code !== code || !check(out))
+        failures.push(`${name}: exit ${r.code} (want ${code}), stdout ${r.stdout.trim().slice(0, 300)}, stderr ${r.stderr.trim().slice(0, 200)}`);
     }
     expect(failures).toEqual([]);
     // A claim --id that returned null says why on stderr; a usage error exits 2; PAUSED exits 7.
@@ -370,7 +433,7 @@ describe('embedded backlog across processes', () => {
     expect(readDataDirLock(paths.backlogDataDir)?.pid).not.toBe(firstPid);
   });
 
-  it('backlog stop ends the server gracefully (the next command starts a new one); reclaim --owner only releases that owner\'s claim', async () => {
+  it("backlog stop ends the server gracefully (the next command starts a new one); reclaim --owner only releases that owner's claim", async () => {
     const paths = makeHome();
     expect((await cli(paths, ['create', '--id', 'S1', '--title', 'stop me'])).code).toBe(0);
     const first = readDataDirLock(paths.backlogDataDir);
@@ -405,10 +468,13 @@ describe('embedded backlog across processes', () => {
     expect((await cli(paths, ['create', '--id', 'L2', '--title', 'long lease'])).code).toBe(0);
     expect((await cli(paths, ['claim', '--owner', 'w1', '--id', 'L1', '--ttl', '1'])).code).toBe(0);
     expect((await cli(paths, ['claim', '--owner', 'w2', '--id', 'L2', '--ttl', '900'])).code).toBe(0);
-    const list = await waitFor(async () => {
-      const r = await cli(paths, ['list']);
-      return / w1 expired \d+s/.test(r.stdout) ? r.stdout : null;
-    }, { what: 'the 1 s claim to show as expired' });
+    const list = await waitFor(
+      async () => {
+        const r = await cli(paths, ['list']);
+        return / w1 expired \d+s/.test(r.stdout) ? r.stdout : null;
+      },
+      { what: 'the 1 s claim to show as expired' },
+    );
     const lines = list.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^ID\s+STATUS\s+PRIO\s+PHASE\s+TITLE/);
     expect(lines).toHaveLength(3);
@@ -435,12 +501,19 @@ describe('embedded backlog across processes', () => {
     expect((await cli(paths, ['complete', '--id', 'E1', '--owner', 'w1'])).code).toBe(0);
     expect((await cli(paths, ['complete', '--id', 'E3'])).code).toBe(0);
     expect((await cli(paths, ['import', path.join(ROOT, 'backlog', 'fixtures', 'NORTH_STAR.yaml')])).code).toBe(0);
-    const events = JSON.parse((await cli(paths, ['events', '--limit', '100', '--json'])).stdout) as Array<{ actor: string; verb: string; cardId: string | null }>;
+    const events = JSON.parse((await cli(paths, ['events', '--limit', '100', '--json'])).stdout) as Array<{
+      actor: string;
+      verb: string;
+      cardId: string | null;
+    }>;
     const actors = (verb: string) => [...new Set(events.filter((e) => e.verb === verb).map((e) => e.actor))].sort();
     expect(actors('create')).toEqual([me, 'planner'].sort());
     for (const verb of ['link', 'block', 'unblock', 'reclaim', 'import']) expect(actors(verb), verb).toEqual([me]);
     expect(actors('claim')).toEqual(['w1']);
-    expect(events.filter((e) => e.verb === 'complete').map((e) => [e.cardId, e.actor])).toEqual([['E3', me], ['E1', 'w1']]);
+    expect(events.filter((e) => e.verb === 'complete').map((e) => [e.cardId, e.actor])).toEqual([
+      ['E3', me],
+      ['E1', 'w1'],
+    ]);
     await stopServer(paths);
   });
 
@@ -480,11 +553,17 @@ describe('embedded backlog across processes', () => {
     const paths = makeHome();
     expect(await seedDemoBacklog(paths, { workerAgent: 'coder1', staleAgent: 'reviewer', onProgress: () => {} })).toBe(14);
     expect(await seedDemoBacklog(paths, { onProgress: () => {} })).toBe(14);
-    const section = await waitFor(async () => {
-      const s = await collectBacklogSection(paths, { timeoutMs: 10_000 });
-      return s.claimed.some((c) => c.expired) ? s : null;
-    }, { what: 'the 1 s demo claim to expire' });
-    expect(section.claimed.map((c) => [c.id, c.owner, c.expired])).toEqual([['H1', 'reviewer', true], ['A3b', 'coder1', false]]);
+    const section = await waitFor(
+      async () => {
+        const s = await collectBacklogSection(paths, { timeoutMs: 10_000 });
+        return s.claimed.some((c) => c.expired) ? s : null;
+      },
+      { what: 'the 1 s demo claim to expire' },
+    );
+    expect(section.claimed.map((c) => [c.id, c.owner, c.expired])).toEqual([
+      ['H1', 'reviewer', true],
+      ['A3b', 'coder1', false],
+    ]);
     expect(section.stats?.counts).toEqual({ ready: 8, claimed: 2, blocked: 1, done: 3 });
     expect(section.ready.map((r) => r.id).sort()).toEqual(['A4', 'B1']);
     expect((await stopEmbeddedServer(paths)).stopped).toBe(true);

@@ -35,7 +35,8 @@ function reader(): BacklogSectionReader {
 }
 
 beforeAll(() => {
-  if (!fs.existsSync(path.join(packageRoot(), 'dist', 'src', 'cli.js'))) throw new Error('dist/ missing: run `npx tsc -p .` (npm test does) before these tests');
+  if (!fs.existsSync(path.join(packageRoot(), 'dist', 'src', 'cli.js')))
+    throw new Error('dist/ missing: run `npx tsc -p .` (npm test does) before these tests');
 });
 
 afterEach(async () => {

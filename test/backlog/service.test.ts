@@ -184,7 +184,7 @@ describe.each(tierFactories())('backlog service — %s', (_name, factory) => {
     expect(again?.attempts).toBe(2);
   });
 
-  it('reclaim by id with an owner releases only that owner\'s claim, never a newer one', async () => {
+  it("reclaim by id with an owner releases only that owner's claim, never a newer one", async () => {
     await svc.create({ id: 'x', title: 'x' });
     await svc.claim({ owner: 'w1', id: 'x' });
     await svc.reclaim({ id: 'x' });
@@ -199,7 +199,13 @@ describe.each(tierFactories())('backlog service — %s', (_name, factory) => {
   });
 
   it('stats: counts per status, oldest-ready age in seconds, expired claims, ready cards waiting on dependencies', async () => {
-    expect(await svc.stats()).toEqual({ counts: { ready: 0, claimed: 0, blocked: 0, done: 0 }, total: 0, oldestReadyAgeSeconds: null, expiredClaimCount: 0, waitingOnDeps: 0 });
+    expect(await svc.stats()).toEqual({
+      counts: { ready: 0, claimed: 0, blocked: 0, done: 0 },
+      total: 0,
+      oldestReadyAgeSeconds: null,
+      expiredClaimCount: 0,
+      waitingOnDeps: 0,
+    });
     await svc.create({ id: 'r1', title: 'r' });
     await svc.create({ id: 'r2', title: 'r' });
     await svc.create({ id: 'c1', title: 'c' });
@@ -266,7 +272,9 @@ describe.each(tierFactories())('backlog service — %s', (_name, factory) => {
     // A stale token and a token never issued get the same truthful answer (nothing claims the
     // token was "replaced": the service does not know whether it ever existed).
     const live = `token (${second.claimToken})`;
-    expect(await messageOf(svc.complete({ id: 'f', owner: 'w1', token: first.claimToken! }))).toBe(`complete refused for w1 on f: token ${first.claimToken} is not the live claim's ${live}`);
+    expect(await messageOf(svc.complete({ id: 'f', owner: 'w1', token: first.claimToken! }))).toBe(
+      `complete refused for w1 on f: token ${first.claimToken} is not the live claim's ${live}`,
+    );
     expect(await messageOf(svc.renew({ id: 'f', owner: 'w1', token: 999 }))).toBe(`renew refused for w1 on f: token 999 is not the live claim's ${live}`);
     expect(await codeOf(svc.renew({ id: 'f', owner: 'w1', token: 999 }))).toBe('fenced');
     expect((await svc.get('f')).status).toBe('claimed');
@@ -357,7 +365,10 @@ describe.each(tierFactories())('backlog service — %s', (_name, factory) => {
       const all = await svc.list();
       const status = new Map(all.map((c) => [c.id, c.status]));
       const ready = await svc.list({ readyOnly: true });
-      const truth = all.filter((c) => c.status === 'ready' && c.dependsOn.every((d) => status.get(d) === 'done')).map((c) => c.id).sort();
+      const truth = all
+        .filter((c) => c.status === 'ready' && c.dependsOn.every((d) => status.get(d) === 'done'))
+        .map((c) => c.id)
+        .sort();
       return { truth, ready: ready.map((c) => c.id).sort() };
     })();
     expect(drift.ready).toEqual(drift.truth);
@@ -387,7 +398,9 @@ describe('drizzle schema mirrors the SQL migrations', () => {
       const { backlogFleetPause } = await import('../../backlog/schema.js');
       for (const table of [backlogCards, backlogEvents, backlogMigrations, backlogFleetPause]) {
         const name = getTableName(table);
-        const declared = Object.values(getTableColumns(table)).map((c) => (c as { name: string }).name).sort();
+        const declared = Object.values(getTableColumns(table))
+          .map((c) => (c as { name: string }).name)
+          .sort();
         const actual = (await tier.columns(name)).sort();
         expect(actual, name).toEqual(declared);
       }

@@ -17,7 +17,14 @@ import { writeHomeRoster } from '../helpers/roster.js';
 import { snapshotValidator } from '../helpers/schema.js';
 
 const ours: CodeIdentity = { version: '0.2.0', root: '/opt/mosaic-top', codeChangedAtMs: Date.UTC(2026, 10, 21, 12, 30) };
-const hello = (over: Partial<BacklogHello>): BacklogHello => ({ hello: BACKLOG_PROTOCOL, pid: 4242, version: '0.2.0', root: '/opt/mosaic-top', startedAtMs: Date.UTC(2026, 10, 21, 13), ...over });
+const hello = (over: Partial<BacklogHello>): BacklogHello => ({
+  hello: BACKLOG_PROTOCOL,
+  pid: 4242,
+  version: '0.2.0',
+  root: '/opt/mosaic-top',
+  startedAtMs: Date.UTC(2026, 10, 21, 13),
+  ...over,
+});
 
 describe('staleServerWarning', () => {
   it('current server (same version, started after the code last changed): no warning', () => {

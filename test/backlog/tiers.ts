@@ -63,7 +63,9 @@ export async function embeddedTier(): Promise<TierHandle> {
       await pg.exec(text);
     },
     columns: async (table) =>
-      (await pg.query<{ column_name: string }>(`SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1`, [table])).rows.map((r) => r.column_name),
+      (
+        await pg.query<{ column_name: string }>(`SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1`, [table])
+      ).rows.map((r) => r.column_name),
     reset: async () => {
       await pg.exec(`TRUNCATE backlog, backlog_events, backlog_fleet_pause RESTART IDENTITY; ALTER SEQUENCE backlog_claim_token_seq RESTART`);
       fs.rmSync(path.join(runDir, 'PAUSED'), { force: true });

@@ -9,10 +9,27 @@ import { BacklogError, EXIT_CODES, type BacklogStats, type Card } from '../../ba
 
 function card(over: Partial<Card>): Card {
   return {
-    id: 'X', title: 't', body: null, phase: null, priority: 0, status: 'ready', dependsOn: [], claimOwner: null,
-    claimTtlSeconds: null, claimedAt: null, claimToken: null, expiresAt: null, secondsLeft: null, attempts: 0,
-    idempotencyKey: null, acceptance: null, projectedTokens: null, actualTokens: null,
-    createdAt: '2026-11-21T17:00:00.000Z', updatedAt: '2026-11-21T17:00:00.000Z', ...over,
+    id: 'X',
+    title: 't',
+    body: null,
+    phase: null,
+    priority: 0,
+    status: 'ready',
+    dependsOn: [],
+    claimOwner: null,
+    claimTtlSeconds: null,
+    claimedAt: null,
+    claimToken: null,
+    expiresAt: null,
+    secondsLeft: null,
+    attempts: 0,
+    idempotencyKey: null,
+    acceptance: null,
+    projectedTokens: null,
+    actualTokens: null,
+    createdAt: '2026-11-21T17:00:00.000Z',
+    updatedAt: '2026-11-21T17:00:00.000Z',
+    ...over,
   };
 }
 
@@ -31,8 +48,13 @@ describe('NORTH_STAR priorities', () => {
   });
 
   it('keeps depends_on and accepts dependsOn', async () => {
-    const goals = await parseNorthStar('goals:\n  - {id: A, title: a, phase: 1, priority: must-have, depends_on: []}\n  - {id: B, title: b, priority: should-have, dependsOn: [A]}\n');
-    expect(goals.map((g) => [g.id, g.dependsOn, g.phase])).toEqual([['A', [], '1'], ['B', ['A'], null]]);
+    const goals = await parseNorthStar(
+      'goals:\n  - {id: A, title: a, phase: 1, priority: must-have, depends_on: []}\n  - {id: B, title: b, priority: should-have, dependsOn: [A]}\n',
+    );
+    expect(goals.map((g) => [g.id, g.dependsOn, g.phase])).toEqual([
+      ['A', [], '1'],
+      ['B', ['A'], null],
+    ]);
   });
 });
 
@@ -59,7 +81,7 @@ describe('protocol framing', () => {
     for (const verb of BACKLOG_VERBS) expect(isBacklogMethod(verb)).toBe(true);
   });
 
-  it('verbsFrom builds every verb, each running its own name with the caller\'s single argument', async () => {
+  it("verbsFrom builds every verb, each running its own name with the caller's single argument", async () => {
     const calls: [string, unknown][] = [];
     const verbs = verbsFrom((verb, input) => {
       calls.push([verb, input]);
@@ -91,7 +113,16 @@ describe('lock liveness', () => {
 describe('snapshot section', () => {
   it('maps an overview to claimed cards with owner and seconds left, and ready cards', () => {
     const base: BacklogSection = {
-      tier: 'embedded', location: '/x', ok: false, exists: false, error: null, warning: null, stats: null, claimed: [], ready: [], blockedCount: 0,
+      tier: 'embedded',
+      location: '/x',
+      ok: false,
+      exists: false,
+      error: null,
+      warning: null,
+      stats: null,
+      claimed: [],
+      ready: [],
+      blockedCount: 0,
     };
     const section = sectionFromOverview(base, {
       stats: { counts: { ready: 1, claimed: 2, blocked: 3, done: 4 }, total: 10, oldestReadyAgeSeconds: 12, expiredClaimCount: 1, waitingOnDeps: 0 },
@@ -112,12 +143,25 @@ describe('snapshot section', () => {
 
   it('a backlog server from before the upgrade (no waitingOnDeps): derived from a short ready list, else 0', () => {
     const base: BacklogSection = {
-      tier: 'embedded', location: '/x', ok: false, exists: false, error: null, warning: null, stats: null, claimed: [], ready: [], blockedCount: 0,
+      tier: 'embedded',
+      location: '/x',
+      ok: false,
+      exists: false,
+      error: null,
+      warning: null,
+      stats: null,
+      claimed: [],
+      ready: [],
+      blockedCount: 0,
     };
     const oldStats = { counts: { ready: 8, claimed: 0, blocked: 0, done: 0 }, total: 8, oldestReadyAgeSeconds: 1, expiredClaims: 0 } as unknown as BacklogStats;
     const short = sectionFromOverview(base, { stats: oldStats, claimed: [], ready: [card({ id: 'R1' }), card({ id: 'R2' })] });
     expect(short.stats?.waitingOnDeps).toBe(6);
-    const full = sectionFromOverview(base, { stats: oldStats, claimed: [], ready: Array.from({ length: SNAPSHOT_READY_LIMIT }, (_, i) => card({ id: `R${i}` })) });
+    const full = sectionFromOverview(base, {
+      stats: oldStats,
+      claimed: [],
+      ready: Array.from({ length: SNAPSHOT_READY_LIMIT }, (_, i) => card({ id: `R${i}` })),
+    });
     expect(full.stats?.waitingOnDeps).toBe(0);
   });
 

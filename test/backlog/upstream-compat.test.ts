@@ -26,7 +26,12 @@ import { runBin } from '../helpers/bin.js';
 const FIXTURES = path.join(packageRoot(), 'test', 'fixtures', 'backlog');
 const UPSTREAM_DDL = fs.readFileSync(path.join(FIXTURES, 'upstream-0011.sql'), 'utf8');
 const ROUND1_DDL = ['round1-0001.sql', 'round1-0002.sql']
-  .map((f) => fs.readFileSync(path.join(FIXTURES, f), 'utf8').split(/^--> statement-breakpoint\s*$/m).join(';\n'))
+  .map((f) =>
+    fs
+      .readFileSync(path.join(FIXTURES, f), 'utf8')
+      .split(/^--> statement-breakpoint\s*$/m)
+      .join(';\n'),
+  )
   .join(';\n');
 
 /** Upstream's backlog columns (seed 001): name → [udt, nullable, default]. */
@@ -82,7 +87,7 @@ async function blankEmbedded(): Promise<BlankStore> {
     exec: async (text) => {
       await pg.exec(text);
     },
-    rows: async <T,>(text: string) => (await pg.query<T>(text)).rows,
+    rows: async <T>(text: string) => (await pg.query<T>(text)).rows,
     runDir,
     url: null,
     close: async () => {
@@ -109,7 +114,7 @@ async function blankServer(): Promise<BlankStore> {
     exec: async (text) => {
       await main.unsafe(text);
     },
-    rows: async <T,>(text: string) => (await main.unsafe(text)) as unknown as T[],
+    rows: async <T>(text: string) => (await main.unsafe(text)) as unknown as T[],
     runDir,
     url: database.url,
     close: async () => {
@@ -142,8 +147,14 @@ async function shape(store: BlankStore) {
   const indexes = (
     await store.rows<{ indexdef: string }>(`SELECT indexdef FROM pg_indexes WHERE tablename = 'backlog' AND indexname IN
       ('backlog_status_priority_idx', 'backlog_status_claimed_at_idx', 'backlog_idempotency_key_idx', 'backlog_pkey') ORDER BY indexname`)
-  ).map((r) => r.indexdef.replace(/ public\./g, ' ')).sort();
-  const labels = (await store.rows<{ l: string }>(`SELECT enumlabel AS l FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid WHERE t.typname = 'backlog_status' ORDER BY e.enumsortorder`)).map((r) => r.l);
+  )
+    .map((r) => r.indexdef.replace(/ public\./g, ' '))
+    .sort();
+  const labels = (
+    await store.rows<{ l: string }>(
+      `SELECT enumlabel AS l FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid WHERE t.typname = 'backlog_status' ORDER BY e.enumsortorder`,
+    )
+  ).map((r) => r.l);
   return { upstream, extra, indexes, labels };
 }
 
@@ -153,7 +164,10 @@ async function expectUpstreamShape(store: BlankStore): Promise<void> {
   expect(s.indexes).toEqual([...UPSTREAM_INDEXES].sort());
   expect(s.labels).toEqual(['ready', 'claimed', 'blocked', 'done']);
   // Everything mosaic-top adds beside upstream's columns is nullable (upstream never writes it).
-  expect(s.extra.every((c) => c.nullable), JSON.stringify(s.extra)).toBe(true);
+  expect(
+    s.extra.every((c) => c.nullable),
+    JSON.stringify(s.extra),
+  ).toBe(true);
 }
 
 /** Upstream's claim, as its service runs it (the highest-priority dependency-satisfied ready card; no token). */
@@ -174,68 +188,83 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
 }
 
 describe.each(tiers)('upstream compatibility — %s', (_name, make) => {
-  it('a store upstream made: its column types stay; its rows are read and claimed; every verb of ours runs; upstream still inserts and claims', { timeout: 120_000 }, async () => {
-    const store = await blank(make);
-    await store.exec(UPSTREAM_DDL);
-    await store.exec(`INSERT INTO backlog (id, title, priority, depends_on, acceptance) VALUES
+  it(
+    'a store upstream made: its column types stay; its rows are read and claimed; every verb of ours runs; upstream still inserts and claims',
+    { timeout: 120_000 },
+    async () => {
+      const store = await blank(make);
+      await store.exec(UPSTREAM_DDL);
+      await store.exec(`INSERT INTO backlog (id, title, priority, depends_on, acceptance) VALUES
         ('U1', 'first', 5, '[]', '["builds", "tests pass"]'),
         ('U2', 'second', 9, '["U1"]', '{"criteria": ["x"]}'),
         ('U3', 'third', 1, '[]', NULL);
       INSERT INTO backlog (id, title, priority, status, claim_owner, claim_ttl_seconds, claimed_at, attempts)
         VALUES ('U4', 'held by upstream', 3, 'claimed', 'up-worker', 60, now() - interval '1 hour', 1);`);
-    await expectUpstreamShape(store);
-    expect(await migrateBacklog(store.db)).toEqual(['0001', '0003']);
-    expect(await migrateBacklog(store.db)).toEqual([]);
-    await expectUpstreamShape(store);
+      await expectUpstreamShape(store);
+      expect(await migrateBacklog(store.db)).toEqual(['0001', '0003']);
+      expect(await migrateBacklog(store.db)).toEqual([]);
+      await expectUpstreamShape(store);
 
-    const svc = fleetBacklogService(store.db, store.runDir);
-    expect((await svc.list()).map((c) => c.id)).toEqual(['U2', 'U1', 'U4', 'U3']);
-    expect(await svc.get('U2')).toMatchObject({ dependsOn: ['U1'], acceptance: { criteria: ['x'] }, claimToken: null });
-    expect((await svc.get('U1')).acceptance).toEqual(['builds', 'tests pass']);
-    expect(await svc.get('U4')).toMatchObject({ status: 'claimed', claimOwner: 'up-worker', claimToken: null, attempts: 1 });
-    expect(await svc.stats()).toEqual({ counts: { ready: 3, claimed: 1, blocked: 0, done: 0 }, total: 4, oldestReadyAgeSeconds: expect.any(Number), expiredClaimCount: 1, waitingOnDeps: 1 });
-    // U2 has the higher priority but waits on U1 (upstream's jsonb dependency).
-    const first = (await svc.claim({ owner: 'w1' })).card!;
-    expect(first).toMatchObject({ id: 'U1', claimOwner: 'w1', claimToken: expect.any(Number) });
-    expect(await svc.reclaim()).toEqual({ reclaimed: ['U4'] }); // upstream's expired claim
-    expect((await svc.renew({ id: 'U1', owner: 'w1', token: first.claimToken! })).id).toBe('U1');
-    expect((await svc.complete({ id: 'U1', owner: 'w1', token: first.claimToken! })).status).toBe('done');
-    expect((await svc.claim({ owner: 'w2' })).card?.id).toBe('U2');
-    const made = await svc.create({ id: 'M1', title: 'ours', dependsOn: ['U3'], acceptance: ['criterion a'], idempotencyKey: 'k-M1' });
-    expect(made.created).toBe(true);
-    expect((await svc.create({ id: 'M1x', title: 'dup', idempotencyKey: 'k-M1' })).created).toBe(false);
-    expect((await svc.link({ from: 'U3', to: 'U4' })).dependsOn).toEqual(['U4']);
-    expect(await codeOf(svc.link({ from: 'U4', to: 'M1' }))).toBe('cycle');
-    expect((await svc.block({ id: 'U3', reason: 'later' })).status).toBe('blocked');
-    expect((await svc.unblock({ id: 'U3' })).status).toBe('ready');
-    expect((await svc.list({ readyOnly: true })).map((c) => c.id)).toEqual(['U4']);
-    expect((await svc.list({ status: 'done' })).map((c) => c.id)).toEqual(['U1']);
-    await svc.recordEvent({ actor: 'operator', verb: 'receipt', cardId: 'U2', detail: { ok: true } });
-    expect((await svc.events({ limit: 100 })).map((e) => e.verb)).toContain('receipt');
-    const goals = await readNorthStarFile(path.join(packageRoot(), 'backlog', 'fixtures', 'NORTH_STAR.yaml'));
-    expect((await svc.importGoals({ goals })).created).toHaveLength(14);
-    expect((await svc.overview()).stats.total).toBe(19);
-    expect((await svc.pauseFleet({ by: 'ops', reason: 'check' })).created).toBe(true);
-    expect(await codeOf(svc.claim({ owner: 'w3' }))).toBe('paused');
-    expect(await svc.resumeFleet()).toMatchObject({ by: 'ops', reason: 'check' });
+      const svc = fleetBacklogService(store.db, store.runDir);
+      expect((await svc.list()).map((c) => c.id)).toEqual(['U2', 'U1', 'U4', 'U3']);
+      expect(await svc.get('U2')).toMatchObject({ dependsOn: ['U1'], acceptance: { criteria: ['x'] }, claimToken: null });
+      expect((await svc.get('U1')).acceptance).toEqual(['builds', 'tests pass']);
+      expect(await svc.get('U4')).toMatchObject({ status: 'claimed', claimOwner: 'up-worker', claimToken: null, attempts: 1 });
+      expect(await svc.stats()).toEqual({
+        counts: { ready: 3, claimed: 1, blocked: 0, done: 0 },
+        total: 4,
+        oldestReadyAgeSeconds: expect.any(Number),
+        expiredClaimCount: 1,
+        waitingOnDeps: 1,
+      });
+      // U2 has the higher priority but waits on U1 (upstream's jsonb dependency).
+      const first = (await svc.claim({ owner: 'w1' })).card!;
+      expect(first).toMatchObject({ id: 'U1', claimOwner: 'w1', claimToken: expect.any(Number) });
+      expect(await svc.reclaim()).toEqual({ reclaimed: ['U4'] }); // upstream's expired claim
+      expect((await svc.renew({ id: 'U1', owner: 'w1', token: first.claimToken! })).id).toBe('U1');
+      expect((await svc.complete({ id: 'U1', owner: 'w1', token: first.claimToken! })).status).toBe('done');
+      expect((await svc.claim({ owner: 'w2' })).card?.id).toBe('U2');
+      const made = await svc.create({ id: 'M1', title: 'ours', dependsOn: ['U3'], acceptance: ['criterion a'], idempotencyKey: 'k-M1' });
+      expect(made.created).toBe(true);
+      expect((await svc.create({ id: 'M1x', title: 'dup', idempotencyKey: 'k-M1' })).created).toBe(false);
+      expect((await svc.link({ from: 'U3', to: 'U4' })).dependsOn).toEqual(['U4']);
+      expect(await codeOf(svc.link({ from: 'U4', to: 'M1' }))).toBe('cycle');
+      expect((await svc.block({ id: 'U3', reason: 'later' })).status).toBe('blocked');
+      expect((await svc.unblock({ id: 'U3' })).status).toBe('ready');
+      expect((await svc.list({ readyOnly: true })).map((c) => c.id)).toEqual(['U4']);
+      expect((await svc.list({ status: 'done' })).map((c) => c.id)).toEqual(['U1']);
+      await svc.recordEvent({ actor: 'operator', verb: 'receipt', cardId: 'U2', detail: { ok: true } });
+      expect((await svc.events({ limit: 100 })).map((e) => e.verb)).toContain('receipt');
+      const goals = await readNorthStarFile(path.join(packageRoot(), 'backlog', 'fixtures', 'NORTH_STAR.yaml'));
+      expect((await svc.importGoals({ goals })).created).toHaveLength(14);
+      expect((await svc.overview()).stats.total).toBe(19);
+      expect((await svc.pauseFleet({ by: 'ops', reason: 'check' })).created).toBe(true);
+      expect(await codeOf(svc.claim({ owner: 'w3' }))).toBe('paused');
+      expect(await svc.resumeFleet()).toMatchObject({ by: 'ops', reason: 'check' });
 
-    // Upstream's column types are unchanged after all of that.
-    await expectUpstreamShape(store);
-    // Rows we wrote have upstream's shapes: enum status, jsonb list dependencies and acceptance.
-    expect(await store.rows(`SELECT status::text AS status, jsonb_typeof(depends_on) AS deps, depends_on->>0 AS dep, jsonb_typeof(acceptance) AS acc FROM backlog WHERE id = 'M1'`))
-      .toEqual([{ status: 'ready', deps: 'array', dep: 'U3', acc: 'array' }]);
-    // Upstream inserts in its own shape and claims with its own statement, next to our columns.
-    await store.exec(`INSERT INTO backlog (id, title, priority) VALUES ('U9', 'after the migration', 1000)`);
-    expect(await store.rows(UPSTREAM_CLAIM('up-2'))).toEqual([{ id: 'U9' }]);
-    expect(await svc.get('U9')).toMatchObject({ status: 'claimed', claimOwner: 'up-2', claimToken: null });
-    // A card we claimed, released, then upstream claimed: our old token is stale (null), and fenced.
-    const ours = (await svc.claim({ owner: 'same', id: 'U4' })).card!;
-    await svc.reclaim({ id: 'U4' });
-    await store.exec(`UPDATE backlog SET status = 'claimed', claim_owner = 'same', claim_ttl_seconds = 900, claimed_at = now(), attempts = attempts + 1 WHERE id = 'U4'`);
-    expect((await svc.get('U4')).claimToken).toBeNull();
-    expect(await codeOf(svc.complete({ id: 'U4', owner: 'same', token: ours.claimToken! }))).toBe('fenced');
-    expect((await svc.complete({ id: 'U4', owner: 'same' })).status).toBe('done');
-  });
+      // Upstream's column types are unchanged after all of that.
+      await expectUpstreamShape(store);
+      // Rows we wrote have upstream's shapes: enum status, jsonb list dependencies and acceptance.
+      expect(
+        await store.rows(
+          `SELECT status::text AS status, jsonb_typeof(depends_on) AS deps, depends_on->>0 AS dep, jsonb_typeof(acceptance) AS acc FROM backlog WHERE id = 'M1'`,
+        ),
+      ).toEqual([{ status: 'ready', deps: 'array', dep: 'U3', acc: 'array' }]);
+      // Upstream inserts in its own shape and claims with its own statement, next to our columns.
+      await store.exec(`INSERT INTO backlog (id, title, priority) VALUES ('U9', 'after the migration', 1000)`);
+      expect(await store.rows(UPSTREAM_CLAIM('up-2'))).toEqual([{ id: 'U9' }]);
+      expect(await svc.get('U9')).toMatchObject({ status: 'claimed', claimOwner: 'up-2', claimToken: null });
+      // A card we claimed, released, then upstream claimed: our old token is stale (null), and fenced.
+      const ours = (await svc.claim({ owner: 'same', id: 'U4' })).card!;
+      await svc.reclaim({ id: 'U4' });
+      await store.exec(
+        `UPDATE backlog SET status = 'claimed', claim_owner = 'same', claim_ttl_seconds = 900, claimed_at = now(), attempts = attempts + 1 WHERE id = 'U4'`,
+      );
+      expect((await svc.get('U4')).claimToken).toBeNull();
+      expect(await codeOf(svc.complete({ id: 'U4', owner: 'same', token: ours.claimToken! }))).toBe('fenced');
+      expect((await svc.complete({ id: 'U4', owner: 'same' })).status).toBe('done');
+    },
+  );
 
   it('a round-1 store (text + CHECK, text[], text acceptance) migrates without losing a card, a dependency or an event', { timeout: 120_000 }, async () => {
     const store = await blank(make);
@@ -276,7 +305,7 @@ describe.each(tiers)('upstream compatibility — %s', (_name, make) => {
     expect((await svc.create({ id: 'R9', title: 'dup key', idempotencyKey: 'key-1' })).card.id).toBe('R1');
   });
 
-  it('a fresh store gets upstream\'s table exactly; concurrent migrators apply the migrations once', { timeout: 120_000 }, async () => {
+  it("a fresh store gets upstream's table exactly; concurrent migrators apply the migrations once", { timeout: 120_000 }, async () => {
     const store = await blank(make);
     const results = await Promise.all(Array.from({ length: 4 }, () => migrateBacklog(store.connect())));
     expect(results.filter((r) => r.length > 0)).toEqual([['0001', '0003']]);
@@ -291,52 +320,63 @@ describe.each(tiers)('upstream compatibility — %s', (_name, make) => {
 });
 
 describe.runIf(Boolean(inject('pgAdminUrl')))('fleet-wide PAUSE on the server tier', () => {
-  it('a pause on one host refuses a claim from another host\'s client on the same Postgres store; <run>/PAUSED stays per host', { timeout: 180_000 }, async () => {
-    const store = await blank(blankServer);
-    await migrateBacklog(store.db);
-    const otherRunDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-compat-run-b-'));
-    try {
-      const hostA = fleetBacklogService(store.connect(), store.runDir);
-      const hostB = fleetBacklogService(store.connect(), otherRunDir);
-      await hostB.create({ id: 'P1', title: 'work' });
-      expect((await hostA.pauseFleet({ by: 'ops@host-a', reason: 'deploy' })).created).toBe(true);
-      expect(fs.existsSync(path.join(otherRunDir, 'PAUSED'))).toBe(false);
-      const refused = await hostB.claim({ owner: 'w' }).then(() => null, (e: BacklogError) => e);
-      expect(refused?.code).toBe('paused');
-      expect(refused?.message).toMatch(/PAUSED since .* by ops@host-a: deploy \(fleet-wide, recorded in the shared backlog store\)/);
-      // A second pause keeps the first one's record.
-      expect(await hostB.pauseFleet({ by: 'someone-else' })).toMatchObject({ created: false, pause: { by: 'ops@host-a' } });
-      expect(await hostB.resumeFleet()).toMatchObject({ by: 'ops@host-a', reason: 'deploy' });
-      expect((await hostB.claim({ owner: 'w' })).card?.id).toBe('P1');
-      expect((await hostA.events({ limit: 10 })).map((e) => e.verb)).toEqual(expect.arrayContaining(['pause', 'resume']));
-    } finally {
-      fs.rmSync(otherRunDir, { recursive: true, force: true });
-    }
-  });
+  it(
+    "a pause on one host refuses a claim from another host's client on the same Postgres store; <run>/PAUSED stays per host",
+    { timeout: 180_000 },
+    async () => {
+      const store = await blank(blankServer);
+      await migrateBacklog(store.db);
+      const otherRunDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-compat-run-b-'));
+      try {
+        const hostA = fleetBacklogService(store.connect(), store.runDir);
+        const hostB = fleetBacklogService(store.connect(), otherRunDir);
+        await hostB.create({ id: 'P1', title: 'work' });
+        expect((await hostA.pauseFleet({ by: 'ops@host-a', reason: 'deploy' })).created).toBe(true);
+        expect(fs.existsSync(path.join(otherRunDir, 'PAUSED'))).toBe(false);
+        const refused = await hostB.claim({ owner: 'w' }).then(
+          () => null,
+          (e: BacklogError) => e,
+        );
+        expect(refused?.code).toBe('paused');
+        expect(refused?.message).toMatch(/PAUSED since .* by ops@host-a: deploy \(fleet-wide, recorded in the shared backlog store\)/);
+        // A second pause keeps the first one's record.
+        expect(await hostB.pauseFleet({ by: 'someone-else' })).toMatchObject({ created: false, pause: { by: 'ops@host-a' } });
+        expect(await hostB.resumeFleet()).toMatchObject({ by: 'ops@host-a', reason: 'deploy' });
+        expect((await hostB.claim({ owner: 'w' })).card?.id).toBe('P1');
+        expect((await hostA.events({ limit: 10 })).map((e) => e.verb)).toEqual(expect.arrayContaining(['pause', 'resume']));
+      } finally {
+        fs.rmSync(otherRunDir, { recursive: true, force: true });
+      }
+    },
+  );
 
-  it('CLI: `mosaic-top pause` on host A (own home and run dir) stops `backlog claim` on host B (dispatch claims through the same call); --once on B says the pause comes from the store', { timeout: 180_000 }, async () => {
-    const store = await blank(blankServer);
-    const homes = [0, 1].map(() => fs.mkdtempSync(path.join(os.tmpdir(), 'mt-compat-home-')));
-    try {
-      const env = { ...process.env, DATABASE_URL: store.url!, PGLITE_DATA_DIR: '' };
-      const run = (home: string, args: string[]) => runBin(['--mosaic-home', home, ...args], env, 90_000);
-      expect((await run(homes[1], ['backlog', 'create', '--id', 'Q1', '--title', 'work'])).code).toBe(0);
-      const paused = await run(homes[0], ['pause', '--reason', 'release', '--by', 'ops@host-a', '--json']);
-      expect(paused.code, paused.stderr).toBe(0);
-      expect(JSON.parse(paused.stdout)).toMatchObject({ paused: true, by: 'ops@host-a', reason: 'release', fleetWide: true });
-      expect(fs.existsSync(path.join(resolvePaths({ mosaicHome: homes[0] }, {}).runDir, 'PAUSED'))).toBe(true);
-      expect(fs.existsSync(path.join(resolvePaths({ mosaicHome: homes[1] }, {}).runDir, 'PAUSED'))).toBe(false);
-      const claim = await run(homes[1], ['backlog', 'claim', '--owner', 'w', '--json']);
-      expect([claim.code, claim.stdout]).toEqual([7, '']);
-      expect(claim.stderr).toMatch(/by ops@host-a: release \(fleet-wide/);
-      const once = await run(homes[1], ['--once', '--json']);
-      expect(JSON.parse(once.stdout).fleet.paused).toMatchObject({ by: 'ops@host-a', reason: 'release', source: 'store' });
-      expect((await run(homes[0], ['resume'])).code).toBe(0);
-      const after = await run(homes[1], ['backlog', 'claim', '--owner', 'w', '--json']);
-      expect(after.code, after.stderr).toBe(0);
-      expect(JSON.parse(after.stdout)).toMatchObject({ id: 'Q1', claimOwner: 'w' });
-    } finally {
-      for (const h of homes) fs.rmSync(h, { recursive: true, force: true });
-    }
-  });
+  it(
+    'CLI: `mosaic-top pause` on host A (own home and run dir) stops `backlog claim` on host B (dispatch claims through the same call); --once on B says the pause comes from the store',
+    { timeout: 180_000 },
+    async () => {
+      const store = await blank(blankServer);
+      const homes = [0, 1].map(() => fs.mkdtempSync(path.join(os.tmpdir(), 'mt-compat-home-')));
+      try {
+        const env = { ...process.env, DATABASE_URL: store.url!, PGLITE_DATA_DIR: '' };
+        const run = (home: string, args: string[]) => runBin(['--mosaic-home', home, ...args], env, 90_000);
+        expect((await run(homes[1], ['backlog', 'create', '--id', 'Q1', '--title', 'work'])).code).toBe(0);
+        const paused = await run(homes[0], ['pause', '--reason', 'release', '--by', 'ops@host-a', '--json']);
+        expect(paused.code, paused.stderr).toBe(0);
+        expect(JSON.parse(paused.stdout)).toMatchObject({ paused: true, by: 'ops@host-a', reason: 'release', fleetWide: true });
+        expect(fs.existsSync(path.join(resolvePaths({ mosaicHome: homes[0] }, {}).runDir, 'PAUSED'))).toBe(true);
+        expect(fs.existsSync(path.join(resolvePaths({ mosaicHome: homes[1] }, {}).runDir, 'PAUSED'))).toBe(false);
+        const claim = await run(homes[1], ['backlog', 'claim', '--owner', 'w', '--json']);
+        expect([claim.code, claim.stdout]).toEqual([7, '']);
+        expect(claim.stderr).toMatch(/by ops@host-a: release \(fleet-wide/);
+        const once = await run(homes[1], ['--once', '--json']);
+        expect(JSON.parse(once.stdout).fleet.paused).toMatchObject({ by: 'ops@host-a', reason: 'release', source: 'store' });
+        expect((await run(homes[0], ['resume'])).code).toBe(0);
+        const after = await run(homes[1], ['backlog', 'claim', '--owner', 'w', '--json']);
+        expect(after.code, after.stderr).toBe(0);
+        expect(JSON.parse(after.stdout)).toMatchObject({ id: 'Q1', claimOwner: 'w' });
+      } finally {
+        for (const h of homes) fs.rmSync(h, { recursive: true, force: true });
+      }
+    },
+  );
 });

@@ -67,7 +67,13 @@ async function inProcessPglite(dataDir: string): Promise<Record<string, number>>
   }
   const elapsed = (performance.now() - started) / 1000;
   await pg.close();
-  return { initMs: Math.round(initMs), claims, claimsPerSecond: Math.round(claims / elapsed), p50Ms: +percentile(latencies, 50).toFixed(2), p95Ms: +percentile(latencies, 95).toFixed(2) };
+  return {
+    initMs: Math.round(initMs),
+    claims,
+    claimsPerSecond: Math.round(claims / elapsed),
+    p50Ms: +percentile(latencies, 50).toFixed(2),
+    p95Ms: +percentile(latencies, 95).toFixed(2),
+  };
 }
 
 async function cliClaims(home: string): Promise<Record<string, number>> {
@@ -83,9 +89,11 @@ async function cliClaims(home: string): Promise<Record<string, number>> {
   for (let i = 0; i < 15; i += 1) single.push(await claim(`solo${i}`));
   const perClient = 15;
   const started = performance.now();
-  await Promise.all(Array.from({ length: 8 }, async (_, c) => {
-    for (let i = 0; i < perClient; i += 1) await claim(`c${c}-${i}`);
-  }));
+  await Promise.all(
+    Array.from({ length: 8 }, async (_, c) => {
+      for (let i = 0; i < perClient; i += 1) await claim(`c${c}-${i}`);
+    }),
+  );
   const elapsed = (performance.now() - started) / 1000;
   return {
     oneClaimWallP50Ms: Math.round(percentile(single, 50)),
@@ -127,15 +135,17 @@ async function postgresTier(): Promise<Record<string, number | string>> {
     let claimed = 0;
     const latencies: number[] = [];
     const started = performance.now();
-    await Promise.all(services.map(async (svc, i) => {
-      while (claimed < target) {
-        const t = performance.now();
-        const r = await svc.claim({ owner: `pg${i}` });
-        latencies.push(performance.now() - t);
-        if (!r.card) break;
-        claimed += 1;
-      }
-    }));
+    await Promise.all(
+      services.map(async (svc, i) => {
+        while (claimed < target) {
+          const t = performance.now();
+          const r = await svc.claim({ owner: `pg${i}` });
+          latencies.push(performance.now() - t);
+          if (!r.card) break;
+          claimed += 1;
+        }
+      }),
+    );
     const elapsed = (performance.now() - started) / 1000;
     const dup = await main.execute(sql.raw(`SELECT count(*)::int AS n FROM backlog WHERE status = 'claimed'`));
     const rows = Array.isArray(dup) ? dup : (dup as { rows: Array<{ n: number }> }).rows;

@@ -98,7 +98,12 @@ async function benchLiveConsole(history = true): Promise<Record<string, number |
   const runDir = path.join(home, 'fleet', 'run');
   fs.mkdirSync(runDir, { recursive: true });
   const names = Array.from({ length: AGENTS }, (_, i) => `agent${String(i).padStart(3, '0')}`);
-  writeHomeRoster(home, fleetSocket, names.map((name, i) => ({ name, runtime: 'sleep', class: i === 0 ? 'orchestrator' : i === 1 ? 'enhancer' : 'code' })), '_holder');
+  writeHomeRoster(
+    home,
+    fleetSocket,
+    names.map((name, i) => ({ name, runtime: 'sleep', class: i === 0 ? 'orchestrator' : i === 1 ? 'enhancer' : 'code' })),
+    '_holder',
+  );
   let beats: NodeJS.Timeout | null = null;
   try {
     tmux(fleetSocket, ['new-session', '-d', '-s', '_holder', 'sleep', '86400']);
@@ -109,18 +114,39 @@ async function benchLiveConsole(history = true): Promise<Record<string, number |
 
     const spawnedAt = performance.now();
     tmux(uiSocket, [
-      'new-session', '-d', '-s', 'console', '-x', '200', '-y', '60',
-      '-e', `PATH=${fixtureBin}:${process.env.PATH}`, '-e', 'MT_SYSTEMCTL_MODE=nobus', '-e', 'TERM=xterm-256color',
-      '-e', `MOSAIC_TOP_HISTORY=${history ? 'on' : 'off'}`,
-      bin, '--mosaic-home', home, '--interval', '2',
+      'new-session',
+      '-d',
+      '-s',
+      'console',
+      '-x',
+      '200',
+      '-y',
+      '60',
+      '-e',
+      `PATH=${fixtureBin}:${process.env.PATH}`,
+      '-e',
+      'MT_SYSTEMCTL_MODE=nobus',
+      '-e',
+      'TERM=xterm-256color',
+      '-e',
+      `MOSAIC_TOP_HISTORY=${history ? 'on' : 'off'}`,
+      bin,
+      '--mosaic-home',
+      home,
+      '--interval',
+      '2',
     ]);
     const capture = () => tmux(uiSocket, ['capture-pane', '-p', '-t', '=console:0.0']);
     let headerMs = NaN;
-    await until(() => {
-      const screen = capture();
-      if (Number.isNaN(headerMs) && screen.includes('mosaic-top  ')) headerMs = performance.now() - spawnedAt;
-      return screen.includes('agent000');
-    }, 20_000, 'first frame with agents');
+    await until(
+      () => {
+        const screen = capture();
+        if (Number.isNaN(headerMs) && screen.includes('mosaic-top  ')) headerMs = performance.now() - spawnedAt;
+        return screen.includes('agent000');
+      },
+      20_000,
+      'first frame with agents',
+    );
     const agentsMs = performance.now() - spawnedAt;
     const pid = Number(tmux(uiSocket, ['display-message', '-p', '-t', '=console:0.0', '#{pane_pid}']).trim());
     const comm = fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
@@ -149,7 +175,11 @@ async function benchLiveConsole(history = true): Promise<Record<string, number |
   } finally {
     if (beats) clearInterval(beats);
     for (const socket of [uiSocket, fleetSocket]) {
-      try { tmux(socket, ['kill-server']); } catch { /* not running */ }
+      try {
+        tmux(socket, ['kill-server']);
+      } catch {
+        /* not running */
+      }
       fs.rmSync(tmuxSocketPath(socket), { force: true }); // tmux 3.3 leaves the socket file
     }
     fs.rmSync(home, { recursive: true, force: true });
@@ -183,15 +213,34 @@ async function benchLiveFrames(runs = 30): Promise<Record<string, number>> {
   const { render } = await import('ink');
   const { EventEmitter } = await import('node:events');
   const out: Record<string, number> = {};
-  for (const [columns, rows] of [[200, 60], [120, 40], [80, 24]] as const) {
+  for (const [columns, rows] of [
+    [200, 60],
+    [120, 40],
+    [80, 24],
+  ] as const) {
     const store = createConsoleStore({ color: true });
     store.getState().applySnapshot(makeSnapshot(manyAgents(AGENTS)));
     const stdout = Object.assign(new EventEmitter(), { columns, rows, isTTY: true, write: () => true });
-    const stdin = Object.assign(new EventEmitter(), { isTTY: true, setRawMode() {}, setEncoding() {}, resume() {}, pause() {}, ref() {}, unref() {}, read: () => null });
+    const stdin = Object.assign(new EventEmitter(), {
+      isTTY: true,
+      setRawMode() {},
+      setEncoding() {},
+      resume() {},
+      pause() {},
+      ref() {},
+      unref() {},
+      read: () => null,
+    });
     const times: number[] = [];
     const instance = render(React.createElement(ConsoleProvider, { store, actions: recordingActions() }, React.createElement(App)), {
-      stdout: stdout as unknown as NodeJS.WriteStream, stdin: stdin as unknown as NodeJS.ReadStream, exitOnCtrlC: false, patchConsole: false, maxFps: 1000,
-      onRender: (m) => { times.push(m.renderTime); },
+      stdout: stdout as unknown as NodeJS.WriteStream,
+      stdin: stdin as unknown as NodeJS.ReadStream,
+      exitOnCtrlC: false,
+      patchConsole: false,
+      maxFps: 1000,
+      onRender: (m) => {
+        times.push(m.renderTime);
+      },
     });
     for (let i = 0; i < runs; i++) {
       const agents = manyAgents(AGENTS).map((a) => ({ ...a, pane: a.pane && { ...a.pane, idleSeconds: i * 2 } }));
@@ -227,11 +276,26 @@ async function benchRetainedHeap(checkpoints = [1500, 3000, 6000]): Promise<Reco
   const store = createConsoleStore({ color: true });
   store.getState().applySnapshot(makeSnapshot(manyAgents(AGENTS)));
   const stdout = Object.assign(new EventEmitter(), { columns: 160, rows: 50, isTTY: true, write: () => true });
-  const stdin = Object.assign(new EventEmitter(), { isTTY: true, setRawMode() {}, setEncoding() {}, resume() {}, pause() {}, ref() {}, unref() {}, read: () => null });
+  const stdin = Object.assign(new EventEmitter(), {
+    isTTY: true,
+    setRawMode() {},
+    setEncoding() {},
+    resume() {},
+    pause() {},
+    ref() {},
+    unref() {},
+    read: () => null,
+  });
   let rendered = 0;
   const instance = render(React.createElement(ConsoleProvider, { store, actions: recordingActions() }, React.createElement(App)), {
-    stdout: stdout as unknown as NodeJS.WriteStream, stdin: stdin as unknown as NodeJS.ReadStream, exitOnCtrlC: false, patchConsole: false, maxFps: 100_000,
-    onRender: () => { rendered++; },
+    stdout: stdout as unknown as NodeJS.WriteStream,
+    stdin: stdin as unknown as NodeJS.ReadStream,
+    exitOnCtrlC: false,
+    patchConsole: false,
+    maxFps: 100_000,
+    onRender: () => {
+      rendered++;
+    },
   });
   await new Promise((r) => setTimeout(r, 50));
   const start = heapMB();
@@ -252,7 +316,9 @@ async function benchRetainedHeap(checkpoints = [1500, 3000, 6000]): Promise<Reco
 if (process.env.MT_BENCH_LIVE_ONLY !== '1') {
   const render = benchTableRender();
   process.stdout.write(`console table render: ${JSON.stringify(render)}\n`);
-  process.stdout.write(`console live frame cost (${AGENTS} agents, fast output pass ${fastOutputPass ? 'on' : 'OFF'}): ${JSON.stringify(await benchLiveFrames())}\n`);
+  process.stdout.write(
+    `console live frame cost (${AGENTS} agents, fast output pass ${fastOutputPass ? 'on' : 'OFF'}): ${JSON.stringify(await benchLiveFrames())}\n`,
+  );
   process.stdout.write(`console retained heap over distinct frames (${AGENTS} agents, 160×50): ${JSON.stringify(await benchRetainedHeap())}\n`);
 }
 // Before/after in one run (issue 14): history off, then on, twice interleaved (a shared box
@@ -271,7 +337,9 @@ for (let round = 1; round <= rounds; round++) {
 }
 const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
 const historyDelta = Number((mean(ons) - mean(offs)).toFixed(2));
-process.stdout.write(`history cost: ${historyDelta} % of one core (mean on ${mean(ons).toFixed(2)} [${ons.join(', ')}] − mean off ${mean(offs).toFixed(2)} [${offs.join(', ')}]; ${live.transitionsRecorded} transitions recorded in the last run); target ≤ 0.2 % ${historyDelta <= 0.2 ? 'MET' : 'MISSED'}\n`);
+process.stdout.write(
+  `history cost: ${historyDelta} % of one core (mean on ${mean(ons).toFixed(2)} [${ons.join(', ')}] − mean off ${mean(offs).toFixed(2)} [${offs.join(', ')}]; ${live.transitionsRecorded} transitions recorded in the last run); target ≤ 0.2 % ${historyDelta <= 0.2 ? 'MET' : 'MISSED'}\n`,
+);
 const cpuOk = Number(live.cpuPctOneCore) <= 2;
 const firstOk = Number(live.firstFrameHeaderMs) <= 1500;
 process.stdout.write(`targets: cpu ≤ 2% of one core ${cpuOk ? 'MET' : 'MISSED'}; first frame ≤ 1.5 s ${firstOk ? 'MET' : 'MISSED'}\n`);

@@ -79,7 +79,10 @@ function makeFleet(n: number, socketCount: number): string {
       tmux(socket, args);
     }
   }
-  writeBeats(home, agents.map((a) => a.name));
+  writeBeats(
+    home,
+    agents.map((a) => a.name),
+  );
   return home;
 }
 
@@ -125,9 +128,25 @@ async function consoleCpu(home: string, n: number): Promise<{ cpu: number; child
   const ui = `mt-scale-ui-${tag}-${n}`;
   sockets.push(ui);
   tmux(ui, [
-    'new-session', '-d', '-s', 'console', '-x', '200', '-y', '60',
-    '-e', `PATH=${fixtureBin}:${process.env.PATH}`, '-e', 'MT_SYSTEMCTL_MODE=nobus', '-e', 'TERM=xterm-256color',
-    bin, '--mosaic-home', home, '--interval', '2',
+    'new-session',
+    '-d',
+    '-s',
+    'console',
+    '-x',
+    '200',
+    '-y',
+    '60',
+    '-e',
+    `PATH=${fixtureBin}:${process.env.PATH}`,
+    '-e',
+    'MT_SYSTEMCTL_MODE=nobus',
+    '-e',
+    'TERM=xterm-256color',
+    bin,
+    '--mosaic-home',
+    home,
+    '--interval',
+    '2',
   ]);
   const capture = () => tmux(ui, ['capture-pane', '-p', '-t', '=console:0.0']);
   await until(() => capture().includes('agent0000'), 60_000, 'console shows agents');
@@ -151,14 +170,34 @@ async function keyToFrame(n: number, presses = 60): Promise<{ p50: number; p95: 
   const store = createConsoleStore({ color: true });
   store.getState().applySnapshot(makeSnapshot(manyAgents(n)));
   let lastWrite = 0;
-  const stdout = Object.assign(new EventEmitter(), { columns: 200, rows: 60, isTTY: true, write: () => { lastWrite = performance.now(); return true; } });
+  const stdout = Object.assign(new EventEmitter(), {
+    columns: 200,
+    rows: 60,
+    isTTY: true,
+    write: () => {
+      lastWrite = performance.now();
+      return true;
+    },
+  });
   const stdin = Object.assign(new EventEmitter(), {
-    isTTY: true, setRawMode() {}, setEncoding() {}, resume() {}, pause() {}, ref() {}, unref() {},
+    isTTY: true,
+    setRawMode() {},
+    setEncoding() {},
+    resume() {},
+    pause() {},
+    ref() {},
+    unref() {},
     chunks: [] as string[],
-    read(): string | null { return this.chunks.shift() ?? null; },
+    read(): string | null {
+      return this.chunks.shift() ?? null;
+    },
   });
   const instance = render(React.createElement(ConsoleProvider, { store, actions: recordingActions() }, React.createElement(App)), {
-    stdout: stdout as unknown as NodeJS.WriteStream, stdin: stdin as unknown as NodeJS.ReadStream, exitOnCtrlC: false, patchConsole: false, maxFps: CONSOLE_MAX_FPS,
+    stdout: stdout as unknown as NodeJS.WriteStream,
+    stdin: stdin as unknown as NodeJS.ReadStream,
+    exitOnCtrlC: false,
+    patchConsole: false,
+    maxFps: CONSOLE_MAX_FPS,
   });
   await new Promise((r) => setTimeout(r, 200));
   const samples: number[] = [];
@@ -190,17 +229,41 @@ try {
   const cpu100 = await consoleCpu(home100, 100);
   const cpu1000 = await consoleCpu(home1000, 1000);
   const rows = [
-    { figure: '--once --json, 100 agents ÷ node -e 0', value: `${fmt(once100 / nodeMs)}×`, target: '≤ 1.6×', detail: `${fmt(once100, 0)} ms vs ${fmt(nodeMs, 0)} ms` },
+    {
+      figure: '--once --json, 100 agents ÷ node -e 0',
+      value: `${fmt(once100 / nodeMs)}×`,
+      target: '≤ 1.6×',
+      detail: `${fmt(once100, 0)} ms vs ${fmt(nodeMs, 0)} ms`,
+    },
     { figure: '--once --json, 1,000 agents on 4 sockets ÷ node -e 0', value: `${fmt(once1000 / nodeMs)}×`, target: '≤ 3×', detail: `${fmt(once1000, 0)} ms` },
-    { figure: 'console, 100 agents, --interval 2: % of a core', value: `${fmt(cpu100.cpu)} %`, target: '≤ 1 %', detail: `probes' subprocesses ${fmt(cpu100.children)} %, ${SECONDS} s` },
-    { figure: 'console, 1,000 agents, --interval 2: % of a core', value: `${fmt(cpu1000.cpu)} %`, target: '≤ 3 %', detail: `probes' subprocesses ${fmt(cpu1000.children)} %, ${SECONDS} s` },
+    {
+      figure: 'console, 100 agents, --interval 2: % of a core',
+      value: `${fmt(cpu100.cpu)} %`,
+      target: '≤ 1 %',
+      detail: `probes' subprocesses ${fmt(cpu100.children)} %, ${SECONDS} s`,
+    },
+    {
+      figure: 'console, 1,000 agents, --interval 2: % of a core',
+      value: `${fmt(cpu1000.cpu)} %`,
+      target: '≤ 3 %',
+      detail: `probes' subprocesses ${fmt(cpu1000.children)} %, ${SECONDS} s`,
+    },
     { figure: 'key-to-frame latency, 1,000 agents, p95', value: `${fmt(keys.p95, 1)} ms`, target: '≤ 50 ms', detail: `p50 ${fmt(keys.p50, 1)} ms` },
   ];
-  console.log(`scale bench (${os.cpus().length} cores, node ${process.version}, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')})`);
+  console.log(
+    `scale bench (${os.cpus().length} cores, node ${process.version}, load ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')})`,
+  );
   console.table(rows);
 } finally {
   for (const socket of sockets) {
-    try { execFileSync('tmux', ['-L', socket, 'kill-server'], { stdio: 'ignore' }); } catch { /* not running */ }
+    try {
+      execFileSync('tmux', ['-L', socket, 'kill-server'], { stdio: 'ignore' });
+    } catch {
+      /* not running */
+    }
     fs.rmSync(tmuxSocketPath(socket), { force: true });
   }
   for (const home of homes) fs.rmSync(home, { recursive: true, force: true });

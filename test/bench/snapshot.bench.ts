@@ -50,7 +50,9 @@ async function baselineSnapshot(paths: MosaicPaths, socket: string, names: strin
   for (const name of names) {
     const panes = await runProbe('tmux', [...tmuxSocketArgs(socket), 'list-panes', '-t', `=${name}:0`, '-F', LIST_PANES_FORMAT], { timeoutMs: 5000 });
     if (panes.ok) found += parseListPanes(panes.stdout, now).panes.length;
-    await runProbe('systemctl', ['--user', 'show', agentUnitName(name), '--property=Id,LoadState,ActiveState,SubState,UnitFileState,MainPID'], { timeoutMs: 5000 });
+    await runProbe('systemctl', ['--user', 'show', agentUnitName(name), '--property=Id,LoadState,ActiveState,SubState,UnitFileState,MainPID'], {
+      timeoutMs: 5000,
+    });
     readHeartbeat(paths.runDir, name, now);
   }
   return found;
@@ -64,8 +66,14 @@ async function benchSize(n: number, socket: string): Promise<Record<string, stri
     fs.mkdirSync(path.dirname(paths.roster), { recursive: true });
     fs.writeFileSync(
       paths.roster,
-      ['version: 1', 'tmux:', `  socket_name: ${socket}`, '  holder_session: _holder', 'agents:',
-        ...names.flatMap((name, i) => [`  - name: ${name}`, '    runtime: sleep', `    class: ${i === 0 ? 'orchestrator' : i === 1 ? 'enhancer' : 'coder'}`])].join('\n') + '\n',
+      [
+        'version: 1',
+        'tmux:',
+        `  socket_name: ${socket}`,
+        '  holder_session: _holder',
+        'agents:',
+        ...names.flatMap((name, i) => [`  - name: ${name}`, '    runtime: sleep', `    class: ${i === 0 ? 'orchestrator' : i === 1 ? 'enhancer' : 'coder'}`]),
+      ].join('\n') + '\n',
     );
     const idleScreen = path.join(ROOT, 'test', 'fixtures', 'screens', 'claude-idle.txt');
     for (const name of names) {
@@ -167,7 +175,10 @@ async function benchSize(n: number, socket: string): Promise<Record<string, stri
 
 async function main(): Promise<void> {
   const socket = `mt-bench-${process.pid}`;
-  const sizes = process.argv.slice(2).map(Number).filter((x) => x > 0);
+  const sizes = process.argv
+    .slice(2)
+    .map(Number)
+    .filter((x) => x > 0);
   execFileSync('tmux', ['-L', socket, 'new-session', '-d', '-s', '_holder', 'sleep 3600']);
   const rows: Record<string, string | number>[] = [];
   try {
@@ -184,7 +195,12 @@ async function main(): Promise<void> {
     fs.rmSync(path.join(process.env.TMUX_TMPDIR || '/tmp', `tmux-${process.getuid?.() ?? 0}`, socket), { force: true });
   }
   console.table(rows);
-  process.stdout.write(`load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; node ${process.version}, ${os.cpus().length} cpus, tmux ${execFileSync('tmux', ['-V'], { encoding: 'utf8' }).trim()}\n`);
+  process.stdout.write(
+    `load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}; node ${process.version}, ${os.cpus().length} cpus, tmux ${execFileSync('tmux', ['-V'], { encoding: 'utf8' }).trim()}\n`,
+  );
 }
 
 main().catch((error) => {

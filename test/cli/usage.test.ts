@@ -74,7 +74,10 @@ describe('--help and --version exit 0; help lists every accepted option (real pr
     [['resume'], [/^\s+--json\s/m]],
     [['heartbeat'], [/^\s+--json\s/m]],
     [['demo', 'up'], [/^\s+--json\s/m]],
-    [['demo', 'down'], [/^\s+--mosaic-home <dir>\s/m, /^\s+--json\s/m]],
+    [
+      ['demo', 'down'],
+      [/^\s+--mosaic-home <dir>\s/m, /^\s+--json\s/m],
+    ],
   ];
   for (const [command, options] of helps) {
     it(`${command.join(' ')} --help lists ${options.map(String).join(', ')}`, async () => {

@@ -31,7 +31,13 @@ function assertFits(frame: string, columns: number, rows: number): void {
 
 /** Deps of createConsoleActions that a test does not exercise: no home, no poller, no quit/watch. */
 function stubDeps(store: ConsoleStore): Pick<ConsoleActionDeps, 'store' | 'paths' | 'poller' | 'quit' | 'watch'> {
-  return { store, paths: resolvePaths({ mosaicHome: '/nonexistent' }, {}), poller: { refresh: () => {}, capturePreview: async () => {} }, quit: () => {}, watch: () => {} };
+  return {
+    store,
+    paths: resolvePaths({ mosaicHome: '/nonexistent' }, {}),
+    poller: { refresh: () => {}, capturePreview: async () => {} },
+    quit: () => {},
+    watch: () => {},
+  };
 }
 
 describe('console layout', () => {
@@ -39,7 +45,8 @@ describe('console layout', () => {
     const snapshot = makeSnapshot([...mixedFleet(), makeAgent('coder4', { evidence: ['x'.repeat(300)], flags: ['DRIFT', 'BOOT-ENABLE', 'EXPIRED-CLAIM'] })]);
     const r = mount({ columns: 80, rows: 24, snapshot });
     const frame = await r.waitFor((f) => f.includes('BACKLOG'), 'backlog panel');
-    for (const word of ['working', 'available', 'stale', 'unknown', 'dead', 'orchestrator', 'coder3', 'A3', 'tab focus', 'testhost']) expect(frame).toContain(word);
+    for (const word of ['working', 'available', 'stale', 'unknown', 'dead', 'orchestrator', 'coder3', 'A3', 'tab focus', 'testhost'])
+      expect(frame).toContain(word);
     assertFits(frame, 80, 24);
     expect(frame.split('\n')).toHaveLength(23);
     // The counts line puts trouble first, so 80 columns never cut off the dead count.
@@ -75,7 +82,11 @@ describe('console layout', () => {
   });
 
   it('counts: no trouble, no trouble words (dead/stale/unknown appear only when non-zero)', async () => {
-    const r = mount({ columns: 80, rows: 24, snapshot: makeSnapshot([makeAgent('orchestrator', { class: 'orchestrator' }), makeAgent('enhancer1', { class: 'enhancer', readiness: 'available' })]) });
+    const r = mount({
+      columns: 80,
+      rows: 24,
+      snapshot: makeSnapshot([makeAgent('orchestrator', { class: 'orchestrator' }), makeAgent('enhancer1', { class: 'enhancer', readiness: 'available' })]),
+    });
     const frame = await r.waitFor((f) => f.includes('BACKLOG'), 'backlog panel');
     expect(frame.split('\n')[1]).toMatch(/^fleet running  working 1  available 1  floor ok/);
   });
@@ -96,7 +107,11 @@ describe('console layout', () => {
     assertFits(frame, 160, 40);
     r.resize(60, 12);
     assertFits(await r.waitFor((f) => f.split('\n').length <= 11, 'small after resize'), 60, 12);
-    for (const [c, rows] of [[20, 5], [12, 3], [200, 60]] as const) {
+    for (const [c, rows] of [
+      [20, 5],
+      [12, 3],
+      [200, 60],
+    ] as const) {
       r.resize(c, rows);
       assertFits(await r.waitFor((f) => f.split('\n').length <= rows - 1 && f.split('\n').every((l) => stringWidth(l) <= c), `${c}x${rows}`), c, rows);
     }
@@ -218,7 +233,19 @@ describe('console keys', () => {
     const paths = resolvePaths({ mosaicHome: home }, {});
     const store = createConsoleStore({ color: false });
     let refreshes = 0;
-    const actions = createConsoleActions({ store, paths, poller: { refresh: () => { refreshes++; }, capturePreview: async () => {} }, quit: () => {}, watch: () => {}, operator: () => 'tester@host' });
+    const actions = createConsoleActions({
+      store,
+      paths,
+      poller: {
+        refresh: () => {
+          refreshes++;
+        },
+        capturePreview: async () => {},
+      },
+      quit: () => {},
+      watch: () => {},
+      operator: () => 'tester@host',
+    });
     const r = mount({ store, actions, snapshot: makeSnapshot(mixedFleet()) });
     const flag = path.join(paths.runDir, 'PAUSED');
     await r.press('p');
@@ -232,7 +259,13 @@ describe('console keys', () => {
     expect(fs.readFileSync(flag, 'utf8')).toMatch(/^at=.+\nby=tester@host\nreason=paused from the mosaic-top console\n$/);
     expect(refreshes).toBe(1);
     // The next snapshot carries the flag: the banner shows since/by/reason.
-    r.store.getState().applySnapshot(makeSnapshot(mixedFleet(), { fleet: { ...makeSnapshot(mixedFleet()).fleet, paused: { at: '2026-11-21T17:00:00Z', by: 'tester@host', reason: 'maintenance' } } }));
+    r.store
+      .getState()
+      .applySnapshot(
+        makeSnapshot(mixedFleet(), {
+          fleet: { ...makeSnapshot(mixedFleet()).fleet, paused: { at: '2026-11-21T17:00:00Z', by: 'tester@host', reason: 'maintenance' } },
+        }),
+      );
     await r.waitFor((f) => /PAUSED since 2026-11-21T17:00:00Z .*by tester@host — maintenance/.test(f), 'banner');
     await r.press('p');
     await r.waitFor((f) => f.includes('Resume the fleet? (fleet PAUSED since 2026-11-21T17:00:00Z by tester@host'), 'resume confirm says who and why');
@@ -270,9 +303,24 @@ describe('console keys', () => {
     const store = createConsoleStore({ color: false });
     let closed = 0;
     const client = {
-      get: async (id: string) => ({ id, title: 'wire the heartbeat writer', body: 'line one\n\u001b[31mline two', acceptance: 'tests pass', dependsOn: ['A1', 'A2'], status: 'claimed', priority: 5, phase: 'p1', attempts: 2, claimOwner: 'coder1', claimToken: 7, expiresAt: '2026-11-21T17:15:00Z' }),
+      get: async (id: string) => ({
+        id,
+        title: 'wire the heartbeat writer',
+        body: 'line one\n\u001b[31mline two',
+        acceptance: 'tests pass',
+        dependsOn: ['A1', 'A2'],
+        status: 'claimed',
+        priority: 5,
+        phase: 'p1',
+        attempts: 2,
+        claimOwner: 'coder1',
+        claimToken: 7,
+        expiresAt: '2026-11-21T17:15:00Z',
+      }),
       events: async () => [{ id: 1, at: '2026-11-21T17:00:00Z', actor: 'coder1', verb: 'claim', cardId: 'A3', detail: { token: 7 } }],
-      close: async () => { closed++; },
+      close: async () => {
+        closed++;
+      },
     };
     const actions = createConsoleActions({
       ...stubDeps(store),
@@ -298,7 +346,17 @@ describe('console keys', () => {
     const sent: string[] = [];
     const actions = createConsoleActions({
       ...stubDeps(store),
-      sendToAgent: async (o) => { sent.push(`${o.agent}:${o.message}`); return { status: 'submitted', agent: o.agent, evidence: ['pane changed below baseline: ack'], elapsedMs: 812, source: 'operator:mosaic-top', reason: null }; },
+      sendToAgent: async (o) => {
+        sent.push(`${o.agent}:${o.message}`);
+        return {
+          status: 'submitted',
+          agent: o.agent,
+          evidence: ['pane changed below baseline: ack'],
+          elapsedMs: 812,
+          source: 'operator:mosaic-top',
+          reason: null,
+        };
+      },
     });
     const r = mount({ store, actions, snapshot: makeSnapshot(mixedFleet()) });
     await r.press('s');
@@ -344,8 +402,14 @@ describe('console preview and claim', () => {
       ...stubDeps(store),
       dispatchCard: async (o) => {
         calls.push(o.agent);
-        return { ok: true, outcome: 'dispatched', card: { id: 'B2', title: 'high priority card' }, refused: null, message: 'B2 claimed by enhancer1, receipt submitted (640 ms)',
-          receipt: { status: 'submitted', agent: o.agent, evidence: ['pane changed'], elapsedMs: 640, source: 'operator:mosaic-top', reason: null } };
+        return {
+          ok: true,
+          outcome: 'dispatched',
+          card: { id: 'B2', title: 'high priority card' },
+          refused: null,
+          message: 'B2 claimed by enhancer1, receipt submitted (640 ms)',
+          receipt: { status: 'submitted', agent: o.agent, evidence: ['pane changed'], elapsedMs: 640, source: 'operator:mosaic-top', reason: null },
+        };
       },
     });
     const r = mount({ store, actions, snapshot: makeSnapshot(mixedFleet()) });
@@ -368,8 +432,17 @@ describe('console preview and claim', () => {
     const { dispatchLines } = await import('../../src/keys/commands.js');
     const card = { id: 'H1', title: 't', owner: 'reviewer', claimedAt: '2026-11-21T18:00:00Z', ttlSeconds: 1, secondsLeft: -9, expired: true };
     expect(cardDetailLines({ kind: 'claimed', id: 'H1', card })[1]).toBe('claimed by reviewer at 2026-11-21T18:00:00Z, ttl 1s: EXPIRED 9s ago (last snapshot)');
-    expect(cardDetailLines({ kind: 'claimed', id: 'H1', card: { ...card, ttlSeconds: 900, secondsLeft: 600, expired: false } })[1]).toMatch(/ttl 900s: 10m00s left \(last snapshot\)$/);
-    const refused = dispatchLines({ ok: false, outcome: 'refused', card: null, receipt: null, refused: 'no live pane', message: 'dispatch to research refused: no live pane' });
+    expect(cardDetailLines({ kind: 'claimed', id: 'H1', card: { ...card, ttlSeconds: 900, secondsLeft: 600, expired: false } })[1]).toMatch(
+      /ttl 900s: 10m00s left \(last snapshot\)$/,
+    );
+    const refused = dispatchLines({
+      ok: false,
+      outcome: 'refused',
+      card: null,
+      receipt: null,
+      refused: 'no live pane',
+      message: 'dispatch to research refused: no live pane',
+    });
     expect(refused).toEqual(['dispatch to research refused: no live pane']);
   });
 
@@ -388,7 +461,11 @@ describe('console preview and claim', () => {
     await r.press('s');
     await r.waitFor((f) => f.includes('send refused: coder3 has no live pane (dead)'), 'send to dead refused');
     expect(r.store.getState().ui.open.kind).toBe('none');
-    r.store.getState().applySnapshot(makeSnapshot(mixedFleet(), { fleet: { ...makeSnapshot(mixedFleet()).fleet, paused: { at: '2026-11-21T18:00:00Z', by: 'ops@vm', reason: 'deploy' } } }));
+    r.store
+      .getState()
+      .applySnapshot(
+        makeSnapshot(mixedFleet(), { fleet: { ...makeSnapshot(mixedFleet()).fleet, paused: { at: '2026-11-21T18:00:00Z', by: 'ops@vm', reason: 'deploy' } } }),
+      );
     await r.press('g');
     await r.press('c');
     await r.waitFor((f) => f.includes('claim refused: fleet PAUSED since 2026-11-21T18:00:00Z by ops@vm: deploy'), 'paused refused');
@@ -400,10 +477,17 @@ describe('console preview and claim', () => {
     const store = createConsoleStore({ color: false });
     const reclaims: unknown[] = [];
     let answer = { reclaimed: ['A3'] };
-    const client = { reclaim: async (input: unknown) => { reclaims.push(input); return answer; }, close: async () => {} };
+    const client = {
+      reclaim: async (input: unknown) => {
+        reclaims.push(input);
+        return answer;
+      },
+      close: async () => {},
+    };
     const actions = createConsoleActions({
       ...stubDeps(store),
-      openBacklog: async () => client as never, operator: () => 'ops',
+      openBacklog: async () => client as never,
+      operator: () => 'ops',
     });
     const r = mount({ store, actions, snapshot: makeSnapshot(mixedFleet()) });
     await r.press('x'); // fleet focus: x is a backlog key
@@ -469,7 +553,10 @@ describe('console rendering safety and colour', () => {
   it('shows probe errors in place and keeps running', async () => {
     const snap = makeSnapshot(mixedFleet(), {
       // As the real probes report them: no tmux server is ok (the call worked) with an error text.
-      probes: { systemd: { ok: false, durationMs: 3, error: 'systemd: no user bus' }, 'tmux:mosaic-fleet': { ok: true, durationMs: 2, error: 'tmux: no server on socket mosaic-fleet' } },
+      probes: {
+        systemd: { ok: false, durationMs: 3, error: 'systemd: no user bus' },
+        'tmux:mosaic-fleet': { ok: true, durationMs: 2, error: 'tmux: no server on socket mosaic-fleet' },
+      },
     });
     const r = mount({ snapshot: snap });
     const frame = await r.waitFor((f) => f.includes('! systemd: no user bus'), 'systemd error');
@@ -487,7 +574,11 @@ describe('console rendering safety and colour', () => {
     await r.waitFor((f) => f.includes('ttl expired 1s'), 'expired');
     r.store.getState().applySnapshot(makeSnapshot(mixedFleet(), { backlog: makeBacklog({ exists: false, ok: false, stats: null, claimed: [], ready: [] }) }));
     await r.waitFor((f) => f.includes('backlog: none yet'), 'none yet');
-    r.store.getState().applySnapshot(makeSnapshot(mixedFleet(), { backlog: makeBacklog({ ok: false, error: 'backlog server timed out', stats: null, claimed: [], ready: [] }) }));
+    r.store
+      .getState()
+      .applySnapshot(
+        makeSnapshot(mixedFleet(), { backlog: makeBacklog({ ok: false, error: 'backlog server timed out', stats: null, claimed: [], ready: [] }) }),
+      );
     await r.waitFor((f) => f.includes('backlog error: backlog server timed out'), 'error');
   });
 

@@ -39,7 +39,15 @@ function assertFits(frame: string, columns: number, rows: number): void {
 }
 
 function event(id: number, over: Partial<BacklogEvent> = {}): BacklogEvent {
-  return { id, at: new Date(Date.now() - id * 1000).toISOString(), actor: `coder${id % 3}`, verb: 'claim', cardId: `A${id}`, detail: { owner: `coder${id % 3}`, token: id, ttlSeconds: 900, attempts: 1 }, ...over };
+  return {
+    id,
+    at: new Date(Date.now() - id * 1000).toISOString(),
+    actor: `coder${id % 3}`,
+    verb: 'claim',
+    cardId: `A${id}`,
+    detail: { owner: `coder${id % 3}`, token: id, ttlSeconds: 900, attempts: 1 },
+    ...over,
+  };
 }
 
 /** Fake actions whose loadEvents fills the store the way the real one does (eventView). */
@@ -68,8 +76,18 @@ describe('event formatters', () => {
   it('digests claim, receipt, reclaim and unknown verbs; sanitizes every string', () => {
     expect(eventSummary('claim', { owner: 'coder1', token: 7, ttlSeconds: 900, attempts: 2 })).toBe('owner coder1 token 7 ttl 15m00s attempt 2');
     expect(eventSummary('receipt', { agent: 'coder1', status: 'delivered', elapsedMs: 812.4, reason: null })).toBe('delivered coder1 812 ms');
-    expect(eventSummary('receipt', { agent: 'coder1', status: 'refused', elapsedMs: 0, reason: `boom ${EVIL}` })).toBe('refused coder1 0 ms — boom ^[]2;pwned^G^[[31mred^[[2J');
-    expect(eventSummary('answer', { agent: 'cc1', answer: 'allow', status: 'answered', prompt: { id: 'ab', tool: 'Bash', detail: 'echo hi > proto.txt' }, reason: null })).toBe('cc1 allow answered Bash echo hi > proto.txt');
+    expect(eventSummary('receipt', { agent: 'coder1', status: 'refused', elapsedMs: 0, reason: `boom ${EVIL}` })).toBe(
+      'refused coder1 0 ms — boom ^[]2;pwned^G^[[31mred^[[2J',
+    );
+    expect(
+      eventSummary('answer', {
+        agent: 'cc1',
+        answer: 'allow',
+        status: 'answered',
+        prompt: { id: 'ab', tool: 'Bash', detail: 'echo hi > proto.txt' },
+        reason: null,
+      }),
+    ).toBe('cc1 allow answered Bash echo hi > proto.txt');
     expect(eventSummary('reclaim', { previousOwner: 'coder2', token: 9, expired: true, forced: false })).toBe('from coder2 token 9 expired');
     expect(eventSummary('dispatch', { agent: 'coder1', outcome: `ok\n${EVIL}` })).toBe('agent=coder1 outcome=ok ^[]2;pwned^G^[[31mred^[[2J');
     expect(eventSummary('weird', null)).toBe('');
@@ -99,7 +117,12 @@ describe('RECENT EVENTS view', () => {
   it('e loads and lists events newest first, fits 80×24, scrolls, r reloads, esc closes', async () => {
     const store = createConsoleStore({ color: false });
     const events = Array.from({ length: 50 }, (_, i) => event(i + 1));
-    events[0] = event(1, { verb: 'receipt', actor: 'operator:ann@host', cardId: 'A1', detail: { agent: 'coder1', status: 'delivered', elapsedMs: 640, source: 'operator:mosaic-top', evidence: ['pane changed'] } });
+    events[0] = event(1, {
+      verb: 'receipt',
+      actor: 'operator:ann@host',
+      cardId: 'A1',
+      detail: { agent: 'coder1', status: 'delivered', elapsedMs: 640, source: 'operator:mosaic-top', evidence: ['pane changed'] },
+    });
     events[1] = event(2, { verb: 'reclaim', actor: 'operator:ann@host', detail: { previousOwner: 'coder2', token: 4, expired: true, forced: false } });
     const fake = fakeEventActions(store, events);
     current = renderConsole({ store, actions: fake.actions, columns: 80, rows: 24, snapshot: makeSnapshot(mixedFleet()) });
@@ -140,7 +163,14 @@ describe('RECENT EVENTS view', () => {
 
   it('shows an escape sequence in an actor, card id or detail inert', async () => {
     const store = createConsoleStore({ color: false });
-    const evil = [event(1, { actor: `mallory${EVIL}`, cardId: `X${EVIL}`, verb: 'receipt', detail: { status: 'refused', agent: 'coder1', elapsedMs: 3, reason: `because ${EVIL}` } })];
+    const evil = [
+      event(1, {
+        actor: `mallory${EVIL}`,
+        cardId: `X${EVIL}`,
+        verb: 'receipt',
+        detail: { status: 'refused', agent: 'coder1', elapsedMs: 3, reason: `because ${EVIL}` },
+      }),
+    ];
     const fake = fakeEventActions(store, evil);
     current = renderConsole({ store, actions: fake.actions, columns: 80, rows: 24, snapshot: makeSnapshot(mixedFleet()) });
     await current.press('e');
@@ -178,13 +208,28 @@ describe('RECENT EVENTS view', () => {
     await service.create({ id: 'A3', title: 'wire the heartbeat writer', priority: 5 });
     const claimed = await service.claim({ owner: 'coder1', ttlSeconds: 600 });
     expect(claimed.card?.id).toBe('A3');
-    await service.recordEvent({ actor: 'operator:ann@host', verb: 'receipt', cardId: 'A3', detail: { agent: 'coder1', status: 'refused', elapsedMs: 12, reason: `pane said ${EVIL}` } });
+    await service.recordEvent({
+      actor: 'operator:ann@host',
+      verb: 'receipt',
+      cardId: 'A3',
+      detail: { agent: 'coder1', status: 'refused', elapsedMs: 12, reason: `pane said ${EVIL}` },
+    });
     await service.reclaim({ id: 'A3', actor: 'operator:ann@host' });
     let closed = 0;
     const store = createConsoleStore({ color: false });
     const actions = createConsoleActions({
-      store, paths: resolvePaths({ mosaicHome: '/nonexistent' }, {}), poller: { refresh: () => {}, capturePreview: async () => {} }, quit: () => {}, watch: () => {},
-      openBacklog: async () => ({ events: (input?: { limit?: number }) => service.events(input), close: async () => { closed++; } }) as never,
+      store,
+      paths: resolvePaths({ mosaicHome: '/nonexistent' }, {}),
+      poller: { refresh: () => {}, capturePreview: async () => {} },
+      quit: () => {},
+      watch: () => {},
+      openBacklog: async () =>
+        ({
+          events: (input?: { limit?: number }) => service.events(input),
+          close: async () => {
+            closed++;
+          },
+        }) as never,
     });
     current = renderConsole({ store, actions, columns: 120, rows: 30, snapshot: makeSnapshot(mixedFleet()) });
     await current.press('e');

@@ -7,15 +7,24 @@ import { makeAgent, makeSnapshot } from '../fixtures/snapshots.js';
 /** A collect function whose calls resolve only when the test says so. */
 function controlledCollect() {
   const pending: { resolve: (s: Snapshot) => void; reject: (e: Error) => void; signal: AbortSignal }[] = [];
-  const collect = (signal: AbortSignal) => new Promise<Snapshot>((resolve, reject) => { pending.push({ resolve, reject, signal }); });
+  const collect = (signal: AbortSignal) =>
+    new Promise<Snapshot>((resolve, reject) => {
+      pending.push({ resolve, reject, signal });
+    });
   return { collect, pending };
 }
 
-const flush = async () => { for (let i = 0; i < 5; i++) await Promise.resolve(); };
+const flush = async () => {
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+};
 
 describe('poller', () => {
-  beforeEach(() => { vi.useFakeTimers(); });
-  afterEach(() => { vi.useRealTimers(); });
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
 
   it('never overlaps ticks: skips while one runs', async () => {
     const store = createConsoleStore();
@@ -102,13 +111,18 @@ describe('poller', () => {
     const poller = createPoller({
       store,
       collect: async () => makeSnapshot([makeAgent('a1'), makeAgent('a2', { socket: null })]),
-      capture: async (agent, target) => { captures.push(`${agent.socket ?? 'default'} ${target}`); return 'line one\n\u001b]2;pwned\u0007 \u001b[31mred\n\n'; },
+      capture: async (agent, target) => {
+        captures.push(`${agent.socket ?? 'default'} ${target}`);
+        return 'line one\n\u001b]2;pwned\u0007 \u001b[31mred\n\n';
+      },
       intervalMs: 1000,
     });
     store.getState().togglePreview();
     store.getState().moveSelection(1); // no snapshot yet: stays null
     let updates = 0;
-    const unsubscribe = store.subscribe(() => { updates++; });
+    const unsubscribe = store.subscribe(() => {
+      updates++;
+    });
     poller.start();
     await poller.idle();
     await flush();

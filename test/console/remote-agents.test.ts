@@ -53,7 +53,10 @@ describe('console: remote agents', () => {
     const poller = createPoller({
       store,
       collect: async () => makeSnapshot([remote()]),
-      capture: async (agent) => { asked.push(agent); return 'remote pane text'; },
+      capture: async (agent) => {
+        asked.push(agent);
+        return 'remote pane text';
+      },
       intervalMs: 60_000,
     });
     store.getState().togglePreview();

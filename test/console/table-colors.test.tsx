@@ -19,7 +19,15 @@ function NestedTable(props: TableProps): React.ReactElement | null {
   if (props.height <= 0) return null;
   const visible = props.rows.slice(props.offset, props.offset + props.height - 1);
   const header = tableHeader(props, visible.length);
-  const children: React.ReactNode[] = [colorOn ? <Text key="h" bold>{header}</Text> : header];
+  const children: React.ReactNode[] = [
+    colorOn ? (
+      <Text key="h" bold>
+        {header}
+      </Text>
+    ) : (
+      header
+    ),
+  ];
   visible.forEach((row, k) => {
     const index = props.offset + k;
     const isSelected = props.focused && index === props.selected;
@@ -33,8 +41,24 @@ function NestedTable(props: TableProps): React.ReactElement | null {
     }
     // Same runs as the real table; what differs is how they are coloured (nested Text here).
     const segments = rowSegments(props, index, prefix, cells, !isSelected);
-    const parts = segments.map((seg, j) => (seg.color ? <Text key={j} color={seg.color}>{seg.text}</Text> : seg.text));
-    children.push(isSelected ? <Text key={`r${index}`} inverse>{parts}</Text> : <React.Fragment key={`r${index}`}>{parts}</React.Fragment>);
+    const parts = segments.map((seg, j) =>
+      seg.color ? (
+        <Text key={j} color={seg.color}>
+          {seg.text}
+        </Text>
+      ) : (
+        seg.text
+      ),
+    );
+    children.push(
+      isSelected ? (
+        <Text key={`r${index}`} inverse>
+          {parts}
+        </Text>
+      ) : (
+        <React.Fragment key={`r${index}`}>{parts}</React.Fragment>
+      ),
+    );
   });
   return (
     <Box flexDirection="column">
@@ -51,7 +75,13 @@ const columns: ColumnSpec[] = [
   { key: 'evidence', header: 'EVIDENCE', min: 8, priority: 3 },
 ];
 const colors = ['green', 'cyan', 'yellow', 'magenta', 'red', undefined, '#ff8800', 'nonsense'];
-const rows = Array.from({ length: 12 }, (_, i) => [`agent${i}`, ['working', 'available', 'stale', 'unknown', 'dead', 'odd', 'hex', 'bad'][i % 8], `${i * 7}s`, i % 3 ? '' : 'DRIFT', i % 4 ? `heartbeat ${i}s old ^[]2;x^G` : '']);
+const rows = Array.from({ length: 12 }, (_, i) => [
+  `agent${i}`,
+  ['working', 'available', 'stale', 'unknown', 'dead', 'odd', 'hex', 'bad'][i % 8],
+  `${i * 7}s`,
+  i % 3 ? '' : 'DRIFT',
+  i % 4 ? `heartbeat ${i}s old ^[]2;x^G` : '',
+]);
 
 let current: Rendered | null = null;
 const savedLevel = chalk.level;
@@ -74,7 +104,13 @@ describe('Table colours as one string', () => {
   for (const level of [0, 1, 2, 3] as const) {
     it(`same frame as nested <Text> at chalk level ${level}`, async () => {
       chalk.level = level;
-      for (const [selected, focused, offset] of [[0, true, 0], [3, true, 0], [3, false, 0], [9, true, 5], [-1, true, 0]] as const) {
+      for (const [selected, focused, offset] of [
+        [0, true, 0],
+        [3, true, 0],
+        [3, false, 0],
+        [9, true, 5],
+        [-1, true, 0],
+      ] as const) {
         const props: TableProps = {
           columns,
           widths: [8, 9, 5, 5, 30],

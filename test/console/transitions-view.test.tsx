@@ -22,12 +22,15 @@ afterEach(() => {
 });
 
 const fleet = (c1: AgentRow['readiness'], c2: AgentRow['readiness'], atMs: number) =>
-  makeSnapshot([
-    makeAgent('orchestrator', { class: 'orchestrator' }),
-    makeAgent('enhancer1', { class: 'enhancer', readiness: 'available' }),
-    makeAgent('coder1', { readiness: c1 }),
-    makeAgent('coder2', { readiness: c2 }),
-  ], { generatedAt: new Date(atMs).toISOString() });
+  makeSnapshot(
+    [
+      makeAgent('orchestrator', { class: 'orchestrator' }),
+      makeAgent('enhancer1', { class: 'enhancer', readiness: 'available' }),
+      makeAgent('coder1', { readiness: c1 }),
+      makeAgent('coder2', { readiness: c2 }),
+    ],
+    { generatedAt: new Date(atMs).toISOString() },
+  );
 
 function mount(columns: number, rows: number, color = false): Rendered {
   current = renderConsole({ columns, rows, color });

@@ -20,14 +20,23 @@ afterEach(() => {
   current = null;
 });
 
-const prompt = { kind: 'permission' as const, tool: 'Bash', detail: 'echo hi > proto.txt', block: ' Bash command\n\n   echo hi > proto.txt\n Do you want to proceed?\n ❯ 1. Yes', id: 'd2a353cde108c984' };
+const prompt = {
+  kind: 'permission' as const,
+  tool: 'Bash',
+  detail: 'echo hi > proto.txt',
+  block: ' Bash command\n\n   echo hi > proto.txt\n Do you want to proceed?\n ❯ 1. Yes',
+  id: 'd2a353cde108c984',
+};
 function fleet() {
   return [
     makeAgent('orchestrator', { class: 'orchestrator' }),
     makeAgent('enhancer1', { class: 'enhancer', readiness: 'available' }),
     makeAgent('gated', {
       readiness: 'waiting',
-      evidence: ['screen: permission prompt Bash echo hi > proto.txt [claude@>=2.0.0]', 'heartbeat 3s old, state=waiting (permission: Bash echo hi > proto.txt)'],
+      evidence: [
+        'screen: permission prompt Bash echo hi > proto.txt [claude@>=2.0.0]',
+        'heartbeat 3s old, state=waiting (permission: Bash echo hi > proto.txt)',
+      ],
       screen: { state: 'waiting', rules: 'claude@>=2.0.0', ageSeconds: 0, sinceSeconds: 3, prompt },
     }),
     makeAgent('limited', {
@@ -86,7 +95,7 @@ describe('waiting and stuck in the console', () => {
     expect(frame).not.toMatch(/limited\s+stuck/);
   });
 
-  it('details show the prompt the screen showed (tool, command, id, block) and the beat\'s reason', () => {
+  it("details show the prompt the screen showed (tool, command, id, block) and the beat's reason", () => {
     const [, , gated] = fleet();
     gated.heartbeat = { ...gated.heartbeat!, state: 'waiting', reason: 'permission: Bash echo hi > proto.txt' };
     const lines = agentDetailLines(gated);
@@ -103,6 +112,8 @@ describe('waiting and stuck in the --once table', () => {
     expect(out).toMatch(/4 agents: dead 0, waiting 1, stuck 1, unknown 0, stale 0, working 1, available 1/);
     expect(out.split('\n').find((l) => l.startsWith('gated '))).toMatch(/\swaiting\s/);
     expect(out.split('\n').find((l) => l.startsWith('limited '))).toMatch(/\sstuck\s.*LIMITED$/);
-    expect(out).toContain('gated: screen: permission prompt Bash echo hi > proto.txt [claude@>=2.0.0]; heartbeat 3s old, state=waiting (permission: Bash echo hi > proto.txt)');
+    expect(out).toContain(
+      'gated: screen: permission prompt Bash echo hi > proto.txt [claude@>=2.0.0]; heartbeat 3s old, state=waiting (permission: Bash echo hi > proto.txt)',
+    );
   });
 });

@@ -37,23 +37,41 @@ describe('mosaic-top demo (bare: up ⇒ console ⇒ down)', () => {
       height: 40,
       env: { XDG_CACHE_HOME: path.join(path.dirname(log), 'cache') },
     });
-    const screen = await waitFor(async () => {
-      const text = await outer!.capture('ui');
-      return text.includes('canary-pi') && text.includes('research') ? text : null;
-    }, 'console shows the demo agents', { timeoutMs: 60_000, intervalMs: 250 });
+    const screen = await waitFor(
+      async () => {
+        const text = await outer!.capture('ui');
+        return text.includes('canary-pi') && text.includes('research') ? text : null;
+      },
+      'console shows the demo agents',
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
     expect(screen).toContain('orchestrator');
-    expect(await execFileAsync('tmux', ['-L', demoSocket, 'has-session', '-t', '=_holder']).then(() => true, () => false)).toBe(true);
+    expect(
+      await execFileAsync('tmux', ['-L', demoSocket, 'has-session', '-t', '=_holder']).then(
+        () => true,
+        () => false,
+      ),
+    ).toBe(true);
     const home = /home (\S+), tmux socket/.exec(fs.readFileSync(log, 'utf8'))?.[1];
     expect(home).toBeTruthy();
     expect(fs.existsSync(path.join(home!, 'demo.json'))).toBe(true);
 
     await outer.ok(['send-keys', '-t', '=ui:0.0', 'q']);
-    const after = await waitFor(async () => {
-      const text = await outer!.capture('ui');
-      return /EXIT=\d+/.test(text) ? text : null;
-    }, 'program exits after q', { timeoutMs: 30_000, intervalMs: 200 });
+    const after = await waitFor(
+      async () => {
+        const text = await outer!.capture('ui');
+        return /EXIT=\d+/.test(text) ? text : null;
+      },
+      'program exits after q',
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
     expect(after).toContain('EXIT=0');
-    expect(await execFileAsync('tmux', ['-L', demoSocket, 'list-sessions']).then(() => 'alive', () => 'gone')).toBe('gone');
+    expect(
+      await execFileAsync('tmux', ['-L', demoSocket, 'list-sessions']).then(
+        () => 'alive',
+        () => 'gone',
+      ),
+    ).toBe('gone');
     expect(fs.existsSync(home!)).toBe(false);
   });
 });

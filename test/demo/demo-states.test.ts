@@ -30,10 +30,14 @@ describe('demo fleet ⇒ waiting and stuck', () => {
     const screenReader = new ScreenReader();
     let s: Snapshot | null = null;
     const tick = async () => (s = await collectSnapshot({ paths, includeBacklog: false, screenReader }));
-    await waitFor(async () => {
-      await tick();
-      return row(s!, 'coder2').readiness === 'waiting' && row(s!, 'coder3').readiness === 'stuck';
-    }, 'coder2 waiting and coder3 stuck', { timeoutMs: 30_000, intervalMs: 250 });
+    await waitFor(
+      async () => {
+        await tick();
+        return row(s!, 'coder2').readiness === 'waiting' && row(s!, 'coder3').readiness === 'stuck';
+      },
+      'coder2 waiting and coder3 stuck',
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
     const snap = s!;
     expect(row(snap, 'coder2').evidence[0]).toBe('screen: permission prompt Bash echo hi > proto.txt [claude@>=2.0.0]');
     expect(row(snap, 'coder2').screen?.prompt).toMatchObject({ tool: 'Bash', detail: 'echo hi > proto.txt' });
@@ -46,15 +50,22 @@ describe('demo fleet ⇒ waiting and stuck', () => {
     expect(snap.fleet.floor.ok).toBe(true);
 
     // Approve coder2's prompt (its pane reads `1` + Enter as the runtime's option 1) and type a line to coder3.
-    for (const [agent, keys] of [['coder2', '1'], ['coder3', 'try again']] as const) {
+    for (const [agent, keys] of [
+      ['coder2', '1'],
+      ['coder3', 'try again'],
+    ] as const) {
       const r = await runTmux(socket, ['send-keys', '-t', `=${agent}:0.0`, '-l', keys]);
       expect(r.ok).toBe(true);
       expect((await runTmux(socket, ['send-keys', '-t', `=${agent}:0.0`, 'Enter'])).ok).toBe(true);
     }
-    await waitFor(async () => {
-      await tick();
-      return row(s!, 'coder2').readiness === 'working' && row(s!, 'coder3').readiness === 'working';
-    }, 'both working on a new turn', { timeoutMs: 30_000, intervalMs: 250 });
+    await waitFor(
+      async () => {
+        await tick();
+        return row(s!, 'coder2').readiness === 'working' && row(s!, 'coder3').readiness === 'working';
+      },
+      'both working on a new turn',
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
     expect(row(s!, 'coder3').flags).not.toContain('LIMITED');
   });
 });

@@ -4,10 +4,7 @@ import { decodeInput, newDecoderState, QUEUED_HINT, SimInput } from '../../src/d
 describe('decodeInput', () => {
   it('turns one bracketed paste into one event with \\n line breaks, then Enter', () => {
     const s = newDecoderState();
-    expect(decodeInput(s, '\u001b[200~one\rtwo\r\nthree\u001b[201~\r')).toEqual([
-      { type: 'paste', text: 'one\ntwo\nthree' },
-      { type: 'enter' },
-    ]);
+    expect(decodeInput(s, '\u001b[200~one\rtwo\r\nthree\u001b[201~\r')).toEqual([{ type: 'paste', text: 'one\ntwo\nthree' }, { type: 'enter' }]);
   });
 
   it('keeps a paste together across chunks, even with a marker cut in two', () => {
@@ -23,11 +20,7 @@ describe('decodeInput', () => {
 
   it('drops other escape sequences and control characters, decodes backspace', () => {
     const s = newDecoderState();
-    expect(decodeInput(s, 'a\u001b[Ab\u0003\u007fc')).toEqual([
-      { type: 'text', text: 'ab' },
-      { type: 'backspace' },
-      { type: 'text', text: 'c' },
-    ]);
+    expect(decodeInput(s, 'a\u001b[Ab\u0003\u007fc')).toEqual([{ type: 'text', text: 'ab' }, { type: 'backspace' }, { type: 'text', text: 'c' }]);
   });
 });
 

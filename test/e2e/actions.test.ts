@@ -96,7 +96,11 @@ describe('mosaic-top watch (real program in an outer tmux pane)', () => {
     await untilScreen(outer!, 'op', 'agent pane marker', 'outer pane shows the agent pane');
     // Keys typed before the tmux client's terminal is raw would sit in the line discipline.
     const tty = (await outer!.ok(['display-message', '-p', '-t', '=op:0.0', '#{pane_tty}'])).trim();
-    await waitFor(async () => /(^|\s)-icanon(\s|$)/.test((await execFileAsync('stty', ['-F', tty, '-a'], { encoding: 'utf8' })).stdout), 'outer terminal in raw mode', { timeoutMs: 30_000 });
+    await waitFor(
+      async () => /(^|\s)-icanon(\s|$)/.test((await execFileAsync('stty', ['-F', tty, '-a'], { encoding: 'utf8' })).stdout),
+      'outer terminal in raw mode',
+      { timeoutMs: 30_000 },
+    );
     return { viewer, watchPid: Number(viewer.split('-').pop()) };
   }
 
@@ -193,7 +197,10 @@ const simAgent = path.join(repo, 'dist', 'src', 'demo', 'sim-agent.js');
 /** Starts a sim agent with `--input-mode mode`, drawing Claude Code's input area, in session `name`; waits for its empty input box. */
 async function startSim(name: string, mode: string, extra: string[] = []): Promise<void> {
   const run = path.join(home, 'fleet', 'run');
-  await fleet.newSession(name, ['node', simAgent, '--agent', name, '--run-dir', run, '--input-mode', mode, '--screen', 'claude', ...extra], { width: 120, height: 30 });
+  await fleet.newSession(name, ['node', simAgent, '--agent', name, '--run-dir', run, '--input-mode', mode, '--screen', 'claude', ...extra], {
+    width: 120,
+    height: 30,
+  });
   await waitFor(async () => (await fleet.capture(name)).split('\n').some((l) => l.trimEnd() === '❯'), `${name} shows its empty input box`);
 }
 
@@ -341,9 +348,25 @@ describe('mosaic-top dispatch: claim + verified send, recorded in events (real p
     return JSON.parse(r.stdout) as T;
   }
 
-  interface CardJson { id: string; status: string; claimOwner: string | null }
-  interface EventJson { verb: string; actor: string; cardId: string | null; detail: Record<string, unknown> }
-  interface DispatchJson { ok: boolean; outcome: string; card: { id: string } | null; receipt: { status: string; recorded?: string } | null; refused: string | null; message: string }
+  interface CardJson {
+    id: string;
+    status: string;
+    claimOwner: string | null;
+  }
+  interface EventJson {
+    verb: string;
+    actor: string;
+    cardId: string | null;
+    detail: Record<string, unknown>;
+  }
+  interface DispatchJson {
+    ok: boolean;
+    outcome: string;
+    card: { id: string } | null;
+    receipt: { status: string; recorded?: string } | null;
+    refused: string | null;
+    message: string;
+  }
 
   const claimed = () => json<CardJson[]>(['backlog', 'list', '--status', 'claimed']);
 
@@ -353,8 +376,25 @@ describe('mosaic-top dispatch: claim + verified send, recorded in events (real p
     delete backlogEnv.PGLITE_DATA_DIR;
     writeRoster(fleet.socket, ['w1', 'w2', 'slow', 'corpse']);
     copyTemplateDataDir(path.join(home, 'fleet', 'backlog'));
-    for (const [id, prio] of [['C1', '30'], ['C2', '20'], ['C3', '10']]) {
-      const r = await cli(['backlog', 'create', '--id', id, '--title', `Card ${id} title`, '--priority', prio, '--body', `Body of ${id}\nsecond body line`, '--acceptance', `${id} is done when tests pass`]);
+    for (const [id, prio] of [
+      ['C1', '30'],
+      ['C2', '20'],
+      ['C3', '10'],
+    ]) {
+      const r = await cli([
+        'backlog',
+        'create',
+        '--id',
+        id,
+        '--title',
+        `Card ${id} title`,
+        '--priority',
+        prio,
+        '--body',
+        `Body of ${id}\nsecond body line`,
+        '--acceptance',
+        `${id} is done when tests pass`,
+      ]);
       expect(r.code, r.stderr).toBe(0);
     }
   });
@@ -398,7 +438,12 @@ describe('mosaic-top dispatch: claim + verified send, recorded in events (real p
 
     await fleet.newSession('corpse', ['sh', '-c', 'exit 2'], { remainOnExit: true });
     await waitFor(async () => (await fleet.ok(['display-message', '-p', '-t', '=corpse:0.0', '#{pane_dead}'])).trim() === '1', 'corpse pane is dead');
-    for (const args of [['w1', ''], ['w1', 'tab\there'], ['w1', 'hi', '--source', 'bad label!'], ['corpse', 'wake up']]) {
+    for (const args of [
+      ['w1', ''],
+      ['w1', 'tab\there'],
+      ['w1', 'hi', '--source', 'bad label!'],
+      ['corpse', 'wake up'],
+    ]) {
       const r = await cli(['send', ...args, '--json']);
       expect(r.code, args.join(' ')).toBe(3);
       const receipt = JSON.parse(r.stdout) as { status: string; recorded?: string };
@@ -450,7 +495,19 @@ describe('mosaic-top dispatch: claim + verified send, recorded in events (real p
 
   it('refused into a dialog BEFORE the claim; a send refused after the claim gives the claim back at once', async () => {
     // The pane shows Claude Code's permission prompt (its exact text): nothing claimed, nothing typed.
-    const prompt = ['Bash command', '', '  rm -rf build', '  Remove the build dir', '', 'Do you want to proceed?', '❯ 1. Yes', '  2. Yes, and always allow access to build/ from this project', '  3. No', '', 'Esc to cancel · Tab to amend'];
+    const prompt = [
+      'Bash command',
+      '',
+      '  rm -rf build',
+      '  Remove the build dir',
+      '',
+      'Do you want to proceed?',
+      '❯ 1. Yes',
+      '  2. Yes, and always allow access to build/ from this project',
+      '  3. No',
+      '',
+      'Esc to cancel · Tab to amend',
+    ];
     await fleet.newSession('w2', ['sh', '-c', `printf '%s\\n' ${prompt.map((l) => `'${l}'`).join(' ')}; exec sleep 600`], { width: 100, height: 30 });
     await waitFor(async () => (await fleet.capture('w2')).includes('Esc to cancel'), 'w2 shows the permission prompt');
     const before = await fleet.capture('w2');
@@ -496,6 +553,9 @@ describe('mosaic-top dispatch: claim + verified send, recorded in events (real p
     const release = await cli(result.message.split('release it with: ')[1].split(' (console')[0].split(' ').slice(1));
     expect(release.code, release.stderr).toBe(0);
     expect(release.stdout).toContain('reclaimed: C3');
-    expect((await claimed()).map((c) => [c.id, c.claimOwner])).toEqual([['C1', 'w1'], ['C2', 'w1']]);
+    expect((await claimed()).map((c) => [c.id, c.claimOwner])).toEqual([
+      ['C1', 'w1'],
+      ['C2', 'w1'],
+    ]);
   });
 });

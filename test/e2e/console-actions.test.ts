@@ -55,7 +55,11 @@ describe('console action keys w, s, c end-to-end', () => {
       const r = await cli(['backlog', 'create', '--id', id, '--title', `Console card ${id}`, '--body', `do ${id}`]);
       expect(r.code, r.stderr).toBe(0);
     }
-    await fleet.newSession('alpha', ['node', simAgent, '--agent', 'alpha', '--run-dir', runDir, '--input-mode', 'accept', '--busy', '0', '--idle', '600', '--screen', 'claude'], { width: 100, height: 30 });
+    await fleet.newSession(
+      'alpha',
+      ['node', simAgent, '--agent', 'alpha', '--run-dir', runDir, '--input-mode', 'accept', '--busy', '0', '--idle', '600', '--screen', 'claude'],
+      { width: 100, height: 30 },
+    );
     await waitFor(async () => (await fleet.capture('alpha')).includes('? for shortcuts'), 'alpha shows its idle input box');
   });
 
@@ -86,14 +90,25 @@ describe('console action keys w, s, c end-to-end', () => {
   /** Waits until the terminal of `session`'s pane is raw (the tmux viewer client owns it). */
   async function untilRaw(session: string): Promise<void> {
     const tty = (await ui.ok(['display-message', '-p', '-t', `=${session}:0.0`, '#{pane_tty}'])).trim();
-    await waitFor(async () => /(^|\s)-icanon(\s|$)/.test((await execFileAsync('stty', ['-F', tty, '-a'], { encoding: 'utf8' })).stdout), 'terminal in raw mode', { timeoutMs: 20_000 });
+    await waitFor(
+      async () => /(^|\s)-icanon(\s|$)/.test((await execFileAsync('stty', ['-F', tty, '-a'], { encoding: 'utf8' })).stdout),
+      'terminal in raw mode',
+      { timeoutMs: 20_000 },
+    );
   }
   const screen = (session: string) => ui.capture(session);
   const keys = (session: string, ...k: string[]) => ui.ok(['send-keys', '-t', `=${session}:0.0`, ...k]);
   const until = async (session: string, test: (s: string) => boolean, what: string, timeoutMs = 20_000) => {
     let last = '';
     try {
-      return await waitFor(async () => { last = await screen(session); return test(last) ? last : null; }, what, { timeoutMs });
+      return await waitFor(
+        async () => {
+          last = await screen(session);
+          return test(last) ? last : null;
+        },
+        what,
+        { timeoutMs },
+      );
     } catch (error) {
       throw new Error(`${(error as Error).message}; screen was:\n${last}`, { cause: error });
     }

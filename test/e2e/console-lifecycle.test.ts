@@ -27,7 +27,8 @@ describe.runIf(!unavailable)('console lifecycle keys on a real systemd --user', 
   let home: string;
   let uiSession = 0;
   const socket = isolatedSocketName('clife');
-  const panePid = (agent: string): number => Number(execFileSync('tmux', ['-L', socket, 'display-message', '-p', '-t', `=${agent}:0.0`, '#{pane_pid}'], { encoding: 'utf8' }).trim());
+  const panePid = (agent: string): number =>
+    Number(execFileSync('tmux', ['-L', socket, 'display-message', '-p', '-t', `=${agent}:0.0`, '#{pane_pid}'], { encoding: 'utf8' }).trim());
 
   beforeAll(async () => {
     if (!fs.existsSync(path.join(repo, 'dist', 'src', 'cli.js'))) throw new Error('dist/ missing: run `npx tsc -p .` first');
@@ -58,7 +59,14 @@ describe.runIf(!unavailable)('console lifecycle keys on a real systemd --user', 
   const until = async (session: string, test: (s: string) => boolean, what: string, timeoutMs = 30_000) => {
     let last = '';
     try {
-      return await waitFor(async () => { last = await screen(session); return test(last) ? last : null; }, what, { timeoutMs });
+      return await waitFor(
+        async () => {
+          last = await screen(session);
+          return test(last) ? last : null;
+        },
+        what,
+        { timeoutMs },
+      );
     } catch (error) {
       throw new Error(`${(error as Error).message}; screen was:\n${last}`);
     }
@@ -94,7 +102,11 @@ describe.runIf(!unavailable)('console lifecycle keys on a real systemd --user', 
     await keys(session, 'Enter');
     await until(session, (s) => /en1/.test(s) && !/boss\s/.test(s.split('\n').slice(2).join('\n')), 'filtered to en1');
     await keys(session, 'B');
-    let shown = await until(session, (s) => /Restart en1\? \(systemctl --user restart mosaic-agent@en1\.service; waits for a new pane\)/.test(s), 'confirmation');
+    let shown = await until(
+      session,
+      (s) => /Restart en1\? \(systemctl --user restart mosaic-agent@en1\.service; waits for a new pane\)/.test(s),
+      'confirmation',
+    );
     await keys(session, 'y');
     shown = await until(session, (s) => /restart en1: (done|failed|timed out|refused)/.test(s), 'restart result', 90_000);
     expect(shown).toMatch(/restart en1: done/);

@@ -45,7 +45,9 @@ describe('console transitions end-to-end in a real terminal', () => {
       { name: 'coder2', runtime: 'sleep', class: 'code' },
     ]);
     for (const name of AGENTS) await fleet.newSession(name, ['sleep', '3600']);
-    const beat = () => { for (const [i, a] of AGENTS.entries()) writeBeat(runDir, a, i % 2 ? 'idle' : 'busy'); };
+    const beat = () => {
+      for (const [i, a] of AGENTS.entries()) writeBeat(runDir, a, i % 2 ? 'idle' : 'busy');
+    };
     beat();
     beats = setInterval(beat, 2000);
   });
@@ -67,7 +69,14 @@ describe('console transitions end-to-end in a real terminal', () => {
   const screen = (session: string) => ui.capture(session);
   const keys = (session: string, ...k: string[]) => ui.ok(['send-keys', '-t', `=${session}:0.0`, ...k]);
   const until = (session: string, test: (s: string) => boolean, what: string, timeoutMs = 20_000) =>
-    waitFor(async () => { const s = await screen(session); return test(s) ? s : null; }, what, { timeoutMs });
+    waitFor(
+      async () => {
+        const s = await screen(session);
+        return test(s) ? s : null;
+      },
+      what,
+      { timeoutMs },
+    );
   const row = (text: string, agent: string) => text.split('\n').find((l) => new RegExp(`^[> ·] ${agent}\\s`).test(l)) ?? '';
   const fits = (text: string, width: number) => text.split('\n').every((l) => stringWidth(l) <= width);
 
@@ -104,7 +113,11 @@ describe('console transitions end-to-end in a real terminal', () => {
     await keys(s, 'Escape');
     await keys(s, 'q');
     await until(s, (t) => t.includes('EXITED 0'), 'clean exit');
-    const recorded = fs.readFileSync(path.join(runDir, 'transitions.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const recorded = fs
+      .readFileSync(path.join(runDir, 'transitions.ndjson'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(recorded.filter((t) => t.agent === 'coder1' && t.to === 'dead')).toHaveLength(1);
     expect(fs.statSync(path.join(runDir, 'transitions.ndjson')).mode & 0o777).toBe(0o600);
   });
@@ -116,7 +129,7 @@ describe('console transitions end-to-end in a real terminal', () => {
     expect(fits(text, 200)).toBe(true);
     expect(text).toMatch(/LAST 1H \(2m a cell, oldest left\): # working/);
     // From the history: dead since the transition; before it, not observed by anyone (.).
-    expect(row(text, "coder1")).toMatch(/ \.+X+ /);
+    expect(row(text, 'coder1')).toMatch(/ \.+X+ /);
     await keys(s, 't');
     text = await until(s, (t) => t.includes('TRANSITIONS') && /coder1 {2}working → dead/.test(t), 'history in the transitions view');
     await keys(s, 'q');

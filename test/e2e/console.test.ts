@@ -76,7 +76,14 @@ describe('console end-to-end in a real terminal', () => {
   const screen = (session: string) => ui.capture(session);
   const keys = (session: string, ...k: string[]) => ui.ok(['send-keys', '-t', `=${session}:0.0`, ...k]);
   const until = (session: string, test: (s: string) => boolean, what: string, timeoutMs = 15_000) =>
-    waitFor(async () => { const s = await screen(session); return test(s) ? s : null; }, what, { timeoutMs });
+    waitFor(
+      async () => {
+        const s = await screen(session);
+        return test(s) ? s : null;
+      },
+      what,
+      { timeoutMs },
+    );
 
   it('120×40: agents and readiness, j/k, filter, help, pause/resume, dead pane, quit leaves a sane terminal', async () => {
     const s = 'big';
@@ -133,7 +140,10 @@ describe('console end-to-end in a real terminal', () => {
     await keys(s, 'Enter');
     await until(s, (t) => t.includes('[/enhancer1]') && t.includes('> enhancer1'), 'filtered to enhancer1');
     await keys(s, 'w');
-    await waitFor(async () => (await fleet.run(['list-sessions', '-F', '#{session_name} #{session_attached}'])).stdout.split('\n').some((l) => /-watch-\d+ 1$/.test(l)), 'viewer attached');
+    await waitFor(
+      async () => (await fleet.run(['list-sessions', '-F', '#{session_name} #{session_attached}'])).stdout.split('\n').some((l) => /-watch-\d+ 1$/.test(l)),
+      'viewer attached',
+    );
     await until(s, (t) => !t.includes('AGENT'), 'console suspended');
     await keys(s, 'C-b', 'd');
     text = await until(s, (t) => t.includes('back from watching enhancer1'), 'console restored');
@@ -202,7 +212,11 @@ describe('console end-to-end in a real terminal', () => {
     await keys(s, 'w');
     await waitFor(async () => (await fleet.sessions()).some((n) => n.startsWith('orchestrator-watch-')), 'viewer up');
     const shPid = Number((await ui.ok(['display-message', '-p', '-t', `=${s}:0.0`, '#{pane_pid}'])).trim());
-    const node = fs.readFileSync(`/proc/${shPid}/task/${shPid}/children`, 'utf8').trim().split(/\s+/).map(Number)
+    const node = fs
+      .readFileSync(`/proc/${shPid}/task/${shPid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .map(Number)
       .find((pid) => fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('mosaic-top'));
     process.kill(node!, 'SIGTERM');
     const text = await until(s, (t) => t.includes('EXITED'), 'exit during watch');
@@ -239,7 +253,13 @@ describe('console end-to-end: a card title from the real backlog stays inert', (
     const db = new PGlite(dataDir);
     await db.query('INSERT INTO backlog (id, title, priority) VALUES ($1, $2, 9)', ['EV1', `evil ${EVIL}`]);
     await db.close();
-    const refused = await execFileAsync('node', [bin, 'backlog', 'create', '--id', 'EV2', '--title', `evil ${EVIL}`, '--mosaic-home', home], { env, timeout: 60_000 }).then(() => null, (e: Error) => e);
+    const refused = await execFileAsync('node', [bin, 'backlog', 'create', '--id', 'EV2', '--title', `evil ${EVIL}`, '--mosaic-home', home], {
+      env,
+      timeout: 60_000,
+    }).then(
+      () => null,
+      (e: Error) => e,
+    );
     expect(refused?.message).toMatch(/control characters/);
   });
 
@@ -255,14 +275,20 @@ describe('console end-to-end: a card title from the real backlog stays inert', (
   it('shows the card title as caret text; no sequence reaches the pane', async () => {
     const script = `node ${bin} --mosaic-home ${home} --interval 1; echo EXITED $?; sleep 3600`;
     await ui.newSession('card', ['sh', '-c', script], {
-      width: 100, height: 30, env: { PATH: `${fixtureBin}:${process.env.PATH}`, MT_SYSTEMCTL_MODE: 'nobus', NO_COLOR: '1', MOSAIC_BACKLOG_IDLE_EXIT: '30' },
+      width: 100,
+      height: 30,
+      env: { PATH: `${fixtureBin}:${process.env.PATH}`, MT_SYSTEMCTL_MODE: 'nobus', NO_COLOR: '1', MOSAIC_BACKLOG_IDLE_EXIT: '30' },
     });
     const title = async () => (await ui.ok(['display-message', '-p', '-t', '=card:0.0', '#{pane_title}'])).trim();
     const before = await title();
-    const text = await waitFor(async () => {
-      const s = await ui.capture('card');
-      return s.includes('EV1') ? s : null;
-    }, 'card EV1 in the backlog panel', { timeoutMs: 30_000 });
+    const text = await waitFor(
+      async () => {
+        const s = await ui.capture('card');
+        return s.includes('EV1') ? s : null;
+      },
+      'card EV1 in the backlog panel',
+      { timeoutMs: 30_000 },
+    );
     expect(text).toContain('evil ^[]2;pwned^G^[[31mred');
     const withEscapes = await ui.ok(['capture-pane', '-p', '-e', '-t', '=card:0.0']);
     expect(withEscapes).not.toMatch(/\u001b[\][]/);
@@ -298,12 +324,18 @@ describe.skipIf(!pgAdminUrl())('console end-to-end: the server tier (DATABASE_UR
   it('the same backend across many ticks, none after quit', async () => {
     const script = `node ${bin} --mosaic-home ${home} --interval 0.3; echo EXITED $?; sleep 3600`;
     await ui.newSession('pg', ['sh', '-c', script], {
-      width: 120, height: 30, env: { PATH: `${fixtureBin}:${process.env.PATH}`, MT_SYSTEMCTL_MODE: 'nobus', DATABASE_URL: db.url },
+      width: 120,
+      height: 30,
+      env: { PATH: `${fixtureBin}:${process.env.PATH}`, MT_SYSTEMCTL_MODE: 'nobus', DATABASE_URL: db.url },
     });
-    const text = await waitFor(async () => {
-      const s = await ui.capture('pg');
-      return s.includes('PG1') ? s : null;
-    }, 'card PG1 in the backlog panel', { timeoutMs: 30_000 });
+    const text = await waitFor(
+      async () => {
+        const s = await ui.capture('pg');
+        return s.includes('PG1') ? s : null;
+      },
+      'card PG1 in the backlog panel',
+      { timeoutMs: 30_000 },
+    );
     expect(text.split('\n')[0]).toContain('backlog server');
     const first = await db.backends();
     expect(first).toHaveLength(1);

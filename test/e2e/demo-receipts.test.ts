@@ -24,30 +24,37 @@ describe('demo fleet ⇒ every receipt', () => {
     fleet = await demoUp({ socket: isolatedSocketName('demo-rcpt') });
     const { socket, paths } = fleet;
     // Every sim agent is up (the input modes print their prompt) and research's pane has died.
-    await waitFor(async () => {
-      const dead = await runTmux(socket, ['display-message', '-p', '-t', '=research:0.0', '#{pane_dead}']);
-      return dead.stdout.trim() === '1' ? true : null;
-    }, 'research pane dead', { timeoutMs: 20_000 });
+    await waitFor(
+      async () => {
+        const dead = await runTmux(socket, ['display-message', '-p', '-t', '=research:0.0', '#{pane_dead}']);
+        return dead.stdout.trim() === '1' ? true : null;
+      },
+      'research pane dead',
+      { timeoutMs: 20_000 },
+    );
     // The enhancer queues input only while busy, and a busy phase lasts 8 s. Seeing "busy" is
     // not enough: the first busy phase (from launch) is nearly over by the time research's pane
     // has died, and a send that lands after it ends is taken at once (submitted — CI saw that).
     // So wait for a busy phase to START (an idle beat, then a busy one) and send right away.
     let seenIdle = false;
-    await waitFor(() => {
-      const state = readHeartbeat(paths.runDir, 'enhancer', Date.now() / 1000).heartbeat?.state;
-      if (state === 'idle') seenIdle = true;
-      return seenIdle && state === 'busy' ? true : null;
-    }, 'enhancer turns busy again', { timeoutMs: 40_000, intervalMs: 50 });
+    await waitFor(
+      () => {
+        const state = readHeartbeat(paths.runDir, 'enhancer', Date.now() / 1000).heartbeat?.state;
+        if (state === 'idle') seenIdle = true;
+        return seenIdle && state === 'busy' ? true : null;
+      },
+      'enhancer turns busy again',
+      { timeoutMs: 40_000, intervalMs: 50 },
+    );
     // Each agent is sent to as its roster runtime: the sims draw that runtime's input area.
     const loaded = loadRoster(paths.roster);
     if (!loaded.ok) throw new Error('demo roster does not load');
     // The reviewer is silent and draws no runtime's screen (a plain `> ` line): it is sent to
     // without screen rules, where only a busy beat is uptake — it takes nothing: no_evidence.
-    const runtimeOf = (agent: string) => (agent === 'reviewer' ? null : loaded.roster.agents.find((a) => a.name === agent)?.runtime ?? null);
-    const send = (agent: string) => sendToAgent({ agent, runtime: runtimeOf(agent), socket, runDir: paths.runDir, message: `hello ${agent}`, verify: true, timeoutMs: 3000 });
-    const [orchestrator, enhancer, canary, reviewer, research] = await Promise.all(
-      ['orchestrator', 'enhancer', 'canary-pi', 'reviewer', 'research'].map(send),
-    );
+    const runtimeOf = (agent: string) => (agent === 'reviewer' ? null : (loaded.roster.agents.find((a) => a.name === agent)?.runtime ?? null));
+    const send = (agent: string) =>
+      sendToAgent({ agent, runtime: runtimeOf(agent), socket, runDir: paths.runDir, message: `hello ${agent}`, verify: true, timeoutMs: 3000 });
+    const [orchestrator, enhancer, canary, reviewer, research] = await Promise.all(['orchestrator', 'enhancer', 'canary-pi', 'reviewer', 'research'].map(send));
     expect(orchestrator.status).toBe('submitted');
     expect(enhancer.status).toBe('queued');
     expect(canary.status).toBe('typed_not_submitted');

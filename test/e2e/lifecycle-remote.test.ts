@@ -29,7 +29,8 @@ describe.runIf(!unavailable)('lifecycle actions over ssh on a real systemd --use
   let env: NodeJS.ProcessEnv;
   const socket = isolatedSocketName('rlife');
   const cli = (args: string[]): Promise<BinResult> => runBin([...args, '--mosaic-home', home], env, 120_000);
-  const panePid = (agent: string): number => Number(execFileSync('tmux', ['-L', socket, 'display-message', '-p', '-t', `=${agent}:0.0`, '#{pane_pid}'], { encoding: 'utf8' }).trim());
+  const panePid = (agent: string): number =>
+    Number(execFileSync('tmux', ['-L', socket, 'display-message', '-p', '-t', `=${agent}:0.0`, '#{pane_pid}'], { encoding: 'utf8' }).trim());
 
   beforeAll(async () => {
     sd = await startTestSystemd('rlife', socket);

@@ -40,7 +40,8 @@ describe.runIf(!unavailable)('fleet lifecycle on a real systemd --user', () => {
     }
   };
   const snapshot = async (): Promise<Snapshot> => json<Snapshot>(await cli(['--once', '--json']));
-  const panePid = (agent: string): number => Number(execFileSync('tmux', ['-L', socket, 'display-message', '-p', '-t', `=${agent}:0.0`, '#{pane_pid}'], { encoding: 'utf8' }).trim());
+  const panePid = (agent: string): number =>
+    Number(execFileSync('tmux', ['-L', socket, 'display-message', '-p', '-t', `=${agent}:0.0`, '#{pane_pid}'], { encoding: 'utf8' }).trim());
   const events = async (): Promise<{ verb: string; actor: string; detail: Record<string, unknown> }[]> => {
     const r = await cli(['backlog', 'events', '--limit', '200', '--json']);
     expect(r.code, r.stderr).toBe(0);
@@ -52,7 +53,12 @@ describe.runIf(!unavailable)('fleet lifecycle on a real systemd --user', () => {
     console.info(`lifecycle.test.ts uses ${sd.description}`);
     await sd.installFleetUnits();
     home = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-life-'));
-    env = sd.env({ ...process.env, XDG_CACHE_HOME: path.join(home, 'cache'), MOSAIC_BACKLOG_IDLE_EXIT: '30', MOSAIC_LINGER_DIR: path.join(home, 'no-linger-dir') });
+    env = sd.env({
+      ...process.env,
+      XDG_CACHE_HOME: path.join(home, 'cache'),
+      MOSAIC_BACKLOG_IDLE_EXIT: '30',
+      MOSAIC_LINGER_DIR: path.join(home, 'no-linger-dir'),
+    });
     delete env.DATABASE_URL;
     delete env.PGLITE_DATA_DIR;
     writeHomeRoster(home, socket, [

@@ -32,7 +32,13 @@ describe('reset an agent (real program, simulated agent pane)', () => {
   beforeAll(async () => {
     tmux = await startIsolatedTmux('reset');
     home = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-reset-'));
-    env = { ...process.env, PATH: `${FIXTURE_BIN}:${process.env.PATH}`, MT_SYSTEMCTL_MODE: 'nobus', XDG_CACHE_HOME: path.join(home, 'cache'), MOSAIC_BACKLOG_IDLE_EXIT: '30' };
+    env = {
+      ...process.env,
+      PATH: `${FIXTURE_BIN}:${process.env.PATH}`,
+      MT_SYSTEMCTL_MODE: 'nobus',
+      XDG_CACHE_HOME: path.join(home, 'cache'),
+      MOSAIC_BACKLOG_IDLE_EXIT: '30',
+    };
     delete env.DATABASE_URL;
     delete env.PGLITE_DATA_DIR;
     writeHomeRoster(home, tmux.socket, [
@@ -48,7 +54,11 @@ describe('reset an agent (real program, simulated agent pane)', () => {
     fs.appendFileSync(roster, 'runtimes:\n  claude:\n    reset_command: /clear\n  sleep: {}\n');
     copyTemplateDataDir(path.join(home, 'fleet', 'backlog'));
     const runDir = path.join(home, 'fleet', 'run');
-    await tmux.newSession('cx', ['node', simAgent, '--agent', 'cx', '--run-dir', runDir, '--input-mode', 'accept', '--busy', '0', '--idle', '600', '--screen', 'claude'], { width: 100, height: 30 });
+    await tmux.newSession(
+      'cx',
+      ['node', simAgent, '--agent', 'cx', '--run-dir', runDir, '--input-mode', 'accept', '--busy', '0', '--idle', '600', '--screen', 'claude'],
+      { width: 100, height: 30 },
+    );
     await tmux.newSession('plain', ['sleep', '600']);
     await tmux.newSession('busy1', ['sleep', '600']);
     await waitFor(async () => (await tmux.capture('cx')).includes('? for shortcuts'), 'cx shows its idle input box');
@@ -67,7 +77,13 @@ describe('reset an agent (real program, simulated agent pane)', () => {
     const r = await cli(['reset', 'cx', '--json']);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const result = JSON.parse(r.stdout) as ResetResult;
-    expect(result).toMatchObject({ ok: true, outcome: 'reset', runtime: 'claude', command: '/clear', receipt: { status: 'submitted', source: 'operator:mosaic-top' } });
+    expect(result).toMatchObject({
+      ok: true,
+      outcome: 'reset',
+      runtime: 'claude',
+      command: '/clear',
+      receipt: { status: 'submitted', source: 'operator:mosaic-top' },
+    });
     expect(result.receipt!.recorded).toMatch(/^backlog event #\d+$/);
     const screen = await tmux.capture('cx');
     expect(screen).toMatch(/^❯ \/clear$/m);

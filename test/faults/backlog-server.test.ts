@@ -82,7 +82,9 @@ describe('faults: the embedded backlog server stopped, killed, impersonated (rea
         (e: unknown) => e,
       );
       expect(error).toBeInstanceOf(BacklogError);
-      expect((error as BacklogError).message).toMatch(/^claim sent to backlog server pid \d+ on .*, no answer within 1\.5 s: it may have been applied — check `mosaic-top backlog list --status claimed`, or repeat the claim with --request-id rq-fault-1/);
+      expect((error as BacklogError).message).toMatch(
+        /^claim sent to backlog server pid \d+ on .*, no answer within 1\.5 s: it may have been applied — check `mosaic-top backlog list --status claimed`, or repeat the claim with --request-id rq-fault-1/,
+      );
       process.kill(pid, 'SIGCONT');
       // The server resumes and applies the queued claim (the orphan claim of the issue) ...
       const first = await waitFor(async () => (await client.list({ status: 'claimed' })).at(0), 'the orphan claim to land');

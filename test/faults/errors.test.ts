@@ -75,7 +75,10 @@ describe('faults: one-line errors, exit codes, no stack traces (real program)', 
     if (rootOnlySkip()) return;
     const { home: h, env } = home();
     const fleet = path.join(h, 'fleet');
-    const r = onFullTmpfs(fleet, ['--mosaic-home', h, 'backlog', 'create', '--id', 'A1', '--title', 'card body text'], { ...env, MOSAIC_BACKLOG_IDLE_EXIT: '5' });
+    const r = onFullTmpfs(fleet, ['--mosaic-home', h, 'backlog', 'create', '--id', 'A1', '--title', 'card body text'], {
+      ...env,
+      MOSAIC_BACKLOG_IDLE_EXIT: '5',
+    });
     // The progress note of a first run, then the one error line.
     const errors = r.run.stderr.split('\n').filter((l) => l && !l.includes('creating backlog data dir'));
     expectOneLineError({ ...r.run, stderr: errors.join('\n') }, 1, /backlog server failed to start 3 times: .*backlog-server\.log is empty \(a full disk\?/);
@@ -89,13 +92,22 @@ describe('faults: one-line errors, exit codes, no stack traces (real program)', 
     const run = (extra: NodeJS.ProcessEnv) => {
       const dirFd = fs.openSync(h, 'r');
       try {
-        return spawnSync(process.execPath, [BIN, '--mosaic-home', h, 'send', 'coder1', '-'], { env: { ...env, ...extra }, encoding: 'utf8', timeout: 30_000, stdio: [dirFd, 'pipe', 'pipe'] });
+        return spawnSync(process.execPath, [BIN, '--mosaic-home', h, 'send', 'coder1', '-'], {
+          env: { ...env, ...extra },
+          encoding: 'utf8',
+          timeout: 30_000,
+          stdio: [dirFd, 'pipe', 'pipe'],
+        });
       } finally {
         fs.closeSync(dirFd);
       }
     };
     const plain = run({});
-    expectOneLineError({ code: plain.status, stdout: plain.stdout, stderr: plain.stderr, killed: plain.error !== undefined }, 70, /^mosaic-top: unexpected error: is a directory \(EISDIR.*\); rerun with MOSAIC_DEBUG=1 for the stack trace$/);
+    expectOneLineError(
+      { code: plain.status, stdout: plain.stdout, stderr: plain.stderr, killed: plain.error !== undefined },
+      70,
+      /^mosaic-top: unexpected error: is a directory \(EISDIR.*\); rerun with MOSAIC_DEBUG=1 for the stack trace$/,
+    );
     const debug = run({ MOSAIC_DEBUG: '1' });
     expect(debug.status).toBe(70);
     expect(debug.stderr).toMatch(/^\s+at /m);

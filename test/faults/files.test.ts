@@ -27,7 +27,11 @@ function plant(file: string, kind: Plant): void {
   else fs.mkdirSync(file);
 }
 
-const KIND_TEXT: Record<Plant, RegExp> = { fifo: /a FIFO, not a regular file/, devzero: /a character device, not a regular file/, directory: /a directory, not a regular file/ };
+const KIND_TEXT: Record<Plant, RegExp> = {
+  fifo: /a FIFO, not a regular file/,
+  devzero: /a character device, not a regular file/,
+  directory: /a directory, not a regular file/,
+};
 
 describe('faults: hostile files (real program)', () => {
   let tmux: IsolatedTmux;

@@ -134,7 +134,16 @@ export async function startConsole(ui: IsolatedTmux, session: string, home: stri
   await ui.newSession(session, ['sh', '-c', script], {
     width: 120,
     height: 40,
-    env: { PATH: `${FIXTURE_BIN}:${process.env.PATH}`, MT_SYSTEMCTL_MODE: 'nobus', TERM: 'xterm-256color', XDG_CACHE_HOME: path.join(home, 'cache'), MOSAIC_HOME: '', DATABASE_URL: '', PGLITE_DATA_DIR: '', ...env },
+    env: {
+      PATH: `${FIXTURE_BIN}:${process.env.PATH}`,
+      MT_SYSTEMCTL_MODE: 'nobus',
+      TERM: 'xterm-256color',
+      XDG_CACHE_HOME: path.join(home, 'cache'),
+      MOSAIC_HOME: '',
+      DATABASE_URL: '',
+      PGLITE_DATA_DIR: '',
+      ...env,
+    },
   });
 }
 
@@ -142,10 +151,14 @@ export async function startConsole(ui: IsolatedTmux, session: string, home: stri
 export async function untilScreen(ui: IsolatedTmux, session: string, test: (screen: string) => boolean, what: string, timeoutMs = 30_000): Promise<string> {
   let last = '';
   try {
-    return await waitFor(async () => {
-      last = await ui.capture(session);
-      return test(last) ? last : null;
-    }, what, { timeoutMs });
+    return await waitFor(
+      async () => {
+        last = await ui.capture(session);
+        return test(last) ? last : null;
+      },
+      what,
+      { timeoutMs },
+    );
   } catch (error) {
     throw new Error(`${(error as Error).message}; the screen was:\n${last}`);
   }

@@ -101,7 +101,11 @@ describe('faults: owner-only files (real program)', () => {
       expect(cat.status).not.toBe(0);
       expect(cat.stderr).toMatch(/Permission denied/);
     }
-    const connect = asUser([process.execPath, '-e', `require('net').createConnection(${JSON.stringify(path.join(run, 'backlog.sock'))}).on('connect', () => { console.log('CONNECTED'); process.exit(0); }).on('error', (e) => { console.log(e.code); process.exit(1); })`]);
+    const connect = asUser([
+      process.execPath,
+      '-e',
+      `require('net').createConnection(${JSON.stringify(path.join(run, 'backlog.sock'))}).on('connect', () => { console.log('CONNECTED'); process.exit(0); }).on('error', (e) => { console.log(e.code); process.exit(1); })`,
+    ]);
     expect(connect.stdout.trim()).toBe('EACCES');
   });
 });

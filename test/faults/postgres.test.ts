@@ -78,13 +78,18 @@ describe('faults: the Postgres tier locked and stopped (real program)', () => {
     try {
       // Wait until the lock is really held (a liveness bound only).
       await waitFor(
-        async () => (await probe`SELECT count(*)::int AS n FROM pg_locks WHERE relation = 'backlog'::regclass AND mode = 'AccessExclusiveLock' AND granted`)[0].n > 0,
+        async () =>
+          (await probe`SELECT count(*)::int AS n FROM pg_locks WHERE relation = 'backlog'::regclass AND mode = 'AccessExclusiveLock' AND granted`)[0].n > 0,
         'LOCK TABLE backlog held',
         { timeoutMs: 30_000 },
       );
       for (const verb of [['claim', '--owner', 'coder1'], ['list']]) {
         const r = await runBounded(['--mosaic-home', home, 'backlog', ...verb], env);
-        expectOneLineError(r, 1, new RegExp(`${verb[0]} on postgres://.*: the backlog table stayed locked by another session for 2 s \\(lock_timeout\\): nothing was changed`));
+        expectOneLineError(
+          r,
+          1,
+          new RegExp(`${verb[0]} on postgres://.*: the backlog table stayed locked by another session for 2 s \\(lock_timeout\\): nothing was changed`),
+        );
         expect(r.stderr).not.toContain('secret title');
       }
       const { home: uiHome } = freshHome();

@@ -3,7 +3,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { HEARTBEAT_READ_LIMIT, MAX_REASON_LENGTH, formatHeartbeat, parseHeartbeat, readHeartbeat, sanitizeReason, writeHeartbeat } from '../../fleet/heartbeat.js';
+import {
+  HEARTBEAT_READ_LIMIT,
+  MAX_REASON_LENGTH,
+  formatHeartbeat,
+  parseHeartbeat,
+  readHeartbeat,
+  sanitizeReason,
+  writeHeartbeat,
+} from '../../fleet/heartbeat.js';
 import type { HeartbeatInfo } from '../../src/snapshot/types.js';
 
 const opts = { path: '/run/a.hb', mtimeSeconds: 1000, nowSeconds: 1100 };
@@ -20,7 +28,11 @@ function junkBytes(n = 300): Buffer {
   let x = 0x9e3779b9;
   const out = Buffer.alloc(n);
   for (let i = 0; i < n; i++) {
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
     out[i] = i % 29 === 28 ? 0x0a : i % 17 === 5 ? 0x3d : x & 0xff;
   }
   return out;
@@ -29,7 +41,20 @@ function junkBytes(n = 300): Buffer {
 describe('parseHeartbeat', () => {
   it('reads a full v1 beat (inline comments allowed)', () => {
     const hb = usable('v=1\nts=1090   # unix seconds\nstate=busy\ninterval=30\npid=12\ncard=A3a\nnote=free # text\n', opts);
-    expect(hb).toEqual({ path: '/run/a.hb', version: 1, ts: 1090, ageSeconds: 10, state: 'busy', intervalSeconds: 30, pid: 12, card: 'A3a', note: 'free # text', partial: false, skewSeconds: 0, problems: [] });
+    expect(hb).toEqual({
+      path: '/run/a.hb',
+      version: 1,
+      ts: 1090,
+      ageSeconds: 10,
+      state: 'busy',
+      intervalSeconds: 30,
+      pid: 12,
+      card: 'A3a',
+      note: 'free # text',
+      partial: false,
+      skewSeconds: 0,
+      problems: [],
+    });
   });
 
   it('legacy ts-only is partial with no state', () => {
@@ -63,7 +88,10 @@ describe('parseHeartbeat', () => {
     expect(parseHeartbeat(junkBytes(), opts)).toEqual({ heartbeat: null, error: '/run/a.hb unreadable: no v1 field (300 bytes, binary)' });
     expect(parseHeartbeat(Buffer.alloc(300), opts)).toEqual({ heartbeat: null, error: '/run/a.hb unreadable: no v1 field (300 bytes, binary)' });
     expect(parseHeartbeat(Buffer.alloc(0), opts)).toEqual({ heartbeat: null, error: '/run/a.hb unreadable: empty file' });
-    expect(parseHeartbeat('hello=world\nTS=1090\njust words\n# ts=1090\n', opts)).toEqual({ heartbeat: null, error: '/run/a.hb unreadable: no v1 field (41 bytes, text)' });
+    expect(parseHeartbeat('hello=world\nTS=1090\njust words\n# ts=1090\n', opts)).toEqual({
+      heartbeat: null,
+      error: '/run/a.hb unreadable: no v1 field (41 bytes, text)',
+    });
     expect(parseHeartbeat(Buffer.from([0xff, 0xfe, 0x3d, 0x0a]), opts).error).toBe('/run/a.hb unreadable: no v1 field (4 bytes, binary)');
   });
 
@@ -79,21 +107,35 @@ describe('parseHeartbeat', () => {
   });
 
   it('problems never quote raw control bytes, and many junk lines are counted, not listed', () => {
-    expect(usable('ts=\u001b]0;pwned\u0007\nstate=\u202eidle\n').problems).toEqual(['ts "?]0;pwned?" unreadable: used file mtime', 'state "?idle" is not busy|idle|waiting|stuck']);
-    expect(usable(`state=busy\n${'junk\n'.repeat(10)}`).problems).toEqual(['line 2: no key=value', 'line 3: no key=value', 'line 4: no key=value', '7 more lines without key=value', 'ts missing: used file mtime']);
+    expect(usable('ts=\u001b]0;pwned\u0007\nstate=\u202eidle\n').problems).toEqual([
+      'ts "?]0;pwned?" unreadable: used file mtime',
+      'state "?idle" is not busy|idle|waiting|stuck',
+    ]);
+    expect(usable(`state=busy\n${'junk\n'.repeat(10)}`).problems).toEqual([
+      'line 2: no key=value',
+      'line 3: no key=value',
+      'line 4: no key=value',
+      '7 more lines without key=value',
+      'ts missing: used file mtime',
+    ]);
   });
 
   it('a prefix of a larger file: the cut last line is dropped and the size is reported', () => {
     const hb = usable(Buffer.from('v=1\nstate=busy\nts=17'), { ...opts, fileSize: 52428800 });
     expect(hb).toMatchObject({ ts: 1000, state: 'busy', partial: true });
     expect(hb.problems).toEqual(['file is 52428800 bytes: read only the first 20', 'ts missing: used file mtime']);
-    expect(parseHeartbeat(Buffer.alloc(4096), { ...opts, fileSize: 52428800 }).error).toBe('/run/a.hb unreadable: no v1 field in the first 4096 bytes (file is 52428800 bytes, binary)');
+    expect(parseHeartbeat(Buffer.alloc(4096), { ...opts, fileSize: 52428800 }).error).toBe(
+      '/run/a.hb unreadable: no v1 field in the first 4096 bytes (file is 52428800 bytes, binary)',
+    );
   });
 });
 
 describe('writeHeartbeat', () => {
   let dir: string | null = null;
-  afterEach(() => { if (dir) fs.rmSync(dir, { recursive: true, force: true }); dir = null; });
+  afterEach(() => {
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    dir = null;
+  });
 
   it('writes atomically into a new run dir; note flattened; readable back', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-hb-'));
@@ -117,21 +159,31 @@ describe('writeHeartbeat', () => {
   });
 
   it('writes waiting and stuck with a one-line reason', () => {
-    expect(formatHeartbeat({ state: 'waiting', reason: 'permission: Bash\necho hi', ts: 5 })).toBe('v=1\nts=5\nstate=waiting\nreason=permission: Bash echo hi\n');
-    expect(formatHeartbeat({ state: 'stuck', reason: 'rate limited (429)', note: 'API Error', ts: 5 })).toBe('v=1\nts=5\nstate=stuck\nreason=rate limited (429)\nnote=API Error\n');
+    expect(formatHeartbeat({ state: 'waiting', reason: 'permission: Bash\necho hi', ts: 5 })).toBe(
+      'v=1\nts=5\nstate=waiting\nreason=permission: Bash echo hi\n',
+    );
+    expect(formatHeartbeat({ state: 'stuck', reason: 'rate limited (429)', note: 'API Error', ts: 5 })).toBe(
+      'v=1\nts=5\nstate=stuck\nreason=rate limited (429)\nnote=API Error\n',
+    );
   });
 });
 
 describe('readHeartbeat (bounded)', () => {
   let dir: string | null = null;
-  afterEach(() => { if (dir) fs.rmSync(dir, { recursive: true, force: true }); dir = null; });
+  afterEach(() => {
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    dir = null;
+  });
 
   it('a 50 MB file of zeros: only the first 4 KiB read, no beat, the error says so', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-hb-'));
     const file = path.join(dir, 'reviewer.hb');
     fs.writeFileSync(file, '');
     fs.truncateSync(file, 50 * 1024 * 1024); // zeros (sparse: cheap to make)
-    expect(readHeartbeat(dir, 'reviewer', 1)).toEqual({ heartbeat: null, error: `${file} unreadable: no v1 field in the first ${HEARTBEAT_READ_LIMIT} bytes (file is 52428800 bytes, binary)` });
+    expect(readHeartbeat(dir, 'reviewer', 1)).toEqual({
+      heartbeat: null,
+      error: `${file} unreadable: no v1 field in the first ${HEARTBEAT_READ_LIMIT} bytes (file is 52428800 bytes, binary)`,
+    });
     fs.writeFileSync(path.join(dir, 'junk.hb'), junkBytes());
     expect(readHeartbeat(dir, 'junk', 1).error).toBe(`${path.join(dir, 'junk.hb')} unreadable: no v1 field (300 bytes, binary)`);
   });
@@ -142,7 +194,13 @@ describe('readHeartbeat (bounded)', () => {
     fs.writeFileSync(file, 'v=1\nts=1700000000\nstate=busy\n');
     fs.truncateSync(file, 5 * 1024 * 1024);
     expect(readHeartbeat(dir, 'a', 1700000003)).toEqual({
-      heartbeat: expect.objectContaining({ ts: 1700000000, ageSeconds: 3, state: 'busy', partial: true, problems: [`file is 5242880 bytes: read only the first ${HEARTBEAT_READ_LIMIT}`] }),
+      heartbeat: expect.objectContaining({
+        ts: 1700000000,
+        ageSeconds: 3,
+        state: 'busy',
+        partial: true,
+        problems: [`file is 5242880 bytes: read only the first ${HEARTBEAT_READ_LIMIT}`],
+      }),
       error: null,
     });
   });
@@ -159,7 +217,10 @@ describe('readHeartbeat (bounded)', () => {
 describe('protocol v1 states waiting|stuck and reason= (reader)', () => {
   it('reads state=waiting|stuck and a reason (free text: # kept, no inline comment)', () => {
     expect(usable('v=1\nts=1090\nstate=waiting\nreason=permission: Bash echo hi > proto.txt # really\n')).toMatchObject({
-      state: 'waiting', reason: 'permission: Bash echo hi > proto.txt # really', partial: false, problems: [],
+      state: 'waiting',
+      reason: 'permission: Bash echo hi > proto.txt # really',
+      partial: false,
+      problems: [],
     });
     expect(usable('v=1\nts=1090\nstate=stuck\nreason=rate limited (429)\n')).toMatchObject({ state: 'stuck', reason: 'rate limited (429)' });
     // No reason ⇒ no key (older snapshot readers see the same object as before).

@@ -44,7 +44,15 @@ describe('hook config merge (pure)', () => {
     const r = mergeClaudeStyleHooks(null, CLAUDE_HOOK_EVENTS, command, 'settings.json');
     expect(r.changed).toBe(true);
     const json = JSON.parse(r.text);
-    expect(Object.keys(json.hooks).sort()).toEqual(['Notification', 'PermissionRequest', 'PostToolUse', 'SessionStart', 'Stop', 'StopFailure', 'UserPromptSubmit']);
+    expect(Object.keys(json.hooks).sort()).toEqual([
+      'Notification',
+      'PermissionRequest',
+      'PostToolUse',
+      'SessionStart',
+      'Stop',
+      'StopFailure',
+      'UserPromptSubmit',
+    ]);
     expect(json.hooks.Notification).toEqual([{ matcher: 'permission_prompt', hooks: [{ type: 'command', command, timeout: 5 }] }]);
     expect(json.hooks.Stop[0].hooks[0]).toEqual({ type: 'command', command, timeout: 5 });
     expect(wiredEvents(r.text, CLAUDE_HOOK_EVENTS)).toHaveLength(CLAUDE_HOOK_EVENTS.length);
@@ -67,7 +75,18 @@ describe('hook config merge (pure)', () => {
 
   it('replaces an entry of an older install (other paths) instead of doubling it, and keeps hooks sharing its group', () => {
     const old = hookCommand('claude', { ...target, bin: '/old/bin/mosaic-top' });
-    const existing = JSON.stringify({ hooks: { Stop: [{ hooks: [{ type: 'command', command: '/home/op/bin/x' }, { type: 'command', command: old, timeout: 5 }] }] } });
+    const existing = JSON.stringify({
+      hooks: {
+        Stop: [
+          {
+            hooks: [
+              { type: 'command', command: '/home/op/bin/x' },
+              { type: 'command', command: old, timeout: 5 },
+            ],
+          },
+        ],
+      },
+    });
     const r = mergeClaudeStyleHooks(existing, CLAUDE_HOOK_EVENTS, command, 'settings.json');
     const stop = JSON.parse(r.text).hooks.Stop;
     expect(stop).toEqual([{ hooks: [{ type: 'command', command: '/home/op/bin/x' }] }, { hooks: [{ type: 'command', command, timeout: 5 }] }]);
@@ -77,7 +96,9 @@ describe('hook config merge (pure)', () => {
 
   it('refuses a file that is not a JSON object, naming it', () => {
     expect(() => mergeClaudeStyleHooks('{ nope', CLAUDE_HOOK_EVENTS, command, '/w/.claude/settings.json')).toThrow(HookConfigError);
-    expect(() => mergeClaudeStyleHooks('{ nope', CLAUDE_HOOK_EVENTS, command, '/w/.claude/settings.json')).toThrow(/\/w\/\.claude\/settings\.json: not valid JSON/);
+    expect(() => mergeClaudeStyleHooks('{ nope', CLAUDE_HOOK_EVENTS, command, '/w/.claude/settings.json')).toThrow(
+      /\/w\/\.claude\/settings\.json: not valid JSON/,
+    );
     expect(() => mergeClaudeStyleHooks('{"hooks":{"Stop":{}}}', CLAUDE_HOOK_EVENTS, command, 'f')).toThrow(/hooks\.Stop is not a list/);
   });
 
@@ -89,7 +110,7 @@ describe('hook config merge (pure)', () => {
 
   it('plugin files are ours whole: created, unchanged, updated; a foreign file is refused', () => {
     const text = opencodePluginText(target);
-    expect(text).toContain("'--runtime', \"opencode\"");
+    expect(text).toContain('\'--runtime\', "opencode"');
     expect(mergeOwnedFile(null, text, 'p.js').changes).toEqual(['created']);
     expect(mergeOwnedFile(text, text, 'p.js').changed).toBe(false);
     expect(mergeOwnedFile(opencodePluginText({ ...target, bin: '/old' }), text, 'p.js').changes).toEqual(['updated']);
@@ -102,7 +123,10 @@ describe('Codex trust in config.toml (pure)', () => {
   const key = (e: string) => `/h/.codex/hooks.json:${e}:0:0`;
   it('appends missing tables, keeps the rest byte for byte, replaces a changed hash in place, then is unchanged', () => {
     const mine = '# my config\nmodel = "o3"\n\n[projects."/w"]\ntrust_level = "trusted"\n';
-    const first = upsertCodexTrust(mine, [{ key: key('stop'), hash: 'sha256:aa' }, { key: key('session_start'), hash: 'sha256:bb' }]);
+    const first = upsertCodexTrust(mine, [
+      { key: key('stop'), hash: 'sha256:aa' },
+      { key: key('session_start'), hash: 'sha256:bb' },
+    ]);
     expect(first.changes).toEqual(['trusted stop', 'trusted session_start']);
     expect(first.text.startsWith(mine)).toBe(true);
     expect(first.text).toContain(`[hooks.state."${key('stop')}"]\ntrusted_hash = "sha256:aa"\n`);
@@ -121,28 +145,50 @@ describe('hook events ⇒ beats', () => {
     expect(beatFromHookEvent('claude', { hook_event_name: 'PostToolUse' })?.state).toBe('busy');
     expect(beatFromHookEvent('claude', { hook_event_name: 'Stop' })?.state).toBe('idle');
     expect(beatFromHookEvent('claude', { hook_event_name: 'PreToolUse', tool_name: 'Bash' })).toBeNull();
-    expect(beatFromHookEvent('claude', { hook_event_name: 'PermissionRequest', tool_name: 'Bash', tool_input: { command: 'echo hi > proto.txt' } })).toMatchObject({
+    expect(
+      beatFromHookEvent('claude', { hook_event_name: 'PermissionRequest', tool_name: 'Bash', tool_input: { command: 'echo hi > proto.txt' } }),
+    ).toMatchObject({
       state: 'waiting',
       reason: 'permission: Bash echo hi > proto.txt',
     });
-    expect(beatFromHookEvent('claude', { hook_event_name: 'PermissionRequest', tool_name: 'Write', tool_input: { file_path: '/w/a.txt', content: 'x' } })?.reason).toBe('permission: Write /w/a.txt');
-    expect(beatFromHookEvent('claude', { hook_event_name: 'Notification', notification_type: 'permission_prompt', message: 'Claude needs your permission' })).toMatchObject({ state: 'waiting', keepWaitingReason: true });
+    expect(
+      beatFromHookEvent('claude', { hook_event_name: 'PermissionRequest', tool_name: 'Write', tool_input: { file_path: '/w/a.txt', content: 'x' } })?.reason,
+    ).toBe('permission: Write /w/a.txt');
+    expect(
+      beatFromHookEvent('claude', { hook_event_name: 'Notification', notification_type: 'permission_prompt', message: 'Claude needs your permission' }),
+    ).toMatchObject({ state: 'waiting', keepWaitingReason: true });
     expect(beatFromHookEvent('claude', { hook_event_name: 'Notification', notification_type: 'idle_prompt' })).toBeNull();
-    expect(beatFromHookEvent('claude', { hook_event_name: 'StopFailure', error: 'rate_limit', last_assistant_message: 'API Error: Request rejected (429)' })).toMatchObject({ state: 'stuck', reason: 'rate limited (429)' });
+    expect(
+      beatFromHookEvent('claude', { hook_event_name: 'StopFailure', error: 'rate_limit', last_assistant_message: 'API Error: Request rejected (429)' }),
+    ).toMatchObject({ state: 'stuck', reason: 'rate limited (429)' });
     expect(beatFromHookEvent('claude', { hook_event_name: 'StopFailure', error: 'authentication_failed' })?.reason).toBe('credentials rejected');
-    expect(beatFromHookEvent('claude', { hook_event_name: 'StopFailure', error: 'server_error', last_assistant_message: 'API Error: 500' })?.reason).toBe('server error');
+    expect(beatFromHookEvent('claude', { hook_event_name: 'StopFailure', error: 'server_error', last_assistant_message: 'API Error: 500' })?.reason).toBe(
+      'server error',
+    );
     expect(beatFromHookEvent('claude', 'not an object')).toBeNull();
   });
 
   it('Codex hooks and notify; opencode; pi', () => {
     expect(beatFromHookEvent('codex', { hook_event_name: 'PreToolUse' })?.state).toBe('busy');
-    expect(beatFromHookEvent('codex', { hook_event_name: 'PermissionRequest', tool_name: 'exec_command', tool_input: { cmd: 'echo hi' } })?.reason).toBe('permission: exec_command echo hi');
+    expect(beatFromHookEvent('codex', { hook_event_name: 'PermissionRequest', tool_name: 'exec_command', tool_input: { cmd: 'echo hi' } })?.reason).toBe(
+      'permission: exec_command echo hi',
+    );
     expect(beatFromHookEvent('codex', { type: 'agent-turn-complete', 'turn-id': '1' })?.state).toBe('idle');
     expect(beatFromHookEvent('opencode', { type: 'session.status', properties: { sessionID: 's', status: { type: 'busy' } } })?.state).toBe('busy');
     expect(beatFromHookEvent('opencode', { type: 'session.status', properties: { status: { type: 'idle' } } })?.state).toBe('idle');
-    expect(beatFromHookEvent('opencode', { type: 'permission.asked', properties: { permission: 'bash', patterns: ['echo hi > proto.txt'] } })?.reason).toBe('permission: bash echo hi > proto.txt');
-    expect(beatFromHookEvent('opencode', { type: 'session.error', properties: { error: { name: 'APIError', data: { message: 'Too Many Requests', statusCode: 429 } } } })?.reason).toBe('rate limited (429)');
-    expect(beatFromHookEvent('opencode', { type: 'session.error', properties: { error: { name: 'APIError', data: { message: 'bad key', statusCode: 401 } } } })?.reason).toBe('credentials rejected');
+    expect(beatFromHookEvent('opencode', { type: 'permission.asked', properties: { permission: 'bash', patterns: ['echo hi > proto.txt'] } })?.reason).toBe(
+      'permission: bash echo hi > proto.txt',
+    );
+    expect(
+      beatFromHookEvent('opencode', {
+        type: 'session.error',
+        properties: { error: { name: 'APIError', data: { message: 'Too Many Requests', statusCode: 429 } } },
+      })?.reason,
+    ).toBe('rate limited (429)');
+    expect(
+      beatFromHookEvent('opencode', { type: 'session.error', properties: { error: { name: 'APIError', data: { message: 'bad key', statusCode: 401 } } } })
+        ?.reason,
+    ).toBe('credentials rejected');
     expect(beatFromHookEvent('pi', { type: 'agent_start' })?.state).toBe('busy');
     expect(beatFromHookEvent('pi', { type: 'agent_end', error: null })?.state).toBe('idle');
     expect(beatFromHookEvent('pi', { type: 'agent_end', error: '429 Rate limited' })).toMatchObject({ state: 'stuck', reason: 'rate limited (429)' });
@@ -188,7 +234,9 @@ describe('mosaic-top hooks install / status / heartbeat-hook (real program)', ()
     const json = JSON.parse(fs.readFileSync(settings, 'utf8'));
     expect(json.hooks.Stop[0]).toEqual(OPERATOR.hooks.Stop[0]);
     expect(json.hooks.PreToolUse).toEqual(OPERATOR.hooks.PreToolUse);
-    expect(json.hooks.Stop[1].hooks[0].command).toBe(`${process.execPath} ${fs.realpathSync(BIN)} ${HOOK_COMMAND_MARK} claude --mosaic-home ${env.MOSAIC_HOME} || true`);
+    expect(json.hooks.Stop[1].hooks[0].command).toBe(
+      `${process.execPath} ${fs.realpathSync(BIN)} ${HOOK_COMMAND_MARK} claude --mosaic-home ${env.MOSAIC_HOME} || true`,
+    );
     const codex = JSON.parse(fs.readFileSync(path.join(dir, 'userhome', '.codex', 'hooks.json'), 'utf8'));
     expect(Object.keys(codex.hooks)).toContain('PermissionRequest');
 

@@ -24,7 +24,18 @@ const unit = (activeState: string, subState = 'exited', unitFileState = 'enabled
   unitFileState,
   mainPid: null,
 });
-const livePane = { target: '=c1:0.0', paneId: '%1', pid: 10, currentCommand: 'sh', dead: false, deadStatus: null, title: '', width: 80, height: 24, idleSeconds: 1 };
+const livePane = {
+  target: '=c1:0.0',
+  paneId: '%1',
+  pid: 10,
+  currentCommand: 'sh',
+  dead: false,
+  deadStatus: null,
+  title: '',
+  width: 80,
+  height: 24,
+  idleSeconds: 1,
+};
 
 describe('roster runtimes:', () => {
   it('keeps runtimes.<name>.reset_command (and resetCommand), null when absent', () => {
@@ -34,7 +45,12 @@ describe('roster runtimes:', () => {
     );
     expect(r.ok).toBe(true);
     if (!r.ok) return;
-    expect(r.roster.runtimes).toEqual({ codex: { resetCommand: '/clear' }, claude: { resetCommand: '/clear' }, pi: { resetCommand: null }, bare: { resetCommand: null } });
+    expect(r.roster.runtimes).toEqual({
+      codex: { resetCommand: '/clear' },
+      claude: { resetCommand: '/clear' },
+      pi: { resetCommand: null },
+      bare: { resetCommand: null },
+    });
     expect(resetCommandFor(r.roster, r.roster.agents[0])).toBe('/clear');
     expect(resetCommandFor(r.roster, r.roster.agents[1])).toBeNull();
   });
@@ -106,8 +122,12 @@ describe('NEEDS-RESTART', () => {
   it('unit active or activating and the pane gone ⇒ flagged with the restart command', () => {
     const f = agentFlags({ pane: null, process: null, unit: unit('active'), claimExpired: false, paneGone: true });
     expect(f.flags).toEqual(['NEEDS-RESTART']);
-    expect(f.evidence[0]).toBe('NEEDS-RESTART: mosaic-agent@c1.service active (exited) but the pane is missing: systemd will not bring it back (mosaic-top restart c1)');
-    expect(agentFlags({ pane: { ...livePane, dead: true }, process: null, unit: unit('activating', 'start'), claimExpired: false, paneGone: true }).flags).toEqual(['NEEDS-RESTART']);
+    expect(f.evidence[0]).toBe(
+      'NEEDS-RESTART: mosaic-agent@c1.service active (exited) but the pane is missing: systemd will not bring it back (mosaic-top restart c1)',
+    );
+    expect(
+      agentFlags({ pane: { ...livePane, dead: true }, process: null, unit: unit('activating', 'start'), claimExpired: false, paneGone: true }).flags,
+    ).toEqual(['NEEDS-RESTART']);
   });
 
   it('not raised for a live pane, an unprobed pane, an inactive/failed unit, or no unit', () => {
@@ -121,12 +141,14 @@ describe('NEEDS-RESTART', () => {
 
 describe('restart --all order and working refusals', () => {
   it('roster order, orchestrators last', () => {
-    expect(restartOrder([
-      { name: 'boss', class: 'orchestrator' },
-      { name: 'e1', class: 'enhancer' },
-      { name: 'c1', class: null },
-      { name: 'boss2', class: 'orchestrator' },
-    ])).toEqual(['e1', 'c1', 'boss', 'boss2']);
+    expect(
+      restartOrder([
+        { name: 'boss', class: 'orchestrator' },
+        { name: 'e1', class: 'enhancer' },
+        { name: 'c1', class: null },
+        { name: 'boss2', class: 'orchestrator' },
+      ]),
+    ).toEqual(['e1', 'c1', 'boss', 'boss2']);
   });
 
   it('a working agent: names its card and heartbeat state; other readiness: nothing to interrupt', () => {
@@ -140,15 +162,23 @@ describe('restart --all order and working refusals', () => {
     expect(workingInterruption(row)).toBe('c1 is working (card A3; heartbeat state=busy; heartbeat 3s old, state=busy)');
     expect(workingInterruption({ ...row, claim: { cardId: 'B7', title: '', secondsLeft: 60 } })).toMatch(/^c1 is working \(card B7;/);
     expect(workingInterruption({ ...row, readiness: 'available' })).toBeNull();
-    expect(workingInterruption({ ...row, readiness: 'waiting', evidence: ['permission: Bash'] })).toBe('c1 is waiting (card A3; heartbeat state=busy; permission: Bash)');
+    expect(workingInterruption({ ...row, readiness: 'waiting', evidence: ['permission: Bash'] })).toBe(
+      'c1 is waiting (card A3; heartbeat state=busy; permission: Bash)',
+    );
   });
 });
 
 describe('events view digest of lifecycle events', () => {
   it('unit-restart: agent, outcome, old → new pane pid, reason; restart --all: outcome and where it halted', async () => {
     const { eventSummary } = await import('../../src/view/event-rows.js');
-    expect(eventSummary('unit-restart', { agent: 'c1', outcome: 'done', before: { panePid: 11 }, after: { panePid: 22 }, reason: null, forced: true })).toBe('c1 done pane 11 → 22 (forced)');
-    expect(eventSummary('unit-stop', { agent: 'c1', outcome: 'refused', reason: 'systemd unavailable: no bus' })).toBe('c1 refused — systemd unavailable: no bus');
-    expect(eventSummary('unit-restart-all', { outcome: 'halted', halted: { agent: 'c2', reason: 'failed twice' }, order: ['c1', 'c2', 'boss'] })).toBe('halted at c2 — failed twice order c1,c2,boss');
+    expect(eventSummary('unit-restart', { agent: 'c1', outcome: 'done', before: { panePid: 11 }, after: { panePid: 22 }, reason: null, forced: true })).toBe(
+      'c1 done pane 11 → 22 (forced)',
+    );
+    expect(eventSummary('unit-stop', { agent: 'c1', outcome: 'refused', reason: 'systemd unavailable: no bus' })).toBe(
+      'c1 refused — systemd unavailable: no bus',
+    );
+    expect(eventSummary('unit-restart-all', { outcome: 'halted', halted: { agent: 'c2', reason: 'failed twice' }, order: ['c1', 'c2', 'boss'] })).toBe(
+      'halted at c2 — failed twice order c1,c2,boss',
+    );
   });
 });

@@ -9,23 +9,47 @@ const line = (f: string[]) => f.join(S);
 
 describe('tmux list-panes parser', () => {
   it('asks for every field the spec needs, title last', () => {
-    for (const f of ['session_name', 'pane_pid', 'pane_current_command', 'pane_dead', 'pane_dead_status', 'pane_activity', 'window_activity', 'session_activity', 'pane_width', 'pane_height']) {
+    for (const f of [
+      'session_name',
+      'pane_pid',
+      'pane_current_command',
+      'pane_dead',
+      'pane_dead_status',
+      'pane_activity',
+      'window_activity',
+      'session_activity',
+      'pane_width',
+      'pane_height',
+    ]) {
       expect(LIST_PANES_FORMAT).toContain(`#{${f}}`);
     }
     expect(LIST_PANES_FORMAT.endsWith('#{pane_title}')).toBe(true);
   });
 
   it('parses panes, falls back pane→window→session activity (tmux 3.3 empty pane_activity), clamps future', () => {
-    const out = [
-      line(['coder1', '0', '0', '%1', '4242', 'node', '0', '', '', '1000', '900', '120', '40', 'my title']),
-      line(['dead1', '0', '0', '%2', '4243', 'sh', '1', '3', '', '', '', '80', '24', '']),
-      line(['fut', '0', '0', '%3', '', 'bash', '0', '', '2000', '1000', '1000', '80', '24', 'ti' + S + 'tle']),
-      'garbage line',
-    ].join('\n') + '\n';
+    const out =
+      [
+        line(['coder1', '0', '0', '%1', '4242', 'node', '0', '', '', '1000', '900', '120', '40', 'my title']),
+        line(['dead1', '0', '0', '%2', '4243', 'sh', '1', '3', '', '', '', '80', '24', '']),
+        line(['fut', '0', '0', '%3', '', 'bash', '0', '', '2000', '1000', '1000', '80', '24', 'ti' + S + 'tle']),
+        'garbage line',
+      ].join('\n') + '\n';
     const { panes, skipped } = parseListPanes(out, 1100);
     expect(skipped).toBe(1);
     expect(panes).toHaveLength(3);
-    expect(panes[0]).toMatchObject({ session: 'coder1', paneId: '%1', pid: 4242, currentCommand: 'node', dead: false, deadStatus: null, activity: 1000, idleSeconds: 100, width: 120, height: 40, title: 'my title' });
+    expect(panes[0]).toMatchObject({
+      session: 'coder1',
+      paneId: '%1',
+      pid: 4242,
+      currentCommand: 'node',
+      dead: false,
+      deadStatus: null,
+      activity: 1000,
+      idleSeconds: 100,
+      width: 120,
+      height: 40,
+      title: 'my title',
+    });
     expect(panes[1]).toMatchObject({ session: 'dead1', dead: true, deadStatus: 3, activity: null, idleSeconds: null });
     expect(panes[2]).toMatchObject({ pid: null, activity: 2000, idleSeconds: 0, title: 'ti' + S + 'tle' });
   });
@@ -45,11 +69,19 @@ describe('tmux list-panes parser', () => {
 
 describe('systemctl show parser', () => {
   it('parses blank-line separated blocks, keyed by Id; MainPID 0 ⇒ null', () => {
-    const out = 'Id=mosaic-agent@a.service\nLoadState=loaded\nActiveState=active\nSubState=running\nUnitFileState=enabled\nMainPID=123\n\n' +
+    const out =
+      'Id=mosaic-agent@a.service\nLoadState=loaded\nActiveState=active\nSubState=running\nUnitFileState=enabled\nMainPID=123\n\n' +
       'Id=mosaic-agent@b.service\nLoadState=not-found\nActiveState=inactive\nSubState=dead\nUnitFileState=\nMainPID=0\n\n' +
       'LoadState=loaded\nActiveState=failed\nSubState=failed\nUnitFileState=disabled\nMainPID=0\n';
     const units = parseSystemctlShow(out, ['mosaic-agent@a.service', 'mosaic-agent@b.service', 'mosaic-tmux-holder.service']);
-    expect(units.get('mosaic-agent@a.service')).toEqual({ name: 'mosaic-agent@a.service', loadState: 'loaded', activeState: 'active', subState: 'running', unitFileState: 'enabled', mainPid: 123 });
+    expect(units.get('mosaic-agent@a.service')).toEqual({
+      name: 'mosaic-agent@a.service',
+      loadState: 'loaded',
+      activeState: 'active',
+      subState: 'running',
+      unitFileState: 'enabled',
+      mainPid: 123,
+    });
     expect(units.get('mosaic-agent@b.service')).toMatchObject({ loadState: 'not-found', unitFileState: '', mainPid: null });
     expect(units.get('mosaic-tmux-holder.service')).toMatchObject({ activeState: 'failed' });
     expect(parseSystemctlShow('')).toEqual(new Map());

@@ -6,7 +6,10 @@ import { descendantsOf, programsUnder, ProcessTreeReader, readProcessTree } from
 
 describe('process tree (fake /proc)', () => {
   let root: string | null = null;
-  afterEach(() => { if (root) fs.rmSync(root, { recursive: true, force: true }); root = null; });
+  afterEach(() => {
+    if (root) fs.rmSync(root, { recursive: true, force: true });
+    root = null;
+  });
 
   const proc = (pid: number, ppid: number, comm: string, argv: string[] | null) => {
     const dir = path.join(root!, String(pid));

@@ -103,7 +103,11 @@ describe('remote probe: pure parts', () => {
       expect(shellQuote("it's")).toBe(`'it'\\''s'`);
       const script = remoteProbeScript('n0nce', { sockets: [socket], agents: ['a1', 'bad name'], processes: false });
       // The fixture systemctl: the script's systemd section never asks this machine's systemd.
-      const r = spawnSync('sh', ['-s'], { input: script, env: { ...process.env, PATH: `${FIXTURE_BIN}:${process.env.PATH}`, MOSAIC_HOME: dir }, encoding: 'utf8' });
+      const r = spawnSync('sh', ['-s'], {
+        input: script,
+        env: { ...process.env, PATH: `${FIXTURE_BIN}:${process.env.PATH}`, MOSAIC_HOME: dir },
+        encoding: 'utf8',
+      });
       expect(r.status).toBe(0);
       expect(fs.existsSync(canary)).toBe(false);
       const parsed = parseRemoteProbeOutput(r.stdout, 'n0nce', { sockets: [socket], agents: ['a1'] }, 'h', Date.now() / 1000);
@@ -121,11 +125,24 @@ describe('remote probe: pure parts', () => {
     const req = { sockets: [], agents: ['a1'] };
     const hex = (t: string) => Buffer.from(t).toString('hex');
     const answer = (body: string[], end: string) => ['@@mt-n begin 1', '@@mt-n systemd', ...body, `@@mt-n systemd-end ${end}`, '@@mt-n end'].join('\n');
-    const ok = parseRemoteProbeOutput(answer(['Id=mosaic-agent@a1.service', 'LoadState=loaded', 'ActiveState=active', 'SubState=running', 'UnitFileState=disabled', 'MainPID=77', ''], '0 '), 'n', req, 'h', 0);
+    const ok = parseRemoteProbeOutput(
+      answer(['Id=mosaic-agent@a1.service', 'LoadState=loaded', 'ActiveState=active', 'SubState=running', 'UnitFileState=disabled', 'MainPID=77', ''], '0 '),
+      'n',
+      req,
+      'h',
+      0,
+    );
     expect('error' in ok ? null : ok.systemd).toMatchObject({ available: true, error: null });
-    expect('error' in ok ? null : ok.systemd?.units.get('mosaic-agent@a1.service')).toMatchObject({ activeState: 'active', unitFileState: 'disabled', mainPid: 77 });
+    expect('error' in ok ? null : ok.systemd?.units.get('mosaic-agent@a1.service')).toMatchObject({
+      activeState: 'active',
+      unitFileState: 'disabled',
+      mainPid: 77,
+    });
     const nobus = parseRemoteProbeOutput(answer([], `1 ${hex('Failed to connect to bus: No medium found\n')}`), 'n', req, 'h', 0);
-    expect('error' in nobus ? null : nobus.systemd).toMatchObject({ available: false, error: 'systemd unavailable: Failed to connect to bus: No medium found' });
+    expect('error' in nobus ? null : nobus.systemd).toMatchObject({
+      available: false,
+      error: 'systemd unavailable: Failed to connect to bus: No medium found',
+    });
     const missing = parseRemoteProbeOutput(answer([], `127 ${hex('sh: 1: systemctl: not found\n')}`), 'n', req, 'h', 0);
     expect('error' in missing ? null : missing.systemd).toMatchObject({ available: false, error: 'systemd unavailable: no systemctl on PATH' });
     // Not asked ⇒ no section ⇒ null.
@@ -227,12 +244,22 @@ describe.skipIf(UNAVAILABLE !== null)('agents on other hosts (real sshd, real tm
     expect(row(s, 'ridle').flags).toEqual(['BOOT-ENABLE']);
     expect(row(s, 'rgone').unit).toMatchObject({ loadState: 'not-found' });
     expect(Object.fromEntries(s.agents.map((a) => [a.name, a.readiness]))).toEqual({
-      here: 'working', rbusy: 'working', ridle: 'available', rold: 'stale', rgone: 'dead', rdeadpane: 'dead', rnobeat: 'unknown', rdrift: 'available', renv: 'available',
+      here: 'working',
+      rbusy: 'working',
+      ridle: 'available',
+      rold: 'stale',
+      rgone: 'dead',
+      rdeadpane: 'dead',
+      rnobeat: 'unknown',
+      rdrift: 'available',
+      renv: 'available',
     });
     const at = `on socket ${remote.socket} at host gpu2`;
     expect(row(s, 'rbusy').evidence).toEqual([expect.stringMatching(/^heartbeat \d+s old, state=busy$/), `pane =rbusy:0.0 ${at}`]);
     expect(row(s, 'rbusy')).toMatchObject({
-      host: 'gpu2', ssh: 'mt-remote', socket: remote.socket,
+      host: 'gpu2',
+      ssh: 'mt-remote',
+      socket: remote.socket,
       pane: { target: '=rbusy:0.0', currentCommand: 'sleep', dead: false },
       heartbeat: { state: 'busy', card: 'R7', note: 'remote work', path: `gpu2:${remoteRun()}/rbusy.hb` },
     });
@@ -260,7 +287,10 @@ describe.skipIf(UNAVAILABLE !== null)('agents on other hosts (real sshd, real tm
     expect(row(await snap(), 'rbusy')).toMatchObject({
       readiness: 'dead',
       flags: ['NEEDS-RESTART'],
-      evidence: [`no pane =rbusy:0.0 ${at}`, 'NEEDS-RESTART: mosaic-agent@rbusy.service active (running) but the pane is missing: systemd will not bring it back (mosaic-top restart rbusy)'],
+      evidence: [
+        `no pane =rbusy:0.0 ${at}`,
+        'NEEDS-RESTART: mosaic-agent@rbusy.service active (running) but the pane is missing: systemd will not bring it back (mosaic-top restart rbusy)',
+      ],
     });
   });
 
@@ -271,7 +301,15 @@ describe.skipIf(UNAVAILABLE !== null)('agents on other hosts (real sshd, real tm
       const s = await snap();
       return { spawned: subprocessCount() - before, s };
     };
-    const on = (target: string) => (_: unknown, i: number): TestAgentDef => ({ name: `${target.replace(/\W/g, '')}${i}`, runtime: 'sleep', host: 'gpu2', ssh: target, socket: remote.socket });
+    const on =
+      (target: string) =>
+      (_: unknown, i: number): TestAgentDef => ({
+        name: `${target.replace(/\W/g, '')}${i}`,
+        runtime: 'sleep',
+        host: 'gpu2',
+        ssh: target,
+        socket: remote.socket,
+      });
     const five = Array.from({ length: 5 }, on('mt-remote'));
     for (const a of five) {
       await remote.newSession(a.name, ['sleep', '600']);
@@ -290,7 +328,11 @@ describe.skipIf(UNAVAILABLE !== null)('agents on other hosts (real sshd, real tm
     const twin = Array.from({ length: 3 }, on('mt-remote-twin'));
     const both = await count([...five, ...twin]);
     expect(both.spawned).toBe(none.spawned + 2);
-    expect(Object.keys(both.s.probes).filter((k) => k.startsWith('ssh:')).sort()).toEqual(['ssh:mt-remote', 'ssh:mt-remote-twin']);
+    expect(
+      Object.keys(both.s.probes)
+        .filter((k) => k.startsWith('ssh:'))
+        .sort(),
+    ).toEqual(['ssh:mt-remote', 'ssh:mt-remote-twin']);
   });
 
   it('--once --json: a refused key and a closed port degrade only their hosts (unknown + ssh reason), local agents unaffected, schema valid, exit 0', async () => {
@@ -355,7 +397,11 @@ describe.skipIf(UNAVAILABLE !== null)('agents on other hosts (real sshd, real tm
     ]);
     // The agent runs on the "remote" tmux server; the sim answers typed input like a runtime and
     // draws Claude Code's input area (a remote receipt rests on the captures: the box emptied).
-    await remote.newSession('rsim', ['node', simAgent, '--agent', 'rsim', '--run-dir', remoteRun(), '--input-mode', 'accept', '--busy', '0', '--idle', '600', '--screen', 'claude'], { width: 120, height: 30 });
+    await remote.newSession(
+      'rsim',
+      ['node', simAgent, '--agent', 'rsim', '--run-dir', remoteRun(), '--input-mode', 'accept', '--busy', '0', '--idle', '600', '--screen', 'claude'],
+      { width: 120, height: 30 },
+    );
     await remote.newSession('rdead', ['sh', '-c', 'exit 5'], { remainOnExit: true });
     await waitFor(async () => (await remote.capture('rsim')).includes('? for shortcuts'), 'rsim shows its idle input box');
     await waitFor(async () => (await remote.ok(['display-message', '-p', '-t', '=rdead:0.0', '#{pane_dead}'])).trim() === '1', 'rdead dead');
@@ -408,7 +454,8 @@ describe.skipIf(UNAVAILABLE !== null)('agents on other hosts (real sshd, real tm
       const e = sshd.env(process.env);
       const script = `node '${path.join(ROOT, 'bin', 'mosaic-top')}' watch rwatch --mosaic-home '${home}'; echo "WATCH-EXIT=$?"; exec sleep 600`;
       await outer.newSession('op', ['sh', '-c', script], {
-        width: 80, height: 24,
+        width: 80,
+        height: 24,
         env: { MOSAIC_SSH: e.MOSAIC_SSH!, MOSAIC_SSH_CONFIG: e.MOSAIC_SSH_CONFIG!, MOSAIC_SSH_TIMEOUT: e.MOSAIC_SSH_TIMEOUT!, MOSAIC_HOME: '' },
       });
       const viewer: string = await waitFor(
@@ -416,7 +463,11 @@ describe.skipIf(UNAVAILABLE !== null)('agents on other hosts (real sshd, real tm
         'viewer session on the remote server',
         { timeoutMs: 30_000 },
       );
-      await waitFor(async () => (await remote.ok(['list-clients', '-F', '#{client_session} #{client_readonly}'])).includes(`${viewer} 1`), 'read-only client attached there', { timeoutMs: 30_000 });
+      await waitFor(
+        async () => (await remote.ok(['list-clients', '-F', '#{client_session} #{client_readonly}'])).includes(`${viewer} 1`),
+        'read-only client attached there',
+        { timeoutMs: 30_000 },
+      );
       // The viewer's client came in over ssh: sshd is among its ancestors.
       const clientPid = Number((await remote.ok(['list-clients', '-F', '#{client_pid}'])).trim().split('\n')[0]);
       const ancestors: string[] = [];
@@ -431,7 +482,9 @@ describe.skipIf(UNAVAILABLE !== null)('agents on other hosts (real sshd, real tm
       // local terminal in raw mode; keys typed earlier would wait in the line discipline for a
       // newline (the detach key among them). Type only once the terminal is raw.
       const tty = (await outer.ok(['display-message', '-p', '-t', '=op:0.0', '#{pane_tty}'])).trim();
-      await waitFor(() => /(^|\s)-icanon(\s|$)/.test(spawnSync('stty', ['-F', tty, '-a'], { encoding: 'utf8' }).stdout), 'outer terminal in raw mode', { timeoutMs: 30_000 });
+      await waitFor(() => /(^|\s)-icanon(\s|$)/.test(spawnSync('stty', ['-F', tty, '-a'], { encoding: 'utf8' }).stdout), 'outer terminal in raw mode', {
+        timeoutMs: 30_000,
+      });
       await outer.ok(['send-keys', '-t', '=op:0.0', '-l', 'typed by the watcher']);
       await outer.ok(['send-keys', '-t', '=op:0.0', 'Enter']);
       // Detach. Twice on a loaded 2-core machine (once in 25 full-suite runs) the detach key did

@@ -36,8 +36,30 @@ describe('parseRosterText', () => {
     expect(r.roster.holderSession).toBe('_holder');
     expect(r.roster.version).toBe(1);
     expect(r.roster.agents).toEqual([
-      { name: 'orchestrator', runtime: 'claude', runtimeDeclared: true, class: 'orchestrator', modelHint: 'opus', host: null, ssh: null, socket: 'mosaic-fleet', workingDirectory: '~/src', workingDirectoryDeclared: false },
-      { name: 'coder1', runtime: 'codex', runtimeDeclared: true, class: 'coder', modelHint: null, host: '10.1.10.37', ssh: 'user@10.1.10.37', socket: 'other-sock', workingDirectory: '~/src', workingDirectoryDeclared: false },
+      {
+        name: 'orchestrator',
+        runtime: 'claude',
+        runtimeDeclared: true,
+        class: 'orchestrator',
+        modelHint: 'opus',
+        host: null,
+        ssh: null,
+        socket: 'mosaic-fleet',
+        workingDirectory: '~/src',
+        workingDirectoryDeclared: false,
+      },
+      {
+        name: 'coder1',
+        runtime: 'codex',
+        runtimeDeclared: true,
+        class: 'coder',
+        modelHint: null,
+        host: '10.1.10.37',
+        ssh: 'user@10.1.10.37',
+        socket: 'other-sock',
+        workingDirectory: '~/src',
+        workingDirectoryDeclared: false,
+      },
     ]);
   });
 
@@ -101,7 +123,10 @@ describe('parseRosterText', () => {
 
 describe('loadRoster / RosterCache', () => {
   let dir: string | null = null;
-  afterEach(() => { if (dir) fs.rmSync(dir, { recursive: true, force: true }); dir = null; });
+  afterEach(() => {
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    dir = null;
+  });
 
   it('a missing file is an error result, not a throw', () => {
     const r = loadRoster('/nonexistent/roster.yaml');
@@ -138,7 +163,10 @@ describe('loadRoster / RosterCache', () => {
 
 describe('parsed-roster cache', () => {
   let dir: string | null = null;
-  afterEach(() => { if (dir) fs.rmSync(dir, { recursive: true, force: true }); dir = null; });
+  afterEach(() => {
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    dir = null;
+  });
 
   it('reuses the parsed copy while the file is unchanged, re-parses after a change, never caches errors', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-roster-cache-'));

@@ -7,7 +7,14 @@ import { describe, expect, it } from 'vitest';
 import { ScreenReader, splitCaptures, type ScreenCandidate } from '../../fleet/screen-probe.js';
 
 const cand = (agent: string, o: Partial<ScreenCandidate> = {}): ScreenCandidate => ({
-  agent, socket: 's', paneId: `%${agent.replace(/\D/g, '') || 1}`, runtime: 'claude', activity: 900, beatTs: 990, beatAttention: false, ...o,
+  agent,
+  socket: 's',
+  paneId: `%${agent.replace(/\D/g, '') || 1}`,
+  runtime: 'claude',
+  activity: 900,
+  beatTs: 990,
+  beatAttention: false,
+  ...o,
 });
 const idle = { state: 'idle' as const, rules: 'claude@>=2.0.0', inputText: '' };
 const NOW = 1000;
@@ -51,6 +58,9 @@ describe('ScreenReader.plan', () => {
 describe('splitCaptures', () => {
   it('splits at the nonce markers only; a forged marker with another nonce stays text', () => {
     const out = splitCaptures('line a\n::mosaic-screen:bad:%9::\n::mosaic-screen:abc:%1::\nline b\n\n::mosaic-screen:abc:%2::\n', 'abc');
-    expect([...out]).toEqual([['%1', 'line a\n::mosaic-screen:bad:%9::'], ['%2', 'line b\n']]);
+    expect([...out]).toEqual([
+      ['%1', 'line a\n::mosaic-screen:bad:%9::'],
+      ['%2', 'line b\n'],
+    ]);
   });
 });

@@ -10,7 +10,7 @@ import { CLAUDE_IDLE_BOX, CLAUDE_RATE_LIMITED, claudePermissionScreen } from '..
 const FIXTURES = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'fixtures', 'screens');
 const screen = (name: string) => fs.readFileSync(path.join(FIXTURES, `${name}.txt`), 'utf8');
 
-describe('classifyScreen on the real runtimes\' screens (shared/spec/runtimes.md)', () => {
+describe("classifyScreen on the real runtimes' screens (shared/spec/runtimes.md)", () => {
   it('Claude Code 2.1.197: idle, busy, queued, after a turn, after Esc', () => {
     expect(classifyScreen('claude', '2.1.197', screen('claude-idle'))).toEqual({ state: 'idle', rules: 'claude@>=2.0.0', inputText: '' });
     expect(classifyScreen('claude', null, screen('claude-busy'))).toMatchObject({ state: 'busy', inputText: '' });
@@ -40,12 +40,34 @@ describe('classifyScreen on the real runtimes\' screens (shared/spec/runtimes.md
   });
 
   it('a prompt block with a later turn below it was answered: history, not waiting', () => {
-    const answered = [screen('claude-permission').replace(/\s+$/, ''), '1', '✶ Working… (esc to interrupt)', '─'.repeat(100), '❯ ', '─'.repeat(100), '  esc to interrupt'].join('\n');
+    const answered = [
+      screen('claude-permission').replace(/\s+$/, ''),
+      '1',
+      '✶ Working… (esc to interrupt)',
+      '─'.repeat(100),
+      '❯ ',
+      '─'.repeat(100),
+      '  esc to interrupt',
+    ].join('\n');
     expect(classifyScreen('claude', null, answered).state).toBe('busy');
   });
 
   it('Claude Code: a Write prompt names the file', () => {
-    const write = ['', '─'.repeat(100), ' Create file', ' proto.txt', ' ╌╌╌', '  1 hi', ' ╌╌╌', ' Do you want to create proto.txt?', ' ❯ 1. Yes', '   2. Yes, allow all edits during this session (shift+tab)', '   3. No', '', ' Esc to cancel · Tab to amend'].join('\n');
+    const write = [
+      '',
+      '─'.repeat(100),
+      ' Create file',
+      ' proto.txt',
+      ' ╌╌╌',
+      '  1 hi',
+      ' ╌╌╌',
+      ' Do you want to create proto.txt?',
+      ' ❯ 1. Yes',
+      '   2. Yes, allow all edits during this session (shift+tab)',
+      '   3. No',
+      '',
+      ' Esc to cancel · Tab to amend',
+    ].join('\n');
     expect(classifyScreen('claude', null, write).prompt).toMatchObject({ kind: 'permission', tool: 'Write', detail: 'proto.txt' });
   });
 
@@ -54,7 +76,10 @@ describe('classifyScreen on the real runtimes\' screens (shared/spec/runtimes.md
       state: 'error',
       error: { kind: 'rate_limit', text: 'API Error: Request rejected (429) · Rate limited: too many requests (test endpoint)' },
     });
-    expect(classifyScreen('claude', null, screen('claude-error-401'))).toMatchObject({ state: 'error', error: { kind: 'auth', text: 'Invalid API key · Fix external API key' } });
+    expect(classifyScreen('claude', null, screen('claude-error-401'))).toMatchObject({
+      state: 'error',
+      error: { kind: 'auth', text: 'Invalid API key · Fix external API key' },
+    });
     // The 429s are still on screen above, but the last turn ("auth me" ⇒ "fine again.") succeeded.
     expect(screen('claude-after-error-ok')).toMatch(/API Error: Request rejected \(429\)/);
     expect(classifyScreen('claude', null, screen('claude-after-error-ok')).state).toBe('idle');
@@ -68,10 +93,19 @@ describe('classifyScreen on the real runtimes\' screens (shared/spec/runtimes.md
   it('Codex 0.171.0: idle, streaming looks idle (idleMayStream), permission prompt, 429', () => {
     expect(classifyScreen('codex', '0.171.0', screen('codex-idle'))).toEqual({ state: 'idle', rules: 'codex@>=0.100.0', idleMayStream: true, inputText: '' });
     expect(classifyScreen('codex', null, screen('codex-busy'))).toMatchObject({ state: 'idle', idleMayStream: true });
-    expect(classifyScreen('codex', null, screen('codex-busy').replace('› Ask Codex to do anything', '◦ Working (1s • esc to interrupt)\n\n› Ask Codex to do anything')).state).toBe('busy');
+    expect(
+      classifyScreen(
+        'codex',
+        null,
+        screen('codex-busy').replace('› Ask Codex to do anything', '◦ Working (1s • esc to interrupt)\n\n› Ask Codex to do anything'),
+      ).state,
+    ).toBe('busy');
     const p = classifyScreen('codex', null, screen('codex-permission'));
     expect(p).toMatchObject({ state: 'waiting', prompt: { kind: 'permission', tool: 'shell', detail: 'echo hi > proto.txt' } });
-    expect(classifyScreen('codex', null, screen('codex-error-429'))).toMatchObject({ state: 'error', error: { kind: 'rate_limit', text: 'exceeded retry limit, last status: 429 Too Many Requests' } });
+    expect(classifyScreen('codex', null, screen('codex-error-429'))).toMatchObject({
+      state: 'error',
+      error: { kind: 'rate_limit', text: 'exceeded retry limit, last status: 429 Too Many Requests' },
+    });
     // "Conversation interrupted" after Esc is not an error that makes the agent stuck.
     expect(classifyScreen('codex', null, screen('codex-after-esc')).state).toBe('idle');
     expect(classifyScreen('codex', null, screen('codex-after-turn').replace('› Ask Codex to do anything', '› fix the build')).inputText).toBe('fix the build');
@@ -81,8 +115,14 @@ describe('classifyScreen on the real runtimes\' screens (shared/spec/runtimes.md
     expect(classifyScreen('opencode', null, screen('opencode-idle')).state).toBe('idle');
     expect(classifyScreen('opencode', null, screen('opencode-after-turn')).state).toBe('idle');
     expect(classifyScreen('opencode', null, screen('opencode-busy')).state).toBe('busy');
-    expect(classifyScreen('opencode', null, screen('opencode-permission'))).toMatchObject({ state: 'waiting', prompt: { tool: 'bash', detail: 'echo hi > proto.txt' } });
-    expect(classifyScreen('opencode', null, screen('opencode-error-401'))).toMatchObject({ state: 'error', error: { kind: 'auth', text: 'invalid x-api-key' } });
+    expect(classifyScreen('opencode', null, screen('opencode-permission'))).toMatchObject({
+      state: 'waiting',
+      prompt: { tool: 'bash', detail: 'echo hi > proto.txt' },
+    });
+    expect(classifyScreen('opencode', null, screen('opencode-error-401'))).toMatchObject({
+      state: 'error',
+      error: { kind: 'auth', text: 'invalid x-api-key' },
+    });
     expect(classifyScreen('opencode', null, screen('opencode-error-429'))).toMatchObject({ state: 'error', error: { kind: 'rate_limit' } });
   });
 
@@ -97,13 +137,23 @@ describe('classifyScreen on the real runtimes\' screens (shared/spec/runtimes.md
     const text = screen('pi-error-429');
     const at = text.lastIndexOf(' OK.\n');
     const failed = `${text.slice(0, at)} Error: 429 Rate limited: too many requests (test endpoint)\n Error: Retry failed after 1 attempts: 429 Rate limited: too many requests (test endpoint)\n${text.slice(at + 5)}`;
-    expect(classifyScreen('pi', null, failed)).toMatchObject({ state: 'error', error: { kind: 'rate_limit', text: 'Error: Retry failed after 1 attempts: 429 Rate limited: too many requests (test endpoint)' } });
+    expect(classifyScreen('pi', null, failed)).toMatchObject({
+      state: 'error',
+      error: { kind: 'rate_limit', text: 'Error: Retry failed after 1 attempts: 429 Rate limited: too many requests (test endpoint)' },
+    });
   });
 
-  it('the demo\'s sim screens read as the real ones', () => {
+  it("the demo's sim screens read as the real ones", () => {
     const prompt = ['❯ tidy the workspace', '', ...claudePermissionScreen('echo hi > proto.txt')].join('\n');
-    expect(classifyScreen('claude', null, prompt).prompt).toMatchObject({ tool: 'Bash', detail: 'echo hi > proto.txt', id: classifyScreen('claude', null, screen('claude-permission')).prompt!.id });
-    expect(classifyScreen('claude', null, ['❯ run the tests', '', ...CLAUDE_RATE_LIMITED, ...CLAUDE_IDLE_BOX].join('\n'))).toMatchObject({ state: 'error', error: { kind: 'rate_limit' } });
+    expect(classifyScreen('claude', null, prompt).prompt).toMatchObject({
+      tool: 'Bash',
+      detail: 'echo hi > proto.txt',
+      id: classifyScreen('claude', null, screen('claude-permission')).prompt!.id,
+    });
+    expect(classifyScreen('claude', null, ['❯ run the tests', '', ...CLAUDE_RATE_LIMITED, ...CLAUDE_IDLE_BOX].join('\n'))).toMatchObject({
+      state: 'error',
+      error: { kind: 'rate_limit' },
+    });
   });
 
   it('unknown runtime ⇒ no rules; an unrecognised screen ⇒ unknown; a path or alias names the runtime', () => {
@@ -113,7 +163,13 @@ describe('classifyScreen on the real runtimes\' screens (shared/spec/runtimes.md
   });
 
   it('version ranges pick the rule set; without a version the first for the runtime', () => {
-    const rules = { version: 1 as const, runtimes: [{ runtime: 'x', versions: '>=2', idle: ['NEW'], busy: [] }, { runtime: 'x', versions: '<2', idle: ['OLD'], busy: [] }] };
+    const rules = {
+      version: 1 as const,
+      runtimes: [
+        { runtime: 'x', versions: '>=2', idle: ['NEW'], busy: [] },
+        { runtime: 'x', versions: '<2', idle: ['OLD'], busy: [] },
+      ],
+    };
     const y = (_text: string) => parseScreenRulesYaml(JSON.stringify(rules), 'f.yaml').rules!;
     expect(classifyScreen('x', '1.4.0', 'OLD', y('')).state).toBe('idle');
     expect(classifyScreen('x', '1.4.0', 'NEW', y('')).state).toBe('unknown');
@@ -129,7 +185,10 @@ describe('classifyScreen on the real runtimes\' screens (shared/spec/runtimes.md
 
 describe('the override <home>/fleet/screen-rules.yaml', () => {
   let dir: string | null = null;
-  afterEach(() => { if (dir) fs.rmSync(dir, { recursive: true, force: true }); dir = null; });
+  afterEach(() => {
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    dir = null;
+  });
 
   it('its entries come first; a bad file gives ONE error with file:line and the shipped rules stay in use', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-rules-'));
@@ -147,7 +206,11 @@ describe('the override <home>/fleet/screen-rules.yaml', () => {
 
     fs.writeFileSync(file, ['version: 1', 'runtimes:', '  - runtime: claude', "    idle: ['READY>']", "    busy: ['(unclosed']", ''].join('\n'));
     st = cache.get();
-    expect(st.error).toMatch(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:5: runtimes\\[0\\]\\.busy\\[0\\]: Invalid regular expression: .* — the shipped screen rules stay in use$`));
+    expect(st.error).toMatch(
+      new RegExp(
+        `^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:5: runtimes\\[0\\]\\.busy\\[0\\]: Invalid regular expression: .* — the shipped screen rules stay in use$`,
+      ),
+    );
     expect(st.override).toBeNull();
     expect(classifyScreen('claude', null, screen('claude-idle'), st.rules).rules).toBe('claude@>=2.0.0');
 

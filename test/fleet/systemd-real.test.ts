@@ -28,7 +28,10 @@ describe.runIf(!unavailable)('systemd facts on a real systemd --user', () => {
   const socket = isolatedSocketName('sdreal');
 
   const once = async (): Promise<Snapshot> => {
-    const r = await runBin(['--mosaic-home', home, '--once', '--json'], sd.env({ ...process.env, MOSAIC_LINGER_DIR: lingerDir, XDG_CACHE_HOME: path.join(home, 'cache') }));
+    const r = await runBin(
+      ['--mosaic-home', home, '--once', '--json'],
+      sd.env({ ...process.env, MOSAIC_LINGER_DIR: lingerDir, XDG_CACHE_HOME: path.join(home, 'cache') }),
+    );
     expect(r.code, r.stderr).toBe(0);
     const s = JSON.parse(r.stdout) as Snapshot;
     const validate = snapshotValidator();
@@ -96,7 +99,10 @@ describe.runIf(!unavailable)('systemd facts on a real systemd --user', () => {
     expect(row(s, 'en1').readiness).toBe('dead');
     expect(row(s, 'en1').flags).toContain('NEEDS-RESTART');
     expect(row(s, 'en1').evidence.join(' ')).toMatch(/NEEDS-RESTART: mosaic-agent@en1\.service active \(exited\) but the pane is missing/);
-    const table = await runBin(['--mosaic-home', home, '--once'], sd.env({ ...process.env, MOSAIC_LINGER_DIR: lingerDir, XDG_CACHE_HOME: path.join(home, 'cache') }));
+    const table = await runBin(
+      ['--mosaic-home', home, '--once'],
+      sd.env({ ...process.env, MOSAIC_LINGER_DIR: lingerDir, XDG_CACHE_HOME: path.join(home, 'cache') }),
+    );
     expect(table.stdout).toMatch(/en1 .*NEEDS-RESTART/);
   });
 
@@ -132,39 +138,45 @@ describe.runIf(!unavailable)('systemd facts on a real systemd --user', () => {
 // `show` answers, with the agents' sessions made by hand. `MT_TEST_SYSTEMD=fixture` runs this
 // block on a machine that has the real one.
 // Defined only where it runs, so a CI run (real systemd required) reports no skipped test.
-(unavailable ? describe : ((() => undefined) as unknown as typeof describe))('systemd facts from the fixture systemctl (fallback where systemd --user cannot run)', () => {
-  let sd: TestSystemd;
-  let tmux: IsolatedTmux;
-  let home: string;
-  const once = async (): Promise<Snapshot> => {
-    const r = await runBin(['--mosaic-home', home, '--once', '--json'], sd.env({ ...process.env, XDG_CACHE_HOME: path.join(home, 'cache') }));
-    expect(r.code, r.stderr).toBe(0);
-    return JSON.parse(r.stdout) as Snapshot;
-  };
+(unavailable ? describe : ((() => undefined) as unknown as typeof describe))(
+  'systemd facts from the fixture systemctl (fallback where systemd --user cannot run)',
+  () => {
+    let sd: TestSystemd;
+    let tmux: IsolatedTmux;
+    let home: string;
+    const once = async (): Promise<Snapshot> => {
+      const r = await runBin(['--mosaic-home', home, '--once', '--json'], sd.env({ ...process.env, XDG_CACHE_HOME: path.join(home, 'cache') }));
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as Snapshot;
+    };
 
-  beforeAll(async () => {
-    tmux = await startIsolatedTmux('sdfix');
-    sd = await startTestSystemd('sdfix', tmux.socket);
-    console.info(`systemd-real.test.ts (fallback) uses ${sd.description}`);
-    expect(sd.kind).toBe('fixture');
-    home = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-sdfix-'));
-    writeHomeRoster(home, tmux.socket, [{ name: 'f1', runtime: 'sleep' }, { name: 'f2', runtime: 'sleep' }]);
-    await tmux.newSession('f1', ['sleep', '600']);
-  });
-  afterAll(async () => {
-    await sd?.stop();
-    await tmux?.stop();
-    if (home) fs.rmSync(home, { recursive: true, force: true });
-  });
+    beforeAll(async () => {
+      tmux = await startIsolatedTmux('sdfix');
+      sd = await startTestSystemd('sdfix', tmux.socket);
+      console.info(`systemd-real.test.ts (fallback) uses ${sd.description}`);
+      expect(sd.kind).toBe('fixture');
+      home = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-sdfix-'));
+      writeHomeRoster(home, tmux.socket, [
+        { name: 'f1', runtime: 'sleep' },
+        { name: 'f2', runtime: 'sleep' },
+      ]);
+      await tmux.newSession('f1', ['sleep', '600']);
+    });
+    afterAll(async () => {
+      await sd?.stop();
+      await tmux?.stop();
+      if (home) fs.rmSync(home, { recursive: true, force: true });
+    });
 
-  it('BOOT-ENABLE and NEEDS-RESTART from the fixture; lifecycle verbs are refused by it, never faked', async () => {
-    sd.setFixtureUnit('mosaic-agent@f1.service', { activeState: 'active', subState: 'exited', unitFileState: 'disabled' });
-    sd.setFixtureUnit('mosaic-agent@f2.service', { activeState: 'active', subState: 'exited', unitFileState: 'enabled' });
-    const s = await once();
-    expect(s.agents.find((a) => a.name === 'f1')!.flags).toEqual(['BOOT-ENABLE']);
-    expect(s.agents.find((a) => a.name === 'f2')).toMatchObject({ readiness: 'dead', flags: ['NEEDS-RESTART'] });
-    const r = await runBin(['--mosaic-home', home, 'restart', 'f2', '--json'], sd.env({ ...process.env, XDG_CACHE_HOME: path.join(home, 'cache') }));
-    expect(r.code).toBe(4);
-    expect(JSON.parse(r.stdout).reason).toMatch(/only 'show' is understood/);
-  });
-});
+    it('BOOT-ENABLE and NEEDS-RESTART from the fixture; lifecycle verbs are refused by it, never faked', async () => {
+      sd.setFixtureUnit('mosaic-agent@f1.service', { activeState: 'active', subState: 'exited', unitFileState: 'disabled' });
+      sd.setFixtureUnit('mosaic-agent@f2.service', { activeState: 'active', subState: 'exited', unitFileState: 'enabled' });
+      const s = await once();
+      expect(s.agents.find((a) => a.name === 'f1')!.flags).toEqual(['BOOT-ENABLE']);
+      expect(s.agents.find((a) => a.name === 'f2')).toMatchObject({ readiness: 'dead', flags: ['NEEDS-RESTART'] });
+      const r = await runBin(['--mosaic-home', home, 'restart', 'f2', '--json'], sd.env({ ...process.env, XDG_CACHE_HOME: path.join(home, 'cache') }));
+      expect(r.code).toBe(4);
+      expect(JSON.parse(r.stdout).reason).toMatch(/only 'show' is understood/);
+    });
+  },
+);

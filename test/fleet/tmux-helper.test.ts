@@ -3,7 +3,10 @@ import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.j
 
 describe('test/helpers/tmux', () => {
   let tmux: IsolatedTmux | null = null;
-  afterEach(async () => { await tmux?.stop(); tmux = null; });
+  afterEach(async () => {
+    await tmux?.stop();
+    tmux = null;
+  });
 
   it('starts an isolated server, runs sessions, keeps dead panes, and stops', async () => {
     tmux = await startIsolatedTmux('helper');

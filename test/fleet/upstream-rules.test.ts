@@ -28,14 +28,19 @@ function roster(text: string) {
 describe('roster defaults as upstream', () => {
   it('an agent without runtime is pi (not an error that blanks the roster); holder defaults to _holder', () => {
     const r = roster('tmux:\n  socket_name: mosaic-fleet\nagents:\n  - name: a\n    class: coder\n  - name: b\n    runtime: claude\n');
-    expect(r.agents.map((a) => [a.name, a.runtime, a.runtimeDeclared])).toEqual([['a', 'pi', false], ['b', 'claude', true]]);
+    expect(r.agents.map((a) => [a.name, a.runtime, a.runtimeDeclared])).toEqual([
+      ['a', 'pi', false],
+      ['b', 'claude', true],
+    ]);
     expect(r.holderSession).toBe('_holder');
     expect(roster('agents: []\n').holderSession).toBe('_holder');
     expect(roster('tmux:\n  holder_session: keepalive\nagents: []\n').holderSession).toBe('keepalive');
   });
 
   it('MOSAIC_AGENT_RUNTIME / MOSAIC_AGENT_WORKDIR from the .env fill what the roster leaves out', () => {
-    const r = roster('defaults:\n  working_directory: ~/src\nagents:\n  - name: a\n  - name: b\n    runtime: claude\n    working_directory: /srv/b\n  - name: c\n');
+    const r = roster(
+      'defaults:\n  working_directory: ~/src\nagents:\n  - name: a\n  - name: b\n    runtime: claude\n    working_directory: /srv/b\n  - name: c\n',
+    );
     const env = parseAgentEnv('MOSAIC_AGENT_RUNTIME=codex\nMOSAIC_AGENT_WORKDIR=/srv/mosaic\n');
     expect(agentLaunch(r.agents[0], env)).toEqual({ runtime: 'codex', runtimeFrom: 'env', workingDirectory: '/srv/mosaic' });
     // The roster's own values win over the .env.
@@ -80,7 +85,9 @@ describe('FLOOR per profile', () => {
     expect(profile).toMatchObject({ id: 'research', lead: 'lead-researcher', floor: [{ class: 'lead-researcher', min: 1 }], source: 'built-in' });
     const ok = evaluateFloor([row('lead', 'lead-researcher', 'working'), row('r1', 'researcher')], profile);
     expect(ok).toMatchObject({ ok: true, profile: 'research', required: [{ class: 'lead-researcher', min: 1, up: 1 }] });
-    expect(evaluateFloor([row('lead', 'lead-researcher', 'dead'), row('r1', 'researcher')], profile).reason).toBe('floor broken: no lead-researcher working or available');
+    expect(evaluateFloor([row('lead', 'lead-researcher', 'dead'), row('r1', 'researcher')], profile).reason).toBe(
+      'floor broken: no lead-researcher working or available',
+    );
   });
 
   it('a profile file in <home>/fleet/profiles wins over the built-in one; a roster floor: with counts wins over both', () => {
@@ -88,11 +95,25 @@ describe('FLOOR per profile', () => {
     dirs.push(dir);
     fs.writeFileSync(path.join(dir, 'research.yaml'), 'id: research\nlead: lead-researcher\nfloor:\n  - lead-researcher\n  - researcher\n  - researcher\n');
     const fromFile = resolveFleetProfile({ profile: 'research' }, dir).profile;
-    expect(fromFile.floor).toEqual([{ class: 'lead-researcher', min: 1 }, { class: 'researcher', min: 2 }]);
+    expect(fromFile.floor).toEqual([
+      { class: 'lead-researcher', min: 1 },
+      { class: 'researcher', min: 2 },
+    ]);
     expect(fromFile.source).toBe(path.join(dir, 'research.yaml'));
     const custom = roster('profile: research\nfloor:\n  - { class: lead-researcher, min: 1 }\n  - { class: data-analyst, min: 3 }\nagents: []\n');
-    expect(resolveFleetProfile(custom, dir).profile).toMatchObject({ id: 'research', lead: 'lead-researcher', floor: [{ class: 'lead-researcher', min: 1 }, { class: 'data-analyst', min: 3 }], source: 'roster floor:' });
-    expect(resolveFleetProfile({ profile: 'bakery' }, dir)).toMatchObject({ profile: DEFAULT_PROFILE, error: expect.stringContaining('unknown fleet profile "bakery"') });
+    expect(resolveFleetProfile(custom, dir).profile).toMatchObject({
+      id: 'research',
+      lead: 'lead-researcher',
+      floor: [
+        { class: 'lead-researcher', min: 1 },
+        { class: 'data-analyst', min: 3 },
+      ],
+      source: 'roster floor:',
+    });
+    expect(resolveFleetProfile({ profile: 'bakery' }, dir)).toMatchObject({
+      profile: DEFAULT_PROFILE,
+      error: expect.stringContaining('unknown fleet profile "bakery"'),
+    });
     const bad = parseRosterText('floor:\n  - { class: coder, min: lots }\nagents: []\n', 'r.yaml');
     expect(bad.ok).toBe(false);
     expect(!bad.ok && bad.errors[0]).toMatch(/^r\.yaml:2:3: floor count of coder must be a whole number/);
@@ -100,7 +121,10 @@ describe('FLOOR per profile', () => {
 
   it('more than one orchestrator is flagged (upstream runs exactly one)', () => {
     const agents = [row('o1', 'orchestrator'), row('o2', 'orchestrator'), row('e', 'enhancer')];
-    expect(leadProblem(agents, 'orchestrator')).toEqual({ agents: ['o1', 'o2'], message: '2 agents of class orchestrator (o1, o2): upstream runs exactly one orchestrator' });
+    expect(leadProblem(agents, 'orchestrator')).toEqual({
+      agents: ['o1', 'o2'],
+      message: '2 agents of class orchestrator (o1, o2): upstream runs exactly one orchestrator',
+    });
     expect(leadProblem(agents.slice(1), 'orchestrator').message).toBeNull();
   });
 });
@@ -111,7 +135,9 @@ describe('IDLE-WITH-WORK (NS-3)', () => {
     const agents = [row('orch', 'orchestrator'), row('coder1', 'coder'), row('coder2', 'coder', 'working', { cardId: 'A3b' })];
     expect(idleWithWork(agents, ready, { lead: 'orchestrator', paused: false })).toEqual({ agents: ['coder1'], readyCards: 2, nextCard: 'A4' });
     // coder1 claims a card: cleared.
-    expect(idleWithWork([agents[0], row('coder1', 'coder', 'available', { cardId: 'A4' }), agents[2]], ready, { lead: 'orchestrator', paused: false })).toBeNull();
+    expect(
+      idleWithWork([agents[0], row('coder1', 'coder', 'available', { cardId: 'A4' }), agents[2]], ready, { lead: 'orchestrator', paused: false }),
+    ).toBeNull();
     expect(idleWithWork(agents, [], { lead: 'orchestrator', paused: false })).toBeNull();
     expect(idleWithWork(agents, null, { lead: 'orchestrator', paused: false })).toBeNull();
     expect(idleWithWork(agents, ready, { lead: 'orchestrator', paused: true })).toBeNull();

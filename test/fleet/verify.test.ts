@@ -2,7 +2,16 @@ import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { classifyReceipt, messageFingerprints, newLinesSince, readInput, sendRefusal, splitInputRegion, type InputReading, type ReceiptInput } from '../../fleet/verify.js';
+import {
+  classifyReceipt,
+  messageFingerprints,
+  newLinesSince,
+  readInput,
+  sendRefusal,
+  splitInputRegion,
+  type InputReading,
+  type ReceiptInput,
+} from '../../fleet/verify.js';
 import { deliveryFor, GENERIC_DELIVERY } from '../../fleet/delivery.js';
 
 const screens = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'screens');
@@ -61,7 +70,6 @@ describe('newLinesSince', () => {
   });
 });
 
-
 /** A receipt input for `runtime` from two screens (before, now). */
 function receiptInput(runtime: string | null, before: string | InputReading, now: string | InputReading, over: Partial<ReceiptInput> = {}): ReceiptInput {
   const r = (x: string | InputReading) => (typeof x === 'string' ? readInput(runtime, x) : x);
@@ -103,8 +111,11 @@ describe('readInput (screen rules of the runtime; the cursor line without)', () 
 });
 
 describe('sendRefusal (before anything is typed)', () => {
-  const refuse = (runtime: string | null, text: string | { rows: string[]; cursorRow: number; width: number }, over: { heartbeat?: { ts: number; state: 'busy' | 'idle' | 'waiting' | 'stuck' } | null; multiLine?: boolean } = {}) =>
-    sendRefusal({ runtime, reading: readInput(runtime, text), heartbeat: over.heartbeat ?? null, rule: deliveryFor(runtime), multiLine: !!over.multiLine });
+  const refuse = (
+    runtime: string | null,
+    text: string | { rows: string[]; cursorRow: number; width: number },
+    over: { heartbeat?: { ts: number; state: 'busy' | 'idle' | 'waiting' | 'stuck' } | null; multiLine?: boolean } = {},
+  ) => sendRefusal({ runtime, reading: readInput(runtime, text), heartbeat: over.heartbeat ?? null, rule: deliveryFor(runtime), multiLine: !!over.multiLine });
   it('a permission prompt is refused, naming the tool and command', () => {
     expect(refuse('claude', screen('claude-permission'))).toMatch(/permission prompt \(Bash: echo hi > proto\.txt\).*never answer it; nothing typed/);
     expect(refuse('codex', screen('codex-permission'))).toMatch(/permission prompt/);
@@ -115,13 +126,22 @@ describe('sendRefusal (before anything is typed)', () => {
     expect(refuse('codex', screen('send-codex-typed-multi'))).toMatch(/input box already holds text/);
   });
   it('idle, busy and queued screens may be typed into', () => {
-    for (const [rt, name] of [['claude', 'claude-idle'], ['claude', 'claude-busy'], ['claude', 'claude-queued'], ['codex', 'codex-idle'], ['codex', 'codex-busy'], ['opencode', 'opencode-idle']]) {
+    for (const [rt, name] of [
+      ['claude', 'claude-idle'],
+      ['claude', 'claude-busy'],
+      ['claude', 'claude-queued'],
+      ['codex', 'codex-idle'],
+      ['codex', 'codex-busy'],
+      ['opencode', 'opencode-idle'],
+    ]) {
       expect(refuse(rt, screen(name)), `${rt} ${name}`).toBeNull();
     }
   });
-  it('a screen the runtime\'s rules do not recognise is refused, and so is a cursor off any input line without rules', () => {
+  it("a screen the runtime's rules do not recognise is refused, and so is a cursor off any input line without rules", () => {
     expect(refuse('claude', 'loading…\n')).toMatch(/input line is not on screen/);
-    expect(refuse(null, { rows: ['  1. Yes', '  2. No', ''], cursorRow: 0, width: 80 })).toMatch(/no screen rules and the pane's cursor is not on an input line/);
+    expect(refuse(null, { rows: ['  1. Yes', '  2. No', ''], cursorRow: 0, width: 80 })).toMatch(
+      /no screen rules and the pane's cursor is not on an input line/,
+    );
   });
   it('a waiting heartbeat refuses unless the screen shows the idle input line (read after the beat)', () => {
     expect(refuse('claude', screen('claude-busy'), { heartbeat: { ts: 5, state: 'waiting' } })).toMatch(/heartbeat says waiting/);
@@ -144,7 +164,12 @@ describe('classifyReceipt (uptake from the runtime only)', () => {
     expect(v).toMatchObject({ status: 'typed_not_submitted', final: false });
   });
   it('Claude: a message sent mid-turn is queued', () => {
-    const v = classifyReceipt(receiptInput('claude', screen('claude-busy'), screen('send-claude-busy-after-enter-150'), { sentText: '[operator:mosaic-top] while busy', wasBusy: true }));
+    const v = classifyReceipt(
+      receiptInput('claude', screen('claude-busy'), screen('send-claude-busy-after-enter-150'), {
+        sentText: '[operator:mosaic-top] while busy',
+        wasBusy: true,
+      }),
+    );
     expect(v.status).toBe('queued');
     expect(v.evidence.join(' ')).toMatch(/shown as '❯ \[operator:mosaic-top\] while busy'/);
   });
@@ -174,7 +199,13 @@ describe('classifyReceipt (uptake from the runtime only)', () => {
     expect(v).toMatchObject({ status: 'no_evidence', final: true });
   });
   it('sanitizes pane text in evidence', () => {
-    const v = classifyReceipt(receiptInput(null, readInput(null, { rows: [''], cursorRow: 0, width: 80 }), readInput(null, { rows: ['> [operator:mosaic-top] one line ends with;\u001b[31m'], cursorRow: 0, width: 80 })));
+    const v = classifyReceipt(
+      receiptInput(
+        null,
+        readInput(null, { rows: [''], cursorRow: 0, width: 80 }),
+        readInput(null, { rows: ['> [operator:mosaic-top] one line ends with;\u001b[31m'], cursorRow: 0, width: 80 }),
+      ),
+    );
     expect(v.evidence.join(' ')).not.toMatch(/\u001b/);
   });
 });

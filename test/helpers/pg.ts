@@ -33,7 +33,9 @@ export async function createTestDatabase(name: string): Promise<TestDatabase> {
     name,
     url: adminUrl.replace(/\/postgres$/, `/${name}`),
     backends: async () =>
-      (await admin.unsafe<Array<{ pid: number }>>(`SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() ORDER BY pid`, [name])).map((r) => r.pid),
+      (await admin.unsafe<Array<{ pid: number }>>(`SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() ORDER BY pid`, [name])).map(
+        (r) => r.pid,
+      ),
     terminate: async (pid) => {
       await admin.unsafe(`SELECT pg_terminate_backend($1)`, [pid]);
     },

@@ -13,8 +13,15 @@ import type { Snapshot } from '../../src/snapshot/types.js';
 
 /** Key names accepted by {@link Rendered.press} besides plain characters. */
 const SEQUENCES: Record<string, string> = {
-  up: '\u001b[A', down: '\u001b[B', pageup: '\u001b[5~', pagedown: '\u001b[6~', enter: '\r', escape: '\u001b',
-  tab: '\t', backspace: '\u007f', 'ctrl+c': '\u0003',
+  up: '\u001b[A',
+  down: '\u001b[B',
+  pageup: '\u001b[5~',
+  pagedown: '\u001b[6~',
+  enter: '\r',
+  escape: '\u001b',
+  tab: '\t',
+  backspace: '\u007f',
+  'ctrl+c': '\u0003',
 };
 
 /** Records every action call; each returns immediately. */
@@ -25,11 +32,14 @@ export interface RecordingActions extends ConsoleActions {
 /** Actions that only record their calls (for keymap/dispatch tests). */
 export function recordingActions(over: Partial<ConsoleActions> = {}): RecordingActions {
   const calls: string[] = [];
-  const rec = (name: string) => (...args: unknown[]) => {
-    const label = (a: unknown) => (typeof a === 'object' && a ? ('name' in a ? (a as { name: string }).name : 'id' in a ? (a as { id: string }).id : String(a)) : String(a));
-    calls.push([name, ...args.map(label)].join(' '));
-    return Promise.resolve();
-  };
+  const rec =
+    (name: string) =>
+    (...args: unknown[]) => {
+      const label = (a: unknown) =>
+        typeof a === 'object' && a ? ('name' in a ? (a as { name: string }).name : 'id' in a ? (a as { id: string }).id : String(a)) : String(a);
+      calls.push([name, ...args.map(label)].join(' '));
+      return Promise.resolve();
+    };
   return {
     calls,
     quit: rec('quit') as () => void,
@@ -85,7 +95,11 @@ export function renderConsole(opts: RenderOptions = {}, tree?: React.ReactElemen
   const instance = inkRender(<></>);
   Object.defineProperty(instance.stdout, 'columns', { get: () => columns, configurable: true });
   Object.defineProperty(instance.stdout, 'rows', { get: () => rows, configurable: true });
-  instance.rerender(<ConsoleProvider store={store} actions={actions}>{tree ?? <App />}</ConsoleProvider>);
+  instance.rerender(
+    <ConsoleProvider store={store} actions={actions}>
+      {tree ?? <App />}
+    </ConsoleProvider>,
+  );
   const frame = () => instance.lastFrame() ?? '';
   const waitFor = async (predicate: (f: string) => boolean, what = 'frame condition', timeoutMs = 3000) => {
     const deadline = Date.now() + timeoutMs;
@@ -113,6 +127,9 @@ export function renderConsole(opts: RenderOptions = {}, tree?: React.ReactElemen
       rows = r;
       instance.stdout.emit('resize');
     },
-    unmount: () => { instance.unmount(); instance.cleanup(); },
+    unmount: () => {
+      instance.unmount();
+      instance.cleanup();
+    },
   };
 }

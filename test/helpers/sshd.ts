@@ -57,7 +57,6 @@ export function sshdUnavailableReason(): string | null {
   return null;
 }
 
-
 function connects(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ host: '127.0.0.1', port });
@@ -144,13 +143,30 @@ export async function startTestSshd(opts: { remoteEnv?: Record<string, string> }
     ].join('\n'),
   );
   const sshConfig = path.join(dir, 'ssh_config');
-  const common = ['  HostName 127.0.0.1', '  User root', '  IdentitiesOnly yes', '  StrictHostKeyChecking no', '  UserKnownHostsFile /dev/null', '  GlobalKnownHostsFile /dev/null', '  LogLevel ERROR'];
+  const common = [
+    '  HostName 127.0.0.1',
+    '  User root',
+    '  IdentitiesOnly yes',
+    '  StrictHostKeyChecking no',
+    '  UserKnownHostsFile /dev/null',
+    '  GlobalKnownHostsFile /dev/null',
+    '  LogLevel ERROR',
+  ];
   fs.writeFileSync(
     sshConfig,
     [
-      'Host mt-remote mt-remote-twin', `  Port ${port}`, `  IdentityFile ${clientKey}`, ...common,
-      'Host mt-remote-badkey', `  Port ${port}`, `  IdentityFile ${badKey}`, ...common,
-      'Host mt-remote-closed', `  Port ${closedPort}`, `  IdentityFile ${clientKey}`, ...common,
+      'Host mt-remote mt-remote-twin',
+      `  Port ${port}`,
+      `  IdentityFile ${clientKey}`,
+      ...common,
+      'Host mt-remote-badkey',
+      `  Port ${port}`,
+      `  IdentityFile ${badKey}`,
+      ...common,
+      'Host mt-remote-closed',
+      `  Port ${closedPort}`,
+      `  IdentityFile ${clientKey}`,
+      ...common,
       '',
     ].join('\n'),
   );

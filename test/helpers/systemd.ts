@@ -105,7 +105,10 @@ interface Hierarchy {
 
 /** The cgroup hierarchies systemd uses here: the cgroup2 mount and, on a hybrid layout, `name=systemd`. */
 function cgroupHierarchies(): Hierarchy[] {
-  const mounts = fs.readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' '));
+  const mounts = fs
+    .readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' '));
   const own = fs.readFileSync('/proc/self/cgroup', 'utf8').split('\n');
   const found: Hierarchy[] = [];
   const v2 = mounts.find((m) => m[2] === 'cgroup2');
@@ -273,13 +276,14 @@ export async function startTestSystemd(area: string, socket: string, holderSessi
         }
       }
     }
-    for (const c of cgroups) for (const p of cgroupPids(c.dir)) {
-      try {
-        process.kill(p, 'SIGKILL');
-      } catch {
-        // already gone
+    for (const c of cgroups)
+      for (const p of cgroupPids(c.dir)) {
+        try {
+          process.kill(p, 'SIGKILL');
+        } catch {
+          // already gone
+        }
       }
-    }
     await waitFor(() => cgroups.every((c) => cgroupPids(c.dir).length === 0), `cgroup ${cgName} to empty`, { timeoutMs: 20_000 });
     for (const c of cgroups) {
       for (const d of cgroupDirsDeepestFirst(c.dir)) {
@@ -328,7 +332,12 @@ export async function startTestSystemd(area: string, socket: string, holderSessi
     systemctl,
     async show(unit) {
       const r = await systemctl(['show', unit, '--property=Id,LoadState,ActiveState,SubState,UnitFileState,MainPID,Result', '--no-pager']);
-      return Object.fromEntries(r.stdout.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+      return Object.fromEntries(
+        r.stdout
+          .split('\n')
+          .filter((l) => l.includes('='))
+          .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+      );
     },
     async installFleetUnits() {
       fs.writeFileSync(
@@ -431,14 +440,22 @@ function fixtureSystemd(dir: string, socket: string, holderSession: string, why:
     systemctl: (args) => call('systemctl', ['--user', ...args], env()),
     async show(unit) {
       const r = await call('systemctl', ['--user', 'show', unit, '--property=Id'], env());
-      return Object.fromEntries(r.stdout.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+      return Object.fromEntries(
+        r.stdout
+          .split('\n')
+          .filter((l) => l.includes('='))
+          .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+      );
     },
     installFleetUnits: () => refuse('installing units'),
     setAgentCommand: () => {},
     setAgentFailing: () => {},
     enable: (unit) => refuse(`enabling ${unit}`),
     setFixtureUnit(unit, st) {
-      const lines = fs.readFileSync(fixture, 'utf8').split('\n').filter((l) => l && !l.startsWith(`${unit} `));
+      const lines = fs
+        .readFileSync(fixture, 'utf8')
+        .split('\n')
+        .filter((l) => l && !l.startsWith(`${unit} `));
       lines.push(`${unit} loaded ${st.activeState} ${st.subState} ${st.unitFileState || '-'} 0`);
       fs.writeFileSync(fixture, `${lines.join('\n')}\n`);
     },

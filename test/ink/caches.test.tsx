@@ -47,8 +47,17 @@ describe('Ink text caches (patched)', () => {
   it('wrapped text: the wrap cache is bounded too, and wrapping still works', async () => {
     const wrapTextCacheSize = await inkInternal<() => number>('./wrap-text.js', 'wrapTextCacheSize');
     const line = (n: number) => `wrapped-${n} ${'x'.repeat(30)}`;
-    const instance = render(<Box width={20}><Text wrap="wrap">{line(0)}</Text></Box>);
-    for (let n = 1; n <= 1200; n += 1) instance.rerender(<Box width={20}><Text wrap="wrap">{line(n)}</Text></Box>);
+    const instance = render(
+      <Box width={20}>
+        <Text wrap="wrap">{line(0)}</Text>
+      </Box>,
+    );
+    for (let n = 1; n <= 1200; n += 1)
+      instance.rerender(
+        <Box width={20}>
+          <Text wrap="wrap">{line(n)}</Text>
+        </Box>,
+      );
     const frame = instance.lastFrame() ?? '';
     instance.unmount();
     expect(frame).toContain('wrapped-1200');

@@ -37,7 +37,12 @@ beforeAll(async () => {
 const c = new Chalk({ level: 3 });
 const c1 = new Chalk({ level: 1 });
 
-function both(width: number, height: number, writes: Array<[number, number, string, Array<(l: string, i: number) => string>?]>, clip?: { x1?: number; x2?: number; y1?: number; y2?: number }) {
+function both(
+  width: number,
+  height: number,
+  writes: Array<[number, number, string, Array<(l: string, i: number) => string>?]>,
+  clip?: { x1?: number; x2?: number; y1?: number; y2?: number },
+) {
   const out = new Output({ width, height });
   if (clip) out.clip(clip);
   for (const [x, y, text, transformers] of writes) out.write(x, y, text, { transformers: transformers ?? [] });
@@ -46,41 +51,76 @@ function both(width: number, height: number, writes: Array<[number, number, stri
 }
 
 describe('fast Ink output pass', () => {
-  it('is installed once (idempotent) and keeps Ink\'s own pass reachable', async () => {
+  it("is installed once (idempotent) and keeps Ink's own pass reachable", async () => {
     expect(await installFastOutputPass()).toBe(true);
     expect(Output.prototype.get).toBe(fast);
   });
 
   const cases: Array<[string, string[]]> = [
     ['plain ASCII', ['  AGENT    STATE     CLASS', '> agent000 working   code  sleep   4s']],
-    ['basic colours and inverse', [c1.green('working') + ' ' + c1.red.bold('dead') + c1.inverse('> sel ') + ' tail', c1.dim('hint') + c1.bold('B') + c1.dim.bold('both')]],
-    ['256 and true colour (compound SGR)', [c.hex('#ff8800')('orange') + ' ' + c.bgRgb(10, 20, 30).white('bg') + ' x', '\u001b[38;5;123mcyanish\u001b[39m', '\u001b[1;31mbold red\u001b[0m after']],
+    [
+      'basic colours and inverse',
+      [c1.green('working') + ' ' + c1.red.bold('dead') + c1.inverse('> sel ') + ' tail', c1.dim('hint') + c1.bold('B') + c1.dim.bold('both')],
+    ],
+    [
+      '256 and true colour (compound SGR)',
+      [c.hex('#ff8800')('orange') + ' ' + c.bgRgb(10, 20, 30).white('bg') + ' x', '\u001b[38;5;123mcyanish\u001b[39m', '\u001b[1;31mbold red\u001b[0m after'],
+    ],
     ['resets and unterminated styles', ['\u001b[31mred to end of line', '\u001b[mempty reset', '\u001b[0m\u001b[1m\u001b[22mx\u001b[2m\u001b[1my\u001b[22mz']],
     ['wide characters and emoji', ['名前 エージェント ok', c1.green('✓ 完了') + ' 🚀 x', 'e\u0301 combining', 'flag 🇫🇷 vs16 ❤️ end']],
-    ['foreign escapes and controls', ['\u001b]8;;https://x.y\u0007link\u001b]8;;\u0007 done', '\u001b[2Kcursor', 'tab\there', 'bare \u001b x', 'caret ^[]2;pwned^G']],
+    [
+      'foreign escapes and controls',
+      ['\u001b]8;;https://x.y\u0007link\u001b]8;;\u0007 done', '\u001b[2Kcursor', 'tab\there', 'bare \u001b x', 'caret ^[]2;pwned^G'],
+    ],
     ['too long for the width', ['x'.repeat(250), c1.yellow('y'.repeat(240))]],
     ['styled and unstyled trailing spaces', ['ends in inverse' + c1.inverse('sel   '), 'plain then spaces      ', c1.bgBlue('   ') + '   ', '      ']],
   ];
   for (const [name, lines] of cases) {
     it(`same frame as Ink: ${name}`, () => {
-      const r = both(200, 8, [[0, 0, lines.join('\n')], [3, 4, lines.join('\n')], [150, 6, lines[0]]]);
+      const r = both(200, 8, [
+        [0, 0, lines.join('\n')],
+        [3, 4, lines.join('\n')],
+        [150, 6, lines[0]],
+      ]);
       expect(r.ours).toEqual(r.ink);
     });
   }
 
-  it('same frame as Ink with transformers, overlapping writes, rows past the height, and clipping (Ink\'s own path)', () => {
+  it("same frame as Ink with transformers, overlapping writes, rows past the height, and clipping (Ink's own path)", () => {
     const upper = (l: string) => l.toUpperCase();
     const colour = (l: string, i: number) => (i % 2 ? c1.blue(l) : l);
-    expect((() => { const r = both(40, 4, [[0, 0, 'a\nb\nc\nd\ne\nf', [upper, colour]], [2, 1, c1.red('over')], [39, 3, '名x']]); return r.ours; })())
-      .toEqual(both(40, 4, [[0, 0, 'a\nb\nc\nd\ne\nf', [upper, colour]], [2, 1, c1.red('over')], [39, 3, '名x']]).ink);
-    const beyond = both(20, 2, [[0, 0, 'near'], [30, 0, c1.red('far')], [25, 1, 'x']]); // cells past the width leave holes
+    expect(
+      (() => {
+        const r = both(40, 4, [
+          [0, 0, 'a\nb\nc\nd\ne\nf', [upper, colour]],
+          [2, 1, c1.red('over')],
+          [39, 3, '名x'],
+        ]);
+        return r.ours;
+      })(),
+    ).toEqual(
+      both(40, 4, [
+        [0, 0, 'a\nb\nc\nd\ne\nf', [upper, colour]],
+        [2, 1, c1.red('over')],
+        [39, 3, '名x'],
+      ]).ink,
+    );
+    const beyond = both(20, 2, [
+      [0, 0, 'near'],
+      [30, 0, c1.red('far')],
+      [25, 1, 'x'],
+    ]); // cells past the width leave holes
     expect(beyond.ours).toEqual(beyond.ink);
     const clipped = both(20, 3, [[0, 0, 'hello world and more\nsecond']], { x1: 2, x2: 10, y1: 0, y2: 2 });
     expect(clipped.ours).toEqual(clipped.ink);
   });
 
   it('the ASCII scan gives up on anything but printable ASCII and SGR', () => {
-    expect(asciiStyledChars('abc')?.map((ch) => ch.value).join('')).toBe('abc');
+    expect(
+      asciiStyledChars('abc')
+        ?.map((ch) => ch.value)
+        .join(''),
+    ).toBe('abc');
     for (const line of ['名', '\u001b]8;;x\u0007', '\u001b[2K', 'tab\t', '\u001b[31', '\u001bx']) expect(asciiStyledChars(line)).toBeNull();
     const styled = asciiStyledChars('\u001b[31mab\u001b[39mc')!;
     expect(styled[0].styles).toBe(styled[1].styles);
@@ -102,7 +142,10 @@ describe('fast Ink output pass', () => {
         makeSnapshot([...mixedFleet(), makeAgent('名前', { evidence: ['🚀 wide', '\u001b]2;pwned\u0007'] })], { backlog: makeBacklog() }),
         makeSnapshot(manyAgents(50)),
       ];
-      for (const [columns, rows] of [[200, 60], [80, 24]] as const) {
+      for (const [columns, rows] of [
+        [200, 60],
+        [80, 24],
+      ] as const) {
         for (const snapshot of fleets) {
           for (const color of [true, false]) {
             const r = renderConsole({ columns, rows, snapshot, color });

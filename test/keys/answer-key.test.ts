@@ -89,9 +89,16 @@ describe('answer key (keymap data)', () => {
     const { store } = setup();
     const seen: AnswerOptions[] = [];
     const receipt: AnswerReceipt = {
-      status: 'answered', agent: 'cc1', answer: 'allow', key: '1',
+      status: 'answered',
+      agent: 'cc1',
+      answer: 'allow',
+      key: '1',
       prompt: { id: PROMPT.id, kind: 'permission', tool: 'Bash', detail: 'echo hi > proto.txt', text: [] },
-      reason: null, evidence: ['key 1 (allow once) sent', 'the prompt closed', 'then the runtime is busy'], elapsedMs: 120, by: 'op@host', recorded: 'backlog event #3',
+      reason: null,
+      evidence: ['key 1 (allow once) sent', 'the prompt closed', 'then the runtime is busy'],
+      elapsedMs: 120,
+      by: 'op@host',
+      recorded: 'backlog event #3',
     };
     const actions = createConsoleActions({
       store,
@@ -100,7 +107,10 @@ describe('answer key (keymap data)', () => {
       quit: () => {},
       watch: () => {},
       operator: () => 'op@host',
-      answerPrompt: async (o) => { seen.push(o); return receipt; },
+      answerPrompt: async (o) => {
+        seen.push(o);
+        return receipt;
+      },
     });
     const agent = store.getState().fleet.snapshot!.agents.find((a) => a.name === 'cc1')!;
     await actions.answer!(agent, 'allow', PROMPT.id);

@@ -25,10 +25,41 @@ describe('keymap data', () => {
     }
   });
   it('covers every documented key (docs/console.md) and marks the mutating ones', () => {
-    for (const k of ['up', 'down', 'j', 'k', 'pageup', 'pagedown', 'g', 'G', 'tab', 'enter', '/', 'escape', '?', 'v', 'w', 's', 'c', 'p', 'R', 'r', 'e', 'q', 'ctrl+c']) {
-      expect(KEYMAP.some((b) => b.keys.includes(k)), k).toBe(true);
+    for (const k of [
+      'up',
+      'down',
+      'j',
+      'k',
+      'pageup',
+      'pagedown',
+      'g',
+      'G',
+      'tab',
+      'enter',
+      '/',
+      'escape',
+      '?',
+      'v',
+      'w',
+      's',
+      'c',
+      'p',
+      'R',
+      'r',
+      'e',
+      'q',
+      'ctrl+c',
+    ]) {
+      expect(
+        KEYMAP.some((b) => b.keys.includes(k)),
+        k,
+      ).toBe(true);
     }
-    expect(KEYMAP.filter((b) => b.mutates).map((b) => b.keys[0]).sort()).toEqual(['B', 'D', 'R', 'U', 'a', 'c', 'p', 's', 'w', 'x']);
+    expect(
+      KEYMAP.filter((b) => b.mutates)
+        .map((b) => b.keys[0])
+        .sort(),
+    ).toEqual(['B', 'D', 'R', 'U', 'a', 'c', 'p', 's', 'w', 'x']);
   });
   it('names Ink key presses', () => {
     expect(keyNameOf('', { upArrow: true })).toBe('up');
@@ -39,15 +70,26 @@ describe('keymap data', () => {
     expect(keyNameOf('', { tab: true })).toBe('tab');
     expect(keyNameOf('', { leftArrow: true })).toBeNull();
     expect(bindingFor('j', 'fleet')?.command).toBe('move-down');
-    expect(keyPressesOf('j', { meta: true })).toEqual([{ name: 'escape', input: '' }, { name: 'j', input: 'j' }]);
+    expect(keyPressesOf('j', { meta: true })).toEqual([
+      { name: 'escape', input: '' },
+      { name: 'j', input: 'j' },
+    ]);
     expect(keyPressesOf('\u0003', {})).toEqual([{ name: 'ctrl+c', input: 'c' }]);
     expect(keyPressesOf('', { escape: true, meta: true })).toEqual([{ name: 'escape', input: '' }]);
-    expect(keyPressesOf('jk', {})).toEqual([{ name: 'j', input: 'j' }, { name: 'k', input: 'k' }]);
+    expect(keyPressesOf('jk', {})).toEqual([
+      { name: 'j', input: 'j' },
+      { name: 'k', input: 'k' },
+    ]);
     expect(keyPressesOf('c', { ctrl: true })).toEqual([{ name: 'ctrl+c', input: 'c' }]);
     expect(keyPressesOf('', { upArrow: true })).toEqual([{ name: 'up', input: '' }]);
     expect(splitKeyChunk('/a2\rw\u007f\u001b\t')).toEqual([
-      { name: '/', input: '/' }, { name: 'a', input: 'a' }, { name: '2', input: '2' }, { name: 'enter', input: '\r' },
-      { name: 'w', input: 'w' }, { name: 'backspace', input: '' }, { name: 'tab', input: '\t' },
+      { name: '/', input: '/' },
+      { name: 'a', input: 'a' },
+      { name: '2', input: '2' },
+      { name: 'enter', input: '\r' },
+      { name: 'w', input: 'w' },
+      { name: 'backspace', input: '' },
+      { name: 'tab', input: '\t' },
     ]);
     expect(bindingFor('j', 'global')).toBeUndefined();
   });
@@ -170,7 +212,9 @@ describe('keymap data: every key, its scope and its precondition', () => {
   });
   it('r reloads the events view; e and esc close it; a result dialog ignores keys while its action runs', () => {
     const { store, actions, press } = setup();
-    actions.loadEvents = async () => { actions.calls.push('loadEvents'); };
+    actions.loadEvents = async () => {
+      actions.calls.push('loadEvents');
+    };
     press('e');
     expect(store.getState().ui.open.kind).toBe('events');
     expect(press('r')).toBe('modal');
@@ -189,8 +233,16 @@ describe('keymap data: every key, its scope and its precondition', () => {
     const { store, actions, press } = setup();
     const at = (i: number) => new Date(Date.UTC(2026, 0, 1, 12, i)).toISOString();
     const list: Transition[] = Array.from({ length: 30 }, (_, i) => ({
-      schema: TRANSITION_SCHEMA, kind: 'readiness', scope: 'agent', agent: 'coder1', host: null,
-      from: i % 2 ? 'working' : 'available', to: i % 2 ? 'available' : 'working', at: at(i), evidence: [], attention: false,
+      schema: TRANSITION_SCHEMA,
+      kind: 'readiness',
+      scope: 'agent',
+      agent: 'coder1',
+      host: null,
+      from: i % 2 ? 'working' : 'available',
+      to: i % 2 ? 'available' : 'working',
+      at: at(i),
+      evidence: [],
+      attention: false,
     }));
     store.getState().addTransitions(list, Date.UTC(2026, 0, 1, 13));
     expect(press('t')).toBe('global');

@@ -27,7 +27,11 @@ function setup(opts: { readonly?: boolean; systemdError?: string } = {}) {
 describe('lifecycle keys (keymap data)', () => {
   it('one binding per verb, fleet scope, mutating, with a hint and a help line', () => {
     const unit = KEYMAP.filter((b) => b.unitVerb);
-    expect(unit.map((b) => [b.keys[0], b.unitVerb, b.hint])).toEqual([['B', 'restart', 'restart'], ['D', 'stop', 'stop'], ['U', 'start', 'start']]);
+    expect(unit.map((b) => [b.keys[0], b.unitVerb, b.hint])).toEqual([
+      ['B', 'restart', 'restart'],
+      ['D', 'stop', 'stop'],
+      ['U', 'start', 'start'],
+    ]);
     for (const b of unit) expect(b).toMatchObject({ mutates: true, showInHelp: true, scope: ['fleet'] });
   });
 
@@ -74,7 +78,9 @@ describe('lifecycle keys (keymap data)', () => {
       'Restart coder1? (systemctl --user restart mosaic-agent@coder1.service; waits for a new pane)',
       'WORKING now (card A7, heartbeat none): it will be interrupted',
     ]);
-    expect(unitQuestion({ ...agentRow(fleet, 'coder3'), flags: ['NEEDS-RESTART'] }, 'start')[1]).toBe('unit active, pane gone: start does nothing — use restart (B)');
+    expect(unitQuestion({ ...agentRow(fleet, 'coder3'), flags: ['NEEDS-RESTART'] }, 'start')[1]).toBe(
+      'unit active, pane gone: start does nothing — use restart (B)',
+    );
   });
 
   it('the console action runs the unit action with force (confirmed) and shows the result in place', async () => {
@@ -82,22 +88,51 @@ describe('lifecycle keys (keymap data)', () => {
     store.getState().applySnapshot(makeSnapshot(mixedFleet()));
     const seen: UnitActionOptions[] = [];
     const result: LifecycleResult = {
-      ok: true, verb: 'restart', agent: 'coder3', unit: 'mosaic-agent@coder3.service', host: null, outcome: 'done', reason: null, forced: true,
-      before: null, after: null, evidence: ['new pane pid 22 (was 11)', 'NEEDS-RESTART cleared'], elapsedMs: 900, message: 'restart coder3: done in 900 ms', recorded: 'backlog event #4',
+      ok: true,
+      verb: 'restart',
+      agent: 'coder3',
+      unit: 'mosaic-agent@coder3.service',
+      host: null,
+      outcome: 'done',
+      reason: null,
+      forced: true,
+      before: null,
+      after: null,
+      evidence: ['new pane pid 22 (was 11)', 'NEEDS-RESTART cleared'],
+      elapsedMs: 900,
+      message: 'restart coder3: done in 900 ms',
+      recorded: 'backlog event #4',
     };
     let refreshed = 0;
     const actions = createConsoleActions({
       store,
       paths: { runDir: '/nonexistent' } as MosaicPaths,
-      poller: { refresh: () => { refreshed++; }, capturePreview: async () => {} },
+      poller: {
+        refresh: () => {
+          refreshed++;
+        },
+        capturePreview: async () => {},
+      },
       quit: () => {},
       watch: () => {},
-      unitAction: async (o) => { seen.push(o); return result; },
+      unitAction: async (o) => {
+        seen.push(o);
+        return result;
+      },
     });
     await actions.unitAction!(agentRow(store.getState().fleet.snapshot!, 'coder3'), 'restart');
     expect(seen[0]).toMatchObject({ agent: 'coder3', verb: 'restart', force: true });
-    expect(store.getState().ui.open).toMatchObject({ kind: 'message', pending: null, message: { title: 'restart coder3: done', lines: lifecycleLines(result) } });
-    expect(lifecycleLines(result)).toEqual(['restart coder3: done in 900 ms', 'evidence: new pane pid 22 (was 11)', 'evidence: NEEDS-RESTART cleared', 'recorded: backlog event #4']);
+    expect(store.getState().ui.open).toMatchObject({
+      kind: 'message',
+      pending: null,
+      message: { title: 'restart coder3: done', lines: lifecycleLines(result) },
+    });
+    expect(lifecycleLines(result)).toEqual([
+      'restart coder3: done in 900 ms',
+      'evidence: new pane pid 22 (was 11)',
+      'evidence: NEEDS-RESTART cleared',
+      'recorded: backlog event #4',
+    ]);
     expect(refreshed).toBe(1);
   });
 });

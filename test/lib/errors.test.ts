@@ -35,13 +35,23 @@ describe('one-line causes (lib/errors.ts)', () => {
     expect(serverTierErrorMessage('claim', pg('55P03', 'canceling statement due to lock timeout'), 'postgres://u:***@h/db', t)).toBe(
       'claim on postgres://u:***@h/db: the backlog table stayed locked by another session for 15 s (lock_timeout): nothing was changed — retry later, or find the session holding the lock (pg_locks)',
     );
-    expect(serverTierErrorMessage('list', pg('57014', 'canceling statement due to statement timeout'), 'L', t)).toMatch(/^list on L: cancelled by Postgres after 29 s \(statement_timeout\)/);
-    expect(serverTierErrorMessage('connect', Object.assign(new Error('write CONNECT_TIMEOUT'), { code: 'CONNECT_TIMEOUT' }), 'L', t)).toMatch(/no connection within 10 s \(connect timeout\)/);
+    expect(serverTierErrorMessage('list', pg('57014', 'canceling statement due to statement timeout'), 'L', t)).toMatch(
+      /^list on L: cancelled by Postgres after 29 s \(statement_timeout\)/,
+    );
+    expect(serverTierErrorMessage('connect', Object.assign(new Error('write CONNECT_TIMEOUT'), { code: 'CONNECT_TIMEOUT' }), 'L', t)).toMatch(
+      /no connection within 10 s \(connect timeout\)/,
+    );
   });
   it('a timed-out request: a change may have been applied (how to check), a read says the server may be stopped', () => {
-    expect(requestTimeoutMessage('complete', { id: 'A1' }, 30_000, 'P')).toBe('complete sent to P, no answer within 30 s: it may have been applied — check `mosaic-top backlog show --id A1`');
-    expect(requestTimeoutMessage('claim', { owner: 'c', requestId: 'rq-1' }, 30_000, 'P')).toMatch(/check `mosaic-top backlog list --status claimed`, or repeat the claim with --request-id rq-1/);
-    expect(requestTimeoutMessage('list', {}, 2500, 'P')).toBe('list: no answer from P within 2.5 s; it may be stopped or hung — run `mosaic-top backlog stop` and retry');
+    expect(requestTimeoutMessage('complete', { id: 'A1' }, 30_000, 'P')).toBe(
+      'complete sent to P, no answer within 30 s: it may have been applied — check `mosaic-top backlog show --id A1`',
+    );
+    expect(requestTimeoutMessage('claim', { owner: 'c', requestId: 'rq-1' }, 30_000, 'P')).toMatch(
+      /check `mosaic-top backlog list --status claimed`, or repeat the claim with --request-id rq-1/,
+    );
+    expect(requestTimeoutMessage('list', {}, 2500, 'P')).toBe(
+      'list: no answer from P within 2.5 s; it may be stopped or hung — run `mosaic-top backlog stop` and retry',
+    );
   });
 });
 
@@ -58,7 +68,11 @@ describe('bounded reads (lib/bounded-read.ts)', () => {
     expect(readBoundedFile(path.join(dir, 'none'), { maxBytes: 4 })).toBeNull();
     execFileSync('mkfifo', [path.join(dir, 'fifo')]);
     fs.symlinkSync('/dev/zero', path.join(dir, 'zero'));
-    for (const [name, kind] of [['fifo', 'a FIFO'], ['zero', 'a character device'], ['.', 'a directory']]) {
+    for (const [name, kind] of [
+      ['fifo', 'a FIFO'],
+      ['zero', 'a character device'],
+      ['.', 'a directory'],
+    ]) {
       const p = path.join(dir, name);
       expect(() => readBoundedFile(p, { maxBytes: 4 })).toThrow(new BoundedReadError(p, 'not-regular', `${kind}, not a regular file`));
     }

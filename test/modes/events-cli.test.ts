@@ -31,8 +31,12 @@ function start(args: string[], env: NodeJS.ProcessEnv): Running {
   const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
-  child.stdout!.on('data', (d: Buffer) => { out += d.toString('utf8'); });
-  child.stderr!.on('data', (d: Buffer) => { err += d.toString('utf8'); });
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString('utf8');
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    err += d.toString('utf8');
+  });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return { child, stdout: () => out, stderr: () => err, exited };
 }
@@ -80,7 +84,9 @@ describe('mosaic-top events (real program, real tmux)', () => {
     await tmux.newSession('coder2', ['sleep', '600']);
     // Both beat busy every 300 ms until told otherwise.
     const beating = new Set(['coder1', 'coder2']);
-    const beat = () => { for (const a of beating) writeHeartbeat(runDir, a, { state: 'busy' }); };
+    const beat = () => {
+      for (const a of beating) writeHeartbeat(runDir, a, { state: 'busy' });
+    };
     beat();
     beats.push(setInterval(beat, 300));
 
@@ -112,15 +118,28 @@ describe('mosaic-top events (real program, real tmux)', () => {
     expect(deadTick - killTick).toBeLessThanOrEqual(3);
     // Several ticks later still one line and one notify call.
     await waitFor(() => ticksOf(r.stderr()) >= deadTick + 4, 'four more ticks', { timeoutMs: 60_000 });
-    const dead = lines().map((l) => JSON.parse(l)).filter((t) => t.to === 'dead');
+    const dead = lines()
+      .map((l) => JSON.parse(l))
+      .filter((t) => t.to === 'dead');
     expect(dead).toHaveLength(1);
-    expect(dead[0]).toMatchObject({ schema: 'mosaic-top/transition@1', kind: 'readiness', scope: 'agent', agent: 'coder1', from: 'working', to: 'dead', attention: true });
+    expect(dead[0]).toMatchObject({
+      schema: 'mosaic-top/transition@1',
+      kind: 'readiness',
+      scope: 'agent',
+      agent: 'coder1',
+      from: 'working',
+      to: 'dead',
+      attention: true,
+    });
     expect(dead[0].evidence.join(' ')).toContain('no pane =coder1:0.0');
     await waitFor(() => fs.existsSync(notifyLog) && fs.readFileSync(notifyLog, 'utf8').includes('coder1 dead'), 'the notify call', { timeoutMs: 30_000 });
     const afterDead = fs.readFileSync(notifyLog, 'utf8');
     expect(afterDead.match(/coder1 dead /g)).toHaveLength(1);
     // The event came as JSON on stdin, after the arguments.
-    expect(JSON.parse(afterDead.slice(afterDead.indexOf('coder1 dead ') + 'coder1 dead '.length).split('\n')[0])).toMatchObject({ agent: 'coder1', to: 'dead' });
+    expect(JSON.parse(afterDead.slice(afterDead.indexOf('coder1 dead ') + 'coder1 dead '.length).split('\n')[0])).toMatchObject({
+      agent: 'coder1',
+      to: 'dead',
+    });
 
     // A heartbeat going stale (threshold 3 s): exactly one → stale, notified once.
     beating.delete('coder2');
@@ -148,7 +167,12 @@ describe('mosaic-top events (real program, real tmux)', () => {
     const env = { ...process.env, PATH: `${FIXTURE_BIN}:${process.env.PATH}`, MOSAIC_HOME: '', XDG_CACHE_HOME: home, MT_SYSTEMCTL_MODE: 'nobus' };
     const recent = await runBin(['--mosaic-home', home, 'events', '--json'], env);
     expect(recent.code).toBe(0);
-    expect(recent.stdout.trim().split('\n').map((l) => JSON.parse(l).to)).toEqual(['dead', 'stale']);
+    expect(
+      recent.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).to),
+    ).toEqual(['dead', 'stale']);
     const readable = await runBin(['--mosaic-home', home, 'events'], env);
     expect(readable.stdout).toMatch(/coder1 {2}working → dead {2}! {2}no pane =coder1:0\.0/);
 

@@ -110,11 +110,30 @@ describe('mosaic-top --once (real program)', () => {
 
 describe('mosaic-top heartbeat (real program)', () => {
   let home: string;
-  beforeEach(() => { home = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-hbcli-')); });
-  afterEach(() => { fs.rmSync(home, { recursive: true, force: true }); });
+  beforeEach(() => {
+    home = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-hbcli-'));
+  });
+  afterEach(() => {
+    fs.rmSync(home, { recursive: true, force: true });
+  });
 
   it('writes a v1 beat; refuses bad input with exit 2 and writes nothing', async () => {
-    const ok = await mosaicTop(['--mosaic-home', home, 'heartbeat', 'coder1', '--state', 'busy', '--card', 'A3a', '--note', 'two\nlines', '--interval', '30', '--pid', '4242']);
+    const ok = await mosaicTop([
+      '--mosaic-home',
+      home,
+      'heartbeat',
+      'coder1',
+      '--state',
+      'busy',
+      '--card',
+      'A3a',
+      '--note',
+      'two\nlines',
+      '--interval',
+      '30',
+      '--pid',
+      '4242',
+    ]);
     expect(ok.code).toBe(0);
     const text = fs.readFileSync(path.join(home, 'fleet', 'run', 'coder1.hb'), 'utf8');
     expect(text).toMatch(/^v=1\nts=\d+\nstate=busy\ninterval=30\npid=4242\ncard=A3a\nnote=two lines\n$/);
@@ -154,7 +173,9 @@ describe('mosaic-top heartbeat (real program)', () => {
     expect(JSON.parse(known.stdout)).toMatchObject({ ok: true, inRoster: true });
     const typo = await mosaicTop(['--mosaic-home', home, 'heartbeat', 'coderl', '--state', 'busy', '--json']);
     expect(typo.code).toBe(0);
-    expect(typo.stderr).toBe(`mosaic-top heartbeat: warning: agent "coderl" is not in the roster ${path.join(home, 'fleet', 'roster.yaml')}; no console row reads this beat\n`);
+    expect(typo.stderr).toBe(
+      `mosaic-top heartbeat: warning: agent "coderl" is not in the roster ${path.join(home, 'fleet', 'roster.yaml')}; no console row reads this beat\n`,
+    );
     expect(JSON.parse(typo.stdout)).toMatchObject({ ok: true, inRoster: false });
     expect(fs.existsSync(path.join(home, 'fleet', 'run', 'coderl.hb'))).toBe(true);
   });
@@ -171,13 +192,17 @@ describe('mosaic-top demo (real program)', () => {
     try {
       serverPid = JSON.parse(fs.readFileSync(path.join(mosaicHome, 'demo.json'), 'utf8')).serverPid;
       expect(serverPid).toBeGreaterThan(1);
-      const snapshot = await waitFor(async () => {
-        const r = await mosaicTop(['--mosaic-home', mosaicHome, '--once', '--json'], { MT_SYSTEMCTL_MODE: 'nobus' });
-        const s = JSON.parse(r.stdout) as Snapshot;
-        const by = Object.fromEntries(s.agents.map((a: { name: string; readiness: string }) => [a.name, a.readiness]));
-        const driftSeen = s.agents.find((a: { name: string }) => a.name === 'canary-pi')?.flags.includes('DRIFT');
-        return by.research === 'dead' && by.orchestrator !== 'unknown' && driftSeen ? s : null;
-      }, 'demo fleet settles (research dead, DRIFT seen)', { timeoutMs: 20_000, intervalMs: 300 });
+      const snapshot = await waitFor(
+        async () => {
+          const r = await mosaicTop(['--mosaic-home', mosaicHome, '--once', '--json'], { MT_SYSTEMCTL_MODE: 'nobus' });
+          const s = JSON.parse(r.stdout) as Snapshot;
+          const by = Object.fromEntries(s.agents.map((a: { name: string; readiness: string }) => [a.name, a.readiness]));
+          const driftSeen = s.agents.find((a: { name: string }) => a.name === 'canary-pi')?.flags.includes('DRIFT');
+          return by.research === 'dead' && by.orchestrator !== 'unknown' && driftSeen ? s : null;
+        },
+        'demo fleet settles (research dead, DRIFT seen)',
+        { timeoutMs: 20_000, intervalMs: 300 },
+      );
       const by = Object.fromEntries(snapshot.agents.map((a) => [a.name, a]));
       expect(by.reviewer.readiness).toBe('stale');
       expect(by.research.readiness).toBe('dead');
@@ -196,18 +221,40 @@ describe('mosaic-top demo (real program)', () => {
       // The sim agent acknowledges input typed into its pane.
       await execFileAsync('tmux', ['-L', socket, 'send-keys', '-t', '=coder1:0.0', '-l', 'hello sim']);
       await execFileAsync('tmux', ['-L', socket, 'send-keys', '-t', '=coder1:0.0', 'Enter']);
-      await waitFor(async () => (await execFileAsync('tmux', ['-L', socket, 'capture-pane', '-p', '-t', '=coder1:0.0'])).stdout.includes('ack: hello sim'), 'ack in pane');
+      await waitFor(
+        async () => (await execFileAsync('tmux', ['-L', socket, 'capture-pane', '-p', '-t', '=coder1:0.0'])).stdout.includes('ack: hello sim'),
+        'ack in pane',
+      );
     } finally {
       const down = await mosaicTop(['--mosaic-home', mosaicHome, 'demo', 'down']);
       expect(down.code).toBe(0);
     }
     expect(fs.existsSync(mosaicHome)).toBe(false);
-    const ls = await execFileAsync('tmux', ['-L', socket, 'list-sessions']).then(() => 'alive', () => 'gone');
+    const ls = await execFileAsync('tmux', ['-L', socket, 'list-sessions']).then(
+      () => 'alive',
+      () => 'gone',
+    );
     expect(ls).toBe('gone');
-    const alive = (() => { try { process.kill(serverPid!, 0); return true; } catch { return false; } })();
+    const alive = (() => {
+      try {
+        process.kill(serverPid!, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    })();
     expect(alive).toBe(false);
     // No sim agent of this demo survives.
-    const procs = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map((d) => { try { return fs.readFileSync(`/proc/${d}/cmdline`, 'utf8'); } catch { return ''; } });
+    const procs = fs
+      .readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d))
+      .map((d) => {
+        try {
+          return fs.readFileSync(`/proc/${d}/cmdline`, 'utf8');
+        } catch {
+          return '';
+        }
+      });
     expect(procs.filter((c) => c.includes(mosaicHome))).toEqual([]);
   });
 

@@ -33,7 +33,10 @@ describe.each(['claude', 'codex'] as RuntimeName[])('answer a permission prompt:
   const answer = (choice: AnswerChoice, promptId?: string) =>
     answerPrompt({ agent, runtime, answer: choice, promptId, socket: pane.tmux.socket, runDir, timeoutMs: 30_000 });
   const settleIdle = () =>
-    waitFor(async () => (await reading()).state === 'idle' && !SCREEN[runtime].busy.test(await pane.capture()), `${runtime} back at its idle input line`, { timeoutMs: 60_000, intervalMs: 200 });
+    waitFor(async () => (await reading()).state === 'idle' && !SCREEN[runtime].busy.test(await pane.capture()), `${runtime} back at its idle input line`, {
+      timeoutMs: 60_000,
+      intervalMs: 200,
+    });
   /** Queues a tool call running `command`, submits a message, waits for the prompt; returns its classification. */
   const openPrompt = async (command: string) => {
     await settleIdle();
@@ -41,10 +44,14 @@ describe.each(['claude', 'codex'] as RuntimeName[])('answer a permission prompt:
     await pane.submit(`please run ${command.split(' ')[1]}`);
     await call.started;
     await pane.waitForScreen(permission(), 30_000);
-    return waitFor(async () => {
-      const c = await reading();
-      return c.state === 'waiting' && c.prompt?.detail?.includes(command) ? c.prompt : null;
-    }, `${runtime} waiting on the prompt for ${command}`, { timeoutMs: 30_000, intervalMs: 100 });
+    return waitFor(
+      async () => {
+        const c = await reading();
+        return c.state === 'waiting' && c.prompt?.detail?.includes(command) ? c.prompt : null;
+      },
+      `${runtime} waiting on the prompt for ${command}`,
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
   };
 
   beforeAll(async () => {

@@ -36,7 +36,14 @@ describe('console answer key on a real Claude Code', () => {
   const until = async (test: (s: string) => boolean, what: string, timeoutMs = 30_000) => {
     let last = '';
     try {
-      return await waitFor(async () => { last = await screen(); return test(last) ? last : null; }, what, { timeoutMs, intervalMs: 100 });
+      return await waitFor(
+        async () => {
+          last = await screen();
+          return test(last) ? last : null;
+        },
+        what,
+        { timeoutMs, intervalMs: 100 },
+      );
     } catch (error) {
       throw new Error(`${(error as Error).message}; console screen was:\n${last}`);
     }

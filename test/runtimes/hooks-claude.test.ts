@@ -51,7 +51,10 @@ describe('real Claude Code with hooks installed by `mosaic-top hooks install`', 
       session: 'cc1',
       prepare: async (dirs) => {
         fs.mkdirSync(path.join(mosaicHome, 'fleet'), { recursive: true });
-        fs.writeFileSync(path.join(mosaicHome, 'fleet', 'roster.yaml'), `agents:\n  - name: cc1\n    runtime: claude\n    working_directory: ${dirs.workdir}\n`);
+        fs.writeFileSync(
+          path.join(mosaicHome, 'fleet', 'roster.yaml'),
+          `agents:\n  - name: cc1\n    runtime: claude\n    working_directory: ${dirs.workdir}\n`,
+        );
         const { MOSAIC_AGENT_NAME: _n, ...env } = process.env;
         const r = await runBin(['hooks', 'install', 'cc1'], { ...env, HOME: dirs.home, MOSAIC_HOME: mosaicHome });
         installOut = r.stdout + r.stderr;

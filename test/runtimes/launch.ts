@@ -296,7 +296,17 @@ function recipe(runtime: RuntimeName, dirs: RuntimeDirs, endpoint: ModelEndpoint
                 baseUrl: endpoint.openaiBaseUrl,
                 api: 'openai-completions',
                 apiKey: TEST_OPENAI_KEY,
-                models: [{ id: TEST_MODEL, name: 'Test model', reasoning: false, input: ['text'], contextWindow: 128000, maxTokens: 4096, cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 } }],
+                models: [
+                  {
+                    id: TEST_MODEL,
+                    name: 'Test model',
+                    reasoning: false,
+                    input: ['text'],
+                    contextWindow: 128000,
+                    maxTokens: 4096,
+                    cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
+                  },
+                ],
               },
             },
           },
@@ -306,7 +316,11 @@ function recipe(runtime: RuntimeName, dirs: RuntimeDirs, endpoint: ModelEndpoint
       );
       write(
         path.join(dirs.home, '.pi', 'agent', 'settings.json'),
-        JSON.stringify({ defaultProvider: 'fake', defaultModel: TEST_MODEL, retry: { enabled: true, maxRetries: 1, baseDelayMs: 500, provider: { maxRetries: 0 } } }, null, 2),
+        JSON.stringify(
+          { defaultProvider: 'fake', defaultModel: TEST_MODEL, retry: { enabled: true, maxRetries: 1, baseDelayMs: 500, provider: { maxRetries: 0 } } },
+          null,
+          2,
+        ),
       );
       return { env: { PI_OFFLINE: '1' }, args: [] };
     case 'opencode':
@@ -401,7 +415,9 @@ export async function launchRuntime(runtime: RuntimeName, opts: LaunchOptions): 
   }
   const env: Record<string, string> = {
     HOME: dirs.home,
-    PATH: [path.dirname(installed.binPath), path.dirname(process.execPath), '/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'].join(':'),
+    PATH: [path.dirname(installed.binPath), path.dirname(process.execPath), '/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'].join(
+      ':',
+    ),
     TERM: terminalName(),
     LANG: 'C.UTF-8',
     LC_ALL: 'C.UTF-8',

@@ -21,7 +21,12 @@ const TOOLS = {
 };
 
 async function post(path: string, body: unknown): Promise<{ status: number; headers: Headers; text: string }> {
-  const res = await fetch(endpoint.url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(20_000) });
+  const res = await fetch(endpoint.url + path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(20_000),
+  });
   return { status: res.status, headers: res.headers, text: await res.text() };
 }
 
@@ -29,7 +34,12 @@ async function post(path: string, body: unknown): Promise<{ status: number; head
 function events(sse: string): any[] {
   return sse
     .split('\n\n')
-    .map((block) => block.split('\n').find((l) => l.startsWith('data: '))?.slice(6))
+    .map((block) =>
+      block
+        .split('\n')
+        .find((l) => l.startsWith('data: '))
+        ?.slice(6),
+    )
     .filter((d): d is string => d !== undefined)
     .map((d) => (d === '[DONE]' ? d : JSON.parse(d)));
 }
@@ -37,12 +47,41 @@ function events(sse: string): any[] {
 describe('model endpoint', () => {
   it('streams an Anthropic Messages text reply and records the user text', async () => {
     endpoint.queue({ kind: 'text', text: 'hello from the model' });
-    const r = await post('/v1/messages?beta=true', { model: 'm', stream: true, tools: TOOLS.anthropic, messages: [{ role: 'user', content: [{ type: 'text', text: '<system-reminder>x</system-reminder>' }, { type: 'text', text: 'hi there' }] }] });
+    const r = await post('/v1/messages?beta=true', {
+      model: 'm',
+      stream: true,
+      tools: TOOLS.anthropic,
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: '<system-reminder>x</system-reminder>' },
+            { type: 'text', text: 'hi there' },
+          ],
+        },
+      ],
+    });
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toBe('text/event-stream');
     const ev = events(r.text);
-    expect(ev.map((e) => e.type)).toEqual(['message_start', 'ping', 'content_block_start', 'content_block_delta', 'content_block_delta', 'content_block_delta', 'content_block_delta', 'content_block_stop', 'message_delta', 'message_stop']);
-    expect(ev.filter((e) => e.type === 'content_block_delta').map((e) => e.delta.text).join('')).toBe('hello from the model');
+    expect(ev.map((e) => e.type)).toEqual([
+      'message_start',
+      'ping',
+      'content_block_start',
+      'content_block_delta',
+      'content_block_delta',
+      'content_block_delta',
+      'content_block_delta',
+      'content_block_stop',
+      'message_delta',
+      'message_stop',
+    ]);
+    expect(
+      ev
+        .filter((e) => e.type === 'content_block_delta')
+        .map((e) => e.delta.text)
+        .join(''),
+    ).toBe('hello from the model');
     const [req] = endpoint.mainRequests();
     expect(req.query).toBe('beta=true');
     expect(lastUserText(req)).toBe('hi there');
@@ -54,10 +93,21 @@ describe('model endpoint', () => {
     endpoint.queue({ kind: 'tool', command: 'echo hi > proto.txt' });
     const a = events((await post('/v1/messages', { stream: true, tools: TOOLS.anthropic, messages: [{ role: 'user', content: 'go' }] })).text);
     expect(a.find((e) => e.type === 'content_block_start').content_block).toMatchObject({ type: 'tool_use', name: 'Bash' });
-    expect(JSON.parse(a.find((e) => e.type === 'content_block_delta').delta.partial_json)).toEqual({ command: 'echo hi > proto.txt', description: 'Run the command' });
+    expect(JSON.parse(a.find((e) => e.type === 'content_block_delta').delta.partial_json)).toEqual({
+      command: 'echo hi > proto.txt',
+      description: 'Run the command',
+    });
     expect(a.find((e) => e.type === 'message_delta').delta.stop_reason).toBe('tool_use');
 
-    const o = events((await post('/v1/responses', { stream: true, tools: TOOLS.responses, input: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'go' }] }] })).text);
+    const o = events(
+      (
+        await post('/v1/responses', {
+          stream: true,
+          tools: TOOLS.responses,
+          input: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'go' }] }],
+        })
+      ).text,
+    );
     const done = o.find((e) => e.type === 'response.output_item.done').item;
     expect(done).toMatchObject({ type: 'function_call', name: 'exec_command' });
     expect(JSON.parse(done.arguments)).toMatchObject({ cmd: 'echo hi > proto.txt', sandbox_permissions: 'require_escalated' });
@@ -75,7 +125,12 @@ describe('model endpoint', () => {
   it('answers side requests (no tools) at once without consuming the queue', async () => {
     endpoint.queue({ kind: 'text', text: 'the main reply' });
     const side = events((await post('/v1/chat/completions', { stream: true, messages: [{ role: 'user', content: 'title?' }] })).text);
-    expect(side.filter((e) => e !== '[DONE]').map((e) => e.choices[0]?.delta?.content ?? '').join('')).toBe(SIDE_REPLY_TEXT);
+    expect(
+      side
+        .filter((e) => e !== '[DONE]')
+        .map((e) => e.choices[0]?.delta?.content ?? '')
+        .join(''),
+    ).toBe(SIDE_REPLY_TEXT);
     expect(endpoint.pending()).toBe(1);
     const plain = JSON.parse((await post('/v1/messages', { messages: [{ role: 'user', content: 'quota' }] })).text);
     expect(plain.content[0].text).toBe(SIDE_REPLY_TEXT);
@@ -123,7 +178,9 @@ describe('model endpoint', () => {
   it('the HTTP control route queues replies and lists requests; HEAD /, count_tokens and /v1/models answer', async () => {
     expect((await post('/_control/queue', [{ kind: 'text', text: 'via control' }])).status).toBe(200);
     expect((await post('/_control/queue', { kind: 'bogus' })).status).toBe(400);
-    const ev = events((await post('/v1/responses', { stream: true, tools: TOOLS.responses, input: [{ role: 'user', content: [{ type: 'input_text', text: 'q' }] }] })).text);
+    const ev = events(
+      (await post('/v1/responses', { stream: true, tools: TOOLS.responses, input: [{ role: 'user', content: [{ type: 'input_text', text: 'q' }] }] })).text,
+    );
     expect(ev.find((e) => e.type === 'response.output_item.done').item.content[0].text).toBe('via control');
     expect((await fetch(endpoint.url + '/', { method: 'HEAD' })).status).toBe(200);
     expect(JSON.parse((await post('/v1/messages/count_tokens', { messages: [] })).text).input_tokens).toBeGreaterThan(0);
@@ -136,10 +193,31 @@ describe('model endpoint', () => {
     expect(
       lastUserText({
         api: 'responses',
-        body: { input: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'real prompt' }] }, { type: 'message', role: 'user', content: [{ type: 'input_text', text: '<environment_context>cwd</environment_context>' }] }] },
+        body: {
+          input: [
+            { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'real prompt' }] },
+            { type: 'message', role: 'user', content: [{ type: 'input_text', text: '<environment_context>cwd</environment_context>' }] },
+          ],
+        },
       }),
     ).toBe('real prompt');
-    expect(lastUserText({ api: 'chat', body: { messages: [{ role: 'user', content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }] }, { role: 'assistant', content: 'x' }] } })).toBe('a\nb');
+    expect(
+      lastUserText({
+        api: 'chat',
+        body: {
+          messages: [
+            {
+              role: 'user',
+              content: [
+                { type: 'text', text: 'a' },
+                { type: 'text', text: 'b' },
+              ],
+            },
+            { role: 'assistant', content: 'x' },
+          ],
+        },
+      }),
+    ).toBe('a\nb');
     expect(lastUserText({ api: 'chat', body: {} })).toBe('');
   });
 });

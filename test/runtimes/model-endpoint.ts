@@ -161,7 +161,7 @@ function chunks(text: string): string[] {
 function toolNames(api: ApiShape, body: any): string[] {
   const tools: any[] = Array.isArray(body?.tools) ? body.tools : [];
   return tools
-    .map((t) => (api === 'chat' ? t?.function?.name ?? t?.name : t?.name ?? t?.function?.name ?? t?.type))
+    .map((t) => (api === 'chat' ? (t?.function?.name ?? t?.name) : (t?.name ?? t?.function?.name ?? t?.type)))
     .filter((n): n is string => typeof n === 'string');
 }
 
@@ -246,7 +246,15 @@ export function userTexts(req: Pick<RecordedRequest, 'api' | 'body'>, opts: { st
 function errorBody(api: ApiShape, status: number, message: string): unknown {
   if (api === 'anthropic' || api === 'count_tokens') {
     const type =
-      status === 401 ? 'authentication_error' : status === 429 ? 'rate_limit_error' : status === 529 ? 'overloaded_error' : status === 400 ? 'invalid_request_error' : 'api_error';
+      status === 401
+        ? 'authentication_error'
+        : status === 429
+          ? 'rate_limit_error'
+          : status === 529
+            ? 'overloaded_error'
+            : status === 400
+              ? 'invalid_request_error'
+              : 'api_error';
     return { type: 'error', error: { type, message } };
   }
   const type = status === 401 ? 'invalid_request_error' : status === 429 ? 'rate_limit_exceeded' : 'server_error';
@@ -318,8 +326,8 @@ export async function startModelEndpoint(opts: { log?: (line: string) => void } 
       if (closed) return;
       res.write((event ? `event: ${event}\n` : '') + `data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`);
     };
-    const text = reply.kind === 'text' ? reply.text : reply.text ?? '';
-    const call = reply.kind === 'tool' ? reply.call ?? shellCall(api, body, reply.command) : null;
+    const text = reply.kind === 'text' ? reply.text : (reply.text ?? '');
+    const call = reply.kind === 'tool' ? (reply.call ?? shellCall(api, body, reply.command)) : null;
     const pieces = text ? chunks(text) : [];
     const paceMs = reply.kind === 'text' ? Math.max(0, (reply.paceSeconds ?? 0) * 1000) : 0;
     const gap = pieces.length > 1 ? paceMs / pieces.length : paceMs;
@@ -339,12 +347,27 @@ export async function startModelEndpoint(opts: { log?: (line: string) => void } 
     if (api === 'anthropic') {
       send('message_start', {
         type: 'message_start',
-        message: { id: msgId, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 12, output_tokens: 1 } },
+        message: {
+          id: msgId,
+          type: 'message',
+          role: 'assistant',
+          model,
+          content: [],
+          stop_reason: null,
+          stop_sequence: null,
+          usage: { input_tokens: 12, output_tokens: 1 },
+        },
       });
       send('ping', { type: 'ping' });
     } else if (api === 'responses') {
-      send('response.created', { type: 'response.created', response: { id: msgId, object: 'response', created_at: created, status: 'in_progress', model, output: [] } });
-      send('response.in_progress', { type: 'response.in_progress', response: { id: msgId, object: 'response', created_at: created, status: 'in_progress', model, output: [] } });
+      send('response.created', {
+        type: 'response.created',
+        response: { id: msgId, object: 'response', created_at: created, status: 'in_progress', model, output: [] },
+      });
+      send('response.in_progress', {
+        type: 'response.in_progress',
+        response: { id: msgId, object: 'response', created_at: created, status: 'in_progress', model, output: [] },
+      });
     } else {
       send(null, chatChunk({ role: 'assistant', content: '' }));
     }
@@ -359,14 +382,25 @@ export async function startModelEndpoint(opts: { log?: (line: string) => void } 
       const itemId = nextId('msg');
       if (api === 'anthropic') send('content_block_start', { type: 'content_block_start', index, content_block: { type: 'text', text: '' } });
       else if (api === 'responses') {
-        send('response.output_item.added', { type: 'response.output_item.added', output_index: index, item: { type: 'message', id: itemId, role: 'assistant', status: 'in_progress', content: [] } });
-        send('response.content_part.added', { type: 'response.content_part.added', item_id: itemId, output_index: index, content_index: 0, part: { type: 'output_text', text: '', annotations: [] } });
+        send('response.output_item.added', {
+          type: 'response.output_item.added',
+          output_index: index,
+          item: { type: 'message', id: itemId, role: 'assistant', status: 'in_progress', content: [] },
+        });
+        send('response.content_part.added', {
+          type: 'response.content_part.added',
+          item_id: itemId,
+          output_index: index,
+          content_index: 0,
+          part: { type: 'output_text', text: '', annotations: [] },
+        });
       }
       for (let i = 0; i < pieces.length && !closed; i++) {
         if (i > 0 && gap > 0) await sleep(gap);
         const piece = pieces[i];
         if (api === 'anthropic') send('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'text_delta', text: piece } });
-        else if (api === 'responses') send('response.output_text.delta', { type: 'response.output_text.delta', item_id: itemId, output_index: index, content_index: 0, delta: piece });
+        else if (api === 'responses')
+          send('response.output_text.delta', { type: 'response.output_text.delta', item_id: itemId, output_index: index, content_index: 0, delta: piece });
         else send(null, chatChunk({ content: piece }));
       }
       if (pieces.length === 1 && gap > 0) await sleep(gap);
@@ -374,7 +408,13 @@ export async function startModelEndpoint(opts: { log?: (line: string) => void } 
       else if (api === 'responses') {
         const item = { type: 'message', id: itemId, role: 'assistant', status: 'completed', content: [{ type: 'output_text', text, annotations: [] }] };
         send('response.output_text.done', { type: 'response.output_text.done', item_id: itemId, output_index: index, content_index: 0, text });
-        send('response.content_part.done', { type: 'response.content_part.done', item_id: itemId, output_index: index, content_index: 0, part: item.content[0] });
+        send('response.content_part.done', {
+          type: 'response.content_part.done',
+          item_id: itemId,
+          output_index: index,
+          content_index: 0,
+          part: item.content[0],
+        });
         send('response.output_item.done', { type: 'response.output_item.done', output_index: index, item });
         outputItems.push(item);
       }
@@ -390,7 +430,11 @@ export async function startModelEndpoint(opts: { log?: (line: string) => void } 
         send('content_block_stop', { type: 'content_block_stop', index });
       } else if (api === 'responses') {
         const itemId = nextId('fc');
-        send('response.output_item.added', { type: 'response.output_item.added', output_index: index, item: { type: 'function_call', id: itemId, call_id: callId, name: call.name, arguments: '', status: 'in_progress' } });
+        send('response.output_item.added', {
+          type: 'response.output_item.added',
+          output_index: index,
+          item: { type: 'function_call', id: itemId, call_id: callId, name: call.name, arguments: '', status: 'in_progress' },
+        });
         send('response.function_call_arguments.delta', { type: 'response.function_call_arguments.delta', item_id: itemId, output_index: index, delta: args });
         send('response.function_call_arguments.done', { type: 'response.function_call_arguments.done', item_id: itemId, output_index: index, arguments: args });
         const item = { type: 'function_call', id: itemId, call_id: callId, name: call.name, arguments: args, status: 'completed' };
@@ -407,7 +451,11 @@ export async function startModelEndpoint(opts: { log?: (line: string) => void } 
 
     // Closing events.
     if (api === 'anthropic') {
-      send('message_delta', { type: 'message_delta', delta: { stop_reason: call ? 'tool_use' : 'end_turn', stop_sequence: null }, usage: { output_tokens: outTokens } });
+      send('message_delta', {
+        type: 'message_delta',
+        delta: { stop_reason: call ? 'tool_use' : 'end_turn', stop_sequence: null },
+        usage: { output_tokens: outTokens },
+      });
       send('message_stop', { type: 'message_stop' });
     } else if (api === 'responses') {
       send('response.completed', {
@@ -419,12 +467,25 @@ export async function startModelEndpoint(opts: { log?: (line: string) => void } 
           status: 'completed',
           model,
           output: outputItems,
-          usage: { input_tokens: 12, input_tokens_details: { cached_tokens: 0 }, output_tokens: outTokens, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 12 + outTokens },
+          usage: {
+            input_tokens: 12,
+            input_tokens_details: { cached_tokens: 0 },
+            output_tokens: outTokens,
+            output_tokens_details: { reasoning_tokens: 0 },
+            total_tokens: 12 + outTokens,
+          },
         },
       });
     } else {
       send(null, chatChunk({}, call ? 'tool_calls' : 'stop'));
-      send(null, { id: msgId, object: 'chat.completion.chunk', created, model, choices: [], usage: { prompt_tokens: 12, completion_tokens: outTokens, total_tokens: 12 + outTokens } });
+      send(null, {
+        id: msgId,
+        object: 'chat.completion.chunk',
+        created,
+        model,
+        choices: [],
+        usage: { prompt_tokens: 12, completion_tokens: outTokens, total_tokens: 12 + outTokens },
+      });
       send(null, '[DONE]');
     }
     if (!closed) res.end();
@@ -435,7 +496,16 @@ export async function startModelEndpoint(opts: { log?: (line: string) => void } 
     const model = typeof body?.model === 'string' ? body.model : 'test-model';
     let out: unknown;
     if (api === 'anthropic') {
-      out = { id: nextId('msg'), type: 'message', role: 'assistant', model, content: [{ type: 'text', text }], stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: 12, output_tokens: 2 } };
+      out = {
+        id: nextId('msg'),
+        type: 'message',
+        role: 'assistant',
+        model,
+        content: [{ type: 'text', text }],
+        stop_reason: 'end_turn',
+        stop_sequence: null,
+        usage: { input_tokens: 12, output_tokens: 2 },
+      };
     } else if (api === 'responses') {
       out = {
         id: nextId('resp'),
@@ -521,7 +591,8 @@ export async function startModelEndpoint(opts: { log?: (line: string) => void } 
     if (rec.method === 'POST' && rec.path === '/_control/queue') {
       const replies: ScriptedReply[] = Array.isArray(rec.body) ? rec.body : [rec.body];
       for (const r of replies) {
-        if (!r || !['text', 'tool', 'error'].includes(r.kind)) return json(res, 400, { error: `bad reply ${JSON.stringify(r)}: kind must be text, tool or error` });
+        if (!r || !['text', 'tool', 'error'].includes(r.kind))
+          return json(res, 400, { error: `bad reply ${JSON.stringify(r)}: kind must be text, tool or error` });
       }
       for (const r of replies) endpoint.queue(r);
       return json(res, 200, { queued: replies.length, pending: endpoint.pending() });
@@ -560,7 +631,18 @@ export async function startModelEndpoint(opts: { log?: (line: string) => void } 
           /* keep the text */
         }
       }
-      const rec: RecordedRequest = { seq: ++seq, method, path: url.pathname, query: url.search.replace(/^\?/, ''), api, headers: req.headers, body, side: false, served: '', at: Date.now() };
+      const rec: RecordedRequest = {
+        seq: ++seq,
+        method,
+        path: url.pathname,
+        query: url.search.replace(/^\?/, ''),
+        api,
+        headers: req.headers,
+        body,
+        side: false,
+        served: '',
+        at: Date.now(),
+      };
       if (api !== 'control') recorded.push(rec);
       const done = (): void => opts.log?.(`[model-endpoint] #${rec.seq} ${method} ${url.pathname} → ${rec.served}`);
       if (tooBig) {

@@ -97,7 +97,14 @@ describe.each([
     expect(row.readiness).toBe('waiting');
     expect(row.evidence[0]).toBe('screen: permission prompt Bash echo hi > proto.txt [claude@>=2.0.0]');
     expect(row.screen?.prompt).toMatchObject({ kind: 'permission', tool: 'Bash', detail: 'echo hi > proto.txt', id: expect.stringMatching(/^[0-9a-f]{16}$/) });
-    if (hooks) await w.until('the PermissionRequest beat beside the screen', (r) => r.readiness === 'waiting' && r.heartbeat?.state === 'waiting' && /state=waiting \(permission: Bash echo hi > proto\.txt\)/.test(r.evidence.join('; ')));
+    if (hooks)
+      await w.until(
+        'the PermissionRequest beat beside the screen',
+        (r) =>
+          r.readiness === 'waiting' &&
+          r.heartbeat?.state === 'waiting' &&
+          /state=waiting \(permission: Bash echo hi > proto\.txt\)/.test(r.evidence.join('; ')),
+      );
     // Nothing was typed into the dialog: the tool did not run.
     expect(fs.existsSync(path.join(pane.dirs.workdir, 'proto.txt'))).toBe(false);
     // Esc rejects it; Claude fires no hook for that, so a hooked beat still says waiting: the fresher screen wins.

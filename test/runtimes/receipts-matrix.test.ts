@@ -52,7 +52,10 @@ function allowed(expected: Expected, index: number): string[] {
  * `afterSeq`: Claude Code sends two messages queued in one turn together, as one user message.
  */
 function arrivals(endpoint: ModelEndpoint, afterSeq: number, text: string): number {
-  return endpoint.mainRequests().filter((r) => r.seq > afterSeq).reduce((n, r) => n + lastUserText(r).split(text).length - 1, 0);
+  return endpoint
+    .mainRequests()
+    .filter((r) => r.seq > afterSeq)
+    .reduce((n, r) => n + lastUserText(r).split(text).length - 1, 0);
 }
 
 /** Main requests after `afterSeq` whose last user message is exactly `text` (byte for byte). */
@@ -84,19 +87,32 @@ describe.each(['claude', 'codex', 'pi', 'opencode'] as RuntimeName[])('receipts 
   const reading = async () => readInput(runtime, await pane!.capture());
   /** Back at the idle input line with an empty box (bounded). */
   const settleIdle = async () => {
-    await waitFor(async () => {
-      const r = await reading();
-      return r.state === 'idle' && (r.box ?? '') === '' && !SCREEN[runtime].busy.test(await pane!.capture());
-    }, `${runtime} idle with an empty input box`, { timeoutMs: 60_000, intervalMs: 200 });
+    await waitFor(
+      async () => {
+        const r = await reading();
+        return r.state === 'idle' && (r.box ?? '') === '' && !SCREEN[runtime].busy.test(await pane!.capture());
+      },
+      `${runtime} idle with an empty input box`,
+      { timeoutMs: 60_000, intervalMs: 200 },
+    );
   };
   /** Records a cell and asserts its receipts against the matrix. */
   const check = (state: State, shape: Shape, receipts: SendReceipt[]) => {
     const expected = cells[state]![shape]!;
-    results.push({ runtime, state, shape, receipts: receipts.map((r) => r.status), evidence: receipts.flatMap((r) => [r.reason ?? '', ...r.evidence]).filter(Boolean) });
+    results.push({
+      runtime,
+      state,
+      shape,
+      receipts: receipts.map((r) => r.status),
+      evidence: receipts.flatMap((r) => [r.reason ?? '', ...r.evidence]).filter(Boolean),
+    });
     if (receipts.length > 1 && expected.includes(' + ')) {
       // Two sends at once: which one takes the per-agent lock first is not fixed, so the pair of
       // receipts is compared as a set (the endpoint check still pairs each text with its receipt).
-      expect([...receipts.map((r) => r.status)].sort(), `${runtime} / ${state} / ${shape}: ${receipts.map((r) => `${r.status} — ${r.reason ?? r.evidence.join(' | ')}`).join(' ;; ')}`).toEqual(expected.split(' + ').sort());
+      expect(
+        [...receipts.map((r) => r.status)].sort(),
+        `${runtime} / ${state} / ${shape}: ${receipts.map((r) => `${r.status} — ${r.reason ?? r.evidence.join(' | ')}`).join(' ;; ')}`,
+      ).toEqual(expected.split(' + ').sort());
       return;
     }
     receipts.forEach((r, i) => {
@@ -108,7 +124,10 @@ describe.each(['claude', 'codex', 'pi', 'opencode'] as RuntimeName[])('receipts 
     const texts = messagesOf(shape).map((m) => FRAME + m);
     for (const [i, r] of receipts.entries()) {
       if (r.status === 'submitted' || r.status === 'queued') {
-        await waitFor(() => arrivals(endpoint, afterSeq, texts[i]) >= 1, `${runtime}: the model receives ${shape} #${i + 1} exactly`, { timeoutMs: 60_000, intervalMs: 100 });
+        await waitFor(() => arrivals(endpoint, afterSeq, texts[i]) >= 1, `${runtime}: the model receives ${shape} #${i + 1} exactly`, {
+          timeoutMs: 60_000,
+          intervalMs: 100,
+        });
       }
     }
     await settleIdle();
@@ -116,9 +135,9 @@ describe.each(['claude', 'codex', 'pi', 'opencode'] as RuntimeName[])('receipts 
       const n = arrivals(endpoint, afterSeq, texts[i]);
       if (r.status === 'submitted' || r.status === 'queued') {
         expect(n, `${runtime} / ${shape} #${i + 1} arrives exactly once`).toBe(1);
-        if (shape !== 'rapid second send') expect(exactArrivals(endpoint, afterSeq, texts[i]), `${runtime} / ${shape}: the model's user message is byte for byte the text sent`).toBe(1);
-      }
-      else expect(mentions(endpoint, afterSeq, messagesOf(shape)[i]), `${runtime} / ${shape} #${i + 1} (${r.status}) never reaches the model`).toBe(0);
+        if (shape !== 'rapid second send')
+          expect(exactArrivals(endpoint, afterSeq, texts[i]), `${runtime} / ${shape}: the model's user message is byte for byte the text sent`).toBe(1);
+      } else expect(mentions(endpoint, afterSeq, messagesOf(shape)[i]), `${runtime} / ${shape} #${i + 1} (${r.status}) never reaches the model`).toBe(0);
     }
   };
 
@@ -178,31 +197,34 @@ describe.each(['claude', 'codex', 'pi', 'opencode'] as RuntimeName[])('receipts 
     }
   });
 
-  cellTest(cells['permission prompt open'])('permission prompt open: refused before anything is typed; the prompt stays open, the tool never runs', async () => {
-    await settleIdle();
-    const before = endpoint.lastSeq();
-    const proto = path.join(pane!.dirs.workdir, 'proto.txt');
-    const call = endpoint.queue({ kind: 'tool', command: 'echo hi > proto.txt' });
-    await pane!.submit('write the file please');
-    await call.started;
-    const prompt = await pane!.waitForScreen(SCREEN[runtime].permission!, 30_000);
-    for (const shape of SHAPES) {
-      if (!cells['permission prompt open']![shape]) continue;
-      const receipts = await Promise.all(messagesOf(shape).map((m) => send(m)));
-      check('permission prompt open', shape, receipts);
-      for (const r of receipts) expect(r.reason).toMatch(/permission prompt|dialog/);
-      // The very same prompt is still open, nothing was typed into it, the tool did not run.
-      const now = await pane!.capture();
-      expect(now).toMatch(SCREEN[runtime].permission!);
-      expect(now.replace(/\s+$/gm, '')).toBe(prompt.replace(/\s+$/gm, ''));
+  cellTest(cells['permission prompt open'])(
+    'permission prompt open: refused before anything is typed; the prompt stays open, the tool never runs',
+    async () => {
+      await settleIdle();
+      const before = endpoint.lastSeq();
+      const proto = path.join(pane!.dirs.workdir, 'proto.txt');
+      const call = endpoint.queue({ kind: 'tool', command: 'echo hi > proto.txt' });
+      await pane!.submit('write the file please');
+      await call.started;
+      const prompt = await pane!.waitForScreen(SCREEN[runtime].permission!, 30_000);
+      for (const shape of SHAPES) {
+        if (!cells['permission prompt open']![shape]) continue;
+        const receipts = await Promise.all(messagesOf(shape).map((m) => send(m)));
+        check('permission prompt open', shape, receipts);
+        for (const r of receipts) expect(r.reason).toMatch(/permission prompt|dialog/);
+        // The very same prompt is still open, nothing was typed into it, the tool did not run.
+        const now = await pane!.capture();
+        expect(now).toMatch(SCREEN[runtime].permission!);
+        expect(now.replace(/\s+$/gm, '')).toBe(prompt.replace(/\s+$/gm, ''));
+        expect(fs.existsSync(proto)).toBe(false);
+      }
+      await pane!.keys('Escape');
+      await pane!.waitForScreenGone(SCREEN[runtime].permission!, 30_000);
+      await settleIdle();
       expect(fs.existsSync(proto)).toBe(false);
-    }
-    await pane!.keys('Escape');
-    await pane!.waitForScreenGone(SCREEN[runtime].permission!, 30_000);
-    await settleIdle();
-    expect(fs.existsSync(proto)).toBe(false);
-    for (const shape of SHAPES) for (const m of messagesOf(shape)) expect(mentions(endpoint, before, m)).toBe(0);
-  });
+      for (const shape of SHAPES) for (const m of messagesOf(shape)) expect(mentions(endpoint, before, m)).toBe(0);
+    },
+  );
 
   cellTest(cells['text already in the input box'])('text already in the input box: refused; the draft alone is submitted later', async () => {
     await settleIdle();
@@ -223,31 +245,36 @@ describe.each(['claude', 'codex', 'pi', 'opencode'] as RuntimeName[])('receipts 
     for (const shape of SHAPES) for (const m of messagesOf(shape)) expect(mentions(endpoint, before, m)).toBe(0);
   });
 
-  cellTest(cells['Enter not taken'])('Enter not taken: typed_not_submitted while the text waits in the box; a second send is refused, not pasted behind it', async () => {
-    await settleIdle();
-    const before = endpoint.lastSeq();
-    const message = MESSAGES['one line'];
-    // A submit key the runtime ignores stands for an Enter that did not submit.
-    const receipt = await send(message, { delivery: { ...deliveryFor(runtime), submitKey: 'Right' }, timeoutMs: 3000 });
-    check('Enter not taken', 'one line', [receipt]);
-    expect((await reading()).box).toContain('run the tests, then report back');
-    expect(mentions(endpoint, before, message)).toBe(0);
-    const retry = await send(message);
-    expect(retry.status).toBe('refused');
-    expect(retry.reason).toMatch(/already holds text/);
-    // The text was there all along: Enter now submits it, once.
-    await pane!.keys('Enter');
-    await waitFor(() => arrivals(endpoint, before, FRAME + message) === 1, 'the typed text reaches the model on Enter', { timeoutMs: 30_000 });
-    await settleIdle();
-    expect(arrivals(endpoint, before, FRAME + message)).toBe(1);
-  });
+  cellTest(cells['Enter not taken'])(
+    'Enter not taken: typed_not_submitted while the text waits in the box; a second send is refused, not pasted behind it',
+    async () => {
+      await settleIdle();
+      const before = endpoint.lastSeq();
+      const message = MESSAGES['one line'];
+      // A submit key the runtime ignores stands for an Enter that did not submit.
+      const receipt = await send(message, { delivery: { ...deliveryFor(runtime), submitKey: 'Right' }, timeoutMs: 3000 });
+      check('Enter not taken', 'one line', [receipt]);
+      expect((await reading()).box).toContain('run the tests, then report back');
+      expect(mentions(endpoint, before, message)).toBe(0);
+      const retry = await send(message);
+      expect(retry.status).toBe('refused');
+      expect(retry.reason).toMatch(/already holds text/);
+      // The text was there all along: Enter now submits it, once.
+      await pane!.keys('Enter');
+      await waitFor(() => arrivals(endpoint, before, FRAME + message) === 1, 'the typed text reaches the model on Enter', { timeoutMs: 30_000 });
+      await settleIdle();
+      expect(arrivals(endpoint, before, FRAME + message)).toBe(1);
+    },
+  );
 
-  cellTest(cells['pane that reads nothing'])('pane that reads nothing (sleep) with this runtime\'s rules: refused', async () => {
+  cellTest(cells['pane that reads nothing'])("pane that reads nothing (sleep) with this runtime's rules: refused", async () => {
     await pane!.tmux.ok(['new-session', '-d', '-s', `${agent}-sleep`, '-x', '120', '-y', '30', 'sleep', '100000']);
     try {
       for (const shape of SHAPES) {
         if (!cells['pane that reads nothing']![shape]) continue;
-        const receipts = await Promise.all(messagesOf(shape).map((m) => sendToAgent({ agent: `${agent}-sleep`, runtime, socket: pane!.tmux.socket, runDir, message: m, timeoutMs: 3000 })));
+        const receipts = await Promise.all(
+          messagesOf(shape).map((m) => sendToAgent({ agent: `${agent}-sleep`, runtime, socket: pane!.tmux.socket, runDir, message: m, timeoutMs: 3000 })),
+        );
         check('pane that reads nothing', shape, receipts);
         for (const r of receipts) expect(r.reason).toMatch(/input line is not on screen/);
       }
@@ -279,7 +306,9 @@ describe.each(['claude', 'codex', 'pi', 'opencode'] as RuntimeName[])('receipts 
         /* gone */
       }
     }
-    await waitFor(async () => (await pane!.tmux.ok(['display-message', '-p', '-t', pane!.target, '#{pane_dead}'])).trim() === '1', 'the runtime pane is dead', { timeoutMs: 30_000 });
+    await waitFor(async () => (await pane!.tmux.ok(['display-message', '-p', '-t', pane!.target, '#{pane_dead}'])).trim() === '1', 'the runtime pane is dead', {
+      timeoutMs: 30_000,
+    });
     const before = endpoint.lastSeq();
     for (const shape of SHAPES) {
       if (!cells['dead pane']![shape]) continue;
@@ -309,10 +338,24 @@ describe('receipts matrix: a pane without screen rules that reads nothing (sleep
       if (!cells[shape]) continue;
       const session = `sleeper${SHAPES.indexOf(shape)}`;
       await tmux.newSession(session, ['sleep', '100000'], { width: 200, height: 40 });
-      const receipts = await Promise.all(messagesOf(shape).map((m) => sendToAgent({ agent: session, runtime: 'sh', socket: tmux.socket, runDir, message: m, timeoutMs: 1500 })));
-      results.push({ runtime: '(no rules)', state: 'pane that reads nothing', shape, receipts: receipts.map((r) => r.status), evidence: receipts.flatMap((r) => [r.reason ?? '', ...r.evidence]).filter(Boolean) });
-      receipts.forEach((r, i) => expect(allowed(cells[shape]!, i), `(no rules) / ${shape}: ${r.status} — ${r.reason ?? r.evidence.join(' | ')}`).toContain(r.status));
-      const screen = (await tmux.ok(['capture-pane', '-p', '-J', '-t', `=${session}:0.0`])).split('\n').map((l) => l.trimEnd()).filter(Boolean).join('\n');
+      const receipts = await Promise.all(
+        messagesOf(shape).map((m) => sendToAgent({ agent: session, runtime: 'sh', socket: tmux.socket, runDir, message: m, timeoutMs: 1500 })),
+      );
+      results.push({
+        runtime: '(no rules)',
+        state: 'pane that reads nothing',
+        shape,
+        receipts: receipts.map((r) => r.status),
+        evidence: receipts.flatMap((r) => [r.reason ?? '', ...r.evidence]).filter(Boolean),
+      });
+      receipts.forEach((r, i) =>
+        expect(allowed(cells[shape]!, i), `(no rules) / ${shape}: ${r.status} — ${r.reason ?? r.evidence.join(' | ')}`).toContain(r.status),
+      );
+      const screen = (await tmux.ok(['capture-pane', '-p', '-J', '-t', `=${session}:0.0`]))
+        .split('\n')
+        .map((l) => l.trimEnd())
+        .filter(Boolean)
+        .join('\n');
       if (receipts[0].status === 'no_evidence') {
         // What tmux delivered is exactly the framed text (the terminal echo wraps long lines).
         expect(screen).toBe(FRAME + messagesOf(shape)[0]);

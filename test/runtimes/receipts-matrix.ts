@@ -17,7 +17,9 @@ export const MESSAGES: Record<Exclude<Shape, 'rapid second send'>, string> & { '
   'multi-line': 'first line of three\n- second line starts with a dash\nthird line: done',
   'trailing ;': 'run the tests; then \\; stop;',
   unicode: 'héllo wörld — ✓ 日本語 🚀 naïve café',
-  '2 KB': Array.from({ length: 400 }, (_, i) => `w${i}`).join(' ').slice(0, 2048),
+  '2 KB': Array.from({ length: 400 }, (_, i) => `w${i}`)
+    .join(' ')
+    .slice(0, 2048),
   'rapid second send': ['first of two rapid sends', 'second of two rapid sends'],
 };
 
@@ -89,7 +91,13 @@ export const EXPECTED: Record<MatrixRuntime, Partial<Record<State, Partial<Recor
     'permission prompt open': { 'one line': 'refused' },
   },
   '(no rules)': {
-    'pane that reads nothing': { 'one line': 'no_evidence', 'multi-line': 'refused', 'trailing ;': 'no_evidence', unicode: 'no_evidence', '2 KB': 'no_evidence' },
+    'pane that reads nothing': {
+      'one line': 'no_evidence',
+      'multi-line': 'refused',
+      'trailing ;': 'no_evidence',
+      unicode: 'no_evidence',
+      '2 KB': 'no_evidence',
+    },
   },
 };
 
@@ -99,8 +107,8 @@ export const MATRIX_NOTES: string[] = [
   'Claude Code, pi and opencode queue a message sent mid-turn (`Press up to edit queued messages`, `Steering:`, `QUEUED`): `queued`, and the model receives it when the turn ends.',
   '"Enter not taken": the delivery rule\'s submit key replaced by one the runtime ignores, to prove the text left in the input box is reported `typed_not_submitted` (and a second send is refused, never pasted behind it).',
   '"just restarted": sent the moment the runtime is started; `refused` while its input line is not on screen yet, `submitted` once it is — either way the model receives the text exactly once or not at all.',
-  'opencode mid-turn is NOT in the matrix yet: in the one run here a message sent while opencode streamed gave `no_evidence` (its text showed as `┃  [operator:…]`, no `QUEUED` within the screen rules\' bottom lines, and its rules have no input box) — opencode\'s input box and queued line still need measuring.',
-  '"pane that reads nothing": a pane running `sleep`. With the runtime\'s screen rules it is not that runtime\'s input line: `refused`. Without rules the cursor line counts as an input line, and the terminal\'s echo is not uptake: `no_evidence` (several lines: `refused`, no bracketed paste known).',
+  "opencode mid-turn is NOT in the matrix yet: in the one run here a message sent while opencode streamed gave `no_evidence` (its text showed as `┃  [operator:…]`, no `QUEUED` within the screen rules' bottom lines, and its rules have no input box) — opencode's input box and queued line still need measuring.",
+  "\"pane that reads nothing\": a pane running `sleep`. With the runtime's screen rules it is not that runtime's input line: `refused`. Without rules the cursor line counts as an input line, and the terminal's echo is not uptake: `no_evidence` (several lines: `refused`, no bracketed paste known).",
 ];
 
 /** Renders {@link EXPECTED} as the markdown table of docs/actions.md (one table per runtime). */

@@ -89,27 +89,32 @@ describe.each(RUNTIMES)('real %s in a tmux pane', (runtime) => {
     keepScreen(runtime, 'after-turn', await pane.waitForScreenGone(screens.busy, 30_000));
   });
 
-  it(runtime === 'pi' ? 'a shell tool call runs without a permission prompt (pi has none)' : 'a shell tool call that needs permission shows the permission prompt', async () => {
-    const proto = path.join(pane.dirs.workdir, 'proto.txt');
-    const call = endpoint.queue({ kind: 'tool', command: 'echo hi > proto.txt' });
-    await pane.submit('third prompt, write the file');
-    await call.started;
-    if (!screens.permission) {
-      await pane.waitForScreen(/echo hi > proto\.txt/, 30_000);
-      await expect.poll(() => fs.existsSync(proto), { timeout: 30_000 }).toBe(true);
-      keepScreen(runtime, 'tool-ran', await pane.waitForScreenGone(screens.busy, 30_000));
-      return;
-    }
-    const screen = await pane.waitForScreen(screens.permission, 30_000);
-    keepScreen(runtime, 'permission', screen);
-    expect(screen).toContain('echo hi > proto.txt');
-    expect(fs.existsSync(proto)).toBe(false);
-    // Decline: Esc closes the prompt; the tool never ran.
-    await pane.keys('Escape');
-    keepScreen(runtime, 'permission-declined', await pane.waitForScreenGone(screens.permission, 30_000));
-    await pane.waitForScreen(screens.prompt, 30_000);
-    expect(fs.existsSync(proto)).toBe(false);
-  });
+  it(
+    runtime === 'pi'
+      ? 'a shell tool call runs without a permission prompt (pi has none)'
+      : 'a shell tool call that needs permission shows the permission prompt',
+    async () => {
+      const proto = path.join(pane.dirs.workdir, 'proto.txt');
+      const call = endpoint.queue({ kind: 'tool', command: 'echo hi > proto.txt' });
+      await pane.submit('third prompt, write the file');
+      await call.started;
+      if (!screens.permission) {
+        await pane.waitForScreen(/echo hi > proto\.txt/, 30_000);
+        await expect.poll(() => fs.existsSync(proto), { timeout: 30_000 }).toBe(true);
+        keepScreen(runtime, 'tool-ran', await pane.waitForScreenGone(screens.busy, 30_000));
+        return;
+      }
+      const screen = await pane.waitForScreen(screens.permission, 30_000);
+      keepScreen(runtime, 'permission', screen);
+      expect(screen).toContain('echo hi > proto.txt');
+      expect(fs.existsSync(proto)).toBe(false);
+      // Decline: Esc closes the prompt; the tool never ran.
+      await pane.keys('Escape');
+      keepScreen(runtime, 'permission-declined', await pane.waitForScreenGone(screens.permission, 30_000));
+      await pane.waitForScreen(screens.prompt, 30_000);
+      expect(fs.existsSync(proto)).toBe(false);
+    },
+  );
 
   it('a 429 turn shows the rate-limit error, and the next turn works again', async () => {
     const before = endpoint.lastSeq();

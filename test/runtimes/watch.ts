@@ -54,4 +54,3 @@ export function watchAgent(name: string, runtime: string, tmux: IsolatedTmux, ho
     },
   };
 }
-

@@ -115,7 +115,9 @@ describe('joinSnapshot', () => {
   it('joins local rows from panes, beats, units and the process tree, in roster order', () => {
     const agents = [agent('alpha'), agent('beta'), agent('gamma')];
     const local = host({
-      tmux: new Map([[SOCKET, socketProbe(SOCKET, [pane('_keepalive', { currentCommand: 'sleep' }), pane('beta'), pane('alpha', { pid: 200, currentCommand: 'bash' })])]]),
+      tmux: new Map([
+        [SOCKET, socketProbe(SOCKET, [pane('_keepalive', { currentCommand: 'sleep' }), pane('beta'), pane('alpha', { pid: 200, currentCommand: 'bash' })])],
+      ]),
       heartbeats: new Map([
         ['alpha', beat('alpha', 'busy')],
         ['beta', beat('beta', 'idle')],
@@ -174,7 +176,10 @@ describe('joinSnapshot', () => {
       heartbeats: new Map([['far1', beat('far1', 'idle')]]),
       systemd: systemdProbe([unit('mosaic-agent@far1.service')]),
     });
-    const local = host({ tmux: new Map([[SOCKET, socketProbe(SOCKET, [pane('_keepalive'), pane('local1')])]]), heartbeats: new Map([['local1', beat('local1', 'busy')]]) });
+    const local = host({
+      tmux: new Map([[SOCKET, socketProbe(SOCKET, [pane('_keepalive'), pane('local1')])]]),
+      heartbeats: new Map([['local1', beat('local1', 'busy')]]),
+    });
     const snap = joinSnapshot(results(agents, { local, remotes: [remote] }));
     expect(snap.agents.map((r) => [r.name, r.readiness, r.ssh ?? null])).toEqual([
       ['local1', 'working', null],
@@ -188,7 +193,7 @@ describe('joinSnapshot', () => {
     expect(snap.probes['systemd:me@gpu2']).toEqual({ ok: true, durationMs: 0, error: null });
   });
 
-  it('a failed ssh makes that host\'s agents unknown (never dead) and is one error', () => {
+  it("a failed ssh makes that host's agents unknown (never dead) and is one error", () => {
     const agents = [agent('far1', { host: 'gpu2', ssh: 'gpu2' })];
     const remote = host({ target: 'gpu2', host: 'gpu2', ok: false, error: 'Permission denied (publickey).' });
     const snap = joinSnapshot(results(agents, { remotes: [remote] }));
@@ -207,16 +212,38 @@ describe('joinSnapshot', () => {
   });
 
   it('reports unmanaged local sessions, and a missing holder on the roster socket', () => {
-    const local = host({ tmux: new Map([[SOCKET, socketProbe(SOCKET, [pane('alpha'), pane('scratch', { idleSeconds: 9 }), pane('scratch', { paneIndex: 1, idleSeconds: 4 })])]]) });
+    const local = host({
+      tmux: new Map([[SOCKET, socketProbe(SOCKET, [pane('alpha'), pane('scratch', { idleSeconds: 9 }), pane('scratch', { paneIndex: 1, idleSeconds: 4 })])]]),
+    });
     const snap = joinSnapshot(results([agent('alpha')], { local }));
     expect(snap.unmanaged).toEqual([{ session: 'scratch', panes: 2, currentCommand: 'claude', idleSeconds: 4, socket: SOCKET, host: null }]);
     expect(snap.errors).toEqual([`holder session _keepalive missing on socket ${SOCKET}`]);
   });
 
   it('shows the most urgent claim per agent and flags an expired one', () => {
-    const claimed = (id: string, secondsLeft: number) => ({ id, title: `card ${id}`, owner: 'alpha', claimedAt: '', ttlSeconds: 600, secondsLeft, expired: secondsLeft < 0 });
-    const backlog = { ok: true, exists: true, error: null, warning: null, claimed: [claimed('c1', 300), claimed('c2', -5)], ready: [], blockedCount: 0, stats: null } as unknown as BacklogSection;
-    const local = host({ tmux: new Map([[SOCKET, socketProbe(SOCKET, [pane('_keepalive'), pane('alpha')])]]), heartbeats: new Map([['alpha', beat('alpha', 'busy')]]) });
+    const claimed = (id: string, secondsLeft: number) => ({
+      id,
+      title: `card ${id}`,
+      owner: 'alpha',
+      claimedAt: '',
+      ttlSeconds: 600,
+      secondsLeft,
+      expired: secondsLeft < 0,
+    });
+    const backlog = {
+      ok: true,
+      exists: true,
+      error: null,
+      warning: null,
+      claimed: [claimed('c1', 300), claimed('c2', -5)],
+      ready: [],
+      blockedCount: 0,
+      stats: null,
+    } as unknown as BacklogSection;
+    const local = host({
+      tmux: new Map([[SOCKET, socketProbe(SOCKET, [pane('_keepalive'), pane('alpha')])]]),
+      heartbeats: new Map([['alpha', beat('alpha', 'busy')]]),
+    });
     const snap = joinSnapshot(results([agent('alpha')], { local, backlog: { value: backlog, durationMs: 3, error: null } }));
     expect(snap.agents[0].claim).toEqual({ cardId: 'c2', title: 'card c2', secondsLeft: -5 });
     expect(snap.agents[0].flags).toContain('EXPIRED-CLAIM');
@@ -225,7 +252,9 @@ describe('joinSnapshot', () => {
   });
 
   it('a fleet unit active but not enabled is a BOOT-ENABLE error', () => {
-    const local = host({ systemd: systemdProbe([unit(HOLDER_UNIT, { unitFileState: 'disabled' }), unit(ORCHESTRATOR_UNIT), unit('other.service', { unitFileState: 'disabled' })]) });
+    const local = host({
+      systemd: systemdProbe([unit(HOLDER_UNIT, { unitFileState: 'disabled' }), unit(ORCHESTRATOR_UNIT), unit('other.service', { unitFileState: 'disabled' })]),
+    });
     const snap = joinSnapshot(results([], { local }, null));
     expect(snap.fleet.units?.map((u) => u.name)).toEqual([HOLDER_UNIT, ORCHESTRATOR_UNIT]);
     expect(snap.errors).toEqual([`BOOT-ENABLE: ${HOLDER_UNIT} active but disabled (will not come back after a reboot)`]);
@@ -246,7 +275,9 @@ describe('joinSnapshot', () => {
       agent('plain', { runtime: 'pi', runtimeDeclared: false }),
     ];
     const local = host({
-      tmux: new Map([[SOCKET, socketProbe(SOCKET, [pane('declared'), pane('fromenv', { currentCommand: 'codex' }), pane('plain', { pid: 200, currentCommand: 'bash' })])]]),
+      tmux: new Map([
+        [SOCKET, socketProbe(SOCKET, [pane('declared'), pane('fromenv', { currentCommand: 'codex' }), pane('plain', { pid: 200, currentCommand: 'bash' })])],
+      ]),
       heartbeats: new Map([['declared', beat('declared', 'busy')]]),
       agentEnvs: new Map<string, Record<string, string>>([
         // upstream's launcher wraps the runtime: the pane runs claude, not `mosaic`.

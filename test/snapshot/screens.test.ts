@@ -79,13 +79,21 @@ describe('screens in the snapshot (real tmux, shipped screen rules)', () => {
 
     const screenReader = new ScreenReader();
     let s: Snapshot | null = null;
-    await waitFor(async () => {
-      s = await collectSnapshot({ paths, includeBacklog: false, screenReader });
-      return ['cidle', 'cbusy', 'cperm', 'climit', 'xperm'].every((n) => row(s!, n).screen && row(s!, n).screen!.state !== 'unknown');
-    }, 'every pane read', { timeoutMs: 20_000, intervalMs: 200 });
+    await waitFor(
+      async () => {
+        s = await collectSnapshot({ paths, includeBacklog: false, screenReader });
+        return ['cidle', 'cbusy', 'cperm', 'climit', 'xperm'].every((n) => row(s!, n).screen && row(s!, n).screen!.state !== 'unknown');
+      },
+      'every pane read',
+      { timeoutMs: 20_000, intervalMs: 200 },
+    );
     const snap = s!;
     // The screen decided (no hooks: no beat).
-    expect(row(snap, 'cidle')).toMatchObject({ readiness: 'available', evidence: ['screen: idle at the input line [claude@>=2.0.0]', 'no heartbeat file'], screen: { state: 'idle', inputText: '' } });
+    expect(row(snap, 'cidle')).toMatchObject({
+      readiness: 'available',
+      evidence: ['screen: idle at the input line [claude@>=2.0.0]', 'no heartbeat file'],
+      screen: { state: 'idle', inputText: '' },
+    });
     expect(row(snap, 'cbusy').readiness).toBe('working');
     const perm = row(snap, 'cperm');
     expect(perm.readiness).toBe('waiting');
@@ -138,10 +146,14 @@ describe('screens in the snapshot (real tmux, shipped screen rules)', () => {
       const first = await tick();
       expect(first.agents.filter((a) => a.screen).length).toBe(Math.min(n, screenReader.maxPerTick));
       // Later ticks rotate through the rest; once nothing moves, a tick captures nothing.
-      await waitFor(async () => {
-        const s = await tick();
-        return s.agents.every((a) => a.readiness === 'available' && a.screen?.state === 'idle') && perTick[perTick.length - 1] === 2;
-      }, `steady state with ${n} agents`, { timeoutMs: 60_000, intervalMs: 100 });
+      await waitFor(
+        async () => {
+          const s = await tick();
+          return s.agents.every((a) => a.readiness === 'available' && a.screen?.state === 'idle') && perTick[perTick.length - 1] === 2;
+        },
+        `steady state with ${n} agents`,
+        { timeoutMs: 60_000, intervalMs: 100 },
+      );
       // A full read of every pane (a reader with no per-tick bound) still costs a handful of
       // calls: tmux refuses one command line over its message size, so batches are cut at ~40 panes.
       const before = subprocessCount();

@@ -77,7 +77,12 @@ describe('collectSnapshot (real tmux)', () => {
 
     const s = await collectSnapshot({ paths, includeBacklog: false });
     expect(Object.fromEntries(s.agents.map((a) => [a.name, a.readiness]))).toEqual({
-      gone: 'dead', deadpane: 'dead', nobeat: 'unknown', old: 'stale', busy: 'working', idle: 'available',
+      gone: 'dead',
+      deadpane: 'dead',
+      nobeat: 'unknown',
+      old: 'stale',
+      busy: 'working',
+      idle: 'available',
     });
     expect(row(s, 'gone').evidence[0]).toBe(`no pane =gone:0.0 on socket ${tmux.socket}`);
     expect(row(s, 'deadpane').evidence[0]).toMatch(/^pane =deadpane:0\.0 is dead/);
@@ -139,23 +144,39 @@ describe('collectSnapshot (real tmux)', () => {
   });
 
   it('systemd states from the fixture: enabled, BOOT-ENABLE, failed, not-found', async () => {
-    writeRoster(paths, tmux.socket, ['ok1', 'noboot', 'failed1', 'missing'].map((name) => ({ name, runtime: 'sleep' })));
+    writeRoster(
+      paths,
+      tmux.socket,
+      ['ok1', 'noboot', 'failed1', 'missing'].map((name) => ({ name, runtime: 'sleep' })),
+    );
     for (const n of ['ok1', 'noboot', 'failed1', 'missing']) await tmux.newSession(n, ['sleep', '600']);
-    fs.writeFileSync(fixture, [
-      'mosaic-agent@ok1.service loaded active running enabled 101',
-      'mosaic-agent@noboot.service loaded active running disabled 102',
-      'mosaic-agent@failed1.service loaded failed failed enabled 0',
-      'mosaic-tmux-holder.service loaded active exited disabled 0',
-    ].join('\n') + '\n');
+    fs.writeFileSync(
+      fixture,
+      [
+        'mosaic-agent@ok1.service loaded active running enabled 101',
+        'mosaic-agent@noboot.service loaded active running disabled 102',
+        'mosaic-agent@failed1.service loaded failed failed enabled 0',
+        'mosaic-tmux-holder.service loaded active exited disabled 0',
+      ].join('\n') + '\n',
+    );
     const s = await collectSnapshot({ paths, includeBacklog: false });
-    expect(row(s, 'ok1').unit).toEqual({ name: 'mosaic-agent@ok1.service', loadState: 'loaded', activeState: 'active', subState: 'running', unitFileState: 'enabled', mainPid: 101 });
+    expect(row(s, 'ok1').unit).toEqual({
+      name: 'mosaic-agent@ok1.service',
+      loadState: 'loaded',
+      activeState: 'active',
+      subState: 'running',
+      unitFileState: 'enabled',
+      mainPid: 101,
+    });
     expect(row(s, 'ok1').flags).toEqual([]);
     expect(row(s, 'noboot').flags).toEqual(['BOOT-ENABLE']);
     expect(row(s, 'failed1').unit?.activeState).toBe('failed');
     expect(row(s, 'failed1').flags).toEqual([]);
     expect(row(s, 'missing').unit).toMatchObject({ loadState: 'not-found', unitFileState: '', mainPid: null });
     expect(s.probes.systemd).toMatchObject({ ok: true, error: null });
-    expect(s.fleet.units).toEqual([{ name: 'mosaic-tmux-holder.service', loadState: 'loaded', activeState: 'active', subState: 'exited', unitFileState: 'disabled', mainPid: null }]);
+    expect(s.fleet.units).toEqual([
+      { name: 'mosaic-tmux-holder.service', loadState: 'loaded', activeState: 'active', subState: 'exited', unitFileState: 'disabled', mainPid: null },
+    ]);
     expect(s.errors).toContain('BOOT-ENABLE: mosaic-tmux-holder.service active but disabled (will not come back after a reboot)');
   });
 
@@ -170,7 +191,10 @@ describe('collectSnapshot (real tmux)', () => {
 
     const onlyTmux = path.join(home, 'only-tmux');
     fs.mkdirSync(onlyTmux);
-    const tmuxBin = (ORIGINAL_PATH ?? '').split(':').map((d) => path.join(d, 'tmux')).find((f) => fs.existsSync(f))!;
+    const tmuxBin = (ORIGINAL_PATH ?? '')
+      .split(':')
+      .map((d) => path.join(d, 'tmux'))
+      .find((f) => fs.existsSync(f))!;
     fs.symlinkSync(tmuxBin, path.join(onlyTmux, 'tmux'));
     process.env.PATH = onlyTmux;
     const s2 = await collectSnapshot({ paths, includeBacklog: false });
@@ -178,7 +202,7 @@ describe('collectSnapshot (real tmux)', () => {
     expect(row(s2, 'a1').readiness).toBe('available');
   });
 
-  it('the console\'s systemd back-off: no bus ⇒ systemctl asked again only after the retry time, still reported unavailable', async () => {
+  it("the console's systemd back-off: no bus ⇒ systemctl asked again only after the retry time, still reported unavailable", async () => {
     writeRoster(paths, tmux.socket, [{ name: 'a1', runtime: 'sleep' }]);
     await tmux.newSession('a1', ['sleep', '600']);
     writeHeartbeat(paths.runDir, 'a1', { state: 'idle' });
@@ -245,7 +269,10 @@ describe('collectSnapshot (real tmux)', () => {
 
   it('no tmux server on the socket: every agent dead, probe says why, no crash', async () => {
     const socket = `${tmux.socket}-none`;
-    writeRoster(paths, socket, [{ name: 'a1', runtime: 'sleep', class: 'orchestrator' }, { name: 'a2', runtime: 'sleep', class: 'enhancer' }]);
+    writeRoster(paths, socket, [
+      { name: 'a1', runtime: 'sleep', class: 'orchestrator' },
+      { name: 'a2', runtime: 'sleep', class: 'enhancer' },
+    ]);
     const s = await collectSnapshot({ paths, includeBacklog: false });
     expect(s.agents.map((a) => a.readiness)).toEqual(['dead', 'dead']);
     expect(s.probes[`tmux:${socket}`]).toMatchObject({ ok: true, error: `tmux: no server on socket ${socket}` });
@@ -270,7 +297,10 @@ describe('collectSnapshot (real tmux)', () => {
   });
 
   it('PAUSED flag and FLOOR broken by a stale enhancer', async () => {
-    writeRoster(paths, tmux.socket, [{ name: 'orc', runtime: 'sleep', class: 'orchestrator' }, { name: 'enh', runtime: 'sleep', class: 'enhancer' }]);
+    writeRoster(paths, tmux.socket, [
+      { name: 'orc', runtime: 'sleep', class: 'orchestrator' },
+      { name: 'enh', runtime: 'sleep', class: 'enhancer' },
+    ]);
     await tmux.newSession('orc', ['sleep', '600']);
     await tmux.newSession('enh', ['sleep', '600']);
     writeHeartbeat(paths.runDir, 'orc', { state: 'busy' });
@@ -278,11 +308,21 @@ describe('collectSnapshot (real tmux)', () => {
     fs.writeFileSync(path.join(paths.runDir, 'PAUSED'), 'at=2026-11-21T10:00:00Z\nby=operator\nreason=deploy freeze\n');
     const s = await collectSnapshot({ paths, includeBacklog: false });
     expect(s.fleet.paused).toEqual({ at: '2026-11-21T10:00:00Z', by: 'operator', reason: 'deploy freeze', source: 'run-dir' });
-    expect(s.fleet.floor).toMatchObject({ ok: false, profile: 'default', orchestrators: 1, enhancers: 0, reason: 'floor broken: no enhancer working or available' });
+    expect(s.fleet.floor).toMatchObject({
+      ok: false,
+      profile: 'default',
+      orchestrators: 1,
+      enhancers: 0,
+      reason: 'floor broken: no enhancer working or available',
+    });
   });
 
   it('legacy, garbage and future heartbeats never crash and are explained', async () => {
-    writeRoster(paths, tmux.socket, ['legacy', 'junk', 'future'].map((name) => ({ name, runtime: 'sleep' })));
+    writeRoster(
+      paths,
+      tmux.socket,
+      ['legacy', 'junk', 'future'].map((name) => ({ name, runtime: 'sleep' })),
+    );
     for (const n of ['legacy', 'junk', 'future']) await tmux.newSession(n, ['sleep', '600']);
     fs.writeFileSync(path.join(paths.runDir, 'legacy.hb'), `ts=${nowS() - 3}\n`);
     fs.writeFileSync(path.join(paths.runDir, 'junk.hb'), '\u0000\u00ff\u001b]0;pwned\u0007\nts=never\n');
@@ -299,21 +339,39 @@ describe('collectSnapshot (real tmux)', () => {
 
   it('a heartbeat with no v1 field (random bytes, a 50 MB file of zeros, empty) is unknown with why; one field still counts', async () => {
     const names = ['reviewer', 'zeros', 'empty', 'halfbeat'];
-    writeRoster(paths, tmux.socket, names.map((name) => ({ name, runtime: 'sleep' })));
+    writeRoster(
+      paths,
+      tmux.socket,
+      names.map((name) => ({ name, runtime: 'sleep' })),
+    );
     for (const n of names) await tmux.newSession(n, ['sleep', '600']);
     const hb = (n: string) => path.join(paths.runDir, `${n}.hb`);
     // Like `head -c 300 /dev/urandom`, but fixed: xorshift32 bytes with newlines and '=' among them.
     let x = 0x2545f491;
-    fs.writeFileSync(hb('reviewer'), Buffer.from(Array.from({ length: 300 }, (_, i) => {
-      x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-      return i % 31 === 30 ? 0x0a : i % 13 === 7 ? 0x3d : x & 0xff;
-    })));
+    fs.writeFileSync(
+      hb('reviewer'),
+      Buffer.from(
+        Array.from({ length: 300 }, (_, i) => {
+          x ^= x << 13;
+          x >>>= 0;
+          x ^= x >>> 17;
+          x ^= x << 5;
+          x >>>= 0;
+          return i % 31 === 30 ? 0x0a : i % 13 === 7 ? 0x3d : x & 0xff;
+        }),
+      ),
+    );
     fs.writeFileSync(hb('zeros'), '');
     fs.truncateSync(hb('zeros'), 50 * 1024 * 1024);
     fs.writeFileSync(hb('empty'), '');
     fs.writeFileSync(hb('halfbeat'), 'state=busy\n');
     const s = await collectSnapshot({ paths, includeBacklog: false });
-    expect(Object.fromEntries(s.agents.map((a) => [a.name, a.readiness]))).toEqual({ reviewer: 'unknown', zeros: 'unknown', empty: 'unknown', halfbeat: 'working' });
+    expect(Object.fromEntries(s.agents.map((a) => [a.name, a.readiness]))).toEqual({
+      reviewer: 'unknown',
+      zeros: 'unknown',
+      empty: 'unknown',
+      halfbeat: 'working',
+    });
     expect(row(s, 'reviewer').evidence[0]).toBe(`heartbeat ${hb('reviewer')} unreadable: no v1 field (300 bytes, binary)`);
     expect(row(s, 'zeros').evidence[0]).toBe(`heartbeat ${hb('zeros')} unreadable: no v1 field in the first 4096 bytes (file is 52428800 bytes, binary)`);
     expect(row(s, 'empty').evidence[0]).toBe(`heartbeat ${hb('empty')} unreadable: empty file`);
@@ -343,15 +401,24 @@ describe('collectSnapshot (real tmux)', () => {
   });
 
   it('EXPIRED-CLAIM: backlog claims joined by owner', async () => {
-    writeRoster(paths, tmux.socket, [{ name: 'a1', runtime: 'sleep' }, { name: 'a2', runtime: 'sleep' }]);
+    writeRoster(paths, tmux.socket, [
+      { name: 'a1', runtime: 'sleep' },
+      { name: 'a2', runtime: 'sleep' },
+    ]);
     const backlog: BacklogSection = {
-      tier: 'embedded', location: paths.backlogDataDir, ok: true, exists: true, error: null, warning: null,
+      tier: 'embedded',
+      location: paths.backlogDataDir,
+      ok: true,
+      exists: true,
+      error: null,
+      warning: null,
       stats: { counts: { ready: 0, claimed: 2, blocked: 0, done: 0 }, oldestReadyAgeSeconds: null, expiredClaims: 1, waitingOnDeps: 0 },
       claimed: [
         { id: 'C1', title: 'late', owner: 'a1', claimedAt: '2026-01-01T00:00:00Z', ttlSeconds: 900, secondsLeft: -30, expired: true },
         { id: 'C2', title: 'fine', owner: 'a2', claimedAt: '2026-01-01T00:00:00Z', ttlSeconds: 900, secondsLeft: 600, expired: false },
       ],
-      ready: [], blockedCount: 0,
+      ready: [],
+      blockedCount: 0,
     };
     const s = await collectSnapshot({ paths, readBacklog: async () => backlog });
     expect(row(s, 'a1')).toMatchObject({ flags: ['EXPIRED-CLAIM'], claim: { cardId: 'C1', title: 'late', secondsLeft: -30 } });
@@ -371,9 +438,20 @@ describe('collectSnapshot (real tmux)', () => {
       writeHeartbeat(paths.runDir, n, { state: 'idle' });
     }
     const base: BacklogSection = {
-      tier: 'server', location: 'postgres://u:***@h/db', ok: true, exists: true, error: null, warning: null,
+      tier: 'server',
+      location: 'postgres://u:***@h/db',
+      ok: true,
+      exists: true,
+      error: null,
+      warning: null,
       stats: { counts: { ready: 2, claimed: 0, blocked: 0, done: 0 }, oldestReadyAgeSeconds: 5, expiredClaims: 0, waitingOnDeps: 0 },
-      claimed: [], ready: [{ id: 'R1', title: 'one', priority: 9, phase: null }, { id: 'R2', title: 'two', priority: 1, phase: null }], blockedCount: 0, pause: null,
+      claimed: [],
+      ready: [
+        { id: 'R1', title: 'one', priority: 9, phase: null },
+        { id: 'R2', title: 'two', priority: 1, phase: null },
+      ],
+      blockedCount: 0,
+      pause: null,
     };
     const validate = snapshotValidator();
     const raised = await collectSnapshot({ paths, readBacklog: async () => base });
@@ -383,33 +461,59 @@ describe('collectSnapshot (real tmux)', () => {
     expect(row(raised, 'c1').flags).toContain('IDLE-WITH-WORK');
     expect(row(raised, 'c1').evidence.join(' ')).toMatch(/IDLE-WITH-WORK: available with no claim while 2 claimable card\(s\) wait \(next R1\)/);
     expect(row(raised, 'orc').flags).not.toContain('IDLE-WITH-WORK');
-    expect(raised.fleet.lead).toEqual({ class: 'orchestrator', agents: ['orc', 'orc2'], problem: '2 agents of class orchestrator (orc, orc2): upstream runs exactly one orchestrator' });
+    expect(raised.fleet.lead).toEqual({
+      class: 'orchestrator',
+      agents: ['orc', 'orc2'],
+      problem: '2 agents of class orchestrator (orc, orc2): upstream runs exactly one orchestrator',
+    });
     expect(validate(JSON.parse(JSON.stringify(raised))), JSON.stringify(validate.errors)).toBe(true);
     // Both take a card: cleared.
     const claimedBoth: BacklogSection = {
       ...base,
-      claimed: ['enh', 'c1'].map((owner, i) => ({ id: `R${i + 1}`, title: 't', owner, claimedAt: '2026-01-01T00:00:00Z', ttlSeconds: 900, secondsLeft: 600, expired: false })),
+      claimed: ['enh', 'c1'].map((owner, i) => ({
+        id: `R${i + 1}`,
+        title: 't',
+        owner,
+        claimedAt: '2026-01-01T00:00:00Z',
+        ttlSeconds: 900,
+        secondsLeft: 600,
+        expired: false,
+      })),
       ready: [{ id: 'R3', title: 'three', priority: 0, phase: null }],
     };
     const cleared = await collectSnapshot({ paths, readBacklog: async () => claimedBoth });
     expect(cleared.fleet.idleWithWork).toBeNull();
     expect(cleared.agents.flatMap((a) => a.flags)).not.toContain('IDLE-WITH-WORK');
     // A pause recorded in the shared store (another host paused): shown with its source; idle is then expected.
-    const pausedInStore = await collectSnapshot({ paths, readBacklog: async () => ({ ...base, pause: { at: '2026-11-21T10:00:00.000Z', by: 'ops@host-a', reason: 'deploy' } }) });
+    const pausedInStore = await collectSnapshot({
+      paths,
+      readBacklog: async () => ({ ...base, pause: { at: '2026-11-21T10:00:00.000Z', by: 'ops@host-a', reason: 'deploy' } }),
+    });
     expect(pausedInStore.fleet.paused).toEqual({ at: '2026-11-21T10:00:00.000Z', by: 'ops@host-a', reason: 'deploy', source: 'store' });
     expect(pausedInStore.fleet.idleWithWork).toBeNull();
     expect(validate(JSON.parse(JSON.stringify(pausedInStore))), JSON.stringify(validate.errors)).toBe(true);
     fs.writeFileSync(path.join(paths.runDir, 'PAUSED'), 'at=2026-11-21T10:00:00Z\nby=ops\n');
-    expect((await collectSnapshot({ paths, readBacklog: async () => ({ ...base, pause: { at: 'x', by: 'y', reason: null } }) })).fleet.paused?.source).toBe('both');
+    expect((await collectSnapshot({ paths, readBacklog: async () => ({ ...base, pause: { at: 'x', by: 'y', reason: null } }) })).fleet.paused?.source).toBe(
+      'both',
+    );
   });
 
   it('FLOOR of a research fleet (roster profile: research): its lead-researcher, no orchestrator or enhancer needed', async () => {
-    writeRoster(paths, tmux.socket, [{ name: 'lead', runtime: 'sleep', class: 'lead-researcher' }, { name: 'r1', runtime: 'sleep', class: 'researcher' }]);
+    writeRoster(paths, tmux.socket, [
+      { name: 'lead', runtime: 'sleep', class: 'lead-researcher' },
+      { name: 'r1', runtime: 'sleep', class: 'researcher' },
+    ]);
     fs.appendFileSync(paths.roster, 'profile: research\n');
     await tmux.newSession('lead', ['sleep', '600']);
     writeHeartbeat(paths.runDir, 'lead', { state: 'busy' });
     const s = await collectSnapshot({ paths, includeBacklog: false });
-    expect(s.fleet.floor).toMatchObject({ ok: true, profile: 'research', lead: 'lead-researcher', required: [{ class: 'lead-researcher', min: 1, up: 1 }], reason: null });
+    expect(s.fleet.floor).toMatchObject({
+      ok: true,
+      profile: 'research',
+      lead: 'lead-researcher',
+      required: [{ class: 'lead-researcher', min: 1, up: 1 }],
+      reason: null,
+    });
     expect(s.errors.filter((e) => e.startsWith('profile:'))).toEqual([]);
   });
 
@@ -450,9 +554,17 @@ describe('collectSnapshot (real tmux)', () => {
       expect(s.probes['tmux:default']).toMatchObject({ ok: true, error: null });
       expect(row(s, 'plain')).toMatchObject({ socket: null, pane: { target: '=plain:0.0', currentCommand: 'sleep' } });
     } finally {
-      try { execFileSync('tmux', ['-S', socketPath, 'kill-server'], { stdio: 'ignore' }); } catch { /* not running */ }
+      try {
+        execFileSync('tmux', ['-S', socketPath, 'kill-server'], { stdio: 'ignore' });
+      } catch {
+        /* not running */
+      }
       // 'elsewhere' was started while TMUX_TMPDIR pointed here: its server lives in tmpdir, out of tmux.stop()'s reach.
-      try { execFileSync('tmux', ['-L', tmux.socket, 'kill-server'], { stdio: 'ignore', env: { ...process.env, TMUX_TMPDIR: tmpdir } }); } catch { /* not running */ }
+      try {
+        execFileSync('tmux', ['-L', tmux.socket, 'kill-server'], { stdio: 'ignore', env: { ...process.env, TMUX_TMPDIR: tmpdir } });
+      } catch {
+        /* not running */
+      }
       process.env.TMUX_TMPDIR = saved.TMUX_TMPDIR;
       if (saved.TMUX_TMPDIR === undefined) delete process.env.TMUX_TMPDIR;
       if (saved.TMUX !== undefined) process.env.TMUX = saved.TMUX;
@@ -463,7 +575,11 @@ describe('collectSnapshot (real tmux)', () => {
   it('a per-agent socket and a remote host: each local socket probed once, the remote host by one ssh (here: not installed)', async () => {
     const other = await startIsolatedTmux('fleet2');
     try {
-      writeRoster(paths, tmux.socket, [{ name: 'here', runtime: 'sleep' }, { name: 'there', runtime: 'sleep', socket: other.socket }, { name: 'far', runtime: 'sleep', host: 'remote.example' }]);
+      writeRoster(paths, tmux.socket, [
+        { name: 'here', runtime: 'sleep' },
+        { name: 'there', runtime: 'sleep', socket: other.socket },
+        { name: 'far', runtime: 'sleep', host: 'remote.example' },
+      ]);
       await tmux.newSession('here', ['sleep', '600']);
       await other.newSession('there', ['sleep', '600']);
       await other.newSession('stray2', ['sleep', '600']);

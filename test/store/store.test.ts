@@ -118,7 +118,15 @@ describe('view model', () => {
 describe('header texts', () => {
   it('says the floor once, with its reason', () => {
     const snap = makeSnapshot([makeAgent('c1')]);
-    snap.fleet.floor = { ok: false, profile: 'default', lead: 'orchestrator', required: [], orchestrators: 0, enhancers: 0, reason: 'floor broken: no orchestrator working or available' };
+    snap.fleet.floor = {
+      ok: false,
+      profile: 'default',
+      lead: 'orchestrator',
+      required: [],
+      orchestrators: 0,
+      enhancers: 0,
+      reason: 'floor broken: no orchestrator working or available',
+    };
     expect(floorText(snap)).toBe('FLOOR BROKEN: no orchestrator working or available');
     expect(floorText(makeSnapshot(mixedFleet()))).toBe('floor ok (1 orch, 1 enh)');
   });
@@ -130,8 +138,15 @@ describe('layout', () => {
       for (const modal of ['none', 'help', 'filter', 'confirm-pause', 'send-editor', 'receipt', 'message'] as const) {
         for (const previewOn of [false, true]) {
           const l = computeLayout({ columns: 80, rows, errorCount: 5, backlogWanted: 30, previewOn, modal, dialogWanted: 12 });
-          const total = l.headerLines + l.errorLines + l.dialogLines + l.noticeLines + l.statusLines + l.fullViewLines +
-            (l.backlogBeside ? l.tableLines : l.tableLines + l.backlogLines) + l.previewLines;
+          const total =
+            l.headerLines +
+            l.errorLines +
+            l.dialogLines +
+            l.noticeLines +
+            l.statusLines +
+            l.fullViewLines +
+            (l.backlogBeside ? l.tableLines : l.tableLines + l.backlogLines) +
+            l.previewLines;
           expect(total, `${rows} ${modal} ${previewOn}`).toBeLessThanOrEqual(rows - 1);
           expect(Math.min(l.tableLines, l.backlogLines, l.previewLines, l.errorLines)).toBeGreaterThanOrEqual(0);
         }

@@ -11,16 +11,21 @@ import type { AgentRow } from '../../src/snapshot/types.js';
 import { makeAgent, makeSnapshot } from '../fixtures/snapshots.js';
 
 const fleet = (c1: AgentRow['readiness'], c2: AgentRow['readiness'], atMs: number) =>
-  makeSnapshot([
-    makeAgent('orchestrator', { class: 'orchestrator' }),
-    makeAgent('enhancer1', { class: 'enhancer' }),
-    makeAgent('coder1', { readiness: c1 }),
-    makeAgent('coder2', { readiness: c2 }),
-  ], { generatedAt: new Date(atMs).toISOString() });
+  makeSnapshot(
+    [
+      makeAgent('orchestrator', { class: 'orchestrator' }),
+      makeAgent('enhancer1', { class: 'enhancer' }),
+      makeAgent('coder1', { readiness: c1 }),
+      makeAgent('coder2', { readiness: c2 }),
+    ],
+    { generatedAt: new Date(atMs).toISOString() },
+  );
 
 describe('the console as a transition observer', () => {
   let dir: string;
-  beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-feed-')); });
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-feed-'));
+  });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('baseline first; then transitions into the store and the history, a notice, alerts quiet for the selected and muted agents, damped', async () => {
@@ -74,10 +79,23 @@ describe('the console as a transition observer', () => {
     expect(alertRequested(true, {})).toBe(true);
     expect(alertRequested(undefined, { MOSAIC_TOP_NOTIFY_BELL: '1' })).toBe(true);
     expect(alertRequested(undefined, { MOSAIC_TOP_NOTIFY_BELL: '0' })).toBe(false);
-    expect(terminalAlertBytes('mosaic-top: coder1', 'a;b\u001b]0;x\u0007')).toBe('\x07\x1b]777;notify;mosaic-top: coder1;a b ]0 x \x07\x1b]9;mosaic-top: coder1: a b ]0 x \x07');
+    expect(terminalAlertBytes('mosaic-top: coder1', 'a;b\u001b]0;x\u0007')).toBe(
+      '\x07\x1b]777;notify;mosaic-top: coder1;a b ]0 x \x07\x1b]9;mosaic-top: coder1: a b ]0 x \x07',
+    );
     const written: string[] = [];
     const alerter = createAlerter({ write: (b) => written.push(b), notifySend: null });
-    alerter.alert({ schema: 'mosaic-top/transition@1', kind: 'readiness', scope: 'agent', agent: 'coder1', host: null, from: 'working', to: 'dead', at: new Date().toISOString(), evidence: ['no pane'], attention: true });
+    alerter.alert({
+      schema: 'mosaic-top/transition@1',
+      kind: 'readiness',
+      scope: 'agent',
+      agent: 'coder1',
+      host: null,
+      from: 'working',
+      to: 'dead',
+      at: new Date().toISOString(),
+      evidence: ['no pane'],
+      attention: true,
+    });
     expect(written).toEqual([terminalAlertBytes('mosaic-top: coder1', 'working → dead: no pane')]);
   });
 });

@@ -9,17 +9,23 @@ function snap(atMs: number, agents: AgentRow[], over: Partial<Snapshot> = {}): S
   return makeSnapshot(agents, { generatedAt: new Date(atMs).toISOString(), ...over });
 }
 
-const base = () => [
-  makeAgent('orchestrator', { class: 'orchestrator' }),
-  makeAgent('enhancer1', { class: 'enhancer', readiness: 'available' }),
-];
+const base = () => [makeAgent('orchestrator', { class: 'orchestrator' }), makeAgent('enhancer1', { class: 'enhancer', readiness: 'available' })];
 
 describe('diffSnapshots', () => {
   it('treats the first snapshot as a baseline: no burst of transitions', () => {
-    const first = snap(1000, [...base(), makeAgent('coder1', { readiness: 'dead' }), makeAgent('coder2', { readiness: 'stale', flags: ['EXPIRED-CLAIM'] })], {});
+    const first = snap(
+      1000,
+      [...base(), makeAgent('coder1', { readiness: 'dead' }), makeAgent('coder2', { readiness: 'stale', flags: ['EXPIRED-CLAIM'] })],
+      {},
+    );
     expect(diffSnapshots(null, first)).toEqual([]);
     // The same state again: nothing either.
-    expect(diffSnapshots(first, snap(3000, [...base(), makeAgent('coder1', { readiness: 'dead' }), makeAgent('coder2', { readiness: 'stale', flags: ['EXPIRED-CLAIM'] })]))).toEqual([]);
+    expect(
+      diffSnapshots(
+        first,
+        snap(3000, [...base(), makeAgent('coder1', { readiness: 'dead' }), makeAgent('coder2', { readiness: 'stale', flags: ['EXPIRED-CLAIM'] })]),
+      ),
+    ).toEqual([]);
   });
 
   it('reports a readiness change with agent, host, from, to, at, evidence and attention', () => {
@@ -28,8 +34,15 @@ describe('diffSnapshots', () => {
     const out = diffSnapshots(a, b);
     expect(out).toHaveLength(1);
     expect(out[0]).toMatchObject({
-      kind: 'readiness', scope: 'agent', agent: 'coder1', host: 'gpu2', from: 'working', to: 'dead',
-      at: new Date(3000).toISOString(), evidence: ['no pane =coder1:0.0 on socket mosaic-fleet'], attention: true,
+      kind: 'readiness',
+      scope: 'agent',
+      agent: 'coder1',
+      host: 'gpu2',
+      from: 'working',
+      to: 'dead',
+      at: new Date(3000).toISOString(),
+      evidence: ['no pane =coder1:0.0 on socket mosaic-fleet'],
+      attention: true,
     });
     expect(transitionChange(out[0])).toBe('working → dead');
     expect(transitionTarget(out[0])).toBe('dead');
@@ -41,7 +54,10 @@ describe('diffSnapshots', () => {
 
   it('reports a flag raised and cleared, with the flag evidence', () => {
     const a = snap(1000, [...base(), makeAgent('coder1')]);
-    const raisedRow = makeAgent('coder1', { flags: ['EXPIRED-CLAIM', 'DRIFT'], evidence: ['heartbeat 3s old, state=busy', 'DRIFT: expected claude, pane runs bash', 'EXPIRED-CLAIM: backlog claim past its TTL'] });
+    const raisedRow = makeAgent('coder1', {
+      flags: ['EXPIRED-CLAIM', 'DRIFT'],
+      evidence: ['heartbeat 3s old, state=busy', 'DRIFT: expected claude, pane runs bash', 'EXPIRED-CLAIM: backlog claim past its TTL'],
+    });
     const b = snap(3000, [...base(), raisedRow]);
     const raised = diffSnapshots(a, b);
     expect(raised.map((t) => [t.kind, t.flag, t.change, t.from, t.to, t.attention])).toEqual([
@@ -60,8 +76,12 @@ describe('diffSnapshots', () => {
     const a = snap(1000, [...base(), makeAgent('coder1')]);
     const b = snap(3000, [...base(), makeAgent('coder1', { readiness: 'stuck' as AgentRow['readiness'], flags: ['LIMITED' as AgentRow['flags'][number]] })]);
     const out = diffSnapshots(a, b);
-    expect(out.map((t) => [t.to, t.attention])).toEqual([['stuck', true], ['LIMITED', true]]);
-    for (const s of ['dead', 'stale', 'waiting', 'stuck', 'FLOOR', 'EXPIRED-CLAIM', 'NEEDS-RESTART', 'LIMITED', 'AUTH']) expect(DEFAULT_ATTENTION.has(s)).toBe(true);
+    expect(out.map((t) => [t.to, t.attention])).toEqual([
+      ['stuck', true],
+      ['LIMITED', true],
+    ]);
+    for (const s of ['dead', 'stale', 'waiting', 'stuck', 'FLOOR', 'EXPIRED-CLAIM', 'NEEDS-RESTART', 'LIMITED', 'AUTH'])
+      expect(DEFAULT_ATTENTION.has(s)).toBe(true);
     // The attention set is data: a caller may pass its own.
     const mine = diffSnapshots(a, b, { attention: new Set(['LIMITED']) });
     expect(mine.map((t) => t.attention)).toEqual([false, true]);
@@ -75,13 +95,32 @@ describe('diffSnapshots', () => {
     expect(out[0]).toMatchObject({ scope: 'fleet', agent: null, host: 'testhost', kind: 'flag', flag: 'PAUSED', change: 'raised', attention: false });
     expect(out[0].evidence[0]).toContain('by ops');
     // The orchestrator dies: its readiness and the floor both change.
-    const broken = snap(5000, [makeAgent('orchestrator', { class: 'orchestrator', readiness: 'dead' }), base()[1]], { fleet: { ...paused.fleet, floor: { ok: false, profile: 'default', lead: 'orchestrator', required: [], orchestrators: 0, enhancers: 1, reason: 'floor broken: no orchestrator working or available' } } });
+    const broken = snap(5000, [makeAgent('orchestrator', { class: 'orchestrator', readiness: 'dead' }), base()[1]], {
+      fleet: {
+        ...paused.fleet,
+        floor: {
+          ok: false,
+          profile: 'default',
+          lead: 'orchestrator',
+          required: [],
+          orchestrators: 0,
+          enhancers: 1,
+          reason: 'floor broken: no orchestrator working or available',
+        },
+      },
+    });
     const out2 = diffSnapshots(paused, broken);
     expect(out2.map((t) => `${t.agent ?? 'fleet'} ${transitionChange(t)} ${t.attention}`)).toEqual(['orchestrator working → dead true', 'fleet +FLOOR true']);
     expect(out2[1].evidence).toEqual(['floor broken: no orchestrator working or available']);
-    const withFlags: Snapshot = { ...broken, fleet: { ...broken.fleet, idleWithWork: { agents: ['coder1', 'coder2'], readyCards: 3, nextCard: 'A4' }, flags: ['LINGER'] } };
+    const withFlags: Snapshot = {
+      ...broken,
+      fleet: { ...broken.fleet, idleWithWork: { agents: ['coder1', 'coder2'], readyCards: 3, nextCard: 'A4' }, flags: ['LINGER'] },
+    };
     const out3 = diffSnapshots(broken, withFlags);
-    expect(out3.map((t) => [t.flag, t.change])).toEqual([['IDLE-WITH-WORK', 'raised'], ['LINGER', 'raised']]);
+    expect(out3.map((t) => [t.flag, t.change])).toEqual([
+      ['IDLE-WITH-WORK', 'raised'],
+      ['LINGER', 'raised'],
+    ]);
     expect(out3[0]).toMatchObject({ scope: 'fleet', evidence: ['coder1, coder2 available while 3 claimable card(s) wait (next A4)'] });
   });
 
@@ -117,22 +156,48 @@ import { TRANSITION_SCHEMA } from '../../src/transitions/diff.js';
 describe('timelineStates (one agent, last hour)', () => {
   const now = Date.parse('2026-12-01T12:00:00Z');
   const tr = (from: string, to: string, minutesAgo: number): Transition => ({
-    schema: TRANSITION_SCHEMA, kind: 'readiness', scope: 'agent', agent: 'coder1', host: null, from, to,
-    at: new Date(now - minutesAgo * 60_000).toISOString(), evidence: [], attention: to === 'dead',
+    schema: TRANSITION_SCHEMA,
+    kind: 'readiness',
+    scope: 'agent',
+    agent: 'coder1',
+    host: null,
+    from,
+    to,
+    at: new Date(now - minutesAgo * 60_000).toISOString(),
+    evidence: [],
+    attention: to === 'dead',
   });
   it('cuts the hour into cells, unobserved cells null, a short death wins its cell', () => {
     // 12 cells of 5 minutes. Observed since 30 min ago; died 20 min ago for 1 minute, back working.
     const h = [tr('working', 'dead', 20), tr('dead', 'working', 19)];
     const cells = timelineStates(h, 'working', { nowMs: now, cells: 12, observedSinceMs: now - 30 * 60_000 });
     expect(cells).toEqual([null, null, null, null, null, 'working', 'working', 'dead', 'working', 'working', 'working', 'working']);
-    expect(timelineRuns(cells)).toEqual([{ state: null, cells: 5 }, { state: 'working', cells: 2 }, { state: 'dead', cells: 1 }, { state: 'working', cells: 4 }]);
+    expect(timelineRuns(cells)).toEqual([
+      { state: null, cells: 5 },
+      { state: 'working', cells: 2 },
+      { state: 'dead', cells: 1 },
+      { state: 'working', cells: 4 },
+    ]);
   });
   it('without an observer, the history alone says what is known; the newest cell is the current readiness', () => {
     const h = [tr('working', 'stale', 50)];
     const cells = timelineStates(h, 'stale', { nowMs: now, cells: 6, observedSinceMs: null });
     // Cells of 10 min aligned to the clock: 11:10–11:20 … 12:00–12:10; the change came at 11:10.
     expect(cells).toEqual(['stale', 'stale', 'stale', 'stale', 'stale', 'stale']);
-    expect(timelineStates(h, 'stale', { nowMs: now, cells: 12, observedSinceMs: null })).toEqual([null, 'stale', 'stale', 'stale', 'stale', 'stale', 'stale', 'stale', 'stale', 'stale', 'stale', 'stale']);
+    expect(timelineStates(h, 'stale', { nowMs: now, cells: 12, observedSinceMs: null })).toEqual([
+      null,
+      'stale',
+      'stale',
+      'stale',
+      'stale',
+      'stale',
+      'stale',
+      'stale',
+      'stale',
+      'stale',
+      'stale',
+      'stale',
+    ]);
     expect(timelineStates([], 'working', { nowMs: now, cells: 4, observedSinceMs: null })).toEqual([null, null, null, null]);
     expect(timelineStates([], 'working', { nowMs: now, cells: 4, observedSinceMs: now - 3600_000 })).toEqual(['working', 'working', 'working', 'working']);
     expect(timelineStates([], 'working', { nowMs: now, cells: 4, observedSinceMs: now - 20 * 60_000 })).toEqual([null, 'working', 'working', 'working']);

@@ -6,12 +6,25 @@ import { TRANSITION_SCHEMA, type Transition } from '../../src/transitions/diff.j
 import { appendHistory, historyFile, pruneHistory, readHistory, sinceFromHistory } from '../../src/transitions/history.js';
 
 function t(agent: string, from: string, to: string, atMs: number): Transition {
-  return { schema: TRANSITION_SCHEMA, kind: 'readiness', scope: 'agent', agent, host: null, from, to, at: new Date(atMs).toISOString(), evidence: [`${to} evidence`], attention: to === 'dead' };
+  return {
+    schema: TRANSITION_SCHEMA,
+    kind: 'readiness',
+    scope: 'agent',
+    agent,
+    host: null,
+    from,
+    to,
+    at: new Date(atMs).toISOString(),
+    evidence: [`${to} evidence`],
+    attention: to === 'dead',
+  };
 }
 
 describe('transition history (run-dir NDJSON)', () => {
   let dir: string;
-  beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-hist-')); });
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-hist-'));
+  });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('appends owner-only, reads back chronologically, skips garbage, and a missing file is empty', async () => {

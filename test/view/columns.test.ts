@@ -52,7 +52,10 @@ describe('computeColumnWidths', () => {
 describe('table cells, editor view, status hints', () => {
   it('pads visible cells and skips hidden columns', async () => {
     const { tableCells } = await import('../../components/Table.js');
-    expect(tableCells(cols, [4, 0, 5], ['abcdef', 'zz', 'x'])).toEqual([{ text: 'abc…', column: 0 }, { text: 'x    ', column: 2 }]);
+    expect(tableCells(cols, [4, 0, 5], ['abcdef', 'zz', 'x'])).toEqual([
+      { text: 'abc…', column: 0 },
+      { text: 'x    ', column: 2 },
+    ]);
     const right: ColumnSpec[] = [{ key: 'n', header: 'N', min: 3, priority: 1, align: 'right' }];
     expect(tableCells(right, [4], ['42s'])[0].text).toBe(' 42s');
   });
@@ -69,7 +72,8 @@ describe('table cells, editor view, status hints', () => {
   it('status hints come from the keymap and drop mutating keys in read-only', async () => {
     const { statusHints } = await import('../../components/StatusBar.js');
     const normal = statusHints('fleet', false);
-    for (const h of ['tab focus', '/ filter', '? help', 'v preview', 'w watch', 's send', 'c claim', 'p pause', 'R reclaim', 'q quit']) expect(normal).toContain(h);
+    for (const h of ['tab focus', '/ filter', '? help', 'v preview', 'w watch', 's send', 'c claim', 'p pause', 'R reclaim', 'q quit'])
+      expect(normal).toContain(h);
     const ro = statusHints('fleet', true);
     expect(ro).toMatch(/^\[read-only\]/);
     for (const h of ['w watch', 's send', 'c claim', 'p pause', 'R reclaim']) expect(ro).not.toContain(h);

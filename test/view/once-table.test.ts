@@ -33,13 +33,21 @@ describe('--once table: backlog block', () => {
 
   it('more claimable than shown: points at the CLI', () => {
     const ready = Array.from({ length: 10 }, (_, i) => ({ id: `R${i}`, title: `card ${i}`, priority: 10 - i, phase: null }));
-    const lines = renderBacklogBlock(makeBacklog({ claimed: [], ready, stats: { counts: { ready: 14, claimed: 0, blocked: 0, done: 0 }, oldestReadyAgeSeconds: 1, expiredClaims: 0, waitingOnDeps: 0 } }));
+    const lines = renderBacklogBlock(
+      makeBacklog({
+        claimed: [],
+        ready,
+        stats: { counts: { ready: 14, claimed: 0, blocked: 0, done: 0 }, oldestReadyAgeSeconds: 1, expiredClaims: 0, waitingOnDeps: 0 },
+      }),
+    );
     expect(lines.filter((l) => l.startsWith('ready '))).toHaveLength(5);
     expect(lines).toContain('… 9 more ready (mosaic-top backlog list --ready-only)');
   });
 
   it('none yet, an error, and untrusted titles stay inert; the table carries the block', () => {
-    expect(renderBacklogBlock(makeBacklog({ ok: false, exists: false, stats: null, claimed: [], ready: [] }))).toEqual(['backlog embedded /tmp/backlog: none yet']);
+    expect(renderBacklogBlock(makeBacklog({ ok: false, exists: false, stats: null, claimed: [], ready: [] }))).toEqual([
+      'backlog embedded /tmp/backlog: none yet',
+    ]);
     expect(renderBacklogBlock(makeBacklog({ ok: false, exists: true, error: 'backlog server did not answer', stats: null }))).toEqual([
       'backlog embedded /tmp/backlog: ERROR backlog server did not answer',
     ]);
@@ -55,9 +63,17 @@ describe('--once table: backlog block', () => {
 describe('fleet rules in --once and the header (issue 12)', () => {
   it('IDLE-WITH-WORK, more than one orchestrator, a profile floor and a pause from the store are spelled out', async () => {
     const { fleetSignals, floorText, pausedBanner } = await import('../../src/view/rows.js');
-    const snap = makeSnapshot([makeAgent('orc', { class: 'orchestrator' }), makeAgent('orc2', { class: 'orchestrator' }), makeAgent('c1', { class: 'coder', flags: ['IDLE-WITH-WORK'] })]);
+    const snap = makeSnapshot([
+      makeAgent('orc', { class: 'orchestrator' }),
+      makeAgent('orc2', { class: 'orchestrator' }),
+      makeAgent('c1', { class: 'coder', flags: ['IDLE-WITH-WORK'] }),
+    ]);
     snap.fleet.idleWithWork = { agents: ['c1'], readyCards: 3, nextCard: 'A4' };
-    snap.fleet.lead = { class: 'orchestrator', agents: ['orc', 'orc2'], problem: '2 agents of class orchestrator (orc, orc2): upstream runs exactly one orchestrator' };
+    snap.fleet.lead = {
+      class: 'orchestrator',
+      agents: ['orc', 'orc2'],
+      problem: '2 agents of class orchestrator (orc, orc2): upstream runs exactly one orchestrator',
+    };
     const table = renderSnapshotTable(snap);
     expect(table).toContain('IDLE-WITH-WORK: c1 available with no claim while 3 claimable card(s) wait (next A4)');
     expect(table).toContain('LEAD: 2 agents of class orchestrator (orc, orc2)');
@@ -67,10 +83,20 @@ describe('fleet rules in --once and the header (issue 12)', () => {
     snap.fleet.lead = { class: 'orchestrator', agents: ['orc'], problem: null };
     expect(fleetSignals(snap)).toEqual([]);
     expect(renderSnapshotTable(snap)).not.toContain('IDLE-WITH-WORK:');
-    snap.fleet.floor = { ok: true, profile: 'research', lead: 'lead-researcher', required: [{ class: 'lead-researcher', min: 1, up: 1 }], orchestrators: 0, enhancers: 0, reason: null };
+    snap.fleet.floor = {
+      ok: true,
+      profile: 'research',
+      lead: 'lead-researcher',
+      required: [{ class: 'lead-researcher', min: 1, up: 1 }],
+      orchestrators: 0,
+      enhancers: 0,
+      reason: null,
+    };
     expect(floorText(snap)).toBe('floor ok (research: 1 lead-researcher)');
     expect(renderSnapshotTable(snap)).toContain('floor ok (profile research: lead-researcher 1/1)');
     snap.fleet.paused = { at: '2026-11-21T10:00:00Z', by: 'ops@host-a', reason: 'deploy', source: 'store' };
-    expect(pausedBanner(snap, Date.parse('2026-11-21T10:05:00Z'))).toBe('PAUSED fleet-wide (shared store) since 2026-11-21T10:00:00Z (5m00s ago) by ops@host-a — deploy');
+    expect(pausedBanner(snap, Date.parse('2026-11-21T10:05:00Z'))).toBe(
+      'PAUSED fleet-wide (shared store) since 2026-11-21T10:00:00Z (5m00s ago) by ops@host-a — deploy',
+    );
   });
 });
