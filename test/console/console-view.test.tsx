@@ -259,13 +259,11 @@ describe('console keys', () => {
     expect(fs.readFileSync(flag, 'utf8')).toMatch(/^at=.+\nby=tester@host\nreason=paused from the mosaic-top console\n$/);
     expect(refreshes).toBe(1);
     // The next snapshot carries the flag: the banner shows since/by/reason.
-    r.store
-      .getState()
-      .applySnapshot(
-        makeSnapshot(mixedFleet(), {
-          fleet: { ...makeSnapshot(mixedFleet()).fleet, paused: { at: '2026-11-21T17:00:00Z', by: 'tester@host', reason: 'maintenance' } },
-        }),
-      );
+    r.store.getState().applySnapshot(
+      makeSnapshot(mixedFleet(), {
+        fleet: { ...makeSnapshot(mixedFleet()).fleet, paused: { at: '2026-11-21T17:00:00Z', by: 'tester@host', reason: 'maintenance' } },
+      }),
+    );
     await r.waitFor((f) => /PAUSED since 2026-11-21T17:00:00Z .*by tester@host — maintenance/.test(f), 'banner');
     await r.press('p');
     await r.waitFor((f) => f.includes('Resume the fleet? (fleet PAUSED since 2026-11-21T17:00:00Z by tester@host'), 'resume confirm says who and why');
