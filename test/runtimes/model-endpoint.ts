@@ -117,6 +117,8 @@ export interface ModelEndpoint {
   queue(reply: ScriptedReply): ReplyHandle;
   /** Replies still queued (not yet started). */
   pending(): number;
+  /** Model requests (main or side) whose response has not ended yet: a runtime mid-turn. */
+  open(): number;
   /** Every request so far, in arrival order (copies). */
   requests(): RecordedRequest[];
   /** Main model requests (with tools) so far. */
@@ -279,6 +281,7 @@ function defaultErrorMessage(status: number): string {
 export async function startModelEndpoint(opts: { log?: (line: string) => void } = {}): Promise<ModelEndpoint> {
   const queued: Queued[] = [];
   const active = new Set<Queued>();
+  let openRequests = 0;
   const recorded: RecordedRequest[] = [];
   const sockets = new Set<import('node:net').Socket>();
   let seq = 0;
@@ -538,6 +541,8 @@ export async function startModelEndpoint(opts: { log?: (line: string) => void } 
   const endpoint = {} as ModelEndpoint;
 
   async function handleModel(api: ApiShape, rec: RecordedRequest, res: http.ServerResponse): Promise<void> {
+    openRequests++;
+    res.once('close', () => openRequests--);
     const body = rec.body;
     const streaming = body?.stream === true;
     if (!hasTools(body)) {
@@ -703,6 +708,7 @@ export async function startModelEndpoint(opts: { log?: (line: string) => void } 
       return handle;
     },
     pending: () => queued.length,
+    open: () => openRequests,
     requests: () => recorded.map((r) => ({ ...r })),
     mainRequests: () => recorded.filter((r) => (r.api === 'anthropic' || r.api === 'responses' || r.api === 'chat') && !r.side).map((r) => ({ ...r })),
     lastSeq: () => (recorded.length ? recorded[recorded.length - 1].seq : 0),

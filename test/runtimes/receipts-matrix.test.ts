@@ -90,7 +90,8 @@ describe.each(['claude', 'codex', 'pi', 'opencode'] as RuntimeName[])('receipts 
     await waitFor(
       async () => {
         const r = await reading();
-        return r.state === 'idle' && (r.box ?? '') === '' && !SCREEN[runtime].busy.test(await pane!.capture());
+        // Codex's screen looks idle while a reply streams: the endpoint must have no response open too.
+        return endpoint.open() === 0 && r.state === 'idle' && (r.box ?? '') === '' && !SCREEN[runtime].busy.test(await pane!.capture());
       },
       `${runtime} idle with an empty input box`,
       { timeoutMs: 60_000, intervalMs: 200 },

@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RuntimeName } from './install.js';
 import { ERROR_ATTEMPTS, launchRuntime, SCREEN, type RuntimePane } from './launch.js';
 import { lastUserText, startModelEndpoint, type ModelEndpoint } from './model-endpoint.js';
+import { waitFor } from '../helpers/tmux.js';
 
 function keepScreen(runtime: RuntimeName, label: string, screen: string): void {
   const dir = process.env.MOSAIC_TEST_SCREENS_DIR;
@@ -48,6 +49,8 @@ describe.each(RUNTIMES)('real %s in a tmux pane', (runtime) => {
     await pane?.stop();
     await endpoint?.close();
     // Everything the runtime spawned is gone, and its throwaway dirs too.
+    // The pane's process may take a moment to be reaped after the kill: poll, bounded.
+    await waitFor(() => pids.every((pid) => !processAlive(pid)) || null, 'the runtime pane process ended', { timeoutMs: 15_000 }).catch(() => undefined);
     for (const pid of pids) expect(processAlive(pid)).toBe(false);
     if (pane) {
       expect(pane.pids()).toEqual([]);
