@@ -24,6 +24,7 @@ import { BACKLOG_PROTOCOL, LineSplitter, type BacklogHello, type BacklogMethod, 
 import { isHolderAlive, lockPathFor, lockProof, readDataDirLock, readProcessStat, type DataDirLockHolder } from './lock.js';
 import { BacklogError, type OpenBacklogOptions } from './types.js';
 import { verbsFrom, type BacklogClient, type BacklogVerb } from './verbs.js';
+import { delay } from '../lib/delay.js';
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
@@ -367,20 +368,6 @@ function lastLogLine(log: string): string | null {
   } finally {
     if (fd !== null) fs.closeSync(fd);
   }
-}
-
-function delay(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /**

@@ -18,6 +18,7 @@ import { sanitizeLine, sanitizeLines } from '../../lib/sanitize.js';
 import { readHeartbeatMark, lockAgentInput } from './send.js';
 import { recordOperatorEvent } from './receipt-event.js';
 import { operatorName } from './pause.js';
+import { delay } from '../../lib/delay.js';
 
 /** The two answers: allow the tool call once, or deny it. */
 export type AnswerChoice = 'allow' | 'deny';
@@ -78,10 +79,6 @@ export interface AnswerOptions {
   paths?: MosaicPaths;
   /** Who answers (default `$USER@host`). */
   by?: string;
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 function shownPrompt(p: ScreenPrompt): AnsweredPrompt {

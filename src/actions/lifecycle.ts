@@ -19,6 +19,7 @@ import { sanitizeLine } from '../../lib/sanitize.js';
 import { collectSnapshot } from '../snapshot/collect.js';
 import type { AgentRow, Snapshot } from '../snapshot/types.js';
 import { recordOperatorEvent } from './receipt-event.js';
+import { delay } from '../../lib/delay.js';
 
 export type { UnitVerb } from '../../fleet/unit-control.js';
 
@@ -126,19 +127,6 @@ export function workingInterruption(row: AgentRow): string | null {
     row.evidence[0] ?? '',
   ];
   return `${row.name} is ${row.readiness} (${parts.filter(Boolean).join('; ')})`;
-}
-
-function delay(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
 
 /**

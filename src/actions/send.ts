@@ -18,6 +18,7 @@ import { hasControlCharacters } from '../../lib/sanitize.js';
 import type { MosaicPaths } from '../../lib/paths.js';
 import type { SendReceipt } from '../../fleet/receipt.js';
 import { recordReceiptEvent } from './receipt-event.js';
+import { delay } from '../../lib/delay.js';
 
 /** Source label of operator traffic from this tool (upstream's CLI uses `operator:mosaic-cli`). */
 export const DEFAULT_SOURCE = 'operator:mosaic-top';
@@ -122,19 +123,6 @@ export async function lockAgentInput(runDir: string, agent: string): Promise<() 
     realpath: false,
     stale: 10_000,
     retries: { retries: 40, factor: 1.2, minTimeout: 40, maxTimeout: 250 },
-  });
-}
-
-function delay(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
   });
 }
 

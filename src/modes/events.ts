@@ -14,6 +14,7 @@ import type { Snapshot } from '../snapshot/types.js';
 import { diffSnapshots, transitionChange, transitionSubject, type Transition } from '../transitions/diff.js';
 import { NotifyDamper } from '../transitions/damper.js';
 import { HistoryWriter, historyFile, readHistory } from '../transitions/history.js';
+import { delay as sleep } from '../../lib/delay.js';
 
 /** Options of `mosaic-top events` as the mode reads them (seconds for every duration). */
 export interface EventsOptions {
@@ -42,19 +43,6 @@ export function transitionLine(t: Transition): string {
 
 function print(t: Transition, json: boolean): void {
   process.stdout.write(json ? `${JSON.stringify(t)}\n` : `${transitionLine(t)}\n`);
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, Math.max(0, ms));
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 /** Runs `events`; returns the exit code (0; 1 when the history cannot be read without --follow). */
