@@ -214,13 +214,14 @@ export const SHIPPED_SCREEN_RULES: ScreenRulesFile = {
       prompts: [
         CLAUDE_PERMISSION,
         {
+          // `Make auto mode your default permission mode?` / `❯ Yes, set auto mode as my default permission mode` / `No, keep manual mode`.
           kind: 'dialog',
-          anchor: '^\\s*(❯\\s*)?(\\d\\.\\s*)?No, keep manual mode\\b',
-          start: '^\\s*(❯\\s*)?(\\d\\.\\s*)?Yes, set auto mode as my default permission mode',
-          above: 4,
+          anchor: '^\\s*(❯\\s*)?No, keep manual mode\\s*$',
+          start: '^\\s*Make auto mode your default permission mode\\?',
+          above: 8,
           below: 4,
           tool: 'permission mode',
-          detail: '^\\s*(❯\\s*)?(\\d\\.\\s*)?(?<detail>Yes, set auto mode as my default permission mode)',
+          detail: '^\\s*(?<detail>Make auto mode your default permission mode\\?)',
         },
       ],
     },

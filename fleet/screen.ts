@@ -28,8 +28,8 @@ export interface ScreenClassification {
   inputText?: string;
   /** The rules say an idle-looking screen may be a reply still streaming (Codex). */
   idleMayStream?: boolean;
-  /** The runtime's version the rules were chosen for (read from its process), null when unknown. */
-  version?: string | null;
+  /** The runtime's version the rules were chosen for (read from its process); absent when unknown. */
+  version?: string;
   /** Why the rules may not know this runtime's screens (RULES-STALE), see {@link rulesStaleness}; absent when they do. */
   stale?: string;
   /** For an `unknown` screen: its last non-blank line (one line, ≤ 80 characters) — what the rules did not recognise. */

@@ -231,7 +231,8 @@ export function readInput(
 export function describePrompt(prompt: ScreenPrompt | undefined): string {
   if (!prompt) return 'a dialog';
   const what = [prompt.tool, prompt.detail].filter(Boolean).join(': ');
-  return `a ${prompt.kind === 'permission' ? 'permission prompt' : 'question'}${what ? ` (${sanitizeLine(what).slice(0, 80)})` : ''}`;
+  const kind = prompt.kind === 'permission' ? 'permission prompt' : prompt.kind === 'dialog' ? 'dialog' : 'question';
+  return `a ${kind}${what ? ` (${sanitizeLine(what).slice(0, 80)})` : ''}`;
 }
 
 /**
