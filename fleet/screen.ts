@@ -170,6 +170,20 @@ export function versionSourceFor(rules: CompiledScreenRules, runtime: string): {
   return { packages: [...new Set(sets.flatMap((s) => s.set.packages ?? []))], versionPath: sets.find((s) => s.versionPath)?.versionPath ?? null };
 }
 
+/**
+ * The rules that read `runtime` at `version` (null: unknown ⇒ its newest): their label
+ * (`claude@>=2.1.198`), the newest version they were proven on, and why they may be stale
+ * ({@link rulesStaleness}); null when the runtime has no rules. Pure.
+ */
+export function ruleSetSummary(
+  rules: CompiledScreenRules,
+  runtime: string,
+  version: string | null | undefined,
+): { label: string; proven: string | null; stale: string | null } | null {
+  const set = ruleSetFor(rules, runtime, version);
+  return set ? { label: set.label, proven: set.set.proven ?? null, stale: rulesStaleness(set, version) } : null;
+}
+
 /** True when the runtime has screen rules. */
 export function hasScreenRules(runtime: string, rules: CompiledScreenRules = shippedScreenRules()): boolean {
   return ruleSetFor(rules, runtime) !== null;
