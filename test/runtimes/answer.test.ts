@@ -32,7 +32,7 @@ const PANES: { runtime: RuntimeName; variant: ClaudeVariant | null; label: strin
   { runtime: 'codex', variant: null, label: 'codex' },
 ];
 
-describe.each(PANES)('answer a permission prompt: real $label', ({ runtime, variant }) => {
+describe.each(PANES.map((p) => [p.label, p] as const))('answer a permission prompt: real %s', (_label, { runtime, variant }) => {
   let endpoint: ModelEndpoint;
   let pane: RuntimePane;
   let runDir: string;

@@ -49,7 +49,7 @@ const CELLS = claudeVariants().flatMap((variant) =>
 /** `[claude@…; claude 2.1.332]`: the rules label and the version read from the live process. */
 const rulesTag = (version: string) => `\\[claude@[^\\]]+; claude ${version.replace(/\./g, '\\.')}\\]`;
 
-describe.each(CELLS)('real Claude Code $label', ({ variant, hooks }) => {
+describe.each(CELLS.map((c) => [c.label, c] as const))('real Claude Code %s', (_label, { variant, hooks }) => {
   let endpoint: ModelEndpoint;
   let tmux: IsolatedTmux;
   let pane: RuntimePane;
@@ -166,7 +166,7 @@ describe.each(CELLS)('real Claude Code $label', ({ variant, hooks }) => {
   });
 });
 
-describe.each(claudeVariants(['manual']))('real Claude Code $label with `permissions.defaultMode: "default"` in settings', (variant) => {
+describe.each(claudeVariants(['manual']).map((v) => [v.label, v] as const))('real Claude Code %s with `permissions.defaultMode: "default"` in settings', (_label, variant) => {
   let endpoint: ModelEndpoint;
   let tmux: IsolatedTmux;
   let pane: RuntimePane;

@@ -99,7 +99,7 @@ function mentions(endpoint: ModelEndpoint, afterSeq: number, needle: string): nu
   return endpoint.mainRequests().filter((r) => r.seq > afterSeq && lastUserText(r).includes(needle)).length;
 }
 
-describe.each(PANES)('receipts matrix: real $label', ({ runtime, variant, states, label }) => {
+describe.each(PANES.map((p) => [p.label, p] as const))('receipts matrix: real %s', (label, { runtime, variant, states }) => {
   const cells: (typeof EXPECTED)[MatrixRuntime] = Object.fromEntries(STATES.filter((st) => !states || states.includes(st)).map((st) => [st, EXPECTED[runtime][st]]));
   let endpoint: ModelEndpoint;
   let pane: RuntimePane | null = null;
