@@ -230,7 +230,7 @@ function joinAgent(
     processInfo = matchProcess(expectedProgram(env, launch.runtime), pane.currentCommand, programsUnder(h.processes, pane.pid));
   }
   const unit = h?.systemd?.units.get(agentUnitName(a.name)) ?? null;
-  const flagged = agentFlags({ pane, process: processInfo, unit, claimExpired: !!claimed?.expired, paneGone: decided.readiness === 'dead' });
+  const flagged = agentFlags({ pane, process: processInfo, unit, claimExpired: !!claimed?.expired, paneGone: decided.readiness === 'dead', screen });
   const claim: ClaimInfo | null = claimed ? { cardId: claimed.cardId, title: claimed.title, secondsLeft: claimed.secondsLeft } : null;
   return {
     name: a.name,
