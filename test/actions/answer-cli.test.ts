@@ -17,6 +17,7 @@ import { writeHomeRoster } from '../helpers/roster.js';
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
 import { classifyScreen } from '../../fleet/screen.js';
 import { sshdUnavailableReason, startTestSshd, type TestSshd } from '../helpers/sshd.js';
+import { fakeRuntime } from '../helpers/fake-runtime.js';
 
 const noSshd = sshdUnavailableReason();
 if (noSshd && process.env.CI === 'true') throw new Error(`CI=true: the remote answer test needs sshd: ${noSshd}`);
@@ -37,7 +38,7 @@ function promptScript(command: string): string {
   ];
   const idle = [RULE, '❯ ', RULE, '  ? for shortcuts'];
   const lines = (ls: string[]) => ls.map((l) => `printf '%s\\n' '${l}'`).join('; ');
-  return `clear; ${lines(prompt)}; IFS= read -rsn1 k; clear; printf 'GOT:[%s]\\n' "$(printf '%s' "$k" | od -An -c | tr -s ' ')"; ${lines(idle)}; exec sleep 600`;
+  return `clear; ${lines(prompt)}; IFS= read -rsn1 k; clear; printf 'GOT:[%s]\\n' "$(printf '%s' "$k" | od -An -c | tr -s ' ')"; ${lines(idle)}; sleep 600`;
 }
 
 describe('mosaic-top answer (CLI) on a pane showing a Claude permission prompt', () => {
@@ -47,7 +48,7 @@ describe('mosaic-top answer (CLI) on a pane showing a Claude permission prompt',
   const cli = (args: string[]) => runBin([...args, '--mosaic-home', home], env);
   const open = async (command: string) => {
     await tmux.ok(['kill-session', '-t', '=cc1']).catch(() => {});
-    await tmux.newSession('cc1', ['bash', '-c', promptScript(command)], { width: 100, height: 30 });
+    await tmux.newSession('cc1', [fakeRuntime(home, 'claude', promptScript(command))], { width: 100, height: 30 });
     return waitFor(async () => classifyScreen('claude', null, await tmux.capture('cc1')).prompt ?? null, `prompt for ${command} shown`, {
       timeoutMs: 10_000,
       intervalMs: 50,
@@ -139,7 +140,7 @@ describe.runIf(!noSshd)('mosaic-top answer over ssh (an agent of another host)',
       { name: 'far', runtime: 'claude', host: 'mt-remote', ssh: 'mt-remote' },
       { name: 'gone', runtime: 'claude', host: 'mt-remote-closed', ssh: 'mt-remote-closed' },
     ]);
-    await tmux.newSession('far', ['bash', '-c', promptScript('echo far > far.txt')], { width: 100, height: 30 });
+    await tmux.newSession('far', [fakeRuntime(home, 'claude', promptScript('echo far > far.txt'))], { width: 100, height: 30 });
   });
   afterAll(async () => {
     await sshd?.stop(home ? [path.join(home, 'fleet', 'run')] : []);
