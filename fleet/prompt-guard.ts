@@ -26,10 +26,13 @@ export interface PaneScreen {
   panePid: number | null;
   /** True while the pane is in a mode (copy mode): a key would drive the mode. */
   inMode: boolean;
+  /** The pane's id (`%12`) and whether its program has exited (remain-on-exit). */
+  paneId: string;
+  dead: boolean;
 }
 
-/** The `display-message` format that follows a capture: cursor, history, foreground command, pid, mode. */
-const STATE_FORMAT = '#{cursor_x}\t#{cursor_y}\t#{history_size}\t#{pane_in_mode}\t#{pane_pid}\t#{pane_current_command}';
+/** The `display-message` format that follows a capture: cursor, history, mode, pane id, dead, pid, foreground command (last: it may hold tabs). */
+const STATE_FORMAT = '#{cursor_x}\t#{cursor_y}\t#{history_size}\t#{pane_in_mode}\t#{pane_id}\t#{pane_dead}\t#{pane_pid}\t#{pane_current_command}';
 
 /** Parses `capture-pane -p` output followed by the `<marker>\t<STATE_FORMAT>` line; null when the marker is missing. */
 function parseScreen(stdout: string, marker: string): { screen: PaneScreen; rest: string } | null {
@@ -38,7 +41,7 @@ function parseScreen(stdout: string, marker: string): { screen: PaneScreen; rest
   if (start < 0) return null;
   const end = stdout.indexOf('\n', start);
   const line = stdout.slice(start + marker.length + 1, end < 0 ? undefined : end);
-  const [x, y, history, mode, pid, ...command] = line.split('\t');
+  const [x, y, history, mode, paneId, dead, pid, ...command] = line.split('\t');
   const text = stdout.slice(0, start).replace(/\n$/, '');
   const screen: PaneScreen = {
     rows: text.split('\n'),
@@ -48,29 +51,32 @@ function parseScreen(stdout: string, marker: string): { screen: PaneScreen; rest
     currentCommand: command.join('\t'),
     panePid: /^\d+$/.test(pid ?? '') ? Number(pid) : null,
     inMode: mode === '1',
+    paneId: paneId ?? '',
+    dead: dead === '1',
   };
   return { screen, rest: end < 0 ? '' : stdout.slice(end + 1) };
 }
 
 /**
- * Captures pane `paneId` (`%12`) on `server` in ONE tmux call (`capture-pane -p ; display-message
- * -p <nonce marker + state>`). Throws an Error with tmux's reason when the pane cannot be read.
- * `timeoutMs` defaults to 2000.
+ * Captures pane `pane` (`%12`, or a target like `=coder1:0.0`) on `server` in ONE tmux call
+ * (`capture-pane -p ; display-message -p <nonce marker + state>`). Throws an Error with tmux's
+ * reason when the pane cannot be read. `timeoutMs` defaults to 2000.
  */
-export async function capturePaneScreen(server: TmuxServer, paneId: string, opts: { timeoutMs?: number } = {}): Promise<PaneScreen> {
+export async function capturePaneScreen(server: TmuxServer, pane: string, opts: { timeoutMs?: number } = {}): Promise<PaneScreen> {
+  const paneId = pane;
   const marker = `::mosaic-screen:${randomBytes(6).toString('hex')}::`;
   const result = await runTmux(server, ['capture-pane', '-p', '-t', paneId, ';', 'display-message', '-p', '-t', paneId, `${marker}\t${STATE_FORMAT}`], {
     timeoutMs: opts.timeoutMs ?? 2000,
   });
   const parsed = result.ok ? parseScreen(result.stdout, marker) : null;
-  if (!parsed) throw new Error(result.error ?? `capture-pane ${paneId}: no answer`);
+  if (!parsed || !parsed.screen.paneId) throw new Error(result.error ?? `capture-pane ${paneId}: no such pane`);
   return parsed.screen;
 }
 
 /** True when two captures show the same thing: rows (trailing blanks ignored), cursor, history, foreground program, mode. Pure. */
 export function sameScreen(a: PaneScreen, b: PaneScreen): boolean {
   if (a.cursorX !== b.cursorX || a.cursorY !== b.cursorY || a.historySize !== b.historySize) return false;
-  if (a.currentCommand !== b.currentCommand || a.panePid !== b.panePid || a.inMode !== b.inMode) return false;
+  if (a.currentCommand !== b.currentCommand || a.panePid !== b.panePid || a.inMode !== b.inMode || a.paneId !== b.paneId) return false;
   const norm = (rows: string[]) =>
     rows
       .map((r) => r.trimEnd())

@@ -10,7 +10,7 @@
  * is sent by tmux only if the pane still shows those rows (fleet/prompt-guard.ts).
  */
 import { agentPaneTarget, readPaneState } from '../../fleet/capture.js';
-import { isRemoteTmux, type TmuxServer } from '../../fleet/exec.js';
+import { isRemoteTmux, tmuxServerLabel, type TmuxServer } from '../../fleet/exec.js';
 import { capturePaneScreen, sameScreen, screenGuard, sendKeyIfScreen, type PaneScreen } from '../../fleet/prompt-guard.js';
 import { classifyScreen, answerRuleFor, type ScreenClassification } from '../../fleet/screen.js';
 import { checkRuntimeProcess } from './runtime-process.js';
@@ -266,10 +266,18 @@ async function answer(opts: AnswerOptions): Promise<AnswerReceipt> {
   const key = opts.answer === 'allow' ? keys.allow : keys.deny;
   const runtime = opts.runtime;
 
-  const pane = await readPaneState(opts.socket, target);
-  if (!pane.exists || pane.dead || !pane.paneId) return refuse(`${pane.problem ?? `pane ${target} unusable`}; nothing typed`);
-  if (pane.inMode) return refuse(`pane ${target} is in copy mode: a key would drive the mode, not the prompt; nothing typed`);
-  const paneId = pane.paneId;
+  // One tmux call: the screen, and the pane's id, liveness, mode, pid and foreground program.
+  let first: Reading;
+  try {
+    const screen = await capturePaneScreen(opts.socket, target);
+    first = { screen, c: classifyScreen(runtime, null, screen.rows.join('\n')) };
+  } catch (error) {
+    const pane = await readPaneState(opts.socket, target);
+    return refuse(`${pane.problem ?? `cannot read the screen of ${target}: ${(error as Error).message}`}; nothing typed`);
+  }
+  const paneId = first.screen.paneId;
+  if (first.screen.dead) return refuse(`pane ${target} on ${tmuxServerLabel(opts.socket)} is dead; nothing typed`);
+  if (first.screen.inMode) return refuse(`pane ${target} is in copy mode: a key would drive the mode, not the prompt; nothing typed`);
   // Keys only into the runtime: the process evidence of DRIFT, here or on the agent's host.
   const proc = await checkRuntimeProcess({
     agent: opts.agent,
@@ -277,6 +285,7 @@ async function answer(opts: AnswerOptions): Promise<AnswerReceipt> {
     server: opts.socket,
     agentsDir: opts.paths?.agentsDir ?? null,
     procRoot: opts.procRoot,
+    pane: { paneId, pid: first.screen.panePid, currentCommand: first.screen.currentCommand },
   });
   extra.process = { expected: proc.expected, seen: proc.seen };
   if (!proc.ok) return refuse(`${proc.reason ?? 'the pane does not run the runtime'}; nothing typed`);
@@ -285,12 +294,6 @@ async function answer(opts: AnswerOptions): Promise<AnswerReceipt> {
     const screen = await capturePaneScreen(opts.socket, paneId);
     return { screen, c: classifyScreen(runtime, null, screen.rows.join('\n')) };
   };
-  let first: Reading;
-  try {
-    first = await read();
-  } catch (error) {
-    return refuse(`cannot read the screen of ${target}: ${(error as Error).message}; nothing typed`);
-  }
   if (first.screen.panePid !== proc.panePid) return refuse(`the process of ${target} changed after it was checked; nothing typed`);
   if (first.c.state !== 'waiting' || !first.c.prompt) return refuse(`${opts.agent} is not waiting on a prompt (${describeScreen(first.c)}); nothing typed`);
   if (first.c.prompt.kind !== 'permission')

@@ -8,7 +8,7 @@
  */
 import { expectedProgram, readAgentEnv } from '../../fleet/agent-env.js';
 import { isRemoteTmux, runTmux, type TmuxServer } from '../../fleet/exec.js';
-import { programsUnder, readProcessTree } from '../../fleet/proc.js';
+import { programsUnder, readProcessSubtree, readProcessTree } from '../../fleet/proc.js';
 import { matchProcess } from '../../fleet/readiness.js';
 import { probeRemoteHost, sshTimeoutMs } from '../../fleet/remote.js';
 import { sanitizeLine } from '../../lib/sanitize.js';
@@ -41,6 +41,8 @@ export interface RuntimeProcessOptions {
   /** `/proc` root (tests). */
   procRoot?: string;
   timeoutMs?: number;
+  /** The local pane as just read (id, pid, current command): saves asking tmux again. */
+  pane?: { paneId: string; pid: number | null; currentCommand: string };
 }
 
 /**
@@ -92,18 +94,24 @@ export async function checkRuntimeProcess(opts: RuntimeProcessOptions): Promise<
   }
   const env = opts.agentsDir ? readAgentEnv(opts.agentsDir, opts.agent) : {};
   const expected = expectedProgram(env, opts.runtime);
-  const shown = await runTmux(server, ['display-message', '-p', '-t', `=${opts.agent}:0.0`, '#{pane_id}\t#{pane_pid}\t#{pane_current_command}'], {
-    timeoutMs: opts.timeoutMs ?? 2000,
-  });
-  const [paneId, pid, command] = shown.stdout.replace(/\n$/, '').split('\t');
-  if (!shown.ok || !paneId || !/^\d+$/.test(pid ?? '')) return fail(`no pane for ${opts.agent} (${shown.error ?? 'no such pane'})`, expected);
+  let pane = opts.pane;
+  if (!pane) {
+    const shown = await runTmux(server, ['display-message', '-p', '-t', `=${opts.agent}:0.0`, '#{pane_id}\t#{pane_pid}\t#{pane_current_command}'], {
+      timeoutMs: opts.timeoutMs ?? 2000,
+    });
+    const [paneId, pid, command] = shown.stdout.replace(/\n$/, '').split('\t');
+    if (!shown.ok || !paneId) return fail(`no pane for ${opts.agent} (${shown.error ?? 'no such pane'})`, expected);
+    pane = { paneId, pid: /^\d+$/.test(pid ?? '') ? Number(pid) : null, currentCommand: command ?? '' };
+  }
+  const { paneId, pid, currentCommand } = pane;
+  if (pid === null) return fail(`tmux reports no process for ${opts.agent}'s pane ${paneId}`, expected, [], paneId, null);
   let names: string[];
   try {
-    names = programsUnder(readProcessTree(opts.procRoot), Number(pid));
+    names = programsUnder(readProcessSubtree(pid, opts.procRoot) ?? readProcessTree(opts.procRoot), pid);
   } catch (error) {
-    return fail(`the process table could not be read (${(error as Error).message}): the runtime cannot be verified`, expected, [], paneId, Number(pid));
+    return fail(`the process table could not be read (${(error as Error).message}): the runtime cannot be verified`, expected, [], paneId, pid);
   }
-  return verdict(opts.agent, expected, command ?? '', names, paneId, Number(pid));
+  return verdict(opts.agent, expected, currentCommand, names, paneId, pid);
 }
 
 function verdict(agent: string, expected: string, command: string, names: string[], paneId: string, panePid: number): RuntimeProcessCheck {
