@@ -100,7 +100,8 @@ describe.each(['claude', 'codex'] as RuntimeName[])('answer a permission prompt:
     expect(r.process?.expected).toBe(runtime);
     expect(r.process?.seen).toContain(runtime);
     expect(r.promptBefore).toBe(prompt.id);
-    expect(r.promptAfter).not.toBe(prompt.id);
+    // Right after the key the runtime may not have redrawn yet: that prompt, or none — never another.
+    expect([prompt.id, null]).toContain(r.promptAfter);
     await waitFor(() => fs.existsSync(proto), `${runtime}: proto.txt written after allow`, { timeoutMs: 30_000, intervalMs: 100 });
     expect(fs.readFileSync(proto, 'utf8').trim()).toBe('hi');
     await settleIdle();
