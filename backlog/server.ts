@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { MosaicPaths } from '../lib/paths.js';
-import { acquireDataDirLock, lockProof } from './lock.js';
+import { acquireDataDirLock, dataDirIdentity, lockProof } from './lock.js';
 import {
   BACKLOG_PROTOCOL,
   isBacklogMethod,
@@ -25,10 +25,28 @@ import {
 import { BacklogError, CLAIM_REQUEST_MEMORY_SECONDS } from './types.js';
 import { packageRoot, packageVersion } from '../lib/version.js';
 import { ensureOwnerOnlyDir, tightenTree } from '../lib/owner-only.js';
-import { describeCause } from '../lib/errors.js';
+import { describeCause, messageOf } from '../lib/errors.js';
 
 /** When this process loaded the server's code (Unix ms): clients compare it with the code on disk. */
 const CODE_LOADED_AT_MS = Date.now();
+
+/** A claim's arguments as compared between a request and its replay: `owner=c1 id=- ttl=900` (absent ones as `-`). Pure. */
+export function claimArguments(params: Record<string, unknown>): string {
+  const show = (v: unknown) => (v === undefined || v === null || v === '' ? '-' : String(v));
+  return `owner=${show(params.owner)} id=${show(params.id)} ttl=${show(params.ttlSeconds)}`;
+}
+
+/** The refusal of a request id replayed with other arguments (code `conflict`: nothing was claimed). */
+function requestIdReused(id: number, requestId: string, owner: string, first: string, now: string): BacklogResponse {
+  return {
+    id,
+    ok: false,
+    error: {
+      code: 'conflict',
+      message: `claim refused: request id ${requestId} was used by ${owner || 'another claim'} with ${first}, this claim has ${now}; a repeat must carry the same owner and arguments — use a new --request-id`,
+    },
+  };
+}
 
 /** Default idle exit of an on-demand server, seconds (override: MOSAIC_BACKLOG_IDLE_EXIT). */
 export const DEFAULT_IDLE_EXIT_SECONDS = 120;
@@ -127,8 +145,9 @@ async function serve(paths: MosaicPaths, opts: BacklogServerOptions, log: (line:
     if (applied.length) log(`applied migrations ${applied.join(', ')}`);
     const service = fleetBacklogService(db, paths.runDir);
     const startedAt = new Date().toISOString();
-    // Sent in every hello: a client newer than this server says so (backlog/client.ts staleServerWarning).
-    const identity = { version: packageVersion(), root: packageRoot(), startedAtMs: CODE_LOADED_AT_MS };
+    // Sent in every hello: a client newer than this server says so (backlog/client.ts staleServerWarning),
+    // and a client for another data dir refuses this server (backlog/client.ts dataDirMismatch).
+    const identity = { version: packageVersion(), root: packageRoot(), startedAtMs: CODE_LOADED_AT_MS, dataDir: dataDirIdentity(dataDir) ?? undefined };
     let requests = 0;
 
     // Serialized execution: one command at a time, in arrival order.
@@ -158,17 +177,20 @@ async function serve(paths: MosaicPaths, opts: BacklogServerOptions, log: (line:
     // Claims remembered by request id (CLAIM_REQUEST_MEMORY_SECONDS): a client whose claim timed
     // out (the server was stopped meanwhile) repeats it with the same id and gets that reply,
     // never a second card. In memory: a restarted server forgets (the claim is then in `show`).
-    const claims = new Map<string, { atMs: number; reply: Promise<BacklogResponse> }>();
+    const claims = new Map<string, { atMs: number; args: string; owner: string; reply: Promise<BacklogResponse> }>();
     const executeOnce = (request: BacklogRequest): Promise<BacklogResponse> => {
       const requestId = request.method === 'claim' ? (request.params as { requestId?: unknown } | undefined)?.requestId : undefined;
       if (typeof requestId !== 'string' || !requestId) return execute(request);
       const now = Date.now();
       for (const [key, entry] of claims) if (now - entry.atMs > CLAIM_REQUEST_MEMORY_SECONDS * 1000) claims.delete(key);
       const { requestId: _omit, ...params } = request.params as Record<string, unknown>;
+      const args = claimArguments(params);
       const remembered = claims.get(requestId);
+      // A replay returns the first claim's reply only when it IS that claim: same owner, same arguments.
+      if (remembered && remembered.args !== args) return Promise.resolve(requestIdReused(request.id, requestId, remembered.owner, remembered.args, args));
       if (remembered) return remembered.reply.then((response) => ({ ...response, id: request.id }));
       const reply = execute({ ...request, params });
-      claims.set(requestId, { atMs: now, reply });
+      claims.set(requestId, { atMs: now, args, owner: String(params.owner ?? ''), reply });
       // A failed claim (paused, invalid…) changed nothing: a repeat may run again.
       void reply.then((response) => {
         if (!response.ok) claims.delete(requestId);
@@ -280,7 +302,15 @@ async function serve(paths: MosaicPaths, opts: BacklogServerOptions, log: (line:
       });
     });
 
-    // We hold the lock, so any socket file left here belongs to a dead server.
+    // We hold our data dir's lock, but a server of ANOTHER data dir may serve this run dir's
+    // socket: never take a live socket over (its clients would reach the wrong store).
+    const other = await socketHello(socketPath);
+    if (other && other.pid !== process.pid) {
+      throw new Error(
+        `${socketPath} is served by live backlog server pid ${other.pid}${other.dataDir ? ` for data dir ${other.dataDir.realpath}` : ''}: stop it (\`PGLITE_DATA_DIR=… mosaic-top backlog stop\`) or give each data dir its own --mosaic-home`,
+      );
+    }
+    // Nobody answers: the socket file left here belongs to a dead server.
     fs.rmSync(socketPath, { force: true });
     await new Promise<void>((resolve, reject) => {
       server!.once('error', reject);
@@ -299,6 +329,38 @@ async function serve(paths: MosaicPaths, opts: BacklogServerOptions, log: (line:
     server?.close();
     if (pg) await pg.close().catch(() => {});
     await lock.release().catch(() => {});
-    throw error;
+    // One line with the cause (ENOSPC from PGlite's file system is an object, not an Error).
+    throw new Error(messageOf(error, `backlog server for data dir ${dataDir}`), { cause: error });
   }
+}
+
+/**
+ * The hello of a live server on `socketPath`, or null when nobody answers within `timeoutMs`
+ * (no socket, a stale one, a silent listener). Never throws.
+ */
+function socketHello(socketPath: string, timeoutMs = 1500): Promise<BacklogHello | null> {
+  return new Promise((resolve) => {
+    const conn = net.createConnection(socketPath);
+    let buffered = '';
+    const done = (hello: BacklogHello | null): void => {
+      clearTimeout(timer);
+      conn.destroy();
+      resolve(hello);
+    };
+    const timer = setTimeout(() => done(null), timeoutMs);
+    conn.setEncoding('utf8');
+    conn.on('data', (chunk: string) => {
+      buffered += chunk;
+      const nl = buffered.indexOf('\n');
+      if (nl < 0) return;
+      try {
+        const hello = JSON.parse(buffered.slice(0, nl)) as BacklogHello;
+        done(hello?.hello === BACKLOG_PROTOCOL && typeof hello.pid === 'number' ? hello : null);
+      } catch {
+        done(null);
+      }
+    });
+    conn.on('error', () => done(null));
+    conn.on('close', () => done(null));
+  });
 }
