@@ -36,13 +36,13 @@ export function claimArguments(params: Record<string, unknown>): string {
   return `owner=${show(params.owner)} id=${show(params.id)} ttl=${show(params.ttlSeconds)}`;
 }
 
-/** The refusal of a request id replayed with other arguments (code `conflict`: nothing was claimed). */
+/** The refusal of a request id replayed with other arguments (code `request_mismatch`, exit 4: nothing was claimed). */
 function requestIdReused(id: number, requestId: string, owner: string, first: string, now: string): BacklogResponse {
   return {
     id,
     ok: false,
     error: {
-      code: 'conflict',
+      code: 'request_mismatch',
       message: `claim refused: request id ${requestId} was used by ${owner || 'another claim'} with ${first}, this claim has ${now}; a repeat must carry the same owner and arguments — use a new --request-id`,
     },
   };
