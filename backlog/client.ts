@@ -432,6 +432,9 @@ async function openEmbedded(paths: MosaicPaths, opts: OpenBacklogOptions): Promi
     if (opts.signal?.aborted) throw abortError(opts.signal);
     const holder = readDataDirLock(paths.backlogDataDir);
     const holderAlive = holder !== null && isHolderAlive(holder);
+    // Our server exited on a cause a restart cannot cure (a full disk, a read-only dir): say it now.
+    const fatal = !holderAlive && spawned?.exited() ? lastLogLine(path.join(paths.runDir, 'backlog-server.log')) : null;
+    if (fatal && FATAL_START_CAUSE.test(fatal)) throw new BacklogError('unavailable', `backlog server failed to start: ${fatal}`);
     if (!holderAlive && (spawned === null || spawned.exited()) && spawns < 3) {
       // Another program (upstream's CLI opens PGlite in-process) has the data dir open: say so
       // instead of starting a server that would refuse it (or, worse, share it).
@@ -460,8 +463,6 @@ async function openEmbedded(paths: MosaicPaths, opts: OpenBacklogOptions): Promi
     }
     const holderNow = readDataDirLock(paths.backlogDataDir);
     const log = path.join(paths.runDir, 'backlog-server.log');
-    const fatal = spawned?.exited() && !(holderNow && isHolderAlive(holderNow)) ? lastLogLine(log) : null;
-    if (fatal && FATAL_START_CAUSE.test(fatal)) throw new BacklogError('unavailable', `backlog server failed to start: ${fatal}`);
     if (spawns >= 3 && spawned?.exited() && !(holderNow && isHolderAlive(holderNow))) {
       throw new BacklogError(
         'unavailable',

@@ -240,7 +240,7 @@ async function deliver(opts: SendOptions): Promise<SendReceipt> {
   } catch (error) {
     // Only a lock another sender holds is "still typing"; EROFS, ENOSPC, EACCES are named as such.
     if ((error as NodeJS.ErrnoException).code === 'ELOCKED') return receipt('refused', [], `another send to ${opts.agent} is still typing; nothing sent`);
-    return receipt('refused', [], `cannot take the send lock of ${opts.agent}: ${messageOf(error, path.join(opts.runDir, 'locks'))}; nothing sent`);
+    return receipt('refused', [], `cannot take the send lock of ${opts.agent}: ${messageOf(error)}; nothing sent`);
   }
   let before: InputReading;
   let heartbeatBefore: HeartbeatMark | null;
