@@ -21,7 +21,16 @@ import { packageRoot, packageVersion } from '../lib/version.js';
 import { ensureOwnerOnlyDir } from '../lib/owner-only.js';
 import { describeCause, messageOf, rootCause } from '../lib/errors.js';
 import { openBoundedForWrite, readBoundedFile } from '../lib/bounded-read.js';
-import { BACKLOG_PROTOCOL, LineSplitter, type BacklogHello, type DataDirIdentity, type BacklogMethod, type BacklogResponse, type PingReply, type ProveReply } from './protocol.js';
+import {
+  BACKLOG_PROTOCOL,
+  LineSplitter,
+  type BacklogHello,
+  type DataDirIdentity,
+  type BacklogMethod,
+  type BacklogResponse,
+  type PingReply,
+  type ProveReply,
+} from './protocol.js';
 import { dataDirIdentity, isHolderAlive, lockPathFor, lockProof, readDataDirLock, readProcessStat, type DataDirLockHolder } from './lock.js';
 import { BacklogError, type OpenBacklogOptions } from './types.js';
 import { verbsFrom, type BacklogClient, type BacklogVerb } from './verbs.js';
@@ -371,7 +380,7 @@ function lastLogLine(log: string): string | null {
 }
 
 /** Causes a restart cannot cure: a server that exited with one of these in its log is not started again. */
-const FATAL_START_CAUSE = /\((ENOSPC|EDQUOT|EROFS|EACCES|EPERM)\b|is served by live backlog server/;
+const FATAL_START_CAUSE = /\((ENOSPC|EDQUOT|EROFS|EACCES|EPERM)\b|is served by live backlog server|is a directory, not a socket/;
 
 /**
  * Refuses a server that does not serve the data dir this client asked for (two data dirs,
@@ -383,7 +392,9 @@ const FATAL_START_CAUSE = /\((ENOSPC|EDQUOT|EROFS|EACCES|EPERM)\b|is served by l
 export function dataDirMismatch(hello: BacklogHello, dataDir: string, ours: DataDirIdentity | null, socketPath: string): string | null {
   const theirs = hello.dataDir;
   if (theirs && ours && theirs.id === ours.id) return null;
-  const what = theirs ? `serves data dir ${theirs.realpath}, not ${dataDir}` : `does not say which data dir it serves (older mosaic-top), and ${dataDir} was asked for`;
+  const what = theirs
+    ? `serves data dir ${theirs.realpath}, not ${dataDir}`
+    : `does not say which data dir it serves (older mosaic-top), and ${dataDir} was asked for`;
   const stop = theirs ? `\`PGLITE_DATA_DIR=${theirs.realpath} mosaic-top backlog stop\`` : '`mosaic-top backlog stop` with its PGLITE_DATA_DIR';
   return `backlog server pid ${hello.pid} on ${socketPath} ${what}: nothing was read or changed — stop it (${stop}) or give each data dir its own --mosaic-home`;
 }
@@ -491,7 +502,11 @@ export function unservedLockRefusal(paths: MosaicPaths, holder: DataDirLockHolde
   let what = '';
   try {
     const argv = fs.readFileSync(`/proc/${holder.pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-    if (argv.length) what = ` (${argv.join(' ').replace(/[\u0000-\u001f\u007f-\u009f]/g, '').slice(0, 80)})`;
+    if (argv.length)
+      what = ` (${argv
+        .join(' ')
+        .replace(/[\u0000-\u001f\u007f-\u009f]/g, '')
+        .slice(0, 80)})`;
   } catch {
     // /proc unavailable: the pid alone.
   }

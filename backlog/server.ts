@@ -121,6 +121,12 @@ async function serve(paths: MosaicPaths, opts: BacklogServerOptions, log: (line:
     throw new Error(inUse);
   }
 
+  try {
+    clearSocketPath(socketPath);
+  } catch (error) {
+    await lock.release().catch(() => {});
+    throw error;
+  }
   const firstRun = !dataDirExists(dataDir);
   let pg: { close(): Promise<void> } | null = null;
   let server: net.Server | null = null;
@@ -332,6 +338,24 @@ async function serve(paths: MosaicPaths, opts: BacklogServerOptions, log: (line:
     // One line with the cause (ENOSPC from PGlite's file system is an object, not an Error).
     throw new Error(messageOf(error, `backlog server for data dir ${dataDir}`), { cause: error });
   }
+}
+
+/**
+ * Checks what lies at the socket path before the (slow) PGlite open: a socket is dealt with at
+ * bind time (a live one is never taken over); a FIFO, a regular file or a symlink planted there
+ * is removed (only a socket belongs there; an agent can write the run dir); a directory is
+ * refused with one line — never removed recursively. Throws the refusal.
+ */
+function clearSocketPath(socketPath: string): void {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(socketPath);
+  } catch {
+    return;
+  }
+  if (st.isSocket()) return;
+  if (st.isDirectory()) throw new Error(`${socketPath} is a directory, not a socket: remove it (\`rmdir ${socketPath}\`) and retry`);
+  fs.rmSync(socketPath, { force: true });
 }
 
 /**

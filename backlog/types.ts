@@ -229,17 +229,7 @@ export interface OpenBacklogOptions {
 
 /** Typed error codes; the CLI maps them to exit codes (docs/backlog.md). */
 export type BacklogErrorCode =
-  | 'not_found'
-  | 'conflict'
-  | 'request_mismatch'
-  | 'fenced'
-  | 'cycle'
-  | 'paused'
-  | 'invalid'
-  | 'absent'
-  | 'unavailable'
-  | 'timeout'
-  | 'internal';
+  'not_found' | 'conflict' | 'request_mismatch' | 'fenced' | 'cycle' | 'paused' | 'invalid' | 'absent' | 'unavailable' | 'timeout' | 'internal';
 
 /** Error thrown by every backlog operation; `code` says which kind. Messages are credential-free. */
 export class BacklogError extends Error {

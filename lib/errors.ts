@@ -129,6 +129,8 @@ export function describeCause(error: unknown): string {
     }
     break;
   }
+  // The bounded reader's errors are already `<path>: <cause> (<ERRNO>)`.
+  if (e instanceof Error && e.name === 'BoundedReadError') return oneLine(e.message);
   if (!(e instanceof Error)) {
     const like = asErrorLike(e);
     if (like.code && ERRNO_CAUSES[like.code]) return `${ERRNO_CAUSES[like.code]} (${like.code})`;

@@ -6,7 +6,6 @@
  * `operator:mosaic-top` and the check is agent-deck's baseline technique plus the heartbeat
  * and the queued state (fleet/verify.ts).
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { agentPaneTarget, capturePaneWithCursor, readPaneState } from '../../fleet/capture.js';
 import { isRemoteTmux, type TmuxServer } from '../../fleet/exec.js';

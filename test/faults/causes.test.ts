@@ -54,7 +54,9 @@ describe('faults: every error names its cause', () => {
     const enospc = Object.assign(new Error("ENOSPC: no space left on device, write '/x/y'"), { code: 'ENOSPC', syscall: 'write', path: '/x/y' });
     expect(messageOf(enospc, 'the history')).toBe('the history: no space left on device (ENOSPC, write /x/y)');
     expect(messageOf(enospc, '/x/y')).toBe('no space left on device (ENOSPC, write /x/y)');
-    expect(messageOf({ name: 'ErrnoError', errno: 51 }, 'backlog server for data dir /d')).toBe('backlog server for data dir /d: no space left on device (ENOSPC)');
+    expect(messageOf({ name: 'ErrnoError', errno: 51 }, 'backlog server for data dir /d')).toBe(
+      'backlog server for data dir /d: no space left on device (ENOSPC)',
+    );
   });
 
   it('a disk that fills while the server initialises: ENOSPC in the log and in one client line, one start only', () => {
@@ -105,7 +107,10 @@ describe('faults: every error names its cause', () => {
       expect(r.killed, r.stderr).toBe(false);
       expect(r.stdout).not.toContain('still typing');
       expect(r.stdout.trim().split('\n'), r.stdout + r.stderr).toEqual([
-        `refused for e2: cannot take the send lock of e2: read-only file system (EROFS, mkdir ${path.join(fleet, 'run', where === 'run' ? 'locks' : '')}); nothing sent`.replace('/)', ')'),
+        `refused for e2: cannot take the send lock of e2: read-only file system (EROFS, mkdir ${path.join(fleet, 'run', where === 'run' ? 'locks' : '')}); nothing sent`.replace(
+          '/)',
+          ')',
+        ),
       ]);
       expect(r.code, r.stderr).toBe(3);
     });

@@ -22,7 +22,10 @@ describe('faults: hooks install on a symlinked settings.json (real program)', ()
     const home = path.join(dir, 'mosaic');
     fs.mkdirSync(path.join(home, 'fleet'), { recursive: true });
     fs.mkdirSync(path.join(dir, 'work', '.claude'), { recursive: true });
-    fs.writeFileSync(path.join(home, 'fleet', 'roster.yaml'), `version: 1\nagents:\n  - name: cc1\n    runtime: claude\n    working_directory: ${path.join(dir, 'work')}\n`);
+    fs.writeFileSync(
+      path.join(home, 'fleet', 'roster.yaml'),
+      `version: 1\nagents:\n  - name: cc1\n    runtime: claude\n    working_directory: ${path.join(dir, 'work')}\n`,
+    );
     settings = path.join(dir, 'work', '.claude', 'settings.json');
     dotfiles = path.join(dir, 'dotfiles', 'claude');
     fs.mkdirSync(dotfiles, { recursive: true });
