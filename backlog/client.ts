@@ -382,6 +382,12 @@ function lastLogLine(log: string): string | null {
 /** Causes a restart cannot cure: a server that exited with one of these in its log is not started again. */
 const FATAL_START_CAUSE = /\((ENOSPC|EDQUOT|EROFS|EACCES|EPERM)\b|is served by live backlog server|is a directory, not a socket/;
 
+/** Throws the one-line error of a server that exited on a {@link FATAL_START_CAUSE} (its log's last line); returns otherwise. */
+function incurableStartCheck(paths: MosaicPaths): void {
+  const line = lastLogLine(path.join(paths.runDir, 'backlog-server.log'));
+  if (line && FATAL_START_CAUSE.test(line)) throw new BacklogError('unavailable', `backlog server failed to start: ${line}`);
+}
+
 /**
  * Refuses a server that does not serve the data dir this client asked for (two data dirs,
  * one run dir, one socket): the server's hello names its data dir's realpath and `dev:ino`
@@ -444,8 +450,7 @@ async function openEmbedded(paths: MosaicPaths, opts: OpenBacklogOptions): Promi
     const holder = readDataDirLock(paths.backlogDataDir);
     const holderAlive = holder !== null && isHolderAlive(holder);
     // Our server exited on a cause a restart cannot cure (a full disk, a read-only dir): say it now.
-    const fatal = !holderAlive && spawned?.exited() ? lastLogLine(path.join(paths.runDir, 'backlog-server.log')) : null;
-    if (fatal && FATAL_START_CAUSE.test(fatal)) throw new BacklogError('unavailable', `backlog server failed to start: ${fatal}`);
+    if (!holderAlive && spawned?.exited()) incurableStartCheck(paths);
     if (!holderAlive && (spawned === null || spawned.exited()) && spawns < 3) {
       // Another program (upstream's CLI opens PGlite in-process) has the data dir open: say so
       // instead of starting a server that would refuse it (or, worse, share it).
@@ -463,10 +468,8 @@ async function openEmbedded(paths: MosaicPaths, opts: OpenBacklogOptions): Promi
     const connected = await tryConnect(socketPath);
     if (connected) return make(connected, socketPath);
     // A live holder that is not our fresh child and does not answer: say so now (README: 30 s), not after a minute.
-    if (holderAlive && holder.pid !== spawned?.pid && lastConnectFailure === 'absent') {
-      const refusal = unservedLockRefusal(paths, holder, Date.now());
-      if (refusal) throw new BacklogError('unavailable', refusal);
-    }
+    const unserved = holderAlive && holder.pid !== spawned?.pid && lastConnectFailure === 'absent' ? unservedLockRefusal(paths, holder, Date.now()) : null;
+    if (unserved) throw new BacklogError('unavailable', unserved);
     if (lastConnectFailure === 'silent' && holderAlive) {
       // Silent twice (the first try above, or once here after a spawn): stopped or hung.
       if (silentHolder?.pid === holder?.pid) throw silentServerError(paths, holder);

@@ -22,31 +22,14 @@ import {
   type PingReply,
   type ProveReply,
 } from './protocol.js';
-import { BacklogError, CLAIM_REQUEST_MEMORY_SECONDS } from './types.js';
+import { BacklogError } from './types.js';
+import { ClaimReplays } from './claim-replay.js';
 import { packageRoot, packageVersion } from '../lib/version.js';
 import { ensureOwnerOnlyDir, tightenTree } from '../lib/owner-only.js';
 import { describeCause, messageOf } from '../lib/errors.js';
 
 /** When this process loaded the server's code (Unix ms): clients compare it with the code on disk. */
 const CODE_LOADED_AT_MS = Date.now();
-
-/** A claim's arguments as compared between a request and its replay: `owner=c1 id=- ttl=900` (absent ones as `-`). Pure. */
-export function claimArguments(params: Record<string, unknown>): string {
-  const show = (v: unknown) => (v === undefined || v === null || v === '' ? '-' : String(v));
-  return `owner=${show(params.owner)} id=${show(params.id)} ttl=${show(params.ttlSeconds)}`;
-}
-
-/** The refusal of a request id replayed with other arguments (code `request_mismatch`, exit 4: nothing was claimed). */
-function requestIdReused(id: number, requestId: string, owner: string, first: string, now: string): BacklogResponse {
-  return {
-    id,
-    ok: false,
-    error: {
-      code: 'request_mismatch',
-      message: `claim refused: request id ${requestId} was used by ${owner || 'another claim'} with ${first}, this claim has ${now}; a repeat must carry the same owner and arguments — use a new --request-id`,
-    },
-  };
-}
 
 /** Default idle exit of an on-demand server, seconds (override: MOSAIC_BACKLOG_IDLE_EXIT). */
 export const DEFAULT_IDLE_EXIT_SECONDS = 120;
@@ -180,29 +163,9 @@ async function serve(paths: MosaicPaths, opts: BacklogServerOptions, log: (line:
       return next;
     };
 
-    // Claims remembered by request id (CLAIM_REQUEST_MEMORY_SECONDS): a client whose claim timed
-    // out (the server was stopped meanwhile) repeats it with the same id and gets that reply,
-    // never a second card. In memory: a restarted server forgets (the claim is then in `show`).
-    const claims = new Map<string, { atMs: number; args: string; owner: string; reply: Promise<BacklogResponse> }>();
-    const executeOnce = (request: BacklogRequest): Promise<BacklogResponse> => {
-      const requestId = request.method === 'claim' ? (request.params as { requestId?: unknown } | undefined)?.requestId : undefined;
-      if (typeof requestId !== 'string' || !requestId) return execute(request);
-      const now = Date.now();
-      for (const [key, entry] of claims) if (now - entry.atMs > CLAIM_REQUEST_MEMORY_SECONDS * 1000) claims.delete(key);
-      const { requestId: _omit, ...params } = request.params as Record<string, unknown>;
-      const args = claimArguments(params);
-      const remembered = claims.get(requestId);
-      // A replay returns the first claim's reply only when it IS that claim: same owner, same arguments.
-      if (remembered && remembered.args !== args) return Promise.resolve(requestIdReused(request.id, requestId, remembered.owner, remembered.args, args));
-      if (remembered) return remembered.reply.then((response) => ({ ...response, id: request.id }));
-      const reply = execute({ ...request, params });
-      claims.set(requestId, { atMs: now, args, owner: String(params.owner ?? ''), reply });
-      // A failed claim (paused, invalid…) changed nothing: a repeat may run again.
-      void reply.then((response) => {
-        if (!response.ok) claims.delete(requestId);
-      });
-      return reply;
-    };
+    // Claims remembered by request id: a repeat gets the first reply, a mismatched replay is refused.
+    const replays = new ClaimReplays();
+    const executeOnce = (request: BacklogRequest): Promise<BacklogResponse> => replays.run(request, execute);
 
     let shuttingDown = false;
     let idleTimer: NodeJS.Timeout | null = null;
