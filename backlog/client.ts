@@ -35,6 +35,7 @@ import { dataDirIdentity, isHolderAlive, lockPathFor, lockProof, readDataDirLock
 import { BacklogError, type OpenBacklogOptions } from './types.js';
 import { verbsFrom, type BacklogClient, type BacklogVerb } from './verbs.js';
 import { delay } from '../lib/delay.js';
+import { stripControls } from '../lib/sanitize.js';
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
@@ -370,7 +371,7 @@ function lastLogLine(log: string): string | null {
     const line = read.bytes
       .toString('utf8')
       .split('\n')
-      .map((l) => l.replace(/[\u0000-\u001f\u007f-\u009f]/g, '').trim())
+      .map((l) => stripControls(l).trim())
       .filter(Boolean)
       .pop();
     return line ? `${log}: ${line.slice(0, 300)}` : null;

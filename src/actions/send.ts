@@ -13,6 +13,9 @@ import { readHeartbeat } from '../../fleet/heartbeat.js';
 import { deliveryFor, type DeliveryRule } from '../../fleet/delivery.js';
 import { insertText, pressKey } from '../../fleet/send-keys.js';
 import { classifyReceipt, readInput, sendRefusal, type HeartbeatMark, type InputReading, type PaneText, type VerifyVerdict } from '../../fleet/verify.js';
+import { readProcessTree } from '../../fleet/proc.js';
+import { runtimeVersions } from '../../fleet/runtime-version.js';
+import { shippedScreenRules, versionSourceFor } from '../../fleet/screen.js';
 import { hasControlCharacters } from '../../lib/sanitize.js';
 import type { MosaicPaths } from '../../lib/paths.js';
 import type { SendReceipt } from '../../fleet/receipt.js';
@@ -127,6 +130,20 @@ export async function lockAgentInput(runDir: string, agent: string): Promise<() 
   });
 }
 
+/**
+ * The version of `runtime` running under pane pid `pid` (fleet/runtime-version.ts: its
+ * package.json, cached per executable), or null when unknown. Reads the local process table;
+ * never throws.
+ */
+export function liveRuntimeVersion(pid: number | null, runtime: string | null | undefined): string | null {
+  if (pid === null || !runtime) return null;
+  try {
+    return runtimeVersions.read(readProcessTree(), pid, versionSourceFor(shippedScreenRules(), runtime))?.version ?? null;
+  } catch {
+    return null;
+  }
+}
+
 /** What the pane showed before anything was typed, and whether it may be typed into. */
 export interface SendTargetCheck {
   /** Why nothing may be typed (refused), or null. */
@@ -166,8 +183,11 @@ export async function checkSendTarget(opts: {
   } catch (error) {
     return none(`cannot capture ${target} before sending: ${(error as Error).message}`);
   }
-  const heartbeat = isRemoteTmux(opts.socket) ? null : readHeartbeatMark(opts.runDir, opts.agent);
-  const reading = readInput(opts.runtime, baseline);
+  const remote = isRemoteTmux(opts.socket);
+  const heartbeat = remote ? null : readHeartbeatMark(opts.runDir, opts.agent);
+  // The runtime's version from its live process picks the rules' range (a remote pane's files are not here: unknown).
+  const version = remote ? null : liveRuntimeVersion(pane.pid ?? null, opts.runtime);
+  const reading = readInput(opts.runtime, baseline, undefined, version);
   const rule = opts.delivery ?? deliveryFor(opts.runtime);
   const refusal = sendRefusal({ runtime: opts.runtime, reading, heartbeat, rule, multiLine: !!opts.multiLine });
   return { refusal, baseline, reading, heartbeat };
@@ -214,7 +234,9 @@ async function deliver(opts: SendOptions): Promise<SendReceipt> {
   const rule = opts.delivery ?? deliveryFor(opts.runtime);
   // A remote agent's heartbeat file is on its host: its receipts rest on the captures alone.
   const beat = (): HeartbeatMark | null => (isRemoteTmux(opts.socket) ? null : readHeartbeatMark(opts.runDir, opts.agent));
-  const read = (capture: PaneText) => readInput(opts.runtime, capture);
+  /** The runtime's version the first check read off its process: every later read uses the same rules. */
+  let runtimeVersion: string | null = null;
+  const read = (capture: PaneText) => readInput(opts.runtime, capture, undefined, runtimeVersion);
   const receipt = (status: SendReceipt['status'], evidence: string[], reason: string | null = null): SendReceipt => ({
     status,
     agent: opts.agent,
@@ -252,6 +274,7 @@ async function deliver(opts: SendOptions): Promise<SendReceipt> {
     if (opts.signal?.aborted) return abortedBeforeSending();
     if (check.refusal || !check.reading) return receipt('refused', [], check.refusal ?? 'pane could not be read');
     before = check.reading;
+    runtimeVersion = before.version ?? null;
     heartbeatBefore = check.heartbeat;
     wasBusy = before.state === 'busy' || before.state === 'queued' || heartbeatBefore?.state === 'busy';
 
