@@ -6,7 +6,6 @@
  * `operator:mosaic-top` and the check is agent-deck's baseline technique plus the heartbeat
  * and the queued state (fleet/verify.ts).
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { agentPaneTarget, capturePaneWithCursor, readPaneState } from '../../fleet/capture.js';
 import { isRemoteTmux, type TmuxServer } from '../../fleet/exec.js';
@@ -22,6 +21,8 @@ import type { MosaicPaths } from '../../lib/paths.js';
 import type { SendReceipt } from '../../fleet/receipt.js';
 import { recordReceiptEvent } from './receipt-event.js';
 import { delay } from '../../lib/delay.js';
+import { messageOf } from '../../lib/errors.js';
+import { makeDirs } from '../../lib/owner-only.js';
 
 /** Source label of operator traffic from this tool (upstream's CLI uses `operator:mosaic-cli`). */
 export const DEFAULT_SOURCE = 'operator:mosaic-top';
@@ -120,7 +121,7 @@ export function readHeartbeatMark(runDir: string, agent: string): HeartbeatMark 
  */
 export async function lockAgentInput(runDir: string, agent: string): Promise<() => Promise<void>> {
   const dir = path.join(runDir, 'locks');
-  fs.mkdirSync(dir, { recursive: true });
+  makeDirs(dir);
   const { default: lockfile } = await import('proper-lockfile');
   return lockfile.lock(path.join(dir, `send-${agent}`), {
     realpath: false,
@@ -258,7 +259,9 @@ async function deliver(opts: SendOptions): Promise<SendReceipt> {
   try {
     release = await lockAgentInput(opts.runDir, opts.agent);
   } catch (error) {
-    return receipt('refused', [], `another send to ${opts.agent} is still typing (${(error as Error).message}); nothing sent`);
+    // Only a lock another sender holds is "still typing"; EROFS, ENOSPC, EACCES are named as such.
+    if ((error as NodeJS.ErrnoException).code === 'ELOCKED') return receipt('refused', [], `another send to ${opts.agent} is still typing; nothing sent`);
+    return receipt('refused', [], `cannot take the send lock of ${opts.agent}: ${messageOf(error)}; nothing sent`);
   }
   let before: InputReading;
   let heartbeatBefore: HeartbeatMark | null;
