@@ -11,7 +11,6 @@ import { registerDoctorCommand } from './commands/doctor.js';
 import { sanitizeLines } from '../lib/sanitize.js';
 import { debugWanted, fatalExitCode, formatFatal } from '../lib/errors.js';
 
-export { USAGE_EXIT, parseSeconds, type GlobalOptions } from './options.js';
 import { USAGE_EXIT, parseSeconds, type GlobalOptions } from './options.js';
 
 /** Builds the command tree. Heavy modules (ink, react, PGlite) are imported lazily per mode. */
