@@ -353,7 +353,7 @@ async function answer(opts: AnswerOptions): Promise<AnswerReceipt> {
   } finally {
     await release().catch(() => {});
   }
-  return watchAfterKey(opts, { runtime, key, paneId, prompt, beatBefore, keys }, result);
+  return watchAfterKey(opts, { runtime, key, paneId, prompt, promptBefore: extra.promptBefore ?? null, beatBefore, keys }, result);
 }
 
 /**
@@ -367,6 +367,7 @@ async function watchAfterKey(
     key: string;
     paneId: string;
     prompt: AnsweredPrompt;
+    promptBefore: string | null;
     beatBefore: ReturnType<typeof readHeartbeatMark>;
     keys: NonNullable<ReturnType<typeof answerRuleFor>>;
   },
@@ -379,7 +380,12 @@ async function watchAfterKey(
   const deadline = performance.now() + timeoutMs;
   let closed = false;
   let promptAfter: string | null | undefined;
-  const done = (status: AnswerStatus) => result(status, { key, prompt, evidence, promptAfter: promptAfter ?? null });
+  const done = (status: AnswerStatus) => {
+    // The first line says what was on screen at the key: tmux's view in the key's command list, and the first capture after.
+    const after = promptAfter === undefined ? 'not read' : promptAfter === null ? 'no prompt' : `[id ${promptAfter}]`;
+    evidence[0] += `; on screen just before: ${k.promptBefore ? `[id ${k.promptBefore}]` : 'no prompt'}, just after: ${after}`;
+    return result(status, { key, prompt, evidence, promptAfter: promptAfter ?? null });
+  };
   for (;;) {
     let c: ScreenClassification;
     let text: string;
