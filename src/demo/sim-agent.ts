@@ -22,6 +22,9 @@
  *          LIMITED. Any input line starts a good turn (busy, then idle), the next line hits the
  *          limit again.
  *
+ * Phase control (for tests, instead of waiting out a timed phase): SIGUSR1 ends the current
+ * busy/idle phase of `cycle` at the next tick (~250 ms).
+ *
  * Input: by default lines are read cooked and acknowledged with `ack: <line>`. With
  * `--input-mode accept|queue|typed|ignore` the terminal is read raw with bracketed paste on
  * and the agent behaves as described in ./sim-input.ts (one receipt per mode).
@@ -240,6 +243,9 @@ export function runSimAgent(o: SimAgentOptions): void {
       }
     }, 250);
     tick.unref();
+    process.on('SIGUSR1', () => {
+      phaseEndsAt = 0;
+    });
     const onLine = (line: string) => {
       say(`ack: ${line}`);
       const m = /^card[:= ]\s*(\S+)/i.exec(line.trim());

@@ -237,7 +237,7 @@ function joinAgent(
       `screen: not read (the pane runs ${processInfo!.seen.join(', ') || 'nothing visible'}, not ${processInfo!.expected}: screen rules read their runtime only)`,
     );
   const unit = h?.systemd?.units.get(agentUnitName(a.name)) ?? null;
-  const flagged = agentFlags({ pane, process: processInfo, unit, claimExpired: !!claimed?.expired, paneGone: decided.readiness === 'dead' });
+  const flagged = agentFlags({ pane, process: processInfo, unit, claimExpired: !!claimed?.expired, paneGone: decided.readiness === 'dead', screen });
   const claim: ClaimInfo | null = claimed ? { cardId: claimed.cardId, title: claimed.title, secondsLeft: claimed.secondsLeft } : null;
   return {
     name: a.name,
