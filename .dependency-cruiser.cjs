@@ -30,6 +30,21 @@ module.exports = {
       to: { path: '^(hooks|components)/' },
     },
     {
+      name: 'serve-stays-in-its-room',
+      comment:
+        'src/serve/ (the HTTP server) uses the program (actions, snapshot, store, poller, transitions) and never the terminal view (hooks, components, ink, react); only its command imports it.',
+      severity: 'error',
+      from: { path: '^src/serve/' },
+      to: { path: '^(hooks|components|src/ink|src/keys|src/view|src/modes)/|^(ink|react)$|node_modules/(ink|react)/' },
+    },
+    {
+      name: 'only-the-serve-command-imports-serve',
+      comment: 'The server is loaded by `mosaic-top serve` alone: nothing else of the program pays for Hono or prom-client.',
+      severity: 'error',
+      from: { path: '^(lib|fleet|backlog|src|hooks|components)/', pathNot: '^(src/serve/|src/commands/serve\\.ts$)' },
+      to: { path: '^src/serve/' },
+    },
+    {
       name: 'components-only-render',
       comment: 'components/ and hooks/ render and route input: no file system, no subprocesses.',
       severity: 'error',
