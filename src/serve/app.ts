@@ -85,7 +85,7 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
     if (!hostAllowed(c.req.header('host'), opts.listen))
       return c.json({ error: 'Host header is not a loopback name (this server listens on loopback only)' }, 403);
     if (c.req.path === '/metrics' && opts.metricsOpen) return next();
-    const address = remoteAddress(c.env.incoming);
+    const address = remoteAddress(c.env?.incoming);
     if (limiter.blocked(address)) return c.json({ error: 'too many failed token attempts from this address; wait a minute' }, 429);
     const query = c.req.path === '/' ? c.req.query('token') : undefined;
     if (query !== undefined) {
@@ -153,7 +153,7 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
       const done = new Promise<void>((resolve) => (ended = resolve));
       const drop = (client.drop = () => {
         stream.abort();
-        c.env.outgoing?.destroy();
+        c.env?.outgoing?.destroy();
         ended();
       });
       const send = (event: string | undefined, data: string, id?: string) => {
@@ -163,7 +163,7 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
         void stream.writeSSE({ event, data, id }).finally(() => pending--);
       };
       stream.onAbort(() => ended());
-      c.env.outgoing?.on('close', () => ended());
+      c.env?.outgoing?.on('close', () => ended());
       const unsubscribe = hub.onTick((tick) => {
         for (const t of tick.transitions) send(undefined, JSON.stringify(t), String(tick.seq));
         if (page) send('page', liveHtml(tick));
@@ -193,7 +193,7 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
         return c.json({ error: 'the body is not valid JSON' }, 400);
       }
     }
-    const result = await fn(c, body, webActor(remoteAddress(c.env.incoming)));
+    const result = await fn(c, body, webActor(remoteAddress(c.env?.incoming)));
     hub.refresh();
     return c.json(result.body, result.status);
   };

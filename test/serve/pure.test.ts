@@ -133,13 +133,16 @@ describe('page', () => {
 describe('metrics', () => {
   it('names and labels as specified; spend families only with the spend meter', async () => {
     const render = createMetricsRenderer();
-    const plain = makeSnapshot([makeAgent('a1', { readiness: 'working', flags: ['DRIFT'] })]);
+    const plain = makeSnapshot([makeAgent('a1', { readiness: 'working', flags: ['DRIFT'] }), makeAgent('q"\\\n', { class: null })]);
     const text = await render({ snapshot: plain, transitions: [], durationSeconds: 0.25, seq: 1 }, new Map([['dead', 2]]));
     expect(text).toContain('mosaic_agent_readiness{agent="a1",class="code",runtime="claude",host="');
     expect(text).toMatch(/mosaic_agent_readiness\{[^}]*readiness="working"\} 1/);
-    expect(text).toMatch(/mosaic_agent_readiness\{[^}]*readiness="dead"\} 0/);
+    expect(text).not.toMatch(/readiness="dead"/);
+    expect(text.match(/^mosaic_agent_readiness\{/gm)).toHaveLength(2);
     expect(text).toContain('mosaic_agent_flag{agent="a1",flag="DRIFT"} 1');
     expect(text).toContain('mosaic_transitions_total{to="dead"} 2');
+    // Label values escaped as the text format says: backslash, double quote, line feed.
+    expect(text).toContain('mosaic_agent_readiness{agent="q\\"\\\\\\n",class="",');
     expect(text).toContain('mosaic_snapshot_duration_seconds 0.25');
     expect(text).toMatch(/^mosaic_fleet_paused 0$/m);
     expect(text).not.toMatch(/^mosaic_spend_tokens_total\{/m);
