@@ -6,14 +6,14 @@
  * the cookie set by `/?token=…` (then redirected to `/` without it); 10 failed tokens a minute
  * per address, then 429; on a loopback listen, the Host must be loopback; mutations are POST +
  * JSON + same-origin, refused (403) with `--read-only`, bodies ≤ 64 KB; ≤ 32 SSE clients (503
- * beyond), a client that falls 16 messages behind is dropped.
+ * beyond), a client that falls 8 snapshots behind is dropped.
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { getCookie, setCookie } from 'hono/cookie';
-import { streamSSE } from 'hono/streaming';
+import { streamSSE, type SSEMessage } from 'hono/streaming';
 import type { MosaicPaths } from '../../lib/paths.js';
 import { crossSiteRefusal, FailedTokenLimiter, hostAllowed, tokenMatches, type ListenAddress } from './access.js';
 import type { FleetHub, HubTick } from './hub.js';
@@ -27,8 +27,8 @@ export const TOKEN_COOKIE = 'mosaic_top_token';
 export const MAX_BODY_BYTES = 64 * 1024;
 /** SSE clients served at once; more are answered 503. */
 export const MAX_SSE_CLIENTS = 32;
-/** Messages a client may have unsent before it is dropped as too slow. */
-const MAX_PENDING_MESSAGES = 16;
+/** Snapshots' batches a client may have unsent before it is dropped as too slow. */
+const MAX_PENDING_BATCHES = 8;
 /** Keep-alive comment interval on idle streams, ms. */
 const SSE_PING_MS = 25_000;
 
@@ -156,22 +156,25 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
         c.env?.outgoing?.destroy();
         ended();
       });
-      const send = (event: string | undefined, data: string, id?: string) => {
-        if (stream.aborted || stream.closed) return;
-        if (pending >= MAX_PENDING_MESSAGES) return drop();
+      // One batch per snapshot (its transitions, then the page): a client that has
+      // MAX_PENDING_BATCHES batches not yet taken by its socket is too slow and dropped.
+      const send = (batch: SSEMessage[]) => {
+        if (stream.aborted || stream.closed || !batch.length) return;
+        if (pending >= MAX_PENDING_BATCHES) return drop();
         pending++;
-        void stream.writeSSE({ event, data, id }).finally(() => pending--);
+        void Promise.all(batch.map((m) => stream.writeSSE(m))).finally(() => pending--);
       };
       stream.onAbort(() => ended());
       c.env?.outgoing?.on('close', () => ended());
       const unsubscribe = hub.onTick((tick) => {
-        for (const t of tick.transitions) send(undefined, JSON.stringify(t), String(tick.seq));
-        if (page) send('page', liveHtml(tick));
+        const batch: SSEMessage[] = tick.transitions.map((t) => ({ data: JSON.stringify(t), id: String(tick.seq) }));
+        if (page) batch.push({ event: 'page', data: liveHtml(tick) });
+        send(batch);
       });
       const ping = setInterval(() => {
-        if (!stream.aborted && pending < MAX_PENDING_MESSAGES) void stream.write(': ping\n\n');
+        if (!stream.aborted && pending < MAX_PENDING_BATCHES) void stream.write(': ping\n\n');
       }, SSE_PING_MS);
-      if (page) send('page', liveHtml(hub.current()));
+      if (page) send([{ event: 'page', data: liveHtml(hub.current()) }]);
       else void stream.write(': mosaic-top events\n\n');
       try {
         await done;
