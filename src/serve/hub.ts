@@ -3,7 +3,7 @@
  * read it. Each applied snapshot is diffed with the previous one (src/transitions/diff.ts, the
  * first is the baseline) and handed to the listeners — the SSE streams, the metrics — together
  * with its transitions; transitions are recorded in the run dir's history like the console's
- * (src/transitions/console-feed.ts). The collector is the console's: one `tmux list-panes -a`
+ * (src/transitions/history.ts HistoryWriter: deduped against another observer, in the background). The collector is the console's: one `tmux list-panes -a`
  * per socket, cached roster, screens, process tree and linger, one kept backlog client.
  */
 import type { MosaicPaths } from '../../lib/paths.js';
@@ -11,7 +11,6 @@ import { createPoller, type Poller } from '../poller.js';
 import type { Snapshot } from '../snapshot/types.js';
 import { createConsoleStore, type ConsoleStore } from '../store/index.js';
 import { diffSnapshots, type Transition } from '../transitions/diff.js';
-import type { ConsoleFeed } from '../transitions/console-feed.js';
 
 /** One applied snapshot and the transitions it showed (empty for the baseline). */
 export interface HubTick {
@@ -77,7 +76,7 @@ async function consoleCollector(
     import('../../backlog/snapshot.js'),
     import('../../fleet/proc.js'),
     import('../../fleet/screen-probe.js'),
-    import('../../fleet/screen.js'),
+    import('../../fleet/screen-rules-file.js'),
     import('../../fleet/linger.js'),
   ]);
   const rosterCache = new RosterCache(paths.roster);
@@ -126,8 +125,7 @@ export async function startFleetHub(opts: HubOptions): Promise<FleetHub> {
       lastDuration = (performance.now() - started) / 1000;
     }
   };
-  const { startConsoleFeed } = await import('../transitions/console-feed.js');
-  const feed: ConsoleFeed = startConsoleFeed({ store, historyFile: historyOn ? file : null, alert: null });
+  const writer = historyOn ? new history.HistoryWriter(file, () => {}) : null;
   const listeners = new Set<(tick: HubTick) => void>();
   const counts = new Map<string, number>();
   let current: HubTick | null = null;
@@ -139,6 +137,11 @@ export async function startFleetHub(opts: HubOptions): Promise<FleetHub> {
     if (!snap || snap === prev) return;
     const transitions = diffSnapshots(prev, snap);
     prev = snap;
+    if (transitions.length) {
+      // Nested store update: this listener sees the same snapshot again and returns above.
+      store.getState().addTransitions(transitions);
+      writer?.append(transitions);
+    }
     for (const t of transitions) {
       const to = t.to ?? 'cleared';
       counts.set(to, (counts.get(to) ?? 0) + 1);
@@ -177,8 +180,7 @@ export async function startFleetHub(opts: HubOptions): Promise<FleetHub> {
       poller.stop();
       unsubscribe();
       listeners.clear();
-      feed.stop();
-      await feed.idle();
+      await writer?.idle();
       await source.close().catch(() => {});
     },
   };
