@@ -46,8 +46,15 @@ export default tseslint.config(
     },
   },
   {
-    // Control characters in regular expressions are the point of the sanitizers; runs of blanks
-    // in a pattern match the console's column gaps as they are printed.
+    // Control characters in regular expressions are the point of the sanitizers, which live in
+    // lib/sanitize.ts alone; everything else calls them.
+    files: ['lib/sanitize.ts'],
+    rules: { 'no-control-regex': 'off' },
+  },
+  {
+    // Tests assert that escape sequences never reach the screen, and match the console's column
+    // gaps as they are printed.
+    files: ['test/**'],
     rules: { 'no-control-regex': 'off', 'no-regex-spaces': 'off' },
   },
   {

@@ -25,6 +25,7 @@ import { isHolderAlive, lockPathFor, lockProof, readDataDirLock, readProcessStat
 import { BacklogError, type OpenBacklogOptions } from './types.js';
 import { verbsFrom, type BacklogClient, type BacklogVerb } from './verbs.js';
 import { delay } from '../lib/delay.js';
+import { stripControls } from '../lib/sanitize.js';
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
@@ -359,7 +360,7 @@ function lastLogLine(log: string): string | null {
       .subarray(0, n)
       .toString('utf8')
       .split('\n')
-      .map((l) => l.replace(/[\u0000-\u001f\u007f-\u009f]/g, '').trim())
+      .map((l) => stripControls(l).trim())
       .filter(Boolean)
       .pop();
     return line ? `${log}: ${line.slice(0, 300)}` : null;

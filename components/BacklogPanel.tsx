@@ -19,8 +19,6 @@ export interface BacklogPanelProps {
   height: number;
 }
 
-export { backlogWantedLines } from '../src/view/layout.js';
-
 /** Renders the backlog panel in at most `height` lines. */
 export function BacklogPanel({ width, height }: BacklogPanelProps): React.ReactElement | null {
   const section = useConsole((s) => s.backlog.section);

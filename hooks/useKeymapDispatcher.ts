@@ -5,7 +5,7 @@
  */
 import { useRef } from 'react';
 import { useInput } from 'ink';
-import { keyPressesOf } from '../src/keys/keymap.js';
+import { keyPressesOf } from '../src/view/keymap.js';
 import { dispatchKey } from '../src/keys/router.js';
 import { consoleLayout, viewSizeOf, type ScreenSize } from '../src/view/layout.js';
 import { useConsoleActions, useConsoleStoreApi } from './useConsoleStore.js';

@@ -3,6 +3,7 @@
  * stack trace (unless `MOSAIC_DEBUG=1`), never the SQL or the parameters of a failed query (they
  * hold card data). Dependency-free (ground floor).
  */
+import { flattenLine } from './sanitize.js';
 
 /** Exit code of an unexpected error (a bug, or a cause the program does not know): sysexits' EX_SOFTWARE. */
 export const INTERNAL_EXIT = 70;
@@ -107,11 +108,7 @@ export function describeCause(error: unknown): string {
 
 /** Flattens to one line (control characters and line breaks become spaces) of at most 400 characters. */
 function oneLine(text: string): string {
-  const flat = text
-    .replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
-  return flat.length > 400 ? `${flat.slice(0, 399)}…` : flat;
+  return flattenLine(text, 400);
 }
 
 /**

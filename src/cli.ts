@@ -3,7 +3,6 @@ import { packageVersion } from '../lib/version.js';
 import { sanitizeLines } from '../lib/sanitize.js';
 import { debugWanted, fatalExitCode, formatFatal } from '../lib/errors.js';
 
-export { USAGE_EXIT, parseSeconds, type GlobalOptions } from './options.js';
 import { USAGE_EXIT, parseSeconds, type GlobalOptions } from './options.js';
 
 type Register = (program: Command) => void;

@@ -16,10 +16,9 @@ import { isLocalHost, sshTarget } from '../../fleet/remote.js';
 import { rosterErrorSummary, type RosterAgent, type RosterState } from '../../fleet/roster.js';
 import { agentUnitName, HOLDER_UNIT, ORCHESTRATOR_UNIT, type SystemdProbe } from '../../fleet/systemd.js';
 import { isViewerSessionName, socketLabel, type TmuxPane, type TmuxSocketProbe } from '../../fleet/tmux.js';
-import type { PausedFlag, ScreenReading } from '../../fleet/types.js';
+import { READINESS_ORDER, type PausedFlag, type ScreenReading } from '../../fleet/types.js';
 import { maskCredentials, maskDatabaseUrl, type MosaicPaths } from '../../lib/paths.js';
 import {
-  READINESS_ORDER,
   SNAPSHOT_SCHEMA,
   type AgentRow,
   type ClaimInfo,
