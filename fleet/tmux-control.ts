@@ -41,10 +41,12 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
-/** Names of the notifications that mean the set of sessions, windows or panes changed. */
+/**
+ * Names of the notifications that mean the set of sessions, windows or panes changed
+ * (`%session-changed` is about the client's own attached session: not one of them).
+ */
 export const LAYOUT_NOTIFICATIONS: ReadonlySet<string> = new Set([
   'sessions-changed',
-  'session-changed',
   'session-renamed',
   'window-add',
   'window-close',
@@ -55,7 +57,6 @@ export const LAYOUT_NOTIFICATIONS: ReadonlySet<string> = new Set([
   'unlinked-window-renamed',
   'layout-change',
   'pane-mode-changed',
-  'client-detached',
 ]);
 
 /**
