@@ -105,7 +105,7 @@ describe('push sources (real tmux)', () => {
     await p.idle();
   }
 
-  /** Subprocesses started by each of `ticks` ticks once the control client is up. */
+  /** Subprocesses started by each of `ticks` ticks once the control client is up, then by one `--once` snapshot. */
   async function spawnsPerIdleTick(n: number, ticks = 3): Promise<number[]> {
     await fleetOf(n);
     const store = createConsoleStore();
@@ -119,16 +119,20 @@ describe('push sources (real tmux)', () => {
       per.push(subprocessCount() - before);
     }
     expect(store.getState().fleet.snapshot?.agents.filter((a) => a.readiness === 'working')).toHaveLength(n);
+    // `--once`: its snapshot without control clients (list-panes per socket + systemctl).
+    const before = subprocessCount();
+    await collectSnapshot({ paths, includeBacklog: false, readScreens: false });
+    per.push(subprocessCount() - before);
     p.stop();
     pool!.close();
     for (let i = 0; i < n; i++) await tmux.killSession(`a${i}`);
     return per;
   }
 
-  it('an idle tick starts no subprocess at 2 or at 12 agents (the pane list comes through the control client)', async () => {
+  it('an idle tick starts no subprocess at 2 or at 12 agents (pane lists through the control client); --once as many at both', async () => {
     const small = await spawnsPerIdleTick(2);
     const large = await spawnsPerIdleTick(12);
-    expect(small).toEqual([0, 0, 0]);
+    expect(small).toEqual([0, 0, 0, 2]);
     expect(large).toEqual(small);
   });
 
