@@ -54,7 +54,8 @@ export function BacklogPanel({ width, height }: BacklogPanelProps): React.ReactE
         <Line key="t" text={sanitizeLine(`${head}  ${scrollPosition(offset, Math.min(room, rows.length - offset), rows.length)}`)} width={width} bold />
       );
     }
-    const now = nowSecond ? nowSecond * 1000 : Date.now();
+    // Only claimed rows count down; without them the time is that of the snapshot.
+    const now = nowSecond ? nowSecond * 1000 : snapshotAtMs;
     rows.slice(offset, offset + room).forEach((row, k) => {
       const index = offset + k;
       const marker = index === selected ? (focused ? '> ' : '· ') : '  ';

@@ -20,6 +20,7 @@ const COMMAND_MODULES: { words: readonly string[]; load: () => Promise<Register>
   { words: ['pause', 'resume', 'watch', 'send', 'answer', 'dispatch'], load: async () => (await import('./commands/actions.js')).registerActionCommands },
   { words: ['start', 'stop', 'restart', 'reset'], load: async () => (await import('./commands/lifecycle.js')).registerLifecycleCommands },
   { words: ['events'], load: async () => (await import('./commands/events.js')).registerEventsCommand },
+  { words: ['doctor'], load: async () => (await import('./commands/doctor.js')).registerDoctorCommand },
 ];
 
 /** Root options that take a value (their value is not a command word). */

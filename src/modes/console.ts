@@ -100,7 +100,7 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
       import('../../backlog/snapshot.js'),
       import('../../fleet/proc.js'),
       import('../../fleet/screen-probe.js'),
-      import('../../fleet/screen.js'),
+      import('../../fleet/screen-rules-file.js'),
       import('../../fleet/linger.js'),
       import('../snapshot/push-sources.js'),
     ]);
