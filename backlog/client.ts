@@ -35,7 +35,7 @@ import { dataDirIdentity, isHolderAlive, lockPathFor, lockProof, readDataDirLock
 import { BacklogError, type OpenBacklogOptions } from './types.js';
 import { verbsFrom, type BacklogClient, type BacklogVerb } from './verbs.js';
 import { delay } from '../lib/delay.js';
-import { stripControls } from '../lib/sanitize.js';
+import { flattenLine, stripControls } from '../lib/sanitize.js';
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
@@ -506,16 +506,12 @@ export function unservedLockRefusal(paths: MosaicPaths, holder: DataDirLockHolde
   let what = '';
   try {
     const argv = fs.readFileSync(`/proc/${holder.pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-    if (argv.length)
-      what = ` (${argv
-        .join(' ')
-        .replace(/[\u0000-\u001f\u007f-\u009f]/g, '')
-        .slice(0, 80)})`;
+    if (argv.length) what = ` (${flattenLine(argv.join(' '), 80)})`;
   } catch {
     // /proc unavailable: the pid alone.
   }
   const socket = holder.socket ?? paths.backlogSocket;
-  return `backlog data dir ${paths.backlogDataDir} is locked by live pid ${holder.pid}${what} since ${holder.acquiredAt}, which does not serve ${socket}: stop that process (\`kill ${holder.pid}\`) or wait for it, then retry`;
+  return `backlog data dir ${paths.backlogDataDir} is locked by live pid ${holder.pid}${what} since ${flattenLine(String(holder.acquiredAt), 40)}, which does not serve ${socket}: stop that process (\`kill ${holder.pid}\`) or wait for it, then retry`;
 }
 
 /** Deadlines of the server tier, ms (see {@link serverTierTimeouts}). */
