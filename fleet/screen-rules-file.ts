@@ -155,3 +155,4 @@ export class ScreenRulesCache {
     return this.state;
   }
 }
+
