@@ -517,7 +517,7 @@ export function remoteTmux(opts: RemoteTmuxOptions): RemoteTmux {
       : `tmux at host ${opts.host}: ${sanitizeReason(result.stderr.trim().split('\n')[0] || `exit ${result.exitCode}`)}`;
     return { ...result, error: reason };
   };
-  return { socket: opts.socket, host: opts.host, run, command };
+  return { socket: opts.socket, host: opts.host, run, command, probe: { target: opts.target, controlDir: opts.controlDir, env } };
 }
 
 /** Where {@link runRemoteCommand} runs a command: an ssh destination and the snapshot's ControlMaster dir. */

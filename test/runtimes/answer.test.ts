@@ -6,7 +6,9 @@
  * - deny ⇒ it did not run, receipt `answered`;
  * - a stale prompt id (the first prompt denied, a second tool call with another command open)
  *   ⇒ `refused`, nothing typed: the second prompt is still open, exactly as it was;
- * - an agent that is not waiting ⇒ `refused`, nothing typed: the screen and the endpoint unchanged.
+ * - an agent that is not waiting ⇒ `refused`, nothing typed: the screen and the endpoint unchanged;
+ * - the pane's process is verified as the runtime, the key waits for the screen to settle and
+ *   goes in only while tmux shows the prompt (`promptBefore` is its id).
  * Claude Code on both version sets where a prompt opens (test/runtimes/variants.ts): the pinned
  * 2.1.197 and the newest 2.1.332 in manual mode (its 4-option prompt: allow once is still `1`,
  * deny Esc); in auto mode these commands run unasked.
@@ -25,11 +27,7 @@ import { startModelEndpoint, type ModelEndpoint } from './model-endpoint.js';
 import { waitFor } from '../helpers/tmux.js';
 
 /** Trailing blanks and Claude Code 2.1.332's blinking tool-status dot (`●` at a line start) dropped: two captures of an unchanged screen compare equal. */
-const norm = (s: string) =>
-  s
-    .replace(/^●/gm, ' ')
-    .replace(/\s+$/gm, '')
-    .trimEnd();
+const norm = (s: string) => s.replace(/^●/gm, ' ').replace(/\s+$/gm, '').trimEnd();
 
 const PANES: { runtime: RuntimeName; variant: ClaudeVariant | null; label: string }[] = [
   ...claudeVariants(['default', 'manual']).map((variant) => ({ runtime: 'claude' as const, variant, label: `claude ${variant.label}` })),
@@ -107,6 +105,12 @@ describe.each(PANES.map((p) => [p.label, p] as const))('answer a permission prom
     expect(r.prompt?.id).toBe(prompt.id);
     expect(r.prompt?.detail).toContain('echo hi > proto.txt');
     expect(r.evidence.join(' | ')).toMatch(/the prompt closed/);
+    // The pane's process is the runtime, and tmux showed exactly that prompt as the key went in.
+    expect(r.process?.expected).toBe(runtime);
+    expect(r.process?.seen).toContain(runtime);
+    expect(r.promptBefore).toBe(prompt.id);
+    // Right after the key the runtime may not have redrawn yet: that prompt, or none — never another.
+    expect([prompt.id, null]).toContain(r.promptAfter);
     await waitFor(() => fs.existsSync(proto), `${runtime}: proto.txt written after allow`, { timeoutMs: 30_000, intervalMs: 100 });
     expect(fs.readFileSync(proto, 'utf8').trim()).toBe('hi');
     await settleIdle();
