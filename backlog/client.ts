@@ -35,7 +35,7 @@ import { dataDirIdentity, isHolderAlive, lockPathFor, lockProof, readDataDirLock
 import { BacklogError, type OpenBacklogOptions } from './types.js';
 import { verbsFrom, type BacklogClient, type BacklogVerb } from './verbs.js';
 import { delay } from '../lib/delay.js';
-import { stripControls } from '../lib/sanitize.js';
+import { flattenLine, stripControls } from '../lib/sanitize.js';
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
@@ -383,6 +383,17 @@ function lastLogLine(log: string): string | null {
 /** Causes a restart cannot cure: a server that exited with one of these in its log is not started again. */
 const FATAL_START_CAUSE = /\((ENOSPC|EDQUOT|EROFS|EACCES|EPERM)\b|is served by live backlog server|is a directory, not a socket/;
 
+/**
+ * The data dir an older server (whose hello names none) reports in its `ping` reply, identified
+ * here (realpath, `dev:ino`; `id` `?` when that path does not exist for us); undefined when it
+ * does not answer `ping` with one.
+ */
+async function pingedDataDir(conn: BacklogConnection): Promise<DataDirIdentity | undefined> {
+  const ping = await conn.call<PingReply | null>('ping').catch(() => null);
+  if (!ping || typeof ping.dataDir !== 'string') return undefined;
+  return dataDirIdentity(ping.dataDir) ?? { realpath: ping.dataDir, id: '?' };
+}
+
 /** Throws the one-line error of a server that exited on a {@link FATAL_START_CAUSE} (its log's last line); returns otherwise. */
 function incurableStartCheck(paths: MosaicPaths): void {
   const line = lastLogLine(path.join(paths.runDir, 'backlog-server.log'));
@@ -393,7 +404,8 @@ function incurableStartCheck(paths: MosaicPaths): void {
  * Refuses a server that does not serve the data dir this client asked for (two data dirs,
  * one run dir, one socket): the server's hello names its data dir's realpath and `dev:ino`
  * ({@link dataDirIdentity}); ours must be the same directory. A server that names none
- * (older code) is refused too: it cannot prove which store it serves. Returns the refusal, or
+ * (older code) and does not report one in `ping` either is refused too: it cannot prove which
+ * store it serves. Returns the refusal, or
  * null when the server serves our data dir. `ours`: our data dir's identity (null when it does not exist).
  */
 export function dataDirMismatch(hello: BacklogHello, dataDir: string, ours: DataDirIdentity | null, socketPath: string): string | null {
@@ -402,7 +414,9 @@ export function dataDirMismatch(hello: BacklogHello, dataDir: string, ours: Data
   const what = theirs
     ? `serves data dir ${theirs.realpath}, not ${dataDir}`
     : `does not say which data dir it serves (older mosaic-top), and ${dataDir} was asked for`;
-  const stop = theirs ? `\`PGLITE_DATA_DIR=${theirs.realpath} mosaic-top backlog stop\`` : '`mosaic-top backlog stop` with its PGLITE_DATA_DIR';
+  const stop = theirs
+    ? `\`PGLITE_DATA_DIR=${flattenLine(theirs.realpath, 200)} mosaic-top backlog stop\``
+    : '`mosaic-top backlog stop` with its PGLITE_DATA_DIR';
   return `backlog server pid ${hello.pid} on ${socketPath} ${what}: nothing was read or changed — stop it (${stop}) or give each data dir its own --mosaic-home`;
 }
 
@@ -413,14 +427,21 @@ export function dataDirMismatch(hello: BacklogHello, dataDir: string, ours: Data
  */
 async function openEmbedded(paths: MosaicPaths, opts: OpenBacklogOptions): Promise<BacklogClient> {
   const requestTimeoutMs = opts.requestTimeoutMs ?? requestTimeoutFromEnv();
-  const make = (c: { socket: net.Socket; hello: BacklogHello }, socketPath = paths.backlogSocket): BacklogClient => {
-    const refusal = dataDirMismatch(c.hello, paths.backlogDataDir, dataDirIdentity(paths.backlogDataDir), socketPath);
+  const make = async (c: { socket: net.Socket; hello: BacklogHello }, socketPath = paths.backlogSocket): Promise<BacklogClient> => {
+    const conn = new BacklogConnection(c.socket, c.hello, paths.backlogDataDir, requestTimeoutMs, opts.signal, socketPath);
+    const refusal = dataDirMismatch(
+      { ...c.hello, dataDir: c.hello.dataDir ?? (await pingedDataDir(conn)) },
+      paths.backlogDataDir,
+      dataDirIdentity(paths.backlogDataDir),
+      socketPath,
+    );
     if (refusal) {
-      c.socket.destroy();
+      await conn.close();
       throw new BacklogError('unavailable', refusal);
     }
-    return socketClient(new BacklogConnection(c.socket, c.hello, paths.backlogDataDir, requestTimeoutMs, opts.signal, socketPath));
+    return socketClient(conn);
   };
+
   const first = await tryConnect(paths.backlogSocket);
   if (first) return make(first);
   // A listener that stays silent is a stopped or hung server: say so now, do not wait a minute for it.
@@ -506,12 +527,12 @@ export function unservedLockRefusal(paths: MosaicPaths, holder: DataDirLockHolde
   let what = '';
   try {
     const argv = fs.readFileSync(`/proc/${holder.pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-    if (argv.length) what = ` (${stripControls(argv.join(' ')).slice(0, 80)})`;
+    if (argv.length) what = ` (${flattenLine(argv.join(' '), 80)})`;
   } catch {
     // /proc unavailable: the pid alone.
   }
   const socket = holder.socket ?? paths.backlogSocket;
-  return `backlog data dir ${paths.backlogDataDir} is locked by live pid ${holder.pid}${what} since ${holder.acquiredAt}, which does not serve ${socket}: stop that process (\`kill ${holder.pid}\`) or wait for it, then retry`;
+  return `backlog data dir ${paths.backlogDataDir} is locked by live pid ${holder.pid}${what} since ${flattenLine(String(holder.acquiredAt), 40)}, which does not serve ${socket}: stop that process (\`kill ${holder.pid}\`) or wait for it, then retry`;
 }
 
 /** Deadlines of the server tier, ms (see {@link serverTierTimeouts}). */

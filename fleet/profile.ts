@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { readBoundedFile } from '../lib/bounded-read.js';
 
 /** One floor entry: at least `min` agents of `class` must be working or available. */
 export interface FloorRequirement {
@@ -92,6 +93,9 @@ function yaml(): YamlModule {
 }
 
 /** Parsed profile files by path, kept while their mtime and size are unchanged. */
+/** Largest profile file read, bytes. */
+const PROFILE_READ_LIMIT = 256 * 1024;
+
 const fileCache = new Map<string, { key: string; result: FleetProfile | string }>();
 
 /**
@@ -110,7 +114,10 @@ export function loadProfileFile(file: string, id: string): FleetProfile | string
   if (cached && cached.key === key) return cached.result;
   let result: FleetProfile | string;
   try {
-    const doc = yaml().parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown> | null;
+    // The one bounded open: a FIFO or a device planted as the profile never blocks a tick.
+    const read = readBoundedFile(file, { maxBytes: PROFILE_READ_LIMIT });
+    if (!read) throw new Error('no such file (ENOENT)');
+    const doc = yaml().parse(read.bytes.toString('utf8')) as Record<string, unknown> | null;
     if (!doc || typeof doc !== 'object') result = `${file}: a profile must be a mapping with lead: and floor:`;
     else {
       const floor = doc.floor === undefined ? [] : floorFromValue(doc.floor);

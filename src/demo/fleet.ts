@@ -9,6 +9,7 @@ import path from 'node:path';
 import { runTmux } from '../../fleet/exec.js';
 import { resolvePaths, type MosaicPaths } from '../../lib/paths.js';
 import { packageRoot } from '../../lib/version.js';
+import { readBoundedFile } from '../../lib/bounded-read.js';
 
 /** What `demo up` built; also written to `<home>/demo.json` so `demo down --mosaic-home` finds it. */
 export interface DemoFleet {
@@ -214,7 +215,9 @@ export function readDemoFleet(mosaicHome: string): DemoFleet {
   const file = path.join(path.resolve(mosaicHome), DEMO_MARKER);
   let raw: string;
   try {
-    raw = fs.readFileSync(file, 'utf8');
+    const read = readBoundedFile(file, { maxBytes: 1024 * 1024 });
+    if (!read) throw new Error('absent');
+    raw = read.bytes.toString('utf8');
   } catch {
     throw new Error(`demo: ${mosaicHome} is not a demo home (no ${DEMO_MARKER}); refusing to touch it`);
   }

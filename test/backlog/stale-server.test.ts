@@ -72,7 +72,9 @@ describe('a stale backlog server, through the real program', () => {
     fs.writeFileSync(path.join(paths.backlogDataDir, 'PG_VERSION'), '17\n');
     fs.mkdirSync(paths.runDir, { recursive: true, mode: 0o700 });
     const stats = { counts: { ready: 1, claimed: 0, blocked: 0, done: 2 }, total: 3, oldestReadyAgeSeconds: 60, expiredClaims: 0, waitingOnDeps: 0 };
-    const results: Record<string, unknown> = { stats, overview: { stats, claimed: [], ready: [] } };
+    // An older server names its data dir in `ping` only (not in its hello).
+    const ping = { pid: process.pid, dataDir: paths.backlogDataDir, startedAt: new Date().toISOString(), requests: 0 };
+    const results: Record<string, unknown> = { stats, overview: { stats, claimed: [], ready: [] }, ping };
     server = net.createServer((conn) => {
       const greeting: BacklogHello = { hello: BACKLOG_PROTOCOL, pid: process.pid, version: '0.0.1', root: '/old/install', startedAtMs: Date.now() };
       conn.write(`${JSON.stringify(greeting)}\n`);

@@ -10,6 +10,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { dataDirMismatch } from '../../backlog/client.js';
+import { BACKLOG_PROTOCOL } from '../../backlog/protocol.js';
 import { isHolderAlive, lockPathFor, processStartTime, readDataDirLock } from '../../backlog/lock.js';
 import { copyTemplateDataDir } from '../backlog/tiers.js';
 import { waitFor } from '../helpers/tmux.js';
@@ -64,6 +66,17 @@ describe('faults: one store per client (real program)', () => {
     r = await runBounded(['--mosaic-home', h, 'backlog', 'list', '--json'], envB);
     expect(r.stdout).not.toContain('A2');
     expectOneLineError(r, 1, new RegExp(`serves data dir ${a}, not ${b}`));
+  });
+
+  it('the identity check: the same dev:ino passes; another dir, an unknown one, or none named is refused', () => {
+    const hello = { hello: BACKLOG_PROTOCOL, pid: 42 } as const;
+    const ours = { realpath: '/a', id: '1:2' };
+    expect(dataDirMismatch({ ...hello, dataDir: { realpath: '/elsewhere/a', id: '1:2' } }, '/a', ours, '/run/backlog.sock')).toBeNull();
+    expect(dataDirMismatch({ ...hello, dataDir: { realpath: '/b', id: '1:3' } }, '/a', ours, '/run/backlog.sock')).toMatch(
+      /^backlog server pid 42 on \/run\/backlog\.sock serves data dir \/b, not \/a: nothing was read or changed/,
+    );
+    expect(dataDirMismatch({ ...hello, dataDir: { realpath: '/b', id: '1:3' } }, '/a', null, '/s')).toMatch(/serves data dir \/b, not \/a/);
+    expect(dataDirMismatch(hello, '/a', ours, '/s')).toMatch(/does not say which data dir it serves \(older mosaic-top\)/);
   });
 
   it('a request id replayed by another owner or with other arguments is refused with exit 4; the exact replay returns its claim', async () => {
