@@ -20,6 +20,7 @@ const COMMAND_MODULES: { words: readonly string[]; load: () => Promise<Register>
   { words: ['pause', 'resume', 'watch', 'send', 'answer', 'dispatch'], load: async () => (await import('./commands/actions.js')).registerActionCommands },
   { words: ['start', 'stop', 'restart', 'reset'], load: async () => (await import('./commands/lifecycle.js')).registerLifecycleCommands },
   { words: ['events'], load: async () => (await import('./commands/events.js')).registerEventsCommand },
+  { words: ['serve'], load: async () => (await import('./commands/serve.js')).registerServeCommand },
   { words: ['doctor'], load: async () => (await import('./commands/doctor.js')).registerDoctorCommand },
 ];
 
