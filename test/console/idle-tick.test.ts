@@ -17,14 +17,19 @@ import { createConsoleStore } from '../../src/store/index.js';
 import { makeBacklog, makeSnapshot, manyAgents } from '../fixtures/snapshots.js';
 import { recordingActions } from '../helpers/render.js';
 
-/** The fixture fleet with its volatile fields set: ages (seconds), probe durations, time taken. */
+/** A claim's expiry (unix seconds), mid-way in a 5 s step of the view key: its TTL left counts down towards it. */
+const CLAIM_EXPIRY = Math.floor(Date.now() / 5000) * 5 + 602.5;
+
+/** The fixture fleet with its volatile fields set: ages (seconds), probe durations, time taken, TTL left. */
 function snapshotAt(idleSeconds: number, durationMs: number, generatedAt: string): Snapshot {
   const agents = manyAgents(20).map((a) => ({
     ...a,
     pane: a.pane ? { ...a.pane, idleSeconds } : a.pane,
     heartbeat: a.heartbeat ? { ...a.heartbeat, ageSeconds: idleSeconds } : a.heartbeat,
   }));
-  const s = makeSnapshot(agents, { backlog: makeBacklog() });
+  const backlog = makeBacklog();
+  const secondsLeft = Math.round(CLAIM_EXPIRY - Date.now() / 1000);
+  const s = makeSnapshot(agents, { backlog: { ...backlog, claimed: backlog.claimed.map((c) => ({ ...c, secondsLeft })) } });
   return { ...s, generatedAt, probes: Object.fromEntries(Object.entries(s.probes).map(([k, v]) => [k, { ...v, durationMs }])) };
 }
 
