@@ -17,14 +17,19 @@ import { createConsoleStore } from '../../src/store/index.js';
 import { makeBacklog, makeSnapshot, manyAgents } from '../fixtures/snapshots.js';
 import { recordingActions } from '../helpers/render.js';
 
-/** The fixture fleet with its volatile fields set: ages (seconds), probe durations, time taken. */
+/** A claim's expiry (unix seconds), mid-way in a 5 s step of the view key: its TTL left counts down towards it. */
+const CLAIM_EXPIRY = Math.floor(Date.now() / 5000) * 5 + 602.5;
+
+/** The fixture fleet with its volatile fields set: ages (seconds), probe durations, time taken, TTL left. */
 function snapshotAt(idleSeconds: number, durationMs: number, generatedAt: string): Snapshot {
   const agents = manyAgents(20).map((a) => ({
     ...a,
     pane: a.pane ? { ...a.pane, idleSeconds } : a.pane,
     heartbeat: a.heartbeat ? { ...a.heartbeat, ageSeconds: idleSeconds } : a.heartbeat,
   }));
-  const s = makeSnapshot(agents, { backlog: makeBacklog() });
+  const backlog = makeBacklog();
+  const secondsLeft = Math.round(CLAIM_EXPIRY - Date.now() / 1000);
+  const s = makeSnapshot(agents, { backlog: { ...backlog, claimed: backlog.claimed.map((c) => ({ ...c, secondsLeft })) } });
   return { ...s, generatedAt, probes: Object.fromEntries(Object.entries(s.probes).map(([k, v]) => [k, { ...v, durationMs }])) };
 }
 
@@ -43,14 +48,24 @@ describe('idle ticks', () => {
     process.env.NODE_ENV ??= 'production';
     const store = createConsoleStore({ color: true });
     const feed = [
-      snapshotAt(70.1, 3, '2026-12-06T10:00:00Z'),
-      snapshotAt(70.4, 9, '2026-12-06T10:00:02Z'),
-      snapshotAt(70.6, 1, '2026-12-06T10:00:04Z'),
-      snapshotAt(70.8, 5, '2026-12-06T10:00:06Z'),
-      snapshotAt(71.1, 5, '2026-12-06T10:00:08Z'),
+      () => snapshotAt(70.1, 3, '2026-12-06T10:00:00Z'),
+      () => snapshotAt(70.4, 9, '2026-12-06T10:00:02Z'),
+      () => snapshotAt(70.6, 1, '2026-12-06T10:00:04Z'),
+      () => snapshotAt(70.8, 5, '2026-12-06T10:00:06Z'),
+      () => snapshotAt(71.1, 5, '2026-12-06T10:00:08Z'),
     ];
     let next = 0;
-    const poller = createPoller({ store, intervalMs: 3_600_000, collect: async () => feed[next++] });
+    // Each snapshot is taken when collected (its TTL left as of then), like a real one.
+    const applied: Snapshot[] = [];
+    const poller = createPoller({
+      store,
+      intervalMs: 3_600_000,
+      collect: async () => {
+        const snapshot = feed[next++]();
+        applied.push(snapshot);
+        return snapshot;
+      },
+    });
     let writes = 0;
     const stdout = Object.assign(new EventEmitter(), { columns: 160, rows: 50, isTTY: true, write: () => (writes++, true) });
     const stdin = Object.assign(new EventEmitter(), {
@@ -82,7 +97,7 @@ describe('idle ticks', () => {
     };
     try {
       await tick();
-      expect(store.getState().fleet.snapshot).toBe(feed[0]);
+      expect(store.getState().fleet.snapshot).toBe(applied[0]);
       const [w0, u0] = [writes, storeUpdates];
       const renderedBefore = renders;
       for (let i = 0; i < 3; i++) await tick();
@@ -92,7 +107,7 @@ describe('idle ticks', () => {
       // The age moved to the next drawn second: applied, drawn, written.
       await tick();
       expect(poller.stats).toMatchObject({ applied: 2, unchanged: 3 });
-      expect(store.getState().fleet.snapshot).toBe(feed[4]);
+      expect(store.getState().fleet.snapshot).toBe(applied[4]);
       expect(writes).toBeGreaterThan(w0);
     } finally {
       poller.stop();
