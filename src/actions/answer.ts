@@ -10,7 +10,7 @@
  */
 import { agentPaneTarget, capturePaneWithCursor, readPaneState } from '../../fleet/capture.js';
 import { isRemoteTmux, type TmuxServer } from '../../fleet/exec.js';
-import { classifyScreen, answerRuleFor, type ScreenClassification } from '../../fleet/screen.js';
+import { classifyScreen, answerRejectedFor, answerRuleFor, screenRulesForHome, shippedScreenRules, type ScreenClassification } from '../../fleet/screen.js';
 import { pressKey } from '../../fleet/send-keys.js';
 import type { ScreenPrompt } from '../../fleet/types.js';
 import type { MosaicPaths } from '../../lib/paths.js';
@@ -75,7 +75,7 @@ export interface AnswerOptions {
   readonly?: boolean;
   /** How long to watch for the prompt to close after the key, ms (default 10000). */
   timeoutMs?: number;
-  /** Record the receipt as an `answer` event when a backlog store exists. */
+  /** Record the receipt as an `answer` event when a backlog store exists; also whose screen-rules override reads the prompt and gives its keys. */
   paths?: MosaicPaths;
   /** Who answers (default `$USER@host`). */
   by?: string;
@@ -172,7 +172,9 @@ async function answer(opts: AnswerOptions): Promise<AnswerReceipt> {
   if (opts.answer !== 'allow' && opts.answer !== 'deny') return refuse(`unknown answer "${String(opts.answer)}" (allow or deny)`);
   if (opts.readonly) return refuse('read-only mode: answering is disabled; nothing typed');
   if (!opts.runtime) return refuse('the roster names no runtime for this agent: its prompts cannot be read; nothing typed');
-  const keys = answerRuleFor(opts.runtime);
+  // The snapshot's rules (override over shipped): the prompt id and keys the operator saw.
+  const rules = opts.paths ? screenRulesForHome(opts.paths.mosaicHome) : shippedScreenRules();
+  const keys = answerRuleFor(opts.runtime, rules);
   if (!keys) return refuse(`no answer keys for runtime "${opts.runtime}" in the screen rules; nothing typed`);
   const key = opts.answer === 'allow' ? keys.allow : keys.deny;
   const runtime = opts.runtime;
@@ -180,7 +182,8 @@ async function answer(opts: AnswerOptions): Promise<AnswerReceipt> {
   const pane = await readPaneState(opts.socket, target);
   if (!pane.exists || pane.dead) return refuse(`${pane.problem ?? `pane ${target} unusable`}; nothing typed`);
   if (pane.inMode) return refuse(`pane ${target} is in copy mode: a key would drive the mode, not the prompt; nothing typed`);
-  const read = async (): Promise<ScreenClassification> => classifyScreen(runtime, null, (await capturePaneWithCursor(opts.socket, target)).rows.join('\n'));
+  const read = async (): Promise<ScreenClassification> =>
+    classifyScreen(runtime, null, (await capturePaneWithCursor(opts.socket, target)).rows.join('\n'), rules);
   let first: ScreenClassification;
   try {
     first = await read();
@@ -224,7 +227,7 @@ async function answer(opts: AnswerOptions): Promise<AnswerReceipt> {
   }
 
   const evidence = [`key ${key} (${opts.answer === 'allow' ? 'allow once' : 'deny'}) sent to ${describeAnsweredPrompt(prompt)}`];
-  const rejected = (keys.rejected ?? []).map((s) => new RegExp(s));
+  const rejected = answerRejectedFor(runtime, rules);
   const timeoutMs = opts.timeoutMs ?? DEFAULT_ANSWER_TIMEOUT_MS;
   const deadline = performance.now() + timeoutMs;
   let closed = false;
@@ -233,7 +236,7 @@ async function answer(opts: AnswerOptions): Promise<AnswerReceipt> {
     let text: string;
     try {
       text = (await capturePaneWithCursor(opts.socket, target)).rows.join('\n');
-      c = classifyScreen(runtime, null, text);
+      c = classifyScreen(runtime, null, text, rules);
     } catch (error) {
       const state = await readPaneState(opts.socket, target);
       evidence.push(`pane could not be captured after the key: ${state.problem ?? (error as Error).message}`);
