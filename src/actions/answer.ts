@@ -10,7 +10,8 @@
  */
 import { agentPaneTarget, capturePaneWithCursor, readPaneState } from '../../fleet/capture.js';
 import { isRemoteTmux, type TmuxServer } from '../../fleet/exec.js';
-import { classifyScreen, answerRejectedFor, answerRuleFor, screenRulesForHome, shippedScreenRules, type ScreenClassification } from '../../fleet/screen.js';
+import { classifyScreen, answerRejectedFor, answerRuleFor, shippedScreenRules, type ScreenClassification } from '../../fleet/screen.js';
+import { screenRulesForHome } from '../../fleet/screen-override.js';
 import { pressKey } from '../../fleet/send-keys.js';
 import type { ScreenPrompt } from '../../fleet/types.js';
 import type { MosaicPaths } from '../../lib/paths.js';

@@ -96,7 +96,7 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
       import('../../backlog/snapshot.js'),
       import('../../fleet/proc.js'),
       import('../../fleet/screen-probe.js'),
-      import('../../fleet/screen.js'),
+      import('../../fleet/screen-override.js'),
       import('../../fleet/linger.js'),
     ]);
     const rosterCache = new RosterCache(paths.roster);

@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { screenRulesOverridePath } from '../../fleet/screen.js';
+import { screenRulesOverridePath } from '../../fleet/screen-override.js';
 import { writeHomeRoster } from '../helpers/roster.js';
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
 import { expectQuitsOn, freshHome, runBounded, startConsole, untilScreen } from './harness.js';

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { classifyScreen, parseScreenRulesYaml, promptId, ScreenRulesCache, screenRulesOverridePath, shippedScreenRules } from '../../fleet/screen.js';
+import { classifyScreen, promptId, shippedScreenRules } from '../../fleet/screen.js';
+import { parseScreenRulesYaml, ScreenRulesCache, screenRulesOverridePath } from '../../fleet/screen-override.js';
 import { SHIPPED_SCREEN_RULES } from '../../fleet/screen-rules.js';
 import { CLAUDE_IDLE_BOX, CLAUDE_RATE_LIMITED, claudePermissionScreen } from '../../src/demo/sim-agent.js';
 
