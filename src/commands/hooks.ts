@@ -11,7 +11,7 @@
  * argument), maps it (fleet/hook-events.ts) and writes the agent's beat. It ALWAYS exits 0 and
  * prints nothing on stdout (Claude adds a UserPromptSubmit hook's stdout to the model's context).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -42,6 +42,7 @@ import { isValidAgentName, loadRoster, type RosterAgent } from '../../fleet/rost
 import { expandHome, resolvePaths } from '../../lib/paths.js';
 import { sanitizeLine } from '../../lib/sanitize.js';
 import { packageRoot } from '../../lib/version.js';
+import { endGroup, spawnInGroup } from '../../lib/process-group.js';
 
 /** Roster runtime names ⇒ the runtime whose hooks we wire (null: none we know). */
 export function hookRuntimeOf(runtime: string): HookRuntime | null {
@@ -295,17 +296,20 @@ export function findCodexBin(env: NodeJS.ProcessEnv = process.env): string | nul
 /**
  * Asks Codex itself for the trust hashes of our hooks in `hooksFile`: runs `<codex> app-server`
  * with `CODEX_HOME=<codexHome>` and does its JSON-RPC handshake (`initialize`, `initialized`,
- * `hooks/list`), bounded by `timeoutMs` (default 15 000); the child is killed after. Returns the
+ * `hooks/list`), bounded by `timeoutMs` (default 15 000); then its whole process group is
+ * killed and its pipes released (lib/process-group.ts). Returns the
  * `key`/`currentHash` of every listed hook whose source is `hooksFile` and whose command is ours.
  * Throws with the cause (spawn failure, timeout, no such hooks listed).
  */
 export function codexHookHashes(codexBin: string, codexHome: string, hooksFile: string, timeoutMs = 15_000): Promise<CodexTrustEntry[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn(codexBin, ['app-server'], {
+    // Its own process group: the bound ends codex and whatever it started (a child left
+    // holding the pipes kept this command waiting 12 minutes).
+    const child = spawnInGroup(codexBin, ['app-server'], {
       env: { ...process.env, CODEX_HOME: codexHome },
       cwd: codexHome,
       stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    }) as ChildProcessWithoutNullStreams;
     let buf = '';
     let stderr = '';
     let done = false;
@@ -313,11 +317,8 @@ export function codexHookHashes(codexBin: string, codexHome: string, hooksFile: 
       if (done) return;
       done = true;
       clearTimeout(timer);
-      try {
-        child.kill('SIGKILL');
-      } catch {
-        /* gone */
-      }
+      // The whole group, and our ends of the pipes: nothing waits on what a member still holds.
+      endGroup(child);
       if (error) reject(error);
       else resolve(entries);
     };

@@ -7,6 +7,7 @@
  * bound). The command's own output goes to our stderr — stdout stays the stream's.
  */
 import { execa } from 'execa';
+import { killGroup } from '../../lib/process-group.js';
 import { transitionSubject, transitionTarget, type Transition } from './diff.js';
 
 /** Default seconds a notify command may run before its process group is killed. */
@@ -44,15 +45,6 @@ export function createNotifyRunner(opts: NotifyRunnerOptions): NotifyRunner {
   const stats = { started: 0, failed: 0, timedOut: 0, dropped: 0 };
   const problem = (line: string) => opts.onProblem?.(line);
   let seq = 0;
-
-  function killGroup(pid: number | undefined): void {
-    if (!pid) return;
-    try {
-      process.kill(-pid, 'SIGKILL');
-    } catch {
-      /* already gone */
-    }
-  }
 
   const pids = new Set<number>();
 
