@@ -77,6 +77,8 @@ export interface HookPlanItem {
 export interface HookSkip {
   agent: string;
   why: string;
+  /** True when the agent's configuration is wrong (a working directory that does not exist): `hooks install` exits 1. */
+  refused?: boolean;
 }
 
 /**
@@ -85,9 +87,17 @@ export interface HookSkip {
  * `$HOME/.claude/settings.json`. Codex: `$CODEX_HOME/hooks.json` (agent env), else
  * `$HOME/.codex/hooks.json`. opencode: `<XDG_CONFIG_HOME or $HOME/.config>/opencode/plugin/
  * mosaic-top-heartbeat.js`. pi: `$HOME/.pi/agent/extensions/mosaic-top-heartbeat.ts`. Remote
- * agents and unknown runtimes are skipped with the reason.
+ * agents and unknown runtimes are skipped with the reason. A relative working directory is
+ * resolved against the Mosaic home `mosaicHome` (where the roster lives), never the caller's
+ * cwd; one that does not exist (or is not a directory) is refused (`refused: true`, the
+ * reason): the hooks would configure a directory the agent never runs in, so nothing is made.
  */
-export function planHookFiles(agents: RosterAgent[], agentsDir: string, env: NodeJS.ProcessEnv = process.env): { items: HookPlanItem[]; skipped: HookSkip[] } {
+export function planHookFiles(
+  agents: RosterAgent[],
+  agentsDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+  mosaicHome: string = path.resolve(agentsDir, '..', '..'),
+): { items: HookPlanItem[]; skipped: HookSkip[] } {
   const home = env.HOME || os.homedir();
   const byFile = new Map<string, HookPlanItem>();
   const skipped: HookSkip[] = [];
@@ -107,8 +117,14 @@ export function planHookFiles(agents: RosterAgent[], agentsDir: string, env: Nod
     if (runtime === 'claude') {
       const wd = agent.workingDirectory ?? agentEnv.MOSAIC_AGENT_WORKDIR ?? null;
       if (wd) {
-        file = path.join(path.resolve(expandHome(wd, home)), '.claude', 'settings.json');
         source = agent.workingDirectory ? 'working_directory' : 'MOSAIC_AGENT_WORKDIR';
+        const dir = path.resolve(mosaicHome, expandHome(wd, home));
+        const problem = directoryProblem(dir);
+        if (problem) {
+          skipped.push({ agent: agent.name, why: `${source} ${dir} ${problem}: create it or fix the roster; nothing written`, refused: true });
+          continue;
+        }
+        file = path.join(dir, '.claude', 'settings.json');
       } else {
         file = path.join(home, '.claude', 'settings.json');
         source = '$HOME (no working directory known)';
@@ -130,6 +146,16 @@ export function planHookFiles(agents: RosterAgent[], agentsDir: string, env: Nod
     else byFile.set(file, { runtime, agents: [agent.name], file, source });
   }
   return { items: [...byFile.values()], skipped };
+}
+
+/** Why `dir` cannot hold an agent's configuration (`does not exist`, `is not a directory`, the errno), or null when it is a directory. */
+function directoryProblem(dir: string): string | null {
+  try {
+    return fs.statSync(dir).isDirectory() ? null : 'is not a directory';
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? (error as Error).message})`;
+  }
 }
 
 function readIfExists(file: string): string | null {
@@ -431,7 +457,7 @@ export function registerHooksCommands(program: Command): void {
         process.exitCode = 2;
         return;
       }
-      const plan = planHookFiles(agents, paths.agentsDir);
+      const plan = planHookFiles(agents, paths.agentsDir, process.env, paths.mosaicHome);
       const results = installHooks(plan.items, target, !!o.dryRun);
       // Codex: trust our hooks with Codex's own hashes so no review screen opens.
       const trust = new Map<string, CodexTrustResult | string>();
@@ -459,7 +485,9 @@ export function registerHooksCommands(program: Command): void {
           if (r.runtime === 'opencode' && r.changed && !r.error)
             process.stdout.write('  note: opencode loads it at its next start (a first start with a plugin dir may try `npm install @opencode-ai/plugin`)\n');
         }
-        for (const s of plan.skipped) process.stdout.write(`${s.agent}: skipped: ${sanitizeLine(s.why)}\n`);
+        for (const s of plan.skipped)
+          if (s.refused) process.stderr.write(`mosaic-top hooks install: ${s.agent}: refused: ${sanitizeLine(s.why)}\n`);
+          else process.stdout.write(`${s.agent}: skipped: ${sanitizeLine(s.why)}\n`);
         const changed = results.filter((r) => r.changed).length;
         const failed = results.filter((r) => r.error).length;
         process.stdout.write(
@@ -468,7 +496,7 @@ export function registerHooksCommands(program: Command): void {
             : `${changed} file(s) changed, ${results.length - changed - failed} already wired${failed ? `, ${failed} failed` : ''}\n`,
         );
       }
-      if (results.some((r) => r.error)) process.exitCode = 1;
+      if (results.some((r) => r.error) || plan.skipped.some((s) => s.refused)) process.exitCode = 1;
     });
   hooks
     .command('status')
@@ -487,7 +515,7 @@ export function registerHooksCommands(program: Command): void {
         process.exitCode = 2;
         return;
       }
-      const plan = planHookFiles(agents, paths.agentsDir);
+      const plan = planHookFiles(agents, paths.agentsDir, process.env, paths.mosaicHome);
       const status = hookStatus(plan.items, target);
       if (g.json) {
         process.stdout.write(`${JSON.stringify({ files: status, skipped: plan.skipped })}\n`);
