@@ -1,7 +1,7 @@
 /**
  * Reading a runtime's screen: the pure classifier {@link classifyScreen} over the
  * screen rules (fleet/screen-rules.ts, shipped; `<home>/fleet/screen-rules.yaml`, the
- * operator's override, loaded by fleet/screen-override.ts), and the prompt identity
+ * operator's override, loaded by {@link ScreenRulesCache}), and the prompt identity
  * {@link promptId} that answering a prompt checks again before it presses a key.
  *
  * What the screen says is evidence for readiness (fleet/readiness.ts) when hooks are missing or
@@ -9,9 +9,12 @@
  * every submitted message with the same glyph in its transcript).
  */
 import { createHash } from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import semver from 'semver';
 import { RE2JS } from 're2js';
+import { packageRoot } from '../lib/version.js';
 import type { ScreenError, ScreenPrompt, ScreenState } from './types.js';
 import { SHIPPED_SCREEN_RULES, type PromptRule, type ScreenRuleSet, type ScreenRulesFile } from './screen-rules.js';
 
@@ -26,6 +29,12 @@ export interface ScreenClassification {
   inputText?: string;
   /** The rules say an idle-looking screen may be a reply still streaming (Codex). */
   idleMayStream?: boolean;
+  /** The runtime's version the rules were chosen for (read from its process); absent when unknown. */
+  version?: string;
+  /** Why the rules may not know this runtime's screens (RULES-STALE), see {@link rulesStaleness}; absent when they do. */
+  stale?: string;
+  /** For an `unknown` screen: its last non-blank line (one line, ≤ 80 characters) — what the rules did not recognise. */
+  unrecognised?: string;
 }
 
 /**
@@ -50,9 +59,18 @@ interface CompiledRuleSet {
   busy: ScreenPattern[];
   queued: ScreenPattern[];
   retrying: ScreenPattern[];
-  prompts: { rule: PromptRule; anchor: ScreenPattern; start: ScreenPattern | null; end: ScreenPattern | null; detail: ScreenPattern | null }[];
+  prompts: {
+    rule: PromptRule;
+    anchor: ScreenPattern;
+    start: ScreenPattern | null;
+    end: ScreenPattern | null;
+    detail: ScreenPattern | null;
+    detailAfter: ScreenPattern | null;
+    skip: ScreenPattern | null;
+  }[];
   errors: { kind: ScreenError['kind']; re: ScreenPattern }[];
   turnStart: ScreenPattern | null;
+  versionPath: ScreenPattern | null;
   /** `answer.rejected`: transcript texts of a rejected tool call. */
   rejected: ScreenPattern[];
 }
@@ -121,9 +139,12 @@ export function compileScreenRules(file: ScreenRulesFile, origin: 'shipped' | 'o
         start: re(rule.start, `prompts[${j}].start`),
         end: re(rule.end, `prompts[${j}].end`),
         detail: re(rule.detail, `prompts[${j}].detail`),
+        detailAfter: re(rule.detailAfter, `prompts[${j}].detailAfter`),
+        skip: re(rule.skip, `prompts[${j}].skip`),
       })),
       errors,
       turnStart: re(set.turnStart, 'turnStart'),
+      versionPath: re(set.versionPath, 'versionPath'),
       rejected: list(set.answer?.rejected, 'answer.rejected'),
     };
   });
@@ -150,6 +171,7 @@ function runtimeKey(runtime: string): string {
  * runtime has no rules.
  */
 export function ruleSetFor(rules: CompiledScreenRules, runtime: string, version?: string | null): CompiledRuleSet | null {
+  // The first set for the runtime is its newest (shipped order): an unknown version reads with it.
   const key = runtimeKey(runtime);
   const candidates = rules.sets.filter((s) => s.names.includes(key));
   if (!candidates.length) return null;
@@ -159,6 +181,43 @@ export function ruleSetFor(rules: CompiledScreenRules, runtime: string, version?
     if (inRange) return inRange;
   }
   return candidates[0];
+}
+
+/**
+ * Why the rules `set` may not know the screens of `version` (the RULES-STALE evidence), or
+ * null: the version is newer than the newest the set was `proven` on (`claude 9.9.9 is newer
+ * than 2.1.332, the newest the rules claude@>=2.1.198 were proven on`), or lies outside its
+ * `versions` range (no set of the runtime holds it). Null when the version is unknown. Pure.
+ */
+export function rulesStaleness(set: CompiledRuleSet, version: string | null | undefined): string | null {
+  const v = version ? semver.coerce(version) : null;
+  if (!v) return null;
+  const { runtime, versions, proven } = set.set;
+  if (versions && !semver.satisfies(v, versions)) return `${runtime} ${version} is outside every rules range (read with ${set.label})`;
+  const p = proven ? semver.coerce(proven) : null;
+  if (p && semver.gt(v, p)) return `${runtime} ${version} is newer than ${proven}, the newest the rules ${set.label} were proven on`;
+  return null;
+}
+
+/** How a runtime's version is found (fleet/runtime-version.ts): every rule set's `packages` and `versionPath` for it. */
+export function versionSourceFor(rules: CompiledScreenRules, runtime: string): { packages: string[]; versionPath: ScreenPattern | null } {
+  const key = runtimeKey(runtime);
+  const sets = rules.sets.filter((s) => s.names.includes(key));
+  return { packages: [...new Set(sets.flatMap((s) => s.set.packages ?? []))], versionPath: sets.find((s) => s.versionPath)?.versionPath ?? null };
+}
+
+/**
+ * The rules that read `runtime` at `version` (null: unknown ⇒ its newest): their label
+ * (`claude@>=2.1.198`), the newest version they were proven on, and why they may be stale
+ * ({@link rulesStaleness}); null when the runtime has no rules. Pure.
+ */
+export function ruleSetSummary(
+  rules: CompiledScreenRules,
+  runtime: string,
+  version: string | null | undefined,
+): { label: string; proven: string | null; stale: string | null } | null {
+  const set = ruleSetFor(rules, runtime, version);
+  return set ? { label: set.label, proven: set.set.proven ?? null, stale: rulesStaleness(set, version) } : null;
 }
 
 /** True when the runtime has screen rules. */
@@ -250,15 +309,22 @@ function readPrompt(
       }
     }
   }
-  if (detail === null && startIdx < anchorIdx) {
-    for (let i = startIdx + 1; i < anchorIdx; i++) {
+  // The line after a marker (2.1.332's command between `╌╌╌` rules), else the first line after the start that is no hint.
+  const firstFrom = (from: number): string | null => {
+    for (let i = from; i < anchorIdx; i++) {
       const t = lines[i].replace(FRAME, ' ').trim();
-      if (t) {
-        detail = t;
+      if (t && !p.skip?.test(lines[i]) && !p.detailAfter?.test(lines[i])) return t;
+    }
+    return null;
+  };
+  if (detail === null && p.detailAfter) {
+    for (let i = startIdx; i < anchorIdx; i++)
+      if (p.detailAfter.test(lines[i])) {
+        detail = firstFrom(i + 1);
         break;
       }
-    }
   }
+  if (detail === null && startIdx < anchorIdx) detail = firstFrom(startIdx + 1);
   const block = blockLines.join('\n').replace(/\s+$/, '');
   return { prompt: { kind: rule.kind, tool, detail, block, id: promptId(runtime, tool, block) }, endIdx };
 }
@@ -290,7 +356,14 @@ export function classifyScreen(
   lines.forEach((l, i) => {
     if (l.trim()) nonBlank.push(i);
   });
-  const out: ScreenClassification = { state: 'unknown', rules: set.label, ...(set.set.idleMayStream ? { idleMayStream: true } : {}) };
+  const stale = rulesStaleness(set, version);
+  const out: ScreenClassification = {
+    state: 'unknown',
+    rules: set.label,
+    ...(set.set.idleMayStream ? { idleMayStream: true } : {}),
+    ...(version ? { version } : {}),
+    ...(stale ? { stale } : {}),
+  };
 
   // Prompts first: a dialog replaces the input line, and answering it is not typing a message.
   const promptWindow = nonBlank.slice(-(set.set.promptLines ?? 30));
@@ -308,6 +381,7 @@ export function classifyScreen(
 
   // The input box, and the line where the transcript ends above it.
   let boxTop = -1;
+  let boxBottom = -1;
   if (set.prompt) {
     if (set.border) {
       const borders = nonBlank.filter((i) => set.border!.test(lines[i]));
@@ -318,6 +392,7 @@ export function classifyScreen(
         const m = inside.length ? set.prompt.exec(inside[0]) : { groups: {} };
         if (m) {
           boxTop = top;
+          boxBottom = bottom;
           const text = [m.groups?.text ?? '', ...inside.slice(1)]
             .map((l) => l.trim())
             .join('\n')
@@ -348,7 +423,13 @@ export function classifyScreen(
   };
   if (has(set.queued)) return { ...out, state: 'queued' };
   if (has(set.busy)) return (has(set.retrying) ? errorAt(bottom) : null) ?? { ...out, state: 'busy' };
-  if (!has(set.idle)) return out;
+  // The box by its structure (the rules around the cursor line, only a footer below) is the idle input line, whatever the footer says.
+  const box = set.set.inputBox;
+  const boxIdle = !!box?.marksIdle && boxBottom >= 0 && nonBlank.filter((i) => i > boxBottom).length <= (box.footerLines ?? 3);
+  if (!has(set.idle) && !boxIdle) {
+    const last = nonBlank.length ? errorText(lines[nonBlank[nonBlank.length - 1]]).slice(0, 80) : '';
+    return { ...out, unrecognised: last || '(blank screen)' };
+  }
 
   // Idle: did the last turn end on an error? Only the transcript after the last turn start counts.
   const end = boxTop >= 0 ? boxTop : (bottom[0] ?? lines.length);

@@ -7,10 +7,10 @@ import { registerBacklogCommand } from './commands/backlog.js';
 import { registerActionCommands } from './commands/actions.js';
 import { registerLifecycleCommands } from './commands/lifecycle.js';
 import { registerEventsCommand } from './commands/events.js';
+import { registerDoctorCommand } from './commands/doctor.js';
 import { sanitizeLines } from '../lib/sanitize.js';
 import { debugWanted, fatalExitCode, formatFatal } from '../lib/errors.js';
 
-export { USAGE_EXIT, parseSeconds, type GlobalOptions } from './options.js';
 import { USAGE_EXIT, parseSeconds, type GlobalOptions } from './options.js';
 
 /** Builds the command tree. Heavy modules (ink, react, PGlite) are imported lazily per mode. */
@@ -59,6 +59,7 @@ export function buildProgram(): Command {
   registerActionCommands(program);
   registerLifecycleCommands(program);
   registerEventsCommand(program);
+  registerDoctorCommand(program);
   // Only the root: its action reports excess words as an unknown command (above) instead of
   // commander's "too many arguments". Set after registering so subcommands keep the check.
   program.allowExcessArguments(true);

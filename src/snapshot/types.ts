@@ -10,7 +10,6 @@ import type { AgentFlag, HeartbeatInfo, PaneInfo, PausedFlag, ProcessInfo, Readi
 import type { FloorReport, IdleWithWork } from '../../fleet/rules.js';
 
 export type { AgentFlag, HeartbeatInfo, PaneInfo, PausedFlag, ProcessInfo, Readiness, ScreenPrompt, ScreenReading, UnitInfo } from '../../fleet/types.js';
-export { READINESS_ORDER } from '../../fleet/types.js';
 
 export const SNAPSHOT_SCHEMA = 'mosaic-top/snapshot@1' as const;
 

@@ -8,9 +8,11 @@
  * showed is accepted and the override's `answer:` key is the one pressed. Needs a build.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { screenRulesOverridePath } from '../../fleet/screen-override.js';
+import { screenRulesOverridePath } from '../../fleet/screen-rules-file.js';
+import { fakeRuntime } from '../helpers/fake-runtime.js';
 import { writeHomeRoster } from '../helpers/roster.js';
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
 import { expectQuitsOn, freshHome, runBounded, startConsole, untilScreen } from './harness.js';
@@ -33,15 +35,22 @@ describe('faults: screen-rules override (real program, real tmux)', () => {
   let tmux: IsolatedTmux;
   let ui: IsolatedTmux;
   const homes: string[] = [];
+  let rtDir = '';
   beforeAll(async () => {
     tmux = await startIsolatedTmux('fault-rules');
     ui = await startIsolatedTmux('fault-rules-ui');
     // A pane whose every bottom line is the evil subject.
-    await tmux.newSession('cc1', ['sh', '-c', `for i in 1 2 3 4 5 6 7 8 9 10; do echo '${EVIL_LINE}'; done; exec sleep 3600`], { width: 100, height: 30 });
+    // The pane runs a program named `claude` (screens are read only where the runtime runs).
+    rtDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-fault-rt-'));
+    await tmux.newSession('cc1', [fakeRuntime(rtDir, 'claude', `for i in 1 2 3 4 5 6 7 8 9 10; do echo '${EVIL_LINE}'; done; read -r x`)], {
+      width: 100,
+      height: 30,
+    });
   });
   afterAll(async () => {
     await ui?.stop();
     await tmux?.stop();
+    if (rtDir) fs.rmSync(rtDir, { recursive: true, force: true });
   });
   afterEach(() => {
     for (const h of homes.splice(0)) fs.rmSync(h, { recursive: true, force: true });
@@ -83,7 +92,7 @@ describe('faults: screen-rules override (real program, real tmux)', () => {
         `^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:5: runtimes\\[0\\]\\.busy\\[0\\]: .*backreferences.* — the shipped screen rules stay in use$`,
       ),
     );
-    expect(snap.agents.find((a: { name: string }) => a.name === 'cc1').screen.rules).toBe('claude@>=2.0.0');
+    expect(snap.agents.find((a: { name: string }) => a.name === 'cc1').screen.rules).toBe('claude@>=2.1.198');
   });
 
   it("answer reads the prompt with the override's rules: the snapshot's prompt id is accepted and the override's allow key pressed", async () => {
@@ -91,7 +100,7 @@ describe('faults: screen-rules override (real program, real tmux)', () => {
     // `Shell`, so its id differs from the shipped rules' reading (tool Bash, from `Bash command`).
     const lines = [' Bash command', '   echo hi', ' Do you want to proceed?', ' ❯ 1. Yes', '   3. No', ' Esc to cancel'];
     const show = lines.map((l) => `printf '%s\\n' '${l}'`).join('; ');
-    await tmux.newSession('cc2', ['bash', '-c', `clear; ${show}; IFS= read -rsn1 k; clear; printf 'GOT:[%s]\\n' "$k"; exec sleep 600`], {
+    await tmux.newSession('cc2', [fakeRuntime(rtDir, 'claude', `clear; ${show}; IFS= read -rsn1 k; clear; printf 'GOT:[%s]\\n' "$k"; read -r x`)], {
       width: 100,
       height: 30,
     });

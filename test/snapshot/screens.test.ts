@@ -13,7 +13,7 @@ import { writeHeartbeat } from '../../fleet/heartbeat.js';
 import { RosterCache } from '../../fleet/roster.js';
 import { ScreenReader } from '../../fleet/screen-probe.js';
 import { classifyScreen } from '../../fleet/screen.js';
-import { ScreenRulesCache, screenRulesOverridePath } from '../../fleet/screen-override.js';
+import { ScreenRulesCache, screenRulesOverridePath } from '../../fleet/screen-rules-file.js';
 import { resolvePaths, type MosaicPaths } from '../../lib/paths.js';
 import { collectSnapshot } from '../../src/snapshot/collect.js';
 import type { Snapshot } from '../../src/snapshot/types.js';
@@ -92,13 +92,13 @@ describe('screens in the snapshot (real tmux, shipped screen rules)', () => {
     // The screen decided (no hooks: no beat).
     expect(row(snap, 'cidle')).toMatchObject({
       readiness: 'available',
-      evidence: ['screen: idle at the input line [claude@>=2.0.0]', 'no heartbeat file'],
+      evidence: ['screen: idle at the input line [claude@>=2.1.198]', 'no heartbeat file'],
       screen: { state: 'idle', inputText: '' },
     });
     expect(row(snap, 'cbusy').readiness).toBe('working');
     const perm = row(snap, 'cperm');
     expect(perm.readiness).toBe('waiting');
-    expect(perm.evidence[0]).toBe('screen: permission prompt Bash echo hi > proto.txt [claude@>=2.0.0]');
+    expect(perm.evidence[0]).toBe('screen: permission prompt Bash echo hi > proto.txt [claude@>=2.1.198]');
     expect(perm.evidence[1]).toMatch(/^heartbeat \d+s old, state=waiting \(permission: Bash echo hi > proto\.txt\)/);
     const fixtureId = classifyScreen('claude', null, fs.readFileSync(path.join(SCREENS, 'claude-permission.txt'), 'utf8')).prompt!.id;
     expect(perm.screen).toMatchObject({ state: 'waiting', prompt: { kind: 'permission', tool: 'Bash', detail: 'echo hi > proto.txt', id: fixtureId } });
@@ -127,7 +127,7 @@ describe('screens in the snapshot (real tmux, shipped screen rules)', () => {
     const why = `${file}:4: runtimes[0].idle[0]: Invalid regular expression: error parsing regexp: missing closing ]: \`[\` (override patterns use RE2 syntax, matched in linear time: no backreferences or lookaround) — the shipped screen rules stay in use`;
     expect(s.probes.screens).toMatchObject({ ok: false, error: why });
     expect(s.errors).toContain(why);
-    expect(row(s, 'cperm')).toMatchObject({ readiness: 'waiting', screen: { rules: 'claude@>=2.0.0' } });
+    expect(row(s, 'cperm')).toMatchObject({ readiness: 'waiting', screen: { rules: 'claude@>=2.1.198' } });
   });
 
   it('subprocesses per snapshot with screen rules on: ≤ one capture call per socket per tick, none in steady state (5 vs 50 agents)', async () => {

@@ -1,7 +1,8 @@
 /**
- * The operator's screen-rules override `<home>/fleet/screen-rules.yaml`: parsed and checked
- * ({@link parseScreenRulesYaml}: YAML, the schema, every pattern compiled by RE2), re-read only
- * when it changes ({@link ScreenRulesCache}), merged before the shipped rules.
+ * The operator's screen rules override, `<home>/fleet/screen-rules.yaml`: parsed and checked
+ * ({@link parseScreenRulesYaml}: YAML, the shape of schema/screen-rules.schema.json, every
+ * pattern compiles) and kept per Mosaic home ({@link ScreenRulesCache}: re-read only when the
+ * file changes). Its entries come before the shipped rules (fleet/screen-rules.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -9,6 +10,7 @@ import { createRequire } from 'node:module';
 import { packageRoot } from '../lib/version.js';
 import { compileScreenRules, shippedScreenRules, type CompiledScreenRules } from './screen.js';
 import type { ScreenRulesFile } from './screen-rules.js';
+
 /** Path of the operator's override: `<mosaicHome>/fleet/screen-rules.yaml`. */
 export function screenRulesOverridePath(mosaicHome: string): string {
   return path.join(mosaicHome, 'fleet', 'screen-rules.yaml');
