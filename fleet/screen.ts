@@ -9,12 +9,9 @@
  * every submitted message with the same glyph in its transcript).
  */
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import semver from 'semver';
 import { RE2JS } from 're2js';
-import { packageRoot } from '../lib/version.js';
 import type { ScreenError, ScreenPrompt, ScreenState } from './types.js';
 import { SHIPPED_SCREEN_RULES, type PromptRule, type ScreenRuleSet, type ScreenRulesFile } from './screen-rules.js';
 
