@@ -1,7 +1,7 @@
 /**
  * Reading a runtime's screen: the pure classifier {@link classifyScreen} over the
  * screen rules (fleet/screen-rules.ts, shipped; `<home>/fleet/screen-rules.yaml`, the
- * operator's override, loaded by {@link ScreenRulesCache}), and the prompt identity
+ * operator's override, loaded by ScreenRulesCache in fleet/screen-rules-file.ts), and the prompt identity
  * {@link promptId} that answering a prompt checks again before it presses a key.
  *
  * What the screen says is evidence for readiness (fleet/readiness.ts) when hooks are missing or
