@@ -650,14 +650,15 @@ function inProcessClient(
 
 /**
  * Server tier: connects to `databaseUrl` with ONE connection, applies migrations when `create`
- * (default), else refuses with 'absent' when the tables are missing. Bounded everywhere
+ * (default), else refuses with 'absent' when the tables are missing or migrations are pending
+ * ("this store needs migrating: run `mosaic-top backlog migrate`"). Bounded everywhere
  * ({@link serverTierTimeouts}): connect timeout, Postgres `statement_timeout` and
  * `lock_timeout` on the connection, and a client-side deadline per request
  * (`opts.requestTimeoutMs`, else `MOSAIC_BACKLOG_TIMEOUT`, else 30 s) — opening included.
  * Every error message is one line with its credentials masked.
  */
 async function openServerTier(paths: MosaicPaths, databaseUrl: string, opts: OpenBacklogOptions): Promise<BacklogClient> {
-  const [{ default: postgres }, { drizzle }, { migrateBacklog, backlogTablesExist }, { fleetBacklogService }] = await Promise.all([
+  const [{ default: postgres }, { drizzle }, { migrateBacklog, backlogTablesExist, pendingMigrations }, { fleetBacklogService }] = await Promise.all([
     import('postgres'),
     import('drizzle-orm/postgres-js'),
     import('./migrate.js'),
@@ -687,6 +688,13 @@ async function openServerTier(paths: MosaicPaths, databaseUrl: string, opts: Ope
           throw new BacklogError(
             'absent',
             `no backlog table in ${location} (a read-only command does not create it; \`backlog create\` or \`backlog import\` does)`,
+          );
+        // A read-only verb never migrates; on an older schema its queries would fail with raw SQL errors.
+        const pending = await pendingMigrations(db);
+        if (pending.length)
+          throw new BacklogError(
+            'absent',
+            `this store needs migrating: run \`mosaic-top backlog migrate\` (${location} lacks migration ${pending.join(', ')}; a read-only command does not change it)`,
           );
       } else {
         await migrateBacklog(db);

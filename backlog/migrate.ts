@@ -78,6 +78,17 @@ export async function migrateBacklog(db: BacklogDb, files: MigrationFile[] = rea
   });
 }
 
+/**
+ * Versions of `files` not yet applied to `db` (read only: never creates or changes anything).
+ * A store without `backlog_migrations` (upstream's own) has every version pending.
+ */
+export async function pendingMigrations(db: BacklogDb, files: MigrationFile[] = readMigrations()): Promise<string[]> {
+  const table = rowsOf<{ t: string | null }>(await db.execute(sql`SELECT to_regclass('backlog_migrations')::text AS t`));
+  if (!table[0]?.t) return files.map((f) => f.version);
+  const done = new Set(rowsOf<{ version: string }>(await db.execute(sql`SELECT version FROM backlog_migrations`)).map((r) => r.version));
+  return files.filter((f) => !done.has(f.version)).map((f) => f.version);
+}
+
 /** True when the backlog tables exist (used by the snapshot, which must never migrate). */
 export async function backlogTablesExist(db: BacklogDb): Promise<boolean> {
   const rows = rowsOf<{ t: string | null }>(await db.execute(sql`SELECT to_regclass('backlog')::text AS t`));

@@ -15,6 +15,7 @@ import { hasControlCharacters } from '../lib/sanitize.js';
 import { executePrepared, rowsOf, type BacklogDb } from './db.js';
 import { backlogEvents, backlogFleetPause } from './schema.js';
 import {
+  assertJsonDepth,
   BacklogError,
   CARD_STATUSES,
   type BacklogEvent,
@@ -177,6 +178,7 @@ function jsonbParam(value: unknown): SQL {
 /** Validates acceptance criteria: any JSON value up to 10 000 characters of JSON; none ⇒ null. */
 function assertAcceptance(value: unknown): unknown {
   if (value === undefined || value === null || value === '') return null;
+  assertJsonDepth(value, 'acceptance');
   let text: string | undefined;
   try {
     text = JSON.stringify(value);

@@ -257,6 +257,24 @@ export const EXIT_CODES: Record<BacklogErrorCode, number> = {
   internal: 1,
 };
 
+/** How deep acceptance criteria (and other card JSON) may nest: lists of lists of objects need a handful; 5 000 levels overflow every recursive reader. */
+export const MAX_JSON_DEPTH = 32;
+
+/**
+ * Throws `BacklogError('invalid')` (exit 2) naming `what` when `value` nests arrays/objects
+ * deeper than {@link MAX_JSON_DEPTH}. Iterative (an explicit stack), so the check itself
+ * cannot overflow the call stack whatever the depth. Pure otherwise.
+ */
+export function assertJsonDepth(value: unknown, what: string, max = MAX_JSON_DEPTH): void {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > max) throw new BacklogError('invalid', `${what} nests deeper than ${max} levels: flatten it (a list of strings is best)`);
+    for (const child of Array.isArray(v) ? v : Object.values(v as Record<string, unknown>)) stack.push([child, depth + 1]);
+  }
+}
+
 /**
  * Acceptance criteria as text lines: a list gives one line per item, a string its lines, an
  * object or other JSON its compact JSON; none ⇒ `[]`. Pure.
@@ -274,9 +292,17 @@ export function acceptanceLines(acceptance: unknown): string[] {
  */
 export function parseAcceptanceArgument(value: string | undefined | null): unknown {
   if (value === undefined || value === null || value.trim() === '') return null;
+  let parsed: unknown;
   try {
-    return JSON.parse(value) as unknown;
+    parsed = JSON.parse(value) as unknown;
   } catch {
+    parsed = undefined;
+  }
+  if (parsed !== undefined) {
+    assertJsonDepth(parsed, 'acceptance');
+    return parsed;
+  }
+  {
     return value
       .split(/[\n;]/)
       .map((s) => s.trim())

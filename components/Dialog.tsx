@@ -12,6 +12,7 @@ import type { AgentRow } from '../src/snapshot/types.js';
 import { selectedAgentRow, selectedClaimedCard } from '../src/store/selectors.js';
 import { nextReadyCard } from '../src/store/selectors.js';
 import { describePause } from '../fleet/paused.js';
+import { agentUnitName } from '../fleet/systemd.js';
 import { displayWidth, formatTtl, truncateToWidth } from '../src/view/format.js';
 import { sanitizeLine, sanitizeLines } from '../lib/sanitize.js';
 import { Line } from './Line.js';
@@ -52,9 +53,7 @@ export function unitQuestion(agent: AgentRow | null, verb: 'start' | 'stop' | 'r
   const who = agent?.name ?? '?';
   const title = { start: 'Start', stop: 'Stop', restart: 'Restart' }[verb];
   const wait = verb === 'stop' ? 'its session goes down' : verb === 'restart' ? 'waits for a new pane' : 'waits for its pane';
-  const question = sanitizeLine(
-    `${title} ${who}? (systemctl --user ${verb} mosaic-agent@${who}.service${agent?.host ? ` at host ${agent.host}` : ''}; ${wait})`,
-  );
+  const question = sanitizeLine(`${title} ${who}? (systemctl --user ${verb} ${agentUnitName(who)}${agent?.host ? ` at host ${agent.host}` : ''}; ${wait})`);
   const cautions: string[] = [];
   if (agent && verb !== 'start' && (agent.readiness === 'working' || agent.readiness === 'waiting')) {
     const card = agent.claim?.cardId ?? agent.heartbeat?.card ?? null;

@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { killGroup, spawnInGroup } from '../lib/process-group.js';
 
 /** Result of one subprocess run by a probe or an action. */
 export interface ExecResult {
@@ -137,7 +138,8 @@ export const PIPE_GRACE_MS = 250;
  * stdout/stderr collected as UTF-8; `env` replaces the environment when given; `input`, when
  * given, is written to the child's stdin, which is then closed (else stdin is /dev/null — the ssh
  * probe sends its remote script this way). Counted by {@link subprocessCount}.
- * Deadline (ms, default 5000) and abort: SIGKILL, and the result settles right away with
+ * The child leads its own process group (lib/process-group.ts). Deadline (ms, default 5000)
+ * and abort: SIGKILL to the whole group, and the result settles right away with
  * "timed out after N ms" / "aborted". It settles on the child's exit too (plus at most
  * {@link PIPE_GRACE_MS} for its last output), never only on its pipes closing; the pipes are
  * destroyed when it settles, so no fd outlives the call whoever holds the other ends.
@@ -156,7 +158,7 @@ export function runProbe(
     const stderr: Buffer[] = [];
     let settled = false;
     let reason: 'timeout' | 'abort' | null = null;
-    let child: ReturnType<typeof spawn> | null = null;
+    let child: ChildProcess | null = null;
     let graceTimer: NodeJS.Timeout | null = null;
     const finish = (exitCode: number | null, spawnError: NodeJS.ErrnoException | null, signal: NodeJS.Signals | null) => {
       if (settled) return;
@@ -180,17 +182,14 @@ export function runProbe(
     const kill = (why: 'timeout' | 'abort') => {
       if (settled) return;
       reason = why;
-      try {
-        child?.kill('SIGKILL');
-      } catch {
-        // Already gone.
-      }
+      // The whole group: a shell's children, a program's helpers holding the pipes.
+      killGroup(child?.pid, 'SIGKILL');
       finish(null, null, 'SIGKILL');
     };
     const timer = setTimeout(() => kill('timeout'), timeoutMs);
     const onAbort = () => kill('abort');
     try {
-      child = spawn(file, [...args], { stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], env: opts.env ?? process.env });
+      child = spawnInGroup(file, args, { stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], env: opts.env ?? process.env });
     } catch (error) {
       finish(null, error as NodeJS.ErrnoException, null);
       return;

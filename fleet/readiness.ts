@@ -7,6 +7,7 @@
  * threshold stays `MOSAIC_HEARTBEAT_IDLE_THRESHOLD`, default 300 s).
  */
 import { formatAge } from '../lib/age.js';
+import { agentOfUnit } from './systemd.js';
 import type { AgentFlag, HeartbeatInfo, PaneInfo, ProcessInfo, Readiness, ScreenReading, UnitInfo } from './types.js';
 
 /** Default seconds after which a beat is stale (`MOSAIC_HEARTBEAT_STALE_THRESHOLD`). */
@@ -346,7 +347,7 @@ export function agentFlags(input: FlagInput): { flags: AgentFlag[]; evidence: st
   if (input.paneGone && input.unit && (input.unit.activeState === 'active' || input.unit.activeState === 'activating')) {
     flags.push('NEEDS-RESTART');
     evidence.push(
-      `NEEDS-RESTART: ${input.unit.name} ${input.unit.activeState} (${input.unit.subState || '?'}) but the pane is ${input.pane ? 'dead' : 'missing'}: systemd will not bring it back (mosaic-top restart ${input.unit.name.replace(/^mosaic-agent@|\.service$/g, '')})`,
+      `NEEDS-RESTART: ${input.unit.name} ${input.unit.activeState} (${input.unit.subState || '?'}) but the pane is ${input.pane ? 'dead' : 'missing'}: systemd will not bring it back (mosaic-top restart ${agentOfUnit(input.unit.name) ?? input.unit.name})`,
     );
   }
   if (input.claimExpired) {

@@ -365,11 +365,35 @@ export function loadRosterCached(file: string, cacheDir: string | null = default
       const tmp = `${cacheFile}.${process.pid}.tmp`;
       fs.writeFileSync(tmp, JSON.stringify({ key, file, roster: result.roster }), { mode: 0o600 });
       fs.renameSync(tmp, cacheFile);
+      pruneRosterCache(cacheDir);
     } catch {
       // A cache that cannot be written is only slower.
     }
   }
   return result;
+}
+
+/** Cache entries kept at most (one per roster path read): the newest by mtime stay. */
+export const ROSTER_CACHE_ENTRIES = 32;
+
+/** Removes all but the `keep` newest entries (by mtime) of the roster cache `cacheDir`, and stale temp files. Never throws. */
+export function pruneRosterCache(cacheDir: string, keep = ROSTER_CACHE_ENTRIES): void {
+  try {
+    const entries = fs
+      .readdirSync(cacheDir)
+      .map((name) => {
+        try {
+          return { name, mtime: fs.lstatSync(path.join(cacheDir, name)).mtimeMs };
+        } catch {
+          return null;
+        }
+      })
+      .filter((e): e is { name: string; mtime: number } => e !== null)
+      .sort((a, b) => b.mtime - a.mtime);
+    for (const e of entries.slice(keep)) fs.rmSync(path.join(cacheDir, e.name), { force: true });
+  } catch {
+    // Pruning is housekeeping: a failure only leaves more entries.
+  }
 }
 
 /** What {@link RosterCache.get} returns: the roster in use (possibly the last good one) and current errors. */

@@ -26,7 +26,7 @@ export interface RuntimeVersion {
 /** How a runtime's version is found: its npm package names and an optional path pattern with a `version` group. */
 export interface VersionSource {
   packages: readonly string[];
-  versionPath?: RegExp | null;
+  versionPath?: { exec(text: string): { groups?: Record<string, string | undefined> } | null } | null;
 }
 
 /** Interpreters whose argv[1] is the program actually running (same list as the DRIFT check). */

@@ -155,3 +155,17 @@ export class ScreenRulesCache {
     return this.state;
   }
 }
+
+const homeRules = new Map<string, ScreenRulesCache>();
+
+/**
+ * The screen rules in use for `mosaicHome` (override over shipped, as the snapshot reads
+ * screens), from one {@link ScreenRulesCache} per home for the process: an action that checks
+ * a prompt id the snapshot showed must read the screen with the SAME rules. Never throws.
+ */
+export function screenRulesForHome(mosaicHome: string): CompiledScreenRules {
+  const file = screenRulesOverridePath(mosaicHome);
+  let cache = homeRules.get(file);
+  if (!cache) homeRules.set(file, (cache = new ScreenRulesCache(file)));
+  return cache.get().rules;
+}

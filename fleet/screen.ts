@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import semver from 'semver';
+import { RE2JS } from 're2js';
 import type { ScreenError, ScreenPrompt, ScreenState } from './types.js';
 import { SHIPPED_SCREEN_RULES, type PromptRule, type ScreenRuleSet, type ScreenRulesFile } from './screen-rules.js';
 
@@ -33,30 +34,42 @@ export interface ScreenClassification {
   unrecognised?: string;
 }
 
+/**
+ * A compiled screen pattern: the part of `RegExp` the classifier uses. Shipped rules are
+ * JavaScript `RegExp`s; an operator's override is compiled by RE2 (re2js), whose matching time
+ * is linear in the line's length whatever the pattern, so no override can hang a reader.
+ */
+export interface ScreenPattern {
+  test(line: string): boolean;
+  exec(line: string): { groups?: Record<string, string | undefined> } | null;
+}
+
 /** A rule set with its patterns compiled. */
 interface CompiledRuleSet {
   set: ScreenRuleSet;
   label: string;
   names: string[];
-  border: RegExp | null;
-  prompt: RegExp | null;
-  placeholder: RegExp | null;
-  idle: RegExp[];
-  busy: RegExp[];
-  queued: RegExp[];
-  retrying: RegExp[];
+  border: ScreenPattern | null;
+  prompt: ScreenPattern | null;
+  placeholder: ScreenPattern | null;
+  idle: ScreenPattern[];
+  busy: ScreenPattern[];
+  queued: ScreenPattern[];
+  retrying: ScreenPattern[];
   prompts: {
     rule: PromptRule;
-    anchor: RegExp;
-    start: RegExp | null;
-    end: RegExp | null;
-    detail: RegExp | null;
-    detailAfter: RegExp | null;
-    skip: RegExp | null;
+    anchor: ScreenPattern;
+    start: ScreenPattern | null;
+    end: ScreenPattern | null;
+    detail: ScreenPattern | null;
+    detailAfter: ScreenPattern | null;
+    skip: ScreenPattern | null;
   }[];
-  errors: { kind: ScreenError['kind']; re: RegExp }[];
-  turnStart: RegExp | null;
-  versionPath: RegExp | null;
+  errors: { kind: ScreenError['kind']; re: ScreenPattern }[];
+  turnStart: ScreenPattern | null;
+  versionPath: ScreenPattern | null;
+  /** `answer.rejected`: transcript texts of a rejected tool call. */
+  rejected: ScreenPattern[];
 }
 
 /** Compiled screen rules: the operator's entries (if any) first, then the shipped ones. */
@@ -65,21 +78,43 @@ export interface CompiledScreenRules {
 }
 
 /**
- * Compiles a rules file (patterns as JavaScript regular expression sources). Throws an Error
- * naming the entry and field (`runtimes[0].busy[1]: Invalid regular expression: …`) on a pattern
- * that does not compile; shape is checked by {@link parseScreenRulesYaml} for files.
+ * Compiles one pattern source. Shipped rules: a JavaScript `RegExp` (reviewed, measured
+ * patterns). Override rules (written by an operator, read from a file): RE2 syntax through
+ * re2js, linear-time matching — backreferences and lookaround, whose matching can take
+ * exponential time, are refused (RE2JSSyntaxException), as are patterns whose compiled program
+ * exceeds RE2's size limit. Throws the engine's error.
+ */
+function compilePattern(src: string, origin: 'shipped' | 'override'): ScreenPattern {
+  if (origin === 'shipped') return new RegExp(src);
+  try {
+    const re = RE2JS.compile(src);
+    // re2js's exec returns a RegExpExecArray-shaped array with `groups` (typed as any[]).
+    return { test: (line) => re.test(line), exec: (line) => re.exec(line) as { groups?: Record<string, string | undefined> } | null };
+  } catch (error) {
+    const msg = (error as Error).message;
+    throw new Error(`Invalid regular expression: ${msg} (override patterns use RE2 syntax, matched in linear time: no backreferences or lookaround)`, {
+      cause: error,
+    });
+  }
+}
+
+/**
+ * Compiles a rules file. Shipped rules are JavaScript regular expression sources; an
+ * override's (`origin: 'override'`) are compiled by RE2 (see {@link compilePattern}). Throws an
+ * Error naming the entry and field (`runtimes[0].busy[1]: Invalid regular expression: …`) on a
+ * pattern that does not compile; shape is checked by {@link parseScreenRulesYaml} for files.
  */
 export function compileScreenRules(file: ScreenRulesFile, origin: 'shipped' | 'override' = 'shipped'): CompiledScreenRules {
   const sets = file.runtimes.map((set, i) => {
-    const re = (src: string | undefined, where: string): RegExp | null => {
+    const re = (src: string | undefined, where: string): ScreenPattern | null => {
       if (src === undefined) return null;
       try {
-        return new RegExp(src);
+        return compilePattern(src, origin);
       } catch (error) {
         throw new Error(`runtimes[${i}].${where}: ${(error as Error).message}`, { cause: error });
       }
     };
-    const list = (srcs: string[] | undefined, where: string) => (srcs ?? []).map((s, j) => re(s, `${where}[${j}]`) as RegExp);
+    const list = (srcs: string[] | undefined, where: string) => (srcs ?? []).map((s, j) => re(s, `${where}[${j}]`) as ScreenPattern);
     const errors: CompiledRuleSet['errors'] = [];
     for (const kind of ['rate_limit', 'auth', 'api'] as const) {
       for (const r of list(set.errors?.[kind], `errors.${kind}`)) errors.push({ kind, re: r });
@@ -97,7 +132,7 @@ export function compileScreenRules(file: ScreenRulesFile, origin: 'shipped' | 'o
       retrying: list(set.retrying, 'retrying'),
       prompts: (set.prompts ?? []).map((rule, j) => ({
         rule,
-        anchor: re(rule.anchor, `prompts[${j}].anchor`) as RegExp,
+        anchor: re(rule.anchor, `prompts[${j}].anchor`) as ScreenPattern,
         start: re(rule.start, `prompts[${j}].start`),
         end: re(rule.end, `prompts[${j}].end`),
         detail: re(rule.detail, `prompts[${j}].detail`),
@@ -107,6 +142,7 @@ export function compileScreenRules(file: ScreenRulesFile, origin: 'shipped' | 'o
       errors,
       turnStart: re(set.turnStart, 'turnStart'),
       versionPath: re(set.versionPath, 'versionPath'),
+      rejected: list(set.answer?.rejected, 'answer.rejected'),
     };
   });
   return { sets };
@@ -161,7 +197,7 @@ export function rulesStaleness(set: CompiledRuleSet, version: string | null | un
 }
 
 /** How a runtime's version is found (fleet/runtime-version.ts): every rule set's `packages` and `versionPath` for it. */
-export function versionSourceFor(rules: CompiledScreenRules, runtime: string): { packages: string[]; versionPath: RegExp | null } {
+export function versionSourceFor(rules: CompiledScreenRules, runtime: string): { packages: string[]; versionPath: ScreenPattern | null } {
   const key = runtimeKey(runtime);
   const sets = rules.sets.filter((s) => s.names.includes(key));
   return { packages: [...new Set(sets.flatMap((s) => s.set.packages ?? []))], versionPath: sets.find((s) => s.versionPath)?.versionPath ?? null };
@@ -217,7 +253,7 @@ export function promptId(runtime: string, tool: string | null, block: string): s
 }
 
 /** Index of the last line in `indices` (scanning from the end) matching `re`, or -1. */
-function lastMatch(lines: readonly string[], indices: readonly number[], re: RegExp): number {
+function lastMatch(lines: readonly string[], indices: readonly number[], re: ScreenPattern): number {
   for (let k = indices.length - 1; k >= 0; k--) if (re.test(lines[indices[k]])) return indices[k];
   return -1;
 }
@@ -350,7 +386,7 @@ export function classifyScreen(
         const [top, bottom] = borders.slice(-2);
         const inside = lines.slice(top + 1, bottom);
         // An empty box (pi draws its editor as two rules with nothing between) holds no text.
-        const m = inside.length ? set.prompt.exec(inside[0]) : ([''] as unknown as RegExpExecArray);
+        const m = inside.length ? set.prompt.exec(inside[0]) : { groups: {} };
         if (m) {
           boxTop = top;
           boxBottom = bottom;
@@ -373,7 +409,7 @@ export function classifyScreen(
   }
 
   const bottom = nonBlank.slice(-(set.set.bottomLines ?? 8));
-  const has = (res: RegExp[]) => bottom.some((i) => res.some((re) => re.test(lines[i])));
+  const has = (res: ScreenPattern[]) => bottom.some((i) => res.some((re) => re.test(lines[i])));
   const errorAt = (indices: readonly number[]): ScreenClassification | null => {
     for (let k = indices.length - 1; k >= 0; k--) {
       const line = lines[indices[k]];
@@ -424,4 +460,9 @@ function errorText(line: string): string {
  */
 export function answerRuleFor(runtime: string, rules: CompiledScreenRules = shippedScreenRules()): import('./screen-rules.js').AnswerRule | null {
   return ruleSetFor(rules, runtime)?.set.answer ?? null;
+}
+
+/** The compiled `answer.rejected` patterns of `runtime`'s rules (RE2 for an override), [] when none. Pure. */
+export function answerRejectedFor(runtime: string, rules: CompiledScreenRules = shippedScreenRules()): ScreenPattern[] {
+  return ruleSetFor(rules, runtime)?.rejected ?? [];
 }

@@ -14,9 +14,53 @@ export const HOLDER_UNIT = 'mosaic-tmux-holder.service';
 /** The fleet orchestrator unit, when the fleet runs one (upstream). */
 export const ORCHESTRATOR_UNIT = 'mosaic-fleet-orchestrator.service';
 
-/** `mosaic-agent@<name>.service`: the unit of one agent (upstream's templated unit). */
+/**
+ * A string escaped as systemd escapes a unit name's instance (systemd.unit(5) "String
+ * Escaping", `systemd-escape`): `/` becomes `-`; ASCII letters, digits, `:`, `_` and `.` (not
+ * leading) stay; every other byte of its UTF-8 is `\xNN` (lower-case hex). `x@y+z-1` ⇒
+ * `x\x40y\x2bz\x2d1`. Pure.
+ */
+export function systemdEscape(text: string): string {
+  let out = '';
+  const bytes = Buffer.from(text, 'utf8');
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    const c = String.fromCharCode(b);
+    if (c === '/') out += '-';
+    else if (/[A-Za-z0-9:_]/.test(c) || (c === '.' && i > 0)) out += c;
+    else out += `\\x${b.toString(16).padStart(2, '0')}`;
+  }
+  return out;
+}
+
+/** The inverse of {@link systemdEscape} (`systemd-escape --unescape`): `\xNN` ⇒ that byte, `-` ⇒ `/`. Pure. */
+export function systemdUnescape(text: string): string {
+  const bytes: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const m = /^\\x([0-9a-fA-F]{2})/.exec(text.slice(i, i + 4));
+    if (m) {
+      bytes.push(parseInt(m[1], 16));
+      i += 3;
+    } else if (text[i] === '-') bytes.push(0x2f);
+    else bytes.push(...Buffer.from(text[i], 'utf8'));
+  }
+  return Buffer.from(bytes).toString('utf8');
+}
+
+/**
+ * `mosaic-agent@<name>.service`: the unit of one agent (upstream's templated unit), the name
+ * escaped with {@link systemdEscape} (`systemd-escape --template=mosaic-agent@.service <name>`):
+ * roster names may hold `@`, `+` and `-`, which systemd refuses raw ("Invalid unit name") or
+ * reads as `/`. Templates get the agent's name back with `%I` (unescaped instance).
+ */
 export function agentUnitName(agent: string): string {
-  return `mosaic-agent@${agent}.service`;
+  return `mosaic-agent@${systemdEscape(agent)}.service`;
+}
+
+/** The agent name of an agent unit name (`mosaic-agent@x\x40y.service` ⇒ `x@y`), or null for another unit. Pure. */
+export function agentOfUnit(unit: string): string | null {
+  const m = /^mosaic-agent@(.+)\.service$/.exec(unit);
+  return m ? systemdUnescape(m[1]) : null;
 }
 
 /**

@@ -12,7 +12,15 @@
 import { agentPaneTarget, readPaneState } from '../../fleet/capture.js';
 import { isRemoteTmux, tmuxServerLabel, type TmuxServer } from '../../fleet/exec.js';
 import { capturePaneScreen, sameScreen, screenGuard, sendKeyIfScreen, type PaneScreen } from '../../fleet/prompt-guard.js';
-import { classifyScreen, answerRuleFor, type ScreenClassification } from '../../fleet/screen.js';
+import {
+  classifyScreen,
+  answerRejectedFor,
+  answerRuleFor,
+  shippedScreenRules,
+  type CompiledScreenRules,
+  type ScreenClassification,
+} from '../../fleet/screen.js';
+import { screenRulesForHome } from '../../fleet/screen-rules-file.js';
 import { checkRuntimeProcess } from './runtime-process.js';
 import type { ScreenPrompt } from '../../fleet/types.js';
 import type { MosaicPaths } from '../../lib/paths.js';
@@ -129,6 +137,11 @@ export function describeAnswerReceipt(r: AnswerReceipt): string {
   if (r.status === 'refused') return `refused ${r.answer} for ${r.agent}: ${r.reason ?? 'no reason given'}`;
   const why = r.evidence.length ? `: ${r.evidence[r.evidence.length - 1]}` : '';
   return `${r.status} ${r.answer} (key ${r.key}) to ${r.agent} in ${r.elapsedMs} ms, ${describeAnsweredPrompt(r.prompt)}${why}`;
+}
+
+/** The screen rules the snapshot reads with (the home's override over the shipped rules): the prompt ids and keys the operator saw. */
+function rulesOf(opts: AnswerOptions): CompiledScreenRules {
+  return opts.paths ? screenRulesForHome(opts.paths.mosaicHome) : shippedScreenRules();
 }
 
 /**
@@ -254,7 +267,7 @@ async function checkPaneAndPrompt(
   let first: Reading;
   try {
     const screen = await capturePaneScreen(opts.socket, target);
-    first = { screen, c: classifyScreen(runtime, null, screen.rows.join('\n')) };
+    first = { screen, c: classifyScreen(runtime, null, screen.rows.join('\n'), rulesOf(opts)) };
   } catch (error) {
     const pane = await readPaneState(opts.socket, target);
     return no(`${pane.problem ?? `cannot read the screen of ${target}: ${(error as Error).message}`}; nothing typed`);
@@ -276,7 +289,7 @@ async function checkPaneAndPrompt(
   if (proc.paneId !== paneId) return no(`${target} is another pane now (${proc.paneId ?? 'none'} was checked, ${paneId} found); nothing typed`);
   const read = async (): Promise<Reading> => {
     const screen = await capturePaneScreen(opts.socket, paneId);
-    return { screen, c: classifyScreen(runtime, null, screen.rows.join('\n')) };
+    return { screen, c: classifyScreen(runtime, null, screen.rows.join('\n'), rulesOf(opts)) };
   };
   if (first.screen.panePid !== proc.panePid) return no(`the process of ${target} changed after it was checked; nothing typed`);
   if (first.c.state !== 'waiting' || !first.c.prompt) return no(`${opts.agent} is not waiting on a prompt (${describeScreen(first.c)}); nothing typed`);
@@ -310,7 +323,7 @@ async function answer(opts: AnswerOptions): Promise<AnswerReceipt> {
   if (opts.answer !== 'allow' && opts.answer !== 'deny') return refuse(`unknown answer "${String(opts.answer)}" (allow or deny)`);
   if (opts.readonly) return refuse('read-only mode: answering is disabled; nothing typed');
   if (!opts.runtime) return refuse('the roster names no runtime for this agent: its prompts cannot be read; nothing typed');
-  const keys = answerRuleFor(opts.runtime);
+  const keys = answerRuleFor(opts.runtime, rulesOf(opts));
   if (!keys) return refuse(`no answer keys for runtime "${opts.runtime}" in the screen rules; nothing typed`);
   const key = opts.answer === 'allow' ? keys.allow : keys.deny;
   const runtime = opts.runtime;
@@ -342,7 +355,7 @@ async function answer(opts: AnswerOptions): Promise<AnswerReceipt> {
       if (/may or may not/.test(message)) return result('no_evidence', { key, prompt: shownPrompt(shown), evidence: [`tmux: ${sanitizeLine(message)}`] });
       return refuse(`tmux refused the guarded key ${key}: ${message}`, shownPrompt(shown));
     }
-    const before = classifyScreen(runtime, null, sent.before.rows.join('\n'));
+    const before = classifyScreen(runtime, null, sent.before.rows.join('\n'), rulesOf(opts));
     extra.promptBefore = shownId(before);
     if (!sent.sent)
       return refuse(
@@ -375,7 +388,7 @@ async function watchAfterKey(
 ): Promise<AnswerReceipt> {
   const { key, prompt } = k;
   const evidence = [`key ${key} (${opts.answer === 'allow' ? 'allow once' : 'deny'}) sent to ${describeAnsweredPrompt(prompt)}`];
-  const rejected = (k.keys.rejected ?? []).map((s) => new RegExp(s));
+  const rejected = answerRejectedFor(k.runtime, rulesOf(opts));
   const timeoutMs = opts.timeoutMs ?? DEFAULT_ANSWER_TIMEOUT_MS;
   const deadline = performance.now() + timeoutMs;
   let closed = false;
@@ -391,7 +404,7 @@ async function watchAfterKey(
     let text: string;
     try {
       text = (await capturePaneScreen(opts.socket, k.paneId)).rows.join('\n');
-      c = classifyScreen(k.runtime, null, text);
+      c = classifyScreen(k.runtime, null, text, rulesOf(opts));
     } catch (error) {
       const state = await readPaneState(opts.socket, agentPaneTarget(opts.agent));
       evidence.push(`pane could not be captured after the key: ${state.problem ?? (error as Error).message}`);

@@ -228,8 +228,16 @@ export function registerBacklogCommand(program: Command): void {
           actor?: string;
         },
         cmd: Command,
-      ) =>
-        withBacklog(
+      ) => {
+        // Checked before the store is opened: bad input is refused at once (exit 2).
+        let acceptance: unknown;
+        try {
+          acceptance = parseAcceptanceArgument(o.acceptance);
+        } catch (error) {
+          reportError(error);
+          return;
+        }
+        return withBacklog(
           cmd,
           async (c) => {
             const r = await c.create({
@@ -239,7 +247,7 @@ export function registerBacklogCommand(program: Command): void {
               phase: o.phase,
               priority: o.priority,
               dependsOn: o.dependsOn,
-              acceptance: parseAcceptanceArgument(o.acceptance),
+              acceptance,
               idempotencyKey: o.idempotencyKey,
               projectedTokens: o.projectedTokens,
               actor: o.actor ?? cliActor(),
@@ -254,7 +262,8 @@ export function registerBacklogCommand(program: Command): void {
           },
           (r) => `${r.created ? 'created' : 'exists (idempotency key)'} ${cardLine(r.card)}`,
           (r) => cardJson(r.card, { created: r.created, ...(r.missingDependencies?.length ? { missingDependencies: r.missingDependencies } : {}) }),
-        ),
+        );
+      },
     );
 
   backlog
@@ -407,6 +416,18 @@ export function registerBacklogCommand(program: Command): void {
         (c) => orNull(() => c.complete({ id: o.id, owner: o.owner, token: o.token, actualTokens: o.actualTokens, actor: cliActor() })),
         (card) => (card ? `done ${cardLine(card)}` : '(none)'),
         (card) => cardJson(card),
+      ),
+    );
+
+  backlog
+    .command('migrate')
+    .description("bring the store's schema up to date (what every writing verb does on open; read-only verbs refuse a store that needs it)")
+    .addOption(json())
+    .action(async (_o, cmd: Command) =>
+      withBacklog(
+        cmd,
+        async () => ({ migrated: true }),
+        () => 'the store is up to date (pending migrations applied)',
       ),
     );
 

@@ -11,7 +11,7 @@
  * argument), maps it (fleet/hook-events.ts) and writes the agent's beat. It ALWAYS exits 0 and
  * prints nothing on stdout (Claude adds a UserPromptSubmit hook's stdout to the model's context).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -44,6 +44,7 @@ import { isValidAgentName, loadRoster, type RosterAgent } from '../../fleet/rost
 import { expandHome, resolvePaths } from '../../lib/paths.js';
 import { sanitizeLine } from '../../lib/sanitize.js';
 import { packageRoot } from '../../lib/version.js';
+import { endGroup, spawnInGroup } from '../../lib/process-group.js';
 
 /** Roster runtime names ⇒ the runtime whose hooks we wire (null: none we know). */
 export function hookRuntimeOf(runtime: string): HookRuntime | null {
@@ -78,6 +79,8 @@ export interface HookPlanItem {
 export interface HookSkip {
   agent: string;
   why: string;
+  /** True when the agent's configuration is wrong (a working directory that does not exist): `hooks install` exits 1. */
+  refused?: boolean;
 }
 
 /**
@@ -86,9 +89,17 @@ export interface HookSkip {
  * `$HOME/.claude/settings.json`. Codex: `$CODEX_HOME/hooks.json` (agent env), else
  * `$HOME/.codex/hooks.json`. opencode: `<XDG_CONFIG_HOME or $HOME/.config>/opencode/plugin/
  * mosaic-top-heartbeat.js`. pi: `$HOME/.pi/agent/extensions/mosaic-top-heartbeat.ts`. Remote
- * agents and unknown runtimes are skipped with the reason.
+ * agents and unknown runtimes are skipped with the reason. A relative working directory is
+ * resolved against the Mosaic home `mosaicHome` (where the roster lives), never the caller's
+ * cwd; one that does not exist (or is not a directory) is refused (`refused: true`, the
+ * reason): the hooks would configure a directory the agent never runs in, so nothing is made.
  */
-export function planHookFiles(agents: RosterAgent[], agentsDir: string, env: NodeJS.ProcessEnv = process.env): { items: HookPlanItem[]; skipped: HookSkip[] } {
+export function planHookFiles(
+  agents: RosterAgent[],
+  agentsDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+  mosaicHome: string = path.resolve(agentsDir, '..', '..'),
+): { items: HookPlanItem[]; skipped: HookSkip[] } {
   const home = env.HOME || os.homedir();
   const byFile = new Map<string, HookPlanItem>();
   const skipped: HookSkip[] = [];
@@ -108,8 +119,14 @@ export function planHookFiles(agents: RosterAgent[], agentsDir: string, env: Nod
     if (runtime === 'claude') {
       const wd = agent.workingDirectory ?? agentEnv.MOSAIC_AGENT_WORKDIR ?? null;
       if (wd) {
-        file = path.join(path.resolve(expandHome(wd, home)), '.claude', 'settings.json');
         source = agent.workingDirectory ? 'working_directory' : 'MOSAIC_AGENT_WORKDIR';
+        const dir = path.resolve(mosaicHome, expandHome(wd, home));
+        const problem = directoryProblem(dir);
+        if (problem) {
+          skipped.push({ agent: agent.name, why: `${source} ${dir} ${problem}: create it or fix the roster; nothing written`, refused: true });
+          continue;
+        }
+        file = path.join(dir, '.claude', 'settings.json');
       } else {
         file = path.join(home, '.claude', 'settings.json');
         source = '$HOME (no working directory known)';
@@ -131,6 +148,16 @@ export function planHookFiles(agents: RosterAgent[], agentsDir: string, env: Nod
     else byFile.set(file, { runtime, agents: [agent.name], file, source });
   }
   return { items: [...byFile.values()], skipped };
+}
+
+/** Why `dir` cannot hold an agent's configuration (`does not exist`, `is not a directory`, the errno), or null when it is a directory. */
+function directoryProblem(dir: string): string | null {
+  try {
+    return fs.statSync(dir).isDirectory() ? null : 'is not a directory';
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? (error as Error).message})`;
+  }
 }
 
 /** Largest config file `hooks install` reads (settings.json, hooks.json, config.toml), bytes. */
@@ -330,17 +357,20 @@ export function findCodexBin(env: NodeJS.ProcessEnv = process.env): string | nul
 /**
  * Asks Codex itself for the trust hashes of our hooks in `hooksFile`: runs `<codex> app-server`
  * with `CODEX_HOME=<codexHome>` and does its JSON-RPC handshake (`initialize`, `initialized`,
- * `hooks/list`), bounded by `timeoutMs` (default 15 000); the child is killed after. Returns the
+ * `hooks/list`), bounded by `timeoutMs` (default 15 000); then its whole process group is
+ * killed and its pipes released (lib/process-group.ts). Returns the
  * `key`/`currentHash` of every listed hook whose source is `hooksFile` and whose command is ours.
  * Throws with the cause (spawn failure, timeout, no such hooks listed).
  */
 export function codexHookHashes(codexBin: string, codexHome: string, hooksFile: string, timeoutMs = 15_000): Promise<CodexTrustEntry[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn(codexBin, ['app-server'], {
+    // Its own process group: the bound ends codex and whatever it started (a child left
+    // holding the pipes kept this command waiting 12 minutes).
+    const child = spawnInGroup(codexBin, ['app-server'], {
       env: { ...process.env, CODEX_HOME: codexHome },
       cwd: codexHome,
       stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    }) as ChildProcessWithoutNullStreams;
     let buf = '';
     let stderr = '';
     let done = false;
@@ -348,11 +378,8 @@ export function codexHookHashes(codexBin: string, codexHome: string, hooksFile: 
       if (done) return;
       done = true;
       clearTimeout(timer);
-      try {
-        child.kill('SIGKILL');
-      } catch {
-        /* gone */
-      }
+      // The whole group, and our ends of the pipes: nothing waits on what a member still holds.
+      endGroup(child);
       if (error) reject(error);
       else resolve(entries);
     };
@@ -465,7 +492,7 @@ export function registerHooksCommands(program: Command): void {
         process.exitCode = 2;
         return;
       }
-      const plan = planHookFiles(agents, paths.agentsDir);
+      const plan = planHookFiles(agents, paths.agentsDir, process.env, paths.mosaicHome);
       const results = installHooks(plan.items, target, !!o.dryRun);
       // Codex: trust our hooks with Codex's own hashes so no review screen opens.
       const trust = new Map<string, CodexTrustResult | string>();
@@ -493,7 +520,9 @@ export function registerHooksCommands(program: Command): void {
           if (r.runtime === 'opencode' && r.changed && !r.error)
             process.stdout.write('  note: opencode loads it at its next start (a first start with a plugin dir may try `npm install @opencode-ai/plugin`)\n');
         }
-        for (const s of plan.skipped) process.stdout.write(`${s.agent}: skipped: ${sanitizeLine(s.why)}\n`);
+        for (const s of plan.skipped)
+          if (s.refused) process.stderr.write(`mosaic-top hooks install: ${s.agent}: refused: ${sanitizeLine(s.why)}\n`);
+          else process.stdout.write(`${s.agent}: skipped: ${sanitizeLine(s.why)}\n`);
         const changed = results.filter((r) => r.changed).length;
         const failed = results.filter((r) => r.error).length;
         process.stdout.write(
@@ -502,7 +531,7 @@ export function registerHooksCommands(program: Command): void {
             : `${changed} file(s) changed, ${results.length - changed - failed} already wired${failed ? `, ${failed} failed` : ''}\n`,
         );
       }
-      if (results.some((r) => r.error)) process.exitCode = 1;
+      if (results.some((r) => r.error) || plan.skipped.some((s) => s.refused)) process.exitCode = 1;
     });
   hooks
     .command('status')
@@ -521,7 +550,7 @@ export function registerHooksCommands(program: Command): void {
         process.exitCode = 2;
         return;
       }
-      const plan = planHookFiles(agents, paths.agentsDir);
+      const plan = planHookFiles(agents, paths.agentsDir, process.env, paths.mosaicHome);
       const status = hookStatus(plan.items, target);
       if (g.json) {
         process.stdout.write(`${JSON.stringify({ files: status, skipped: plan.skipped })}\n`);

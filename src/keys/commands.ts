@@ -19,6 +19,7 @@ import type { ConsoleActions } from './router.js';
 import { acceptanceLines, BacklogError } from '../../backlog/types.js';
 import { RECENT_EVENTS_LIMIT, eventView } from '../view/event-rows.js';
 import { agentTmuxServer } from '../actions/agent-target.js';
+import { agentUnitName } from '../../fleet/systemd.js';
 import type { LifecycleResult, UnitActionOptions } from '../actions/lifecycle.js';
 import type { AnswerOptions, AnswerReceipt } from '../actions/answer.js';
 
@@ -191,7 +192,7 @@ export function createConsoleActions(deps: ConsoleActionDeps): ConsoleActions {
     async unitAction(agent, verb) {
       const s = store.getState();
       const doing = { start: 'starting', stop: 'stopping', restart: 'restarting' }[verb];
-      s.startPending('message', sanitizeLine(`${doing} ${agent.name} (systemctl --user ${verb} mosaic-agent@${agent.name}.service), waiting for the outcome…`));
+      s.startPending('message', sanitizeLine(`${doing} ${agent.name} (systemctl --user ${verb} ${agentUnitName(agent.name)}), waiting for the outcome…`));
       let result: LifecycleResult;
       try {
         const run = deps.unitAction ?? (await import('../actions/lifecycle.js')).unitAction;
@@ -203,7 +204,7 @@ export function createConsoleActions(deps: ConsoleActionDeps): ConsoleActions {
           ok: false,
           verb,
           agent: agent.name,
-          unit: `mosaic-agent@${agent.name}.service`,
+          unit: agentUnitName(agent.name),
           host: agent.host,
           outcome: 'failed',
           reason: message,

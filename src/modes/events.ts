@@ -45,6 +45,32 @@ function print(t: Transition, json: boolean): void {
   process.stdout.write(json ? `${JSON.stringify(t)}\n` : `${transitionLine(t)}\n`);
 }
 
+/**
+ * Says ONCE when the roster turns unreadable or invalid (or disappears) while following — the
+ * snapshot then keeps the last good roster, so without a word the stream would go on silently
+ * on a stale fleet: one stderr line and, with `--json`, one stream record
+ * `{"error": "roster: …", "at": …}`; and once again when it reads cleanly again. A changed
+ * error (another line of the file) is said again.
+ */
+function rosterProblemReporter(json: boolean): { check: (s: Snapshot) => void } {
+  let said: string | null = null;
+  return {
+    check(snapshot) {
+      const problem = snapshot.errors.find((e) => e.startsWith('roster: ')) ?? null;
+      if (problem === said) return;
+      const at = new Date().toISOString();
+      if (problem) {
+        process.stderr.write(`mosaic-top events: ${sanitizeLine(problem)}\n`);
+        if (json) process.stdout.write(`${JSON.stringify({ error: problem, at })}\n`);
+      } else if (said) {
+        process.stderr.write('mosaic-top events: roster readable again\n');
+        if (json) process.stdout.write(`${JSON.stringify({ error: null, at, resolved: said })}\n`);
+      }
+      said = problem;
+    },
+  };
+}
+
 /** Runs `events`; returns the exit code (0; 1 when the history cannot be read without --follow). */
 export async function runEvents(opts: EventsOptions): Promise<number> {
   const paths = resolvePaths({ mosaicHome: opts.mosaicHome, roster: opts.roster });
@@ -107,6 +133,7 @@ async function follow(opts: EventsOptions, paths: ReturnType<typeof resolvePaths
   let ticks = 0;
 
   let prev: Snapshot | null = null;
+  const rosterWatch = rosterProblemReporter(opts.json);
   try {
     while (!controller.signal.aborted) {
       const started = Date.now();
@@ -141,6 +168,7 @@ async function follow(opts: EventsOptions, paths: ReturnType<typeof resolvePaths
           );
         }
         prev = snapshot;
+        rosterWatch.check(snapshot);
         for (const t of transitions) print(t, opts.json);
         if (transitions.length) history?.append(transitions);
         for (const t of transitions) if (notifier && damper.admit(t, Date.parse(t.at))) notifier.notify(t);

@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { execa } from 'execa';
+import { endGroup, spawnInGroup } from '../../lib/process-group.js';
 import { transitionChange, transitionSubject, type Transition } from './diff.js';
 import { maskUnquotable } from '../../lib/sanitize.js';
 
@@ -80,11 +80,26 @@ export function createAlerter(opts: AlerterOptions = {}): { alert: (t: Transitio
       write(terminalAlertBytes(title, body));
       if (!notifySend || running >= 2) return;
       running++;
-      void execa(notifySend, ['--app-name=mosaic-top', oscText(title), oscText(body, 400)], { stdio: 'ignore', timeout: timeoutMs, reject: false })
-        .catch(() => {})
-        .finally(() => {
-          running--;
-        });
+      // Its own process group, ended whole at the bound (a D-Bus helper it started included).
+      let done = false;
+      let child: ReturnType<typeof spawnInGroup> | null = null;
+      const settle = () => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        running--;
+      };
+      const timer = setTimeout(() => {
+        if (child) endGroup(child);
+        settle();
+      }, timeoutMs);
+      try {
+        child = spawnInGroup(notifySend, ['--app-name=mosaic-top', oscText(title), oscText(body, 400)], { stdio: 'ignore' });
+        child.on('error', settle);
+        child.on('exit', settle);
+      } catch {
+        settle();
+      }
     },
   };
 }

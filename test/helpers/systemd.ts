@@ -375,7 +375,7 @@ export async function startTestSystemd(area: string, socket: string, holderSessi
         path.join(unitDir, 'mosaic-agent@.service'),
         [
           '[Unit]',
-          'Description=mosaic agent %i (test)',
+          'Description=mosaic agent %I (test)',
           // A test file restarts one agent more than 5 times within 10 s: systemd's default start
           // rate limit would fail the unit ("start request repeated too quickly") at random.
           'StartLimitIntervalSec=0',
@@ -385,8 +385,8 @@ export async function startTestSystemd(area: string, socket: string, holderSessi
           'Type=oneshot',
           'RemainAfterExit=yes',
           `Environment=TMUX_TMPDIR=${tmuxTmpdir}`,
-          `ExecStart=${startScript} %i`,
-          `ExecStop=-${tmux} kill-session -t =%i`,
+          `ExecStart=${startScript} %I`,
+          `ExecStop=-${tmux} kill-session -t =%I`,
           `StandardOutput=file:${path.join(dir, 'agents.log')}`,
           `StandardError=file:${path.join(dir, 'agents.log')}`,
           '[Install]',

@@ -123,7 +123,8 @@ describe('screens in the snapshot (real tmux, shipped screen rules)', () => {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, "version: 1\nruntimes:\n  - runtime: claude\n    idle: ['[']\n    busy: []\n");
     const s = await collectSnapshot({ paths, includeBacklog: false, screenRules: new ScreenRulesCache(file) });
-    const why = `${file}:4: runtimes[0].idle[0]: Invalid regular expression: /[/: Unterminated character class — the shipped screen rules stay in use`;
+    // Override patterns are RE2 (linear-time matching): RE2's own parse error, with file:line.
+    const why = `${file}:4: runtimes[0].idle[0]: Invalid regular expression: error parsing regexp: missing closing ]: \`[\` (override patterns use RE2 syntax, matched in linear time: no backreferences or lookaround) — the shipped screen rules stay in use`;
     expect(s.probes.screens).toMatchObject({ ok: false, error: why });
     expect(s.errors).toContain(why);
     expect(row(s, 'cperm')).toMatchObject({ readiness: 'waiting', screen: { rules: 'claude@>=2.1.198' } });
