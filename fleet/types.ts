@@ -20,7 +20,7 @@ export const READINESS_ORDER: readonly Readiness[] = ['dead', 'waiting', 'stuck'
  * credentials). NEEDS-RESTART: the unit is active (or activating) but the agent's pane is dead
  * or missing — systemd will not bring it back (upstream's agent units are oneshot).
  */
-export type AgentFlag = 'DRIFT' | 'BOOT-ENABLE' | 'NEEDS-RESTART' | 'EXPIRED-CLAIM' | 'LIMITED' | 'AUTH' | 'IDLE-WITH-WORK';
+export type AgentFlag = 'DRIFT' | 'BOOT-ENABLE' | 'NEEDS-RESTART' | 'EXPIRED-CLAIM' | 'LIMITED' | 'AUTH' | 'IDLE-WITH-WORK' | 'OVER-PACE' | 'OVER-BUDGET';
 
 /** Heartbeat states of protocol v1. */
 export type HeartbeatState = 'busy' | 'idle' | 'waiting' | 'stuck';

@@ -27,6 +27,7 @@ import type { ScreenReading } from '../../fleet/types.js';
 import type { MosaicPaths } from '../../lib/paths.js';
 import { findAgentPane, joinSnapshot, type HostProbe, type ScreenProbeReport, type Timed } from './join.js';
 import type { Readiness, Snapshot } from './types.js';
+import { attachSpend, type SnapshotSpend } from './spend.js';
 
 /** Options of {@link collectSnapshot}. */
 export interface CollectSnapshotOptions {
@@ -86,6 +87,11 @@ export interface CollectSnapshotOptions {
   readScreens?: boolean;
   screenReader?: ScreenReader;
   screenRules?: ScreenRulesCache;
+  /**
+   * The spend meter's state (src/snapshot/spend.ts): when given, `agents[].spend`,
+   * `fleet.spend` and the OVER-PACE / OVER-BUDGET flags are filled. Keep one per poller.
+   */
+  spend?: SnapshotSpend;
 }
 
 /** Name of the Unix user (the tenant, upstream: uid per tenant); falls back to `uid:<n>`. */
@@ -265,7 +271,7 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
   const linger = opts.linger && systemd?.available ? await opts.linger.get({ nowMs, signal: opts.signal, timeoutMs }) : null;
   const backlog = await backlogPromise;
 
-  return joinSnapshot({
+  const snapshot = joinSnapshot({
     nowMs,
     hostname: os.hostname(),
     tenant: currentTenant(),
@@ -298,4 +304,6 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
     sinceOf: opts.sinceOf,
     ...(screens ? { screens } : {}),
   });
+  if (opts.spend) attachSpend(snapshot, opts.spend, proc?.value ?? null, nowMs);
+  return snapshot;
 }
