@@ -7,6 +7,7 @@ import { registerBacklogCommand } from './commands/backlog.js';
 import { registerActionCommands } from './commands/actions.js';
 import { registerLifecycleCommands } from './commands/lifecycle.js';
 import { registerEventsCommand } from './commands/events.js';
+import { registerSpendCommand } from './commands/spend.js';
 import { sanitizeLines } from '../lib/sanitize.js';
 import { debugWanted, fatalExitCode, formatFatal } from '../lib/errors.js';
 
@@ -59,6 +60,7 @@ export function buildProgram(): Command {
   registerActionCommands(program);
   registerLifecycleCommands(program);
   registerEventsCommand(program);
+  registerSpendCommand(program);
   // Only the root: its action reports excess words as an unknown command (above) instead of
   // commander's "too many arguments". Set after registering so subcommands keep the check.
   program.allowExcessArguments(true);

@@ -126,7 +126,7 @@ class Acc {
       by,
       runtime: this.runtimes.size === 1 ? [...this.runtimes][0] : this.runtimes.size ? 'mixed' : '',
       tokens: { ...this.tokens },
-      costUsd: this.priced ? Math.round(this.cost * 1e6) / 1e6 : null,
+      costUsd: this.priced ? Math.round(this.cost * 1e9) / 1e9 : null,
       unpricedModels: [...this.unpriced].sort(),
       requests: this.requests,
       sessions: this.sessions.size,
