@@ -8,7 +8,8 @@
  *   `message.usage` {input_tokens, output_tokens, cache_read_input_tokens,
  *   cache_creation_input_tokens, cache_creation.ephemeral_1h_input_tokens}; a message streamed
  *   in several records or a tool turn written twice carries the same `message.id` and
- *   `requestId`: the first record counts, the rest are duplicates.
+ *   `requestId` (the API's `request-id` header; without it, the message id alone): the first
+ *   record counts, the rest are duplicates.
  * - Codex `sessions/YYYY/MM/DD/rollout-*.jsonl`: `event_msg` / `token_count` with
  *   `info.last_token_usage` (per turn) and `info.total_token_usage` (cumulative);
  *   `input_tokens` INCLUDES `cached_input_tokens`, so input = input − cached, cacheRead =
@@ -56,8 +57,9 @@ function claudeLine(rec: Record<string, unknown>, state: ParserState): LineResul
     at,
     model: str(message.model) ?? 'unknown',
     tokens: makeTokens(num(usage.input_tokens), num(usage.output_tokens), num(usage.cache_read_input_tokens), num(usage.cache_creation_input_tokens)),
-    // Same rule as ccusage: only a record with both ids can be recognised as a repeat.
-    key: id && requestId ? `${id}:${requestId}` : null,
+    // ccusage keys on both ids and counts a record without requestId every time; a message id
+    // is unique per API response, so alone it still recognises a repeat.
+    key: id ? `${id}:${requestId ?? ''}` : null,
     cacheWrite1h: num(creation.ephemeral_1h_input_tokens),
   };
   return { event };

@@ -142,6 +142,17 @@ describe('incremental reading', () => {
     expect(sum(ledger, f)).toMatchObject({ input: 3, output: 30, cacheRead: 300, cacheWrite: 11 });
   });
 
+  it('a record without requestId (no request-id header) is still recognised as a repeat by its message id', () => {
+    const d = tmp();
+    const f = path.join(d, 's.jsonl');
+    const noReq = (id: string) => JSON.stringify({ ...JSON.parse(claude(id, 'x', [1, 2, 3, 4])), requestId: undefined });
+    fs.writeFileSync(f, [noReq('m1'), noReq('m1'), noReq('m2')].join('\n') + '\n');
+    const ledger = new SpendLedger(null);
+    ledger.update(f, 'claude');
+    expect(ledger.files.get(f)?.events.map((e) => e.key)).toEqual(['m1:', 'm2:']);
+    expect(ledger.files.get(f)?.duplicates).toBe(1);
+  });
+
   it('a partial last line waits for its end, then counts once', () => {
     const d = tmp();
     const f = path.join(d, 's.jsonl');
