@@ -13,8 +13,10 @@
  * - Codex `sessions/YYYY/MM/DD/rollout-*.jsonl`: `event_msg` / `token_count` with
  *   `info.last_token_usage` (per turn) and `info.total_token_usage` (cumulative);
  *   `input_tokens` INCLUDES `cached_input_tokens`, so input = input − cached, cacheRead =
- *   cached; `reasoning_output_tokens` is part of `output_tokens`. A `token_count` whose
- *   cumulative total did not move is a repeat (a rate-limit refresh) and counts nothing. The
+ *   cached; `reasoning_output_tokens` is part of `output_tokens`. What a `token_count` adds is
+ *   the growth of the cumulative total (the last response's usage when no total grew); one
+ *   whose total did not move is a repeat (Codex 0.171 writes each twice) and counts nothing.
+ *   A response the runtime aborted (a steer, an interrupt) is in no record. The
  *   model comes from the last `turn_context`; `rate_limits` {primary, secondary} {used_percent,
  *   window_minutes, resets_at} is kept as the file's last report.
  * - pi `sessions/--<cwd>--/<ts>_<uuid>.jsonl`: `message` entries whose `message.role` is
@@ -106,11 +108,14 @@ function codexLine(rec: Record<string, unknown>, state: ParserState): LineResult
   const hasTotal = 'input_tokens' in total || 'output_tokens' in total;
   const prev = state.totals ?? [0, 0, 0, 0];
   let use: [number, number, number, number] | null = null;
+  const grew = hasTotal && cur.every((v, i) => v >= prev[i]);
   if (hasTotal && cur.every((v, i) => v === prev[i]))
     use = null; // a repeat: nothing new was used
+  // The cumulative total grew: the difference is what was used since the last count (it
+  // cannot miss a response whose own count was not written); else the last response's usage.
+  else if (grew) use = cur.map((v, i) => v - prev[i]) as [number, number, number, number];
   else if ('input_tokens' in last || 'output_tokens' in last)
     use = [num(last.input_tokens), num(last.cached_input_tokens), num(last.output_tokens), num(last.reasoning_output_tokens)];
-  else if (hasTotal) use = cur.map((v, i) => Math.max(0, v - prev[i])) as [number, number, number, number];
   if (hasTotal) state.totals = cur;
   if (use && use.some((v) => v > 0)) {
     const cached = Math.min(use[1], use[0]);
