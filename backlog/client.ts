@@ -19,12 +19,23 @@ import { fileURLToPath } from 'node:url';
 import { maskCredentials, maskDatabaseUrl, type MosaicPaths } from '../lib/paths.js';
 import { packageRoot, packageVersion } from '../lib/version.js';
 import { ensureOwnerOnlyDir } from '../lib/owner-only.js';
-import { describeCause, rootCause } from '../lib/errors.js';
-import { BACKLOG_PROTOCOL, LineSplitter, type BacklogHello, type BacklogMethod, type BacklogResponse, type PingReply, type ProveReply } from './protocol.js';
-import { isHolderAlive, lockPathFor, lockProof, readDataDirLock, readProcessStat, type DataDirLockHolder } from './lock.js';
+import { describeCause, messageOf, rootCause } from '../lib/errors.js';
+import { openBoundedForWrite, readBoundedFile } from '../lib/bounded-read.js';
+import {
+  BACKLOG_PROTOCOL,
+  LineSplitter,
+  type BacklogHello,
+  type DataDirIdentity,
+  type BacklogMethod,
+  type BacklogResponse,
+  type PingReply,
+  type ProveReply,
+} from './protocol.js';
+import { dataDirIdentity, isHolderAlive, lockPathFor, lockProof, readDataDirLock, readProcessStat, type DataDirLockHolder } from './lock.js';
 import { BacklogError, type OpenBacklogOptions } from './types.js';
 import { verbsFrom, type BacklogClient, type BacklogVerb } from './verbs.js';
 import { delay } from '../lib/delay.js';
+import { stripControls } from '../lib/sanitize.js';
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
@@ -327,9 +338,15 @@ function silentServerError(paths: MosaicPaths, holder: DataDirLockHolder | null)
  * stdio to `<run>/backlog-server.log`. Returns the child (already unref'd).
  */
 export function spawnBacklogServer(paths: MosaicPaths, idleExitSeconds?: number): { pid: number | undefined; exited: () => boolean } {
-  ensureOwnerOnlyDir(paths.runDir);
   const logFile = path.join(paths.runDir, 'backlog-server.log');
-  const fd = fs.openSync(logFile, 'a', 0o600);
+  let fd: number;
+  try {
+    ensureOwnerOnlyDir(paths.runDir);
+    // The one bounded open: a FIFO, a device or a directory planted as the log is refused, never blocks.
+    fd = openBoundedForWrite(logFile, { append: true, mode: 0o600, noFollow: true });
+  } catch (error) {
+    throw new BacklogError('unavailable', `cannot start the backlog server: ${messageOf(error, logFile)} — fix or remove it and retry`);
+  }
   const args = [path.join(packageRoot(), 'bin', 'mosaic-top'), '--mosaic-home', paths.mosaicHome, 'backlog', 'serve'];
   if (idleExitSeconds !== undefined) args.push('--idle-exit', String(idleExitSeconds));
   const env: NodeJS.ProcessEnv = { ...process.env, PGLITE_DATA_DIR: paths.backlogDataDir };
@@ -346,28 +363,47 @@ export function spawnBacklogServer(paths: MosaicPaths, idleExitSeconds?: number)
   }
 }
 
-/** The last non-empty line of a log (its last 4 KiB read, control characters dropped), `<log>: <line>`; null when empty or unreadable. */
+/** The last non-empty line of a log (its last 4 KiB, through the bounded reader, control characters dropped), `<log>: <line>`; null when empty or unreadable. */
 function lastLogLine(log: string): string | null {
-  let fd: number | null = null;
   try {
-    fd = fs.openSync(log, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-    const st = fs.fstatSync(fd);
-    if (!st.isFile() || st.size === 0) return null;
-    const buffer = Buffer.alloc(Math.min(4096, st.size));
-    const n = fs.readSync(fd, buffer, 0, buffer.length, st.size - buffer.length);
-    const line = buffer
-      .subarray(0, n)
+    const read = readBoundedFile(log, { maxBytes: 4096, tail: true, noFollow: true });
+    if (!read) return null;
+    const line = read.bytes
       .toString('utf8')
       .split('\n')
-      .map((l) => l.replace(/[\u0000-\u001f\u007f-\u009f]/g, '').trim())
+      .map((l) => stripControls(l).trim())
       .filter(Boolean)
       .pop();
     return line ? `${log}: ${line.slice(0, 300)}` : null;
   } catch {
     return null;
-  } finally {
-    if (fd !== null) fs.closeSync(fd);
   }
+}
+
+/** Causes a restart cannot cure: a server that exited with one of these in its log is not started again. */
+const FATAL_START_CAUSE = /\((ENOSPC|EDQUOT|EROFS|EACCES|EPERM)\b|is served by live backlog server|is a directory, not a socket/;
+
+/** Throws the one-line error of a server that exited on a {@link FATAL_START_CAUSE} (its log's last line); returns otherwise. */
+function incurableStartCheck(paths: MosaicPaths): void {
+  const line = lastLogLine(path.join(paths.runDir, 'backlog-server.log'));
+  if (line && FATAL_START_CAUSE.test(line)) throw new BacklogError('unavailable', `backlog server failed to start: ${line}`);
+}
+
+/**
+ * Refuses a server that does not serve the data dir this client asked for (two data dirs,
+ * one run dir, one socket): the server's hello names its data dir's realpath and `dev:ino`
+ * ({@link dataDirIdentity}); ours must be the same directory. A server that names none
+ * (older code) is refused too: it cannot prove which store it serves. Returns the refusal, or
+ * null when the server serves our data dir. `ours`: our data dir's identity (null when it does not exist).
+ */
+export function dataDirMismatch(hello: BacklogHello, dataDir: string, ours: DataDirIdentity | null, socketPath: string): string | null {
+  const theirs = hello.dataDir;
+  if (theirs && ours && theirs.id === ours.id) return null;
+  const what = theirs
+    ? `serves data dir ${theirs.realpath}, not ${dataDir}`
+    : `does not say which data dir it serves (older mosaic-top), and ${dataDir} was asked for`;
+  const stop = theirs ? `\`PGLITE_DATA_DIR=${theirs.realpath} mosaic-top backlog stop\`` : '`mosaic-top backlog stop` with its PGLITE_DATA_DIR';
+  return `backlog server pid ${hello.pid} on ${socketPath} ${what}: nothing was read or changed — stop it (${stop}) or give each data dir its own --mosaic-home`;
 }
 
 /**
@@ -377,8 +413,14 @@ function lastLogLine(log: string): string | null {
  */
 async function openEmbedded(paths: MosaicPaths, opts: OpenBacklogOptions): Promise<BacklogClient> {
   const requestTimeoutMs = opts.requestTimeoutMs ?? requestTimeoutFromEnv();
-  const make = (c: { socket: net.Socket; hello: BacklogHello }): BacklogClient =>
-    socketClient(new BacklogConnection(c.socket, c.hello, paths.backlogDataDir, requestTimeoutMs, opts.signal, paths.backlogSocket));
+  const make = (c: { socket: net.Socket; hello: BacklogHello }, socketPath = paths.backlogSocket): BacklogClient => {
+    const refusal = dataDirMismatch(c.hello, paths.backlogDataDir, dataDirIdentity(paths.backlogDataDir), socketPath);
+    if (refusal) {
+      c.socket.destroy();
+      throw new BacklogError('unavailable', refusal);
+    }
+    return socketClient(new BacklogConnection(c.socket, c.hello, paths.backlogDataDir, requestTimeoutMs, opts.signal, socketPath));
+  };
   const first = await tryConnect(paths.backlogSocket);
   if (first) return make(first);
   // A listener that stays silent is a stopped or hung server: say so now, do not wait a minute for it.
@@ -408,6 +450,8 @@ async function openEmbedded(paths: MosaicPaths, opts: OpenBacklogOptions): Promi
     if (opts.signal?.aborted) throw abortError(opts.signal);
     const holder = readDataDirLock(paths.backlogDataDir);
     const holderAlive = holder !== null && isHolderAlive(holder);
+    // Our server exited on a cause a restart cannot cure (a full disk, a read-only dir): say it now.
+    if (!holderAlive && spawned?.exited()) incurableStartCheck(paths);
     if (!holderAlive && (spawned === null || spawned.exited()) && spawns < 3) {
       // Another program (upstream's CLI opens PGlite in-process) has the data dir open: say so
       // instead of starting a server that would refuse it (or, worse, share it).
@@ -421,16 +465,20 @@ async function openEmbedded(paths: MosaicPaths, opts: OpenBacklogOptions): Promi
       spawned = spawnBacklogServer(paths, idleExitFromEnv());
       spawns += 1;
     }
-    const connected = await tryConnect(holderAlive && holder?.socket ? holder.socket : paths.backlogSocket);
-    if (connected) return make(connected);
+    const socketPath = holderAlive && holder?.socket ? holder.socket : paths.backlogSocket;
+    const connected = await tryConnect(socketPath);
+    if (connected) return make(connected, socketPath);
+    // A live holder that is not our fresh child and does not answer: say so now (README: 30 s), not after a minute.
+    const unserved = holderAlive && holder.pid !== spawned?.pid && lastConnectFailure === 'absent' ? unservedLockRefusal(paths, holder, Date.now()) : null;
+    if (unserved) throw new BacklogError('unavailable', unserved);
     if (lastConnectFailure === 'silent' && holderAlive) {
       // Silent twice (the first try above, or once here after a spawn): stopped or hung.
       if (silentHolder?.pid === holder?.pid) throw silentServerError(paths, holder);
       silentHolder = holder;
     }
     const holderNow = readDataDirLock(paths.backlogDataDir);
+    const log = path.join(paths.runDir, 'backlog-server.log');
     if (spawns >= 3 && spawned?.exited() && !(holderNow && isHolderAlive(holderNow))) {
-      const log = path.join(paths.runDir, 'backlog-server.log');
       throw new BacklogError(
         'unavailable',
         `backlog server failed to start ${spawns} times: ${lastLogLine(log) ?? `${log} is empty (a full disk? \`df ${paths.runDir}\`)`}`,
@@ -442,6 +490,32 @@ async function openEmbedded(paths: MosaicPaths, opts: OpenBacklogOptions): Promi
   const holder = readDataDirLock(paths.backlogDataDir);
   const who = holder && isHolderAlive(holder) ? ` (data dir locked by live pid ${holder.pid})` : '';
   throw new BacklogError('timeout', `backlog server did not come up on ${paths.backlogSocket}${who}; see ${path.join(paths.runDir, 'backlog-server.log')}`);
+}
+
+/** How long a live lock holder may take from taking the lock to serving its socket (initdb on a slow disk), ms. */
+export const HOLDER_START_GRACE_MS = 20_000;
+
+/**
+ * The refusal for a data dir whose lock is held by a live process that does not serve its
+ * socket, or null while it may still be starting (its lock is younger than
+ * {@link HOLDER_START_GRACE_MS} at `nowMs`). Names the pid, what it runs, since when, and the fix.
+ */
+export function unservedLockRefusal(paths: MosaicPaths, holder: DataDirLockHolder, nowMs: number): string | null {
+  const since = Date.parse(holder.acquiredAt);
+  if (Number.isFinite(since) && nowMs - since < HOLDER_START_GRACE_MS && since <= nowMs) return null;
+  let what = '';
+  try {
+    const argv = fs.readFileSync(`/proc/${holder.pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    if (argv.length)
+      what = ` (${argv
+        .join(' ')
+        .replace(/[\u0000-\u001f\u007f-\u009f]/g, '')
+        .slice(0, 80)})`;
+  } catch {
+    // /proc unavailable: the pid alone.
+  }
+  const socket = holder.socket ?? paths.backlogSocket;
+  return `backlog data dir ${paths.backlogDataDir} is locked by live pid ${holder.pid}${what} since ${holder.acquiredAt}, which does not serve ${socket}: stop that process (\`kill ${holder.pid}\`) or wait for it, then retry`;
 }
 
 /** Deadlines of the server tier, ms (see {@link serverTierTimeouts}). */

@@ -8,7 +8,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { legacyLockPathFor, isHolderAlive, readDataDirLock, type DataDirLockHolder } from './lock.js';
+import { LOCK_FILE_NAME, legacyLockPathFor, isHolderAlive, readDataDirLock, type DataDirLockHolder } from './lock.js';
 
 /** A process with files of the data dir open. */
 export interface DataDirUser {
@@ -30,10 +30,26 @@ function commandOf(procRoot: string, pid: number): string {
 }
 
 /**
- * Processes other than `opts.exclude` (default: this one) with a file descriptor on a file
- * inside `dataDir`, found by reading `/proc/<pid>/fd` links (processes we may not inspect are
- * skipped). Empty where /proc does not exist. Never throws. Cost: one readdir per process and
- * one readlink per descriptor; called only when a backlog server is about to open the dir.
+ * True when `target` (a resolved `/proc/<pid>/fd` link) is one of PGlite's files under the data
+ * dir `root`: the data dir itself or a file inside it, except mosaic-top's own lock family
+ * (`mosaic-top.lock`, its `.guard` and its `<pid>.tmp` writes, possibly `(deleted)`). Every
+ * client reads the lock to find the server, so an open descriptor on it says nothing about
+ * PGlite; counting it made concurrent clients refuse each other. Pure.
+ */
+export function isDataDirFile(root: string, target: string): boolean {
+  const prefix = root.endsWith(path.sep) ? root : root + path.sep;
+  if (target === root) return true;
+  if (!target.startsWith(prefix)) return false;
+  const rest = target.slice(prefix.length).replace(/ \(deleted\)$/, '');
+  return !(rest === LOCK_FILE_NAME || rest.startsWith(`${LOCK_FILE_NAME}.`));
+}
+
+/**
+ * Processes other than `opts.exclude` (default: this one) with a file descriptor on a PGlite
+ * file inside `dataDir` ({@link isDataDirFile}: the lock files do not count), found by reading
+ * `/proc/<pid>/fd` links (processes we may not inspect are skipped). Empty where /proc does not
+ * exist. Never throws. Cost: one readdir per process and one readlink per descriptor; called
+ * only when a backlog server is about to open the dir.
  */
 export function dataDirUsers(dataDir: string, opts: { exclude?: readonly number[]; procRoot?: string } = {}): DataDirUser[] {
   const procRoot = opts.procRoot ?? '/proc';
@@ -44,7 +60,6 @@ export function dataDirUsers(dataDir: string, opts: { exclude?: readonly number[
   } catch {
     return [];
   }
-  const prefix = root.endsWith(path.sep) ? root : root + path.sep;
   let pids: string[];
   try {
     pids = fs.readdirSync(procRoot).filter((d) => /^\d+$/.test(d));
@@ -69,7 +84,7 @@ export function dataDirUsers(dataDir: string, opts: { exclude?: readonly number[
       } catch {
         continue;
       }
-      if (target === root || target.startsWith(prefix)) openFiles += 1;
+      if (isDataDirFile(root, target)) openFiles += 1;
     }
     if (openFiles > 0) users.push({ pid, command: commandOf(procRoot, pid), openFiles });
   }

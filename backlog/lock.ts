@@ -13,6 +13,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { readBoundedFile } from '../lib/bounded-read.js';
+import type { DataDirIdentity } from './protocol.js';
 
 /** Contents of the lock file ({@link lockPathFor}; mode 0600: only its owner reads the token). */
 export interface DataDirLockHolder {
@@ -46,6 +47,17 @@ export function lockPathFor(dataDir: string): string {
 /** Where releases before issue 12 kept the lock (`<datadir>.lock`): a live holder there is an older server. */
 export function legacyLockPathFor(dataDir: string): string {
   return `${path.resolve(dataDir)}.lock`;
+}
+
+/** The identity of `dataDir` (realpath, `dev:ino`), or null when it does not exist or cannot be stat'ed. */
+export function dataDirIdentity(dataDir: string): DataDirIdentity | null {
+  try {
+    const real = fs.realpathSync(dataDir);
+    const st = fs.statSync(real);
+    return st.isDirectory() ? { realpath: real, id: `${st.dev}:${st.ino}` } : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Reads `/proc/<pid>/stat`: start time (field 22) and state (field 3), or null when absent. */

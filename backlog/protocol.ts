@@ -52,6 +52,18 @@ export interface BacklogHello {
   root?: string;
   /** Unix ms when the server process loaded its code. */
   startedAtMs?: number;
+  /**
+   * The data dir the server has open: its realpath and `dev:ino` ({@link DataDirIdentity}).
+   * A client uses a server only when it serves the data dir the client asked for (two data
+   * dirs can share one run dir and so one socket); servers before it was added omit it.
+   */
+  dataDir?: DataDirIdentity;
+}
+
+/** Which data dir: `realpath` and `id` = `<st_dev>:<st_ino>` of that directory (a bind mount or a symlinked path is the same dir). */
+export interface DataDirIdentity {
+  realpath: string;
+  id: string;
 }
 
 /**

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { MosaicPaths } from '../lib/paths.js';
-import { acquireDataDirLock, lockProof } from './lock.js';
+import { acquireDataDirLock, dataDirIdentity, lockProof } from './lock.js';
 import {
   BACKLOG_PROTOCOL,
   isBacklogMethod,
@@ -22,10 +22,11 @@ import {
   type PingReply,
   type ProveReply,
 } from './protocol.js';
-import { BacklogError, CLAIM_REQUEST_MEMORY_SECONDS } from './types.js';
+import { BacklogError } from './types.js';
+import { ClaimReplays } from './claim-replay.js';
 import { packageRoot, packageVersion } from '../lib/version.js';
 import { ensureOwnerOnlyDir, tightenTree } from '../lib/owner-only.js';
-import { describeCause } from '../lib/errors.js';
+import { describeCause, messageOf } from '../lib/errors.js';
 
 /** When this process loaded the server's code (Unix ms): clients compare it with the code on disk. */
 const CODE_LOADED_AT_MS = Date.now();
@@ -103,6 +104,12 @@ async function serve(paths: MosaicPaths, opts: BacklogServerOptions, log: (line:
     throw new Error(inUse);
   }
 
+  try {
+    clearSocketPath(socketPath);
+  } catch (error) {
+    await lock.release().catch(() => {});
+    throw error;
+  }
   const firstRun = !dataDirExists(dataDir);
   let pg: { close(): Promise<void> } | null = null;
   let server: net.Server | null = null;
@@ -127,8 +134,9 @@ async function serve(paths: MosaicPaths, opts: BacklogServerOptions, log: (line:
     if (applied.length) log(`applied migrations ${applied.join(', ')}`);
     const service = fleetBacklogService(db, paths.runDir);
     const startedAt = new Date().toISOString();
-    // Sent in every hello: a client newer than this server says so (backlog/client.ts staleServerWarning).
-    const identity = { version: packageVersion(), root: packageRoot(), startedAtMs: CODE_LOADED_AT_MS };
+    // Sent in every hello: a client newer than this server says so (backlog/client.ts staleServerWarning),
+    // and a client for another data dir refuses this server (backlog/client.ts dataDirMismatch).
+    const identity = { version: packageVersion(), root: packageRoot(), startedAtMs: CODE_LOADED_AT_MS, dataDir: dataDirIdentity(dataDir) ?? undefined };
     let requests = 0;
 
     // Serialized execution: one command at a time, in arrival order.
@@ -155,26 +163,9 @@ async function serve(paths: MosaicPaths, opts: BacklogServerOptions, log: (line:
       return next;
     };
 
-    // Claims remembered by request id (CLAIM_REQUEST_MEMORY_SECONDS): a client whose claim timed
-    // out (the server was stopped meanwhile) repeats it with the same id and gets that reply,
-    // never a second card. In memory: a restarted server forgets (the claim is then in `show`).
-    const claims = new Map<string, { atMs: number; reply: Promise<BacklogResponse> }>();
-    const executeOnce = (request: BacklogRequest): Promise<BacklogResponse> => {
-      const requestId = request.method === 'claim' ? (request.params as { requestId?: unknown } | undefined)?.requestId : undefined;
-      if (typeof requestId !== 'string' || !requestId) return execute(request);
-      const now = Date.now();
-      for (const [key, entry] of claims) if (now - entry.atMs > CLAIM_REQUEST_MEMORY_SECONDS * 1000) claims.delete(key);
-      const { requestId: _omit, ...params } = request.params as Record<string, unknown>;
-      const remembered = claims.get(requestId);
-      if (remembered) return remembered.reply.then((response) => ({ ...response, id: request.id }));
-      const reply = execute({ ...request, params });
-      claims.set(requestId, { atMs: now, reply });
-      // A failed claim (paused, invalid…) changed nothing: a repeat may run again.
-      void reply.then((response) => {
-        if (!response.ok) claims.delete(requestId);
-      });
-      return reply;
-    };
+    // Claims remembered by request id: a repeat gets the first reply, a mismatched replay is refused.
+    const replays = new ClaimReplays();
+    const executeOnce = (request: BacklogRequest): Promise<BacklogResponse> => replays.run(request, execute);
 
     let shuttingDown = false;
     let idleTimer: NodeJS.Timeout | null = null;
@@ -280,7 +271,15 @@ async function serve(paths: MosaicPaths, opts: BacklogServerOptions, log: (line:
       });
     });
 
-    // We hold the lock, so any socket file left here belongs to a dead server.
+    // We hold our data dir's lock, but a server of ANOTHER data dir may serve this run dir's
+    // socket: never take a live socket over (its clients would reach the wrong store).
+    const other = await socketHello(socketPath);
+    if (other && other.pid !== process.pid) {
+      throw new Error(
+        `${socketPath} is served by live backlog server pid ${other.pid}${other.dataDir ? ` for data dir ${other.dataDir.realpath}` : ''}: stop it (\`PGLITE_DATA_DIR=… mosaic-top backlog stop\`) or give each data dir its own --mosaic-home`,
+      );
+    }
+    // Nobody answers: the socket file left here belongs to a dead server.
     fs.rmSync(socketPath, { force: true });
     await new Promise<void>((resolve, reject) => {
       server!.once('error', reject);
@@ -299,6 +298,56 @@ async function serve(paths: MosaicPaths, opts: BacklogServerOptions, log: (line:
     server?.close();
     if (pg) await pg.close().catch(() => {});
     await lock.release().catch(() => {});
-    throw error;
+    // One line with the cause (ENOSPC from PGlite's file system is an object, not an Error).
+    throw new Error(messageOf(error, `backlog server for data dir ${dataDir}`), { cause: error });
   }
+}
+
+/**
+ * Checks what lies at the socket path before the (slow) PGlite open: a socket is dealt with at
+ * bind time (a live one is never taken over); a FIFO, a regular file or a symlink planted there
+ * is removed (only a socket belongs there; an agent can write the run dir); a directory is
+ * refused with one line — never removed recursively. Throws the refusal.
+ */
+function clearSocketPath(socketPath: string): void {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(socketPath);
+  } catch {
+    return;
+  }
+  if (st.isSocket()) return;
+  if (st.isDirectory()) throw new Error(`${socketPath} is a directory, not a socket: remove it (\`rmdir ${socketPath}\`) and retry`);
+  fs.rmSync(socketPath, { force: true });
+}
+
+/**
+ * The hello of a live server on `socketPath`, or null when nobody answers within `timeoutMs`
+ * (no socket, a stale one, a silent listener). Never throws.
+ */
+function socketHello(socketPath: string, timeoutMs = 1500): Promise<BacklogHello | null> {
+  return new Promise((resolve) => {
+    const conn = net.createConnection(socketPath);
+    let buffered = '';
+    const done = (hello: BacklogHello | null): void => {
+      clearTimeout(timer);
+      conn.destroy();
+      resolve(hello);
+    };
+    const timer = setTimeout(() => done(null), timeoutMs);
+    conn.setEncoding('utf8');
+    conn.on('data', (chunk: string) => {
+      buffered += chunk;
+      const nl = buffered.indexOf('\n');
+      if (nl < 0) return;
+      try {
+        const hello = JSON.parse(buffered.slice(0, nl)) as BacklogHello;
+        done(hello?.hello === BACKLOG_PROTOCOL && typeof hello.pid === 'number' ? hello : null);
+      } catch {
+        done(null);
+      }
+    });
+    conn.on('error', () => done(null));
+    conn.on('close', () => done(null));
+  });
 }

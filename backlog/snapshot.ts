@@ -173,6 +173,8 @@ export interface BacklogSectionReader {
 export function createBacklogSectionReader(): BacklogSectionReader {
   let client: BacklogClient | null = null;
   let opening: Promise<BacklogClient> | null = null;
+  /** Aborts the open in progress: a close (SIGTERM) must not wait for a server to start. */
+  let openingAbort: AbortController | null = null;
   /** DATABASE_URL or socket path the kept client belongs to. */
   let key: string | null = null;
   let opens = 0;
@@ -184,6 +186,8 @@ export function createBacklogSectionReader(): BacklogSectionReader {
     const pending = opening;
     client = null;
     opening = null;
+    openingAbort?.abort(new Error('backlog reader closed'));
+    openingAbort = null;
     await kept?.close().catch(() => {});
     await pending?.then((c) => c.close()).catch(() => {});
   };
@@ -192,17 +196,23 @@ export function createBacklogSectionReader(): BacklogSectionReader {
     if (client) return Promise.resolve(client);
     if (!opening) {
       opens += 1;
-      const attempt = import('./client.js').then(({ openBacklog }) => openBacklog(paths, readerOpenOptions(timeoutMs)));
+      const abort = new AbortController();
+      const attempt = import('./client.js').then(({ openBacklog }) => openBacklog(paths, readerOpenOptions(timeoutMs, abort.signal)));
       opening = attempt;
+      openingAbort = abort;
       attempt.then(
         (c) => {
           if (opening !== attempt) return; // dropped meanwhile: drop() closes it
           opening = null;
+          openingAbort = null;
           if (closed) void c.close().catch(() => {});
           else client = c;
         },
         () => {
-          if (opening === attempt) opening = null;
+          if (opening === attempt) {
+            opening = null;
+            openingAbort = null;
+          }
         },
       );
     }

@@ -228,7 +228,8 @@ export interface OpenBacklogOptions {
 }
 
 /** Typed error codes; the CLI maps them to exit codes (docs/backlog.md). */
-export type BacklogErrorCode = 'not_found' | 'conflict' | 'fenced' | 'cycle' | 'paused' | 'invalid' | 'absent' | 'unavailable' | 'timeout' | 'internal';
+export type BacklogErrorCode =
+  'not_found' | 'conflict' | 'request_mismatch' | 'fenced' | 'cycle' | 'paused' | 'invalid' | 'absent' | 'unavailable' | 'timeout' | 'internal';
 
 /** Error thrown by every backlog operation; `code` says which kind. Messages are credential-free. */
 export class BacklogError extends Error {
@@ -245,6 +246,8 @@ export const EXIT_CODES: Record<BacklogErrorCode, number> = {
   invalid: 2,
   not_found: 3,
   conflict: 4,
+  // A claim's request id replayed by another owner or with other arguments: refused, like a conflict (HTTP 409).
+  request_mismatch: 4,
   fenced: 5,
   cycle: 6,
   paused: 7,

@@ -19,8 +19,6 @@ export interface BacklogPanelProps {
   height: number;
 }
 
-export { backlogWantedLines } from '../src/view/layout.js';
-
 /** Renders the backlog panel in at most `height` lines. */
 export function BacklogPanel({ width, height }: BacklogPanelProps): React.ReactElement | null {
   const section = useConsole((s) => s.backlog.section);
@@ -56,7 +54,8 @@ export function BacklogPanel({ width, height }: BacklogPanelProps): React.ReactE
         <Line key="t" text={sanitizeLine(`${head}  ${scrollPosition(offset, Math.min(room, rows.length - offset), rows.length)}`)} width={width} bold />
       );
     }
-    const now = nowSecond ? nowSecond * 1000 : Date.now();
+    // Only claimed rows count down; without them the time is that of the snapshot.
+    const now = nowSecond ? nowSecond * 1000 : snapshotAtMs;
     rows.slice(offset, offset + room).forEach((row, k) => {
       const index = offset + k;
       const marker = index === selected ? (focused ? '> ' : '· ') : '  ';

@@ -73,8 +73,6 @@ export function releaseQuestion(card: ClaimedCardView | null): string {
   return sanitizeLine(`Release ${card.id} (claimed by ${card.owner}, ttl ${formatTtl(card.secondsLeft)}) back to ready?`);
 }
 
-export { dialogWantedLines } from '../src/view/layout.js';
-
 /** Renders the open dialog in `height` lines (nothing when no dialog is open). */
 export function Dialog({ width, height }: { width: number; height: number }): React.ReactElement | null {
   const open = useConsole((s) => s.ui.open);

@@ -24,7 +24,7 @@ export function Header({ width, lines, errorLines }: HeaderProps): React.ReactEl
   // The banner's "ago" only needs minute precision: re-render once a minute, not every second.
   const minute = useConsole((s) => (s.fleet.snapshot?.fleet.paused ? Math.floor(s.ui.clockMs / 60_000) : 0));
   const identity = `${headerIdentity(snapshot, section)}${readonly ? '  [READ-ONLY]' : ''}`;
-  const banner = pausedBanner(snapshot, minute ? minute * 60_000 : Date.now());
+  const banner = pausedBanner(snapshot, minute * 60_000);
   const floor = floorText(snapshot);
   const errors = snapshotErrors(snapshot, tickError);
   const shown = errors.slice(0, errorLines);

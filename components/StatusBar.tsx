@@ -2,13 +2,11 @@
 import React from 'react';
 import { useConsole } from '../hooks/useConsoleStore.js';
 import { Box, Text } from 'ink';
-import { KEYMAP, type Requirement } from '../src/keys/keymap.js';
+import { KEYMAP, type Requirement } from '../src/view/keymap.js';
 import { unmetRequirement } from '../src/keys/requirements.js';
 import { statusHintParts } from '../src/view/hints.js';
 import { sanitizeLine } from '../lib/sanitize.js';
 import { Line } from './Line.js';
-
-export { statusHints } from '../src/view/hints.js';
 
 /** How long a notice stays on the notice line, milliseconds (store clock). */
 export const NOTICE_TTL_MS = 10_000;

@@ -36,6 +36,8 @@ export interface PaneState {
   paneId: string | null;
   width: number | null;
   height: number | null;
+  /** The pane's process id (`#{pane_pid}`), null when unknown. */
+  pid?: number | null;
   /** Why the pane is not usable: "no pane =coder1:0.0 on socket s (can't find session: coder1)", "pane … is dead (exit 1)". */
   problem: string | null;
 }
@@ -49,10 +51,10 @@ export interface PaneState {
 export async function readPaneState(socket: TmuxServer, target: string, opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<PaneState> {
   const result = await runTmux(
     socket,
-    ['display-message', '-p', '-t', target, '#{pane_dead}\t#{pane_dead_status}\t#{pane_id}\t#{pane_width}\t#{pane_height}\t#{pane_in_mode}'],
+    ['display-message', '-p', '-t', target, '#{pane_dead}\t#{pane_dead_status}\t#{pane_id}\t#{pane_width}\t#{pane_height}\t#{pane_in_mode}\t#{pane_pid}'],
     { signal: opts.signal, timeoutMs: opts.timeoutMs ?? 2000 },
   );
-  const [dead, deadStatus, paneId, width, height, inMode] = result.stdout.replace(/\n$/, '').split('\t');
+  const [dead, deadStatus, paneId, width, height, inMode, pid] = result.stdout.replace(/\n$/, '').split('\t');
   if (!result.ok || !paneId) {
     // tmux 3.3a: display-message exits 0 with empty formats for a target that does not exist;
     // ask the list command for tmux's own reason.
@@ -82,6 +84,7 @@ export async function readPaneState(socket: TmuxServer, target: string, opts: { 
     paneId: paneId || null,
     width: Number.isFinite(Number(width)) ? Number(width) : null,
     height: Number.isFinite(Number(height)) ? Number(height) : null,
+    pid: Number(pid) > 0 ? Number(pid) : null,
     problem: isDead ? `pane ${target} on ${tmuxServerLabel(socket)} is dead${deadStatus ? ` (exit ${deadStatus})` : ''}` : null,
   };
 }

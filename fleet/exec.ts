@@ -72,6 +72,11 @@ export interface RemoteTmux {
   run(args: readonly string[], opts: TmuxRunOptions): Promise<ExecResult>;
   /** The command line that runs `tmux … args` there (ssh; `tty`: with a terminal, for `attach`). */
   command(args: readonly string[], opts?: { tty?: boolean }): TmuxCommandLine;
+  /**
+   * How to run the snapshot's remote probe on that host (ssh destination, ControlMaster dir,
+   * environment): actions that must verify the pane's process (`answer`) use it. Absent: unknown.
+   */
+  probe?: { target: string; controlDir: string | null; env: NodeJS.ProcessEnv };
 }
 
 /** A program, its arguments and environment: how to spawn one tmux command yourself. */

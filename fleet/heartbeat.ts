@@ -10,6 +10,7 @@ import type { HeartbeatInfo, HeartbeatState } from './types.js';
 import { BoundedReadError, readBoundedFile } from '../lib/bounded-read.js';
 import { ensureOwnerOnlyDir } from '../lib/owner-only.js';
 import { isValidAgentName } from './roster.js';
+import { flattenLine, hasControlCharacters, looksBinary, maskUnquotable } from '../lib/sanitize.js';
 
 export type { HeartbeatState } from './types.js';
 
@@ -30,10 +31,7 @@ export const MAX_REASON_LENGTH = 200;
  * cut to {@link MAX_REASON_LENGTH} characters; null when nothing is left. Pure.
  */
 export function sanitizeReason(raw: string): string | null {
-  const flat = raw
-    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufffd]/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
+  const flat = flattenLine(raw);
   return flat ? [...flat].slice(0, MAX_REASON_LENGTH).join('') : null;
 }
 
@@ -87,14 +85,9 @@ export interface HeartbeatParseOptions {
   fileSize?: number;
 }
 
-/** C0 controls except tab/LF/CR, DEL: bytes no text heartbeat holds. */
-const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
-/** Characters never quoted into problems/evidence as they are: controls, line/bidi separators, U+FFFD. */
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufffd]/g;
-
 /** A file value for a problem message: at most 40 characters, unsafe characters shown as `?`. */
 function quote(raw: string): string {
-  return `"${raw.slice(0, 40).replace(UNSAFE, '?')}"`;
+  return `"${maskUnquotable(raw.slice(0, 40))}"`;
 }
 
 /**
@@ -142,7 +135,7 @@ export function parseHeartbeat(input: string | Uint8Array, opts: HeartbeatParseO
   if (recognised === 0) {
     // Undecodable UTF-8 shows as U+FFFD; a cut prefix may end in half a character.
     const undecodable = (truncated ? prefix.replace(/\ufffd+$/, '') : prefix).includes('\ufffd');
-    const kind = CONTROL.test(prefix) || undecodable ? 'binary' : 'text';
+    const kind = looksBinary(prefix) || undecodable ? 'binary' : 'text';
     let why: string;
     if (fileSize === 0) why = 'empty file';
     else if (truncated) why = `no v1 field in the first ${bytes.length} bytes (file is ${fileSize} bytes, ${kind})`;
@@ -241,7 +234,7 @@ export function readHeartbeat(runDir: string, agent: string, nowSeconds: number)
     return parseHeartbeat(read.bytes, { path: file, mtimeSeconds: read.mtimeMs / 1000, nowSeconds, fileSize: read.size });
   } catch (error) {
     const why = error instanceof BoundedReadError ? error.message.slice(file.length + 2) : (error as Error).message;
-    return { heartbeat: null, error: `${file} unreadable: ${why}`.replace(UNSAFE, '?') };
+    return { heartbeat: null, error: maskUnquotable(`${file} unreadable: ${why}`) };
   }
 }
 
@@ -274,16 +267,12 @@ export function formatHeartbeat(beat: HeartbeatBeat): string {
   }
   if (beat.pid !== undefined && beat.pid !== null) lines.push(`pid=${Math.floor(beat.pid)}`);
   if (beat.card) {
-    if (/[\s=\u0000-\u001f\u007f]/.test(beat.card))
+    if (/[\s=]/.test(beat.card) || hasControlCharacters(beat.card))
       throw new HeartbeatInputError(`heartbeat card id must not contain spaces, '=' or control characters: "${beat.card}"`);
     lines.push(`card=${beat.card}`);
   }
   if (beat.note) {
-    const flat = beat.note
-      .replace(/[\u0000-\u001f\u007f]+/g, ' ')
-      .replace(/\s+/g, ' ')
-      .trim()
-      .slice(0, MAX_NOTE_LENGTH);
+    const flat = flattenLine(beat.note).slice(0, MAX_NOTE_LENGTH);
     if (flat) lines.push(`note=${flat}`);
   }
   return `${lines.join('\n')}\n`;

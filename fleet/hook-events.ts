@@ -18,6 +18,7 @@
 
 /** Runtimes whose hooks mosaic-top wires. */
 export type HookRuntime = 'claude' | 'codex' | 'opencode' | 'pi';
+import { flattenLine } from '../lib/sanitize.js';
 
 /** Every runtime of {@link HookRuntime}. */
 export const HOOK_RUNTIMES: readonly HookRuntime[] = ['claude', 'codex', 'opencode', 'pi'];
@@ -42,11 +43,7 @@ export interface HookBeat {
 export const MAX_REASON_LENGTH = 160;
 
 function oneLine(text: string, max = MAX_REASON_LENGTH): string {
-  const flat = text
-    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+  return flattenLine(text, max);
 }
 
 function obj(v: unknown): Record<string, unknown> {

@@ -88,14 +88,25 @@ export function stuckFlags(reason: string | null | undefined): AgentFlag[] {
   return [];
 }
 
-/** The evidence line of a screen reading: `screen: permission prompt Bash echo hi > proto.txt`. Pure. */
+/** `claude 2.1.332`: the runtime (first word of the rules label) and its version read from its process; '' when unknown. */
+function runtimeWithVersion(screen: ScreenReading): string {
+  return screen.version ? `${screen.rules.split('@')[0].split(' ')[0]} ${screen.version}` : '';
+}
+
+/**
+ * The evidence line of a screen reading, with the rules that read it and the runtime's version
+ * when known: `screen: permission prompt Bash echo hi > proto.txt [claude@>=2.1.198; claude 2.1.332]`;
+ * a runtime's own dialog `screen: dialog: permission mode (Yes, set auto mode …)`. Pure.
+ */
 export function describeScreen(screen: ScreenReading): string {
   const read = screen.ageSeconds > 0 ? ` (read ${formatAge(screen.ageSeconds)} ago)` : '';
-  const rules = ` [${screen.rules}]`;
+  const version = runtimeWithVersion(screen);
+  const rules = ` [${screen.rules}${version ? `; ${version}` : ''}]`;
   switch (screen.state) {
     case 'waiting': {
       const p = screen.prompt;
       if (!p) return `screen: dialog open${read}${rules}`;
+      if (p.kind === 'dialog') return `screen: dialog: ${p.tool ?? 'unnamed'}${p.detail ? ` (${p.detail})` : ''}${read}${rules}`;
       const what = [p.tool, p.detail].filter(Boolean).join(' ');
       return `screen: ${p.kind === 'permission' ? 'permission prompt' : 'question'}${what ? ` ${what}` : ''}${read}${rules}`;
     }
@@ -111,7 +122,7 @@ export function describeScreen(screen: ScreenReading): string {
     case 'idle':
       return `screen: idle at the input line${screen.inputText ? ' (text in the input box)' : ''}${read}${rules}`;
     default:
-      return `screen: not recognised${read}${rules}`;
+      return `screen: not recognised${screen.unrecognised ? ` (last line: ${screen.unrecognised})` : ''}${read}${rules}`;
   }
 }
 
@@ -288,6 +299,29 @@ export interface FlagInput {
    * `dead`); false when the pane lives or could not be probed (a failed probe is not a dead pane).
    */
   paneGone?: boolean;
+  /** The pane's screen as the rules last read it (RULES-STALE), null/absent when not read. */
+  screen?: ScreenReading | null;
+}
+
+/** Consecutive unknown reads of a pane that runs its runtime after which RULES-STALE is raised. */
+export const RULES_STALE_UNKNOWN_READS = 3;
+
+/**
+ * RULES-STALE evidence, or null: the runtime's version (read from its process) is newer than the
+ * newest the matching rules were proven on, or outside every rules range (`screen.stale`); or the
+ * pane's process IS the runtime (no DRIFT) and the rules read its screen as `unknown` for
+ * {@link RULES_STALE_UNKNOWN_READS} consecutive captures. Names the version and what was not
+ * recognised (the screen's last line). Pure.
+ */
+export function rulesStale(screen: ScreenReading | null | undefined, process: ProcessInfo | null): string | null {
+  if (!screen) return null;
+  const what = screen.state === 'unknown' && screen.unrecognised ? `; not recognised: ${screen.unrecognised}` : '';
+  if (screen.stale) return `RULES-STALE: ${screen.stale}${what}`;
+  if (screen.state === 'unknown' && (screen.unknownReads ?? 0) >= RULES_STALE_UNKNOWN_READS && process?.matches) {
+    const who = runtimeWithVersion(screen) || `${screen.rules.split('@')[0].split(' ')[0]} (version unknown)`;
+    return `RULES-STALE: ${who}: the rules ${screen.rules} read its screen as unknown ${screen.unknownReads} times in a row${what}`;
+  }
+  return null;
 }
 
 /**
@@ -295,7 +329,8 @@ export interface FlagInput {
  * BOOT-ENABLE (unit active but UnitFileState not `enabled`: it will not come back after a
  * reboot, upstream's canary finding), NEEDS-RESTART (unit active or activating while the pane
  * is dead or missing: upstream's agent units are oneshot `active (exited)`, so systemd will not
- * bring the agent back — only a restart will), EXPIRED-CLAIM (holds a backlog claim past its TTL).
+ * bring the agent back — only a restart will), EXPIRED-CLAIM (holds a backlog claim past its TTL),
+ * RULES-STALE ({@link rulesStale}).
  */
 export function agentFlags(input: FlagInput): { flags: AgentFlag[]; evidence: string[] } {
   const flags: AgentFlag[] = [];
@@ -317,6 +352,11 @@ export function agentFlags(input: FlagInput): { flags: AgentFlag[]; evidence: st
   if (input.claimExpired) {
     flags.push('EXPIRED-CLAIM');
     evidence.push('EXPIRED-CLAIM: backlog claim past its TTL');
+  }
+  const stale = input.pane && !input.pane.dead ? rulesStale(input.screen, input.process) : null;
+  if (stale) {
+    flags.push('RULES-STALE');
+    evidence.push(stale);
   }
   return { flags, evidence };
 }

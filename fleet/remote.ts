@@ -21,6 +21,7 @@ import type { ProcEntry, ProcessTree } from './proc.js';
 import { isValidAgentName } from './roster.js';
 import { agentUnitName, systemctlShowArgs, systemdProbeFromAnswer, type SystemdProbe } from './systemd.js';
 import { isNoServerError, LIST_PANES_FORMAT, parseListPanes, socketLabel, type TmuxSocketProbe } from './tmux.js';
+import { flattenLine, hasControlCharacters } from '../lib/sanitize.js';
 
 /** Longest reason kept from ssh's stderr (characters). */
 const MAX_REASON = 200;
@@ -75,7 +76,7 @@ export function sshCommand(env: NodeJS.ProcessEnv = process.env): SshCommand {
  * `ssh://user@host:port` pass.
  */
 export function isValidSshTarget(target: string): boolean {
-  return target.length > 0 && target.length <= 255 && !target.startsWith('-') && !/[\s\u0000-\u001f\u007f-\u009f]/.test(target);
+  return target.length > 0 && target.length <= 255 && !target.startsWith('-') && !/\s/.test(target) && !hasControlCharacters(target);
 }
 
 /** Quotes `s` for a POSIX shell: one single-quoted word (`'` becomes `'\''`). Safe for any string. */
@@ -225,11 +226,7 @@ export interface RemoteHostProbe {
 
 /** Makes ssh's (or the remote's) stderr one short inert line: controls shown as `?`, blanks collapsed, cut. */
 export function sanitizeReason(text: string): string {
-  const flat = text
-    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, '?')
-    .replace(/\s+/g, ' ')
-    .trim();
-  return flat.length > MAX_REASON ? `${flat.slice(0, MAX_REASON - 1)}…` : flat;
+  return flattenLine(text, MAX_REASON, '?');
 }
 
 /**
@@ -520,7 +517,7 @@ export function remoteTmux(opts: RemoteTmuxOptions): RemoteTmux {
       : `tmux at host ${opts.host}: ${sanitizeReason(result.stderr.trim().split('\n')[0] || `exit ${result.exitCode}`)}`;
     return { ...result, error: reason };
   };
-  return { socket: opts.socket, host: opts.host, run, command };
+  return { socket: opts.socket, host: opts.host, run, command, probe: { target: opts.target, controlDir: opts.controlDir, env } };
 }
 
 /** Where {@link runRemoteCommand} runs a command: an ssh destination and the snapshot's ControlMaster dir. */

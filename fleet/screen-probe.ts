@@ -44,6 +44,8 @@ export interface ScreenCandidate {
 
 interface CacheEntry {
   classification: ReturnType<typeof classifyScreen>;
+  /** Consecutive captures read as `unknown` (this one included), 0 after a recognised one. */
+  unknownReads: number;
   /** Unix seconds of the capture that produced it, and of the first capture that saw this state. */
   capturedAt: number;
   since: number;
@@ -176,7 +178,15 @@ export class ScreenReader {
     const prev = this.cache.get(c.agent);
     const same =
       prev && prev.paneId === c.paneId && prev.classification.state === classification.state && prev.classification.prompt?.id === classification.prompt?.id;
-    this.cache.set(c.agent, { classification, capturedAt: nowSeconds, since: same ? prev.since : nowSeconds, paneId: c.paneId, beatTs: c.beatTs });
+    const unknownReads = classification.state === 'unknown' ? (prev && prev.paneId === c.paneId ? prev.unknownReads : 0) + 1 : 0;
+    this.cache.set(c.agent, {
+      classification,
+      unknownReads,
+      capturedAt: nowSeconds,
+      since: same ? prev.since : nowSeconds,
+      paneId: c.paneId,
+      beatTs: c.beatTs,
+    });
   }
 
   /** The agent's last reading, aged to `nowSeconds`; null when never read (or read on another pane). */
@@ -193,6 +203,10 @@ export class ScreenReader {
       ...(k.error ? { error: k.error } : {}),
       ...(k.inputText !== undefined ? { inputText: k.inputText } : {}),
       ...(k.idleMayStream ? { idleMayStream: true } : {}),
+      ...(k.version ? { version: k.version } : {}),
+      ...(k.stale ? { stale: k.stale } : {}),
+      ...(k.unrecognised ? { unrecognised: k.unrecognised } : {}),
+      ...(e.unknownReads ? { unknownReads: e.unknownReads } : {}),
     };
   }
 

@@ -8,7 +8,8 @@
  * Every pattern is a JavaScript regular expression source (no flags; matched per line, against
  * `capture-pane -p` text: no colours, so dim placeholder text reads like typed text). Exact
  * strings measured with the real runtimes (shared/spec/runtimes.md, test/runtimes/SCREENS.md):
- * Claude Code 2.1.197, Codex 0.171.0, pi 0.73.1, opencode 1.18.33.
+ * Claude Code 2.1.197 and 2.1.332, Codex 0.171.0, pi 0.73.1, opencode 1.18.33 — each set's
+ * `proven` says the newest version it was proven on; a newer runtime raises RULES-STALE.
  */
 
 /** Where a runtime's input box is, so "text left in the input box" is judged there only. */
@@ -27,11 +28,21 @@ export interface InputBoxRule {
   prompt: string;
   /** Texts the runtime shows in an empty box (placeholders, hints): read as an empty box. */
   placeholder?: string;
+  /**
+   * The box itself, found by its structure (`border` lines around the `prompt` line) with at
+   * most `footerLines` non-blank lines below it, marks the idle input line — whatever footer
+   * the release draws under it (Claude Code: `? for shortcuts`, `⏵⏵ auto mode on …`,
+   * `⏸ manual mode on …`, `paste again to expand`). Busy and queued markers still win.
+   */
+  marksIdle?: boolean;
+  /** Most non-blank lines below the box's lower border for `marksIdle` (default 3). */
+  footerLines?: number;
 }
 
 /** A permission prompt or question: how to find it and take tool and command/file out of it. */
 export interface PromptRule {
-  kind: 'permission' | 'question';
+  /** `permission` (a tool call, answerable), `question`, or `dialog` (the runtime waits for a human on a screen of its own: never answered by mosaic-top). */
+  kind: 'permission' | 'question' | 'dialog';
   /** The line that proves the prompt is open (e.g. `Do you want to proceed\?`); the last match on screen counts. */
   anchor: string;
   /** First line of the prompt block, searched upward from the anchor (at most `above` lines); may capture `tool`. */
@@ -47,6 +58,13 @@ export interface PromptRule {
   toolNames?: Record<string, string>;
   /** A pattern with a `detail` group searched in the block (command or file); default: the first non-blank line after the start line. */
   detail?: string;
+  /**
+   * A line after which the detail is the next non-blank line (Claude Code 2.1.332 draws the
+   * command between two dashed rules `╌╌╌`); tried after `detail`, before the default.
+   */
+  detailAfter?: string;
+  /** Lines never taken as the detail by the default (hints such as Claude Code's ` Tip: auto mode handles…`). */
+  skip?: string;
 }
 
 /**
@@ -78,6 +96,15 @@ export interface ScreenRuleSet {
   aliases?: string[];
   /** A semver range of the runtime's versions (default any), e.g. `>=2.1 <3`. */
   versions?: string;
+  /**
+   * The newest runtime version these rules were proven on (the test bed's pinned sets): a
+   * runtime read as newer raises RULES-STALE, the rules may not know its screens.
+   */
+  proven?: string;
+  /** npm packages whose `package.json` gives the live process's version (a platform build `<name>-linux-x64` counts). */
+  packages?: string[];
+  /** A pattern over the executable's path with a `version` group, for installs without a package.json (Claude Code's native installer). */
+  versionPath?: string;
   /** Non-blank lines at the bottom of the screen where idle/busy/queued markers are looked for (default 8). */
   bottomLines?: number;
   /** Non-blank lines at the bottom where a prompt's anchor is looked for (default 30). */
@@ -120,51 +147,91 @@ export interface ScreenRulesFile {
 /** A full-width rule line (box-drawing horizontal), as Claude Code and pi draw around their input. */
 const RULE_LINE = '^\\s*─{20,}\\s*$';
 
+/** Claude Code's permission prompt (2.1.197: `❯ 1. Yes` … `3. No`; 2.1.332: a Tip line, the command between `╌╌╌` rules, `4. No`). */
+const CLAUDE_PERMISSION: PromptRule = {
+  kind: 'permission',
+  anchor: '^\\s*Do you want to (proceed|create|make this edit to|overwrite|delete|allow)\\b.*\\?\\s*$',
+  start:
+    '^\\s*(?<tool>Bash command|Create file|Edit file|Overwrite file|Delete file|Read file|Fetch|Web search|Tool use|[A-Za-z][\\w.:-]* (command|tool))\\s*$',
+  above: 24,
+  end: '^\\s*Esc to cancel',
+  below: 12,
+  toolNames: {
+    'Bash command': 'Bash',
+    'Create file': 'Write',
+    'Overwrite file': 'Write',
+    'Edit file': 'Edit',
+    'Read file': 'Read',
+    Fetch: 'WebFetch',
+    'Web search': 'WebSearch',
+  },
+  detail: '^\\s*Do you want to (?:create|make this edit to|overwrite|delete) (?<detail>.+?)\\?\\s*$',
+  detailAfter: '^\\s*╌{3,}\\s*$',
+  skip: '^\\s*Tip: ',
+};
+
+/** What every Claude Code rule set shares: names, version sources, the input box (by structure), busy/queued markers, answer keys, errors. */
+const CLAUDE_COMMON: Omit<ScreenRuleSet, 'prompts'> = {
+  runtime: 'claude',
+  aliases: ['claude-code', 'claudecode'],
+  packages: ['@anthropic-ai/claude-code'],
+  versionPath: '/claude/versions/(?<version>\\d+\\.\\d+\\.\\d+)',
+  inputBox: {
+    border: RULE_LINE,
+    prompt: '^❯\\s?(?<text>.*)$',
+    placeholder: '^(Press up to edit queued messages|Resend your message to try again)?$',
+    marksIdle: true,
+    footerLines: 3,
+  },
+  // Footers as seen (the box's structure decides idle without them): 2.1.197 `? for shortcuts`,
+  // after a multi-line paste `paste again to expand`; 2.1.332 `⏵⏵ auto mode on`, `⏸ manual mode on`.
+  idle: ['\\? for shortcuts', 'paste again to expand', '⏵⏵ auto mode on', '⏸ manual mode on'],
+  busy: ['esc to interrupt'],
+  queued: ['Press up to edit queued messages'],
+  // `❯ 1. Yes` (once; `2. Yes, and always allow …` and 2.1.332's `3. Yes, and switch to auto mode`
+  // are never sent); deny is `Esc to cancel`, the same on the 3- and the 4-option prompt.
+  answer: { allow: '1', deny: 'Escape', rejected: ['Interrupted · What should Claude do instead\\?', 'User rejected'] },
+  errors: {
+    rate_limit: ['API Error:.*\\b429\\b', 'API Error:.*[Rr]ate limit', 'usage limit reached', 'limit reached.*resets'],
+    auth: ['Invalid API key', 'API Error:.*\\b401\\b', 'OAuth token (has )?expired', 'Please run /login'],
+    api: ['API Error: (\\d{3}|Request|Connection|Overloaded)'],
+  },
+  turnStart: '^❯ \\S',
+};
+
 /** The screen rules shipped with mosaic-top. */
 export const SHIPPED_SCREEN_RULES: ScreenRulesFile = {
   version: 1,
   runtimes: [
+    // Claude Code after 2.1.197 (proven on 2.1.332): auto mode by default (`⏵⏵ auto mode on`),
+    // `⏸ manual mode on · ? for shortcuts` with `--permission-mode default`; a 4-option
+    // permission prompt with a ` Tip: auto mode handles…` line and the command between dashed
+    // rules; a startup permission-mode dialog when settings ask for manual mode.
     {
-      runtime: 'claude',
-      aliases: ['claude-code', 'claudecode'],
-      versions: '>=2.0.0',
-      inputBox: { border: RULE_LINE, prompt: '^❯\\s?(?<text>.*)$', placeholder: '^(Press up to edit queued messages)?$' },
-      idle: ['\\? for shortcuts'],
-      busy: ['esc to interrupt'],
-      queued: ['Press up to edit queued messages'],
+      ...CLAUDE_COMMON,
+      versions: '>=2.1.198',
+      proven: '2.1.332',
       prompts: [
+        CLAUDE_PERMISSION,
         {
-          kind: 'permission',
-          anchor: '^\\s*Do you want to (proceed|create|make this edit to|overwrite|delete|allow)\\b.*\\?\\s*$',
-          start:
-            '^\\s*(?<tool>Bash command|Create file|Edit file|Overwrite file|Delete file|Read file|Fetch|Web search|Tool use|[A-Za-z][\\w.:-]* (command|tool))\\s*$',
-          above: 20,
-          end: '^\\s*Esc to cancel',
-          below: 10,
-          toolNames: {
-            'Bash command': 'Bash',
-            'Create file': 'Write',
-            'Overwrite file': 'Write',
-            'Edit file': 'Edit',
-            'Read file': 'Read',
-            Fetch: 'WebFetch',
-            'Web search': 'WebSearch',
-          },
-          detail: '^\\s*Do you want to (?:create|make this edit to|overwrite|delete) (?<detail>.+?)\\?\\s*$',
+          // `Make auto mode your default permission mode?` / `❯ Yes, set auto mode as my default permission mode` / `No, keep manual mode`.
+          kind: 'dialog',
+          anchor: '^\\s*(❯\\s*)?No, keep manual mode\\s*$',
+          start: '^\\s*Make auto mode your default permission mode\\?',
+          above: 8,
+          below: 4,
+          tool: 'permission mode',
+          detail: '^\\s*(?<detail>Make auto mode your default permission mode\\?)',
         },
       ],
-      // `❯ 1. Yes` (once; `2. Yes, and always allow …` is never sent), `Esc to cancel`.
-      answer: { allow: '1', deny: 'Escape', rejected: ['Interrupted · What should Claude do instead\\?', 'User rejected'] },
-      errors: {
-        rate_limit: ['API Error:.*\\b429\\b', 'API Error:.*[Rr]ate limit', 'usage limit reached', 'limit reached.*resets'],
-        auth: ['Invalid API key', 'API Error:.*\\b401\\b', 'OAuth token (has )?expired', 'Please run /login'],
-        api: ['API Error: (\\d{3}|Request|Connection|Overloaded)'],
-      },
-      turnStart: '^❯ \\S',
     },
+    // Claude Code 2.x up to 2.1.197: `? for shortcuts`, after a multi-line paste `paste again to expand`.
+    { ...CLAUDE_COMMON, versions: '>=2.0.0 <2.1.198', proven: '2.1.197', prompts: [CLAUDE_PERMISSION] },
     {
       runtime: 'codex',
       versions: '>=0.100.0',
+      proven: '0.171.0',
+      packages: ['@openai/codex'],
       inputBox: {
         prompt: '^› ?(?<text>.*)$',
         placeholder:
@@ -197,6 +264,8 @@ export const SHIPPED_SCREEN_RULES: ScreenRulesFile = {
     {
       runtime: 'pi',
       versions: '>=0.60.0',
+      proven: '0.73.1',
+      packages: ['@mariozechner/pi-coding-agent'],
       inputBox: { border: RULE_LINE, prompt: '^(?<text>.*)$' },
       // The footer under the editor: `0.0%/128k (auto)`, after turns `↑12 ↓4 0.0%/128k (auto)`.
       idle: ['\\d+(\\.\\d+)?%/\\d+k?\\b'],
@@ -213,6 +282,8 @@ export const SHIPPED_SCREEN_RULES: ScreenRulesFile = {
     {
       runtime: 'opencode',
       versions: '>=1.0.0',
+      proven: '1.18.33',
+      packages: ['opencode-ai', 'opencode'],
       bottomLines: 3,
       idle: ['ctrl\\+p commands'],
       busy: ['esc interrupt'],

@@ -28,6 +28,12 @@ export interface ScreenClassification {
   inputText?: string;
   /** The rules say an idle-looking screen may be a reply still streaming (Codex). */
   idleMayStream?: boolean;
+  /** The runtime's version the rules were chosen for (read from its process); absent when unknown. */
+  version?: string;
+  /** Why the rules may not know this runtime's screens (RULES-STALE), see {@link rulesStaleness}; absent when they do. */
+  stale?: string;
+  /** For an `unknown` screen: its last non-blank line (one line, ≤ 80 characters) — what the rules did not recognise. */
+  unrecognised?: string;
 }
 
 /** A rule set with its patterns compiled. */
@@ -42,9 +48,18 @@ interface CompiledRuleSet {
   busy: RegExp[];
   queued: RegExp[];
   retrying: RegExp[];
-  prompts: { rule: PromptRule; anchor: RegExp; start: RegExp | null; end: RegExp | null; detail: RegExp | null }[];
+  prompts: {
+    rule: PromptRule;
+    anchor: RegExp;
+    start: RegExp | null;
+    end: RegExp | null;
+    detail: RegExp | null;
+    detailAfter: RegExp | null;
+    skip: RegExp | null;
+  }[];
   errors: { kind: ScreenError['kind']; re: RegExp }[];
   turnStart: RegExp | null;
+  versionPath: RegExp | null;
 }
 
 /** Compiled screen rules: the operator's entries (if any) first, then the shipped ones. */
@@ -89,9 +104,12 @@ export function compileScreenRules(file: ScreenRulesFile, origin: 'shipped' | 'o
         start: re(rule.start, `prompts[${j}].start`),
         end: re(rule.end, `prompts[${j}].end`),
         detail: re(rule.detail, `prompts[${j}].detail`),
+        detailAfter: re(rule.detailAfter, `prompts[${j}].detailAfter`),
+        skip: re(rule.skip, `prompts[${j}].skip`),
       })),
       errors,
       turnStart: re(set.turnStart, 'turnStart'),
+      versionPath: re(set.versionPath, 'versionPath'),
     };
   });
   return { sets };
@@ -117,6 +135,7 @@ function runtimeKey(runtime: string): string {
  * runtime has no rules.
  */
 export function ruleSetFor(rules: CompiledScreenRules, runtime: string, version?: string | null): CompiledRuleSet | null {
+  // The first set for the runtime is its newest (shipped order): an unknown version reads with it.
   const key = runtimeKey(runtime);
   const candidates = rules.sets.filter((s) => s.names.includes(key));
   if (!candidates.length) return null;
@@ -126,6 +145,43 @@ export function ruleSetFor(rules: CompiledScreenRules, runtime: string, version?
     if (inRange) return inRange;
   }
   return candidates[0];
+}
+
+/**
+ * Why the rules `set` may not know the screens of `version` (the RULES-STALE evidence), or
+ * null: the version is newer than the newest the set was `proven` on (`claude 9.9.9 is newer
+ * than 2.1.332, the newest the rules claude@>=2.1.198 were proven on`), or lies outside its
+ * `versions` range (no set of the runtime holds it). Null when the version is unknown. Pure.
+ */
+export function rulesStaleness(set: CompiledRuleSet, version: string | null | undefined): string | null {
+  const v = version ? semver.coerce(version) : null;
+  if (!v) return null;
+  const { runtime, versions, proven } = set.set;
+  if (versions && !semver.satisfies(v, versions)) return `${runtime} ${version} is outside every rules range (read with ${set.label})`;
+  const p = proven ? semver.coerce(proven) : null;
+  if (p && semver.gt(v, p)) return `${runtime} ${version} is newer than ${proven}, the newest the rules ${set.label} were proven on`;
+  return null;
+}
+
+/** How a runtime's version is found (fleet/runtime-version.ts): every rule set's `packages` and `versionPath` for it. */
+export function versionSourceFor(rules: CompiledScreenRules, runtime: string): { packages: string[]; versionPath: RegExp | null } {
+  const key = runtimeKey(runtime);
+  const sets = rules.sets.filter((s) => s.names.includes(key));
+  return { packages: [...new Set(sets.flatMap((s) => s.set.packages ?? []))], versionPath: sets.find((s) => s.versionPath)?.versionPath ?? null };
+}
+
+/**
+ * The rules that read `runtime` at `version` (null: unknown ⇒ its newest): their label
+ * (`claude@>=2.1.198`), the newest version they were proven on, and why they may be stale
+ * ({@link rulesStaleness}); null when the runtime has no rules. Pure.
+ */
+export function ruleSetSummary(
+  rules: CompiledScreenRules,
+  runtime: string,
+  version: string | null | undefined,
+): { label: string; proven: string | null; stale: string | null } | null {
+  const set = ruleSetFor(rules, runtime, version);
+  return set ? { label: set.label, proven: set.set.proven ?? null, stale: rulesStaleness(set, version) } : null;
 }
 
 /** True when the runtime has screen rules. */
@@ -217,15 +273,22 @@ function readPrompt(
       }
     }
   }
-  if (detail === null && startIdx < anchorIdx) {
-    for (let i = startIdx + 1; i < anchorIdx; i++) {
+  // The line after a marker (2.1.332's command between `╌╌╌` rules), else the first line after the start that is no hint.
+  const firstFrom = (from: number): string | null => {
+    for (let i = from; i < anchorIdx; i++) {
       const t = lines[i].replace(FRAME, ' ').trim();
-      if (t) {
-        detail = t;
+      if (t && !p.skip?.test(lines[i]) && !p.detailAfter?.test(lines[i])) return t;
+    }
+    return null;
+  };
+  if (detail === null && p.detailAfter) {
+    for (let i = startIdx; i < anchorIdx; i++)
+      if (p.detailAfter.test(lines[i])) {
+        detail = firstFrom(i + 1);
         break;
       }
-    }
   }
+  if (detail === null && startIdx < anchorIdx) detail = firstFrom(startIdx + 1);
   const block = blockLines.join('\n').replace(/\s+$/, '');
   return { prompt: { kind: rule.kind, tool, detail, block, id: promptId(runtime, tool, block) }, endIdx };
 }
@@ -257,7 +320,14 @@ export function classifyScreen(
   lines.forEach((l, i) => {
     if (l.trim()) nonBlank.push(i);
   });
-  const out: ScreenClassification = { state: 'unknown', rules: set.label, ...(set.set.idleMayStream ? { idleMayStream: true } : {}) };
+  const stale = rulesStaleness(set, version);
+  const out: ScreenClassification = {
+    state: 'unknown',
+    rules: set.label,
+    ...(set.set.idleMayStream ? { idleMayStream: true } : {}),
+    ...(version ? { version } : {}),
+    ...(stale ? { stale } : {}),
+  };
 
   // Prompts first: a dialog replaces the input line, and answering it is not typing a message.
   const promptWindow = nonBlank.slice(-(set.set.promptLines ?? 30));
@@ -275,6 +345,7 @@ export function classifyScreen(
 
   // The input box, and the line where the transcript ends above it.
   let boxTop = -1;
+  let boxBottom = -1;
   if (set.prompt) {
     if (set.border) {
       const borders = nonBlank.filter((i) => set.border!.test(lines[i]));
@@ -285,6 +356,7 @@ export function classifyScreen(
         const m = inside.length ? set.prompt.exec(inside[0]) : ([''] as unknown as RegExpExecArray);
         if (m) {
           boxTop = top;
+          boxBottom = bottom;
           const text = [m.groups?.text ?? '', ...inside.slice(1)]
             .map((l) => l.trim())
             .join('\n')
@@ -315,7 +387,13 @@ export function classifyScreen(
   };
   if (has(set.queued)) return { ...out, state: 'queued' };
   if (has(set.busy)) return (has(set.retrying) ? errorAt(bottom) : null) ?? { ...out, state: 'busy' };
-  if (!has(set.idle)) return out;
+  // The box by its structure (the rules around the cursor line, only a footer below) is the idle input line, whatever the footer says.
+  const box = set.set.inputBox;
+  const boxIdle = !!box?.marksIdle && boxBottom >= 0 && nonBlank.filter((i) => i > boxBottom).length <= (box.footerLines ?? 3);
+  if (!has(set.idle) && !boxIdle) {
+    const last = nonBlank.length ? errorText(lines[nonBlank[nonBlank.length - 1]]).slice(0, 80) : '';
+    return { ...out, unrecognised: last || '(blank screen)' };
+  }
 
   // Idle: did the last turn end on an error? Only the transcript after the last turn start counts.
   const end = boxTop >= 0 ? boxTop : (bottom[0] ?? lines.length);
@@ -341,151 +419,6 @@ function errorText(line: string): string {
     .replace(/\s+/g, ' ')
     .trim()
     .slice(0, 200);
-}
-
-/** Path of the operator's override: `<mosaicHome>/fleet/screen-rules.yaml`. */
-export function screenRulesOverridePath(mosaicHome: string): string {
-  return path.join(mosaicHome, 'fleet', 'screen-rules.yaml');
-}
-
-type YamlModule = typeof import('yaml');
-let yamlModule: YamlModule | null = null;
-function yaml(): YamlModule {
-  yamlModule ??= createRequire(import.meta.url)('yaml') as YamlModule;
-  return yamlModule;
-}
-
-/**
- * Parses and checks an override file's text: YAML syntax, the shape of
- * `schema/screen-rules.schema.json` (ajv), every pattern compiles. Returns the compiled rules,
- * or ONE clear error `<file>:<line>: <what> — the shipped screen rules stay in use`. Never throws.
- */
-export function parseScreenRulesYaml(text: string, file: string): { rules: CompiledScreenRules; error: null } | { rules: null; error: string } {
-  const { LineCounter, parseDocument } = yaml();
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
-  const fail = (offset: number, what: string) =>
-    ({ rules: null, error: `${file}:${lineCounter.linePos(offset).line}: ${what} — the shipped screen rules stay in use` }) as const;
-  if (doc.errors.length) return fail(doc.errors[0].pos[0], `YAML syntax: ${doc.errors[0].message.split('\n')[0]}`);
-  const data = doc.toJS() as unknown;
-  const validate = rulesValidator();
-  if (!validate(data)) {
-    const e = validate.errors?.[0];
-    const segs = (e?.instancePath ?? '')
-      .split('/')
-      .slice(1)
-      .map((s) => (/^\d+$/.test(s) ? Number(s) : s.replace(/~1/g, '/').replace(/~0/g, '~')));
-    const node = doc.getIn(segs, true) as { range?: [number, number, number] } | undefined;
-    const where = segs.length
-      ? segs
-          .map((s) => (typeof s === 'number' ? `[${s}]` : `.${s}`))
-          .join('')
-          .replace(/^\./, '')
-      : 'file';
-    const extra =
-      e?.keyword === 'additionalProperties'
-        ? ` (${(e.params as { additionalProperty: string }).additionalProperty})`
-        : e?.keyword === 'enum'
-          ? ` (${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')})`
-          : '';
-    return fail(node?.range?.[0] ?? 0, `${where} ${e?.message ?? 'is not valid'}${extra}`);
-  }
-  try {
-    return { rules: compileScreenRules(data as ScreenRulesFile, 'override'), error: null };
-  } catch (error) {
-    // Point at the pattern that failed: `runtimes[0].busy[1]: …`.
-    const msg = (error as Error).message;
-    const segs = (/^([^:]+):/.exec(msg)?.[1] ?? '')
-      .split(/[.[\]]+/)
-      .filter(Boolean)
-      .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
-    const node = (segs.length ? doc.getIn(segs, true) : null) as { range?: [number, number, number] } | null;
-    return fail(node?.range?.[0] ?? 0, msg);
-  }
-}
-
-let validatorCache: (((data: unknown) => boolean) & { errors?: { instancePath: string; keyword: string; message?: string; params: unknown }[] | null }) | null =
-  null;
-
-/** ajv validator of schema/screen-rules.schema.json, compiled once per process (only when an override exists). */
-function rulesValidator() {
-  if (validatorCache) return validatorCache;
-  const require = createRequire(import.meta.url);
-  const Ajv = require('ajv') as typeof import('ajv').default;
-  const schemaPath = findSchema();
-  const schema = JSON.parse(fs.readFileSync(schemaPath, 'utf8')) as object;
-  validatorCache = new Ajv({ allErrors: false, strict: false }).compile(schema) as unknown as typeof validatorCache;
-  return validatorCache!;
-}
-
-/** schema/screen-rules.schema.json of the installed package (package.json `files` ships `schema/`). */
-function findSchema(): string {
-  return path.join(packageRoot(), 'schema', 'screen-rules.schema.json');
-}
-
-/** Rules in use and why the override is not (one clear line), as {@link ScreenRulesCache.get} returns them. */
-export interface ScreenRulesState {
-  rules: CompiledScreenRules;
-  /** The override file when it exists and is in use, else null. */
-  override: string | null;
-  /** `<file>:<line>: <what> — the shipped screen rules stay in use`, or null. */
-  error: string | null;
-}
-
-/**
- * The screen rules in use for one Mosaic home: the override `<home>/fleet/screen-rules.yaml`
- * (its entries first) over the shipped rules. The file is stat'ed on each `get()` and re-read
- * only when it changed (mtime, ctime, size); a bad file gives one clear error and the shipped
- * rules alone. Never throws.
- */
-export class ScreenRulesCache {
-  private key: string | null = null;
-  private state: ScreenRulesState = { rules: shippedScreenRules(), override: null, error: null };
-
-  /** `file`: the override path, normally {@link screenRulesOverridePath}(`<home>`). */
-  constructor(readonly file: string) {}
-
-  /** The rules in use now (stat every call, re-read on change; at most 256 KB read). Never throws. */
-  get(): ScreenRulesState {
-    let key: string;
-    try {
-      const st = fs.statSync(this.file);
-      key = `${st.mtimeMs}:${st.ctimeMs}:${st.size}`;
-    } catch {
-      key = 'missing';
-    }
-    if (key === this.key) return this.state;
-    this.key = key;
-    if (key === 'missing') {
-      this.state = { rules: shippedScreenRules(), override: null, error: null };
-      return this.state;
-    }
-    let text: string;
-    try {
-      const fd = fs.openSync(this.file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-      try {
-        if (!fs.fstatSync(fd).isFile()) throw new Error('not a regular file');
-        const buf = Buffer.alloc(256 * 1024);
-        const n = fs.readSync(fd, buf, 0, buf.length, 0);
-        if (n === buf.length) throw new Error('larger than 256 KB');
-        text = buf.subarray(0, n).toString('utf8');
-      } finally {
-        fs.closeSync(fd);
-      }
-    } catch (error) {
-      this.state = {
-        rules: shippedScreenRules(),
-        override: null,
-        error: `${this.file}: unreadable: ${(error as Error).message} — the shipped screen rules stay in use`,
-      };
-      return this.state;
-    }
-    const parsed = parseScreenRulesYaml(text, this.file);
-    this.state = parsed.rules
-      ? { rules: { sets: [...parsed.rules.sets, ...shippedScreenRules().sets] }, override: this.file, error: null }
-      : { rules: shippedScreenRules(), override: null, error: parsed.error };
-    return this.state;
-  }
 }
 
 /**

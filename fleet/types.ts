@@ -19,8 +19,10 @@ export const READINESS_ORDER: readonly Readiness[] = ['dead', 'waiting', 'stuck'
  * IDLE-WITH-WORK; LIMITED (stuck on a rate or usage limit) and AUTH (stuck on rejected
  * credentials). NEEDS-RESTART: the unit is active (or activating) but the agent's pane is dead
  * or missing — systemd will not bring it back (upstream's agent units are oneshot).
+ * RULES-STALE: the screen rules may not know the runtime's screens (its version is newer than
+ * the rules were proven on, or its pane reads unknown for several reads while it runs the runtime).
  */
-export type AgentFlag = 'DRIFT' | 'BOOT-ENABLE' | 'NEEDS-RESTART' | 'EXPIRED-CLAIM' | 'LIMITED' | 'AUTH' | 'IDLE-WITH-WORK' | 'OVER-PACE' | 'OVER-BUDGET';
+export type AgentFlag = 'DRIFT' | 'BOOT-ENABLE' | 'NEEDS-RESTART' | 'EXPIRED-CLAIM' | 'LIMITED' | 'AUTH' | 'IDLE-WITH-WORK' | 'RULES-STALE' | 'OVER-PACE' | 'OVER-BUDGET';
 
 /** Heartbeat states of protocol v1. */
 export type HeartbeatState = 'busy' | 'idle' | 'waiting' | 'stuck';
@@ -105,8 +107,12 @@ export type ScreenState = 'idle' | 'busy' | 'queued' | 'waiting' | 'error' | 'un
 
 /** A permission prompt or question read off a screen. */
 export interface ScreenPrompt {
-  /** `permission` (a tool asks to run) or `question` (the runtime asks the operator something). */
-  kind: 'permission' | 'question';
+  /**
+   * `permission` (a tool asks to run), `question` (the runtime asks the operator something) or
+   * `dialog` (a screen of the runtime's own that waits for a human, e.g. Claude Code's startup
+   * permission-mode choice: `tool` names it; never answered by mosaic-top).
+   */
+  kind: 'permission' | 'question' | 'dialog';
   /** The tool as the runtime names it (`Bash`, `Write`, `Edit`, `shell`…), or null when unseen. */
   tool: string | null;
   /** The command or file the tool would run/touch, one line, as shown (untrusted). */
@@ -139,4 +145,12 @@ export interface ScreenReading {
   inputText?: string;
   /** The rules say this runtime's idle-looking screen may be a reply still streaming (Codex). */
   idleMayStream?: boolean;
+  /** The runtime's version read from its live process (`2.1.332`); absent when unknown (remote, unreadable, not a known package). */
+  version?: string;
+  /** Why the rules may not know this version's screens (newer than proven, outside every range): RULES-STALE evidence. */
+  stale?: string;
+  /** For an `unknown` screen: its last non-blank line, what the rules did not recognise (untrusted, ≤ 80 chars). */
+  unrecognised?: string;
+  /** Consecutive captures (this one included) the rules read as `unknown`; 0 when this one was recognised. */
+  unknownReads?: number;
 }

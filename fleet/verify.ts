@@ -173,20 +173,38 @@ export interface InputReading {
   prompt?: ScreenPrompt;
   /** The runtime may stream with an idle-looking screen (Codex). */
   idleMayStream?: boolean;
+  /** The runtime's version read from its process (picked the rules' range), absent when unknown. */
+  version?: string;
+  /** For an unknown screen: its last line, what the rules did not recognise. */
+  unrecognised?: string;
+  /** Why the rules may not know this version (RULES-STALE evidence). */
+  stale?: string;
   /** Non-empty logical lines of the screen (trimmed right). */
   lines: string[];
 }
 
-/** Reads a capture with the screen rules of `runtime` (null: none), generically when it has none. Pure. */
-export function readInput(runtime: string | null | undefined, capture: string | PaneText, rules: CompiledScreenRules = shippedScreenRules()): InputReading {
+/**
+ * Reads a capture with the screen rules of `runtime` (null: none) for its `version` (read from
+ * its process; null when unknown: the runtime's newest rules), generically when it has none. The
+ * same classifier the snapshot's readiness uses (fleet/screen.ts). Pure.
+ */
+export function readInput(
+  runtime: string | null | undefined,
+  capture: string | PaneText,
+  rules: CompiledScreenRules = shippedScreenRules(),
+  version: string | null = null,
+): InputReading {
   const { lines: all, cursorLine } = logicalLines(capture);
   const lines = all.filter((l) => l.trim().length > 0);
   if (runtime && ruleSetFor(rules, runtime)) {
     const text = typeof capture === 'string' ? capture : capture.rows.join('\n');
-    const c = classifyScreen(runtime, null, text, rules);
+    const c = classifyScreen(runtime, version, text, rules);
     return {
       state: c.state,
       rules: c.rules,
+      ...(c.version ? { version: c.version } : {}),
+      ...(c.unrecognised ? { unrecognised: c.unrecognised } : {}),
+      ...(c.stale ? { stale: c.stale } : {}),
       ...(c.inputText !== undefined ? { box: c.inputText } : {}),
       ...(c.prompt ? { prompt: c.prompt } : {}),
       ...(c.idleMayStream ? { idleMayStream: true } : {}),
@@ -213,7 +231,8 @@ export function readInput(runtime: string | null | undefined, capture: string | 
 export function describePrompt(prompt: ScreenPrompt | undefined): string {
   if (!prompt) return 'a dialog';
   const what = [prompt.tool, prompt.detail].filter(Boolean).join(': ');
-  return `a ${prompt.kind === 'permission' ? 'permission prompt' : 'question'}${what ? ` (${sanitizeLine(what).slice(0, 80)})` : ''}`;
+  const kind = prompt.kind === 'permission' ? 'permission prompt' : prompt.kind === 'dialog' ? 'dialog' : 'question';
+  return `a ${kind}${what ? ` (${sanitizeLine(what).slice(0, 80)})` : ''}`;
 }
 
 /**
@@ -244,7 +263,10 @@ export function sendRefusal(input: {
     return `${who}'s input box already holds text (${quote(r.box)}): Enter would submit it with the message; nothing typed — clear it first`;
   }
   if (r.state === 'unknown') {
-    return `${who}'s input line is not on screen [screen rules ${r.rules} read nothing they know: starting, an unknown dialog, or another program]: nothing typed`;
+    const on = r.version ? ` on ${who} ${r.version}` : ` (${who} version unknown)`;
+    const last = r.unrecognised ? `, last line ${quote(r.unrecognised)}` : '';
+    const stale = r.stale ? `; ${r.stale}` : '';
+    return `${who}'s input line is not on screen [screen rules ${r.rules} read nothing they know${on}${last}: starting, an unknown dialog, or another program${stale}]: nothing typed`;
   }
   if (hb?.state === 'waiting' && r.state !== 'idle' && r.state !== 'error') {
     return `the heartbeat says waiting (ts=${hb.ts}) and the screen does not show the idle input line: nothing typed into what may be a dialog`;

@@ -3,9 +3,9 @@
  * dispatcher (src/keys/router.ts: modal ⇒ focused panel ⇒ global). No other component
  * reads input, so a key is never handled twice.
  */
-import { useRef } from 'react';
+import { useLayoutEffect, useRef } from 'react';
 import { useInput } from 'ink';
-import { keyPressesOf } from '../src/keys/keymap.js';
+import { keyPressesOf } from '../src/view/keymap.js';
 import { dispatchKey } from '../src/keys/router.js';
 import { consoleLayout, viewSizeOf, type ScreenSize } from '../src/view/layout.js';
 import { useConsoleActions, useConsoleStoreApi } from './useConsoleStore.js';
@@ -19,7 +19,9 @@ export function useKeymapDispatcher(isActive: boolean, size: ScreenSize): void {
   const store = useConsoleStoreApi();
   const actions = useConsoleActions();
   const sizeRef = useRef(size);
-  sizeRef.current = size;
+  useLayoutEffect(() => {
+    sizeRef.current = size;
+  }, [size]);
   useInput(
     (input, key) => {
       // Keys typed fast (or sent by tmux back to back) can arrive as one chunk ("jj", ESC+j):

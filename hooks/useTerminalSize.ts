@@ -8,15 +8,18 @@ export interface TerminalSize {
   rows: number;
 }
 
+function sizeOf(stdout: NodeJS.WriteStream): TerminalSize {
+  return { columns: stdout.columns || 80, rows: stdout.rows || 24 };
+}
+
 /** Current terminal size (80×24 when stdout is not a tty), updated on every 'resize'. */
 export function useTerminalSize(): TerminalSize {
   const { stdout } = useStdout();
-  const read = (): TerminalSize => ({ columns: stdout.columns || 80, rows: stdout.rows || 24 });
-  const [size, setSize] = useState<TerminalSize>(read);
+  const [size, setSize] = useState<TerminalSize>(() => sizeOf(stdout));
   useEffect(() => {
     const onResize = () =>
       setSize((prev) => {
-        const next = read();
+        const next = sizeOf(stdout);
         return prev.columns === next.columns && prev.rows === next.rows ? prev : next;
       });
     stdout.on('resize', onResize);

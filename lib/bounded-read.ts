@@ -40,6 +40,10 @@ export interface BoundedReadOptions {
   maxBytes: number;
   /** A larger file: read its first `maxBytes` (true) or throw `too-large` (false, default). */
   truncate?: boolean;
+  /** Read the LAST `maxBytes` of a larger file (a log, an append-only history); implies `truncate`. */
+  tail?: boolean;
+  /** Refuse a symlink at `file` (`O_NOFOLLOW`): code `symlink`, `<path>: a symlink (refused)`. */
+  noFollow?: boolean;
 }
 
 function kindOf(st: fs.Stats): string {
@@ -59,52 +63,117 @@ export function formatBytes(n: number): string {
 }
 
 /**
- * Reads `file` with a bound: opened `O_RDONLY | O_NONBLOCK` (a FIFO cannot block the open),
- * checked with `fstat` on that descriptor (a rename cannot slip between the check and the
- * read), refused unless a regular file, and read to at most `maxBytes` bytes (one more is read
- * to tell a larger file, since `st.size` may be stale for a file being written).
+ * Reads `file` with a bound: opened `O_RDONLY | O_NONBLOCK` (a FIFO cannot block the open;
+ * `O_NOFOLLOW` with `noFollow`), checked with `fstat` on that descriptor (a rename cannot slip
+ * between the check and the read), refused unless a regular file, and read to at most
+ * `maxBytes` bytes (one more is read to tell a larger file, since `st.size` may be stale for a
+ * file being written); with `tail`, the last `maxBytes` bytes from the size `fstat` gave.
  * Returns null when the file does not exist. Throws {@link BoundedReadError}: code
  * `not-regular` (`<path>: a FIFO, not a regular file`), `too-large` (`<path>: larger than
- * 1 MiB`, only without `truncate`), or the errno code (`<path>: permission denied (EACCES)`).
+ * 1 MiB`, only without `truncate`/`tail`), `symlink` (with `noFollow`), or the errno code
+ * (`<path>: permission denied (EACCES)`).
  */
 export function readBoundedFile(file: string, opts: BoundedReadOptions): BoundedRead | null {
-  let fd: number;
+  const fd = openBoundedFd(file, fs.constants.O_RDONLY, opts.noFollow ?? false);
+  if (fd === null) return null;
   try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-  } catch (error) {
-    const e = error as NodeJS.ErrnoException;
-    if (e.code === 'ENOENT') return null;
-    throw errnoError(file, e);
-  }
-  try {
-    let st: fs.Stats;
-    try {
-      st = fs.fstatSync(fd);
-    } catch (error) {
-      throw errnoError(file, error as NodeJS.ErrnoException);
-    }
-    if (!st.isFile()) throw new BoundedReadError(file, 'not-regular', `${kindOf(st)}, not a regular file`);
-    const buffer = Buffer.allocUnsafe(opts.maxBytes + 1);
+    const st = regularStat(file, fd);
+    const start = opts.tail ? Math.max(0, st.size - opts.maxBytes) : 0;
+    const buffer = Buffer.allocUnsafe(opts.tail ? Math.min(opts.maxBytes, st.size) : opts.maxBytes + 1);
     let n = 0;
     try {
       while (n < buffer.length) {
-        const got = fs.readSync(fd, buffer, n, buffer.length - n, n);
+        const got = fs.readSync(fd, buffer, n, buffer.length - n, start + n);
         if (got === 0) break;
         n += got;
       }
     } catch (error) {
       throw errnoError(file, error as NodeJS.ErrnoException);
     }
+    if (opts.tail) return { bytes: buffer.subarray(0, n), size: Math.max(st.size, start + n), truncated: start > 0, mtimeMs: st.mtimeMs };
     const truncated = n > opts.maxBytes;
     if (truncated && !opts.truncate)
       throw new BoundedReadError(file, 'too-large', `larger than ${formatBytes(opts.maxBytes)} (${st.size} bytes); is this the right file?`);
     return { bytes: buffer.subarray(0, Math.min(n, opts.maxBytes)), size: truncated ? Math.max(st.size, n) : n, truncated, mtimeMs: st.mtimeMs };
   } finally {
-    try {
-      fs.closeSync(fd);
-    } catch {
-      // Nothing to do: the read is over either way.
+    closeQuietly(fd);
+  }
+}
+
+/** Options of {@link openBoundedForWrite}. */
+export interface BoundedWriteOptions {
+  /** Append (`O_APPEND`, the default) or truncate (`O_TRUNC`) an existing file. */
+  append?: boolean;
+  /** Mode of a file created here (default 0600); an existing file keeps its mode. */
+  mode?: number;
+  /** Refuse a symlink at `file` (`O_NOFOLLOW`). */
+  noFollow?: boolean;
+}
+
+/**
+ * Opens `file` for writing (created when missing) so that nothing planted there can block or
+ * swallow the write: `O_WRONLY | O_CREAT | O_NONBLOCK` (a FIFO without a reader fails at once
+ * instead of blocking the open), then `fstat` on the descriptor: anything but a regular file
+ * (FIFO with a reader, device such as a link to `/dev/null`, socket, directory) is refused.
+ * The descriptor stays non-blocking, which changes nothing for a regular file. Returns the fd
+ * (the caller closes it). Throws {@link BoundedReadError} like {@link readBoundedFile}.
+ */
+export function openBoundedForWrite(file: string, opts: BoundedWriteOptions = {}): number {
+  const flags = fs.constants.O_WRONLY | fs.constants.O_CREAT | (opts.append === false ? fs.constants.O_TRUNC : fs.constants.O_APPEND);
+  const fd = openBoundedFd(file, flags, opts.noFollow ?? false, opts.mode ?? 0o600);
+  if (fd === null) throw new BoundedReadError(file, 'ENOENT', 'a path component is missing (ENOENT)');
+  try {
+    regularStat(file, fd);
+    return fd;
+  } catch (error) {
+    closeQuietly(fd);
+    throw error;
+  }
+}
+
+/** Opens with `O_NONBLOCK` (and `O_NOFOLLOW`); null on ENOENT; other failures as {@link BoundedReadError}. */
+function openBoundedFd(file: string, flags: number, noFollow: boolean, mode?: number): number | null {
+  try {
+    return fs.openSync(file, flags | fs.constants.O_NONBLOCK | (noFollow ? fs.constants.O_NOFOLLOW : 0), mode);
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    if (e.code === 'ENOENT') return null;
+    if (e.code === 'ELOOP' && noFollow) throw new BoundedReadError(file, 'symlink', 'a symlink (refused)');
+    // A FIFO opened for writing without a reader: ENXIO; say what the path is.
+    if (e.code === 'ENXIO' || e.code === 'EISDIR') {
+      const kind = lstatKind(file);
+      if (kind) throw new BoundedReadError(file, 'not-regular', `${kind}, not a regular file`);
     }
+    throw errnoError(file, e);
+  }
+}
+
+function lstatKind(file: string): string | null {
+  try {
+    const st = fs.statSync(file);
+    return st.isFile() ? null : kindOf(st);
+  } catch {
+    return null;
+  }
+}
+
+/** `fstat` of `fd`, refused unless a regular file. */
+function regularStat(file: string, fd: number): fs.Stats {
+  let st: fs.Stats;
+  try {
+    st = fs.fstatSync(fd);
+  } catch (error) {
+    throw errnoError(file, error as NodeJS.ErrnoException);
+  }
+  if (!st.isFile()) throw new BoundedReadError(file, 'not-regular', `${kindOf(st)}, not a regular file`);
+  return st;
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    fs.closeSync(fd);
+  } catch {
+    // Nothing to do: the read is over either way.
   }
 }
 
@@ -117,6 +186,8 @@ const CAUSES: Record<string, string> = {
   ENOTDIR: 'a path component is not a directory',
   EIO: 'I/O error',
   ENXIO: 'no such device',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on device',
 };
 
 function errnoError(file: string, e: NodeJS.ErrnoException): BoundedReadError {

@@ -3,6 +3,7 @@
  * stack trace (unless `MOSAIC_DEBUG=1`), never the SQL or the parameters of a failed query (they
  * hold card data). Dependency-free (ground floor).
  */
+import { flattenLine } from './sanitize.js';
 
 /** Exit code of an unexpected error (a bug, or a cause the program does not know): sysexits' EX_SOFTWARE. */
 export const INTERNAL_EXIT = 70;
@@ -38,7 +39,49 @@ const ERRNO_CAUSES: Record<string, string> = {
   EIO: 'I/O error',
   ENOTEMPTY: 'directory not empty',
   ERR_FS_EISDIR: 'is a directory',
+  ELOOP: 'too many symlinks',
+  ENXIO: 'no such device or address',
 };
+
+/**
+ * Emscripten's errno numbers (PGlite's WebAssembly file system throws `{name: 'ErrnoError',
+ * errno: 51}`, not an Error): the ones a data dir meets, as their POSIX names.
+ */
+const EMSCRIPTEN_ERRNO: Record<number, string> = {
+  2: 'EACCES',
+  19: 'EDQUOT',
+  20: 'EEXIST',
+  29: 'EIO',
+  31: 'EISDIR',
+  44: 'ENOENT',
+  51: 'ENOSPC',
+  54: 'ENOTDIR',
+  55: 'ENOTEMPTY',
+  63: 'EPERM',
+  69: 'EROFS',
+};
+
+/** A non-Error thrown value (PGlite's `ErrnoError` object, a string, a plain object) as an Error-like with `code` when it has one. */
+function asErrorLike(e: unknown): { message: string; code?: string } {
+  if (typeof e === 'string') return { message: e };
+  if (e && typeof e === 'object') {
+    const o = e as { name?: unknown; errno?: unknown; code?: unknown; message?: unknown };
+    const code = typeof o.code === 'string' ? o.code : o.name === 'ErrnoError' && typeof o.errno === 'number' ? EMSCRIPTEN_ERRNO[o.errno] : undefined;
+    if (code) return { message: typeof o.message === 'string' ? o.message : code, code };
+    if (typeof o.message === 'string') return { message: o.message };
+    if (o.name === 'ErrnoError') return { message: `file system error (errno ${String(o.errno)} of the WebAssembly runtime)` };
+    try {
+      return { message: JSON.stringify(e).slice(0, 200) };
+    } catch {
+      return { message: 'unknown error' };
+    }
+  }
+  return { message: String(e) };
+}
+
+/** PGlite's WebAssembly runtime aborted (`Aborted(). Build with -sASSERTIONS…`): what that means for an operator. */
+const WASM_ABORT =
+  'the PGlite database engine aborted (its WebAssembly runtime stopped, usually after an earlier write failed: a full disk or a read-only data dir) — free space or fix the data dir, then `mosaic-top backlog stop` and retry';
 
 /** True when `message` is drizzle's wrapper `Failed query: <SQL>\nparams: <values>`. */
 function isFailedQuery(message: string): boolean {
@@ -87,7 +130,13 @@ export function describeCause(error: unknown): string {
     }
     break;
   }
-  if (!(e instanceof Error)) return oneLine(String(e));
+  // The bounded reader's errors are already `<path>: <cause> (<ERRNO>)`.
+  if (e instanceof Error && e.name === 'BoundedReadError') return oneLine(e.message);
+  if (!(e instanceof Error)) {
+    const like = asErrorLike(e);
+    if (like.code && ERRNO_CAUSES[like.code]) return `${ERRNO_CAUSES[like.code]} (${like.code})`;
+    return oneLine(like.message);
+  }
   const code = (e as NodeJS.ErrnoException).code;
   let message = e.message;
   if (e.name === 'AggregateError' && Array.isArray((e as { errors?: unknown[] }).errors)) {
@@ -102,16 +151,25 @@ export function describeCause(error: unknown): string {
     return oneLine(`${ERRNO_CAUSES[code]} (${code}${syscall ? `, ${syscall}` : ''}${where ? ` ${where}` : ''})`);
   }
   message = message.replace(/^SystemError \[[A-Z_]+\]: /, '');
+  if (/^Aborted\(/.test(message)) return WASM_ABORT;
   return oneLine(message || e.name || 'unknown error');
+}
+
+/**
+ * THE error-to-line function: `<subject>: <cause>` in one line, the cause from
+ * {@link describeCause} (errno code, syscall and path kept; PGlite's errno objects and
+ * WebAssembly aborts explained; no SQL). `subject` (a path, a peer, `PGlite data dir …`) is
+ * left out when the cause already names it. Pure.
+ */
+export function messageOf(error: unknown, subject?: string): string {
+  const cause = describeCause(error);
+  if (!subject || cause.includes(subject)) return cause;
+  return oneLine(`${subject}: ${cause}`);
 }
 
 /** Flattens to one line (control characters and line breaks become spaces) of at most 400 characters. */
 function oneLine(text: string): string {
-  const flat = text
-    .replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
-  return flat.length > 400 ? `${flat.slice(0, 399)}…` : flat;
+  return flattenLine(text, 400);
 }
 
 /**

@@ -18,8 +18,37 @@ export const OWNER_ONLY_FILE_MODE = 0o600;
  * EACCES, ENOTDIR, …) unchanged.
  */
 export function ensureOwnerOnlyDir(dir: string): void {
-  fs.mkdirSync(dir, { recursive: true, mode: OWNER_ONLY_DIR_MODE });
+  makeDirs(dir, OWNER_ONLY_DIR_MODE);
   tightenMode(dir, OWNER_ONLY_DIR_MODE);
+}
+
+/**
+ * `mkdir -p dir` (mode `mode` for the dirs created) that throws the REAL cause: Node's
+ * recursive mkdir reports ENOENT for the leaf when a missing parent cannot be created on a
+ * read-only file system; here each missing component is created in turn, so the error is that
+ * component's (EROFS, ENOSPC, EACCES, ENOTDIR) with its path. An existing `dir` is fine.
+ */
+export function makeDirs(dir: string, mode = OWNER_ONLY_DIR_MODE): void {
+  const missing: string[] = [];
+  let p = path.resolve(dir);
+  for (;;) {
+    try {
+      if (fs.statSync(p).isDirectory()) break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    missing.push(p);
+    const parent = path.dirname(p);
+    if (parent === p) break;
+    p = parent;
+  }
+  for (const d of missing.reverse()) {
+    try {
+      fs.mkdirSync(d, { mode });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || !fs.statSync(d).isDirectory()) throw error;
+    }
+  }
 }
 
 /** Removes group/other bits of `file` when this user owns it and any is set; true when it changed. Throws filesystem errors. */

@@ -32,9 +32,47 @@ export function sanitizeLines(text: string): string[] {
   return text.split('\n').map((line) => sanitizeLine(line.replace(/\r$/, '').replace(/\t/g, '    ')));
 }
 
+// What is never quoted into a one-line message as it is: the controls above, line and
+// paragraph separators, bidi overrides/isolates, and U+FFFD (an undecodable byte).
+const UNQUOTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufffd]/g;
+// C0 controls but tab, LF and CR, and DEL: bytes no text file holds.
+const BINARY = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+
+/**
+ * Untrusted text as ONE short inert line (reasons, notes, errors, stderr of a peer): every
+ * control character, line/paragraph separator, bidi override and U+FFFD becomes `replacement`
+ * (a space by default), runs of blanks collapse to one, the ends are trimmed, and the result is
+ * cut to `max` characters (code points), the last one `…` when cut. Pure.
+ */
+export function flattenLine(text: string, max = Infinity, replacement = ' '): string {
+  const flat = text.replace(UNQUOTABLE, replacement).replace(/\s+/g, ' ').trim();
+  const chars = [...flat];
+  return chars.length > max ? `${chars.slice(0, Math.max(0, max - 1)).join('')}…` : flat;
+}
+
+/** `text` with every character {@link flattenLine} replaces shown as `replacement` (`?`), nothing else changed. Pure. */
+export function maskUnquotable(text: string, replacement = '?'): string {
+  return text.replace(UNQUOTABLE, replacement);
+}
+
+/** `text` with every control character (C0, DEL, C1) removed. Pure. */
+export function stripControls(text: string): string {
+  return text.replace(CONTROL, '');
+}
+
+/** True when `text` holds a byte no text file holds (C0 controls other than tab/LF/CR, DEL): it is binary. Pure. */
+export function looksBinary(text: string): boolean {
+  return BINARY.test(text);
+}
+
+/** True when `ch` (one character) is a control character (C0, DEL; with `c1`, also 0x80–0x9f). Pure. */
+export function isControlCharacter(ch: string, c1 = true): boolean {
+  const code = ch.codePointAt(0) ?? 0;
+  return code < 0x20 || code === 0x7f || (c1 && code >= 0x80 && code <= 0x9f);
+}
+
 /** True when `text` contains a control character (used to refuse messages: a send never types a control character into a pane). */
 export function hasControlCharacters(text: string, allowNewlines = false): boolean {
   const stripped = allowNewlines ? text.replace(/\r?\n/g, '') : text;
-  CONTROL.lastIndex = 0;
-  return /[\u0000-\u001f\u007f-\u009f]/.test(stripped);
+  return [...stripped].some((ch) => isControlCharacter(ch));
 }

@@ -8,10 +8,10 @@ import { registerActionCommands } from './commands/actions.js';
 import { registerLifecycleCommands } from './commands/lifecycle.js';
 import { registerEventsCommand } from './commands/events.js';
 import { registerSpendCommand } from './commands/spend.js';
+import { registerDoctorCommand } from './commands/doctor.js';
 import { sanitizeLines } from '../lib/sanitize.js';
 import { debugWanted, fatalExitCode, formatFatal } from '../lib/errors.js';
 
-export { USAGE_EXIT, parseSeconds, type GlobalOptions } from './options.js';
 import { USAGE_EXIT, parseSeconds, type GlobalOptions } from './options.js';
 
 /** Builds the command tree. Heavy modules (ink, react, PGlite) are imported lazily per mode. */
@@ -61,6 +61,7 @@ export function buildProgram(): Command {
   registerLifecycleCommands(program);
   registerEventsCommand(program);
   registerSpendCommand(program);
+  registerDoctorCommand(program);
   // Only the root: its action reports excess words as an unknown command (above) instead of
   // commander's "too many arguments". Set after registering so subcommands keep the check.
   program.allowExcessArguments(true);

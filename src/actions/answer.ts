@@ -1,17 +1,19 @@
 /**
- * Answering a waiting agent's permission prompt (issue 15): allow ONCE or deny, one key, only
- * the prompt the operator saw, with a receipt. Owner: actions.
+ * Answering a waiting agent's permission prompt: allow ONCE or deny, one key, only into the
+ * agent's runtime and only onto the prompt the operator saw, with a receipt. Owner: actions.
  *
  * The keys are data beside the screen rules (fleet/screen-rules.ts `answer`): Claude Code's
  * `❯ 1. Yes` / `Esc to cancel`, Codex's `Yes, proceed (y)` / `(esc)`. Never "always allow",
- * never a mode change, never Enter guessing. The prompt's identity is fleet/screen.ts
- * `promptId` (runtime, tool, normalized block), read again from a capture taken immediately
- * before the key; another prompt or none ⇒ refused, nothing typed.
+ * never a mode change, never Enter guessing. The pane must run the runtime (the process
+ * evidence of DRIFT, ./runtime-process.ts); the prompt's identity is fleet/screen.ts `promptId`
+ * (runtime, tool, normalized block); the screen must hold still for a settle time; and the key
+ * is sent by tmux only if the pane still shows those rows (fleet/prompt-guard.ts).
  */
-import { agentPaneTarget, capturePaneWithCursor, readPaneState } from '../../fleet/capture.js';
-import { isRemoteTmux, type TmuxServer } from '../../fleet/exec.js';
+import { agentPaneTarget, readPaneState } from '../../fleet/capture.js';
+import { isRemoteTmux, tmuxServerLabel, type TmuxServer } from '../../fleet/exec.js';
+import { capturePaneScreen, sameScreen, screenGuard, sendKeyIfScreen, type PaneScreen } from '../../fleet/prompt-guard.js';
 import { classifyScreen, answerRuleFor, type ScreenClassification } from '../../fleet/screen.js';
-import { pressKey } from '../../fleet/send-keys.js';
+import { checkRuntimeProcess } from './runtime-process.js';
 import type { ScreenPrompt } from '../../fleet/types.js';
 import type { MosaicPaths } from '../../lib/paths.js';
 import { sanitizeLine, sanitizeLines } from '../../lib/sanitize.js';
@@ -53,6 +55,12 @@ export interface AnswerReceipt {
   elapsedMs: number;
   /** Who answered (`$USER@host`). */
   by: string;
+  /** Id of the prompt on screen in the same tmux command list as the key, just before it (null: none); absent when no key was tried. */
+  promptBefore?: string | null;
+  /** Id of the prompt on screen at the first capture after the key (null: none; the prompt closed); absent when no key was sent. */
+  promptAfter?: string | null;
+  /** The pane's process as checked: the program expected and the names seen; absent when not checked. */
+  process?: { expected: string; seen: string[] };
   /** Where the receipt was recorded ("backlog event #12", or why not); absent when not attempted. */
   recorded?: string;
 }
@@ -60,6 +68,10 @@ export interface AnswerReceipt {
 /** Default bound for the prompt to close after the key, milliseconds. */
 export const DEFAULT_ANSWER_TIMEOUT_MS = 10_000;
 const POLL_MS = 100;
+/** Default time the screen must stay unchanged (same rows, cursor, program) before the key, ms. */
+export const DEFAULT_SETTLE_MS = 300;
+/** Default bound for the screen to settle, ms: a screen that keeps changing longer is refused. */
+export const DEFAULT_SETTLE_BOUND_MS = 3000;
 
 /** Options of {@link answerPrompt}. */
 export interface AnswerOptions {
@@ -79,6 +91,12 @@ export interface AnswerOptions {
   paths?: MosaicPaths;
   /** Who answers (default `$USER@host`). */
   by?: string;
+  /** Time the screen must stay unchanged before the key, ms (default {@link DEFAULT_SETTLE_MS}). */
+  settleMs?: number;
+  /** Bound for the screen to settle, ms (default {@link DEFAULT_SETTLE_BOUND_MS}). */
+  settleBoundMs?: number;
+  /** `/proc` root for the process check (tests). */
+  procRoot?: string;
 }
 
 function shownPrompt(p: ScreenPrompt): AnsweredPrompt {
@@ -117,13 +135,19 @@ export function describeAnswerReceipt(r: AnswerReceipt): string {
  * Answers the permission prompt on `agent`'s pane `=<agent>:0.0` (a local socket, or its host's
  * tmux over ssh) with ONE key from the runtime's screen rules (`answer.allow` / `answer.deny`):
  * 1. refused, nothing typed: `readonly`; the runtime has no answer keys; the pane is missing,
- *    dead, unreachable (ssh) or in copy mode; its screen is not `waiting` on a permission prompt;
- *    `promptId` given and the prompt on screen has another id;
- * 2. under the per-agent input lock (shared with sends), the screen is captured AGAIN just
- *    before the key and the prompt's id compared with the first reading (or `promptId`);
- * 3. the key goes in; captures every 100 ms until that prompt is gone (the screen no longer shows
- *    a prompt with its id) or `timeoutMs`: `answered` with what followed (busy marker, a busy
- *    beat, the tool's rejection text, the idle input line, another prompt), else `no_evidence`.
+ *    dead, unreachable (ssh) or in copy mode; the pane's process is not the agent's runtime
+ *    (DRIFT evidence: `/proc` here, `ps` over ssh; not verifiable ⇒ refused); its screen is not
+ *    `waiting` on a permission prompt; `promptId` given and the prompt on screen has another id;
+ * 2. under the per-agent input lock (shared with sends), the screen must stay the same — same
+ *    prompt id, same rows, cursor and program — for `settleMs` (within `settleBoundMs`); another
+ *    prompt or none meanwhile ⇒ refused;
+ * 3. the key goes in ONE tmux command list that captures the pane and sends the key only if the
+ *    settled prompt's rows, cursor, pane pid and foreground command are still what was checked
+ *    (fleet/prompt-guard.ts); `promptBefore` is the id on screen there, `promptAfter` the id at
+ *    the first capture after;
+ * 4. captures every 100 ms until that prompt is gone or `timeoutMs`: `answered` with what
+ *    followed (busy marker, a busy beat, the tool's rejection text, the idle input line,
+ *    another prompt), else `no_evidence`.
  * Never throws: tmux/ssh failures come back as `refused` (before the key) or `no_evidence`.
  * With `paths`, the receipt is recorded as an `answer` event (prompt text sanitized, who
  * answered) when a backlog store exists and a key was sent or an id check refused.
@@ -142,6 +166,8 @@ export async function answerPrompt(opts: AnswerOptions): Promise<AnswerReceipt> 
         prompt: receipt.prompt,
         reason: receipt.reason,
         evidence: receipt.evidence,
+        promptBefore: receipt.promptBefore ?? null,
+        promptAfter: receipt.promptAfter ?? null,
         elapsedMs: receipt.elapsedMs,
         by: receipt.by,
       },
@@ -151,10 +177,72 @@ export async function answerPrompt(opts: AnswerOptions): Promise<AnswerReceipt> 
   return receipt;
 }
 
+/** A capture and what the screen rules read on it. */
+interface Reading {
+  screen: PaneScreen;
+  c: ScreenClassification;
+}
+
+/** The row where `block` (a prompt's lines, as classifyScreen cut them) starts on `rows`, searching from the bottom; -1 when not found. Pure. */
+export function promptBlockRow(rows: readonly string[], block: string): number {
+  const want = block.split('\n').map((l) => l.trimEnd());
+  for (let i = rows.length - want.length; i >= 0; i--) if (want.every((l, k) => rows[i + k].trimEnd() === l)) return i;
+  return -1;
+}
+
+/** The id of the prompt a reading shows (null: none). */
+const shownId = (c: ScreenClassification): string | null => (c.state === 'waiting' && c.prompt ? c.prompt.id : null);
+
+/**
+ * Waits until the screen stayed the same (rows, cursor, history, foreground program: {@link
+ * sameScreen}) for `settleMs`, polling every 8–24 ms (jittered, so a redraw cannot keep in step
+ * with the polls), bounded by `boundMs`. Any capture that does not show the prompt `wanted`
+ * ends it at once. Returns the last (settled) reading, or why not.
+ */
+async function settleOnPrompt(
+  read: () => Promise<Reading>,
+  first: Reading,
+  wanted: string,
+  settleMs: number,
+  boundMs: number,
+): Promise<{ ok: true; reading: Reading } | { ok: false; reason: string; prompt: ScreenPrompt | null }> {
+  const started = performance.now();
+  let ref = first;
+  let since = started;
+  let changes = 0;
+  for (;;) {
+    await delay(8 + Math.floor(Math.random() * 17));
+    let now: Reading;
+    try {
+      now = await read();
+    } catch (error) {
+      return { ok: false, reason: `cannot read the screen before the key: ${(error as Error).message}`, prompt: null };
+    }
+    if (shownId(now.c) !== wanted) {
+      const what =
+        now.c.state === 'waiting' && now.c.prompt ? `another prompt came up: ${describeScreen(now.c)}` : `the prompt closed (${describeScreen(now.c)})`;
+      return { ok: false, reason: `${what} while the screen settled (expected id ${wanted})`, prompt: now.c.prompt ?? null };
+    }
+    const t = performance.now();
+    if (!sameScreen(ref.screen, now.screen)) {
+      ref = now;
+      since = t;
+      changes++;
+    } else if (t - since >= settleMs) return { ok: true, reading: now };
+    if (t - started >= boundMs)
+      return {
+        ok: false,
+        reason: `the screen did not hold still for ${settleMs} ms within ${boundMs} ms (${changes} change(s) seen): a key now could land on another screen`,
+        prompt: now.c.prompt ?? null,
+      };
+  }
+}
+
 async function answer(opts: AnswerOptions): Promise<AnswerReceipt> {
   const started = performance.now();
   const by = opts.by ?? operatorName();
   const target = agentPaneTarget(opts.agent);
+  const extra: Partial<AnswerReceipt> = {};
   const result = (status: AnswerStatus, fields: Partial<AnswerReceipt>): AnswerReceipt => ({
     status,
     agent: opts.agent,
@@ -165,6 +253,7 @@ async function answer(opts: AnswerOptions): Promise<AnswerReceipt> {
     evidence: [],
     elapsedMs: Math.round(performance.now() - started),
     by,
+    ...extra,
     ...fields,
   });
   const refuse = (reason: string, prompt: AnsweredPrompt | null = null) => result('refused', { reason: sanitizeLine(reason), prompt });
@@ -177,22 +266,41 @@ async function answer(opts: AnswerOptions): Promise<AnswerReceipt> {
   const key = opts.answer === 'allow' ? keys.allow : keys.deny;
   const runtime = opts.runtime;
 
-  const pane = await readPaneState(opts.socket, target);
-  if (!pane.exists || pane.dead) return refuse(`${pane.problem ?? `pane ${target} unusable`}; nothing typed`);
-  if (pane.inMode) return refuse(`pane ${target} is in copy mode: a key would drive the mode, not the prompt; nothing typed`);
-  const read = async (): Promise<ScreenClassification> => classifyScreen(runtime, null, (await capturePaneWithCursor(opts.socket, target)).rows.join('\n'));
-  let first: ScreenClassification;
+  // One tmux call: the screen, and the pane's id, liveness, mode, pid and foreground program.
+  let first: Reading;
   try {
-    first = await read();
+    const screen = await capturePaneScreen(opts.socket, target);
+    first = { screen, c: classifyScreen(runtime, null, screen.rows.join('\n')) };
   } catch (error) {
-    return refuse(`cannot read the screen of ${target}: ${(error as Error).message}; nothing typed`);
+    const pane = await readPaneState(opts.socket, target);
+    return refuse(`${pane.problem ?? `cannot read the screen of ${target}: ${(error as Error).message}`}; nothing typed`);
   }
-  if (first.state !== 'waiting' || !first.prompt) return refuse(`${opts.agent} is not waiting on a prompt (${describeScreen(first)}); nothing typed`);
-  if (first.prompt.kind !== 'permission')
-    return refuse(`the prompt on screen is a question, not a permission prompt (${describeScreen(first)}); nothing typed`);
-  const wanted = opts.promptId ?? first.prompt.id;
-  if (first.prompt.id !== wanted)
-    return refuse(`another prompt is on screen now: ${describeScreen(first)} (expected id ${wanted}); nothing typed`, shownPrompt(first.prompt));
+  const paneId = first.screen.paneId;
+  if (first.screen.dead) return refuse(`pane ${target} on ${tmuxServerLabel(opts.socket)} is dead; nothing typed`);
+  if (first.screen.inMode) return refuse(`pane ${target} is in copy mode: a key would drive the mode, not the prompt; nothing typed`);
+  // Keys only into the runtime: the process evidence of DRIFT, here or on the agent's host.
+  const proc = await checkRuntimeProcess({
+    agent: opts.agent,
+    runtime,
+    server: opts.socket,
+    agentsDir: opts.paths?.agentsDir ?? null,
+    procRoot: opts.procRoot,
+    pane: { paneId, pid: first.screen.panePid, currentCommand: first.screen.currentCommand },
+  });
+  extra.process = { expected: proc.expected, seen: proc.seen };
+  if (!proc.ok) return refuse(`${proc.reason ?? 'the pane does not run the runtime'}; nothing typed`);
+  if (proc.paneId !== paneId) return refuse(`${target} is another pane now (${proc.paneId ?? 'none'} was checked, ${paneId} found); nothing typed`);
+  const read = async (): Promise<Reading> => {
+    const screen = await capturePaneScreen(opts.socket, paneId);
+    return { screen, c: classifyScreen(runtime, null, screen.rows.join('\n')) };
+  };
+  if (first.screen.panePid !== proc.panePid) return refuse(`the process of ${target} changed after it was checked; nothing typed`);
+  if (first.c.state !== 'waiting' || !first.c.prompt) return refuse(`${opts.agent} is not waiting on a prompt (${describeScreen(first.c)}); nothing typed`);
+  if (first.c.prompt.kind !== 'permission')
+    return refuse(`the prompt on screen is a question, not a permission prompt (${describeScreen(first.c)}); nothing typed`);
+  const wanted = opts.promptId ?? first.c.prompt.id;
+  if (first.c.prompt.id !== wanted)
+    return refuse(`another prompt is on screen now: ${describeScreen(first.c)} (expected id ${wanted}); nothing typed`, shownPrompt(first.c.prompt));
 
   let release: () => Promise<void>;
   try {
@@ -203,48 +311,76 @@ async function answer(opts: AnswerOptions): Promise<AnswerReceipt> {
   let prompt: AnsweredPrompt;
   const beatBefore = isRemoteTmux(opts.socket) ? null : readHeartbeatMark(opts.runDir, opts.agent);
   try {
-    // The last look, immediately before the key: exactly the prompt the operator saw.
-    let now: ScreenClassification;
+    const settled = await settleOnPrompt(read, first, wanted, opts.settleMs ?? DEFAULT_SETTLE_MS, opts.settleBoundMs ?? DEFAULT_SETTLE_BOUND_MS);
+    if (!settled.ok) return refuse(`${settled.reason}; nothing typed`, settled.prompt ? shownPrompt(settled.prompt) : null);
+    const { screen, c } = settled.reading;
+    const shown = c.prompt!;
+    const row = promptBlockRow(screen.rows, shown.block);
+    const guard = screenGuard(screen, row >= 0 ? row : Math.max(0, screen.rows.length - 30));
+    let sent: Awaited<ReturnType<typeof sendKeyIfScreen>>;
     try {
-      now = await read();
+      sent = await sendKeyIfScreen(opts.socket, paneId, key, guard);
     } catch (error) {
-      return refuse(`cannot read the screen of ${target} before the key: ${(error as Error).message}; nothing typed`);
+      const message = (error as Error).message;
+      if (/may or may not/.test(message)) return result('no_evidence', { key, prompt: shownPrompt(shown), evidence: [`tmux: ${sanitizeLine(message)}`] });
+      return refuse(`tmux refused the guarded key ${key}: ${message}`, shownPrompt(shown));
     }
-    if (now.state !== 'waiting' || !now.prompt) return refuse(`the prompt closed before the answer (${describeScreen(now)}); nothing typed`);
-    if (now.prompt.id !== wanted)
-      return refuse(`another prompt is on screen now: ${describeScreen(now)} (expected id ${wanted}); nothing typed`, shownPrompt(now.prompt));
-    prompt = shownPrompt(now.prompt);
-    try {
-      await pressKey(opts.socket, target, key);
-    } catch (error) {
-      return refuse(`tmux refused the key ${key}: ${(error as Error).message}`, prompt);
-    }
+    const before = classifyScreen(runtime, null, sent.before.rows.join('\n'));
+    extra.promptBefore = shownId(before);
+    if (!sent.sent)
+      return refuse(
+        `the screen changed just before the key (tmux showed ${describeScreen(before)}; the guard did not hold); nothing typed`,
+        shownPrompt(shown),
+      );
+    prompt = shownPrompt(shown);
   } finally {
     await release().catch(() => {});
   }
+  return watchAfterKey(opts, { runtime, key, paneId, prompt, beatBefore, keys }, result);
+}
 
+/**
+ * After the key: captures every 100 ms until the prompt `prompt` is gone or `timeoutMs`, and
+ * says what followed (see {@link answerPrompt} step 4). The first capture gives `promptAfter`.
+ */
+async function watchAfterKey(
+  opts: AnswerOptions,
+  k: {
+    runtime: string;
+    key: string;
+    paneId: string;
+    prompt: AnsweredPrompt;
+    beatBefore: ReturnType<typeof readHeartbeatMark>;
+    keys: NonNullable<ReturnType<typeof answerRuleFor>>;
+  },
+  result: (status: AnswerStatus, fields: Partial<AnswerReceipt>) => AnswerReceipt,
+): Promise<AnswerReceipt> {
+  const { key, prompt } = k;
   const evidence = [`key ${key} (${opts.answer === 'allow' ? 'allow once' : 'deny'}) sent to ${describeAnsweredPrompt(prompt)}`];
-  const rejected = (keys.rejected ?? []).map((s) => new RegExp(s));
+  const rejected = (k.keys.rejected ?? []).map((s) => new RegExp(s));
   const timeoutMs = opts.timeoutMs ?? DEFAULT_ANSWER_TIMEOUT_MS;
   const deadline = performance.now() + timeoutMs;
   let closed = false;
+  let promptAfter: string | null | undefined;
+  const done = (status: AnswerStatus) => result(status, { key, prompt, evidence, promptAfter: promptAfter ?? null });
   for (;;) {
     let c: ScreenClassification;
     let text: string;
     try {
-      text = (await capturePaneWithCursor(opts.socket, target)).rows.join('\n');
-      c = classifyScreen(runtime, null, text);
+      text = (await capturePaneScreen(opts.socket, k.paneId)).rows.join('\n');
+      c = classifyScreen(k.runtime, null, text);
     } catch (error) {
-      const state = await readPaneState(opts.socket, target);
+      const state = await readPaneState(opts.socket, agentPaneTarget(opts.agent));
       evidence.push(`pane could not be captured after the key: ${state.problem ?? (error as Error).message}`);
-      return result('no_evidence', { key, prompt, evidence });
+      return done('no_evidence');
     }
+    if (promptAfter === undefined) promptAfter = shownId(c);
     const stillOpen = c.state === 'waiting' && c.prompt?.id === prompt.id;
     if (!stillOpen) {
       if (!closed) evidence.push('the prompt closed');
       closed = true;
       const beat = isRemoteTmux(opts.socket) ? null : readHeartbeatMark(opts.runDir, opts.agent);
-      const freshBeat = beat && (!beatBefore || beat.ts > beatBefore.ts || beat.state !== beatBefore.state) ? beat : null;
+      const freshBeat = beat && (!k.beatBefore || beat.ts > k.beatBefore.ts || beat.state !== k.beatBefore.state) ? beat : null;
       const rejectLine = text
         .split('\n')
         .reverse()
@@ -275,12 +411,12 @@ async function answer(opts: AnswerOptions): Promise<AnswerReceipt> {
     if (performance.now() >= deadline) {
       if (!closed) {
         evidence.push(`the prompt was still open ${timeoutMs} ms after the key`);
-        return result('no_evidence', { key, prompt, evidence });
+        return done('no_evidence');
       }
       evidence.push(`closed; nothing recognisable followed within ${timeoutMs} ms`);
       break;
     }
     await delay(POLL_MS);
   }
-  return result('answered', { key, prompt, evidence });
+  return done('answered');
 }

@@ -6,7 +6,6 @@
  * `operator:mosaic-top` and the check is agent-deck's baseline technique plus the heartbeat
  * and the queued state (fleet/verify.ts).
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { agentPaneTarget, capturePaneWithCursor, readPaneState } from '../../fleet/capture.js';
 import { isRemoteTmux, type TmuxServer } from '../../fleet/exec.js';
@@ -14,11 +13,16 @@ import { readHeartbeat } from '../../fleet/heartbeat.js';
 import { deliveryFor, type DeliveryRule } from '../../fleet/delivery.js';
 import { insertText, pressKey } from '../../fleet/send-keys.js';
 import { classifyReceipt, readInput, sendRefusal, type HeartbeatMark, type InputReading, type PaneText, type VerifyVerdict } from '../../fleet/verify.js';
+import { readProcessTree } from '../../fleet/proc.js';
+import { runtimeVersions } from '../../fleet/runtime-version.js';
+import { shippedScreenRules, versionSourceFor } from '../../fleet/screen.js';
 import { hasControlCharacters } from '../../lib/sanitize.js';
 import type { MosaicPaths } from '../../lib/paths.js';
 import type { SendReceipt } from '../../fleet/receipt.js';
 import { recordReceiptEvent } from './receipt-event.js';
 import { delay } from '../../lib/delay.js';
+import { messageOf } from '../../lib/errors.js';
+import { makeDirs } from '../../lib/owner-only.js';
 
 /** Source label of operator traffic from this tool (upstream's CLI uses `operator:mosaic-cli`). */
 export const DEFAULT_SOURCE = 'operator:mosaic-top';
@@ -117,13 +121,27 @@ export function readHeartbeatMark(runDir: string, agent: string): HeartbeatMark 
  */
 export async function lockAgentInput(runDir: string, agent: string): Promise<() => Promise<void>> {
   const dir = path.join(runDir, 'locks');
-  fs.mkdirSync(dir, { recursive: true });
+  makeDirs(dir);
   const { default: lockfile } = await import('proper-lockfile');
   return lockfile.lock(path.join(dir, `send-${agent}`), {
     realpath: false,
     stale: 10_000,
     retries: { retries: 40, factor: 1.2, minTimeout: 40, maxTimeout: 250 },
   });
+}
+
+/**
+ * The version of `runtime` running under pane pid `pid` (fleet/runtime-version.ts: its
+ * package.json, cached per executable), or null when unknown. Reads the local process table;
+ * never throws.
+ */
+export function liveRuntimeVersion(pid: number | null, runtime: string | null | undefined): string | null {
+  if (pid === null || !runtime) return null;
+  try {
+    return runtimeVersions.read(readProcessTree(), pid, versionSourceFor(shippedScreenRules(), runtime))?.version ?? null;
+  } catch {
+    return null;
+  }
 }
 
 /** What the pane showed before anything was typed, and whether it may be typed into. */
@@ -165,8 +183,11 @@ export async function checkSendTarget(opts: {
   } catch (error) {
     return none(`cannot capture ${target} before sending: ${(error as Error).message}`);
   }
-  const heartbeat = isRemoteTmux(opts.socket) ? null : readHeartbeatMark(opts.runDir, opts.agent);
-  const reading = readInput(opts.runtime, baseline);
+  const remote = isRemoteTmux(opts.socket);
+  const heartbeat = remote ? null : readHeartbeatMark(opts.runDir, opts.agent);
+  // The runtime's version from its live process picks the rules' range (a remote pane's files are not here: unknown).
+  const version = remote ? null : liveRuntimeVersion(pane.pid ?? null, opts.runtime);
+  const reading = readInput(opts.runtime, baseline, undefined, version);
   const rule = opts.delivery ?? deliveryFor(opts.runtime);
   const refusal = sendRefusal({ runtime: opts.runtime, reading, heartbeat, rule, multiLine: !!opts.multiLine });
   return { refusal, baseline, reading, heartbeat };
@@ -213,7 +234,9 @@ async function deliver(opts: SendOptions): Promise<SendReceipt> {
   const rule = opts.delivery ?? deliveryFor(opts.runtime);
   // A remote agent's heartbeat file is on its host: its receipts rest on the captures alone.
   const beat = (): HeartbeatMark | null => (isRemoteTmux(opts.socket) ? null : readHeartbeatMark(opts.runDir, opts.agent));
-  const read = (capture: PaneText) => readInput(opts.runtime, capture);
+  /** The runtime's version the first check read off its process: every later read uses the same rules. */
+  let runtimeVersion: string | null = null;
+  const read = (capture: PaneText) => readInput(opts.runtime, capture, undefined, runtimeVersion);
   const receipt = (status: SendReceipt['status'], evidence: string[], reason: string | null = null): SendReceipt => ({
     status,
     agent: opts.agent,
@@ -236,7 +259,9 @@ async function deliver(opts: SendOptions): Promise<SendReceipt> {
   try {
     release = await lockAgentInput(opts.runDir, opts.agent);
   } catch (error) {
-    return receipt('refused', [], `another send to ${opts.agent} is still typing (${(error as Error).message}); nothing sent`);
+    // Only a lock another sender holds is "still typing"; EROFS, ENOSPC, EACCES are named as such.
+    if ((error as NodeJS.ErrnoException).code === 'ELOCKED') return receipt('refused', [], `another send to ${opts.agent} is still typing; nothing sent`);
+    return receipt('refused', [], `cannot take the send lock of ${opts.agent}: ${messageOf(error)}; nothing sent`);
   }
   let before: InputReading;
   let heartbeatBefore: HeartbeatMark | null;
@@ -249,6 +274,7 @@ async function deliver(opts: SendOptions): Promise<SendReceipt> {
     if (opts.signal?.aborted) return abortedBeforeSending();
     if (check.refusal || !check.reading) return receipt('refused', [], check.refusal ?? 'pane could not be read');
     before = check.reading;
+    runtimeVersion = before.version ?? null;
     heartbeatBefore = check.heartbeat;
     wasBusy = before.state === 'busy' || before.state === 'queued' || heartbeatBefore?.state === 'busy';
 

@@ -13,8 +13,6 @@ import { isRemoteTmux, runTmux, tmuxCommand, type TmuxServer } from '../../fleet
 import { viewerSessionName } from '../../fleet/tmux.js';
 import { sanitizeLine } from '../../lib/sanitize.js';
 
-export { isViewerSessionName, viewerSessionName } from '../../fleet/tmux.js';
-
 /** How a watch ended. */
 export interface WatchResult {
   ok: boolean;

@@ -39,6 +39,8 @@ import {
 } from '../../fleet/hook-config.js';
 import { heartbeatPath, writeHeartbeat } from '../../fleet/heartbeat.js';
 import { parseProcStat } from '../../fleet/proc.js';
+import { readBoundedFile } from '../../lib/bounded-read.js';
+import { messageOf } from '../../lib/errors.js';
 import { isValidAgentName, loadRoster, type RosterAgent } from '../../fleet/roster.js';
 import { expandHome, resolvePaths } from '../../lib/paths.js';
 import { sanitizeLine } from '../../lib/sanitize.js';
@@ -132,13 +134,41 @@ export function planHookFiles(agents: RosterAgent[], agentsDir: string, env: Nod
   return { items: [...byFile.values()], skipped };
 }
 
+/** Largest config file `hooks install` reads (settings.json, hooks.json, config.toml), bytes. */
+const HOOK_CONFIG_READ_LIMIT = 4 * 1024 * 1024;
+
+/** Reads a runtime's config file through the one bounded reader; null when absent. Throws HookConfigError naming the path and cause. */
 function readIfExists(file: string): string | null {
   try {
-    return fs.readFileSync(file, 'utf8');
+    return readBoundedFile(file, { maxBytes: HOOK_CONFIG_READ_LIMIT })?.bytes.toString('utf8') ?? null;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new HookConfigError(`${file}: cannot read (${(error as Error).message})`);
+    throw new HookConfigError(`cannot read ${messageOf(error, file)}`);
   }
+}
+
+/**
+ * Where a write to `file` must land: `file` itself, or — when it is a symlink (dotfiles kept by
+ * stow or chezmoi) — the file the link chain points to, so the link stays and its target gets
+ * the change. A dangling link resolves to its (missing) target. Throws HookConfigError for a
+ * link loop or a target that is not a regular file.
+ */
+export function writeTargetOf(file: string): string {
+  let current = file;
+  for (let hops = 0; hops < 40; hops++) {
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(current);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return current;
+      throw new HookConfigError(`cannot write ${messageOf(error, current)}`);
+    }
+    if (!st.isSymbolicLink()) {
+      if (!st.isFile()) throw new HookConfigError(`cannot write ${file}: ${current} is not a regular file; nothing changed`);
+      return current;
+    }
+    current = path.resolve(path.dirname(current), fs.readlinkSync(current));
+  }
+  throw new HookConfigError(`cannot write ${file}: too many symlinks (a loop?); nothing changed`);
 }
 
 /** The merge of one plan item (pure over the file's current text). */
@@ -155,8 +185,13 @@ export function mergeFor(item: HookPlanItem, existing: string | null, target: Ho
   }
 }
 
-/** Writes `text` to `file` atomically (temp file in the same dir, then rename), keeping an existing file's mode. */
-export function writeFileAtomic(file: string, text: string): void {
+/**
+ * Writes `text` to `file` atomically (temp file in the same dir, then rename), keeping an
+ * existing file's mode. A symlinked `file` keeps its link: the write goes to the link's target
+ * ({@link writeTargetOf}), atomically in the target's directory.
+ */
+export function writeFileAtomic(linkOrFile: string, text: string): void {
+  const file = writeTargetOf(linkOrFile);
   fs.mkdirSync(path.dirname(file), { recursive: true });
   let mode = 0o644;
   try {
@@ -220,7 +255,7 @@ export function installHooks(items: HookPlanItem[], target: HookCommandTarget, d
       if (merged.changed && !dryRun) writeFileAtomic(item.file, merged.text);
       return { ...item, changed: merged.changed, changes: merged.changes, written: merged.changed && !dryRun, error: null };
     } catch (error) {
-      return { ...item, changed: false, changes: [], written: false, error: (error as Error).message };
+      return { ...item, changed: false, changes: [], written: false, error: error instanceof HookConfigError ? error.message : messageOf(error, item.file) };
     }
   });
 }
@@ -580,7 +615,7 @@ function runtimePid(): number | null {
 /** The reason already in an agent's beat when it is `state=waiting`, else null. */
 function currentWaitingReason(runDir: string, agent: string): string | null {
   try {
-    const text = fs.readFileSync(heartbeatPath(runDir, agent), 'utf8').slice(0, 4096);
+    const text = readBoundedFile(heartbeatPath(runDir, agent), { maxBytes: 4096, truncate: true })?.bytes.toString('utf8') ?? '';
     const get = (k: string) =>
       text
         .split('\n')

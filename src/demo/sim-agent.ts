@@ -14,12 +14,16 @@
  *   exit   beats like `cycle`, then exits with --exit-code after --exit-after s (the pane dies).
  *   prompt a turn that stops at Claude Code's Bash permission prompt, with the real runtime's
  *          screen text (shared/spec/runtimes.md): one `busy` beat, then no beat while it waits
- *          (a waiting runtime writes none) — the screen rules say `waiting`. A line `1` or `y`
- *          approves (busy for --busy s, idle for --idle s, then the prompt again); `3`/`n` rejects.
+ *          (a waiting runtime writes none) — the screen rules say `waiting`. Like Claude Code it
+ *          reads keys raw while it waits: `1` or `y` alone approves (busy for --busy s, idle for
+ *          --idle s, then the prompt again); `3`, `n` or Escape rejects.
  *   limited a turn that ended on a rate limit: Claude Code's `API Error: … (429)` on screen at
  *          the idle input box, and a `state=stuck reason=rate limited (429)` beat ⇒ `stuck` +
  *          LIMITED. Any input line starts a good turn (busy, then idle), the next line hits the
  *          limit again.
+ *
+ * Phase control (for tests, instead of waiting out a timed phase): SIGUSR1 ends the current
+ * busy/idle phase of `cycle` at the next tick (~250 ms).
  *
  * Input: by default lines are read cooked and acknowledged with `ack: <line>`. With
  * `--input-mode accept|queue|typed|ignore` the terminal is read raw with bracketed paste on
@@ -239,6 +243,9 @@ export function runSimAgent(o: SimAgentOptions): void {
       }
     }, 250);
     tick.unref();
+    process.on('SIGUSR1', () => {
+      phaseEndsAt = 0;
+    });
     const onLine = (line: string) => {
       say(`ack: ${line}`);
       const m = /^card[:= ]\s*(\S+)/i.exec(line.trim());
@@ -313,24 +320,62 @@ function runRuntimeScreens(o: SimAgentOptions, say: (line: string) => void, list
   };
   if (o.mode === 'prompt') ask();
   else fail();
-  listen((line) => {
-    const answer = line.trim().toLowerCase();
-    if (phase === 'waiting') {
-      if (answer === '1' || answer === 'y') turn(ask);
-      else if (answer === '3' || answer === 'n') {
-        show(['  ⎿  Interrupted · What should Claude do instead?', ...CLAUDE_IDLE_BOX]);
-        phase = 'idle';
-        beat('idle');
-        later(o.idleSeconds, ask);
-      }
-      return;
+  /** Answers the open prompt as Claude Code does: `1`/`y` allow once, `3`/`n`/Escape reject; other keys do nothing. */
+  const answerKey = (key: string): void => {
+    if (key === '1' || key === 'y') turn(ask);
+    else if (key === '3' || key === 'n' || key === '\u001b') {
+      show(['  ⎿  Interrupted · What should Claude do instead?', ...CLAUDE_IDLE_BOX]);
+      phase = 'idle';
+      beat('idle');
+      later(o.idleSeconds, ask);
     }
+  };
+  const onLine = (line: string) => {
+    if (phase === 'waiting') return answerKey(line.trim().toLowerCase());
     if (phase === 'busy') return;
     // A new turn starts: it clears `stuck`; the one after hits the limit again.
     if (o.mode === 'limited') turn(fail);
     else turn(ask);
-  });
+  };
+  if (o.mode === 'prompt' && process.stdin.isTTY)
+    listenForKeys(
+      phaseIs('waiting', () => phase),
+      answerKey,
+      onLine,
+    );
+  else listen(onLine);
   setInterval(() => {}, 1 << 30);
+}
+
+/** `() => phase === want`, for a phase read at call time. */
+function phaseIs(want: string, phase: () => string): () => boolean {
+  return () => phase() === want;
+}
+
+/**
+ * Reads the terminal raw, like a runtime's permission prompt: while `waiting()`, each key is
+ * handed to `onKey` at once (no Enter: Claude Code acts on `1` or Escape alone); otherwise keys
+ * collect into a line handed to `onLine` at Enter. Ctrl-C exits; stdin's end exits.
+ */
+function listenForKeys(waiting: () => boolean, onKey: (key: string) => void, onLine: (line: string) => void): void {
+  process.stdin.setRawMode(true);
+  process.stdin.setEncoding('utf8');
+  let line = '';
+  process.stdin.on('data', (chunk: string) => {
+    // A lone Escape is the Escape key; anything longer that starts with it is a sequence (arrows).
+    const keys = chunk === '\u001b' ? [chunk] : Array.from(chunk.startsWith('\u001b') ? '' : chunk);
+    for (const key of keys) {
+      if (key === '\u0003') process.exit(0);
+      if (waiting()) {
+        line = '';
+        onKey(key.toLowerCase());
+      } else if (key === '\r' || key === '\n') {
+        onLine(line);
+        line = '';
+      } else line += key;
+    }
+  });
+  process.stdin.on('end', () => process.exit(0));
 }
 
 // Run when executed directly (not when imported by tests).

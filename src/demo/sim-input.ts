@@ -96,8 +96,8 @@ export function decodeInput(state: DecoderState, chunk: string): InputEvent[] {
         break;
       }
       // Drop one CSI/SS3 sequence (arrows etc.) or a lone ESC.
-      const m = /^\u001b(\[[0-9;?]*[ -/]*[@-~]|O.|.)?/s.exec(data);
-      data = data.slice(m ? m[0].length : 1);
+      const m = /^(\[[0-9;?]*[ -/]*[@-~]|O.|.)?/s.exec(data.slice(1));
+      data = data.slice(1 + (m ? m[0].length : 0));
       continue;
     }
     if (ch === '\r' || ch === '\n') {

@@ -8,7 +8,7 @@ import type { AgentRow } from '../snapshot/types.js';
 import { backlogRows, selectedAgentRow, selectedClaimedCard, selectedIndex, visibleAgents } from '../store/selectors.js';
 import { openPending } from '../store/ui-slice.js';
 import type { ConsoleState } from '../store/index.js';
-import type { Requirement } from './keymap.js';
+import type { Requirement } from '../view/keymap.js';
 
 /** An unmet requirement: the notice to show (null: refuse silently, nothing would happen anyway). */
 export interface Unmet {

@@ -1,23 +1,21 @@
 /**
  * The ONE input dispatcher: a key press goes to the open modal first, then
  * to the focused panel (fleet or backlog), then to the global bindings; the first layer that
- * consumes it wins. Every binding comes from the keymap data (src/keys/keymap.ts), and so does
+ * consumes it wins. Every binding comes from the keymap data (src/view/keymap.ts), and so does
  * every precondition (checked here through src/keys/requirements.ts). `--readonly` refuses
  * mutating commands here, and says so. Pure of React: hooks/useKeymapDispatcher
  * only adapts Ink's useInput to {@link dispatchKey}.
  */
-import { bindingFor, displayKey, type KeyBinding, type KeyScope } from './keymap.js';
+import { bindingFor, displayKey, type KeyBinding, type KeyScope } from '../view/keymap.js';
 import { unmetRequirement } from './requirements.js';
 import { hasControlCharacters, sanitizeLine } from '../../lib/sanitize.js';
 import type { AgentRow } from '../snapshot/types.js';
 import type { ConsoleState, ConsoleStore } from '../store/index.js';
 import type { ClaimedCardView } from '../../backlog/snapshot.js';
 import { selectedAgentRow, selectedClaimedCard } from '../store/selectors.js';
-import { DEFAULT_PAGE_ROWS, type OpenView } from '../store/ui-slice.js';
+import { DEFAULT_PAGE_ROWS } from '../store/ui-slice.js';
+import type { OpenView } from '../store/state.js';
 import { modalLineCount } from '../view/rows.js';
-
-export { selectedAgentRow, selectedClaimedCard } from '../store/selectors.js';
-export { refusalBeforeAsking } from './requirements.js';
 
 /** Side effects the dispatcher can ask for; implemented in src/keys/commands.ts. */
 export interface ConsoleActions {

@@ -13,6 +13,7 @@ import { createPoller, type Poller } from '../poller.js';
 import { createConsoleActions } from '../keys/commands.js';
 import type { ConsoleActions } from '../keys/router.js';
 import { agentTmuxServer } from '../actions/agent-target.js';
+import { viewerSessionName } from '../../fleet/tmux.js';
 
 /** Escape sequences of our own (never from data): alternate screen on/off, cursor shown. */
 const ENTER_ALT_SCREEN = '\x1b[?1049h\x1b[H';
@@ -97,7 +98,7 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
       import('../../backlog/snapshot.js'),
       import('../../fleet/proc.js'),
       import('../../fleet/screen-probe.js'),
-      import('../../fleet/screen.js'),
+      import('../../fleet/screen-rules-file.js'),
       import('../../fleet/linger.js'),
     ]);
     const rosterCache = new RosterCache(paths.roster);
@@ -148,7 +149,7 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
     store.getState().loadTransitions(read.transitions);
     if (read.error) store.getState().pushNotice(`history: ${read.error}`, 'warn');
   }
-  const { startConsoleFeed } = await import('../transitions/console-feed.js');
+  const { startConsoleFeed } = await import('./console-feed.js');
   const { alertRequested, createAlerter } = await import('../transitions/alert.js');
   const feed = startConsoleFeed({
     store,
@@ -181,7 +182,7 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
     await closeCollect();
     throw error;
   }
-  const [{ render }, React, { App }, { ConsoleProvider }, { watchAgent, viewerSessionName }] = ui;
+  const [{ render }, React, { App }, { ConsoleProvider }, { watchAgent }] = ui;
   // Same frames, a cheaper output pass (src/ink/output.ts); Ink's own when versions differ.
   await (await import('../ink/output.js')).installFastOutputPass();
   const { runTmux } = await import('../../fleet/exec.js');

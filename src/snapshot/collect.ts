@@ -22,7 +22,9 @@ import { RosterCache, type RosterAgent } from '../../fleet/roster.js';
 import { agentUnitName, HOLDER_UNIT, ORCHESTRATOR_UNIT, probeSystemdUnits, type SystemdBackoff, type SystemdProbe } from '../../fleet/systemd.js';
 import { probeTmuxSocket, type TmuxSocketProbe } from '../../fleet/tmux.js';
 import { ScreenReader, type ScreenCandidate } from '../../fleet/screen-probe.js';
-import { hasScreenRules, ScreenRulesCache, screenRulesOverridePath } from '../../fleet/screen.js';
+import { hasScreenRules, versionSourceFor } from '../../fleet/screen.js';
+import { runtimeVersions } from '../../fleet/runtime-version.js';
+import { ScreenRulesCache, screenRulesOverridePath } from '../../fleet/screen-rules-file.js';
 import type { ScreenReading } from '../../fleet/types.js';
 import type { MosaicPaths } from '../../lib/paths.js';
 import { findAgentPane, joinSnapshot, type HostProbe, type ScreenProbeReport, type Timed } from './join.js';
@@ -237,12 +239,14 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
       agents.map((a) => (agentEnvs.has(a.name) ? runtimeOf(a) : a.runtime)).filter((rt) => hasScreenRules(rt, rulesState.rules)),
     );
     const candidates: ScreenCandidate[] = [];
+    const panePids = new Map<string, number | null>();
     for (const a of localAgents) {
       if (!runtimesWithRules.has(runtimeOf(a))) continue;
       const t = tmux.get(a.socket ?? '');
       const p = t?.ok ? findAgentPane(t.panes, a.name) : null;
       if (!p || p.dead || !p.paneId) continue;
       const beat = heartbeats.get(a.name)?.heartbeat ?? null;
+      panePids.set(a.name, p.pid);
       candidates.push({
         agent: a.name,
         socket: a.socket,
@@ -254,7 +258,13 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
       });
     }
     reader.prune(new Set(localAgents.map((a) => a.name)));
-    const { read, deferred } = reader.plan(candidates, nowSeconds);
+    const planned = reader.plan(candidates, nowSeconds);
+    const { deferred } = planned;
+    // The runtime's version (its live process's package.json, cached per path) picks the rules' version range; only for panes read now.
+    const read = planned.read.map((c) => ({
+      ...c,
+      version: runtimeVersions.read(proc?.value ?? null, panePids.get(c.agent) ?? null, versionSourceFor(rulesState.rules, c.runtime))?.version ?? null,
+    }));
     const report = read.length
       ? await reader.read(read, rulesState.rules, { nowSeconds, timeoutMs, signal: opts.signal, env: opts.tmuxEnv, deferred })
       : { captured: 0, deferred, calls: 0, durationMs: 0, error: null };

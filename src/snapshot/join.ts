@@ -16,10 +16,9 @@ import { isLocalHost, sshTarget } from '../../fleet/remote.js';
 import { rosterErrorSummary, type RosterAgent, type RosterState } from '../../fleet/roster.js';
 import { agentUnitName, HOLDER_UNIT, ORCHESTRATOR_UNIT, type SystemdProbe } from '../../fleet/systemd.js';
 import { isViewerSessionName, socketLabel, type TmuxPane, type TmuxSocketProbe } from '../../fleet/tmux.js';
-import type { PausedFlag, ScreenReading } from '../../fleet/types.js';
+import { READINESS_ORDER, type PausedFlag, type ScreenReading } from '../../fleet/types.js';
 import { maskCredentials, maskDatabaseUrl, type MosaicPaths } from '../../lib/paths.js';
 import {
-  READINESS_ORDER,
   SNAPSHOT_SCHEMA,
   type AgentRow,
   type ClaimInfo,
@@ -203,7 +202,17 @@ function joinAgent(
   const paneRaw = socketPanes ? findAgentPane(socketPanes, a.name) : null;
   const pane = paneRaw && !probeError ? toPaneInfo(paneRaw) : null;
   const hb = h?.heartbeats.get(a.name) ?? { heartbeat: null, error: null };
-  const screen = pane && !pane.dead ? (h?.screens?.get(a.name) ?? null) : null;
+  // The agent's .env: upstream's launcher reads MOSAIC_AGENT_RUNTIME / _WORKDIR / _COMMAND there.
+  const env = h?.agentEnvs.get(a.name) ?? {};
+  const launch = agentLaunch(a, env);
+  let processInfo: ProcessInfo | null = null;
+  if (pane && !pane.dead && pane.pid !== null && h?.processes) {
+    processInfo = matchProcess(expectedProgram(env, launch.runtime), pane.currentCommand, programsUnder(h.processes, pane.pid));
+  }
+  // Screen rules read their runtime's screens only: a pane whose process is not the runtime
+  // (DRIFT: a shell that printed a prompt's text) is never `waiting`/`idle` from its screen.
+  const shownScreen = pane && !pane.dead ? (h?.screens?.get(a.name) ?? null) : null;
+  const screen = processInfo && !processInfo.matches ? null : shownScreen;
   const decided = classifyReadiness(
     {
       target: pane?.target ?? `=${a.name}:0.0`,
@@ -223,15 +232,12 @@ function joinAgent(
   if (!local && pane && !pane.dead) evidence.push(`pane ${pane.target} on socket ${socketLabel(a.socket)}${where}`);
   // Screens are read on this host only: say so where the rules could have told more.
   if (!local && pane && !pane.dead && screens?.runtimesWithRules.has(a.runtime)) evidence.push(`screen: not read (screens are read on this host only)`);
-  // The agent's .env: upstream's launcher reads MOSAIC_AGENT_RUNTIME / _WORKDIR / _COMMAND there.
-  const env = h?.agentEnvs.get(a.name) ?? {};
-  const launch = agentLaunch(a, env);
-  let processInfo: ProcessInfo | null = null;
-  if (pane && !pane.dead && pane.pid !== null && h?.processes) {
-    processInfo = matchProcess(expectedProgram(env, launch.runtime), pane.currentCommand, programsUnder(h.processes, pane.pid));
-  }
+  if (shownScreen && !screen)
+    evidence.push(
+      `screen: not read (the pane runs ${processInfo!.seen.join(', ') || 'nothing visible'}, not ${processInfo!.expected}: screen rules read their runtime only)`,
+    );
   const unit = h?.systemd?.units.get(agentUnitName(a.name)) ?? null;
-  const flagged = agentFlags({ pane, process: processInfo, unit, claimExpired: !!claimed?.expired, paneGone: decided.readiness === 'dead' });
+  const flagged = agentFlags({ pane, process: processInfo, unit, claimExpired: !!claimed?.expired, paneGone: decided.readiness === 'dead', screen });
   const claim: ClaimInfo | null = claimed ? { cardId: claimed.cardId, title: claimed.title, secondsLeft: claimed.secondsLeft } : null;
   return {
     name: a.name,

@@ -12,7 +12,6 @@ import type { Pace, QuotaRow } from '../../fleet/spend/report.js';
 import type { SpendTokens } from '../../fleet/spend/types.js';
 
 export type { AgentFlag, HeartbeatInfo, PaneInfo, PausedFlag, ProcessInfo, Readiness, ScreenPrompt, ScreenReading, UnitInfo } from '../../fleet/types.js';
-export { READINESS_ORDER } from '../../fleet/types.js';
 
 export const SNAPSHOT_SCHEMA = 'mosaic-top/snapshot@1' as const;
 

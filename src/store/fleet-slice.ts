@@ -1,34 +1,8 @@
 /** Fleet slice of the console store: the last snapshot and how the poll ticks went. */
 import type { StateCreator } from 'zustand/vanilla';
-import { READINESS_ORDER, type Readiness, type Snapshot } from '../snapshot/types.js';
-import type { ConsoleState } from './index.js';
-
-/** Fleet state (last snapshot, tick outcome) and its actions. */
-export interface FleetSlice {
-  fleet: {
-    /** Last snapshot applied (null before the first tick). */
-    snapshot: Snapshot | null;
-    /** Local clock (ms since epoch) when `snapshot` was applied: base of live countdowns. */
-    snapshotAtMs: number | null;
-    /** Local clock (ms) of the last finished tick, successful or not. */
-    lastTickAtMs: number | null;
-    /** Error of the last tick when collectSnapshot itself failed (probe errors live in the snapshot). */
-    tickError: string | null;
-    /** Number of snapshots applied. */
-    applied: number;
-  };
-  /**
-   * Applies a whole snapshot (fleet and backlog sections) taken at local time `atMs` (ms),
-   * with the pane preview captured for it when given (one store update, one render).
-   */
-  applySnapshot: (snapshot: Snapshot, atMs?: number, preview?: ConsoleState['ui']['preview']) => void;
-  /**
-   * Records a failed tick: the error is shown, and the last snapshot stays on screen with every
-   * agent `unknown` (evidence: the failure, and what it was when last seen) — a row is never
-   * shown with the readiness of a tick that is no longer true ({@link snapshotGoneStale}).
-   */
-  tickFailed: (error: string, atMs?: number) => void;
-}
+import { READINESS_ORDER } from '../../fleet/types.js';
+import type { Readiness, Snapshot } from '../snapshot/types.js';
+import type { ConsoleState, FleetSlice } from './state.js';
 
 /**
  * `snapshot` after a failed tick: every agent `unknown`, its evidence led by `no fresh

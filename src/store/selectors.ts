@@ -4,7 +4,7 @@
  */
 import type { AgentRow, Snapshot } from '../snapshot/types.js';
 import type { BacklogSection, ClaimedCardView, ReadyCardView } from '../../backlog/snapshot.js';
-import type { ConsoleState } from './index.js';
+import type { ConsoleState } from './state.js';
 
 /**
  * True when `agent` matches every whitespace-separated term of `filter` (case-insensitive

@@ -7,41 +7,10 @@
 import type { StateCreator } from 'zustand/vanilla';
 import type { Transition } from '../transitions/diff.js';
 import { HISTORY_MAX_AGE_SECONDS, pruneHistory, subjectKey } from '../transitions/history.js';
-import type { ConsoleState } from './index.js';
+import type { ConsoleState, TransitionsSlice } from './state.js';
 
 /** Transitions the console keeps per agent (and for the fleet). */
 export const CONSOLE_TRANSITIONS_PER_SUBJECT = 200;
-
-/** Transitions state and its actions. */
-export interface TransitionsSlice {
-  transitions: {
-    /** Chronological (oldest first), bounded. */
-    list: Transition[];
-    /** Bumped on every change of `list` (caches of timelines key on it). */
-    version: number;
-    /** Per agent: its latest readiness transition (for `since`). */
-    lastReadiness: ReadonlyMap<string, Transition>;
-    /** Local clock (ms) of the first snapshot this console saw; null before it. */
-    observedSinceMs: number | null;
-    /** Agents whose attention transitions give no notice, bell or desktop notification. */
-    muted: readonly string[];
-    /** Why the history could not be read or written (shown once as a notice), null when fine. */
-    historyError: string | null;
-    /** The history file this console reads and records in; null when the history is off. */
-    historyFile: string | null;
-  };
-  /** Replaces the list with `list` (the history read at start), chronological. */
-  loadTransitions: (list: readonly Transition[], nowMs?: number) => void;
-  /** Appends transitions observed now (chronological); prunes to the bounds. */
-  addTransitions: (list: readonly Transition[], nowMs?: number) => void;
-  /** Marks the start of this console's own observation (first snapshot), once. */
-  markObserved: (atMs: number) => void;
-  /** Mutes / unmutes `agent`. */
-  toggleMute: (agent: string) => void;
-  setHistoryError: (error: string | null) => void;
-  /** Says which history file is in use (null: history off). */
-  setHistoryFile: (file: string | null) => void;
-}
 
 function indexReadiness(list: readonly Transition[]): Map<string, Transition> {
   const out = new Map<string, Transition>();

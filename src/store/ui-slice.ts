@@ -5,50 +5,8 @@
  * to the moves that need them.
  */
 import type { StateCreator } from 'zustand/vanilla';
-import type { SendReceipt } from '../../fleet/receipt.js';
-import type { ScreenPrompt } from '../../fleet/types.js';
 import { backlogRows, moveIndex, selectedIndex, visibleAgents } from './selectors.js';
-import type { ConsoleState } from './index.js';
-
-/** Which panel receives the movement keys. */
-export type Focus = 'fleet' | 'backlog';
-
-/** What a details view shows: an agent or a card, fixed when it opens. */
-export interface DetailsOf {
-  kind: 'agent' | 'card';
-  key: string;
-}
-
-/**
- * What is open over the panels (it takes keys first), with the state that only lives while it
- * is open: closing it (`{ kind: 'none' }`) drops all of it. `scroll` is the first body line
- * shown by the full views (help, details, events, transitions). `pending` is an action in flight
- * ("sending to coder1…") whose result the dialog will show.
- */
-export type OpenView =
-  | { kind: 'none' }
-  | { kind: 'help'; scroll: number }
-  | { kind: 'details'; of: DetailsOf; scroll: number; card: { id: string; lines: string[] } | null }
-  | { kind: 'events'; scroll: number }
-  /** The fleet's transitions, newest first (docs/transitions.md). */
-  | { kind: 'transitions'; scroll: number }
-  | { kind: 'filter' }
-  | { kind: 'send-editor'; draft: string }
-  | { kind: 'confirm-pause' }
-  | { kind: 'confirm-dispatch' }
-  | { kind: 'confirm-release' }
-  /** A unit action to confirm: the agent and the verb, fixed when it opens. */
-  | { kind: 'confirm-unit'; agent: string; verb: 'start' | 'stop' | 'restart' }
-  /** A permission prompt to answer: the agent and the prompt as read when it opened (its id is what the answer checks). */
-  | { kind: 'confirm-answer'; agent: string; prompt: ScreenPrompt }
-  | { kind: 'receipt'; pending: string | null; receipt: SendReceipt | null }
-  | { kind: 'message'; pending: string | null; message: { title: string; lines: string[] } | null };
-
-/** The kind of what is open (`none` when nothing is). */
-export type Modal = OpenView['kind'];
-
-/** Views and dialogs {@link UiSlice.openModal} opens with nothing but their kind. */
-export type PlainModal = 'help' | 'events' | 'transitions' | 'filter' | 'send-editor' | 'confirm-pause' | 'confirm-dispatch' | 'confirm-release';
+import type { ConsoleState, DetailsOf, OpenView, PlainModal, UiOptions, UiSlice } from './state.js';
 
 /** The fresh state of a plain modal. */
 function fresh(kind: PlainModal): OpenView {
@@ -62,74 +20,6 @@ function fresh(kind: PlainModal): OpenView {
     default:
       return { kind };
   }
-}
-
-/** A short message for the operator (refusals, action results). */
-export interface Notice {
-  text: string;
-  /** `progress`: work in progress that the next snapshot completes ("refreshing…"): hidden then. */
-  level: 'info' | 'warn' | 'error' | 'progress';
-  atMs: number;
-}
-
-/** UI state and its actions. */
-export interface UiSlice {
-  ui: {
-    focus: Focus;
-    /** Selected agent by name (survives refreshes and reordering); null = first row. */
-    selectedAgent: string | null;
-    /** Selected backlog card by id; null = first row. */
-    selectedCard: string | null;
-    filter: string;
-    /** What is open over the panels, with its own state. */
-    open: OpenView;
-    previewOn: boolean;
-    /** Sanitized capture of the previewed agent's pane. */
-    preview: { agent: string; lines: string[]; error: string | null } | null;
-    readonly: boolean;
-    /** Colour allowed (false under NO_COLOR): state words are printed either way. */
-    color: boolean;
-    notices: Notice[];
-    /** Local clock (ms), advanced every second by the poller: drives live countdowns. */
-    clockMs: number;
-  };
-  /** Moves the selection of the focused panel by rows, or to the top/bottom, or a page of `pageRows` rows (the layout's). */
-  moveSelection: (move: number | 'top' | 'bottom' | 'page-up' | 'page-down', pageRows?: number) => void;
-  switchFocus: () => void;
-  /** Opens a view or dialog fresh (scroll 0, empty draft). */
-  openModal: (modal: PlainModal) => void;
-  /** Closes what is open; everything that lived with it goes too. */
-  closeModal: () => void;
-  /** Opens details of the selected agent or card (focused panel); no-op on an empty panel. */
-  openDetails: () => void;
-  setFilter: (text: string) => void;
-  /** Sets the send editor's text (no-op unless the editor is open). */
-  setDraft: (text: string) => void;
-  togglePreview: () => void;
-  setPreview: (preview: UiSlice['ui']['preview']) => void;
-  pushNotice: (text: string, level?: Notice['level'], atMs?: number) => void;
-  /** Opens the receipt or message dialog with an action in flight (`label`, e.g. "sending to coder1…"). */
-  startPending: (kind: 'receipt' | 'message', label: string) => void;
-  showReceipt: (receipt: SendReceipt) => void;
-  showMessage: (title: string, lines: string[]) => void;
-  tickClock: (nowMs: number) => void;
-  /** Fills the open details view of card `id` with its loaded lines (no-op when it is not open any more). */
-  showCardDetails: (id: string, lines: string[]) => void;
-  /**
-   * Scrolls the open full view by lines, or back to the top, within 0 … `lineCount - viewLines`
-   * (`viewLines`: body lines it shows at once, the layout's). No-op when no full view is open.
-   */
-  scrollModal: (delta: number | 'top', lineCount: number, viewLines: number) => void;
-  /** Opens the `confirm-unit` dialog for `verb` on `agent` (restart/stop/start keys). */
-  askUnitAction: (agent: string, verb: 'start' | 'stop' | 'restart') => void;
-  /** Opens the `confirm-answer` dialog on `prompt` of `agent` (the answer key). */
-  askAnswer: (agent: string, prompt: ScreenPrompt) => void;
-}
-
-/** Options fixed at start: read-only mode and colour. */
-export interface UiOptions {
-  readonly?: boolean;
-  color?: boolean;
 }
 
 /** Creates the UI slice (zustand slices pattern). */

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { transitionChange, transitionSubject, type Transition } from './diff.js';
+import { maskUnquotable } from '../../lib/sanitize.js';
 
 /** True when the alert is asked for: the flag, else `MOSAIC_TOP_NOTIFY_BELL` set to 1/true/yes/on. */
 export function alertRequested(flag: boolean | undefined, env: NodeJS.ProcessEnv = process.env): boolean {
@@ -18,7 +19,7 @@ export function alertRequested(flag: boolean | undefined, env: NodeJS.ProcessEnv
 
 /** Text safe inside an OSC string: no control characters, no `;` (OSC 777's field separator), bounded. */
 function oscText(text: string, max = 200): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f;]/g, ' ').slice(0, max);
+  return maskUnquotable(text, ' ').replace(/;/g, ' ').slice(0, max);
 }
 
 /** Title and body of the alert for `t`: `mosaic-top: coder1` / `working → dead: no pane …`. */

@@ -55,6 +55,7 @@ export const DEFAULT_ATTENTION: ReadonlySet<string> = new Set([
   'NEEDS-RESTART',
   'LIMITED',
   'AUTH',
+  'RULES-STALE',
 ]);
 
 /** True when `state` (a readiness word or a flag name) is in the attention set. */

@@ -21,6 +21,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { TRANSITION_SCHEMA, type Transition } from './diff.js';
+import { openBoundedForWrite, readBoundedFile } from '../../lib/bounded-read.js';
+import { messageOf } from '../../lib/errors.js';
 
 /** History file name inside the run dir. */
 export const HISTORY_FILE_NAME = 'transitions.ndjson';
@@ -83,32 +85,19 @@ export function parseTransitionLine(line: string): Transition | null {
   };
 }
 
-/** Reads the last `maxBytes` of `file` as text (whole lines only); '' when absent. */
+/**
+ * Reads the last `maxBytes` of `file` as text (whole lines only); '' when absent. Through the
+ * one bounded reader (lib/bounded-read.ts): a FIFO, a device, a directory or a symlink planted
+ * at the path is refused at once (never a blocking open), a huge file costs `maxBytes`.
+ * Throws {@link BoundedReadError}.
+ */
 function readTail(file: string, maxBytes: number): string {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
-    throw error;
-  }
-  try {
-    const size = fs.fstatSync(fd).size;
-    const start = Math.max(0, size - maxBytes);
-    const buf = Buffer.alloc(size - start);
-    let off = 0;
-    while (off < buf.length) {
-      const n = fs.readSync(fd, buf, off, buf.length - off, start + off);
-      if (n <= 0) break;
-      off += n;
-    }
-    let text = buf.subarray(0, off).toString('utf8');
-    // Started mid-file: drop the partial first line.
-    if (start > 0) text = text.slice(text.indexOf('\n') + 1);
-    return text;
-  } finally {
-    fs.closeSync(fd);
-  }
+  const read = readBoundedFile(file, { maxBytes, tail: true, noFollow: true });
+  if (!read) return '';
+  let text = read.bytes.toString('utf8');
+  // Started mid-file: drop the partial first line.
+  if (read.truncated) text = text.slice(text.indexOf('\n') + 1);
+  return text;
 }
 
 /** What {@link readHistory} found. */
@@ -132,8 +121,7 @@ export function readHistory(file: string, opts: { nowMs?: number; maxAgeSeconds?
   try {
     text = readTail(file, opts.maxBytes ?? HISTORY_READ_BYTES);
   } catch (error) {
-    const e = error as NodeJS.ErrnoException;
-    return { transitions: [], error: `${file}: ${e.code === 'ELOOP' ? 'is a symlink (refused)' : (e.code ?? e.message)}` };
+    return { transitions: [], error: messageOf(error, file) };
   }
   const transitions: Transition[] = [];
   for (const line of text.split('\n')) {
@@ -180,8 +168,9 @@ export function dedupeAgainst(recorded: readonly Transition[], fresh: readonly T
   });
 }
 
-function openOwnerOnly(file: string, flags: number): number {
-  const fd = fs.openSync(file, flags | fs.constants.O_NOFOLLOW, 0o600);
+/** Opens for writing through the one bounded open (non-blocking, regular files only, no symlink), owner-only. */
+function openOwnerOnly(file: string, append: boolean): number {
+  const fd = openBoundedForWrite(file, { append, mode: 0o600, noFollow: true });
   const st = fs.fstatSync(fd);
   if ((st.mode & 0o077) !== 0) fs.fchmodSync(fd, 0o600);
   return fd;
@@ -228,7 +217,7 @@ export async function appendHistory(
     const written = dedupeAgainst(recent, transitions, opts.dedupeSeconds);
     let rotated = false;
     if (written.length) {
-      const fd = openOwnerOnly(file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT);
+      const fd = openOwnerOnly(file, true);
       try {
         fs.writeSync(fd, written.map((t) => `${JSON.stringify(t)}\n`).join(''));
         if (fs.fstatSync(fd).size > (opts.rotateBytes ?? HISTORY_ROTATE_BYTES)) rotated = true;
@@ -237,13 +226,14 @@ export async function appendHistory(
       }
     }
     if (rotated) {
-      const all = readTail(file, Number.MAX_SAFE_INTEGER)
+      // Readers never look further back than HISTORY_READ_BYTES: compaction need not either.
+      const all = readTail(file, HISTORY_READ_BYTES)
         .split('\n')
         .map(parseTransitionLine)
         .filter((t): t is Transition => t !== null);
       const kept = pruneHistory(all, nowMs, { perSubject: opts.perSubject, maxAgeSeconds: opts.maxAgeSeconds });
       const tmp = `${file}.${process.pid}.tmp`;
-      const fd = openOwnerOnly(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC);
+      const fd = openOwnerOnly(tmp, false);
       try {
         fs.writeSync(fd, kept.map((t) => `${JSON.stringify(t)}\n`).join(''));
       } finally {
@@ -254,8 +244,7 @@ export async function appendHistory(
     return { written, rotated, error: null };
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
-    const why = e.code === 'ELOCKED' ? 'locked by another observer for too long' : e.code === 'ELOOP' ? 'is a symlink (refused)' : e.message;
-    return { written: [], rotated: false, error: `${file}: ${why}` };
+    return { written: [], rotated: false, error: e.code === 'ELOCKED' ? `${file}: locked by another observer for too long` : messageOf(error, file) };
   } finally {
     await release?.().catch(() => {});
   }

@@ -2,7 +2,7 @@
  * The status bar's key hints, from the keymap data: what the focused panel and the global
  * bindings offer, with a key dimmed when its precondition is unmet (it would be refused). Pure.
  */
-import { KEYMAP, displayKey, type KeyScope, type Requirement } from '../keys/keymap.js';
+import { KEYMAP, displayKey, type KeyScope, type Requirement } from './keymap.js';
 
 /** One hint: `key label`, dimmed when the key would be refused now. */
 export interface HintPart {

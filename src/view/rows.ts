@@ -9,7 +9,7 @@ import type { BacklogSection } from '../../backlog/snapshot.js';
 import { formatAge, formatTtl, liveSecondsLeft, secondsSince } from './format.js';
 import type { ColumnSpec } from './columns.js';
 import { backlogRows, type BacklogRow } from '../store/selectors.js';
-import { KEYMAP, REQUIREMENT_WORDS, displayKey } from '../keys/keymap.js';
+import { KEYMAP, REQUIREMENT_WORDS, displayKey } from './keymap.js';
 import { padToWidth } from './format.js';
 import type { ConsoleState } from '../store/index.js';
 import { eventsLines } from './event-rows.js';

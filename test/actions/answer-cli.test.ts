@@ -5,7 +5,8 @@
  * key per answer (`1` for allow once, Escape for deny), the prompt-id check, the refusals
  * (not waiting, stale id, --readonly, unknown agent, bad answer) with nothing typed, and the
  * exit codes; and the same over ssh for an agent of another host (a real sshd on 127.0.0.1),
- * refused when the host cannot be reached. The real runtimes are in test/runtimes/answer.test.ts.
+ * refused when the host cannot be reached or the remote pane's process is not the runtime. The
+ * panes run as `claude` (test/helpers/fake-runtime.ts): answer types only into the runtime. The real runtimes are in test/runtimes/answer.test.ts.
  * Needs `npx tsc -p .` first (bin runs dist/).
  */
 import fs from 'node:fs';
@@ -17,6 +18,7 @@ import { writeHomeRoster } from '../helpers/roster.js';
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
 import { classifyScreen } from '../../fleet/screen.js';
 import { sshdUnavailableReason, startTestSshd, type TestSshd } from '../helpers/sshd.js';
+import { fakeRuntime } from '../helpers/fake-runtime.js';
 
 const noSshd = sshdUnavailableReason();
 if (noSshd && process.env.CI === 'true') throw new Error(`CI=true: the remote answer test needs sshd: ${noSshd}`);
@@ -37,7 +39,7 @@ function promptScript(command: string): string {
   ];
   const idle = [RULE, '❯ ', RULE, '  ? for shortcuts'];
   const lines = (ls: string[]) => ls.map((l) => `printf '%s\\n' '${l}'`).join('; ');
-  return `clear; ${lines(prompt)}; IFS= read -rsn1 k; clear; printf 'GOT:[%s]\\n' "$(printf '%s' "$k" | od -An -c | tr -s ' ')"; ${lines(idle)}; exec sleep 600`;
+  return `clear; ${lines(prompt)}; IFS= read -rsn1 k; clear; printf 'GOT:[%s]\\n' "$(printf '%s' "$k" | od -An -c | tr -s ' ')"; ${lines(idle)}; sleep 600`;
 }
 
 describe('mosaic-top answer (CLI) on a pane showing a Claude permission prompt', () => {
@@ -47,7 +49,7 @@ describe('mosaic-top answer (CLI) on a pane showing a Claude permission prompt',
   const cli = (args: string[]) => runBin([...args, '--mosaic-home', home], env);
   const open = async (command: string) => {
     await tmux.ok(['kill-session', '-t', '=cc1']).catch(() => {});
-    await tmux.newSession('cc1', ['bash', '-c', promptScript(command)], { width: 100, height: 30 });
+    await tmux.newSession('cc1', [fakeRuntime(home, 'claude', promptScript(command))], { width: 100, height: 30 });
     return waitFor(async () => classifyScreen('claude', null, await tmux.capture('cc1')).prompt ?? null, `prompt for ${command} shown`, {
       timeoutMs: 10_000,
       intervalMs: 50,
@@ -137,9 +139,12 @@ describe.runIf(!noSshd)('mosaic-top answer over ssh (an agent of another host)',
     delete env.DATABASE_URL;
     writeHomeRoster(home, tmux.socket, [
       { name: 'far', runtime: 'claude', host: 'mt-remote', ssh: 'mt-remote' },
+      { name: 'farsh', runtime: 'claude', host: 'mt-remote', ssh: 'mt-remote' },
       { name: 'gone', runtime: 'claude', host: 'mt-remote-closed', ssh: 'mt-remote-closed' },
     ]);
-    await tmux.newSession('far', ['bash', '-c', promptScript('echo far > far.txt')], { width: 100, height: 30 });
+    await tmux.newSession('far', [fakeRuntime(home, 'claude', promptScript('echo far > far.txt'))], { width: 100, height: 30 });
+    // A REMOTE bash script that prints Claude's prompt: not the runtime.
+    await tmux.newSession('farsh', ['bash', '-c', promptScript('echo far > far.txt')], { width: 100, height: 30 });
   });
   afterAll(async () => {
     await sshd?.stop(home ? [path.join(home, 'fleet', 'run')] : []);
@@ -156,6 +161,19 @@ describe.runIf(!noSshd)('mosaic-top answer over ssh (an agent of another host)',
     expect(r.code, r.stderr + r.stdout).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ status: 'answered', key: '1', prompt: { id: p.id, detail: 'echo far > far.txt' } });
     expect(await tmux.capture('far')).toMatch(/GOT:\[ 1\]/);
+  });
+
+  it("a remote bash script printing Claude's prompt: refused (the remote process is not the runtime), nothing typed", async () => {
+    await waitFor(async () => classifyScreen('claude', null, await tmux.capture('farsh')).prompt ?? null, 'remote prompt text shown', {
+      timeoutMs: 10_000,
+      intervalMs: 50,
+    });
+    const r = await cli(['answer', 'farsh', 'allow', '--json']);
+    expect(r.code, r.stderr + r.stdout).toBe(3);
+    const receipt = JSON.parse(r.stdout);
+    expect(receipt).toMatchObject({ status: 'refused', key: null, process: { expected: 'claude' } });
+    expect(receipt.reason).toMatch(/^farsh's pane does not run its runtime \(DRIFT: expected claude, pane runs bash\b.*; nothing typed$/);
+    expect(await tmux.capture('farsh')).not.toMatch(/GOT:/);
   });
 
   it('a host that cannot be reached: refused, exit 3, with the ssh reason', async () => {

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isViewerSessionName, readTmuxPrefix, viewerSessionName, watchAgent, watchBanner } from '../../src/actions/watch.js';
+import { isViewerSessionName, viewerSessionName } from '../../fleet/tmux.js';
+import { readTmuxPrefix, watchAgent, watchBanner } from '../../src/actions/watch.js';
 import { startIsolatedTmux, type IsolatedTmux } from '../helpers/tmux.js';
 
 describe('watch: names and banner', () => {

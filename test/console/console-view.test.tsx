@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import chalk from 'chalk';
 import stringWidth from 'string-width';
-import { KEYMAP, displayKey } from '../../src/keys/keymap.js';
+import { KEYMAP, displayKey } from '../../src/view/keymap.js';
 import { createConsoleActions, type ConsoleActionDeps } from '../../src/keys/commands.js';
 import { createConsoleStore, type ConsoleStore } from '../../src/store/index.js';
 import { resolvePaths } from '../../lib/paths.js';

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import stringWidth from 'string-width';
-import { KEYMAP, bindingFor } from '../../src/keys/keymap.js';
+import { KEYMAP, bindingFor } from '../../src/view/keymap.js';
 import { createConsoleActions } from '../../src/keys/commands.js';
 import { eventClock, eventSummary, eventView, eventsLines } from '../../src/view/event-rows.js';
 import { createConsoleStore, type ConsoleStore } from '../../src/store/index.js';

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createPoller } from '../../src/poller.js';
-import { refusalBeforeAsking } from '../../src/keys/router.js';
+import { refusalBeforeAsking } from '../../src/keys/requirements.js';
 import { createConsoleActions } from '../../src/keys/commands.js';
 import { agentTmuxServer } from '../../src/actions/agent-target.js';
 import { isRemoteTmux, tmuxServerLabel } from '../../fleet/exec.js';

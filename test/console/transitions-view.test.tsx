@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import chalk from 'chalk';
 import stringWidth from 'string-width';
-import { startConsoleFeed, type ConsoleFeed } from '../../src/transitions/console-feed.js';
+import { startConsoleFeed, type ConsoleFeed } from '../../src/modes/console-feed.js';
 import type { AgentRow } from '../../src/snapshot/types.js';
 import { renderConsole, type Rendered } from '../helpers/render.js';
 import { makeAgent, makeSnapshot } from '../fixtures/snapshots.js';

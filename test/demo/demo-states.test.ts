@@ -2,12 +2,14 @@
  * The demo shows every readiness (issue 9 item 5): a real `demoUp` on an isolated socket, read
  * by collectSnapshot with the shipped screen rules — coder2 waits at Claude Code's real Bash
  * permission prompt (waiting, tool and command in the evidence from the screen), coder3's last
- * turn hit a rate limit (stuck + LIMITED, from the screen and its stuck beat); approving
- * coder2's prompt in its pane takes it out of waiting; a line typed to coder3 starts a good
- * turn that clears stuck.
+ * turn hit a rate limit (stuck + LIMITED, from the screen and its stuck beat); answering
+ * coder2's prompt with the real `answerPrompt` (allow: the key `1` alone, as Claude Code reads
+ * it) gives an `answered` receipt and takes it out of waiting; a line typed to coder3 starts a
+ * good turn that clears stuck.
  */
 import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { answerPrompt } from '../../src/actions/answer.js';
 import { runTmux } from '../../fleet/exec.js';
 import { ScreenReader } from '../../fleet/screen-probe.js';
 import { demoDown, demoUp, type DemoFleet } from '../../src/demo/fleet.js';
@@ -49,15 +51,21 @@ describe('demo fleet ⇒ waiting and stuck', () => {
     // The other demo agents keep their states: the floor holds.
     expect(snap.fleet.floor.ok).toBe(true);
 
-    // Approve coder2's prompt (its pane reads `1` + Enter as the runtime's option 1) and type a line to coder3.
-    for (const [agent, keys] of [
-      ['coder2', '1'],
-      ['coder3', 'try again'],
-    ] as const) {
-      const r = await runTmux(socket, ['send-keys', '-t', `=${agent}:0.0`, '-l', keys]);
-      expect(r.ok).toBe(true);
-      expect((await runTmux(socket, ['send-keys', '-t', `=${agent}:0.0`, 'Enter'])).ok).toBe(true);
-    }
+    // Answer coder2's prompt as the operator does (`mosaic-top answer coder2 allow --prompt-id …`):
+    // the sim reads `1` alone as Claude Code does. And type a line to coder3.
+    const receipt = await answerPrompt({
+      agent: 'coder2',
+      runtime: 'claude',
+      answer: 'allow',
+      promptId: row(snap, 'coder2').screen!.prompt!.id,
+      socket,
+      runDir: paths.runDir,
+      paths,
+    });
+    expect(receipt, JSON.stringify(receipt)).toMatchObject({ status: 'answered', key: '1', promptBefore: row(snap, 'coder2').screen!.prompt!.id });
+    expect(receipt.evidence.join(' | ')).toMatch(/the prompt closed \| then the runtime is busy/);
+    expect((await runTmux(socket, ['send-keys', '-t', '=coder3:0.0', '-l', 'try again'])).ok).toBe(true);
+    expect((await runTmux(socket, ['send-keys', '-t', '=coder3:0.0', 'Enter'])).ok).toBe(true);
     await waitFor(
       async () => {
         await tick();

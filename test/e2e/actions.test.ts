@@ -238,9 +238,14 @@ describe('mosaic-top send --verify against the simulated behaviours (real progra
   it('a runtime without screen rules (the cooked-line sim agent): only its busy beat is uptake, not the echo', async () => {
     writeRoster(fleet.socket, ['acceptor'], { acceptor: 'sh' });
     const run = path.join(home, 'fleet', 'run');
-    // Idle first: the beat that turns busy when it takes the line is the evidence (busy for 5 s
-    // then, so a loaded machine's polls still see it).
-    await fleet.newSession('acceptor', ['node', simAgent, '--agent', 'acceptor', '--run-dir', run, '--busy', '5', '--idle', '600'], { width: 120, height: 30 });
+    // Idle first (its first busy phase ended by SIGUSR1): the beat that turns busy when it takes
+    // the line is the evidence, and it stays busy, so a loaded machine's polls still see it.
+    await fleet.newSession('acceptor', ['node', simAgent, '--agent', 'acceptor', '--run-dir', run, '--busy', '600', '--idle', '600'], {
+      width: 120,
+      height: 30,
+    });
+    await waitFor(() => fs.existsSync(path.join(run, 'acceptor.hb')), 'cooked sim agent beating');
+    process.kill(Number((await fleet.ok(['display-message', '-p', '-t', '=acceptor:0.0', '#{pane_pid}'])).trim()), 'SIGUSR1');
     await waitFor(() => fs.readFileSync(path.join(run, 'acceptor.hb'), 'utf8').includes('state=idle'), 'cooked sim agent idle', { timeoutMs: 20_000 });
     const { code, receipt } = await send('acceptor', 'are you there');
     expect(receipt.status).toBe('submitted');
@@ -276,11 +281,12 @@ describe('mosaic-top send --verify against the simulated behaviours (real progra
   });
 
   it('queued messages are taken once the runtime turns idle', async () => {
-    // Busy long enough that a loaded CI machine still sends inside the busy phase.
-    await startSim('queuer', 'queue', ['--busy', '12', '--idle', '600']);
+    // Busy until told otherwise: the phase ends on SIGUSR1, not on a clock a loaded machine misses.
+    await startSim('queuer', 'queue', ['--busy', '600', '--idle', '600']);
     const { receipt } = await send('queuer', 'do this next');
     expect(receipt.status).toBe('queued');
     expect(await fleet.capture('queuer')).not.toContain('ack: [operator:mosaic-top] do this next');
+    process.kill(Number((await fleet.ok(['display-message', '-p', '-t', '=queuer:0.0', '#{pane_pid}'])).trim()), 'SIGUSR1');
     await untilScreen(fleet, 'queuer', 'ack: [operator:mosaic-top] do this next', 'queued message taken when idle');
   });
 

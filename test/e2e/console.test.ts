@@ -11,7 +11,7 @@ import stringWidth from 'string-width';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { promisify } from 'node:util';
 import { stopEmbeddedServer } from '../../backlog/client.js';
-import { KEYMAP } from '../../src/keys/keymap.js';
+import { KEYMAP } from '../../src/view/keymap.js';
 import { resolvePaths } from '../../lib/paths.js';
 import { copyTemplateDataDir } from '../backlog/tiers.js';
 import { createTestDatabase, pgAdminUrl, type TestDatabase } from '../helpers/pg.js';

@@ -46,13 +46,16 @@ export function freshHome(prefix = 'mt-fault-'): { home: string; env: NodeJS.Pro
 
 /**
  * Runs `node bin/mosaic-top …args` and SIGKILLs it if it has not returned within `boundMs`
- * (default {@link COMMAND_BOUND_MS}); a liveness bound, never a timing assertion. Uses the
+ * (default {@link COMMAND_BOUND_MS}); a liveness bound, never a timing assertion. `wrapper`:
+ * argv the program runs under (default none). Uses the
  * program's own runner, which does not wait on pipes a grandchild may hold.
  */
-export function runBounded(args: string[], env: NodeJS.ProcessEnv, boundMs = COMMAND_BOUND_MS): Promise<BoundedRun> {
+export function runBounded(args: string[], env: NodeJS.ProcessEnv, boundMs = COMMAND_BOUND_MS, wrapper: string[] = []): Promise<BoundedRun> {
   // Self-contained (not the program's own runner): the suite must also judge the code before the fix.
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // `wrapper`: a command the program runs under (e.g. `setpriv` without DAC override, so root meets EACCES).
+    const argv = [...wrapper, process.execPath, BIN, ...args];
+    const child = spawn(argv[0], argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let killed = false;

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { descendantsOf, programsUnder, ProcessTreeReader, readProcessTree } from '../../fleet/proc.js';
+import { spawn } from 'node:child_process';
+import { descendantsOf, programsUnder, ProcessTreeReader, readProcessSubtree, readProcessTree } from '../../fleet/proc.js';
 
 describe('process tree (fake /proc)', () => {
   let root: string | null = null;
@@ -61,5 +62,31 @@ describe('process tree (fake /proc)', () => {
     // An exec in the pane (tmux reports another current command) re-reads its subtree.
     fs.writeFileSync(path.join(root, '100', 'stat'), '100 (vim) S 1 100 100 0 -1 4194304');
     expect(programsUnder(reader.read(pane('vim'), 33_000), 100)).toContain('vim');
+  });
+});
+
+describe('readProcessSubtree (the real /proc)', () => {
+  it('finds the same descendants and program names as the whole tree, from task/*/children', async () => {
+    const child = spawn('bash', ['-c', 'sleep 30 & sleep 30 & wait'], { stdio: 'ignore', detached: true });
+    try {
+      const pid = child.pid!;
+      // Wait (bounded) until both sleeps are children of the shell.
+      let sub = readProcessSubtree(pid);
+      for (let i = 0; i < 100 && (sub?.entries.size ?? 0) < 3; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        sub = readProcessSubtree(pid);
+      }
+      expect(sub).not.toBeNull();
+      expect(sub!.entries.size).toBe(3);
+      const whole = readProcessTree();
+      expect(descendantsOf(sub!, pid).sort()).toEqual(descendantsOf(whole, pid).sort());
+      expect(programsUnder(sub!, pid).sort()).toEqual(programsUnder(whole, pid).sort());
+      expect(programsUnder(sub!, pid)).toEqual(expect.arrayContaining(['bash', 'sleep']));
+    } finally {
+      // The shell and its two sleeps: the process group this test started.
+      process.kill(-child.pid!, 'SIGKILL');
+    }
+    // A pid that does not exist: null (read the whole tree instead).
+    expect(readProcessSubtree(2 ** 22 + 12345)).toBeNull();
   });
 });

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { classifyScreen, parseScreenRulesYaml, promptId, ScreenRulesCache, screenRulesOverridePath, shippedScreenRules } from '../../fleet/screen.js';
+import { classifyScreen, promptId, shippedScreenRules } from '../../fleet/screen.js';
+import { parseScreenRulesYaml, ScreenRulesCache, screenRulesOverridePath } from '../../fleet/screen-rules-file.js';
 import { SHIPPED_SCREEN_RULES } from '../../fleet/screen-rules.js';
 import { CLAUDE_IDLE_BOX, CLAUDE_RATE_LIMITED, claudePermissionScreen } from '../../src/demo/sim-agent.js';
 
@@ -12,13 +13,14 @@ const screen = (name: string) => fs.readFileSync(path.join(FIXTURES, `${name}.tx
 
 describe("classifyScreen on the real runtimes' screens (shared/spec/runtimes.md)", () => {
   it('Claude Code 2.1.197: idle, busy, queued, after a turn, after Esc', () => {
-    expect(classifyScreen('claude', '2.1.197', screen('claude-idle'))).toEqual({ state: 'idle', rules: 'claude@>=2.0.0', inputText: '' });
+    expect(classifyScreen('claude', '2.1.197', screen('claude-idle'))).toEqual({ state: 'idle', rules: 'claude@>=2.0.0 <2.1.198', inputText: '', version: '2.1.197' });
     expect(classifyScreen('claude', null, screen('claude-busy'))).toMatchObject({ state: 'busy', inputText: '' });
     // `❯ Press up to edit queued messages` in the input box is the runtime's, not typed text.
     expect(classifyScreen('claude', null, screen('claude-queued'))).toMatchObject({ state: 'queued', inputText: '' });
     // The transcript echoes submitted messages with `❯` (`❯ second message`): that is not the input box.
     expect(screen('claude-after-turn')).toMatch(/^❯ second message$/m);
-    expect(classifyScreen('claude', null, screen('claude-after-turn'))).toEqual({ state: 'idle', rules: 'claude@>=2.0.0', inputText: '' });
+    // Without a version the runtime's newest rules read it (they read 2.1.197's screens too).
+    expect(classifyScreen('claude', null, screen('claude-after-turn'))).toEqual({ state: 'idle', rules: 'claude@>=2.1.198', inputText: '' });
     expect(classifyScreen('claude', null, screen('claude-after-esc')).state).toBe('idle');
   });
 
@@ -91,7 +93,13 @@ describe("classifyScreen on the real runtimes' screens (shared/spec/runtimes.md)
   });
 
   it('Codex 0.171.0: idle, streaming looks idle (idleMayStream), permission prompt, 429', () => {
-    expect(classifyScreen('codex', '0.171.0', screen('codex-idle'))).toEqual({ state: 'idle', rules: 'codex@>=0.100.0', idleMayStream: true, inputText: '' });
+    expect(classifyScreen('codex', '0.171.0', screen('codex-idle'))).toEqual({
+      state: 'idle',
+      rules: 'codex@>=0.100.0',
+      idleMayStream: true,
+      inputText: '',
+      version: '0.171.0',
+    });
     expect(classifyScreen('codex', null, screen('codex-busy'))).toMatchObject({ state: 'idle', idleMayStream: true });
     expect(
       classifyScreen(
@@ -127,7 +135,7 @@ describe("classifyScreen on the real runtimes' screens (shared/spec/runtimes.md)
   });
 
   it('pi 0.73.1: idle (footer), busy, steering queued, a turn that ended on 429 (the last transcript line only)', () => {
-    expect(classifyScreen('pi', '0.73.1', screen('pi-idle'))).toEqual({ state: 'idle', rules: 'pi@>=0.60.0', inputText: '' });
+    expect(classifyScreen('pi', '0.73.1', screen('pi-idle'))).toEqual({ state: 'idle', rules: 'pi@>=0.60.0', inputText: '', version: '0.73.1' });
     expect(classifyScreen('pi', null, screen('pi-after-turn')).state).toBe('idle');
     expect(classifyScreen('pi', null, screen('pi-busy')).state).toBe('busy');
     expect(classifyScreen('pi', null, screen('pi-queued')).state).toBe('queued');
@@ -178,7 +186,7 @@ describe("classifyScreen on the real runtimes' screens (shared/spec/runtimes.md)
   });
 
   it('the shipped rules compile and validate against schema/screen-rules.schema.json', () => {
-    expect(shippedScreenRules().sets.map((s) => s.set.runtime)).toEqual(['claude', 'codex', 'pi', 'opencode']);
+    expect(shippedScreenRules().sets.map((s) => s.set.runtime)).toEqual(['claude', 'claude', 'codex', 'pi', 'opencode']);
     expect(parseScreenRulesYaml(JSON.stringify(SHIPPED_SCREEN_RULES), 'shipped.json').error).toBeNull();
   });
 });
@@ -212,7 +220,7 @@ describe('the override <home>/fleet/screen-rules.yaml', () => {
       ),
     );
     expect(st.override).toBeNull();
-    expect(classifyScreen('claude', null, screen('claude-idle'), st.rules).rules).toBe('claude@>=2.0.0');
+    expect(classifyScreen('claude', null, screen('claude-idle'), st.rules).rules).toBe('claude@>=2.1.198');
 
     fs.writeFileSync(file, ['version: 1', 'runtimes:', '  - runtime: claude', '    idle: READY', "    busy: ['x']", ''].join('\n'));
     expect(cache.get().error).toBe(`${file}:4: runtimes[0].idle must be array — the shipped screen rules stay in use`);

@@ -5,7 +5,7 @@
  * --readonly; the console action shows the receipt in place.
  */
 import { describe, expect, it } from 'vitest';
-import { KEYMAP } from '../../src/keys/keymap.js';
+import { KEYMAP } from '../../src/view/keymap.js';
 import { dispatchKey } from '../../src/keys/router.js';
 import { answerLines, createConsoleActions } from '../../src/keys/commands.js';
 import { createConsoleStore } from '../../src/store/index.js';

@@ -4,7 +4,7 @@
  * systemd is unavailable, in the help and hints; the confirmation text; the result dialog.
  */
 import { describe, expect, it } from 'vitest';
-import { KEYMAP } from '../../src/keys/keymap.js';
+import { KEYMAP } from '../../src/view/keymap.js';
 import { dispatchKey } from '../../src/keys/router.js';
 import { createConsoleActions, lifecycleLines } from '../../src/keys/commands.js';
 import { createConsoleStore } from '../../src/store/index.js';

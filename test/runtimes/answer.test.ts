@@ -6,7 +6,12 @@
  * - deny ⇒ it did not run, receipt `answered`;
  * - a stale prompt id (the first prompt denied, a second tool call with another command open)
  *   ⇒ `refused`, nothing typed: the second prompt is still open, exactly as it was;
- * - an agent that is not waiting ⇒ `refused`, nothing typed: the screen and the endpoint unchanged.
+ * - an agent that is not waiting ⇒ `refused`, nothing typed: the screen and the endpoint unchanged;
+ * - the pane's process is verified as the runtime, the key waits for the screen to settle and
+ *   goes in only while tmux shows the prompt (`promptBefore` is its id).
+ * Claude Code on both version sets where a prompt opens (test/runtimes/variants.ts): the pinned
+ * 2.1.197 and the newest 2.1.332 in manual mode (its 4-option prompt: allow once is still `1`,
+ * deny Esc); in auto mode these commands run unasked.
  * One runtime pane alive at a time; run under `flock /tmp/mosaic-runtime.lock`.
  */
 import fs from 'node:fs';
@@ -16,14 +21,24 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { answerPrompt, type AnswerChoice } from '../../src/actions/answer.js';
 import { classifyScreen } from '../../fleet/screen.js';
 import type { RuntimeName } from './install.js';
+import { claudeVariants, type ClaudeVariant } from './variants.js';
 import { launchRuntime, SCREEN, type RuntimePane } from './launch.js';
 import { startModelEndpoint, type ModelEndpoint } from './model-endpoint.js';
 import { waitFor } from '../helpers/tmux.js';
 
-/** Trailing blanks dropped: two captures of an unchanged screen compare equal. */
-const norm = (s: string) => s.replace(/\s+$/gm, '').trimEnd();
+/** Trailing blanks and Claude Code 2.1.332's blinking tool-status dot (`●` at a line start) dropped: two captures of an unchanged screen compare equal. */
+const norm = (s: string) =>
+  s
+    .replace(/^●/gm, ' ')
+    .replace(/\s+$/gm, '')
+    .trimEnd();
 
-describe.each(['claude', 'codex'] as RuntimeName[])('answer a permission prompt: real %s', (runtime) => {
+const PANES: { runtime: RuntimeName; variant: ClaudeVariant | null; label: string }[] = [
+  ...claudeVariants(['default', 'manual']).map((variant) => ({ runtime: 'claude' as const, variant, label: `claude ${variant.label}` })),
+  { runtime: 'codex', variant: null, label: 'codex' },
+];
+
+describe.each(PANES.map((p) => [p.label, p] as const))('answer a permission prompt: real %s', (_label, { runtime, variant }) => {
   let endpoint: ModelEndpoint;
   let pane: RuntimePane;
   let runDir: string;
@@ -57,7 +72,7 @@ describe.each(['claude', 'codex'] as RuntimeName[])('answer a permission prompt:
   beforeAll(async () => {
     endpoint = await startModelEndpoint();
     runDir = fs.mkdtempSync(path.join(os.tmpdir(), `answer-${runtime}-`));
-    pane = await launchRuntime(runtime, { endpoint, session: agent, startBoundMs: 90_000 });
+    pane = await launchRuntime(runtime, { endpoint, session: agent, startBoundMs: 90_000, version: variant?.version, args: variant?.args });
   });
   afterAll(async () => {
     await pane?.stop();
@@ -94,6 +109,12 @@ describe.each(['claude', 'codex'] as RuntimeName[])('answer a permission prompt:
     expect(r.prompt?.id).toBe(prompt.id);
     expect(r.prompt?.detail).toContain('echo hi > proto.txt');
     expect(r.evidence.join(' | ')).toMatch(/the prompt closed/);
+    // The pane's process is the runtime, and tmux showed exactly that prompt as the key went in.
+    expect(r.process?.expected).toBe(runtime);
+    expect(r.process?.seen).toContain(runtime);
+    expect(r.promptBefore).toBe(prompt.id);
+    // Right after the key the runtime may not have redrawn yet: that prompt, or none — never another.
+    expect([prompt.id, null]).toContain(r.promptAfter);
     await waitFor(() => fs.existsSync(proto), `${runtime}: proto.txt written after allow`, { timeoutMs: 30_000, intervalMs: 100 });
     expect(fs.readFileSync(proto, 'utf8').trim()).toBe('hi');
     await settleIdle();

@@ -1,6 +1,7 @@
 /**
  * Test bed: installs the real agent runtimes pinned in `test/runtimes/runtimes.json` on demand
- * into a cache dir that is reused across runs (they are ~1.2 GB together, so they are NOT
+ * — two sets: `pinned` (the top-level entries) and `latest` (the newest published as of its
+ * `checked` date) — into a cache dir that is reused across runs (they are ~1.2 GB together, so they are NOT
  * package.json dependencies: a user's `npm install` stays small).
  *
  * Cache: `$MOSAIC_TEST_RUNTIMES_DIR/<name>@<version>` or
@@ -10,7 +11,8 @@
  * into a temp dir renamed into place, so a killed install never leaves a half tree behind.
  *
  * ```ts
- * const claude = await ensureRuntime('claude'); // { bin: '/…/node_modules/.bin/claude', … }
+ * const claude = await ensureRuntime('claude'); // the selected set's version (MOSAIC_TEST_RUNTIME_SET)
+ * const newest = await ensureRuntime('claude', undefined, { version: runtimePins('latest').claude.version });
  * ```
  */
 import { execFile } from 'node:child_process';
@@ -52,16 +54,41 @@ function pinFile(): string {
   return found;
 }
 
-/** The pinned list (`test/runtimes/runtimes.json`). Throws when it is missing or lacks a runtime. */
-export function runtimePins(): Record<RuntimeName, RuntimePin> {
-  const raw = JSON.parse(fs.readFileSync(pinFile(), 'utf8')) as Record<string, RuntimePin>;
+/** The two version sets of runtimes.json: `pinned` (top level) and `latest` (its `latest` object). */
+export type RuntimeSet = 'pinned' | 'latest';
+
+/**
+ * The set the runtime tests run against by default: `$MOSAIC_TEST_RUNTIME_SET` (`pinned`, the
+ * default, or `latest`). Throws a one-line error on any other value.
+ */
+export function selectedRuntimeSet(env: NodeJS.ProcessEnv = process.env): RuntimeSet {
+  const v = (env.MOSAIC_TEST_RUNTIME_SET ?? '').trim() || 'pinned';
+  if (v !== 'pinned' && v !== 'latest') throw new Error(`MOSAIC_TEST_RUNTIME_SET=${v}: expected pinned or latest`);
+  return v;
+}
+
+/**
+ * One version set of `test/runtimes/runtimes.json` (default: {@link selectedRuntimeSet}). Throws
+ * when the file is missing or the set lacks a runtime, an exact version or a bin.
+ */
+export function runtimePins(set: RuntimeSet = selectedRuntimeSet()): Record<RuntimeName, RuntimePin> {
+  const file = JSON.parse(fs.readFileSync(pinFile(), 'utf8')) as Record<string, unknown>;
+  const raw = (set === 'latest' ? file.latest : file) as Record<string, RuntimePin> | undefined;
   for (const name of RUNTIME_NAMES) {
-    const pin = raw[name];
+    const pin = raw?.[name];
     if (!pin || !pin.package || !/^\d+\.\d+\.\d+/.test(pin.version ?? '') || !pin.bin) {
-      throw new Error(`test/runtimes/runtimes.json: entry "${name}" needs package, an exact version and bin`);
+      throw new Error(`test/runtimes/runtimes.json: ${set} entry "${name}" needs package, an exact version and bin`);
     }
   }
   return raw as Record<RuntimeName, RuntimePin>;
+}
+
+/**
+ * The distinct versions of `name` across both sets, pinned first (`['2.1.197', '2.1.332']` for
+ * claude; one entry when both sets agree): what a test parametrized over versions runs on.
+ */
+export function runtimeVersions(name: RuntimeName): string[] {
+  return [...new Set([runtimePins('pinned')[name].version, runtimePins('latest')[name].version])];
 }
 
 /** Root of the runtime cache: `$MOSAIC_TEST_RUNTIMES_DIR` or `~/.cache/mosaic-top-test/runtimes`. */
@@ -77,11 +104,13 @@ function describe(name: RuntimeName, pin: RuntimePin): InstalledRuntime {
 /**
  * Returns the runtime installed in the cache, installing it first when missing
  * (`npm install <package>@<version>` into a temp dir, then renamed into place), under a
- * per-runtime lock. Bounded: the npm install gets 10 minutes. Throws a one-line error naming
+ * per-runtime lock. `opts.version`: an exact version other than the selected set's (the other
+ * set's, or the newest for `npm run runtimes:latest`). Bounded: the npm install gets 10 minutes. Throws a one-line error naming
  * the package, the version and npm's last output lines when the install fails.
  */
-export async function ensureRuntime(name: RuntimeName, log: (line: string) => void = () => {}): Promise<InstalledRuntime> {
-  const rt = describe(name, runtimePins()[name]);
+export async function ensureRuntime(name: RuntimeName, log: (line: string) => void = () => {}, opts: { version?: string } = {}): Promise<InstalledRuntime> {
+  const pin = runtimePins()[name];
+  const rt = describe(name, { ...pin, version: opts.version ?? pin.version });
   await installPackages(rt.dir, [`${rt.package}@${rt.version}`], rt.bin, rt.binPath, log);
   return rt;
 }
@@ -104,10 +133,7 @@ async function installPackages(dir: string, specs: string[], bin: string, binPat
     const tmp = `${dir}.tmp-${process.pid}`;
     fs.rmSync(tmp, { recursive: true, force: true });
     fs.mkdirSync(tmp, { recursive: true });
-    fs.writeFileSync(
-      path.join(tmp, 'package.json'),
-      JSON.stringify({ name: `mosaic-top-test-${path.basename(dir).replace(/[^a-z0-9-]/gi, '-')}`, private: true }) + '\n',
-    );
+    fs.writeFileSync(path.join(tmp, 'package.json'), JSON.stringify({ name: `mosaic-top-test-${path.basename(dir).replace(/[^a-z0-9-]/gi, '-')}`, private: true }) + '\n');
     log(`installing ${specs.join(' ')} into ${dir}`);
     try {
       await execFileAsync('npm', ['install', '--no-audit', '--no-fund', '--no-save', '--loglevel=error', ...specs], {
@@ -164,12 +190,12 @@ export async function ensureExtra(name: ExtraName, log: (line: string) => void =
 }
 
 /**
- * Installs every pinned runtime (serially: 2 cores). Used by the vitest global setup; throws the
- * first failure.
+ * Installs every runtime of BOTH sets (serially: 2 cores; a version both sets share once). Used
+ * by the vitest global setup; throws the first failure.
  */
 export async function ensureAllRuntimes(log: (line: string) => void = () => {}): Promise<InstalledRuntime[]> {
   const out: InstalledRuntime[] = [];
-  for (const name of RUNTIME_NAMES) out.push(await ensureRuntime(name, log));
+  for (const name of RUNTIME_NAMES) for (const version of runtimeVersions(name)) out.push(await ensureRuntime(name, log, { version }));
   await ensureExtra('ccusage', log);
   return out;
 }

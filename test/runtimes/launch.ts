@@ -47,7 +47,8 @@ export const TEST_OPENAI_KEY = 'sk-test-mosaic-top-0123456789';
  */
 export const SCREEN: Record<RuntimeName, { prompt: RegExp; busy: RegExp; permission: RegExp | null; rateLimited: RegExp }> = {
   claude: {
-    prompt: /\? for shortcuts/,
+    // 2.1.197 and 2.1.332 in manual mode: `? for shortcuts`; 2.1.332 in auto mode (its default): `⏵⏵ auto mode on`.
+    prompt: /\? for shortcuts|⏵⏵ auto mode on/,
     busy: /esc to interrupt/,
     permission: /Do you want to proceed\?/,
     rateLimited: /API Error: Request rejected \(429\)/,
@@ -94,6 +95,11 @@ export interface LaunchOptions {
   env?: Record<string, string>;
   /** Extra command-line arguments for the runtime. */
   args?: string[];
+  /**
+   * Exact version of the runtime to start (installed into the cache on first use); default the
+   * selected set's (`MOSAIC_TEST_RUNTIME_SET`, test/runtimes/runtimes.json).
+   */
+  version?: string;
   /**
    * Called after the recipe's files are written and before the runtime starts: write hook
    * configuration here (Claude `<workdir>/.claude/settings.json`, `<codexHome>/hooks.json`, …).
@@ -390,7 +396,7 @@ export function paneDirsRoot(): string {
  * when the prompt does not show within `startBoundMs`; everything started is ended first.
  */
 export async function launchRuntime(runtime: RuntimeName, opts: LaunchOptions): Promise<RuntimePane> {
-  const installed = await ensureRuntime(runtime);
+  const installed = await ensureRuntime(runtime, undefined, { version: opts.version });
   const releaseSlot = await acquirePaneSlot();
   const testbedId = `${runtime}-${process.pid}-${randomBytes(4).toString('hex')}`;
   let root: string;

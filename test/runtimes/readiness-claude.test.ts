@@ -1,11 +1,17 @@
 /**
- * Readiness proven on the REAL Claude Code 2.1.197 in a tmux pane (issue 9's
- * acceptance): the snapshot the console shows, tick by tick, with a per-poller screen reader —
+ * Readiness proven on the REAL Claude Code in a tmux pane, on both version sets
+ * (test/runtimes/variants.ts: the pinned 2.1.197, and the newest 2.1.332 in auto mode — its
+ * default — and in manual mode): the snapshot the console shows, tick by tick, with a
+ * per-poller screen reader; the evidence names the rules AND the version read off the live process —
  * - with hooks wired by `mosaic-top hooks install`: idle ⇒ available; a slow streamed reply ⇒
  *   working; a permission prompt ⇒ waiting within 2 ticks with the tool and command in the
  *   evidence (the screen decides: the Notification hook comes ~6 s late); dismissed with Esc
  *   (no hook fires) ⇒ available; a 429 turn ⇒ stuck + LIMITED; the next good turn clears it;
- * - without hooks (screen rules only): idle, working, waiting — and stuck after a 429.
+ * - without hooks (screen rules only): idle, working, waiting — and stuck after a 429;
+ * - 2.1.332 auto mode: the scripted command runs unasked (no prompt), the agent is available after;
+ * - 2.1.332 with `permissions.defaultMode: "default"` in settings: its startup dialog ⇒ waiting
+ *   (`dialog: permission mode …`), a send is refused; chosen ⇒ available.
+ * Cells: 2.1.197 with and without hooks; 2.1.332 auto with hooks; 2.1.332 manual without hooks.
  * One runtime pane alive at a time in this file.
  *
  * Run: `npx tsc -p tsconfig.json && flock /tmp/mosaic-runtime.lock npx vitest run test/runtimes/readiness-claude.test.ts`.
@@ -17,7 +23,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentRow, Readiness } from '../../src/snapshot/types.js';
 import { runBin } from '../helpers/bin.js';
 import { startIsolatedTmux, type IsolatedTmux } from '../helpers/tmux.js';
+import { sendToAgent } from '../../src/actions/send.js';
 import { ERROR_ATTEMPTS, launchRuntime, SCREEN, type RuntimePane } from './launch.js';
+import { claudeVariants } from './variants.js';
 import { startModelEndpoint, type ModelEndpoint } from './model-endpoint.js';
 import { watchAgent, type Watched } from './watch.js';
 
@@ -29,10 +37,19 @@ async function waitingWithinTwoTicks(w: Watched): Promise<AgentRow> {
   return first.readiness === 'waiting' ? first : w.tick();
 }
 
-describe.each([
-  { hooks: true, label: 'with hooks from `mosaic-top hooks install`' },
-  { hooks: false, label: 'without hooks (screen rules only)' },
-])('real Claude Code, $label', ({ hooks }) => {
+/** The cells: the pinned release with and without hooks; the newest in auto mode with hooks, in manual mode without. */
+const CELLS = claudeVariants().flatMap((variant) =>
+  (variant.mode === 'default' ? [true, false] : [variant.mode === 'auto']).map((hooks) => ({
+    variant,
+    hooks,
+    label: `${variant.label}, ${hooks ? 'with hooks from `mosaic-top hooks install`' : 'without hooks (screen rules only)'}`,
+  })),
+);
+
+/** `[claude@…; claude 2.1.332]`: the rules label and the version read from the live process. */
+const rulesTag = (version: string) => `\\[claude@[^\\]]+; claude ${version.replace(/\./g, '\\.')}\\]`;
+
+describe.each(CELLS.map((c) => [c.label, c] as const))('real Claude Code %s', (_label, { variant, hooks }) => {
   let endpoint: ModelEndpoint;
   let tmux: IsolatedTmux;
   let pane: RuntimePane;
@@ -49,6 +66,8 @@ describe.each([
       endpoint,
       tmux,
       session: 'cc1',
+      version: variant.version,
+      args: variant.args,
       prepare: async (dirs) => {
         if (!hooks) return;
         fs.writeFileSync(w.paths.roster, `${fs.readFileSync(w.paths.roster, 'utf8')}    working_directory: ${dirs.workdir}\n`);
@@ -74,8 +93,11 @@ describe.each([
       await w.until('the SessionStart beat', (r) => r.heartbeat?.state === 'idle');
     } else {
       expect(row.heartbeat).toBeNull();
-      expect(row.evidence[0]).toMatch(/^screen: idle at the input line( \(read \S+ ago\))? \[claude@>=2\.0\.0\]$/);
+      expect(row.evidence[0]).toMatch(new RegExp(`^screen: idle at the input line( \\(read \\S+ ago\\))? ${rulesTag(variant.version)}$`));
     }
+    // The version comes from the live process (its package.json), and the rules proven on it read the screen: no RULES-STALE.
+    expect(row.screen?.version).toBe(variant.version);
+    expect(row.flags).not.toContain('RULES-STALE');
   });
 
   it('a slow streamed reply ⇒ working', async () => {
@@ -89,13 +111,24 @@ describe.each([
     await w.until('available after the turn', is('available'));
   });
 
-  it('a permission prompt ⇒ waiting within 2 ticks with tool and command; dismissed with Esc ⇒ available', async () => {
+  it(`a permission prompt ⇒ ${variant.prompts ? 'waiting within 2 ticks with tool and command; dismissed with Esc ⇒ available' : 'none in auto mode: the command runs unasked ⇒ available'}`, async () => {
+    if (!variant.prompts) {
+      const call = endpoint.queue({ kind: 'tool', command: 'echo hi > proto.txt' });
+      await pane.submit('write the proto file');
+      await call.started;
+      await w.until('the command ran unasked', () => fs.existsSync(path.join(pane.dirs.workdir, 'proto.txt')), 30_000);
+      const row = await w.until('available after the auto-mode turn', is('available'));
+      expect(row.screen?.state).toBe('idle');
+      fs.rmSync(path.join(pane.dirs.workdir, 'proto.txt'));
+      return;
+    }
     endpoint.queue({ kind: 'tool', command: 'echo hi > proto.txt' });
     await pane.submit('write the proto file');
     await pane.waitForScreen(SCREEN.claude.permission!, 30_000);
     const row = await waitingWithinTwoTicks(w);
     expect(row.readiness).toBe('waiting');
-    expect(row.evidence[0]).toBe('screen: permission prompt Bash echo hi > proto.txt [claude@>=2.0.0]');
+    // The COMMAND is named (2.1.332: the line between the dashed rules, never its ` Tip: auto mode handles…` line).
+    expect(row.evidence[0]).toMatch(new RegExp(`^screen: permission prompt Bash echo hi > proto\\.txt ${rulesTag(variant.version)}$`));
     expect(row.screen?.prompt).toMatchObject({ kind: 'permission', tool: 'Bash', detail: 'echo hi > proto.txt', id: expect.stringMatching(/^[0-9a-f]{16}$/) });
     if (hooks)
       await w.until(
@@ -130,5 +163,59 @@ describe.each([
     reply.release();
     const done = await w.until('available after the good turn', is('available'));
     expect(done.flags).not.toContain('LIMITED');
+  });
+});
+
+describe.each(claudeVariants(['manual']).map((v) => [v.label, v] as const))('real Claude Code %s with `permissions.defaultMode: "default"` in settings', (_label, variant) => {
+  let endpoint: ModelEndpoint;
+  let tmux: IsolatedTmux;
+  let pane: RuntimePane;
+  let home: string;
+  let w: Watched;
+
+  beforeAll(async () => {
+    endpoint = await startModelEndpoint();
+    tmux = await startIsolatedTmux('rt-dialog');
+    home = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-rt-dialog-'));
+    w = watchAgent('cc2', 'claude', tmux, home);
+    pane = await launchRuntime('claude', {
+      endpoint,
+      tmux,
+      session: 'cc2',
+      version: variant.version,
+      waitForIdle: false,
+      prepare: (dirs) => {
+        fs.mkdirSync(path.join(dirs.home, '.claude'), { recursive: true });
+        fs.writeFileSync(path.join(dirs.home, '.claude', 'settings.json'), JSON.stringify({ permissions: { defaultMode: 'default' } }));
+      },
+    });
+  });
+  afterAll(async () => {
+    await pane?.stop();
+    await tmux?.stop();
+    await endpoint?.close();
+    if (home) fs.rmSync(home, { recursive: true, force: true });
+  });
+
+  it('the startup permission-mode dialog ⇒ waiting (`dialog: …`), a send is refused; chosen ⇒ available in manual mode', async () => {
+    await pane.waitForScreen(/No, keep manual mode/, 60_000);
+    const row = await waitingWithinTwoTicks(w);
+    expect(row.readiness).toBe('waiting');
+    expect(row.evidence[0]).toMatch(
+      new RegExp(`^screen: dialog: permission mode \\(Make auto mode your default permission mode\\?\\)( \\(read \\S+ ago\\))? ${rulesTag(variant.version)}$`),
+    );
+    const seq = endpoint.lastSeq();
+    const r = await sendToAgent({ agent: 'cc2', runtime: 'claude', socket: tmux.socket, runDir: w.paths.runDir, message: 'hello', timeoutMs: 3000 });
+    expect(r.status).toBe('refused');
+    expect(r.reason).toMatch(/shows a dialog \(permission mode/);
+    expect(await pane.capture()).toMatch(/No, keep manual mode/);
+    // "No, keep manual mode": the human's choice, made here by the test.
+    await pane.keys('Down');
+    await pane.waitForScreen(/❯ No, keep manual mode/, 10_000);
+    await pane.keys('Enter');
+    await pane.waitForScreen(/⏸ manual mode on/, 30_000);
+    const after = await w.until('available after the dialog', is('available'));
+    expect(after.screen?.state).toBe('idle');
+    expect(endpoint.lastSeq()).toBe(seq);
   });
 });

@@ -8,6 +8,11 @@
  * - refused ⇒ the model never receives it, and a dialog that was open is still open afterwards
  *   and its tool did not run;
  * - no_evidence ⇒ the model never receives it.
+ * Claude Code runs on both version sets (test/runtimes/variants.ts): the pinned 2.1.197 every
+ * cell; the newest 2.1.332 in auto mode (its default) the cells its screens decide (idle, busy,
+ * text in the box, Enter not taken, just restarted — a dead pane and a `sleep` pane do not
+ * depend on the release) and in manual mode the permission prompt (auto mode opens none for
+ * these commands) and idle.
  * One runtime pane alive at a time (the pane is reused across the cells of a runtime, reset
  * between them); run under `flock /tmp/mosaic-runtime.lock`.
  * `MOSAIC_RECEIPTS_MATRIX_OUT=<file>` writes what each cell gave (JSON) for the docs.
@@ -23,11 +28,34 @@ import type { SendReceipt } from '../../fleet/receipt.js';
 import type { RuntimeName } from './install.js';
 import { launchRuntime, SCREEN, type RuntimePane } from './launch.js';
 import { lastUserText, startModelEndpoint, type ModelEndpoint } from './model-endpoint.js';
-import { EXPECTED, MESSAGES, SHAPES, type Expected, type MatrixRuntime, type Shape, type State } from './receipts-matrix.js';
+import { EXPECTED, MESSAGES, SHAPES, STATES, type Expected, type MatrixRuntime, type Shape, type State } from './receipts-matrix.js';
+import { claudeVariants, type ClaudeVariant } from './variants.js';
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
 
 const FRAME = '[operator:mosaic-top] ';
-const results: { runtime: MatrixRuntime; state: State; shape: Shape; receipts: string[]; evidence: string[] }[] = [];
+const results: { runtime: MatrixRuntime; variant?: string; state: State; shape: Shape; receipts: string[]; evidence: string[] }[] = [];
+
+/** A matrix pane: the runtime, its Claude variant (version, mode), and the states it runs (all when absent). */
+interface MatrixPane {
+  runtime: RuntimeName;
+  label: string;
+  variant: ClaudeVariant | null;
+  states?: readonly State[];
+}
+
+/** States the newest Claude Code's screens decide in auto mode, and in manual mode. */
+const AUTO_STATES: readonly State[] = ['idle', 'busy (mid-turn)', 'text already in the input box', 'Enter not taken', 'just restarted'];
+const MANUAL_STATES: readonly State[] = ['idle', 'permission prompt open'];
+
+const PANES: MatrixPane[] = [
+  ...claudeVariants().map((variant) => ({
+    runtime: 'claude' as const,
+    label: `claude ${variant.label}`,
+    variant,
+    ...(variant.mode === 'auto' ? { states: AUTO_STATES } : variant.mode === 'manual' ? { states: MANUAL_STATES } : {}),
+  })),
+  ...(['codex', 'pi', 'opencode'] as const).map((runtime) => ({ runtime, label: runtime, variant: null })),
+];
 
 afterAll(() => {
   const out = process.env.MOSAIC_RECEIPTS_MATRIX_OUT;
@@ -58,10 +86,23 @@ function arrivals(endpoint: ModelEndpoint, afterSeq: number, text: string): numb
     .reduce((n, r) => n + lastUserText(r).split(text).length - 1, 0);
 }
 
-/** Main requests after `afterSeq` whose last user message is exactly `text` (byte for byte). */
-function exactArrivals(endpoint: ModelEndpoint, afterSeq: number, text: string): number {
-  return endpoint.mainRequests().filter((r) => r.seq > afterSeq && lastUserText(r) === text).length;
+/**
+ * The text of a long paste as Claude Code 2.1.332 hands it to the model: inside an envelope
+ * `<pasted_content id="…">\n…\n</pasted_content id="…">` (after the `[Pasted text #1 …]` line
+ * of the input box); null when the message has no such envelope.
+ */
+function pastedContent(message: string): string | null {
+  const m = /<pasted_content id="([^"]+)">\n([\s\S]*)\n<\/pasted_content id="\1">\n?$/.exec(message);
+  return m ? m[2] : null;
 }
+
+/** Main requests after `afterSeq` whose last user message is exactly `text` (byte for byte; a 2.1.332 paste envelope holding exactly `text` counts). */
+function exactArrivals(endpoint: ModelEndpoint, afterSeq: number, text: string): number {
+  return endpoint.mainRequests().filter((r) => r.seq > afterSeq && (lastUserText(r) === text || pastedContent(lastUserText(r)) === text)).length;
+}
+
+/** A screen with Claude Code 2.1.332's blinking tool-status dot (`●` at a line start while a tool waits) blanked, trailing blanks dropped. */
+const steady = (screen: string) => screen.replace(/^●/gm, ' ').replace(/\s+$/gm, '');
 
 /**
  * Main requests after `afterSeq` whose NEW user message (the last one: earlier ones are the
@@ -71,15 +112,15 @@ function mentions(endpoint: ModelEndpoint, afterSeq: number, needle: string): nu
   return endpoint.mainRequests().filter((r) => r.seq > afterSeq && lastUserText(r).includes(needle)).length;
 }
 
-describe.each(['claude', 'codex', 'pi', 'opencode'] as RuntimeName[])('receipts matrix: real %s', (runtime) => {
-  const cells = EXPECTED[runtime];
+describe.each(PANES.map((p) => [p.label, p] as const))('receipts matrix: real %s', (label, { runtime, variant, states }) => {
+  const cells: (typeof EXPECTED)[MatrixRuntime] = Object.fromEntries(STATES.filter((st) => !states || states.includes(st)).map((st) => [st, EXPECTED[runtime][st]]));
   let endpoint: ModelEndpoint;
   let pane: RuntimePane | null = null;
   let runDir: string;
   const agent = `m${runtime.slice(0, 2)}`;
 
   const launch = async (waitForIdle = true) => {
-    pane = await launchRuntime(runtime, { endpoint, session: agent, startBoundMs: 90_000, waitForIdle });
+    pane = await launchRuntime(runtime, { endpoint, session: agent, startBoundMs: 90_000, waitForIdle, version: variant?.version, args: variant?.args });
     return pane;
   };
   const send = (message: string, over: Partial<Parameters<typeof sendToAgent>[0]> = {}): Promise<SendReceipt> =>
@@ -102,6 +143,7 @@ describe.each(['claude', 'codex', 'pi', 'opencode'] as RuntimeName[])('receipts 
     const expected = cells[state]![shape]!;
     results.push({
       runtime,
+      ...(variant ? { variant: label } : {}),
       state,
       shape,
       receipts: receipts.map((r) => r.status),
@@ -216,7 +258,7 @@ describe.each(['claude', 'codex', 'pi', 'opencode'] as RuntimeName[])('receipts 
         // The very same prompt is still open, nothing was typed into it, the tool did not run.
         const now = await pane!.capture();
         expect(now).toMatch(SCREEN[runtime].permission!);
-        expect(now.replace(/\s+$/gm, '')).toBe(prompt.replace(/\s+$/gm, ''));
+        expect(steady(now)).toBe(steady(prompt));
         expect(fs.existsSync(proto)).toBe(false);
       }
       await pane!.keys('Escape');

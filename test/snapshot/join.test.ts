@@ -157,6 +157,36 @@ describe('joinSnapshot', () => {
     expect(snap.agents[0].flags).not.toContain('DRIFT');
   });
 
+  it('a screen is read only on a pane that runs its runtime: a shell showing a prompt is not waiting (DRIFT, evidence why)', () => {
+    const waiting = {
+      state: 'waiting' as const,
+      rules: 'claude@>=2.0.0',
+      ageSeconds: 0,
+      sinceSeconds: 0,
+      prompt: { kind: 'permission' as const, tool: 'Bash', detail: 'echo hi > proto.txt', block: 'Bash command', id: '0123456789abcdef' },
+    };
+    const local = host({
+      tmux: new Map([[SOCKET, socketProbe(SOCKET, [pane('alpha', { pid: 200, currentCommand: 'bash' }), pane('beta')])]]),
+      heartbeats: new Map([
+        ['alpha', beat('alpha', 'idle')],
+        ['beta', beat('beta', 'idle')],
+      ]),
+      processes: tree(),
+      screens: new Map([
+        ['alpha', waiting],
+        ['beta', waiting],
+      ]),
+    });
+    const snap = joinSnapshot(results([agent('alpha'), agent('beta')], { local }));
+    const [alpha, beta] = snap.agents;
+    expect(alpha.readiness).toBe('available');
+    expect(alpha.flags).toContain('DRIFT');
+    expect(alpha.screen).toBeUndefined();
+    expect(alpha.evidence).toContain('screen: not read (the pane runs bash, not claude: screen rules read their runtime only)');
+    expect(beta.readiness).toBe('waiting');
+    expect(beta.screen?.prompt?.id).toBe('0123456789abcdef');
+  });
+
   it('a failed local socket probe makes its agents unknown with the probe error, never dead', () => {
     const local = host({ tmux: new Map([[SOCKET, socketProbe(SOCKET, [], { ok: false, serverRunning: false, error: 'tmux: timed out after 2000 ms' })]]) });
     const snap = joinSnapshot(results([agent('alpha')], { local }));

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createConsoleStore, openDetailsOf, openScroll } from '../../src/store/index.js';
+import { createConsoleStore } from '../../src/store/index.js';
+import { openDetailsOf, openScroll } from '../../src/store/ui-slice.js';
 import { backlogRows, scrollOffset, visibleAgents } from '../../src/store/selectors.js';
 import { computeLayout, consoleLayout } from '../../src/view/layout.js';
 import { floorText } from '../../src/view/rows.js';

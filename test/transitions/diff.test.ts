@@ -80,7 +80,7 @@ describe('diffSnapshots', () => {
       ['stuck', true],
       ['LIMITED', true],
     ]);
-    for (const s of ['dead', 'stale', 'waiting', 'stuck', 'FLOOR', 'EXPIRED-CLAIM', 'NEEDS-RESTART', 'LIMITED', 'AUTH'])
+    for (const s of ['dead', 'stale', 'waiting', 'stuck', 'FLOOR', 'EXPIRED-CLAIM', 'NEEDS-RESTART', 'LIMITED', 'AUTH', 'RULES-STALE'])
       expect(DEFAULT_ATTENTION.has(s)).toBe(true);
     // The attention set is data: a caller may pass its own.
     const mine = diffSnapshots(a, b, { attention: new Set(['LIMITED']) });

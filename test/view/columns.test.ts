@@ -70,7 +70,7 @@ describe('table cells, editor view, status hints', () => {
     expect(editorView('a\u001b[31mb', 20)).toBe('a^[[31mb▏');
   });
   it('status hints come from the keymap and drop mutating keys in read-only', async () => {
-    const { statusHints } = await import('../../components/StatusBar.js');
+    const { statusHints } = await import('../../src/view/hints.js');
     const normal = statusHints('fleet', false);
     for (const h of ['tab focus', '/ filter', '? help', 'v preview', 'w watch', 's send', 'c claim', 'p pause', 'R reclaim', 'q quit'])
       expect(normal).toContain(h);

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { KEYMAP, bindingFor, keyNameOf, keyPressesOf, splitKeyChunk, type KeyScope } from '../../src/keys/keymap.js';
+import { KEYMAP, bindingFor, keyNameOf, keyPressesOf, splitKeyChunk, type KeyScope } from '../../src/view/keymap.js';
 import { dispatchKey } from '../../src/keys/router.js';
 import { unmetRequirement } from '../../src/keys/requirements.js';
 import { statusHintParts } from '../../src/view/hints.js';
 import { helpLines } from '../../src/view/rows.js';
-import { createConsoleStore, openScroll } from '../../src/store/index.js';
+import { createConsoleStore } from '../../src/store/index.js';
+import { openScroll } from '../../src/store/ui-slice.js';
 import { TRANSITION_SCHEMA, type Transition } from '../../src/transitions/diff.js';
 import { makeSnapshot, mixedFleet } from '../fixtures/snapshots.js';
 import { recordingActions } from '../helpers/render.js';

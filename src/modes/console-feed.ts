@@ -9,9 +9,9 @@
 import type { Snapshot } from '../snapshot/types.js';
 import type { ConsoleStore } from '../store/index.js';
 import { selectedAgentRow } from '../store/selectors.js';
-import { diffSnapshots, transitionChange, transitionSubject, type Transition } from './diff.js';
-import { DEFAULT_NOTIFY_COOLDOWN_SECONDS, NotifyDamper } from './damper.js';
-import { HistoryWriter } from './history.js';
+import { diffSnapshots, transitionChange, transitionSubject, type Transition } from '../transitions/diff.js';
+import { DEFAULT_NOTIFY_COOLDOWN_SECONDS, NotifyDamper } from '../transitions/damper.js';
+import { HistoryWriter } from '../transitions/history.js';
 
 /** Options of {@link startConsoleFeed}. */
 export interface ConsoleFeedOptions {

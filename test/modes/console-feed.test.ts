@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createConsoleStore } from '../../src/store/index.js';
-import { startConsoleFeed } from '../../src/transitions/console-feed.js';
+import { startConsoleFeed } from '../../src/modes/console-feed.js';
 import { alertRequested, createAlerter, terminalAlertBytes } from '../../src/transitions/alert.js';
 import { readHistory } from '../../src/transitions/history.js';
 import type { Transition } from '../../src/transitions/diff.js';

@@ -4,6 +4,7 @@
  * hints (dimmed when the precondition is unmet) and the help screen, so they can never disagree.
  * Pure: no React, no I/O.
  */
+import { isControlCharacter } from '../../lib/sanitize.js';
 
 /** Every command a key can trigger. */
 export type ConsoleCommand =
@@ -470,7 +471,7 @@ export function splitKeyChunk(chunk: string): { name: string; input: string }[] 
     else if (ch === '\t') out.push({ name: 'tab', input: ch });
     else if (ch === '\u007f' || ch === '\b') out.push({ name: 'backspace', input: '' });
     else if (ch === '\u0003') out.push({ name: 'ctrl+c', input: 'c' });
-    else if (/[\u0000-\u001f\u007f-\u009f]/.test(ch)) continue;
+    else if (isControlCharacter(ch)) continue;
     else out.push({ name: ch, input: ch });
   }
   return out;
@@ -487,6 +488,6 @@ export function keyPressesOf(input: string, key: InkKeyFlags): { name: string; i
   }
   const name = keyNameOf(input, key);
   if (!name) return [];
-  if (name === input && (input.length > 1 || /[\u0000-\u001f\u007f]/.test(input))) return splitKeyChunk(input);
+  if (name === input && (input.length > 1 || isControlCharacter(input, false))) return splitKeyChunk(input);
   return [{ name, input }];
 }
