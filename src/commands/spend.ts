@@ -101,7 +101,7 @@ export function registerSpendCommand(program: Command): void {
       const paths = resolvePaths({ mosaicHome: g.mosaicHome, roster: g.roster });
       let client = null;
       try {
-        const { collectSpendReport } = await import('../spend/collect.js');
+        const { collectSpendReport } = await import('../snapshot/spend-report.js');
         if (o.by === 'card' || o.card) {
           const { openBacklog } = await import('../../backlog/client.js');
           client = await openBacklog(paths, { create: false });

@@ -133,7 +133,10 @@ async function installPackages(dir: string, specs: string[], bin: string, binPat
     const tmp = `${dir}.tmp-${process.pid}`;
     fs.rmSync(tmp, { recursive: true, force: true });
     fs.mkdirSync(tmp, { recursive: true });
-    fs.writeFileSync(path.join(tmp, 'package.json'), JSON.stringify({ name: `mosaic-top-test-${path.basename(dir).replace(/[^a-z0-9-]/gi, '-')}`, private: true }) + '\n');
+    fs.writeFileSync(
+      path.join(tmp, 'package.json'),
+      JSON.stringify({ name: `mosaic-top-test-${path.basename(dir).replace(/[^a-z0-9-]/gi, '-')}`, private: true }) + '\n',
+    );
     log(`installing ${specs.join(' ')} into ${dir}`);
     try {
       await execFileAsync('npm', ['install', '--no-audit', '--no-fund', '--no-save', '--loglevel=error', ...specs], {

@@ -10,7 +10,7 @@ import { readProcessTree } from '../../fleet/proc.js';
 import { SpendMeter } from '../../fleet/spend/meter.js';
 import { buildSpendReport, claimIntervals, type ClaimInterval, type SpendBy, type SpendReport } from '../../fleet/spend/report.js';
 import type { MosaicPaths } from '../../lib/paths.js';
-import { collectSnapshot } from '../snapshot/collect.js';
+import { collectSnapshot } from './collect.js';
 
 /** Options of {@link collectSpendReport}. */
 export interface SpendQuery {
