@@ -22,8 +22,9 @@ const ROOMS = {
   keys: ['snapshot', 'store', 'view', 'actions', 'poller'],
   ink: [],
   demo: [],
+  serve: ['snapshot', 'transitions', 'store', 'actions', 'poller'],
   modes: ['options', 'snapshot', 'transitions', 'store', 'actions', 'poller', 'view', 'keys', 'ink', 'demo'],
-  commands: ['options', 'snapshot', 'transitions', 'store', 'actions', 'poller', 'view', 'keys', 'ink', 'demo', 'modes'],
+  commands: ['options', 'snapshot', 'transitions', 'store', 'actions', 'poller', 'view', 'keys', 'ink', 'demo', 'modes', 'serve'],
   cli: ['options', 'commands', 'modes'],
 };
 
@@ -70,6 +71,21 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/', pathNot: '^src/modes/console\\.ts$' },
       to: { path: '^(hooks|components)/' },
+    },
+    {
+      name: 'serve-stays-in-its-room',
+      comment:
+        'src/serve/ (the HTTP server) uses the program (actions, snapshot, store, poller, transitions) and never the terminal view (hooks, components, ink, react); only its command imports it.',
+      severity: 'error',
+      from: { path: '^src/serve/' },
+      to: { path: '^(hooks|components|src/ink|src/keys|src/view|src/modes)/|^(ink|react)$|node_modules/(ink|react)/' },
+    },
+    {
+      name: 'only-the-serve-command-imports-serve',
+      comment: 'The server is loaded by `mosaic-top serve` alone: nothing else of the program pays for Hono.',
+      severity: 'error',
+      from: { path: '^(lib|fleet|backlog|src|hooks|components)/', pathNot: '^(src/serve/|src/commands/serve\\.ts$)' },
+      to: { path: '^src/serve/' },
     },
     {
       name: 'components-only-render',

@@ -66,7 +66,7 @@ export default tseslint.config(
   },
   {
     files: ['bin/mosaic-top', '**/*.js', '**/*.mjs', '**/*.cjs'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
   },
   {
     files: ['**/*.cjs'],

@@ -506,11 +506,7 @@ export function unservedLockRefusal(paths: MosaicPaths, holder: DataDirLockHolde
   let what = '';
   try {
     const argv = fs.readFileSync(`/proc/${holder.pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-    if (argv.length)
-      what = ` (${argv
-        .join(' ')
-        .replace(/[\u0000-\u001f\u007f-\u009f]/g, '')
-        .slice(0, 80)})`;
+    if (argv.length) what = ` (${stripControls(argv.join(' ')).slice(0, 80)})`;
   } catch {
     // /proc unavailable: the pid alone.
   }

@@ -19,6 +19,11 @@ export function subprocessCount(): number {
   return spawned;
 }
 
+/** Counts a subprocess started outside {@link runCommand} (a long-lived client such as tmux's control mode). */
+export function recordSpawn(): void {
+  spawned++;
+}
+
 /**
  * Runs a command without a shell, with a deadline (`timeoutMs`, default 5000) and an optional
  * AbortSignal; never throws for a failed command — the failure is in the result. `input` is

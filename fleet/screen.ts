@@ -1,7 +1,7 @@
 /**
  * Reading a runtime's screen: the pure classifier {@link classifyScreen} over the
  * screen rules (fleet/screen-rules.ts, shipped; `<home>/fleet/screen-rules.yaml`, the
- * operator's override, loaded by {@link ScreenRulesCache}), and the prompt identity
+ * operator's override, loaded by ScreenRulesCache in fleet/screen-rules-file.ts), and the prompt identity
  * {@link promptId} that answering a prompt checks again before it presses a key.
  *
  * What the screen says is evidence for readiness (fleet/readiness.ts) when hooks are missing or
@@ -9,11 +9,8 @@
  * every submitted message with the same glyph in its transcript).
  */
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import semver from 'semver';
-import { packageRoot } from '../lib/version.js';
 import type { ScreenError, ScreenPrompt, ScreenState } from './types.js';
 import { SHIPPED_SCREEN_RULES, type PromptRule, type ScreenRuleSet, type ScreenRulesFile } from './screen-rules.js';
 

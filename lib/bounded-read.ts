@@ -79,10 +79,20 @@ export function readBoundedFile(file: string, opts: BoundedReadOptions): Bounded
   try {
     const st = regularStat(file, fd);
     const start = opts.tail ? Math.max(0, st.size - opts.maxBytes) : 0;
-    const buffer = Buffer.allocUnsafe(opts.tail ? Math.min(opts.maxBytes, st.size) : opts.maxBytes + 1);
+    // Sized by the file (one byte more tells a file that grew since fstat), grown up to the bound
+    // only when it did: a bound-sized buffer per read of a small file (a beat, an env file) cost
+    // more CPU than the read itself once per agent per tick (docs/performance.md).
+    const limit = opts.tail ? Math.min(opts.maxBytes, st.size) : opts.maxBytes + 1;
+    let buffer = Buffer.allocUnsafe(opts.tail ? limit : Math.min(limit, Math.max(st.size + 1, 256)));
     let n = 0;
     try {
-      while (n < buffer.length) {
+      for (;;) {
+        if (n === buffer.length) {
+          if (buffer.length >= limit) break;
+          const bigger = Buffer.allocUnsafe(Math.min(limit, buffer.length * 2));
+          buffer.copy(bigger, 0, 0, n);
+          buffer = bigger;
+        }
         const got = fs.readSync(fd, buffer, n, buffer.length - n, start + n);
         if (got === 0) break;
         n += got;

@@ -1,21 +1,62 @@
 import { Command, Option } from 'commander';
 import { packageVersion } from '../lib/version.js';
-import { registerHeartbeatCommand } from './commands/heartbeat.js';
-import { registerHooksCommands } from './commands/hooks.js';
-import { registerDemoCommand } from './commands/demo.js';
-import { registerBacklogCommand } from './commands/backlog.js';
-import { registerActionCommands } from './commands/actions.js';
-import { registerLifecycleCommands } from './commands/lifecycle.js';
-import { registerEventsCommand } from './commands/events.js';
-import { registerSpendCommand } from './commands/spend.js';
-import { registerDoctorCommand } from './commands/doctor.js';
 import { sanitizeLines } from '../lib/sanitize.js';
 import { debugWanted, fatalExitCode, formatFatal } from '../lib/errors.js';
 
 import { USAGE_EXIT, parseSeconds, type GlobalOptions } from './options.js';
 
-/** Builds the command tree. Heavy modules (ink, react, PGlite) are imported lazily per mode. */
-export function buildProgram(): Command {
+type Register = (program: Command) => void;
+
+/**
+ * The subcommands' modules, in help order, each with the top-level command words it registers.
+ * Only the module of the word being run is imported (a verb loads what it uses, `--version`
+ * and the console none); help and an unknown word import them all.
+ */
+const COMMAND_MODULES: { words: readonly string[]; load: () => Promise<Register> }[] = [
+  { words: ['heartbeat'], load: async () => (await import('./commands/heartbeat.js')).registerHeartbeatCommand },
+  { words: ['hooks'], load: async () => (await import('./commands/hooks.js')).registerHooksCommands },
+  { words: ['demo'], load: async () => (await import('./commands/demo.js')).registerDemoCommand },
+  { words: ['backlog'], load: async () => (await import('./commands/backlog.js')).registerBacklogCommand },
+  { words: ['pause', 'resume', 'watch', 'send', 'answer', 'dispatch'], load: async () => (await import('./commands/actions.js')).registerActionCommands },
+  { words: ['start', 'stop', 'restart', 'reset'], load: async () => (await import('./commands/lifecycle.js')).registerLifecycleCommands },
+  { words: ['events'], load: async () => (await import('./commands/events.js')).registerEventsCommand },
+  { words: ['serve'], load: async () => (await import('./commands/serve.js')).registerServeCommand },
+  { words: ['doctor'], load: async () => (await import('./commands/doctor.js')).registerDoctorCommand },
+  { words: ['spend'], load: async () => (await import('./commands/spend.js')).registerSpendCommand },
+];
+
+/** Root options that take a value (their value is not a command word). */
+const VALUE_OPTIONS = new Set(['--mosaic-home', '--roster', '--interval']);
+
+/**
+ * The command word of `args` (argv without node and the script): the first word that is not an
+ * option or a root option's value; null for the root (console, `--once`, `--version`).
+ */
+export function commandWord(args: readonly string[]): string | null {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--') return args[i + 1] ?? null;
+    if (a.startsWith('-')) {
+      if (VALUE_OPTIONS.has(a)) i++;
+      continue;
+    }
+    return a;
+  }
+  return null;
+}
+
+/**
+ * Builds the command tree for `args` (argv without node and the script; default: every
+ * subcommand). Only the modules the command word needs are imported (see COMMAND_MODULES);
+ * heavy modules (ink, react, PGlite) are imported lazily per mode.
+ */
+export async function buildProgram(args?: readonly string[]): Promise<Command> {
+  const word = args ? commandWord(args) : 'help';
+  const help = args?.some((a) => a === '--help' || a === '-h') ?? false;
+  const own = word === null ? null : COMMAND_MODULES.find((m) => m.words.includes(word));
+  // The root alone (console, --once, --version) registers none; its help and unknown words all.
+  const modules = word === null ? (help ? COMMAND_MODULES : []) : own ? [own] : COMMAND_MODULES;
+  const registers = await Promise.all(modules.map((m) => m.load()));
   const program = new Command('mosaic-top')
     .description('Live console for a Mosaic agent fleet: readiness, backlog and operator actions.')
     .version(packageVersion(), '-V, --version')
@@ -53,15 +94,7 @@ export function buildProgram(): Command {
         process.exitCode = await runConsole(opts);
       }
     });
-  registerHeartbeatCommand(program);
-  registerHooksCommands(program);
-  registerDemoCommand(program);
-  registerBacklogCommand(program);
-  registerActionCommands(program);
-  registerLifecycleCommands(program);
-  registerEventsCommand(program);
-  registerSpendCommand(program);
-  registerDoctorCommand(program);
+  for (const register of registers) register(program);
   // Only the root: its action reports excess words as an unknown command (above) instead of
   // commander's "too many arguments". Set after registering so subcommands keep the check.
   program.allowExcessArguments(true);
@@ -75,7 +108,7 @@ export function buildProgram(): Command {
  */
 export async function main(argv: string[]): Promise<void> {
   try {
-    await buildProgram().parseAsync(argv);
+    await (await buildProgram(argv.slice(2))).parseAsync(argv);
   } catch (error) {
     process.stderr.write(`mosaic-top: ${formatFatal(error, debugWanted())}\n`);
     process.exitCode = fatalExitCode(error);

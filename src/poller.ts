@@ -11,6 +11,10 @@ import { sanitizeLines } from '../lib/sanitize.js';
 import type { AgentRow, Snapshot } from './snapshot/types.js';
 import type { ConsoleStore } from './store/index.js';
 import { selectedIndex, visibleAgents } from './store/selectors.js';
+import { snapshotViewKey } from './snapshot/view-key.js';
+
+/** A push (tmux notification, a file written) runs a tick this long after it, so a burst makes one tick. Milliseconds. */
+export const NUDGE_DELAY_MS = 100;
 
 /** What the poller needs: the store to feed, how to take a snapshot and capture a pane, how often. */
 export interface PollerOptions {
@@ -44,6 +48,10 @@ export interface PollerStats {
   dropped: number;
   /** Snapshots applied to the store. */
   applied: number;
+  /** Snapshots not applied: they draw what is on screen already (src/snapshot/view-key.ts). */
+  unchanged: number;
+  /** Ticks run early because a push source said something changed. */
+  nudged: number;
 }
 
 /** A running (or stopped) poller: start/stop, refresh now, counters. */
@@ -54,6 +62,8 @@ export interface Poller {
   stop: () => void;
   /** Refresh now (`r`, after actions): outdates a running tick and runs a fresh one after it. */
   refresh: () => void;
+  /** Something changed (a push source said so): run a tick soon ({@link NUDGE_DELAY_MS}), after the running one. */
+  nudge: () => void;
   /** Captures the preview now (when the preview is on). */
   capturePreview: () => Promise<void>;
   /** Resolves when no tick is running (tests). */
@@ -65,7 +75,10 @@ export interface Poller {
 export function createPoller(opts: PollerOptions): Poller {
   const { store } = opts;
   const controller = new AbortController();
-  const stats: PollerStats = { started: 0, skipped: 0, dropped: 0, applied: 0 };
+  const stats: PollerStats = { started: 0, skipped: 0, dropped: 0, applied: 0, unchanged: 0, nudged: 0 };
+  let nudgeTimer: NodeJS.Timeout | null = null;
+  /** The last applied snapshot and its view key: a tick that would draw the same is not applied. */
+  let lastApplied: { snapshot: Snapshot; key: string } | null = null;
   let generation = 0;
   let running: Promise<void> | null = null;
   let rerun = false;
@@ -128,13 +141,33 @@ export function createPoller(opts: PollerOptions): Poller {
         stats.dropped++;
         return;
       }
-      store.getState().applySnapshot(snapshot, Date.now(), preview);
+      const nowMs = Date.now();
+      const key = snapshotViewKey(snapshot, nowMs);
+      if (sameView(key, preview)) {
+        stats.unchanged++;
+        return;
+      }
+      store.getState().applySnapshot(snapshot, nowMs, preview);
+      lastApplied = { snapshot, key };
       stats.applied++;
     } catch (error) {
       if (!stopped && gen === generation) store.getState().tickFailed((error as Error).message ?? String(error));
     } finally {
       if (timer) clearTimeout(timer);
     }
+  }
+
+  /**
+   * True when applying a snapshot of view key `key` (and `preview`) would draw what the store
+   * shows already: the store still holds the last applied snapshot (no failed tick since), no
+   * progress notice waits for a snapshot, and the preview (when captured) has the same lines.
+   */
+  function sameView(key: string, preview: Preview | undefined): boolean {
+    const s = store.getState();
+    if (!lastApplied || lastApplied.key !== key || s.fleet.snapshot !== lastApplied.snapshot || s.fleet.tickError !== null) return false;
+    const last = s.ui.notices.at(-1);
+    if (last?.level === 'progress' && (s.fleet.snapshotAtMs ?? 0) < last.atMs) return false;
+    return preview === undefined || JSON.stringify(preview) === JSON.stringify(s.ui.preview);
   }
 
   function tick(): void {
@@ -160,8 +193,18 @@ export function createPoller(opts: PollerOptions): Poller {
       clock = setInterval(() => store.getState().tickClock(Date.now()), opts.clockMs ?? 1000);
       tick();
     },
+    nudge() {
+      if (stopped || nudgeTimer) return;
+      nudgeTimer = setTimeout(() => {
+        nudgeTimer = null;
+        stats.nudged++;
+        if (running) rerun = true;
+        else tick();
+      }, NUDGE_DELAY_MS);
+    },
     stop() {
       stopped = true;
+      if (nudgeTimer) clearTimeout(nudgeTimer);
       if (interval) clearInterval(interval);
       if (clock) clearInterval(clock);
       interval = clock = null;

@@ -238,10 +238,59 @@ async function settleOnPrompt(
   }
 }
 
+/**
+ * Step 1 of {@link answerPrompt} up to the lock: ONE capture (screen, pane id, liveness, mode,
+ * pid, foreground program), the process check (DRIFT evidence), the prompt and its id. Returns
+ * the first reading, the pane, a reader and the wanted id, or the refusal. Never throws.
+ */
+async function checkPaneAndPrompt(
+  opts: AnswerOptions,
+  runtime: string,
+  extra: Partial<AnswerReceipt>,
+): Promise<{ refusal: string; prompt?: AnsweredPrompt } | { first: Reading; paneId: string; read: () => Promise<Reading>; wanted: string }> {
+  const target = agentPaneTarget(opts.agent);
+  const no = (refusal: string, prompt?: AnsweredPrompt) => ({ refusal, prompt });
+  // One tmux call: the screen, and the pane's id, liveness, mode, pid and foreground program.
+  let first: Reading;
+  try {
+    const screen = await capturePaneScreen(opts.socket, target);
+    first = { screen, c: classifyScreen(runtime, null, screen.rows.join('\n')) };
+  } catch (error) {
+    const pane = await readPaneState(opts.socket, target);
+    return no(`${pane.problem ?? `cannot read the screen of ${target}: ${(error as Error).message}`}; nothing typed`);
+  }
+  const paneId = first.screen.paneId;
+  if (first.screen.dead) return no(`pane ${target} on ${tmuxServerLabel(opts.socket)} is dead; nothing typed`);
+  if (first.screen.inMode) return no(`pane ${target} is in copy mode: a key would drive the mode, not the prompt; nothing typed`);
+  // Keys only into the runtime: the process evidence of DRIFT, here or on the agent's host.
+  const proc = await checkRuntimeProcess({
+    agent: opts.agent,
+    runtime,
+    server: opts.socket,
+    agentsDir: opts.paths?.agentsDir ?? null,
+    procRoot: opts.procRoot,
+    pane: { paneId, pid: first.screen.panePid, currentCommand: first.screen.currentCommand },
+  });
+  extra.process = { expected: proc.expected, seen: proc.seen };
+  if (!proc.ok) return no(`${proc.reason ?? 'the pane does not run the runtime'}; nothing typed`);
+  if (proc.paneId !== paneId) return no(`${target} is another pane now (${proc.paneId ?? 'none'} was checked, ${paneId} found); nothing typed`);
+  const read = async (): Promise<Reading> => {
+    const screen = await capturePaneScreen(opts.socket, paneId);
+    return { screen, c: classifyScreen(runtime, null, screen.rows.join('\n')) };
+  };
+  if (first.screen.panePid !== proc.panePid) return no(`the process of ${target} changed after it was checked; nothing typed`);
+  if (first.c.state !== 'waiting' || !first.c.prompt) return no(`${opts.agent} is not waiting on a prompt (${describeScreen(first.c)}); nothing typed`);
+  if (first.c.prompt.kind !== 'permission')
+    return no(`the prompt on screen is a question, not a permission prompt (${describeScreen(first.c)}); nothing typed`);
+  const wanted = opts.promptId ?? first.c.prompt.id;
+  if (first.c.prompt.id !== wanted)
+    return no(`another prompt is on screen now: ${describeScreen(first.c)} (expected id ${wanted}); nothing typed`, shownPrompt(first.c.prompt));
+  return { first, paneId, read, wanted };
+}
+
 async function answer(opts: AnswerOptions): Promise<AnswerReceipt> {
   const started = performance.now();
   const by = opts.by ?? operatorName();
-  const target = agentPaneTarget(opts.agent);
   const extra: Partial<AnswerReceipt> = {};
   const result = (status: AnswerStatus, fields: Partial<AnswerReceipt>): AnswerReceipt => ({
     status,
@@ -266,41 +315,9 @@ async function answer(opts: AnswerOptions): Promise<AnswerReceipt> {
   const key = opts.answer === 'allow' ? keys.allow : keys.deny;
   const runtime = opts.runtime;
 
-  // One tmux call: the screen, and the pane's id, liveness, mode, pid and foreground program.
-  let first: Reading;
-  try {
-    const screen = await capturePaneScreen(opts.socket, target);
-    first = { screen, c: classifyScreen(runtime, null, screen.rows.join('\n')) };
-  } catch (error) {
-    const pane = await readPaneState(opts.socket, target);
-    return refuse(`${pane.problem ?? `cannot read the screen of ${target}: ${(error as Error).message}`}; nothing typed`);
-  }
-  const paneId = first.screen.paneId;
-  if (first.screen.dead) return refuse(`pane ${target} on ${tmuxServerLabel(opts.socket)} is dead; nothing typed`);
-  if (first.screen.inMode) return refuse(`pane ${target} is in copy mode: a key would drive the mode, not the prompt; nothing typed`);
-  // Keys only into the runtime: the process evidence of DRIFT, here or on the agent's host.
-  const proc = await checkRuntimeProcess({
-    agent: opts.agent,
-    runtime,
-    server: opts.socket,
-    agentsDir: opts.paths?.agentsDir ?? null,
-    procRoot: opts.procRoot,
-    pane: { paneId, pid: first.screen.panePid, currentCommand: first.screen.currentCommand },
-  });
-  extra.process = { expected: proc.expected, seen: proc.seen };
-  if (!proc.ok) return refuse(`${proc.reason ?? 'the pane does not run the runtime'}; nothing typed`);
-  if (proc.paneId !== paneId) return refuse(`${target} is another pane now (${proc.paneId ?? 'none'} was checked, ${paneId} found); nothing typed`);
-  const read = async (): Promise<Reading> => {
-    const screen = await capturePaneScreen(opts.socket, paneId);
-    return { screen, c: classifyScreen(runtime, null, screen.rows.join('\n')) };
-  };
-  if (first.screen.panePid !== proc.panePid) return refuse(`the process of ${target} changed after it was checked; nothing typed`);
-  if (first.c.state !== 'waiting' || !first.c.prompt) return refuse(`${opts.agent} is not waiting on a prompt (${describeScreen(first.c)}); nothing typed`);
-  if (first.c.prompt.kind !== 'permission')
-    return refuse(`the prompt on screen is a question, not a permission prompt (${describeScreen(first.c)}); nothing typed`);
-  const wanted = opts.promptId ?? first.c.prompt.id;
-  if (first.c.prompt.id !== wanted)
-    return refuse(`another prompt is on screen now: ${describeScreen(first.c)} (expected id ${wanted}); nothing typed`, shownPrompt(first.c.prompt));
+  const checked = await checkPaneAndPrompt(opts, runtime, extra);
+  if ('refusal' in checked) return refuse(checked.refusal, checked.prompt ?? null);
+  const { first, paneId, read, wanted } = checked;
 
   let release: () => Promise<void>;
   try {
@@ -336,7 +353,7 @@ async function answer(opts: AnswerOptions): Promise<AnswerReceipt> {
   } finally {
     await release().catch(() => {});
   }
-  return watchAfterKey(opts, { runtime, key, paneId, prompt, beatBefore, keys }, result);
+  return watchAfterKey(opts, { runtime, key, paneId, prompt, promptBefore: extra.promptBefore ?? null, beatBefore, keys }, result);
 }
 
 /**
@@ -350,6 +367,7 @@ async function watchAfterKey(
     key: string;
     paneId: string;
     prompt: AnsweredPrompt;
+    promptBefore: string | null;
     beatBefore: ReturnType<typeof readHeartbeatMark>;
     keys: NonNullable<ReturnType<typeof answerRuleFor>>;
   },
@@ -362,7 +380,12 @@ async function watchAfterKey(
   const deadline = performance.now() + timeoutMs;
   let closed = false;
   let promptAfter: string | null | undefined;
-  const done = (status: AnswerStatus) => result(status, { key, prompt, evidence, promptAfter: promptAfter ?? null });
+  const done = (status: AnswerStatus) => {
+    // The first line says what was on screen at the key: tmux's view in the key's command list, and the first capture after.
+    const after = promptAfter === undefined ? 'not read' : promptAfter === null ? 'no prompt' : `[id ${promptAfter}]`;
+    evidence[0] += `; on screen just before: ${k.promptBefore ? `[id ${k.promptBefore}]` : 'no prompt'}, just after: ${after}`;
+    return result(status, { key, prompt, evidence, promptAfter: promptAfter ?? null });
+  };
   for (;;) {
     let c: ScreenClassification;
     let text: string;

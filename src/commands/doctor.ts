@@ -88,7 +88,7 @@ export function renderDoctor(rows: readonly DoctorRow[]): string {
 export function registerDoctorCommand(program: Command): void {
   program
     .command('doctor')
-    .description("per agent: runtime version (from its process), the screen rules that read it, hooks wired, the fallback in use, RULES-STALE")
+    .description('per agent: runtime version (from its process), the screen rules that read it, hooks wired, the fallback in use, RULES-STALE')
     .argument('[agents...]', 'agent names (default: every agent of the roster)')
     .action(async (names: string[], _o: unknown, cmd: Command) => {
       const g = cmd.optsWithGlobals() as GlobalOptions;

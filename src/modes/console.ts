@@ -79,6 +79,8 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
   let collect = extra.collect;
   /** Closes what the default snapshot source keeps open between ticks (the backlog client). */
   let closeCollect = async (): Promise<void> => {};
+  /** Runs a tick soon: set once the poller exists (push sources call it when something changed). */
+  let nudge = (): void => {};
   if (!collect) {
     const [
       { collectSnapshot, currentTenant },
@@ -90,6 +92,7 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
       { ScreenReader },
       { ScreenRulesCache, screenRulesOverridePath },
       { LingerCache, lingerDir },
+      { TmuxControlPool, pushEnabled },
     ] = await Promise.all([
       import('../snapshot/collect.js'),
       import('../../fleet/roster.js'),
@@ -100,6 +103,7 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
       import('../../fleet/screen-probe.js'),
       import('../../fleet/screen-rules-file.js'),
       import('../../fleet/linger.js'),
+      import('../snapshot/push-sources.js'),
     ]);
     const rosterCache = new RosterCache(paths.roster);
     // Screens: the last reading per agent, so only panes that moved are captured again each tick.
@@ -111,7 +115,13 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
     const tmuxEnv = makeTmuxEnv();
     // One backlog client for the console's life, not one per tick (one Postgres connection).
     const backlogReader = createBacklogSectionReader();
-    closeCollect = () => backlogReader.close();
+    // Push: tmux's control-mode clients answer the pane lists and say when something changed
+    // (src/snapshot/push-sources.ts); MOSAIC_TOP_NO_PUSH=1 polls with subprocesses only.
+    const tmuxPool = pushEnabled() ? new TmuxControlPool({ env: tmuxEnv, onChange: () => nudge() }) : null;
+    closeCollect = async () => {
+      tmuxPool?.close();
+      await backlogReader.close();
+    };
     // Lingering (fleet-level LINGER) is read at the first tick, then at most every 30 s.
     const linger = new LingerCache(currentTenant(), { dir: lingerDir() });
     // The process table changes little between ticks: read only what changed (full read every 30 s).
@@ -131,6 +141,7 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
         linger,
         procReader,
         spend,
+        ...(tmuxPool ? { listPanes: (socket, o) => tmuxPool.list(socket, o) } : {}),
       });
   }
   const collectFn = collect;
@@ -163,6 +174,7 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
     capture: (agent, target, signal) => capturePane(agentTmuxServer(agent, paths), target, { signal }),
     intervalMs: Math.max(0.2, opts.interval) * 1000,
   });
+  nudge = () => poller.nudge();
   // The first snapshot's probes run while ink and react load (~0.5 s): the first frame with
   // agents comes sooner.
   poller.start();

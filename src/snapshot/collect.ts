@@ -90,6 +90,12 @@ export interface CollectSnapshotOptions {
   screenReader?: ScreenReader;
   screenRules?: ScreenRulesCache;
   /**
+   * Lists a local socket's panes (default: one `tmux list-panes -a` subprocess, fleet/tmux.ts);
+   * the console passes its control-mode clients' (src/snapshot/push-sources.ts). `holder` is the
+   * roster's holder session on the roster's socket, else null.
+   */
+  listPanes?: (socket: string | null, opts: { timeoutMs: number; signal?: AbortSignal; nowSeconds: number; holder: string | null }) => Promise<TmuxSocketProbe>;
+  /**
    * The spend meter's state (src/snapshot/spend.ts): when given, `agents[].spend`,
    * `fleet.spend` and the OVER-PACE / OVER-BUDGET flags are filled. Keep one per poller.
    */
@@ -171,7 +177,15 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
   const unitNames = [...localAgents.map((a) => agentUnitName(a.name)), HOLDER_UNIT, ORCHESTRATOR_UNIT];
 
   // Launch the subprocess probes first, then do the in-process reads while they run.
-  const tmuxPromise = Promise.all(sockets.map((s) => probeTmuxSocket(s, { timeoutMs, signal: opts.signal, nowSeconds, env: opts.tmuxEnv })));
+  const listPanes = opts.listPanes;
+  const holderOn = (s: string | null) => (roster && (roster.socket ?? '') === (s ?? '') ? roster.holderSession : null);
+  const tmuxPromise = Promise.all(
+    sockets.map((s) =>
+      listPanes
+        ? listPanes(s, { timeoutMs, signal: opts.signal, nowSeconds, holder: holderOn(s) })
+        : probeTmuxSocket(s, { timeoutMs, signal: opts.signal, nowSeconds, env: opts.tmuxEnv }),
+    ),
+  );
   const systemdPromise: Promise<SystemdProbe | null> = roster
     ? probeSystemdUnits(unitNames, { timeoutMs, signal: opts.signal, backoff: opts.systemdBackoff, nowMs })
     : Promise.resolve(null);

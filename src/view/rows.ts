@@ -205,7 +205,9 @@ export function agentDetailLines(agent: AgentRow): string[] {
   } else lines.push('heartbeat: none');
   if (agent.screen) {
     const sc = agent.screen;
-    lines.push(`screen ${sc.state} (rules ${sc.rules}, read ${formatAge(sc.ageSeconds)} ago, this state for ${formatAge(sc.sinceSeconds)})`);
+    const runtimeVersion = sc.version ? `${agent.runtime} ${sc.version}` : `${agent.runtime} version unknown`;
+    lines.push(`screen ${sc.state} (rules ${sc.rules}, ${runtimeVersion}, read ${formatAge(sc.ageSeconds)} ago, this state for ${formatAge(sc.sinceSeconds)})`);
+    if (sc.unrecognised) lines.push(`  not recognised: ${sc.unrecognised}`);
     if (sc.prompt) {
       lines.push(`  ${sc.prompt.kind} ${sc.prompt.tool ?? '-'}: ${sc.prompt.detail ?? '-'}  (prompt id ${sc.prompt.id})`);
       for (const l of sc.prompt.block.split('\n')) if (l.trim()) lines.push(`  | ${l.trim()}`);
@@ -222,6 +224,7 @@ export function agentDetailLines(agent: AgentRow): string[] {
     lines.push(`unit ${u.name}: ${u.loadState}/${u.activeState}/${u.subState} file ${u.unitFileState || '-'} pid ${u.mainPid ?? '-'}`);
   }
   if (agent.flags.includes('NEEDS-RESTART')) lines.push('NEEDS-RESTART: B restarts the unit (mosaic-top restart ' + agent.name + ')');
+  if (agent.flags.includes('RULES-STALE')) lines.push('RULES-STALE: the screen rules may not know this runtime release (mosaic-top doctor ' + agent.name + ')');
   if (agent.process) {
     const pr = agent.process;
     lines.push(`process: expected ${pr.expected}, seen ${pr.seen.join(' ') || '-'}${pr.matches ? '' : ' (DRIFT)'}`);

@@ -81,6 +81,8 @@ describe('mosaic-top answer (CLI) on a pane showing a Claude permission prompt',
       answer: 'allow',
       key: '1',
       prompt: { id: p.id, tool: 'Bash', detail: 'echo hi > proto.txt' },
+      promptBefore: p.id,
+      process: { expected: 'claude' },
     });
     expect(receipt.evidence.join(' | ')).toMatch(/the prompt closed.*then the idle input line/);
     expect(await tmux.capture('cc1')).toMatch(/GOT:\[ 1\]/);
@@ -91,6 +93,10 @@ describe('mosaic-top answer (CLI) on a pane showing a Claude permission prompt',
     const r = await cli(['answer', 'cc1', 'deny']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`^answered deny \\(key Escape\\) to cc1 in \\d+ ms, permission prompt Bash echo two > two\\.txt \\[id ${p.id}\\]`));
+    // The receipt says which prompt was on screen just before the key (tmux's view as it sent it) and just after.
+    expect(r.stdout).toMatch(
+      new RegExp(`\\n  - key Escape \\(deny\\) sent to .*; on screen just before: \\[id ${p.id}\\], just after: (\\[id ${p.id}\\]|no prompt)\\n`),
+    );
     expect(await tmux.capture('cc1')).toMatch(/GOT:\[ 033\]/);
   });
 

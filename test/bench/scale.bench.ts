@@ -12,6 +12,17 @@
  *   a key written to its stdin, the time until Ink has written the frame that shows the moved
  *   selection; p95 over 60 presses: target ≤ 50 ms.
  *
+ * - CPU time (user + system, the program's subprocesses included, from the waiting shell's
+ *   /proc/<pid>/stat cutime+cstime) of `--version`, `--once --json` at 100 and at 1,000 agents,
+ *   each ÷ that of `node -e 0`: the load-independent form of the start-up ratios (a shared,
+ *   loaded machine inflates wall times, much less CPU times). Medians of several runs.
+ * - subprocesses per idle console tick (the console's collect with its tmux control clients,
+ *   in this process) and per `--once` snapshot, at 100 and at 1,000 agents: must not grow with
+ *   the fleet.
+ *
+ * `MT_BENCH_BASE=<dir>`: a checkout (built) of an older version of the code, measured in the same
+ * run, side by side (its figures in a second table).
+ *
  * Fleets are `sleep` panes on isolated tmux sockets (never the default server); every server,
  * process and directory is removed at the end. Wall times are medians of several runs.
  */
@@ -36,9 +47,16 @@ const { recordingActions } = await import('../helpers/render.js');
 await (await import('../../src/ink/output.js')).installFastOutputPass();
 const { CONSOLE_MAX_FPS } = await import('../../src/modes/console.js');
 
+const { collectSnapshot } = await import('../../src/snapshot/collect.js');
+const { TmuxControlPool } = await import('../../src/snapshot/push-sources.js');
+const { RosterCache } = await import('../../fleet/roster.js');
+const { SystemdBackoff } = await import('../../fleet/systemd.js');
+const { subprocessCount } = await import('../../fleet/exec.js');
+const { resolvePaths } = await import('../../lib/paths.js');
+
 const execFileAsync = promisify(execFile);
 const repo = path.resolve(import.meta.dirname, '..', '..', '..');
-const bin = path.join(repo, 'bin', 'mosaic-top');
+const baseRepo = process.env.MT_BENCH_BASE ? path.resolve(process.env.MT_BENCH_BASE) : null;
 const fixtureBin = path.join(repo, 'test', 'fixtures', 'bin');
 const SECONDS = Number(process.env.MT_BENCH_SECONDS ?? 30);
 const CLK_TCK = 100;
@@ -109,6 +127,54 @@ async function wallMs(args: string[], runs: number, env: NodeJS.ProcessEnv = pro
   return median(samples);
 }
 
+/**
+ * Median CPU time (ms, user + system, subprocesses included) of `node <args>` over `runs` runs
+ * after one warm-up: the run's shell reads its own cutime+cstime once node has been waited for.
+ */
+async function cpuMs(args: string[], runs: number, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const once = async () => {
+    const { stdout } = await execFileAsync('/bin/sh', ['-c', '"$@" >/dev/null 2>&1; cat /proc/$$/stat', 'sh', process.execPath, ...args], {
+      env,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    const fields = stdout.slice(stdout.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[13]) + Number(fields[14])) / CLK_TCK) * 1000;
+  };
+  await once();
+  const samples: number[] = [];
+  for (let i = 0; i < runs; i++) samples.push(await once());
+  return median(samples);
+}
+
+/**
+ * Subprocesses started per tick by the console's collect (control clients on) over `ticks` idle
+ * ticks after a warm-up, and by one `--once` snapshot (no control clients).
+ */
+async function subprocessesPerTick(home: string, ticks = 5): Promise<{ idleTick: number; once: number }> {
+  const paths = resolvePaths({ mosaicHome: home }, {});
+  const pool = new TmuxControlPool();
+  const rosterCache = new RosterCache(paths.roster);
+  const systemdBackoff = new SystemdBackoff();
+  const tick = () => collectSnapshot({ paths, rosterCache, systemdBackoff, includeBacklog: false, listPanes: (socket, o) => pool.list(socket, o) });
+  try {
+    // Warm: ticks until one needs no list-panes subprocess (every socket's client attached).
+    for (let i = 0; i < 40; i++) {
+      const polled = pool.stats.viaSubprocess;
+      await tick();
+      if (i > 0 && pool.stats.viaSubprocess === polled) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const before = subprocessCount();
+    for (let i = 0; i < ticks; i++) await tick();
+    const idleTick = (subprocessCount() - before) / ticks;
+    const b2 = subprocessCount();
+    await collectSnapshot({ paths, includeBacklog: false });
+    return { idleTick, once: subprocessCount() - b2 };
+  } finally {
+    pool.close();
+  }
+}
+
 function procTimes(pid: number): { own: number; children: number } {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -124,8 +190,8 @@ async function until(test: () => boolean, timeoutMs: number, what: string): Prom
 }
 
 /** The real console on `home` for SECONDS: its own CPU and its children's, % of one core. */
-async function consoleCpu(home: string, n: number): Promise<{ cpu: number; children: number }> {
-  const ui = `mt-scale-ui-${tag}-${n}`;
+async function consoleCpu(home: string, n: number, bin: string): Promise<{ cpu: number; children: number }> {
+  const ui = `mt-scale-ui-${tag}-${n}-${sockets.length}`;
   sockets.push(ui);
   tmux(ui, [
     'new-session',
@@ -218,24 +284,36 @@ async function keyToFrame(n: number, presses = 60): Promise<{ p50: number; p95: 
 
 const fmt = (x: number, d = 2) => Number(x.toFixed(d));
 
-try {
+/** Every figure for the code checked out at `root` (its bin, its dist). */
+async function figures(root: string, fleets: { home100: string; home1000: string }, nodeMs: number, nodeCpu: number) {
+  const bin = path.join(root, 'bin', 'mosaic-top');
   const env = { ...process.env, PATH: `${fixtureBin}:${process.env.PATH}`, MT_SYSTEMCTL_MODE: 'nobus' };
-  const nodeMs = await wallMs(['-e', '0'], 9);
-  const home100 = makeFleet(100, 1);
-  const home1000 = makeFleet(1000, 4);
-  const once100 = await wallMs([bin, '--mosaic-home', home100, '--once', '--json'], 9, env);
-  const once1000 = await wallMs([bin, '--mosaic-home', home1000, '--once', '--json'], 7, env);
-  const keys = await keyToFrame(1000);
-  const cpu100 = await consoleCpu(home100, 100);
-  const cpu1000 = await consoleCpu(home1000, 1000);
-  const rows = [
+  const versionCpu = await cpuMs([bin, '--version'], 9, env);
+  const once100 = await wallMs([bin, '--mosaic-home', fleets.home100, '--once', '--json'], 7, env);
+  const once100Cpu = await cpuMs([bin, '--mosaic-home', fleets.home100, '--once', '--json'], 7, env);
+  const once1000 = await wallMs([bin, '--mosaic-home', fleets.home1000, '--once', '--json'], 5, env);
+  const once1000Cpu = await cpuMs([bin, '--mosaic-home', fleets.home1000, '--once', '--json'], 5, env);
+  const cpu100 = await consoleCpu(fleets.home100, 100, bin);
+  const cpu1000 = await consoleCpu(fleets.home1000, 1000, bin);
+  return [
     {
-      figure: '--once --json, 100 agents ÷ node -e 0',
-      value: `${fmt(once100 / nodeMs)}×`,
-      target: '≤ 1.6×',
-      detail: `${fmt(once100, 0)} ms vs ${fmt(nodeMs, 0)} ms`,
+      figure: '--version ÷ node -e 0, CPU time',
+      value: `${fmt(versionCpu / nodeCpu)}×`,
+      target: '≤ 1.2×',
+      detail: `${fmt(versionCpu, 0)} ms vs ${fmt(nodeCpu, 0)} ms`,
     },
-    { figure: '--once --json, 1,000 agents on 4 sockets ÷ node -e 0', value: `${fmt(once1000 / nodeMs)}×`, target: '≤ 3×', detail: `${fmt(once1000, 0)} ms` },
+    {
+      figure: '--once --json, 100 agents ÷ node -e 0, CPU time',
+      value: `${fmt(once100Cpu / nodeCpu)}×`,
+      target: '≤ 1.6×',
+      detail: `${fmt(once100Cpu, 0)} ms CPU; wall ${fmt(once100, 0)} ms vs ${fmt(nodeMs, 0)} ms (${fmt(once100 / nodeMs)}×)`,
+    },
+    {
+      figure: '--once --json, 1,000 agents on 4 sockets ÷ node -e 0, CPU time',
+      value: `${fmt(once1000Cpu / nodeCpu)}×`,
+      target: '≤ 3×',
+      detail: `${fmt(once1000Cpu, 0)} ms CPU; wall ${fmt(once1000, 0)} ms (${fmt(once1000 / nodeMs)}×)`,
+    },
     {
       figure: 'console, 100 agents, --interval 2: % of a core',
       value: `${fmt(cpu100.cpu)} %`,
@@ -248,15 +326,41 @@ try {
       target: '≤ 3 %',
       detail: `probes' subprocesses ${fmt(cpu1000.children)} %, ${SECONDS} s`,
     },
-    { figure: 'key-to-frame latency, 1,000 agents, p95', value: `${fmt(keys.p95, 1)} ms`, target: '≤ 50 ms', detail: `p50 ${fmt(keys.p50, 1)} ms` },
   ];
-  console.log(
-    `scale bench (${os.cpus().length} cores, node ${process.version}, load ${os
-      .loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ')})`,
+}
+
+try {
+  const loadBefore = os.loadavg();
+  const nodeMs = await wallMs(['-e', '0'], 9);
+  const nodeCpu = await cpuMs(['-e', '0'], 9);
+  const fleets = { home100: makeFleet(100, 1), home1000: makeFleet(1000, 4) };
+  const rows = await figures(repo, fleets, nodeMs, nodeCpu);
+  const spawns100 = await subprocessesPerTick(fleets.home100);
+  const spawns1000 = await subprocessesPerTick(fleets.home1000);
+  rows.push(
+    {
+      figure: 'subprocesses per idle console tick, 100 / 1,000 agents',
+      value: `${fmt(spawns100.idleTick)} / ${fmt(spawns1000.idleTick)}`,
+      target: 'same for both (0 with push)',
+      detail: 'control clients on; systemd held off (no bus)',
+    },
+    {
+      figure: 'subprocesses per --once, 100 agents (1 socket) / 1,000 (4 sockets)',
+      value: `${spawns100.once} / ${spawns1000.once}`,
+      target: 'per socket, not per agent',
+      detail: 'list-panes per socket + systemctl',
+    },
   );
+  const keys = await keyToFrame(1000);
+  rows.push({ figure: 'key-to-frame latency, 1,000 agents, p95', value: `${fmt(keys.p95, 1)} ms`, target: '≤ 16 ms', detail: `p50 ${fmt(keys.p50, 1)} ms` });
+  const base = baseRepo ? await figures(baseRepo, fleets, nodeMs, nodeCpu) : null;
+  const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');
+  console.log(`scale bench (${os.cpus().length} cores, node ${process.version}, load before ${load(loadBefore)}, after ${load(os.loadavg())})`);
   console.table(rows);
+  if (base) {
+    console.log(`the same figures for ${baseRepo} (MT_BENCH_BASE), same run:`);
+    console.table(base);
+  }
 } finally {
   for (const socket of sockets) {
     try {

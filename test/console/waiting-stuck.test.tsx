@@ -99,7 +99,7 @@ describe('waiting and stuck in the console', () => {
     const [, , gated] = fleet();
     gated.heartbeat = { ...gated.heartbeat!, state: 'waiting', reason: 'permission: Bash echo hi > proto.txt' };
     const lines = agentDetailLines(gated);
-    expect(lines).toContain('screen waiting (rules claude@>=2.0.0, read 0s ago, this state for 3s)');
+    expect(lines).toContain('screen waiting (rules claude@>=2.0.0, claude version unknown, read 0s ago, this state for 3s)');
     expect(lines).toContain('  permission Bash: echo hi > proto.txt  (prompt id d2a353cde108c984)');
     expect(lines).toContain('  | Do you want to proceed?');
     expect(lines).toContain('  reason: permission: Bash echo hi > proto.txt');

@@ -29,7 +29,9 @@ function fakeClaude(root: string, version: string, lines: string[]): string {
   fs.mkdirSync(path.join(pkg, 'bin'), { recursive: true });
   fs.writeFileSync(path.join(pkg, 'package.json'), JSON.stringify({ name: '@anthropic-ai/claude-code', version }));
   const bin = path.join(pkg, 'bin', 'claude');
-  fs.writeFileSync(bin, `#!${process.execPath}\nprocess.stdout.write(${JSON.stringify(lines.join('\r\n'))});\nsetInterval(() => {}, 1 << 30);\n`, { mode: 0o755 });
+  fs.writeFileSync(bin, `#!${process.execPath}\nprocess.stdout.write(${JSON.stringify(lines.join('\r\n'))});\nsetInterval(() => {}, 1 << 30);\n`, {
+    mode: 0o755,
+  });
   return bin;
 }
 
@@ -84,9 +86,7 @@ describe('RULES-STALE on a fake future Claude Code 9.9.9 (real program, real tmu
   it('doctor: version, rules range, proven version, hooks, fallback and RULES-STALE; exit 1', async () => {
     const r = await run(['doctor']);
     expect(r.code, r.stderr).toBe(1);
-    expect(r.stdout).toContain(
-      'cc9 (claude): claude 9.9.9 · rules claude@>=2.1.198 (proven on claude 2.1.332) · hooks not wired (no file)',
-    );
+    expect(r.stdout).toContain('cc9 (claude): claude 9.9.9 · rules claude@>=2.1.198 (proven on claude 2.1.332) · hooks not wired (no file)');
     expect(r.stdout).toContain('  readiness from: screen rules only (no hooks wired); the screen rules may be stale · screen idle');
     expect(r.stdout).toContain('  RULES-STALE: claude 9.9.9 is newer than 2.1.332, the newest the rules claude@>=2.1.198 were proven on');
     const j = await run(['doctor', 'cc9b', '--json']);

@@ -62,7 +62,9 @@ describe('Claude Code 2.1.332 screens', () => {
   it('the startup permission-mode dialog ⇒ waiting, `dialog: …`; a send is refused', () => {
     const c = classifyScreen('claude', '2.1.332', screen('claude-2.1.332-startup-dialog'));
     expect(c).toMatchObject({ state: 'waiting', prompt: { kind: 'dialog', tool: 'permission mode', detail: 'Make auto mode your default permission mode?' } });
-    expect(describeScreen(reading(c))).toBe('screen: dialog: permission mode (Make auto mode your default permission mode?) [claude@>=2.1.198; claude 2.1.332]');
+    expect(describeScreen(reading(c))).toBe(
+      'screen: dialog: permission mode (Make auto mode your default permission mode?) [claude@>=2.1.198; claude 2.1.332]',
+    );
     const r = readInput('claude', screen('claude-2.1.332-startup-dialog'), undefined, '2.1.332');
     expect(sendRefusal({ runtime: 'claude', reading: r, heartbeat: null, rule: deliveryFor('claude'), multiLine: false })).toMatch(/shows a dialog/);
   });

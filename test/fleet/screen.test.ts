@@ -13,7 +13,12 @@ const screen = (name: string) => fs.readFileSync(path.join(FIXTURES, `${name}.tx
 
 describe("classifyScreen on the real runtimes' screens (shared/spec/runtimes.md)", () => {
   it('Claude Code 2.1.197: idle, busy, queued, after a turn, after Esc', () => {
-    expect(classifyScreen('claude', '2.1.197', screen('claude-idle'))).toEqual({ state: 'idle', rules: 'claude@>=2.0.0 <2.1.198', inputText: '', version: '2.1.197' });
+    expect(classifyScreen('claude', '2.1.197', screen('claude-idle'))).toEqual({
+      state: 'idle',
+      rules: 'claude@>=2.0.0 <2.1.198',
+      inputText: '',
+      version: '2.1.197',
+    });
     expect(classifyScreen('claude', null, screen('claude-busy'))).toMatchObject({ state: 'busy', inputText: '' });
     // `❯ Press up to edit queued messages` in the input box is the runtime's, not typed text.
     expect(classifyScreen('claude', null, screen('claude-queued'))).toMatchObject({ state: 'queued', inputText: '' });

@@ -77,4 +77,16 @@ describe('bounded reads (lib/bounded-read.ts)', () => {
       expect(() => readBoundedFile(p, { maxBytes: 4 })).toThrow(new BoundedReadError(p, 'not-regular', `${kind}, not a regular file`));
     }
   });
+  it('reads a file whole past the first buffer, and one that grew after fstat up to the bound', () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-bounded-'));
+    const file = path.join(dir, 'big');
+    const text = 'x'.repeat(70_000);
+    fs.writeFileSync(file, text);
+    expect(readBoundedFile(file, { maxBytes: 1 << 20 })).toMatchObject({ size: 70_000, truncated: false });
+    expect(readBoundedFile(file, { maxBytes: 1 << 20 })?.bytes.toString()).toBe(text);
+    expect(readBoundedFile(file, { maxBytes: 69_999, truncate: true })).toMatchObject({ size: 70_000, truncated: true });
+    expect(readBoundedFile(file, { maxBytes: 70_000 })?.bytes.length).toBe(70_000);
+    // /proc files report size 0 and still have content: read by growing the buffer.
+    expect(readBoundedFile('/proc/self/status', { maxBytes: 1 << 16 })?.bytes.toString()).toMatch(/^Name:/);
+  });
 });

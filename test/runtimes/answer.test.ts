@@ -27,11 +27,7 @@ import { startModelEndpoint, type ModelEndpoint } from './model-endpoint.js';
 import { waitFor } from '../helpers/tmux.js';
 
 /** Trailing blanks and Claude Code 2.1.332's blinking tool-status dot (`●` at a line start) dropped: two captures of an unchanged screen compare equal. */
-const norm = (s: string) =>
-  s
-    .replace(/^●/gm, ' ')
-    .replace(/\s+$/gm, '')
-    .trimEnd();
+const norm = (s: string) => s.replace(/^●/gm, ' ').replace(/\s+$/gm, '').trimEnd();
 
 const PANES: { runtime: RuntimeName; variant: ClaudeVariant | null; label: string }[] = [
   ...claudeVariants(['default', 'manual']).map((variant) => ({ runtime: 'claude' as const, variant, label: `claude ${variant.label}` })),

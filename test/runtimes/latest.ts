@@ -80,16 +80,25 @@ export function driftReport(versions: readonly VersionRow[], tests: readonly Tes
   out.push('', `${tests.length} test(s) run on the newest set: ${tests.length - failed.length} held, ${failed.length} changed`);
   for (const t of failed) out.push(`  CHANGED ${t.name}${t.message ? `: ${t.message.split('\n')[0].slice(0, 200)}` : ''}`);
   for (const c of changedCells) {
-    out.push(`  CHANGED cell ${c.variant ?? c.runtime} / ${c.state} / ${c.shape}: ${c.receipts.join(' + ')} (expected ${EXPECTED[c.runtime][c.state]![c.shape]})`);
+    out.push(
+      `  CHANGED cell ${c.variant ?? c.runtime} / ${c.state} / ${c.shape}: ${c.receipts.join(' + ')} (expected ${EXPECTED[c.runtime][c.state]![c.shape]})`,
+    );
   }
-  if (!failed.length && !changedCells.length) out.push('  every cell held: the newest set can become the pinned set (copy `latest` over the top-level entries)');
+  if (!failed.length && !changedCells.length)
+    out.push('  every cell held: the newest set can become the pinned set (copy `latest` over the top-level entries)');
   return out;
 }
 
 /** Flattens vitest's `--reporter=json` output into test outcomes. */
-export function testOutcomes(report: { testResults?: { assertionResults?: { fullName?: string; status?: string; failureMessages?: string[] }[] }[] }): TestOutcome[] {
+export function testOutcomes(report: {
+  testResults?: { assertionResults?: { fullName?: string; status?: string; failureMessages?: string[] }[] }[];
+}): TestOutcome[] {
   return (report.testResults ?? []).flatMap((f) =>
-    (f.assertionResults ?? []).map((a) => ({ name: a.fullName ?? '?', status: a.status ?? '?', ...(a.failureMessages?.length ? { message: a.failureMessages[0] } : {}) })),
+    (f.assertionResults ?? []).map((a) => ({
+      name: a.fullName ?? '?',
+      status: a.status ?? '?',
+      ...(a.failureMessages?.length ? { message: a.failureMessages[0] } : {}),
+    })),
   );
 }
 

@@ -166,56 +166,61 @@ describe.each(CELLS.map((c) => [c.label, c] as const))('real Claude Code %s', (_
   });
 });
 
-describe.each(claudeVariants(['manual']).map((v) => [v.label, v] as const))('real Claude Code %s with `permissions.defaultMode: "default"` in settings', (_label, variant) => {
-  let endpoint: ModelEndpoint;
-  let tmux: IsolatedTmux;
-  let pane: RuntimePane;
-  let home: string;
-  let w: Watched;
+describe.each(claudeVariants(['manual']).map((v) => [v.label, v] as const))(
+  'real Claude Code %s with `permissions.defaultMode: "default"` in settings',
+  (_label, variant) => {
+    let endpoint: ModelEndpoint;
+    let tmux: IsolatedTmux;
+    let pane: RuntimePane;
+    let home: string;
+    let w: Watched;
 
-  beforeAll(async () => {
-    endpoint = await startModelEndpoint();
-    tmux = await startIsolatedTmux('rt-dialog');
-    home = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-rt-dialog-'));
-    w = watchAgent('cc2', 'claude', tmux, home);
-    pane = await launchRuntime('claude', {
-      endpoint,
-      tmux,
-      session: 'cc2',
-      version: variant.version,
-      waitForIdle: false,
-      prepare: (dirs) => {
-        fs.mkdirSync(path.join(dirs.home, '.claude'), { recursive: true });
-        fs.writeFileSync(path.join(dirs.home, '.claude', 'settings.json'), JSON.stringify({ permissions: { defaultMode: 'default' } }));
-      },
+    beforeAll(async () => {
+      endpoint = await startModelEndpoint();
+      tmux = await startIsolatedTmux('rt-dialog');
+      home = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-rt-dialog-'));
+      w = watchAgent('cc2', 'claude', tmux, home);
+      pane = await launchRuntime('claude', {
+        endpoint,
+        tmux,
+        session: 'cc2',
+        version: variant.version,
+        waitForIdle: false,
+        prepare: (dirs) => {
+          fs.mkdirSync(path.join(dirs.home, '.claude'), { recursive: true });
+          fs.writeFileSync(path.join(dirs.home, '.claude', 'settings.json'), JSON.stringify({ permissions: { defaultMode: 'default' } }));
+        },
+      });
     });
-  });
-  afterAll(async () => {
-    await pane?.stop();
-    await tmux?.stop();
-    await endpoint?.close();
-    if (home) fs.rmSync(home, { recursive: true, force: true });
-  });
+    afterAll(async () => {
+      await pane?.stop();
+      await tmux?.stop();
+      await endpoint?.close();
+      if (home) fs.rmSync(home, { recursive: true, force: true });
+    });
 
-  it('the startup permission-mode dialog ⇒ waiting (`dialog: …`), a send is refused; chosen ⇒ available in manual mode', async () => {
-    await pane.waitForScreen(/No, keep manual mode/, 60_000);
-    const row = await waitingWithinTwoTicks(w);
-    expect(row.readiness).toBe('waiting');
-    expect(row.evidence[0]).toMatch(
-      new RegExp(`^screen: dialog: permission mode \\(Make auto mode your default permission mode\\?\\)( \\(read \\S+ ago\\))? ${rulesTag(variant.version)}$`),
-    );
-    const seq = endpoint.lastSeq();
-    const r = await sendToAgent({ agent: 'cc2', runtime: 'claude', socket: tmux.socket, runDir: w.paths.runDir, message: 'hello', timeoutMs: 3000 });
-    expect(r.status).toBe('refused');
-    expect(r.reason).toMatch(/shows a dialog \(permission mode/);
-    expect(await pane.capture()).toMatch(/No, keep manual mode/);
-    // "No, keep manual mode": the human's choice, made here by the test.
-    await pane.keys('Down');
-    await pane.waitForScreen(/❯ No, keep manual mode/, 10_000);
-    await pane.keys('Enter');
-    await pane.waitForScreen(/⏸ manual mode on/, 30_000);
-    const after = await w.until('available after the dialog', is('available'));
-    expect(after.screen?.state).toBe('idle');
-    expect(endpoint.lastSeq()).toBe(seq);
-  });
-});
+    it('the startup permission-mode dialog ⇒ waiting (`dialog: …`), a send is refused; chosen ⇒ available in manual mode', async () => {
+      await pane.waitForScreen(/No, keep manual mode/, 60_000);
+      const row = await waitingWithinTwoTicks(w);
+      expect(row.readiness).toBe('waiting');
+      expect(row.evidence[0]).toMatch(
+        new RegExp(
+          `^screen: dialog: permission mode \\(Make auto mode your default permission mode\\?\\)( \\(read \\S+ ago\\))? ${rulesTag(variant.version)}$`,
+        ),
+      );
+      const seq = endpoint.lastSeq();
+      const r = await sendToAgent({ agent: 'cc2', runtime: 'claude', socket: tmux.socket, runDir: w.paths.runDir, message: 'hello', timeoutMs: 3000 });
+      expect(r.status).toBe('refused');
+      expect(r.reason).toMatch(/shows a dialog \(permission mode/);
+      expect(await pane.capture()).toMatch(/No, keep manual mode/);
+      // "No, keep manual mode": the human's choice, made here by the test.
+      await pane.keys('Down');
+      await pane.waitForScreen(/❯ No, keep manual mode/, 10_000);
+      await pane.keys('Enter');
+      await pane.waitForScreen(/⏸ manual mode on/, 30_000);
+      const after = await w.until('available after the dialog', is('available'));
+      expect(after.screen?.state).toBe('idle');
+      expect(endpoint.lastSeq()).toBe(seq);
+    });
+  },
+);

@@ -113,7 +113,9 @@ function mentions(endpoint: ModelEndpoint, afterSeq: number, needle: string): nu
 }
 
 describe.each(PANES.map((p) => [p.label, p] as const))('receipts matrix: real %s', (label, { runtime, variant, states }) => {
-  const cells: (typeof EXPECTED)[MatrixRuntime] = Object.fromEntries(STATES.filter((st) => !states || states.includes(st)).map((st) => [st, EXPECTED[runtime][st]]));
+  const cells: (typeof EXPECTED)[MatrixRuntime] = Object.fromEntries(
+    STATES.filter((st) => !states || states.includes(st)).map((st) => [st, EXPECTED[runtime][st]]),
+  );
   let endpoint: ModelEndpoint;
   let pane: RuntimePane | null = null;
   let runDir: string;

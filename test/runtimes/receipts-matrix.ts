@@ -104,6 +104,7 @@ export const EXPECTED: Record<MatrixRuntime, Partial<Record<State, Partial<Recor
 /** Notes printed under the table (why a cell reads as it does). */
 export const MATRIX_NOTES: string[] = [
   'Codex steers: Enter while a turn runs goes into that turn (it is cancelled and resent with the message): `submitted`, evidence "steered into the running turn".',
+  'Claude Code runs on both version sets of test/runtimes/runtimes.json: the pinned 2.1.197 every cell; the newest 2.1.332 in auto mode (its default) idle, busy, text in the box, Enter not taken and just restarted, and in manual mode (`--permission-mode default`) idle and the permission prompt (auto mode runs these commands unasked). Same receipts on both; 2.1.332 hands a long paste (2 KB) to the model inside `<pasted_content id=…>…</pasted_content id=…>`, the text byte for byte inside.',
   'Claude Code, pi and opencode queue a message sent mid-turn (`Press up to edit queued messages`, `Steering:`, `QUEUED`): `queued`, and the model receives it when the turn ends.',
   '"Enter not taken": the delivery rule\'s submit key replaced by one the runtime ignores, to prove the text left in the input box is reported `typed_not_submitted` (and a second send is refused, never pasted behind it).',
   '"just restarted": sent the moment the runtime is started; `refused` while its input line is not on screen yet, `submitted` once it is — either way the model receives the text exactly once or not at all.',

@@ -92,13 +92,13 @@ describe('screens in the snapshot (real tmux, shipped screen rules)', () => {
     // The screen decided (no hooks: no beat).
     expect(row(snap, 'cidle')).toMatchObject({
       readiness: 'available',
-      evidence: ['screen: idle at the input line [claude@>=2.0.0]', 'no heartbeat file'],
+      evidence: ['screen: idle at the input line [claude@>=2.1.198]', 'no heartbeat file'],
       screen: { state: 'idle', inputText: '' },
     });
     expect(row(snap, 'cbusy').readiness).toBe('working');
     const perm = row(snap, 'cperm');
     expect(perm.readiness).toBe('waiting');
-    expect(perm.evidence[0]).toBe('screen: permission prompt Bash echo hi > proto.txt [claude@>=2.0.0]');
+    expect(perm.evidence[0]).toBe('screen: permission prompt Bash echo hi > proto.txt [claude@>=2.1.198]');
     expect(perm.evidence[1]).toMatch(/^heartbeat \d+s old, state=waiting \(permission: Bash echo hi > proto\.txt\)/);
     const fixtureId = classifyScreen('claude', null, fs.readFileSync(path.join(SCREENS, 'claude-permission.txt'), 'utf8')).prompt!.id;
     expect(perm.screen).toMatchObject({ state: 'waiting', prompt: { kind: 'permission', tool: 'Bash', detail: 'echo hi > proto.txt', id: fixtureId } });
@@ -126,7 +126,7 @@ describe('screens in the snapshot (real tmux, shipped screen rules)', () => {
     const why = `${file}:4: runtimes[0].idle[0]: Invalid regular expression: /[/: Unterminated character class — the shipped screen rules stay in use`;
     expect(s.probes.screens).toMatchObject({ ok: false, error: why });
     expect(s.errors).toContain(why);
-    expect(row(s, 'cperm')).toMatchObject({ readiness: 'waiting', screen: { rules: 'claude@>=2.0.0' } });
+    expect(row(s, 'cperm')).toMatchObject({ readiness: 'waiting', screen: { rules: 'claude@>=2.1.198' } });
   });
 
   it('subprocesses per snapshot with screen rules on: ≤ one capture call per socket per tick, none in steady state (5 vs 50 agents)', async () => {

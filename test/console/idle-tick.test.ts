@@ -1,0 +1,102 @@
+/**
+ * A tick that changes nothing drawn does nothing: no store update, no React render, no
+ * terminal write. The console's App is mounted by Ink on a fake terminal that counts writes;
+ * the poller is fed snapshots that differ only in what is not drawn (when taken, probe
+ * durations) or in ages below their drawn precision. Counts, never times.
+ */
+import React from 'react';
+import { EventEmitter } from 'node:events';
+import { render } from 'ink';
+import { describe, expect, it } from 'vitest';
+import { App } from '../../components/App.js';
+import { ConsoleProvider } from '../../hooks/useConsoleStore.js';
+import { createPoller } from '../../src/poller.js';
+import type { Snapshot } from '../../src/snapshot/types.js';
+import { snapshotViewKey } from '../../src/snapshot/view-key.js';
+import { createConsoleStore } from '../../src/store/index.js';
+import { makeBacklog, makeSnapshot, manyAgents } from '../fixtures/snapshots.js';
+import { recordingActions } from '../helpers/render.js';
+
+/** The fixture fleet with its volatile fields set: ages (seconds), probe durations, time taken. */
+function snapshotAt(idleSeconds: number, durationMs: number, generatedAt: string): Snapshot {
+  const agents = manyAgents(20).map((a) => ({
+    ...a,
+    pane: a.pane ? { ...a.pane, idleSeconds } : a.pane,
+    heartbeat: a.heartbeat ? { ...a.heartbeat, ageSeconds: idleSeconds } : a.heartbeat,
+  }));
+  const s = makeSnapshot(agents, { backlog: makeBacklog() });
+  return { ...s, generatedAt, probes: Object.fromEntries(Object.entries(s.probes).map(([k, v]) => [k, { ...v, durationMs }])) };
+}
+
+describe('idle ticks', () => {
+  it('the view key ignores when and how fast, keeps ages at their drawn precision', () => {
+    const now = Date.parse('2026-12-06T10:00:00Z');
+    const a = snapshotViewKey(snapshotAt(70.2, 3, '2026-12-06T10:00:00Z'), now);
+    expect(snapshotViewKey(snapshotAt(70.9, 17, '2026-12-06T10:00:02Z'), now)).toBe(a);
+    expect(snapshotViewKey(snapshotAt(71, 3, '2026-12-06T10:00:00Z'), now)).not.toBe(a);
+    const readinessMoved = snapshotAt(70.2, 3, '2026-12-06T10:00:00Z');
+    readinessMoved.agents[0] = { ...readinessMoved.agents[0], readiness: 'stale' };
+    expect(snapshotViewKey(readinessMoved, now)).not.toBe(a);
+  });
+
+  it('three ticks that draw the same: no store update, no render, no terminal write', async () => {
+    process.env.NODE_ENV ??= 'production';
+    const store = createConsoleStore({ color: true });
+    const feed = [
+      snapshotAt(70.1, 3, '2026-12-06T10:00:00Z'),
+      snapshotAt(70.4, 9, '2026-12-06T10:00:02Z'),
+      snapshotAt(70.6, 1, '2026-12-06T10:00:04Z'),
+      snapshotAt(70.8, 5, '2026-12-06T10:00:06Z'),
+      snapshotAt(71.1, 5, '2026-12-06T10:00:08Z'),
+    ];
+    let next = 0;
+    const poller = createPoller({ store, intervalMs: 3_600_000, collect: async () => feed[next++] });
+    let writes = 0;
+    const stdout = Object.assign(new EventEmitter(), { columns: 160, rows: 50, isTTY: true, write: () => (writes++, true) });
+    const stdin = Object.assign(new EventEmitter(), {
+      isTTY: true,
+      setRawMode() {},
+      setEncoding() {},
+      resume() {},
+      pause() {},
+      ref() {},
+      unref() {},
+      read: () => null,
+    });
+    let renders = 0;
+    const Counted = () => (renders++, React.createElement(App));
+    const instance = render(React.createElement(ConsoleProvider, { store, actions: recordingActions() }, React.createElement(Counted)), {
+      stdout: stdout as unknown as NodeJS.WriteStream,
+      stdin: stdin as unknown as NodeJS.ReadStream,
+      exitOnCtrlC: false,
+      patchConsole: false,
+      maxFps: 1000,
+    });
+    let storeUpdates = 0;
+    store.subscribe(() => storeUpdates++);
+    const tick = async () => {
+      poller.refresh();
+      await poller.idle();
+      // Ink draws on the next macrotask after a store change: let it.
+      await new Promise((r) => setTimeout(r, 20));
+    };
+    try {
+      await tick();
+      expect(store.getState().fleet.snapshot).toBe(feed[0]);
+      const [w0, u0] = [writes, storeUpdates];
+      const renderedBefore = renders;
+      for (let i = 0; i < 3; i++) await tick();
+      expect(poller.stats).toMatchObject({ applied: 1, unchanged: 3 });
+      expect({ writes: writes - w0, storeUpdates: storeUpdates - u0 }).toEqual({ writes: 0, storeUpdates: 0 });
+      expect(renders).toBe(renderedBefore);
+      // The age moved to the next drawn second: applied, drawn, written.
+      await tick();
+      expect(poller.stats).toMatchObject({ applied: 2, unchanged: 3 });
+      expect(store.getState().fleet.snapshot).toBe(feed[4]);
+      expect(writes).toBeGreaterThan(w0);
+    } finally {
+      poller.stop();
+      instance.unmount();
+    }
+  });
+});
