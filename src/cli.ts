@@ -22,6 +22,7 @@ const COMMAND_MODULES: { words: readonly string[]; load: () => Promise<Register>
   { words: ['events'], load: async () => (await import('./commands/events.js')).registerEventsCommand },
   { words: ['serve'], load: async () => (await import('./commands/serve.js')).registerServeCommand },
   { words: ['doctor'], load: async () => (await import('./commands/doctor.js')).registerDoctorCommand },
+  { words: ['spend'], load: async () => (await import('./commands/spend.js')).registerSpendCommand },
 ];
 
 /** Root options that take a value (their value is not a command word). */

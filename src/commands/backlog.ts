@@ -143,6 +143,20 @@ async function orNull<T>(run: () => Promise<T>): Promise<T | null> {
   }
 }
 
+/**
+ * Tokens the card's claiming agents spent between each claim and its end (the spend meter,
+ * docs/spend.md), or null when none was metered or the meter failed (never fails the verb).
+ */
+async function cardSpend(paths: MosaicPaths, client: BacklogClient, id: string): Promise<number | null> {
+  try {
+    const { collectSpendReport } = await import('../snapshot/spend-report.js');
+    const { report } = await collectSpendReport(paths, { by: 'card', since: 0, card: id, backlog: client });
+    return report.total.requests ? report.total.tokens.total : null;
+  } catch {
+    return null;
+  }
+}
+
 /** A card as `--json` prints it (upstream's card object, our fields added), or `null`. */
 export function cardJson(card: Card | null, extra: Record<string, unknown> = {}): Record<string, unknown> | null {
   return card ? { ...card, ...extra } : null;
@@ -292,9 +306,15 @@ export function registerBacklogCommand(program: Command): void {
     .action(async (o: { id: string }, cmd: Command) =>
       withBacklog(
         cmd,
-        (c) => orNull(() => c.get(o.id)),
-        (card) => (card ? cardDetails(card) : '(none)'),
-        (card) => cardJson(card),
+        async (c, paths) => {
+          const card = await orNull(() => c.get(o.id));
+          return card ? { card, spent: await cardSpend(paths, c, card.id) } : null;
+        },
+        (r) =>
+          r
+            ? `${cardDetails(r.card)}${r.spent === null ? '' : `\nspent tokens      ${r.spent} (its claiming agents' records, mosaic-top spend --card ${sanitizeLine(r.card.id)})`}`
+            : '(none)',
+        (r) => (r ? cardJson(r.card, { spentTokens: r.spent }) : null),
         { readOnly: true },
       ),
     );
@@ -413,7 +433,11 @@ export function registerBacklogCommand(program: Command): void {
     .action(async (o: { id: string; owner?: string; token?: number; actualTokens?: number }, cmd: Command) =>
       withBacklog(
         cmd,
-        (c) => orNull(() => c.complete({ id: o.id, owner: o.owner, token: o.token, actualTokens: o.actualTokens, actor: cliActor() })),
+        async (c, paths) => {
+          // An explicit --actual-tokens wins; else the tokens the meter read for its claims.
+          const actualTokens = o.actualTokens ?? (await cardSpend(paths, c, o.id)) ?? undefined;
+          return orNull(() => c.complete({ id: o.id, owner: o.owner, token: o.token, actualTokens, actor: cliActor() }));
+        },
         (card) => (card ? `done ${cardLine(card)}` : '(none)'),
         (card) => cardJson(card),
       ),

@@ -11,6 +11,7 @@
  * argument), maps it (fleet/hook-events.ts) and writes the agent's beat. It ALWAYS exits 0 and
  * prints nothing on stdout (Claude adds a UserPromptSubmit hook's stdout to the model's context).
  */
+import { recordSource, transcriptFromHookEvent } from '../../fleet/spend/sources.js';
 import { execFileSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -676,11 +677,15 @@ export async function runHeartbeatHook(
     }
   }
   const beat = beatFromHookEvent(runtime, payload);
-  if (!beat) return;
+  const transcript = transcriptFromHookEvent(runtime, payload, Date.now());
+  if (!beat && !transcript) return;
   const agent = agentOpt ?? (process.env.MOSAIC_AGENT_NAME || null) ?? tmuxSessionName();
   if (!agent) throw new Error("no agent name: set MOSAIC_AGENT_NAME in the agent's environment, or run the agent in a tmux session named after it");
   if (!isValidAgentName(agent)) throw new Error(`agent name "${agent}" is not valid`);
   const paths = resolvePaths({ mosaicHome });
+  // The spend meter's exact evidence of which record file is this agent's.
+  if (transcript) recordSource(paths.runDir, agent, transcript);
+  if (!beat) return;
   let reason = beat.reason;
   if (beat.keepWaitingReason) reason = currentWaitingReason(paths.runDir, agent) ?? reason;
   writeHeartbeat(paths.runDir, agent, { state: beat.state, reason, note: beat.note, interval: 600, pid: runtimePid() });

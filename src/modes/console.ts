@@ -4,6 +4,7 @@
  * polls with src/poller.ts, and hands the terminal over for `w` (watch) by unmounting Ink and
  * mounting it again afterwards — the store survives, so selection, focus and filter too.
  */
+import { spendMeterWanted } from '../snapshot/spend-switch.js';
 import type { GlobalOptions } from '../options.js';
 import { resolvePaths, type MosaicPaths } from '../../lib/paths.js';
 import type { AgentRow, Snapshot } from '../snapshot/types.js';
@@ -125,6 +126,8 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
     const linger = new LingerCache(currentTenant(), { dir: lingerDir() });
     // The process table changes little between ticks: read only what changed (full read every 30 s).
     const procReader = new ProcessTreeReader();
+    // The spend meter: reads only the bytes the runtimes' records gained since the last tick.
+    const spend = spendMeterWanted() ? new (await import('../snapshot/spend.js')).SnapshotSpend(paths) : undefined;
     collect = (p, signal) =>
       collectSnapshot({
         paths: p,
@@ -137,6 +140,7 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
         screenRules,
         linger,
         procReader,
+        spend,
         ...(tmuxPool ? { listPanes: (socket, o) => tmuxPool.list(socket, o) } : {}),
       });
   }

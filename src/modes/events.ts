@@ -8,6 +8,7 @@
  * it in the history, and hands attention transitions to `--notify CMD` through the damper.
  * SIGINT/SIGTERM end it cleanly with exit 0.
  */
+import { spendMeterWanted } from '../snapshot/spend-switch.js';
 import { resolvePaths } from '../../lib/paths.js';
 import { sanitizeLine } from '../../lib/sanitize.js';
 import type { Snapshot } from '../snapshot/types.js';
@@ -132,6 +133,8 @@ async function follow(opts: EventsOptions, paths: ReturnType<typeof resolvePaths
   const trace = process.env.MOSAIC_TOP_EVENTS_TRACE === '1';
   let ticks = 0;
 
+  // The spend meter (OVER-PACE / OVER-BUDGET transitions), kept across ticks.
+  const spend = spendMeterWanted() ? new (await import('../snapshot/spend.js')).SnapshotSpend(paths) : undefined;
   let prev: Snapshot | null = null;
   const rosterWatch = rosterProblemReporter(opts.json);
   try {
@@ -148,6 +151,7 @@ async function follow(opts: EventsOptions, paths: ReturnType<typeof resolvePaths
           tmuxEnv,
           signal: AbortSignal.any([controller.signal, tick.signal]),
           readBacklog: backlogReader.read,
+          spend,
         });
       } catch (error) {
         if (!controller.signal.aborted) warn(`snapshot failed: ${(error as Error).message}`);

@@ -3,6 +3,7 @@
  * (even with probe errors). Never imports ink/react; the table renderer is loaded only for the
  * table (the JSON path stays as lean as possible).
  */
+import { spendMeterWanted } from '../snapshot/spend-switch.js';
 import type { GlobalOptions } from '../options.js';
 import { resolvePaths } from '../../lib/paths.js';
 import { LingerCache, lingerDir } from '../../fleet/linger.js';
@@ -20,6 +21,7 @@ export async function runOnce(opts: GlobalOptions): Promise<number> {
       paths,
       linger: new LingerCache(currentTenant(), { dir: lingerDir() }),
       sinceOf: (agent, readiness) => sinceFromHistory(history, agent, readiness),
+      spend: spendMeterWanted() ? new (await import('../snapshot/spend.js')).SnapshotSpend(paths) : undefined,
     });
     if (opts.json) process.stdout.write(`${JSON.stringify(snapshot, null, 2)}\n`);
     else process.stdout.write((await import('../view/once-table.js')).renderSnapshotTable(snapshot));

@@ -97,7 +97,7 @@ function setSpend(f: ReturnType<typeof families>, agent: AgentRow): void {
   const cost = finite(spend.costUsd);
   if (cost !== null && cost >= 0) sample(f.spendCost, { agent: agent.name }, cost);
   if (Array.isArray(spend.quota))
-    for (const q of spend.quota as Array<Record<string, unknown>>) {
+    for (const q of spend.quota as unknown as Array<Record<string, unknown>>) {
       const used = finite(q?.usedPercent);
       if (used !== null && typeof q.window === 'string') sample(f.quota, { agent: agent.name, window: q.window }, used);
     }

@@ -29,6 +29,7 @@ import type { ScreenReading } from '../../fleet/types.js';
 import type { MosaicPaths } from '../../lib/paths.js';
 import { findAgentPane, joinSnapshot, type HostProbe, type ScreenProbeReport, type Timed } from './join.js';
 import type { Readiness, Snapshot } from './types.js';
+import { attachSpend, type SnapshotSpend } from './spend.js';
 
 /** Options of {@link collectSnapshot}. */
 export interface CollectSnapshotOptions {
@@ -94,6 +95,11 @@ export interface CollectSnapshotOptions {
    * roster's holder session on the roster's socket, else null.
    */
   listPanes?: (socket: string | null, opts: { timeoutMs: number; signal?: AbortSignal; nowSeconds: number; holder: string | null }) => Promise<TmuxSocketProbe>;
+  /**
+   * The spend meter's state (src/snapshot/spend.ts): when given, `agents[].spend`,
+   * `fleet.spend` and the OVER-PACE / OVER-BUDGET flags are filled. Keep one per poller.
+   */
+  spend?: SnapshotSpend;
 }
 
 /** Name of the Unix user (the tenant, upstream: uid per tenant); falls back to `uid:<n>`. */
@@ -289,7 +295,7 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
   const linger = opts.linger && systemd?.available ? await opts.linger.get({ nowMs, signal: opts.signal, timeoutMs }) : null;
   const backlog = await backlogPromise;
 
-  return joinSnapshot({
+  const snapshot = joinSnapshot({
     nowMs,
     hostname: os.hostname(),
     tenant: currentTenant(),
@@ -322,4 +328,6 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
     sinceOf: opts.sinceOf,
     ...(screens ? { screens } : {}),
   });
+  if (opts.spend) attachSpend(snapshot, opts.spend, proc?.value ?? null, nowMs);
+  return snapshot;
 }

@@ -8,13 +8,15 @@ import type { BacklogSection } from '../../backlog/snapshot.js';
 import type { MosaicPaths } from '../../lib/paths.js';
 import type { AgentFlag, HeartbeatInfo, PaneInfo, PausedFlag, ProcessInfo, Readiness, ScreenReading, UnitInfo } from '../../fleet/types.js';
 import type { FloorReport, IdleWithWork } from '../../fleet/rules.js';
+import type { Pace, QuotaRow } from '../../fleet/spend/report.js';
+import type { SpendTokens } from '../../fleet/spend/types.js';
 
 export type { AgentFlag, HeartbeatInfo, PaneInfo, PausedFlag, ProcessInfo, Readiness, ScreenPrompt, ScreenReading, UnitInfo } from '../../fleet/types.js';
 
 export const SNAPSHOT_SCHEMA = 'mosaic-top/snapshot@1' as const;
 
-/** Fleet-level flags raised by systemd facts: LINGER = lingering is off for the user. */
-export type FleetFlag = 'LINGER';
+/** Fleet-level flags: LINGER = lingering is off for the user; OVER-BUDGET = today's fleet spend is over the roster's `budget:`. */
+export type FleetFlag = 'LINGER' | 'OVER-BUDGET';
 
 /** How one probe went during this snapshot. */
 export interface ProbeReport {
@@ -76,6 +78,12 @@ export interface AgentRow {
    * read (no rules for the runtime, no live pane, a remote agent). Untrusted text: sanitize.
    */
   screen?: ScreenReading;
+  /**
+   * Today's spend (local time) from the runtime's own records (src/snapshot/spend.ts, docs/spend.md):
+   * tokens, costUsd (null when no request is priced), since, unpricedModels, quota (subscription
+   * windows with pace). Absent for remote agents and when the meter did not run.
+   */
+  spend?: AgentSpend;
 }
 
 export interface UnmanagedSession {
@@ -118,8 +126,10 @@ export interface FleetSummary {
    * 30 s; absent when not checked (systemd unavailable, or the caller keeps no linger cache).
    */
   linger?: { state: 'on' | 'off' | 'unknown'; user: string; evidence: string; checkedAt: string };
-  /** Fleet-level systemd flags: `LINGER` when lingering is off. Absent or empty when none. */
+  /** Fleet-level flags: `LINGER` when lingering is off, `OVER-BUDGET`. Absent or empty when none. */
   flags?: FleetFlag[];
+  /** Today's spend of the fleet (sum of the agents', unattributed apart, worst pace); absent when the meter did not run. */
+  spend?: FleetSpend;
 }
 
 export interface Snapshot {
@@ -140,4 +150,22 @@ export interface Snapshot {
   errors: string[];
   /** The backlog section; absent when the backlog was not read. */
   backlog?: BacklogSection;
+}
+
+/** An agent's spend today. */
+export interface AgentSpend {
+  tokens: SpendTokens;
+  costUsd: number | null;
+  /** ISO start of the period (local midnight today). */
+  since: string;
+  unpricedModels: string[];
+  quota: QuotaRow[];
+}
+
+/** The fleet's spend today: the agents' sum, what could not be attributed, the worst pace. */
+export interface FleetSpend extends AgentSpend {
+  unattributed: { tokens: SpendTokens; costUsd: number | null; reasons: string[] };
+  worstPace: Pace | null;
+  /** The fleet's roster budget exceeded: why (null when within or none). */
+  overBudget: string | null;
 }

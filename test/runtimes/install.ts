@@ -101,10 +101,6 @@ function describe(name: RuntimeName, pin: RuntimePin): InstalledRuntime {
   return { name, ...pin, dir, binPath: path.join(dir, 'node_modules', '.bin', pin.bin) };
 }
 
-function isInstalled(rt: InstalledRuntime): boolean {
-  return fs.existsSync(path.join(rt.dir, '.installed')) && fs.existsSync(rt.binPath);
-}
-
 /**
  * Returns the runtime installed in the cache, installing it first when missing
  * (`npm install <package>@<version>` into a temp dir, then renamed into place), under a
@@ -115,10 +111,16 @@ function isInstalled(rt: InstalledRuntime): boolean {
 export async function ensureRuntime(name: RuntimeName, log: (line: string) => void = () => {}, opts: { version?: string } = {}): Promise<InstalledRuntime> {
   const pin = runtimePins()[name];
   const rt = describe(name, { ...pin, version: opts.version ?? pin.version });
-  if (isInstalled(rt)) return rt;
-  const root = runtimesCacheDir();
-  fs.mkdirSync(root, { recursive: true });
-  const lockTarget = path.join(root, `${name}@${rt.version}.lock`);
+  await installPackages(rt.dir, [`${rt.package}@${rt.version}`], rt.bin, rt.binPath, log);
+  return rt;
+}
+
+/** Installs `specs` into `dir` unless its `.installed` marker and `binPath` exist (see {@link ensureRuntime}). */
+async function installPackages(dir: string, specs: string[], bin: string, binPath: string, log: (line: string) => void): Promise<void> {
+  const installed = () => fs.existsSync(path.join(dir, '.installed')) && fs.existsSync(binPath);
+  if (installed()) return;
+  fs.mkdirSync(path.dirname(dir), { recursive: true });
+  const lockTarget = `${dir}.lock`;
   // Waits up to ~15 minutes for another worker's install; stale after 60 s without an update
   // (proper-lockfile refreshes the lock's mtime while we hold it).
   const release = await lockfile.lock(lockTarget, {
@@ -127,14 +129,17 @@ export async function ensureRuntime(name: RuntimeName, log: (line: string) => vo
     retries: { retries: 900, factor: 1, minTimeout: 1000, maxTimeout: 1000 },
   });
   try {
-    if (isInstalled(rt)) return rt;
-    const tmp = `${rt.dir}.tmp-${process.pid}`;
+    if (installed()) return;
+    const tmp = `${dir}.tmp-${process.pid}`;
     fs.rmSync(tmp, { recursive: true, force: true });
     fs.mkdirSync(tmp, { recursive: true });
-    fs.writeFileSync(path.join(tmp, 'package.json'), JSON.stringify({ name: `mosaic-top-test-${name}`, private: true }) + '\n');
-    log(`installing ${rt.package}@${rt.version} into ${rt.dir}`);
+    fs.writeFileSync(
+      path.join(tmp, 'package.json'),
+      JSON.stringify({ name: `mosaic-top-test-${path.basename(dir).replace(/[^a-z0-9-]/gi, '-')}`, private: true }) + '\n',
+    );
+    log(`installing ${specs.join(' ')} into ${dir}`);
     try {
-      await execFileAsync('npm', ['install', '--no-audit', '--no-fund', '--no-save', '--loglevel=error', `${rt.package}@${rt.version}`], {
+      await execFileAsync('npm', ['install', '--no-audit', '--no-fund', '--no-save', '--loglevel=error', ...specs], {
         cwd: tmp,
         timeout: 600_000,
         maxBuffer: 32 * 1024 * 1024,
@@ -144,20 +149,47 @@ export async function ensureRuntime(name: RuntimeName, log: (line: string) => vo
       fs.rmSync(tmp, { recursive: true, force: true });
       const e = error as { stderr?: string; message: string };
       const tail = (e.stderr || e.message).trim().split('\n').slice(-3).join(' | ');
-      throw new Error(`installing ${rt.package}@${rt.version} for the real-runtime tests failed: ${tail}`);
+      throw new Error(`installing ${specs.join(' ')} for the real-runtime tests failed: ${tail}`);
     }
-    const bin = path.join(tmp, 'node_modules', '.bin', rt.bin);
-    if (!fs.existsSync(bin)) {
+    if (!fs.existsSync(path.join(tmp, 'node_modules', '.bin', bin))) {
       fs.rmSync(tmp, { recursive: true, force: true });
-      throw new Error(`${rt.package}@${rt.version} installed but provides no bin "${rt.bin}" (check test/runtimes/runtimes.json)`);
+      throw new Error(`${specs.join(' ')} installed but provides no bin "${bin}" (check test/runtimes/runtimes.json)`);
     }
-    fs.writeFileSync(path.join(tmp, '.installed'), `${rt.package}@${rt.version} ${new Date().toISOString()}\n`);
-    fs.rmSync(rt.dir, { recursive: true, force: true });
-    fs.renameSync(tmp, rt.dir);
-    return rt;
+    fs.writeFileSync(path.join(tmp, '.installed'), `${specs.join(' ')} ${new Date().toISOString()}\n`);
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.renameSync(tmp, dir);
   } finally {
     await release().catch(() => {});
   }
+}
+
+/** Tools the tests compare with (never dependencies): pinned in runtimes.json `extras`. */
+export type ExtraName = 'ccusage';
+
+/** An installed extra: its dir and bin. */
+export interface InstalledExtra {
+  name: ExtraName;
+  packages: string[];
+  dir: string;
+  binPath: string;
+}
+
+/**
+ * Returns the extra `name` (runtimes.json `extras.<name>`: exact `packages` specs, `bin`),
+ * installed on demand into `<cache>/extra/<name>@<version of the first package>` like a runtime.
+ * ccusage 20.0.24 needs its native `@ccusage/ccusage-linux-x64` beside it (listed there).
+ */
+export async function ensureExtra(name: ExtraName, log: (line: string) => void = () => {}): Promise<InstalledExtra> {
+  const raw = JSON.parse(fs.readFileSync(pinFile(), 'utf8')) as { extras?: Record<string, { packages: string[]; bin: string }> };
+  const pin = raw.extras?.[name];
+  if (!pin || !pin.packages?.length || !pin.packages.every((p) => /@\d+\.\d+\.\d+$/.test(p)) || !pin.bin) {
+    throw new Error(`test/runtimes/runtimes.json: extras.${name} needs packages pinned to exact versions and bin`);
+  }
+  const version = pin.packages[0].slice(pin.packages[0].lastIndexOf('@') + 1);
+  const dir = path.join(runtimesCacheDir(), 'extra', `${name}@${version}`);
+  const binPath = path.join(dir, 'node_modules', '.bin', pin.bin);
+  await installPackages(dir, pin.packages, pin.bin, binPath, log);
+  return { name, packages: pin.packages, dir, binPath };
 }
 
 /**
@@ -167,5 +199,6 @@ export async function ensureRuntime(name: RuntimeName, log: (line: string) => vo
 export async function ensureAllRuntimes(log: (line: string) => void = () => {}): Promise<InstalledRuntime[]> {
   const out: InstalledRuntime[] = [];
   for (const name of RUNTIME_NAMES) for (const version of runtimeVersions(name)) out.push(await ensureRuntime(name, log, { version }));
+  await ensureExtra('ccusage', log);
   return out;
 }

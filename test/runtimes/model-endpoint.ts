@@ -93,6 +93,35 @@ export interface RecordedRequest {
   served: string;
   /** Arrival time, ms since the epoch (for ordering and logs only: never assert on it). */
   at: number;
+  /** Token counts served in the reply's usage (model requests that got a reply, side ones too). */
+  usage?: ServedUsage;
+}
+
+/**
+ * Tokens served in one reply's usage, in the field's terms: `input` = uncached input,
+ * `cacheRead` / `cacheWrite` = input read from / written to the prompt cache, `output`,
+ * `reasoning` (part of `output`). Every reply gets different counts (a per-endpoint sequence),
+ * so a meter that drops or doubles a request cannot match the sum. The OpenAI shapes have no
+ * cache write: it is 0 there. Wire: Anthropic `input_tokens` (uncached),
+ * `cache_read_input_tokens`, `cache_creation_input_tokens`, `output_tokens`; Responses
+ * `input_tokens` (cached INCLUDED) with `input_tokens_details.cached_tokens`, `output_tokens`
+ * with `output_tokens_details.reasoning_tokens`; Chat `prompt_tokens` (cached included) with
+ * `prompt_tokens_details.cached_tokens`, `completion_tokens`.
+ */
+export interface ServedUsage {
+  input: number;
+  output: number;
+  cacheRead: number;
+  cacheWrite: number;
+  reasoning: number;
+}
+
+/** One subscription window sent as Codex's rate-limit headers (`x-codex-<window>-…`). */
+export interface RateLimitWindow {
+  usedPercent: number;
+  windowMinutes: number;
+  /** Unix seconds the window resets. */
+  resetAt: number;
 }
 
 /** Returned by {@link ModelEndpoint.queue}: follows one scripted reply. */
@@ -115,6 +144,11 @@ export interface ModelEndpoint {
   openaiBaseUrl: string;
   /** Queues one reply for the next main request; returns its handle. */
   queue(reply: ScriptedReply): ReplyHandle;
+  /**
+   * Sends Codex's rate-limit headers (`x-codex-primary-used-percent`, `-window-minutes`,
+   * `-reset-at`, and `secondary`) on every Responses reply from now on; null stops them.
+   */
+  setRateLimits(limits: { primary?: RateLimitWindow; secondary?: RateLimitWindow } | null): void;
   /** Replies still queued (not yet started). */
   pending(): number;
   /** Model requests (main or side) whose response has not ended yet: a runtime mid-turn. */
@@ -286,6 +320,26 @@ export async function startModelEndpoint(opts: { log?: (line: string) => void } 
   const sockets = new Set<import('node:net').Socket>();
   let seq = 0;
   let idCounter = 0;
+  let usageCounter = 0;
+  let rateLimits: { primary?: RateLimitWindow; secondary?: RateLimitWindow } | null = null;
+  /** The next distinct usage: every count differs from the previous reply's. */
+  const nextUsage = (api: ApiShape): ServedUsage => {
+    const n = ++usageCounter;
+    const openai = api !== 'anthropic';
+    const output = 17 + ((n * 13) % 29);
+    return { input: 101 + n * 7, output, cacheRead: 1009 + n * 37, cacheWrite: openai ? 0 : 53 + n * 11, reasoning: openai ? 1 + (n % 5) : 0 };
+  };
+  const rateHeaders = (): Record<string, string> => {
+    const h: Record<string, string> = {};
+    for (const w of ['primary', 'secondary'] as const) {
+      const l = rateLimits?.[w];
+      if (!l) continue;
+      h[`x-codex-${w}-used-percent`] = String(l.usedPercent);
+      h[`x-codex-${w}-window-minutes`] = String(l.windowMinutes);
+      h[`x-codex-${w}-reset-at`] = String(l.resetAt);
+    }
+    return h;
+  };
   const nextId = (prefix: string) => `${prefix}_${Date.now().toString(36)}${(++idCounter).toString(36)}`;
 
   const newQueued = (reply: ScriptedReply): { q: Queued; handle: ReplyHandle } => {
@@ -317,14 +371,28 @@ export async function startModelEndpoint(opts: { log?: (line: string) => void } 
         });
 
   /** Writes an SSE stream for a text or tool reply in the request's API shape. */
-  async function stream(api: ApiShape, body: any, res: http.ServerResponse, reply: ScriptedReply & { kind: 'text' | 'tool' }, q: Queued | null): Promise<void> {
+  async function stream(
+    api: ApiShape,
+    body: any,
+    res: http.ServerResponse,
+    reply: ScriptedReply & { kind: 'text' | 'tool' },
+    q: Queued | null,
+    usage: ServedUsage,
+  ): Promise<void> {
     let closed = false;
     res.on('close', () => {
       closed = true;
       if (q) for (const w of q.releaseWaiters.splice(0)) w();
     });
     const model = typeof body?.model === 'string' ? body.model : 'test-model';
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      // The Anthropic API names each response (Claude Code records it as `requestId`).
+      ...(api === 'anthropic' ? { 'request-id': nextId('req') } : {}),
+      ...(api === 'responses' ? rateHeaders() : {}),
+    });
     const send = (event: string | null, data: unknown): void => {
       if (closed) return;
       res.write((event ? `event: ${event}\n` : '') + `data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`);
@@ -335,7 +403,13 @@ export async function startModelEndpoint(opts: { log?: (line: string) => void } 
     const paceMs = reply.kind === 'text' ? Math.max(0, (reply.paceSeconds ?? 0) * 1000) : 0;
     const gap = pieces.length > 1 ? paceMs / pieces.length : paceMs;
     const firstDelay = Math.max(0, (reply.firstTokenDelaySeconds ?? 0) * 1000);
-    const outTokens = Math.max(1, pieces.length + (call ? 10 : 0));
+    const outTokens = usage.output;
+    const anthropicUsage = {
+      input_tokens: usage.input,
+      cache_creation_input_tokens: usage.cacheWrite,
+      cache_read_input_tokens: usage.cacheRead,
+      cache_creation: { ephemeral_5m_input_tokens: usage.cacheWrite, ephemeral_1h_input_tokens: 0 },
+    };
 
     // Opening events (the runtime shows "busy" from here).
     const msgId = nextId(api === 'anthropic' ? 'msg' : api === 'responses' ? 'resp' : 'chatcmpl');
@@ -358,7 +432,7 @@ export async function startModelEndpoint(opts: { log?: (line: string) => void } 
           content: [],
           stop_reason: null,
           stop_sequence: null,
-          usage: { input_tokens: 12, output_tokens: 1 },
+          usage: { ...anthropicUsage, output_tokens: 1 },
         },
       });
       send('ping', { type: 'ping' });
@@ -457,7 +531,7 @@ export async function startModelEndpoint(opts: { log?: (line: string) => void } 
       send('message_delta', {
         type: 'message_delta',
         delta: { stop_reason: call ? 'tool_use' : 'end_turn', stop_sequence: null },
-        usage: { output_tokens: outTokens },
+        usage: { ...anthropicUsage, output_tokens: outTokens },
       });
       send('message_stop', { type: 'message_stop' });
     } else if (api === 'responses') {
@@ -471,11 +545,11 @@ export async function startModelEndpoint(opts: { log?: (line: string) => void } 
           model,
           output: outputItems,
           usage: {
-            input_tokens: 12,
-            input_tokens_details: { cached_tokens: 0 },
+            input_tokens: usage.input + usage.cacheRead,
+            input_tokens_details: { cached_tokens: usage.cacheRead },
             output_tokens: outTokens,
-            output_tokens_details: { reasoning_tokens: 0 },
-            total_tokens: 12 + outTokens,
+            output_tokens_details: { reasoning_tokens: usage.reasoning },
+            total_tokens: usage.input + usage.cacheRead + outTokens,
           },
         },
       });
@@ -487,7 +561,13 @@ export async function startModelEndpoint(opts: { log?: (line: string) => void } 
         created,
         model,
         choices: [],
-        usage: { prompt_tokens: 12, completion_tokens: outTokens, total_tokens: 12 + outTokens },
+        usage: {
+          prompt_tokens: usage.input + usage.cacheRead,
+          prompt_tokens_details: { cached_tokens: usage.cacheRead },
+          completion_tokens: outTokens,
+          completion_tokens_details: { reasoning_tokens: usage.reasoning },
+          total_tokens: usage.input + usage.cacheRead + outTokens,
+        },
       });
       send(null, '[DONE]');
     }
@@ -495,7 +575,7 @@ export async function startModelEndpoint(opts: { log?: (line: string) => void } 
   }
 
   /** A non-streaming reply (some side requests ask `stream: false`). */
-  function plain(api: ApiShape, body: any, res: http.ServerResponse, text: string): void {
+  function plain(api: ApiShape, body: any, res: http.ServerResponse, text: string, usage: ServedUsage): void {
     const model = typeof body?.model === 'string' ? body.model : 'test-model';
     let out: unknown;
     if (api === 'anthropic') {
@@ -507,7 +587,12 @@ export async function startModelEndpoint(opts: { log?: (line: string) => void } 
         content: [{ type: 'text', text }],
         stop_reason: 'end_turn',
         stop_sequence: null,
-        usage: { input_tokens: 12, output_tokens: 2 },
+        usage: {
+          input_tokens: usage.input,
+          cache_creation_input_tokens: usage.cacheWrite,
+          cache_read_input_tokens: usage.cacheRead,
+          output_tokens: usage.output,
+        },
       };
     } else if (api === 'responses') {
       out = {
@@ -517,7 +602,13 @@ export async function startModelEndpoint(opts: { log?: (line: string) => void } 
         model,
         output: [{ type: 'message', id: nextId('msg'), role: 'assistant', status: 'completed', content: [{ type: 'output_text', text, annotations: [] }] }],
         output_text: text,
-        usage: { input_tokens: 12, output_tokens: 2, total_tokens: 14 },
+        usage: {
+          input_tokens: usage.input + usage.cacheRead,
+          input_tokens_details: { cached_tokens: usage.cacheRead },
+          output_tokens: usage.output,
+          output_tokens_details: { reasoning_tokens: usage.reasoning },
+          total_tokens: usage.input + usage.cacheRead + usage.output,
+        },
       };
     } else {
       out = {
@@ -526,10 +617,19 @@ export async function startModelEndpoint(opts: { log?: (line: string) => void } 
         created: Math.floor(Date.now() / 1000),
         model,
         choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }],
-        usage: { prompt_tokens: 12, completion_tokens: 2, total_tokens: 14 },
+        usage: {
+          prompt_tokens: usage.input + usage.cacheRead,
+          prompt_tokens_details: { cached_tokens: usage.cacheRead },
+          completion_tokens: usage.output,
+          total_tokens: usage.input + usage.cacheRead + usage.output,
+        },
       };
     }
-    res.writeHead(200, { 'content-type': 'application/json' });
+    res.writeHead(200, {
+      'content-type': 'application/json',
+      ...(api === 'anthropic' ? { 'request-id': nextId('req') } : {}),
+      ...(api === 'responses' ? rateHeaders() : {}),
+    });
     res.end(JSON.stringify(out));
   }
 
@@ -548,15 +648,17 @@ export async function startModelEndpoint(opts: { log?: (line: string) => void } 
     if (!hasTools(body)) {
       rec.side = true;
       rec.served = 'side';
-      if (streaming) await stream(api, body, res, { kind: 'text', text: SIDE_REPLY_TEXT }, null);
-      else plain(api, body, res, SIDE_REPLY_TEXT);
+      rec.usage = nextUsage(api);
+      if (streaming) await stream(api, body, res, { kind: 'text', text: SIDE_REPLY_TEXT }, null, rec.usage);
+      else plain(api, body, res, SIDE_REPLY_TEXT, rec.usage);
       return;
     }
     const q = queued[0];
     if (!q) {
       rec.served = 'default';
-      if (streaming) await stream(api, body, res, { kind: 'text', text: DEFAULT_REPLY_TEXT }, null);
-      else plain(api, body, res, DEFAULT_REPLY_TEXT);
+      rec.usage = nextUsage(api);
+      if (streaming) await stream(api, body, res, { kind: 'text', text: DEFAULT_REPLY_TEXT }, null, rec.usage);
+      else plain(api, body, res, DEFAULT_REPLY_TEXT, rec.usage);
       return;
     }
     q.remaining--;
@@ -580,11 +682,13 @@ export async function startModelEndpoint(opts: { log?: (line: string) => void } 
       if (reply.kind === 'tool') {
         const call = reply.call ?? shellCall(api, body, reply.command);
         rec.served = `tool ${call.name}`;
-        await stream(api, body, res, { ...reply, call }, q);
+        rec.usage = nextUsage(api);
+        await stream(api, body, res, { ...reply, call }, q, rec.usage);
       } else {
         rec.served = 'text';
-        if (streaming) await stream(api, body, res, reply, q);
-        else plain(api, body, res, reply.text);
+        rec.usage = nextUsage(api);
+        if (streaming) await stream(api, body, res, reply, q, rec.usage);
+        else plain(api, body, res, reply.text, rec.usage);
       }
     } finally {
       active.delete(q);
@@ -702,6 +806,9 @@ export async function startModelEndpoint(opts: { log?: (line: string) => void } 
     port,
     url: `http://127.0.0.1:${port}`,
     openaiBaseUrl: `http://127.0.0.1:${port}/v1`,
+    setRateLimits(limits: { primary?: RateLimitWindow; secondary?: RateLimitWindow } | null) {
+      rateLimits = limits;
+    },
     queue(reply: ScriptedReply) {
       const { q, handle } = newQueued(reply);
       queued.push(q);
