@@ -22,7 +22,8 @@ export const READINESS_ORDER: readonly Readiness[] = ['dead', 'waiting', 'stuck'
  * RULES-STALE: the screen rules may not know the runtime's screens (its version is newer than
  * the rules were proven on, or its pane reads unknown for several reads while it runs the runtime).
  */
-export type AgentFlag = 'DRIFT' | 'BOOT-ENABLE' | 'NEEDS-RESTART' | 'EXPIRED-CLAIM' | 'LIMITED' | 'AUTH' | 'IDLE-WITH-WORK' | 'RULES-STALE' | 'OVER-PACE' | 'OVER-BUDGET';
+export type AgentFlag =
+  'DRIFT' | 'BOOT-ENABLE' | 'NEEDS-RESTART' | 'EXPIRED-CLAIM' | 'LIMITED' | 'AUTH' | 'IDLE-WITH-WORK' | 'RULES-STALE' | 'OVER-PACE' | 'OVER-BUDGET';
 
 /** Heartbeat states of protocol v1. */
 export type HeartbeatState = 'busy' | 'idle' | 'waiting' | 'stuck';
