@@ -18,6 +18,7 @@
 
 /** Runtimes whose hooks mosaic-top wires. */
 export type HookRuntime = 'claude' | 'codex' | 'opencode' | 'pi';
+import { parseJsonPrefix } from '../lib/json-prefix.js';
 import { flattenLine } from '../lib/sanitize.js';
 
 /** Every runtime of {@link HookRuntime}. */
@@ -186,4 +187,33 @@ export function beatFromHookEvent(runtime: HookRuntime, payload: unknown): HookB
   if (runtime === 'claude' || runtime === 'codex') return claudeStyle(runtime, p);
   if (runtime === 'opencode') return opencode(p);
   return pi(p);
+}
+
+/** Keys that name a hook event, per runtime (the Claude-style name, or opencode/pi/Codex notify `type`). */
+function eventNameOf(runtime: HookRuntime, payload: unknown): string | null {
+  const p = obj(payload);
+  return runtime === 'claude' ? str(p.hook_event_name) : (str(p.hook_event_name) ?? str(p.type));
+}
+
+/**
+ * The beat of a hook event too large to read whole: `prefix` is its first bytes (a bounded
+ * read), `totalBytes` its size. The event's name and tool come before its bulky input in every
+ * runtime's payload, so the members complete in the prefix (lib/json-prefix.ts) are mapped by
+ * {@link beatFromHookEvent}, with a note saying the event was read in part. When the prefix
+ * holds no event name (or is not JSON), the beat is `busy` with a note saying so: a large
+ * event carries a tool's input or output, so the agent is working, and a `waiting` beat must
+ * not outlive the tool it waited for. Returns the partial payload too (for the spend meter's
+ * transcript path). Never throws.
+ */
+export function beatFromHookEventPrefix(runtime: HookRuntime, prefix: string, totalBytes: number): { beat: HookBeat | null; payload: unknown } {
+  const parsed = parseJsonPrefix(prefix);
+  const payload = parsed?.value ?? {};
+  const size = `${Math.round(totalBytes / 1024)} KB`;
+  if (!eventNameOf(runtime, payload)) {
+    const note = `hook event too large (${size}) and no event name in its first ${Math.round(Buffer.byteLength(prefix) / 1024)} KB: assumed busy`;
+    return { beat: { state: 'busy', reason: null, note, event: 'too-large' }, payload };
+  }
+  const beat = beatFromHookEvent(runtime, payload);
+  if (!beat) return { beat: null, payload };
+  return { beat: { ...beat, note: beat.note ?? `hook event too large (${size}): read from its first bytes` }, payload };
 }

@@ -19,7 +19,7 @@ import path from 'node:path';
 import { Option, type Command } from 'commander';
 import type { GlobalOptions } from '../options.js';
 import { readAgentEnv } from '../../fleet/agent-env.js';
-import { beatFromHookEvent, HOOK_RUNTIMES, type HookRuntime } from '../../fleet/hook-events.js';
+import { beatFromHookEvent, beatFromHookEventPrefix, HOOK_RUNTIMES, type HookBeat, type HookRuntime } from '../../fleet/hook-events.js';
 import {
   CLAUDE_HOOK_EVENTS,
   CODEX_HOOK_EVENTS,
@@ -580,14 +580,24 @@ export function registerHooksCommands(program: Command): void {
     });
 }
 
-/** Most bytes of hook input read (Claude payloads are a few KB). */
+/** Most bytes of hook input read (Claude payloads are a few KB); a larger event is read from this prefix. */
 const HOOK_STDIN_LIMIT = 1024 * 1024;
 /** How long the hook waits for its stdin to end, ms. */
 const HOOK_STDIN_TIMEOUT_MS = 3000;
 
-/** Reads stdin up to {@link HOOK_STDIN_LIMIT} bytes or {@link HOOK_STDIN_TIMEOUT_MS}; '' for a TTY. */
-function readStdinBounded(): Promise<string> {
-  if (process.stdin.isTTY) return Promise.resolve('');
+/** Hook input: its first {@link HOOK_STDIN_LIMIT} bytes and its whole size in bytes. */
+interface HookInput {
+  text: string;
+  size: number;
+}
+
+/**
+ * Reads stdin: keeps the first {@link HOOK_STDIN_LIMIT} bytes, counts (and discards) the rest
+ * so the runtime's write never meets a closed pipe, and stops at its end or after
+ * {@link HOOK_STDIN_TIMEOUT_MS}. Empty for a TTY.
+ */
+function readStdinBounded(): Promise<HookInput> {
+  if (process.stdin.isTTY) return Promise.resolve({ text: '', size: 0 });
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -595,17 +605,30 @@ function readStdinBounded(): Promise<string> {
       clearTimeout(timer);
       process.stdin.removeAllListeners();
       process.stdin.destroy();
-      resolve(Buffer.concat(chunks).toString('utf8'));
+      resolve({ text: Buffer.concat(chunks).subarray(0, HOOK_STDIN_LIMIT).toString('utf8'), size });
     };
     const timer = setTimeout(finish, HOOK_STDIN_TIMEOUT_MS);
     process.stdin.on('data', (c: Buffer) => {
+      if (size < HOOK_STDIN_LIMIT) chunks.push(c);
       size += c.length;
-      if (size <= HOOK_STDIN_LIMIT) chunks.push(c);
-      else finish();
     });
     process.stdin.on('end', finish);
     process.stdin.on('error', finish);
   });
+}
+
+/** The event a hook was given ⇒ its beat (null: none) and payload; a prefix when it was over the limit. */
+function hookEventOf(runtime: HookRuntime, input: HookInput): { beat: HookBeat | null; payload: unknown } {
+  if (input.size > HOOK_STDIN_LIMIT) return beatFromHookEventPrefix(runtime, input.text, input.size);
+  let payload: unknown = {};
+  if (input.text.trim()) {
+    try {
+      payload = JSON.parse(input.text);
+    } catch {
+      throw new Error(`${runtime} hook input is not JSON (${input.text.length} bytes)`);
+    }
+  }
+  return { beat: beatFromHookEvent(runtime, payload), payload };
 }
 
 /** The tmux session this process runs in ($TMUX's server, $TMUX_PANE's session), or null. Bounded (2 s). */
@@ -667,16 +690,8 @@ export async function runHeartbeatHook(
   payloadArg: string | undefined,
   mosaicHome: string | undefined,
 ): Promise<void> {
-  const raw = payloadArg ?? (await readStdinBounded());
-  let payload: unknown = {};
-  if (raw.trim()) {
-    try {
-      payload = JSON.parse(raw);
-    } catch {
-      throw new Error(`${runtime} hook input is not JSON (${raw.length} bytes)`);
-    }
-  }
-  const beat = beatFromHookEvent(runtime, payload);
+  const input = payloadArg !== undefined ? { text: payloadArg, size: Buffer.byteLength(payloadArg) } : await readStdinBounded();
+  const { beat, payload } = hookEventOf(runtime, input);
   const transcript = transcriptFromHookEvent(runtime, payload, Date.now());
   if (!beat && !transcript) return;
   const agent = agentOpt ?? (process.env.MOSAIC_AGENT_NAME || null) ?? tmuxSessionName();
