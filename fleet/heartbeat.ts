@@ -81,6 +81,12 @@ export interface HeartbeatParseOptions {
   mtimeSeconds: number;
   /** Unix seconds of now: ages the beat and clamps a future `ts` (whose age then comes from `mtimeSeconds`). */
   nowSeconds: number;
+  /**
+   * Unix seconds of the file's ctime (the kernel's clock at its last change; no writer can set
+   * it): the age of a beat whose `ts` and mtime are both in the future. Absent: such a beat is
+   * aged from now (0 s).
+   */
+  ctimeSeconds?: number;
   /** Size of the whole file when `input` is only its first bytes (a bounded read); default the input's size. */
   fileSize?: number;
 }
@@ -166,13 +172,26 @@ export function parseHeartbeat(input: string | Uint8Array, opts: HeartbeatParseO
 
   let skewSeconds = 0;
   // Age of the beat: from ts, except a ts in the future, which is clamped for display
-  // while the age comes from the file's mtime, so a dead writer still goes stale.
+  // while the age comes from the file's mtime, so a dead writer still goes stale. When the
+  // mtime is in the future too (a writer's clock ahead, or a `touch -d`), the age comes from
+  // the ctime, which only the kernel's clock sets: the beat still ages and goes stale.
   let ageFrom = ts;
   if (ts > opts.nowSeconds + 1) {
-    skewSeconds = ts - Math.floor(opts.nowSeconds);
-    problems.push(`ts ${skewSeconds}s in the future (clock skew): clamped to now, age from the file's mtime`);
-    ts = Math.floor(opts.nowSeconds);
-    ageFrom = Math.min(ts, Math.floor(opts.mtimeSeconds));
+    const now = Math.floor(opts.nowSeconds);
+    skewSeconds = ts - now;
+    const mtime = Math.floor(opts.mtimeSeconds);
+    const ctime = opts.ctimeSeconds === undefined ? null : Math.floor(opts.ctimeSeconds);
+    ts = now;
+    if (mtime <= now) {
+      problems.push(`ts ${skewSeconds}s in the future (clock skew): clamped to now, age from the file's mtime`);
+      ageFrom = mtime;
+    } else if (ctime !== null && ctime <= now) {
+      problems.push(`ts ${skewSeconds}s and mtime ${mtime - now}s in the future (clock skew): clamped to now, age from the file's ctime`);
+      ageFrom = ctime;
+    } else {
+      problems.push(`ts ${skewSeconds}s and the file's times in the future (clock skew): clamped to now, age unknown`);
+      ageFrom = now;
+    }
   }
 
   let state: HeartbeatState | null = null;
@@ -231,7 +250,7 @@ export function readHeartbeat(runDir: string, agent: string, nowSeconds: number)
   try {
     const read = readBoundedFile(file, { maxBytes: HEARTBEAT_READ_LIMIT, truncate: true });
     if (!read) return { heartbeat: null, error: null };
-    return parseHeartbeat(read.bytes, { path: file, mtimeSeconds: read.mtimeMs / 1000, nowSeconds, fileSize: read.size });
+    return parseHeartbeat(read.bytes, { path: file, mtimeSeconds: read.mtimeMs / 1000, ctimeSeconds: read.ctimeMs / 1000, nowSeconds, fileSize: read.size });
   } catch (error) {
     const why = error instanceof BoundedReadError ? error.message.slice(file.length + 2) : (error as Error).message;
     return { heartbeat: null, error: maskUnquotable(`${file} unreadable: ${why}`) };

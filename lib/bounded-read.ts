@@ -32,6 +32,8 @@ export interface BoundedRead {
   truncated: boolean;
   /** The file's mtime, unix milliseconds. */
   mtimeMs: number;
+  /** The file's ctime (set by the kernel's clock on every change; no writer can set it), unix milliseconds. */
+  ctimeMs: number;
 }
 
 /** Options of {@link readBoundedFile}. */
@@ -100,11 +102,17 @@ export function readBoundedFile(file: string, opts: BoundedReadOptions): Bounded
     } catch (error) {
       throw errnoError(file, error as NodeJS.ErrnoException);
     }
-    if (opts.tail) return { bytes: buffer.subarray(0, n), size: Math.max(st.size, start + n), truncated: start > 0, mtimeMs: st.mtimeMs };
+    if (opts.tail) return { bytes: buffer.subarray(0, n), size: Math.max(st.size, start + n), truncated: start > 0, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs };
     const truncated = n > opts.maxBytes;
     if (truncated && !opts.truncate)
       throw new BoundedReadError(file, 'too-large', `larger than ${formatBytes(opts.maxBytes)} (${st.size} bytes); is this the right file?`);
-    return { bytes: buffer.subarray(0, Math.min(n, opts.maxBytes)), size: truncated ? Math.max(st.size, n) : n, truncated, mtimeMs: st.mtimeMs };
+    return {
+      bytes: buffer.subarray(0, Math.min(n, opts.maxBytes)),
+      size: truncated ? Math.max(st.size, n) : n,
+      truncated,
+      mtimeMs: st.mtimeMs,
+      ctimeMs: st.ctimeMs,
+    };
   } finally {
     closeQuietly(fd);
   }
