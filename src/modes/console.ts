@@ -33,6 +33,16 @@ export function noColorRequested(env: NodeJS.ProcessEnv = process.env): boolean 
   return env.NO_COLOR !== undefined && env.NO_COLOR !== '';
 }
 
+/**
+ * Why this terminal cannot host the console, or null when it can: `TERM=dumb` (Emacs shell
+ * buffers, some CI logs) has no cursor addressing, which the console's redrawn screen needs.
+ * The message is one line and points at `--once`, which prints a plain table.
+ */
+export function terminalProblem(env: NodeJS.ProcessEnv = process.env): string | null {
+  if (env.TERM !== 'dumb') return null;
+  return 'mosaic-top: the console needs cursor addressing, which TERM=dumb lacks; use --once [--json] for a snapshot (or run it in a terminal with a real TERM)';
+}
+
 /** What ends one mount of the Ink app. */
 type MountEnd = { kind: 'quit' } | { kind: 'watch'; agent: AgentRow };
 
@@ -64,12 +74,17 @@ async function importInteractive<T>(load: () => Promise<T>): Promise<T> {
 
 /**
  * Opens the interactive console. Returns the exit code: 0 after `q`/ctrl-c/SIGINT/SIGTERM/SIGHUP,
- * 2 when stdin/stdout is not a terminal (use `--once`). The terminal is always restored:
+ * 2 when stdin/stdout is not a terminal or the terminal is `TERM=dumb` (use `--once`). The terminal is always restored:
  * alternate screen left, cursor shown, raw mode off.
  */
 export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions = {}): Promise<number> {
   if (!process.stdout.isTTY || !process.stdin.isTTY) {
     process.stderr.write('mosaic-top: the console needs a terminal (stdin and stdout); use --once [--json] for a snapshot\n');
+    return 2;
+  }
+  const problem = terminalProblem();
+  if (problem) {
+    process.stderr.write(`${problem}\n`);
     return 2;
   }
   const paths = resolvePaths({ mosaicHome: opts.mosaicHome, roster: opts.roster });
