@@ -13,7 +13,7 @@ import type { AgentRow } from '../snapshot/types.js';
 import type { ConsoleState, ConsoleStore } from '../store/index.js';
 import type { ClaimedCardView } from '../../backlog/snapshot.js';
 import { selectedAgentRow, selectedClaimedCard } from '../store/selectors.js';
-import { DEFAULT_PAGE_ROWS } from '../store/ui-slice.js';
+import { DEFAULT_PAGE_ROWS, openPending } from '../store/ui-slice.js';
 import type { OpenView } from '../store/state.js';
 import { modalLineCount } from '../view/rows.js';
 
@@ -79,6 +79,14 @@ function refuseReadonly(store: ConsoleStore, binding: KeyBinding, press: KeyPres
   return true;
 }
 
+/** True (and said in a notice) for a mutating key while an action is in flight: one action at a time. */
+function refuseBusy(store: ConsoleStore, binding: KeyBinding, press: KeyPress): boolean {
+  const pending = openPending(store.getState().ui.open);
+  if (!binding.mutates || !pending) return false;
+  store.getState().pushNotice(sanitizeLine(`${displayKey(press.name)}: wait for the running action (${pending})`), 'warn');
+  return true;
+}
+
 /** True (and the refusal said, when there is one to say) when the binding's precondition is unmet. */
 function refuseUnmet(store: ConsoleStore, binding: KeyBinding): boolean {
   if (!binding.requires) return false;
@@ -128,6 +136,9 @@ function handleModal(press: KeyPress, store: ConsoleStore, actions: ConsoleActio
   const s = store.getState();
   const open = s.ui.open;
   if (open.kind === 'none' || press.name === 'ctrl+c') return false;
+  // An action in flight (a claim waiting on a locked backlog) shows only its label: its keys go
+  // on to the panels, so `q` still quits and `?` still helps while it runs.
+  if (openPending(open)) return false;
   const isTextEntry = open.kind === 'filter' || open.kind === 'send-editor';
   // Movement passes through the filter line: the panel moves while filtering.
   if (open.kind === 'filter' && ['up', 'down', 'pageup', 'pagedown'].includes(press.name)) return false;
@@ -346,8 +357,9 @@ function runPanelOrGlobal(binding: KeyBinding, store: ConsoleStore, actions: Con
 /**
  * Routes one key press: modal ⇒ focused panel ⇒ global. Returns the layer that consumed it
  * (null: no binding). Mutating commands in `--readonly` are consumed with a notice; a binding
- * whose precondition is unmet is consumed with its refusal (or silently). `view`: the layout's
- * page sizes (default 10 rows).
+ * whose precondition is unmet is consumed with its refusal (or silently). While an action is in
+ * flight (its result dialog shows only a label) keys go on to the panels, so none is dropped; a
+ * mutating one is consumed with a notice to wait. `view`: the layout's page sizes (default 10 rows).
  */
 export function dispatchKey(press: KeyPress, store: ConsoleStore, actions: ConsoleActions, view: ViewSize = DEFAULT_VIEW): DispatchLayer {
   if (handleModal(press, store, actions, view)) return 'modal';
@@ -355,7 +367,8 @@ export function dispatchKey(press: KeyPress, store: ConsoleStore, actions: Conso
   for (const layer of [focus, 'global'] as const) {
     const binding = bindingFor(press.name, layer);
     if (!binding) continue;
-    if (!refuseReadonly(store, binding, press) && !refuseUnmet(store, binding)) runPanelOrGlobal(binding, store, actions, view);
+    if (!refuseReadonly(store, binding, press) && !refuseBusy(store, binding, press) && !refuseUnmet(store, binding))
+      runPanelOrGlobal(binding, store, actions, view);
     return layer;
   }
   return null;
