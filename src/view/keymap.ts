@@ -34,6 +34,7 @@ export type ConsoleCommand =
   | 'refresh'
   | 'events'
   | 'transitions'
+  | 'spend'
   | 'mute'
   | 'quit'
   | 'confirm-yes'
@@ -52,10 +53,10 @@ export type ConsoleCommand =
  * `global`. Over the panels, the open modal takes keys first: `modal` (the dialogs at the
  * bottom: confirmations, the filter line, the send editor), `text` (printable keys typed into
  * the filter line or the send editor), `view` (the full views: help, details, events,
- * transitions), `help` / `events` / `transitions` (that view only, before `view`), `result`
+ * transitions, spend), `help` / `events` / `transitions` / `spend` (that view only, before `view`), `result`
  * (the receipt and message dialogs).
  */
-export type KeyScope = 'global' | 'fleet' | 'backlog' | 'modal' | 'text' | 'view' | 'help' | 'events' | 'transitions' | 'result';
+export type KeyScope = 'global' | 'fleet' | 'backlog' | 'modal' | 'text' | 'view' | 'help' | 'events' | 'transitions' | 'spend' | 'result';
 
 /**
  * What a binding needs before it runs; the dispatcher checks it (a refusal is a notice, or
@@ -308,6 +309,15 @@ export const KEYMAP: readonly KeyBinding[] = [
     scope: ['global'],
   },
   {
+    command: 'spend',
+    keys: ['$'],
+    hint: null,
+    description: "today's spend: cost and tokens per agent, subscription windows with pace",
+    showInHelp: true,
+    mutates: false,
+    scope: ['global'],
+  },
+  {
     command: 'mute',
     keys: ['m'],
     hint: null,
@@ -360,7 +370,7 @@ export const KEYMAP: readonly KeyBinding[] = [
     mutates: false,
     scope: ['text'],
   },
-  // Full views (help, details, events, transitions): the movement keys above scroll them.
+  // Full views (help, details, events, transitions, spend): the movement keys above scroll them.
   { command: 'close-view', keys: ['escape', 'q', 'enter'], hint: null, description: 'close the view', showInHelp: true, mutates: false, scope: ['view'] },
   { command: 'reload-events', keys: ['r'], hint: null, description: 'reload the recent events', showInHelp: true, mutates: false, scope: ['events'] },
   {
@@ -380,6 +390,15 @@ export const KEYMAP: readonly KeyBinding[] = [
     showInHelp: true,
     mutates: false,
     scope: ['transitions'],
+  },
+  {
+    command: 'close-own-view',
+    keys: ['$'],
+    hint: null,
+    description: 'close the spend view ($) with the key that opened it',
+    showInHelp: true,
+    mutates: false,
+    scope: ['spend'],
   },
   // The send receipt and result messages.
   {

@@ -14,7 +14,7 @@ import { padToWidth } from './format.js';
 import type { ConsoleState } from '../store/index.js';
 import { eventsLines } from './event-rows.js';
 import { agentTransitionLines, transitionsViewLines } from './transition-rows.js';
-import { spendText } from './spend-rows.js';
+import { spendText, spendViewLines } from './spend-rows.js';
 
 /** Columns of the fleet table; evidence only shows when the terminal is wide. */
 export const FLEET_COLUMNS: readonly ColumnSpec[] = [
@@ -320,11 +320,12 @@ export function detailsLines(s: Pick<ConsoleState, 'fleet' | 'backlog' | 'ui'> &
   return [...lines, '(loading body, acceptance and dependencies from the backlog…)'];
 }
 
-/** Number of lines the open help/details/events/transitions view has (for scroll clamping). */
+/** Number of lines the open help/details/events/transitions/spend view has (for scroll clamping). */
 export function modalLineCount(s: Pick<ConsoleState, 'fleet' | 'backlog' | 'ui'> & Partial<Pick<ConsoleState, 'transitions'>>): number {
   if (s.ui.open.kind === 'help') return helpLines(s.ui.readonly).length;
   if (s.ui.open.kind === 'details') return detailsLines(s).length;
   if (s.ui.open.kind === 'events') return eventsLines(s).length;
+  if (s.ui.open.kind === 'spend') return spendViewLines(s.fleet.snapshot, s.ui.clockMs).length;
   if (s.ui.open.kind === 'transitions' && s.transitions) {
     const { list, muted, historyFile, historyError } = s.transitions;
     return transitionsViewLines(list, s.ui.clockMs, { muted, historyFile, historyError }).length;

@@ -50,4 +50,22 @@ describe('spend in the console', () => {
     expect(lines.length).toBeLessThanOrEqual(23);
     for (const l of lines) expect(stringWidth(l)).toBeLessThanOrEqual(80);
   });
+
+  it('$ opens the spend view at 80×24 (agents, windows), $ closes it', async () => {
+    const r = mount(80, 24);
+    await r.waitFor((f) => f.includes('BACKLOG'), 'backlog panel');
+    await r.press('$');
+    const frame = await r.waitFor((f) => f.includes('SPEND today'), 'the spend view');
+    const lines = frame.split('\n');
+    expect(frame).toContain('today since 2026-12-06T00:00:00.000Z: $1.73+ (262.3k tokens)');
+    expect(lines.some((l) => l.startsWith('enhancer1  $0.50  50.0k (25.0k / 25.0k / 0 / 0)  OVER-PACE'))).toBe(true);
+    expect(lines.some((l) => l.startsWith('coder1  unpriced  12.3k'))).toBe(true);
+    expect(frame).not.toContain('BACKLOG');
+    for (const l of lines) expect(stringWidth(l)).toBeLessThanOrEqual(80);
+    // The subscription window, at the end of the view (G: the end, however tall the screen).
+    await r.press('G');
+    await r.waitFor((f) => /enhancer1 {2}primary 5h {2}60% used at 40% elapsed, 150% by reset {2}pace over/.test(f), 'the window line');
+    await r.press('$');
+    await r.waitFor((f) => !f.includes('SPEND today') && f.includes('BACKLOG'), 'closed by $');
+  });
 });

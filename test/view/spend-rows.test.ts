@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { computeColumnWidths } from '../../src/view/columns.js';
 import { FLEET_COLUMNS, fleetColumnWidths, fleetRowCells, SPEND_COLUMN } from '../../src/view/rows.js';
-import { formatTokenCount, formatUsd, headerSpendText, spendAlarm, spendText } from '../../src/view/spend-rows.js';
+import { formatTokenCount, formatUsd, headerSpendText, spendAlarm, spendText, spendViewLines } from '../../src/view/spend-rows.js';
 import { makeSnapshot, mixedFleet } from '../fixtures/snapshots.js';
-import { makeSpend, spendFleet } from '../fixtures/spend.js';
+import { makeQuota, makeSpend, spendFleet } from '../fixtures/spend.js';
+import { makeAgent } from '../fixtures/snapshots.js';
 
 describe('spend cell', () => {
   it('formats token counts in few cells', () => {
@@ -83,5 +84,53 @@ describe('header spend', () => {
   it('nothing when the meter did not run', () => {
     expect(headerSpendText(makeSnapshot(mixedFleet()))).toBe('');
     expect(headerSpendText(null)).toBe('');
+  });
+});
+
+describe('spend view lines', () => {
+  const now = Date.parse('2026-12-06T11:55:00.000Z');
+  it('fleet total, one line per agent, one per subscription window with pace and reset', () => {
+    const lines = spendViewLines(spendFleet(), now);
+    expect(lines[0]).toBe('today since 2026-12-06T00:00:00.000Z: $1.73+ (262.3k tokens)');
+    expect(lines).toContain('no price for: my-local-model (tokens counted; prices in <home>/fleet/prices.yaml)');
+    expect(lines).toContain('orchestrator  $1.23  200.0k (100.0k / 100.0k / 0 / 0)');
+    expect(lines).toContain('enhancer1  $0.50  50.0k (25.0k / 25.0k / 0 / 0)  OVER-PACE');
+    expect(lines).toContain('coder1  unpriced  12.3k (6.2k / 6.2k / 0 / 0)  no price: my-local-model');
+    expect(lines).toContain('coder2  -  0 (0 / 0 / 0 / 0)');
+    expect(lines).toContain('reviewer  -  not metered');
+    expect(lines).toContain('SUBSCRIPTION WINDOWS');
+    expect(lines[lines.length - 1]).toBe('enhancer1  primary 5h  60% used at 40% elapsed, 150% by reset  pace over (OVER-PACE)  resets in 2h05m');
+  });
+  it('remote agents, unattributed records, over budget, windows without times', () => {
+    const s = spendFleet();
+    s.agents.push(makeAgent('gpu-coder', { ssh: 'gpu2' }));
+    const q = makeQuota('enhancer1', {
+      window: 'secondary',
+      windowMinutes: 10080,
+      resetsAt: null,
+      elapsedPercent: null,
+      projectedPercentAtReset: null,
+      pace: 'under',
+      usedPercent: 5,
+    });
+    s.fleet.spend = {
+      ...s.fleet.spend!,
+      quota: [q],
+      overBudget: 'today $250.00 > daily budget $200.00',
+      unattributed: { tokens: makeSpend(3000, null).tokens, costUsd: 0.02, reasons: ['a.jsonl: in the scope of coder1 and coder2'] },
+    };
+    const lines = spendViewLines(s, now);
+    expect(lines).toContain('OVER-BUDGET: today $250.00 > daily budget $200.00');
+    expect(lines).toContain('unattributed: 3.0k tokens $0.02');
+    expect(lines).toContain('  a.jsonl: in the scope of coder1 and coder2');
+    expect(lines).toContain('gpu-coder  -  not metered here (records on gpu2)');
+    expect(lines[lines.length - 1]).toBe('enhancer1  secondary 7d  5% used  pace under  resets ?');
+  });
+  it('says why there is nothing', () => {
+    expect(spendViewLines(null, now)).toEqual(['waiting for the first snapshot…']);
+    expect(spendViewLines(makeSnapshot(mixedFleet()), now)[0]).toMatch(/^no spend: the meter did not run/);
+    const s = spendFleet();
+    s.fleet.spend = { ...s.fleet.spend!, quota: [] };
+    expect(spendViewLines(s, now)).toContain('no subscription window reported (Codex reports them)');
   });
 });
