@@ -308,15 +308,7 @@ export const KEYMAP: readonly KeyBinding[] = [
     mutates: false,
     scope: ['global'],
   },
-  {
-    command: 'spend',
-    keys: ['$'],
-    hint: null,
-    description: "today's spend: cost and tokens per agent, subscription windows with pace",
-    showInHelp: true,
-    mutates: false,
-    scope: ['global'],
-  },
+  { command: 'spend', keys: ['$'], hint: null, description: "today's spend: agents, windows, pace", showInHelp: true, mutates: false, scope: ['global'] },
   {
     command: 'mute',
     keys: ['m'],
@@ -384,21 +376,12 @@ export const KEYMAP: readonly KeyBinding[] = [
   },
   {
     command: 'close-own-view',
-    keys: ['t'],
+    keys: ['t', '$'],
     hint: null,
-    description: 'close the transitions (t) with the key that opened it',
+    description: 'close the transitions (t) or the spend view ($) with the key that opened it',
     showInHelp: true,
     mutates: false,
-    scope: ['transitions'],
-  },
-  {
-    command: 'close-own-view',
-    keys: ['$'],
-    hint: null,
-    description: 'close the spend view ($) with the key that opened it',
-    showInHelp: true,
-    mutates: false,
-    scope: ['spend'],
+    scope: ['transitions', 'spend'],
   },
   // The send receipt and result messages.
   {
