@@ -14,6 +14,7 @@ import { DetailsView } from './DetailsView.js';
 import { Dialog } from './Dialog.js';
 import { EventsView } from './EventsView.js';
 import { TransitionsView } from './TransitionsView.js';
+import { SpendView } from './SpendView.js';
 import { FleetTable } from './FleetTable.js';
 import { Header } from './Header.js';
 import { HelpView } from './HelpView.js';
@@ -44,6 +45,7 @@ export function App({ size: fixedSize, inputActive = true }: AppProps): React.Re
       {layout.fullViewLines > 0 && modal === 'details' && <DetailsView width={w} height={layout.fullViewLines} />}
       {layout.fullViewLines > 0 && modal === 'events' && <EventsView width={w} height={layout.fullViewLines} />}
       {layout.fullViewLines > 0 && modal === 'transitions' && <TransitionsView width={w} height={layout.fullViewLines} />}
+      {layout.fullViewLines > 0 && modal === 'spend' && <SpendView width={w} height={layout.fullViewLines} />}
       {layout.fullViewLines === 0 && layout.backlogBeside && (
         <Box flexDirection="row" height={layout.tableLines}>
           <FleetTable width={layout.tableWidth} height={layout.tableLines} />

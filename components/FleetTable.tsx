@@ -1,13 +1,13 @@
 /**
  * The fleet table: agent, state word, class, runtime, idle, heartbeat age, unit, card,
- * flags, the last hour's timeline (docs/transitions.md; + evidence when wide), and the timeline's legend
+ * flags, the last hour's timeline (docs/transitions.md; + today's spend and evidence when wide), and the timeline's legend
  * under the rows when a line is free.
  */
 import React, { useMemo } from 'react';
 import { Box } from 'ink';
 import { useConsole } from '../hooks/useConsoleStore.js';
-import { computeColumnWidths } from '../src/view/columns.js';
-import { fleetColumns, fleetRowCells, systemdProbeOk, TIMELINE_COLUMN } from '../src/view/rows.js';
+import { fleetColumns, fleetColumnWidths, fleetRowCells, SPEND_COLUMN, systemdProbeOk, TIMELINE_COLUMN } from '../src/view/rows.js';
+import { spendAlarm } from '../src/view/spend-rows.js';
 import { scrollOffset, selectedIndex, visibleAgents } from '../src/store/selectors.js';
 import { timelineStates } from '../src/transitions/timeline.js';
 import type { Transition } from '../src/transitions/diff.js';
@@ -76,7 +76,7 @@ export function FleetTable({ width, height }: FleetTableProps): React.ReactEleme
     [agents, snapshot, timelines, color, cells],
   );
   const runs = useMemo(() => (color ? timelines.map(timelineRuns) : []), [timelines, color]);
-  const widths = useMemo(() => computeColumnWidths(columns, rows, width - 2), [columns, rows, width]);
+  const widths = useMemo(() => fleetColumnWidths(columns, rows, width - 2), [columns, rows, width]);
   if (height <= 0) return null;
   const unmanaged = snapshot?.unmanaged ?? [];
   const unmanagedLine = unmanaged.length
@@ -110,7 +110,11 @@ export function FleetTable({ width, height }: FleetTableProps): React.ReactEleme
         offset={offset}
         focused={focused}
         cellColor={(row, column) =>
-          column === 1 ? readinessColor(agents[row]?.readiness ?? '') : agents[row]?.flags.length && column === 8 ? 'yellow' : undefined
+          column === 1
+            ? readinessColor(agents[row]?.readiness ?? '')
+            : agents[row]?.flags.length && (column === 8 || (column === SPEND_COLUMN && spendAlarm(agents[row].flags)))
+              ? 'yellow'
+              : undefined
         }
         cellRuns={(row, column) => (column === TIMELINE_COLUMN ? runs[row] : undefined)}
       />

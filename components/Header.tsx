@@ -1,11 +1,12 @@
 /**
- * Header: host, socket(s), backlog tier, counts per readiness; the PAUSED banner
+ * Header: host, socket(s), backlog tier, the fleet's spend today and worst pace, counts per readiness; the PAUSED banner
  * with since/by/reason, floor health, fleet-level systemd flags (LINGER); then probe errors in place (the console keeps running).
  */
 import React from 'react';
 import { Box } from 'ink';
 import { useConsole } from '../hooks/useConsoleStore.js';
 import { fleetFlagsText, fleetSignals, floorText, headerIdentity, pausedBanner, readinessCounts, snapshotErrors } from '../src/view/rows.js';
+import { headerSpendText } from '../src/view/spend-rows.js';
 import { Line } from './Line.js';
 
 /** Width (cells) and line budget of the header and its error lines. */
@@ -23,7 +24,9 @@ export function Header({ width, lines, errorLines }: HeaderProps): React.ReactEl
   const readonly = useConsole((s) => s.ui.readonly);
   // The banner's "ago" only needs minute precision: re-render once a minute, not every second.
   const minute = useConsole((s) => (s.fleet.snapshot?.fleet.paused ? Math.floor(s.ui.clockMs / 60_000) : 0));
-  const identity = `${headerIdentity(snapshot, section)}${readonly ? '  [READ-ONLY]' : ''}`;
+  const spend = headerSpendText(snapshot);
+  // [READ-ONLY] before the spend: at 80 columns the line is cut at the right.
+  const identity = `${headerIdentity(snapshot, section)}${readonly ? '  [READ-ONLY]' : ''}${spend ? `  ${spend}` : ''}`;
   const banner = pausedBanner(snapshot, minute * 60_000);
   const floor = floorText(snapshot);
   const errors = snapshotErrors(snapshot, tickError);

@@ -116,6 +116,8 @@ function modalScopes(open: OpenView): KeyScope[] {
       return ['events', 'view'];
     case 'transitions':
       return ['transitions', 'view'];
+    case 'spend':
+      return ['spend', 'view'];
     case 'details':
       return ['view'];
     case 'receipt':
@@ -324,6 +326,8 @@ function runPanelOrGlobal(binding: KeyBinding, store: ConsoleStore, actions: Con
       return s.openModal('help');
     case 'transitions':
       return s.openModal('transitions');
+    case 'spend':
+      return s.openModal('spend');
     case 'mute':
       return withAgent(store, 'mute', (agent) => {
         s.toggleMute(agent.name);

@@ -83,7 +83,7 @@ export interface DetailsOf {
 /**
  * What is open over the panels (it takes keys first), with the state that only lives while it
  * is open: closing it (`{ kind: 'none' }`) drops all of it. `scroll` is the first body line
- * shown by the full views (help, details, events, transitions). `pending` is an action in flight
+ * shown by the full views (help, details, events, transitions, spend). `pending` is an action in flight
  * ("sending to coder1…") whose result the dialog will show.
  */
 export type OpenView =
@@ -93,6 +93,8 @@ export type OpenView =
   | { kind: 'events'; scroll: number }
   /** The fleet's transitions, newest first (docs/transitions.md). */
   | { kind: 'transitions'; scroll: number }
+  /** Today's spend per agent and subscription window (docs/spend.md). */
+  | { kind: 'spend'; scroll: number }
   | { kind: 'filter' }
   | { kind: 'send-editor'; draft: string }
   | { kind: 'confirm-pause' }
@@ -109,7 +111,7 @@ export type OpenView =
 export type Modal = OpenView['kind'];
 
 /** Views and dialogs {@link UiSlice.openModal} opens with nothing but their kind. */
-export type PlainModal = 'help' | 'events' | 'transitions' | 'filter' | 'send-editor' | 'confirm-pause' | 'confirm-dispatch' | 'confirm-release';
+export type PlainModal = 'help' | 'events' | 'transitions' | 'spend' | 'filter' | 'send-editor' | 'confirm-pause' | 'confirm-dispatch' | 'confirm-release';
 
 /** A short message for the operator (refusals, action results). */
 export interface Notice {

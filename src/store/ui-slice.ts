@@ -14,6 +14,7 @@ function fresh(kind: PlainModal): OpenView {
     case 'help':
     case 'events':
     case 'transitions':
+    case 'spend':
       return { kind, scroll: 0 };
     case 'send-editor':
       return { kind, draft: '' };
@@ -80,7 +81,7 @@ export function createUiSlice(opts: UiOptions = {}): StateCreator<ConsoleState, 
     scrollModal: (delta, lineCount, viewLines) =>
       set((s) => {
         const open = s.ui.open;
-        if (open.kind !== 'help' && open.kind !== 'details' && open.kind !== 'events' && open.kind !== 'transitions') return s;
+        if (open.kind !== 'help' && open.kind !== 'details' && open.kind !== 'events' && open.kind !== 'transitions' && open.kind !== 'spend') return s;
         const max = Math.max(0, lineCount - Math.max(1, Math.floor(viewLines)));
         const scroll = delta === 'top' ? 0 : Math.min(max, Math.max(0, Math.min(open.scroll, max) + delta));
         return { ui: { ...s.ui, open: { ...open, scroll } } };
@@ -93,9 +94,9 @@ export function createUiSlice(opts: UiOptions = {}): StateCreator<ConsoleState, 
 /** Rows per PgUp/PgDn when the caller has no layout (tests, the first key before a frame). */
 export const DEFAULT_PAGE_ROWS = 10;
 
-/** The scroll offset of the open full view (help, details, events, transitions), 0 otherwise. */
+/** The scroll offset of the open full view (help, details, events, transitions, spend), 0 otherwise. */
 export function openScroll(open: OpenView): number {
-  return open.kind === 'help' || open.kind === 'details' || open.kind === 'events' || open.kind === 'transitions' ? open.scroll : 0;
+  return open.kind === 'help' || open.kind === 'details' || open.kind === 'events' || open.kind === 'transitions' || open.kind === 'spend' ? open.scroll : 0;
 }
 
 /** What the open details view shows, or null when no details view is open. */

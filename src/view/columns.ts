@@ -25,26 +25,36 @@ export interface ColumnSpec {
  * Each column's natural width is its widest cell or header (clamped to [min, max]). Columns
  * are dropped (width 0) from the lowest priority while even their minimums do not fit; then
  * every visible column gets its minimum and spare cells go to columns by priority up to their
- * natural width. An `optional` column is dropped when a core column would be cut.
+ * natural width. `optional` columns are dropped, lowest priority first, while a core column
+ * would be cut.
  * Returns one width per column (0 = hidden). `rows` are display strings.
  */
 export function computeColumnWidths(columns: readonly ColumnSpec[], rows: readonly (readonly string[])[], totalWidth: number): number[] {
-  const widths = fitColumns(columns, rows, totalWidth);
   const natural = naturalWidths(columns, rows);
-  const squeezed = columns.some((c, i) => !c.optional && widths[i] > 0 && widths[i] < natural[i]);
-  if (!squeezed || !columns.some((c, i) => c.optional && widths[i] > 0)) return widths;
-  // An optional column (evidence) never takes room the core columns need: drop it and refit.
-  const keep = columns.map((c, i) => ({ c, i })).filter(({ c }) => !c.optional);
-  const core = fitColumns(
-    keep.map(({ c }) => c),
-    rows.map((row) => keep.map(({ i }) => row[i] ?? '')),
-    totalWidth,
-  );
-  const out = columns.map(() => 0);
-  keep.forEach(({ i }, k) => {
-    out[i] = core[k];
-  });
-  return out;
+  // Optional columns (spend, evidence) never take room the core columns need: drop them one at
+  // a time, lowest priority first, until no core column is cut.
+  const dropOrder = columns
+    .map((c, i) => ({ c, i }))
+    .filter(({ c }) => c.optional)
+    .sort((a, b) => a.c.priority - b.c.priority || b.i - a.i)
+    .map(({ i }) => i);
+  const kept = columns.map(() => true);
+  for (let dropped = 0; ; dropped++) {
+    const keep = columns.map((c, i) => ({ c, i })).filter(({ i }) => kept[i]);
+    const fit = fitColumns(
+      keep.map(({ c }) => c),
+      rows.map((row) => keep.map(({ i }) => row[i] ?? '')),
+      totalWidth,
+    );
+    const widths = columns.map(() => 0);
+    keep.forEach(({ i }, k) => {
+      widths[i] = fit[k];
+    });
+    const squeezed = columns.some((c, i) => !c.optional && widths[i] > 0 && widths[i] < natural[i]);
+    const optionalShown = columns.some((c, i) => c.optional && widths[i] > 0);
+    if (!squeezed || !optionalShown || dropped >= dropOrder.length) return widths;
+    kept[dropOrder[dropped]] = false;
+  }
 }
 
 function naturalWidths(columns: readonly ColumnSpec[], rows: readonly (readonly string[])[]): number[] {

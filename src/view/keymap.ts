@@ -34,6 +34,7 @@ export type ConsoleCommand =
   | 'refresh'
   | 'events'
   | 'transitions'
+  | 'spend'
   | 'mute'
   | 'quit'
   | 'confirm-yes'
@@ -52,10 +53,10 @@ export type ConsoleCommand =
  * `global`. Over the panels, the open modal takes keys first: `modal` (the dialogs at the
  * bottom: confirmations, the filter line, the send editor), `text` (printable keys typed into
  * the filter line or the send editor), `view` (the full views: help, details, events,
- * transitions), `help` / `events` / `transitions` (that view only, before `view`), `result`
+ * transitions, spend), `help` / `events` / `transitions` / `spend` (that view only, before `view`), `result`
  * (the receipt and message dialogs).
  */
-export type KeyScope = 'global' | 'fleet' | 'backlog' | 'modal' | 'text' | 'view' | 'help' | 'events' | 'transitions' | 'result';
+export type KeyScope = 'global' | 'fleet' | 'backlog' | 'modal' | 'text' | 'view' | 'help' | 'events' | 'transitions' | 'spend' | 'result';
 
 /**
  * What a binding needs before it runs; the dispatcher checks it (a refusal is a notice, or
@@ -307,6 +308,7 @@ export const KEYMAP: readonly KeyBinding[] = [
     mutates: false,
     scope: ['global'],
   },
+  { command: 'spend', keys: ['$'], hint: null, description: "today's spend: agents, windows, pace", showInHelp: true, mutates: false, scope: ['global'] },
   {
     command: 'mute',
     keys: ['m'],
@@ -360,7 +362,7 @@ export const KEYMAP: readonly KeyBinding[] = [
     mutates: false,
     scope: ['text'],
   },
-  // Full views (help, details, events, transitions): the movement keys above scroll them.
+  // Full views (help, details, events, transitions, spend): the movement keys above scroll them.
   { command: 'close-view', keys: ['escape', 'q', 'enter'], hint: null, description: 'close the view', showInHelp: true, mutates: false, scope: ['view'] },
   { command: 'reload-events', keys: ['r'], hint: null, description: 'reload the recent events', showInHelp: true, mutates: false, scope: ['events'] },
   {
@@ -374,12 +376,12 @@ export const KEYMAP: readonly KeyBinding[] = [
   },
   {
     command: 'close-own-view',
-    keys: ['t'],
+    keys: ['t', '$'],
     hint: null,
-    description: 'close the transitions (t) with the key that opened it',
+    description: 'close the transitions (t) or the spend view ($) with the key that opened it',
     showInHelp: true,
     mutates: false,
-    scope: ['transitions'],
+    scope: ['transitions', 'spend'],
   },
   // The send receipt and result messages.
   {

@@ -90,7 +90,7 @@ export function computeLayout(input: LayoutInput): ConsoleLayout {
       break;
   }
   const base = { width, height, headerLines, errorLines, dialogLines, noticeLines, statusLines };
-  if (input.modal === 'help' || input.modal === 'details' || input.modal === 'events' || input.modal === 'transitions') {
+  if (input.modal === 'help' || input.modal === 'details' || input.modal === 'events' || input.modal === 'transitions' || input.modal === 'spend') {
     return { ...base, fullViewLines: take(left), tableLines: 0, tableWidth: width, backlogLines: 0, backlogWidth: 0, backlogBeside: false, previewLines: 0 };
   }
   const body = left;

@@ -7,13 +7,14 @@ import { sanitizeLine } from '../../lib/sanitize.js';
 import type { AgentRow, Snapshot } from '../snapshot/types.js';
 import type { BacklogSection } from '../../backlog/snapshot.js';
 import { formatAge, formatTtl, liveSecondsLeft, secondsSince } from './format.js';
-import type { ColumnSpec } from './columns.js';
+import { computeColumnWidths, type ColumnSpec } from './columns.js';
 import { backlogRows, type BacklogRow } from '../store/selectors.js';
 import { KEYMAP, REQUIREMENT_WORDS, displayKey } from './keymap.js';
 import { padToWidth } from './format.js';
 import type { ConsoleState } from '../store/index.js';
 import { eventsLines } from './event-rows.js';
 import { agentTransitionLines, transitionsViewLines } from './transition-rows.js';
+import { spendText, spendViewLines } from './spend-rows.js';
 
 /** Columns of the fleet table; evidence only shows when the terminal is wide. */
 export const FLEET_COLUMNS: readonly ColumnSpec[] = [
@@ -27,8 +28,14 @@ export const FLEET_COLUMNS: readonly ColumnSpec[] = [
   { key: 'card', header: 'CARD', min: 4, max: 12, priority: 70 },
   { key: 'flags', header: 'FLAGS', min: 5, max: 30, priority: 75 },
   { key: 'timeline', header: 'LAST 1H', min: 12, max: 12, priority: 65 },
+  // Today's spend (`$1,234.56`, `12.3k tok`: 9 cells): shown only when every core column gets its
+  // natural width, so it is the first to go on a narrow screen.
+  { key: 'spend', header: 'SPEND', min: 9, max: 10, priority: 20, align: 'right', optional: true },
   { key: 'evidence', header: 'EVIDENCE', min: 20, priority: 10, optional: true },
 ];
+
+/** Index of the spend column in {@link FLEET_COLUMNS}. */
+export const SPEND_COLUMN = FLEET_COLUMNS.findIndex((c) => c.key === 'spend');
 
 /** Index of the timeline column in {@link FLEET_COLUMNS}. */
 export const TIMELINE_COLUMN = FLEET_COLUMNS.findIndex((c) => c.key === 'timeline');
@@ -41,6 +48,23 @@ export function fleetColumns(cells: number, words: boolean): readonly ColumnSpec
   return FLEET_COLUMNS.map((c, i) => (i === TIMELINE_COLUMN ? { ...c, min: words ? Math.max(8, cells) : cells, max: words ? Math.max(24, cells) : cells } : c));
 }
 
+/**
+ * Widths of the fleet columns for `rows` (from {@link fleetRowCells}) in `totalWidth` cells, as
+ * {@link computeColumnWidths}; the SPEND column only when some row has spend (`-` everywhere:
+ * the meter is off or nothing was spent today, and the column would only take room).
+ */
+export function fleetColumnWidths(columns: readonly ColumnSpec[], rows: readonly (readonly string[])[], totalWidth: number): number[] {
+  if (rows.some((r) => (r[SPEND_COLUMN] ?? '-') !== '-')) return computeColumnWidths(columns, rows, totalWidth);
+  const keep = (_: unknown, i: number) => i !== SPEND_COLUMN;
+  const widths = computeColumnWidths(
+    columns.filter(keep),
+    rows.map((r) => r.filter(keep)),
+    totalWidth,
+  );
+  widths.splice(SPEND_COLUMN, 0, 0);
+  return widths;
+}
+
 /** The readiness word as printed (colour is never the only carrier of a state: the word is always printed). */
 export function readinessWord(agent: AgentRow): string {
   return agent.readiness;
@@ -50,7 +74,8 @@ export function readinessWord(agent: AgentRow): string {
  * Display cells of one agent, in {@link FLEET_COLUMNS} order: name, readiness word, class,
  * runtime, pane idle, heartbeat age, unit active state (`?` when systemd is unavailable),
  * card in hand (claim, else heartbeat), flags, timeline of the last hour (`timeline`, from
- * src/view/transition-rows.ts; empty when not given), evidence. All sanitized.
+ * src/view/transition-rows.ts; empty when not given), today's spend (src/view/spend-rows.ts),
+ * evidence. All sanitized.
  */
 export function fleetRowCells(agent: AgentRow, systemdOk = true, timeline = ''): string[] {
   const unit = agent.unit
@@ -69,6 +94,7 @@ export function fleetRowCells(agent: AgentRow, systemdOk = true, timeline = ''):
     agent.claim?.cardId ?? agent.heartbeat?.card ?? '-',
     agent.flags.join(',') || '-',
     timeline,
+    spendText(agent.spend),
     agent.evidence.join('; '),
   ];
   return cells.map(sanitizeLine);
@@ -294,11 +320,12 @@ export function detailsLines(s: Pick<ConsoleState, 'fleet' | 'backlog' | 'ui'> &
   return [...lines, '(loading body, acceptance and dependencies from the backlog…)'];
 }
 
-/** Number of lines the open help/details/events/transitions view has (for scroll clamping). */
+/** Number of lines the open help/details/events/transitions/spend view has (for scroll clamping). */
 export function modalLineCount(s: Pick<ConsoleState, 'fleet' | 'backlog' | 'ui'> & Partial<Pick<ConsoleState, 'transitions'>>): number {
   if (s.ui.open.kind === 'help') return helpLines(s.ui.readonly).length;
   if (s.ui.open.kind === 'details') return detailsLines(s).length;
   if (s.ui.open.kind === 'events') return eventsLines(s).length;
+  if (s.ui.open.kind === 'spend') return spendViewLines(s.fleet.snapshot, s.ui.clockMs).length;
   if (s.ui.open.kind === 'transitions' && s.transitions) {
     const { list, muted, historyFile, historyError } = s.transitions;
     return transitionsViewLines(list, s.ui.clockMs, { muted, historyFile, historyError }).length;
