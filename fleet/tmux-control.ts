@@ -138,13 +138,16 @@ export class TmuxControlClient {
     });
   }
 
-  /** Detaches the client (stdin closed), killed if still there after 500 ms. Idempotent. */
+  /**
+   * Detaches the client (stdin closed), killed if still there after 500 ms. Idempotent. The
+   * timer is NOT unref'd: a client of a stopped server never leaves by itself, and its pipes
+   * keep the process alive, so an unref'd timer would never fire and the program never exit.
+   */
   close(): void {
     const child = this.child;
     if (!child || this.exited) return;
     child.stdin.end();
     const timer = setTimeout(() => child.kill('SIGKILL'), 500);
-    timer.unref();
     child.once('close', () => clearTimeout(timer));
     this.finish('closed');
   }

@@ -92,6 +92,11 @@ export async function buildProgram(args?: readonly string[]): Promise<Command> {
       } else {
         const { runConsole } = await import('./modes/console.js');
         process.exitCode = await runConsole(opts);
+        // The console has restored the terminal and closed what it opened. Whatever still holds
+        // the event loop (a subprocess of a stopped tmux server that ignores its pipes) must not
+        // keep a quit console alive: the process ends within a bounded grace. Unref'd, so a
+        // clean exit is not delayed; it fires only while something else keeps node running.
+        setTimeout(() => process.exit(), CONSOLE_EXIT_GRACE_MS).unref();
       }
     });
   for (const register of registers) register(program);
@@ -106,6 +111,9 @@ export async function buildProgram(args?: readonly string[]): Promise<Command> {
  * (`mosaic-top: <what failed>: <cause>`, lib/errors.ts) with its documented exit code (an
  * {@link OperatorError}'s own, else 70); the stack trace only with `MOSAIC_DEBUG=1`.
  */
+/** How long a quit console may take to drain before the process exits anyway (ms). */
+const CONSOLE_EXIT_GRACE_MS = 1_000;
+
 export async function main(argv: string[]): Promise<void> {
   try {
     await (await buildProgram(argv.slice(2))).parseAsync(argv);

@@ -44,6 +44,8 @@ export interface TmuxControlStats {
 interface Slot {
   client: TmuxControlClient | null;
   starting: Promise<void> | null;
+  /** The client being started (closed with the pool: a client of a stopped server never answers). */
+  startingClient: TmuxControlClient | null;
   failures: number;
   nextStartMs: number;
 }
@@ -76,7 +78,7 @@ export class TmuxControlPool {
     opts: { timeoutMs?: number; signal?: AbortSignal; nowSeconds?: number; holder?: string | null } = {},
   ): Promise<TmuxSocketProbe> {
     const key = socket ?? '';
-    const slot = this.slots.get(key) ?? { client: null, starting: null, failures: 0, nextStartMs: 0 };
+    const slot = this.slots.get(key) ?? { client: null, starting: null, startingClient: null, failures: 0, nextStartMs: 0 };
     this.slots.set(key, slot);
     if (slot.client?.alive) {
       const started = performance.now();
@@ -99,7 +101,10 @@ export class TmuxControlPool {
   /** Detaches every client. Idempotent. */
   close(): void {
     this.closed = true;
-    for (const slot of this.slots.values()) slot.client?.close();
+    for (const slot of this.slots.values()) {
+      slot.client?.close();
+      slot.startingClient?.close();
+    }
   }
 
   private startClient(socket: string | null, slot: Slot, holder: string | null): void {
@@ -119,6 +124,7 @@ export class TmuxControlPool {
       },
     });
     this.stats.starts++;
+    slot.startingClient = client;
     slot.starting = client
       .start()
       .then((ok) => {
@@ -134,6 +140,7 @@ export class TmuxControlPool {
       })
       .finally(() => {
         slot.starting = null;
+        slot.startingClient = null;
       });
   }
 }

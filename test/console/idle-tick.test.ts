@@ -108,6 +108,8 @@ describe('idle ticks', () => {
       await tick();
       expect(poller.stats).toMatchObject({ applied: 2, unchanged: 3 });
       expect(store.getState().fleet.snapshot).toBe(applied[4]);
+      // Ink writes on a later macrotask; a loaded machine may take longer than the tick's wait.
+      for (let i = 0; i < 250 && writes <= w0; i++) await new Promise((r) => setTimeout(r, 20));
       expect(writes).toBeGreaterThan(w0);
     } finally {
       poller.stop();

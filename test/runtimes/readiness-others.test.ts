@@ -45,7 +45,7 @@ describe('real Codex, screen rules only', () => {
 
   it('idle at its composer ⇒ available', async () => {
     const row = await rt.get().w.until('available', (r) => r.readiness === 'available');
-    expect(row.evidence[0]).toMatch(/^screen: idle at the input line( \(read \S+ ago\))? \[codex@>=0\.100\.0\]$/);
+    expect(row.evidence[0]).toMatch(/^screen: idle at the input line( \(read \S+ ago\))? \[codex@>=0\.100\.0(; codex [0-9.]+)?\]$/);
     expect(row.screen).toMatchObject({ state: 'idle', inputText: '' });
   });
 
@@ -70,7 +70,7 @@ describe('real Codex, screen rules only', () => {
     const first = await w.tick();
     const row = first.readiness === 'waiting' ? first : await w.tick();
     expect(row.readiness).toBe('waiting');
-    expect(row.evidence[0]).toBe('screen: permission prompt shell echo hi > proto.txt [codex@>=0.100.0]');
+    expect(row.evidence[0]).toMatch(/^screen: permission prompt shell echo hi > proto\.txt \[codex@>=0\.100\.0(; codex [0-9.]+)?\]$/);
     expect(fs.existsSync(path.join(pane.dirs.workdir, 'proto.txt'))).toBe(false);
     await pane.keys('Escape');
     await w.until('no longer waiting once the prompt is gone', (r) => r.readiness !== 'waiting' && r.screen?.state !== 'waiting');
@@ -82,7 +82,7 @@ describe('real pi, screen rules only', () => {
 
   it('idle under its editor ⇒ available', async () => {
     const row = await rt.get().w.until('available', (r) => r.readiness === 'available');
-    expect(row.evidence[0]).toMatch(/^screen: idle at the input line( \(read \S+ ago\))? \[pi@>=0\.60\.0\]$/);
+    expect(row.evidence[0]).toMatch(/^screen: idle at the input line( \(read \S+ ago\))? \[pi@>=0\.60\.0(; pi [0-9.]+)?\]$/);
   });
 
   it('a slow reply ⇒ working; a message sent meanwhile is queued (steering) and still working', async () => {
@@ -108,7 +108,7 @@ describe('real opencode, screen rules only (serial smoke)', () => {
   it('idle ⇒ available; a held reply ⇒ working; then available again', async () => {
     const { endpoint, pane, w } = rt.get();
     const row = await w.until('available', (r) => r.readiness === 'available', 90_000);
-    expect(row.evidence[0]).toMatch(/^screen: idle at the input line( \(read \S+ ago\))? \[opencode@>=1\.0\.0\]$/);
+    expect(row.evidence[0]).toMatch(/^screen: idle at the input line( \(read \S+ ago\))? \[opencode@>=1\.0\.0(; opencode [0-9.]+)?\]$/);
     const reply = endpoint.queue({ kind: 'text', text: 'slowly now', hold: 'before-end' });
     await pane.submit('take your time');
     await reply.started;
