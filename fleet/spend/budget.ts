@@ -16,6 +16,7 @@
  * itself (the roster parser ignores unknown keys), re-read when the file changes. A budget
  * value that is not a non-negative number is ignored and reported.
  */
+import { readBoundedFile } from '../../lib/bounded-read.js';
 import fs from 'node:fs';
 import { parse } from 'yaml';
 
@@ -112,7 +113,8 @@ export class BudgetCache {
       this.mtimeMs = mtimeMs;
       let text = '';
       try {
-        if (mtimeMs) text = fs.readFileSync(this.file, 'utf8');
+        // Bounded: the roster may be a FIFO or a device (its loader reports that, not this reader).
+        if (mtimeMs) text = readBoundedFile(this.file, { maxBytes: 4 * 1024 * 1024 })?.bytes.toString('utf8') ?? '';
       } catch {
         text = '';
       }

@@ -5,6 +5,7 @@
  * temp file renamed into place), so a later run or tick reads only the bytes the file gained.
  * A cache file that does not parse, or names another path, is ignored (the file is read again).
  */
+import { readBoundedFile } from '../../lib/bounded-read.js';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -132,7 +133,8 @@ export class SpendLedger {
     f = null as unknown as LedgerFile;
     if (this.cacheDir) {
       try {
-        f = decode(fs.readFileSync(cachePath(this.cacheDir, file), 'utf8'), file, runtime) as LedgerFile;
+        const cached = readBoundedFile(cachePath(this.cacheDir, file), { maxBytes: 16 * 1024 * 1024 });
+        if (cached) f = decode(cached.bytes.toString('utf8'), file, runtime) as LedgerFile;
       } catch {
         // no cache yet
       }

@@ -13,7 +13,8 @@
  * per request); tiered prices (a higher rate above N input tokens of a request, as the library
  * describes them) are applied per request here, the way the library applies them.
  */
-import fs from 'node:fs';
+import { readBoundedFile } from '../../lib/bounded-read.js';
+import { messageOf } from '../../lib/errors.js';
 import { calcPrice } from '@pydantic/genai-prices';
 import { LineCounter, parseDocument, isMap, isScalar, type Pair, type Node } from 'yaml';
 import type { SpendRuntime, UsageEvent } from './types.js';
@@ -159,12 +160,11 @@ export function parsePriceOverrides(text: string, file: string): { overrides: Ma
 export function loadPriceBook(file: string): PriceBook {
   let text: string;
   try {
-    const st = fs.statSync(file);
-    if (st.size > PRICES_READ_LIMIT) return new PriceBook(new Map(), `${file}:1: file is ${st.size} bytes, more than ${PRICES_READ_LIMIT}: ignored`);
-    text = fs.readFileSync(file, 'utf8');
+    const read = readBoundedFile(file, { maxBytes: PRICES_READ_LIMIT });
+    if (!read) return new PriceBook();
+    text = read.bytes.toString('utf8');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' ? new PriceBook() : new PriceBook(new Map(), `${file}:1: unreadable (${code ?? String(error)})`);
+    return new PriceBook(new Map(), `${file}:1: unreadable (${messageOf(error)}): library prices in use`);
   }
   const { overrides, error } = parsePriceOverrides(text, file);
   return new PriceBook(overrides, error);

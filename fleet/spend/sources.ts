@@ -13,6 +13,7 @@
  * Attribution never guesses: a file named by two agents' hooks, or inside the scope of two
  * agents (same directory and cwd) and named by no hook, is `unattributed` with that reason.
  */
+import { readBoundedFile } from '../../lib/bounded-read.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ensureOwnerOnlyDir, OWNER_ONLY_FILE_MODE } from '../../lib/owner-only.js';
@@ -48,8 +49,7 @@ export function readSources(runDir: string, agent: string): SpendSource[] {
   let text: string;
   try {
     const file = sourcesPath(runDir, agent);
-    if (fs.statSync(file).size > SOURCES_READ_LIMIT) return [];
-    text = fs.readFileSync(file, 'utf8');
+    text = readBoundedFile(file, { maxBytes: SOURCES_READ_LIMIT })?.bytes.toString('utf8') ?? '';
   } catch {
     return [];
   }
