@@ -153,7 +153,7 @@ async function installRuntimes(ci: boolean): Promise<void> {
   try {
     await ensureAllRuntimes((line) => process.stderr.write(`[global-setup] ${line}\n`));
   } catch (error) {
-    if (ci) throw new Error(`CI=true: the real-runtime tests must run, but installing the runtimes failed: ${(error as Error).message}`);
+    if (ci) throw new Error(`CI=true: the real-runtime tests must run, but installing the runtimes failed: ${(error as Error).message}`, { cause: error });
     process.stderr.write(`[global-setup] installing the real runtimes failed (their tests will fail): ${(error as Error).message}\n`);
   }
 }

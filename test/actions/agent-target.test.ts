@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isRemoteTmux, tmuxCommand, tmuxServerLabel } from '../../fleet/exec.js';
 import { resolveAgentTarget } from '../../src/actions/agent-target.js';
 import { resolvePaths, type MosaicPaths } from '../../lib/paths.js';
+import { stringMatching } from '../helpers/matchers.js';
 
 describe('resolveAgentTarget', () => {
   let home: string;
@@ -42,10 +43,10 @@ describe('resolveAgentTarget', () => {
 
   it('refuses unknown agents (listing the known ones) and a roster that does not load', () => {
     roster('version: 1\nagents:\n  - { name: a1, runtime: claude }\n  - { name: far, runtime: pi, host: 10.0.0.9, ssh: me@10.0.0.9 }\n');
-    expect(resolveAgentTarget(paths, 'ghost')).toEqual({ error: expect.stringMatching(/unknown agent "ghost" .*known agents: a1, far/) });
+    expect(resolveAgentTarget(paths, 'ghost')).toEqual({ error: stringMatching(/unknown agent "ghost" .*known agents: a1, far/) });
     roster('agents: [ {name: 1');
-    expect(resolveAgentTarget(paths, 'a1')).toEqual({ error: expect.stringMatching(/roster does not load: .*roster\.yaml:\d+:\d+/) });
+    expect(resolveAgentTarget(paths, 'a1')).toEqual({ error: stringMatching(/roster does not load: .*roster\.yaml:\d+:\d+/) });
     fs.rmSync(paths.roster);
-    expect(resolveAgentTarget(paths, 'a1')).toEqual({ error: expect.stringMatching(/roster not found/) });
+    expect(resolveAgentTarget(paths, 'a1')).toEqual({ error: stringMatching(/roster not found/) });
   });
 });

@@ -19,6 +19,8 @@ import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.j
 import { classifyScreen } from '../../fleet/screen.js';
 import { sshdUnavailableReason, startTestSshd, type TestSshd } from '../helpers/sshd.js';
 import { fakeRuntime } from '../helpers/fake-runtime.js';
+import type { AnswerReceipt } from '../../src/actions/answer.js';
+import { readJson } from '../helpers/json.js';
 
 const noSshd = sshdUnavailableReason();
 if (noSshd && process.env.CI === 'true') throw new Error(`CI=true: the remote answer test needs sshd: ${noSshd}`);
@@ -74,7 +76,7 @@ describe('mosaic-top answer (CLI) on a pane showing a Claude permission prompt',
     const p = await open('echo hi > proto.txt');
     const r = await cli(['answer', 'cc1', 'allow', '--prompt-id', p.id, '--json']);
     expect(r.code, r.stderr).toBe(0);
-    const receipt = JSON.parse(r.stdout);
+    const receipt = readJson<AnswerReceipt>(r.stdout);
     expect(receipt).toMatchObject({
       status: 'answered',
       agent: 'cc1',
@@ -107,17 +109,17 @@ describe('mosaic-top answer (CLI) on a pane showing a Claude permission prompt',
     const stale = await cli(['answer', 'cc1', 'allow', '--prompt-id', old.id, '--json']);
     expect(stale.code).toBe(3);
     expect(JSON.parse(stale.stdout)).toMatchObject({ status: 'refused', key: null, prompt: { id: now.id, detail: 'echo two > two.txt' } });
-    expect(JSON.parse(stale.stdout).reason).toMatch(/another prompt is on screen now: .*echo two > two\.txt.*nothing typed/);
+    expect(readJson<AnswerReceipt>(stale.stdout).reason).toMatch(/another prompt is on screen now: .*echo two > two\.txt.*nothing typed/);
     const ro = await cli(['answer', 'cc1', 'allow', '--readonly', '--json']);
     expect(ro.code).toBe(3);
-    expect(JSON.parse(ro.stdout).reason).toMatch(/read-only/);
+    expect(readJson<AnswerReceipt>(ro.stdout).reason).toMatch(/read-only/);
     expect(await tmux.capture('cc1')).not.toMatch(/GOT:/);
     expect(classifyScreen('claude', null, await tmux.capture('cc1')).prompt?.id).toBe(now.id);
     // Answer it, then the agent is no longer waiting: refused.
     expect((await cli(['answer', 'cc1', 'deny'])).code).toBe(0);
     const idle = await cli(['answer', 'cc1', 'allow', '--json']);
     expect(idle.code).toBe(3);
-    expect(JSON.parse(idle.stdout).reason).toMatch(/not waiting on a prompt \(no prompt: the screen reads idle\); nothing typed/);
+    expect(readJson<AnswerReceipt>(idle.stdout).reason).toMatch(/not waiting on a prompt \(no prompt: the screen reads idle\); nothing typed/);
   });
 
   it('bad answer: exit 2; unknown agent: exit 3 with the known agents', async () => {
@@ -176,7 +178,7 @@ describe.runIf(!noSshd)('mosaic-top answer over ssh (an agent of another host)',
     });
     const r = await cli(['answer', 'farsh', 'allow', '--json']);
     expect(r.code, r.stderr + r.stdout).toBe(3);
-    const receipt = JSON.parse(r.stdout);
+    const receipt = readJson<AnswerReceipt>(r.stdout);
     expect(receipt).toMatchObject({ status: 'refused', key: null, process: { expected: 'claude' } });
     expect(receipt.reason).toMatch(/^farsh's pane does not run its runtime \(DRIFT: expected claude, pane runs bash\b.*; nothing typed$/);
     expect(await tmux.capture('farsh')).not.toMatch(/GOT:/);
@@ -185,7 +187,7 @@ describe.runIf(!noSshd)('mosaic-top answer over ssh (an agent of another host)',
   it('a host that cannot be reached: refused, exit 3, with the ssh reason', async () => {
     const r = await cli(['answer', 'gone', 'allow', '--json']);
     expect(r.code).toBe(3);
-    const receipt = JSON.parse(r.stdout);
+    const receipt = readJson<AnswerReceipt>(r.stdout);
     expect(receipt).toMatchObject({ status: 'refused', key: null });
     expect(receipt.reason).toMatch(/mt-remote-closed|Connection refused|ssh/i);
     expect(receipt.reason).toMatch(/nothing typed/);

@@ -15,6 +15,8 @@ import { collectBacklogSection } from '../../backlog/snapshot.js';
 import { seedDemoBacklog } from '../../backlog/demo.js';
 import { copyTemplateDataDir, waitFor } from './tiers.js';
 import { runBin, type BinResult } from '../helpers/bin.js';
+import type { BacklogStats, Card } from '../../backlog/types.js';
+import { readJson } from '../helpers/json.js';
 
 const ROOT = packageRoot();
 const BIN = path.join(ROOT, 'bin', 'mosaic-top');
@@ -110,7 +112,7 @@ describe('embedded backlog across processes', () => {
     await seedCards(paths.backlogDataDir, 200);
     const workers = 16;
     const rounds = 3;
-    const acked: Array<{ owner: string; id: string; token: number }> = [];
+    const acked: Array<{ owner: string; id: string; token: number | null }> = [];
     const failures: BinResult[] = [];
     await Promise.all(
       Array.from({ length: workers }, async (_, w) => {
@@ -121,7 +123,7 @@ describe('embedded backlog across processes', () => {
             failures.push(r);
             continue;
           }
-          const card = JSON.parse(r.stdout);
+          const card = readJson<Card>(r.stdout);
           acked.push({ owner, id: card.id, token: card.claimToken });
         }
       }),
@@ -133,7 +135,7 @@ describe('embedded backlog across processes', () => {
     // Exactly one server came up even though 16 clients raced to start it.
     const log = fs.readFileSync(path.join(paths.runDir, 'backlog-server.log'), 'utf8');
     expect(log.match(/ serving /g)?.length).toBe(1);
-    const stats = JSON.parse((await cli(paths, ['stats', '--json'])).stdout);
+    const stats = readJson<BacklogStats>((await cli(paths, ['stats', '--json'])).stdout);
     expect(stats.counts).toEqual({ ready: 200 - acked.length, claimed: acked.length, blocked: 0, done: 0 });
     await stopServer(paths);
     expect(fs.existsSync(lockPathFor(paths.backlogDataDir))).toBe(false);
@@ -165,7 +167,7 @@ describe('embedded backlog across processes', () => {
         for (let k = 0; k < 5; k += 1) {
           const owner = `k${w}-${k}`;
           const r = await cli(paths, ['claim', '--owner', owner, '--json']);
-          if (r.code === 0) acked.push({ owner, id: JSON.parse(r.stdout).id });
+          if (r.code === 0) acked.push({ owner, id: readJson<Card>(r.stdout).id });
           else failed.push(r);
         }
       }),
@@ -429,7 +431,7 @@ describe('embedded backlog across processes', () => {
     expect(serverLog()).toMatch(/shutting down \(idle for 1 s\)[\s\S]*stopped/);
     const again = await cli(paths, ['show', '--id', 'I1', '--json']);
     expect(again.code).toBe(0);
-    expect(JSON.parse(again.stdout).title).toBe('idle');
+    expect(readJson<Card>(again.stdout).title).toBe('idle');
     expect(readDataDirLock(paths.backlogDataDir)?.pid).not.toBe(firstPid);
   });
 

@@ -11,6 +11,8 @@ import { resolvePaths, type MosaicPaths } from '../../lib/paths.js';
 import { collectBacklogSection } from '../../backlog/snapshot.js';
 import { TEST_PG_PASSWORD } from '../global-setup.js';
 import { runBin, type BinResult } from '../helpers/bin.js';
+import type { BacklogStats } from '../../backlog/types.js';
+import { readJson } from '../helpers/json.js';
 
 const adminUrl = inject('pgAdminUrl');
 
@@ -60,7 +62,7 @@ describe.skipIf(!adminUrl)('backlog server tier (DATABASE_URL)', () => {
     expect(ids.every(Boolean)).toBe(true);
     expect(new Set(ids).size).toBe(9);
     expect(ids).toContain('P1');
-    const stats = JSON.parse((await cli(paths, url, ['stats', '--json'])).stdout);
+    const stats = readJson<BacklogStats>((await cli(paths, url, ['stats', '--json'])).stdout);
     expect(stats.counts).toEqual({ ready: 0, claimed: 9, blocked: 0, done: 0 });
     expect(fs.existsSync(paths.backlogDataDir)).toBe(false);
     expect(fs.existsSync(paths.backlogSocket)).toBe(false);

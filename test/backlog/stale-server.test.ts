@@ -15,6 +15,9 @@ import { packageVersion } from '../../lib/version.js';
 import { runBin } from '../helpers/bin.js';
 import { writeHomeRoster } from '../helpers/roster.js';
 import { snapshotValidator } from '../helpers/schema.js';
+import type { Snapshot } from '../../src/snapshot/types.js';
+import { readJson } from '../helpers/json.js';
+import { stringContaining } from '../helpers/matchers.js';
 
 const ours: CodeIdentity = { version: '0.2.0', root: '/opt/mosaic-top', codeChangedAtMs: Date.UTC(2026, 10, 21, 12, 30) };
 const hello = (over: Partial<BacklogHello>): BacklogHello => ({
@@ -106,12 +109,12 @@ describe('a stale backlog server, through the real program', () => {
     writeHomeRoster(paths.mosaicHome, `mt-stale-${process.pid}`, []);
     const r = await runBin(['--mosaic-home', paths.mosaicHome, '--once', '--json'], env);
     expect(r.code).toBe(0);
-    const snapshot = JSON.parse(r.stdout);
+    const snapshot = readJson<Snapshot>(r.stdout);
     const validate = snapshotValidator();
     expect(validate(snapshot), JSON.stringify(validate.errors)).toBe(true);
-    expect(snapshot.backlog).toMatchObject({ ok: true, warning: expect.stringContaining(warning) });
+    expect(snapshot.backlog).toMatchObject({ ok: true, warning: stringContaining(warning) });
     expect(snapshot.probes.backlog.ok).toBe(true);
-    expect(snapshot.errors).toContain(snapshot.backlog.warning);
+    expect(snapshot.errors).toContain(snapshot.backlog?.warning);
     const table = await runBin(['--mosaic-home', paths.mosaicHome, '--once'], env);
     expect(table.stdout).toContain(warning);
   });

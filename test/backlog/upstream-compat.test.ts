@@ -22,6 +22,9 @@ import { packageRoot } from '../../lib/version.js';
 import { resolvePaths } from '../../lib/paths.js';
 import { createTestDatabase } from '../helpers/pg.js';
 import { runBin } from '../helpers/bin.js';
+import { anyNumber } from '../helpers/matchers.js';
+import type { Snapshot } from '../../src/snapshot/types.js';
+import { readJson } from '../helpers/json.js';
 
 const FIXTURES = path.join(packageRoot(), 'test', 'fixtures', 'backlog');
 const UPSTREAM_DDL = fs.readFileSync(path.join(FIXTURES, 'upstream-0011.sql'), 'utf8');
@@ -213,13 +216,13 @@ describe.each(tiers)('upstream compatibility — %s', (_name, make) => {
       expect(await svc.stats()).toEqual({
         counts: { ready: 3, claimed: 1, blocked: 0, done: 0 },
         total: 4,
-        oldestReadyAgeSeconds: expect.any(Number),
+        oldestReadyAgeSeconds: anyNumber(),
         expiredClaimCount: 1,
         waitingOnDeps: 1,
       });
       // U2 has the higher priority but waits on U1 (upstream's jsonb dependency).
       const first = (await svc.claim({ owner: 'w1' })).card!;
-      expect(first).toMatchObject({ id: 'U1', claimOwner: 'w1', claimToken: expect.any(Number) });
+      expect(first).toMatchObject({ id: 'U1', claimOwner: 'w1', claimToken: anyNumber() });
       expect(await svc.reclaim()).toEqual({ reclaimed: ['U4'] }); // upstream's expired claim
       expect((await svc.renew({ id: 'U1', owner: 'w1', token: first.claimToken! })).id).toBe('U1');
       expect((await svc.complete({ id: 'U1', owner: 'w1', token: first.claimToken! })).status).toBe('done');
@@ -369,7 +372,7 @@ describe.runIf(Boolean(inject('pgAdminUrl')))('fleet-wide PAUSE on the server ti
         expect([claim.code, claim.stdout]).toEqual([7, '']);
         expect(claim.stderr).toMatch(/by ops@host-a: release \(fleet-wide/);
         const once = await run(homes[1], ['--once', '--json']);
-        expect(JSON.parse(once.stdout).fleet.paused).toMatchObject({ by: 'ops@host-a', reason: 'release', source: 'store' });
+        expect(readJson<Snapshot>(once.stdout).fleet.paused).toMatchObject({ by: 'ops@host-a', reason: 'release', source: 'store' });
         expect((await run(homes[0], ['resume'])).code).toBe(0);
         const after = await run(homes[1], ['backlog', 'claim', '--owner', 'w', '--json']);
         expect(after.code, after.stderr).toBe(0);

@@ -19,6 +19,7 @@ import { migrateBacklog } from '../../backlog/migrate.js';
 import { BacklogService } from '../../backlog/service.js';
 import type { BacklogDb } from '../../backlog/db.js';
 import { stopEmbeddedServer } from '../../backlog/client.js';
+import { readJson } from '../helpers/json.js';
 
 const execFileAsync = promisify(execFile);
 // dist/test/bench/backlog.bench.js ⇒ package root is three levels up.
@@ -81,7 +82,7 @@ async function cliClaims(home: string): Promise<Record<string, number>> {
   const claim = async (owner: string): Promise<number> => {
     const t = performance.now();
     const { stdout } = await execFileAsync(process.execPath, [BIN, '--mosaic-home', home, 'backlog', 'claim', '--owner', owner, '--json'], { env });
-    if (!JSON.parse(stdout).card) throw new Error('CLI claim found nothing');
+    if (!readJson<{ card?: unknown }>(stdout).card) throw new Error('CLI claim found nothing');
     return performance.now() - t;
   };
   await claim('warmup'); // starts the server (reopen of the data dir)

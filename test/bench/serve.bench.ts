@@ -156,7 +156,7 @@ async function benchCpu(): Promise<Record<string, number | string>> {
     const res = await fetch(`${url}/api/events?page=1`, { headers: { Authorization: `Bearer ${token}` }, signal: sse.signal });
     let events = 0;
     void (async () => {
-      const reader = res.body!.getReader();
+      const reader: ReadableStreamDefaultReader<Uint8Array> = res.body!.getReader();
       for (;;) {
         const { done, value } = await reader.read().catch(() => ({ done: true, value: undefined }));
         if (done) break;

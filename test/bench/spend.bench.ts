@@ -13,6 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SpendLedger } from '../../fleet/spend/ledger.js';
 import { listRecordFiles } from '../../fleet/spend/sources.js';
+import { readJson } from '../helpers/json.js';
 
 const here = fileURLToPath(import.meta.url);
 
@@ -67,7 +68,16 @@ function child(dir: string): void {
   const t1 = performance.now();
   for (const f of files) ledger.update(f, 'claude');
   const tickMs = performance.now() - t1;
-  process.stdout.write(JSON.stringify({ seconds, requests, maxRssMb: process.resourceUsage().maxRSS / 1024, tickMs }) + '\n');
+  const result: ChildResult = { seconds, requests, maxRssMb: process.resourceUsage().maxRSS / 1024, tickMs };
+  process.stdout.write(JSON.stringify(result) + '\n');
+}
+
+/** What the `--child` scan prints (one JSON line): seconds and tick in their units, peak RSS in MB. */
+interface ChildResult {
+  seconds: number;
+  requests: number;
+  maxRssMb: number;
+  tickMs: number;
 }
 
 function main(): void {
@@ -76,7 +86,7 @@ function main(): void {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-bench-spend-'));
   try {
     const g = generate(dir, mb);
-    const out = JSON.parse(execFileSync(process.execPath, [here, '--child', dir], { encoding: 'utf8', maxBuffer: 1 << 20 }));
+    const out = readJson<ChildResult>(execFileSync(process.execPath, [here, '--child', dir], { encoding: 'utf8', maxBuffer: 1 << 20 }));
     const line = (k: string, v: string) => process.stdout.write(`${k.padEnd(34)} ${v}\n`);
     line('spend: records', `${(g.bytes / 1048576).toFixed(0)} MB in ${g.files} files, ${g.requests} requests (each written twice)`);
     line('spend: first scan', `${out.seconds.toFixed(2)} s, ${out.requests} requests counted, peak RSS ${out.maxRssMb.toFixed(0)} MB (goal ≤ 200)`);

@@ -44,10 +44,10 @@ describe('transitions in the console', () => {
     const t0 = Date.now() - 120_000;
     r.store.getState().applySnapshot(fleet('working', 'working', t0));
     r.store.getState().applySnapshot(fleet('dead', 'working', t0 + 60_000));
-    let frame = await r.waitFor((f) => f.includes('! coder1 working → dead'), 'the attention notice');
+    await r.waitFor((f) => f.includes('! coder1 working → dead'), 'the attention notice');
     r.store.getState().applySnapshot(fleet('dead', 'stale', t0 + 90_000));
     await r.press('t');
-    frame = await r.waitFor((f) => f.includes('TRANSITIONS'), 'the view');
+    let frame = await r.waitFor((f) => f.includes('TRANSITIONS'), 'the view');
     const lines = frame.split('\n');
     const i2 = lines.findIndex((l) => /coder2 {2}working → stale {2}!/.test(l));
     const i1 = lines.findIndex((l) => /coder1 {2}working → dead {2}!/.test(l));

@@ -68,7 +68,7 @@ describe.runIf(!unavailable)('console lifecycle keys on a real systemd --user', 
         { timeoutMs },
       );
     } catch (error) {
-      throw new Error(`${(error as Error).message}; screen was:\n${last}`);
+      throw new Error(`${(error as Error).message}; screen was:\n${last}`, { cause: error });
     }
   };
 
@@ -102,13 +102,9 @@ describe.runIf(!unavailable)('console lifecycle keys on a real systemd --user', 
     await keys(session, 'Enter');
     await until(session, (s) => /en1/.test(s) && !/boss\s/.test(s.split('\n').slice(2).join('\n')), 'filtered to en1');
     await keys(session, 'B');
-    let shown = await until(
-      session,
-      (s) => /Restart en1\? \(systemctl --user restart mosaic-agent@en1\.service; waits for a new pane\)/.test(s),
-      'confirmation',
-    );
+    await until(session, (s) => /Restart en1\? \(systemctl --user restart mosaic-agent@en1\.service; waits for a new pane\)/.test(s), 'confirmation');
     await keys(session, 'y');
-    shown = await until(session, (s) => /restart en1: (done|failed|timed out|refused)/.test(s), 'restart result', 90_000);
+    const shown = await until(session, (s) => /restart en1: (done|failed|timed out|refused)/.test(s), 'restart result', 90_000);
     expect(shown).toMatch(/restart en1: done/);
     expect(shown).toMatch(/pane up with pid \d+|new pane pid \d+/);
     expect(shown).toMatch(/NEEDS-RESTART cleared/);

@@ -13,6 +13,8 @@ import stringWidth from 'string-width';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
 import { writeHomeRoster } from '../helpers/roster.js';
+import type { Transition } from '../../src/transitions/diff.js';
+import { readJsonLines } from '../helpers/json.js';
 
 const repo = path.resolve(import.meta.dirname, '..', '..');
 const bin = path.join(repo, 'bin', 'mosaic-top');
@@ -90,7 +92,7 @@ describe('console transitions end-to-end in a real terminal', () => {
     expect((await ui.ok(['display-message', '-p', '-t', `${s}:0`, '#{window_bell_flag}'])).trim()).toBe('0');
 
     await fleet.killSession('coder1');
-    text = await until(s, (t) => /coder1\s+dead/.test(t), 'coder1 dead');
+    await until(s, (t) => /coder1\s+dead/.test(t), 'coder1 dead');
     await until(s, (t) => t.includes('! coder1 working → dead'), 'the attention notice');
     text = await until(s, (t) => / \.*#*X+$/.test(row(t, 'coder1')), 'the X in coder1 timeline');
     expect(fits(text, 80)).toBe(true);
@@ -113,11 +115,7 @@ describe('console transitions end-to-end in a real terminal', () => {
     await keys(s, 'Escape');
     await keys(s, 'q');
     await until(s, (t) => t.includes('EXITED 0'), 'clean exit');
-    const recorded = fs
-      .readFileSync(path.join(runDir, 'transitions.ndjson'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
+    const recorded = readJsonLines<Transition>(fs.readFileSync(path.join(runDir, 'transitions.ndjson'), 'utf8'));
     expect(recorded.filter((t) => t.agent === 'coder1' && t.to === 'dead')).toHaveLength(1);
     expect(fs.statSync(path.join(runDir, 'transitions.ndjson')).mode & 0o777).toBe(0o600);
   });
@@ -125,13 +123,13 @@ describe('console transitions end-to-end in a real terminal', () => {
   it('200×50 started after the transition: the history shows it, the timeline is drawn with its legend', async () => {
     const s = 'wide';
     await startConsole(s, 200, 50);
-    let text = await until(s, (t) => /coder1\s+dead/.test(t) && t.includes('LAST 1H ('), 'agents, timeline and legend');
+    const text = await until(s, (t) => /coder1\s+dead/.test(t) && t.includes('LAST 1H ('), 'agents, timeline and legend');
     expect(fits(text, 200)).toBe(true);
     expect(text).toMatch(/LAST 1H \(2m a cell, oldest left\): # working/);
     // From the history: dead since the transition; before it, not observed by anyone (.).
     expect(row(text, 'coder1')).toMatch(/ \.+X+ /);
     await keys(s, 't');
-    text = await until(s, (t) => t.includes('TRANSITIONS') && /coder1 {2}working → dead/.test(t), 'history in the transitions view');
+    await until(s, (t) => t.includes('TRANSITIONS') && /coder1 {2}working → dead/.test(t), 'history in the transitions view');
     await keys(s, 'q');
     await keys(s, 'q');
     await until(s, (t) => t.includes('EXITED 0'), 'clean exit');

@@ -19,6 +19,7 @@ import { runBin, type BinResult } from '../helpers/bin.js';
 import { writeHomeRoster } from '../helpers/roster.js';
 import { FIXTURE_BIN, realSystemdUnavailableReason, startTestSystemd, type TestSystemd } from '../helpers/systemd.js';
 import { isolatedSocketName } from '../helpers/tmux.js';
+import { arrayContaining } from '../helpers/matchers.js';
 
 const unavailable = realSystemdUnavailableReason();
 if (unavailable && process.env.CI === 'true') throw new Error(`CI=true: these tests must run on a real systemd --user, which cannot run here: ${unavailable}`);
@@ -79,7 +80,7 @@ describe.runIf(!unavailable)('fleet lifecycle on a real systemd --user', () => {
   it('restart <agent>: the unit restarts, a new pane pid comes up, NEEDS-RESTART clears, and the action is an event', async () => {
     execFileSync('tmux', ['-L', socket, 'kill-session', '-t', '=en1']);
     const broken = await snapshot();
-    expect(broken.agents.find((a) => a.name === 'en1')).toMatchObject({ readiness: 'dead', flags: expect.arrayContaining(['NEEDS-RESTART']) });
+    expect(broken.agents.find((a) => a.name === 'en1')).toMatchObject({ readiness: 'dead', flags: arrayContaining(['NEEDS-RESTART']) });
 
     // start does nothing for an active oneshot unit: refused with the reason, nothing changed.
     const start = await cli(['start', 'en1', '--json']);
@@ -90,7 +91,7 @@ describe.runIf(!unavailable)('fleet lifecycle on a real systemd --user', () => {
     expect(r.code, r.stderr).toBe(0);
     const result = json<LifecycleResult>(r);
     expect(result).toMatchObject({ ok: true, outcome: 'done', verb: 'restart', unit: 'mosaic-agent@en1.service' });
-    expect(result.before).toMatchObject({ paneDead: null, flags: expect.arrayContaining(['NEEDS-RESTART']) });
+    expect(result.before).toMatchObject({ paneDead: null, flags: arrayContaining(['NEEDS-RESTART']) });
     expect(result.after).toMatchObject({ activeState: 'active', paneDead: false });
     expect(result.evidence).toContain('NEEDS-RESTART cleared');
     expect(result.recorded).toMatch(/^backlog event #\d+$/);

@@ -14,6 +14,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startIsolatedTmux, type IsolatedTmux } from '../helpers/tmux.js';
 import { writeHomeRoster } from '../helpers/roster.js';
 import { expectOneLineError, expectQuitsOn, freshHome, runBounded, startConsole, untilScreen } from './harness.js';
+import type { Snapshot } from '../../src/snapshot/types.js';
+import { readJson } from '../helpers/json.js';
 
 type Plant = 'fifo' | 'devzero' | 'directory';
 const PLANTS: Plant[] = ['fifo', 'devzero', 'directory'];
@@ -69,18 +71,18 @@ describe('faults: hostile files (real program)', () => {
       let r = await runBounded(['--mosaic-home', h, '--once', '--json'], env);
       expect(r.killed, r.stderr).toBe(false);
       expect(r.code, r.stderr).toBe(0);
-      let snap = JSON.parse(r.stdout);
+      let snap = readJson<Snapshot>(r.stdout);
       // Fail closed: PAUSED unreadable still pauses, and says why.
-      expect(snap.fleet.paused.reason).toMatch(new RegExp(`PAUSED unreadable: ${paused}: ${KIND_TEXT[kind].source}`));
+      expect(snap.fleet.paused?.reason).toMatch(new RegExp(`PAUSED unreadable: ${paused}: ${KIND_TEXT[kind].source}`));
       const row = snap.agents.find((a: { name: string }) => a.name === 'coder1');
-      expect(row.readiness).toBe('unknown');
-      expect(row.evidence.join('\n')).toMatch(new RegExp(`${hb} unreadable: ${KIND_TEXT[kind].source}`));
+      expect(row?.readiness).toBe('unknown');
+      expect(row?.evidence.join('\n')).toMatch(new RegExp(`${hb} unreadable: ${KIND_TEXT[kind].source}`));
       // Then the roster itself.
       plant(roster, kind);
       r = await runBounded(['--mosaic-home', h, '--once', '--json'], env);
       expect(r.killed, r.stderr).toBe(false);
       expect(r.code).toBe(0);
-      snap = JSON.parse(r.stdout);
+      snap = readJson<Snapshot>(r.stdout);
       expect(snap.errors.join('\n')).toMatch(new RegExp(`${roster}: ${KIND_TEXT[kind].source}`));
     });
 
@@ -113,8 +115,8 @@ describe('faults: hostile files (real program)', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('PAUSED');
     expect(r.stdout.length).toBeLessThan(10_000);
-    const json = JSON.parse((await runBounded(['--mosaic-home', h, '--once', '--json'], env)).stdout);
-    expect(json.fleet.paused.reason.length).toBeLessThanOrEqual(200);
+    const json = readJson<Snapshot>((await runBounded(['--mosaic-home', h, '--once', '--json'], env)).stdout);
+    expect(json.fleet.paused?.reason?.length).toBeLessThanOrEqual(200);
   });
 
   it('a heartbeat with ts far in the future from a dead writer goes stale (age from the file mtime)', async () => {
@@ -124,11 +126,11 @@ describe('faults: hostile files (real program)', () => {
     fs.writeFileSync(hb, `v=1\nts=${now + 10 * 365 * 86400}\nstate=busy\ninterval=30\n`);
     // Its writer died two hours ago.
     fs.utimesSync(hb, now - 7200, now - 7200);
-    const snap = JSON.parse((await runBounded(['--mosaic-home', h, '--once', '--json'], env)).stdout);
+    const snap = readJson<Snapshot>((await runBounded(['--mosaic-home', h, '--once', '--json'], env)).stdout);
     const row = snap.agents.find((a: { name: string }) => a.name === 'coder1');
-    expect(row.heartbeat.ageSeconds).toBeGreaterThanOrEqual(7000);
-    expect(row.heartbeat.skewSeconds).toBeGreaterThan(0);
-    expect(row.readiness).not.toBe('working');
+    expect(row?.heartbeat?.ageSeconds).toBeGreaterThanOrEqual(7000);
+    expect(row?.heartbeat?.skewSeconds).toBeGreaterThan(0);
+    expect(row?.readiness).not.toBe('working');
   });
 
   it('heartbeat: an error never echoes a raw ESC', async () => {
@@ -164,9 +166,9 @@ describe('faults: hostile files (real program)', () => {
       path.join(h, 'fleet', 'roster.yaml'),
       `version: 1\ntmux:\n  socket_name: ${tmux.socket}\n  holder_session: _keepalive\nx-base: &base\n  runtime: sleep\n  class: coder\nagents:\n  - <<: *base\n    name: coder1\n  - <<: *base\n    name: coder2\n    class: reviewer\n`,
     );
-    const snap = JSON.parse((await runBounded(['--mosaic-home', h, '--once', '--json'], env)).stdout);
+    const snap = readJson<Snapshot>((await runBounded(['--mosaic-home', h, '--once', '--json'], env)).stdout);
     expect(snap.errors.filter((e: string) => e.startsWith('roster'))).toEqual([]);
-    expect(snap.agents.map((a: { name: string; runtime: string; class: string }) => [a.name, a.runtime, a.class])).toEqual([
+    expect(snap.agents.map((a) => [a.name, a.runtime, a.class])).toEqual([
       ['coder1', 'sleep', 'coder'],
       ['coder2', 'sleep', 'reviewer'],
     ]);

@@ -163,7 +163,7 @@ export async function untilScreen(ui: IsolatedTmux, session: string, test: (scre
       { timeoutMs },
     );
   } catch (error) {
-    throw new Error(`${(error as Error).message}; the screen was:\n${last}`);
+    throw new Error(`${(error as Error).message}; the screen was:\n${last}`, { cause: error });
   }
 }
 

@@ -13,6 +13,7 @@ import { beatFromHookEventPrefix } from '../../fleet/hook-events.js';
 import { parseJsonPrefix } from '../../lib/json-prefix.js';
 import { BIN } from '../helpers/bin.js';
 import { freshHome } from './harness.js';
+import { readJson } from '../helpers/json.js';
 
 /** Runs `heartbeat-hook --runtime claude --agent <agent>` with `input` on stdin; resolves with its exit code and stderr. */
 function runHook(env: NodeJS.ProcessEnv, agent: string, input: string): Promise<{ code: number | null; stderr: string }> {
@@ -85,7 +86,7 @@ describe('faults: a hook event over 1 MB', () => {
   it('parseJsonPrefix keeps the complete members, drops the cut one, refuses non-JSON and deep nesting', () => {
     expect(parseJsonPrefix('{"a":1,"b":{"c":"d","e":"ff')).toEqual({ value: { a: 1, b: { c: 'd' } }, complete: false });
     expect(parseJsonPrefix('[1, 2, 3')).toEqual({ value: [1, 2], complete: false });
-    expect(parseJsonPrefix(' {"a":[true,null],"__proto__":2} ')).toEqual({ value: JSON.parse('{"a":[true,null],"__proto__":2}'), complete: true });
+    expect(parseJsonPrefix(' {"a":[true,null],"__proto__":2} ')).toEqual({ value: readJson<unknown>('{"a":[true,null],"__proto__":2}'), complete: true });
     expect(parseJsonPrefix('{"a":1}x')).toBeNull();
     expect(parseJsonPrefix('not json')).toBeNull();
     expect(parseJsonPrefix('['.repeat(5000))).toBeNull();

@@ -14,6 +14,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { agentUnitName } from '../../fleet/systemd.js';
 import { BIN } from '../helpers/bin.js';
 import { freshHome, runBounded } from './harness.js';
+import type { Snapshot } from '../../src/snapshot/types.js';
+import { readJson } from '../helpers/json.js';
 
 /** A roster of one claude agent with `extra` lines under it. */
 function writeRoster(home: string, name: string, extra: string[] = []): void {
@@ -54,8 +56,8 @@ describe('faults: agent names and working directories', () => {
     });
     expect(r.code, r.stderr).toBe(0);
     expect(fs.readFileSync(log, 'utf8')).toContain('mosaic-agent@x\\x40y\\x2bz\\x2d1.service');
-    const row = JSON.parse(r.stdout).agents.find((a: { name: string }) => a.name === 'x@y+z-1');
-    expect(row.unit).toMatchObject({ name: 'mosaic-agent@x\\x40y\\x2bz\\x2d1.service', activeState: 'active', mainPid: 4242 });
+    const row = readJson<Snapshot>(r.stdout).agents.find((a: { name: string }) => a.name === 'x@y+z-1');
+    expect(row?.unit).toMatchObject({ name: 'mosaic-agent@x\\x40y\\x2bz\\x2d1.service', activeState: 'active', mainPid: 4242 });
   });
 
   it('hooks install: a working_directory that does not exist is refused with the reason, nothing created', async () => {

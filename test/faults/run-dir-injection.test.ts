@@ -18,6 +18,8 @@ import { BIN } from '../helpers/bin.js';
 import { writeHomeRoster } from '../helpers/roster.js';
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
 import { freshHome, runBounded, startConsole, untilScreen, type BoundedRun } from './harness.js';
+import type { Snapshot } from '../../src/snapshot/types.js';
+import { readJson } from '../helpers/json.js';
 
 type Plant = 'fifo' | 'directory' | 'devzero' | 'sparse' | 'unreadable';
 const PLANTS: Plant[] = ['fifo', 'directory', 'devzero', 'sparse', 'unreadable'];
@@ -94,6 +96,7 @@ async function expectEndsOnSigterm(pid: number, what: string): Promise<void> {
     };
     throw new Error(
       `${(error as Error).message}: ${/State:.*/.exec(where('status'))?.[0] ?? ''} wchan=${where('wchan')} cmdline=${where('cmdline').replace(/\0/g, ' ')}`,
+      { cause: error },
     );
   }
 }
@@ -150,7 +153,7 @@ describe('faults: hostile files in the run dir (real program)', () => {
         const once = await run(['--once', '--json']);
         expectBounded(once, `${name} as ${kind}: --once --json`);
         expect(once.code, once.stderr).toBe(0);
-        expect(JSON.parse(once.stdout).agents.map((a: { name: string }) => a.name)).toEqual(['coder1']);
+        expect(readJson<Snapshot>(once.stdout).agents.map((a: { name: string }) => a.name)).toEqual(['coder1']);
         const events = await run(['events']);
         expectBounded(events, `${name} as ${kind}: events`);
         const list = await run(['backlog', 'list']);

@@ -16,6 +16,9 @@ import { fakeRuntime } from '../helpers/fake-runtime.js';
 import { writeHomeRoster } from '../helpers/roster.js';
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
 import { expectQuitsOn, freshHome, runBounded, startConsole, untilScreen } from './harness.js';
+import { readJson } from '../helpers/json.js';
+import type { Snapshot } from '../../src/snapshot/types.js';
+import type { AnswerReceipt } from '../../src/actions/answer.js';
 
 /** 40 `a`s then `!`: a backtracking engine tries 2^40 ways to match `^(a+)+$` or `(\w|a)*\d$` on it. */
 const EVIL_LINE = `${'a'.repeat(40)}!`;
@@ -70,9 +73,9 @@ describe('faults: screen-rules override (real program, real tmux)', () => {
     const r = await runBounded(['--mosaic-home', h, '--once', '--json'], env, 20_000);
     expect(r.killed, `--once did not return; stderr: ${r.stderr}`).toBe(false);
     expect(r.code, r.stderr).toBe(0);
-    const row = JSON.parse(r.stdout).agents.find((a: { name: string }) => a.name === 'cc1');
+    const row = readJson<Snapshot>(r.stdout).agents.find((a) => a.name === 'cc1');
     // Nothing matched (the subject ends in `!`), read with the override's rules.
-    expect(row.screen).toMatchObject({ state: 'unknown', rules: 'claude (override)' });
+    expect(row?.screen).toMatchObject({ state: 'unknown', rules: 'claude (override)' });
   });
 
   it('catastrophic override patterns: the console draws the agent and quits on q', async () => {
@@ -86,13 +89,13 @@ describe('faults: screen-rules override (real program, real tmux)', () => {
     const { home: h, env, file } = home(['version: 1', 'runtimes:', '  - runtime: claude', "    idle: ['ok']", "    busy: ['^(a+)\\1$']", ''].join('\n'));
     const r = await runBounded(['--mosaic-home', h, '--once', '--json'], env, 20_000);
     expect(r.killed, r.stderr).toBe(false);
-    const snap = JSON.parse(r.stdout);
-    expect(snap.probes.screens.error).toMatch(
+    const snap = readJson<Snapshot>(r.stdout);
+    expect(snap.probes.screens?.error).toMatch(
       new RegExp(
         `^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:5: runtimes\\[0\\]\\.busy\\[0\\]: .*backreferences.* — the shipped screen rules stay in use$`,
       ),
     );
-    expect(snap.agents.find((a: { name: string }) => a.name === 'cc1').screen.rules).toBe('claude@>=2.1.198');
+    expect(snap.agents.find((a) => a.name === 'cc1')?.screen?.rules).toBe('claude@>=2.1.198');
   });
 
   it("answer reads the prompt with the override's rules: the snapshot's prompt id is accepted and the override's allow key pressed", async () => {
@@ -123,7 +126,7 @@ describe('faults: screen-rules override (real program, real tmux)', () => {
     const prompt = await waitFor(
       async () => {
         const r = await runBounded(['--mosaic-home', h, '--once', '--json'], env);
-        return JSON.parse(r.stdout).agents.find((a: { name: string }) => a.name === 'cc2')?.screen?.prompt ?? null;
+        return readJson<Snapshot>(r.stdout).agents.find((a) => a.name === 'cc2')?.screen?.prompt ?? null;
       },
       'the snapshot shows the prompt',
       { timeoutMs: 20_000, intervalMs: 200 },
@@ -131,7 +134,7 @@ describe('faults: screen-rules override (real program, real tmux)', () => {
     expect(prompt).toMatchObject({ tool: 'Shell' });
     const r = await runBounded(['--mosaic-home', h, 'answer', 'cc2', 'allow', '--prompt-id', prompt.id, '--timeout', '1', '--json'], env);
     expect(r.killed, r.stderr).toBe(false);
-    const receipt = JSON.parse(r.stdout);
+    const receipt = readJson<AnswerReceipt>(r.stdout);
     expect(receipt, r.stdout).toMatchObject({ status: 'answered', key: 'y', prompt: { id: prompt.id } });
     await waitFor(async () => (await tmux.capture('cc2')).includes('GOT:[y]'), 'the pane got the key y', { timeoutMs: 10_000 });
   });

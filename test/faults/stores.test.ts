@@ -16,6 +16,8 @@ import { isHolderAlive, lockPathFor, processStartTime, readDataDirLock } from '.
 import { copyTemplateDataDir } from '../backlog/tiers.js';
 import { waitFor } from '../helpers/tmux.js';
 import { expectOneLineError, freshHome, runBounded } from './harness.js';
+import type { Card } from '../../backlog/types.js';
+import { readJson } from '../helpers/json.js';
 
 describe('faults: one store per client (real program)', () => {
   const homes: string[] = [];
@@ -59,7 +61,7 @@ describe('faults: one store per client (real program)', () => {
     fs.symlinkSync(b, link);
     r = await runBounded(['--mosaic-home', h, 'backlog', 'list', '--json'], { ...env, PGLITE_DATA_DIR: link });
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout).map((c: { id: string }) => c.id)).toEqual(['Z1']);
+    expect(readJson<Card[]>(r.stdout).map((c) => c.id)).toEqual(['Z1']);
     // The reverse: A's server on the socket, a client for B refuses it.
     expect((await runBounded(['--mosaic-home', h, 'backlog', 'stop'], envB)).code).toBe(0);
     expect((await runBounded(['--mosaic-home', h, 'backlog', 'create', '--id', 'A2', '--title', 'in A'], env, 60_000)).code).toBe(0);
@@ -97,7 +99,7 @@ describe('faults: one store per client (real program)', () => {
     }
     const replay = await claim('--owner', 'c1', '--ttl', '900', '--id', 'K4');
     expect(replay.code, replay.stderr).toBe(0);
-    expect(JSON.parse(replay.stdout)).toMatchObject({ id: 'K4', claimOwner: 'c1', claimToken: JSON.parse(first.stdout).claimToken });
+    expect(JSON.parse(replay.stdout)).toMatchObject({ id: 'K4', claimOwner: 'c1', claimToken: readJson<Card>(first.stdout).claimToken });
     // K1 was never claimed by the refused replays.
     const k1 = await runBounded(['--mosaic-home', h, 'backlog', 'show', '--id', 'K1', '--json'], env);
     expect(JSON.parse(k1.stdout)).toMatchObject({ id: 'K1', status: 'ready' });

@@ -12,6 +12,7 @@ import { runCommand } from '../../fleet/exec.js';
 import { writeHomeRoster } from '../helpers/roster.js';
 import { waitFor } from '../helpers/tmux.js';
 import { freshHome, runBounded } from './harness.js';
+import { stringMatching } from '../helpers/matchers.js';
 
 /** True while `pid` exists (and is not a zombie). */
 function alive(pid: number): boolean {
@@ -72,7 +73,7 @@ describe('faults: subprocess bounds end the whole process group', () => {
     const r = await runCommand(silentScript(home, pidFile), [], { timeoutMs: 500 });
     const child = Number(fs.readFileSync(pidFile, 'utf8').trim());
     leftovers.push(child);
-    expect(r).toMatchObject({ ok: false, error: expect.stringMatching(/timed out after 500 ms$/) });
+    expect(r).toMatchObject({ ok: false, error: stringMatching(/timed out after 500 ms$/) });
     await waitFor(() => !alive(child), 'the grandchild is killed with its group', { timeoutMs: 5000, intervalMs: 50 });
   });
 });

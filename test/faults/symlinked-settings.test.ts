@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runBounded } from './harness.js';
+import { readJsonFile, type HooksFile } from '../helpers/json.js';
 
 describe('faults: hooks install on a symlinked settings.json (real program)', () => {
   let dir: string;
@@ -47,7 +48,7 @@ describe('faults: hooks install on a symlinked settings.json (real program)', ()
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(fs.lstatSync(settings).isSymbolicLink()).toBe(true);
     expect(fs.lstatSync(middle).isSymbolicLink()).toBe(true);
-    const json = JSON.parse(fs.readFileSync(target, 'utf8'));
+    const json = readJsonFile<HooksFile>(target);
     expect(json.model).toBe('opus');
     expect(Object.keys(json.hooks)).toContain('Stop');
     // Atomic: the temp file went next to the target and was renamed over it.
@@ -61,7 +62,7 @@ describe('faults: hooks install on a symlinked settings.json (real program)', ()
     const r = await install();
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(fs.lstatSync(settings).isSymbolicLink()).toBe(true);
-    expect(Object.keys(JSON.parse(fs.readFileSync(target, 'utf8')).hooks)).toContain('Stop');
+    expect(Object.keys(readJsonFile<HooksFile>(target).hooks)).toContain('Stop');
   });
 
   it('a link to a FIFO: refused at once with the reason, nothing written', async () => {

@@ -15,6 +15,8 @@ import { writeHeartbeat } from '../../fleet/heartbeat.js';
 import { startIsolatedTmux, type IsolatedTmux } from '../helpers/tmux.js';
 import { writeHomeRoster } from '../helpers/roster.js';
 import { expectQuitsOn, freshHome, openFds, releaseStopped, runBounded, startConsole, stopProcess, tmuxServerPid, untilScreen } from './harness.js';
+import type { Snapshot } from '../../src/snapshot/types.js';
+import { readJson } from '../helpers/json.js';
 
 describe('faults: a SIGSTOPped tmux server (real program)', () => {
   let fleet: IsolatedTmux;
@@ -65,7 +67,7 @@ describe('faults: a SIGSTOPped tmux server (real program)', () => {
     const r = await runBounded(['--mosaic-home', home, '--once', '--json'], env);
     expect(r.killed, r.stderr).toBe(false);
     expect(r.code).toBe(0);
-    const snap = JSON.parse(r.stdout);
+    const snap = readJson<Snapshot>(r.stdout);
     for (const a of snap.agents) {
       expect(a.readiness).toBe('unknown');
       expect(a.evidence.join('\n')).toMatch(/tmux: timed out after \d+ ms/);

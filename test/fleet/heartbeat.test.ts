@@ -13,6 +13,7 @@ import {
   writeHeartbeat,
 } from '../../fleet/heartbeat.js';
 import type { HeartbeatInfo } from '../../src/snapshot/types.js';
+import { objectContaining } from '../helpers/matchers.js';
 
 const opts = { path: '/run/a.hb', mtimeSeconds: 1000, nowSeconds: 1100 };
 
@@ -96,9 +97,9 @@ describe('parseHeartbeat', () => {
   });
 
   it('one v1 field is enough: legacy ts= only is a partial beat; state=busy without ts uses the mtime', () => {
-    expect(parseHeartbeat('ts=1050\n', opts)).toEqual({ heartbeat: expect.objectContaining({ ts: 1050, state: null, partial: true }), error: null });
+    expect(parseHeartbeat('ts=1050\n', opts)).toEqual({ heartbeat: objectContaining({ ts: 1050, state: null, partial: true }), error: null });
     expect(parseHeartbeat('state=busy\n', opts)).toEqual({
-      heartbeat: expect.objectContaining({ ts: 1000, ageSeconds: 100, state: 'busy', partial: true, problems: ['ts missing: used file mtime'] }),
+      heartbeat: objectContaining({ ts: 1000, ageSeconds: 100, state: 'busy', partial: true, problems: ['ts missing: used file mtime'] }),
       error: null,
     });
     // Binary junk around a real field: the field is used, the junk is listed (without its bytes).
@@ -194,7 +195,7 @@ describe('readHeartbeat (bounded)', () => {
     fs.writeFileSync(file, 'v=1\nts=1700000000\nstate=busy\n');
     fs.truncateSync(file, 5 * 1024 * 1024);
     expect(readHeartbeat(dir, 'a', 1700000003)).toEqual({
-      heartbeat: expect.objectContaining({
+      heartbeat: objectContaining({
         ts: 1700000000,
         ageSeconds: 3,
         state: 'busy',

@@ -22,6 +22,7 @@ import {
 } from '../../fleet/hook-config.js';
 import { beatFromHookEvent } from '../../fleet/hook-events.js';
 import { runBin, BIN } from '../helpers/bin.js';
+import { readJson, readJsonFile, type HooksFile } from '../helpers/json.js';
 
 const target = { node: '/usr/bin/node', bin: '/opt/mosaic top/bin/mosaic-top', mosaicHome: '/home/op/.config/mosaic' };
 const command = hookCommand('claude', target);
@@ -43,7 +44,7 @@ describe('hook config merge (pure)', () => {
   it('adds every Claude event to a new file, with the timeout and the permission_prompt matcher', () => {
     const r = mergeClaudeStyleHooks(null, CLAUDE_HOOK_EVENTS, command, 'settings.json');
     expect(r.changed).toBe(true);
-    const json = JSON.parse(r.text);
+    const json = readJson<HooksFile>(r.text);
     expect(Object.keys(json.hooks).sort()).toEqual([
       'Notification',
       'PermissionRequest',
@@ -61,7 +62,7 @@ describe('hook config merge (pure)', () => {
   it("keeps the operator's hooks and settings, and a second run changes nothing", () => {
     const existing = JSON.stringify(OPERATOR, null, 4);
     const first = mergeClaudeStyleHooks(existing, CLAUDE_HOOK_EVENTS, command, 'settings.json');
-    const json = JSON.parse(first.text);
+    const json = readJson<HooksFile>(first.text);
     expect(json.model).toBe('opus');
     expect(json.permissions).toEqual(OPERATOR.permissions);
     expect(json.hooks.Stop[0]).toEqual(OPERATOR.hooks.Stop[0]);
@@ -88,7 +89,7 @@ describe('hook config merge (pure)', () => {
       },
     });
     const r = mergeClaudeStyleHooks(existing, CLAUDE_HOOK_EVENTS, command, 'settings.json');
-    const stop = JSON.parse(r.text).hooks.Stop;
+    const stop = readJson<HooksFile>(r.text).hooks.Stop;
     expect(stop).toEqual([{ hooks: [{ type: 'command', command: '/home/op/bin/x' }] }, { hooks: [{ type: 'command', command, timeout: 5 }] }]);
     expect(r.changes).toContain('updated Stop');
     expect(JSON.stringify(JSON.parse(r.text))).not.toContain('/old/bin');
@@ -104,8 +105,8 @@ describe('hook config merge (pure)', () => {
 
   it('Codex hooks.json gets its events under the top-level "hooks" key', () => {
     const r = mergeClaudeStyleHooks(null, CODEX_HOOK_EVENTS, hookCommand('codex', target), 'hooks.json');
-    expect(Object.keys(JSON.parse(r.text))).toEqual(['hooks']);
-    expect(Object.keys(JSON.parse(r.text).hooks)).toEqual(CODEX_HOOK_EVENTS.map((e) => e.event));
+    expect(Object.keys(readJson<HooksFile>(r.text))).toEqual(['hooks']);
+    expect(Object.keys(readJson<HooksFile>(r.text).hooks)).toEqual(CODEX_HOOK_EVENTS.map((e) => e.event));
   });
 
   it('plugin files are ours whole: created, unchanged, updated; a foreign file is refused', () => {
@@ -231,13 +232,13 @@ describe('mosaic-top hooks install / status / heartbeat-hook (real program)', ()
     expect(first.code).toBe(0);
     expect(first.stdout).toMatch(/2 file\(s\) changed, 0 already wired/);
     expect(first.stdout).toContain('codex trust: Codex will show "Hooks need review" once for these hooks');
-    const json = JSON.parse(fs.readFileSync(settings, 'utf8'));
+    const json = readJsonFile<HooksFile>(settings);
     expect(json.hooks.Stop[0]).toEqual(OPERATOR.hooks.Stop[0]);
     expect(json.hooks.PreToolUse).toEqual(OPERATOR.hooks.PreToolUse);
     expect(json.hooks.Stop[1].hooks[0].command).toBe(
       `${process.execPath} ${fs.realpathSync(BIN)} ${HOOK_COMMAND_MARK} claude --mosaic-home ${env.MOSAIC_HOME} || true`,
     );
-    const codex = JSON.parse(fs.readFileSync(path.join(dir, 'userhome', '.codex', 'hooks.json'), 'utf8'));
+    const codex = readJsonFile<HooksFile>(path.join(dir, 'userhome', '.codex', 'hooks.json'));
     expect(Object.keys(codex.hooks)).toContain('PermissionRequest');
 
     const written = fs.readFileSync(settings, 'utf8');
@@ -258,7 +259,7 @@ describe('mosaic-top hooks install / status / heartbeat-hook (real program)', ()
     expect(r.code).toBe(0);
     const file = path.join(dir, 'userhome', '.claude', 'settings.json');
     expect(r.stdout).toContain(`cc1 (claude): ${file}: added`);
-    expect(Object.keys(JSON.parse(fs.readFileSync(file, 'utf8')).hooks)).toHaveLength(CLAUDE_HOOK_EVENTS.length);
+    expect(Object.keys(readJsonFile<HooksFile>(file).hooks)).toHaveLength(CLAUDE_HOOK_EVENTS.length);
   });
 
   it('a broken settings file is reported with its path and left alone; an unknown agent is a usage error', async () => {

@@ -32,6 +32,10 @@ import { startTestSshd, sshdUnavailableReason, type TestSshd } from '../helpers/
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
 import { writeTestRoster, type TestAgentDef } from '../helpers/roster.js';
 import { snapshotValidator } from '../helpers/schema.js';
+import { readJson } from '../helpers/json.js';
+import type { SendReceipt } from '../../fleet/receipt.js';
+import type { DispatchResult } from '../../src/actions/dispatch.js';
+import type { Card } from '../../backlog/types.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const FIXTURE_BIN = path.join(ROOT, 'test', 'fixtures', 'bin');
@@ -414,7 +418,7 @@ describe.skipIf(UNAVAILABLE !== null)('agents on other hosts (real sshd, real tm
     const cli = (args: string[]) => runBin(['--mosaic-home', home, ...args], env);
 
     const sent = await cli(['send', 'rsim', 'hello over ssh', '--verify', '--json']);
-    const receipt = JSON.parse(sent.stdout);
+    const receipt = readJson<SendReceipt>(sent.stdout);
     expect(receipt).toMatchObject({ status: 'submitted', agent: 'rsim' });
     expect(sent.code).toBe(0);
     await waitFor(async () => (await remote.capture('rsim')).includes('ack: [operator:mosaic-top] hello over ssh'), 'the remote agent took it');
@@ -430,13 +434,13 @@ describe.skipIf(UNAVAILABLE !== null)('agents on other hosts (real sshd, real tm
     const dead = await cli(['send', 'rdead', 'anyone?', '--verify', '--json']);
     expect(dead.code).toBe(3);
     // (tmux may report the pane dead a moment before its exit status: the status is not asserted.)
-    expect(JSON.parse(dead.stdout).reason).toMatch(new RegExp(`^pane =rdead:0\\.0 on socket ${remote.socket} at host gpu2 is dead`));
+    expect(readJson<SendReceipt>(dead.stdout).reason).toMatch(new RegExp(`^pane =rdead:0\\.0 on socket ${remote.socket} at host gpu2 is dead`));
 
     expect((await cli(['backlog', 'create', '--id', 'RC1', '--title', 'remote card', '--body', 'do it over there'])).code).toBe(0);
     const dispatched = await cli(['dispatch', 'rsim', '--json']);
-    const result = JSON.parse(dispatched.stdout);
+    const result = readJson<DispatchResult>(dispatched.stdout);
     expect(result).toMatchObject({ ok: true, card: { id: 'RC1' }, receipt: { status: 'submitted' } });
-    const card = JSON.parse((await cli(['backlog', 'show', '--id', 'RC1', '--json'])).stdout);
+    const card = readJson<Card>((await cli(['backlog', 'show', '--id', 'RC1', '--json'])).stdout);
     expect(card).toMatchObject({ status: 'claimed', claimOwner: 'rsim' });
     await waitFor(async () => (await remote.capture('rsim')).includes('RC1'), 'the card text reached the remote pane');
 

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultRosterCacheDir, loadRoster, loadRosterCached, parseRosterText, RosterCache } from '../../fleet/roster.js';
+import { readJsonFile } from '../helpers/json.js';
 
 const UPSTREAM = `version: 1
 transport: tmux
@@ -179,7 +180,7 @@ describe('parsed-roster cache', () => {
     expect(fs.statSync(path.join(cacheDir, cacheFile)).mode & 0o777).toBe(0o600);
 
     // Prove a hit: tamper with the cached copy; an unchanged roster file returns it.
-    const cached = JSON.parse(fs.readFileSync(path.join(cacheDir, cacheFile), 'utf8'));
+    const cached = readJsonFile<{ roster: { agents: Array<{ name: string }> } }>(path.join(cacheDir, cacheFile));
     cached.roster.agents[0].name = 'from-cache';
     fs.writeFileSync(path.join(cacheDir, cacheFile), JSON.stringify(cached));
     const hit = loadRosterCached(file, cacheDir);

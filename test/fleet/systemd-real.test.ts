@@ -16,6 +16,8 @@ import { writeHomeRoster } from '../helpers/roster.js';
 import { snapshotValidator } from '../helpers/schema.js';
 import { realSystemdUnavailableReason, startTestSystemd, type TestSystemd } from '../helpers/systemd.js';
 import { isolatedSocketName, startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
+import type { LifecycleResult } from '../../src/actions/lifecycle.js';
+import { readJson } from '../helpers/json.js';
 
 const unavailable = realSystemdUnavailableReason();
 if (unavailable && process.env.CI === 'true') throw new Error(`CI=true: these tests must run on a real systemd --user, which cannot run here: ${unavailable}`);
@@ -176,7 +178,7 @@ describe.runIf(!unavailable)('systemd facts on a real systemd --user', () => {
       expect(s.agents.find((a) => a.name === 'f2')).toMatchObject({ readiness: 'dead', flags: ['NEEDS-RESTART'] });
       const r = await runBin(['--mosaic-home', home, 'restart', 'f2', '--json'], sd.env({ ...process.env, XDG_CACHE_HOME: path.join(home, 'cache') }));
       expect(r.code).toBe(4);
-      expect(JSON.parse(r.stdout).reason).toMatch(/only 'show' is understood/);
+      expect(readJson<LifecycleResult>(r.stdout).reason).toMatch(/only 'show' is understood/);
     });
   },
 );

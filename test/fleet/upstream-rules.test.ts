@@ -13,6 +13,7 @@ import { DEFAULT_PROFILE, resolveFleetProfile } from '../../fleet/profile.js';
 import { parseRosterText } from '../../fleet/roster.js';
 import { evaluateFloor, idleWithWork, leadProblem } from '../../fleet/rules.js';
 import type { Readiness } from '../../fleet/types.js';
+import { stringContaining } from '../helpers/matchers.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -112,7 +113,7 @@ describe('FLOOR per profile', () => {
     });
     expect(resolveFleetProfile({ profile: 'bakery' }, dir)).toMatchObject({
       profile: DEFAULT_PROFILE,
-      error: expect.stringContaining('unknown fleet profile "bakery"'),
+      error: stringContaining('unknown fleet profile "bakery"'),
     });
     const bad = parseRosterText('floor:\n  - { class: coder, min: lots }\nagents: []\n', 'r.yaml');
     expect(bad.ok).toBe(false);

@@ -177,7 +177,7 @@ function alive(pid: number): boolean {
 function cgroupDirsDeepestFirst(root: string): string[] {
   const out: string[] = [];
   const walk = (dir: string) => {
-    let entries: fs.Dirent[] = [];
+    let entries: fs.Dirent[];
     try {
       entries = fs.readdirSync(dir, { withFileTypes: true });
     } catch {

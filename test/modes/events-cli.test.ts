@@ -12,10 +12,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { writeHeartbeat } from '../../fleet/heartbeat.js';
+import type { Snapshot } from '../../src/snapshot/types.js';
+import type { Transition } from '../../src/transitions/diff.js';
 import { BIN, runBin } from '../helpers/bin.js';
 import { writeHomeRoster } from '../helpers/roster.js';
 import { snapshotValidator } from '../helpers/schema.js';
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
+import { readJson } from '../helpers/json.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const FIXTURE_BIN = path.join(ROOT, 'test', 'fixtures', 'bin');
@@ -119,7 +122,7 @@ describe('mosaic-top events (real program, real tmux)', () => {
     // Several ticks later still one line and one notify call.
     await waitFor(() => ticksOf(r.stderr()) >= deadTick + 4, 'four more ticks', { timeoutMs: 60_000 });
     const dead = lines()
-      .map((l) => JSON.parse(l))
+      .map((l) => readJson<Transition>(l))
       .filter((t) => t.to === 'dead');
     expect(dead).toHaveLength(1);
     expect(dead[0]).toMatchObject({
@@ -147,7 +150,7 @@ describe('mosaic-top events (real program, real tmux)', () => {
     const staleTick = await waitFor(() => firstTickWithTransitions(r.stderr(), deadTick), 'the trace of the stale tick', { timeoutMs: 30_000 });
     await waitFor(() => ticksOf(r.stderr()) >= staleTick + 4, 'four more ticks', { timeoutMs: 60_000 });
     await waitFor(() => fs.readFileSync(notifyLog, 'utf8').includes('coder2 stale'), 'the stale notify call', { timeoutMs: 30_000 });
-    const all = lines().map((l) => JSON.parse(l));
+    const all = lines().map((l) => readJson<Transition>(l));
     expect(all.filter((t) => t.to === 'stale')).toHaveLength(1);
     expect(all.filter((t) => t.to === 'stale')[0]).toMatchObject({ agent: 'coder2', from: 'working', attention: true });
     const log = fs.readFileSync(notifyLog, 'utf8');
@@ -155,7 +158,7 @@ describe('mosaic-top events (real program, real tmux)', () => {
     expect(log.match(/coder2 stale /g)).toHaveLength(1);
 
     // Only JSON lines on stdout, each a transition.
-    for (const l of lines()) expect(JSON.parse(l).schema).toBe('mosaic-top/transition@1');
+    for (const l of lines()) expect(readJson<Transition>(l).schema).toBe('mosaic-top/transition@1');
     expect(r.stdout().endsWith('\n')).toBe(true);
 
     r.child.kill('SIGTERM');
@@ -171,17 +174,17 @@ describe('mosaic-top events (real program, real tmux)', () => {
       recent.stdout
         .trim()
         .split('\n')
-        .map((l) => JSON.parse(l).to),
+        .map((l) => readJson<Transition>(l).to),
     ).toEqual(['dead', 'stale']);
     const readable = await runBin(['--mosaic-home', home, 'events'], env);
     expect(readable.stdout).toMatch(/coder1 {2}working → dead {2}! {2}no pane =coder1:0\.0/);
 
     // `--once --json` carries since (coder1 is still dead, since the recorded transition).
     const once = await runBin(['--mosaic-home', home, '--once', '--json'], { ...env, MOSAIC_HEARTBEAT_STALE_THRESHOLD: '3' });
-    const snap = JSON.parse(once.stdout);
+    const snap = readJson<Snapshot>(once.stdout);
     const validate = snapshotValidator();
     expect(validate(snap), JSON.stringify(validate.errors)).toBe(true);
-    expect(snap.agents.find((a: { name: string }) => a.name === 'coder1').since).toBe(dead[0].at);
+    expect(snap.agents.find((a) => a.name === 'coder1')?.since).toBe(dead[0].at);
     const table = await runBin(['--mosaic-home', home, '--once'], env);
     expect(table.stdout).toMatch(/AGENT\s+CLASS\s+RUNTIME\s+READINESS\s+SINCE/);
     expect(table.stdout).toMatch(/coder1\s+-\s+sleep\s+dead\s+\d+s/);

@@ -16,6 +16,7 @@ import { runBin, type BinResult } from '../helpers/bin.js';
 import { writeHomeRoster } from '../helpers/roster.js';
 import { snapshotValidator } from '../helpers/schema.js';
 import type { Snapshot } from '../../src/snapshot/types.js';
+import { readJson, readJsonFile } from '../helpers/json.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const FIXTURE_BIN = path.join(ROOT, 'test', 'fixtures', 'bin');
@@ -82,7 +83,7 @@ describe('mosaic-top --once (real program)', () => {
     // The default (embedded) tier: no DATABASE_URL ⇒ databaseUrl null, still valid.
     const embedded = await mosaicTop(['--mosaic-home', home, '--once', '--json'], { DATABASE_URL: '', MT_SYSTEMCTL_MODE: 'nobus' });
     expect(embedded.code).toBe(0);
-    const embeddedSnapshot = JSON.parse(embedded.stdout);
+    const embeddedSnapshot = readJson<Snapshot>(embedded.stdout);
     expect(embeddedSnapshot.paths.databaseUrl).toBeNull();
     expect(validate(embeddedSnapshot)).toBe(true);
     expect(validate.errors ?? []).toEqual([]);
@@ -190,7 +191,7 @@ describe('mosaic-top demo (real program)', () => {
     const { mosaicHome } = JSON.parse(up.stdout) as { mosaicHome: string };
     let serverPid: number | null = null;
     try {
-      serverPid = JSON.parse(fs.readFileSync(path.join(mosaicHome, 'demo.json'), 'utf8')).serverPid;
+      serverPid = readJsonFile<{ serverPid: number }>(path.join(mosaicHome, 'demo.json')).serverPid;
       expect(serverPid).toBeGreaterThan(1);
       const snapshot = await waitFor(
         async () => {

@@ -45,7 +45,7 @@ describe('console answer key on a real Claude Code', () => {
         { timeoutMs, intervalMs: 100 },
       );
     } catch (error) {
-      throw new Error(`${(error as Error).message}; console screen was:\n${last}`);
+      throw new Error(`${(error as Error).message}; console screen was:\n${last}`, { cause: error });
     }
   };
   const row = (s: string) => s.split('\n').find((l) => /\bcc1\b/.test(l) && !/Answer|prompt/.test(l)) ?? '';

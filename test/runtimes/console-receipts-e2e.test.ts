@@ -54,7 +54,7 @@ describe('console s and c on a real Claude Code: the same receipts', () => {
         { timeoutMs, intervalMs: 100 },
       );
     } catch (error) {
-      throw new Error(`${(error as Error).message}; console screen was:\n${last}`);
+      throw new Error(`${(error as Error).message}; console screen was:\n${last}`, { cause: error });
     }
   };
   /** Main requests after `after` whose new user message contains `needle`. */

@@ -149,7 +149,7 @@ async function installPackages(dir: string, specs: string[], bin: string, binPat
       fs.rmSync(tmp, { recursive: true, force: true });
       const e = error as { stderr?: string; message: string };
       const tail = (e.stderr || e.message).trim().split('\n').slice(-3).join(' | ');
-      throw new Error(`installing ${specs.join(' ')} for the real-runtime tests failed: ${tail}`);
+      throw new Error(`installing ${specs.join(' ')} for the real-runtime tests failed: ${tail}`, { cause: error });
     }
     if (!fs.existsSync(path.join(tmp, 'node_modules', '.bin', bin))) {
       fs.rmSync(tmp, { recursive: true, force: true });

@@ -169,7 +169,7 @@ function sleep(ms: number): Promise<void> {
  */
 export async function waitForScreen(pane: { capture(): Promise<string> }, re: RegExp, boundMs = 30_000): Promise<string> {
   const deadline = Date.now() + boundMs;
-  let last = '';
+  let last: string;
   for (;;) {
     try {
       last = await pane.capture();
@@ -482,7 +482,7 @@ export async function launchRuntime(runtime: RuntimeName, opts: LaunchOptions): 
         try {
           await waitForScreen(pane, SCREEN[runtime].prompt, o.promptBoundMs ?? 15_000);
         } catch (error) {
-          throw new Error(`${runtime} is not at its input line: not typing into it. ${(error as Error).message}`);
+          throw new Error(`${runtime} is not at its input line: not typing into it. ${(error as Error).message}`, { cause: error });
         }
       }
       const buffer = `mt-${testbedId}`;

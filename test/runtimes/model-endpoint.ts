@@ -521,7 +521,6 @@ export async function startModelEndpoint(opts: { log?: (line: string) => void } 
         send(null, chatChunk({ tool_calls: [{ index: 0, id: callId, type: 'function', function: { name: call.name, arguments: '' } }] }));
         send(null, chatChunk({ tool_calls: [{ index: 0, function: { arguments: args } }] }));
       }
-      index++;
     }
 
     if (q && reply.hold === 'before-end') await waitRelease(q, () => closed);

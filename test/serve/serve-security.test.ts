@@ -158,7 +158,9 @@ describe('mosaic-top serve: API and access', () => {
     expect(statuses.filter((s) => s === 503)).toHaveLength(8);
     // Every served stream gets the page at once.
     const first = await Promise.all(
-      responses.filter((r) => r.status === 200).map(async (r) => new TextDecoder().decode((await r.body!.getReader().read()).value)),
+      responses
+        .filter((r) => r.status === 200)
+        .map(async (r) => new TextDecoder().decode((await (r.body as ReadableStream<Uint8Array>).getReader().read()).value)),
     );
     expect(first.every((t) => t.startsWith('event: page'))).toBe(true);
     expect(rssKb(pid) - before).toBeLessThan(64 * 1024);

@@ -18,6 +18,7 @@ import { agentRow } from '../fixtures/snapshots.js';
 import { snapshotValidator } from '../helpers/schema.js';
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
 import { writeTestRoster, type TestAgentDef } from '../helpers/roster.js';
+import { stringMatching } from '../helpers/matchers.js';
 
 const FIXTURE_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'bin');
 const ORIGINAL_PATH = process.env.PATH;
@@ -290,7 +291,7 @@ describe('collectSnapshot (real tmux)', () => {
     process.env.PATH = `${stuck}:${FIXTURE_BIN}:${ORIGINAL_PATH}`;
     const s = await collectSnapshot({ paths, includeBacklog: false, probeTimeoutMs: 500 });
     process.env.PATH = `${FIXTURE_BIN}:${ORIGINAL_PATH}`;
-    expect(s.probes[`tmux:${tmux.socket}`]).toMatchObject({ ok: false, error: expect.stringMatching(/timed out after 500 ms/) });
+    expect(s.probes[`tmux:${tmux.socket}`]).toMatchObject({ ok: false, error: stringMatching(/timed out after 500 ms/) });
     expect(row(s, 'a1')).toMatchObject({ readiness: 'unknown', pane: null, heartbeat: null });
     expect(row(s, 'a1').evidence[0]).toMatch(/timed out after 500 ms/);
     expect(s.fleet.counts.dead).toBe(0);

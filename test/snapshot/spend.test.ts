@@ -14,6 +14,8 @@ import { snapshotValidator } from '../helpers/schema.js';
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
 import { writeHomeRoster } from '../helpers/roster.js';
 import type { Snapshot } from '../../src/snapshot/types.js';
+import type { SpendReport } from '../../fleet/spend/report.js';
+import { readJson } from '../helpers/json.js';
 
 function claudeRecord(id: string, u: [number, number, number, number], at: Date): string {
   return JSON.stringify({
@@ -135,9 +137,9 @@ describe('spend meter (real tmux, stand-in runtime processes)', () => {
 
     const spend = await runBin(['spend', '--json', '--by', 'model'], env);
     expect(spend.code, spend.stderr).toBe(0);
-    const report = JSON.parse(spend.stdout);
+    const report = readJson<SpendReport>(spend.stdout);
     expect(report.schema).toBe('mosaic-top/spend@1');
-    expect(report.rows.map((r: { key: string; requests: number }) => [r.key, r.requests])).toEqual([
+    expect(report.rows.map((r) => [r.key, r.requests])).toEqual([
       ['claude-opus-4-8', 3],
       ['gpt-5.1-codex', 1],
     ]);
@@ -176,13 +178,13 @@ describe('spend meter (real tmux, stand-in runtime processes)', () => {
     const r = await waitFor(
       async () => {
         const out = await runBin(['spend', '--json'], env);
-        const rep = JSON.parse(out.stdout);
+        const rep = readJson<SpendReport>(out.stdout);
         return rep.unattributed.requests > 0 ? rep : null;
       },
       'the shared session reported',
       { timeoutMs: 30_000, intervalMs: 500 },
     );
-    expect(r.rows.map((x: { key: string; tokens: { total: number } }) => [x.key, x.tokens.total])).toEqual([['two', 8]]);
+    expect(r.rows.map((x) => [x.key, x.tokens.total])).toEqual([['two', 8]]);
     expect(r.unattributed.tokens.total).toBe(4);
     expect(r.unattributed.reasons).toEqual([`claude sessions in ${projectDir} could be one or two (same directory and cwd, no hook named them)`]);
   });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TRANSITION_SCHEMA, type Transition } from '../../src/transitions/diff.js';
 import { appendHistory, historyFile, pruneHistory, readHistory, sinceFromHistory } from '../../src/transitions/history.js';
+import { readJson } from '../helpers/json.js';
 
 function t(agent: string, from: string, to: string, atMs: number): Transition {
   return {
@@ -65,7 +66,7 @@ describe('transition history (run-dir NDJSON)', () => {
     expect(r.rotated).toBe(true);
     const lines = fs.readFileSync(file, 'utf8').trim().split('\n');
     expect(lines).toHaveLength(10);
-    expect(lines.every((l) => JSON.parse(l).agent === 'busy')).toBe(true);
+    expect(lines.every((l) => readJson<Transition>(l).agent === 'busy')).toBe(true);
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
     expect(pruneHistory(many, now, { perSubject: 3 }).map((x) => x.at)).toEqual(many.slice(-3).map((x) => x.at));
   });
