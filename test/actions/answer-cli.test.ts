@@ -21,10 +21,9 @@ import { sshdUnavailableReason, startTestSshd, type TestSshd } from '../helpers/
 import { fakeRuntime } from '../helpers/fake-runtime.js';
 import type { AnswerReceipt } from '../../src/actions/answer.js';
 import { readJson } from '../helpers/json.js';
+import { realPartAvailable } from '../helpers/real-parts.js';
 
-const noSshd = sshdUnavailableReason();
-if (noSshd && process.env.CI === 'true') throw new Error(`CI=true: the remote answer test needs sshd: ${noSshd}`);
-if (noSshd) console.warn(`answer-cli.test.ts: remote part skipped here (never in CI): ${noSshd}`);
+const hasSshd = realPartAvailable('sshd (the remote answer)', sshdUnavailableReason(), 'answer-cli.test.ts');
 
 const RULE = '─'.repeat(60);
 /** A pane that shows a Claude prompt for `command`, reads one key, prints it, then shows Claude's idle box. */
@@ -132,7 +131,7 @@ describe('mosaic-top answer (CLI) on a pane showing a Claude permission prompt',
   });
 });
 
-describe.runIf(!noSshd)('mosaic-top answer over ssh (an agent of another host)', () => {
+describe.runIf(hasSshd)('mosaic-top answer over ssh (an agent of another host)', () => {
   let tmux: IsolatedTmux;
   let sshd: TestSshd;
   let home: string;

@@ -6,15 +6,16 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolvePaths, type MosaicPaths } from '../../lib/paths.js';
 import { collectBacklogSection } from '../../backlog/snapshot.js';
 import { TEST_PG_PASSWORD } from '../global-setup.js';
 import { runBin, type BinResult } from '../helpers/bin.js';
 import type { BacklogStats } from '../../backlog/types.js';
 import { readJson } from '../helpers/json.js';
+import { pgAdminUrl } from '../helpers/pg.js';
 
-const adminUrl = inject('pgAdminUrl');
+const adminUrl = pgAdminUrl();
 
 function cli(paths: MosaicPaths, url: string, args: string[]): Promise<BinResult> {
   return runBin(['--mosaic-home', paths.mosaicHome, 'backlog', ...args], { ...process.env, DATABASE_URL: url, PGLITE_DATA_DIR: '' });

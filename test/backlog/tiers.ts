@@ -14,6 +14,7 @@ import { migrateBacklog } from '../../backlog/migrate.js';
 import { BacklogService } from '../../backlog/service.js';
 import type { BacklogDb } from '../../backlog/db.js';
 import { waitFor as pollUntil } from '../helpers/tmux.js';
+import { pgAdminUrl } from '../helpers/pg.js';
 
 /** One backlog store under test. */
 export interface TierHandle {
@@ -123,7 +124,7 @@ export async function serverTier(): Promise<TierHandle> {
 /** The tiers to run: the server tier is skipped only when the cluster is unavailable outside CI. */
 export function tierFactories(): Array<[string, () => Promise<TierHandle>]> {
   const tiers: Array<[string, () => Promise<TierHandle>]> = [['embedded (PGlite)', embeddedTier]];
-  if (inject('pgAdminUrl')) tiers.push(['server (PostgreSQL)', serverTier]);
+  if (pgAdminUrl()) tiers.push(['server (PostgreSQL)', serverTier]);
   return tiers;
 }
 

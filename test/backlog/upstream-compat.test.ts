@@ -11,7 +11,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { inject } from 'vitest';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BacklogDb } from '../../backlog/db.js';
 import { backlogColumnTypes, migrateBacklog } from '../../backlog/migrate.js';
@@ -20,7 +19,7 @@ import { fleetBacklogService } from '../../backlog/service.js';
 import { BacklogError } from '../../backlog/types.js';
 import { packageRoot } from '../../lib/version.js';
 import { resolvePaths } from '../../lib/paths.js';
-import { createTestDatabase } from '../helpers/pg.js';
+import { createTestDatabase, pgAdminUrl } from '../helpers/pg.js';
 import { runBin } from '../helpers/bin.js';
 import { anyNumber } from '../helpers/matchers.js';
 import type { Snapshot } from '../../src/snapshot/types.js';
@@ -129,7 +128,7 @@ async function blankServer(): Promise<BlankStore> {
 }
 
 const tiers: Array<[string, () => Promise<BlankStore>]> = [['embedded (PGlite)', blankEmbedded]];
-if (inject('pgAdminUrl')) tiers.push(['server (PostgreSQL)', blankServer]);
+if (pgAdminUrl()) tiers.push(['server (PostgreSQL)', blankServer]);
 
 const open: BlankStore[] = [];
 afterEach(async () => {
@@ -322,7 +321,7 @@ describe.each(tiers)('upstream compatibility — %s', (_name, make) => {
   });
 });
 
-describe.runIf(Boolean(inject('pgAdminUrl')))('fleet-wide PAUSE on the server tier', () => {
+describe.runIf(Boolean(pgAdminUrl()))('fleet-wide PAUSE on the server tier', () => {
   it(
     "a pause on one host refuses a claim from another host's client on the same Postgres store; <run>/PAUSED stays per host",
     { timeout: 180_000 },

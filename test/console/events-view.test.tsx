@@ -18,6 +18,11 @@ import type { BacklogEvent } from '../../backlog/types.js';
 import { makeSnapshot, mixedFleet } from '../fixtures/snapshots.js';
 import { recordingActions, renderConsole, type Rendered } from '../helpers/render.js';
 import { embeddedTier, type TierHandle } from '../backlog/tiers.js';
+import { realPartAvailable } from '../helpers/real-parts.js';
+
+/** Whether the run's PGlite template is here (under CI it must be: a missing one fails the file). */
+const hasTemplate = () =>
+  realPartAvailable('the PGlite template', inject('pgliteTemplateDir') ? null : 'not made: no backlog test selected', 'events-view.test.tsx');
 
 const ESC = '\u001b';
 const EVIL = '\u001b]2;pwned\u0007\u001b[31mred\u001b[2J';
@@ -199,10 +204,10 @@ describe('RECENT EVENTS view', () => {
     expect(fs.existsSync(path.join(paths.runDir, 'backlog.sock'))).toBe(false);
   });
 
-  // The PGlite template comes from test/global-setup.ts, which makes it only when the run selects
-  // backlog or e2e tests (`npx vitest run test/console test/e2e/…`, `npm test`); a run of
-  // test/console alone skips this one rather than paying a fresh initdb.
-  it.skipIf(!inject('pgliteTemplateDir'))('lists real claim, receipt and reclaim events from a PGlite backlog, newest first', async () => {
+  // The PGlite template comes from test/global-setup.ts, which makes it under CI and when the run
+  // selects backlog or e2e tests (`npx vitest run test/console test/e2e/…`, `npm test`); a local
+  // run of test/console alone skips this one rather than paying a fresh initdb.
+  it.runIf(hasTemplate())('lists real claim, receipt and reclaim events from a PGlite backlog, newest first', async () => {
     tier = await embeddedTier();
     const service = await tier.service();
     await service.create({ id: 'A3', title: 'wire the heartbeat writer', priority: 5 });

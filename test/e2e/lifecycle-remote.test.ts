@@ -17,12 +17,11 @@ import { writeHomeRoster } from '../helpers/roster.js';
 import { sshdUnavailableReason, startTestSshd, type TestSshd } from '../helpers/sshd.js';
 import { realSystemdUnavailableReason, startTestSystemd, type TestSystemd } from '../helpers/systemd.js';
 import { isolatedSocketName } from '../helpers/tmux.js';
+import { realPartAvailable } from '../helpers/real-parts.js';
 
-const unavailable = realSystemdUnavailableReason() ?? sshdUnavailableReason();
-if (unavailable && process.env.CI === 'true') throw new Error(`CI=true: these tests need a real systemd --user and sshd: ${unavailable}`);
-if (unavailable) console.warn(`lifecycle-remote.test.ts: skipped here (never in CI): ${unavailable}`);
+const available = realPartAvailable('a real systemd --user and sshd', realSystemdUnavailableReason() ?? sshdUnavailableReason(), 'lifecycle-remote.test.ts');
 
-describe.runIf(!unavailable)('lifecycle actions over ssh on a real systemd --user', () => {
+describe.runIf(available)('lifecycle actions over ssh on a real systemd --user', () => {
   let sd: TestSystemd;
   let sshd: TestSshd;
   let home: string;

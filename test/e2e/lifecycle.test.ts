@@ -20,12 +20,11 @@ import { writeHomeRoster } from '../helpers/roster.js';
 import { FIXTURE_BIN, realSystemdUnavailableReason, startTestSystemd, type TestSystemd } from '../helpers/systemd.js';
 import { isolatedSocketName } from '../helpers/tmux.js';
 import { arrayContaining } from '../helpers/matchers.js';
+import { realPartAvailable } from '../helpers/real-parts.js';
 
-const unavailable = realSystemdUnavailableReason();
-if (unavailable && process.env.CI === 'true') throw new Error(`CI=true: these tests must run on a real systemd --user, which cannot run here: ${unavailable}`);
-if (unavailable) console.warn(`lifecycle.test.ts: real systemd --user unavailable (${unavailable}); skipped here (never in CI)`);
+const available = realPartAvailable('a real systemd --user', realSystemdUnavailableReason(), 'lifecycle.test.ts');
 
-describe.runIf(!unavailable)('fleet lifecycle on a real systemd --user', () => {
+describe.runIf(available)('fleet lifecycle on a real systemd --user', () => {
   let sd: TestSystemd;
   let home: string;
   let env: NodeJS.ProcessEnv;

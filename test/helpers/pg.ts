@@ -3,6 +3,7 @@
  * run the server tier (DATABASE_URL): its URL, the backends connected to it, and a drop.
  */
 import { inject } from 'vitest';
+import { realPartAvailable } from './real-parts.js';
 
 /** One test database: `url` to hand to the program, `backends()` to count its connections. */
 export interface TestDatabase {
@@ -16,9 +17,13 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** The cluster's admin URL, or undefined when the cluster is unavailable (outside CI only). */
+/**
+ * The cluster's admin URL, or undefined when the cluster is unavailable (outside CI only: under
+ * CI an unavailable cluster throws, naming global-setup's reason, so the caller fails, never skips).
+ */
 export function pgAdminUrl(): string | undefined {
-  return inject('pgAdminUrl') || undefined;
+  const url = inject('pgAdminUrl') || undefined;
+  return realPartAvailable('the PostgreSQL tier', url ? null : (inject('pgUnavailableReason') ?? 'no cluster')) ? url : undefined;
 }
 
 /** Creates database `name` (a safe identifier) on the run's cluster. */
