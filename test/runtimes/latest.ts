@@ -18,6 +18,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { ensureRuntime, RUNTIME_NAMES, runtimePins, type RuntimeName } from './install.js';
 import { EXPECTED, type MatrixRuntime, type Shape, type State } from './receipts-matrix.js';
+import { readJsonLines } from '../helpers/json.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -37,7 +38,7 @@ export interface TestOutcome {
   message?: string;
 }
 
-/** One matrix cell as receipts-matrix.test.ts writes it (`MOSAIC_RECEIPTS_MATRIX_OUT`). */
+/** One matrix cell as test/runtimes/receipts-cells.ts appends it (`MOSAIC_RECEIPTS_MATRIX_OUT`, one JSON line a cell). */
 export interface MatrixCell {
   runtime: MatrixRuntime;
   variant?: string;
@@ -163,7 +164,7 @@ async function main(argv: string[]): Promise<number> {
     const matrixFile = path.join(dir, 'matrix.json');
     const code = await runTests(files, reportFile, matrixFile);
     const tests = fs.existsSync(reportFile) ? testOutcomes(JSON.parse(fs.readFileSync(reportFile, 'utf8')) as Parameters<typeof testOutcomes>[0]) : [];
-    const cells = fs.existsSync(matrixFile) ? (JSON.parse(fs.readFileSync(matrixFile, 'utf8')) as MatrixCell[]) : [];
+    const cells = fs.existsSync(matrixFile) ? readJsonLines<MatrixCell>(fs.readFileSync(matrixFile, 'utf8'), matrixFile) : [];
     const report = driftReport(rows, tests, cells);
     process.stdout.write(`\n${report.join('\n')}\n`);
     return code === 0 && !report.some((l) => l.includes('CHANGED')) ? 0 : 1;
