@@ -35,6 +35,7 @@ const { App } = await import('../../components/App.js');
 const { createConsoleStore } = await import('../../src/store/index.js');
 const { makeSnapshot, manyAgents } = await import('../fixtures/snapshots.js');
 const { recordingActions } = await import('../helpers/render.js');
+const { mountConsoleApp } = await import('../helpers/ink-terminal.js');
 // The console installs its cheaper Ink output pass before mounting (src/modes/console.ts): the
 // in-process frame figures below measure the same pass.
 const fastOutputPass = await (await import('../../src/ink/output.js')).installFastOutputPass();
@@ -210,8 +211,6 @@ function benchTableRender(n = 200, runs = 30): Record<string, number> {
  * renderTime) after a snapshot of 50 agents changes, median over `runs`, per terminal size.
  */
 async function benchLiveFrames(runs = 30): Promise<Record<string, number>> {
-  const { render } = await import('ink');
-  const { EventEmitter } = await import('node:events');
   const out: Record<string, number> = {};
   for (const [columns, rows] of [
     [200, 60],
@@ -220,23 +219,10 @@ async function benchLiveFrames(runs = 30): Promise<Record<string, number>> {
   ] as const) {
     const store = createConsoleStore({ color: true });
     store.getState().applySnapshot(makeSnapshot(manyAgents(AGENTS)));
-    const stdout = Object.assign(new EventEmitter(), { columns, rows, isTTY: true, write: () => true });
-    const stdin = Object.assign(new EventEmitter(), {
-      isTTY: true,
-      setRawMode() {},
-      setEncoding() {},
-      resume() {},
-      pause() {},
-      ref() {},
-      unref() {},
-      read: () => null,
-    });
     const times: number[] = [];
-    const instance = render(React.createElement(ConsoleProvider, { store, actions: recordingActions() }, React.createElement(App)), {
-      stdout: stdout as unknown as NodeJS.WriteStream,
-      stdin: stdin as unknown as NodeJS.ReadStream,
-      exitOnCtrlC: false,
-      patchConsole: false,
+    const { instance } = mountConsoleApp(store, {
+      columns,
+      rows,
       maxFps: 1000,
       onRender: (m) => {
         times.push(m.renderTime);
@@ -261,8 +247,6 @@ async function benchLiveFrames(runs = 30): Promise<Record<string, number>> {
  * patches/ink+6.8.0.patch the measure cache holds at most 1,000 texts, so the figure flattens.
  */
 async function benchRetainedHeap(checkpoints = [1500, 3000, 6000]): Promise<Record<string, number>> {
-  const { render } = await import('ink');
-  const { EventEmitter } = await import('node:events');
   const v8 = await import('node:v8');
   const vm = await import('node:vm');
   v8.setFlagsFromString('--expose-gc');
@@ -275,23 +259,10 @@ async function benchRetainedHeap(checkpoints = [1500, 3000, 6000]): Promise<Reco
   const measure = (await import(new URL('./measure-text.js', import.meta.resolve('ink')).href)) as { measureTextCacheSize?: () => number };
   const store = createConsoleStore({ color: true });
   store.getState().applySnapshot(makeSnapshot(manyAgents(AGENTS)));
-  const stdout = Object.assign(new EventEmitter(), { columns: 160, rows: 50, isTTY: true, write: () => true });
-  const stdin = Object.assign(new EventEmitter(), {
-    isTTY: true,
-    setRawMode() {},
-    setEncoding() {},
-    resume() {},
-    pause() {},
-    ref() {},
-    unref() {},
-    read: () => null,
-  });
   let rendered = 0;
-  const instance = render(React.createElement(ConsoleProvider, { store, actions: recordingActions() }, React.createElement(App)), {
-    stdout: stdout as unknown as NodeJS.WriteStream,
-    stdin: stdin as unknown as NodeJS.ReadStream,
-    exitOnCtrlC: false,
-    patchConsole: false,
+  const { instance } = mountConsoleApp(store, {
+    columns: 160,
+    rows: 50,
     maxFps: 100_000,
     onRender: () => {
       rendered++;

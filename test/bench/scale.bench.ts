@@ -27,7 +27,6 @@
  * process and directory is removed at the end. Wall times are medians of several runs.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -37,13 +36,9 @@ import { tmuxSocketPath } from '../helpers/tmux.js';
 import { writeHomeRoster, type TestAgentDef } from '../helpers/roster.js';
 
 process.env.NODE_ENV ??= 'production';
-const React = (await import('react')).default;
-const { render } = await import('ink');
-const { ConsoleProvider } = await import('../../hooks/useConsoleStore.js');
-const { App } = await import('../../components/App.js');
+const { mountConsoleApp } = await import('../helpers/ink-terminal.js');
 const { createConsoleStore } = await import('../../src/store/index.js');
 const { makeSnapshot, manyAgents } = await import('../fixtures/snapshots.js');
-const { recordingActions } = await import('../helpers/render.js');
 await (await import('../../src/ink/output.js')).installFastOutputPass();
 const { CONSOLE_MAX_FPS } = await import('../../src/modes/console.js');
 
@@ -235,47 +230,17 @@ async function consoleCpu(home: string, n: number, bin: string): Promise<{ cpu: 
 async function keyToFrame(n: number, presses = 60): Promise<{ p50: number; p95: number }> {
   const store = createConsoleStore({ color: true });
   store.getState().applySnapshot(makeSnapshot(manyAgents(n)));
-  let lastWrite = 0;
-  const stdout = Object.assign(new EventEmitter(), {
-    columns: 200,
-    rows: 60,
-    isTTY: true,
-    write: () => {
-      lastWrite = performance.now();
-      return true;
-    },
-  });
-  const stdin = Object.assign(new EventEmitter(), {
-    isTTY: true,
-    setRawMode() {},
-    setEncoding() {},
-    resume() {},
-    pause() {},
-    ref() {},
-    unref() {},
-    chunks: [] as string[],
-    read(): string | null {
-      return this.chunks.shift() ?? null;
-    },
-  });
-  const instance = render(React.createElement(ConsoleProvider, { store, actions: recordingActions() }, React.createElement(App)), {
-    stdout: stdout as unknown as NodeJS.WriteStream,
-    stdin: stdin as unknown as NodeJS.ReadStream,
-    exitOnCtrlC: false,
-    patchConsole: false,
-    maxFps: CONSOLE_MAX_FPS,
-  });
+  const { instance, terminal } = mountConsoleApp(store, { columns: 200, rows: 60, maxFps: CONSOLE_MAX_FPS });
   await new Promise((r) => setTimeout(r, 200));
   const samples: number[] = [];
   for (let i = 0; i < presses; i++) {
     const key = i % 20 < 10 ? 'j' : 'k';
     const before = store.getState().ui.selectedAgent;
     const sent = performance.now();
-    stdin.chunks.push(key);
-    stdin.emit('readable');
-    await until(() => store.getState().ui.selectedAgent !== before && lastWrite > sent, 5000, 'frame after key');
+    terminal.type(key);
+    await until(() => store.getState().ui.selectedAgent !== before && terminal.lastWriteAt > sent, 5000, 'frame after key');
     // Ink throttles frames (maxFps): wait for the write that follows the state change.
-    samples.push(lastWrite - sent);
+    samples.push(terminal.lastWriteAt - sent);
     await new Promise((r) => setTimeout(r, 60));
   }
   instance.unmount();

@@ -5,17 +5,14 @@
  * durations) or in ages below their drawn precision. Counts, never times.
  */
 import React from 'react';
-import { EventEmitter } from 'node:events';
-import { render } from 'ink';
 import { describe, expect, it } from 'vitest';
 import { App } from '../../components/App.js';
-import { ConsoleProvider } from '../../hooks/useConsoleStore.js';
 import { createPoller } from '../../src/poller.js';
 import type { Snapshot } from '../../src/snapshot/types.js';
 import { snapshotViewKey } from '../../src/snapshot/view-key.js';
 import { createConsoleStore } from '../../src/store/index.js';
 import { makeBacklog, makeSnapshot, manyAgents } from '../fixtures/snapshots.js';
-import { recordingActions } from '../helpers/render.js';
+import { mountConsoleApp } from '../helpers/ink-terminal.js';
 
 /** A claim's expiry (unix seconds), mid-way in a 5 s step of the view key: its TTL left counts down towards it. */
 const CLAIM_EXPIRY = Math.floor(Date.now() / 5000) * 5 + 602.5;
@@ -66,27 +63,9 @@ describe('idle ticks', () => {
         return snapshot;
       },
     });
-    let writes = 0;
-    const stdout = Object.assign(new EventEmitter(), { columns: 160, rows: 50, isTTY: true, write: () => (writes++, true) });
-    const stdin = Object.assign(new EventEmitter(), {
-      isTTY: true,
-      setRawMode() {},
-      setEncoding() {},
-      resume() {},
-      pause() {},
-      ref() {},
-      unref() {},
-      read: () => null,
-    });
     let renders = 0;
     const Counted = () => (renders++, React.createElement(App));
-    const instance = render(React.createElement(ConsoleProvider, { store, actions: recordingActions() }, React.createElement(Counted)), {
-      stdout: stdout as unknown as NodeJS.WriteStream,
-      stdin: stdin as unknown as NodeJS.ReadStream,
-      exitOnCtrlC: false,
-      patchConsole: false,
-      maxFps: 1000,
-    });
+    const { instance, terminal } = mountConsoleApp(store, { columns: 160, rows: 50, maxFps: 1000, component: Counted });
     let storeUpdates = 0;
     store.subscribe(() => storeUpdates++);
     const tick = async () => {
@@ -98,11 +77,11 @@ describe('idle ticks', () => {
     try {
       await tick();
       expect(store.getState().fleet.snapshot).toBe(applied[0]);
-      const [w0, u0] = [writes, storeUpdates];
+      const [w0, u0] = [terminal.writes, storeUpdates];
       const renderedBefore = renders;
       for (let i = 0; i < 3; i++) await tick();
       expect(poller.stats).toMatchObject({ applied: 1, unchanged: 3 });
-      expect({ writes: writes - w0, storeUpdates: storeUpdates - u0 }).toEqual({ writes: 0, storeUpdates: 0 });
+      expect({ writes: terminal.writes - w0, storeUpdates: storeUpdates - u0 }).toEqual({ writes: 0, storeUpdates: 0 });
       expect(renders).toBe(renderedBefore);
       // The age moved to the next drawn second: applied, drawn, written.
       await tick();
