@@ -13,7 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { stopEmbeddedServer } from '../../backlog/client.js';
 import { resolvePaths } from '../../lib/paths.js';
 import { copyTemplateDataDir } from '../backlog/tiers.js';
-import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
+import { startIsolatedTmux, untilScreen, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
 import { writeHomeRoster } from '../helpers/roster.js';
 import { runBin, type BinResult } from '../helpers/bin.js';
 
@@ -96,23 +96,8 @@ describe('console action keys w, s, c end-to-end', () => {
       { timeoutMs: 20_000 },
     );
   }
-  const screen = (session: string) => ui.capture(session);
   const keys = (session: string, ...k: string[]) => ui.ok(['send-keys', '-t', `=${session}:0.0`, ...k]);
-  const until = async (session: string, test: (s: string) => boolean, what: string, timeoutMs = 20_000) => {
-    let last = '';
-    try {
-      return await waitFor(
-        async () => {
-          last = await screen(session);
-          return test(last) ? last : null;
-        },
-        what,
-        { timeoutMs },
-      );
-    } catch (error) {
-      throw new Error(`${(error as Error).message}; screen was:\n${last}`, { cause: error });
-    }
-  };
+  const until = (session: string, test: (s: string) => boolean, what: string, timeoutMs = 20_000) => untilScreen(ui, session, test, what, timeoutMs);
 
   it('s: types a message in the console, sends it verified, shows the receipt', async () => {
     const session = await startConsole();

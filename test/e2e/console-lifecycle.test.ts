@@ -12,7 +12,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { writeHomeRoster } from '../helpers/roster.js';
 import { realSystemdUnavailableReason, startTestSystemd, type TestSystemd } from '../helpers/systemd.js';
-import { isolatedSocketName, startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
+import { isolatedSocketName, startIsolatedTmux, untilScreen, type IsolatedTmux } from '../helpers/tmux.js';
 import { realPartAvailable } from '../helpers/real-parts.js';
 
 const repo = path.resolve(import.meta.dirname, '..', '..');
@@ -55,21 +55,7 @@ describe.runIf(available)('console lifecycle keys on a real systemd --user', () 
 
   const screen = (session: string) => ui.capture(session);
   const keys = (session: string, ...k: string[]) => ui.ok(['send-keys', '-t', `=${session}:0.0`, ...k]);
-  const until = async (session: string, test: (s: string) => boolean, what: string, timeoutMs = 30_000) => {
-    let last = '';
-    try {
-      return await waitFor(
-        async () => {
-          last = await screen(session);
-          return test(last) ? last : null;
-        },
-        what,
-        { timeoutMs },
-      );
-    } catch (error) {
-      throw new Error(`${(error as Error).message}; screen was:\n${last}`, { cause: error });
-    }
-  };
+  const until = (session: string, test: (s: string) => boolean, what: string, timeoutMs = 30_000) => untilScreen(ui, session, test, what, timeoutMs);
 
   async function startConsole(extra: string[] = []): Promise<string> {
     const session = `console${++uiSession}`;

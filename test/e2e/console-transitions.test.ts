@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import stringWidth from 'string-width';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
+import { startIsolatedTmux, untilScreen, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
 import { writeHomeRoster } from '../helpers/roster.js';
 import type { Transition } from '../../src/transitions/diff.js';
 import { readJsonLines } from '../helpers/json.js';
@@ -68,17 +68,8 @@ describe('console transitions end-to-end in a real terminal', () => {
       env: { PATH: `${fixtureBin}:${process.env.PATH}`, MT_SYSTEMCTL_MODE: 'nobus', TERM: 'xterm-256color', ...env },
     });
   }
-  const screen = (session: string) => ui.capture(session);
   const keys = (session: string, ...k: string[]) => ui.ok(['send-keys', '-t', `=${session}:0.0`, ...k]);
-  const until = (session: string, test: (s: string) => boolean, what: string, timeoutMs = 20_000) =>
-    waitFor(
-      async () => {
-        const s = await screen(session);
-        return test(s) ? s : null;
-      },
-      what,
-      { timeoutMs },
-    );
+  const until = (session: string, test: (s: string) => boolean, what: string, timeoutMs = 20_000) => untilScreen(ui, session, test, what, timeoutMs);
   const row = (text: string, agent: string) => text.split('\n').find((l) => new RegExp(`^[> ·] ${agent}\\s`).test(l)) ?? '';
   const fits = (text: string, width: number) => text.split('\n').every((l) => stringWidth(l) <= width);
 

@@ -15,7 +15,7 @@ import { KEYMAP } from '../../src/view/keymap.js';
 import { resolvePaths } from '../../lib/paths.js';
 import { copyTemplateDataDir } from '../backlog/tiers.js';
 import { createTestDatabase, pgAdminUrl, type TestDatabase } from '../helpers/pg.js';
-import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
+import { startIsolatedTmux, untilScreen, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
 import { writeHomeRoster } from '../helpers/roster.js';
 
 const repo = path.resolve(import.meta.dirname, '..', '..');
@@ -75,15 +75,7 @@ describe('console end-to-end in a real terminal', () => {
   }
   const screen = (session: string) => ui.capture(session);
   const keys = (session: string, ...k: string[]) => ui.ok(['send-keys', '-t', `=${session}:0.0`, ...k]);
-  const until = (session: string, test: (s: string) => boolean, what: string, timeoutMs = 15_000) =>
-    waitFor(
-      async () => {
-        const s = await screen(session);
-        return test(s) ? s : null;
-      },
-      what,
-      { timeoutMs },
-    );
+  const until = (session: string, test: (s: string) => boolean, what: string, timeoutMs = 15_000) => untilScreen(ui, session, test, what, timeoutMs);
 
   it('120×40: agents and readiness, j/k, filter, help, pause/resume, dead pane, quit leaves a sane terminal', async () => {
     const s = 'big';

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { expect } from 'vitest';
 import { spawn } from 'node:child_process';
 import { BIN } from '../helpers/bin.js';
-import { waitFor, type IsolatedTmux } from '../helpers/tmux.js';
+import { untilScreen, type IsolatedTmux } from '../helpers/tmux.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 /** Fake `systemctl` (MT_SYSTEMCTL_MODE) so no test asks the machine's systemd. */
@@ -150,22 +150,8 @@ export async function startConsole(ui: IsolatedTmux, session: string, home: stri
   });
 }
 
-/** Waits until the console of `session` shows text satisfying `test` (generous liveness bound). */
-export async function untilScreen(ui: IsolatedTmux, session: string, test: (screen: string) => boolean, what: string, timeoutMs = 30_000): Promise<string> {
-  let last = '';
-  try {
-    return await waitFor(
-      async () => {
-        last = await ui.capture(session);
-        return test(last) ? last : null;
-      },
-      what,
-      { timeoutMs },
-    );
-  } catch (error) {
-    throw new Error(`${(error as Error).message}; the screen was:\n${last}`, { cause: error });
-  }
-}
+/** Waits until the console of `session` shows text satisfying `test` (test/helpers/tmux.ts). */
+export { untilScreen };
 
 /** Presses `key` (`q` or `C-c`) in the console of `session` and waits for it to exit (`EXITED`). */
 export async function expectQuitsOn(ui: IsolatedTmux, session: string, key: 'q' | 'C-c'): Promise<void> {

@@ -167,3 +167,31 @@ export async function waitFor<T>(
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 50));
   }
 }
+
+/**
+ * Waits until the pane of `session` on `tmux` shows a screen satisfying `test` (polled every
+ * `intervalMs`, default 50 ms, for at most `timeoutMs`, default 30 000 ms); returns that screen.
+ * On timeout throws `timed out waiting for <what>; the screen was:` followed by the last capture.
+ */
+export async function untilScreen(
+  tmux: IsolatedTmux,
+  session: string,
+  test: (screen: string) => boolean,
+  what: string,
+  timeoutMs = 30_000,
+  intervalMs = 50,
+): Promise<string> {
+  let last = '';
+  try {
+    return await waitFor(
+      async () => {
+        last = await tmux.capture(session);
+        return test(last) ? last : null;
+      },
+      what,
+      { timeoutMs, intervalMs },
+    );
+  } catch (error) {
+    throw new Error(`${(error as Error).message}; the screen was:\n${last}`, { cause: error });
+  }
+}

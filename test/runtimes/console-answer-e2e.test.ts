@@ -15,7 +15,7 @@ import { stopEmbeddedServer } from '../../backlog/client.js';
 import { resolvePaths } from '../../lib/paths.js';
 import { copyTemplateDataDir } from '../backlog/tiers.js';
 import { writeHomeRoster } from '../helpers/roster.js';
-import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
+import { startIsolatedTmux, untilScreen, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
 import { launchRuntime, SCREEN, type RuntimePane } from './launch.js';
 import { startModelEndpoint, type ModelEndpoint } from './model-endpoint.js';
 
@@ -31,23 +31,8 @@ describe('console answer key on a real Claude Code', () => {
   let home: string;
   let env: NodeJS.ProcessEnv;
 
-  const screen = () => ui.capture('console');
   const keys = (...k: string[]) => ui.ok(['send-keys', '-t', '=console:0.0', ...k]);
-  const until = async (test: (s: string) => boolean, what: string, timeoutMs = 30_000) => {
-    let last = '';
-    try {
-      return await waitFor(
-        async () => {
-          last = await screen();
-          return test(last) ? last : null;
-        },
-        what,
-        { timeoutMs, intervalMs: 100 },
-      );
-    } catch (error) {
-      throw new Error(`${(error as Error).message}; console screen was:\n${last}`, { cause: error });
-    }
-  };
+  const until = (test: (s: string) => boolean, what: string, timeoutMs = 30_000) => untilScreen(ui, 'console', test, what, timeoutMs, 100);
   const row = (s: string) => s.split('\n').find((l) => /\bcc1\b/.test(l) && !/Answer|prompt/.test(l)) ?? '';
 
   beforeAll(async () => {

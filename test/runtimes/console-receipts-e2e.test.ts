@@ -18,7 +18,7 @@ import { resolvePaths } from '../../lib/paths.js';
 import { copyTemplateDataDir } from '../backlog/tiers.js';
 import { runBin, type BinResult } from '../helpers/bin.js';
 import { writeHomeRoster } from '../helpers/roster.js';
-import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
+import { startIsolatedTmux, untilScreen, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
 import { launchRuntime, SCREEN, type RuntimePane } from './launch.js';
 import { lastUserText, startModelEndpoint, type ModelEndpoint } from './model-endpoint.js';
 
@@ -40,23 +40,8 @@ describe('console s and c on a real Claude Code: the same receipts', () => {
     if (r.code !== 0) throw new Error(r.stderr);
     return (JSON.parse(r.stdout) as { id: string; claimOwner: string | null }[]).map((c) => [c.id, c.claimOwner]);
   };
-  const screen = () => ui.capture('console');
   const keys = (...k: string[]) => ui.ok(['send-keys', '-t', '=console:0.0', ...k]);
-  const until = async (test: (s: string) => boolean, what: string, timeoutMs = 30_000) => {
-    let last = '';
-    try {
-      return await waitFor(
-        async () => {
-          last = await screen();
-          return test(last) ? last : null;
-        },
-        what,
-        { timeoutMs, intervalMs: 100 },
-      );
-    } catch (error) {
-      throw new Error(`${(error as Error).message}; console screen was:\n${last}`, { cause: error });
-    }
-  };
+  const until = (test: (s: string) => boolean, what: string, timeoutMs = 30_000) => untilScreen(ui, 'console', test, what, timeoutMs, 100);
   /** Main requests after `after` whose new user message contains `needle`. */
   const reached = (after: number, needle: string) => endpoint.mainRequests().filter((r) => r.seq > after && lastUserText(r).includes(needle)).length;
 
