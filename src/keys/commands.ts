@@ -15,7 +15,7 @@ import type { ConsoleStore } from '../store/index.js';
 import { openDetailsOf } from '../store/ui-slice.js';
 import type { Poller } from '../poller.js';
 import type { BacklogClient } from '../../backlog/verbs.js';
-import type { ConsoleActions } from './router.js';
+import type { ConsoleActions } from './types.js';
 import { acceptanceLines, BacklogError } from '../../backlog/types.js';
 import { RECENT_EVENTS_LIMIT, eventView } from '../view/event-rows.js';
 import { agentTmuxServer } from '../actions/agent-target.js';
