@@ -147,6 +147,9 @@ const PANELS = ['fleet', 'backlog'] as const;
 /** Movement: the panels' selection, or the open full view's scroll. */
 const MOVES = ['fleet', 'backlog', 'view'] as const;
 
+/** The keymap's source type: every command, each with one spec or several (one per scope of different keys). */
+export type KeySpecTable = Readonly<Record<ConsoleCommand, KeySpec | readonly [KeySpec, ...KeySpec[]]>>;
+
 /** The answer dialog's keys and the answer each gives. */
 const ANSWER_CHOICES = { a: 'allow', d: 'deny' } as const;
 
@@ -157,7 +160,7 @@ const ANSWER_CHOICES = { a: 'allow', d: 'deny' } as const;
  * Conventions after k9s/htop: j/k and arrows move, g/G top/bottom, / filters, ? helps, esc backs
  * out, q quits (closing a dialog first), ctrl-c always quits.
  */
-const KEY_SPECS: Readonly<Record<ConsoleCommand, KeySpec | readonly [KeySpec, ...KeySpec[]]>> = {
+const KEY_SPECS: KeySpecTable = {
   'move-up': { keys: ['up', 'k'], description: 'move the selection up (scroll a view)', scope: MOVES },
   'move-down': {
     keys: ['down', 'j'],
