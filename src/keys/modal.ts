@@ -44,6 +44,7 @@ interface ModalHandler<K extends ModalKind> {
   run: (c: ModalContext<K>) => void;
 }
 
+/** True for a press that types text: printable input, not a named key (arrows, enter, esc …). */
 function isText(press: KeyPress): boolean {
   return press.input.length > 0 && !hasControlCharacters(press.input) && !isNamedKey(press.name);
 }
