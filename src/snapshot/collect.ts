@@ -28,7 +28,8 @@ import { ScreenRulesCache, screenRulesOverridePath } from '../../fleet/screen-ru
 import type { ScreenReading } from '../../fleet/types.js';
 import { messageOf } from '../../lib/errors.js';
 import type { MosaicPaths } from '../../lib/paths.js';
-import { findAgentPane, joinSnapshot, type HostProbe, type ScreenProbeReport, type Timed } from './join.js';
+import { findAgentPane, joinSnapshot } from './join.js';
+import type { HostProbe, ScreenProbeReport, Timed } from './probe-results.js';
 import type { Readiness, Snapshot } from './types.js';
 import { attachSpend, type SnapshotSpend } from './spend.js';
 
