@@ -148,7 +148,7 @@ function unmanagedSessions(
   for (const [session, own] of bySession) {
     if (rostered.has(session) || session === holder || isViewerSessionName(session)) continue;
     const idles = own.map((p) => p.idleSeconds).filter((s): s is number => s !== null);
-    list.push({ session, panes: own.length, currentCommand: own[0].currentCommand, idleSeconds: idles.length ? Math.min(...idles) : null });
+    list.push({ session, panes: own.length, currentCommand: own[0]?.currentCommand ?? '', idleSeconds: idles.length ? Math.min(...idles) : null });
   }
   return { list, seen: new Set(bySession.keys()) };
 }
