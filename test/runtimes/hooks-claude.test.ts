@@ -16,21 +16,9 @@ import { runBin } from '../helpers/bin.js';
 import { waitFor } from '../helpers/tmux.js';
 import { ERROR_ATTEMPTS, launchRuntime, SCREEN, type RuntimePane } from './launch.js';
 import { startModelEndpoint, type ModelEndpoint } from './model-endpoint.js';
+import { readBeatFields } from '../helpers/beat.js';
 
-/** The beat's key=value lines. */
-function readBeat(file: string): Record<string, string> {
-  try {
-    return Object.fromEntries(
-      fs
-        .readFileSync(file, 'utf8')
-        .split('\n')
-        .filter((l) => l.includes('='))
-        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
-    );
-  } catch {
-    return {};
-  }
-}
+const readBeat = readBeatFields;
 
 describe('real Claude Code with hooks installed by `mosaic-top hooks install`', () => {
   let endpoint: ModelEndpoint;

@@ -15,20 +15,9 @@ import { waitFor } from '../helpers/tmux.js';
 import { ensureRuntime } from './install.js';
 import { launchRuntime, SCREEN, type RuntimePane } from './launch.js';
 import { startModelEndpoint, type ModelEndpoint } from './model-endpoint.js';
+import { readBeatFields } from '../helpers/beat.js';
 
-function readBeat(file: string): Record<string, string> {
-  try {
-    return Object.fromEntries(
-      fs
-        .readFileSync(file, 'utf8')
-        .split('\n')
-        .filter((l) => l.includes('='))
-        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
-    );
-  } catch {
-    return {};
-  }
-}
+const readBeat = readBeatFields;
 
 describe('real Codex with hooks installed (and trusted) by `mosaic-top hooks install`', () => {
   let endpoint: ModelEndpoint;

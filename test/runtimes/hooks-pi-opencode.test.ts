@@ -14,20 +14,9 @@ import { waitFor } from '../helpers/tmux.js';
 import type { RuntimeName } from './install.js';
 import { ERROR_ATTEMPTS, launchRuntime, SCREEN, type RuntimeDirs } from './launch.js';
 import { startModelEndpoint } from './model-endpoint.js';
+import { readBeatFields } from '../helpers/beat.js';
 
-function readBeat(file: string): Record<string, string> {
-  try {
-    return Object.fromEntries(
-      fs
-        .readFileSync(file, 'utf8')
-        .split('\n')
-        .filter((l) => l.includes('='))
-        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
-    );
-  } catch {
-    return {};
-  }
-}
+const readBeat = readBeatFields;
 
 /** Writes a roster with `agent` and runs `hooks install` with HOME = the pane's home. */
 async function install(mosaicHome: string, agent: string, runtime: RuntimeName, dirs: RuntimeDirs): Promise<string> {
