@@ -4,7 +4,7 @@
  * join (`./join.ts`) ⇒ one {@link Snapshot}. The console's poller calls {@link collectSnapshot}
  * every tick and `--once` prints it. Subprocesses per snapshot: one `tmux list-panes -a` per
  * distinct local socket, one `systemctl --user show`, one `ssh` per distinct remote ssh
- * target (fleet/remote.ts), and at most one batched `tmux capture-pane` per local socket when
+ * target (fleet/remote-probe.ts), and at most one batched `tmux capture-pane` per local socket when
  * some agent's screen needs reading (fleet/screen-probe.ts) — never one per agent.
  */
 import os from 'node:os';
@@ -16,7 +16,9 @@ import { readHeartbeat, type HeartbeatRead } from '../../fleet/heartbeat.js';
 import { readPausedFlag } from '../../fleet/paused.js';
 import { readProcessTree, type ProcessTreeReader } from '../../fleet/proc.js';
 import { readinessThresholds, type ReadinessThresholds } from '../../fleet/readiness.js';
-import { isLocalHost, probeRemoteHost, sshTarget, sshTimeoutMs, type RemoteHostProbe } from '../../fleet/remote.js';
+import { probeRemoteHost } from '../../fleet/remote-probe.js';
+import type { RemoteHostProbe } from '../../fleet/remote-probe-output.js';
+import { isLocalHost, sshTarget, sshTimeoutMs } from '../../fleet/ssh.js';
 import type { LingerCache } from '../../fleet/linger.js';
 import { RosterCache, type RosterAgent } from '../../fleet/roster.js';
 import { agentUnitName, HOLDER_UNIT, ORCHESTRATOR_UNIT, probeSystemdUnits, type SystemdBackoff, type SystemdProbe } from '../../fleet/systemd.js';

@@ -12,7 +12,7 @@ import { agentLaunch, expectedProgram } from '../../fleet/agent-env.js';
 import { resolveFleetProfile, type FleetProfile } from '../../fleet/profile.js';
 import { agentFlags, classifyReadiness, matchProcess, type ReadinessThresholds } from '../../fleet/readiness.js';
 import { evaluateFloor, idleWithWork, leadProblem } from '../../fleet/rules.js';
-import { isLocalHost, sshTarget } from '../../fleet/remote.js';
+import { isLocalHost, sshTarget } from '../../fleet/ssh.js';
 import { rosterErrorSummary, type RosterAgent, type RosterState } from '../../fleet/roster.js';
 import { agentUnitName, HOLDER_UNIT, ORCHESTRATOR_UNIT, type SystemdProbe } from '../../fleet/systemd.js';
 import { isViewerSessionName, socketLabel, type TmuxPane, type TmuxSocketProbe } from '../../fleet/tmux.js';
