@@ -1,11 +1,11 @@
 /**
  * How `mosaic-top backlog` prints cards: one line per card (`backlog list` and every verb's
- * answer) and the details of `backlog show`. `formatTtl` (src/view/format.ts) is loaded by
- * {@link loadCardFormat} before anything prints: a static import would load string-width on
- * every command.
+ * answer) and the details of `backlog show` (the console's renderer). `formatTtl` and
+ * `cardDetailLines` (src/view/) are loaded by {@link loadCardFormat} before anything prints: a
+ * static import would load string-width on every command.
  */
-import { sanitizeLine, sanitizeLines } from '../../../lib/sanitize.js';
-import { acceptanceLines, type Card } from '../../../backlog/types.js';
+import { sanitizeLine } from '../../../lib/sanitize.js';
+import type { Card } from '../../../backlog/types.js';
 
 /**
  * `formatTtl` of src/view/format.ts (`14m59s`, `expired 1m54s`), loaded by {@link loadCardFormat}
@@ -27,40 +27,18 @@ export function cardLine(card: Card): string {
   );
 }
 
-/** `backlog show`: one `key  value` line per set field, then the acceptance criteria and the body; sanitized. */
+/** `cardDetailLines` of src/view/card-details.ts (the console's renderer too), loaded with formatTtl by {@link loadCardFormat}. */
+let cardDetailLines: (card: Card) => string[] = () => {
+  throw new Error('cardDetailLines used before loadCardFormat loaded it');
+};
+
+/** `backlog show`: the card's details as the console shows them (src/view/card-details.ts), one line each. */
 export function cardDetails(card: Card): string {
-  const rows: Array<[string, unknown]> = [
-    ['id', card.id],
-    ['title', card.title],
-    ['status', card.status],
-    ['priority', card.priority],
-    ['phase', card.phase],
-    ['depends on', card.dependsOn.join(', ') || '-'],
-    ['owner', card.claimOwner],
-    ['claimed at', card.claimedAt],
-    ['ttl', card.claimTtlSeconds === null ? null : `${card.claimTtlSeconds} s`],
-    [
-      'expires',
-      card.expiresAt === null
-        ? null
-        : `${card.expiresAt} (${(card.secondsLeft ?? 0) >= 0 ? `${formatTtl(card.secondsLeft ?? 0)} left` : formatTtl(card.secondsLeft ?? 0)})`,
-    ],
-    ['claim token', card.claimToken],
-    ['attempts', card.attempts],
-    ['idempotency key', card.idempotencyKey],
-    ['projected tokens', card.projectedTokens],
-    ['actual tokens', card.actualTokens],
-    ['created', card.createdAt],
-    ['updated', card.updatedAt],
-  ];
-  const out = rows.filter(([, v]) => v !== null && v !== undefined).map(([k, v]) => `${k.padEnd(17)} ${sanitizeLine(String(v))}`);
-  const acceptance = acceptanceLines(card.acceptance);
-  if (acceptance.length) out.push('acceptance:', ...acceptance.flatMap((l) => sanitizeLines(l)).map((l) => `  ${l}`));
-  if (card.body) out.push('body:', ...sanitizeLines(card.body).map((l) => `  ${l}`));
-  return out.join('\n');
+  return cardDetailLines(card).join('\n');
 }
 
-/** Loads `formatTtl` from src/view/format.ts; call before {@link cardLine} or {@link cardDetails}. */
+/** Loads `formatTtl` (src/view/format.ts) and `cardDetailLines` (src/view/card-details.ts); call before {@link cardLine} or {@link cardDetails}. */
 export async function loadCardFormat(): Promise<void> {
   ({ formatTtl } = await import('../../view/format.js'));
+  ({ cardDetailLines } = await import('../../view/card-details.js'));
 }
