@@ -204,7 +204,7 @@ function listenForInput(run: SimRun, take: (line: string) => void): void {
     const simInput = new SimInput(
       o.inputMode,
       process.stdout,
-      { isBusy: () => run.state === 'busy', take: (text) => take(text.split('\n')[0]) },
+      { isBusy: () => run.state === 'busy', take: (text) => take(text.split('\n')[0] ?? '') },
       o.screen,
       () => process.stdout.columns || 80,
     );
