@@ -10,7 +10,7 @@ import type { AgentRow, Snapshot } from '../snapshot/types.js';
 import { createConsoleStore, type ConsoleStore } from '../store/index.js';
 import { createPoller, type Poller } from '../poller.js';
 import { createConsoleActions } from '../keys/commands.js';
-import type { ConsoleActions } from '../keys/router.js';
+import type { ConsoleActions } from '../keys/types.js';
 import { agentTmuxServer } from '../actions/agent-target.js';
 import { viewerSessionName } from '../../fleet/tmux.js';
 import { delay } from '../../lib/delay.js';
