@@ -15,6 +15,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { stopEmbeddedServer } from '../../backlog/client.js';
+import { resolvePaths } from '../../lib/paths.js';
 import { runBin } from '../helpers/bin.js';
 import { waitFor } from '../helpers/tmux.js';
 import { launchRuntime, SCREEN, type RuntimePane } from './launch.js';
@@ -55,6 +57,7 @@ describe('spend per card (real Claude Code) and pi spend, equal to what the endp
   afterEach(async () => {
     await pane?.stop();
     await endpoint?.close();
+    if (mosaicHome) await stopEmbeddedServer(resolvePaths({ mosaicHome }), 20_000).catch(() => {});
     if (mosaicHome) fs.rmSync(mosaicHome, { recursive: true, force: true });
     pane = null;
     endpoint = null;
