@@ -35,7 +35,7 @@ export interface ModelRates {
 }
 
 /** Provider a runtime's model names belong to (helps the library's lookup). */
-const PROVIDER: Record<SpendRuntime, string | undefined> = { claude: 'anthropic', codex: 'openai', pi: undefined };
+const PROVIDER: Record<SpendRuntime, string | undefined> = { claude: 'anthropic', codex: 'openai', pi: undefined, opencode: undefined };
 
 /** Most bytes of prices.yaml read. */
 const PRICES_READ_LIMIT = 256 * 1024;

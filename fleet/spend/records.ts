@@ -157,5 +157,6 @@ export function parseRecord(runtime: SpendRuntime, value: unknown, state: Parser
   const rec = obj(value);
   if (runtime === 'claude') return claudeLine(rec, state);
   if (runtime === 'codex') return codexLine(rec, state);
-  return piLine(rec, state);
+  if (runtime === 'pi') return piLine(rec, state);
+  return null;
 }
