@@ -50,10 +50,72 @@ function served(requests: readonly RecordedRequest[], withReasoning: boolean): T
 const mainCount = (requests: readonly RecordedRequest[]): number =>
   requests.filter((r) => !r.side && r.usage && ['anthropic', 'responses', 'chat'].includes(r.api)).length;
 
+let endpoint: ModelEndpoint | null = null;
+let pane: RuntimePane | null = null;
+let mosaicHome: string | null = null;
+
+/** Launches `runtime` as agent `name` of a throwaway fleet whose roster names the pane's tmux socket. */
+async function agent(runtime: 'claude' | 'pi', name: string): Promise<{ pane: RuntimePane; env: NodeJS.ProcessEnv; e: ModelEndpoint }> {
+  const e = await startModelEndpoint();
+  endpoint = e;
+  mosaicHome = fs.mkdtempSync(path.join(os.tmpdir(), `mt-rt-spendcard-${runtime}-`));
+  pane = await launchRuntime(runtime, { endpoint: e, session: name });
+  fs.mkdirSync(path.join(mosaicHome, 'fleet', 'run'), { recursive: true });
+  fs.writeFileSync(
+    path.join(mosaicHome, 'fleet', 'roster.yaml'),
+    `version: 1\ntmux:\n  socket_name: ${pane.tmux.socket}\nagents:\n  - name: ${name}\n    runtime: ${runtime}\n`,
+  );
+  const { MOSAIC_AGENT_NAME: _n, TMUX: _t, ...base } = process.env;
+  return { pane, env: { ...base, MOSAIC_HOME: mosaicHome }, e };
+}
+
+/** Waits until no model request is open and the runtime's input line is back. */
+async function settled(p: RuntimePane, e: ModelEndpoint, what: string): Promise<void> {
+  await waitFor(() => e.open() === 0, what, { timeoutMs: 60_000, intervalMs: 100 });
+  await p.waitForScreen(SCREEN[p.runtime].prompt, 60_000);
+}
+
+/** Polls `mosaic-top <args> --json` until `pick` of it equals `want`; returns the document. */
+async function until<T>(env: NodeJS.ProcessEnv, args: string[], pick: (doc: any) => T, want: T): Promise<any> {
+  let last: unknown = null;
+  return waitFor(
+    async () => {
+      const r = await runBin([...args, '--json'], env);
+      const doc = r.stdout.trim() ? JSON.parse(r.stdout) : null;
+      last = doc === null ? r.stderr : pick(doc);
+      return doc !== null && JSON.stringify(pick(doc)) === JSON.stringify(want) ? doc : null;
+    },
+    `${args.join(' ')} to give ${JSON.stringify(want)} (last: ${JSON.stringify(last)})`,
+    { timeoutMs: 30_000, intervalMs: 500 },
+  );
+}
+
+/** One text turn outside any card, waited to its end. */
+async function turn(p: RuntimePane, e: ModelEndpoint, prompt: string, what: string): Promise<void> {
+  const reply = e.queue({ kind: 'text', text: `Reply to ${prompt}.` });
+  await p.submit(prompt);
+  await reply.finished;
+  await settled(p, e, `${what} ended`);
+}
+
+/**
+ * `mosaic-top dispatch carder --card C7` (claim + verified send), then the card's work: the tool
+ * turn (allowed once) and the turn after the tool result. The first token waits 3 s so the
+ * send's verification sees the agent busy on the card.
+ */
+async function dispatchAndWork(p: RuntimePane, e: ModelEndpoint, env: NodeJS.ProcessEnv): Promise<void> {
+  e.queue({ kind: 'tool', command: 'echo card > card.txt', text: 'Writing it.', firstTokenDelaySeconds: 3 });
+  const after = e.queue({ kind: 'text', text: 'Card done.' });
+  const dispatch = await runBin(['dispatch', 'carder', '--card', 'C7', '--timeout', '20', '--json'], env);
+  expect(dispatch.code, dispatch.stdout + dispatch.stderr).toBe(0);
+  expect(JSON.parse(dispatch.stdout).outcome).toBe('dispatched');
+  await p.waitForScreen(SCREEN.claude.permission!, 60_000);
+  await p.keys('Enter');
+  await after.finished;
+  await settled(p, e, 'the card turns ended');
+}
+
 describe('spend per card (real Claude Code) and pi spend, equal to what the endpoint served', () => {
-  let endpoint: ModelEndpoint | null = null;
-  let pane: RuntimePane | null = null;
-  let mosaicHome: string | null = null;
   afterEach(async () => {
     await pane?.stop();
     await endpoint?.close();
@@ -64,69 +126,23 @@ describe('spend per card (real Claude Code) and pi spend, equal to what the endp
     mosaicHome = null;
   });
 
-  /** Launches `runtime` as agent `name` of a throwaway fleet whose roster names the pane's tmux socket. */
-  async function agent(runtime: 'claude' | 'pi', name: string): Promise<{ pane: RuntimePane; env: NodeJS.ProcessEnv; e: ModelEndpoint }> {
-    const e = await startModelEndpoint();
-    endpoint = e;
-    mosaicHome = fs.mkdtempSync(path.join(os.tmpdir(), `mt-rt-spendcard-${runtime}-`));
-    pane = await launchRuntime(runtime, { endpoint: e, session: name });
-    fs.mkdirSync(path.join(mosaicHome, 'fleet', 'run'), { recursive: true });
-    fs.writeFileSync(
-      path.join(mosaicHome, 'fleet', 'roster.yaml'),
-      `version: 1\ntmux:\n  socket_name: ${pane.tmux.socket}\nagents:\n  - name: ${name}\n    runtime: ${runtime}\n`,
-    );
-    const { MOSAIC_AGENT_NAME: _n, TMUX: _t, ...base } = process.env;
-    return { pane, env: { ...base, MOSAIC_HOME: mosaicHome }, e };
-  }
-
-  /** Waits until no model request is open and the runtime's input line is back. */
-  async function settled(p: RuntimePane, e: ModelEndpoint, what: string): Promise<void> {
-    await waitFor(() => e.open() === 0, what, { timeoutMs: 60_000, intervalMs: 100 });
-    await p.waitForScreen(SCREEN[p.runtime].prompt, 60_000);
-  }
-
-  /** Polls `mosaic-top <args> --json` until `pick` of it equals `want`; returns the document. */
-  async function until<T>(env: NodeJS.ProcessEnv, args: string[], pick: (doc: any) => T, want: T): Promise<any> {
-    let last: unknown = null;
-    return waitFor(
-      async () => {
-        const r = await runBin([...args, '--json'], env);
-        const doc = r.stdout.trim() ? JSON.parse(r.stdout) : null;
-        last = doc === null ? r.stderr : pick(doc);
-        return doc !== null && JSON.stringify(pick(doc)) === JSON.stringify(want) ? doc : null;
-      },
-      `${args.join(' ')} to give ${JSON.stringify(want)} (last: ${JSON.stringify(last)})`,
-      { timeoutMs: 30_000, intervalMs: 500 },
-    );
-  }
-
   it('Claude Code: a dispatched card costs exactly the tokens served between its claim and its complete', async () => {
     const { pane: p, env, e } = await agent('claude', 'carder');
     // A turn before the claim: the agent's, not the card's.
-    const early = e.queue({ kind: 'text', text: 'Before the card.' });
-    await p.submit('warm up');
-    await early.finished;
-    await settled(p, e, 'the turn before the claim ended');
+    await turn(p, e, 'warm up', 'the turn before the claim');
     const create = await runBin(['backlog', 'create', '--id', 'C7', '--title', 'write the card file', '--projected-tokens', '5000', '--json'], env);
     expect(create.code, create.stderr).toBe(0);
     const beforeClaim = e.requests().length;
 
-    // The card's work: the tool turn (allowed once), then the turn after the tool result. The
-    // first token waits 3 s so the send's verification sees the agent busy on the card.
-    e.queue({ kind: 'tool', command: 'echo card > card.txt', text: 'Writing it.', firstTokenDelaySeconds: 3 });
-    const after = e.queue({ kind: 'text', text: 'Card done.' });
-    const dispatch = await runBin(['dispatch', 'carder', '--card', 'C7', '--timeout', '20', '--json'], env);
-    expect(dispatch.code, dispatch.stdout + dispatch.stderr).toBe(0);
-    expect(JSON.parse(dispatch.stdout).outcome).toBe('dispatched');
-    await p.waitForScreen(SCREEN.claude.permission!, 60_000);
-    await p.keys('Enter');
-    await after.finished;
-    await settled(p, e, 'the card turns ended');
+    await dispatchAndWork(p, e, env);
     const cardRequests = e.requests().slice(beforeClaim);
     const want = served(cardRequests, false);
     expect(mainCount(cardRequests)).toBeGreaterThanOrEqual(2);
     expect(want.total).toBeGreaterThan(0);
 
+    // While claimed: the snapshot's card spend (the console's $ view), then backlog show.
+    const live = await until(env, ['--once'], (d) => d.fleet.spend?.cards?.find((c: { card: string }) => c.card === 'C7')?.tokens, want);
+    expect(live.fleet.spend.cards.find((c: { card: string }) => c.card === 'C7')).toMatchObject({ agent: 'carder', requests: mainCount(cardRequests) });
     const shown = await until(env, ['backlog', 'show', '--id', 'C7'], (d) => d?.spentTokens, want.total);
     expect(shown.projectedTokens).toBe(5000);
     const human = await runBin(['backlog', 'show', '--id', 'C7'], env);
@@ -137,10 +153,7 @@ describe('spend per card (real Claude Code) and pi spend, equal to what the endp
     expect(JSON.parse(done.stdout)).toMatchObject({ id: 'C7', status: 'done', actualTokens: want.total, projectedTokens: 5000 });
 
     // A turn after the complete: the agent's again, not the card's.
-    const late = e.queue({ kind: 'text', text: 'After the card.' });
-    await p.submit('one more thing');
-    await late.finished;
-    await settled(p, e, 'the turn after the complete ended');
+    await turn(p, e, 'one more thing', 'the turn after the complete');
     const all = served(e.requests(), false);
     expect(all.total).toBeGreaterThan(want.total);
     await until(env, ['spend', '--since', '1d'], (d) => d.rows.find((r: { key: string }) => r.key === 'carder')?.tokens, all);
