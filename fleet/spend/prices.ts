@@ -126,7 +126,7 @@ export function parsePriceOverrides(text: string, file: string): { overrides: Ma
   const fail = (line: number, what: string) => ({ overrides: new Map<string, ModelRates>(), error: `${file}:${line}: ${what}` });
   if (doc.errors.length) {
     const e = doc.errors[0];
-    return fail(e.linePos?.[0]?.line ?? 1, e.message.split('\n')[0]);
+    return fail(e?.linePos?.[0]?.line ?? 1, e?.message.split('\n')[0] ?? 'not YAML');
   }
   if (doc.contents === null) return { overrides: new Map(), error: null };
   if (!isMap(doc.contents)) return fail(lineOf(counter, doc.contents), 'expected a mapping with `models:`');

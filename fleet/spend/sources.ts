@@ -195,9 +195,9 @@ export function attributeFile(
       }
     }
   }
-  if (byHook.length === 1) return { agent: byHook[0], reason: null };
+  if (byHook.length === 1) return { agent: byHook[0] ?? null, reason: null };
   if (byHook.length > 1) return { agent: null, reason: `${runtime} session ${base} named by the hooks of ${byHook.sort().join(' and ')}` };
-  if (byScope.length === 1) return { agent: byScope[0], reason: null };
+  if (byScope.length === 1) return { agent: byScope[0] ?? null, reason: null };
   if (byScope.length > 1)
     return {
       agent: null,

@@ -130,7 +130,8 @@ describe('spend per card (real Claude Code) and pi spend, equal to what the endp
     const { pane: p, env, e } = await agent('claude', 'carder');
     // A turn before the claim: the agent's, not the card's.
     await turn(p, e, 'warm up', 'the turn before the claim');
-    const create = await runBin(['backlog', 'create', '--id', 'C7', '--title', 'write the card file', '--projected-tokens', '5000', '--json'], env);
+    const create = await runBin(['backlog', 'create', '--id', 'C7', '--title', 'write the card file', '--projected-tokens', '5000', '--json'], env, 180_000);
+    // (A first backlog create makes the data dir: slow on a loaded machine.)
     expect(create.code, create.stderr).toBe(0);
     const beforeClaim = e.requests().length;
 
