@@ -20,6 +20,25 @@ import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.j
 const simAgent = path.resolve(__dirname, '..', '..', 'dist', 'src', 'demo', 'sim-agent.js');
 const MESSAGE = 'from the phone: run `ls -la` & <b>report</b> "now"';
 
+/** Sim agents drawing Claude Code's input box: `taker` takes a message (accept), `typer` leaves it typed; waits for their empty boxes. */
+async function startSims(tmux: IsolatedTmux, home: string): Promise<void> {
+  const run = path.join(home, 'fleet', 'run');
+  for (const [name, mode] of [
+    ['taker', 'accept'],
+    ['typer', 'typed'],
+  ]) {
+    await tmux.newSession(
+      name,
+      ['node', simAgent, '--agent', name, '--run-dir', run, '--input-mode', mode, '--screen', 'claude', '--busy', '1', '--idle', '600'],
+      {
+        width: 120,
+        height: 30,
+      },
+    );
+    await waitFor(async () => (await tmux.capture(name)).split('\n').some((l) => l.trimEnd() === '❯'), `${name} shows its empty input box`);
+  }
+}
+
 describe('serve: Send from the page is the verified send, into the pane', () => {
   let tmux: IsolatedTmux;
   let home: string;
@@ -35,21 +54,7 @@ describe('serve: Send from the page is the verified send, into the pane', () => 
     // A backlog, so the sends are recorded in its event log.
     const created = await runBin(['--mosaic-home', home, 'backlog', 'create', '--id', 'S1', '--title', 'a card'], serveEnv({ MOSAIC_BACKLOG_IDLE_EXIT: '20' }));
     expect(created.code, created.stderr).toBe(0);
-    const run = path.join(home, 'fleet', 'run');
-    for (const [name, mode] of [
-      ['taker', 'accept'],
-      ['typer', 'typed'],
-    ]) {
-      await tmux.newSession(
-        name,
-        ['node', simAgent, '--agent', name, '--run-dir', run, '--input-mode', mode, '--screen', 'claude', '--busy', '1', '--idle', '600'],
-        {
-          width: 120,
-          height: 30,
-        },
-      );
-      await waitFor(async () => (await tmux.capture(name)).split('\n').some((l) => l.trimEnd() === '❯'), `${name} shows its empty input box`);
-    }
+    await startSims(tmux, home);
     serve = await startServe(home, [], { env: { MOSAIC_BACKLOG_IDLE_EXIT: '20' } });
     await waitFor(async () => (await serve.request('/api/snapshot')).status === 200, 'first snapshot', { timeoutMs: 30_000 });
   });
