@@ -108,6 +108,7 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
       { ScreenRulesCache, screenRulesOverridePath },
       { LingerCache, lingerDir },
       { TmuxControlPool, pushEnabled },
+      { RunDirWatch, isPausedChange },
     ] = await Promise.all([
       import('../snapshot/collect.js'),
       import('../../fleet/roster.js'),
@@ -119,6 +120,7 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
       import('../../fleet/screen-rules-file.js'),
       import('../../fleet/linger.js'),
       import('../snapshot/push-sources.js'),
+      import('../../fleet/run-dir-watch.js'),
     ]);
     const rosterCache = new RosterCache(paths.roster);
     // Screens: the last reading per agent, so only panes that moved are captured again each tick.
@@ -133,8 +135,17 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
     // Push: tmux's control-mode clients answer the pane lists and say when something changed
     // (src/snapshot/push-sources.ts); MOSAIC_TOP_NO_PUSH=1 polls with subprocesses only.
     const tmuxPool = pushEnabled() ? new TmuxControlPool({ env: tmuxEnv, onChange: () => nudge() }) : null;
+    // Beats, PAUSED and env files re-read only when their dir's watch says they changed; PAUSED at once.
+    const runDirWatch = pushEnabled()
+      ? new RunDirWatch({
+          onChange: (_dir, name) => {
+            if (isPausedChange(name)) nudge();
+          },
+        })
+      : null;
     closeCollect = async () => {
       tmuxPool?.close();
+      runDirWatch?.close();
       await backlogReader.close();
     };
     // Lingering (fleet-level LINGER) is read at the first tick, then at most every 30 s.
@@ -157,6 +168,7 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
         procReader,
         spend,
         ...(tmuxPool ? { listPanes: (socket, o) => tmuxPool.list(socket, o) } : {}),
+        ...(runDirWatch ? { runDirReaders: runDirWatch } : {}),
       });
   }
   const collectFn = collect;

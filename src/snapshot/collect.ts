@@ -10,10 +10,10 @@
 import os from 'node:os';
 import path from 'node:path';
 import { collectBacklogSection } from '../../backlog/snapshot.js';
-import { agentLaunch, readAgentEnv } from '../../fleet/agent-env.js';
+import { agentLaunch } from '../../fleet/agent-env.js';
 import { resolveFleetProfile } from '../../fleet/profile.js';
-import { readHeartbeat, type HeartbeatRead } from '../../fleet/heartbeat.js';
-import { readPausedFlag } from '../../fleet/paused.js';
+import type { HeartbeatRead } from '../../fleet/heartbeat.js';
+import { PLAIN_RUN_DIR_READERS, type RunDirReaders } from '../../fleet/run-dir-watch.js';
 import { readProcessTree, type ProcessTreeReader } from '../../fleet/proc.js';
 import { readinessThresholds, type ReadinessThresholds } from '../../fleet/readiness.js';
 import { isLocalHost, probeRemoteHost, sshTarget, sshTimeoutMs, type RemoteHostProbe } from '../../fleet/remote.js';
@@ -100,6 +100,8 @@ export interface CollectSnapshotOptions {
    * `fleet.spend` and the OVER-PACE / OVER-BUDGET flags are filled. Keep one per poller.
    */
   spend?: SnapshotSpend;
+  /** Reads heartbeats, PAUSED and env files (default: from disk each time); the console passes its watched ones (fleet/run-dir-watch.ts). */
+  runDirReaders?: RunDirReaders;
 }
 
 /** Name of the Unix user (the tenant, upstream: uid per tenant); falls back to `uid:<n>`. */
@@ -210,11 +212,12 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
     ? timed(() => (opts.readBacklog ?? collectBacklogSection)(paths, { timeoutMs: Math.round(timeoutMs * 1.5), signal: opts.signal }))
     : Promise.resolve(null);
 
-  const paused = await timed(() => readPausedFlag(paths.runDir));
+  const reads = opts.runDirReaders ?? PLAIN_RUN_DIR_READERS;
+  const paused = await timed(() => reads.paused(paths.runDir));
 
   const heartbeats = new Map<string, HeartbeatRead>();
   const hbStarted = performance.now();
-  for (const a of localAgents) heartbeats.set(a.name, readHeartbeat(paths.runDir, a.name, nowSeconds));
+  for (const a of localAgents) heartbeats.set(a.name, reads.heartbeat(paths.runDir, a.name, nowSeconds));
   const heartbeatsMs = performance.now() - hbStarted;
 
   // Without a reader kept across ticks (`--once`), the whole process table is read while the
@@ -240,7 +243,7 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
   const procReader = opts.procReader;
   const proc = liveSessions.size ? (earlyProc ?? (await timed(() => (procReader ? procReader.read(livePanes, nowMs) : readProcessTree(opts.procRoot))))) : null;
   const agentEnvs = new Map<string, Record<string, string>>();
-  for (const a of localAgents) agentEnvs.set(a.name, readAgentEnv(paths.agentsDir, a.name));
+  for (const a of localAgents) agentEnvs.set(a.name, reads.agentEnv(paths.agentsDir, a.name));
   const runtimeOf = (a: RosterAgent): string => agentLaunch(a, agentEnvs.get(a.name) ?? {}).runtime;
 
   // Screens: only panes that matter, ≤ one capture call per socket, bounded per tick.

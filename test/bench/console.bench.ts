@@ -23,6 +23,7 @@ import { randomBytes } from 'node:crypto';
 import type { ReactElement } from 'react';
 import { tmuxSocketPath } from '../helpers/tmux.js';
 import { writeHomeRoster } from '../helpers/roster.js';
+import { liveConsoleCpu, makeLiveFleet } from './live-fleet.js';
 
 // Same React build as the console itself (src/modes/console.ts): production. Set before React
 // loads, hence the dynamic imports below.
@@ -312,6 +313,65 @@ async function benchRetainedHeap(checkpoints = [1500, 3000, 6000]): Promise<Reco
   return out;
 }
 
+/**
+ * The console's CPU per agent count (`MT_BENCH_AGENTS`, default `100,1000`; 1,000 on 4
+ * sockets), push on and push forced off (`MOSAIC_TOP_NO_PUSH=1`), as process CPU time over
+ * MT_BENCH_SECONDS, and the same for `MT_BENCH_BASE` (a built checkout of older code) in the
+ * same run, interleaved per count so a shared machine's load hits both alike. The load average
+ * is printed with the figures. `MT_BENCH_PROFILE=<dir>`: each run also writes a `--cpu-prof`
+ * profile there (summarise with dist/test/bench/profile-summary.js).
+ */
+async function benchCpuPerAgentCount(): Promise<void> {
+  const counts = (process.env.MT_BENCH_AGENTS ?? '100,1000').split(',').map(Number);
+  const base = process.env.MT_BENCH_BASE ? path.resolve(process.env.MT_BENCH_BASE) : null;
+  const profileRoot = process.env.MT_BENCH_PROFILE ? path.resolve(process.env.MT_BENCH_PROFILE) : null;
+  const seconds = Number(process.env.MT_BENCH_SECONDS ?? 30);
+  const codes = [{ code: 'this', bin }, ...(base ? [{ code: 'base', bin: path.join(base, 'bin', 'mosaic-top') }] : [])];
+  const rows: Record<string, string | number>[] = [];
+  const load = () =>
+    os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ');
+  for (const n of counts) {
+    const fleet = makeLiveFleet(n, n >= 1000 ? 4 : 1);
+    try {
+      for (const push of [true, false]) {
+        for (const { code, bin: b } of codes) {
+          const profileDir = profileRoot ? path.join(profileRoot, `${code}-${n}-${push ? 'push' : 'poll'}`) : undefined;
+          const loadBefore = load();
+          const r = await liveConsoleCpu(fleet, {
+            bin: b,
+            seconds,
+            pathPrefix: fixtureBin,
+            env: { MT_SYSTEMCTL_MODE: 'nobus', ...(push ? {} : { MOSAIC_TOP_NO_PUSH: '1' }) },
+            profileDir,
+          });
+          const row = {
+            code,
+            agents: n,
+            push: push ? 'on' : 'off',
+            cpuPctOneCore: Number(r.cpuPct.toFixed(2)),
+            cpuMsPerTick: Number((r.cpuMs / (r.seconds / 2)).toFixed(1)),
+            childrenPct: Number(r.childrenPct.toFixed(2)),
+            seconds: Math.round(r.seconds),
+            load: `${loadBefore} → ${load()}`,
+          };
+          rows.push(row);
+          process.stdout.write(`console CPU per agent count: ${JSON.stringify(row)}\n`);
+        }
+      }
+    } finally {
+      fleet.close();
+    }
+  }
+  console.table(rows);
+}
+
+if (process.env.MT_BENCH_PART === 'agents') {
+  await benchCpuPerAgentCount();
+  process.exit(0);
+}
 // MT_BENCH_LIVE_ONLY=1: only the live console runs (history off/on), e.g. on a loaded machine.
 if (process.env.MT_BENCH_LIVE_ONLY !== '1') {
   const render = benchTableRender();
