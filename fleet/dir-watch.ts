@@ -104,6 +104,18 @@ export class DirWatchCache {
     return got.value;
   }
 
+  /**
+   * A read of file `name` that must not come from what was kept (the caller found the kept one
+   * unusable): `read()` is done, counted, and replaces the kept one. Returns its value.
+   */
+  reread<T>(dir: string, name: string, read: () => T): T {
+    this.stats.reads++;
+    const value = read();
+    const state = this.dirs.get(dir);
+    if (state?.kept.has(name)) state.kept.set(name, value);
+    return value;
+  }
+
   /** Stops every watch and drops every kept read. Idempotent; later reads go to the disk. */
   close(): void {
     this.closed = true;

@@ -52,14 +52,14 @@ export class RunDirWatch implements RunDirReaders {
   heartbeat(runDir: string, agent: string, nowSeconds: number): HeartbeatRead {
     const file = heartbeatPath(runDir, agent);
     const fresh = (): KeptBeat => ({ read: readHeartbeat(runDir, agent, nowSeconds), nowSeconds });
-    let kept = this.cache.get<KeptBeat>(path.dirname(file), path.basename(file), () => ({ value: fresh(), keep: true }), fresh);
+    const dir = path.dirname(file);
+    const name = path.basename(file);
+    const kept = this.cache.get<KeptBeat>(dir, name, () => ({ value: fresh(), keep: true }), fresh);
     if (kept.nowSeconds === nowSeconds) return kept.read;
     const beat = kept.read.heartbeat;
     if (!beat) return kept.read;
-    if (beat.skewSeconds !== 0 || Math.floor(nowSeconds) < Math.floor(kept.nowSeconds)) {
-      kept = fresh();
-      return kept.read;
-    }
+    // A clamped future ts ages from the file's times, and a clock gone back may un-clamp it: parse again.
+    if (beat.skewSeconds !== 0 || Math.floor(nowSeconds) < Math.floor(kept.nowSeconds)) return this.cache.reread(dir, name, fresh).read;
     return { heartbeat: { ...beat, ageSeconds: Math.max(0, Math.floor(nowSeconds) - beat.ts) }, error: kept.read.error };
   }
 
