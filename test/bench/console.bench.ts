@@ -327,6 +327,10 @@ async function benchCpuPerAgentCount(): Promise<void> {
   const profileRoot = process.env.MT_BENCH_PROFILE ? path.resolve(process.env.MT_BENCH_PROFILE) : null;
   const seconds = Number(process.env.MT_BENCH_SECONDS ?? 30);
   const codes = [{ code: 'this', bin }, ...(base ? [{ code: 'base', bin: path.join(base, 'bin', 'mosaic-top') }] : [])];
+  // MT_BENCH_ROUNDS: runs of each (code, push) per count, interleaved (default 1).
+  const rounds = Math.max(1, Number(process.env.MT_BENCH_ROUNDS ?? 1));
+  // MT_BENCH_PUSH=on|off: only that mode (default both).
+  const pushModes = process.env.MT_BENCH_PUSH === 'on' ? [true] : process.env.MT_BENCH_PUSH === 'off' ? [false] : [true, false];
   const rows: Record<string, string | number>[] = [];
   const load = () =>
     os
@@ -336,31 +340,33 @@ async function benchCpuPerAgentCount(): Promise<void> {
   for (const n of counts) {
     const fleet = makeLiveFleet(n, n >= 1000 ? 4 : 1);
     try {
-      for (const push of [true, false]) {
-        for (const { code, bin: b } of codes) {
-          const profileDir = profileRoot ? path.join(profileRoot, `${code}-${n}-${push ? 'push' : 'poll'}`) : undefined;
-          const loadBefore = load();
-          const r = await liveConsoleCpu(fleet, {
-            bin: b,
-            seconds,
-            pathPrefix: fixtureBin,
-            env: { MT_SYSTEMCTL_MODE: 'nobus', ...(push ? {} : { MOSAIC_TOP_NO_PUSH: '1' }) },
-            profileDir,
-          });
-          const row = {
-            code,
-            agents: n,
-            push: push ? 'on' : 'off',
-            cpuPctOneCore: Number(r.cpuPct.toFixed(2)),
-            cpuMsPerTick: Number((r.cpuMs / (r.seconds / 2)).toFixed(1)),
-            childrenPct: Number(r.childrenPct.toFixed(2)),
-            seconds: Math.round(r.seconds),
-            load: `${loadBefore} → ${load()}`,
-          };
-          rows.push(row);
-          process.stdout.write(`console CPU per agent count: ${JSON.stringify(row)}\n`);
+      for (let round = 1; round <= rounds; round++)
+        for (const push of pushModes) {
+          for (const { code, bin: b } of codes) {
+            const profileDir = profileRoot ? path.join(profileRoot, `${code}-${n}-${push ? 'push' : 'poll'}-${round}`) : undefined;
+            const loadBefore = load();
+            const r = await liveConsoleCpu(fleet, {
+              bin: b,
+              seconds,
+              pathPrefix: fixtureBin,
+              env: { MT_SYSTEMCTL_MODE: 'nobus', ...(push ? {} : { MOSAIC_TOP_NO_PUSH: '1' }) },
+              profileDir,
+            });
+            const row = {
+              code,
+              round,
+              agents: n,
+              push: push ? 'on' : 'off',
+              cpuPctOneCore: Number(r.cpuPct.toFixed(2)),
+              cpuMsPerTick: Number((r.cpuMs / (r.seconds / 2)).toFixed(1)),
+              childrenPct: Number(r.childrenPct.toFixed(2)),
+              seconds: Math.round(r.seconds),
+              load: `${loadBefore} → ${load()}`,
+            };
+            rows.push(row);
+            process.stdout.write(`console CPU per agent count: ${JSON.stringify(row)}\n`);
+          }
         }
-      }
     } finally {
       fleet.close();
     }

@@ -182,7 +182,7 @@ export async function liveConsoleCpu(fleet: LiveFleet, opts: LiveConsoleOptions)
   } finally {
     if (beats) clearInterval(beats);
     try {
-      tmux(ui, ['kill-server']);
+      execFileSync('tmux', ['-L', ui, 'kill-server'], { stdio: 'ignore' });
     } catch {
       /* gone */
     }
