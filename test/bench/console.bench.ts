@@ -86,6 +86,33 @@ function median(values: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
+/** The real console on `home` in a 200×60 pane of tmux server `uiSocket` (fixture systemctl, no bus). */
+function startConsolePane(uiSocket: string, home: string, history: boolean): void {
+  tmux(uiSocket, [
+    'new-session',
+    '-d',
+    '-s',
+    'console',
+    '-x',
+    '200',
+    '-y',
+    '60',
+    '-e',
+    `PATH=${fixtureBin}:${process.env.PATH}`,
+    '-e',
+    'MT_SYSTEMCTL_MODE=nobus',
+    '-e',
+    'TERM=xterm-256color',
+    '-e',
+    `MOSAIC_TOP_HISTORY=${history ? 'on' : 'off'}`,
+    bin,
+    '--mosaic-home',
+    home,
+    '--interval',
+    '2',
+  ]);
+}
+
 /**
  * The live console for SECONDS. `history`: transitions recorded in and read from the run dir
  * (the default) or `MOSAIC_TOP_HISTORY=off` — the same fleet, whose beats flip busy/idle every
@@ -114,29 +141,7 @@ async function benchLiveConsole(history = true): Promise<Record<string, number |
     beats = setInterval(() => writeBeats(runDir, ++round), 10_000);
 
     const spawnedAt = performance.now();
-    tmux(uiSocket, [
-      'new-session',
-      '-d',
-      '-s',
-      'console',
-      '-x',
-      '200',
-      '-y',
-      '60',
-      '-e',
-      `PATH=${fixtureBin}:${process.env.PATH}`,
-      '-e',
-      'MT_SYSTEMCTL_MODE=nobus',
-      '-e',
-      'TERM=xterm-256color',
-      '-e',
-      `MOSAIC_TOP_HISTORY=${history ? 'on' : 'off'}`,
-      bin,
-      '--mosaic-home',
-      home,
-      '--interval',
-      '2',
-    ]);
+    startConsolePane(uiSocket, home, history);
     const capture = () => tmux(uiSocket, ['capture-pane', '-p', '-t', '=console:0.0']);
     let headerMs = NaN;
     await until(
