@@ -14,6 +14,10 @@
  * difference is the history's cost (issue 14: ≤ 0.2 % of one core).
  *
  * Targets (issue 4): ≤ 2 % of one core, first frame ≤ 1.5 s. Cleans up every server and dir.
+ *
+ * `MT_BENCH_PART=agents`: only the console's CPU per agent count (100 and 1,000 by default),
+ * push on and forced off, optionally beside an older build (`MT_BENCH_BASE`) and under the
+ * profiler (`MT_BENCH_PROFILE`): see benchCpuPerAgentCount and docs/performance.md.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
