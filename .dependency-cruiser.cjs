@@ -18,7 +18,7 @@ const ROOMS = {
   store: ['snapshot', 'transitions'],
   actions: ['snapshot'],
   poller: ['snapshot', 'store'],
-  view: ['snapshot', 'transitions', 'store'],
+  view: ['snapshot', 'transitions', 'store', 'actions'],
   keys: ['snapshot', 'store', 'view', 'actions', 'poller'],
   ink: [],
   demo: [],
