@@ -6,7 +6,7 @@
 import React from 'react';
 import { Box, Text } from 'ink';
 import chalk from 'chalk';
-import { padToWidth, truncateToWidth } from '../src/view/format.js';
+import { padToWidth, scrollPosition, truncateToWidth } from '../src/view/format.js';
 import type { ColumnSpec } from '../src/view/columns.js';
 import { useConsole } from '../hooks/useConsoleStore.js';
 
@@ -56,12 +56,6 @@ export function colorText(text: string, color: string): string {
   if (color in chalk && typeof named === 'function') return named(text);
   if (color.startsWith('#')) return chalk.hex(color)(text);
   return text;
-}
-
-/** `rows 3–10 of 40 ↑↓`: which rows a scrolled list shows (1-based), with arrows where more are. */
-export function scrollPosition(offset: number, shown: number, total: number): string {
-  const arrows = `${offset > 0 ? '↑' : ''}${offset + shown < total ? '↓' : ''}`;
-  return `rows ${offset + 1}–${offset + shown} of ${total} ${arrows}`.trimEnd();
 }
 
 /**

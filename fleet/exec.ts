@@ -66,7 +66,7 @@ export interface TmuxRunOptions {
 }
 
 /**
- * A tmux server on another host, reached over ssh (built by `remoteTmux` in fleet/remote.ts):
+ * A tmux server on another host, reached over ssh (built by `remoteTmux` in fleet/ssh.ts):
  * the roster's `host:` and socket, and how to run one tmux command there.
  */
 export interface RemoteTmux {

@@ -24,6 +24,11 @@ export interface ProcessTree {
    * on blanks): {@link readCmdline} then looks here instead of `<procRoot>/<pid>/cmdline`.
    */
   argv?: Map<number, string[]>;
+  /**
+   * argv already read per entry ({@link ProcessTreeReader} keeps it across reads): an entry kept
+   * from the last read is the same process as then, so its `cmdline` is not read again.
+   */
+  cmdlines?: WeakMap<ProcEntry, string[]>;
 }
 
 /**
@@ -101,7 +106,7 @@ export interface PaneProcess {
  * cost more than the rest of its tick. Per {@link read}: `/proc` is listed; new pids are read;
  * the children of vanished pids are read again (they were re-parented); the subtree of a pane
  * whose pid or current command changed since the last read is read again (an `exec` there
- * changes a program name). Everything else keeps its entry. A full read happens on the first
+ * changes a program name). Everything else keeps its entry, and its argv once read. A full read happens on the first
  * call and every `fullEveryMs` (default 30 s), which bounds what the shortcut can miss (an
  * `exec` below an unchanged foreground process, a pid reused between two reads) to that time.
  */
@@ -110,6 +115,8 @@ export class ProcessTreeReader {
   private children = new Map<number, number[]>();
   private panes = new Map<number, string>();
   private lastFullMs = -Infinity;
+  /** argv per kept entry: read once per process, again after a full read (readCmdline). */
+  private readonly cmdlines = new WeakMap<ProcEntry, string[]>();
 
   constructor(
     readonly procRoot = '/proc',
@@ -125,7 +132,7 @@ export class ProcessTreeReader {
       this.entries = tree.entries;
       this.children = tree.children;
       this.lastFullMs = nowMs;
-      return tree;
+      return { ...tree, cmdlines: this.cmdlines };
     }
     const alive = new Set<number>();
     for (const name of fs.readdirSync(this.procRoot)) {
@@ -151,7 +158,7 @@ export class ProcessTreeReader {
       else this.entries.delete(pid);
     }
     this.children = childrenOf(this.entries);
-    return { procRoot: this.procRoot, entries: this.entries, children: this.children };
+    return { procRoot: this.procRoot, entries: this.entries, children: this.children, cmdlines: this.cmdlines };
   }
 }
 
@@ -176,15 +183,21 @@ const INTERPRETER = /^(node|nodejs|python[0-9.]*|ruby[0-9.]*|perl[0-9.]*|sh|bash
 /** argv of a process from `/proc/<pid>/cmdline` (NUL separated); empty when gone or unreadable. */
 export function readCmdline(tree: ProcessTree, pid: number): string[] {
   if (tree.argv) return tree.argv.get(pid) ?? [];
+  const entry = tree.cmdlines ? tree.entries.get(pid) : undefined;
+  const kept = entry ? tree.cmdlines?.get(entry) : undefined;
+  if (kept) return kept;
+  let argv: string[] = [];
   try {
     const raw = fs.readFileSync(path.join(tree.procRoot, String(pid), 'cmdline'), 'utf8');
-    return raw
+    argv = raw
       .split('\u0000')
       .filter((s, i, all) => s !== '' || i < all.length - 1)
       .filter(Boolean);
   } catch {
-    return [];
+    // gone or unreadable: no argv
   }
+  if (entry) tree.cmdlines?.set(entry, argv);
+  return argv;
 }
 
 /**

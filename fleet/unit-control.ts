@@ -1,10 +1,10 @@
 /**
  * Acting on an agent's systemd unit: `systemctl --user <verb> mosaic-agent@<name>.service`
- * on this host, or on the agent's host over its ssh connection (fleet/remote.ts). The snapshot
+ * on this host, or on the agent's host over its ssh connection (fleet/ssh.ts). The snapshot
  * probe (fleet/systemd.ts) only reads; this module changes unit state.
  */
 import { runCommand, type ExecResult } from './exec.js';
-import { runRemoteCommand, type RemoteCommandHost } from './remote.js';
+import { runRemoteCommand, type RemoteCommandHost } from './ssh.js';
 
 /** The unit verbs the lifecycle actions use. */
 export type UnitVerb = 'start' | 'stop' | 'restart';

@@ -35,6 +35,7 @@ const VALUE_OPTIONS = new Set(['--mosaic-home', '--roster', '--interval']);
 export function commandWord(args: readonly string[]): string | null {
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
+    if (a === undefined) continue;
     if (a === '--') return args[i + 1] ?? null;
     if (a.startsWith('-')) {
       if (VALUE_OPTIONS.has(a)) i++;

@@ -37,6 +37,8 @@ const WANTED: Record<SpendRuntime, (line: Buffer) => boolean> = {
   claude: (l) => l.includes('"usage"'),
   codex: (l) => l.includes('"token_count"') || l.includes('"turn_context"') || l.includes('"session_meta"'),
   pi: (l) => l.includes('"usage"'),
+  // opencode keeps SQLite, never tailed (fleet/spend/opencode.ts).
+  opencode: () => false,
 };
 
 const CACHE_VERSION = 1;

@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { descendantsOf, readCmdline, type ProcessTree } from '../proc.js';
 import { SpendLedger } from './ledger.js';
+import { OpencodeStore, type SqliteRunner } from './opencode.js';
 import { loadPriceBook, type PriceBook } from './prices.js';
 import type { ReportFile } from './report.js';
 import { attributeFile, listRecordFiles, readProcessEnv, readSources, recordSource, scopeOf, sourcesPath, type SpendSource } from './sources.js';
@@ -23,7 +24,7 @@ export const RELIST_MS = 10_000;
 
 /** Runtimes whose records the meter reads. */
 export function isSpendRuntime(runtime: string): runtime is SpendRuntime {
-  return runtime === 'claude' || runtime === 'codex' || runtime === 'pi';
+  return runtime === 'claude' || runtime === 'codex' || runtime === 'pi' || runtime === 'opencode';
 }
 
 /** An agent as the meter needs it. */
@@ -61,15 +62,18 @@ export class SpendMeter {
   private priceBook: PriceBook | null = null;
   private listings = new Map<string, { at: number; files: string[] }>();
   private sourceCache = new Map<string, { mtimeMs: number; list: SpendSource[] }>();
+  private opencode: OpencodeStore;
   /** Errors of the last refresh (unreadable files, cache writes), one line each. */
   errors: string[] = [];
 
+  /** `sqlite`: how opencode's databases are queried (default the `sqlite3` shell; tests). */
   constructor(
     readonly runDir: string,
     readonly pricesFile: string,
-    opts: { cache?: boolean } = {},
+    opts: { cache?: boolean; sqlite?: SqliteRunner } = {},
   ) {
     this.ledger = new SpendLedger(opts.cache === false ? null : path.join(runDir, 'spend', 'cache'));
+    this.opencode = new OpencodeStore(opts.sqlite);
   }
 
   /** The price book, re-read when prices.yaml changed. */
@@ -125,6 +129,7 @@ export class SpendMeter {
   }
 
   private filesOf(s: SpendSource, now: number): string[] {
+    if (s.runtime === 'opencode') return [];
     const dir = s.kind === 'scope' ? s.path : s.path.replace(/\.jsonl$/, '');
     const key = `${s.runtime}\0${dir}`;
     const cached = this.listings.get(key);
@@ -134,6 +139,28 @@ export class SpendMeter {
       this.listings.set(key, { at: now, files });
     }
     return s.kind === 'transcript' ? [s.path, ...files] : files;
+  }
+
+  /** The sessions of every opencode database in the agents' scopes, attributed like files (`<db>/<session id>`). */
+  private opencodeSessions(sources: ReadonlyMap<string, readonly SpendSource[]>, since: number): ReportFile[] {
+    const dbs = new Set<string>();
+    for (const list of sources.values()) for (const s of list) if (s.runtime === 'opencode' && s.kind === 'scope') dbs.add(s.path);
+    const out: ReportFile[] = [];
+    for (const db of dbs) {
+      let sessions;
+      try {
+        sessions = this.opencode.read(db, since);
+      } catch (error) {
+        this.errors.push(`opencode spend n/a: ${(error as Error).message}`);
+        continue;
+      }
+      for (const s of sessions) {
+        const file = path.join(db, s.id);
+        const who = attributeFile(file, 'opencode', s.cwd, sources);
+        if (who) out.push({ file, runtime: 'opencode', agent: who.agent, reason: who.reason, session: s.id, events: s.events, rate: null });
+      }
+    }
+    return out;
   }
 
   /**
@@ -167,6 +194,7 @@ export class SpendMeter {
       if (!who) continue;
       out.push({ file, runtime, agent: who.agent, reason: who.reason, session: entry.parser.session ?? null, events: entry.events, rate: entry.rate });
     }
+    out.push(...this.opencodeSessions(sources, opts.since));
     const saveError = this.ledger.save();
     if (saveError) this.errors.push(saveError);
     return out;

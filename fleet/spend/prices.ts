@@ -35,7 +35,7 @@ export interface ModelRates {
 }
 
 /** Provider a runtime's model names belong to (helps the library's lookup). */
-const PROVIDER: Record<SpendRuntime, string | undefined> = { claude: 'anthropic', codex: 'openai', pi: undefined };
+const PROVIDER: Record<SpendRuntime, string | undefined> = { claude: 'anthropic', codex: 'openai', pi: undefined, opencode: undefined };
 
 /** Most bytes of prices.yaml read. */
 const PRICES_READ_LIMIT = 256 * 1024;
@@ -126,7 +126,7 @@ export function parsePriceOverrides(text: string, file: string): { overrides: Ma
   const fail = (line: number, what: string) => ({ overrides: new Map<string, ModelRates>(), error: `${file}:${line}: ${what}` });
   if (doc.errors.length) {
     const e = doc.errors[0];
-    return fail(e.linePos?.[0]?.line ?? 1, e.message.split('\n')[0]);
+    return fail(e?.linePos?.[0]?.line ?? 1, e?.message.split('\n')[0] ?? 'not YAML');
   }
   if (doc.contents === null) return { overrides: new Map(), error: null };
   if (!isMap(doc.contents)) return fail(lineOf(counter, doc.contents), 'expected a mapping with `models:`');

@@ -108,12 +108,12 @@ function codexLine(rec: Record<string, unknown>, state: ParserState): LineResult
   const hasTotal = 'input_tokens' in total || 'output_tokens' in total;
   const prev = state.totals ?? [0, 0, 0, 0];
   let use: [number, number, number, number] | null = null;
-  const grew = hasTotal && cur.every((v, i) => v >= prev[i]);
+  const grew = hasTotal && cur.every((v, i) => v >= (prev[i] ?? 0));
   if (hasTotal && cur.every((v, i) => v === prev[i]))
     use = null; // a repeat: nothing new was used
   // The cumulative total grew: the difference is what was used since the last count (it
   // cannot miss a response whose own count was not written); else the last response's usage.
-  else if (grew) use = cur.map((v, i) => v - prev[i]) as [number, number, number, number];
+  else if (grew) use = cur.map((v, i) => v - (prev[i] ?? 0)) as [number, number, number, number];
   else if ('input_tokens' in last || 'output_tokens' in last)
     use = [num(last.input_tokens), num(last.cached_input_tokens), num(last.output_tokens), num(last.reasoning_output_tokens)];
   if (hasTotal) state.totals = cur;
@@ -157,5 +157,6 @@ export function parseRecord(runtime: SpendRuntime, value: unknown, state: Parser
   const rec = obj(value);
   if (runtime === 'claude') return claudeLine(rec, state);
   if (runtime === 'codex') return codexLine(rec, state);
-  return piLine(rec, state);
+  if (runtime === 'pi') return piLine(rec, state);
+  return null;
 }

@@ -124,7 +124,7 @@ class Acc {
     return {
       key,
       by,
-      runtime: this.runtimes.size === 1 ? [...this.runtimes][0] : this.runtimes.size ? 'mixed' : '',
+      runtime: this.runtimes.size === 1 ? ([...this.runtimes][0] ?? '') : this.runtimes.size ? 'mixed' : '',
       tokens: { ...this.tokens },
       costUsd: this.priced ? Math.round(this.cost * 1e9) / 1e9 : null,
       unpricedModels: [...this.unpriced].sort(),

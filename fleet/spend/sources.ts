@@ -8,7 +8,8 @@
  *   CLAUDE_CONFIG_DIR, CODEX_HOME, PI_CODING_AGENT_DIR and its cwd), written by the meter when
  *   it sees the process: Claude ⇒ `<config>/projects/<cwd slug>/`, Codex ⇒
  *   `<codex home>/sessions/` with the session's cwd, pi ⇒ `<agent dir>/sessions/` with the
- *   session's cwd.
+ *   session's cwd, opencode ⇒ its database `<data home>/opencode/opencode.db` (XDG_DATA_HOME)
+ *   with the session's cwd; an opencode session is named `<database>/<session id>`.
  *
  * Attribution never guesses: a file named by two agents' hooks, or inside the scope of two
  * agents (same directory and cwd) and named by no hook, is `unattributed` with that reason.
@@ -17,13 +18,14 @@ import { readBoundedFile } from '../../lib/bounded-read.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ensureOwnerOnlyDir, OWNER_ONLY_FILE_MODE } from '../../lib/owner-only.js';
+import { opencodeDbPath } from './opencode.js';
 import type { SpendRuntime } from './types.js';
 
 /** One piece of evidence of where an agent's records are. */
 export interface SpendSource {
   kind: 'transcript' | 'scope';
   runtime: SpendRuntime;
-  /** transcript: the record file; scope: the directory holding the agent's record files. */
+  /** transcript: the record file; scope: the directory holding the agent's record files (opencode: its database). */
   path: string;
   /** The session's working directory: filters a shared Codex/pi sessions dir; null = any. */
   cwd: string | null;
@@ -58,7 +60,8 @@ export function readSources(runDir: string, agent: string): SpendSource[] {
     if (!line.trim()) continue;
     try {
       const s = JSON.parse(line) as SpendSource;
-      if ((s.kind === 'transcript' || s.kind === 'scope') && typeof s.path === 'string' && ['claude', 'codex', 'pi'].includes(s.runtime)) out.push(s);
+      if ((s.kind === 'transcript' || s.kind === 'scope') && typeof s.path === 'string' && ['claude', 'codex', 'pi', 'opencode'].includes(s.runtime))
+        out.push(s);
     } catch {
       // a torn line: skip
     }
@@ -126,10 +129,14 @@ export function scopeOf(runtime: SpendRuntime, env: Record<string, string>, cwd:
     found = pick('CODEX_HOME', home ? path.join(home, '.codex') : null);
     if (!found) return null;
     dir = path.join(found[0], 'sessions');
-  } else {
+  } else if (runtime === 'pi') {
     found = pick('PI_CODING_AGENT_DIR', home ? path.join(home, '.pi', 'agent') : null);
     if (!found) return null;
     dir = path.join(found[0], 'sessions');
+  } else {
+    found = pick('XDG_DATA_HOME', home ? path.join(home, '.local', 'share') : null);
+    if (!found) return null;
+    dir = opencodeDbPath(found[0]);
   }
   return { kind: 'scope', runtime, path: dir, cwd: runtime === 'claude' ? null : cwd, evidence: `process ${pid} (${found[1]}, cwd ${cwd})`, at: now };
 }
@@ -188,9 +195,9 @@ export function attributeFile(
       }
     }
   }
-  if (byHook.length === 1) return { agent: byHook[0], reason: null };
+  if (byHook.length === 1) return { agent: byHook[0] ?? null, reason: null };
   if (byHook.length > 1) return { agent: null, reason: `${runtime} session ${base} named by the hooks of ${byHook.sort().join(' and ')}` };
-  if (byScope.length === 1) return { agent: byScope[0], reason: null };
+  if (byScope.length === 1) return { agent: byScope[0] ?? null, reason: null };
   if (byScope.length > 1)
     return {
       agent: null,

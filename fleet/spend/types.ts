@@ -8,7 +8,7 @@
  */
 
 /** Runtimes whose records the meter reads. */
-export type SpendRuntime = 'claude' | 'codex' | 'pi';
+export type SpendRuntime = 'claude' | 'codex' | 'pi' | 'opencode';
 
 /** Token counts, integers. `total` = input + output + cacheRead + cacheWrite. */
 export interface SpendTokens {

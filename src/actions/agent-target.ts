@@ -3,7 +3,7 @@
  * never guessed — its socket here, or its host's tmux over ssh. Owner: actions.
  */
 import type { TmuxServer } from '../../fleet/exec.js';
-import { isLocalHost, remoteTmux, sshTarget } from '../../fleet/remote.js';
+import { isLocalHost, remoteTmux, sshTarget } from '../../fleet/ssh.js';
 import { loadRoster, rosterErrorSummary, type RosterAgent } from '../../fleet/roster.js';
 import type { MosaicPaths } from '../../lib/paths.js';
 

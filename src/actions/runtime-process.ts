@@ -10,7 +10,8 @@ import { expectedProgram, readAgentEnv } from '../../fleet/agent-env.js';
 import { isRemoteTmux, runTmux, type TmuxServer } from '../../fleet/exec.js';
 import { programsUnder, readProcessSubtree, readProcessTree } from '../../fleet/proc.js';
 import { matchProcess } from '../../fleet/readiness.js';
-import { probeRemoteHost, sshTimeoutMs } from '../../fleet/remote.js';
+import { probeRemoteHost } from '../../fleet/remote-probe.js';
+import { sshTimeoutMs } from '../../fleet/ssh.js';
 import { sanitizeLine } from '../../lib/sanitize.js';
 import { findAgentPane } from '../snapshot/join.js';
 

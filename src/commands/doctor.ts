@@ -8,13 +8,14 @@
  * RULES-STALE, 2 on a roster error.
  */
 import type { Command } from 'commander';
+import { messageOf } from '../../lib/errors.js';
 import { resolvePaths } from '../../lib/paths.js';
 import { sanitizeLine } from '../../lib/sanitize.js';
 import { hasScreenRules, ruleSetSummary, shippedScreenRules, type CompiledScreenRules } from '../../fleet/screen.js';
 import { ScreenRulesCache, screenRulesOverridePath } from '../../fleet/screen-rules-file.js';
 import type { GlobalOptions } from '../options.js';
 import type { AgentRow, Snapshot } from '../snapshot/types.js';
-import type { HookStatus } from './hooks.js';
+import type { HookStatus } from '../../fleet/hooks-install/install.js';
 
 /** One agent's line of `doctor`. */
 export interface DoctorRow {
@@ -93,9 +94,10 @@ export function registerDoctorCommand(program: Command): void {
     .action(async (names: string[], _o: unknown, cmd: Command) => {
       const g = cmd.optsWithGlobals() as GlobalOptions;
       const paths = resolvePaths({ mosaicHome: g.mosaicHome, roster: g.roster });
-      const [{ collectSnapshot }, { hookStatus, hookTarget, planHookFiles }, { loadRoster }] = await Promise.all([
+      const [{ collectSnapshot }, { hookStatus }, { hookTarget, planHookFiles }, { loadRoster }] = await Promise.all([
         import('../snapshot/collect.js'),
-        import('./hooks.js'),
+        import('../../fleet/hooks-install/install.js'),
+        import('../../fleet/hooks-install/plan.js'),
         import('../../fleet/roster.js'),
       ]);
       const loaded = loadRoster(paths.roster);
@@ -117,7 +119,7 @@ export function registerDoctorCommand(program: Command): void {
       try {
         for (const s of hookStatus(planHookFiles(agents, paths.agentsDir).items, hookTarget(paths.mosaicHome))) for (const a of s.agents) hooks.set(a, s);
       } catch (error) {
-        process.stderr.write(`mosaic-top doctor: hook files not checked: ${sanitizeLine((error as Error).message)}\n`);
+        process.stderr.write(`mosaic-top doctor: hook files not checked: ${sanitizeLine(messageOf(error))}\n`);
       }
       const rows = doctorRows({ ...snapshot, agents: snapshot.agents.filter((a) => !names.length || names.includes(a.name)) }, hooks, rulesState.get().rules);
       if (g.json) process.stdout.write(`${JSON.stringify({ agents: rows })}\n`);

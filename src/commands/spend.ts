@@ -20,7 +20,7 @@ const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_
  */
 export function parseSince(value: string, now = Date.now()): number {
   const d = /^(\d+(?:\.\d+)?)([smhdw])$/.exec(value.trim());
-  if (d) return now - Number(d[1]) * UNITS[d[2]] * 1000;
+  if (d) return now - Number(d[1]) * (UNITS[d[2] ?? ''] ?? 1) * 1000;
   const bareDate = /^\d{4}-\d{2}-\d{2}$/.test(value.trim());
   const t = bareDate ? new Date(`${value.trim()}T00:00:00`).getTime() : Date.parse(value);
   if (!Number.isFinite(t)) throw new InvalidArgumentError(`expected a duration (90m, 12h, 7d) or an ISO date/time, got "${value}"`);
@@ -67,7 +67,7 @@ export function renderSpendTable(r: SpendReport): string {
   const widths = head.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length)));
   const out = rows.map((row) =>
     row
-      .map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i])))
+      .map((c, i) => (i < 2 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))
       .join('  ')
       .trimEnd(),
   );

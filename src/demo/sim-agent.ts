@@ -33,6 +33,7 @@
  */
 import readline from 'node:readline';
 import { writeHeartbeat, type HeartbeatState } from '../../fleet/heartbeat.js';
+import { messageOf } from '../../lib/errors.js';
 import { SIM_INPUT_MODES, SIM_SCREENS, SimInput, type SimInputMode, type SimScreen } from './sim-input.js';
 
 /** Behaviours of the sim agent (see the module comment). */
@@ -173,101 +174,130 @@ export function parseSimAgentArgs(argv: readonly string[]): SimAgentOptions {
   return o;
 }
 
+/** One running sim agent: its options, the state its beats report, and its raw input (when `--input-mode` is set). */
+interface SimRun {
+  o: SimAgentOptions;
+  state: HeartbeatState;
+  card: string | null;
+  simInput: SimInput | null;
+}
+
+/** Writes the agent's beat (state, card, optional note); a failure is printed on its screen, never thrown. */
+function beat(run: SimRun, note?: string): void {
+  try {
+    writeHeartbeat(run.o.runDir, run.o.agent, { state: run.state, card: run.card, note: note ?? null, interval: run.o.intervalSeconds, pid: process.pid });
+  } catch (error) {
+    process.stdout.write(`heartbeat failed: ${messageOf(error)}\n`);
+  }
+}
+
+/** Prints one line on the agent's screen (through the raw input's screen when there is one). */
+function say(run: SimRun, line: string): void {
+  if (run.simInput) run.simInput.print(line);
+  else process.stdout.write(`${line}\n`);
+}
+
+/** Reads the terminal per `--input-mode` (raw, bracketed paste) or as cooked lines; `take` gets each message. Stdin's end exits 0. */
+function listenForInput(run: SimRun, take: (line: string) => void): void {
+  const { o } = run;
+  if (o.inputMode) {
+    const simInput = new SimInput(
+      o.inputMode,
+      process.stdout,
+      { isBusy: () => run.state === 'busy', take: (text) => take(text.split('\n')[0] ?? '') },
+      o.screen,
+      () => process.stdout.columns || 80,
+    );
+    run.simInput = simInput;
+    if (process.stdin.isTTY) process.stdin.setRawMode(true);
+    process.stdin.setEncoding('utf8');
+    process.stdin.on('data', (chunk: string) => run.simInput?.feed(chunk));
+    process.stdin.on('end', () => process.exit(0));
+    process.on('exit', () => run.simInput?.end());
+    simInput.begin();
+  } else {
+    const input = readline.createInterface({ input: process.stdin, terminal: false });
+    input.on('line', take);
+    input.on('close', () => process.exit(0));
+  }
+}
+
+/**
+ * Modes `cycle` and `exit`: busy for `--busy` s, idle for `--idle` s, a beat on each change and
+ * every `--interval` s; SIGUSR1 ends the phase at the next tick (250 ms); an input line is
+ * acknowledged, sets the card (`card: X`) and makes the agent busy.
+ */
+function runCycle(run: SimRun): void {
+  const { o } = run;
+  let phaseEndsAt = Date.now() + o.busySeconds * 1000;
+  say(run, '[busy]');
+  beat(run, 'starting');
+  let lastBeat = Date.now();
+  const tick = setInterval(() => {
+    const now = Date.now();
+    if (now >= phaseEndsAt) {
+      run.state = run.state === 'busy' ? 'idle' : 'busy';
+      phaseEndsAt = now + (run.state === 'busy' ? o.busySeconds : o.idleSeconds) * 1000;
+      say(run, `[${run.state}]`);
+      beat(run);
+      lastBeat = now;
+      if (run.state === 'idle') run.simInput?.onIdle();
+    } else if (now - lastBeat >= o.intervalSeconds * 1000) {
+      beat(run);
+      lastBeat = now;
+    }
+  }, 250);
+  tick.unref();
+  process.on('SIGUSR1', () => {
+    phaseEndsAt = 0;
+  });
+  const onLine = (line: string) => {
+    say(run, `ack: ${line}`);
+    const m = /^card[:= ]\s*(\S+)/i.exec(line.trim());
+    if (m?.[1]) run.card = m[1];
+    run.state = 'busy';
+    phaseEndsAt = Date.now() + o.busySeconds * 1000;
+    run.simInput?.refresh();
+    beat(run, `got input (${line.length} chars)`);
+    lastBeat = Date.now();
+  };
+  listenForInput(run, onLine);
+  // Keep the process alive while stdin is open (readline holds it) and the timer runs.
+  setInterval(() => {}, 1 << 30);
+}
+
+/** Mode `silent`: one beat dated `--beat-age` s in the past, then none; input is still acknowledged. */
+function runSilent(run: SimRun): void {
+  const { o } = run;
+  writeHeartbeat(o.runDir, o.agent, {
+    state: 'idle',
+    note: 'last beat before going silent',
+    interval: o.intervalSeconds,
+    pid: process.pid,
+    ts: Math.floor(Date.now() / 1000 - o.beatAgeSeconds),
+  });
+  say(run, 'wrote one old beat; not beating any more');
+  // Silent means no more beats; input still follows --input-mode.
+  listenForInput(run, (line) => say(run, `ack: ${line}`));
+  setInterval(() => {}, 1 << 30);
+}
+
 /** Runs the sim agent until stdin closes, a signal arrives, or (mode `exit`) the exit timer fires. */
 export function runSimAgent(o: SimAgentOptions): void {
   // A silent agent wrote one idle beat and stopped: its screen must not show a running turn.
-  let state: HeartbeatState = o.mode === 'silent' ? 'idle' : 'busy';
-  let card: string | null = null;
-  const beat = (note?: string) => {
-    try {
-      writeHeartbeat(o.runDir, o.agent, { state, card, note: note ?? null, interval: o.intervalSeconds, pid: process.pid });
-    } catch (error) {
-      process.stdout.write(`heartbeat failed: ${(error as Error).message}\n`);
-    }
-  };
-  let simInput: SimInput | null = null;
-  const say = (line: string) => (simInput ? simInput.print(line) : process.stdout.write(`${line}\n`));
-  say(`sim-agent ${o.agent} (mode ${o.mode}) ready — type a line and press Enter`);
-
-  /** Reads the terminal per `--input-mode` (raw, bracketed paste) or as cooked lines; `take` gets each message. */
-  function listenForInput(take: (line: string) => void): void {
-    if (o.inputMode) {
-      simInput = new SimInput(
-        o.inputMode,
-        process.stdout,
-        { isBusy: () => state === 'busy', take: (text) => take(text.split('\n')[0]) },
-        o.screen,
-        () => process.stdout.columns || 80,
-      );
-      if (process.stdin.isTTY) process.stdin.setRawMode(true);
-      process.stdin.setEncoding('utf8');
-      process.stdin.on('data', (chunk: string) => simInput?.feed(chunk));
-      process.stdin.on('end', () => process.exit(0));
-      process.on('exit', () => simInput?.end());
-      simInput.begin();
-    } else {
-      const input = readline.createInterface({ input: process.stdin, terminal: false });
-      input.on('line', take);
-      input.on('close', () => process.exit(0));
-    }
-  }
-
+  const run: SimRun = { o, state: o.mode === 'silent' ? 'idle' : 'busy', card: null, simInput: null };
+  say(run, `sim-agent ${o.agent} (mode ${o.mode}) ready — type a line and press Enter`);
   if (o.mode === 'prompt' || o.mode === 'limited') {
-    runRuntimeScreens(o, say, listenForInput);
-  } else if (o.mode === 'silent') {
-    writeHeartbeat(o.runDir, o.agent, {
-      state: 'idle',
-      note: 'last beat before going silent',
-      interval: o.intervalSeconds,
-      pid: process.pid,
-      ts: Math.floor(Date.now() / 1000 - o.beatAgeSeconds),
-    });
-    say('wrote one old beat; not beating any more');
-  } else {
-    let phaseEndsAt = Date.now() + o.busySeconds * 1000;
-    say('[busy]');
-    beat('starting');
-    let lastBeat = Date.now();
-    const tick = setInterval(() => {
-      const now = Date.now();
-      if (now >= phaseEndsAt) {
-        state = state === 'busy' ? 'idle' : 'busy';
-        phaseEndsAt = now + (state === 'busy' ? o.busySeconds : o.idleSeconds) * 1000;
-        say(`[${state}]`);
-        beat();
-        lastBeat = now;
-        if (state === 'idle') simInput?.onIdle();
-      } else if (now - lastBeat >= o.intervalSeconds * 1000) {
-        beat();
-        lastBeat = now;
-      }
-    }, 250);
-    tick.unref();
-    process.on('SIGUSR1', () => {
-      phaseEndsAt = 0;
-    });
-    const onLine = (line: string) => {
-      say(`ack: ${line}`);
-      const m = /^card[:= ]\s*(\S+)/i.exec(line.trim());
-      if (m) card = m[1];
-      state = 'busy';
-      phaseEndsAt = Date.now() + o.busySeconds * 1000;
-      simInput?.refresh();
-      beat(`got input (${line.length} chars)`);
-      lastBeat = Date.now();
-    };
-    listenForInput(onLine);
-    // Keep the process alive while stdin is open (readline holds it) and the timer runs.
-    setInterval(() => {}, 1 << 30);
-  }
-  if (o.mode === 'silent') {
-    // Silent means no more beats; input still follows --input-mode.
-    listenForInput((line) => say(`ack: ${line}`));
-    setInterval(() => {}, 1 << 30);
-  }
+    runRuntimeScreens(
+      o,
+      (line) => say(run, line),
+      (take) => listenForInput(run, take),
+    );
+  } else if (o.mode === 'silent') runSilent(run);
+  else runCycle(run);
   if (o.mode === 'exit') {
     setTimeout(() => {
-      say(`exiting with status ${o.exitCode}`);
+      say(run, `exiting with status ${o.exitCode}`);
       process.exit(o.exitCode);
     }, o.exitAfterSeconds * 1000);
   }
@@ -284,7 +314,7 @@ function runRuntimeScreens(o: SimAgentOptions, say: (line: string) => void, list
     try {
       writeHeartbeat(o.runDir, o.agent, { state, reason, pid: process.pid });
     } catch (error) {
-      say(`heartbeat failed: ${(error as Error).message}`);
+      say(`heartbeat failed: ${messageOf(error)}`);
     }
   };
   const show = (lines: readonly string[]) => {
@@ -383,7 +413,7 @@ if (process.argv[1] && /sim-agent(\.js)?$/.test(process.argv[1])) {
   try {
     runSimAgent(parseSimAgentArgs(process.argv.slice(2)));
   } catch (error) {
-    process.stderr.write(`sim-agent: ${(error as Error).message}\n`);
+    process.stderr.write(`sim-agent: ${messageOf(error)}\n`);
     process.exit(2);
   }
 }

@@ -83,7 +83,7 @@ export function decodeInput(state: DecoderState, chunk: string): InputEvent[] {
       data = data.slice(end + PASTE_END.length);
       continue;
     }
-    const ch = data[0];
+    const ch = data.charAt(0);
     if (ch === '\u001b') {
       if (data.startsWith(PASTE_START)) {
         flushText();

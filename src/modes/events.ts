@@ -9,7 +9,8 @@
  * SIGINT/SIGTERM end it cleanly with exit 0.
  */
 import { spendMeterWanted } from '../snapshot/spend-switch.js';
-import { resolvePaths } from '../../lib/paths.js';
+import { messageOf } from '../../lib/errors.js';
+import { resolvePaths, type MosaicPaths } from '../../lib/paths.js';
 import { sanitizeLine } from '../../lib/sanitize.js';
 import type { Snapshot } from '../snapshot/types.js';
 import { diffSnapshots, transitionChange, transitionSubject, type Transition } from '../transitions/diff.js';
@@ -42,6 +43,7 @@ export function transitionLine(t: Transition): string {
   return sanitizeLine(`${at}  ${transitionSubject(t)}  ${transitionChange(t)}${t.attention ? '  !' : ''}  ${t.evidence.join('; ')}`);
 }
 
+/** Prints one transition on stdout: its JSON line, or its readable line. */
 function print(t: Transition, json: boolean): void {
   process.stdout.write(json ? `${JSON.stringify(t)}\n` : `${transitionLine(t)}\n`);
 }
@@ -92,7 +94,14 @@ export async function runEvents(opts: EventsOptions): Promise<number> {
   return follow(opts, paths, file);
 }
 
-async function follow(opts: EventsOptions, paths: ReturnType<typeof resolvePaths>, file: string): Promise<number> {
+/** The snapshot collector `--follow` keeps across ticks: roster cache, systemd backoff, tmux environment, one backlog client, the spend meter. */
+interface FollowCollector {
+  collect: (signal: AbortSignal) => Promise<Snapshot>;
+  close: () => Promise<void>;
+}
+
+/** Builds the {@link FollowCollector} (its modules imported here: plain `events` never loads them). */
+async function followCollector(paths: MosaicPaths): Promise<FollowCollector> {
   const [{ collectSnapshot }, { RosterCache }, { SystemdBackoff }, { tmuxEnv: makeTmuxEnv }, { createBacklogSectionReader }] = await Promise.all([
     import('../snapshot/collect.js'),
     import('../../fleet/roster.js'),
@@ -104,20 +113,55 @@ async function follow(opts: EventsOptions, paths: ReturnType<typeof resolvePaths
   const systemdBackoff = new SystemdBackoff();
   const tmuxEnv = makeTmuxEnv();
   const backlogReader = createBacklogSectionReader();
-  const controller = new AbortController();
-  const stop = () => controller.abort();
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
-  // A closed stdout (`| head`) ends the stream quietly.
-  const onStdoutError = () => controller.abort();
-  process.stdout.on('error', onStdoutError);
-
-  const warned = new Set<string>();
-  const warn = (line: string) => {
-    if (warned.has(line)) return;
-    warned.add(line);
-    process.stderr.write(`mosaic-top events: ${sanitizeLine(line)}\n`);
+  // The spend meter (OVER-PACE / OVER-BUDGET transitions), kept across ticks.
+  const spend = spendMeterWanted() ? new (await import('../snapshot/spend.js')).SnapshotSpend(paths) : undefined;
+  return {
+    collect: (signal) => collectSnapshot({ paths, rosterCache, systemdBackoff, tmuxEnv, signal, readBacklog: backlogReader.read, spend }),
+    close: () => backlogReader.close(),
   };
+}
+
+/**
+ * One snapshot, aborted by `stop` or after `timeoutMs`: the snapshot (null when it failed; the
+ * cause goes to `warn` unless stopped) and whether the bound ran out.
+ */
+async function tickOnce(
+  collector: FollowCollector,
+  stop: AbortSignal,
+  timeoutMs: number,
+  warn: (line: string) => void,
+): Promise<{ snapshot: Snapshot | null; timedOut: boolean }> {
+  const tick = new AbortController();
+  const timer = setTimeout(() => tick.abort(), timeoutMs);
+  let snapshot: Snapshot | null = null;
+  try {
+    snapshot = await collector.collect(AbortSignal.any([stop, tick.signal]));
+  } catch (error) {
+    if (!stop.aborted) warn(`snapshot failed: ${messageOf(error)}`);
+  } finally {
+    clearTimeout(timer);
+  }
+  return { snapshot, timedOut: tick.signal.aborted };
+}
+
+/** The stderr line of the first snapshot (the baseline): agents per state, the roster, the interval. */
+function baselineLine(snapshot: Snapshot, roster: string, intervalSeconds: number): string {
+  const counts = Object.entries(snapshot.fleet.counts)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
+  return `mosaic-top events: baseline of ${snapshot.agents.length} agents (${counts || 'none'}) from ${sanitizeLine(roster)}; following every ${intervalSeconds} s (ctrl-c stops)\n`;
+}
+
+/** Where followed transitions go besides stdout: the history, the `--notify` command through the damper. */
+interface TransitionSinks {
+  history: HistoryWriter | null;
+  damper: NotifyDamper;
+  notifier: { notify: (t: Transition) => void; idle: () => Promise<void> } | null;
+}
+
+/** The {@link TransitionSinks} of `opts`; history write problems go to `warn`. */
+async function transitionSinks(opts: EventsOptions, file: string, warn: (line: string) => void): Promise<TransitionSinks> {
   const history = opts.history ? new HistoryWriter(file, (error) => warn(`history not recorded: ${error}`)) : null;
   const damper = new NotifyDamper(opts.notifyCooldown * 1000);
   const notifier = opts.notify
@@ -127,57 +171,49 @@ async function follow(opts: EventsOptions, paths: ReturnType<typeof resolvePaths
         onProblem: (l) => process.stderr.write(`mosaic-top events: ${sanitizeLine(l)}\n`),
       })
     : null;
+  return { history, damper, notifier };
+}
+
+/** `events --follow`: a snapshot per interval, its transitions printed, recorded and notified, until SIGINT/SIGTERM or a closed stdout. Returns 0. */
+async function follow(opts: EventsOptions, paths: MosaicPaths, file: string): Promise<number> {
+  const warned = new Set<string>();
+  const warn = (line: string) => {
+    if (warned.has(line)) return;
+    warned.add(line);
+    process.stderr.write(`mosaic-top events: ${sanitizeLine(line)}\n`);
+  };
+  const collector = await followCollector(paths);
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  // A closed stdout (`| head`) ends the stream quietly.
+  const onStdoutError = () => controller.abort();
+  process.stdout.on('error', onStdoutError);
+  const sinks = await transitionSinks(opts, file, warn);
   const intervalMs = Math.max(0.2, opts.interval) * 1000;
   const tickTimeoutMs = Math.max(10_000, 5 * intervalMs);
   // `MOSAIC_TOP_EVENTS_TRACE=1`: one `tick N: K transitions` line per snapshot on stderr (tests count ticks with it).
   const trace = process.env.MOSAIC_TOP_EVENTS_TRACE === '1';
   let ticks = 0;
-
-  // The spend meter (OVER-PACE / OVER-BUDGET transitions), kept across ticks.
-  const spend = spendMeterWanted() ? new (await import('../snapshot/spend.js')).SnapshotSpend(paths) : undefined;
   let prev: Snapshot | null = null;
   const rosterWatch = rosterProblemReporter(opts.json);
   try {
     while (!controller.signal.aborted) {
       const started = Date.now();
-      const tick = new AbortController();
-      const timer = setTimeout(() => tick.abort(), tickTimeoutMs);
-      let snapshot: Snapshot | null = null;
-      try {
-        snapshot = await collectSnapshot({
-          paths,
-          rosterCache,
-          systemdBackoff,
-          tmuxEnv,
-          signal: AbortSignal.any([controller.signal, tick.signal]),
-          readBacklog: backlogReader.read,
-          spend,
-        });
-      } catch (error) {
-        if (!controller.signal.aborted) warn(`snapshot failed: ${(error as Error).message}`);
-      } finally {
-        clearTimeout(timer);
-      }
+      const { snapshot, timedOut } = await tickOnce(collector, controller.signal, tickTimeoutMs, warn);
       if (controller.signal.aborted) break;
-      if (snapshot && !tick.signal.aborted) {
+      if (snapshot && !timedOut) {
         const transitions = diffSnapshots(prev, snapshot);
-        if (!prev) {
-          // The first snapshot is the baseline: said on stderr (stdout carries transitions only).
-          const counts = Object.entries(snapshot.fleet.counts)
-            .filter(([, n]) => n > 0)
-            .map(([k, n]) => `${k} ${n}`)
-            .join(', ');
-          process.stderr.write(
-            `mosaic-top events: baseline of ${snapshot.agents.length} agents (${counts || 'none'}) from ${sanitizeLine(paths.roster)}; following every ${opts.interval} s (ctrl-c stops)\n`,
-          );
-        }
+        // The first snapshot is the baseline: said on stderr (stdout carries transitions only).
+        if (!prev) process.stderr.write(baselineLine(snapshot, paths.roster, opts.interval));
         prev = snapshot;
         rosterWatch.check(snapshot);
         for (const t of transitions) print(t, opts.json);
-        if (transitions.length) history?.append(transitions);
-        for (const t of transitions) if (notifier && damper.admit(t, Date.parse(t.at))) notifier.notify(t);
+        if (transitions.length) sinks.history?.append(transitions);
+        for (const t of transitions) if (sinks.notifier && sinks.damper.admit(t, Date.parse(t.at))) sinks.notifier.notify(t);
         if (trace) process.stderr.write(`tick ${++ticks}: ${transitions.length} transitions\n`);
-      } else if (tick.signal.aborted) {
+      } else if (timedOut) {
         warn(`snapshot timed out after ${tickTimeoutMs} ms (probes aborted)`);
       }
       await sleep(intervalMs - (Date.now() - started), controller.signal);
@@ -186,10 +222,10 @@ async function follow(opts: EventsOptions, paths: ReturnType<typeof resolvePaths
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
     process.stdout.off('error', onStdoutError);
-    await backlogReader.close().catch(() => {});
-    await history?.idle();
+    await collector.close().catch(() => {});
+    await sinks.history?.idle();
     // Notify commands are time-bounded: let the ones in flight finish.
-    await notifier?.idle();
+    await sinks.notifier?.idle();
   }
   return 0;
 }

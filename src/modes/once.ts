@@ -6,6 +6,7 @@
 import { spendMeterWanted } from '../snapshot/spend-switch.js';
 import type { GlobalOptions } from '../options.js';
 import { resolvePaths } from '../../lib/paths.js';
+import { messageOf } from '../../lib/errors.js';
 import { LingerCache, lingerDir } from '../../fleet/linger.js';
 import { collectSnapshot, currentTenant } from '../snapshot/collect.js';
 
@@ -27,7 +28,7 @@ export async function runOnce(opts: GlobalOptions): Promise<number> {
     else process.stdout.write((await import('../view/once-table.js')).renderSnapshotTable(snapshot));
     return 0;
   } catch (error) {
-    process.stderr.write(`mosaic-top: could not produce a snapshot: ${(error as Error).message}\n`);
+    process.stderr.write(`mosaic-top: could not produce a snapshot: ${messageOf(error)}\n`);
     return 1;
   }
 }

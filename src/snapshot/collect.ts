@@ -4,19 +4,21 @@
  * join (`./join.ts`) ⇒ one {@link Snapshot}. The console's poller calls {@link collectSnapshot}
  * every tick and `--once` prints it. Subprocesses per snapshot: one `tmux list-panes -a` per
  * distinct local socket, one `systemctl --user show`, one `ssh` per distinct remote ssh
- * target (fleet/remote.ts), and at most one batched `tmux capture-pane` per local socket when
+ * target (fleet/remote-probe.ts), and at most one batched `tmux capture-pane` per local socket when
  * some agent's screen needs reading (fleet/screen-probe.ts) — never one per agent.
  */
 import os from 'node:os';
 import path from 'node:path';
 import { collectBacklogSection, type BacklogSection } from '../../backlog/snapshot.js';
-import { agentLaunch, readAgentEnv } from '../../fleet/agent-env.js';
+import { agentLaunch } from '../../fleet/agent-env.js';
 import { resolveFleetProfile } from '../../fleet/profile.js';
-import { readHeartbeat, type HeartbeatRead } from '../../fleet/heartbeat.js';
-import { readPausedFlag } from '../../fleet/paused.js';
+import type { HeartbeatRead } from '../../fleet/heartbeat.js';
+import { PLAIN_RUN_DIR_READERS, type RunDirReaders } from '../../fleet/run-dir-watch.js';
 import { readProcessTree, type ProcessTree, type ProcessTreeReader } from '../../fleet/proc.js';
 import { readinessThresholds, type ReadinessThresholds } from '../../fleet/readiness.js';
-import { isLocalHost, probeRemoteHost, sshTarget, sshTimeoutMs, type RemoteHostProbe } from '../../fleet/remote.js';
+import { probeRemoteHost } from '../../fleet/remote-probe.js';
+import type { RemoteHostProbe } from '../../fleet/remote-probe-output.js';
+import { isLocalHost, sshTarget, sshTimeoutMs } from '../../fleet/ssh.js';
 import type { LingerCache } from '../../fleet/linger.js';
 import { RosterCache, type RosterAgent, type RosterState } from '../../fleet/roster.js';
 import { agentUnitName, HOLDER_UNIT, ORCHESTRATOR_UNIT, probeSystemdUnits, type SystemdBackoff, type SystemdProbe } from '../../fleet/systemd.js';
@@ -102,6 +104,8 @@ export interface CollectSnapshotOptions {
    * `fleet.spend` and the OVER-PACE / OVER-BUDGET flags are filled. Keep one per poller.
    */
   spend?: SnapshotSpend;
+  /** Reads heartbeats, PAUSED and env files (default: from disk each time); the console passes its watched ones (fleet/run-dir-watch.ts). */
+  runDirReaders?: RunDirReaders;
 }
 
 /** Name of the Unix user (the tenant, upstream: uid per tenant); falls back to `uid:<n>`. */
@@ -298,15 +302,15 @@ async function readScreens(opts: CollectSnapshotOptions, x: ScreenInputs): Promi
 }
 
 /** This host's files: heartbeats and agent env files of the local agents, timed. */
-function readLocalFiles(paths: MosaicPaths, plan: FleetPlan, nowSeconds: number) {
+function readLocalFiles(paths: MosaicPaths, plan: FleetPlan, nowSeconds: number, reads: RunDirReaders) {
   const heartbeats = new Map<string, HeartbeatRead>();
   const hbStarted = performance.now();
-  for (const a of plan.localAgents) heartbeats.set(a.name, readHeartbeat(paths.runDir, a.name, nowSeconds));
+  for (const a of plan.localAgents) heartbeats.set(a.name, reads.heartbeat(paths.runDir, a.name, nowSeconds));
   const heartbeatsMs = performance.now() - hbStarted;
   // The env files are read for every local agent (one stat each, most have none):
   // MOSAIC_AGENT_RUNTIME decides the runtime of an agent whose roster entry names none (upstream's launcher).
   const agentEnvs = new Map<string, Record<string, string>>();
-  for (const a of plan.localAgents) agentEnvs.set(a.name, readAgentEnv(paths.agentsDir, a.name));
+  for (const a of plan.localAgents) agentEnvs.set(a.name, reads.agentEnv(paths.agentsDir, a.name));
   const runtimeOf = (a: RosterAgent): string => agentLaunch(a, agentEnvs.get(a.name) ?? {}).runtime;
   return { heartbeats, heartbeatsMs, agentEnvs, runtimeOf };
 }
@@ -332,8 +336,9 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
 
   // Launch the subprocess probes first, then do the in-process reads while they run.
   const probes = startProbes(opts, plan, rosterState.roster !== null, nowMs, timeoutMs);
-  const paused = await timed(() => readPausedFlag(paths.runDir));
-  const files = readLocalFiles(paths, plan, nowSeconds);
+  const reads = opts.runDirReaders ?? PLAIN_RUN_DIR_READERS;
+  const paused = await timed(() => reads.paused(paths.runDir));
+  const files = readLocalFiles(paths, plan, nowSeconds, reads);
   // Without a reader kept across ticks (`--once`), the whole process table is read while the
   // tmux and systemd subprocesses run, not after them; it is used only if a pane is live.
   const earlyProc = !opts.procReader && plan.localAgents.length ? await timed(() => readProcessTree(opts.procRoot)) : null;

@@ -9,7 +9,7 @@ import type { LingerInfo } from '../../fleet/linger.js';
 import { resolveFleetProfile } from '../../fleet/profile.js';
 import { agentFlags } from '../../fleet/readiness.js';
 import { evaluateFloor, idleWithWork, leadProblem, type IdleWithWork } from '../../fleet/rules.js';
-import { isLocalHost, sshTarget } from '../../fleet/remote.js';
+import { isLocalHost, sshTarget } from '../../fleet/ssh.js';
 import type { RosterAgent } from '../../fleet/roster.js';
 import { ORCHESTRATOR_UNIT, HOLDER_UNIT, type SystemdProbe } from '../../fleet/systemd.js';
 import { isViewerSessionName, socketLabel, type TmuxPane } from '../../fleet/tmux.js';

@@ -8,7 +8,7 @@ import type { BacklogSection } from '../../backlog/snapshot.js';
 import { programsUnder } from '../../fleet/proc.js';
 import { agentLaunch, expectedProgram } from '../../fleet/agent-env.js';
 import { agentFlags, classifyReadiness, matchProcess, type ReadinessThresholds } from '../../fleet/readiness.js';
-import { isLocalHost, sshTarget } from '../../fleet/remote.js';
+import { isLocalHost, sshTarget } from '../../fleet/ssh.js';
 import { rosterErrorSummary, type RosterAgent } from '../../fleet/roster.js';
 import { agentUnitName } from '../../fleet/systemd.js';
 import { socketLabel, type TmuxPane } from '../../fleet/tmux.js';

@@ -54,6 +54,7 @@ function loadModules() {
     import('../../fleet/screen-rules-file.js'),
     import('../../fleet/linger.js'),
     import('./push-sources.js'),
+    import('../../fleet/run-dir-watch.js'),
   ]);
 }
 
@@ -75,6 +76,7 @@ export async function createLiveCollector(opts: LiveCollectorOptions): Promise<L
     { ScreenRulesCache, screenRulesOverridePath },
     { LingerCache, lingerDir },
     { TmuxControlPool, pushEnabled },
+    { RunDirWatch, isPausedChange },
   ] = await loadModules();
   const { paths } = opts;
   const listeners = new Set<() => void>();
@@ -86,6 +88,14 @@ export async function createLiveCollector(opts: LiveCollectorOptions): Promise<L
         env: tmuxEnv,
         onChange: () => {
           for (const l of listeners) l();
+        },
+      })
+    : null;
+  // Beats, PAUSED and env files re-read only when their dir's watch says they changed (fleet/run-dir-watch.ts); PAUSED pushes.
+  const runDirWatch = pushEnabled(env)
+    ? new RunDirWatch({
+        onChange: (_dir, name) => {
+          if (isPausedChange(name)) for (const l of listeners) l();
         },
       })
     : null;
@@ -110,6 +120,7 @@ export async function createLiveCollector(opts: LiveCollectorOptions): Promise<L
     spend,
     ...(opts.sinceOf ? { sinceOf: opts.sinceOf } : {}),
     ...(tmuxPool ? { listPanes: (socket, o) => tmuxPool.list(socket, o) } : {}),
+    ...(runDirWatch ? { runDirReaders: runDirWatch } : {}),
   };
   let closed = false;
   return {
@@ -125,6 +136,7 @@ export async function createLiveCollector(opts: LiveCollectorOptions): Promise<L
       closed = true;
       listeners.clear();
       tmuxPool?.close();
+      runDirWatch?.close();
       await backlogReader.close();
     },
   };

@@ -8,6 +8,9 @@
  * client is missing or dies the tick falls back to the `tmux list-panes` subprocess (poll, always
  * correct) and a new client is started in the background: the next tick uses it again.
  * `MOSAIC_TOP_NO_PUSH=1` turns push off: every tick polls.
+ *
+ * The run dir (beats, PAUSED) and the agents dir (env files) push through inotify instead:
+ * fleet/run-dir-watch.ts, used by the console under the same switch.
  */
 import { LAYOUT_NOTIFICATIONS, TmuxControlClient, tmuxQuote } from '../../fleet/tmux-control.js';
 import { LIST_PANES_FORMAT, parseListPanes, probeTmuxSocket, type TmuxSocketProbe } from '../../fleet/tmux.js';

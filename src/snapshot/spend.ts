@@ -17,7 +17,8 @@ import { SpendMeter, type MeterAgent } from '../../fleet/spend/meter.js';
 import { buildSpendReport, type Pace, type QuotaRow, type ReportFile, type SpendRow } from '../../fleet/spend/report.js';
 import type { ProcessTree } from '../../fleet/proc.js';
 import type { MosaicPaths } from '../../lib/paths.js';
-import type { AgentSpend, Snapshot } from './types.js';
+import type { PriceBook } from '../../fleet/spend/prices.js';
+import type { AgentSpend, CardSpend, Snapshot } from './types.js';
 
 /** State kept across ticks: the meter (ledger, prices) and the roster budgets. */
 export class SnapshotSpend {
@@ -47,6 +48,24 @@ function spendOf(row: SpendRow | undefined, since: string, quota: QuotaRow[]): A
     unpricedModels: row ? row.unpricedModels : [],
     quota,
   };
+}
+
+/**
+ * Spend of each claimed card's current claim (the snapshot's backlog section: owner and claim
+ * time): the owner's requests from the claim to now. Cards of remote agents and claims without a
+ * readable time are left out.
+ */
+export function claimedCardSpend(snapshot: Snapshot, files: readonly ReportFile[], prices: PriceBook, now: number): CardSpend[] {
+  const local = new Set(snapshot.agents.filter((a) => !a.ssh).map((a) => a.name));
+  const out: CardSpend[] = [];
+  for (const c of snapshot.backlog?.claimed ?? []) {
+    const from = Date.parse(c.claimedAt);
+    if (!local.has(c.owner) || !Number.isFinite(from)) continue;
+    const claims = [{ card: c.id, agent: c.owner, from, to: null }];
+    const r = buildSpendReport(files, { by: 'card', since: from, until: now, prices, claims, card: c.id });
+    out.push({ card: c.id, agent: c.owner, since: new Date(from).toISOString(), tokens: r.total.tokens, costUsd: r.total.costUsd, requests: r.total.requests });
+  }
+  return out;
 }
 
 const PACE_RANK: Record<Pace, number> = { under: 0, on: 1, over: 2 };
@@ -93,6 +112,7 @@ export function attachSpend(snapshot: Snapshot, state: SnapshotSpend, tree: Proc
       unattributed: { tokens: report.unattributed.tokens, costUsd: report.unattributed.costUsd, reasons: report.unattributed.reasons },
       worstPace: worst,
       overBudget: fleetOver,
+      cards: claimedCardSpend(snapshot, files, prices, now),
     };
     if (fleetOver) snapshot.fleet.flags = [...(snapshot.fleet.flags ?? []).filter((f) => f !== 'OVER-BUDGET'), 'OVER-BUDGET'];
     const problems = [...state.meter.errors, ...budgets.errors, ...(prices.error ? [prices.error] : [])];

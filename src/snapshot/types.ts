@@ -168,4 +168,17 @@ export interface FleetSpend extends AgentSpend {
   worstPace: Pace | null;
   /** The fleet's roster budget exceeded: why (null when within or none). */
   overBudget: string | null;
+  /** Each claimed card's current claim: its owner's tokens since the claim (all claims: `mosaic-top spend --by card`). */
+  cards?: CardSpend[];
+}
+
+/** Spend of a claimed card's current claim. */
+export interface CardSpend {
+  card: string;
+  agent: string;
+  /** ISO time of the claim. */
+  since: string;
+  tokens: SpendTokens;
+  costUsd: number | null;
+  requests: number;
 }

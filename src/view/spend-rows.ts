@@ -5,6 +5,7 @@
  */
 import { sanitizeLine } from '../../lib/sanitize.js';
 import type { AgentSpend, Snapshot } from '../snapshot/types.js';
+import { spendCardLines } from './spend-card-rows.js';
 
 /**
  * A token count in few cells: `950`, `12.3k`, `1.23M`, `4.56G` (1k = 1000). Negative or
@@ -108,6 +109,7 @@ export function spendViewLines(snapshot: Snapshot | null, nowMs: number): string
     if (flags.length) parts.push(flags.join(','));
     lines.push(parts.join('  '));
   }
+  lines.push(...spendCardLines(snapshot, nowMs, { tokens: formatTokenCount, usd: formatUsd }));
   lines.push('', fleet.quota.length ? 'SUBSCRIPTION WINDOWS' : 'no subscription window reported (Codex reports them)');
   for (const q of fleet.quota) {
     const elapsed = q.elapsedPercent === null ? '' : ` at ${q.elapsedPercent}% elapsed`;

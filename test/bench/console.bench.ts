@@ -14,6 +14,10 @@
  * difference is the history's cost (issue 14: ≤ 0.2 % of one core).
  *
  * Targets (issue 4): ≤ 2 % of one core, first frame ≤ 1.5 s. Cleans up every server and dir.
+ *
+ * `MT_BENCH_PART=agents`: only the console's CPU per agent count (100 and 1,000 by default),
+ * push on and forced off, optionally beside an older build (`MT_BENCH_BASE`) and under the
+ * profiler (`MT_BENCH_PROFILE`): see benchCpuPerAgentCount and docs/performance.md.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -23,6 +27,7 @@ import { randomBytes } from 'node:crypto';
 import type { ReactElement } from 'react';
 import { tmuxSocketPath } from '../helpers/tmux.js';
 import { writeHomeRoster } from '../helpers/roster.js';
+import { liveConsoleCpu, makeLiveFleet } from './live-fleet.js';
 
 // Same React build as the console itself (src/modes/console.ts): production. Set before React
 // loads, hence the dynamic imports below.
@@ -86,6 +91,33 @@ function median(values: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
+/** The real console on `home` in a 200×60 pane of tmux server `uiSocket` (fixture systemctl, no bus). */
+function startConsolePane(uiSocket: string, home: string, history: boolean): void {
+  tmux(uiSocket, [
+    'new-session',
+    '-d',
+    '-s',
+    'console',
+    '-x',
+    '200',
+    '-y',
+    '60',
+    '-e',
+    `PATH=${fixtureBin}:${process.env.PATH}`,
+    '-e',
+    'MT_SYSTEMCTL_MODE=nobus',
+    '-e',
+    'TERM=xterm-256color',
+    '-e',
+    `MOSAIC_TOP_HISTORY=${history ? 'on' : 'off'}`,
+    bin,
+    '--mosaic-home',
+    home,
+    '--interval',
+    '2',
+  ]);
+}
+
 /**
  * The live console for SECONDS. `history`: transitions recorded in and read from the run dir
  * (the default) or `MOSAIC_TOP_HISTORY=off` — the same fleet, whose beats flip busy/idle every
@@ -114,29 +146,7 @@ async function benchLiveConsole(history = true): Promise<Record<string, number |
     beats = setInterval(() => writeBeats(runDir, ++round), 10_000);
 
     const spawnedAt = performance.now();
-    tmux(uiSocket, [
-      'new-session',
-      '-d',
-      '-s',
-      'console',
-      '-x',
-      '200',
-      '-y',
-      '60',
-      '-e',
-      `PATH=${fixtureBin}:${process.env.PATH}`,
-      '-e',
-      'MT_SYSTEMCTL_MODE=nobus',
-      '-e',
-      'TERM=xterm-256color',
-      '-e',
-      `MOSAIC_TOP_HISTORY=${history ? 'on' : 'off'}`,
-      bin,
-      '--mosaic-home',
-      home,
-      '--interval',
-      '2',
-    ]);
+    startConsolePane(uiSocket, home, history);
     const capture = () => tmux(uiSocket, ['capture-pane', '-p', '-t', '=console:0.0']);
     let headerMs = NaN;
     await until(
@@ -283,6 +293,71 @@ async function benchRetainedHeap(checkpoints = [1500, 3000, 6000]): Promise<Reco
   return out;
 }
 
+/**
+ * The console's CPU per agent count (`MT_BENCH_AGENTS`, default `100,1000`; 1,000 on 4
+ * sockets), push on and push forced off (`MOSAIC_TOP_NO_PUSH=1`), as process CPU time over
+ * MT_BENCH_SECONDS, and the same for `MT_BENCH_BASE` (a built checkout of older code) in the
+ * same run, interleaved per count so a shared machine's load hits both alike. The load average
+ * is printed with the figures. `MT_BENCH_PROFILE=<dir>`: each run also writes a `--cpu-prof`
+ * profile there (summarise with dist/test/bench/profile-summary.js).
+ */
+async function benchCpuPerAgentCount(): Promise<void> {
+  const counts = (process.env.MT_BENCH_AGENTS ?? '100,1000').split(',').map(Number);
+  const base = process.env.MT_BENCH_BASE ? path.resolve(process.env.MT_BENCH_BASE) : null;
+  const profileRoot = process.env.MT_BENCH_PROFILE ? path.resolve(process.env.MT_BENCH_PROFILE) : null;
+  const seconds = Number(process.env.MT_BENCH_SECONDS ?? 30);
+  const codes = [{ code: 'this', bin }, ...(base ? [{ code: 'base', bin: path.join(base, 'bin', 'mosaic-top') }] : [])];
+  // MT_BENCH_ROUNDS: runs of each (code, push) per count, interleaved (default 1).
+  const rounds = Math.max(1, Number(process.env.MT_BENCH_ROUNDS ?? 1));
+  // MT_BENCH_PUSH=on|off: only that mode (default both).
+  const pushModes = process.env.MT_BENCH_PUSH === 'on' ? [true] : process.env.MT_BENCH_PUSH === 'off' ? [false] : [true, false];
+  const rows: Record<string, string | number>[] = [];
+  const load = () =>
+    os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ');
+  for (const n of counts) {
+    const fleet = makeLiveFleet(n, n >= 1000 ? 4 : 1);
+    try {
+      for (let round = 1; round <= rounds; round++)
+        for (const push of pushModes) {
+          for (const { code, bin: b } of codes) {
+            const profileDir = profileRoot ? path.join(profileRoot, `${code}-${n}-${push ? 'push' : 'poll'}-${round}`) : undefined;
+            const loadBefore = load();
+            const r = await liveConsoleCpu(fleet, {
+              bin: b,
+              seconds,
+              pathPrefix: fixtureBin,
+              env: { MT_SYSTEMCTL_MODE: 'nobus', ...(push ? {} : { MOSAIC_TOP_NO_PUSH: '1' }) },
+              profileDir,
+            });
+            const row = {
+              code,
+              round,
+              agents: n,
+              push: push ? 'on' : 'off',
+              cpuPctOneCore: Number(r.cpuPct.toFixed(2)),
+              cpuMsPerTick: Number((r.cpuMs / (r.seconds / 2)).toFixed(1)),
+              childrenPct: Number(r.childrenPct.toFixed(2)),
+              seconds: Math.round(r.seconds),
+              load: `${loadBefore} → ${load()}`,
+            };
+            rows.push(row);
+            process.stdout.write(`console CPU per agent count: ${JSON.stringify(row)}\n`);
+          }
+        }
+    } finally {
+      fleet.close();
+    }
+  }
+  console.table(rows);
+}
+
+if (process.env.MT_BENCH_PART === 'agents') {
+  await benchCpuPerAgentCount();
+  process.exit(0);
+}
 // MT_BENCH_LIVE_ONLY=1: only the live console runs (history off/on), e.g. on a loaded machine.
 if (process.env.MT_BENCH_LIVE_ONLY !== '1') {
   const render = benchTableRender();

@@ -118,6 +118,40 @@ async function measure(pid: number): Promise<number> {
   return Number((((cpuTicks(pid) - t0) / CLK_TCK / ((performance.now() - w0) / 1000)) * 100).toFixed(2));
 }
 
+/** The real console on `home` in a 200×60 pane of tmux server `uiSocket`; resolves with its pid once it shows agents. */
+async function startConsolePane(uiSocket: string, home: string, envPath: string): Promise<number> {
+  tmux(uiSocket, [
+    'new-session',
+    '-d',
+    '-s',
+    'console',
+    '-x',
+    '200',
+    '-y',
+    '60',
+    '-e',
+    `PATH=${envPath}`,
+    '-e',
+    'MT_SYSTEMCTL_MODE=nobus',
+    '-e',
+    'TERM=xterm-256color',
+    '-e',
+    'MOSAIC_TOP_HISTORY=off',
+    bin,
+    '--mosaic-home',
+    home,
+    '--interval',
+    '2',
+  ]);
+  const cdeadline = Date.now() + 30_000;
+  while (!tmux(uiSocket, ['capture-pane', '-p', '-t', '=console:0.0']).includes('agent000')) {
+    if (Date.now() > cdeadline) throw new Error('console did not show agents');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await new Promise((r) => setTimeout(r, 2000));
+  return Number(tmux(uiSocket, ['display-message', '-p', '-t', '=console:0.0', '#{pane_pid}']).trim());
+}
+
 async function benchCpu(): Promise<Record<string, number | string>> {
   const tag = randomBytes(3).toString('hex');
   const fleetSocket = `mt-bench-sfleet-${tag}`;
@@ -168,36 +202,7 @@ async function benchCpu(): Promise<Record<string, number | string>> {
     sse.abort();
     serve.kill('SIGTERM');
 
-    tmux(uiSocket, [
-      'new-session',
-      '-d',
-      '-s',
-      'console',
-      '-x',
-      '200',
-      '-y',
-      '60',
-      '-e',
-      `PATH=${env.PATH}`,
-      '-e',
-      'MT_SYSTEMCTL_MODE=nobus',
-      '-e',
-      'TERM=xterm-256color',
-      '-e',
-      'MOSAIC_TOP_HISTORY=off',
-      bin,
-      '--mosaic-home',
-      home,
-      '--interval',
-      '2',
-    ]);
-    const cdeadline = Date.now() + 30_000;
-    while (!tmux(uiSocket, ['capture-pane', '-p', '-t', '=console:0.0']).includes('agent000')) {
-      if (Date.now() > cdeadline) throw new Error('console did not show agents');
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    await new Promise((r) => setTimeout(r, 2000));
-    const pid = Number(tmux(uiSocket, ['display-message', '-p', '-t', '=console:0.0', '#{pane_pid}']).trim());
+    const pid = await startConsolePane(uiSocket, home, env.PATH);
     const consolePct = await measure(pid);
     return {
       agents: AGENTS,

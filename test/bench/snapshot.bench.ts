@@ -58,28 +58,56 @@ async function baselineSnapshot(paths: MosaicPaths, socket: string, names: strin
   return found;
 }
 
+/** The bench's roster (`n` sleep agents on `socket`) and their panes (an idle Claude screen each) and beats. */
+function writeSizeFleet(paths: ReturnType<typeof resolvePaths>, socket: string, names: string[]): void {
+  fs.mkdirSync(path.dirname(paths.roster), { recursive: true });
+  fs.writeFileSync(
+    paths.roster,
+    [
+      'version: 1',
+      'tmux:',
+      `  socket_name: ${socket}`,
+      '  holder_session: _holder',
+      'agents:',
+      ...names.flatMap((name, i) => [`  - name: ${name}`, '    runtime: sleep', `    class: ${i === 0 ? 'orchestrator' : i === 1 ? 'enhancer' : 'coder'}`]),
+    ].join('\n') + '\n',
+  );
+  const idleScreen = path.join(ROOT, 'test', 'fixtures', 'screens', 'claude-idle.txt');
+  for (const name of names) {
+    execFileSync('tmux', ['-L', socket, 'new-session', '-d', '-s', name, '-x', '120', '-y', '40', `cat '${idleScreen}'; exec sleep 3600`]);
+    writeHeartbeat(paths.runDir, name, { state: 'busy' });
+  }
+}
+
+/** Median wall ms of `--once --json` on `home`, warm (parsed roster cached) and cold (cache removed first), over `runs`. */
+async function onceTimes(home: string, runs: number): Promise<{ warm: number; cold: number }> {
+  // `--once` runs with its own cache dir: "warm" = parsed roster cached (the roster did not
+  // change since the last run); "cold" = the cache removed before each run (first run after an edit).
+  const cacheHome = path.join(home, 'cache');
+  const runOnce = async () => {
+    const t = performance.now();
+    await execFileAsync(process.execPath, [BIN, '--mosaic-home', home, '--once', '--json'], {
+      maxBuffer: 64 * 1024 * 1024,
+      env: { ...process.env, XDG_CACHE_HOME: cacheHome },
+    });
+    return performance.now() - t;
+  };
+  const once: number[] = [];
+  const onceCold: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    fs.rmSync(cacheHome, { recursive: true, force: true });
+    onceCold.push(await runOnce());
+    once.push(await runOnce());
+  }
+  return { warm: median(once), cold: median(onceCold) };
+}
+
 async function benchSize(n: number, socket: string): Promise<Record<string, string | number>> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), `mt-bench-${n}-`));
   const paths = resolvePaths({ mosaicHome: home }, {});
   const names = Array.from({ length: n }, (_, i) => `agent${String(i).padStart(3, '0')}`);
   try {
-    fs.mkdirSync(path.dirname(paths.roster), { recursive: true });
-    fs.writeFileSync(
-      paths.roster,
-      [
-        'version: 1',
-        'tmux:',
-        `  socket_name: ${socket}`,
-        '  holder_session: _holder',
-        'agents:',
-        ...names.flatMap((name, i) => [`  - name: ${name}`, '    runtime: sleep', `    class: ${i === 0 ? 'orchestrator' : i === 1 ? 'enhancer' : 'coder'}`]),
-      ].join('\n') + '\n',
-    );
-    const idleScreen = path.join(ROOT, 'test', 'fixtures', 'screens', 'claude-idle.txt');
-    for (const name of names) {
-      execFileSync('tmux', ['-L', socket, 'new-session', '-d', '-s', name, '-x', '120', '-y', '40', `cat '${idleScreen}'; exec sleep 3600`]);
-      writeHeartbeat(paths.runDir, name, { state: 'busy' });
-    }
+    writeSizeFleet(paths, socket, names);
     const rosterCache = new RosterCache(paths.roster);
     // Warm up both paths once (module loading, page cache).
     await collectSnapshot({ paths, rosterCache, includeBacklog: false });
@@ -105,24 +133,7 @@ async function benchSize(n: number, socket: string): Promise<Record<string, stri
       baseSubprocesses = subprocessCount() - before;
       if (found !== n) throw new Error(`baseline saw ${found}/${n} panes`);
     }
-    // `--once` runs with its own cache dir: "warm" = parsed roster cached (the roster did not
-    // change since the last run); "cold" = the cache removed before each run (first run after an edit).
-    const cacheHome = path.join(home, 'cache');
-    const runOnce = async () => {
-      const t = performance.now();
-      await execFileAsync(process.execPath, [BIN, '--mosaic-home', home, '--once', '--json'], {
-        maxBuffer: 64 * 1024 * 1024,
-        env: { ...process.env, XDG_CACHE_HOME: cacheHome },
-      });
-      return performance.now() - t;
-    };
-    const once: number[] = [];
-    const onceCold: number[] = [];
-    for (let i = 0; i < 9; i++) {
-      fs.rmSync(cacheHome, { recursive: true, force: true });
-      onceCold.push(await runOnce());
-      once.push(await runOnce());
-    }
+    const onceMs = await onceTimes(home, 9);
     // The same fleet with screen rules on (runtime claude).
     const screensRoster = path.join(home, 'fleet', 'roster-claude.yaml');
     fs.writeFileSync(screensRoster, fs.readFileSync(paths.roster, 'utf8').replace(/runtime: sleep/g, 'runtime: claude'));
@@ -161,8 +172,8 @@ async function benchSize(n: number, socket: string): Promise<Record<string, stri
       ratio: `${(b / o).toFixed(1)}×`,
       'subprocs/snapshot': subprocesses,
       'baseline subprocs': baseSubprocesses,
-      '--once --json ms': median(once).toFixed(0),
-      '--once cold ms': median(onceCold).toFixed(0),
+      '--once --json ms': onceMs.warm.toFixed(0),
+      '--once cold ms': onceMs.cold.toFixed(0),
       'screens cold ms': `${cold.ms.toFixed(1)} (${cold.read} read, ${cold.subs} subprocs)`,
       'screens all ms': `${all.ms.toFixed(1)} (${all.read} read, ${all.subs} subprocs)`,
       'screens steady ms': `${steady.ms.toFixed(1)} (${steady.read} read, ${steady.subs} subprocs)`,

@@ -12,17 +12,9 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { subprocessCount } from '../../fleet/exec.js';
 import { writeHeartbeat } from '../../fleet/heartbeat.js';
-import {
-  isValidSshTarget,
-  MAX_CONTROL_PATH_BYTES,
-  parseRemoteProbeOutput,
-  remoteProbeScript,
-  shellQuote,
-  sshCommand,
-  sshControlArgs,
-  sshFailureReason,
-  sshTimeoutMs,
-} from '../../fleet/remote.js';
+import { remoteProbeScript } from '../../fleet/remote-probe.js';
+import { parseRemoteProbeOutput } from '../../fleet/remote-probe-output.js';
+import { isValidSshTarget, MAX_CONTROL_PATH_BYTES, shellQuote, sshCommand, sshControlArgs, sshFailureReason, sshTimeoutMs } from '../../fleet/ssh.js';
 import { resolvePaths, type MosaicPaths } from '../../lib/paths.js';
 import { collectSnapshot } from '../../src/snapshot/collect.js';
 import type { Snapshot } from '../../src/snapshot/types.js';

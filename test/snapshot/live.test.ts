@@ -76,12 +76,14 @@ describe('live collector: the console and serve see the fleet the same way (real
     // The push source: the first pane list polled and started a control client.
     const pool = started.live?.tmuxPool;
     expect(pool).toBeTruthy();
-    await waitFor(() => pool!.client(tmux.socket), 'control client attached');
+    await waitFor(() => pool!.client(tmux.socket), 'control client attached', { timeoutMs: 30_000 });
     const ticks: HubTick[] = [];
     started.onTick((t) => ticks.push(t));
     const nudged = started.poller.stats.nudged;
     await tmux.killSession('a1');
-    const shown = await waitFor(() => ticks.find((t) => t.snapshot.agents.find((a) => a.name === 'a1')?.readiness === 'dead'), 'a1 dead');
+    const shown = await waitFor(() => ticks.find((t) => t.snapshot.agents.find((a) => a.name === 'a1')?.readiness === 'dead'), 'a1 dead', {
+      timeoutMs: 30_000,
+    });
     expect(shown.transitions.some((t) => t.agent === 'a1' && t.to === 'dead')).toBe(true);
     expect(started.poller.stats.nudged).toBeGreaterThan(nudged);
     // Ticks after the first one asked the control client, not a subprocess.
@@ -109,9 +111,9 @@ describe('live collector: the console and serve see the fleet the same way (real
       const changes: number[] = [];
       full.onChange(() => changes.push(changes.length));
       await full.collect(new AbortController().signal);
-      await waitFor(() => full.tmuxPool!.client(tmux.socket), 'control client attached');
+      await waitFor(() => full.tmuxPool!.client(tmux.socket), 'control client attached', { timeoutMs: 30_000 });
       await tmux.newSession('extra', ['sleep', '600']);
-      await waitFor(() => changes.length > 0, 'a push for the new session');
+      await waitFor(() => changes.length > 0, 'a push for the new session', { timeoutMs: 30_000 });
     } finally {
       await full.close();
     }
