@@ -14,6 +14,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SpendMeter } from '../../fleet/spend/meter.js';
 import { eventOfRow, OpencodeStore, opencodeDbPath, sqliteShell, type SqliteRunner } from '../../fleet/spend/opencode.js';
 import { recordSource, scopeOf } from '../../fleet/spend/sources.js';
+import { objectContaining } from '../helpers/matchers.js';
 
 const SCHEMA = `PRAGMA journal_mode=WAL;
 CREATE TABLE session (id text PRIMARY KEY, project_id text NOT NULL, directory text NOT NULL, title text NOT NULL, version text NOT NULL,
@@ -76,7 +77,7 @@ describe('opencode records', () => {
     message('msg_2', 'ses_a', 3000, { input: 0, output: 0, reasoning: 0, read: 0, write: 0 }, null);
     const first = store.read(db, 0);
     expect(first).toEqual([
-      { id: 'ses_a', cwd: '/work/a', events: [expect.objectContaining({ key: 'msg_1', tokens: expect.objectContaining({ output: 12, total: 1112 }) })] },
+      { id: 'ses_a', cwd: '/work/a', events: [objectContaining({ key: 'msg_1', tokens: objectContaining({ output: 12, total: 1112 }) })] },
     ]);
     expect(queries).toHaveLength(1);
     store.read(db, 0);

@@ -17,6 +17,11 @@ import { writeHomeRoster } from '../helpers/roster.js';
 import { launchChromium, serveEnv, startServe, type ServeProcess } from '../helpers/serve.js';
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
 
+/** What the page-side wait reads of the browser's globals (the DOM is not in this program's lib). */
+interface BrowserGlobals {
+  document: { querySelectorAll(selector: string): { length: number } };
+}
+
 const simAgent = path.resolve(__dirname, '..', '..', 'dist', 'src', 'demo', 'sim-agent.js');
 const MESSAGE = 'from the phone: run `ls -la` & <b>report</b> "now"';
 
@@ -80,7 +85,9 @@ describe('serve: Send from the page is the verified send, into the pane', () => 
         await page.fill('#send input[name=agent]', agent);
         await page.fill('#send input[name=message]', message);
         await page.click('#send button[type=submit]');
-        await page.waitForFunction((n) => (globalThis as any).document.querySelectorAll('.receipt').length > n, before, { timeout: 30_000 });
+        await page.waitForFunction((n) => (globalThis as unknown as BrowserGlobals).document.querySelectorAll('.receipt').length > n, before, {
+          timeout: 30_000,
+        });
         return page.locator('.receipt').first().innerText();
       };
 
