@@ -801,7 +801,7 @@ export async function stopEmbeddedServer(paths: MosaicPaths, timeoutMs = 10_000)
     return { pid: holder.pid, stopped: !isHolderAlive(holder) };
   }
   const deadline = Date.now() + timeoutMs;
-  while (isHolderAlive(holder) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  while (isHolderAlive(holder) && Date.now() < deadline) await delay(50);
   return { pid: holder.pid, stopped: !isHolderAlive(holder) };
 }
 

@@ -6,9 +6,9 @@
  * floor applies: at least one orchestrator and one enhancer, led by the orchestrator.
  */
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { readBoundedFile } from '../lib/bounded-read.js';
+import { yaml } from '../lib/yaml.js';
 
 /** One floor entry: at least `min` agents of `class` must be working or available. */
 export interface FloorRequirement {
@@ -83,13 +83,6 @@ export function floorFromValue(value: unknown): FloorRequirement[] | string {
     return 'floor must be a list of classes (or of {class, min}), or a mapping class: count';
   }
   return [...counts].map(([cls, min]) => ({ class: cls, min }));
-}
-
-type YamlModule = typeof import('yaml');
-let yamlModule: YamlModule | null = null;
-function yaml(): YamlModule {
-  yamlModule ??= createRequire(import.meta.url)('yaml') as YamlModule;
-  return yamlModule;
 }
 
 /** Parsed profile files by path, kept while their mtime and size are unchanged. */

@@ -10,17 +10,11 @@ import { createRequire } from 'node:module';
 import { packageRoot } from '../lib/version.js';
 import { compileScreenRules, shippedScreenRules, type CompiledScreenRules } from './screen.js';
 import type { ScreenRulesFile } from './screen-rules.js';
+import { yaml } from '../lib/yaml.js';
 
 /** Path of the operator's override: `<mosaicHome>/fleet/screen-rules.yaml`. */
 export function screenRulesOverridePath(mosaicHome: string): string {
   return path.join(mosaicHome, 'fleet', 'screen-rules.yaml');
-}
-
-type YamlModule = typeof import('yaml');
-let yamlModule: YamlModule | null = null;
-function yaml(): YamlModule {
-  yamlModule ??= createRequire(import.meta.url)('yaml') as YamlModule;
-  return yamlModule;
 }
 
 /**

@@ -46,6 +46,7 @@ import { expandHome, resolvePaths } from '../../lib/paths.js';
 import { sanitizeLine } from '../../lib/sanitize.js';
 import { packageRoot } from '../../lib/version.js';
 import { endGroup, spawnInGroup } from '../../lib/process-group.js';
+import { writeFileAtomic as writeTempAndRename } from '../../lib/atomic-write.js';
 
 /** Roster runtime names ⇒ the runtime whose hooks we wire (null: none we know). */
 export function hookRuntimeOf(runtime: string): HookRuntime | null {
@@ -226,14 +227,7 @@ export function writeFileAtomic(linkOrFile: string, text: string): void {
   } catch {
     /* new file */
   }
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
-  try {
-    fs.writeFileSync(tmp, text, { mode });
-    fs.renameSync(tmp, file);
-  } catch (error) {
-    fs.rmSync(tmp, { force: true });
-    throw error;
-  }
+  writeTempAndRename(file, text, { mode });
 }
 
 function selectAgents(rosterFile: string, names: string[], runtimeOverride: string | undefined): RosterAgent[] {

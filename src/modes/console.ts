@@ -14,6 +14,7 @@ import { createConsoleActions } from '../keys/commands.js';
 import type { ConsoleActions } from '../keys/router.js';
 import { agentTmuxServer } from '../actions/agent-target.js';
 import { viewerSessionName } from '../../fleet/tmux.js';
+import { delay } from '../../lib/delay.js';
 
 /** Escape sequences of our own (never from data): alternate screen on/off, cursor shown. */
 const ENTER_ALT_SCREEN = '\x1b[?1049h\x1b[H';
@@ -240,7 +241,7 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
     const deadline = Date.now() + 15_000;
     while (watching === agent && Date.now() < deadline) {
       await runTmux(agentTmuxServer(agent, paths), ['kill-session', '-t', `=${viewer}`], { timeoutMs: 1000 });
-      await new Promise((r) => setTimeout(r, 100));
+      await delay(100);
     }
   };
   const onSignal = () => {
