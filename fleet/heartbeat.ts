@@ -11,6 +11,7 @@ import { ensureOwnerOnlyDir } from '../lib/owner-only.js';
 import { writeFileAtomic } from '../lib/atomic-write.js';
 import { isValidAgentName } from './roster.js';
 import { flattenLine, hasControlCharacters, looksBinary, maskUnquotable } from '../lib/sanitize.js';
+import { messageOf } from '../lib/errors.js';
 
 export type { HeartbeatState } from './types.js';
 
@@ -282,7 +283,7 @@ export function readHeartbeat(runDir: string, agent: string, nowSeconds: number)
     if (!read) return { heartbeat: null, error: null };
     return parseHeartbeat(read.bytes, { path: file, mtimeSeconds: read.mtimeMs / 1000, ctimeSeconds: read.ctimeMs / 1000, nowSeconds, fileSize: read.size });
   } catch (error) {
-    const why = error instanceof BoundedReadError ? error.message.slice(file.length + 2) : (error as Error).message;
+    const why = error instanceof BoundedReadError ? error.message.slice(file.length + 2) : messageOf(error);
     return { heartbeat: null, error: maskUnquotable(`${file} unreadable: ${why}`) };
   }
 }

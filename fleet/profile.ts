@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { readBoundedFile } from '../lib/bounded-read.js';
 import { yaml } from '../lib/yaml.js';
+import { messageOf } from '../lib/errors.js';
 
 /** One floor entry: at least `min` agents of `class` must be working or available. */
 export interface FloorRequirement {
@@ -100,7 +101,7 @@ export function loadProfileFile(file: string, id: string): FleetProfile | string
   try {
     st = fs.statSync(file);
   } catch (error) {
-    return `${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`;
+    return `${file}: ${(error as NodeJS.ErrnoException).code ?? messageOf(error)}`;
   }
   const key = `${st.mtimeMs}:${st.size}`;
   const cached = fileCache.get(file);
@@ -118,7 +119,7 @@ export function loadProfileFile(file: string, id: string): FleetProfile | string
       result = typeof floor === 'string' ? `${file}: ${floor}` : { id, lead, floor, source: file };
     }
   } catch (error) {
-    result = `${file}: ${(error as Error).message.split('\n')[0]}`;
+    result = `${file}: ${messageOf(error instanceof Error ? (error.message.split('\n')[0] ?? '') : error)}`;
   }
   fileCache.set(file, { key, result });
   return result;

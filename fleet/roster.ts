@@ -11,6 +11,7 @@ import { writeFileAtomic } from '../lib/atomic-write.js';
 import { BoundedReadError, readBoundedFile } from '../lib/bounded-read.js';
 import { floorFromValue, type FloorRequirement } from './profile.js';
 import { yaml } from '../lib/yaml.js';
+import { messageOf } from '../lib/errors.js';
 
 /** Runtime of an agent whose roster entry names none (upstream's launcher default). */
 export const DEFAULT_RUNTIME = 'pi';
@@ -357,7 +358,7 @@ export function loadRoster(file: string): RosterResult {
     if (!read) return { ok: false, errors: [`${file}: roster not found`] };
     text = read.bytes.toString('utf8');
   } catch (error) {
-    return { ok: false, errors: [error instanceof BoundedReadError ? error.message : `${file}: ${(error as Error).message}`] };
+    return { ok: false, errors: [error instanceof BoundedReadError ? error.message : `${file}: ${messageOf(error)}`] };
   }
   return parseRosterText(text, file);
 }

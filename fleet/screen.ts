@@ -14,6 +14,7 @@ import semver from 'semver';
 import { RE2JS } from 're2js';
 import type { ScreenError, ScreenPrompt, ScreenState } from './types.js';
 import { SHIPPED_SCREEN_RULES, type PromptRule, type ScreenRuleSet, type ScreenRulesFile } from './screen-rules.js';
+import { messageOf } from '../lib/errors.js';
 
 /** What {@link classifyScreen} read off one screen. */
 export interface ScreenClassification {
@@ -91,7 +92,7 @@ function compilePattern(src: string, origin: 'shipped' | 'override'): ScreenPatt
     // re2js's exec returns a RegExpExecArray-shaped array with `groups` (typed as any[]).
     return { test: (line) => re.test(line), exec: (line) => re.exec(line) as { groups?: Record<string, string | undefined> } | null };
   } catch (error) {
-    const msg = (error as Error).message;
+    const msg = messageOf(error);
     throw new Error(`Invalid regular expression: ${msg} (override patterns use RE2 syntax, matched in linear time: no backreferences or lookaround)`, {
       cause: error,
     });
@@ -111,7 +112,7 @@ export function compileScreenRules(file: ScreenRulesFile, origin: 'shipped' | 'o
       try {
         return compilePattern(src, origin);
       } catch (error) {
-        throw new Error(`runtimes[${i}].${where}: ${(error as Error).message}`, { cause: error });
+        throw new Error(`runtimes[${i}].${where}: ${messageOf(error)}`, { cause: error });
       }
     };
     const list = (srcs: string[] | undefined, where: string) => (srcs ?? []).map((s, j) => re(s, `${where}[${j}]`) as ScreenPattern);

@@ -201,7 +201,7 @@ interface Reading {
 /** The row where `block` (a prompt's lines, as classifyScreen cut them) starts on `rows`, searching from the bottom; -1 when not found. Pure. */
 export function promptBlockRow(rows: readonly string[], block: string): number {
   const want = block.split('\n').map((l) => l.trimEnd());
-  for (let i = rows.length - want.length; i >= 0; i--) if (want.every((l, k) => rows[i + k].trimEnd() === l)) return i;
+  for (let i = rows.length - want.length; i >= 0; i--) if (want.every((l, k) => (rows[i + k] ?? '').trimEnd() === l)) return i;
   return -1;
 }
 
@@ -231,7 +231,7 @@ async function settleOnPrompt(
     try {
       now = await read();
     } catch (error) {
-      return { ok: false, reason: `cannot read the screen before the key: ${(error as Error).message}`, prompt: null };
+      return { ok: false, reason: `cannot read the screen before the key: ${messageOf(error)}`, prompt: null };
     }
     if (shownId(now.c) !== wanted) {
       const what =
@@ -272,7 +272,7 @@ async function checkPaneAndPrompt(
     first = { screen, c: classifyScreen(runtime, null, screen.rows.join('\n'), rulesOf(opts)) };
   } catch (error) {
     const pane = await readPaneState(opts.socket, target);
-    return no(`${pane.problem ?? `cannot read the screen of ${target}: ${(error as Error).message}`}; nothing typed`);
+    return no(`${pane.problem ?? `cannot read the screen of ${target}: ${messageOf(error)}`}; nothing typed`);
   }
   const paneId = first.screen.paneId;
   if (first.screen.dead) return no(`pane ${target} on ${tmuxServerLabel(opts.socket)} is dead; nothing typed`);
@@ -338,7 +338,7 @@ async function answer(opts: AnswerOptions): Promise<AnswerReceipt> {
   try {
     release = await lockAgentInput(opts.runDir, opts.agent);
   } catch (error) {
-    return refuse(`another send or answer to ${opts.agent} is typing (${(error as Error).message}); nothing typed`);
+    return refuse(`another send or answer to ${opts.agent} is typing (${messageOf(error)}); nothing typed`);
   }
   let prompt: AnsweredPrompt;
   const beatBefore = isRemoteTmux(opts.socket) ? null : readHeartbeatMark(opts.runDir, opts.agent);
@@ -353,7 +353,7 @@ async function answer(opts: AnswerOptions): Promise<AnswerReceipt> {
     try {
       sent = await sendKeyIfScreen(opts.socket, paneId, key, guard);
     } catch (error) {
-      const message = (error as Error).message;
+      const message = messageOf(error);
       if (/may or may not/.test(message)) return result('no_evidence', { key, prompt: shownPrompt(shown), evidence: [`tmux: ${sanitizeLine(message)}`] });
       return refuse(`tmux refused the guarded key ${key}: ${message}`, shownPrompt(shown));
     }

@@ -13,6 +13,7 @@ import { matchProcess } from '../../fleet/readiness.js';
 import { probeRemoteHost, sshTimeoutMs } from '../../fleet/remote.js';
 import { sanitizeLine } from '../../lib/sanitize.js';
 import { findAgentPane } from '../snapshot/join.js';
+import { messageOf } from '../../lib/errors.js';
 
 /** The verdict on one pane's process. */
 export interface RuntimeProcessCheck {
@@ -109,7 +110,7 @@ export async function checkRuntimeProcess(opts: RuntimeProcessOptions): Promise<
   try {
     names = programsUnder(readProcessSubtree(pid, opts.procRoot) ?? readProcessTree(opts.procRoot), pid);
   } catch (error) {
-    return fail(`the process table could not be read (${(error as Error).message}): the runtime cannot be verified`, expected, [], paneId, pid);
+    return fail(`the process table could not be read (${messageOf(error)}): the runtime cannot be verified`, expected, [], paneId, pid);
   }
   return verdict(opts.agent, expected, currentCommand, names, paneId, pid);
 }

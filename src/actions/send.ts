@@ -181,7 +181,7 @@ export async function checkSendTarget(opts: {
   try {
     baseline = await capturePaneWithCursor(opts.socket, target, { signal: opts.signal });
   } catch (error) {
-    return none(`cannot capture ${target} before sending: ${(error as Error).message}`);
+    return none(`cannot capture ${target} before sending: ${messageOf(error)}`);
   }
   const remote = isRemoteTmux(opts.socket);
   const heartbeat = remote ? null : readHeartbeatMark(opts.runDir, opts.agent);

@@ -47,12 +47,13 @@ export function viewerStatusLabel(agent: string, prefix: string): string {
  */
 async function labelViewer(socket: TmuxServer, viewer: string, agent: string, prefix: string): Promise<void> {
   const label = viewerStatusLabel(sanitizeLine(agent), sanitizeLine(prefix));
-  for (const [option, value] of [
+  const options: [string, string][] = [
     ['status', 'on'],
     ['status-right-length', String(label.length + 2)],
     ['status-right', label],
     ['status-right-style', 'reverse'],
-  ]) {
+  ];
+  for (const [option, value] of options) {
     await runTmux(socket, ['set-option', '-q', '-t', `=${viewer}:`, option, value], { timeoutMs: 2000 });
   }
 }
