@@ -66,7 +66,10 @@ export function readProcessStat(pid: number): { startTime: string; state: string
   try {
     const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return { state: rest[0], startTime: rest[19] };
+    const [state, startTime] = [rest[0], rest[19]];
+    // A truncated stat line (the process exiting mid-read) has no such fields: unknown.
+    if (!state || !startTime) return null;
+    return { state, startTime };
   } catch {
     return null;
   }

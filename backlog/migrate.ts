@@ -41,14 +41,14 @@ export function readMigrations(dir = migrationsDir()): MigrationFile[] {
     .filter((f) => f.endsWith('.sql'))
     .sort();
   return files.map((file) => {
-    const m = /^(\d{4})_([a-z0-9_]+)\.sql$/.exec(file);
-    if (!m) throw new Error(`backlog migration file name must be NNNN_name.sql: ${path.join(dir, file)}`);
+    const [, version, name] = /^(\d{4})_([a-z0-9_]+)\.sql$/.exec(file) ?? [];
+    if (!version || !name) throw new Error(`backlog migration file name must be NNNN_name.sql: ${path.join(dir, file)}`);
     const text = fs.readFileSync(path.join(dir, file), 'utf8');
     const statements = text
       .split(/^--> statement-breakpoint\s*$/m)
       .map((s) => s.trim())
       .filter((s) => s.replace(/--[^\n]*\n?/g, '').trim().length > 0);
-    return { version: m[1], name: m[2], statements };
+    return { version, name, statements };
   });
 }
 

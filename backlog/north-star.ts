@@ -5,7 +5,13 @@
  * goal list is backlog/fixtures/NORTH_STAR.yaml.
  */
 import { BoundedReadError, readBoundedFile } from '../lib/bounded-read.js';
+import { messageOf } from '../lib/errors.js';
 import { BacklogError, type NorthStarGoal } from './types.js';
+
+/** The first line of an error's message (a thrown non-Error: its {@link messageOf} line). */
+function firstLine(error: unknown): string {
+  return error instanceof Error ? (error.message.split('\n')[0] ?? '') : messageOf(error);
+}
 
 /** Card priority per NORTH_STAR priority word (higher = sooner); numbers pass through. */
 export const NORTH_STAR_PRIORITIES: Record<string, number> = {
@@ -46,8 +52,8 @@ export function northStarPriority(value: unknown, phase: string | null, goalId: 
 export async function parseNorthStar(text: string, file = 'NORTH_STAR.yaml'): Promise<NorthStarGoal[]> {
   const { parseDocument } = await import('yaml');
   const doc = parseDocument(text);
-  if (doc.errors.length) {
-    const e = doc.errors[0];
+  const e = doc.errors[0];
+  if (e) {
     const where = e.linePos?.[0] ? `:${e.linePos[0].line}:${e.linePos[0].col}` : '';
     throw new BacklogError('invalid', `${file}${where}: ${e.message.split('\n')[0]}`);
   }
@@ -56,7 +62,8 @@ export async function parseNorthStar(text: string, file = 'NORTH_STAR.yaml'): Pr
     // yaml refuses a document whose aliases expand too far (an "alias bomb", maxAliasCount).
     root = doc.toJS({ maxAliasCount: 1000 }) as Record<string, unknown> | null;
   } catch (error) {
-    throw new BacklogError('invalid', `${file}: ${(error as Error).message.split('\n')[0]}`);
+    // yaml's messages go on with a code excerpt: its first line is the cause.
+    throw new BacklogError('invalid', `${file}: ${firstLine(error)}`);
   }
   if (!root || typeof root !== 'object' || !Array.isArray(root.goals)) {
     throw new BacklogError('invalid', `${file}: no "goals:" list (is this a NORTH_STAR.yaml?)`);
@@ -110,7 +117,7 @@ export async function readNorthStarFile(file: string): Promise<NorthStarGoal[]> 
     text = read.bytes.toString('utf8');
   } catch (error) {
     if (error instanceof BacklogError) throw error;
-    throw new BacklogError('invalid', `cannot read ${error instanceof BoundedReadError ? error.message : `${file}: ${(error as Error).message}`}`);
+    throw new BacklogError('invalid', `cannot read ${error instanceof BoundedReadError ? error.message : messageOf(error, file)}`);
   }
   return parseNorthStar(text, file);
 }

@@ -11,7 +11,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { MosaicPaths } from '../lib/paths.js';
-import { acquireDataDirLock, dataDirIdentity, lockProof } from './lock.js';
+import { acquireDataDirLock, dataDirIdentity, lockProof, type DataDirLockResult } from './lock.js';
+import type { BacklogService } from './service.js';
 import {
   BACKLOG_PROTOCOL,
   isBacklogMethod,
@@ -84,219 +85,310 @@ export async function runBacklogServer(paths: MosaicPaths, opts: BacklogServerOp
   }
 }
 
+/** The opened store: PGlite (closed on shutdown) and the service over it. */
+interface OpenStore {
+  pg: { close(): Promise<void> };
+  service: BacklogService;
+}
+
+/**
+ * Opens PGlite on `dataDir` (created when missing; an existing dir made owner-only), applies
+ * migrations and wires the service to the fleet's pause. Closes PGlite again when a later step
+ * fails. Throws the cause.
+ */
+async function openStore(paths: MosaicPaths, log: (line: string) => void): Promise<OpenStore> {
+  const dataDir = paths.backlogDataDir;
+  log(`${dataDirExists(dataDir) ? 'opening' : 'creating'} PGlite data dir ${dataDir}`);
+  const [{ PGlite }, { drizzle }, { migrateBacklog }, { fleetBacklogService }] = await Promise.all([
+    import('@electric-sql/pglite'),
+    import('drizzle-orm/pglite'),
+    import('./migrate.js'),
+    import('./service.js'),
+  ]);
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // An existing dir made by an older version (0755 dir, 0666 files) is closed on every open.
+  const tightened = tightenTree(dataDir);
+  if (tightened) log(`made ${tightened} entries of ${dataDir} owner-only`);
+  const pg = new PGlite(dataDir);
+  try {
+    await pg.waitReady;
+    tightenTree(dataDir);
+    const db = drizzle(pg);
+    const applied = await migrateBacklog(db);
+    if (applied.length) log(`applied migrations ${applied.join(', ')}`);
+    return { pg, service: fleetBacklogService(db, paths.runDir) };
+  } catch (error) {
+    await pg.close().catch(() => {});
+    throw error;
+  }
+}
+
+/** Runs requests one at a time, in arrival order; claims remembered by request id. */
+interface RequestQueue {
+  /** Runs `request` after those before it; never rejects (failures become error responses). */
+  run(request: BacklogRequest): Promise<BacklogResponse>;
+  /** Resolves once every queued request has finished. */
+  drained(): Promise<void>;
+}
+
+/**
+ * The server's request queue over `service`: `ping` answered with pid, data dir, start time
+ * and request count; every verb run on the service. A BacklogError goes back as is; any other
+ * failure as 'internal' with its cause in one line — never the SQL or its parameters (card data).
+ * A claim repeated with its request id gets the first reply; a mismatched replay is refused.
+ */
+function requestQueue(service: BacklogService, dataDir: string): RequestQueue {
+  const startedAt = new Date().toISOString();
+  let requests = 0;
+  let queue: Promise<unknown> = Promise.resolve();
+  const execute = (request: BacklogRequest): Promise<BacklogResponse> => {
+    const run = async (): Promise<BacklogResponse> => {
+      requests += 1;
+      try {
+        if (request.method === 'ping') {
+          const reply: PingReply = { pid: process.pid, dataDir, startedAt, requests };
+          return { id: request.id, ok: true, result: reply };
+        }
+        const method = service[request.method as Exclude<BacklogRequest['method'], 'ping' | 'prove'>] as (arg: unknown) => Promise<unknown>;
+        const result = await method.call(service, request.params ?? {});
+        return { id: request.id, ok: true, result: result ?? null };
+      } catch (error) {
+        if (error instanceof BacklogError) return { id: request.id, ok: false, error: { code: error.code, message: error.message } };
+        return { id: request.id, ok: false, error: { code: 'internal', message: `backlog server (data dir ${dataDir}): ${describeCause(error)}` } };
+      }
+    };
+    const next = queue.then(run, run);
+    queue = next.catch(() => {});
+    return next;
+  };
+  const replays = new ClaimReplays();
+  return {
+    run: (request) => replays.run(request, execute),
+    drained: () =>
+      queue.then(
+        () => {},
+        () => {},
+      ),
+  };
+}
+
+/** An error response to a line that is no request (request id null when it has none). */
+function refusal(id: number | null, message: string): BacklogResponse {
+  return { id, ok: false, error: { code: 'invalid', message } };
+}
+
+/**
+ * The response to one request line: refusals and `prove` at once (`prove` is never queued:
+ * `backlog stop` must reach a server busy with a long command), every other method through
+ * `queue`.
+ */
+function answerLine(line: string, lockToken: string, queue: RequestQueue): BacklogResponse | Promise<BacklogResponse> {
+  let request: BacklogRequest;
+  try {
+    request = JSON.parse(line) as BacklogRequest;
+  } catch {
+    return refusal(null, 'request is not JSON');
+  }
+  if (!isBacklogMethod(request?.method) || typeof request.id !== 'number') {
+    return refusal(typeof request?.id === 'number' ? request.id : null, `unknown backlog command ${JSON.stringify(request?.method)}`);
+  }
+  if (request.method !== 'prove') return queue.run(request);
+  const nonce = (request.params as { nonce?: unknown } | undefined)?.nonce;
+  if (typeof nonce !== 'string' || nonce.length < 16 || nonce.length > 200) return refusal(request.id, 'prove needs a nonce of 16 to 200 characters');
+  return { id: request.id, ok: true, result: { pid: process.pid, proof: lockProof(lockToken, nonce) } satisfies ProveReply };
+}
+
+/** Serves one client connection: the hello, then one response line per request line. */
+function serveConnection(conn: net.Socket, hello: BacklogHello, lockToken: string, queue: RequestQueue): void {
+  conn.setEncoding('utf8');
+  conn.write(JSON.stringify(hello) + '\n');
+  const splitter = new LineSplitter();
+  conn.on('data', (chunk: string) => {
+    let lines: string[];
+    try {
+      lines = splitter.push(chunk);
+    } catch (error) {
+      conn.end(JSON.stringify(refusal(null, messageOf(error))) + '\n');
+      return;
+    }
+    for (const line of lines) {
+      const answer = answerLine(line, lockToken, queue);
+      if (!(answer instanceof Promise)) conn.write(JSON.stringify(answer) + '\n');
+      else
+        void answer.then((response) => {
+          if (!conn.destroyed) conn.write(JSON.stringify(response) + '\n');
+        });
+    }
+  });
+  conn.on('error', () => {});
+}
+
+/** Throws when a live server (of another data dir) answers on `socketPath`; else removes the dead server's socket file left there. */
+async function takeSocketPath(socketPath: string): Promise<void> {
+  // We hold our data dir's lock, but a server of ANOTHER data dir may serve this run dir's
+  // socket: never take a live socket over (its clients would reach the wrong store).
+  const other = await socketHello(socketPath);
+  if (other && other.pid !== process.pid) {
+    throw new Error(
+      `${socketPath} is served by live backlog server pid ${other.pid}${other.dataDir ? ` for data dir ${other.dataDir.realpath}` : ''}: stop it (\`PGLITE_DATA_DIR=… mosaic-top backlog stop\`) or give each data dir its own --mosaic-home`,
+    );
+  }
+  // Nobody answers: the socket file left here belongs to a dead server.
+  fs.rmSync(socketPath, { force: true });
+}
+
+/** Binds `server` to `socketPath` (mode 0600). */
+async function listenOn(server: net.Server, socketPath: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socketPath, () => resolve());
+  });
+  fs.chmodSync(socketPath, 0o600);
+}
+
+/** A lock on the data dir, as {@link acquireDataDirLock} grants it. */
+type HeldLock = Extract<DataDirLockResult, { acquired: true }>;
+
+/**
+ * Takes the data dir: its lock (null when a live process owns it: the loser of a start race
+ * exits quietly), then refuses a data dir another program has open and clears what lies at the
+ * socket path. Releases the lock again when a check throws.
+ */
+async function claimDataDir(paths: MosaicPaths, log: (line: string) => void): Promise<HeldLock | null> {
+  const dataDir = paths.backlogDataDir;
+  const lock = await acquireDataDirLock(dataDir, { socket: paths.backlogSocket });
+  if (!lock.acquired) {
+    log(`data dir ${dataDir} is owned by live pid ${lock.holder.pid} (socket ${lock.holder.socket ?? '?'}); exiting`);
+    return null;
+  }
+  if (lock.takenOverFrom) log(`took over the lock of dead pid ${lock.takenOverFrom.pid}`);
+  try {
+    const { dataDirInUseReason } = await import('./datadir-users.js');
+    const inUse = dataDirInUseReason(dataDir);
+    if (inUse) throw new Error(inUse);
+    clearSocketPath(paths.backlogSocket);
+  } catch (error) {
+    await lock.release().catch(() => {});
+    throw error;
+  }
+  return lock;
+}
+
+/** The listening server's life: connections, the idle timer, and one shutdown. */
+class ServerLife {
+  private shuttingDown = false;
+  private idleTimer: NodeJS.Timeout | null = null;
+  private readonly connections = new Set<net.Socket>();
+  private resolveDone: (code: number) => void = () => {};
+  /** Resolves with the exit code once shut down. */
+  readonly done = new Promise<number>((resolve) => (this.resolveDone = resolve));
+  readonly server: net.Server;
+
+  constructor(
+    private readonly ctx: { socketPath: string; idleMs: number; store: OpenStore; lock: HeldLock; log: (line: string) => void },
+    private readonly queue: RequestQueue,
+    hello: BacklogHello,
+  ) {
+    this.server = net.createServer((conn) => {
+      // A connection that races our shutdown gets no hello: its client retries elsewhere.
+      if (this.shuttingDown) {
+        conn.destroy();
+        return;
+      }
+      this.connections.add(conn);
+      this.armIdle();
+      serveConnection(conn, hello, ctx.lock.token, queue);
+      conn.on('close', () => {
+        this.connections.delete(conn);
+        this.armIdle();
+      });
+    });
+  }
+
+  /** (Re)starts the idle timer while no client is connected (idle exit 0 = never). */
+  armIdle(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+    const { idleMs } = this.ctx;
+    if (idleMs > 0 && this.connections.size === 0 && !this.shuttingDown) {
+      this.idleTimer = setTimeout(() => void this.shutdown(`idle for ${idleMs / 1000} s`), idleMs);
+    }
+  }
+
+  /** Stops accepting, finishes the request in progress, closes PGlite, removes the socket, releases the lock; resolves {@link done} with 0. */
+  async shutdown(why: string): Promise<void> {
+    if (this.shuttingDown) return;
+    this.shuttingDown = true;
+    const { log, store, socketPath, lock } = this.ctx;
+    log(`shutting down (${why})`);
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.server.close();
+    for (const c of this.connections) c.end();
+    await this.queue.drained();
+    for (const c of this.connections) c.destroy();
+    try {
+      await store.pg.close();
+    } catch (error) {
+      log(`closing PGlite failed: ${messageOf(error)}`);
+    }
+    try {
+      if (fs.lstatSync(socketPath).isSocket()) fs.rmSync(socketPath, { force: true });
+    } catch {
+      /* already gone */
+    }
+    await lock.release().catch(() => {});
+    log('stopped');
+    this.resolveDone(0);
+  }
+}
+
+/** Serves the store until a signal or idle exit; resolves the exit code. Throws when the socket cannot be taken or bound. */
+async function serveStore(paths: MosaicPaths, opts: BacklogServerOptions, ctx: ConstructorParameters<typeof ServerLife>[0]): Promise<number> {
+  const dataDir = paths.backlogDataDir;
+  // Sent in every hello: a client newer than this server says so (backlog/client/identity.ts staleServerWarning),
+  // and a client for another data dir refuses this server (backlog/client/embedded.ts dataDirMismatch).
+  const hello: BacklogHello = {
+    hello: BACKLOG_PROTOCOL,
+    pid: process.pid,
+    version: packageVersion(),
+    root: packageRoot(),
+    startedAtMs: CODE_LOADED_AT_MS,
+    dataDir: dataDirIdentity(dataDir) ?? undefined,
+  };
+  const life = new ServerLife(ctx, requestQueue(ctx.store.service, dataDir), hello);
+  const onSignal = (signal: NodeJS.Signals): void => void life.shutdown(signal);
+  const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
+  for (const signal of signals) process.once(signal, onSignal);
+  try {
+    await takeSocketPath(ctx.socketPath);
+    await listenOn(life.server, ctx.socketPath);
+  } catch (error) {
+    life.server.close();
+    for (const signal of signals) process.removeListener(signal, onSignal);
+    throw error;
+  }
+  ctx.log(`serving ${ctx.socketPath} (idle exit ${ctx.idleMs ? `${ctx.idleMs / 1000} s` : 'never'})`);
+  opts.onListening?.(ctx.socketPath);
+  life.armIdle();
+  const code = await life.done;
+  for (const signal of signals) process.removeListener(signal, onSignal);
+  return code;
+}
+
 async function serve(paths: MosaicPaths, opts: BacklogServerOptions, log: (line: string) => void): Promise<number> {
   const idleMs = Math.max(0, (opts.idleExitSeconds ?? idleExitFromEnv()) * 1000);
   const dataDir = paths.backlogDataDir;
   const socketPath = paths.backlogSocket;
   ensureRunDir(path.dirname(socketPath));
   fs.mkdirSync(path.dirname(dataDir), { recursive: true, mode: 0o700 });
-
-  const lock = await acquireDataDirLock(dataDir, { socket: socketPath });
-  if (!lock.acquired) {
-    log(`data dir ${dataDir} is owned by live pid ${lock.holder.pid} (socket ${lock.holder.socket ?? '?'}); exiting`);
-    return 0;
-  }
-  if (lock.takenOverFrom) log(`took over the lock of dead pid ${lock.takenOverFrom.pid}`);
-  const { dataDirInUseReason } = await import('./datadir-users.js');
-  const inUse = dataDirInUseReason(dataDir);
-  if (inUse) {
-    await lock.release().catch(() => {});
-    throw new Error(inUse);
-  }
-
+  const lock = await claimDataDir(paths, log);
+  if (!lock) return 0;
+  let store: OpenStore | null = null;
   try {
-    clearSocketPath(socketPath);
+    store = await openStore(paths, log);
+    return await serveStore(paths, opts, { socketPath, idleMs, store, lock, log });
   } catch (error) {
-    await lock.release().catch(() => {});
-    throw error;
-  }
-  const firstRun = !dataDirExists(dataDir);
-  let pg: { close(): Promise<void> } | null = null;
-  let server: net.Server | null = null;
-  try {
-    log(`${firstRun ? 'creating' : 'opening'} PGlite data dir ${dataDir}`);
-    const [{ PGlite }, { drizzle }, { migrateBacklog }, { fleetBacklogService }] = await Promise.all([
-      import('@electric-sql/pglite'),
-      import('drizzle-orm/pglite'),
-      import('./migrate.js'),
-      import('./service.js'),
-    ]);
-    fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    // An existing dir made by an older version (0755 dir, 0666 files) is closed on every open.
-    const tightened = tightenTree(dataDir);
-    if (tightened) log(`made ${tightened} entries of ${dataDir} owner-only`);
-    const client = new PGlite(dataDir);
-    pg = client;
-    await client.waitReady;
-    tightenTree(dataDir);
-    const db = drizzle(client);
-    const applied = await migrateBacklog(db);
-    if (applied.length) log(`applied migrations ${applied.join(', ')}`);
-    const service = fleetBacklogService(db, paths.runDir);
-    const startedAt = new Date().toISOString();
-    // Sent in every hello: a client newer than this server says so (backlog/client.ts staleServerWarning),
-    // and a client for another data dir refuses this server (backlog/client.ts dataDirMismatch).
-    const identity = { version: packageVersion(), root: packageRoot(), startedAtMs: CODE_LOADED_AT_MS, dataDir: dataDirIdentity(dataDir) ?? undefined };
-    let requests = 0;
-
-    // Serialized execution: one command at a time, in arrival order.
-    let queue: Promise<unknown> = Promise.resolve();
-    const execute = (request: BacklogRequest): Promise<BacklogResponse> => {
-      const run = async (): Promise<BacklogResponse> => {
-        requests += 1;
-        try {
-          if (request.method === 'ping') {
-            const reply: PingReply = { pid: process.pid, dataDir, startedAt, requests };
-            return { id: request.id, ok: true, result: reply };
-          }
-          const method = service[request.method as Exclude<BacklogRequest['method'], 'ping' | 'prove'>] as (arg: unknown) => Promise<unknown>;
-          const result = await method.call(service, request.params ?? {});
-          return { id: request.id, ok: true, result: result ?? null };
-        } catch (error) {
-          if (error instanceof BacklogError) return { id: request.id, ok: false, error: { code: error.code, message: error.message } };
-          // Never the SQL or its parameters (card data): the cause (ENOSPC, …) in one line.
-          return { id: request.id, ok: false, error: { code: 'internal', message: `backlog server (data dir ${dataDir}): ${describeCause(error)}` } };
-        }
-      };
-      const next = queue.then(run, run);
-      queue = next.catch(() => {});
-      return next;
-    };
-
-    // Claims remembered by request id: a repeat gets the first reply, a mismatched replay is refused.
-    const replays = new ClaimReplays();
-    const executeOnce = (request: BacklogRequest): Promise<BacklogResponse> => replays.run(request, execute);
-
-    let shuttingDown = false;
-    let idleTimer: NodeJS.Timeout | null = null;
-    const connections = new Set<net.Socket>();
-    let resolveDone: (code: number) => void = () => {};
-    const done = new Promise<number>((resolve) => (resolveDone = resolve));
-
-    const shutdown = async (why: string): Promise<void> => {
-      if (shuttingDown) return;
-      shuttingDown = true;
-      log(`shutting down (${why})`);
-      if (idleTimer) clearTimeout(idleTimer);
-      server?.close();
-      for (const c of connections) c.end();
-      await queue.catch(() => {});
-      for (const c of connections) c.destroy();
-      try {
-        await client.close();
-        pg = null;
-      } catch (error) {
-        log(`closing PGlite failed: ${(error as Error).message}`);
-      }
-      try {
-        if (fs.lstatSync(socketPath).isSocket()) fs.rmSync(socketPath, { force: true });
-      } catch {
-        /* already gone */
-      }
-      await lock.release().catch(() => {});
-      log('stopped');
-      resolveDone(0);
-    };
-
-    const armIdle = (): void => {
-      if (idleTimer) clearTimeout(idleTimer);
-      idleTimer = null;
-      if (idleMs > 0 && connections.size === 0 && !shuttingDown) {
-        idleTimer = setTimeout(() => void shutdown(`idle for ${idleMs / 1000} s`), idleMs);
-      }
-    };
-
-    const onSignal = (signal: NodeJS.Signals): void => void shutdown(signal);
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
-    process.once('SIGHUP', onSignal);
-
-    server = net.createServer((conn) => {
-      // A connection that races our shutdown gets no hello: its client retries elsewhere.
-      if (shuttingDown) {
-        conn.destroy();
-        return;
-      }
-      connections.add(conn);
-      armIdle();
-      conn.setEncoding('utf8');
-      const hello: BacklogHello = { hello: BACKLOG_PROTOCOL, pid: process.pid, ...identity };
-      conn.write(JSON.stringify(hello) + '\n');
-      const splitter = new LineSplitter();
-      conn.on('data', (chunk: string) => {
-        let lines: string[];
-        try {
-          lines = splitter.push(chunk);
-        } catch (error) {
-          conn.end(JSON.stringify({ id: null, ok: false, error: { code: 'invalid', message: (error as Error).message } }) + '\n');
-          return;
-        }
-        for (const line of lines) {
-          let request: BacklogRequest;
-          try {
-            request = JSON.parse(line) as BacklogRequest;
-          } catch {
-            conn.write(JSON.stringify({ id: null, ok: false, error: { code: 'invalid', message: 'request is not JSON' } }) + '\n');
-            continue;
-          }
-          if (!isBacklogMethod(request?.method) || typeof request.id !== 'number') {
-            conn.write(
-              JSON.stringify({
-                id: typeof request?.id === 'number' ? request.id : null,
-                ok: false,
-                error: { code: 'invalid', message: `unknown backlog command ${JSON.stringify(request?.method)}` },
-              }) + '\n',
-            );
-            continue;
-          }
-          if (request.method === 'prove') {
-            // Answered at once (not queued): `backlog stop` must reach a server busy with a long command.
-            const nonce = (request.params as { nonce?: unknown } | undefined)?.nonce;
-            const response: BacklogResponse =
-              typeof nonce === 'string' && nonce.length >= 16 && nonce.length <= 200
-                ? { id: request.id, ok: true, result: { pid: process.pid, proof: lockProof(lock.token, nonce) } satisfies ProveReply }
-                : { id: request.id, ok: false, error: { code: 'invalid', message: 'prove needs a nonce of 16 to 200 characters' } };
-            conn.write(JSON.stringify(response) + '\n');
-            continue;
-          }
-          void executeOnce(request).then((response) => {
-            if (!conn.destroyed) conn.write(JSON.stringify(response) + '\n');
-          });
-        }
-      });
-      conn.on('error', () => {});
-      conn.on('close', () => {
-        connections.delete(conn);
-        armIdle();
-      });
-    });
-
-    // We hold our data dir's lock, but a server of ANOTHER data dir may serve this run dir's
-    // socket: never take a live socket over (its clients would reach the wrong store).
-    const other = await socketHello(socketPath);
-    if (other && other.pid !== process.pid) {
-      throw new Error(
-        `${socketPath} is served by live backlog server pid ${other.pid}${other.dataDir ? ` for data dir ${other.dataDir.realpath}` : ''}: stop it (\`PGLITE_DATA_DIR=… mosaic-top backlog stop\`) or give each data dir its own --mosaic-home`,
-      );
-    }
-    // Nobody answers: the socket file left here belongs to a dead server.
-    fs.rmSync(socketPath, { force: true });
-    await new Promise<void>((resolve, reject) => {
-      server!.once('error', reject);
-      server!.listen(socketPath, () => resolve());
-    });
-    fs.chmodSync(socketPath, 0o600);
-    log(`serving ${socketPath} (idle exit ${idleMs ? `${idleMs / 1000} s` : 'never'})`);
-    opts.onListening?.(socketPath);
-    armIdle();
-    const code = await done;
-    process.removeListener('SIGTERM', onSignal);
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGHUP', onSignal);
-    return code;
-  } catch (error) {
-    server?.close();
-    if (pg) await pg.close().catch(() => {});
+    if (store) await store.pg.close().catch(() => {});
     await lock.release().catch(() => {});
     // One line with the cause (ENOSPC from PGlite's file system is an object, not an Error).
     throw new Error(messageOf(error, `backlog server for data dir ${dataDir}`), { cause: error });

@@ -1,3 +1,4 @@
+import { messageOf } from '../lib/errors.js';
 import { maskCredentials, maskDatabaseUrl, type MosaicPaths } from '../lib/paths.js';
 import { BacklogError, type BacklogOverview } from './types.js';
 import type { BacklogClient } from './verbs.js';
@@ -101,7 +102,7 @@ export function sectionFromOverview(base: BacklogSection, overview: BacklogOverv
 /** The section for a failed read: 'absent' ⇒ no store yet; anything else ⇒ an error in place. */
 function failedSection(base: BacklogSection, error: unknown): BacklogSection {
   const code = error instanceof BacklogError ? error.code : 'internal';
-  const message = maskCredentials((error as Error)?.message ?? String(error));
+  const message = maskCredentials(messageOf(error));
   if (code === 'absent') return { ...base, exists: false, error: message };
   return { ...base, exists: true, error: message };
 }
@@ -171,113 +172,128 @@ export interface BacklogSectionReader {
  * read. Never throws from `read`.
  */
 export function createBacklogSectionReader(): BacklogSectionReader {
-  let client: BacklogClient | null = null;
-  let opening: Promise<BacklogClient> | null = null;
+  const reader = new KeptClientReader();
+  // Plain functions: callers may pass `read` and `close` around unbound.
+  return {
+    read: (paths, opts) => reader.read(paths, opts),
+    close: () => reader.close(),
+    get opens() {
+      return reader.opens;
+    },
+  };
+}
+
+/** Rejects when `timeoutMs` passes or `signal` aborts, whichever comes first; `clear` stops both. */
+function readDeadline(timeoutMs: number, signal?: AbortSignal): { promise: Promise<never>; clear: () => void } {
+  let clear = (): void => {};
+  const promise = new Promise<never>((_, reject) => {
+    const timer = setTimeout(() => reject(new BacklogError('timeout', `backlog read timed out after ${timeoutMs} ms`)), timeoutMs);
+    const onAbort = (): void => reject(new BacklogError('timeout', 'backlog read aborted'));
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+    clear = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    };
+  });
+  promise.catch(() => {});
+  return { promise, clear };
+}
+
+/** The reader of {@link createBacklogSectionReader}: one client kept across reads. */
+class KeptClientReader {
+  private client: BacklogClient | null = null;
+  private opening: Promise<BacklogClient> | null = null;
   /** Aborts the open in progress: a close (SIGTERM) must not wait for a server to start. */
-  let openingAbort: AbortController | null = null;
+  private openingAbort: AbortController | null = null;
   /** DATABASE_URL or socket path the kept client belongs to. */
-  let key: string | null = null;
-  let opens = 0;
-  let closed = false;
+  private key: string | null = null;
+  private openCount = 0;
+  private closed = false;
+
+  get opens(): number {
+    return this.openCount;
+  }
 
   /** Forgets the kept client and closes it (and one still opening, once it opens). */
-  const drop = async (): Promise<void> => {
-    const kept = client;
-    const pending = opening;
-    client = null;
-    opening = null;
-    openingAbort?.abort(new Error('backlog reader closed'));
-    openingAbort = null;
+  private async drop(): Promise<void> {
+    const kept = this.client;
+    const pending = this.opening;
+    this.client = null;
+    this.opening = null;
+    this.openingAbort?.abort(new Error('backlog reader closed'));
+    this.openingAbort = null;
     await kept?.close().catch(() => {});
     await pending?.then((c) => c.close()).catch(() => {});
-  };
+  }
 
-  const connect = (paths: MosaicPaths, timeoutMs: number): Promise<BacklogClient> => {
-    if (client) return Promise.resolve(client);
-    if (!opening) {
-      opens += 1;
-      const abort = new AbortController();
-      const attempt = import('./client.js').then(({ openBacklog }) => openBacklog(paths, readerOpenOptions(timeoutMs, abort.signal)));
-      opening = attempt;
-      openingAbort = abort;
-      attempt.then(
-        (c) => {
-          if (opening !== attempt) return; // dropped meanwhile: drop() closes it
-          opening = null;
-          openingAbort = null;
-          if (closed) void c.close().catch(() => {});
-          else client = c;
-        },
-        () => {
-          if (opening === attempt) {
-            opening = null;
-            openingAbort = null;
-          }
-        },
-      );
+  /** The kept client, or the open in progress, or a new open (kept once it succeeds, unless dropped or closed meanwhile). */
+  private connect(paths: MosaicPaths, timeoutMs: number): Promise<BacklogClient> {
+    if (this.client) return Promise.resolve(this.client);
+    if (this.opening) return this.opening;
+    this.openCount += 1;
+    const abort = new AbortController();
+    const attempt = import('./client.js').then(({ openBacklog }) => openBacklog(paths, readerOpenOptions(timeoutMs, abort.signal)));
+    this.opening = attempt;
+    this.openingAbort = abort;
+    attempt.then(
+      (c) => {
+        if (this.opening !== attempt) return; // dropped meanwhile: drop() closes it
+        this.opening = null;
+        this.openingAbort = null;
+        if (this.closed) void c.close().catch(() => {});
+        else this.client = c;
+      },
+      () => {
+        if (this.opening === attempt) {
+          this.opening = null;
+          this.openingAbort = null;
+        }
+      },
+    );
+    return attempt;
+  }
+
+  /** The overview through the kept client; a kept connection that broke since the last read gets one fresh retry. */
+  private async overview(paths: MosaicPaths, base: BacklogSection, timeoutMs: number, limit: Promise<never>): Promise<BacklogSection> {
+    for (let attempt = 0; ; attempt += 1) {
+      const reused = this.client !== null;
+      const c = await Promise.race([this.connect(paths, timeoutMs), limit]);
+      try {
+        const overview = await Promise.race([c.overview({ readyLimit: SNAPSHOT_READY_LIMIT }), limit]);
+        return sectionFromOverview({ ...base, location: c.location, warning: c.serverWarning }, overview);
+      } catch (error) {
+        const broken = error instanceof BacklogError && error.code === 'unavailable';
+        if (this.client === c) void this.drop();
+        if (!(reused && broken && attempt === 0)) throw error;
+      }
     }
-    return opening;
-  };
+  }
 
-  /** Rejects when `timeoutMs` passes or `signal` aborts, whichever comes first; `clear` stops both. */
-  const deadline = (timeoutMs: number, signal?: AbortSignal): { promise: Promise<never>; clear: () => void } => {
-    let clear = (): void => {};
-    const promise = new Promise<never>((_, reject) => {
-      const timer = setTimeout(() => reject(new BacklogError('timeout', `backlog read timed out after ${timeoutMs} ms`)), timeoutMs);
-      const onAbort = (): void => reject(new BacklogError('timeout', 'backlog read aborted'));
-      if (signal?.aborted) onAbort();
-      else signal?.addEventListener('abort', onAbort, { once: true });
-      clear = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-      };
-    });
-    promise.catch(() => {});
-    return { promise, clear };
-  };
-
-  const read: BacklogSectionReader['read'] = async (paths, opts = {}) => {
+  async read(paths: MosaicPaths, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<BacklogSection> {
     const base = emptySection(paths);
     const timeoutMs = opts.timeoutMs ?? 3000;
-    if (closed) return failedSection(base, new BacklogError('unavailable', 'backlog reader is closed'));
+    if (this.closed) return failedSection(base, new BacklogError('unavailable', 'backlog reader is closed'));
     const wanted = paths.databaseUrl ?? paths.backlogSocket;
-    if (key !== wanted) void drop();
-    key = wanted;
+    if (this.key !== wanted) void this.drop();
+    this.key = wanted;
     if (await embeddedStoreMissing(paths)) {
-      void drop();
+      void this.drop();
       return base;
     }
-    const limit = deadline(timeoutMs, opts.signal);
+    const limit = readDeadline(timeoutMs, opts.signal);
     try {
-      for (let attempt = 0; ; attempt += 1) {
-        const reused = client !== null;
-        const c = await Promise.race([connect(paths, timeoutMs), limit.promise]);
-        try {
-          const overview = await Promise.race([c.overview({ readyLimit: SNAPSHOT_READY_LIMIT }), limit.promise]);
-          return sectionFromOverview({ ...base, location: c.location, warning: c.serverWarning }, overview);
-        } catch (error) {
-          // A kept connection that broke since the last tick gets one fresh retry.
-          const broken = error instanceof BacklogError && error.code === 'unavailable';
-          if (client === c) void drop();
-          if (!(reused && broken && attempt === 0)) throw error;
-        }
-      }
+      return await this.overview(paths, base, timeoutMs, limit.promise);
     } catch (error) {
-      if (!(error instanceof BacklogError && error.code === 'timeout' && opening)) void drop();
+      if (!(error instanceof BacklogError && error.code === 'timeout' && this.opening)) void this.drop();
       return failedSection(base, error);
     } finally {
       limit.clear();
     }
-  };
+  }
 
-  return {
-    read,
-    async close() {
-      closed = true;
-      await drop();
-    },
-    get opens() {
-      return opens;
-    },
-  };
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.drop();
+  }
 }

@@ -9,9 +9,8 @@ import { Box } from 'ink';
 import { useConsole } from '../hooks/useConsoleStore.js';
 import { backlogRowText } from '../src/view/rows.js';
 import { backlogRows, scrollOffset, selectedIndex } from '../src/store/selectors.js';
-import { sanitizeLine } from '../lib/sanitize.js';
+import { backlogEmptyLine, backlogPanelStatus, backlogPanelTitle, backlogRowMarker, backlogWaitingLine } from '../src/view/backlog-lines.js';
 import { Line } from './Line.js';
-import { scrollPosition } from './Table.js';
 
 /** Size of the backlog panel, cells and lines. */
 export interface BacklogPanelProps {
@@ -30,53 +29,33 @@ export function BacklogPanel({ width, height }: BacklogPanelProps): React.ReactE
   const nowSecond = useConsole((s) => (s.backlog.section?.claimed.length ? Math.floor(s.ui.clockMs / 1000) : 0));
   const rows = useMemo(() => backlogRows(section, filter), [section, filter]);
   if (height <= 0) return null;
-  const title = `BACKLOG${focused ? ' [focus]' : ''}`;
-  let status: string | null = null;
-  if (!section) status = 'backlog: not probed';
-  else if (!section.exists) status = 'backlog: none yet';
-  else if (!section.ok) status = `backlog error: ${section.error ?? 'unreadable'}`;
-  const head = section?.stats
-    ? `${title}  ready ${section.stats.counts.ready}  claimed ${section.stats.counts.claimed}  blocked ${section.blockedCount}  done ${section.stats.counts.done}${section.stats.expiredClaims ? `  EXPIRED ${section.stats.expiredClaims}` : ''}`
-    : title;
-  const lines: React.ReactElement[] = [<Line key="t" text={sanitizeLine(head)} width={width} bold />];
+  const status = backlogPanelStatus(section);
+  const room = Math.max(0, height - 1);
+  const selected = selectedIndex(
+    rows.map((r) => r.id),
+    selectedId,
+  );
+  const offset = scrollOffset(rows.length, selected, room);
+  // Cards scrolled out of view: the title says which are shown (as the fleet table's header).
+  const scrolled = !status && rows.length > room && room > 0 ? { offset, shown: Math.min(room, rows.length - offset), total: rows.length } : null;
+  const lines: React.ReactElement[] = [<Line key="t" text={backlogPanelTitle(section, focused, scrolled)} width={width} bold />];
   if (status) {
-    lines.push(<Line key="s" text={sanitizeLine(status)} width={width} color={section && !section.exists ? undefined : 'yellow'} />);
+    lines.push(<Line key="s" text={status} width={width} color={section && !section.exists ? undefined : 'yellow'} />);
   } else {
-    const room = Math.max(0, height - 1);
-    const selected = selectedIndex(
-      rows.map((r) => r.id),
-      selectedId,
-    );
-    const offset = scrollOffset(rows.length, selected, room);
-    // Cards scrolled out of view: the title says which are shown (as the fleet table's header).
-    if (rows.length > room && room > 0) {
-      lines[0] = (
-        <Line key="t" text={sanitizeLine(`${head}  ${scrollPosition(offset, Math.min(room, rows.length - offset), rows.length)}`)} width={width} bold />
-      );
-    }
     // Only claimed rows count down; without them the time is that of the snapshot.
     const now = nowSecond ? nowSecond * 1000 : snapshotAtMs;
     rows.slice(offset, offset + room).forEach((row, k) => {
-      const index = offset + k;
-      const marker = index === selected ? (focused ? '> ' : '· ') : '  ';
-      const kind = row.kind === 'claimed' ? 'C ' : 'R ';
-      const text = marker + kind + backlogRowText(row, snapshotAtMs, now);
+      const isSelected = offset + k === selected;
+      const text = backlogRowMarker(row, isSelected, focused) + backlogRowText(row, snapshotAtMs, now);
       const expired = row.kind === 'claimed' && row.card.secondsLeft - (now - snapshotAtMs) / 1000 < 0;
       lines.push(
-        <Line
-          key={row.id}
-          text={text}
-          width={width}
-          inverse={focused && index === selected}
-          color={expired ? 'red' : row.kind === 'claimed' ? 'green' : undefined}
-        />,
+        <Line key={row.id} text={text} width={width} inverse={focused && isSelected} color={expired ? 'red' : row.kind === 'claimed' ? 'green' : undefined} />,
       );
     });
-    if (!rows.length)
-      lines.push(<Line key="e" text={filter ? `  no card matches "${sanitizeLine(filter)}"` : '  no claimed or ready cards'} width={width} dim />);
+    if (!rows.length) lines.push(<Line key="e" text={backlogEmptyLine(filter)} width={width} dim />);
     // "ready 8" above with two cards listed: say where the other six are.
-    const waiting = section?.stats?.waitingOnDeps ?? 0;
-    if (waiting && lines.length < height) lines.push(<Line key="w" text={`  + ${waiting} ready, waiting on dependencies`} width={width} dim />);
+    const waiting = backlogWaitingLine(section);
+    if (waiting && lines.length < height) lines.push(<Line key="w" text={waiting} width={width} dim />);
   }
   return (
     <Box flexDirection="column" width={width}>

@@ -6,38 +6,54 @@
 import React, { useMemo } from 'react';
 import { Box } from 'ink';
 import { useConsole } from '../hooks/useConsoleStore.js';
-import { fleetColumns, fleetColumnWidths, fleetRowCells, SPEND_COLUMN, systemdProbeOk, TIMELINE_COLUMN } from '../src/view/rows.js';
+import {
+  fleetColumns,
+  fleetColumnWidths,
+  fleetEmptyLine,
+  fleetRowCells,
+  SPEND_COLUMN,
+  systemdProbeOk,
+  TIMELINE_COLUMN,
+  unmanagedLine as unmanagedText,
+} from '../src/view/rows.js';
 import { spendAlarm } from '../src/view/spend-rows.js';
 import { scrollOffset, selectedIndex, visibleAgents } from '../src/store/selectors.js';
 import { timelineStates } from '../src/transitions/timeline.js';
-import type { Transition } from '../src/transitions/diff.js';
-import { TIMELINE_WINDOW_SECONDS, timelineCellCount, timelineGlyph, timelineLegend, timelineText, timelineWords } from '../src/view/transition-rows.js';
-import { sanitizeLine } from '../lib/sanitize.js';
+import {
+  TIMELINE_WINDOW_SECONDS,
+  readinessByAgent,
+  timelineCellCount,
+  timelineGlyph,
+  timelineLegend,
+  timelineText,
+  timelineWords,
+} from '../src/view/transition-rows.js';
 import { Line, readinessColor } from './Line.js';
 import { Table, type RowSegment } from './Table.js';
-
-/** Each agent's readiness transitions, chronological (the timeline's input). Pure. */
-function readinessByAgent(list: readonly Transition[]): Map<string, Transition[]> {
-  const out = new Map<string, Transition[]>();
-  for (const t of list) {
-    if (t.scope !== 'agent' || t.kind !== 'readiness' || t.agent === null) continue;
-    const own = out.get(t.agent);
-    if (own) own.push(t);
-    else out.set(t.agent, [t]);
-  }
-  return out;
-}
+import type { AgentRow } from '../src/snapshot/types.js';
 
 /** Coloured runs of a timeline: consecutive cells of one state share a colour (unseen cells grey). */
 function timelineRuns(states: readonly (string | null)[]): RowSegment[] {
   const runs: RowSegment[] = [];
+  let run: RowSegment | null = null;
   let last: string | null | undefined;
   for (const st of states) {
-    if (runs.length && st === last) runs[runs.length - 1].text += timelineGlyph(st);
-    else runs.push({ text: timelineGlyph(st), color: st === null ? 'gray' : readinessColor(st) });
+    if (run && st === last) run.text += timelineGlyph(st);
+    else {
+      run = { text: timelineGlyph(st), color: st === null ? 'gray' : readinessColor(st) };
+      runs.push(run);
+    }
     last = st;
   }
   return runs;
+}
+
+/** A fleet cell's colour: the state word by readiness; flags (and spend on a spend alarm) yellow when the agent has flags. */
+function fleetCellColor(agent: AgentRow | undefined, column: number): string | undefined {
+  if (!agent) return undefined;
+  if (column === 1) return readinessColor(agent.readiness);
+  if (agent.flags.length && (column === 8 || (column === SPEND_COLUMN && spendAlarm(agent.flags)))) return 'yellow';
+  return undefined;
 }
 
 /** Size of the fleet table, cells and lines. */
@@ -70,34 +86,26 @@ export function FleetTable({ width, height }: FleetTableProps): React.ReactEleme
   const columns = useMemo(() => fleetColumns(cells, !color), [cells, color]);
   const rows = useMemo(
     () =>
-      agents.map((a, i) =>
-        fleetRowCells(a, systemdProbeOk(snapshot, a), color ? timelineText(timelines[i]) : timelineWords(timelines[i], Math.max(24, cells))),
-      ),
+      agents.map((a, i) => {
+        const states = timelines[i] ?? [];
+        return fleetRowCells(a, systemdProbeOk(snapshot, a), color ? timelineText(states) : timelineWords(states, Math.max(24, cells)));
+      }),
     [agents, snapshot, timelines, color, cells],
   );
   const runs = useMemo(() => (color ? timelines.map(timelineRuns) : []), [timelines, color]);
   const widths = useMemo(() => fleetColumnWidths(columns, rows, width - 2), [columns, rows, width]);
   if (height <= 0) return null;
-  const unmanaged = snapshot?.unmanaged ?? [];
-  const unmanagedLine = unmanaged.length
-    ? sanitizeLine(`unmanaged: ${unmanaged.map((u) => `${u.session}${u.socket ? `@${u.socket}` : ''}${u.host ? ` on ${u.host}` : ''}`).join(', ')}`)
-    : null;
+  const unmanagedLine = unmanagedText(snapshot);
   const afterUnmanaged = unmanagedLine && height >= 3 ? height - 1 : height;
   // The timeline's legend takes a line only when the rows leave one free.
-  const legend = widths[TIMELINE_COLUMN] > 0 && agents.length > 0 && agents.length + 2 <= afterUnmanaged ? timelineLegend(cells, color) : null;
+  const legend = (widths[TIMELINE_COLUMN] ?? 0) > 0 && agents.length > 0 && agents.length + 2 <= afterUnmanaged ? timelineLegend(cells, color) : null;
   const tableHeight = legend ? afterUnmanaged - 1 : afterUnmanaged;
   const selected = selectedIndex(
     agents.map((a) => a.name),
     selectedName,
   );
   const offset = scrollOffset(rows.length, selected, tableHeight - 1);
-  const empty = !snapshot
-    ? 'waiting for the first snapshot…'
-    : snapshot.agents.length === 0
-      ? 'no agents in the roster'
-      : agents.length === 0
-        ? `no agent matches "${sanitizeLine(filter)}"`
-        : null;
+  const empty = fleetEmptyLine(snapshot, agents.length, filter);
   return (
     <Box flexDirection="column" width={width}>
       <Table
@@ -109,13 +117,7 @@ export function FleetTable({ width, height }: FleetTableProps): React.ReactEleme
         selected={selected}
         offset={offset}
         focused={focused}
-        cellColor={(row, column) =>
-          column === 1
-            ? readinessColor(agents[row]?.readiness ?? '')
-            : agents[row]?.flags.length && (column === 8 || (column === SPEND_COLUMN && spendAlarm(agents[row].flags)))
-              ? 'yellow'
-              : undefined
-        }
+        cellColor={(row, column) => fleetCellColor(agents[row], column)}
         cellRuns={(row, column) => (column === TIMELINE_COLUMN ? runs[row] : undefined)}
       />
       {legend && <Line text={legend} width={width} dim />}

@@ -6,7 +6,7 @@
 import React from 'react';
 import { Box, Text } from 'ink';
 import chalk from 'chalk';
-import { padToWidth, truncateToWidth } from '../src/view/format.js';
+import { padToWidth, scrollPosition, truncateToWidth } from '../src/view/format.js';
 import type { ColumnSpec } from '../src/view/columns.js';
 import { useConsole } from '../hooks/useConsoleStore.js';
 
@@ -40,7 +40,8 @@ export interface TableProps {
 export function tableCells(columns: readonly ColumnSpec[], widths: readonly number[], cells: readonly string[]): { text: string; column: number }[] {
   const out: { text: string; column: number }[] = [];
   columns.forEach((c, i) => {
-    if (widths[i] > 0) out.push({ text: padToWidth(cells[i] ?? '', widths[i], c.align), column: i });
+    const width = widths[i] ?? 0;
+    if (width > 0) out.push({ text: padToWidth(cells[i] ?? '', width, c.align), column: i });
   });
   return out;
 }
@@ -51,15 +52,10 @@ export function tableCells(columns: readonly ColumnSpec[], widths: readonly numb
  * any other colour leaves the text plain, as Ink does for names it does not know.
  */
 export function colorText(text: string, color: string): string {
-  if (color in chalk) return (chalk as unknown as Record<string, (t: string) => string>)[color](text);
+  const named = (chalk as unknown as Partial<Record<string, (t: string) => string>>)[color];
+  if (color in chalk && typeof named === 'function') return named(text);
   if (color.startsWith('#')) return chalk.hex(color)(text);
   return text;
-}
-
-/** `rows 3–10 of 40 ↑↓`: which rows a scrolled list shows (1-based), with arrows where more are. */
-export function scrollPosition(offset: number, shown: number, total: number): string {
-  const arrows = `${offset > 0 ? '↑' : ''}${offset + shown < total ? '↓' : ''}`;
-  return `rows ${offset + 1}–${offset + shown} of ${total} ${arrows}`.trimEnd();
 }
 
 /**
@@ -98,24 +94,29 @@ export function rowSegments(
   cells: { text: string; column: number }[],
   trimEnd: boolean,
 ): RowSegment[] {
-  const segments: RowSegment[] = [{ text: prefix, color: undefined }];
+  // Never empty: the prefix is the first segment, `last` the one text is appended to.
+  let last: RowSegment = { text: prefix, color: undefined };
+  const segments: RowSegment[] = [last];
+  const push = (segment: RowSegment) => {
+    segments.push(segment);
+    last = segment;
+  };
   cells.forEach((c, j) => {
     const runs = props.cellRuns?.(index, c.column);
     if (runs && runs.map((r) => r.text).join('') === c.text) {
-      if (j) segments[segments.length - 1].text += ' ';
-      for (const r of runs) segments.push({ text: r.text, color: r.color });
+      if (j) last.text += ' ';
+      for (const r of runs) push({ text: r.text, color: r.color });
       return;
     }
     const color = props.cellColor?.(index, c.column);
     const cellText = (j ? ' ' : '') + c.text;
-    const last = segments[segments.length - 1];
     if (!color && !last.color) last.text += cellText;
     else if (color) {
       if (j) last.text += ' ';
-      segments.push({ text: c.text, color });
-    } else segments.push({ text: cellText, color: undefined });
+      push({ text: c.text, color });
+    } else push({ text: cellText, color: undefined });
   });
-  if (trimEnd) segments[segments.length - 1].text = segments[segments.length - 1].text.trimEnd();
+  if (trimEnd) last.text = last.text.trimEnd();
   return segments;
 }
 

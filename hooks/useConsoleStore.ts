@@ -6,7 +6,7 @@
 import { createContext, createElement, useContext, type ReactNode } from 'react';
 import { useStore } from 'zustand';
 import { useShallow } from 'zustand/react/shallow';
-import type { ConsoleActions } from '../src/keys/router.js';
+import type { ConsoleActions } from '../src/keys/types.js';
 import type { ConsoleState, ConsoleStore } from '../src/store/index.js';
 
 interface ConsoleContextValue {

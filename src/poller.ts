@@ -7,6 +7,7 @@
  * failure as evidence (store tickFailed). Also advances the store's clock every second for live countdowns, and
  * captures the selected agent's pane when the preview is on.
  */
+import { messageOf } from '../lib/errors.js';
 import { sanitizeLines } from '../lib/sanitize.js';
 import type { AgentRow, Snapshot } from './snapshot/types.js';
 import type { ConsoleStore } from './store/index.js';
@@ -71,89 +72,163 @@ export interface Poller {
   readonly stats: PollerStats;
 }
 
+type Preview = ReturnType<ConsoleStore['getState']>['ui']['preview'];
+
 /** Creates a poller for `store` (not started). Never throws from a tick: failures go to the store. */
 export function createPoller(opts: PollerOptions): Poller {
-  const { store } = opts;
-  const controller = new AbortController();
-  const stats: PollerStats = { started: 0, skipped: 0, dropped: 0, applied: 0, unchanged: 0, nudged: 0 };
-  let nudgeTimer: NodeJS.Timeout | null = null;
+  return new TickLoop(opts);
+}
+
+/**
+ * The preview of the selected agent of `snapshot` as the store's filter and selection show it
+ * (null: none selected, or no capture). Never throws: a failed capture is the preview's error.
+ */
+async function takePreview(store: ConsoleStore, snapshot: Snapshot | null, capture: PollerOptions['capture'], signal: AbortSignal): Promise<Preview> {
+  const s = store.getState();
+  const agents = visibleAgents(snapshot, s.ui.filter);
+  const i = selectedIndex(
+    agents.map((a) => a.name),
+    s.ui.selectedAgent,
+  );
+  const agent = i >= 0 ? agents[i] : undefined;
+  if (!agent || !capture) return null;
+  if (!agent.pane || agent.pane.dead) return { agent: agent.name, lines: [], error: `no live pane for ${agent.name}` };
+  try {
+    const text = await capture(agent, agent.pane.target, signal);
+    return { agent: agent.name, lines: sanitizeLines(text.replace(/\s+$/, '')), error: null };
+  } catch (error) {
+    return { agent: agent.name, lines: [], error: messageOf(error) };
+  }
+}
+
+/** `collect(signal)`, aborted (its subprocesses killed) and rejected when it runs over `timeoutMs`. */
+async function collectWithin(collect: PollerOptions['collect'], signal: AbortSignal, timeoutMs: number): Promise<Snapshot> {
+  const tickController = new AbortController();
+  let timer: NodeJS.Timeout | null = null;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      tickController.abort();
+      reject(new Error(`snapshot timed out after ${timeoutMs} ms (probes aborted)`));
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([collect(AbortSignal.any([signal, tickController.signal])), timedOut]);
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
+}
+
+/** The poller's state and tick loop (see the module comment); methods are bound (safe to pass around). */
+class TickLoop implements Poller {
+  readonly stats: PollerStats = { started: 0, skipped: 0, dropped: 0, applied: 0, unchanged: 0, nudged: 0 };
+  private readonly opts: PollerOptions;
+  private readonly store: ConsoleStore;
+  /** Aborted on stop: kills every subprocess in flight. */
+  private readonly controller = new AbortController();
+  private readonly tickTimeoutMs: number;
+  private nudgeTimer: NodeJS.Timeout | null = null;
   /** The last applied snapshot and its view key: a tick that would draw the same is not applied. */
-  let lastApplied: { snapshot: Snapshot; key: string } | null = null;
-  let generation = 0;
-  let running: Promise<void> | null = null;
-  let rerun = false;
-  let stopped = false;
-  let interval: NodeJS.Timeout | null = null;
-  let clock: NodeJS.Timeout | null = null;
+  private lastApplied: { snapshot: Snapshot; key: string } | null = null;
+  private generation = 0;
+  private running: Promise<void> | null = null;
+  private rerun = false;
+  private stopped = false;
+  private interval: NodeJS.Timeout | null = null;
+  private clock: NodeJS.Timeout | null = null;
 
-  type Preview = ReturnType<ConsoleStore['getState']>['ui']['preview'];
+  constructor(opts: PollerOptions) {
+    this.opts = opts;
+    this.store = opts.store;
+    this.tickTimeoutMs = opts.tickTimeoutMs ?? Math.max(10_000, 5 * opts.intervalMs);
+  }
 
-  /** The preview for the selected agent of `snapshot` (null: none selected), never throws. */
-  async function takePreview(snapshot: Snapshot | null): Promise<Preview> {
-    const s = store.getState();
-    const agents = visibleAgents(snapshot, s.ui.filter);
-    const i = selectedIndex(
-      agents.map((a) => a.name),
-      s.ui.selectedAgent,
-    );
-    const agent = i >= 0 ? agents[i] : null;
-    if (!agent || !opts.capture) return null;
-    if (!agent.pane || agent.pane.dead) return { agent: agent.name, lines: [], error: `no live pane for ${agent.name}` };
-    try {
-      const text = await opts.capture(agent, agent.pane.target, controller.signal);
-      return { agent: agent.name, lines: sanitizeLines(text.replace(/\s+$/, '')), error: null };
-    } catch (error) {
-      return { agent: agent.name, lines: [], error: (error as Error).message };
+  start = (): void => {
+    if (this.interval || this.stopped) return;
+    this.interval = setInterval(this.tick, this.opts.intervalMs);
+    this.clock = setInterval(() => this.store.getState().tickClock(Date.now()), this.opts.clockMs ?? 1000);
+    this.tick();
+  };
+
+  nudge = (): void => {
+    if (this.stopped || this.nudgeTimer) return;
+    this.nudgeTimer = setTimeout(() => {
+      this.nudgeTimer = null;
+      this.stats.nudged++;
+      if (this.running) this.rerun = true;
+      else this.tick();
+    }, NUDGE_DELAY_MS);
+  };
+
+  stop = (): void => {
+    this.stopped = true;
+    if (this.nudgeTimer) clearTimeout(this.nudgeTimer);
+    if (this.interval) clearInterval(this.interval);
+    if (this.clock) clearInterval(this.clock);
+    this.interval = this.clock = null;
+    this.controller.abort();
+  };
+
+  refresh = (): void => {
+    this.generation++;
+    if (this.running) this.rerun = true;
+    else this.tick();
+  };
+
+  capturePreview = async (): Promise<void> => {
+    const { store } = this;
+    if (!store.getState().ui.previewOn || !this.opts.capture || this.stopped) return;
+    const preview = await takePreview(store, store.getState().fleet.snapshot, this.opts.capture, this.controller.signal);
+    if (!this.stopped && store.getState().ui.previewOn) store.getState().setPreview(preview);
+  };
+
+  idle = async (): Promise<void> => {
+    while (this.running) await this.running;
+  };
+
+  private tick = (): void => {
+    if (this.stopped) return;
+    if (this.running) {
+      this.stats.skipped++;
+      return;
     }
-  }
-
-  async function capturePreview(): Promise<void> {
-    if (!store.getState().ui.previewOn || !opts.capture || stopped) return;
-    const preview = await takePreview(store.getState().fleet.snapshot);
-    if (!stopped && store.getState().ui.previewOn) store.getState().setPreview(preview);
-  }
-
-  const tickTimeoutMs = opts.tickTimeoutMs ?? Math.max(10_000, 5 * opts.intervalMs);
-
-  async function runTick(): Promise<void> {
-    const gen = generation;
-    stats.started++;
-    const tickController = new AbortController();
-    const signal = AbortSignal.any([controller.signal, tickController.signal]);
-    let timer: NodeJS.Timeout | null = null;
-    const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        tickController.abort();
-        reject(new Error(`snapshot timed out after ${tickTimeoutMs} ms (probes aborted)`));
-      }, tickTimeoutMs);
+    this.running = this.runTick().finally(() => {
+      this.running = null;
+      if (this.rerun && !this.stopped) {
+        this.rerun = false;
+        this.tick();
+      }
     });
+  };
+
+  /** True while the tick of generation `gen` may still apply its result (counts a drop when not). */
+  private current(gen: number): boolean {
+    if (this.stopped) return false;
+    if (gen === this.generation) return true;
+    this.stats.dropped++;
+    return false;
+  }
+
+  private async runTick(): Promise<void> {
+    const gen = this.generation;
+    const { store, opts } = this;
+    this.stats.started++;
     try {
-      const snapshot = await Promise.race([opts.collect(signal), timedOut]);
-      if (stopped) return;
-      if (gen !== generation) {
-        stats.dropped++;
-        return;
-      }
+      const snapshot = await collectWithin(opts.collect, this.controller.signal, this.tickTimeoutMs);
+      if (!this.current(gen)) return;
       // With the preview on, capture first and apply both at once: one render per tick.
-      const preview = store.getState().ui.previewOn && opts.capture ? await takePreview(snapshot) : undefined;
-      if (stopped) return;
-      if (gen !== generation) {
-        stats.dropped++;
-        return;
-      }
+      const preview = store.getState().ui.previewOn && opts.capture ? await takePreview(store, snapshot, opts.capture, this.controller.signal) : undefined;
+      if (!this.current(gen)) return;
       const nowMs = Date.now();
       const key = snapshotViewKey(snapshot, nowMs);
-      if (sameView(key, preview)) {
-        stats.unchanged++;
+      if (this.sameView(key, preview)) {
+        this.stats.unchanged++;
         return;
       }
       store.getState().applySnapshot(snapshot, nowMs, preview);
-      lastApplied = { snapshot, key };
-      stats.applied++;
+      this.lastApplied = { snapshot, key };
+      this.stats.applied++;
     } catch (error) {
-      if (!stopped && gen === generation) store.getState().tickFailed((error as Error).message ?? String(error));
-    } finally {
-      if (timer) clearTimeout(timer);
+      if (!this.stopped && gen === this.generation) store.getState().tickFailed(messageOf(error));
     }
   }
 
@@ -162,62 +237,12 @@ export function createPoller(opts: PollerOptions): Poller {
    * shows already: the store still holds the last applied snapshot (no failed tick since), no
    * progress notice waits for a snapshot, and the preview (when captured) has the same lines.
    */
-  function sameView(key: string, preview: Preview | undefined): boolean {
-    const s = store.getState();
-    if (!lastApplied || lastApplied.key !== key || s.fleet.snapshot !== lastApplied.snapshot || s.fleet.tickError !== null) return false;
-    const last = s.ui.notices.at(-1);
-    if (last?.level === 'progress' && (s.fleet.snapshotAtMs ?? 0) < last.atMs) return false;
+  private sameView(key: string, preview: Preview | undefined): boolean {
+    const s = this.store.getState();
+    const last = this.lastApplied;
+    if (!last || last.key !== key || s.fleet.snapshot !== last.snapshot || s.fleet.tickError !== null) return false;
+    const notice = s.ui.notices.at(-1);
+    if (notice?.level === 'progress' && (s.fleet.snapshotAtMs ?? 0) < notice.atMs) return false;
     return preview === undefined || JSON.stringify(preview) === JSON.stringify(s.ui.preview);
   }
-
-  function tick(): void {
-    if (stopped) return;
-    if (running) {
-      stats.skipped++;
-      return;
-    }
-    running = runTick().finally(() => {
-      running = null;
-      if (rerun && !stopped) {
-        rerun = false;
-        tick();
-      }
-    });
-  }
-
-  return {
-    stats,
-    start() {
-      if (interval || stopped) return;
-      interval = setInterval(tick, opts.intervalMs);
-      clock = setInterval(() => store.getState().tickClock(Date.now()), opts.clockMs ?? 1000);
-      tick();
-    },
-    nudge() {
-      if (stopped || nudgeTimer) return;
-      nudgeTimer = setTimeout(() => {
-        nudgeTimer = null;
-        stats.nudged++;
-        if (running) rerun = true;
-        else tick();
-      }, NUDGE_DELAY_MS);
-    },
-    stop() {
-      stopped = true;
-      if (nudgeTimer) clearTimeout(nudgeTimer);
-      if (interval) clearInterval(interval);
-      if (clock) clearInterval(clock);
-      interval = clock = null;
-      controller.abort();
-    },
-    refresh() {
-      generation++;
-      if (running) rerun = true;
-      else tick();
-    },
-    capturePreview,
-    async idle() {
-      while (running) await running;
-    },
-  };
 }

@@ -2,9 +2,9 @@ import os from 'node:os';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { GlobalOptions } from '../options.js';
 import { resolvePaths, type MosaicPaths } from '../../lib/paths.js';
-import { sanitizeLine, sanitizeLines } from '../../lib/sanitize.js';
+import { sanitizeLine } from '../../lib/sanitize.js';
 import { describeCause } from '../../lib/errors.js';
-import { acceptanceLines, BacklogError, EXIT_CODES, parseAcceptanceArgument, type Card, type CardStatus } from '../../backlog/types.js';
+import { BacklogError, EXIT_CODES, parseAcceptanceArgument, type Card, type CardStatus } from '../../backlog/types.js';
 import type { BacklogClient } from '../../backlog/verbs.js';
 
 // Kept light at import time (src/cli.ts imports it statically): the client, PGlite, drizzle
@@ -79,36 +79,13 @@ function cardLine(card: Card): string {
   );
 }
 
+/** `cardDetailLines` of src/view/card-details.ts (the console's renderer too), loaded with formatTtl by {@link withBacklog}. */
+let cardDetailLines: (card: Card) => string[] = () => {
+  throw new Error('cardDetailLines used before withBacklog loaded it');
+};
+
 function cardDetails(card: Card): string {
-  const rows: Array<[string, unknown]> = [
-    ['id', card.id],
-    ['title', card.title],
-    ['status', card.status],
-    ['priority', card.priority],
-    ['phase', card.phase],
-    ['depends on', card.dependsOn.join(', ') || '-'],
-    ['owner', card.claimOwner],
-    ['claimed at', card.claimedAt],
-    ['ttl', card.claimTtlSeconds === null ? null : `${card.claimTtlSeconds} s`],
-    [
-      'expires',
-      card.expiresAt === null
-        ? null
-        : `${card.expiresAt} (${(card.secondsLeft ?? 0) >= 0 ? `${formatTtl(card.secondsLeft ?? 0)} left` : formatTtl(card.secondsLeft ?? 0)})`,
-    ],
-    ['claim token', card.claimToken],
-    ['attempts', card.attempts],
-    ['idempotency key', card.idempotencyKey],
-    ['projected tokens', card.projectedTokens],
-    ['actual tokens', card.actualTokens],
-    ['created', card.createdAt],
-    ['updated', card.updatedAt],
-  ];
-  const out = rows.filter(([, v]) => v !== null && v !== undefined).map(([k, v]) => `${k.padEnd(17)} ${sanitizeLine(String(v))}`);
-  const acceptance = acceptanceLines(card.acceptance);
-  if (acceptance.length) out.push('acceptance:', ...acceptance.flatMap((l) => sanitizeLines(l)).map((l) => `  ${l}`));
-  if (card.body) out.push('body:', ...sanitizeLines(card.body).map((l) => `  ${l}`));
-  return out.join('\n');
+  return cardDetailLines(card).join('\n');
 }
 
 /**
@@ -186,6 +163,7 @@ async function withBacklog<T>(
     if (json) printJson(toJson(result));
     else {
       ({ formatTtl } = await import('../view/format.js'));
+      ({ cardDetailLines } = await import('../view/card-details.js'));
       const text = human(result);
       if (text) process.stdout.write(`${text}\n`);
     }

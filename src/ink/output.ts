@@ -94,7 +94,7 @@ export function asciiStyledChars(line: string): StyledChar[] | null {
       continue;
     }
     if (c < 0x20 || (c > 0x7e && !isOneCellSymbol(c))) return null;
-    out.push({ type: 'char', value: line[i], fullWidth: false, styles });
+    out.push({ type: 'char', value: line.charAt(i), fullWidth: false, styles });
   }
   return out;
 }
@@ -141,8 +141,8 @@ export function fastOutputGet(this: InkOutputLike, fallback: () => { output: str
     const { text, transformers, x, y } = operation;
     const lines = text.split('\n');
     let offsetY = 0;
-    for (let index = 0; index < lines.length; index++) {
-      let line = lines[index];
+    for (const [index, written] of lines.entries()) {
+      let line = written;
       const currentLine = output[y + offsetY];
       if (!currentLine) continue;
       for (const transformer of transformers) line = transformer(line, index);

@@ -4,17 +4,18 @@
  * polls with src/poller.ts, and hands the terminal over for `w` (watch) by unmounting Ink and
  * mounting it again afterwards — the store survives, so selection, focus and filter too.
  */
-import { spendMeterWanted } from '../snapshot/spend-switch.js';
 import type { GlobalOptions } from '../options.js';
 import { resolvePaths, type MosaicPaths } from '../../lib/paths.js';
 import type { AgentRow, Snapshot } from '../snapshot/types.js';
 import { createConsoleStore, type ConsoleStore } from '../store/index.js';
 import { createPoller, type Poller } from '../poller.js';
 import { createConsoleActions } from '../keys/commands.js';
-import type { ConsoleActions } from '../keys/router.js';
+import type { ConsoleActions } from '../keys/types.js';
 import { agentTmuxServer } from '../actions/agent-target.js';
 import { viewerSessionName } from '../../fleet/tmux.js';
 import { delay } from '../../lib/delay.js';
+import { messageOf } from '../../lib/errors.js';
+import type { ConsoleFeed } from './console-feed.js';
 
 /** Escape sequences of our own (never from data): alternate screen on/off, cursor shown. */
 const ENTER_ALT_SCREEN = '\x1b[?1049h\x1b[H';
@@ -73,100 +74,29 @@ async function importInteractive<T>(load: () => Promise<T>): Promise<T> {
   }
 }
 
-/**
- * Opens the interactive console. Returns the exit code: 0 after `q`/ctrl-c/SIGINT/SIGTERM/SIGHUP,
- * 2 when stdin/stdout is not a terminal or the terminal is `TERM=dumb` (use `--once`). The terminal is always restored:
- * alternate screen left, cursor shown, raw mode off.
- */
-export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions = {}): Promise<number> {
-  if (!process.stdout.isTTY || !process.stdin.isTTY) {
-    process.stderr.write('mosaic-top: the console needs a terminal (stdin and stdout); use --once [--json] for a snapshot\n');
-    return 2;
-  }
-  const problem = terminalProblem();
-  if (problem) {
-    process.stderr.write(`${problem}\n`);
-    return 2;
-  }
-  const paths = resolvePaths({ mosaicHome: opts.mosaicHome, roster: opts.roster });
-  // React's development build costs several times the CPU per frame (dev checks, component
-  // tracking): the console runs the production build unless the operator asked otherwise.
-  process.env.NODE_ENV ??= 'production';
-  let collect = extra.collect;
-  /** Closes what the default snapshot source keeps open between ticks (the backlog client). */
-  let closeCollect = async (): Promise<void> => {};
-  /** Runs a tick soon: set once the poller exists (push sources call it when something changed). */
-  let nudge = (): void => {};
-  if (!collect) {
-    const [
-      { collectSnapshot, currentTenant },
-      { RosterCache },
-      { SystemdBackoff },
-      { tmuxEnv: makeTmuxEnv },
-      { createBacklogSectionReader },
-      { ProcessTreeReader },
-      { ScreenReader },
-      { ScreenRulesCache, screenRulesOverridePath },
-      { LingerCache, lingerDir },
-      { TmuxControlPool, pushEnabled },
-    ] = await Promise.all([
-      import('../snapshot/collect.js'),
-      import('../../fleet/roster.js'),
-      import('../../fleet/systemd.js'),
-      import('../../fleet/exec.js'),
-      import('../../backlog/snapshot.js'),
-      import('../../fleet/proc.js'),
-      import('../../fleet/screen-probe.js'),
-      import('../../fleet/screen-rules-file.js'),
-      import('../../fleet/linger.js'),
-      import('../snapshot/push-sources.js'),
-    ]);
-    const rosterCache = new RosterCache(paths.roster);
-    // Screens: the last reading per agent, so only panes that moved are captured again each tick.
-    const screenReader = new ScreenReader();
-    const screenRules = new ScreenRulesCache(screenRulesOverridePath(paths.mosaicHome));
-    // Without systemd (no systemctl, no user bus) a spawn per tick buys nothing: ask every 30 s.
-    const systemdBackoff = new SystemdBackoff();
-    // The console's environment does not change while it runs: build tmux's once, not per tick.
-    const tmuxEnv = makeTmuxEnv();
-    // One backlog client for the console's life, not one per tick (one Postgres connection).
-    const backlogReader = createBacklogSectionReader();
-    // Push: tmux's control-mode clients answer the pane lists and say when something changed
-    // (src/snapshot/push-sources.ts); MOSAIC_TOP_NO_PUSH=1 polls with subprocesses only.
-    const tmuxPool = pushEnabled() ? new TmuxControlPool({ env: tmuxEnv, onChange: () => nudge() }) : null;
-    closeCollect = async () => {
-      tmuxPool?.close();
-      await backlogReader.close();
-    };
-    // Lingering (fleet-level LINGER) is read at the first tick, then at most every 30 s.
-    const linger = new LingerCache(currentTenant(), { dir: lingerDir() });
-    // The process table changes little between ticks: read only what changed (full read every 30 s).
-    const procReader = new ProcessTreeReader();
-    // The spend meter: reads only the bytes the runtimes' records gained since the last tick.
-    const spend = spendMeterWanted() ? new (await import('../snapshot/spend.js')).SnapshotSpend(paths) : undefined;
-    collect = (p, signal) =>
-      collectSnapshot({
-        paths: p,
-        rosterCache,
-        systemdBackoff,
-        tmuxEnv,
-        signal,
-        readBacklog: backlogReader.read,
-        screenReader,
-        screenRules,
-        linger,
-        procReader,
-        spend,
-        ...(tmuxPool ? { listPanes: (socket, o) => tmuxPool.list(socket, o) } : {}),
-      });
-  }
-  const collectFn = collect;
-  const { capturePane } = await import('../../fleet/capture.js');
+/** Where the console's snapshots come from: the caller's `collect`, else the live collector. */
+interface ConsoleSource {
+  collect: (signal: AbortSignal) => Promise<Snapshot>;
+  /** Subscribes to pushes (a tmux change); returns the unsubscribe. */
+  onChange: (listener: () => void) => () => void;
+  /** Closes what the source keeps open between ticks (control clients, the backlog client). */
+  close: () => Promise<void>;
+}
 
-  const store = createConsoleStore({ readonly: Boolean(opts.readonly), color: !noColorRequested() });
-  extra.onStore?.(store);
-  // Transitions: the recent past from the run dir's history, then what this console
-  // observes, recorded there too. `MOSAIC_TOP_HISTORY=off` turns both off (the bench compares).
+/** `extra.collect` when given (tests, the demo), else the live collector (src/snapshot/live.ts), the one `serve` uses too. */
+async function consoleSource(paths: MosaicPaths, extra: ConsoleRunOptions): Promise<ConsoleSource> {
+  const own = extra.collect;
+  if (own) return { collect: (signal) => own(paths, signal), onChange: () => () => {}, close: async () => {} };
+  const { createLiveCollector } = await import('../snapshot/live.js');
+  return createLiveCollector({ paths });
+}
+
+/**
+ * Transitions: the recent past from the run dir's history, then what this console observes,
+ * recorded there too (src/modes/console-feed.ts). `MOSAIC_TOP_HISTORY=off` turns both off (the
+ * bench compares).
+ */
+async function startFeed(store: ConsoleStore, paths: MosaicPaths, opts: GlobalOptions): Promise<ConsoleFeed> {
   const historyOn = !/^(0|off|false|no)$/i.test(process.env.MOSAIC_TOP_HISTORY ?? '');
   const transitions = await import('../transitions/history.js');
   const file = transitions.historyFile(paths.runDir);
@@ -178,43 +108,38 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
   }
   const { startConsoleFeed } = await import('./console-feed.js');
   const { alertRequested, createAlerter } = await import('../transitions/alert.js');
-  const feed = startConsoleFeed({
+  return startConsoleFeed({
     store,
     historyFile: historyOn ? file : null,
     alert: alertRequested(opts.notifyBell) ? createAlerter().alert : null,
   });
-  const poller: Poller = createPoller({
-    store,
-    collect: (signal) => collectFn(paths, signal),
-    // A remote agent's pane over ssh (the snapshot's ControlMaster): one more ssh per tick, only while the preview is on.
-    capture: (agent, target, signal) => capturePane(agentTmuxServer(agent, paths), target, { signal }),
-    intervalMs: Math.max(0.2, opts.interval) * 1000,
-  });
-  nudge = () => poller.nudge();
-  // The first snapshot's probes run while ink and react load (~0.5 s): the first frame with
-  // agents comes sooner.
-  poller.start();
-  let ui: [
-    typeof import('ink'),
-    typeof import('react'),
-    typeof import('../../components/App.js'),
-    typeof import('../../hooks/useConsoleStore.js'),
-    typeof import('../actions/watch.js'),
-  ];
-  try {
-    ui = await importInteractive(() =>
-      Promise.all([import('ink'), import('react'), import('../../components/App.js'), import('../../hooks/useConsoleStore.js'), import('../actions/watch.js')]),
-    );
-  } catch (error) {
-    poller.stop();
-    await closeCollect();
-    throw error;
-  }
-  const [{ render }, React, { App }, { ConsoleProvider }, { watchAgent }] = ui;
-  // Same frames, a cheaper output pass (src/ink/output.ts); Ink's own when versions differ.
-  await (await import('../ink/output.js')).installFastOutputPass();
-  const { runTmux } = await import('../../fleet/exec.js');
+}
 
+/** The view's modules, loaded as an interactive terminal needs them ({@link importInteractive}). */
+function loadView() {
+  return importInteractive(() =>
+    Promise.all([import('ink'), import('react'), import('../../components/App.js'), import('../../hooks/useConsoleStore.js'), import('../actions/watch.js')]),
+  );
+}
+type ViewModules = Awaited<ReturnType<typeof loadView>>;
+
+/** What a running console holds while Ink mounts and unmounts around watches. */
+interface ConsoleSession {
+  store: ConsoleStore;
+  paths: MosaicPaths;
+  poller: Poller;
+  view: ViewModules;
+}
+
+/**
+ * Mounts Ink until `q` (or a signal), handing the terminal over for each `w` (watch) and
+ * mounting again afterwards. Installs the signal handlers and the exit-time terminal restore
+ * for its duration and removes them before it returns.
+ */
+async function mountLoop(session: ConsoleSession): Promise<void> {
+  const { store, paths, poller } = session;
+  const [{ render }, React, { App }, { ConsoleProvider }, { watchAgent }] = session.view;
+  const { runTmux } = await import('../../fleet/exec.js');
   let endMount: ((end: MountEnd) => void) | null = null;
   // A quit asked while Ink is not mounted (during a watch, before the first mount) is kept here.
   let quitRequested = false;
@@ -244,26 +169,10 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
       await delay(100);
     }
   };
-  const onSignal = () => {
+  const removeHandlers = installTerminalHandlers(() => {
     requestEnd({ kind: 'quit' });
     if (watching) void endWatch(watching);
-  };
-  // In raw mode ctrl-c arrives as a key; a SIGINT can still come from `kill -INT`.
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  process.on('SIGHUP', onSignal);
-  const restoreTerminal = () => {
-    if (process.stdin.isTTY) {
-      try {
-        process.stdin.setRawMode(false);
-      } catch {
-        /* already closed */
-      }
-    }
-    process.stdout.write(LEAVE_ALT_SCREEN + SHOW_CURSOR);
-  };
-  process.on('exit', restoreTerminal);
-
+  });
   try {
     while (!quitRequested) {
       process.stdout.write(ENTER_ALT_SCREEN);
@@ -286,21 +195,92 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
         agent: end.agent.name,
         socket: agentTmuxServer(end.agent, paths),
         onBeforeAttach: (message) => process.stdout.write(`${message}\n`),
-      }).catch((error: Error) => ({ ok: false, error: error.message }));
+      }).catch((error: unknown) => ({ ok: false, error: messageOf(error) }));
       watching = null;
       if (quitRequested) break; // SIGTERM/SIGHUP during the watch: quit, do not come back
       store.getState().pushNotice(result.ok ? `back from watching ${end.agent.name}` : `watch: ${result.error ?? 'failed'}`, result.ok ? 'info' : 'error');
       poller.refresh();
     }
   } finally {
-    poller.stop();
-    feed.stop();
-    await feed.idle();
-    await closeCollect();
+    removeHandlers();
+  }
+}
+
+/** Leaves the alternate screen, shows the cursor, turns raw mode off. */
+function restoreTerminal(): void {
+  if (process.stdin.isTTY) {
+    try {
+      process.stdin.setRawMode(false);
+    } catch {
+      /* already closed */
+    }
+  }
+  process.stdout.write(LEAVE_ALT_SCREEN + SHOW_CURSOR);
+}
+
+/**
+ * Calls `onSignal` on SIGINT (in raw mode ctrl-c arrives as a key; a SIGINT can still come from
+ * `kill -INT`), SIGTERM and SIGHUP, and restores the terminal at exit; returns the removal.
+ */
+function installTerminalHandlers(onSignal: () => void): () => void {
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+  process.on('exit', restoreTerminal);
+  return () => {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     process.off('SIGHUP', onSignal);
     process.off('exit', restoreTerminal);
+  };
+}
+
+/**
+ * Opens the interactive console. Returns the exit code: 0 after `q`/ctrl-c/SIGINT/SIGTERM/SIGHUP,
+ * 2 when stdin/stdout is not a terminal or the terminal is `TERM=dumb` (use `--once`). The terminal is always restored:
+ * alternate screen left, cursor shown, raw mode off.
+ */
+export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions = {}): Promise<number> {
+  if (!process.stdout.isTTY || !process.stdin.isTTY) {
+    process.stderr.write('mosaic-top: the console needs a terminal (stdin and stdout); use --once [--json] for a snapshot\n');
+    return 2;
+  }
+  const problem = terminalProblem();
+  if (problem) {
+    process.stderr.write(`${problem}\n`);
+    return 2;
+  }
+  const paths = resolvePaths({ mosaicHome: opts.mosaicHome, roster: opts.roster });
+  // React's development build costs several times the CPU per frame (dev checks, component
+  // tracking): the console runs the production build unless the operator asked otherwise.
+  process.env.NODE_ENV ??= 'production';
+  const source = await consoleSource(paths, extra);
+  const { capturePane } = await import('../../fleet/capture.js');
+  const store = createConsoleStore({ readonly: Boolean(opts.readonly), color: !noColorRequested() });
+  extra.onStore?.(store);
+  const feed = await startFeed(store, paths, opts);
+  const poller: Poller = createPoller({
+    store,
+    collect: source.collect,
+    // A remote agent's pane over ssh (the snapshot's ControlMaster): one more ssh per tick, only while the preview is on.
+    capture: (agent, target, signal) => capturePane(agentTmuxServer(agent, paths), target, { signal }),
+    intervalMs: Math.max(0.2, opts.interval) * 1000,
+  });
+  // A push (tmux said something changed) runs a tick soon instead of an interval later.
+  source.onChange(() => poller.nudge());
+  // The first snapshot's probes run while ink and react load (~0.5 s): the first frame with
+  // agents comes sooner.
+  poller.start();
+  try {
+    const view = await loadView();
+    // Same frames, a cheaper output pass (src/ink/output.ts); Ink's own when versions differ.
+    await (await import('../ink/output.js')).installFastOutputPass();
+    await mountLoop({ store, paths, poller, view });
+  } finally {
+    poller.stop();
+    feed.stop();
+    await feed.idle();
+    await source.close();
     process.stdin.pause();
   }
   return 0;

@@ -42,9 +42,11 @@ export function isLoopbackHost(host: string): boolean {
  */
 export function parseListen(value: string): ListenAddress {
   const m = /^(\[[0-9a-fA-F:.]+\]|[^:[\]]+):(\d{1,5})$/.exec(value.trim());
+  const hostPart = m?.[1];
   const port = m ? Number(m[2]) : NaN;
-  if (!m || port > 65535) throw new OperatorError(`serve: --listen "${value}" is not HOST:PORT (e.g. 127.0.0.1:8470, [::1]:8470)`, SERVE_REFUSED_EXIT);
-  const host = m[1].replace(/^\[|\]$/g, '');
+  if (hostPart === undefined || port > 65535)
+    throw new OperatorError(`serve: --listen "${value}" is not HOST:PORT (e.g. 127.0.0.1:8470, [::1]:8470)`, SERVE_REFUSED_EXIT);
+  const host = hostPart.replace(/^\[|\]$/g, '');
   return { host, port, loopback: isLoopbackHost(host) };
 }
 

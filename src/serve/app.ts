@@ -14,6 +14,7 @@ import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { getCookie, setCookie } from 'hono/cookie';
 import { streamSSE, type SSEMessage } from 'hono/streaming';
+import { messageOf } from '../../lib/errors.js';
 import type { MosaicPaths } from '../../lib/paths.js';
 import { crossSiteRefusal, FailedTokenLimiter, hostAllowed, tokenMatches, type ListenAddress } from './access.js';
 import type { FleetHub, HubTick } from './hub.js';
@@ -63,21 +64,15 @@ function unauthorizedPage(tokenFile: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>mosaic-top: token needed</title></head><body><h1>mosaic-top: token needed</h1><p>Open this address with <code>/?token=&lt;token&gt;</code> once; the token is in <code>${escapeHtml(tokenFile)}</code> on the server.</p></body></html>`;
 }
 
-/** Builds the routes. */
-export function createServeApp(opts: ServeAppOptions): ServeApp {
-  const { hub, paths } = opts;
-  const app = new Hono<{ Bindings: { incoming?: IncomingMessage; outgoing?: ServerResponse } }>();
-  const limiter = new FailedTokenLimiter();
-  const renderMetrics = createMetricsRenderer();
-  const streams = new Set<{ drop: () => void }>();
-  let liveCache: { seq: number; html: string } | null = null;
-  const liveHtml = (tick: HubTick | null) => {
-    if (liveCache && tick && liveCache.seq === tick.seq) return liveCache.html;
-    const html = renderLive(tick?.snapshot ?? null, { readOnly: opts.readOnly, transitions: hub.recentTransitions(), seq: tick?.seq });
-    if (tick) liveCache = { seq: tick.seq, html };
-    return html;
-  };
+type App = ServeApp['app'];
 
+/**
+ * Security headers on every answer; the Host check; then the token: `/?token=…` sets the cookie
+ * and redirects to `/` without it, else Bearer or cookie; failures counted per address (429
+ * beyond the limit). `/metrics` passes without a token when `metricsOpen`.
+ */
+function useAccess(app: App, opts: ServeAppOptions): void {
+  const limiter = new FailedTokenLimiter();
   app.use('*', async (c, next) => {
     c.header('X-Content-Type-Options', 'nosniff');
     c.header('Referrer-Policy', 'no-referrer');
@@ -106,7 +101,6 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
     c.header('WWW-Authenticate', 'Bearer realm="mosaic-top"');
     return c.json({ error: 'token required: Authorization: Bearer <token>, or open /?token=<token> once' }, 401);
   });
-
   // Mutations: POST + JSON + same-origin, not in read-only mode, bounded bodies.
   app.use('/api/*', async (c, next) => {
     if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
@@ -118,7 +112,12 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
     return next();
   });
   app.use('/api/*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.json({ error: `request body over ${MAX_BODY_BYTES} bytes` }, 413) }));
+}
 
+/** GET `/` (the page, with a per-answer CSP nonce), `/api/snapshot` and `/metrics`. */
+function routeReads(app: App, opts: ServeAppOptions): void {
+  const { hub } = opts;
+  const renderMetrics = createMetricsRenderer();
   app.get('/', (c) => {
     const nonce = randomBytes(16).toString('base64');
     c.header(
@@ -129,19 +128,33 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
     const tick = hub.current();
     return c.html(renderPage(tick?.snapshot ?? null, { readOnly: opts.readOnly, transitions: hub.recentTransitions(), nonce, seq: tick?.seq }));
   });
-
   app.get('/api/snapshot', (c) => {
     const tick = hub.current();
     if (!tick) return c.json({ error: 'no snapshot yet: the first one is being taken' }, 503);
     c.header('Cache-Control', 'no-store');
     return c.json(tick.snapshot);
   });
-
   app.get('/metrics', async (c) => {
     const body = await renderMetrics(hub.current(), hub.transitionCounts);
     return c.body(body, 200, { 'Content-Type': METRICS_CONTENT_TYPE });
   });
+}
 
+/**
+ * GET `/api/events`: SSE, one event per transition (`?page=1` adds the page's live HTML per
+ * snapshot, rendered once per snapshot for every client). At most {@link MAX_SSE_CLIENTS}
+ * streams; returns them (shutdown ends them).
+ */
+function routeEvents(app: App, opts: ServeAppOptions): Set<{ drop: () => void }> {
+  const { hub } = opts;
+  const streams = new Set<{ drop: () => void }>();
+  let liveCache: { seq: number; html: string } | null = null;
+  const liveHtml = (tick: HubTick | null) => {
+    if (liveCache && tick && liveCache.seq === tick.seq) return liveCache.html;
+    const html = renderLive(tick?.snapshot ?? null, { readOnly: opts.readOnly, transitions: hub.recentTransitions(), seq: tick?.seq });
+    if (tick) liveCache = { seq: tick.seq, html };
+    return html;
+  };
   app.get('/api/events', (c) => {
     if (streams.size >= MAX_SSE_CLIENTS) return c.json({ error: `${MAX_SSE_CLIENTS} event streams are open already; try again later` }, 503);
     const page = c.req.query('page') === '1';
@@ -185,7 +198,12 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
       }
     });
   });
+  return streams;
+}
 
+/** POST answer, send, pause, resume: each takes a snapshot after it (the page shows the result). */
+function routeActions(app: App, opts: ServeAppOptions): void {
+  const { hub, paths } = opts;
   const act = (fn: (c: Ctx, body: unknown, actor: string) => Promise<WebResult>) => async (c: Ctx) => {
     let body: unknown = {};
     const raw = await c.req.text();
@@ -216,9 +234,17 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
     '/api/resume',
     act((_c, _body, actor) => webResume(paths, actor)),
   );
-  app.notFound((c) => c.json({ error: 'not found' }, 404));
-  app.onError((error, c) => c.json({ error: `internal error: ${error.message}` }, 500));
+}
 
+/** Builds the routes (see the module comment): access first, then reads, events, actions. */
+export function createServeApp(opts: ServeAppOptions): ServeApp {
+  const app = new Hono<{ Bindings: { incoming?: IncomingMessage; outgoing?: ServerResponse } }>();
+  useAccess(app, opts);
+  routeReads(app, opts);
+  const streams = routeEvents(app, opts);
+  routeActions(app, opts);
+  app.notFound((c) => c.json({ error: 'not found' }, 404));
+  app.onError((error, c) => c.json({ error: `internal error: ${messageOf(error)}` }, 500));
   return {
     app,
     streams: () => streams.size,

@@ -3,11 +3,13 @@
  * read it. Each applied snapshot is diffed with the previous one (src/transitions/diff.ts, the
  * first is the baseline) and handed to the listeners — the SSE streams, the metrics — together
  * with its transitions; transitions are recorded in the run dir's history like the console's
- * (src/transitions/history.ts HistoryWriter: deduped against another observer, in the background). The collector is the console's: one `tmux list-panes -a`
- * per socket, cached roster, screens, process tree and linger, one kept backlog client.
+ * (src/transitions/history.ts HistoryWriter: deduped against another observer, in the
+ * background). The collector is the console's own (src/snapshot/live.ts): the same kept state,
+ * spend meter and tmux push sources, so a change is served as soon as the console would show it.
  */
 import type { MosaicPaths } from '../../lib/paths.js';
 import { createPoller, type Poller } from '../poller.js';
+import { createLiveCollector, type LiveCollector } from '../snapshot/live.js';
 import type { Snapshot } from '../snapshot/types.js';
 import { createConsoleStore, type ConsoleStore } from '../store/index.js';
 import { diffSnapshots, type Transition } from '../transitions/diff.js';
@@ -40,6 +42,8 @@ export interface FleetHub {
   stop(): Promise<void>;
   readonly poller: Poller;
   readonly store: ConsoleStore;
+  /** The live collector (the console's: push sources, spend meter); null with {@link HubOptions.collect}. */
+  readonly live: LiveCollector | null;
 }
 
 /** Options of {@link startFleetHub}. */
@@ -53,57 +57,10 @@ export interface HubOptions {
   collect?: (signal: AbortSignal) => Promise<Snapshot>;
 }
 
-/** Builds the console's collector for `paths` (see the module comment); `close` ends its backlog client. */
-async function consoleCollector(
-  paths: MosaicPaths,
-  sinceOf: (agent: string, readiness: string) => string | null,
-): Promise<{ collect: (signal: AbortSignal) => Promise<Snapshot>; close: () => Promise<void> }> {
-  const [
-    { collectSnapshot, currentTenant },
-    { RosterCache },
-    { SystemdBackoff },
-    { tmuxEnv: makeTmuxEnv },
-    { createBacklogSectionReader },
-    { ProcessTreeReader },
-    { ScreenReader },
-    { ScreenRulesCache, screenRulesOverridePath },
-    { LingerCache, lingerDir },
-  ] = await Promise.all([
-    import('../snapshot/collect.js'),
-    import('../../fleet/roster.js'),
-    import('../../fleet/systemd.js'),
-    import('../../fleet/exec.js'),
-    import('../../backlog/snapshot.js'),
-    import('../../fleet/proc.js'),
-    import('../../fleet/screen-probe.js'),
-    import('../../fleet/screen-rules-file.js'),
-    import('../../fleet/linger.js'),
-  ]);
-  const rosterCache = new RosterCache(paths.roster);
-  const screenReader = new ScreenReader();
-  const screenRules = new ScreenRulesCache(screenRulesOverridePath(paths.mosaicHome));
-  const systemdBackoff = new SystemdBackoff();
-  const tmuxEnv = makeTmuxEnv();
-  const backlogReader = createBacklogSectionReader();
-  const linger = new LingerCache(currentTenant(), { dir: lingerDir() });
-  const procReader = new ProcessTreeReader();
-  return {
-    collect: (signal) =>
-      collectSnapshot({
-        paths,
-        rosterCache,
-        systemdBackoff,
-        tmuxEnv,
-        signal,
-        readBacklog: backlogReader.read,
-        screenReader,
-        screenRules,
-        linger,
-        procReader,
-        sinceOf,
-      }),
-    close: () => backlogReader.close(),
-  };
+/** A caller's snapshot source in the live collector's shape (no pushes, nothing to close). */
+function ownSource(collect: HubOptions['collect']): Pick<LiveCollector, 'collect' | 'onChange' | 'close'> {
+  if (!collect) throw new Error('serve hub: no snapshot source');
+  return { collect, onChange: () => () => {}, close: async () => {} };
 }
 
 /** Starts the hub: loads the history, builds the collector, starts the poller (first tick at once). */
@@ -115,7 +72,8 @@ export async function startFleetHub(opts: HubOptions): Promise<FleetHub> {
   store.getState().setHistoryFile(historyOn ? file : null);
   if (historyOn) store.getState().loadTransitions(history.readHistory(file).transitions);
   const sinceOf = (agent: string, readiness: string) => history.sinceFromHistory(store.getState().transitions.list, agent, readiness);
-  const source = opts.collect ? { collect: opts.collect, close: async () => {} } : await consoleCollector(opts.paths, sinceOf);
+  const live = opts.collect ? null : await createLiveCollector({ paths: opts.paths, sinceOf });
+  const source: Pick<LiveCollector, 'collect' | 'onChange' | 'close'> = live ?? ownSource(opts.collect);
   let lastDuration = 0;
   const timed = async (signal: AbortSignal) => {
     const started = performance.now();
@@ -157,10 +115,13 @@ export async function startFleetHub(opts: HubOptions): Promise<FleetHub> {
     }
   });
   const poller = createPoller({ store, collect: timed, intervalMs: opts.intervalMs });
+  // A push (tmux said something changed) runs a tick soon instead of an interval later.
+  source.onChange(() => poller.nudge());
   poller.start();
   return {
     poller,
     store,
+    live,
     transitionCounts: counts,
     current: () => current,
     recentTransitions: () => store.getState().transitions.list,

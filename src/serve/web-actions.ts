@@ -6,6 +6,7 @@
  * status and a JSON body; none throws. Bounded by the actions' own bounds (answer 10 s after
  * the key, send 5 s of verification, the input lock's ~8 s).
  */
+import { messageOf } from '../../lib/errors.js';
 import type { MosaicPaths } from '../../lib/paths.js';
 import { resolveAgentTarget } from '../actions/agent-target.js';
 import { answerPrompt } from '../actions/answer.js';
@@ -70,13 +71,13 @@ export async function webPause(paths: MosaicPaths, body: unknown, actor: string)
     flag = pauseFleet(paths.runDir, { by: actor, reason: reason || undefined });
   } catch (error) {
     if (error instanceof FleetAlreadyPausedError) return { status: 409, body: { error: error.message, paused: true, ...error.flag } };
-    return { status: 500, body: { error: (error as Error).message } };
+    return { status: 500, body: { error: messageOf(error) } };
   }
   let storeError: string | null = null;
   try {
     await recordFleetPause(paths, flag);
   } catch (error) {
-    storeError = `paused on this host only: ${(error as Error).message}`;
+    storeError = `paused on this host only: ${messageOf(error)}`;
   }
   const recorded = await recordOperatorEvent(paths, 'pause', { ...flag }, { actor });
   return { status: 200, body: { paused: true, ...flag, recorded, ...(storeError ? { storeError } : {}) } };
@@ -88,13 +89,13 @@ export async function webResume(paths: MosaicPaths, actor: string): Promise<WebR
   try {
     was = resumeFleet(paths.runDir);
   } catch (error) {
-    return { status: 500, body: { error: (error as Error).message } };
+    return { status: 500, body: { error: messageOf(error) } };
   }
   let storeError: string | null = null;
   try {
     was = (await clearFleetPause(paths)) ?? was;
   } catch (error) {
-    storeError = `the store's pause could not be cleared: ${(error as Error).message}`;
+    storeError = `the store's pause could not be cleared: ${messageOf(error)}`;
   }
   const recorded = await recordOperatorEvent(paths, 'resume', { was, by: actor }, { actor });
   return { status: 200, body: { paused: false, was, by: actor, recorded, ...(storeError ? { storeError } : {}) } };

@@ -9,16 +9,16 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { collectBacklogSection } from '../../backlog/snapshot.js';
+import { collectBacklogSection, type BacklogSection } from '../../backlog/snapshot.js';
 import { agentLaunch, readAgentEnv } from '../../fleet/agent-env.js';
 import { resolveFleetProfile } from '../../fleet/profile.js';
 import { readHeartbeat, type HeartbeatRead } from '../../fleet/heartbeat.js';
 import { readPausedFlag } from '../../fleet/paused.js';
-import { readProcessTree, type ProcessTreeReader } from '../../fleet/proc.js';
+import { readProcessTree, type ProcessTree, type ProcessTreeReader } from '../../fleet/proc.js';
 import { readinessThresholds, type ReadinessThresholds } from '../../fleet/readiness.js';
 import { isLocalHost, probeRemoteHost, sshTarget, sshTimeoutMs, type RemoteHostProbe } from '../../fleet/remote.js';
 import type { LingerCache } from '../../fleet/linger.js';
-import { RosterCache, type RosterAgent } from '../../fleet/roster.js';
+import { RosterCache, type RosterAgent, type RosterState } from '../../fleet/roster.js';
 import { agentUnitName, HOLDER_UNIT, ORCHESTRATOR_UNIT, probeSystemdUnits, type SystemdBackoff, type SystemdProbe } from '../../fleet/systemd.js';
 import { probeTmuxSocket, type TmuxSocketProbe } from '../../fleet/tmux.js';
 import { ScreenReader, type ScreenCandidate } from '../../fleet/screen-probe.js';
@@ -26,8 +26,10 @@ import { hasScreenRules, versionSourceFor } from '../../fleet/screen.js';
 import { runtimeVersions } from '../../fleet/runtime-version.js';
 import { ScreenRulesCache, screenRulesOverridePath } from '../../fleet/screen-rules-file.js';
 import type { ScreenReading } from '../../fleet/types.js';
+import { messageOf } from '../../lib/errors.js';
 import type { MosaicPaths } from '../../lib/paths.js';
-import { findAgentPane, joinSnapshot, type HostProbe, type ScreenProbeReport, type Timed } from './join.js';
+import { findAgentPane, joinSnapshot } from './join.js';
+import type { HostProbe, ScreenProbeReport, Timed } from './probe-results.js';
 import type { Readiness, Snapshot } from './types.js';
 import { attachSpend, type SnapshotSpend } from './spend.js';
 
@@ -117,7 +119,7 @@ async function timed<T>(fn: () => T | Promise<T>): Promise<Timed<T>> {
     const value = await fn();
     return { value, durationMs: performance.now() - started, error: null };
   } catch (error) {
-    return { value: null, durationMs: performance.now() - started, error: (error as Error).message ?? String(error) };
+    return { value: null, durationMs: performance.now() - started, error: messageOf(error) };
   }
 }
 
@@ -137,6 +139,178 @@ function remoteHostProbe(r: RemoteHostProbe, host: string): HostProbe {
   };
 }
 
+/** The roster split by where its agents run: local sockets to list, and one group per ssh target. */
+interface FleetPlan {
+  agents: RosterAgent[];
+  localAgents: RosterAgent[];
+  /** Distinct local sockets: the roster's own (holder, unmanaged sessions) first, then each local agent's. */
+  sockets: (string | null)[];
+  /** Remote agents by ssh target (ONE ssh per target, whatever the number of agents behind it). */
+  remoteGroups: Map<string, RosterAgent[]>;
+  /** The holder session on `socket` when it is the roster's socket, else null. */
+  holderOn: (socket: string | null) => string | null;
+}
+
+function planFleet(roster: RosterState['roster']): FleetPlan {
+  const agents: RosterAgent[] = roster?.agents ?? [];
+  const localAgents = agents.filter((a) => isLocalHost(a.host));
+  const socketKeys = new Map<string, string | null>();
+  if (roster) socketKeys.set(roster.socket ?? '', roster.socket);
+  for (const a of localAgents) socketKeys.set(a.socket ?? '', a.socket);
+  const remoteGroups = new Map<string, RosterAgent[]>();
+  for (const a of agents) {
+    if (isLocalHost(a.host)) continue;
+    const list = remoteGroups.get(sshTarget(a));
+    if (list) list.push(a);
+    else remoteGroups.set(sshTarget(a), [a]);
+  }
+  const holderOn = (s: string | null) => (roster && (roster.socket ?? '') === (s ?? '') ? roster.holderSession : null);
+  return { agents, localAgents, sockets: [...socketKeys.values()], remoteGroups, holderOn };
+}
+
+/** The subprocess probes of one snapshot, started together (awaited later, while files are read). */
+interface StartedProbes {
+  tmux: Promise<TmuxSocketProbe[]>;
+  systemd: Promise<SystemdProbe | null>;
+  remotes: Promise<HostProbe[]>;
+  backlog: Promise<Timed<BacklogSection> | null>;
+}
+
+function startProbes(opts: CollectSnapshotOptions, plan: FleetPlan, hasRoster: boolean, nowMs: number, timeoutMs: number): StartedProbes {
+  const { paths, signal } = opts;
+  const nowSeconds = nowMs / 1000;
+  const listPanes = opts.listPanes;
+  const unitNames = [...plan.localAgents.map((a) => agentUnitName(a.name)), HOLDER_UNIT, ORCHESTRATOR_UNIT];
+  const tmux = Promise.all(
+    plan.sockets.map((s) =>
+      listPanes
+        ? listPanes(s, { timeoutMs, signal, nowSeconds, holder: plan.holderOn(s) })
+        : probeTmuxSocket(s, { timeoutMs, signal, nowSeconds, env: opts.tmuxEnv }),
+    ),
+  );
+  const systemd: Promise<SystemdProbe | null> = hasRoster
+    ? probeSystemdUnits(unitNames, { timeoutMs, signal, backoff: opts.systemdBackoff, nowMs })
+    : Promise.resolve(null);
+  const remotes = Promise.all(
+    [...plan.remoteGroups].map(async ([target, list]) => {
+      const hostLabel = list[0]?.host ?? target;
+      const answer = await probeRemoteHost(target, {
+        sockets: [...new Map(list.map((a) => [a.socket ?? '', a.socket])).values()],
+        agents: list.map((a) => a.name),
+        hostLabel,
+        controlDir: paths.runDir,
+        timeoutMs: sshTimeoutMs(opts.sshEnv ?? process.env),
+        signal,
+        env: opts.sshEnv,
+        nowSeconds,
+      });
+      return remoteHostProbe(answer, hostLabel);
+    }),
+  );
+  const backlog =
+    (opts.includeBacklog ?? true)
+      ? timed(() => (opts.readBacklog ?? collectBacklogSection)(paths, { timeoutMs: Math.round(timeoutMs * 1.5), signal }))
+      : Promise.resolve(null);
+  return { tmux, systemd, remotes, backlog };
+}
+
+/** The live panes of this host's sockets: their sessions (`<socket>\0<session>`) and pids. */
+function livePanesOf(tmux: ReadonlyMap<string, TmuxSocketProbe>): { sessions: Set<string>; panes: { pid: number; currentCommand: string }[] } {
+  const sessions = new Set<string>();
+  const panes: { pid: number; currentCommand: string }[] = [];
+  for (const t of tmux.values()) {
+    for (const p of t.panes) {
+      if (p.dead) continue;
+      sessions.add(`${t.socket ?? ''}\0${p.session}`);
+      if (p.pid !== null) panes.push({ pid: p.pid, currentCommand: p.currentCommand });
+    }
+  }
+  return { sessions, panes };
+}
+
+/** What {@link readScreens} works from: this tick's local answers. */
+interface ScreenInputs {
+  plan: FleetPlan;
+  tmux: ReadonlyMap<string, TmuxSocketProbe>;
+  heartbeats: ReadonlyMap<string, HeartbeatRead>;
+  agentEnvs: ReadonlyMap<string, Record<string, string>>;
+  runtimeOf: (a: RosterAgent) => string;
+  processes: ProcessTree | null;
+  nowSeconds: number;
+  timeoutMs: number;
+}
+
+/** The screen candidates: local agents whose runtime has rules and whose pane is live. */
+function screenCandidates(x: ScreenInputs, runtimesWithRules: ReadonlySet<string>): { candidates: ScreenCandidate[]; panePids: Map<string, number | null> } {
+  const candidates: ScreenCandidate[] = [];
+  const panePids = new Map<string, number | null>();
+  for (const a of x.plan.localAgents) {
+    if (!runtimesWithRules.has(x.runtimeOf(a))) continue;
+    const t = x.tmux.get(a.socket ?? '');
+    const p = t?.ok ? findAgentPane(t.panes, a.name) : null;
+    if (!p || p.dead || !p.paneId) continue;
+    const beat = x.heartbeats.get(a.name)?.heartbeat ?? null;
+    panePids.set(a.name, p.pid);
+    candidates.push({
+      agent: a.name,
+      socket: a.socket,
+      paneId: p.paneId,
+      runtime: x.runtimeOf(a),
+      activity: p.activity,
+      beatTs: beat?.ts ?? null,
+      beatAttention: beat?.state === 'waiting' || beat?.state === 'stuck',
+    });
+  }
+  return { candidates, panePids };
+}
+
+/**
+ * Screens: only panes that matter, at most one capture call per socket, bounded per tick
+ * (fleet/screen-probe.ts). Returns each candidate's reading and the tick's report (absent when
+ * no runtime has rules and nothing failed).
+ */
+async function readScreens(opts: CollectSnapshotOptions, x: ScreenInputs): Promise<{ readings: Map<string, ScreenReading>; report?: ScreenProbeReport }> {
+  const readings = new Map<string, ScreenReading>();
+  const rulesState = (opts.screenRules ?? new ScreenRulesCache(screenRulesOverridePath(opts.paths.mosaicHome))).get();
+  const reader = opts.screenReader ?? new ScreenReader();
+  const runtimesWithRules = new Set(
+    x.plan.agents.map((a) => (x.agentEnvs.has(a.name) ? x.runtimeOf(a) : a.runtime)).filter((rt) => hasScreenRules(rt, rulesState.rules)),
+  );
+  const { candidates, panePids } = screenCandidates(x, runtimesWithRules);
+  reader.prune(new Set(x.plan.localAgents.map((a) => a.name)));
+  const planned = reader.plan(candidates, x.nowSeconds);
+  const { deferred } = planned;
+  // The runtime's version (its live process's package.json, cached per path) picks the rules' version range; only for panes read now.
+  const read = planned.read.map((c) => ({
+    ...c,
+    version: runtimeVersions.read(x.processes, panePids.get(c.agent) ?? null, versionSourceFor(rulesState.rules, c.runtime))?.version ?? null,
+  }));
+  const report = read.length
+    ? await reader.read(read, rulesState.rules, { nowSeconds: x.nowSeconds, timeoutMs: x.timeoutMs, signal: opts.signal, env: opts.tmuxEnv, deferred })
+    : { captured: 0, deferred, calls: 0, durationMs: 0, error: null };
+  for (const c of candidates) {
+    const reading = reader.reading(c.agent, c.paneId, x.nowSeconds);
+    if (reading) readings.set(c.agent, reading);
+  }
+  const error = rulesState.error ?? report.error;
+  if (!runtimesWithRules.size && !error) return { readings };
+  return { readings, report: { ok: error === null, durationMs: report.durationMs, error, runtimesWithRules } };
+}
+
+/** This host's files: heartbeats and agent env files of the local agents, timed. */
+function readLocalFiles(paths: MosaicPaths, plan: FleetPlan, nowSeconds: number) {
+  const heartbeats = new Map<string, HeartbeatRead>();
+  const hbStarted = performance.now();
+  for (const a of plan.localAgents) heartbeats.set(a.name, readHeartbeat(paths.runDir, a.name, nowSeconds));
+  const heartbeatsMs = performance.now() - hbStarted;
+  // The env files are read for every local agent (one stat each, most have none):
+  // MOSAIC_AGENT_RUNTIME decides the runtime of an agent whose roster entry names none (upstream's launcher).
+  const agentEnvs = new Map<string, Record<string, string>>();
+  for (const a of plan.localAgents) agentEnvs.set(a.name, readAgentEnv(paths.agentsDir, a.name));
+  const runtimeOf = (a: RosterAgent): string => agentLaunch(a, agentEnvs.get(a.name) ?? {}).runtime;
+  return { heartbeats, heartbeatsMs, agentEnvs, runtimeOf };
+}
+
 /**
  * Collects one snapshot. Probes run concurrently, each with a timeout; a failed probe degrades
  * its fields and is reported in `probes` and `errors` — it never throws (a missing roster is an
@@ -151,150 +325,45 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
   const timeoutMs = opts.probeTimeoutMs ?? 2000;
 
   // Roster (cached; last good kept on a failed reload).
-  const rosterCache = opts.rosterCache ?? new RosterCache(paths.roster);
   const rosterStarted = performance.now();
-  const rosterState = rosterCache.get();
+  const rosterState = (opts.rosterCache ?? new RosterCache(paths.roster)).get();
   const rosterMs = performance.now() - rosterStarted;
-  const roster = rosterState.roster;
-  const agents: RosterAgent[] = roster?.agents ?? [];
-  const localAgents = agents.filter((a) => isLocalHost(a.host));
-
-  // Distinct local sockets: the roster's own (holder, unmanaged sessions) and each local agent's.
-  const socketKeys = new Map<string, string | null>();
-  if (roster) socketKeys.set(roster.socket ?? '', roster.socket);
-  for (const a of localAgents) socketKeys.set(a.socket ?? '', a.socket);
-  const sockets = [...socketKeys.values()];
-
-  // Remote agents: ONE ssh per distinct target, whatever the number of agents behind it.
-  const remoteGroups = new Map<string, RosterAgent[]>();
-  for (const a of agents) {
-    if (isLocalHost(a.host)) continue;
-    const list = remoteGroups.get(sshTarget(a));
-    if (list) list.push(a);
-    else remoteGroups.set(sshTarget(a), [a]);
-  }
-
-  const unitNames = [...localAgents.map((a) => agentUnitName(a.name)), HOLDER_UNIT, ORCHESTRATOR_UNIT];
+  const plan = planFleet(rosterState.roster);
 
   // Launch the subprocess probes first, then do the in-process reads while they run.
-  const listPanes = opts.listPanes;
-  const holderOn = (s: string | null) => (roster && (roster.socket ?? '') === (s ?? '') ? roster.holderSession : null);
-  const tmuxPromise = Promise.all(
-    sockets.map((s) =>
-      listPanes
-        ? listPanes(s, { timeoutMs, signal: opts.signal, nowSeconds, holder: holderOn(s) })
-        : probeTmuxSocket(s, { timeoutMs, signal: opts.signal, nowSeconds, env: opts.tmuxEnv }),
-    ),
-  );
-  const systemdPromise: Promise<SystemdProbe | null> = roster
-    ? probeSystemdUnits(unitNames, { timeoutMs, signal: opts.signal, backoff: opts.systemdBackoff, nowMs })
-    : Promise.resolve(null);
-  const remotePromise = Promise.all(
-    [...remoteGroups].map(async ([target, list]) => {
-      const hostLabel = list[0].host ?? target;
-      const answer = await probeRemoteHost(target, {
-        sockets: [...new Map(list.map((a) => [a.socket ?? '', a.socket])).values()],
-        agents: list.map((a) => a.name),
-        hostLabel,
-        controlDir: paths.runDir,
-        timeoutMs: sshTimeoutMs(opts.sshEnv ?? process.env),
-        signal: opts.signal,
-        env: opts.sshEnv,
-        nowSeconds,
-      });
-      return remoteHostProbe(answer, hostLabel);
-    }),
-  );
-  const includeBacklog = opts.includeBacklog ?? true;
-  const backlogPromise = includeBacklog
-    ? timed(() => (opts.readBacklog ?? collectBacklogSection)(paths, { timeoutMs: Math.round(timeoutMs * 1.5), signal: opts.signal }))
-    : Promise.resolve(null);
-
+  const probes = startProbes(opts, plan, rosterState.roster !== null, nowMs, timeoutMs);
   const paused = await timed(() => readPausedFlag(paths.runDir));
-
-  const heartbeats = new Map<string, HeartbeatRead>();
-  const hbStarted = performance.now();
-  for (const a of localAgents) heartbeats.set(a.name, readHeartbeat(paths.runDir, a.name, nowSeconds));
-  const heartbeatsMs = performance.now() - hbStarted;
-
+  const files = readLocalFiles(paths, plan, nowSeconds);
   // Without a reader kept across ticks (`--once`), the whole process table is read while the
   // tmux and systemd subprocesses run, not after them; it is used only if a pane is live.
-  const earlyProc = !opts.procReader && localAgents.length ? await timed(() => readProcessTree(opts.procRoot)) : null;
-
+  const earlyProc = !opts.procReader && plan.localAgents.length ? await timed(() => readProcessTree(opts.procRoot)) : null;
   const tmux = new Map<string, TmuxSocketProbe>();
-  for (const t of await tmuxPromise) tmux.set(t.socket ?? '', t);
-  const remotes = await remotePromise;
+  for (const t of await probes.tmux) tmux.set(t.socket ?? '', t);
+  const remotes = await probes.remotes;
 
-  // /proc only matters for agents with a live pane. The env files are read for every local
-  // agent (one stat each, most have none): MOSAIC_AGENT_RUNTIME decides the runtime of an agent
-  // whose roster entry names none (upstream's launcher).
-  const liveSessions = new Set<string>();
-  const livePanes: { pid: number; currentCommand: string }[] = [];
-  for (const t of tmux.values()) {
-    for (const p of t.panes) {
-      if (p.dead) continue;
-      liveSessions.add(`${t.socket ?? ''}\0${p.session}`);
-      if (p.pid !== null) livePanes.push({ pid: p.pid, currentCommand: p.currentCommand });
-    }
-  }
+  // /proc only matters for agents with a live pane.
+  const live = livePanesOf(tmux);
   const procReader = opts.procReader;
-  const proc = liveSessions.size ? (earlyProc ?? (await timed(() => (procReader ? procReader.read(livePanes, nowMs) : readProcessTree(opts.procRoot))))) : null;
-  const agentEnvs = new Map<string, Record<string, string>>();
-  for (const a of localAgents) agentEnvs.set(a.name, readAgentEnv(paths.agentsDir, a.name));
-  const runtimeOf = (a: RosterAgent): string => agentLaunch(a, agentEnvs.get(a.name) ?? {}).runtime;
+  const proc = live.sessions.size
+    ? (earlyProc ?? (await timed(() => (procReader ? procReader.read(live.panes, nowMs) : readProcessTree(opts.procRoot)))))
+    : null;
+  const screens =
+    (opts.readScreens ?? true)
+      ? await readScreens(opts, {
+          plan,
+          tmux,
+          heartbeats: files.heartbeats,
+          agentEnvs: files.agentEnvs,
+          runtimeOf: files.runtimeOf,
+          processes: proc?.value ?? null,
+          nowSeconds,
+          timeoutMs,
+        })
+      : { readings: new Map<string, ScreenReading>() };
 
-  // Screens: only panes that matter, ≤ one capture call per socket, bounded per tick.
-  let screens: ScreenProbeReport | undefined;
-  const screenReadings = new Map<string, ScreenReading>();
-  if (opts.readScreens ?? true) {
-    const rulesState = (opts.screenRules ?? new ScreenRulesCache(screenRulesOverridePath(paths.mosaicHome))).get();
-    const reader = opts.screenReader ?? new ScreenReader();
-    const runtimesWithRules = new Set(
-      agents.map((a) => (agentEnvs.has(a.name) ? runtimeOf(a) : a.runtime)).filter((rt) => hasScreenRules(rt, rulesState.rules)),
-    );
-    const candidates: ScreenCandidate[] = [];
-    const panePids = new Map<string, number | null>();
-    for (const a of localAgents) {
-      if (!runtimesWithRules.has(runtimeOf(a))) continue;
-      const t = tmux.get(a.socket ?? '');
-      const p = t?.ok ? findAgentPane(t.panes, a.name) : null;
-      if (!p || p.dead || !p.paneId) continue;
-      const beat = heartbeats.get(a.name)?.heartbeat ?? null;
-      panePids.set(a.name, p.pid);
-      candidates.push({
-        agent: a.name,
-        socket: a.socket,
-        paneId: p.paneId,
-        runtime: runtimeOf(a),
-        activity: p.activity,
-        beatTs: beat?.ts ?? null,
-        beatAttention: beat?.state === 'waiting' || beat?.state === 'stuck',
-      });
-    }
-    reader.prune(new Set(localAgents.map((a) => a.name)));
-    const planned = reader.plan(candidates, nowSeconds);
-    const { deferred } = planned;
-    // The runtime's version (its live process's package.json, cached per path) picks the rules' version range; only for panes read now.
-    const read = planned.read.map((c) => ({
-      ...c,
-      version: runtimeVersions.read(proc?.value ?? null, panePids.get(c.agent) ?? null, versionSourceFor(rulesState.rules, c.runtime))?.version ?? null,
-    }));
-    const report = read.length
-      ? await reader.read(read, rulesState.rules, { nowSeconds, timeoutMs, signal: opts.signal, env: opts.tmuxEnv, deferred })
-      : { captured: 0, deferred, calls: 0, durationMs: 0, error: null };
-    for (const c of candidates) {
-      const reading = reader.reading(c.agent, c.paneId, nowSeconds);
-      if (reading) screenReadings.set(c.agent, reading);
-    }
-    const error = rulesState.error ?? report.error;
-    if (runtimesWithRules.size || error) screens = { ok: error === null, durationMs: report.durationMs, error, runtimesWithRules };
-  }
-
-  const systemd = await systemdPromise;
+  const systemd = await probes.systemd;
   // Lingering (fleet-level LINGER): asked only while this host's systemd answers, at most every 30 s.
   const linger = opts.linger && systemd?.available ? await opts.linger.get({ nowMs, signal: opts.signal, timeoutMs }) : null;
-  const backlog = await backlogPromise;
-
   const snapshot = joinSnapshot({
     nowMs,
     hostname: os.hostname(),
@@ -303,9 +372,9 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
     thresholds: opts.thresholds ?? readinessThresholds(),
     roster: rosterState,
     rosterMs,
-    sockets,
+    sockets: plan.sockets,
     paused,
-    heartbeatsMs,
+    heartbeatsMs: files.heartbeatsMs,
     proc,
     local: {
       target: null,
@@ -314,19 +383,19 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
       error: null,
       durationMs: 0,
       tmux,
-      heartbeats,
-      agentEnvs,
+      heartbeats: files.heartbeats,
+      agentEnvs: files.agentEnvs,
       processes: proc?.value ?? null,
       systemd,
-      screens: screenReadings,
+      screens: screens.readings,
     },
     remotes,
-    backlog,
+    backlog: await probes.backlog,
     linger,
     // Profile files (<home>/fleet/profiles/<id>.yaml, upstream's) are read here; the join is pure.
     profile: resolveFleetProfile(rosterState.roster ?? {}, path.join(paths.mosaicHome, 'fleet', 'profiles')),
     sinceOf: opts.sinceOf,
-    ...(screens ? { screens } : {}),
+    ...(screens.report ? { screens: screens.report } : {}),
   });
   if (opts.spend) attachSpend(snapshot, opts.spend, proc?.value ?? null, nowMs);
   return snapshot;

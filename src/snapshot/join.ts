@@ -5,122 +5,18 @@
  * the same {@link HostProbe} shape, so a row is joined the same way wherever its agent runs.
  */
 import type { BacklogSection } from '../../backlog/snapshot.js';
-import type { HeartbeatRead } from '../../fleet/heartbeat.js';
-import type { LingerInfo } from '../../fleet/linger.js';
-import { programsUnder, type ProcessTree } from '../../fleet/proc.js';
+import { programsUnder } from '../../fleet/proc.js';
 import { agentLaunch, expectedProgram } from '../../fleet/agent-env.js';
-import { resolveFleetProfile, type FleetProfile } from '../../fleet/profile.js';
 import { agentFlags, classifyReadiness, matchProcess, type ReadinessThresholds } from '../../fleet/readiness.js';
-import { evaluateFloor, idleWithWork, leadProblem } from '../../fleet/rules.js';
 import { isLocalHost, sshTarget } from '../../fleet/remote.js';
-import { rosterErrorSummary, type RosterAgent, type RosterState } from '../../fleet/roster.js';
-import { agentUnitName, HOLDER_UNIT, ORCHESTRATOR_UNIT, type SystemdProbe } from '../../fleet/systemd.js';
-import { isViewerSessionName, socketLabel, type TmuxPane, type TmuxSocketProbe } from '../../fleet/tmux.js';
-import { READINESS_ORDER, type PausedFlag, type ScreenReading } from '../../fleet/types.js';
+import { rosterErrorSummary, type RosterAgent } from '../../fleet/roster.js';
+import { agentUnitName } from '../../fleet/systemd.js';
+import { socketLabel, type TmuxPane } from '../../fleet/tmux.js';
+import { READINESS_ORDER } from '../../fleet/types.js';
 import { maskCredentials, maskDatabaseUrl, type MosaicPaths } from '../../lib/paths.js';
-import {
-  SNAPSHOT_SCHEMA,
-  type AgentRow,
-  type ClaimInfo,
-  type FleetFlag,
-  type PaneInfo,
-  type ProbeReport,
-  type ProcessInfo,
-  type Readiness,
-  type Snapshot,
-  type UnmanagedSession,
-} from './types.js';
-
-/** A probe's value (null when it threw), its wall time in ms, and the thrown message or null. */
-export interface Timed<T> {
-  value: T | null;
-  durationMs: number;
-  error: string | null;
-}
-
-/**
- * What one host answered, in the same shape for this host and for a remote one (there, one ssh
- * run answers all of it). Keys of the maps: `tmux` by socket (`''` for the default socket),
- * the others by agent name.
- */
-export interface HostProbe {
-  /** The ssh destination; null for this host. */
-  target: string | null;
-  /** The roster's host name shown for this host's unmanaged sessions; null for this host. */
-  host: string | null;
-  /** False when the host could not be asked at all (ssh failed); then `error` says why. */
-  ok: boolean;
-  /** Why the host could not be asked, without the `ssh <target>: ` prefix; null when ok. */
-  error: string | null;
-  /** Wall time of the host's probe (the ssh run), ms; 0 for this host. */
-  durationMs: number;
-  /** Per socket: panes, or why not. */
-  tmux: Map<string, TmuxSocketProbe>;
-  /** Per agent: its heartbeat read (absent: no file). */
-  heartbeats: Map<string, HeartbeatRead>;
-  /** Per agent: its parsed `<agents dir>/<name>.env` (absent: `{}`); read only for agents with a live pane. */
-  agentEnvs: Map<string, Record<string, string>>;
-  /** The host's process table, or null when not read (or unreadable). */
-  processes: ProcessTree | null;
-  /** The host's systemd answer about the agents' (and, here, the fleet's) units; null when not asked. */
-  systemd: SystemdProbe | null;
-  /**
-   * Per agent: its pane's screen as the screen rules last read it (fleet/screen-probe.ts), aged
-   * to now. Absent for a host whose screens are not read (remote hosts: their rows say so).
-   */
-  screens?: Map<string, ScreenReading>;
-}
-
-/** How the screen reads of this tick went (`probes.screens`). */
-export interface ScreenProbeReport {
-  ok: boolean;
-  durationMs: number;
-  /** The override's one-line error or a failed capture, else null. */
-  error: string | null;
-  /** Runtimes (roster names) that have screen rules, so rows without a reading can say why. */
-  runtimesWithRules: ReadonlySet<string>;
-}
-
-/** Everything {@link joinSnapshot} needs, gathered by `collect`. */
-export interface ProbeResults {
-  /** Time of the snapshot, unix ms. */
-  nowMs: number;
-  /** This machine's hostname and Unix user (the tenant). */
-  hostname: string;
-  tenant: string;
-  paths: MosaicPaths;
-  thresholds: ReadinessThresholds;
-  /** The roster as loaded (last good kept on a failed reload) and the load's wall time, ms. */
-  roster: RosterState;
-  rosterMs: number;
-  /** The local sockets probed, in probe order (the roster's own first). */
-  sockets: (string | null)[];
-  paused: Timed<PausedFlag | null>;
-  /** Wall time of reading the local heartbeats, ms. */
-  heartbeatsMs: number;
-  /** The local /proc read; null when skipped (no live pane anywhere here). */
-  proc: Timed<ProcessTree> | null;
-  /** This host's answers. */
-  local: HostProbe;
-  /** One per distinct ssh target, in roster order. */
-  remotes: HostProbe[];
-  /** The backlog section read; null when not asked. */
-  backlog: Timed<BacklogSection> | null;
-  /** Lingering of the tenant's user manager (fleet/linger.ts); null/absent when not checked. */
-  linger?: LingerInfo | null;
-  /**
-   * The roster's fleet profile as collect.ts resolved it (profile files read there); absent ⇒
-   * resolved here from the roster and upstream's built-in profiles alone.
-   */
-  profile?: { profile: FleetProfile; error: string | null };
-  /**
-   * When `agent` entered `readiness` (ISO), from the transition history; absent: every `since`
-   * is null (unknown). Pure lookup (the history was read by the caller).
-   */
-  sinceOf?: (agent: string, readiness: Readiness) => string | null;
-  /** The screen reads of this tick; absent when screens were not read at all. */
-  screens?: ScreenProbeReport;
-}
+import { fleetPause, fleetRules, fleetUnitsOf, finishRow, lingerFlags, unmanagedOf } from './join-fleet.js';
+import type { HostProbe, ProbeResults, ScreenProbeReport } from './probe-results.js';
+import { SNAPSHOT_SCHEMA, type AgentRow, type ClaimInfo, type PaneInfo, type ProbeReport, type ProcessInfo, type Readiness, type Snapshot } from './types.js';
 
 /** Each session's agent pane: `=<name>:0.0`, else (e.g. base-index 1) the session's first pane. */
 function agentPanes(panes: readonly TmuxPane[]): Map<string, TmuxPane> {
@@ -262,39 +158,36 @@ function joinAgent(
   };
 }
 
-/**
- * Joins one snapshot from the probes' answers. Pure and total: a failed probe degrades its
- * fields and is reported in `probes` and `errors` (a missing roster is an error in the
- * snapshot). Rows are in roster order; an agent with several claims shows the most urgent one.
- */
-export function joinSnapshot(r: ProbeResults): Snapshot {
+/** A step's contribution to the snapshot's `probes` (in insertion order) and `errors`. */
+interface Reports {
+  probes: Record<string, ProbeReport>;
+  errors: string[];
+}
+
+/** The roster load, the PAUSED read, the local heartbeats and tmux sockets. */
+function localReports(r: ProbeResults): Reports {
   const probes: Record<string, ProbeReport> = {};
   const errors: string[] = [];
-  const { roster: rosterState, paths, local } = r;
-  const roster = rosterState.roster;
-
+  const { roster: rosterState, local } = r;
   const rosterError = rosterState.errors.length ? rosterErrorSummary(rosterState.errors, rosterState.stale) : null;
   probes.roster = { ok: rosterError === null, durationMs: r.rosterMs, error: rosterError };
   if (rosterError) errors.push(`roster: ${rosterError}`);
-  const agents: RosterAgent[] = roster?.agents ?? [];
-
   probes.paused = { ok: r.paused.error === null, durationMs: r.paused.durationMs, error: r.paused.error };
-  let hbError: string | null = null;
-  for (const h of local.heartbeats.values())
-    if (h.error) {
-      hbError = h.error;
-      break;
-    }
+  const hbError = [...local.heartbeats.values()].find((h) => h.error)?.error ?? null;
   probes.heartbeats = { ok: hbError === null, durationMs: r.heartbeatsMs, error: hbError };
-
   for (const t of local.tmux.values()) {
     probes[`tmux:${socketLabel(t.socket)}`] = { ok: t.ok, durationMs: t.durationMs, error: t.error };
     if (!t.ok && t.error) errors.push(t.error);
   }
-  const remoteByTarget = new Map<string, HostProbe>();
-  for (const h of r.remotes) {
+  return { probes, errors };
+}
+
+/** Each remote host's ssh run, its sockets and (asked in the same run) its systemd. */
+function remoteReports(remotes: readonly HostProbe[]): Reports {
+  const probes: Record<string, ProbeReport> = {};
+  const errors: string[] = [];
+  for (const h of remotes) {
     const target = h.target ?? '';
-    remoteByTarget.set(target, h);
     probes[`ssh:${target}`] = { ok: h.ok, durationMs: h.durationMs, error: h.ok ? null : `ssh ${target}: ${h.error}` };
     if (!h.ok) errors.push(`ssh ${target}: ${h.error}`);
     for (const t of h.tmux.values()) {
@@ -305,186 +198,109 @@ export function joinSnapshot(r: ProbeResults): Snapshot {
       probes[`systemd:${target}`] = { ok: h.systemd.ok, durationMs: 0, error: h.systemd.error ? `ssh ${target}: ${h.systemd.error}` : null };
     }
   }
+  return { probes, errors };
+}
 
+/** This host's /proc read, systemd, screens and the backlog read. */
+function hostReadReports(r: ProbeResults, backlog: BacklogSection | null): Reports {
+  const probes: Record<string, ProbeReport> = {};
+  const errors: string[] = [];
   if (r.proc) {
     probes.proc = { ok: r.proc.error === null, durationMs: r.proc.durationMs, error: r.proc.error ? `proc: ${r.proc.error}` : null };
     if (r.proc.error) errors.push(`proc: ${r.proc.error} (DRIFT not checked)`);
   } else {
     probes.proc = { ok: true, durationMs: 0, error: null };
   }
-  const systemd = local.systemd;
+  const systemd = r.local.systemd;
   probes.systemd = systemd ? { ok: systemd.ok, durationMs: systemd.durationMs, error: systemd.error } : { ok: true, durationMs: 0, error: null };
-
   if (r.screens) {
     probes.screens = { ok: r.screens.ok, durationMs: r.screens.durationMs, error: r.screens.error };
     if (r.screens.error) errors.push(r.screens.error);
   }
-
-  const backlog: BacklogSection | null = r.backlog?.value ?? null;
   if (r.backlog) {
     const err = r.backlog.error ?? (backlog && !backlog.ok && backlog.exists ? backlog.error : null);
     probes.backlog = { ok: err === null, durationMs: r.backlog.durationMs, error: err ? maskCredentials(`backlog: ${err}`) : null };
     if (err) errors.push(maskCredentials(`backlog: ${err}`));
     if (backlog?.warning) errors.push(backlog.warning);
   }
-  const claimsByOwner = new Map<string, ClaimInfo & { expired: boolean }>();
+  return { probes, errors };
+}
+
+/** Each owner's most urgent claim (the fewest seconds left). */
+function claimsByOwner(backlog: BacklogSection | null): Map<string, ClaimInfo & { expired: boolean }> {
+  const claims = new Map<string, ClaimInfo & { expired: boolean }>();
   for (const c of backlog?.claimed ?? []) {
-    const prev = claimsByOwner.get(c.owner);
-    if (!prev || c.secondsLeft < prev.secondsLeft) {
-      claimsByOwner.set(c.owner, { cardId: c.id, title: c.title, secondsLeft: c.secondsLeft, expired: c.expired });
-    }
+    const prev = claims.get(c.owner);
+    if (!prev || c.secondsLeft < prev.secondsLeft) claims.set(c.owner, { cardId: c.id, title: c.title, secondsLeft: c.secondsLeft, expired: c.expired });
   }
+  return claims;
+}
 
-  // One row per roster agent (roster order), each read from its host's answers.
-  const rows: AgentRow[] = agents.map((a) => {
-    const h = isLocalHost(a.host) ? local : (remoteByTarget.get(sshTarget(a)) ?? null);
-    return joinAgent(a, h, claimsByOwner.get(a.name) ?? null, r.thresholds, r.screens, r.sinceOf);
+/** The snapshot's `paths` section (the database URL's password masked). */
+function snapshotPaths(paths: MosaicPaths): Snapshot['paths'] {
+  return {
+    mosaicHome: paths.mosaicHome,
+    roster: paths.roster,
+    agentsDir: paths.agentsDir,
+    runDir: paths.runDir,
+    backlogDataDir: paths.backlogDataDir,
+    backlogSocket: paths.backlogSocket,
+    databaseUrl: paths.databaseUrl ? maskDatabaseUrl(paths.databaseUrl) : null,
+  };
+}
+
+/**
+ * Joins one snapshot from the probes' answers. Pure and total: a failed probe degrades its
+ * fields and is reported in `probes` and `errors` (a missing roster is an error in the
+ * snapshot). Rows are in roster order; an agent with several claims shows the most urgent one.
+ * Steps: the probes' reports; one row per roster agent, each read from its host's answers; the
+ * fleet-level steps (unmanaged sessions, fleet units, lingering, pause, rules), which read the
+ * joined rows and add to them only by building each final row once ({@link finishRow}).
+ */
+export function joinSnapshot(r: ProbeResults): Snapshot {
+  const roster = r.roster.roster;
+  const agents: RosterAgent[] = roster?.agents ?? [];
+  const backlog: BacklogSection | null = r.backlog?.value ?? null;
+  const reports = [localReports(r), remoteReports(r.remotes), hostReadReports(r, backlog)];
+  const remoteByTarget = new Map(r.remotes.map((h) => [h.target ?? '', h]));
+  const claims = claimsByOwner(backlog);
+  const joined = agents.map((a) => {
+    const h = isLocalHost(a.host) ? r.local : (remoteByTarget.get(sshTarget(a)) ?? null);
+    return joinAgent(a, h, claims.get(a.name) ?? null, r.thresholds, r.screens, r.sinceOf);
   });
-
-  // Unmanaged: sessions on a fleet socket — here or on a remote host — that no roster agent
-  // there claims (the holder and watch viewers excluded).
-  const unmanaged: UnmanagedSession[] = [];
   const holder = roster?.holderSession ?? null;
-  for (const h of [local, ...r.remotes]) {
-    if (!h.ok) continue;
-    const hostAgents = agents.filter((a) => (h.target === null ? isLocalHost(a.host) : !isLocalHost(a.host) && sshTarget(a) === h.target));
-    for (const t of h.tmux.values()) {
-      if (!t.ok) continue;
-      const rostered = new Set(hostAgents.filter((a) => (a.socket ?? '') === (t.socket ?? '')).map((a) => a.name));
-      const sessions = unmanagedSessions(t.panes, rostered, holder);
-      unmanaged.push(...sessions.list.map((u) => ({ ...u, socket: t.socket, host: h.host })));
-      if (h.target === null && holder && t.serverRunning && (roster?.socket ?? '') === (t.socket ?? '') && !sessions.seen.has(holder)) {
-        errors.push(`holder session ${holder} missing on socket ${socketLabel(t.socket)}`);
-      }
-    }
-  }
-
-  // Fleet-wide units (upstream found the holder `active (exited)` but disabled: no reboot survival).
-  const fleetUnits = [HOLDER_UNIT, ORCHESTRATOR_UNIT]
-    .map((name) => systemd?.units.get(name))
-    .filter((u): u is NonNullable<typeof u> => !!u && u.loadState !== 'not-found' && u.loadState !== '');
-  // The orchestrator unit joins the row of this host's (first) orchestrator agent: its
-  // BOOT-ENABLE is that row's flag, not a fleet error.
-  const orchestratorUnit = fleetUnits.find((u) => u.name === ORCHESTRATOR_UNIT);
-  const orchestratorRow = orchestratorUnit ? rows.find((row) => row.class === 'orchestrator' && isLocalHost(row.host)) : undefined;
-  if (orchestratorUnit && orchestratorRow) {
-    orchestratorRow.orchestratorUnit = orchestratorUnit;
-    const extra = agentFlags({ pane: null, process: null, unit: orchestratorUnit, claimExpired: false });
-    if (extra.flags.includes('BOOT-ENABLE') && !orchestratorRow.flags.includes('BOOT-ENABLE')) orchestratorRow.flags.push('BOOT-ENABLE');
-    orchestratorRow.evidence.push(
-      `${ORCHESTRATOR_UNIT} ${orchestratorUnit.activeState}/${orchestratorUnit.subState || '?'} (${orchestratorUnit.unitFileState || 'no unit file state'})`,
-      ...extra.evidence,
-    );
-  }
-  for (const u of fleetUnits) {
-    if (u === orchestratorUnit && orchestratorRow) continue;
-    if (u.activeState === 'active' && u.unitFileState !== 'enabled' && u.unitFileState !== 'enabled-runtime') {
-      errors.push(`BOOT-ENABLE: ${u.name} active but ${u.unitFileState || 'not enabled'} (will not come back after a reboot)`);
-    }
-  }
-
-  // Lingering (fleet-level LINGER), read by collect only while this host's systemd answers.
+  const unmanaged = unmanagedOf(r, agents, holder);
+  const units = fleetUnitsOf(r.local.systemd, joined);
   const linger = r.linger ?? null;
-  const fleetFlags: FleetFlag[] = [];
-  if (linger?.state === 'off') {
-    fleetFlags.push('LINGER');
-    errors.push(
-      `LINGER: lingering is off for ${linger.user} (${linger.evidence}): no unit survives a logout or reboot (loginctl enable-linger ${linger.user})`,
-    );
-  }
-
+  const lingering = lingerFlags(linger);
+  const paused = fleetPause(r.paused.value ?? null, backlog?.pause ?? null);
+  const rules = fleetRules(r, joined, backlog, paused !== null);
+  const rows = joined.map((row) => finishRow(row, units.note, rules.idle));
   const counts = emptyCounts();
   for (const row of rows) counts[row.readiness]++;
-
-  // The pause in force: this host's <run>/PAUSED (what upstream's tools read) and/or the one
-  // recorded in the shared store (server tier: fleet-wide).
-  const runDirPause = r.paused.value ?? null;
-  const storePause = backlog?.pause ?? null;
-  const fleetPaused =
-    runDirPause && storePause
-      ? { ...runDirPause, source: 'both' as const }
-      : runDirPause
-        ? { ...runDirPause, source: 'run-dir' as const }
-        : storePause
-          ? { ...storePause, source: 'store' as const }
-          : null;
-
-  // Fleet rules (fleet/rules.ts): the profile's floor, one lead, movement (NS-3).
-  const { profile, error: profileError } = r.profile ?? resolveFleetProfile(roster ?? {}, null);
-  if (profileError) errors.push(`profile: ${profileError}`);
-  const floor = roster
-    ? evaluateFloor(rows, profile)
-    : { ok: false, profile: profile.id, lead: profile.lead, required: [], orchestrators: 0, enhancers: 0, reason: 'no roster loaded' };
-  const leads = leadProblem(agents, profile.lead);
-  const idle = idleWithWork(rows, backlog?.ok ? backlog.ready : null, { lead: profile.lead, paused: fleetPaused !== null });
-  if (idle) {
-    const idleSet = new Set(idle.agents);
-    for (const row of rows) {
-      if (!idleSet.has(row.name)) continue;
-      row.flags = [...row.flags, 'IDLE-WITH-WORK'];
-      row.evidence = [
-        ...row.evidence,
-        `IDLE-WITH-WORK: available with no claim while ${idle.readyCards}${idle.readyCards >= 10 ? '+' : ''} claimable card(s) wait (next ${idle.nextCard})`,
-      ];
-    }
-  }
-
   const snapshot: Snapshot = {
     schema: SNAPSHOT_SCHEMA,
     generatedAt: new Date(r.nowMs).toISOString(),
     host: r.hostname,
     tenant: r.tenant,
-    paths: {
-      mosaicHome: paths.mosaicHome,
-      roster: paths.roster,
-      agentsDir: paths.agentsDir,
-      runDir: paths.runDir,
-      backlogDataDir: paths.backlogDataDir,
-      backlogSocket: paths.backlogSocket,
-      databaseUrl: paths.databaseUrl ? maskDatabaseUrl(paths.databaseUrl) : null,
-    },
+    paths: snapshotPaths(r.paths),
     fleet: {
-      paused: fleetPaused,
-      floor,
-      lead: { class: profile.lead, agents: leads.agents, problem: leads.message },
-      idleWithWork: idle,
+      paused,
+      floor: rules.floor,
+      lead: { class: rules.profile.lead, agents: rules.leads.agents, problem: rules.leads.message },
+      idleWithWork: rules.idle,
       counts,
       sockets: r.sockets,
       holderSession: holder,
-      units: fleetUnits,
+      units: units.units,
       ...(linger ? { linger } : {}),
-      ...(fleetFlags.length ? { flags: fleetFlags } : {}),
+      ...(lingering.flags.length ? { flags: lingering.flags } : {}),
     },
     agents: rows,
-    unmanaged,
-    probes,
-    errors,
+    unmanaged: unmanaged.unmanaged,
+    probes: Object.assign({}, ...reports.map((x) => x.probes)) as Record<string, ProbeReport>,
+    errors: [...reports.flatMap((x) => x.errors), ...unmanaged.errors, ...units.errors, ...lingering.errors, ...rules.errors],
   };
   if (backlog) snapshot.backlog = backlog;
   return snapshot;
-}
-
-/**
- * Sessions among `panes` (one socket's `list-panes -a`) that are not a rostered agent, the
- * holder, or a watch viewer: their pane count, first pane's command and least idle seconds.
- * `seen` holds every session name found.
- */
-function unmanagedSessions(
-  panes: readonly TmuxPane[],
-  rostered: ReadonlySet<string>,
-  holder: string | null,
-): { list: Omit<UnmanagedSession, 'socket' | 'host'>[]; seen: Set<string> } {
-  const bySession = new Map<string, TmuxPane[]>();
-  for (const p of panes) {
-    const list = bySession.get(p.session);
-    if (list) list.push(p);
-    else bySession.set(p.session, [p]);
-  }
-  const list: Omit<UnmanagedSession, 'socket' | 'host'>[] = [];
-  for (const [session, own] of bySession) {
-    if (rostered.has(session) || session === holder || isViewerSessionName(session)) continue;
-    const idles = own.map((p) => p.idleSeconds).filter((s): s is number => s !== null);
-    list.push({ session, panes: own.length, currentCommand: own[0].currentCommand, idleSeconds: idles.length ? Math.min(...idles) : null });
-  }
-  return { list, seen: new Set(bySession.keys()) };
 }

@@ -122,5 +122,5 @@ export function selectedAgentRow(s: ConsoleState): AgentRow | null {
   if (!s.fleet.snapshot) return null;
   const { agents, index } = visibleEntry(s.fleet.snapshot, s.ui.filter);
   if (!agents.length) return null;
-  return agents[(s.ui.selectedAgent === null ? undefined : index.get(s.ui.selectedAgent)) ?? 0];
+  return agents[(s.ui.selectedAgent === null ? undefined : index.get(s.ui.selectedAgent)) ?? 0] ?? null;
 }

@@ -36,7 +36,7 @@ export const createTransitionsSlice: StateCreator<ConsoleState, [], [], Transiti
       if (!list.length) return {};
       let kept = [...s.transitions.list, ...list];
       // Pruning walks the whole list: only when a bound may be passed.
-      if (kept.length > CONSOLE_TRANSITIONS_PER_SUBJECT || Date.parse(kept[0].at) < nowMs - HISTORY_MAX_AGE_SECONDS * 1000) {
+      if (kept.length > CONSOLE_TRANSITIONS_PER_SUBJECT || Date.parse(kept[0]?.at ?? '') < nowMs - HISTORY_MAX_AGE_SECONDS * 1000) {
         kept = pruneHistory(kept, nowMs, { maxAgeSeconds: HISTORY_MAX_AGE_SECONDS, perSubject: CONSOLE_TRANSITIONS_PER_SUBJECT });
       }
       const lastReadiness = new Map(s.transitions.lastReadiness);

@@ -46,11 +46,11 @@ export function createUiSlice(opts: UiOptions = {}): StateCreator<ConsoleState, 
       if (s.ui.focus === 'fleet') {
         const names = visibleAgents(s.fleet.snapshot, s.ui.filter).map((a) => a.name);
         const next = moveIndex(selectedIndex(names, s.ui.selectedAgent), names.length, step);
-        set({ ui: { ...s.ui, selectedAgent: next >= 0 ? names[next] : null } });
+        set({ ui: { ...s.ui, selectedAgent: names[next] ?? null } });
       } else {
         const ids = backlogRows(s.backlog.section, s.ui.filter).map((r) => r.id);
         const next = moveIndex(selectedIndex(ids, s.ui.selectedCard), ids.length, step);
-        set({ ui: { ...s.ui, selectedCard: next >= 0 ? ids[next] : null } });
+        set({ ui: { ...s.ui, selectedCard: ids[next] ?? null } });
       }
     },
     switchFocus: () => set((s) => ({ ui: { ...s.ui, focus: s.ui.focus === 'fleet' ? 'backlog' : 'fleet' } })),
@@ -61,8 +61,9 @@ export function createUiSlice(opts: UiOptions = {}): StateCreator<ConsoleState, 
       const keys =
         s.ui.focus === 'fleet' ? visibleAgents(s.fleet.snapshot, s.ui.filter).map((a) => a.name) : backlogRows(s.backlog.section, s.ui.filter).map((r) => r.id);
       const i = selectedIndex(keys, s.ui.focus === 'fleet' ? s.ui.selectedAgent : s.ui.selectedCard);
-      if (i < 0) return;
-      const of: DetailsOf = { kind: s.ui.focus === 'fleet' ? 'agent' : 'card', key: keys[i] };
+      const key = keys[i];
+      if (key === undefined) return;
+      const of: DetailsOf = { kind: s.ui.focus === 'fleet' ? 'agent' : 'card', key };
       set({ ui: { ...s.ui, open: { kind: 'details', of, scroll: 0, card: null } } });
     },
     setFilter: (filter) => set((s) => ({ ui: { ...s.ui, filter } })),

@@ -142,8 +142,7 @@ export function pruneHistory(transitions: readonly Transition[], nowMs: number, 
   const per = opts.perSubject ?? HISTORY_PER_SUBJECT;
   const counts = new Map<string, number>();
   const kept: Transition[] = [];
-  for (let i = transitions.length - 1; i >= 0; i--) {
-    const t = transitions[i];
+  for (const t of [...transitions].reverse()) {
     if (Date.parse(t.at) < oldest) continue;
     const who = `${t.scope}\u0000${t.agent ?? ''}`;
     const n = counts.get(who) ?? 0;
@@ -252,7 +251,7 @@ export async function appendHistory(
 export function sinceFromHistory(history: readonly Transition[], agent: string, readiness: string): string | null {
   for (let i = history.length - 1; i >= 0; i--) {
     const t = history[i];
-    if (t.scope !== 'agent' || t.kind !== 'readiness' || t.agent !== agent) continue;
+    if (!t || t.scope !== 'agent' || t.kind !== 'readiness' || t.agent !== agent) continue;
     return t.to === readiness ? t.at : null;
   }
   return null;

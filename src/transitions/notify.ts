@@ -7,6 +7,7 @@
  * one summary notification: no attention transition is lost without a word. The command's own output goes to our stderr — stdout stays the stream's.
  */
 import { execa } from 'execa';
+import { messageOf } from '../../lib/errors.js';
 import { killGroup } from '../../lib/process-group.js';
 import { transitionSubject, transitionTarget, type Transition } from './diff.js';
 
@@ -39,6 +40,67 @@ export interface NotifyRunner {
 /** Transitions waiting for a free slot at most; beyond, they are summarised in one notification. */
 export const DEFAULT_NOTIFY_QUEUE = 64;
 
+/** What one run of the command needs from its runner. */
+interface RunContext {
+  command: string;
+  timeoutMs: number;
+  output: number | 'ignore';
+  /** Process groups running (killed by `stop`). */
+  pids: Set<number>;
+  stats: NotifyRunner['stats'];
+  problem: (line: string) => void;
+}
+
+/**
+ * Runs the command once for `subject` → `target` with `input` on stdin, in its own process group
+ * killed after `timeoutMs`; counts and reports failures and timeouts. Never rejects.
+ */
+async function runOnce(ctx: RunContext, subject: string, target: string, input: string): Promise<void> {
+  let timer: NodeJS.Timeout | null = null;
+  let timedOut = false;
+  try {
+    const child = execa('sh', ['-c', `${ctx.command} "$@"`, 'mosaic-top-notify', subject, target], {
+      input,
+      // A file descriptor number is accepted at run time; the union trips execa's overloads.
+      stdout: ctx.output as 'ignore',
+      stderr: ctx.output as 'ignore',
+      // Its own process group: the timeout ends the shell and whatever it started.
+      detached: true,
+      reject: false,
+    });
+    const pid = child.pid;
+    if (pid) ctx.pids.add(pid);
+    timer = setTimeout(() => {
+      timedOut = true;
+      killGroup(pid);
+    }, ctx.timeoutMs);
+    const result = await child;
+    if (pid) ctx.pids.delete(pid);
+    if (timedOut) {
+      ctx.stats.timedOut++;
+      ctx.problem(`notify: command for ${subject} → ${target} killed after ${Math.round(ctx.timeoutMs / 1000)} s`);
+    } else if (result.failed) {
+      ctx.stats.failed++;
+      ctx.problem(`notify: command for ${subject} → ${target} failed: ${result.exitCode !== undefined ? `exit ${result.exitCode}` : result.shortMessage}`);
+    }
+  } catch (error) {
+    ctx.stats.failed++;
+    ctx.problem(`notify: could not run the command: ${messageOf(error)}`);
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
+}
+
+/** The summary run of the transitions that overflowed the queue: subject, target line and stdin. */
+function overflowSummary(lost: readonly Transition[]): { subject: string; target: string; input: string } {
+  const names = lost.map((t) => `${t.scope === 'fleet' ? 'fleet' : transitionSubject(t)} → ${transitionTarget(t)}`);
+  return {
+    subject: 'fleet',
+    target: `${lost.length} attention transitions not delivered one by one: ${names.join(', ')}`.slice(0, 2000),
+    input: `${JSON.stringify({ summary: true, transitions: lost })}\n`,
+  };
+}
+
 /**
  * Creates the runner for `--notify CMD`. Never throws from `notify`. Every transition handed to
  * it is delivered once: at most `maxInFlight` commands run at once, the rest wait in order (at
@@ -48,97 +110,62 @@ export const DEFAULT_NOTIFY_QUEUE = 64;
  * `summary: true` and the transitions on stdin) names them all.
  */
 export function createNotifyRunner(opts: NotifyRunnerOptions & { maxQueued?: number }): NotifyRunner {
-  const timeoutMs = opts.timeoutMs ?? DEFAULT_NOTIFY_TIMEOUT_SECONDS * 1000;
   const maxInFlight = opts.maxInFlight ?? 4;
   const maxQueued = opts.maxQueued ?? DEFAULT_NOTIFY_QUEUE;
-  const output = opts.output ?? 2;
+  const ctx: RunContext = {
+    command: opts.command,
+    timeoutMs: opts.timeoutMs ?? DEFAULT_NOTIFY_TIMEOUT_SECONDS * 1000,
+    output: opts.output ?? 2,
+    pids: new Set<number>(),
+    stats: { started: 0, failed: 0, timedOut: 0, dropped: 0 },
+    problem: (line: string) => opts.onProblem?.(line),
+  };
   const inFlight = new Map<number, Promise<void>>();
   const queue: { subject: string; target: string; input: string }[] = [];
   const overflow: Transition[] = [];
-  const stats = { started: 0, failed: 0, timedOut: 0, dropped: 0 };
-  const problem = (line: string) => opts.onProblem?.(line);
   let seq = 0;
-  const pids = new Set<number>();
 
+  const start = (run: { subject: string; target: string; input: string }): void => {
+    ctx.stats.started++;
+    const id = ++seq;
+    inFlight.set(
+      id,
+      runOnce(ctx, run.subject, run.target, run.input).finally(() => {
+        inFlight.delete(id);
+        pump();
+      }),
+    );
+  };
   /** Starts queued runs while slots are free; when all is drained, the summary of the overflow. */
   const pump = (): void => {
-    while (inFlight.size < maxInFlight && queue.length) {
-      const next = queue.shift()!;
-      start(next.subject, next.target, next.input);
+    while (inFlight.size < maxInFlight) {
+      const next = queue.shift();
+      if (!next) break;
+      start(next);
     }
     if (!queue.length && overflow.length && inFlight.size < maxInFlight) {
       const lost = overflow.splice(0);
-      const names = lost.map((t) => `${t.scope === 'fleet' ? 'fleet' : transitionSubject(t)} → ${transitionTarget(t)}`);
-      problem(`notify: ${lost.length} transitions arrived while ${maxInFlight + maxQueued} were pending: sent as one summary`);
-      start(
-        'fleet',
-        `${lost.length} attention transitions not delivered one by one: ${names.join(', ')}`.slice(0, 2000),
-        `${JSON.stringify({ summary: true, transitions: lost })}\n`,
-      );
+      ctx.problem(`notify: ${lost.length} transitions arrived while ${maxInFlight + maxQueued} were pending: sent as one summary`);
+      start(overflowSummary(lost));
     }
   };
 
-  function start(subject: string, target: string, input: string): void {
-    stats.started++;
-    const id = ++seq;
-    const run = (async () => {
-      let timer: NodeJS.Timeout | null = null;
-      let timedOut = false;
-      try {
-        const child = execa('sh', ['-c', `${opts.command} "$@"`, 'mosaic-top-notify', subject, target], {
-          input,
-          // A file descriptor number is accepted at run time; the union trips execa's overloads.
-          stdout: output as 'ignore',
-          stderr: output as 'ignore',
-          // Its own process group: the timeout ends the shell and whatever it started.
-          detached: true,
-          reject: false,
-        });
-        const pid = child.pid;
-        if (pid) pids.add(pid);
-        timer = setTimeout(() => {
-          timedOut = true;
-          killGroup(pid);
-        }, timeoutMs);
-        const result = await child;
-        if (pid) pids.delete(pid);
-        if (timedOut) {
-          stats.timedOut++;
-          problem(`notify: command for ${subject} → ${target} killed after ${Math.round(timeoutMs / 1000)} s`);
-        } else if (result.failed) {
-          stats.failed++;
-          problem(`notify: command for ${subject} → ${target} failed: ${result.exitCode !== undefined ? `exit ${result.exitCode}` : result.shortMessage}`);
-        }
-      } catch (error) {
-        stats.failed++;
-        problem(`notify: could not run the command: ${(error as Error).message}`);
-      } finally {
-        if (timer) clearTimeout(timer);
-        inFlight.delete(id);
-        pump();
-      }
-    })();
-    inFlight.set(id, run);
-  }
-
   return {
-    stats,
+    stats: ctx.stats,
     notify(t) {
-      const subject = t.scope === 'fleet' ? 'fleet' : transitionSubject(t);
-      const target = transitionTarget(t);
       if (queue.length >= maxQueued) {
-        stats.dropped++;
+        ctx.stats.dropped++;
         overflow.push(t);
         return;
       }
-      queue.push({ subject, target, input: `${JSON.stringify(t)}\n` });
+      queue.push({ subject: t.scope === 'fleet' ? 'fleet' : transitionSubject(t), target: transitionTarget(t), input: `${JSON.stringify(t)}\n` });
       pump();
     },
     async idle() {
       while (inFlight.size || queue.length) await Promise.all([...inFlight.values()]);
     },
     stop() {
-      for (const pid of pids) killGroup(pid);
+      for (const pid of ctx.pids) killGroup(pid);
     },
   };
 }

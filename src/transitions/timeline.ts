@@ -44,11 +44,13 @@ export function timelineStates(history: readonly Transition[], current: string, 
   const trs = history.filter((t) => t.kind === 'readiness' && Date.parse(t.at) <= opts.nowMs);
   // Segments [from, until) of known state, oldest first.
   const segments: { from: number; until: number; state: string }[] = [];
-  const firstAt = trs.length ? Date.parse(trs[0].at) : Number.POSITIVE_INFINITY;
+  const first = trs[0];
+  const firstAt = first ? Date.parse(first.at) : Number.POSITIVE_INFINITY;
   const knownFrom = Math.min(opts.observedSinceMs ?? Number.POSITIVE_INFINITY, firstAt);
-  if (trs.length && trs[0].from !== null && knownFrom < firstAt) segments.push({ from: knownFrom, until: firstAt, state: trs[0].from });
+  if (first && first.from !== null && knownFrom < firstAt) segments.push({ from: knownFrom, until: firstAt, state: first.from });
   trs.forEach((t, i) => {
-    const until = i + 1 < trs.length ? Date.parse(trs[i + 1].at) : opts.nowMs;
+    const next = trs[i + 1];
+    const until = next ? Date.parse(next.at) : opts.nowMs;
     segments.push({ from: Date.parse(t.at), until, state: t.to ?? '?' });
   });
   if (!trs.length && Number.isFinite(knownFrom)) segments.push({ from: knownFrom, until: opts.nowMs, state: current });
@@ -59,12 +61,14 @@ export function timelineStates(history: readonly Transition[], current: string, 
   for (let i = 0; i < cells; i++) {
     const a = start + i * step;
     const b = start + (i + 1) * step;
-    while (k < segments.length && segments[k].until <= a) k++;
+    while ((segments[k]?.until ?? Number.POSITIVE_INFINITY) <= a) k++;
     let endState: string | null = null;
     let alarm: string | null = null;
-    for (let j = k; j < segments.length && segments[j].from < b; j++) {
-      endState = segments[j].state;
-      if (attention.has(segments[j].state)) alarm = segments[j].state;
+    for (let j = k; j < segments.length; j++) {
+      const segment = segments[j];
+      if (!segment || segment.from >= b) break;
+      endState = segment.state;
+      if (attention.has(segment.state)) alarm = segment.state;
     }
     out[i] = alarm ?? endState;
   }

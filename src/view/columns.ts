@@ -48,12 +48,16 @@ export function computeColumnWidths(columns: readonly ColumnSpec[], rows: readon
     );
     const widths = columns.map(() => 0);
     keep.forEach(({ i }, k) => {
-      widths[i] = fit[k];
+      widths[i] = fit[k] ?? 0;
     });
-    const squeezed = columns.some((c, i) => !c.optional && widths[i] > 0 && widths[i] < natural[i]);
-    const optionalShown = columns.some((c, i) => c.optional && widths[i] > 0);
-    if (!squeezed || !optionalShown || dropped >= dropOrder.length) return widths;
-    kept[dropOrder[dropped]] = false;
+    const squeezed = columns.some((c, i) => {
+      const width = widths[i] ?? 0;
+      return !c.optional && width > 0 && width < (natural[i] ?? 0);
+    });
+    const optionalShown = columns.some((c, i) => c.optional && (widths[i] ?? 0) > 0);
+    const drop = dropOrder[dropped];
+    if (!squeezed || !optionalShown || drop === undefined) return widths;
+    kept[drop] = false;
   }
 }
 
@@ -79,9 +83,10 @@ function fitColumns(columns: readonly ColumnSpec[], rows: readonly (readonly str
   if (spare < 0) return widths.map(() => 0);
   const byPriorityDesc = [...byPriorityAsc].reverse();
   for (const { i } of byPriorityDesc) {
-    if (!visible[i] || spare <= 0) continue;
-    const extra = Math.min(spare, natural[i] - widths[i]);
-    widths[i] += extra;
+    const width = widths[i];
+    if (!visible[i] || spare <= 0 || width === undefined) continue;
+    const extra = Math.min(spare, (natural[i] ?? width) - width);
+    widths[i] = width + extra;
     spare -= extra;
   }
   return widths;

@@ -159,7 +159,7 @@ export function eventsLines(s: Pick<ConsoleState, 'backlog' | 'ui'>): string[] {
   const rows = events.map((e) => [eventClock(e.at, s.ui.clockMs), e.actor, e.action, e.cardId ?? '-', e.summary].map(sanitizeLine));
   const header = ['TIME', 'ACTOR', 'VERB', 'CARD', 'DETAIL'];
   const caps = [CAPS.time, CAPS.actor, CAPS.verb, CAPS.card];
-  const widths = caps.map((cap, i) => Math.min(cap, Math.max(displayWidth(header[i]), ...rows.map((r) => displayWidth(r[i])))));
-  const line = (cells: string[]) => [...widths.map((w, i) => padToWidth(cells[i], w)), cells[4]].join('  ').trimEnd();
+  const widths = caps.map((cap, i) => Math.min(cap, Math.max(displayWidth(header[i] ?? ''), ...rows.map((r) => displayWidth(r[i] ?? '')))));
+  const line = (cells: string[]) => [...widths.map((w, i) => padToWidth(cells[i] ?? '', w)), cells[4] ?? ''].join('  ').trimEnd();
   return [...head, line(header), ...rows.map(line)];
 }

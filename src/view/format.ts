@@ -72,3 +72,9 @@ export function formatElapsedMs(ms: number): string {
   if (!Number.isFinite(ms)) return '-';
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
+
+/** `rows 3–10 of 40 ↑↓`: which rows a scrolled list shows (1-based), with arrows where more are. */
+export function scrollPosition(offset: number, shown: number, total: number): string {
+  const arrows = `${offset > 0 ? '↑' : ''}${offset + shown < total ? '↓' : ''}`;
+  return `rows ${offset + 1}–${offset + shown} of ${total} ${arrows}`.trimEnd();
+}

@@ -93,24 +93,30 @@ export const REQUIREMENT_WORDS: Record<Requirement, string> = {
   idle: 'no action in flight',
 };
 
-/** One binding of the keymap. Key names are those produced by {@link keyNameOf}; `any` matches every key. */
-export interface KeyBinding {
-  command: ConsoleCommand;
-  keys: readonly string[];
-  /** Short label for the status bar, e.g. "pause"; null = not in the status bar. */
-  hint: string | null;
+/**
+ * What the keymap says about one command's keys. Key names are those produced by
+ * {@link keyNameOf}; `any` matches every key. Only `keys`, `description` and `scope` are
+ * required: an optional field is written only on the bindings it applies to.
+ */
+export interface KeySpec {
+  /** The keys, at least one. */
+  keys: readonly [string, ...string[]];
+  /** What the key does, as the help says it. */
+  description: string;
+  /** Scopes where the binding applies (several for movement: fleet, backlog and the views). */
+  scope: readonly [KeyScope, ...KeyScope[]];
+  /** Short label for the status bar, e.g. "pause"; absent = not in the status bar. */
+  hint?: string;
   /** How the hint shows its keys when not just the first key (e.g. `↑↓ jk g G` for moving). */
   hintKeys?: string;
   /** The hint goes after the others (the least read ones, e.g. moving). */
-  hintLast?: boolean;
+  hintLast?: true;
   /** The hint while the fleet is PAUSED (e.g. `resume` for `p`). */
   pausedHint?: string;
-  description: string;
-  showInHelp: boolean;
+  /** Left out of the help screen (every binding is listed unless it says so). */
+  showInHelp?: false;
   /** Changes something outside the console (disabled by `--readonly`). */
-  mutates: boolean;
-  /** Scopes where the binding applies (several for movement: fleet and backlog). */
-  scope: readonly KeyScope[];
+  mutates?: true;
   /** What must hold for the binding to run (checked by the dispatcher, dimmed in the hints). */
   requires?: Requirement;
   /**
@@ -119,282 +125,219 @@ export interface KeyBinding {
    * every binding that carries one the same way.
    */
   unitVerb?: 'start' | 'stop' | 'restart';
+  /**
+   * A modal binding that stays a command inside the filter line and the send editor (enter,
+   * esc, backspace); every other key is typed there as text.
+   */
+  inEditor?: true;
+  /** Keys of this binding that act even over an open dialog or view (ctrl-c always quits). */
+  overDialogs?: readonly string[];
 }
 
-const PANELS: readonly KeyScope[] = ['fleet', 'backlog'];
+/** One binding of the keymap as the dispatcher, the hints and the help read it: its spec with its command, defaults filled in. */
+export interface KeyBinding extends Omit<KeySpec, 'hint' | 'showInHelp' | 'mutates'> {
+  command: ConsoleCommand;
+  /** Short label for the status bar; null = not in the status bar. */
+  hint: string | null;
+  showInHelp: boolean;
+  mutates: boolean;
+}
+
+const PANELS = ['fleet', 'backlog'] as const;
 /** Movement: the panels' selection, or the open full view's scroll. */
-const MOVES: readonly KeyScope[] = ['fleet', 'backlog', 'view'];
+const MOVES = ['fleet', 'backlog', 'view'] as const;
+
+/** The keymap's source type: every command, each with one spec or several (one per scope of different keys). */
+export type KeySpecTable = Readonly<Record<ConsoleCommand, KeySpec | readonly [KeySpec, ...KeySpec[]]>>;
+
+/** The answer dialog's keys and the answer each gives. */
+const ANSWER_CHOICES = { a: 'allow', d: 'deny' } as const;
 
 /**
- * The keymap: every key that works anywhere. Order is the order of the help screen and the
- * status-bar hints. Conventions after k9s/htop: j/k and arrows move, g/G top/bottom, / filters,
- * ? helps, esc backs out, q quits (closing a dialog first), ctrl-c always quits.
+ * The keymap's source: every command with its keys (a command with two scopes of different keys
+ * carries two specs). Typed over {@link ConsoleCommand}, so a command without keys or a
+ * description does not compile. Order is the order of the help screen and the status-bar hints.
+ * Conventions after k9s/htop: j/k and arrows move, g/G top/bottom, / filters, ? helps, esc backs
+ * out, q quits (closing a dialog first), ctrl-c always quits.
  */
-export const KEYMAP: readonly KeyBinding[] = [
-  { command: 'move-up', keys: ['up', 'k'], hint: null, description: 'move the selection up (scroll a view)', showInHelp: true, mutates: false, scope: MOVES },
-  {
-    command: 'move-down',
+const KEY_SPECS: KeySpecTable = {
+  'move-up': { keys: ['up', 'k'], description: 'move the selection up (scroll a view)', scope: MOVES },
+  'move-down': {
     keys: ['down', 'j'],
     hint: 'move',
     hintKeys: '↑↓ jk g G',
     hintLast: true,
     description: 'move the selection down (scroll a view)',
-    showInHelp: true,
-    mutates: false,
     scope: MOVES,
   },
-  { command: 'page-up', keys: ['pageup'], hint: null, description: 'move up one page', showInHelp: true, mutates: false, scope: MOVES },
-  { command: 'page-down', keys: ['pagedown'], hint: null, description: 'move down one page', showInHelp: true, mutates: false, scope: MOVES },
-  { command: 'move-top', keys: ['g'], hint: null, description: 'go to the first row (top of a view)', showInHelp: true, mutates: false, scope: MOVES },
-  { command: 'move-bottom', keys: ['G'], hint: null, description: 'go to the last row (end of a view)', showInHelp: true, mutates: false, scope: MOVES },
-  { command: 'switch-focus', keys: ['tab'], hint: 'focus', description: 'switch focus fleet ⇄ backlog', showInHelp: true, mutates: false, scope: ['global'] },
-  {
-    command: 'details',
-    keys: ['enter'],
-    hint: 'details',
-    description: 'details of the selected agent or card',
-    showInHelp: true,
-    mutates: false,
-    scope: PANELS,
-    requires: 'selection',
-  },
-  {
-    command: 'filter',
-    keys: ['/'],
-    hint: 'filter',
-    description: 'filter rows by name, class, readiness or flag (esc clears)',
-    showInHelp: true,
-    mutates: false,
-    scope: ['global'],
-  },
-  {
-    command: 'clear-filter',
-    keys: ['escape'],
-    hint: null,
-    description: 'clear the filter in use',
-    showInHelp: true,
-    mutates: false,
-    scope: ['global'],
-    requires: 'filter-set',
-  },
-  { command: 'help', keys: ['?'], hint: 'help', description: 'this help: every binding', showInHelp: true, mutates: false, scope: ['global'] },
-  {
-    command: 'preview',
-    keys: ['v'],
-    hint: 'preview',
-    description: "toggle the read-only preview of the selected agent's pane",
-    showInHelp: true,
-    mutates: false,
-    scope: ['fleet'],
-  },
-  {
-    command: 'watch',
+  'page-up': { keys: ['pageup'], description: 'move up one page', scope: MOVES },
+  'page-down': { keys: ['pagedown'], description: 'move down one page', scope: MOVES },
+  'move-top': { keys: ['g'], description: 'go to the first row (top of a view)', scope: MOVES },
+  'move-bottom': { keys: ['G'], description: 'go to the last row (end of a view)', scope: MOVES },
+  'switch-focus': { keys: ['tab'], hint: 'focus', description: 'switch focus fleet ⇄ backlog', scope: ['global'] },
+  details: { keys: ['enter'], hint: 'details', description: 'details of the selected agent or card', scope: PANELS, requires: 'selection' },
+  filter: { keys: ['/'], hint: 'filter', description: 'filter rows by name, class, readiness or flag (esc clears)', scope: ['global'] },
+  'clear-filter': { keys: ['escape'], description: 'clear the filter in use', scope: ['global'], requires: 'filter-set' },
+  help: { keys: ['?'], hint: 'help', description: 'this help: every binding', scope: ['global'] },
+  preview: { keys: ['v'], hint: 'preview', description: "toggle the read-only preview of the selected agent's pane", scope: ['fleet'] },
+  watch: {
     keys: ['w'],
     hint: 'watch',
     description: 'watch the agent read-only in tmux (detach to come back)',
-    showInHelp: true,
     mutates: true,
     scope: ['fleet'],
     requires: 'live-agent',
   },
-  {
-    command: 'send',
+  send: {
     keys: ['s'],
     hint: 'send',
     description: 'send a message to the agent, verified; shows the receipt',
-    showInHelp: true,
     mutates: true,
     scope: ['fleet'],
     requires: 'live-agent',
   },
-  {
-    command: 'dispatch',
+  dispatch: {
     keys: ['c'],
     hint: 'claim',
     description: 'claim the next ready card for the agent and dispatch it',
-    showInHelp: true,
     mutates: true,
     scope: ['fleet'],
     requires: 'claimable-agent',
   },
-  {
-    command: 'answer',
+  answer: {
     keys: ['a'],
     hint: 'answer',
     description: "answer the agent's permission prompt: shows it, then allow ONCE / deny / cancel; shows the receipt",
-    showInHelp: true,
     mutates: true,
     scope: ['fleet'],
     requires: 'waiting-agent',
   },
-  {
-    command: 'unit-restart',
+  'unit-restart': {
     keys: ['B'],
     hint: 'restart',
     description: "bounce: restart the agent's unit and wait for a new pane (asks to confirm)",
-    showInHelp: true,
     mutates: true,
     scope: ['fleet'],
     unitVerb: 'restart',
     requires: 'agent',
   },
-  {
-    command: 'unit-stop',
+  'unit-stop': {
     keys: ['D'],
     hint: 'stop',
     description: "stop the agent's unit: its session goes down (asks to confirm)",
-    showInHelp: true,
     mutates: true,
     scope: ['fleet'],
     unitVerb: 'stop',
     requires: 'agent',
   },
-  {
-    command: 'unit-start',
+  'unit-start': {
     keys: ['U'],
     hint: 'start',
     description: "start the agent's unit and wait for its pane (asks to confirm)",
-    showInHelp: true,
     mutates: true,
     scope: ['fleet'],
     unitVerb: 'start',
     requires: 'agent',
   },
-  {
-    command: 'pause',
+  pause: {
     keys: ['p'],
     hint: 'pause',
     pausedHint: 'resume',
     description: 'pause / resume the whole fleet (asks to confirm)',
-    showInHelp: true,
     mutates: true,
     scope: ['global'],
   },
-  {
-    command: 'reclaim',
-    keys: ['R'],
-    hint: 'reclaim',
-    description: 'reclaim expired claims (back to ready)',
-    showInHelp: true,
-    mutates: true,
-    scope: ['global'],
-  },
-  {
-    command: 'release',
+  reclaim: { keys: ['R'], hint: 'reclaim', description: 'reclaim expired claims (back to ready)', mutates: true, scope: ['global'] },
+  release: {
     keys: ['x'],
     hint: 'release',
     description: 'release the selected claim back to ready, expired or not (asks to confirm)',
-    showInHelp: true,
     mutates: true,
     scope: ['backlog'],
     requires: 'claimed-card',
   },
-  { command: 'refresh', keys: ['r'], hint: 'refresh', description: 'refresh now', showInHelp: true, mutates: false, scope: ['global'] },
-  {
-    command: 'events',
-    keys: ['e'],
-    hint: 'events',
-    description: 'recent backlog events (claims, receipts, reclaims…)',
-    showInHelp: true,
-    mutates: false,
-    scope: ['global'],
-  },
-  {
-    command: 'transitions',
+  refresh: { keys: ['r'], hint: 'refresh', description: 'refresh now', scope: ['global'] },
+  events: { keys: ['e'], hint: 'events', description: 'recent backlog events (claims, receipts, reclaims…)', scope: ['global'] },
+  transitions: {
     keys: ['t'],
     hint: 'transitions',
     description: 'fleet transitions, newest first: readiness changes and flags raised/cleared (kept 24 h)',
-    showInHelp: true,
-    mutates: false,
     scope: ['global'],
   },
-  { command: 'spend', keys: ['$'], hint: null, description: "today's spend: agents, windows, pace", showInHelp: true, mutates: false, scope: ['global'] },
-  {
-    command: 'mute',
+  spend: { keys: ['$'], description: "today's spend: agents, windows, pace", scope: ['global'] },
+  mute: {
     keys: ['m'],
-    hint: null,
     description: "mute / unmute the agent's transitions: no notice, bell or desktop notification (still recorded)",
-    showInHelp: true,
-    mutates: false,
     scope: ['fleet'],
     requires: 'agent',
   },
-  {
-    command: 'quit',
-    keys: ['q', 'ctrl+c'],
-    hint: 'quit',
-    description: 'quit (q closes a dialog first; ctrl-c always quits)',
-    showInHelp: true,
-    mutates: false,
-    scope: ['global'],
-  },
+  quit: { keys: ['q', 'ctrl+c'], overDialogs: ['ctrl+c'], hint: 'quit', description: 'quit (q closes a dialog first; ctrl-c always quits)', scope: ['global'] },
   // Dialogs at the bottom: confirmations and the two one-line editors.
-  {
-    command: 'confirm-yes',
-    keys: ['y'],
-    hint: null,
-    description: 'confirm (pause/resume, claim+dispatch, release, restart/stop/start)',
-    showInHelp: true,
-    mutates: false,
-    scope: ['modal'],
-    requires: 'idle',
-  },
-  { command: 'confirm-no', keys: ['n', 'q'], hint: null, description: 'decline', showInHelp: true, mutates: false, scope: ['modal'], requires: 'idle' },
-  {
-    command: 'answer-choice',
-    keys: ['a', 'd'],
-    hint: null,
+  'confirm-yes': { keys: ['y'], description: 'confirm (pause/resume, claim+dispatch, release, restart/stop/start)', scope: ['modal'], requires: 'idle' },
+  'confirm-no': { keys: ['n', 'q'], description: 'decline', scope: ['modal'], requires: 'idle' },
+  'answer-choice': {
+    keys: Object.keys(ANSWER_CHOICES) as [keyof typeof ANSWER_CHOICES, ...(keyof typeof ANSWER_CHOICES)[]],
     description: 'answer dialog: a allows the tool call ONCE, d denies it',
-    showInHelp: true,
-    mutates: false,
     scope: ['modal'],
     requires: 'idle',
   },
-  { command: 'submit', keys: ['enter'], hint: null, description: 'send the message / apply the filter', showInHelp: true, mutates: false, scope: ['modal'] },
-  { command: 'cancel', keys: ['escape'], hint: null, description: 'close the dialog (clears the filter)', showInHelp: true, mutates: false, scope: ['modal'] },
-  { command: 'delete-char', keys: ['backspace'], hint: null, description: 'delete the last character', showInHelp: true, mutates: false, scope: ['modal'] },
-  {
-    command: 'type-text',
-    keys: ['any'],
-    hint: null,
-    description: 'printable keys type into the filter line or the message (q and j too)',
-    showInHelp: true,
-    mutates: false,
-    scope: ['text'],
-  },
+  submit: { keys: ['enter'], description: 'send the message / apply the filter', scope: ['modal'], inEditor: true },
+  cancel: { keys: ['escape'], description: 'close the dialog (clears the filter)', scope: ['modal'], inEditor: true },
+  'delete-char': { keys: ['backspace'], description: 'delete the last character', scope: ['modal'], inEditor: true },
+  'type-text': { keys: ['any'], description: 'printable keys type into the filter line or the message (q and j too)', scope: ['text'] },
   // Full views (help, details, events, transitions, spend): the movement keys above scroll them.
-  { command: 'close-view', keys: ['escape', 'q', 'enter'], hint: null, description: 'close the view', showInHelp: true, mutates: false, scope: ['view'] },
-  { command: 'reload-events', keys: ['r'], hint: null, description: 'reload the recent events', showInHelp: true, mutates: false, scope: ['events'] },
-  {
-    command: 'close-own-view',
-    keys: ['?', 'e'],
-    hint: null,
-    description: 'close the help (?) or the recent events (e) with the key that opened it',
-    showInHelp: true,
-    mutates: false,
-    scope: ['help', 'events'],
-  },
-  {
-    command: 'close-own-view',
-    keys: ['t', '$'],
-    hint: null,
-    description: 'close the transitions (t) or the spend view ($) with the key that opened it',
-    showInHelp: true,
-    mutates: false,
-    scope: ['transitions', 'spend'],
-  },
+  'close-view': { keys: ['escape', 'q', 'enter'], description: 'close the view', scope: ['view'] },
+  'reload-events': { keys: ['r'], description: 'reload the recent events', scope: ['events'] },
+  'close-own-view': [
+    { keys: ['?', 'e'], description: 'close the help (?) or the recent events (e) with the key that opened it', scope: ['help', 'events'] },
+    { keys: ['t', '$'], description: 'close the transitions (t) or the spend view ($) with the key that opened it', scope: ['transitions', 'spend'] },
+  ],
   // The send receipt and result messages.
-  {
-    command: 'dismiss',
-    keys: ['any'],
-    hint: null,
-    description: 'any key closes a receipt or result (once it is in)',
-    showInHelp: true,
-    mutates: false,
-    scope: ['result'],
-    requires: 'idle',
-  },
-];
+  dismiss: { keys: ['any'], description: 'any key closes a receipt or result (once it is in)', scope: ['result'], requires: 'idle' },
+};
+
+/** A spec with its command and the defaults of its optional fields. */
+function bindingOf(command: ConsoleCommand, spec: KeySpec): KeyBinding {
+  return { ...spec, command, hint: spec.hint ?? null, showInHelp: spec.showInHelp ?? true, mutates: spec.mutates ?? false };
+}
+
+/**
+ * The keymap: every key that works anywhere, one binding per spec of {@link KEY_SPECS}, in its
+ * order (the help screen's and the status-bar hints').
+ */
+export const KEYMAP: readonly KeyBinding[] = (Object.entries(KEY_SPECS) as [ConsoleCommand, KeySpec | readonly KeySpec[]][]).flatMap(([command, spec]) =>
+  (Array.isArray(spec) ? (spec as readonly KeySpec[]) : [spec as KeySpec]).map((one) => bindingOf(command, one)),
+);
+
+/** The answer a key of the answer dialog gives (`a` allow once, `d` deny), or null for another key. */
+export function answerChoiceOf(keyName: string): 'allow' | 'deny' | null {
+  return Object.hasOwn(ANSWER_CHOICES, keyName) ? ANSWER_CHOICES[keyName as keyof typeof ANSWER_CHOICES] : null;
+}
+
+/** True for a key that acts even over an open dialog or view (a binding's `overDialogs`: ctrl-c quits). */
+export function actsOverDialogs(keyName: string): boolean {
+  return KEYMAP.some((b) => b.overDialogs?.includes(keyName));
+}
+
+/** The movement commands: they move the panels' selection, or scroll the open full view. */
+const MOVE_COMMANDS: ReadonlySet<ConsoleCommand> = new Set(['move-up', 'move-down', 'page-up', 'page-down', 'move-top', 'move-bottom']);
+
+/**
+ * True for a named (non-printable) movement key (arrows, PgUp/PgDn): it moves the panel even
+ * while the filter line is open, where the printable ones (j, k, g, G) are typed.
+ */
+export function isNamedMoveKey(keyName: string): boolean {
+  const binding = bindingFor(keyName, 'fleet');
+  return isNamedKey(keyName) && binding !== undefined && MOVE_COMMANDS.has(binding.command);
+}
+
+/** Names {@link keyNameOf} gives the keys that are not text (arrows, enter, esc, tab, backspace). */
+const NAMED_KEYS: ReadonlySet<string> = new Set(['up', 'down', 'pageup', 'pagedown', 'enter', 'escape', 'tab', 'backspace']);
+
+/** True for a key name of a non-printable key (`up`, `enter`, `escape` …): never typed as text. */
+export function isNamedKey(keyName: string): boolean {
+  return NAMED_KEYS.has(keyName);
+}
 
 /** Key name that matches every key in a binding's `keys`. */
 export const ANY_KEY = 'any';

@@ -32,7 +32,7 @@ export function renderColumns(header: string[], rows: string[][], maxWidths: num
   const widths = header.map((_, i) => Math.max(...cells.map((r) => stringWidth(r[i] ?? ''))));
   return cells.map((r) =>
     r
-      .map((c, i) => (i === r.length - 1 ? c : pad(c, widths[i])))
+      .map((c, i) => (i === r.length - 1 ? c : pad(c, widths[i] ?? 0)))
       .join('  ')
       .trimEnd(),
   );

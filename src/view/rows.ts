@@ -15,6 +15,7 @@ import type { ConsoleState } from '../store/index.js';
 import { eventsLines } from './event-rows.js';
 import { agentTransitionLines, transitionsViewLines } from './transition-rows.js';
 import { spendText, spendViewLines } from './spend-rows.js';
+import { cardRowLines } from './card-details.js';
 
 /** Columns of the fleet table; evidence only shows when the terminal is wide. */
 export const FLEET_COLUMNS: readonly ColumnSpec[] = [
@@ -98,6 +99,20 @@ export function fleetRowCells(agent: AgentRow, systemdOk = true, timeline = ''):
     agent.evidence.join('; '),
   ];
   return cells.map(sanitizeLine);
+}
+
+/** The line naming the tmux sessions no roster agent claims (`unmanaged: s@socket on host, …`), or null when none. Sanitized. */
+export function unmanagedLine(snapshot: Snapshot | null): string | null {
+  const unmanaged = snapshot?.unmanaged ?? [];
+  if (!unmanaged.length) return null;
+  return sanitizeLine(`unmanaged: ${unmanaged.map((u) => `${u.session}${u.socket ? `@${u.socket}` : ''}${u.host ? ` on ${u.host}` : ''}`).join(', ')}`);
+}
+
+/** What the fleet table says when it shows no row (`visible` rows pass the filter), or null when it shows some. Sanitized. */
+export function fleetEmptyLine(snapshot: Snapshot | null, visible: number, filter: string): string | null {
+  if (!snapshot) return 'waiting for the first snapshot…';
+  if (snapshot.agents.length === 0) return 'no agents in the roster';
+  return visible === 0 ? `no agent matches "${sanitizeLine(filter)}"` : null;
 }
 
 /** True when the systemd probe for `agent` (its host's, for a remote agent) worked (else unit cells show `?`). */
@@ -185,7 +200,7 @@ export function snapshotErrors(snapshot: Snapshot | null, tickError: string | nu
   if (tickError) out.push(`snapshot failed: ${tickError}`);
   if (snapshot) {
     for (const [name, probe] of Object.entries(snapshot.probes ?? {})) {
-      if (probe.error) out.push(probe.error.startsWith(name.split(':')[0]) ? probe.error : `${name}: ${probe.error}`);
+      if (probe.error) out.push(probe.error.startsWith(name.split(':')[0] ?? name) ? probe.error : `${name}: ${probe.error}`);
     }
     for (const e of snapshot.errors ?? []) out.push(e);
   }
@@ -260,32 +275,6 @@ export function agentDetailLines(agent: AgentRow): string[] {
   return lines.flatMap((l) => l.split('\n')).map(sanitizeLine);
 }
 
-/** Lines of the card details view from the snapshot's view of it (body etc. when provided). Sanitized. */
-export function cardDetailLines(
-  row: BacklogRow,
-  extra?: { body?: string | null; acceptance?: string | null; dependsOn?: string[]; status?: string },
-): string[] {
-  const lines: string[] = [`card ${row.id}: ${row.card.title}`];
-  if (row.kind === 'claimed') {
-    const left = row.card.secondsLeft;
-    const state = left > 0 ? `${formatAge(left)} left` : `EXPIRED ${formatAge(-left)} ago`;
-    lines.push(`claimed by ${row.card.owner} at ${row.card.claimedAt}, ttl ${row.card.ttlSeconds}s: ${state} (last snapshot)`);
-  } else {
-    lines.push(`ready, priority ${row.card.priority}${row.card.phase ? `, phase ${row.card.phase}` : ''}`);
-  }
-  if (extra?.status) lines.push(`status ${extra.status}`);
-  if (extra?.dependsOn) lines.push(`depends on: ${extra.dependsOn.join(', ') || 'none'}`);
-  if (extra?.body) {
-    lines.push('body:');
-    for (const l of extra.body.split('\n')) lines.push(`  ${l}`);
-  }
-  if (extra?.acceptance) {
-    lines.push('acceptance:');
-    for (const l of extra.acceptance.split('\n')) lines.push(`  ${l}`);
-  }
-  return lines.map((l) => sanitizeLine(l.replace(/\t/g, '    ')));
-}
-
 /**
  * One help line per binding: `keys  description  [scope] (needs …) (disabled: read-only)`.
  * Pure.
@@ -313,10 +302,10 @@ export function detailsLines(s: Pick<ConsoleState, 'fleet' | 'backlog' | 'ui'> &
     const muted = s.transitions?.muted.includes(agent.name) ? ['muted: no notice or bell for its transitions (m unmutes)'] : [];
     return [...agentDetailLines(agent), ...history, ...muted];
   }
+  // Once loaded, the card's own lines (status, priority, claim …) replace the snapshot's summary.
+  if (open.card?.id === d.key) return open.card.lines;
   const row = backlogRows(s.backlog.section).find((r) => r.id === d.key);
-  const lines = row ? cardDetailLines(row) : [sanitizeLine(`card ${d.key} is no longer listed`)];
-  // Once loaded, the card's own status/priority/claim lines replace the snapshot's summary line.
-  if (open.card?.id === d.key) return [lines[0], ...open.card.lines];
+  const lines = row ? cardRowLines(row) : [sanitizeLine(`card ${d.key} is no longer listed`)];
   return [...lines, '(loading body, acceptance and dependencies from the backlog…)'];
 }
 

@@ -9,6 +9,18 @@ import { transitionChange, transitionSubject, type Transition } from '../transit
 import { timelineRuns } from '../transitions/timeline.js';
 import { displayWidth, formatAge } from './format.js';
 
+/** Each agent's readiness transitions, chronological (the timeline's input). Pure. */
+export function readinessByAgent(list: readonly Transition[]): Map<string, Transition[]> {
+  const out = new Map<string, Transition[]>();
+  for (const t of list) {
+    if (t.scope !== 'agent' || t.kind !== 'readiness' || t.agent === null) continue;
+    const own = out.get(t.agent);
+    if (own) own.push(t);
+    else out.set(t.agent, [t]);
+  }
+  return out;
+}
+
 /** Seconds of the timeline window (the last hour). */
 export const TIMELINE_WINDOW_SECONDS = 3600;
 
@@ -67,8 +79,8 @@ export function timelineWords(states: readonly (string | null)[], width: number,
   const step = windowSeconds / Math.max(1, states.length);
   const parts = timelineRuns(states).map((r) => `${r.state ?? 'unseen'} ${shortDuration(r.cells * step)}`);
   let out = '';
-  for (let i = parts.length - 1; i >= 0; i--) {
-    const next = out ? `${parts[i]} ${out}` : parts[i];
+  for (const part of parts.reverse()) {
+    const next = out ? `${part} ${out}` : part;
     if (displayWidth(next) > width) return sanitizeLine(displayWidth(`…${out}`) <= width ? `…${out}` : out);
     out = next;
   }
@@ -107,7 +119,7 @@ export function transitionsViewLines(
 ): string[] {
   const lines: string[] = [];
   if (!list.length) lines.push('no transitions yet: the first snapshot is the baseline; changes of readiness and flags appear here');
-  for (let i = list.length - 1; i >= 0; i--) lines.push(transitionRowText(list[i], nowMs, opts.muted));
+  for (const t of list.slice().reverse()) lines.push(transitionRowText(t, nowMs, opts.muted));
   if (opts.historyError) lines.push(sanitizeLine(`history: ${opts.historyError}`));
   else if (opts.historyFile) lines.push(sanitizeLine(`(kept 24 h in ${opts.historyFile})`));
   else if (opts.historyFile === null) lines.push('(history off: MOSAIC_TOP_HISTORY=off)');
@@ -120,7 +132,10 @@ export function transitionsViewLines(
  */
 export function agentTransitionLines(list: readonly Transition[], agent: string, readiness: string, nowMs: number, max = 8): string[] {
   const own: Transition[] = [];
-  for (let i = list.length - 1; i >= 0 && own.length < max; i--) if (list[i].scope === 'agent' && list[i].agent === agent) own.push(list[i]);
+  for (let i = list.length - 1; i >= 0 && own.length < max; i--) {
+    const t = list[i];
+    if (t?.scope === 'agent' && t.agent === agent) own.push(t);
+  }
   const last = own.find((t) => t.kind === 'readiness');
   const since =
     last && last.to === readiness

@@ -10,7 +10,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../../lib/version.js';
 import { resolvePaths, type MosaicPaths } from '../../lib/paths.js';
 import { acquireDataDirLock, isHolderAlive, lockPathFor, processStartTime, readDataDirLock } from '../../backlog/lock.js';
-import { pingBacklogServer, stopEmbeddedServer } from '../../backlog/client.js';
+import { pingBacklogServer, stopEmbeddedServer } from '../../backlog/client/admin.js';
 import { collectBacklogSection } from '../../backlog/snapshot.js';
 import { seedDemoBacklog } from '../../backlog/demo.js';
 import { copyTemplateDataDir, waitFor } from './tiers.js';

@@ -8,7 +8,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { staleServerWarning, type CodeIdentity } from '../../backlog/client.js';
+import { staleServerWarning, type CodeIdentity } from '../../backlog/client/identity.js';
 import { BACKLOG_PROTOCOL, LineSplitter, type BacklogHello, type BacklogRequest } from '../../backlog/protocol.js';
 import { resolvePaths, type MosaicPaths } from '../../lib/paths.js';
 import { packageVersion } from '../../lib/version.js';

@@ -426,8 +426,8 @@ describe('console preview and claim', () => {
   });
 
   it('details of a claimed card before loading: time left or EXPIRED, never "expired … left"; dispatch refusals said once', async () => {
-    const { cardDetailLines } = await import('../../src/view/rows.js');
-    const { dispatchLines } = await import('../../src/keys/commands.js');
+    const { cardRowLines: cardDetailLines } = await import('../../src/view/card-details.js');
+    const { dispatchLines } = await import('../../src/view/result-lines.js');
     const card = { id: 'H1', title: 't', owner: 'reviewer', claimedAt: '2026-11-21T18:00:00Z', ttlSeconds: 1, secondsLeft: -9, expired: true };
     expect(cardDetailLines({ kind: 'claimed', id: 'H1', card })[1]).toBe('claimed by reviewer at 2026-11-21T18:00:00Z, ttl 1s: EXPIRED 9s ago (last snapshot)');
     expect(cardDetailLines({ kind: 'claimed', id: 'H1', card: { ...card, ttlSeconds: 900, secondsLeft: 600, expired: false } })[1]).toMatch(

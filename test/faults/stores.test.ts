@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { dataDirMismatch } from '../../backlog/client.js';
+import { dataDirMismatch } from '../../backlog/client/embedded.js';
 import { BACKLOG_PROTOCOL } from '../../backlog/protocol.js';
 import { isHolderAlive, lockPathFor, processStartTime, readDataDirLock } from '../../backlog/lock.js';
 import { copyTemplateDataDir } from '../backlog/tiers.js';

@@ -7,7 +7,7 @@ import React from 'react';
 import { render as inkRender } from 'ink-testing-library';
 import { App } from '../../components/App.js';
 import { ConsoleProvider } from '../../hooks/useConsoleStore.js';
-import type { ConsoleActions } from '../../src/keys/router.js';
+import type { ConsoleActions } from '../../src/keys/types.js';
 import { createConsoleStore, type ConsoleStore, type UiOptions } from '../../src/store/index.js';
 import type { Snapshot } from '../../src/snapshot/types.js';
 

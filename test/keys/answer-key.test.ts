@@ -7,7 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { KEYMAP } from '../../src/view/keymap.js';
 import { dispatchKey } from '../../src/keys/router.js';
-import { answerLines, createConsoleActions } from '../../src/keys/commands.js';
+import { createConsoleActions } from '../../src/keys/commands.js';
+import { answerLines } from '../../src/view/result-lines.js';
 import { createConsoleStore } from '../../src/store/index.js';
 import type { AnswerOptions, AnswerReceipt } from '../../src/actions/answer.js';
 import { makeAgent, makeSnapshot, mixedFleet } from '../fixtures/snapshots.js';

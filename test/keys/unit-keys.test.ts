@@ -6,9 +6,10 @@
 import { describe, expect, it } from 'vitest';
 import { KEYMAP } from '../../src/view/keymap.js';
 import { dispatchKey } from '../../src/keys/router.js';
-import { createConsoleActions, lifecycleLines } from '../../src/keys/commands.js';
+import { createConsoleActions } from '../../src/keys/commands.js';
+import { lifecycleLines } from '../../src/view/result-lines.js';
 import { createConsoleStore } from '../../src/store/index.js';
-import { unitQuestion } from '../../components/Dialog.js';
+import { unitQuestion } from '../../src/view/dialog-lines.js';
 import type { LifecycleResult, UnitActionOptions } from '../../src/actions/lifecycle.js';
 import { agentRow, makeSnapshot, mixedFleet } from '../fixtures/snapshots.js';
 import { recordingActions } from '../helpers/render.js';

@@ -5,7 +5,8 @@ import { execFileSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BoundedReadError, readBoundedFile } from '../../lib/bounded-read.js';
 import { describeCause, formatFatal, OperatorError, rootCause } from '../../lib/errors.js';
-import { requestTimeoutMessage, serverTierErrorMessage, serverTierTimeouts } from '../../backlog/client.js';
+import { requestTimeoutMessage } from '../../backlog/client/deadlines.js';
+import { serverTierErrorMessage, serverTierTimeouts } from '../../backlog/client/server-tier.js';
 
 /** drizzle's wrapper as it reaches us: the SQL and the parameters (card data) in the message, the cause behind. */
 function failedQuery(cause: Error): Error {

@@ -11,7 +11,8 @@ import { HOLDER_UNIT, ORCHESTRATOR_UNIT, type SystemdProbe } from '../../fleet/s
 import type { TmuxPane, TmuxSocketProbe } from '../../fleet/tmux.js';
 import type { UnitInfo } from '../../fleet/types.js';
 import { resolvePaths } from '../../lib/paths.js';
-import { joinSnapshot, type HostProbe, type ProbeResults } from '../../src/snapshot/join.js';
+import { joinSnapshot } from '../../src/snapshot/join.js';
+import type { HostProbe, ProbeResults } from '../../src/snapshot/probe-results.js';
 
 const NOW_S = 1_800_000_000;
 const SOCKET = 'mosaic-fleet';

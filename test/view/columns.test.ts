@@ -60,7 +60,7 @@ describe('table cells, editor view, status hints', () => {
     expect(tableCells(right, [4], ['42s'])[0].text).toBe(' 42s');
   });
   it('keeps the end of an edited line visible, by display width', async () => {
-    const { editorView } = await import('../../components/Dialog.js');
+    const { editorView } = await import('../../src/view/dialog-lines.js');
     expect(editorView('hello', 20)).toBe('hello▏');
     const long = editorView('x'.repeat(50) + 'END', 20);
     expect(long.startsWith('…')).toBe(true);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KEYMAP, bindingFor, keyNameOf, keyPressesOf, splitKeyChunk, type KeyScope } from '../../src/view/keymap.js';
+import { KEYMAP, bindingFor, keyNameOf, keyPressesOf, splitKeyChunk, type KeyScope, type KeySpec, type KeySpecTable } from '../../src/view/keymap.js';
 import { dispatchKey } from '../../src/keys/router.js';
 import { unmetRequirement } from '../../src/keys/requirements.js';
 import { statusHintParts } from '../../src/view/hints.js';
@@ -19,6 +19,19 @@ function setup(readonly = false) {
 }
 
 describe('keymap data', () => {
+  it('is typed so a command without keys, a description or a scope does not compile (tsc checks the @ts-expect-error lines)', () => {
+    // @ts-expect-error: every command but move-up is missing
+    const partial: KeySpecTable = { 'move-up': { keys: ['k'], description: 'up', scope: ['fleet'] } };
+    // @ts-expect-error: no description
+    const undescribed: KeySpec = { keys: ['k'], scope: ['fleet'] };
+    // @ts-expect-error: no key
+    const keyless: KeySpec = { keys: [], description: 'up', scope: ['fleet'] };
+    // @ts-expect-error: no scope
+    const nowhere: KeySpec = { keys: ['k'], description: 'up', scope: [] };
+    expect([partial, undescribed, keyless, nowhere]).toHaveLength(4);
+    // Every binding the table yields has keys, a description and a scope; showInHelp is written only to hide one.
+    for (const b of KEYMAP) expect(b.keys.length > 0 && b.description.length > 0 && b.scope.length > 0, b.command).toBe(true);
+  });
   it('has no key bound twice within one scope', () => {
     for (const scope of ['global', 'fleet', 'backlog', 'modal'] as KeyScope[]) {
       const keys = KEYMAP.filter((b) => b.scope.includes(scope)).flatMap((b) => b.keys);
