@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { readBoundedFile } from '../lib/bounded-read.js';
 import type { DataDirIdentity } from './protocol.js';
+import { writeFileAtomic } from '../lib/atomic-write.js';
 
 /** Contents of the lock file ({@link lockPathFor}; mode 0600: only its owner reads the token). */
 export interface DataDirLockHolder {
@@ -154,15 +155,8 @@ export async function acquireDataDirLock(dataDir: string, opts: { socket?: strin
       socket: opts.socket ?? null,
       acquiredAt: new Date().toISOString(),
     };
-    const tmp = `${file}.${process.pid}.tmp`;
-    try {
-      fs.writeFileSync(tmp, JSON.stringify(mine) + '\n', { mode: 0o600 });
-      fs.renameSync(tmp, file);
-    } catch (error) {
-      // A full disk must not leave a temp file per attempt behind.
-      fs.rmSync(tmp, { force: true });
-      throw error;
-    }
+    // A full disk leaves no temp file behind (writeFileAtomic removes it).
+    writeFileAtomic(file, JSON.stringify(mine) + '\n', { mode: 0o600 });
     return {
       acquired: true as const,
       token: mine.token as string,

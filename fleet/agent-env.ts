@@ -60,16 +60,16 @@ export function shellWords(command: string): string[] {
   let inWord = false;
   let quote: '"' | "'" | null = null;
   for (let i = 0; i < command.length; i += 1) {
-    const ch = command[i];
+    const ch = command.charAt(i);
     if (quote) {
       if (ch === quote) quote = null;
-      else if (ch === '\\' && quote === '"' && i + 1 < command.length) word += command[++i];
+      else if (ch === '\\' && quote === '"' && i + 1 < command.length) word += command.charAt(++i);
       else word += ch;
     } else if (ch === "'" || ch === '"') {
       quote = ch;
       inWord = true;
     } else if (ch === '\\' && i + 1 < command.length) {
-      word += command[++i];
+      word += command.charAt(++i);
       inWord = true;
     } else if (/\s/.test(ch)) {
       if (inWord) words.push(word);
@@ -111,16 +111,17 @@ export function launchedProgram(command: string, depth = 0): string | null {
     }
     if (base === 'env') {
       i += 1;
-      while (words[i] !== undefined && (words[i].startsWith('-') || /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[i]))) {
+      for (let opt = words[i]; opt !== undefined && (opt.startsWith('-') || /^[A-Za-z_][A-Za-z0-9_]*=/.test(opt)); opt = words[i]) {
         // `-u NAME` / `-C DIR` / `-S STRING` take an argument.
-        if (/^-[uCS]$/.test(words[i])) i += 1;
+        if (/^-[uCS]$/.test(opt)) i += 1;
         i += 1;
       }
       continue;
     }
     if ((base === 'sh' || base === 'bash' || base === 'dash' || base === 'zsh') && depth < 3) {
       const c = words.findIndex((x, k) => k > i && /^-[a-z]*c[a-z]*$/.test(x));
-      if (c > i && words[c + 1] !== undefined) return launchedProgram(words[c + 1], depth + 1);
+      const script = words[c + 1];
+      if (c > i && script !== undefined) return launchedProgram(script, depth + 1);
       return base;
     }
     if (base === 'mosaic') {

@@ -106,7 +106,7 @@ export async function capturePaneWithCursor(
   });
   if (!result.ok) throw new Error(result.error ?? `capture-pane ${target} failed`);
   const rows = result.stdout.replace(/\n$/, '').split('\n');
-  const [cursor, width] = (rows.pop() ?? '')
+  const [cursor = NaN, width = NaN] = (rows.pop() ?? '')
     .trim()
     .split(' ')
     .map((v) => (v === '' ? NaN : Number(v)));

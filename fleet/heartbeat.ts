@@ -4,13 +4,14 @@
  * all is no beat), the bounded reader and the atomic writer. Upstream
  * fixed only the path (`~/.config/mosaic/fleet/run/<agent>.hb`, FLEET-OBS-001) and wrote `ts=`.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import type { HeartbeatInfo, HeartbeatState } from './types.js';
 import { BoundedReadError, readBoundedFile } from '../lib/bounded-read.js';
 import { ensureOwnerOnlyDir } from '../lib/owner-only.js';
+import { writeFileAtomic } from '../lib/atomic-write.js';
 import { isValidAgentName } from './roster.js';
 import { flattenLine, hasControlCharacters, looksBinary, maskUnquotable } from '../lib/sanitize.js';
+import { messageOf } from '../lib/errors.js';
 
 export type { HeartbeatState } from './types.js';
 
@@ -113,93 +114,18 @@ export function parseHeartbeat(input: string | Uint8Array, opts: HeartbeatParseO
   const fileSize = Math.max(opts.fileSize ?? bytes.length, bytes.length);
   const truncated = fileSize > bytes.length;
   const prefix = bytes.toString('utf8');
-  // A cut prefix ends inside a line (and maybe inside a character): only whole lines count.
-  let text = prefix;
-  if (truncated) text = text.slice(0, text.lastIndexOf('\n') + 1);
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const lines = splitHeartbeatLines(wholeLines(prefix, truncated));
+  if (lines.recognised === 0) return { heartbeat: null, error: `${opts.path} unreadable: ${noFieldReason(prefix, bytes.length, fileSize)}` };
 
   const problems: string[] = [];
-  const badLines: number[] = [];
-  const values = new Map<string, string>();
-  let recognised = 0;
-  text.split('\n').forEach((raw, i) => {
-    const line = raw.replace(/\r$/, '').trim();
-    if (!line || line.startsWith('#')) return;
-    const eq = line.indexOf('=');
-    if (eq <= 0) {
-      badLines.push(i + 1);
-      return;
-    }
-    const key = line.slice(0, eq).trim();
-    if (V1_KEYS.has(key)) recognised += 1;
-    // Inline comments (`ts=123   # unix seconds`) are allowed for every key except the free-text ones.
-    let value = line.slice(eq + 1);
-    if (key !== 'note' && key !== 'reason') value = value.replace(/\s+#.*$/, '');
-    values.set(key, value.trim());
-  });
-
-  if (recognised === 0) {
-    // Undecodable UTF-8 shows as U+FFFD; a cut prefix may end in half a character.
-    const undecodable = (truncated ? prefix.replace(/\ufffd+$/, '') : prefix).includes('\ufffd');
-    const kind = looksBinary(prefix) || undecodable ? 'binary' : 'text';
-    let why: string;
-    if (fileSize === 0) why = 'empty file';
-    else if (truncated) why = `no v1 field in the first ${bytes.length} bytes (file is ${fileSize} bytes, ${kind})`;
-    else why = `no v1 field (${fileSize} bytes, ${kind})`;
-    return { heartbeat: null, error: `${opts.path} unreadable: ${why}` };
-  }
-
-  for (const n of badLines.slice(0, MAX_LISTED_BAD_LINES)) problems.push(`line ${n}: no key=value`);
-  if (badLines.length > MAX_LISTED_BAD_LINES) problems.push(`${badLines.length - MAX_LISTED_BAD_LINES} more lines without key=value`);
+  const { values } = lines;
+  for (const n of lines.badLines.slice(0, MAX_LISTED_BAD_LINES)) problems.push(`line ${n}: no key=value`);
+  if (lines.badLines.length > MAX_LISTED_BAD_LINES) problems.push(`${lines.badLines.length - MAX_LISTED_BAD_LINES} more lines without key=value`);
   if (truncated) problems.push(`file is ${fileSize} bytes: read only the first ${bytes.length}`);
 
-  let version: number | null = null;
-  if (values.has('v')) {
-    const v = Number(values.get('v'));
-    if (Number.isInteger(v) && v > 0) version = v;
-    else problems.push(`v ${quote(values.get('v') ?? '')} is not a version number`);
-  }
-
-  let ts: number | null = null;
-  const rawTs = values.get('ts');
-  if (rawTs === undefined) problems.push('ts missing: used file mtime');
-  else {
-    const n = Number(rawTs);
-    if (rawTs !== '' && Number.isFinite(n) && n > 0) ts = Math.floor(n);
-    else problems.push(`ts ${quote(rawTs)} unreadable: used file mtime`);
-  }
-  if (ts === null) ts = Math.floor(opts.mtimeSeconds);
-
-  let skewSeconds = 0;
-  // Age of the beat: from ts, except a ts in the future, which is clamped for display
-  // while the age comes from the file's mtime, so a dead writer still goes stale. When the
-  // mtime is in the future too (a writer's clock ahead, or a `touch -d`), the age comes from
-  // the ctime, which only the kernel's clock sets: the beat still ages and goes stale.
-  let ageFrom = ts;
-  if (ts > opts.nowSeconds + 1) {
-    const now = Math.floor(opts.nowSeconds);
-    skewSeconds = ts - now;
-    const mtime = Math.floor(opts.mtimeSeconds);
-    const ctime = opts.ctimeSeconds === undefined ? null : Math.floor(opts.ctimeSeconds);
-    ts = now;
-    if (mtime <= now) {
-      problems.push(`ts ${skewSeconds}s in the future (clock skew): clamped to now, age from the file's mtime`);
-      ageFrom = mtime;
-    } else if (ctime !== null && ctime <= now) {
-      problems.push(`ts ${skewSeconds}s and mtime ${mtime - now}s in the future (clock skew): clamped to now, age from the file's ctime`);
-      ageFrom = ctime;
-    } else {
-      problems.push(`ts ${skewSeconds}s and the file's times in the future (clock skew): clamped to now, age unknown`);
-      ageFrom = now;
-    }
-  }
-
-  let state: HeartbeatState | null = null;
-  const rawState = values.get('state');
-  if (isHeartbeatState(rawState)) state = rawState;
-  else if (rawState !== undefined) problems.push(`state ${quote(rawState)} is not ${HEARTBEAT_STATES.join('|')}`);
-  else if (version !== null && version >= 1) problems.push('state missing (required in v1)');
-
+  const version = parseVersion(values, problems);
+  const { ts, ageFrom, skewSeconds } = ageOfBeat(parseTs(values, opts.mtimeSeconds, problems), opts, problems);
+  const state = parseState(values, version, problems);
   const optInt = (key: string): number | null => {
     const raw = values.get(key);
     if (raw === undefined || raw === '') return null;
@@ -236,6 +162,111 @@ export function parseHeartbeat(input: string | Uint8Array, opts: HeartbeatParseO
   };
 }
 
+/** The text of whole lines: a cut prefix ends inside a line (and maybe inside a character), so its tail is dropped; a BOM is dropped. */
+function wholeLines(prefix: string, truncated: boolean): string {
+  let text = prefix;
+  if (truncated) text = text.slice(0, text.lastIndexOf('\n') + 1);
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  return text;
+}
+
+/** A heartbeat's `key=value` lines: the last value of each key, the 1-based numbers of lines without `=`, how many lines carry a v1 key. */
+interface HeartbeatLines {
+  values: Map<string, string>;
+  badLines: number[];
+  recognised: number;
+}
+
+/** Splits heartbeat text into {@link HeartbeatLines}; blank lines and `#` comments are skipped, inline comments cut from all but the free-text keys. */
+function splitHeartbeatLines(text: string): HeartbeatLines {
+  const values = new Map<string, string>();
+  const badLines: number[] = [];
+  let recognised = 0;
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.replace(/\r$/, '').trim();
+    if (!line || line.startsWith('#')) return;
+    const eq = line.indexOf('=');
+    if (eq <= 0) {
+      badLines.push(i + 1);
+      return;
+    }
+    const key = line.slice(0, eq).trim();
+    if (V1_KEYS.has(key)) recognised += 1;
+    // Inline comments (`ts=123   # unix seconds`) are allowed for every key except the free-text ones.
+    let value = line.slice(eq + 1);
+    if (key !== 'note' && key !== 'reason') value = value.replace(/\s+#.*$/, '');
+    values.set(key, value.trim());
+  });
+  return { values, badLines, recognised };
+}
+
+/** Why a file with no v1 field is no beat: `empty file`, or `no v1 field (<size> bytes, binary|text)` (naming the bytes read of a larger file). */
+function noFieldReason(prefix: string, readBytes: number, fileSize: number): string {
+  const truncated = fileSize > readBytes;
+  // Undecodable UTF-8 shows as U+FFFD; a cut prefix may end in half a character.
+  const undecodable = (truncated ? prefix.replace(/\ufffd+$/, '') : prefix).includes('\ufffd');
+  const kind = looksBinary(prefix) || undecodable ? 'binary' : 'text';
+  if (fileSize === 0) return 'empty file';
+  if (truncated) return `no v1 field in the first ${readBytes} bytes (file is ${fileSize} bytes, ${kind})`;
+  return `no v1 field (${fileSize} bytes, ${kind})`;
+}
+
+/** `v=` as a positive integer, null when absent or unreadable (a problem then). */
+function parseVersion(values: ReadonlyMap<string, string>, problems: string[]): number | null {
+  const raw = values.get('v');
+  if (raw === undefined) return null;
+  const v = Number(raw);
+  if (Number.isInteger(v) && v > 0) return v;
+  problems.push(`v ${quote(raw)} is not a version number`);
+  return null;
+}
+
+/** `ts=` in whole unix seconds; the file's mtime when missing or unreadable (a problem then). */
+function parseTs(values: ReadonlyMap<string, string>, mtimeSeconds: number, problems: string[]): number {
+  const rawTs = values.get('ts');
+  if (rawTs === undefined) problems.push('ts missing: used file mtime');
+  else {
+    const n = Number(rawTs);
+    if (rawTs !== '' && Number.isFinite(n) && n > 0) return Math.floor(n);
+    problems.push(`ts ${quote(rawTs)} unreadable: used file mtime`);
+  }
+  return Math.floor(mtimeSeconds);
+}
+
+/**
+ * Age of the beat: from `ts`, except a `ts` in the future, which is clamped for display while
+ * the age comes from the file's mtime, so a dead writer still goes stale. When the mtime is in
+ * the future too (a writer's clock ahead, or a `touch -d`), the age comes from the ctime, which
+ * only the kernel's clock sets: the beat still ages and goes stale. Returns the displayed `ts`,
+ * the unix second the age counts from, and the skew (0 unless clamped).
+ */
+function ageOfBeat(ts: number, opts: HeartbeatParseOptions, problems: string[]): { ts: number; ageFrom: number; skewSeconds: number } {
+  if (ts <= opts.nowSeconds + 1) return { ts, ageFrom: ts, skewSeconds: 0 };
+  const now = Math.floor(opts.nowSeconds);
+  const skewSeconds = ts - now;
+  const mtime = Math.floor(opts.mtimeSeconds);
+  const ctime = opts.ctimeSeconds === undefined ? null : Math.floor(opts.ctimeSeconds);
+  if (mtime <= now) {
+    problems.push(`ts ${skewSeconds}s in the future (clock skew): clamped to now, age from the file's mtime`);
+    return { ts: now, ageFrom: mtime, skewSeconds };
+  }
+  if (ctime !== null && ctime <= now) {
+    problems.push(`ts ${skewSeconds}s and mtime ${mtime - now}s in the future (clock skew): clamped to now, age from the file's ctime`);
+    return { ts: now, ageFrom: ctime, skewSeconds };
+  }
+  problems.push(`ts ${skewSeconds}s and the file's times in the future (clock skew): clamped to now, age unknown`);
+  return { ts: now, ageFrom: now, skewSeconds };
+}
+
+/** `state=` when it is a v1 state; a problem when it is something else, or missing from a v1 beat. */
+function parseState(values: ReadonlyMap<string, string>, version: number | null, problems: string[]): HeartbeatState | null {
+  const rawState = values.get('state');
+  if (isHeartbeatState(rawState)) return rawState;
+  if (rawState !== undefined) problems.push(`state ${quote(rawState)} is not ${HEARTBEAT_STATES.join('|')}`);
+  else if (version !== null && version >= 1) problems.push('state missing (required in v1)');
+  return null;
+}
+
 /**
  * Reads `<runDir>/<agent>.hb`: at most {@link HEARTBEAT_READ_LIMIT} bytes through
  * {@link readBoundedFile} (regular files only, non-blocking open: a FIFO or `/dev/zero` planted
@@ -252,7 +283,7 @@ export function readHeartbeat(runDir: string, agent: string, nowSeconds: number)
     if (!read) return { heartbeat: null, error: null };
     return parseHeartbeat(read.bytes, { path: file, mtimeSeconds: read.mtimeMs / 1000, ctimeSeconds: read.ctimeMs / 1000, nowSeconds, fileSize: read.size });
   } catch (error) {
-    const why = error instanceof BoundedReadError ? error.message.slice(file.length + 2) : (error as Error).message;
+    const why = error instanceof BoundedReadError ? error.message.slice(file.length + 2) : messageOf(error);
     return { heartbeat: null, error: maskUnquotable(`${file} unreadable: ${why}`) };
   }
 }
@@ -298,8 +329,8 @@ export function formatHeartbeat(beat: HeartbeatBeat): string {
 }
 
 /**
- * Writes `<runDir>/<agent>.hb` atomically: a temp file in the same dir, then rename (readers
- * never see a half-written beat), mode 0600. Creates the run dir 0700 (an existing one of ours
+ * Writes `<runDir>/<agent>.hb` atomically through {@link writeFileAtomic} (readers never see a
+ * half-written beat; a file planted at the temp name is refused), mode 0600. Creates the run dir 0700 (an existing one of ours
  * loses group/other bits). Throws {@link HeartbeatInputError} on an
  * invalid agent name (no `/`, `.`, `:`, spaces), state or card; other errors are I/O. Returns the file path.
  */
@@ -308,13 +339,6 @@ export function writeHeartbeat(runDir: string, agent: string, beat: HeartbeatBea
   const body = formatHeartbeat(beat);
   ensureOwnerOnlyDir(runDir);
   const file = heartbeatPath(runDir, agent);
-  const tmp = path.join(runDir, `.${agent}.hb.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
-  try {
-    fs.writeFileSync(tmp, body, { mode: 0o600 });
-    fs.renameSync(tmp, file);
-  } catch (error) {
-    fs.rmSync(tmp, { force: true });
-    throw error;
-  }
+  writeFileAtomic(file, body, { mode: 0o600 });
   return file;
 }

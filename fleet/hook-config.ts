@@ -15,6 +15,7 @@
  * by an older install (another node or bin path) is replaced, not doubled.
  */
 import type { HookRuntime } from './hook-events.js';
+import { messageOf } from '../lib/errors.js';
 
 /** Text every hook command we write contains; how our entries are told from the operator's. */
 export const HOOK_COMMAND_MARK = 'heartbeat-hook --runtime';
@@ -109,7 +110,7 @@ export function mergeClaudeStyleHooks(existing: string | null, events: readonly 
     try {
       root = JSON.parse(existing) as Record<string, unknown>;
     } catch (error) {
-      throw new HookConfigError(`${file}: not valid JSON (${(error as Error).message}); fix or move it, then run again`);
+      throw new HookConfigError(`${file}: not valid JSON (${messageOf(error)}); fix or move it, then run again`);
     }
     if (!root || typeof root !== 'object' || Array.isArray(root))
       throw new HookConfigError(`${file}: top level is not a JSON object; fix or move it, then run again`);
@@ -297,10 +298,10 @@ export function upsertCodexTrust(existing: string | null, entries: readonly Code
       continue;
     }
     let end = at + 1;
-    while (end < lines.length && !lines[end].trim().startsWith('[')) end++;
+    while (end < lines.length && !(lines[end] ?? '').trim().startsWith('[')) end++;
     const hashAt = lines.slice(at + 1, end).findIndex((l) => /^\s*trusted_hash\s*=/.test(l));
     if (hashAt >= 0) {
-      if (lines[at + 1 + hashAt].trim() === line) continue;
+      if ((lines[at + 1 + hashAt] ?? '').trim() === line) continue;
       lines[at + 1 + hashAt] = line;
     } else {
       lines.splice(at + 1, 0, line);

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { PausedFlag } from './types.js';
 import { readBoundedFile } from '../lib/bounded-read.js';
+import { messageOf } from '../lib/errors.js';
 
 /** Name of the fleet kill-switch file inside the run dir (upstream NS-8). */
 export const PAUSED_FILE = 'PAUSED';
@@ -59,7 +60,7 @@ export function readPausedFlag(runDir: string): PausedFlag | null {
     // A cut file still pauses; its values are capped anyway.
     flag = parsePausedFlag(read.bytes.toString('utf8'));
   } catch (error) {
-    flag = { at: null, by: null, reason: cap(`PAUSED unreadable: ${(error as Error).message}`) };
+    flag = { at: null, by: null, reason: cap(`PAUSED unreadable: ${messageOf(error)}`) };
   }
   if (!flag.at) flag.at = stat.mtime.toISOString();
   return flag;

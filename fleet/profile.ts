@@ -6,9 +6,10 @@
  * floor applies: at least one orchestrator and one enhancer, led by the orchestrator.
  */
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { readBoundedFile } from '../lib/bounded-read.js';
+import { yaml } from '../lib/yaml.js';
+import { messageOf } from '../lib/errors.js';
 
 /** One floor entry: at least `min` agents of `class` must be working or available. */
 export interface FloorRequirement {
@@ -85,13 +86,6 @@ export function floorFromValue(value: unknown): FloorRequirement[] | string {
   return [...counts].map(([cls, min]) => ({ class: cls, min }));
 }
 
-type YamlModule = typeof import('yaml');
-let yamlModule: YamlModule | null = null;
-function yaml(): YamlModule {
-  yamlModule ??= createRequire(import.meta.url)('yaml') as YamlModule;
-  return yamlModule;
-}
-
 /** Parsed profile files by path, kept while their mtime and size are unchanged. */
 /** Largest profile file read, bytes. */
 const PROFILE_READ_LIMIT = 256 * 1024;
@@ -107,7 +101,7 @@ export function loadProfileFile(file: string, id: string): FleetProfile | string
   try {
     st = fs.statSync(file);
   } catch (error) {
-    return `${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`;
+    return `${file}: ${(error as NodeJS.ErrnoException).code ?? messageOf(error)}`;
   }
   const key = `${st.mtimeMs}:${st.size}`;
   const cached = fileCache.get(file);
@@ -125,7 +119,7 @@ export function loadProfileFile(file: string, id: string): FleetProfile | string
       result = typeof floor === 'string' ? `${file}: ${floor}` : { id, lead, floor, source: file };
     }
   } catch (error) {
-    result = `${file}: ${(error as Error).message.split('\n')[0]}`;
+    result = `${file}: ${messageOf(error instanceof Error ? (error.message.split('\n')[0] ?? '') : error)}`;
   }
   fileCache.set(file, { key, result });
   return result;

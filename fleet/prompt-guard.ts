@@ -121,8 +121,9 @@ export function screenGuard(screen: PaneScreen, fromRow: number): string {
   let bytes = terms.join('').length;
   let pinned = 0;
   for (let i = fromRow; i < rows.length; i++) {
-    if (!rows[i].trim()) continue;
-    const chars = Array.from(rows[i]);
+    const row = rows[i];
+    if (row === undefined || !row.trim()) continue;
+    const chars = Array.from(row);
     const whole = chars.length <= MAX_ROW_CHARS;
     const source = `^${literalRegex(chars.slice(0, MAX_ROW_CHARS).join(''))}${whole ? '$' : ''}`;
     const re = new RegExp(source);

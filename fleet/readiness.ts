@@ -91,7 +91,12 @@ export function stuckFlags(reason: string | null | undefined): AgentFlag[] {
 
 /** `claude 2.1.332`: the runtime (first word of the rules label) and its version read from its process; '' when unknown. */
 function runtimeWithVersion(screen: ScreenReading): string {
-  return screen.version ? `${screen.rules.split('@')[0].split(' ')[0]} ${screen.version}` : '';
+  return screen.version ? `${runtimeOfRules(screen.rules)} ${screen.version}` : '';
+}
+
+/** The runtime a rules label names (`claude@2.1 [x]` ⇒ `claude`): its text up to the first `@` or space. */
+function runtimeOfRules(label: string): string {
+  return label.split(/[@ ]/, 1)[0] ?? '';
 }
 
 /**
@@ -319,7 +324,7 @@ export function rulesStale(screen: ScreenReading | null | undefined, process: Pr
   const what = screen.state === 'unknown' && screen.unrecognised ? `; not recognised: ${screen.unrecognised}` : '';
   if (screen.stale) return `RULES-STALE: ${screen.stale}${what}`;
   if (screen.state === 'unknown' && (screen.unknownReads ?? 0) >= RULES_STALE_UNKNOWN_READS && process?.matches) {
-    const who = runtimeWithVersion(screen) || `${screen.rules.split('@')[0].split(' ')[0]} (version unknown)`;
+    const who = runtimeWithVersion(screen) || `${runtimeOfRules(screen.rules)} (version unknown)`;
     return `RULES-STALE: ${who}: the rules ${screen.rules} read its screen as unknown ${screen.unknownReads} times in a row${what}`;
   }
   return null;

@@ -4,29 +4,21 @@
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import type { Node as YamlNode, YAMLMap } from 'yaml';
+import { writeFileAtomic } from '../lib/atomic-write.js';
 import { BoundedReadError, readBoundedFile } from '../lib/bounded-read.js';
 import { floorFromValue, type FloorRequirement } from './profile.js';
+import { yaml } from '../lib/yaml.js';
+import { isAbsent, rosterContext, type RosterContext } from './roster-yaml.js';
+import { messageOf } from '../lib/errors.js';
 
 /** Runtime of an agent whose roster entry names none (upstream's launcher default). */
 export const DEFAULT_RUNTIME = 'pi';
 
 /** Holder session when `tmux.holder_session` is absent (upstream's default). */
 export const DEFAULT_HOLDER_SESSION = '_holder';
-
-type YamlModule = typeof import('yaml');
-let yamlModule: YamlModule | null = null;
-/**
- * The yaml library, loaded on first use (synchronously, through its CommonJS build): importing
- * it costs ~50 ms, which `--once` skips when the parsed roster is cached ({@link RosterCache}).
- */
-function yaml(): YamlModule {
-  yamlModule ??= createRequire(import.meta.url)('yaml') as YamlModule;
-  return yamlModule;
-}
 
 /** One agent of the roster. */
 export interface RosterAgent {
@@ -99,40 +91,6 @@ export function isValidAgentName(name: string): boolean {
 }
 
 /**
- * `pick(map, ...keys)`: the first present key among spellings (snake_case, camelCase) of a
- * roster key, with aliases (`runtime: *rt`) resolved and YAML merge keys (`<<: *base`,
- * `<<: [*a, *b]`, the map's own keys first, then each source in order) looked through.
- */
-function picker(doc: import('yaml').Document.Parsed): (map: YAMLMap, ...keys: string[]) => YamlNode | undefined {
-  const { isAlias, isMap, isScalar, isSeq } = yaml();
-  const deref = (node: YamlNode | undefined | null): YamlNode | undefined => {
-    let n: unknown = node ?? undefined;
-    for (let i = 0; i < 8 && isAlias(n); i++) n = (n as import('yaml').Alias).resolve(doc);
-    return n as YamlNode | undefined;
-  };
-  const pickIn = (map: YAMLMap, keys: string[], depth: number): YamlNode | undefined => {
-    for (const key of keys) {
-      const node = deref(map.get(key, true) as YamlNode | undefined);
-      if (node !== undefined && node !== null) return node;
-    }
-    if (depth >= 8) return undefined;
-    for (const pair of map.items) {
-      const k = pair.key as YamlNode | null;
-      if (!(isScalar(k) && (typeof k.value === 'symbol' || k.value === '<<'))) continue;
-      const value = deref(pair.value as YamlNode | null);
-      const sources = isSeq(value) ? value.items.map((i) => deref(i as YamlNode)) : [value];
-      for (const source of sources) {
-        if (!isMap(source)) continue;
-        const found = pickIn(source, keys, depth + 1);
-        if (found !== undefined) return found;
-      }
-    }
-    return undefined;
-  };
-  return (map, ...keys) => pickIn(map, keys, 0);
-}
-
-/**
  * Parses roster YAML text. `file` is used in messages only. Accepts snake_case and camelCase
  * keys (`socket_name`/`socketName`, `holder_session`/`holderSession`, `model_hint`/`modelHint`,
  * `working_directory`/`workingDirectory`, `reset_command`/`resetCommand` under `runtimes:`); unknown keys are ignored. Errors (YAML syntax, wrong
@@ -140,157 +98,173 @@ function picker(doc: import('yaml').Document.Parsed): (map: YAMLMap, ...keys: st
  * `"<file>:<line>:<column>: <message>"`. Never throws.
  */
 export function parseRosterText(text: string, file: string): RosterResult {
-  const { isMap, isScalar, isSeq, LineCounter, parseDocument } = yaml();
+  const { isMap, isScalar, LineCounter, parseDocument } = yaml();
   const lineCounter = new LineCounter();
   // merge: YAML 1.1 merge keys (`<<: *base`), which upstream rosters use for shared defaults.
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true });
-  const pick = picker(doc);
   const errors: string[] = [];
-  const at = (node: YamlNode | undefined | null, message: string) => {
-    const offset = node?.range?.[0] ?? 0;
-    const { line, col } = lineCounter.linePos(offset);
-    errors.push(`${file}:${line}:${col}: ${message}`);
-  };
   for (const e of doc.errors) {
     const { line, col } = lineCounter.linePos(e.pos[0]);
-    errors.push(`${file}:${line}:${col}: YAML syntax: ${e.message.split('\n')[0]}`);
+    errors.push(`${file}:${line}:${col}: YAML syntax: ${e.message.split('\n')[0] ?? ''}`);
   }
   if (errors.length) return { ok: false, errors };
+  const cx = rosterContext(doc, lineCounter, file, errors);
   const root = doc.contents as YamlNode | null;
   if (!isMap(root)) {
-    at(root, 'roster must be a mapping with an `agents:` list');
+    cx.at(root, 'roster must be a mapping with an `agents:` list');
     return { ok: false, errors };
   }
-
-  const optString = (node: YamlNode | undefined, what: string): string | null => {
-    if (node === undefined) return null;
-    if (isScalar(node)) {
-      if (node.value === null) return null;
-      if (typeof node.value === 'string') return node.value;
-      if (typeof node.value === 'number' || typeof node.value === 'boolean') {
-        // A bare number/boolean where a string is expected (e.g. `host: 10`) is a type error.
-        at(node, `${what} must be a string, got ${typeof node.value} ${String(node.value)}`);
-        return null;
-      }
-    }
-    at(node, `${what} must be a string`);
-    return null;
-  };
-
-  const versionNode = pick(root, 'version');
+  const versionNode = cx.pick(root, 'version');
   let version: number | null = null;
   if (versionNode !== undefined) {
     if (isScalar(versionNode) && typeof versionNode.value === 'number') version = versionNode.value;
-    else at(versionNode, 'version must be a number');
+    else cx.at(versionNode, 'version must be a number');
   }
-  const transport = optString(pick(root, 'transport'), 'transport');
-
-  let socket: string | null = null;
-  let holderSession: string | null = DEFAULT_HOLDER_SESSION;
-  const tmuxNode = pick(root, 'tmux');
-  if (tmuxNode !== undefined && !(isScalar(tmuxNode) && tmuxNode.value === null)) {
-    if (!isMap(tmuxNode)) at(tmuxNode, 'tmux must be a mapping');
-    else {
-      socket = optString(pick(tmuxNode, 'socket_name', 'socketName'), 'tmux.socket_name') || null;
-      holderSession = optString(pick(tmuxNode, 'holder_session', 'holderSession'), 'tmux.holder_session') || DEFAULT_HOLDER_SESSION;
-    }
-  }
-  const profile = optString(pick(root, 'profile', 'system_type', 'systemType'), 'profile') || null;
-  let floor: FloorRequirement[] | null = null;
-  const floorNode = pick(root, 'floor');
-  if (floorNode !== undefined && !(isScalar(floorNode) && floorNode.value === null)) {
-    const parsed = floorFromValue(floorNode.toJSON());
-    if (typeof parsed === 'string') at(floorNode, parsed);
-    else floor = parsed;
-  }
-  let defaultWorkdir: string | null = null;
-  const defaultsNode = pick(root, 'defaults');
-  if (defaultsNode !== undefined && !(isScalar(defaultsNode) && defaultsNode.value === null)) {
-    if (!isMap(defaultsNode)) at(defaultsNode, 'defaults must be a mapping');
-    else defaultWorkdir = optString(pick(defaultsNode, 'working_directory', 'workingDirectory'), 'defaults.working_directory');
-  }
-
-  const runtimes: Record<string, RosterRuntime> = {};
-  const runtimesNode = pick(root, 'runtimes');
-  if (runtimesNode !== undefined && !(isScalar(runtimesNode) && runtimesNode.value === null)) {
-    if (!isMap(runtimesNode)) at(runtimesNode, 'runtimes must be a mapping of runtime name to its settings');
-    else {
-      for (const pair of runtimesNode.items) {
-        const key = isScalar(pair.key) ? String(pair.key.value) : null;
-        const value = pair.value as YamlNode | null;
-        if (!key) continue;
-        if (value === null || (isScalar(value) && value.value === null)) {
-          runtimes[key] = { resetCommand: null };
-          continue;
-        }
-        if (!isMap(value)) {
-          at(value, `runtimes.${key} must be a mapping`);
-          continue;
-        }
-        const reset = optString(pick(value, 'reset_command', 'resetCommand'), `runtimes.${key}.reset_command`);
-        runtimes[key] = { resetCommand: reset && reset.trim() ? reset : null };
-      }
-    }
-  }
-
-  const agents: RosterAgent[] = [];
-  const agentsNode = pick(root, 'agents');
-  if (agentsNode === undefined || (isScalar(agentsNode) && agentsNode.value === null)) {
-    // An empty fleet is a valid roster.
-  } else if (!isSeq(agentsNode)) {
-    at(agentsNode, 'agents must be a list');
-  } else {
-    const seen = new Map<string, string>();
-    agentsNode.items.forEach((item, index) => {
-      let node = item as YamlNode;
-      if (yaml().isAlias(node)) node = node.resolve(doc) as YamlNode;
-      if (!isMap(node)) {
-        at(node, `agents[${index}] must be a mapping`);
-        return;
-      }
-      const nameNode = pick(node, 'name');
-      const name = optString(nameNode, `agents[${index}].name`);
-      if (nameNode === undefined || (name === null && isScalar(nameNode) && nameNode.value === null)) {
-        at(node, `agents[${index}]: missing required key \`name\``);
-        return;
-      }
-      if (name === null) return;
-      if (!isValidAgentName(name)) {
-        at(nameNode, `agents[${index}].name "${name}" is not a valid agent name (letters, digits, _ - + @; no / . : or spaces)`);
-        return;
-      }
-      const runtimeNode = pick(node, 'runtime');
-      const runtime = optString(runtimeNode, `agent ${name}: runtime`) || null;
-      const agentSocketNode = pick(node, 'socket', 'socket_name', 'socketName');
-      const agentSocket = optString(agentSocketNode, `agent ${name}: socket`);
-      const agent: RosterAgent = {
-        name,
-        runtime: runtime ?? DEFAULT_RUNTIME,
-        runtimeDeclared: runtime !== null,
-        class: optString(pick(node, 'class'), `agent ${name}: class`),
-        modelHint: optString(pick(node, 'model_hint', 'modelHint'), `agent ${name}: model_hint`),
-        host: optString(pick(node, 'host'), `agent ${name}: host`),
-        ssh: optString(pick(node, 'ssh'), `agent ${name}: ssh`),
-        socket: agentSocketNode !== undefined ? agentSocket || null : socket,
-        workingDirectory: null,
-        workingDirectoryDeclared: false,
-      };
-      const ownWorkdir = optString(pick(node, 'working_directory', 'workingDirectory'), `agent ${name}: working_directory`);
-      agent.workingDirectory = ownWorkdir ?? defaultWorkdir;
-      agent.workingDirectoryDeclared = ownWorkdir !== null;
-      const key = `${agent.host ?? ''}\u0000${agent.socket ?? ''}\u0000${name}`;
-      const first = seen.get(key);
-      if (first) {
-        at(nameNode, `duplicate agent name "${name}" (first defined at ${first})`);
-        return;
-      }
-      const { line, col } = lineCounter.linePos(nameNode?.range?.[0] ?? 0);
-      seen.set(key, `${file}:${line}:${col}`);
-      agents.push(agent);
-    });
-  }
+  const transport = cx.optString(cx.pick(root, 'transport'), 'transport');
+  const { socket, holderSession } = parseTmuxSection(cx, root);
+  const profile = cx.optString(cx.pick(root, 'profile', 'system_type', 'systemType'), 'profile') || null;
+  const floor = parseFloorSection(cx, root);
+  const defaultWorkdir = parseDefaultsSection(cx, root);
+  const runtimes = parseRuntimesSection(cx, root);
+  const agents = parseAgentsSection(cx, root, { socket, defaultWorkdir });
   if (errors.length) return { ok: false, errors };
   return { ok: true, roster: { file, version, transport, socket, holderSession, runtimes, profile, floor, agents } };
+}
+
+/** `tmux:` — the fleet's socket (null: tmux's default) and holder session. */
+function parseTmuxSection(cx: RosterContext, root: YAMLMap): { socket: string | null; holderSession: string | null } {
+  const tmuxNode = cx.pick(root, 'tmux');
+  if (isAbsent(tmuxNode)) return { socket: null, holderSession: DEFAULT_HOLDER_SESSION };
+  if (!yaml().isMap(tmuxNode)) {
+    cx.at(tmuxNode, 'tmux must be a mapping');
+    return { socket: null, holderSession: DEFAULT_HOLDER_SESSION };
+  }
+  return {
+    socket: cx.optString(cx.pick(tmuxNode, 'socket_name', 'socketName'), 'tmux.socket_name') || null,
+    holderSession: cx.optString(cx.pick(tmuxNode, 'holder_session', 'holderSession'), 'tmux.holder_session') || DEFAULT_HOLDER_SESSION,
+  };
+}
+
+/** `floor:` — the per-class minimums ({@link floorFromValue}), null when absent or malformed (an error then). */
+function parseFloorSection(cx: RosterContext, root: YAMLMap): FloorRequirement[] | null {
+  const floorNode = cx.pick(root, 'floor');
+  if (isAbsent(floorNode)) return null;
+  const parsed = floorFromValue(floorNode.toJSON());
+  if (typeof parsed !== 'string') return parsed;
+  cx.at(floorNode, parsed);
+  return null;
+}
+
+/** `defaults.working_directory`, null when absent. */
+function parseDefaultsSection(cx: RosterContext, root: YAMLMap): string | null {
+  const defaultsNode = cx.pick(root, 'defaults');
+  if (isAbsent(defaultsNode)) return null;
+  if (!yaml().isMap(defaultsNode)) {
+    cx.at(defaultsNode, 'defaults must be a mapping');
+    return null;
+  }
+  return cx.optString(cx.pick(defaultsNode, 'working_directory', 'workingDirectory'), 'defaults.working_directory');
+}
+
+/** `runtimes:` — per runtime name its settings (`reset_command`); a bare name has none. */
+function parseRuntimesSection(cx: RosterContext, root: YAMLMap): Record<string, RosterRuntime> {
+  const { isMap, isScalar } = yaml();
+  const runtimes: Record<string, RosterRuntime> = {};
+  const runtimesNode = cx.pick(root, 'runtimes');
+  if (isAbsent(runtimesNode)) return runtimes;
+  if (!isMap(runtimesNode)) {
+    cx.at(runtimesNode, 'runtimes must be a mapping of runtime name to its settings');
+    return runtimes;
+  }
+  for (const pair of runtimesNode.items) {
+    const key = isScalar(pair.key) ? String(pair.key.value) : null;
+    const value = pair.value as YamlNode | null;
+    if (!key) continue;
+    if (value === null || (isScalar(value) && value.value === null)) {
+      runtimes[key] = { resetCommand: null };
+      continue;
+    }
+    if (!isMap(value)) {
+      cx.at(value, `runtimes.${key} must be a mapping`);
+      continue;
+    }
+    const reset = cx.optString(cx.pick(value, 'reset_command', 'resetCommand'), `runtimes.${key}.reset_command`);
+    runtimes[key] = { resetCommand: reset && reset.trim() ? reset : null };
+  }
+  return runtimes;
+}
+
+/** `agents:` — every valid, non-duplicate agent (the same name twice on one host and socket is an error); an absent list is an empty fleet. */
+function parseAgentsSection(cx: RosterContext, root: YAMLMap, fleet: { socket: string | null; defaultWorkdir: string | null }): RosterAgent[] {
+  const agents: RosterAgent[] = [];
+  const agentsNode = cx.pick(root, 'agents');
+  // An empty fleet is a valid roster.
+  if (isAbsent(agentsNode)) return agents;
+  if (!yaml().isSeq(agentsNode)) {
+    cx.at(agentsNode, 'agents must be a list');
+    return agents;
+  }
+  const seen = new Map<string, string>();
+  agentsNode.items.forEach((item, index) => {
+    let node = item as YamlNode;
+    if (yaml().isAlias(node)) node = node.resolve(cx.doc) as YamlNode;
+    if (!yaml().isMap(node)) {
+      cx.at(node, `agents[${index}] must be a mapping`);
+      return;
+    }
+    const entry = parseAgentEntry(cx, node, index, fleet);
+    if (!entry) return;
+    const { agent, nameNode } = entry;
+    const key = `${agent.host ?? ''}\u0000${agent.socket ?? ''}\u0000${agent.name}`;
+    const first = seen.get(key);
+    if (first) {
+      cx.at(nameNode, `duplicate agent name "${agent.name}" (first defined at ${first})`);
+      return;
+    }
+    const { line, col } = cx.lineCounter.linePos(nameNode.range?.[0] ?? 0);
+    seen.set(key, `${cx.file}:${line}:${col}`);
+    agents.push(agent);
+  });
+  return agents;
+}
+
+/** One `agents[index]` mapping as an agent (with its name's node, for positions); null when its name is missing or invalid (an error then). */
+function parseAgentEntry(
+  cx: RosterContext,
+  node: YAMLMap,
+  index: number,
+  fleet: { socket: string | null; defaultWorkdir: string | null },
+): { agent: RosterAgent; nameNode: YamlNode } | null {
+  const nameNode = cx.pick(node, 'name');
+  const name = cx.optString(nameNode, `agents[${index}].name`);
+  if (nameNode === undefined || (name === null && yaml().isScalar(nameNode) && nameNode.value === null)) {
+    cx.at(node, `agents[${index}]: missing required key \`name\``);
+    return null;
+  }
+  if (name === null) return null;
+  if (!isValidAgentName(name)) {
+    cx.at(nameNode, `agents[${index}].name "${name}" is not a valid agent name (letters, digits, _ - + @; no / . : or spaces)`);
+    return null;
+  }
+  const runtime = cx.optString(cx.pick(node, 'runtime'), `agent ${name}: runtime`) || null;
+  const agentSocketNode = cx.pick(node, 'socket', 'socket_name', 'socketName');
+  const agentSocket = cx.optString(agentSocketNode, `agent ${name}: socket`);
+  const agent: RosterAgent = {
+    name,
+    runtime: runtime ?? DEFAULT_RUNTIME,
+    runtimeDeclared: runtime !== null,
+    class: cx.optString(cx.pick(node, 'class'), `agent ${name}: class`),
+    modelHint: cx.optString(cx.pick(node, 'model_hint', 'modelHint'), `agent ${name}: model_hint`),
+    host: cx.optString(cx.pick(node, 'host'), `agent ${name}: host`),
+    ssh: cx.optString(cx.pick(node, 'ssh'), `agent ${name}: ssh`),
+    socket: agentSocketNode !== undefined ? agentSocket || null : fleet.socket,
+    workingDirectory: null,
+    workingDirectoryDeclared: false,
+  };
+  const ownWorkdir = cx.optString(cx.pick(node, 'working_directory', 'workingDirectory'), `agent ${name}: working_directory`);
+  agent.workingDirectory = ownWorkdir ?? fleet.defaultWorkdir;
+  agent.workingDirectoryDeclared = ownWorkdir !== null;
+  return { agent, nameNode };
 }
 
 /** Most bytes of a roster file read: a roster of hundreds of agents is far below this. */
@@ -308,7 +282,7 @@ export function loadRoster(file: string): RosterResult {
     if (!read) return { ok: false, errors: [`${file}: roster not found`] };
     text = read.bytes.toString('utf8');
   } catch (error) {
-    return { ok: false, errors: [error instanceof BoundedReadError ? error.message : `${file}: ${(error as Error).message}`] };
+    return { ok: false, errors: [error instanceof BoundedReadError ? error.message : `${file}: ${messageOf(error)}`] };
   }
   return parseRosterText(text, file);
 }
@@ -362,9 +336,7 @@ export function loadRosterCached(file: string, cacheDir: string | null = default
   if (result.ok && cacheFile && cacheDir) {
     try {
       fs.mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
-      const tmp = `${cacheFile}.${process.pid}.tmp`;
-      fs.writeFileSync(tmp, JSON.stringify({ key, file, roster: result.roster }), { mode: 0o600 });
-      fs.renameSync(tmp, cacheFile);
+      writeFileAtomic(cacheFile, JSON.stringify({ key, file, roster: result.roster }), { mode: 0o600 });
       pruneRosterCache(cacheDir);
     } catch {
       // A cache that cannot be written is only slower.

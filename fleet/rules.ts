@@ -86,8 +86,9 @@ export function idleWithWork(
   ready: readonly { id: string }[] | null,
   opts: { lead: string | null; paused: boolean },
 ): IdleWithWork | null {
-  if (opts.paused || !ready || ready.length === 0) return null;
+  const next = ready?.[0];
+  if (opts.paused || !next) return null;
   const idle = agents.filter((a) => a.readiness === 'available' && !a.claim && (opts.lead === null || a.class !== opts.lead)).map((a) => a.name);
   if (!idle.length) return null;
-  return { agents: idle, readyCards: ready.length, nextCard: ready[0].id };
+  return { agents: idle, readyCards: ready.length, nextCard: next.id };
 }

@@ -150,7 +150,8 @@ export class ScreenReader {
     }
     await Promise.all(
       batches.map(async (list) => {
-        const socket = list[0].socket;
+        const socket = list[0]?.socket;
+        if (socket === undefined) return;
         // A nonce per call: a screen cannot forge the marker that ends another pane's text.
         const nonce = randomBytes(6).toString('hex');
         const args = ['-u', ...tmuxSocketArgs(socket)];
@@ -223,7 +224,7 @@ export function splitCaptures(stdout: string, nonce: string): Map<string, string
   let buf: string[] = [];
   for (const line of stdout.split('\n')) {
     const m = marker.exec(line);
-    if (m) {
+    if (m?.[1]) {
       out.set(m[1], buf.join('\n'));
       buf = [];
     } else buf.push(line);

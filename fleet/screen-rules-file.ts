@@ -10,17 +10,12 @@ import { createRequire } from 'node:module';
 import { packageRoot } from '../lib/version.js';
 import { compileScreenRules, shippedScreenRules, type CompiledScreenRules } from './screen.js';
 import type { ScreenRulesFile } from './screen-rules.js';
+import { yaml } from '../lib/yaml.js';
+import { messageOf } from '../lib/errors.js';
 
 /** Path of the operator's override: `<mosaicHome>/fleet/screen-rules.yaml`. */
 export function screenRulesOverridePath(mosaicHome: string): string {
   return path.join(mosaicHome, 'fleet', 'screen-rules.yaml');
-}
-
-type YamlModule = typeof import('yaml');
-let yamlModule: YamlModule | null = null;
-function yaml(): YamlModule {
-  yamlModule ??= createRequire(import.meta.url)('yaml') as YamlModule;
-  return yamlModule;
 }
 
 /**
@@ -34,7 +29,8 @@ export function parseScreenRulesYaml(text: string, file: string): { rules: Compi
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   const fail = (offset: number, what: string) =>
     ({ rules: null, error: `${file}:${lineCounter.linePos(offset).line}: ${what} — the shipped screen rules stay in use` }) as const;
-  if (doc.errors.length) return fail(doc.errors[0].pos[0], `YAML syntax: ${doc.errors[0].message.split('\n')[0]}`);
+  const syntax = doc.errors[0];
+  if (syntax) return fail(syntax.pos[0], `YAML syntax: ${syntax.message.split('\n')[0] ?? ''}`);
   const data = doc.toJS() as unknown;
   const validate = rulesValidator();
   if (!validate(data)) {
@@ -62,7 +58,7 @@ export function parseScreenRulesYaml(text: string, file: string): { rules: Compi
     return { rules: compileScreenRules(data as ScreenRulesFile, 'override'), error: null };
   } catch (error) {
     // Point at the pattern that failed: `runtimes[0].busy[1]: …`.
-    const msg = (error as Error).message;
+    const msg = messageOf(error);
     const segs = (/^([^:]+):/.exec(msg)?.[1] ?? '')
       .split(/[.[\]]+/)
       .filter(Boolean)
@@ -144,7 +140,7 @@ export class ScreenRulesCache {
       this.state = {
         rules: shippedScreenRules(),
         override: null,
-        error: `${this.file}: unreadable: ${(error as Error).message} — the shipped screen rules stay in use`,
+        error: `${this.file}: unreadable: ${messageOf(error)} — the shipped screen rules stay in use`,
       };
       return this.state;
     }

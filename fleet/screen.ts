@@ -14,6 +14,7 @@ import semver from 'semver';
 import { RE2JS } from 're2js';
 import type { ScreenError, ScreenPrompt, ScreenState } from './types.js';
 import { SHIPPED_SCREEN_RULES, type PromptRule, type ScreenRuleSet, type ScreenRulesFile } from './screen-rules.js';
+import { messageOf } from '../lib/errors.js';
 
 /** What {@link classifyScreen} read off one screen. */
 export interface ScreenClassification {
@@ -91,7 +92,7 @@ function compilePattern(src: string, origin: 'shipped' | 'override'): ScreenPatt
     // re2js's exec returns a RegExpExecArray-shaped array with `groups` (typed as any[]).
     return { test: (line) => re.test(line), exec: (line) => re.exec(line) as { groups?: Record<string, string | undefined> } | null };
   } catch (error) {
-    const msg = (error as Error).message;
+    const msg = messageOf(error);
     throw new Error(`Invalid regular expression: ${msg} (override patterns use RE2 syntax, matched in linear time: no backreferences or lookaround)`, {
       cause: error,
     });
@@ -111,7 +112,7 @@ export function compileScreenRules(file: ScreenRulesFile, origin: 'shipped' | 'o
       try {
         return compilePattern(src, origin);
       } catch (error) {
-        throw new Error(`runtimes[${i}].${where}: ${(error as Error).message}`, { cause: error });
+        throw new Error(`runtimes[${i}].${where}: ${messageOf(error)}`, { cause: error });
       }
     };
     const list = (srcs: string[] | undefined, where: string) => (srcs ?? []).map((s, j) => re(s, `${where}[${j}]`) as ScreenPattern);
@@ -171,13 +172,14 @@ export function ruleSetFor(rules: CompiledScreenRules, runtime: string, version?
   // The first set for the runtime is its newest (shipped order): an unknown version reads with it.
   const key = runtimeKey(runtime);
   const candidates = rules.sets.filter((s) => s.names.includes(key));
-  if (!candidates.length) return null;
+  const newest = candidates[0];
+  if (!newest) return null;
   const v = version ? semver.coerce(version) : null;
   if (v) {
     const inRange = candidates.find((s) => !s.set.versions || semver.satisfies(v, s.set.versions));
     if (inRange) return inRange;
   }
-  return candidates[0];
+  return newest;
 }
 
 /**
@@ -254,7 +256,10 @@ export function promptId(runtime: string, tool: string | null, block: string): s
 
 /** Index of the last line in `indices` (scanning from the end) matching `re`, or -1. */
 function lastMatch(lines: readonly string[], indices: readonly number[], re: ScreenPattern): number {
-  for (let k = indices.length - 1; k >= 0; k--) if (re.test(lines[indices[k]])) return indices[k];
+  for (let k = indices.length - 1; k >= 0; k--) {
+    const i = indices[k];
+    if (i !== undefined && re.test(lineAt(lines, i))) return i;
+  }
   return -1;
 }
 
@@ -273,7 +278,7 @@ function readPrompt(
   let tool: string | null = rule.tool ?? null;
   if (p.start) {
     for (let i = anchorIdx - 1; i >= Math.max(0, anchorIdx - (rule.above ?? 12)); i--) {
-      const m = p.start.exec(lines[i]);
+      const m = p.start.exec(lineAt(lines, i));
       if (m) {
         startIdx = i;
         const raw = m.groups?.tool?.trim();
@@ -286,14 +291,14 @@ function readPrompt(
   const lastLine = Math.min(lines.length - 1, anchorIdx + (rule.below ?? 8));
   if (p.end) {
     for (let i = anchorIdx; i <= lastLine; i++)
-      if (p.end.test(lines[i])) {
+      if (p.end.test(lineAt(lines, i))) {
         endIdx = i;
         break;
       }
   }
   if (endIdx < 0) {
     endIdx = anchorIdx;
-    for (let i = anchorIdx; i <= lastLine; i++) if (lines[i].trim()) endIdx = i;
+    for (let i = anchorIdx; i <= lastLine; i++) if (lineAt(lines, i).trim()) endIdx = i;
   }
   const blockLines = lines.slice(startIdx, endIdx + 1);
   let detail: string | null = null;
@@ -309,14 +314,15 @@ function readPrompt(
   // The line after a marker (2.1.332's command between `╌╌╌` rules), else the first line after the start that is no hint.
   const firstFrom = (from: number): string | null => {
     for (let i = from; i < anchorIdx; i++) {
-      const t = lines[i].replace(FRAME, ' ').trim();
-      if (t && !p.skip?.test(lines[i]) && !p.detailAfter?.test(lines[i])) return t;
+      const line = lineAt(lines, i);
+      const t = line.replace(FRAME, ' ').trim();
+      if (t && !p.skip?.test(line) && !p.detailAfter?.test(line)) return t;
     }
     return null;
   };
   if (detail === null && p.detailAfter) {
     for (let i = startIdx; i < anchorIdx; i++)
-      if (p.detailAfter.test(lines[i])) {
+      if (p.detailAfter.test(lineAt(lines, i))) {
         detail = firstFrom(i + 1);
         break;
       }
@@ -363,84 +369,110 @@ export function classifyScreen(
   };
 
   // Prompts first: a dialog replaces the input line, and answering it is not typing a message.
-  const promptWindow = nonBlank.slice(-(set.set.promptLines ?? 30));
-  let bestPrompt: { idx: number; p: CompiledRuleSet['prompts'][number] } | null = null;
-  for (const p of set.prompts) {
-    const idx = lastMatch(lines, promptWindow, p.anchor);
-    if (idx >= 0 && (!bestPrompt || idx > bestPrompt.idx)) bestPrompt = { idx, p };
-  }
-  if (bestPrompt) {
-    const { prompt, endIdx } = readPrompt(set.set.runtime, lines, bestPrompt.idx, bestPrompt.p);
-    // An open dialog is the last thing on screen: a prompt block with more below it (a later
-    // turn's output, the input box back) was answered and is history.
-    if (nonBlank.filter((i) => i > endIdx).length <= PROMPT_TAIL_LINES) return { ...out, state: 'waiting', prompt };
-  }
+  const prompt = openPrompt(set, lines, nonBlank);
+  if (prompt) return { ...out, state: 'waiting', prompt };
 
-  // The input box, and the line where the transcript ends above it.
-  let boxTop = -1;
-  let boxBottom = -1;
-  if (set.prompt) {
-    if (set.border) {
-      const borders = nonBlank.filter((i) => set.border!.test(lines[i]));
-      if (borders.length >= 2) {
-        const [top, bottom] = borders.slice(-2);
-        const inside = lines.slice(top + 1, bottom);
-        // An empty box (pi draws its editor as two rules with nothing between) holds no text.
-        const m = inside.length ? set.prompt.exec(inside[0]) : { groups: {} };
-        if (m) {
-          boxTop = top;
-          boxBottom = bottom;
-          const text = [m.groups?.text ?? '', ...inside.slice(1)]
-            .map((l) => l.trim())
-            .join('\n')
-            .trim();
-          out.inputText = set.placeholder?.test(text) ? '' : text;
-        }
-      }
-    } else {
-      const bottomWindow = nonBlank.slice(-(set.set.bottomLines ?? 8));
-      const idx = lastMatch(lines, bottomWindow, set.prompt);
-      if (idx >= 0) {
-        boxTop = idx;
-        const text = (set.prompt.exec(lines[idx])?.groups?.text ?? '').trim();
-        out.inputText = set.placeholder?.test(text) ? '' : text;
-      }
-    }
-  }
-
+  const box = readInputBox(set, lines, nonBlank);
+  if (box.inputText !== undefined) out.inputText = box.inputText;
   const bottom = nonBlank.slice(-(set.set.bottomLines ?? 8));
-  const has = (res: ScreenPattern[]) => bottom.some((i) => res.some((re) => re.test(lines[i])));
+  const has = (res: ScreenPattern[]) => bottom.some((i) => res.some((re) => re.test(lineAt(lines, i))));
   const errorAt = (indices: readonly number[]): ScreenClassification | null => {
-    for (let k = indices.length - 1; k >= 0; k--) {
-      const line = lines[indices[k]];
-      const hit = set.errors.find((e) => e.re.test(line));
-      if (hit) return { ...out, state: 'error', error: { kind: hit.kind, text: errorText(line) } };
-    }
-    return null;
+    const error = lastError(set, lines, indices);
+    return error ? { ...out, state: 'error', error } : null;
   };
   if (has(set.queued)) return { ...out, state: 'queued' };
   if (has(set.busy)) return (has(set.retrying) ? errorAt(bottom) : null) ?? { ...out, state: 'busy' };
   // The box by its structure (the rules around the cursor line, only a footer below) is the idle input line, whatever the footer says.
-  const box = set.set.inputBox;
-  const boxIdle = !!box?.marksIdle && boxBottom >= 0 && nonBlank.filter((i) => i > boxBottom).length <= (box.footerLines ?? 3);
+  const boxRule = set.set.inputBox;
+  const boxIdle = !!boxRule?.marksIdle && box.bottom >= 0 && nonBlank.filter((i) => i > box.bottom).length <= (boxRule.footerLines ?? 3);
   if (!has(set.idle) && !boxIdle) {
-    const last = nonBlank.length ? errorText(lines[nonBlank[nonBlank.length - 1]]).slice(0, 80) : '';
+    const lastIdx = nonBlank[nonBlank.length - 1];
+    const last = lastIdx === undefined ? '' : errorText(lineAt(lines, lastIdx)).slice(0, 80);
     return { ...out, unrecognised: last || '(blank screen)' };
   }
 
   // Idle: did the last turn end on an error? Only the transcript after the last turn start counts.
-  const end = boxTop >= 0 ? boxTop : (bottom[0] ?? lines.length);
+  return errorAt(lastTurnLines(set, lines, nonBlank, box.top >= 0 ? box.top : (bottom[0] ?? lines.length))) ?? { ...out, state: 'idle' };
+}
+
+/** Line `i` of the screen, '' outside it. */
+function lineAt(lines: readonly string[], i: number): string {
+  return lines[i] ?? '';
+}
+
+/**
+ * The open prompt: the prompt rule whose anchor is lowest within the last `promptLines`
+ * non-blank lines, read with {@link readPrompt}; null when none matches or its block has more
+ * than {@link PROMPT_TAIL_LINES} non-blank lines below it (an answered prompt is history).
+ */
+function openPrompt(set: CompiledRuleSet, lines: readonly string[], nonBlank: readonly number[]): ScreenPrompt | null {
+  const promptWindow = nonBlank.slice(-(set.set.promptLines ?? 30));
+  let best: { idx: number; p: CompiledRuleSet['prompts'][number] } | null = null;
+  for (const p of set.prompts) {
+    const idx = lastMatch(lines, promptWindow, p.anchor);
+    if (idx >= 0 && (!best || idx > best.idx)) best = { idx, p };
+  }
+  if (!best) return null;
+  const { prompt, endIdx } = readPrompt(set.set.runtime, lines, best.idx, best.p);
+  // An open dialog is the last thing on screen: a prompt block with more below it (a later
+  // turn's output, the input box back) was answered and is history.
+  return nonBlank.filter((i) => i > endIdx).length <= PROMPT_TAIL_LINES ? prompt : null;
+}
+
+/**
+ * The input box: its top and bottom line indices (-1 when not found; `bottom` only for a box
+ * drawn between `border` lines) and the text it holds ('' when empty or a placeholder;
+ * undefined when no box was found).
+ */
+function readInputBox(set: CompiledRuleSet, lines: readonly string[], nonBlank: readonly number[]): { top: number; bottom: number; inputText?: string } {
+  const none = { top: -1, bottom: -1 };
+  const promptRe = set.prompt;
+  if (!promptRe) return none;
+  const visible = (text: string): string => (set.placeholder?.test(text) ? '' : text);
+  if (!set.border) {
+    const idx = lastMatch(lines, nonBlank.slice(-(set.set.bottomLines ?? 8)), promptRe);
+    if (idx < 0) return none;
+    return { top: idx, bottom: -1, inputText: visible((promptRe.exec(lineAt(lines, idx))?.groups?.text ?? '').trim()) };
+  }
+  const border = set.border;
+  const borders = nonBlank.filter((i) => border.test(lineAt(lines, i)));
+  const top = borders[borders.length - 2];
+  const bottom = borders[borders.length - 1];
+  if (top === undefined || bottom === undefined) return none;
+  const inside = lines.slice(top + 1, bottom);
+  // An empty box (pi draws its editor as two rules with nothing between) holds no text.
+  const first = inside[0];
+  const m = first === undefined ? { groups: {} as Record<string, string | undefined> } : promptRe.exec(first);
+  if (!m) return none;
+  const text = [m.groups?.text ?? '', ...inside.slice(1)]
+    .map((l) => l.trim())
+    .join('\n')
+    .trim();
+  return { top, bottom, inputText: visible(text) };
+}
+
+/** The last error line among `indices` (scanning from the end) as evidence, or null. */
+function lastError(set: CompiledRuleSet, lines: readonly string[], indices: readonly number[]): NonNullable<ScreenClassification['error']> | null {
+  for (let k = indices.length - 1; k >= 0; k--) {
+    const line = lineAt(lines, indices[k] ?? -1);
+    const hit = set.errors.find((e) => e.re.test(line));
+    if (hit) return { kind: hit.kind, text: errorText(line) };
+  }
+  return null;
+}
+
+/** Non-blank lines of the last turn above line `end`: after the last `turnStart` line, else the last `errorLines` of them. */
+function lastTurnLines(set: CompiledRuleSet, lines: readonly string[], nonBlank: readonly number[], end: number): number[] {
   let from = -1;
   if (set.turnStart) {
     for (let i = end - 1; i >= 0; i--)
-      if (set.turnStart.test(lines[i])) {
+      if (set.turnStart.test(lineAt(lines, i))) {
         from = i;
         break;
       }
   }
   const above = nonBlank.filter((i) => i < end);
-  const tail = from >= 0 ? above.filter((i) => i > from) : above.slice(-(set.set.errorLines ?? 6));
-  return errorAt(tail) ?? { ...out, state: 'idle' };
+  return from >= 0 ? above.filter((i) => i > from) : above.slice(-(set.set.errorLines ?? 6));
 }
 
 /** An error line as evidence: frames, bullets and spinners dropped, one line, at most 200 characters. */

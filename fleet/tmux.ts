@@ -89,7 +89,8 @@ export function parseListPanes(stdout: string, nowSeconds: number): { panes: Tmu
       continue;
     }
     const title = parts.slice(n - 1).join(PANE_FIELD_SEPARATOR);
-    const [session, win, pane, paneId, pid, cmd, dead, deadStatus, pa, wa, sa, w, h] = parts;
+    // Every field is there (length checked above): the defaults only satisfy the type.
+    const [session = '', win, pane, paneId = '', pid, cmd = '', dead, deadStatus, pa, wa, sa, w, h] = parts;
     const { activity, idleSeconds } = paneIdleSeconds(pa, wa, sa, nowSeconds);
     const isDead = dead === '1';
     panes.push({

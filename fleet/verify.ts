@@ -73,9 +73,10 @@ export function messageFingerprints(sentText: string): string[] {
     .split('\n')
     .map((l) => l.trim())
     .filter(Boolean);
-  if (!lines.length) return [];
-  const head = lines[0].slice(0, FINGERPRINT_CHARS).trim();
+  const first = lines[0];
   const last = lines[lines.length - 1];
+  if (first === undefined || last === undefined) return [];
+  const head = first.slice(0, FINGERPRINT_CHARS).trim();
   const tail = last.slice(Math.max(0, last.length - FINGERPRINT_CHARS)).trim();
   const placeholders = sentText.includes('\n') ? PASTE_PLACEHOLDERS : [];
   return [...new Set([head, tail, ...placeholders].filter(Boolean))];
@@ -131,7 +132,7 @@ export function splitInputRegion(capture: string | PaneText): { above: string[];
   const lines = indexed.map((l) => l.text);
   const lowest = Math.max(0, lines.length - INPUT_SEARCH_DEPTH);
   for (let i = lines.length - 1; i >= lowest; i--) {
-    if (startsWithPrompt(lines[i])) return { above: lines.slice(0, i), input: lines.slice(i) };
+    if (startsWithPrompt(lines[i] ?? '')) return { above: lines.slice(0, i), input: lines.slice(i) };
   }
   if (cursorLine !== null) {
     return {
@@ -216,7 +217,7 @@ export function readInput(
   const at =
     cursorLine ??
     (() => {
-      for (let i = all.length - 1; i >= 0; i--) if (all[i].trim()) return i;
+      for (let i = all.length - 1; i >= 0; i--) if (all[i]?.trim()) return i;
       return 0;
     })();
   const line = (all[at] ?? '').replace(/^[\s│┃|]+/, '');
@@ -375,7 +376,8 @@ export function classifyReceipt(input: ReceiptInput): VerifyVerdict {
     );
   const fresh = newLinesSince(before.lines, now.lines);
   const echoes = fresh.filter((l) => prints.some((p) => l.includes(p)));
-  if (echoes.length) evidence.push(`the text shows on screen (${quote(echoes[0])}), which is not uptake by itself`);
+  const echo = echoes[0];
+  if (echo !== undefined) evidence.push(`the text shows on screen (${quote(echo)}), which is not uptake by itself`);
   else if (fresh.length) evidence.push(`pane changed (${fresh.length} new line(s)) but shows no trace of the message`);
   else evidence.push('pane unchanged since the baseline capture');
   if (hbNow) evidence.push(`heartbeat ${hbNow.state ?? 'without state'} at ts=${hbNow.ts}, not turned busy by the send`);

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { HookConfigError } from '../hook-config.js';
 import { readBoundedFile } from '../../lib/bounded-read.js';
 import { messageOf } from '../../lib/errors.js';
+import { writeFileAtomic as writeTempAndRename } from '../../lib/atomic-write.js';
 
 /** Largest config file `hooks install` reads (settings.json, hooks.json, config.toml), bytes. */
 const HOOK_CONFIG_READ_LIMIT = 4 * 1024 * 1024;
@@ -60,12 +61,5 @@ export function writeFileAtomic(linkOrFile: string, text: string): void {
   } catch {
     /* new file */
   }
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
-  try {
-    fs.writeFileSync(tmp, text, { mode });
-    fs.renameSync(tmp, file);
-  } catch (error) {
-    fs.rmSync(tmp, { force: true });
-    throw error;
-  }
+  writeTempAndRename(file, text, { mode });
 }

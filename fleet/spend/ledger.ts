@@ -13,6 +13,7 @@ import { ensureOwnerOnlyDir, OWNER_ONLY_FILE_MODE } from '../../lib/owner-only.j
 import { parseRecord, type ParserState } from './records.js';
 import { newCursor, readNewLines, type TailCursor } from './tail.js';
 import { makeTokens, type RateReport, type SpendRuntime, type UsageEvent } from './types.js';
+import { writeFileAtomic } from '../../lib/atomic-write.js';
 
 /** Everything the ledger knows about one record file. */
 export interface LedgerFile {
@@ -207,13 +208,10 @@ export class SpendLedger {
     for (const f of this.files.values()) {
       if (!f.dirty) continue;
       const target = cachePath(this.cacheDir, f.file);
-      const tmp = `${target}.${process.pid}.tmp`;
       try {
-        fs.writeFileSync(tmp, encode(f), { mode: OWNER_ONLY_FILE_MODE });
-        fs.renameSync(tmp, target);
+        writeFileAtomic(target, encode(f), { mode: OWNER_ONLY_FILE_MODE });
         f.dirty = false;
       } catch (error) {
-        fs.rmSync(tmp, { force: true });
         first ??= `${target}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`;
       }
     }

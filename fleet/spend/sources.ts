@@ -20,6 +20,7 @@ import path from 'node:path';
 import { ensureOwnerOnlyDir, OWNER_ONLY_FILE_MODE } from '../../lib/owner-only.js';
 import { opencodeDbPath } from './opencode.js';
 import type { SpendRuntime } from './types.js';
+import { writeFileAtomic } from '../../lib/atomic-write.js';
 
 /** One piece of evidence of where an agent's records are. */
 export interface SpendSource {
@@ -84,9 +85,7 @@ export function recordSource(runDir: string, agent: string, source: SpendSource)
   const kept = [...existing, source].slice(-MAX_SOURCES);
   const file = sourcesPath(runDir, agent);
   ensureOwnerOnlyDir(path.dirname(file));
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, kept.map((s) => JSON.stringify(s)).join('\n') + '\n', { mode: OWNER_ONLY_FILE_MODE });
-  fs.renameSync(tmp, file);
+  writeFileAtomic(file, kept.map((s) => JSON.stringify(s)).join('\n') + '\n', { mode: OWNER_ONLY_FILE_MODE });
   return true;
 }
 

@@ -19,6 +19,7 @@ import {
   shippedScreenRules,
   type CompiledScreenRules,
   type ScreenClassification,
+  type ScreenPattern,
 } from '../../fleet/screen.js';
 import { screenRulesForHome } from '../../fleet/screen-rules-file.js';
 import { checkRuntimeProcess } from './runtime-process.js';
@@ -29,6 +30,7 @@ import { readHeartbeatMark, lockAgentInput } from './send.js';
 import { recordOperatorEvent } from './receipt-event.js';
 import { operatorName } from './pause.js';
 import { delay } from '../../lib/delay.js';
+import { messageOf } from '../../lib/errors.js';
 
 /** The two answers: allow the tool call once, or deny it. */
 export type AnswerChoice = 'allow' | 'deny';
@@ -199,7 +201,7 @@ interface Reading {
 /** The row where `block` (a prompt's lines, as classifyScreen cut them) starts on `rows`, searching from the bottom; -1 when not found. Pure. */
 export function promptBlockRow(rows: readonly string[], block: string): number {
   const want = block.split('\n').map((l) => l.trimEnd());
-  for (let i = rows.length - want.length; i >= 0; i--) if (want.every((l, k) => rows[i + k].trimEnd() === l)) return i;
+  for (let i = rows.length - want.length; i >= 0; i--) if (want.every((l, k) => (rows[i + k] ?? '').trimEnd() === l)) return i;
   return -1;
 }
 
@@ -229,7 +231,7 @@ async function settleOnPrompt(
     try {
       now = await read();
     } catch (error) {
-      return { ok: false, reason: `cannot read the screen before the key: ${(error as Error).message}`, prompt: null };
+      return { ok: false, reason: `cannot read the screen before the key: ${messageOf(error)}`, prompt: null };
     }
     if (shownId(now.c) !== wanted) {
       const what =
@@ -270,7 +272,7 @@ async function checkPaneAndPrompt(
     first = { screen, c: classifyScreen(runtime, null, screen.rows.join('\n'), rulesOf(opts)) };
   } catch (error) {
     const pane = await readPaneState(opts.socket, target);
-    return no(`${pane.problem ?? `cannot read the screen of ${target}: ${(error as Error).message}`}; nothing typed`);
+    return no(`${pane.problem ?? `cannot read the screen of ${target}: ${messageOf(error)}`}; nothing typed`);
   }
   const paneId = first.screen.paneId;
   if (first.screen.dead) return no(`pane ${target} on ${tmuxServerLabel(opts.socket)} is dead; nothing typed`);
@@ -336,7 +338,7 @@ async function answer(opts: AnswerOptions): Promise<AnswerReceipt> {
   try {
     release = await lockAgentInput(opts.runDir, opts.agent);
   } catch (error) {
-    return refuse(`another send or answer to ${opts.agent} is typing (${(error as Error).message}); nothing typed`);
+    return refuse(`another send or answer to ${opts.agent} is typing (${messageOf(error)}); nothing typed`);
   }
   let prompt: AnsweredPrompt;
   const beatBefore = isRemoteTmux(opts.socket) ? null : readHeartbeatMark(opts.runDir, opts.agent);
@@ -351,7 +353,7 @@ async function answer(opts: AnswerOptions): Promise<AnswerReceipt> {
     try {
       sent = await sendKeyIfScreen(opts.socket, paneId, key, guard);
     } catch (error) {
-      const message = (error as Error).message;
+      const message = messageOf(error);
       if (/may or may not/.test(message)) return result('no_evidence', { key, prompt: shownPrompt(shown), evidence: [`tmux: ${sanitizeLine(message)}`] });
       return refuse(`tmux refused the guarded key ${key}: ${message}`, shownPrompt(shown));
     }
@@ -369,21 +371,45 @@ async function answer(opts: AnswerOptions): Promise<AnswerReceipt> {
   return watchAfterKey(opts, { runtime, key, paneId, prompt, promptBefore: extra.promptBefore ?? null, beatBefore, keys }, result);
 }
 
+/** What {@link watchAfterKey} knows of the key's pane and prompt. */
+interface KeySent {
+  runtime: string;
+  key: string;
+  paneId: string;
+  prompt: AnsweredPrompt;
+  promptBefore: string | null;
+  beatBefore: ReturnType<typeof readHeartbeatMark>;
+  keys: NonNullable<ReturnType<typeof answerRuleFor>>;
+}
+
+/**
+ * After the prompt closed: the evidence line for what followed on screen `c` (text `text`) —
+ * another prompt, a rejection (deny), the runtime busy (screen or a fresh busy heartbeat), the
+ * idle input line or an error — or null when nothing recognisable followed yet.
+ */
+function whatFollowed(opts: AnswerOptions, k: KeySent, c: ScreenClassification, text: string, rejected: readonly ScreenPattern[]): string | null {
+  const beat = isRemoteTmux(opts.socket) ? null : readHeartbeatMark(opts.runDir, opts.agent);
+  const freshBeat = beat && (!k.beatBefore || beat.ts > k.beatBefore.ts || beat.state !== k.beatBefore.state) ? beat : null;
+  const rejectLine = text
+    .split('\n')
+    .reverse()
+    .find((l) => rejected.some((re) => re.test(l)));
+  if (c.state === 'waiting' && c.prompt) return `then another prompt: ${describeScreen(c)}`;
+  if (opts.answer === 'deny' && rejectLine) return `then rejected: '${sanitizeLine(rejectLine.trim()).slice(0, 160)}'`;
+  if (c.state === 'busy' || c.state === 'queued') return `then the runtime is busy (screen rules ${c.rules})`;
+  if (freshBeat && freshBeat.state === 'busy') return 'then a busy heartbeat (hook)';
+  if (c.state === 'idle' || c.state === 'error')
+    return `then the ${c.state === 'idle' ? 'idle input line' : `error '${c.error?.text ?? ''}'`}${rejectLine ? ` after '${sanitizeLine(rejectLine.trim()).slice(0, 160)}'` : ''}`;
+  return null;
+}
+
 /**
  * After the key: captures every 100 ms until the prompt `prompt` is gone or `timeoutMs`, and
  * says what followed (see {@link answerPrompt} step 4). The first capture gives `promptAfter`.
  */
 async function watchAfterKey(
   opts: AnswerOptions,
-  k: {
-    runtime: string;
-    key: string;
-    paneId: string;
-    prompt: AnsweredPrompt;
-    promptBefore: string | null;
-    beatBefore: ReturnType<typeof readHeartbeatMark>;
-    keys: NonNullable<ReturnType<typeof answerRuleFor>>;
-  },
+  k: KeySent,
   result: (status: AnswerStatus, fields: Partial<AnswerReceipt>) => AnswerReceipt,
 ): Promise<AnswerReceipt> {
   const { key, prompt } = k;
@@ -407,7 +433,7 @@ async function watchAfterKey(
       c = classifyScreen(k.runtime, null, text, rulesOf(opts));
     } catch (error) {
       const state = await readPaneState(opts.socket, agentPaneTarget(opts.agent));
-      evidence.push(`pane could not be captured after the key: ${state.problem ?? (error as Error).message}`);
+      evidence.push(`pane could not be captured after the key: ${state.problem ?? messageOf(error)}`);
       return done('no_evidence');
     }
     if (promptAfter === undefined) promptAfter = shownId(c);
@@ -415,32 +441,9 @@ async function watchAfterKey(
     if (!stillOpen) {
       if (!closed) evidence.push('the prompt closed');
       closed = true;
-      const beat = isRemoteTmux(opts.socket) ? null : readHeartbeatMark(opts.runDir, opts.agent);
-      const freshBeat = beat && (!k.beatBefore || beat.ts > k.beatBefore.ts || beat.state !== k.beatBefore.state) ? beat : null;
-      const rejectLine = text
-        .split('\n')
-        .reverse()
-        .find((l) => rejected.some((re) => re.test(l)));
-      if (c.state === 'waiting' && c.prompt) {
-        evidence.push(`then another prompt: ${describeScreen(c)}`);
-        break;
-      }
-      if (opts.answer === 'deny' && rejectLine) {
-        evidence.push(`then rejected: '${sanitizeLine(rejectLine.trim()).slice(0, 160)}'`);
-        break;
-      }
-      if (c.state === 'busy' || c.state === 'queued') {
-        evidence.push(`then the runtime is busy (screen rules ${c.rules})`);
-        break;
-      }
-      if (freshBeat && freshBeat.state === 'busy') {
-        evidence.push('then a busy heartbeat (hook)');
-        break;
-      }
-      if (c.state === 'idle' || c.state === 'error') {
-        evidence.push(
-          `then the ${c.state === 'idle' ? 'idle input line' : `error '${c.error?.text ?? ''}'`}${rejectLine ? ` after '${sanitizeLine(rejectLine.trim()).slice(0, 160)}'` : ''}`,
-        );
+      const followed = whatFollowed(opts, k, c, text, rejected);
+      if (followed) {
+        evidence.push(followed);
         break;
       }
     }

@@ -16,6 +16,7 @@ import { recordReceiptEvent } from './receipt-event.js';
 import { checkSendTarget, DEFAULT_SOURCE, sendToAgent } from './send.js';
 import type { TmuxServer } from '../../fleet/exec.js';
 import type { ResetResult } from './reset.js';
+import { messageOf } from '../../lib/errors.js';
 
 /** How a dispatch ended; each has its own exit code ({@link DISPATCH_EXIT_CODES}). */
 export type DispatchOutcome = 'dispatched' | 'refused' | 'nothing_ready' | 'not_delivered';
@@ -95,7 +96,36 @@ export function reclaimCommand(cardId: string, agent: string): string {
  * the receipt here (`receipt` event with the card id). `client` lets the console reuse its
  * backlog client (left open); otherwise one is opened and closed. Never throws.
  */
-export async function dispatchCard(opts: {
+export async function dispatchCard(opts: DispatchOptions): Promise<DispatchResult> {
+  const paused = readPausedFlag(opts.paths.runDir);
+  if (paused) return refusal(opts.agent, 'refused', describePause(paused));
+  // The same check the send makes, BEFORE the claim (and before a reset): a card is never
+  // claimed and then lost into a dialog, a dead pane or an input box that already holds text.
+  const check = await checkSendTarget({
+    agent: opts.agent,
+    socket: opts.socket,
+    runDir: opts.paths.runDir,
+    runtime: opts.runtime,
+    multiLine: true,
+    signal: opts.signal,
+  });
+  if (check.refusal) return refusal(opts.agent, 'refused', `${check.refusal.replace(/; nothing (typed|sent)$/, '')}; nothing claimed`);
+  let reset: ResetResult | undefined;
+  if (opts.reset) {
+    const { resetAgent } = await import('./reset.js');
+    reset = await resetAgent({ paths: opts.paths, agent: opts.agent, timeoutMs: opts.timeoutMs, signal: opts.signal, client: opts.client });
+    if (!reset.ok) {
+      const why = reset.outcome === 'refused' ? reset.reason : `receipt ${reset.receipt?.status}`;
+      return { ...refusal(opts.agent, 'refused', `reset before the card not confirmed (${why}); nothing claimed`), reset };
+    }
+  }
+  // The claim and the card's send; the reset (if any) rides along in the result.
+  const result = await claimAndSend(opts);
+  return reset ? { ...result, reset } : result;
+}
+
+/** Options of {@link dispatchCard}. */
+export interface DispatchOptions {
   paths: MosaicPaths;
   agent: string;
   /** The agent's runtime (roster `runtime:`): its screen rules and delivery (see sendToAgent). */
@@ -114,127 +144,107 @@ export async function dispatchCard(opts: {
    * the agent is working) or not confirmed refuses the dispatch: nothing is claimed.
    */
   reset?: boolean;
-}): Promise<DispatchResult> {
-  const agent = opts.agent;
-  const refuse = (outcome: 'refused' | 'nothing_ready', why: string): DispatchResult => ({
+}
+
+/** A dispatch that claimed nothing: `why` (raw; the message is sanitized). */
+function refusal(agent: string, outcome: 'refused' | 'nothing_ready', why: string): DispatchResult {
+  return {
     ok: false,
     outcome,
     card: null,
     receipt: null,
     refused: why,
     message: `dispatch to ${sanitizeLine(agent)} refused: ${sanitizeLine(why)}`,
-  });
-
-  const paused = readPausedFlag(opts.paths.runDir);
-  if (paused) return refuse('refused', describePause(paused));
-  // The same check the send makes, BEFORE the claim (and before a reset): a card is never
-  // claimed and then lost into a dialog, a dead pane or an input box that already holds text.
-  const check = await checkSendTarget({ agent, socket: opts.socket, runDir: opts.paths.runDir, runtime: opts.runtime, multiLine: true, signal: opts.signal });
-  if (check.refusal) return refuse('refused', `${check.refusal.replace(/; nothing (typed|sent)$/, '')}; nothing claimed`);
-  let reset: ResetResult | undefined;
-  if (opts.reset) {
-    const { resetAgent } = await import('./reset.js');
-    reset = await resetAgent({ paths: opts.paths, agent, timeoutMs: opts.timeoutMs, signal: opts.signal, client: opts.client });
-    if (!reset.ok)
-      return {
-        ...refuse(
-          'refused',
-          `reset before the card not confirmed (${reset.outcome === 'refused' ? reset.reason : `receipt ${reset.receipt?.status}`}); nothing claimed`,
-        ),
-        reset,
-      };
-  }
-  const withReset = (r: DispatchResult): DispatchResult => (reset ? { ...r, reset } : r);
-
-  // The claim and the card's send; the reset (if any) rides along in the result.
-  const claimAndSend = async (): Promise<DispatchResult> => {
-    let client = opts.client ?? null;
-    let opened = false;
-    try {
-      if (!client) {
-        const { openBacklog } = await import('../../backlog/client.js');
-        client = await openBacklog(opts.paths, { signal: opts.signal });
-        opened = true;
-      }
-      let card: Card | null;
-      try {
-        ({ card } = await client.claim({ owner: agent, ttlSeconds: opts.ttlSeconds, id: opts.cardId }));
-      } catch (error) {
-        if (error instanceof BacklogError && error.code === 'paused') return refuse('refused', error.message);
-        if (error instanceof BacklogError && error.code === 'not_found') return refuse('refused', error.message);
-        throw error;
-      }
-      if (!card) {
-        return refuse(
-          'nothing_ready',
-          opts.cardId ? `card ${opts.cardId} is not claimable (not ready, or its dependencies are not done)` : 'no ready card with its dependencies done',
-        );
-      }
-      const cardView = { id: card.id, title: card.title, claimToken: card.claimToken, ttlSeconds: card.claimTtlSeconds };
-      const receipt = await sendToAgent({
-        agent,
-        runtime: opts.runtime,
-        socket: opts.socket,
-        runDir: opts.paths.runDir,
-        message: formatCardMessage(card, agent),
-        verify: true,
-        timeoutMs: opts.timeoutMs,
-        source: opts.source ?? DEFAULT_SOURCE,
-        signal: opts.signal,
-      });
-      receipt.recorded = await recordReceiptEvent(opts.paths, receipt, { client, cardId: card.id, actor: operatorName() });
-      const id = sanitizeLine(card.id);
-      if (isDelivered(receipt.status)) {
-        return {
-          ok: true,
-          outcome: 'dispatched',
-          card: cardView,
-          receipt,
-          refused: null,
-          message: `${id} claimed by ${sanitizeLine(agent)}, receipt ${receipt.status} (${receipt.elapsedMs} ms)`,
-        };
-      }
-      if (receipt.status === 'refused') {
-        // Nothing was typed (the pane changed between the check and the send): the claim goes
-        // back at once (owner-guarded), so the card is never claimed-and-lost.
-        let released: string;
-        try {
-          const r = await client.reclaim({ id: card.id, owner: agent, actor: operatorName() });
-          released = r.reclaimed.includes(card.id)
-            ? '; the claim was released (card back to ready)'
-            : `; the claim could not be released — ${reclaimCommand(card.id, agent)}`;
-        } catch (error) {
-          released = `; releasing the claim failed (${(error as Error).message}) — ${reclaimCommand(card.id, agent)}`;
-        }
-        return {
-          ok: false,
-          outcome: 'refused',
-          card: cardView,
-          receipt,
-          refused: receipt.reason,
-          message: `${id} not dispatched to ${sanitizeLine(agent)}: send refused before anything was typed (${sanitizeLine(receipt.reason ?? '')})${released}`,
-        };
-      }
-      const why = `receipt ${receipt.status}`;
-      // The card text may still sit, unsent, in the agent's input line: a re-dispatch would
-      // append a second card to it.
-      const leftover =
-        receipt.status === 'typed_not_submitted' ? "; the card text is still in the agent's input line — clear it in the agent before re-dispatching" : '';
-      return {
-        ok: false,
-        outcome: 'not_delivered',
-        card: cardView,
-        receipt,
-        refused: null,
-        message:
-          `${id} claimed by ${sanitizeLine(agent)} but not delivered (${sanitizeLine(why)}); the claim stays — keep it, or release it with: ` +
-          `${reclaimCommand(card.id, agent)} (console: tab, select it, x)${leftover}`,
-      };
-    } catch (error) {
-      return refuse('refused', `backlog: ${(error as Error).message}`);
-    } finally {
-      if (opened && client) await client.close().catch(() => {});
-    }
   };
-  return withReset(await claimAndSend());
+}
+
+/** Claims the card and sends it, with `opts.client` or a backlog client opened (and closed) here. Never throws: a backlog failure is a refusal. */
+async function claimAndSend(opts: DispatchOptions): Promise<DispatchResult> {
+  let client = opts.client ?? null;
+  let opened = false;
+  try {
+    if (!client) {
+      const { openBacklog } = await import('../../backlog/client.js');
+      client = await openBacklog(opts.paths, { signal: opts.signal });
+      opened = true;
+    }
+    const card = await claimCard(client, opts);
+    if (!('id' in card)) return card;
+    const receipt = await sendToAgent({
+      agent: opts.agent,
+      runtime: opts.runtime,
+      socket: opts.socket,
+      runDir: opts.paths.runDir,
+      message: formatCardMessage(card, opts.agent),
+      verify: true,
+      timeoutMs: opts.timeoutMs,
+      source: opts.source ?? DEFAULT_SOURCE,
+      signal: opts.signal,
+    });
+    receipt.recorded = await recordReceiptEvent(opts.paths, receipt, { client, cardId: card.id, actor: operatorName() });
+    return await sentResult(client, opts.agent, card, receipt);
+  } catch (error) {
+    return refusal(opts.agent, 'refused', `backlog: ${messageOf(error)}`);
+  } finally {
+    if (opened && client) await client.close().catch(() => {});
+  }
+}
+
+/** The claimed card, or the refusal when the backlog refuses (paused, unknown card) or has nothing claimable. Throws other backlog errors. */
+async function claimCard(client: BacklogClient, opts: DispatchOptions): Promise<Card | DispatchResult> {
+  let card: Card | null;
+  try {
+    ({ card } = await client.claim({ owner: opts.agent, ttlSeconds: opts.ttlSeconds, id: opts.cardId }));
+  } catch (error) {
+    if (error instanceof BacklogError && (error.code === 'paused' || error.code === 'not_found')) return refusal(opts.agent, 'refused', error.message);
+    throw error;
+  }
+  if (card) return card;
+  return refusal(
+    opts.agent,
+    'nothing_ready',
+    opts.cardId ? `card ${opts.cardId} is not claimable (not ready, or its dependencies are not done)` : 'no ready card with its dependencies done',
+  );
+}
+
+/**
+ * The result of a claimed card's send: dispatched when delivered; refused (and the claim
+ * released at once) when the send typed nothing; otherwise not delivered, the claim left for
+ * the operator with the command that releases it.
+ */
+async function sentResult(client: BacklogClient, agent: string, card: Card, receipt: SendReceipt): Promise<DispatchResult> {
+  const cardView = { id: card.id, title: card.title, claimToken: card.claimToken, ttlSeconds: card.claimTtlSeconds };
+  const id = sanitizeLine(card.id);
+  if (isDelivered(receipt.status)) {
+    const message = `${id} claimed by ${sanitizeLine(agent)}, receipt ${receipt.status} (${receipt.elapsedMs} ms)`;
+    return { ok: true, outcome: 'dispatched', card: cardView, receipt, refused: null, message };
+  }
+  if (receipt.status === 'refused') {
+    // Nothing was typed (the pane changed between the check and the send): the claim goes
+    // back at once (owner-guarded), so the card is never claimed-and-lost.
+    const released = await releaseClaim(client, card.id, agent);
+    const message = `${id} not dispatched to ${sanitizeLine(agent)}: send refused before anything was typed (${sanitizeLine(receipt.reason ?? '')})${released}`;
+    return { ok: false, outcome: 'refused', card: cardView, receipt, refused: receipt.reason, message };
+  }
+  const why = `receipt ${receipt.status}`;
+  // The card text may still sit, unsent, in the agent's input line: a re-dispatch would
+  // append a second card to it.
+  const leftover =
+    receipt.status === 'typed_not_submitted' ? "; the card text is still in the agent's input line — clear it in the agent before re-dispatching" : '';
+  const message =
+    `${id} claimed by ${sanitizeLine(agent)} but not delivered (${sanitizeLine(why)}); the claim stays — keep it, or release it with: ` +
+    `${reclaimCommand(card.id, agent)} (console: tab, select it, x)${leftover}`;
+  return { ok: false, outcome: 'not_delivered', card: cardView, receipt, refused: null, message };
+}
+
+/** Releases `agent`'s claim on `cardId` (owner-guarded); the clause saying how it went, for the message. */
+async function releaseClaim(client: BacklogClient, cardId: string, agent: string): Promise<string> {
+  try {
+    const r = await client.reclaim({ id: cardId, owner: agent, actor: operatorName() });
+    return r.reclaimed.includes(cardId)
+      ? '; the claim was released (card back to ready)'
+      : `; the claim could not be released — ${reclaimCommand(cardId, agent)}`;
+  } catch (error) {
+    return `; releasing the claim failed (${messageOf(error)}) — ${reclaimCommand(cardId, agent)}`;
+  }
 }

@@ -141,132 +141,150 @@ export function workingInterruption(row: AgentRow): string | null {
  * `unit-<verb>` event (unless `record: false`). Never throws.
  */
 export async function unitAction(opts: UnitActionOptions): Promise<LifecycleResult> {
-  const started = performance.now();
-  const { agent, verb, paths } = opts;
-  const unit = agentUnitName(agent);
-  const timeoutMs = opts.timeoutMs ?? DEFAULT_LIFECYCLE_TIMEOUT_MS;
-  const evidence: string[] = [];
-  const rosterCache = new RosterCache(paths.roster, { cacheDir: null });
-  const look = () => collectSnapshot({ paths, rosterCache, includeBacklog: false, sshEnv: opts.env, signal: opts.signal });
-  let before: LifecycleSide | null = null;
-  let host: string | null = null;
-
-  const finish = async (outcome: LifecycleOutcome, reason: string | null, after: LifecycleSide | null): Promise<LifecycleResult> => {
-    const ok = outcome === 'done';
-    const what = `${verb} ${agent}`;
-    const message = sanitizeLine(
-      ok
-        ? `${what}: done in ${Math.round(performance.now() - started)} ms${after ? ` — unit ${after.unit ?? '?'}${after.panePid ? `, pane pid ${after.panePid}${before?.panePid && verb !== 'stop' ? ` (was ${before.panePid})` : ''}` : ''}` : ''}`
-        : `${what}: ${outcome.replace('_', ' ')}: ${reason ?? 'no reason given'}`,
-    );
-    const result: LifecycleResult = {
-      ok,
-      verb,
-      agent,
-      unit,
-      host,
-      outcome,
-      reason: reason ? sanitizeLine(reason) : null,
-      forced: !!opts.force,
-      before,
-      after,
-      evidence: evidence.map((e) => sanitizeLine(e)),
-      elapsedMs: Math.round(performance.now() - started),
-      message,
-    };
-    if (opts.record !== false) {
-      result.recorded = await recordOperatorEvent(
-        paths,
-        `unit-${verb}`,
-        { agent, unit, host, outcome, reason: result.reason, forced: result.forced, before, after, evidence: result.evidence, elapsedMs: result.elapsedMs },
-        { client: opts.client },
-      );
-    }
-    return result;
+  const run: UnitRun = {
+    opts,
+    unit: agentUnitName(opts.agent),
+    started: performance.now(),
+    timeoutMs: opts.timeoutMs ?? DEFAULT_LIFECYCLE_TIMEOUT_MS,
+    evidence: [],
+    before: null,
+    host: null,
+    look: lookerFor(opts),
   };
+  const ending = await runUnitVerb(run);
+  return finishUnitAction(run, ending);
+}
 
-  const first = await look();
+/** The state of one {@link unitAction} as it goes: what the result and its event are built from. */
+interface UnitRun {
+  opts: UnitActionOptions;
+  unit: string;
+  /** `performance.now()` at the start. */
+  started: number;
+  timeoutMs: number;
+  evidence: string[];
+  before: LifecycleSide | null;
+  host: string | null;
+  /** A fresh snapshot without the backlog. */
+  look: () => Promise<Snapshot>;
+}
+
+/** How a unit action ended: its outcome, why (null when done) and the agent's side after. */
+interface UnitEnding {
+  outcome: LifecycleOutcome;
+  reason: string | null;
+  after: LifecycleSide | null;
+}
+
+/** A fresh snapshot without the backlog, with a roster read anew each time. */
+function lookerFor(opts: { paths: MosaicPaths; env?: NodeJS.ProcessEnv; signal?: AbortSignal }): () => Promise<Snapshot> {
+  const rosterCache = new RosterCache(opts.paths.roster, { cacheDir: null });
+  return () => collectSnapshot({ paths: opts.paths, rosterCache, includeBacklog: false, sshEnv: opts.env, signal: opts.signal });
+}
+
+/** Checks, runs systemctl and waits for the outcome (see {@link unitAction}). */
+async function runUnitVerb(run: UnitRun): Promise<UnitEnding> {
+  const { opts, unit, evidence } = run;
+  const { agent, verb } = opts;
+  const first = await run.look();
   const row = first.agents.find((a) => a.name === agent);
-  if (!row) {
-    const rosterError = first.probes.roster?.error;
-    if (rosterError && !first.agents.length) return finish('refused', `roster does not load: ${rosterError}`, null);
-    const names = first.agents.map((a) => a.name);
-    return finish(
-      'refused',
-      `unknown agent "${agent}" in roster ${paths.roster} (${names.length ? `known agents: ${names.slice(0, 20).join(', ')}` : 'the roster has no agents'})`,
-      null,
-    );
-  }
-  host = row.host;
-  before = side(row);
+  if (!row) return { outcome: 'refused', reason: unknownAgentReason(first, agent, opts.paths.roster), after: null };
+  run.host = row.host;
+  const before = side(row);
+  run.before = before;
   evidence.push(describeSide(before, 'before'));
-  const probe = systemdProbeFor(first, row);
-  if (!probe.ok) return finish('refused', `${probe.error ?? 'systemd unavailable'}; nothing done`, null);
-  if (!row.unit || row.unit.loadState === 'not-found' || !row.unit.loadState) {
-    return finish(
-      'refused',
-      `${unit} not found${row.host ? ` at host ${row.host}` : ''} (LoadState=${row.unit?.loadState || 'unknown'}): install the mosaic-agent@.service template unit first`,
-      null,
-    );
-  }
-  const interruption = verb === 'start' ? null : workingInterruption(row);
-  if (interruption && !opts.force) return finish('refused', `${interruption}: ${verb} would interrupt it; --force to ${verb} anyway`, null);
-  if (interruption) evidence.push(`forced: ${interruption}`);
-  const activeish = row.unit.activeState === 'active' || row.unit.activeState === 'activating';
-  if (verb === 'start' && activeish) {
-    if (row.pane && !row.pane.dead) {
-      evidence.push('already running: unit active and its pane lives; nothing to do');
-      return finish('done', null, before);
-    }
-    return finish(
-      'refused',
-      `${unit} is ${row.unit.activeState} (${row.unit.subState}) but the pane is ${row.pane ? 'dead' : 'missing'}: start does nothing for an active oneshot unit — use restart`,
-      null,
-    );
-  }
+  const refused = unitRefusal(run, first, row);
+  if (refused) return refused;
 
-  const remote = row.ssh ? { target: row.ssh, host: row.host ?? row.ssh, controlDir: paths.runDir, env: opts.env } : null;
-  const ran = await runSystemctl([verb, unit], { remote, timeoutMs, signal: opts.signal, env: opts.env });
+  const remote = row.ssh ? { target: row.ssh, host: row.host ?? row.ssh, controlDir: opts.paths.runDir, env: opts.env } : null;
+  const ran = await runSystemctl([verb, unit], { remote, timeoutMs: run.timeoutMs, signal: opts.signal, env: opts.env });
   evidence.push(
     `systemctl --user ${verb} ${unit}${row.host ? ` at host ${row.host}` : ''}: ${ran.ok ? 'exit 0' : `exit ${ran.exitCode ?? '?'}`} in ${Math.round(ran.durationMs)} ms`,
   );
   if (!ran.ok) {
     const why = systemctlFailure(ran);
     evidence.push(`systemctl said: ${why}`);
-    const now = await look();
+    const now = await run.look();
     const r = now.agents.find((a) => a.name === agent);
     const after = r ? side(r) : null;
     if (after) evidence.push(describeSide(after, 'after'));
-    return finish('failed', `${unit}: ${why}${after?.unit ? ` (unit ${after.unit})` : ''}`, after);
+    return { outcome: 'failed', reason: `${unit}: ${why}${after?.unit ? ` (unit ${after.unit})` : ''}`, after };
   }
+  return waitForUnitOutcome(run, before);
+}
 
+/** Why `agent` is not in the snapshot: the roster does not load, or the agent is unknown (naming the known ones). */
+function unknownAgentReason(snap: Snapshot, agent: string, roster: string): string {
+  const rosterError = snap.probes.roster?.error;
+  if (rosterError && !snap.agents.length) return `roster does not load: ${rosterError}`;
+  const names = snap.agents.map((a) => a.name);
+  return `unknown agent "${agent}" in roster ${roster} (${names.length ? `known agents: ${names.slice(0, 20).join(', ')}` : 'the roster has no agents'})`;
+}
+
+/**
+ * The ending of a unit action stopped before systemctl: systemd unavailable, unit not found, a
+ * working agent without force, or `start` of an active unit (done when its pane lives, refused
+ * when not); null when the verb may run.
+ */
+function unitRefusal(run: UnitRun, snap: Snapshot, row: AgentRow): UnitEnding | null {
+  const { opts, unit, evidence } = run;
+  const { verb } = opts;
+  const refuse = (reason: string): UnitEnding => ({ outcome: 'refused', reason, after: null });
+  const probe = systemdProbeFor(snap, row);
+  if (!probe.ok) return refuse(`${probe.error ?? 'systemd unavailable'}; nothing done`);
+  if (!row.unit || row.unit.loadState === 'not-found' || !row.unit.loadState) {
+    return refuse(
+      `${unit} not found${row.host ? ` at host ${row.host}` : ''} (LoadState=${row.unit?.loadState || 'unknown'}): install the mosaic-agent@.service template unit first`,
+    );
+  }
+  const interruption = verb === 'start' ? null : workingInterruption(row);
+  if (interruption && !opts.force) return refuse(`${interruption}: ${verb} would interrupt it; --force to ${verb} anyway`);
+  if (interruption) evidence.push(`forced: ${interruption}`);
+  const activeish = row.unit.activeState === 'active' || row.unit.activeState === 'activating';
+  if (verb !== 'start' || !activeish) return null;
+  if (row.pane && !row.pane.dead) {
+    evidence.push('already running: unit active and its pane lives; nothing to do');
+    return { outcome: 'done', reason: null, after: run.before };
+  }
+  return refuse(
+    `${unit} is ${row.unit.activeState} (${row.unit.subState}) but the pane is ${row.pane ? 'dead' : 'missing'}: start does nothing for an active oneshot unit — use restart`,
+  );
+}
+
+/** True when `r` shows `verb` done: stop — unit inactive/failed and pane gone; start/restart — unit active and a live pane (restart: a new pane pid). Pure. */
+function verbDone(verb: UnitVerb, r: AgentRow, before: LifecycleSide): boolean {
+  const u = r.unit;
+  if (verb === 'stop') return (u?.activeState === 'inactive' || u?.activeState === 'failed') && (!r.pane || r.pane.dead);
+  const pane = r.pane;
+  const paneUp = !!pane && !pane.dead && pane.pid !== null;
+  return u?.activeState === 'active' && paneUp && (verb === 'start' || before.panePid === null || pane.pid !== before.panePid);
+}
+
+/** Polls every {@link POLL_MS} until the verb is done, the unit failed, the signal aborts or the timeout passes. */
+async function waitForUnitOutcome(run: UnitRun, before: LifecycleSide): Promise<UnitEnding> {
+  const { opts, unit, evidence, timeoutMs } = run;
+  const { agent, verb } = opts;
   const deadline = performance.now() + timeoutMs;
   let last: LifecycleSide | null = null;
   for (;;) {
-    const now = await look();
+    const now = await run.look();
     const r = now.agents.find((a) => a.name === agent);
     if (r) {
       last = side(r);
-      const u = r.unit;
-      if (u?.activeState === 'failed') {
+      if (r.unit?.activeState === 'failed') {
         evidence.push(describeSide(last, 'after'));
-        return finish('failed', `${unit} failed after ${verb}${r.unit ? ` (${r.unit.activeState}/${r.unit.subState})` : ''}`, last);
+        return { outcome: 'failed', reason: `${unit} failed after ${verb} (${r.unit.activeState}/${r.unit.subState})`, after: last };
       }
-      const paneUp = !!r.pane && !r.pane.dead && r.pane.pid !== null;
-      const done =
-        verb === 'stop'
-          ? (u?.activeState === 'inactive' || u?.activeState === 'failed') && (!r.pane || r.pane.dead)
-          : u?.activeState === 'active' && paneUp && (verb === 'start' || before.panePid === null || r.pane!.pid !== before.panePid);
-      if (done) {
+      if (verbDone(verb, r, before)) {
         evidence.push(describeSide(last, 'after'));
         if (verb !== 'stop') evidence.push(before.panePid ? `new pane pid ${last.panePid} (was ${before.panePid})` : `pane up with pid ${last.panePid}`);
         for (const f of before.flags) if (!last.flags.includes(f)) evidence.push(`${f} cleared`);
-        return finish('done', null, last);
+        return { outcome: 'done', reason: null, after: last };
       }
     }
     if (opts.signal?.aborted) {
       if (last) evidence.push(describeSide(last, 'last seen'));
-      return finish('timed_out', `aborted while waiting for the ${verb} of ${agent}`, last);
+      return { outcome: 'timed_out', reason: `aborted while waiting for the ${verb} of ${agent}`, after: last };
     }
     if (performance.now() >= deadline) {
       if (last) evidence.push(describeSide(last, 'last seen'));
@@ -274,10 +292,47 @@ export async function unitAction(opts: UnitActionOptions): Promise<LifecycleResu
         verb === 'stop'
           ? 'the unit inactive and the pane gone'
           : `the unit active and a live pane${verb === 'restart' && before.panePid ? ` with a pid other than ${before.panePid}` : ''}`;
-      return finish('timed_out', `no outcome within ${Math.round(timeoutMs / 1000)} s: waited for ${want}`, last);
+      return { outcome: 'timed_out', reason: `no outcome within ${Math.round(timeoutMs / 1000)} s: waited for ${want}`, after: last };
     }
     await delay(POLL_MS, opts.signal);
   }
+}
+
+/** The result of a unit action (message, sanitized evidence), recorded as a `unit-<verb>` event unless `record: false`. */
+async function finishUnitAction(run: UnitRun, { outcome, reason, after }: UnitEnding): Promise<LifecycleResult> {
+  const { opts, unit, before, host, started } = run;
+  const { agent, verb, paths } = opts;
+  const ok = outcome === 'done';
+  const what = `${verb} ${agent}`;
+  const message = sanitizeLine(
+    ok
+      ? `${what}: done in ${Math.round(performance.now() - started)} ms${after ? ` — unit ${after.unit ?? '?'}${after.panePid ? `, pane pid ${after.panePid}${before?.panePid && verb !== 'stop' ? ` (was ${before.panePid})` : ''}` : ''}` : ''}`
+      : `${what}: ${outcome.replace('_', ' ')}: ${reason ?? 'no reason given'}`,
+  );
+  const result: LifecycleResult = {
+    ok,
+    verb,
+    agent,
+    unit,
+    host,
+    outcome,
+    reason: reason ? sanitizeLine(reason) : null,
+    forced: !!opts.force,
+    before,
+    after,
+    evidence: run.evidence.map((e) => sanitizeLine(e)),
+    elapsedMs: Math.round(performance.now() - started),
+    message,
+  };
+  if (opts.record !== false) {
+    result.recorded = await recordOperatorEvent(
+      paths,
+      `unit-${verb}`,
+      { agent, unit, host, outcome, reason: result.reason, forced: result.forced, before, after, evidence: result.evidence, elapsedMs: result.elapsedMs },
+      { client: opts.client },
+    );
+  }
+  return result;
 }
 
 /** How `restart --all` ended. */
@@ -320,81 +375,24 @@ export function restartOrder(agents: readonly { name: string; class: string | nu
  * local agents exist. `onResult` sees each attempt as it ends. Each attempt is recorded
  * (`unit-restart`), and the run too (`unit-restart-all`). Never throws.
  */
-export async function restartAll(opts: {
-  paths: MosaicPaths;
-  force?: boolean;
-  timeoutMs?: number;
-  env?: NodeJS.ProcessEnv;
-  signal?: AbortSignal;
-  client?: BacklogClient;
-  onResult?: (result: LifecycleResult, attempt: number) => void;
-}): Promise<RestartAllResult> {
-  const snap = await collectSnapshot({
-    paths: opts.paths,
-    rosterCache: new RosterCache(opts.paths.roster, { cacheDir: null }),
-    includeBacklog: false,
-    sshEnv: opts.env,
-    signal: opts.signal,
-  });
+export async function restartAll(opts: RestartAllOptions): Promise<RestartAllResult> {
+  const snap = await lookerFor(opts)();
   const order = restartOrder(snap.agents);
-  const results: LifecycleResult[] = [];
-  const skipped: { agent: string; reason: string }[] = [];
-  let halted: RestartAllResult['halted'] = null;
-  let notAttempted: string[] = [];
   let refused: string | null = null;
   if (!snap.agents.length) refused = snap.probes.roster?.error ? `roster does not load: ${snap.probes.roster.error}` : 'the roster has no agents';
   else if (snap.agents.some((a) => !a.ssh) && !snap.probes.systemd?.ok) refused = `${snap.probes.systemd?.error ?? 'systemd unavailable'}; nothing done`;
-  if (refused) notAttempted = order;
-  else {
-    for (let i = 0; i < order.length; i++) {
-      const agent = order[i];
-      let attempt = 1;
-      let r = await unitAction({
-        paths: opts.paths,
-        agent,
-        verb: 'restart',
-        force: opts.force,
-        timeoutMs: opts.timeoutMs,
-        env: opts.env,
-        signal: opts.signal,
-        client: opts.client,
-      });
-      results.push(r);
-      opts.onResult?.(r, attempt);
-      if (r.outcome === 'refused') {
-        skipped.push({ agent, reason: r.reason ?? 'refused' });
-        continue;
-      }
-      if (!r.ok && !opts.signal?.aborted) {
-        attempt = 2;
-        r = await unitAction({
-          paths: opts.paths,
-          agent,
-          verb: 'restart',
-          force: true,
-          timeoutMs: opts.timeoutMs,
-          env: opts.env,
-          signal: opts.signal,
-          client: opts.client,
-        });
-        results.push(r);
-        opts.onResult?.(r, attempt);
-      }
-      if (!r.ok) {
-        halted = { agent, unit: r.unit, reason: `${r.unit} ${attempt === 2 ? 'failed twice' : 'failed'}: ${r.reason ?? r.outcome}` };
-        notAttempted = order.slice(i + 1);
-        break;
-      }
-    }
-  }
+  const run: RestartRun = refused ? { results: [], skipped: [], halted: null, notAttempted: order } : await restartInOrder(opts, order);
+  const { results, skipped, halted, notAttempted } = run;
   const restarted = [...new Set(results.filter((r) => r.ok).map((r) => r.agent))];
   const outcome: RestartAllOutcome = refused ? 'refused' : halted ? 'halted' : skipped.length ? 'incomplete' : 'done';
-  const parts = [
-    outcome === 'refused'
+  const head =
+    refused !== null
       ? `restart --all refused: ${refused}`
-      : outcome === 'halted'
-        ? `restart --all halted at ${halted!.agent}: ${halted!.reason}`
-        : `restart --all ${outcome === 'done' ? 'done' : 'incomplete'}`,
+      : halted
+        ? `restart --all halted at ${halted.agent}: ${halted.reason}`
+        : `restart --all ${outcome === 'done' ? 'done' : 'incomplete'}`;
+  const parts = [
+    head,
     `restarted ${restarted.length ? restarted.join(', ') : 'none'}`,
     ...(skipped.length ? [`skipped ${skipped.map((s) => s.agent).join(', ')}`] : []),
     ...(notAttempted.length && !refused ? [`not attempted ${notAttempted.join(', ')}`] : []),
@@ -417,4 +415,56 @@ export async function restartAll(opts: {
     { client: opts.client },
   );
   return result;
+}
+
+/** Options of {@link restartAll}. */
+export interface RestartAllOptions {
+  paths: MosaicPaths;
+  force?: boolean;
+  timeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
+  signal?: AbortSignal;
+  client?: BacklogClient;
+  onResult?: (result: LifecycleResult, attempt: number) => void;
+}
+
+/** What the attempts of `restart --all` gave (see {@link RestartAllResult}). */
+type RestartRun = Pick<RestartAllResult, 'results' | 'skipped' | 'halted' | 'notAttempted'>;
+
+/** Restarts the agents of `order` one at a time: a failure is retried once (forced), a second failure halts the run, a refusal is skipped. */
+async function restartInOrder(opts: RestartAllOptions, order: readonly string[]): Promise<RestartRun> {
+  const run: RestartRun = { results: [], skipped: [], halted: null, notAttempted: [] };
+  const restart = async (agent: string, force: boolean | undefined, attempt: number): Promise<LifecycleResult> => {
+    const r = await unitAction({
+      paths: opts.paths,
+      agent,
+      verb: 'restart',
+      force,
+      timeoutMs: opts.timeoutMs,
+      env: opts.env,
+      signal: opts.signal,
+      client: opts.client,
+    });
+    run.results.push(r);
+    opts.onResult?.(r, attempt);
+    return r;
+  };
+  for (const [i, agent] of order.entries()) {
+    let attempt = 1;
+    let r = await restart(agent, opts.force, attempt);
+    if (r.outcome === 'refused') {
+      run.skipped.push({ agent, reason: r.reason ?? 'refused' });
+      continue;
+    }
+    if (!r.ok && !opts.signal?.aborted) {
+      attempt = 2;
+      r = await restart(agent, true, attempt);
+    }
+    if (!r.ok) {
+      run.halted = { agent, unit: r.unit, reason: `${r.unit} ${attempt === 2 ? 'failed twice' : 'failed'}: ${r.reason ?? r.outcome}` };
+      run.notAttempted = order.slice(i + 1);
+      break;
+    }
+  }
+  return run;
 }

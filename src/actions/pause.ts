@@ -6,6 +6,7 @@ import type { MosaicPaths } from '../../lib/paths.js';
 import type { PausedFlag } from '../snapshot/types.js';
 import { describeCause, OperatorError } from '../../lib/errors.js';
 import { ensureOwnerOnlyDir } from '../../lib/owner-only.js';
+import { writeFileAtomic } from '../../lib/atomic-write.js';
 
 /** Exit code of a pause/resume that could not write or remove the flag (documented in the README). */
 export const PAUSE_IO_EXIT = 1;
@@ -48,8 +49,8 @@ export class FleetAlreadyPausedError extends Error {
  * `reason=`. Creates the run dir. Newlines in `reason` are flattened. Returns the flag written.
  * An existing pause is kept (its at/by/reason are the record of who stopped the fleet and why):
  * throws {@link FleetAlreadyPausedError} unless `force`, which replaces it. The no-overwrite
- * write is race-free: the temp file is hard-linked into place (fails if PAUSED exists);
- * `force` renames it over; the file is 0600, the run dir 0700. Throws {@link OperatorError}
+ * write is race-free: {@link writeFileAtomic} links the temp file into place (fails if PAUSED
+ * exists); `force` renames it over; the file is 0600, the run dir 0700. Throws {@link OperatorError}
  * (exit {@link PAUSE_IO_EXIT}) on I/O errors (ENOSPC, `PAUSED` a directory, …), with no temp
  * file left behind.
  */
@@ -69,35 +70,18 @@ export function pauseFleet(runDir: string, opts: { by?: string; reason?: string;
     reason: opts.reason ? opts.reason.replace(/\s+/g, ' ').trim() : null,
   };
   const body = `at=${flag.at}\nby=${flag.by}\n${flag.reason ? `reason=${flag.reason}\n` : ''}`;
-  const tmp = path.join(runDir, `.${PAUSED_FILE}.${process.pid}.tmp`);
   try {
-    fs.writeFileSync(tmp, body, { mode: 0o600 });
-    if (opts.force) {
-      fs.renameSync(tmp, target);
-      return flag;
-    }
-    try {
-      fs.linkSync(tmp, target);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      // Paused by someone else between the check and the link.
-      throw new FleetAlreadyPausedError(readPausedFlag(runDir) ?? { at: null, by: null, reason: null });
-    }
+    writeFileAtomic(target, body, { mode: 0o600, replace: opts.force === true });
     return flag;
   } catch (error) {
-    if (error instanceof FleetAlreadyPausedError) throw error;
+    // Paused by someone else between the check and the link.
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST' && !opts.force)
+      throw new FleetAlreadyPausedError(readPausedFlag(runDir) ?? { at: null, by: null, reason: null });
     throw new OperatorError(
       `pause failed: cannot write ${target}: ${describeCause(error)}; the fleet is NOT paused — free space or fix permissions and retry`,
       PAUSE_IO_EXIT,
       { cause: error },
     );
-  } finally {
-    // The temp file never outlives the call (also after ENOSPC, which can leave it half-written).
-    try {
-      fs.rmSync(tmp, { force: true });
-    } catch {
-      // Already gone (renamed into place) or not removable: nothing more to do.
-    }
   }
 }
 

@@ -7,6 +7,7 @@ import type { BacklogClient } from '../../backlog/verbs.js';
 import type { MosaicPaths } from '../../lib/paths.js';
 import { operatorName } from './pause.js';
 import type { SendReceipt } from '../../fleet/receipt.js';
+import { messageOf } from '../../lib/errors.js';
 
 /**
  * True when a backlog store exists for `paths`: `DATABASE_URL` is set, or the embedded data
@@ -68,7 +69,7 @@ export async function recordReceiptEvent(
     });
     return `backlog event #${event.id}`;
   } catch (error) {
-    return `not recorded: ${(error as Error).message}`;
+    return `not recorded: ${messageOf(error)}`;
   } finally {
     if (opened && client) await client.close().catch(() => {});
   }
@@ -99,7 +100,7 @@ export async function recordOperatorEvent(
     const event = await client.recordEvent({ actor: opts.actor ?? operatorName(), verb, cardId: null, detail });
     return `backlog event #${event.id}`;
   } catch (error) {
-    return `not recorded: ${(error as Error).message}`;
+    return `not recorded: ${messageOf(error)}`;
   } finally {
     if (opened && client) await client.close().catch(() => {});
   }

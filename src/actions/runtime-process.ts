@@ -14,6 +14,7 @@ import { probeRemoteHost } from '../../fleet/remote-probe.js';
 import { sshTimeoutMs } from '../../fleet/ssh.js';
 import { sanitizeLine } from '../../lib/sanitize.js';
 import { findAgentPane } from '../snapshot/join.js';
+import { messageOf } from '../../lib/errors.js';
 
 /** The verdict on one pane's process. */
 export interface RuntimeProcessCheck {
@@ -110,7 +111,7 @@ export async function checkRuntimeProcess(opts: RuntimeProcessOptions): Promise<
   try {
     names = programsUnder(readProcessSubtree(pid, opts.procRoot) ?? readProcessTree(opts.procRoot), pid);
   } catch (error) {
-    return fail(`the process table could not be read (${(error as Error).message}): the runtime cannot be verified`, expected, [], paneId, pid);
+    return fail(`the process table could not be read (${messageOf(error)}): the runtime cannot be verified`, expected, [], paneId, pid);
   }
   return verdict(opts.agent, expected, currentCommand, names, paneId, pid);
 }

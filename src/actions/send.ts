@@ -181,7 +181,7 @@ export async function checkSendTarget(opts: {
   try {
     baseline = await capturePaneWithCursor(opts.socket, target, { signal: opts.signal });
   } catch (error) {
-    return none(`cannot capture ${target} before sending: ${(error as Error).message}`);
+    return none(`cannot capture ${target} before sending: ${messageOf(error)}`);
   }
   const remote = isRemoteTmux(opts.socket);
   const heartbeat = remote ? null : readHeartbeatMark(opts.runDir, opts.agent);
@@ -223,20 +223,37 @@ export async function sendToAgent(opts: SendOptions): Promise<SendReceipt> {
   return receipt;
 }
 
+/** What the steps of one send share: the options, the pane, the rule, the framed text and the receipt builder. */
+interface Delivery {
+  opts: SendOptions;
+  target: string;
+  rule: DeliveryRule;
+  /** The text as pasted (framed unless `frame: false`). */
+  text: string;
+  multiLine: boolean;
+  timeoutMs: number;
+  /** A receipt with the elapsed time since the send started. */
+  receipt: (status: SendReceipt['status'], evidence: string[], reason?: string | null) => SendReceipt;
+  /** The input box of a capture, with the rules of the runtime's version read at the first check. */
+  read: (capture: PaneText) => InputReading;
+  /** The heartbeat now (null for a remote agent: its file is on its host). */
+  beat: () => HeartbeatMark | null;
+}
+
+/** Where a send stands once its text and Enter went in: what verification compares against. */
+interface Entered {
+  /** When Enter went to the pane (verification watches `timeoutMs` from here). */
+  enteredAt: number;
+  before: InputReading;
+  heartbeatBefore: HeartbeatMark | null;
+  wasBusy: boolean;
+  seenInBox: boolean;
+  evidenceHead: string[];
+}
+
 async function deliver(opts: SendOptions): Promise<SendReceipt> {
   const started = performance.now();
-  /** When Enter went to the pane (verification watches `timeoutMs` from here). */
-  let enteredAt: number;
   const source = opts.source ?? DEFAULT_SOURCE;
-  const verify = opts.verify ?? true;
-  const timeoutMs = opts.timeoutMs ?? DEFAULT_SEND_TIMEOUT_MS;
-  const target = agentPaneTarget(opts.agent);
-  const rule = opts.delivery ?? deliveryFor(opts.runtime);
-  // A remote agent's heartbeat file is on its host: its receipts rest on the captures alone.
-  const beat = (): HeartbeatMark | null => (isRemoteTmux(opts.socket) ? null : readHeartbeatMark(opts.runDir, opts.agent));
-  /** The runtime's version the first check read off its process: every later read uses the same rules. */
-  let runtimeVersion: string | null = null;
-  const read = (capture: PaneText) => readInput(opts.runtime, capture, undefined, runtimeVersion);
   const receipt = (status: SendReceipt['status'], evidence: string[], reason: string | null = null): SendReceipt => ({
     status,
     agent: opts.agent,
@@ -245,13 +262,24 @@ async function deliver(opts: SendOptions): Promise<SendReceipt> {
     source,
     reason,
   });
-  const abortedBeforeSending = () => receipt('refused', [], 'aborted before anything was sent');
-
   const refusal = messageRefusal(opts.message, source);
   if (refusal) return receipt('refused', [], refusal);
   const plain = opts.message.replace(/\r\n/g, '\n');
   const text = opts.frame === false ? plain : frameMessage(plain, source);
-  const multiLine = text.includes('\n');
+  /** The runtime's version the first check read off its process: every later read uses the same rules. */
+  let runtimeVersion: string | null = null;
+  const d: Delivery = {
+    opts,
+    target: agentPaneTarget(opts.agent),
+    rule: opts.delivery ?? deliveryFor(opts.runtime),
+    text,
+    multiLine: text.includes('\n'),
+    timeoutMs: opts.timeoutMs ?? DEFAULT_SEND_TIMEOUT_MS,
+    receipt,
+    read: (capture) => readInput(opts.runtime, capture, undefined, runtimeVersion),
+    // A remote agent's heartbeat file is on its host: its receipts rest on the captures alone.
+    beat: () => (isRemoteTmux(opts.socket) ? null : readHeartbeatMark(opts.runDir, opts.agent)),
+  };
 
   // Baseline check, text and Enter under the per-agent lock: another sender's keys can neither
   // land between our text and our Enter nor in our baseline.
@@ -263,86 +291,16 @@ async function deliver(opts: SendOptions): Promise<SendReceipt> {
     if ((error as NodeJS.ErrnoException).code === 'ELOCKED') return receipt('refused', [], `another send to ${opts.agent} is still typing; nothing sent`);
     return receipt('refused', [], `cannot take the send lock of ${opts.agent}: ${messageOf(error)}; nothing sent`);
   }
-  let before: InputReading;
-  let heartbeatBefore: HeartbeatMark | null;
-  let evidenceHead: string[];
-  let seenInBox = false;
-  let wasBusy: boolean;
-  let typedAndEntered = false;
+  let entered: Entered | SendReceipt;
   try {
-    const check = await checkSendTarget({ ...opts, multiLine, delivery: rule });
-    if (opts.signal?.aborted) return abortedBeforeSending();
-    if (check.refusal || !check.reading) return receipt('refused', [], check.refusal ?? 'pane could not be read');
-    before = check.reading;
-    runtimeVersion = before.version ?? null;
-    heartbeatBefore = check.heartbeat;
-    wasBusy = before.state === 'busy' || before.state === 'queued' || heartbeatBefore?.state === 'busy';
-
-    try {
-      // Once typing starts the send completes (text and Enter): an abort only cuts the waits
-      // short, so it never leaves half a message in the agent's input line.
-      await insertText(opts.socket, target, text);
-    } catch (error) {
-      return receipt('refused', [], `tmux refused the text: ${(error as Error).message}`);
-    }
-    evidenceHead = [
-      `pasted through a tmux buffer${multiLine ? ` (${text.split('\n').length} lines, one bracketed paste)` : ''} into ${before.rules === 'none' ? 'a pane without screen rules' : `${opts.runtime} [${before.rules}]`} (${before.state === 'queued' ? 'busy, queue not empty' : before.state})`,
-    ];
-
-    // Let the runtime show the text in its input box before Enter (a paste and its Enter in
-    // one read can be taken as a newline inside the paste); stop waiting once it shows.
-    const shownDeadline = performance.now() + Math.min(rule.showBoundMs, Math.max(timeoutMs / 2, 500));
-    let last: InputReading | null = null;
-    while (!opts.signal?.aborted && performance.now() < shownDeadline) {
-      try {
-        last = read(await capturePaneWithCursor(opts.socket, target));
-        if (last.box) {
-          seenInBox = true;
-          break;
-        }
-        if (last.state === 'waiting') break;
-      } catch {
-        break;
-      }
-      await delay(POLL_MS / 2, opts.signal);
-    }
-    if (!seenInBox) evidenceHead.push(`the text did not show in the input box within ${rule.showBoundMs} ms`);
-    if (rule.settleMs > 0) await delay(rule.settleMs);
-    // Never press Enter into a dialog that opened while the text went in.
-    try {
-      last = read(await capturePaneWithCursor(opts.socket, target));
-    } catch {
-      /* keep the last reading */
-    }
-    const hb = beat();
-    if (last?.state === 'waiting' || (hb?.state === 'waiting' && (!heartbeatBefore || hb.ts >= heartbeatBefore.ts) && heartbeatBefore?.state !== 'waiting')) {
-      const why =
-        last?.state === 'waiting'
-          ? `a dialog opened while the text went in: ${last.prompt ? `${last.prompt.kind} ${[last.prompt.tool, last.prompt.detail].filter(Boolean).join(' ')}` : 'unknown'}`
-          : 'the heartbeat turned waiting while the text went in';
-      const verdict = classifyReceipt({
-        rule,
-        before,
-        now: last ?? before,
-        sentText: text,
-        seenInBox,
-        entered: false,
-        wasBusy,
-        heartbeatBefore,
-        heartbeatNow: hb,
-      });
-      return receipt(verdict.status, [...evidenceHead, `${why}: Enter NOT pressed`, ...verdict.evidence]);
-    }
-    try {
-      await pressKey(opts.socket, target, rule.submitKey);
-      enteredAt = performance.now();
-      evidenceHead[0] += `, then ${rule.submitKey}`;
-    } catch (error) {
-      return receipt('typed_not_submitted', [...evidenceHead, `${rule.submitKey} could not be sent: ${(error as Error).message}`]);
-    }
-    typedAndEntered = true;
-  } finally {
-    if (!typedAndEntered) await release().catch(() => {});
+    entered = await typeAndEnter(d, (version) => (runtimeVersion = version));
+  } catch (error) {
+    await release().catch(() => {});
+    throw error;
+  }
+  if (!('enteredAt' in entered)) {
+    await release().catch(() => {});
+    return entered;
   }
   // The lock is held until the text left the input box (or verification ends): a second send
   // right behind this one must not read our text as someone's draft, nor paste behind it.
@@ -352,44 +310,144 @@ async function deliver(opts: SendOptions): Promise<SendReceipt> {
     released = true;
     await release().catch(() => {});
   };
-  if (!verify) {
-    await letGo();
-    return receipt('no_evidence', [...evidenceHead, 'not verified (verification not requested)']);
-  }
   try {
-    return await watch();
+    if (opts.verify ?? true) return await watchReceipt(d, entered, letGo);
+    return receipt('no_evidence', [...entered.evidenceHead, 'not verified (verification not requested)']);
   } finally {
     await letGo();
   }
+}
 
-  async function watch(): Promise<SendReceipt> {
-    // The window starts at Enter: waiting for the send lock or a slow machine's typing must not
-    // eat the time the runtime gets to show what it did with the message.
-    const deadline = enteredAt + timeoutMs;
-    let verdict: VerifyVerdict;
-    for (;;) {
-      let current: PaneText;
-      try {
-        // Not tied to the signal: after an abort one last capture still gives the verdict.
-        current = await capturePaneWithCursor(opts.socket, target);
-      } catch (error) {
-        const state = await readPaneState(opts.socket, target);
-        return receipt('no_evidence', [...evidenceHead, `pane could not be captured after the send: ${state.problem ?? (error as Error).message}`]);
-      }
-      verdict = classifyReceipt({ rule, before, now: read(current), sentText: text, seenInBox, entered: true, wasBusy, heartbeatBefore, heartbeatNow: beat() });
-      if (verdict.textInBox) seenInBox = true;
-      else await letGo();
-      if (verdict.final) break;
-      if (opts.signal?.aborted) {
-        verdict.evidence.push('verification aborted');
-        break;
-      }
-      if (performance.now() >= deadline) {
-        verdict.evidence.push(`no final evidence within ${timeoutMs} ms`);
-        break;
-      }
-      await delay(POLL_MS, opts.signal);
-    }
-    return receipt(verdict.status, [...evidenceHead, ...verdict.evidence]);
+/**
+ * Under the send lock: checks the pane ({@link checkSendTarget}), pastes the text, waits for it
+ * in the input box, and presses the rule's submit key unless a dialog opened meanwhile. Returns
+ * where the send stands after Enter, or the receipt when it ended before (refused, a dialog,
+ * Enter not sent). `setVersion` receives the runtime's version the check read. On a throw the
+ * caller releases the lock.
+ */
+async function typeAndEnter(d: Delivery, setVersion: (version: string | null) => void): Promise<Entered | SendReceipt> {
+  const { opts, rule, text, target } = d;
+  const check = await checkSendTarget({ ...opts, multiLine: d.multiLine, delivery: rule });
+  if (opts.signal?.aborted) return d.receipt('refused', [], 'aborted before anything was sent');
+  if (check.refusal || !check.reading) return d.receipt('refused', [], check.refusal ?? 'pane could not be read');
+  const before = check.reading;
+  setVersion(before.version ?? null);
+  const heartbeatBefore = check.heartbeat;
+  const wasBusy = before.state === 'busy' || before.state === 'queued' || heartbeatBefore?.state === 'busy';
+  try {
+    // Once typing starts the send completes (text and Enter): an abort only cuts the waits
+    // short, so it never leaves half a message in the agent's input line.
+    await insertText(opts.socket, target, text);
+  } catch (error) {
+    return d.receipt('refused', [], `tmux refused the text: ${messageOf(error)}`);
   }
+  const evidenceHead = [
+    `pasted through a tmux buffer${d.multiLine ? ` (${text.split('\n').length} lines, one bracketed paste)` : ''} into ${before.rules === 'none' ? 'a pane without screen rules' : `${opts.runtime} [${before.rules}]`} (${before.state === 'queued' ? 'busy, queue not empty' : before.state})`,
+  ];
+  const shown = await waitUntilShown(d);
+  const seenInBox = shown.seenInBox;
+  let last = shown.last;
+  if (!seenInBox) evidenceHead.push(`the text did not show in the input box within ${rule.showBoundMs} ms`);
+  if (rule.settleMs > 0) await delay(rule.settleMs);
+  // Never press Enter into a dialog that opened while the text went in.
+  try {
+    last = d.read(await capturePaneWithCursor(opts.socket, target));
+  } catch {
+    /* keep the last reading */
+  }
+  const hb = d.beat();
+  const dialog = dialogWhileTyping(last, hb, heartbeatBefore);
+  if (dialog) {
+    const now = last ?? before;
+    const verdict = classifyReceipt({ rule, before, now, sentText: text, seenInBox, entered: false, wasBusy, heartbeatBefore, heartbeatNow: hb });
+    return d.receipt(verdict.status, [...evidenceHead, `${dialog}: Enter NOT pressed`, ...verdict.evidence]);
+  }
+  try {
+    await pressKey(opts.socket, target, rule.submitKey);
+  } catch (error) {
+    return d.receipt('typed_not_submitted', [...evidenceHead, `${rule.submitKey} could not be sent: ${messageOf(error)}`]);
+  }
+  const enteredAt = performance.now();
+  evidenceHead[0] += `, then ${rule.submitKey}`;
+  return { enteredAt, before, heartbeatBefore, wasBusy, seenInBox, evidenceHead };
+}
+
+/**
+ * Lets the runtime show the pasted text in its input box before Enter (a paste and its Enter in
+ * one read can be taken as a newline inside the paste): polls until it shows, a dialog opens,
+ * a capture fails, the signal aborts or the rule's `showBoundMs` (at most half the timeout, at
+ * least 500 ms) passes. Returns the last reading and whether the text showed.
+ */
+async function waitUntilShown(d: Delivery): Promise<{ last: InputReading | null; seenInBox: boolean }> {
+  const { opts } = d;
+  const shownDeadline = performance.now() + Math.min(d.rule.showBoundMs, Math.max(d.timeoutMs / 2, 500));
+  let last: InputReading | null = null;
+  while (!opts.signal?.aborted && performance.now() < shownDeadline) {
+    try {
+      last = d.read(await capturePaneWithCursor(opts.socket, d.target));
+      if (last.box) return { last, seenInBox: true };
+      if (last.state === 'waiting') break;
+    } catch {
+      break;
+    }
+    await delay(POLL_MS / 2, opts.signal);
+  }
+  return { last, seenInBox: false };
+}
+
+/** Why Enter must not be pressed: a dialog on screen, or a heartbeat that turned `waiting` since the check; null when none. Pure. */
+function dialogWhileTyping(last: InputReading | null, hb: HeartbeatMark | null, heartbeatBefore: HeartbeatMark | null): string | null {
+  if (last?.state === 'waiting')
+    return `a dialog opened while the text went in: ${last.prompt ? `${last.prompt.kind} ${[last.prompt.tool, last.prompt.detail].filter(Boolean).join(' ')}` : 'unknown'}`;
+  if (hb?.state === 'waiting' && (!heartbeatBefore || hb.ts >= heartbeatBefore.ts) && heartbeatBefore?.state !== 'waiting')
+    return 'the heartbeat turned waiting while the text went in';
+  return null;
+}
+
+/**
+ * After Enter: polls captures and the heartbeat every {@link POLL_MS} until a final verdict,
+ * the signal aborts or `timeoutMs` from Enter passes (waiting for the send lock or a slow
+ * machine's typing does not eat the runtime's time). `letGo` releases the send lock once the
+ * text left the input box.
+ */
+async function watchReceipt(d: Delivery, e: Entered, letGo: () => Promise<void>): Promise<SendReceipt> {
+  const { opts, rule, text, target } = d;
+  const deadline = e.enteredAt + d.timeoutMs;
+  let seenInBox = e.seenInBox;
+  let verdict: VerifyVerdict;
+  for (;;) {
+    let current: PaneText;
+    try {
+      // Not tied to the signal: after an abort one last capture still gives the verdict.
+      current = await capturePaneWithCursor(opts.socket, target);
+    } catch (error) {
+      const state = await readPaneState(opts.socket, target);
+      return d.receipt('no_evidence', [...e.evidenceHead, `pane could not be captured after the send: ${state.problem ?? messageOf(error)}`]);
+    }
+    const { before, wasBusy, heartbeatBefore } = e;
+    verdict = classifyReceipt({
+      rule,
+      before,
+      now: d.read(current),
+      sentText: text,
+      seenInBox,
+      entered: true,
+      wasBusy,
+      heartbeatBefore,
+      heartbeatNow: d.beat(),
+    });
+    if (verdict.textInBox) seenInBox = true;
+    else await letGo();
+    if (verdict.final) break;
+    if (opts.signal?.aborted) {
+      verdict.evidence.push('verification aborted');
+      break;
+    }
+    if (performance.now() >= deadline) {
+      verdict.evidence.push(`no final evidence within ${d.timeoutMs} ms`);
+      break;
+    }
+    await delay(POLL_MS, opts.signal);
+  }
+  return d.receipt(verdict.status, [...e.evidenceHead, ...verdict.evidence]);
 }

@@ -12,6 +12,7 @@ import { agentPaneTarget, readPaneState } from '../../fleet/capture.js';
 import { isRemoteTmux, runTmux, tmuxCommand, type TmuxServer } from '../../fleet/exec.js';
 import { viewerSessionName } from '../../fleet/tmux.js';
 import { sanitizeLine } from '../../lib/sanitize.js';
+import { pollUntil } from '../../lib/delay.js';
 
 /** How a watch ended. */
 export interface WatchResult {
@@ -46,12 +47,13 @@ export function viewerStatusLabel(agent: string, prefix: string): string {
  */
 async function labelViewer(socket: TmuxServer, viewer: string, agent: string, prefix: string): Promise<void> {
   const label = viewerStatusLabel(sanitizeLine(agent), sanitizeLine(prefix));
-  for (const [option, value] of [
+  const options: [string, string][] = [
     ['status', 'on'],
     ['status-right-length', String(label.length + 2)],
     ['status-right', label],
     ['status-right-style', 'reverse'],
-  ]) {
+  ];
+  for (const [option, value] of options) {
     await runTmux(socket, ['set-option', '-q', '-t', `=${viewer}:`, option, value], { timeoutMs: 2000 });
   }
 }
@@ -128,15 +130,17 @@ function killViewerSync(socket: TmuxServer, viewer: string): void {
  * machine may take seconds to attach); gives up silently — the normal paths kill the viewer.
  */
 async function markViewerDisposable(socket: TmuxServer, viewer: string, child: { exitCode: number | null }): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (child.exitCode === null && Date.now() < deadline) {
-    const clients = await runTmux(socket, ['list-clients', '-t', `=${viewer}`, '-F', '#{client_name}'], { timeoutMs: 1000 });
-    if (clients.ok && clients.stdout.trim()) {
-      await runTmux(socket, ['set-option', '-t', `=${viewer}:`, 'destroy-unattached', 'on'], { timeoutMs: 1000 });
-      return;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  let attached = false;
+  await pollUntil(
+    async () => {
+      if (child.exitCode !== null) return true;
+      const clients = await runTmux(socket, ['list-clients', '-t', `=${viewer}`, '-F', '#{client_name}'], { timeoutMs: 1000 });
+      attached = clients.ok && clients.stdout.trim() !== '';
+      return attached;
+    },
+    { timeoutMs: 10_000, intervalMs: 50 },
+  );
+  if (attached) await runTmux(socket, ['set-option', '-t', `=${viewer}:`, 'destroy-unattached', 'on'], { timeoutMs: 1000 });
 }
 
 /** Window user option that remembers the agent window's own `window-size` while viewers pin it. */

@@ -10,6 +10,7 @@ import { runTmux } from '../../fleet/exec.js';
 import { resolvePaths, type MosaicPaths } from '../../lib/paths.js';
 import { packageRoot } from '../../lib/version.js';
 import { readBoundedFile } from '../../lib/bounded-read.js';
+import { delay } from '../../lib/delay.js';
 
 /** What `demo up` built; also written to `<home>/demo.json` so `demo down --mosaic-home` finds it. */
 export interface DemoFleet {
@@ -240,7 +241,7 @@ async function endAfter(pids: number[], ms: number): Promise<void> {
   const deadline = Date.now() + ms;
   let left = pids.filter(pidAlive);
   while (left.length && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50));
+    await delay(50);
     left = left.filter(pidAlive);
   }
   for (const pid of left) {

@@ -23,6 +23,7 @@ import path from 'node:path';
 import { TRANSITION_SCHEMA, type Transition } from './diff.js';
 import { openBoundedForWrite, readBoundedFile } from '../../lib/bounded-read.js';
 import { messageOf } from '../../lib/errors.js';
+import { writeFileAtomic } from '../../lib/atomic-write.js';
 
 /** History file name inside the run dir. */
 export const HISTORY_FILE_NAME = 'transitions.ndjson';
@@ -231,14 +232,7 @@ export async function appendHistory(
         .map(parseTransitionLine)
         .filter((t): t is Transition => t !== null);
       const kept = pruneHistory(all, nowMs, { perSubject: opts.perSubject, maxAgeSeconds: opts.maxAgeSeconds });
-      const tmp = `${file}.${process.pid}.tmp`;
-      const fd = openOwnerOnly(tmp, false);
-      try {
-        fs.writeSync(fd, kept.map((t) => `${JSON.stringify(t)}\n`).join(''));
-      } finally {
-        fs.closeSync(fd);
-      }
-      fs.renameSync(tmp, file);
+      writeFileAtomic(file, kept.map((t) => `${JSON.stringify(t)}\n`).join(''), { mode: 0o600 });
     }
     return { written, rotated, error: null };
   } catch (error) {
