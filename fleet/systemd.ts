@@ -22,27 +22,31 @@ export const ORCHESTRATOR_UNIT = 'mosaic-fleet-orchestrator.service';
  */
 export function systemdEscape(text: string): string {
   let out = '';
-  const bytes = Buffer.from(text, 'utf8');
-  for (let i = 0; i < bytes.length; i++) {
-    const b = bytes[i];
+  Buffer.from(text, 'utf8').forEach((b, i) => {
     const c = String.fromCharCode(b);
     if (c === '/') out += '-';
     else if (/[A-Za-z0-9:_]/.test(c) || (c === '.' && i > 0)) out += c;
     else out += `\\x${b.toString(16).padStart(2, '0')}`;
-  }
+  });
   return out;
 }
 
 /** The inverse of {@link systemdEscape} (`systemd-escape --unescape`): `\xNN` ⇒ that byte, `-` ⇒ `/`. Pure. */
 export function systemdUnescape(text: string): string {
   const bytes: number[] = [];
-  for (let i = 0; i < text.length; i++) {
-    const m = /^\\x([0-9a-fA-F]{2})/.exec(text.slice(i, i + 4));
-    if (m) {
-      bytes.push(parseInt(m[1], 16));
-      i += 3;
-    } else if (text[i] === '-') bytes.push(0x2f);
-    else bytes.push(...Buffer.from(text[i], 'utf8'));
+  let i = 0;
+  while (i < text.length) {
+    const hex = /^\\x([0-9a-fA-F]{2})/.exec(text.slice(i, i + 4))?.[1];
+    if (hex !== undefined) {
+      bytes.push(parseInt(hex, 16));
+      i += 4;
+      continue;
+    }
+    // One code point (a surrogate pair stays whole, so its UTF-8 is right).
+    const ch = String.fromCodePoint(text.codePointAt(i) ?? 0xfffd);
+    if (ch === '-') bytes.push(0x2f);
+    else bytes.push(...Buffer.from(ch, 'utf8'));
+    i += ch.length;
   }
   return Buffer.from(bytes).toString('utf8');
 }
@@ -59,8 +63,8 @@ export function agentUnitName(agent: string): string {
 
 /** The agent name of an agent unit name (`mosaic-agent@x\x40y.service` ⇒ `x@y`), or null for another unit. Pure. */
 export function agentOfUnit(unit: string): string | null {
-  const m = /^mosaic-agent@(.+)\.service$/.exec(unit);
-  return m ? systemdUnescape(m[1]) : null;
+  const instance = /^mosaic-agent@(.+)\.service$/.exec(unit)?.[1];
+  return instance === undefined ? null : systemdUnescape(instance);
 }
 
 /**

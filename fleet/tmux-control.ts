@@ -193,7 +193,7 @@ export class TmuxControlClient {
     }
     if (line.startsWith('%')) {
       this.notifications++;
-      const name = line.slice(1).split(' ', 1)[0];
+      const name = line.slice(1).split(' ', 1)[0] ?? '';
       this.opts.onNotify?.(name, line);
     }
   }

@@ -9,6 +9,7 @@
  * A tick where nothing changed costs one `stat` per known file and one per agent's sources file.
  * Remote agents are not metered here (their records live on their host).
  */
+import { messageOf } from '../../lib/errors.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { descendantsOf, readCmdline, type ProcessTree } from '../proc.js';
@@ -151,7 +152,7 @@ export class SpendMeter {
       try {
         sessions = this.opencode.read(db, since);
       } catch (error) {
-        this.errors.push(`opencode spend n/a: ${(error as Error).message}`);
+        this.errors.push(`opencode spend n/a: ${messageOf(error)}`);
         continue;
       }
       for (const s of sessions) {

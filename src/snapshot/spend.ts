@@ -11,6 +11,7 @@
  *                       "elapsedPercent","projectedPercentAtReset","pace"}] }
  * ```
  */
+import { messageOf } from '../../lib/errors.js';
 import path from 'node:path';
 import { agentBudget, BudgetCache, overBudget } from '../../fleet/spend/budget.js';
 import { SpendMeter, type MeterAgent } from '../../fleet/spend/meter.js';
@@ -119,7 +120,7 @@ export function attachSpend(snapshot: Snapshot, state: SnapshotSpend, tree: Proc
     snapshot.probes.spend = { ok: problems.length === 0, durationMs: performance.now() - started, error: problems[0] ?? null };
     for (const p of problems.slice(0, 3)) snapshot.errors.push(`spend: ${p}`);
   } catch (error) {
-    snapshot.probes.spend = { ok: false, durationMs: performance.now() - started, error: (error as Error).message };
-    snapshot.errors.push(`spend: ${(error as Error).message}`);
+    snapshot.probes.spend = { ok: false, durationMs: performance.now() - started, error: messageOf(error) };
+    snapshot.errors.push(`spend: ${messageOf(error)}`);
   }
 }
