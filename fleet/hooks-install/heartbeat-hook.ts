@@ -41,7 +41,7 @@ function hookEventOf(runtime: HookRuntime, input: HookInput): { beat: HookBeat |
  * '#{session_name}'` through the bounded runner (fleet/exec.ts, 2 s). Unlike every other tmux
  * call of ours, this one keeps `$TMUX`: the server it names is the one the hook runs in.
  */
-async function tmuxSessionName(env: NodeJS.ProcessEnv = process.env): Promise<string | null> {
+export async function tmuxSessionName(env: NodeJS.ProcessEnv = process.env): Promise<string | null> {
   if (!env.TMUX) return null;
   const args = ['display-message', '-p'];
   if (env.TMUX_PANE) args.push('-t', env.TMUX_PANE);

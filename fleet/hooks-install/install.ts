@@ -22,12 +22,22 @@ import {
 import { messageOf } from '../../lib/errors.js';
 import { readHookConfig, writeFileAtomic } from './files.js';
 import type { HookPlanItem } from './plan.js';
+import { mergeStatusLine, statuslineCommand, statusLineDetail } from './statusline-config.js';
+
+/** Claude's merge: our hooks, then our statusLine where the operator has none (./statusline-config.ts). */
+function mergeClaude(item: HookPlanItem, existing: string | null, target: HookCommandTarget): MergeResult {
+  const hooks = mergeClaudeStyleHooks(existing, CLAUDE_HOOK_EVENTS, hookCommand('claude', target), item.file);
+  const root = JSON.parse(hooks.text) as Record<string, unknown>;
+  const change = mergeStatusLine(root, statuslineCommand(target));
+  if (!change) return hooks;
+  return { text: `${JSON.stringify(root, null, 2)}\n`, changes: [...hooks.changes, change], changed: true };
+}
 
 /** The merge of one plan item (pure over the file's current text). */
 export function mergeFor(item: HookPlanItem, existing: string | null, target: HookCommandTarget): MergeResult {
   switch (item.runtime) {
     case 'claude':
-      return mergeClaudeStyleHooks(existing, CLAUDE_HOOK_EVENTS, hookCommand('claude', target), item.file);
+      return mergeClaude(item, existing, target);
     case 'codex':
       return mergeClaudeStyleHooks(existing, CODEX_HOOK_EVENTS, hookCommand('codex', target), item.file);
     case 'opencode':
@@ -115,9 +125,9 @@ export function hookStatus(items: HookPlanItem[], target: HookCommandTarget): Ho
     const missing = events.map((e) => e.event).filter((e) => !wired.includes(e));
     if (wired.length === 0) return { ...item, state: 'not wired', detail: text === null ? 'no file' : 'no mosaic-top hooks' };
     if (missing.length) return { ...item, state: 'partial', detail: `missing ${missing.join(', ')}` };
-    const merged = mergeFor(item, text, target);
+    const merged = mergeClaudeStyleHooks(text, events, hookCommand(item.runtime, target), item.file);
     if (merged.changed) return { ...item, state: 'outdated', detail: 'hooks call another mosaic-top install: run hooks install' };
     if (item.runtime === 'codex') return { ...item, state: 'wired', detail: codexTrustDetail(item.file, wired.length) };
-    return { ...item, state: 'wired', detail: `${wired.length} events` };
+    return { ...item, state: 'wired', detail: `${wired.length} events; ${statusLineDetail(text, statuslineCommand(target))}` };
   });
 }

@@ -18,7 +18,8 @@ import { OpencodeStore, type SqliteRunner } from './opencode.js';
 import { loadPriceBook, type PriceBook } from './prices.js';
 import type { ReportFile } from './report.js';
 import { attributeFile, listRecordFiles, readProcessEnv, readSources, recordSource, scopeOf, sourcesPath, type SpendSource } from './sources.js';
-import type { SpendRuntime } from './types.js';
+import { quotaPath, readQuota } from './statusline.js';
+import type { RateReport, SpendRuntime } from './types.js';
 
 /** How often source directories are listed again for new files, ms. */
 export const RELIST_MS = 10_000;
@@ -63,6 +64,7 @@ export class SpendMeter {
   private priceBook: PriceBook | null = null;
   private listings = new Map<string, { at: number; files: string[] }>();
   private sourceCache = new Map<string, { mtimeMs: number; list: SpendSource[] }>();
+  private quotaCache = new Map<string, { mtimeMs: number; report: RateReport | null }>();
   private opencode: OpencodeStore;
   /** Errors of the last refresh (unreadable files, cache writes), one line each. */
   errors: string[] = [];
@@ -142,6 +144,32 @@ export class SpendMeter {
     return s.kind === 'transcript' ? [s.path, ...files] : files;
   }
 
+  /**
+   * The subscription windows Claude's statusline gave each Claude agent (`statusline-hook`,
+   * fleet/spend/statusline.ts), as report files without usage: one `stat` per agent per tick,
+   * the file read again only when it changed.
+   */
+  private statuslineQuota(agents: readonly MeterAgent[]): ReportFile[] {
+    const out: ReportFile[] = [];
+    for (const a of agents) {
+      if (a.runtime !== 'claude') continue;
+      const file = quotaPath(this.runDir, a.name);
+      let mtimeMs: number;
+      try {
+        mtimeMs = fs.statSync(file).mtimeMs;
+      } catch {
+        continue;
+      }
+      let cached = this.quotaCache.get(a.name);
+      if (!cached || cached.mtimeMs !== mtimeMs) {
+        cached = { mtimeMs, report: readQuota(this.runDir, a.name)?.report ?? null };
+        this.quotaCache.set(a.name, cached);
+      }
+      if (cached.report) out.push({ file, runtime: 'claude', agent: a.name, reason: 'statusline', session: null, events: [], rate: cached.report });
+    }
+    return out;
+  }
+
   /** The sessions of every opencode database in the agents' scopes, attributed like files (`<db>/<session id>`). */
   private opencodeSessions(sources: ReadonlyMap<string, readonly SpendSource[]>, since: number): ReportFile[] {
     const dbs = new Set<string>();
@@ -196,6 +224,7 @@ export class SpendMeter {
       out.push({ file, runtime, agent: who.agent, reason: who.reason, session: entry.parser.session ?? null, events: entry.events, rate: entry.rate });
     }
     out.push(...this.opencodeSessions(sources, opts.since));
+    out.push(...this.statuslineQuota(agents));
     const saveError = this.ledger.save();
     if (saveError) this.errors.push(saveError);
     return out;

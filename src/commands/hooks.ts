@@ -18,6 +18,7 @@ import type { HookCommandTarget } from '../../fleet/hook-config.js';
 import { HOOK_RUNTIMES, type HookRuntime } from '../../fleet/hook-events.js';
 import { findCodexBin, trustCodexHooks, type CodexTrustResult } from '../../fleet/hooks-install/codex-trust.js';
 import { HOOK_INPUT_LIMIT, runHeartbeatHook, type HookInput } from '../../fleet/hooks-install/heartbeat-hook.js';
+import { runStatuslineHook } from '../../fleet/hooks-install/statusline-hook.js';
 import { hookStatus, installHooks, type HookInstallResult } from '../../fleet/hooks-install/install.js';
 import { hookTarget, planHookFiles, selectAgents, type HookSkip } from '../../fleet/hooks-install/plan.js';
 import type { RosterAgent } from '../../fleet/roster.js';
@@ -163,7 +164,22 @@ async function runHook(payloadArg: string | undefined, g: GlobalOptions, o: { ru
   process.exitCode = 0;
 }
 
-/** Registers `hooks install`, `hooks status` and the hidden `heartbeat-hook`. */
+/**
+ * `statusline-hook`: Claude's statusline JSON (stdin) ⇒ the agent's subscription windows; prints
+ * the short status line on stdout, a problem on stderr, and always exits 0.
+ */
+async function runStatusline(g: GlobalOptions, o: { agent?: string }): Promise<void> {
+  try {
+    const result = await runStatuslineHook(o.agent, await readStdinBounded(), g.mosaicHome);
+    process.stdout.write(`${result.line}\n`);
+    if (result.problem) process.stderr.write(`mosaic-top statusline-hook: ${sanitizeLine(result.problem)}\n`);
+  } catch (error) {
+    process.stderr.write(`mosaic-top statusline-hook: ${sanitizeLine(messageOf(error))}\n`);
+  }
+  process.exitCode = 0;
+}
+
+/** Registers `hooks install`, `hooks status` and the hidden `heartbeat-hook` and `statusline-hook`. */
 export function registerHooksCommands(program: Command): void {
   const hooks = program.command('hooks').description("wire agents' runtimes (Claude Code, Codex, opencode, pi) to the heartbeat protocol");
   hooks
@@ -188,4 +204,9 @@ export function registerHooksCommands(program: Command): void {
     .action((payloadArg: string | undefined, _o: unknown, cmd: Command) =>
       runHook(payloadArg, cmd.optsWithGlobals() as GlobalOptions, cmd.opts() as { runtime: HookRuntime; agent?: string }),
     );
+  program
+    .command('statusline-hook', { hidden: true })
+    .description("internal: Claude Code's statusLine command; records the subscription windows of the statusline JSON (stdin)")
+    .option('--agent <name>', 'agent name (default: $MOSAIC_AGENT_NAME, else the tmux session the command runs in)')
+    .action((_o: unknown, cmd: Command) => runStatusline(cmd.optsWithGlobals() as GlobalOptions, cmd.opts() as { agent?: string }));
 }

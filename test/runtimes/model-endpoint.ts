@@ -124,6 +124,14 @@ export interface RateLimitWindow {
   resetAt: number;
 }
 
+/** One Claude subscription window sent as `anthropic-ratelimit-unified-<5h|7d>-…` headers. */
+export interface UnifiedRateLimitWindow {
+  /** Fraction used, 0..1 (`-utilization`). */
+  utilization: number;
+  /** Unix seconds the window resets (`-reset`). */
+  resetAt: number;
+}
+
 /** Returned by {@link ModelEndpoint.queue}: follows one scripted reply. */
 export interface ReplyHandle {
   /** Resolves with the (first) request this reply answered. */
@@ -149,6 +157,11 @@ export interface ModelEndpoint {
    * `-reset-at`, and `secondary`) on every Responses reply from now on; null stops them.
    */
   setRateLimits(limits: { primary?: RateLimitWindow; secondary?: RateLimitWindow } | null): void;
+  /**
+   * Sends Claude's unified rate-limit headers (`anthropic-ratelimit-unified-status: allowed`,
+   * `-5h-utilization`, `-5h-reset`, `-7d-…`) on every Messages reply from now on; null stops them.
+   */
+  setUnifiedRateLimits(limits: { fiveHour?: UnifiedRateLimitWindow; sevenDay?: UnifiedRateLimitWindow } | null): void;
   /** Replies still queued (not yet started). */
   pending(): number;
   /** Model requests (main or side) whose response has not ended yet: a runtime mid-turn. */
@@ -340,6 +353,18 @@ export async function startModelEndpoint(opts: { log?: (line: string) => void } 
     }
     return h;
   };
+  let unifiedLimits: { fiveHour?: UnifiedRateLimitWindow; sevenDay?: UnifiedRateLimitWindow } | null = null;
+  const unifiedHeaders = (): Record<string, string> => {
+    if (!unifiedLimits) return {};
+    const h: Record<string, string> = { 'anthropic-ratelimit-unified-status': 'allowed' };
+    for (const [key, tag] of [['fiveHour', '5h'], ['sevenDay', '7d']] as const) {
+      const l = unifiedLimits[key];
+      if (!l) continue;
+      h[`anthropic-ratelimit-unified-${tag}-utilization`] = String(l.utilization);
+      h[`anthropic-ratelimit-unified-${tag}-reset`] = String(l.resetAt);
+    }
+    return h;
+  };
   const nextId = (prefix: string) => `${prefix}_${Date.now().toString(36)}${(++idCounter).toString(36)}`;
 
   const newQueued = (reply: ScriptedReply): { q: Queued; handle: ReplyHandle } => {
@@ -390,7 +415,7 @@ export async function startModelEndpoint(opts: { log?: (line: string) => void } 
       'cache-control': 'no-cache',
       connection: 'keep-alive',
       // The Anthropic API names each response (Claude Code records it as `requestId`).
-      ...(api === 'anthropic' ? { 'request-id': nextId('req') } : {}),
+      ...(api === 'anthropic' ? { 'request-id': nextId('req'), ...unifiedHeaders() } : {}),
       ...(api === 'responses' ? rateHeaders() : {}),
     });
     const send = (event: string | null, data: unknown): void => {
@@ -626,7 +651,7 @@ export async function startModelEndpoint(opts: { log?: (line: string) => void } 
     }
     res.writeHead(200, {
       'content-type': 'application/json',
-      ...(api === 'anthropic' ? { 'request-id': nextId('req') } : {}),
+      ...(api === 'anthropic' ? { 'request-id': nextId('req'), ...unifiedHeaders() } : {}),
       ...(api === 'responses' ? rateHeaders() : {}),
     });
     res.end(JSON.stringify(out));
@@ -805,6 +830,9 @@ export async function startModelEndpoint(opts: { log?: (line: string) => void } 
     port,
     url: `http://127.0.0.1:${port}`,
     openaiBaseUrl: `http://127.0.0.1:${port}/v1`,
+    setUnifiedRateLimits(limits: { fiveHour?: UnifiedRateLimitWindow; sevenDay?: UnifiedRateLimitWindow } | null) {
+      unifiedLimits = limits;
+    },
     setRateLimits(limits: { primary?: RateLimitWindow; secondary?: RateLimitWindow } | null) {
       rateLimits = limits;
     },
