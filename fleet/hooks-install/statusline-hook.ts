@@ -22,8 +22,13 @@ export interface StatuslineHookResult {
  * (unix ms). Records the windows when the document has any and the agent is known; never
  * throws: a bad document, an unknown agent or a write failure is the result's `problem`.
  */
-export async function runStatuslineHook(agentOpt: string | undefined, input: HookInput, mosaicHome: string | undefined, now = Date.now()): Promise<StatuslineHookResult> {
-  let value: unknown = null;
+export async function runStatuslineHook(
+  agentOpt: string | undefined,
+  input: HookInput,
+  mosaicHome: string | undefined,
+  now = Date.now(),
+): Promise<StatuslineHookResult> {
+  let value: unknown;
   try {
     value = JSON.parse(input.text) as unknown;
   } catch {

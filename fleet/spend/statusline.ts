@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../../lib/atomic-write.js';
 import { readBoundedFile } from '../../lib/bounded-read.js';
+import { sanitizeLine } from '../../lib/sanitize.js';
 import { ensureOwnerOnlyDir, OWNER_ONLY_FILE_MODE } from '../../lib/owner-only.js';
 import { obj, type RateReport, type RateWindow } from './types.js';
 
@@ -46,12 +47,12 @@ export function statuslineRates(value: unknown, at: number): RateReport | null {
   return windows.length ? { at, windows } : null;
 }
 
-/** The short status line the hook prints: `5h 42% · 7d 12%` (the model when no window is known), sanitised to one line. */
+/** The short status line the hook prints: `5h 42% · 7d 12%` (the model when no window is known), control characters shown as text (lib/sanitize.ts), one line. */
 export function statuslineText(value: unknown, report: RateReport | null): string {
   const model = obj(obj(value).model);
   const name = typeof model.display_name === 'string' ? model.display_name : typeof model.id === 'string' ? model.id : 'Claude';
   const parts = (report?.windows ?? []).map((w) => `${w.window === 'primary' ? '5h' : '7d'} ${Math.round(w.usedPercent)}%`);
-  return [name, ...parts].join(' · ').replace(/[\u0000-\u001f\u007f]/g, ' ').slice(0, 120);
+  return sanitizeLine([name, ...parts].join(' · ')).slice(0, 120);
 }
 
 /** `<run>/spend/<agent>.quota.json`: the agent's last recorded statusline windows. */

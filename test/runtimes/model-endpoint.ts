@@ -357,7 +357,10 @@ export async function startModelEndpoint(opts: { log?: (line: string) => void } 
   const unifiedHeaders = (): Record<string, string> => {
     if (!unifiedLimits) return {};
     const h: Record<string, string> = { 'anthropic-ratelimit-unified-status': 'allowed' };
-    for (const [key, tag] of [['fiveHour', '5h'], ['sevenDay', '7d']] as const) {
+    for (const [key, tag] of [
+      ['fiveHour', '5h'],
+      ['sevenDay', '7d'],
+    ] as const) {
       const l = unifiedLimits[key];
       if (!l) continue;
       h[`anthropic-ratelimit-unified-${tag}-utilization`] = String(l.utilization);

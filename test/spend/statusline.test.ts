@@ -32,7 +32,10 @@ const target = { node: '/usr/bin/node', bin: '/opt/mosaic-top/bin/mosaic-top', m
 
 describe('statuslineRates', () => {
   it('maps five_hour to primary (300 min) and seven_day to secondary (10 080 min)', () => {
-    const r = statuslineRates(doc({ five_hour: { used_percentage: 0.4 * 100, resets_at: 1_800_000_000 }, seven_day: { used_percentage: 5, resets_at: 1_800_500_000 } }), 123);
+    const r = statuslineRates(
+      doc({ five_hour: { used_percentage: 0.4 * 100, resets_at: 1_800_000_000 }, seven_day: { used_percentage: 5, resets_at: 1_800_500_000 } }),
+      123,
+    );
     expect(r).toEqual({
       at: 123,
       windows: [
@@ -45,7 +48,9 @@ describe('statuslineRates', () => {
   it('an API-key session (no rate_limits), bad values and unknown windows give null or are dropped', () => {
     expect(statuslineRates({ model: { id: 'x' } }, 1)).toBeNull();
     expect(statuslineRates('not an object', 1)).toBeNull();
-    expect(statuslineRates(doc({ five_hour: { used_percentage: 'x' }, seven_day: { used_percentage: -1 }, seven_day_opus: { used_percentage: 9 } }), 1)).toBeNull();
+    expect(
+      statuslineRates(doc({ five_hour: { used_percentage: 'x' }, seven_day: { used_percentage: -1 }, seven_day_opus: { used_percentage: 9 } }), 1),
+    ).toBeNull();
     const r = statuslineRates(doc({ seven_day: { used_percentage: 12.345, resets_at: 'soon' }, five_hour: null }), 1);
     expect(r?.windows).toEqual([{ window: 'secondary', usedPercent: 12.35, windowMinutes: 10_080, resetsAt: null }]);
   });
@@ -57,7 +62,7 @@ describe('statuslineRates', () => {
   it('the printed line names the model and the windows, on one line', () => {
     const value = doc({ five_hour: { used_percentage: 41.6, resets_at: 1 }, seven_day: { used_percentage: 5, resets_at: 2 } });
     expect(statuslineText(value, statuslineRates(value, 1))).toBe('Opus 4.8 · 5h 42% · 7d 5%');
-    expect(statuslineText({ model: { id: 'a\nb' } }, null)).toBe('a b');
+    expect(statuslineText({ model: { id: 'a\nb' } }, null)).toBe('a^Jb');
   });
 });
 
