@@ -16,8 +16,11 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBin } from '../helpers/bin.js';
 import { waitFor } from '../helpers/tmux.js';
-import { launchRuntime, SCREEN, type RuntimePane } from './launch.js';
+import { launchRuntime, type RuntimePane } from './launch.js';
 import { startModelEndpoint, type ModelEndpoint } from './model-endpoint.js';
+
+/** The line our statusline-hook prints under Claude's input box (the model's name first). */
+const OUR_LINE = /^ {2}(Sonnet|Opus|Haiku|Claude|claude-)[^\n│]*$/m;
 
 interface Quota {
   agent: string;
@@ -52,6 +55,8 @@ describe("real Claude Code's statusline windows recorded by `hooks install`", ()
       endpoint,
       session: 'ccquota',
       env: { CLAUDE_CODE_OAUTH_TOKEN: 'sk-ant-oat01-mosaic-top-test-token', ANTHROPIC_API_KEY: '' },
+      // Our statusLine replaces the `? for shortcuts` footer the launcher waits for: wait for our line.
+      waitForIdle: false,
       prepare: async (dirs) => {
         fs.mkdirSync(path.join(mosaicHome, 'fleet', 'run'), { recursive: true });
         fs.writeFileSync(
@@ -63,6 +68,7 @@ describe("real Claude Code's statusline windows recorded by `hooks install`", ()
         if (r.code !== 0) throw new Error(`hooks install failed: ${installOut}`);
       },
     });
+    await pane.waitForScreen(OUR_LINE, 60_000);
   }, 700_000); // may wait for a free runtime-pane slot (launch.ts: acquirePaneSlot)
   afterAll(async () => {
     await pane?.stop();
@@ -80,9 +86,10 @@ describe("real Claude Code's statusline windows recorded by `hooks install`", ()
 
   it("a turn's rate-limit headers become the agent's quota rows with pace; the 5-hour window raises OVER-PACE", async () => {
     const reply = endpoint.queue({ kind: 'text', text: 'Quota noted.' });
-    await pane.submit('how much quota is left');
+    await pane.submit('how much quota is left', { force: true });
     await reply.finished;
-    await pane.waitForScreen(SCREEN.claude.prompt, 60_000);
+    // Claude's statusline shows what our hook printed from the headers' windows.
+    await pane.waitForScreen(/ · 5h 40% · 7d 5%/, 60_000);
     const file = path.join(mosaicHome, 'fleet', 'run', 'spend', 'ccquota.quota.json');
     let last = '';
     const quota = await waitFor(
