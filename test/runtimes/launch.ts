@@ -48,9 +48,7 @@ export const TEST_OPENAI_KEY = 'sk-test-mosaic-top-0123456789';
 export const SCREEN: Record<RuntimeName, { prompt: RegExp; busy: RegExp; permission: RegExp | null; rateLimited: RegExp }> = {
   claude: {
     // 2.1.197 and 2.1.332 in manual mode: `? for shortcuts`; 2.1.332 in auto mode (its default): `⏵⏵ auto mode on`.
-    // With a statusLine (`hooks install` wires ours) its line replaces that footer: then the
-    // input box with a line under it, and no `esc to interrupt` anywhere on screen.
-    prompt: /\? for shortcuts|⏵⏵ auto mode on|^(?![\s\S]*esc to interrupt)[\s\S]*\n❯[^\n]*\n─{10,}\n {2}\S/,
+    prompt: /\? for shortcuts|⏵⏵ auto mode on/,
     busy: /esc to interrupt/,
     permission: /Do you want to proceed\?/,
     rateLimited: /API Error: Request rejected \(429\)/,
