@@ -24,20 +24,20 @@ import { readHookConfig, writeFileAtomic } from './files.js';
 import type { HookPlanItem } from './plan.js';
 import { mergeStatusLine, statuslineCommand, statusLineDetail } from './statusline-config.js';
 
-/** Claude's merge: our hooks, then our statusLine where the operator has none (./statusline-config.ts). */
-function mergeClaude(item: HookPlanItem, existing: string | null, target: HookCommandTarget): MergeResult {
+/** Claude's merge: our hooks, then our statusLine (added with `statusline` where the operator has none; ours kept current) (./statusline-config.ts). */
+function mergeClaude(item: HookPlanItem, existing: string | null, target: HookCommandTarget, statusline: boolean): MergeResult {
   const hooks = mergeClaudeStyleHooks(existing, CLAUDE_HOOK_EVENTS, hookCommand('claude', target), item.file);
   const root = JSON.parse(hooks.text) as Record<string, unknown>;
-  const change = mergeStatusLine(root, statuslineCommand(target));
+  const change = mergeStatusLine(root, statuslineCommand(target), statusline);
   if (!change) return hooks;
   return { text: `${JSON.stringify(root, null, 2)}\n`, changes: [...hooks.changes, change], changed: true };
 }
 
-/** The merge of one plan item (pure over the file's current text). */
-export function mergeFor(item: HookPlanItem, existing: string | null, target: HookCommandTarget): MergeResult {
+/** The merge of one plan item (pure over the file's current text); `statusline` adds Claude's statusLine. */
+export function mergeFor(item: HookPlanItem, existing: string | null, target: HookCommandTarget, statusline = false): MergeResult {
   switch (item.runtime) {
     case 'claude':
-      return mergeClaude(item, existing, target);
+      return mergeClaude(item, existing, target, statusline);
     case 'codex':
       return mergeClaudeStyleHooks(existing, CODEX_HOOK_EVENTS, hookCommand('codex', target), item.file);
     case 'opencode':
@@ -56,14 +56,15 @@ export interface HookInstallResult extends HookPlanItem {
 }
 
 /**
- * Installs (or, with `dryRun`, plans) the hooks of `items`. Never throws for one file: its
+ * Installs (or, with `dryRun`, plans) the hooks of `items`; `statusline` also adds our Claude
+ * statusLine where a file has none (./statusline-config.ts). Never throws for one file: its
  * error is in the result and the others go on.
  */
-export function installHooks(items: HookPlanItem[], target: HookCommandTarget, dryRun: boolean): HookInstallResult[] {
+export function installHooks(items: HookPlanItem[], target: HookCommandTarget, dryRun: boolean, statusline = false): HookInstallResult[] {
   return items.map((item) => {
     try {
       const existing = readHookConfig(item.file);
-      const merged = mergeFor(item, existing, target);
+      const merged = mergeFor(item, existing, target, statusline);
       if (merged.changed && !dryRun) writeFileAtomic(item.file, merged.text);
       return { ...item, changed: merged.changed, changes: merged.changes, written: merged.changed && !dryRun, error: null };
     } catch (error) {

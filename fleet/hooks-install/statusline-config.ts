@@ -1,8 +1,11 @@
 /**
- * Claude Code's `statusLine` setting, wired by `hooks install` so our hidden
+ * Claude Code's `statusLine` setting, wired by `hooks install --statusline` so our hidden
  * `statusline-hook` records the subscription windows Claude puts in the statusline JSON
  * (fleet/spend/statusline.ts). Settings hold ONE statusLine: we add ours only where there is
  * none, update one that is ours, and never replace the operator's (`hooks status` says so).
+ * Opt-in because a statusLine changes Claude's screen: Claude Code 2.1.197 then draws the line
+ * in place of its `? for shortcuts` footer and shows no `esc to interrupt` while busy (only the
+ * spinner line), the busy marker screen readiness reads.
  */
 import { shellQuote, type HookCommandTarget } from '../hook-config.js';
 
@@ -27,12 +30,13 @@ export function statusLineState(root: Record<string, unknown>, command: string):
 }
 
 /**
- * Adds our statusLine to a parsed settings object `root` (mutated) when it has none, or updates
- * ours to `command`; the operator's is kept. Returns the change line, or null when nothing changed.
+ * Adds our statusLine to a parsed settings object `root` (mutated) when it has none and `add`
+ * is set, or updates ours to `command`; the operator's is kept. Returns the change line, or null
+ * when nothing changed.
  */
-export function mergeStatusLine(root: Record<string, unknown>, command: string): string | null {
+export function mergeStatusLine(root: Record<string, unknown>, command: string, add = true): string | null {
   const state = statusLineState(root, command);
-  if (state === 'ours' || state === 'operator') return null;
+  if (state === 'ours' || state === 'operator' || (state === 'none' && !add)) return null;
   root.statusLine = { type: 'command', command, padding: 0 };
   return state === 'none' ? 'added statusLine' : 'updated statusLine';
 }
@@ -53,6 +57,6 @@ export function statusLineDetail(text: string | null, command: string): string {
     case 'operator':
       return "statusLine is the operator's (kept): subscription windows not recorded";
     case 'none':
-      return 'no statusLine: run hooks install to record subscription windows';
+      return 'no statusLine: hooks install --statusline records subscription windows';
   }
 }

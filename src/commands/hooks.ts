@@ -33,6 +33,7 @@ interface InstallOptions {
   dryRun?: boolean;
   runtime?: string;
   codexTrust?: boolean;
+  statusline?: boolean;
 }
 
 /**
@@ -101,7 +102,7 @@ async function runInstall(names: string[], g: GlobalOptions, o: InstallOptions):
   const ctx = hooksContext('install', g, names, o.runtime);
   if (!ctx) return;
   const plan = planHookFiles(ctx.agents, ctx.paths.agentsDir, process.env, ctx.paths.mosaicHome);
-  const results = installHooks(plan.items, ctx.target, !!o.dryRun);
+  const results = installHooks(plan.items, ctx.target, !!o.dryRun, !!o.statusline);
   // Codex: trust our hooks with Codex's own hashes so no review screen opens.
   const trust = await codexTrustOf(results, o);
   if (g.json) process.stdout.write(`${JSON.stringify({ dryRun: !!o.dryRun, files: results, codexTrust: Object.fromEntries(trust), skipped: plan.skipped })}\n`);
@@ -189,6 +190,7 @@ export function registerHooksCommands(program: Command): void {
     .option('--dry-run', 'print what would change; write nothing')
     .addOption(new Option('--runtime <runtime>', 'runtime of the named agents (when they are not in the roster)').choices([...HOOK_RUNTIMES]))
     .option('--no-codex-trust', 'do not ask Codex for its hook hashes (Codex will show its review screen)')
+    .option('--statusline', "also wire Claude's statusLine (where it has none) to record subscription windows for spend (docs/spend.md)")
     .action((names: string[], _o: unknown, cmd: Command) => runInstall(names, cmd.optsWithGlobals() as GlobalOptions, cmd.opts() as InstallOptions));
   hooks
     .command('status')

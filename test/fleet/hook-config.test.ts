@@ -238,10 +238,8 @@ describe('mosaic-top hooks install / status / heartbeat-hook (real program)', ()
     expect(json.hooks.Stop[1].hooks[0].command).toBe(
       `${process.execPath} ${fs.realpathSync(BIN)} ${HOOK_COMMAND_MARK} claude --mosaic-home ${env.MOSAIC_HOME} || true`,
     );
-    // No statusLine of the operator's: ours records the subscription windows.
-    expect(readJsonFile<{ statusLine: { command: string } }>(settings).statusLine.command).toBe(
-      `${process.execPath} ${fs.realpathSync(BIN)} statusline-hook --mosaic-home ${env.MOSAIC_HOME}`,
-    );
+    // The statusLine is opt-in (--statusline): not added.
+    expect(readJsonFile<{ statusLine?: unknown }>(settings).statusLine).toBeUndefined();
     const codex = readJsonFile<HooksFile>(path.join(dir, 'userhome', '.codex', 'hooks.json'));
     expect(Object.keys(codex.hooks)).toContain('PermissionRequest');
 
@@ -252,7 +250,7 @@ describe('mosaic-top hooks install / status / heartbeat-hook (real program)', ()
     expect(fs.readFileSync(settings, 'utf8')).toBe(written);
 
     const status = await runBin(['hooks', 'status'], env);
-    expect(status.stdout).toContain(`cc1,cc2 (claude): wired: ${settings} (7 events; statusLine records subscription windows)`);
+    expect(status.stdout).toContain(`cc1,cc2 (claude): wired: ${settings} (7 events; no statusLine: hooks install --statusline records subscription windows)`);
     expect(status.stdout).toContain('cx1 (codex): wired:');
     expect(status.stdout).toContain('6 events; 0/6 trusted in config.toml: Codex will ask to review them');
   });

@@ -1,7 +1,7 @@
 /**
  * Claude Code's subscription windows against the REAL Claude Code: the model endpoint sends the
  * `anthropic-ratelimit-unified-5h-*` / `-7d-*` headers a subscription session gets; `mosaic-top
- * hooks install` wires our `statusline-hook` as Claude's statusLine; Claude fills the statusline
+ * hooks install --statusline` wires our `statusline-hook` as Claude's statusLine; Claude fills the statusline
  * JSON's `rate_limits` from those headers, the hook records them, and the agent's quota rows in
  * `spend --json` and `--once --json` equal what the endpoint sent, with pace: a 5-hour window
  * that will run out early raises OVER-PACE. Claude fills `rate_limits` only when signed in to a
@@ -33,7 +33,7 @@ interface Quota {
   projectedPercentAtReset: number | null;
 }
 
-describe("real Claude Code's statusline windows recorded by `hooks install`", () => {
+describe("real Claude Code's statusline windows recorded by `hooks install --statusline`", () => {
   let endpoint: ModelEndpoint;
   let pane: RuntimePane;
   let mosaicHome: string;
@@ -63,7 +63,7 @@ describe("real Claude Code's statusline windows recorded by `hooks install`", ()
           path.join(mosaicHome, 'fleet', 'roster.yaml'),
           `version: 1\nagents:\n  - name: ccquota\n    runtime: claude\n    working_directory: ${dirs.workdir}\n`,
         );
-        const r = await runBin(['hooks', 'install', 'ccquota'], { ...env, HOME: dirs.home });
+        const r = await runBin(['hooks', 'install', '--statusline', 'ccquota'], { ...env, HOME: dirs.home });
         installOut = r.stdout + r.stderr;
         if (r.code !== 0) throw new Error(`hooks install failed: ${installOut}`);
       },

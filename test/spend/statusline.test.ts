@@ -108,9 +108,12 @@ describe('statusLine merge', () => {
     expect(mergeStatusLine(none, command)).toBe('added statusLine');
     expect(none.statusLine).toEqual({ type: 'command', command, padding: 0 });
     expect(mergeStatusLine(none, command)).toBeNull();
+    const optOut: Record<string, unknown> = {};
+    expect(mergeStatusLine(optOut, command, false)).toBeNull();
+    expect(optOut.statusLine).toBeUndefined();
     const old: Record<string, unknown> = { statusLine: { type: 'command', command: statuslineCommand({ ...target, bin: '/old/bin' }) } };
     expect(statusLineState(old, command)).toBe('outdated');
-    expect(mergeStatusLine(old, command)).toBe('updated statusLine');
+    expect(mergeStatusLine(old, command, false)).toBe('updated statusLine');
     const theirs = { statusLine: { type: 'command', command: '~/bin/my-line.sh' } };
     expect(mergeStatusLine(theirs, command)).toBeNull();
     expect(theirs.statusLine.command).toBe('~/bin/my-line.sh');
