@@ -27,7 +27,7 @@ import { randomBytes } from 'node:crypto';
 import type { ReactElement } from 'react';
 import { tmuxSocketPath } from '../helpers/tmux.js';
 import { writeHomeRoster } from '../helpers/roster.js';
-import { liveConsoleCpu, makeLiveFleet } from './live-fleet.js';
+import { consoleSessionArgs, liveConsoleCpu, makeLiveFleet } from './live-fleet.js';
 
 // Same React build as the console itself (src/modes/console.ts): production. Set before React
 // loads, hence the dynamic imports below.
@@ -93,29 +93,10 @@ function median(values: number[]): number {
 
 /** The real console on `home` in a 200×60 pane of tmux server `uiSocket` (fixture systemctl, no bus). */
 function startConsolePane(uiSocket: string, home: string, history: boolean): void {
-  tmux(uiSocket, [
-    'new-session',
-    '-d',
-    '-s',
-    'console',
-    '-x',
-    '200',
-    '-y',
-    '60',
-    '-e',
-    `PATH=${fixtureBin}:${process.env.PATH}`,
-    '-e',
-    'MT_SYSTEMCTL_MODE=nobus',
-    '-e',
-    'TERM=xterm-256color',
-    '-e',
-    `MOSAIC_TOP_HISTORY=${history ? 'on' : 'off'}`,
-    bin,
-    '--mosaic-home',
-    home,
-    '--interval',
-    '2',
-  ]);
+  tmux(
+    uiSocket,
+    consoleSessionArgs([bin], home, { PATH: `${fixtureBin}:${process.env.PATH}`, MT_SYSTEMCTL_MODE: 'nobus', MOSAIC_TOP_HISTORY: history ? 'on' : 'off' }),
+  );
 }
 
 /**

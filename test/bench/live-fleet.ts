@@ -18,6 +18,31 @@ import { writeHomeRoster, type TestAgentDef } from '../helpers/roster.js';
 
 const CLK_TCK = 100;
 
+/**
+ * The tmux `new-session` argv that starts the real console in a detached 200×60 session named
+ * `console`: `env` as `-e K=V` (TERM=xterm-256color unless given), then the program and
+ * `--mosaic-home <home> --interval 2`. Every console bench starts it this way.
+ */
+export function consoleSessionArgs(program: string[], home: string, env: Record<string, string>): string[] {
+  const all = { TERM: 'xterm-256color', ...env };
+  return [
+    'new-session',
+    '-d',
+    '-s',
+    'console',
+    '-x',
+    '200',
+    '-y',
+    '60',
+    ...Object.entries(all).flatMap(([k, v]) => ['-e', `${k}=${v}`]),
+    ...program,
+    '--mosaic-home',
+    home,
+    '--interval',
+    '2',
+  ];
+}
+
 function tmux(socket: string, args: string[]): string {
   return execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
 }
@@ -136,22 +161,7 @@ export async function liveConsoleCpu(fleet: LiveFleet, opts: LiveConsoleOptions)
   const first = fleet.names[0];
   let beats: NodeJS.Timeout | null = null;
   try {
-    tmux(ui, [
-      'new-session',
-      '-d',
-      '-s',
-      'console',
-      '-x',
-      '200',
-      '-y',
-      '60',
-      ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]),
-      ...program,
-      '--mosaic-home',
-      fleet.home,
-      '--interval',
-      '2',
-    ]);
+    tmux(ui, consoleSessionArgs(program, fleet.home, env));
     const capture = () => tmux(ui, ['capture-pane', '-p', '-t', '=console:0.0']);
     await until(() => capture().includes(first), 90_000, 'console shows agents');
     // Writers with a 30 s interval: one fifteenth of the fleet every 2 s.

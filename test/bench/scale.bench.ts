@@ -30,6 +30,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { consoleSessionArgs } from './live-fleet.js';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { tmuxSocketPath } from '../helpers/tmux.js';
@@ -188,27 +189,7 @@ async function until(test: () => boolean, timeoutMs: number, what: string): Prom
 async function consoleCpu(home: string, n: number, bin: string): Promise<{ cpu: number; children: number }> {
   const ui = `mt-scale-ui-${tag}-${n}-${sockets.length}`;
   sockets.push(ui);
-  tmux(ui, [
-    'new-session',
-    '-d',
-    '-s',
-    'console',
-    '-x',
-    '200',
-    '-y',
-    '60',
-    '-e',
-    `PATH=${fixtureBin}:${process.env.PATH}`,
-    '-e',
-    'MT_SYSTEMCTL_MODE=nobus',
-    '-e',
-    'TERM=xterm-256color',
-    bin,
-    '--mosaic-home',
-    home,
-    '--interval',
-    '2',
-  ]);
+  tmux(ui, consoleSessionArgs([bin], home, { PATH: `${fixtureBin}:${process.env.PATH}`, MT_SYSTEMCTL_MODE: 'nobus' }));
   const capture = () => tmux(ui, ['capture-pane', '-p', '-t', '=console:0.0']);
   await until(() => capture().includes('agent0000'), 60_000, 'console shows agents');
   // Let the first ticks (module loading, first roster parse) pass before measuring.

@@ -17,6 +17,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { consoleSessionArgs } from './live-fleet.js';
 import { randomBytes } from 'node:crypto';
 import { parseListen } from '../../src/serve/access.js';
 import { createServeApp } from '../../src/serve/app.js';
@@ -120,29 +121,7 @@ async function measure(pid: number): Promise<number> {
 
 /** The real console on `home` in a 200×60 pane of tmux server `uiSocket`; resolves with its pid once it shows agents. */
 async function startConsolePane(uiSocket: string, home: string, envPath: string): Promise<number> {
-  tmux(uiSocket, [
-    'new-session',
-    '-d',
-    '-s',
-    'console',
-    '-x',
-    '200',
-    '-y',
-    '60',
-    '-e',
-    `PATH=${envPath}`,
-    '-e',
-    'MT_SYSTEMCTL_MODE=nobus',
-    '-e',
-    'TERM=xterm-256color',
-    '-e',
-    'MOSAIC_TOP_HISTORY=off',
-    bin,
-    '--mosaic-home',
-    home,
-    '--interval',
-    '2',
-  ]);
+  tmux(uiSocket, consoleSessionArgs([bin], home, { PATH: envPath, MT_SYSTEMCTL_MODE: 'nobus', MOSAIC_TOP_HISTORY: 'off' }));
   const cdeadline = Date.now() + 30_000;
   while (!tmux(uiSocket, ['capture-pane', '-p', '-t', '=console:0.0']).includes('agent000')) {
     if (Date.now() > cdeadline) throw new Error('console did not show agents');
