@@ -16,8 +16,9 @@
  * Targets (issue 4): ≤ 2 % of one core, first frame ≤ 1.5 s. Cleans up every server and dir.
  *
  * `MT_BENCH_PART=agents`: only the console's CPU per agent count (100 and 1,000 by default),
- * push on and forced off, optionally beside an older build (`MT_BENCH_BASE`) and under the
- * profiler (`MT_BENCH_PROFILE`): see benchCpuPerAgentCount and docs/performance.md.
+ * push on and forced off, the spend meter on or off (`MT_BENCH_SPEND=on|off|both`), optionally
+ * beside an older build (`MT_BENCH_BASE`) and under the profiler (`MT_BENCH_PROFILE`): see
+ * benchCpuPerAgentCount and docs/performance.md.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -292,6 +293,8 @@ async function benchCpuPerAgentCount(): Promise<void> {
   const rounds = Math.max(1, Number(process.env.MT_BENCH_ROUNDS ?? 1));
   // MT_BENCH_PUSH=on|off: only that mode (default both).
   const pushModes = process.env.MT_BENCH_PUSH === 'on' ? [true] : process.env.MT_BENCH_PUSH === 'off' ? [false] : [true, false];
+  // MT_BENCH_SPEND=on|off|both: the spend meter on (default), off (MOSAIC_TOP_SPEND=off) or each.
+  const spendModes = process.env.MT_BENCH_SPEND === 'both' ? [true, false] : [process.env.MT_BENCH_SPEND !== 'off'];
   const rows: Record<string, string | number>[] = [];
   const load = () =>
     os
@@ -302,32 +305,34 @@ async function benchCpuPerAgentCount(): Promise<void> {
     const fleet = makeLiveFleet(n, n >= 1000 ? 4 : 1);
     try {
       for (let round = 1; round <= rounds; round++)
-        for (const push of pushModes) {
-          for (const { code, bin: b } of codes) {
-            const profileDir = profileRoot ? path.join(profileRoot, `${code}-${n}-${push ? 'push' : 'poll'}-${round}`) : undefined;
-            const loadBefore = load();
-            const r = await liveConsoleCpu(fleet, {
-              bin: b,
-              seconds,
-              pathPrefix: fixtureBin,
-              env: { MT_SYSTEMCTL_MODE: 'nobus', ...(push ? {} : { MOSAIC_TOP_NO_PUSH: '1' }) },
-              profileDir,
-            });
-            const row = {
-              code,
-              round,
-              agents: n,
-              push: push ? 'on' : 'off',
-              cpuPctOneCore: Number(r.cpuPct.toFixed(2)),
-              cpuMsPerTick: Number((r.cpuMs / (r.seconds / 2)).toFixed(1)),
-              childrenPct: Number(r.childrenPct.toFixed(2)),
-              seconds: Math.round(r.seconds),
-              load: `${loadBefore} → ${load()}`,
-            };
-            rows.push(row);
-            process.stdout.write(`console CPU per agent count: ${JSON.stringify(row)}\n`);
+        for (const push of pushModes)
+          for (const spend of spendModes) {
+            for (const { code, bin: b } of codes) {
+              const profileDir = profileRoot ? path.join(profileRoot, `${code}-${n}-${push ? 'push' : 'poll'}${spend ? '' : '-nospend'}-${round}`) : undefined;
+              const loadBefore = load();
+              const r = await liveConsoleCpu(fleet, {
+                bin: b,
+                seconds,
+                pathPrefix: fixtureBin,
+                env: { MT_SYSTEMCTL_MODE: 'nobus', ...(push ? {} : { MOSAIC_TOP_NO_PUSH: '1' }), ...(spend ? {} : { MOSAIC_TOP_SPEND: 'off' }) },
+                profileDir,
+              });
+              const row = {
+                code,
+                round,
+                agents: n,
+                push: push ? 'on' : 'off',
+                spend: spend ? 'on' : 'off',
+                cpuPctOneCore: Number(r.cpuPct.toFixed(2)),
+                cpuMsPerTick: Number((r.cpuMs / (r.seconds / 2)).toFixed(1)),
+                childrenPct: Number(r.childrenPct.toFixed(2)),
+                seconds: Math.round(r.seconds),
+                load: `${loadBefore} → ${load()}`,
+              };
+              rows.push(row);
+              process.stdout.write(`console CPU per agent count: ${JSON.stringify(row)}\n`);
+            }
           }
-        }
     } finally {
       fleet.close();
     }
