@@ -309,6 +309,25 @@ export interface VerifyVerdict {
 }
 
 /**
+ * True when a permission prompt opened after Enter on a runtime that was idle with our text in
+ * its box: a turn that asks for a tool at once is the runtime taking the message (the prompt
+ * hides the box and the busy marker, so neither can show it). Not for a busy runtime (its
+ * running turn may ask on its own), a prompt already open before, or a screen without rules.
+ */
+function promptOpenedBySend(input: ReceiptInput): boolean {
+  const { before, now } = input;
+  return (
+    input.entered &&
+    input.seenInBox &&
+    !input.wasBusy &&
+    now.rules !== 'none' &&
+    before.state === 'idle' &&
+    now.state === 'waiting' &&
+    now.prompt?.kind === 'permission'
+  );
+}
+
+/**
  * Classifies one poll of a verified send against its baseline, as the runtime's delivery rule
  * says (fleet/delivery.ts):
  * 1. **typed_not_submitted** (not final: the runtime may still take it) — the text sits in the
@@ -317,7 +336,8 @@ export interface VerifyVerdict {
  *    `Steering:`, opencode `QUEUED`) after the box held the text and emptied, or where the
  *    baseline was not queued;
  * 3. **submitted** — an uptake signal of the rule: busy marker turned on, heartbeat turned
- *    busy, the box emptied after holding the text; a steering runtime (Codex) that was busy
+ *    busy, the box emptied after holding the text, a permission prompt opened on an idle
+ *    runtime after the box held the text; a steering runtime (Codex) that was busy
  *    took it into the running turn (said so in the evidence);
  * 4. **no_evidence** — none of that; the terminal's echo or new output is named, not counted.
  * Pure; never throws.
@@ -361,6 +381,10 @@ export function classifyReceipt(input: ReceiptInput): VerifyVerdict {
   if (rule.uptake.includes('hook-busy') && wentBusy)
     uptake.push(`heartbeat went busy after the send (ts=${hbNow!.ts}${hbBefore ? `, was ${hbBefore.state ?? 'no state'} at ts=${hbBefore.ts}` : ''})`);
   if (rule.uptake.includes('box-emptied') && emptied) uptake.push(`the input box held the text and emptied after Enter [${now.rules}]`);
+  if (promptOpenedBySend(input))
+    uptake.push(
+      `the input box held the text, then ${describePrompt(now.prompt)} opened after Enter: the runtime took the message and asks before running a tool [${now.rules}]`,
+    );
   if (uptake.length) {
     if (rule.whileBusy === 'steers' && (input.wasBusy || (before.idleMayStream && before.state === 'idle'))) {
       uptake.push(input.wasBusy ? 'steered into the running turn (Enter while busy)' : 'taken as a new turn, or steered into a turn still streaming');

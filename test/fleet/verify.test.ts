@@ -194,6 +194,14 @@ describe('classifyReceipt (uptake from the runtime only)', () => {
     // A beat that was already busy is not evidence.
     expect(classifyReceipt({ ...base, heartbeatBefore: { ts: 10, state: 'busy' }, heartbeatNow: { ts: 11, state: 'busy' } }).status).toBe('no_evidence');
   });
+  it('a permission prompt opening after Enter on an idle runtime is uptake; on a busy one, or without the text seen, it is not', () => {
+    const v = classifyReceipt(receiptInput('claude', screen('claude-idle'), screen('claude-permission')));
+    expect(v).toMatchObject({ status: 'submitted', final: true });
+    expect(v.evidence.join(' ')).toMatch(/permission prompt \(Bash: echo hi > proto\.txt\) opened after Enter: the runtime took the message/);
+    expect(classifyReceipt(receiptInput('claude', screen('claude-busy'), screen('claude-permission'), { wasBusy: true })).status).toBe('no_evidence');
+    expect(classifyReceipt(receiptInput('claude', screen('claude-idle'), screen('claude-permission'), { seenInBox: false })).status).toBe('no_evidence');
+    expect(classifyReceipt(receiptInput('claude', screen('claude-permission'), screen('claude-permission'))).status).toBe('no_evidence');
+  });
   it('Enter held back (a dialog opened while typing): typed_not_submitted or no_evidence, final', () => {
     const v = classifyReceipt(receiptInput('claude', screen('claude-idle'), screen('claude-permission'), { entered: false }));
     expect(v).toMatchObject({ status: 'no_evidence', final: true });
