@@ -10,18 +10,8 @@ import { BacklogError, type ImportResult, type NorthStarGoal } from '../types.js
 import { actorOr, assertInt, assertName, assertText, duplicateIds, requireText } from '../validate.js';
 import { jsonbParam } from './fragments.js';
 
-/** A goal, validated. */
-interface Goal {
-  id: string;
-  title: string;
-  phase: string | null;
-  priority: number;
-  dependsOn: string[];
-  body: string | null;
-}
-
 /** Validates the goals; duplicate ids are refused ('invalid', naming them and `source`). */
-function validGoals(goals: unknown, source: string): Goal[] {
+function validGoals(goals: unknown, source: string): NorthStarGoal[] {
   if (!Array.isArray(goals)) throw new BacklogError('invalid', 'goals must be a list');
   const valid = (goals as NorthStarGoal[]).map((g) => ({
     id: assertName(g.id, 'goal id'),
@@ -37,7 +27,7 @@ function validGoals(goals: unknown, source: string): Goal[] {
 }
 
 /** Writes one goal: created, updated (title, phase, priority or dependencies differ) or unchanged. */
-async function importGoal(tx: BacklogDb, g: Goal, actor: string, source: string): Promise<'created' | 'updated' | 'unchanged'> {
+async function importGoal(tx: BacklogDb, g: NorthStarGoal, actor: string, source: string): Promise<'created' | 'updated' | 'unchanged'> {
   const row = rowsOf<{ id: string; outcome: string }>(
     await tx.execute(sql`WITH old AS (
               SELECT b.id, b.title, b.phase, b.priority, b.depends_on FROM backlog b WHERE b.id = ${g.id} FOR UPDATE
