@@ -100,6 +100,12 @@ export interface CollectSnapshotOptions {
    */
   listPanes?: (socket: string | null, opts: { timeoutMs: number; signal?: AbortSignal; nowSeconds: number; holder: string | null }) => Promise<TmuxSocketProbe>;
   /**
+   * Asks systemd about the units (default {@link probeSystemdUnits}: one `systemctl --user show`);
+   * the console passes its bus-pushed one (fleet/systemd-push.ts), which keeps the last answer
+   * until the user bus says a unit changed.
+   */
+  probeUnits?: typeof probeSystemdUnits;
+  /**
    * The spend meter's state (src/snapshot/spend.ts): when given, `agents[].spend`,
    * `fleet.spend` and the OVER-PACE / OVER-BUDGET flags are filled. Keep one per poller.
    */
@@ -193,7 +199,7 @@ function startProbes(opts: CollectSnapshotOptions, plan: FleetPlan, hasRoster: b
     ),
   );
   const systemd: Promise<SystemdProbe | null> = hasRoster
-    ? probeSystemdUnits(unitNames, { timeoutMs, signal, backoff: opts.systemdBackoff, nowMs })
+    ? (opts.probeUnits ?? probeSystemdUnits)(unitNames, { timeoutMs, signal, backoff: opts.systemdBackoff, nowMs })
     : Promise.resolve(null);
   const remotes = Promise.all(
     [...plan.remoteGroups].map(async ([target, list]) => {

@@ -4,7 +4,8 @@
  * systemd back-off, the tmux environment, one backlog client, the screen reader and rules,
  * lingering, the incremental process-tree reader, the spend meter — and the push sources
  * (src/snapshot/push-sources.ts: one tmux control-mode client per local socket answers the pane
- * lists and says when something changed). A caller takes a snapshot per tick with
+ * lists and says when something changed; fleet/systemd-push.ts keeps the units' states until the
+ * user bus says one changed). A caller takes a snapshot per tick with
  * {@link LiveCollector.collect} and subscribes to the pushes with {@link LiveCollector.onChange}
  * (the poller's `nudge`), so whoever observes the fleet sees it the same way.
  *
@@ -13,6 +14,7 @@
  */
 import type { MosaicPaths } from '../../lib/paths.js';
 import type { CollectSnapshotOptions } from './collect.js';
+import type { SystemdPush } from '../../fleet/systemd-push.js';
 import type { TmuxControlPool } from './push-sources.js';
 import type { SnapshotSpend } from './spend.js';
 import { spendMeterWanted } from './spend-switch.js';
@@ -37,6 +39,8 @@ export interface LiveCollector {
   close: () => Promise<void>;
   /** The tmux control clients (null with push off): their counters tell how pane lists were answered. */
   readonly tmuxPool: TmuxControlPool | null;
+  /** The systemd probe kept between bus signals (null with push off): its counters tell how unit states were answered. */
+  readonly systemdPush: SystemdPush | null;
   /** The spend meter's state (undefined with the meter off): the spend view reads its files. */
   readonly spend: SnapshotSpend | undefined;
 }
@@ -55,6 +59,7 @@ function loadModules() {
     import('../../fleet/linger.js'),
     import('./push-sources.js'),
     import('../../fleet/run-dir-watch.js'),
+    import('../../fleet/systemd-push.js'),
   ]);
 }
 
@@ -77,6 +82,7 @@ export async function createLiveCollector(opts: LiveCollectorOptions): Promise<L
     { LingerCache, lingerDir },
     { TmuxControlPool, pushEnabled },
     { RunDirWatch, isPausedChange },
+    { SystemdPush },
   ] = await loadModules();
   const { paths } = opts;
   const listeners = new Set<() => void>();
@@ -96,6 +102,15 @@ export async function createLiveCollector(opts: LiveCollectorOptions): Promise<L
     ? new RunDirWatch({
         onChange: (_dir, name) => {
           if (isPausedChange(name)) for (const l of listeners) l();
+        },
+      })
+    : null;
+  // Units' states kept until the user bus says one changed (fleet/systemd-push.ts); a change pushes.
+  const systemdPush = pushEnabled(env)
+    ? new SystemdPush({
+        env,
+        onChange: () => {
+          for (const l of listeners) l();
         },
       })
     : null;
@@ -121,10 +136,12 @@ export async function createLiveCollector(opts: LiveCollectorOptions): Promise<L
     ...(opts.sinceOf ? { sinceOf: opts.sinceOf } : {}),
     ...(tmuxPool ? { listPanes: (socket, o) => tmuxPool.list(socket, o) } : {}),
     ...(runDirWatch ? { runDirReaders: runDirWatch } : {}),
+    ...(systemdPush ? { probeUnits: systemdPush.probe.bind(systemdPush) } : {}),
   };
   let closed = false;
   return {
     tmuxPool,
+    systemdPush,
     spend,
     collect: (signal) => collectSnapshot({ ...kept, signal }),
     onChange(listener) {
@@ -137,6 +154,7 @@ export async function createLiveCollector(opts: LiveCollectorOptions): Promise<L
       listeners.clear();
       tmuxPool?.close();
       runDirWatch?.close();
+      systemdPush?.close();
       await backlogReader.close();
     },
   };

@@ -10,7 +10,9 @@
  * `MOSAIC_TOP_NO_PUSH=1` turns push off: every tick polls.
  *
  * The run dir (beats, PAUSED) and the agents dir (env files) push through inotify instead:
- * fleet/run-dir-watch.ts, used by the console under the same switch.
+ * fleet/run-dir-watch.ts; systemd units through the user bus: fleet/systemd-push.ts (the last
+ * `systemctl show` kept until a unit's `PropertiesChanged`). Both are used by the console
+ * (src/snapshot/live.ts) under the same switch.
  */
 import { LAYOUT_NOTIFICATIONS, TmuxControlClient, tmuxQuote } from '../../fleet/tmux-control.js';
 import { LIST_PANES_FORMAT, parseListPanes, probeTmuxSocket, type TmuxSocketProbe } from '../../fleet/tmux.js';

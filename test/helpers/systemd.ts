@@ -12,8 +12,18 @@
  * `/run/systemd/system` in it (systemd then believes the system was booted with systemd),
  * `/dev/null` bound over `/dev/console` (where a user manager logs), and `exec
  * /usr/lib/systemd/systemd --user` with HOME, XDG_RUNTIME_DIR (0700) and XDG_CONFIG_HOME of a
- * temp dir. No D-Bus: `systemctl --user` reaches `$XDG_RUNTIME_DIR/systemd/private`. Programs
- * under test get that environment from {@link TestSystemd.env}.
+ * temp dir. `systemctl --user` reaches `$XDG_RUNTIME_DIR/systemd/private`. Programs under test
+ * get that environment from {@link TestSystemd.env}.
+ *
+ * The user bus: unless started with `{ bus: false }`, the manager gets its own throwaway
+ * `dbus-daemon --session` at `$XDG_RUNTIME_DIR/bus`, the way a login session has it
+ * (dbus-user-session): units `dbus.socket` (pulled in by `sockets.target`) and `dbus.service`
+ * written to the temp config dir BEFORE the manager starts. systemd connects to the user bus
+ * (and registers `org.freedesktop.systemd1` on it) only while ITS `dbus.socket` and
+ * `dbus.service` run — a daemon started beside it is never used — so the daemon is the
+ * manager's own, socket-activated by the first client, and ends with it. With `{ bus: false }`
+ * `dbus.socket` is masked: no bus at all (a host without dbus-user-session). The machine's own
+ * bus and manager are never touched: the environment names only the throwaway ones.
  *
  * Teardown ({@link TestSystemd.stop}) leaves nothing: `systemctl --user exit`, the manager's pid
  * waited for, `cgroup.kill` on the sub-cgroup (and SIGKILL to whatever a v1 hierarchy still
@@ -67,8 +77,16 @@ export interface TestSystemd {
   socket: string;
   /** The holder session the holder unit creates (roster `holder_session`). */
   holderSession: string;
-  /** `base` (default process.env) with this manager's HOME, XDG_RUNTIME_DIR, XDG_CONFIG_HOME (or the fixture's PATH); no DBUS_SESSION_BUS_ADDRESS. */
+  /**
+   * `base` (default process.env) with this manager's HOME, XDG_RUNTIME_DIR, XDG_CONFIG_HOME (or
+   * the fixture's PATH); DBUS_SESSION_BUS_ADDRESS names this manager's bus when it has one, and
+   * is removed otherwise (never the machine's).
+   */
   env(base?: NodeJS.ProcessEnv): NodeJS.ProcessEnv;
+  /** True when the manager has its throwaway user bus (`$XDG_RUNTIME_DIR/bus`). */
+  bus: boolean;
+  /** Pid of the bus daemon (`dbus.service`'s MainPID), or null when it does not run (not activated yet, no bus, the fixture). */
+  busDaemonPid(): Promise<number | null>;
   /** `systemctl --user …args` against this manager (bounded, 20 s). */
   systemctl(args: string[]): Promise<SystemctlResult>;
   /** `systemctl --user show <unit>` as a property map (Id, ActiveState, SubState, UnitFileState, MainPID, Result). */
@@ -208,7 +226,12 @@ function cgroupPids(root: string): number[] {
  * to the fixture where the real one cannot run (see {@link realSystemdUnavailableReason});
  * throws under `CI=true` instead, and when the real manager does not come up within 20 s.
  */
-export async function startTestSystemd(area: string, socket: string, holderSession = '_keepalive'): Promise<TestSystemd> {
+export async function startTestSystemd(
+  area: string,
+  socket: string,
+  holderSession = '_keepalive',
+  opts: { bus?: boolean } = {},
+): Promise<TestSystemd> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `mt-sd-${area}-`));
   const home = path.join(dir, 'home');
   const runtimeDir = path.join(dir, 'xdg-run');
@@ -229,6 +252,8 @@ export async function startTestSystemd(area: string, socket: string, holderSessi
     return fixtureSystemd(dir, socket, holderSession, unavailable);
   }
 
+  const bus = opts.bus ?? true;
+  writeBusUnits(unitDir, bus);
   const hierarchies = cgroupHierarchies();
   const cgName = `mt-sd-${area}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const cgroups = hierarchies.map((h) => ({ ...h, dir: path.join(h.mount, h.own, cgName) }));
@@ -256,15 +281,31 @@ export async function startTestSystemd(area: string, socket: string, holderSessi
 
   const env = (base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv => {
     const e: NodeJS.ProcessEnv = { ...base, HOME: home, XDG_RUNTIME_DIR: runtimeDir, XDG_CONFIG_HOME: configHome };
-    delete e.DBUS_SESSION_BUS_ADDRESS;
+    if (bus) e.DBUS_SESSION_BUS_ADDRESS = `unix:path=${path.join(runtimeDir, 'bus')}`;
+    else delete e.DBUS_SESSION_BUS_ADDRESS;
     return e;
   };
   const systemctl = (args: string[]) => call('systemctl', ['--user', ...args], env());
 
   let stopped = false;
+  const busDaemonPid = async (): Promise<number | null> => {
+    if (!bus) return null;
+    const r = await systemctl(['show', 'dbus.service', '--property=MainPID', '--value']);
+    const pid = Number(r.stdout.trim());
+    return r.code === 0 && Number.isInteger(pid) && pid > 0 ? pid : null;
+  };
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
+    // The bus daemon first, by its pid (the manager's exit would stop it too; the cgroup kill below ends any rest).
+    const daemon = bus && !exited ? await busDaemonPid() : null;
+    if (daemon !== null) {
+      try {
+        process.kill(daemon, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    }
     if (!exited) await systemctl(['exit']);
     await waitFor(() => exited || !alive(pid), `systemd --user (pid ${pid}) to exit`, { timeoutMs: 20_000 }).catch(() => {});
     for (const c of cgroups) {
@@ -324,11 +365,13 @@ export async function startTestSystemd(area: string, socket: string, holderSessi
   const startScript = path.join(dir, 'agent-start.sh');
   const sd: TestSystemd = {
     kind: 'real',
-    description: `real systemd --user ${version} (pid ${pid}, cgroup ${cgName}, XDG_RUNTIME_DIR ${runtimeDir})`,
+    description: `real systemd --user ${version} (pid ${pid}, cgroup ${cgName}, XDG_RUNTIME_DIR ${runtimeDir}, ${bus ? 'own user bus' : 'no user bus'})`,
     dir,
     socket,
     holderSession,
     env,
+    bus,
+    busDaemonPid,
     systemctl,
     async show(unit) {
       const r = await systemctl(['show', unit, '--property=Id,LoadState,ActiveState,SubState,UnitFileState,MainPID,Result', '--no-pager']);
@@ -418,6 +461,39 @@ export async function startTestSystemd(area: string, socket: string, holderSessi
   return sd;
 }
 
+/** The bus daemon (Debian's dbus-daemon package). */
+export const DBUS_DAEMON = '/usr/bin/dbus-daemon';
+
+/**
+ * The throwaway manager's user bus units in `unitDir` (they shadow any of the machine's, e.g.
+ * dbus-user-session's): with `bus`, `dbus.socket` on `%t/bus`, wanted by `sockets.target`, and
+ * `dbus.service` running {@link DBUS_DAEMON} `--session` on it (as dbus-user-session's units);
+ * without, `dbus.socket` masked.
+ */
+function writeBusUnits(unitDir: string, bus: boolean): void {
+  if (!bus) {
+    fs.symlinkSync('/dev/null', path.join(unitDir, 'dbus.socket'));
+    return;
+  }
+  if (!fs.existsSync(DBUS_DAEMON)) throw new Error(`${DBUS_DAEMON} missing (apt-get install -y --no-install-recommends dbus-daemon), or start with { bus: false }`);
+  fs.writeFileSync(path.join(unitDir, 'dbus.socket'), ['[Unit]', 'Description=user bus socket (test)', '[Socket]', 'ListenStream=%t/bus', ''].join('\n'));
+  fs.writeFileSync(
+    path.join(unitDir, 'dbus.service'),
+    [
+      '[Unit]',
+      'Description=user bus (test)',
+      'Requires=dbus.socket',
+      '[Service]',
+      'Type=notify',
+      'NotifyAccess=main',
+      `ExecStart=${DBUS_DAEMON} --session --address=systemd: --nofork --nopidfile --systemd-activation --syslog-only`,
+      '',
+    ].join('\n'),
+  );
+  fs.mkdirSync(path.join(unitDir, 'sockets.target.wants'), { recursive: true });
+  fs.symlinkSync(path.join(unitDir, 'dbus.socket'), path.join(unitDir, 'sockets.target.wants', 'dbus.socket'));
+}
+
 /** The fixture stand-in: `show` answers from a fixture file; every lifecycle verb is refused. */
 function fixtureSystemd(dir: string, socket: string, holderSession: string, why: string): TestSystemd {
   const fixture = path.join(dir, 'units.fixture');
@@ -437,6 +513,8 @@ function fixtureSystemd(dir: string, socket: string, holderSession: string, why:
     socket,
     holderSession,
     env,
+    bus: false,
+    busDaemonPid: async () => null,
     systemctl: (args) => call('systemctl', ['--user', ...args], env()),
     async show(unit) {
       const r = await call('systemctl', ['--user', 'show', unit, '--property=Id'], env());

@@ -1,8 +1,9 @@
 /**
  * A unit stopped on a REAL throwaway `systemd --user` (test/helpers/systemd.ts) is seen by the
- * console's collect with push on (tmux control clients, watched run dir) and with push off
- * (subprocesses, plain reads): the next snapshot after `systemctl --user stop` shows the unit
- * inactive and its agent dead. Beats change alongside, so both push sources are exercised.
+ * console's collect with push on (tmux control clients, watched run dir, unit changes from the
+ * manager's user bus) and with push off (subprocesses, plain reads): the next snapshot after
+ * `systemctl --user stop` — with push on, the one the bus's signal asks for — shows the unit
+ * inactive and its agent dead. Beats change alongside, so every push source is exercised.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeHeartbeat } from '../../fleet/heartbeat.js';
 import { RosterCache } from '../../fleet/roster.js';
 import { RunDirWatch } from '../../fleet/run-dir-watch.js';
+import { SystemdPush } from '../../fleet/systemd-push.js';
 import { resolvePaths, type MosaicPaths } from '../../lib/paths.js';
 import { collectSnapshot } from '../../src/snapshot/collect.js';
 import { TmuxControlPool } from '../../src/snapshot/push-sources.js';
@@ -26,7 +28,12 @@ describe.runIf(available)('a unit stop is seen with push on and off (real system
   let home: string;
   let paths: MosaicPaths;
   const socket = isolatedSocketName('pushunit');
-  const saved = { HOME: process.env.HOME, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR, XDG_CONFIG_HOME: process.env.XDG_CONFIG_HOME };
+  const saved = {
+    HOME: process.env.HOME,
+    XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR,
+    XDG_CONFIG_HOME: process.env.XDG_CONFIG_HOME,
+    DBUS_SESSION_BUS_ADDRESS: process.env.DBUS_SESSION_BUS_ADDRESS,
+  };
 
   beforeAll(async () => {
     sd = await startTestSystemd('pushunit', socket);
@@ -45,7 +52,10 @@ describe.runIf(available)('a unit stop is seen with push on and off (real system
     );
     // collect asks `systemctl --user` with this process's environment: this manager's.
     const env = sd.env();
-    for (const k of Object.keys(saved) as (keyof typeof saved)[]) process.env[k] = env[k];
+    for (const k of Object.keys(saved) as (keyof typeof saved)[]) {
+      if (env[k] === undefined) delete process.env[k];
+      else process.env[k] = env[k];
+    }
   });
   afterAll(async () => {
     for (const [k, v] of Object.entries(saved)) {
@@ -63,6 +73,8 @@ describe.runIf(available)('a unit stop is seen with push on and off (real system
       expect((await sd.systemctl(['start', unit])).code).toBe(0);
       const pool = push ? new TmuxControlPool() : null;
       const watch = push ? new RunDirWatch() : null;
+      let unitChanges = 0;
+      const systemd = push ? new SystemdPush({ env: sd.env(), onChange: () => unitChanges++ }) : null;
       const rosterCache = new RosterCache(paths.roster);
       const collect = () =>
         collectSnapshot({
@@ -72,6 +84,7 @@ describe.runIf(available)('a unit stop is seen with push on and off (real system
           readScreens: false,
           ...(pool ? { listPanes: (s, o) => pool.list(s, o) } : {}),
           ...(watch ? { runDirReaders: watch } : {}),
+          ...(systemd ? { probeUnits: systemd.probe.bind(systemd) } : {}),
         });
       try {
         writeHeartbeat(paths.runDir, agent, { state: 'busy' });
@@ -79,7 +92,17 @@ describe.runIf(available)('a unit stop is seen with push on and off (real system
         expect(await row()).toMatchObject({ unit: { activeState: 'active' }, heartbeat: { state: 'busy' } });
         // With push on, the control client attaches in the background: wait until a tick uses it.
         if (pool) await waitFor(async () => (await collect()) && pool.stats.viaControl > 0, 'the control client in use');
+        // So does the bus monitor: from then on an idle tick reuses the kept unit states.
+        if (systemd) {
+          await waitFor(async () => (await collect()) && systemd.liveMonitor, 'the bus monitor subscribed', { timeoutMs: 20_000 });
+          await collect();
+          const viaBus = systemd.stats.viaBus;
+          await collect();
+          expect(systemd.stats.viaBus).toBe(viaBus + 1);
+        }
+        const changesBefore = unitChanges;
         expect((await sd.systemctl(['stop', unit])).code).toBe(0);
+        if (systemd) await waitFor(() => unitChanges > changesBefore, 'the bus to report the stop');
         writeHeartbeat(paths.runDir, agent, { state: 'idle' });
         if (watch)
           await waitFor(
@@ -93,6 +116,7 @@ describe.runIf(available)('a unit stop is seen with push on and off (real system
       } finally {
         pool?.close();
         watch?.close();
+        systemd?.close();
       }
     });
   }
