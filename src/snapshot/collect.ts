@@ -325,8 +325,8 @@ function readLocalFiles(paths: MosaicPaths, plan: FleetPlan, nowSeconds: number,
  * Collects one snapshot. Probes run concurrently, each with a timeout; a failed probe degrades
  * its fields and is reported in `probes` and `errors` — it never throws (a missing roster is an
  * error in the snapshot). Cost: one `list-panes -a` per distinct local socket + one
- * `systemctl --user show` (none while a `systemdBackoff` holds off), independent of the
- * number of agents.
+ * `systemctl --user show` (none while a `systemdBackoff` holds off, or while the console's
+ * `probeUnits` keeps its answer), independent of the number of agents.
  */
 export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Snapshot> {
   const nowMs = opts.now ?? Date.now();
