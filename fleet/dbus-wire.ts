@@ -2,9 +2,10 @@
  * The few pieces of the D-Bus wire protocol (D-Bus Specification, "Message Protocol" and
  * "Authentication Protocol") that the systemd bus monitor (./systemd-bus.ts) needs: the
  * EXTERNAL auth line, method calls with string arguments (Hello, AddMatch, Subscribe), and the
- * header of every message received (type, serials, path, interface, member, error name), cut
- * from a byte stream with a bound on a message's size. Bodies are skipped, never parsed: the
- * monitor learns all it needs from a signal's header (its object path names the unit). Pure.
+ * header of every message received (type, serials, path, interface, member, error name,
+ * signature) with its body's bytes, cut from a byte stream with a bound on a message's size.
+ * A body is read only when it is made of `u`, `s` and `o` alone ({@link readSimpleBody}: a
+ * `JobRemoved`'s unit name); a signal's object path names its unit. Pure.
  */
 
 /** Message types (D-Bus Specification, "Message Types"). */
@@ -28,6 +29,16 @@ export interface DbusHeader {
   member: string | null;
   errorName: string | null;
   sender: string | null;
+  /** The body's signature (`` when it has none). */
+  signature: string;
+  /** True when the message is big-endian (its body too). */
+  bigEndian: boolean;
+}
+
+/** One received message: its header and its body's bytes. */
+export interface DbusMessage {
+  header: DbusHeader;
+  body: Buffer;
 }
 
 /** The method call to write: string arguments only (signature `s…`). */
@@ -147,8 +158,8 @@ function align(offset: number, n: number): number {
  * incomplete message). Throws {@link DbusWireError} for a bad endianness byte, a message over
  * `maxBytes` (default {@link DBUS_MAX_MESSAGE_BYTES}) or a header field it cannot read.
  */
-export function splitDbusMessages(buf: Buffer, maxBytes = DBUS_MAX_MESSAGE_BYTES): { headers: DbusHeader[]; rest: Buffer } {
-  const headers: DbusHeader[] = [];
+export function splitDbusMessages(buf: Buffer, maxBytes = DBUS_MAX_MESSAGE_BYTES): { messages: DbusMessage[]; rest: Buffer } {
+  const messages: DbusMessage[] = [];
   let at = 0;
   while (buf.length - at >= 16) {
     const le = buf[at] === 0x6c;
@@ -159,10 +170,11 @@ export function splitDbusMessages(buf: Buffer, maxBytes = DBUS_MAX_MESSAGE_BYTES
     const total = align(16 + fieldsLength, 8) + bodyLength;
     if (total > maxBytes) throw new DbusWireError(`message of ${total} bytes over the ${maxBytes}-byte bound`);
     if (buf.length - at < total) break;
-    headers.push(readHeader(buf.subarray(at, at + 16 + fieldsLength), le));
+    const header = readHeader(buf.subarray(at, at + 16 + fieldsLength), le);
+    messages.push({ header, body: buf.subarray(at + total - bodyLength, at + total) });
     at += total;
   }
-  return { headers, rest: at === 0 ? buf : buf.subarray(at) };
+  return { messages, rest: at === 0 ? buf : buf.subarray(at) };
 }
 
 /** The header of one message (`msg`: its first 16 bytes and its header fields). */
@@ -171,7 +183,18 @@ function readHeader(msg: Buffer, le: boolean): DbusHeader {
     if (o + 4 > msg.length) throw new DbusWireError('header field past the header');
     return le ? msg.readUInt32LE(o) : msg.readUInt32BE(o);
   };
-  const header: DbusHeader = { type: msg[1] ?? 0, serial: u32(8), replySerial: null, path: null, interface: null, member: null, errorName: null, sender: null };
+  const header: DbusHeader = {
+    type: msg[1] ?? 0,
+    serial: u32(8),
+    replySerial: null,
+    path: null,
+    interface: null,
+    member: null,
+    errorName: null,
+    sender: null,
+    signature: '',
+    bigEndian: !le,
+  };
   let at = 16;
   while (at < msg.length) {
     at = align(at, 8);
@@ -207,8 +230,36 @@ function readHeader(msg: Buffer, le: boolean): DbusHeader {
     else if (code === 4) header.errorName = String(value);
     else if (code === 5) header.replySerial = Number(value);
     else if (code === 7) header.sender = String(value);
+    else if (code === 8) header.signature = String(value);
   }
   return header;
+}
+
+/**
+ * The values of a body whose signature has only `u` (a number), `s` and `o` (strings), in
+ * order; null for any other signature or a body too short for it. `JobRemoved` (`uoss`: id,
+ * job, unit, result) ⇒ `[7, '/org/freedesktop/systemd1/job/7', 'a.service', 'done']`. Pure.
+ */
+export function readSimpleBody(message: DbusMessage): (string | number)[] | null {
+  const { body, header } = message;
+  if (!/^[uso]*$/.test(header.signature)) return null;
+  const u32 = (o: number) => (header.bigEndian ? body.readUInt32BE(o) : body.readUInt32LE(o));
+  const values: (string | number)[] = [];
+  let at = 0;
+  for (const t of header.signature) {
+    at = align(at, 4);
+    if (at + 4 > body.length) return null;
+    const n = u32(at);
+    if (t === 'u') {
+      values.push(n);
+      at += 4;
+      continue;
+    }
+    if (at + 4 + n + 1 > body.length) return null;
+    values.push(body.toString('utf8', at + 4, at + 4 + n));
+    at += 5 + n;
+  }
+  return values;
 }
 
 /**

@@ -7,10 +7,13 @@
  * can hold a subscription while it listens. Hence one socket in this process (no subprocess):
  * the wire pieces are in ./dbus-wire.ts, bodies are never parsed.
  *
- * What it reports: `PropertiesChanged` on a unit's object path ⇒ `onUnitChanged(unit)`;
- * `UnitFilesChanged` or `Reloading` on the manager ⇒ `onManagerChanged()` (unit file states may
- * have moved, every unit is to be asked again). `UnitNew`/`UnitRemoved` are not reported: a
- * `systemctl show` of an unloaded unit loads and unloads it, and would report itself. When the
+ * What it reports: `PropertiesChanged` on a unit's object path, and `JobRemoved` (a start,
+ * stop or restart of a unit ended) ⇒ `onUnitChanged(unit)`; `UnitFilesChanged` or `Reloading`
+ * on the manager ⇒ `onManagerChanged()` (unit file states may have moved, every unit is to be
+ * asked again). The job matters: a unit loaded and started within one turn of the manager's
+ * loop (a `Type=simple` unit never loaded before) announces itself with `UnitNew` alone, whose
+ * state changes are folded into it. `UnitNew`/`UnitRemoved` are not reported: a `systemctl show`
+ * of an unloaded unit loads and unloads it, and would report itself. When the
  * manager leaves the bus (`NameOwnerChanged` of `org.freedesktop.systemd1`), the bus goes away,
  * or a message is malformed or over the size bound, the connection ends and `onExit` is called
  * once: the caller polls and connects again.
@@ -27,10 +30,11 @@ import {
   DBUS_SIGNAL,
   dbusAuthLine,
   encodeDbusCall,
+  readSimpleBody,
   splitDbusMessages,
   unitOfObjectPath,
   type DbusCall,
-  type DbusHeader,
+  type DbusMessage,
 } from './dbus-wire.js';
 
 const SYSTEMD = 'org.freedesktop.systemd1';
@@ -39,6 +43,7 @@ const MANAGER_INTERFACE = 'org.freedesktop.systemd1.Manager';
 /** The match rules added before subscribing (D-Bus Specification, "Match Rules"). */
 export const SYSTEMD_BUS_MATCHES: readonly string[] = [
   `type='signal',sender='${SYSTEMD}',interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',path_namespace='/org/freedesktop/systemd1/unit'`,
+  `type='signal',sender='${SYSTEMD}',interface='${MANAGER_INTERFACE}',member='JobRemoved'`,
   `type='signal',sender='${SYSTEMD}',interface='${MANAGER_INTERFACE}',member='UnitFilesChanged'`,
   `type='signal',sender='${SYSTEMD}',interface='${MANAGER_INTERFACE}',member='Reloading'`,
   `type='signal',sender='org.freedesktop.DBus',interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='${SYSTEMD}'`,
@@ -195,19 +200,21 @@ export class SystemdBusMonitor {
       return;
     }
     this.buffered = this.buffered.length ? Buffer.concat([this.buffered, chunk]) : chunk;
-    let headers: DbusHeader[];
+    let messages: DbusMessage[];
     try {
       const split = splitDbusMessages(this.buffered);
-      headers = split.headers;
-      this.buffered = split.rest;
+      messages = split.messages;
+      // A kept tail is copied: the chunk it points into is not held for the life of the connection.
+      this.buffered = split.rest.length && split.messages.length ? Buffer.from(split.rest) : split.rest;
     } catch (error) {
       this.finish(`bad message: ${(error as Error).message}`);
       return;
     }
-    for (const h of headers) this.onMessage(h);
+    for (const m of messages) this.onMessage(m);
   }
 
-  private onMessage(h: DbusHeader): void {
+  private onMessage(message: DbusMessage): void {
+    const h = message.header;
     if ((h.type === DBUS_METHOD_RETURN || h.type === DBUS_ERROR) && h.replySerial !== null) {
       const p = this.pending.get(h.replySerial);
       this.pending.delete(h.replySerial);
@@ -222,6 +229,11 @@ export class SystemdBusMonitor {
     if (h.member === 'PropertiesChanged') {
       const unit = unitOfObjectPath(h.path ?? '');
       if (unit === null) return;
+      this.signals++;
+      this.opts.onUnitChanged?.(unit);
+    } else if (h.interface === MANAGER_INTERFACE && h.member === 'JobRemoved') {
+      const unit = readSimpleBody(message)?.[2];
+      if (typeof unit !== 'string') return;
       this.signals++;
       this.opts.onUnitChanged?.(unit);
     } else if (h.interface === MANAGER_INTERFACE) {

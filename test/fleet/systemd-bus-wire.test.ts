@@ -11,6 +11,7 @@ import {
   DbusWireError,
   dbusAuthLine,
   encodeDbusCall,
+  readSimpleBody,
   splitDbusMessages,
   unitOfObjectPath,
 } from '../../fleet/dbus-wire.js';
@@ -30,11 +31,23 @@ describe('D-Bus wire', () => {
     const msg = encodeDbusCall(addMatch);
     expect(msg[0]).toBe(0x6c);
     expect(msg.readUInt32LE(8)).toBe(7);
-    const { headers, rest } = splitDbusMessages(msg);
+    const { messages, rest } = splitDbusMessages(msg);
     expect(rest.length).toBe(0);
-    expect(headers).toEqual([
-      { type: DBUS_METHOD_CALL, serial: 7, replySerial: null, path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus', member: 'AddMatch', errorName: null, sender: null },
+    expect(messages.map((m) => m.header)).toEqual([
+      {
+        type: DBUS_METHOD_CALL,
+        serial: 7,
+        replySerial: null,
+        path: '/org/freedesktop/DBus',
+        interface: 'org.freedesktop.DBus',
+        member: 'AddMatch',
+        errorName: null,
+        sender: null,
+        signature: 's',
+        bigEndian: false,
+      },
     ]);
+    expect(readSimpleBody(messages[0]!)).toEqual(addMatch.args);
     // The body: one STRING (length, bytes, NUL) right after the header, which ends 8-aligned.
     const bodyLength = msg.readUInt32LE(4);
     const body = msg.subarray(msg.length - bodyLength);
@@ -50,13 +63,13 @@ describe('D-Bus wire', () => {
     const stream = Buffer.concat([a, b]);
     const cut = a.length + 5;
     const first = splitDbusMessages(stream.subarray(0, cut));
-    expect(first.headers.map((h) => h.serial)).toEqual([1]);
+    expect(first.messages.map((m) => m.header.serial)).toEqual([1]);
     expect(first.rest.length).toBe(5);
     const second = splitDbusMessages(Buffer.concat([first.rest, stream.subarray(cut)]));
-    expect(second.headers.map((h) => [h.serial, h.member])).toEqual([[2, 'Hello']]);
+    expect(second.messages.map((m) => [m.header.serial, m.header.member, m.body.length])).toEqual([[2, 'Hello', 0]]);
     expect(second.rest.length).toBe(0);
     // Fewer than 16 bytes: nothing yet.
-    expect(splitDbusMessages(stream.subarray(0, 10)).headers).toEqual([]);
+    expect(splitDbusMessages(stream.subarray(0, 10)).messages).toEqual([]);
   });
 
   it('a message over the bound or with a bad endianness byte is refused (the connection is dropped)', () => {
@@ -70,6 +83,27 @@ describe('D-Bus wire', () => {
     const bad = Buffer.from(big);
     bad[0] = 0x41;
     expect(() => splitDbusMessages(bad)).toThrow(/bad endianness byte 0x41/);
+  });
+
+  it('a JobRemoved body (uoss) reads as its values; other signatures and short bodies are not read', () => {
+    // id 7, job path, unit, result — marshalled as systemd does (each value 4-aligned).
+    const parts: Buffer[] = [];
+    const u32 = (n: number) => {
+      const b = Buffer.alloc(4);
+      b.writeUInt32LE(n);
+      return b;
+    };
+    const str = (s: string) => {
+      const bytes = Buffer.from(s);
+      const pad = (4 - ((bytes.length + 1) % 4)) % 4;
+      return Buffer.concat([u32(bytes.length), bytes, Buffer.alloc(1 + pad)]);
+    };
+    parts.push(u32(7), str('/org/freedesktop/systemd1/job/7'), str('mosaic-agent@a1.service'), str('done'));
+    const header = { type: 4, serial: 9, replySerial: null, path: '/org/freedesktop/systemd1', interface: 'org.freedesktop.systemd1.Manager', member: 'JobRemoved', errorName: null, sender: ':1.0', bigEndian: false };
+    const body = Buffer.concat(parts);
+    expect(readSimpleBody({ header: { ...header, signature: 'uoss' }, body })).toEqual([7, '/org/freedesktop/systemd1/job/7', 'mosaic-agent@a1.service', 'done']);
+    expect(readSimpleBody({ header: { ...header, signature: 'a{sv}' }, body })).toBeNull();
+    expect(readSimpleBody({ header: { ...header, signature: 'uoss' }, body: body.subarray(0, 20) })).toBeNull();
   });
 
   it('the EXTERNAL auth line carries the uid as hex ASCII', () => {
