@@ -283,3 +283,106 @@ export function unitOfObjectPath(objectPath: string): string | null {
   }
   return Buffer.from(bytes).toString('utf8');
 }
+
+/** Alignment of a D-Bus type by its first character (D-Bus Specification, "Marshaling"). */
+function alignmentOf(t: string): number {
+  if (t === 'y' || t === 'g' || t === 'v') return 1;
+  if (t === 'n' || t === 'q') return 2;
+  if (t === 't' || t === 'x' || t === 'd' || t === '(' || t === '{') return 8;
+  return 4; // b, i, u, h, s, o, a
+}
+
+/** The end of the first complete type in `sig` from `i` (a basic type, `a…`, `(…)`, `{…}`, `v`). */
+function typeEnd(sig: string, i: number): number {
+  const c = sig[i];
+  if (c === 'a') return typeEnd(sig, i + 1);
+  if (c === '(' || c === '{') {
+    let j = i + 1;
+    while (j < sig.length && sig[j] !== ')' && sig[j] !== '}') j = typeEnd(sig, j);
+    return j + 1;
+  }
+  if (c === undefined) throw new DbusWireError('truncated signature');
+  return i + 1;
+}
+
+/** Reads the value of complete type `t` at `at`: its end offset, and its value when `t` is `s`, `o`, `g` or `u`. */
+function readValue(body: Buffer, t: string, at: number, be: boolean): { end: number; value: string | number | null } {
+  const u32 = (o: number) => {
+    if (o + 4 > body.length) throw new DbusWireError('body value past the body');
+    return be ? body.readUInt32BE(o) : body.readUInt32LE(o);
+  };
+  at = align(at, alignmentOf(t[0] ?? ''));
+  const c = t[0];
+  if (c === 's' || c === 'o') {
+    const n = u32(at);
+    return { end: at + 5 + n, value: body.toString('utf8', at + 4, at + 4 + n) };
+  }
+  if (c === 'g') {
+    const n = body[at] ?? 0;
+    return { end: at + 2 + n, value: body.toString('ascii', at + 1, at + 1 + n) };
+  }
+  if (c === 'u' || c === 'i' || c === 'b' || c === 'h') return { end: at + 4, value: c === 'u' ? u32(at) : null };
+  if (c === 'y') return { end: at + 1, value: null };
+  if (c === 'n' || c === 'q') return { end: at + 2, value: null };
+  if (c === 't' || c === 'x' || c === 'd') return { end: at + 8, value: null };
+  if (c === 'a') {
+    const n = u32(at);
+    const start = align(at + 4, alignmentOf(t[1] ?? ''));
+    return { end: start + n, value: null };
+  }
+  if (c === 'v') {
+    const inner = readValue(body, 'g', at, be);
+    return { end: readValue(body, String(inner.value), inner.end, be).end, value: null };
+  }
+  if (c === '(' || c === '{') {
+    let end = at;
+    for (let i = 1; i < t.length - 1; ) {
+      const next = typeEnd(t, i);
+      end = readValue(body, t.slice(i, next), end, be).end;
+      i = next;
+    }
+    return { end, value: null };
+  }
+  throw new DbusWireError(`type '${t}'`);
+}
+
+/** What a `PropertiesChanged` signal (`sa{sv}as`) says: the interface, the changed values (strings and `u` numbers; null for other types), the invalidated names. */
+export interface PropertiesChange {
+  interface: string;
+  changed: Map<string, string | number | null>;
+  invalidated: string[];
+}
+
+/**
+ * Reads a `org.freedesktop.DBus.Properties.PropertiesChanged` body; null when its signature is
+ * not `sa{sv}as`. Values of types other than `s`, `o`, `g` and `u` are skipped (kept as null).
+ * Throws {@link DbusWireError} for a body that does not hold what its signature says.
+ */
+export function readPropertiesChanged(message: DbusMessage): PropertiesChange | null {
+  const { body, header } = message;
+  if (header.signature !== 'sa{sv}as') return null;
+  const be = header.bigEndian;
+  const iface = readValue(body, 's', 0, be);
+  let at = align(iface.end, 4);
+  if (at + 4 > body.length) throw new DbusWireError('body value past the body');
+  const dictBytes = be ? body.readUInt32BE(at) : body.readUInt32LE(at);
+  at = align(at + 4, 8);
+  const dictEnd = at + dictBytes;
+  const changed = new Map<string, string | number | null>();
+  while (at < dictEnd) {
+    const key = readValue(body, 's', align(at, 8), be);
+    const sig = readValue(body, 'g', key.end, be);
+    const value = readValue(body, String(sig.value), sig.end, be);
+    changed.set(String(key.value), value.value);
+    at = value.end;
+  }
+  const invalidatedAt = align(dictEnd, 4);
+  const listBytes = invalidatedAt + 4 <= body.length ? (be ? body.readUInt32BE(invalidatedAt) : body.readUInt32LE(invalidatedAt)) : 0;
+  const invalidated: string[] = [];
+  for (let i = invalidatedAt + 4; i < invalidatedAt + 4 + listBytes; ) {
+    const s = readValue(body, 's', i, be);
+    invalidated.push(String(s.value));
+    i = s.end;
+  }
+  return { interface: String(iface.value), changed, invalidated };
+}

@@ -7,8 +7,8 @@
  * can hold a subscription while it listens. Hence one socket in this process (no subprocess):
  * the wire pieces are in ./dbus-wire.ts, bodies are never parsed.
  *
- * What it reports: `PropertiesChanged` on a unit's object path, and `JobRemoved` (a start,
- * stop or restart of a unit ended) ⇒ `onUnitChanged(unit)`; `UnitFilesChanged` or `Reloading`
+ * What it reports: `PropertiesChanged` on a unit's object path (with what it says), and
+ * `JobRemoved` (a start, stop or restart of a unit ended) ⇒ `onUnitChanged(unit, change)`; `UnitFilesChanged` or `Reloading`
  * on the manager ⇒ `onManagerChanged()` (unit file states may have moved, every unit is to be
  * asked again). The job matters: a unit loaded and started within one turn of the manager's
  * loop (a `Type=simple` unit never loaded before) announces itself with `UnitNew` alone, whose
@@ -30,11 +30,13 @@ import {
   DBUS_SIGNAL,
   dbusAuthLine,
   encodeDbusCall,
+  readPropertiesChanged,
   readSimpleBody,
   splitDbusMessages,
   unitOfObjectPath,
   type DbusCall,
   type DbusMessage,
+  type PropertiesChange,
 } from './dbus-wire.js';
 
 const SYSTEMD = 'org.freedesktop.systemd1';
@@ -75,8 +77,11 @@ export function userBusPath(env: NodeJS.ProcessEnv = process.env): string | null
 export interface SystemdBusMonitorOptions {
   /** The bus socket (see {@link userBusPath}). */
   socketPath: string;
-  /** A unit's properties changed (`mosaic-agent@a1.service`). */
-  onUnitChanged?: (unit: string) => void;
+  /**
+   * A unit changed (`mosaic-agent@a1.service`): `change` is what its `PropertiesChanged` said,
+   * null for an ended job (a change for sure).
+   */
+  onUnitChanged?: (unit: string, change: PropertiesChange | null) => void;
   /** Unit files changed or the manager reloaded: every unit is to be asked again. */
   onManagerChanged?: () => void;
   /** Called once when the connection is gone (ended, refused, malformed, closed). */
@@ -229,13 +234,20 @@ export class SystemdBusMonitor {
     if (h.member === 'PropertiesChanged') {
       const unit = unitOfObjectPath(h.path ?? '');
       if (unit === null) return;
+      let change: PropertiesChange | null;
+      try {
+        change = readPropertiesChanged(message);
+      } catch (error) {
+        this.finish(`bad PropertiesChanged of ${unit}: ${(error as Error).message}`);
+        return;
+      }
       this.signals++;
-      this.opts.onUnitChanged?.(unit);
+      if (change) this.opts.onUnitChanged?.(unit, change);
     } else if (h.interface === MANAGER_INTERFACE && h.member === 'JobRemoved') {
       const unit = readSimpleBody(message)?.[2];
       if (typeof unit !== 'string') return;
       this.signals++;
-      this.opts.onUnitChanged?.(unit);
+      this.opts.onUnitChanged?.(unit, null);
     } else if (h.interface === MANAGER_INTERFACE) {
       this.signals++;
       this.opts.onManagerChanged?.();

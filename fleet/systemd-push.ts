@@ -1,7 +1,9 @@
 /**
  * The console's systemd probe with push: the last `systemctl --user show` answer is kept, and a
  * tick asks systemctl again only when the bus said something changed. While the bus monitor
- * (./systemd-bus.ts) is subscribed, a unit's `PropertiesChanged` marks it dirty and calls
+ * (./systemd-bus.ts) is subscribed, a unit's `PropertiesChanged` that differs from the kept
+ * answer (one heard while systemctl runs: from the answer it gets), or its ended job, marks it
+ * dirty and calls
  * `onChange` (the console runs a tick at once); an idle tick starts no `systemctl`. One
  * `systemctl show` of every unit (one subprocess, as without push) runs when a unit asked for is
  * dirty, when the set of units changed, at the first tick after the monitor subscribed, and at
@@ -10,8 +12,35 @@
  * started in the background: a few quick attempts, then one every `retryMs` — as the tmux
  * control clients do (src/snapshot/push-sources.ts).
  */
+import type { PropertiesChange } from './dbus-wire.js';
 import { probeSystemdUnits, type SystemdBackoff, type SystemdProbe } from './systemd.js';
 import { SystemdBusMonitor, userBusPath } from './systemd-bus.js';
+import type { UnitInfo } from './types.js';
+
+/** The unit properties the probe reports, by their D-Bus names (interfaces `…systemd1.Unit` and `…systemd1.Service`). */
+const WATCHED: Record<string, (u: UnitInfo) => string | number> = {
+  Id: (u) => u.name,
+  LoadState: (u) => u.loadState,
+  ActiveState: (u) => u.activeState,
+  SubState: (u) => u.subState,
+  UnitFileState: (u) => u.unitFileState,
+  MainPID: (u) => u.mainPid ?? 0,
+};
+
+/**
+ * True when `change` tells nothing new about `kept` (the unit as last answered): none of the
+ * watched properties is invalidated, and each one it carries has the kept value. A
+ * `systemctl show` of an unloaded unit loads it and its dependencies, whose dependency lists
+ * then change (and their signals carry every property): those are not changes. Pure.
+ */
+export function changeIsKnown(change: PropertiesChange, kept: UnitInfo | undefined): boolean {
+  if (!kept) return false;
+  for (const name of Object.keys(WATCHED)) {
+    if (change.invalidated.includes(name)) return false;
+    if (change.changed.has(name) && change.changed.get(name) !== WATCHED[name]!(kept)) return false;
+  }
+  return true;
+}
 
 /** Options of {@link SystemdPush}. */
 export interface SystemdPushOptions {
@@ -63,6 +92,10 @@ export class SystemdPush {
   private generation = 0;
   /** Units asked at the last probe (a signal for another unit is not a change of ours). */
   private asked = new Set<string>();
+  /** systemctl runs in flight. */
+  private inFlight = 0;
+  /** Unit signals heard while systemctl ran: judged against its answer once it is in. */
+  private heard: [string, PropertiesChange | null][] = [];
   private closed = false;
 
   constructor(opts: SystemdPushOptions = {}) {
@@ -98,8 +131,13 @@ export class SystemdPush {
     this.asked = new Set(units);
     const generation = this.generation;
     this.stats.viaSubprocess++;
-    const probe = await probeSystemdUnits(units, { ...opts, nowMs });
+    this.inFlight++;
+    const probe = await probeSystemdUnits(units, { ...opts, nowMs }).finally(() => this.inFlight--);
     this.kept = probe.available && probe.ok && !opts.signal?.aborted ? { probe, key, atMs: nowMs, generation } : null;
+    // A signal heard meanwhile may be newer than the answer (a restart read half-way): a change
+    // unless the answer already says what it says.
+    const heard = this.inFlight === 0 ? this.heard.splice(0) : [];
+    if (this.kept && heard.some(([unit, change]) => !change || !changeIsKnown(change, probe.units.get(unit)))) this.outdate();
     if (probe.available) this.startMonitor();
     return probe;
   }
@@ -122,9 +160,11 @@ export class SystemdPush {
     if (socketPath === null) return;
     const monitor = new SystemdBusMonitor({
       socketPath,
-      onUnitChanged: (unit) => {
+      onUnitChanged: (unit, change) => {
         this.stats.signals++;
-        if (this.asked.has(unit)) this.outdate();
+        if (!this.asked.has(unit)) return;
+        if (this.inFlight > 0) this.heard.push([unit, change]);
+        else if (!change || !changeIsKnown(change, this.kept?.probe.units.get(unit))) this.outdate();
       },
       onManagerChanged: () => {
         this.stats.signals++;
