@@ -11,11 +11,87 @@ import {
   DbusWireError,
   dbusAuthLine,
   encodeDbusCall,
+  readPropertiesChanged,
   readSimpleBody,
   splitDbusMessages,
+  type DbusHeader,
   unitOfObjectPath,
 } from '../../fleet/dbus-wire.js';
 import { userBusPath } from '../../fleet/systemd-bus.js';
+import { changeIsKnown } from '../../fleet/systemd-push.js';
+
+/** A little-endian body writer for the tests (values aligned from the body's start, as on the wire). */
+class Body {
+  private parts: number[] = [];
+  private pad(n: number) {
+    while (this.parts.length % n) this.parts.push(0);
+  }
+  u32(v: number) {
+    this.pad(4);
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(v);
+    this.parts.push(...b);
+    return this;
+  }
+  str(v: string) {
+    this.u32(Buffer.byteLength(v));
+    this.parts.push(...Buffer.from(v), 0);
+    return this;
+  }
+  sig(v: string) {
+    this.parts.push(v.length, ...Buffer.from(v, 'ascii'), 0);
+    return this;
+  }
+  /** An array: its length is patched in after `fill` wrote its elements (aligned to `elementAlign`). */
+  array(elementAlign: number, fill: () => void) {
+    this.u32(0);
+    const lengthAt = this.parts.length - 4;
+    this.pad(elementAlign);
+    const start = this.parts.length;
+    fill();
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(this.parts.length - start);
+    this.parts.splice(lengthAt, 4, ...b);
+    return this;
+  }
+  align(n: number) {
+    this.pad(n);
+    return this;
+  }
+  done() {
+    return Buffer.from(this.parts);
+  }
+}
+
+const signalHeader = (signature: string): DbusHeader => ({
+  type: 4,
+  serial: 9,
+  replySerial: null,
+  path: '/org/freedesktop/systemd1/unit/a_2eservice',
+  interface: 'org.freedesktop.DBus.Properties',
+  member: 'PropertiesChanged',
+  errorName: null,
+  sender: ':1.0',
+  signature,
+  bigEndian: false,
+});
+
+/** A PropertiesChanged body as systemd sends it: strings, a u, an `as` and an `a(sasbttttuii)`-like struct array to skip, one invalidated name. */
+function propertiesChangedBody(activeState: string, invalidated: string[] = []): Buffer {
+  const b = new Body().str('org.freedesktop.systemd1.Unit');
+  b.array(8, () => {
+    b.align(8).str('ActiveState').sig('s').str(activeState);
+    b.align(8).str('Requires').sig('as').array(4, () => b.str('x.service').str('y.service'));
+    b.align(8).str('Conditions').sig('a(sbbsi)').array(8, () => b.align(8).str('ConditionPathExists').u32(0).u32(1).str('/x').u32(0));
+    b.align(8).str('StateChangeTimestamp').sig('t').align(8).u32(1).u32(0);
+    b.align(8).str('MainPID').sig('u').u32(42);
+    b.align(8).str('Id').sig('s').str('a.service');
+  });
+  b.array(4, () => {
+    for (const name of invalidated) b.str(name);
+  });
+  return b.done();
+}
 
 const addMatch = {
   serial: 7,
@@ -104,6 +180,33 @@ describe('D-Bus wire', () => {
     expect(readSimpleBody({ header: { ...header, signature: 'uoss' }, body })).toEqual([7, '/org/freedesktop/systemd1/job/7', 'mosaic-agent@a1.service', 'done']);
     expect(readSimpleBody({ header: { ...header, signature: 'a{sv}' }, body })).toBeNull();
     expect(readSimpleBody({ header: { ...header, signature: 'uoss' }, body: body.subarray(0, 20) })).toBeNull();
+  });
+
+  it('a PropertiesChanged body: interface, string and u values, other types skipped, invalidated names', () => {
+    const change = readPropertiesChanged({ header: signalHeader('sa{sv}as'), body: propertiesChangedBody('active', ['Conditions']) });
+    expect(change?.interface).toBe('org.freedesktop.systemd1.Unit');
+    expect([...change!.changed]).toEqual([
+      ['ActiveState', 'active'],
+      ['Requires', null],
+      ['Conditions', null],
+      ['StateChangeTimestamp', null],
+      ['MainPID', 42],
+      ['Id', 'a.service'],
+    ]);
+    expect(change?.invalidated).toEqual(['Conditions']);
+    expect(readPropertiesChanged({ header: signalHeader('s'), body: propertiesChangedBody('active') })).toBeNull();
+    expect(() => readPropertiesChanged({ header: signalHeader('sa{sv}as'), body: propertiesChangedBody('active').subarray(0, 60) })).toThrow(DbusWireError);
+  });
+
+  it('a signal is a change only when a watched property differs from the kept answer or is invalidated', () => {
+    const kept = { name: 'a.service', loadState: 'loaded', activeState: 'active', subState: 'running', unitFileState: 'enabled', mainPid: 42 };
+    const read = (active: string, invalidated: string[] = []) => readPropertiesChanged({ header: signalHeader('sa{sv}as'), body: propertiesChangedBody(active, invalidated) })!;
+    // A dependency list changed (the signal carries every property, the watched ones unchanged): known.
+    expect(changeIsKnown(read('active', ['Conditions']), kept)).toBe(true);
+    expect(changeIsKnown(read('deactivating'), kept)).toBe(false);
+    expect(changeIsKnown(read('active'), { ...kept, mainPid: 7 })).toBe(false);
+    expect(changeIsKnown(read('active', ['SubState']), kept)).toBe(false);
+    expect(changeIsKnown(read('active'), undefined)).toBe(false);
   });
 
   it('the EXTERNAL auth line carries the uid as hex ASCII', () => {
