@@ -12,7 +12,8 @@
  * Printed per mode: subprocesses per idle tick (fleet/exec.ts `subprocessCount`), CPU ms per
  * idle tick (this process's user+system time from `process.cpuUsage`, plus its reaped children's
  * from /proc/self/stat cutime+cstime), and that CPU as a share of one core at `--interval 2`;
- * with the load average. The manager, its bus, the tmux server and the temp dirs are removed
+ * the user manager's and the bus daemon's CPU per tick (what answering costs them); with the
+ * load average. The manager, its bus, the tmux server and the temp dirs are removed
  * at the end.
  */
 import fs from 'node:fs';
@@ -35,6 +36,18 @@ const ROUNDS = Number(process.env.MT_BENCH_ROUNDS ?? 4);
 const CLK_TCK = 100;
 type Mode = 'push off' | 'before' | 'after';
 const MODES: Mode[] = ['push off', 'before', 'after'];
+
+/** CPU time (user + system, ms) of process `pid` from /proc/<pid>/stat; 0 when it is gone. */
+function processCpuMs(pid: number | null): number {
+  if (pid === null) return 0;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) / CLK_TCK) * 1000;
+  } catch {
+    return 0;
+  }
+}
 
 function childrenCpuMs(): number {
   const stat = fs.readFileSync('/proc/self/stat', 'utf8');
@@ -82,13 +95,19 @@ try {
     });
   await until(async () => (await tick('after')) && push.liveMonitor && pool.client(socket), 'the bus monitor and the control client');
   await tick('after');
-  const totals = new Map<Mode, { spawned: number; cpuMs: number; ticks: number }>(MODES.map((m) => [m, { spawned: 0, cpuMs: 0, ticks: 0 }]));
+  const totals = new Map<Mode, { spawned: number; cpuMs: number; managerMs: number; busMs: number; ticks: number }>(
+    MODES.map((m) => [m, { spawned: 0, cpuMs: 0, managerMs: 0, busMs: 0, ticks: 0 }]),
+  );
+  const managerPid = Number(/\(pid (\d+)/.exec(sd.description)?.[1] ?? 0) || null;
+  const busPid = await sd.busDaemonPid();
   for (let round = 0; round < ROUNDS; round++) {
     for (const mode of MODES) {
       await tick(mode); // warm (the mode's first tick may differ)
       const spawned0 = subprocessCount();
       const cpu0 = process.cpuUsage();
       const children0 = childrenCpuMs();
+      const manager0 = processCpuMs(managerPid);
+      const bus0 = processCpuMs(busPid);
       for (let i = 0; i < TICKS; i++) {
         const s = await tick(mode);
         if (s.agents.filter((a) => a.unit?.activeState === 'active').length !== AGENTS) throw new Error(`${mode}: a unit not active`);
@@ -97,15 +116,18 @@ try {
       const t = totals.get(mode)!;
       t.spawned += subprocessCount() - spawned0;
       t.cpuMs += (cpu.user + cpu.system) / 1000 + (childrenCpuMs() - children0);
+      t.managerMs += processCpuMs(managerPid) - manager0;
+      t.busMs += processCpuMs(busPid) - bus0;
       t.ticks += TICKS;
     }
   }
   console.log(`systemd by the bus: ${AGENTS} agent units on ${sd.description}; ${ROUNDS}×${TICKS} idle ticks per mode, interleaved; load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  console.log('| mode | subprocesses per idle tick | CPU ms per idle tick | % of one core at --interval 2 |');
-  console.log('| --- | --- | --- | --- |');
+  console.log('| mode | subprocesses per idle tick | CPU ms per idle tick (collect + children) | % of one core at --interval 2 | systemd --user CPU ms per tick | dbus-daemon CPU ms per tick |');
+  console.log('| --- | --- | --- | --- | --- | --- |');
   for (const [mode, t] of totals) {
     const perTick = t.cpuMs / t.ticks;
-    console.log(`| ${mode} | ${(t.spawned / t.ticks).toFixed(2)} | ${perTick.toFixed(2)} | ${((perTick / 2000) * 100).toFixed(3)} |`);
+    const cells = [(t.spawned / t.ticks).toFixed(2), perTick.toFixed(2), ((perTick / 2000) * 100).toFixed(3), (t.managerMs / t.ticks).toFixed(2), (t.busMs / t.ticks).toFixed(2)];
+    console.log(`| ${mode} | ${cells.join(' | ')} |`);
   }
   console.log(`bus monitor: ${push.stats.starts} start(s), ${push.stats.signals} signal(s), ${push.stats.viaBus} answers kept, ${push.stats.viaSubprocess} asked`);
   pool.close();
