@@ -336,7 +336,7 @@ function readValue(body: Buffer, t: string, at: number, be: boolean): { end: num
   }
   if (c === '(' || c === '{') {
     let end = at;
-    for (let i = 1; i < t.length - 1; ) {
+    for (let i = 1; i < t.length - 1;) {
       const next = typeEnd(t, i);
       end = readValue(body, t.slice(i, next), end, be).end;
       i = next;
@@ -379,7 +379,7 @@ export function readPropertiesChanged(message: DbusMessage): PropertiesChange | 
   const invalidatedAt = align(dictEnd, 4);
   const listBytes = invalidatedAt + 4 <= body.length ? (be ? body.readUInt32BE(invalidatedAt) : body.readUInt32LE(invalidatedAt)) : 0;
   const invalidated: string[] = [];
-  for (let i = invalidatedAt + 4; i < invalidatedAt + 4 + listBytes; ) {
+  for (let i = invalidatedAt + 4; i < invalidatedAt + 4 + listBytes;) {
     const s = readValue(body, 's', i, be);
     invalidated.push(String(s.value));
     i = s.end;

@@ -124,7 +124,14 @@ export class SystemdPush {
     const nowMs = opts.nowMs ?? Date.now();
     const key = units.join('\0');
     const kept = this.kept;
-    if (this.monitor?.alive && kept && kept.key === key && kept.generation === this.generation && nowMs - kept.atMs < (this.opts.fullEveryMs ?? 30_000) && nowMs >= kept.atMs) {
+    if (
+      this.monitor?.alive &&
+      kept &&
+      kept.key === key &&
+      kept.generation === this.generation &&
+      nowMs - kept.atMs < (this.opts.fullEveryMs ?? 30_000) &&
+      nowMs >= kept.atMs
+    ) {
       this.stats.viaBus++;
       return { ...kept.probe, durationMs: 0 };
     }

@@ -86,34 +86,18 @@ export async function createLiveCollector(opts: LiveCollectorOptions): Promise<L
   ] = await loadModules();
   const { paths } = opts;
   const listeners = new Set<() => void>();
+  const notify = () => {
+    for (const l of listeners) l();
+  };
   // The environment does not change while an observer runs: build tmux's once, not per tick.
   const tmuxEnv = makeTmuxEnv();
+  const push = pushEnabled(env);
   // Push: the control clients answer the pane lists and say when something changed.
-  const tmuxPool = pushEnabled(env)
-    ? new TmuxControlPool({
-        env: tmuxEnv,
-        onChange: () => {
-          for (const l of listeners) l();
-        },
-      })
-    : null;
+  const tmuxPool = push ? new TmuxControlPool({ env: tmuxEnv, onChange: notify }) : null;
   // Beats, PAUSED and env files re-read only when their dir's watch says they changed (fleet/run-dir-watch.ts); PAUSED pushes.
-  const runDirWatch = pushEnabled(env)
-    ? new RunDirWatch({
-        onChange: (_dir, name) => {
-          if (isPausedChange(name)) for (const l of listeners) l();
-        },
-      })
-    : null;
+  const runDirWatch = push ? new RunDirWatch({ onChange: (_dir, name) => isPausedChange(name) && notify() }) : null;
   // Units' states kept until the user bus says one changed (fleet/systemd-push.ts); a change pushes.
-  const systemdPush = pushEnabled(env)
-    ? new SystemdPush({
-        env,
-        onChange: () => {
-          for (const l of listeners) l();
-        },
-      })
-    : null;
+  const systemdPush = push ? new SystemdPush({ env, onChange: notify }) : null;
   // One backlog client for the observer's life, not one per tick (one Postgres connection).
   const backlogReader = createBacklogSectionReader();
   // The spend meter reads only the bytes the runtimes' records gained since the last tick.

@@ -73,7 +73,12 @@ try {
   for (const k of ['HOME', 'XDG_RUNTIME_DIR', 'XDG_CONFIG_HOME', 'DBUS_SESSION_BUS_ADDRESS'] as const) process.env[k] = env[k];
   const paths = resolvePaths({ mosaicHome: home }, {});
   const names = Array.from({ length: AGENTS }, (_, i) => `agent${String(i).padStart(3, '0')}`);
-  writeTestRoster(paths.roster, paths.runDir, socket, names.map((name) => ({ name, runtime: 'sleep' })));
+  writeTestRoster(
+    paths.roster,
+    paths.runDir,
+    socket,
+    names.map((name) => ({ name, runtime: 'sleep' })),
+  );
   for (const name of names) {
     sd.setAgentCommand(name, 'exec sleep 86400');
     const r = await sd.systemctl(['start', `mosaic-agent@${name}.service`]);
@@ -121,15 +126,30 @@ try {
       t.ticks += TICKS;
     }
   }
-  console.log(`systemd by the bus: ${AGENTS} agent units on ${sd.description}; ${ROUNDS}×${TICKS} idle ticks per mode, interleaved; load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  console.log('| mode | subprocesses per idle tick | CPU ms per idle tick (collect + children) | % of one core at --interval 2 | systemd --user CPU ms per tick | dbus-daemon CPU ms per tick |');
+  console.log(
+    `systemd by the bus: ${AGENTS} agent units on ${sd.description}; ${ROUNDS}×${TICKS} idle ticks per mode, interleaved; load ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+  console.log(
+    '| mode | subprocesses per idle tick | CPU ms per idle tick (collect + children) | % of one core at --interval 2 | systemd --user CPU ms per tick | dbus-daemon CPU ms per tick |',
+  );
   console.log('| --- | --- | --- | --- | --- | --- |');
   for (const [mode, t] of totals) {
     const perTick = t.cpuMs / t.ticks;
-    const cells = [(t.spawned / t.ticks).toFixed(2), perTick.toFixed(2), ((perTick / 2000) * 100).toFixed(3), (t.managerMs / t.ticks).toFixed(2), (t.busMs / t.ticks).toFixed(2)];
+    const cells = [
+      (t.spawned / t.ticks).toFixed(2),
+      perTick.toFixed(2),
+      ((perTick / 2000) * 100).toFixed(3),
+      (t.managerMs / t.ticks).toFixed(2),
+      (t.busMs / t.ticks).toFixed(2),
+    ];
     console.log(`| ${mode} | ${cells.join(' | ')} |`);
   }
-  console.log(`bus monitor: ${push.stats.starts} start(s), ${push.stats.signals} signal(s), ${push.stats.viaBus} answers kept, ${push.stats.viaSubprocess} asked`);
+  console.log(
+    `bus monitor: ${push.stats.starts} start(s), ${push.stats.signals} signal(s), ${push.stats.viaBus} answers kept, ${push.stats.viaSubprocess} asked`,
+  );
   pool.close();
   push.close();
 } finally {

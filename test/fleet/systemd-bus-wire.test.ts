@@ -81,8 +81,14 @@ function propertiesChangedBody(activeState: string, invalidated: string[] = []):
   const b = new Body().str('org.freedesktop.systemd1.Unit');
   b.array(8, () => {
     b.align(8).str('ActiveState').sig('s').str(activeState);
-    b.align(8).str('Requires').sig('as').array(4, () => b.str('x.service').str('y.service'));
-    b.align(8).str('Conditions').sig('a(sbbsi)').array(8, () => b.align(8).str('ConditionPathExists').u32(0).u32(1).str('/x').u32(0));
+    b.align(8)
+      .str('Requires')
+      .sig('as')
+      .array(4, () => b.str('x.service').str('y.service'));
+    b.align(8)
+      .str('Conditions')
+      .sig('a(sbbsi)')
+      .array(8, () => b.align(8).str('ConditionPathExists').u32(0).u32(1).str('/x').u32(0));
     b.align(8).str('StateChangeTimestamp').sig('t').align(8).u32(1).u32(0);
     b.align(8).str('MainPID').sig('u').u32(42);
     b.align(8).str('Id').sig('s').str('a.service');
@@ -175,9 +181,24 @@ describe('D-Bus wire', () => {
       return Buffer.concat([u32(bytes.length), bytes, Buffer.alloc(1 + pad)]);
     };
     parts.push(u32(7), str('/org/freedesktop/systemd1/job/7'), str('mosaic-agent@a1.service'), str('done'));
-    const header = { type: 4, serial: 9, replySerial: null, path: '/org/freedesktop/systemd1', interface: 'org.freedesktop.systemd1.Manager', member: 'JobRemoved', errorName: null, sender: ':1.0', bigEndian: false };
+    const header = {
+      type: 4,
+      serial: 9,
+      replySerial: null,
+      path: '/org/freedesktop/systemd1',
+      interface: 'org.freedesktop.systemd1.Manager',
+      member: 'JobRemoved',
+      errorName: null,
+      sender: ':1.0',
+      bigEndian: false,
+    };
     const body = Buffer.concat(parts);
-    expect(readSimpleBody({ header: { ...header, signature: 'uoss' }, body })).toEqual([7, '/org/freedesktop/systemd1/job/7', 'mosaic-agent@a1.service', 'done']);
+    expect(readSimpleBody({ header: { ...header, signature: 'uoss' }, body })).toEqual([
+      7,
+      '/org/freedesktop/systemd1/job/7',
+      'mosaic-agent@a1.service',
+      'done',
+    ]);
     expect(readSimpleBody({ header: { ...header, signature: 'a{sv}' }, body })).toBeNull();
     expect(readSimpleBody({ header: { ...header, signature: 'uoss' }, body: body.subarray(0, 20) })).toBeNull();
   });
@@ -200,7 +221,8 @@ describe('D-Bus wire', () => {
 
   it('a signal is a change only when a watched property differs from the kept answer or is invalidated', () => {
     const kept = { name: 'a.service', loadState: 'loaded', activeState: 'active', subState: 'running', unitFileState: 'enabled', mainPid: 42 };
-    const read = (active: string, invalidated: string[] = []) => readPropertiesChanged({ header: signalHeader('sa{sv}as'), body: propertiesChangedBody(active, invalidated) })!;
+    const read = (active: string, invalidated: string[] = []) =>
+      readPropertiesChanged({ header: signalHeader('sa{sv}as'), body: propertiesChangedBody(active, invalidated) })!;
     // A dependency list changed (the signal carries every property, the watched ones unchanged): known.
     expect(changeIsKnown(read('active', ['Conditions']), kept)).toBe(true);
     expect(changeIsKnown(read('deactivating'), kept)).toBe(false);

@@ -226,12 +226,7 @@ function cgroupPids(root: string): number[] {
  * to the fixture where the real one cannot run (see {@link realSystemdUnavailableReason});
  * throws under `CI=true` instead, and when the real manager does not come up within 20 s.
  */
-export async function startTestSystemd(
-  area: string,
-  socket: string,
-  holderSession = '_keepalive',
-  opts: { bus?: boolean } = {},
-): Promise<TestSystemd> {
+export async function startTestSystemd(area: string, socket: string, holderSession = '_keepalive', opts: { bus?: boolean } = {}): Promise<TestSystemd> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `mt-sd-${area}-`));
   const home = path.join(dir, 'home');
   const runtimeDir = path.join(dir, 'xdg-run');
@@ -475,7 +470,8 @@ function writeBusUnits(unitDir: string, bus: boolean): void {
     fs.symlinkSync('/dev/null', path.join(unitDir, 'dbus.socket'));
     return;
   }
-  if (!fs.existsSync(DBUS_DAEMON)) throw new Error(`${DBUS_DAEMON} missing (apt-get install -y --no-install-recommends dbus-daemon), or start with { bus: false }`);
+  if (!fs.existsSync(DBUS_DAEMON))
+    throw new Error(`${DBUS_DAEMON} missing (apt-get install -y --no-install-recommends dbus-daemon), or start with { bus: false }`);
   fs.writeFileSync(path.join(unitDir, 'dbus.socket'), ['[Unit]', 'Description=user bus socket (test)', '[Socket]', 'ListenStream=%t/bus', ''].join('\n'));
   fs.writeFileSync(
     path.join(unitDir, 'dbus.service'),

@@ -103,11 +103,18 @@ describe.runIf(available)('systemd by the bus (real systemd --user with its own 
   /** Subprocesses of 3 idle ticks once both push sources are up, then of one `--once` snapshot, for `n` agents. */
   async function idleCounts(n: number): Promise<number[]> {
     const names = Array.from({ length: n }, (_, i) => `b${i}`);
-    writeTestRoster(ctx.paths!.roster, ctx.paths!.runDir, ctx.socket, names.map((name) => ({ name, runtime: 'sh' })));
+    writeTestRoster(
+      ctx.paths!.roster,
+      ctx.paths!.runDir,
+      ctx.socket,
+      names.map((name) => ({ name, runtime: 'sh' })),
+    );
     await startAgents(ctx.sd!, names);
     const s = sources(ctx.paths!, true, ctx.sd!.env());
     try {
-      await waitFor(async () => (await s.tick()) && s.systemd!.liveMonitor && s.pool!.client(ctx.socket), 'the bus monitor and the control client', { timeoutMs: 20_000 });
+      await waitFor(async () => (await s.tick()) && s.systemd!.liveMonitor && s.pool!.client(ctx.socket), 'the bus monitor and the control client', {
+        timeoutMs: 20_000,
+      });
       await s.tick(); // the first tick after subscribing asks once (changes before it were not seen)
       const per: number[] = [];
       for (let i = 0; i < 3; i++) {
@@ -145,7 +152,9 @@ describe.runIf(available)('systemd by the bus (real systemd --user with its own 
     await startAgents(ctx.sd!, ['c0', 'c1']);
     const s = sources(ctx.paths!, true, ctx.sd!.env());
     try {
-      await waitFor(async () => (await s.tick()) && s.systemd!.liveMonitor && s.pool!.client(ctx.socket), 'the bus monitor and the control client', { timeoutMs: 20_000 });
+      await waitFor(async () => (await s.tick()) && s.systemd!.liveMonitor && s.pool!.client(ctx.socket), 'the bus monitor and the control client', {
+        timeoutMs: 20_000,
+      });
       await s.tick();
       expect((await s.counted()).spawned).toBe(0);
       const changesBefore = s.changes();
