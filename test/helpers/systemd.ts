@@ -79,8 +79,8 @@ export interface TestSystemd {
   holderSession: string;
   /**
    * `base` (default process.env) with this manager's HOME, XDG_RUNTIME_DIR, XDG_CONFIG_HOME (or
-   * the fixture's PATH); DBUS_SESSION_BUS_ADDRESS names this manager's bus when it has one, and
-   * is removed otherwise (never the machine's).
+   * the fixture's PATH); DBUS_SESSION_BUS_ADDRESS names this manager's bus when it has one, is
+   * removed for a real manager without one, and leads nowhere with the fixture (never the machine's).
    */
   env(base?: NodeJS.ProcessEnv): NodeJS.ProcessEnv;
   /** True when the manager has its throwaway user bus (`$XDG_RUNTIME_DIR/bus`). */
@@ -495,9 +495,13 @@ function fixtureSystemd(dir: string, socket: string, holderSession: string, why:
   const fixture = path.join(dir, 'units.fixture');
   fs.writeFileSync(fixture, '');
   const env = (base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv => {
-    const e: NodeJS.ProcessEnv = { ...base, PATH: `${FIXTURE_BIN}:${base.PATH ?? ''}`, MT_SYSTEMCTL_FIXTURE: fixture };
-    delete e.DBUS_SESSION_BUS_ADDRESS;
-    return e;
+    // A bus address that leads nowhere: a console's bus monitor never reaches the machine's bus.
+    return {
+      ...base,
+      PATH: `${FIXTURE_BIN}:${base.PATH ?? ''}`,
+      MT_SYSTEMCTL_FIXTURE: fixture,
+      DBUS_SESSION_BUS_ADDRESS: `unix:path=${path.join(dir, 'no-bus')}`,
+    };
   };
   const refuse = async (what: string): Promise<never> => {
     throw new Error(`${what} needs a real systemd --user (fixture in use: ${why})`);
