@@ -104,8 +104,9 @@ export class WatchedMeterReads implements MeterReads {
   private byDir = new Map<string, Set<string>>();
   /** Listings walked (tests, the bench). */
   listed = 0;
-  /** Change events received from the watches (tests wait on it). */
+  /** Change events received from the watches, in all and per directory (tests wait on them). */
   changes = 0;
+  readonly changesIn = new Map<string, number>();
 
   constructor(opts: WatchedMeterReadsOptions = {}) {
     this.fullEveryMs = opts.fullEveryMs ?? 30_000;
@@ -122,23 +123,29 @@ export class WatchedMeterReads implements MeterReads {
     return this.cache.stats;
   }
 
+  /** Sets the tick's clock (unix ms). */
   tick(now: number): void {
     this.now = now;
   }
 
+  /** The kept value of `file` while its directory named it in no event, else `read(file)`. */
   file<T>(file: string, read: (file: string) => Kept<T>): T {
     const fresh = () => read(file).value;
     return this.cache.get(path.dirname(file), path.basename(file), read, fresh);
   }
 
+  /** Forgets the kept read of `file`. */
   forget(file: string): void {
     this.cache.forget(path.dirname(file), path.basename(file));
   }
 
+  /** The record files under `dir`: the kept listing while none of its dirs changed (see the module doc). */
   list(runtime: SpendRuntime, dir: string): string[] {
     const key = `${runtime}\0${dir}`;
     const kept = this.listings.get(key);
-    if (kept && !kept.stale && this.now - kept.at < (kept.polled ? Math.min(RELIST_MS, this.fullEveryMs) : this.fullEveryMs)) return kept.files;
+    const keepFor = kept?.polled ? Math.min(RELIST_MS, this.fullEveryMs) : this.fullEveryMs;
+    // Kept while no change was reported, for at most keepFor (a clock gone back lists again).
+    if (kept && !kept.stale && this.now >= kept.at && this.now - kept.at < keepFor) return kept.files;
     if (kept) for (const d of kept.dirs) this.byDir.get(d)?.delete(key);
     this.listed++;
     const dirs: string[] = [];
@@ -161,12 +168,14 @@ export class WatchedMeterReads implements MeterReads {
   /** A watched directory changed: listings that walked it are stale unless the entry is one of their record files. */
   private changed(dir: string, name: string | null): void {
     this.changes++;
+    this.changesIn.set(dir, (this.changesIn.get(dir) ?? 0) + 1);
     for (const key of this.byDir.get(dir) ?? []) {
       const listing = this.listings.get(key);
       if (listing && (name === null || !listing.known.has(path.join(dir, name)))) listing.stale = true;
     }
   }
 
+  /** Stops the watches; later reads go to the disk. Idempotent. */
   close(): void {
     this.cache.close();
     this.listings.clear();

@@ -101,7 +101,7 @@ function fleet(n: number, opts: { watch: boolean | { fullEveryMs?: number; maxWa
 }
 
 const T0 = Date.parse('2026-12-06T10:00:00Z');
-const SINCE = Date.parse('2026-12-06T00:00:00Z');
+const SINCE = 0;
 
 describe('spend meter through watches: file-system calls per tick', () => {
   it('100 agents without records: no file touched on an unchanged tick (plain reads: one stat per agent and more)', () => {
@@ -160,16 +160,19 @@ describe('spend meter through watches: file-system calls per tick', () => {
     expect(fsCalls.total()).toBe(0);
 
     const file = path.join(scopeDir(7), 'sess-1.jsonl');
-    let changes = reads.changes;
-    fs.writeFileSync(file, claudeRecord('m1', [3, 40, 500, 60], new Date(T0)) + '\n');
-    await waitFor(() => reads.changes > changes, 'the scope dir event');
+    const changesIn = () => reads.changesIn.get(scopeDir(7)) ?? 0;
+    let changes = changesIn();
+    // Written beside, then renamed in: one event (as an append is).
+    fs.writeFileSync(path.join(root, 'sess-1.tmp'), claudeRecord('m1', [3, 40, 500, 60], new Date(T0)) + '\n');
+    fs.renameSync(path.join(root, 'sess-1.tmp'), file);
+    await waitFor(() => changesIn() > changes, 'the scope dir event');
     let files = meter.refresh(agents, { now: T0 + 4000, since: SINCE, tree: null });
     expect(tokensOf(files, 'agent-7')).toBe(603);
     expect(files.filter((f) => f.agent !== 'agent-7')).toEqual([]);
 
-    changes = reads.changes;
+    changes = changesIn();
     fs.appendFileSync(file, claudeRecord('m2', [1, 2, 3, 4], new Date(T0 + 3000)) + '\n');
-    await waitFor(() => reads.changes > changes, 'the append event');
+    await waitFor(() => changesIn() > changes, 'the append event');
     fsCalls.reset();
     files = meter.refresh(agents, { now: T0 + 6000, since: SINCE, tree: null });
     expect(tokensOf(files, 'agent-7')).toBe(613);
