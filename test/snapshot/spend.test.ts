@@ -215,6 +215,13 @@ describe('spend meter (real tmux, stand-in runtime processes)', () => {
       await live.close();
     }
     const once = JSON.parse((await runBin(['--once', '--json'], env)).stdout) as Snapshot;
-    expect(once.agents.find((a) => a.name === 'watcher')?.spend?.tokens).toEqual({ input: 4, output: 42, cacheRead: 503, cacheWrite: 64, reasoning: 0, total: 613 });
+    expect(once.agents.find((a) => a.name === 'watcher')?.spend?.tokens).toEqual({
+      input: 4,
+      output: 42,
+      cacheRead: 503,
+      cacheWrite: 64,
+      reasoning: 0,
+      total: 613,
+    });
   });
 });
