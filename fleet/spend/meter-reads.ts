@@ -100,6 +100,8 @@ export class WatchedMeterReads implements MeterReads {
   private readonly fullEveryMs: number;
   private now = 0;
   private listings = new Map<string, Listing>();
+  /** Files read so far, split into directory and name. */
+  private parts = new Map<string, [string, string]>();
   /** Listing keys by the directories they walked. */
   private byDir = new Map<string, Set<string>>();
   /** Listings walked (tests, the bench). */
@@ -130,13 +132,21 @@ export class WatchedMeterReads implements MeterReads {
 
   /** The kept value of `file` while its directory named it in no event, else `read(file)`. */
   file<T>(file: string, read: (file: string) => Kept<T>): T {
-    const fresh = () => read(file).value;
-    return this.cache.get(path.dirname(file), path.basename(file), read, fresh);
+    const [dir, name] = this.split(file);
+    return this.cache.get(dir, name, read, () => read(file).value);
   }
 
   /** Forgets the kept read of `file`. */
   forget(file: string): void {
-    this.cache.forget(path.dirname(file), path.basename(file));
+    const [dir, name] = this.split(file);
+    this.cache.forget(dir, name);
+  }
+
+  /** A file's directory and name, split once per file. */
+  private split(file: string): [string, string] {
+    let parts = this.parts.get(file);
+    if (!parts) this.parts.set(file, (parts = [path.dirname(file), path.basename(file)]));
+    return parts;
   }
 
   /** The record files under `dir`: the kept listing while none of its dirs changed (see the module doc). */

@@ -97,6 +97,7 @@ export class SpendMeter {
   private pricesMtime = -1;
   private priceBook: PriceBook | null = null;
   private sourceCache = new Map<string, { mtimeMs: number; list: SpendSource[] }>();
+  private sourcesFiles = new Map<string, string>();
   private quotaCache = new Map<string, { mtimeMs: number; report: RateReport | null }>();
   /** Runtime processes whose scope was learned, and when (watched reads only). */
   private scopeSeen = new WeakMap<ProcEntry, number>();
@@ -139,8 +140,15 @@ export class SpendMeter {
     return this.priceBook;
   }
 
+  /** `<run>/spend/<agent>.sources`, built once per agent. */
+  private sourcesFile(agent: string): string {
+    let file = this.sourcesFiles.get(agent);
+    if (file === undefined) this.sourcesFiles.set(agent, (file = sourcesPath(this.runDir, agent)));
+    return file;
+  }
+
   private sourcesOf(agent: string): SpendSource[] {
-    const mtimeMs = this.reads.file(sourcesPath(this.runDir, agent), mtimeOf);
+    const mtimeMs = this.reads.file(this.sourcesFile(agent), mtimeOf);
     const cached = this.sourceCache.get(agent);
     if (cached && cached.mtimeMs === mtimeMs) return cached.list;
     const list = mtimeMs < 0 ? [] : readSources(this.runDir, agent);
@@ -171,7 +179,7 @@ export class SpendMeter {
     if (known.some((s) => s.kind === 'scope' && s.path === scope.path && s.cwd === scope.cwd)) return;
     try {
       recordSource(this.runDir, a.name, scope);
-      this.reads.forget(sourcesPath(this.runDir, a.name));
+      this.reads.forget(this.sourcesFile(a.name));
     } catch (error) {
       if (entry) this.scopeSeen.delete(entry);
       this.errors.push(`${sourcesPath(this.runDir, a.name)}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
@@ -271,9 +279,14 @@ export class SpendMeter {
   /** Every agent's sources this tick; a new epoch of attributions when any list changed. */
   private allSources(agents: readonly MeterAgent[]): Map<string, SpendSource[]> {
     const sources = new Map<string, SpendSource[]>();
-    for (const a of agents) sources.set(a.name, this.sourcesOf(a.name));
     const last = this.lastSources;
-    if (sources.size !== last.size || [...sources].some(([agent, list]) => last.get(agent) !== list)) this.sourcesEpoch++;
+    let changed = false;
+    for (const a of agents) {
+      const list = this.sourcesOf(a.name);
+      sources.set(a.name, list);
+      if (last.get(a.name) !== list) changed = true;
+    }
+    if (changed || sources.size !== last.size) this.sourcesEpoch++;
     this.lastSources = sources;
     return sources;
   }

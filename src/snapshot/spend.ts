@@ -66,9 +66,11 @@ function spendOf(row: SpendRow | undefined, since: string, quota: QuotaRow[]): A
  * readable time are left out.
  */
 export function claimedCardSpend(snapshot: Snapshot, files: readonly ReportFile[], prices: PriceBook, now: number): CardSpend[] {
+  const claimed = snapshot.backlog?.claimed ?? [];
+  if (!claimed.length) return [];
   const local = new Set(snapshot.agents.filter((a) => !a.ssh).map((a) => a.name));
   const out: CardSpend[] = [];
-  for (const c of snapshot.backlog?.claimed ?? []) {
+  for (const c of claimed) {
     const from = Date.parse(c.claimedAt);
     if (!local.has(c.owner) || !Number.isFinite(from)) continue;
     const claims = [{ card: c.id, agent: c.owner, from, to: null }];
