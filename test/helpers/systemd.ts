@@ -49,6 +49,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { busDaemonPidOf, endByPid, writeBusUnits } from './systemd-bus.js';
 import { waitFor } from './tmux.js';
 
 const execFileAsync = promisify(execFile);
@@ -283,24 +284,12 @@ export async function startTestSystemd(area: string, socket: string, holderSessi
   const systemctl = (args: string[]) => call('systemctl', ['--user', ...args], env());
 
   let stopped = false;
-  const busDaemonPid = async (): Promise<number | null> => {
-    if (!bus) return null;
-    const r = await systemctl(['show', 'dbus.service', '--property=MainPID', '--value']);
-    const pid = Number(r.stdout.trim());
-    return r.code === 0 && Number.isInteger(pid) && pid > 0 ? pid : null;
-  };
+  const busDaemonPid = async () => (bus ? busDaemonPidOf(systemctl) : null);
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
     // The bus daemon first, by its pid (the manager's exit would stop it too; the cgroup kill below ends any rest).
-    const daemon = bus && !exited ? await busDaemonPid() : null;
-    if (daemon !== null) {
-      try {
-        process.kill(daemon, 'SIGTERM');
-      } catch {
-        // already gone
-      }
-    }
+    if (bus && !exited) endByPid(await busDaemonPid());
     if (!exited) await systemctl(['exit']);
     await waitFor(() => exited || !alive(pid), `systemd --user (pid ${pid}) to exit`, { timeoutMs: 20_000 }).catch(() => {});
     for (const c of cgroups) {
@@ -454,40 +443,6 @@ export async function startTestSystemd(area: string, socket: string, holderSessi
     stop,
   };
   return sd;
-}
-
-/** The bus daemon (Debian's dbus-daemon package). */
-export const DBUS_DAEMON = '/usr/bin/dbus-daemon';
-
-/**
- * The throwaway manager's user bus units in `unitDir` (they shadow any of the machine's, e.g.
- * dbus-user-session's): with `bus`, `dbus.socket` on `%t/bus`, wanted by `sockets.target`, and
- * `dbus.service` running {@link DBUS_DAEMON} `--session` on it (as dbus-user-session's units);
- * without, `dbus.socket` masked.
- */
-function writeBusUnits(unitDir: string, bus: boolean): void {
-  if (!bus) {
-    fs.symlinkSync('/dev/null', path.join(unitDir, 'dbus.socket'));
-    return;
-  }
-  if (!fs.existsSync(DBUS_DAEMON))
-    throw new Error(`${DBUS_DAEMON} missing (apt-get install -y --no-install-recommends dbus-daemon), or start with { bus: false }`);
-  fs.writeFileSync(path.join(unitDir, 'dbus.socket'), ['[Unit]', 'Description=user bus socket (test)', '[Socket]', 'ListenStream=%t/bus', ''].join('\n'));
-  fs.writeFileSync(
-    path.join(unitDir, 'dbus.service'),
-    [
-      '[Unit]',
-      'Description=user bus (test)',
-      'Requires=dbus.socket',
-      '[Service]',
-      'Type=notify',
-      'NotifyAccess=main',
-      `ExecStart=${DBUS_DAEMON} --session --address=systemd: --nofork --nopidfile --systemd-activation --syslog-only`,
-      '',
-    ].join('\n'),
-  );
-  fs.mkdirSync(path.join(unitDir, 'sockets.target.wants'), { recursive: true });
-  fs.symlinkSync(path.join(unitDir, 'dbus.socket'), path.join(unitDir, 'sockets.target.wants', 'dbus.socket'));
 }
 
 /** The fixture stand-in: `show` answers from a fixture file; every lifecycle verb is refused. */
