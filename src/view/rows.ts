@@ -7,7 +7,7 @@ import { sanitizeLine } from '../../lib/sanitize.js';
 import type { AgentRow, Snapshot } from '../snapshot/types.js';
 import type { BacklogSection } from '../../backlog/snapshot.js';
 import { formatAge, formatTtl, liveSecondsLeft, secondsSince } from './format.js';
-import { computeColumnWidths, type ColumnSpec } from './columns.js';
+import { fitColumnWidths, naturalColumnWidths, type ColumnSpec } from './columns.js';
 import { backlogRows, type BacklogRow } from '../store/selectors.js';
 import { KEYMAP, REQUIREMENT_WORDS, displayKey } from './keymap.js';
 import { padToWidth } from './format.js';
@@ -51,17 +51,14 @@ export function fleetColumns(cells: number, words: boolean): readonly ColumnSpec
 
 /**
  * Widths of the fleet columns for `rows` (from {@link fleetRowCells}) in `totalWidth` cells, as
- * {@link computeColumnWidths}; the SPEND column only when some row has spend (`-` everywhere:
+ * computeColumnWidths (src/view/columns.ts) does; the SPEND column only when some row has spend (`-` everywhere:
  * the meter is off or nothing was spent today, and the column would only take room).
  */
 export function fleetColumnWidths(columns: readonly ColumnSpec[], rows: readonly (readonly string[])[], totalWidth: number): number[] {
-  if (rows.some((r) => (r[SPEND_COLUMN] ?? '-') !== '-')) return computeColumnWidths(columns, rows, totalWidth);
+  const natural = naturalColumnWidths(columns, rows);
+  if (rows.some((r) => (r[SPEND_COLUMN] ?? '-') !== '-')) return fitColumnWidths(columns, natural, totalWidth);
   const keep = (_: unknown, i: number) => i !== SPEND_COLUMN;
-  const widths = computeColumnWidths(
-    columns.filter(keep),
-    rows.map((r) => r.filter(keep)),
-    totalWidth,
-  );
+  const widths = fitColumnWidths(columns.filter(keep), natural.filter(keep), totalWidth);
   widths.splice(SPEND_COLUMN, 0, 0);
   return widths;
 }
