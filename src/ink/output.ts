@@ -75,10 +75,13 @@ function sgrEnd(line: string, i: number): number {
 /**
  * The console's own narrow symbols (single UTF-16 units, one cell, never full width, each its
  * own grapheme unless a combining mark follows — and a combining mark sends the line to Ink's
- * path): `·` `×` `…`, arrows ← ↑ → ↓, the block elements U+2580–259F and `▲` of the timeline.
+ * path): `·` `×` `…`, the dashes `–` `—`, arrows ← ↑ → ↓, the box line `─`, the block elements
+ * U+2580–259F and `▲` of the timeline.
  */
 function isOneCellSymbol(c: number): boolean {
-  return c === 0xb7 || c === 0xd7 || c === 0x2026 || (c >= 0x2190 && c <= 0x2193) || (c >= 0x2580 && c <= 0x259f) || c === 0x25b2;
+  return (
+    c === 0xb7 || c === 0xd7 || c === 0x2013 || c === 0x2014 || c === 0x2026 || (c >= 0x2190 && c <= 0x2193) || c === 0x2500 || (c >= 0x2580 && c <= 0x259f) || c === 0x25b2
+  );
 }
 
 /**

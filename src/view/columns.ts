@@ -75,11 +75,24 @@ export function naturalColumnWidths(columns: readonly ColumnSpec[], rows: readon
     let w = displayWidth(c.header);
     for (const row of rows) {
       const cell = row[i] ?? '';
-      // A cell no longer than the widest so far cannot be wider (a character is at most 2 cells).
+      // A cell no longer than half the widest so far cannot be wider (a character is at most 2 cells).
       if (cell.length * 2 > w) w = Math.max(w, displayWidth(cell));
     }
-    return Math.max(c.min, Math.min(c.max ?? Number.POSITIVE_INFINITY, w));
+    return clampWidth(c, w);
   });
+}
+
+/** {@link naturalColumnWidths} from the cells' widths already measured (`cellWidths[row][column]`, cells). */
+export function naturalColumnWidthsOf(columns: readonly ColumnSpec[], cellWidths: readonly (readonly number[])[]): number[] {
+  return columns.map((c, i) => {
+    let w = displayWidth(c.header);
+    for (const row of cellWidths) w = Math.max(w, row[i] ?? 0);
+    return clampWidth(c, w);
+  });
+}
+
+function clampWidth(c: ColumnSpec, w: number): number {
+  return Math.max(c.min, Math.min(c.max ?? Number.POSITIVE_INFINITY, w));
 }
 
 /** Widths of `columns` (whose natural widths are `natural`) in `totalWidth` cells: see {@link computeColumnWidths}. */

@@ -129,7 +129,7 @@ describe('fast Ink output pass', () => {
       [0, 4, 'near'],
       [60, 4, 'far'], // past the width: holes, the cell path
       [5, 5, c1.inverse('   ')],
-      [0, 6, `${c1.green('▁▂▃')}…·× ← ↑`],
+      [0, 6, `${c1.green('▁▂▃')}…·× ← ↑ – — ─`],
       [20, 6, '名前'],
     ];
     const r = both(40, 7, rows);

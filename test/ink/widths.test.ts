@@ -30,7 +30,7 @@ beforeAll(async () => {
 const c = new Chalk({ level: 3 });
 const c1 = new Chalk({ level: 1 });
 
-/** The console's own lines: ASCII, colours, the timeline's glyphs, arrows, `…`, `·`, `×`. */
+/** The console's own lines: ASCII, colours, the timeline's glyphs, arrows, `…`, `·`, `×`, dashes, `─`. */
 const CONSOLE_LINES = [
   '',
   '  AGENT     STATE     CLASS   RUNTIME  IDLE     HB UNIT   CARD FLAGS LAST 1H      EVIDENCE',
@@ -38,6 +38,7 @@ const CONSOLE_LINES = [
   c1.inverse(`· agent001  ${c1.cyan('available')} code  ← ↑ → ↓ · ×`),
   c.hex('#ff8800')('orange') + c.bgRgb(10, 20, 30).white(' bg ') + '\u001b[38;5;123mx\u001b[39m\u001b[m\u001b[0;1;;2m',
   '▀▌▐░▒▓▔▕▖▗▘▙▚▛▜▝▞▟',
+  '  AGENT  STATE   1–57 of 100 rows — ─── ',
 ];
 /** Lines the scan must hand to string-width, and what they are. */
 const OTHER_LINES = [
