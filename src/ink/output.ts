@@ -80,7 +80,15 @@ function sgrEnd(line: string, i: number): number {
  */
 function isOneCellSymbol(c: number): boolean {
   return (
-    c === 0xb7 || c === 0xd7 || c === 0x2013 || c === 0x2014 || c === 0x2026 || (c >= 0x2190 && c <= 0x2193) || c === 0x2500 || (c >= 0x2580 && c <= 0x259f) || c === 0x25b2
+    c === 0xb7 ||
+    c === 0xd7 ||
+    c === 0x2013 ||
+    c === 0x2014 ||
+    c === 0x2026 ||
+    (c >= 0x2190 && c <= 0x2193) ||
+    c === 0x2500 ||
+    (c >= 0x2580 && c <= 0x259f) ||
+    c === 0x25b2
   );
 }
 

@@ -57,11 +57,17 @@ describe('idle ticks', () => {
     mutate('the last agent gone', (s) => ({ ...s, agents: s.agents.slice(0, -1) }));
     mutate('an evidence line added', (s) => ({ ...s, agents: s.agents.map((a, i) => (i === 19 ? { ...a, evidence: [...a.evidence, 'x'] } : a)) }));
     mutate('a flag set', (s) => ({ ...s, agents: s.agents.map((a, i) => (i === 3 ? { ...a, flags: ['DRIFT' as const] } : a)) }));
-    mutate('a field set to undefined (JSON leaves it out)', (s) => ({ ...s, agents: s.agents.map((a, i) => (i === 2 ? { ...a, extra: undefined } : a)) }) as Snapshot);
+    mutate(
+      'a field set to undefined (JSON leaves it out)',
+      (s) => ({ ...s, agents: s.agents.map((a, i) => (i === 2 ? { ...a, extra: undefined } : a)) }) as Snapshot,
+    );
     mutate('a field added', (s) => ({ ...s, agents: s.agents.map((a, i) => (i === 2 ? { ...a, extra: 1 } : a)) }) as Snapshot);
     mutate('a probe failed', (s) => ({ ...s, probes: { ...s.probes, systemd: { ...s.probes.systemd!, ok: false } } }));
     mutate('a probe took longer only', (s) => ({ ...s, probes: { ...s.probes, systemd: { ...s.probes.systemd!, durationMs: 999 } } }));
-    mutate('null against a number', (s) => ({ ...s, agents: s.agents.map((a, i) => (i === 0 && a.pane ? { ...a, pane: { ...a.pane, pid: null as unknown as number } } : a)) }));
+    mutate('null against a number', (s) => ({
+      ...s,
+      agents: s.agents.map((a, i) => (i === 0 && a.pane ? { ...a, pane: { ...a.pane, pid: null as unknown as number } } : a)),
+    }));
     let same = 0;
     for (const [name, variant, at] of variants) {
       const keysEqual = snapshotViewKey(base, now) === snapshotViewKey(variant, at);

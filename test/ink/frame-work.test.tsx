@@ -22,7 +22,9 @@ beforeAll(async () => {
   expect(await installFastOutputPass()).toBe(true);
   const mod = (await import(new URL('./measure-text.js', import.meta.resolve('ink')).href)) as { lineWidthStats?: WidthStats };
   if (typeof mod.lineWidthStats !== 'function') {
-    throw new Error('ink/build/measure-text.js has no lineWidthStats: patches/ink+6.8.0.patch is not applied (run npm install; postinstall runs patch-package)');
+    throw new Error(
+      'ink/build/measure-text.js has no lineWidthStats: patches/ink+6.8.0.patch is not applied (run npm install; postinstall runs patch-package)',
+    );
   }
   lineWidthStats = mod.lineWidthStats;
 });
