@@ -8,7 +8,9 @@
 //   verb still loads only what it uses (test/cli/start-fast*.test.ts).
 // - Packages stay external (node_modules, resolved at run time as before): Ink is patched in
 //   place by src/ink/output.ts, PGlite finds its WebAssembly beside itself, and `yaml` is
-//   required only when a file needs a parse (lib/yaml.ts).
+//   required only when a file needs a parse (lib/yaml.ts). Except commander and semver, which
+//   every start loads and which are CommonJS spread over ~15 and ~50 files: bundled, each is
+//   a part of one file (their `require` of node's modules goes through createRequire, below).
 // - backlog/server.ts is an entry of its own (dist/bundle/server.js): backlog/client/identity.ts
 //   dates the server code on disk by the module `../server.js` beside its own chunk.
 // - Source maps (linked .map files, sources named relative to them): with MOSAIC_DEBUG=1,
@@ -20,8 +22,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** The packages bundled in; every other dependency stays external. */
+const BUNDLED = new Set(['commander', 'semver']);
+
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = path.resolve(process.argv[2] ?? path.join(root, 'dist', 'bundle'));
+const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+const external = [...Object.keys(pkg.dependencies), ...Object.keys(pkg.devDependencies)].filter((name) => !BUNDLED.has(name));
 
 // A rebuild leaves no chunk of an older build behind (chunk names carry a content hash).
 fs.rmSync(outdir, { recursive: true, force: true });
@@ -34,7 +41,9 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  packages: 'external',
+  external,
+  // A bundled CommonJS package's require('node:…') needs a real require in an ES module.
+  banner: { js: "import { createRequire as __mtCreateRequire } from 'node:module'; const require = __mtCreateRequire(import.meta.url);" },
   tsconfig: 'tsconfig.json',
   chunkNames: 'chunks/[name]-[hash]',
   sourcemap: 'linked',

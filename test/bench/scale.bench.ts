@@ -176,7 +176,11 @@ async function cpuMs(args: string[], runs: number, env: NodeJS.ProcessEnv = proc
  * CPU time (ms) of each named `node <args>` command, mean and median of `runs` rounds after one
  * warm-up round. Every round runs every command once, in turn: all meet the same load.
  */
-async function cpuInterleaved(commands: Record<string, string[]>, runs: number, env: NodeJS.ProcessEnv): Promise<Record<string, { mean: number; median: number }>> {
+async function cpuInterleaved(
+  commands: Record<string, string[]>,
+  runs: number,
+  env: NodeJS.ProcessEnv,
+): Promise<Record<string, { mean: number; median: number }>> {
   const samples: Record<string, number[]> = Object.fromEntries(Object.keys(commands).map((k) => [k, []]));
   for (let round = 0; round <= runs; round++) {
     for (const [name, args] of Object.entries(commands)) {
@@ -184,9 +188,7 @@ async function cpuInterleaved(commands: Record<string, string[]>, runs: number, 
       if (round > 0) samples[name]!.push(ms);
     }
   }
-  return Object.fromEntries(
-    Object.entries(samples).map(([k, v]) => [k, { mean: v.reduce((x, y) => x + y, 0) / v.length, median: median(v) }]),
-  );
+  return Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, { mean: v.reduce((x, y) => x + y, 0) / v.length, median: median(v) }]));
 }
 
 /**
@@ -441,13 +443,17 @@ try {
   const loadBefore = os.loadavg();
   if (part === 'once') {
     await oneShotPart({ home100: makeFleet(100, 1), home1000: makeFleet(1000, 4), home10k: makeRosterFleet(10_000) });
-    console.log(`scale bench, one-shot part (${os.cpus().length} cores, node ${process.version}, load before ${load(loadBefore)}, after ${load(os.loadavg())})`);
+    console.log(
+      `scale bench, one-shot part (${os.cpus().length} cores, node ${process.version}, load before ${load(loadBefore)}, after ${load(os.loadavg())})`,
+    );
   } else if (part === '10k') {
     const env = { ...process.env, PATH: `${fixtureBin}:${process.env.PATH}`, MT_SYSTEMCTL_MODE: 'nobus' };
     const home10k = makeRosterFleet(10_000);
     const rows = await tenThousandFigures(repo, home10k, env, Math.max(1, Number(process.env.MT_BENCH_RUNS ?? 3)));
     const base = baseRepo ? await tenThousandFigures(baseRepo, home10k, env, Math.max(1, Number(process.env.MT_BENCH_RUNS ?? 3))) : null;
-    console.log(`scale bench, 10,000-agent part (${os.cpus().length} cores, node ${process.version}, load before ${load(loadBefore)}, after ${load(os.loadavg())})`);
+    console.log(
+      `scale bench, 10,000-agent part (${os.cpus().length} cores, node ${process.version}, load before ${load(loadBefore)}, after ${load(os.loadavg())})`,
+    );
     console.table(rows);
     if (base) console.table(base);
   } else await allParts(loadBefore);
