@@ -3,14 +3,13 @@
  * flags, the last hour's timeline (docs/transitions.md; + today's spend and evidence when wide), and the timeline's legend
  * under the rows when a line is free.
  */
-import React, { useMemo } from 'react';
+import React, { useMemo, useState } from 'react';
 import { Box } from 'ink';
 import { useConsole } from '../hooks/useConsoleStore.js';
 import {
   fleetColumns,
   fleetColumnWidths,
   fleetEmptyLine,
-  fleetRowCells,
   SPEND_COLUMN,
   systemdProbeOk,
   TIMELINE_COLUMN,
@@ -18,7 +17,7 @@ import {
 } from '../src/view/rows.js';
 import { spendAlarm } from '../src/view/spend-rows.js';
 import { scrollOffset, selectedIndex, visibleAgents } from '../src/store/selectors.js';
-import { timelineStates } from '../src/transitions/timeline.js';
+import { cachedFleetRow, cachedTimelineStates, createFleetRowCache, pruneFleetRowCache } from '../src/view/fleet-rows.js';
 import {
   TIMELINE_WINDOW_SECONDS,
   readinessByAgent,
@@ -31,6 +30,20 @@ import {
 import { Line, readinessColor } from './Line.js';
 import { Table, type RowSegment } from './Table.js';
 import type { AgentRow } from '../src/snapshot/types.js';
+import type { Transition } from '../src/transitions/diff.js';
+
+const NO_HISTORY: readonly Transition[] = Object.freeze([]);
+
+/** Glyphs and coloured runs of a timeline's states (an array kept by the row cache while its inputs hold). */
+const timelineTexts = new WeakMap<readonly (string | null)[], { text: string; runs: RowSegment[] }>();
+function timelineDrawn(states: readonly (string | null)[]): { text: string; runs: RowSegment[] } {
+  let drawn = timelineTexts.get(states);
+  if (!drawn) {
+    drawn = { text: timelineText(states), runs: timelineRuns(states) };
+    timelineTexts.set(states, drawn);
+  }
+  return drawn;
+}
 
 /** Coloured runs of a timeline: consecutive cells of one state share a colour (unseen cells grey). */
 function timelineRuns(states: readonly (string | null)[]): RowSegment[] {
@@ -79,21 +92,34 @@ export function FleetTable({ width, height }: FleetTableProps): React.ReactEleme
   const transitions = useConsole((s) => s.transitions.list);
   const observedSinceMs = useConsole((s) => s.transitions.observedSinceMs);
   const byAgent = useMemo(() => readinessByAgent(transitions), [transitions]);
-  const timelines = useMemo(
-    () => agents.map((a) => timelineStates(byAgent.get(a.name) ?? [], a.readiness, { nowMs: (bucket + 1) * stepMs - 1, cells, observedSinceMs })),
-    [agents, byAgent, bucket, stepMs, cells, observedSinceMs],
-  );
+  // Per-agent rows and timelines kept between snapshots: a snapshot costs what changed in it.
+  const [cache] = useState(createFleetRowCache);
+  const timelines = useMemo(() => {
+    pruneFleetRowCache(cache, agents.length);
+    const opts = { nowMs: (bucket + 1) * stepMs - 1, cells, observedSinceMs };
+    return agents.map((a) => cachedTimelineStates(cache, a.name, byAgent.get(a.name) ?? NO_HISTORY, a.readiness, opts));
+  }, [cache, agents, byAgent, bucket, stepMs, cells, observedSinceMs]);
   const columns = useMemo(() => fleetColumns(cells, !color), [cells, color]);
-  const rows = useMemo(
+  const entries = useMemo(
     () =>
       agents.map((a, i) => {
         const states = timelines[i] ?? [];
-        return fleetRowCells(a, systemdProbeOk(snapshot, a), color ? timelineText(states) : timelineWords(states, Math.max(24, cells)));
+        return cachedFleetRow(cache, a, systemdProbeOk(snapshot, a), color ? timelineDrawn(states).text : timelineWords(states, Math.max(24, cells)));
       }),
-    [agents, snapshot, timelines, color, cells],
+    [cache, agents, snapshot, timelines, color, cells],
   );
-  const runs = useMemo(() => (color ? timelines.map(timelineRuns) : []), [timelines, color]);
-  const widths = useMemo(() => fleetColumnWidths(columns, rows, width - 2), [columns, rows, width]);
+  const rows = useMemo(() => entries.map((e) => e.cells), [entries]);
+  const runs = useMemo(() => (color ? timelines.map((states) => timelineDrawn(states).runs) : []), [timelines, color]);
+  const widths = useMemo(
+    () =>
+      fleetColumnWidths(
+        columns,
+        rows,
+        width - 2,
+        entries.map((e) => e.widths),
+      ),
+    [columns, rows, entries, width],
+  );
   if (height <= 0) return null;
   const unmanagedLine = unmanagedText(snapshot);
   const afterUnmanaged = unmanagedLine && height >= 3 ? height - 1 : height;

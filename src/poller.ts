@@ -12,7 +12,7 @@ import { sanitizeLines } from '../lib/sanitize.js';
 import type { AgentRow, Snapshot } from './snapshot/types.js';
 import type { ConsoleStore } from './store/index.js';
 import { selectedIndex, visibleAgents } from './store/selectors.js';
-import { snapshotViewKey } from './snapshot/view-key.js';
+import { sameSnapshotView } from './snapshot/view-key.js';
 
 /** A push (tmux notification, a file written) runs a tick this long after it, so a burst makes one tick. Milliseconds. */
 export const NUDGE_DELAY_MS = 100;
@@ -127,8 +127,8 @@ class TickLoop implements Poller {
   private readonly controller = new AbortController();
   private readonly tickTimeoutMs: number;
   private nudgeTimer: NodeJS.Timeout | null = null;
-  /** The last applied snapshot and its view key: a tick that would draw the same is not applied. */
-  private lastApplied: { snapshot: Snapshot; key: string } | null = null;
+  /** The last applied snapshot and when it was applied (unix ms): a tick that would draw the same is not applied. */
+  private lastApplied: { snapshot: Snapshot; nowMs: number } | null = null;
   private generation = 0;
   private running: Promise<void> | null = null;
   private rerun = false;
@@ -219,13 +219,12 @@ class TickLoop implements Poller {
       const preview = store.getState().ui.previewOn && opts.capture ? await takePreview(store, snapshot, opts.capture, this.controller.signal) : undefined;
       if (!this.current(gen)) return;
       const nowMs = Date.now();
-      const key = snapshotViewKey(snapshot, nowMs);
-      if (this.sameView(key, preview)) {
+      if (this.sameView(snapshot, nowMs, preview)) {
         this.stats.unchanged++;
         return;
       }
       store.getState().applySnapshot(snapshot, nowMs, preview);
-      this.lastApplied = { snapshot, key };
+      this.lastApplied = { snapshot, nowMs };
       this.stats.applied++;
     } catch (error) {
       if (!this.stopped && gen === this.generation) store.getState().tickFailed(messageOf(error));
@@ -233,14 +232,16 @@ class TickLoop implements Poller {
   }
 
   /**
-   * True when applying a snapshot of view key `key` (and `preview`) would draw what the store
-   * shows already: the store still holds the last applied snapshot (no failed tick since), no
-   * progress notice waits for a snapshot, and the preview (when captured) has the same lines.
+   * True when applying `snapshot` taken at `nowMs` (and `preview`) would draw what the store
+   * shows already: the store still holds the last applied snapshot (no failed tick since), both
+   * draw the same (src/snapshot/view-key.ts), no progress notice waits for a snapshot, and the
+   * preview (when captured) has the same lines.
    */
-  private sameView(key: string, preview: Preview | undefined): boolean {
+  private sameView(snapshot: Snapshot, nowMs: number, preview: Preview | undefined): boolean {
     const s = this.store.getState();
     const last = this.lastApplied;
-    if (!last || last.key !== key || s.fleet.snapshot !== last.snapshot || s.fleet.tickError !== null) return false;
+    if (!last || s.fleet.snapshot !== last.snapshot || s.fleet.tickError !== null) return false;
+    if (!sameSnapshotView(last.snapshot, last.nowMs, snapshot, nowMs)) return false;
     const notice = s.ui.notices.at(-1);
     if (notice?.level === 'progress' && (s.fleet.snapshotAtMs ?? 0) < notice.atMs) return false;
     return preview === undefined || JSON.stringify(preview) === JSON.stringify(s.ui.preview);

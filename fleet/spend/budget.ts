@@ -18,7 +18,7 @@
  */
 import { readBoundedFile } from '../../lib/bounded-read.js';
 import fs from 'node:fs';
-import { parse } from 'yaml';
+import { yaml } from '../../lib/yaml.js';
 
 /** A daily budget; null fields = no limit on that measure. */
 export interface DailyBudget {
@@ -48,12 +48,18 @@ function budgetOf(v: unknown, where: string, errors: string[]): DailyBudget | nu
   return b.dailyUsd === null && b.dailyTokens === null ? null : b;
 }
 
-/** Parses the budgets of roster YAML text. Never throws (YAML errors are the roster loader's to report). */
+/**
+ * Parses the budgets of roster YAML text. Never throws (YAML errors are the roster loader's to
+ * report). A text that never says `budget` (nor holds a `\` escape that could spell it) has no
+ * budgets, and is not parsed: a roster without budgets costs no YAML parse per start (the
+ * roster itself comes from its parsed cache, fleet/roster.ts).
+ */
 export function parseRosterBudgets(text: string, file: string): RosterBudgets {
   const out: RosterBudgets = { fleet: null, classes: new Map(), agents: new Map(), errors: [] };
+  if (!text.includes('budget') && !text.includes('\\')) return out;
   let doc: unknown;
   try {
-    doc = parse(text);
+    doc = yaml().parse(text);
   } catch {
     return out;
   }

@@ -13,11 +13,24 @@
  * per request); tiered prices (a higher rate above N input tokens of a request, as the library
  * describes them) are applied per request here, the way the library applies them.
  */
+import { createRequire } from 'node:module';
 import { readBoundedFile } from '../../lib/bounded-read.js';
 import { messageOf } from '../../lib/errors.js';
-import { calcPrice } from '@pydantic/genai-prices';
-import { LineCounter, parseDocument, isMap, isScalar, type Pair, type Node } from 'yaml';
+import { yaml } from '../../lib/yaml.js';
+import type { LineCounter, Pair, Node } from 'yaml';
 import type { SpendRuntime, UsageEvent } from './types.js';
+
+type GenaiPrices = typeof import('@pydantic/genai-prices');
+let genaiPrices: GenaiPrices | null = null;
+
+/**
+ * `@pydantic/genai-prices`, required on the first model looked up: its module is ~0.5 MB of price
+ * data, which a start that prices nothing (`--once` on a fleet with no usage records) never loads.
+ */
+function genai(): GenaiPrices {
+  genaiPrices ??= createRequire(import.meta.url)('@pydantic/genai-prices') as GenaiPrices;
+  return genaiPrices;
+}
 
 /** One price: a flat rate, or a base with higher rates above input-token thresholds. */
 export type Rate = number | { base: number; tiers: { start: number; price: number }[] };
@@ -48,8 +61,9 @@ function rateAt(rate: Rate, inputTotal: number): number {
 }
 
 function libraryRates(model: string, runtime: SpendRuntime): ModelRates | null {
-  let r: ReturnType<typeof calcPrice>;
+  let r: ReturnType<GenaiPrices['calcPrice']>;
   try {
+    const { calcPrice } = genai();
     const providerId = PROVIDER[runtime];
     r = calcPrice({ input_tokens: 1, output_tokens: 1 }, model, providerId ? { providerId } : {});
     if (!r && providerId) r = calcPrice({ input_tokens: 1, output_tokens: 1 }, model);
@@ -121,6 +135,7 @@ function lineOf(counter: LineCounter, node: Node | Pair | null | undefined): num
  * `<file>:<line>: <what>` (then no override is used).
  */
 export function parsePriceOverrides(text: string, file: string): { overrides: Map<string, ModelRates>; error: string | null } {
+  const { LineCounter, parseDocument, isMap, isScalar } = yaml();
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter });
   const fail = (line: number, what: string) => ({ overrides: new Map<string, ModelRates>(), error: `${file}:${line}: ${what}` });

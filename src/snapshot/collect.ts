@@ -7,6 +7,7 @@
  * target (fleet/remote-probe.ts), and at most one batched `tmux capture-pane` per local socket when
  * some agent's screen needs reading (fleet/screen-probe.ts) — never one per agent.
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { collectBacklogSection, type BacklogSection } from '../../backlog/snapshot.js';
@@ -14,7 +15,7 @@ import { agentLaunch } from '../../fleet/agent-env.js';
 import { resolveFleetProfile } from '../../fleet/profile.js';
 import type { HeartbeatRead } from '../../fleet/heartbeat.js';
 import { PLAIN_RUN_DIR_READERS, type RunDirReaders } from '../../fleet/run-dir-watch.js';
-import { readProcessTree, type ProcessTree, type ProcessTreeReader } from '../../fleet/proc.js';
+import { readProcessSubtree, readProcessTree, type ProcEntry, type ProcessTree, type ProcessTreeReader } from '../../fleet/proc.js';
 import { readinessThresholds, type ReadinessThresholds } from '../../fleet/readiness.js';
 import { probeRemoteHost } from '../../fleet/remote-probe.js';
 import type { RemoteHostProbe } from '../../fleet/remote-probe-output.js';
@@ -307,6 +308,40 @@ async function readScreens(opts: CollectSnapshotOptions, x: ScreenInputs): Promi
   return { readings, report: { ok: error === null, durationMs: report.durationMs, error, runtimesWithRules } };
 }
 
+/**
+ * The process tree of a one-off snapshot (`--once`, no reader kept): the live panes' processes
+ * and their descendants — all the snapshot ever looks up (the join's programs under a pane, the
+ * spend meter's and the runtime versions' processes under it). Read pane by pane
+ * (fleet/proc.ts `readProcessSubtree`: a process's `stat` and its threads' `children` files)
+ * while that is fewer reads than the whole table (~3 per pane against one per process of the
+ * machine; a shared machine runs 1,000+); the whole table otherwise, and when the kernel has no
+ * `children` files, `procRoot` is not a real proc (no `task` dir) or a pane's process is gone.
+ */
+export function readPaneProcesses(panePids: readonly number[], procRoot = '/proc'): ProcessTree {
+  let processes = 0;
+  try {
+    for (const name of fs.readdirSync(procRoot)) if (name.charCodeAt(0) <= 57) processes++;
+  } catch {
+    return readProcessTree(procRoot);
+  }
+  const first = panePids[0];
+  if (first === undefined || panePids.length * 3 >= processes || !fs.existsSync(path.join(procRoot, String(first), 'task'))) return readProcessTree(procRoot);
+  const entries = new Map<number, ProcEntry>();
+  for (const pid of panePids) {
+    if (entries.has(pid)) continue;
+    const sub = readProcessSubtree(pid, procRoot);
+    if (!sub) return readProcessTree(procRoot);
+    for (const [p, e] of sub.entries) entries.set(p, e);
+  }
+  const children = new Map<number, number[]>();
+  for (const e of entries.values()) {
+    const list = children.get(e.ppid);
+    if (list) list.push(e.pid);
+    else children.set(e.ppid, [e.pid]);
+  }
+  return { procRoot, entries, children };
+}
+
 /** This host's files: heartbeats and agent env files of the local agents, timed. */
 function readLocalFiles(paths: MosaicPaths, plan: FleetPlan, nowSeconds: number, reads: RunDirReaders) {
   const heartbeats = new Map<string, HeartbeatRead>();
@@ -345,9 +380,6 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
   const reads = opts.runDirReaders ?? PLAIN_RUN_DIR_READERS;
   const paused = await timed(() => reads.paused(paths.runDir));
   const files = readLocalFiles(paths, plan, nowSeconds, reads);
-  // Without a reader kept across ticks (`--once`), the whole process table is read while the
-  // tmux and systemd subprocesses run, not after them; it is used only if a pane is live.
-  const earlyProc = !opts.procReader && plan.localAgents.length ? await timed(() => readProcessTree(opts.procRoot)) : null;
   const tmux = new Map<string, TmuxSocketProbe>();
   for (const t of await probes.tmux) tmux.set(t.socket ?? '', t);
   const remotes = await probes.remotes;
@@ -356,7 +388,14 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
   const live = livePanesOf(tmux);
   const procReader = opts.procReader;
   const proc = live.sessions.size
-    ? (earlyProc ?? (await timed(() => (procReader ? procReader.read(live.panes, nowMs) : readProcessTree(opts.procRoot)))))
+    ? await timed(() =>
+        procReader
+          ? procReader.read(live.panes, nowMs)
+          : readPaneProcesses(
+              live.panes.map((p) => p.pid),
+              opts.procRoot,
+            ),
+      )
     : null;
   const screens =
     (opts.readScreens ?? true)

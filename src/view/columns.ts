@@ -30,7 +30,15 @@ export interface ColumnSpec {
  * Returns one width per column (0 = hidden). `rows` are display strings.
  */
 export function computeColumnWidths(columns: readonly ColumnSpec[], rows: readonly (readonly string[])[], totalWidth: number): number[] {
-  const natural = naturalWidths(columns, rows);
+  return fitColumnWidths(columns, naturalColumnWidths(columns, rows), totalWidth);
+}
+
+/**
+ * {@link computeColumnWidths} from the columns' natural widths ({@link naturalColumnWidths}):
+ * a column's natural width depends on its own cells only, so it is measured once and every fit
+ * (with and without the optional columns) reads it.
+ */
+export function fitColumnWidths(columns: readonly ColumnSpec[], natural: readonly number[], totalWidth: number): number[] {
   // Optional columns (spend, evidence) never take room the core columns need: drop them one at
   // a time, lowest priority first, until no core column is cut.
   const dropOrder = columns
@@ -43,7 +51,7 @@ export function computeColumnWidths(columns: readonly ColumnSpec[], rows: readon
     const keep = columns.map((c, i) => ({ c, i })).filter(({ i }) => kept[i]);
     const fit = fitColumns(
       keep.map(({ c }) => c),
-      rows.map((row) => keep.map(({ i }) => row[i] ?? '')),
+      keep.map(({ i }) => natural[i] ?? 0),
       totalWidth,
     );
     const widths = columns.map(() => 0);
@@ -61,16 +69,34 @@ export function computeColumnWidths(columns: readonly ColumnSpec[], rows: readon
   }
 }
 
-function naturalWidths(columns: readonly ColumnSpec[], rows: readonly (readonly string[])[]): number[] {
+/** Each column's natural width: its widest cell or header (cells), clamped to [min, max]. `rows` are display strings. */
+export function naturalColumnWidths(columns: readonly ColumnSpec[], rows: readonly (readonly string[])[]): number[] {
   return columns.map((c, i) => {
     let w = displayWidth(c.header);
-    for (const row of rows) w = Math.max(w, displayWidth(row[i] ?? ''));
-    return Math.max(c.min, Math.min(c.max ?? Number.POSITIVE_INFINITY, w));
+    for (const row of rows) {
+      const cell = row[i] ?? '';
+      // A cell no longer than half the widest so far cannot be wider (a character is at most 2 cells).
+      if (cell.length * 2 > w) w = Math.max(w, displayWidth(cell));
+    }
+    return clampWidth(c, w);
   });
 }
 
-function fitColumns(columns: readonly ColumnSpec[], rows: readonly (readonly string[])[], totalWidth: number): number[] {
-  const natural = naturalWidths(columns, rows);
+/** {@link naturalColumnWidths} from the cells' widths already measured (`cellWidths[row][column]`, cells). */
+export function naturalColumnWidthsOf(columns: readonly ColumnSpec[], cellWidths: readonly (readonly number[])[]): number[] {
+  return columns.map((c, i) => {
+    let w = displayWidth(c.header);
+    for (const row of cellWidths) w = Math.max(w, row[i] ?? 0);
+    return clampWidth(c, w);
+  });
+}
+
+function clampWidth(c: ColumnSpec, w: number): number {
+  return Math.max(c.min, Math.min(c.max ?? Number.POSITIVE_INFINITY, w));
+}
+
+/** Widths of `columns` (whose natural widths are `natural`) in `totalWidth` cells: see {@link computeColumnWidths}. */
+function fitColumns(columns: readonly ColumnSpec[], natural: readonly number[], totalWidth: number): number[] {
   const visible = columns.map(() => true);
   const need = () => columns.reduce((sum, c, i) => (visible[i] ? sum + c.min : sum), 0) + Math.max(0, visible.filter(Boolean).length - 1);
   const byPriorityAsc = columns.map((c, i) => ({ p: c.priority, i })).sort((a, b) => a.p - b.p || b.i - a.i);

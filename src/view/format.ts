@@ -14,8 +14,9 @@ const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
 
 // Printable ASCII is one cell per character, and so are the console's own narrow symbols
 // (string-width agrees: test/view/format.test.ts) — skip string-width's costly analysis: the
-// timeline glyphs (block elements U+2580–259F, ▲, ·, ×), arrows ← ↑ → ↓ and the ellipsis.
-const ONE_CELL_EACH = /^[\x20-\x7e\u00b7\u00d7\u2026\u2190-\u2193\u2580-\u259f\u25b2]*$/;
+// timeline glyphs (block elements U+2580–259F, ▲, ·, ×), arrows ← ↑ → ↓, the ellipsis, the en and
+// em dashes and the box-drawing line ─.
+const ONE_CELL_EACH = /^[\x20-\x7e\u00b7\u00d7\u2013\u2014\u2026\u2190-\u2193\u2500\u2580-\u259f\u25b2]*$/;
 
 /** Display width of `text` in terminal cells (CJK and most emoji count 2), via `string-width`. */
 export function displayWidth(text: string): number {

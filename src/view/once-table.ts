@@ -1,35 +1,27 @@
 /**
  * The `--once` table: a readable view like upstream's `fleet ps`. Pure; every
- * untrusted string is sanitized; widths measured with string-width (CJK, emoji).
+ * untrusted string is sanitized; widths measured in terminal cells (CJK and emoji count double;
+ * printable ASCII by its length, src/view/format.ts `displayWidth`).
  */
-import stringWidth from 'string-width';
 import { describePause } from '../../fleet/paused.js';
 import { socketLabel } from '../../fleet/tmux.js';
-import { formatAge, formatTtl } from './format.js';
+import { displayWidth, formatAge, formatTtl, truncateToWidth } from './format.js';
 import { sanitizeLine } from '../../lib/sanitize.js';
 import type { BacklogSection } from '../../backlog/snapshot.js';
 import type { Snapshot } from '../snapshot/types.js';
 
-/** Pads `text` to `width` terminal columns (string-width: CJK and emoji count double). */
+/** Pads `text` to `width` terminal columns (CJK and emoji count double). */
 function pad(text: string, width: number): string {
-  return text + ' '.repeat(Math.max(0, width - stringWidth(text)));
-}
-
-/** Cuts `text` to at most `width` columns, marking the cut with `…`. */
-function cut(text: string, width: number): string {
-  if (stringWidth(text) <= width) return text;
-  let out = '';
-  for (const ch of text) {
-    if (stringWidth(out + ch) > width - 1) break;
-    out += ch;
-  }
-  return `${out}…`;
+  return text + ' '.repeat(Math.max(0, width - displayWidth(text)));
 }
 
 /** Renders rows as aligned columns (every cell is sanitized). */
 export function renderColumns(header: string[], rows: string[][], maxWidths: number[] = []): string[] {
-  const cells = [header, ...rows].map((r) => r.map((c, i) => cut(sanitizeLine(c), maxWidths[i] ?? 40)));
-  const widths = header.map((_, i) => Math.max(...cells.map((r) => stringWidth(r[i] ?? ''))));
+  // Widths by displayWidth: string-width alone segments every grapheme and builds its emoji regex
+  // per character, which made a 10,000-agent table cost seconds; printable ASCII skips it.
+  const cells = [header, ...rows].map((r) => r.map((c, i) => truncateToWidth(sanitizeLine(c), maxWidths[i] ?? 40)));
+  const widths = header.map(() => 0);
+  for (const r of cells) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, displayWidth(c))));
   return cells.map((r) =>
     r
       .map((c, i) => (i === r.length - 1 ? c : pad(c, widths[i] ?? 0)))

@@ -7,7 +7,7 @@ import { sanitizeLine } from '../../lib/sanitize.js';
 import type { AgentRow, Snapshot } from '../snapshot/types.js';
 import type { BacklogSection } from '../../backlog/snapshot.js';
 import { formatAge, formatTtl, liveSecondsLeft, secondsSince } from './format.js';
-import { computeColumnWidths, type ColumnSpec } from './columns.js';
+import { fitColumnWidths, naturalColumnWidths, naturalColumnWidthsOf, type ColumnSpec } from './columns.js';
 import { backlogRows, type BacklogRow } from '../store/selectors.js';
 import { KEYMAP, REQUIREMENT_WORDS, displayKey } from './keymap.js';
 import { padToWidth } from './format.js';
@@ -51,17 +51,20 @@ export function fleetColumns(cells: number, words: boolean): readonly ColumnSpec
 
 /**
  * Widths of the fleet columns for `rows` (from {@link fleetRowCells}) in `totalWidth` cells, as
- * {@link computeColumnWidths}; the SPEND column only when some row has spend (`-` everywhere:
- * the meter is off or nothing was spent today, and the column would only take room).
+ * computeColumnWidths (src/view/columns.ts) does; the SPEND column only when some row has spend
+ * (`-` everywhere: the meter is off or nothing was spent today, and the column would only take
+ * room). `cellWidths`: each row's cell widths when already measured (src/view/fleet-rows.ts).
  */
-export function fleetColumnWidths(columns: readonly ColumnSpec[], rows: readonly (readonly string[])[], totalWidth: number): number[] {
-  if (rows.some((r) => (r[SPEND_COLUMN] ?? '-') !== '-')) return computeColumnWidths(columns, rows, totalWidth);
+export function fleetColumnWidths(
+  columns: readonly ColumnSpec[],
+  rows: readonly (readonly string[])[],
+  totalWidth: number,
+  cellWidths?: readonly (readonly number[])[],
+): number[] {
+  const natural = cellWidths ? naturalColumnWidthsOf(columns, cellWidths) : naturalColumnWidths(columns, rows);
+  if (rows.some((r) => (r[SPEND_COLUMN] ?? '-') !== '-')) return fitColumnWidths(columns, natural, totalWidth);
   const keep = (_: unknown, i: number) => i !== SPEND_COLUMN;
-  const widths = computeColumnWidths(
-    columns.filter(keep),
-    rows.map((r) => r.filter(keep)),
-    totalWidth,
-  );
+  const widths = fitColumnWidths(columns.filter(keep), natural.filter(keep), totalWidth);
   widths.splice(SPEND_COLUMN, 0, 0);
   return widths;
 }
@@ -79,12 +82,17 @@ export function readinessWord(agent: AgentRow): string {
  * evidence. All sanitized.
  */
 export function fleetRowCells(agent: AgentRow, systemdOk = true, timeline = ''): string[] {
+  return fleetRowText(agent, systemdOk, timeline).map(sanitizeLine);
+}
+
+/** {@link fleetRowCells} before sanitizing (NOT safe to draw as it is): what decides each cell. */
+export function fleetRowText(agent: AgentRow, systemdOk = true, timeline = ''): string[] {
   const unit = agent.unit
     ? agent.unit.activeState + (agent.unit.unitFileState && agent.unit.unitFileState !== 'enabled' && agent.unit.activeState === 'active' ? '*' : '')
     : systemdOk
       ? '-'
       : '?';
-  const cells = [
+  return [
     agent.name,
     readinessWord(agent),
     agent.class ?? '-',
@@ -98,7 +106,6 @@ export function fleetRowCells(agent: AgentRow, systemdOk = true, timeline = ''):
     spendText(agent.spend),
     agent.evidence.join('; '),
   ];
-  return cells.map(sanitizeLine);
 }
 
 /** The line naming the tmux sessions no roster agent claims (`unmanaged: s@socket on host, …`), or null when none. Sanitized. */

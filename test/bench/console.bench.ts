@@ -15,6 +15,9 @@
  *
  * Targets (issue 4): ≤ 2 % of one core, first frame ≤ 1.5 s. Cleans up every server and dir.
  *
+ * `MT_BENCH_PART=frames`: only the render path, in process, CPU per frame and per key press
+ * (dist/test/bench/render-frames.js), beside `MT_BENCH_BASE` — see benchRenderFrames.
+ *
  * `MT_BENCH_PART=agents`: only the console's CPU per agent count (100 and 1,000 by default),
  * push on and forced off, the spend meter on or off (`MT_BENCH_SPEND=on|off|both`), optionally
  * beside an older build (`MT_BENCH_BASE`) and under the profiler (`MT_BENCH_PROFILE`): see
@@ -340,6 +343,40 @@ async function benchCpuPerAgentCount(): Promise<void> {
   console.table(rows);
 }
 
+/**
+ * The render path alone (dist/test/bench/render-frames.js): CPU per frame when every age moves
+ * and per key press, per agent count (`MT_BENCH_AGENTS`, default `100,1000`), for this code and
+ * `MT_BENCH_BASE` interleaved (`MT_BENCH_ROUNDS` pairs, default 3), each in its own process with
+ * its own node_modules; the load average printed with the figures.
+ */
+function benchRenderFrames(): void {
+  const counts = (process.env.MT_BENCH_AGENTS ?? '100,1000').split(',').map(Number);
+  const base = process.env.MT_BENCH_BASE ? path.resolve(process.env.MT_BENCH_BASE) : null;
+  const rounds = Math.max(1, Number(process.env.MT_BENCH_ROUNDS ?? 3));
+  const script = path.join(repo, 'dist', 'test', 'bench', 'render-frames.js');
+  const codes = [{ code: 'this', root: repo }, ...(base ? [{ code: 'base', root: base }] : [])];
+  const load = () =>
+    os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ');
+  const rows: Record<string, string | number>[] = [];
+  for (const n of counts)
+    for (let round = 1; round <= rounds; round++)
+      for (const { code, root } of codes) {
+        const loadBefore = load();
+        const out = execFileSync(process.execPath, [script, root, String(n)], { encoding: 'utf8', env: { ...process.env, NODE_ENV: 'production' } });
+        const row = { code, round, ...(JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as Record<string, number>), load: `${loadBefore} → ${load()}` };
+        rows.push(row);
+        process.stdout.write(`console render path: ${JSON.stringify(row)}\n`);
+      }
+  console.table(rows);
+}
+
+if (process.env.MT_BENCH_PART === 'frames') {
+  benchRenderFrames();
+  process.exit(0);
+}
 if (process.env.MT_BENCH_PART === 'agents') {
   await benchCpuPerAgentCount();
   process.exit(0);

@@ -20,8 +20,15 @@
  *   in this process) and per `--once` snapshot, at 100 and at 1,000 agents: must not grow with
  *   the fleet.
  *
+ * - the 10,000-agent roster (one socket holding only the holder session: every agent's pane is
+ *   missing, every beat fresh): `--once` table ÷ `--once --json` CPU time (target ≤ 2×), and the
+ *   console on it: % of a core and peak RSS (VmHWM) over MT_BENCH_SECONDS (targets ≤ 10 %, ≤ 200 MB).
+ *
  * `MT_BENCH_BASE=<dir>`: a checkout (built) of an older version of the code, measured in the same
- * run, side by side (its figures in a second table).
+ * run, side by side (its figures in a second table; with MT_BENCH_PART=once, interleaved per
+ * figure). `MT_BENCH_PART=once`: only the one-shot figures (`node -e 0`, `--version`, `--once`
+ * at 100, 1,000 and 10,000 agents; `MT_BENCH_RUNS` runs each, default 7); `MT_BENCH_PART=10k`:
+ * only the 10,000-agent figures.
  *
  * Fleets are `sleep` panes on isolated tmux sockets (never the default server); every server,
  * process and directory is removed at the end. Wall times are medians of several runs.
@@ -100,6 +107,27 @@ function makeFleet(n: number, socketCount: number): string {
   return home;
 }
 
+/**
+ * A Mosaic home whose roster lists `n` agents on one isolated socket that holds only the holder
+ * session (no agent pane runs: what a roster entry costs, without `n` processes), every beat fresh.
+ */
+function makeRosterFleet(n: number): string {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), `mt-scale-${n}-`));
+  homes.push(home);
+  const socket = `mt-scale-${tag}-${n}-roster`;
+  sockets.push(socket);
+  const names = Array.from({ length: n }, (_, i) => `agent${String(i).padStart(5, '0')}`);
+  writeHomeRoster(
+    home,
+    socket,
+    names.map((name, i) => ({ name, runtime: 'sleep', class: i === 0 ? 'orchestrator' : i === 1 ? 'enhancer' : 'coder' })),
+    '_holder',
+  );
+  tmux(socket, ['new-session', '-d', '-s', '_holder', 'sleep', '86400']);
+  writeBeats(home, names);
+  return home;
+}
+
 function writeBeats(home: string, names: string[]): void {
   const runDir = path.join(home, 'fleet', 'run');
   const ts = Math.floor(Date.now() / 1000);
@@ -124,22 +152,43 @@ async function wallMs(args: string[], runs: number, env: NodeJS.ProcessEnv = pro
 }
 
 /**
- * Median CPU time (ms, user + system, subprocesses included) of `node <args>` over `runs` runs
- * after one warm-up: the run's shell reads its own cutime+cstime once node has been waited for.
+ * CPU time (ms, user + system, subprocesses included) of one `node <args>` run: the run's shell
+ * reads its own cutime+cstime once node has been waited for.
  */
+async function cpuOnce(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const { stdout } = await execFileAsync('/bin/sh', ['-c', '"$@" >/dev/null 2>&1; cat /proc/$$/stat', 'sh', process.execPath, ...args], {
+    env,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const fields = stdout.slice(stdout.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[13]) + Number(fields[14])) / CLK_TCK) * 1000;
+}
+
+/** Median CPU time (ms) of `node <args>` over `runs` runs after one warm-up ({@link cpuOnce}). */
 async function cpuMs(args: string[], runs: number, env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const once = async () => {
-    const { stdout } = await execFileAsync('/bin/sh', ['-c', '"$@" >/dev/null 2>&1; cat /proc/$$/stat', 'sh', process.execPath, ...args], {
-      env,
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    const fields = stdout.slice(stdout.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[13]) + Number(fields[14])) / CLK_TCK) * 1000;
-  };
-  await once();
+  await cpuOnce(args, env);
   const samples: number[] = [];
-  for (let i = 0; i < runs; i++) samples.push(await once());
+  for (let i = 0; i < runs; i++) samples.push(await cpuOnce(args, env));
   return median(samples);
+}
+
+/**
+ * CPU time (ms) of each named `node <args>` command, mean and median of `runs` rounds after one
+ * warm-up round. Every round runs every command once, in turn: all meet the same load.
+ */
+async function cpuInterleaved(
+  commands: Record<string, string[]>,
+  runs: number,
+  env: NodeJS.ProcessEnv,
+): Promise<Record<string, { mean: number; median: number }>> {
+  const samples: Record<string, number[]> = Object.fromEntries(Object.keys(commands).map((k) => [k, []]));
+  for (let round = 0; round <= runs; round++) {
+    for (const [name, args] of Object.entries(commands)) {
+      const ms = await cpuOnce(args, env);
+      if (round > 0) samples[name]!.push(ms);
+    }
+  }
+  return Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, { mean: v.reduce((x, y) => x + y, 0) / v.length, median: median(v) }]));
 }
 
 /**
@@ -186,12 +235,12 @@ async function until(test: () => boolean, timeoutMs: number, what: string): Prom
 }
 
 /** The real console on `home` for SECONDS: its own CPU and its children's, % of one core. */
-async function consoleCpu(home: string, n: number, bin: string): Promise<{ cpu: number; children: number }> {
+async function consoleCpu(home: string, n: number, bin: string): Promise<{ cpu: number; children: number; peakMB: number }> {
   const ui = `mt-scale-ui-${tag}-${n}-${sockets.length}`;
   sockets.push(ui);
   tmux(ui, consoleSessionArgs([bin], home, { PATH: `${fixtureBin}:${process.env.PATH}`, MT_SYSTEMCTL_MODE: 'nobus' }));
   const capture = () => tmux(ui, ['capture-pane', '-p', '-t', '=console:0.0']);
-  await until(() => capture().includes('agent0000'), 60_000, 'console shows agents');
+  await until(() => /agent0{4}/.test(capture()), 120_000, 'console shows agents');
   // Let the first ticks (module loading, first roster parse) pass before measuring.
   await new Promise((r) => setTimeout(r, 5000));
   const pid = Number(tmux(ui, ['display-message', '-p', '-t', '=console:0.0', '#{pane_pid}']).trim());
@@ -200,8 +249,13 @@ async function consoleCpu(home: string, n: number, bin: string): Promise<{ cpu: 
   await new Promise((r) => setTimeout(r, SECONDS * 1000));
   const t1 = procTimes(pid);
   const wall = (performance.now() - w0) / 1000;
+  const hwm = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
   tmux(ui, ['kill-server']);
-  return { cpu: ((t1.own - t0.own) / CLK_TCK / wall) * 100, children: ((t1.children - t0.children) / CLK_TCK / wall) * 100 };
+  return {
+    cpu: ((t1.own - t0.own) / CLK_TCK / wall) * 100,
+    children: ((t1.children - t0.children) / CLK_TCK / wall) * 100,
+    peakMB: hwm ? Number(hwm[1]) / 1024 : NaN,
+  };
 }
 
 /**
@@ -231,7 +285,7 @@ async function keyToFrame(n: number, presses = 60): Promise<{ p50: number; p95: 
 const fmt = (x: number, d = 2) => Number(x.toFixed(d));
 
 /** Every figure for the code checked out at `root` (its bin, its dist). */
-async function figures(root: string, fleets: { home100: string; home1000: string }, nodeMs: number, nodeCpu: number) {
+async function figures(root: string, fleets: Fleets, nodeMs: number, nodeCpu: number) {
   const bin = path.join(root, 'bin', 'mosaic-top');
   const env = { ...process.env, PATH: `${fixtureBin}:${process.env.PATH}`, MT_SYSTEMCTL_MODE: 'nobus' };
   const versionCpu = await cpuMs([bin, '--version'], 9, env);
@@ -241,6 +295,7 @@ async function figures(root: string, fleets: { home100: string; home1000: string
   const once1000Cpu = await cpuMs([bin, '--mosaic-home', fleets.home1000, '--once', '--json'], 5, env);
   const cpu100 = await consoleCpu(fleets.home100, 100, bin);
   const cpu1000 = await consoleCpu(fleets.home1000, 1000, bin);
+  const tenK = await tenThousandFigures(root, fleets.home10k, env, 3);
   return [
     {
       figure: '--version ÷ node -e 0, CPU time',
@@ -272,14 +327,88 @@ async function figures(root: string, fleets: { home100: string; home1000: string
       target: '≤ 3 %',
       detail: `probes' subprocesses ${fmt(cpu1000.children)} %, ${SECONDS} s`,
     },
+    ...tenK,
   ];
 }
 
-try {
-  const loadBefore = os.loadavg();
+/** The fleets every part uses: 100 agents on one socket, 1,000 on four, the 10,000-agent roster. */
+interface Fleets {
+  home100: string;
+  home1000: string;
+  home10k: string;
+}
+
+const onceArgs = (bin: string, home: string, json = true) => [bin, '--mosaic-home', home, '--once', ...(json ? ['--json'] : [])];
+
+/** The 10,000-agent roster's figures: `--once` table ÷ JSON (CPU, `runs` interleaved rounds) and the console on it. */
+async function tenThousandFigures(root: string, home10k: string, env: NodeJS.ProcessEnv, runs: number) {
+  const bin = path.join(root, 'bin', 'mosaic-top');
+  const once = await cpuInterleaved({ json: onceArgs(bin, home10k), table: onceArgs(bin, home10k, false) }, runs, env);
+  const console10k = await consoleCpu(home10k, 10_000, bin);
+  return [
+    {
+      figure: '10,000-agent roster: --once table ÷ --once --json, CPU time',
+      value: `${fmt(once.table!.mean / once.json!.mean)}×`,
+      target: '≤ 2×',
+      detail: `table ${fmt(once.table!.mean, 0)} ms, JSON ${fmt(once.json!.mean, 0)} ms (means of ${runs})`,
+    },
+    {
+      figure: '10,000-agent roster: console, % of a core / peak RSS',
+      value: `${fmt(console10k.cpu)} % / ${fmt(console10k.peakMB, 0)} MB`,
+      target: '≤ 10 % / ≤ 200 MB',
+      detail: `probes' subprocesses ${fmt(console10k.children)} %, ${SECONDS} s`,
+    },
+  ];
+}
+
+/**
+ * MT_BENCH_PART=once: the one-shot figures only, CPU time of every command (this code's, and
+ * MT_BENCH_BASE's when set) interleaved round by round with `node -e 0` ({@link cpuInterleaved}),
+ * `MT_BENCH_RUNS` rounds (default 7); means, each ÷ the mean of `node -e 0`.
+ */
+async function oneShotPart(fleets: Fleets): Promise<void> {
+  const runs = Math.max(1, Number(process.env.MT_BENCH_RUNS ?? 7));
+  const env = { ...process.env, PATH: `${fixtureBin}:${process.env.PATH}`, MT_SYSTEMCTL_MODE: 'nobus' };
+  const roots: [string, string][] = [['this', repo], ...(baseRepo ? [['base', baseRepo] as [string, string]] : [])];
+  const commands: Record<string, string[]> = { node: ['-e', '0'] };
+  for (const [label, root] of roots) {
+    const bin = path.join(root, 'bin', 'mosaic-top');
+    Object.assign(commands, {
+      [`${label} version`]: [bin, '--version'],
+      [`${label} once100`]: onceArgs(bin, fleets.home100),
+      [`${label} once1000`]: onceArgs(bin, fleets.home1000),
+      [`${label} json10k`]: onceArgs(bin, fleets.home10k),
+      [`${label} table10k`]: onceArgs(bin, fleets.home10k, false),
+    });
+  }
+  const cpu = await cpuInterleaved(commands, runs, env);
+  const node = cpu.node!.mean;
+  const figure = (key: string, label: string, target: string, over = node) =>
+    Object.fromEntries([
+      ['figure', label],
+      ['target', target],
+      ...roots.map(([l]) => [l, `${fmt(cpu[`${l} ${key}`]!.mean / over)}× (${fmt(cpu[`${l} ${key}`]!.mean, 0)} ms)`]),
+    ]) as Record<string, string>;
+  const rows = [
+    figure('version', '--version ÷ node -e 0', '≤ 1.2×'),
+    figure('once100', '--once --json, 100 agents ÷ node -e 0', '≤ 1.6×'),
+    figure('once1000', '--once --json, 1,000 agents on 4 sockets ÷ node -e 0', '≤ 3×'),
+    figure('json10k', '--once --json, 10,000-agent roster ÷ node -e 0', '-'),
+    ...roots.map(([l]) => ({
+      figure: `10,000-agent roster: table ÷ JSON (${l})`,
+      target: '≤ 2×',
+      [l]: `${fmt(cpu[`${l} table10k`]!.mean / cpu[`${l} json10k`]!.mean)}× (${fmt(cpu[`${l} table10k`]!.mean, 0)} ms)`,
+    })),
+  ];
+  console.log(`one-shot CPU time, means of ${runs} interleaved rounds; node -e 0 ${fmt(node, 1)} ms (median ${fmt(cpu.node!.median, 1)} ms)`);
+  console.table(rows);
+}
+
+/** Every figure (the default part): one-shot starts, the consoles, subprocess counts, key-to-frame. */
+async function allParts(loadBefore: number[]): Promise<void> {
   const nodeMs = await wallMs(['-e', '0'], 9);
   const nodeCpu = await cpuMs(['-e', '0'], 9);
-  const fleets = { home100: makeFleet(100, 1), home1000: makeFleet(1000, 4) };
+  const fleets = { home100: makeFleet(100, 1), home1000: makeFleet(1000, 4), home10k: makeRosterFleet(10_000) };
   const rows = await figures(repo, fleets, nodeMs, nodeCpu);
   const spawns100 = await subprocessesPerTick(fleets.home100);
   const spawns1000 = await subprocessesPerTick(fleets.home1000);
@@ -300,13 +429,34 @@ try {
   const keys = await keyToFrame(1000);
   rows.push({ figure: 'key-to-frame latency, 1,000 agents, p95', value: `${fmt(keys.p95, 1)} ms`, target: '≤ 16 ms', detail: `p50 ${fmt(keys.p50, 1)} ms` });
   const base = baseRepo ? await figures(baseRepo, fleets, nodeMs, nodeCpu) : null;
-  const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');
   console.log(`scale bench (${os.cpus().length} cores, node ${process.version}, load before ${load(loadBefore)}, after ${load(os.loadavg())})`);
   console.table(rows);
   if (base) {
     console.log(`the same figures for ${baseRepo} (MT_BENCH_BASE), same run:`);
     console.table(base);
   }
+}
+
+const part = process.env.MT_BENCH_PART ?? 'all';
+const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');
+try {
+  const loadBefore = os.loadavg();
+  if (part === 'once') {
+    await oneShotPart({ home100: makeFleet(100, 1), home1000: makeFleet(1000, 4), home10k: makeRosterFleet(10_000) });
+    console.log(
+      `scale bench, one-shot part (${os.cpus().length} cores, node ${process.version}, load before ${load(loadBefore)}, after ${load(os.loadavg())})`,
+    );
+  } else if (part === '10k') {
+    const env = { ...process.env, PATH: `${fixtureBin}:${process.env.PATH}`, MT_SYSTEMCTL_MODE: 'nobus' };
+    const home10k = makeRosterFleet(10_000);
+    const rows = await tenThousandFigures(repo, home10k, env, Math.max(1, Number(process.env.MT_BENCH_RUNS ?? 3)));
+    const base = baseRepo ? await tenThousandFigures(baseRepo, home10k, env, Math.max(1, Number(process.env.MT_BENCH_RUNS ?? 3))) : null;
+    console.log(
+      `scale bench, 10,000-agent part (${os.cpus().length} cores, node ${process.version}, load before ${load(loadBefore)}, after ${load(os.loadavg())})`,
+    );
+    console.table(rows);
+    if (base) console.table(base);
+  } else await allParts(loadBefore);
 } finally {
   for (const socket of sockets) {
     try {

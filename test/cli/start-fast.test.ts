@@ -2,7 +2,9 @@
  * Start fast: each verb loads only what it uses. The real program runs with an ESM load hook
  * (NODE_OPTIONS=--import) that lists every module file it loads; `--version`, `--once --json`,
  * `events` and the verbs' help must load none of the console's (ink, react) or the store's
- * (PGlite, drizzle, postgres) packages, and `--version` none of our modules at all.
+ * (PGlite, drizzle, postgres) packages, and `--version` none of our modules at all. A CommonJS
+ * preload lists what `require` loads (the ESM hook does not see it): `--once` on a roster
+ * without budgets or price overrides loads neither `yaml` nor the price library.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -20,6 +22,20 @@ register('data:text/javascript,' + encodeURIComponent("export async function loa
 fs.writeFileSync(out, '');
 `;
 
+// Every CommonJS file required (createRequire included; node's built-ins left out), one path a line.
+const REQUIRE_HOOK = `const Module = require('node:module');
+const fs = require('node:fs');
+const load = Module._load;
+Module._load = function (request, parent, isMain) {
+  const loaded = load.apply(this, arguments);
+  try {
+    const file = Module._resolveFilename(request, parent, isMain);
+    if (file.startsWith('/')) fs.appendFileSync(process.env.MT_REQUIRES_OUT, file + '\\n');
+  } catch {}
+  return loaded;
+};
+`;
+
 const HEAVY = /\/node_modules\/(ink|react|react-reconciler|@electric-sql|drizzle-orm|postgres|yoga-layout|zustand)\//;
 
 describe('start fast: each verb loads only what it uses', () => {
@@ -30,21 +46,25 @@ describe('start fast: each verb loads only what it uses', () => {
     home = path.join(dir, 'home');
     writeHomeRoster(home, `mt-start-none-${process.pid}`, [{ name: 'a1', runtime: 'sleep' }]);
     fs.writeFileSync(path.join(dir, 'hook.mjs'), HOOK);
+    fs.writeFileSync(path.join(dir, 'require-hook.cjs'), REQUIRE_HOOK);
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  /** The module files `mosaic-top …args` loaded. */
+  /** The module files `mosaic-top …args` loaded (ES modules as URLs, then required files as paths). */
   async function modulesOf(args: string[]): Promise<string[]> {
     const out = path.join(dir, 'modules.txt');
+    const requires = path.join(dir, 'requires.txt');
+    fs.writeFileSync(requires, '');
     const r = await runBin(args, {
       ...process.env,
       MOSAIC_HOME: home,
       XDG_CACHE_HOME: path.join(dir, 'cache'),
       MT_MODULES_OUT: out,
-      NODE_OPTIONS: `--import=${pathToFileURL(path.join(dir, 'hook.mjs')).href}`,
+      MT_REQUIRES_OUT: requires,
+      NODE_OPTIONS: `--import=${pathToFileURL(path.join(dir, 'hook.mjs')).href} --require=${path.join(dir, 'require-hook.cjs')}`,
     });
     expect(r.stderr).not.toMatch(/cannot start|Error:/);
-    return fs.readFileSync(out, 'utf8').split('\n').filter(Boolean);
+    return [...fs.readFileSync(out, 'utf8').split('\n'), ...fs.readFileSync(requires, 'utf8').split('\n')].filter(Boolean);
   }
 
   it('the command word skips the root options and their values', () => {
@@ -67,5 +87,22 @@ describe('start fast: each verb loads only what it uses', () => {
     // Only the verb's own command module is loaded, not the others'.
     const once = await modulesOf(['--once', '--json']);
     expect(once.filter((u) => u.includes('/dist/src/commands/'))).toEqual([]);
+  });
+
+  it('--once on a roster without budgets or price overrides loads neither yaml nor the price library', async () => {
+    const yamlOrPrices = (mods: string[]) => mods.filter((u) => /\/node_modules\/(yaml|@pydantic\/genai-prices)\//.test(u));
+    // Twice: the first run parses the roster (yaml) and caches it; the second reads the cache.
+    await modulesOf(['--once', '--json']);
+    expect(yamlOrPrices(await modulesOf(['--once', '--json']))).toEqual([]);
+    // A roster with a budget is read for it (by yaml, through require: the preload sees it).
+    const roster = path.join(home, 'fleet', 'roster.yaml');
+    const text = fs.readFileSync(roster, 'utf8');
+    try {
+      fs.writeFileSync(roster, `${text}budget:\n  daily_usd: 5\n`);
+      await modulesOf(['--once', '--json']);
+      expect(yamlOrPrices(await modulesOf(['--once', '--json'])).some((u) => u.includes('/node_modules/yaml/'))).toBe(true);
+    } finally {
+      fs.writeFileSync(roster, text);
+    }
   });
 });

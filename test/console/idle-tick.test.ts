@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { App } from '../../components/App.js';
 import { createPoller } from '../../src/poller.js';
 import type { Snapshot } from '../../src/snapshot/types.js';
-import { snapshotViewKey } from '../../src/snapshot/view-key.js';
+import { sameSnapshotView, snapshotViewKey } from '../../src/snapshot/view-key.js';
 import { createConsoleStore } from '../../src/store/index.js';
 import { makeBacklog, makeSnapshot, manyAgents } from '../fixtures/snapshots.js';
 import { mountConsoleApp } from '../helpers/ink-terminal.js';
@@ -39,6 +39,45 @@ describe('idle ticks', () => {
     const readinessMoved = snapshotAt(70.2, 3, '2026-12-06T10:00:00Z');
     readinessMoved.agents[0] = { ...readinessMoved.agents[0], readiness: 'stale' };
     expect(snapshotViewKey(readinessMoved, now)).not.toBe(a);
+  });
+
+  it('the walk (sameSnapshotView) says "same" exactly when the view keys are equal', () => {
+    const now = Date.parse('2026-12-06T10:00:00Z');
+    const base = snapshotAt(70.2, 3, '2026-12-06T10:00:00Z');
+    const variants: Array<[string, Snapshot, number]> = [
+      ['identical', snapshotAt(70.2, 3, '2026-12-06T10:00:00Z'), now],
+      ['taken later, probes slower, ages in the same second', snapshotAt(70.9, 17, '2026-12-06T10:00:02Z'), now],
+      ['ages in the next second', snapshotAt(71, 3, '2026-12-06T10:00:00Z'), now],
+      ['ages an hour on (minutes drawn)', snapshotAt(3700, 3, '2026-12-06T10:00:00Z'), now],
+      ['compared 2 s later (TTL expiry in the same 5 s step or not)', snapshotAt(70.2, 3, '2026-12-06T10:00:00Z'), now + 2000],
+      ['compared 10 s later', snapshotAt(70.2, 3, '2026-12-06T10:00:00Z'), now + 10_000],
+    ];
+    const mutate = (name: string, change: (s: Snapshot) => Snapshot) => variants.push([name, change(snapshotAt(70.2, 3, '2026-12-06T10:00:00Z')), now]);
+    mutate('a readiness moved', (s) => ({ ...s, agents: s.agents.map((a, i) => (i === 7 ? { ...a, readiness: 'stale' } : a)) }));
+    mutate('the last agent gone', (s) => ({ ...s, agents: s.agents.slice(0, -1) }));
+    mutate('an evidence line added', (s) => ({ ...s, agents: s.agents.map((a, i) => (i === 19 ? { ...a, evidence: [...a.evidence, 'x'] } : a)) }));
+    mutate('a flag set', (s) => ({ ...s, agents: s.agents.map((a, i) => (i === 3 ? { ...a, flags: ['DRIFT' as const] } : a)) }));
+    mutate(
+      'a field set to undefined (JSON leaves it out)',
+      (s) => ({ ...s, agents: s.agents.map((a, i) => (i === 2 ? { ...a, extra: undefined } : a)) }) as Snapshot,
+    );
+    mutate('a field added', (s) => ({ ...s, agents: s.agents.map((a, i) => (i === 2 ? { ...a, extra: 1 } : a)) }) as Snapshot);
+    mutate('a probe failed', (s) => ({ ...s, probes: { ...s.probes, systemd: { ...s.probes.systemd!, ok: false } } }));
+    mutate('a probe took longer only', (s) => ({ ...s, probes: { ...s.probes, systemd: { ...s.probes.systemd!, durationMs: 999 } } }));
+    mutate('null against a number', (s) => ({
+      ...s,
+      agents: s.agents.map((a, i) => (i === 0 && a.pane ? { ...a, pane: { ...a.pane, pid: null as unknown as number } } : a)),
+    }));
+    let same = 0;
+    for (const [name, variant, at] of variants) {
+      const keysEqual = snapshotViewKey(base, now) === snapshotViewKey(variant, at);
+      expect({ name, same: sameSnapshotView(base, now, variant, at) }).toEqual({ name, same: keysEqual });
+      expect({ name, same: sameSnapshotView(variant, at, base, now) }).toEqual({ name, same: keysEqual });
+      if (keysEqual) same++;
+    }
+    // Both answers occur: the comparison above can fail either way.
+    expect(same).toBeGreaterThanOrEqual(4);
+    expect(variants.length - same).toBeGreaterThanOrEqual(8);
   });
 
   it('three ticks that draw the same: no store update, no render, no terminal write', async () => {

@@ -115,6 +115,28 @@ describe('fast Ink output pass', () => {
     expect(clipped.ours).toEqual(clipped.ink);
   });
 
+  it('same frame as Ink for lines side by side on a row (table and backlog beside it), gaps, overlaps, and a row past the width', () => {
+    const rows: Array<[number, number, string]> = [
+      [0, 0, `${c1.green('working')} left ${c1.inverse('sel')}`],
+      [30, 0, c1.bold('right') + ' tail   '],
+      [0, 1, 'abc'],
+      [3, 1, c.hex('#102030')('def')],
+      [9, 1, 'ghi   '],
+      [0, 2, 'x'.repeat(45)],
+      [45, 2, 'beyond'],
+      [0, 3, 'aaaaaa'],
+      [2, 3, c1.red('BB')], // overlaps: the cell path
+      [0, 4, 'near'],
+      [60, 4, 'far'], // past the width: holes, the cell path
+      [5, 5, c1.inverse('   ')],
+      [0, 6, `${c1.green('▁▂▃')}…·× ← ↑ – — ─`],
+      [20, 6, '名前'],
+    ];
+    const r = both(40, 7, rows);
+    expect(r.ours).toEqual(r.ink);
+    expect(both(40, 7, rows)).toEqual(r); // the same frame again: every row from the cache
+  });
+
   it('the ASCII scan gives up on anything but printable ASCII and SGR', () => {
     expect(
       asciiStyledChars('abc')

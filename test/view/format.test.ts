@@ -61,7 +61,7 @@ describe('truncateToWidth / padToWidth', () => {
 describe('displayWidth fast path', () => {
   it("the console's own narrow symbols are one cell each, as string-width says", async () => {
     const { displayWidth } = await import('../../src/view/format.js');
-    const symbols = ['·', '×', '…', '←', '↑', '→', '↓', '▲', ...Array.from({ length: 32 }, (_, i) => String.fromCharCode(0x2580 + i))];
+    const symbols = ['·', '×', '…', '←', '↑', '→', '↓', '▲', '–', '—', '─', ...Array.from({ length: 32 }, (_, i) => String.fromCharCode(0x2580 + i))];
     for (const c of symbols) expect(stringWidth(c), c).toBe(1);
     expect(displayWidth('▆▆▂×·· working → dead')).toBe(stringWidth('▆▆▂×·· working → dead'));
     expect(displayWidth('漢字▆')).toBe(5);
