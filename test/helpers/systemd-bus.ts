@@ -57,3 +57,25 @@ export async function busDaemonPidOf(systemctl: (args: string[]) => Promise<{ co
   const pid = Number(r.stdout.trim());
   return r.code === 0 && Number.isInteger(pid) && pid > 0 ? pid : null;
 }
+
+/** The environment keys that name a user manager and its bus to `systemctl --user` and the bus monitor. */
+export const MANAGER_ENV_KEYS = ['HOME', 'XDG_RUNTIME_DIR', 'XDG_CONFIG_HOME', 'DBUS_SESSION_BUS_ADDRESS'] as const;
+
+/**
+ * Points this process's environment at a throwaway manager (`env`, e.g. `TestSystemd.env()`):
+ * each of MANAGER_ENV_KEYS is set to its value there, or deleted when it has none. Code that
+ * asks `systemctl --user` with `process.env` then reaches that manager only. Returns the
+ * function that puts the previous values back (call it in afterAll).
+ */
+export function useManagerEnv(env: NodeJS.ProcessEnv): () => void {
+  const saved = Object.fromEntries(MANAGER_ENV_KEYS.map((k) => [k, process.env[k]]));
+  const set = (from: Record<string, string | undefined>) => {
+    for (const k of MANAGER_ENV_KEYS) {
+      const v = from[k];
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
+  set(env);
+  return () => set(saved);
+}

@@ -20,16 +20,16 @@ import { pushEnabled, TmuxControlPool } from '../../src/snapshot/push-sources.js
 import type { Snapshot } from '../../src/snapshot/types.js';
 import { writeTestRoster } from '../helpers/roster.js';
 import { realSystemdUnavailableReason, startTestSystemd, type TestSystemd } from '../helpers/systemd.js';
+import { useManagerEnv } from '../helpers/systemd-bus.js';
 import { isolatedSocketName, waitFor } from '../helpers/tmux.js';
 import { realPartAvailable } from '../helpers/real-parts.js';
 
 const available = realPartAvailable('a real systemd --user', realSystemdUnavailableReason(), 'push-systemd-bus.test.ts');
-const ENV_KEYS = ['HOME', 'XDG_RUNTIME_DIR', 'XDG_CONFIG_HOME', 'DBUS_SESSION_BUS_ADDRESS'] as const;
 
 /** One manager (with or without its bus), a Mosaic home, and collect with push on or off. */
 function fleetOn(area: string, bus: boolean) {
   const socket = isolatedSocketName(area);
-  const saved = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
+  let restoreEnv = () => {};
   const ctx = { sd: null as TestSystemd | null, home: '', paths: null as MosaicPaths | null, socket };
   beforeAll(async () => {
     ctx.sd = await startTestSystemd(area, socket, '_keepalive', { bus });
@@ -37,17 +37,10 @@ function fleetOn(area: string, bus: boolean) {
     ctx.home = fs.mkdtempSync(path.join(os.tmpdir(), `mt-${area}-`));
     ctx.paths = resolvePaths({ mosaicHome: ctx.home }, {});
     // collect asks `systemctl --user` with this process's environment: this manager's only.
-    const env = ctx.sd.env();
-    for (const k of ENV_KEYS) {
-      if (env[k] === undefined) delete process.env[k];
-      else process.env[k] = env[k];
-    }
+    restoreEnv = useManagerEnv(ctx.sd.env());
   });
   afterAll(async () => {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
+    restoreEnv();
     await ctx.sd?.stop();
     if (ctx.home) fs.rmSync(ctx.home, { recursive: true, force: true });
   });

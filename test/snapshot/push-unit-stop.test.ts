@@ -18,6 +18,7 @@ import { collectSnapshot } from '../../src/snapshot/collect.js';
 import { TmuxControlPool } from '../../src/snapshot/push-sources.js';
 import { writeTestRoster } from '../helpers/roster.js';
 import { realSystemdUnavailableReason, startTestSystemd, type TestSystemd } from '../helpers/systemd.js';
+import { useManagerEnv } from '../helpers/systemd-bus.js';
 import { isolatedSocketName, waitFor } from '../helpers/tmux.js';
 import { realPartAvailable } from '../helpers/real-parts.js';
 
@@ -28,12 +29,7 @@ describe.runIf(available)('a unit stop is seen with push on and off (real system
   let home: string;
   let paths: MosaicPaths;
   const socket = isolatedSocketName('pushunit');
-  const saved = {
-    HOME: process.env.HOME,
-    XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR,
-    XDG_CONFIG_HOME: process.env.XDG_CONFIG_HOME,
-    DBUS_SESSION_BUS_ADDRESS: process.env.DBUS_SESSION_BUS_ADDRESS,
-  };
+  let restoreEnv = () => {};
 
   beforeAll(async () => {
     sd = await startTestSystemd('pushunit', socket);
@@ -51,17 +47,10 @@ describe.runIf(available)('a unit stop is seen with push on and off (real system
       sd.holderSession,
     );
     // collect asks `systemctl --user` with this process's environment: this manager's.
-    const env = sd.env();
-    for (const k of Object.keys(saved) as (keyof typeof saved)[]) {
-      if (env[k] === undefined) delete process.env[k];
-      else process.env[k] = env[k];
-    }
+    restoreEnv = useManagerEnv(sd.env());
   });
   afterAll(async () => {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
+    restoreEnv();
     await sd?.stop();
     if (home) fs.rmSync(home, { recursive: true, force: true });
   });

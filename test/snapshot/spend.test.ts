@@ -18,20 +18,7 @@ import type { SpendReport } from '../../fleet/spend/report.js';
 import { readJson } from '../helpers/json.js';
 import { createLiveCollector } from '../../src/snapshot/live.js';
 import type { WatchedMeterReads } from '../../fleet/spend/meter-reads.js';
-
-function claudeRecord(id: string, u: [number, number, number, number], at: Date): string {
-  return JSON.stringify({
-    type: 'assistant',
-    sessionId: 'sess-1',
-    requestId: `req-${id}`,
-    timestamp: at.toISOString(),
-    message: {
-      id,
-      model: 'claude-opus-4-8',
-      usage: { input_tokens: u[0], output_tokens: u[1], cache_read_input_tokens: u[2], cache_creation_input_tokens: u[3] },
-    },
-  });
-}
+import { claudeRecord } from '../helpers/spend-records.js';
 
 function codexRollout(cwd: string, at: Date, used: number, resetsInS: number): string {
   const reset = Math.floor(at.getTime() / 1000) + resetsInS;
@@ -100,9 +87,13 @@ describe('spend meter (real tmux, stand-in runtime processes)', () => {
     // A tool turn written twice (same id): counts once. A subagent's transcript counts too.
     fs.writeFileSync(
       path.join(projectDir, 'sess-1.jsonl'),
-      [claudeRecord('m1', [3, 40, 500, 60], now), claudeRecord('m1', [3, 40, 500, 60], now), claudeRecord('m2', [5, 7, 900, 11], now)].join('\n') + '\n',
+      [
+        claudeRecord('m1', [3, 40, 500, 60], now, 'sess-1'),
+        claudeRecord('m1', [3, 40, 500, 60], now, 'sess-1'),
+        claudeRecord('m2', [5, 7, 900, 11], now, 'sess-1'),
+      ].join('\n') + '\n',
     );
-    fs.writeFileSync(path.join(projectDir, 'sess-1', 'subagents', 'agent-x.jsonl'), `${claudeRecord('m3', [1, 2, 3, 4], now)}\n`);
+    fs.writeFileSync(path.join(projectDir, 'sess-1', 'subagents', 'agent-x.jsonl'), `${claudeRecord('m3', [1, 2, 3, 4], now, 'sess-1')}\n`);
     const day = now.toISOString().slice(0, 10).split('-');
     const codexDir = path.join(homeB, '.codex', 'sessions', ...day);
     fs.mkdirSync(codexDir, { recursive: true });
@@ -166,8 +157,8 @@ describe('spend meter (real tmux, stand-in runtime processes)', () => {
     await launch('two', 'claude', home, cwd);
     const projectDir = path.join(home, '.claude', 'projects', claudeProjectSlug(cwd));
     fs.mkdirSync(projectDir, { recursive: true });
-    fs.writeFileSync(path.join(projectDir, 's1.jsonl'), `${claudeRecord('m1', [1, 1, 1, 1], now)}\n`);
-    fs.writeFileSync(path.join(projectDir, 's2.jsonl'), `${claudeRecord('m2', [2, 2, 2, 2], now)}\n`);
+    fs.writeFileSync(path.join(projectDir, 's1.jsonl'), `${claudeRecord('m1', [1, 1, 1, 1], now, 'sess-1')}\n`);
+    fs.writeFileSync(path.join(projectDir, 's2.jsonl'), `${claudeRecord('m2', [2, 2, 2, 2], now, 'sess-1')}\n`);
     // Agent two's hook named s2.jsonl: exact evidence.
     recordSource(paths.runDir, 'two', {
       kind: 'transcript',
@@ -199,7 +190,7 @@ describe('spend meter (real tmux, stand-in runtime processes)', () => {
     const projectDir = path.join(home, '.claude', 'projects', claudeProjectSlug(cwd));
     fs.mkdirSync(projectDir, { recursive: true });
     const file = path.join(projectDir, 'sess-live.jsonl');
-    fs.writeFileSync(file, `${claudeRecord('m1', [3, 40, 500, 60], now)}\n`);
+    fs.writeFileSync(file, `${claudeRecord('m1', [3, 40, 500, 60], now, 'sess-1')}\n`);
     const live = await createLiveCollector({ paths, env: {} });
     try {
       const reads = live.spend!.meter.reads as WatchedMeterReads;
@@ -207,7 +198,7 @@ describe('spend meter (real tmux, stand-in runtime processes)', () => {
       const tokensNow = async () => (await live.collect(new AbortController().signal)).agents.find((a) => a.name === 'watcher')?.spend?.tokens.total;
       await waitFor(async () => (await tokensNow()) === 603, 'the first record metered', { timeoutMs: 30_000, intervalMs: 200 });
       const changes = reads.changesIn.get(projectDir) ?? 0;
-      fs.appendFileSync(file, `${claudeRecord('m2', [1, 2, 3, 4], now)}\n`);
+      fs.appendFileSync(file, `${claudeRecord('m2', [1, 2, 3, 4], now, 'sess-1')}\n`);
       await waitFor(() => (reads.changesIn.get(projectDir) ?? 0) > changes, 'the record dir event');
       expect(await tokensNow()).toBe(613);
       expect(reads.stats.watches).toBeGreaterThan(0);

@@ -19,6 +19,7 @@ import { resolvePaths } from '../../lib/paths.js';
 import { attachSpend, SnapshotSpend } from '../../src/snapshot/spend.js';
 import type { Snapshot } from '../../src/snapshot/types.js';
 import { waitFor } from '../helpers/tmux.js';
+import { claudeRecord } from '../helpers/spend-records.js';
 
 /** The `fs` calls that touch the disk (each counted). */
 const FS_CALLS = [
@@ -62,21 +63,6 @@ afterEach(() => {
   vi.restoreAllMocks();
   fs.rmSync(root, { recursive: true, force: true });
 });
-
-/** A Claude Code assistant record (input, output, cache read, cache write). */
-function claudeRecord(id: string, u: [number, number, number, number], at: Date): string {
-  return JSON.stringify({
-    type: 'assistant',
-    sessionId: 's-1',
-    requestId: `req-${id}`,
-    timestamp: at.toISOString(),
-    message: {
-      id,
-      model: 'claude-opus-4-8',
-      usage: { input_tokens: u[0], output_tokens: u[1], cache_read_input_tokens: u[2], cache_creation_input_tokens: u[3] },
-    },
-  });
-}
 
 /** Tokens of `agent` in a refresh's files. */
 function tokensOf(files: readonly ReportFile[], agent: string): number {
