@@ -29,6 +29,7 @@ import { collectSnapshot } from '../../src/snapshot/collect.js';
 import { TmuxControlPool } from '../../src/snapshot/push-sources.js';
 import { writeTestRoster } from '../helpers/roster.js';
 import { startTestSystemd } from '../helpers/systemd.js';
+import { useManagerEnv } from '../helpers/systemd-bus.js';
 
 const AGENTS = Number(process.env.MT_BENCH_AGENTS ?? 50);
 const TICKS = Number(process.env.MT_BENCH_TICKS ?? 30);
@@ -70,7 +71,7 @@ try {
   if (sd.kind !== 'real') throw new Error(`the bench needs the real manager: ${sd.description}`);
   await sd.installFleetUnits();
   const env = sd.env();
-  for (const k of ['HOME', 'XDG_RUNTIME_DIR', 'XDG_CONFIG_HOME', 'DBUS_SESSION_BUS_ADDRESS'] as const) process.env[k] = env[k];
+  useManagerEnv(env);
   const paths = resolvePaths({ mosaicHome: home }, {});
   const names = Array.from({ length: AGENTS }, (_, i) => `agent${String(i).padStart(3, '0')}`);
   writeTestRoster(
