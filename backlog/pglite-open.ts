@@ -118,7 +118,12 @@ function runInitdbChild(staging: string): Promise<InitdbChildReply> {
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
       if (reply) resolve(reply);
-      else reject(new Error(`initdb process pid ${child.pid} ${signal ? `was killed (${signal}${signal === 'SIGKILL' ? `, or overstayed ${INITDB_BOUND_MS / 1000} s` : ''})` : `exited with code ${code}`} without a result`));
+      else
+        reject(
+          new Error(
+            `initdb process pid ${child.pid} ${signal ? `was killed (${signal}${signal === 'SIGKILL' ? `, or overstayed ${INITDB_BOUND_MS / 1000} s` : ''})` : `exited with code ${code}`} without a result`,
+          ),
+        );
     });
   });
 }
