@@ -43,6 +43,11 @@ export interface DirWatchOptions {
   onChange?: (dir: string, name: string | null) => void;
   /** Clock, unix ms (tests). */
   now?: () => number;
+  /**
+   * Most directories watched at once (default: no bound). A directory beyond it is not watched:
+   * its files are read from the disk on every read (poll), as when inotify is unavailable.
+   */
+  maxWatches?: number;
 }
 
 interface DirState {
@@ -116,6 +121,21 @@ export class DirWatchCache {
     return value;
   }
 
+  /** Drops the kept read of file `name` in `dir` (its owner just wrote it): the next {@link get} reads it. */
+  forget(dir: string, name: string): void {
+    this.dirs.get(dir)?.kept.delete(name);
+  }
+
+  /**
+   * Starts the watch of `dir` when there is none (through its parent while `dir` is missing).
+   * True when a change of `dir` (an entry added, removed, renamed or written; `dir` itself
+   * created or removed) will reach `onChange`; false when it cannot be watched (no inotify, no
+   * parent, the cap reached): the caller must poll `dir`.
+   */
+  watchDir(dir: string): boolean {
+    return this.watch(dir) !== null;
+  }
+
   /** Stops every watch and drops every kept read. Idempotent; later reads go to the disk. */
   close(): void {
     this.closed = true;
@@ -140,6 +160,7 @@ export class DirWatchCache {
     const known = this.dirs.get(dir);
     if (known && (known.watcher || known.parentWatcher)) return known;
     this.drop(dir);
+    if (this.dirs.size >= (this.opts.maxWatches ?? Number.POSITIVE_INFINITY)) return null;
     const state: DirState = { watcher: null, parentWatcher: null, ino: 0, kept: new Map(), absent: false };
     state.watcher = this.startWatch(
       dir,

@@ -7,6 +7,16 @@ import { USAGE_EXIT, parseSeconds, type GlobalOptions } from './options.js';
 
 type Register = (program: Command) => void;
 
+/** Ends the run with an exit code: process.exit for the executable, a throw for {@link runCli}. */
+type Exit = (code: number) => never;
+
+/** Thrown by {@link runCli}'s exit: carries the code commander wanted to exit with. */
+class CliExit extends Error {
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
+  }
+}
+
 /**
  * The subcommands' modules, in help order, each with the top-level command words it registers.
  * Only the module of the word being run is imported (a verb loads what it uses, `--version`
@@ -49,9 +59,10 @@ export function commandWord(args: readonly string[]): string | null {
 /**
  * Builds the command tree for `args` (argv without node and the script; default: every
  * subcommand). Only the modules the command word needs are imported (see COMMAND_MODULES);
- * heavy modules (ink, react, PGlite) are imported lazily per mode.
+ * heavy modules (ink, react, PGlite) are imported lazily per mode. `exit` ends a usage error,
+ * `--help` or `--version` (default: process.exit).
  */
-export async function buildProgram(args?: readonly string[]): Promise<Command> {
+export async function buildProgram(args?: readonly string[], exit: Exit = (code) => process.exit(code)): Promise<Command> {
   const word = args ? commandWord(args) : 'help';
   const help = args?.some((a) => a === '--help' || a === '-h') ?? false;
   const own = word === null ? null : COMMAND_MODULES.find((m) => m.words.includes(word));
@@ -71,9 +82,7 @@ export async function buildProgram(args?: readonly string[]): Promise<Command> {
     .showHelpAfterError()
     // Usage errors exit 2 (commander's default is 1); --help and --version still exit 0.
     // Set before the subcommands are registered: `.command()` copies it to each of them.
-    .exitOverride((error) => {
-      process.exit(error.exitCode === 0 ? 0 : USAGE_EXIT);
-    })
+    .exitOverride((error) => exit(error.exitCode === 0 ? 0 : USAGE_EXIT))
     // Commander echoes the user's words (an unknown option, a bad value): never raw to the tty.
     .configureOutput({
       outputError: (text, write) =>
@@ -107,19 +116,49 @@ export async function buildProgram(args?: readonly string[]): Promise<Command> {
   return program;
 }
 
-/**
- * Entry point used by bin/mosaic-top. An error that reaches here is printed as ONE line
- * (`mosaic-top: <what failed>: <cause>`, lib/errors.ts) with its documented exit code (an
- * {@link OperatorError}'s own, else 70); the stack trace only with `MOSAIC_DEBUG=1`.
- */
 /** How long a quit console may take to drain before the process exits anyway (ms). */
 const CONSOLE_EXIT_GRACE_MS = 1_000;
 
-export async function main(argv: string[]): Promise<void> {
+/**
+ * Parses and runs `argv` (node, the script, then the words), leaving the exit code in
+ * process.exitCode. An error that reaches here is printed as ONE line (`mosaic-top: <what
+ * failed>: <cause>`, lib/errors.ts) with its documented exit code (an {@link OperatorError}'s
+ * own, else 70); the stack trace only with `MOSAIC_DEBUG=1`.
+ */
+async function runProgram(argv: readonly string[], exit: Exit): Promise<void> {
   try {
-    await (await buildProgram(argv.slice(2))).parseAsync(argv);
+    await (await buildProgram(argv.slice(2), exit)).parseAsync([...argv]);
   } catch (error) {
+    if (error instanceof CliExit) {
+      process.exitCode = error.code;
+      return;
+    }
     process.stderr.write(`mosaic-top: ${formatFatal(error, debugWanted())}\n`);
     process.exitCode = fatalExitCode(error);
+  }
+}
+
+/** Entry point used by bin/mosaic-top: usage errors, `--help` and `--version` end the process at once. */
+export async function main(argv: string[]): Promise<void> {
+  await runProgram(argv, (code) => process.exit(code));
+}
+
+/**
+ * Runs the program in this process for `args` (argv without node and the script) and resolves
+ * with its exit code instead of ending the process: usage errors, `--help` and `--version` give
+ * their code (2, 0) as the executable would. Output goes to process.stdout / process.stderr and
+ * the environment read is process.env, as for the executable; process.exitCode is left as it
+ * was. For the console and servers (signals, terminal) run the executable.
+ */
+export async function runCli(args: readonly string[]): Promise<number> {
+  const before = process.exitCode;
+  process.exitCode = undefined;
+  try {
+    await runProgram(['node', 'mosaic-top', ...args], (code) => {
+      throw new CliExit(code);
+    });
+    return Number(process.exitCode ?? 0);
+  } finally {
+    process.exitCode = before;
   }
 }

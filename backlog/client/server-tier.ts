@@ -27,14 +27,16 @@ export interface ServerTierTimeouts {
  * The server tier's deadlines for a request deadline `requestMs` (ms): Postgres cancels first
  * (lock waits after half of it, statements 1 s before it), so a timed-out request has normally
  * changed nothing; the client-side deadline is the last resort (a stopped or unreachable server).
- * `startMs`: connect timeout, ms (default 10 000). Pure.
+ * `startMs`: connect timeout, ms (default 10 000; at most `requestMs`). Pure.
  */
 export function serverTierTimeouts(requestMs: number, startMs = 10_000): ServerTierTimeouts {
   return {
     requestMs,
     statementMs: Math.max(500, requestMs - 1000),
     lockMs: Math.max(250, Math.floor(requestMs / 2)),
-    connectSeconds: Math.max(1, Math.ceil(startMs / 1000)),
+    // Never past the request deadline (opening is under it): a longer connect timer outlived the
+    // failed request and kept the process alive after its error line.
+    connectSeconds: Math.max(1, Math.ceil(Math.min(startMs, requestMs) / 1000)),
   };
 }
 

@@ -95,20 +95,32 @@ export function overBudget(budget: DailyBudget | null, costUsd: number | null, t
   return null;
 }
 
-/** Reads a roster file's budgets, cached by mtime. */
+/** How the cache stats the roster: `file(path, read)` answers `read(path).value`, or a kept answer (fleet/spend/meter-reads.ts). */
+export interface BudgetStat {
+  file<T>(file: string, read: (file: string) => { value: T; keep: boolean }): T;
+}
+
+/** Modification time of `file` (ms), 0 when missing or unreadable. */
+function rosterMtime(file: string): { value: number; keep: boolean } {
+  try {
+    return { value: fs.statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? 0, keep: true };
+  } catch {
+    return { value: 0, keep: false };
+  }
+}
+
+/** Reads a roster file's budgets, cached by mtime (stat'ed through `reads`, default each call). */
 export class BudgetCache {
   private mtimeMs = -1;
   private value: RosterBudgets = { fleet: null, classes: new Map(), agents: new Map(), errors: [] };
 
-  constructor(readonly file: string) {}
+  constructor(
+    readonly file: string,
+    private readonly reads: BudgetStat = { file: (f, read) => read(f).value },
+  ) {}
 
   get(): RosterBudgets {
-    let mtimeMs: number;
-    try {
-      mtimeMs = fs.statSync(this.file).mtimeMs;
-    } catch {
-      mtimeMs = 0;
-    }
+    const mtimeMs = this.reads.file(this.file, rosterMtime);
     if (mtimeMs !== this.mtimeMs) {
       this.mtimeMs = mtimeMs;
       let text = '';

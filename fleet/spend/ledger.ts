@@ -196,9 +196,13 @@ export class SpendLedger {
     if (this.cacheDir) fs.rmSync(cachePath(this.cacheDir, file), { force: true });
   }
 
-  /** Writes the cache of every changed entry (owner-only, atomic). Returns the error of the first failure, or null. */
+  /**
+   * Writes the cache of every changed entry (owner-only, atomic); nothing changed ⇒ no file
+   * touched. Returns the error of the first failure, or null.
+   */
   save(): string | null {
     if (!this.cacheDir) return null;
+    if (![...this.files.values()].some((f) => f.dirty)) return null;
     let first: string | null = null;
     try {
       ensureOwnerOnlyDir(this.cacheDir);

@@ -2,27 +2,61 @@
  * The spend meter (read-only): one per process, kept across ticks. Each refresh
  * 1. learns where each local agent's runtime writes (its live process: environ + cwd ⇒ a
  *    `scope` source in `<run>/spend/<agent>.sources`; hooks add `transcript` sources there);
- * 2. lists the record files of every source (directory walks at most every
- *    {@link RELIST_MS}), and reads what each gained since the last read (fleet/spend/ledger.ts;
- *    files last written before `since` are not read at all);
+ * 2. lists the record files of every source, and reads what each gained since the last read
+ *    (fleet/spend/ledger.ts; files last written before `since` are not read at all);
  * 3. decides whose each file is (fleet/spend/sources.ts) and hands the result to the report.
- * A tick where nothing changed costs one `stat` per known file and one per agent's sources file.
+ * Its disk reads go through fleet/spend/meter-reads.ts: plain (a tick where nothing changed
+ * costs one `stat` per known file, per agent's sources file and per Claude agent's quota file;
+ * directories listed every {@link RELIST_MS}), or watched (the console with push on: a tick
+ * where no record file or record directory changed touches no file; a runtime process's
+ * environ and cwd are read once per process, again every 30 s).
  * Remote agents are not metered here (their records live on their host).
  */
 import { messageOf } from '../../lib/errors.js';
 import fs from 'node:fs';
 import path from 'node:path';
-import { descendantsOf, readCmdline, type ProcessTree } from '../proc.js';
+import type { Kept } from '../dir-watch.js';
+import { descendantsOf, readCmdline, type ProcEntry, type ProcessTree } from '../proc.js';
 import { SpendLedger } from './ledger.js';
-import { OpencodeStore, type SqliteRunner } from './opencode.js';
+import { plainMeterReads, WatchedMeterReads, type MeterReads, type WatchedMeterReadsOptions } from './meter-reads.js';
+import { OpencodeStore, type FileStat, type SqliteRunner } from './opencode.js';
 import { loadPriceBook, type PriceBook } from './prices.js';
 import type { ReportFile } from './report.js';
-import { attributeFile, listRecordFiles, readProcessEnv, readSources, recordSource, scopeOf, sourcesPath, type SpendSource } from './sources.js';
+import { attributeFile, readProcessEnv, readSources, recordSource, scopeOf, sourcesPath, type Attribution, type SpendSource } from './sources.js';
 import { quotaPath, readQuota } from './statusline.js';
 import type { RateReport, SpendRuntime } from './types.js';
 
-/** How often source directories are listed again for new files, ms. */
-export const RELIST_MS = 10_000;
+export { RELIST_MS } from './meter-reads.js';
+
+/** How long a runtime process's learned scope is trusted before its environ and cwd are read again (watched reads), ms. */
+const SCOPE_RECHECK_MS = 30_000;
+
+/** Modification time of `file` (ms), or -1 when it is missing or unreadable; kept until it changes (not kept when unreadable). */
+function mtimeOf(file: string): Kept<number> {
+  try {
+    return { value: fs.statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? -1, keep: true };
+  } catch {
+    return { value: -1, keep: false };
+  }
+}
+
+/** Identity, size and mtime of `file`, or null when missing; kept until it changes (not kept when unreadable). */
+function statOf(file: string): Kept<FileStat | null> {
+  try {
+    const st = fs.statSync(file, { throwIfNoEntry: false });
+    return { value: st ? { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs } : null, keep: true };
+  } catch {
+    return { value: null, keep: false };
+  }
+}
+
+/** What the last read of a record file decided (watched reads keep it until the file changes). */
+interface FileVerdict {
+  /** `since` of that read: a smaller one (the clock went back) reads again. */
+  since: number;
+  /** True when the ledger holds the file. */
+  held: boolean;
+}
 
 /** Runtimes whose records the meter reads. */
 export function isSpendRuntime(runtime: string): runtime is SpendRuntime {
@@ -62,31 +96,43 @@ export class SpendMeter {
   readonly ledger: SpendLedger;
   private pricesMtime = -1;
   private priceBook: PriceBook | null = null;
-  private listings = new Map<string, { at: number; files: string[] }>();
   private sourceCache = new Map<string, { mtimeMs: number; list: SpendSource[] }>();
+  private sourcesFiles = new Map<string, string>();
   private quotaCache = new Map<string, { mtimeMs: number; report: RateReport | null }>();
+  /** Runtime processes whose scope was learned, and when (watched reads only). */
+  private scopeSeen = new WeakMap<ProcEntry, number>();
+  /** Each file's attribution for the sources it was decided from ({@link sourcesEpoch}). */
+  private attributions = new Map<string, { epoch: number; runtime: SpendRuntime; cwd: string | null; who: Attribution | null }>();
+  private lastSources = new Map<string, SpendSource[]>();
+  private sourcesEpoch = 0;
   private opencode: OpencodeStore;
+  /** The meter's disk reads: plain, or kept through directory watches (fleet/spend/meter-reads.ts). */
+  readonly reads: MeterReads;
   /** Errors of the last refresh (unreadable files, cache writes), one line each. */
   errors: string[] = [];
 
-  /** `sqlite`: how opencode's databases are queried (default the `sqlite3` shell; tests). */
+  /**
+   * `sqlite`: how opencode's databases are queried (default the `sqlite3` shell; tests).
+   * `watch`: read through directory watches (the console with push on); {@link close} then.
+   */
   constructor(
     readonly runDir: string,
     readonly pricesFile: string,
-    opts: { cache?: boolean; sqlite?: SqliteRunner } = {},
+    opts: { cache?: boolean; sqlite?: SqliteRunner; watch?: boolean | WatchedMeterReadsOptions } = {},
   ) {
     this.ledger = new SpendLedger(opts.cache === false ? null : path.join(runDir, 'spend', 'cache'));
     this.opencode = new OpencodeStore(opts.sqlite);
+    this.reads = opts.watch ? new WatchedMeterReads(opts.watch === true ? {} : opts.watch) : plainMeterReads();
+  }
+
+  /** Stops the watches (watched reads). Idempotent; the meter still works, reading the disk. */
+  close(): void {
+    this.reads.close();
   }
 
   /** The price book, re-read when prices.yaml changed. */
   prices(): PriceBook {
-    let mtime: number;
-    try {
-      mtime = fs.statSync(this.pricesFile).mtimeMs;
-    } catch {
-      mtime = 0;
-    }
+    const mtime = Math.max(0, this.reads.file(this.pricesFile, mtimeOf));
     if (!this.priceBook || mtime !== this.pricesMtime) {
       this.priceBook = loadPriceBook(this.pricesFile);
       this.pricesMtime = mtime;
@@ -94,14 +140,15 @@ export class SpendMeter {
     return this.priceBook;
   }
 
+  /** `<run>/spend/<agent>.sources`, built once per agent. */
+  private sourcesFile(agent: string): string {
+    let file = this.sourcesFiles.get(agent);
+    if (file === undefined) this.sourcesFiles.set(agent, (file = sourcesPath(this.runDir, agent)));
+    return file;
+  }
+
   private sourcesOf(agent: string): SpendSource[] {
-    const file = sourcesPath(this.runDir, agent);
-    let mtimeMs: number;
-    try {
-      mtimeMs = fs.statSync(file).mtimeMs;
-    } catch {
-      mtimeMs = -1;
-    }
+    const mtimeMs = this.reads.file(this.sourcesFile(agent), mtimeOf);
     const cached = this.sourceCache.get(agent);
     if (cached && cached.mtimeMs === mtimeMs) return cached.list;
     const list = mtimeMs < 0 ? [] : readSources(this.runDir, agent);
@@ -113,6 +160,12 @@ export class SpendMeter {
     if (!isSpendRuntime(a.runtime) || a.panePid === null) return;
     const pid = runtimePid(tree, a.panePid, a.runtime);
     if (pid === null) return;
+    // Watched reads: a process kept from the last tree read is the same process (same environ);
+    // its cwd is read again every SCOPE_RECHECK_MS.
+    const entry = this.reads.watching && tree.cmdlines ? tree.entries.get(pid) : undefined;
+    const seen = entry ? this.scopeSeen.get(entry) : undefined;
+    if (seen !== undefined && now - seen < SCOPE_RECHECK_MS && now >= seen) return;
+    if (entry) this.scopeSeen.set(entry, now);
     const env = readProcessEnv(pid, tree.procRoot);
     let cwd: string;
     try {
@@ -126,21 +179,18 @@ export class SpendMeter {
     if (known.some((s) => s.kind === 'scope' && s.path === scope.path && s.cwd === scope.cwd)) return;
     try {
       recordSource(this.runDir, a.name, scope);
+      this.reads.forget(this.sourcesFile(a.name));
     } catch (error) {
+      if (entry) this.scopeSeen.delete(entry);
       this.errors.push(`${sourcesPath(this.runDir, a.name)}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
     }
   }
 
-  private filesOf(s: SpendSource, now: number): string[] {
-    if (s.runtime === 'opencode') return [];
+  /** The record files of a source (a hook's `session:<id>` names no file: only absolute paths are files). */
+  private filesOf(s: SpendSource): string[] {
+    if (s.runtime === 'opencode' || !path.isAbsolute(s.path)) return [];
     const dir = s.kind === 'scope' ? s.path : s.path.replace(/\.jsonl$/, '');
-    const key = `${s.runtime}\0${dir}`;
-    const cached = this.listings.get(key);
-    let files = cached && now - cached.at < RELIST_MS ? cached.files : null;
-    if (!files) {
-      files = listRecordFiles(s.runtime, dir);
-      this.listings.set(key, { at: now, files });
-    }
+    const files = this.reads.list(s.runtime, dir);
     return s.kind === 'transcript' ? [s.path, ...files] : files;
   }
 
@@ -154,12 +204,8 @@ export class SpendMeter {
     for (const a of agents) {
       if (a.runtime !== 'claude') continue;
       const file = quotaPath(this.runDir, a.name);
-      let mtimeMs: number;
-      try {
-        mtimeMs = fs.statSync(file).mtimeMs;
-      } catch {
-        continue;
-      }
+      const mtimeMs = this.reads.file(file, mtimeOf);
+      if (mtimeMs < 0) continue;
       let cached = this.quotaCache.get(a.name);
       if (!cached || cached.mtimeMs !== mtimeMs) {
         cached = { mtimeMs, report: readQuota(this.runDir, a.name)?.report ?? null };
@@ -178,18 +224,71 @@ export class SpendMeter {
     for (const db of dbs) {
       let sessions;
       try {
-        sessions = this.opencode.read(db, since);
+        sessions = this.opencode.read(db, since, (file) => this.reads.file(file, statOf));
       } catch (error) {
         this.errors.push(`opencode spend n/a: ${messageOf(error)}`);
         continue;
       }
       for (const s of sessions) {
         const file = path.join(db, s.id);
-        const who = attributeFile(file, 'opencode', s.cwd, sources);
+        const who = this.attribute(file, 'opencode', s.cwd, sources);
         if (who) out.push({ file, runtime: 'opencode', agent: who.agent, reason: who.reason, session: s.id, events: s.events, rate: null });
       }
     }
     return out;
+  }
+
+  /**
+   * Reads what a record file gained: a file the ledger does not hold yet only when written
+   * since `since`. Kept (watched reads) until the file changes, unless it could not be read.
+   */
+  private readRecordFile(file: string, runtime: SpendRuntime, since: number): Kept<FileVerdict> {
+    if (!this.ledger.files.has(file)) {
+      let st: fs.Stats | undefined;
+      try {
+        st = fs.statSync(file, { throwIfNoEntry: false });
+      } catch {
+        return { value: { since, held: false }, keep: false };
+      }
+      if (!st || st.mtimeMs < since) return { value: { since, held: false }, keep: true };
+    }
+    const u = this.ledger.update(file, runtime);
+    const failed = u.error !== null && !u.error.endsWith('ENOENT');
+    if (u.error && failed) this.errors.push(u.error);
+    return { value: { since, held: this.ledger.files.has(file) }, keep: !failed };
+  }
+
+  /** The record file's verdict for this tick (read again when `since` moved back: the clock did). */
+  private recordFile(file: string, runtime: SpendRuntime, since: number): FileVerdict {
+    const read = (f: string) => this.readRecordFile(f, runtime, since);
+    const verdict = this.reads.file(file, read);
+    if (verdict.since <= since) return verdict;
+    this.reads.forget(file);
+    return this.reads.file(file, read);
+  }
+
+  /** Whose `file` is, decided again only when some agent's sources or the file's cwd changed. */
+  private attribute(file: string, runtime: SpendRuntime, cwd: string | null, sources: ReadonlyMap<string, readonly SpendSource[]>): Attribution | null {
+    const kept = this.attributions.get(file);
+    if (kept && kept.epoch === this.sourcesEpoch && kept.cwd === cwd && kept.runtime === runtime) return kept.who;
+    const who = attributeFile(file, runtime, cwd, sources);
+    this.attributions.set(file, { epoch: this.sourcesEpoch, runtime, cwd, who });
+    return who;
+  }
+
+  /** Every agent's sources this tick; a new epoch of attributions when any list changed. */
+  private allSources(agents: readonly MeterAgent[]): Map<string, SpendSource[]> {
+    const sources = new Map<string, SpendSource[]>();
+    const last = this.lastSources;
+    let changed = false;
+    for (const a of agents) {
+      const list = this.sourcesOf(a.name);
+      sources.set(a.name, list);
+      if (last.get(a.name) !== list) changed = true;
+    }
+    if (changed || sources.size !== last.size) this.sourcesEpoch++;
+    this.lastSources = sources;
+    return sources;
   }
 
   /**
@@ -198,28 +297,17 @@ export class SpendMeter {
    */
   refresh(agents: readonly MeterAgent[], opts: RefreshOptions): ReportFile[] {
     this.errors = [];
+    this.reads.tick(opts.now);
     if (opts.tree) for (const a of agents) this.learnScope(a, opts.tree, opts.now);
-    const sources = new Map<string, SpendSource[]>();
-    for (const a of agents) sources.set(a.name, this.sourcesOf(a.name));
+    const sources = this.allSources(agents);
     const files = new Map<string, SpendRuntime>();
-    for (const list of sources.values()) for (const s of list) for (const f of this.filesOf(s, opts.now)) files.set(f, s.runtime);
+    for (const list of sources.values()) for (const s of list) for (const f of this.filesOf(s)) files.set(f, s.runtime);
     const out: ReportFile[] = [];
     for (const [file, runtime] of files) {
-      const known = this.ledger.files.get(file);
-      if (!known) {
-        let st: fs.Stats;
-        try {
-          st = fs.statSync(file);
-        } catch {
-          continue;
-        }
-        if (st.mtimeMs < opts.since) continue;
-      }
-      const u = this.ledger.update(file, runtime);
-      if (u.error && !u.error.endsWith('ENOENT')) this.errors.push(u.error);
+      if (!this.recordFile(file, runtime, opts.since).held) continue;
       const entry = this.ledger.files.get(file);
       if (!entry) continue;
-      const who = attributeFile(file, runtime, entry.parser.cwd ?? null, sources);
+      const who = this.attribute(file, runtime, entry.parser.cwd ?? null, sources);
       if (!who) continue;
       out.push({ file, runtime, agent: who.agent, reason: who.reason, session: entry.parser.session ?? null, events: entry.events, rate: entry.rate });
     }

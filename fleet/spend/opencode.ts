@@ -116,22 +116,29 @@ interface DbState {
   sessions: Map<string, { cwd: string | null; events: Map<string, UsageEvent> }>;
 }
 
-/** Size and mtime of the database and its WAL: what changes whenever opencode writes. */
-function signatureOf(db: string): string | null {
-  let main: fs.Stats;
+/** What the database's signature is made of (`fs.Stats` has it). */
+export interface FileStat {
+  ino: number;
+  size: number;
+  mtimeMs: number;
+}
+
+/** `fs.statSync` of `file`, null when missing or unreadable. */
+function plainStat(file: string): FileStat | null {
   try {
-    main = fs.statSync(db);
+    return fs.statSync(file, { throwIfNoEntry: false }) ?? null;
   } catch {
     return null;
   }
-  let wal = '';
-  try {
-    const w = fs.statSync(`${db}-wal`);
-    // An empty WAL is no change (a reader, ours included, leaves one after a clean close).
-    if (w.size > 0) wal = `${w.size}:${w.mtimeMs}`;
-  } catch {
-    // No WAL (checkpointed and closed): the main file says it all.
-  }
+}
+
+/** Size and mtime of the database and its WAL: what changes whenever opencode writes. */
+function signatureOf(db: string, statOf: (file: string) => FileStat | null): string | null {
+  const main = statOf(db);
+  if (!main) return null;
+  const w = statOf(`${db}-wal`);
+  // An empty WAL is no change (a reader, ours included, leaves one after a clean close); none: checkpointed and closed.
+  const wal = w && w.size > 0 ? `${w.size}:${w.mtimeMs}` : '';
   return `${main.ino}:${main.size}:${main.mtimeMs}|${wal}`;
 }
 
@@ -145,10 +152,11 @@ export class OpencodeStore {
    * The sessions of `db` with their completed requests, reading only what changed since the last
    * call; messages updated before `since` (unix ms) are not read on the first call. A missing
    * database gives no sessions and no error. Throws (one line) when the database cannot be
-   * queried; what was read before stays.
+   * queried; what was read before stays. `statOf` stats the database and its WAL (default
+   * `fs.statSync`; the meter's watched reads keep the answer until the directory changes).
    */
-  read(db: string, since: number): OpencodeSession[] {
-    const signature = signatureOf(db);
+  read(db: string, since: number, statOf: (file: string) => FileStat | null = plainStat): OpencodeSession[] {
+    const signature = signatureOf(db, statOf);
     if (signature === null) return [];
     let state = this.dbs.get(db);
     if (!state) {

@@ -140,10 +140,14 @@ export function scopeOf(runtime: SpendRuntime, env: Record<string, string>, cwd:
   return { kind: 'scope', runtime, path: dir, cwd: runtime === 'claude' ? null : cwd, evidence: `process ${pid} (${found[1]}, cwd ${cwd})`, at: now };
 }
 
-/** Record files under `dir` (`.jsonl`, depth ≤ 4, at most `limit`), sorted. Missing dir ⇒ none. */
-export function listRecordFiles(runtime: SpendRuntime, dir: string, limit = 100_000): string[] {
+/**
+ * Record files under `dir` (`.jsonl`, depth ≤ 4, at most `limit`), sorted. Missing dir ⇒ none.
+ * `onDir` is called with each directory just before it is read (`dir` first, missing or not).
+ */
+export function listRecordFiles(runtime: SpendRuntime, dir: string, limit = 100_000, onDir?: (dir: string) => void): string[] {
   const out: string[] = [];
   const walk = (d: string, depth: number) => {
+    onDir?.(d);
     let entries: fs.Dirent[];
     try {
       entries = fs.readdirSync(d, { withFileTypes: true });

@@ -102,7 +102,8 @@ export async function createLiveCollector(opts: LiveCollectorOptions): Promise<L
   // One backlog client for the observer's life, not one per tick (one Postgres connection).
   const backlogReader = createBacklogSectionReader();
   // The spend meter reads only the bytes the runtimes' records gained since the last tick.
-  const spend = spendMeterWanted(env) ? new (await import('./spend.js')).SnapshotSpend(paths) : undefined;
+  // With push on, through directory watches: a tick where no record changed touches no file.
+  const spend = spendMeterWanted(env) ? new (await import('./spend.js')).SnapshotSpend(paths, { watch: pushEnabled(env) }) : undefined;
   const kept: Omit<CollectSnapshotOptions, 'signal'> = {
     paths,
     rosterCache: new RosterCache(paths.roster),
@@ -137,6 +138,7 @@ export async function createLiveCollector(opts: LiveCollectorOptions): Promise<L
       listeners.clear();
       tmuxPool?.close();
       runDirWatch?.close();
+      spend?.close();
       await backlogReader.close();
     },
   };

@@ -21,16 +21,25 @@ import type { MosaicPaths } from '../../lib/paths.js';
 import type { PriceBook } from '../../fleet/spend/prices.js';
 import type { AgentSpend, CardSpend, Snapshot } from './types.js';
 
-/** State kept across ticks: the meter (ledger, prices) and the roster budgets. */
+/**
+ * State kept across ticks: the meter (ledger, prices) and the roster budgets. `watch`: read
+ * through directory watches (the console with push on: a tick where no record changed touches
+ * no file, fleet/spend/meter-reads.ts); {@link close} it then.
+ */
 export class SnapshotSpend {
   readonly meter: SpendMeter;
   readonly budgets: BudgetCache;
   /** The files of the last refresh (the spend view reads them). */
   lastFiles: ReportFile[] = [];
 
-  constructor(paths: MosaicPaths, opts: { cache?: boolean } = {}) {
+  constructor(paths: MosaicPaths, opts: { cache?: boolean; watch?: boolean } = {}) {
     this.meter = new SpendMeter(paths.runDir, path.join(paths.mosaicHome, 'fleet', 'prices.yaml'), opts);
-    this.budgets = new BudgetCache(paths.roster);
+    this.budgets = new BudgetCache(paths.roster, this.meter.reads);
+  }
+
+  /** Stops the meter's watches. Idempotent. */
+  close(): void {
+    this.meter.close();
   }
 }
 
@@ -57,9 +66,11 @@ function spendOf(row: SpendRow | undefined, since: string, quota: QuotaRow[]): A
  * readable time are left out.
  */
 export function claimedCardSpend(snapshot: Snapshot, files: readonly ReportFile[], prices: PriceBook, now: number): CardSpend[] {
+  const claimed = snapshot.backlog?.claimed ?? [];
+  if (!claimed.length) return [];
   const local = new Set(snapshot.agents.filter((a) => !a.ssh).map((a) => a.name));
   const out: CardSpend[] = [];
-  for (const c of snapshot.backlog?.claimed ?? []) {
+  for (const c of claimed) {
     const from = Date.parse(c.claimedAt);
     if (!local.has(c.owner) || !Number.isFinite(from)) continue;
     const claims = [{ card: c.id, agent: c.owner, from, to: null }];

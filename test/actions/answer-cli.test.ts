@@ -1,19 +1,21 @@
 /**
- * `mosaic-top answer` (issue 15) end to end through bin/mosaic-top, on a real isolated tmux
- * server, against a pane that SHOWS Claude Code's permission prompt (the exact measured text,
- * test/runtimes/SCREENS.md) and then reads ONE key and prints what it got: proves exactly one
- * key per answer (`1` for allow once, Escape for deny), the prompt-id check, the refusals
- * (not waiting, stale id, --readonly, unknown agent, bad answer) with nothing typed, and the
- * exit codes; and the same over ssh for an agent of another host (a real sshd on 127.0.0.1),
- * refused when the host cannot be reached or the remote pane's process is not the runtime. The
- * panes run as `claude` (test/helpers/fake-runtime.ts): answer types only into the runtime. The real runtimes are in test/runtimes/answer.test.ts.
- * Needs `npx tsc -p .` first (bin runs dist/).
+ * `mosaic-top answer` (issue 15) end to end — run in this process (test/helpers/cli.ts), and
+ * over ssh through bin/mosaic-top — on a real isolated tmux server, against a pane that SHOWS
+ * Claude Code's permission prompt (the exact measured text, test/runtimes/SCREENS.md) and then
+ * reads ONE key and prints what it got: proves exactly one key per answer (`1` for allow
+ * once, Escape for deny), the prompt-id check, the refusals (not waiting, stale id,
+ * --readonly, unknown agent, bad answer) with nothing typed, and the exit codes; and the same
+ * over ssh for an agent of another host (a real sshd on 127.0.0.1), refused when the host
+ * cannot be reached or the remote pane's process is not the runtime. The panes run as
+ * `claude` (test/helpers/fake-runtime.ts): answer types only into the runtime. The real
+ * runtimes are in test/runtimes/answer.test.ts. Needs `npx tsc -p .` first (bin runs dist/).
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBin } from '../helpers/bin.js';
+import { runCliInProcess } from '../helpers/cli.js';
 import { writeHomeRoster } from '../helpers/roster.js';
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
 import { classifyScreen } from '../../fleet/screen.js';
@@ -47,7 +49,9 @@ describe('mosaic-top answer (CLI) on a pane showing a Claude permission prompt',
   let tmux: IsolatedTmux;
   let home: string;
   let env: NodeJS.ProcessEnv;
-  const cli = (args: string[]) => runBin([...args, '--mosaic-home', home], env);
+  // The command's shape (output, exit code, keys typed) run in this process (test/helpers/cli.ts);
+  // the ssh describe below runs the executable.
+  const cli = (args: string[]) => runCliInProcess([...args, '--mosaic-home', home], env);
   const open = async (command: string) => {
     await tmux.ok(['kill-session', '-t', '=cc1']).catch(() => {});
     await tmux.newSession('cc1', [fakeRuntime(home, 'claude', promptScript(command))], { width: 100, height: 30 });

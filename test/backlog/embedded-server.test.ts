@@ -15,6 +15,7 @@ import { collectBacklogSection } from '../../backlog/snapshot.js';
 import { seedDemoBacklog } from '../../backlog/demo.js';
 import { copyTemplateDataDir, waitFor } from './tiers.js';
 import { runBin, type BinResult } from '../helpers/bin.js';
+import { runCliInProcess } from '../helpers/cli.js';
 import type { BacklogStats, Card } from '../../backlog/types.js';
 import { readJson } from '../helpers/json.js';
 
@@ -32,12 +33,23 @@ function makeHome(opts: { withDataDir?: boolean } = {}): MosaicPaths {
   return paths;
 }
 
+/** The environment of a backlog verb: the embedded tier, servers idle-exit after 30 s. */
+function cliEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return { ...process.env, DATABASE_URL: '', PGLITE_DATA_DIR: '', MOSAIC_BACKLOG_IDLE_EXIT: '30', ...env };
+}
+
+/** `mosaic-top backlog ...args` as its own OS process: where processes race or one holds the data dir. */
 function cli(paths: MosaicPaths, args: string[], env: NodeJS.ProcessEnv = {}): Promise<BinResult> {
-  return runBin(
-    ['--mosaic-home', paths.mosaicHome, 'backlog', ...args],
-    { ...process.env, DATABASE_URL: '', PGLITE_DATA_DIR: '', MOSAIC_BACKLOG_IDLE_EXIT: '30', ...env },
-    90_000,
-  );
+  return runBin(['--mosaic-home', paths.mosaicHome, 'backlog', ...args], cliEnv(env), 90_000);
+}
+
+/**
+ * `mosaic-top backlog ...args` run in this process (test/helpers/cli.ts) against the real
+ * server process it starts: for a verb's output and exit code, where a node start per call is
+ * the cost. One at a time.
+ */
+function cliIn(paths: MosaicPaths, args: string[], env: NodeJS.ProcessEnv = {}): Promise<BinResult> {
+  return runCliInProcess(['--mosaic-home', paths.mosaicHome, 'backlog', ...args], cliEnv(env));
 }
 
 /** Seeds `n` ready cards straight into a data dir (no server may be running on it). */
@@ -387,30 +399,30 @@ describe('embedded backlog across processes', () => {
     ];
     const failures: string[] = [];
     for (const [name, args, code, check] of rows) {
-      const r = await cli(paths, [...args, '--json']);
+      const r = await cliIn(paths, [...args, '--json']);
       const out = r.stdout.trim() === '' ? undefined : (JSON.parse(r.stdout) as unknown);
       if (r.code !== code || !check(out))
         failures.push(`${name}: exit ${r.code} (want ${code}), stdout ${r.stdout.trim().slice(0, 300)}, stderr ${r.stderr.trim().slice(0, 200)}`);
     }
     expect(failures).toEqual([]);
     // A claim --id that returned null says why on stderr; a usage error exits 2; PAUSED exits 7.
-    expect((await cli(paths, ['claim', '--owner', 'w2', '--id', 'A3', '--json'])).stderr).toMatch(/A3 waits on A2/);
-    expect((await cli(paths, ['create', '--id', 'A9', '--title', 'x', '--priority', 'high'])).code).toBe(2);
-    expect((await cli(paths, ['frobnicate'])).code).toBe(2);
+    expect((await cliIn(paths, ['claim', '--owner', 'w2', '--id', 'A3', '--json'])).stderr).toMatch(/A3 waits on A2/);
+    expect((await cliIn(paths, ['create', '--id', 'A9', '--title', 'x', '--priority', 'high'])).code).toBe(2);
+    expect((await cliIn(paths, ['frobnicate'])).code).toBe(2);
     fs.writeFileSync(path.join(paths.runDir, 'PAUSED'), 'at=2026-11-21T18:00:00Z\nby=ops\nreason=maintenance\n');
-    const paused = await cli(paths, ['claim', '--owner', 'w2', '--json']);
+    const paused = await cliIn(paths, ['claim', '--owner', 'w2', '--json']);
     expect([paused.code, paused.stdout]).toEqual([7, '']);
     expect(paused.stderr).toMatch(/PAUSED since 2026-11-21T18:00:00Z by ops: maintenance/);
     fs.rmSync(path.join(paths.runDir, 'PAUSED'));
     // Untrusted titles never reach the terminal raw.
-    await cli(paths, ['create', '--id', 'evil', '--title', 'ok', '--body', 'x\u001b]0;pwned\u0007']);
-    expect((await cli(paths, ['create', '--id', 'evil2', '--title', 'x\u001b[2J'])).code).toBe(2);
+    await cliIn(paths, ['create', '--id', 'evil', '--title', 'ok', '--body', 'x\u001b]0;pwned\u0007']);
+    expect((await cliIn(paths, ['create', '--id', 'evil2', '--title', 'x\u001b[2J'])).code).toBe(2);
     await stopServer(paths);
   });
 
   it('idle exit: the server stops cleanly when unused, and the next client starts a new one', async () => {
     const paths = makeHome();
-    expect((await cli(paths, ['create', '--id', 'I1', '--title', 'idle'], { MOSAIC_BACKLOG_IDLE_EXIT: '1' })).code).toBe(0);
+    expect((await cliIn(paths, ['create', '--id', 'I1', '--title', 'idle'], { MOSAIC_BACKLOG_IDLE_EXIT: '1' })).code).toBe(0);
     // The server's pid from its log: on a slow machine its 1 s idle exit may already have
     // released the lock by the time the CLI's exit is noticed here.
     const serverLog = () => fs.readFileSync(path.join(paths.runDir, 'backlog-server.log'), 'utf8');
@@ -429,7 +441,7 @@ describe('embedded backlog across processes', () => {
     await waitFor(() => !fs.existsSync(lockPathFor(paths.backlogDataDir)) && !alive(firstPid), { timeoutMs: 30_000, what: 'idle exit' });
     expect(fs.existsSync(paths.backlogSocket)).toBe(false);
     expect(serverLog()).toMatch(/shutting down \(idle for 1 s\)[\s\S]*stopped/);
-    const again = await cli(paths, ['show', '--id', 'I1', '--json']);
+    const again = await cliIn(paths, ['show', '--id', 'I1', '--json']);
     expect(again.code).toBe(0);
     expect(readJson<Card>(again.stdout).title).toBe('idle');
     expect(readDataDirLock(paths.backlogDataDir)?.pid).not.toBe(firstPid);
@@ -437,27 +449,27 @@ describe('embedded backlog across processes', () => {
 
   it("backlog stop ends the server gracefully (the next command starts a new one); reclaim --owner only releases that owner's claim", async () => {
     const paths = makeHome();
-    expect((await cli(paths, ['create', '--id', 'S1', '--title', 'stop me'])).code).toBe(0);
+    expect((await cliIn(paths, ['create', '--id', 'S1', '--title', 'stop me'])).code).toBe(0);
     const first = readDataDirLock(paths.backlogDataDir);
     expect(first && isHolderAlive(first)).toBe(true);
-    const stopped = await cli(paths, ['stop', '--json']);
+    const stopped = await cliIn(paths, ['stop', '--json']);
     expect(stopped.code).toBe(0);
     expect(JSON.parse(stopped.stdout)).toEqual({ pid: first!.pid, stopped: true });
     expect(isHolderAlive(first!)).toBe(false);
     expect(fs.existsSync(paths.backlogSocket)).toBe(false);
     expect(fs.readFileSync(path.join(paths.runDir, 'backlog-server.log'), 'utf8')).toMatch(/shutting down \(SIGTERM\)[\s\S]*stopped/);
-    const none = await cli(paths, ['stop']);
+    const none = await cliIn(paths, ['stop']);
     expect([none.code, none.stdout]).toEqual([0, 'no backlog server running\n']);
 
-    expect((await cli(paths, ['claim', '--owner', 'w2', '--id', 'S1', '--json'])).code).toBe(0);
+    expect((await cliIn(paths, ['claim', '--owner', 'w2', '--id', 'S1', '--json'])).code).toBe(0);
     expect(readDataDirLock(paths.backlogDataDir)?.pid).not.toBe(first!.pid);
-    expect((await cli(paths, ['reclaim', '--owner', 'w2'])).code).toBe(2); // --owner needs --id
-    const wrongOwner = await cli(paths, ['reclaim', '--id', 'S1', '--owner', 'w1', '--json']);
+    expect((await cliIn(paths, ['reclaim', '--owner', 'w2'])).code).toBe(2); // --owner needs --id
+    const wrongOwner = await cliIn(paths, ['reclaim', '--id', 'S1', '--owner', 'w1', '--json']);
     expect(JSON.parse(wrongOwner.stdout)).toEqual({ reclaimed: [] });
-    const rightOwner = await cli(paths, ['reclaim', '--id', 'S1', '--owner', 'w2', '--json']);
+    const rightOwner = await cliIn(paths, ['reclaim', '--id', 'S1', '--owner', 'w2', '--json']);
     expect(JSON.parse(rightOwner.stdout)).toEqual({ reclaimed: ['S1'] });
     // A dependency that is no card yet: created (exit 0), with a warning that it cannot be claimed.
-    const waiting = await cli(paths, ['create', '--id', 'S2', '--title', 'later', '--depends-on', 'S1,nope']);
+    const waiting = await cliIn(paths, ['create', '--id', 'S2', '--title', 'later', '--depends-on', 'S1,nope']);
     expect(waiting.code).toBe(0);
     expect(waiting.stderr).toContain('warning: S2 depends on nope, which is no card yet; it stays unclaimable until they exist and are done');
     await stopServer(paths);
@@ -465,14 +477,14 @@ describe('embedded backlog across processes', () => {
 
   it('CLI list: a header row, and an expired claim shown as "expired <age>" (show too), never a negative count', async () => {
     const paths = makeHome();
-    expect((await cli(paths, ['list'])).stdout).toBe('(no cards)\n');
-    expect((await cli(paths, ['create', '--id', 'L1', '--title', 'short lease', '--priority', '5'])).code).toBe(0);
-    expect((await cli(paths, ['create', '--id', 'L2', '--title', 'long lease'])).code).toBe(0);
-    expect((await cli(paths, ['claim', '--owner', 'w1', '--id', 'L1', '--ttl', '1'])).code).toBe(0);
-    expect((await cli(paths, ['claim', '--owner', 'w2', '--id', 'L2', '--ttl', '900'])).code).toBe(0);
+    expect((await cliIn(paths, ['list'])).stdout).toBe('(no cards)\n');
+    expect((await cliIn(paths, ['create', '--id', 'L1', '--title', 'short lease', '--priority', '5'])).code).toBe(0);
+    expect((await cliIn(paths, ['create', '--id', 'L2', '--title', 'long lease'])).code).toBe(0);
+    expect((await cliIn(paths, ['claim', '--owner', 'w1', '--id', 'L1', '--ttl', '1'])).code).toBe(0);
+    expect((await cliIn(paths, ['claim', '--owner', 'w2', '--id', 'L2', '--ttl', '900'])).code).toBe(0);
     const list = await waitFor(
       async () => {
-        const r = await cli(paths, ['list']);
+        const r = await cliIn(paths, ['list']);
         return / w1 expired \d+s/.test(r.stdout) ? r.stdout : null;
       },
       { what: 'the 1 s claim to show as expired' },
@@ -483,27 +495,27 @@ describe('embedded backlog across processes', () => {
     expect(lines[1]).toMatch(/^L1\s+claimed\s+5\s+-\s+short lease w1 expired \d+s$/);
     expect(lines[2]).toMatch(/^L2\s+claimed\s+0\s+-\s+long lease w2 1[45]m\d\ds$/);
     expect(list).not.toMatch(/-\d+s/);
-    expect((await cli(paths, ['show', '--id', 'L1'])).stdout).toMatch(/^expires\s+\S+ \(expired \d+s\)$/m);
-    expect((await cli(paths, ['show', '--id', 'L2'])).stdout).toMatch(/^expires\s+\S+ \(1[45]m\d\ds left\)$/m);
+    expect((await cliIn(paths, ['show', '--id', 'L1'])).stdout).toMatch(/^expires\s+\S+ \(expired \d+s\)$/m);
+    expect((await cliIn(paths, ['show', '--id', 'L2'])).stdout).toMatch(/^expires\s+\S+ \(1[45]m\d\ds left\)$/m);
     await stopServer(paths);
   });
 
   it('CLI verbs without an owner log the actor cli:<user>@<host>; claim/complete --owner log the owner', async () => {
     const paths = makeHome();
     const me = `cli:${os.userInfo().username}@${os.hostname()}`;
-    expect((await cli(paths, ['create', '--id', 'E1', '--title', 'one'])).code).toBe(0);
-    expect((await cli(paths, ['create', '--id', 'E2', '--title', 'two'])).code).toBe(0);
-    expect((await cli(paths, ['create', '--id', 'E3', '--title', 'three', '--actor', 'planner'])).code).toBe(0);
-    expect((await cli(paths, ['link', '--from', 'E2', '--to', 'E1'])).code).toBe(0);
-    expect((await cli(paths, ['block', '--id', 'E3', '--reason', 'later'])).code).toBe(0);
-    expect((await cli(paths, ['unblock', '--id', 'E3'])).code).toBe(0);
-    expect((await cli(paths, ['claim', '--owner', 'w1', '--id', 'E1'])).code).toBe(0);
-    expect((await cli(paths, ['reclaim', '--id', 'E1', '--owner', 'w1'])).code).toBe(0);
-    expect((await cli(paths, ['claim', '--owner', 'w1', '--id', 'E1'])).code).toBe(0);
-    expect((await cli(paths, ['complete', '--id', 'E1', '--owner', 'w1'])).code).toBe(0);
-    expect((await cli(paths, ['complete', '--id', 'E3'])).code).toBe(0);
-    expect((await cli(paths, ['import', path.join(ROOT, 'backlog', 'fixtures', 'NORTH_STAR.yaml')])).code).toBe(0);
-    const events = JSON.parse((await cli(paths, ['events', '--limit', '100', '--json'])).stdout) as Array<{
+    expect((await cliIn(paths, ['create', '--id', 'E1', '--title', 'one'])).code).toBe(0);
+    expect((await cliIn(paths, ['create', '--id', 'E2', '--title', 'two'])).code).toBe(0);
+    expect((await cliIn(paths, ['create', '--id', 'E3', '--title', 'three', '--actor', 'planner'])).code).toBe(0);
+    expect((await cliIn(paths, ['link', '--from', 'E2', '--to', 'E1'])).code).toBe(0);
+    expect((await cliIn(paths, ['block', '--id', 'E3', '--reason', 'later'])).code).toBe(0);
+    expect((await cliIn(paths, ['unblock', '--id', 'E3'])).code).toBe(0);
+    expect((await cliIn(paths, ['claim', '--owner', 'w1', '--id', 'E1'])).code).toBe(0);
+    expect((await cliIn(paths, ['reclaim', '--id', 'E1', '--owner', 'w1'])).code).toBe(0);
+    expect((await cliIn(paths, ['claim', '--owner', 'w1', '--id', 'E1'])).code).toBe(0);
+    expect((await cliIn(paths, ['complete', '--id', 'E1', '--owner', 'w1'])).code).toBe(0);
+    expect((await cliIn(paths, ['complete', '--id', 'E3'])).code).toBe(0);
+    expect((await cliIn(paths, ['import', path.join(ROOT, 'backlog', 'fixtures', 'NORTH_STAR.yaml')])).code).toBe(0);
+    const events = JSON.parse((await cliIn(paths, ['events', '--limit', '100', '--json'])).stdout) as Array<{
       actor: string;
       verb: string;
       cardId: string | null;
@@ -521,7 +533,7 @@ describe('embedded backlog across processes', () => {
 
   it('protocol: hello first; garbage and unknown commands get errors and the connection stays usable', async () => {
     const paths = makeHome();
-    expect((await cli(paths, ['stats'])).code).toBe(0);
+    expect((await cliIn(paths, ['stats'])).code).toBe(0);
     const net = await import('node:net');
     const socket = net.createConnection(paths.backlogSocket);
     const lines: string[] = [];
@@ -578,11 +590,11 @@ describe('embedded backlog across processes', () => {
     expect(none).toMatchObject({ tier: 'embedded', ok: false, exists: false, error: null });
     expect(fs.existsSync(paths.backlogDataDir)).toBe(false);
     copyTemplateDataDir(paths.backlogDataDir);
-    expect((await cli(paths, ['create', '--id', 'S1', '--title', 'snap', '--priority', '3'])).code).toBe(0);
-    expect((await cli(paths, ['create', '--id', 'S2', '--title', 'next', '--priority', '1'])).code).toBe(0);
-    expect((await cli(paths, ['claim', '--owner', 'coder7', '--ttl', '900'])).code).toBe(0);
-    await cli(paths, ['create', '--id', 'S3', '--title', 'parked']);
-    await cli(paths, ['block', '--id', 'S3']);
+    expect((await cliIn(paths, ['create', '--id', 'S1', '--title', 'snap', '--priority', '3'])).code).toBe(0);
+    expect((await cliIn(paths, ['create', '--id', 'S2', '--title', 'next', '--priority', '1'])).code).toBe(0);
+    expect((await cliIn(paths, ['claim', '--owner', 'coder7', '--ttl', '900'])).code).toBe(0);
+    await cliIn(paths, ['create', '--id', 'S3', '--title', 'parked']);
+    await cliIn(paths, ['block', '--id', 'S3']);
     const section = await collectBacklogSection(paths, { timeoutMs: 10_000 });
     expect(section).toMatchObject({ ok: true, exists: true, error: null, blockedCount: 1 });
     expect(section.claimed).toEqual([expect.objectContaining({ id: 'S1', owner: 'coder7', ttlSeconds: 900, expired: false })]);

@@ -11,14 +11,21 @@ import { resolvePaths, type MosaicPaths } from '../../lib/paths.js';
 import { collectBacklogSection } from '../../backlog/snapshot.js';
 import { TEST_PG_PASSWORD } from '../global-setup.js';
 import { runBin, type BinResult } from '../helpers/bin.js';
+import { runCliInProcess } from '../helpers/cli.js';
 import type { BacklogStats } from '../../backlog/types.js';
 import { readJson } from '../helpers/json.js';
 import { pgAdminUrl } from '../helpers/pg.js';
 
 const adminUrl = pgAdminUrl();
 
+/** `mosaic-top backlog ...args` as its own OS process (one connection per process). */
 function cli(paths: MosaicPaths, url: string, args: string[]): Promise<BinResult> {
   return runBin(['--mosaic-home', paths.mosaicHome, 'backlog', ...args], { ...process.env, DATABASE_URL: url, PGLITE_DATA_DIR: '' });
+}
+
+/** The same run in this process (test/helpers/cli.ts): for a verb's output and exit code, where a node start per call is the cost. */
+function cliIn(paths: MosaicPaths, url: string, args: string[]): Promise<BinResult> {
+  return runCliInProcess(['--mosaic-home', paths.mosaicHome, 'backlog', ...args], { ...process.env, DATABASE_URL: url, PGLITE_DATA_DIR: '' });
 }
 
 describe.skipIf(!adminUrl)('backlog server tier (DATABASE_URL)', () => {
@@ -56,14 +63,15 @@ describe.skipIf(!adminUrl)('backlog server tier (DATABASE_URL)', () => {
   });
 
   it('CLI verbs work on Postgres (migrated on first use), with no embedded server or data dir', async () => {
-    expect((await cli(paths, url, ['create', '--id', 'P1', '--title', 'pg one', '--priority', '2'])).code).toBe(0);
-    for (let i = 0; i < 8; i += 1) expect((await cli(paths, url, ['create', '--id', `Q${i}`, '--title', `q${i}`])).code).toBe(0);
+    expect((await cliIn(paths, url, ['create', '--id', 'P1', '--title', 'pg one', '--priority', '2'])).code).toBe(0);
+    for (let i = 0; i < 8; i += 1) expect((await cliIn(paths, url, ['create', '--id', `Q${i}`, '--title', `q${i}`])).code).toBe(0);
+    // Nine processes race for the nine cards.
     const results = await Promise.all(Array.from({ length: 9 }, (_, i) => cli(paths, url, ['claim', '--owner', `pg${i}`, '--json'])));
     const ids = results.map((r) => (JSON.parse(r.stdout) as { id?: string } | null)?.id);
     expect(ids.every(Boolean)).toBe(true);
     expect(new Set(ids).size).toBe(9);
     expect(ids).toContain('P1');
-    const stats = readJson<BacklogStats>((await cli(paths, url, ['stats', '--json'])).stdout);
+    const stats = readJson<BacklogStats>((await cliIn(paths, url, ['stats', '--json'])).stdout);
     expect(stats.counts).toEqual({ ready: 0, claimed: 9, blocked: 0, done: 0 });
     expect(fs.existsSync(paths.backlogDataDir)).toBe(false);
     expect(fs.existsSync(paths.backlogSocket)).toBe(false);
@@ -98,7 +106,7 @@ describe.skipIf(!adminUrl)('backlog server tier (DATABASE_URL)', () => {
 
   it('an unreachable database fails with exit 1 and a masked URL in the message', async () => {
     const bad = (adminUrl as string).replace(/:(\d+)\//, ':1/');
-    const r = await cli(paths, bad, ['stats', '--json']);
+    const r = await cliIn(paths, bad, ['stats', '--json']);
     expect(r.code).toBe(1);
     expect(r.stdout + r.stderr).not.toContain(TEST_PG_PASSWORD);
     expect(r.stdout).toBe('');

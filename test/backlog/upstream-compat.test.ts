@@ -20,7 +20,7 @@ import { BacklogError } from '../../backlog/types.js';
 import { packageRoot } from '../../lib/version.js';
 import { resolvePaths } from '../../lib/paths.js';
 import { createTestDatabase, pgAdminUrl } from '../helpers/pg.js';
-import { runBin } from '../helpers/bin.js';
+import { runCliInProcess } from '../helpers/cli.js';
 import { anyNumber } from '../helpers/matchers.js';
 import type { Snapshot } from '../../src/snapshot/types.js';
 import { readJson } from '../helpers/json.js';
@@ -360,7 +360,8 @@ describe.runIf(Boolean(pgAdminUrl()))('fleet-wide PAUSE on the server tier', () 
       const homes = [0, 1].map(() => fs.mkdtempSync(path.join(os.tmpdir(), 'mt-compat-home-')));
       try {
         const env = { ...process.env, DATABASE_URL: store.url!, PGLITE_DATA_DIR: '' };
-        const run = (home: string, args: string[]) => runBin(['--mosaic-home', home, ...args], env, 90_000);
+        // Each host's verbs run in this process (test/helpers/cli.ts), one at a time; what they share is the store.
+        const run = (home: string, args: string[]) => runCliInProcess(['--mosaic-home', home, ...args], env);
         expect((await run(homes[1], ['backlog', 'create', '--id', 'Q1', '--title', 'work'])).code).toBe(0);
         const paused = await run(homes[0], ['pause', '--reason', 'release', '--by', 'ops@host-a', '--json']);
         expect(paused.code, paused.stderr).toBe(0);

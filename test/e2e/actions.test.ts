@@ -14,6 +14,7 @@ import { copyTemplateDataDir } from '../backlog/tiers.js';
 import { stopEmbeddedServer } from '../../backlog/client.js';
 import { resolvePaths } from '../../lib/paths.js';
 import { runBin, type BinResult } from '../helpers/bin.js';
+import { runCliInProcess } from '../helpers/cli.js';
 import { dispatchCard } from '../../src/actions/dispatch.js';
 
 const execFileAsync = promisify(execFile);
@@ -347,9 +348,11 @@ describe('mosaic-top dispatch: claim + verified send, recorded in events (real p
   let backlogEnv: NodeJS.ProcessEnv;
 
   const cli = (args: string[]): Promise<BinResult> => runBin([...args, '--mosaic-home', home], backlogEnv);
+  /** The backlog setup and read-backs, run in this process (test/helpers/cli.ts): not what is under test here. */
+  const cliIn = (args: string[]): Promise<BinResult> => runCliInProcess([...args, '--mosaic-home', home], backlogEnv);
 
   async function json<T>(args: string[]): Promise<T> {
-    const r = await cli([...args, '--json']);
+    const r = await cliIn([...args, '--json']);
     if (r.code !== 0) throw new Error(`${args.join(' ')} exited ${r.code}: ${r.stderr}`);
     return JSON.parse(r.stdout) as T;
   }
@@ -387,7 +390,7 @@ describe('mosaic-top dispatch: claim + verified send, recorded in events (real p
       ['C2', '20'],
       ['C3', '10'],
     ]) {
-      const r = await cli([
+      const r = await cliIn([
         'backlog',
         'create',
         '--id',

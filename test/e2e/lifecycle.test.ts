@@ -16,6 +16,7 @@ import type { LifecycleResult, RestartAllResult } from '../../src/actions/lifecy
 import type { Snapshot } from '../../src/snapshot/types.js';
 import { copyTemplateDataDir } from '../backlog/tiers.js';
 import { runBin, type BinResult } from '../helpers/bin.js';
+import { runCliInProcess } from '../helpers/cli.js';
 import { writeHomeRoster } from '../helpers/roster.js';
 import { FIXTURE_BIN, realSystemdUnavailableReason, startTestSystemd, type TestSystemd } from '../helpers/systemd.js';
 import { isolatedSocketName } from '../helpers/tmux.js';
@@ -39,11 +40,13 @@ describe.runIf(available)('fleet lifecycle on a real systemd --user', () => {
       throw new Error(`not JSON (exit ${r.code}): ${r.stdout}\n${r.stderr}`);
     }
   };
-  const snapshot = async (): Promise<Snapshot> => json<Snapshot>(await cli(['--once', '--json']));
+  /** Read-backs (not under test here) run in this process (test/helpers/cli.ts). */
+  const readBack = (args: string[]): Promise<BinResult> => runCliInProcess([...args, '--mosaic-home', home], env);
+  const snapshot = async (): Promise<Snapshot> => json<Snapshot>(await readBack(['--once', '--json']));
   const panePid = (agent: string): number =>
     Number(execFileSync('tmux', ['-L', socket, 'display-message', '-p', '-t', `=${agent}:0.0`, '#{pane_pid}'], { encoding: 'utf8' }).trim());
   const events = async (): Promise<{ verb: string; actor: string; detail: Record<string, unknown> }[]> => {
-    const r = await cli(['backlog', 'events', '--limit', '200', '--json']);
+    const r = await readBack(['backlog', 'events', '--limit', '200', '--json']);
     expect(r.code, r.stderr).toBe(0);
     return json(r);
   };

@@ -15,6 +15,7 @@ import { isHolderAlive, lockPathFor, processStartTime, readDataDirLock } from '.
 import { resolvePaths } from '../../lib/paths.js';
 import { BacklogError } from '../../backlog/types.js';
 import { copyTemplateDataDir } from '../backlog/tiers.js';
+import { runCliInProcess } from '../helpers/cli.js';
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
 import { expectOneLineError, expectQuitsOn, freshHome, releaseStopped, runBounded, startConsole, stopProcess, untilScreen } from './harness.js';
 
@@ -49,8 +50,9 @@ describe('faults: the embedded backlog server stopped, killed, impersonated (rea
     env.MOSAIC_BACKLOG_IDLE_EXIT = '300';
     // The run's migrated template (no initdb per test).
     copyTemplateDataDir(path.join(home, 'fleet', 'backlog'));
+    // Setup, not under test: the verbs run in this process (the server they start is the real one).
     for (const id of ['A1', 'A2']) {
-      const r = await runBounded(['--mosaic-home', home, 'backlog', 'create', '--id', id, '--title', `card ${id}`], env, 60_000);
+      const r = await runCliInProcess(['--mosaic-home', home, 'backlog', 'create', '--id', id, '--title', `card ${id}`], env);
       expect(r.code, r.stderr).toBe(0);
     }
     const holder = readDataDirLock(path.join(home, 'fleet', 'backlog'));

@@ -126,8 +126,10 @@ describe('faults: the Postgres tier locked and stopped (real program)', () => {
       fs.writeFileSync(north, `goals:\n${Array.from({ length: 50 }, (_, i) => `  - {id: G${i}, title: goal ${i}}`).join('\n')}\n`);
       const pids = await clusterPids(cluster.url);
       for (const pid of pids) stopProcess(pid);
+      // A stopped cluster never answers: the shortest deadline proves the bound as well as a long one.
+      const stoppedEnv = { ...env, MOSAIC_BACKLOG_TIMEOUT: '1' };
       for (const verb of [['list'], ['claim', '--owner', 'c1'], ['import', north]]) {
-        const r = await runBounded(['--mosaic-home', home, 'backlog', ...verb], env);
+        const r = await runBounded(['--mosaic-home', home, 'backlog', ...verb], stoppedEnv);
         expectOneLineError(r, 1, /(no answer from|no connection within|sent to) postgres:\/\/.*(within \d+(\.\d+)? s|connect timeout)/);
       }
       releaseStopped();

@@ -32,6 +32,9 @@ describe('one-line causes (lib/errors.ts)', () => {
   it('server tier: lock_timeout, statement_timeout and connect timeout each have their message', () => {
     const t = serverTierTimeouts(30_000);
     expect(t).toEqual({ requestMs: 30_000, statementMs: 29_000, lockMs: 15_000, connectSeconds: 10 });
+    // The connect timeout never outlives a shorter request deadline.
+    expect(serverTierTimeouts(3_000).connectSeconds).toBe(3);
+    expect(serverTierTimeouts(1_000).connectSeconds).toBe(1);
     const pg = (code: string, message: string) => failedQuery(Object.assign(new Error(message), { code }));
     expect(serverTierErrorMessage('claim', pg('55P03', 'canceling statement due to lock timeout'), 'postgres://u:***@h/db', t)).toBe(
       'claim on postgres://u:***@h/db: the backlog table stayed locked by another session for 15 s (lock_timeout): nothing was changed — retry later, or find the session holding the lock (pg_locks)',

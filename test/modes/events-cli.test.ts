@@ -2,8 +2,9 @@
  * `mosaic-top events --follow --json --notify CMD` against a real tmux fleet (own -L socket):
  * a killed pane yields exactly one `→ dead` line within 3 ticks and exactly one notify call; a
  * heartbeat going stale yields one; stdout holds only JSON lines; SIGTERM ends it with 0. Then
- * `events` (no --follow) prints the recorded history and `--once --json` carries `since`.
- * Needs a build (`npx tsc -p .`); `npm test` builds first.
+ * `events` (no --follow) prints the recorded history and `--once --json` carries `since`
+ * (these one-shot verbs run in this process, test/helpers/cli.ts; --follow is the real
+ * program, signals and all). Needs a build (`npx tsc -p .`); `npm test` builds first.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -14,7 +15,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { writeHeartbeat } from '../../fleet/heartbeat.js';
 import type { Snapshot } from '../../src/snapshot/types.js';
 import type { Transition } from '../../src/transitions/diff.js';
-import { BIN, runBin } from '../helpers/bin.js';
+import { BIN } from '../helpers/bin.js';
+import { runCliInProcess } from '../helpers/cli.js';
 import { writeHomeRoster } from '../helpers/roster.js';
 import { snapshotValidator } from '../helpers/schema.js';
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
@@ -168,7 +170,7 @@ describe('mosaic-top events (real program, real tmux)', () => {
     const file = path.join(runDir, 'transitions.ndjson');
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
     const env = { ...process.env, PATH: `${FIXTURE_BIN}:${process.env.PATH}`, MOSAIC_HOME: '', XDG_CACHE_HOME: home, MT_SYSTEMCTL_MODE: 'nobus' };
-    const recent = await runBin(['--mosaic-home', home, 'events', '--json'], env);
+    const recent = await runCliInProcess(['--mosaic-home', home, 'events', '--json'], env);
     expect(recent.code).toBe(0);
     expect(
       recent.stdout
@@ -176,26 +178,26 @@ describe('mosaic-top events (real program, real tmux)', () => {
         .split('\n')
         .map((l) => readJson<Transition>(l).to),
     ).toEqual(['dead', 'stale']);
-    const readable = await runBin(['--mosaic-home', home, 'events'], env);
+    const readable = await runCliInProcess(['--mosaic-home', home, 'events'], env);
     expect(readable.stdout).toMatch(/coder1 {2}working → dead {2}! {2}no pane =coder1:0\.0/);
 
     // `--once --json` carries since (coder1 is still dead, since the recorded transition).
-    const once = await runBin(['--mosaic-home', home, '--once', '--json'], { ...env, MOSAIC_HEARTBEAT_STALE_THRESHOLD: '3' });
+    const once = await runCliInProcess(['--mosaic-home', home, '--once', '--json'], { ...env, MOSAIC_HEARTBEAT_STALE_THRESHOLD: '3' });
     const snap = readJson<Snapshot>(once.stdout);
     const validate = snapshotValidator();
     expect(validate(snap), JSON.stringify(validate.errors)).toBe(true);
     expect(snap.agents.find((a) => a.name === 'coder1')?.since).toBe(dead[0].at);
-    const table = await runBin(['--mosaic-home', home, '--once'], env);
+    const table = await runCliInProcess(['--mosaic-home', home, '--once'], env);
     expect(table.stdout).toMatch(/AGENT\s+CLASS\s+RUNTIME\s+READINESS\s+SINCE/);
     expect(table.stdout).toMatch(/coder1\s+-\s+sleep\s+dead\s+\d+s/);
   });
 
   it('usage: --notify needs --follow; SIGINT ends a follow with exit 0', async () => {
     const env = { ...process.env, PATH: `${FIXTURE_BIN}:${process.env.PATH}`, MOSAIC_HOME: '', XDG_CACHE_HOME: home, MT_SYSTEMCTL_MODE: 'nobus' };
-    const bad = await runBin(['--mosaic-home', home, 'events', '--notify', 'true'], env);
+    const bad = await runCliInProcess(['--mosaic-home', home, 'events', '--notify', 'true'], env);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--notify needs --follow');
-    const none = await runBin(['--mosaic-home', home, 'events'], env);
+    const none = await runCliInProcess(['--mosaic-home', home, 'events'], env);
     expect(none.code).toBe(0);
     expect(none.stdout).toBe('');
     expect(none.stderr).toContain('no transitions recorded');

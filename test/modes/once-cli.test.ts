@@ -1,6 +1,7 @@
 /**
  * The real program: `node bin/mosaic-top --once --json` validated against
- * schema/snapshot.schema.json, the `--once` table, and `mosaic-top heartbeat`.
+ * schema/snapshot.schema.json, the `--once` table, and `demo up` / `demo down`; the shape of
+ * `mosaic-top heartbeat` (output, exit codes) run in this process (test/helpers/cli.ts).
  * Needs a build (`npx tsc -p .`); `npm test` builds first.
  */
 import { execFile } from 'node:child_process';
@@ -13,6 +14,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { writeHeartbeat } from '../../fleet/heartbeat.js';
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
 import { runBin, type BinResult } from '../helpers/bin.js';
+import { runCliInProcess } from '../helpers/cli.js';
 import { writeHomeRoster } from '../helpers/roster.js';
 import { snapshotValidator } from '../helpers/schema.js';
 import type { Snapshot } from '../../src/snapshot/types.js';
@@ -25,8 +27,18 @@ const execFileAsync = promisify(execFile);
 const CACHE_HOME = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-once-cache-'));
 afterAll(() => fs.rmSync(CACHE_HOME, { recursive: true, force: true }));
 
+/** The environment of the program under test: fake systemctl first on PATH, own roster cache. */
+function programEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return { ...process.env, PATH: `${FIXTURE_BIN}:${process.env.PATH}`, MOSAIC_HOME: '', XDG_CACHE_HOME: CACHE_HOME, ...env };
+}
+
 function mosaicTop(args: string[], env: NodeJS.ProcessEnv = {}): Promise<BinResult> {
-  return runBin(args, { ...process.env, PATH: `${FIXTURE_BIN}:${process.env.PATH}`, MOSAIC_HOME: '', XDG_CACHE_HOME: CACHE_HOME, ...env });
+  return runBin(args, programEnv(env));
+}
+
+/** The program run in this process (test/helpers/cli.ts): for a verb's output and exit code, and read-backs. */
+function mosaicTopIn(args: string[], env: NodeJS.ProcessEnv = {}): Promise<BinResult> {
+  return runCliInProcess(args, programEnv(env));
 }
 
 const validator = snapshotValidator;
@@ -109,7 +121,7 @@ describe('mosaic-top --once (real program)', () => {
   });
 });
 
-describe('mosaic-top heartbeat (real program)', () => {
+describe('mosaic-top heartbeat (in process)', () => {
   let home: string;
   beforeEach(() => {
     home = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-hbcli-'));
@@ -119,7 +131,7 @@ describe('mosaic-top heartbeat (real program)', () => {
   });
 
   it('writes a v1 beat; refuses bad input with exit 2 and writes nothing', async () => {
-    const ok = await mosaicTop([
+    const ok = await mosaicTopIn([
       '--mosaic-home',
       home,
       'heartbeat',
@@ -139,21 +151,21 @@ describe('mosaic-top heartbeat (real program)', () => {
     const text = fs.readFileSync(path.join(home, 'fleet', 'run', 'coder1.hb'), 'utf8');
     expect(text).toMatch(/^v=1\nts=\d+\nstate=busy\ninterval=30\npid=4242\ncard=A3a\nnote=two lines\n$/);
 
-    const noPid = await mosaicTop(['--mosaic-home', home, 'heartbeat', 'coder2', '--state', 'idle']);
+    const noPid = await mosaicTopIn(['--mosaic-home', home, 'heartbeat', 'coder2', '--state', 'idle']);
     expect(noPid.code).toBe(0);
     expect(fs.readFileSync(path.join(home, 'fleet', 'run', 'coder2.hb'), 'utf8')).toMatch(/^v=1\nts=\d+\nstate=idle\n$/);
     fs.rmSync(path.join(home, 'fleet', 'run', 'coder2.hb'));
 
-    const badState = await mosaicTop(['--mosaic-home', home, 'heartbeat', 'coder1', '--state', 'sleeping']);
+    const badState = await mosaicTopIn(['--mosaic-home', home, 'heartbeat', 'coder1', '--state', 'sleeping']);
     expect(badState.code).toBe(2);
     expect(badState.stderr).toMatch(/busy, idle|busy|idle/);
-    const noState = await mosaicTop(['--mosaic-home', home, 'heartbeat', 'coder1']);
+    const noState = await mosaicTopIn(['--mosaic-home', home, 'heartbeat', 'coder1']);
     expect(noState.code).toBe(2);
     expect(noState.stderr).toContain("required option '--state <state>' not specified");
-    const badPid = await mosaicTop(['--mosaic-home', home, 'heartbeat', 'coder1', '--state', 'idle', '--pid', 'abc']);
+    const badPid = await mosaicTopIn(['--mosaic-home', home, 'heartbeat', 'coder1', '--state', 'idle', '--pid', 'abc']);
     expect(badPid.code).toBe(2);
     expect(badPid.stderr).toContain('--pid must be a positive integer, got "abc"');
-    const badName = await mosaicTop(['--mosaic-home', home, 'heartbeat', '../x', '--state', 'idle']);
+    const badName = await mosaicTopIn(['--mosaic-home', home, 'heartbeat', '../x', '--state', 'idle']);
     expect(badName.code).toBe(2);
     expect(badName.stderr).toContain('invalid agent name');
     expect(fs.readdirSync(path.join(home, 'fleet', 'run'))).toEqual(['coder1.hb']);
@@ -161,7 +173,7 @@ describe('mosaic-top heartbeat (real program)', () => {
     // An I/O failure (the home is a regular file) is exit 1 with the reason.
     const file = path.join(home, 'not-a-dir');
     fs.writeFileSync(file, '');
-    const io = await mosaicTop(['--mosaic-home', file, 'heartbeat', 'coder1', '--state', 'idle']);
+    const io = await mosaicTopIn(['--mosaic-home', file, 'heartbeat', 'coder1', '--state', 'idle']);
     expect(io.code).toBe(1);
     expect(io.stderr).toMatch(/ENOTDIR|not a directory/);
   });
@@ -169,10 +181,10 @@ describe('mosaic-top heartbeat (real program)', () => {
   it('warns (exit 0, beat written) when the agent is not in the roster: a typo in a hook would leave the real agent unknown', async () => {
     fs.mkdirSync(path.join(home, 'fleet'), { recursive: true });
     fs.writeFileSync(path.join(home, 'fleet', 'roster.yaml'), 'agents:\n  - { name: coder1, runtime: claude }\n');
-    const known = await mosaicTop(['--mosaic-home', home, 'heartbeat', 'coder1', '--state', 'busy', '--json']);
+    const known = await mosaicTopIn(['--mosaic-home', home, 'heartbeat', 'coder1', '--state', 'busy', '--json']);
     expect([known.code, known.stderr]).toEqual([0, '']);
     expect(JSON.parse(known.stdout)).toMatchObject({ ok: true, inRoster: true });
-    const typo = await mosaicTop(['--mosaic-home', home, 'heartbeat', 'coderl', '--state', 'busy', '--json']);
+    const typo = await mosaicTopIn(['--mosaic-home', home, 'heartbeat', 'coderl', '--state', 'busy', '--json']);
     expect(typo.code).toBe(0);
     expect(typo.stderr).toBe(
       `mosaic-top heartbeat: warning: agent "coderl" is not in the roster ${path.join(home, 'fleet', 'roster.yaml')}; no console row reads this beat\n`,
@@ -195,7 +207,7 @@ describe('mosaic-top demo (real program)', () => {
       expect(serverPid).toBeGreaterThan(1);
       const snapshot = await waitFor(
         async () => {
-          const r = await mosaicTop(['--mosaic-home', mosaicHome, '--once', '--json'], { MT_SYSTEMCTL_MODE: 'nobus' });
+          const r = await mosaicTopIn(['--mosaic-home', mosaicHome, '--once', '--json'], { MT_SYSTEMCTL_MODE: 'nobus' });
           const s = JSON.parse(r.stdout) as Snapshot;
           const by = Object.fromEntries(s.agents.map((a: { name: string; readiness: string }) => [a.name, a.readiness]));
           const driftSeen = s.agents.find((a: { name: string }) => a.name === 'canary-pi')?.flags.includes('DRIFT');

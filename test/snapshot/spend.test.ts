@@ -16,6 +16,8 @@ import { writeHomeRoster } from '../helpers/roster.js';
 import type { Snapshot } from '../../src/snapshot/types.js';
 import type { SpendReport } from '../../fleet/spend/report.js';
 import { readJson } from '../helpers/json.js';
+import { createLiveCollector } from '../../src/snapshot/live.js';
+import type { WatchedMeterReads } from '../../fleet/spend/meter-reads.js';
 
 function claudeRecord(id: string, u: [number, number, number, number], at: Date): string {
   return JSON.stringify({
@@ -187,5 +189,39 @@ describe('spend meter (real tmux, stand-in runtime processes)', () => {
     expect(r.rows.map((x) => [x.key, x.tokens.total])).toEqual([['two', 8]]);
     expect(r.unattributed.tokens.total).toBe(4);
     expect(r.unattributed.reasons).toEqual([`claude sessions in ${projectDir} could be one or two (same directory and cwd, no hook named them)`]);
+  });
+  it('the live collector (push on) meters through watches: a record appended is counted within one tick after its event, as --once counts it', async () => {
+    const now = new Date();
+    const home = path.join(root, 'home-live');
+    const cwd = path.join(root, 'work', 'live');
+    writeHomeRoster(paths.mosaicHome, tmux.socket, [{ name: 'watcher', runtime: 'claude' }]);
+    await launch('watcher', 'claude', home, cwd);
+    const projectDir = path.join(home, '.claude', 'projects', claudeProjectSlug(cwd));
+    fs.mkdirSync(projectDir, { recursive: true });
+    const file = path.join(projectDir, 'sess-live.jsonl');
+    fs.writeFileSync(file, `${claudeRecord('m1', [3, 40, 500, 60], now)}\n`);
+    const live = await createLiveCollector({ paths, env: {} });
+    try {
+      const reads = live.spend!.meter.reads as WatchedMeterReads;
+      expect(reads.watching).toBe(true);
+      const tokensNow = async () => (await live.collect(new AbortController().signal)).agents.find((a) => a.name === 'watcher')?.spend?.tokens.total;
+      await waitFor(async () => (await tokensNow()) === 603, 'the first record metered', { timeoutMs: 30_000, intervalMs: 200 });
+      const changes = reads.changesIn.get(projectDir) ?? 0;
+      fs.appendFileSync(file, `${claudeRecord('m2', [1, 2, 3, 4], now)}\n`);
+      await waitFor(() => (reads.changesIn.get(projectDir) ?? 0) > changes, 'the record dir event');
+      expect(await tokensNow()).toBe(613);
+      expect(reads.stats.watches).toBeGreaterThan(0);
+    } finally {
+      await live.close();
+    }
+    const once = JSON.parse((await runBin(['--once', '--json'], env)).stdout) as Snapshot;
+    expect(once.agents.find((a) => a.name === 'watcher')?.spend?.tokens).toEqual({
+      input: 4,
+      output: 42,
+      cacheRead: 503,
+      cacheWrite: 64,
+      reasoning: 0,
+      total: 613,
+    });
   });
 });
