@@ -92,24 +92,32 @@ interface OpenStore {
 }
 
 /**
- * Opens PGlite on `dataDir` (created when missing; an existing dir made owner-only), applies
- * migrations and wires the service to the fleet's pause. Closes PGlite again when a later step
- * fails. Throws the cause.
+ * Opens PGlite on `dataDir` with the server's memory settings (created first, by initdb in a
+ * worker thread, when missing; an existing dir made owner-only), applies migrations and wires
+ * the service to the fleet's pause. Closes PGlite again when a later step fails. Throws the
+ * cause (initdb's as an in-process open would throw it: backlog/pglite-open.ts).
  */
 async function openStore(paths: MosaicPaths, log: (line: string) => void): Promise<OpenStore> {
   const dataDir = paths.backlogDataDir;
-  log(`${dataDirExists(dataDir) ? 'opening' : 'creating'} PGlite data dir ${dataDir}`);
-  const [{ PGlite }, { drizzle }, { migrateBacklog }, { fleetBacklogService }] = await Promise.all([
+  const creating = !dataDirExists(dataDir);
+  log(`${creating ? 'creating' : 'opening'} PGlite data dir ${dataDir}`);
+  const [{ PGlite }, { drizzle }, { migrateBacklog }, { fleetBacklogService }, { createDataDirApart, serverPgliteOptions }] = await Promise.all([
     import('@electric-sql/pglite'),
     import('drizzle-orm/pglite'),
     import('./migrate.js'),
     import('./service.js'),
+    import('./pglite-open.js'),
   ]);
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   // An existing dir made by an older version (0755 dir, 0666 files) is closed on every open.
   const tightened = tightenTree(dataDir);
   if (tightened) log(`made ${tightened} entries of ${dataDir} owner-only`);
-  const pg = new PGlite(dataDir);
+  if (creating) {
+    // initdb in a child process: its ~600 MB peak leaves with it (backlog/pglite-open.ts).
+    const peakKb = await createDataDirApart(dataDir);
+    log(`created the store in a child process (its peak RSS ${peakKb === null ? 'unknown' : `${Math.round(peakKb / 1024)} MB`})`);
+  }
+  const pg = new PGlite(dataDir, serverPgliteOptions(PGlite.defaultStartParams));
   try {
     await pg.waitReady;
     tightenTree(dataDir);
