@@ -18,8 +18,8 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { PGliteOptions } from '@electric-sql/pglite';
+import { packageRoot } from '../lib/version.js';
 
 /**
  * Postgres settings the backlog server starts with (`-c name=value`, over postgresql.conf).
@@ -105,7 +105,9 @@ function removeStaleStaging(dataDir: string): void {
 
 /** Runs the initdb child on `staging`; resolves its reply, rejects when it dies without one or overstays {@link INITDB_BOUND_MS}. */
 function runInitdbChild(staging: string): Promise<InitdbChildReply> {
-  const script = fileURLToPath(new URL('./initdb-child.js', import.meta.url));
+  // tsc's output, whichever build runs this code: the CLI bundle (dist/bundle/) keeps this
+  // module in a chunk, and a path relative to it would name a file the bundle does not have.
+  const script = path.join(packageRoot(), 'dist', 'backlog', 'initdb-child.js');
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [script, staging], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     let reply: InitdbChildReply | null = null;
