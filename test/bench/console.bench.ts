@@ -32,6 +32,7 @@ import type { ReactElement } from 'react';
 import { tmuxSocketPath } from '../helpers/tmux.js';
 import { writeHomeRoster } from '../helpers/roster.js';
 import { consoleSessionArgs, liveConsoleCpu, makeLiveFleet } from './live-fleet.js';
+import { CLK_TCK, procTimes } from './proc-times.js';
 
 // Same React build as the console itself (src/modes/console.ts): production. Set before React
 // loads, hence the dynamic imports below.
@@ -54,17 +55,9 @@ const bin = path.join(repo, 'bin', 'mosaic-top');
 const fixtureBin = path.join(repo, 'test', 'fixtures', 'bin');
 const AGENTS = 50;
 const SECONDS = Number(process.env.MT_BENCH_SECONDS ?? 60);
-const CLK_TCK = 100;
 
 function tmux(socket: string, args: string[]): string {
   return execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
-}
-
-function procTimes(pid: number): { own: number; children: number } {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // After the comm: state(0) … utime(11) stime(12) cutime(13) cstime(14)
-  return { own: Number(fields[11]) + Number(fields[12]), children: Number(fields[13]) + Number(fields[14]) };
 }
 
 function vmHWMkB(pid: number): number {

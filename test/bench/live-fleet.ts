@@ -15,8 +15,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { tmuxSocketPath } from '../helpers/tmux.js';
 import { writeHomeRoster, type TestAgentDef } from '../helpers/roster.js';
-
-const CLK_TCK = 100;
+import { CLK_TCK, procTimes } from './proc-times.js';
 
 /**
  * The tmux `new-session` argv that starts the real console in a detached 200×60 session named
@@ -108,12 +107,6 @@ export function makeLiveFleet(n: number, socketCount: number): LiveFleet {
     throw error;
   }
   return { home, names, sockets, writeBeats, close };
-}
-
-function procTimes(pid: number): { own: number; children: number } {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { own: Number(fields[11]) + Number(fields[12]), children: Number(fields[13]) + Number(fields[14]) };
 }
 
 async function until(test: () => boolean, timeoutMs: number, what: string): Promise<void> {

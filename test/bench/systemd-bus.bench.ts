@@ -30,39 +30,26 @@ import { TmuxControlPool } from '../../src/snapshot/push-sources.js';
 import { writeTestRoster } from '../helpers/roster.js';
 import { startTestSystemd } from '../helpers/systemd.js';
 import { useManagerEnv } from '../helpers/systemd-bus.js';
+import { procTimes, ticksToMs } from './proc-times.js';
+import { waitFor } from '../helpers/tmux.js';
 
 const AGENTS = Number(process.env.MT_BENCH_AGENTS ?? 50);
 const TICKS = Number(process.env.MT_BENCH_TICKS ?? 30);
 const ROUNDS = Number(process.env.MT_BENCH_ROUNDS ?? 4);
-const CLK_TCK = 100;
 type Mode = 'push off' | 'before' | 'after';
 const MODES: Mode[] = ['push off', 'before', 'after'];
 
-/** CPU time (user + system, ms) of process `pid` from /proc/<pid>/stat; 0 when it is gone. */
+/** CPU time (user + system, ms) of process `pid`; 0 when it is gone. */
 function processCpuMs(pid: number | null): number {
   if (pid === null) return 0;
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) / CLK_TCK) * 1000;
+    return ticksToMs(procTimes(pid).own);
   } catch {
     return 0;
   }
 }
 
-function childrenCpuMs(): number {
-  const stat = fs.readFileSync('/proc/self/stat', 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[13]) + Number(fields[14])) / CLK_TCK) * 1000;
-}
-
-async function until<T>(test: () => T | Promise<T>, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await test())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const childrenCpuMs = (): number => ticksToMs(procTimes().children);
 
 const socket = `mt-sdbus-${randomBytes(3).toString('hex')}`;
 const sd = await startTestSystemd('sdbusbench', socket);
@@ -99,7 +86,10 @@ try {
       ...(mode !== 'push off' ? { listPanes: (s, o) => pool.list(s, o) } : {}),
       ...(mode === 'after' ? { probeUnits: push.probe.bind(push) } : {}),
     });
-  await until(async () => (await tick('after')) && push.liveMonitor && pool.client(socket), 'the bus monitor and the control client');
+  await waitFor(async () => (await tick('after')) && push.liveMonitor && pool.client(socket), 'the bus monitor and the control client', {
+    timeoutMs: 30_000,
+    intervalMs: 100,
+  });
   await tick('after');
   const totals = new Map<Mode, { spawned: number; cpuMs: number; managerMs: number; busMs: number; ticks: number }>(
     MODES.map((m) => [m, { spawned: 0, cpuMs: 0, managerMs: 0, busMs: 0, ticks: 0 }]),
