@@ -35,9 +35,9 @@ const WATCHED: Record<string, (u: UnitInfo) => string | number> = {
  */
 export function changeIsKnown(change: PropertiesChange, kept: UnitInfo | undefined): boolean {
   if (!kept) return false;
-  for (const name of Object.keys(WATCHED)) {
+  for (const [name, valueOf] of Object.entries(WATCHED)) {
     if (change.invalidated.includes(name)) return false;
-    if (change.changed.has(name) && change.changed.get(name) !== WATCHED[name]!(kept)) return false;
+    if (change.changed.has(name) && change.changed.get(name) !== valueOf(kept)) return false;
   }
   return true;
 }
