@@ -22,7 +22,7 @@ import path from 'node:path';
 import type { PGliteOptions } from '@electric-sql/pglite';
 import { describeCause } from '../lib/errors.js';
 import { packageRoot } from '../lib/version.js';
-import { copyTemplate, discardTemplate, saveTemplate, templateSlot, type TemplateSlot } from './store-template.js';
+import { copyTemplate, discardTemplate, saveTemplate, TemplateUnusable, templateSlot, type TemplateSlot } from './store-template.js';
 
 /**
  * Postgres settings the backlog server starts with (`-c name=value`, over postgresql.conf).
@@ -148,8 +148,9 @@ export type CreatedStore = { source: 'template'; template: string } | { source: 
 
 /**
  * Fills the empty `staging` from the store template when a usable one exists; true when it did.
- * An unusable template (partial, corrupt, unreadable) is logged in one line and discarded; the
- * caller then runs initdb. Never throws.
+ * An unusable template (partial, corrupt, of another key) is logged in one line and discarded;
+ * the caller then runs initdb. Throws the filesystem error of writing `staging` (a full disk:
+ * the template stays, and initdb would fail there too).
  */
 function fillFromTemplate(slot: TemplateSlot | null, staging: string, log: (line: string) => void): boolean {
   if (!slot || !fs.existsSync(slot.dir)) return false;
@@ -157,6 +158,7 @@ function fillFromTemplate(slot: TemplateSlot | null, staging: string, log: (line
     copyTemplate(slot, staging);
     return true;
   } catch (error) {
+    if (!(error instanceof TemplateUnusable)) throw error;
     log(`store template ${slot.dir} is unusable: ${describeCause(error)}; creating the store with initdb (the template is replaced)`);
     discardTemplate(slot);
     for (const name of fs.readdirSync(staging)) fs.rmSync(path.join(staging, name), { recursive: true, force: true });

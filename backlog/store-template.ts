@@ -121,28 +121,45 @@ function copyHashed(from: string, to: string): { size: number; sha256: string } 
   return { size: data.length, sha256: crypto.createHash('sha256').update(data).digest('hex') };
 }
 
+/** A template that cannot make a store (missing, partial, corrupt, another key): the creation runs initdb instead. */
+export class TemplateUnusable extends Error {}
+
+/** The bytes of `file` in the template; a read error (ENOENT: a partial template) as {@link TemplateUnusable}. */
+function readTemplateFile(file: string, rel: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (error) {
+    throw new TemplateUnusable(`${rel} is unreadable (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, { cause: error });
+  }
+}
+
 /**
  * Copies the template in `slot` into the empty dir `staging`, checking every file against the
- * manifest as it goes. Throws an Error saying what is wrong (missing, other key, a file's size
- * or hash) or the filesystem error; `staging` then holds a partial copy the caller removes.
+ * manifest as it goes. Throws {@link TemplateUnusable} saying what is wrong with the template
+ * (manifest unreadable or of another key, a file missing, a size or hash that differs), or
+ * the filesystem error of writing `staging` (e.g. ENOSPC: initdb would fail there too);
+ * `staging` then holds a partial copy the caller removes.
  */
 export function copyTemplate(slot: TemplateSlot, staging: string): void {
   let manifest: TemplateManifest;
   try {
     manifest = JSON.parse(fs.readFileSync(path.join(slot.dir, MANIFEST_NAME), 'utf8')) as TemplateManifest;
   } catch (error) {
-    throw new Error(`its manifest is unreadable (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, { cause: error });
+    throw new TemplateUnusable(`its manifest is unreadable (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, { cause: error });
   }
-  if (manifest.format !== TEMPLATE_FORMAT || manifest.key !== slot.key) throw new Error(`its manifest names another key (${manifest.key})`);
+  if (manifest.format !== TEMPLATE_FORMAT || manifest.key !== slot.key) throw new TemplateUnusable(`its manifest names another key (${manifest.key})`);
   if (!Array.isArray(manifest.dirs) || !Array.isArray(manifest.files) || !manifest.files.some((f) => f.path === 'PG_VERSION'))
-    throw new Error('its manifest lists no PG_VERSION');
+    throw new TemplateUnusable('its manifest lists no PG_VERSION');
   for (const dir of manifest.dirs) fs.mkdirSync(path.join(staging, dir), { recursive: true, mode: 0o700 });
   for (const file of manifest.files) {
-    const got = copyHashed(path.join(slot.dir, file.path), path.join(staging, file.path));
-    if (got.size !== file.size || got.sha256 !== file.sha256) throw new Error(`${file.path} differs from its manifest (${got.size} bytes, want ${file.size})`);
+    const data = readTemplateFile(path.join(slot.dir, file.path), file.path);
+    const sha256 = crypto.createHash('sha256').update(data).digest('hex');
+    if (data.length !== file.size || sha256 !== file.sha256)
+      throw new TemplateUnusable(`${file.path} differs from its manifest (${data.length} bytes, want ${file.size})`);
+    fs.writeFileSync(path.join(staging, file.path), data, { mode: 0o600, flag: 'wx' });
   }
   const pgVersion = fs.readFileSync(path.join(staging, 'PG_VERSION'), 'utf8').trim();
-  if (pgVersion !== manifest.pgVersion) throw new Error(`its PG_VERSION ${pgVersion} is not the manifest's ${manifest.pgVersion}`);
+  if (pgVersion !== manifest.pgVersion) throw new TemplateUnusable(`its PG_VERSION ${pgVersion} is not the manifest's ${manifest.pgVersion}`);
 }
 
 /**

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDataDirApart, serverPgliteOptions, type CreatedStore } from '../../backlog/pglite-open.js';
-import { copyTemplate, MANIFEST_NAME, storeTemplateRoot, templateSlot, type TemplateSlot } from '../../backlog/store-template.js';
+import { copyTemplate, MANIFEST_NAME, storeTemplateRoot, templateSlot, TemplateUnusable, type TemplateSlot } from '../../backlog/store-template.js';
 import { migrateBacklog } from '../../backlog/migrate.js';
 import { packageRoot } from '../../lib/version.js';
 
@@ -118,15 +118,27 @@ describe('stores made from the template', () => {
     expect(await openAndMigrate(later.dataDir)).toBe(0);
   });
 
-  it('a partial template (a file missing) or one under another key is refused by the copy', () => {
+  it("a partial template (a file missing) or one under another key is refused by the copy; a write error is not the template's", () => {
     const other: TemplateSlot = { dir: slot.dir, key: '0123456789abcdef' };
     expect(() => copyTemplate(other, tempDir('mt-tpl-stage-'))).toThrow(/another key/);
     const partial = path.join(tempDir('mt-tpl-partial-'), path.basename(slot.dir));
     fs.cpSync(slot.dir, partial, { recursive: true });
     fs.rmSync(path.join(partial, 'global', 'pg_control'));
-    expect(() => copyTemplate({ dir: partial, key: slot.key }, tempDir('mt-tpl-stage-'))).toThrow(/pg_control|ENOENT/);
+    expect(() => copyTemplate({ dir: partial, key: slot.key }, tempDir('mt-tpl-stage-'))).toThrow(/global\/pg_control is unreadable \(ENOENT\)/);
     fs.rmSync(path.join(partial, MANIFEST_NAME));
     expect(() => copyTemplate({ dir: partial, key: slot.key }, tempDir('mt-tpl-stage-'))).toThrow(/manifest is unreadable/);
+    // A write that fails on the store's side (here: a name already taken; a full disk alike) is
+    // no fault of the template: thrown as it is, so the template is kept.
+    const taken = tempDir('mt-tpl-stage-');
+    fs.mkdirSync(path.join(taken, 'PG_VERSION'));
+    let writeError: unknown = null;
+    try {
+      copyTemplate(slot, taken);
+    } catch (error) {
+      writeError = error;
+    }
+    expect(writeError).toMatchObject({ code: 'EEXIST' });
+    expect(writeError).not.toBeInstanceOf(TemplateUnusable);
   });
 
   it('a corrupt template makes no store of it: one line, initdb instead, and the template is replaced', { timeout: 300_000 }, async () => {
