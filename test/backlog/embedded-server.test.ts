@@ -18,6 +18,7 @@ import { runBin, type BinResult } from '../helpers/bin.js';
 import { runCliInProcess } from '../helpers/cli.js';
 import type { BacklogStats, Card } from '../../backlog/types.js';
 import { readJson } from '../helpers/json.js';
+import { at } from '../helpers/must.js';
 
 const ROOT = packageRoot();
 const BIN = path.join(ROOT, 'bin', 'mosaic-top');
@@ -77,11 +78,11 @@ async function inspectDataDir(
     const owners = await pg.query<{ id: string; claim_owner: string }>(`SELECT id, claim_owner FROM backlog WHERE status = 'claimed'`);
     const events = await pg.query<{ n: number }>(`SELECT count(*)::int AS n FROM backlog_events WHERE verb = 'claim'`);
     return {
-      rows: total.rows[0].rows,
-      distinct: total.rows[0].distinct,
+      rows: at(total.rows, 0).rows,
+      distinct: at(total.rows, 0).distinct,
       byStatus: Object.fromEntries(status.rows.map((r) => [r.status, r.n])),
       owners: new Map(owners.rows.map((r) => [r.id, r.claim_owner])),
-      claimEvents: events.rows[0].n,
+      claimEvents: at(events.rows, 0).n,
     };
   } finally {
     await pg.close();
@@ -547,7 +548,7 @@ describe('embedded backlog across processes', () => {
     });
     try {
       await waitFor(() => lines.length >= 1, { what: 'hello' });
-      expect(JSON.parse(lines[0])).toMatchObject({ hello: 'mosaic-top-backlog/1' });
+      expect(JSON.parse(at(lines, 0))).toMatchObject({ hello: 'mosaic-top-backlog/1' });
       socket.write('not json\n');
       socket.write(JSON.stringify({ id: 1, method: 'dropTables' }) + '\n');
       socket.write(JSON.stringify({ id: 2, method: 'claim', params: { owner: 'bad owner!' } }) + '\n');
@@ -598,7 +599,7 @@ describe('embedded backlog across processes', () => {
     const section = await collectBacklogSection(paths, { timeoutMs: 10_000 });
     expect(section).toMatchObject({ ok: true, exists: true, error: null, blockedCount: 1 });
     expect(section.claimed).toEqual([expect.objectContaining({ id: 'S1', owner: 'coder7', ttlSeconds: 900, expired: false })]);
-    expect(section.claimed[0].secondsLeft).toBeGreaterThan(800);
+    expect(at(section.claimed, 0).secondsLeft).toBeGreaterThan(800);
     expect(section.ready.map((r) => r.id)).toEqual(['S2']);
     expect(section.stats?.counts).toEqual({ ready: 1, claimed: 1, blocked: 1, done: 0 });
   });

@@ -15,6 +15,7 @@ import { openBacklog } from '../../backlog/client.js';
 import { createBacklogSectionReader, type BacklogSectionReader } from '../../backlog/snapshot.js';
 import { copyTemplateDataDir, waitFor } from './tiers.js';
 import { createTestDatabase, pgAdminUrl, type TestDatabase } from '../helpers/pg.js';
+import { at } from '../helpers/must.js';
 
 const homes: string[] = [];
 const readers: BacklogSectionReader[] = [];
@@ -131,8 +132,8 @@ describe.skipIf(!pgAdminUrl())('backlog section reader: server tier (PostgreSQL)
     }
     expect(r.opens).toBe(1);
 
-    await db.terminate(first[0]);
-    await waitFor(async () => !(await db.backends()).includes(first[0]), { what: 'terminated backend gone' });
+    await db.terminate(at(first, 0));
+    await waitFor(async () => !(await db.backends()).includes(at(first, 0)), { what: 'terminated backend gone' });
     const after = await r.read(paths, { timeoutMs: 10_000 });
     expect(after.error).toBeNull();
     expect(after.ready.map((c) => c.id)).toEqual(['P1']);

@@ -15,6 +15,7 @@ import { runCliInProcess } from '../helpers/cli.js';
 import type { BacklogStats } from '../../backlog/types.js';
 import { readJson } from '../helpers/json.js';
 import { pgAdminUrl } from '../helpers/pg.js';
+import { at } from '../helpers/must.js';
 
 const adminUrl = pgAdminUrl();
 
@@ -59,7 +60,7 @@ describe.skipIf(!adminUrl)('backlog server tier (DATABASE_URL)', () => {
     const probe = postgres(url, { max: 1, onnotice: () => {} });
     const rows = await probe`SELECT to_regclass('backlog')::text AS t`;
     await probe.end({ timeout: 5 });
-    expect(rows[0].t).toBeNull();
+    expect(at(rows, 0).t).toBeNull();
   });
 
   it('CLI verbs work on Postgres (migrated on first use), with no embedded server or data dir', async () => {
@@ -96,8 +97,8 @@ describe.skipIf(!adminUrl)('backlog server tier (DATABASE_URL)', () => {
       const versions = readMigrations().map((m) => m.version);
       expect(versions.length).toBeGreaterThanOrEqual(2);
       expect(applied.filter((a) => a.length > 0)).toEqual([versions]);
-      const rows = await clients[0]`SELECT count(*)::int AS n FROM backlog_migrations`;
-      expect(rows[0].n).toBe(versions.length);
+      const rows = await at(clients, 0)`SELECT count(*)::int AS n FROM backlog_migrations`;
+      expect(at(rows, 0).n).toBe(versions.length);
     } finally {
       await Promise.all(clients.map((c) => c.end({ timeout: 5 })));
       await admin.unsafe(`DROP DATABASE IF EXISTS ${fresh} WITH (FORCE)`);

@@ -10,6 +10,7 @@ import type { BacklogService } from '../../backlog/service.js';
 import { parseNorthStar, readNorthStarFile } from '../../backlog/north-star.js';
 import { packageRoot } from '../../lib/version.js';
 import { tierFactories, type TierHandle } from './tiers.js';
+import { at } from '../helpers/must.js';
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
   try {
@@ -149,7 +150,7 @@ describe.each(tierFactories())('backlog service — %s', (_name, factory) => {
     const winners = results.filter((r) => r.card !== null);
     expect(winners.length).toBe(1);
     const card = await svc.get('only');
-    expect(card.claimOwner).toBe(winners[0].card!.claimOwner);
+    expect(card.claimOwner).toBe(at(winners, 0).card!.claimOwner);
     expect(card.attempts).toBe(1);
     expect((await svc.events({ cardId: 'only' })).filter((e) => e.verb === 'claim').length).toBe(1);
   });

@@ -18,6 +18,7 @@ import { snapshotValidator } from '../helpers/schema.js';
 import type { Snapshot } from '../../src/snapshot/types.js';
 import { readJson } from '../helpers/json.js';
 import { stringContaining } from '../helpers/matchers.js';
+import { must } from '../helpers/must.js';
 
 const ours: CodeIdentity = { version: '0.2.0', root: '/opt/mosaic-top', codeChangedAtMs: Date.UTC(2026, 10, 21, 12, 30) };
 const hello = (over: Partial<BacklogHello>): BacklogHello => ({
@@ -113,7 +114,7 @@ describe('a stale backlog server, through the real program', () => {
     const validate = snapshotValidator();
     expect(validate(snapshot), JSON.stringify(validate.errors)).toBe(true);
     expect(snapshot.backlog).toMatchObject({ ok: true, warning: stringContaining(warning) });
-    expect(snapshot.probes.backlog.ok).toBe(true);
+    expect(must(snapshot.probes.backlog, 'backlog probe').ok).toBe(true);
     expect(snapshot.errors).toContain(snapshot.backlog?.warning);
     const table = await runBin(['--mosaic-home', paths.mosaicHome, '--once'], env);
     expect(table.stdout).toContain(warning);

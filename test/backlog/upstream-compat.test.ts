@@ -360,7 +360,8 @@ describe.runIf(Boolean(pgAdminUrl()))('fleet-wide PAUSE on the server tier', () 
     { timeout: 180_000 },
     async () => {
       const store = await blank(blankServer);
-      const homes = [0, 1].map(() => fs.mkdtempSync(path.join(os.tmpdir(), 'mt-compat-home-')));
+      const newHome = () => fs.mkdtempSync(path.join(os.tmpdir(), 'mt-compat-home-'));
+      const homes = [newHome(), newHome()] as const;
       try {
         const env = { ...process.env, DATABASE_URL: store.url!, PGLITE_DATA_DIR: '' };
         // Each host's verbs run in this process (test/helpers/cli.ts), one at a time; what they share is the store.

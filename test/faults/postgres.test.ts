@@ -12,6 +12,7 @@ import { startPostgres, type Cluster } from '../global-setup.js';
 import { createTestDatabase, pgAdminUrl, type TestDatabase } from '../helpers/pg.js';
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
 import { expectOneLineError, expectQuitsOn, freshHome, releaseStopped, runBounded, startConsole, stopProcess, untilScreen } from './harness.js';
+import { at } from '../helpers/must.js';
 
 /** Parent pid (field 4 of /proc/<pid>/stat). */
 function ppid(pid: number): number {
@@ -24,7 +25,7 @@ async function clusterPids(url: string): Promise<number[]> {
   const { default: postgres } = await import('postgres');
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
-    const [{ pid }] = await sql<Array<{ pid: number }>>`SELECT pg_backend_pid() AS pid`;
+    const { pid } = at(await sql<Array<{ pid: number }>>`SELECT pg_backend_pid() AS pid`, 0, 'backend');
     const postmaster = ppid(pid);
     const children = fs
       .readdirSync('/proc')
@@ -79,7 +80,7 @@ describe('faults: the Postgres tier locked and stopped (real program)', () => {
       // Wait until the lock is really held (a liveness bound only).
       await waitFor(
         async () =>
-          (await probe`SELECT count(*)::int AS n FROM pg_locks WHERE relation = 'backlog'::regclass AND mode = 'AccessExclusiveLock' AND granted`)[0].n > 0,
+          at(await probe`SELECT count(*)::int AS n FROM pg_locks WHERE relation = 'backlog'::regclass AND mode = 'AccessExclusiveLock' AND granted`, 0).n > 0,
         'LOCK TABLE backlog held',
         { timeoutMs: 30_000 },
       );

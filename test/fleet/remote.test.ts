@@ -29,6 +29,7 @@ import type { SendReceipt } from '../../fleet/receipt.js';
 import type { DispatchResult } from '../../src/actions/dispatch.js';
 import type { Card } from '../../backlog/types.js';
 import { realPartAvailable } from '../helpers/real-parts.js';
+import { must } from '../helpers/must.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const FIXTURE_BIN = path.join(ROOT, 'test', 'fixtures', 'bin');
@@ -316,7 +317,7 @@ describe.runIf(HAS_SSHD)('agents on other hosts (real sshd, real tmux)', () => {
     expect(first.s.agents.filter((a) => a.readiness === 'working')).toHaveLength(5);
     const second = await count(five);
     expect(second.spawned).toBe(none.spawned + 1);
-    expect(second.s.probes['ssh:mt-remote'].ok).toBe(true);
+    expect(must(second.s.probes['ssh:mt-remote'], 'ssh probe').ok).toBe(true);
     const one = await count(five.slice(0, 1));
     expect(one.spawned).toBe(first.spawned);
     const twin = Array.from({ length: 3 }, on('mt-remote-twin'));

@@ -19,6 +19,7 @@ import { writeHomeRoster } from '../helpers/roster.js';
 import { snapshotValidator } from '../helpers/schema.js';
 import type { Snapshot } from '../../src/snapshot/types.js';
 import { readJson, readJsonFile } from '../helpers/json.js';
+import { at, must } from '../helpers/must.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const FIXTURE_BIN = path.join(ROOT, 'test', 'fixtures', 'bin');
@@ -83,9 +84,9 @@ describe('mosaic-top --once (real program)', () => {
     expect(snapshot.tenant).toBe(os.userInfo().username);
     expect(snapshot.paths.databaseUrl).toBe('postgres://u:***@db.example/mosaic');
     expect(snapshot.agents.map((a: { readiness: string }) => a.readiness)).toEqual(['working', 'working', 'dead']);
-    expect(snapshot.agents[1].flags).toEqual(['DRIFT']);
+    expect(at(snapshot.agents, 1).flags).toEqual(['DRIFT']);
     expect(snapshot.unmanaged.map((u: { session: string }) => u.session)).toEqual(['stray']);
-    expect(snapshot.probes.systemd.ok).toBe(false);
+    expect(must(snapshot.probes.systemd, 'systemd probe').ok).toBe(false);
 
     // A schema violation is caught (the validator is not vacuous).
     expect(validate({ ...snapshot, agents: [{ ...snapshot.agents[0], readiness: 'sleeping' }] })).toBe(false);
@@ -216,17 +217,18 @@ describe('mosaic-top demo (real program)', () => {
         'demo fleet settles (research dead, DRIFT seen)',
         { timeoutMs: 20_000, intervalMs: 300 },
       );
-      const by = Object.fromEntries(snapshot.agents.map((a) => [a.name, a]));
-      expect(by.reviewer.readiness).toBe('stale');
-      expect(by.research.readiness).toBe('dead');
-      expect(by.research.pane?.dead).toBe(true);
-      for (const n of ['orchestrator', 'enhancer', 'coder1', 'canary-pi']) expect(['working', 'available']).toContain(by[n].readiness);
+      const rows = Object.fromEntries(snapshot.agents.map((a) => [a.name, a]));
+      const by = (name: string) => must(rows[name], `row ${name}`);
+      expect(by('reviewer').readiness).toBe('stale');
+      expect(by('research').readiness).toBe('dead');
+      expect(by('research').pane?.dead).toBe(true);
+      for (const n of ['orchestrator', 'enhancer', 'coder1', 'canary-pi']) expect(['working', 'available']).toContain(by(n).readiness);
       // No flag but IDLE-WITH-WORK (upstream NS-3), and that one only on an available agent: the demo backlog has ready cards.
       for (const n of ['orchestrator', 'enhancer', 'coder1']) {
-        expect(by[n].flags.filter((f: string) => f !== 'IDLE-WITH-WORK')).toEqual([]);
-        if (by[n].flags.includes('IDLE-WITH-WORK')) expect(by[n].readiness).toBe('available');
+        expect(by(n).flags.filter((f: string) => f !== 'IDLE-WITH-WORK')).toEqual([]);
+        if (by(n).flags.includes('IDLE-WITH-WORK')) expect(by(n).readiness).toBe('available');
       }
-      expect(by['canary-pi'].flags.filter((f: string) => f !== 'IDLE-WITH-WORK')).toEqual(['DRIFT']);
+      expect(by('canary-pi').flags.filter((f: string) => f !== 'IDLE-WITH-WORK')).toEqual(['DRIFT']);
       expect(snapshot.unmanaged.map((u: { session: string }) => u.session)).toEqual(['scratch']);
       expect(snapshot.fleet.floor.ok).toBe(true);
       expect(snapshot.fleet.holderSession).toBe('_holder');
