@@ -33,15 +33,24 @@ describe('demo fleet ⇒ every receipt', () => {
       { timeoutMs: 20_000 },
     );
     // The enhancer queues input only while busy, and a busy phase lasts 8 s. Seeing "busy" is
-    // not enough: the first busy phase (from launch) is nearly over by the time research's pane
-    // has died, and a send that lands after it ends is taken at once (submitted — CI saw that).
-    // So wait for a busy phase to START (an idle beat, then a busy one) and send right away.
+    // not enough: a phase nearly over when the sends land ends under them, and a send that
+    // lands after it is taken at once (submitted — CI saw that). So a busy phase must START
+    // (an idle beat, then a busy one) right before the sends. Rather than wait out the timed
+    // phases, each phase seen is ended by SIGUSR1 (the sim ends it at its next 250 ms tick) —
+    // ONE signal per phase seen, so no signal is ever pending when the fresh busy phase shows.
     let seenIdle = false;
+    let signalledIn: string | null = null;
     await waitFor(
       () => {
-        const state = readHeartbeat(paths.runDir, 'enhancer', Date.now() / 1000).heartbeat?.state;
+        const hb = readHeartbeat(paths.runDir, 'enhancer', Date.now() / 1000).heartbeat;
+        const state = hb?.state ?? null;
         if (state === 'idle') seenIdle = true;
-        return seenIdle && state === 'busy' ? true : null;
+        if (seenIdle && state === 'busy') return true;
+        if (hb?.pid && (state === 'busy' || state === 'idle') && signalledIn !== state) {
+          signalledIn = state;
+          process.kill(hb.pid, 'SIGUSR1');
+        }
+        return null;
       },
       'enhancer turns busy again',
       { timeoutMs: 40_000, intervalMs: 50 },
