@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { demoDown, demoUp, type DemoFleet } from '../../src/demo/fleet.js';
-import { sendToAgent } from '../../src/actions/send.js';
+import { checkSendTarget, sendToAgent } from '../../src/actions/send.js';
 import { readHeartbeat } from '../../fleet/heartbeat.js';
 import { isolatedSocketName, tmuxSocketPath, waitFor } from '../helpers/tmux.js';
 import { runTmux } from '../../fleet/exec.js';
@@ -21,9 +21,9 @@ describe('demo fleet ⇒ every receipt', () => {
   });
 
   it('accept ⇒ submitted, queue ⇒ queued (while busy), typed ⇒ typed_not_submitted, ignore ⇒ no_evidence, dead ⇒ refused', { timeout: 120_000 }, async () => {
-    fleet = await demoUp({ socket: isolatedSocketName('demo-rcpt') });
+    fleet = await demoUp({ socket: isolatedSocketName('demo-rcpt'), backlog: false });
     const { socket, paths } = fleet;
-    // Every sim agent is up (the input modes print their prompt) and research's pane has died.
+    // Research's pane has died (its sim exits after 2 s).
     await waitFor(
       async () => {
         const dead = await runTmux(socket, ['display-message', '-p', '-t', '=research:0.0', '#{pane_dead}']);
@@ -31,6 +31,22 @@ describe('demo fleet ⇒ every receipt', () => {
       },
       'research pane dead',
       { timeoutMs: 20_000 },
+    );
+    // Each agent is sent to as its roster runtime: the sims draw that runtime's input area.
+    const loaded = loadRoster(paths.roster);
+    if (!loaded.ok) throw new Error('demo roster does not load');
+    // The reviewer is silent and draws no runtime's screen (a plain `> ` line): it is sent to
+    // without screen rules, where only a busy beat is uptake — it takes nothing: no_evidence.
+    const runtimeOf = (agent: string) => (agent === 'reviewer' ? null : (loaded.roster.agents.find((a) => a.name === agent)?.runtime ?? null));
+    // Every agent sent to shows a screen a send may type into (its sim has drawn its input area).
+    const receivers = ['orchestrator', 'enhancer', 'canary-pi', 'reviewer'];
+    await waitFor(
+      async () => {
+        const checks = await Promise.all(receivers.map((agent) => checkSendTarget({ agent, runtime: runtimeOf(agent), socket, runDir: paths.runDir })));
+        return checks.every((c) => c.refusal === null) ? true : null;
+      },
+      'every receiving sim agent ready for a send',
+      { timeoutMs: 30_000, intervalMs: 250 },
     );
     // The enhancer queues input only while busy, and a busy phase lasts 8 s. Seeing "busy" is
     // not enough: a phase nearly over when the sends land ends under them, and a send that
@@ -55,12 +71,6 @@ describe('demo fleet ⇒ every receipt', () => {
       'enhancer turns busy again',
       { timeoutMs: 40_000, intervalMs: 50 },
     );
-    // Each agent is sent to as its roster runtime: the sims draw that runtime's input area.
-    const loaded = loadRoster(paths.roster);
-    if (!loaded.ok) throw new Error('demo roster does not load');
-    // The reviewer is silent and draws no runtime's screen (a plain `> ` line): it is sent to
-    // without screen rules, where only a busy beat is uptake — it takes nothing: no_evidence.
-    const runtimeOf = (agent: string) => (agent === 'reviewer' ? null : (loaded.roster.agents.find((a) => a.name === agent)?.runtime ?? null));
     const send = (agent: string) =>
       sendToAgent({ agent, runtime: runtimeOf(agent), socket, runDir: paths.runDir, message: `hello ${agent}`, verify: true, timeoutMs: 3000 });
     const [orchestrator, enhancer, canary, reviewer, research] = await Promise.all(['orchestrator', 'enhancer', 'canary-pi', 'reviewer', 'research'].map(send));
