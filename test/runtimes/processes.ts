@@ -50,7 +50,7 @@ export function testbedPids(root: number, id: string, bornSince = 0): number[] {
     const pid = Number(entry);
     const f = statFields(pid);
     if (!f) continue;
-    const p = { ppid: Number(f[1]), state: f[0], start: Number(f[19]) };
+    const p = { ppid: Number(f[1]), state: f[0] ?? '', start: Number(f[19]) };
     table.set(pid, p);
     if (p.start < bornSince) continue;
     try {
