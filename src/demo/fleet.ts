@@ -125,8 +125,10 @@ export function demoRosterYaml(socket: string, holder: string, workdir: string):
  * a tmux server on `socket` (default `mosaic-demo-<pid>`) with the holder, the agent sessions
  * and an unmanaged session. Writes `<home>/demo.json`. Throws (after cleaning up what it
  * started) when tmux is missing or the home is not empty. Needs tmux, not systemd.
+ * `backlog` (default true): seed the demo backlog (creates the embedded store and starts its
+ * server); false leaves the home without a store, for callers that never read the backlog.
  */
-export async function demoUp(opts: { mosaicHome?: string; socket?: string } = {}): Promise<DemoFleet> {
+export async function demoUp(opts: { mosaicHome?: string; socket?: string; backlog?: boolean } = {}): Promise<DemoFleet> {
   let mosaicHome: string;
   if (opts.mosaicHome) {
     mosaicHome = path.resolve(opts.mosaicHome);
@@ -200,8 +202,10 @@ export async function demoUp(opts: { mosaicHome?: string; socket?: string } = {}
     await tmuxOk(socket, ['new-session', '-d', '-s', unmanaged, '-x', '120', '-y', '30', '-c', mosaicHome, 'sleep 2147483647']);
 
     // The demo backlog: the demo goal list A1…H4 with a short history (backlog/demo.ts).
-    const { seedDemoBacklog } = await import('../../backlog/demo.js');
-    await seedDemoBacklog(paths, { workerAgent: 'coder1', staleAgent: 'reviewer' });
+    if (opts.backlog ?? true) {
+      const { seedDemoBacklog } = await import('../../backlog/demo.js');
+      await seedDemoBacklog(paths, { workerAgent: 'coder1', staleAgent: 'reviewer' });
+    }
 
     fs.writeFileSync(path.join(mosaicHome, DEMO_MARKER), `${JSON.stringify(fleet, null, 2)}\n`);
     return fleet;

@@ -27,7 +27,7 @@ describe('demo fleet ⇒ waiting and stuck', () => {
   });
 
   it('coder2 waiting at the permission prompt, coder3 stuck + LIMITED; answered / a new turn takes them out', { timeout: 120_000 }, async () => {
-    fleet = await demoUp({ socket: isolatedSocketName('demo-states') });
+    fleet = await demoUp({ socket: isolatedSocketName('demo-states'), backlog: false });
     const { socket, paths } = fleet;
     const screenReader = new ScreenReader();
     let s: Snapshot | null = null;

@@ -51,6 +51,15 @@ async function runCli(args: string[], opts: { input?: string } = {}): Promise<{ 
   }
 }
 
+/**
+ * The command run in this process (test/helpers/cli.ts): for a command's verdict and output,
+ * where the process boundary is not the point. A few tests per group keep the real program
+ * (`runCli`, `cli`): stdin, a terminal, concurrent processes, and one verdict each end to end.
+ */
+function runCliIn(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runCliInProcess([...args, '--mosaic-home', home], process.env);
+}
+
 /** Waits until the capture of `session` on `tmux` contains `text`; the error shows the last screen. */
 async function untilScreen(tmux: IsolatedTmux, session: string, text: string, what: string): Promise<string> {
   let last = '';
@@ -150,7 +159,7 @@ describe('mosaic-top watch (real program in an outer tmux pane)', () => {
     const noTty = await runCli(['watch', 'coder1'], { input: '' });
     expect(noTty.code).toBe(3);
     expect(noTty.stderr).toMatch(/not a TTY/);
-    const unknown = await runCli(['watch', 'ghost']);
+    const unknown = await runCliIn(['watch', 'ghost']);
     expect(unknown.code).toBe(3);
     expect(unknown.stderr).toMatch(/unknown agent "ghost".*known agents: coder1/);
     expect(await fleet.sessions()).toEqual(['coder1']);
@@ -161,12 +170,12 @@ describe('mosaic-top pause / resume (real program)', () => {
   const pausedFile = () => path.join(home, 'fleet', 'run', 'PAUSED');
 
   it('refuses to overwrite an existing pause (exit 3, flag untouched, sanitized message); --force replaces it', async () => {
-    const first = await runCli(['pause', '--by', 'alice', '--reason', 'incident \u001b]0;pwned\u0007 42']);
+    const first = await runCliIn(['pause', '--by', 'alice', '--reason', 'incident \u001b]0;pwned\u0007 42']);
     expect(first.code, first.stderr).toBe(0);
     const original = fs.readFileSync(pausedFile(), 'utf8');
     const at = /^at=(.*)$/m.exec(original)![1];
 
-    const again = await runCli(['pause', '--by', 'bob', '--reason', 'second thoughts']);
+    const again = await runCliIn(['pause', '--by', 'bob', '--reason', 'second thoughts']);
     expect(again.code).toBe(3);
     expect(again.stdout).toBe('');
     expect(again.stderr).toContain(`already paused since ${at} by alice: incident ^[]0;pwned^G 42`);
@@ -174,22 +183,22 @@ describe('mosaic-top pause / resume (real program)', () => {
     expect(again.stderr).not.toMatch(/[\u001b\u0007]/);
     expect(fs.readFileSync(pausedFile(), 'utf8')).toBe(original);
 
-    const asJson = await runCli(['pause', '--reason', 'again', '--json']);
+    const asJson = await runCliIn(['pause', '--reason', 'again', '--json']);
     expect(asJson.code).toBe(3);
     expect(JSON.parse(asJson.stdout)).toMatchObject({ paused: true, refused: 'already paused', at, by: 'alice' });
     expect(fs.readFileSync(pausedFile(), 'utf8')).toBe(original);
 
-    const forced = await runCli(['pause', '--force', '--by', 'bob', '--reason', 'taking over', '--json']);
+    const forced = await runCliIn(['pause', '--force', '--by', 'bob', '--reason', 'taking over', '--json']);
     expect(forced.code, forced.stderr).toBe(0);
     expect(JSON.parse(forced.stdout)).toMatchObject({ paused: true, by: 'bob', reason: 'taking over' });
     expect(fs.readFileSync(pausedFile(), 'utf8')).toMatch(/^at=.*\nby=bob\nreason=taking over\n$/);
     expect(fs.readdirSync(path.dirname(pausedFile()))).toEqual(['PAUSED']);
 
-    const resumed = await runCli(['resume', '--json']);
+    const resumed = await runCliIn(['resume', '--json']);
     expect(resumed.code).toBe(0);
     expect(JSON.parse(resumed.stdout)).toMatchObject({ paused: false, was: { by: 'bob' } });
     expect(fs.existsSync(pausedFile())).toBe(false);
-    expect((await runCli(['pause', '--by', 'carol'])).code).toBe(0);
+    expect((await runCliIn(['pause', '--by', 'carol'])).code).toBe(0);
   });
 });
 
@@ -212,8 +221,10 @@ interface ReceiptJson {
   source: string;
 }
 
-async function send(agent: string, message: string, extra: string[] = []): Promise<{ code: number; receipt: ReceiptJson; stderr: string }> {
-  const r = await runCli(['send', agent, message, '--verify', '--json', ...extra]);
+/** `send --verify --json` in this process; `real`: through the real program instead. */
+async function send(agent: string, message: string, extra: string[] = [], real = false): Promise<{ code: number; receipt: ReceiptJson; stderr: string }> {
+  const args = ['send', agent, message, '--verify', '--json', ...extra];
+  const r = real ? await runCli(args) : await runCliIn(args);
   return { code: r.code, receipt: JSON.parse(r.stdout) as ReceiptJson, stderr: r.stderr };
 }
 
@@ -225,7 +236,7 @@ describe('mosaic-top send --verify against the simulated behaviours (real progra
   it('submitted: the sim agent takes the message; its input box emptying is the evidence (not the echo)', async () => {
     await startSim('acceptor', 'accept', ['--busy', '0', '--idle', '600']);
     await waitFor(() => fs.readFileSync(path.join(home, 'fleet', 'run', 'acceptor.hb'), 'utf8').includes('state=idle'), 'acceptor beats idle');
-    const { code, receipt } = await send('acceptor', 'status please');
+    const { code, receipt } = await send('acceptor', 'status please', [], true);
     expect(receipt.status).toBe('submitted');
     expect(code).toBe(0);
     expect(receipt.source).toBe('operator:mosaic-top');
@@ -337,18 +348,22 @@ describe('mosaic-top send --verify against the simulated behaviours (real progra
 
   it('sends still work while the fleet is PAUSED (operator traffic)', async () => {
     await startSim('acceptor', 'accept');
-    expect((await runCli(['pause', '--reason', 'incident'])).code).toBe(0);
+    expect((await runCliIn(['pause', '--reason', 'incident'])).code).toBe(0);
     const { receipt } = await send('acceptor', 'stop what you are doing');
     expect(receipt.status).toBe('submitted');
-    expect((await runCli(['resume'])).code).toBe(0);
+    expect((await runCliIn(['resume'])).code).toBe(0);
   });
 });
 
 describe('mosaic-top dispatch: claim + verified send, recorded in events (real program, embedded backlog)', () => {
   let backlogEnv: NodeJS.ProcessEnv;
 
+  /** The real program: the first dispatch end to end, and two dispatching processes racing. */
   const cli = (args: string[]): Promise<BinResult> => runBin([...args, '--mosaic-home', home], backlogEnv);
-  /** The backlog setup and read-backs, run in this process (test/helpers/cli.ts): not what is under test here. */
+  /**
+   * In this process (test/helpers/cli.ts): the backlog setup and read-backs, and the verdicts of
+   * dispatch and send whose process boundary is not the point (the backlog server is the real one).
+   */
   const cliIn = (args: string[]): Promise<BinResult> => runCliInProcess([...args, '--mosaic-home', home], backlogEnv);
 
   async function json<T>(args: string[]): Promise<T> {
@@ -441,7 +456,7 @@ describe('mosaic-top dispatch: claim + verified send, recorded in events (real p
 
   it('receipt events: a send that typed something is recorded; sends refused before anything was sent are not', async () => {
     await startSim('w1', 'accept');
-    const sent = JSON.parse((await cli(['send', 'w1', 'status please', '--verify', '--json'])).stdout) as { status: string; recorded?: string };
+    const sent = JSON.parse((await cliIn(['send', 'w1', 'status please', '--verify', '--json'])).stdout) as { status: string; recorded?: string };
     expect(sent.status).toBe('submitted');
     expect(sent.recorded).toMatch(/^backlog event #\d+$/);
 
@@ -453,12 +468,12 @@ describe('mosaic-top dispatch: claim + verified send, recorded in events (real p
       ['w1', 'hi', '--source', 'bad label!'],
       ['corpse', 'wake up'],
     ]) {
-      const r = await cli(['send', ...args, '--json']);
+      const r = await cliIn(['send', ...args, '--json']);
       expect(r.code, args.join(' ')).toBe(3);
       const receipt = JSON.parse(r.stdout) as { status: string; recorded?: string };
       expect(receipt.status).toBe('refused');
       expect(receipt.recorded).toBeUndefined();
-      const human = await cli(['send', ...args]);
+      const human = await cliIn(['send', ...args]);
       expect(human.stdout).not.toMatch(/recorded:/);
     }
     const receipts = (await json<EventJson[]>(['backlog', 'events'])).filter((e) => e.verb === 'receipt');
@@ -482,18 +497,18 @@ describe('mosaic-top dispatch: claim + verified send, recorded in events (real p
   it('refused while PAUSED and for a dead pane: nothing claimed, nothing typed', async () => {
     await startSim('w1', 'accept', ['--busy', '600']);
     const before = await fleet.capture('w1');
-    expect((await cli(['pause', '--reason', 'maintenance window'])).code).toBe(0);
-    const paused = await cli(['dispatch', 'w1', '--json']);
+    expect((await cliIn(['pause', '--reason', 'maintenance window'])).code).toBe(0);
+    const paused = await cliIn(['dispatch', 'w1', '--json']);
     expect(paused.code).toBe(3);
     const pr = JSON.parse(paused.stdout) as DispatchJson;
     expect(pr.outcome).toBe('refused');
     expect(pr.refused).toMatch(/fleet PAUSED since .* maintenance window/);
     expect(await fleet.capture('w1')).toBe(before);
-    expect((await cli(['resume'])).code).toBe(0);
+    expect((await cliIn(['resume'])).code).toBe(0);
 
     await fleet.newSession('corpse', ['sh', '-c', 'exit 2'], { remainOnExit: true });
     await waitFor(async () => (await fleet.ok(['display-message', '-p', '-t', '=corpse:0.0', '#{pane_dead}'])).trim() === '1', 'corpse pane is dead');
-    const dead = await cli(['dispatch', 'corpse', '--json']);
+    const dead = await cliIn(['dispatch', 'corpse', '--json']);
     expect(dead.code).toBe(3);
     expect((JSON.parse(dead.stdout) as DispatchJson).refused).toMatch(/is dead/);
 
@@ -520,7 +535,7 @@ describe('mosaic-top dispatch: claim + verified send, recorded in events (real p
     await fleet.newSession('w2', ['sh', '-c', `printf '%s\\n' ${prompt.map((l) => `'${l}'`).join(' ')}; exec sleep 600`], { width: 100, height: 30 });
     await waitFor(async () => (await fleet.capture('w2')).includes('Esc to cancel'), 'w2 shows the permission prompt');
     const before = await fleet.capture('w2');
-    const intoDialog = JSON.parse((await cli(['dispatch', 'w2', '--json'])).stdout) as DispatchJson;
+    const intoDialog = JSON.parse((await cliIn(['dispatch', 'w2', '--json'])).stdout) as DispatchJson;
     expect(intoDialog.outcome).toBe('refused');
     expect(intoDialog.refused).toMatch(/permission prompt \(Bash: rm -rf build\).*nothing claimed/);
     expect(await fleet.capture('w2')).toBe(before);
@@ -539,7 +554,7 @@ describe('mosaic-top dispatch: claim + verified send, recorded in events (real p
 
   it('not delivered: the claim stays for the operator (exit 4); nothing ready: exit 5', async () => {
     await startSim('slow', 'typed');
-    const r = await cli(['dispatch', 'slow', '--card', 'C3', '--ttl', '120', '--timeout', '3', '--json']);
+    const r = await cliIn(['dispatch', 'slow', '--card', 'C3', '--ttl', '120', '--timeout', '3', '--json']);
     const result = JSON.parse(r.stdout) as DispatchJson;
     expect(result.outcome).toBe('not_delivered');
     expect(r.code).toBe(4);
@@ -551,15 +566,15 @@ describe('mosaic-top dispatch: claim + verified send, recorded in events (real p
 
     await startSim('w1', 'accept');
     for (let i = 0; i < 2; i++) {
-      const ok = await cli(['dispatch', 'w1']);
+      const ok = await cliIn(['dispatch', 'w1']);
       expect(ok.code, ok.stdout + ok.stderr).toBe(0);
     }
-    const none = await cli(['dispatch', 'w1', '--json']);
+    const none = await cliIn(['dispatch', 'w1', '--json']);
     expect(none.code).toBe(5);
     expect((JSON.parse(none.stdout) as DispatchJson).outcome).toBe('nothing_ready');
 
     // The suggested command works as printed: the undelivered claim goes back to ready.
-    const release = await cli(result.message.split('release it with: ')[1].split(' (console')[0].split(' ').slice(1));
+    const release = await cliIn(result.message.split('release it with: ')[1].split(' (console')[0].split(' ').slice(1));
     expect(release.code, release.stderr).toBe(0);
     expect(release.stdout).toContain('reclaimed: C3');
     expect((await claimed()).map((c) => [c.id, c.claimOwner])).toEqual([

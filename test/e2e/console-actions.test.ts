@@ -15,7 +15,8 @@ import { resolvePaths } from '../../lib/paths.js';
 import { copyTemplateDataDir } from '../backlog/tiers.js';
 import { startIsolatedTmux, untilScreen, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
 import { writeHomeRoster } from '../helpers/roster.js';
-import { runBin, type BinResult } from '../helpers/bin.js';
+import type { BinResult } from '../helpers/bin.js';
+import { runCliInProcess } from '../helpers/cli.js';
 
 const execFileAsync = promisify(execFile);
 const repo = path.resolve(import.meta.dirname, '..', '..');
@@ -30,7 +31,8 @@ describe('console action keys w, s, c end-to-end', () => {
   let env: NodeJS.ProcessEnv;
   let uiSession = 0;
 
-  const cli = (args: string[]): Promise<BinResult> => runBin([...args, '--mosaic-home', home], env);
+  /** The backlog setup and read-backs, in this process (test/helpers/cli.ts): the console under test is the real program. */
+  const cli = (args: string[]): Promise<BinResult> => runCliInProcess([...args, '--mosaic-home', home], env);
 
   async function claimedCards(): Promise<{ id: string; claimOwner: string | null }[]> {
     const r = await cli(['backlog', 'list', '--status', 'claimed', '--json']);

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { demoDown, demoUp, type DemoFleet } from '../../src/demo/fleet.js';
-import { sendToAgent } from '../../src/actions/send.js';
+import { checkSendTarget, sendToAgent } from '../../src/actions/send.js';
 import { readHeartbeat } from '../../fleet/heartbeat.js';
 import { isolatedSocketName, tmuxSocketPath, waitFor } from '../helpers/tmux.js';
 import { runTmux } from '../../fleet/exec.js';
@@ -21,9 +21,9 @@ describe('demo fleet ⇒ every receipt', () => {
   });
 
   it('accept ⇒ submitted, queue ⇒ queued (while busy), typed ⇒ typed_not_submitted, ignore ⇒ no_evidence, dead ⇒ refused', { timeout: 120_000 }, async () => {
-    fleet = await demoUp({ socket: isolatedSocketName('demo-rcpt') });
+    fleet = await demoUp({ socket: isolatedSocketName('demo-rcpt'), backlog: false });
     const { socket, paths } = fleet;
-    // Every sim agent is up (the input modes print their prompt) and research's pane has died.
+    // Research's pane has died (its sim exits after 2 s).
     await waitFor(
       async () => {
         const dead = await runTmux(socket, ['display-message', '-p', '-t', '=research:0.0', '#{pane_dead}']);
@@ -32,26 +32,45 @@ describe('demo fleet ⇒ every receipt', () => {
       'research pane dead',
       { timeoutMs: 20_000 },
     );
-    // The enhancer queues input only while busy, and a busy phase lasts 8 s. Seeing "busy" is
-    // not enough: the first busy phase (from launch) is nearly over by the time research's pane
-    // has died, and a send that lands after it ends is taken at once (submitted — CI saw that).
-    // So wait for a busy phase to START (an idle beat, then a busy one) and send right away.
-    let seenIdle = false;
-    await waitFor(
-      () => {
-        const state = readHeartbeat(paths.runDir, 'enhancer', Date.now() / 1000).heartbeat?.state;
-        if (state === 'idle') seenIdle = true;
-        return seenIdle && state === 'busy' ? true : null;
-      },
-      'enhancer turns busy again',
-      { timeoutMs: 40_000, intervalMs: 50 },
-    );
     // Each agent is sent to as its roster runtime: the sims draw that runtime's input area.
     const loaded = loadRoster(paths.roster);
     if (!loaded.ok) throw new Error('demo roster does not load');
     // The reviewer is silent and draws no runtime's screen (a plain `> ` line): it is sent to
     // without screen rules, where only a busy beat is uptake — it takes nothing: no_evidence.
     const runtimeOf = (agent: string) => (agent === 'reviewer' ? null : (loaded.roster.agents.find((a) => a.name === agent)?.runtime ?? null));
+    // Every agent sent to shows a screen a send may type into (its sim has drawn its input area).
+    const receivers = ['orchestrator', 'enhancer', 'canary-pi', 'reviewer'];
+    await waitFor(
+      async () => {
+        const checks = await Promise.all(receivers.map((agent) => checkSendTarget({ agent, runtime: runtimeOf(agent), socket, runDir: paths.runDir })));
+        return checks.every((c) => c.refusal === null) ? true : null;
+      },
+      'every receiving sim agent ready for a send',
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
+    // The enhancer queues input only while busy, and a busy phase lasts 8 s. Seeing "busy" is
+    // not enough: a phase nearly over when the sends land ends under them, and a send that
+    // lands after it is taken at once (submitted — CI saw that). So a busy phase must START
+    // (an idle beat, then a busy one) right before the sends. Rather than wait out the timed
+    // phases, each phase seen is ended by SIGUSR1 (the sim ends it at its next 250 ms tick) —
+    // ONE signal per phase seen, so no signal is ever pending when the fresh busy phase shows.
+    let seenIdle = false;
+    let signalledIn: string | null = null;
+    await waitFor(
+      () => {
+        const hb = readHeartbeat(paths.runDir, 'enhancer', Date.now() / 1000).heartbeat;
+        const state = hb?.state ?? null;
+        if (state === 'idle') seenIdle = true;
+        if (seenIdle && state === 'busy') return true;
+        if (hb?.pid && (state === 'busy' || state === 'idle') && signalledIn !== state) {
+          signalledIn = state;
+          process.kill(hb.pid, 'SIGUSR1');
+        }
+        return null;
+      },
+      'enhancer turns busy again',
+      { timeoutMs: 40_000, intervalMs: 50 },
+    );
     const send = (agent: string) =>
       sendToAgent({ agent, runtime: runtimeOf(agent), socket, runDir: paths.runDir, message: `hello ${agent}`, verify: true, timeoutMs: 3000 });
     const [orchestrator, enhancer, canary, reviewer, research] = await Promise.all(['orchestrator', 'enhancer', 'canary-pi', 'reviewer', 'research'].map(send));

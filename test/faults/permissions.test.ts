@@ -8,7 +8,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isHolderAlive, lockPathFor, readDataDirLock } from '../../backlog/lock.js';
 import { copyTemplateDataDir } from '../backlog/tiers.js';
 import { waitFor } from '../helpers/tmux.js';
@@ -29,30 +29,45 @@ function openToOthers(root: string): string[] {
 
 const mode = (p: string) => (fs.statSync(p).mode & 0o777).toString(8);
 
+/** Ends the backlog server of `home` (by the pid its lock names) and removes the home. */
+async function removeHome(h: string): Promise<void> {
+  const holder = readDataDirLock(path.join(h, 'fleet', 'backlog'));
+  if (holder && isHolderAlive(holder)) {
+    process.kill(holder.pid, 'SIGKILL');
+    await waitFor(() => !isHolderAlive(holder), `server pid ${holder.pid} to end`, { timeoutMs: 20_000 });
+  }
+  fs.rmSync(h, { recursive: true, force: true });
+}
+
 describe('faults: owner-only files (real program)', () => {
   const homes: string[] = [];
   let user: string | null = null;
-  afterEach(async () => {
-    for (const h of homes.splice(0)) {
-      const holder = readDataDirLock(path.join(h, 'fleet', 'backlog'));
-      if (holder && isHolderAlive(holder)) {
-        process.kill(holder.pid, 'SIGKILL');
-        await waitFor(() => !isHolderAlive(holder), `server pid ${holder.pid} to end`, { timeoutMs: 20_000 });
-      }
-      fs.rmSync(h, { recursive: true, force: true });
-    }
-  });
-  afterAll(() => {
-    if (user) spawnSync('userdel', ['-r', user], { stdio: 'ignore' });
-  });
-
-  it('a new backlog (initdb), the run dir, beats, PAUSED and the socket are owner-only', async () => {
+  /**
+   * One home whose backlog the program creates from nothing (initdb, its server left running),
+   * with a beat and PAUSED: read by the mode checks and by the other user. Its home and fleet
+   * dir are 0755 so that user gets as far as our dirs.
+   */
+  let made: string;
+  beforeAll(async () => {
     const { home, env } = freshHome();
-    homes.push(home);
+    made = home;
+    fs.chmodSync(home, 0o755);
+    fs.mkdirSync(path.join(home, 'fleet'), { mode: 0o755 });
     const r = await runBounded(['--mosaic-home', home, 'backlog', 'create', '--id', 'S1', '--title', 'secret card body'], env, 120_000);
     expect(r.code, r.stderr).toBe(0);
     expect((await runBounded(['--mosaic-home', home, 'heartbeat', 'coder1', '--state', 'busy'], env)).code).toBe(0);
     expect((await runBounded(['--mosaic-home', home, 'pause', '--reason', 'test'], env)).code).toBe(0);
+  });
+  afterEach(async () => {
+    for (const h of homes.splice(0)) await removeHome(h);
+  });
+  afterAll(async () => {
+    if (user) spawnSync('userdel', ['-r', user], { stdio: 'ignore' });
+    if (made) await removeHome(made);
+  });
+
+  it('a new backlog (initdb), the run dir, beats, PAUSED and the socket are owner-only', () => {
+    const home = made;
     const run = path.join(home, 'fleet', 'run');
     expect(openToOthers(path.join(home, 'fleet', 'backlog'))).toEqual([]);
     expect(mode(run)).toBe('700');
@@ -78,14 +93,8 @@ describe('faults: owner-only files (real program)', () => {
 
   it('another local user cannot read the data dir or the run dir, nor connect to the socket', async () => {
     if (rootOnlySkip()) return;
-    const { home, env } = freshHome();
-    homes.push(home);
-    // The home must be traversable for the other user to get as far as our dirs.
-    fs.chmodSync(home, 0o755);
-    fs.mkdirSync(path.join(home, 'fleet'), { mode: 0o755 });
-    const r = await runBounded(['--mosaic-home', home, 'backlog', 'create', '--id', 'S3', '--title', 'card body nobody else reads'], env, 120_000);
-    expect(r.code, r.stderr).toBe(0);
-    expect((await runBounded(['--mosaic-home', home, 'heartbeat', 'coder1', '--state', 'busy'], env)).code).toBe(0);
+    // The shared home: traversable, so the other user gets as far as our dirs.
+    const home = made;
     user = `mtf${randomBytes(3).toString('hex')}`;
     execFileSync('useradd', ['--no-create-home', '--shell', '/usr/sbin/nologin', user]);
     const asUser = (argv: string[]) => spawnSync('runuser', ['-u', user!, '--', ...argv], { encoding: 'utf8', timeout: 20_000 });

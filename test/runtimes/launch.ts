@@ -26,6 +26,7 @@ import path from 'node:path';
 import lockfile from 'proper-lockfile';
 import { startIsolatedTmux, type IsolatedTmux } from '../helpers/tmux.js';
 import { ensureRuntime, type InstalledRuntime, type RuntimeName } from './install.js';
+import { endProcesses, processStartTicks, testbedPids } from './processes.js';
 import type { ModelEndpoint } from './model-endpoint.js';
 
 /** Model id every runtime is configured with (the endpoint answers any). */
@@ -190,50 +191,6 @@ function terminalName(): string {
   return ['/lib/terminfo/t/tmux-256color', '/usr/share/terminfo/t/tmux-256color'].some((p) => fs.existsSync(p)) ? 'tmux-256color' : 'screen-256color';
 }
 
-/** Parent pid of every process, from /proc (Linux). */
-function processTable(): Map<number, { ppid: number; environ: string }> {
-  const table = new Map<number, { ppid: number; environ: string }>();
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const pid = Number(entry);
-    try {
-      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      let environ = '';
-      try {
-        environ = fs.readFileSync(`/proc/${pid}/environ`, 'latin1');
-      } catch {
-        /* not ours to read */
-      }
-      table.set(pid, { ppid, environ });
-    } catch {
-      /* gone */
-    }
-  }
-  return table;
-}
-
-/** Pids of `root`'s process tree plus every process whose environment holds `MOSAIC_TESTBED_ID=<id>`. */
-export function testbedPids(root: number, id: string): number[] {
-  const table = processTable();
-  const marker = `MOSAIC_TESTBED_ID=${id}\0`;
-  const found = new Set<number>();
-  for (const [pid, p] of table) if (p.environ.includes(marker)) found.add(pid);
-  if (table.has(root)) found.add(root);
-  let grew = true;
-  while (grew) {
-    grew = false;
-    for (const [pid, p] of table) {
-      if (!found.has(pid) && found.has(p.ppid)) {
-        found.add(pid);
-        grew = true;
-      }
-    }
-  }
-  found.delete(process.pid);
-  return [...found];
-}
-
 /** Writes the recipe's files into the throwaway dirs; returns the runtime's environment additions and argv. */
 function recipe(runtime: RuntimeName, dirs: RuntimeDirs, endpoint: ModelEndpoint): { env: Record<string, string>; args: string[] } {
   const write = (file: string, text: string) => {
@@ -330,6 +287,15 @@ function recipe(runtime: RuntimeName, dirs: RuntimeDirs, endpoint: ModelEndpoint
       );
       return { env: { PI_OFFLINE: '1' }, args: [] };
     case 'opencode':
+      // opencode installs `@opencode-ai/plugin` into each config dir at start (npm, from the
+      // registry: ~35 s on this machine, and network beyond 127.0.0.1) unless the dir has a
+      // node_modules and a package-lock naming it. Say it is there: the recipe's panes load no
+      // plugin that needs it (ours is plain JS).
+      fs.mkdirSync(path.join(dirs.home, '.config', 'opencode', 'node_modules'), { recursive: true });
+      write(
+        path.join(dirs.home, '.config', 'opencode', 'package-lock.json'),
+        JSON.stringify({ lockfileVersion: 3, packages: { '': { dependencies: { '@opencode-ai/plugin': '*' } } } }, null, 2),
+      );
       write(
         path.join(dirs.home, '.config', 'opencode', 'opencode.json'),
         JSON.stringify(
@@ -452,6 +418,7 @@ export async function launchRuntime(runtime: RuntimeName, opts: LaunchOptions): 
   const session = opts.session ?? runtime;
   const target = `=${session}:0.0`;
   let panePid = 0;
+  let bornSince = 0;
   let stopped = false;
   const pane: RuntimePane = {
     runtime,
@@ -492,28 +459,15 @@ export async function launchRuntime(runtime: RuntimeName, opts: LaunchOptions): 
       if (head) await waitForScreen(pane, new RegExp(head.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), o.boundMs ?? 15_000);
       await tmux.ok(['send-keys', '-t', target, 'Enter']);
     },
-    pids: () => (panePid ? testbedPids(panePid, testbedId) : testbedPids(-1, testbedId)),
+    // Processes of this pane start no earlier than its shell: older ones are not read for the marker.
+    pids: () => testbedPids(panePid || -1, testbedId, bornSince),
     async stop() {
       if (stopped) return;
       stopped = true;
-      const signalAll = (sig: NodeJS.Signals) => {
-        const pids = pane.pids();
-        for (const pid of pids) {
-          try {
-            process.kill(pid, sig);
-          } catch {
-            /* already gone */
-          }
-        }
-        return pids;
-      };
-      signalAll('SIGTERM');
-      await tmux.run(['kill-session', '-t', `=${session}`]);
-      const deadline = Date.now() + 5000;
-      while (pane.pids().length && Date.now() < deadline) await sleep(100);
-      signalAll('SIGKILL');
-      const killDeadline = Date.now() + 5000;
-      while (pane.pids().length && Date.now() < killDeadline) await sleep(100);
+      await endProcesses(
+        () => pane.pids(),
+        () => tmux.run(['kill-session', '-t', `=${session}`]),
+      );
       if (ownTmux) await tmux.stop();
       fs.rmSync(root, { recursive: true, force: true });
       await releaseSlot().catch(() => {});
@@ -523,6 +477,7 @@ export async function launchRuntime(runtime: RuntimeName, opts: LaunchOptions): 
     await tmux.newSession(session, [script], { cwd: dirs.workdir, width: opts.width ?? 120, height: opts.height ?? 40 });
     panePid = Number((await tmux.ok(['display-message', '-p', '-t', target, '#{pane_pid}'])).trim());
     pane.panePid = panePid;
+    bornSince = processStartTicks(panePid);
     if (opts.waitForIdle !== false) await pane.waitForScreen(SCREEN[runtime].prompt, opts.startBoundMs ?? 60_000);
   } catch (error) {
     await pane.stop();

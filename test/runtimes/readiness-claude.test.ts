@@ -101,7 +101,8 @@ describe.each(CELLS.map((c) => [c.label, c] as const))('real Claude Code %s', (_
   });
 
   it('a slow streamed reply ⇒ working', async () => {
-    const reply = endpoint.queue({ kind: 'text', text: 'one two three four five six seven eight', paceSeconds: 4, hold: 'before-end' });
+    // Streamed in pieces over 1 s, then held open: the turn lasts until the release, whatever the pace.
+    const reply = endpoint.queue({ kind: 'text', text: 'one two three four five six seven eight', paceSeconds: 1, hold: 'before-end' });
     await pane.submit('answer slowly');
     await reply.started;
     await pane.waitForScreen(SCREEN.claude.busy, 30_000);

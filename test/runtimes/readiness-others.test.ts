@@ -87,7 +87,8 @@ describe('real pi, screen rules only', () => {
 
   it('a slow reply ⇒ working; a message sent meanwhile is queued (steering) and still working', async () => {
     const { endpoint, pane, w } = rt.get();
-    const reply = endpoint.queue({ kind: 'text', text: 'one two three four five six', paceSeconds: 3, hold: 'before-end' });
+    // Streamed in pieces over 1 s, then held open: the turn lasts until the release, whatever the pace.
+    const reply = endpoint.queue({ kind: 'text', text: 'one two three four five six', paceSeconds: 1, hold: 'before-end' });
     await pane.submit('answer slowly');
     await reply.started;
     await pane.waitForScreen(SCREEN.pi.busy, 30_000);

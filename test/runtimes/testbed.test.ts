@@ -80,7 +80,8 @@ describe.each(RUNTIMES)('real %s in a tmux pane', (runtime) => {
     const reply = endpoint.queue({
       kind: 'text',
       text: 'slow words arriving one by one',
-      paceSeconds: 2,
+      // Streamed in pieces; the hold (not the pace) keeps the turn open until the release.
+      paceSeconds: 0.5,
       hold: runtime === 'codex' ? 'before-first-token' : 'before-end',
     });
     await pane.submit('second prompt, answer slowly');

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stopEmbeddedServer } from '../../backlog/client.js';
 import { resolvePaths } from '../../lib/paths.js';
+import { copyTemplateDataDir } from '../backlog/tiers.js';
 import { runBin } from '../helpers/bin.js';
 import { writeHomeRoster } from '../helpers/roster.js';
 import { launchChromium, serveEnv, startServe, type ServeProcess } from '../helpers/serve.js';
@@ -56,7 +57,8 @@ describe('serve: Send from the page is the verified send, into the pane', () => 
       { name: 'taker', runtime: 'claude' },
       { name: 'typer', runtime: 'claude' },
     ]);
-    // A backlog, so the sends are recorded in its event log.
+    // A backlog, so the sends are recorded in its event log (the run's template store: no initdb).
+    copyTemplateDataDir(path.join(home, 'fleet', 'backlog'));
     const created = await runBin(['--mosaic-home', home, 'backlog', 'create', '--id', 'S1', '--title', 'a card'], serveEnv({ MOSAIC_BACKLOG_IDLE_EXIT: '20' }));
     expect(created.code, created.stderr).toBe(0);
     await startSims(tmux, home);
