@@ -46,11 +46,11 @@ function findPostgresBin(): string | null {
     .readdirSync(root)
     .filter((v) => fs.existsSync(path.join(root, v, 'bin', 'initdb')))
     .sort((a, b) => Number(b) - Number(a));
-  return versions.length ? path.join(root, versions[0], 'bin') : null;
+  return versions[0] === undefined ? null : path.join(root, versions[0], 'bin');
 }
 
 /** Runs a command as the `postgres` user when we are root, else as ourselves. */
-function asPostgres(argv: string[], opts: { cwd?: string } = {}): void {
+function asPostgres(argv: [string, ...string[]], opts: { cwd?: string } = {}): void {
   const isRoot = process.getuid?.() === 0;
   const [cmd, args] = isRoot ? ['runuser', ['-u', 'postgres', '--', ...argv]] : [argv[0], argv.slice(1)];
   const r = spawnSync(cmd, args, { cwd: opts.cwd ?? '/', encoding: 'utf8', timeout: 120_000 });

@@ -16,6 +16,7 @@ import { resolvePaths } from '../../lib/paths.js';
 import { runBin, type BinResult } from '../helpers/bin.js';
 import { runCliInProcess } from '../helpers/cli.js';
 import { dispatchCard } from '../../src/actions/dispatch.js';
+import { at, must } from '../helpers/must.js';
 
 const execFileAsync = promisify(execFile);
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -404,7 +405,7 @@ describe('mosaic-top dispatch: claim + verified send, recorded in events (real p
       ['C1', '30'],
       ['C2', '20'],
       ['C3', '10'],
-    ]) {
+    ] as const) {
       const r = await cliIn([
         'backlog',
         'create',
@@ -448,10 +449,10 @@ describe('mosaic-top dispatch: claim + verified send, recorded in events (real p
     const claim = events.filter((e) => e.verb === 'claim');
     const receipt = events.filter((e) => e.verb === 'receipt');
     expect(claim).toHaveLength(1);
-    expect(claim[0].actor).toBe('w1');
+    expect(at(claim, 0).actor).toBe('w1');
     expect(receipt).toHaveLength(1);
-    expect(receipt[0].detail.status).toBe('submitted');
-    expect(receipt[0].detail.agent).toBe('w1');
+    expect(at(receipt, 0).detail.status).toBe('submitted');
+    expect(at(receipt, 0).detail.agent).toBe('w1');
   });
 
   it('receipt events: a send that typed something is recorded; sends refused before anything was sent are not', async () => {
@@ -574,7 +575,11 @@ describe('mosaic-top dispatch: claim + verified send, recorded in events (real p
     expect((JSON.parse(none.stdout) as DispatchJson).outcome).toBe('nothing_ready');
 
     // The suggested command works as printed: the undelivered claim goes back to ready.
-    const release = await cliIn(result.message.split('release it with: ')[1].split(' (console')[0].split(' ').slice(1));
+    const release = await cliIn(
+      at(must(result.message.split('release it with: ')[1], 'the release command').split(' (console'), 0)
+        .split(' ')
+        .slice(1),
+    );
     expect(release.code, release.stderr).toBe(0);
     expect(release.stdout).toContain('reclaimed: C3');
     expect((await claimed()).map((c) => [c.id, c.claimOwner])).toEqual([

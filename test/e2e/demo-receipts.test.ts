@@ -73,7 +73,13 @@ describe('demo fleet ⇒ every receipt', () => {
     );
     const send = (agent: string) =>
       sendToAgent({ agent, runtime: runtimeOf(agent), socket, runDir: paths.runDir, message: `hello ${agent}`, verify: true, timeoutMs: 3000 });
-    const [orchestrator, enhancer, canary, reviewer, research] = await Promise.all(['orchestrator', 'enhancer', 'canary-pi', 'reviewer', 'research'].map(send));
+    const [orchestrator, enhancer, canary, reviewer, research] = await Promise.all([
+      send('orchestrator'),
+      send('enhancer'),
+      send('canary-pi'),
+      send('reviewer'),
+      send('research'),
+    ]);
     expect(orchestrator.status).toBe('submitted');
     expect(enhancer.status).toBe('queued');
     expect(canary.status).toBe('typed_not_submitted');

@@ -22,6 +22,7 @@ import { FIXTURE_BIN, realSystemdUnavailableReason, startTestSystemd, type TestS
 import { isolatedSocketName } from '../helpers/tmux.js';
 import { arrayContaining } from '../helpers/matchers.js';
 import { realPartAvailable } from '../helpers/real-parts.js';
+import { at, must } from '../helpers/must.js';
 
 const available = realPartAvailable('a real systemd --user', realSystemdUnavailableReason(), 'lifecycle.test.ts');
 
@@ -111,8 +112,8 @@ describe.runIf(available)('fleet lifecycle on a real systemd --user', () => {
     expect(after.agents.find((a) => a.name === 'en1')!.flags).not.toContain('NEEDS-RESTART');
     const ev = (await events()).filter((e) => e.verb === 'unit-restart' && e.detail.agent === 'en1');
     expect(ev.length).toBeGreaterThanOrEqual(2);
-    expect(ev[0].detail).toMatchObject({ outcome: 'done', unit: 'mosaic-agent@en1.service' });
-    expect(ev[0].actor).toContain('@');
+    expect(at(ev, 0).detail).toMatchObject({ outcome: 'done', unit: 'mosaic-agent@en1.service' });
+    expect(at(ev, 0).actor).toContain('@');
   });
 
   it('stop then start: the unit goes inactive and the pane away, then comes back', async () => {
@@ -188,7 +189,7 @@ describe.runIf(available)('fleet lifecycle on a real systemd --user', () => {
     expect(all.code).toBe(3);
     expect(all.stderr).toMatch(/restart --all refused: systemd unavailable/);
     const s = json<Snapshot>(await cli(['--once', '--json'], noBus));
-    expect(s.probes.systemd.error).toBe('systemd unavailable: Failed to connect to bus: No medium found');
+    expect(must(s.probes.systemd, 'systemd probe').error).toBe('systemd unavailable: Failed to connect to bus: No medium found');
     expect(s.agents.every((a) => a.unit === null)).toBe(true);
     expect(panePid('en1')).toBe(pid);
   });

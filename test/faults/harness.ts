@@ -12,6 +12,7 @@ import { expect } from 'vitest';
 import { spawn } from 'node:child_process';
 import { BIN } from '../helpers/bin.js';
 import { untilScreen, type IsolatedTmux } from '../helpers/tmux.js';
+import { at } from '../helpers/must.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 /** Fake `systemctl` (MT_SYSTEMCTL_MODE) so no test asks the machine's systemd. */
@@ -55,7 +56,7 @@ export function runBounded(args: string[], env: NodeJS.ProcessEnv, boundMs = COM
   return new Promise((resolve) => {
     // `wrapper`: a command the program runs under (e.g. `setpriv` without DAC override, so root meets EACCES).
     const argv = [...wrapper, process.execPath, BIN, ...args];
-    const child = spawn(argv[0], argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(at(argv, 0, 'command'), argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let killed = false;
@@ -91,7 +92,7 @@ export function expectOneLineError(r: BoundedRun, code: number, pattern: RegExp)
   expect(r.stderr).not.toContain('Failed query');
   expect(lines[0]).toMatch(pattern);
   expect(r.code, r.stderr).toBe(code);
-  return lines[0];
+  return at(lines, 0, 'stderr line');
 }
 
 /** Pids a test SIGSTOPped: {@link releaseStopped} resumes and kills them (by pid) in afterEach/afterAll. */

@@ -15,6 +15,7 @@ import { BIN } from '../helpers/bin.js';
 import { writeHomeRoster } from '../helpers/roster.js';
 import { waitFor } from '../helpers/tmux.js';
 import { freshHome } from './harness.js';
+import { must } from '../helpers/must.js';
 
 /** An attention transition of `agent` into `to`. */
 function transition(agent: string, to = 'dead'): Transition {
@@ -108,7 +109,7 @@ describe('faults: silent failures', () => {
     expect(said(), err).toHaveLength(1);
     expect(said()[0]).toContain(roster);
     expect(records()).toHaveLength(1);
-    expect(records()[0].error).toMatch(/^roster: /);
+    expect(must(records()[0], 'the record').error).toMatch(/^roster: /);
     fs.rmSync(roster);
     at = ticks();
     await waitFor(() => ticks() >= at + 4, '4 ticks without a roster', { timeoutMs: 20_000 });

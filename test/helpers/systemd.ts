@@ -130,10 +130,10 @@ function cgroupHierarchies(): Hierarchy[] {
     .map((l) => l.split(' '));
   const own = fs.readFileSync('/proc/self/cgroup', 'utf8').split('\n');
   const found: Hierarchy[] = [];
-  const v2 = mounts.find((m) => m[2] === 'cgroup2');
-  if (v2) found.push({ mount: v2[1], v2: true, own: own.find((l) => l.startsWith('0::'))?.slice(3) || '/' });
-  const named = mounts.find((m) => m[2] === 'cgroup' && (m[3] ?? '').split(',').includes('name=systemd'));
-  if (named) found.push({ mount: named[1], v2: false, own: own.find((l) => /^\d+:name=systemd:/.test(l))?.replace(/^\d+:name=systemd:/, '') || '/' });
+  const v2Mount = mounts.find((m) => m[2] === 'cgroup2')?.[1];
+  if (v2Mount) found.push({ mount: v2Mount, v2: true, own: own.find((l) => l.startsWith('0::'))?.slice(3) || '/' });
+  const namedMount = mounts.find((m) => m[2] === 'cgroup' && (m[3] ?? '').split(',').includes('name=systemd'))?.[1];
+  if (namedMount) found.push({ mount: namedMount, v2: false, own: own.find((l) => /^\d+:name=systemd:/.test(l))?.replace(/^\d+:name=systemd:/, '') || '/' });
   return found;
 }
 

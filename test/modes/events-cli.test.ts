@@ -21,6 +21,7 @@ import { writeHomeRoster } from '../helpers/roster.js';
 import { snapshotValidator } from '../helpers/schema.js';
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
 import { readJson } from '../helpers/json.js';
+import { at, must } from '../helpers/must.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const FIXTURE_BIN = path.join(ROOT, 'test', 'fixtures', 'bin');
@@ -49,7 +50,7 @@ function start(args: string[], env: NodeJS.ProcessEnv): Running {
 /** Ticks reported so far on stderr (`MOSAIC_TOP_EVENTS_TRACE=1`). */
 function ticksOf(stderr: string): number {
   const all = [...stderr.matchAll(/^tick (\d+): (\d+) transitions$/gm)];
-  return all.length ? Number(all[all.length - 1][1]) : 0;
+  return all.length ? Number(at(all, all.length - 1)[1]) : 0;
 }
 
 /** The tick that reported the first transitions after tick `after`. */
@@ -136,12 +137,12 @@ describe('mosaic-top events (real program, real tmux)', () => {
       to: 'dead',
       attention: true,
     });
-    expect(dead[0].evidence.join(' ')).toContain('no pane =coder1:0.0');
+    expect(at(dead, 0).evidence.join(' ')).toContain('no pane =coder1:0.0');
     await waitFor(() => fs.existsSync(notifyLog) && fs.readFileSync(notifyLog, 'utf8').includes('coder1 dead'), 'the notify call', { timeoutMs: 30_000 });
     const afterDead = fs.readFileSync(notifyLog, 'utf8');
     expect(afterDead.match(/coder1 dead /g)).toHaveLength(1);
     // The event came as JSON on stdin, after the arguments.
-    expect(JSON.parse(afterDead.slice(afterDead.indexOf('coder1 dead ') + 'coder1 dead '.length).split('\n')[0])).toMatchObject({
+    expect(JSON.parse(must(afterDead.slice(afterDead.indexOf('coder1 dead ') + 'coder1 dead '.length).split('\n')[0], 'the event line'))).toMatchObject({
       agent: 'coder1',
       to: 'dead',
     });
@@ -186,7 +187,7 @@ describe('mosaic-top events (real program, real tmux)', () => {
     const snap = readJson<Snapshot>(once.stdout);
     const validate = snapshotValidator();
     expect(validate(snap), JSON.stringify(validate.errors)).toBe(true);
-    expect(snap.agents.find((a) => a.name === 'coder1')?.since).toBe(dead[0].at);
+    expect(snap.agents.find((a) => a.name === 'coder1')?.since).toBe(at(dead, 0).at);
     const table = await runCliInProcess(['--mosaic-home', home, '--once'], env);
     expect(table.stdout).toMatch(/AGENT\s+CLASS\s+RUNTIME\s+READINESS\s+SINCE/);
     expect(table.stdout).toMatch(/coder1\s+-\s+sleep\s+dead\s+\d+s/);

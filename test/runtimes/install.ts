@@ -22,6 +22,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import lockfile from 'proper-lockfile';
+import { at } from '../helpers/must.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -185,7 +186,8 @@ export async function ensureExtra(name: ExtraName, log: (line: string) => void =
   if (!pin || !pin.packages?.length || !pin.packages.every((p) => /@\d+\.\d+\.\d+$/.test(p)) || !pin.bin) {
     throw new Error(`test/runtimes/runtimes.json: extras.${name} needs packages pinned to exact versions and bin`);
   }
-  const version = pin.packages[0].slice(pin.packages[0].lastIndexOf('@') + 1);
+  const first = at(pin.packages, 0, 'package'); // checked above: each pinned as name@x.y.z
+  const version = first.slice(first.lastIndexOf('@') + 1);
   const dir = path.join(runtimesCacheDir(), 'extra', `${name}@${version}`);
   const binPath = path.join(dir, 'node_modules', '.bin', pin.bin);
   await installPackages(dir, pin.packages, pin.bin, binPath, log);

@@ -79,7 +79,7 @@ export function driftReport(versions: readonly VersionRow[], tests: readonly Tes
     return allowed ? [...c.receipts].sort().join(' + ') !== allowed : !c.receipts.every((r) => r === 'refused' || r === 'submitted');
   });
   out.push('', `${tests.length} test(s) run on the newest set: ${tests.length - failed.length} held, ${failed.length} changed`);
-  for (const t of failed) out.push(`  CHANGED ${t.name}${t.message ? `: ${t.message.split('\n')[0].slice(0, 200)}` : ''}`);
+  for (const t of failed) out.push(`  CHANGED ${t.name}${t.message ? `: ${(t.message.split('\n', 1)[0] ?? '').slice(0, 200)}` : ''}`);
   for (const c of changedCells) {
     out.push(
       `  CHANGED cell ${c.variant ?? c.runtime} / ${c.state} / ${c.shape}: ${c.receipts.join(' + ')} (expected ${EXPECTED[c.runtime][c.state]![c.shape]})`,

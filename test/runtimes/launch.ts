@@ -455,7 +455,7 @@ export async function launchRuntime(runtime: RuntimeName, opts: LaunchOptions): 
       const buffer = `mt-${testbedId}`;
       await tmux.ok(['set-buffer', '-b', buffer, '--', text]);
       await tmux.ok(['paste-buffer', '-p', '-d', '-b', buffer, '-t', target]);
-      const head = text.split('\n')[0].slice(0, 24).trim();
+      const head = (text.split('\n', 1)[0] ?? '').slice(0, 24).trim();
       if (head) await waitForScreen(pane, new RegExp(head.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), o.boundMs ?? 15_000);
       await tmux.ok(['send-keys', '-t', target, 'Enter']);
     },

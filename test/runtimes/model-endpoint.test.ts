@@ -5,6 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { lastUserText, SIDE_REPLY_TEXT, startModelEndpoint, type ModelEndpoint } from './model-endpoint.js';
+import { must } from '../helpers/must.js';
 
 let endpoint: ModelEndpoint;
 beforeEach(async () => {
@@ -82,7 +83,7 @@ describe('model endpoint', () => {
         .map((e) => e.delta.text)
         .join(''),
     ).toBe('hello from the model');
-    const [req] = endpoint.mainRequests();
+    const req = must(endpoint.mainRequests()[0], 'main request');
     expect(req.query).toBe('beta=true');
     expect(lastUserText(req)).toBe('hi there');
   });

@@ -261,7 +261,7 @@ function hasTools(body: any): boolean {
  */
 export function lastUserText(req: Pick<RecordedRequest, 'api' | 'body'>, opts: { stripReminders?: boolean } = {}): string {
   const texts = userTexts(req, opts);
-  return texts.length ? texts[texts.length - 1] : '';
+  return texts[texts.length - 1] ?? '';
 }
 
 /** Every user message's text of a recorded model request, oldest first (see {@link lastUserText}). */
@@ -848,7 +848,7 @@ export async function startModelEndpoint(opts: { log?: (line: string) => void } 
     open: () => openRequests,
     requests: () => recorded.map((r) => ({ ...r })),
     mainRequests: () => recorded.filter((r) => (r.api === 'anthropic' || r.api === 'responses' || r.api === 'chat') && !r.side).map((r) => ({ ...r })),
-    lastSeq: () => (recorded.length ? recorded[recorded.length - 1].seq : 0),
+    lastSeq: () => recorded[recorded.length - 1]?.seq ?? 0,
     async waitForRequest(o: { predicate?: (r: RecordedRequest) => boolean; afterSeq?: number; timeoutMs?: number } = {}) {
       const after = o.afterSeq ?? 0;
       const pred = o.predicate ?? ((r: RecordedRequest) => (r.api === 'anthropic' || r.api === 'responses' || r.api === 'chat') && !r.side);

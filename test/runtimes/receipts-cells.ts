@@ -34,6 +34,7 @@ import { lastUserText, startModelEndpoint, type ModelEndpoint } from './model-en
 import { EXPECTED, MESSAGES, SHAPES, STATES, type Expected, type MatrixRuntime, type Shape, type State } from './receipts-matrix.js';
 import { claudeVariants, type ClaudeVariant } from './variants.js';
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
+import { at } from '../helpers/must.js';
 
 const FRAME = '[operator:mosaic-top] ';
 /** One cell as run: what each send gave (its status) and the evidence, for the docs and `runtimes:latest`. */
@@ -88,7 +89,7 @@ function messagesOf(shape: Shape): string[] {
 function allowed(expected: Expected, index: number): string[] {
   if (expected === 'refused|submitted') return ['refused', 'submitted'];
   const parts = expected.split(' + ');
-  return [parts[Math.min(index, parts.length - 1)]];
+  return [at(parts, Math.min(index, parts.length - 1), 'expected status')];
 }
 
 /**
@@ -109,7 +110,7 @@ function arrivals(endpoint: ModelEndpoint, afterSeq: number, text: string): numb
  */
 function pastedContent(message: string): string | null {
   const m = /<pasted_content id="([^"]+)">\n([\s\S]*)\n<\/pasted_content id="\1">\n?$/.exec(message);
-  return m ? m[2] : null;
+  return m?.[2] ?? null;
 }
 
 /** Main requests after `afterSeq` whose last user message is exactly `text` (byte for byte; a 2.1.332 paste envelope holding exactly `text` counts). */
@@ -188,9 +189,10 @@ export function describeReceiptsMatrix(runtime: RuntimeName): void {
     /** Delivered receipts reach the model exactly once, the others never (checked after the runtime is idle again). */
     const assertEndpoint = async (afterSeq: number, shape: Shape, receipts: SendReceipt[]) => {
       const texts = messagesOf(shape).map((m) => FRAME + m);
+      const text = (i: number) => at(texts, i, 'sent text');
       for (const [i, r] of receipts.entries()) {
         if (r.status === 'submitted' || r.status === 'queued') {
-          await waitFor(() => arrivals(endpoint, afterSeq, texts[i]) >= 1, `${runtime}: the model receives ${shape} #${i + 1} exactly`, {
+          await waitFor(() => arrivals(endpoint, afterSeq, text(i)) >= 1, `${runtime}: the model receives ${shape} #${i + 1} exactly`, {
             timeoutMs: 60_000,
             intervalMs: 100,
           });
@@ -198,12 +200,16 @@ export function describeReceiptsMatrix(runtime: RuntimeName): void {
       }
       await settleIdle();
       for (const [i, r] of receipts.entries()) {
-        const n = arrivals(endpoint, afterSeq, texts[i]);
+        const n = arrivals(endpoint, afterSeq, text(i));
         if (r.status === 'submitted' || r.status === 'queued') {
           expect(n, `${runtime} / ${shape} #${i + 1} arrives exactly once`).toBe(1);
           if (shape !== 'rapid second send')
-            expect(exactArrivals(endpoint, afterSeq, texts[i]), `${runtime} / ${shape}: the model's user message is byte for byte the text sent`).toBe(1);
-        } else expect(mentions(endpoint, afterSeq, messagesOf(shape)[i]), `${runtime} / ${shape} #${i + 1} (${r.status}) never reaches the model`).toBe(0);
+            expect(exactArrivals(endpoint, afterSeq, text(i)), `${runtime} / ${shape}: the model's user message is byte for byte the text sent`).toBe(1);
+        } else
+          expect(
+            mentions(endpoint, afterSeq, at(messagesOf(shape), i, 'message')),
+            `${runtime} / ${shape} #${i + 1} (${r.status}) never reaches the model`,
+          ).toBe(0);
       }
     };
 
@@ -429,10 +435,10 @@ export function describeNoRulesPane(): void {
           .map((l) => l.trimEnd())
           .filter(Boolean)
           .join('\n');
-        if (receipts[0].status === 'no_evidence') {
+        if (at(receipts, 0).status === 'no_evidence') {
           // What tmux delivered is exactly the framed text (the terminal echo wraps long lines).
           expect(screen).toBe(FRAME + messagesOf(shape)[0]);
-          expect(receipts[0].evidence.join(' ')).toMatch(/not uptake/);
+          expect(at(receipts, 0).evidence.join(' ')).toMatch(/not uptake/);
         } else {
           expect(screen).toBe('');
         }

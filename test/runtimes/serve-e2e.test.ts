@@ -26,6 +26,7 @@ import { artifactDir, launchChromium, serveEnv, startServe, type ServeProcess } 
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
 import { launchRuntime, SCREEN, type RuntimePane } from './launch.js';
 import { startModelEndpoint, type ModelEndpoint } from './model-endpoint.js';
+import { at } from '../helpers/must.js';
 
 interface El {
   textContent: string | null;
@@ -139,8 +140,8 @@ describe('serve on a real Claude Code: the page answers its permission prompt', 
       (e) => e.verb === 'answer',
     );
     expect(answers).toHaveLength(1);
-    expect(answers[0].actor).toMatch(/^web:(::ffff:)?127\.0\.0\.1$/);
-    expect(answers[0].detail).toMatchObject({ answer: 'deny', status: 'answered' });
+    expect(at(answers, 0).actor).toMatch(/^web:(::ffff:)?127\.0\.0\.1$/);
+    expect(at(answers, 0).detail).toMatchObject({ answer: 'deny', status: 'answered' });
   });
 
   it('a later prompt on the same open page: Allow once runs the tool', async () => {

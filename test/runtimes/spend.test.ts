@@ -21,6 +21,7 @@ import { waitFor } from '../helpers/tmux.js';
 import { ensureExtra } from './install.js';
 import { launchRuntime, SCREEN, type RuntimePane } from './launch.js';
 import { startModelEndpoint, type ModelEndpoint, type RecordedRequest } from './model-endpoint.js';
+import { at } from '../helpers/must.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -193,7 +194,7 @@ describe('spend from the real runtimes equals what the endpoint served', () => {
       ['primary', 40, 300, 'over'],
       ['secondary', 5, 10080, 'under'],
     ]);
-    expect(quota[0].projectedPercentAtReset).toBeGreaterThan(200);
+    expect(at(quota, 0).projectedPercentAtReset).toBeGreaterThan(200);
     const once = JSON.parse((await runBin(['--once', '--json'], env)).stdout);
     const a = once.agents.find((x: { name: string }) => x.name === 'cxspender');
     expect(a.flags).toContain('OVER-PACE');

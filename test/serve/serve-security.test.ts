@@ -16,6 +16,7 @@ import { snapshotValidator } from '../helpers/schema.js';
 import { serveEnv, startServe, type ServeProcess } from '../helpers/serve.js';
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
 import type { Snapshot } from '../../src/snapshot/types.js';
+import { must } from '../helpers/must.js';
 
 /**
  * Evidence with its ages and times blanked: two readings a second apart say the same (the
@@ -94,7 +95,7 @@ describe('mosaic-top serve: API and access', () => {
     expect(cookie).toMatch(/^mosaic_top_token=[0-9a-f]{64};/);
     expect(cookie).toMatch(/HttpOnly/);
     expect(cookie).toMatch(/SameSite=Strict/);
-    const page = await serve.request('/', { auth: false, headers: { Cookie: cookie.split(';')[0] } });
+    const page = await serve.request('/', { auth: false, headers: { Cookie: must(cookie.split(';')[0], 'the cookie') } });
     expect(page.status).toBe(200);
     const html = await page.text();
     // Server-rendered: names and readiness without JavaScript.

@@ -32,7 +32,7 @@ async function startSims(tmux: IsolatedTmux, home: string): Promise<void> {
   for (const [name, mode] of [
     ['taker', 'accept'],
     ['typer', 'typed'],
-  ]) {
+  ] as const) {
     await tmux.newSession(
       name,
       ['node', simAgent, '--agent', name, '--run-dir', run, '--input-mode', mode, '--screen', 'claude', '--busy', '1', '--idle', '600'],
