@@ -28,6 +28,7 @@ import { ClaimReplays } from './claim-replay.js';
 import { packageRoot, packageVersion } from '../lib/version.js';
 import { ensureOwnerOnlyDir, tightenTree } from '../lib/owner-only.js';
 import { describeCause, messageOf } from '../lib/errors.js';
+import { dataDirExists } from './data-dir.js';
 
 /** When this process loaded the server's code (Unix ms): clients compare it with the code on disk. */
 const CODE_LOADED_AT_MS = Date.now();
@@ -58,13 +59,7 @@ export function ensureRunDir(runDir: string): void {
   ensureOwnerOnlyDir(runDir);
 }
 
-/**
- * True when the PGlite data dir holds a database (its `PG_VERSION`): the lock file inside it
- * alone is not a store yet.
- */
-export function dataDirExists(dataDir: string): boolean {
-  return fs.existsSync(path.join(dataDir, 'PG_VERSION'));
-}
+export { dataDirExists };
 
 /**
  * Runs the server until idle exit or a signal. Resolves with the process exit code: 0 after a
