@@ -23,7 +23,7 @@ export function snapshotGoneStale(snapshot: Snapshot, error: string): Snapshot {
 }
 
 /** Creates the fleet slice (zustand slices pattern). */
-export const createFleetSlice: StateCreator<ConsoleState, [], [], FleetSlice> = (set) => ({
+export const createFleetSlice: StateCreator<ConsoleState, [], [], FleetSlice> = (set, get) => ({
   fleet: { snapshot: null, snapshotAtMs: null, lastTickAtMs: null, tickError: null, applied: 0 },
   applySnapshot: (snapshot, atMs = Date.now(), preview) =>
     set((s) => ({
@@ -31,6 +31,12 @@ export const createFleetSlice: StateCreator<ConsoleState, [], [], FleetSlice> = 
       backlog: { ...s.backlog, section: (snapshot.backlog ?? null) as ConsoleState['backlog']['section'] },
       ...(preview !== undefined && s.ui.previewOn ? { ui: { ...s.ui, preview } } : {}),
     })),
+  applySnapshotQuietly: (snapshot, atMs = Date.now()) => {
+    // The state object itself is updated in place: zustand's set would notify every subscriber.
+    const s = get();
+    s.fleet = { snapshot, snapshotAtMs: atMs, lastTickAtMs: atMs, tickError: null, applied: s.fleet.applied + 1 };
+    s.backlog = { ...s.backlog, section: (snapshot.backlog ?? null) as ConsoleState['backlog']['section'] };
+  },
   tickFailed: (error, atMs = Date.now()) =>
     set((s) => ({
       fleet: { ...s.fleet, snapshot: s.fleet.snapshot ? snapshotGoneStale(s.fleet.snapshot, error) : null, lastTickAtMs: atMs, tickError: error },

@@ -30,6 +30,14 @@ export interface FleetSlice {
    */
   applySnapshot: (snapshot: Snapshot, atMs?: number, preview?: ConsoleState['ui']['preview']) => void;
   /**
+   * Replaces the snapshot (taken at local time `atMs`, ms) WITHOUT notifying subscribers: no
+   * React render, no feed diff. Only for a snapshot that differs from the applied one in the
+   * fleet table's cells alone (src/snapshot/view-cells.ts), which the caller redraws itself
+   * (components/FleetTable.tsx `redrawFleetCells`); every later render and every reader of the
+   * state sees it, and the feed diffs it against its previous snapshot at the next notified update.
+   */
+  applySnapshotQuietly: (snapshot: Snapshot, atMs?: number) => void;
+  /**
    * Records a failed tick: the error is shown, and the last snapshot stays on screen with every
    * agent `unknown` (evidence: the failure, and what it was when last seen) — a row is never
    * shown with the readiness of a tick that is no longer true ({@link snapshotGoneStale}).
