@@ -249,7 +249,8 @@ export function redrawFleetCells(store: ConsoleStore, snapshot: Snapshot, atMs: 
 /** Renders the filtered fleet table with the selection kept visible. */
 export function FleetTable({ width, height }: FleetTableProps): React.ReactElement | null {
   const store = useConsoleStoreApi();
-  const snapshot = useConsole((s) => s.fleet.snapshot);
+  // `s.fleet` changes with every notified update; a quiet one (redrawFleetCells) changes its snapshot in place.
+  const snapshot = useConsole((s) => s.fleet).snapshot;
   const filter = useConsole((s) => s.ui.filter);
   const selectedName = useConsole((s) => s.ui.selectedAgent);
   const focused = useConsole((s) => s.ui.focus === 'fleet');

@@ -32,10 +32,14 @@ export const createFleetSlice: StateCreator<ConsoleState, [], [], FleetSlice> = 
       ...(preview !== undefined && s.ui.previewOn ? { ui: { ...s.ui, preview } } : {}),
     })),
   applySnapshotQuietly: (snapshot, atMs = Date.now()) => {
-    // The state object itself is updated in place: zustand's set would notify every subscriber.
+    // In place: zustand's set would notify every subscriber, and a new `fleet` object would
+    // re-render its readers at the next notification (they select `s.fleet`, see the state type).
     const s = get();
-    s.fleet = { snapshot, snapshotAtMs: atMs, lastTickAtMs: atMs, tickError: null, applied: s.fleet.applied + 1 };
-    s.backlog = { ...s.backlog, section: (snapshot.backlog ?? null) as ConsoleState['backlog']['section'] };
+    Object.assign(s.fleet, { snapshot, snapshotAtMs: atMs, lastTickAtMs: atMs, tickError: null, applied: s.fleet.applied + 1 });
+    // A section draws the same (the caller's rule); only its claims' TTLs count down from the
+    // snapshot's time, so the one on screen is kept unless it has claims.
+    const section = (snapshot.backlog ?? null) as ConsoleState['backlog']['section'];
+    if (section?.claimed.length || !s.backlog.section) s.backlog.section = section;
   },
   tickFailed: (error, atMs = Date.now()) =>
     set((s) => ({

@@ -35,6 +35,10 @@ export interface FleetSlice {
    * fleet table's cells alone (src/snapshot/view-cells.ts), which the caller redraws itself
    * (components/FleetTable.tsx `redrawFleetCells`); every later render and every reader of the
    * state sees it, and the feed diffs it against its previous snapshot at the next notified update.
+   * `fleet` is updated in place (the same object): components that draw the fleet select
+   * `s.fleet` itself and read its snapshot, so a quiet apply does not re-render them at the next
+   * notification (the clock's, every second). The backlog section is replaced only when it has
+   * claims (their TTLs count down from `snapshotAtMs`); else the one held draws the same.
    */
   applySnapshotQuietly: (snapshot: Snapshot, atMs?: number) => void;
   /**
