@@ -124,7 +124,7 @@ describe('cells redrawn alone', () => {
   for (const [color, claims] of [
     [true, true],
     [false, false],
-  ]) {
+  ] as const) {
     it(`ages moved: no React commit, the frame of a full render; then keys and a notified change draw as a fresh console (colour ${color ? 'on' : 'off'}, ${claims ? 'a claim counting down' : 'no claim'})`, async () => {
       const fleet = (idle: number) => fleetOf(idle, undefined, claims);
       const { r, commits } = mount(color, fleet(600));
