@@ -66,6 +66,8 @@ interface DirState {
   unverified: Map<string, unknown>;
   /** True while the directory is known to be missing (parent watched). */
   absent: boolean;
+  /** Changes whenever a kept read of the directory may have been dropped ({@link DirWatchCache.epochOf}). */
+  epoch: number;
 }
 
 /** What a read of a file gave, and whether it may be kept until the file changes. */
@@ -78,6 +80,8 @@ export class DirWatchCache {
   private readonly opts: DirWatchOptions;
   private lastFullMs: number;
   private closed = false;
+  /** Source of epochs: every one handed out is new. */
+  private seq = 0;
 
   constructor(opts: DirWatchOptions = {}) {
     this.opts = opts;
@@ -141,8 +145,22 @@ export class DirWatchCache {
   /** Drops the kept read of file `name` in `dir` (its owner just wrote it): the next {@link get} reads it. */
   forget(dir: string, name: string): void {
     const state = this.dirs.get(dir);
-    state?.kept.delete(name);
-    state?.unverified.delete(name);
+    if (!state) return;
+    state.kept.delete(name);
+    state.unverified.delete(name);
+    state.epoch = ++this.seq;
+  }
+
+  /**
+   * The epoch of `dir` (its watch started when there is none, the safety net run when due): a
+   * number that stays the same exactly as long as every read kept for `dir` stays usable — no
+   * event for it, no lost watch, no safety net, nothing forgotten. A caller that derived
+   * something from the kept reads of `dir` may keep it while the epoch is unchanged. Null when
+   * `dir` cannot be watched (its reads are not kept: poll).
+   */
+  epochOf(dir: string): number | null {
+    this.checkFull();
+    return this.watch(dir)?.epoch ?? null;
   }
 
   /**
@@ -173,6 +191,7 @@ export class DirWatchCache {
     for (const state of this.dirs.values()) {
       state.unverified = state.kept;
       state.kept = new Map();
+      state.epoch = ++this.seq;
     }
   }
 
@@ -183,7 +202,7 @@ export class DirWatchCache {
     if (known && (known.watcher || known.parentWatcher)) return known;
     this.drop(dir);
     if (this.dirs.size >= (this.opts.maxWatches ?? Number.POSITIVE_INFINITY)) return null;
-    const state: DirState = { watcher: null, parentWatcher: null, ino: 0, kept: new Map(), unverified: new Map(), absent: false };
+    const state: DirState = { watcher: null, parentWatcher: null, ino: 0, kept: new Map(), unverified: new Map(), absent: false, epoch: ++this.seq };
     state.watcher = this.startWatch(
       dir,
       (name) => this.onDirEvent(dir, state, name),
@@ -242,6 +261,7 @@ export class DirWatchCache {
     }
     state.kept.delete(name);
     state.unverified.delete(name);
+    state.epoch = ++this.seq;
     this.opts.onChange?.(dir, name);
   }
 
