@@ -13,13 +13,16 @@
  *   the peak. In the server's own process most of it stayed resident after initdb (no GC in a
  *   process that then sits idle; in a worker thread, glibc's malloc arenas kept ~150 MB of it).
  *   A new store is therefore made by a short-lived child process ({@link createDataDirApart}),
- *   whose memory goes back to the system when it exits.
+ *   whose memory goes back to the system when it exits — and only once per machine: its fresh
+ *   output is kept as the store template, which later creations copy (backlog/store-template.ts).
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { PGliteOptions } from '@electric-sql/pglite';
+import { describeCause } from '../lib/errors.js';
 import { packageRoot } from '../lib/version.js';
+import { copyTemplate, discardTemplate, saveTemplate, TemplateUnusable, templateSlot, type TemplateSlot } from './store-template.js';
 
 /**
  * Postgres settings the backlog server starts with (`-c name=value`, over postgresql.conf).
@@ -130,26 +133,86 @@ function runInitdbChild(staging: string): Promise<InitdbChildReply> {
   });
 }
 
+/** How {@link createDataDirApart} makes a store. */
+export interface CreateStoreOptions {
+  /** PGlite start parameters of the server (serverPgliteOptions): part of the template's key. */
+  startParams: readonly string[];
+  /** Template root (backlog/store-template.ts storeTemplateRoot); null: always initdb. */
+  templateRoot: string | null;
+  /** One line per notable step (template used, kept, unusable). */
+  log: (line: string) => void;
+}
+
+/** What {@link createDataDirApart} did: copied the template, or ran initdb (the child's peak RSS, kB, null when unknown). */
+export type CreatedStore = { source: 'template'; template: string } | { source: 'initdb'; peakRssKb: number | null };
+
 /**
- * Creates the PGlite data dir `dataDir` (initdb, then one start with the server's settings and
- * a clean close) in a child process, so none of initdb's memory stays in this one (see the
- * module comment). The child builds the store in `<dataDir>/.initdb-<pid>`, which this process
- * moves into place once the child has exited: a child orphaned by a killed server never writes
- * the data dir itself (and exits when its IPC channel closes). The caller holds the data dir's
- * lock. Resolves the child's peak RSS (kB, null when unknown). Rejects with the child's cause
- * (a full disk: PGlite's errno object, as an in-process open would throw it), or an Error
- * naming the child when it died without one.
+ * Fills the empty `staging` from the store template when a usable one exists; true when it did.
+ * An unusable template (partial, corrupt, of another key) is logged in one line and discarded;
+ * the caller then runs initdb. Throws the filesystem error of writing `staging` (a full disk:
+ * the template stays, and initdb would fail there too).
  */
-export async function createDataDirApart(dataDir: string): Promise<number | null> {
+function fillFromTemplate(slot: TemplateSlot | null, staging: string, log: (line: string) => void): boolean {
+  if (!slot || !fs.existsSync(slot.dir)) return false;
+  try {
+    copyTemplate(slot, staging);
+    return true;
+  } catch (error) {
+    if (!(error instanceof TemplateUnusable)) throw error;
+    log(`store template ${slot.dir} is unusable: ${describeCause(error)}; creating the store with initdb (the template is replaced)`);
+    discardTemplate(slot);
+    for (const name of fs.readdirSync(staging)) fs.rmSync(path.join(staging, name), { recursive: true, force: true });
+    return false;
+  }
+}
+
+/** The template slot under `root`, or null (templates off, or PGlite's package unreadable: logged). Never throws. */
+function slotFor(opts: CreateStoreOptions): TemplateSlot | null {
+  if (!opts.templateRoot) return null;
+  try {
+    return templateSlot(opts.templateRoot, opts.startParams);
+  } catch (error) {
+    opts.log(`store template unavailable (${describeCause(error)}); creating the store with initdb`);
+    return null;
+  }
+}
+
+/**
+ * Creates the PGlite data dir `dataDir`: a copy of the store template when a valid one exists
+ * (backlog/store-template.ts), else initdb (then one start with the server's settings and a
+ * clean close) in a child process, so none of initdb's memory stays in this one (see the module
+ * comment); initdb's fresh output then becomes the template (best effort: a failure to keep it
+ * is logged, never fatal). Either way the store is built in `<dataDir>/.initdb-<pid>` and moved
+ * into place whole, `PG_VERSION` last: a child orphaned by a killed server never writes the data
+ * dir itself (and exits when its IPC channel closes). The caller holds the data dir's lock.
+ * Rejects with the child's cause (a full disk: PGlite's errno object, as an in-process open
+ * would throw it), or an Error naming the child when it died without one.
+ */
+export async function createDataDirApart(dataDir: string, opts: CreateStoreOptions): Promise<CreatedStore> {
   removeStaleStaging(dataDir);
   const staging = path.join(dataDir, `${STAGING_PREFIX}${process.pid}`);
   fs.mkdirSync(staging, { mode: 0o700 });
   try {
+    const slot = slotFor(opts);
+    if (slot && fillFromTemplate(slot, staging, opts.log)) {
+      moveStoreInto(staging, dataDir);
+      return { source: 'template', template: slot.dir };
+    }
     const reply = await runInitdbChild(staging);
     if (!reply.ok) throw causeFromTransfer(reply.cause);
+    if (slot) keepTemplate(slot, staging, opts.log);
     moveStoreInto(staging, dataDir);
-    return reply.peakRssKb;
+    return { source: 'initdb', peakRssKb: reply.peakRssKb };
   } finally {
     fs.rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+/** Keeps initdb's fresh output in `staging` as the template of `slot`; logs the outcome in one line. Never throws. */
+function keepTemplate(slot: TemplateSlot, staging: string, log: (line: string) => void): void {
+  try {
+    if (saveTemplate(slot, staging)) log(`kept this fresh store as the store template ${slot.dir}`);
+  } catch (error) {
+    log(`could not keep the store template ${slot.dir} (${describeCause(error)}); the next store runs initdb again`);
   }
 }

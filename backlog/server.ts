@@ -28,6 +28,7 @@ import { ClaimReplays } from './claim-replay.js';
 import { packageRoot, packageVersion } from '../lib/version.js';
 import { ensureOwnerOnlyDir, tightenTree } from '../lib/owner-only.js';
 import { describeCause, messageOf } from '../lib/errors.js';
+import { dataDirExists } from './data-dir.js';
 
 /** When this process loaded the server's code (Unix ms): clients compare it with the code on disk. */
 const CODE_LOADED_AT_MS = Date.now();
@@ -58,13 +59,7 @@ export function ensureRunDir(runDir: string): void {
   ensureOwnerOnlyDir(runDir);
 }
 
-/**
- * True when the PGlite data dir holds a database (its `PG_VERSION`): the lock file inside it
- * alone is not a store yet.
- */
-export function dataDirExists(dataDir: string): boolean {
-  return fs.existsSync(path.join(dataDir, 'PG_VERSION'));
-}
+export { dataDirExists };
 
 /**
  * Runs the server until idle exit or a signal. Resolves with the process exit code: 0 after a
@@ -92,8 +87,8 @@ interface OpenStore {
 }
 
 /**
- * Opens PGlite on `dataDir` with the server's memory settings (created first, by initdb in a
- * worker thread, when missing; an existing dir made owner-only), applies migrations and wires
+ * Opens PGlite on `dataDir` with the server's memory settings (created first when missing: a
+ * copy of the store template, or initdb in a child process; an existing dir made owner-only), applies migrations and wires
  * the service to the fleet's pause. Closes PGlite again when a later step fails. Throws the
  * cause (initdb's as an in-process open would throw it: backlog/pglite-open.ts).
  */
@@ -101,21 +96,26 @@ async function openStore(paths: MosaicPaths, log: (line: string) => void): Promi
   const dataDir = paths.backlogDataDir;
   const creating = !dataDirExists(dataDir);
   log(`${creating ? 'creating' : 'opening'} PGlite data dir ${dataDir}`);
-  const [{ PGlite }, { drizzle }, { migrateBacklog }, { fleetBacklogService }, { createDataDirApart, serverPgliteOptions }] = await Promise.all([
-    import('@electric-sql/pglite'),
-    import('drizzle-orm/pglite'),
-    import('./migrate.js'),
-    import('./service.js'),
-    import('./pglite-open.js'),
-  ]);
+  const [{ PGlite }, { drizzle }, { migrateBacklog }, { fleetBacklogService }, { createDataDirApart, serverPgliteOptions }, { storeTemplateRoot }] =
+    await Promise.all([
+      import('@electric-sql/pglite'),
+      import('drizzle-orm/pglite'),
+      import('./migrate.js'),
+      import('./service.js'),
+      import('./pglite-open.js'),
+      import('./store-template.js'),
+    ]);
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   // An existing dir made by an older version (0755 dir, 0666 files) is closed on every open.
   const tightened = tightenTree(dataDir);
   if (tightened) log(`made ${tightened} entries of ${dataDir} owner-only`);
   if (creating) {
-    // initdb in a child process: its ~600 MB peak leaves with it (backlog/pglite-open.ts).
-    const peakKb = await createDataDirApart(dataDir);
-    log(`created the store in a child process (its peak RSS ${peakKb === null ? 'unknown' : `${Math.round(peakKb / 1024)} MB`})`);
+    // A copy of the store template, or initdb in a child process: its ~600 MB peak leaves with
+    // it (backlog/pglite-open.ts, backlog/store-template.ts).
+    const startParams = serverPgliteOptions(PGlite.defaultStartParams).startParams ?? [];
+    const made = await createDataDirApart(dataDir, { startParams, templateRoot: storeTemplateRoot(), log });
+    if (made.source === 'template') log(`created the store from the store template ${made.template}`);
+    else log(`created the store in a child process (its peak RSS ${made.peakRssKb === null ? 'unknown' : `${Math.round(made.peakRssKb / 1024)} MB`})`);
   }
   const pg = new PGlite(dataDir, serverPgliteOptions(PGlite.defaultStartParams));
   try {

@@ -1,6 +1,7 @@
 import { messageOf } from '../lib/errors.js';
 import { maskCredentials, maskDatabaseUrl, type MosaicPaths } from '../lib/paths.js';
 import { BacklogError, type BacklogOverview } from './types.js';
+import { dataDirExists } from './data-dir.js';
 import type { BacklogClient } from './verbs.js';
 import type { PausedFlag } from '../fleet/types.js';
 
@@ -113,9 +114,8 @@ function readerOpenOptions(timeoutMs: number, signal?: AbortSignal) {
 }
 
 /** True when the embedded store does not exist yet (a snapshot must not create it). */
-async function embeddedStoreMissing(paths: MosaicPaths): Promise<boolean> {
+function embeddedStoreMissing(paths: MosaicPaths): boolean {
   if (paths.databaseUrl) return false;
-  const { dataDirExists } = await import('./server.js');
   return !dataDirExists(paths.backlogDataDir);
 }
 
@@ -131,7 +131,7 @@ async function embeddedStoreMissing(paths: MosaicPaths): Promise<boolean> {
 export async function collectBacklogSection(paths: MosaicPaths, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<BacklogSection> {
   const base = emptySection(paths);
   const timeoutMs = opts.timeoutMs ?? 3000;
-  if (await embeddedStoreMissing(paths)) return base;
+  if (embeddedStoreMissing(paths)) return base;
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new Error(`backlog read timed out after ${timeoutMs} ms`)), timeoutMs);
   const onAbort = (): void => controller.abort(opts.signal?.reason);
@@ -277,7 +277,7 @@ class KeptClientReader {
     const wanted = paths.databaseUrl ?? paths.backlogSocket;
     if (this.key !== wanted) void this.drop();
     this.key = wanted;
-    if (await embeddedStoreMissing(paths)) {
+    if (embeddedStoreMissing(paths)) {
       void this.drop();
       return base;
     }

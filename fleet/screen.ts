@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import semver from 'semver';
-import { RE2JS } from 're2js';
+import { createRequire } from 'node:module';
 import type { ScreenError, ScreenPrompt, ScreenState } from './types.js';
 import { SHIPPED_SCREEN_RULES, type PromptRule, type ScreenRuleSet, type ScreenRulesFile } from './screen-rules.js';
 import { messageOf } from '../lib/errors.js';
@@ -78,6 +78,17 @@ export interface CompiledScreenRules {
   sets: CompiledRuleSet[];
 }
 
+let re2Module: typeof import('re2js') | null = null;
+
+/**
+ * The re2js library, required (its CommonJS build) on the first override pattern and kept: 260 KB
+ * of code that a fleet without screen-rule overrides (every `--once` of one) never compiles.
+ */
+function re2(): typeof import('re2js') {
+  re2Module ??= createRequire(import.meta.url)('re2js') as typeof import('re2js');
+  return re2Module;
+}
+
 /**
  * Compiles one pattern source. Shipped rules: a JavaScript `RegExp` (reviewed, measured
  * patterns). Override rules (written by an operator, read from a file): RE2 syntax through
@@ -88,7 +99,7 @@ export interface CompiledScreenRules {
 function compilePattern(src: string, origin: 'shipped' | 'override'): ScreenPattern {
   if (origin === 'shipped') return new RegExp(src);
   try {
-    const re = RE2JS.compile(src);
+    const re = re2().RE2JS.compile(src);
     // re2js's exec returns a RegExpExecArray-shaped array with `groups` (typed as any[]).
     return { test: (line) => re.test(line), exec: (line) => re.exec(line) as { groups?: Record<string, string | undefined> } | null };
   } catch (error) {

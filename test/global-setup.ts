@@ -7,8 +7,11 @@
  *   (tests create one database per file). Missing binaries: the Postgres tier is skipped
  *   locally, but with CI=true the run fails loudly.
  * - ONE template PGlite data dir with the backlog migrations applied (`pgliteTemplateDir`);
- *   tests copy it instead of paying initdb (~5 s, ~800 MB) again.
- * Both are removed at teardown.
+ *   tests copy it instead of paying initdb (~5 s, ~800 MB) again. It is itself a copy of the
+ *   store template (backlog/store-template.ts) in `MOSAIC_TOP_STORE_TEMPLATES`, set here to
+ *   ~/.cache/mosaic-top-test/store-templates for the whole run (so every server a test starts
+ *   on a new HOME copies it too): initdb runs once per machine, not once per store.
+ * Both are removed at teardown (the store template stays).
  * - The REAL agent runtimes pinned in test/runtimes/runtimes.json, installed on demand into
  *   their cache dir (owner: runtimes; see test/runtimes/install.ts) when the run may include
  *   real-runtime tests. With CI=true a failed install fails the run loudly.
@@ -112,11 +115,17 @@ export async function startPostgres(): Promise<Cluster> {
 async function createPgliteTemplate(): Promise<{ dir: string; remove: () => void }> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-backlog-template-'));
   const dir = path.join(root, 'backlog');
-  const [{ PGlite }, { drizzle }, { migrateBacklog }] = await Promise.all([
+  const [{ PGlite }, { drizzle }, { migrateBacklog }, { createDataDirApart, serverPgliteOptions }, { storeTemplateRoot }] = await Promise.all([
     import('@electric-sql/pglite'),
     import('drizzle-orm/pglite'),
     import('../backlog/migrate.js'),
+    import('../backlog/pglite-open.js'),
+    import('../backlog/store-template.js'),
   ]);
+  // The program's own store creation: a copy of the shared store template, initdb once per machine.
+  fs.mkdirSync(dir, { mode: 0o700 });
+  const startParams = serverPgliteOptions(PGlite.defaultStartParams).startParams ?? [];
+  await createDataDirApart(dir, { startParams, templateRoot: storeTemplateRoot(), log: (l) => process.stderr.write(`[global-setup] ${l}\n`) });
   const pg = new PGlite(dir);
   try {
     await pg.waitReady;
@@ -165,6 +174,8 @@ async function installRuntimes(ci: boolean): Promise<void> {
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const ci = isCi();
+  // One store template for every throwaway HOME of the run (and the next runs): initdb once.
+  process.env.MOSAIC_TOP_STORE_TEMPLATES ??= path.join(os.homedir(), '.cache', 'mosaic-top-test', 'store-templates');
   await installRuntimes(ci);
   // Under CI every real part is made whatever the selection, so no test can find one missing.
   if (!ci && backlogNotSelected()) {

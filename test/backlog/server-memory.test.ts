@@ -5,7 +5,9 @@
  * project's machine (docs/performance.md, "backlog server memory"): ~165–240 MB after
  * creating, ~190–200 MB reopened; before, 811 MB and 291 MB. The bounds leave 25–60 MB of
  * margin for another machine's allocator and V8 heap sizing, and still fail the old code
- * (initdb's memory kept in the server; `shared_buffers` 128 MB resident). Needs a build.
+ * (initdb's memory kept in the server; `shared_buffers` 128 MB resident). The first store is
+ * made by initdb (the store template turned off), the second is a copy of the run's template.
+ * Needs a build.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -32,10 +34,11 @@ function freshHome(): MosaicPaths {
   return resolvePaths({ mosaicHome: home }, {});
 }
 
-async function cli(paths: MosaicPaths, args: string[]): Promise<string> {
+/** `mosaic-top backlog ...args`; `env` over the run's (e.g. the store template turned off). */
+async function cli(paths: MosaicPaths, args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
   const r = await runBin(
     ['--mosaic-home', paths.mosaicHome, 'backlog', ...args],
-    { ...process.env, DATABASE_URL: '', PGLITE_DATA_DIR: '', MOSAIC_BACKLOG_IDLE_EXIT: '60' },
+    { ...process.env, DATABASE_URL: '', PGLITE_DATA_DIR: '', MOSAIC_BACKLOG_IDLE_EXIT: '60', ...env },
     120_000,
   );
   expect(r.code, r.stderr).toBe(0);
@@ -69,7 +72,9 @@ describe('embedded backlog server memory', () => {
     { timeout: 300_000 },
     async () => {
       const paths = freshHome();
-      await cli(paths, ['create', '--id', 'k1', '--title', 'first card', '--json']);
+      // The store template off: the server really runs initdb (its worst case for memory).
+      await cli(paths, ['create', '--id', 'k1', '--title', 'first card', '--json'], { MOSAIC_TOP_STORE_TEMPLATES: 'off' });
+      expect(fs.readFileSync(path.join(paths.runDir, 'backlog-server.log'), 'utf8')).toMatch(/created the store in a child process \(its peak RSS \d+ MB\)/);
       const created = serverRssMb(paths);
       expect(created.rssMb, `server pid ${created.pid} VmRSS after creating the store`).toBeLessThanOrEqual(CREATED_BOUND_MB);
       // Nothing of the store's making is left beside it.
@@ -95,6 +100,8 @@ describe('embedded backlog server memory', () => {
     fs.writeFileSync(path.join(dataDir, 'postgresql.conf'), '# partial\n', { mode: 0o600 });
 
     await cli(paths, ['create', '--id', 'p1', '--title', 'after a partial store', '--json']);
+    // Made from the run's store template (test/global-setup.ts made it): the copy replaces the partial store too.
+    expect(fs.readFileSync(path.join(paths.runDir, 'backlog-server.log'), 'utf8')).toMatch(/created the store from the store template /);
     expect(fs.readdirSync(dataDir).filter((n) => n.startsWith('.initdb-'))).toEqual([]);
     expect(fs.existsSync(path.join(dataDir, 'base', '1', 'stray'))).toBe(false);
     expect(fs.readFileSync(path.join(dataDir, 'postgresql.conf'), 'utf8')).toMatch(/^shared_buffers = /m);

@@ -41,6 +41,22 @@ export function copyTemplateDataDir(into?: string): string {
   return target;
 }
 
+/**
+ * Makes `dataDir` a blank PGlite store (nothing migrated) as the program makes one
+ * (backlog/pglite-open.ts createDataDirApart): a copy of the run's store template
+ * (`MOSAIC_TOP_STORE_TEMPLATES`, test/global-setup.ts), or initdb when there is none yet.
+ */
+export async function blankDataDir(dataDir: string): Promise<void> {
+  const [{ PGlite }, { createDataDirApart, serverPgliteOptions }, { storeTemplateRoot }] = await Promise.all([
+    import('@electric-sql/pglite'),
+    import('../../backlog/pglite-open.js'),
+    import('../../backlog/store-template.js'),
+  ]);
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const startParams = serverPgliteOptions(PGlite.defaultStartParams).startParams ?? [];
+  await createDataDirApart(dataDir, { startParams, templateRoot: storeTemplateRoot(), log: (l) => process.stderr.write(`${l}\n`) });
+}
+
 function pausedReader(runDir: string) {
   return () => readPausedFlag(runDir);
 }

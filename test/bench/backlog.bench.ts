@@ -20,6 +20,7 @@ import { BacklogService } from '../../backlog/service.js';
 import type { BacklogDb } from '../../backlog/db.js';
 import { stopEmbeddedServer } from '../../backlog/client.js';
 import { readJson } from '../helpers/json.js';
+import { at } from '../helpers/must.js';
 
 const execFileAsync = promisify(execFile);
 // dist/test/bench/backlog.bench.js ⇒ package root is three levels up.
@@ -29,7 +30,7 @@ const CARDS = 10_000;
 
 function percentile(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+  return at(s, Math.min(s.length - 1, Math.floor((p / 100) * s.length)), 'sample');
 }
 
 /**

@@ -33,6 +33,7 @@ import { tmuxSocketPath } from '../helpers/tmux.js';
 import { writeHomeRoster } from '../helpers/roster.js';
 import { consoleSessionArgs, liveConsoleCpu, makeLiveFleet } from './live-fleet.js';
 import { CLK_TCK, procTimes } from './proc-times.js';
+import { at } from '../helpers/must.js';
 
 // Same React build as the console itself (src/modes/console.ts): production. Set before React
 // loads, hence the dynamic imports below.
@@ -85,7 +86,7 @@ function writeBeats(runDir: string, round: number): void {
 
 function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
+  return at(s, Math.floor(s.length / 2), 'sample');
 }
 
 /** The real console on `home` in a 200×60 pane of tmux server `uiSocket` (fixture systemctl, no bus). */

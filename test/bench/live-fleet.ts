@@ -16,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { tmuxSocketPath } from '../helpers/tmux.js';
 import { writeHomeRoster, type TestAgentDef } from '../helpers/roster.js';
 import { CLK_TCK, procTimes } from './proc-times.js';
+import { at } from '../helpers/must.js';
 
 /**
  * The tmux `new-session` argv that starts the real console in a detached 200×60 session named
@@ -89,7 +90,7 @@ export function makeLiveFleet(n: number, socketCount: number): LiveFleet {
     fs.rmSync(home, { recursive: true, force: true });
   };
   try {
-    writeHomeRoster(home, sockets[0], agents, '_holder');
+    writeHomeRoster(home, at(sockets, 0), agents, '_holder');
     for (const socket of sockets) tmux(socket, ['new-session', '-d', '-s', '_holder', 'sleep', '86400']);
     // One tmux call creates many sessions (`;`-separated): 1,000 calls would take longer than the bench.
     for (const socket of sockets) {
@@ -151,7 +152,7 @@ export async function liveConsoleCpu(fleet: LiveFleet, opts: LiveConsoleOptions)
   };
   // --cpu-prof is refused in NODE_OPTIONS: node runs the bin itself (with the bin's own flag).
   const program = opts.profileDir ? [process.execPath, '--no-memory-reducer', '--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`, opts.bin] : [opts.bin];
-  const first = fleet.names[0];
+  const first = at(fleet.names, 0, 'agent');
   let beats: NodeJS.Timeout | null = null;
   try {
     tmux(ui, consoleSessionArgs(program, fleet.home, env));

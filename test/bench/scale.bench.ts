@@ -42,6 +42,7 @@ import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { tmuxSocketPath } from '../helpers/tmux.js';
 import { writeHomeRoster, type TestAgentDef } from '../helpers/roster.js';
+import { at } from '../helpers/must.js';
 
 process.env.NODE_ENV ??= 'production';
 const { mountConsoleApp } = await import('../helpers/ink-terminal.js');
@@ -73,7 +74,7 @@ function tmux(socket: string, args: string[]): string {
 
 function quantile(values: number[], q: number): number {
   const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
+  return at(s, Math.min(s.length - 1, Math.floor(q * s.length)), 'sample');
 }
 const median = (values: number[]) => quantile(values, 0.5);
 
@@ -89,8 +90,8 @@ function makeFleet(n: number, socketCount: number): string {
     class: i === 0 ? 'orchestrator' : i === 1 ? 'enhancer' : 'coder',
     socket: fleetSockets[i % socketCount],
   }));
-  writeHomeRoster(home, fleetSockets[0], agents, '_holder');
-  tmux(fleetSockets[0], ['new-session', '-d', '-s', '_holder', 'sleep', '86400']);
+  writeHomeRoster(home, at(fleetSockets, 0), agents, '_holder');
+  tmux(at(fleetSockets, 0), ['new-session', '-d', '-s', '_holder', 'sleep', '86400']);
   for (const socket of fleetSockets.slice(1)) tmux(socket, ['new-session', '-d', '-s', '_holder', 'sleep', '86400']);
   // One tmux call creates many sessions (`;`-separated): 1,000 calls would take longer than the bench.
   for (const socket of fleetSockets) {

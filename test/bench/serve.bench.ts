@@ -25,6 +25,7 @@ import type { FleetHub, HubTick } from '../../src/serve/hub.js';
 import { makeSnapshot, manyAgents } from '../fixtures/snapshots.js';
 import { writeHomeRoster } from '../helpers/roster.js';
 import { tmuxSocketPath } from '../helpers/tmux.js';
+import { at } from '../helpers/must.js';
 
 const repo = path.resolve(import.meta.dirname, '..', '..', '..');
 const bin = path.join(repo, 'bin', 'mosaic-top');
@@ -35,7 +36,7 @@ const CLK_TCK = 100;
 
 function pct(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+  return at(s, Math.min(s.length - 1, Math.floor((p / 100) * s.length)), 'sample');
 }
 
 async function benchMetrics(n = 1000, scrapes = 200): Promise<Record<string, number>> {
@@ -89,7 +90,7 @@ async function benchMetrics(n = 1000, scrapes = 200): Promise<Record<string, num
     cpuP50Ms: Number(pct(cpu, 50).toFixed(2)),
     cpuP95Ms: Number(pct(cpu, 95).toFixed(2)),
     bytes,
-    loadAverage1m: Number(os.loadavg()[0].toFixed(1)),
+    loadAverage1m: Number(at(os.loadavg(), 0).toFixed(1)),
   };
 }
 

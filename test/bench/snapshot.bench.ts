@@ -28,6 +28,7 @@ import { LIST_PANES_FORMAT, parseListPanes } from '../../fleet/tmux.js';
 import { resolvePaths, type MosaicPaths } from '../../lib/paths.js';
 import { collectSnapshot } from '../../src/snapshot/collect.js';
 import { ScreenReader } from '../../fleet/screen-probe.js';
+import { at } from '../helpers/must.js';
 
 const execFileAsync = promisify(execFile);
 // dist/test/bench/snapshot.bench.js ⇒ package root is three levels up.
@@ -37,7 +38,7 @@ const BIN = path.join(ROOT, 'bin', 'mosaic-top');
 function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+  return s.length % 2 ? at(s, m, 'sample') : (at(s, m - 1, 'sample') + at(s, m, 'sample')) / 2;
 }
 
 /**

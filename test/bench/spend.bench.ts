@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { SpendLedger } from '../../fleet/spend/ledger.js';
 import { listRecordFiles } from '../../fleet/spend/sources.js';
 import { readJson } from '../helpers/json.js';
+import { must } from '../helpers/must.js';
 
 const here = fileURLToPath(import.meta.url);
 
@@ -81,7 +82,7 @@ interface ChildResult {
 }
 
 function main(): void {
-  if (process.argv[2] === '--child') return child(process.argv[3]);
+  if (process.argv[2] === '--child') return child(must(process.argv[3], 'records directory (--child <dir>)'));
   const mb = Number(process.env.MOSAIC_BENCH_SPEND_MB ?? 256);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-bench-spend-'));
   try {

@@ -13,6 +13,7 @@ import { sameSnapshotView, snapshotViewKey } from '../../src/snapshot/view-key.j
 import { createConsoleStore } from '../../src/store/index.js';
 import { makeBacklog, makeSnapshot, manyAgents } from '../fixtures/snapshots.js';
 import { mountConsoleApp } from '../helpers/ink-terminal.js';
+import { at } from '../helpers/must.js';
 
 /** A claim's expiry (unix seconds), mid-way in a 5 s step of the view key: its TTL left counts down towards it. */
 const CLAIM_EXPIRY = Math.floor(Date.now() / 5000) * 5 + 602.5;
@@ -37,7 +38,7 @@ describe('idle ticks', () => {
     expect(snapshotViewKey(snapshotAt(70.9, 17, '2026-12-06T10:00:02Z'), now)).toBe(a);
     expect(snapshotViewKey(snapshotAt(71, 3, '2026-12-06T10:00:00Z'), now)).not.toBe(a);
     const readinessMoved = snapshotAt(70.2, 3, '2026-12-06T10:00:00Z');
-    readinessMoved.agents[0] = { ...readinessMoved.agents[0], readiness: 'stale' };
+    readinessMoved.agents[0] = { ...at(readinessMoved.agents, 0), readiness: 'stale' };
     expect(snapshotViewKey(readinessMoved, now)).not.toBe(a);
   });
 
@@ -97,7 +98,7 @@ describe('idle ticks', () => {
       store,
       intervalMs: 3_600_000,
       collect: async () => {
-        const snapshot = feed[next++]();
+        const snapshot = at(feed, next++, 'feed step')();
         applied.push(snapshot);
         return snapshot;
       },

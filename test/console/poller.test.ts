@@ -3,6 +3,7 @@ import { createPoller } from '../../src/poller.js';
 import { createConsoleStore } from '../../src/store/index.js';
 import type { Snapshot } from '../../src/snapshot/types.js';
 import { makeAgent, makeSnapshot } from '../fixtures/snapshots.js';
+import { at } from '../helpers/must.js';
 
 /** A collect function whose calls resolve only when the test says so. */
 function controlledCollect() {
@@ -35,7 +36,7 @@ describe('poller', () => {
     vi.advanceTimersByTime(6000); // three interval ticks while the first still runs
     expect(pending).toHaveLength(1);
     expect(poller.stats.skipped).toBe(3);
-    pending[0].resolve(makeSnapshot([makeAgent('a')]));
+    at(pending, 0).resolve(makeSnapshot([makeAgent('a')]));
     await poller.idle();
     expect(store.getState().fleet.applied).toBe(1);
     vi.advanceTimersByTime(2000);
@@ -50,14 +51,14 @@ describe('poller', () => {
     poller.start();
     poller.refresh(); // e.g. after a pause: the running tick started before it
     expect(pending).toHaveLength(1);
-    pending[0].resolve(makeSnapshot([makeAgent('old')]));
+    at(pending, 0).resolve(makeSnapshot([makeAgent('old')]));
     await flush();
     await vi.waitFor(() => expect(pending).toHaveLength(2));
     expect(poller.stats.dropped).toBe(1);
     expect(store.getState().fleet.snapshot).toBeNull();
-    pending[1].resolve(makeSnapshot([makeAgent('new')]));
+    at(pending, 1).resolve(makeSnapshot([makeAgent('new')]));
     await poller.idle();
-    expect(store.getState().fleet.snapshot?.agents[0].name).toBe('new');
+    expect(store.getState().fleet.snapshot?.agents[0]?.name).toBe('new');
     poller.stop();
   });
 
@@ -66,13 +67,13 @@ describe('poller', () => {
     const { collect, pending } = controlledCollect();
     const poller = createPoller({ store, collect, intervalMs: 1000 });
     poller.start();
-    pending[0].reject(new Error('roster vanished'));
+    at(pending, 0).reject(new Error('roster vanished'));
     await poller.idle();
     expect(store.getState().fleet.tickError).toBe('roster vanished');
     vi.advanceTimersByTime(1000);
-    expect(pending[1].signal.aborted).toBe(false);
+    expect(at(pending, 1).signal.aborted).toBe(false);
     poller.stop();
-    expect(pending[1].signal.aborted).toBe(true);
+    expect(at(pending, 1).signal.aborted).toBe(true);
     vi.advanceTimersByTime(10_000);
     expect(pending).toHaveLength(2); // no tick after stop
   });
@@ -84,10 +85,10 @@ describe('poller', () => {
     poller.start();
     vi.advanceTimersByTime(4000);
     expect(poller.stats.skipped).toBe(4);
-    expect(pending[0].signal.aborted).toBe(false);
+    expect(at(pending, 0).signal.aborted).toBe(false);
     vi.advanceTimersByTime(1000);
     await flush();
-    expect(pending[0].signal.aborted).toBe(true);
+    expect(at(pending, 0).signal.aborted).toBe(true);
     expect(store.getState().fleet.tickError).toMatch(/timed out after 5000 ms/);
     vi.advanceTimersByTime(1000);
     expect(pending).toHaveLength(2); // polling goes on

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import stringWidth from 'string-width';
 import { renderConsole, type Rendered } from '../helpers/render.js';
 import { spendFleet } from '../fixtures/spend.js';
+import { must } from '../helpers/must.js';
 
 let current: Rendered | null = null;
 afterEach(() => {
@@ -26,7 +27,7 @@ describe('spend in the console', () => {
     const lines = frame.split('\n');
     expect(lines[0]).toContain('spend today $1.73+  pace over');
     const top = lines.findIndex((l) => l.includes('AGENT'));
-    const at = lines[top].indexOf('SPEND');
+    const at = must(lines[top], 'the header line').indexOf('SPEND');
     // Right-aligned under the header: each cell ends where the header ends (+4: 'SPEND' is 5 of 9 cells).
     const cell = (name: string) => {
       const row = lines.slice(top + 1).find((l) => new RegExp(`^\\W*${name} `).test(l));

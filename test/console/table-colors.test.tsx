@@ -12,6 +12,7 @@ import { useConsole } from '../../hooks/useConsoleStore.js';
 import { truncateToWidth } from '../../src/view/format.js';
 import type { ColumnSpec } from '../../src/view/columns.js';
 import { renderConsole, type Rendered } from '../helpers/render.js';
+import { at } from '../helpers/must.js';
 
 /** The nested-Text table as it was before (reference rendering). */
 function NestedTable(props: TableProps): React.ReactElement | null {
@@ -77,7 +78,7 @@ const columns: ColumnSpec[] = [
 const colors = ['green', 'cyan', 'yellow', 'magenta', 'red', undefined, '#ff8800', 'nonsense'];
 const rows = Array.from({ length: 12 }, (_, i) => [
   `agent${i}`,
-  ['working', 'available', 'stale', 'unknown', 'dead', 'odd', 'hex', 'bad'][i % 8],
+  at(['working', 'available', 'stale', 'unknown', 'dead', 'odd', 'hex', 'bad'], i % 8),
   `${i * 7}s`,
   i % 3 ? '' : 'DRIFT',
   i % 4 ? `heartbeat ${i}s old ^[]2;x^G` : '',
@@ -120,7 +121,7 @@ describe('Table colours as one string', () => {
           selected,
           offset,
           focused,
-          cellColor: (row, column) => (column === 1 ? colors[row % colors.length] : column === 3 && rows[row][3] ? 'yellow' : undefined),
+          cellColor: (row, column) => (column === 1 ? colors[row % colors.length] : column === 3 && at(rows, row)[3] ? 'yellow' : undefined),
         };
         for (const color of [true, false]) {
           const ours = await frameOf(<Table {...props} />, color);

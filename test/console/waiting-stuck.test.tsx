@@ -8,6 +8,7 @@ import chalk from 'chalk';
 import { readinessColor } from '../../components/Line.js';
 import { READINESS_ORDER } from '../../fleet/types.js';
 import { agentMatchesFilter } from '../../src/store/selectors.js';
+import type { AgentRow } from '../../src/snapshot/types.js';
 import { renderSnapshotTable } from '../../src/view/once-table.js';
 import { agentDetailLines, readinessCounts } from '../../src/view/rows.js';
 import { makeAgent, makeSnapshot } from '../fixtures/snapshots.js';
@@ -27,7 +28,8 @@ const prompt = {
   block: ' Bash command\n\n   echo hi > proto.txt\n Do you want to proceed?\n ❯ 1. Yes',
   id: 'd2a353cde108c984',
 };
-function fleet() {
+// A tuple, so a test picks its agents by position.
+function fleet(): [AgentRow, AgentRow, AgentRow, AgentRow] {
   return [
     makeAgent('orchestrator', { class: 'orchestrator' }),
     makeAgent('enhancer1', { class: 'enhancer', readiness: 'available' }),

@@ -55,7 +55,7 @@ describe('hook config merge (pure)', () => {
       'UserPromptSubmit',
     ]);
     expect(json.hooks.Notification).toEqual([{ matcher: 'permission_prompt', hooks: [{ type: 'command', command, timeout: 5 }] }]);
-    expect(json.hooks.Stop[0].hooks[0]).toEqual({ type: 'command', command, timeout: 5 });
+    expect(json.hooks.Stop?.[0]?.hooks[0]).toEqual({ type: 'command', command, timeout: 5 });
     expect(wiredEvents(r.text, CLAUDE_HOOK_EVENTS)).toHaveLength(CLAUDE_HOOK_EVENTS.length);
   });
 
@@ -65,7 +65,7 @@ describe('hook config merge (pure)', () => {
     const json = readJson<HooksFile>(first.text);
     expect(json.model).toBe('opus');
     expect(json.permissions).toEqual(OPERATOR.permissions);
-    expect(json.hooks.Stop[0]).toEqual(OPERATOR.hooks.Stop[0]);
+    expect(json.hooks.Stop?.[0]).toEqual(OPERATOR.hooks.Stop[0]);
     expect(json.hooks.Stop).toHaveLength(2);
     expect(json.hooks.PreToolUse).toEqual(OPERATOR.hooks.PreToolUse);
     const second = mergeClaudeStyleHooks(first.text, CLAUDE_HOOK_EVENTS, command, 'settings.json');
@@ -233,9 +233,9 @@ describe('mosaic-top hooks install / status / heartbeat-hook (real program)', ()
     expect(first.stdout).toMatch(/2 file\(s\) changed, 0 already wired/);
     expect(first.stdout).toContain('codex trust: Codex will show "Hooks need review" once for these hooks');
     const json = readJsonFile<HooksFile>(settings);
-    expect(json.hooks.Stop[0]).toEqual(OPERATOR.hooks.Stop[0]);
+    expect(json.hooks.Stop?.[0]).toEqual(OPERATOR.hooks.Stop[0]);
     expect(json.hooks.PreToolUse).toEqual(OPERATOR.hooks.PreToolUse);
-    expect(json.hooks.Stop[1].hooks[0].command).toBe(
+    expect(json.hooks.Stop?.[1]?.hooks[0]?.command).toBe(
       `${process.execPath} ${fs.realpathSync(BIN)} ${HOOK_COMMAND_MARK} claude --mosaic-home ${env.MOSAIC_HOME} || true`,
     );
     // The statusLine is opt-in (--statusline): not added.

@@ -15,6 +15,7 @@ import { parseRosterText } from '../../fleet/roster.js';
 import { restartOrder, workingInterruption } from '../../src/actions/lifecycle.js';
 import { resetCommandFor } from '../../src/actions/reset.js';
 import type { AgentRow, UnitInfo } from '../../src/snapshot/types.js';
+import { at } from '../helpers/must.js';
 
 const unit = (activeState: string, subState = 'exited', unitFileState = 'enabled'): UnitInfo => ({
   name: 'mosaic-agent@c1.service',
@@ -51,8 +52,8 @@ describe('roster runtimes:', () => {
       pi: { resetCommand: null },
       bare: { resetCommand: null },
     });
-    expect(resetCommandFor(r.roster, r.roster.agents[0])).toBe('/clear');
-    expect(resetCommandFor(r.roster, r.roster.agents[1])).toBeNull();
+    expect(resetCommandFor(r.roster, at(r.roster.agents, 0))).toBe('/clear');
+    expect(resetCommandFor(r.roster, at(r.roster.agents, 1))).toBeNull();
   });
 
   it('a roster without runtimes: has none; wrong types are errors with file:line:column', () => {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultRosterCacheDir, loadRoster, loadRosterCached, parseRosterText, RosterCache } from '../../fleet/roster.js';
 import { readJsonFile } from '../helpers/json.js';
+import { at } from '../helpers/must.js';
 
 const UPSTREAM = `version: 1
 transport: tmux
@@ -68,13 +69,13 @@ describe('parseRosterText', () => {
     const r = parseRosterText('tmux:\n  socketName: s1\n  holderSession: h\nagents:\n  - name: a\n    runtime: pi\n    modelHint: m\n', 'f');
     expect(r.ok && r.roster.socket).toBe('s1');
     expect(r.ok && r.roster.holderSession).toBe('h');
-    expect(r.ok && r.roster.agents[0].modelHint).toBe('m');
+    expect(r.ok && at(r.roster.agents, 0).modelHint).toBe('m');
   });
 
   it('absent socket_name means the default socket (null), not a named default', () => {
     const r = parseRosterText('agents:\n  - name: a\n    runtime: pi\n', 'f');
     expect(r.ok && r.roster.socket).toBeNull();
-    expect(r.ok && r.roster.agents[0].socket).toBeNull();
+    expect(r.ok && at(r.roster.agents, 0).socket).toBeNull();
   });
 
   it('names file:line:column for a missing name', () => {
@@ -176,21 +177,21 @@ describe('parsed-roster cache', () => {
     fs.writeFileSync(file, 'agents:\n  - name: a\n    runtime: pi\n');
     const first = loadRosterCached(file, cacheDir);
     expect(first.ok && first.roster.agents.map((a) => a.name)).toEqual(['a']);
-    const [cacheFile] = fs.readdirSync(cacheDir);
+    const cacheFile = at(fs.readdirSync(cacheDir), 0, 'cache file');
     expect(fs.statSync(path.join(cacheDir, cacheFile)).mode & 0o777).toBe(0o600);
 
     // Prove a hit: tamper with the cached copy; an unchanged roster file returns it.
     const cached = readJsonFile<{ roster: { agents: Array<{ name: string }> } }>(path.join(cacheDir, cacheFile));
-    cached.roster.agents[0].name = 'from-cache';
+    at(cached.roster.agents, 0).name = 'from-cache';
     fs.writeFileSync(path.join(cacheDir, cacheFile), JSON.stringify(cached));
     const hit = loadRosterCached(file, cacheDir);
-    expect(hit.ok && hit.roster.agents[0].name).toBe('from-cache');
+    expect(hit.ok && at(hit.roster.agents, 0).name).toBe('from-cache');
 
     // Any change to the file (here: same content rewritten ⇒ new mtime/ctime) ⇒ parsed again.
     const later = new Date(Date.now() + 5000);
     fs.utimesSync(file, later, later);
     const miss = loadRosterCached(file, cacheDir);
-    expect(miss.ok && miss.roster.agents[0].name).toBe('a');
+    expect(miss.ok && at(miss.roster.agents, 0).name).toBe('a');
 
     fs.writeFileSync(file, 'agents:\n  - runtime: pi\n');
     expect(loadRosterCached(file, cacheDir).ok).toBe(false);
@@ -201,8 +202,8 @@ describe('parsed-roster cache', () => {
     fs.writeFileSync(file, 'agents:\n  - name: b\n    runtime: pi\n');
     fs.writeFileSync(path.join(cacheDir, cacheFile), '{not json');
     const fixed = loadRosterCached(file, cacheDir);
-    expect(fixed.ok && fixed.roster.agents[0].name).toBe('b');
-    expect(new RosterCache(file, { cacheDir: null }).get().roster?.agents[0].name).toBe('b');
+    expect(fixed.ok && at(fixed.roster.agents, 0).name).toBe('b');
+    expect(new RosterCache(file, { cacheDir: null }).get().roster?.agents[0]?.name).toBe('b');
   });
 
   it('RosterCache sees a same-size rewrite even when the old mtime is put back (ctime changes)', async () => {
@@ -213,7 +214,7 @@ describe('parsed-roster cache', () => {
     fs.writeFileSync(file, 'agents:\n  - name: aa\n    runtime: pi\n');
     fs.utimesSync(file, old, old);
     const cache = new RosterCache(file, { cacheDir: path.join(dir, 'cache') });
-    expect(cache.get().roster?.agents[0].name).toBe('aa');
+    expect(cache.get().roster?.agents[0]?.name).toBe('aa');
     const ctimeBefore = fs.statSync(file).ctimeMs;
     // ctime ticks at the kernel's clock granularity (a few ms): rewrite until it has moved.
     for (let i = 0; i < 200 && fs.statSync(file).ctimeMs === ctimeBefore; i++) {
@@ -223,7 +224,7 @@ describe('parsed-roster cache', () => {
     }
     expect(fs.statSync(file).mtimeMs).toBe(old * 1000);
     expect(fs.statSync(file).ctimeMs).not.toBe(ctimeBefore);
-    expect(cache.get().roster?.agents[0].name).toBe('bb');
+    expect(cache.get().roster?.agents[0]?.name).toBe('bb');
   });
 
   it('lives under XDG_CACHE_HOME, else ~/.cache', () => {

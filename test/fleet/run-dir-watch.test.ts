@@ -15,6 +15,7 @@ import { resolvePaths, type MosaicPaths } from '../../lib/paths.js';
 import { collectSnapshot } from '../../src/snapshot/collect.js';
 import { writeTestRoster } from '../helpers/roster.js';
 import { waitFor } from '../helpers/tmux.js';
+import { at } from '../helpers/must.js';
 
 let home: string;
 let paths: MosaicPaths;
@@ -296,7 +297,7 @@ describe('the snapshot sees run dir changes with push on and off', () => {
       const collect = () => collectSnapshot({ paths, includeBacklog: false, readScreens: false, runDirReaders: readers });
       writeHeartbeat(paths.runDir, 'a1', { state: 'busy' });
       const first = await collect();
-      expect(first.agents[0].heartbeat?.state).toBe('busy');
+      expect(at(first.agents, 0).heartbeat?.state).toBe('busy');
       expect(first.fleet.paused).toBeNull();
       writeHeartbeat(paths.runDir, 'a1', { state: 'stuck', reason: 'rate limit' });
       fs.writeFileSync(path.join(paths.runDir, 'PAUSED'), 'by=ops\n');
@@ -305,7 +306,7 @@ describe('the snapshot sees run dir changes with push on and off', () => {
         await eventFor('PAUSED');
       }
       const second = await collect();
-      expect(second.agents[0].heartbeat).toMatchObject({ state: 'stuck', reason: 'rate limit' });
+      expect(at(second.agents, 0).heartbeat).toMatchObject({ state: 'stuck', reason: 'rate limit' });
       expect(second.fleet.paused).toMatchObject({ by: 'ops' });
       if (push) expect(watch?.stats.reads).toBe(5); // beat, PAUSED, env file; then the beat and PAUSED again
     });

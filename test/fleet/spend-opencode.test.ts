@@ -15,6 +15,7 @@ import { SpendMeter } from '../../fleet/spend/meter.js';
 import { eventOfRow, OpencodeStore, opencodeDbPath, sqliteShell, type SqliteRunner } from '../../fleet/spend/opencode.js';
 import { recordSource, scopeOf } from '../../fleet/spend/sources.js';
 import { objectContaining } from '../helpers/matchers.js';
+import { at } from '../helpers/must.js';
 
 const SCHEMA = `PRAGMA journal_mode=WAL;
 CREATE TABLE session (id text PRIMARY KEY, project_id text NOT NULL, directory text NOT NULL, title text NOT NULL, version text NOT NULL,
@@ -87,7 +88,7 @@ describe('opencode records', () => {
     const second = store.read(db, 0);
     expect(queries).toHaveLength(2);
     expect(queries[1]).toContain('m.time_updated >= 3000');
-    expect(second[0].events.map((e) => [e.key, e.tokens.total])).toEqual([
+    expect(at(second, 0).events.map((e) => [e.key, e.tokens.total])).toEqual([
       ['msg_1', 1112],
       ['msg_2', 2227],
     ]);
@@ -114,7 +115,7 @@ describe('opencode records', () => {
       [path.join(db, 'ses_a'), 'oc-a', [10]],
       [path.join(db, 'ses_b'), null, [19]],
     ]);
-    expect(files[1].reason).toContain('could be oc-b or oc-c');
+    expect(at(files, 1).reason).toContain('could be oc-b or oc-c');
 
     const saved = process.env.PATH;
     process.env.PATH = path.join(dir, 'empty-bin');

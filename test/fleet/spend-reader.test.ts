@@ -6,6 +6,7 @@ import { SpendLedger } from '../../fleet/spend/ledger.js';
 import { parseRecord, type ParserState } from '../../fleet/spend/records.js';
 import { MAX_LINE_BYTES, newCursor, readNewLines } from '../../fleet/spend/tail.js';
 import { addTokens, zeroTokens, type SpendTokens } from '../../fleet/spend/types.js';
+import { at } from '../helpers/must.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -293,7 +294,7 @@ describe('incremental reading', () => {
     expect(first.save()).toBeNull();
     const files = fs.readdirSync(cache);
     expect(files).toHaveLength(1);
-    expect(fs.statSync(path.join(cache, files[0])).mode & 0o777).toBe(0o600);
+    expect(fs.statSync(path.join(cache, at(files, 0))).mode & 0o777).toBe(0o600);
     expect(fs.statSync(cache).mode & 0o777).toBe(0o700);
     fs.appendFileSync(f, `${claude('m1', 'r1', [1, 1, 1, 1])}\n${claude('m2', 'r2', [2, 2, 2, 2])}\n`);
     const second = new SpendLedger(cache);

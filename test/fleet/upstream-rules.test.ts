@@ -14,6 +14,7 @@ import { parseRosterText } from '../../fleet/roster.js';
 import { evaluateFloor, idleWithWork, leadProblem } from '../../fleet/rules.js';
 import type { Readiness } from '../../fleet/types.js';
 import { stringContaining } from '../helpers/matchers.js';
+import { at } from '../helpers/must.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -43,10 +44,10 @@ describe('roster defaults as upstream', () => {
       'defaults:\n  working_directory: ~/src\nagents:\n  - name: a\n  - name: b\n    runtime: claude\n    working_directory: /srv/b\n  - name: c\n',
     );
     const env = parseAgentEnv('MOSAIC_AGENT_RUNTIME=codex\nMOSAIC_AGENT_WORKDIR=/srv/mosaic\n');
-    expect(agentLaunch(r.agents[0], env)).toEqual({ runtime: 'codex', runtimeFrom: 'env', workingDirectory: '/srv/mosaic' });
+    expect(agentLaunch(at(r.agents, 0), env)).toEqual({ runtime: 'codex', runtimeFrom: 'env', workingDirectory: '/srv/mosaic' });
     // The roster's own values win over the .env.
-    expect(agentLaunch(r.agents[1], env)).toEqual({ runtime: 'claude', runtimeFrom: 'roster', workingDirectory: '/srv/b' });
-    expect(agentLaunch(r.agents[2], {})).toEqual({ runtime: 'pi', runtimeFrom: 'default', workingDirectory: '~/src' });
+    expect(agentLaunch(at(r.agents, 1), env)).toEqual({ runtime: 'claude', runtimeFrom: 'roster', workingDirectory: '/srv/b' });
+    expect(agentLaunch(at(r.agents, 2), {})).toEqual({ runtime: 'pi', runtimeFrom: 'default', workingDirectory: '~/src' });
   });
 
   it('the expected program sees through launcher wrappers', () => {
@@ -137,7 +138,7 @@ describe('IDLE-WITH-WORK (NS-3)', () => {
     expect(idleWithWork(agents, ready, { lead: 'orchestrator', paused: false })).toEqual({ agents: ['coder1'], readyCards: 2, nextCard: 'A4' });
     // coder1 claims a card: cleared.
     expect(
-      idleWithWork([agents[0], row('coder1', 'coder', 'available', { cardId: 'A4' }), agents[2]], ready, { lead: 'orchestrator', paused: false }),
+      idleWithWork([at(agents, 0), row('coder1', 'coder', 'available', { cardId: 'A4' }), at(agents, 2)], ready, { lead: 'orchestrator', paused: false }),
     ).toBeNull();
     expect(idleWithWork(agents, [], { lead: 'orchestrator', paused: false })).toBeNull();
     expect(idleWithWork(agents, null, { lead: 'orchestrator', paused: false })).toBeNull();

@@ -133,7 +133,7 @@ describe('sendRefusal (before anything is typed)', () => {
       ['codex', 'codex-idle'],
       ['codex', 'codex-busy'],
       ['opencode', 'opencode-idle'],
-    ]) {
+    ] as const) {
       expect(refuse(rt, screen(name)), `${rt} ${name}`).toBeNull();
     }
   });

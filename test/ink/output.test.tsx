@@ -9,6 +9,7 @@ import { Chalk } from 'chalk';
 import { asciiStyledChars, installFastOutputPass, originalOutputGet } from '../../src/ink/output.js';
 import { makeAgent, makeBacklog, makeSnapshot, manyAgents, mixedFleet } from '../fixtures/snapshots.js';
 import { renderConsole } from '../helpers/render.js';
+import { at } from '../helpers/must.js';
 
 type Get = (this: unknown) => { output: string; height: number };
 interface OutputClass {
@@ -80,7 +81,7 @@ describe('fast Ink output pass', () => {
       const r = both(200, 8, [
         [0, 0, lines.join('\n')],
         [3, 4, lines.join('\n')],
-        [150, 6, lines[0]],
+        [150, 6, at(lines, 0)],
       ]);
       expect(r.ours).toEqual(r.ink);
     });
@@ -145,8 +146,8 @@ describe('fast Ink output pass', () => {
     ).toBe('abc');
     for (const line of ['名', '\u001b]8;;x\u0007', '\u001b[2K', 'tab\t', '\u001b[31', '\u001bx']) expect(asciiStyledChars(line)).toBeNull();
     const styled = asciiStyledChars('\u001b[31mab\u001b[39mc')!;
-    expect(styled[0].styles).toBe(styled[1].styles);
-    expect(styled[2].styles).toHaveLength(0);
+    expect(at(styled, 0).styles).toBe(at(styled, 1).styles);
+    expect(at(styled, 2).styles).toHaveLength(0);
   });
 
   it('every frame of the real console is the same with both passes', async () => {

@@ -76,7 +76,7 @@ describe('bounded reads (lib/bounded-read.ts)', () => {
       ['fifo', 'a FIFO'],
       ['zero', 'a character device'],
       ['.', 'a directory'],
-    ]) {
+    ] as const) {
       const p = path.join(dir, name);
       expect(() => readBoundedFile(p, { maxBytes: 4 })).toThrow(new BoundedReadError(p, 'not-regular', `${kind}, not a regular file`));
     }

@@ -13,6 +13,7 @@ import type { UnitInfo } from '../../fleet/types.js';
 import { resolvePaths } from '../../lib/paths.js';
 import { joinSnapshot } from '../../src/snapshot/join.js';
 import type { HostProbe, ProbeResults } from '../../src/snapshot/probe-results.js';
+import { at, must } from '../helpers/must.js';
 
 const NOW_S = 1_800_000_000;
 const SOCKET = 'mosaic-fleet';
@@ -133,10 +134,10 @@ describe('joinSnapshot', () => {
       ['gamma', 'dead'],
     ]);
     // alpha's pane runs bash, not the roster's claude: DRIFT.
-    expect(snap.agents[0].flags).toContain('DRIFT');
-    expect(snap.agents[1].flags).not.toContain('DRIFT');
-    expect(snap.agents[1].unit?.name).toBe('mosaic-agent@beta.service');
-    expect(snap.agents[0].ssh).toBeUndefined();
+    expect(at(snap.agents, 0).flags).toContain('DRIFT');
+    expect(at(snap.agents, 1).flags).not.toContain('DRIFT');
+    expect(at(snap.agents, 1).unit?.name).toBe('mosaic-agent@beta.service');
+    expect(at(snap.agents, 0).ssh).toBeUndefined();
     expect(snap.fleet.counts).toEqual({ dead: 1, waiting: 0, stuck: 0, unknown: 0, stale: 0, working: 1, available: 1 });
     expect(snap.unmanaged).toEqual([]);
     expect(snap.errors).toEqual([]);
@@ -154,8 +155,8 @@ describe('joinSnapshot', () => {
       processes: tree(),
     });
     const snap = joinSnapshot(results([agent('alpha')], { local }));
-    expect(snap.agents[0].process?.expected).toBe('bash');
-    expect(snap.agents[0].flags).not.toContain('DRIFT');
+    expect(at(snap.agents, 0).process?.expected).toBe('bash');
+    expect(at(snap.agents, 0).flags).not.toContain('DRIFT');
   });
 
   it('a screen is read only on a pane that runs its runtime: a shell showing a prompt is not waiting (DRIFT, evidence why)', () => {
@@ -179,7 +180,8 @@ describe('joinSnapshot', () => {
       ]),
     });
     const snap = joinSnapshot(results([agent('alpha'), agent('beta')], { local }));
-    const [alpha, beta] = snap.agents;
+    const alpha = at(snap.agents, 0);
+    const beta = at(snap.agents, 1);
     expect(alpha.readiness).toBe('available');
     expect(alpha.flags).toContain('DRIFT');
     expect(alpha.screen).toBeUndefined();
@@ -191,8 +193,8 @@ describe('joinSnapshot', () => {
   it('a failed local socket probe makes its agents unknown with the probe error, never dead', () => {
     const local = host({ tmux: new Map([[SOCKET, socketProbe(SOCKET, [], { ok: false, serverRunning: false, error: 'tmux: timed out after 2000 ms' })]]) });
     const snap = joinSnapshot(results([agent('alpha')], { local }));
-    expect(snap.agents[0].readiness).toBe('unknown');
-    expect(snap.agents[0].evidence.join('\n')).toContain('tmux: timed out after 2000 ms');
+    expect(at(snap.agents, 0).readiness).toBe('unknown');
+    expect(at(snap.agents, 0).evidence.join('\n')).toContain('tmux: timed out after 2000 ms');
     expect(snap.errors).toEqual(['tmux: timed out after 2000 ms']);
     expect(snap.probes[`tmux:${SOCKET}`]).toEqual({ ok: false, durationMs: 1, error: 'tmux: timed out after 2000 ms' });
   });
@@ -217,8 +219,8 @@ describe('joinSnapshot', () => {
       ['far1', 'available', 'me@gpu2'],
       ['far2', 'dead', 'me@gpu2'],
     ]);
-    expect(snap.agents[1].evidence).toContain(`pane =far1:0.0 on socket ${SOCKET} at host gpu2`);
-    expect(snap.agents[1].unit?.name).toBe('mosaic-agent@far1.service');
+    expect(at(snap.agents, 1).evidence).toContain(`pane =far1:0.0 on socket ${SOCKET} at host gpu2`);
+    expect(at(snap.agents, 1).unit?.name).toBe('mosaic-agent@far1.service');
     expect(snap.unmanaged).toEqual([{ session: 'stray', panes: 1, currentCommand: 'vim', idleSeconds: 5, socket: SOCKET, host: 'gpu2' }]);
     expect(snap.probes['ssh:me@gpu2']).toEqual({ ok: true, durationMs: 40, error: null });
     expect(snap.probes['systemd:me@gpu2']).toEqual({ ok: true, durationMs: 0, error: null });
@@ -228,9 +230,9 @@ describe('joinSnapshot', () => {
     const agents = [agent('far1', { host: 'gpu2', ssh: 'gpu2' })];
     const remote = host({ target: 'gpu2', host: 'gpu2', ok: false, error: 'Permission denied (publickey).' });
     const snap = joinSnapshot(results(agents, { remotes: [remote] }));
-    expect(snap.agents[0].readiness).toBe('unknown');
-    expect(snap.agents[0].heartbeat).toBeNull();
-    expect(snap.agents[0].evidence.join('\n')).toContain('ssh gpu2: Permission denied (publickey).');
+    expect(at(snap.agents, 0).readiness).toBe('unknown');
+    expect(at(snap.agents, 0).heartbeat).toBeNull();
+    expect(at(snap.agents, 0).evidence.join('\n')).toContain('ssh gpu2: Permission denied (publickey).');
     expect(snap.errors).toEqual(['ssh gpu2: Permission denied (publickey).']);
   });
 
@@ -238,8 +240,8 @@ describe('joinSnapshot', () => {
     const agents = [agent('far1', { host: 'gpu2', ssh: 'gpu2', socket: 'other' })];
     const remote = host({ target: 'gpu2', host: 'gpu2', tmux: new Map([[SOCKET, socketProbe(SOCKET, [])]]) });
     const snap = joinSnapshot(results(agents, { remotes: [remote] }));
-    expect(snap.agents[0].readiness).toBe('unknown');
-    expect(snap.agents[0].evidence.join('\n')).toContain('ssh gpu2: socket other not probed');
+    expect(at(snap.agents, 0).readiness).toBe('unknown');
+    expect(at(snap.agents, 0).evidence.join('\n')).toContain('ssh gpu2: socket other not probed');
   });
 
   it('reports unmanaged local sessions, and a missing holder on the roster socket', () => {
@@ -276,8 +278,8 @@ describe('joinSnapshot', () => {
       heartbeats: new Map([['alpha', beat('alpha', 'busy')]]),
     });
     const snap = joinSnapshot(results([agent('alpha')], { local, backlog: { value: backlog, durationMs: 3, error: null } }));
-    expect(snap.agents[0].claim).toEqual({ cardId: 'c2', title: 'card c2', secondsLeft: -5 });
-    expect(snap.agents[0].flags).toContain('EXPIRED-CLAIM');
+    expect(at(snap.agents, 0).claim).toEqual({ cardId: 'c2', title: 'card c2', secondsLeft: -5 });
+    expect(at(snap.agents, 0).flags).toContain('EXPIRED-CLAIM');
     expect(snap.probes.backlog).toEqual({ ok: true, durationMs: 3, error: null });
     expect(snap.backlog).toBe(backlog);
   });
@@ -296,7 +298,7 @@ describe('joinSnapshot', () => {
     expect(snap.agents).toEqual([]);
     expect(snap.fleet.floor).toMatchObject({ ok: false, profile: 'default', orchestrators: 0, enhancers: 0, reason: 'no roster loaded' });
     expect(snap.errors).toEqual(['roster: roster.yaml: not found']);
-    expect(snap.probes.roster.ok).toBe(false);
+    expect(must(snap.probes.roster, 'roster probe').ok).toBe(false);
   });
 
   it('runtime from the roster, else the .env (MOSAIC_AGENT_RUNTIME), else pi; the expected program through `mosaic yolo <runtime>`', () => {

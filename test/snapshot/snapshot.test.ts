@@ -19,6 +19,7 @@ import { snapshotValidator } from '../helpers/schema.js';
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
 import { writeTestRoster, type TestAgentDef } from '../helpers/roster.js';
 import { stringMatching } from '../helpers/matchers.js';
+import { must } from '../helpers/must.js';
 
 const FIXTURE_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'bin');
 const ORIGINAL_PATH = process.env.PATH;
@@ -231,7 +232,7 @@ describe('collectSnapshot (real tmux)', () => {
 
       // The bus comes back: seen at the first snapshot after the retry time, and then every tick again.
       delete process.env.MT_SYSTEMCTL_MODE;
-      expect((await take(t0 + 29_000)).s.probes.systemd.ok).toBe(false);
+      expect(must((await take(t0 + 29_000)).s.probes.systemd, 'systemd probe').ok).toBe(false);
       const back = await take(t0 + 30_000);
       expect(back.spawned).toBe(2);
       expect(back.s.probes.systemd).toMatchObject({ ok: true, error: null });
@@ -242,9 +243,9 @@ describe('collectSnapshot (real tmux)', () => {
       // A timeout is not a lasting state: asked again at the next snapshot.
       process.env.MT_SYSTEMCTL_MODE = 'hang';
       const hung = await collectSnapshot({ paths, includeBacklog: false, systemdBackoff, now: t0 + 34_000, probeTimeoutMs: 300 });
-      expect(hung.probes.systemd.error).toBe('systemd unavailable: systemctl: timed out after 300 ms');
+      expect(must(hung.probes.systemd, 'systemd probe').error).toBe('systemd unavailable: systemctl: timed out after 300 ms');
       delete process.env.MT_SYSTEMCTL_MODE;
-      expect((await take(t0 + 36_000)).s.probes.systemd.ok).toBe(true);
+      expect(must((await take(t0 + 36_000)).s.probes.systemd, 'systemd probe').ok).toBe(true);
     } finally {
       delete process.env.MT_SYSTEMCTL_LOG;
     }
@@ -265,7 +266,7 @@ describe('collectSnapshot (real tmux)', () => {
     const pending = collectSnapshot({ paths, includeBacklog: false, signal: controller.signal, probeTimeoutMs: 30_000 });
     controller.abort();
     const aborted = await pending;
-    expect(aborted.probes.systemd.error).toBe('systemd unavailable: systemctl: aborted');
+    expect(must(aborted.probes.systemd, 'systemd probe').error).toBe('systemd unavailable: systemctl: aborted');
   });
 
   it('no tmux server on the socket: every agent dead, probe says why, no crash', async () => {
@@ -387,7 +388,7 @@ describe('collectSnapshot (real tmux)', () => {
     fs.writeFileSync(paths.roster, `tmux:\n  socket_name: ${tmux.socket}\nagents:\n  - name: a1\n    runtime: 42\n`);
     const s = await collectSnapshot({ paths, rosterCache: cache, includeBacklog: false });
     expect(s.agents.map((a) => a.name)).toEqual(['a1']);
-    expect(s.probes.roster.ok).toBe(false);
+    expect(must(s.probes.roster, 'roster probe').ok).toBe(false);
     expect(s.errors[0]).toBe(`roster: (showing the last good roster) ${paths.roster}:5:14: agent a1: runtime must be a string, got number 42`);
     // Without a last good roster: an error, no agents, no crash.
     const fresh = await collectSnapshot({ paths, includeBacklog: false });

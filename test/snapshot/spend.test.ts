@@ -19,6 +19,7 @@ import { readJson } from '../helpers/json.js';
 import { createLiveCollector } from '../../src/snapshot/live.js';
 import type { WatchedMeterReads } from '../../fleet/spend/meter-reads.js';
 import { claudeRecord } from '../helpers/spend-records.js';
+import { at } from '../helpers/must.js';
 
 function codexRollout(cwd: string, at: Date, used: number, resetsInS: number): string {
   const reset = Math.floor(at.getTime() / 1000) + resetsInS;
@@ -120,7 +121,7 @@ describe('spend meter (real tmux, stand-in runtime processes)', () => {
     expect(b.spend?.tokens).toEqual({ input: 400, output: 70, cacheRead: 600, cacheWrite: 0, reasoning: 10, total: 1070 });
     expect(b.spend?.quota).toHaveLength(1);
     expect(b.spend?.quota[0]).toMatchObject({ agent: 'coder-b', window: 'primary', usedPercent: 40, windowMinutes: 300, pace: 'over' });
-    expect(b.spend?.quota[0].projectedPercentAtReset).toBeGreaterThan(200);
+    expect(b.spend?.quota[0]?.projectedPercentAtReset).toBeGreaterThan(200);
     expect(b.flags).toContain('OVER-PACE');
     expect(a.flags).not.toContain('OVER-PACE');
     expect(once.fleet.spend?.tokens.total).toBe(1536 + 1070);
@@ -136,8 +137,8 @@ describe('spend meter (real tmux, stand-in runtime processes)', () => {
       ['claude-opus-4-8', 3],
       ['gpt-5.1-codex', 1],
     ]);
-    expect(Object.keys(report.rows[0]).sort()).toEqual(['by', 'costUsd', 'key', 'requests', 'runtime', 'sessions', 'tokens', 'unpricedModels'].sort());
-    expect(Object.keys(report.quota[0]).sort()).toEqual(
+    expect(Object.keys(at(report.rows, 0)).sort()).toEqual(['by', 'costUsd', 'key', 'requests', 'runtime', 'sessions', 'tokens', 'unpricedModels'].sort());
+    expect(Object.keys(at(report.quota, 0)).sort()).toEqual(
       ['agent', 'runtime', 'window', 'windowMinutes', 'usedPercent', 'resetsAt', 'elapsedPercent', 'projectedPercentAtReset', 'pace'].sort(),
     );
     const table = await runBin(['spend'], env);

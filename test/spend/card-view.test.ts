@@ -11,6 +11,7 @@ import { claimedCardSpend } from '../../src/snapshot/spend.js';
 import { spendViewLines } from '../../src/view/spend-rows.js';
 import { makeAgent, makeBacklog, makeSnapshot } from '../fixtures/snapshots.js';
 import { spendFleet } from '../fixtures/spend.js';
+import { at } from '../helpers/must.js';
 
 const CLAIM = Date.parse('2026-12-06T10:00:00.000Z');
 const NOW = CLAIM + 65 * 60_000;
@@ -49,8 +50,8 @@ describe('per-card spend in the snapshot and the $ view', () => {
     const cards = claimedCardSpend(snapshot, files, loadPriceBook('/nonexistent/prices.yaml'), NOW);
     expect(cards).toHaveLength(1);
     expect(cards[0]).toMatchObject({ card: 'C7', agent: 'coder1', since: '2026-12-06T10:00:00.000Z', requests: 2 });
-    expect(cards[0].tokens).toEqual(makeTokens(120, 120, 0, 0));
-    expect(cards[0].costUsd).toBeGreaterThan(0);
+    expect(at(cards, 0).tokens).toEqual(makeTokens(120, 120, 0, 0));
+    expect(at(cards, 0).costUsd).toBeGreaterThan(0);
   });
 
   it('the $ view lists each claimed card before the windows; none without card spend; text sanitized', () => {

@@ -5,6 +5,7 @@ import { backlogRows, scrollOffset, visibleAgents } from '../../src/store/select
 import { computeLayout, consoleLayout } from '../../src/view/layout.js';
 import { floorText } from '../../src/view/rows.js';
 import { makeAgent, makeBacklog, makeSnapshot, manyAgents, mixedFleet } from '../fixtures/snapshots.js';
+import { at } from '../helpers/must.js';
 
 describe('console store', () => {
   it('applies whole snapshots, fleet and backlog slices together', () => {
@@ -15,17 +16,17 @@ describe('console store', () => {
     expect(s.fleet.snapshot).toBe(snap);
     expect(s.fleet.snapshotAtMs).toBe(1000);
     expect(s.fleet.applied).toBe(1);
-    expect(s.backlog.section?.claimed[0].id).toBe('A3');
+    expect(s.backlog.section?.claimed[0]?.id).toBe('A3');
     store.getState().tickFailed('boom', 2000);
     // The last snapshot stays on screen, but no row keeps a readiness that is no longer true.
     const stale = store.getState().fleet.snapshot!;
     expect(stale.agents.map((a) => a.name)).toEqual(snap.agents.map((a) => a.name));
     expect(stale.agents.every((a) => a.readiness === 'unknown' && a.evidence[0] === 'no fresh snapshot: boom')).toBe(true);
-    expect(stale.agents[0].evidence[1]).toBe(`was ${snap.agents[0].readiness} in the snapshot of ${snap.generatedAt}`);
+    expect(at(stale.agents, 0).evidence[1]).toBe(`was ${at(snap.agents, 0).readiness} in the snapshot of ${snap.generatedAt}`);
     expect(stale.fleet.counts.unknown).toBe(snap.agents.length);
     expect(store.getState().fleet.tickError).toBe('boom');
     store.getState().tickFailed('boom again', 2500);
-    expect(store.getState().fleet.snapshot!.agents[0].evidence.filter((e) => e.startsWith('no fresh snapshot')).length).toBe(1);
+    expect(at(store.getState().fleet.snapshot!.agents, 0).evidence.filter((e) => e.startsWith('no fresh snapshot')).length).toBe(1);
     store.getState().applySnapshot(snap, 3000);
     expect(store.getState().fleet.tickError).toBeNull();
   });

@@ -3,6 +3,7 @@ import { DEFAULT_ATTENTION, diffSnapshots, transitionChange, transitionTarget, t
 import { NotifyDamper } from '../../src/transitions/damper.js';
 import type { AgentRow, Snapshot } from '../../src/snapshot/types.js';
 import { makeAgent, makeSnapshot } from '../fixtures/snapshots.js';
+import { at } from '../helpers/must.js';
 
 /** A snapshot at `atMs` of `agents` (orchestrator + enhancer keep the floor up unless told). */
 function snap(atMs: number, agents: AgentRow[], over: Partial<Snapshot> = {}): Snapshot {
@@ -44,8 +45,8 @@ describe('diffSnapshots', () => {
       evidence: ['no pane =coder1:0.0 on socket mosaic-fleet'],
       attention: true,
     });
-    expect(transitionChange(out[0])).toBe('working → dead');
-    expect(transitionTarget(out[0])).toBe('dead');
+    expect(transitionChange(at(out, 0))).toBe('working → dead');
+    expect(transitionTarget(at(out, 0))).toBe('dead');
     // Back to working: a transition, not an attention one.
     const back = diffSnapshots(b, snap(5000, [...base(), makeAgent('coder1', { readiness: 'working', host: 'gpu2' })]));
     expect(back).toHaveLength(1);
@@ -64,12 +65,12 @@ describe('diffSnapshots', () => {
       ['flag', 'EXPIRED-CLAIM', 'raised', null, 'EXPIRED-CLAIM', true],
       ['flag', 'DRIFT', 'raised', null, 'DRIFT', false],
     ]);
-    expect(raised[0].evidence).toEqual(['EXPIRED-CLAIM: backlog claim past its TTL']);
-    expect(transitionChange(raised[0])).toBe('+EXPIRED-CLAIM');
+    expect(at(raised, 0).evidence).toEqual(['EXPIRED-CLAIM: backlog claim past its TTL']);
+    expect(transitionChange(at(raised, 0))).toBe('+EXPIRED-CLAIM');
     const cleared = diffSnapshots(b, snap(5000, [...base(), makeAgent('coder1', { flags: ['DRIFT'] })]));
     expect(cleared).toHaveLength(1);
     expect(cleared[0]).toMatchObject({ kind: 'flag', flag: 'EXPIRED-CLAIM', change: 'cleared', from: 'EXPIRED-CLAIM', to: null, attention: false });
-    expect(transitionChange(cleared[0])).toBe('-EXPIRED-CLAIM');
+    expect(transitionChange(at(cleared, 0))).toBe('-EXPIRED-CLAIM');
   });
 
   it('is generic over readiness words and flag names (states and flags of other builds need no change)', () => {
@@ -93,9 +94,9 @@ describe('diffSnapshots', () => {
     const out = diffSnapshots(a, paused);
     expect(out).toHaveLength(1);
     expect(out[0]).toMatchObject({ scope: 'fleet', agent: null, host: 'testhost', kind: 'flag', flag: 'PAUSED', change: 'raised', attention: false });
-    expect(out[0].evidence[0]).toContain('by ops');
+    expect(at(out, 0).evidence[0]).toContain('by ops');
     // The orchestrator dies: its readiness and the floor both change.
-    const broken = snap(5000, [makeAgent('orchestrator', { class: 'orchestrator', readiness: 'dead' }), base()[1]], {
+    const broken = snap(5000, [makeAgent('orchestrator', { class: 'orchestrator', readiness: 'dead' }), at(base(), 1)], {
       fleet: {
         ...paused.fleet,
         floor: {
@@ -111,7 +112,7 @@ describe('diffSnapshots', () => {
     });
     const out2 = diffSnapshots(paused, broken);
     expect(out2.map((t) => `${t.agent ?? 'fleet'} ${transitionChange(t)} ${t.attention}`)).toEqual(['orchestrator working → dead true', 'fleet +FLOOR true']);
-    expect(out2[1].evidence).toEqual(['floor broken: no orchestrator working or available']);
+    expect(at(out2, 1).evidence).toEqual(['floor broken: no orchestrator working or available']);
     const withFlags: Snapshot = {
       ...broken,
       fleet: { ...broken.fleet, idleWithWork: { agents: ['coder1', 'coder2'], readyCards: 3, nextCard: 'A4' }, flags: ['LINGER'] },
@@ -134,19 +135,19 @@ describe('diffSnapshots', () => {
     const states: AgentRow['readiness'][] = ['working', 'dead', 'working', 'dead', 'working', 'dead'];
     const snaps = states.map((r, i) => snap(1000 + i * 2000, [...base(), makeAgent('coder1', { readiness: r })]));
     const all: Transition[] = [];
-    for (let i = 1; i < snaps.length; i++) all.push(...diffSnapshots(snaps[i - 1], snaps[i]));
+    for (let i = 1; i < snaps.length; i++) all.push(...diffSnapshots(at(snaps, i - 1), at(snaps, i)));
     expect(all.map(transitionChange)).toEqual(['working → dead', 'dead → working', 'working → dead', 'dead → working', 'working → dead']);
     const damper = new NotifyDamper(60_000);
     const admitted = all.filter((t) => damper.admit(t, Date.parse(t.at)));
     expect(admitted).toHaveLength(1);
-    expect(admitted[0].to).toBe('dead');
+    expect(at(admitted, 0).to).toBe('dead');
     // After the cool-down the same state notifies again; another agent or state is not held back.
-    const later = { ...all[0], at: new Date(1000 + 61_000 + 8000).toISOString() };
+    const later = { ...at(all, 0), at: new Date(1000 + 61_000 + 8000).toISOString() };
     expect(damper.admit(later, Date.parse(later.at))).toBe(true);
-    expect(damper.admit({ ...all[0], agent: 'coder2' }, Date.parse(all[0].at))).toBe(true);
-    expect(damper.admit({ ...all[0], to: 'stale' }, Date.parse(all[0].at))).toBe(true);
+    expect(damper.admit({ ...at(all, 0), agent: 'coder2' }, Date.parse(at(all, 0).at))).toBe(true);
+    expect(damper.admit({ ...at(all, 0), to: 'stale' }, Date.parse(at(all, 0).at))).toBe(true);
     // Non-attention transitions never notify.
-    expect(damper.admit(all[1], Date.parse(all[1].at) + 10 * 60_000)).toBe(false);
+    expect(damper.admit(at(all, 1), Date.parse(at(all, 1).at) + 10 * 60_000)).toBe(false);
   });
 });
 

@@ -3,6 +3,7 @@ import stringWidth from 'string-width';
 import { computeColumnWidths, type ColumnSpec } from '../../src/view/columns.js';
 import { FLEET_COLUMNS, fleetRowCells } from '../../src/view/rows.js';
 import { makeAgent, mixedFleet } from '../fixtures/snapshots.js';
+import { at } from '../helpers/must.js';
 
 const cols: ColumnSpec[] = [
   { key: 'a', header: 'A', min: 4, max: 10, priority: 100 },
@@ -45,7 +46,12 @@ describe('computeColumnWidths', () => {
     expect(narrow[FLEET_COLUMNS.findIndex((c) => c.key === 'agent')]).toBeGreaterThan(0);
     expect(narrow[FLEET_COLUMNS.findIndex((c) => c.key === 'readiness')]).toBe(9);
     const wide = computeColumnWidths(FLEET_COLUMNS, rows, 158);
-    expect(wide[FLEET_COLUMNS.findIndex((c) => c.key === 'evidence')]).toBeGreaterThan(narrow[FLEET_COLUMNS.findIndex((c) => c.key === 'evidence')]);
+    expect(wide[FLEET_COLUMNS.findIndex((c) => c.key === 'evidence')]).toBeGreaterThan(
+      at(
+        narrow,
+        FLEET_COLUMNS.findIndex((c) => c.key === 'evidence'),
+      ),
+    );
   });
 });
 
@@ -57,7 +63,7 @@ describe('table cells, editor view, status hints', () => {
       { text: 'x    ', column: 2 },
     ]);
     const right: ColumnSpec[] = [{ key: 'n', header: 'N', min: 3, priority: 1, align: 'right' }];
-    expect(tableCells(right, [4], ['42s'])[0].text).toBe(' 42s');
+    expect(at(tableCells(right, [4], ['42s']), 0).text).toBe(' 42s');
   });
   it('keeps the end of an edited line visible, by display width', async () => {
     const { editorView } = await import('../../src/view/dialog-lines.js');

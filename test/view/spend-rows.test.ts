@@ -5,6 +5,7 @@ import { formatTokenCount, formatUsd, headerSpendText, spendAlarm, spendText, sp
 import { makeSnapshot, mixedFleet } from '../fixtures/snapshots.js';
 import { makeQuota, makeSpend, spendFleet } from '../fixtures/spend.js';
 import { makeAgent } from '../fixtures/snapshots.js';
+import { at } from '../helpers/must.js';
 
 describe('spend cell', () => {
   it('formats token counts in few cells', () => {
@@ -35,15 +36,15 @@ describe('spend cell', () => {
   it('is a cell of the fleet row, in the SPEND column', () => {
     const s = spendFleet();
     const cells = s.agents.map((a) => fleetRowCells(a)[SPEND_COLUMN]);
-    expect(FLEET_COLUMNS[SPEND_COLUMN].header).toBe('SPEND');
+    expect(at(FLEET_COLUMNS, SPEND_COLUMN).header).toBe('SPEND');
     expect(cells).toEqual(['$1.23', '$0.50', '12.3k tok', '-', '-', '$0.00']);
-    expect(fleetRowCells(s.agents[0])).toHaveLength(FLEET_COLUMNS.length);
+    expect(fleetRowCells(at(s.agents, 0))).toHaveLength(FLEET_COLUMNS.length);
   });
   it('is dropped before any core column is cut, shown when the core columns fit', () => {
     const rows = spendFleet().agents.map((a) => fleetRowCells(a, true, '▁'.repeat(12)));
     const narrow = computeColumnWidths(FLEET_COLUMNS, rows, 78);
     expect(narrow[SPEND_COLUMN]).toBe(0);
-    for (const [i, c] of FLEET_COLUMNS.entries()) if (c.priority > 20 && c.priority < 99) expect(narrow[i] === 0 || narrow[i] >= c.min).toBe(true);
+    for (const [i, c] of FLEET_COLUMNS.entries()) if (c.priority > 20 && c.priority < 99) expect(at(narrow, i) === 0 || at(narrow, i) >= c.min).toBe(true);
     const wide = computeColumnWidths(FLEET_COLUMNS, rows, 118);
     expect(wide[SPEND_COLUMN]).toBe('12.3k tok'.length);
     // Where it shows, no core column is below its natural width.

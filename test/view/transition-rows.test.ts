@@ -9,6 +9,7 @@ import {
   transitionRowText,
   transitionsViewLines,
 } from '../../src/view/transition-rows.js';
+import { at } from '../helpers/must.js';
 
 const now = Date.parse('2026-12-01T12:00:00Z');
 const tr = (agent: string, from: string, to: string, secondsAgo: number, evidence = ['ev']): Transition => ({
@@ -33,9 +34,9 @@ describe('transition rows', () => {
     expect(lines[1]).not.toContain('\u001b');
     expect(lines[2]).toBe('(kept 24 h in /run/transitions.ndjson)');
     expect(transitionsViewLines([], now)[0]).toMatch(/no transitions yet/);
-    expect(transitionRowText({ ...list[0], kind: 'flag', scope: 'fleet', agent: null, flag: 'FLOOR', change: 'raised', from: null, to: 'FLOOR' }, now)).toMatch(
-      /fleet {2}\+FLOOR/,
-    );
+    expect(
+      transitionRowText({ ...at(list, 0), kind: 'flag', scope: 'fleet', agent: null, flag: 'FLOOR', change: 'raised', from: null, to: 'FLOOR' }, now),
+    ).toMatch(/fleet {2}\+FLOOR/);
   });
   it('details: since and recent transitions of one agent', () => {
     const list = [tr('coder1', 'working', 'dead', 600), tr('coder2', 'working', 'dead', 500), tr('coder1', 'dead', 'working', 252)];
