@@ -16,6 +16,8 @@ import { EventsView } from './EventsView.js';
 import { TransitionsView } from './TransitionsView.js';
 import { SpendView } from './SpendView.js';
 import { FleetTable } from './FleetTable.js';
+
+export { redrawFleetCells } from './FleetTable.js';
 import { Header } from './Header.js';
 import { HelpView } from './HelpView.js';
 import { Preview } from './Preview.js';

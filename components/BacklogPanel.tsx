@@ -24,7 +24,8 @@ export function BacklogPanel({ width, height }: BacklogPanelProps): React.ReactE
   const filter = useConsole((s) => s.ui.filter);
   const focused = useConsole((s) => s.ui.focus === 'backlog');
   const selectedId = useConsole((s) => s.ui.selectedCard);
-  const snapshotAtMs = useConsole((s) => s.fleet.snapshotAtMs ?? 0);
+  // The snapshot's time only counts claims' TTLs down: without claims, a new snapshot need not render the panel.
+  const snapshotAtMs = useConsole((s) => (s.backlog.section?.claimed.length ? (s.fleet.snapshotAtMs ?? 0) : 0));
   // Whole seconds of the store clock, only while a countdown is on screen.
   const nowSecond = useConsole((s) => (s.backlog.section?.claimed.length ? Math.floor(s.ui.clockMs / 1000) : 0));
   const rows = useMemo(() => backlogRows(section, filter), [section, filter]);

@@ -15,7 +15,8 @@ export function Dialog({ width, height }: { width: number; height: number }): Re
   const open = useConsole((s) => s.ui.open);
   const filter = useConsole((s) => s.ui.filter);
   const paused = useConsole((s) => s.fleet.snapshot?.fleet.paused ?? null);
-  const selected = useConsole((s) => selectedAgentRow(s));
+  // Only while a dialog is open: a new snapshot need not render an empty dialog.
+  const selected = useConsole((s) => (s.ui.open.kind === 'none' ? null : selectedAgentRow(s)));
   // The panel's order (priority, then age): its first ready row is the card a claim takes next.
   const nextReady = useConsole((s) => (s.ui.open.kind === 'confirm-dispatch' ? nextReadyCard(s.backlog.section) : null));
   const claimed = useConsole((s) => (s.ui.open.kind === 'confirm-release' ? selectedClaimedCard(s) : null));

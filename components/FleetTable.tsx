@@ -3,9 +3,9 @@
  * flags, the last hour's timeline (docs/transitions.md; + today's spend and evidence when wide), and the timeline's legend
  * under the rows when a line is free.
  */
-import React, { useMemo, useState } from 'react';
+import React, { useLayoutEffect, useMemo, useState } from 'react';
 import { Box } from 'ink';
-import { useConsole } from '../hooks/useConsoleStore.js';
+import { useConsole, useConsoleStoreApi } from '../hooks/useConsoleStore.js';
 import {
   fleetColumns,
   fleetColumnWidths,
@@ -17,7 +17,7 @@ import {
 } from '../src/view/rows.js';
 import { spendAlarm } from '../src/view/spend-rows.js';
 import { scrollOffset, selectedIndex, visibleAgents } from '../src/store/selectors.js';
-import { cachedFleetRow, cachedTimelineStates, createFleetRowCache, pruneFleetRowCache } from '../src/view/fleet-rows.js';
+import { cachedFleetRow, cachedTimelineStates, createFleetRowCache, pruneFleetRowCache, type FleetRowCache } from '../src/view/fleet-rows.js';
 import {
   TIMELINE_WINDOW_SECONDS,
   readinessByAgent,
@@ -28,8 +28,9 @@ import {
   timelineWords,
 } from '../src/view/transition-rows.js';
 import { Line, readinessColor } from './Line.js';
-import { Table, type RowSegment } from './Table.js';
-import type { AgentRow } from '../src/snapshot/types.js';
+import { createTableHost, Table, tableText, type RowSegment, type TableHost, type TableProps } from './Table.js';
+import type { AgentRow, Snapshot } from '../src/snapshot/types.js';
+import type { ConsoleStore } from '../src/store/index.js';
 import type { Transition } from '../src/transitions/diff.js';
 
 const NO_HISTORY: readonly Transition[] = Object.freeze([]);
@@ -76,16 +77,185 @@ export interface FleetTableProps {
   height: number;
 }
 
+/** What the fleet table draws from besides the snapshot: the store's UI state and the props, as of one render. */
+interface FleetTableInputs {
+  filter: string;
+  selectedName: string | null;
+  focused: boolean;
+  color: boolean;
+  width: number;
+  height: number;
+  /** Timeline cells, and the clock cell the timelines were drawn for (`floor(clockMs / stepMs)`). */
+  cells: number;
+  stepMs: number;
+  bucket: number;
+  transitions: readonly Transition[];
+  byAgent: ReadonlyMap<string, readonly Transition[]>;
+  observedSinceMs: number | null;
+}
+
+/** The table's rows for one snapshot: the visible agents, their cells and timeline runs, the column widths. */
+interface FleetTableRows {
+  agents: readonly AgentRow[];
+  columns: ReturnType<typeof fleetColumns>;
+  rows: readonly (readonly string[])[];
+  runs: readonly (readonly RowSegment[])[];
+  widths: number[];
+}
+
+/** Rows of `snapshot` for `inp`, through the per-agent `cache` (a snapshot costs what changed in it). */
+function fleetTableRows(cache: FleetRowCache, snapshot: Snapshot | null, inp: FleetTableInputs): FleetTableRows {
+  const agents = visibleAgents(snapshot, inp.filter);
+  pruneFleetRowCache(cache, agents.length);
+  // The timeline: recomputed when a cell's time passes (not every second), on a new transition, or on a new snapshot.
+  const opts = { nowMs: (inp.bucket + 1) * inp.stepMs - 1, cells: inp.cells, observedSinceMs: inp.observedSinceMs };
+  const timelines = agents.map((a) => cachedTimelineStates(cache, a.name, inp.byAgent.get(a.name) ?? NO_HISTORY, a.readiness, opts));
+  const columns = fleetColumns(inp.cells, !inp.color);
+  const entries = agents.map((a, i) => {
+    const states = timelines[i] ?? [];
+    return cachedFleetRow(cache, a, systemdProbeOk(snapshot, a), inp.color ? timelineDrawn(states).text : timelineWords(states, Math.max(24, inp.cells)));
+  });
+  const rows = entries.map((e) => e.cells);
+  const runs = inp.color ? timelines.map((states) => timelineDrawn(states).runs) : [];
+  const widths = fleetColumnWidths(
+    columns,
+    rows,
+    inp.width - 2,
+    entries.map((e) => e.widths),
+  );
+  return { agents, columns, rows, runs, widths };
+}
+
+/** What the fleet table draws: the Table's props (null when there is no room), and the lines under it. */
+interface FleetTableView {
+  table: TableProps | null;
+  legend: string | null;
+  empty: string | null;
+  unmanaged: string | null;
+}
+
+function fleetTableView(r: FleetTableRows, snapshot: Snapshot | null, inp: FleetTableInputs): FleetTableView {
+  const { height, width } = inp;
+  if (height <= 0) return { table: null, legend: null, empty: null, unmanaged: null };
+  const unmanagedLine = unmanagedText(snapshot);
+  const afterUnmanaged = unmanagedLine && height >= 3 ? height - 1 : height;
+  // The timeline's legend takes a line only when the rows leave one free.
+  const legend =
+    (r.widths[TIMELINE_COLUMN] ?? 0) > 0 && r.agents.length > 0 && r.agents.length + 2 <= afterUnmanaged ? timelineLegend(inp.cells, inp.color) : null;
+  const tableHeight = legend ? afterUnmanaged - 1 : afterUnmanaged;
+  const selected = selectedIndex(
+    r.agents.map((a) => a.name),
+    inp.selectedName,
+  );
+  const empty = fleetEmptyLine(snapshot, r.agents.length, inp.filter);
+  const { agents, runs } = r;
+  return {
+    table: {
+      columns: r.columns,
+      widths: r.widths,
+      rows: r.rows,
+      width,
+      height: empty ? Math.min(1, tableHeight) : tableHeight,
+      selected,
+      offset: scrollOffset(r.rows.length, selected, tableHeight - 1),
+      focused: inp.focused,
+      cellColor: (row, column) => fleetCellColor(agents[row], column),
+      cellRuns: (row, column) => (column === TIMELINE_COLUMN ? runs[row] : undefined),
+    },
+    legend,
+    empty: empty && tableHeight >= 2 ? empty : null,
+    unmanaged: unmanagedLine && height >= 3 ? unmanagedLine : null,
+  };
+}
+
+/** A mounted fleet table as last drawn: what a redraw of its text alone needs. */
+interface FleetTableTarget {
+  host: TableHost;
+  cache: FleetRowCache;
+  inputs: FleetTableInputs;
+  view: FleetTableView;
+  /** The table's text as on screen (drawn by React or by {@link redrawFleetCells}). */
+  text: string | null;
+}
+
+/** The mounted fleet table of each store (the console mounts one). */
+const targets = new WeakMap<ConsoleStore, FleetTableTarget>();
+
+/** Work of {@link redrawFleetCells}, for tests that count it (never times). */
+export const fleetCellRedraws = { redrawn: 0, refused: 0 };
+
+/** True when the store's UI state is the one `inp` was drawn for (else React redraws the table anyway). */
+function sameInputs(store: ConsoleStore, inp: FleetTableInputs): boolean {
+  const s = store.getState();
+  return (
+    s.ui.open.kind === 'none' &&
+    s.ui.filter === inp.filter &&
+    s.ui.selectedAgent === inp.selectedName &&
+    (s.ui.focus === 'fleet') === inp.focused &&
+    s.ui.color === inp.color &&
+    s.transitions.list === inp.transitions &&
+    s.transitions.observedSinceMs === inp.observedSinceMs &&
+    Math.floor(s.ui.clockMs / inp.stepMs) === inp.bucket
+  );
+}
+
+/**
+ * Draws `snapshot` (taken at `atMs`, local ms) as the fleet table's text alone and applies it
+ * to `store` quietly (`applySnapshotQuietly`): no React render; Ink lays out and writes the
+ * frame with the new text, as it would after React's commit of the same text. For a snapshot
+ * whose change from the applied one is only in the table's cells (src/snapshot/view-cells.ts).
+ * Refuses (false, nothing changed) when no table is mounted for `store`, a view or dialog is
+ * open, the UI state moved since the table's last render, or the change would draw anything
+ * but the table's text (the legend, the empty or unmanaged line, the table's height).
+ */
+export function redrawFleetCells(store: ConsoleStore, snapshot: Snapshot, atMs: number): boolean {
+  const t = targets.get(store);
+  const box = t?.host.box;
+  const ink = box?.childNodes[0];
+  const node = ink && 'childNodes' in ink ? ink.childNodes[0] : undefined;
+  if (!t || !box || !ink || !node || node.nodeName !== '#text' || !sameInputs(store, t.inputs)) {
+    fleetCellRedraws.refused++;
+    return false;
+  }
+  const view = fleetTableView(fleetTableRows(t.cache, snapshot, t.inputs), snapshot, t.inputs);
+  const was = t.view;
+  if (
+    !view.table ||
+    !was.table ||
+    view.table.height !== was.table.height ||
+    view.legend !== was.legend ||
+    view.empty !== was.empty ||
+    view.unmanaged !== was.unmanaged
+  ) {
+    fleetCellRedraws.refused++;
+    return false;
+  }
+  store.getState().applySnapshotQuietly(snapshot, atMs);
+  t.view = view;
+  const text = tableText(view.table, t.inputs.color);
+  if (text === t.text) return true;
+  t.text = text;
+  // React's text node keeps a text React did not draw: the Table remounts it at its next render.
+  t.host.redraws++;
+  node.nodeValue = text;
+  ink.yogaNode?.markDirty();
+  let root: typeof box = box;
+  while (root.parentNode) root = root.parentNode;
+  fleetCellRedraws.redrawn++;
+  root.onRender?.();
+  return true;
+}
+
 /** Renders the filtered fleet table with the selection kept visible. */
 export function FleetTable({ width, height }: FleetTableProps): React.ReactElement | null {
-  const snapshot = useConsole((s) => s.fleet.snapshot);
+  const store = useConsoleStoreApi();
+  // `s.fleet` changes with every notified update; a quiet one (redrawFleetCells) changes its snapshot in place.
+  const snapshot = useConsole((s) => s.fleet).snapshot;
   const filter = useConsole((s) => s.ui.filter);
   const selectedName = useConsole((s) => s.ui.selectedAgent);
   const focused = useConsole((s) => s.ui.focus === 'fleet');
   const color = useConsole((s) => s.ui.color);
-  const agents = useMemo(() => visibleAgents(snapshot, filter), [snapshot, filter]);
-  // The timeline: cells by table width; recomputed when a cell's time passes (not every second),
-  // on a new transition, or on a new snapshot.
+  // The timeline: cells by table width; its clock moves a cell at a time.
   const cells = timelineCellCount(width);
   const stepMs = (TIMELINE_WINDOW_SECONDS * 1000) / cells;
   const bucket = useConsole((s) => Math.floor(s.ui.clockMs / stepMs));
@@ -94,61 +264,41 @@ export function FleetTable({ width, height }: FleetTableProps): React.ReactEleme
   const byAgent = useMemo(() => readinessByAgent(transitions), [transitions]);
   // Per-agent rows and timelines kept between snapshots: a snapshot costs what changed in it.
   const [cache] = useState(createFleetRowCache);
-  const timelines = useMemo(() => {
-    pruneFleetRowCache(cache, agents.length);
-    const opts = { nowMs: (bucket + 1) * stepMs - 1, cells, observedSinceMs };
-    return agents.map((a) => cachedTimelineStates(cache, a.name, byAgent.get(a.name) ?? NO_HISTORY, a.readiness, opts));
-  }, [cache, agents, byAgent, bucket, stepMs, cells, observedSinceMs]);
-  const columns = useMemo(() => fleetColumns(cells, !color), [cells, color]);
-  const entries = useMemo(
+  const [host] = useState(createTableHost);
+  const inputs: FleetTableInputs = { filter, selectedName, focused, color, width, height, cells, stepMs, bucket, transitions, byAgent, observedSinceMs };
+  const rows = useMemo(
     () =>
-      agents.map((a, i) => {
-        const states = timelines[i] ?? [];
-        return cachedFleetRow(cache, a, systemdProbeOk(snapshot, a), color ? timelineDrawn(states).text : timelineWords(states, Math.max(24, cells)));
+      fleetTableRows(cache, snapshot, {
+        filter,
+        selectedName: null,
+        focused,
+        color,
+        width,
+        height,
+        cells,
+        stepMs,
+        bucket,
+        transitions,
+        byAgent,
+        observedSinceMs,
       }),
-    [cache, agents, snapshot, timelines, color, cells],
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- selection, focus and height do not change the rows
+    [cache, snapshot, filter, color, width, cells, stepMs, bucket, transitions, byAgent, observedSinceMs],
   );
-  const rows = useMemo(() => entries.map((e) => e.cells), [entries]);
-  const runs = useMemo(() => (color ? timelines.map((states) => timelineDrawn(states).runs) : []), [timelines, color]);
-  const widths = useMemo(
-    () =>
-      fleetColumnWidths(
-        columns,
-        rows,
-        width - 2,
-        entries.map((e) => e.widths),
-      ),
-    [columns, rows, entries, width],
-  );
-  if (height <= 0) return null;
-  const unmanagedLine = unmanagedText(snapshot);
-  const afterUnmanaged = unmanagedLine && height >= 3 ? height - 1 : height;
-  // The timeline's legend takes a line only when the rows leave one free.
-  const legend = (widths[TIMELINE_COLUMN] ?? 0) > 0 && agents.length > 0 && agents.length + 2 <= afterUnmanaged ? timelineLegend(cells, color) : null;
-  const tableHeight = legend ? afterUnmanaged - 1 : afterUnmanaged;
-  const selected = selectedIndex(
-    agents.map((a) => a.name),
-    selectedName,
-  );
-  const offset = scrollOffset(rows.length, selected, tableHeight - 1);
-  const empty = fleetEmptyLine(snapshot, agents.length, filter);
+  const view = fleetTableView(rows, snapshot, inputs);
+  const text = view.table && view.table.height > 0 ? tableText(view.table, color) : null;
+  // What is on screen now, for a redraw of the text alone (redrawFleetCells).
+  useLayoutEffect(() => {
+    targets.set(store, { host, cache, inputs, view, text });
+  });
+  useLayoutEffect(() => () => void targets.delete(store), [store]);
+  if (!view.table) return null;
   return (
     <Box flexDirection="column" width={width}>
-      <Table
-        columns={columns}
-        widths={widths}
-        rows={rows}
-        width={width}
-        height={empty ? Math.min(1, tableHeight) : tableHeight}
-        selected={selected}
-        offset={offset}
-        focused={focused}
-        cellColor={(row, column) => fleetCellColor(agents[row], column)}
-        cellRuns={(row, column) => (column === TIMELINE_COLUMN ? runs[row] : undefined)}
-      />
-      {legend && <Line text={legend} width={width} dim />}
-      {empty && tableHeight >= 2 && <Line text={`  ${empty}`} width={width} dim />}
-      {unmanagedLine && height >= 3 && <Line text={unmanagedLine} width={width} color="yellow" />}
+      <Table {...view.table} host={host} {...(text === null ? {} : { text })} />
+      {view.legend && <Line text={view.legend} width={width} dim />}
+      {view.empty && <Line text={`  ${view.empty}`} width={width} dim />}
+      {view.unmanaged && <Line text={view.unmanaged} width={width} color="yellow" />}
     </Box>
   );
 }

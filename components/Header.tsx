@@ -17,7 +17,8 @@ export interface HeaderProps {
 
 /** Renders `lines` header lines and up to `errorLines` error lines. */
 export function Header({ width, lines, errorLines }: HeaderProps): React.ReactElement {
-  const snapshot = useConsole((s) => s.fleet.snapshot);
+  // `s.fleet` changes with every notified update; a quiet one (a table's cells) changes its snapshot in place, drawing the same header.
+  const snapshot = useConsole((s) => s.fleet).snapshot;
   const section = useConsole((s) => s.backlog.section);
   const tickError = useConsole((s) => s.fleet.tickError);
   const readonly = useConsole((s) => s.ui.readonly);

@@ -4,7 +4,7 @@
  * the selected row (inverse too when colour is on), exactly `height` lines at most.
  */
 import React from 'react';
-import { Box, Text } from 'ink';
+import { Box, Text, type DOMElement } from 'ink';
 import chalk from 'chalk';
 import { padToWidth, scrollPosition, truncateToWidth } from '../src/view/format.js';
 import type { ColumnSpec } from '../src/view/columns.js';
@@ -121,15 +121,12 @@ export function rowSegments(
 }
 
 /**
- * Renders the table: a header line then the visible rows, as ONE Ink text node holding ONE
- * string. Colours (header bold, state words, flags, the inverse selection) are applied with
- * chalk exactly as nested `<Text>` would (colorize the cell, then inverse the whole row), but
- * without a React element per coloured cell: React and Ink's text squashing then handle one
- * node per frame instead of ~150. Every line is already cut to `width`, so Ink never wraps.
+ * The table's text: a header line then the visible rows, one string (what {@link Table} draws).
+ * Colours (header bold, state words, flags, the inverse selection) are applied with chalk
+ * exactly as nested `<Text>` would (colorize the cell, then inverse the whole row). Every line
+ * is already cut to `width`. Pure. `colorOn`: the store's `ui.color`.
  */
-export function Table(props: TableProps): React.ReactElement | null {
-  const colorOn = useConsole((s) => s.ui.color);
-  if (props.height <= 0) return null;
+export function tableText(props: TableProps, colorOn: boolean): string {
   const visible = props.rows.slice(props.offset, props.offset + props.height - 1);
   const header = tableHeader(props, visible.length);
   let text = colorOn ? chalk.bold(header) : header;
@@ -150,9 +147,44 @@ export function Table(props: TableProps): React.ReactElement | null {
     const line = segments.map((seg) => (seg.color && seg.text ? colorText(seg.text, seg.color) : seg.text)).join('');
     text += isSelected && line ? chalk.inverse(line) : line;
   });
+  return text;
+}
+
+/** Where a table's text lives in Ink's tree, for a redraw of the text alone (components/FleetTable.tsx). */
+export interface TableHost {
+  /** The table's Box, set by Ink once mounted (its first child is the text). */
+  box: DOMElement | null;
+  /** Bumped by each redraw made behind React's back: the text is remounted at the next render, so React never keeps a text it did not draw. */
+  redraws: number;
+  /** The Box's ref (one function for the host's life). */
+  ref: (node: DOMElement | null) => void;
+}
+
+/** A new {@link TableHost}. */
+export function createTableHost(): TableHost {
+  const host: TableHost = {
+    box: null,
+    redraws: 0,
+    ref: (node) => {
+      host.box = node;
+    },
+  };
+  return host;
+}
+
+/**
+ * Renders the table ({@link tableText}) as ONE Ink text node holding ONE string: React and
+ * Ink's text squashing handle one node per frame instead of ~150. With `host`, the Box is
+ * exposed there so the text can be redrawn alone; `text`: the table's text when the caller
+ * has it already (it must be `tableText(props, ui.color)`).
+ */
+export function Table(props: TableProps & { host?: TableHost; text?: string }): React.ReactElement | null {
+  const colorOn = useConsole((s) => s.ui.color);
+  const host = props.host;
+  if (props.height <= 0) return null;
   return (
-    <Box flexDirection="column">
-      <Text>{text}</Text>
+    <Box flexDirection="column" ref={host?.ref}>
+      <Text key={host?.redraws ?? 0}>{props.text ?? tableText(props, colorOn)}</Text>
     </Box>
   );
 }

@@ -14,7 +14,8 @@
  *   watched, nothing is kept: every read goes to the disk (poll);
  * - a file reached through a symlink is never kept (its target's changes make no event here);
  * - every `fullEveryMs` (default 30 s) every kept read is dropped: a full re-read, the safety
- *   net for what inotify cannot see (a network filesystem, an overflowed event queue).
+ *   net for what inotify cannot see (a network filesystem, an overflowed event queue); a reader
+ *   that can tell an unchanged file by a `stat` (`verify`) keeps its read after one `stat`.
  * An event is delivered by the event loop: a write in the last instant before a read is seen
  * one read later, as a write just after a read always was.
  */
@@ -33,6 +34,8 @@ export interface DirWatchStats {
   watchesLost: number;
   /** Full re-reads (every kept read dropped by the safety net). */
   fullRereads: number;
+  /** Kept reads the safety net found unchanged by their `verify` (one `stat`, no read). */
+  verified: number;
 }
 
 /** Options of {@link DirWatchCache}. */
@@ -59,8 +62,12 @@ interface DirState {
   ino: number;
   /** Kept reads by file name. */
   kept: Map<string, unknown>;
+  /** Reads kept before the last safety net: usable again once their `verify` says the file did not change. */
+  unverified: Map<string, unknown>;
   /** True while the directory is known to be missing (parent watched). */
   absent: boolean;
+  /** Changes whenever a kept read of the directory may have been dropped ({@link DirWatchCache.epochOf}). */
+  epoch: number;
 }
 
 /** What a read of a file gave, and whether it may be kept until the file changes. */
@@ -68,11 +75,13 @@ export type Kept<T> = { value: T; keep: boolean };
 
 /** One cache of reads over watched directories. {@link close} it with the console. */
 export class DirWatchCache {
-  readonly stats: DirWatchStats = { reads: 0, skipped: 0, watches: 0, watchesLost: 0, fullRereads: 0 };
+  readonly stats: DirWatchStats = { reads: 0, skipped: 0, watches: 0, watchesLost: 0, fullRereads: 0, verified: 0 };
   private readonly dirs = new Map<string, DirState>();
   private readonly opts: DirWatchOptions;
   private lastFullMs: number;
   private closed = false;
+  /** Source of epochs: every one handed out is new. */
+  private seq = 0;
 
   constructor(opts: DirWatchOptions = {}) {
     this.opts = opts;
@@ -83,9 +92,12 @@ export class DirWatchCache {
    * The value of file `name` in directory `dir`: the kept one when the directory is watched and
    * no event named the file since it was read, else `read(file)` (its answer is kept when
    * `keep` is true and the file is not a symlink). `missing` answers a file of a directory
-   * that does not exist (kept while its parent is watched). Never throws what `read` does not.
+   * that does not exist (kept while its parent is watched). `verify(file, kept)`: after the
+   * safety net dropped the kept reads, a kept value it says is still the file's (e.g. the same
+   * inode, size, mtime and ctime: one `stat`) is kept again without a read. Never throws what
+   * `read` or `verify` do not.
    */
-  get<T>(dir: string, name: string, read: (file: string) => Kept<T>, missing: () => T): T {
+  get<T>(dir: string, name: string, read: (file: string) => Kept<T>, missing: () => T, verify?: (file: string, kept: T) => boolean): T {
     this.checkFull();
     const state = this.watch(dir);
     if (state?.absent) {
@@ -103,6 +115,15 @@ export class DirWatchCache {
       return state.kept.get(name) as T;
     }
     const file = path.join(dir, name);
+    if (state?.watcher && verify && state.unverified.has(name)) {
+      const old = state.unverified.get(name) as T;
+      state.unverified.delete(name);
+      if (verify(file, old)) {
+        this.stats.verified++;
+        state.kept.set(name, old);
+        return old;
+      }
+    }
     this.stats.reads++;
     const got = read(file);
     if (state?.watcher && got.keep && !isSymlink(file)) state.kept.set(name, got.value);
@@ -123,7 +144,23 @@ export class DirWatchCache {
 
   /** Drops the kept read of file `name` in `dir` (its owner just wrote it): the next {@link get} reads it. */
   forget(dir: string, name: string): void {
-    this.dirs.get(dir)?.kept.delete(name);
+    const state = this.dirs.get(dir);
+    if (!state) return;
+    state.kept.delete(name);
+    state.unverified.delete(name);
+    state.epoch = ++this.seq;
+  }
+
+  /**
+   * The epoch of `dir` (its watch started when there is none, the safety net run when due): a
+   * number that stays the same exactly as long as every read kept for `dir` stays usable — no
+   * event for it, no lost watch, no safety net, nothing forgotten. A caller that derived
+   * something from the kept reads of `dir` may keep it while the epoch is unchanged. Null when
+   * `dir` cannot be watched (its reads are not kept: poll).
+   */
+  epochOf(dir: string): number | null {
+    this.checkFull();
+    return this.watch(dir)?.epoch ?? null;
   }
 
   /**
@@ -151,7 +188,11 @@ export class DirWatchCache {
     if (nowMs - this.lastFullMs < (this.opts.fullEveryMs ?? 30_000)) return;
     this.lastFullMs = nowMs;
     this.stats.fullRereads++;
-    for (const state of this.dirs.values()) state.kept.clear();
+    for (const state of this.dirs.values()) {
+      state.unverified = state.kept;
+      state.kept = new Map();
+      state.epoch = ++this.seq;
+    }
   }
 
   /** The state of `dir`, its watch started when there is none; null when nothing can be watched. */
@@ -161,7 +202,7 @@ export class DirWatchCache {
     if (known && (known.watcher || known.parentWatcher)) return known;
     this.drop(dir);
     if (this.dirs.size >= (this.opts.maxWatches ?? Number.POSITIVE_INFINITY)) return null;
-    const state: DirState = { watcher: null, parentWatcher: null, ino: 0, kept: new Map(), absent: false };
+    const state: DirState = { watcher: null, parentWatcher: null, ino: 0, kept: new Map(), unverified: new Map(), absent: false, epoch: ++this.seq };
     state.watcher = this.startWatch(
       dir,
       (name) => this.onDirEvent(dir, state, name),
@@ -219,6 +260,8 @@ export class DirWatchCache {
       return;
     }
     state.kept.delete(name);
+    state.unverified.delete(name);
+    state.epoch = ++this.seq;
     this.opts.onChange?.(dir, name);
   }
 
@@ -235,6 +278,7 @@ export class DirWatchCache {
     if (!state) return;
     this.dirs.delete(dir);
     state.kept.clear();
+    state.unverified.clear();
     state.watcher?.close();
     state.parentWatcher?.close();
   }

@@ -7,6 +7,7 @@
 import path from 'node:path';
 import type { HeartbeatInfo, HeartbeatState } from './types.js';
 import { BoundedReadError, readBoundedFile } from '../lib/bounded-read.js';
+import { fileStamp, type FileStamp } from './file-stamp.js';
 import { ensureOwnerOnlyDir } from '../lib/owner-only.js';
 import { writeFileAtomic } from '../lib/atomic-write.js';
 import { isValidAgentName } from './roster.js';
@@ -277,14 +278,27 @@ function parseState(values: ReadonlyMap<string, string>, version: number | null,
  * cannot be read, or holds no v1 field. Never throws. `nowSeconds` = unix seconds.
  */
 export function readHeartbeat(runDir: string, agent: string, nowSeconds: number): HeartbeatRead {
+  return readHeartbeatStamped(runDir, agent, nowSeconds).read;
+}
+
+/**
+ * {@link readHeartbeat}, with the stamp of what was read (./file-stamp.ts: the file's
+ * inode, size and times from the `fstat` of the descriptor read; `absent` without a file; null
+ * when unreadable or changed less than a second before `readAtMs`, unix ms): a kept beat whose
+ * file still has that stamp is still its beat. Never throws.
+ */
+export function readHeartbeatStamped(runDir: string, agent: string, nowSeconds: number, readAtMs = Date.now()): { read: HeartbeatRead; stamp: FileStamp } {
   const file = heartbeatPath(runDir, agent);
   try {
     const read = readBoundedFile(file, { maxBytes: HEARTBEAT_READ_LIMIT, truncate: true });
-    if (!read) return { heartbeat: null, error: null };
-    return parseHeartbeat(read.bytes, { path: file, mtimeSeconds: read.mtimeMs / 1000, ctimeSeconds: read.ctimeMs / 1000, nowSeconds, fileSize: read.size });
+    if (!read) return { read: { heartbeat: null, error: null }, stamp: 'absent' };
+    return {
+      read: parseHeartbeat(read.bytes, { path: file, mtimeSeconds: read.mtimeMs / 1000, ctimeSeconds: read.ctimeMs / 1000, nowSeconds, fileSize: read.size }),
+      stamp: fileStamp(read, readAtMs),
+    };
   } catch (error) {
     const why = error instanceof BoundedReadError ? error.message.slice(file.length + 2) : messageOf(error);
-    return { heartbeat: null, error: maskUnquotable(`${file} unreadable: ${why}`) };
+    return { read: { heartbeat: null, error: maskUnquotable(`${file} unreadable: ${why}`) }, stamp: null };
   }
 }
 

@@ -5,17 +5,26 @@
  * same answers as the plain readers (./heartbeat.ts, ./paused.ts, ./agent-env.ts). A kept
  * heartbeat is aged to the tick's `now` exactly as a fresh parse would age it.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { readAgentEnv } from './agent-env.js';
 import { DirWatchCache, type DirWatchOptions, type DirWatchStats } from './dir-watch.js';
-import { heartbeatPath, readHeartbeat, type HeartbeatRead } from './heartbeat.js';
+import { fileStamp, unchangedSince, type FileStamp } from './file-stamp.js';
+import { readHeartbeat, readHeartbeatStamped, type HeartbeatRead } from './heartbeat.js';
 import { PAUSED_FILE, readPausedFlag } from './paused.js';
 import type { PausedFlag } from './types.js';
-import path from 'node:path';
 
-/** A heartbeat read at `nowSeconds` (unix seconds). */
+/** A heartbeat read at `nowSeconds` (unix seconds), and the stamp of the file read. */
 interface KeptBeat {
   read: HeartbeatRead;
   nowSeconds: number;
+  stamp: FileStamp;
+}
+
+/** An env file's parsed values, and the stamp of the file read. */
+interface KeptEnv {
+  env: Record<string, string>;
+  stamp: FileStamp;
 }
 
 /** The readers a snapshot uses for the run dir's files; {@link RunDirWatch} implements them with watches. */
@@ -28,16 +37,49 @@ export interface RunDirReaders {
   paused(runDir: string): PausedFlag | null;
 }
 
+/** Most file names kept per suffix (a roster's agents; more only builds some names again). */
+const NAMES_KEPT = 65_536;
+
+/** `<agent><suffix>` built once per agent: the same string each tick, so its lookups hash nothing new. */
+class FileNames {
+  private readonly names = new Map<string, string>();
+
+  constructor(private readonly suffix: string) {}
+
+  of(agent: string): string {
+    let name = this.names.get(agent);
+    if (name === undefined) {
+      if (this.names.size >= NAMES_KEPT) this.names.clear();
+      this.names.set(agent, (name = `${agent}${this.suffix}`));
+    }
+    return name;
+  }
+}
+
+/** A beat is kept again at the safety net when its file still has the stamp of its read. */
+const beatUnchanged = (file: string, kept: KeptBeat) => unchangedSince(file, kept.stamp);
+const envUnchanged = (file: string, kept: KeptEnv) => unchangedSince(file, kept.stamp);
+
 /**
  * The run dir's files, read through watches: a file is read again only after its directory
- * reported it changed (or at the cache's periodic full re-read). `onChange` is called for every
- * change (the console runs a tick at once for `PAUSED`, see {@link isPausedChange}).
+ * reported it changed; at the cache's periodic safety net a beat or env file is confirmed by one
+ * `lstat` (same inode, size and times as when read) and read again only when that differs.
+ * `onChange` is called for every change (the console runs a tick at once for `PAUSED`, see
+ * {@link isPausedChange}).
  */
 export class RunDirWatch implements RunDirReaders {
   private readonly cache: DirWatchCache;
+  private readonly beatNames = new FileNames('.hb');
+  private readonly envNames = new FileNames('.env');
+  /** The last directory asked and its normal form (the cache's key, as `path.dirname` of a file gives it). */
+  private lastDir = '';
+  private lastDirNormal = '';
+  /** The clock reads are stamped with (the cache's), unix ms. */
+  private readonly clock: () => number;
 
   constructor(opts: DirWatchOptions = {}) {
     this.cache = new DirWatchCache(opts);
+    this.clock = opts.now ?? Date.now;
   }
 
   /** Reads done and avoided (tests, the bench). */
@@ -50,11 +92,14 @@ export class RunDirWatch implements RunDirReaders {
    * its parse had no clock skew and the clock did not go back; otherwise the file is read again.
    */
   heartbeat(runDir: string, agent: string, nowSeconds: number): HeartbeatRead {
-    const file = heartbeatPath(runDir, agent);
-    const fresh = (): KeptBeat => ({ read: readHeartbeat(runDir, agent, nowSeconds), nowSeconds });
-    const dir = path.dirname(file);
-    const name = path.basename(file);
-    const kept = this.cache.get<KeptBeat>(dir, name, () => ({ value: fresh(), keep: true }), fresh);
+    if (agent.includes('/')) return readHeartbeat(runDir, agent, nowSeconds);
+    const dir = this.normal(runDir);
+    const name = this.beatNames.of(agent);
+    const fresh = (): KeptBeat => {
+      const { read, stamp } = readHeartbeatStamped(runDir, agent, nowSeconds, this.clock());
+      return { read, nowSeconds, stamp };
+    };
+    const kept = this.cache.get<KeptBeat>(dir, name, () => ({ value: fresh(), keep: true }), fresh, beatUnchanged);
     if (kept.nowSeconds === nowSeconds) return kept.read;
     const beat = kept.read.heartbeat;
     if (!beat) return kept.read;
@@ -65,18 +110,22 @@ export class RunDirWatch implements RunDirReaders {
 
   /** The agent's env file (`{}` when there is none). */
   agentEnv(agentsDir: string, agent: string): Record<string, string> {
-    return this.cache.get(
-      agentsDir,
-      `${agent}.env`,
-      () => ({ value: readAgentEnv(agentsDir, agent), keep: true }),
-      () => ({}),
+    if (agent.includes('/')) return readAgentEnv(agentsDir, agent);
+    const dir = this.normal(agentsDir);
+    const kept = this.cache.get<KeptEnv>(
+      dir,
+      this.envNames.of(agent),
+      (file) => ({ value: readEnvStamped(file, agentsDir, agent, this.clock()), keep: true }),
+      () => ({ env: {}, stamp: null }),
+      envUnchanged,
     );
+    return kept.env;
   }
 
   /** The fleet's `PAUSED` flag, or null. */
   paused(runDir: string): PausedFlag | null {
     return this.cache.get(
-      runDir,
+      this.normal(runDir),
       PAUSED_FILE,
       () => ({ value: readPausedFlag(runDir), keep: true }),
       () => null,
@@ -87,6 +136,27 @@ export class RunDirWatch implements RunDirReaders {
   close(): void {
     this.cache.close();
   }
+
+  /** `dir` normalised as `path.dirname(path.join(dir, name))` gives it (the same key as before), worked out once per directory asked. */
+  private normal(dir: string): string {
+    if (dir !== this.lastDir) {
+      this.lastDir = dir;
+      this.lastDirNormal = path.dirname(path.join(dir, 'x'));
+    }
+    return this.lastDirNormal;
+  }
+}
+
+/** An agent's env file with its stamp: the `stat` is taken before the read, so a change after it shows in a later stamp. */
+function readEnvStamped(file: string, agentsDir: string, agent: string, startedMs: number): KeptEnv {
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.lstatSync(file, { throwIfNoEntry: false });
+  } catch {
+    return { env: readAgentEnv(agentsDir, agent), stamp: null };
+  }
+  if (!st) return { env: {}, stamp: 'absent' };
+  return { env: readAgentEnv(agentsDir, agent), stamp: st.isFile() ? fileStamp(st, startedMs) : null };
 }
 
 /** True when a change event (directory, file name) is about the fleet's `PAUSED` flag or a whole directory. */
@@ -96,3 +166,31 @@ export function isPausedChange(name: string | null): boolean {
 
 /** The plain readers: every call reads the disk (`--once`, and the console with push off). */
 export const PLAIN_RUN_DIR_READERS: RunDirReaders = { heartbeat: readHeartbeat, agentEnv: readAgentEnv, paused: readPausedFlag };
+
+/**
+ * Plain readers for ONE snapshot (`--once`, and each tick of the console with push off): as
+ * {@link PLAIN_RUN_DIR_READERS}, except that each directory is listed once, at its first read,
+ * and a file it does not list is answered as missing without touching it (most agents have no
+ * env file: one listing instead of a `stat` per agent). A directory that cannot be listed is
+ * read file by file. A file created after the listing is seen by the next snapshot.
+ */
+export function plainRunDirReaders(): RunDirReaders {
+  const listings = new Map<string, Set<string> | null>();
+  const listed = (dir: string, name: string): boolean => {
+    let names = listings.get(dir);
+    if (names === undefined) {
+      try {
+        names = new Set(fs.readdirSync(dir));
+      } catch {
+        names = null;
+      }
+      listings.set(dir, names);
+    }
+    return names === null || name.includes('/') || names.has(name);
+  };
+  return {
+    heartbeat: (runDir, agent, nowSeconds) => (listed(runDir, `${agent}.hb`) ? readHeartbeat(runDir, agent, nowSeconds) : { heartbeat: null, error: null }),
+    agentEnv: (agentsDir, agent) => (listed(agentsDir, `${agent}.env`) ? readAgentEnv(agentsDir, agent) : {}),
+    paused: readPausedFlag,
+  };
+}

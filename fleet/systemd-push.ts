@@ -92,6 +92,10 @@ export class SystemdPush {
   private generation = 0;
   /** Units asked at the last probe (a signal for another unit is not a change of ours). */
   private asked = new Set<string>();
+  private askedKey = '';
+  /** The units array of the last probe and its key. */
+  private lastUnits: readonly string[] | null = null;
+  private lastKey = '';
   /** systemctl runs in flight. */
   private inFlight = 0;
   /** Unit signals heard while systemctl ran: judged against its answer once it is in. */
@@ -122,7 +126,10 @@ export class SystemdPush {
     opts: { timeoutMs?: number; signal?: AbortSignal; backoff?: SystemdBackoff; nowMs?: number } = {},
   ): Promise<SystemdProbe> {
     const nowMs = opts.nowMs ?? Date.now();
-    const key = units.join('\0');
+    // The same array (the collector keeps one per roster) is the same units: not joined again.
+    const key = units === this.lastUnits ? this.lastKey : units.join('\0');
+    this.lastUnits = units;
+    this.lastKey = key;
     const kept = this.kept;
     if (
       this.monitor?.alive &&
@@ -135,7 +142,8 @@ export class SystemdPush {
       this.stats.viaBus++;
       return { ...kept.probe, durationMs: 0 };
     }
-    this.asked = new Set(units);
+    if (key !== this.askedKey) this.asked = new Set(units);
+    this.askedKey = key;
     const generation = this.generation;
     this.stats.viaSubprocess++;
     this.inFlight++;

@@ -18,14 +18,32 @@ export const ORCHESTRATOR_UNIT = 'mosaic-fleet-orchestrator.service';
  * A string escaped as systemd escapes a unit name's instance (systemd.unit(5) "String
  * Escaping", `systemd-escape`): `/` becomes `-`; ASCII letters, digits, `:`, `_` and `.` (not
  * leading) stay; every other byte of its UTF-8 is `\xNN` (lower-case hex). `x@y+z-1` ⇒
- * `x\x40y\x2bz\x2d1`. Pure.
+ * `x\x40y\x2bz\x2d1`. Pure. ASCII text is escaped character by character (no UTF-8 buffer:
+ * a roster's names are escaped for every agent of every snapshot).
  */
 export function systemdEscape(text: string): string {
   let out = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80) return escapeBytes(text);
+    if (c === 0x2f) out += '-';
+    else if (isKeptByte(c) || (c === 0x2e && i > 0)) out += text[i];
+    else out += `\\x${c < 16 ? '0' : ''}${c.toString(16)}`;
+  }
+  return out;
+}
+
+/** ASCII letters, digits, `:` and `_`: kept as they are by {@link systemdEscape}. */
+function isKeptByte(c: number): boolean {
+  return (c >= 0x30 && c <= 0x3a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
+}
+
+/** {@link systemdEscape} over the text's UTF-8 bytes (text with non-ASCII characters). */
+function escapeBytes(text: string): string {
+  let out = '';
   Buffer.from(text, 'utf8').forEach((b, i) => {
-    const c = String.fromCharCode(b);
-    if (c === '/') out += '-';
-    else if (/[A-Za-z0-9:_]/.test(c) || (c === '.' && i > 0)) out += c;
+    if (b === 0x2f) out += '-';
+    else if (isKeptByte(b) || (b === 0x2e && i > 0)) out += String.fromCharCode(b);
     else out += `\\x${b.toString(16).padStart(2, '0')}`;
   });
   return out;
@@ -51,6 +69,10 @@ export function systemdUnescape(text: string): string {
   return Buffer.from(bytes).toString('utf8');
 }
 
+/** Agent unit names built so far (the same names are asked for at every snapshot), and their bound. */
+const unitNames = new Map<string, string>();
+const UNIT_NAMES_KEPT = 65_536;
+
 /**
  * `mosaic-agent@<name>.service`: the unit of one agent (upstream's templated unit), the name
  * escaped with {@link systemdEscape} (`systemd-escape --template=mosaic-agent@.service <name>`):
@@ -58,7 +80,13 @@ export function systemdUnescape(text: string): string {
  * reads as `/`. Templates get the agent's name back with `%I` (unescaped instance).
  */
 export function agentUnitName(agent: string): string {
-  return `mosaic-agent@${systemdEscape(agent)}.service`;
+  let unit = unitNames.get(agent);
+  if (unit === undefined) {
+    // A roster's names, bounded: a roster of more names than this only escapes some again.
+    if (unitNames.size >= UNIT_NAMES_KEPT) unitNames.clear();
+    unitNames.set(agent, (unit = `mosaic-agent@${systemdEscape(agent)}.service`));
+  }
+  return unit;
 }
 
 /** The agent name of an agent unit name (`mosaic-agent@x\x40y.service` ⇒ `x@y`), or null for another unit. Pure. */

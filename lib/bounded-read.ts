@@ -34,6 +34,8 @@ export interface BoundedRead {
   mtimeMs: number;
   /** The file's ctime (set by the kernel's clock on every change; no writer can set it), unix milliseconds. */
   ctimeMs: number;
+  /** The file's inode number (with the times and size: tells the same unchanged file later). */
+  ino: number;
 }
 
 /** Options of {@link readBoundedFile}. */
@@ -102,7 +104,8 @@ export function readBoundedFile(file: string, opts: BoundedReadOptions): Bounded
     } catch (error) {
       throw errnoError(file, error as NodeJS.ErrnoException);
     }
-    if (opts.tail) return { bytes: buffer.subarray(0, n), size: Math.max(st.size, start + n), truncated: start > 0, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs };
+    if (opts.tail)
+      return { bytes: buffer.subarray(0, n), size: Math.max(st.size, start + n), truncated: start > 0, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino };
     const truncated = n > opts.maxBytes;
     if (truncated && !opts.truncate)
       throw new BoundedReadError(file, 'too-large', `larger than ${formatBytes(opts.maxBytes)} (${st.size} bytes); is this the right file?`);
@@ -112,6 +115,7 @@ export function readBoundedFile(file: string, opts: BoundedReadOptions): Bounded
       truncated,
       mtimeMs: st.mtimeMs,
       ctimeMs: st.ctimeMs,
+      ino: st.ino,
     };
   } finally {
     closeQuietly(fd);

@@ -13,6 +13,7 @@ import type { AgentRow, Snapshot } from './snapshot/types.js';
 import type { ConsoleStore } from './store/index.js';
 import { selectedIndex, visibleAgents } from './store/selectors.js';
 import { sameSnapshotView } from './snapshot/view-key.js';
+import { onlyCellsDiffer } from './snapshot/view-cells.js';
 
 /** A push (tmux notification, a file written) runs a tick this long after it, so a burst makes one tick. Milliseconds. */
 export const NUDGE_DELAY_MS = 100;
@@ -37,6 +38,13 @@ export interface PollerOptions {
    * max(10 000, 5 × intervalMs).
    */
   tickTimeoutMs?: number;
+  /**
+   * Draws a snapshot that changes only the fleet table's cells (src/snapshot/view-cells.ts: a
+   * live fleet's ages) and applies it to the store quietly (the console: the table's text
+   * redrawn alone, components/FleetTable.tsx `redrawFleetCells`); false when it cannot (the
+   * snapshot is then applied as usual: one store update, one React render).
+   */
+  redrawCells?: (snapshot: Snapshot, nowMs: number) => boolean;
 }
 
 /** Counters for tests and the bench. */
@@ -53,6 +61,8 @@ export interface PollerStats {
   unchanged: number;
   /** Ticks run early because a push source said something changed. */
   nudged: number;
+  /** Snapshots that changed only the fleet table's cells, drawn by `redrawCells` (no store notification). */
+  cellsRedrawn: number;
 }
 
 /** A running (or stopped) poller: start/stop, refresh now, counters. */
@@ -120,7 +130,7 @@ async function collectWithin(collect: PollerOptions['collect'], signal: AbortSig
 
 /** The poller's state and tick loop (see the module comment); methods are bound (safe to pass around). */
 class TickLoop implements Poller {
-  readonly stats: PollerStats = { started: 0, skipped: 0, dropped: 0, applied: 0, unchanged: 0, nudged: 0 };
+  readonly stats: PollerStats = { started: 0, skipped: 0, dropped: 0, applied: 0, unchanged: 0, nudged: 0, cellsRedrawn: 0 };
   private readonly opts: PollerOptions;
   private readonly store: ConsoleStore;
   /** Aborted on stop: kills every subprocess in flight. */
@@ -219,8 +229,14 @@ class TickLoop implements Poller {
       const preview = store.getState().ui.previewOn && opts.capture ? await takePreview(store, snapshot, opts.capture, this.controller.signal) : undefined;
       if (!this.current(gen)) return;
       const nowMs = Date.now();
-      if (this.sameView(snapshot, nowMs, preview)) {
+      const change = this.viewChange(snapshot, nowMs, preview);
+      if (change === 'none') {
         this.stats.unchanged++;
+        return;
+      }
+      if (change === 'cells' && opts.redrawCells?.(snapshot, nowMs)) {
+        this.lastApplied = { snapshot, nowMs };
+        this.stats.cellsRedrawn++;
         return;
       }
       store.getState().applySnapshot(snapshot, nowMs, preview);
@@ -232,18 +248,21 @@ class TickLoop implements Poller {
   }
 
   /**
-   * True when applying `snapshot` taken at `nowMs` (and `preview`) would draw what the store
-   * shows already: the store still holds the last applied snapshot (no failed tick since), both
-   * draw the same (src/snapshot/view-key.ts), no progress notice waits for a snapshot, and the
-   * preview (when captured) has the same lines.
+   * What applying `snapshot` taken at `nowMs` (and `preview`) would change on screen: `none`
+   * when it draws what the store shows already — the store still holds the last applied
+   * snapshot (no failed tick since), both draw the same (src/snapshot/view-key.ts), no progress
+   * notice waits for a snapshot, and the preview (when captured) has the same lines; `cells`
+   * when, under the same conditions, only the fleet table's cells differ
+   * (src/snapshot/view-cells.ts); `all` otherwise.
    */
-  private sameView(snapshot: Snapshot, nowMs: number, preview: Preview | undefined): boolean {
+  private viewChange(snapshot: Snapshot, nowMs: number, preview: Preview | undefined): 'none' | 'cells' | 'all' {
     const s = this.store.getState();
     const last = this.lastApplied;
-    if (!last || s.fleet.snapshot !== last.snapshot || s.fleet.tickError !== null) return false;
-    if (!sameSnapshotView(last.snapshot, last.nowMs, snapshot, nowMs)) return false;
+    if (!last || s.fleet.snapshot !== last.snapshot || s.fleet.tickError !== null) return 'all';
     const notice = s.ui.notices.at(-1);
-    if (notice?.level === 'progress' && (s.fleet.snapshotAtMs ?? 0) < notice.atMs) return false;
-    return preview === undefined || JSON.stringify(preview) === JSON.stringify(s.ui.preview);
+    if (notice?.level === 'progress' && (s.fleet.snapshotAtMs ?? 0) < notice.atMs) return 'all';
+    if (preview !== undefined && JSON.stringify(preview) !== JSON.stringify(s.ui.preview)) return 'all';
+    if (sameSnapshotView(last.snapshot, last.nowMs, snapshot, nowMs)) return 'none';
+    return this.opts.redrawCells && onlyCellsDiffer(last.snapshot, last.nowMs, snapshot, nowMs) ? 'cells' : 'all';
   }
 }

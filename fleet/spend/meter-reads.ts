@@ -13,6 +13,7 @@
  *   lost, and a directory that cannot be watched (no inotify, beyond {@link MAX_SPEND_WATCHES})
  *   is polled as by the plain reads. A tick where nothing changed touches no file.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { DirWatchCache, type DirWatchStats, type Kept } from '../dir-watch.js';
 import { listRecordFiles } from './sources.js';
@@ -33,6 +34,18 @@ export interface MeterReads {
   file<T>(file: string, read: (file: string) => Kept<T>): T;
   /** Forgets the kept read of `file` (the meter just wrote it). */
   forget(file: string): void;
+  /**
+   * A number that stays the same while every kept read of files in `dir` stays usable
+   * (fleet/dir-watch.ts `epochOf`), so what was derived from them may be kept; null when reads
+   * of `dir` are not kept (plain reads, or `dir` not watchable).
+   */
+  epochOf(dir: string): number | null;
+  /**
+   * True when `name` is known not to be in `dir` without touching it: plain reads list `dir`
+   * once per tick (one listing instead of a `stat` per agent); watched reads never say so (their
+   * kept reads answer a missing file without touching it already).
+   */
+  missing(dir: string, name: string): boolean;
   /** The record files under `dir` (fleet/spend/sources.ts `listRecordFiles`), sorted. */
   list(runtime: SpendRuntime, dir: string): string[];
   /** Stops the watches. Idempotent. */
@@ -57,16 +70,39 @@ class PlainMeterReads implements MeterReads {
   readonly watching = false;
   private now = 0;
   private listings = new Map<string, { at: number; files: string[] }>();
+  /** Names in each directory asked this tick (null: could not be listed). */
+  private names = new Map<string, Set<string> | null>();
 
   tick(now: number): void {
     this.now = now;
+    this.names.clear();
   }
 
   file<T>(file: string, read: (file: string) => Kept<T>): T {
     return read(file).value;
   }
 
-  forget(): void {}
+  forget(file: string): void {
+    this.names.delete(path.dirname(file));
+  }
+
+  epochOf(): null {
+    return null;
+  }
+
+  missing(dir: string, name: string): boolean {
+    let names = this.names.get(dir);
+    if (names === undefined) {
+      try {
+        names = new Set(fs.readdirSync(dir));
+      } catch (error) {
+        // No directory: nothing in it. Unlistable: ask file by file.
+        names = (error as NodeJS.ErrnoException).code === 'ENOENT' ? new Set() : null;
+      }
+      this.names.set(dir, names);
+    }
+    return names !== null && !names.has(name);
+  }
 
   list(runtime: SpendRuntime, dir: string): string[] {
     const key = `${runtime}\0${dir}`;
@@ -140,6 +176,16 @@ export class WatchedMeterReads implements MeterReads {
   forget(file: string): void {
     const [dir, name] = this.split(file);
     this.cache.forget(dir, name);
+  }
+
+  /** The epoch of `dir`'s kept reads (fleet/dir-watch.ts `epochOf`), or null when it is not watched. */
+  epochOf(dir: string): number | null {
+    return this.cache.epochOf(dir);
+  }
+
+  /** Never known without a read: the kept reads answer missing files. */
+  missing(): boolean {
+    return false;
   }
 
   /** A file's directory and name, split once per file. */

@@ -91,13 +91,35 @@ function runtimePid(tree: ProcessTree, panePid: number, runtime: SpendRuntime): 
   return null;
 }
 
+/** An agent's files in `<run>/spend`: sources (`file`, `name`) and statusline quota. */
+interface AgentFiles {
+  file: string;
+  name: string;
+  quotaFile: string;
+  quotaName: string;
+}
+
+/** True when `agents` are `names`, in order. */
+function sameNames(agents: readonly MeterAgent[], names: readonly string[]): boolean {
+  if (agents.length !== names.length) return false;
+  for (let i = 0; i < agents.length; i++) if (agents[i]?.name !== names[i]) return false;
+  return true;
+}
+
 /** The meter. `runDir`: `<home>/fleet/run`; `pricesFile`: `<home>/fleet/prices.yaml`. */
 export class SpendMeter {
   readonly ledger: SpendLedger;
   private pricesMtime = -1;
   private priceBook: PriceBook | null = null;
   private sourceCache = new Map<string, { mtimeMs: number; list: SpendSource[] }>();
-  private sourcesFiles = new Map<string, string>();
+  /** Each agent's sources and quota files: their paths and names in {@link spendDir}, built once. */
+  private sourcesFiles = new Map<string, AgentFiles>();
+  /** `<run>/spend`: the sources and quota files' directory. */
+  private readonly spendDir: string;
+  /** What {@link allSources} last answered from: the agents' names and the epoch of {@link spendDir}. */
+  private lastNames: readonly string[] = [];
+  private lastSpendEpoch: number | null = null;
+  private lastQuota: ReportFile[] = [];
   private quotaCache = new Map<string, { mtimeMs: number; report: RateReport | null }>();
   /** Runtime processes whose scope was learned, and when (watched reads only). */
   private scopeSeen = new WeakMap<ProcEntry, number>();
@@ -120,7 +142,8 @@ export class SpendMeter {
     readonly pricesFile: string,
     opts: { cache?: boolean; sqlite?: SqliteRunner; watch?: boolean | WatchedMeterReadsOptions } = {},
   ) {
-    this.ledger = new SpendLedger(opts.cache === false ? null : path.join(runDir, 'spend', 'cache'));
+    this.spendDir = path.join(runDir, 'spend');
+    this.ledger = new SpendLedger(opts.cache === false ? null : path.join(this.spendDir, 'cache'));
     this.opencode = new OpencodeStore(opts.sqlite);
     this.reads = opts.watch ? new WatchedMeterReads(opts.watch === true ? {} : opts.watch) : plainMeterReads();
   }
@@ -140,15 +163,24 @@ export class SpendMeter {
     return this.priceBook;
   }
 
-  /** `<run>/spend/<agent>.sources`, built once per agent. */
+  /** `<run>/spend/<agent>.sources` and `<agent>.quota.json`, built once per agent. */
+  private sourcesEntry(agent: string): AgentFiles {
+    let entry = this.sourcesFiles.get(agent);
+    if (entry === undefined) {
+      const file = sourcesPath(this.runDir, agent);
+      const quotaFile = quotaPath(this.runDir, agent);
+      this.sourcesFiles.set(agent, (entry = { file, name: path.basename(file), quotaFile, quotaName: path.basename(quotaFile) }));
+    }
+    return entry;
+  }
+
   private sourcesFile(agent: string): string {
-    let file = this.sourcesFiles.get(agent);
-    if (file === undefined) this.sourcesFiles.set(agent, (file = sourcesPath(this.runDir, agent)));
-    return file;
+    return this.sourcesEntry(agent).file;
   }
 
   private sourcesOf(agent: string): SpendSource[] {
-    const mtimeMs = this.reads.file(this.sourcesFile(agent), mtimeOf);
+    const { file, name } = this.sourcesEntry(agent);
+    const mtimeMs = this.reads.missing(this.spendDir, name) ? -1 : this.reads.file(file, mtimeOf);
     const cached = this.sourceCache.get(agent);
     if (cached && cached.mtimeMs === mtimeMs) return cached.list;
     const list = mtimeMs < 0 ? [] : readSources(this.runDir, agent);
@@ -199,12 +231,14 @@ export class SpendMeter {
    * fleet/spend/statusline.ts), as report files without usage: one `stat` per agent per tick,
    * the file read again only when it changed.
    */
-  private statuslineQuota(agents: readonly MeterAgent[]): ReportFile[] {
+  private statuslineQuota(agents: readonly MeterAgent[], unchanged: boolean): ReportFile[] {
+    if (unchanged) return this.lastQuota;
     const out: ReportFile[] = [];
+    this.lastQuota = out;
     for (const a of agents) {
       if (a.runtime !== 'claude') continue;
-      const file = quotaPath(this.runDir, a.name);
-      const mtimeMs = this.reads.file(file, mtimeOf);
+      const { quotaFile: file, quotaName } = this.sourcesEntry(a.name);
+      const mtimeMs = this.reads.missing(this.spendDir, quotaName) ? -1 : this.reads.file(file, mtimeOf);
       if (mtimeMs < 0) continue;
       let cached = this.quotaCache.get(a.name);
       if (!cached || cached.mtimeMs !== mtimeMs) {
@@ -276,8 +310,27 @@ export class SpendMeter {
     return who;
   }
 
-  /** Every agent's sources this tick; a new epoch of attributions when any list changed. */
-  private allSources(agents: readonly MeterAgent[]): Map<string, SpendSource[]> {
+  /**
+   * True when, with watched reads, the agents are those of the last refresh and nothing in
+   * `<run>/spend` changed since (fleet/dir-watch.ts `epochOf`): their sources and statusline
+   * quota are the last ones, with no lookup per agent. Always false with plain reads.
+   */
+  private spendDirUnchanged(agents: readonly MeterAgent[]): boolean {
+    const epoch = this.reads.epochOf(this.spendDir);
+    const unchanged = epoch !== null && epoch === this.lastSpendEpoch && sameNames(agents, this.lastNames);
+    if (!unchanged) {
+      this.lastSpendEpoch = epoch;
+      this.lastNames = agents.map((a) => a.name);
+    }
+    return unchanged;
+  }
+
+  /**
+   * Every agent's sources this tick; a new epoch of attributions when any list changed. The
+   * last answer when `unchanged` ({@link spendDirUnchanged}).
+   */
+  private allSources(agents: readonly MeterAgent[], unchanged: boolean): Map<string, SpendSource[]> {
+    if (unchanged) return this.lastSources;
     const sources = new Map<string, SpendSource[]>();
     const last = this.lastSources;
     let changed = false;
@@ -299,7 +352,8 @@ export class SpendMeter {
     this.errors = [];
     this.reads.tick(opts.now);
     if (opts.tree) for (const a of agents) this.learnScope(a, opts.tree, opts.now);
-    const sources = this.allSources(agents);
+    const unchanged = this.spendDirUnchanged(agents);
+    const sources = this.allSources(agents, unchanged);
     const files = new Map<string, SpendRuntime>();
     for (const list of sources.values()) for (const s of list) for (const f of this.filesOf(s)) files.set(f, s.runtime);
     const out: ReportFile[] = [];
@@ -312,7 +366,7 @@ export class SpendMeter {
       out.push({ file, runtime, agent: who.agent, reason: who.reason, session: entry.parser.session ?? null, events: entry.events, rate: entry.rate });
     }
     out.push(...this.opencodeSessions(sources, opts.since));
-    out.push(...this.statuslineQuota(agents));
+    out.push(...this.statuslineQuota(agents, unchanged));
     const saveError = this.ledger.save();
     if (saveError) this.errors.push(saveError);
     return out;

@@ -259,12 +259,15 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
   const store = createConsoleStore({ readonly: Boolean(opts.readonly), color: !noColorRequested() });
   extra.onStore?.(store);
   const feed = await startFeed(store, paths, opts);
+  // A tick that moves only the fleet table's cells (ages) redraws the table's text alone, once the view is loaded.
+  let redrawCells: ((snapshot: Snapshot, nowMs: number) => boolean) | null = null;
   const poller: Poller = createPoller({
     store,
     collect: source.collect,
     // A remote agent's pane over ssh (the snapshot's ControlMaster): one more ssh per tick, only while the preview is on.
     capture: (agent, target, signal) => capturePane(agentTmuxServer(agent, paths), target, { signal }),
     intervalMs: Math.max(0.2, opts.interval) * 1000,
+    redrawCells: (snapshot, nowMs) => redrawCells?.(snapshot, nowMs) ?? false,
   });
   // A push (tmux said something changed) runs a tick soon instead of an interval later.
   source.onChange(() => poller.nudge());
@@ -273,6 +276,8 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
   poller.start();
   try {
     const view = await loadView();
+    const { redrawFleetCells } = view[2];
+    redrawCells = (snapshot, nowMs) => redrawFleetCells(store, snapshot, nowMs);
     // Same frames, a cheaper output pass (src/ink/output.ts); Ink's own when versions differ.
     await (await import('../ink/output.js')).installFastOutputPass();
     await mountLoop({ store, paths, poller, view });

@@ -14,7 +14,7 @@ import { collectBacklogSection, type BacklogSection } from '../../backlog/snapsh
 import { agentLaunch } from '../../fleet/agent-env.js';
 import { resolveFleetProfile } from '../../fleet/profile.js';
 import type { HeartbeatRead } from '../../fleet/heartbeat.js';
-import { PLAIN_RUN_DIR_READERS, type RunDirReaders } from '../../fleet/run-dir-watch.js';
+import { plainRunDirReaders, type RunDirReaders } from '../../fleet/run-dir-watch.js';
 import { readProcessSubtree, readProcessTree, type ProcEntry, type ProcessTree, type ProcessTreeReader } from '../../fleet/proc.js';
 import { readinessThresholds, type ReadinessThresholds } from '../../fleet/readiness.js';
 import { probeRemoteHost } from '../../fleet/remote-probe.js';
@@ -111,7 +111,7 @@ export interface CollectSnapshotOptions {
    * `fleet.spend` and the OVER-PACE / OVER-BUDGET flags are filled. Keep one per poller.
    */
   spend?: SnapshotSpend;
-  /** Reads heartbeats, PAUSED and env files (default: from disk each time); the console passes its watched ones (fleet/run-dir-watch.ts). */
+  /** Reads heartbeats, PAUSED and env files (default: from disk, each dir listed once per snapshot, fleet/run-dir-watch.ts `plainRunDirReaders`); the console passes its watched ones. */
   runDirReaders?: RunDirReaders;
 }
 
@@ -160,9 +160,24 @@ interface FleetPlan {
   remoteGroups: Map<string, RosterAgent[]>;
   /** The holder session on `socket` when it is the roster's socket, else null. */
   holderOn: (socket: string | null) => string | null;
+  /** The units systemd is asked about: each local agent's, the holder's, the orchestrator's (the same array while the roster is). */
+  unitNames: string[];
+  /** The local agents' names. */
+  localNames: Set<string>;
 }
 
+/** Plans by roster: a roster is replaced, never changed, when its file changes, so its plan is made once. */
+const plans = new WeakMap<NonNullable<RosterState['roster']>, FleetPlan>();
+
+/** The plan of `roster`, made once per roster ({@link makePlan}). */
 function planFleet(roster: RosterState['roster']): FleetPlan {
+  if (!roster) return makePlan(null);
+  let plan = plans.get(roster);
+  if (!plan) plans.set(roster, (plan = makePlan(roster)));
+  return plan;
+}
+
+function makePlan(roster: RosterState['roster']): FleetPlan {
   const agents: RosterAgent[] = roster?.agents ?? [];
   const localAgents = agents.filter((a) => isLocalHost(a.host));
   const socketKeys = new Map<string, string | null>();
@@ -176,7 +191,9 @@ function planFleet(roster: RosterState['roster']): FleetPlan {
     else remoteGroups.set(sshTarget(a), [a]);
   }
   const holderOn = (s: string | null) => (roster && (roster.socket ?? '') === (s ?? '') ? roster.holderSession : null);
-  return { agents, localAgents, sockets: [...socketKeys.values()], remoteGroups, holderOn };
+  const unitNames = [...localAgents.map((a) => agentUnitName(a.name)), HOLDER_UNIT, ORCHESTRATOR_UNIT];
+  const localNames = new Set(localAgents.map((a) => a.name));
+  return { agents, localAgents, sockets: [...socketKeys.values()], remoteGroups, holderOn, unitNames, localNames };
 }
 
 /** The subprocess probes of one snapshot, started together (awaited later, while files are read). */
@@ -191,7 +208,6 @@ function startProbes(opts: CollectSnapshotOptions, plan: FleetPlan, hasRoster: b
   const { paths, signal } = opts;
   const nowSeconds = nowMs / 1000;
   const listPanes = opts.listPanes;
-  const unitNames = [...plan.localAgents.map((a) => agentUnitName(a.name)), HOLDER_UNIT, ORCHESTRATOR_UNIT];
   const tmux = Promise.all(
     plan.sockets.map((s) =>
       listPanes
@@ -200,7 +216,7 @@ function startProbes(opts: CollectSnapshotOptions, plan: FleetPlan, hasRoster: b
     ),
   );
   const systemd: Promise<SystemdProbe | null> = hasRoster
-    ? (opts.probeUnits ?? probeSystemdUnits)(unitNames, { timeoutMs, signal, backoff: opts.systemdBackoff, nowMs })
+    ? (opts.probeUnits ?? probeSystemdUnits)(plan.unitNames, { timeoutMs, signal, backoff: opts.systemdBackoff, nowMs })
     : Promise.resolve(null);
   const remotes = Promise.all(
     [...plan.remoteGroups].map(async ([target, list]) => {
@@ -284,11 +300,15 @@ async function readScreens(opts: CollectSnapshotOptions, x: ScreenInputs): Promi
   const readings = new Map<string, ScreenReading>();
   const rulesState = (opts.screenRules ?? new ScreenRulesCache(screenRulesOverridePath(opts.paths.mosaicHome))).get();
   const reader = opts.screenReader ?? new ScreenReader();
-  const runtimesWithRules = new Set(
-    x.plan.agents.map((a) => (x.agentEnvs.has(a.name) ? x.runtimeOf(a) : a.runtime)).filter((rt) => hasScreenRules(rt, rulesState.rules)),
-  );
+  // Asked once per distinct runtime, not once per agent.
+  const asked = new Map<string, boolean>();
+  for (const a of x.plan.agents) {
+    const rt = x.agentEnvs.has(a.name) ? x.runtimeOf(a) : a.runtime;
+    if (!asked.has(rt)) asked.set(rt, hasScreenRules(rt, rulesState.rules));
+  }
+  const runtimesWithRules = new Set([...asked].filter(([, has]) => has).map(([rt]) => rt));
   const { candidates, panePids } = screenCandidates(x, runtimesWithRules);
-  reader.prune(new Set(x.plan.localAgents.map((a) => a.name)));
+  reader.prune(x.plan.localNames);
   const planned = reader.plan(candidates, x.nowSeconds);
   const { deferred } = planned;
   // The runtime's version (its live process's package.json, cached per path) picks the rules' version range; only for panes read now.
@@ -377,7 +397,7 @@ export async function collectSnapshot(opts: CollectSnapshotOptions): Promise<Sna
 
   // Launch the subprocess probes first, then do the in-process reads while they run.
   const probes = startProbes(opts, plan, rosterState.roster !== null, nowMs, timeoutMs);
-  const reads = opts.runDirReaders ?? PLAIN_RUN_DIR_READERS;
+  const reads = opts.runDirReaders ?? plainRunDirReaders();
   const paused = await timed(() => reads.paused(paths.runDir));
   const files = readLocalFiles(paths, plan, nowSeconds, reads);
   const tmux = new Map<string, TmuxSocketProbe>();

@@ -5,7 +5,7 @@
  * the same {@link HostProbe} shape, so a row is joined the same way wherever its agent runs.
  */
 import type { BacklogSection } from '../../backlog/snapshot.js';
-import { programsUnder } from '../../fleet/proc.js';
+import { descendantsOf, programsUnder, type ProcEntry, type ProcessTree } from '../../fleet/proc.js';
 import { agentLaunch, expectedProgram } from '../../fleet/agent-env.js';
 import { agentFlags, classifyReadiness, matchProcess, type ReadinessThresholds } from '../../fleet/readiness.js';
 import { isLocalHost, sshTarget } from '../../fleet/ssh.js';
@@ -45,6 +45,28 @@ export function findAgentPane(panes: readonly TmuxPane[], name: string): TmuxPan
     paneIndexes.set(panes, index);
   }
   return index.get(name) ?? null;
+}
+
+/**
+ * Program names under a pane, kept per process table (its `entries` map, which the console's
+ * incremental reader keeps from tick to tick) and pane pid: the names are those of
+ * {@link programsUnder} as long as the pane's processes are the same entries — an entry kept by
+ * the reader is the same process with the same argv — so only a pane whose processes changed
+ * is looked at again. One-off trees (new entries every read) always compute.
+ */
+const programsKept = new WeakMap<ProcessTree['entries'], Map<number, { entries: (ProcEntry | undefined)[]; programs: string[] }>>();
+export function keptProgramsUnder(tree: ProcessTree, panePid: number): string[] {
+  let kept = programsKept.get(tree.entries);
+  if (!kept) {
+    kept = new Map();
+    programsKept.set(tree.entries, kept);
+  }
+  const entries = descendantsOf(tree, panePid).map((pid) => tree.entries.get(pid));
+  const was = kept.get(panePid);
+  if (was && was.entries.length === entries.length && was.entries.every((e, i) => e !== undefined && e === entries[i])) return was.programs;
+  const programs = programsUnder(tree, panePid);
+  kept.set(panePid, { entries, programs });
+  return programs;
 }
 
 function toPaneInfo(p: TmuxPane): PaneInfo {
@@ -103,7 +125,7 @@ function joinAgent(
   const launch = agentLaunch(a, env);
   let processInfo: ProcessInfo | null = null;
   if (pane && !pane.dead && pane.pid !== null && h?.processes) {
-    processInfo = matchProcess(expectedProgram(env, launch.runtime), pane.currentCommand, programsUnder(h.processes, pane.pid));
+    processInfo = matchProcess(expectedProgram(env, launch.runtime), pane.currentCommand, keptProgramsUnder(h.processes, pane.pid));
   }
   // Screen rules read their runtime's screens only: a pane whose process is not the runtime
   // (DRIFT: a shell that printed a prompt's text) is never `waiting`/`idle` from its screen.

@@ -59,6 +59,11 @@ function sameNumber(a: number, b: number, key: string, aNow: number, bNow: numbe
   return a === b || (!Number.isFinite(a) && !Number.isFinite(b));
 }
 
+/** {@link sameSnapshotView}'s rule for any two values found under `key` (ages and TTLs by their key). */
+export function sameViewValue(a: unknown, b: unknown, key: string, aNow: number, bNow: number): boolean {
+  return sameValue(a, b, key, aNow, bNow);
+}
+
 function sameValue(a: unknown, b: unknown, key: string, aNow: number, bNow: number): boolean {
   if (typeof a === 'number' && typeof b === 'number') return sameNumber(a, b, key, aNow, bNow);
   if (a === b) return true;
@@ -76,11 +81,19 @@ function sameValue(a: unknown, b: unknown, key: string, aNow: number, bNow: numb
   return sameObject(a as Record<string, unknown>, b as Record<string, unknown>, aNow, bNow);
 }
 
-/** Same printed keys (NOT_DRAWN and undefined left out) with the same values. */
-function sameObject(a: Record<string, unknown>, b: Record<string, unknown>, aNow: number, bNow: number): boolean {
+/**
+ * {@link sameSnapshotView}'s rule for two objects with the keys in `skip` left out (as if not
+ * drawn). Pure.
+ */
+export function sameViewObjectExcept(a: Record<string, unknown>, b: Record<string, unknown>, skip: ReadonlySet<string>, aNow: number, bNow: number): boolean {
+  return sameObject(a, b, aNow, bNow, skip);
+}
+
+/** Same printed keys (NOT_DRAWN, `skip` and undefined left out) with the same values. */
+function sameObject(a: Record<string, unknown>, b: Record<string, unknown>, aNow: number, bNow: number, skip?: ReadonlySet<string>): boolean {
   let printed = 0;
   for (const key of Object.keys(a)) {
-    if (NOT_DRAWN.has(key)) continue;
+    if (NOT_DRAWN.has(key) || skip?.has(key)) continue;
     const value = shown(a[key]);
     const other = shown(b[key]);
     if (value === undefined) {
@@ -92,6 +105,6 @@ function sameObject(a: Record<string, unknown>, b: Record<string, unknown>, aNow
     printed++;
   }
   // Every printed key of `a` is printed by `b` alike: `b` prints no other key when the counts agree.
-  for (const key of Object.keys(b)) if (!NOT_DRAWN.has(key) && shown(b[key]) !== undefined) printed--;
+  for (const key of Object.keys(b)) if (!NOT_DRAWN.has(key) && !skip?.has(key) && shown(b[key]) !== undefined) printed--;
   return printed === 0;
 }

@@ -23,7 +23,7 @@ export function snapshotGoneStale(snapshot: Snapshot, error: string): Snapshot {
 }
 
 /** Creates the fleet slice (zustand slices pattern). */
-export const createFleetSlice: StateCreator<ConsoleState, [], [], FleetSlice> = (set) => ({
+export const createFleetSlice: StateCreator<ConsoleState, [], [], FleetSlice> = (set, get) => ({
   fleet: { snapshot: null, snapshotAtMs: null, lastTickAtMs: null, tickError: null, applied: 0 },
   applySnapshot: (snapshot, atMs = Date.now(), preview) =>
     set((s) => ({
@@ -31,6 +31,16 @@ export const createFleetSlice: StateCreator<ConsoleState, [], [], FleetSlice> = 
       backlog: { ...s.backlog, section: (snapshot.backlog ?? null) as ConsoleState['backlog']['section'] },
       ...(preview !== undefined && s.ui.previewOn ? { ui: { ...s.ui, preview } } : {}),
     })),
+  applySnapshotQuietly: (snapshot, atMs = Date.now()) => {
+    // In place: zustand's set would notify every subscriber, and a new `fleet` object would
+    // re-render its readers at the next notification (they select `s.fleet`, see the state type).
+    const s = get();
+    Object.assign(s.fleet, { snapshot, snapshotAtMs: atMs, lastTickAtMs: atMs, tickError: null, applied: s.fleet.applied + 1 });
+    // A section draws the same (the caller's rule); only its claims' TTLs count down from the
+    // snapshot's time, so the one on screen is kept unless it has claims.
+    const section = (snapshot.backlog ?? null) as ConsoleState['backlog']['section'];
+    if (section?.claimed.length || !s.backlog.section) s.backlog.section = section;
+  },
   tickFailed: (error, atMs = Date.now()) =>
     set((s) => ({
       fleet: { ...s.fleet, snapshot: s.fleet.snapshot ? snapshotGoneStale(s.fleet.snapshot, error) : null, lastTickAtMs: atMs, tickError: error },

@@ -30,6 +30,18 @@ export interface FleetSlice {
    */
   applySnapshot: (snapshot: Snapshot, atMs?: number, preview?: ConsoleState['ui']['preview']) => void;
   /**
+   * Replaces the snapshot (taken at local time `atMs`, ms) WITHOUT notifying subscribers: no
+   * React render, no feed diff. Only for a snapshot that differs from the applied one in the
+   * fleet table's cells alone (src/snapshot/view-cells.ts), which the caller redraws itself
+   * (components/FleetTable.tsx `redrawFleetCells`); every later render and every reader of the
+   * state sees it, and the feed diffs it against its previous snapshot at the next notified update.
+   * `fleet` is updated in place (the same object): components that draw the fleet select
+   * `s.fleet` itself and read its snapshot, so a quiet apply does not re-render them at the next
+   * notification (the clock's, every second). The backlog section is replaced only when it has
+   * claims (their TTLs count down from `snapshotAtMs`); else the one held draws the same.
+   */
+  applySnapshotQuietly: (snapshot: Snapshot, atMs?: number) => void;
+  /**
    * Records a failed tick: the error is shown, and the last snapshot stays on screen with every
    * agent `unknown` (evidence: the failure, and what it was when last seen) — a row is never
    * shown with the readiness of a tick that is no longer true ({@link snapshotGoneStale}).

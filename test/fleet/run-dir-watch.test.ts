@@ -8,9 +8,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { readHeartbeat, writeHeartbeat } from '../../fleet/heartbeat.js';
-import { isPausedChange, PLAIN_RUN_DIR_READERS, RunDirWatch } from '../../fleet/run-dir-watch.js';
+import { isPausedChange, PLAIN_RUN_DIR_READERS, plainRunDirReaders, RunDirWatch } from '../../fleet/run-dir-watch.js';
 import { resolvePaths, type MosaicPaths } from '../../lib/paths.js';
 import { collectSnapshot } from '../../src/snapshot/collect.js';
 import { writeTestRoster } from '../helpers/roster.js';
@@ -200,6 +200,92 @@ describe('RunDirWatch: the run dir replaced, symlinks, the safety net', () => {
     w.heartbeat(paths.runDir, 'a1', now);
     w.heartbeat(paths.runDir, 'a1', now);
     expect(w.stats).toMatchObject({ reads: 4, skipped: 1 });
+  });
+});
+
+describe('RunDirWatch: the safety net confirms unchanged files by their stamp', () => {
+  it("beats and env files unchanged since their read are kept after one lstat each; their answers are a fresh read's", () => {
+    // The clock runs 5 s ahead: every file here was last changed over a second before its read.
+    let clock = Date.now() + 5000;
+    const w = newWatch({ fullEveryMs: 30_000, now: () => clock });
+    const now = Math.floor(Date.now() / 1000);
+    const names = ['a1', 'a2', 'a3'];
+    for (const n of names) writeHeartbeat(paths.runDir, n, { state: 'busy', ts: now - 3 });
+    fs.mkdirSync(paths.agentsDir);
+    fs.writeFileSync(path.join(paths.agentsDir, 'a1.env'), 'MOSAIC_AGENT_RUNTIME=codex\n');
+    const tick = (t: number) => names.map((n) => ({ beat: w.heartbeat(paths.runDir, n, t), env: w.agentEnv(paths.agentsDir, n) }));
+    tick(now);
+    expect(w.stats).toMatchObject({ reads: 6, verified: 0 });
+    clock += 30_000;
+    const lstat = vi.spyOn(fs, 'lstatSync');
+    const after = tick(now + 30);
+    // Three beats, one env file and two missing env files: confirmed, none read.
+    expect(w.stats).toMatchObject({ reads: 6, verified: 6, fullRereads: 1 });
+    expect(lstat).toHaveBeenCalledTimes(6);
+    expect(after.map((x) => x.beat)).toEqual(names.map((n) => readHeartbeat(paths.runDir, n, now + 30)));
+    expect(after.map((x) => x.env)).toEqual([{ MOSAIC_AGENT_RUNTIME: 'codex' }, {}, {}]);
+    // Until the next safety net they are kept as before.
+    tick(now + 31);
+    expect(w.stats).toMatchObject({ reads: 6, verified: 6, skipped: 6 });
+  });
+
+  it('a change whose event has not arrived yet is read at the safety net (the stamp differs)', () => {
+    let clock = Date.now() + 5000;
+    const w = newWatch({ fullEveryMs: 30_000, now: () => clock });
+    const now = Math.floor(Date.now() / 1000);
+    writeHeartbeat(paths.runDir, 'a1', { state: 'busy', ts: now - 3 });
+    fs.mkdirSync(paths.agentsDir);
+    expect(w.heartbeat(paths.runDir, 'a1', now).heartbeat?.state).toBe('busy');
+    expect(w.agentEnv(paths.agentsDir, 'a1')).toEqual({});
+    // Written and read in the same turn of the event loop: no event can have been delivered.
+    writeHeartbeat(paths.runDir, 'a1', { state: 'stuck', reason: 'rate limit', ts: now });
+    fs.writeFileSync(path.join(paths.agentsDir, 'a1.env'), 'MOSAIC_AGENT_RUNTIME=pi\n');
+    clock += 30_000;
+    expect(w.heartbeat(paths.runDir, 'a1', now + 1).heartbeat).toMatchObject({ state: 'stuck', reason: 'rate limit' });
+    expect(w.agentEnv(paths.agentsDir, 'a1')).toEqual({ MOSAIC_AGENT_RUNTIME: 'pi' });
+    expect(w.stats).toMatchObject({ reads: 4, verified: 0 });
+  });
+
+  it('a beat read less than a second after its change is read again at the safety net, not confirmed', () => {
+    let clock = Date.now();
+    const w = newWatch({ fullEveryMs: 30_000, now: () => clock });
+    const now = Math.floor(Date.now() / 1000);
+    writeHeartbeat(paths.runDir, 'a1', { state: 'idle', ts: now });
+    w.heartbeat(paths.runDir, 'a1', now);
+    clock += 30_000;
+    w.heartbeat(paths.runDir, 'a1', now + 1);
+    expect(w.stats).toMatchObject({ reads: 2, verified: 0 });
+  });
+});
+
+describe('plainRunDirReaders: one listing per directory per snapshot', () => {
+  it('answers as the plain readers, touching only the files its listing holds', () => {
+    const names = Array.from({ length: 50 }, (_, i) => `a${i}`);
+    const now = Math.floor(Date.now() / 1000);
+    for (const n of names.slice(0, 40)) writeHeartbeat(paths.runDir, n, { state: 'busy', ts: now - 1 });
+    fs.mkdirSync(paths.agentsDir);
+    fs.writeFileSync(path.join(paths.agentsDir, 'a7.env'), 'MOSAIC_AGENT_RUNTIME=codex\n');
+    const want = names.map((n) => [PLAIN_RUN_DIR_READERS.heartbeat(paths.runDir, n, now), PLAIN_RUN_DIR_READERS.agentEnv(paths.agentsDir, n)]);
+    const readers = plainRunDirReaders();
+    const open = vi.spyOn(fs, 'openSync');
+    const stat = vi.spyOn(fs, 'statSync');
+    const readdir = vi.spyOn(fs, 'readdirSync');
+    expect(names.map((n) => [readers.heartbeat(paths.runDir, n, now), readers.agentEnv(paths.agentsDir, n)])).toEqual(want);
+    expect(readdir).toHaveBeenCalledTimes(2);
+    // 40 beats and one env file opened; one stat (the env file's); nothing for the 10 missing beats and 49 missing env files.
+    expect(open).toHaveBeenCalledTimes(41);
+    expect(stat).toHaveBeenCalledTimes(1);
+    // A file made after the listing is seen by the next snapshot's readers.
+    writeHeartbeat(paths.runDir, 'a45', { state: 'idle', ts: now });
+    expect(readers.heartbeat(paths.runDir, 'a45', now).heartbeat).toBeNull();
+    expect(plainRunDirReaders().heartbeat(paths.runDir, 'a45', now).heartbeat?.state).toBe('idle');
+  });
+
+  it('reads file by file when the directory cannot be listed', () => {
+    const readers = plainRunDirReaders();
+    const missing = path.join(home, 'nowhere');
+    expect(readers.heartbeat(missing, 'a1', 0)).toEqual({ heartbeat: null, error: null });
+    expect(readers.agentEnv(missing, 'a1')).toEqual({});
   });
 });
 

@@ -13,7 +13,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SpendMeter, type MeterAgent } from '../../fleet/spend/meter.js';
 import { RELIST_MS, WatchedMeterReads } from '../../fleet/spend/meter-reads.js';
 import type { ReportFile } from '../../fleet/spend/report.js';
-import { claudeProjectSlug, readSources, recordSource } from '../../fleet/spend/sources.js';
+import { claudeProjectSlug, readSources, recordSource, sourcesPath } from '../../fleet/spend/sources.js';
 import type { ProcEntry, ProcessTree } from '../../fleet/proc.js';
 import { resolvePaths } from '../../lib/paths.js';
 import { attachSpend, SnapshotSpend } from '../../src/snapshot/spend.js';
@@ -91,8 +91,8 @@ const T0 = Date.parse('2026-12-06T10:00:00Z');
 const SINCE = 0;
 
 describe('spend meter through watches: file-system calls per tick', () => {
-  it('100 agents without records: no file touched on an unchanged tick (plain reads: one stat per agent and more)', () => {
-    const { meter, agents } = fleet(100, { watch: true });
+  it('100 agents without records: no file touched on an unchanged tick (plain reads: one listing of the spend dir)', () => {
+    const { meter, agents, runDir } = fleet(100, { watch: true });
     const plain = fleet(100, { watch: false }).meter;
     const fsCalls = countFs();
     meter.refresh(agents, { now: T0, since: SINCE, tree: null });
@@ -106,8 +106,19 @@ describe('spend meter through watches: file-system calls per tick', () => {
     plain.refresh(agents, { now: T0, since: SINCE, tree: null });
     fsCalls.reset();
     plain.refresh(agents, { now: T0 + 2000, since: SINCE, tree: null });
-    // Each agent's sources file and quota file.
-    expect(fsCalls.of('statSync')).toBe(200);
+    // No sources or quota file exists: the listing of <run>/spend says so, no stat per agent.
+    expect(fsCalls.of('statSync')).toBe(0);
+    expect(fsCalls.of('readdirSync', path.join(runDir, 'spend'))).toBe(1);
+    // A sources file that exists is stat'ed (and read), the others still are not; its records count.
+    const scope = path.join(root, 'scope-3');
+    fs.mkdirSync(scope);
+    fs.writeFileSync(path.join(scope, 'sess-1.jsonl'), claudeRecord('m1', [3, 40, 500, 60], new Date(T0)) + '\n');
+    recordSource(runDir, 'agent-3', { kind: 'scope', runtime: 'claude', path: scope, cwd: null, evidence: 'test', at: 0 });
+    fsCalls.reset();
+    const files = plain.refresh(agents, { now: T0 + 4000, since: SINCE, tree: null });
+    expect(fsCalls.of('statSync', sourcesPath(runDir, 'agent-3'))).toBe(1);
+    expect(fsCalls.of('statSync', sourcesPath(runDir, 'agent-4'))).toBe(0);
+    expect(tokensOf(files, 'agent-3')).toBe(603);
     meter.close();
   });
 
@@ -169,6 +180,38 @@ describe('spend meter through watches: file-system calls per tick', () => {
     fsCalls.reset();
     expect(tokensOf(meter.refresh(agents, { now: T0 + 8000, since: SINCE, tree: null }), 'agent-7')).toBe(613);
     expect(fsCalls.total()).toBe(0);
+    meter.close();
+  });
+
+  it('the sources are looked up again when their dir changed or the agents did, not on an unchanged tick', async () => {
+    const { meter, agents, runDir } = fleet(20, { watch: true });
+    const reads = meter.reads as WatchedMeterReads;
+    const scope = (name: string) => {
+      const dir = path.join(root, `scope-${name}`);
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(path.join(dir, 'sess-1.jsonl'), claudeRecord(`m-${name}`, [3, 40, 500, 60], new Date(T0)) + '\n');
+      return { kind: 'scope' as const, runtime: 'claude' as const, path: dir, cwd: null, evidence: 'test', at: 0 };
+    };
+    // Not in the agents list yet: its sources file is there before the first tick.
+    recordSource(runDir, 'late', scope('late'));
+    meter.refresh(agents, { now: T0, since: SINCE, tree: null });
+    const fsCalls = countFs();
+    const skipped = reads.stats.skipped;
+    meter.refresh(agents, { now: T0 + 2000, since: SINCE, tree: null });
+    // Nothing changed: not even a kept read is asked for (no lookup per agent).
+    expect(fsCalls.total()).toBe(0);
+    expect(reads.stats.skipped).toBe(skipped);
+
+    // A hook records agent-5's source (another process writes the file): seen after its event.
+    const spendDir = path.join(runDir, 'spend');
+    const changes = reads.changesIn.get(spendDir) ?? 0;
+    recordSource(runDir, 'agent-5', scope('agent-5'));
+    await waitFor(() => (reads.changesIn.get(spendDir) ?? 0) > changes, 'the sources dir event');
+    expect(tokensOf(meter.refresh(agents, { now: T0 + 4000, since: SINCE, tree: null }), 'agent-5')).toBe(603);
+
+    // The agents changed (one more), the dir did not: its sources are looked up at once.
+    const more = [...agents, { name: 'late', runtime: 'claude', panePid: null }];
+    expect(tokensOf(meter.refresh(more, { now: T0 + 6000, since: SINCE, tree: null }), 'late')).toBe(603);
     meter.close();
   });
 
