@@ -195,11 +195,29 @@ describe('mosaic-top heartbeat (in process)', () => {
   });
 });
 
+/** Tears down every demo fleet on `socket` whose `demo up` did not report its home (by its demo.json in the temp dir). */
+async function demoDownBySocket(socket: string): Promise<void> {
+  for (const name of fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('mosaic-top-demo-'))) {
+    const home = path.join(os.tmpdir(), name);
+    const record = (() => {
+      try {
+        return readJsonFile<{ socket?: string }>(path.join(home, 'demo.json'));
+      } catch {
+        return null;
+      }
+    })();
+    if (record?.socket === socket) await mosaicTop(['--mosaic-home', home, 'demo', 'down']);
+  }
+  await execFileAsync('tmux', ['-L', socket, 'kill-server']).catch(() => undefined);
+}
+
 describe('mosaic-top demo (real program)', () => {
   it('demo up ⇒ snapshot shows the expected readiness and flags ⇒ demo down leaves no server, process or home', { timeout: 120_000 }, async () => {
     const socket = `mt-demo-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
     const up = await mosaicTop(['demo', 'up', '--socket', socket, '--json']);
     // stderr may carry progress (e.g. the backlog's first initdb); success is the exit code.
+    // A `demo up` that failed or was cut off half-way leaves no fleet behind either.
+    if (up.code !== 0) await demoDownBySocket(socket);
     expect(up.code, up.stderr).toBe(0);
     const { mosaicHome } = JSON.parse(up.stdout) as { mosaicHome: string };
     let serverPid: number | null = null;
