@@ -144,11 +144,10 @@ describe('faults: hostile files in the run dir (real program)', () => {
       const { home: h, env } = home();
       const wrapper = kind === 'unreadable' ? NO_DAC : [];
       const run = (args: string[]) => runBounded(['--mosaic-home', h, ...args], env, BOUND_MS, wrapper);
-      // The log and the socket first: they are met when a server starts, so none may run then;
-      // the server the socket's commands start (where one can) then serves the other files' runs.
-      const files = ['backlog-server.log', 'backlog.sock', 'coder1.hb', 'PAUSED', 'transitions.ndjson'];
+      const files = ['coder1.hb', 'PAUSED', 'transitions.ndjson', 'backlog-server.log', 'backlog.sock'];
       for (const name of files) {
         const file = path.join(runDir(h), name);
+        // The log and the socket are met when a server starts: none runs then.
         if (name === 'backlog-server.log' || name === 'backlog.sock') await stopServer(h);
         plant(file, kind);
         const once = await run(['--once', '--json']);
