@@ -118,7 +118,10 @@ describe.each(CELLS.map((c) => [c.label, c] as const))('real Claude Code %s', (_
       await pane.submit('write the proto file');
       await call.started;
       await w.until('the command ran unasked', () => fs.existsSync(path.join(pane.dirs.workdir, 'proto.txt')), 30_000);
-      const row = await w.until('available after the auto-mode turn', is('available'));
+      // The Stop hook's idle beat may land before Claude redraws its input line (the fresher
+      // evidence wins, so the row is available first): wait for both, then check both.
+      const row = await w.until('available after the auto-mode turn, its input line back', (r) => r.readiness === 'available' && r.screen?.state === 'idle');
+      expect(row.readiness).toBe('available');
       expect(row.screen?.state).toBe('idle');
       fs.rmSync(path.join(pane.dirs.workdir, 'proto.txt'));
       return;
