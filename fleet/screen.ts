@@ -11,10 +11,10 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import semver from 'semver';
-import { createRequire } from 'node:module';
 import type { ScreenError, ScreenPrompt, ScreenState } from './types.js';
 import { SHIPPED_SCREEN_RULES, type PromptRule, type ScreenRuleSet, type ScreenRulesFile } from './screen-rules.js';
 import { messageOf } from '../lib/errors.js';
+import { compileScreenPattern as compilePattern, type ScreenPattern } from './screen-pattern.js';
 
 /** What {@link classifyScreen} read off one screen. */
 export interface ScreenClassification {
@@ -33,16 +33,6 @@ export interface ScreenClassification {
   stale?: string;
   /** For an `unknown` screen: its last non-blank line (one line, ≤ 80 characters) — what the rules did not recognise. */
   unrecognised?: string;
-}
-
-/**
- * A compiled screen pattern: the part of `RegExp` the classifier uses. Shipped rules are
- * JavaScript `RegExp`s; an operator's override is compiled by RE2 (re2js), whose matching time
- * is linear in the line's length whatever the pattern, so no override can hang a reader.
- */
-export interface ScreenPattern {
-  test(line: string): boolean;
-  exec(line: string): { groups?: Record<string, string | undefined> } | null;
 }
 
 /** A rule set with its patterns compiled. */
@@ -78,41 +68,9 @@ export interface CompiledScreenRules {
   sets: CompiledRuleSet[];
 }
 
-let re2Module: typeof import('re2js') | null = null;
-
-/**
- * The re2js library, required (its CommonJS build) on the first override pattern and kept: 260 KB
- * of code that a fleet without screen-rule overrides (every `--once` of one) never compiles.
- */
-function re2(): typeof import('re2js') {
-  re2Module ??= createRequire(import.meta.url)('re2js') as typeof import('re2js');
-  return re2Module;
-}
-
-/**
- * Compiles one pattern source. Shipped rules: a JavaScript `RegExp` (reviewed, measured
- * patterns). Override rules (written by an operator, read from a file): RE2 syntax through
- * re2js, linear-time matching — backreferences and lookaround, whose matching can take
- * exponential time, are refused (RE2JSSyntaxException), as are patterns whose compiled program
- * exceeds RE2's size limit. Throws the engine's error.
- */
-function compilePattern(src: string, origin: 'shipped' | 'override'): ScreenPattern {
-  if (origin === 'shipped') return new RegExp(src);
-  try {
-    const re = re2().RE2JS.compile(src);
-    // re2js's exec returns a RegExpExecArray-shaped array with `groups` (typed as any[]).
-    return { test: (line) => re.test(line), exec: (line) => re.exec(line) as { groups?: Record<string, string | undefined> } | null };
-  } catch (error) {
-    const msg = messageOf(error);
-    throw new Error(`Invalid regular expression: ${msg} (override patterns use RE2 syntax, matched in linear time: no backreferences or lookaround)`, {
-      cause: error,
-    });
-  }
-}
-
 /**
  * Compiles a rules file. Shipped rules are JavaScript regular expression sources; an
- * override's (`origin: 'override'`) are compiled by RE2 (see {@link compilePattern}). Throws an
+ * override's (`origin: 'override'`) are compiled by RE2 (see ./screen-pattern.ts). Throws an
  * Error naming the entry and field (`runtimes[0].busy[1]: Invalid regular expression: …`) on a
  * pattern that does not compile; shape is checked by {@link parseScreenRulesYaml} for files.
  */

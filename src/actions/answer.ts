@@ -19,8 +19,8 @@ import {
   shippedScreenRules,
   type CompiledScreenRules,
   type ScreenClassification,
-  type ScreenPattern,
 } from '../../fleet/screen.js';
+import type { ScreenPattern } from '../../fleet/screen-pattern.js';
 import { screenRulesForHome } from '../../fleet/screen-rules-file.js';
 import { checkRuntimeProcess } from './runtime-process.js';
 import type { ScreenPrompt } from '../../fleet/types.js';

@@ -14,13 +14,14 @@ import type { AgentRow, Snapshot } from '../../src/snapshot/types.js';
 import { runBin } from '../helpers/bin.js';
 import { writeHomeRoster } from '../helpers/roster.js';
 import { snapshotValidator } from '../helpers/schema.js';
+import { isCi } from '../helpers/real-parts.js';
 import { realSystemdUnavailableReason, startTestSystemd, type TestSystemd } from '../helpers/systemd.js';
 import { isolatedSocketName, startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
 import type { LifecycleResult } from '../../src/actions/lifecycle.js';
 import { readJson } from '../helpers/json.js';
 
 const unavailable = realSystemdUnavailableReason();
-if (unavailable && process.env.CI === 'true') throw new Error(`CI=true: these tests must run on a real systemd --user, which cannot run here: ${unavailable}`);
+if (unavailable && isCi()) throw new Error(`CI=true: these tests must run on a real systemd --user, which cannot run here: ${unavailable}`);
 if (unavailable) console.warn(`systemd-real.test.ts: real systemd --user unavailable (${unavailable}); the fixture systemctl stands in (fallback block below)`);
 
 describe.runIf(!unavailable)('systemd facts on a real systemd --user', () => {
