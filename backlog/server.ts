@@ -59,8 +59,6 @@ export function ensureRunDir(runDir: string): void {
   ensureOwnerOnlyDir(runDir);
 }
 
-export { dataDirExists };
-
 /**
  * Runs the server until idle exit or a signal. Resolves with the process exit code: 0 after a
  * clean shutdown, and also 0 when another live process already owns the data dir (the loser of

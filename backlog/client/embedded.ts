@@ -15,6 +15,7 @@ import type { BacklogClient } from '../verbs.js';
 import { abortError, requestTimeoutFromEnv } from './deadlines.js';
 import { BacklogConnection, HELLO_TIMEOUT_MS, socketClient, tryConnect, type Connected, type NotConnected } from './socket.js';
 import { incurableStartCheck, lastLogLine, serverLogPath, spawnBacklogServer, type SpawnedServer } from './spawn.js';
+import { dataDirExists } from '../data-dir.js';
 
 const DEFAULT_START_TIMEOUT_MS = 60_000;
 
@@ -119,11 +120,11 @@ interface StartState {
 }
 
 /** The server module's helpers, loaded when a start is needed (the connect path stays light). */
-type ServerModule = Pick<typeof import('../server.js'), 'dataDirExists' | 'idleExitFromEnv'>;
+type ServerModule = Pick<typeof import('../server.js'), 'idleExitFromEnv'>;
 
 /** Refuses at once what no start can cure: a read-only open of a missing store ('absent'), a socket path too long to bind. */
-function refuseUnstartable(paths: MosaicPaths, opts: OpenBacklogOptions, server: ServerModule): void {
-  if (opts.create === false && !server.dataDirExists(paths.backlogDataDir)) {
+function refuseUnstartable(paths: MosaicPaths, opts: OpenBacklogOptions): void {
+  if (opts.create === false && !dataDirExists(paths.backlogDataDir)) {
     throw new BacklogError(
       'absent',
       `no backlog yet at ${paths.backlogDataDir} (a read-only command does not create one; \`backlog create\` or \`backlog import\` does)`,
@@ -143,9 +144,9 @@ async function spawnWhenNeeded(paths: MosaicPaths, opts: OpenBacklogOptions, sta
   // Another program (upstream's CLI opens PGlite in-process) has the data dir open: say so
   // instead of starting a server that would refuse it (or, worse, share it).
   const { dataDirInUseReason } = await import('../datadir-users.js');
-  const inUse = server.dataDirExists(paths.backlogDataDir) ? dataDirInUseReason(paths.backlogDataDir) : null;
+  const inUse = dataDirExists(paths.backlogDataDir) ? dataDirInUseReason(paths.backlogDataDir) : null;
   if (inUse) throw new BacklogError('unavailable', inUse);
-  if (!state.announced && !server.dataDirExists(paths.backlogDataDir)) {
+  if (!state.announced && !dataDirExists(paths.backlogDataDir)) {
     const progress = opts.onProgress ?? ((line: string) => process.stderr.write(line + '\n'));
     progress(`mosaic-top: creating backlog data dir ${paths.backlogDataDir} … (first run, ~5 s)`);
     state.announced = true;
@@ -178,7 +179,7 @@ function refuseAfterMiss(paths: MosaicPaths, state: StartState, holder: DataDirL
 /** Starts the server as needed and connects, until `startTimeoutMs`; BacklogError('timeout') naming a live lock holder when none came up. */
 async function startAndConnect(paths: MosaicPaths, opts: OpenBacklogOptions, state: StartState): Promise<BacklogClient> {
   const server: ServerModule = await import('../server.js');
-  refuseUnstartable(paths, opts, server);
+  refuseUnstartable(paths, opts);
   const deadline = Date.now() + (opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS);
   let pause = 20;
   while (Date.now() < deadline) {
