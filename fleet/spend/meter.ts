@@ -99,10 +99,10 @@ interface AgentFiles {
   quotaName: string;
 }
 
-/** True when `agents` are `names`, in order. */
-function sameNames(agents: readonly MeterAgent[], names: readonly string[]): boolean {
-  if (agents.length !== names.length) return false;
-  for (let i = 0; i < agents.length; i++) if (agents[i]?.name !== names[i]) return false;
+/** True when `agents` are `kept`, in order, by name and runtime (a runtime decides whether its quota is read). */
+function sameAgents(agents: readonly MeterAgent[], kept: readonly Pick<MeterAgent, 'name' | 'runtime'>[]): boolean {
+  if (agents.length !== kept.length) return false;
+  for (let i = 0; i < agents.length; i++) if (agents[i]?.name !== kept[i]?.name || agents[i]?.runtime !== kept[i]?.runtime) return false;
   return true;
 }
 
@@ -116,8 +116,8 @@ export class SpendMeter {
   private sourcesFiles = new Map<string, AgentFiles>();
   /** `<run>/spend`: the sources and quota files' directory. */
   private readonly spendDir: string;
-  /** What {@link allSources} last answered from: the agents' names and the epoch of {@link spendDir}. */
-  private lastNames: readonly string[] = [];
+  /** What {@link allSources} last answered from: the agents (name, runtime) and the epoch of {@link spendDir}. */
+  private lastAgents: readonly Pick<MeterAgent, 'name' | 'runtime'>[] = [];
   private lastSpendEpoch: number | null = null;
   private lastQuota: ReportFile[] = [];
   private quotaCache = new Map<string, { mtimeMs: number; report: RateReport | null }>();
@@ -317,10 +317,10 @@ export class SpendMeter {
    */
   private spendDirUnchanged(agents: readonly MeterAgent[]): boolean {
     const epoch = this.reads.epochOf(this.spendDir);
-    const unchanged = epoch !== null && epoch === this.lastSpendEpoch && sameNames(agents, this.lastNames);
+    const unchanged = epoch !== null && epoch === this.lastSpendEpoch && sameAgents(agents, this.lastAgents);
     if (!unchanged) {
       this.lastSpendEpoch = epoch;
-      this.lastNames = agents.map((a) => a.name);
+      this.lastAgents = agents.map(({ name, runtime }) => ({ name, runtime }));
     }
     return unchanged;
   }
