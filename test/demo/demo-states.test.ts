@@ -35,9 +35,12 @@ describe('demo fleet ⇒ waiting and stuck', () => {
     await waitFor(
       async () => {
         await tick();
-        return row(s!, 'coder2').readiness === 'waiting' && row(s!, 'coder3').readiness === 'stuck';
+        // The sim prints the 429 before it writes the stuck beat, and the snapshot lists the run
+        // dir before it captures screens: a tick can see stuck from the screen alone.
+        const coder3 = row(s!, 'coder3');
+        return row(s!, 'coder2').readiness === 'waiting' && coder3.readiness === 'stuck' && /state=stuck/.test(coder3.evidence[1] ?? '');
       },
-      'coder2 waiting and coder3 stuck',
+      'coder2 waiting and coder3 stuck with its stuck beat',
       { timeoutMs: 30_000, intervalMs: 250 },
     );
     const snap = s!;
