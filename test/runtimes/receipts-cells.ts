@@ -165,6 +165,12 @@ export function describeReceiptsMatrix(runtime: RuntimeName): void {
         { timeoutMs: 60_000, intervalMs: 200 },
       );
     };
+    /**
+     * Submit options right after settleIdle: for Claude Code no test-bed prompt wait (settleIdle
+     * read its idle input line with the program's rules, which know 2.1.197's `paste again to
+     * expand` footer; the test bed's `? for shortcuts` only shows when that footer's 8 s end).
+     */
+    const atIdle = { force: runtime === 'claude' };
     /** Records a cell and asserts its receipts against the matrix. */
     const check = (state: State, shape: Shape, receipts: SendReceipt[]) => {
       const expected = cells[state]![shape]!;
@@ -240,9 +246,7 @@ export function describeReceiptsMatrix(runtime: RuntimeName): void {
         await settleIdle();
         const before = endpoint.lastSeq();
         const hold = endpoint.queue({ kind: 'text', text: 'a long held turn', hold: runtime === 'codex' ? 'before-first-token' : 'before-end' });
-        // settleIdle read the idle input line with the program's rules (they know 2.1.197's
-        // `paste again to expand` footer): the test bed's own `? for shortcuts` wait is not needed.
-        await pane!.submit('start a long turn', { force: true });
+        await pane!.submit('start a long turn', atIdle);
         await hold.started;
         await pane!.waitForScreen(SCREEN[runtime].busy, 30_000);
         const receipts = await Promise.all(messagesOf(shape).map((m) => send(m)));
@@ -284,7 +288,7 @@ export function describeReceiptsMatrix(runtime: RuntimeName): void {
         const before = endpoint.lastSeq();
         const proto = path.join(pane!.dirs.workdir, 'proto.txt');
         const call = endpoint.queue({ kind: 'tool', command: 'echo hi > proto.txt' });
-        await pane!.submit('write the file please', { force: true });
+        await pane!.submit('write the file please', atIdle);
         await call.started;
         const prompt = await pane!.waitForScreen(SCREEN[runtime].permission!, 30_000);
         for (const shape of SHAPES) {
