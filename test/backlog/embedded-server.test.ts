@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../../lib/version.js';
 import { resolvePaths, type MosaicPaths } from '../../lib/paths.js';
 import { acquireDataDirLock, isHolderAlive, lockPathFor, processStartTime, readDataDirLock } from '../../backlog/lock.js';
@@ -31,6 +31,25 @@ function makeHome(opts: { withDataDir?: boolean } = {}): MosaicPaths {
   homes.push(home);
   const paths = resolvePaths({ mosaicHome: home }, {});
   if (opts.withDataDir !== false) copyTemplateDataDir(paths.backlogDataDir);
+  return paths;
+}
+
+/** Homes shared by the tests of one group (file order), each ended in afterAll; see {@link groupHome}. */
+const groupHomes = new Map<string, MosaicPaths>();
+
+/**
+ * The home shared by the tests of `group`, made on first use: for tests that need only a data
+ * dir, or a server on an empty store, and leave it as the next one needs it (no server holding
+ * it, or a server on the same cards), so a store copy and a server start are not paid per test.
+ * Each test still states the state it starts from (the order is the file's).
+ */
+function groupHome(group: string): MosaicPaths {
+  let paths = groupHomes.get(group);
+  if (!paths) {
+    paths = makeHome();
+    homes.splice(homes.indexOf(paths.mosaicHome), 1);
+    groupHomes.set(group, paths);
+  }
   return paths;
 }
 
@@ -116,6 +135,13 @@ afterEach(async () => {
     const paths = resolvePaths({ mosaicHome: home }, {});
     await stopServer(paths).catch(() => {});
     fs.rmSync(home, { recursive: true, force: true });
+  }
+});
+
+afterAll(async () => {
+  for (const paths of groupHomes.values()) {
+    await stopServer(paths).catch(() => {});
+    fs.rmSync(paths.mosaicHome, { recursive: true, force: true });
   }
 });
 
@@ -208,7 +234,9 @@ describe('embedded backlog across processes', () => {
   });
 
   it('two servers started at the same instant: exactly one owns the data dir, the other exits quietly', async () => {
-    const paths = makeHome();
+    // A data dir no server holds (the group's tests leave it so).
+    const paths = groupHome('data dir');
+    expect(readDataDirLock(paths.backlogDataDir)).toBeNull();
     const start = (): ChildProcess => {
       const child = spawn(process.execPath, [BIN, '--mosaic-home', paths.mosaicHome, 'backlog', 'serve', '--idle-exit', '60'], {
         env: { ...process.env, DATABASE_URL: '', PGLITE_DATA_DIR: '' },
@@ -245,7 +273,8 @@ describe('embedded backlog across processes', () => {
   });
 
   it('a lock left by a dead pid is taken over; a lock held by a live process is never taken', async () => {
-    const paths = makeHome();
+    const paths = groupHome('data dir');
+    expect(readDataDirLock(paths.backlogDataDir)).toBeNull();
     const lockFile = lockPathFor(paths.backlogDataDir);
     // A live process we started holds the lock (with its real start time).
     const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore' });
@@ -289,7 +318,8 @@ describe('embedded backlog across processes', () => {
     "a data dir another program has open (as upstream's CLI opens PGlite in-process) is refused with a clear message, not shared",
     { timeout: 120_000 },
     async () => {
-      const paths = makeHome();
+      const paths = groupHome('data dir');
+      expect(readDataDirLock(paths.backlogDataDir)).toBeNull();
       // Stands in for upstream's `mosaic fleet backlog`: PGlite opened in-process on the same dir.
       const script = `import('@electric-sql/pglite').then(async ({ PGlite }) => { const pg = new PGlite(${JSON.stringify(paths.backlogDataDir)}); await pg.waitReady; await pg.query('SELECT count(*) FROM backlog'); process.stdout.write('open\\n'); setInterval(() => {}, 1000); });`;
       const other = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -422,7 +452,7 @@ describe('embedded backlog across processes', () => {
   });
 
   it('idle exit: the server stops cleanly when unused, and the next client starts a new one', async () => {
-    const paths = makeHome();
+    const paths = groupHome('server restarts');
     expect((await cliIn(paths, ['create', '--id', 'I1', '--title', 'idle'], { MOSAIC_BACKLOG_IDLE_EXIT: '1' })).code).toBe(0);
     // The server's pid from its log: on a slow machine its 1 s idle exit may already have
     // released the lock by the time the CLI's exit is noticed here.
@@ -449,7 +479,8 @@ describe('embedded backlog across processes', () => {
   });
 
   it("backlog stop ends the server gracefully (the next command starts a new one); reclaim --owner only releases that owner's claim", async () => {
-    const paths = makeHome();
+    // After the idle-exit test: its second server (if it runs) is the one stopped here.
+    const paths = groupHome('server restarts');
     expect((await cliIn(paths, ['create', '--id', 'S1', '--title', 'stop me'])).code).toBe(0);
     const first = readDataDirLock(paths.backlogDataDir);
     expect(first && isHolderAlive(first)).toBe(true);
@@ -476,8 +507,41 @@ describe('embedded backlog across processes', () => {
     await stopServer(paths);
   });
 
+  it('protocol: hello first; garbage and unknown commands get errors and the connection stays usable', async () => {
+    // An empty store; the list test after it starts from the same one (no card is made here).
+    const paths = groupHome('empty store');
+    expect((await cliIn(paths, ['stats'])).code).toBe(0);
+    const net = await import('node:net');
+    const socket = net.createConnection(paths.backlogSocket);
+    const lines: string[] = [];
+    let buffer = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (d: string) => {
+      buffer += d;
+      const parts = buffer.split('\n');
+      buffer = parts.pop() ?? '';
+      lines.push(...parts);
+    });
+    try {
+      await waitFor(() => lines.length >= 1, { what: 'hello' });
+      expect(JSON.parse(at(lines, 0))).toMatchObject({ hello: 'mosaic-top-backlog/1' });
+      socket.write('not json\n');
+      socket.write(JSON.stringify({ id: 1, method: 'dropTables' }) + '\n');
+      socket.write(JSON.stringify({ id: 2, method: 'claim', params: { owner: 'bad owner!' } }) + '\n');
+      socket.write(JSON.stringify({ id: 3, method: 'stats' }) + '\n');
+      await waitFor(() => lines.length >= 5, { what: 'four replies' });
+      const replies = lines.slice(1).map((l) => JSON.parse(l) as unknown);
+      expect(replies[0]).toMatchObject({ id: null, ok: false, error: { code: 'invalid' } });
+      expect(replies[1]).toMatchObject({ id: 1, ok: false, error: { code: 'invalid' } });
+      expect(replies[2]).toMatchObject({ id: 2, ok: false, error: { code: 'invalid' } });
+      expect(replies[3]).toMatchObject({ id: 3, ok: true, result: { total: 0 } });
+    } finally {
+      socket.destroy();
+    }
+  });
+
   it('CLI list: a header row, and an expired claim shown as "expired <age>" (show too), never a negative count', async () => {
-    const paths = makeHome();
+    const paths = groupHome('empty store');
     expect((await cliIn(paths, ['list'])).stdout).toBe('(no cards)\n');
     expect((await cliIn(paths, ['create', '--id', 'L1', '--title', 'short lease', '--priority', '5'])).code).toBe(0);
     expect((await cliIn(paths, ['create', '--id', 'L2', '--title', 'long lease'])).code).toBe(0);
@@ -530,38 +594,6 @@ describe('embedded backlog across processes', () => {
       ['E1', 'w1'],
     ]);
     await stopServer(paths);
-  });
-
-  it('protocol: hello first; garbage and unknown commands get errors and the connection stays usable', async () => {
-    const paths = makeHome();
-    expect((await cliIn(paths, ['stats'])).code).toBe(0);
-    const net = await import('node:net');
-    const socket = net.createConnection(paths.backlogSocket);
-    const lines: string[] = [];
-    let buffer = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (d: string) => {
-      buffer += d;
-      const parts = buffer.split('\n');
-      buffer = parts.pop() ?? '';
-      lines.push(...parts);
-    });
-    try {
-      await waitFor(() => lines.length >= 1, { what: 'hello' });
-      expect(JSON.parse(at(lines, 0))).toMatchObject({ hello: 'mosaic-top-backlog/1' });
-      socket.write('not json\n');
-      socket.write(JSON.stringify({ id: 1, method: 'dropTables' }) + '\n');
-      socket.write(JSON.stringify({ id: 2, method: 'claim', params: { owner: 'bad owner!' } }) + '\n');
-      socket.write(JSON.stringify({ id: 3, method: 'stats' }) + '\n');
-      await waitFor(() => lines.length >= 5, { what: 'four replies' });
-      const replies = lines.slice(1).map((l) => JSON.parse(l) as unknown);
-      expect(replies[0]).toMatchObject({ id: null, ok: false, error: { code: 'invalid' } });
-      expect(replies[1]).toMatchObject({ id: 1, ok: false, error: { code: 'invalid' } });
-      expect(replies[2]).toMatchObject({ id: 2, ok: false, error: { code: 'invalid' } });
-      expect(replies[3]).toMatchObject({ id: 3, ok: true, result: { total: 0 } });
-    } finally {
-      socket.destroy();
-    }
   });
 
   it('demo backlog: NORTH_STAR goals with history (live claim, expired claim, blocked card); stopped on demand', async () => {

@@ -17,7 +17,7 @@ import { BacklogError } from '../../backlog/types.js';
 import { copyTemplateDataDir } from '../backlog/tiers.js';
 import { runCliInProcess } from '../helpers/cli.js';
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
-import { expectOneLineError, expectQuitsOn, freshHome, releaseStopped, runBounded, startConsole, stopProcess, untilScreen } from './harness.js';
+import { expectOneLineError, expectQuitsOn, freshHome, releaseStopped, resumeProcess, runBounded, startConsole, stopProcess, untilScreen } from './harness.js';
 
 describe('faults: the embedded backlog server stopped, killed, impersonated (real program)', () => {
   let ui: IsolatedTmux;
@@ -43,19 +43,44 @@ describe('faults: the embedded backlog server stopped, killed, impersonated (rea
     await ui?.stop();
   });
 
-  /** A home with a started embedded backlog holding cards A1 and A2; returns the server pid. */
-  async function homeWithServer(): Promise<{ home: string; env: NodeJS.ProcessEnv; pid: number }> {
-    const { home, env } = freshHome();
-    homes.push(home);
-    env.MOSAIC_BACKLOG_IDLE_EXIT = '300';
-    // The run's migrated template (no initdb per test).
-    copyTemplateDataDir(path.join(home, 'fleet', 'backlog'));
-    // Setup, not under test: the verbs run in this process (the server they start is the real one).
-    for (const id of ['A1', 'A2']) {
-      const r = await runCliInProcess(['--mosaic-home', home, 'backlog', 'create', '--id', id, '--title', `card ${id}`], env);
-      expect(r.code, r.stderr).toBe(0);
+  /**
+   * The home of the tests that need "a started embedded backlog holding cards A1 and A2": one
+   * home and store for them all (made on first use, removed in afterAll), its server started
+   * again by the program's own verb when the test before ended it (SIGKILL, or a stop that
+   * {@link releaseStopped} ends). Tests stay independent: each gets a live, running server;
+   * they claim at most A1 and A2 and assert only on what they did.
+   */
+  let shared: { home: string; env: NodeJS.ProcessEnv } | null = null;
+  afterAll(async () => {
+    if (!shared) return;
+    const holder = readDataDirLock(path.join(shared.home, 'fleet', 'backlog'));
+    if (holder && isHolderAlive(holder)) {
+      process.kill(holder.pid, 'SIGKILL');
+      await waitFor(() => !isHolderAlive(holder), `server pid ${holder.pid} to end`, { timeoutMs: 20_000 });
     }
-    const holder = readDataDirLock(path.join(home, 'fleet', 'backlog'));
+    fs.rmSync(shared.home, { recursive: true, force: true });
+  });
+
+  /** The shared home with a live embedded backlog server holding cards A1 and A2; returns the server pid. */
+  async function homeWithServer(): Promise<{ home: string; env: NodeJS.ProcessEnv; pid: number }> {
+    // Setup, not under test: the verbs run in this process (the server they start is the real one).
+    const verb = async (home: string, env: NodeJS.ProcessEnv, args: string[]): Promise<void> => {
+      const r = await runCliInProcess(['--mosaic-home', home, 'backlog', ...args], env);
+      expect(r.code, r.stderr).toBe(0);
+    };
+    if (!shared) {
+      const { home, env } = freshHome();
+      env.MOSAIC_BACKLOG_IDLE_EXIT = '300';
+      // The run's migrated template (no initdb per test).
+      copyTemplateDataDir(path.join(home, 'fleet', 'backlog'));
+      for (const id of ['A1', 'A2']) await verb(home, env, ['create', '--id', id, '--title', `card ${id}`]);
+      shared = { home, env };
+    }
+    const { home, env } = shared;
+    const dataDir = path.join(home, 'fleet', 'backlog');
+    const live = readDataDirLock(dataDir);
+    if (!live || !isHolderAlive(live)) await verb(home, env, ['list']);
+    const holder = readDataDirLock(dataDir);
     expect(holder && isHolderAlive(holder)).toBe(true);
     return { home, env, pid: holder!.pid };
   }
@@ -67,7 +92,7 @@ describe('faults: the embedded backlog server stopped, killed, impersonated (rea
       const r = await runBounded(['--mosaic-home', home, 'backlog', ...verb], env, 20_000);
       expectOneLineError(r, 1, new RegExp(`backlog server pid ${pid} on .* is stopped \\(SIGSTOP\\): \`kill -CONT ${pid}\``));
     }
-    process.kill(pid, 'SIGCONT');
+    resumeProcess(pid);
     const r = await runBounded(['--mosaic-home', home, 'backlog', 'list'], env);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('A1');
@@ -87,7 +112,7 @@ describe('faults: the embedded backlog server stopped, killed, impersonated (rea
       expect((error as BacklogError).message).toMatch(
         /^claim sent to backlog server pid \d+ on .*, no answer within 1\.5 s: it may have been applied — check `mosaic-top backlog list --status claimed`, or repeat the claim with --request-id rq-fault-1/,
       );
-      process.kill(pid, 'SIGCONT');
+      resumeProcess(pid);
       // The server resumes and applies the queued claim (the orphan claim of the issue) ...
       const first = await waitFor(async () => (await client.list({ status: 'claimed' })).at(0), 'the orphan claim to land');
       // ... and the repeat returns exactly that card, claiming nothing more.

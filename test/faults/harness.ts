@@ -110,6 +110,12 @@ export function stopProcess(pid: number): void {
   }
 }
 
+/** SIGCONTs `pid`, stopped through {@link stopProcess}, and forgets it: {@link releaseStopped} leaves it running. */
+export function resumeProcess(pid: number): void {
+  process.kill(pid, 'SIGCONT');
+  stoppedProcesses.delete(pid);
+}
+
 /** SIGCONT then SIGKILL every pid stopped through {@link stopProcess} (each by its pid; gone ones ignored). */
 export function releaseStopped(): void {
   for (const pid of stoppedProcesses) {

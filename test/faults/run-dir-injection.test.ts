@@ -123,11 +123,12 @@ describe('faults: hostile files in the run dir (real program)', () => {
     }
   });
   const runDir = (h: string) => path.join(h, 'fleet', 'run');
-  const home = () => {
+  /** A home with coder1 on the roster and a beat; `backlog: false` leaves out the store (a command that never opens it). */
+  const home = ({ backlog = true } = {}) => {
     const h = freshHome();
     homes.push(h.home);
     writeHomeRoster(h.home, tmux.socket, [{ name: 'coder1', runtime: 'sleep', class: 'coder' }]);
-    copyTemplateDataDir(path.join(h.home, 'fleet', 'backlog'));
+    if (backlog) copyTemplateDataDir(path.join(h.home, 'fleet', 'backlog'));
     fs.writeFileSync(path.join(runDir(h.home), 'coder1.hb'), `v=1\nts=${Math.floor(Date.now() / 1000)}\nstate=busy\ninterval=30\n`);
     return h;
   };
@@ -139,13 +140,46 @@ describe('faults: hostile files in the run dir (real program)', () => {
     await waitFor(() => !isHolderAlive(holder), `server pid ${holder.pid} to end`, { timeoutMs: 20_000 });
   }
 
+  /**
+   * The cells, each asserted (expectBounded on all three; the exact one-line error where a
+   * file is refused): 5 kinds × 5 files × 3 commands = 75 bounded runs of the real program.
+   *
+   *   kind \ file   backlog-server.log   backlog.sock        coder1.hb  PAUSED  transitions.ndjson
+   *   fifo          once events list*    once events list    o e l      o e l   o e! l
+   *   directory     once events list*    once events list    o e l      o e l   o e! l
+   *   devzero       once events list*    once events list    o e l      o e l   o e! l
+   *   sparse        once events list     once events list    o e l      o e l   o e l
+   *   unreadable    once events list*    once events list    o e l      o e l   o e! l
+   *   (* list exits 1 naming the log; ! events exits 1 naming the history and its cause;
+   *    once: exit 0 with coder1 in the snapshot, every cell)
+   *
+   * One home serves the five kinds, and the files are met in the order log, socket, heartbeat,
+   * PAUSED, history: the log and the socket are met when a server starts, so none runs then
+   * (the previous one is ended by pid first, as before), and the server the socket cell starts
+   * serves the three files after it — the server itself reads none of them at start (only the
+   * log, the socket and its data dir; PAUSED on a claim), the commands read them as before.
+   * Each cell removes its file after it (a real socket the server bound stays; the log is
+   * removed after the socket cell so a refused start's last line cannot refuse the next one).
+   */
+  const FILES = ['backlog-server.log', 'backlog.sock', 'coder1.hb', 'PAUSED', 'transitions.ndjson'] as const;
+  let shared: { home: string; env: NodeJS.ProcessEnv };
+  beforeAll(() => {
+    shared = home();
+    // The shared home is not one of the per-test homes ended after each test.
+    homes.splice(homes.indexOf(shared.home), 1);
+  });
+  afterAll(async () => {
+    if (!shared) return;
+    await stopServer(shared.home);
+    fs.rmSync(shared.home, { recursive: true, force: true });
+  });
+
   for (const kind of PLANTS) {
     it(`every run-dir file as ${kind === 'devzero' ? 'a link to /dev/zero' : `a ${kind}`}: --once --json, events, backlog list return within their bound`, async () => {
-      const { home: h, env } = home();
+      const { home: h, env } = shared;
       const wrapper = kind === 'unreadable' ? NO_DAC : [];
       const run = (args: string[]) => runBounded(['--mosaic-home', h, ...args], env, BOUND_MS, wrapper);
-      const files = ['coder1.hb', 'PAUSED', 'transitions.ndjson', 'backlog-server.log', 'backlog.sock'];
-      for (const name of files) {
+      for (const name of FILES) {
         const file = path.join(runDir(h), name);
         // The log and the socket are met when a server starts: none runs then.
         if (name === 'backlog-server.log' || name === 'backlog.sock') await stopServer(h);
@@ -172,13 +206,15 @@ describe('faults: hostile files in the run dir (real program)', () => {
           expect(list.stderr).toMatch(/backlog-server\.log/);
           expect(list.code).toBe(1);
         }
-        fs.rmSync(file, { recursive: true, force: true });
+        if (name !== 'backlog.sock' || !fs.lstatSync(file, { throwIfNoEntry: false })?.isSocket()) fs.rmSync(file, { recursive: true, force: true });
+        if (name === 'backlog.sock') fs.rmSync(path.join(runDir(h), 'backlog-server.log'), { force: true });
       }
     });
   }
 
   it('a FIFO history under a running events --follow: it keeps following and ends on SIGTERM within 2 s', async () => {
-    const { home: h, env } = home();
+    // `events` never opens the backlog store.
+    const { home: h, env } = home({ backlog: false });
     await tmux.newSession('coder2', ['sleep', '3600']);
     writeHomeRoster(h, tmux.socket, [
       { name: 'coder1', runtime: 'sleep', class: 'coder' },
@@ -207,9 +243,12 @@ describe('faults: hostile files in the run dir (real program)', () => {
   });
 
   it('a console started over a FIFO history draws; a FIFO planted under a running console: SIGTERM ends it within 2 s, terminal restored', async () => {
+    // One home for both consoles (the second reuses the backlog server the first started); the
+    // history is a FIFO before the first starts and a regular path again before the second.
+    const { home: h } = home();
+    const history = path.join(runDir(h), 'transitions.ndjson');
     for (const when of ['before', 'running'] as const) {
-      const { home: h } = home();
-      const history = path.join(runDir(h), 'transitions.ndjson');
+      fs.rmSync(history, { force: true });
       if (when === 'before') plant(history, 'fifo');
       const session = `console-${when}`;
       await startConsole(ui, session, h);

@@ -20,6 +20,7 @@ import { collectSnapshot } from '../../src/snapshot/collect.js';
 import type { Snapshot } from '../../src/snapshot/types.js';
 import { agentRow } from '../fixtures/snapshots.js';
 import { runBin } from '../helpers/bin.js';
+import { runCliInProcess } from '../helpers/cli.js';
 import { startTestSshd, sshdUnavailableReason, type TestSshd } from '../helpers/sshd.js';
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
 import { writeTestRoster, type TestAgentDef } from '../helpers/roster.js';
@@ -427,11 +428,14 @@ describe.runIf(HAS_SSHD)('agents on other hosts (real sshd, real tmux)', () => {
     // (tmux may report the pane dead a moment before its exit status: the status is not asserted.)
     expect(readJson<SendReceipt>(dead.stdout).reason).toMatch(new RegExp(`^pane =rdead:0\\.0 on socket ${remote.socket} at host gpu2 is dead`));
 
-    expect((await cli(['backlog', 'create', '--id', 'RC1', '--title', 'remote card', '--body', 'do it over there'])).code).toBe(0);
+    // The card set up and read back in this process (test/helpers/cli.ts; the server is the real
+    // one); send and dispatch, whose ssh calls are the point, run as the real program.
+    const cliIn = (args: string[]) => runCliInProcess(['--mosaic-home', home, ...args], env);
+    expect((await cliIn(['backlog', 'create', '--id', 'RC1', '--title', 'remote card', '--body', 'do it over there'])).code).toBe(0);
     const dispatched = await cli(['dispatch', 'rsim', '--json']);
     const result = readJson<DispatchResult>(dispatched.stdout);
     expect(result).toMatchObject({ ok: true, card: { id: 'RC1' }, receipt: { status: 'submitted' } });
-    const card = readJson<Card>((await cli(['backlog', 'show', '--id', 'RC1', '--json'])).stdout);
+    const card = readJson<Card>((await cliIn(['backlog', 'show', '--id', 'RC1', '--json'])).stdout);
     expect(card).toMatchObject({ status: 'claimed', claimOwner: 'rsim' });
     await waitFor(async () => (await remote.capture('rsim')).includes('RC1'), 'the card text reached the remote pane');
 
