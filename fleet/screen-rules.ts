@@ -186,7 +186,11 @@ const CLAUDE_COMMON: Omit<ScreenRuleSet, 'prompts'> = {
   // Footers as seen (the box's structure decides idle without them): 2.1.197 `? for shortcuts`,
   // after a multi-line paste `paste again to expand`; 2.1.332 `⏵⏵ auto mode on`, `⏸ manual mode on`.
   idle: ['\\? for shortcuts', 'paste again to expand', '⏵⏵ auto mode on', '⏸ manual mode on'],
-  busy: ['esc to interrupt'],
+  // `esc to interrupt` in the footer; and the running turn's spinner line above the box
+  // (`✶ Drizzling… (2s · ↓ 6 tokens)`, `✽ Vibing…`; a finished turn's `✻ Churned for 1s` has no
+  // `…`): 2.1.197 replaces its whole footer by `paste again to expand` for 8 s after a long
+  // paste, mid-turn too, and the spinner is then the only busy marker on screen.
+  busy: ['esc to interrupt', '^[·✢✳✶✻✽*] \\S+…(\\s|$)'],
   queued: ['Press up to edit queued messages'],
   // `❯ 1. Yes` (once; `2. Yes, and always allow …` and 2.1.332's `3. Yes, and switch to auto mode`
   // are never sent); deny is `Esc to cancel`, the same on the 3- and the 4-option prompt.

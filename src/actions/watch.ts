@@ -41,11 +41,11 @@ export function viewerStatusLabel(agent: string, prefix: string): string {
 }
 
 /**
- * Puts the "how to come back" hint where the operator looks while attached: the viewer
- * session's own status line (session options of the viewer only; the agent's session keeps
- * its own). The banner printed before attaching is hidden by tmux's screen. Never throws.
+ * The commands that put the "how to come back" hint where the operator looks while attached:
+ * the viewer session's own status line (session options of the viewer only; the agent's session
+ * keeps its own). The banner printed before attaching is hidden by tmux's screen. Pure.
  */
-async function labelViewer(socket: TmuxServer, viewer: string, agent: string, prefix: string): Promise<void> {
+function viewerLabelCommands(viewer: string, agent: string, prefix: string): string[][] {
   const label = viewerStatusLabel(sanitizeLine(agent), sanitizeLine(prefix));
   const options: [string, string][] = [
     ['status', 'on'],
@@ -53,9 +53,15 @@ async function labelViewer(socket: TmuxServer, viewer: string, agent: string, pr
     ['status-right', label],
     ['status-right-style', 'reverse'],
   ];
-  for (const [option, value] of options) {
-    await runTmux(socket, ['set-option', '-q', '-t', `=${viewer}:`, option, value], { timeoutMs: 2000 });
-  }
+  return options.map(([option, value]) => ['set-option', '-q', '-t', `=${viewer}:`, option, value]);
+}
+
+/**
+ * tmux commands as ONE invocation (argv `a … ; b …`: tmux runs them in order and stops at the
+ * first that fails): one round trip instead of one per command — over ssh, one ssh session. Pure.
+ */
+function commandSequence(commands: readonly (readonly string[])[]): string[] {
+  return commands.flatMap((command, i) => (i === 0 ? [...command] : [';', ...command]));
 }
 
 /** The "how to come back" line printed before the terminal is handed to tmux. */
@@ -160,9 +166,9 @@ async function pinWindowSizes(socket: TmuxServer, agent: string): Promise<string
     const saved = await runTmux(socket, ['show-options', '-wqv', '-t', w, SAVED_WINDOW_SIZE], { timeoutMs: 2000 });
     if (!saved.stdout.trim()) {
       const own = await runTmux(socket, ['show-options', '-wqv', '-t', w, 'window-size'], { timeoutMs: 2000 });
-      await runTmux(socket, ['set-option', '-wq', '-t', w, SAVED_WINDOW_SIZE, own.stdout.trim() || 'unset'], { timeoutMs: 2000 });
-    }
-    await runTmux(socket, ['set-option', '-wq', '-t', w, 'window-size', 'manual'], { timeoutMs: 2000 });
+      const remember = ['set-option', '-wq', '-t', w, SAVED_WINDOW_SIZE, own.stdout.trim() || 'unset'];
+      await runTmux(socket, commandSequence([remember, ['set-option', '-wq', '-t', w, 'window-size', 'manual']]), { timeoutMs: 2000 });
+    } else await runTmux(socket, ['set-option', '-wq', '-t', w, 'window-size', 'manual'], { timeoutMs: 2000 });
   }
   return windows;
 }
@@ -214,15 +220,20 @@ export async function watchAgent(opts: {
   if (!pane.exists) return { ok: false, error: `cannot watch ${agent}: ${pane.problem}`, viewer: null };
 
   const viewer = viewerSessionName(agent);
-  await runTmux(socket, ['kill-session', '-t', `=${viewer}`], { timeoutMs: 2000 });
-  const created = await runTmux(socket, ['new-session', '-d', '-t', `=${agent}`, '-s', viewer], { timeoutMs: 5000 });
-  if (!created.ok) return { ok: false, error: `cannot create viewer session ${viewer}: ${created.error}`, viewer: null };
-
-  await runTmux(socket, ['select-window', '-t', `=${viewer}:0`], { timeoutMs: 2000 });
-  const pinned = await pinWindowSizes(socket, agent);
-
   const prefix = await readTmuxPrefix(socket);
-  await labelViewer(socket, viewer, agent, prefix);
+  await runTmux(socket, ['kill-session', '-t', `=${viewer}`], { timeoutMs: 2000 });
+  // Created, on its first window and labelled in one round trip (over ssh: one session).
+  const create = [
+    ['new-session', '-d', '-t', `=${agent}`, '-s', viewer],
+    ['select-window', '-t', `=${viewer}:0`],
+    ...viewerLabelCommands(viewer, agent, prefix),
+  ];
+  const created = await runTmux(socket, commandSequence(create), { timeoutMs: 5000 });
+  if (!created.ok) {
+    await runTmux(socket, ['kill-session', '-t', `=${viewer}`], { timeoutMs: 2000 });
+    return { ok: false, error: `cannot create viewer session ${viewer}: ${created.error}`, viewer: null };
+  }
+  const pinned = await pinWindowSizes(socket, agent);
   opts.onBeforeAttach?.(watchBanner(agent, socket, prefix));
 
   let endedBy: NodeJS.Signals | null = null;

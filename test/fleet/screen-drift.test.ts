@@ -82,6 +82,16 @@ describe('Claude Code 2.1.197 after a multi-line paste', () => {
     expect(r.state).toBe('idle');
     expect(sendRefusal({ runtime: 'claude', reading: r, heartbeat: null, rule: deliveryFor('claude'), multiLine: true })).toBeNull();
   });
+
+  it('mid-turn, with `paste again to expand` hiding `esc to interrupt`: the spinner line says busy', () => {
+    const busy = screen('send-claude-busy-typed');
+    expect(busy).toMatch(/paste again to expand/);
+    expect(busy).not.toMatch(/esc to interrupt/);
+    expect(classifyScreen('claude', '2.1.197', busy)).toMatchObject({ state: 'busy', inputText: '[operator:mosaic-top] while busy' });
+    // The spinner line alone decides: with it gone (the turn over) the same screen is idle.
+    const over = busy.replace(/^✢ Scurrying… .*$/m, '✻ Scurried for 2s');
+    expect(classifyScreen('claude', '2.1.197', over).state).toBe('idle');
+  });
 });
 
 describe('version ranges and RULES-STALE', () => {

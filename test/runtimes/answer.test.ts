@@ -111,7 +111,11 @@ describe.each(PANES.map((p) => [p.label, p] as const))('answer a permission prom
     expect(r.promptBefore).toBe(prompt.id);
     // Right after the key the runtime may not have redrawn yet: that prompt, or none — never another.
     expect([prompt.id, null]).toContain(r.promptAfter);
-    await waitFor(() => fs.existsSync(proto), `${runtime}: proto.txt written after allow`, { timeoutMs: 30_000, intervalMs: 100 });
+    // The shell creates the file (empty) before it writes: wait for its content, then check it.
+    await waitFor(() => fs.existsSync(proto) && fs.statSync(proto).size > 0, `${runtime}: proto.txt written after allow`, {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+    });
     expect(fs.readFileSync(proto, 'utf8').trim()).toBe('hi');
     await settleIdle();
   });

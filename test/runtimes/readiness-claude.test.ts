@@ -11,7 +11,11 @@
  * - 2.1.332 auto mode: the scripted command runs unasked (no prompt), the agent is available after;
  * - 2.1.332 with `permissions.defaultMode: "default"` in settings: its startup dialog ⇒ waiting
  *   (`dialog: permission mode …`), a send is refused; chosen ⇒ available.
- * Cells: 2.1.197 with and without hooks; 2.1.332 auto with hooks; 2.1.332 manual without hooks.
+ * Cells: 2.1.197 with and without hooks; 2.1.332 auto with hooks; 2.1.332 manual without hooks —
+ * that pane starts with `permissions.defaultMode: "default"` in its settings, so the startup
+ * dialog is proven first and the human's "No, keep manual mode" puts it in manual mode for the
+ * cell's other tests (one start for both; `--permission-mode default` on the command line is
+ * proven by the receipts and answer tests).
  * One runtime pane alive at a time in this file.
  *
  * Run: `npx tsc -p tsconfig.json && flock /tmp/mosaic-runtime.lock npx vitest run test/runtimes/readiness-claude.test.ts`.
@@ -50,6 +54,8 @@ const CELLS = claudeVariants().flatMap((variant) =>
 const rulesTag = (version: string) => `\\[claude@[^\\]]+; claude ${version.replace(/\./g, '\\.')}\\]`;
 
 describe.each(CELLS.map((c) => [c.label, c] as const))('real Claude Code %s', (_label, { variant, hooks }) => {
+  /** The manual-mode cell: manual mode chosen in the startup dialog that settings ask for. */
+  const dialog = variant.mode === 'manual';
   let endpoint: ModelEndpoint;
   let tmux: IsolatedTmux;
   let pane: RuntimePane;
@@ -67,8 +73,12 @@ describe.each(CELLS.map((c) => [c.label, c] as const))('real Claude Code %s', (_
       tmux,
       session: 'cc1',
       version: variant.version,
-      args: variant.args,
+      ...(dialog ? { waitForIdle: false } : { args: variant.args }),
       prepare: async (dirs) => {
+        if (dialog) {
+          fs.mkdirSync(path.join(dirs.home, '.claude'), { recursive: true });
+          fs.writeFileSync(path.join(dirs.home, '.claude', 'settings.json'), JSON.stringify({ permissions: { defaultMode: 'default' } }));
+        }
         if (!hooks) return;
         fs.writeFileSync(w.paths.roster, `${fs.readFileSync(w.paths.roster, 'utf8')}    working_directory: ${dirs.workdir}\n`);
         const { MOSAIC_AGENT_NAME: _n, ...env } = process.env;
@@ -84,6 +94,31 @@ describe.each(CELLS.map((c) => [c.label, c] as const))('real Claude Code %s', (_
     await endpoint?.close();
     if (home) fs.rmSync(home, { recursive: true, force: true });
   });
+
+  if (dialog)
+    it('the startup permission-mode dialog ⇒ waiting (`dialog: …`), a send is refused; chosen ⇒ available in manual mode', async () => {
+      await pane.waitForScreen(/No, keep manual mode/, 60_000);
+      const row = await waitingWithinTwoTicks(w);
+      expect(row.readiness).toBe('waiting');
+      expect(row.evidence[0]).toMatch(
+        new RegExp(
+          `^screen: dialog: permission mode \\(Make auto mode your default permission mode\\?\\)( \\(read \\S+ ago\\))? ${rulesTag(variant.version)}$`,
+        ),
+      );
+      const seq = endpoint.lastSeq();
+      const r = await sendToAgent({ agent: 'cc1', runtime: 'claude', socket: tmux.socket, runDir: w.paths.runDir, message: 'hello', timeoutMs: 3000 });
+      expect(r.status).toBe('refused');
+      expect(r.reason).toMatch(/shows a dialog \(permission mode/);
+      expect(await pane.capture()).toMatch(/No, keep manual mode/);
+      // "No, keep manual mode": the human's choice, made here by the test.
+      await pane.keys('Down');
+      await pane.waitForScreen(/❯ No, keep manual mode/, 10_000);
+      await pane.keys('Enter');
+      await pane.waitForScreen(/⏸ manual mode on/, 30_000);
+      const after = await w.until('available after the dialog', is('available'));
+      expect(after.screen?.state).toBe('idle');
+      expect(endpoint.lastSeq()).toBe(seq);
+    });
 
   it('idle at its input line ⇒ available', async () => {
     const row = await w.until('available at the idle prompt', is('available'));
@@ -169,62 +204,3 @@ describe.each(CELLS.map((c) => [c.label, c] as const))('real Claude Code %s', (_
     expect(done.flags).not.toContain('LIMITED');
   });
 });
-
-describe.each(claudeVariants(['manual']).map((v) => [v.label, v] as const))(
-  'real Claude Code %s with `permissions.defaultMode: "default"` in settings',
-  (_label, variant) => {
-    let endpoint: ModelEndpoint;
-    let tmux: IsolatedTmux;
-    let pane: RuntimePane;
-    let home: string;
-    let w: Watched;
-
-    beforeAll(async () => {
-      endpoint = await startModelEndpoint();
-      tmux = await startIsolatedTmux('rt-dialog');
-      home = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-rt-dialog-'));
-      w = watchAgent('cc2', 'claude', tmux, home);
-      pane = await launchRuntime('claude', {
-        endpoint,
-        tmux,
-        session: 'cc2',
-        version: variant.version,
-        waitForIdle: false,
-        prepare: (dirs) => {
-          fs.mkdirSync(path.join(dirs.home, '.claude'), { recursive: true });
-          fs.writeFileSync(path.join(dirs.home, '.claude', 'settings.json'), JSON.stringify({ permissions: { defaultMode: 'default' } }));
-        },
-      });
-    });
-    afterAll(async () => {
-      await pane?.stop();
-      await tmux?.stop();
-      await endpoint?.close();
-      if (home) fs.rmSync(home, { recursive: true, force: true });
-    });
-
-    it('the startup permission-mode dialog ⇒ waiting (`dialog: …`), a send is refused; chosen ⇒ available in manual mode', async () => {
-      await pane.waitForScreen(/No, keep manual mode/, 60_000);
-      const row = await waitingWithinTwoTicks(w);
-      expect(row.readiness).toBe('waiting');
-      expect(row.evidence[0]).toMatch(
-        new RegExp(
-          `^screen: dialog: permission mode \\(Make auto mode your default permission mode\\?\\)( \\(read \\S+ ago\\))? ${rulesTag(variant.version)}$`,
-        ),
-      );
-      const seq = endpoint.lastSeq();
-      const r = await sendToAgent({ agent: 'cc2', runtime: 'claude', socket: tmux.socket, runDir: w.paths.runDir, message: 'hello', timeoutMs: 3000 });
-      expect(r.status).toBe('refused');
-      expect(r.reason).toMatch(/shows a dialog \(permission mode/);
-      expect(await pane.capture()).toMatch(/No, keep manual mode/);
-      // "No, keep manual mode": the human's choice, made here by the test.
-      await pane.keys('Down');
-      await pane.waitForScreen(/❯ No, keep manual mode/, 10_000);
-      await pane.keys('Enter');
-      await pane.waitForScreen(/⏸ manual mode on/, 30_000);
-      const after = await w.until('available after the dialog', is('available'));
-      expect(after.screen?.state).toBe('idle');
-      expect(endpoint.lastSeq()).toBe(seq);
-    });
-  },
-);

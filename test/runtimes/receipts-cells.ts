@@ -118,6 +118,9 @@ function exactArrivals(endpoint: ModelEndpoint, afterSeq: number, text: string):
   return endpoint.mainRequests().filter((r) => r.seq > afterSeq && (lastUserText(r) === text || pastedContent(lastUserText(r)) === text)).length;
 }
 
+/** The busy cell's shapes, the 2 KB paste last (see the busy cell). */
+const BUSY_ORDER: readonly Shape[] = [...SHAPES.filter((s) => s !== '2 KB'), '2 KB'];
+
 /** A screen with Claude Code 2.1.332's blinking tool-status dot (`●` at a line start while a tool waits) blanked, trailing blanks dropped. */
 const steady = (screen: string) => screen.replace(/^●/gm, ' ').replace(/\s+$/gm, '');
 
@@ -162,6 +165,12 @@ export function describeReceiptsMatrix(runtime: RuntimeName): void {
         { timeoutMs: 60_000, intervalMs: 200 },
       );
     };
+    /**
+     * Submit options right after settleIdle: for Claude Code no test-bed prompt wait (settleIdle
+     * read its idle input line with the program's rules, which know 2.1.197's `paste again to
+     * expand` footer; the test bed's `? for shortcuts` only shows when that footer's 8 s end).
+     */
+    const atIdle = { force: runtime === 'claude' };
     /** Records a cell and asserts its receipts against the matrix. */
     const check = (state: State, shape: Shape, receipts: SendReceipt[]) => {
       const expected = cells[state]![shape]!;
@@ -228,6 +237,25 @@ export function describeReceiptsMatrix(runtime: RuntimeName): void {
       fs.rmSync(runDir, { recursive: true, force: true });
     });
 
+    // The busy cell runs first, its 2 KB shape last: Claude Code 2.1.197 replaces its footer
+    // (`? for shortcuts`, `esc to interrupt`) with `paste again to expand` for 8 s after a long
+    // paste, so a busy marker waited for within 8 s of one only shows when that timer ends.
+    cellTest(cells['busy (mid-turn)'])('busy (mid-turn): queued (Claude, pi, opencode) or steered into the turn (Codex), delivered once', async () => {
+      for (const shape of BUSY_ORDER) {
+        if (!cells['busy (mid-turn)']![shape]) continue;
+        await settleIdle();
+        const before = endpoint.lastSeq();
+        const hold = endpoint.queue({ kind: 'text', text: 'a long held turn', hold: runtime === 'codex' ? 'before-first-token' : 'before-end' });
+        await pane!.submit('start a long turn', atIdle);
+        await hold.started;
+        await pane!.waitForScreen(SCREEN[runtime].busy, 30_000);
+        const receipts = await Promise.all(messagesOf(shape).map((m) => send(m)));
+        hold.release();
+        check('busy (mid-turn)', shape, receipts);
+        await assertEndpoint(before, shape, receipts);
+      }
+    });
+
     cellTest(cells.idle)('idle: each shape is submitted and reaches the model byte for byte, once', async () => {
       for (const shape of SHAPES) {
         if (!cells.idle![shape]) continue;
@@ -253,22 +281,6 @@ export function describeReceiptsMatrix(runtime: RuntimeName): void {
       }
     });
 
-    cellTest(cells['busy (mid-turn)'])('busy (mid-turn): queued (Claude, pi, opencode) or steered into the turn (Codex), delivered once', async () => {
-      for (const shape of SHAPES) {
-        if (!cells['busy (mid-turn)']![shape]) continue;
-        await settleIdle();
-        const before = endpoint.lastSeq();
-        const hold = endpoint.queue({ kind: 'text', text: 'a long held turn', hold: runtime === 'codex' ? 'before-first-token' : 'before-end' });
-        await pane!.submit('start a long turn');
-        await hold.started;
-        await pane!.waitForScreen(SCREEN[runtime].busy, 30_000);
-        const receipts = await Promise.all(messagesOf(shape).map((m) => send(m)));
-        hold.release();
-        check('busy (mid-turn)', shape, receipts);
-        await assertEndpoint(before, shape, receipts);
-      }
-    });
-
     cellTest(cells['permission prompt open'])(
       'permission prompt open: refused before anything is typed; the prompt stays open, the tool never runs',
       async () => {
@@ -276,7 +288,7 @@ export function describeReceiptsMatrix(runtime: RuntimeName): void {
         const before = endpoint.lastSeq();
         const proto = path.join(pane!.dirs.workdir, 'proto.txt');
         const call = endpoint.queue({ kind: 'tool', command: 'echo hi > proto.txt' });
-        await pane!.submit('write the file please');
+        await pane!.submit('write the file please', atIdle);
         await call.started;
         const prompt = await pane!.waitForScreen(SCREEN[runtime].permission!, 30_000);
         for (const shape of SHAPES) {
@@ -357,16 +369,17 @@ export function describeReceiptsMatrix(runtime: RuntimeName): void {
     });
 
     cellTest(cells['just restarted'])('just restarted: refused until the input line shows, or submitted — never lost or doubled', async () => {
-      for (const shape of ['one line', 'multi-line'] as Shape[]) {
-        if (!cells['just restarted']![shape]) continue;
-        await pane!.stop();
-        const before = endpoint.lastSeq();
-        await launch(false);
-        const receipts = [await send(MESSAGES[shape] as string)];
-        check('just restarted', shape, receipts);
-        await pane!.waitForScreen(SCREEN[runtime].prompt, 90_000);
-        await assertEndpoint(before, shape, receipts);
-      }
+      const shapes = (['one line', 'multi-line'] as Shape[]).filter((shape) => cells['just restarted']![shape]);
+      await pane!.stop();
+      const before = endpoint.lastSeq();
+      await launch(false);
+      // One restart serves both shapes: each is sent the moment the runtime is started (one after
+      // the other, the first send's refusal takes ~0.1 s), each receipt checked on its own.
+      const sent: [Shape, SendReceipt][] = [];
+      for (const shape of shapes) sent.push([shape, await send(MESSAGES[shape] as string)]);
+      for (const [shape, receipt] of sent) check('just restarted', shape, [receipt]);
+      await pane!.waitForScreen(SCREEN[runtime].prompt, 90_000);
+      for (const [shape, receipt] of sent) await assertEndpoint(before, shape, [receipt]);
     });
 
     cellTest(cells['dead pane'])('dead pane: refused, nothing typed', async () => {
