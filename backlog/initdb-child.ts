@@ -1,8 +1,10 @@
 /**
  * The initdb child of the backlog server (backlog/pglite-open.ts createDataDirApart):
  * `node initdb-child.js <staging dir>` opens PGlite there (which runs initdb, then starts
- * Postgres once with the server's settings), closes it, sends `{ok: true, peakRssKb}` or the
- * failure's cause over its IPC channel, and exits — taking initdb's memory with it. Exits
+ * Postgres once with the server's settings), applies the backlog's migrations
+ * (backlog/migrate.ts: the server finds none pending, and the store template holds them),
+ * closes it, sends `{ok: true, peakRssKb, migrations}` or the failure's cause over its IPC
+ * channel, and exits — taking initdb's memory with it. Exits
  * at once when the channel closes first (the server is gone).
  */
 import fs from 'node:fs';
@@ -21,14 +23,20 @@ function peakRssKb(): number | null {
 /** Builds the store in `dir`; the reply to send. Never throws. */
 async function build(dir: string): Promise<InitdbChildReply> {
   try {
-    const { PGlite } = await import('@electric-sql/pglite');
+    const [{ PGlite }, { drizzle }, { migrateBacklog }] = await Promise.all([
+      import('@electric-sql/pglite'),
+      import('drizzle-orm/pglite'),
+      import('./migrate.js'),
+    ]);
     const pg = new PGlite(dir, serverPgliteOptions(PGlite.defaultStartParams));
+    let migrations: string[];
     try {
       await pg.waitReady;
+      migrations = await migrateBacklog(drizzle(pg));
     } finally {
       await pg.close().catch(() => {});
     }
-    return { ok: true, peakRssKb: peakRssKb() };
+    return { ok: true, peakRssKb: peakRssKb(), migrations };
   } catch (error) {
     return { ok: false, cause: causeForTransfer(error) };
   }

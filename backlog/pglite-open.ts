@@ -75,8 +75,8 @@ export function causeFromTransfer(t: TransferredCause): unknown {
   return Object.assign(new Error(t.message ?? t.name ?? 'unknown error'), fields);
 }
 
-/** What the initdb child sends before it exits: done (with its peak RSS, kB), or the cause of its failure. */
-export type InitdbChildReply = { ok: true; peakRssKb: number | null } | { ok: false; cause: TransferredCause };
+/** What the initdb child sends before it exits: done (with its peak RSS, kB, and the migration versions it applied), or the cause of its failure. */
+export type InitdbChildReply = { ok: true; peakRssKb: number | null; migrations: string[] } | { ok: false; cause: TransferredCause };
 
 /** Name prefix of the directory a store is built in, inside the data dir (`.initdb-<server pid>`). */
 const STAGING_PREFIX = '.initdb-';
@@ -135,7 +135,7 @@ function runInitdbChild(staging: string): Promise<InitdbChildReply> {
 
 /** How {@link createDataDirApart} makes a store. */
 export interface CreateStoreOptions {
-  /** PGlite start parameters of the server (serverPgliteOptions): part of the template's key. */
+  /** PGlite start parameters of the server (serverPgliteOptions): part of the template's key (with the package's migrations). */
   startParams: readonly string[];
   /** Template root (backlog/store-template.ts storeTemplateRoot); null: always initdb. */
   templateRoot: string | null;
@@ -143,8 +143,12 @@ export interface CreateStoreOptions {
   log: (line: string) => void;
 }
 
-/** What {@link createDataDirApart} did: copied the template, or ran initdb (the child's peak RSS, kB, null when unknown). */
-export type CreatedStore = { source: 'template'; template: string } | { source: 'initdb'; peakRssKb: number | null };
+/**
+ * What {@link createDataDirApart} did: copied the template, or ran initdb (the child's peak
+ * RSS, kB, null when unknown; the migration versions it applied). Either way the store holds
+ * the package's migrations.
+ */
+export type CreatedStore = { source: 'template'; template: string } | { source: 'initdb'; peakRssKb: number | null; migrations: string[] };
 
 /**
  * Fills the empty `staging` from the store template when a usable one exists; true when it did.
@@ -179,8 +183,8 @@ function slotFor(opts: CreateStoreOptions): TemplateSlot | null {
 
 /**
  * Creates the PGlite data dir `dataDir`: a copy of the store template when a valid one exists
- * (backlog/store-template.ts), else initdb (then one start with the server's settings and a
- * clean close) in a child process, so none of initdb's memory stays in this one (see the module
+ * (backlog/store-template.ts), else initdb (then one start with the server's settings, the
+ * backlog's migrations and a clean close) in a child process, so none of initdb's memory stays in this one (see the module
  * comment); initdb's fresh output then becomes the template (best effort: a failure to keep it
  * is logged, never fatal). Either way the store is built in `<dataDir>/.initdb-<pid>` and moved
  * into place whole, `PG_VERSION` last: a child orphaned by a killed server never writes the data
@@ -202,7 +206,7 @@ export async function createDataDirApart(dataDir: string, opts: CreateStoreOptio
     if (!reply.ok) throw causeFromTransfer(reply.cause);
     if (slot) keepTemplate(slot, staging, opts.log);
     moveStoreInto(staging, dataDir);
-    return { source: 'initdb', peakRssKb: reply.peakRssKb };
+    return { source: 'initdb', peakRssKb: reply.peakRssKb, migrations: reply.migrations };
   } finally {
     fs.rmSync(staging, { recursive: true, force: true });
   }

@@ -113,7 +113,10 @@ async function openStore(paths: MosaicPaths, log: (line: string) => void): Promi
     const startParams = serverPgliteOptions(PGlite.defaultStartParams).startParams ?? [];
     const made = await createDataDirApart(dataDir, { startParams, templateRoot: storeTemplateRoot(), log });
     if (made.source === 'template') log(`created the store from the store template ${made.template}`);
-    else log(`created the store in a child process (its peak RSS ${made.peakRssKb === null ? 'unknown' : `${Math.round(made.peakRssKb / 1024)} MB`})`);
+    else {
+      log(`created the store in a child process (its peak RSS ${made.peakRssKb === null ? 'unknown' : `${Math.round(made.peakRssKb / 1024)} MB`})`);
+      if (made.migrations.length) log(`applied migrations ${made.migrations.join(', ')}`);
+    }
   }
   const pg = new PGlite(dataDir, serverPgliteOptions(PGlite.defaultStartParams));
   try {

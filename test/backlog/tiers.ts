@@ -43,7 +43,7 @@ export function copyTemplateDataDir(into?: string): string {
 
 /**
  * Makes `dataDir` a blank PGlite store (nothing migrated) as the program makes one
- * (backlog/pglite-open.ts createDataDirApart): a copy of the run's store template
+ * (backlog/pglite-open.ts createDataDirApart, then its migrated public schema emptied): a copy of the run's store template
  * (`MOSAIC_TOP_STORE_TEMPLATES`, test/global-setup.ts), or initdb when there is none yet.
  */
 export async function blankDataDir(dataDir: string): Promise<void> {
@@ -55,6 +55,14 @@ export async function blankDataDir(dataDir: string): Promise<void> {
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const startParams = serverPgliteOptions(PGlite.defaultStartParams).startParams ?? [];
   await createDataDirApart(dataDir, { startParams, templateRoot: storeTemplateRoot(), log: (l) => process.stderr.write(`${l}\n`) });
+  // The program's stores come with the migrations applied (backlog/initdb-child.ts): back to a
+  // blank public schema, as initdb leaves it, for the tests of stores made by others.
+  const pg = new PGlite(dataDir, serverPgliteOptions(PGlite.defaultStartParams));
+  try {
+    await pg.exec('DROP SCHEMA public CASCADE; CREATE SCHEMA public AUTHORIZATION pg_database_owner; GRANT USAGE ON SCHEMA public TO PUBLIC;');
+  } finally {
+    await pg.close();
+  }
 }
 
 function pausedReader(runDir: string) {
