@@ -82,8 +82,10 @@ async function cliClaims(home: string): Promise<Record<string, number>> {
   const env = { ...process.env, DATABASE_URL: '', PGLITE_DATA_DIR: '', MOSAIC_BACKLOG_IDLE_EXIT: '60' };
   const claim = async (owner: string): Promise<number> => {
     const t = performance.now();
-    const { stdout } = await execFileAsync(process.execPath, [BIN, '--mosaic-home', home, 'backlog', 'claim', '--owner', owner, '--json'], { env });
-    if (!readJson<{ card?: unknown }>(stdout).card) throw new Error('CLI claim found nothing');
+    const { stdout, stderr } = await execFileAsync(process.execPath, [BIN, '--mosaic-home', home, 'backlog', 'claim', '--owner', owner, '--json'], { env });
+    // `claim --json` prints the card or null (upstream's shape).
+    if (!readJson<{ id?: unknown } | null>(stdout)?.id)
+      throw new Error(`CLI claim found nothing: ${stdout.trim().slice(0, 300)} ${stderr.trim().slice(0, 300)}`);
     return performance.now() - t;
   };
   await claim('warmup'); // starts the server (reopen of the data dir)
