@@ -8,7 +8,7 @@ import { SlowFirstSequencer } from './test/helpers/sequencer.js';
  * whole graph for every file: measured on the 2-core machine, these folders took 2.5× the CPU
  * isolated. test/helpers/env-guard.ts puts `process.env` back after each of their files.
  */
-export const SHARED_FORK_DIRS = ['cli', 'console', 'fleet', 'helpers', 'ink', 'keys', 'lib', 'modes', 'snapshot', 'spend', 'store', 'transitions', 'view'];
+const SHARED_FORK_DIRS = ['cli', 'console', 'fleet', 'helpers', 'ink', 'keys', 'lib', 'modes', 'snapshot', 'spend', 'store', 'transitions', 'view'];
 const shared = SHARED_FORK_DIRS.flatMap((dir) => [`test/${dir}/**/*.test.ts`, `test/${dir}/**/*.test.tsx`]);
 
 // Integration tests drive real tmux servers, PGlite data dirs and a PostgreSQL cluster:

@@ -117,6 +117,15 @@ export function tmuxServerLabel(server: TmuxServer): string {
 }
 
 /**
+ * tmux commands as ONE invocation's arguments (`a … ; b …`: tmux runs them in order and stops
+ * at the first that fails), for {@link runTmux}: one round trip instead of one per command —
+ * over ssh, one ssh session. Pure.
+ */
+export function tmuxSequence(commands: readonly (readonly string[])[]): string[] {
+  return commands.flatMap((command, i) => (i === 0 ? [...command] : [';', ...command]));
+}
+
+/**
  * Runs `tmux [-L socket] …args` through {@link runCommand}, with {@link tmuxEnv}; on a
  * {@link RemoteTmux}, over its ssh instead (same arguments, same result shape).
  */

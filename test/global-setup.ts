@@ -115,24 +115,16 @@ export async function startPostgres(): Promise<Cluster> {
 async function createPgliteTemplate(): Promise<{ dir: string; remove: () => void }> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-backlog-template-'));
   const dir = path.join(root, 'backlog');
-  const [{ PGlite }, { drizzle }, { migrateBacklog }, { createDataDirApart, serverPgliteOptions }, { storeTemplateRoot }] = await Promise.all([
+  const [{ PGlite }, { createDataDirApart, serverPgliteOptions }, { storeTemplateRoot }] = await Promise.all([
     import('@electric-sql/pglite'),
-    import('drizzle-orm/pglite'),
-    import('../backlog/migrate.js'),
     import('../backlog/pglite-open.js'),
     import('../backlog/store-template.js'),
   ]);
-  // The program's own store creation: a copy of the shared store template, initdb once per machine.
+  // The program's own store creation: a copy of the shared store template (initdb and the
+  // migrations once per machine), so the store already holds the backlog's migrations.
   fs.mkdirSync(dir, { mode: 0o700 });
   const startParams = serverPgliteOptions(PGlite.defaultStartParams).startParams ?? [];
   await createDataDirApart(dir, { startParams, templateRoot: storeTemplateRoot(), log: (l) => process.stderr.write(`[global-setup] ${l}\n`) });
-  const pg = new PGlite(dir);
-  try {
-    await pg.waitReady;
-    await migrateBacklog(drizzle(pg));
-  } finally {
-    await pg.close();
-  }
   return { dir, remove: () => fs.rmSync(root, { recursive: true, force: true }) };
 }
 

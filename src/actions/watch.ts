@@ -9,7 +9,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { agentPaneTarget, readPaneState } from '../../fleet/capture.js';
-import { isRemoteTmux, runTmux, tmuxCommand, type TmuxServer } from '../../fleet/exec.js';
+import { isRemoteTmux, runTmux, tmuxCommand, tmuxSequence, type TmuxServer } from '../../fleet/exec.js';
 import { viewerSessionName } from '../../fleet/tmux.js';
 import { sanitizeLine } from '../../lib/sanitize.js';
 import { pollUntil } from '../../lib/delay.js';
@@ -54,14 +54,6 @@ function viewerLabelCommands(viewer: string, agent: string, prefix: string): str
     ['status-right-style', 'reverse'],
   ];
   return options.map(([option, value]) => ['set-option', '-q', '-t', `=${viewer}:`, option, value]);
-}
-
-/**
- * tmux commands as ONE invocation (argv `a … ; b …`: tmux runs them in order and stops at the
- * first that fails): one round trip instead of one per command — over ssh, one ssh session. Pure.
- */
-function commandSequence(commands: readonly (readonly string[])[]): string[] {
-  return commands.flatMap((command, i) => (i === 0 ? [...command] : [';', ...command]));
 }
 
 /** The "how to come back" line printed before the terminal is handed to tmux. */
@@ -164,11 +156,12 @@ async function pinWindowSizes(socket: TmuxServer, agent: string): Promise<string
   const windows = list.ok ? list.stdout.split('\n').filter(Boolean) : [];
   for (const w of windows) {
     const saved = await runTmux(socket, ['show-options', '-wqv', '-t', w, SAVED_WINDOW_SIZE], { timeoutMs: 2000 });
+    const pin: string[][] = [['set-option', '-wq', '-t', w, 'window-size', 'manual']];
     if (!saved.stdout.trim()) {
       const own = await runTmux(socket, ['show-options', '-wqv', '-t', w, 'window-size'], { timeoutMs: 2000 });
-      const remember = ['set-option', '-wq', '-t', w, SAVED_WINDOW_SIZE, own.stdout.trim() || 'unset'];
-      await runTmux(socket, commandSequence([remember, ['set-option', '-wq', '-t', w, 'window-size', 'manual']]), { timeoutMs: 2000 });
-    } else await runTmux(socket, ['set-option', '-wq', '-t', w, 'window-size', 'manual'], { timeoutMs: 2000 });
+      pin.unshift(['set-option', '-wq', '-t', w, SAVED_WINDOW_SIZE, own.stdout.trim() || 'unset']);
+    }
+    await runTmux(socket, tmuxSequence(pin), { timeoutMs: 2000 });
   }
   return windows;
 }
@@ -222,17 +215,16 @@ export async function watchAgent(opts: {
   const viewer = viewerSessionName(agent);
   const prefix = await readTmuxPrefix(socket);
   await runTmux(socket, ['kill-session', '-t', `=${viewer}`], { timeoutMs: 2000 });
-  // Created, on its first window and labelled in one round trip (over ssh: one session).
-  const create = [
-    ['new-session', '-d', '-t', `=${agent}`, '-s', viewer],
-    ['select-window', '-t', `=${viewer}:0`],
-    ...viewerLabelCommands(viewer, agent, prefix),
-  ];
-  const created = await runTmux(socket, commandSequence(create), { timeoutMs: 5000 });
+  // Created and labelled in one round trip (over ssh: one session).
+  const created = await runTmux(socket, tmuxSequence([['new-session', '-d', '-t', `=${agent}`, '-s', viewer], ...viewerLabelCommands(viewer, agent, prefix)]), {
+    timeoutMs: 5000,
+  });
   if (!created.ok) {
     await runTmux(socket, ['kill-session', '-t', `=${viewer}`], { timeoutMs: 2000 });
     return { ok: false, error: `cannot create viewer session ${viewer}: ${created.error}`, viewer: null };
   }
+  // On its window 0 when there is one (a base-index 1 session has none: nothing to select).
+  await runTmux(socket, ['select-window', '-t', `=${viewer}:0`], { timeoutMs: 2000 });
   const pinned = await pinWindowSizes(socket, agent);
   opts.onBeforeAttach?.(watchBanner(agent, socket, prefix));
 
