@@ -435,7 +435,8 @@ describe.runIf(HAS_SSHD)('agents on other hosts (real sshd, real tmux)', () => {
     expect(calls).toContain(`${over} 'send-keys' '-t' '=rsim:0.0' 'Enter'`);
     expect(calls).toContain(`ControlPath=${paths.runDir}/ssh-%C`);
 
-    const dead = await cli(['send', 'rdead', 'anyone?', '--verify', '--json']);
+    // The refusal of a dead remote pane: the same code in this process (one node start less).
+    const dead = await runCliInProcess(['--mosaic-home', home, 'send', 'rdead', 'anyone?', '--verify', '--json'], env);
     expect(dead.code).toBe(3);
     // (tmux may report the pane dead a moment before its exit status: the status is not asserted.)
     expect(readJson<SendReceipt>(dead.stdout).reason).toMatch(new RegExp(`^pane =rdead:0\\.0 on socket ${remote.socket} at host gpu2 is dead`));
