@@ -218,6 +218,10 @@ function recipe(runtime: RuntimeName, dirs: RuntimeDirs, endpoint: ModelEndpoint
           DISABLE_AUTOUPDATER: '1',
           CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
           CLAUDE_CODE_MAX_RETRIES: '1',
+          // Else each start tries to git-clone the official plugin marketplace from github.com
+          // (https, then ssh) in the background: network beyond 127.0.0.1, and on a machine
+          // with network a clone per pane. No test uses a plugin.
+          CLAUDE_CODE_DISABLE_OFFICIAL_MARKETPLACE_AUTOINSTALL: '1',
         },
         args: [],
       };
@@ -326,12 +330,26 @@ function recipe(runtime: RuntimeName, dirs: RuntimeDirs, endpoint: ModelEndpoint
       // `fake`, which no catalog entry names: OPENCODE_MODELS_PATH points at an empty catalog
       // (same screens, same requests).
       write(path.join(dirs.root, 'opencode-models.json'), '{}\n');
+      // Start-up work the recipe's panes never use (measured 1.18.33, start + one turn: ~10.2 s
+      // of CPU before, ~8.2 s after): the fff file index of the workdir (`@` file search: no
+      // test types `@`), the workdir's file watcher (its events reach no hook: our plugin
+      // forwards session/permission events only), the embedded web UI (the TUI talks to the
+      // server's API, never the page), the Claude Code compatibility scan (CLAUDE.md and skills
+      // under HOME: the throwaway HOME has none). BUN_JSC_useFTLJIT=0 keeps JavaScriptCore's
+      // top optimizing tier off: a pane lives seconds to minutes, and FTL compiles on
+      // background threads (~0.6 s per start) for code that never runs long enough to repay it.
+      // Same screens, hooks and requests.
       return {
         env: {
           OPENCODE_DISABLE_AUTOUPDATE: '1',
           OPENCODE_DISABLE_MODELS_FETCH: '1',
           OPENCODE_DISABLE_LSP_DOWNLOAD: '1',
           OPENCODE_MODELS_PATH: path.join(dirs.root, 'opencode-models.json'),
+          OPENCODE_DISABLE_FFF: '1',
+          OPENCODE_EXPERIMENTAL_DISABLE_FILEWATCHER: '1',
+          OPENCODE_DISABLE_EMBEDDED_WEB_UI: '1',
+          OPENCODE_DISABLE_CLAUDE_CODE: '1',
+          BUN_JSC_useFTLJIT: '0',
         },
         args: [],
       };
