@@ -22,6 +22,10 @@ export default defineConfig({
     exclude: ['dist/**', 'node_modules/**'],
     pool: 'forks',
     maxWorkers: 2,
+    // Test processes open stores in-process too (test/backlog/tiers.ts): the same WebAssembly
+    // tier-up budget as the program's backlog server (backlog/pglite-open.ts
+    // STORE_WASM_TIERING_BUDGET), so a short test process does not pay TurboFan for Postgres' start.
+    execArgv: ['--wasm-tiering-budget=180000000'],
     testTimeout: 180_000,
     hookTimeout: 120_000,
     globalSetup: ['test/global-setup.ts'],
