@@ -560,7 +560,8 @@ describe('embedded backlog across processes', () => {
         const r = await cliIn(paths, ['list']);
         return / w1 expired \d+s/.test(r.stdout) ? r.stdout : null;
       },
-      { what: 'the 1 s claim to show as expired' },
+      // Each poll is a verb and a server request: a few a second see the expiry as soon.
+      { what: 'the 1 s claim to show as expired', intervalMs: 250 },
     );
     const lines = list.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^ID\s+STATUS\s+PRIO\s+PHASE\s+TITLE/);
@@ -613,7 +614,7 @@ describe('embedded backlog across processes', () => {
         const s = await collectBacklogSection(paths, { timeoutMs: 10_000 });
         return s.claimed.some((c) => c.expired) ? s : null;
       },
-      { what: 'the 1 s demo claim to expire' },
+      { what: 'the 1 s demo claim to expire', intervalMs: 250 },
     );
     expect(section.claimed.map((c) => [c.id, c.owner, c.expired])).toEqual([
       ['H1', 'reviewer', true],
