@@ -8,7 +8,7 @@
  * at once when the channel closes first (the server is gone).
  */
 import fs from 'node:fs';
-import { causeForTransfer, serverPgliteOptions, type InitdbChildReply } from './pglite-open.js';
+import { causeForTransfer, serverPgliteOptions, tuneWasmTieringForStore, type InitdbChildReply } from './pglite-open.js';
 
 /** This process's peak RSS (VmHWM), kB; null when /proc cannot say. */
 function peakRssKb(): number | null {
@@ -28,6 +28,7 @@ async function build(dir: string): Promise<InitdbChildReply> {
       import('drizzle-orm/pglite'),
       import('./migrate.js'),
     ]);
+    tuneWasmTieringForStore();
     const pg = new PGlite(dir, serverPgliteOptions(PGlite.defaultStartParams));
     let migrations: string[];
     try {

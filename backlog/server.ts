@@ -94,15 +94,22 @@ async function openStore(paths: MosaicPaths, log: (line: string) => void): Promi
   const dataDir = paths.backlogDataDir;
   const creating = !dataDirExists(dataDir);
   log(`${creating ? 'creating' : 'opening'} PGlite data dir ${dataDir}`);
-  const [{ PGlite }, { drizzle }, { migrateBacklog }, { fleetBacklogService }, { createDataDirApart, serverPgliteOptions }, { storeTemplateRoot }] =
-    await Promise.all([
-      import('@electric-sql/pglite'),
-      import('drizzle-orm/pglite'),
-      import('./migrate.js'),
-      import('./service.js'),
-      import('./pglite-open.js'),
-      import('./store-template.js'),
-    ]);
+  const [
+    { PGlite },
+    { drizzle },
+    { migrateBacklog },
+    { fleetBacklogService },
+    { createDataDirApart, serverPgliteOptions, tuneWasmTieringForStore },
+    { storeTemplateRoot },
+  ] = await Promise.all([
+    import('@electric-sql/pglite'),
+    import('drizzle-orm/pglite'),
+    import('./migrate.js'),
+    import('./service.js'),
+    import('./pglite-open.js'),
+    import('./store-template.js'),
+  ]);
+  tuneWasmTieringForStore();
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   // An existing dir made by an older version (0755 dir, 0666 files) is closed on every open.
   const tightened = tightenTree(dataDir);

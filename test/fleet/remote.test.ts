@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { subprocessCount } from '../../fleet/exec.js';
 import { writeHeartbeat } from '../../fleet/heartbeat.js';
 import { remoteProbeScript } from '../../fleet/remote-probe.js';
@@ -31,6 +31,7 @@ import type { DispatchResult } from '../../src/actions/dispatch.js';
 import type { Card } from '../../backlog/types.js';
 import { realPartAvailable } from '../helpers/real-parts.js';
 import { must } from '../helpers/must.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const FIXTURE_BIN = path.join(ROOT, 'test', 'fixtures', 'bin');
@@ -163,6 +164,8 @@ describe.runIf(HAS_SSHD)('agents on other hosts (real sshd, real tmux)', () => {
   let remote: IsolatedTmux;
   let home: string;
   let paths: MosaicPaths;
+  /** The test's database on the run's PostgreSQL cluster, when it made one. */
+  let db: TestDatabase | null = null;
   const nowS = () => Math.floor(Date.now() / 1000);
   const remoteRun = () => path.join(sshd.remoteHome, 'fleet', 'run');
   const savedEnv = { ...process.env };
@@ -190,6 +193,11 @@ describe.runIf(HAS_SSHD)('agents on other hosts (real sshd, real tmux)', () => {
   afterEach(async () => {
     const { stopControlMasters } = await import('../helpers/sshd.js');
     stopControlMasters(paths.runDir, sshd.sshConfig);
+    // A backlog server the embedded tier started (none on the server tier), then the database.
+    const { stopEmbeddedServer } = await import('../../backlog/client.js');
+    await stopEmbeddedServer(paths, 20_000);
+    await db?.drop();
+    db = null;
     await local.stop();
     await remote.stop();
     fs.rmSync(home, { recursive: true, force: true });
@@ -380,7 +388,8 @@ describe.runIf(HAS_SSHD)('agents on other hosts (real sshd, real tmux)', () => {
     expect(table.stdout).toMatch(/state "\?\[2Jbusy" is not busy\|idle/);
     // …and no control character from them reached the terminal.
     expect(table.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
-    const json = await runBin(['--mosaic-home', home, '--once', '--json'], env);
+    // The same snapshot as JSON, in this process (the table above is the real program's).
+    const json = await runCliInProcess(['--mosaic-home', home, '--once', '--json'], env);
     const hb = row(JSON.parse(json.stdout) as Snapshot, 'rhostile').heartbeat;
     expect(hb).toMatchObject({ card: evilCard, note: '\u001b]52;c;ZXZpbA==\u0007 \u009b31m', state: null });
   });
@@ -406,7 +415,10 @@ describe.runIf(HAS_SSHD)('agents on other hosts (real sshd, real tmux)', () => {
     const sshLog = path.join(home, 'ssh-calls');
     const loggingSsh = path.join(home, 'logging-ssh');
     fs.writeFileSync(loggingSsh, `#!/bin/sh\nprintf '%s\\n' "$*" >> '${sshLog}'\nexec ssh "$@"\n`, { mode: 0o755 });
-    const env = { ...sshd.env(process.env), MOSAIC_SSH: loggingSsh, MOSAIC_HOME: '', DATABASE_URL: '', PGLITE_DATA_DIR: '' };
+    // The card lives on the run's PostgreSQL cluster (the server tier: no backlog server to
+    // start, ~2 s of CPU); without a cluster (local runs only), in the embedded tier.
+    db = inject('pgAdminUrl') ? await createTestDatabase(`mt_remote_${process.pid}`) : null;
+    const env = { ...sshd.env(process.env), MOSAIC_SSH: loggingSsh, MOSAIC_HOME: '', DATABASE_URL: db?.url ?? '', PGLITE_DATA_DIR: '' };
     const cli = (args: string[]) => runBin(['--mosaic-home', home, ...args], env);
 
     const sent = await cli(['send', 'rsim', 'hello over ssh', '--verify', '--json']);
@@ -423,12 +435,13 @@ describe.runIf(HAS_SSHD)('agents on other hosts (real sshd, real tmux)', () => {
     expect(calls).toContain(`${over} 'send-keys' '-t' '=rsim:0.0' 'Enter'`);
     expect(calls).toContain(`ControlPath=${paths.runDir}/ssh-%C`);
 
-    const dead = await cli(['send', 'rdead', 'anyone?', '--verify', '--json']);
+    // The refusal of a dead remote pane: the same code in this process (one node start less).
+    const dead = await runCliInProcess(['--mosaic-home', home, 'send', 'rdead', 'anyone?', '--verify', '--json'], env);
     expect(dead.code).toBe(3);
     // (tmux may report the pane dead a moment before its exit status: the status is not asserted.)
     expect(readJson<SendReceipt>(dead.stdout).reason).toMatch(new RegExp(`^pane =rdead:0\\.0 on socket ${remote.socket} at host gpu2 is dead`));
 
-    // The card set up and read back in this process (test/helpers/cli.ts; the server is the real
+    // The card set up and read back in this process (test/helpers/cli.ts; the store is the real
     // one); send and dispatch, whose ssh calls are the point, run as the real program.
     const cliIn = (args: string[]) => runCliInProcess(['--mosaic-home', home, ...args], env);
     expect((await cliIn(['backlog', 'create', '--id', 'RC1', '--title', 'remote card', '--body', 'do it over there'])).code).toBe(0);
@@ -438,9 +451,6 @@ describe.runIf(HAS_SSHD)('agents on other hosts (real sshd, real tmux)', () => {
     const card = readJson<Card>((await cliIn(['backlog', 'show', '--id', 'RC1', '--json'])).stdout);
     expect(card).toMatchObject({ status: 'claimed', claimOwner: 'rsim' });
     await waitFor(async () => (await remote.capture('rsim')).includes('RC1'), 'the card text reached the remote pane');
-
-    const { stopEmbeddedServer } = await import('../../backlog/client.js');
-    await stopEmbeddedServer(paths, 20_000);
   });
 
   it('watch over ssh, in a real terminal: ssh -t … tmux attach -r on a remote viewer; typing changes nothing; detach removes the viewer', async () => {

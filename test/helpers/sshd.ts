@@ -2,7 +2,8 @@
  * Test helper: a throwaway OpenSSH server on 127.0.0.1 and a free high port, run as root in the
  * foreground (`/usr/sbin/sshd -D -e -f <config>`), with its own temp dir: generated host and
  * client keys, an AuthorizedKeysFile in the temp dir, and `SetEnv MOSAIC_HOME=<remote home>` so
- * the "remote" side reads a temp Mosaic home (never the real /root/.config/mosaic). Also writes a
+ * the "remote" side reads a temp Mosaic home (never the real /root/.config/mosaic), and `SetEnv
+ * HOME=<empty dir>` so the login shell sources no rc file of this machine's root. Also writes a
  * client ssh_config with aliases:
  *
  * - `mt-remote` — logs in with the authorized key;
@@ -105,7 +106,13 @@ export async function startTestSshd(opts: { remoteEnv?: Record<string, string> }
   const remoteSystemctlFixture = path.join(dir, 'remote-systemctl.txt');
   fs.writeFileSync(remoteSystemctlFixture, '');
   const fixtureBin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'bin');
+  // The remote user's HOME: an empty dir. sshd runs each session's command through the login
+  // shell, and bash run by sshd sources ~/.bashrc: this machine's root one (pyenv init) costs
+  // ~2 s of wall and ~0.4 s of CPU per ssh session, and is no part of what the tests prove.
+  const userHome = path.join(dir, 'remote-user-home');
+  fs.mkdirSync(userHome);
   const setEnv = [
+    `HOME=${userHome}`,
     `MOSAIC_HOME=${remoteHome}`,
     `PATH=${fixtureBin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
     `MT_SYSTEMCTL_FIXTURE=${remoteSystemctlFixture}`,
