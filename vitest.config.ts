@@ -2,13 +2,37 @@ import { defineConfig } from 'vitest/config';
 import { SlowFirstSequencer } from './test/helpers/sequencer.js';
 
 /**
- * Folders whose files run in-process only (pure code, Ink frames, fixtures, a few short-lived
- * subprocesses) and clean up after themselves: they share one fork per worker instead of a
- * fresh process per file (vitest's `isolate: false`). A fresh fork re-imports and re-JITs the
- * whole graph for every file: measured on the 2-core machine, these folders took 2.5× the CPU
- * isolated. test/helpers/env-guard.ts puts `process.env` back after each of their files.
+ * Folders whose files clean up after themselves (their tmux servers, backlog servers, homes and
+ * children are ended by the file) and set no state a later file could see but `process.env`,
+ * timers and the cwd: they share one fork per worker instead of a fresh process per file
+ * (vitest's `isolate: false`). A fresh fork re-imports and re-JITs the whole graph for every
+ * file, and compiles PGlite's WebAssembly again for a file that opens a store in-process:
+ * measured on the 2-core machine, the in-process folders took 2.5× the CPU isolated, and
+ * actions/demo/serve ~0.45 s more per file. test/helpers/env-guard.ts puts `process.env`, real
+ * timers and the cwd back after each of their files. The real-runtime files keep a fork each:
+ * they hold machine-wide runtime slots and install caches for the whole file.
  */
-const SHARED_FORK_DIRS = ['cli', 'console', 'fleet', 'helpers', 'ink', 'keys', 'lib', 'modes', 'snapshot', 'spend', 'store', 'transitions', 'view'];
+const SHARED_FORK_DIRS = [
+  'actions',
+  'backlog',
+  'cli',
+  'console',
+  'demo',
+  'e2e',
+  'faults',
+  'fleet',
+  'helpers',
+  'ink',
+  'keys',
+  'lib',
+  'modes',
+  'serve',
+  'snapshot',
+  'spend',
+  'store',
+  'transitions',
+  'view',
+];
 const shared = SHARED_FORK_DIRS.flatMap((dir) => [`test/${dir}/**/*.test.ts`, `test/${dir}/**/*.test.tsx`]);
 
 // Integration tests drive real tmux servers, PGlite data dirs and a PostgreSQL cluster:

@@ -135,8 +135,11 @@ async function createPgliteTemplate(): Promise<{ dir: string; remove: () => void
  */
 function backlogNotSelected(argv: string[] = process.argv.slice(2)): boolean {
   const filters = argv.filter((a) => !a.startsWith('-') && !['run', 'watch', 'dev', 'related', 'bench'].includes(a) && !/vitest(\.m?js)?$/.test(a));
-  // e2e files (actions: dispatch) and the fault suite run the real program against a backlog too.
-  return filters.length > 0 && !filters.some((f) => /backlog|global-setup|e2e|faults/.test(f) || f === 'test' || f === 'test/');
+  // e2e, fault, serve, actions, modes and runtime files and the ssh tests (fleet/remote) run the
+  // real program against a backlog too.
+  return (
+    filters.length > 0 && !filters.some((f) => /backlog|global-setup|e2e|faults|serve|actions|modes|remote|runtimes/.test(f) || f === 'test' || f === 'test/')
+  );
 }
 
 /**

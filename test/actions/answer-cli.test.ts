@@ -57,7 +57,6 @@ describe('mosaic-top answer (CLI) on a pane showing a Claude permission prompt',
     await tmux.newSession('cc1', [fakeRuntime(home, 'claude', promptScript(command))], { width: 100, height: 30 });
     return waitFor(async () => classifyScreen('claude', null, await tmux.capture('cc1')).prompt ?? null, `prompt for ${command} shown`, {
       timeoutMs: 10_000,
-      intervalMs: 50,
     });
   };
 
@@ -166,7 +165,6 @@ describe.runIf(hasSshd)('mosaic-top answer over ssh (an agent of another host)',
   it('the remote screen is read and the key sent over ssh: answered, exactly the key 1', async () => {
     const p = await waitFor(async () => classifyScreen('claude', null, await tmux.capture('far')).prompt ?? null, 'remote prompt shown', {
       timeoutMs: 10_000,
-      intervalMs: 50,
     });
     const r = await cli(['answer', 'far', 'allow', '--prompt-id', p.id, '--json']);
     expect(r.code, r.stderr + r.stdout).toBe(0);
@@ -177,7 +175,6 @@ describe.runIf(hasSshd)('mosaic-top answer over ssh (an agent of another host)',
   it("a remote bash script printing Claude's prompt: refused (the remote process is not the runtime), nothing typed", async () => {
     await waitFor(async () => classifyScreen('claude', null, await tmux.capture('farsh')).prompt ?? null, 'remote prompt text shown', {
       timeoutMs: 10_000,
-      intervalMs: 50,
     });
     const r = await cli(['answer', 'farsh', 'allow', '--json']);
     expect(r.code, r.stderr + r.stdout).toBe(3);

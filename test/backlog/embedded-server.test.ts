@@ -72,6 +72,9 @@ function cliIn(paths: MosaicPaths, args: string[], env: NodeJS.ProcessEnv = {}):
   return runCliInProcess(['--mosaic-home', paths.mosaicHome, 'backlog', ...args], cliEnv(env));
 }
 
+/** Data dirs {@link seedCards} has filled. */
+const seeded = new Set<string>();
+
 /** Seeds `n` ready cards straight into a data dir (no server may be running on it). */
 async function seedCards(dataDir: string, n: number): Promise<void> {
   const { PGlite } = await import('@electric-sql/pglite');
@@ -79,6 +82,7 @@ async function seedCards(dataDir: string, n: number): Promise<void> {
   try {
     await pg.waitReady;
     await pg.exec(`INSERT INTO backlog (id, title, priority) SELECT 'c' || lpad(g::text, 4, '0'), 'card ' || g, g % 7 FROM generate_series(1, ${n}) g`);
+    seeded.add(dataDir);
   } finally {
     await pg.close();
   }
@@ -147,7 +151,8 @@ afterAll(async () => {
 
 describe('embedded backlog across processes', () => {
   it('16 concurrent CLI claimers on 200 cards: every claim distinct, none lost, data dir reopens clean', { timeout: 240_000 }, async () => {
-    const paths = makeHome();
+    // The 200-card store of the group (the SIGKILL test after this one claims from what is left).
+    const paths = groupHome('200 cards');
     await seedCards(paths.backlogDataDir, 200);
     const workers = 16;
     const rounds = 3;
@@ -174,7 +179,7 @@ describe('embedded backlog across processes', () => {
     // Exactly one server came up even though 16 clients raced to start it.
     const log = fs.readFileSync(path.join(paths.runDir, 'backlog-server.log'), 'utf8');
     expect(log.match(/ serving /g)?.length).toBe(1);
-    const stats = readJson<BacklogStats>((await cli(paths, ['stats', '--json'])).stdout);
+    const stats = readJson<BacklogStats>((await cliIn(paths, ['stats', '--json'])).stdout);
     expect(stats.counts).toEqual({ ready: 200 - acked.length, claimed: acked.length, blocked: 0, done: 0 });
     await stopServer(paths);
     expect(fs.existsSync(lockPathFor(paths.backlogDataDir))).toBe(false);
@@ -188,8 +193,11 @@ describe('embedded backlog across processes', () => {
   });
 
   it('server SIGKILLed mid-run: the next client brings it back and every acknowledged claim is still there', { timeout: 240_000 }, async () => {
-    const paths = makeHome();
-    await seedCards(paths.backlogDataDir, 200);
+    // The group's 200-card store, no server holding it; seeded here when this test runs alone.
+    // Claims of the test before (other owners) may be on it: only this test's are asserted.
+    const paths = groupHome('200 cards');
+    await stopServer(paths);
+    if (!seeded.has(paths.backlogDataDir)) await seedCards(paths.backlogDataDir, 200);
     const acked: Array<{ owner: string; id: string }> = [];
     const failed: BinResult[] = [];
     let killedPid: number | null = null;
@@ -216,7 +224,7 @@ describe('embedded backlog across processes', () => {
     // Clients whose request was in flight fail with "unavailable" (exit 1); nothing else.
     for (const f of failed) expect(f.code).toBe(1);
     // A later client brought a new server up.
-    const after = await cli(paths, ['list', '--status', 'claimed', '--json']);
+    const after = await cliIn(paths, ['list', '--status', 'claimed', '--json']);
     expect(after.code).toBe(0);
     const holder = readDataDirLock(paths.backlogDataDir);
     expect(holder?.pid).not.toBe(killedPid);
@@ -327,7 +335,7 @@ describe('embedded backlog across processes', () => {
       let said = '';
       other.stdout!.on('data', (b: Buffer) => (said += b.toString()));
       await waitFor(() => said.includes('open'), { timeoutMs: 60_000, what: 'the other process to open the data dir' });
-      const r = await cli(paths, ['list', '--json']);
+      const r = await cliIn(paths, ['list', '--json']);
       expect(r.code).toBe(1);
       expect(r.stdout).toBe('');
       expect(r.stderr).toContain(`is open in another process: pid ${other.pid}`);
@@ -335,7 +343,7 @@ describe('embedded backlog across processes', () => {
       expect(readDataDirLock(paths.backlogDataDir)).toBeNull();
       other.kill('SIGTERM');
       await waitFor(() => other.exitCode !== null || other.signalCode !== null, { what: 'the other process to exit' });
-      expect((await cli(paths, ['list', '--json'])).code).toBe(0);
+      expect((await cliIn(paths, ['list', '--json'])).code).toBe(0);
       // The lock lives inside the data dir (kept by upstream's updater), not beside it.
       expect(lockPathFor(paths.backlogDataDir)).toBe(path.join(paths.backlogDataDir, 'mosaic-top.lock'));
       await stopServer(paths);
@@ -552,7 +560,8 @@ describe('embedded backlog across processes', () => {
         const r = await cliIn(paths, ['list']);
         return / w1 expired \d+s/.test(r.stdout) ? r.stdout : null;
       },
-      { what: 'the 1 s claim to show as expired' },
+      // Each poll is a verb and a server request: a few a second see the expiry as soon.
+      { what: 'the 1 s claim to show as expired', intervalMs: 250 },
     );
     const lines = list.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^ID\s+STATUS\s+PRIO\s+PHASE\s+TITLE/);
@@ -605,7 +614,7 @@ describe('embedded backlog across processes', () => {
         const s = await collectBacklogSection(paths, { timeoutMs: 10_000 });
         return s.claimed.some((c) => c.expired) ? s : null;
       },
-      { what: 'the 1 s demo claim to expire' },
+      { what: 'the 1 s demo claim to expire', intervalMs: 250 },
     );
     expect(section.claimed.map((c) => [c.id, c.owner, c.expired])).toEqual([
       ['H1', 'reviewer', true],

@@ -19,7 +19,6 @@ import { at } from '../helpers/must.js';
 
 const homes: string[] = [];
 const readers: BacklogSectionReader[] = [];
-const servers: MosaicPaths[] = [];
 
 function makeHome(withDataDir: boolean): MosaicPaths {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-reader-'));
@@ -42,12 +41,23 @@ beforeAll(() => {
 
 afterEach(async () => {
   for (const r of readers.splice(0)) await r.close();
-  for (const p of servers.splice(0)) await stopEmbeddedServer(p, 20_000);
 });
 
-afterAll(() => {
+afterAll(async () => {
+  if (storeHome) await stopEmbeddedServer(storeHome, 20_000);
   for (const h of homes.splice(0)) fs.rmSync(h, { recursive: true, force: true });
 });
+
+/**
+ * The home with a data dir shared by the embedded tests that need only "a store a server can
+ * serve" (made on first use, its server stopped in afterAll): a copy and a server start are not
+ * paid per test. Each test asserts only on what it did (cards it made, its reader's opens).
+ */
+let storeHome: MosaicPaths | null = null;
+function homeWithStore(): MosaicPaths {
+  storeHome ??= makeHome(true);
+  return storeHome;
+}
 
 describe('backlog section reader: embedded tier', () => {
   it('no data dir: says so and creates nothing, however many ticks', async () => {
@@ -62,8 +72,7 @@ describe('backlog section reader: embedded tier', () => {
   });
 
   it('keeps one connection across reads; a SIGKILLed server is replaced within the same read', async () => {
-    const paths = makeHome(true);
-    servers.push(paths);
+    const paths = homeWithStore();
     const client = await openBacklog(paths, { create: false, onProgress: () => {} });
     await client.create({ id: 'K1', title: 'kept' });
     await client.claim({ owner: 'coder0', id: 'K1' });
@@ -89,8 +98,7 @@ describe('backlog section reader: embedded tier', () => {
   });
 
   it('an aborted read ends the read, not the reader', async () => {
-    const paths = makeHome(true);
-    servers.push(paths);
+    const paths = homeWithStore();
     const r = reader();
     expect((await r.read(paths, { timeoutMs: 20_000 })).ok).toBe(true);
     const aborted = await r.read(paths, { timeoutMs: 20_000, signal: AbortSignal.abort() });

@@ -9,7 +9,7 @@ import { BacklogError } from '../../backlog/types.js';
 import type { BacklogService } from '../../backlog/service.js';
 import { parseNorthStar, readNorthStarFile } from '../../backlog/north-star.js';
 import { packageRoot } from '../../lib/version.js';
-import { tierFactories, type TierHandle } from './tiers.js';
+import { embeddedTier, tierFactories, type TierHandle } from './tiers.js';
 import { at } from '../helpers/must.js';
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
@@ -31,7 +31,19 @@ async function messageOf(p: Promise<unknown>): Promise<string> {
   return 'no error';
 }
 
-describe.each(tierFactories())('backlog service — %s', (_name, factory) => {
+/**
+ * The file's embedded tier, opened on first use and closed after all: the suite on it and the
+ * schema check below share one copied data dir and one PGlite start (reset between the suite's tests).
+ */
+let embedded: Promise<TierHandle> | null = null;
+const embeddedOnce = (): Promise<TierHandle> => (embedded ??= embeddedTier());
+afterAll(async () => {
+  await (await embedded)?.close();
+});
+
+const factories = tierFactories().map(([name, factory]): [string, () => Promise<TierHandle>] => [name, factory === embeddedTier ? embeddedOnce : factory]);
+
+describe.each(factories)('backlog service — %s', (_name, factory) => {
   let tier: TierHandle;
   let svc: BacklogService;
 
@@ -40,7 +52,7 @@ describe.each(tierFactories())('backlog service — %s', (_name, factory) => {
     svc = await tier.service();
   });
   afterAll(async () => {
-    await tier?.close();
+    if (factory !== embeddedOnce) await tier?.close();
   });
   beforeEach(async () => {
     await tier.reset();
@@ -393,20 +405,15 @@ describe('drizzle schema mirrors the SQL migrations', () => {
   it('every table and column in backlog/schema.ts exists after migrating, and no column is missing from it', async () => {
     const { getTableColumns, getTableName } = await import('drizzle-orm');
     const { backlogCards, backlogEvents, backlogMigrations } = await import('../../backlog/schema.js');
-    const { embeddedTier } = await import('./tiers.js');
-    const tier = await embeddedTier();
-    try {
-      const { backlogFleetPause } = await import('../../backlog/schema.js');
-      for (const table of [backlogCards, backlogEvents, backlogMigrations, backlogFleetPause]) {
-        const name = getTableName(table);
-        const declared = Object.values(getTableColumns(table))
-          .map((c) => (c as { name: string }).name)
-          .sort();
-        const actual = (await tier.columns(name)).sort();
-        expect(actual, name).toEqual(declared);
-      }
-    } finally {
-      await tier.close();
+    const tier = await embeddedOnce();
+    const { backlogFleetPause } = await import('../../backlog/schema.js');
+    for (const table of [backlogCards, backlogEvents, backlogMigrations, backlogFleetPause]) {
+      const name = getTableName(table);
+      const declared = Object.values(getTableColumns(table))
+        .map((c) => (c as { name: string }).name)
+        .sort();
+      const actual = (await tier.columns(name)).sort();
+      expect(actual, name).toEqual(declared);
     }
   });
 });

@@ -45,8 +45,10 @@ export function copyTemplateDataDir(into?: string): string {
  * Makes `dataDir` a blank PGlite store (nothing migrated) as the program makes one
  * (backlog/pglite-open.ts createDataDirApart, then its migrated public schema emptied): a copy of the run's store template
  * (`MOSAIC_TOP_STORE_TEMPLATES`, test/global-setup.ts), or initdb when there is none yet.
+ * Returns PGlite open on it (the server's options: one open serves the emptying and the
+ * test); the caller closes it.
  */
-export async function blankDataDir(dataDir: string): Promise<void> {
+export async function openBlankDataDir(dataDir: string): Promise<PGliteInstance> {
   const [{ PGlite }, { createDataDirApart, serverPgliteOptions }, { storeTemplateRoot }] = await Promise.all([
     import('@electric-sql/pglite'),
     import('../../backlog/pglite-open.js'),
@@ -60,10 +62,15 @@ export async function blankDataDir(dataDir: string): Promise<void> {
   const pg = new PGlite(dataDir, serverPgliteOptions(PGlite.defaultStartParams));
   try {
     await pg.exec('DROP SCHEMA public CASCADE; CREATE SCHEMA public AUTHORIZATION pg_database_owner; GRANT USAGE ON SCHEMA public TO PUBLIC;');
-  } finally {
+  } catch (error) {
     await pg.close();
+    throw error;
   }
+  return pg;
 }
+
+/** PGlite as {@link openBlankDataDir} returns it. */
+type PGliteInstance = InstanceType<typeof import('@electric-sql/pglite').PGlite>;
 
 function pausedReader(runDir: string) {
   return () => readPausedFlag(runDir);

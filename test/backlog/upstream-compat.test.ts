@@ -24,7 +24,7 @@ import { runCliInProcess } from '../helpers/cli.js';
 import { anyNumber } from '../helpers/matchers.js';
 import type { Snapshot } from '../../src/snapshot/types.js';
 import { readJson } from '../helpers/json.js';
-import { blankDataDir } from './tiers.js';
+import { openBlankDataDir } from './tiers.js';
 
 const FIXTURES = path.join(packageRoot(), 'test', 'fixtures', 'backlog');
 const UPSTREAM_DDL = fs.readFileSync(path.join(FIXTURES, 'upstream-0011.sql'), 'utf8');
@@ -78,11 +78,9 @@ interface BlankStore {
 
 async function blankEmbedded(): Promise<BlankStore> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-compat-'));
-  const [{ PGlite }, { drizzle }] = await Promise.all([import('@electric-sql/pglite'), import('drizzle-orm/pglite')]);
+  const { drizzle } = await import('drizzle-orm/pglite');
   // A blank store as initdb makes it: the machine's store template copied (initdb when there is none).
-  await blankDataDir(path.join(root, 'backlog'));
-  const pg = new PGlite(path.join(root, 'backlog'));
-  await pg.waitReady;
+  const pg = await openBlankDataDir(path.join(root, 'backlog'));
   const db = drizzle(pg) as unknown as BacklogDb;
   const runDir = path.join(root, 'run');
   fs.mkdirSync(runDir);

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
 import { copyTemplateDataDir } from '../backlog/tiers.js';
 import { stopEmbeddedServer } from '../../backlog/client.js';
@@ -25,6 +25,8 @@ const bin = path.join(repo, 'bin', 'mosaic-top');
 let fleet: IsolatedTmux;
 let outer: IsolatedTmux | null = null;
 let home: string;
+/** A home kept across the tests of a group (its backlog server started once), or null: a fresh home per test. */
+let sharedHome: string | null = null;
 
 /**
  * Writes the roster. Agents run `claude` unless `runtimes` says otherwise: the sim agents draw
@@ -77,14 +79,14 @@ async function paneSize(tmux: IsolatedTmux, target: string): Promise<string> {
 
 beforeEach(async () => {
   fleet = await startIsolatedTmux('actions');
-  home = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-actions-home-'));
+  home = sharedHome ?? fs.mkdtempSync(path.join(os.tmpdir(), 'mt-actions-home-'));
 });
 
 afterEach(async () => {
   await outer?.stop();
   outer = null;
   await fleet.stop();
-  fs.rmSync(home, { recursive: true, force: true });
+  if (home !== sharedHome) fs.rmSync(home, { recursive: true, force: true });
 });
 
 describe('mosaic-top watch (real program in an outer tmux pane)', () => {
@@ -356,8 +358,23 @@ describe('mosaic-top send --verify against the simulated behaviours (real progra
   });
 });
 
+/**
+ * One home and ONE backlog server for the group (a server start is ~2 s of CPU): each test makes
+ * its own three cards (ids `t<n>-C1..3`, priorities 30, 20, 10) and, after it, every card left
+ * open is completed, the beats are removed and the fleet resumed, so the next test meets exactly
+ * its own three ready cards; reads of all events take those after the test's first event.
+ */
 describe('mosaic-top dispatch: claim + verified send, recorded in events (real program, embedded backlog)', () => {
-  let backlogEnv: NodeJS.ProcessEnv;
+  const backlogEnv: NodeJS.ProcessEnv = { ...process.env, MOSAIC_BACKLOG_IDLE_EXIT: '120' };
+  delete backlogEnv.DATABASE_URL;
+  delete backlogEnv.PGLITE_DATA_DIR;
+  /** This test's cards, by priority: C1 30, C2 20, C3 10. */
+  let C1 = '';
+  let C2 = '';
+  let C3 = '';
+  let testNo = 0;
+  /** Id of the last event before this test's cards were made. */
+  let firstEvent = 0;
 
   /** The real program: the first dispatch end to end, and two dispatching processes racing. */
   const cli = (args: string[]): Promise<BinResult> => runBin([...args, '--mosaic-home', home], backlogEnv);
@@ -379,6 +396,7 @@ describe('mosaic-top dispatch: claim + verified send, recorded in events (real p
     claimOwner: string | null;
   }
   interface EventJson {
+    id: number;
     verb: string;
     actor: string;
     cardId: string | null;
@@ -394,17 +412,30 @@ describe('mosaic-top dispatch: claim + verified send, recorded in events (real p
   }
 
   const claimed = () => json<CardJson[]>(['backlog', 'list', '--status', 'claimed']);
+  /** The events of this test (newest first), as `backlog events --json` prints them. */
+  const testEvents = async () => (await json<EventJson[]>(['backlog', 'events'])).filter((e) => e.id > firstEvent);
+
+  beforeAll(() => {
+    sharedHome = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-actions-home-'));
+    copyTemplateDataDir(path.join(sharedHome, 'fleet', 'backlog'));
+  });
+
+  afterAll(async () => {
+    if (!sharedHome) return;
+    await stopEmbeddedServer(resolvePaths({ mosaicHome: sharedHome }, backlogEnv), 20_000);
+    fs.rmSync(sharedHome, { recursive: true, force: true });
+    sharedHome = null;
+  });
 
   beforeEach(async () => {
-    backlogEnv = { ...process.env, MOSAIC_BACKLOG_IDLE_EXIT: '20' };
-    delete backlogEnv.DATABASE_URL;
-    delete backlogEnv.PGLITE_DATA_DIR;
+    testNo++;
+    [C1, C2, C3] = [1, 2, 3].map((n) => `t${testNo}-C${n}`) as [string, string, string];
     writeRoster(fleet.socket, ['w1', 'w2', 'slow', 'corpse']);
-    copyTemplateDataDir(path.join(home, 'fleet', 'backlog'));
+    firstEvent = (await json<EventJson[]>(['backlog', 'events', '--limit', '1']))[0]?.id ?? 0;
     for (const [id, prio] of [
-      ['C1', '30'],
-      ['C2', '20'],
-      ['C3', '10'],
+      [C1, '30'],
+      [C2, '20'],
+      [C3, '10'],
     ] as const) {
       const r = await cliIn([
         'backlog',
@@ -425,8 +456,13 @@ describe('mosaic-top dispatch: claim + verified send, recorded in events (real p
   });
 
   afterEach(async () => {
-    const paths = resolvePaths({ mosaicHome: home }, backlogEnv);
-    await stopEmbeddedServer(paths, 20_000);
+    // The next test meets its own cards only: this test's open cards done, no beats, not paused.
+    for (const card of await json<CardJson[]>(['backlog', 'list'])) {
+      if (card.status !== 'done') await json(['backlog', 'complete', '--id', card.id]);
+    }
+    const run = path.join(home, 'fleet', 'run');
+    for (const f of fs.readdirSync(run)) if (f.endsWith('.hb')) fs.rmSync(path.join(run, f), { force: true });
+    await cliIn(['resume']);
   });
 
   it('claims exactly one card, sends it as one paste, and records claim + receipt events', async () => {
@@ -435,17 +471,17 @@ describe('mosaic-top dispatch: claim + verified send, recorded in events (real p
     const result = JSON.parse(r.stdout) as DispatchJson;
     expect(result.outcome).toBe('dispatched');
     expect(r.code).toBe(0);
-    expect(result.card?.id).toBe('C1');
+    expect(result.card?.id).toBe(C1);
     expect(result.receipt?.status).toBe('submitted');
     expect(result.receipt?.recorded).toMatch(/^backlog event #\d+$/);
 
     const cards = await claimed();
-    expect(cards.map((c) => [c.id, c.claimOwner])).toEqual([['C1', 'w1']]);
+    expect(cards.map((c) => [c.id, c.claimOwner])).toEqual([[C1, 'w1']]);
     const pane = await fleet.capture('w1');
-    expect(pane).toMatch(/ack: \[operator:mosaic-top\] Card C1 is claimed for you \(w1, TTL 900 s/);
+    expect(pane).toMatch(new RegExp(`ack: \\[operator:mosaic-top\\] Card ${C1} is claimed for you \\(w1, TTL 900 s`));
     expect(pane).toMatch(/input: 1 paste block\(s\), \d+ line\(s\)/);
 
-    const events = await json<EventJson[]>(['backlog', 'events', '--id', 'C1']);
+    const events = await json<EventJson[]>(['backlog', 'events', '--id', C1]);
     const claim = events.filter((e) => e.verb === 'claim');
     const receipt = events.filter((e) => e.verb === 'receipt');
     expect(claim).toHaveLength(1);
@@ -477,7 +513,7 @@ describe('mosaic-top dispatch: claim + verified send, recorded in events (real p
       const human = await cliIn(['send', ...args]);
       expect(human.stdout).not.toMatch(/recorded:/);
     }
-    const receipts = (await json<EventJson[]>(['backlog', 'events'])).filter((e) => e.verb === 'receipt');
+    const receipts = (await testEvents()).filter((e) => e.verb === 'receipt');
     expect(receipts.map((e) => [e.detail.agent, e.detail.status, e.cardId])).toEqual([['w1', 'submitted', null]]);
   });
 
@@ -492,7 +528,7 @@ describe('mosaic-top dispatch: claim + verified send, recorded in events (real p
     const cards = await claimed();
     expect(cards).toHaveLength(2);
     expect(new Set(cards.map((c) => c.claimOwner))).toEqual(new Set(['w1', 'w2']));
-    expect(new Set(cards.map((c) => c.id))).toEqual(new Set(['C1', 'C2']));
+    expect(new Set(cards.map((c) => c.id))).toEqual(new Set([C1, C2]));
   });
 
   it('refused while PAUSED and for a dead pane: nothing claimed, nothing typed', async () => {
@@ -514,7 +550,7 @@ describe('mosaic-top dispatch: claim + verified send, recorded in events (real p
     expect((JSON.parse(dead.stdout) as DispatchJson).refused).toMatch(/is dead/);
 
     expect(await claimed()).toEqual([]);
-    const events = await json<EventJson[]>(['backlog', 'events']);
+    const events = await testEvents();
     expect(events.filter((e) => e.verb === 'claim')).toEqual([]);
   });
 
@@ -549,21 +585,21 @@ describe('mosaic-top dispatch: claim + verified send, recorded in events (real p
     expect(result.outcome).toBe('refused');
     expect(result.message).toMatch(/send refused before anything was typed .*the claim was released \(card back to ready\)/);
     expect(await claimed()).toEqual([]);
-    const events = await json<EventJson[]>(['backlog', 'events', '--id', 'C1']);
+    const events = await json<EventJson[]>(['backlog', 'events', '--id', C1]);
     expect(events.map((e) => e.verb)).toEqual(expect.arrayContaining(['claim', 'reclaim']));
   });
 
   it('not delivered: the claim stays for the operator (exit 4); nothing ready: exit 5', async () => {
     await startSim('slow', 'typed');
-    const r = await cliIn(['dispatch', 'slow', '--card', 'C3', '--ttl', '120', '--timeout', '3', '--json']);
+    const r = await cliIn(['dispatch', 'slow', '--card', C3, '--ttl', '120', '--timeout', '3', '--json']);
     const result = JSON.parse(r.stdout) as DispatchJson;
     expect(result.outcome).toBe('not_delivered');
     expect(r.code).toBe(4);
     expect(result.receipt?.status).toBe('typed_not_submitted');
     // The owner-guarded release, the console hint, and the text left in the input line.
-    expect(result.message).toContain('release it with: mosaic-top backlog reclaim --id C3 --owner slow (console: tab, select it, x)');
+    expect(result.message).toContain(`release it with: mosaic-top backlog reclaim --id ${C3} --owner slow (console: tab, select it, x)`);
     expect(result.message).toContain("the card text is still in the agent's input line — clear it in the agent before re-dispatching");
-    expect((await claimed()).map((c) => [c.id, c.claimOwner])).toEqual([['C3', 'slow']]);
+    expect((await claimed()).map((c) => [c.id, c.claimOwner])).toEqual([[C3, 'slow']]);
 
     await startSim('w1', 'accept');
     for (let i = 0; i < 2; i++) {
@@ -581,10 +617,10 @@ describe('mosaic-top dispatch: claim + verified send, recorded in events (real p
         .slice(1),
     );
     expect(release.code, release.stderr).toBe(0);
-    expect(release.stdout).toContain('reclaimed: C3');
+    expect(release.stdout).toContain(`reclaimed: ${C3}`);
     expect((await claimed()).map((c) => [c.id, c.claimOwner])).toEqual([
-      ['C1', 'w1'],
-      ['C2', 'w1'],
+      [C1, 'w1'],
+      [C2, 'w1'],
     ]);
   });
 });

@@ -34,6 +34,11 @@ describe.runIf(available)('fleet lifecycle on a real systemd --user', () => {
   const AGENTS = ['boss', 'en1', 'en2'];
 
   const cli = (args: string[], extra: NodeJS.ProcessEnv = {}): Promise<BinResult> => runBin([...args, '--mosaic-home', home], { ...env, ...extra }, 120_000);
+  /**
+   * Refusals (their verdict and line, not the process, are the point) run in this process
+   * (test/helpers/cli.ts); the actions that change units are the real program's (`cli`).
+   */
+  const cliIn = (args: string[], extra: NodeJS.ProcessEnv = {}): Promise<BinResult> => runCliInProcess([...args, '--mosaic-home', home], { ...env, ...extra });
   const json = <T>(r: BinResult): T => {
     try {
       return JSON.parse(r.stdout) as T;
@@ -86,7 +91,7 @@ describe.runIf(available)('fleet lifecycle on a real systemd --user', () => {
     expect(broken.agents.find((a) => a.name === 'en1')).toMatchObject({ readiness: 'dead', flags: arrayContaining(['NEEDS-RESTART']) });
 
     // start does nothing for an active oneshot unit: refused with the reason, nothing changed.
-    const start = await cli(['start', 'en1', '--json']);
+    const start = await cliIn(['start', 'en1', '--json']);
     expect(start.code).toBe(3);
     expect(json<LifecycleResult>(start).reason).toMatch(/active \(exited\) but the pane is missing: .*use restart/);
 
@@ -133,7 +138,7 @@ describe.runIf(available)('fleet lifecycle on a real systemd --user', () => {
     const runDir = path.join(home, 'fleet', 'run');
     writeHeartbeat(runDir, 'en1', { state: 'busy', card: 'K9' });
     const pid = panePid('en1');
-    const refused = await cli(['restart', 'en1']);
+    const refused = await cliIn(['restart', 'en1']);
     expect(refused.code).toBe(3);
     expect(refused.stderr).toMatch(/restart en1: refused: en1 is working \(card K9; heartbeat state=busy/);
     expect(refused.stderr).toContain('--force');
@@ -182,20 +187,20 @@ describe.runIf(available)('fleet lifecycle on a real systemd --user', () => {
   it('systemd unavailable: the actions refuse with the reason and change nothing', async () => {
     const pid = panePid('en1');
     const noBus = { PATH: `${FIXTURE_BIN}:${process.env.PATH}`, MT_SYSTEMCTL_MODE: 'nobus' };
-    const r = await cli(['restart', 'en1', '--json'], noBus);
+    const r = await cliIn(['restart', 'en1', '--json'], noBus);
     expect(r.code).toBe(3);
     expect(json<LifecycleResult>(r).reason).toMatch(/^systemd unavailable: Failed to connect to bus: No medium found; nothing done/);
-    const all = await cli(['restart', '--all'], noBus);
+    const all = await cliIn(['restart', '--all'], noBus);
     expect(all.code).toBe(3);
     expect(all.stderr).toMatch(/restart --all refused: systemd unavailable/);
-    const s = json<Snapshot>(await cli(['--once', '--json'], noBus));
+    const s = json<Snapshot>(await cliIn(['--once', '--json'], noBus));
     expect(must(s.probes.systemd, 'systemd probe').error).toBe('systemd unavailable: Failed to connect to bus: No medium found');
     expect(s.agents.every((a) => a.unit === null)).toBe(true);
     expect(panePid('en1')).toBe(pid);
   });
 
   it('an unknown agent is refused with the known names', async () => {
-    const r = await cli(['restart', 'nobody']);
+    const r = await cliIn(['restart', 'nobody']);
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/unknown agent "nobody" .*known agents: boss, en1, en2/);
   });

@@ -16,6 +16,7 @@ import type { DispatchResult } from '../../src/actions/dispatch.js';
 import type { ResetResult } from '../../src/actions/reset.js';
 import { copyTemplateDataDir } from '../backlog/tiers.js';
 import { runBin, type BinResult } from '../helpers/bin.js';
+import { runCliInProcess } from '../helpers/cli.js';
 import { writeHomeRoster } from '../helpers/roster.js';
 import { FIXTURE_BIN } from '../helpers/systemd.js';
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
@@ -28,6 +29,8 @@ describe('reset an agent (real program, simulated agent pane)', () => {
   let home: string;
   let env: NodeJS.ProcessEnv;
   const cli = (args: string[]): Promise<BinResult> => runBin([...args, '--mosaic-home', home], env);
+  /** Refusals and the card's setup in this process (test/helpers/cli.ts): their verdict, not the process, is the point. */
+  const cliIn = (args: string[]): Promise<BinResult> => runCliInProcess([...args, '--mosaic-home', home], env);
 
   beforeAll(async () => {
     tmux = await startIsolatedTmux('reset');
@@ -94,7 +97,7 @@ describe('reset an agent (real program, simulated agent pane)', () => {
     const runDir = path.join(home, 'fleet', 'run');
     writeHeartbeat(runDir, 'busy1', { state: 'busy', card: 'R1' });
     const before = await tmux.capture('busy1');
-    const refused = await cli(['reset', 'busy1']);
+    const refused = await cliIn(['reset', 'busy1']);
     expect(refused.code).toBe(3);
     expect(refused.stderr).toMatch(/reset busy1 refused: busy1 is working \(card R1; heartbeat state=busy.*--force/);
     expect(await tmux.capture('busy1')).toBe(before);
@@ -104,18 +107,18 @@ describe('reset an agent (real program, simulated agent pane)', () => {
     expect(forced).toMatchObject({ outcome: 'reset', forced: true, receipt: { status: 'submitted' } });
     // A runtime waiting for a human is never typed into, even with --force.
     writeHeartbeat(runDir, 'busy1', { state: 'waiting', reason: 'permission: Bash rm -rf build' });
-    const waiting = await cli(['reset', 'busy1', '--force']);
+    const waiting = await cliIn(['reset', 'busy1', '--force']);
     expect(waiting.code).toBe(3);
     expect(waiting.stderr).toMatch(/reset busy1 refused: busy1 is waiting \(.*permission: Bash rm -rf build.*\): the runtime is not at its input line/);
     expect(await tmux.capture('busy1')).toBe(before);
-    const none = await cli(['reset', 'plain']);
+    const none = await cliIn(['reset', 'plain']);
     expect(none.code).toBe(3);
     expect(none.stderr).toMatch(/no runtimes\.sleep\.reset_command for runtime "sleep": nothing to send/);
   });
 
   it('dispatch --reset resets before handing over the card; without a reset command nothing is claimed', async () => {
-    expect((await cli(['backlog', 'create', '--id', 'R2', '--title', 'Reset then do R2'])).code).toBe(0);
-    const none = await cli(['dispatch', 'plain', '--reset', '--json']);
+    expect((await cliIn(['backlog', 'create', '--id', 'R2', '--title', 'Reset then do R2'])).code).toBe(0);
+    const none = await cliIn(['dispatch', 'plain', '--reset', '--json']);
     expect(none.code).toBe(3);
     // Refused before any claim: the send check (a sleep pane, runtime without delivery rules,
     // takes no card of several lines) comes first, else the missing reset command.

@@ -1,47 +1,45 @@
 /**
  * Faults, issue 11 item 3: the Postgres tier (DATABASE_URL) with the `backlog` table locked by
- * another session (`LOCK TABLE backlog`), and with a cluster of our own SIGSTOPped, then shut
- * down. Every command returns within its bound with one line naming the cause (lock_timeout,
+ * another session (`LOCK TABLE backlog`), and with a database server that stops answering
+ * (SIGSTOPped), then is gone (its port refuses): a relay process of ours in front of the run's
+ * cluster stands for it, as the client sees only the socket. Every command returns within its bound with one line naming the cause (lock_timeout,
  * no answer, connection refused — never drizzle's "Failed query" or card data); the console's
  * backlog panel degrades and the console still quits on q and ctrl-c. Needs a build.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPostgres, type Cluster } from '../global-setup.js';
 import { createTestDatabase, pgAdminUrl, type TestDatabase } from '../helpers/pg.js';
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
 import { expectOneLineError, expectQuitsOn, freshHome, releaseStopped, runBounded, startConsole, stopProcess, untilScreen } from './harness.js';
 import { at } from '../helpers/must.js';
 
-/** Parent pid (field 4 of /proc/<pid>/stat). */
-function ppid(pid: number): number {
-  const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return Number(text.slice(text.lastIndexOf(')') + 2).split(' ')[1]);
-}
-
-/** The postmaster of the backend serving `sql` and all its children (the whole cluster). */
-async function clusterPids(url: string): Promise<number[]> {
-  const { default: postgres } = await import('postgres');
-  const sql = postgres(url, { max: 1, onnotice: () => {} });
-  try {
-    const { pid } = at(await sql<Array<{ pid: number }>>`SELECT pg_backend_pid() AS pid`, 0, 'backend');
-    const postmaster = ppid(pid);
-    const children = fs
-      .readdirSync('/proc')
-      .filter((n) => /^\d+$/.test(n))
-      .map(Number)
-      .filter((p) => {
-        try {
-          return ppid(p) === postmaster;
-        } catch {
-          return false;
-        }
-      });
-    return [postmaster, ...children];
-  } finally {
-    await sql.end({ timeout: 5 });
-  }
+/**
+ * A TCP relay to the run's cluster in a process of its own (node, 127.0.0.1, an ephemeral
+ * port): what a client sees of a database server. SIGSTOPped it never answers (the kernel
+ * still accepts connections, as for a stopped postmaster); killed, its port refuses. The
+ * run's cluster itself is never stopped, and no initdb is paid for the fault.
+ */
+async function startRelay(targetPort: number): Promise<{ child: ChildProcess; port: number; exited: Promise<void> }> {
+  const script = `const net = require('node:net');
+const target = Number(process.argv[1]);
+const relay = net.createServer((c) => {
+  const u = net.connect(target, '127.0.0.1');
+  c.pipe(u);
+  u.pipe(c);
+  c.on('error', () => u.destroy());
+  u.on('error', () => c.destroy());
+  c.on('close', () => u.destroy());
+  u.on('close', () => c.destroy());
+});
+relay.listen(0, '127.0.0.1', () => process.stdout.write(relay.address().port + '\\n'));`;
+  const child = spawn(process.execPath, ['-e', script, String(targetPort)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  let said = '';
+  child.stdout!.on('data', (b: Buffer) => (said += b.toString()));
+  const port = await waitFor(() => (/^\d+\n/.test(said) ? Number(said.trim()) : null), 'the relay to listen', { timeoutMs: 30_000 });
+  return { child, port, exited };
 }
 
 describe('faults: the Postgres tier locked and stopped (real program)', () => {
@@ -114,35 +112,38 @@ describe('faults: the Postgres tier locked and stopped (real program)', () => {
     expect(ok.code, ok.stderr).toBe(0);
   });
 
-  it('a stopped cluster (SIGSTOP), then a shut-down one: every verb returns with one line (no answer / connection refused)', async () => {
+  it('a database that stops answering (SIGSTOP), then one that is gone: every verb returns with one line (no answer / connection refused)', async () => {
     if (!pgAdminUrl()) return;
-    let cluster: Cluster | null = await startPostgres();
+    const stopped = await createTestDatabase(`fault_stop_${process.pid}`);
+    const admin = new URL(stopped.url);
+    const relay = await startRelay(Number(admin.port));
     try {
       const { home, env } = freshHome();
       homes.push(home);
-      env.DATABASE_URL = cluster.url;
+      admin.port = String(relay.port);
+      env.DATABASE_URL = admin.toString();
       env.MOSAIC_BACKLOG_TIMEOUT = '3';
       expect((await runBounded(['--mosaic-home', home, 'backlog', 'create', '--id', 'S1', '--title', 'secret body'], env)).code).toBe(0);
       const north = path.join(home, 'NORTH_STAR.yaml');
       fs.writeFileSync(north, `goals:\n${Array.from({ length: 50 }, (_, i) => `  - {id: G${i}, title: goal ${i}}`).join('\n')}\n`);
-      const pids = await clusterPids(cluster.url);
-      for (const pid of pids) stopProcess(pid);
-      // A stopped cluster never answers: the shortest deadline proves the bound as well as a long one.
+      stopProcess(relay.child.pid!);
+      // A stopped server never answers: the shortest deadline proves the bound as well as a long one.
       const stoppedEnv = { ...env, MOSAIC_BACKLOG_TIMEOUT: '1' };
       for (const verb of [['list'], ['claim', '--owner', 'c1'], ['import', north]]) {
         const r = await runBounded(['--mosaic-home', home, 'backlog', ...verb], stoppedEnv);
         expectOneLineError(r, 1, /(no answer from|no connection within|sent to) postgres:\/\/.*(within \d+(\.\d+)? s|connect timeout)/);
       }
+      // Resumed and killed (by pid): nothing listens on its port any more.
       releaseStopped();
-      cluster.stop();
-      cluster = null;
+      await relay.exited;
       for (const verb of [['list'], ['claim', '--owner', 'c1'], ['import', north]]) {
         const r = await runBounded(['--mosaic-home', home, 'backlog', ...verb], env);
         expectOneLineError(r, 1, /backlog database postgres:\/\/.* unavailable: connection refused \(ECONNREFUSED/);
       }
     } finally {
       releaseStopped();
-      cluster?.stop();
+      relay.child.kill('SIGKILL');
+      await stopped.drop();
     }
   });
 });

@@ -10,7 +10,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { openBacklog } from '../../backlog/client.js';
 import { dataDirMismatch } from '../../backlog/client/embedded.js';
+import { resolvePaths } from '../../lib/paths.js';
 import { BACKLOG_PROTOCOL } from '../../backlog/protocol.js';
 import { isHolderAlive, lockPathFor, processStartTime, readDataDirLock } from '../../backlog/lock.js';
 import { copyTemplateDataDir } from '../backlog/tiers.js';
@@ -43,10 +45,23 @@ describe('faults: one store per client (real program)', () => {
     return { ...h, a, b };
   };
 
+  /**
+   * Set-up, not under test: `cards` ([id, title]) made through this process's client in the
+   * store `env` names; the server it starts is the real program's, as a CLI verb's would be.
+   */
+  async function createCards(h: string, env: NodeJS.ProcessEnv, cards: Array<[string, string]>): Promise<void> {
+    const client = await openBacklog(resolvePaths({ mosaicHome: h }, env), { onProgress: () => {} });
+    try {
+      for (const [id, title] of cards) await client.create({ id, title });
+    } finally {
+      await client.close();
+    }
+  }
+
   it('two data dirs, one socket: a client never uses the server of the other data dir, in either direction', async () => {
     const { home: h, env, a, b } = home();
     const envB = { ...env, PGLITE_DATA_DIR: b };
-    expect((await runBounded(['--mosaic-home', h, 'backlog', 'create', '--id', 'Z1', '--title', 'in B'], envB, 60_000)).code).toBe(0);
+    await createCards(h, envB, [['Z1', 'in B']]);
     // The server of B now serves <run>/backlog.sock; a plain `backlog list` asks for A.
     let r = await runBounded(['--mosaic-home', h, 'backlog', 'list', '--json'], env);
     expect(r.stdout).not.toContain('Z1');
@@ -83,7 +98,10 @@ describe('faults: one store per client (real program)', () => {
 
   it('a request id replayed by another owner or with other arguments is refused with exit 4; the exact replay returns its claim', async () => {
     const { home: h, env } = home();
-    for (const id of ['K1', 'K4']) expect((await runBounded(['--mosaic-home', h, 'backlog', 'create', '--id', id, '--title', id], env, 60_000)).code).toBe(0);
+    await createCards(h, env, [
+      ['K1', 'K1'],
+      ['K4', 'K4'],
+    ]);
     const claim = (...args: string[]) => runBounded(['--mosaic-home', h, 'backlog', 'claim', '--json', '--request-id', 'rq-1', ...args], env);
     const first = await claim('--owner', 'c1', '--ttl', '900', '--id', 'K4');
     expect(first.code, first.stderr).toBe(0);

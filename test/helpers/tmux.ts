@@ -141,10 +141,18 @@ export async function startIsolatedTmux(area: string, opts: { keepalive?: boolea
   return tmux;
 }
 
+/** First pause between polls when no `intervalMs` is given, ms. */
+const POLL_FIRST_MS = 50;
+/** Longest pause between polls when no `intervalMs` is given, ms (reached after ~0.75 s of waiting). */
+const POLL_MAX_MS = 200;
+
 /**
- * Polls `condition` every `intervalMs` (default 50 ms) until it returns truthy or `timeoutMs`
- * (default 10 000 ms) passes; then throws `timed out waiting for <what>`. Returns the truthy value.
- * Use this instead of fixed sleeps.
+ * Polls `condition` until it returns truthy or `timeoutMs` (default 10 000 ms) passes; then
+ * throws `timed out waiting for <what>`. Returns the truthy value. Use this instead of fixed
+ * sleeps. With `intervalMs` the pause between polls is that; without it the pause starts at
+ * 50 ms and grows by a quarter each poll up to 200 ms: a quick change is seen as soon as before,
+ * while a long wait (a console tick, a server start) no longer spends CPU on ~20 checks a second
+ * (a tmux capture costs ~15-20 ms of CPU: its client, the server's reply, the spawn).
  */
 export async function waitFor<T>(
   condition: () => T | Promise<T>,
@@ -153,6 +161,7 @@ export async function waitFor<T>(
 ): Promise<NonNullable<T>> {
   const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
   let lastError: unknown = null;
+  let pause = opts.intervalMs ?? POLL_FIRST_MS;
   for (;;) {
     try {
       const value = await condition();
@@ -164,13 +173,15 @@ export async function waitFor<T>(
       const why = lastError ? ` (last error: ${(lastError as Error).message ?? lastError})` : '';
       throw new Error(`timed out waiting for ${what}${why}`);
     }
-    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 50));
+    await new Promise((r) => setTimeout(r, pause));
+    if (opts.intervalMs === undefined) pause = Math.min(POLL_MAX_MS, Math.round(pause * 1.25));
   }
 }
 
 /**
  * Waits until the pane of `session` on `tmux` shows a screen satisfying `test` (polled every
- * `intervalMs`, default 50 ms, for at most `timeoutMs`, default 30 000 ms); returns that screen.
+ * `intervalMs`, default: {@link waitFor}'s growing pause, for at most `timeoutMs`, default
+ * 30 000 ms); returns that screen.
  * On timeout throws `timed out waiting for <what>; the screen was:` followed by the last capture.
  */
 export async function untilScreen(
@@ -179,7 +190,7 @@ export async function untilScreen(
   test: (screen: string) => boolean,
   what: string,
   timeoutMs = 30_000,
-  intervalMs = 50,
+  intervalMs?: number,
 ): Promise<string> {
   let last = '';
   try {

@@ -93,8 +93,8 @@ describe('mosaic-top --once (real program)', () => {
     // An unmasked password is a schema violation too.
     expect(validate({ ...snapshot, paths: { ...snapshot.paths, databaseUrl: 'postgres://u:s3cret@db/x' } })).toBe(false);
 
-    // The default (embedded) tier: no DATABASE_URL ⇒ databaseUrl null, still valid.
-    const embedded = await mosaicTop(['--mosaic-home', home, '--once', '--json'], { DATABASE_URL: '', MT_SYSTEMCTL_MODE: 'nobus' });
+    // The default (embedded) tier: no DATABASE_URL ⇒ databaseUrl null, still valid (in this process).
+    const embedded = await mosaicTopIn(['--mosaic-home', home, '--once', '--json'], { DATABASE_URL: '', MT_SYSTEMCTL_MODE: 'nobus' });
     expect(embedded.code).toBe(0);
     const embeddedSnapshot = readJson<Snapshot>(embedded.stdout);
     expect(embeddedSnapshot.paths.databaseUrl).toBeNull();
@@ -103,7 +103,8 @@ describe('mosaic-top --once (real program)', () => {
   });
 
   it('--once prints a readable, sanitized table; a missing roster is an error line, exit 0', async () => {
-    const missing = await mosaicTop(['--mosaic-home', home, '--once']);
+    // In this process; the table below is the real program's.
+    const missing = await mosaicTopIn(['--mosaic-home', home, '--once']);
     expect(missing.code).toBe(0);
     expect(missing.stdout).toContain('roster not found');
 
@@ -295,7 +296,8 @@ describe('mosaic-top demo (real program)', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-notdemo-'));
     try {
       fs.writeFileSync(path.join(dir, 'precious'), 'keep me');
-      const r = await mosaicTop(['--mosaic-home', dir, 'demo', 'down']);
+      // A refusal's exit code and line: in this process (`demo down` of a real demo is the real program's, above).
+      const r = await mosaicTopIn(['--mosaic-home', dir, 'demo', 'down']);
       expect(r.code).toBe(1);
       expect(r.stderr).toContain('not a demo home');
       expect(fs.readFileSync(path.join(dir, 'precious'), 'utf8')).toBe('keep me');

@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBin } from '../helpers/bin.js';
+import { runCliInProcess } from '../helpers/cli.js';
 import { writeHomeRoster } from '../helpers/roster.js';
 import { snapshotValidator } from '../helpers/schema.js';
 import { serveEnv, startServe, type ServeProcess } from '../helpers/serve.js';
@@ -64,7 +65,8 @@ describe('mosaic-top serve: API and access', () => {
   });
 
   it('/api/snapshot is the --once --json document: same agents, readiness and evidence; valid against the schema', async () => {
-    const once = await runBin(['--mosaic-home', home, '--once', '--json'], serveEnv());
+    // The --once document made in this process (test/helpers/cli.ts): its content is compared, not its process.
+    const once = await runCliInProcess(['--mosaic-home', home, '--once', '--json'], serveEnv());
     expect(once.code, once.stderr).toBe(0);
     const fromOnce = JSON.parse(once.stdout) as Snapshot;
     const fromServe = (await (await serve.request('/api/snapshot')).json()) as Snapshot;

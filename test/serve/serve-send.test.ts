@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stopEmbeddedServer } from '../../backlog/client.js';
 import { resolvePaths } from '../../lib/paths.js';
 import { copyTemplateDataDir } from '../backlog/tiers.js';
-import { runBin } from '../helpers/bin.js';
+import { runCliInProcess } from '../helpers/cli.js';
 import { writeHomeRoster } from '../helpers/roster.js';
 import { launchChromium, serveEnv, startServe, type ServeProcess } from '../helpers/serve.js';
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
@@ -58,8 +58,12 @@ describe('serve: Send from the page is the verified send, into the pane', () => 
       { name: 'typer', runtime: 'claude' },
     ]);
     // A backlog, so the sends are recorded in its event log (the run's template store: no initdb).
+    // Its setup and read-back run in this process (test/helpers/cli.ts); the server is the real one.
     copyTemplateDataDir(path.join(home, 'fleet', 'backlog'));
-    const created = await runBin(['--mosaic-home', home, 'backlog', 'create', '--id', 'S1', '--title', 'a card'], serveEnv({ MOSAIC_BACKLOG_IDLE_EXIT: '20' }));
+    const created = await runCliInProcess(
+      ['--mosaic-home', home, 'backlog', 'create', '--id', 'S1', '--title', 'a card'],
+      serveEnv({ MOSAIC_BACKLOG_IDLE_EXIT: '20' }),
+    );
     expect(created.code, created.stderr).toBe(0);
     await startSims(tmux, home);
     serve = await startServe(home, [], { env: { MOSAIC_BACKLOG_IDLE_EXIT: '20' } });
@@ -117,7 +121,7 @@ describe('serve: Send from the page is the verified send, into the pane', () => 
     }
 
     // Each delivered send is in the event log, by the web client's address.
-    const events = await runBin(['--mosaic-home', home, 'backlog', 'events', '--json'], serveEnv({ MOSAIC_BACKLOG_IDLE_EXIT: '20' }));
+    const events = await runCliInProcess(['--mosaic-home', home, 'backlog', 'events', '--json'], serveEnv({ MOSAIC_BACKLOG_IDLE_EXIT: '20' }));
     expect(events.code, events.stderr).toBe(0);
     const receipts = (JSON.parse(events.stdout) as { verb: string; actor: string; detail: Record<string, unknown> }[]).filter((e) => e.verb === 'receipt');
     expect(receipts.map((e) => [e.actor, e.detail.agent, e.detail.status]).sort()).toEqual([
