@@ -28,9 +28,6 @@ import { startIsolatedTmux, type IsolatedTmux } from '../helpers/tmux.js';
 import { ensureRuntime, type InstalledRuntime, type RuntimeName } from './install.js';
 import { endProcesses, processStartTicks, testbedPids } from './processes.js';
 import type { ModelEndpoint } from './model-endpoint.js';
-import { nextPollMs, POLL_MIN_MS, waitForScreen } from './screen-poll.js';
-
-export { nextPollMs, waitForScreen } from './screen-poll.js';
 
 /** Model id every runtime is configured with (the endpoint answers any). */
 export const TEST_MODEL = 'test-model';
@@ -164,6 +161,26 @@ export interface RuntimePane {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * Polls the pane's visible screen (capture-pane, every 100 ms) until `re` matches, bounded by
+ * `boundMs` (default 30 000); returns that screen. On timeout throws with the last screen in the
+ * message, so a failing test shows what the runtime really showed.
+ */
+export async function waitForScreen(pane: { capture(): Promise<string> }, re: RegExp, boundMs = 30_000): Promise<string> {
+  const deadline = Date.now() + boundMs;
+  let last: string;
+  for (;;) {
+    try {
+      last = await pane.capture();
+      if (re.test(last)) return last;
+    } catch (error) {
+      last = `(capture failed: ${(error as Error).message})`;
+    }
+    if (Date.now() > deadline) throw new Error(`screen did not show ${re} within ${boundMs} ms; last screen:\n${last.replace(/\s+$/gm, '')}`);
+    await sleep(100);
+  }
 }
 
 function shQuote(word: string): string {
@@ -313,10 +330,15 @@ function recipe(runtime: RuntimeName, dirs: RuntimeDirs, endpoint: ModelEndpoint
       // `fake`, which no catalog entry names: OPENCODE_MODELS_PATH points at an empty catalog
       // (same screens, same requests).
       write(path.join(dirs.root, 'opencode-models.json'), '{}\n');
-      // Start-up work no test uses (1.18.33, start + one turn: ~10.2 s → ~8.5 s CPU): the fff
-      // index of the workdir (`@` file search), the workdir watcher (no hook gets its events),
-      // the embedded web UI, the Claude Code scan of HOME (empty here), and JavaScriptCore's FTL
-      // tier (compiles on background threads for code a short-lived pane never repays).
+      // Start-up work the recipe's panes never use (measured 1.18.33, start + one turn: ~10.2 s
+      // of CPU before, ~8.2 s after): the fff file index of the workdir (`@` file search: no
+      // test types `@`), the workdir's file watcher (its events reach no hook: our plugin
+      // forwards session/permission events only), the embedded web UI (the TUI talks to the
+      // server's API, never the page), the Claude Code compatibility scan (CLAUDE.md and skills
+      // under HOME: the throwaway HOME has none). BUN_JSC_useFTLJIT=0 keeps JavaScriptCore's
+      // top optimizing tier off: a pane lives seconds to minutes, and FTL compiles on
+      // background threads (~0.6 s per start) for code that never runs long enough to repay it.
+      // Same screens, hooks and requests.
       return {
         env: {
           OPENCODE_DISABLE_AUTOUPDATE: '1',
@@ -442,15 +464,11 @@ export async function launchRuntime(runtime: RuntimeName, opts: LaunchOptions): 
     waitForScreen: (re, boundMs) => waitForScreen(pane, re, boundMs),
     async waitForScreenGone(re, boundMs = 30_000) {
       const deadline = Date.now() + boundMs;
-      let last = '';
-      let pause = POLL_MIN_MS;
       for (;;) {
         const screen = await pane.capture();
         if (!re.test(screen)) return screen;
         if (Date.now() > deadline) throw new Error(`screen still shows ${re} after ${boundMs} ms; last screen:\n${screen.replace(/\s+$/gm, '')}`);
-        pause = nextPollMs(pause, screen !== last);
-        last = screen;
-        await sleep(pause);
+        await sleep(100);
       }
     },
     async keys(...keys) {
