@@ -49,7 +49,7 @@ describe('real Claude Code with hooks installed by `mosaic-top hooks install`', 
         if (r.code !== 0) throw new Error(`hooks install failed: ${installOut}`);
       },
     });
-  }, 700_000); // may wait for a free runtime-pane slot (launch.ts: acquirePaneSlot)
+  }, 700_000); // may wait for a free runtime-pane slot (slots.ts: acquirePaneSlot)
   afterAll(async () => {
     await pane?.stop();
     await endpoint?.close();

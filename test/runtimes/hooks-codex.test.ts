@@ -47,7 +47,7 @@ describe('real Codex with hooks installed (and trusted) by `mosaic-top hooks ins
         if (r.code !== 0) throw new Error(`hooks install failed: ${installOut}`);
       },
     });
-  }, 700_000); // may wait for a free runtime-pane slot (launch.ts: acquirePaneSlot)
+  }, 700_000); // may wait for a free runtime-pane slot (slots.ts: acquirePaneSlot)
   afterAll(async () => {
     await pane?.stop();
     await endpoint?.close();

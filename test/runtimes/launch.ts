@@ -23,11 +23,13 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import lockfile from 'proper-lockfile';
 import { startIsolatedTmux, type IsolatedTmux } from '../helpers/tmux.js';
 import { ensureRuntime, type InstalledRuntime, type RuntimeName } from './install.js';
 import { endProcesses, processStartTicks, testbedPids } from './processes.js';
 import type { ModelEndpoint } from './model-endpoint.js';
+import { acquirePaneSlot } from './slots.js';
+
+export { acquirePaneSlot } from './slots.js';
 
 /** Model id every runtime is configured with (the endpoint answers any). */
 export const TEST_MODEL = 'test-model';
@@ -353,30 +355,6 @@ function recipe(runtime: RuntimeName, dirs: RuntimeDirs, endpoint: ModelEndpoint
         },
         args: [],
       };
-  }
-}
-
-/**
- * Takes one of the machine's runtime-pane slots (`$MOSAIC_TEST_RUNTIME_SLOTS`, default 2: the
- * machine has 2 cores) — a proper-lockfile lock on `<tmpdir>/mosaic-runtime-slots/slot-<n>` —
- * waiting up to `boundMs` for one to be free, across test files and test processes. Returns the
- * release function. Throws naming the bound when none frees in time.
- */
-export async function acquirePaneSlot(boundMs = 600_000): Promise<() => Promise<void>> {
-  const count = Math.max(1, Number(process.env.MOSAIC_TEST_RUNTIME_SLOTS) || 2);
-  const dir = path.join(os.tmpdir(), 'mosaic-runtime-slots');
-  fs.mkdirSync(dir, { recursive: true });
-  const deadline = Date.now() + boundMs;
-  for (;;) {
-    for (let i = 0; i < count; i++) {
-      try {
-        return await lockfile.lock(path.join(dir, `slot-${i}`), { realpath: false, stale: 30_000, retries: 0 });
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') throw error;
-      }
-    }
-    if (Date.now() > deadline) throw new Error(`no runtime-pane slot free within ${boundMs} ms (${count} slots in ${dir}): another test holds them`);
-    await sleep(250);
   }
 }
 
