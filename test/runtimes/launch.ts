@@ -29,8 +29,6 @@ import { endProcesses, processStartTicks, testbedPids } from './processes.js';
 import type { ModelEndpoint } from './model-endpoint.js';
 import { acquirePaneSlot } from './slots.js';
 
-export { acquirePaneSlot } from './slots.js';
-
 /** Model id every runtime is configured with (the endpoint answers any). */
 export const TEST_MODEL = 'test-model';
 /** Anthropic API key given to Claude Code (fake; its last 20 chars are pre-approved). */

@@ -69,7 +69,7 @@ describe("real Claude Code's statusline windows recorded by `hooks install --sta
       },
     });
     await pane.waitForScreen(OUR_LINE, 60_000);
-  }, 700_000); // may wait for a free runtime-pane slot (launch.ts: acquirePaneSlot)
+  }, 700_000); // may wait for a free runtime-pane slot (slots.ts: acquirePaneSlot)
   afterAll(async () => {
     await pane?.stop();
     await endpoint?.close();

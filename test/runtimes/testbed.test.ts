@@ -43,7 +43,7 @@ describe.each(RUNTIMES)('real %s in a tmux pane', (runtime) => {
   beforeAll(async () => {
     endpoint = await startModelEndpoint();
     pane = await launchRuntime(runtime, { endpoint });
-  }, 700_000); // may wait for a free runtime-pane slot (launch.ts: acquirePaneSlot)
+  }, 700_000); // may wait for a free runtime-pane slot (slots.ts: acquirePaneSlot)
   afterAll(async () => {
     const pids = pane ? [pane.panePid] : [];
     await pane?.stop();
