@@ -45,7 +45,7 @@ export function lockPathFor(dataDir: string): string {
   return path.join(path.resolve(dataDir), LOCK_FILE_NAME);
 }
 
-/** Where releases before issue 12 kept the lock (`<datadir>.lock`): a live holder there is an older server. */
+/** Where older releases kept the lock, beside the data dir (`<datadir>.lock`): a live holder there is an older server. */
 export function legacyLockPathFor(dataDir: string): string {
   return `${path.resolve(dataDir)}.lock`;
 }

@@ -68,7 +68,7 @@ export const backlogEvents = pgTable(
   (t) => [index('backlog_events_card_idx').on(t.cardId, t.id.desc())],
 );
 
-/** The fleet-wide pause of a shared store (at most one row; server tier, issue 12). */
+/** The fleet-wide pause of a shared store (at most one row; server tier). */
 export const backlogFleetPause = pgTable('backlog_fleet_pause', {
   singleton: boolean('singleton').primaryKey().default(true),
   at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),

@@ -1,5 +1,5 @@
 /**
- * How operator text is delivered to each runtime (issue 10): DATA beside the screen
+ * How operator text is delivered to each runtime: DATA beside the screen
  * rules (fleet/screen-rules.ts), read by the verified send (src/actions/send.ts) and the
  * receipt classifier (fleet/verify.ts). Owner: actions.
  *

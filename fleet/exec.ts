@@ -32,7 +32,7 @@ export function recordSpawn(): void {
  * SIGKILLed and the result settles AT ONCE, its pipes destroyed — a child whose pipes are held
  * open by another process (a SIGSTOPped tmux server keeps the fds its clients hand it) cannot
  * defeat the deadline. (execa 9 with `timeout` + `forceKillAfterDelay` was tried: it still
- * waits for those pipes to close and hung — issue 11.)
+ * waits for those pipes to close and hung on a SIGSTOPped tmux server.)
  */
 export function runCommand(
   file: string,

@@ -68,7 +68,7 @@ export interface PromptRule {
 }
 
 /**
- * How a runtime's permission prompt is answered (answer-prompt issue 15): ONE key per answer,
+ * How a runtime's permission prompt is answered: ONE key per answer,
  * only the single-use options — allow once and deny, never "always allow" or a mode change.
  * Keys are tmux key names sent with `send-keys` (`1`, `y`, `Escape`).
  */

@@ -1,7 +1,7 @@
 /**
  * The tmux calls that put operator text into an agent's pane. Owner: actions.
  *
- * - Every message (issue 10): a `\n` inside `send-keys -l` acts as Enter (measured on tmux
+ * - Every message: a `\n` inside `send-keys -l` acts as Enter (measured on tmux
  *   3.3a), a final `;` of a `send-keys` argument is eaten as a command separator, and Codex
  *   takes an Enter right after `send-keys -l` as a newline — so the text is loaded into a uniquely named paste buffer (`load-buffer -b <name> -`, text on
  *   stdin) and pasted with `paste-buffer -p -d`: tmux wraps it in the bracketed-paste markers
@@ -53,7 +53,7 @@ export async function pasteBracketed(socket: TmuxServer, target: string, text: s
 }
 
 /**
- * Puts `text` into `target` through a tmux paste buffer, ALWAYS (issue 10): the text never
+ * Puts `text` into `target` through a tmux paste buffer, ALWAYS: the text never
  * passes through `send-keys` arguments, so a final `;` (tmux's command separator), `\;`, a
  * leading `-` or a key name stay text, byte for byte; and a runtime that enabled bracketed
  * paste gets one paste block (Codex takes an Enter after `send-keys -l` text as a newline).

@@ -7,7 +7,7 @@
  * "Press up to edit queued messages" when a message arrives mid-turn — agent-deck reported
  * those as not delivered) and the heartbeat (a beat that turned busy after the send).
  *
- * Issue 10: every capture is READ with the runtime's screen rules (fleet/screen.ts
+ * Every capture is READ with the runtime's screen rules (fleet/screen.ts
  * classifyScreen: state, permission prompt, the text in its input box), and uptake counts only
  * as the runtime's delivery rule says (fleet/delivery.ts): its busy marker turning on, a busy
  * beat, or its input box emptied after holding the text — never the text merely appearing on

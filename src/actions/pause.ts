@@ -103,7 +103,7 @@ export function resumeFleet(runDir: string): PausedFlag | null {
 }
 
 /**
- * The fleet-wide half of a pause on the server tier (issue 12): with `DATABASE_URL` set, the
+ * The fleet-wide half of a pause on the server tier: with `DATABASE_URL` set, the
  * pause `flag` (as written to `<run>/PAUSED`) is also recorded in the shared backlog store, so
  * claims and dispatches on every host refuse. Without `DATABASE_URL` nothing is done
  * (`{ recorded: false }`: the run dir is the whole story on one host). `existing` is the store's

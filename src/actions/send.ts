@@ -155,7 +155,7 @@ export interface SendTargetCheck {
 }
 
 /**
- * Checks that `agent`'s pane may be typed into, BEFORE anything is typed (issue 10): the pane
+ * Checks that `agent`'s pane may be typed into, BEFORE anything is typed: the pane
  * exists, is alive and not in copy mode; its screen, read with the runtime's screen rules,
  * shows the input line — not a permission prompt, question or other dialog, not text already in
  * the input box, not an unrecognised screen (for a runtime without rules: the cursor on an input

@@ -177,7 +177,7 @@ export async function demoUp(opts: { mosaicHome?: string; socket?: string; backl
 
     for (const a of DEMO_AGENTS) {
       // Agents that read their terminal raw draw their roster runtime's input area, so the
-      // screen rules (and verified send) read them as that runtime (issue 10).
+      // screen rules (and verified send) read them as that runtime.
       // A silent agent (gone quiet: its beat goes stale) keeps the plain `> ` line, so its
       // screen does not read as a live runtime either.
       const screen =

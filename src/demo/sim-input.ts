@@ -16,7 +16,7 @@
  * between two rules with `❯ ` and the `? for shortcuts` / `esc to interrupt` footer, Codex's
  * `› ` composer, pi's editor between rules with its `(auto)` footer and `Working...`, opencode's
  * `┃` box with `ctrl+p commands` / `esc interrupt`. A taken message empties the box, as the
- * real runtimes do — that is the uptake a verified send reads (issue 10), not the echo.
+ * real runtimes do — that is the uptake a verified send reads, not the echo.
  */
 
 /** Values of `--input-mode`. */

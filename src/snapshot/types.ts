@@ -103,7 +103,7 @@ export interface FleetSummary {
   floor: FloorReport;
   /**
    * Upstream's "exactly one orchestrator": the roster agents of the profile's lead class and,
-   * when there is more than one, the problem. Added by issue 12.
+   * when there is more than one, the problem.
    */
   lead?: { class: string | null; agents: string[]; problem: string | null };
   /**

@@ -1,6 +1,6 @@
 /**
- * Pure formatters of the RECENT EVENTS view (`e`, issue 5: "claims and receipts go to the
- * events table; the console can show recent events"): backlog events in, sanitized display
+ * Pure formatters of the RECENT EVENTS view (`e`: claims and receipts go to the events table,
+ * and the console shows the recent ones): backlog events in, sanitized display
  * lines out. Event strings are untrusted (actors, card ids and details come from whoever
  * wrote the event): everything that leaves this module went through sanitizeLine.
  */

@@ -1,5 +1,5 @@
 /**
- * `mosaic-top answer` (issue 15) end to end — run in this process (test/helpers/cli.ts), and
+ * `mosaic-top answer` end to end — run in this process (test/helpers/cli.ts), and
  * over ssh through bin/mosaic-top — on a real isolated tmux server, against a pane that SHOWS
  * Claude Code's permission prompt (the exact measured text, test/runtimes/SCREENS.md) and then
  * reads ONE key and prints what it got: proves exactly one key per answer (`1` for allow

@@ -1,5 +1,5 @@
 /**
- * One store, both tools (issue 12), on BOTH tiers (real PGlite data dirs, real PostgreSQL):
+ * One store, both tools (upstream's and ours), on BOTH tiers (real PGlite data dirs, real PostgreSQL):
  * - a store upstream made (its DDL, its rows: jsonb dependencies, no claim token) is migrated
  *   without touching upstream's column types, and every verb of ours runs on it; rows we write
  *   keep upstream's shapes, and upstream-style inserts and claims still work afterwards;

@@ -11,9 +11,9 @@
  * 3. Retained heap after 1,500 / 3,000 / 6,000 distinct frames (Ink's text caches bounded).
  *
  * Run twice in one go: transition history off (`MOSAIC_TOP_HISTORY=off`), then on; the
- * difference is the history's cost (issue 14: ≤ 0.2 % of one core).
+ * difference is the history's cost (target: ≤ 0.2 % of one core).
  *
- * Targets (issue 4): ≤ 2 % of one core, first frame ≤ 1.5 s. Cleans up every server and dir.
+ * Targets: ≤ 2 % of one core, first frame ≤ 1.5 s. Cleans up every server and dir.
  *
  * `MT_BENCH_PART=frames`: only the render path, in process, CPU per frame and per key press
  * (dist/test/bench/render-frames.js), beside `MT_BENCH_BASE` — see benchRenderFrames.
@@ -384,7 +384,7 @@ if (process.env.MT_BENCH_LIVE_ONLY !== '1') {
   );
   process.stdout.write(`console retained heap over distinct frames (${AGENTS} agents, 160×50): ${JSON.stringify(await benchRetainedHeap())}\n`);
 }
-// Before/after in one run (issue 14): history off, then on, twice interleaved (a shared box
+// Before/after in one run: history off, then on, twice interleaved (a shared box
 // drifts); the same fleet and beats each time. MT_BENCH_ROUNDS sets the number of pairs (default 2).
 const rounds = Math.max(1, Number(process.env.MT_BENCH_ROUNDS ?? 2));
 const offs: number[] = [];

@@ -68,7 +68,7 @@ describe('console layout', () => {
     const r = mount({ columns: 120, rows: 35, snapshot: makeSnapshot(mixedFleet(), { backlog: makeBacklog({ ready }) }) });
     const lines = (await r.waitFor((f) => f.includes('BACKLOG'), 'backlog panel')).split('\n');
     const lastAgent = lines.findIndex((l) => /coder3\s+dead/.test(l));
-    // Only the LAST 1H legend (issue 14) sits between the table and the backlog.
+    // Only the LAST 1H legend sits between the table and the backlog.
     expect(lines[lastAgent + 1]).toMatch(/^LAST 1H/);
     expect(lines.findIndex((l) => l.startsWith('BACKLOG'))).toBe(lastAgent + 2);
     for (let i = 0; i < 10; i++) expect(lines.some((l) => l.includes(`R R${i}  p${20 - i}  ready card ${i}`))).toBe(true);
@@ -96,7 +96,7 @@ describe('console layout', () => {
     assertFits(frame, 160, 40);
     const header = frame.split('\n').find((l) => l.includes('AGENT'))!;
     expect(header).toContain('BACKLOG'); // same line: beside
-    // The LAST 1H timeline column (issue 14) shares the row: the evidence is cut, still there.
+    // The LAST 1H timeline column shares the row: the evidence is cut, still there.
     expect(frame, frame).toContain('heartbeat 12s old');
   });
   it('follows resizes', async () => {

@@ -1,5 +1,5 @@
 /**
- * The RECENT EVENTS view (`e`, issue 5): keymap ⇒ dispatcher ⇒ actions.loadEvents ⇒ store ⇒
+ * The RECENT EVENTS view (`e`): keymap ⇒ dispatcher ⇒ actions.loadEvents ⇒ store ⇒
  * EventsView. Component tests through the one harness (test/helpers/render.tsx), the pure
  * formatters, "backlog: none yet" with the real openBacklog (nothing created), and a real
  * PGlite backlog's claim / receipt / reclaim events end to end through createConsoleActions.

@@ -64,7 +64,7 @@ describe('waiting and stuck in the console', () => {
     expect(frame.split('\n')[1]).toMatch(/^fleet running  waiting 1  stuck 1  working 1  available 1  floor ok/);
     expect(frame.split('\n').find((l) => l.includes('gated'))).toMatch(/gated\s+waiting\s/);
     expect(frame.split('\n').find((l) => l.includes('limited'))).toMatch(/limited\s+stuck\s.*LIMITED/);
-    // The LAST 1H column (issue 14) shares the row at 160 columns: the evidence is cut, still there.
+    // The LAST 1H column shares the row at 160 columns: the evidence is cut, still there.
     expect(frame).toContain('screen: permission');
   });
 

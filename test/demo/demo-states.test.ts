@@ -1,5 +1,5 @@
 /**
- * The demo shows every readiness (issue 9 item 5): a real `demoUp` on an isolated socket, read
+ * The demo shows every readiness: a real `demoUp` on an isolated socket, read
  * by collectSnapshot with the shipped screen rules — coder2 waits at Claude Code's real Bash
  * permission prompt (waiting, tool and command in the evidence from the screen), coder3's last
  * turn hit a rate limit (stuck + LIMITED, from the screen and its stuck beat); answering

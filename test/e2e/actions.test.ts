@@ -31,7 +31,7 @@ let sharedHome: string | null = null;
 /**
  * Writes the roster. Agents run `claude` unless `runtimes` says otherwise: the sim agents draw
  * Claude Code's input area (`--screen claude`), so verified send reads them with Claude's screen
- * rules and delivery, as it reads the real runtime (issue 10).
+ * rules and delivery, as it reads the real runtime.
  */
 function writeRoster(socket: string, agents: string[], runtimes: Record<string, string> = {}): void {
   fs.mkdirSync(path.join(home, 'fleet', 'run'), { recursive: true });

@@ -48,7 +48,7 @@ describe('console action keys w, s, c end-to-end', () => {
     env = { ...process.env, MOSAIC_BACKLOG_IDLE_EXIT: '30' };
     delete env.DATABASE_URL;
     delete env.PGLITE_DATA_DIR;
-    // The sim draws Claude Code's input area and is sent to as claude (issue 10: a card of
+    // The sim draws Claude Code's input area and is sent to as claude (a card of
     // several lines needs a runtime known to take a bracketed paste).
     writeHomeRoster(home, fleet.socket, [{ name: 'alpha', runtime: 'claude', class: 'orchestrator' }]);
     const runDir = path.join(home, 'fleet', 'run');

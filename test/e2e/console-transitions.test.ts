@@ -1,5 +1,5 @@
 /**
- * End-to-end (issue 14): the REAL console in a pane of an isolated tmux server, watching a real
+ * End-to-end: the REAL console in a pane of an isolated tmux server, watching a real
  * fleet (sleep panes + heartbeats) on another isolated socket. A killed agent shows in the
  * TRANSITIONS view, on the notice line and in its LAST 1H timeline at 80×24, rings the terminal
  * (tmux's bell flag) when asked; a console started AFTER the transition knows it from the

@@ -1,7 +1,7 @@
 /**
- * The demo fleet exercises every send receipt (issue 5: "the demo's simulated agent gains
- * behaviours that exercise every receipt"): a real `demoUp` on an isolated socket, then one
- * verified send per demo agent through the real `sendToAgent`.
+ * The demo fleet exercises every send receipt (its simulated agents have a behaviour for each
+ * receipt): a real `demoUp` on an isolated socket, then one verified send per demo agent
+ * through the real `sendToAgent`.
  */
 import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';

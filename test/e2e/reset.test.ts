@@ -46,7 +46,7 @@ describe('reset an agent (real program, simulated agent pane)', () => {
     delete env.PGLITE_DATA_DIR;
     writeHomeRoster(home, tmux.socket, [
       // The sim draws Claude Code's input box (`--screen claude`) and is sent to as claude: its
-      // receipt rests on the box emptying (issue 10), and the card (several lines) needs a runtime
+      // receipt rests on the box emptying, and the card (several lines) needs a runtime
       // known to take a bracketed paste.
       { name: 'cx', runtime: 'claude', class: 'enhancer' },
       { name: 'plain', runtime: 'sleep' },

@@ -1,5 +1,5 @@
 /**
- * Faults, issue 11 items 5 and 6: the embedded backlog server SIGSTOPped and SIGKILLed, and
+ * Faults: the embedded backlog server SIGSTOPped and SIGKILLed, and
  * locks that name some other process. A stopped server is reported within seconds (not a
  * minute per call) with what to do; a claim that got no answer says it may still be applied,
  * and repeating it with its request id returns that claim, never a second card; a killed

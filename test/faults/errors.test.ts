@@ -1,5 +1,5 @@
 /**
- * Faults, issue 11 item 7: every CLI error is one line with its documented exit code, no stack
+ * Faults: every CLI error is one line with its documented exit code, no stack
  * trace unless MOSAIC_DEBUG=1, no temp file left. `PAUSED` a directory; the run dir (and the
  * whole fleet dir) on a full 1 MB tmpfs, mounted in a private mount namespace (`unshare -m`,
  * root only: skipped only when not root and not under CI); an unexpected error. Needs a build.

@@ -1,5 +1,5 @@
 /**
- * Faults, issue 11 items 4, 8 and 9: hostile files in the fleet's dirs against the REAL program.
+ * Faults: hostile files in the fleet's dirs against the REAL program.
  * A FIFO, a symlink to /dev/zero or a directory in place of the roster, `PAUSED`, an agent's
  * `.env`, its heartbeat and NORTH_STAR.yaml: every command returns within its bound with the
  * path named, the console still quits on q and ctrl-c. A 50 MB `PAUSED` shows a capped reason;

@@ -1,5 +1,5 @@
 /**
- * Fault-injection harness (issue 11): runs the REAL program (`node bin/mosaic-top`, built
+ * Fault-injection harness: runs the REAL program (`node bin/mosaic-top`, built
  * dist/) with a hard bound it must return within, checks that errors are one line without a
  * stack trace, and drives the real console in a pane of an isolated tmux server to prove it
  * still quits on `q` and ctrl-c under a fault. Every process a test stops is resumed and ended

@@ -1,5 +1,5 @@
 /**
- * Faults, issue 11 item 1: owner-only files. The PGlite data dir is 0700 and every file in it
+ * Faults: owner-only files. The PGlite data dir is 0700 and every file in it
  * 0600 — when initdb creates it and when an existing (0755/0666) dir is opened; the run dir is
  * 0700, beats and `PAUSED` 0600, the socket 0600. Another local user (created here when root,
  * removed after) can read none of them nor connect to the socket. Needs a build.

@@ -1,5 +1,5 @@
 /**
- * Faults, issue 11 item 3: the Postgres tier (DATABASE_URL) with the `backlog` table locked by
+ * Faults: the Postgres tier (DATABASE_URL) with the `backlog` table locked by
  * another session (`LOCK TABLE backlog`), and with a database server that stops answering
  * (SIGSTOPped), then is gone (its port refuses): a relay process of ours in front of the run's
  * cluster stands for it, as the client sees only the socket. Every command returns within its bound with one line naming the cause (lock_timeout,

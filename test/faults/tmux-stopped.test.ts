@@ -1,5 +1,5 @@
 /**
- * Faults, issue 11 item 2: the tmux server of the fleet's socket is SIGSTOPped (own `-L`
+ * Faults: the tmux server of the fleet's socket is SIGSTOPped (own `-L`
  * socket; resumed and killed by pid after). `--once` returns with the agents `unknown` and the
  * probe's timeout as evidence; `send` and `dispatch` return with a clear refusal; the console
  * shows `unknown` (never the last readiness) and quits on q and ctrl-c; many failing snapshot

@@ -1,5 +1,5 @@
 /**
- * Issue 12, roster and fleet rules as upstream has them: runtime optional (pi, or the agent
+ * Roster and fleet rules as upstream has them: runtime optional (pi, or the agent
  * .env's MOSAIC_AGENT_RUNTIME), holder `_holder` by default, launcher wrappers in
  * MOSAIC_AGENT_COMMAND, the floor per profile (roster `profile:` / `floor:`), more than one
  * orchestrator flagged, and the NS-3 movement signal IDLE-WITH-WORK raised and cleared.

@@ -1,5 +1,5 @@
 /**
- * The answer key (issue 15) as keymap data: `a` on a `waiting` row with a permission prompt
+ * The answer key as keymap data: `a` on a `waiting` row with a permission prompt
  * opens a dialog showing the prompt (tool, command, block, id) and asks allow once / deny /
  * cancel; the answer carries the prompt id captured when shown; refused on other rows and in
  * --readonly; the console action shows the receipt in place.

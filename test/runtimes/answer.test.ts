@@ -1,5 +1,5 @@
 /**
- * Answering a permission prompt (issue 15) on the REAL Claude Code and Codex: a scripted Bash
+ * Answering a permission prompt on the REAL Claude Code and Codex: a scripted Bash
  * tool call (`echo hi > proto.txt` in the workdir) opens the runtime's permission prompt, and
  * the real `answerPrompt` (src/actions/answer.ts, the code behind `mosaic-top answer`) answers it:
  * - allow ⇒ the command ran (the file exists), receipt `answered`;

@@ -1,5 +1,5 @@
 /**
- * The console's answer key `a` on a REAL Claude Code (issue 15): the real `node bin/mosaic-top`
+ * The console's answer key `a` on a REAL Claude Code: the real `node bin/mosaic-top`
  * console in a pane of one isolated tmux server, the real Claude Code in a pane of another,
  * pointed at our model endpoint, a real embedded backlog (the answer is recorded as an event).
  * A scripted Bash tool call opens Claude's permission prompt: the row reads `waiting`, `a` shows

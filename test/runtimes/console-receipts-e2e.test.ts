@@ -1,5 +1,5 @@
 /**
- * The console's `s` and `c` on a REAL Claude Code (issue 10): the real `node bin/mosaic-top`
+ * The console's `s` and `c` on a REAL Claude Code: the real `node bin/mosaic-top`
  * console in a pane of one isolated tmux server, the real Claude Code in a pane of another,
  * pointed at our model endpoint, a real embedded backlog. The console shows the same receipts
  * as `mosaic-top send --verify` / `dispatch`:
@@ -88,7 +88,7 @@ describe('console s and c on a real Claude Code: the same receipts', () => {
   it('s to the idle Claude: RECEIPT SUBMITTED, and the model receives exactly the framed text, once', async () => {
     const before = endpoint.lastSeq();
     await keys('s');
-    // (No final `;` here: tmux would eat it from these send-keys arguments, as issue 10 describes.)
+    // (No final `;` here: tmux would eat it from these send-keys arguments as a command separator.)
     await keys('-l', 'hello from the console; done');
     await keys('Enter');
     const shown = await until((s) => /RECEIPT (SUBMITTED|QUEUED|TYPED_NOT_SUBMITTED|NO_EVIDENCE|REFUSED)/.test(s), 'receipt dialog');

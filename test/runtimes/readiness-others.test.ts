@@ -1,7 +1,7 @@
 /**
  * Readiness from the screen rules alone (no hooks) on the REAL Codex 0.171.0, pi 0.73.1 and
- * opencode 1.18.33, each in a tmux pane, through the snapshot the console shows (issue 9's
- * acceptance): Codex idle / working / waiting at its approval prompt; pi idle / working /
+ * opencode 1.18.33, each in a tmux pane, through the snapshot the console shows: Codex idle /
+ * working / waiting at its approval prompt; pi idle / working /
  * queued (a steering message, read as working); opencode idle and working (one serial smoke
  * test: it is the heaviest runtime). One runtime pane alive at a time in this file.
  *

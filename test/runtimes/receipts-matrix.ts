@@ -1,5 +1,5 @@
 /**
- * The published receipts matrix (issue 10): runtime × target state × message shape, with the
+ * The published receipts matrix: runtime × target state × message shape, with the
  * receipt each cell must give. DATA shared by the real-runtime tests (test/runtimes/receipts-cells.ts,
  * one test file a runtime, which assert every cell against the real runtime AND what the model
  * endpoint received) and the table in docs/actions.md (kept in step by

@@ -60,7 +60,7 @@ describe('--once table: backlog block', () => {
   });
 });
 
-describe('fleet rules in --once and the header (issue 12)', () => {
+describe('fleet rules in --once and the header', () => {
   it('IDLE-WITH-WORK, more than one orchestrator, a profile floor and a pause from the store are spelled out', async () => {
     const { fleetSignals, floorText, pausedBanner } = await import('../../src/view/rows.js');
     const snap = makeSnapshot([
