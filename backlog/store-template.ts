@@ -35,6 +35,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import { messageOf } from '../lib/errors.js';
 import { makeDirs } from '../lib/owner-only.js';
 import { readMigrations, type MigrationFile } from './migrate.js';
 
@@ -139,12 +140,17 @@ function copyHashed(from: string, to: string): { size: number; sha256: string } 
 /** A template that cannot make a store (missing, partial, corrupt, another key): the creation runs initdb instead. */
 export class TemplateUnusable extends Error {}
 
-/** The bytes of `file` in the template; a read error (ENOENT: a partial template) as {@link TemplateUnusable}. */
+/** A template file `rel` that could not be read or stat'ed (ENOENT: a partial template), as {@link TemplateUnusable}. */
+function unreadable(rel: string, error: unknown): TemplateUnusable {
+  return new TemplateUnusable(`${rel} is unreadable (${(error as NodeJS.ErrnoException).code ?? messageOf(error)})`, { cause: error });
+}
+
+/** The bytes of `file` in the template; a read error as {@link unreadable}. */
 function readTemplateFile(file: string, rel: string): Buffer {
   try {
     return fs.readFileSync(file);
   } catch (error) {
-    throw new TemplateUnusable(`${rel} is unreadable (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, { cause: error });
+    throw unreadable(rel, error);
   }
 }
 
@@ -192,7 +198,7 @@ function statTemplateFile(file: string, rel: string): fs.BigIntStats {
   try {
     return fs.lstatSync(file, { bigint: true });
   } catch (error) {
-    throw new TemplateUnusable(`${rel} is unreadable (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, { cause: error });
+    throw unreadable(rel, error);
   }
 }
 
@@ -209,7 +215,7 @@ function copyTemplateFile(from: string, to: string, listed: ManifestFile, truste
       return;
     } catch (error) {
       // Gone since its lstat: the template's fault; anything else is the store's side.
-      if (!fs.existsSync(from)) throw new TemplateUnusable(`${listed.path} is unreadable (ENOENT)`, { cause: error });
+      if (!fs.existsSync(from)) throw unreadable(listed.path, error);
       throw error;
     }
   }
@@ -226,7 +232,7 @@ function readManifest(slot: TemplateSlot): TemplateManifest {
   try {
     manifest = JSON.parse(fs.readFileSync(path.join(slot.dir, MANIFEST_NAME), 'utf8')) as TemplateManifest;
   } catch (error) {
-    throw new TemplateUnusable(`its manifest is unreadable (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, { cause: error });
+    throw unreadable('its manifest', error);
   }
   if (manifest.format !== TEMPLATE_FORMAT || manifest.key !== slot.key) throw new TemplateUnusable(`its manifest names another key (${manifest.key})`);
   if (!Array.isArray(manifest.dirs) || !Array.isArray(manifest.files) || !manifest.files.some((f) => f.path === 'PG_VERSION'))

@@ -17,9 +17,8 @@ import { packageRoot } from '../../lib/version.js';
 import { resolvePaths, type MosaicPaths } from '../../lib/paths.js';
 import { isHolderAlive, readDataDirLock } from '../../backlog/lock.js';
 import { stopEmbeddedServer } from '../../backlog/client/admin.js';
-import { openBacklog } from '../../backlog/client.js';
-import type { BacklogClient } from '../../backlog/verbs.js';
 import { runBin } from '../helpers/bin.js';
+import { withBacklogClient } from './tiers.js';
 
 /** After a CLI command created the store (the issue's target, 300 MB; before: 811 MB). */
 const CREATED_BOUND_MB = 300;
@@ -43,16 +42,6 @@ async function cli(paths: MosaicPaths, args: string[], env: NodeJS.ProcessEnv = 
   );
   expect(r.code, r.stderr).toBe(0);
   return r.stdout;
-}
-
-/** Runs `use` on a client of `paths`' embedded backlog (the real server, started on demand), then closes it. */
-async function withClient<T>(paths: MosaicPaths, use: (client: BacklogClient) => Promise<T>): Promise<T> {
-  const client = await openBacklog(paths, { onProgress: () => {} });
-  try {
-    return await use(client);
-  } finally {
-    await client.close();
-  }
 }
 
 /** VmRSS of the live server holding `paths`' data dir, MB. */
@@ -92,12 +81,12 @@ describe('embedded backlog server memory', () => {
 
       // Set-up of the reopen (not under test): verbs through this process's client, the server
       // stopped by the program's own stop; the stats that reopens the store start a new server.
-      await withClient(paths, async (client) => {
+      await withBacklogClient(paths, async (client) => {
         await client.create({ id: 'k2', title: 'second card' });
         await client.create({ id: 'k3', title: 'third card' });
       });
       expect((await stopEmbeddedServer(paths)).stopped).toBe(true);
-      const stats = await withClient(paths, (client) => client.stats());
+      const stats = await withBacklogClient(paths, (client) => client.stats());
       expect(stats.total).toBe(3);
       const reopened = serverRssMb(paths);
       expect(reopened.pid).not.toBe(created.pid);
@@ -120,7 +109,7 @@ describe('embedded backlog server memory', () => {
     expect(fs.existsSync(path.join(dataDir, 'base', '1', 'stray'))).toBe(false);
     expect(fs.readFileSync(path.join(dataDir, 'postgresql.conf'), 'utf8')).toMatch(/^shared_buffers = /m);
     expect((await stopEmbeddedServer(paths)).stopped).toBe(true);
-    const list = await withClient(paths, (client) => client.list());
+    const list = await withBacklogClient(paths, (client) => client.list());
     expect(list.map((c) => c.id)).toEqual(['p1']);
   });
 });

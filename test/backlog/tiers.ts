@@ -13,6 +13,9 @@ import { describePause, readPausedFlag } from '../../fleet/paused.js';
 import { migrateBacklog } from '../../backlog/migrate.js';
 import { BacklogService } from '../../backlog/service.js';
 import type { BacklogDb } from '../../backlog/db.js';
+import { openBacklog } from '../../backlog/client.js';
+import type { BacklogClient } from '../../backlog/verbs.js';
+import type { MosaicPaths } from '../../lib/paths.js';
 import { waitFor as pollUntil } from '../helpers/tmux.js';
 import { pgAdminUrl } from '../helpers/pg.js';
 
@@ -30,6 +33,20 @@ export interface TierHandle {
   /** Empties the tables between tests. */
   reset(): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * Runs `use` on a backlog client of `paths` (the program's own client: on the embedded tier it
+ * starts the real server on demand, as a CLI verb would), then closes it. For set-up and
+ * read-backs that are not what a test is about: one node start less than a CLI verb each.
+ */
+export async function withBacklogClient<T>(paths: MosaicPaths, use: (client: BacklogClient) => Promise<T>): Promise<T> {
+  const client = await openBacklog(paths, { onProgress: () => {} });
+  try {
+    return await use(client);
+  } finally {
+    await client.close();
+  }
 }
 
 /** Copies the run's template PGlite data dir to a fresh temp dir; returns its path. */

@@ -10,12 +10,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openBacklog } from '../../backlog/client.js';
 import { dataDirMismatch } from '../../backlog/client/embedded.js';
 import { resolvePaths } from '../../lib/paths.js';
 import { BACKLOG_PROTOCOL } from '../../backlog/protocol.js';
 import { isHolderAlive, lockPathFor, processStartTime, readDataDirLock } from '../../backlog/lock.js';
-import { copyTemplateDataDir } from '../backlog/tiers.js';
+import { copyTemplateDataDir, withBacklogClient } from '../backlog/tiers.js';
 import { waitFor } from '../helpers/tmux.js';
 import { expectOneLineError, freshHome, runBounded } from './harness.js';
 import type { Card } from '../../backlog/types.js';
@@ -50,12 +49,9 @@ describe('faults: one store per client (real program)', () => {
    * store `env` names; the server it starts is the real program's, as a CLI verb's would be.
    */
   async function createCards(h: string, env: NodeJS.ProcessEnv, cards: Array<[string, string]>): Promise<void> {
-    const client = await openBacklog(resolvePaths({ mosaicHome: h }, env), { onProgress: () => {} });
-    try {
+    await withBacklogClient(resolvePaths({ mosaicHome: h }, env), async (client) => {
       for (const [id, title] of cards) await client.create({ id, title });
-    } finally {
-      await client.close();
-    }
+    });
   }
 
   it('two data dirs, one socket: a client never uses the server of the other data dir, in either direction', async () => {
