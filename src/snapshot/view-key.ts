@@ -89,22 +89,38 @@ export function sameViewObjectExcept(a: Record<string, unknown>, b: Record<strin
   return sameObject(a, b, aNow, bNow, skip);
 }
 
-/** Same printed keys (NOT_DRAWN, `skip` and undefined left out) with the same values. */
+/** True when `key` is one of NOT_DRAWN's (compared directly: this runs for every key of a snapshot). */
+function notDrawn(key: string): boolean {
+  return key === 'generatedAt' || key === 'durationMs' || key === 'checkedAt';
+}
+
+/**
+ * Same printed keys (NOT_DRAWN, `skip` and undefined left out) with the same values. When both
+ * objects list the same keys in the same order (objects built by the same code: every row of a
+ * snapshot) one pass decides: a key printed by one and not the other is a difference found in
+ * that pass, so the printed keys of `b` need no count of their own.
+ */
 function sameObject(a: Record<string, unknown>, b: Record<string, unknown>, aNow: number, bNow: number, skip?: ReadonlySet<string>): boolean {
+  const keys = Object.keys(a);
+  const otherKeys = Object.keys(b);
+  let sameKeys = keys.length === otherKeys.length;
   let printed = 0;
-  for (const key of Object.keys(a)) {
-    if (NOT_DRAWN.has(key) || skip?.has(key)) continue;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    if (sameKeys && otherKeys[i] !== key) sameKeys = false;
+    if (notDrawn(key) || (skip !== undefined && skip.has(key))) continue;
     const value = shown(a[key]);
     const other = shown(b[key]);
     if (value === undefined) {
       if (other !== undefined) return false;
       continue;
     }
-    if (other === undefined || !Object.prototype.hasOwnProperty.call(b, key)) return false;
+    if (other === undefined || (!sameKeys && !Object.prototype.hasOwnProperty.call(b, key))) return false;
     if (!sameValue(value, other, key, aNow, bNow)) return false;
     printed++;
   }
+  if (sameKeys) return true;
   // Every printed key of `a` is printed by `b` alike: `b` prints no other key when the counts agree.
-  for (const key of Object.keys(b)) if (!NOT_DRAWN.has(key) && !skip?.has(key) && shown(b[key]) !== undefined) printed--;
+  for (const key of otherKeys) if (!notDrawn(key) && !skip?.has(key) && shown(b[key]) !== undefined) printed--;
   return printed === 0;
 }

@@ -81,6 +81,25 @@ describe('idle ticks', () => {
     expect(variants.length - same).toBeGreaterThanOrEqual(8);
   });
 
+  it('the walk: keys in another order draw the same; a key printed by one side only is a difference', () => {
+    const now = Date.parse('2026-12-06T10:00:00Z');
+    const base = snapshotAt(70.2, 3, '2026-12-06T10:00:00Z');
+    const reordered = (change: (a: Record<string, unknown>) => Record<string, unknown>) => ({
+      ...base,
+      agents: base.agents.map((a, i) => (i === 4 ? change(Object.fromEntries(Object.entries(a).reverse())) : a)),
+    });
+    expect(sameSnapshotView(base, now, reordered((a) => a) as Snapshot, now)).toBe(true);
+    expect(sameSnapshotView(base, now, reordered((a) => ({ ...a, readiness: 'stale' })) as Snapshot, now)).toBe(false);
+    // Same number of keys, same order but one: `a` prints `x`, `b` prints `y` in its place.
+    const a = { ...base, agents: base.agents.map((r, i) => (i === 4 ? { ...r, x: undefined, z: 1 } : r)) } as Snapshot;
+    const b = { ...base, agents: base.agents.map((r, i) => (i === 4 ? { ...r, y: 1, z: 1 } : r)) } as Snapshot;
+    expect(sameSnapshotView(a, now, b, now)).toBe(false);
+    expect(sameSnapshotView(b, now, a, now)).toBe(false);
+    const c = { ...base, agents: base.agents.map((r, i) => (i === 4 ? { ...r, x: undefined, z: 1 } : r)) } as Snapshot;
+    const d = { ...base, agents: base.agents.map((r, i) => (i === 4 ? { ...r, y: undefined, z: 1 } : r)) } as Snapshot;
+    expect(sameSnapshotView(c, now, d, now)).toBe(true);
+  });
+
   it('three ticks that draw the same: no store update, no render, no terminal write', async () => {
     process.env.NODE_ENV ??= 'production';
     const store = createConsoleStore({ color: true });
