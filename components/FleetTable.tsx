@@ -31,6 +31,7 @@ import { Line, readinessColor } from './Line.js';
 import { createTableHost, Table, tableText, type RowSegment, type TableHost, type TableProps } from './Table.js';
 import type { AgentRow, Snapshot } from '../src/snapshot/types.js';
 import type { ConsoleStore } from '../src/store/index.js';
+import { writeChangedLines, type InkInstanceLike, type InkLineWriter } from '../src/ink/line-write.js';
 import type { Transition } from '../src/transitions/diff.js';
 
 const NO_HISTORY: readonly Transition[] = Object.freeze([]);
@@ -181,8 +182,14 @@ interface FleetTableTarget {
 /** The mounted fleet table of each store (the console mounts one). */
 const targets = new WeakMap<ConsoleStore, FleetTableTarget>();
 
-/** Work of {@link redrawFleetCells}, for tests that count it (never times). */
-export const fleetCellRedraws = { redrawn: 0, refused: 0 };
+/** Work of {@link redrawFleetCells}, for tests that count it (never times): texts redrawn, refusals, redraws written line by line. */
+export const fleetCellRedraws = { redrawn: 0, refused: 0, written: 0 };
+
+/** Where the console's Ink draws, for a redraw written line by line (src/ink/line-write.ts). */
+export interface DirectLines {
+  writer: InkLineWriter;
+  stdout: NodeJS.WriteStream;
+}
 
 /** True when the store's UI state is the one `inp` was drawn for (else React redraws the table anyway). */
 function sameInputs(store: ConsoleStore, inp: FleetTableInputs): boolean {
@@ -207,8 +214,10 @@ function sameInputs(store: ConsoleStore, inp: FleetTableInputs): boolean {
  * Refuses (false, nothing changed) when no table is mounted for `store`, a view or dialog is
  * open, the UI state moved since the table's last render, or the change would draw anything
  * but the table's text (the legend, the empty or unmanaged line, the table's height).
+ * With `direct` (the console's Ink and stdout), only the table's changed lines are written to
+ * the terminal where that is exact (src/ink/line-write.ts `writeChangedLines`); else Ink renders.
  */
-export function redrawFleetCells(store: ConsoleStore, snapshot: Snapshot, atMs: number): boolean {
+export function redrawFleetCells(store: ConsoleStore, snapshot: Snapshot, atMs: number, direct?: DirectLines): boolean {
   const t = targets.get(store);
   const box = t?.host.box;
   const ink = box?.childNodes[0];
@@ -233,7 +242,8 @@ export function redrawFleetCells(store: ConsoleStore, snapshot: Snapshot, atMs: 
   store.getState().applySnapshotQuietly(snapshot, atMs);
   t.view = view;
   const text = tableText(view.table, t.inputs.color);
-  if (text === t.text) return true;
+  const before = t.text;
+  if (text === before) return true;
   t.text = text;
   // React's text node keeps a text React did not draw: the Table remounts it at its next render.
   t.host.redraws++;
@@ -242,6 +252,11 @@ export function redrawFleetCells(store: ConsoleStore, snapshot: Snapshot, atMs: 
   let root: typeof box = box;
   while (root.parentNode) root = root.parentNode;
   fleetCellRedraws.redrawn++;
+  const instance: InkInstanceLike | undefined = direct?.writer.instanceOf(direct.stdout);
+  if (direct && before !== null && instance?.rootNode === root && writeChangedLines(direct.writer, instance, ink, before, text)) {
+    fleetCellRedraws.written++;
+    return true;
+  }
   root.onRender?.();
   return true;
 }

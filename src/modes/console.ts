@@ -277,7 +277,10 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
   try {
     const view = await loadView();
     const { redrawFleetCells } = view[2];
-    redrawCells = (snapshot, nowMs) => redrawFleetCells(store, snapshot, nowMs);
+    // The table's changed lines written alone when Ink's frame allows it (src/ink/line-write.ts).
+    const writer = await (await import('../ink/line-write.js')).loadInkLineWriter();
+    const direct = writer ? { writer, stdout: process.stdout } : undefined;
+    redrawCells = (snapshot, nowMs) => redrawFleetCells(store, snapshot, nowMs, direct);
     // Same frames, a cheaper output pass (src/ink/output.ts); Ink's own when versions differ.
     await (await import('../ink/output.js')).installFastOutputPass();
     await mountLoop({ store, paths, poller, view });
