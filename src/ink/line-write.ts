@@ -143,6 +143,56 @@ function inkFrameSettled(ink: InkInstanceLike): boolean {
   );
 }
 
+/** True for a UTF-16 code unit outside printable ASCII (a boundary next to one is moved off it). */
+function wide(code: number): boolean {
+  return code > 126 || Number.isNaN(code);
+}
+
+/**
+ * The bytes that turn `before` into `after` on the current row, whose text starts at column `x`
+ * (0-based), ending in the default colours: from the first differing character — its colours
+ * set by replaying the SGR sequences before it — to the last one when both lines are as wide
+ * (the rest is on screen already), else to the line's end. Boundaries never split an SGR
+ * sequence and sit between printable ASCII characters (else they move outwards), so the
+ * column of the first is the count of characters before it.
+ */
+function lineChange(before: string, after: string, x: number, sameWidth: boolean): string {
+  const n = Math.min(before.length, after.length);
+  let from = 0;
+  while (from < n && before.charCodeAt(from) === after.charCodeAt(from)) from++;
+  let suffix = 0;
+  while (suffix < n - from && before.charCodeAt(before.length - 1 - suffix) === after.charCodeAt(after.length - 1 - suffix)) suffix++;
+  let to = sameWidth ? after.length - suffix : after.length;
+  // Off non-ASCII neighbours (a wide or combining character is written whole, with its neighbours).
+  while (from > 0 && (wide(after.charCodeAt(from)) || wide(before.charCodeAt(from)) || wide(after.charCodeAt(from - 1)))) from--;
+  while (to < after.length && (wide(after.charCodeAt(to)) || wide(after.charCodeAt(to - 1)))) to++;
+  // The prefix's SGR sequences (replayed), its width, and a start inside a sequence moved to its start.
+  let codes = '';
+  let column = 0;
+  let ascii = true;
+  for (let i = 0; i < from; i++) {
+    const c = after.charCodeAt(i);
+    if (c !== 27) {
+      if (wide(c)) ascii = false;
+      column++;
+      continue;
+    }
+    const end = after.indexOf('m', i);
+    if (end >= from) {
+      from = i;
+      break;
+    }
+    codes += after.slice(i, end + 1);
+    i = end;
+  }
+  if (!ascii) column = stringWidth(after.slice(0, from));
+  // An end inside a sequence moved past it.
+  const open = after.lastIndexOf('\x1b', to - 1);
+  if (open >= from && after.indexOf('m', open) >= to) to = after.indexOf('m', open) + 1;
+  const text = codes + after.slice(from, to);
+  return `\x1b[${x + column + 1}G${text}${text.includes('\x1b') ? '\x1b[0m' : ''}`;
+}
+
 /**
  * Writes the lines of Ink text node `node` that differ between `before` (on screen in Ink's
  * last frame) and `after` (already set on the node), and marks Ink's frame as unknown (its
@@ -168,10 +218,10 @@ export function writeChangedLines(writer: InkLineWriter, ink: InkInstanceLike, n
     const oldWidth = plainLineWidth(old[k]!);
     if (width === null || oldWidth === null || width > boxWidth || oldWidth > boxWidth) return false;
     const target = at.y + k;
-    out += `${verticalMove(target - row)}\x1b[${at.x + 1}G${line}`;
+    out += verticalMove(target - row) + lineChange(old[k]!, line, at.x, width === oldWidth);
     // The cells the old line covered beyond the new one, erased in place (ECH, default colours):
     // blank as log-update's erased lines are.
-    if (oldWidth > width) out += `${line.includes('\x1b') ? '\x1b[0m' : ''}\x1b[${oldWidth - width}X`;
+    if (oldWidth > width) out += `\x1b[${oldWidth - width}X`;
     row = target;
     lines++;
   }
