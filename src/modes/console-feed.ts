@@ -30,8 +30,20 @@ export interface ConsoleFeedOptions {
 export interface ConsoleFeed {
   stop: () => void;
   idle: () => Promise<void>;
+  /**
+   * The store took `next` in place of `was` quietly (no notification), the poller having found
+   * that only the fleet table's cells differ between them (src/snapshot/view-cells.ts
+   * `onlyCellsDiffer`: same agents in the same order, the same readiness and flags, the same
+   * fleet). Their diff is empty by that rule — a transition is a readiness, an agent flag or a
+   * fleet flag's presence moving, all compared exactly there — so the feed takes `next` as its
+   * baseline without diffing (when `was` is its baseline).
+   */
+  quietlyReplaced: (was: Snapshot | null, next: Snapshot) => void;
   readonly writer: HistoryWriter | null;
 }
+
+/** Work of the feeds, for tests that count it (never times): snapshot diffs run. */
+export const feedWork = { diffs: 0 };
 
 /** Short text of attention transitions for the notice line: `! coder1 working → dead · fleet +FLOOR`. */
 export function attentionNotice(list: readonly Transition[]): string {
@@ -64,6 +76,7 @@ export function startConsoleFeed(opts: ConsoleFeedOptions): ConsoleFeed {
     const snap = s.fleet.snapshot;
     if (!snap || snap === prev) return;
     const first = prev === null;
+    feedWork.diffs++;
     const transitions = diffSnapshots(prev, snap);
     prev = snap;
     if (first) store.getState().markObserved(observedAt(snap));
@@ -84,6 +97,9 @@ export function startConsoleFeed(opts: ConsoleFeedOptions): ConsoleFeed {
   return {
     writer,
     stop: unsubscribe,
+    quietlyReplaced: (was, next) => {
+      if (was !== null && prev === was) prev = next;
+    },
     idle: async () => {
       await writer?.idle();
     },

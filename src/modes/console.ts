@@ -280,7 +280,13 @@ export async function runConsole(opts: GlobalOptions, extra: ConsoleRunOptions =
     // The table's changed lines written alone when Ink's frame allows it (src/ink/line-write.ts).
     const writer = await (await import('../ink/line-write.js')).loadInkLineWriter();
     const direct = writer ? { writer, stdout: process.stdout } : undefined;
-    redrawCells = (snapshot, nowMs) => redrawFleetCells(store, snapshot, nowMs, direct);
+    redrawCells = (snapshot, nowMs) => {
+      const was = store.getState().fleet.snapshot;
+      if (!redrawFleetCells(store, snapshot, nowMs, direct)) return false;
+      // Only cells moved: no transition between the two, the feed needs no diff (console-feed.ts).
+      feed.quietlyReplaced(was, snapshot);
+      return true;
+    };
     // Same frames, a cheaper output pass (src/ink/output.ts); Ink's own when versions differ.
     await (await import('../ink/output.js')).installFastOutputPass();
     await mountLoop({ store, paths, poller, view });
