@@ -57,8 +57,8 @@ export interface InkLineWriter {
   shouldSynchronize(stdout: NodeJS.WriteStream): boolean;
 }
 
-/** Counters for tests (never times): texts written line by line, lines written. */
-export const lineWrites = { texts: 0, lines: 0 };
+/** Counters for tests (never times): texts written line by line, lines written, lines measured by string-width. */
+export const lineWrites = { texts: 0, lines: 0, measured: 0 };
 
 const BSU = '\x1b[?2026h';
 const ESU = '\x1b[?2026l';
@@ -81,9 +81,31 @@ export async function loadInkLineWriter(): Promise<InkLineWriter | null> {
 }
 
 /**
+ * True for a UTF-16 code unit that is neither printable ASCII nor one of the console's one-cell
+ * glyphs (· × – — … ← ↑ → ↓ ─, block elements U+2580–259F, ▲: one code unit, one cell, never
+ * combining; string-width agrees, test/view/format.test.ts): its width needs string-width, and a
+ * change boundary next to it is moved off it. NaN (past the end) counts as such.
+ */
+function wide(c: number): boolean {
+  if (c >= 32 && c <= 126) return false;
+  return !(
+    c === 0xb7 ||
+    c === 0xd7 ||
+    c === 0x2013 ||
+    c === 0x2014 ||
+    c === 0x2026 ||
+    (c >= 0x2190 && c <= 0x2193) ||
+    c === 0x2500 ||
+    (c >= 0x2580 && c <= 0x259f) ||
+    c === 0x25b2
+  );
+}
+
+/**
  * The width of `line` in terminal cells when it holds only printable characters and SGR
  * sequences (`ESC [` digits/`;` `m`); null for anything else (other escapes, controls), which
- * Ink would sanitize. ASCII by a scan, the rest by string-width (what Ink measures with).
+ * Ink would sanitize. ASCII and the one-cell glyphs by a scan, the rest by string-width (what
+ * Ink measures with).
  */
 export function plainLineWidth(line: string): number | null {
   let width = 0;
@@ -99,10 +121,12 @@ export function plainLineWidth(line: string): number | null {
       continue;
     }
     if (c < 32 || (c >= 127 && c < 160)) return null;
-    if (c > 126) ascii = false;
+    if (wide(c)) ascii = false;
     width++;
   }
-  return ascii ? width : stringWidth(line);
+  if (ascii) return width;
+  lineWrites.measured++;
+  return stringWidth(line);
 }
 
 /** Where `node`'s text starts in Ink's frame (columns, rows from its top-left); null when Ink would clip, hide or transform it. */
@@ -141,11 +165,6 @@ function inkFrameSettled(ink: InkInstanceLike): boolean {
     ink.lastOutputHeight > 0 &&
     ink.lastOutputHeight < (stdout.rows ?? 0)
   );
-}
-
-/** True for a UTF-16 code unit outside printable ASCII (a boundary next to one is moved off it). */
-function wide(code: number): boolean {
-  return code > 126 || Number.isNaN(code);
 }
 
 /**

@@ -32,7 +32,7 @@ function fleetOf(idle: number, edit?: (a: AgentRow, i: number) => AgentRow): Sna
     const row: AgentRow = {
       ...a,
       // Wide and combining characters before the changing cells (their columns by width).
-      ...(i === 6 ? { class: 'cöde\u0301' } : i === 7 ? { runtime: '名前' } : {}),
+      ...(i === 6 ? { class: 'cöde\u0301' } : i === 7 ? { runtime: '名前' } : i === 8 ? { class: 'a→b…▀·' } : {}),
       pane: a.pane ? { ...a.pane, idleSeconds: idle + i } : a.pane,
       heartbeat: a.heartbeat ? { ...a.heartbeat, ageSeconds: idle } : a.heartbeat,
       evidence: [`heartbeat ${idle}s old, state=busy`, ...a.evidence.slice(1)],
@@ -199,6 +199,7 @@ describe('table lines written alone', () => {
     expect(plainLineWidth('a\x1b]0;title\x07')).toBeNull();
     expect(plainLineWidth('a\tb')).toBeNull();
     expect(plainLineWidth('名前')).toBe(4);
+    expect(plainLineWidth('▁▂█·…→–x')).toBe(8);
   });
 
   for (const color of [true, false]) {
@@ -216,15 +217,18 @@ describe('table lines written alone', () => {
         const frameBytes = writer!.instanceOf(r.stdout)!.lastOutput.length;
         const before = { written: fleetCellRedraws.written, lines: lineWrites.lines, writes: r.writes(), bytes: r.bytes().length };
         // One agent's age moved: one line written, one write.
-        const one = fleetOf(600, (a, i) => (i === 3 && a.pane ? { ...a, pane: { ...a.pane, idleSeconds: 700 } } : a));
+        // (Its line holds the console's one-cell glyphs: measured by a scan, not by string-width.)
+        const measured = lineWrites.measured;
+        const one = fleetOf(600, (a, i) => (i === 8 && a.pane ? { ...a, pane: { ...a.pane, idleSeconds: 700 } } : a));
         expect(redrawFleetCells(r.store, one, Date.now(), direct)).toBe(true);
         expect(fleetCellRedraws.written - before.written).toBe(1);
         expect(lineWrites.lines - before.lines).toBe(1);
+        expect(lineWrites.measured - measured).toBe(0);
         expect(r.writes() - before.writes).toBe(1);
         expect(r.bytes().length - before.bytes).toBeLessThan(frameBytes / 10);
         // Every age moved: a line per visible agent row at most (the table's rows on this screen), one write.
         // (And agent006's class loses its combining accent: a change right next to a non-ASCII character.)
-        const moved = fleetOf(603, (a, i) => (i === 6 ? { ...a, class: 'cöde' } : a));
+        const moved = fleetOf(603, (a, i) => (i === 6 ? { ...a, class: 'cöde' } : i === 8 ? { ...a, class: 'a→c…▀·' } : a));
         const tableRows = ROWS - 1;
         const bytesBefore = r.bytes().length;
         expect(redrawFleetCells(r.store, moved, Date.now(), direct)).toBe(true);
