@@ -61,10 +61,11 @@ export function keptProgramsUnder(tree: ProcessTree, panePid: number): string[] 
     kept = new Map();
     programsKept.set(tree.entries, kept);
   }
-  const entries = descendantsOf(tree, panePid).map((pid) => tree.entries.get(pid));
+  const pids = descendantsOf(tree, panePid);
+  const entries = pids.map((pid) => tree.entries.get(pid));
   const was = kept.get(panePid);
   if (was && was.entries.length === entries.length && was.entries.every((e, i) => e !== undefined && e === entries[i])) return was.programs;
-  const programs = programsUnder(tree, panePid);
+  const programs = programsUnder(tree, panePid, pids);
   kept.set(panePid, { entries, programs });
   return programs;
 }
