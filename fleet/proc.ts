@@ -87,11 +87,11 @@ function threadCount(text: string): number | null {
 /**
  * Reads every `/proc/<pid>/stat` once (processes that vanish meanwhile are skipped; names that
  * are not a pid, like `self`, are ignored). `procRoot` defaults to `/proc` (tests may point
- * elsewhere). Throws only when `procRoot` cannot be listed.
+ * elsewhere); `names`: its listing, when the caller has it. Throws only when `procRoot` cannot be listed.
  */
-export function readProcessTree(procRoot = '/proc'): ProcessTree {
+export function readProcessTree(procRoot = '/proc', names: readonly string[] = fs.readdirSync(procRoot)): ProcessTree {
   const entries = new Map<number, ProcEntry>();
-  for (const name of fs.readdirSync(procRoot)) {
+  for (const name of names) {
     const pid = Number(name);
     if (!Number.isInteger(pid) || pid <= 0 || name !== String(pid)) continue;
     const entry = readStat(procRoot, pid);

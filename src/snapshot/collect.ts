@@ -339,15 +339,18 @@ async function readScreens(opts: CollectSnapshotOptions, x: ScreenInputs): Promi
  * gone.
  */
 export function readPaneProcesses(panePids: readonly number[], procRoot = '/proc'): ProcessTree {
-  let processes = 0;
+  let names: string[];
   try {
-    for (const name of fs.readdirSync(procRoot)) if (name.charCodeAt(0) <= 57) processes++;
+    names = fs.readdirSync(procRoot);
   } catch {
     return readProcessTree(procRoot);
   }
+  let processes = 0;
+  for (const name of names) if (name.charCodeAt(0) <= 57) processes++;
   const first = panePids[0];
-  if (first === undefined || panePids.length * 2 >= processes || !fs.existsSync(path.join(procRoot, String(first), 'task'))) return readProcessTree(procRoot);
-  return readProcessSubtrees(panePids, procRoot, processes) ?? readProcessTree(procRoot);
+  if (first === undefined || panePids.length * 2 >= processes || !fs.existsSync(path.join(procRoot, String(first), 'task')))
+    return readProcessTree(procRoot, names);
+  return readProcessSubtrees(panePids, procRoot, processes) ?? readProcessTree(procRoot, names);
 }
 
 /** This host's files: heartbeats and agent env files of the local agents, timed. */
