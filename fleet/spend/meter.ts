@@ -106,6 +106,9 @@ function sameAgents(agents: readonly MeterAgent[], kept: readonly Pick<MeterAgen
   return true;
 }
 
+/** The sources of an agent without a sources file (never changed: every reader only reads lists). */
+const NO_SOURCES: SpendSource[] = [];
+
 /** The meter. `runDir`: `<home>/fleet/run`; `pricesFile`: `<home>/fleet/prices.yaml`. */
 export class SpendMeter {
   readonly ledger: SpendLedger;
@@ -196,7 +199,12 @@ export class SpendMeter {
     const mtimeMs = this.reads.missing(this.spendDir, name) ? -1 : this.reads.file(file, mtimeOf);
     const cached = this.sourceCache.get(agent);
     if (cached && cached.mtimeMs === mtimeMs) return cached.list;
-    const list = mtimeMs < 0 ? [] : readSources(this.runDir, agent);
+    // No file: the one empty list (the same list each tick, as a kept one), nothing kept per agent.
+    if (mtimeMs < 0) {
+      if (cached) this.sourceCache.delete(agent);
+      return NO_SOURCES;
+    }
+    const list = readSources(this.runDir, agent);
     this.sourceCache.set(agent, { mtimeMs, list });
     return list;
   }
