@@ -146,7 +146,8 @@ function joinAgent(
     },
     thresholds,
   );
-  const evidence = [...decided.evidence];
+  // classifyReadiness and agentFlags make new arrays each call: the row extends them in place.
+  const evidence = decided.evidence;
   // A remote row says where its pane was seen (local rows need not: the socket is this host's).
   if (!local && pane && !pane.dead) evidence.push(`pane ${pane.target} on socket ${socketLabel(a.socket)}${where}`);
   // Screens are read on this host only: say so where the rules could have told more.
@@ -157,6 +158,9 @@ function joinAgent(
     );
   const unit = h?.systemd?.units.get(agentUnitName(a.name)) ?? null;
   const flagged = agentFlags({ pane, process: processInfo, unit, claimExpired: !!claimed?.expired, paneGone: decided.readiness === 'dead', screen });
+  for (const line of flagged.evidence) evidence.push(line);
+  const flags = flagged.flags;
+  if (decided.flags) for (const flag of decided.flags) flags.push(flag);
   const claim: ClaimInfo | null = claimed ? { cardId: claimed.cardId, title: claimed.title, secondsLeft: claimed.secondsLeft } : null;
   return {
     name: a.name,
@@ -170,8 +174,8 @@ function joinAgent(
     ...(local ? {} : { ssh: sshTarget(a) }),
     readiness: decided.readiness,
     since: sinceOf?.(a.name, decided.readiness) ?? null,
-    evidence: [...evidence, ...flagged.evidence],
-    flags: [...flagged.flags, ...(decided.flags ?? [])],
+    evidence,
+    flags,
     pane,
     heartbeat: probeError ? null : hb.heartbeat,
     unit,
