@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createConsoleStore } from '../../src/store/index.js';
 import { openDetailsOf, openScroll } from '../../src/store/ui-slice.js';
-import { backlogRows, scrollOffset, visibleAgents } from '../../src/store/selectors.js';
+import { backlogRows, scrollOffset, selectedAgentRow, visibleAgents } from '../../src/store/selectors.js';
 import { computeLayout, consoleLayout } from '../../src/view/layout.js';
 import { floorText } from '../../src/view/rows.js';
 import { makeAgent, makeBacklog, makeSnapshot, manyAgents, mixedFleet } from '../fixtures/snapshots.js';
@@ -39,6 +39,26 @@ describe('console store', () => {
     expect(store.getState().ui.selectedAgent).toBe('coder1');
     store.getState().moveSelection(1);
     expect(store.getState().ui.selectedAgent).toBe('enhancer1');
+  });
+  it('finds the selected row in each new snapshot: same roster order, reordered, filtered', () => {
+    const store = createConsoleStore();
+    const first = makeSnapshot(mixedFleet());
+    store.getState().applySnapshot(first);
+    store.getState().moveSelection(2);
+    expect(selectedAgentRow(store.getState())).toBe(at(first.agents, 2));
+    // Fresh rows, same names in the same order (every tick of a live console): the new row.
+    const next = makeSnapshot(mixedFleet());
+    store.getState().applySnapshot(next);
+    expect(selectedAgentRow(store.getState())).toBe(at(next.agents, 2));
+    const reversed = makeSnapshot([...mixedFleet()].reverse());
+    store.getState().applySnapshot(reversed);
+    expect(selectedAgentRow(store.getState())?.name).toBe('coder1');
+    expect(selectedAgentRow(store.getState())).toBe(reversed.agents.find((a) => a.name === 'coder1'));
+    store.getState().setFilter('coder');
+    expect(selectedAgentRow(store.getState())?.name).toBe('coder1');
+    store.getState().applySnapshot(makeSnapshot(mixedFleet().filter((a) => a.name !== 'coder1')));
+    // Gone from the roster: the first row that passes the filter.
+    expect(selectedAgentRow(store.getState())?.name).toBe(visibleAgents(store.getState().fleet.snapshot, 'coder')[0]?.name);
   });
   it('pages by the layout page size and clamps', () => {
     const store = createConsoleStore();
