@@ -10,7 +10,11 @@
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import semver from 'semver';
+// semver's functions one by one (its documented per-function modules): the package's index loads
+// every function and range helper (~95 KB bundled) into each snapshot's start.
+import coerce from 'semver/functions/coerce.js';
+import gt from 'semver/functions/gt.js';
+import satisfies from 'semver/functions/satisfies.js';
 import type { ScreenError, ScreenPrompt, ScreenState } from './types.js';
 import { SHIPPED_SCREEN_RULES, type PromptRule, type ScreenRuleSet, type ScreenRulesFile } from './screen-rules.js';
 import { messageOf } from '../lib/errors.js';
@@ -143,9 +147,9 @@ export function ruleSetFor(rules: CompiledScreenRules, runtime: string, version?
   const candidates = rules.sets.filter((s) => s.names.includes(key));
   const newest = candidates[0];
   if (!newest) return null;
-  const v = version ? semver.coerce(version) : null;
+  const v = version ? coerce(version) : null;
   if (v) {
-    const inRange = candidates.find((s) => !s.set.versions || semver.satisfies(v, s.set.versions));
+    const inRange = candidates.find((s) => !s.set.versions || satisfies(v, s.set.versions));
     if (inRange) return inRange;
   }
   return newest;
@@ -158,12 +162,12 @@ export function ruleSetFor(rules: CompiledScreenRules, runtime: string, version?
  * `versions` range (no set of the runtime holds it). Null when the version is unknown. Pure.
  */
 export function rulesStaleness(set: CompiledRuleSet, version: string | null | undefined): string | null {
-  const v = version ? semver.coerce(version) : null;
+  const v = version ? coerce(version) : null;
   if (!v) return null;
   const { runtime, versions, proven } = set.set;
-  if (versions && !semver.satisfies(v, versions)) return `${runtime} ${version} is outside every rules range (read with ${set.label})`;
-  const p = proven ? semver.coerce(proven) : null;
-  if (p && semver.gt(v, p)) return `${runtime} ${version} is newer than ${proven}, the newest the rules ${set.label} were proven on`;
+  if (versions && !satisfies(v, versions)) return `${runtime} ${version} is outside every rules range (read with ${set.label})`;
+  const p = proven ? coerce(proven) : null;
+  if (p && gt(v, p)) return `${runtime} ${version} is newer than ${proven}, the newest the rules ${set.label} were proven on`;
   return null;
 }
 

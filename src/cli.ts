@@ -140,7 +140,24 @@ async function runProgram(argv: readonly string[], exit: Exit): Promise<void> {
 
 /** Entry point used by bin/mosaic-top: usage errors, `--help` and `--version` end the process at once. */
 export async function main(argv: string[]): Promise<void> {
+  endOnClosedOutput(process.stdout);
   await runProgram(argv, (code) => process.exit(code));
+}
+
+/**
+ * A reader that closed the program's stdout early (`mosaic-top --once --json | head`, an
+ * `events` stream piped into a reader that quit) ends the program at once with exit code 141
+ * (128 + SIGPIPE), as a program killed by SIGPIPE reports in a shell: node ignores SIGPIPE and
+ * would otherwise throw the write's EPIPE as an unhandled 'error' event with a stack, or keep a
+ * stream running into nothing. Any other write error on stdout is one line on stderr, exit 74
+ * (EX_IOERR, sysexits.h).
+ */
+function endOnClosedOutput(stream: NodeJS.WriteStream): void {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(141);
+    process.stderr.write(`mosaic-top: cannot write the output: ${formatFatal(error, false)}\n`);
+    process.exit(74);
+  });
 }
 
 /**

@@ -31,9 +31,10 @@ describe('the bundle: fewer files per start, each verb its own chunk', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-bundle-'));
     pkg = path.join(dir, 'pkg');
     home = path.join(dir, 'home');
-    fs.mkdirSync(path.join(pkg, 'bin'), { recursive: true });
+    fs.mkdirSync(pkg, { recursive: true });
     fs.copyFileSync(path.join(repo, 'package.json'), path.join(pkg, 'package.json'));
-    fs.copyFileSync(path.join(repo, 'bin', 'mosaic-top'), path.join(pkg, 'bin', 'mosaic-top'));
+    // bin/ whole: its package.json makes the executable CommonJS.
+    fs.cpSync(path.join(repo, 'bin'), path.join(pkg, 'bin'), { recursive: true });
     fs.symlinkSync(path.join(repo, 'node_modules'), path.join(pkg, 'node_modules'));
     execFileSync(process.execPath, [path.join(repo, 'scripts', 'bundle.mjs'), path.join(pkg, 'dist', 'bundle')], { stdio: 'pipe' });
     writeHomeRoster(home, `mt-bundle-none-${process.pid}`, [{ name: 'a1', runtime: 'sleep' }]);
