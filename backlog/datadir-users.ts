@@ -114,9 +114,12 @@ export function dataDirInUseReason(dataDir: string, opts: { exclude?: readonly n
   }
   // The backlog server that owns the lock may have opened the dir while we scanned (a client
   // racing a server that another client just started): it is the rightful user, not a stranger.
-  const holder = readDataDirLock(dataDir);
-  const owner = holder && isHolderAlive(holder) ? holder.pid : null;
-  const users = dataDirUsers(dataDir, opts).filter((u) => u.pid !== owner);
+  // A server takes the lock before it opens a file of the dir, so the lock read after the scan
+  // names every server the scan saw; the one read before names a holder that left meanwhile.
+  const before = readDataDirLock(dataDir);
+  const scanned = dataDirUsers(dataDir, opts);
+  const owners = new Set([before, readDataDirLock(dataDir)].flatMap((h) => (h && isHolderAlive(h) ? [h.pid] : [])));
+  const users = scanned.filter((u) => !owners.has(u.pid));
   if (!users.length) return null;
   const who = users.map((u) => `pid ${u.pid} (${u.command})`).join(', ');
   return (

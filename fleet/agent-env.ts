@@ -49,6 +49,39 @@ export function readAgentEnv(agentsDir: string, agent: string): Record<string, s
   }
 }
 
+/** Read buffer of {@link readListedAgentEnv}, made at its first use and shared by every read. */
+let listedEnvBuffer: Buffer | null = null;
+
+/**
+ * {@link readAgentEnv} of `file` (`<agentsDir>/<agent>.env`), which a directory listing just
+ * showed as a regular file (one snapshot's plain reads, fleet/run-dir-watch.ts): opened
+ * non-blocking, read once into a shared buffer (a regular file's read returns all it has up to
+ * the bound), closed — no `stat`, no `fstat`. `{}` when it is gone, larger than
+ * {@link AGENT_ENV_READ_LIMIT} or unreadable, as {@link readAgentEnv} answers. A FIFO swapped in
+ * after the listing cannot hang the read (non-blocking). Never throws.
+ */
+export function readListedAgentEnv(file: string): Record<string, string> {
+  const buffer = (listedEnvBuffer ??= Buffer.allocUnsafe(AGENT_ENV_READ_LIMIT + 1));
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  } catch {
+    return {};
+  }
+  try {
+    const n = fs.readSync(fd, buffer, 0, buffer.length, 0);
+    return n > AGENT_ENV_READ_LIMIT ? {} : parseAgentEnv(buffer.toString('utf8', 0, n));
+  } catch {
+    return {};
+  } finally {
+    try {
+      fs.closeSync(fd);
+    } catch {
+      // The read is over either way.
+    }
+  }
+}
+
 /**
  * Splits a command line into words as a POSIX shell would for the simple cases launchers use:
  * blanks separate words, '…' and "…" quote, a backslash escapes the next character. No

@@ -4,6 +4,7 @@
  * all is no beat), the bounded reader and the atomic writer. Upstream
  * fixed only the path (`~/.config/mosaic/fleet/run/<agent>.hb`, FLEET-OBS-001) and wrote `ts=`.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import type { HeartbeatInfo, HeartbeatState } from './types.js';
 import { BoundedReadError, readBoundedFile } from '../lib/bounded-read.js';
@@ -113,30 +114,33 @@ function quote(raw: string): string {
 export function parseHeartbeat(input: string | Uint8Array, opts: HeartbeatParseOptions): HeartbeatRead {
   const bytes = typeof input === 'string' ? Buffer.from(input, 'utf8') : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
   const fileSize = Math.max(opts.fileSize ?? bytes.length, bytes.length);
-  const truncated = fileSize > bytes.length;
-  const prefix = bytes.toString('utf8');
+  return parseHeartbeatText(bytes.toString('utf8'), bytes.length, fileSize, opts.path, opts.nowSeconds, () => opts);
+}
+
+/** A beat file's times, unix seconds (see {@link HeartbeatParseOptions}). */
+type BeatFileTimes = Pick<HeartbeatParseOptions, 'mtimeSeconds' | 'ctimeSeconds'>;
+
+/**
+ * {@link parseHeartbeat} of `prefix` (the first `readBytes` bytes of a file of `fileSize` bytes,
+ * decoded), asking `times` for the file's times only when the beat needs them (no usable `ts`,
+ * or a `ts` in the future): most beats are parsed without them.
+ */
+function parseHeartbeatText(prefix: string, readBytes: number, fileSize: number, file: string, nowSeconds: number, times: () => BeatFileTimes): HeartbeatRead {
+  const truncated = fileSize > readBytes;
   const lines = splitHeartbeatLines(wholeLines(prefix, truncated));
-  if (lines.recognised === 0) return { heartbeat: null, error: `${opts.path} unreadable: ${noFieldReason(prefix, bytes.length, fileSize)}` };
+  if (lines.recognised === 0) return { heartbeat: null, error: `${file} unreadable: ${noFieldReason(prefix, readBytes, fileSize)}` };
 
   const problems: string[] = [];
   const { values } = lines;
   for (const n of lines.badLines.slice(0, MAX_LISTED_BAD_LINES)) problems.push(`line ${n}: no key=value`);
   if (lines.badLines.length > MAX_LISTED_BAD_LINES) problems.push(`${lines.badLines.length - MAX_LISTED_BAD_LINES} more lines without key=value`);
-  if (truncated) problems.push(`file is ${fileSize} bytes: read only the first ${bytes.length}`);
+  if (truncated) problems.push(`file is ${fileSize} bytes: read only the first ${readBytes}`);
 
   const version = parseVersion(values, problems);
-  const { ts, ageFrom, skewSeconds } = ageOfBeat(parseTs(values, opts.mtimeSeconds, problems), opts, problems);
+  const { ts, ageFrom, skewSeconds } = ageOfBeat(parseTs(values, times, problems), nowSeconds, times, problems);
   const state = parseState(values, version, problems);
-  const optInt = (key: string): number | null => {
-    const raw = values.get(key);
-    if (raw === undefined || raw === '') return null;
-    const n = Number(raw);
-    if (Number.isFinite(n) && n >= 0) return Math.floor(n);
-    problems.push(`${key} ${quote(raw)} is not a number`);
-    return null;
-  };
-  const intervalSeconds = optInt('interval');
-  const pid = optInt('pid');
+  const intervalSeconds = optionalCount(values, 'interval', problems);
+  const pid = optionalCount(values, 'pid', problems);
   const card = values.get('card') || null;
   const note = values.has('note') ? (values.get('note') ?? '').slice(0, MAX_NOTE_LENGTH) || null : null;
   const rawReason = values.get('reason');
@@ -144,10 +148,10 @@ export function parseHeartbeat(input: string | Uint8Array, opts: HeartbeatParseO
 
   return {
     heartbeat: {
-      path: opts.path,
+      path: file,
       version,
       ts,
-      ageSeconds: Math.max(0, Math.floor(opts.nowSeconds) - ageFrom),
+      ageSeconds: Math.max(0, Math.floor(nowSeconds) - ageFrom),
       state,
       // Present only when the beat has one (older snapshot readers never see the key otherwise).
       ...(reason !== null ? { reason } : {}),
@@ -161,6 +165,16 @@ export function parseHeartbeat(input: string | Uint8Array, opts: HeartbeatParseO
     },
     error: null,
   };
+}
+
+/** A whole non-negative number of `key` (floored), null when absent or empty; a problem when it is something else. */
+function optionalCount(values: ReadonlyMap<string, string>, key: string, problems: string[]): number | null {
+  const raw = values.get(key);
+  if (raw === undefined || raw === '') return null;
+  const n = Number(raw);
+  if (Number.isFinite(n) && n >= 0) return Math.floor(n);
+  problems.push(`${key} ${quote(raw)} is not a number`);
+  return null;
 }
 
 /** The text of whole lines: a cut prefix ends inside a line (and maybe inside a character), so its tail is dropped; a BOM is dropped. */
@@ -183,21 +197,24 @@ function splitHeartbeatLines(text: string): HeartbeatLines {
   const values = new Map<string, string>();
   const badLines: number[] = [];
   let recognised = 0;
-  text.split('\n').forEach((raw, i) => {
-    const line = raw.replace(/\r$/, '').trim();
-    if (!line || line.startsWith('#')) return;
+  let number = 0;
+  for (const raw of text.split('\n')) {
+    number += 1;
+    // trim() drops a CR before the line's end too.
+    const line = raw.trim();
+    if (!line || line.charCodeAt(0) === 0x23 /* # */) continue;
     const eq = line.indexOf('=');
     if (eq <= 0) {
-      badLines.push(i + 1);
-      return;
+      badLines.push(number);
+      continue;
     }
     const key = line.slice(0, eq).trim();
     if (V1_KEYS.has(key)) recognised += 1;
     // Inline comments (`ts=123   # unix seconds`) are allowed for every key except the free-text ones.
     let value = line.slice(eq + 1);
-    if (key !== 'note' && key !== 'reason') value = value.replace(/\s+#.*$/, '');
+    if (key !== 'note' && key !== 'reason' && value.includes('#')) value = value.replace(/\s+#.*$/, '');
     values.set(key, value.trim());
-  });
+  }
   return { values, badLines, recognised };
 }
 
@@ -223,7 +240,7 @@ function parseVersion(values: ReadonlyMap<string, string>, problems: string[]): 
 }
 
 /** `ts=` in whole unix seconds; the file's mtime when missing or unreadable (a problem then). */
-function parseTs(values: ReadonlyMap<string, string>, mtimeSeconds: number, problems: string[]): number {
+function parseTs(values: ReadonlyMap<string, string>, times: () => BeatFileTimes, problems: string[]): number {
   const rawTs = values.get('ts');
   if (rawTs === undefined) problems.push('ts missing: used file mtime');
   else {
@@ -231,7 +248,7 @@ function parseTs(values: ReadonlyMap<string, string>, mtimeSeconds: number, prob
     if (rawTs !== '' && Number.isFinite(n) && n > 0) return Math.floor(n);
     problems.push(`ts ${quote(rawTs)} unreadable: used file mtime`);
   }
-  return Math.floor(mtimeSeconds);
+  return Math.floor(times().mtimeSeconds);
 }
 
 /**
@@ -241,12 +258,13 @@ function parseTs(values: ReadonlyMap<string, string>, mtimeSeconds: number, prob
  * only the kernel's clock sets: the beat still ages and goes stale. Returns the displayed `ts`,
  * the unix second the age counts from, and the skew (0 unless clamped).
  */
-function ageOfBeat(ts: number, opts: HeartbeatParseOptions, problems: string[]): { ts: number; ageFrom: number; skewSeconds: number } {
-  if (ts <= opts.nowSeconds + 1) return { ts, ageFrom: ts, skewSeconds: 0 };
-  const now = Math.floor(opts.nowSeconds);
+function ageOfBeat(ts: number, nowSeconds: number, times: () => BeatFileTimes, problems: string[]): { ts: number; ageFrom: number; skewSeconds: number } {
+  if (ts <= nowSeconds + 1) return { ts, ageFrom: ts, skewSeconds: 0 };
+  const now = Math.floor(nowSeconds);
   const skewSeconds = ts - now;
-  const mtime = Math.floor(opts.mtimeSeconds);
-  const ctime = opts.ctimeSeconds === undefined ? null : Math.floor(opts.ctimeSeconds);
+  const { mtimeSeconds, ctimeSeconds } = times();
+  const mtime = Math.floor(mtimeSeconds);
+  const ctime = ctimeSeconds === undefined ? null : Math.floor(ctimeSeconds);
   if (mtime <= now) {
     problems.push(`ts ${skewSeconds}s in the future (clock skew): clamped to now, age from the file's mtime`);
     return { ts: now, ageFrom: mtime, skewSeconds };
@@ -299,6 +317,52 @@ export function readHeartbeatStamped(runDir: string, agent: string, nowSeconds: 
   } catch (error) {
     const why = error instanceof BoundedReadError ? error.message.slice(file.length + 2) : messageOf(error);
     return { read: { heartbeat: null, error: maskUnquotable(`${file} unreadable: ${why}`) }, stamp: null };
+  }
+}
+
+/** Read buffer of {@link readListedHeartbeat}, shared by every read (one byte more than the bound tells a larger file). */
+const listedBeatBuffer = Buffer.allocUnsafe(HEARTBEAT_READ_LIMIT + 1);
+
+/** Thrown inside {@link readListedHeartbeat} when the descriptor read is not a regular file after all. */
+const NOT_REGULAR = new Error('not a regular file');
+
+/**
+ * {@link readHeartbeat} of `file` (`<runDir>/<agent>.hb` as {@link heartbeatPath} spells it), which
+ * a directory listing just showed as a regular file (one snapshot's plain reads,
+ * fleet/run-dir-watch.ts): opened non-blocking, read once into a shared buffer, closed; `fstat`ed
+ * only when the beat needs the file's times (no usable `ts`, or a `ts` in the future) — a
+ * regular file's read returns all it has up to the bound. Null when the read is not that plain
+ * case (the file is gone, empty, larger than {@link HEARTBEAT_READ_LIMIT}, not a regular file when
+ * `fstat`ed, any error): the caller reads it again with {@link readHeartbeat}, which tells why. A
+ * FIFO swapped in after the listing cannot hang the read (non-blocking), at worst its first bytes
+ * are parsed. Never throws.
+ */
+export function readListedHeartbeat(file: string, nowSeconds: number): HeartbeatRead | null {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  } catch {
+    return null;
+  }
+  try {
+    const n = fs.readSync(fd, listedBeatBuffer, 0, listedBeatBuffer.length, 0);
+    if (n === 0 || n > HEARTBEAT_READ_LIMIT) return null;
+    let times: BeatFileTimes | undefined;
+    const fileTimes = (): BeatFileTimes => {
+      if (times) return times;
+      const st = fs.fstatSync(fd);
+      if (!st.isFile()) throw NOT_REGULAR;
+      return (times = { mtimeSeconds: st.mtimeMs / 1000, ctimeSeconds: st.ctimeMs / 1000 });
+    };
+    return parseHeartbeatText(listedBeatBuffer.toString('utf8', 0, n), n, n, file, nowSeconds, fileTimes);
+  } catch {
+    return null;
+  } finally {
+    try {
+      fs.closeSync(fd);
+    } catch {
+      // The read is over either way.
+    }
   }
 }
 

@@ -40,23 +40,58 @@ export function parseProcStat(text: string): ProcEntry | null {
   const close = text.lastIndexOf(')');
   if (open < 0 || close < open) return null;
   const pid = Number(text.slice(0, open).trim());
-  const rest = text
-    .slice(close + 1)
-    .trim()
-    .split(/\s+/);
-  const ppid = Number(rest[1]);
+  const ppid = ppidAt(text, close);
   if (!Number.isInteger(pid) || !Number.isInteger(ppid)) return null;
   return { pid, ppid, comm: text.slice(open + 1, close) };
+}
+
+/** Is `c` (a char code) an ASCII digit. */
+const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+
+/**
+ * The ppid field after the comm's closing `)` at `close`: the second blank-separated field.
+ * The kernel's shape (`) S 123 …`: one space, a one-letter state, one space, digits) is read in
+ * place; anything else is split as words.
+ */
+function ppidAt(text: string, close: number): number {
+  if (text.charCodeAt(close + 1) === 32 && text.charCodeAt(close + 2) > 32 && text.charCodeAt(close + 3) === 32 && isDigit(text.charCodeAt(close + 4))) {
+    let end = close + 5;
+    while (isDigit(text.charCodeAt(end))) end++;
+    const next = text.charCodeAt(end);
+    if (Number.isNaN(next) || next === 32) return Number(text.slice(close + 4, end));
+  }
+  return Number(
+    text
+      .slice(close + 1)
+      .trim()
+      .split(/\s+/)[1],
+  );
+}
+
+/**
+ * Threads of the process whose `stat` is `text` (field 20, `num_threads`), or null when the
+ * text is not the kernel's shape (then every thread's `children` file is listed).
+ */
+function threadCount(text: string): number | null {
+  let at = text.lastIndexOf(')') + 1;
+  // Fields after the comm: state is field 3, num_threads field 20.
+  for (let field = 2; field < 19; field++) {
+    at = text.indexOf(' ', at + 1);
+    if (at < 0) return null;
+  }
+  const end = text.indexOf(' ', at + 1);
+  const n = Number(text.slice(at + 1, end < 0 ? undefined : end));
+  return Number.isInteger(n) && n > 0 ? n : null;
 }
 
 /**
  * Reads every `/proc/<pid>/stat` once (processes that vanish meanwhile are skipped; names that
  * are not a pid, like `self`, are ignored). `procRoot` defaults to `/proc` (tests may point
- * elsewhere). Throws only when `procRoot` cannot be listed.
+ * elsewhere); `names`: its listing, when the caller has it. Throws only when `procRoot` cannot be listed.
  */
-export function readProcessTree(procRoot = '/proc'): ProcessTree {
+export function readProcessTree(procRoot = '/proc', names: readonly string[] = fs.readdirSync(procRoot)): ProcessTree {
   const entries = new Map<number, ProcEntry>();
-  for (const name of fs.readdirSync(procRoot)) {
+  for (const name of names) {
     const pid = Number(name);
     if (!Number.isInteger(pid) || pid <= 0 || name !== String(pid)) continue;
     const entry = readStat(procRoot, pid);
@@ -65,24 +100,22 @@ export function readProcessTree(procRoot = '/proc'): ProcessTree {
   return { procRoot, entries, children: childrenOf(entries) };
 }
 
-/** Read buffer of {@link readStat}, shared by every read: a stat line is well under 1 KiB (comm ≤ 15 bytes). */
-const statBuffer = Buffer.alloc(4096);
-
-/** Reads and parses one `/proc/<pid>/stat`; null when the process is gone or the file is garbage. */
+/** Reads and parses one `/proc/<pid>/stat` (one call: node reads it natively); null when the process is gone or the file is garbage. */
 function readStat(procRoot: string, pid: number): ProcEntry | null {
-  // open + read + close into one shared buffer: a machine has 1,000+ processes, and
-  // readFileSync's fstat, allocation and decoding per file cost more than the read itself.
-  let fd: number | null = null;
+  const text = readStatText(procRoot, pid);
+  return text === null ? null : parseProcStat(text);
+}
+
+/** The text of `<procRoot>/<pid>/stat`, null when it cannot be read (the process is gone). */
+function readStatText(procRoot: string, pid: number): string | null {
   try {
-    fd = fs.openSync(`${procRoot}/${pid}/stat`, 'r');
-    const n = fs.readSync(fd, statBuffer, 0, statBuffer.length, 0);
-    return parseProcStat(statBuffer.toString('utf8', 0, n));
+    return fs.readFileSync(`${procRoot}/${pid}/stat`, UTF8);
   } catch {
     return null;
-  } finally {
-    if (fd !== null) fs.closeSync(fd);
   }
 }
+
+const UTF8 = { encoding: 'utf8' } as const;
 
 function childrenOf(entries: ReadonlyMap<number, ProcEntry>): Map<number, number[]> {
   const children = new Map<number, number[]>();
@@ -188,11 +221,8 @@ export function readCmdline(tree: ProcessTree, pid: number): string[] {
   if (kept) return kept;
   let argv: string[] = [];
   try {
-    const raw = fs.readFileSync(path.join(tree.procRoot, String(pid), 'cmdline'), 'utf8');
-    argv = raw
-      .split('\u0000')
-      .filter((s, i, all) => s !== '' || i < all.length - 1)
-      .filter(Boolean);
+    const raw = fs.readFileSync(`${tree.procRoot}/${pid}/cmdline`, UTF8);
+    argv = raw.split('\u0000').filter(Boolean);
   } catch {
     // gone or unreadable: no argv
   }
@@ -204,19 +234,27 @@ export function readCmdline(tree: ProcessTree, pid: number): string[] {
  * Program names seen under a pane: for the pane pid and each descendant, the basename of
  * `comm`, `argv[0]`, and `argv[1]` when `argv[0]` is an interpreter (a shebang script shows as
  * its interpreter, so `node /x/pi` must still count as `pi`). Deduplicated, in discovery order.
+ * `pids`: the pane's {@link descendantsOf}, when the caller has them already.
  */
-export function programsUnder(tree: ProcessTree, panePid: number): string[] {
+export function programsUnder(tree: ProcessTree, panePid: number, pids: readonly number[] = descendantsOf(tree, panePid)): string[] {
   const seen = new Set<string>();
-  for (const pid of descendantsOf(tree, panePid)) {
+  for (const pid of pids) {
     const entry = tree.entries.get(pid);
-    if (entry?.comm) seen.add(path.basename(entry.comm));
+    if (entry?.comm) seen.add(baseName(entry.comm));
     const argv = readCmdline(tree, pid);
-    const argv0 = argv[0] ? path.basename(argv[0]) : '';
+    const argv0 = argv[0] ? baseName(argv[0]) : '';
     if (argv0 && !argv0.startsWith('-')) seen.add(argv0);
     // argv[1] names the program only when argv[0] is an interpreter running a script (shebang).
-    if (INTERPRETER.test(argv0) && argv[1] && !argv[1].startsWith('-')) seen.add(path.basename(argv[1]));
+    if (INTERPRETER.test(argv0) && argv[1] && !argv[1].startsWith('-')) seen.add(baseName(argv[1]));
   }
   return [...seen];
+}
+
+/** `path.basename(p)`, without its work for the common names (none or one `/` not at the end). */
+function baseName(p: string): string {
+  const slash = p.lastIndexOf('/');
+  if (slash < 0) return p;
+  return slash < p.length - 1 ? p.slice(slash + 1) : path.basename(p);
 }
 
 /**
@@ -227,33 +265,79 @@ export function programsUnder(tree: ProcessTree, panePid: number): string[] {
  * whole tree then. Processes that exit meanwhile are skipped.
  */
 export function readProcessSubtree(pid: number, procRoot = '/proc', limit = 256): ProcessTree | null {
+  return readProcessSubtrees([pid], procRoot, Infinity, limit);
+}
+
+/**
+ * The process tree under each of `pids` (each pid and its descendants, at most `limit` per
+ * pid), read as {@link readProcessSubtree} does: each process's `stat`, then its threads'
+ * `children` files — the main thread's alone, without listing `task/`, when the `stat` says the
+ * process has one thread. A parent's children are in the order {@link readProcessTree} finds them
+ * (node lists `/proc` sorted by name: pids as strings).
+ * Null when a pid is gone, the kernel has no `children` files, or the reads (files and listings)
+ * exceed `maxReads` (the whole table is fewer reads then): read the whole tree instead.
+ */
+export function readProcessSubtrees(pids: readonly number[], procRoot: string, maxReads: number, limit = 256): ProcessTree | null {
   const entries = new Map<number, ProcEntry>();
-  const queue = [pid];
-  while (queue.length && entries.size < limit) {
-    const p = queue.shift()!;
-    if (entries.has(p)) continue;
-    const entry = readStat(procRoot, p);
-    if (!entry) {
-      if (p === pid) return null;
-      continue;
-    }
-    entries.set(p, entry);
-    let tasks: string[];
-    try {
-      tasks = fs.readdirSync(path.join(procRoot, String(p), 'task'));
-    } catch {
-      continue;
-    }
-    for (const tid of tasks) {
-      let text: string;
-      try {
-        text = fs.readFileSync(path.join(procRoot, String(p), 'task', tid, 'children'), 'utf8');
-      } catch (error) {
-        if (p === pid && (error as NodeJS.ErrnoException).code === 'ENOENT' && tid === String(pid)) return null;
+  const budget = { reads: 0 };
+  for (const pid of pids) {
+    if (entries.has(pid)) continue;
+    const queue = [pid];
+    let found = 0;
+    for (let i = 0; i < queue.length && found < limit; i++) {
+      const p = queue[i]!;
+      if (entries.has(p)) continue;
+      budget.reads++;
+      const text = readStatText(procRoot, p);
+      const entry = text === null ? null : parseProcStat(text);
+      if (!entry || text === null) {
+        if (p === pid) return null;
         continue;
       }
-      for (const c of text.trim().split(/\s+/)) if (/^\d+$/.test(c)) queue.push(Number(c));
+      entries.set(p, entry);
+      found++;
+      if (!queueChildren(procRoot, p, threadCount(text) === 1, queue, budget) && p === pid) return null;
+      if (budget.reads > maxReads) return null;
     }
   }
-  return { procRoot, entries, children: childrenOf(entries) };
+  const children = childrenOf(entries);
+  for (const list of children.values()) if (list.length > 1) list.sort(byName);
+  return { procRoot, entries, children };
+}
+
+/** Orders pids as their `/proc` names sort (`10` before `9`). */
+const byName = (x: number, y: number): number => {
+  const a = String(x);
+  const b = String(y);
+  return a < b ? -1 : a > b ? 1 : 0;
+};
+
+/**
+ * Queues the children of process `p` from its threads' `children` files (the main thread's only
+ * when `oneThread`; else `task/` listed, a listing that fails queues nothing). False when the
+ * main thread has no `children` file (the kernel has none, or `p` is gone). Counts its reads.
+ */
+function queueChildren(procRoot: string, p: number, oneThread: boolean, queue: number[], budget: { reads: number }): boolean {
+  let tids: string[] = [String(p)];
+  if (!oneThread) {
+    budget.reads++;
+    try {
+      tids = fs.readdirSync(`${procRoot}/${p}/task`);
+    } catch {
+      return true;
+    }
+  }
+  let mainThreadFile = true;
+  for (const tid of tids) {
+    budget.reads++;
+    let text: string;
+    try {
+      text = fs.readFileSync(`${procRoot}/${p}/task/${tid}/children`, UTF8);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT' && tid === String(p)) mainThreadFile = false;
+      continue;
+    }
+    if (text.length > 0) for (const c of text.trim().split(/\s+/)) if (/^\d+$/.test(c)) queue.push(Number(c));
+  }
+  return mainThreadFile;
 }

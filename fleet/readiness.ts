@@ -287,7 +287,10 @@ function classifyFromBeat(input: ReadinessInput, pane: PaneInfo, heartbeat: Hear
  * descendants)? Upstream's example: roster says `pi`, the pane runs `python dogfood-agent.py`.
  */
 export function matchProcess(expected: string, paneCommand: string | null, seen: readonly string[]): ProcessInfo {
-  const all = [...new Set([...(paneCommand ? [paneCommand] : []), ...seen])];
+  const names = new Set<string>();
+  if (paneCommand) names.add(paneCommand);
+  for (const name of seen) names.add(name);
+  const all = [...names];
   const want = expected.trim();
   // comm is cut to 15 chars by the kernel: accept a 15-char prefix match too.
   const matches = want === '' || all.some((name) => name === want || (name.length === 15 && want.startsWith(name)));

@@ -7,10 +7,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { readAgentEnv } from './agent-env.js';
+import { readAgentEnv, readListedAgentEnv } from './agent-env.js';
 import { DirWatchCache, type DirWatchOptions, type DirWatchStats } from './dir-watch.js';
 import { fileStamp, unchangedSince, type FileStamp } from './file-stamp.js';
-import { readHeartbeat, readHeartbeatStamped, type HeartbeatRead } from './heartbeat.js';
+import { readHeartbeat, readHeartbeatStamped, readListedHeartbeat, type HeartbeatRead } from './heartbeat.js';
 import { PAUSED_FILE, readPausedFlag } from './paused.js';
 import type { PausedFlag } from './types.js';
 
@@ -168,29 +168,61 @@ export function isPausedChange(name: string | null): boolean {
 export const PLAIN_RUN_DIR_READERS: RunDirReaders = { heartbeat: readHeartbeat, agentEnv: readAgentEnv, paused: readPausedFlag };
 
 /**
+ * One directory's listing for {@link plainRunDirReaders}: each name and whether it is a regular
+ * file (the entry's type, no `stat`), and the prefix `path.join(dir, name)` starts with.
+ */
+interface Listing {
+  regular: Map<string, boolean>;
+  prefix: string;
+}
+
+/** `dir` listed with its entries' types; empty when it does not exist; null when it cannot be listed otherwise (read file by file then). */
+function listDir(dir: string): Listing | null {
+  const regular = new Map<string, boolean>();
+  try {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) regular.set(entry.name, entry.isFile());
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return null;
+  }
+  // `path.join(dir, name)` for a name without `/` (an agent's file): the normal form of the dir, then the name.
+  return { regular, prefix: path.join(dir, 'x').slice(0, -1) };
+}
+
+/**
  * Plain readers for ONE snapshot (`--once`, and each tick of the console with push off): as
- * {@link PLAIN_RUN_DIR_READERS}, except that each directory is listed once, at its first read,
- * and a file it does not list is answered as missing without touching it (most agents have no
- * env file: one listing instead of a `stat` per agent). A directory that cannot be listed is
- * read file by file. A file created after the listing is seen by the next snapshot.
+ * {@link PLAIN_RUN_DIR_READERS}, except that each directory is listed once, with its entries'
+ * types, at its first read: a file the listing lacks is answered as missing without touching it
+ * (most agents have no env file; a missing directory holds nothing), and a file it shows as a
+ * regular file is read with one open, one read and one close (fleet/heartbeat.ts
+ * `readListedHeartbeat`, fleet/agent-env.ts `readListedAgentEnv`); anything else (a symlink, a
+ * FIFO, a directory, a read that is not plain) goes through the plain reader, which says what it
+ * is. A directory that cannot be listed is read file by file. A file created after the listing is
+ * seen by the next snapshot.
  */
 export function plainRunDirReaders(): RunDirReaders {
-  const listings = new Map<string, Set<string> | null>();
-  const listed = (dir: string, name: string): boolean => {
-    let names = listings.get(dir);
-    if (names === undefined) {
-      try {
-        names = new Set(fs.readdirSync(dir));
-      } catch {
-        names = null;
-      }
-      listings.set(dir, names);
-    }
-    return names === null || name.includes('/') || names.has(name);
+  const listings = new Map<string, Listing | null>();
+  const listingOf = (dir: string): Listing | null => {
+    let listing = listings.get(dir);
+    if (listing === undefined) listings.set(dir, (listing = listDir(dir)));
+    return listing;
   };
   return {
-    heartbeat: (runDir, agent, nowSeconds) => (listed(runDir, `${agent}.hb`) ? readHeartbeat(runDir, agent, nowSeconds) : { heartbeat: null, error: null }),
-    agentEnv: (agentsDir, agent) => (listed(agentsDir, `${agent}.env`) ? readAgentEnv(agentsDir, agent) : {}),
+    heartbeat: (runDir, agent, nowSeconds) => {
+      const listing = agent.includes('/') ? null : listingOf(runDir);
+      if (!listing) return readHeartbeat(runDir, agent, nowSeconds);
+      const name = `${agent}.hb`;
+      const regular = listing.regular.get(name);
+      if (regular === undefined) return { heartbeat: null, error: null };
+      return (regular ? readListedHeartbeat(listing.prefix + name, nowSeconds) : null) ?? readHeartbeat(runDir, agent, nowSeconds);
+    },
+    agentEnv: (agentsDir, agent) => {
+      const listing = agent.includes('/') ? null : listingOf(agentsDir);
+      if (!listing) return readAgentEnv(agentsDir, agent);
+      const name = `${agent}.env`;
+      const regular = listing.regular.get(name);
+      if (regular === undefined) return {};
+      return regular ? readListedAgentEnv(listing.prefix + name) : readAgentEnv(agentsDir, agent);
+    },
     paused: readPausedFlag,
   };
 }

@@ -65,11 +65,14 @@ export function paneIdleSeconds(
   sessionActivity: string | undefined,
   nowSeconds: number,
 ): { activity: number | null; idleSeconds: number | null } {
-  for (const raw of [paneActivity, windowActivity, sessionActivity]) {
-    const n = int(raw);
-    if (n !== null && n > 0) return { activity: n, idleSeconds: Math.max(0, nowSeconds - n) };
-  }
-  return { activity: null, idleSeconds: null };
+  const activity = firstActivity(paneActivity) ?? firstActivity(windowActivity) ?? firstActivity(sessionActivity);
+  return activity === null ? { activity: null, idleSeconds: null } : { activity, idleSeconds: Math.max(0, nowSeconds - activity) };
+}
+
+/** An activity field as unix seconds when finite and positive, else null. */
+function firstActivity(raw: string | undefined): number | null {
+  const n = int(raw);
+  return n !== null && n > 0 ? n : null;
 }
 
 /**
@@ -88,7 +91,7 @@ export function parseListPanes(stdout: string, nowSeconds: number): { panes: Tmu
       skipped++;
       continue;
     }
-    const title = parts.slice(n - 1).join(PANE_FIELD_SEPARATOR);
+    const title = parts.length === n ? (parts[n - 1] ?? '') : parts.slice(n - 1).join(PANE_FIELD_SEPARATOR);
     // Every field is there (length checked above): the defaults only satisfy the type.
     const [session = '', win, pane, paneId = '', pid, cmd = '', dead, deadStatus, pa, wa, sa, w, h] = parts;
     const { activity, idleSeconds } = paneIdleSeconds(pa, wa, sa, nowSeconds);

@@ -106,6 +106,9 @@ function sameAgents(agents: readonly MeterAgent[], kept: readonly Pick<MeterAgen
   return true;
 }
 
+/** The sources of an agent without a sources file (never changed: every reader only reads lists). */
+const NO_SOURCES: SpendSource[] = [];
+
 /** The meter. `runDir`: `<home>/fleet/run`; `pricesFile`: `<home>/fleet/prices.yaml`. */
 export class SpendMeter {
   readonly ledger: SpendLedger;
@@ -116,6 +119,8 @@ export class SpendMeter {
   private sourcesFiles = new Map<string, AgentFiles>();
   /** `<run>/spend`: the sources and quota files' directory. */
   private readonly spendDir: string;
+  /** What `path.join(spendDir, name)` puts before a name without `/`. */
+  private readonly spendPrefix: string;
   /** What {@link allSources} last answered from: the agents (name, runtime) and the epoch of {@link spendDir}. */
   private lastAgents: readonly Pick<MeterAgent, 'name' | 'runtime'>[] = [];
   private lastSpendEpoch: number | null = null;
@@ -143,6 +148,7 @@ export class SpendMeter {
     opts: { cache?: boolean; sqlite?: SqliteRunner; watch?: boolean | WatchedMeterReadsOptions } = {},
   ) {
     this.spendDir = path.join(runDir, 'spend');
+    this.spendPrefix = path.join(this.spendDir, 'x').slice(0, -1);
     this.ledger = new SpendLedger(opts.cache === false ? null : path.join(this.spendDir, 'cache'));
     this.opencode = new OpencodeStore(opts.sqlite);
     this.reads = opts.watch ? new WatchedMeterReads(opts.watch === true ? {} : opts.watch) : plainMeterReads();
@@ -163,13 +169,23 @@ export class SpendMeter {
     return this.priceBook;
   }
 
-  /** `<run>/spend/<agent>.sources` and `<agent>.quota.json`, built once per agent. */
+  /**
+   * `<run>/spend/<agent>.sources` and `<agent>.quota.json`, built once per agent (a roster's agent
+   * names hold no `/` or `.`: the names are `<agent>.sources`, the paths the spend dir's and the name).
+   */
   private sourcesEntry(agent: string): AgentFiles {
     let entry = this.sourcesFiles.get(agent);
     if (entry === undefined) {
-      const file = sourcesPath(this.runDir, agent);
-      const quotaFile = quotaPath(this.runDir, agent);
-      this.sourcesFiles.set(agent, (entry = { file, name: path.basename(file), quotaFile, quotaName: path.basename(quotaFile) }));
+      if (agent.includes('/')) {
+        const file = sourcesPath(this.runDir, agent);
+        const quotaFile = quotaPath(this.runDir, agent);
+        entry = { file, name: path.basename(file), quotaFile, quotaName: path.basename(quotaFile) };
+      } else {
+        const name = `${agent}.sources`;
+        const quotaName = `${agent}.quota.json`;
+        entry = { file: this.spendPrefix + name, name, quotaFile: this.spendPrefix + quotaName, quotaName };
+      }
+      this.sourcesFiles.set(agent, entry);
     }
     return entry;
   }
@@ -183,7 +199,12 @@ export class SpendMeter {
     const mtimeMs = this.reads.missing(this.spendDir, name) ? -1 : this.reads.file(file, mtimeOf);
     const cached = this.sourceCache.get(agent);
     if (cached && cached.mtimeMs === mtimeMs) return cached.list;
-    const list = mtimeMs < 0 ? [] : readSources(this.runDir, agent);
+    // No file: the one empty list (the same list each tick, as a kept one), nothing kept per agent.
+    if (mtimeMs < 0) {
+      if (cached) this.sourceCache.delete(agent);
+      return NO_SOURCES;
+    }
+    const list = readSources(this.runDir, agent);
     this.sourceCache.set(agent, { mtimeMs, list });
     return list;
   }
@@ -317,7 +338,12 @@ export class SpendMeter {
    */
   private spendDirUnchanged(agents: readonly MeterAgent[]): boolean {
     const epoch = this.reads.epochOf(this.spendDir);
-    const unchanged = epoch !== null && epoch === this.lastSpendEpoch && sameAgents(agents, this.lastAgents);
+    // No epoch (plain reads, a directory not watched): not unchanged, and no agents to keep.
+    if (epoch === null) {
+      this.lastSpendEpoch = null;
+      return false;
+    }
+    const unchanged = epoch === this.lastSpendEpoch && sameAgents(agents, this.lastAgents);
     if (!unchanged) {
       this.lastSpendEpoch = epoch;
       this.lastAgents = agents.map(({ name, runtime }) => ({ name, runtime }));

@@ -15,7 +15,7 @@ import { agentLaunch } from '../../fleet/agent-env.js';
 import { resolveFleetProfile } from '../../fleet/profile.js';
 import type { HeartbeatRead } from '../../fleet/heartbeat.js';
 import { plainRunDirReaders, type RunDirReaders } from '../../fleet/run-dir-watch.js';
-import { readProcessSubtree, readProcessTree, type ProcEntry, type ProcessTree, type ProcessTreeReader } from '../../fleet/proc.js';
+import { readProcessSubtrees, readProcessTree, type ProcessTree, type ProcessTreeReader } from '../../fleet/proc.js';
 import { readinessThresholds, type ReadinessThresholds } from '../../fleet/readiness.js';
 import { probeRemoteHost } from '../../fleet/remote-probe.js';
 import type { RemoteHostProbe } from '../../fleet/remote-probe-output.js';
@@ -332,34 +332,25 @@ async function readScreens(opts: CollectSnapshotOptions, x: ScreenInputs): Promi
  * The process tree of a one-off snapshot (`--once`, no reader kept): the live panes' processes
  * and their descendants — all the snapshot ever looks up (the join's programs under a pane, the
  * spend meter's and the runtime versions' processes under it). Read pane by pane
- * (fleet/proc.ts `readProcessSubtree`: a process's `stat` and its threads' `children` files)
- * while that is fewer reads than the whole table (~3 per pane against one per process of the
- * machine; a shared machine runs 1,000+); the whole table otherwise, and when the kernel has no
- * `children` files, `procRoot` is not a real proc (no `task` dir) or a pane's process is gone.
+ * (fleet/proc.ts `readProcessSubtrees`: a process's `stat` and its `children` files, ~2 reads
+ * per process under a pane) while that stays fewer reads than the whole table (one per process
+ * of the machine; a shared machine runs 1,000+); the whole table otherwise, and when the kernel
+ * has no `children` files, `procRoot` is not a real proc (no `task` dir) or a pane's process is
+ * gone.
  */
 export function readPaneProcesses(panePids: readonly number[], procRoot = '/proc'): ProcessTree {
-  let processes = 0;
+  let names: string[];
   try {
-    for (const name of fs.readdirSync(procRoot)) if (name.charCodeAt(0) <= 57) processes++;
+    names = fs.readdirSync(procRoot);
   } catch {
     return readProcessTree(procRoot);
   }
+  let processes = 0;
+  for (const name of names) if (name.charCodeAt(0) <= 57) processes++;
   const first = panePids[0];
-  if (first === undefined || panePids.length * 3 >= processes || !fs.existsSync(path.join(procRoot, String(first), 'task'))) return readProcessTree(procRoot);
-  const entries = new Map<number, ProcEntry>();
-  for (const pid of panePids) {
-    if (entries.has(pid)) continue;
-    const sub = readProcessSubtree(pid, procRoot);
-    if (!sub) return readProcessTree(procRoot);
-    for (const [p, e] of sub.entries) entries.set(p, e);
-  }
-  const children = new Map<number, number[]>();
-  for (const e of entries.values()) {
-    const list = children.get(e.ppid);
-    if (list) list.push(e.pid);
-    else children.set(e.ppid, [e.pid]);
-  }
-  return { procRoot, entries, children };
+  if (first === undefined || panePids.length * 2 >= processes || !fs.existsSync(path.join(procRoot, String(first), 'task')))
+    return readProcessTree(procRoot, names);
+  return readProcessSubtrees(panePids, procRoot, processes) ?? readProcessTree(procRoot, names);
 }
 
 /** This host's files: heartbeats and agent env files of the local agents, timed. */

@@ -61,10 +61,11 @@ export function keptProgramsUnder(tree: ProcessTree, panePid: number): string[] 
     kept = new Map();
     programsKept.set(tree.entries, kept);
   }
-  const entries = descendantsOf(tree, panePid).map((pid) => tree.entries.get(pid));
+  const pids = descendantsOf(tree, panePid);
+  const entries = pids.map((pid) => tree.entries.get(pid));
   const was = kept.get(panePid);
   if (was && was.entries.length === entries.length && was.entries.every((e, i) => e !== undefined && e === entries[i])) return was.programs;
-  const programs = programsUnder(tree, panePid);
+  const programs = programsUnder(tree, panePid, pids);
   kept.set(panePid, { entries, programs });
   return programs;
 }
@@ -145,7 +146,8 @@ function joinAgent(
     },
     thresholds,
   );
-  const evidence = [...decided.evidence];
+  // classifyReadiness and agentFlags make new arrays each call: the row extends them in place.
+  const evidence = decided.evidence;
   // A remote row says where its pane was seen (local rows need not: the socket is this host's).
   if (!local && pane && !pane.dead) evidence.push(`pane ${pane.target} on socket ${socketLabel(a.socket)}${where}`);
   // Screens are read on this host only: say so where the rules could have told more.
@@ -156,6 +158,9 @@ function joinAgent(
     );
   const unit = h?.systemd?.units.get(agentUnitName(a.name)) ?? null;
   const flagged = agentFlags({ pane, process: processInfo, unit, claimExpired: !!claimed?.expired, paneGone: decided.readiness === 'dead', screen });
+  for (const line of flagged.evidence) evidence.push(line);
+  const flags = flagged.flags;
+  if (decided.flags) for (const flag of decided.flags) flags.push(flag);
   const claim: ClaimInfo | null = claimed ? { cardId: claimed.cardId, title: claimed.title, secondsLeft: claimed.secondsLeft } : null;
   return {
     name: a.name,
@@ -169,8 +174,8 @@ function joinAgent(
     ...(local ? {} : { ssh: sshTarget(a) }),
     readiness: decided.readiness,
     since: sinceOf?.(a.name, decided.readiness) ?? null,
-    evidence: [...evidence, ...flagged.evidence],
-    flags: [...flagged.flags, ...(decided.flags ?? [])],
+    evidence,
+    flags,
     pane,
     heartbeat: probeError ? null : hb.heartbeat,
     unit,

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { spawn } from 'node:child_process';
-import { descendantsOf, programsUnder, ProcessTreeReader, readProcessSubtree, readProcessTree } from '../../fleet/proc.js';
+import { descendantsOf, parseProcStat, programsUnder, ProcessTreeReader, readProcessSubtree, readProcessSubtrees, readProcessTree } from '../../fleet/proc.js';
 
 describe('process tree (fake /proc)', () => {
   let root: string | null = null;
@@ -90,3 +90,71 @@ describe('readProcessSubtree (the real /proc)', () => {
     expect(readProcessSubtree(2 ** 22 + 12345)).toBeNull();
   });
 });
+
+describe('readProcessSubtrees (the real /proc)', () => {
+  /** Starts `args` as a group leader and waits (bounded) until its subtree holds `size` processes. */
+  async function group(args: string[], size: number): Promise<number> {
+    const child = spawn(args[0]!, args.slice(1), { stdio: 'ignore', detached: true });
+    const pid = child.pid!;
+    started.push(pid);
+    for (let i = 0; i < 200 && (readProcessSubtree(pid)?.entries.size ?? 0) < size; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(readProcessSubtree(pid)?.entries.size).toBe(size);
+    return pid;
+  }
+  const started: number[] = [];
+  afterEach(() => {
+    for (const pid of started.splice(0)) process.kill(-pid, 'SIGKILL');
+    vi.restoreAllMocks();
+  });
+
+  it('reads several panes as the whole table does (children in its order); one `task/` listing per multi-threaded process only', async () => {
+    const shells = [await group(['bash', '-c', 'sleep 31 & sleep 32 & sleep 33 & wait'], 4), await group(['bash', '-c', 'sleep 34 & wait'], 2)];
+    // node runs several threads: its children are looked for in every thread's `children` file.
+    const node = await group([process.execPath, '-e', "require('child_process').spawn('sleep', ['35'], { stdio: 'ignore' }); setTimeout(() => {}, 30000)"], 2);
+    const listings = vi.spyOn(fs, 'readdirSync');
+    const sub = readProcessSubtrees([...shells, node], '/proc', Infinity);
+    expect(listings).toHaveBeenCalledTimes(1);
+    listings.mockRestore();
+    const whole = readProcessTree();
+    expect(sub?.entries.size).toBe(8);
+    for (const pid of [...shells, node]) {
+      expect(descendantsOf(sub!, pid)).toEqual(descendantsOf(whole, pid));
+      expect(programsUnder(sub!, pid)).toEqual(programsUnder(whole, pid));
+    }
+    expect(programsUnder(sub!, node)).toEqual(['node', 'sleep']);
+    // Over its read budget (each process: its stat, its children file) or with a pid gone: null.
+    expect(readProcessSubtrees(shells, '/proc', 5)).toBeNull();
+    expect(readProcessSubtrees(shells, '/proc', 12)).not.toBeNull();
+    expect(readProcessSubtrees([...shells, 2 ** 22 + 12345], '/proc', Infinity)).toBeNull();
+  });
+
+  it('parses the kernel stat shape in place, and anything else as words, with the same answers', () => {
+    for (const text of [
+      '1234 (node) S 1000 1234 1234 0 -1',
+      '77 (a) b (c)) R 5 77',
+      '9 (x) S 12',
+      '9 (x)  S 12 1',
+      '9 (x) SS 12 1',
+      '9 (x) S 12a 1',
+      '9 (x) S\t12 1',
+      '9 (x) S -1 1',
+    ])
+      expect(parseProcStat(text)).toEqual(slowParse(text));
+  });
+});
+
+/** The reference parse (words after the last `)`). */
+function slowParse(text: string) {
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(')');
+  if (open < 0 || close < open) return null;
+  const pid = Number(text.slice(0, open).trim());
+  const ppid = Number(
+    text
+      .slice(close + 1)
+      .trim()
+      .split(/\s+/)[1],
+  );
+  if (!Number.isInteger(pid) || !Number.isInteger(ppid)) return null;
+  return { pid, ppid, comm: text.slice(open + 1, close) };
+}

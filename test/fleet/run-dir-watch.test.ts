@@ -5,11 +5,12 @@
  * and made again, an agents dir created later, a symlinked beat — and the snapshot sees a beat
  * change and a pause with push on (watched readers) and with push off (plain readers).
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { readHeartbeat, writeHeartbeat } from '../../fleet/heartbeat.js';
+import { readHeartbeat, writeHeartbeat, type HeartbeatRead } from '../../fleet/heartbeat.js';
 import { isPausedChange, PLAIN_RUN_DIR_READERS, plainRunDirReaders, RunDirWatch } from '../../fleet/run-dir-watch.js';
 import { resolvePaths, type MosaicPaths } from '../../lib/paths.js';
 import { collectSnapshot } from '../../src/snapshot/collect.js';
@@ -30,6 +31,7 @@ beforeEach(() => {
   events = [];
 });
 afterEach(() => {
+  vi.restoreAllMocks();
   watch?.close();
   watch = null;
   fs.rmSync(home, { recursive: true, force: true });
@@ -269,16 +271,65 @@ describe('plainRunDirReaders: one listing per directory per snapshot', () => {
     const readers = plainRunDirReaders();
     const open = vi.spyOn(fs, 'openSync');
     const stat = vi.spyOn(fs, 'statSync');
+    const fstat = vi.spyOn(fs, 'fstatSync');
     const readdir = vi.spyOn(fs, 'readdirSync');
     expect(names.map((n) => [readers.heartbeat(paths.runDir, n, now), readers.agentEnv(paths.agentsDir, n)])).toEqual(want);
     expect(readdir).toHaveBeenCalledTimes(2);
-    // 40 beats and one env file opened; one stat (the env file's); nothing for the 10 missing beats and 49 missing env files.
+    // 40 beats and one env file opened and read, none stat'ed (the listing says they are regular
+    // files, every beat has its ts); nothing for the 10 missing beats and 49 missing env files.
     expect(open).toHaveBeenCalledTimes(41);
-    expect(stat).toHaveBeenCalledTimes(1);
+    expect(stat).toHaveBeenCalledTimes(0);
+    expect(fstat).toHaveBeenCalledTimes(0);
     // A file made after the listing is seen by the next snapshot's readers.
     writeHeartbeat(paths.runDir, 'a45', { state: 'idle', ts: now });
     expect(readers.heartbeat(paths.runDir, 'a45', now).heartbeat).toBeNull();
     expect(plainRunDirReaders().heartbeat(paths.runDir, 'a45', now).heartbeat?.state).toBe('idle');
+  });
+
+  it('answers as the plain readers on odd files: FIFOs, symlinks, a directory, garbage, no ts, a future ts, a large file', () => {
+    const now = Math.floor(Date.now() / 1000);
+    const beat = (name: string, body: string | Buffer) => fs.writeFileSync(path.join(paths.runDir, `${name}.hb`), body);
+    fs.mkdirSync(paths.agentsDir);
+    const env = (name: string, body: string) => fs.writeFileSync(path.join(paths.agentsDir, `${name}.env`), body);
+    execFileSync('mkfifo', [path.join(paths.runDir, 'fifo.hb'), path.join(paths.agentsDir, 'fifo.env')]);
+    beat('ok', `v=1\nts=${now - 3}\nstate=idle\n`);
+    fs.symlinkSync('ok.hb', path.join(paths.runDir, 'link.hb'));
+    fs.mkdirSync(path.join(paths.runDir, 'dir.hb'));
+    beat('garbage', Buffer.from([0, 1, 2, 0xff, 0xfe, 10, 0x80]));
+    beat('empty', '');
+    beat('tsless', 'v=1\nstate=busy\n');
+    fs.utimesSync(path.join(paths.runDir, 'tsless.hb'), now - 40, now - 40);
+    beat('future', `v=1\nts=${now + 3600}\nstate=busy\n`);
+    beat('futuremtime', `v=1\nts=${now + 3600}\nstate=busy\n`);
+    fs.utimesSync(path.join(paths.runDir, 'futuremtime.hb'), now + 3600, now + 3600);
+    beat('crlf', `v=1\r\nts=${now - 2}  # a comment\r\n# c\r\nbad\r\nstate=waiting\r\nreason=a\tb # kept\r\nnote=x # kept\r\n`);
+    beat('large', `v=1\nts=${now - 1}\nstate=busy\n${'x=1\n'.repeat(2000)}`);
+    beat('exact', `v=1\nts=${now - 1}\nstate=busy\n`.padEnd(4096, '#'));
+    env('ok', 'MOSAIC_AGENT_RUNTIME=codex\n');
+    env('large', `A=${'x'.repeat(70 * 1024)}\n`);
+    fs.symlinkSync('ok.env', path.join(paths.agentsDir, 'link.env'));
+    const names = ['ok', 'link', 'fifo', 'dir', 'garbage', 'empty', 'tsless', 'future', 'futuremtime', 'crlf', 'large', 'exact', 'missing'];
+    const want = names.map((n) => [PLAIN_RUN_DIR_READERS.heartbeat(paths.runDir, n, now), PLAIN_RUN_DIR_READERS.agentEnv(paths.agentsDir, n)]);
+    const fstat = vi.spyOn(fs, 'fstatSync');
+    const readers = plainRunDirReaders();
+    expect(names.map((n) => [readers.heartbeat(paths.runDir, n, now), readers.agentEnv(paths.agentsDir, n)])).toEqual(want);
+    expect(want.filter(([hb]) => (hb as HeartbeatRead).error !== null).length).toBe(4);
+    // The listed reads fstat only the beats that need their file's times (tsless, future,
+    // futuremtime); the plain readers fstat what the listed reads hand them: five beats (link,
+    // fifo, dir, empty, large) and two env files (link, fifo).
+    expect(fstat.mock.calls.length).toBe(3 + 5 + 2);
+  });
+
+  it('answers missing without touching a file when the directory does not exist', () => {
+    const readers = plainRunDirReaders();
+    const open = vi.spyOn(fs, 'openSync');
+    const stat = vi.spyOn(fs, 'statSync');
+    for (const n of ['a1', 'a2', 'a3']) {
+      expect(readers.heartbeat(paths.runDir.replace(/run$/, 'nowhere'), n, 0)).toEqual({ heartbeat: null, error: null });
+      expect(readers.agentEnv(paths.agentsDir, n)).toEqual({});
+    }
+    expect(open).toHaveBeenCalledTimes(0);
+    expect(stat).toHaveBeenCalledTimes(0);
   });
 
   it('reads file by file when the directory cannot be listed', () => {
