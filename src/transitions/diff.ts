@@ -63,14 +63,6 @@ export function isAttentionState(state: string | null, attention: ReadonlySet<st
   return state !== null && attention.has(state);
 }
 
-/** What the diff needs of one agent: readiness, flags (with their evidence lines), host. */
-interface AgentObservation {
-  host: string | null;
-  readiness: string;
-  evidence: string[];
-  flags: Map<string, string[]>;
-}
-
 /**
  * A fleet-wide flag: its name and a test returning the evidence lines while it is raised,
  * null while it is not. A table, so a new fleet flag is one more entry.
@@ -149,10 +141,19 @@ function flagEvidence(agent: AgentRow, flag: string): string[] {
   return own.length ? own : [flag];
 }
 
-function observeAgent(agent: AgentRow): AgentObservation {
+/** True when the two flag lists hold the same names in the same order (the common case: nothing changed). */
+function sameFlags(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** An agent's flags with their evidence lines, in first-seen order. */
+function agentFlags(agent: AgentRow): Map<string, string[]> {
   const flags = new Map<string, string[]>();
-  for (const f of agent.flags as readonly string[]) flags.set(f, flagEvidence(agent, f));
-  return { host: agent.host, readiness: agent.readiness, evidence: agent.evidence, flags };
+  for (const f of agent.flags as readonly string[]) if (!flags.has(f)) flags.set(f, flagEvidence(agent, f));
+  return flags;
 }
 
 /** Options of {@link diffSnapshots}. */
@@ -182,31 +183,53 @@ function flagTransitions(
 /**
  * The transitions between `prev` and `next` (docs/transitions.md), in roster order, readiness before
  * flags, fleet transitions last. `prev = null` (the first snapshot after start-up) is a
- * baseline and yields `[]`. Agents are matched by name; `at` is `next.generatedAt`. Pure and
- * total: never throws on well-formed snapshots.
+ * baseline and yields `[]`. Agents are matched by name (the row at the same index when name
+ * and host agree, else the last row of that name); `at` is `next.generatedAt`. An agent whose
+ * readiness and flags (same names, same order) did not change costs two compares: no
+ * evidence is read and nothing is allocated for it. Pure and total: never throws on
+ * well-formed snapshots.
  */
 export function diffSnapshots(prev: Snapshot | null, next: Snapshot, opts: DiffOptions = {}): Transition[] {
   if (!prev) return [];
   const attention = opts.attention ?? DEFAULT_ATTENTION;
   const probes = opts.fleetFlags ?? FLEET_FLAG_PROBES;
   const at = next.generatedAt;
-  const before = new Map<string, AgentRow>();
-  for (const a of prev.agents) before.set(a.name, a);
   const out: Transition[] = [];
-  for (const agent of next.agents) {
-    const old = before.get(agent.name);
-    if (!old) continue; // new in the roster: its own baseline
-    const was = observeAgent(old);
-    const now = observeAgent(agent);
+  const previous = previousRows(prev.agents);
+  next.agents.forEach((agent, i) => {
+    const old = previous(agent, i);
+    // New in the roster: its own baseline. The same row, or the same readiness and flags: no
+    // transition, and nothing built (a 10,000-agent console diffs every snapshot).
+    if (!old || old === agent) return;
+    const flagsSame = sameFlags(old.flags, agent.flags);
+    if (flagsSame && old.readiness === agent.readiness) return;
     const base = { schema: TRANSITION_SCHEMA, scope: 'agent' as const, agent: agent.name, host: agent.host, at };
-    if (was.readiness !== now.readiness) {
-      out.push({ ...base, kind: 'readiness', from: was.readiness, to: now.readiness, evidence: now.evidence, attention: attention.has(now.readiness) });
+    if (old.readiness !== agent.readiness) {
+      out.push({ ...base, kind: 'readiness', from: old.readiness, to: agent.readiness, evidence: agent.evidence, attention: attention.has(agent.readiness) });
     }
-    out.push(...flagTransitions(base, was.flags, now.flags, attention));
-  }
+    if (!flagsSame) out.push(...flagTransitions(base, agentFlags(old), agentFlags(agent), attention));
+  });
   const fleetBase = { schema: TRANSITION_SCHEMA, scope: 'fleet' as const, agent: null, host: next.host, at };
   out.push(...flagTransitions(fleetBase, fleetFlags(prev, probes), fleetFlags(next, probes), attention));
   return out;
+}
+
+/**
+ * Finds an agent's row in the previous snapshot: the row at the same index when it has the same
+ * name and host (the roster's order held: no lookup table built), else the last row of that
+ * name, through a name index made on the first miss.
+ */
+function previousRows(rows: readonly AgentRow[]): (agent: AgentRow, index: number) => AgentRow | undefined {
+  let byName: Map<string, AgentRow> | null = null;
+  return (agent, index) => {
+    const same = rows[index];
+    if (same && same.name === agent.name && same.host === agent.host) return same;
+    if (!byName) {
+      byName = new Map();
+      for (const a of rows) byName.set(a.name, a);
+    }
+    return byName.get(agent.name);
+  };
 }
 
 /** Short label of a transition's subject: the agent (`coder1`, `coder1@gpu2`) or `fleet`. */

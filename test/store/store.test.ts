@@ -1,7 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createConsoleStore } from '../../src/store/index.js';
 import { openDetailsOf, openScroll } from '../../src/store/ui-slice.js';
-import { backlogRows, scrollOffset, visibleAgents } from '../../src/store/selectors.js';
+import { CONSOLE_TRANSITIONS_PER_SUBJECT } from '../../src/store/transitions-slice.js';
+import { TRANSITION_SCHEMA, type Transition } from '../../src/transitions/diff.js';
+import { backlogRows, scrollOffset, selectedAgentRow, visibleAgents } from '../../src/store/selectors.js';
 import { computeLayout, consoleLayout } from '../../src/view/layout.js';
 import { floorText } from '../../src/view/rows.js';
 import { makeAgent, makeBacklog, makeSnapshot, manyAgents, mixedFleet } from '../fixtures/snapshots.js';
@@ -39,6 +41,26 @@ describe('console store', () => {
     expect(store.getState().ui.selectedAgent).toBe('coder1');
     store.getState().moveSelection(1);
     expect(store.getState().ui.selectedAgent).toBe('enhancer1');
+  });
+  it('finds the selected row in each new snapshot: same roster order, reordered, filtered', () => {
+    const store = createConsoleStore();
+    const first = makeSnapshot(mixedFleet());
+    store.getState().applySnapshot(first);
+    store.getState().moveSelection(2);
+    expect(selectedAgentRow(store.getState())).toBe(at(first.agents, 2));
+    // Fresh rows, same names in the same order (every tick of a live console): the new row.
+    const next = makeSnapshot(mixedFleet());
+    store.getState().applySnapshot(next);
+    expect(selectedAgentRow(store.getState())).toBe(at(next.agents, 2));
+    const reversed = makeSnapshot([...mixedFleet()].reverse());
+    store.getState().applySnapshot(reversed);
+    expect(selectedAgentRow(store.getState())?.name).toBe('coder1');
+    expect(selectedAgentRow(store.getState())).toBe(reversed.agents.find((a) => a.name === 'coder1'));
+    store.getState().setFilter('coder');
+    expect(selectedAgentRow(store.getState())?.name).toBe('coder1');
+    store.getState().applySnapshot(makeSnapshot(mixedFleet().filter((a) => a.name !== 'coder1')));
+    // Gone from the roster: the first row that passes the filter.
+    expect(selectedAgentRow(store.getState())?.name).toBe(visibleAgents(store.getState().fleet.snapshot, 'coder')[0]?.name);
   });
   it('pages by the layout page size and clamps', () => {
     const store = createConsoleStore();
@@ -199,4 +221,57 @@ describe('layout', () => {
     expect(store.getState().ui.open).toEqual({ kind: 'transitions', scroll: 0 });
   });
   void makeAgent;
+});
+
+describe('transitions slice', () => {
+  const NOW = Date.UTC(2026, 0, 1, 12);
+  const tr = (agent: string, i: number, atMs = NOW - 3600_000 + i * 1000): Transition => ({
+    schema: TRANSITION_SCHEMA,
+    kind: 'readiness',
+    scope: 'agent',
+    agent,
+    host: null,
+    from: i % 2 ? 'dead' : 'working',
+    to: i % 2 ? 'working' : 'dead',
+    at: new Date(atMs).toISOString(),
+    evidence: [],
+    attention: i % 2 === 0,
+  });
+
+  it('an append within the bounds does not walk the list (1,000 agents, 5,000 transitions kept)', () => {
+    const store = createConsoleStore();
+    const history = Array.from({ length: 5000 }, (_, i) => tr(`coder${i % 1000}`, i));
+    store.getState().loadTransitions(history, NOW);
+    expect(store.getState().transitions.list).toHaveLength(5000);
+    const parse = vi.spyOn(Date, 'parse');
+    try {
+      for (let k = 0; k < 10; k++) store.getState().addTransitions([tr(`coder${k}`, 5000 + k, NOW)], NOW);
+      // The oldest transition's age, once per append; no pass over the 5,000 (before: 5,000+ per append).
+      expect(parse.mock.calls.length).toBe(10);
+    } finally {
+      parse.mockRestore();
+    }
+    const s = store.getState().transitions;
+    expect(s.list).toHaveLength(5010);
+    expect(s.lastReadiness.get('coder3')?.at).toBe(new Date(NOW).toISOString());
+  });
+
+  it('keeps the bounds: at most CONSOLE_TRANSITIONS_PER_SUBJECT per agent, nothing older than 24 h', () => {
+    const store = createConsoleStore();
+    const one = Array.from({ length: CONSOLE_TRANSITIONS_PER_SUBJECT }, (_, i) => tr('coder1', i));
+    store.getState().loadTransitions([...one, tr('coder2', 0)], NOW);
+    const before = store.getState().transitions.lastReadiness;
+    // A flag transition leaves the readiness index as it is (the same object).
+    store.getState().addTransitions([{ ...tr('coder2', 1, NOW), kind: 'flag', flag: 'DRIFT', change: 'raised' }], NOW);
+    expect(store.getState().transitions.lastReadiness).toBe(before);
+    store.getState().addTransitions([tr('coder1', 500, NOW)], NOW);
+    const list = store.getState().transitions.list;
+    expect(list.filter((t) => t.agent === 'coder1')).toHaveLength(CONSOLE_TRANSITIONS_PER_SUBJECT);
+    expect(list.at(-1)?.at).toBe(new Date(NOW).toISOString());
+    expect(list.filter((t) => t.agent === 'coder2')).toHaveLength(2);
+    // A day and a second later: the old ones go, the new one stays.
+    const later = NOW + 86_401_000;
+    store.getState().addTransitions([tr('coder3', 0, later)], later);
+    expect(store.getState().transitions.list.map((t) => t.agent)).toEqual(['coder3']);
+  });
 });

@@ -131,6 +131,49 @@ describe('diffSnapshots', () => {
     expect(diffSnapshots(a, b)).toEqual([]);
   });
 
+  it('matches agents by name when the roster is reordered; flags in another order are no change', () => {
+    const a = snap(1000, [...base(), makeAgent('coder1', { flags: ['DRIFT', 'EXPIRED-CLAIM'] }), makeAgent('coder2')]);
+    const b = snap(3000, [makeAgent('coder2', { readiness: 'dead' }), makeAgent('coder1', { flags: ['EXPIRED-CLAIM', 'DRIFT', 'DRIFT'] }), ...base()]);
+    expect(diffSnapshots(a, b).map((t) => `${t.agent} ${transitionChange(t)}`)).toEqual(['coder2 working → dead']);
+    // Same name on two hosts, both in place: each is compared with its own row.
+    const two = (r1: AgentRow['readiness'], r2: AgentRow['readiness']) =>
+      snap(1000, [...base(), makeAgent('coder1', { readiness: r1 }), makeAgent('coder1', { readiness: r2, host: 'gpu2' })]);
+    expect(diffSnapshots(two('working', 'dead'), two('working', 'dead'))).toEqual([]);
+    expect(diffSnapshots(two('working', 'dead'), two('working', 'working')).map((t) => `${t.agent}@${t.host} ${transitionChange(t)}`)).toEqual([
+      'coder1@gpu2 dead → working',
+    ]);
+  });
+
+  it('reads no evidence of an agent whose readiness and flags did not change (a 10,000-agent console diffs every snapshot)', () => {
+    let reads = 0;
+    const counted = (row: AgentRow): AgentRow => {
+      const evidence = row.evidence;
+      return Object.defineProperty({ ...row }, 'evidence', {
+        enumerable: true,
+        get: () => {
+          reads++;
+          return evidence;
+        },
+      });
+    };
+    const rows = (n: number, flagged: number) =>
+      Array.from({ length: n }, (_, i) =>
+        counted(
+          makeAgent(`coder${i}`, {
+            flags: ['DRIFT', 'EXPIRED-CLAIM'],
+            evidence: ['DRIFT: pane runs bash', 'EXPIRED-CLAIM: claim past its TTL'],
+            ...(i < flagged ? { readiness: 'stale' } : {}),
+          }),
+        ),
+      );
+    // Fresh row objects every snapshot (as the collector makes them), same content: 0 reads.
+    expect(diffSnapshots(snap(1000, rows(1000, 0)), snap(3000, rows(1000, 0)))).toEqual([]);
+    expect(reads).toBe(0);
+    // Two readiness changes: the evidence of those two only.
+    expect(diffSnapshots(snap(3000, rows(1000, 0)), snap(5000, rows(1000, 2)))).toHaveLength(2);
+    expect(reads).toBe(2);
+  });
+
   it('flapping: every change is a transition, the damper lets one notification per agent and state through per cool-down', () => {
     const states: AgentRow['readiness'][] = ['working', 'dead', 'working', 'dead', 'working', 'dead'];
     const snaps = states.map((r, i) => snap(1000 + i * 2000, [...base(), makeAgent('coder1', { readiness: r })]));
