@@ -221,7 +221,11 @@ describe('answer onto a pane flipping between two prompts (real tmux)', () => {
     expect(classifyScreen('claude', null, held.before.rows.join('\n')).prompt?.id).toBe(promptB);
     const sent = await sendKeyIfScreen(tmux.socket, paneId, '1', screenGuard(onB, 0));
     expect(sent.sent).toBe(true);
-    await waitFor(() => (fs.existsSync(log) ? true : null), 'the key logged');
-    expect(fs.readFileSync(log, 'utf8')).toBe('B 1\n');
+    // The shell's `>>` creates the file before its printf writes the line: wait for a whole line.
+    const logged = await waitFor(() => {
+      const text = fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '';
+      return text.endsWith('\n') ? text : null;
+    }, 'the key logged');
+    expect(logged).toBe('B 1\n');
   });
 });
