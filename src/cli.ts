@@ -146,7 +146,7 @@ export async function main(argv: string[]): Promise<void> {
 
 /**
  * A reader that closed the program's stdout early (`mosaic-top --once --json | head`, an
- * `events` stream piped into a reader that quit) ends the program at once with exit code 141
+ * `events --follow` piped into a reader that quit) ends the program at its next write, exit code 141
  * (128 + SIGPIPE), as a program killed by SIGPIPE reports in a shell: node ignores SIGPIPE and
  * would otherwise throw the write's EPIPE as an unhandled 'error' event with a stack, or keep a
  * stream running into nothing. Any other write error on stdout is one line on stderr, exit 74
