@@ -24,6 +24,7 @@
  */
 import fs from 'node:fs';
 import stringWidth from 'string-width';
+import { isOneCellSymbol } from './output.js';
 
 /** The Ink minor version this writer mirrors (ink 6.8.x: instance fields, log-update). */
 export const INK_LINE_WRITE_VERSION = /^6\.8\./;
@@ -82,23 +83,12 @@ export async function loadInkLineWriter(): Promise<InkLineWriter | null> {
 
 /**
  * True for a UTF-16 code unit that is neither printable ASCII nor one of the console's one-cell
- * glyphs (· × – — … ← ↑ → ↓ ─, block elements U+2580–259F, ▲: one code unit, one cell, never
- * combining; string-width agrees, test/view/format.test.ts): its width needs string-width, and a
- * change boundary next to it is moved off it. NaN (past the end) counts as such.
+ * glyphs (src/ink/output.ts {@link isOneCellSymbol}; string-width agrees, test/view/format.test.ts):
+ * its width needs string-width, and a change boundary next to it is moved off it. NaN (past the
+ * end) counts as such.
  */
 function wide(c: number): boolean {
-  if (c >= 32 && c <= 126) return false;
-  return !(
-    c === 0xb7 ||
-    c === 0xd7 ||
-    c === 0x2013 ||
-    c === 0x2014 ||
-    c === 0x2026 ||
-    (c >= 0x2190 && c <= 0x2193) ||
-    c === 0x2500 ||
-    (c >= 0x2580 && c <= 0x259f) ||
-    c === 0x25b2
-  );
+  return !(c >= 32 && c <= 126) && !isOneCellSymbol(c);
 }
 
 /**

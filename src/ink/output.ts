@@ -78,7 +78,7 @@ function sgrEnd(line: string, i: number): number {
  * path): `·` `×` `…`, the dashes `–` `—`, arrows ← ↑ → ↓, the box line `─`, the block elements
  * U+2580–259F and `▲` of the timeline.
  */
-function isOneCellSymbol(c: number): boolean {
+export function isOneCellSymbol(c: number): boolean {
   return (
     c === 0xb7 ||
     c === 0xd7 ||

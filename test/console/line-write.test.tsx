@@ -20,6 +20,7 @@ import { lineWrites, loadInkLineWriter, plainLineWidth, type InkLineWriter } fro
 import type { AgentRow, Snapshot } from '../../src/snapshot/types.js';
 import { createConsoleStore, type ConsoleStore } from '../../src/store/index.js';
 import { makeBacklog, makeSnapshot, manyAgents } from '../fixtures/snapshots.js';
+import { fakeTtyStdin } from '../helpers/ink-terminal.js';
 import { recordingActions } from '../helpers/render.js';
 import { startIsolatedTmux, waitFor, type IsolatedTmux } from '../helpers/tmux.js';
 
@@ -57,16 +58,7 @@ function mountRecorded(color: boolean, snapshot: Snapshot): Recorded {
   store.getState().applySnapshot(snapshot);
   const chunks: string[] = [];
   const input: string[] = [];
-  const stdin = Object.assign(new EventEmitter(), {
-    isTTY: true,
-    setRawMode() {},
-    setEncoding() {},
-    resume() {},
-    pause() {},
-    ref() {},
-    unref() {},
-    read: (): string | null => input.shift() ?? null,
-  });
+  const stdin = fakeTtyStdin(input);
   const stdout = Object.assign(new EventEmitter(), {
     columns: COLUMNS,
     rows: ROWS,

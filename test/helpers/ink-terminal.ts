@@ -24,19 +24,28 @@ export interface FakeTerminal {
   type(text: string): void;
 }
 
-/** A `columns`×`rows` TTY whose stdout only counts writes and whose stdin yields what {@link FakeTerminal.type} queued. */
-export function fakeTerminal(columns: number, rows: number): FakeTerminal {
-  const chunks: string[] = [];
-  const stdin = Object.assign(new EventEmitter(), {
-    isTTY: true,
+/**
+ * A TTY-like stdin for Ink: raw mode and the stream calls Ink makes are no-ops, and each `read()`
+ * takes the next string of `queue` (push onto it, then emit 'readable'). Cast it to
+ * `NodeJS.ReadStream` where Ink's options want one.
+ */
+export function fakeTtyStdin(queue: string[]): EventEmitter & { isTTY: true; read(): string | null } {
+  return Object.assign(new EventEmitter(), {
+    isTTY: true as const,
     setRawMode() {},
     setEncoding() {},
     resume() {},
     pause() {},
     ref() {},
     unref() {},
-    read: (): string | null => chunks.shift() ?? null,
+    read: (): string | null => queue.shift() ?? null,
   });
+}
+
+/** A `columns`×`rows` TTY whose stdout only counts writes and whose stdin yields what {@link FakeTerminal.type} queued. */
+export function fakeTerminal(columns: number, rows: number): FakeTerminal {
+  const chunks: string[] = [];
+  const stdin = fakeTtyStdin(chunks);
   const terminal: FakeTerminal = {
     stdout: Object.assign(new EventEmitter(), {
       columns,
