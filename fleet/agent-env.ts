@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { readBoundedFile } from '../lib/bounded-read.js';
+import { readBoundedFile, readListedFile } from '../lib/bounded-read.js';
 
 /**
  * Parses EnvironmentFile-style text: `KEY=value` lines, `#` comments, optional `export `,
@@ -62,24 +62,7 @@ let listedEnvBuffer: Buffer | null = null;
  */
 export function readListedAgentEnv(file: string): Record<string, string> {
   const buffer = (listedEnvBuffer ??= Buffer.allocUnsafe(AGENT_ENV_READ_LIMIT + 1));
-  let fd: number;
-  try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-  } catch {
-    return {};
-  }
-  try {
-    const n = fs.readSync(fd, buffer, 0, buffer.length, 0);
-    return n > AGENT_ENV_READ_LIMIT ? {} : parseAgentEnv(buffer.toString('utf8', 0, n));
-  } catch {
-    return {};
-  } finally {
-    try {
-      fs.closeSync(fd);
-    } catch {
-      // The read is over either way.
-    }
-  }
+  return readListedFile(file, buffer, (n) => (n > AGENT_ENV_READ_LIMIT ? {} : parseAgentEnv(buffer.toString('utf8', 0, n)))) ?? {};
 }
 
 /**

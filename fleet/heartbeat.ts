@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { HeartbeatInfo, HeartbeatState } from './types.js';
-import { BoundedReadError, readBoundedFile } from '../lib/bounded-read.js';
+import { BoundedReadError, readBoundedFile, readListedFile } from '../lib/bounded-read.js';
 import { fileStamp, type FileStamp } from './file-stamp.js';
 import { ensureOwnerOnlyDir } from '../lib/owner-only.js';
 import { writeFileAtomic } from '../lib/atomic-write.js';
@@ -338,14 +338,7 @@ const NOT_REGULAR = new Error('not a regular file');
  * are parsed. Never throws.
  */
 export function readListedHeartbeat(file: string, nowSeconds: number): HeartbeatRead | null {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-  } catch {
-    return null;
-  }
-  try {
-    const n = fs.readSync(fd, listedBeatBuffer, 0, listedBeatBuffer.length, 0);
+  return readListedFile(file, listedBeatBuffer, (n, fd) => {
     if (n === 0 || n > HEARTBEAT_READ_LIMIT) return null;
     let times: BeatFileTimes | undefined;
     const fileTimes = (): BeatFileTimes => {
@@ -355,15 +348,7 @@ export function readListedHeartbeat(file: string, nowSeconds: number): Heartbeat
       return (times = { mtimeSeconds: st.mtimeMs / 1000, ctimeSeconds: st.ctimeMs / 1000 });
     };
     return parseHeartbeatText(listedBeatBuffer.toString('utf8', 0, n), n, n, file, nowSeconds, fileTimes);
-  } catch {
-    return null;
-  } finally {
-    try {
-      fs.closeSync(fd);
-    } catch {
-      // The read is over either way.
-    }
-  }
+  });
 }
 
 /** What a writer reports in one beat. */

@@ -122,6 +122,35 @@ export function readBoundedFile(file: string, opts: BoundedReadOptions): Bounded
   }
 }
 
+/**
+ * Reads `file`, which a directory listing just showed as a regular file: one non-blocking open,
+ * one read of up to `buffer.length` bytes into `buffer` from its start, then `use(bytes, fd)`
+ * with the descriptor still open (an `fstat` only if `use` wants one), then one close. A regular
+ * file's read returns all it has up to the buffer's length; a FIFO swapped in after the listing
+ * cannot hang it. Null when the open or the read fails or `use` throws (the caller reads the file
+ * again with its bounded reader, which says why). For one snapshot's plain reads of beats and env
+ * files (fleet/run-dir-watch.ts). Never throws.
+ */
+export function readListedFile<T>(file: string, buffer: Buffer, use: (bytes: number, fd: number) => T): T | null {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  } catch {
+    return null;
+  }
+  try {
+    return use(fs.readSync(fd, buffer, 0, buffer.length, 0), fd);
+  } catch {
+    return null;
+  } finally {
+    try {
+      fs.closeSync(fd);
+    } catch {
+      // The read is over either way.
+    }
+  }
+}
+
 /** Options of {@link openBoundedForWrite}. */
 export interface BoundedWriteOptions {
   /** Append (`O_APPEND`, the default) or truncate (`O_TRUNC`) an existing file. */
