@@ -6,7 +6,7 @@
  */
 import type { StateCreator } from 'zustand/vanilla';
 import type { Transition } from '../transitions/diff.js';
-import { HISTORY_MAX_AGE_SECONDS, pruneHistory, subjectKey } from '../transitions/history.js';
+import { HISTORY_MAX_AGE_SECONDS, pruneHistory, pruneSubject, subjectKey } from '../transitions/history.js';
 import type { ConsoleState, TransitionsSlice } from './state.js';
 
 /** Transitions the console keeps per agent (and for the fleet). */
@@ -17,9 +17,6 @@ function indexReadiness(list: readonly Transition[]): Map<string, Transition> {
   for (const t of list) if (t.scope === 'agent' && t.kind === 'readiness' && t.agent !== null) out.set(t.agent, t);
   return out;
 }
-
-/** Subject of the per-subject bound ({@link pruneHistory}'s: per agent, and the fleet). */
-const subjectOf = (t: Transition) => `${t.scope}\u0000${t.agent ?? ''}`;
 
 /**
  * Transitions per subject in a list, kept with the list it counts, so an append knows whether
@@ -32,7 +29,10 @@ interface SubjectCounts {
 
 function countSubjects(list: readonly Transition[]): SubjectCounts {
   const counts = new Map<string, number>();
-  for (const t of list) counts.set(subjectOf(t), (counts.get(subjectOf(t)) ?? 0) + 1);
+  for (const t of list) {
+    const who = pruneSubject(t);
+    counts.set(who, (counts.get(who) ?? 0) + 1);
+  }
   return { list, counts };
 }
 
@@ -45,8 +45,9 @@ export const createTransitionsSlice: StateCreator<ConsoleState, [], [], Transiti
     const counts = counted?.list === list ? counted.counts : countSubjects(list).counts;
     let over = false;
     for (const t of added) {
-      const n = (counts.get(subjectOf(t)) ?? 0) + 1;
-      counts.set(subjectOf(t), n);
+      const who = pruneSubject(t);
+      const n = (counts.get(who) ?? 0) + 1;
+      counts.set(who, n);
       if (n > CONSOLE_TRANSITIONS_PER_SUBJECT) over = true;
     }
     let kept = [...list, ...added];

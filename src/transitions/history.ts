@@ -133,6 +133,11 @@ export function readHistory(file: string, opts: { nowMs?: number; maxAgeSeconds?
   return { transitions, error: null };
 }
 
+/** The subject {@link pruneHistory} bounds per: an agent (of a scope), or the fleet. Pure. */
+export function pruneSubject(t: Pick<Transition, 'scope' | 'agent'>): string {
+  return `${t.scope}\u0000${t.agent ?? ''}`;
+}
+
 /**
  * Keeps what the history keeps: transitions within `maxAgeSeconds` of `nowMs` and at most
  * `perSubject` per agent (and for the fleet), newest kept. Chronological in and out. Pure.
@@ -144,7 +149,7 @@ export function pruneHistory(transitions: readonly Transition[], nowMs: number, 
   const kept: Transition[] = [];
   for (const t of [...transitions].reverse()) {
     if (Date.parse(t.at) < oldest) continue;
-    const who = `${t.scope}\u0000${t.agent ?? ''}`;
+    const who = pruneSubject(t);
     const n = counts.get(who) ?? 0;
     if (n >= per) continue;
     counts.set(who, n + 1);
