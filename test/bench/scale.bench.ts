@@ -5,6 +5,10 @@
  *
  * - `--once --json` at 100 agents (one socket) ÷ a bare `node -e 0`: target ≤ 1.6×.
  * - `--once --json` at 1,000 agents over 4 sockets ÷ `node -e 0`: target ≤ 3×.
+ * - the floor of both (test/bench/once-floor.cjs): a CommonJS program that starts the same
+ *   subprocesses with the same arguments and reads the same files as `--once`, with no logic
+ *   beyond splitting lines, ÷ `node -e 0`: what node, the kernel and tmux/systemctl cost on this
+ *   machine before any code of ours runs. A target below its floor cannot be met by our code.
  * - the real console (`--interval 2`, in a 200×60 pane of an isolated tmux server) at 100 and
  *   1,000 agents: % of one core over MT_BENCH_SECONDS (default 30) from /proc/<pid>/stat
  *   (utime+stime; the probes' subprocesses reported apart): targets ≤ 1 % and ≤ 3 %.
@@ -57,6 +61,8 @@ const { RosterCache } = await import('../../fleet/roster.js');
 const { SystemdBackoff } = await import('../../fleet/systemd.js');
 const { subprocessCount } = await import('../../fleet/exec.js');
 const { resolvePaths } = await import('../../lib/paths.js');
+const { LIST_PANES_FORMAT, PANE_FIELD_SEPARATOR, LIST_PANES_FIELDS } = await import('../../fleet/tmux.js');
+const { agentUnitName, systemctlShowArgs, HOLDER_UNIT, ORCHESTRATOR_UNIT } = await import('../../fleet/systemd.js');
 
 const execFileAsync = promisify(execFile);
 const repo = path.resolve(import.meta.dirname, '..', '..', '..');
@@ -67,6 +73,8 @@ const CLK_TCK = 100;
 const tag = randomBytes(3).toString('hex');
 const sockets: string[] = [];
 const homes: string[] = [];
+/** Each fleet's sockets and agent names, by home: what the one-shot floor program is told to read. */
+const fleetPlans = new Map<string, { sockets: string[]; names: string[] }>();
 
 function tmux(socket: string, args: string[]): string {
   return execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
@@ -91,6 +99,7 @@ function makeFleet(n: number, socketCount: number): string {
     socket: fleetSockets[i % socketCount],
   }));
   writeHomeRoster(home, at(fleetSockets, 0), agents, '_holder');
+  fleetPlans.set(home, { sockets: fleetSockets, names: agents.map((a) => a.name) });
   tmux(at(fleetSockets, 0), ['new-session', '-d', '-s', '_holder', 'sleep', '86400']);
   for (const socket of fleetSockets.slice(1)) tmux(socket, ['new-session', '-d', '-s', '_holder', 'sleep', '86400']);
   // One tmux call creates many sessions (`;`-separated): 1,000 calls would take longer than the bench.
@@ -125,6 +134,7 @@ function makeRosterFleet(n: number): string {
     '_holder',
   );
   tmux(socket, ['new-session', '-d', '-s', '_holder', 'sleep', '86400']);
+  fleetPlans.set(home, { sockets: [socket], names });
   writeBeats(home, names);
   return home;
 }
@@ -137,6 +147,30 @@ function writeBeats(home: string, names: string[]): void {
     fs.writeFileSync(tmp, `v=1\nts=${ts}\nstate=${i % 3 ? 'busy' : 'idle'}\ninterval=30\n`);
     fs.renameSync(tmp, path.join(runDir, `${name}.hb`));
   }
+}
+
+/**
+ * `node` arguments of the one-shot floor (test/bench/once-floor.cjs) for the fleet at `home`:
+ * the same `list-panes` per socket and `systemctl show` of the same units as `--once`, the same
+ * files read, minimal JavaScript. Its plan is written into the home.
+ */
+function floorArgs(home: string): string[] {
+  const fleet = fleetPlans.get(home);
+  if (!fleet) throw new Error(`no fleet plan for ${home}`);
+  const planFile = path.join(home, 'floor-plan.json');
+  const units = [...fleet.names.map(agentUnitName), HOLDER_UNIT, ORCHESTRATOR_UNIT];
+  const plan = {
+    roster: path.join(home, 'fleet', 'roster.yaml'),
+    runDir: path.join(home, 'fleet', 'run'),
+    agentsDir: path.join(home, 'fleet', 'agents'),
+    sockets: fleet.sockets,
+    listPanesArgs: ['list-panes', '-a', '-F', LIST_PANES_FORMAT],
+    separator: PANE_FIELD_SEPARATOR,
+    pidField: LIST_PANES_FIELDS.indexOf('pane_pid'),
+    systemctlArgs: systemctlShowArgs(units),
+  };
+  fs.writeFileSync(planFile, JSON.stringify(plan));
+  return [path.join(repo, 'test', 'bench', 'once-floor.cjs'), planFile];
 }
 
 /** Median wall time (ms) of `node <args>` over `runs` runs, after one warm-up. */
@@ -371,7 +405,11 @@ async function oneShotPart(fleets: Fleets): Promise<void> {
   const runs = Math.max(1, Number(process.env.MT_BENCH_RUNS ?? 7));
   const env = { ...process.env, PATH: `${fixtureBin}:${process.env.PATH}`, MT_SYSTEMCTL_MODE: 'nobus' };
   const roots: [string, string][] = [['this', repo], ...(baseRepo ? [['base', baseRepo] as [string, string]] : [])];
-  const commands: Record<string, string[]> = { node: ['-e', '0'] };
+  const commands: Record<string, string[]> = {
+    node: ['-e', '0'],
+    'floor once100': floorArgs(fleets.home100),
+    'floor once1000': floorArgs(fleets.home1000),
+  };
   for (const [label, root] of roots) {
     const bin = path.join(root, 'bin', 'mosaic-top');
     Object.assign(commands, {
@@ -384,11 +422,13 @@ async function oneShotPart(fleets: Fleets): Promise<void> {
   }
   const cpu = await cpuInterleaved(commands, runs, env);
   const node = cpu.node!.mean;
+  const ratio = (key: string, over: number) => `${fmt(cpu[key]!.mean / over)}× (${fmt(cpu[key]!.mean, 0)} ms)`;
   const figure = (key: string, label: string, target: string, over = node) =>
     Object.fromEntries([
       ['figure', label],
       ['target', target],
-      ...roots.map(([l]) => [l, `${fmt(cpu[`${l} ${key}`]!.mean / over)}× (${fmt(cpu[`${l} ${key}`]!.mean, 0)} ms)`]),
+      ...roots.map(([l]) => [l, ratio(`${l} ${key}`, over)]),
+      ...(cpu[`floor ${key}`] ? [['floor', ratio(`floor ${key}`, over)]] : []),
     ]) as Record<string, string>;
   const rows = [
     figure('version', '--version ÷ node -e 0', '≤ 1.2×'),
@@ -402,6 +442,7 @@ async function oneShotPart(fleets: Fleets): Promise<void> {
     })),
   ];
   console.log(`one-shot CPU time, means of ${runs} interleaved rounds; node -e 0 ${fmt(node, 1)} ms (median ${fmt(cpu.node!.median, 1)} ms)`);
+  console.log('floor: test/bench/once-floor.cjs, the same subprocesses and reads as --once with minimal JavaScript');
   console.table(rows);
 }
 
@@ -411,6 +452,19 @@ async function allParts(loadBefore: number[]): Promise<void> {
   const nodeCpu = await cpuMs(['-e', '0'], 9);
   const fleets = { home100: makeFleet(100, 1), home1000: makeFleet(1000, 4), home10k: makeRosterFleet(10_000) };
   const rows = await figures(repo, fleets, nodeMs, nodeCpu);
+  const floorEnv = { ...process.env, PATH: `${fixtureBin}:${process.env.PATH}`, MT_SYSTEMCTL_MODE: 'nobus' };
+  for (const [n, home, target] of [
+    ['100 agents', fleets.home100, '≤ 1.6×'],
+    ['1,000 agents on 4 sockets', fleets.home1000, '≤ 3×'],
+  ] as const) {
+    const floor = await cpuMs(floorArgs(home), 7, floorEnv);
+    rows.push({
+      figure: `floor of --once --json, ${n} ÷ node -e 0, CPU time`,
+      value: `${fmt(floor / nodeCpu)}×`,
+      target: `(the --once target: ${target})`,
+      detail: `${fmt(floor, 0)} ms: once-floor.cjs, the same subprocesses and reads, minimal JS`,
+    });
+  }
   const spawns100 = await subprocessesPerTick(fleets.home100);
   const spawns1000 = await subprocessesPerTick(fleets.home1000);
   rows.push(
