@@ -52,21 +52,42 @@ export function findAgentPane(panes: readonly TmuxPane[], name: string): TmuxPan
  * incremental reader keeps from tick to tick) and pane pid: the names are those of
  * {@link programsUnder} as long as the pane's processes are the same entries — an entry kept by
  * the reader is the same process with the same argv — so only a pane whose processes changed
- * is looked at again. One-off trees (new entries every read) always compute.
+ * is looked at again. When the tree says which subtrees changed since the read before
+ * (fleet/proc.ts `ProcessTree.changes`) and the names were taken at that read or this one, a pane
+ * whose pid is not among them keeps its names without a walk. One-off trees (new entries every
+ * read) always compute.
  */
-const programsKept = new WeakMap<ProcessTree['entries'], Map<number, { entries: (ProcEntry | undefined)[]; programs: string[] }>>();
+interface KeptPrograms {
+  entries: (ProcEntry | undefined)[];
+  programs: string[];
+  /** The reader's read the names were last confirmed at (-1: unknown). */
+  read: number;
+}
+const programsKept = new WeakMap<ProcessTree['entries'], Map<number, KeptPrograms>>();
 export function keptProgramsUnder(tree: ProcessTree, panePid: number): string[] {
   let kept = programsKept.get(tree.entries);
   if (!kept) {
     kept = new Map();
     programsKept.set(tree.entries, kept);
   }
+  const was = kept.get(panePid);
+  const changes = tree.changes;
+  if (was && changes && was.read >= 0 && was.entries.every((e) => e !== undefined)) {
+    if (was.read === changes.read) return was.programs;
+    if (was.read === changes.read - 1 && changes.dirty && !changes.dirty.has(panePid)) {
+      was.read = changes.read;
+      return was.programs;
+    }
+  }
+  const read = changes?.read ?? -1;
   const pids = descendantsOf(tree, panePid);
   const entries = pids.map((pid) => tree.entries.get(pid));
-  const was = kept.get(panePid);
-  if (was && was.entries.length === entries.length && was.entries.every((e, i) => e !== undefined && e === entries[i])) return was.programs;
+  if (was && was.entries.length === entries.length && was.entries.every((e, i) => e !== undefined && e === entries[i])) {
+    was.read = read;
+    return was.programs;
+  }
   const programs = programsUnder(tree, panePid, pids);
-  kept.set(panePid, { entries, programs });
+  kept.set(panePid, { entries, programs, read });
   return programs;
 }
 

@@ -3,7 +3,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { spawn } from 'node:child_process';
-import { descendantsOf, parseProcStat, programsUnder, ProcessTreeReader, readProcessSubtree, readProcessSubtrees, readProcessTree } from '../../fleet/proc.js';
+import {
+  descendantsOf,
+  imageMark,
+  parseProcStat,
+  programsUnder,
+  ProcessTreeReader,
+  readProcessSubtree,
+  readProcessSubtrees,
+  readProcessTree,
+} from '../../fleet/proc.js';
 
 describe('process tree (fake /proc)', () => {
   let root: string | null = null;
@@ -62,6 +71,80 @@ describe('process tree (fake /proc)', () => {
     // An exec in the pane (tmux reports another current command) re-reads its subtree.
     fs.writeFileSync(path.join(root, '100', 'stat'), '100 (vim) S 1 100 100 0 -1 4194304');
     expect(programsUnder(reader.read(pane('vim'), 33_000), 100)).toContain('vim');
+  });
+});
+
+describe('ProcessTreeReader: the panes checked every paneEveryMs, the whole table every fullEveryMs or after a gap', () => {
+  let root = '';
+  afterEach(() => {
+    if (root) fs.rmSync(root, { recursive: true, force: true });
+    root = '';
+  });
+
+  /** A kernel-shaped `stat` (52 fields) whose image mark (fields 48, 49: arg_start, arg_end) is `image`. */
+  const stat = (pid: number, comm: string, ppid: number, image: number) => {
+    const fields = [`${pid}`, `(${comm})`, 'S', `${ppid}`, ...Array.from({ length: 43 }, () => '0'), `${image}`, `${image + 20}`, '0', '0', '0'];
+    return `${fields.join(' ')}\n`;
+  };
+  const proc = (pid: number, comm: string, ppid: number, image: number, argv: string[]) => {
+    fs.mkdirSync(path.join(root, String(pid)), { recursive: true });
+    fs.writeFileSync(path.join(root, String(pid), 'stat'), stat(pid, comm, ppid, image));
+    fs.writeFileSync(path.join(root, String(pid), 'cmdline'), `${argv.join('\0')}\0`);
+  };
+
+  it('reads the image mark from the kernel shape only', () => {
+    expect(imageMark(stat(7, 'a) b', 1, 5000))).toBe('5000 5020');
+    expect(imageMark(stat(7, 'x', 1, 0))).toBeNull();
+    expect(imageMark('7 (x) S 1 7 7 0 -1')).toBeNull();
+    expect(imageMark(fs.readFileSync('/proc/self/stat', 'utf8'))).toMatch(/^\d+ \d+$/);
+  });
+
+  it('checks only the processes under the panes at paneEveryMs: an exec there is seen, a kept process keeps its entry and argv', () => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-proc-'));
+    proc(100, 'bash', 1, 1000, ['bash']);
+    proc(200, 'node', 100, 2000, ['node', '/opt/pi/bin/pi']);
+    proc(300, 'sshd', 1, 3000, ['sshd']);
+    const reader = new ProcessTreeReader(root);
+    const panes = [{ pid: 100, currentCommand: 'bash' }];
+    let tree = reader.read(panes, 0);
+    expect(reader.stats).toEqual({ statReads: 3, fullReads: 1, paneChecks: 0 });
+    expect(programsUnder(tree, 100)).toEqual(['bash', 'node', 'pi']);
+    // An exec below the unchanged foreground, one far from the panes: nothing read before the pane check.
+    proc(200, 'node', 100, 2500, ['node', '/opt/codex/bin/codex']);
+    proc(300, 'sshd-new', 1, 3500, ['sshd-new']);
+    for (let t = 2_000; t < 30_000; t += 2_000) tree = reader.read(panes, t);
+    expect(reader.stats.statReads).toBe(3);
+    expect(programsUnder(tree, 100)).toEqual(['bash', 'node', 'pi']);
+    // The pane check (30 s): the pane's two processes read, the exec'd one replaced, argv read again.
+    const bash = tree.entries.get(100);
+    tree = reader.read(panes, 30_000);
+    expect(reader.stats).toEqual({ statReads: 5, fullReads: 1, paneChecks: 1 });
+    expect(programsUnder(tree, 100)).toEqual(['bash', 'node', 'codex']);
+    expect(tree.entries.get(300)?.comm).toBe('sshd');
+    expect(tree.entries.get(100)).toBe(bash);
+    const kept = tree.entries.get(200);
+    fs.writeFileSync(path.join(root, '200', 'cmdline'), 'node\0/opt/opencode/bin/opencode\0');
+    for (let t = 32_000; t <= 60_000; t += 2_000) tree = reader.read(panes, t);
+    expect(reader.stats).toEqual({ statReads: 7, fullReads: 1, paneChecks: 2 });
+    expect(tree.entries.get(200)).toBe(kept);
+    expect(programsUnder(tree, 100)).toEqual(['bash', 'node', 'codex']);
+  });
+
+  it('reads the whole table every fullEveryMs and after a gap of more than maxGapMs', () => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-proc-'));
+    proc(100, 'bash', 1, 1000, ['bash']);
+    proc(300, 'sshd', 1, 3000, ['sshd']);
+    const reader = new ProcessTreeReader(root, { fullEveryMs: 20_000, paneEveryMs: 10_000, maxGapMs: 5_000 });
+    const panes = [{ pid: 100, currentCommand: 'bash' }];
+    reader.read(panes, 0);
+    proc(300, 'sshd-new', 1, 3500, ['sshd-new']);
+    expect(reader.read(panes, 4_000).entries.get(300)?.comm).toBe('sshd');
+    // A gap (a stopped console): the whole table.
+    expect(reader.read(panes, 10_000).entries.get(300)?.comm).toBe('sshd-new');
+    proc(300, 'sshd', 1, 3000, ['sshd']);
+    for (let t = 14_000; t < 30_000; t += 4_000) expect(reader.read(panes, t).entries.get(300)?.comm).toBe('sshd-new');
+    expect(reader.read(panes, 30_000).entries.get(300)?.comm).toBe('sshd');
+    expect(reader.stats.fullReads).toBe(3);
   });
 });
 
