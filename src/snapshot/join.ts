@@ -91,6 +91,22 @@ export function keptProgramsUnder(tree: ProcessTree, panePid: number): string[] 
   return programs;
 }
 
+/**
+ * {@link matchProcess} of a pane, kept per program names (the array {@link keptProgramsUnder}
+ * keeps while the pane's processes are the same), expected program and pane command: the same
+ * object tick after tick while they are the same (never changed once built, so a tick compares
+ * it by identity).
+ */
+const processKept = new WeakMap<readonly string[], Map<string, ProcessInfo>>();
+function keptMatchProcess(expected: string, paneCommand: string, programs: readonly string[]): ProcessInfo {
+  let byKey = processKept.get(programs);
+  if (!byKey) processKept.set(programs, (byKey = new Map<string, ProcessInfo>()));
+  const key = `${expected}\0${paneCommand}`;
+  let info = byKey.get(key);
+  if (!info) byKey.set(key, (info = matchProcess(expected, paneCommand, programs)));
+  return info;
+}
+
 function toPaneInfo(p: TmuxPane): PaneInfo {
   return {
     target: `=${p.session}:${p.windowIndex}.${p.paneIndex}`,
@@ -147,7 +163,7 @@ function joinAgent(
   const launch = agentLaunch(a, env);
   let processInfo: ProcessInfo | null = null;
   if (pane && !pane.dead && pane.pid !== null && h?.processes) {
-    processInfo = matchProcess(expectedProgram(env, launch.runtime), pane.currentCommand, keptProgramsUnder(h.processes, pane.pid));
+    processInfo = keptMatchProcess(expectedProgram(env, launch.runtime), pane.currentCommand, keptProgramsUnder(h.processes, pane.pid));
   }
   // Screen rules read their runtime's screens only: a pane whose process is not the runtime
   // (DRIFT: a shell that printed a prompt's text) is never `waiting`/`idle` from its screen.

@@ -31,10 +31,21 @@ export class SnapshotSpend {
   readonly budgets: BudgetCache;
   /** The files of the last refresh (the spend view reads them). */
   lastFiles: ReportFile[] = [];
+  /**
+   * The spend of an agent without records or quota today, one object per day (`since`) for every
+   * such agent of every snapshot: never changed once built, so a tick compares it by identity.
+   */
+  private none: { since: string; spend: AgentSpend } | null = null;
 
   constructor(paths: MosaicPaths, opts: { cache?: boolean; watch?: boolean } = {}) {
     this.meter = new SpendMeter(paths.runDir, path.join(paths.mosaicHome, 'fleet', 'prices.yaml'), opts);
     this.budgets = new BudgetCache(paths.roster, this.meter.reads);
+  }
+
+  /** {@link spendOf} of no row and no quota since `since` (ISO): the same object while `since` is. */
+  noSpend(since: string): AgentSpend {
+    if (this.none?.since !== since) this.none = { since, spend: spendOf(undefined, since, []) };
+    return this.none.spend;
   }
 
   /** Stops the meter's watches. Idempotent. */
@@ -104,7 +115,8 @@ export function attachSpend(snapshot: Snapshot, state: SnapshotSpend, tree: Proc
     for (const a of snapshot.agents) {
       if (a.ssh) continue;
       const quota = report.quota.filter((q) => q.agent === a.name);
-      a.spend = spendOf(rows.get(a.name), sinceIso, quota);
+      const row = rows.get(a.name);
+      a.spend = row || quota.length ? spendOf(row, sinceIso, quota) : state.noSpend(sinceIso);
       const over = quota.filter((q) => q.pace === 'over');
       if (over.length && !a.flags.includes('OVER-PACE')) {
         a.flags.push('OVER-PACE');

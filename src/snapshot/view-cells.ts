@@ -40,6 +40,8 @@ export function onlyCellsDiffer(a: Snapshot, aNowMs: number, b: Snapshot, bNowMs
 
 /** Agent keys compared apart (their cell-only fields skipped) or not at all. */
 const AGENT_SKIP = new Set([...CELL_ONLY, ...Object.keys(CELL_ONLY_IN)]);
+/** {@link CELL_ONLY_IN} as pairs, made once (this runs for every agent of every tick). */
+const CELL_ONLY_PAIRS = Object.entries(CELL_ONLY_IN);
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -50,7 +52,7 @@ function sameAgentBesideCells(a: AgentRow, b: AgentRow, aNow: number, bNow: numb
   const ra = a as unknown as Record<string, unknown>;
   const rb = b as unknown as Record<string, unknown>;
   if (!sameViewObjectExcept(ra, rb, AGENT_SKIP, aNow, bNow)) return false;
-  for (const [key, skip] of Object.entries(CELL_ONLY_IN)) {
+  for (const [key, skip] of CELL_ONLY_PAIRS) {
     const x = ra[key];
     const y = rb[key];
     if (isPlainObject(x) && isPlainObject(y) ? !sameViewObjectExcept(x, y, skip, aNow, bNow) : !sameViewValue(x, y, key, aNow, bNow)) return false;

@@ -147,6 +147,25 @@ describe('joinSnapshot', () => {
     expect(Object.keys(snap.probes)).toEqual(['roster', 'paused', 'heartbeats', `tmux:${SOCKET}`, 'proc', 'systemd']);
   });
 
+  it('a pane whose programs, expected program and command are the same keeps its process object (compared by identity); any change makes a new one', () => {
+    const processes = tree();
+    const local = (command: string, env: Record<string, string> = {}) =>
+      host({
+        tmux: new Map([[SOCKET, socketProbe(SOCKET, [pane('alpha', { pid: 200, currentCommand: command })])]]),
+        heartbeats: new Map([['alpha', beat('alpha', 'busy')]]),
+        agentEnvs: new Map([['alpha', env]]),
+        processes,
+      });
+    const first = must(at(joinSnapshot(results([agent('alpha')], { local: local('bash') })).agents, 0).process, 'process');
+    expect(first.matches).toBe(false);
+    expect(at(joinSnapshot(results([agent('alpha')], { local: local('bash') })).agents, 0).process).toBe(first);
+    const claude = must(at(joinSnapshot(results([agent('alpha')], { local: local('claude') })).agents, 0).process, 'process');
+    expect(claude.matches).toBe(true);
+    const bash = must(at(joinSnapshot(results([agent('alpha')], { local: local('bash', { MOSAIC_AGENT_COMMAND: 'bash -l' }) })).agents, 0).process, 'process');
+    expect(bash).toMatchObject({ expected: 'bash', matches: true });
+    expect(at(joinSnapshot(results([agent('alpha')], { local: local('bash') })).agents, 0).process).toBe(first);
+  });
+
   it('the expected program comes from the agent env file when the host read one', () => {
     const local = host({
       tmux: new Map([[SOCKET, socketProbe(SOCKET, [pane('alpha', { pid: 200, currentCommand: 'bash' })])]]),

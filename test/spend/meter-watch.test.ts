@@ -145,6 +145,23 @@ describe('spend meter through watches: file-system calls per tick', () => {
     expect(s.errors).toEqual([]);
     expect(s.fleet.spend?.tokens.total).toBe(0);
     expect(fsCalls.total()).toBe(0);
+    // Agents without records share one spend object, the same from tick to tick, a new one on a new day.
+    const none = s.agents[0]!.spend;
+    expect(none).toEqual({
+      tokens: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, reasoning: 0, total: 0 },
+      costUsd: null,
+      since: none!.since,
+      unpricedModels: [],
+      quota: [],
+    });
+    expect(s.agents[99]!.spend).toBe(none);
+    const next = snapshot();
+    attachSpend(next, state, null, T0 + 4000);
+    expect(next.agents[5]!.spend).toBe(none);
+    const tomorrow = snapshot();
+    attachSpend(tomorrow, state, null, T0 + 86_400_000);
+    expect(tomorrow.agents[5]!.spend).not.toBe(none);
+    expect(tomorrow.agents[5]!.spend?.since).not.toBe(none!.since);
     state.close();
   });
 
