@@ -27,18 +27,33 @@ export function unmanagedOf(r: ProbeResults, agents: readonly RosterAgent[], hol
   const rosterSocket = r.roster.roster?.socket ?? '';
   for (const h of [r.local, ...r.remotes]) {
     if (!h.ok) continue;
-    const hostAgents = agents.filter((a) => (h.target === null ? isLocalHost(a.host) : !isLocalHost(a.host) && sshTarget(a) === h.target));
     for (const t of h.tmux.values()) {
       if (!t.ok) continue;
-      const rostered = new Set(hostAgents.filter((a) => (a.socket ?? '') === (t.socket ?? '')).map((a) => a.name));
-      const sessions = unmanagedSessions(t.panes, rostered, holder);
+      const sessions = unmanagedSessions(t.panes, rosteredOn(agents, h.target, t.socket), holder);
       unmanaged.push(...sessions.list.map((u) => ({ ...u, socket: t.socket, host: h.host })));
-      if (h.target === null && holder && t.serverRunning && rosterSocket === (t.socket ?? '') && !sessions.seen.has(holder)) {
+      if (h.target === null && holder && t.serverRunning && rosterSocket === (t.socket ?? '') && !sessions.holderSeen) {
         errors.push(`holder session ${holder} missing on socket ${socketLabel(t.socket)}`);
       }
     }
   }
   return { unmanaged, errors };
+}
+
+/** The rostered names per roster agents list (a roster is replaced, never changed) and `<ssh target>\0<socket>`. */
+const rosteredKept = new WeakMap<readonly RosterAgent[], Map<string, ReadonlySet<string>>>();
+
+/** Names of the roster agents on `socket` of the host answering as `target` (null: this host), made once per roster. */
+function rosteredOn(agents: readonly RosterAgent[], target: string | null, socket: string | null): ReadonlySet<string> {
+  let byKey = rosteredKept.get(agents);
+  if (!byKey) rosteredKept.set(agents, (byKey = new Map<string, ReadonlySet<string>>()));
+  const key = `${target ?? ''}\0${socket ?? ''}`;
+  let names = byKey.get(key);
+  if (!names) {
+    const onHost = agents.filter((a) => (target === null ? isLocalHost(a.host) : !isLocalHost(a.host) && sshTarget(a) === target));
+    names = new Set(onHost.filter((a) => (a.socket ?? '') === (socket ?? '')).map((a) => a.name));
+    byKey.set(key, names);
+  }
+  return names;
 }
 
 /** What the orchestrator unit adds to the row of this host's (first) orchestrator agent. */
@@ -130,25 +145,30 @@ export function lingerFlags(linger: LingerInfo | null): { flags: FleetFlag[]; er
 
 /**
  * Sessions among `panes` (one socket's `list-panes -a`) that are not a rostered agent, the
- * holder, or a watch viewer: their pane count, first pane's command and least idle seconds.
- * `seen` holds every session name found.
+ * holder, or a watch viewer: their pane count, first pane's command and least idle seconds, in
+ * the order their first panes come. `holderSeen`: the holder's session is among them.
  */
 function unmanagedSessions(
   panes: readonly TmuxPane[],
   rostered: ReadonlySet<string>,
   holder: string | null,
-): { list: Omit<UnmanagedSession, 'socket' | 'host'>[]; seen: Set<string> } {
-  const bySession = new Map<string, TmuxPane[]>();
+): { list: Omit<UnmanagedSession, 'socket' | 'host'>[]; holderSeen: boolean } {
+  const bySession = new Map<string, { first: TmuxPane; panes: number; idleSeconds: number | null }>();
+  let holderSeen = false;
   for (const p of panes) {
-    const list = bySession.get(p.session);
-    if (list) list.push(p);
-    else bySession.set(p.session, [p]);
+    if (p.session === holder) holderSeen = true;
+    if (rostered.has(p.session) || p.session === holder) continue;
+    const group = bySession.get(p.session);
+    if (!group) bySession.set(p.session, { first: p, panes: 1, idleSeconds: p.idleSeconds });
+    else {
+      group.panes++;
+      if (p.idleSeconds !== null && (group.idleSeconds === null || p.idleSeconds < group.idleSeconds)) group.idleSeconds = p.idleSeconds;
+    }
   }
   const list: Omit<UnmanagedSession, 'socket' | 'host'>[] = [];
-  for (const [session, own] of bySession) {
-    if (rostered.has(session) || session === holder || isViewerSessionName(session)) continue;
-    const idles = own.map((p) => p.idleSeconds).filter((s): s is number => s !== null);
-    list.push({ session, panes: own.length, currentCommand: own[0]?.currentCommand ?? '', idleSeconds: idles.length ? Math.min(...idles) : null });
+  for (const [session, g] of bySession) {
+    if (isViewerSessionName(session)) continue;
+    list.push({ session, panes: g.panes, currentCommand: g.first.currentCommand, idleSeconds: g.idleSeconds });
   }
-  return { list, seen: new Set(bySession.keys()) };
+  return { list, holderSeen };
 }

@@ -270,6 +270,16 @@ describe('joinSnapshot', () => {
     const snap = joinSnapshot(results([agent('alpha')], { local }));
     expect(snap.unmanaged).toEqual([{ session: 'scratch', panes: 2, currentCommand: 'claude', idleSeconds: 4, socket: SOCKET, host: null }]);
     expect(snap.errors).toEqual([`holder session _keepalive missing on socket ${SOCKET}`]);
+    // The rostered names are kept per roster: the same roster again, then a new one (scratch rostered, alpha not).
+    const roster = [agent('alpha')];
+    expect(joinSnapshot(results(roster, { local })).unmanaged.map((u) => u.session)).toEqual(['scratch']);
+    expect(joinSnapshot(results(roster, { local })).unmanaged.map((u) => u.session)).toEqual(['scratch']);
+    expect(joinSnapshot(results([agent('scratch')], { local })).unmanaged).toEqual([
+      { session: 'alpha', panes: 1, currentCommand: 'claude', idleSeconds: 5, socket: SOCKET, host: null },
+    ]);
+    // The holder's session is there: no error, and it is not unmanaged.
+    const held = host({ tmux: new Map([[SOCKET, socketProbe(SOCKET, [pane('_keepalive'), pane('alpha')])]]) });
+    expect(joinSnapshot(results(roster, { local: held }))).toMatchObject({ unmanaged: [], errors: [] });
   });
 
   it('shows the most urgent claim per agent and flags an expired one', () => {
