@@ -7,8 +7,8 @@ import React, { useLayoutEffect, useMemo, useState } from 'react';
 import { Box } from 'ink';
 import { useConsole, useConsoleStoreApi } from '../hooks/useConsoleStore.js';
 import {
+  fitFleetColumnWidths,
   fleetColumns,
-  fleetColumnWidths,
   fleetEmptyLine,
   SPEND_COLUMN,
   systemdProbeOk,
@@ -16,8 +16,15 @@ import {
   unmanagedLine as unmanagedText,
 } from '../src/view/rows.js';
 import { spendAlarm } from '../src/view/spend-rows.js';
-import { scrollOffset, selectedIndex, visibleAgents } from '../src/store/selectors.js';
-import { cachedFleetRow, cachedTimelineStates, createFleetRowCache, pruneFleetRowCache, type FleetRowCache } from '../src/view/fleet-rows.js';
+import { scrollOffset, selectedAgentIndex, visibleAgents } from '../src/store/selectors.js';
+import {
+  cachedFleetRow,
+  cachedTimelineStates,
+  createFleetRowCache,
+  fleetNaturalWidths,
+  pruneFleetRowCache,
+  type FleetRowCache,
+} from '../src/view/fleet-rows.js';
 import {
   TIMELINE_WINDOW_SECONDS,
   readinessByAgent,
@@ -95,36 +102,41 @@ interface FleetTableInputs {
   observedSinceMs: number | null;
 }
 
-/** The table's rows for one snapshot: the visible agents, their cells and timeline runs, the column widths. */
-interface FleetTableRows {
-  agents: readonly AgentRow[];
+/**
+ * The table's columns and their widths for one snapshot: all a render keeps (a memo of it holds
+ * nothing of any agent, so no old snapshot stays alive behind quiet cell redraws).
+ */
+interface FleetTableLayout {
   columns: ReturnType<typeof fleetColumns>;
-  rows: readonly (readonly string[])[];
-  runs: readonly (readonly RowSegment[])[];
   widths: number[];
 }
 
-/** Rows of `snapshot` for `inp`, through the per-agent `cache` (a snapshot costs what changed in it). */
-function fleetTableRows(cache: FleetRowCache, snapshot: Snapshot | null, inp: FleetTableInputs): FleetTableRows {
-  const agents = visibleAgents(snapshot, inp.filter);
-  pruneFleetRowCache(cache, agents.length);
-  // The timeline: recomputed when a cell's time passes (not every second), on a new transition, or on a new snapshot.
+/** The timeline cell's text of `states`: glyphs (colour) or words (NO_COLOR). */
+function timelineCell(states: readonly (string | null)[], inp: FleetTableInputs): string {
+  return inp.color ? timelineDrawn(states).text : timelineWords(states, Math.max(24, inp.cells));
+}
+
+/** `agent`'s timeline states for `inp`, through the per-agent `cache`. */
+function agentTimeline(cache: FleetRowCache, agent: AgentRow, inp: FleetTableInputs): (string | null)[] {
+  // Recomputed when a cell's time passes (not every second), on a new transition, or on a new snapshot.
   const opts = { nowMs: (inp.bucket + 1) * inp.stepMs - 1, cells: inp.cells, observedSinceMs: inp.observedSinceMs };
-  const timelines = agents.map((a) => cachedTimelineStates(cache, a.name, inp.byAgent.get(a.name) ?? NO_HISTORY, a.readiness, opts));
+  return cachedTimelineStates(cache, agent.name, inp.byAgent.get(agent.name) ?? NO_HISTORY, agent.readiness, opts);
+}
+
+/**
+ * Columns and widths of `snapshot`'s table for `inp`: the widths every visible agent's row
+ * gives (src/view/fleet-rows.ts `fleetNaturalWidths`), with no row made or kept.
+ */
+function fleetTableLayout(cache: FleetRowCache, snapshot: Snapshot | null, inp: FleetTableInputs): FleetTableLayout {
+  const agents = visibleAgents(snapshot, inp.filter);
   const columns = fleetColumns(inp.cells, !inp.color);
-  const entries = agents.map((a, i) => {
-    const states = timelines[i] ?? [];
-    return cachedFleetRow(cache, a, systemdProbeOk(snapshot, a), inp.color ? timelineDrawn(states).text : timelineWords(states, Math.max(24, inp.cells)));
-  });
-  const rows = entries.map((e) => e.cells);
-  const runs = inp.color ? timelines.map((states) => timelineDrawn(states).runs) : [];
-  const widths = fleetColumnWidths(
+  const { natural, spendShown } = fleetNaturalWidths(
     columns,
-    rows,
-    inp.width - 2,
-    entries.map((e) => e.widths),
+    agents,
+    (a) => systemdProbeOk(snapshot, a),
+    (i) => timelineCell(agentTimeline(cache, agents[i] as AgentRow, inp), inp),
   );
-  return { agents, columns, rows, runs, widths };
+  return { columns, widths: fitFleetColumnWidths(columns, natural, spendShown, inp.width - 2) };
 }
 
 /** What the fleet table draws: the Table's props (null when there is no room), and the lines under it. */
@@ -135,33 +147,46 @@ interface FleetTableView {
   unmanaged: string | null;
 }
 
-function fleetTableView(r: FleetTableRows, snapshot: Snapshot | null, inp: FleetTableInputs): FleetTableView {
+/**
+ * The table's props and the lines under it for `layout`. Only the rows in view are made
+ * (through `cache`); the Table reads no other (`rows` holds those alone, at their indexes).
+ */
+function fleetTableView(layout: FleetTableLayout, cache: FleetRowCache, snapshot: Snapshot | null, inp: FleetTableInputs): FleetTableView {
   const { height, width } = inp;
   if (height <= 0) return { table: null, legend: null, empty: null, unmanaged: null };
+  const agents = visibleAgents(snapshot, inp.filter);
   const unmanagedLine = unmanagedText(snapshot);
   const afterUnmanaged = unmanagedLine && height >= 3 ? height - 1 : height;
   // The timeline's legend takes a line only when the rows leave one free.
   const legend =
-    (r.widths[TIMELINE_COLUMN] ?? 0) > 0 && r.agents.length > 0 && r.agents.length + 2 <= afterUnmanaged ? timelineLegend(inp.cells, inp.color) : null;
+    (layout.widths[TIMELINE_COLUMN] ?? 0) > 0 && agents.length > 0 && agents.length + 2 <= afterUnmanaged ? timelineLegend(inp.cells, inp.color) : null;
   const tableHeight = legend ? afterUnmanaged - 1 : afterUnmanaged;
-  const selected = selectedIndex(
-    r.agents.map((a) => a.name),
-    inp.selectedName,
-  );
-  const empty = fleetEmptyLine(snapshot, r.agents.length, inp.filter);
-  const { agents, runs } = r;
+  const selected = selectedAgentIndex(agents, inp.selectedName);
+  const empty = fleetEmptyLine(snapshot, agents.length, inp.filter);
+  const drawnHeight = empty ? Math.min(1, tableHeight) : tableHeight;
+  const offset = scrollOffset(agents.length, selected, tableHeight - 1);
+  const shown = agents.slice(offset, offset + Math.max(0, drawnHeight - 1));
+  pruneFleetRowCache(cache, shown.length, agents.length);
+  const rows = new Array<readonly string[]>(agents.length);
+  const runs: (readonly RowSegment[])[] = [];
+  for (let k = 0; k < shown.length; k++) {
+    const agent = shown[k] as AgentRow;
+    const states = agentTimeline(cache, agent, inp);
+    rows[offset + k] = cachedFleetRow(cache, agent, systemdProbeOk(snapshot, agent), timelineCell(states, inp)).cells;
+    if (inp.color) runs.push(timelineDrawn(states).runs);
+  }
   return {
     table: {
-      columns: r.columns,
-      widths: r.widths,
-      rows: r.rows,
+      columns: layout.columns,
+      widths: layout.widths,
+      rows,
       width,
-      height: empty ? Math.min(1, tableHeight) : tableHeight,
+      height: drawnHeight,
       selected,
-      offset: scrollOffset(r.rows.length, selected, tableHeight - 1),
+      offset,
       focused: inp.focused,
-      cellColor: (row, column) => fleetCellColor(agents[row], column),
-      cellRuns: (row, column) => (column === TIMELINE_COLUMN ? runs[row] : undefined),
+      cellColor: (row, column) => fleetCellColor(shown[row - offset], column),
+      cellRuns: (row, column) => (column === TIMELINE_COLUMN ? runs[row - offset] : undefined),
     },
     legend,
     empty: empty && tableHeight >= 2 ? empty : null,
@@ -226,7 +251,7 @@ export function redrawFleetCells(store: ConsoleStore, snapshot: Snapshot, atMs: 
     fleetCellRedraws.refused++;
     return false;
   }
-  const view = fleetTableView(fleetTableRows(t.cache, snapshot, t.inputs), snapshot, t.inputs);
+  const view = fleetTableView(fleetTableLayout(t.cache, snapshot, t.inputs), t.cache, snapshot, t.inputs);
   const was = t.view;
   if (
     !view.table ||
@@ -265,7 +290,8 @@ export function redrawFleetCells(store: ConsoleStore, snapshot: Snapshot, atMs: 
 export function FleetTable({ width, height }: FleetTableProps): React.ReactElement | null {
   const store = useConsoleStoreApi();
   // `s.fleet` changes with every notified update; a quiet one (redrawFleetCells) changes its snapshot in place.
-  const snapshot = useConsole((s) => s.fleet).snapshot;
+  const fleet = useConsole((s) => s.fleet);
+  const applied = fleet.applied;
   const filter = useConsole((s) => s.ui.filter);
   const selectedName = useConsole((s) => s.ui.selectedAgent);
   const focused = useConsole((s) => s.ui.focus === 'fleet');
@@ -281,9 +307,10 @@ export function FleetTable({ width, height }: FleetTableProps): React.ReactEleme
   const [cache] = useState(createFleetRowCache);
   const [host] = useState(createTableHost);
   const inputs: FleetTableInputs = { filter, selectedName, focused, color, width, height, cells, stepMs, bucket, transitions, byAgent, observedSinceMs };
-  const rows = useMemo(
+  // Keyed by the applied count, not the snapshot: neither the memo nor any closure here keeps a snapshot.
+  const layout = useMemo(
     () =>
-      fleetTableRows(cache, snapshot, {
+      fleetTableLayout(cache, fleet.snapshot, {
         filter,
         selectedName: null,
         focused,
@@ -297,10 +324,10 @@ export function FleetTable({ width, height }: FleetTableProps): React.ReactEleme
         byAgent,
         observedSinceMs,
       }),
-    // eslint-disable-next-line react-hooks/exhaustive-deps -- selection, focus and height do not change the rows
-    [cache, snapshot, filter, color, width, cells, stepMs, bucket, transitions, byAgent, observedSinceMs],
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- selection, focus and height do not change the layout; `applied` moves with the snapshot
+    [cache, fleet, applied, filter, color, width, cells, stepMs, bucket, transitions, byAgent, observedSinceMs],
   );
-  const view = fleetTableView(rows, snapshot, inputs);
+  const view = fleetTableView(layout, cache, fleet.snapshot, inputs);
   const text = view.table && view.table.height > 0 ? tableText(view.table, color) : null;
   // What is on screen now, for a redraw of the text alone (redrawFleetCells).
   useLayoutEffect(() => {

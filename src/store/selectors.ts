@@ -116,6 +116,13 @@ export function selectedIndex(keys: readonly string[], selected: string | null):
   return i >= 0 ? i : 0;
 }
 
+/** {@link selectedIndex} of `agents`' names, without making the list of names (a roster of 10,000 agents). */
+export function selectedAgentIndex(agents: readonly AgentRow[], selected: string | null): number {
+  if (!agents.length) return -1;
+  if (selected !== null) for (let i = 0; i < agents.length; i++) if (agents[i]?.name === selected) return i;
+  return 0;
+}
+
 /** Moves an index by `delta` (or to `top`/`bottom`) within `count` rows, clamped. -1 when empty. */
 export function moveIndex(index: number, count: number, move: number | 'top' | 'bottom'): number {
   if (count <= 0) return -1;

@@ -91,7 +91,8 @@ export function naturalColumnWidthsOf(columns: readonly ColumnSpec[], cellWidths
   });
 }
 
-function clampWidth(c: ColumnSpec, w: number): number {
+/** `w` (cells) clamped to the column's [min, max]: its natural width when its widest cell or header is `w` wide. */
+export function clampWidth(c: ColumnSpec, w: number): number {
   return Math.max(c.min, Math.min(c.max ?? Number.POSITIVE_INFINITY, w));
 }
 

@@ -12,8 +12,9 @@ import { sanitizeLine } from '../../lib/sanitize.js';
 import type { AgentRow } from '../snapshot/types.js';
 import { timelineStates, type TimelineOptions } from '../transitions/timeline.js';
 import type { Transition } from '../transitions/diff.js';
+import { clampWidth, type ColumnSpec } from './columns.js';
 import { displayWidth } from './format.js';
-import { fleetRowText } from './rows.js';
+import { FLEET_CELL_TEXT, SPEND_COLUMN, TIMELINE_COLUMN, fleetRowText } from './rows.js';
 
 /** An agent's row as last drawn: raw cell texts, the sanitized cells, their widths (cells). */
 export interface FleetRowEntry {
@@ -45,11 +46,57 @@ export function createFleetRowCache(): FleetRowCache {
   return { rows: new Map(), timelines: new Map() };
 }
 
-/** Drops every entry once the cache holds more than twice `fleetSize` agents (+64): agents gone from the roster do not pile up. */
-export function pruneFleetRowCache(cache: FleetRowCache, fleetSize: number): void {
-  const bound = 2 * fleetSize + 64;
-  if (cache.rows.size > bound) cache.rows.clear();
-  if (cache.timelines.size > bound) cache.timelines.clear();
+/**
+ * Drops every row once the cache holds more than twice `rows` (+64), every timeline once more
+ * than twice `timelines` (+64): the rows and timelines a table draws (and measures) — agents gone
+ * from the roster or scrolled out of view do not pile up.
+ */
+export function pruneFleetRowCache(cache: FleetRowCache, rows: number, timelines = rows): void {
+  if (cache.rows.size > 2 * rows + 64) cache.rows.clear();
+  if (cache.timelines.size > 2 * timelines + 64) cache.timelines.clear();
+}
+
+// Printable ASCII: sanitizeLine leaves it as it is, and it is one cell per character.
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
+/** Display width of the sanitized `text` (cells), as fleetRowCells' cell of this text measures. */
+function sanitizedWidth(text: string): number {
+  return PRINTABLE_ASCII.test(text) ? text.length : displayWidth(sanitizeLine(text));
+}
+
+/**
+ * The fleet columns' natural widths (src/view/columns.ts `naturalColumnWidths`) over the rows of
+ * `agents` — `fleetRowCells(agent, systemdOk(agent), timeline(i))` each — and whether some row's
+ * spend cell is not `-` (`spendShown`): exactly what those rows would give, measured without
+ * making or keeping any row. Each cell's text is made alone and measured (printable ASCII: its
+ * length); a column whose min is its max is not measured (its natural width is that), nor one
+ * whose widest cell so far reached its max; `timeline(i)` is asked only when the timeline's
+ * width depends on it. Nothing is kept: what a snapshot of 10,000 agents costs here dies young.
+ */
+export function fleetNaturalWidths(
+  columns: readonly ColumnSpec[],
+  agents: readonly AgentRow[],
+  systemdOk: (agent: AgentRow) => boolean,
+  timeline: (index: number) => string,
+): { natural: number[]; spendShown: boolean } {
+  const widest = columns.map((c) => displayWidth(c.header));
+  const open = columns.map((c, i) => i < FLEET_CELL_TEXT.length && c.min !== c.max && (widest[i] ?? 0) < (c.max ?? Infinity));
+  let spendShown = false;
+  for (let k = 0; k < agents.length; k++) {
+    const agent = agents[k] as AgentRow;
+    const ok = systemdOk(agent);
+    for (let i = 0; i < columns.length; i++) {
+      if (!open[i] && (i !== SPEND_COLUMN || spendShown)) continue;
+      const text = (FLEET_CELL_TEXT[i] as (typeof FLEET_CELL_TEXT)[number])(agent, ok, i === TIMELINE_COLUMN ? timeline(k) : '');
+      if (i === SPEND_COLUMN && !spendShown) spendShown = text !== '-' && sanitizeLine(text) !== '-';
+      if (!open[i]) continue;
+      const w = sanitizedWidth(text);
+      if (w <= (widest[i] as number)) continue;
+      widest[i] = w;
+      if (w >= ((columns[i] as ColumnSpec).max ?? Infinity)) open[i] = false;
+    }
+  }
+  return { natural: columns.map((c, i) => clampWidth(c, widest[i] as number)), spendShown };
 }
 
 /**

@@ -62,7 +62,20 @@ export function fleetColumnWidths(
   cellWidths?: readonly (readonly number[])[],
 ): number[] {
   const natural = cellWidths ? naturalColumnWidthsOf(columns, cellWidths) : naturalColumnWidths(columns, rows);
-  if (rows.some((r) => (r[SPEND_COLUMN] ?? '-') !== '-')) return fitColumnWidths(columns, natural, totalWidth);
+  return fitFleetColumnWidths(
+    columns,
+    natural,
+    rows.some((r) => (r[SPEND_COLUMN] ?? '-') !== '-'),
+    totalWidth,
+  );
+}
+
+/**
+ * {@link fleetColumnWidths} from the columns' natural widths (src/view/columns.ts
+ * `naturalColumnWidths`) and whether some row's spend cell is not `-` (`spendShown`).
+ */
+export function fitFleetColumnWidths(columns: readonly ColumnSpec[], natural: readonly number[], spendShown: boolean, totalWidth: number): number[] {
+  if (spendShown) return fitColumnWidths(columns, natural, totalWidth);
   const keep = (_: unknown, i: number) => i !== SPEND_COLUMN;
   const widths = fitColumnWidths(columns.filter(keep), natural.filter(keep), totalWidth);
   widths.splice(SPEND_COLUMN, 0, 0);
@@ -87,25 +100,32 @@ export function fleetRowCells(agent: AgentRow, systemdOk = true, timeline = ''):
 
 /** {@link fleetRowCells} before sanitizing (NOT safe to draw as it is): what decides each cell. */
 export function fleetRowText(agent: AgentRow, systemdOk = true, timeline = ''): string[] {
-  const unit = agent.unit
-    ? agent.unit.activeState + (agent.unit.unitFileState && agent.unit.unitFileState !== 'enabled' && agent.unit.activeState === 'active' ? '*' : '')
-    : systemdOk
-      ? '-'
-      : '?';
-  return [
-    agent.name,
-    readinessWord(agent),
-    agent.class ?? '-',
-    agent.runtime,
-    formatAge(agent.pane?.idleSeconds),
-    agent.heartbeat ? formatAge(agent.heartbeat.ageSeconds) : '-',
-    unit || '-',
-    agent.claim?.cardId ?? agent.heartbeat?.card ?? '-',
-    agent.flags.join(',') || '-',
-    timeline,
-    spendText(agent.spend),
-    agent.evidence.join('; '),
-  ];
+  return FLEET_CELL_TEXT.map((cell) => cell(agent, systemdOk, timeline));
+}
+
+/**
+ * Each fleet cell's text before sanitizing, one function per column of {@link FLEET_COLUMNS}
+ * (`(agent, systemdOk, timeline)`): {@link fleetRowText} is these in order, so a cell can be
+ * made alone (src/view/fleet-rows.ts measures the columns without making whole rows).
+ */
+export const FLEET_CELL_TEXT: readonly ((agent: AgentRow, systemdOk: boolean, timeline: string) => string)[] = [
+  (agent) => agent.name,
+  (agent) => readinessWord(agent),
+  (agent) => agent.class ?? '-',
+  (agent) => agent.runtime,
+  (agent) => formatAge(agent.pane?.idleSeconds),
+  (agent) => (agent.heartbeat ? formatAge(agent.heartbeat.ageSeconds) : '-'),
+  (agent, systemdOk) => unitText(agent, systemdOk) || '-',
+  (agent) => agent.claim?.cardId ?? agent.heartbeat?.card ?? '-',
+  (agent) => agent.flags.join(',') || '-',
+  (_agent, _systemdOk, timeline) => timeline,
+  (agent) => spendText(agent.spend),
+  (agent) => agent.evidence.join('; '),
+];
+
+function unitText(agent: AgentRow, systemdOk: boolean): string {
+  if (!agent.unit) return systemdOk ? '-' : '?';
+  return agent.unit.activeState + (agent.unit.unitFileState && agent.unit.unitFileState !== 'enabled' && agent.unit.activeState === 'active' ? '*' : '');
 }
 
 /** The line naming the tmux sessions no roster agent claims (`unmanaged: s@socket on host, …`), or null when none. Sanitized. */
