@@ -42,10 +42,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { consoleSessionArgs } from './live-fleet.js';
-import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { tmuxSocketPath } from '../helpers/tmux.js';
-import { writeHomeRoster, type TestAgentDef } from '../helpers/roster.js';
+import { floorArgs, makeFleet, makeRosterFleet, removeBenchFleets, trackSocket } from './scale-fleets.js';
 import { at } from '../helpers/must.js';
 
 process.env.NODE_ENV ??= 'production';
@@ -61,8 +59,6 @@ const { RosterCache } = await import('../../fleet/roster.js');
 const { SystemdBackoff } = await import('../../fleet/systemd.js');
 const { subprocessCount } = await import('../../fleet/exec.js');
 const { resolvePaths } = await import('../../lib/paths.js');
-const { LIST_PANES_FORMAT, PANE_FIELD_SEPARATOR, LIST_PANES_FIELDS } = await import('../../fleet/tmux.js');
-const { agentUnitName, systemctlShowArgs, HOLDER_UNIT, ORCHESTRATOR_UNIT } = await import('../../fleet/systemd.js');
 
 const execFileAsync = promisify(execFile);
 const repo = path.resolve(import.meta.dirname, '..', '..', '..');
@@ -70,11 +66,6 @@ const baseRepo = process.env.MT_BENCH_BASE ? path.resolve(process.env.MT_BENCH_B
 const fixtureBin = path.join(repo, 'test', 'fixtures', 'bin');
 const SECONDS = Number(process.env.MT_BENCH_SECONDS ?? 30);
 const CLK_TCK = 100;
-const tag = randomBytes(3).toString('hex');
-const sockets: string[] = [];
-const homes: string[] = [];
-/** Each fleet's sockets and agent names, by home: what the one-shot floor program is told to read. */
-const fleetPlans = new Map<string, { sockets: string[]; names: string[] }>();
 
 function tmux(socket: string, args: string[]): string {
   return execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
@@ -85,93 +76,6 @@ function quantile(values: number[], q: number): number {
   return at(s, Math.min(s.length - 1, Math.floor(q * s.length)), 'sample');
 }
 const median = (values: number[]) => quantile(values, 0.5);
-
-/** A Mosaic home with `n` agents spread over `socketCount` isolated sockets, each agent a live `sleep` pane with a fresh beat. */
-function makeFleet(n: number, socketCount: number): string {
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), `mt-scale-${n}-`));
-  homes.push(home);
-  const fleetSockets = Array.from({ length: socketCount }, (_, i) => `mt-scale-${tag}-${n}-${i}`);
-  sockets.push(...fleetSockets);
-  const agents: TestAgentDef[] = Array.from({ length: n }, (_, i) => ({
-    name: `agent${String(i).padStart(4, '0')}`,
-    runtime: 'sleep',
-    class: i === 0 ? 'orchestrator' : i === 1 ? 'enhancer' : 'coder',
-    socket: fleetSockets[i % socketCount],
-  }));
-  writeHomeRoster(home, at(fleetSockets, 0), agents, '_holder');
-  fleetPlans.set(home, { sockets: fleetSockets, names: agents.map((a) => a.name) });
-  tmux(at(fleetSockets, 0), ['new-session', '-d', '-s', '_holder', 'sleep', '86400']);
-  for (const socket of fleetSockets.slice(1)) tmux(socket, ['new-session', '-d', '-s', '_holder', 'sleep', '86400']);
-  // One tmux call creates many sessions (`;`-separated): 1,000 calls would take longer than the bench.
-  for (const socket of fleetSockets) {
-    const own = agents.filter((a) => a.socket === socket);
-    for (let i = 0; i < own.length; i += 100) {
-      const args = own.slice(i, i + 100).flatMap((a, k) => [...(k ? [';'] : []), 'new-session', '-d', '-s', a.name, 'sleep', '86400']);
-      tmux(socket, args);
-    }
-  }
-  writeBeats(
-    home,
-    agents.map((a) => a.name),
-  );
-  return home;
-}
-
-/**
- * A Mosaic home whose roster lists `n` agents on one isolated socket that holds only the holder
- * session (no agent pane runs: what a roster entry costs, without `n` processes), every beat fresh.
- */
-function makeRosterFleet(n: number): string {
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), `mt-scale-${n}-`));
-  homes.push(home);
-  const socket = `mt-scale-${tag}-${n}-roster`;
-  sockets.push(socket);
-  const names = Array.from({ length: n }, (_, i) => `agent${String(i).padStart(5, '0')}`);
-  writeHomeRoster(
-    home,
-    socket,
-    names.map((name, i) => ({ name, runtime: 'sleep', class: i === 0 ? 'orchestrator' : i === 1 ? 'enhancer' : 'coder' })),
-    '_holder',
-  );
-  tmux(socket, ['new-session', '-d', '-s', '_holder', 'sleep', '86400']);
-  fleetPlans.set(home, { sockets: [socket], names });
-  writeBeats(home, names);
-  return home;
-}
-
-function writeBeats(home: string, names: string[]): void {
-  const runDir = path.join(home, 'fleet', 'run');
-  const ts = Math.floor(Date.now() / 1000);
-  for (const [i, name] of names.entries()) {
-    const tmp = path.join(runDir, `.${name}.hb.tmp`);
-    fs.writeFileSync(tmp, `v=1\nts=${ts}\nstate=${i % 3 ? 'busy' : 'idle'}\ninterval=30\n`);
-    fs.renameSync(tmp, path.join(runDir, `${name}.hb`));
-  }
-}
-
-/**
- * `node` arguments of the one-shot floor (test/bench/once-floor.cjs) for the fleet at `home`:
- * the same `list-panes` per socket and `systemctl show` of the same units as `--once`, the same
- * files read, minimal JavaScript. Its plan is written into the home.
- */
-function floorArgs(home: string): string[] {
-  const fleet = fleetPlans.get(home);
-  if (!fleet) throw new Error(`no fleet plan for ${home}`);
-  const planFile = path.join(home, 'floor-plan.json');
-  const units = [...fleet.names.map(agentUnitName), HOLDER_UNIT, ORCHESTRATOR_UNIT];
-  const plan = {
-    roster: path.join(home, 'fleet', 'roster.yaml'),
-    runDir: path.join(home, 'fleet', 'run'),
-    agentsDir: path.join(home, 'fleet', 'agents'),
-    sockets: fleet.sockets,
-    listPanesArgs: ['list-panes', '-a', '-F', LIST_PANES_FORMAT],
-    separator: PANE_FIELD_SEPARATOR,
-    pidField: LIST_PANES_FIELDS.indexOf('pane_pid'),
-    systemctlArgs: systemctlShowArgs(units),
-  };
-  fs.writeFileSync(planFile, JSON.stringify(plan));
-  return [path.join(repo, 'test', 'bench', 'once-floor.cjs'), planFile];
-}
 
 /** Median wall time (ms) of `node <args>` over `runs` runs, after one warm-up. */
 async function wallMs(args: string[], runs: number, env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -271,8 +175,7 @@ async function until(test: () => boolean, timeoutMs: number, what: string): Prom
 
 /** The real console on `home` for SECONDS: its own CPU and its children's, % of one core. */
 async function consoleCpu(home: string, n: number, bin: string): Promise<{ cpu: number; children: number; peakMB: number }> {
-  const ui = `mt-scale-ui-${tag}-${n}-${sockets.length}`;
-  sockets.push(ui);
+  const ui = trackSocket(`ui-${n}`);
   tmux(ui, consoleSessionArgs([bin], home, { PATH: `${fixtureBin}:${process.env.PATH}`, MT_SYSTEMCTL_MODE: 'nobus' }));
   const capture = () => tmux(ui, ['capture-pane', '-p', '-t', '=console:0.0']);
   await until(() => /agent0{4}/.test(capture()), 120_000, 'console shows agents');
@@ -407,8 +310,8 @@ async function oneShotPart(fleets: Fleets): Promise<void> {
   const roots: [string, string][] = [['this', repo], ...(baseRepo ? [['base', baseRepo] as [string, string]] : [])];
   const commands: Record<string, string[]> = {
     node: ['-e', '0'],
-    'floor once100': floorArgs(fleets.home100),
-    'floor once1000': floorArgs(fleets.home1000),
+    'floor once100': floorArgs(fleets.home100, repo),
+    'floor once1000': floorArgs(fleets.home1000, repo),
   };
   for (const [label, root] of roots) {
     const bin = path.join(root, 'bin', 'mosaic-top');
@@ -457,7 +360,7 @@ async function allParts(loadBefore: number[]): Promise<void> {
     ['100 agents', fleets.home100, '≤ 1.6×'],
     ['1,000 agents on 4 sockets', fleets.home1000, '≤ 3×'],
   ] as const) {
-    const floor = await cpuMs(floorArgs(home), 7, floorEnv);
+    const floor = await cpuMs(floorArgs(home, repo), 7, floorEnv);
     rows.push({
       figure: `floor of --once --json, ${n} ÷ node -e 0, CPU time`,
       value: `${fmt(floor / nodeCpu)}×`,
@@ -513,13 +416,5 @@ try {
     if (base) console.table(base);
   } else await allParts(loadBefore);
 } finally {
-  for (const socket of sockets) {
-    try {
-      execFileSync('tmux', ['-L', socket, 'kill-server'], { stdio: 'ignore' });
-    } catch {
-      /* not running */
-    }
-    fs.rmSync(tmuxSocketPath(socket), { force: true });
-  }
-  for (const home of homes) fs.rmSync(home, { recursive: true, force: true });
+  removeBenchFleets();
 }
