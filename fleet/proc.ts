@@ -99,12 +99,17 @@ function threadCount(text: string): number | null {
 export function readProcessTree(procRoot = '/proc', names: readonly string[] = fs.readdirSync(procRoot)): ProcessTree {
   const entries = new Map<number, ProcEntry>();
   for (const name of names) {
-    const pid = Number(name);
-    if (!Number.isInteger(pid) || pid <= 0 || name !== String(pid)) continue;
-    const entry = readStat(procRoot, pid);
+    const pid = pidOfName(name);
+    const entry = pid === null ? null : readStat(procRoot, pid);
     if (entry) entries.set(entry.pid, entry);
   }
   return { procRoot, entries, children: childrenOf(entries) };
+}
+
+/** The pid a `/proc` entry's name is (`1234`), null for any other name (`self`, `sys`, `01`). Pure. */
+function pidOfName(name: string): number | null {
+  const pid = Number(name);
+  return Number.isInteger(pid) && pid > 0 && name === String(pid) ? pid : null;
 }
 
 /** Reads and parses one `/proc/<pid>/stat` (one call: node reads it natively); null when the process is gone or the file is garbage. */
@@ -228,10 +233,9 @@ export class ProcessTreeReader {
       this.stats.fullReads++;
       this.entries = new Map();
       for (const name of fs.readdirSync(this.procRoot)) {
-        const pid = Number(name);
-        if (!Number.isInteger(pid) || pid <= 0 || name !== String(pid)) continue;
-        const entry = this.readEntry(pid, null);
-        if (entry) this.entries.set(pid, entry);
+        const pid = pidOfName(name);
+        const entry = pid === null ? null : this.readEntry(pid, null);
+        if (pid !== null && entry) this.entries.set(pid, entry);
       }
       this.children = childrenOf(this.entries);
       this.lastFullMs = this.lastPaneMs = nowMs;
@@ -239,8 +243,8 @@ export class ProcessTreeReader {
     }
     const alive = new Set<number>();
     for (const name of fs.readdirSync(this.procRoot)) {
-      const pid = Number(name);
-      if (Number.isInteger(pid) && pid > 0 && name === String(pid)) alive.add(pid);
+      const pid = pidOfName(name);
+      if (pid !== null) alive.add(pid);
     }
     const reread = new Set<number>();
     for (const pid of this.entries.keys()) {
