@@ -31,7 +31,7 @@ import { randomBytes } from 'node:crypto';
 import type { ReactElement } from 'react';
 import { tmuxSocketPath } from '../helpers/tmux.js';
 import { writeHomeRoster } from '../helpers/roster.js';
-import { consoleSessionArgs, liveConsoleCpu, makeLiveFleet } from './live-fleet.js';
+import { consoleSessionArgs, liveConsoleCpu, makeLiveFleet, tmux } from './live-fleet.js';
 import { CLK_TCK, procTimes } from './proc-times.js';
 import { at } from '../helpers/must.js';
 
@@ -56,10 +56,6 @@ const bin = path.join(repo, 'bin', 'mosaic-top');
 const fixtureBin = path.join(repo, 'test', 'fixtures', 'bin');
 const AGENTS = 50;
 const SECONDS = Number(process.env.MT_BENCH_SECONDS ?? 60);
-
-function tmux(socket: string, args: string[]): string {
-  return execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
-}
 
 function vmHWMkB(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));

@@ -43,7 +43,8 @@ export function consoleSessionArgs(program: string[], home: string, env: Record<
   ];
 }
 
-function tmux(socket: string, args: string[]): string {
+/** `tmux -L <socket> <args>`'s stdout (throws when tmux fails): every bench's own isolated server. */
+export function tmux(socket: string, args: string[]): string {
   return execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
 }
 

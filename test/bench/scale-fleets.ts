@@ -13,6 +13,7 @@ import { agentUnitName, HOLDER_UNIT, ORCHESTRATOR_UNIT, systemctlShowArgs } from
 import { writeHomeRoster, type TestAgentDef } from '../helpers/roster.js';
 import { tmuxSocketPath } from '../helpers/tmux.js';
 import { at } from '../helpers/must.js';
+import { tmux } from './live-fleet.js';
 
 const tag = randomBytes(3).toString('hex');
 /** Every tmux socket and home made here or named by {@link trackSocket}: removed by {@link removeBenchFleets}. */
@@ -20,10 +21,6 @@ const sockets: string[] = [];
 const homes: string[] = [];
 /** Each fleet's sockets and agent names, by home: what the one-shot floor program is told to read. */
 const fleetPlans = new Map<string, { sockets: string[]; names: string[] }>();
-
-function tmux(socket: string, args: string[]): string {
-  return execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
-}
 
 /** A name for a tmux socket of the bench's own (e.g. a console's pane), removed with the fleets. */
 export function trackSocket(label: string): string {

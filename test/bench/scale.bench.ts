@@ -37,11 +37,11 @@
  * Fleets are `sleep` panes on isolated tmux sockets (never the default server); every server,
  * process and directory is removed at the end. Wall times are medians of several runs.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { consoleSessionArgs } from './live-fleet.js';
+import { consoleSessionArgs, tmux } from './live-fleet.js';
 import { promisify } from 'node:util';
 import { floorArgs, makeFleet, makeRosterFleet, removeBenchFleets, trackSocket } from './scale-fleets.js';
 import { at } from '../helpers/must.js';
@@ -66,10 +66,6 @@ const baseRepo = process.env.MT_BENCH_BASE ? path.resolve(process.env.MT_BENCH_B
 const fixtureBin = path.join(repo, 'test', 'fixtures', 'bin');
 const SECONDS = Number(process.env.MT_BENCH_SECONDS ?? 30);
 const CLK_TCK = 100;
-
-function tmux(socket: string, args: string[]): string {
-  return execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
-}
 
 function quantile(values: number[], q: number): number {
   const s = [...values].sort((a, b) => a - b);

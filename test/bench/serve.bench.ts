@@ -13,11 +13,11 @@
  *    serve ≤ console + 0.5 %.
  * Cleans up every server and dir.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { consoleSessionArgs } from './live-fleet.js';
+import { consoleSessionArgs, tmux } from './live-fleet.js';
 import { randomBytes } from 'node:crypto';
 import { parseListen } from '../../src/serve/access.js';
 import { createServeApp } from '../../src/serve/app.js';
@@ -92,10 +92,6 @@ async function benchMetrics(n = 1000, scrapes = 200): Promise<Record<string, num
     bytes,
     loadAverage1m: Number(at(os.loadavg(), 0).toFixed(1)),
   };
-}
-
-function tmux(socket: string, args: string[]): string {
-  return execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
 }
 
 function cpuTicks(pid: number): number {
