@@ -25,12 +25,12 @@ export interface ProcessTree {
    */
   argv?: Map<number, string[]>;
   /**
-   * argv already read per entry ({@link ProcessTreeReader} keeps it across reads): an entry kept
+   * argv already read per entry (fleet/proc-reader.ts keeps it across reads): an entry kept
    * from the last read is the same process as then, so its `cmdline` is not read again.
    */
   cmdlines?: WeakMap<ProcEntry, string[]>;
   /**
-   * Set by {@link ProcessTreeReader}: which of its reads this tree is (`read`, counting from 1)
+   * Set by fleet/proc-reader.ts `ProcessTreeReader`: which of its reads this tree is (`read`, counting from 1)
    * and `dirty`, the pids whose subtree may differ from the read before — each process added,
    * replaced or gone, and all its ancestors, before and after — or null when that is not known
    * (a full read). A pid not in `dirty` has the same descendants, with the same entries, as then.
@@ -107,7 +107,7 @@ export function readProcessTree(procRoot = '/proc', names: readonly string[] = f
 }
 
 /** The pid a `/proc` entry's name is (`1234`), null for any other name (`self`, `sys`, `01`). Pure. */
-function pidOfName(name: string): number | null {
+export function pidOfName(name: string): number | null {
   const pid = Number(name);
   return Number.isInteger(pid) && pid > 0 && name === String(pid) ? pid : null;
 }
@@ -119,7 +119,7 @@ function readStat(procRoot: string, pid: number): ProcEntry | null {
 }
 
 /** The text of `<procRoot>/<pid>/stat`, null when it cannot be read (the process is gone). */
-function readStatText(procRoot: string, pid: number): string | null {
+export function readStatText(procRoot: string, pid: number): string | null {
   try {
     return fs.readFileSync(`${procRoot}/${pid}/stat`, UTF8);
   } catch {
@@ -129,7 +129,8 @@ function readStatText(procRoot: string, pid: number): string | null {
 
 const UTF8 = { encoding: 'utf8' } as const;
 
-function childrenOf(entries: ReadonlyMap<number, ProcEntry>): Map<number, number[]> {
+/** Children by parent pid of `entries`, in their order. */
+export function childrenOf(entries: ReadonlyMap<number, ProcEntry>): Map<number, number[]> {
   const children = new Map<number, number[]>();
   for (const e of entries.values()) {
     const list = children.get(e.ppid);
@@ -137,185 +138,6 @@ function childrenOf(entries: ReadonlyMap<number, ProcEntry>): Map<number, number
     else children.set(e.ppid, [e.pid]);
   }
   return children;
-}
-
-/** A pane as the process tree reader needs it: its pid and what tmux says runs in it. */
-export interface PaneProcess {
-  pid: number;
-  currentCommand: string;
-}
-
-/**
- * The image mark of a process from the text of its `stat`: fields 48 and 49 (`arg_start`,
- * `arg_end`: where its argv lies in its memory), which an `exec` sets anew — with address space
- * randomisation a new image practically never has both where the old one had them. Null when
- * the text has no such fields or the kernel hides them (zeros: another user's process): the
- * process is then taken as exec'd.
- */
-export function imageMark(text: string): string | null {
-  let at = text.lastIndexOf(')') + 1;
-  // `at` is the blank before field 3 (the state); step to the blank before field 48.
-  for (let field = 3; field < 48 && at > 0; field++) at = text.indexOf(' ', at + 1);
-  if (at < 0) return null;
-  let end = text.indexOf(' ', at + 1);
-  if (end < 0) return null;
-  end = text.indexOf(' ', end + 1);
-  const mark = text.slice(at + 1, end < 0 ? undefined : end).trim();
-  return /^[1-9]\d* [1-9]\d*$/.test(mark) ? mark : null;
-}
-
-/** Timing of a {@link ProcessTreeReader}, milliseconds. */
-export interface ProcessTreeReaderTiming {
-  /** The whole table is read again this often (default 300 000). */
-  fullEveryMs?: number;
-  /** The processes under the live panes are checked this often (default 30 000). */
-  paneEveryMs?: number;
-  /** A read this long after the last one reads the whole table (default 10 000): a pid may have been reused meanwhile. */
-  maxGapMs?: number;
-}
-
-/**
- * Reads the process tree tick after tick without re-reading every `/proc/<pid>/stat`: a
- * console of 1,000 agents sits on a machine of 1,000+ processes, and a full read every 2 s
- * cost more than the rest of its tick. Per {@link read}: `/proc` is listed; new pids are read;
- * the children of vanished pids are read again (they were re-parented); the subtree of a pane
- * whose pid or current command changed since the last read is read again (an `exec` there
- * changes a program name). Everything else keeps its entry, and its argv once read.
- * Every `paneEveryMs` the processes under the live panes (all the snapshot looks up) have their
- * `stat` read again: an entry whose comm, ppid and {@link imageMark} are the same is kept (the
- * same process, not exec'd: its argv too), any other is replaced — which bounds what the
- * shortcut can miss there (an `exec` below an unchanged foreground process) to that time.
- * The whole table is read on the first call, every `fullEveryMs`, and when the last read is
- * more than `maxGapMs` ago (a stopped console): a pid ended and reused between two listings is
- * the one thing left unseen, and that takes the pid space wrapping around between them.
- */
-export class ProcessTreeReader {
-  private entries = new Map<number, ProcEntry>();
-  private children = new Map<number, number[]>();
-  private panes = new Map<number, string>();
-  private lastFullMs = -Infinity;
-  private lastPaneMs = -Infinity;
-  private lastReadMs = -Infinity;
-  private readonly fullEveryMs: number;
-  private readonly paneEveryMs: number;
-  private readonly maxGapMs: number;
-  /** argv per kept entry: read once per process, again after a full read (readCmdline). */
-  private readonly cmdlines = new WeakMap<ProcEntry, string[]>();
-  /** The {@link imageMark} each entry was read with (none when the kernel did not show it). */
-  private readonly marks = new WeakMap<ProcEntry, string>();
-  /** Reads done ({@link ProcessTree.changes}). */
-  private reads = 0;
-  /** This read's changed pids and their ancestors ({@link ProcessTree.changes}). */
-  private dirty = new Set<number>();
-  /** `stat` files read (tests, the bench). */
-  readonly stats = { statReads: 0, fullReads: 0, paneChecks: 0 };
-
-  /** `timing`: a number is `fullEveryMs` (then the panes are checked as often: every read before this shortcut). */
-  constructor(
-    readonly procRoot = '/proc',
-    timing: number | ProcessTreeReaderTiming = {},
-  ) {
-    const t = typeof timing === 'number' ? { fullEveryMs: timing, paneEveryMs: timing } : timing;
-    this.fullEveryMs = t.fullEveryMs ?? 300_000;
-    this.paneEveryMs = t.paneEveryMs ?? 30_000;
-    this.maxGapMs = t.maxGapMs ?? 10_000;
-  }
-
-  /** The current tree for `panes` (the live panes of this snapshot); `nowMs`: unix ms. Throws only when `/proc` cannot be listed. */
-  read(panes: readonly PaneProcess[], nowMs = Date.now()): ProcessTree {
-    const previousPanes = this.panes;
-    this.panes = new Map(panes.map((p) => [p.pid, p.currentCommand]));
-    const gap = nowMs - this.lastReadMs;
-    this.lastReadMs = nowMs;
-    this.reads++;
-    this.dirty = new Set();
-    if (nowMs - this.lastFullMs >= this.fullEveryMs || gap > this.maxGapMs || gap < 0) {
-      this.stats.fullReads++;
-      this.entries = new Map();
-      for (const name of fs.readdirSync(this.procRoot)) {
-        const pid = pidOfName(name);
-        const entry = pid === null ? null : this.readEntry(pid, null);
-        if (pid !== null && entry) this.entries.set(pid, entry);
-      }
-      this.children = childrenOf(this.entries);
-      this.lastFullMs = this.lastPaneMs = nowMs;
-      return { procRoot: this.procRoot, entries: this.entries, children: this.children, cmdlines: this.cmdlines, changes: { read: this.reads, dirty: null } };
-    }
-    const alive = new Set<number>();
-    for (const name of fs.readdirSync(this.procRoot)) {
-      const pid = pidOfName(name);
-      if (pid !== null) alive.add(pid);
-    }
-    const reread = new Set<number>();
-    for (const pid of this.entries.keys()) {
-      if (alive.has(pid)) continue;
-      this.markChanged(pid);
-      this.entries.delete(pid);
-      for (const child of this.children.get(pid) ?? []) reread.add(child);
-    }
-    for (const pid of alive) if (!this.entries.has(pid)) reread.add(pid);
-    const tree = { procRoot: this.procRoot, entries: this.entries, children: this.children };
-    for (const [pid, command] of this.panes) {
-      if (previousPanes.get(pid) === command) continue;
-      for (const d of descendantsOf(tree, pid)) reread.add(d);
-    }
-    for (const pid of reread) if (alive.has(pid)) this.update(pid, this.readEntry(pid, null));
-    if (nowMs - this.lastPaneMs >= this.paneEveryMs) {
-      this.checkPanes(alive, reread);
-      this.lastPaneMs = nowMs;
-    }
-    this.children = childrenOf(this.entries);
-    return {
-      procRoot: this.procRoot,
-      entries: this.entries,
-      children: this.children,
-      cmdlines: this.cmdlines,
-      changes: { read: this.reads, dirty: this.dirty },
-    };
-  }
-
-  /** Puts `entry` (null: gone) for `pid`; a change marks the pid and its ancestors before and after. */
-  private update(pid: number, entry: ProcEntry | null): void {
-    const old = this.entries.get(pid);
-    if (old === entry || (!old && !entry)) return;
-    this.markChanged(pid);
-    if (entry) {
-      this.entries.set(pid, entry);
-      this.markChanged(entry.ppid);
-    } else this.entries.delete(pid);
-  }
-
-  /** Marks `pid` and its ancestors (as the entries have them now) changed in this read. */
-  private markChanged(pid: number): void {
-    for (let p = pid, steps = 0; p > 0 && steps < 4096 && !this.dirty.has(p); steps++) {
-      this.dirty.add(p);
-      p = this.entries.get(p)?.ppid ?? 0;
-    }
-  }
-
-  /** Reads `stat` of every process under the live panes not read this tick; keeps an entry that is the same process, not exec'd ({@link imageMark}). */
-  private checkPanes(alive: ReadonlySet<number>, done: ReadonlySet<number>): void {
-    this.stats.paneChecks++;
-    const tree = { procRoot: this.procRoot, entries: this.entries, children: this.children };
-    const pids = new Set<number>();
-    for (const pane of this.panes.keys()) for (const d of descendantsOf(tree, pane)) if (!done.has(d) && alive.has(d)) pids.add(d);
-    for (const pid of pids) this.update(pid, this.readEntry(pid, this.entries.get(pid) ?? null));
-  }
-
-  /**
-   * Reads `<procRoot>/<pid>/stat`: null when gone or garbage; `kept` (the entry read before)
-   * when it is the same comm, ppid and image mark, else a new entry (its mark noted).
-   */
-  private readEntry(pid: number, kept: ProcEntry | null): ProcEntry | null {
-    this.stats.statReads++;
-    const text = readStatText(this.procRoot, pid);
-    const entry = text === null ? null : parseProcStat(text);
-    if (!entry || text === null) return null;
-    const mark = imageMark(text);
-    if (kept && mark !== null && kept.comm === entry.comm && kept.ppid === entry.ppid && this.marks.get(kept) === mark) return kept;
-    if (mark !== null) this.marks.set(entry, mark);
-    return entry;
-  }
 }
 
 /** The pid and all its descendants (breadth first, pid first), bounded to `limit` processes. */

@@ -15,7 +15,8 @@ import { agentLaunch } from '../../fleet/agent-env.js';
 import { resolveFleetProfile } from '../../fleet/profile.js';
 import type { HeartbeatRead } from '../../fleet/heartbeat.js';
 import { plainRunDirReaders, type RunDirReaders } from '../../fleet/run-dir-watch.js';
-import { readProcessSubtrees, readProcessTree, type ProcessTree, type ProcessTreeReader } from '../../fleet/proc.js';
+import { readProcessSubtrees, readProcessTree, type ProcessTree } from '../../fleet/proc.js';
+import type { ProcessTreeReader } from '../../fleet/proc-reader.js';
 import { readinessThresholds, type ReadinessThresholds } from '../../fleet/readiness.js';
 import { probeRemoteHost } from '../../fleet/remote-probe.js';
 import type { RemoteHostProbe } from '../../fleet/remote-probe-output.js';
@@ -115,13 +116,22 @@ export interface CollectSnapshotOptions {
   runDirReaders?: RunDirReaders;
 }
 
-/** Name of the Unix user (the tenant, upstream: uid per tenant); falls back to `uid:<n>`. */
+/** The process's tenant, looked up once ({@link currentTenant}). */
+let tenant: string | undefined;
+
+/**
+ * Name of the Unix user (the tenant, upstream: uid per tenant); falls back to `uid:<n>`. Looked
+ * up once per process: a process's uid does not change, and the lookup (`getpwuid`, which reads
+ * /etc/passwd) cost the console a file read per tick.
+ */
 export function currentTenant(): string {
+  if (tenant !== undefined) return tenant;
   try {
-    return os.userInfo().username;
+    tenant = os.userInfo().username;
   } catch {
-    return `uid:${process.getuid?.() ?? '?'}`;
+    tenant = `uid:${process.getuid?.() ?? '?'}`;
   }
+  return tenant;
 }
 
 async function timed<T>(fn: () => T | Promise<T>): Promise<Timed<T>> {

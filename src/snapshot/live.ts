@@ -53,7 +53,7 @@ function loadModules() {
     import('../../fleet/systemd.js'),
     import('../../fleet/exec.js'),
     import('../../backlog/snapshot.js'),
-    import('../../fleet/proc.js'),
+    import('../../fleet/proc-reader.js'),
     import('../../fleet/screen-probe.js'),
     import('../../fleet/screen-rules-file.js'),
     import('../../fleet/linger.js'),

@@ -9,7 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ProcEntry, ProcessTree } from '../../fleet/proc.js';
-import { ProcessTreeReader, programsUnder } from '../../fleet/proc.js';
+import { programsUnder } from '../../fleet/proc.js';
+import { ProcessTreeReader } from '../../fleet/proc-reader.js';
 import { keptProgramsUnder } from '../../src/snapshot/join.js';
 
 /** A tree of `entries` whose argv are given (as a remote host's `ps` would give them). */

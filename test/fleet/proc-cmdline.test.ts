@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { programsUnder, ProcessTreeReader, readCmdline, readProcessTree } from '../../fleet/proc.js';
+import { programsUnder, readCmdline, readProcessTree } from '../../fleet/proc.js';
+import { ProcessTreeReader } from '../../fleet/proc-reader.js';
 
 let root: string;
 

@@ -3,16 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { spawn } from 'node:child_process';
-import {
-  descendantsOf,
-  imageMark,
-  parseProcStat,
-  programsUnder,
-  ProcessTreeReader,
-  readProcessSubtree,
-  readProcessSubtrees,
-  readProcessTree,
-} from '../../fleet/proc.js';
+import { descendantsOf, parseProcStat, programsUnder, readProcessSubtree, readProcessSubtrees, readProcessTree } from '../../fleet/proc.js';
+import { imageMark, ProcessTreeReader, taskMark } from '../../fleet/proc-reader.js';
 
 describe('process tree (fake /proc)', () => {
   let root: string | null = null;
@@ -107,7 +99,7 @@ describe('ProcessTreeReader: the panes checked every paneEveryMs, the whole tabl
     const reader = new ProcessTreeReader(root);
     const panes = [{ pid: 100, currentCommand: 'bash' }];
     let tree = reader.read(panes, 0);
-    expect(reader.stats).toEqual({ statReads: 3, fullReads: 1, paneChecks: 0 });
+    expect(reader.stats).toEqual({ statReads: 3, listings: 1, fullReads: 1, paneChecks: 0 });
     expect(programsUnder(tree, 100)).toEqual(['bash', 'node', 'pi']);
     // An exec below the unchanged foreground, one far from the panes: nothing read before the pane check.
     proc(200, 'node', 100, 2500, ['node', '/opt/codex/bin/codex']);
@@ -118,14 +110,14 @@ describe('ProcessTreeReader: the panes checked every paneEveryMs, the whole tabl
     // The pane check (30 s): the pane's two processes read, the exec'd one replaced, argv read again.
     const bash = tree.entries.get(100);
     tree = reader.read(panes, 30_000);
-    expect(reader.stats).toEqual({ statReads: 5, fullReads: 1, paneChecks: 1 });
+    expect(reader.stats).toEqual({ statReads: 5, listings: 16, fullReads: 1, paneChecks: 1 });
     expect(programsUnder(tree, 100)).toEqual(['bash', 'node', 'codex']);
     expect(tree.entries.get(300)?.comm).toBe('sshd');
     expect(tree.entries.get(100)).toBe(bash);
     const kept = tree.entries.get(200);
     fs.writeFileSync(path.join(root, '200', 'cmdline'), 'node\0/opt/opencode/bin/opencode\0');
     for (let t = 32_000; t <= 60_000; t += 2_000) tree = reader.read(panes, t);
-    expect(reader.stats).toEqual({ statReads: 7, fullReads: 1, paneChecks: 2 });
+    expect(reader.stats).toEqual({ statReads: 7, listings: 31, fullReads: 1, paneChecks: 2 });
     expect(tree.entries.get(200)).toBe(kept);
     expect(programsUnder(tree, 100)).toEqual(['bash', 'node', 'codex']);
   });
@@ -145,6 +137,50 @@ describe('ProcessTreeReader: the panes checked every paneEveryMs, the whole tabl
     for (let t = 14_000; t < 30_000; t += 4_000) expect(reader.read(panes, t).entries.get(300)?.comm).toBe('sshd-new');
     expect(reader.read(panes, 30_000).entries.get(300)?.comm).toBe('sshd');
     expect(reader.stats.fullReads).toBe(3);
+  });
+
+  it('lists the table only when the task mark moved, once the kernel showed its last pid moving', () => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-proc-'));
+    proc(100, 'bash', 1, 1000, ['bash']);
+    proc(200, 'node', 100, 2000, ['node']);
+    const loadavg = (tasks: number, lastPid: number) => fs.writeFileSync(path.join(root, 'loadavg'), `0.00 0.01 0.05 1/${tasks} ${lastPid}\n`);
+    const reader = new ProcessTreeReader(root);
+    const panes = [{ pid: 100, currentCommand: 'bash' }];
+    loadavg(900, 500);
+    reader.read(panes, 0);
+    // Not yet seen moving: every read lists.
+    reader.read(panes, 2_000);
+    expect(reader.stats.listings).toBe(2);
+    // A process created: the last pid moved, the listing sees it.
+    proc(210, 'rg', 200, 2100, ['rg']);
+    loadavg(901, 501);
+    expect(descendantsOf(reader.read(panes, 4_000), 100)).toEqual([100, 200, 210]);
+    expect(reader.stats.listings).toBe(3);
+    // Quiet: the mark stays, no listing, the same tree and children.
+    const tree = reader.read(panes, 6_000);
+    for (let t = 8_000; t < 20_000; t += 2_000) expect(reader.read(panes, t).children).toBe(tree.children);
+    expect(reader.stats.listings).toBe(3);
+    // A process ends (the count falls): listed, and gone.
+    fs.rmSync(path.join(root, '210'), { recursive: true });
+    loadavg(900, 501);
+    expect(descendantsOf(reader.read(panes, 20_000), 100)).toEqual([100, 200]);
+    expect(reader.stats.listings).toBe(4);
+    // No mark (the file gone, or a last pid of 0): every read lists.
+    loadavg(900, 0);
+    reader.read(panes, 22_000);
+    fs.rmSync(path.join(root, 'loadavg'));
+    reader.read(panes, 24_000);
+    expect(reader.stats.listings).toBe(6);
+  });
+
+  it('reads the task mark of the kernel shape only', () => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-proc-'));
+    const real = taskMark('/proc');
+    expect(real && real.tasks > 0 && real.lastPid > 0).toBe(true);
+    fs.writeFileSync(path.join(root, 'loadavg'), '0.1 0.2 0.3 2/1211 2490\n');
+    expect(taskMark(root)).toEqual({ tasks: 1211, lastPid: 2490 });
+    fs.writeFileSync(path.join(root, 'loadavg'), 'garbage\n');
+    expect(taskMark(root)).toBeNull();
   });
 });
 
