@@ -189,6 +189,9 @@ export class ProcessTreeReader {
    * The pids alive: the last listing's while the {@link taskMark} has not moved since (no task
    * was created — the last pid would have moved — and so none ended: the count would have
    * fallen), else a new listing. Trusted only once this kernel's last pid was seen to move.
+   * The last pid is the reader's pid namespace's: a `procRoot` of another namespace (a host's
+   * `/proc` in a container) can see a task created and another ended between two reads with
+   * the mark unchanged; the pane check and the full read bound what that misses, as for an exec.
    */
   private listIfMoved(): Set<number> {
     const mark = taskMark(this.procRoot);
