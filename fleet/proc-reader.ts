@@ -173,9 +173,9 @@ export class ProcessTreeReader {
     };
   }
 
-  /** Lists `procRoot` (its {@link taskMark} read first): the pids, kept as {@link alive}. */
-  private list(): Set<number> {
-    this.listedMark = taskMark(this.procRoot);
+  /** Lists `procRoot` (`mark`, its {@link taskMark}, read first): the pids, kept as {@link alive}. */
+  private list(mark = taskMark(this.procRoot)): Set<number> {
+    this.listedMark = mark;
     this.stats.listings++;
     const alive = new Set<number>();
     for (const name of fs.readdirSync(this.procRoot)) {
@@ -198,7 +198,7 @@ export class ProcessTreeReader {
     const before = this.listedMark;
     if (mark && before && mark.lastPid !== before.lastPid) this.lastPidMoves = true;
     if (this.lastPidMoves && mark && before && mark.lastPid === before.lastPid && mark.tasks === before.tasks) return this.alive;
-    return this.list();
+    return this.list(mark);
   }
 
   /** Puts `entry` (null: gone) for `pid`; a change marks the pid and its ancestors before and after. */
